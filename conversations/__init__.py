@@ -1,0 +1,1 @@
+"""The conversations domain: contacts, teams, agents, conversations, messages and their event outbox."""

@@ -1,0 +1,2 @@
+"""Routes of the conversations API (registered on the shared router)."""
+urlpatterns: list = []

@@ -1,0 +1,92 @@
+"""Enumerations of the support domain (SPEC §2), defined once and used by models, API, admin and validators."""
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    LIVE_CHAT = "live_chat", "Live chat"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    PHONE = "phone", "Phone"
+    WEB = "web", "Web"
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    ON_HOLD = "on_hold", "On hold"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+class SenderType(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    AGENT = "agent", "Agent"
+    AI = "ai", "AI"
+    SYSTEM = "system", "System"
+
+
+class Disposition(models.TextChoices):
+    PROBLEM_SOLVED = "problem_solved", "Problem solved"
+    ANSWER_PROVIDED = "answer_provided", "Answer provided"
+    SPAM = "spam", "Spam"
+    NEED_MORE_INFORMATION = "need_more_information", "Need more information"
+    NEEDS_APPROVAL = "needs_approval", "Needs approval"
+    APPROVED = "approved", "Approved"
+    HANDLED_BY_OTHER_ACTION = "handled_by_other_action", "Handled by other action"
+
+
+# Final dispositions close the conversation (SPEC §2); the others describe a case that is still open.
+FINAL_DISPOSITIONS = frozenset(
+    {
+        Disposition.PROBLEM_SOLVED,
+        Disposition.ANSWER_PROVIDED,
+        Disposition.SPAM,
+        Disposition.NEED_MORE_INFORMATION,
+        Disposition.HANDLED_BY_OTHER_ACTION,
+    }
+)
+
+
+class EventType(models.TextChoices):
+    CONVERSATION_CREATED = "conversation.created"
+    MESSAGE_CREATED = "message.created"
+    STATUS_CHANGED = "conversation.status_changed"
+    ASSIGNED = "conversation.assigned"
+    PRIORITY_CHANGED = "conversation.priority_changed"
+    TAGS_CHANGED = "conversation.tags_changed"
+    DISPOSITION_SET = "conversation.disposition_set"
+    SENTIMENT_CROSSED = "conversation.sentiment_crossed"
+    CONTACT_CREATED = "contact.created"
+    CONTACT_UPDATED = "contact.updated"
+    RECORDING_UPLOADED = "recording.uploaded"
+    TICKET_CREATED = "ticket.created"
+    SURVEY_SENT = "survey.sent"
+    SURVEY_ANSWERED = "survey.answered"
+    SLA_WARNING = "sla.warning"
+    SLA_BREACHED = "sla.breached"
+    SCHEDULE = "schedule"
+    SCHEDULED_EVENT_FIRED = "scheduled_event.fired"
+    MANUAL = "manual"
+
+
+class SurveyChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    MESSAGE = "message", "Message"
+
+
+class TicketStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"

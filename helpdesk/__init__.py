@@ -1,0 +1,1 @@
+"""The helpdesk project package: settings, URLs and the API router."""

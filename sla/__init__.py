@@ -1,0 +1,1 @@
+"""Service-level agreements: business-hours calendars, policies, per-conversation targets and the breach sweep."""

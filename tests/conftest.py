@@ -1,0 +1,70 @@
+"""Shared fixtures: people with roles, contacts and conversations made through the service layer, API clients."""
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from conversations import services
+from conversations.models import AgentProfile
+from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP, ensure_roles
+
+
+@pytest.fixture
+def roles(db):
+    ensure_roles()
+
+
+def make_user(username: str, group: str, **profile) -> User:
+    user = User.objects.create_user(username=username, password="pw-" + username, email=f"{username}@example.com",
+                                    is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    AgentProfile.objects.create(user=user, **profile)
+    return user
+
+
+@pytest.fixture
+def agent(roles) -> User:
+    return make_user("agent", AGENTS_GROUP)
+
+
+@pytest.fixture
+def manager(roles) -> User:
+    return make_user("manager", MANAGERS_GROUP)
+
+
+@pytest.fixture
+def team(db):
+    return services.team_create(name="Support")
+
+
+@pytest.fixture
+def contact(db):
+    return services.contact_create(name="Ada Lovelace", email="ada@example.com", phone="+14155550123",
+                                   segment="enterprise", attributes={"vip": True, "plan": "enterprise"})
+
+
+@pytest.fixture
+def conversation(contact):
+    return services.conversation_open(contact=contact, channel="live_chat", subject="Printer on fire")
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def agent_client(agent) -> APIClient:
+    return client_for(agent)
+
+
+@pytest.fixture
+def manager_client(manager) -> APIClient:
+    return client_for(manager)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()

@@ -1,0 +1,1 @@
+"""The workflow engine: definitions, triggers, conditions, steps, durable runs on django-q2."""
