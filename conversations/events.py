@@ -13,8 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
-
+from conversations import clock
 from conversations.models import Contact, Conversation, Event
 
 logger = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ def record_event(
         contact = conversation.contact
     event = Event.objects.create(
         type=type,
-        occurred_at=timezone.now(),
+        occurred_at=clock.now(),
         conversation=conversation,
         contact=contact,
         payload=payload or {},

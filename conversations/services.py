@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from conversations import clock
 
 from conversations.choices import (
     FINAL_DISPOSITIONS,
@@ -136,6 +136,26 @@ def team_create(*, name: str, email: str = "") -> Team:
     return team
 
 
+def team_update(*, team: Team, **fields: Any) -> Team:
+    """Rename a team or change its notification email (the only team fields people edit)."""
+    unknown = set(fields) - {"name", "email"}
+    if unknown:
+        raise ValidationError({key: "Not a team field." for key in unknown})
+    for key, value in fields.items():
+        setattr(team, key, (value or "").strip())
+    team.full_clean()
+    team.save()
+    return team
+
+
+def team_delete(*, team: Team) -> None:
+    """Delete a team that has no open conversations; open work must be reassigned first (with its events)."""
+    open_count = team.conversations.filter(status__in=OPEN_STATUSES).count()
+    if open_count:
+        raise ValidationError({"team": f"The team has {open_count} open conversations; reassign them first."})
+    team.delete()
+
+
 def resolve_team(reference: Any) -> Team:
     """Find a team by id or by name (SPEC §10: step configs may name teams either way)."""
     team = None
@@ -211,7 +231,7 @@ def conversation_change_status(
             return conversation
         conversation.status = status
         if status in (Status.RESOLVED, Status.CLOSED):
-            conversation.resolved_at = conversation.resolved_at or timezone.now()
+            conversation.resolved_at = conversation.resolved_at or clock.now()
         else:
             conversation.resolved_at = None
         conversation.save(update_fields=["status", "resolved_at", "updated_at"])
@@ -294,7 +314,7 @@ def conversation_add_tags(*, conversation: Conversation, tags: Iterable[str], de
         for name in added:
             tag, _ = Tag.objects.get_or_create(name=name)
             conversation.tags.add(tag)
-        Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
+        Conversation.objects.filter(pk=conversation.pk).update(updated_at=clock.now())
         record_event(
             type=EventType.TAGS_CHANGED, conversation=conversation, payload={"added": added, "removed": []}, depth=depth
         )
@@ -309,7 +329,7 @@ def conversation_remove_tags(*, conversation: Conversation, tags: Iterable[str],
         if not removable:
             return conversation
         conversation.tags.remove(*removable)
-        Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
+        Conversation.objects.filter(pk=conversation.pk).update(updated_at=clock.now())
         record_event(
             type=EventType.TAGS_CHANGED,
             conversation=conversation,
@@ -392,7 +412,7 @@ def message_create(
     with transaction.atomic():
         _lock(conversation)
         sentiment_before = conversation.sentiment
-        now = timezone.now()
+        now = clock.now()
         if is_customer:
             message.sentiment = score_text(body)
             conversation.sentiment = running_average(
@@ -507,7 +527,7 @@ def survey_answer(*, survey: Survey, score: int, comment: str = "") -> Survey:
         locked = Survey.objects.select_for_update().get(pk=survey.pk)
         if locked.answered_at is not None:
             raise ValidationError({"token": "This survey has already been answered."})
-        locked.score, locked.comment, locked.answered_at = score, comment or "", timezone.now()
+        locked.score, locked.comment, locked.answered_at = score, comment or "", clock.now()
         locked.save(update_fields=["score", "comment", "answered_at"])
         record_event(type=EventType.SURVEY_ANSWERED, conversation=locked.conversation,
                      payload={"survey_id": locked.pk, "score": score})

@@ -6,3 +6,11 @@ class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "workflows"
     verbose_name = "Workflows"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from workflows.schedules import ensure_schedules_after_migrate
+
+        # post_migrate is Django's hook for rows that must exist once tables do (the sweep schedule).
+        post_migrate.connect(ensure_schedules_after_migrate, sender=self)

@@ -1,12 +1,37 @@
 """django-q2 entry points of the engine. Tasks receive ids, reload rows and are safe to run twice."""
-from django.db.models import Q
-from django.utils import timezone
+from __future__ import annotations
 
-from conversations.models import Event
+import time
+
+from django.conf import settings
+
+from conversations import clock
+from workflows import runner, sweep
+
+SWEEP_WINDOW_SECONDS = 55  # the django-q2 schedule fires about once a minute; the sweep covers the minute itself
 
 
-def dispatch_event_task(event_id: str) -> None:
-    """Consume one committed event. Until the dispatcher lands this only marks it handled (idempotent)."""
-    Event.objects.filter(Q(pk=event_id) & Q(dispatched_at__isnull=True)).update(
-        dispatched_at=timezone.now(), dispatch_note="no dispatcher installed"
-    )
+def dispatch_event_task(event_id: str) -> int:
+    """Consume one committed event: start its runs and execute them in this worker."""
+    return sweep.dispatch_and_run(event_id)
+
+
+def execute_run_task(run_id: int) -> str | None:
+    """Execute (or resume) one run, if it is due and no other worker holds it."""
+    return runner.execute_run(run_id)
+
+
+def sweep_task() -> dict[str, int]:
+    """Sweep now, then keep sweeping every HELPDESK_SWEEP_SECONDS for the rest of the minute, but only while
+    something falls due within it (django-q2 schedules cannot fire more often than once a minute)."""
+    total = sweep.sweep_once()
+    deadline = time.monotonic() + SWEEP_WINDOW_SECONDS
+    interval = max(1, settings.HELPDESK_SWEEP_SECONDS)
+    while time.monotonic() + interval < deadline:
+        upcoming = sweep.next_due_at()
+        if upcoming is None or (upcoming - clock.now()).total_seconds() > deadline - time.monotonic():
+            break
+        time.sleep(interval)
+        for key, count in sweep.sweep_once().items():
+            total[key] = total.get(key, 0) + count
+    return total

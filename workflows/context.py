@@ -1,0 +1,141 @@
+"""The run context (plain data a workflow sees) and safe template rendering over it.
+
+The context is built from rows into dicts of strings, numbers, booleans and lists, so templates and conditions
+never touch a model, a method or a setting. Templates render in Jinja2's immutable sandbox, which also refuses
+private attributes; an unknown placeholder renders as empty text rather than failing the step.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from conversations import clock
+from conversations.models import Conversation, Event, Message
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _minutes_since(moment) -> int | None:
+    return int((clock.now() - moment).total_seconds() // 60) if moment else None
+
+
+def conversation_data(conversation: Conversation) -> dict[str, Any]:
+    """A conversation as plain data (the `conversation.*` namespace)."""
+    assignee = conversation.assignee
+    return {
+        "id": conversation.pk,
+        "subject": conversation.subject,
+        "channel": conversation.channel,
+        "status": conversation.status,
+        "priority": conversation.priority,
+        "assignee": assignee.get_username() if assignee else None,
+        "assignee_id": conversation.assignee_id,
+        "assignee_email": assignee.email if assignee else None,
+        "team": conversation.team.name if conversation.team_id else None,
+        "team_id": conversation.team_id,
+        "tags": sorted(tag.name for tag in conversation.tags.all()),
+        "disposition": conversation.disposition or None,
+        "sentiment": conversation.sentiment,
+        "created_at": _iso(conversation.created_at),
+        "age_minutes": _minutes_since(conversation.created_at),
+        "idle_minutes": _minutes_since(conversation.updated_at),
+        "first_response_at": _iso(conversation.first_response_at),
+        "last_customer_message_at": _iso(conversation.last_customer_message_at),
+        "resolved_at": _iso(conversation.resolved_at),
+        "message_count": conversation.messages.count(),
+    }
+
+
+def contact_data(contact) -> dict[str, Any]:
+    """A contact as plain data (the `contact.*` namespace, with `attributes` as its memory)."""
+    if contact is None:
+        return {}
+    return {
+        "id": contact.pk, "name": contact.name, "email": contact.email, "phone": contact.phone,
+        "segment": contact.segment, "attributes": dict(contact.attributes or {}),
+    }
+
+
+def message_data(message: Message | None) -> dict[str, Any] | None:
+    """A message as plain data (the `message.*` namespace)."""
+    if message is None:
+        return None
+    return {
+        "id": message.pk, "body": message.body, "sender_type": message.sender_type, "internal": message.internal,
+        "sentiment": message.sentiment, "created_at": _iso(message.created_at),
+    }
+
+
+def event_data(event: Event) -> dict[str, Any]:
+    """The event: its payload keys at the top (`event.sender_type`) and under `properties` (CloudTalk style)."""
+    payload = dict(event.payload or {})
+    return {**payload, "id": str(event.pk), "type": event.type, "occurred_at": _iso(event.occurred_at),
+            "depth": event.depth, "payload": payload, "properties": payload}
+
+
+def build_context(event: Event, variables: dict | None = None, conversation: Conversation | None = None) -> dict:
+    """Everything a run's conditions and templates can read, as plain data, fresh from the database."""
+    conversation = conversation or event.conversation
+    if conversation is not None:
+        conversation = Conversation.objects.select_related("contact", "assignee", "team").get(pk=conversation.pk)
+    message_id = (event.payload or {}).get("message_id")
+    message = Message.objects.filter(pk=message_id).first() if message_id else None
+    contact = conversation.contact if conversation is not None else event.contact
+    is_sla = event.type.startswith("sla.")
+    return {
+        "event": event_data(event),
+        "conversation": conversation_data(conversation) if conversation is not None else {},
+        "contact": contact_data(contact),
+        "message": message_data(message),
+        "sla": dict(event.payload) if is_sla else {},
+        "vars": dict(variables or {}),
+    }
+
+
+@lru_cache(maxsize=1)
+def _environment() -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+def template_error(text: str) -> str | None:
+    """The syntax error of a template, or None when it parses (used by definition validation)."""
+    try:
+        _environment().parse(text)
+    except TemplateError as exc:
+        return f"Template error: {exc}"
+    return None
+
+
+class RenderError(Exception):
+    """A template could not be rendered (the step fails with this message)."""
+
+
+@lru_cache(maxsize=512)
+def _compiled(text: str):
+    return _environment().from_string(text)
+
+
+def render(text: str, context: dict) -> str:
+    """Render one template string over the context; text without placeholders is returned as is."""
+    if "{{" not in text and "{%" not in text:
+        return text
+    try:
+        return _compiled(text).render(context)
+    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        raise RenderError(f"Could not render {text!r}: {exc}") from exc
+
+
+def render_value(value: Any, context: dict) -> Any:
+    """Render every string inside a JSON-like value (dicts, lists) over the context."""
+    if isinstance(value, str):
+        return render(value, context)
+    if isinstance(value, list):
+        return [render_value(item, context) for item in value]
+    if isinstance(value, dict):
+        return {key: render_value(item, context) for key, item in value.items()}
+    return value

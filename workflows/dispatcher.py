@@ -1,0 +1,74 @@
+"""The dispatcher: turn one committed event into runs of the active workflows whose trigger matches it.
+
+Idempotent by construction: the (workflow, event) unique constraint means a redelivered event creates no second
+run, and the event is marked dispatched in the same transaction as its runs.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from conversations import clock
+from conversations.models import Event
+from workflows import triggers
+from workflows.choices import RunStatus, WorkflowStatus
+from workflows.context import build_context
+from workflows.models import Workflow, WorkflowRun
+
+logger = logging.getLogger(__name__)
+
+
+def candidate_workflows(event: Event) -> list[Workflow]:
+    """Active workflows of the event's trigger type (an indexed lookup; other trigger types are never read)."""
+    kind = triggers.trigger_type(event.type)
+    if kind is None:
+        return []
+    workflows = Workflow.objects.filter(trigger_type=event.type, status=WorkflowStatus.ACTIVE)
+    if kind.targeted:
+        workflows = workflows.filter(pk=(event.payload or {}).get("workflow_id"))
+    return list(workflows)
+
+
+def matching_workflows(event: Event) -> list[Workflow]:
+    """Candidates whose trigger config matches the event (the context is built once, only if needed)."""
+    candidates = candidate_workflows(event)
+    if not candidates:
+        return []
+    kind = triggers.trigger_type(event.type)
+    data = build_context(event)
+    return [workflow for workflow in candidates if kind.matches(workflow.trigger_config or {}, event, data)]
+
+
+def _mark_dispatched(event: Event, note: str) -> None:
+    Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(dispatched_at=clock.now(),
+                                                                        dispatch_note=note[:300])
+
+
+def _create_run(workflow: Workflow, event: Event) -> WorkflowRun | None:
+    try:
+        with transaction.atomic():
+            return WorkflowRun.objects.create(
+                workflow=workflow, version=workflow.version, event=event, conversation=event.conversation,
+                status=RunStatus.QUEUED, resume_at=clock.now(),
+            )
+    except IntegrityError:  # this event already started this workflow (a redelivered task)
+        return None
+
+
+def dispatch_event(event_id) -> list[int]:
+    """Create the runs an event starts and mark it dispatched; return the ids of the runs created now."""
+    event = Event.objects.select_related("conversation").filter(pk=event_id).first()
+    if event is None or event.dispatched_at is not None:
+        return []
+    max_depth = settings.HELPDESK_MAX_DEPTH
+    if event.depth > max_depth:
+        note = f"depth {event.depth} exceeds HELPDESK_MAX_DEPTH={max_depth}: no workflow started (loop protection)"
+        logger.warning("Event %s (%s): %s", event.pk, event.type, note)
+        _mark_dispatched(event, note)
+        return []
+    with transaction.atomic():
+        runs = [run for workflow in matching_workflows(event) if (run := _create_run(workflow, event))]
+        _mark_dispatched(event, f"started {len(runs)} run(s)")
+    return [run.pk for run in runs]

@@ -1,0 +1,147 @@
+"""Tables of the workflow engine: definitions with their versions, runs with their step results, scheduled events.
+
+The database is the source of truth (SPEC §7): a run's position, variables, resume time and lease are columns, so any
+worker can pick a run up after another one died, and the queue only wakes workers.
+"""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from conversations.models import Conversation, Event
+from workflows.choices import OnFalse, RunStatus, ScheduledEventStatus, StepStatus, WorkflowStatus
+
+
+class Workflow(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=WorkflowStatus.choices, default=WorkflowStatus.DRAFT)
+    trigger_type = models.CharField(max_length=50)
+    trigger_config = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    next_schedule_at = models.DateTimeField(null=True, blank=True, help_text="When a `schedule` trigger checks next.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        # The dispatcher looks workflows up by (trigger type, status): it never scans other trigger types.
+        indexes = [models.Index(fields=["trigger_type", "status"], name="workflow_trigger_status")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Step(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField()
+    type = models.CharField(max_length=50)
+    config = models.JSONField(default=dict, blank=True)
+    on_false = models.CharField(max_length=10, choices=OnFalse.choices, blank=True)
+
+    class Meta:
+        ordering = ["workflow", "position"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "position"], name="step_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.position + 1}. {self.type}"
+
+
+class WorkflowVersion(models.Model):
+    """The full definition as saved at one version; runs execute the version they started with."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workflow", "-version"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "version"], name="workflow_version_unique")]
+
+
+class WorkflowRun(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
+    version = models.PositiveIntegerField()
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="workflow_runs")
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="workflow_runs"
+    )
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    position = models.PositiveIntegerField(default=0, help_text="The next step to execute.")
+    variables = models.JSONField(default=dict, blank=True)
+    resume_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A running run whose lease expired is stuck.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One run per (workflow, event): a redelivered event task creates nothing twice.
+            models.UniqueConstraint(fields=["workflow", "event"], name="run_once_per_event"),
+        ]
+        indexes = [
+            models.Index(fields=["workflow", "-created_at"], name="run_workflow_created"),
+            models.Index(fields=["conversation", "-created_at"], name="run_conversation_created"),
+            models.Index(fields=["status", "-created_at"], name="run_status_created"),
+            models.Index(
+                fields=["resume_at"], name="run_due",
+                condition=Q(status__in=[RunStatus.QUEUED, RunStatus.WAITING, RunStatus.RUNNING]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.workflow_id} ({self.status})"
+
+
+class StepRun(models.Model):
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField()
+    type = models.CharField(max_length=50)
+    status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [models.UniqueConstraint(fields=["run", "position"], name="step_run_unique_position")]
+
+
+class ScheduledEvent(models.Model):
+    """A `schedule_event` step's promise of a later `scheduled_event.fired`, unless cleared first."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="scheduled_events")
+    name = models.CharField(max_length=100)
+    fire_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=ScheduledEventStatus.choices, default=ScheduledEventStatus.PENDING)
+    depth = models.PositiveSmallIntegerField(default=0, help_text="Depth of the event it will fire.")
+    created_by_run = models.ForeignKey(WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["fire_at"]
+        indexes = [
+            models.Index(fields=["fire_at"], name="scheduled_event_due", condition=Q(status="pending")),
+            models.Index(fields=["conversation", "name"], name="scheduled_event_name"),
+        ]
+
+
+class ScheduleMatch(models.Model):
+    """A conversation a `schedule` workflow has fired for and that still matches: it does not fire again until
+    it stops matching (the row is removed then)."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="schedule_matches")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    matched_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workflow", "conversation"], name="schedule_match_once")]

@@ -1,0 +1,202 @@
+"""The runner: executes a run's steps in order, recording each result as it happens.
+
+Durability rules (SPEC §7):
+- A worker claims a run with a conditional UPDATE and holds a lease; a run whose lease expired (its worker died) is
+  claimed again by the sweep.
+- Each step's effects, its StepRun result and the run's new position commit in one transaction, so a worker killed
+  mid-step leaves the step to be executed again with no partial effect, and a finished step is never executed again.
+- Waits and retries are a status plus a `resume_at` column: nothing sleeps in a worker.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from conversations import clock
+from workflows.choices import RunStatus, StepStatus
+from workflows.context import RenderError, build_context
+from workflows.models import StepRun, WorkflowRun
+from workflows.services import definition_for_version
+from workflows.steps import step_types
+from workflows.steps.registry import StepContext, StepOutcome
+
+logger = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(seconds=150)  # longer than the django-q2 task timeout, so a live worker never loses its run
+
+
+def claimable(now: dt.datetime) -> Q:
+    """Runs a worker may take now: queued or waiting and due, or running with an expired lease (a dead worker)."""
+    return Q(status__in=[RunStatus.QUEUED, RunStatus.WAITING], resume_at__lte=now) | Q(
+        status=RunStatus.RUNNING, lease_until__lt=now
+    )
+
+
+def claim_run(run_id: int) -> WorkflowRun | None:
+    """Take a run for this worker, or None when another worker has it or it is not due."""
+    now = clock.now()
+    claimed = WorkflowRun.objects.filter(claimable(now), pk=run_id).update(
+        status=RunStatus.RUNNING, lease_until=now + LEASE
+    )
+    if not claimed:
+        return None
+    run = WorkflowRun.objects.select_related("event", "conversation", "workflow").get(pk=run_id)
+    if run.started_at is None:
+        run.started_at = now
+        run.save(update_fields=["started_at"])
+    return run
+
+
+def execute_run(run_id: int) -> str | None:
+    """Claim a run and execute its remaining steps; return its status afterwards (None if not claimed)."""
+    run = claim_run(run_id)
+    if run is None:
+        return None
+    steps = definition_for_version(run)["steps"]
+    data = build_context(run.event, run.variables, run.conversation)
+    while run.status == RunStatus.RUNNING and run.position < len(steps):
+        step = steps[run.position]
+        outcome = _run_step(run, step, data)
+        if outcome is not None and step_types.get(step["type"]).has_side_effects:
+            data = build_context(run.event, run.variables, run.conversation)
+        else:
+            data["vars"] = dict(run.variables)
+    if run.status == RunStatus.RUNNING:
+        _finish(run, RunStatus.SUCCEEDED)
+    return run.status
+
+
+def _step_context(run: WorkflowRun, data: dict, step_run: StepRun) -> StepContext:
+    return StepContext(data=data, event=run.event, conversation=run.conversation, run=run, step_run=step_run,
+                       depth=run.event.depth + 1, trigger_type=run.event.type)
+
+
+def _start_step(run: WorkflowRun, step: dict) -> StepRun:
+    """Record that the step is starting (visible as it happens); returns its StepRun."""
+    step_run, _ = StepRun.objects.get_or_create(run=run, position=run.position, defaults={"type": step["type"]})
+    return step_run
+
+
+def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
+    """Execute one step (or complete a finished wait) and move the run on; None when nothing was executed."""
+    step_run = _start_step(run, step)
+    if step_run.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):  # finished before a crash: never again
+        _advance(run, 1)
+        return None
+    if step_run.status == StepStatus.WAITING:
+        _complete_wait(run, step_run)
+        return None
+    step_type = step_types.get(step["type"])
+    ctx = _step_context(run, data, step_run)
+    started = time.monotonic()
+    with transaction.atomic():
+        step_run.attempts += 1
+        step_run.started_at = step_run.started_at or clock.now()
+        try:
+            step_run.input = step_type.render(step.get("config", {}), ctx)
+            with transaction.atomic():  # a failing step's partial writes roll back; its result is still recorded
+                outcome = step_type.execute(step.get("config", {}), ctx)
+        except (ValidationError, RenderError) as exc:
+            outcome = StepOutcome.failed(_error_text(exc))
+        except Exception as exc:  # an unexpected bug in a step must fail the run visibly, not kill the worker
+            logger.exception("Step %s of run %s crashed", run.position, run.pk)
+            outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
+        _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
+    return outcome
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(f"{field}: {' '.join(m for e in errs for m in e.messages)}"
+                             for field, errs in exc.error_dict.items())
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+def _apply_outcome(run: WorkflowRun, step_run: StepRun, step: dict, outcome: StepOutcome, duration_ms: int) -> None:
+    """Record the step's result and move the run: on, to a stop, to a wait or retry, or to failure."""
+    step_run.output, step_run.error, step_run.duration_ms = _jsonable(outcome.output), outcome.error, duration_ms
+    run.variables = {**run.variables, **_jsonable(outcome.variables)}
+    if outcome.status in ("waiting", "retry"):
+        step_run.status = StepStatus.WAITING if outcome.status == "waiting" else StepStatus.PENDING
+        step_run.save()
+        run.status, run.resume_at, run.lease_until = RunStatus.WAITING, outcome.resume_at, None
+        run.save(update_fields=["status", "resume_at", "lease_until", "variables"])
+        return
+    step_run.finished_at = clock.now()
+    if outcome.status == "failed":
+        step_run.status = StepStatus.FAILED
+        step_run.save()
+        _finish(run, RunStatus.FAILED, error=f"Step {run.position + 1} ({step['type']}) failed: {outcome.error}")
+        return
+    if outcome.status == "condition_false":
+        step_run.status = StepStatus.SUCCEEDED
+        step_run.save()
+        _on_false(run, step.get("on_false") or "stop")
+        return
+    step_run.status = StepStatus.SUCCEEDED
+    step_run.save()
+    _advance(run, 1)
+
+
+def _on_false(run: WorkflowRun, on_false: str) -> None:
+    if on_false == "stop":
+        _finish(run, RunStatus.STOPPED, error="")
+    elif on_false == "skip_next":
+        StepRun.objects.update_or_create(
+            run=run, position=run.position + 1,
+            defaults={"type": _step_type_at(run, run.position + 1), "status": StepStatus.SKIPPED,
+                      "output": {"skipped": "the previous condition was false"}},
+        )
+        _advance(run, 2)
+    else:
+        _advance(run, 1)
+
+
+def _step_type_at(run: WorkflowRun, position: int) -> str:
+    steps = definition_for_version(run)["steps"]
+    return steps[position]["type"] if position < len(steps) else ""
+
+
+def _complete_wait(run: WorkflowRun, step_run: StepRun) -> None:
+    with transaction.atomic():
+        step_run.status, step_run.finished_at = StepStatus.SUCCEEDED, clock.now()
+        step_run.save(update_fields=["status", "finished_at"])
+        _advance(run, 1)
+
+
+def _advance(run: WorkflowRun, by: int) -> None:
+    """Move to the next step, renewing the lease; a run cancelled meanwhile by someone else stops here."""
+    run.position += by
+    run.lease_until = clock.now() + LEASE
+    moved = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        position=run.position, variables=run.variables, lease_until=run.lease_until
+    )
+    if not moved:
+        run.refresh_from_db(fields=["status", "position", "lease_until"])
+
+
+def _finish(run: WorkflowRun, status: str, error: str = "") -> None:
+    run.status, run.error, run.finished_at = status, error, clock.now()
+    run.resume_at = run.lease_until = None
+    run.save(update_fields=["status", "error", "finished_at", "resume_at", "lease_until", "variables", "position"])
+
+
+def _jsonable(value: Any) -> Any:
+    """Step outputs are stored as JSON: datetimes and other objects become strings."""
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)

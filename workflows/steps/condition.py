@@ -1,0 +1,25 @@
+"""`condition`: evaluate a condition tree; when false, the step's `on_false` decides (stop, continue, skip_next)."""
+from workflows import conditions
+from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
+
+
+@step_types.register
+class ConditionStep(StepType):
+    type = "condition"
+    label = "Condition"
+    category = "condition"
+    schema = {"type": "object", "minProperties": 1}
+    has_side_effects = False
+
+    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+        if "all" not in config and "any" not in config and "field" not in config:
+            return [("all", 'A condition step needs "all", "any" or a single {field, op, value}.')]
+        return conditions.validate(config)
+
+    def describe(self, config: dict, ctx: StepContext) -> dict:
+        result = conditions.evaluate(config, ctx.data)
+        return {"would": "Condition", "result": result, "checks": conditions.explain(config, ctx.data)}
+
+    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+        output = {"result": conditions.evaluate(config, ctx.data), "checks": conditions.explain(config, ctx.data)}
+        return StepOutcome(status="succeeded" if output["result"] else "condition_false", output=output)

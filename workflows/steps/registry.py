@@ -1,0 +1,139 @@
+"""The step-type registry: one class per step type, registered by name (SPEC §5).
+
+A step type declares its config JSON Schema (the single source of validation for API, admin, import and
+templates), extra checks jsonschema cannot express, a dry-run description and its execution. The runner knows no
+step type by name.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from workflows.context import render_value
+
+
+@dataclass
+class StepOutcome:
+    """What a step did: the runner records it and moves on, stops, waits or fails the run."""
+
+    status: str = "succeeded"  # succeeded | failed | condition_false | waiting | retry
+    output: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+    resume_at: dt.datetime | None = None
+    error: str = ""
+
+    @classmethod
+    def failed(cls, error: str, **output: Any) -> "StepOutcome":
+        return cls(status="failed", error=error, output=output)
+
+
+@dataclass
+class StepContext:
+    """What a step execution gets: the run context, the depth its changes carry, and whether it is a dry run."""
+
+    data: dict[str, Any]
+    event: Any
+    conversation: Any
+    run: Any = None
+    step_run: Any = None
+    depth: int = 1
+    dry_run: bool = False
+    trigger_type: str = ""
+
+
+@dataclass
+class DefinitionInfo:
+    """Facts about the whole definition a step type may need to validate itself (e.g. the trigger type)."""
+
+    trigger_type: str
+    position: int
+
+
+class StepType:
+    """Base class of step types. Subclasses set `type`, `label`, `schema` and implement `execute`."""
+
+    type: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    category: ClassVar[str] = "action"
+    schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    # Config keys rendered as templates before execution (the rest are used verbatim).
+    templated: ClassVar[tuple[str, ...]] = ()
+    has_side_effects: ClassVar[bool] = True
+
+    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+        """Checks beyond the JSON Schema, as (config key, message)."""
+        return []
+
+    def render(self, config: dict, ctx: StepContext) -> dict:
+        """The config with its templated keys rendered over the run context (the step's recorded input)."""
+        return {key: render_value(value, ctx.data) if key in self.templated else value
+                for key, value in config.items()}
+
+    def describe(self, config: dict, ctx: StepContext) -> dict[str, Any]:
+        """What the step would do, for a dry run: by default, its rendered input."""
+        return {"would": self.label, "input": self.render(config, ctx)}
+
+    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+        raise NotImplementedError
+
+
+class StepTypeRegistry:
+    """Step types by name; `register` is a class decorator."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, StepType] = {}
+
+    def register(self, cls: type[StepType]) -> type[StepType]:
+        if not cls.type or not cls.label:
+            raise ValueError(f"{cls.__name__} needs a type and a label")
+        self._types[cls.type] = cls()
+        return cls
+
+    def get(self, name: str) -> StepType | None:
+        return self._types.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def items(self) -> list[tuple[str, StepType]]:
+        return sorted(self._types.items())
+
+    @contextlib.contextmanager
+    def register_temporarily(self, cls: type[StepType]) -> Iterator[None]:
+        """For tests: a fake step type that exists only inside the block."""
+        previous = self._types.get(cls.type)
+        self.register(cls)
+        try:
+            yield
+        finally:
+            if previous is None:
+                self._types.pop(cls.type, None)
+            else:
+                self._types[cls.type] = previous
+
+
+step_types = StepTypeRegistry()
+
+
+DURATION_PROPERTIES: dict[str, Any] = {
+    "minutes": {"type": "number", "minimum": 0},
+    "hours": {"type": "number", "minimum": 0},
+    "days": {"type": "number", "minimum": 0},
+}
+
+
+def duration_of(config: dict) -> dt.timedelta:
+    """The timedelta a minutes/hours/days config names."""
+    return dt.timedelta(minutes=config.get("minutes", 0), hours=config.get("hours", 0), days=config.get("days", 0))
+
+
+def validate_duration(config: dict) -> list[tuple[str, str]]:
+    """A duration needs at least one of minutes/hours/days and must be positive."""
+    if not any(key in config for key in ("minutes", "hours", "days")):
+        return [("minutes", "Give minutes, hours or days.")]
+    if duration_of(config) <= dt.timedelta(0):
+        return [("minutes", "The duration must be more than zero.")]
+    return []

@@ -1,0 +1,32 @@
+"""`change_status` and `set_priority`: one field of the conversation, through the service layer."""
+from conversations import services
+from conversations.choices import Priority, Status
+from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
+
+
+@step_types.register
+class ChangeStatusStep(StepType):
+    type = "change_status"
+    label = "Change status"
+    schema = {
+        "type": "object", "required": ["status"], "additionalProperties": False,
+        "properties": {"status": {"enum": list(Status.values)}},
+    }
+
+    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+        services.conversation_change_status(conversation=ctx.conversation, status=config["status"], depth=ctx.depth)
+        return StepOutcome(output={"status": config["status"]})
+
+
+@step_types.register
+class SetPriorityStep(StepType):
+    type = "set_priority"
+    label = "Set priority"
+    schema = {
+        "type": "object", "required": ["priority"], "additionalProperties": False,
+        "properties": {"priority": {"enum": list(Priority.values)}},
+    }
+
+    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+        services.conversation_set_priority(conversation=ctx.conversation, priority=config["priority"], depth=ctx.depth)
+        return StepOutcome(output={"priority": config["priority"]})

@@ -1,0 +1,36 @@
+"""`add_tag` / `remove_tag`: change the conversation's tags through the service layer."""
+from conversations import services
+from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
+
+TAGS_SCHEMA = {
+    "type": "object",
+    "required": ["tags"],
+    "properties": {"tags": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "maxLength": 100}}},
+    "additionalProperties": False,
+}
+
+
+@step_types.register
+class AddTagStep(StepType):
+    type = "add_tag"
+    label = "Add tag"
+    schema = TAGS_SCHEMA
+    templated = ("tags",)
+
+    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+        tags = self.render(config, ctx)["tags"]
+        services.conversation_add_tags(conversation=ctx.conversation, tags=tags, depth=ctx.depth)
+        return StepOutcome(output={"tags": tags})
+
+
+@step_types.register
+class RemoveTagStep(StepType):
+    type = "remove_tag"
+    label = "Remove tag"
+    schema = TAGS_SCHEMA
+    templated = ("tags",)
+
+    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+        tags = self.render(config, ctx)["tags"]
+        services.conversation_remove_tags(conversation=ctx.conversation, tags=tags, depth=ctx.depth)
+        return StepOutcome(output={"tags": tags})

@@ -1,0 +1,31 @@
+"""`wait`: the run sleeps durably. The resume time is a column of the run, so any worker resumes it after restarts."""
+from conversations import clock
+from workflows.steps.registry import (
+    DURATION_PROPERTIES,
+    DefinitionInfo,
+    StepContext,
+    StepOutcome,
+    StepType,
+    duration_of,
+    step_types,
+    validate_duration,
+)
+
+
+@step_types.register
+class WaitStep(StepType):
+    type = "wait"
+    label = "Wait"
+    category = "flow"
+    schema = {"type": "object", "additionalProperties": False, "properties": DURATION_PROPERTIES}
+    has_side_effects = False
+
+    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+        return validate_duration(config)
+
+    def describe(self, config: dict, ctx: StepContext) -> dict:
+        return {"would": "Wait", "seconds": int(duration_of(config).total_seconds())}
+
+    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+        resume_at = clock.now() + duration_of(config)
+        return StepOutcome(status="waiting", resume_at=resume_at, output={"resume_at": resume_at.isoformat()})
