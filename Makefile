@@ -14,8 +14,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+# `make test`: the import contracts, the whole suite on SQLite, then the suite again on a throwaway PostgreSQL
+# cluster (tests/infra/pgrun.py). REQUIRE_SERVICES=1 turns a missing service (PostgreSQL, Redis, ...) into a failure.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+PG_PYTEST_ARGS ?= --ignore=tests/browser
+
 test: $(VENV)/.installed
-	$(BIN)/pytest -q
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m tests.infra.pgrun $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput

@@ -18,6 +18,7 @@ from conversations import clock
 
 from conversations.choices import (
     FINAL_DISPOSITIONS,
+    PRIORITY_RANK,
     Channel,
     Disposition,
     EventType,
@@ -28,6 +29,7 @@ from conversations.choices import (
 )
 from conversations.events import record_event
 from conversations.models import (
+    AgentProfile,
     Contact,
     Conversation,
     Message,
@@ -64,6 +66,14 @@ def _clean_phone(phone: str | None) -> str:
         raise ValidationError({"phone": exc.messages}) from exc
 
 
+def _require_object(value: Any, field: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError({field: "Expected a JSON object of keys and values."})
+    return value
+
+
 def _conversation_snapshot(conversation: Conversation) -> dict[str, Any]:
     return {"status": conversation.status, "priority": conversation.priority, "channel": conversation.channel}
 
@@ -76,7 +86,7 @@ def contact_create(
 ) -> Contact:
     """Create a contact (phone normalised to E.164) and record `contact.created`."""
     contact = Contact(name=name, email=email or "", phone=_clean_phone(phone), segment=segment or "",
-                      attributes=dict(attributes or {}))
+                      attributes=dict(_require_object(attributes, "attributes")))
     contact.full_clean()
     with transaction.atomic():
         contact.save()
@@ -112,7 +122,7 @@ def contact_update(
     for key in changed_fields:
         setattr(contact, key, fields[key])
     changed_keys: list[str] = []
-    if attributes_patch:
+    if _require_object(attributes_patch, "attributes"):
         contact.attributes, changed_keys = merge_attributes(contact.attributes or {}, attributes_patch)
     if not changed_fields and not changed_keys:
         return contact
@@ -182,6 +192,11 @@ def resolve_agent(reference: Any):
     if user is None:
         raise ValidationError({"agent": f'No agent "{reference}".'})
     return user
+
+
+def agent_mark_assigned(*, agent, at=None) -> None:
+    """Stamp when an agent last got a conversation: round-robin routing picks the one who has waited longest."""
+    AgentProfile.objects.filter(user=agent).update(last_assigned_at=at or clock.now())
 
 
 # Conversations -----------------------------------------------------------------------------------------------
@@ -290,6 +305,16 @@ def conversation_set_priority(*, conversation: Conversation, priority: str, dept
     return conversation
 
 
+def conversation_raise_priority(*, conversation: Conversation, priority: str, depth: int = 0) -> Conversation:
+    """Raise the priority to at least `priority`, never lowering it (escalations); a no-op when already as high."""
+    _require_choice(priority, Priority, "priority")
+    with transaction.atomic():
+        _lock(conversation)
+        if PRIORITY_RANK[conversation.priority] >= PRIORITY_RANK[priority]:
+            return conversation
+        return conversation_set_priority(conversation=conversation, priority=priority, depth=depth)
+
+
 def _clean_tag_names(tags: Iterable[str]) -> list[str]:
     names = []
     for raw in tags:
@@ -357,6 +382,8 @@ def conversation_set_disposition(
     final = disposition in FINAL_DISPOSITIONS
     with transaction.atomic():
         _lock(conversation)
+        if conversation.disposition == disposition and (not final or conversation.status == Status.CLOSED):
+            return conversation
         conversation.disposition = disposition
         conversation.save(update_fields=["disposition", "updated_at"])
         record_event(
@@ -399,6 +426,8 @@ def message_create(
     and stamps the first response (what agents expect from Zendesk or Chatwoot).
     """
     _require_choice(sender_type, SenderType, "sender_type")
+    if body is not None and not isinstance(body, str):
+        raise ValidationError({"body": "A message body is text."})
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "A message needs a body."})
@@ -512,8 +541,9 @@ def survey_create(*, conversation: Conversation, question: str, via: str = Surve
     """Create a CSAT survey with a fresh token; record `survey.sent`. Delivery is the caller's job."""
     _require_choice(via, SurveyChannel, "via")
     with transaction.atomic():
-        survey = Survey.objects.create(conversation=conversation, contact=conversation.contact,
-                                       question=question, via=via)
+        survey = Survey(conversation=conversation, contact=conversation.contact, question=question, via=via)
+        survey.full_clean()
+        survey.save()
         record_event(type=EventType.SURVEY_SENT, conversation=conversation,
                      payload={"survey_id": survey.pk, "via": via}, depth=depth)
     return survey

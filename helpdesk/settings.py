@@ -142,6 +142,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name each enum after its model so the schema has no naming collision.
+    "ENUM_NAME_OVERRIDES": {
+        "ConversationStatusEnum": "conversations.choices.Status",
+        "TicketStatusEnum": "conversations.choices.TicketStatus",
+    },
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()

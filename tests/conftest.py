@@ -8,6 +8,8 @@ from conversations import services
 from conversations.models import AgentProfile
 from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP, ensure_roles
 
+pytest_plugins = ["tests.infra.plugin"]
+
 
 @pytest.fixture
 def roles(db):

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from conversations import clock
+from conversations.choices import EventType
+from conversations.events import record_event
 from conversations.models import Event
 from workflows import triggers
 from workflows.choices import RunStatus, WorkflowStatus
@@ -57,6 +59,24 @@ def _create_run(workflow: Workflow, event: Event) -> WorkflowRun | None:
         return None
 
 
+def record_sentiment_crossing(event: Event) -> Event | None:
+    """Record `conversation.sentiment_crossed` when a message moved the average across the threshold of an active
+    workflow. Conversations cannot emit it (the thresholds live in workflows), so the dispatcher derives it from the
+    message event's before/after, at the same depth; each workflow then matches it by its own threshold."""
+    payload = event.payload or {}
+    before, after = payload.get("sentiment_before"), payload.get("sentiment_after")
+    if event.type != EventType.MESSAGE_CREATED or after is None or before == after:
+        return None
+    configs = Workflow.objects.filter(trigger_type=EventType.SENTIMENT_CROSSED,
+                                      status=WorkflowStatus.ACTIVE).values_list("trigger_config", flat=True)
+    if not any(triggers.sentiment_crossed(config or {}, before, after) for config in configs):
+        return None
+    return record_event(type=EventType.SENTIMENT_CROSSED, conversation=event.conversation, depth=event.depth,
+                        payload={"message_id": payload.get("message_id"), "sentiment_before": before,
+                                 "sentiment_after": after, "direction": "up" if before is None or after > before else "down",
+                                 "source_event_id": str(event.pk)})
+
+
 def dispatch_event(event_id) -> list[int]:
     """Create the runs an event starts and mark it dispatched; return the ids of the runs created now."""
     event = Event.objects.select_related("conversation").filter(pk=event_id).first()
@@ -70,5 +90,6 @@ def dispatch_event(event_id) -> list[int]:
         return []
     with transaction.atomic():
         runs = [run for workflow in matching_workflows(event) if (run := _create_run(workflow, event))]
+        record_sentiment_crossing(event)
         _mark_dispatched(event, f"started {len(runs)} run(s)")
     return [run.pk for run in runs]

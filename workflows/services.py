@@ -86,6 +86,11 @@ def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:
                            created_by=created_by)
 
 
+def workflow_delete(*, workflow: Workflow) -> None:
+    """Delete a workflow with its versions and run history."""
+    workflow.delete()
+
+
 def definition_for_version(run: WorkflowRun) -> dict[str, Any]:
     """The definition a run executes: the version it started with, even if the workflow changed since."""
     saved = WorkflowVersion.objects.filter(workflow_id=run.workflow_id, version=run.version).first()
@@ -106,7 +111,8 @@ def workflow_run_manual(*, workflow: Workflow, conversation: Conversation, input
             type=EventType.MANUAL, conversation=conversation,
             payload={"workflow_id": workflow.pk, "inputs": inputs or {}, "actor_id": getattr(actor, "pk", None)},
         )
-    dispatch_event(event.pk)
+    for run_id in dispatch_event(event.pk):  # the event's own task may find it dispatched already: wake the run
+        transaction.on_commit(lambda run_id=run_id: enqueue_run(run_id))
     return WorkflowRun.objects.get(workflow=workflow, event=event)
 
 

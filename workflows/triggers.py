@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conversations.choices import Channel, Disposition, EventType, SenderType, Status
-from workflows import conditions
+from workflows import conditions, intents
 
 STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 SLA_METRICS = ["first_response", "next_response", "resolution"]
@@ -41,7 +41,31 @@ def _message_matches(config: dict, event, data: dict) -> bool:
             return False
     if config.get("content_regex") and not re.search(config["content_regex"], body, re.IGNORECASE):
         return False
+    if config.get("intents") and not intents.matches(config["intents"], body, config.get("intent_threshold")):
+        return False
     return True
+
+
+def _message_errors(config: dict) -> list[tuple[str, str]]:
+    """A bad regex, or an intent phrase with nothing to match on; compiling the phrases here also builds their
+    index at save time, so matching a message never does it."""
+    return _regex_errors(config) + intents.phrase_errors(config.get("intents") or [])
+
+
+def sentiment_crossed(config: dict, before: float | None, after: float | None) -> bool:
+    """True when the average moved from outside to inside the configured side (`<` or `>` the threshold): once on
+    the crossing, and again only after it has crossed back. No average before counts as outside."""
+    if after is None:
+        return False
+    threshold = float(config.get("threshold", 0.5))
+    inside = (lambda value: value < threshold) if config.get("operator", "<") == "<" else (
+        lambda value: value > threshold)
+    return inside(after) and (before is None or not inside(before))
+
+
+def _sentiment_matches(config: dict, event, data: dict) -> bool:
+    payload = event.payload
+    return sentiment_crossed(config, payload.get("sentiment_before"), payload.get("sentiment_after"))
 
 
 def _assigned_matches(config: dict, event, data: dict) -> bool:
@@ -107,8 +131,10 @@ TRIGGER_TYPES: dict[str, TriggerType] = {t.type: t for t in [
                 _schema({"sender_types": {"type": "array", "items": {"enum": list(SenderType.values)}},
                          "channels": {"type": "array", "items": {"enum": list(Channel.values)}},
                          "content_contains": STRING_LIST, "content_regex": {"type": "string", "minLength": 1},
+                         "intents": {**STRING_LIST, "maxItems": 100},
+                         "intent_threshold": {"type": "number", "minimum": 0, "maximum": 1},
                          "include_internal": {"type": "boolean"}}),
-                _message_matches, validate=_regex_errors),
+                _message_matches, validate=_message_errors),
     TriggerType(EventType.STATUS_CHANGED, "Status changed",
                 _schema({"from": {"type": "array", "items": {"enum": list(Status.values)}},
                          "to": {"type": "array", "items": {"enum": list(Status.values)}}}),
@@ -122,6 +148,10 @@ TRIGGER_TYPES: dict[str, TriggerType] = {t.type: t for t in [
                 _schema({"dispositions": {"type": "array", "items": {"enum": list(Disposition.values)}},
                          "final": {"type": ["boolean", "null"]}}),
                 _disposition_matches),
+    TriggerType(EventType.SENTIMENT_CROSSED, "Sentiment crossed a threshold",
+                _schema({"operator": {"enum": ["<", ">"]},
+                         "threshold": {"type": "number", "minimum": 0, "maximum": 1}}),
+                _sentiment_matches),
     TriggerType(EventType.CONTACT_UPDATED, "Contact updated",
                 _schema({"attributes": STRING_LIST}),
                 lambda c, e, d: _any_in(c.get("attributes"), e.payload.get("attributes") or [])),

@@ -1,2 +1,25 @@
-"""Routes of the conversations API (registered on the shared router)."""
-urlpatterns: list = []
+"""Routes of the conversations API: viewsets on the shared router, plus the nested and public paths.
+
+helpdesk/urls.py includes this module before `router.urls`, so the registrations below are in place when the
+router builds its URL list (and its API root lists them).
+"""
+from django.urls import re_path
+
+from conversations.api import views
+from helpdesk.api import router
+
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("teams", views.TeamViewSet, basename="team")
+router.register("conversations", views.ConversationViewSet, basename="conversation")
+router.register("tickets", views.TicketViewSet, basename="ticket")
+
+# `[^/.]+` rather than an int converter: a malformed id reaches the view and gets a JSON 404.
+CONVERSATION = r"^conversations/(?P<conversation_pk>[^/.]+)"
+
+urlpatterns = [
+    re_path(rf"{CONVERSATION}/messages/$", views.MessageViewSet.as_view({"get": "list", "post": "create"}),
+            name="conversation-messages"),
+    re_path(rf"{CONVERSATION}/recordings/$", views.RecordingViewSet.as_view({"get": "list", "post": "create"}),
+            name="conversation-recordings"),
+    re_path(r"^surveys/(?P<token>[^/]+)/answer/$", views.SurveyAnswerView.as_view(), name="survey-answer"),
+]

@@ -1,0 +1,97 @@
+"""Building blocks shared by the conversations admin: read-only classes, role checks and service adapters."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpResponseRedirect
+
+from conversations import services
+from conversations.roles import is_manager
+
+User = get_user_model()
+
+
+def adopt(target, saved) -> None:
+    """Make the admin's unsaved `target` the row a service created, so the admin logs and redirects to it."""
+    target.__dict__.update({key: value for key, value in saved.__dict__.items() if not key.startswith("_")})
+    target._state.adding = False
+    target._state.db = saved._state.db
+
+
+def split_tags(text: str) -> list[str]:
+    """Comma-separated tag names, stripped and de-duplicated in order, checked as the service checks them."""
+    names: list[str] = []
+    for raw in (text or "").split(","):
+        name = raw.strip()
+        if len(name) > services.MAX_TAG_LENGTH:
+            raise forms.ValidationError(f"A tag has at most {services.MAX_TAG_LENGTH} characters.")
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def staff_users() -> QuerySet:
+    return User.objects.filter(is_staff=True, is_active=True).order_by("username")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History and outputs of the engine: viewable with the view permission, never added, edited or deleted here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline:
+    """Mixin for inlines that only show rows."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+
+class ManagersWriteMixin:
+    """Teams and routing settings are configuration: agents see them, support managers change them."""
+
+    def has_add_permission(self, request, *args) -> bool:
+        return is_manager(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user) and super().has_delete_permission(request, obj)
+
+
+
+class ServiceErrorsAsMessages:
+    """A rule only a service knows (the forms check the rest) comes back as an admin error message, not a 500.
+
+    Django runs the save inside `transaction.atomic()`, so everything the failed save did is rolled back.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, "Not saved: " + " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+

@@ -1,0 +1,321 @@
+"""The conversation admin: the list agents work from, the change form with the reply box, and the bulk actions.
+
+Saving the change form calls the service of each field that changed, the blank row under the messages posts a reply
+through `services.message_create`, and the bulk actions ("Assign to me", "Change status…", "Set priority…",
+"Add tags…") call the services once per conversation and report what they did. Nothing here saves a domain row.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from conversations import services
+from conversations.admin.base import ReadOnlyInline, ServiceErrorsAsMessages, adopt, split_tags, staff_users
+from conversations.choices import Priority, SenderType, Status
+from conversations.models import Conversation, Event, Message
+
+ACTION_FORM_TEMPLATE = "admin/conversations/conversation/action_form.html"
+MAX_LISTED_IN_ACTION_FORM = 20
+
+
+# Conversations --------------------------------------------------------------------------------------------------
+
+
+class ConversationForm(forms.ModelForm):
+    """The change form; tags are typed as text so an agent can use a new tag without a trip to another page."""
+
+    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. billing, refund. New tags are created.")
+
+    class Meta:
+        model = Conversation
+        fields = ["contact", "channel", "subject", "status", "priority", "assignee", "team", "disposition"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["tags"] = ", ".join(tag.name for tag in self.instance.tags.all())
+        if "assignee" in self.fields:
+            self.fields["assignee"].queryset = staff_users()
+
+    def clean_tags(self) -> list[str]:
+        return split_tags(self.cleaned_data.get("tags", ""))
+
+    def clean_disposition(self) -> str:
+        disposition = self.cleaned_data.get("disposition", "")
+        if self.instance.pk and not disposition and self.initial.get("disposition"):
+            raise forms.ValidationError("A disposition can be changed but not cleared.")
+        return disposition
+
+
+class MessageReplyForm(forms.ModelForm):
+    """The blank row under the messages: the agent's reply or internal note."""
+
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70, "placeholder": "Write a reply to the customer…"}),
+        max_length=services.MAX_BODY_LENGTH,
+        label="Reply",
+    )
+
+    class Meta:
+        model = Message
+        fields = ["body", "internal"]
+
+
+class MessageInline(admin.TabularInline):
+    """The conversation's messages, read-only; the one blank row posts a reply through `services.message_create`."""
+
+    model = Message
+    form = MessageReplyForm
+    fields = ["created_at", "sender_type", "author", "body", "internal", "sentiment"]
+    readonly_fields = ["created_at", "sender_type", "author", "sentiment"]
+    extra = 1
+    max_num = 10_000
+    can_delete = False
+    verbose_name = "message"
+    verbose_name_plural = "Messages (the blank row at the bottom posts a reply as you)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class EventInline(ReadOnlyInline, admin.TabularInline):
+    """What happened to the conversation, in order: the same events that trigger workflows."""
+
+    model = Event
+    fk_name = "conversation"
+    fields = ["occurred_at", "type", "payload", "depth", "dispatched_at"]
+    readonly_fields = fields
+    classes = ["collapse"]
+    verbose_name_plural = "History (domain events)"
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(choices=Priority.choices)
+
+
+class AddTagsForm(forms.Form):
+    tags = forms.CharField(max_length=500, help_text="One tag, or several separated by commas.")
+
+    def clean_tags(self) -> list[str]:
+        names = split_tags(self.cleaned_data["tags"])
+        if not names:
+            raise forms.ValidationError("Enter a tag.")
+        return names
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
+    form = ConversationForm
+    list_display = [
+        "id", "subject", "contact", "channel", "status", "priority", "assignee", "team", "tag_list",
+        "sentiment_display", "created_display",
+    ]
+    list_display_links = ["id", "subject"]
+    list_filter = [
+        "status", "priority", "channel", ("assignee", admin.RelatedOnlyFieldListFilter), "team", "tags",
+    ]
+    search_fields = ["subject", "contact__name", "contact__email", "contact__phone"]
+    search_help_text = "Search subject and contact name, email or phone."
+    list_select_related = ["contact", "assignee", "team"]
+    autocomplete_fields = ["contact"]
+    date_hierarchy = "created_at"
+    inlines = [MessageInline, EventInline]
+    actions = ["assign_to_me", "change_status", "set_priority", "add_tags"]
+    list_per_page = 50
+    timeline_fields = [
+        "sentiment", "first_response_at", "last_customer_message_at", "last_agent_message_at", "resolved_at",
+        "created_at", "updated_at",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tags")
+
+    def get_fieldsets(self, request, obj=None):
+        work = ("Work", {"fields": ["status", "priority", "assignee", "team", "tags", "disposition"]})
+        if obj is None:
+            return [(None, {"fields": ["contact", "channel", "subject"]}), work]
+        return [
+            (None, {"fields": ["contact", "channel", "subject"]}),
+            work,
+            ("Timeline", {"fields": self.timeline_fields, "classes": ["collapse"]}),
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        for name in ("assignee", "team"):  # edit/add/delete teams from here would be a detour for an agent
+            widget = form.base_fields[name].widget
+            widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
+            widget.can_view_related = False
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        # Contact, channel and subject are set when the conversation opens; no service edits them afterwards.
+        return ["contact", "channel", "subject", *self.timeline_fields] if obj else []
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # conversations are closed, not deleted: their events and runs are the audit trail
+
+    @admin.display(description="Tags")
+    def tag_list(self, conversation: Conversation) -> str:
+        return ", ".join(tag.name for tag in conversation.tags.all())
+
+    @admin.display(description="Created", ordering="created_at")
+    def created_display(self, conversation: Conversation) -> str:
+        return timezone.localtime(conversation.created_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="Sentiment", ordering="sentiment")
+    def sentiment_display(self, conversation: Conversation) -> str:
+        return "–" if conversation.sentiment is None else f"{conversation.sentiment:.2f}"
+
+    # Saving the change form through the services ----------------------------------------------------------------
+
+    def save_model(self, request, obj: Conversation, form: ConversationForm, change: bool) -> None:
+        data = form.cleaned_data
+        if not change:
+            opened = services.conversation_open(
+                contact=data["contact"], channel=data["channel"], subject=data.get("subject", ""),
+                priority=data["priority"], team=data.get("team"),
+            )
+            adopt(obj, opened)
+        self._apply_work_fields(request, obj, form)
+
+    def _apply_work_fields(self, request, conversation: Conversation, form: ConversationForm) -> None:
+        """Call the service of each work field that changed; each records its own event."""
+        data, changed, actor = form.cleaned_data, set(form.changed_data), request.user
+        if changed & {"assignee", "team"}:
+            services.conversation_assign(
+                conversation=conversation, assignee=data.get("assignee"), team=data.get("team"), actor=actor
+            )
+        if "priority" in changed:
+            services.conversation_set_priority(conversation=conversation, priority=data["priority"])
+        if "status" in changed:
+            services.conversation_change_status(conversation=conversation, status=data["status"], actor=actor)
+        if "disposition" in changed and data.get("disposition"):
+            services.conversation_set_disposition(
+                conversation=conversation, disposition=data["disposition"], actor=actor
+            )
+
+    def save_related(self, request, form: ConversationForm, formsets, change: bool) -> None:
+        if "tags" in form.changed_data:
+            services.conversation_set_tags(conversation=form.instance, tags=form.cleaned_data["tags"])
+        for formset in formsets:
+            # Inlines are never saved directly; the lists below are what the admin's change message reads.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            if formset.model is Message:
+                formset.new_objects = self._post_replies(request, form.instance, formset)
+
+    def _post_replies(self, request, conversation: Conversation, formset) -> list[Message]:
+        return [
+            services.message_create(
+                conversation=conversation, body=reply.cleaned_data["body"], sender_type=SenderType.AGENT,
+                author=request.user, internal=reply.cleaned_data.get("internal", False),
+            )
+            for reply in formset.extra_forms
+            if reply.has_changed() and reply.cleaned_data.get("body")
+        ]
+
+    # Bulk actions -------------------------------------------------------------------------------------------------
+
+    def _apply_to_each(
+        self, request, queryset: QuerySet, change: Callable[[Conversation], Any], done: str
+    ) -> None:
+        """Run one service call per conversation (each its own transaction) and report successes and refusals."""
+        changed, refused = 0, []
+        for conversation in queryset.select_related("contact"):
+            try:
+                change(conversation)
+                changed += 1
+            except ValidationError as exc:
+                refused.append(f"#{conversation.pk}: {' '.join(exc.messages)}")
+        if changed:
+            noun = "conversation" if changed == 1 else "conversations"
+            self.message_user(request, done.format(count=changed, noun=noun), messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not changed: " + "; ".join(refused), messages.ERROR)
+
+    def _with_form(self, request, queryset, form_class: type[forms.Form], title: str, apply: Callable) -> Any:
+        """The intermediate page of an action: ask for a value, then apply it to the selected conversations."""
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            apply(form.cleaned_data)
+            return None
+        listed, count = list(queryset[:MAX_LISTED_IN_ACTION_FORM]), queryset.count()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "form": form,
+            "action": request.POST.get("action", ""),
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "conversations": listed,
+            "count": count,
+            "more": count - len(listed),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, ACTION_FORM_TEMPLATE, context)
+
+    @admin.action(description="Assign to me", permissions=["change"])
+    def assign_to_me(self, request, queryset) -> None:
+        self._apply_to_each(
+            request, queryset,
+            lambda c: services.conversation_assign(conversation=c, assignee=request.user, actor=request.user),
+            "Assigned {count} {noun} to you.",
+        )
+
+    @admin.action(description="Change status…", permissions=["change"])
+    def change_status(self, request, queryset):
+        def apply(data):
+            label = Status(data["status"]).label
+            self._apply_to_each(
+                request, queryset,
+                lambda c: services.conversation_change_status(
+                    conversation=c, status=data["status"], actor=request.user
+                ),
+                f"Set the status of {{count}} {{noun}} to {label}.",
+            )
+
+        return self._with_form(request, queryset, StatusForm, "Change the status of conversations", apply)
+
+    @admin.action(description="Set priority…", permissions=["change"])
+    def set_priority(self, request, queryset):
+        def apply(data):
+            label = Priority(data["priority"]).label
+            self._apply_to_each(
+                request, queryset,
+                lambda c: services.conversation_set_priority(conversation=c, priority=data["priority"]),
+                f"Set the priority of {{count}} {{noun}} to {label}.",
+            )
+
+        return self._with_form(request, queryset, PriorityForm, "Set the priority of conversations", apply)
+
+    @admin.action(description="Add tags…", permissions=["change"])
+    def add_tags(self, request, queryset):
+        def apply(data):
+            names = ", ".join(data["tags"])
+            self._apply_to_each(
+                request, queryset,
+                lambda c: services.conversation_add_tags(conversation=c, tags=data["tags"]),
+                f"Tagged {{count}} {{noun}} with {names}.",
+            )
+
+        return self._with_form(request, queryset, AddTagsForm, "Add tags to conversations", apply)
+

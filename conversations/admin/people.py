@@ -1,0 +1,157 @@
+"""Admins of the people in the domain: contacts (phone and attributes through the services), teams, agents."""
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+
+from conversations import services
+from conversations.admin.base import ManagersWriteMixin, ServiceErrorsAsMessages, User, adopt, staff_users
+from conversations.models import AgentProfile, Contact, Team
+from conversations.phones import normalize_e164
+
+
+def attributes_patch(current: dict, wanted: dict) -> dict:
+    """The patch that turns `current` into `wanted` in `services.contact_update`'s merge terms (None removes)."""
+    patch: dict = {key: None for key in current if key not in wanted}
+    patch.update({key: value for key, value in wanted.items() if current.get(key, object()) != value})
+    return patch
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["name", "email", "phone", "segment", "attributes"]
+
+    def clean_phone(self) -> str:
+        """Accept any spelling of a valid number (spaces, dashes) and keep its E.164 form."""
+        phone = (self.cleaned_data.get("phone") or "").strip()
+        if not phone:
+            return ""
+        try:
+            return normalize_e164(phone)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+
+    def clean_attributes(self) -> dict:
+        attributes = self.cleaned_data.get("attributes")
+        if attributes in (None, ""):
+            return {}
+        if not isinstance(attributes, dict):
+            raise forms.ValidationError('Attributes are a JSON object, e.g. {"vip": true, "plan": "enterprise"}.')
+        return attributes
+
+
+@admin.register(Contact)
+class ContactAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
+    form = ContactForm
+    list_display = ["name", "email", "phone", "segment", "attributes_display", "created_at"]
+    list_filter = ["segment"]
+    search_fields = ["name", "email", "phone"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    @admin.display(description="Attributes")
+    def attributes_display(self, contact: Contact) -> str:
+        return json.dumps(contact.attributes, sort_keys=True) if contact.attributes else "–"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # contacts carry conversations and events
+
+    def save_model(self, request, obj: Contact, form: ContactForm, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {key: data[key] for key in ("name", "email", "phone", "segment")}
+        if not change:
+            adopt(obj, services.contact_create(**fields, attributes=data["attributes"]))
+            return
+        current = Contact.objects.get(pk=obj.pk)  # `obj` already carries the form's values
+        patch = attributes_patch(current.attributes or {}, data["attributes"])
+        adopt(obj, services.contact_update(contact=current, attributes_patch=patch, **fields))
+
+
+@admin.register(Team)
+class TeamAdmin(ManagersWriteMixin, admin.ModelAdmin):
+    list_display = ["name", "email", "agent_count", "open_conversations"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        open_filter = Q(conversations__status__in=services.OPEN_STATUSES)
+        return super().get_queryset(request).annotate(
+            agent_count=Count("agents", distinct=True),
+            open_conversations=Count("conversations", filter=open_filter, distinct=True),
+        )
+
+    @admin.display(description="Agents", ordering="agent_count")
+    def agent_count(self, team) -> int:
+        return team.agent_count
+
+    @admin.display(description="Open conversations", ordering="open_conversations")
+    def open_conversations(self, team) -> int:
+        return team.open_conversations
+
+    def save_model(self, request, obj: Team, form, change: bool) -> None:
+        if change:
+            obj.save()  # teams have no events; renaming is a plain update
+        else:
+            adopt(obj, services.team_create(name=obj.name, email=obj.email))
+
+
+class AgentProfileForm(forms.ModelForm):
+    class Meta:
+        model = AgentProfile
+        fields = ["user", "teams", "capacity", "available"]
+        widgets = {"teams": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "user" in self.fields:
+            self.fields["user"].queryset = staff_users()
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(ManagersWriteMixin, admin.ModelAdmin):
+    """Routing settings of agents: teams, capacity and availability (what `route` steps respect)."""
+
+    form = AgentProfileForm
+    list_display = ["user", "team_list", "capacity", "available", "open_conversations", "last_assigned_at"]
+    list_editable = ["capacity", "available"]
+    list_filter = ["available", "teams"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    readonly_fields = ["last_assigned_at"]
+
+    def get_queryset(self, request):
+        open_filter = Q(user__assigned_conversations__status__in=services.OPEN_STATUSES)
+        return (
+            super().get_queryset(request).select_related("user").prefetch_related("teams")
+            .annotate(open_conversations=Count("user__assigned_conversations", filter=open_filter, distinct=True))
+        )
+
+    @admin.display(description="Teams")
+    def team_list(self, profile: AgentProfile) -> str:
+        return ", ".join(team.name for team in profile.teams.all())
+
+    @admin.display(description="Open conversations", ordering="open_conversations")
+    def open_conversations(self, profile) -> int:
+        return profile.open_conversations
+
+
+class AgentProfileInline(admin.StackedInline):
+    model = AgentProfile
+    fields = ["teams", "capacity", "available"]
+    filter_horizontal = ["teams"]
+    can_delete = False
+    verbose_name = verbose_name_plural = "Agent profile (routing)"
+
+
+class HelpdeskUserAdmin(UserAdmin):
+    """Django's user admin with the agent profile inline, so a new agent is set up on one page."""
+
+    inlines = [*UserAdmin.inlines, AgentProfileInline]
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, HelpdeskUserAdmin)

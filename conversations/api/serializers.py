@@ -1,0 +1,236 @@
+"""Serializers of the conversations API (SPEC §8, §10): one class per shape, reads and writes kept apart.
+
+Write serializers only validate the shape of a request (types, lengths, choices, references); the change itself is
+made by the view through `conversations.services`. Read serializers render what clients rely on. Every write
+serializer refuses keys it does not know, so a typo in a field name is a 400 rather than a silent no-op.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from conversations import services
+from conversations.choices import Channel, Disposition, Priority, SenderType, Status
+from conversations.models import Contact, Conversation, Message, Recording, Team, Ticket
+from conversations.phones import normalize_e164
+
+MAX_ATTRIBUTES_BYTES = 64 * 1024
+MAX_SURVEY_COMMENT = 5_000
+
+
+def _messages_of(exc: DjangoValidationError) -> list[str]:
+    """Flatten a service-layer ValidationError into plain messages for one field."""
+    if hasattr(exc, "error_dict"):
+        return [str(message) for errors in exc.error_dict.values() for error in errors for message in error.messages]
+    return [str(message) for message in exc.messages]
+
+
+class StrictFieldsMixin:
+    """Reject request keys the serializer does not declare as writable (a 400 naming each unknown key)."""
+
+    def validate(self, attrs: dict) -> dict:
+        if isinstance(self.initial_data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(self.initial_data) - writable)
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().validate(attrs)
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True})
+class ReferenceField(serializers.Field):
+    """A team or an agent named by id or by name (SPEC §10); resolved by the service layer's resolver."""
+
+    default_error_messages = {"invalid": "Give an id (number) or a name (text)."}
+
+    def __init__(self, *, resolver, **kwargs: Any) -> None:
+        self.resolver = resolver
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, (int, str)) or (isinstance(data, str) and not data.strip()):
+            self.fail("invalid")
+        if isinstance(data, str) and len(data) > 200:
+            self.fail("invalid")
+        try:
+            return self.resolver(data)
+        except (DjangoValidationError, OverflowError, ValueError) as exc:
+            messages = _messages_of(exc) if isinstance(exc, DjangoValidationError) else ["No such id."]
+            raise serializers.ValidationError(messages) from exc
+
+    def to_representation(self, value: Any) -> Any:
+        return value.pk
+
+
+# Contacts ---------------------------------------------------------------------------------------------------
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    """A contact as clients read it."""
+
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "email", "phone", "segment", "attributes", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """POST/PUT/PATCH body of a contact. On PATCH, `attributes` is a patch: keys merge, a null value removes a key."""
+
+    phone = serializers.CharField(max_length=40, allow_blank=True, required=False,
+                                  help_text="International E.164 form, e.g. +14155550123.")
+    attributes = serializers.JSONField(required=False, help_text="An object; on PATCH keys merge and null removes.")
+
+    class Meta:
+        model = Contact
+        fields = ["name", "email", "phone", "segment", "attributes"]
+
+    def validate_phone(self, value: str) -> str:
+        if not value.strip():
+            return ""
+        try:
+            return normalize_e164(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_messages_of(exc)) from exc
+
+    def validate_attributes(self, value: Any) -> dict:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Attributes are a JSON object.")
+        if len(json.dumps(value)) > MAX_ATTRIBUTES_BYTES:
+            raise serializers.ValidationError(f"Attributes take at most {MAX_ATTRIBUTES_BYTES} bytes of JSON.")
+        return value
+
+    def to_representation(self, instance: Contact) -> dict:
+        return ContactSerializer(instance, context=self.context).data
+
+
+# Teams ------------------------------------------------------------------------------------------------------
+
+
+class TeamSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A team: read shape plus the writable `name` and `email`; `agents` lists member user ids."""
+
+    agents = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "email", "agents", "created_at"]
+        read_only_fields = ["id", "agents", "created_at"]
+
+    def get_agents(self, team: Team) -> list[int]:
+        return [profile.user_id for profile in team.agents.all()]
+
+
+# Conversations ----------------------------------------------------------------------------------------------
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    """A conversation as clients read it (SPEC §10); `tags` are names, `contact`/`assignee`/`team` are ids."""
+
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id", "contact", "channel", "subject", "status", "priority", "assignee", "team", "tags", "disposition",
+            "sentiment", "customer_message_count", "first_response_at", "last_customer_message_at",
+            "last_agent_message_at", "resolved_at", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """POST body: open a conversation for a contact; it starts in status `new`."""
+
+    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all())
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    subject = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)
+    team = ReferenceField(resolver=services.resolve_team, required=False, allow_null=True, default=None,
+                          help_text="Team id or name.")
+
+    def to_representation(self, instance: Conversation) -> dict:
+        return ConversationSerializer(instance, context=self.context).data
+
+
+class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """PATCH body: each key present is applied by its own service function (and records its own event)."""
+
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    assignee = ReferenceField(resolver=services.resolve_agent, required=False, allow_null=True,
+                              help_text="Agent id, username or email; null unassigns.")
+    team = ReferenceField(resolver=services.resolve_team, required=False, allow_null=True,
+                          help_text="Team id or name; null clears.")
+    disposition = serializers.ChoiceField(choices=Disposition.choices, required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=services.MAX_TAG_LENGTH), required=False,
+                                 max_length=100, help_text="The complete tag set, by name.")
+
+    def to_representation(self, instance: Conversation) -> dict:
+        return ConversationSerializer(instance, context=self.context).data
+
+
+# Messages, recordings, tickets, surveys ---------------------------------------------------------------------
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    """A message as clients read it."""
+
+    class Meta:
+        model = Message
+        fields = ["id", "conversation", "sender_type", "author", "body", "internal", "buttons", "sentiment",
+                  "created_at"]
+        read_only_fields = fields
+
+
+class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """POST body of a message; agent messages are authored by the requesting user."""
+
+    body = serializers.CharField(max_length=services.MAX_BODY_LENGTH)
+    sender_type = serializers.ChoiceField(choices=SenderType.choices)
+    internal = serializers.BooleanField(required=False, default=False)
+
+    def to_representation(self, instance: Message) -> dict:
+        return MessageSerializer(instance, context=self.context).data
+
+
+class RecordingSerializer(serializers.ModelSerializer):
+    """A recording: upload `file` as multipart; reads give its URL, type and size."""
+
+    file = serializers.FileField(help_text="An audio file (audio/*), at most 50 MB.")
+
+    class Meta:
+        model = Recording
+        fields = ["id", "conversation", "file", "content_type", "size_bytes", "created_at"]
+        read_only_fields = ["id", "conversation", "content_type", "size_bytes", "created_at"]
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    """A ticket made by a workflow's `create_ticket` step."""
+
+    class Meta:
+        model = Ticket
+        fields = ["id", "conversation", "title", "description", "priority", "status", "created_at"]
+        read_only_fields = fields
+
+
+class SurveyAnswerSerializer(StrictFieldsMixin, serializers.Serializer):
+    """The one answer a survey takes."""
+
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(max_length=MAX_SURVEY_COMMENT, allow_blank=True, required=False, default="")
+
+
+class SurveyResultSerializer(serializers.Serializer):
+    """What the public answer endpoint returns."""
+
+    token = serializers.CharField(read_only=True)
+    question = serializers.CharField(read_only=True)
+    score = serializers.IntegerField(read_only=True)
+    comment = serializers.CharField(read_only=True)
+    answered_at = serializers.DateTimeField(read_only=True)
+

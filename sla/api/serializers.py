@@ -1,0 +1,104 @@
+"""Serializers of the SLA API, one per shape of SPEC §10. Validation is the services' (one source of truth)."""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from helpdesk.api import django_validation_error_detail
+from sla.calendars import validate_holidays, validate_intervals, validate_timezone
+from sla.matching import validate_condition
+from sla.models import BusinessHours, Metric, SlaPolicy, SlaTarget
+from sla.policies import validate_pause_on, validate_targets
+from sla.selectors import remaining_seconds
+
+
+def _run(check, *args):
+    """Call a service validator; turn its Django ValidationError into DRF's field errors."""
+    try:
+        return check(*args)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(django_validation_error_detail(exc)) from exc
+
+
+class BusinessHoursSerializer(serializers.ModelSerializer):
+    intervals = serializers.JSONField()
+    extra_holidays = serializers.JSONField(required=False)
+
+    class Meta:
+        model = BusinessHours
+        fields = ["id", "name", "timezone", "intervals", "holidays_country", "holidays_subdivision",
+                  "extra_holidays", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_timezone(self, value: str) -> str:
+        return _run(validate_timezone, value)
+
+    def validate_intervals(self, value):
+        return _run(validate_intervals, value)
+
+    def validate(self, attrs: dict) -> dict:
+        current = self.instance
+        country = attrs.get("holidays_country", current.holidays_country if current else "")
+        subdivision = attrs.get("holidays_subdivision", current.holidays_subdivision if current else "")
+        extra = attrs.get("extra_holidays", current.extra_holidays if current else [])
+        _run(validate_holidays, country, subdivision, extra)
+        return attrs
+
+
+class SlaPolicySerializer(serializers.ModelSerializer):
+    """`targets` is `{"first_response": minutes, "next_response": minutes, "resolution": minutes}`."""
+
+    match = serializers.JSONField(required=False, allow_null=True)
+    targets = serializers.JSONField()
+    pause_on = serializers.JSONField(required=False)
+    business_hours = serializers.PrimaryKeyRelatedField(queryset=BusinessHours.objects.all(), allow_null=True,
+                                                        required=False)
+
+    class Meta:
+        model = SlaPolicy
+        fields = ["id", "name", "position", "active", "match", "business_hours", "targets", "pause_on",
+                  "warning_percent", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def to_representation(self, instance: SlaPolicy) -> dict:
+        data = super().to_representation(instance)
+        data["targets"] = {metric: instance.target_minutes(metric) for metric in Metric.values}
+        return data
+
+    def validate_match(self, value):
+        return _run(validate_condition, value) or {}
+
+    def validate_targets(self, value):
+        return _run(validate_targets, value)
+
+    def validate_pause_on(self, value):
+        return _run(validate_pause_on, value)
+
+    def validate_warning_percent(self, value):
+        if value is not None and not 1 <= value <= 99:
+            raise serializers.ValidationError("A whole percentage from 1 to 99, or null for no warning.")
+        return value
+
+
+class SlaTargetSerializer(serializers.ModelSerializer):
+    """A conversation's target as clients read it (SPEC §10 `sla`), plus the time left."""
+
+    remaining_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SlaTarget
+        fields = ["metric", "due_at", "state", "breached_at", "remaining_seconds"]
+        read_only_fields = fields
+
+    def get_remaining_seconds(self, target: SlaTarget) -> int | None:
+        return remaining_seconds(target)
+
+
+class SlaReportQuerySerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError({"until": "until must be after since."})
+        return attrs

@@ -1,0 +1,41 @@
+"""Read queries of the SLA app that other apps reuse: a conversation's targets and the `sla_breached` filter."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+from django.utils import timezone
+
+from conversations.models import Conversation
+from sla.models import Metric, SlaTarget, TargetState
+
+METRIC_ORDER = {metric: position for position, metric in enumerate(Metric.values)}
+
+
+def targets_for(conversation: Conversation) -> list[SlaTarget]:
+    """The conversation's current target per metric (the latest `next_response` cycle), in metric order.
+
+    Reads `conversation.sla_targets.all()`, so a list view that does `prefetch_related("sla_targets")` pays one
+    query for the whole page.
+    """
+    latest: dict[str, SlaTarget] = {}
+    for target in conversation.sla_targets.all():
+        current = latest.get(target.metric)
+        if current is None or (target.started_at, target.pk) > (current.started_at, current.pk):
+            latest[target.metric] = target
+    return sorted(latest.values(), key=lambda target: METRIC_ORDER[target.metric])
+
+
+def remaining_seconds(target: SlaTarget, now: dt.datetime | None = None) -> int | None:
+    """Time left: until `due_at` while running (negative once overdue), the unused target while paused, else None."""
+    if target.state == TargetState.ACTIVE and target.due_at:
+        return int((target.due_at - (now or timezone.now())).total_seconds())
+    if target.state == TargetState.PAUSED:
+        return int(target.target_seconds - target.consumed_seconds)
+    return None
+
+
+def breached_conversation_ids_q(breached: bool = True) -> Q:
+    """A Q over Conversation for the `sla_breached` filter: conversations with (or without) a breached target."""
+    with_breach = Q(pk__in=SlaTarget.objects.filter(state=TargetState.BREACHED).values("conversation_id"))
+    return with_breach if breached else ~with_breach

@@ -1,0 +1,53 @@
+"""Fixtures for step-type tests: agents in teams, running a one-workflow scenario, and dry-run contexts."""
+import pytest
+
+from conversations.models import Event
+from conversations.roles import AGENTS_GROUP
+from tests.conftest import make_user
+from workflows.context import build_context
+from workflows.models import WorkflowRun
+from workflows.steps.registry import StepContext
+
+
+@pytest.fixture
+def make_agent(roles):
+    """An agent (user + profile) in the given teams, with capacity, availability and last assignment."""
+    def make(username, *teams, capacity=10, available=True, last_assigned_at=None):
+        user = make_user(username, AGENTS_GROUP, capacity=capacity, available=available,
+                         last_assigned_at=last_assigned_at)
+        user.agent_profile.teams.add(*teams)
+        return user
+    return make
+
+
+def only_run(workflow) -> WorkflowRun:
+    """The one run a workflow made (fails when there are none or several)."""
+    return WorkflowRun.objects.get(workflow=workflow)
+
+
+def step_output(workflow, position: int = 0) -> dict:
+    return only_run(workflow).steps.get(position=position).output
+
+
+def events_after(run: WorkflowRun, type_: str) -> list[Event]:
+    """Events of `type_` on the run's conversation caused after the run's trigger (i.e. by its steps)."""
+    return list(Event.objects.filter(conversation=run.conversation, type=type_,
+                                     occurred_at__gte=run.event.occurred_at).exclude(pk=run.event.pk))
+
+
+def dry_run_context(conversation) -> StepContext:
+    """The context a dry run gives a step: the conversation's latest event, nothing written."""
+    event = Event.objects.filter(conversation=conversation).order_by("-occurred_at").first()
+    return StepContext(data=build_context(event, {}, conversation), event=event, conversation=conversation,
+                       depth=event.depth + 1, dry_run=True, trigger_type=event.type)
+
+
+def definition_errors(*steps: dict, trigger: str = "conversation.created") -> dict[str, list[str]]:
+    """The errors validate_definition reports for a workflow made of `steps` ({} when it is valid)."""
+    from workflows.definition import DefinitionError, validate_definition
+
+    try:
+        validate_definition({"name": "Check", "trigger": {"type": trigger, "config": {}}, "steps": list(steps)})
+    except DefinitionError as exc:
+        return exc.errors
+    return {}

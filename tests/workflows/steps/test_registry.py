@@ -1,0 +1,34 @@
+"""Every internal step type of SPEC §5 is registered with a schema, a label, `execute` and `describe`."""
+import jsonschema
+import pytest
+
+from workflows.steps import step_types
+from workflows.steps.registry import StepType
+
+INTERNAL_STEP_TYPES = {
+    "condition", "auto_reply", "route", "add_tag", "remove_tag", "change_status", "set_priority", "create_ticket",
+    "notify", "escalate", "send_email", "send_survey", "set_variable", "wait", "schedule_event",
+    "clear_scheduled_event",
+}
+# Outbound step types of SPEC §5: they arrive with the integrations issue (not faked here).
+OUTBOUND_STEP_TYPES_EXPECTED_LATER = {"http_request", "webhook", "slack", "sms", "transcribe", "custom_action"}
+SPEC_STEP_TYPES = INTERNAL_STEP_TYPES | OUTBOUND_STEP_TYPES_EXPECTED_LATER
+
+
+def test_every_internal_step_type_is_registered():
+    assert INTERNAL_STEP_TYPES - set(step_types.names()) == set()
+
+
+def test_only_spec_step_types_are_registered():
+    assert set(step_types.names()) - SPEC_STEP_TYPES == set()
+
+
+@pytest.mark.parametrize("name", sorted(INTERNAL_STEP_TYPES))
+def test_a_step_type_has_a_label_a_valid_schema_execute_and_describe(name):
+    step_type = step_types.get(name)
+    assert step_type.type == name and step_type.label
+    jsonschema.Draft202012Validator.check_schema(step_type.schema)
+    assert step_type.schema.get("type") == "object"
+    assert type(step_type).execute is not StepType.execute
+    assert callable(step_type.describe)
+    assert set(step_type.templated) <= set(step_type.schema.get("properties", {})) or name == "condition"

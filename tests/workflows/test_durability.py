@@ -1,0 +1,213 @@
+"""Durability of runs (SPEC §7): a worker that dies mid-run leaves work that the sweep finishes without executing a
+finished step twice; redelivered or lost queue messages neither double nor lose a run; concurrent sweeps share work.
+
+A worker's death in-process is a BaseException raised inside a step (the runner catches Exception only, so it
+unwinds like a killed process would: the step's transaction rolls back and the run keeps its lease). The real kill
+is a subprocess, SIGKILLed while a step blocks, on a SQLite file of its own.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from conversations import clock, services
+from conversations.models import Event, Message
+from tests.workflows.procs import SLOW_MARKER_ENV, SLOW_STEP, call, migrate, project_env, start_command
+from workflows import runner
+from workflows.dispatcher import dispatch_event
+from workflows.models import WorkflowRun
+from workflows.steps import StepOutcome, StepType, step_types
+from workflows.sweep import EVENT_GRACE, dispatch_and_run, sweep_once
+from workflows.tasks import dispatch_event_task
+
+AFTER_LEASE = runner.LEASE + dt.timedelta(seconds=1)
+GREETING = "We got your message, {{ contact.name }}."
+
+
+class WorkerKilled(BaseException):
+    """Stands for the process dying: not an Exception, so nothing in the runner catches it."""
+
+
+class DieOnceStep(StepType):
+    """A test step that tags the conversation; its first execution then kills the worker, later ones succeed."""
+
+    type = "test_die_once"
+    label = "Die once"
+    schema = {"type": "object"}
+    executions = 0
+
+    def execute(self, config, ctx):
+        type(self).executions += 1
+        services.conversation_add_tags(conversation=ctx.conversation, tags=["half-done"], depth=ctx.depth)
+        if type(self).executions == 1:
+            raise WorkerKilled()
+        return StepOutcome(output={"executions": type(self).executions})
+
+
+@pytest.fixture
+def die_once():
+    DieOnceStep.executions = 0
+    with step_types.register_temporarily(DieOnceStep):
+        yield DieOnceStep
+
+
+def customer_message(conversation, body="Hello, anyone there?"):
+    return services.message_create(conversation=conversation, body=body, sender_type="customer")
+
+
+def message_event(message) -> Event:
+    return Event.objects.get(type="message.created", payload__message_id=message.pk)
+
+
+def replies(conversation) -> list[str]:
+    return list(Message.objects.filter(conversation=conversation, sender_type="ai").values_list("body", flat=True))
+
+
+def step_log(run: WorkflowRun) -> list[tuple[str, str, int]]:
+    return [(step.type, step.status, step.attempts) for step in run.steps.all()]
+
+
+def test_abandoned_claim_is_taken_again_only_after_the_lease(conversation, make_workflow):
+    workflow = make_workflow("message.created", [{"type": "auto_reply", "config": {"text": GREETING}}])
+    customer_message(conversation)
+    (run_id,) = dispatch_event(message_event(conversation.messages.get()).pk)
+    assert runner.claim_run(run_id) is not None  # this worker now dies without doing anything
+    assert runner.claim_run(run_id) is None  # the lease keeps other workers off
+    assert sweep_once()["runs"] == 0
+    with clock.travel(AFTER_LEASE):
+        assert sweep_once()["runs"] == 1
+    run = WorkflowRun.objects.get(workflow=workflow)
+    assert run.status == "succeeded"
+    assert replies(conversation) == ["We got your message, Ada Lovelace."]
+
+
+def test_worker_killed_mid_run_resumes_without_repeating_finished_steps(conversation, make_workflow, die_once):
+    workflow = make_workflow("message.created", [
+        {"type": "add_tag", "config": {"tags": ["vip"]}},
+        {"type": "auto_reply", "config": {"text": GREETING}},
+        {"type": die_once.type, "config": {}},
+        {"type": "add_tag", "config": {"tags": ["done"]}},
+    ], {"sender_types": ["customer"]})
+    message = customer_message(conversation)
+    with pytest.raises(WorkerKilled):
+        dispatch_and_run(message_event(message).pk)
+    run = WorkflowRun.objects.get(workflow=workflow)
+    assert (run.status, run.position) == ("running", 2)
+    assert sorted(conversation.tags.values_list("name", flat=True)) == ["vip"]  # the killed step left nothing
+    sweep_once()
+    assert WorkflowRun.objects.get(pk=run.pk).position == 2  # still leased to the dead worker
+    with clock.travel(AFTER_LEASE):
+        sweep_once()
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert step_log(run) == [("add_tag", "succeeded", 1), ("auto_reply", "succeeded", 1),
+                             (die_once.type, "succeeded", 1), ("add_tag", "succeeded", 1)]
+    assert replies(conversation) == ["We got your message, Ada Lovelace."]
+    assert sorted(conversation.tags.values_list("name", flat=True)) == ["done", "half-done", "vip"]
+    tag_events = Event.objects.filter(conversation=conversation, type="conversation.tags_changed")
+    assert sorted(tuple(event.payload["added"]) for event in tag_events) == [("done",), ("half-done",), ("vip",)]
+
+
+@pytest.mark.services
+def test_sigkilled_worker_leaves_a_run_the_sweep_completes_once(tmp_path):
+    env = project_env(sqlite_path=tmp_path / "kill.sqlite3")
+    migrate(env)
+    marker = tmp_path / "slow-step-started"
+    definition = {
+        "name": "Reply, then a slow call", "status": "active",
+        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+        "steps": [
+            {"type": "add_tag", "config": {"tags": ["vip"]}},
+            {"type": "auto_reply", "config": {"text": "Thanks {{ contact.name }}"}},
+            {"type": SLOW_STEP, "config": {}},
+            {"type": "add_tag", "config": {"tags": ["done"]}},
+        ],
+    }
+    worker = start_command({**env, SLOW_MARKER_ENV: str(marker)}, "run_with_slow_step", definition, "Help!",
+                           log=tmp_path / "worker.log")
+    try:
+        deadline = time.monotonic() + 90
+        while not marker.exists() and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists(), (tmp_path / "worker.log").read_text()
+        worker.send_signal(signal.SIGKILL)  # mid-step: the slow step is sleeping inside its transaction
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+    result = call(env, "sweep_after_lease", 1)
+    (before,) = result["before"]["runs"]
+    assert (before["status"], before["position"], before["tags"]) == ("running", 2, ["vip"])
+    (after,) = result["after"]["runs"]
+    assert after["status"] == "succeeded", after
+    assert [(step["type"], step["status"], step["attempts"]) for step in after["steps"]] == [
+        ("add_tag", "succeeded", 1), ("auto_reply", "succeeded", 1), (SLOW_STEP, "succeeded", 1),
+        ("add_tag", "succeeded", 1)]
+    assert after["replies"] == ["Thanks Grace Hopper"]
+    assert (after["tags"], after["tag_events"]) == (["done", "vip"], 2)
+
+
+def test_redelivered_dispatch_task_creates_one_run(conversation, make_workflow):
+    workflow = make_workflow("message.created", [{"type": "auto_reply", "config": {"text": GREETING}}],
+                             {"sender_types": ["customer"]})
+    event = message_event(customer_message(conversation))
+    assert dispatch_event_task(str(event.pk)) == 1
+    assert dispatch_event_task(str(event.pk)) == 0
+    # A delivery that read the event before the first one committed gets past the dispatched check:
+    Event.objects.filter(pk=event.pk).update(dispatched_at=None)
+    assert dispatch_event_task(str(event.pk)) == 0
+    assert WorkflowRun.objects.filter(workflow=workflow).count() == 1
+    assert replies(conversation) == ["We got your message, Ada Lovelace."]
+
+
+def test_event_whose_queue_message_was_lost_is_dispatched_after_the_grace(conversation, make_workflow):
+    workflow = make_workflow("message.created", [{"type": "auto_reply", "config": {"text": GREETING}}],
+                             {"sender_types": ["customer"]})
+    customer_message(conversation)  # inside the test transaction on_commit never fires: the message is lost
+    assert sweep_once()["events"] == 0  # fresh events are left to their own queue message
+    assert not WorkflowRun.objects.filter(workflow=workflow).exists()
+    with clock.travel(EVENT_GRACE + dt.timedelta(seconds=1)):
+        assert sweep_once()["events"] >= 1
+    assert WorkflowRun.objects.get(workflow=workflow).status == "succeeded"
+    assert replies(conversation) == ["We got your message, Ada Lovelace."]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_do_each_run_once(contact, make_workflow):
+    workflow = make_workflow("message.created", [
+        {"type": "add_tag", "config": {"tags": ["seen"]}},
+        {"type": "auto_reply", "config": {"text": GREETING}},
+    ], {"sender_types": ["customer"]})
+    conversations = [services.conversation_open(contact=contact, channel="email", subject=f"Case {n}")
+                     for n in range(30)]
+    with clock.travel(-EVENT_GRACE * 4):  # the messages' queue messages were lost a while ago
+        for conversation in conversations:
+            customer_message(conversation)
+    Event.objects.exclude(type="message.created").update(dispatched_at=clock.now())
+    results, errors = [], []
+
+    def sweep() -> None:
+        try:
+            results.append(sweep_once())
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    runs = WorkflowRun.objects.filter(workflow=workflow)
+    assert runs.count() == 30 and set(runs.values_list("status", flat=True)) == {"succeeded"}
+    for conversation in conversations:
+        assert replies(conversation) == ["We got your message, Ada Lovelace."]
+    for run in runs:
+        assert step_log(run) == [("add_tag", "succeeded", 1), ("auto_reply", "succeeded", 1)]

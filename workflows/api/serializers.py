@@ -1,0 +1,220 @@
+"""Serializers of the workflow API (SPEC §4, §8, §10): one class per shape.
+
+A workflow is written and read as the §4 definition body. Its validation is `workflows.definition.validate_definition`
+and nothing else (the same validator as the admin and import), so a bad definition answers 400 with keys that name the
+step and the key, e.g. `steps[1].config.all[0].value`. The declared fields below only describe the shape for the
+OpenAPI schema and for reads.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from conversations.models import Conversation
+from workflows import analytics, services
+from workflows.choices import OnFalse, RunStatus, StepStatus, WorkflowStatus
+from workflows.definition import DefinitionError, validate_definition
+from workflows.models import StepRun, Workflow, WorkflowRun
+
+DEFINITION_KEYS = frozenset({"name", "description", "status", "trigger", "steps"})
+READ_ONLY_KEYS = frozenset({"id", "version", "created_at", "updated_at", "stats"})
+MAX_ID = 2**63 - 1
+
+
+class TriggerSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    config = serializers.DictField(required=False)
+
+
+class StepSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    config = serializers.DictField(required=False)
+    on_false = serializers.ChoiceField(choices=OnFalse.choices, required=False)
+
+
+class WorkflowStatsSerializer(serializers.Serializer):
+    executions = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    success_rate = serializers.FloatField(allow_null=True)
+    failure_rate = serializers.FloatField(allow_null=True)
+    last_run_at = serializers.DateTimeField(allow_null=True)
+    last_run_status = serializers.ChoiceField(choices=RunStatus.choices, allow_null=True)
+
+
+def definition_errors(exc: DefinitionError) -> serializers.ValidationError:
+    """The validator's `{key path: [messages]}` as DRF's field-error 400."""
+    return serializers.ValidationError(exc.errors)
+
+
+def reject_unknown_keys(data: Any, allowed: frozenset) -> None:
+    """A typo in a top-level key is a 400 naming it, not a silently ignored value."""
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+
+
+class WorkflowSerializer(serializers.Serializer):
+    """A workflow as the §4 body plus read-only id, version, timestamps and run stats.
+
+    PUT sends the whole body (a missing status keeps the current one); PATCH sends any top-level keys, merged over
+    the current definition. Either way the merged definition is validated whole and saved as a new version.
+    """
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
+    trigger = TriggerSerializer()
+    steps = StepSerializer(many=True, required=False)
+    version = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    stats = WorkflowStatsSerializer(read_only=True)
+
+    def to_internal_value(self, data: Any) -> dict:
+        reject_unknown_keys(data, DEFINITION_KEYS | READ_ONLY_KEYS)
+        if isinstance(data, dict):
+            data = {key: value for key, value in data.items() if key in DEFINITION_KEYS}
+            if self.instance is not None:
+                current = services.workflow_definition(self.instance)
+                data = {**current, **data} if self.partial else {"status": current["status"], **data}
+        try:
+            return validate_definition(data)
+        except DefinitionError as exc:
+            raise definition_errors(exc) from exc
+
+    def to_representation(self, workflow: Workflow) -> dict:
+        stamp = serializers.DateTimeField()
+        return {
+            "id": workflow.pk,
+            **services.workflow_definition(workflow),
+            "version": workflow.version,
+            "created_at": stamp.to_representation(workflow.created_at),
+            "updated_at": stamp.to_representation(workflow.updated_at),
+            "stats": analytics.workflow_stats(workflow),
+        }
+
+    def create(self, validated_data: dict) -> Workflow:
+        user = self.context["request"].user
+        return services.workflow_create(definition=validated_data, created_by=user)
+
+    def update(self, instance: Workflow, validated_data: dict) -> Workflow:
+        return services.workflow_update(workflow=instance, definition=validated_data)
+
+
+class ImportSerializer(serializers.Serializer):
+    """`POST /api/workflows/import/`: a §4 body, or `{"workflow": <§4 body>}` (an export file). Draft unless the
+    body says otherwise."""
+
+    def to_internal_value(self, data: Any) -> dict:
+        if isinstance(data, dict) and set(data) == {"workflow"}:
+            data = data["workflow"]
+        if isinstance(data, dict):
+            reject_unknown_keys(data, DEFINITION_KEYS | READ_ONLY_KEYS)
+            data = {key: value for key, value in data.items() if key in DEFINITION_KEYS}
+        try:
+            return validate_definition(data)
+        except DefinitionError as exc:
+            raise definition_errors(exc) from exc
+
+
+class StrictSerializer(serializers.Serializer):
+    """A request body whose unknown keys are a 400 (works nested too, unlike a check on `initial_data`)."""
+
+    def to_internal_value(self, data: Any) -> dict:
+        reject_unknown_keys(data, frozenset(self.fields))
+        return super().to_internal_value(data)
+
+
+class ConversationReferenceField(serializers.PrimaryKeyRelatedField):
+    default_error_messages = {
+        **serializers.PrimaryKeyRelatedField.default_error_messages,
+        "does_not_exist": "No conversation with id {pk_value}.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Conversation.objects.select_related("contact"), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Conversation:
+        if isinstance(data, (bool, float, dict, list)):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        # An id beyond the database's integer range would overflow in the query: it names no conversation.
+        if isinstance(data, (int, str)) and not isinstance(data, bool) and str(data).lstrip("-").isdigit() \
+                and abs(int(data)) > MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+class SampleEventSerializer(StrictSerializer):
+    type = serializers.CharField(required=False, max_length=50)
+    payload = serializers.DictField(required=False)
+    conversation = ConversationReferenceField(required=False, allow_null=True)
+
+
+class DryRunRequestSerializer(StrictSerializer):
+    """`POST /api/workflows/{id}/test/`: `{"conversation": id}` and/or `{"event": {"type"?, "payload"?,
+    "conversation"?}}`."""
+
+    conversation = ConversationReferenceField(required=False, allow_null=True)
+    event = SampleEventSerializer(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs.get("conversation") and not attrs.get("event"):
+            raise serializers.ValidationError(
+                {"non_field_errors": ['Give a "conversation" id or a sample "event" to test with.']})
+        event = attrs.get("event") or {}
+        attrs["conversation"] = attrs.get("conversation") or event.get("conversation")
+        return attrs
+
+
+class ManualRunRequestSerializer(StrictSerializer):
+    """`POST /api/workflows/{id}/run/`: `{"conversation": id, "inputs"?: {...}}`."""
+
+    conversation = ConversationReferenceField()
+    inputs = serializers.DictField(required=False, default=dict)
+
+
+class DryRunStepSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    type = serializers.CharField()
+    status = serializers.ChoiceField(choices=["would_run", "skipped", "stopped", "not_reached", "failed"])
+    attempts = serializers.IntegerField()
+    duration_ms = serializers.IntegerField()
+    input = serializers.JSONField()
+    output = serializers.JSONField()
+    error = serializers.CharField()
+
+
+class DryRunResultSerializer(serializers.Serializer):
+    """The dry-run report (documentation only: the view returns `workflows.dryrun.dry_run`'s dict as is)."""
+
+    trigger = serializers.DictField()
+    steps = DryRunStepSerializer(many=True)
+    result = serializers.DictField()
+
+
+class StepRunSerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(choices=StepStatus.choices)
+
+    class Meta:
+        model = StepRun
+        fields = ["position", "type", "status", "attempts", "duration_ms", "input", "output", "error",
+                  "started_at", "finished_at"]
+        read_only_fields = fields
+
+
+class WorkflowRunSerializer(serializers.ModelSerializer):
+    """A run with its step results (SPEC §10)."""
+
+    workflow_name = serializers.CharField(source="workflow.name", read_only=True)
+    event_type = serializers.CharField(source="event.type", read_only=True)
+    steps = StepRunSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WorkflowRun
+        fields = ["id", "workflow", "workflow_name", "version", "event", "event_type", "conversation", "status",
+                  "position", "resume_at", "created_at", "started_at", "finished_at", "error", "steps"]
+        read_only_fields = fields
