@@ -146,6 +146,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ConversationStatusEnum": "conversations.choices.Status",
         "TicketStatusEnum": "conversations.choices.TicketStatus",
+        "WorkflowStatusEnum": "workflows.choices.WorkflowStatus",
+        "RunStatusEnum": "workflows.choices.RunStatus",
+        "StepRunStatusEnum": "workflows.choices.StepStatus",
     },
 }
 
@@ -172,6 +175,10 @@ else:
 
 # Product settings (SPEC §10): all overridable from the environment.
 HELPDESK_OUTBOUND_ALLOWLIST = env_list("HELPDESK_OUTBOUND_ALLOWLIST")
+# Fernet keys for integration secrets, newest first (rotation: prepend a new key, keep the old ones).
+HELPDESK_ENCRYPTION_KEYS = env_list("HELPDESK_ENCRYPTION_KEYS")
+HELPDESK_OUTBOUND_TIMEOUT_SECONDS = env_int("HELPDESK_OUTBOUND_TIMEOUT_SECONDS", 15)
+HELPDESK_SLACK_BASE_URL = os.environ.get("HELPDESK_SLACK_BASE_URL", "https://slack.com/api/")
 HELPDESK_MAX_DEPTH = env_int("HELPDESK_MAX_DEPTH", 3)
 HELPDESK_RETRY_BASE_SECONDS = env_int("HELPDESK_RETRY_BASE_SECONDS", 10)
 HELPDESK_RETRY_MAX_ATTEMPTS = env_int("HELPDESK_RETRY_MAX_ATTEMPTS", 5)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("conversations.api.urls")),
     path("api/", include("sla.api.urls")),
+    path("api/", include("workflows.api.discovery")),
     path("api/", include("workflows.api.urls")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

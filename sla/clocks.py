@@ -18,7 +18,10 @@ A target found overdue while handling an event is breached on the spot through t
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
+
+from django.core.exceptions import ValidationError
 
 from conversations.choices import EventType, SenderType, Status
 from conversations.models import Conversation, Event
@@ -27,6 +30,7 @@ from sla.models import OPEN_TARGET_STATES, ConversationPolicy, Metric, SlaPolicy
 from sla.policies import calendar_for, select_policy
 from sla.sweep import claim_breaches
 
+logger = logging.getLogger(__name__)
 STOPPED_STATUSES = (Status.RESOLVED, Status.CLOSED)
 
 
@@ -39,11 +43,20 @@ def _elapsed_seconds(calendar: Calendar | None, start: dt.datetime, end: dt.date
     return business_time_between(calendar, start, end).total_seconds()
 
 
-def _deadline(calendar: Calendar | None, start: dt.datetime, seconds: float) -> dt.datetime:
+def _deadline(calendar: Calendar | None, start: dt.datetime, seconds: float) -> dt.datetime | None:
+    """When `seconds` of clock time have passed; None if the calendar never opens again.
+
+    A misconfigured calendar must not make every conversation write fail inside the projector, so it leaves the
+    clock without a due time (logged) instead of raising.
+    """
     seconds = max(seconds, 0.0)
     if calendar is None:
         return start + dt.timedelta(seconds=seconds)
-    return add_business_time(calendar, start, dt.timedelta(seconds=seconds))
+    try:
+        return add_business_time(calendar, start, dt.timedelta(seconds=seconds))
+    except ValidationError:
+        logger.warning("SLA calendar has no open time after %s; the clock gets no due time", start)
+        return None
 
 
 def _schedule(target: SlaTarget, policy: SlaPolicy | None) -> None:

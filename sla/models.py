@@ -141,7 +141,7 @@ class SlaTarget(models.Model):
     warned = models.BooleanField(default=False)
     met_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
-    # Which sweep claimed the row (the conditional UPDATE that makes each event fire once).
+    # Which claim last took the row (the conditional UPDATE that makes each event fire once); read back by id.
     claim_token = models.CharField(max_length=32, blank=True)
 
     class Meta:
@@ -152,7 +152,6 @@ class SlaTarget(models.Model):
             models.Index(fields=["state", "due_at"], name="sla_target_due"),
             models.Index(fields=["state", "warned", "warning_at"], name="sla_target_warning"),
             models.Index(fields=["conversation", "metric", "state"], name="sla_target_conversation"),
-            models.Index(fields=["claim_token"], name="sla_target_claim", condition=~models.Q(claim_token="")),
             models.Index(fields=["breached_at"], name="sla_target_breached_at"),
             models.Index(fields=["met_at"], name="sla_target_met_at"),
         ]

@@ -63,6 +63,11 @@ def _payload(target: SlaTarget) -> dict:
     }
 
 
+def _claimed(ids: Sequence[int], token: str) -> QuerySet:
+    # By primary key first: the token alone has no index and would scan the table.
+    return SlaTarget.objects.filter(pk__in=ids, claim_token=token).select_related("conversation__contact", "policy")
+
+
 def claim_breaches(ids: Sequence[int], now: dt.datetime) -> int:
     """Mark the given running, overdue clocks breached (at their due time) and emit `sla.breached` for each."""
     token = uuid.uuid4().hex
@@ -71,7 +76,7 @@ def claim_breaches(ids: Sequence[int], now: dt.datetime) -> int:
             state=TargetState.BREACHED, breached_at=F("due_at"), warning_at=None, claim_token=token
         )
         if claimed:
-            for target in SlaTarget.objects.filter(claim_token=token).select_related("conversation__contact", "policy"):
+            for target in _claimed(ids, token):
                 payload = {**_payload(target), "breached_at": target.breached_at.isoformat(),
                            "minutes_late": _minutes_between(target.due_at, now)}
                 record_event(type=EventType.SLA_BREACHED, conversation=target.conversation, payload=payload, depth=0)
@@ -85,7 +90,7 @@ def claim_warnings(ids: Sequence[int], now: dt.datetime) -> int:
         due = _due_warnings(now).filter(due_at__gt=now)
         claimed = _lock_candidates(due, ids).update(warned=True, claim_token=token)
         if claimed:
-            for target in SlaTarget.objects.filter(claim_token=token).select_related("conversation__contact", "policy"):
+            for target in _claimed(ids, token):
                 payload = {**_payload(target), "warning_at": target.warning_at.isoformat(),
                            "minutes_remaining": _minutes_between(now, target.due_at)}
                 record_event(type=EventType.SLA_WARNING, conversation=target.conversation, payload=payload, depth=0)

@@ -111,7 +111,8 @@ def workflow_analytics(*, since: dt.date, until: dt.date) -> dict[str, Any]:
         failed=Count("id", filter=Q(status=RunStatus.FAILED)),
         finished=Count("id", filter=Q(status__in=FINISHED_RUN_STATUSES)),
     )
-    workflows = Workflow.objects.aggregate(total=Count("id"), active=Count("id", filter=Q(status=WorkflowStatus.ACTIVE)))
+    workflows = Workflow.objects.aggregate(total=Count("id"),
+                                           active=Count("id", filter=Q(status=WorkflowStatus.ACTIVE)))
     return {
         "since": since.isoformat(),
         "until": until.isoformat(),

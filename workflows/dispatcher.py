@@ -71,10 +71,10 @@ def record_sentiment_crossing(event: Event) -> Event | None:
                                       status=WorkflowStatus.ACTIVE).values_list("trigger_config", flat=True)
     if not any(triggers.sentiment_crossed(config or {}, before, after) for config in configs):
         return None
+    direction = "up" if after > (0.5 if before is None else before) else "down"  # no average yet = neutral
     return record_event(type=EventType.SENTIMENT_CROSSED, conversation=event.conversation, depth=event.depth,
                         payload={"message_id": payload.get("message_id"), "sentiment_before": before,
-                                 "sentiment_after": after, "direction": "up" if before is None or after > before else "down",
-                                 "source_event_id": str(event.pk)})
+                                 "sentiment_after": after, "direction": direction, "source_event_id": str(event.pk)})
 
 
 def dispatch_event(event_id) -> list[int]:

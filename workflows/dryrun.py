@@ -26,6 +26,7 @@ from workflows.steps.registry import StepContext, StepOutcome, StepType
 
 logger = logging.getLogger(__name__)
 
+MAX_ID = 2**63 - 1
 WOULD_RUN, SKIPPED, STOPPED, NOT_REACHED, FAILED = "would_run", "skipped", "stopped", "not_reached", "failed"
 
 
@@ -33,7 +34,7 @@ def dry_run(*, definition: dict, conversation: Conversation | None = None,
             sample_event: dict | None = None) -> dict[str, Any]:
     """Run a definition's steps against a conversation and/or a sample event and report what each would do.
 
-    Raises DefinitionError for an invalid definition. `sample_event` is `{"type"?, "payload"?}`; its type defaults
+    Raises DefinitionError for an invalid definition, ValidationError for a sample event it cannot read. `sample_event` is `{"type"?, "payload"?}`; its type defaults
     to the trigger type, so a sample of a message only needs `{"payload": {"body": ..., "sender_type": ...}}`.
     """
     cleaned = validate_definition(definition)
@@ -50,6 +51,10 @@ def dry_run(*, definition: dict, conversation: Conversation | None = None,
 
 def _sample_event(definition: dict, conversation: Conversation | None, sample: dict) -> Event:
     """The event the dry run reacts to: built in memory (never saved), depth 0 like a human cause."""
+    message_id = (sample.get("payload") or {}).get("message_id")
+    if message_id is not None and not (isinstance(message_id, int) and not isinstance(message_id, bool)
+                                       and 0 < message_id <= MAX_ID):
+        raise ValidationError({"event": "payload.message_id is the id (a number) of a message."})
     return Event(
         type=sample.get("type") or definition["trigger"]["type"],
         occurred_at=clock.now(),
@@ -76,7 +81,11 @@ def _context(event: Event, conversation: Conversation | None) -> dict[str, Any]:
 def _trigger_report(trigger: dict, event: Event, data: dict) -> dict[str, Any]:
     """Whether this event would start the workflow (its type and its trigger config filters)."""
     kind = triggers.trigger_type(trigger["type"])
-    matches = event.type == trigger["type"] and kind is not None and kind.matches(trigger["config"], event, data)
+    try:
+        matches = event.type == trigger["type"] and kind is not None and kind.matches(trigger["config"], event, data)
+    except (TypeError, ValueError, AttributeError) as exc:  # a sample payload of the wrong shape matches nothing
+        return {"type": trigger["type"], "event_type": event.type, "matches": False,
+                "error": f"The sample event does not fit this trigger: {exc}"}
     return {"type": trigger["type"], "event_type": event.type, "matches": bool(matches)}
 
 

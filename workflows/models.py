@@ -145,3 +145,64 @@ class ScheduleMatch(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workflow", "conversation"], name="schedule_match_once")]
+
+
+class AuthType(models.TextChoices):
+    NONE = "none", "None"
+    BASIC = "basic", "Basic"
+    BEARER = "bearer", "Bearer token"
+    HEADER = "header", "Custom header"
+    OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials", "OAuth2 client credentials"
+
+
+class Integration(models.Model):
+    """A remote system steps talk to (SPEC §6). Credentials and named secrets are stored encrypted
+    (`workflows.crypto`), never returned by the API and masked in admin and run logs."""
+
+    name = models.CharField(max_length=100, unique=True)
+    base_url = models.URLField(max_length=500, blank=True)
+    auth_type = models.CharField(max_length=30, choices=AuthType.choices, default=AuthType.NONE)
+    auth_public = models.JSONField(default=dict, blank=True, help_text="Non-secret auth fields (username, token URL…).")
+    auth_secret_encrypted = models.TextField(blank=True, help_text="Encrypted secret auth fields.")
+    headers = models.JSONField(default=list, blank=True, help_text='Static headers: [{"key", "value"}].')
+    secrets_encrypted = models.TextField(blank=True, help_text="Encrypted named secrets.")
+    secret_names = models.JSONField(default=list, blank=True)
+    oauth_token_encrypted = models.TextField(blank=True)
+    oauth_token_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HttpMethod(models.TextChoices):
+    GET = "GET"
+    POST = "POST"
+    PUT = "PUT"
+    PATCH = "PATCH"
+    DELETE = "DELETE"
+
+
+class CustomAction(models.Model):
+    """An action on an integration with input and output JSON Schemas, callable from workflows once published."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="custom_actions")
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    method = models.CharField(max_length=10, choices=HttpMethod.choices, default=HttpMethod.POST)
+    path = models.CharField(max_length=500)
+    input_schema = models.JSONField(default=dict, blank=True)
+    output_schema = models.JSONField(default=dict, blank=True)
+    published = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -95,20 +95,44 @@ def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
     step_type = step_types.get(step["type"])
     ctx = _step_context(run, data, step_run)
     started = time.monotonic()
-    with transaction.atomic():
-        step_run.attempts += 1
-        step_run.started_at = step_run.started_at or clock.now()
-        try:
-            step_run.input = step_type.render(step.get("config", {}), ctx)
-            with transaction.atomic():  # a failing step's partial writes roll back; its result is still recorded
-                outcome = step_type.execute(step.get("config", {}), ctx)
-        except (ValidationError, RenderError) as exc:
-            outcome = StepOutcome.failed(_error_text(exc))
-        except Exception as exc:  # an unexpected bug in a step must fail the run visibly, not kill the worker
-            logger.exception("Step %s of run %s crashed", run.position, run.pk)
-            outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
-        _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
+    step_run.attempts += 1
+    step_run.started_at = step_run.started_at or clock.now()
+    if step_type.transactional:
+        with transaction.atomic():
+            outcome = _execute(step_type, step, ctx, run)
+            _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
+    else:
+        # Calls to other systems cannot roll back, so they run outside any transaction (never holding a database
+        # lock during network I/O); the idempotency key makes a repeat after a crash harmless at the receiver.
+        outcome = _execute(step_type, step, ctx, run)
+        with transaction.atomic():
+            _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
     return outcome
+
+
+def _execute(step_type, step: dict, ctx: StepContext, run: WorkflowRun) -> StepOutcome:
+    """Render and execute one step; every failure becomes a failed outcome (with its input recorded)."""
+    config = step.get("config", {})
+    try:
+        ctx.step_run.input = step_type.render(config, ctx)
+        with transaction.atomic():  # a failing step's partial writes roll back; its result is still recorded
+            outcome = step_type.execute(config, ctx)
+    except (ValidationError, RenderError) as exc:
+        outcome = StepOutcome.failed(_error_text(exc))
+    except Exception as exc:  # an unexpected bug in a step must fail the run visibly, not kill the worker
+        logger.exception("Step %s of run %s crashed", run.position, run.pk)
+        outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
+    if step_type.uses_secrets:
+        _mask_step(ctx.step_run, outcome)
+    return outcome
+
+
+def _mask_step(step_run: StepRun, outcome: StepOutcome) -> None:
+    from workflows.integrations import mask, secret_values
+
+    secrets = secret_values()
+    step_run.input = mask(step_run.input, secrets)
+    outcome.output, outcome.error = mask(_jsonable(outcome.output), secrets), mask(outcome.error, secrets)
 
 
 def _error_text(exc: Exception) -> str:

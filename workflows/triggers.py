@@ -131,7 +131,7 @@ TRIGGER_TYPES: dict[str, TriggerType] = {t.type: t for t in [
                 _schema({"sender_types": {"type": "array", "items": {"enum": list(SenderType.values)}},
                          "channels": {"type": "array", "items": {"enum": list(Channel.values)}},
                          "content_contains": STRING_LIST, "content_regex": {"type": "string", "minLength": 1},
-                         "intents": {**STRING_LIST, "maxItems": 100},
+                         "intents": {**STRING_LIST, "minItems": 1, "maxItems": 100},
                          "intent_threshold": {"type": "number", "minimum": 0, "maximum": 1},
                          "include_internal": {"type": "boolean"}}),
                 _message_matches, validate=_message_errors),

@@ -3,6 +3,7 @@ import pytest
 from django.apps import apps
 from django.core import mail
 
+from conversations import services as conversation_services
 from conversations.models import Event
 from workflows.dryrun import dry_run
 from workflows.models import WorkflowRun
@@ -163,6 +164,8 @@ def test_dry_run_of_a_draft_starts_no_run(manager_client, conversation):
     ({"event": {"payload": []}}, "event"),
     ({"event": {"colour": "red"}}, "event"),
     ({"colour": "red"}, "colour"),
+    ({"event": {"payload": {"message_id": "abc"}}}, "event"),
+    ({"event": {"payload": {"message_id": 10**30}}}, "event"),
 ])
 def test_bad_test_bodies_are_400(manager_client, conversation, payload, key):
     workflow = create(manager_client, [SIDE_EFFECTS[0]])
@@ -177,3 +180,23 @@ def test_dry_run_service_on_an_unsaved_definition(conversation):
     assert report["steps"][0]["status"] == "would_run"
     conversation.refresh_from_db()
     assert conversation.priority == "normal"
+
+
+def test_a_sample_payload_of_the_wrong_shape_matches_nothing(manager_client, conversation):
+    workflow = create(manager_client, [SIDE_EFFECTS[0]],
+                      trigger={"type": "sla.breached", "config": {"threshold_minutes": 5}})
+    response = manager_client.post(f"{URL}{workflow}/test/", {"conversation": conversation.pk, "event": {
+        "payload": {"metric": "first_response", "minutes_late": "very"}}}, format="json")
+    assert response.status_code == 200
+    assert response.json()["trigger"]["matches"] is False
+
+
+def test_a_sample_can_name_a_real_message(manager_client, conversation):
+    message = conversation_services.message_create(conversation=conversation, body="refund please",
+                                                   sender_type="customer")
+    workflow = create(manager_client, [SIDE_EFFECTS[0]], trigger={
+        "type": "message.created", "config": {"content_regex": "^refund"}})
+    report = manager_client.post(f"{URL}{workflow}/test/", {"event": {
+        "conversation": conversation.pk, "payload": {"message_id": message.pk, "sender_type": "customer"}}},
+        format="json").json()
+    assert report["trigger"]["matches"] is True

@@ -62,6 +62,11 @@ class StepType:
     # Config keys rendered as templates before execution (the rest are used verbatim).
     templated: ClassVar[tuple[str, ...]] = ()
     has_side_effects: ClassVar[bool] = True
+    # Steps whose templates may read `secrets.*`: the runner masks every secret in what it records for them.
+    uses_secrets: ClassVar[bool] = False
+    # Internal steps run inside the run's transaction (their effects and result commit together); steps that call
+    # other systems set this to False so no database lock is held during network I/O.
+    transactional: ClassVar[bool] = True
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         """Checks beyond the JSON Schema, as (config key, message)."""

@@ -32,7 +32,9 @@ class RouteStep(StepType):
             if "team" not in config and "agent" not in config:
                 return [("agent", "The specific strategy needs an agent, a team or both.")]
             return []
-        errors = [] if "team" in config else [("team", f"The {strategy} strategy picks an agent of a team: name the team.")]
+        errors = []
+        if "team" not in config:
+            errors.append(("team", f"The {strategy} strategy picks an agent of a team: name the team."))
         if "agent" in config:
             errors.append(("agent", f"The {strategy} strategy chooses the agent itself; use specific to name one."))
         return errors

@@ -16,7 +16,8 @@ def test_emails_users_teams_and_addresses_once_each_with_rendered_text(conversat
     lead = make_agent("lead")
     workflow = make_workflow("conversation.created", [{"type": "notify", "config": {
         "users": ["lead", "ann"], "teams": ["Support"], "emails": ["boss@example.com", "{{ contact.email }}"],
-        "subject": "VIP {{ contact.name }} needs help", "text": "{{ contact.name }} wrote about {{ conversation.subject }}.",
+        "subject": "VIP {{ contact.name }} needs help",
+        "text": "{{ contact.name }} wrote about {{ conversation.subject }}.",
     }}])
     drain()
     assert only_run(workflow).status == "succeeded"

@@ -35,7 +35,8 @@ def test_priority_defaults_to_the_conversations_and_later_steps_see_the_ticket_i
 
 
 def test_a_title_that_renders_empty_fails_the_run_and_creates_nothing(conversation, make_workflow):
-    workflow = make_workflow("conversation.created", [{"type": "create_ticket", "config": {"title": "{{ vars.none }}"}}])
+    workflow = make_workflow("conversation.created",
+                             [{"type": "create_ticket", "config": {"title": "{{ vars.none }}"}}])
     drain()
     run = only_run(workflow)
     assert run.status == "failed"

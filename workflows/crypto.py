@@ -1,0 +1,51 @@
+"""Encryption at rest for integration secrets (MultiFernet: the first key encrypts, every key decrypts, so keys
+rotate by putting a new one first and re-saving).
+
+Keys come from `HELPDESK_ENCRYPTION_KEYS` (comma-separated Fernet keys); without it one key is derived from
+SECRET_KEY so a bare `make run` works.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import lru_cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in keys])
+
+
+def encryption_keys() -> tuple[str, ...]:
+    """The configured keys, newest first."""
+    configured = tuple(getattr(settings, "HELPDESK_ENCRYPTION_KEYS", ()) or ())
+    if configured:
+        return configured
+    derived = base64.urlsafe_b64encode(hashlib.sha256(settings.SECRET_KEY.encode()).digest()).decode()
+    return (derived,)
+
+
+def encrypt_json(value: Any) -> str:
+    """Encrypt a JSON-able value to a token string."""
+    return _fernet(encryption_keys()).encrypt(json.dumps(value).encode()).decode()
+
+
+def decrypt_json(token: str, default: Any = None) -> Any:
+    """Decrypt a token made by encrypt_json; `default` for an empty token. A token no key opens raises ValueError."""
+    if not token:
+        return default
+    try:
+        return json.loads(_fernet(encryption_keys()).decrypt(token.encode()))
+    except InvalidToken as exc:
+        raise ValueError("A secret could not be decrypted: was HELPDESK_ENCRYPTION_KEYS rotated without the old key?") \
+            from exc
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a token under the newest key."""
+    return _fernet(encryption_keys()).rotate(token.encode()).decode() if token else token

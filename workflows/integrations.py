@@ -1,0 +1,220 @@
+"""Integrations (SPEC §6): saving them with encrypted secrets, applying their auth to outbound requests (incl.
+OAuth2 client credentials with a cached token refreshed on expiry or 401), and masking every secret in logs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from authlib.integrations.requests_client import OAuth2Session
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from conversations import clock
+from workflows.crypto import decrypt_json, encrypt_json
+from workflows.models import AuthType, Integration
+from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
+from workflows.outbound.ssrf import BlockedDestination, check_url
+
+MASK = "****"
+# Which auth fields are secret (stored encrypted, never read back) and which are required, per auth type.
+AUTH_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    AuthType.NONE: {"public": (), "secret": ()},
+    AuthType.BASIC: {"public": ("username",), "secret": ("password",)},
+    AuthType.BEARER: {"public": (), "secret": ("token",)},
+    AuthType.HEADER: {"public": ("header",), "secret": ("value",)},
+    AuthType.OAUTH2_CLIENT_CREDENTIALS: {"public": ("client_id", "token_url", "scope"), "secret": ("client_secret",)},
+}
+OPTIONAL_AUTH_FIELDS = {"scope"}
+TOKEN_EXPIRY_MARGIN = dt.timedelta(seconds=30)
+
+
+def _clean_auth(auth: Any, current: Integration | None) -> tuple[str, dict, dict]:
+    if not isinstance(auth, dict) or auth.get("type", AuthType.NONE) not in AUTH_FIELDS:
+        raise ValidationError({"auth": f"auth.type is one of: {', '.join(AUTH_FIELDS)}."})
+    kind = auth.get("type", AuthType.NONE)
+    fields = AUTH_FIELDS[kind]
+    keep_secret = current is not None and current.auth_type == kind
+    old_secret = decrypt_json(current.auth_secret_encrypted, {}) if keep_secret else {}
+    public = {name: str(auth.get(name, "")) for name in fields["public"] if auth.get(name) is not None}
+    secret = {name: str(auth[name]) if auth.get(name) else old_secret.get(name, "") for name in fields["secret"]}
+    missing = [name for name in (*fields["public"], *fields["secret"])
+               if name not in OPTIONAL_AUTH_FIELDS and not (public.get(name) or secret.get(name))]
+    if missing:
+        raise ValidationError({"auth": [f"auth.{name} is required for {kind}." for name in missing]})
+    if kind == AuthType.OAUTH2_CLIENT_CREDENTIALS:
+        _check_url_shape(public["token_url"], "auth")
+    return kind, public, secret
+
+
+def _check_url_shape(url: str, field: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise ValidationError({field: "Use an http(s) URL."})
+
+
+def _clean_headers(headers: Any) -> list[dict[str, str]]:
+    if not isinstance(headers, list) or not all(
+        isinstance(h, dict) and isinstance(h.get("key"), str) and h["key"].strip() and isinstance(h.get("value"), str)
+        for h in headers
+    ):
+        raise ValidationError({"headers": 'Headers are a list of {"key": "...", "value": "..."}.'})
+    return [{"key": h["key"].strip(), "value": h["value"]} for h in headers]
+
+
+def _clean_secrets(secrets: Any) -> dict[str, str]:
+    if not isinstance(secrets, dict) or not all(
+        isinstance(k, str) and k.isidentifier() and isinstance(v, str) for k, v in secrets.items()
+    ):
+        raise ValidationError({"secrets": 'Secrets are {"NAME": "value"} with identifier names.'})
+    return secrets
+
+
+def integration_save(*, integration: Integration | None = None, name: str, base_url: str = "", auth: dict | None = None,
+                     headers: list | None = None, secrets: dict | None = None) -> Integration:
+    """Create or update an integration. Secret values left out of an update are kept; a secret set to "" is removed."""
+    integration = integration or Integration()
+    if base_url:
+        _check_url_shape(base_url, "base_url")
+    kind, public, secret = _clean_auth(auth or {"type": AuthType.NONE}, integration if integration.pk else None)
+    stored_secrets = decrypt_json(integration.secrets_encrypted, {}) if integration.pk else {}
+    for key, value in _clean_secrets(secrets or {}).items():
+        if value:
+            stored_secrets[key] = value
+        else:
+            stored_secrets.pop(key, None)
+    integration.name, integration.base_url = (name or "").strip(), base_url or ""
+    if kind != integration.auth_type or secret != decrypt_json(integration.auth_secret_encrypted, {}):
+        integration.oauth_token_encrypted, integration.oauth_token_expires_at = "", None
+    integration.auth_type, integration.auth_public = kind, public
+    integration.auth_secret_encrypted = encrypt_json(secret)
+    integration.headers = _clean_headers(headers or [])
+    integration.secrets_encrypted = encrypt_json(stored_secrets)
+    integration.secret_names = sorted(stored_secrets)
+    integration.full_clean()
+    integration.save()
+    return integration
+
+
+def resolve_integration(reference: Any) -> Integration:
+    """Find an integration by id or name (SPEC §10)."""
+    found = None
+    if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
+        found = Integration.objects.filter(pk=int(reference)).first()
+    if found is None and isinstance(reference, str):
+        found = Integration.objects.filter(name=reference).first()
+    if found is None:
+        raise ValidationError({"integration": f'No integration "{reference}".'})
+    return found
+
+
+def integration_secrets(integration: Integration) -> dict[str, str]:
+    """The named secrets of one integration (for `{{ secrets.NAME }}`)."""
+    return decrypt_json(integration.secrets_encrypted, {})
+
+
+def all_secrets() -> dict[str, str]:
+    """Named secrets of every integration, for templates of steps that name no integration."""
+    merged: dict[str, str] = {}
+    for integration in Integration.objects.order_by("-pk"):
+        merged.update(integration_secrets(integration))
+    return merged
+
+
+def secret_values() -> set[str]:
+    """Every secret string we hold (named secrets, auth secrets, cached tokens), for masking."""
+    values: set[str] = set()
+    for integration in Integration.objects.all():
+        values.update(integration_secrets(integration).values())
+        values.update(decrypt_json(integration.auth_secret_encrypted, {}).values())
+        token = decrypt_json(integration.oauth_token_encrypted, {}) or {}
+        values.update(v for k, v in token.items() if k in ("access_token", "refresh_token") and isinstance(v, str))
+    return {value for value in values if isinstance(value, str) and len(value) >= 4}
+
+
+def mask(value: Any, secrets: set[str]) -> Any:
+    """Replace every secret inside a JSON-like value (or text) by ****."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in sorted(secrets, key=len, reverse=True):
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, list):
+        return [mask(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: mask(item, secrets) for key, item in value.items()}
+    return value
+
+
+# Auth ---------------------------------------------------------------------------------------------------------
+
+
+def _fetch_oauth_token(integration: Integration) -> dict:
+    public, secret = integration.auth_public, decrypt_json(integration.auth_secret_encrypted, {})
+    check_url(public["token_url"])
+    session = OAuth2Session(public["client_id"], secret["client_secret"], scope=public.get("scope") or None)
+    try:
+        token = session.fetch_token(public["token_url"], grant_type="client_credentials", timeout=15)
+    except Exception as exc:  # authlib raises several types (OAuthError, requests errors)
+        raise OutboundError(f"OAuth2 token request failed: {exc}", transient=True) from exc
+    expires_in = float(token.get("expires_in") or 3600)
+    with transaction.atomic():
+        integration.oauth_token_encrypted = encrypt_json(dict(token))
+        integration.oauth_token_expires_at = clock.now() + dt.timedelta(seconds=expires_in)
+        integration.save(update_fields=["oauth_token_encrypted", "oauth_token_expires_at"])
+    return token
+
+
+def oauth_access_token(integration: Integration, *, force_refresh: bool = False) -> str:
+    """The cached access token while it is valid, else a fresh one from the token endpoint."""
+    integration.refresh_from_db(fields=["oauth_token_encrypted", "oauth_token_expires_at"])
+    expires_at = integration.oauth_token_expires_at
+    if not force_refresh and integration.oauth_token_encrypted and expires_at and \
+            expires_at - TOKEN_EXPIRY_MARGIN > clock.now():
+        return decrypt_json(integration.oauth_token_encrypted)["access_token"]
+    return _fetch_oauth_token(integration)["access_token"]
+
+
+def auth_headers(integration: Integration, *, force_refresh: bool = False) -> dict[str, str]:
+    """The headers the integration's auth adds to a request."""
+    import base64
+
+    secret = decrypt_json(integration.auth_secret_encrypted, {})
+    public = integration.auth_public
+    if integration.auth_type == AuthType.BASIC:
+        raw = f"{public['username']}:{secret['password']}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+    if integration.auth_type == AuthType.BEARER:
+        return {"Authorization": f"Bearer {secret['token']}"}
+    if integration.auth_type == AuthType.HEADER:
+        return {public["header"]: secret["value"]}
+    if integration.auth_type == AuthType.OAUTH2_CLIENT_CREDENTIALS:
+        return {"Authorization": f"Bearer {oauth_access_token(integration, force_refresh=force_refresh)}"}
+    return {}
+
+
+def integration_url(integration: Integration | None, url_or_path: str) -> str:
+    """An absolute URL: a path is joined to the integration's base URL."""
+    if url_or_path.startswith(("http://", "https://")) or integration is None:
+        return url_or_path
+    return integration.base_url.rstrip("/") + "/" + url_or_path.lstrip("/")
+
+
+def send_with_integration(integration: Integration | None, request: OutboundRequest, *, key: str | None = None,
+                          **kwargs: Any) -> OutboundResponse:
+    """Send through the integration's static headers and auth; on 401 with OAuth2, refresh the token once and retry."""
+    if integration is None:
+        return send(request, key=key, **kwargs)
+    static = {header["key"]: header["value"] for header in integration.headers}
+    request.headers = {**static, **request.headers, **auth_headers(integration)}
+    try:
+        return send(request, key=key, **kwargs)
+    except OutboundError as exc:
+        unauthorized = exc.response is not None and exc.response.status_code == 401
+        if not (unauthorized and integration.auth_type == AuthType.OAUTH2_CLIENT_CREDENTIALS):
+            raise
+    request.headers.update(auth_headers(integration, force_refresh=True))
+    return send(request, key=key, **kwargs)
+
+
+__all__ = ["BlockedDestination", "OutboundError"]

@@ -1,0 +1,1 @@
+"""Outbound HTTP: the one client every step uses (SSRF guard, timeouts, idempotency keys, retries, signing)."""

@@ -1,0 +1,125 @@
+"""The one outbound HTTP client: SSRF guard on every hop, timeouts, a stable `Idempotency-Key`, and a clear split
+between transient failures (retried later by the runner) and permanent ones (the step fails).
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from django.conf import settings
+
+from conversations import clock
+from workflows.outbound.ssrf import Resolver, check_url, system_resolver
+
+MAX_REDIRECTS = 5
+BODY_EXCERPT = 500
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c8e-8a55-4b1e-9d0c-2a4b5f0e7d21")
+
+
+@dataclass
+class OutboundRequest:
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    json_body: Any = None
+    data: bytes | None = None
+    timeout: float | None = None
+
+
+@dataclass
+class OutboundResponse:
+    status_code: int
+    headers: dict[str, str]
+    text: str
+    elapsed_ms: int
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.text) if self.text else None
+        except ValueError:
+            return None
+
+    @property
+    def excerpt(self) -> str:
+        return self.text[:BODY_EXCERPT]
+
+
+class OutboundError(Exception):
+    """A request that did not succeed; `transient` says whether trying again later may help."""
+
+    def __init__(self, message: str, *, transient: bool, response: OutboundResponse | None = None,
+                 retry_after: float | None = None):
+        super().__init__(message)
+        self.transient, self.response, self.retry_after = transient, response, retry_after
+
+
+def idempotency_key(run_id: Any, position: int) -> str:
+    """Stable per run step, so every retry of one step carries the same key."""
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"run:{run_id}:step:{position}"))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds, from either of its two forms (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - clock.now()).total_seconds())
+
+
+def _to_response(raw: requests.Response, started: float) -> OutboundResponse:
+    return OutboundResponse(status_code=raw.status_code, headers=dict(raw.headers), text=raw.text,
+                            elapsed_ms=int((time.monotonic() - started) * 1000))
+
+
+def _classify(response: OutboundResponse) -> None:
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise OutboundError(f"HTTP {status}: {response.excerpt}", transient=True, response=response,
+                            retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+    if status >= 400:
+        raise OutboundError(f"HTTP {status}: {response.excerpt}", transient=False, response=response)
+
+
+def send(request: OutboundRequest, *, key: str | None = None, session: requests.Session | None = None,
+         resolver: Resolver = system_resolver) -> OutboundResponse:
+    """Send one request (following redirects through the SSRF guard); raise OutboundError unless it is 2xx/3xx."""
+    headers = {"User-Agent": "helpdesk-workflows/1.0", **request.headers}
+    if key:
+        headers["Idempotency-Key"] = key
+    method, url, body = request.method.upper(), request.url, request.json_body
+    timeout = request.timeout or settings.HELPDESK_OUTBOUND_TIMEOUT_SECONDS
+    http = session or requests.Session()
+    for _ in range(MAX_REDIRECTS + 1):
+        check_url(url, resolver)
+        started = time.monotonic()
+        try:
+            raw = http.request(method, url, headers=headers, json=body if request.data is None else None,
+                               data=request.data, timeout=timeout, allow_redirects=False)
+        except requests.Timeout as exc:
+            raise OutboundError(f"Timed out after {timeout}s: {exc}", transient=True) from exc
+        except requests.ConnectionError as exc:
+            raise OutboundError(f"Connection failed: {exc}", transient=True) from exc
+        except requests.RequestException as exc:
+            raise OutboundError(f"Request failed: {exc}", transient=False) from exc
+        if raw.is_redirect and raw.headers.get("Location"):
+            url = urljoin(url, raw.headers["Location"])
+            if raw.status_code == 303 or (raw.status_code in (301, 302) and method == "POST"):
+                method, body = "GET", None
+            continue
+        response = _to_response(raw, started)
+        _classify(response)
+        return response
+    raise OutboundError(f"More than {MAX_REDIRECTS} redirects.", transient=False)
