@@ -1,7 +1,7 @@
 """Benchmark of the workflow engine: what active workflows cost the posting request, and how fast runs finish.
 
-One command, `.venv/bin/python bench/engine.py`: it migrates a throwaway SQLite file, serves the project with
-`gunicorn -w 2` on a free loopback port and starts one `manage.py qcluster` (ORM broker, 2 workers) on the same
+One command, `.venv/bin/python bench/engine.py` (`--messages 50 --conversations 10` for a quick smoke run): it
+migrates a throwaway SQLite file, serves the project with `gunicorn -w 2` on a free loopback port and starts one `manage.py qcluster` (ORM broker, 2 workers) on the same
 file. Then, with 0, 10 and 50 active workflows of mixed trigger types (most not `message.created`; a few
 `message.created` ones with filters that match some of the messages), it posts 2,000 customer messages through
 `POST /api/conversations/{id}/messages/` from 2 client threads and waits, polling the database, until every event
@@ -11,6 +11,7 @@ the temp directory is deleted at the end.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import shutil
@@ -200,7 +201,20 @@ def report(row: dict) -> None:
           f"= {row['runs_per_s']:6.1f} runs/s", flush=True)
 
 
+def parse_args() -> None:
+    """Sizes from the command line (defaults: the measured figures); a small size makes a quick smoke run."""
+    global MESSAGES, CONVERSATIONS
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=MESSAGES, help="messages posted per batch")
+    parser.add_argument("--conversations", type=int, default=CONVERSATIONS, help="conversations per batch")
+    args = parser.parse_args()
+    if args.messages < 1 or args.conversations < 1:
+        parser.error("--messages and --conversations must be at least 1")
+    MESSAGES, CONVERSATIONS = args.messages, args.conversations
+
+
 def main() -> None:
+    parse_args()
     random.seed(11)
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-engine-"))

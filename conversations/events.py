@@ -53,6 +53,23 @@ def record_event(
     return event
 
 
+def record_events(events: list[dict[str, Any]]) -> list[Event]:
+    """`record_event` for a batch (keys: type, conversation, payload, depth): one INSERT for all the rows, then the
+    same projectors and after-commit wake-ups, so a sweep emitting many events at once pays one round trip."""
+    rows = [
+        Event(type=spec["type"], occurred_at=clock.now(), conversation=spec["conversation"],
+              contact=spec.get("contact") or spec["conversation"].contact, payload=spec.get("payload") or {},
+              depth=spec.get("depth", 0))
+        for spec in events
+    ]
+    Event.objects.bulk_create(rows)
+    for event in rows:
+        for projector in _projectors:
+            projector(event)
+    transaction.on_commit(lambda: [enqueue_event(event.pk) for event in rows])
+    return rows
+
+
 def enqueue_event(event_id: Any) -> None:
     """Wake a worker for one event. A failure here loses nothing: the sweep re-enqueues undispatched events."""
     from django_q.tasks import async_task

@@ -7,6 +7,7 @@ parent depth + 1 when a workflow step makes the change (loop protection, SPEC §
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -71,7 +72,29 @@ def _require_object(value: Any, field: str) -> dict:
         return {}
     if not isinstance(value, dict):
         raise ValidationError({field: "Expected a JSON object of keys and values."})
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({field: "Expected plain JSON values (text, numbers, booleans, lists, objects)."}) from exc
+    if _has_nul(value):  # PostgreSQL's jsonb refuses NUL characters
+        raise ValidationError({field: "Text cannot contain NUL characters."})
     return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _require_clean_reference(reference: Any, field: str) -> None:
+    """A name with a NUL character can name nothing (and PostgreSQL refuses it in a query)."""
+    if isinstance(reference, str) and "\x00" in reference:
+        raise ValidationError({field: "A name cannot contain NUL characters."})
 
 
 def _conversation_snapshot(conversation: Conversation) -> dict[str, Any]:
@@ -171,6 +194,7 @@ def resolve_team(reference: Any) -> Team:
     team = None
     if isinstance(reference, Team):
         return reference
+    _require_clean_reference(reference, "team")
     if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
         team = Team.objects.filter(pk=int(reference)).first()
     if team is None and isinstance(reference, str):
@@ -184,6 +208,7 @@ def resolve_agent(reference: Any):
     """Find an agent (user) by id, username or email."""
     if isinstance(reference, User):
         return reference
+    _require_clean_reference(reference, "agent")
     user = None
     if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
         user = User.objects.filter(pk=int(reference)).first()
@@ -215,7 +240,8 @@ def conversation_open(
     _require_choice(channel, Channel, "channel")
     _require_choice(priority, Priority, "priority")
     conversation = Conversation(contact=contact, channel=channel, subject=subject or "", priority=priority, team=team)
-    conversation.full_clean(exclude=["assignee"])
+    # `contact` and `team` are rows already loaded by the caller: validating them would only re-read them.
+    conversation.full_clean(exclude=["assignee", "contact", "team"])
     with transaction.atomic():
         conversation.save()
         record_event(
@@ -231,6 +257,8 @@ def _lock(conversation: Conversation) -> Conversation:
     """Reload the conversation under a row lock so concurrent changes serialise (no lost updates)."""
     locked = Conversation.objects.select_for_update().select_related("contact").get(pk=conversation.pk)
     conversation.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
+    # Keep the contact loaded with the lock (it lives in `_state`): the event row reads it, so no second query.
+    Conversation.contact.field.set_cached_value(conversation, locked.contact)
     return conversation
 
 

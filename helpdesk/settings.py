@@ -84,12 +84,16 @@ WSGI_APPLICATION = "helpdesk.wsgi.application"
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("HELPDESK_CONN_MAX_AGE", 60), conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            # Keep connections: django-q2's ORM broker calls close_old_connections() on every enqueue, which with
+            # the default CONN_MAX_AGE=0 reopens the database (and re-runs the PRAGMAs) for each event.
+            "CONN_MAX_AGE": env_int("HELPDESK_CONN_MAX_AGE", 60),
+            "CONN_HEALTH_CHECKS": True,
             # WAL + a busy timeout let the web server and the worker share the file without "database is locked".
             "OPTIONS": {
                 "timeout": 20,
@@ -127,6 +131,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": ["conversations.api.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "helpdesk.api.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -179,6 +185,11 @@ HELPDESK_OUTBOUND_ALLOWLIST = env_list("HELPDESK_OUTBOUND_ALLOWLIST")
 HELPDESK_ENCRYPTION_KEYS = env_list("HELPDESK_ENCRYPTION_KEYS")
 HELPDESK_OUTBOUND_TIMEOUT_SECONDS = env_int("HELPDESK_OUTBOUND_TIMEOUT_SECONDS", 15)
 HELPDESK_SLACK_BASE_URL = os.environ.get("HELPDESK_SLACK_BASE_URL", "https://slack.com/api/")
+# `send_survey` with `via: sms` sends through this SMS integration, sender number and provider ("http" or "twilio")
+# unless the step names its own.
+HELPDESK_SMS_INTEGRATION = os.environ.get("HELPDESK_SMS_INTEGRATION", "")
+HELPDESK_SMS_SENDER = os.environ.get("HELPDESK_SMS_SENDER", "")
+HELPDESK_SMS_PROVIDER = os.environ.get("HELPDESK_SMS_PROVIDER", "http")
 HELPDESK_MAX_DEPTH = env_int("HELPDESK_MAX_DEPTH", 3)
 HELPDESK_RETRY_BASE_SECONDS = env_int("HELPDESK_RETRY_BASE_SECONDS", 10)
 HELPDESK_RETRY_MAX_ATTEMPTS = env_int("HELPDESK_RETRY_MAX_ATTEMPTS", 5)
@@ -186,11 +197,23 @@ HELPDESK_SWEEP_SECONDS = env_int("HELPDESK_SWEEP_SECONDS", 15)
 HELPDESK_SLA_SWEEP_SECONDS = env_int("HELPDESK_SLA_SWEEP_SECONDS", 30)
 # Where committed events are handed to; the workflows app replaces the foundation's placeholder with its dispatcher.
 HELPDESK_EVENT_TASK = os.environ.get("HELPDESK_EVENT_TASK", "workflows.tasks.dispatch_event_task")
+# Speech to text for the `transcribe` step: "pocketsphinx" (offline, English) or "cloud" (Google-Speech-style API).
+HELPDESK_SPEECH_BACKEND = os.environ.get("HELPDESK_SPEECH_BACKEND", "pocketsphinx")
+HELPDESK_SPEECH_LANGUAGE = os.environ.get("HELPDESK_SPEECH_LANGUAGE", "en-US")
+HELPDESK_SPEECH_CLOUD_URL = os.environ.get("HELPDESK_SPEECH_CLOUD_URL", "https://speech.googleapis.com")
+HELPDESK_SPEECH_CLOUD_API_KEY = os.environ.get("HELPDESK_SPEECH_CLOUD_API_KEY", "")
+HELPDESK_SPEECH_TIMEOUT_SECONDS = env_int("HELPDESK_SPEECH_TIMEOUT_SECONDS", 120)
+# pocketsphinx decodes recordings up to this long as one utterance and splits longer ones at pauses.
+HELPDESK_SPEECH_SEGMENT_SECONDS = env_int("HELPDESK_SPEECH_SEGMENT_SECONDS", 60)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-q2 logs every enqueue at INFO: one line per domain event in the web server's log.
+        "django-q": {"level": os.environ.get("HELPDESK_Q_LOG_LEVEL", "WARNING")},
+    },
 }

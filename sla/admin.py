@@ -1,36 +1,88 @@
-"""Admin of the SLA app: calendars (with a holidays preview page per year), policies and a read-only target list.
+"""Admin of the SLA app: calendars (country/subdivision pickers, this year's closed dates on the form and a preview
+page per year), policies, a read-only target list, and the targets inline on the conversation page.
 
-The targets inline on the conversation page belongs to the conversations admin; it reads
-`sla.selectors.targets_for` and `sla.selectors.remaining_seconds`.
+The conversations admin never imports sla: `attach_conversation_inline` adds `SlaTargetInline` to the registered
+conversation admin when this module is autodiscovered (sla comes after conversations in INSTALLED_APPS).
 """
 from __future__ import annotations
 
-import datetime as dt
+from functools import cache
 
+import holidays as holidays_lib
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from conversations import clock
+from conversations.admin.base import ReadOnlyInline
+from conversations.models import Conversation
 from sla.calendars import holidays_for_year
 from sla.models import BusinessHours, SlaPolicy, SlaTarget
-from sla.selectors import remaining_seconds
+from sla.selectors import paused_seconds, remaining_seconds
+
+PREVIEW_ROWS = 40
+
+
+@cache
+def country_choices() -> list[tuple[str, str]]:
+    """Every country the `holidays` package knows, by name, for the calendar form's picker."""
+    names = {codes[1]: module.replace("_", " ").title() for module, codes in holidays_lib.registry.COUNTRIES.items()}
+    supported = holidays_lib.list_supported_countries()  # also lists alpha-3 aliases; the picker offers alpha-2
+    return [("", "No public holidays")] + sorted(
+        ((code, f"{name} ({code})") for code, name in names.items() if code in supported), key=lambda c: c[1])
+
+
+@cache
+def subdivision_choices() -> list:
+    """Subdivisions grouped by country; the model's validation checks the pair belongs together."""
+    supported = holidays_lib.list_supported_countries()
+    groups = [(label, [(sub, f"{sub} ({code})") for sub in supported[code]])
+              for code, label in country_choices() if code and supported[code]]
+    return [("", "Whole country")] + groups
+
+
+def format_remaining(seconds: int | None) -> str:
+    """"1h 05m" left, "-0h 10m" overdue, "—" for finished clocks."""
+    if seconds is None:
+        return "—"
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    return f"{sign}{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+class BusinessHoursForm(forms.ModelForm):
+    """Country and subdivision are picked from the lists of the `holidays` package instead of typed."""
+
+    holidays_country = forms.ChoiceField(choices=country_choices, required=False, label="Public holidays of")
+    holidays_subdivision = forms.ChoiceField(choices=subdivision_choices, required=False, label="Subdivision")
+
+    class Meta:
+        model = BusinessHours
+        fields = ["name", "timezone", "intervals", "holidays_country", "holidays_subdivision", "extra_holidays"]
 
 
 @admin.register(BusinessHours)
 class BusinessHoursAdmin(admin.ModelAdmin):
+    form = BusinessHoursForm
     list_display = ["name", "timezone", "holidays_country", "holidays_subdivision", "updated_at"]
     search_fields = ["name"]
-    readonly_fields = ["holidays_preview_link"]
+    readonly_fields = ["holidays_preview"]
 
-    @admin.display(description="Holidays")
-    def holidays_preview_link(self, obj: BusinessHours) -> str:
+    @admin.display(description="Closed dates this year")
+    def holidays_preview(self, obj: BusinessHours) -> str:
+        """This year's public holidays and custom dates, with a link to the page that browses other years."""
         if not obj.pk:
             return "Save the calendar to preview its holidays."
+        year = clock.now().year
+        days = holidays_for_year(obj.holidays_country, obj.holidays_subdivision, obj.extra_holidays, year)
+        rows = format_html_join("", "<li>{} ({}): {}</li>",
+                                ((day.isoformat(), day.strftime("%A"), name) for day, name in days[:PREVIEW_ROWS]))
         url = reverse("admin:sla_businesshours_holidays", args=[obj.pk])
-        return format_html('<a href="{}">Preview the closed dates of {}</a>', url, dt.date.today().year)
+        return format_html('<ul>{}</ul><a href="{}?year={}">Browse the closed dates by year</a>',
+                           rows or format_html("<li>None in {}</li>", year), url, year)
 
     def get_urls(self):
         custom = [
@@ -45,7 +97,7 @@ class BusinessHoursAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, calendar):
             return HttpResponse(status=403)
         raw_year = request.GET.get("year", "")
-        year = int(raw_year) if raw_year.isdigit() and 1900 <= int(raw_year) <= 2200 else dt.date.today().year
+        year = int(raw_year) if raw_year.isdigit() and 1900 <= int(raw_year) <= 2200 else clock.now().year
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -88,11 +140,7 @@ class SlaTargetAdmin(admin.ModelAdmin):
 
     @admin.display(description="Remaining")
     def remaining(self, obj: SlaTarget) -> str:
-        seconds = remaining_seconds(obj)
-        if seconds is None:
-            return "—"
-        sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-        return f"{sign}{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+        return format_remaining(remaining_seconds(obj))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -102,3 +150,42 @@ class SlaTargetAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class SlaTargetInline(ReadOnlyInline, admin.TabularInline):
+    """The conversation's SLA clocks with the time left; shown to whoever may view the conversation."""
+
+    model = SlaTarget
+    fields = ["metric", "state", "policy", "due_at", "remaining", "paused", "breached_at", "met_at"]
+    readonly_fields = fields
+    ordering = ["started_at", "id"]
+    verbose_name = "SLA target"
+    verbose_name_plural = "SLA targets (time left counts business time only when the policy uses a calendar)"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("policy")
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Agents have no SLA permissions but must see the clocks of the conversations they work.
+        return request.user.has_perm("conversations.view_conversation")
+
+    @admin.display(description="Remaining")
+    def remaining(self, obj: SlaTarget) -> str:
+        return format_remaining(remaining_seconds(obj))
+
+    @admin.display(description="Paused")
+    def paused(self, obj: SlaTarget) -> str:
+        return format_remaining(paused_seconds(obj))
+
+
+def attach_conversation_inline(site: admin.AdminSite = admin.site) -> None:
+    """Show the SLA targets on the conversation page (conversations never imports sla, so the hook lives here)."""
+    try:
+        conversation_admin = site.get_model_admin(Conversation)
+    except admin.exceptions.NotRegistered:
+        return
+    if SlaTargetInline not in conversation_admin.inlines:
+        conversation_admin.inlines = [*conversation_admin.inlines, SlaTargetInline]
+
+
+attach_conversation_inline()

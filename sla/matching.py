@@ -1,30 +1,24 @@
 """The SLA policy match condition: validated and compiled to a `Q` over conversations.
 
-Format (the workflow condition format of SPEC §4, restricted to what SLA policies need):
-`{"all": [...]}` / `{"any": [...]}` nest; a leaf is `{"field", "op", "value"}`. An empty tree (`{}` or null)
-matches every conversation.
+The format is the workflow condition format of SPEC §4 (`{"all": [...]}` / `{"any": [...]}` nest; a leaf is
+`{"field", "op", "value"}`; an empty tree matches every conversation) restricted to the fields a policy selects on,
+and it compiles with the same lookups as the workflow engine's `conditions.to_q` (text compares case-insensitively,
+`in` lists compare exactly). The SLA app sits below the workflow engine in the layering, so it cannot import that
+module; `tests/sla/test_matching.py` checks both select the same conversations.
 
-| field                   | compared with                         |
-| ----------------------- | ------------------------------------- |
-| `conversation.channel`  | `Conversation.channel`                |
-| `conversation.priority` | `Conversation.priority`               |
-| `conversation.team`     | the team, by id (int) or name (text)  |
-| `contact.segment`       | `Contact.segment`                     |
+| field                   | compared with                                                   |
+| ----------------------- | --------------------------------------------------------------- |
+| `conversation.channel`  | `Conversation.channel`                                          |
+| `conversation.priority` | `Conversation.priority`                                         |
+| `conversation.team`     | the team's name (a whole number, or a list of them, is its id)  |
+| `contact.segment`       | `Contact.segment`                                               |
 
-| op       | value          | meaning                                   |
-| -------- | -------------- | ----------------------------------------- |
-| `eq`     | one value      | equal                                     |
-| `neq`    | one value      | not equal (a missing team counts as not equal) |
-| `in`     | list of values | equal to one of them                      |
-| `not_in` | list of values | equal to none of them                     |
-
-This module is deliberately small and self-contained: when the workflow engine's shared `conditions` module lands,
-`compile_condition` can be replaced by it without touching callers (they only call `validate_condition` and
-`compile_condition`).
+Ops: `eq`, `neq`, `in`, `not_in`, `contains`, `not_contains`, `starts_with`, `ends_with`, `is_set`, `is_not_set`,
+`matches` (regex). Negated ops also match conversations where the value is missing (no team).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -32,74 +26,94 @@ from django.db.models import Q
 
 MAX_DEPTH = 10
 
-
-def _team_q(value: Any) -> Q:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Q(team_id=value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return Q(team_id=int(value))
-    return Q(team__name__iexact=str(value).strip())
-
-
-def _column_q(column: str) -> Callable[[Any], Q]:
-    return lambda value: Q(**{column: value})
-
-
-# One entry per field: how to turn "field equals value" into a Q. Every op is built from this table.
-FIELD_EQUALS: dict[str, Callable[[Any], Q]] = {
-    "conversation.channel": _column_q("channel"),
-    "conversation.priority": _column_q("priority"),
-    "conversation.team": _team_q,
-    "contact.segment": _column_q("contact__segment"),
+# field -> ORM path of its text value, and of its id when a whole number is given (team only).
+FIELDS: dict[str, tuple[str, str | None]] = {
+    "conversation.channel": ("channel", None),
+    "conversation.priority": ("priority", None),
+    "conversation.team": ("team__name", "team_id"),
+    "contact.segment": ("contact__segment", None),
 }
-SCALAR_OPS = {"eq", "neq"}
-LIST_OPS = {"in", "not_in"}
+# op -> (ORM lookup, negated, value kind); lookups as in the workflow engine's operator table.
+OPS: dict[str, tuple[str | None, bool, str]] = {
+    "eq": ("iexact", False, "scalar"),
+    "neq": ("iexact", True, "scalar"),
+    "in": ("in", False, "list"),
+    "not_in": ("in", True, "list"),
+    "contains": ("icontains", False, "scalar"),
+    "not_contains": ("icontains", True, "scalar"),
+    "starts_with": ("istartswith", False, "scalar"),
+    "ends_with": ("iendswith", False, "scalar"),
+    "is_set": (None, False, "none"),
+    "is_not_set": (None, True, "none"),
+    "matches": ("iregex", False, "regex"),
+}
 
 
-def _any_of(field_name: str, values: list) -> Q:
-    combined = Q(pk__in=[])  # matches nothing: `in []` is false
-    for value in values:
-        combined |= FIELD_EQUALS[field_name](value)
-    return combined
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _compile_leaf(leaf: dict) -> Q:
-    field_name, op, value = leaf["field"], leaf["op"], leaf["value"]
-    if op in SCALAR_OPS:
-        equals = FIELD_EQUALS[field_name](value)
+def _leaf_q(leaf: dict) -> Q:
+    text_path, id_path = FIELDS[leaf["field"]]
+    lookup, negated, kind = OPS[leaf["op"]]
+    value = leaf.get("value")
+    if lookup is None:
+        q = Q(**{f"{text_path}__isnull": False}) & ~Q(**{text_path: ""})
+    elif kind == "list":
+        names, ids = [v for v in value if not _is_id(v)], [v for v in value if _is_id(v)]
+        q = Q(**{f"{text_path}__in": names})
+        if ids and id_path:
+            q |= Q(**{f"{id_path}__in": ids})
+    elif _is_id(value) and id_path:
+        q = Q(**{id_path: value})
+    elif lookup == "iexact" and not isinstance(value, str):
+        q = Q(**{text_path: value})
     else:
-        equals = _any_of(field_name, value)
-    return ~equals if op in ("neq", "not_in") else equals
+        q = Q(**{f"{text_path}__{lookup}": value})
+    return ~q if negated else q
 
 
 def compile_condition(tree: dict | None) -> Q:
-    """A Q over `Conversation` equivalent to the (validated) condition tree."""
+    """A Q over `Conversation` equivalent to the (validated) condition tree; an empty tree is `Q()`."""
     if not tree:
         return Q()
     if "all" in tree or "any" in tree:
-        parts = [compile_condition(child) for child in tree.get("all", tree.get("any"))]
-        combined = Q() if "all" in tree else Q(pk__in=[])
-        for part in parts:
-            combined = combined & part if "all" in tree else combined | part
+        combined = Q() if "all" in tree else Q(pk__in=[])  # like evaluation: all([]) is true, any([]) false
+        for child in tree.get("all", tree.get("any")):
+            part = compile_condition(child)
+            combined = (combined & part) if "all" in tree else (combined | part)
         return combined
-    return _compile_leaf(tree)
+    return _leaf_q(tree)
+
+
+def _validate_value(leaf: dict, kind: str, path: str) -> None:
+    value = leaf.get("value")
+    if kind == "none":
+        return
+    if "value" not in leaf:
+        raise ValidationError({"match": f'{path}: op "{leaf["op"]}" needs a value.'})
+    values = value if kind == "list" else [value]
+    if kind == "list" and not isinstance(value, list):
+        raise ValidationError({"match": f'{path}: op "{leaf["op"]}" needs a list value.'})
+    if not all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in values):
+        raise ValidationError({"match": f"{path}: values are text or whole numbers."})
+    if kind == "regex":
+        try:
+            re.compile(str(value))
+        except re.error as exc:
+            raise ValidationError({"match": f"{path}: invalid regular expression: {exc}."}) from None
 
 
 def _validate_leaf(leaf: dict, path: str) -> None:
-    if set(leaf) != {"field", "op", "value"}:
+    if not {"field", "op"} <= set(leaf) <= {"field", "op", "value"}:
         shape = '{"field", "op", "value"} or {"all"/"any": [...]}'
         raise ValidationError({"match": f"{path}: a condition is {shape}."})
-    if leaf["field"] not in FIELD_EQUALS:
-        allowed = ", ".join(FIELD_EQUALS)
+    if leaf["field"] not in FIELDS:
+        allowed = ", ".join(FIELDS)
         raise ValidationError({"match": f'{path}: unknown field "{leaf["field"]}" (one of: {allowed}).'})
-    op, value = leaf["op"], leaf["value"]
-    if op not in SCALAR_OPS | LIST_OPS:
-        raise ValidationError({"match": f'{path}: unknown op "{op}" (one of: eq, neq, in, not_in).'})
-    values = value if op in LIST_OPS else [value]
-    if op in LIST_OPS and not isinstance(value, list):
-        raise ValidationError({"match": f'{path}: op "{op}" needs a list value.'})
-    if not all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in values):
-        raise ValidationError({"match": f"{path}: values are text or whole numbers."})
+    if leaf["op"] not in OPS:
+        raise ValidationError({"match": f'{path}: unknown op "{leaf["op"]}" (one of: {", ".join(OPS)}).'})
+    _validate_value(leaf, OPS[leaf["op"]][2], path)
 
 
 def validate_condition(tree: Any, path: str = "match", depth: int = 0) -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q
-from django.utils import timezone
 
+from conversations import clock
 from conversations.models import Conversation
 from sla.models import Metric, SlaTarget, TargetState
 
@@ -29,10 +29,16 @@ def targets_for(conversation: Conversation) -> list[SlaTarget]:
 def remaining_seconds(target: SlaTarget, now: dt.datetime | None = None) -> int | None:
     """Time left: until `due_at` while running (negative once overdue), the unused target while paused, else None."""
     if target.state == TargetState.ACTIVE and target.due_at:
-        return int((target.due_at - (now or timezone.now())).total_seconds())
+        return int((target.due_at - (now or clock.now())).total_seconds())
     if target.state == TargetState.PAUSED:
         return int(target.target_seconds - target.consumed_seconds)
     return None
+
+
+def paused_seconds(target: SlaTarget, now: dt.datetime | None = None) -> int:
+    """Wall-clock seconds the clock spent paused, including the pause still running."""
+    running = (now or clock.now()) - target.paused_at if target.paused_at else dt.timedelta(0)
+    return int(target.paused_seconds + max(running.total_seconds(), 0.0))
 
 
 def breached_conversation_ids_q(breached: bool = True) -> Q:

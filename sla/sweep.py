@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
-from django.utils import timezone
 
+from conversations import clock
 from conversations.choices import EventType
-from conversations.events import record_event
+from conversations.events import record_events
 from sla.models import SlaTarget, TargetState
 
 BATCH_SIZE = 500
@@ -63,6 +63,11 @@ def _payload(target: SlaTarget) -> dict:
     }
 
 
+def _event(type: str, target: SlaTarget, **extra) -> dict:
+    """One `sla.*` event of a claimed target (depth 0: time, not a workflow, caused it)."""
+    return {"type": type, "conversation": target.conversation, "payload": {**_payload(target), **extra}, "depth": 0}
+
+
 def _claimed(ids: Sequence[int], token: str) -> QuerySet:
     # By primary key first: the token alone has no index and would scan the table.
     return SlaTarget.objects.filter(pk__in=ids, claim_token=token).select_related("conversation__contact", "policy")
@@ -76,10 +81,9 @@ def claim_breaches(ids: Sequence[int], now: dt.datetime) -> int:
             state=TargetState.BREACHED, breached_at=F("due_at"), warning_at=None, claim_token=token
         )
         if claimed:
-            for target in _claimed(ids, token):
-                payload = {**_payload(target), "breached_at": target.breached_at.isoformat(),
-                           "minutes_late": _minutes_between(target.due_at, now)}
-                record_event(type=EventType.SLA_BREACHED, conversation=target.conversation, payload=payload, depth=0)
+            record_events([_event(EventType.SLA_BREACHED, target, breached_at=target.breached_at.isoformat(),
+                                  minutes_late=_minutes_between(target.due_at, now))
+                           for target in _claimed(ids, token)])
     return claimed
 
 
@@ -90,10 +94,9 @@ def claim_warnings(ids: Sequence[int], now: dt.datetime) -> int:
         due = _due_warnings(now).filter(due_at__gt=now)
         claimed = _lock_candidates(due, ids).update(warned=True, claim_token=token)
         if claimed:
-            for target in _claimed(ids, token):
-                payload = {**_payload(target), "warning_at": target.warning_at.isoformat(),
-                           "minutes_remaining": _minutes_between(now, target.due_at)}
-                record_event(type=EventType.SLA_WARNING, conversation=target.conversation, payload=payload, depth=0)
+            record_events([_event(EventType.SLA_WARNING, target, warning_at=target.warning_at.isoformat(),
+                                  minutes_remaining=_minutes_between(now, target.due_at))
+                           for target in _claimed(ids, token)])
     return claimed
 
 
@@ -111,7 +114,18 @@ def _drain(due: QuerySet, claim, now: dt.datetime, batch_size: int) -> int:
 
 def run_sweep(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepResult:
     """Emit every due `sla.warning` and `sla.breached` not emitted yet. Safe to run twice or on two workers."""
-    now = now or timezone.now()
+    now = now or clock.now()
     breaches = _drain(_due_breaches(now), claim_breaches, now, batch_size)
     warnings = _drain(_due_warnings(now), claim_warnings, now, batch_size)
     return SweepResult(warnings=warnings, breaches=breaches)
+
+
+def next_due_at() -> dt.datetime | None:
+    """The earliest warning point or due time of a running clock (two index seeks), None when nothing runs."""
+    running = SlaTarget.objects.filter(state=TargetState.ACTIVE)
+    moments = [
+        running.filter(due_at__isnull=False).order_by("due_at").values_list("due_at", flat=True).first(),
+        running.filter(warned__in=[False], warning_at__isnull=False).order_by("warning_at")
+        .values_list("warning_at", flat=True).first(),
+    ]
+    return min((moment for moment in moments if moment), default=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateError
+from jinja2 import ChainableUndefined, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from conversations import clock
@@ -103,11 +103,16 @@ def _environment() -> ImmutableSandboxedEnvironment:
 
 
 def template_error(text: str) -> str | None:
-    """The syntax error of a template, or None when it parses (used by definition validation)."""
+    """The syntax error of a template, or None when it parses (used by definition validation). A name starting
+    with an underscore is refused here already: the sandbox would refuse it at run time anyway."""
     try:
-        _environment().parse(text)
+        tree = _environment().parse(text)
     except TemplateError as exc:
         return f"Template error: {exc}"
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(name, str) and name.startswith("_"):
+            return f'Template error: "{name}" is private; templates read plain data only.'
     return None
 
 

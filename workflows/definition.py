@@ -132,7 +132,7 @@ def normalize(data: dict) -> dict[str, Any]:
         "status": data.get("status", WorkflowStatus.DRAFT),
         "trigger": {"type": data["trigger"]["type"], "config": data["trigger"].get("config", {})},
         "steps": [
-            {"type": step["type"], "config": step.get("config", {}),
+            {"type": step["type"], "config": step_types.get(step["type"]).prepare(step.get("config", {})),
              **({"on_false": step["on_false"]} if step.get("on_false") else {})}
             for step in data.get("steps", [])
         ],

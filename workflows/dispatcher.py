@@ -48,7 +48,8 @@ def _mark_dispatched(event: Event, note: str) -> None:
                                                                         dispatch_note=note[:300])
 
 
-def _create_run(workflow: Workflow, event: Event) -> WorkflowRun | None:
+def create_run(workflow: Workflow, event: Event) -> WorkflowRun | None:
+    """Queue the run of `workflow` for `event`; None when that event already started that workflow."""
     try:
         with transaction.atomic():
             return WorkflowRun.objects.create(
@@ -89,7 +90,7 @@ def dispatch_event(event_id) -> list[int]:
         _mark_dispatched(event, note)
         return []
     with transaction.atomic():
-        runs = [run for workflow in matching_workflows(event) if (run := _create_run(workflow, event))]
+        runs = [run for workflow in matching_workflows(event) if (run := create_run(workflow, event))]
         record_sentiment_crossing(event)
         _mark_dispatched(event, f"started {len(runs)} run(s)")
     return [run.pk for run in runs]

@@ -138,6 +138,9 @@ def _dry_step(step: dict, position: int, event: Event, conversation: Conversatio
     except Exception as exc:  # a bug in one step's describe must show in the report, not turn into a 500
         logger.exception("Dry run of step %s (%s) crashed", position, step["type"])
         outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
+    if step_type.uses_secrets:  # rendered `secrets.*` templates: mask them as the runner does
+        from workflows.integrations import mask_step_result
+        rendered = mask_step_result(rendered, outcome)
     status = FAILED if outcome.status == "failed" else WOULD_RUN
     report = _report(position, step, status, input=rendered, output=outcome.output, error=outcome.error,
                      duration_ms=int((time.monotonic() - started) * 1000))

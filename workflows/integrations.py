@@ -3,15 +3,18 @@ OAuth2 client credentials with a cached token refreshed on expiry or 401), and m
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import logging
 from typing import Any
+from urllib.parse import quote
 
 from authlib.integrations.requests_client import OAuth2Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from conversations import clock
-from workflows.crypto import decrypt_json, encrypt_json
+from workflows.crypto import decrypt_json, encrypt_json, rotate
 from workflows.models import AuthType, Integration
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
 from workflows.outbound.ssrf import BlockedDestination, check_url
@@ -70,8 +73,9 @@ def _clean_secrets(secrets: Any) -> dict[str, str]:
 
 
 def integration_save(*, integration: Integration | None = None, name: str, base_url: str = "", auth: dict | None = None,
-                     headers: list | None = None, secrets: dict | None = None) -> Integration:
-    """Create or update an integration. Secret values left out of an update are kept; a secret set to "" is removed."""
+                     headers: list | None = None, secrets: dict | None = None, commit: bool = True) -> Integration:
+    """Create or update an integration. Secret values left out of an update are kept; a secret set to "" is removed.
+    With commit=False the row is validated and prepared but not saved (the admin form validates this way)."""
     integration = integration or Integration()
     if base_url:
         _check_url_shape(base_url, "base_url")
@@ -91,8 +95,41 @@ def integration_save(*, integration: Integration | None = None, name: str, base_
     integration.secrets_encrypted = encrypt_json(stored_secrets)
     integration.secret_names = sorted(stored_secrets)
     integration.full_clean()
-    integration.save()
+    if commit:
+        integration.save()
     return integration
+
+
+def auth_summary(integration: Integration) -> dict[str, Any]:
+    """The auth as the API and admin show it: type, public fields and `has_<field>` flags, never a secret value."""
+    fields = AUTH_FIELDS.get(integration.auth_type, AUTH_FIELDS[AuthType.NONE])
+    secret = decrypt_json(integration.auth_secret_encrypted, {}) if integration.auth_secret_encrypted else {}
+    return {"type": integration.auth_type, **{name: integration.auth_public.get(name, "") for name in fields["public"]},
+            **{f"has_{name}": bool(secret.get(name)) for name in fields["secret"]}}
+
+
+def integration_delete(*, integration: Integration) -> None:
+    """Delete an integration unless custom actions still use it (they would lose their endpoint)."""
+    used_by = list(integration.custom_actions.values_list("name", flat=True)[:5])
+    if used_by:
+        raise ValidationError({"integration": f"Used by custom actions: {', '.join(used_by)}. Delete them first."})
+    integration.delete()
+
+
+ENCRYPTED_FIELDS = ("auth_secret_encrypted", "secrets_encrypted", "oauth_token_encrypted")
+
+
+def integrations_rotate_keys() -> int:
+    """Re-encrypt every stored secret under the newest HELPDESK_ENCRYPTION_KEYS key (after putting a new key first);
+    afterwards the old key can be removed. Returns how many integrations were rewritten."""
+    count = 0
+    with transaction.atomic():
+        for integration in Integration.objects.select_for_update().order_by("pk"):
+            for name in ENCRYPTED_FIELDS:
+                setattr(integration, name, rotate(getattr(integration, name)))
+            integration.save(update_fields=list(ENCRYPTED_FIELDS))
+            count += 1
+    return count
 
 
 def resolve_integration(reference: Any) -> Integration:
@@ -121,14 +158,31 @@ def all_secrets() -> dict[str, str]:
 
 
 def secret_values() -> set[str]:
-    """Every secret string we hold (named secrets, auth secrets, cached tokens), for masking."""
+    """Every secret string we hold (named secrets, auth secrets, cached tokens) and the encoded forms they travel
+    in (the Basic credential, URL-quoted values), for masking."""
     values: set[str] = set()
     for integration in Integration.objects.all():
         values.update(integration_secrets(integration).values())
-        values.update(decrypt_json(integration.auth_secret_encrypted, {}).values())
+        auth_secret = decrypt_json(integration.auth_secret_encrypted, {})
+        values.update(auth_secret.values())
+        if integration.auth_type == AuthType.BASIC and auth_secret.get("password"):
+            values.add(_basic_credential(integration.auth_public.get("username", ""), auth_secret["password"]))
         token = decrypt_json(integration.oauth_token_encrypted, {}) or {}
         values.update(v for k, v in token.items() if k in ("access_token", "refresh_token") and isinstance(v, str))
-    return {value for value in values if isinstance(value, str) and len(value) >= 4}
+    values = {value for value in values if isinstance(value, str) and len(value) >= 4}
+    return values | {quote(value, safe="") for value in values}
+
+
+def _basic_credential(username: str, password: str) -> str:
+    return base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def mask_step_result(rendered: Any, outcome: Any) -> Any:
+    """Mask a step's rendered input (returned) and its outcome's output, error and variables (in place)."""
+    secrets = secret_values()
+    outcome.output, outcome.error = mask(outcome.output, secrets), mask(outcome.error, secrets)
+    outcome.variables = mask(outcome.variables, secrets)
+    return mask(rendered, secrets)
 
 
 def mask(value: Any, secrets: set[str]) -> Any:
@@ -144,6 +198,35 @@ def mask(value: Any, secrets: set[str]) -> Any:
     if isinstance(value, dict):
         return {key: mask(item, secrets) for key, item in value.items()}
     return value
+
+
+class SecretMaskingFilter(logging.Filter):
+    """Masks secrets in warning/error records (message and traceback) of the modules that log step crashes: an
+    exception raised inside a step may quote a rendered `{{ secrets.* }}` value."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        try:
+            secrets = secret_values()
+        except Exception:  # logging must never fail (e.g. the database is unreachable)
+            return True
+        record.msg, record.args = mask(record.getMessage(), secrets), None
+        if record.exc_info:
+            record.exc_text = mask(logging.Formatter().formatException(record.exc_info), secrets)
+            record.exc_info = None  # handlers that read the live exception would see the secret
+        return True
+
+
+MASKED_LOGGERS = ("workflows.runner", "workflows.dryrun")
+
+
+def install_log_masking() -> None:
+    """Attach SecretMaskingFilter to the step-executing loggers (once; called from WorkflowsConfig.ready)."""
+    for name in MASKED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, SecretMaskingFilter) for existing in logger.filters):
+            logger.addFilter(SecretMaskingFilter())
 
 
 # Auth ---------------------------------------------------------------------------------------------------------
@@ -177,13 +260,10 @@ def oauth_access_token(integration: Integration, *, force_refresh: bool = False)
 
 def auth_headers(integration: Integration, *, force_refresh: bool = False) -> dict[str, str]:
     """The headers the integration's auth adds to a request."""
-    import base64
-
     secret = decrypt_json(integration.auth_secret_encrypted, {})
     public = integration.auth_public
     if integration.auth_type == AuthType.BASIC:
-        raw = f"{public['username']}:{secret['password']}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+        return {"Authorization": "Basic " + _basic_credential(public["username"], secret["password"])}
     if integration.auth_type == AuthType.BEARER:
         return {"Authorization": f"Bearer {secret['token']}"}
     if integration.auth_type == AuthType.HEADER:

@@ -9,6 +9,7 @@ Durability rules (SPEC §7):
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -104,6 +105,9 @@ def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
     else:
         # Calls to other systems cannot roll back, so they run outside any transaction (never holding a database
         # lock during network I/O); the idempotency key makes a repeat after a crash harmless at the receiver.
+        # The attempt is committed first: one cut short by a dead worker still counts, and shows as running.
+        step_run.status = StepStatus.RUNNING
+        step_run.save(update_fields=["status", "attempts", "started_at"])
         outcome = _execute(step_type, step, ctx, run)
         with transaction.atomic():
             _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
@@ -115,7 +119,9 @@ def _execute(step_type, step: dict, ctx: StepContext, run: WorkflowRun) -> StepO
     config = step.get("config", {})
     try:
         ctx.step_run.input = step_type.render(config, ctx)
-        with transaction.atomic():  # a failing step's partial writes roll back; its result is still recorded
+        # A failing internal step's partial writes roll back (its result is still recorded). Outbound steps get
+        # no transaction: on SQLite (BEGIN IMMEDIATE) it would hold the write lock for the whole network call.
+        with transaction.atomic() if step_type.transactional else contextlib.nullcontext():
             outcome = step_type.execute(config, ctx)
     except (ValidationError, RenderError) as exc:
         outcome = StepOutcome.failed(_error_text(exc))
@@ -133,6 +139,7 @@ def _mask_step(step_run: StepRun, outcome: StepOutcome) -> None:
     secrets = secret_values()
     step_run.input = mask(step_run.input, secrets)
     outcome.output, outcome.error = mask(_jsonable(outcome.output), secrets), mask(outcome.error, secrets)
+    outcome.variables = mask(_jsonable(outcome.variables), secrets)  # a remote may echo a secret into saved vars
 
 
 def _error_text(exc: Exception) -> str:

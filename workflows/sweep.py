@@ -8,15 +8,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.db import transaction
 
 from conversations import clock
 from conversations.choices import EventType
 from conversations.events import record_event
-from conversations.models import Conversation, Event
-from workflows import conditions
+from conversations.choices import SenderType, Status
+from conversations.models import Conversation, Event, Message
+from sla.models import Metric, SlaTarget, TargetState
+from workflows import conditions, triggers
 from workflows.choices import ScheduledEventStatus, WorkflowStatus
-from workflows.dispatcher import dispatch_event
+from workflows.dispatcher import create_run, dispatch_event
 from workflows.models import ScheduledEvent, ScheduleMatch, Workflow, WorkflowRun
 from workflows.runner import claimable, execute_run
 
@@ -24,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 BATCH = 200
 EVENT_GRACE = dt.timedelta(seconds=5)  # leave fresh events to their own queue message first
+# How long after reaching its threshold a breach may still start its workflow (covers sweeps that were down); it
+# bounds the breach events each sweep reads again.
+LATE_BREACH_LOOKBACK = dt.timedelta(hours=6)
 
 
 def dispatch_and_run(event_id) -> int:
@@ -94,6 +100,50 @@ def _fire_schedule(workflow: Workflow, now: dt.datetime) -> int:
     return len(new)
 
 
+def start_late_breach_runs(now: dt.datetime) -> int:
+    """Start `sla.breached` workflows with a `threshold_minutes` once a breach is that late and still unanswered.
+
+    The breach event is recorded when the target breaches, too early for them; here it is matched again (the run
+    stays one per workflow and event). Only breach events of the last threshold + LATE_BREACH_LOOKBACK are read,
+    and only those late enough cost a query.
+    """
+    late_workflows = [workflow for workflow in Workflow.objects.filter(
+        trigger_type=EventType.SLA_BREACHED, status=WorkflowStatus.ACTIVE)
+        if (workflow.trigger_config or {}).get("threshold_minutes")]
+    run_ids = []
+    for workflow in late_workflows:
+        threshold = dt.timedelta(minutes=float(workflow.trigger_config["threshold_minutes"]))
+        breaches = (Event.objects.filter(type=EventType.SLA_BREACHED, occurred_at__gte=now - threshold -
+                                         LATE_BREACH_LOOKBACK, depth__lte=settings.HELPDESK_MAX_DEPTH)
+                    .exclude(workflow_runs__workflow=workflow).select_related("conversation"))
+        for event in list(breaches):
+            if _late_enough(workflow, event, now) and _still_breached(event) and (run := create_run(workflow, event)):
+                run_ids.append(run.pk)
+    for run_id in run_ids:
+        execute_run(run_id)
+    return len(run_ids)
+
+
+def _late_enough(workflow: Workflow, event: Event, now: dt.datetime) -> bool:
+    payload = event.payload or {}
+    due_at = dt.datetime.fromisoformat(payload["due_at"]) if payload.get("due_at") else event.occurred_at
+    return triggers.sla_breach_matches(workflow.trigger_config, payload.get("metric"),
+                                       (now - due_at).total_seconds() / 60)
+
+
+def _still_breached(event: Event) -> bool:
+    """The target is still breached and nobody has made up for it: no agent reply since it was due (response
+    metrics) or the conversation not resolved (resolution). Closing a conversation drops its response targets."""
+    payload = event.payload or {}
+    target = SlaTarget.objects.filter(pk=payload.get("target_id"), state=TargetState.BREACHED).first()
+    if target is None or event.conversation is None:
+        return False
+    if target.metric == Metric.RESOLUTION:
+        return event.conversation.status not in (Status.RESOLVED, Status.CLOSED)
+    return not Message.objects.filter(conversation=event.conversation, sender_type=SenderType.AGENT, internal=False,
+                                      created_at__gte=target.due_at).exists()
+
+
 def sweep_once() -> dict[str, int]:
     """One pass over everything due now; returns what it did (for logs and tests)."""
     now = clock.now()
@@ -101,6 +151,7 @@ def sweep_once() -> dict[str, int]:
         "scheduled_events": fire_scheduled_events(now),
         "schedule_triggers": run_schedule_triggers(now),
         "events": dispatch_lost_events(now),
+        "late_breaches": start_late_breach_runs(now),
     }
     done["runs"] = resume_due_runs(clock.now())
     if any(done.values()):

@@ -82,11 +82,17 @@ def _disposition_matches(config: dict, event, data: dict) -> bool:
     return _any_in(config.get("dispositions"), payload.get("disposition"))
 
 
+def sla_breach_matches(config: dict, metric: str | None, minutes_late: float) -> bool:
+    """An `sla.breached` config matches a breach of `metric` once it is at least `threshold_minutes` late. The
+    breach event is recorded when the target breaches; the sweep asks again later for thresholds above zero."""
+    if not _any_in(config.get("metrics"), metric):
+        return False
+    return minutes_late >= float(config.get("threshold_minutes") or 0)
+
+
 def _sla_matches(config: dict, event, data: dict) -> bool:
     payload = event.payload
-    if not _any_in(config.get("metrics"), payload.get("metric")):
-        return False
-    return float(payload.get("minutes_late") or 0) >= float(config.get("threshold_minutes") or 0)
+    return sla_breach_matches(config, payload.get("metric"), float(payload.get("minutes_late") or 0))
 
 
 def _targeted(config: dict, event, data: dict) -> bool:

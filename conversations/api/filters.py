@@ -44,6 +44,8 @@ class TextListField(forms.Field):
             raise forms.ValidationError(f"Give at most {MAX_VALUES} values.")
         if any(len(item) > 200 for item in values):
             raise forms.ValidationError("A value has at most 200 characters.")
+        if any("\x00" in item for item in values):
+            raise forms.ValidationError("Null characters are not allowed.")
         return values
 
 

@@ -29,8 +29,36 @@ def _messages_of(exc: DjangoValidationError) -> list[str]:
     return [str(message) for message in exc.messages]
 
 
+def _is_text_field(field: serializers.Field) -> bool:
+    return isinstance(field, serializers.CharField) and not field.read_only
+
+
+def _wrong_text_types(fields: dict, data: Any) -> dict[str, list[str]]:
+    """Text fields (or lists of text) given a number, boolean, list or object: DRF would quietly turn `5` into "5"."""
+    if not isinstance(data, dict):
+        return {}
+    errors = {}
+    for name, field in fields.items():
+        value = data.get(name)
+        if name not in data or value is None:
+            continue
+        if _is_text_field(field) and not isinstance(value, str):
+            errors[name] = ["Expected text."]
+        elif isinstance(field, serializers.ListField) and _is_text_field(field.child) and isinstance(value, list) \
+                and not all(isinstance(item, str) for item in value):
+            errors[name] = ["Expected a list of texts."]
+    return errors
+
+
 class StrictFieldsMixin:
-    """Reject request keys the serializer does not declare as writable (a 400 naming each unknown key)."""
+    """Reject request keys the serializer does not declare as writable (a 400 naming each unknown key), and values of
+    the wrong JSON type for text fields."""
+
+    def to_internal_value(self, data: Any) -> dict:
+        wrong_types = _wrong_text_types(self.fields, data)
+        if wrong_types:
+            raise serializers.ValidationError(wrong_types)
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict) -> dict:
         if isinstance(self.initial_data, dict):
@@ -64,6 +92,15 @@ class ReferenceField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value.pk
+
+
+class StrictPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A row named by its id: a whole number (or digits), never a float or a boolean that Django would coerce."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, (bool, float)) or (isinstance(data, str) and not data.strip().isdigit()):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
 
 
 # Contacts ---------------------------------------------------------------------------------------------------
@@ -142,11 +179,23 @@ class ConversationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    # Relations that fields added by other apps read; list views prefetch them (see `add_field`).
+    prefetch_lookups: tuple[str, ...] = ("tags",)
+
+    @classmethod
+    def add_field(cls, name: str, field: serializers.Field, *, prefetch: str | None = None) -> None:
+        """Add a read-only field from another app (e.g. the SLA app's `sla`); conversations never imports it."""
+        cls._declared_fields[name] = field
+        if name not in cls.Meta.fields:
+            cls.Meta.fields = cls.Meta.read_only_fields = [*cls.Meta.fields, name]
+        if prefetch and prefetch not in cls.prefetch_lookups:
+            cls.prefetch_lookups = (*cls.prefetch_lookups, prefetch)
+
 
 class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """POST body: open a conversation for a contact; it starts in status `new`."""
 
-    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all())
+    contact = StrictPrimaryKeyField(queryset=Contact.objects.all())
     channel = serializers.ChoiceField(choices=Channel.choices)
     subject = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)

@@ -117,7 +117,7 @@ class TeamViewSet(viewsets.ModelViewSet):
 
 def conversation_queryset() -> QuerySet:
     """Conversations with everything the read serializer touches loaded up front (constant queries per page)."""
-    return Conversation.objects.prefetch_related("tags")
+    return Conversation.objects.prefetch_related(*ConversationSerializer.prefetch_lookups)
 
 
 def _apply_assignment(conversation: Conversation, changes: dict, actor) -> None:

@@ -1,10 +1,15 @@
-"""What the SLA app adds to the conversations API through its extension hooks (conversations never imports sla)."""
+"""What the SLA app adds to the conversations API through its extension hooks (conversations never imports sla):
+the `sla_breached` filter of SPEC §8 and the `sla` list of targets a conversation reads back with (SPEC §10)."""
 from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
-from sla.selectors import breached_conversation_ids_q
+from conversations.models import Conversation
+from sla.api.serializers import SlaTargetSerializer
+from sla.selectors import breached_conversation_ids_q, targets_for
 
 
 def sla_breached_filter(queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
@@ -14,12 +19,28 @@ def sla_breached_filter(queryset: QuerySet, name: str, value: bool | None) -> Qu
     return queryset.filter(breached_conversation_ids_q(value))
 
 
+@extend_schema_field(SlaTargetSerializer(many=True))
+class ConversationTargetsField(serializers.Field):
+    """The conversation's current target per metric; reads the prefetched `sla_targets` (no query per row)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, conversation: Conversation) -> list:
+        return SlaTargetSerializer(targets_for(conversation), many=True).data
+
+
 def extend_conversations_api() -> None:
-    """Register the `sla_breached` filter of SPEC §8 on the conversations FilterSet."""
+    """Register the `sla_breached` filter and the `sla` field on the conversations API."""
     from conversations.api.filters import ConversationFilter
+    from conversations.api.serializers import ConversationSerializer
 
     ConversationFilter.add_filter(
         "sla_breached",
         django_filters.BooleanFilter(method=sla_breached_filter,
                                      help_text="true: with a breached SLA target; false: without one."),
+    )
+    ConversationSerializer.add_field(
+        "sla", ConversationTargetsField(help_text="SLA targets: metric, due_at, state, breached_at, time left."),
+        prefetch="sla_targets",
     )

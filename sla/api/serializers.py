@@ -9,7 +9,7 @@ from sla.calendars import validate_holidays, validate_intervals, validate_timezo
 from sla.matching import validate_condition
 from sla.models import BusinessHours, Metric, SlaPolicy, SlaTarget
 from sla.policies import validate_pause_on, validate_targets
-from sla.selectors import remaining_seconds
+from sla.selectors import paused_seconds, remaining_seconds
 
 
 def _run(check, *args):
@@ -84,14 +84,19 @@ class SlaTargetSerializer(serializers.ModelSerializer):
     """A conversation's target as clients read it (SPEC §10 `sla`), plus the time left."""
 
     remaining_seconds = serializers.SerializerMethodField()
+    paused_seconds = serializers.SerializerMethodField()
 
     class Meta:
         model = SlaTarget
-        fields = ["metric", "due_at", "state", "breached_at", "remaining_seconds"]
+        fields = ["metric", "due_at", "state", "breached_at", "met_at", "remaining_seconds", "paused_seconds"]
         read_only_fields = fields
 
     def get_remaining_seconds(self, target: SlaTarget) -> int | None:
         return remaining_seconds(target)
+
+    def get_paused_seconds(self, target: SlaTarget) -> int:
+        """Wall-clock time spent paused so far (a clock paused right now counts up to this moment)."""
+        return paused_seconds(target)
 
 
 class SlaReportQuerySerializer(serializers.Serializer):

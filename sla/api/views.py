@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from conversations import clock
 from helpdesk.api import IsSupportManager
 from sla.analytics import sla_report
 from sla.api.serializers import BusinessHoursSerializer, SlaPolicySerializer, SlaReportQuerySerializer
@@ -65,7 +66,7 @@ class SlaReportView(APIView):
     def get(self, request: Request) -> Response:
         query = SlaReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        until = query.validated_data.get("until") or dt.datetime.now(dt.timezone.utc)
+        until = query.validated_data.get("until") or clock.now()
         since = query.validated_data.get("since") or until - dt.timedelta(days=DEFAULT_REPORT_DAYS)
         if since >= until:
             return Response({"since": ["since must be before until."]}, status=400)

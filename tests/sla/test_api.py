@@ -2,13 +2,15 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conversations import services
 from conversations.models import Conversation
 from sla.api.serializers import SlaTargetSerializer
 from sla.selectors import breached_conversation_ids_q, targets_for
 from sla.sweep import run_sweep
-from tests.sla.conftest import MONDAY_9AM, make_policy, open_conversation
+from tests.sla.conftest import MONDAY_9AM, open_conversation
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +85,8 @@ def test_bad_calendar_is_a_400_naming_the_field(manager_client, change, field):
     ({"targets": {"first_reply": 10}}, "targets"),
     ({"targets": [15, 30]}, "targets"),
     ({"match": {"all": [{"field": "conversation.mood", "op": "eq", "value": "x"}]}}, "match"),
-    ({"match": {"all": [{"field": "conversation.priority", "op": "contains", "value": "x"}]}}, "match"),
+    ({"match": {"all": [{"field": "conversation.priority", "op": "like", "value": "x"}]}}, "match"),
+    ({"match": {"all": [{"field": "contact.segment", "op": "matches", "value": "(unclosed"}]}}, "match"),
     ({"match": {"all": [{"field": "conversation.priority", "op": "in", "value": "urgent"}]}}, "match"),
     ({"match": "priority = urgent"}, "match"),
     ({"pause_on": ["resolved"]}, "pause_on"),
@@ -139,3 +142,43 @@ def test_conversations_api_filters_on_sla_breached(clock, policy, customer, agen
     breached = agent_client.get("/api/conversations/", {"sla_breached": "true"}).json()["results"]
     not_breached = agent_client.get("/api/conversations/", {"sla_breached": "false"}).json()["results"]
     assert ([row["id"] for row in breached], [row["id"] for row in not_breached]) == ([late.pk], [on_time.pk])
+
+
+def test_conversations_read_back_with_their_sla_targets(clock, policy, customer, agent_client):
+    conversation = open_conversation(customer)
+    clock.advance(minutes=10)
+    body = agent_client.get(f"/api/conversations/{conversation.pk}/").json()
+    assert body["sla"] == [
+        {"metric": "first_response", "due_at": "2026-06-08T10:00:00Z", "state": "active", "breached_at": None,
+         "met_at": None, "remaining_seconds": 50 * 60, "paused_seconds": 0},
+        {"metric": "resolution", "due_at": "2026-06-08T17:00:00Z", "state": "active", "breached_at": None,
+         "met_at": None, "remaining_seconds": 470 * 60, "paused_seconds": 0},
+    ]
+
+
+def test_a_paused_target_reads_with_no_due_time_its_time_left_and_time_paused(clock, policy, customer, agent_client):
+    conversation = open_conversation(customer)
+    clock.advance(minutes=10)
+    services.conversation_change_status(conversation=conversation, status="on_hold")
+    clock.advance(minutes=25)
+    first = agent_client.get(f"/api/conversations/{conversation.pk}/").json()["sla"][0]
+    assert (first["state"], first["due_at"], first["remaining_seconds"], first["paused_seconds"]) == (
+        "paused", None, 50 * 60, 25 * 60)
+
+
+def test_a_conversation_without_a_policy_has_an_empty_sla_list(customer, agent_client):
+    conversation = open_conversation(customer)
+    assert agent_client.get(f"/api/conversations/{conversation.pk}/").json()["sla"] == []
+
+
+def test_listing_conversations_with_targets_costs_the_same_queries_for_more_rows(
+    clock, policy, customer, agent_client, django_assert_max_num_queries
+):
+    open_conversation(customer)
+    with CaptureQueriesContext(connection) as one_row:
+        agent_client.get("/api/conversations/")
+    for _ in range(5):
+        open_conversation(customer)
+    with django_assert_max_num_queries(len(one_row.captured_queries)):
+        rows = agent_client.get("/api/conversations/").json()["results"]
+    assert [len(row["sla"]) for row in rows] == [2] * 6

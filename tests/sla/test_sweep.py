@@ -10,9 +10,9 @@ from django_q.models import Schedule
 from conversations import services
 from conversations.models import Event
 from sla.models import SlaTarget
-from sla.sweep import run_sweep
+from sla.sweep import next_due_at, run_sweep
 from sla.tasks import SCHEDULE_NAME, ensure_sla_schedule, sla_sweep_task
-from tests.sla.conftest import MONDAY_9AM, make_policy, open_conversation
+from tests.sla.conftest import MONDAY_9AM, open_conversation
 
 pytestmark = pytest.mark.django_db
 
@@ -70,18 +70,14 @@ def test_two_sweeps_one_after_the_other_emit_each_event_once(clock, policy, cust
     assert len(sla_events("sla.breached")) == 3
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_concurrent_sweeps_emit_each_event_once(clock, policy, customer):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent sweeps need a database shared by two connections (run with DATABASE_URL=postgres://)")
-    for _ in range(40):
-        open_conversation(customer)
+def concurrent_sweeps(now: dt.datetime, batch_size: int) -> list:
+    """Two sweeps on two connections, released at the same instant by a barrier."""
     results, barrier = [], threading.Barrier(2)
 
     def sweep() -> None:
         barrier.wait()
         try:
-            results.append(run_sweep(now=at(61), batch_size=7))
+            results.append(run_sweep(now=now, batch_size=batch_size))
         finally:
             connection.close()
 
@@ -90,8 +86,22 @@ def test_two_concurrent_sweeps_emit_each_event_once(clock, policy, customer):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(result.breaches for result in results) == 40
-    assert Event.objects.filter(type="sla.breached").count() == 40
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_sweeps_emit_each_event_once(clock, policy, customer):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent sweeps need a database shared by two connections (run with DATABASE_URL=postgres://)")
+    for _ in range(40):
+        open_conversation(customer)
+    warned = concurrent_sweeps(at(50), batch_size=7)
+    breached = concurrent_sweeps(at(61), batch_size=7)
+    assert sum(result.warnings for result in warned) == 40
+    assert sum(result.breaches for result in breached) == 40
+    for kind in ("sla.warning", "sla.breached"):
+        target_ids = [event.payload["target_id"] for event in sla_events(kind)]
+        assert len(target_ids) == len(set(target_ids)) == 40, kind
     assert SlaTarget.objects.filter(state="breached").count() == 40
 
 
@@ -134,3 +144,36 @@ def test_the_task_sweeps(clock, policy, customer):
     clock.advance(minutes=61)
     assert sla_sweep_task() == "0 warnings, 1 breaches"
     assert len(sla_events("sla.breached")) == 1
+
+
+def test_the_task_sweeps_again_within_the_minute_when_a_clock_falls_due(clock, policy, customer):
+    conversation = open_conversation(customer)
+    clock.now = at(60) - dt.timedelta(seconds=20)  # the first response is due in 20 seconds
+    slept = []
+    summary = sla_sweep_task(sleep=lambda seconds: slept.append(seconds) or clock.advance(seconds=seconds))
+    assert (summary, slept) == ("1 warnings, 1 breaches", [30])  # default HELPDESK_SLA_SWEEP_SECONDS
+    assert SlaTarget.objects.get(conversation=conversation, metric="first_response").state == "breached"
+
+
+def test_the_task_does_not_linger_when_nothing_falls_due_this_minute(clock, policy, customer):
+    open_conversation(customer)
+    slept = []
+    assert sla_sweep_task(sleep=slept.append) == "0 warnings, 0 breaches"
+    assert slept == []
+
+
+def test_a_sweep_period_of_minutes_is_left_to_the_schedule(clock, policy, customer, settings):
+    settings.HELPDESK_SLA_SWEEP_SECONDS = 120
+    open_conversation(customer)
+    clock.now = at(60) - dt.timedelta(seconds=20)
+    slept = []
+    assert sla_sweep_task(sleep=slept.append) == "1 warnings, 0 breaches"
+    assert slept == []
+
+
+def test_next_due_at_is_the_earliest_warning_or_due_time_of_a_running_clock(clock, policy, customer):
+    assert next_due_at() is None
+    conversation = open_conversation(customer)
+    assert next_due_at() == at(48)  # first response warns at 80 % of 60 minutes
+    services.message_create(conversation=conversation, body="On it", sender_type="agent")
+    assert next_due_at() == at(384)  # resolution warns at 80 % of 480 minutes

@@ -176,18 +176,31 @@ def test_on_false(manager_client, agent_client, contact, make, on_false, run_sta
 
 
 def test_a_workflow_that_retriggers_itself_stops_at_the_depth_limit(manager_client, agent_client, conversation,
-                                                                     make, settings):
+                                                                     make, settings, caplog):
     assert settings.HELPDESK_MAX_DEPTH == 3
     workflow = make("message.created", [{"type": "auto_reply", "config": {"text": "Echo"}}])
     agent_client.post(f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "customer"},
                       format="json")
-    drain()
+    with caplog.at_level("WARNING", logger="workflows.dispatcher"):
+        drain()
     runs = runs_of(manager_client, workflow)
     assert len(runs) == 4  # events of depth 0, 1, 2 and 3
     assert conversation.messages.filter(body="Echo").count() == 4
     deepest = Event.objects.get(type="message.created", depth=4)
     assert "HELPDESK_MAX_DEPTH" in deepest.dispatch_note
     assert not WorkflowRun.objects.filter(event=deepest).exists()
+    [logged] = [record.getMessage() for record in caplog.records if "HELPDESK_MAX_DEPTH" in record.getMessage()]
+    assert str(deepest.pk) in logged and "no workflow started" in logged
+
+
+def test_the_depth_limit_follows_the_setting(manager_client, agent_client, conversation, make, settings):
+    settings.HELPDESK_MAX_DEPTH = 1
+    workflow = make("message.created", [{"type": "auto_reply", "config": {"text": "Echo"}}])
+    agent_client.post(f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "customer"},
+                      format="json")
+    drain()
+    assert len(runs_of(manager_client, workflow)) == 2  # events of depth 0 and 1
+    assert "HELPDESK_MAX_DEPTH=1" in Event.objects.get(type="message.created", depth=2).dispatch_note
 
 
 def test_a_redelivered_event_starts_one_run(manager_client, agent_client, conversation, make):
@@ -266,3 +279,30 @@ def test_a_cleared_scheduled_event_never_fires(manager_client, agent_client, con
         drain()
     assert runs_of(manager_client, follow_up) == []
     assert tags(conversation) == []
+
+
+def test_dispatch_does_not_read_workflows_of_other_trigger_types(agent_client, conversation, make):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make("message.created", [tag("seen")], {"sender_types": ["customer"]})
+
+    def dispatch() -> tuple[int, int, list[str]]:
+        agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
+                          {"body": "Hi", "sender_type": "customer"}, format="json")
+        event = Event.objects.filter(type="message.created", dispatched_at__isnull=True).get()
+        with CaptureQueriesContext(connection) as queries:
+            started = dispatch_and_run(event.pk)
+        workflow_reads = [q["sql"] for q in queries if 'FROM "workflows_workflow"' in q["sql"]]
+        return len(queries), started, workflow_reads
+
+    dispatch()  # the conversation's first message costs more (the tag is created then)
+    few, _, _ = dispatch()
+    for index in range(30):
+        make(["conversation.created", "conversation.status_changed", "sla.breached"][index % 3], [tag("other")],
+             name=f"Other {index}")
+    many, started, workflow_reads = dispatch()
+    assert (many, started) == (few, 1)  # same queries, one run
+    assert workflow_reads and all('"trigger_type" = ' in sql.split("WHERE", 1)[-1] or
+                                  '"workflows_workflow"."id" = ' in sql.split("WHERE", 1)[-1]
+                                  for sql in workflow_reads), workflow_reads

@@ -183,6 +183,25 @@ INVALID = {
     "bad channel in trigger": ({"trigger": {"type": "conversation.created", "config": {"channels": ["pigeon"]}}},
                                "trigger.config.channels[0]"),
     "non-object step": ({"steps": ["add_tag"]}, "steps[0]"),
+    "nested operator deep in a later step": ({"steps": [CONDITION, CONDITION, {"type": "condition", "config": {
+        "all": [{"any": [{"field": "contact.name", "op": "is_set"}, {"field": "vars.x", "op": "nope", "value": 1}]}]}}]},
+        "steps[2].config.all[0].any[1].op"),
+    "private attribute in a template": ({"steps": [{"type": "auto_reply", "config": {
+        "text": "{{ contact.__class__ }}"}}]}, "steps[0].config.text"),
+    "schedule without interval": ({"trigger": {"type": "schedule", "config": {"match": {}}}},
+                                  "trigger.config.interval_minutes"),
+    "schedule match that is no database query": ({"trigger": {"type": "schedule", "config": {
+        "interval_minutes": 5, "match": {"all": [{"field": "message.body", "op": "eq", "value": "x"}]}}}},
+        "trigger.config.match.all[0].field"),
+    "bad sla metric": ({"trigger": {"type": "sla.breached", "config": {"metrics": ["lunch"]}}},
+                       "trigger.config.metrics[0]"),
+    "negative wait": ({"steps": [{"type": "wait", "config": {"minutes": -5}}]}, "steps[0].config.minutes"),
+    "bad variable name": ({"steps": [{"type": "set_variable", "config": {"name": "1st", "value": "x"}}]},
+                          "steps[0].config.name"),
+    "bad route strategy": ({"steps": [{"type": "route", "config": {"team": "Support", "strategy": "random"}}]},
+                           "steps[0].config.strategy"),
+    "schedule_event without name": ({"steps": [{"type": "schedule_event", "config": {"minutes": 5}}]},
+                                    "steps[0].config.name"),
 }
 
 

@@ -211,3 +211,57 @@ def test_two_sweeps_at_once_do_each_run_once(contact, make_workflow):
         assert replies(conversation) == ["We got your message, Ada Lovelace."]
     for run in runs:
         assert step_log(run) == [("add_tag", "succeeded", 1), ("auto_reply", "succeeded", 1)]
+
+
+class FlakyStep(StepType):
+    """A test step standing for an outbound call: it fails transiently twice, then succeeds. Like the outbound
+    steps it runs outside the run's transaction and asks for a retry with a `resume_at` instead of sleeping."""
+
+    type = "test_flaky"
+    label = "Flaky"
+    schema = {"type": "object"}
+    transactional = False
+    delays = (dt.timedelta(seconds=30), dt.timedelta(seconds=60))
+    step_run_ids: list[int] = []
+
+    def execute(self, config, ctx):
+        type(self).step_run_ids.append(ctx.step_run.pk)
+        attempt = ctx.step_run.attempts
+        if attempt <= len(self.delays):
+            return StepOutcome(status="retry", resume_at=clock.now() + self.delays[attempt - 1],
+                               error=f"503 from the server (attempt {attempt})")
+        return StepOutcome(output={"attempt": attempt})
+
+
+@pytest.fixture
+def flaky():
+    FlakyStep.step_run_ids = []
+    with step_types.register_temporarily(FlakyStep):
+        yield FlakyStep
+
+
+def test_transient_failures_are_retried_by_the_sweep_at_their_time(conversation, make_workflow, flaky):
+    workflow = make_workflow("message.created", [
+        {"type": "add_tag", "config": {"tags": ["seen"]}},
+        {"type": flaky.type, "config": {}},
+        {"type": "auto_reply", "config": {"text": GREETING}},
+    ], {"sender_types": ["customer"]})
+    dispatch_and_run(message_event(customer_message(conversation)).pk)
+    run = WorkflowRun.objects.get(workflow=workflow)
+    first_retry_at = run.resume_at
+    assert run.status == "waiting" and first_retry_at > clock.now() + dt.timedelta(seconds=25)  # scheduled, not slept
+    step = run.steps.get(position=1)
+    assert (step.status, step.attempts, step.error) == ("pending", 1, "503 from the server (attempt 1)")
+    assert sweep_once()["runs"] == 0  # not due yet
+    with clock.travel(dt.timedelta(seconds=31)):
+        assert sweep_once()["runs"] == 1
+        run.refresh_from_db()
+        assert run.status == "waiting" and run.resume_at > clock.now() + dt.timedelta(seconds=55)  # backed off
+    with clock.travel(dt.timedelta(seconds=95)):
+        sweep_once()
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert step_log(run) == [("add_tag", "succeeded", 1), (flaky.type, "succeeded", 3), ("auto_reply", "succeeded", 1)]
+    assert len(set(flaky.step_run_ids)) == 1 and len(flaky.step_run_ids) == 3  # one StepRun, reused by each attempt
+    assert run.steps.get(position=1).output == {"attempt": 3}
+    assert replies(conversation) == ["We got your message, Ada Lovelace."]

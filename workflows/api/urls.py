@@ -14,3 +14,12 @@ router.register("workflow-runs", WorkflowRunViewSet, basename="workflow-run")
 urlpatterns = [
     path("analytics/workflows/", WorkflowAnalyticsView.as_view(), name="analytics-workflows"),
 ]
+
+from workflows.api.integrations import CustomActionViewSet, IntegrationViewSet  # noqa: E402
+
+router.register("integrations", IntegrationViewSet, basename="integration")
+router.register("custom-actions", CustomActionViewSet, basename="custom-action")
+
+from workflows.api.templates import WorkflowTemplateViewSet  # noqa: E402
+
+router.register("workflow-templates", WorkflowTemplateViewSet, basename="workflow-template")

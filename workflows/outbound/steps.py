@@ -78,8 +78,9 @@ class OutboundStep(StepType):
         rendered = self.render(config, ctx)
         integration = self.integration_for(config)
         request = self.build_request(rendered, integration, ctx)
-        return {"would": self.label, "request": {"method": request.method, "url": request.url,
-                                                 "headers": request.headers, "json": request.json_body}}
+        described = {"would": self.label, "request": {"method": request.method, "url": request.url,
+                                                      "headers": request.headers, "json": request.json_body}}
+        return integrations.mask(described, integrations.secret_values())  # a dry run shows `****`, never a secret
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         rendered = self.render(config, ctx)

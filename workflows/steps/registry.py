@@ -72,6 +72,10 @@ class StepType:
         """Checks beyond the JSON Schema, as (config key, message)."""
         return []
 
+    def prepare(self, config: dict) -> dict:
+        """The config as it is saved: a step type may fill in what is generated once on save (a webhook secret)."""
+        return config
+
     def render(self, config: dict, ctx: StepContext) -> dict:
         """The config with its templated keys rendered over the run context (the step's recorded input)."""
         return {key: render_value(value, ctx.data) if key in self.templated else value

@@ -1,26 +1,39 @@
 """`send_survey`: create a CSAT Survey and send its link `<SITE_URL>/survey/<token>/` to the customer.
 
 `via`: `email` (to the contact's address), `message` (a public message on the conversation with an answer
-button) or `sms`. No SMS backend exists yet (it comes with the SMS integration), so `via: sms` fails the step
-clearly and creates no survey, rather than silently using another channel the customer may never see.
+button) or `sms` (to the contact's phone through an SMS provider, `workflows.sms_providers`: the step's
+`integration`, `sender` and `provider`, else HELPDESK_SMS_INTEGRATION / _SENDER / _PROVIDER). An SMS that fails for
+good leaves no survey behind; one retried later keeps its survey, so every attempt sends the same link under the
+same Idempotency-Key.
 """
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from conversations import services
 from conversations.choices import SenderType, SurveyChannel
-from workflows import notifications
-from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
+from conversations.models import Survey
+from workflows import integrations, notifications, sms_providers
+from workflows.outbound.client import OutboundError, idempotency_key
+from workflows.outbound.ssrf import BlockedDestination
+from workflows.outbound.steps import outcome_for_error
+from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 DEFAULT_QUESTION = "How would you rate the help you received?"
-SMS_UNAVAILABLE = ("Surveys by SMS need an SMS backend, which is not installed yet; "
-                   'use "email" or "message" for now.')
 NO_CONVERSATION = "This step needs a conversation; the event has none."
 
 
 def survey_link(token: str) -> str:
     """The public page where the customer answers."""
     return f"{settings.SITE_URL}/survey/{token}/"
+
+
+class _NotDelivered(Exception):
+    """Rolls back the survey made by this attempt when its SMS failed for good."""
+
+    def __init__(self, outcome: StepOutcome):
+        super().__init__(outcome.error)
+        self.outcome = outcome
 
 
 @step_types.register
@@ -32,9 +45,31 @@ class SendSurveyStep(StepType):
         "properties": {
             "via": {"enum": list(SurveyChannel.values)},
             "question": {"type": "string", "minLength": 1, "maxLength": 500},
+            "integration": {"type": ["string", "integer"], "minLength": 1},
+            "sender": {"type": "string", "minLength": 1},
+            "provider": {"enum": list(sms_providers.PROVIDERS)},
         },
     }
     templated = ("question",)
+    uses_secrets = True  # an SMS provider's reply may echo credentials: the runner masks them in the run log
+
+    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+        """SMS options only make sense with `via: sms`, which needs an integration and an E.164 sender."""
+        sms_keys = sorted({"integration", "sender", "provider"} & set(config))
+        if config.get("via") != SurveyChannel.SMS:
+            return [(key, 'Only used with "via": "sms".') for key in sms_keys]
+        errors = []
+        if not (config.get("integration") or settings.HELPDESK_SMS_INTEGRATION):
+            errors.append(("integration", "Name the SMS integration (or set HELPDESK_SMS_INTEGRATION)."))
+        sender = config.get("sender") or settings.HELPDESK_SMS_SENDER
+        if not sender:
+            errors.append(("sender", "Give the sender number (or set HELPDESK_SMS_SENDER)."))
+        else:
+            try:
+                sms_providers.phone_number(sender, "sender")
+            except ValidationError as exc:
+                errors += [("sender", message) for message in exc.message_dict["sender"]]
+        return errors
 
     def _plan(self, config: dict, ctx: StepContext) -> dict:
         """The channel, rendered question and recipient; refuses what cannot be delivered before anything is made."""
@@ -42,23 +77,45 @@ class SendSurveyStep(StepType):
         question = " ".join((self.render(config, ctx).get("question") or DEFAULT_QUESTION).split())[:500]
         if not question:
             raise ValidationError({"question": "The question rendered empty."})
-        if via == SurveyChannel.SMS:
-            raise ValidationError({"via": SMS_UNAVAILABLE})
         plan = {"via": via, "question": question}
+        contact = ctx.data.get("contact") or {}
         if via == SurveyChannel.EMAIL:
-            email = (ctx.data.get("contact") or {}).get("email")
-            if not email:
+            if not contact.get("email"):
                 raise ValidationError({"via": "The contact has no email address to send the survey to."})
-            plan["to"] = [email]
+            plan["to"] = [contact["email"]]
+        elif via == SurveyChannel.SMS:
+            plan.update(self._sms_plan(config, contact))
         return plan
 
+    def _sms_plan(self, config: dict, contact: dict) -> dict:
+        if not contact.get("phone"):
+            raise ValidationError({"via": "The contact has no phone number to text the survey to."})
+        reference = config.get("integration") or settings.HELPDESK_SMS_INTEGRATION
+        if not reference:
+            raise ValidationError({"integration": "No SMS integration: name one in the step or set "
+                                                  "HELPDESK_SMS_INTEGRATION."})
+        integration = integrations.resolve_integration(reference)
+        provider = config.get("provider") or settings.HELPDESK_SMS_PROVIDER
+        sms_providers.get_provider(provider).check_integration(integration)
+        sender = sms_providers.phone_number(config.get("sender") or settings.HELPDESK_SMS_SENDER, "sender")
+        return {"to": contact["phone"], "sender": sender, "provider": provider, "integration": integration}
+
     def describe(self, config: dict, ctx: StepContext) -> dict:
-        return {"would": "Send survey", **self._plan(config, ctx), "link": survey_link("<token>")}
+        plan = self._plan(config, ctx)
+        if "integration" in plan:
+            plan["integration"] = plan["integration"].name
+        return {"would": "Send survey", **plan, "link": survey_link("<token>")}
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:
             return StepOutcome.failed(NO_CONVERSATION)
         plan = self._plan(config, ctx)
+        if plan["via"] == SurveyChannel.SMS:
+            try:
+                with transaction.atomic():
+                    return self._send_by_sms(plan, ctx)
+            except _NotDelivered as failure:
+                return failure.outcome
         survey = services.survey_create(conversation=ctx.conversation, question=plan["question"], via=plan["via"],
                                         depth=ctx.depth)
         link = survey_link(survey.token)
@@ -74,3 +131,30 @@ class SendSurveyStep(StepType):
                                body=f"{plan['question']}\n\nAnswer with one click (1 to 5): {link}\n")
             output["to"] = plan["to"]
         return StepOutcome(output=output)
+
+    def _send_by_sms(self, plan: dict, ctx: StepContext) -> StepOutcome:
+        """Text the link; a retry reuses the survey of the earlier attempt (same link, same Idempotency-Key)."""
+        survey = self._earlier_survey(ctx) or services.survey_create(
+            conversation=ctx.conversation, question=plan["question"], via=SurveyChannel.SMS, depth=ctx.depth)
+        link = survey_link(survey.token)
+        output = {"survey_id": survey.pk, "via": SurveyChannel.SMS, "link": link, "delivered_via": SurveyChannel.SMS,
+                  "to": plan["to"]}
+        message = sms_providers.sms_message(sender=plan["sender"], recipient=plan["to"],
+                                            text=f"{plan['question']} {link}")
+        key = idempotency_key(ctx.run.pk if ctx.run is not None else "dry-run",
+                              ctx.step_run.position if ctx.step_run is not None else 0)
+        try:
+            result = sms_providers.send_sms(integration=plan["integration"], provider=plan["provider"],
+                                            message=message, key=key)
+        except (OutboundError, BlockedDestination) as exc:
+            outcome = outcome_for_error(exc, ctx.step_run.attempts if ctx.step_run is not None else 1)
+            if outcome.status != "retry":
+                raise _NotDelivered(outcome) from exc
+            outcome.output = {**outcome.output, "survey_id": survey.pk}
+            return outcome
+        return StepOutcome(output={**output, "sms": result})
+
+    def _earlier_survey(self, ctx: StepContext) -> Survey | None:
+        """The survey an earlier, retried attempt of this step made (kept so the retry sends the same link)."""
+        survey_id = (ctx.step_run.output or {}).get("survey_id") if ctx.step_run is not None else None
+        return Survey.objects.filter(pk=survey_id, conversation=ctx.conversation).first() if survey_id else None

@@ -1,12 +1,18 @@
-"""The `send_survey` step: a Survey with a token link sent by email or as a message; SMS is refused for now."""
+"""The `send_survey` step: a Survey with a token link sent by email, as a message, or by SMS through an SMS provider
+(a local fake gateway here)."""
+import datetime as dt
+import json
+
 import pytest
 from django.core import mail
 
-from conversations import services
+from conversations import clock, services
 from conversations.models import Survey
 from tests.workflows.conftest import drain
 from tests.workflows.steps.conftest import definition_errors, dry_run_context, events_after, only_run, step_output
+from workflows import integrations
 from workflows.steps import step_types
+from workflows.sweep import resume_due_runs
 
 
 def survey(**config):
@@ -44,13 +50,76 @@ def test_message_survey_posts_the_link_with_an_answer_button(conversation, make_
     assert mail.outbox == []
 
 
-def test_sms_survey_fails_clearly_and_creates_no_survey(conversation, make_workflow):
-    workflow = make_workflow("conversation.created", survey(via="sms"))
+@pytest.fixture
+def sms_gateway(httpserver, settings):
+    """An SMS integration on a local fake gateway (allowlisted for the SSRF guard), with a default sender."""
+    settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
+    settings.HELPDESK_RETRY_BASE_SECONDS = 1
+    settings.HELPDESK_SMS_SENDER = "+14155550100"
+    return integrations.integration_save(name="SMS", base_url=httpserver.url_for("/sms"),
+                                         auth={"type": "header", "header": "X-Api-Key", "value": "key-123"})
+
+
+def test_sms_survey_texts_the_link_to_the_contact_phone(conversation, make_workflow, settings, httpserver,
+                                                       sms_gateway):
+    httpserver.expect_request("/sms", method="POST").respond_with_json({"id": "sms-1", "status": "sent"})
+    workflow = make_workflow("conversation.created", survey(via="sms", integration="SMS"))
     drain()
     run = only_run(workflow)
-    assert run.status == "failed"
-    assert "Surveys by SMS need an SMS backend" in run.error
-    assert not Survey.objects.exists()
+    assert run.status == "succeeded", run.error
+    created = Survey.objects.get(conversation=conversation)
+    link = f"{settings.SITE_URL}/survey/{created.token}/"
+    [(request, _)] = httpserver.log
+    assert request.headers["X-Api-Key"] == "key-123"
+    assert json.loads(request.get_data()) == {"from": "+14155550100", "to": "+14155550123",
+                                              "text": f"How would you rate the help you received? {link}"}
+    output = step_output(workflow)
+    assert (output["delivered_via"], output["to"], output["sms"]["message_id"]) == ("sms", "+14155550123", "sms-1")
+    assert created.via == "sms" and mail.outbox == []
+
+
+def test_a_retried_sms_survey_resends_the_same_link_with_the_same_key(conversation, make_workflow, httpserver,
+                                                                      sms_gateway):
+    httpserver.expect_ordered_request("/sms").respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request("/sms").respond_with_json({"id": "sms-2"})
+    workflow = make_workflow("conversation.created", survey(via="sms", integration="SMS"))
+    drain()
+    assert only_run(workflow).status == "waiting"
+    with clock.travel(dt.timedelta(minutes=5)):
+        resume_due_runs(clock.now())
+    assert only_run(workflow).status == "succeeded", only_run(workflow).error
+    created = Survey.objects.get(conversation=conversation)  # one survey, not one per attempt
+    (first, _), (second, _) = httpserver.log
+    assert first.get_data() == second.get_data() and created.token in second.get_data(as_text=True)
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+
+
+def test_an_sms_survey_rejected_by_the_provider_fails_and_leaves_no_survey(conversation, make_workflow, httpserver,
+                                                                          sms_gateway):
+    httpserver.expect_request("/sms").respond_with_json({"error": "unknown sender"}, status=400)
+    workflow = make_workflow("conversation.created", survey(via="sms", integration="SMS"))
+    drain()
+    run = only_run(workflow)
+    assert run.status == "failed" and "HTTP 400" in run.error and "unknown sender" in run.error
+    assert not Survey.objects.exists() and len(httpserver.log) == 1
+
+
+def test_an_sms_survey_to_a_contact_without_phone_fails_and_sends_nothing(make_workflow, httpserver, sms_gateway):
+    contact = services.contact_create(name="Mail only", email="m@example.com")
+    services.conversation_open(contact=contact, channel="email", subject="Hi")
+    workflow = make_workflow("conversation.created", survey(via="sms", integration="SMS"))
+    drain()
+    assert "The contact has no phone number" in only_run(workflow).error
+    assert not Survey.objects.exists() and httpserver.log == []
+
+
+def test_sms_survey_uses_the_default_integration_setting(conversation, make_workflow, httpserver, sms_gateway,
+                                                         settings):
+    settings.HELPDESK_SMS_INTEGRATION = "SMS"
+    httpserver.expect_request("/sms").respond_with_json({"id": "sms-3"})
+    workflow = make_workflow("conversation.created", survey(via="sms"))
+    drain()
+    assert only_run(workflow).status == "succeeded", only_run(workflow).error
 
 
 def test_email_survey_to_a_contact_without_email_fails_and_creates_nothing(make_workflow):
@@ -74,6 +143,11 @@ def test_describe_shows_the_channel_and_question_without_creating_a_survey(conve
     ({"question": ""}, "steps[0].config.question"),
     ({"question": "{{ unclosed"}, "steps[0].config.question"),
     ({"via": "email", "channel": "x"}, "steps[0].config"),
+    ({"via": "sms", "sender": "+14155550100"}, "steps[0].config.integration"),
+    ({"via": "sms", "integration": "SMS"}, "steps[0].config.sender"),
+    ({"via": "sms", "integration": "SMS", "sender": "0176 123"}, "steps[0].config.sender"),
+    ({"via": "sms", "integration": "SMS", "sender": "+14155550100", "provider": "x"}, "steps[0].config.provider"),
+    ({"via": "email", "sender": "+14155550100"}, "steps[0].config.sender"),
 ])
 def test_invalid_send_survey_configs_are_rejected_naming_step_and_key(config, key):
     assert key in definition_errors({"type": "send_survey", "config": config})

@@ -1,0 +1,185 @@
+"""`webhook` against a real local receiver: the §7 envelope, Standard Webhooks signatures verified on the receiving
+side (recomputed here from the documented scheme, not with our signing code), retries that repeat the same
+webhook-id and Idempotency-Key, the generated `whsec_` secret, the Zapier/Make presets and secret masking."""
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from werkzeug import Response
+
+from conversations import clock, services
+from tests.workflows.conftest import drain
+from tests.workflows.steps.conftest import definition_errors, dry_run_context, only_run
+from workflows import integrations
+from workflows.services import workflow_definition
+from workflows.steps import step_types
+from workflows.sweep import resume_due_runs
+
+pytestmark = pytest.mark.usefixtures("allow_loopback")
+
+SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+
+
+def webhook(url, **config):
+    return [{"type": "webhook", "config": {"url": url, "secret": SECRET, **config}}]
+
+
+def resume_after(seconds: float) -> None:
+    with clock.travel(dt.timedelta(seconds=seconds)):
+        resume_due_runs(clock.now())
+
+
+def receiver_verifies(request, secret: str = SECRET) -> bool:
+    """What a receiver does by the Standard Webhooks spec: HMAC-SHA256 over "id.timestamp.body" with the base64
+    key after `whsec_`, compared against each space-separated `v1,<base64>` signature."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode() + request.get_data()
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    offered = [part.split(",", 1)[1] for part in request.headers["webhook-signature"].split() if part.startswith("v1,")]
+    return any(hmac.compare_digest(expected, candidate) for candidate in offered)
+
+
+def test_receiver_verifies_the_signed_envelope(conversation, make_workflow, httpserver):
+    httpserver.expect_request("/hook", method="POST").respond_with_data("", status=204)
+    workflow = make_workflow("conversation.created", webhook(httpserver.url_for("/hook")), name="Zap it")
+    drain()
+    run = only_run(workflow)
+    assert run.status == "succeeded", run.error
+    [(request, _)] = httpserver.log
+    assert receiver_verifies(request)
+    assert not receiver_verifies(request, "whsec_" + base64.b64encode(b"x" * 32).decode())
+    assert abs(int(request.headers["webhook-timestamp"]) - clock.now().timestamp()) < 60
+    assert request.headers["X-Helpdesk-Event"] == "conversation.created"
+    assert request.headers["Content-Type"] == "application/json"
+    envelope = json.loads(request.get_data())
+    assert set(envelope) == {"id", "type", "occurred_at", "workflow", "run_id", "data"}
+    assert (envelope["id"], envelope["type"]) == (str(run.event_id), "conversation.created")
+    assert envelope["workflow"] == {"id": workflow.pk, "name": "Zap it"} and envelope["run_id"] == run.pk
+    assert envelope["data"]["conversation"]["id"] == conversation.pk
+    assert envelope["data"]["contact"]["email"] == "ada@example.com"
+    assert "message" not in envelope["data"]  # no message on this event
+
+
+def test_a_message_event_carries_the_message(conversation, make_workflow, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    make_workflow("message.created", webhook(httpserver.url_for("/hook")))
+    services.message_create(conversation=conversation, body="Where is my order?", sender_type="customer")
+    drain()
+    [(request, _)] = httpserver.log
+    assert json.loads(request.get_data())["data"]["message"]["body"] == "Where is my order?"
+    assert request.headers["X-Helpdesk-Event"] == "message.created"
+
+
+def test_a_retry_repeats_the_webhook_id_and_idempotency_key(conversation, make_workflow, httpserver):
+    httpserver.expect_ordered_request("/hook").respond_with_response(Response("down", status=500))
+    httpserver.expect_ordered_request("/hook").respond_with_data("ok")
+    workflow = make_workflow("conversation.created", webhook(httpserver.url_for("/hook")))
+    drain()
+    run = only_run(workflow)
+    assert run.status == "waiting" and "HTTP 500" in run.steps.get().error
+    resume_after(120)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    (first, _), (second, _) = httpserver.log
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+    assert int(second.headers["webhook-timestamp"]) > int(first.headers["webhook-timestamp"])
+    assert receiver_verifies(first) and receiver_verifies(second)
+    assert run.steps.get().output["webhook_id"] == first.headers["webhook-id"]
+
+
+def test_a_client_error_fails_at_once(conversation, make_workflow, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("bad signature", status=400)
+    workflow = make_workflow("conversation.created", webhook(httpserver.url_for("/hook")))
+    drain()
+    run = only_run(workflow)
+    assert run.status == "failed" and "HTTP 400: bad signature" in run.error
+    assert len(httpserver.log) == 1
+
+
+def test_an_empty_secret_is_generated_on_save(make_workflow):
+    workflow = make_workflow("conversation.created", [{"type": "webhook", "config": {"url": "https://example.com/h"}}])
+    secret = workflow_definition(workflow)["steps"][0]["config"]["secret"]
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:], validate=True)) == 32
+    other = make_workflow("conversation.created", [{"type": "webhook", "config": {"url": "https://example.com/h"}}])
+    assert workflow_definition(other)["steps"][0]["config"]["secret"] != secret
+
+
+def test_the_secret_never_reaches_the_run_log_or_the_dry_run(conversation, make_workflow, httpserver):
+    httpserver.expect_request("/hook").respond_with_data(f"echo {SECRET}", status=400)
+    workflow = make_workflow("conversation.created", webhook(httpserver.url_for("/hook")))
+    drain()
+    step = only_run(workflow).steps.get()
+    assert step.input["secret"] == "****"
+    recorded = json.dumps([step.input, step.output, step.error, only_run(workflow).error])
+    assert SECRET not in recorded and SECRET[6:] not in recorded
+    description = step_types.get("webhook").describe(webhook("https://example.com/h")[0]["config"],
+                                                     dry_run_context(conversation))
+    assert SECRET not in json.dumps(description)
+    assert {"webhook-id", "webhook-signature"} <= set(description["headers"])
+
+
+def test_a_secret_can_come_from_an_integration_secret(conversation, make_workflow, httpserver):
+    integrations.integration_save(name="Hooks", secrets={"hook_secret": SECRET})
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    workflow = make_workflow("conversation.created", webhook(httpserver.url_for("/hook"),
+                                                             secret="{{ secrets.hook_secret }}"))
+    drain()
+    assert only_run(workflow).status == "succeeded"
+    [(request, _)] = httpserver.log
+    assert receiver_verifies(request)
+
+
+def test_dry_run_sends_nothing(conversation, httpserver, no_sockets):
+    description = step_types.get("webhook").describe(webhook(httpserver.url_for("/hook"))[0]["config"],
+                                                     dry_run_context(conversation))
+    assert description["url"] == httpserver.url_for("/hook")
+    assert description["envelope"]["data"]["conversation"]["id"] == conversation.pk
+    assert httpserver.log == []
+
+
+@pytest.mark.parametrize(("preset", "url"), [
+    ("zapier", "https://hooks.zapier.com/hooks/catch/123/abc/"),
+    ("make", "https://hook.eu1.make.com/abcdef"),
+    ("generic", "https://example.com/anything"),
+])
+def test_presets_accept_their_hook_urls(preset, url):
+    assert definition_errors({"type": "webhook", "config": {"url": url, "preset": preset}}) == {}
+
+
+@pytest.mark.parametrize(("config", "key"), [
+    ({"url": "https://example.com/h", "preset": "zapier"}, "steps[0].config.url"),
+    ({"url": "https://hooks.zapier.com.evil.example/h", "preset": "zapier"}, "steps[0].config.url"),
+    ({"url": "https://example.com/h", "preset": "make"}, "steps[0].config.url"),
+    ({"url": "ftp://example.com/h"}, "steps[0].config.url"),
+    ({"url": "https://example.com/h", "secret": "plain-text"}, "steps[0].config.secret"),
+    ({"url": "https://example.com/h", "secret": "whsec_not base64!"}, "steps[0].config.secret"),
+    ({"url": "https://example.com/h", "preset": "ifttt"}, "steps[0].config.preset"),
+    ({"secret": SECRET}, "steps[0].config.url"),
+    ({"url": "https://example.com/h", "extra": 1}, "steps[0].config"),
+])
+def test_bad_configs_are_named_by_key(config, key):
+    assert key in definition_errors({"type": "webhook", "config": config})
+
+
+def test_a_timeout_is_retried(conversation, make_workflow, httpserver, settings):
+    settings.HELPDESK_OUTBOUND_TIMEOUT_SECONDS = 0.5
+    calls = []
+
+    def slow_then_fast(request):
+        calls.append(request.headers["webhook-id"])
+        if len(calls) == 1:
+            time.sleep(1.5)
+        return Response("ok")
+
+    httpserver.expect_request("/hook").respond_with_handler(slow_then_fast)
+    workflow = make_workflow("conversation.created", webhook(httpserver.url_for("/hook")))
+    drain()
+    assert "Timed out" in only_run(workflow).steps.get().error
+    time.sleep(1.2)  # the single-threaded fake server finishes its slow answer before the retry arrives
+    resume_after(120)
+    assert only_run(workflow).status == "succeeded" and len(set(calls)) == 1 and len(calls) == 2

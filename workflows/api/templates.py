@@ -1,0 +1,64 @@
+"""`workflow-templates/` (the gallery as JSON) and `workflow-templates/{key}/use/` (a draft workflow from one):
+the same templates and the same service the admin gallery uses (workflows/gallery.py)."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from helpdesk.api import IsSupportManager
+from workflows import analytics, gallery
+from workflows.api.serializers import WorkflowSerializer
+from workflows.definition import DefinitionError
+from workflows.models import Workflow
+
+
+class WorkflowTemplateSerializer(serializers.Serializer):
+    key = serializers.CharField(source="slug")
+    name = serializers.CharField()
+    category = serializers.CharField()
+    description = serializers.CharField()
+    trigger_type = serializers.CharField()
+    steps = serializers.ListField(child=serializers.CharField(), source="step_preview")
+    definition = serializers.JSONField()
+
+
+class WorkflowTemplateViewSet(viewsets.ViewSet):
+    """Ready workflows by category; `use` creates a draft the manager edits and activates."""
+
+    permission_classes = [IsSupportManager]
+    lookup_field = "key"
+    lookup_value_regex = r"[A-Za-z0-9_-]+"
+
+    def _template(self, key: str) -> gallery.WorkflowTemplate:
+        try:
+            return gallery.get_template(key)
+        except gallery.TemplateNotFound as exc:
+            raise NotFound(str(exc)) from exc
+
+    @extend_schema(responses=WorkflowTemplateSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        templates = gallery.all_templates()
+        category = request.query_params.get("category")
+        if category:
+            templates = tuple(t for t in templates if t.category.lower() == category.lower())
+        return Response(WorkflowTemplateSerializer(templates, many=True).data)
+
+    @extend_schema(responses=WorkflowTemplateSerializer)
+    def retrieve(self, request: Request, key: str | None = None) -> Response:
+        return Response(WorkflowTemplateSerializer(self._template(key)).data)
+
+    @extend_schema(request=None, responses={201: WorkflowSerializer})
+    @action(detail=True, methods=["post"])
+    def use(self, request: Request, key: str | None = None) -> Response:
+        self._template(key)
+        try:
+            workflow = gallery.template_use(slug=key, created_by=request.user)
+        except DefinitionError as exc:  # a template whose step type is unavailable on this install
+            raise serializers.ValidationError(exc.errors) from exc
+        workflow = analytics.with_stats(Workflow.objects.prefetch_related("steps")).get(pk=workflow.pk)
+        return Response(WorkflowSerializer(workflow, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)

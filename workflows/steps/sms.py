@@ -1,0 +1,67 @@
+"""`sms`: text a phone number through an integration's SMS provider (`workflows.sms_providers`).
+
+`sender` and `recipient` (default: the contact's phone) must be E.164: literal numbers are checked when the workflow
+is saved, templated ones when the step runs (a bad number fails the step naming the key, and nothing is sent).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from workflows import sms_providers
+from workflows.outbound.client import OutboundRequest, OutboundResponse
+from workflows.outbound.steps import OutboundStep
+from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
+
+
+def _is_template(text: Any) -> bool:
+    return isinstance(text, str) and ("{{" in text or "{%" in text)
+
+
+@step_types.register
+class SmsStep(OutboundStep):
+    type = "sms"
+    label = "Send SMS"
+    schema = {
+        "type": "object", "additionalProperties": False, "required": ["integration", "sender", "text"],
+        "properties": {
+            "integration": {"type": ["string", "integer"], "minLength": 1},
+            "provider": {"enum": list(sms_providers.PROVIDERS)},
+            "sender": {"type": "string", "minLength": 1},
+            "recipient": {"type": "string", "minLength": 1},
+            "text": {"type": "string", "minLength": 1, "maxLength": sms_providers.MAX_TEXT},
+        },
+    }
+    templated = ("sender", "recipient", "text")
+
+    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+        errors = []
+        for key in ("sender", "recipient"):
+            if key in config and not _is_template(config[key]):
+                try:
+                    sms_providers.phone_number(config[key], key)
+                except ValidationError as exc:
+                    errors += [(key, message) for message in exc.message_dict[key]]
+        return errors
+
+    def message(self, rendered: dict, ctx: StepContext) -> sms_providers.SmsMessage:
+        """The rendered message; the recipient defaults to the contact's phone."""
+        recipient = rendered.get("recipient") or (ctx.data.get("contact") or {}).get("phone")
+        if not recipient:
+            raise ValidationError({"recipient": "No recipient: the contact has no phone number."})
+        return sms_providers.sms_message(sender=rendered["sender"], recipient=recipient, text=rendered["text"])
+
+    def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
+        return sms_providers.sms_request(integration=integration, provider=rendered.get("provider"),
+                                         message=self.message(rendered, ctx))
+
+    def describe(self, config: dict, ctx: StepContext) -> dict:
+        message = self.message(self.render(config, ctx), ctx)
+        description = super().describe(config, ctx)
+        return {**description, "provider": config.get("provider", sms_providers.DEFAULT_PROVIDER),
+                "from": message.sender, "to": message.recipient, "text": message.text}
+
+    def read_response(self, response: OutboundResponse, rendered: dict, ctx: StepContext) -> StepOutcome:
+        result = sms_providers.get_provider(rendered.get("provider")).read_result(response)
+        return StepOutcome(output={**result, "to": self.message(rendered, ctx).recipient})
