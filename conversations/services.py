@@ -42,6 +42,7 @@ from conversations.models import (
     Transcript,
 )
 from conversations.phones import normalize_e164
+from conversations.prefetch import remember_related
 from conversations.sentiment import running_average, score_text
 
 User = get_user_model()
@@ -244,6 +245,7 @@ def conversation_open(
     conversation.full_clean(exclude=["assignee", "contact", "team"])
     with transaction.atomic():
         conversation.save()
+        remember_related(conversation, "tags", [])  # a new conversation has no tags: the response needs no read
         record_event(
             type=EventType.CONVERSATION_CREATED,
             conversation=conversation,
@@ -253,10 +255,20 @@ def conversation_open(
     return conversation
 
 
+def conversation_ref(pk: Any) -> Conversation:
+    """A conversation known only by its id, for a service that locks (and so loads) it first, e.g. `message_create`:
+    the caller saves a read. Raises `Conversation.DoesNotExist` (from the lock) when there is no such row, and
+    `ValueError` right away for an id that cannot be one."""
+    if isinstance(pk, bool) or not str(pk).isdigit() or not 0 < int(pk) < 2**63:
+        raise ValueError(f"Not a conversation id: {pk!r}")
+    return Conversation(pk=int(pk))
+
+
 def _lock(conversation: Conversation) -> Conversation:
     """Reload the conversation under a row lock so concurrent changes serialise (no lost updates)."""
     locked = Conversation.objects.select_for_update().select_related("contact").get(pk=conversation.pk)
     conversation.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
+    conversation._state.adding, conversation._state.db = False, locked._state.db  # a `conversation_ref` is now loaded
     # Keep the contact loaded with the lock (it lives in `_state`): the event row reads it, so no second query.
     Conversation.contact.field.set_cached_value(conversation, locked.contact)
     return conversation
@@ -269,22 +281,28 @@ def conversation_change_status(
     _require_choice(status, Status, "status")
     with transaction.atomic():
         _lock(conversation)
-        previous = conversation.status
-        if previous == status:
-            return conversation
-        conversation.status = status
-        if status in (Status.RESOLVED, Status.CLOSED):
-            conversation.resolved_at = conversation.resolved_at or clock.now()
-        else:
-            conversation.resolved_at = None
-        conversation.save(update_fields=["status", "resolved_at", "updated_at"])
-        record_event(
-            type=EventType.STATUS_CHANGED,
-            conversation=conversation,
-            payload={"from": previous, "to": status, "actor_id": getattr(actor, "pk", None)},
-            depth=depth,
-        )
+        _change_status_locked(conversation, status, actor, depth)
     return conversation
+
+
+def _change_status_locked(conversation: Conversation, status: str, actor, depth: int) -> None:
+    """The status change itself, for callers already holding the row lock inside their transaction (a message
+    that reopens its conversation): no second lock query and no savepoint."""
+    previous = conversation.status
+    if previous == status:
+        return
+    conversation.status = status
+    if status in (Status.RESOLVED, Status.CLOSED):
+        conversation.resolved_at = conversation.resolved_at or clock.now()
+    else:
+        conversation.resolved_at = None
+    conversation.save(update_fields=["status", "resolved_at", "updated_at"])
+    record_event(
+        type=EventType.STATUS_CHANGED,
+        conversation=conversation,
+        payload={"from": previous, "to": status, "actor_id": getattr(actor, "pk", None)},
+        depth=depth,
+    )
 
 
 _UNSET: Any = object()
@@ -505,10 +523,11 @@ def message_create(
 
 
 def _follow_message_with_status(conversation: Conversation, sender_type: str, internal: bool, depth: int) -> None:
+    """Runs inside `message_create`'s transaction, which already holds the conversation's row lock."""
     if sender_type == SenderType.CUSTOMER and conversation.status in (Status.PENDING, Status.RESOLVED):
-        conversation_change_status(conversation=conversation, status=Status.OPEN, depth=depth)
+        _change_status_locked(conversation, Status.OPEN, None, depth)
     elif sender_type == SenderType.AGENT and not internal and conversation.status == Status.NEW:
-        conversation_change_status(conversation=conversation, status=Status.OPEN, depth=depth)
+        _change_status_locked(conversation, Status.OPEN, None, depth)
 
 
 # Recordings, transcripts, tickets, surveys -------------------------------------------------------------------

@@ -180,6 +180,9 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 # Product settings (SPEC §10): all overridable from the environment.
+# Admin messages live in the session, not a cookie: a webhook secret shown once must not travel in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 HELPDESK_OUTBOUND_ALLOWLIST = env_list("HELPDESK_OUTBOUND_ALLOWLIST")
 # Fernet keys for integration secrets, newest first (rotation: prepend a new key, keep the old ones).
 HELPDESK_ENCRYPTION_KEYS = env_list("HELPDESK_ENCRYPTION_KEYS")

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 
 from conversations.choices import EventType, SenderType, Status
 from conversations.models import Conversation, Event
+from conversations.prefetch import forget_related, remember_related
 from sla.calendars import Calendar, add_business_time, business_time_between
 from sla.models import OPEN_TARGET_STATES, ConversationPolicy, Metric, SlaPolicy, SlaTarget, TargetState
 from sla.policies import calendar_for, select_policy
@@ -194,14 +195,31 @@ def _switch_policy(targets: list[SlaTarget], policy: SlaPolicy | None, now: dt.d
     return kept
 
 
-def reselect_policy(conversation: Conversation, now: dt.datetime) -> None:
-    """Select the policy again; when it changed, move the clocks over and start the ones it adds."""
+def reselect_policy(conversation: Conversation, now: dt.datetime, *, new: bool = False) -> None:
+    """Select the policy again; when it changed, move the clocks over and start the ones it adds.
+
+    `new`: the conversation was created in this transaction, so it has no policy row and no clocks yet (two reads
+    saved); the clocks started are remembered on it, so the API's response does not read them back.
+    """
     policy = select_policy(conversation)
+    if new:
+        targets = _missing_targets(conversation, policy, set()) if policy else []
+        if policy:
+            ConversationPolicy.objects.create(conversation=conversation, policy=policy, selected_at=now)
+            _sync_pause(targets, conversation.status, policy, now)
+            _save(targets)
+        remember_related(conversation, "sla_targets", targets)
+        return
     assignment = ConversationPolicy.objects.filter(conversation=conversation).first()
+    if assignment is None and policy is None:
+        return  # never had a policy and still has none: no row, no clocks (the common case with no SLA set up)
     if assignment and assignment.policy_id == (policy.pk if policy else None):
         return
-    ConversationPolicy.objects.update_or_create(conversation=conversation,
-                                                defaults={"policy": policy, "selected_at": now})
+    if assignment is None:
+        ConversationPolicy.objects.create(conversation=conversation, policy=policy, selected_at=now)
+    else:
+        assignment.policy, assignment.selected_at = policy, now
+        assignment.save(update_fields=["policy", "selected_at"])
     targets = _switch_policy(_open_targets(conversation, now), policy, now)
     if policy:
         targets += _missing_targets(conversation, policy, {t.metric for t in targets})
@@ -263,7 +281,7 @@ def _on_reselect(conversation: Conversation, event: Event, now: dt.datetime) -> 
 
 
 HANDLERS: dict[str, Callable[[Conversation, Event, dt.datetime], None]] = {
-    EventType.CONVERSATION_CREATED: lambda conversation, event, now: reselect_policy(conversation, now),
+    EventType.CONVERSATION_CREATED: lambda conversation, event, now: reselect_policy(conversation, now, new=True),
     EventType.MESSAGE_CREATED: _on_message,
     EventType.STATUS_CHANGED: _on_status_changed,
     EventType.PRIORITY_CHANGED: _on_reselect,
@@ -283,5 +301,7 @@ def project_event(event: Event) -> None:
     handler = HANDLERS.get(event.type)
     if handler is None or event.conversation_id is None:
         return
-    conversation = Conversation.objects.get(pk=event.conversation_id)
+    # The service that recorded the event passed its (just updated) conversation: no need to read it again.
+    conversation = event.conversation
+    forget_related(conversation, "sla_targets")  # clocks remembered at creation are stale once an event moves them
     handler(conversation, event, event.occurred_at)

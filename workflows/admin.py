@@ -1,7 +1,8 @@
 """Admin for support managers: the workflow list (badges, counts, a toggle, import/export), the workflow editor
 (fields generated from trigger and step schemas, validated by the shared validator) and scheduled events. Run
 history lives in `workflows.admin_runs`, the gallery, dry run and analytics pages in `workflows.admin_pages`.
-Every change goes through `workflows.services`.
+Every change goes through `workflows.services`. Write-only step values (webhook secrets) show masked in the editor
+and exports; the save that generated or changed one shows it once, as a message on the next page.
 """
 import importlib.util
 import json
@@ -24,6 +25,7 @@ from workflows.admin_forms import ImportForm, WorkflowEditorForm
 from workflows.choices import RunStatus, WorkflowStatus
 from workflows.definition import DefinitionError
 from workflows.models import ScheduledEvent, Step, Workflow, WorkflowRun
+from workflows.steps import step_types
 
 STATUS_COLOURS = {"active": "#1a7f37", "draft": "#6e7781", "inactive": "#9a6700"}
 # Pages another module adds to this admin (templates gallery, dry run, analytics), linked from the list.
@@ -90,6 +92,16 @@ def export_response(definitions: list[dict], filename: str) -> HttpResponse:
     response = HttpResponse(json.dumps(body, indent=2, ensure_ascii=False), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def announce_new_write_only(request: HttpRequest, workflow: Workflow) -> None:
+    """Show once, as messages, the write-only values (webhook secrets) the workflow's latest save generated or
+    changed: after this, every page shows them masked."""
+    for item in services.workflow_new_write_only(workflow):
+        kind = step_types.get(item["type"])
+        step = f'step {item["position"] + 1} ({kind.label if kind else item["type"]})'
+        messages.info(request, f'{workflow.name}, {step}: the {item["key"]} is {item["value"]} — copy it now, '
+                               f'it is shown only once.')
 
 
 class TriggerTypeFilter(admin.SimpleListFilter):
@@ -200,6 +212,7 @@ class WorkflowAdmin(admin.ModelAdmin):
         for field in Workflow._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
+        announce_new_write_only(request, saved)
 
     def save_related(self, request, form, formsets, change):
         """Steps are written by the service with the definition; there is nothing else to save."""
@@ -226,6 +239,7 @@ class WorkflowAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:workflows_workflow_changelist"))
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The §4 definition as a JSON download (write-only values masked, like every read)."""
         workflow = get_object_or_404(Workflow, pk=pk)
         if not self.has_view_permission(request, workflow):
             raise PermissionDenied
@@ -242,6 +256,8 @@ class WorkflowAdmin(admin.ModelAdmin):
                        for definition in form.cleaned_data["definitions"]]
             self.message_user(request, f"Imported {len(created)} workflow(s): "
                                        f"{', '.join(w.name for w in created)}.", messages.SUCCESS)
+            for workflow in created:  # exports hold masked secrets: the imported steps got new ones
+                announce_new_write_only(request, workflow)
             if len(created) == 1:
                 return HttpResponseRedirect(reverse("admin:workflows_workflow_change", args=[created[0].pk]))
             return HttpResponseRedirect(reverse("admin:workflows_workflow_changelist"))

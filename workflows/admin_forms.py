@@ -17,6 +17,7 @@ from workflows.choices import OnFalse, WorkflowStatus
 from workflows.definition import DefinitionError, validate_definition
 from workflows.models import Integration, Workflow
 from workflows.steps import step_types
+from workflows.steps.registry import WRITE_ONLY_MASK, StepType
 
 NEW_DEFINITION: dict[str, Any] = {"name": "", "description": "", "status": WorkflowStatus.DRAFT,
                                   "trigger": {"type": "message.created", "config": {}}, "steps": []}
@@ -28,6 +29,9 @@ OPERATOR_LABELS = {
 }
 EVENT_FIELDS = ("type", "occurred_at", "depth", "channel", "sender_type", "from", "to", "disposition", "metric")
 SLA_FIELDS = ("metric", "due_at", "minutes_late")
+WRITE_ONLY_HELP_SAVED = (f"Leave as is ({WRITE_ONLY_MASK}) to keep the current secret. Clear it to generate a new one "
+                         "(shown once after saving), or paste your own.")
+WRITE_ONLY_HELP_NEW = "Leave empty to generate one when you save (shown once), or paste your own."
 EXPORT_KEYS = ("name", "description", "status", "trigger", "steps")
 
 
@@ -109,7 +113,15 @@ def _step_from_post(raw: Any, index: int, errors: dict[str, list[str]]) -> dict[
         step["on_false"] = editor.text_of(raw.get("on_false")) or OnFalse.STOP
     else:
         step["config"] = editor.config_from_post(step_type.schema, raw_config, f"steps[{index}].config", errors)
+        step["config"].update(_cleared_write_only(step_type, raw_config))
     return step
+
+
+def _cleared_write_only(step_type: StepType, raw_config: Any) -> dict[str, str]:
+    """Write-only inputs the manager emptied: "" asks for a new value, while a key not posted keeps the saved one."""
+    raw_config = raw_config if isinstance(raw_config, dict) else {}
+    return {key: "" for key in step_type.write_only
+            if key in raw_config and not editor.text_of(raw_config[key]).strip()}
 
 
 def definition_from_raw(text: str) -> dict[str, Any]:
@@ -235,11 +247,20 @@ def step_card(step: Any, index: int | str, bag: editor.ErrorBag) -> dict[str, An
         card["on_false"] = step.get("on_false") or OnFalse.STOP
         card["on_false_errors"] = bag.take(f"{prefix}.on_false")
     elif kind is not None:
-        card["fields"] = editor.config_nodes(kind.schema, config, f"{prefix}.config", bag, kind.templated)
+        card["fields"] = [_with_write_only_help(node, kind) for node in
+                          editor.config_nodes(kind.schema, config, f"{prefix}.config", bag, kind.templated)]
     else:
         card["fields"] = editor.config_nodes({}, config, f"{prefix}.config", bag)
     card["errors"] = bag.take_under(prefix)
     return card
+
+
+def _with_write_only_help(node: dict[str, Any], kind: StepType) -> dict[str, Any]:
+    """A write-only field shows the mask, never the value, and says how to keep or replace what is saved."""
+    if node["key"] not in kind.write_only:
+        return node
+    saved = node["value"] == WRITE_ONLY_MASK
+    return {**node, "write_only": True, "help": WRITE_ONLY_HELP_SAVED if saved else WRITE_ONLY_HELP_NEW}
 
 
 def condition_leaf_template(group: bool = False) -> dict[str, Any]:

@@ -108,6 +108,9 @@ def use_template_view(model_admin, request: HttpRequest, slug: str) -> HttpRespo
         messages.error(request, f"This template cannot be used here yet: {exc}")
         return HttpResponseRedirect(reverse("admin:workflows_workflow_templates"))
     messages.success(request, f'Draft "{workflow.name}" created from the template: review it, then activate it.')
+    from workflows.admin import announce_new_write_only  # generated webhook secrets, shown once
+
+    announce_new_write_only(request, workflow)
     return HttpResponseRedirect(reverse("admin:workflows_workflow_change", args=[workflow.pk]))
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from jinja2 import ChainableUndefined, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -47,8 +49,22 @@ def conversation_data(conversation: Conversation) -> dict[str, Any]:
         "first_response_at": _iso(conversation.first_response_at),
         "last_customer_message_at": _iso(conversation.last_customer_message_at),
         "resolved_at": _iso(conversation.resolved_at),
-        "message_count": conversation.messages.count(),
+        "message_count": _message_count(conversation),
     }
+
+
+def _message_count(conversation: Conversation) -> int:
+    """Counted in the conversation's own query when build_context loaded it (one round trip less per context)."""
+    counted = getattr(conversation, "context_message_count", None)
+    return conversation.messages.count() if counted is None else counted
+
+
+def _with_message_count(conversations):
+    """Annotate the number of messages with a correlated subquery (no GROUP BY over the joined rows)."""
+    count = (Message.objects.filter(conversation=OuterRef("pk")).order_by().values("conversation")
+             .annotate(total=Count("pk")).values("total"))
+    return conversations.annotate(context_message_count=Coalesce(Subquery(count, output_field=IntegerField()),
+                                                                  Value(0)))
 
 
 def contact_data(contact) -> dict[str, Any]:
@@ -82,7 +98,8 @@ def build_context(event: Event, variables: dict | None = None, conversation: Con
     """Everything a run's conditions and templates can read, as plain data, fresh from the database."""
     conversation = conversation or event.conversation
     if conversation is not None:
-        conversation = Conversation.objects.select_related("contact", "assignee", "team").get(pk=conversation.pk)
+        conversation = _with_message_count(Conversation.objects.select_related("contact", "assignee", "team")
+                                           ).get(pk=conversation.pk)
     message_id = (event.payload or {}).get("message_id")
     message = Message.objects.filter(pk=message_id).first() if message_id else None
     contact = conversation.contact if conversation is not None else event.contact

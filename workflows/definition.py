@@ -1,7 +1,9 @@
 """Validation of a whole workflow definition (SPEC §4), shared by the API, admin forms, import and templates.
 
 Errors come back keyed by where they are, e.g. `steps[2].config.all[0].value`, so a person knows which step and
-which key to fix.
+which key to fix. Write-only step config keys (a webhook secret) are handled here as pure functions on definitions:
+`mask_write_only` for every read, `keep_write_only` to carry saved values over an update that posts the mask back,
+`prepare_steps` to fill in what a step type generates on save, `new_write_only_keys` for "shown once".
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import jsonschema
 from workflows import context, triggers
 from workflows.choices import OnFalse, WorkflowStatus
 from workflows.steps import step_types
-from workflows.steps.registry import DefinitionInfo
+from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo
 
 MAX_STEPS = 50
 
@@ -85,7 +87,10 @@ def _validate_step(step: Any, index: int, trigger_type: str) -> list[tuple[str, 
     errors = _schema_errors(config, step_type.schema, f"{key}.config")
     if errors:
         return errors
-    extra = step_type.validate(config, DefinitionInfo(trigger_type=trigger_type, position=index))
+    # The mask posted back stands for the saved value (resolved when saving), so there is nothing to check in it.
+    checked = {name: value for name, value in config.items()
+               if not (name in step_type.write_only and value == WRITE_ONLY_MASK)}
+    extra = step_type.validate(checked, DefinitionInfo(trigger_type=trigger_type, position=index))
     errors = [(f"{key}.config.{name}" if name else f"{key}.config", message) for name, message in extra]
     return errors + [e for name in step_type.templated if name in config
                      for e in _template_errors(config[name], f"{key}.config.{name}")]
@@ -125,15 +130,106 @@ def validate_definition(data: Any) -> dict[str, Any]:
 
 
 def normalize(data: dict) -> dict[str, Any]:
-    """The canonical shape of a valid definition (what export writes and versions keep)."""
+    """The canonical shape of a valid definition. Write-only keys are left as posted (the mask included): saving
+    resolves them with `keep_write_only` and `prepare_steps`, which need the previous version."""
     return {
         "name": data["name"].strip(),
         "description": data.get("description", ""),
         "status": data.get("status", WorkflowStatus.DRAFT),
         "trigger": {"type": data["trigger"]["type"], "config": data["trigger"].get("config", {})},
         "steps": [
-            {"type": step["type"], "config": step_types.get(step["type"]).prepare(step.get("config", {})),
+            {"type": step["type"], "config": step.get("config", {}),
              **({"on_false": step["on_false"]} if step.get("on_false") else {})}
             for step in data.get("steps", [])
         ],
     }
+
+
+# Write-only config keys -------------------------------------------------------------------------------------
+
+
+def _write_only(step: dict) -> tuple[str, ...]:
+    step_type = step_types.get(step.get("type", ""))
+    return step_type.write_only if step_type is not None else ()
+
+
+def mask_write_only(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition as every read shows it: write-only values replaced by WRITE_ONLY_MASK."""
+    return {**definition, "steps": [
+        {**step, "config": step_types.get(step["type"]).mask_write_only(step.get("config", {}))}
+        if _write_only(step) else step
+        for step in definition.get("steps", [])
+    ]}
+
+
+def _wants_previous(step: dict) -> bool:
+    """A step whose write-only key was posted as the mask or left out keeps the value saved before."""
+    config = step.get("config", {})
+    return any(config.get(key, WRITE_ONLY_MASK) == WRITE_ONLY_MASK for key in _write_only(step))
+
+
+def _public_config(step: dict) -> dict:
+    return {key: value for key, value in step.get("config", {}).items() if key not in _write_only(step)}
+
+
+def _same_step(step: dict, position: int, previous: dict, previous_position: int, *, same_place: bool,
+               same_config: bool) -> bool:
+    return (step.get("type") == previous.get("type")
+            and (not same_place or position == previous_position)
+            and (not same_config or _public_config(step) == _public_config(previous)))
+
+
+def _match_previous(steps: list[dict], previous: list[dict]) -> dict[int, int]:
+    """Which previous step each step that wants its saved values is, one to one. In order of confidence: same place
+    and same other config; same other config elsewhere (the steps were reordered); same place and type (edited)."""
+    wanting = [index for index, step in enumerate(steps) if _wants_previous(step)]
+    free = list(range(len(previous)))
+    matches: dict[int, int] = {}
+    for same_place, same_config in ((True, True), (False, True), (True, False)):
+        for index in wanting:
+            if index in matches:
+                continue
+            found = next((old for old in free if _same_step(steps[index], index, previous[old], old,
+                                                            same_place=same_place, same_config=same_config)), None)
+            if found is not None:
+                matches[index] = found
+                free.remove(found)
+    return matches
+
+
+def keep_write_only(steps: list[dict], previous: list[dict]) -> list[dict]:
+    """The steps with every write-only key posted as the mask (or left out) set to the value of the same step in the
+    previous version. A key with no matching previous step (or no saved value) is dropped, so `prepare_steps`
+    generates a new one. Pure: no database, the inputs are not changed."""
+    matches = _match_previous(steps, previous)
+    kept = []
+    for index, step in enumerate(steps):
+        config = dict(step.get("config", {}))
+        before = previous[matches[index]].get("config", {}) if index in matches else {}
+        for key in _write_only(step):
+            if config.get(key, WRITE_ONLY_MASK) != WRITE_ONLY_MASK:
+                continue
+            if before.get(key) not in (None, "", WRITE_ONLY_MASK):
+                config[key] = before[key]
+            else:
+                config.pop(key, None)
+        kept.append({**step, "config": config})
+    return kept
+
+
+def prepare_steps(definition: dict[str, Any], previous: list[dict] | None = None) -> dict[str, Any]:
+    """The definition as it is saved: write-only values kept from `previous` steps, then what step types generate
+    on save filled in (a webhook secret left empty, or posted as the mask with nothing to keep)."""
+    steps = keep_write_only(definition.get("steps", []), previous or [])
+    return {**definition, "steps": [{**step, "config": step_types.get(step["type"]).prepare(step["config"])}
+                                    for step in steps]}
+
+
+def new_write_only_keys(definition: dict[str, Any], previous: dict[str, Any] | None) -> list[tuple[int, str]]:
+    """(position, key) of the write-only values this definition sets that the previous version did not hold (a
+    generated or changed secret): the values a save's response shows once."""
+    held = {(key, step.get("config", {}).get(key)) for step in (previous or {}).get("steps", [])
+            for key in _write_only(step)}
+    return [(position, key) for position, step in enumerate(definition.get("steps", []))
+            for key in _write_only(step)
+            if step.get("config", {}).get(key) not in (None, "") and (key, step["config"][key]) not in held]

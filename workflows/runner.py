@@ -10,6 +10,7 @@ Durability rules (SPEC §7):
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import logging
 import time
@@ -17,7 +18,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from conversations import clock
 from workflows.choices import RunStatus, StepStatus
@@ -43,34 +45,59 @@ def claim_run(run_id: int) -> WorkflowRun | None:
     """Take a run for this worker, or None when another worker has it or it is not due."""
     now = clock.now()
     claimed = WorkflowRun.objects.filter(claimable(now), pk=run_id).update(
-        status=RunStatus.RUNNING, lease_until=now + LEASE
+        status=RunStatus.RUNNING, lease_until=now + LEASE, started_at=Coalesce(F("started_at"), Value(now))
     )
     if not claimed:
         return None
-    run = WorkflowRun.objects.select_related("event", "conversation", "workflow").get(pk=run_id)
-    if run.started_at is None:
-        run.started_at = now
-        run.save(update_fields=["started_at"])
-    return run
+    return WorkflowRun.objects.select_related("event", "conversation", "workflow").get(pk=run_id)
 
 
-def execute_run(run_id: int) -> str | None:
-    """Claim a run and execute its remaining steps; return its status afterwards (None if not claimed)."""
+def execute_run(run_id: int, context: dict | None = None) -> str | None:
+    """Claim a run and execute its remaining steps; return its status afterwards (None if not claimed).
+
+    `context` is a context of the run's event and conversation that is still current (read since anything last
+    changed them in this worker); without it the run reads its own."""
+    return _run(run_id, context)[0]
+
+
+def execute_runs(run_ids: list[int], context: dict | None = None) -> list[str | None]:
+    """Execute the runs one event just started, back to back in this worker. They share one context: the one the
+    dispatcher matched them on, then each run's last one, as long as no step with side effects ran since it was
+    read; otherwise the next step or run reads it again. Returns each run's status (None if not claimed)."""
+    statuses = []
+    for run_id in run_ids:
+        status, context = _run(run_id, context)
+        statuses.append(status)
+    return statuses
+
+
+def _run(run_id: int, context: dict | None) -> tuple[str | None, dict | None]:
+    """Execute one run; return its status and its context if that is still current (None once a step with side
+    effects ran after it was read)."""
     run = claim_run(run_id)
     if run is None:
-        return None
+        return None, context
     steps = definition_for_version(run)["steps"]
-    data = build_context(run.event, run.variables, run.conversation)
+    data, stale = _context_for(run, context), False
     while run.status == RunStatus.RUNNING and run.position < len(steps):
+        if stale:  # read again only when another step needs it (not after the last one)
+            data, stale = build_context(run.event, run.variables, run.conversation), False
         step = steps[run.position]
         outcome = _run_step(run, step, data)
         if outcome is not None and step_types.get(step["type"]).has_side_effects:
-            data = build_context(run.event, run.variables, run.conversation)
+            stale = True
         else:
             data["vars"] = dict(run.variables)
     if run.status == RunStatus.RUNNING:
         _finish(run, RunStatus.SUCCEEDED)
-    return run.status
+    return run.status, None if stale else data
+
+
+def _context_for(run: WorkflowRun, context: dict | None) -> dict:
+    """The run's context: a private copy of a current one (with this run's variables), or read fresh."""
+    if context is None:
+        return build_context(run.event, run.variables, run.conversation)
+    return {**copy.deepcopy(context), "vars": dict(run.variables)}
 
 
 def _step_context(run: WorkflowRun, data: dict, step_run: StepRun) -> StepContext:

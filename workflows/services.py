@@ -1,9 +1,13 @@
 """Every change to workflows and runs: save a definition (new version), activate, duplicate, import, run, retry,
 cancel. The API, the admin and the tasks all call these.
+
+Write-only step config keys (a webhook `secret`) never leave through a read: `workflow_definition` masks them unless
+asked to reveal the values the latest save set (its own response, once) or all of them (server-side copies only).
+A save that posts the mask back, or leaves the key out, keeps the value of the same step in the previous version.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,12 +17,47 @@ from conversations.choices import EventType
 from conversations.events import record_event
 from conversations.models import Conversation
 from workflows.choices import FINISHED_RUN_STATUSES, RunStatus, StepStatus, WorkflowStatus
-from workflows.definition import DefinitionError, validate_definition
+from workflows.definition import (
+    DefinitionError,
+    mask_write_only,
+    new_write_only_keys,
+    prepare_steps,
+    validate_definition,
+)
 from workflows.models import Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
 
 
-def workflow_definition(workflow: Workflow) -> dict[str, Any]:
-    """The §4 body of a workflow as it is now."""
+Reveal = Literal["none", "new", "all"]
+
+
+def workflow_definition(workflow: Workflow, *, reveal: Reveal = "none") -> dict[str, Any]:
+    """The §4 body of a workflow as it is now. Write-only values are masked; `reveal="new"` shows those the latest
+    save set (for that save's response only), `reveal="all"` is for server-side use (run, duplicate), never output."""
+    stored = _stored_definition(workflow)
+    if reveal == "all":
+        return stored
+    shown = mask_write_only(stored)
+    if reveal == "new":
+        for position, key in new_write_only_keys(stored, _previous_definition(workflow)):
+            shown["steps"][position]["config"][key] = stored["steps"][position]["config"][key]
+    return shown
+
+
+def workflow_new_write_only(workflow: Workflow) -> list[dict[str, Any]]:
+    """The write-only values the latest save set (generated or changed), to show once: position, type, key, value."""
+    stored = _stored_definition(workflow)
+    return [{"position": position, "type": stored["steps"][position]["type"], "key": key,
+             "value": stored["steps"][position]["config"][key]}
+            for position, key in new_write_only_keys(stored, _previous_definition(workflow))]
+
+
+def _previous_definition(workflow: Workflow) -> dict[str, Any] | None:
+    """The definition saved before the current version (None for a new workflow)."""
+    return (WorkflowVersion.objects.filter(workflow=workflow, version__lt=workflow.version)
+            .order_by("-version").values_list("definition", flat=True).first())
+
+
+def _stored_definition(workflow: Workflow) -> dict[str, Any]:
     return {
         "name": workflow.name,
         "description": workflow.description,
@@ -50,8 +89,9 @@ def _write_definition(workflow: Workflow, definition: dict) -> None:
 
 
 def workflow_create(*, definition: dict, created_by=None) -> Workflow:
-    """Validate and save a new workflow at version 1."""
-    cleaned = validate_definition(definition)
+    """Validate and save a new workflow at version 1 (a write-only key posted as the mask, e.g. in an imported
+    export, has nothing to keep: a webhook gets a new secret)."""
+    cleaned = prepare_steps(validate_definition(definition))
     with transaction.atomic():
         workflow = Workflow(version=1, created_by=created_by)
         _write_definition(workflow, cleaned)
@@ -59,10 +99,12 @@ def workflow_create(*, definition: dict, created_by=None) -> Workflow:
 
 
 def workflow_update(*, workflow: Workflow, definition: dict) -> Workflow:
-    """Validate and save a new definition; the version goes up and the previous one is kept."""
+    """Validate and save a new definition; the version goes up and the previous one is kept. Write-only keys posted
+    as the mask (or left out) keep the value of the same step in the previous version."""
     cleaned = validate_definition(definition)
     with transaction.atomic():
         workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        cleaned = prepare_steps(cleaned, _stored_definition(workflow)["steps"])
         workflow.version += 1
         _write_definition(workflow, cleaned)
     return workflow
@@ -72,15 +114,15 @@ def workflow_set_status(*, workflow: Workflow, status: str) -> Workflow:
     """Activate, deactivate or return to draft (a new version, like any save)."""
     if status not in WorkflowStatus.values:
         raise ValidationError({"status": f"Use one of: {', '.join(WorkflowStatus.values)}."})
-    definition = workflow_definition(workflow)
+    definition = workflow_definition(workflow, reveal="all")
     if definition["status"] == status:
         return workflow
     return workflow_update(workflow=workflow, definition={**definition, "status": status})
 
 
 def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:
-    """A draft copy named "<name> (copy)"."""
-    definition = workflow_definition(workflow)
+    """A draft copy named "<name> (copy)", write-only values copied server-side (the copy signs as the original)."""
+    definition = workflow_definition(workflow, reveal="all")
     name = f"{definition['name']} (copy)"[:200]
     return workflow_create(definition={**definition, "name": name, "status": WorkflowStatus.DRAFT},
                            created_by=created_by)
@@ -94,7 +136,7 @@ def workflow_delete(*, workflow: Workflow) -> None:
 def definition_for_version(run: WorkflowRun) -> dict[str, Any]:
     """The definition a run executes: the version it started with, even if the workflow changed since."""
     saved = WorkflowVersion.objects.filter(workflow_id=run.workflow_id, version=run.version).first()
-    return saved.definition if saved else workflow_definition(run.workflow)
+    return saved.definition if saved else workflow_definition(run.workflow, reveal="all")
 
 
 def workflow_run_manual(*, workflow: Workflow, conversation: Conversation, inputs: dict | None = None,

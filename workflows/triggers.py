@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from conversations.choices import Channel, Disposition, EventType, SenderType, Status
@@ -181,6 +181,33 @@ TRIGGER_TYPES: dict[str, TriggerType] = {t.type: t for t in [
     TriggerType(EventType.MANUAL, "Manual / AI decision",
                 _schema({"inputs": {"type": "object"}}), _targeted, targeted=True),
 ]}
+
+
+CONDITIONS_KEY = "conditions"
+CONDITIONS_SCHEMA = {"type": "object", "description": "A condition tree (§4) over the event's context, e.g. "
+                                                       "contact.attributes.vip eq true; the workflow starts only "
+                                                       "when it holds."}
+
+
+def _with_conditions(kind: TriggerType) -> TriggerType:
+    """Give an event trigger the optional `conditions` filter: the same condition tree as a condition step, evaluated
+    over the event's context before any run exists, so memory (`contact.attributes.*`), conversation fields or the
+    message decide whether the workflow starts at all. Targeted triggers (schedule, manual) name their workflow."""
+    if kind.targeted:
+        return kind
+    base_matches, base_validate = kind.matches, kind.validate
+
+    def matches(config: dict, event, data: dict) -> bool:
+        return base_matches(config, event, data) and conditions.evaluate(config.get(CONDITIONS_KEY) or {}, data)
+
+    def validate(config: dict) -> list[tuple[str, str]]:
+        return base_validate(config) + conditions.validate(config.get(CONDITIONS_KEY) or {}, CONDITIONS_KEY)
+
+    schema = {**kind.schema, "properties": {**kind.schema["properties"], CONDITIONS_KEY: CONDITIONS_SCHEMA}}
+    return replace(kind, schema=schema, matches=matches, validate=validate)
+
+
+TRIGGER_TYPES = {name: _with_conditions(kind) for name, kind in TRIGGER_TYPES.items()}
 
 
 def trigger_type(name: str) -> TriggerType | None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.http import Http404
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -205,9 +207,21 @@ class MessageViewSet(ConversationChildViewSet):
         return MessageCreateSerializer if self.action == "create" else MessageSerializer
 
     def perform_create(self, serializer) -> None:
+        """`message_create` locks and loads the conversation anyway, so it gets only the id (one read fewer); an
+        unknown id is still a 404, and still wins over the service's own 400s."""
         data = serializer.validated_data
         author = self.request.user if data["sender_type"] == SenderType.AGENT else None
-        serializer.instance = services.message_create(conversation=self.get_conversation(), author=author, **data)
+        try:
+            conversation = services.conversation_ref(self.kwargs["conversation_pk"])
+        except ValueError as exc:
+            raise Http404 from exc
+        try:
+            serializer.instance = services.message_create(conversation=conversation, author=author, **data)
+        except Conversation.DoesNotExist as exc:
+            raise Http404 from exc
+        except DjangoValidationError:
+            self.get_conversation()  # a 404 for an unknown conversation comes before the body's errors
+            raise
 
 
 @extend_schema(parameters=[CONVERSATION_ID])

@@ -641,3 +641,24 @@ def test_events_of_one_change_are_all_dispatched_after_commit(conversation, agen
         assert not Event.objects.filter(dispatched_at__isnull=False).exists()
     dispatched = set(Event.objects.filter(dispatched_at__isnull=False).values_list("type", flat=True))
     assert dispatched == {"conversation.disposition_set", "conversation.status_changed"}
+
+
+def test_record_events_writes_a_batch_and_dispatches_each_after_commit(conversation, open_conversation,
+                                                                       django_capture_on_commit_callbacks):
+    from conversations.events import record_events
+
+    other = open_conversation(subject="Second")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with new_events() as events:
+            written = record_events([
+                {"type": "sla.breached", "conversation": conversation, "payload": {"metric": "first_response"},
+                 "depth": 1},
+                {"type": "sla.warning", "conversation": other, "payload": {"metric": "resolution"}},
+            ])
+        assert {event.dispatched_at for event in written} == {None}
+    assert sorted((e.type, e.conversation_id, e.contact_id, e.payload, e.depth) for e in events) == [
+        ("sla.breached", conversation.pk, conversation.contact_id, {"metric": "first_response"}, 1),
+        ("sla.warning", other.pk, other.contact_id, {"metric": "resolution"}, 0),
+    ]
+    assert len(callbacks) == 1  # one wake-up call for the whole batch
+    assert not Event.objects.filter(pk__in=[e.pk for e in written], dispatched_at__isnull=True).exists()

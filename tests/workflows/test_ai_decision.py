@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from workflows.models import WorkflowRun
 from workflows.sweep import sweep_once
+from tests.workflows.runs_api import runs_through_api, step_summary
 
 REFUND_STEPS = [
     {"type": "condition", "config": {"all": [{"field": "event.inputs.amount", "op": "lte", "value": 100},
@@ -71,6 +72,11 @@ def test_agent_picks_from_discovery_and_runs_through_the_api(manager_client, ref
     sweep_once()
     run = WorkflowRun.objects.get(pk=response.json()["id"])
     assert run.status == "succeeded", run.error
+    [listed] = runs_through_api(manager_client, entry["id"])
+    assert (listed["id"], listed["conversation"], listed["event"]) == (run.pk, conversation.pk, str(run.event_id))
+    assert step_summary(listed) == [(0, "condition", "succeeded"), (1, "auto_reply", "succeeded"),
+                                    (2, "add_tag", "succeeded")]
+    assert run.event.payload["inputs"]["reason"] == "parcel lost"
     assert conversation.messages.last().body == "Refund of 40 approved: parcel lost"
     assert list(conversation.tags.values_list("name", flat=True)) == ["goodwill"]
 

@@ -11,23 +11,26 @@ from workflows import intents
 from workflows.definition import DefinitionError
 from workflows.models import WorkflowRun
 from tests.workflows.conftest import drain
+from tests.workflows.runs_api import runs_through_api, step_summary
 
 CANCEL = ["I want to cancel"]
 
 
 def test_labelled_set_meets_precision_and_recall_floors():
-    # Floors sit just under the measured figures (precision 1.00, recall 0.91 over 113 utterances x 7 workflows),
-    # above the compass (precision 0.9, recall 0.8), so a lexicon change that costs real accuracy fails here.
+    # Floors sit just under the measured figures (precision 0.99, recall 0.98 over 141 utterances x 7 workflows)
+    # and above the compass (precision 0.9, recall 0.8), so a lexicon change that costs real accuracy fails here.
     report = evaluate()
-    assert report.precision >= 0.95, report.errors
-    assert report.recall >= 0.88, report.errors
+    assert report.precision >= 0.97, report.errors
+    assert report.recall >= 0.95, report.errors
 
 
-def test_holdout_utterances_written_after_the_lexicon_keep_precision():
-    # The holdout part was measured once, untuned: precision 1.00, recall 0.68 (misses are listed by the bench).
-    tp, fp, fn = evaluate().per_split["holdout"]
-    assert tp / (tp + fp) >= 0.9
-    assert tp / (tp + fn) >= 0.65
+@pytest.mark.parametrize(("split", "precision", "recall"), [("holdout", 0.95, 0.85), ("holdout2", 0.9, 0.9)])
+def test_utterances_written_after_the_lexicon_keep_the_compass(split, precision, recall):
+    # `holdout` was measured once untuned (precision 1.00, recall 0.68), then its misses extended the lexicon;
+    # `holdout2` was never used for tuning (precision 0.95, recall 1.00). Both must stay above the compass.
+    tp, fp, fn = evaluate().per_split[split]
+    assert tp / (tp + fp) >= precision
+    assert tp / (tp + fn) >= recall
 
 
 @pytest.mark.parametrize("text", ["please cancel my subscription", "how do I shut down my account?",
@@ -86,9 +89,11 @@ def test_intent_workflow_runs_end_to_end_through_the_api(manager_client, agent_c
     for body in ["can I cancel the meeting invite I sent you?", "how do I shut down my account?"]:
         assert agent_client.post(url, {"body": body, "sender_type": "customer"}, format="json").status_code == 201
     drain()
-    runs = WorkflowRun.objects.filter(workflow_id=response.json()["id"])
-    assert runs.count() == 1
-    assert runs.get().status == "succeeded"
+    [run] = runs_through_api(manager_client, response.json()["id"])
+    assert (run["status"], run["conversation"], run["version"]) == ("succeeded", conversation.pk, 1)
+    assert step_summary(run) == [(0, "add_tag", "succeeded")]
+    matched = WorkflowRun.objects.get(pk=run["id"]).event
+    assert matched.payload["message_id"] == conversation.messages.get(body__startswith="how do I").pk
     assert list(conversation.tags.values_list("name", flat=True)) == ["cancellation"]
 
 
@@ -99,3 +104,37 @@ def test_intent_filter_combines_with_the_other_message_filters(make_workflow, co
     services.message_create(conversation=conversation, body="Can I get my money back?", sender_type="customer")
     drain()
     assert WorkflowRun.objects.filter(workflow=workflow).count() == 1
+
+
+def test_intent_threshold_is_chosen_per_workflow_with_a_default(make_workflow, conversation):
+    phrases = ["cancel my gym subscription"]  # "cancel my subscription" covers 2 of its 2.25 weight: 0.89
+    tag = [{"type": "add_tag", "config": {"tags": ["cancel"]}}]
+    default = make_workflow("message.created", tag, {"intents": phrases}, name="default threshold")
+    strict = make_workflow("message.created", tag, {"intents": phrases, "intent_threshold": 0.95}, name="strict")
+    loose = make_workflow("message.created", tag, {"intents": phrases, "intent_threshold": 0.5}, name="loose")
+    services.message_create(conversation=conversation, body="please cancel my subscription", sender_type="customer")
+    services.message_create(conversation=conversation, body="what does the gym cost?", sender_type="customer")
+    drain()
+    counts = {wf.name: WorkflowRun.objects.filter(workflow=wf).count() for wf in (default, strict, loose)}
+    assert intents.DEFAULT_THRESHOLD == 0.7
+    assert counts == {"default threshold": 1, "strict": 0, "loose": 1}
+
+
+def test_phrase_index_is_built_when_the_workflow_is_saved_not_per_message(manager_client, agent_client,
+                                                                         conversation):
+    phrases = [f"pause my subscription for {conversation.pk} months", "freeze my membership"]  # not cached yet
+    intents.compile_phrases.cache_clear()
+    response = manager_client.post("/api/workflows/", {
+        "name": "Pause", "status": "active",
+        "trigger": {"type": "message.created", "config": {"intents": phrases}}, "steps": []}, format="json")
+    assert response.status_code == 201, response.json()
+    after_save = intents.compile_phrases.cache_info()
+    assert after_save.misses == 1  # compiled once, by the save's validation
+    url = f"/api/conversations/{conversation.pk}/messages/"
+    for body in ["Can I freeze my membership?", "hello", "pause the subscription please", "where is my parcel"]:
+        agent_client.post(url, {"body": body, "sender_type": "customer"}, format="json")
+    drain()
+    after_messages = intents.compile_phrases.cache_info()
+    assert after_messages.misses == after_save.misses
+    assert after_messages.hits >= after_save.hits + 4
+    assert len(runs_through_api(manager_client, response.json()["id"])) == 2

@@ -6,6 +6,7 @@ from conversations import services
 from conversations.models import Event
 from workflows.models import WorkflowRun
 from tests.workflows.conftest import drain
+from tests.workflows.runs_api import runs_through_api, step_summary
 
 ANGRY = "This is terrible, I am furious and the product is useless"  # VADER maps it to about 0.07
 HAPPY = "Thank you so much, wonderful help, I love it!"  # about 0.97
@@ -106,7 +107,7 @@ def test_sentiment_workflow_runs_end_to_end_through_the_api(manager_client, agen
     for body in [ANGRY, ANGRY]:
         assert agent_client.post(url, {"body": body, "sender_type": "customer"}, format="json").status_code == 201
         drain()
-    listed = manager_client.get(f"/api/workflow-runs/?workflow={response.json()['id']}").json()
-    assert listed["count"] == 1
-    assert listed["results"][0]["status"] == "succeeded"
+    [run] = runs_through_api(manager_client, response.json()["id"])
+    assert (run["status"], run["conversation"]) == ("succeeded", conversation.pk)
+    assert step_summary(run) == [(0, "set_priority", "succeeded")]
     assert agent_client.get(f"/api/conversations/{conversation.pk}/").json()["priority"] == "urgent"

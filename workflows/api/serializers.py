@@ -4,6 +4,9 @@ A workflow is written and read as the §4 definition body. Its validation is `wo
 and nothing else (the same validator as the admin and import), so a bad definition answers 400 with keys that name the
 step and the key, e.g. `steps[1].config.all[0].value`. The declared fields below only describe the shape for the
 OpenAPI schema and for reads.
+
+Write-only step config keys (a webhook `secret`) read back as "****". The response of the create or update that set
+one (generated or changed) shows it in full, once; posting "****" back, or leaving the key out, keeps it.
 """
 from __future__ import annotations
 
@@ -61,6 +64,8 @@ class WorkflowSerializer(serializers.Serializer):
 
     PUT sends the whole body (a missing status keeps the current one); PATCH sends any top-level keys, merged over
     the current definition. Either way the merged definition is validated whole and saved as a new version.
+    Write-only values are masked, except the ones this serializer's own save set (or, with the context flag
+    `reveal_new_write_only`, the ones the latest save set): those are shown once.
     """
 
     id = serializers.IntegerField(read_only=True)
@@ -88,9 +93,10 @@ class WorkflowSerializer(serializers.Serializer):
 
     def to_representation(self, workflow: Workflow) -> dict:
         stamp = serializers.DateTimeField()
+        reveal_new = getattr(self, "_saved_here", False) or self.context.get("reveal_new_write_only", False)
         return {
             "id": workflow.pk,
-            **services.workflow_definition(workflow),
+            **services.workflow_definition(workflow, reveal="new" if reveal_new else "none"),
             "version": workflow.version,
             "created_at": stamp.to_representation(workflow.created_at),
             "updated_at": stamp.to_representation(workflow.updated_at),
@@ -99,9 +105,11 @@ class WorkflowSerializer(serializers.Serializer):
 
     def create(self, validated_data: dict) -> Workflow:
         user = self.context["request"].user
+        self._saved_here = True
         return services.workflow_create(definition=validated_data, created_by=user)
 
     def update(self, instance: Workflow, validated_data: dict) -> Workflow:
+        self._saved_here = True
         return services.workflow_update(workflow=instance, definition=validated_data)
 
 

@@ -60,5 +60,5 @@ class WorkflowTemplateViewSet(viewsets.ViewSet):
         except DefinitionError as exc:  # a template whose step type is unavailable on this install
             raise serializers.ValidationError(exc.errors) from exc
         workflow = analytics.with_stats(Workflow.objects.prefetch_related("steps")).get(pk=workflow.pk)
-        return Response(WorkflowSerializer(workflow, context={"request": request}).data,
+        return Response(WorkflowSerializer(workflow, context={"request": request, "reveal_new_write_only": True}).data,
                         status=status.HTTP_201_CREATED)

@@ -53,8 +53,12 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance: Workflow) -> None:
         services.workflow_delete(workflow=instance)
 
-    def _workflow_response(self, workflow: Workflow, code: int = status.HTTP_200_OK) -> Response:
-        return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data, status=code)
+    def _workflow_response(self, workflow: Workflow, code: int = status.HTTP_200_OK, *,
+                           reveal_new: bool = False) -> Response:
+        """The workflow as GET shows it; `reveal_new` shows the write-only values this request generated, once."""
+        context = {**self.get_serializer_context(), "reveal_new_write_only": reveal_new}
+        return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk), context=context).data,
+                        status=code)
 
     @extend_schema(request=None, responses=WorkflowSerializer)
     @action(detail=True, methods=["post"])
@@ -71,6 +75,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses={201: WorkflowSerializer})
     @action(detail=True, methods=["post"])
     def duplicate(self, request: Request, pk=None) -> Response:
+        """A draft copy; write-only values (webhook secrets) are copied server-side and shown masked."""
         copy = services.workflow_duplicate(workflow=self.get_object(), created_by=request.user)
         return self._workflow_response(copy, status.HTTP_201_CREATED)
 
@@ -103,7 +108,8 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def export(self, request: Request, pk=None) -> HttpResponse:
-        """The §4 definition as a downloadable JSON file (import it with `POST /api/workflows/import/`)."""
+        """The §4 definition as a downloadable JSON file (import it with `POST /api/workflows/import/`). Write-only
+        values are exported as "****"; importing them generates new ones (a webhook gets a new secret)."""
         workflow = self.get_object()
         response = HttpResponse(json.dumps(services.workflow_definition(workflow), indent=2, ensure_ascii=False),
                                 content_type="application/json")
@@ -114,11 +120,12 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     @extend_schema(request=WorkflowSerializer, responses={201: WorkflowSerializer})
     @action(detail=False, methods=["post"], url_path="import")
     def import_definition(self, request: Request) -> Response:
-        """Create a workflow from a §4 body or an export file (`{"workflow": {...}}` too); draft unless it says."""
+        """Create a workflow from a §4 body or an export file (`{"workflow": {...}}` too); draft unless it says.
+        A masked write-only value ("****") is generated anew, and this response shows it once."""
         body = ImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         workflow = services.workflow_create(definition=body.validated_data, created_by=request.user)
-        return self._workflow_response(workflow, status.HTTP_201_CREATED)
+        return self._workflow_response(workflow, status.HTTP_201_CREATED, reveal_new=True)
 
 
 def run_queryset() -> QuerySet[WorkflowRun]:

@@ -14,6 +14,11 @@ from typing import Any, ClassVar
 
 from workflows.context import render_value
 
+# How every read shows a write-only config key that holds a value (API, export, admin editor, run logs). Posting it
+# back unchanged means "keep the value saved before" (see `workflows.definition.keep_write_only`). The same four
+# stars as integration secrets (`workflows.integrations.MASK`), so "****" means "hidden" everywhere.
+WRITE_ONLY_MASK = "****"
+
 
 @dataclass
 class StepOutcome:
@@ -62,6 +67,9 @@ class StepType:
     # Config keys rendered as templates before execution (the rest are used verbatim).
     templated: ClassVar[tuple[str, ...]] = ()
     has_side_effects: ClassVar[bool] = True
+    # Config keys that are written but never read back (a webhook's signing secret): reads show WRITE_ONLY_MASK, the
+    # save that set the value shows it once, and posting the mask back keeps the saved value.
+    write_only: ClassVar[tuple[str, ...]] = ()
     # Steps whose templates may read `secrets.*`: the runner masks every secret in what it records for them.
     uses_secrets: ClassVar[bool] = False
     # Internal steps run inside the run's transaction (their effects and result commit together); steps that call
@@ -75,6 +83,11 @@ class StepType:
     def prepare(self, config: dict) -> dict:
         """The config as it is saved: a step type may fill in what is generated once on save (a webhook secret)."""
         return config
+
+    def mask_write_only(self, config: dict) -> dict:
+        """The config as reads show it: each write-only key that holds a value replaced by WRITE_ONLY_MASK."""
+        return {key: WRITE_ONLY_MASK if key in self.write_only and value not in ("", None) else value
+                for key, value in config.items()}
 
     def render(self, config: dict, ctx: StepContext) -> dict:
         """The config with its templated keys rendered over the run context (the step's recorded input)."""

@@ -1,7 +1,8 @@
 """`webhook`: POST the run's event envelope (SPEC §7) to a URL, signed by the Standard Webhooks scheme.
 
 Zapier ("Catch Hook") and Make ("Custom webhook") are presets of the same step: they only check that the URL is
-one of theirs. The secret is generated on save when left empty; it never appears in a run log or a dry run.
+one of theirs. The secret is write-only: generated on save when left empty, shown once by the save that set it, masked
+in every read (API, export, admin) and never recorded in a run log or a dry run.
 """
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from urllib.parse import urlsplit
 
 from conversations import clock
 from workflows import webhooks
-from workflows.integrations import MASK, mask, secret_values
+from workflows.integrations import mask, secret_values
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
 from workflows.outbound.ssrf import BlockedDestination
 from workflows.outbound.steps import OutboundStep, outcome_for_error
-from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
+from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo, StepContext, StepOutcome, step_types
 
 # Hosts each preset's URLs live on (a host equal to an entry, or ending with "." + it).
 PRESET_HOSTS: dict[str, tuple[str, ...]] = {
@@ -50,6 +51,7 @@ class WebhookStep(OutboundStep):
         },
     }
     templated = ("url", "secret")
+    write_only = ("secret",)
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         errors = []
@@ -67,8 +69,10 @@ class WebhookStep(OutboundStep):
         return errors
 
     def prepare(self, config: dict) -> dict:
-        """A webhook saved without a secret gets a fresh `whsec_...` one (returned with the saved definition)."""
-        return config if config.get("secret") else {**config, "secret": webhooks.generate_secret()}
+        """A webhook saved without a secret gets a fresh `whsec_...` one (shown once, by the save's response)."""
+        if config.get("secret") and config["secret"] != WRITE_ONLY_MASK:
+            return config
+        return {**config, "secret": webhooks.generate_secret()}
 
     def render_with_secret(self, config: dict, ctx: StepContext) -> dict:
         """The rendered config including the real signing secret (only ever used to sign, never recorded)."""
@@ -76,8 +80,7 @@ class WebhookStep(OutboundStep):
 
     def render(self, config: dict, ctx: StepContext) -> dict:
         """What run logs and dry runs show: the rendered config with the secret replaced by ****."""
-        rendered = self.render_with_secret(config, ctx)
-        return {**rendered, "secret": MASK} if rendered.get("secret") else rendered
+        return self.mask_write_only(self.render_with_secret(config, ctx))
 
     def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
         """The signed POST of the envelope; the signature covers the exact body bytes sent."""
@@ -88,7 +91,7 @@ class WebhookStep(OutboundStep):
                                                  run_id=getattr(run, "pk", None)))
         headers = {"Content-Type": "application/json", webhooks.EVENT_HEADER: str(ctx.data["event"].get("type"))}
         secret = rendered.get("secret") or ""
-        if secret != MASK:
+        if secret != WRITE_ONLY_MASK:  # a dry run (or a masked definition) describes the request unsigned
             if not secret:
                 raise ValueError("The webhook has no secret to sign with (it rendered empty).")
             try:

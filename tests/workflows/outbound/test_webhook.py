@@ -103,10 +103,11 @@ def test_a_client_error_fails_at_once(conversation, make_workflow, httpserver):
 
 def test_an_empty_secret_is_generated_on_save(make_workflow):
     workflow = make_workflow("conversation.created", [{"type": "webhook", "config": {"url": "https://example.com/h"}}])
-    secret = workflow_definition(workflow)["steps"][0]["config"]["secret"]
+    secret = workflow_definition(workflow, reveal="all")["steps"][0]["config"]["secret"]
     assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:], validate=True)) == 32
+    assert workflow_definition(workflow)["steps"][0]["config"]["secret"] == "****"  # reads never show it
     other = make_workflow("conversation.created", [{"type": "webhook", "config": {"url": "https://example.com/h"}}])
-    assert workflow_definition(other)["steps"][0]["config"]["secret"] != secret
+    assert workflow_definition(other, reveal="all")["steps"][0]["config"]["secret"] != secret
 
 
 def test_the_secret_never_reaches_the_run_log_or_the_dry_run(conversation, make_workflow, httpserver):
