@@ -17,13 +17,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from conversations.admin.base import NoWritesMixin
 from workflows import services
 from workflows.admin_pages import status_badge, timeline_rows
 from workflows.choices import FINISHED_RUN_STATUSES, RunStatus
 from workflows.models import WorkflowRun
 
 
-class WorkflowRunAdmin(admin.ModelAdmin):
+class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
     """Runs are a log: nobody adds, edits or deletes them by hand; a failed one can be retried."""
 
     list_display = ("id", "workflow", "status_pill", "conversation", "step_count", "created", "duration")
@@ -41,15 +42,6 @@ class WorkflowRunAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_steps=Count("steps"))
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def can_manage_runs(self, request: HttpRequest) -> bool:
         """Retry and cancel change a run, so they need the right to change workflows (support managers)."""

@@ -96,22 +96,49 @@ def event_data(event: Event) -> dict[str, Any]:
 
 def build_context(event: Event, variables: dict | None = None, conversation: Conversation | None = None) -> dict:
     """Everything a run's conditions and templates can read, as plain data, fresh from the database."""
-    conversation = conversation or event.conversation
-    if conversation is not None:
-        conversation = _with_message_count(Conversation.objects.select_related("contact", "assignee", "team")
-                                           ).get(pk=conversation.pk)
-    message_id = (event.payload or {}).get("message_id")
-    message = Message.objects.filter(pk=message_id).first() if message_id else None
-    contact = conversation.contact if conversation is not None else event.contact
-    is_sla = event.type.startswith("sla.")
-    return {
-        "event": event_data(event),
-        "conversation": conversation_data(conversation) if conversation is not None else {},
-        "contact": contact_data(contact),
-        "message": message_data(message),
-        "sla": dict(event.payload) if is_sla else {},
-        "vars": dict(variables or {}),
-    }
+    return LazyContext(event, variables, conversation).complete()
+
+
+class LazyContext(dict):
+    """The context for trigger matching: `event`, `sla` and `vars` at once, the conversation (with its contact) and
+    the message read from the database on first use. Most events are rejected on the event or the message alone,
+    so they never cost the conversation's queries. Lookups (`[]`, `get`, `in`) load; iterate only `complete()`."""
+
+    LAZY = ("conversation", "contact", "message")
+
+    def __init__(self, event: Event, variables: dict | None = None, conversation: Conversation | None = None):
+        super().__init__(event=event_data(event), sla=dict(event.payload) if event.type.startswith("sla.") else {},
+                         vars=dict(variables or {}))
+        self._event, self._conversation = event, conversation or event.conversation
+
+    def __missing__(self, key: str) -> Any:
+        if key == "message":
+            message_id = (self._event.payload or {}).get("message_id")
+            self["message"] = message_data(Message.objects.filter(pk=message_id).first() if message_id else None)
+        elif key in ("conversation", "contact"):
+            self._load_conversation()
+        else:
+            raise KeyError(key)
+        return dict.__getitem__(self, key)
+
+    def _load_conversation(self) -> None:
+        conversation = self._conversation
+        if conversation is not None:
+            conversation = _with_message_count(Conversation.objects.select_related("contact", "assignee", "team")
+                                               ).get(pk=conversation.pk)
+        contact = conversation.contact if conversation is not None else self._event.contact
+        self["conversation"] = conversation_data(conversation) if conversation is not None else {}
+        self["contact"] = contact_data(contact)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.LAZY or dict.__contains__(self, key)
+
+    def complete(self) -> dict:
+        """A plain dict with every namespace read (what runs, templates and webhooks see)."""
+        return {key: self[key] for key in ("event", "conversation", "contact", "message", "sla", "vars")}
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from conversations.events import record_event
 from conversations.models import Event
 from workflows import triggers
 from workflows.choices import RunStatus, WorkflowStatus
-from workflows.context import build_context
+from workflows.context import LazyContext
 from workflows.models import Workflow, WorkflowRun
 
 logger = logging.getLogger(__name__)
@@ -44,13 +44,15 @@ def matching_workflows(event: Event) -> list[Workflow]:
 
 
 def _match(event: Event) -> tuple[list[Workflow], dict | None]:
-    """(matching workflows, the context they were matched on); no context is built when no candidate exists."""
+    """(matching workflows, the context they were matched on). No context is read when no candidate exists, and only
+    the parts the trigger configs look at when none matches; the runs get it complete."""
     candidates = candidate_workflows(event)
     if not candidates:
         return [], None
     kind = triggers.trigger_type(event.type)
-    data = build_context(event)
-    return [workflow for workflow in candidates if kind.matches(workflow.trigger_config or {}, event, data)], data
+    data = LazyContext(event)
+    matched = [workflow for workflow in candidates if kind.matches(workflow.trigger_config or {}, event, data)]
+    return matched, data.complete() if matched else None
 
 
 def _mark_dispatched(event: Event, note: str) -> bool:

@@ -94,7 +94,7 @@ class WorkflowRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Run {self.pk} of {self.workflow_id} ({self.status})"
+        return f"Run #{self.pk} ({self.status})"  # the workflow is shown beside it; no extra query here
 
 
 class StepRun(models.Model):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 import time
 
 from django.conf import settings
@@ -50,9 +51,10 @@ def drain_events(first_event_id=None, budget_seconds: float = 5.0) -> int:
     """Dispatch `first_event_id`, then every other undispatched event, oldest first, until none is left or the
     budget is spent; return the runs started. One queue message so serves a burst of events, and the messages of
     events drained here find them dispatched (a cheap no-op). Each event is claimed on its own (see dispatcher), so
-    any number of drains and sweeps may run at once; an event another worker holds is left to it."""
+    any number of drains and sweeps may run at once; an event another worker holds is left to it, and one that
+    fails is logged and left to its own queue message and the sweep, so it never stalls the drain."""
     deadline = time.monotonic() + budget_seconds
-    held_elsewhere: set = set()  # events another worker holds: not retried by this drain
+    held_elsewhere: set = set()  # events another worker holds (or that failed here): not retried by this drain
     started = 0
     if first_event_id is not None:
         run_ids, settled = _dispatch_and_run(first_event_id)
@@ -64,8 +66,15 @@ def drain_events(first_event_id=None, budget_seconds: float = 5.0) -> int:
                      .order_by("occurred_at").values_list("pk", flat=True)[:DRAIN_BATCH])
         if not batch:
             break
-        for event_id in batch:
-            run_ids, settled = _dispatch_and_run(event_id)
+        # Start at a random place in the batch (still among the oldest): two drains woken together then rarely
+        # match the same event at once only for one of them to lose the claim.
+        start = random.randrange(len(batch))
+        for event_id in batch[start:] + batch[:start]:
+            try:
+                run_ids, settled = _dispatch_and_run(event_id)
+            except Exception:  # a broken event must not keep every drain from the events behind it
+                logger.exception("Draining event %s failed; its own task and the sweep will retry it", event_id)
+                run_ids, settled = [], False
             started += len(run_ids)
             if not settled:
                 held_elsewhere.add(event_id)

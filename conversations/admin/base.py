@@ -37,8 +37,8 @@ def staff_users() -> QuerySet:
     return User.objects.filter(is_staff=True, is_active=True).order_by("username")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History and outputs of the engine: viewable with the view permission, never added, edited or deleted here."""
+class NoWritesMixin:
+    """Rows that are history (events, runs, transcripts): viewable, never added, changed or deleted in admin."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -50,21 +50,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline:
+class ReadOnlyAdmin(NoWritesMixin, admin.ModelAdmin):
+    """History and outputs of the engine: viewable with the view permission, never added, edited or deleted here."""
+
+
+class ReadOnlyInline(NoWritesMixin):
     """Mixin for inlines that only show rows."""
 
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 

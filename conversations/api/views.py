@@ -42,7 +42,7 @@ from conversations.api.serializers import (
 )
 from conversations.choices import SenderType
 from conversations.models import Contact, Conversation, Message, Recording, Survey, Team, Ticket
-from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP
+from conversations.roles import is_agent
 from helpdesk.api import IsSupportManager
 
 READ_ACTIONS = ("list", "retrieve")
@@ -54,10 +54,7 @@ class IsSupportAgent(permissions.BasePermission):
     message = "Only agents and support managers may work conversations."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not getattr(user, "is_authenticated", False):
-            return False
-        return user.is_superuser or user.groups.filter(name__in=(AGENTS_GROUP, MANAGERS_GROUP)).exists()
+        return is_agent(request.user)
 
 
 # Contacts and teams -----------------------------------------------------------------------------------------

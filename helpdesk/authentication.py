@@ -1,0 +1,24 @@
+"""Authentication classes of the API (kept apart from helpdesk.api: DRF imports them while its views load)."""
+from django.db import connection
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+
+from conversations.roles import remember_roles, role_annotations
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """`Authorization: Token <key>` as DRF does it, but the user's role groups are read in the same query, so the
+    role permissions below cost no query of their own (one round trip fewer on every API request)."""
+
+    def authenticate_credentials(self, key):
+        model = self.get_model()
+        quote = connection.ops.quote_name
+        roles = role_annotations(f"{quote(model._meta.db_table)}.{quote(model._meta.get_field('user').column)}")
+        try:
+            token = model.objects.select_related("user").annotate(**roles).get(key=key)
+        except model.DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        remember_roles(token.user, token)
+        return (token.user, token)

@@ -1,0 +1,152 @@
+"""Draining (SPEC §7): one woken worker dispatches every undispatched event, oldest first, so throughput is not bound
+to one queue message per event; concurrent drains never start a run twice; the runs of one event share the context
+the dispatcher read, but never a stale one."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from conversations import services
+from conversations.models import Event, Message
+from workflows.models import WorkflowRun
+from workflows.sweep import drain_events
+from workflows.tasks import dispatch_event_task
+
+GREETING = "Hello {{ contact.name }}"
+
+
+def customer_message(conversation, body="Hello, anyone there?"):
+    return services.message_create(conversation=conversation, body=body, sender_type="customer")
+
+
+def message_events() -> list[Event]:
+    return list(Event.objects.filter(type="message.created").order_by("occurred_at"))
+
+
+def greeting_workflow(make_workflow):
+    return make_workflow("message.created", [{"type": "auto_reply", "config": {"text": GREETING}}],
+                         {"sender_types": ["customer"]})
+
+
+def test_one_task_dispatches_every_pending_event(conversation, make_workflow):
+    workflow = greeting_workflow(make_workflow)
+    for n in range(5):  # inside the test transaction no queue message fires: all five wait
+        customer_message(conversation, f"Question {n}")
+    first, *others = message_events()
+    assert dispatch_event_task(str(others[-1].pk)) == 5  # any one message serves all
+    assert not Event.objects.filter(dispatched_at__isnull=True).exists()
+    runs = WorkflowRun.objects.filter(workflow=workflow)
+    assert sorted(runs.values_list("event_id", flat=True)) == sorted(e.pk for e in [first, *others])
+    assert set(runs.values_list("status", flat=True)) == {"succeeded"}
+    # The later queue messages of the drained events find nothing to do.
+    for event in [first, *others]:
+        assert dispatch_event_task(str(event.pk)) == 0
+    assert runs.count() == 5
+    assert Message.objects.filter(conversation=conversation, sender_type="ai").count() == 5
+
+
+def test_drain_takes_the_oldest_events_first_and_stops_when_its_budget_is_spent(conversation, make_workflow):
+    make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}])
+    for n in range(3):
+        customer_message(conversation, f"Question {n}")
+    oldest = message_events()[0]
+    assert drain_events(budget_seconds=0) == 0  # nothing but the event it was woken for, and there is none
+    assert drain_events(oldest.pk, budget_seconds=0) == 1
+    assert [e.dispatched_at is not None for e in message_events()] == [True, False, False]
+    assert drain_events(budget_seconds=60) == 2
+    assert not Event.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def test_runs_of_one_event_see_what_earlier_runs_changed(conversation, make_workflow):
+    """The second run reuses no context read before the first run's side effects."""
+    make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["first"]}}], name="A tagger")
+    reader = make_workflow("message.created", [
+        {"type": "condition", "config": {"field": "conversation.tags", "op": "contains", "value": "first"}},
+        {"type": "add_tag", "config": {"tags": ["second"]}},
+    ], name="B reader")
+    customer_message(conversation)
+    event = message_events()[-1]
+    assert dispatch_event_task(str(event.pk)) == 2
+    assert sorted(conversation.tags.values_list("name", flat=True)) == ["first", "second"]
+    assert WorkflowRun.objects.get(workflow=reader).status == "succeeded"
+
+
+def test_an_event_no_trigger_matches_never_reads_the_conversation(conversation, make_workflow):
+    make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["refund"]}}],
+                  {"sender_types": ["customer"], "content_contains": ["refund"]})
+    customer_message(conversation, "Where is my parcel?")
+    event = message_events()[-1]
+    with CaptureQueriesContext(connection) as queries:
+        assert dispatch_event_task(str(event.pk)) == 0
+    sql = " ".join(query["sql"] for query in queries)
+    assert 'FROM "conversations_message"' in sql  # the body was read to match it
+    assert "tags" not in sql and "COUNT(" not in sql.upper()
+    assert Event.objects.get(pk=event.pk).dispatched_at is not None
+    customer_message(conversation, "I want a refund")
+    assert dispatch_event_task(str(message_events()[-1].pk)) == 1
+    assert list(conversation.tags.values_list("name", flat=True)) == ["refund"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_drains_start_each_run_once(contact, make_workflow, monkeypatch):
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("shared-cache in-memory SQLite refuses a second writer at once (no busy wait); run the "
+                    "PostgreSQL pass: python -m tests.infra.pgrun pytest tests/workflows/test_drain.py")
+    monkeypatch.setattr("conversations.events.enqueue_event", lambda event_id: None)  # messages still queued
+    workflow = make_workflow("message.created", [
+        {"type": "add_tag", "config": {"tags": ["seen"]}},
+        {"type": "auto_reply", "config": {"text": GREETING}},
+    ], {"sender_types": ["customer"]})
+    conversations = [services.conversation_open(contact=contact, channel="email", subject=f"Case {n}")
+                     for n in range(20)]
+    for conversation in conversations:
+        customer_message(conversation)
+    events = message_events()
+    assert len(events) == 20
+    started, errors = [], []
+
+    def drain(event_id) -> None:
+        try:
+            started.append(dispatch_event_task(str(event_id)))
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=drain, args=(event.pk,)) for event in (events[0], events[-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sum(started) == 20  # together: one run per event, whichever drain claimed it
+    runs = WorkflowRun.objects.filter(workflow=workflow)
+    assert sorted(runs.values_list("event_id", flat=True)) == sorted(event.pk for event in events)
+    assert set(runs.values_list("status", flat=True)) == {"succeeded"}
+    assert not Event.objects.filter(dispatched_at__isnull=True).exists()
+    for conversation in conversations:
+        assert Message.objects.filter(conversation=conversation, sender_type="ai").count() == 1
+
+
+def test_an_event_that_fails_does_not_stall_the_drain(conversation, make_workflow, monkeypatch):
+    make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}])
+    for n in range(3):
+        customer_message(conversation, f"Question {n}")
+    broken, *fine = message_events()
+    from workflows import sweep
+
+    real_dispatch = sweep.dispatch
+
+    def dispatch(event_id):
+        if str(event_id) == str(broken.pk):
+            raise RuntimeError("broken event")
+        return real_dispatch(event_id)
+
+    monkeypatch.setattr(sweep, "dispatch", dispatch)
+    assert drain_events(budget_seconds=60) == 2
+    assert [e.dispatched_at is not None for e in message_events()] == [False, True, True]
+    monkeypatch.setattr(sweep, "dispatch", real_dispatch)
+    assert drain_events(budget_seconds=60) == 1  # nothing was lost
