@@ -4,7 +4,7 @@ One command, `.venv/bin/python bench/sla.py`: it makes a throwaway SQLite file i
 uses), migrates it, bulk-inserts 1,000 conversations and 1,000,000 SLA targets with `executemany` (a realistic mix:
 half finished, met or breached; half running with due times spread over the next 30 days; 100 running and overdue),
 then times `sla.sweep.run_sweep()` once with the 100 due (it claims them and writes 100 `sla.breached` events plus
-their queue messages) and then repeatedly with none due. Compass: < 50 ms on SQLite (issue 4). The sweep reads an
+their queue wake-ups) and then repeatedly with none due. Compass: < 50 ms on SQLite (issue 4). The sweep reads an
 index range, so the 0-due figure should not move with the number of targets. Nothing leaves the machine.
 """
 from __future__ import annotations
@@ -135,7 +135,7 @@ def main() -> None:
         print(f"inserted {TARGETS:,} targets ({DUE} due) in {seconds:.1f} s")
         result, work_ms, total_ms = timed_sweep(now)
         print(f"sweep with {DUE} due: {work_ms:.1f} ms to claim and write the events, {total_ms:.1f} ms including "
-              f"commit and one queue message per event ({result.breaches} breaches, {result.warnings} warnings)")
+              f"commit and the queue wake-ups (one per 25 events) ({result.breaches} breaches, {result.warnings} warnings)")
         empty = [timed_sweep(now)[2] for _ in range(EMPTY_RUNS)]
         print(f"sweep with 0 due: median {statistics.median(empty):.2f} ms, max {max(empty):.2f} ms "
               f"over {EMPTY_RUNS} runs (compass < {COMPASS_MS:.0f} ms)")

@@ -19,6 +19,7 @@ from conversations.models import Contact, Conversation, Event
 logger = logging.getLogger(__name__)
 
 Projector = Callable[[Event], None]
+WAKE_UP_EVERY = 25
 _projectors: list[Projector] = []
 
 
@@ -66,7 +67,9 @@ def record_events(events: list[dict[str, Any]]) -> list[Event]:
     for event in rows:
         for projector in _projectors:
             projector(event)
-    transaction.on_commit(lambda: [enqueue_event(event.pk) for event in rows])
+    # The consumer (HELPDESK_EVENT_TASK) drains every pending event once woken, so a batch needs one wake-up per
+    # WAKE_UP_EVERY events, not one queue message each; an event a drain misses is still found by the sweep.
+    transaction.on_commit(lambda: [enqueue_event(event.pk) for event in rows[::WAKE_UP_EVERY]])
     return rows
 
 
