@@ -1,6 +1,7 @@
 """Shared fixtures: people with roles, contacts and conversations made through the service layer, API clients."""
 import pytest
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -70,3 +71,27 @@ def manager_client(manager) -> APIClient:
 @pytest.fixture
 def anon_client() -> APIClient:
     return APIClient()
+
+
+def browser_for(user) -> Client:
+    """A Django test client logged in as `user` with a session (what the admin pages need)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def browser(manager) -> Client:
+    """A support manager's admin session."""
+    return browser_for(manager)
+
+
+@pytest.fixture
+def manager_browser(browser) -> Client:
+    return browser
+
+
+@pytest.fixture
+def agent_browser(agent) -> Client:
+    """An agent's admin session."""
+    return browser_for(agent)

@@ -15,7 +15,7 @@ def history(clock, customer):
     vip = make_policy(name="VIP", position=1, targets={"first_response": 20},
                       match={"all": [{"field": "conversation.priority", "op": "eq", "value": "urgent"}]})
     default = make_policy(name="Default", position=2, targets={"first_response": 60, "resolution": 480})
-    fast, slow, ignored = (open_conversation(customer), open_conversation(customer, priority="urgent"),
+    fast, slow, _never_answered = (open_conversation(customer), open_conversation(customer, priority="urgent"),
                            open_conversation(customer, priority="urgent"))
     clock.advance(minutes=10)
     services.message_create(conversation=fast, body="Hi", sender_type="agent")

@@ -2,13 +2,12 @@
 and export, the summary bar; and the roles: agents cannot open workflow, integration or SLA admin."""
 import json
 
-import pytest
 from django.contrib import admin
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from conversations import services as conversation_services
+from tests.conftest import browser_for
 from tests.workflows.conftest import drain
 from workflows import services
 from workflows.models import Workflow, WorkflowVersion
@@ -20,17 +19,6 @@ DEFINITION = {
     "steps": [{"type": "add_tag", "config": {"tags": ["refund"]}}],
 }
 TAG = [{"type": "add_tag", "config": {"tags": ["x"]}}]
-
-
-def browser_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def manager_browser(manager) -> Client:
-    return browser_for(manager)
 
 
 def test_raw_definition_post_still_creates_a_workflow(manager_browser):

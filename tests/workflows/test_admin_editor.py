@@ -3,7 +3,6 @@ the shared validator, whose errors land on the field their key names."""
 import re
 
 import pytest
-from django.test import Client
 
 from tests.browser.conftest import chromium, new_page, shot  # noqa: F401  (the shared headless-chromium fixtures)
 from tests.conftest import make_user
@@ -44,13 +43,6 @@ VIP_FORM = {
     "steps[3].config.hours": "2",
     "steps[3].config.minutes": "",
 }
-
-
-@pytest.fixture
-def browser(manager) -> Client:
-    client = Client()
-    client.force_login(manager)
-    return client
 
 
 def field_html(html: str, name: str) -> str:

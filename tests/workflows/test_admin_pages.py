@@ -20,20 +20,6 @@ PAGES = ["admin:workflows_workflow_templates", "admin:workflows_workflow_test", 
          "admin:workflows_workflowrun_changelist"]
 
 
-@pytest.fixture
-def browser(manager) -> Client:
-    client = Client()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
-def agent_browser(agent) -> Client:
-    client = Client()
-    client.force_login(agent)
-    return client
-
-
 # Permissions ------------------------------------------------------------------------------------------------
 
 

@@ -281,12 +281,6 @@ def test_a_kept_secret_signs_deliveries_and_never_reaches_the_run_log(manager_cl
 # Admin ----------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def browser(client, manager):
-    client.force_login(manager)
-    return client
-
-
 def editor_post(name: str = "Notify CRM", secret: str | None = None, url: str = "https://example.com/h") -> dict:
     data = {"name": name, "description": "", "status": "draft", "trigger.type": "conversation.created",
             "steps[0].type": "webhook", "steps[0].config.url": url, "steps[0].config.preset": "generic"}

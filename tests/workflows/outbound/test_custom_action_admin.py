@@ -4,19 +4,11 @@ response and schema check."""
 import json
 
 import pytest
-from django.test import Client
 
 from tests.workflows.outbound.fakes import auvious_fixture, serve_auvious
 from workflows.custom_actions import custom_action_save
 from workflows.integrations import integration_save
 from workflows.models import CustomAction
-
-
-@pytest.fixture
-def browser(manager) -> Client:
-    client = Client()
-    client.force_login(manager)
-    return client
 
 
 @pytest.fixture
@@ -81,7 +73,5 @@ def test_add_form_saves_an_action(browser, action):
     assert saved.published and saved.output_schema == {"type": "array"}
 
 
-def test_agents_cannot_test_actions(agent, action):
-    client = Client()
-    client.force_login(agent)
-    assert client.get(f"/admin/workflows/customaction/{action.pk}/test/").status_code == 403
+def test_agents_cannot_test_actions(agent_browser, action):
+    assert agent_browser.get(f"/admin/workflows/customaction/{action.pk}/test/").status_code == 403

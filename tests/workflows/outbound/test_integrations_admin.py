@@ -3,20 +3,12 @@ value, named secrets are listed by name, and bad auth settings are form errors (
 import json
 
 import pytest
-from django.test import Client
 
 from workflows.crypto import decrypt_json
 from workflows.integrations import integration_save
 from workflows.models import Integration
 
 ADD = "/admin/workflows/integration/add/"
-
-
-@pytest.fixture
-def browser(manager) -> Client:
-    client = Client()
-    client.force_login(manager)
-    return client
 
 
 def form(**fields) -> dict:
@@ -79,7 +71,6 @@ def test_bad_settings_are_form_errors(browser, fields, message):
     assert not Integration.objects.exists()
 
 
-def test_agents_cannot_open_integration_admin(agent):
-    client = Client()
-    client.force_login(agent)
+def test_agents_cannot_open_integration_admin(agent_browser):
+    client = agent_browser
     assert client.get(ADD).status_code == 403

@@ -71,9 +71,9 @@ def world(httpserver, allow_loopback, settings, make_workflow, contact):
     for status in (200, 400, 422):
         httpserver.expect_request(f"/echo/{status}").respond_with_handler(echo)
     base = httpserver.url_for("/")
-    basic = integration_save(name="crm", base_url=base, auth={"type": "basic", "username": "crm-user",
-                                                              "password": BASIC_PASSWORD},
-                             secrets={"crm_token": NAMED_SECRET})
+    integration_save(name="crm", base_url=base, auth={"type": "basic", "username": "crm-user",
+                                                      "password": BASIC_PASSWORD},
+                     secrets={"crm_token": NAMED_SECRET})
     integration_save(name="api", base_url=base, auth={"type": "bearer", "token": BEARER_TOKEN})
     oauth = integration_save(name="oauth", base_url=base, auth={
         "type": "oauth2_client_credentials", "client_id": "cid", "client_secret": OAUTH_SECRET,
