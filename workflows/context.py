@@ -143,7 +143,31 @@ class LazyContext(dict):
 
 @lru_cache(maxsize=1)
 def _environment() -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
+    environment = _LimitedSandbox(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
+    environment.globals.pop("lipsum", None)  # generates text by the megabyte on request
+    return environment
+
+
+MAX_RENDERED_CHARS = 100_000
+MAX_EXPONENT = 100
+
+
+class _LimitedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus resource limits: templates run in workers and in dry runs in the web process, so
+    `{{ 'a' * 10**10 }}` or `{{ 9 ** 9 ** 9 }}` must fail the step, not exhaust the machine. (Intercepting the
+    operators also stops Jinja from folding such constants at compile time.)"""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+            raise ValueError(f"exponents above {MAX_EXPONENT} are not allowed in templates")
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, (str, list, tuple)) and isinstance(times, int) \
+                        and len(sequence) * times > MAX_RENDERED_CHARS:
+                    raise ValueError(f"a template may not build more than {MAX_RENDERED_CHARS} items")
+        return super().call_binop(context, operator, left, right)
 
 
 def template_error(text: str) -> str | None:
@@ -174,9 +198,12 @@ def render(text: str, context: dict) -> str:
     if "{{" not in text and "{%" not in text:
         return text
     try:
-        return _compiled(text).render(context)
+        rendered = _compiled(text).render(context)
     except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
         raise RenderError(f"Could not render {text!r}: {exc}") from exc
+    if len(rendered) > MAX_RENDERED_CHARS:
+        raise RenderError(f"Rendering {text[:60]!r} gave more than {MAX_RENDERED_CHARS} characters.")
+    return rendered
 
 
 def render_value(value: Any, context: dict) -> Any:

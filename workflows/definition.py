@@ -57,7 +57,8 @@ def _template_errors(value: Any, key: str) -> list[tuple[str, str]]:
 def _validate_trigger(trigger: Any) -> list[tuple[str, str]]:
     if not isinstance(trigger, dict):
         return [("trigger", 'The trigger is an object: {"type": ..., "config": {...}}.')]
-    kind = triggers.trigger_type(trigger.get("type"))
+    name = trigger.get("type")
+    kind = triggers.trigger_type(name) if isinstance(name, str) else None
     if kind is None:
         return [("trigger.type", f'Unknown trigger type "{trigger.get("type")}". '
                                  f'Use one of: {", ".join(triggers.TRIGGER_TYPES)}.')]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -33,14 +34,15 @@ TOKEN_EXPIRY_MARGIN = dt.timedelta(seconds=30)
 
 
 def _clean_auth(auth: Any, current: Integration | None) -> tuple[str, dict, dict]:
-    if not isinstance(auth, dict) or auth.get("type", AuthType.NONE) not in AUTH_FIELDS:
+    kind = auth.get("type", AuthType.NONE) if isinstance(auth, dict) else None
+    if not isinstance(kind, str) or kind not in AUTH_FIELDS:
         raise ValidationError({"auth": f"auth.type is one of: {', '.join(AUTH_FIELDS)}."})
-    kind = auth.get("type", AuthType.NONE)
     fields = AUTH_FIELDS[kind]
     keep_secret = current is not None and current.auth_type == kind
     old_secret = decrypt_json(current.auth_secret_encrypted, {}) if keep_secret else {}
     public = {name: str(auth.get(name, "")) for name in fields["public"] if auth.get(name) is not None}
-    secret = {name: str(auth[name]) if auth.get(name) else old_secret.get(name, "") for name in fields["secret"]}
+    secret = {name: _clean_secret_value(str(auth[name]), f"auth.{name}") if auth.get(name) else old_secret.get(name, "")
+              for name in fields["secret"]}
     missing = [name for name in (*fields["public"], *fields["secret"])
                if name not in OPTIONAL_AUTH_FIELDS and not (public.get(name) or secret.get(name))]
     if missing:
@@ -69,7 +71,16 @@ def _clean_secrets(secrets: Any) -> dict[str, str]:
         isinstance(k, str) and k.isidentifier() and isinstance(v, str) for k, v in secrets.items()
     ):
         raise ValidationError({"secrets": 'Secrets are {"NAME": "value"} with identifier names.'})
-    return secrets
+    return {name: _clean_secret_value(value, f"secrets.{name}") for name, value in secrets.items()}
+
+
+def _clean_secret_value(value: str, field: str) -> str:
+    """Secrets travel in headers: surrounding whitespace (a pasted newline) is dropped, control characters refused
+    — otherwise the HTTP library would reject the header and quote the secret, escaped, in its error."""
+    value = value.strip()
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValidationError({field.split(".")[0]: f"{field} contains control characters."})
+    return value
 
 
 def integration_save(*, integration: Integration | None = None, name: str, base_url: str = "", auth: dict | None = None,
@@ -170,7 +181,11 @@ def secret_values() -> set[str]:
         token = decrypt_json(integration.oauth_token_encrypted, {}) or {}
         values.update(v for k, v in token.items() if k in ("access_token", "refresh_token") and isinstance(v, str))
     values = {value for value in values if isinstance(value, str) and len(value) >= 4}
-    return values | {quote(value, safe="") for value in values}
+    # The forms a secret is quoted in by URLs, JSON and Python reprs of exceptions.
+    encoded = {form(value) for value in values
+               for form in (lambda v: quote(v, safe=""), lambda v: json.dumps(v)[1:-1],
+                            lambda v: v.encode("unicode_escape").decode("ascii"))}
+    return values | encoded
 
 
 def _basic_credential(username: str, password: str) -> str:

@@ -16,6 +16,7 @@ import logging
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, Value
@@ -31,7 +32,7 @@ from workflows.steps.registry import StepContext, StepOutcome
 
 logger = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(seconds=150)  # longer than the django-q2 task timeout, so a live worker never loses its run
+LEASE = dt.timedelta(seconds=150)  # longer than the django-q2 task timeout (renewed after each step)
 
 
 def claimable(now: dt.datetime) -> Q:
@@ -121,6 +122,12 @@ def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
         _complete_wait(run, step_run)
         return None
     step_type = step_types.get(step["type"])
+    if step_run.status == StepStatus.RUNNING and step_run.attempts >= settings.HELPDESK_RETRY_MAX_ATTEMPTS:
+        # Every attempt so far died with its worker (killed mid-call, e.g. by the task timeout): stop trying.
+        outcome = StepOutcome.failed(f"The worker running this step stopped {step_run.attempts} times; giving up.")
+        with transaction.atomic():
+            _apply_outcome(run, step_run, step, outcome, 0)
+        return outcome
     ctx = _step_context(run, data, step_run)
     started = time.monotonic()
     step_run.attempts += 1
@@ -185,8 +192,8 @@ def _apply_outcome(run: WorkflowRun, step_run: StepRun, step: dict, outcome: Ste
     if outcome.status in ("waiting", "retry"):
         step_run.status = StepStatus.WAITING if outcome.status == "waiting" else StepStatus.PENDING
         step_run.save()
-        run.status, run.resume_at, run.lease_until = RunStatus.WAITING, outcome.resume_at, None
-        run.save(update_fields=["status", "resume_at", "lease_until", "variables"])
+        _save_if_running(run, status=RunStatus.WAITING, resume_at=outcome.resume_at, lease_until=None,
+                         variables=run.variables)
         return
     step_run.finished_at = clock.now()
     if outcome.status == "failed":
@@ -242,9 +249,20 @@ def _advance(run: WorkflowRun, by: int) -> None:
 
 
 def _finish(run: WorkflowRun, status: str, error: str = "") -> None:
-    run.status, run.error, run.finished_at = status, error, clock.now()
-    run.resume_at = run.lease_until = None
-    run.save(update_fields=["status", "error", "finished_at", "resume_at", "lease_until", "variables", "position"])
+    _save_if_running(run, status=status, error=error, finished_at=clock.now(), resume_at=None, lease_until=None,
+                     variables=run.variables, position=run.position)
+
+
+def _save_if_running(run: WorkflowRun, **fields: Any) -> bool:
+    """Write the run's next state only while it is still running: a cancel that landed while a step executed must
+    win, not be overwritten (the run then keeps the status the canceller gave it)."""
+    moved = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**fields)
+    if moved:
+        for name, value in fields.items():
+            setattr(run, name, value)
+    else:
+        run.refresh_from_db(fields=["status", "error", "finished_at", "resume_at", "lease_until", "position"])
+    return bool(moved)
 
 
 def _jsonable(value: Any) -> Any:

@@ -164,7 +164,9 @@ def run_retry(*, run: WorkflowRun) -> WorkflowRun:
         run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
         if run.status != RunStatus.FAILED:
             raise ValidationError({"status": "Only failed runs can be retried."})
-        StepRun.objects.filter(run=run, status=StepStatus.FAILED).update(status=StepStatus.PENDING, error="")
+        # A manual retry gets a fresh set of attempts (and backoff) for the failed step.
+        StepRun.objects.filter(run=run, status=StepStatus.FAILED).update(status=StepStatus.PENDING, error="",
+                                                                         attempts=0)
         run.status, run.error, run.finished_at, run.resume_at = RunStatus.QUEUED, "", None, clock.now()
         run.save(update_fields=["status", "error", "finished_at", "resume_at"])
     transaction.on_commit(lambda: enqueue_run(run.pk))

@@ -9,13 +9,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
 
 from conversations import clock
-from workflows.outbound.ssrf import Resolver, check_url, system_resolver
+from workflows.outbound.ssrf import Resolver, check_url, guarded_connections, system_resolver
 
 MAX_REDIRECTS = 5
 BODY_EXCERPT = 500
@@ -58,6 +58,15 @@ class OutboundError(Exception):
                  retry_after: float | None = None):
         super().__init__(message)
         self.transient, self.response, self.retry_after = transient, response, retry_after
+
+
+# Headers a redirect to another origin keeps; auth, API keys and integration headers stay with their own host.
+KEPT_ACROSS_ORIGINS = frozenset({"user-agent", "idempotency-key", "content-type", "accept"})
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 def idempotency_key(run_id: Any, position: int) -> str:
@@ -106,8 +115,9 @@ def send(request: OutboundRequest, *, key: str | None = None, session: requests.
         check_url(url, resolver)
         started = time.monotonic()
         try:
-            raw = http.request(method, url, headers=headers, json=body if request.data is None else None,
-                               data=request.data, timeout=timeout, allow_redirects=False)
+            with guarded_connections(resolver):
+                raw = http.request(method, url, headers=headers, json=body if request.data is None else None,
+                                   data=request.data, timeout=timeout, allow_redirects=False)
         except requests.Timeout as exc:
             raise OutboundError(f"Timed out after {timeout}s: {exc}", transient=True) from exc
         except requests.ConnectionError as exc:
@@ -115,7 +125,10 @@ def send(request: OutboundRequest, *, key: str | None = None, session: requests.
         except requests.RequestException as exc:
             raise OutboundError(f"Request failed: {exc}", transient=False) from exc
         if raw.is_redirect and raw.headers.get("Location"):
-            url = urljoin(url, raw.headers["Location"])
+            target = urljoin(url, raw.headers["Location"])
+            if _origin(target) != _origin(url):  # credentials are for the host they were configured for
+                headers = {k: v for k, v in headers.items() if k.lower() in KEPT_ACROSS_ORIGINS}
+            url = target
             if raw.status_code == 303 or (raw.status_code in (301, 302) and method == "POST"):
                 method, body = "GET", None
             continue

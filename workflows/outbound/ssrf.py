@@ -6,12 +6,15 @@ all refused. Redirects are followed by the client one hop at a time through this
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from urllib3.util import connection as urllib3_connection
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -75,3 +78,43 @@ def check_url(url: str, resolver: Resolver = system_resolver) -> None:
     for address in resolver(host, port):
         if is_forbidden_address(address):
             raise BlockedDestination(f"{host} resolves to {address}, a private or reserved address.")
+
+
+# Connect-time check ------------------------------------------------------------------------------------------------
+# `check_url` vets a URL before the request, but the HTTP library resolves the name again when it connects: a name
+# whose DNS answer changes in between (DNS rebinding) would slip through. While the outbound client sends, urllib3's
+# connection factory resolves once through the same resolver, refuses forbidden addresses and connects to the vetted
+# IP itself (TLS still verifies the certificate against the host name). Outside `guarded_connections` nothing changes.
+_connect_resolver: contextvars.ContextVar[Resolver | None] = contextvars.ContextVar("ssrf_resolver", default=None)
+_unguarded_create_connection = urllib3_connection.create_connection
+
+
+def _create_connection(address, *args, **kwargs):
+    resolver = _connect_resolver.get()
+    host, port = address
+    if resolver is None or allowlisted(str(host)):
+        return _unguarded_create_connection(address, *args, **kwargs)
+    addresses = resolver(str(host).strip("[]"), port)
+    forbidden = [a for a in addresses if is_forbidden_address(a)]
+    if forbidden or not addresses:
+        raise BlockedDestination(f"{host} resolves to {forbidden[0] if forbidden else 'nothing'} at connect time.")
+    error: OSError | None = None
+    for vetted in addresses:
+        try:
+            return _unguarded_create_connection((vetted, port), *args, **kwargs)
+        except OSError as exc:
+            error = exc
+    raise error  # type: ignore[misc]
+
+
+urllib3_connection.create_connection = _create_connection
+
+
+@contextlib.contextmanager
+def guarded_connections(resolver: Resolver = system_resolver) -> Iterator[None]:
+    """Inside the block, every connection urllib3 (and so requests) opens in this context is checked at connect time."""
+    token = _connect_resolver.set(resolver)
+    try:
+        yield
+    finally:
+        _connect_resolver.reset(token)

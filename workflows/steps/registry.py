@@ -140,10 +140,11 @@ class StepTypeRegistry:
 step_types = StepTypeRegistry()
 
 
+# Ten years at most: longer is a typo, and would overflow date arithmetic when the run resumes.
 DURATION_PROPERTIES: dict[str, Any] = {
-    "minutes": {"type": "number", "minimum": 0},
-    "hours": {"type": "number", "minimum": 0},
-    "days": {"type": "number", "minimum": 0},
+    "minutes": {"type": "number", "minimum": 0, "maximum": 3650 * 24 * 60},
+    "hours": {"type": "number", "minimum": 0, "maximum": 3650 * 24},
+    "days": {"type": "number", "minimum": 0, "maximum": 3650},
 }
 
 

@@ -129,3 +129,55 @@ def test_redirect_loop_ends_with_a_permanent_error(settings, httpserver):
     with pytest.raises(OutboundError) as caught:
         send(OutboundRequest(method="GET", url=httpserver.url_for("/loop")))
     assert caught.value.transient is False
+
+
+def test_dns_rebinding_between_check_and_connect_is_refused(settings, httpserver):
+    """The name resolves to a public address when checked and to loopback when the connection opens: the connection
+    is refused, because the connect-time guard resolves once and connects to the address it vetted."""
+    settings.HELPDESK_OUTBOUND_ALLOWLIST = []
+    httpserver.expect_request("/internal").respond_with_data("secret admin page")
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+
+    def rebinding(host: str, port: int) -> list[str]:
+        return next(answers)
+
+    url = f"http://rebind.example:{httpserver.port}/internal"
+    with pytest.raises(BlockedDestination):
+        send(OutboundRequest(method="GET", url=url), resolver=rebinding)
+    assert httpserver.log == []
+
+
+def test_connect_time_guard_connects_to_the_vetted_address(settings, httpserver):
+    """A name checked once is connected by the address that was checked (here: an allowlisted loopback answer)."""
+    settings.HELPDESK_OUTBOUND_ALLOWLIST = []
+    httpserver.expect_request("/ok").respond_with_json({"reached": True})
+    calls: list[str] = []
+
+    def counted(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return ["93.184.216.34"] if len(calls) == 1 else ["10.9.9.9"]
+
+    with pytest.raises(BlockedDestination, match="connect time"):
+        send(OutboundRequest(method="GET", url=f"http://svc.example:{httpserver.port}/ok"), resolver=counted)
+    assert calls == ["svc.example", "svc.example"] and httpserver.log == []
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host(settings, httpserver):
+    settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
+    elsewhere = f"http://127.0.0.1:{httpserver.port}/elsewhere"
+    httpserver.expect_request("/start").respond_with_data("", status=307, headers={"Location": elsewhere})
+    httpserver.expect_request("/elsewhere").respond_with_json({"ok": True})
+    send(OutboundRequest(method="POST", url=httpserver.url_for("/start"), json_body={"a": 1},
+                         headers={"Authorization": "Bearer s3cr3t-token", "X-Api-Key": "k-123456"}), key="idem-1")
+    (first, _), (second, _) = httpserver.log
+    assert first.headers["Authorization"] == "Bearer s3cr3t-token"
+    assert "Authorization" not in second.headers and "X-Api-Key" not in second.headers
+    assert second.headers["Idempotency-Key"] == "idem-1"
+
+
+def test_credentials_follow_a_redirect_on_the_same_host(settings, httpserver):
+    settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
+    httpserver.expect_request("/old").respond_with_data("", status=308, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_json({"ok": True})
+    send(OutboundRequest(method="GET", url=httpserver.url_for("/old"), headers={"Authorization": "Bearer tok-1234"}))
+    assert httpserver.log[1][0].headers["Authorization"] == "Bearer tok-1234"
