@@ -18,7 +18,7 @@ from conversations import clock
 from workflows.crypto import decrypt_json, encrypt_json, rotate
 from workflows.models import AuthType, Integration
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
-from workflows.outbound.ssrf import BlockedDestination, check_url
+from workflows.outbound.ssrf import BlockedDestination, check_url, guarded_connections
 
 MASK = "****"
 # Which auth fields are secret (stored encrypted, never read back) and which are required, per auth type.
@@ -252,7 +252,12 @@ def _fetch_oauth_token(integration: Integration) -> dict:
     check_url(public["token_url"])
     session = OAuth2Session(public["client_id"], secret["client_secret"], scope=public.get("scope") or None)
     try:
-        token = session.fetch_token(public["token_url"], grant_type="client_credentials", timeout=15)
+        # Same guard as every outbound call: checked at connect time, and no redirects (a token endpoint has none).
+        with guarded_connections():
+            token = session.fetch_token(public["token_url"], grant_type="client_credentials", timeout=15,
+                                        allow_redirects=False)
+    except BlockedDestination:
+        raise
     except Exception as exc:  # authlib raises several types (OAuthError, requests errors)
         raise OutboundError(f"OAuth2 token request failed: {exc}", transient=True) from exc
     expires_in = float(token.get("expires_in") or 3600)

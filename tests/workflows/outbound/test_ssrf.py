@@ -181,3 +181,18 @@ def test_credentials_follow_a_redirect_on_the_same_host(settings, httpserver):
     httpserver.expect_request("/new").respond_with_json({"ok": True})
     send(OutboundRequest(method="GET", url=httpserver.url_for("/old"), headers={"Authorization": "Bearer tok-1234"}))
     assert httpserver.log[1][0].headers["Authorization"] == "Bearer tok-1234"
+
+
+def test_oauth_token_endpoint_redirect_is_not_followed(settings, httpserver, db):
+    from workflows.integrations import integration_save, oauth_access_token
+    from workflows.outbound.client import OutboundError as TokenError
+
+    settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
+    httpserver.expect_request("/token").respond_with_data(
+        "", status=307, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    integration = integration_save(name="CRM", base_url=httpserver.url_for("/"), auth={
+        "type": "oauth2_client_credentials", "client_id": "cid", "client_secret": "csecret-123",
+        "token_url": httpserver.url_for("/token")})
+    with pytest.raises(TokenError):
+        oauth_access_token(integration)
+    assert len(httpserver.log) == 1
