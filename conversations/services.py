@@ -584,11 +584,15 @@ def ticket_create(
     return ticket
 
 
-def survey_create(*, conversation: Conversation, question: str, via: str = SurveyChannel.EMAIL, depth: int = 0) -> Survey:
-    """Create a CSAT survey with a fresh token; record `survey.sent`. Delivery is the caller's job."""
+def survey_create(*, conversation: Conversation, question: str, via: str = SurveyChannel.EMAIL, depth: int = 0,
+                  token: str | None = None) -> Survey:
+    """Create a CSAT survey (with a fresh token, or the one whose link was already sent); record `survey.sent`.
+    Delivery is the caller's job."""
     _require_choice(via, SurveyChannel, "via")
     with transaction.atomic():
         survey = Survey(conversation=conversation, contact=conversation.contact, question=question, via=via)
+        if token:
+            survey.token = token
         survey.full_clean()
         survey.save()
         record_event(type=EventType.SURVEY_SENT, conversation=conversation,

@@ -132,7 +132,7 @@ def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
     started = time.monotonic()
     step_run.attempts += 1
     step_run.started_at = step_run.started_at or clock.now()
-    if step_type.transactional:
+    if step_type.runs_in_transaction(step.get("config", {})):
         with transaction.atomic():
             outcome = _execute(step_type, step, ctx, run)
             _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
@@ -155,7 +155,7 @@ def _execute(step_type, step: dict, ctx: StepContext, run: WorkflowRun) -> StepO
         ctx.step_run.input = step_type.render(config, ctx)
         # A failing internal step's partial writes roll back (its result is still recorded). Outbound steps get
         # no transaction: on SQLite (BEGIN IMMEDIATE) it would hold the write lock for the whole network call.
-        with transaction.atomic() if step_type.transactional else contextlib.nullcontext():
+        with transaction.atomic() if step_type.runs_in_transaction(config) else contextlib.nullcontext():
             outcome = step_type.execute(config, ctx)
     except (ValidationError, RenderError) as exc:
         outcome = StepOutcome.failed(_error_text(exc))

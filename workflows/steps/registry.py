@@ -76,6 +76,10 @@ class StepType:
     # other systems set this to False so no database lock is held during network I/O.
     transactional: ClassVar[bool] = True
 
+    def runs_in_transaction(self, config: dict) -> bool:
+        """Whether this step, with this config, executes inside the run's transaction (see `transactional`)."""
+        return self.transactional
+
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         """Checks beyond the JSON Schema, as (config key, message)."""
         return []

@@ -2,17 +2,17 @@
 
 `via`: `email` (to the contact's address), `message` (a public message on the conversation with an answer
 button) or `sms` (to the contact's phone through an SMS provider, `workflows.sms_providers`: the step's
-`integration`, `sender` and `provider`, else HELPDESK_SMS_INTEGRATION / _SENDER / _PROVIDER). An SMS that fails for
-good leaves no survey behind; one retried later keeps its survey, so every attempt sends the same link under the
-same Idempotency-Key.
+`integration`, `sender` and `provider`, else HELPDESK_SMS_INTEGRATION / _SENDER / _PROVIDER). The SMS is sent outside
+any database transaction (no lock held during the call): the survey's token is chosen and recorded on the step
+first, so every attempt (a retry, or a resume after a crash) texts the same link under the same Idempotency-Key,
+and the Survey row is created once the provider accepted the message — an SMS that fails for good leaves none.
 """
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from conversations import services
 from conversations.choices import SenderType, SurveyChannel
-from conversations.models import Survey
+from conversations.models import new_survey_token
 from workflows import integrations, notifications, sms_providers
 from workflows.outbound.client import OutboundError, idempotency_key
 from workflows.outbound.ssrf import BlockedDestination
@@ -28,18 +28,11 @@ def survey_link(token: str) -> str:
     return f"{settings.SITE_URL}/survey/{token}/"
 
 
-class _NotDelivered(Exception):
-    """Rolls back the survey made by this attempt when its SMS failed for good."""
-
-    def __init__(self, outcome: StepOutcome):
-        super().__init__(outcome.error)
-        self.outcome = outcome
-
-
 @step_types.register
 class SendSurveyStep(StepType):
     type = "send_survey"
     label = "Send survey"
+    uses_secrets = True  # an SMS provider's reply is recorded: mask any secret it echoes
     schema = {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -111,11 +104,7 @@ class SendSurveyStep(StepType):
             return StepOutcome.failed(NO_CONVERSATION)
         plan = self._plan(config, ctx)
         if plan["via"] == SurveyChannel.SMS:
-            try:
-                with transaction.atomic():
-                    return self._send_by_sms(plan, ctx)
-            except _NotDelivered as failure:
-                return failure.outcome
+            return self._send_by_sms(plan, ctx)
         survey = services.survey_create(conversation=ctx.conversation, question=plan["question"], via=plan["via"],
                                         depth=ctx.depth)
         link = survey_link(survey.token)
@@ -132,13 +121,14 @@ class SendSurveyStep(StepType):
             output["to"] = plan["to"]
         return StepOutcome(output=output)
 
+    def runs_in_transaction(self, config: dict) -> bool:
+        """Email and message surveys are internal (one transaction with the run); an SMS calls a provider."""
+        return config.get("via") != SurveyChannel.SMS
+
     def _send_by_sms(self, plan: dict, ctx: StepContext) -> StepOutcome:
-        """Text the link; a retry reuses the survey of the earlier attempt (same link, same Idempotency-Key)."""
-        survey = self._earlier_survey(ctx) or services.survey_create(
-            conversation=ctx.conversation, question=plan["question"], via=SurveyChannel.SMS, depth=ctx.depth)
-        link = survey_link(survey.token)
-        output = {"survey_id": survey.pk, "via": SurveyChannel.SMS, "link": link, "delivered_via": SurveyChannel.SMS,
-                  "to": plan["to"]}
+        """Text the link, then keep the survey; every attempt of this step uses the token the first one chose."""
+        token = self._token_for_this_step(ctx)
+        link = survey_link(token)
         message = sms_providers.sms_message(sender=plan["sender"], recipient=plan["to"],
                                             text=f"{plan['question']} {link}")
         key = idempotency_key(ctx.run.pk if ctx.run is not None else "dry-run",
@@ -148,13 +138,22 @@ class SendSurveyStep(StepType):
                                             message=message, key=key)
         except (OutboundError, BlockedDestination) as exc:
             outcome = outcome_for_error(exc, ctx.step_run.attempts if ctx.step_run is not None else 1)
-            if outcome.status != "retry":
-                raise _NotDelivered(outcome) from exc
-            outcome.output = {**outcome.output, "survey_id": survey.pk}
+            outcome.output = {**outcome.output, "survey_token": token}
             return outcome
-        return StepOutcome(output={**output, "sms": result})
+        survey = services.survey_create(conversation=ctx.conversation, question=plan["question"],
+                                        via=SurveyChannel.SMS, depth=ctx.depth, token=token)
+        return StepOutcome(output={"survey_id": survey.pk, "survey_token": token, "via": SurveyChannel.SMS,
+                                   "link": link, "delivered_via": SurveyChannel.SMS, "to": plan["to"], "sms": result})
 
-    def _earlier_survey(self, ctx: StepContext) -> Survey | None:
-        """The survey an earlier, retried attempt of this step made (kept so the retry sends the same link)."""
-        survey_id = (ctx.step_run.output or {}).get("survey_id") if ctx.step_run is not None else None
-        return Survey.objects.filter(pk=survey_id, conversation=ctx.conversation).first() if survey_id else None
+    def _token_for_this_step(self, ctx: StepContext) -> str:
+        """The survey token an earlier attempt of this step chose, or a new one recorded on the step before the SMS
+        goes out (so a worker dying mid-call resumes with the same link)."""
+        step_run = ctx.step_run
+        token = (step_run.output or {}).get("survey_token") if step_run is not None else None
+        if token:
+            return token
+        token = new_survey_token()
+        if step_run is not None and step_run.pk:
+            step_run.output = {**(step_run.output or {}), "survey_token": token}
+            step_run.save(update_fields=["output"])
+        return token

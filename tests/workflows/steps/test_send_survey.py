@@ -151,3 +151,27 @@ def test_describe_shows_the_channel_and_question_without_creating_a_survey(conve
 ])
 def test_invalid_send_survey_configs_are_rejected_naming_step_and_key(config, key):
     assert key in definition_errors({"type": "send_survey", "config": config})
+
+
+def test_an_sms_survey_is_texted_outside_any_database_transaction(conversation, make_workflow, httpserver,
+                                                                  sms_gateway, monkeypatch):
+    """No lock is held while the provider answers: the call happens at the test's own transaction depth."""
+    from django.db import connection
+
+    from workflows import sms_providers
+
+    baseline, depths = len(connection.atomic_blocks), []
+    real_send = sms_providers.send_sms
+
+    def recording_send(**kwargs):
+        depths.append(len(connection.atomic_blocks))
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(sms_providers, "send_sms", recording_send)
+    httpserver.expect_request("/sms").respond_with_json({"id": "sms-9"})
+    workflow = make_workflow("conversation.created", survey(via="sms", integration="SMS"))
+    drain()
+    assert only_run(workflow).status == "succeeded", only_run(workflow).error
+    assert depths == [baseline]
+    created = Survey.objects.get(conversation=conversation)
+    assert created.token in json.loads(httpserver.log[0][0].data)["text"]
