@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from conversations import services
 from conversations.choices import EventType
-from conversations.models import Recording
+from conversations.models import Recording, Transcript
 from workflows import speech
 from workflows.outbound.client import OutboundError, idempotency_key
 from workflows.outbound.ssrf import BlockedDestination
@@ -63,6 +64,9 @@ class TranscribeStep(StepType):
         recording = _recording(ctx)
         if recording is None:
             return StepOutcome.failed(NO_RECORDING)
+        earlier = _transcript_of_an_earlier_attempt(ctx, recording)
+        if earlier is not None:  # the worker died after storing it: do not transcribe (and post the note) twice
+            return _outcome(config, earlier, seconds=None)
         options = _options(config, key=_request_key(ctx))
         attempts = ctx.step_run.attempts if ctx.step_run is not None else 1
         try:
@@ -76,13 +80,26 @@ class TranscribeStep(StepType):
             return StepOutcome.failed(str(exc))
         except (OutboundError, BlockedDestination) as exc:
             return outcome_for_error(exc, attempts)
-        transcript = services.transcript_create(recording=recording, text=text, language=options.language,
-                                                backend=backend.name, depth=ctx.depth)
-        return StepOutcome(
-            output={"transcript_id": transcript.pk, "recording_id": recording.pk, "backend": backend.name,
-                    "language": options.language, "seconds": round(audio.seconds, 2), "text": text},
-            variables={config.get("save_as") or "transcript": text},
-        )
+        with transaction.atomic():  # the transcript and the step's note of it commit together
+            transcript = services.transcript_create(recording=recording, text=text, language=options.language,
+                                                    backend=backend.name, depth=ctx.depth)
+            if ctx.step_run is not None and ctx.step_run.pk:
+                ctx.step_run.output = {**(ctx.step_run.output or {}), "transcript_id": transcript.pk}
+                ctx.step_run.save(update_fields=["output"])
+        return _outcome(config, transcript, seconds=round(audio.seconds, 2))
+
+
+def _outcome(config: dict, transcript: Transcript, seconds: float | None) -> StepOutcome:
+    return StepOutcome(
+        output={"transcript_id": transcript.pk, "recording_id": transcript.recording_id, "backend": transcript.backend,
+                "language": transcript.language, "seconds": seconds, "text": transcript.text},
+        variables={config.get("save_as") or "transcript": transcript.text},
+    )
+
+
+def _transcript_of_an_earlier_attempt(ctx: StepContext, recording: Recording) -> Transcript | None:
+    transcript_id = (ctx.step_run.output or {}).get("transcript_id") if ctx.step_run is not None else None
+    return Transcript.objects.filter(pk=transcript_id, recording=recording).first() if transcript_id else None
 
 
 def _options(config: dict, key: str | None = None) -> speech.TranscriptionOptions:

@@ -254,3 +254,37 @@ def test_dry_run_describes_the_transcription_without_doing_it(manager_client, ph
     assert step["output"] == {"would": "Transcribe recording", "recording_id": recording.pk, "backend": "pocketsphinx",
                               "language": "en-US", "model": "phone_call", "enhanced": False}
     assert not Transcript.objects.exists() and not Message.objects.filter(internal=True).exists()
+
+
+def test_a_resumed_step_reuses_the_transcript_an_earlier_attempt_stored(db, monkeypatch):
+    """A worker that died after storing the transcript (before recording the step's result) must not make a second
+    transcript and note when the run resumes: the stored transcript id is on the step."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from conversations import services as conversation_services
+    from conversations.models import Event, Transcript
+    from workflows import speech
+    from workflows.steps import step_types
+    from workflows.steps.registry import StepContext
+
+    contact = conversation_services.contact_create(name="Caller", phone="+14155550100")
+    conversation = conversation_services.conversation_open(contact=contact, channel="phone", subject="Call")
+    recording = conversation_services.recording_attach(
+        conversation=conversation, file=SimpleUploadedFile("call.wav", b"RIFF....", content_type="audio/wav"))
+    earlier = conversation_services.transcript_create(recording=recording, text="my printer is broken",
+                                                      language="en-US", backend="pocketsphinx")
+
+    class StepRunStandIn:
+        pk, attempts, output = 7, 2, {"transcript_id": earlier.pk}
+
+    def no_second_transcription(name):
+        raise AssertionError("transcribed again")
+
+    monkeypatch.setattr(speech, "get_backend", no_second_transcription)
+    event = Event.objects.get(type="recording.uploaded", conversation=conversation)
+    ctx = StepContext(data={}, event=event, conversation=conversation, step_run=StepRunStandIn())
+    outcome = step_types.get("transcribe").execute({}, ctx)
+    assert outcome.status == "succeeded"
+    assert outcome.output["transcript_id"] == earlier.pk
+    assert outcome.variables == {"transcript": "my printer is broken"}
+    assert Transcript.objects.filter(recording=recording).count() == 1
