@@ -40,6 +40,7 @@ class TranscribeStep(StepType):
         },
     }
     transactional = False
+    uses_secrets = True  # the cloud backend's API key must never reach the run log
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         """Only a recording event carries audio; the chosen backend must know the language."""

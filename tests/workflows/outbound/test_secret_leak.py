@@ -199,3 +199,10 @@ def test_no_secret_in_log_records(caplog, world):
     for record in records:
         assert_clean(logging.Formatter().format(record), f"log record {record.name}")
         assert record.exc_info is None or record.levelno < logging.WARNING
+
+
+def test_the_speech_api_key_from_settings_is_masked(settings, db):
+    from workflows.integrations import mask, secret_values
+
+    settings.HELPDESK_SPEECH_CLOUD_API_KEY = "goog-key-5566778899"
+    assert mask("400 Bad key goog-key-5566778899", secret_values()) == "400 Bad key ****"

@@ -1,4 +1,4 @@
-"""Every internal step type of SPEC §5 is registered with a schema, a label, `execute` and `describe`."""
+"""Every step type of SPEC §5 is registered with a schema, a label, `execute` and `describe`."""
 import jsonschema
 import pytest
 
@@ -10,20 +10,22 @@ INTERNAL_STEP_TYPES = {
     "notify", "escalate", "send_email", "send_survey", "set_variable", "wait", "schedule_event",
     "clear_scheduled_event",
 }
-# Outbound step types of SPEC §5: they arrive with the integrations issue (not faked here).
-OUTBOUND_STEP_TYPES_EXPECTED_LATER = {"http_request", "webhook", "slack", "sms", "transcribe", "custom_action"}
-SPEC_STEP_TYPES = INTERNAL_STEP_TYPES | OUTBOUND_STEP_TYPES_EXPECTED_LATER
+OUTBOUND_STEP_TYPES = {"http_request", "webhook", "slack", "sms", "transcribe", "custom_action"}
+SPEC_STEP_TYPES = INTERNAL_STEP_TYPES | OUTBOUND_STEP_TYPES
 
 
-def test_every_internal_step_type_is_registered():
-    assert INTERNAL_STEP_TYPES - set(step_types.names()) == set()
+def test_exactly_the_spec_step_types_are_registered():
+    assert set(step_types.names()) == SPEC_STEP_TYPES
 
 
-def test_only_spec_step_types_are_registered():
-    assert set(step_types.names()) - SPEC_STEP_TYPES == set()
+def test_outbound_steps_run_outside_the_runs_transaction_and_mask_secrets():
+    for name in OUTBOUND_STEP_TYPES:
+        step_type = step_types.get(name)
+        assert not step_type.runs_in_transaction({}), name
+    assert all(step_types.get(name).uses_secrets for name in OUTBOUND_STEP_TYPES)
 
 
-@pytest.mark.parametrize("name", sorted(INTERNAL_STEP_TYPES))
+@pytest.mark.parametrize("name", sorted(SPEC_STEP_TYPES))
 def test_a_step_type_has_a_label_a_valid_schema_execute_and_describe(name):
     step_type = step_types.get(name)
     assert step_type.type == name and step_type.label
