@@ -62,39 +62,40 @@ class NeverCalledStep(StepType):
         return StepOutcome()
 
 
-def test_a_step_whose_workers_keep_dying_is_given_up(conversation, make_workflow, settings):
-    """A step left `running` by dead workers as often as the retry budget allows fails instead of running again."""
+def stuck_run(make_workflow, attempts: int) -> WorkflowRun:
+    """A finished one-step run turned back into what dead workers leave: running, lease expired, its step
+    `running` after `attempts` started attempts."""
+    workflow = make_workflow("conversation.created", [{"type": NeverCalledStep.type, "config": {}}])
+    drain()
+    run = WorkflowRun.objects.get(workflow=workflow)
+    assert run.status == "succeeded" and NeverCalledStep.calls == 1
+    StepRun.objects.filter(run=run).update(status=StepStatus.RUNNING, attempts=attempts)
+    WorkflowRun.objects.filter(pk=run.pk).update(status="running", lease_until=clock.now() - dt.timedelta(1),
+                                                 finished_at=None, position=0)
+    return run
+
+
+@pytest.fixture
+def never_called(settings):
     settings.HELPDESK_RETRY_MAX_ATTEMPTS = 3
     NeverCalledStep.calls = 0
     with step_types.register_temporarily(NeverCalledStep):
-        workflow = make_workflow("conversation.created", [{"type": NeverCalledStep.type, "config": {}}])
-        drain()
-        run = WorkflowRun.objects.get(workflow=workflow)
-        assert run.status == "succeeded" and NeverCalledStep.calls == 1
-        # Simulate: the run is running with an expired lease and its step was started 3 times by workers that died.
-        StepRun.objects.filter(run=run).update(status=StepStatus.RUNNING, attempts=3)
-        WorkflowRun.objects.filter(pk=run.pk).update(status="running", lease_until=clock.now() - dt.timedelta(1),
-                                                     finished_at=None, position=0)
-        resume_due_runs(clock.now())
+        yield NeverCalledStep
+
+
+def test_a_step_whose_workers_keep_dying_is_given_up(conversation, make_workflow, never_called):
+    """A step left `running` by dead workers as often as the retry budget allows fails instead of running again."""
+    run = stuck_run(make_workflow, attempts=3)
+    resume_due_runs(clock.now())
     run.refresh_from_db()
     step = run.steps.get()
     assert (run.status, step.status, step.attempts) == ("failed", "failed", 3)
     assert "stopped 3 times" in step.error
-    assert NeverCalledStep.calls == 1
+    assert never_called.calls == 1
 
 
-def test_stuck_step_below_the_budget_is_tried_again(conversation, make_workflow, settings):
-    settings.HELPDESK_RETRY_MAX_ATTEMPTS = 3
-    NeverCalledStep.calls = 0
-    with step_types.register_temporarily(NeverCalledStep):
-        workflow = make_workflow("conversation.created", [{"type": NeverCalledStep.type, "config": {}}])
-        drain()
-        run = WorkflowRun.objects.get(workflow=workflow)
-        StepRun.objects.filter(run=run).update(status=StepStatus.RUNNING, attempts=1)
-        WorkflowRun.objects.filter(pk=run.pk).update(status="running", lease_until=clock.now() - dt.timedelta(1),
-                                                     finished_at=None, position=0)
-        resume_due_runs(clock.now())
+def test_stuck_step_below_the_budget_is_tried_again(conversation, make_workflow, never_called):
+    run = stuck_run(make_workflow, attempts=1)
+    resume_due_runs(clock.now())
     run.refresh_from_db()
-    assert (run.status, run.steps.get().attempts, NeverCalledStep.calls) == ("succeeded", 2, 2)
-
-
+    assert (run.status, run.steps.get().attempts, never_called.calls) == ("succeeded", 2, 2)
