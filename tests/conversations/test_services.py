@@ -68,6 +68,7 @@ def test_contact_create_with_bad_phone_writes_nothing(phone):
 def test_contact_create_refuses_attributes_that_are_not_an_object():
     with refused("attributes"):
         services.contact_create(name="Grace", attributes=["vip"])
+    assert not Contact.objects.exists()
 
 
 def test_contact_update_merges_attributes_and_removes_null_keys(contact):

@@ -32,13 +32,12 @@ def require_service(name: str, available: bool, reason: str = "") -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """URL of a throwaway Redis server on a free loopback port, for the whole session (one per xdist worker)."""
+def _throwaway(name: str, start) -> Iterator[str]:
+    """Start a service (skip or fail per `require_service` when it cannot), yield its URL, stop it afterwards."""
     try:
-        server = start_redis()
+        server = start()
     except ServiceUnavailable as exc:
-        require_service("Redis", False, str(exc))
+        require_service(name, False, str(exc))
     try:
         yield server.url
     finally:
@@ -46,16 +45,15 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """URL of a throwaway Redis server on a free loopback port, for the whole session (one per xdist worker)."""
+    yield from _throwaway("Redis", start_redis)
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """URL of a throwaway PostgreSQL database of its own (not Django's test database), for raw-connection tests."""
-    try:
-        cluster = start_postgres()
-    except ServiceUnavailable as exc:
-        require_service("PostgreSQL", False, str(exc))
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
+    yield from _throwaway("PostgreSQL", start_postgres)
 
 
 def database_vendor() -> str:

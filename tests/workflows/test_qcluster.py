@@ -79,8 +79,9 @@ def assert_completed(snapshot: dict, cluster: QCluster) -> None:
     assert run["replies"] == ["Thanks Grace Hopper, an agent is on it."]
 
 
-def run_workflow_with_wait(env: dict[str, str], log) -> None:
-    """Message -> run waits (tag added, no reply yet) -> sweep resumes it after 3 s -> reply sent."""
+def run_workflow_with_wait(env: dict[str, str], log) -> dict:
+    """Message -> run waits (tag added, no reply yet) -> sweep resumes it after 3 s -> reply sent. Returns the
+    finished run as the worker left it."""
     workflow = call(env, "create_workflow", DEFINITION)["id"]
     with QCluster(env, log) as cluster:
         call(env, "customer_message", "Hello, I need help")
@@ -89,16 +90,18 @@ def run_workflow_with_wait(env: dict[str, str], log) -> None:
         (run,) = waiting["runs"]
         assert (run["status"], run["tags"], run["replies"]) == ("waiting", ["vip"], [])
         call(env, "enqueue", SWEEP_TASK)
-        assert_completed(call(env, "wait_for", workflow, FINISHED, 1, 90), cluster)
+        finished = call(env, "wait_for", workflow, FINISHED, 1, 90)
+        assert_completed(finished, cluster)
     assert cluster.process.returncode is not None, "qcluster did not stop on SIGTERM"
+    return finished["runs"][0]
 
 
 def test_qcluster_runs_workflow_with_wait_on_sqlite(sqlite_env, tmp_path):
-    run_workflow_with_wait(sqlite_env, tmp_path / "qcluster.log")
+    assert run_workflow_with_wait(sqlite_env, tmp_path / "qcluster.log")["status"] == "succeeded"
 
 
 def test_qcluster_runs_workflow_with_wait_on_postgresql(postgres_env, tmp_path):
-    run_workflow_with_wait(postgres_env, tmp_path / "qcluster.log")
+    assert run_workflow_with_wait(postgres_env, tmp_path / "qcluster.log")["status"] == "succeeded"
 
 
 def test_redis_broker_lost_event_message_is_completed_by_the_sweep(redis_env, tmp_path):
