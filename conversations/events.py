@@ -7,8 +7,11 @@ Other apps never get called from here by import (dependencies point one way). Th
 """
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
@@ -19,8 +22,13 @@ from conversations.models import Contact, Conversation, Event
 logger = logging.getLogger(__name__)
 
 Projector = Callable[[Event], None]
-WAKE_UP_EVERY = 25
+# A process that has just woken a worker lets the events of the next WAKE_UP_WINDOW_SECONDS go without a queue
+# message of their own: the consumer drains every pending event and keeps looking for at least this long, so it
+# finds them (see `workflows.drain`). A burst of API writes so costs one queue write per window, not one per event.
+WAKE_UP_WINDOW_SECONDS = 0.2
 _projectors: list[Projector] = []
+_last_wake_up = [float("-inf")]
+_wake_ups_suppressed: ContextVar[bool] = ContextVar("helpdesk_wake_ups_suppressed", default=False)
 
 
 def register_projector(projector: Projector) -> None:
@@ -67,16 +75,41 @@ def record_events(events: list[dict[str, Any]]) -> list[Event]:
     for event in rows:
         for projector in _projectors:
             projector(event)
-    # The consumer (HELPDESK_EVENT_TASK) drains every pending event once woken, so a batch needs one wake-up per
-    # WAKE_UP_EVERY events, not one queue message each; an event a drain misses is still found by the sweep.
-    transaction.on_commit(lambda: [enqueue_event(event.pk) for event in rows[::WAKE_UP_EVERY]])
+    # The consumer (HELPDESK_EVENT_TASK) drains every pending event once woken: one wake-up serves the batch.
+    if rows:
+        transaction.on_commit(lambda: enqueue_event(rows[0].pk))
     return rows
 
 
-def enqueue_event(event_id: Any) -> None:
-    """Wake a worker for one event. A failure here loses nothing: the sweep re-enqueues undispatched events."""
+@contextlib.contextmanager
+def wakeups_suppressed() -> Iterator[None]:
+    """Inside a drain, events recorded by the runs it executes need no queue message: the drain finds them."""
+    token = _wake_ups_suppressed.set(True)
+    try:
+        yield
+    finally:
+        _wake_ups_suppressed.reset(token)
+
+
+def _wake_up_needed() -> bool:
+    from django_q.conf import Conf
+
+    if Conf.SYNC:  # the in-process queue (tests) runs the consumer inline: every event gets its own call
+        return not _wake_ups_suppressed.get()
+    if _wake_ups_suppressed.get():
+        return False
+    return time.monotonic() - _last_wake_up[0] >= WAKE_UP_WINDOW_SECONDS
+
+
+def enqueue_event(event_id: Any, *, force: bool = False) -> None:
+    """Wake a worker for an event, unless a wake-up from this process is recent enough to cover it or a drain in
+    this worker will find it (`force` skips both checks). A failure here loses nothing: the sweep dispatches
+    undispatched events."""
     from django_q.tasks import async_task
 
+    if not force and not _wake_up_needed():
+        return
+    _last_wake_up[0] = time.monotonic()
     try:
         async_task(settings.HELPDESK_EVENT_TASK, str(event_id), task_name=f"event-{event_id}", group="events")
     except Exception:  # the queue is only a wake-up call; the outbox row stays and the sweep picks it up

@@ -94,32 +94,89 @@ def event_data(event: Event) -> dict[str, Any]:
             "depth": event.depth, "payload": payload, "properties": payload}
 
 
-def build_context(event: Event, variables: dict | None = None, conversation: Conversation | None = None) -> dict:
-    """Everything a run's conditions and templates can read, as plain data, fresh from the database."""
-    return LazyContext(event, variables, conversation).complete()
+def build_context(event: Event, variables: dict | None = None, conversation: Conversation | None = None,
+                  message: dict | None = None) -> dict:
+    """Everything a run's conditions and templates can read, as plain data, fresh from the database. `message` is
+    the event's message when the caller already has it (a message never changes once written)."""
+    known = {} if message is None else {"message": message}
+    return LazyContext(event, variables, conversation, known=known).complete()
+
+
+def _conversations_with_context(ids) -> dict[int, Conversation]:
+    """Conversations with what their context shows (contact, assignee, team, tags, message count): three queries
+    for any number of them."""
+    rows = _with_message_count(Conversation.objects.select_related("contact", "assignee", "team")
+                               .prefetch_related("tags")).filter(pk__in=ids)
+    return {conversation.pk: conversation for conversation in rows}
+
+
+class BatchReader:
+    """Reads the messages and conversations (with their contacts) of a batch of events once, on first use: a batch
+    of N events costs one query for its messages and three for its conversations, not N of each."""
+
+    def __init__(self, events: list[Event]):
+        self._events = events
+        self._messages: dict[Any, dict] | None = None
+        self._conversations: dict[int, tuple[dict, dict]] = {}
+        self._unread: set[int] = {event.conversation_id for event in events if event.conversation_id}
+
+    def context(self, event: Event, variables: dict | None = None) -> "LazyContext":
+        """The (lazy) context of one of the batch's events."""
+        return LazyContext(event, variables, reader=self)
+
+    def message(self, event: Event) -> dict | None:
+        if self._messages is None:
+            ids = {message_id for other in self._events if (message_id := (other.payload or {}).get("message_id"))}
+            self._messages = {message.pk: message_data(message) for message in Message.objects.filter(pk__in=ids)}
+        message_id = (event.payload or {}).get("message_id")
+        if message_id in self._messages:
+            return self._messages[message_id]
+        return message_data(Message.objects.filter(pk=message_id).first()) if message_id else None
+
+    def conversation(self, event: Event) -> tuple[dict, dict]:
+        """(conversation data, contact data) of the event's conversation, as of the last read."""
+        conversation_id = event.conversation_id
+        if conversation_id is None:
+            return {}, contact_data(event.contact)
+        if conversation_id not in self._conversations:
+            wanted = (self._unread | {conversation_id}) - set(self._conversations)
+            for pk, conversation in _conversations_with_context(wanted).items():
+                self._conversations[pk] = (conversation_data(conversation), contact_data(conversation.contact))
+            self._unread -= wanted
+        return self._conversations.get(conversation_id, ({}, contact_data(event.contact)))
 
 
 class LazyContext(dict):
     """The context for trigger matching: `event`, `sla` and `vars` at once, the conversation (with its contact) and
     the message read from the database on first use. Most events are rejected on the event or the message alone,
-    so they never cost the conversation's queries. Lookups (`[]`, `get`, `in`) load; iterate only `complete()`."""
+    so they never cost the conversation's queries. Lookups (`[]`, `get`, `in`) load; iterate only `complete()`.
+    With a `reader` the reads are shared with the other events of a batch."""
 
     LAZY = ("conversation", "contact", "message")
 
-    def __init__(self, event: Event, variables: dict | None = None, conversation: Conversation | None = None):
+    def __init__(self, event: Event, variables: dict | None = None, conversation: Conversation | None = None,
+                 reader: BatchReader | None = None, known: dict | None = None):
         super().__init__(event=event_data(event), sla=dict(event.payload) if event.type.startswith("sla.") else {},
-                         vars=dict(variables or {}))
-        self._event, self._conversation = event, conversation or event.conversation
+                         vars=dict(variables or {}), **(known or {}))
+        self._event, self._conversation, self._reader = event, conversation or event.conversation, reader
 
     def __missing__(self, key: str) -> Any:
         if key == "message":
-            message_id = (self._event.payload or {}).get("message_id")
-            self["message"] = message_data(Message.objects.filter(pk=message_id).first() if message_id else None)
+            self["message"] = self._read_message()
         elif key in ("conversation", "contact"):
-            self._load_conversation()
+            if self._reader is not None:
+                self["conversation"], self["contact"] = self._reader.conversation(self._event)
+            else:
+                self._load_conversation()
         else:
             raise KeyError(key)
         return dict.__getitem__(self, key)
+
+    def _read_message(self) -> dict | None:
+        if self._reader is not None:
+            return self._reader.message(self._event)
+        message_id = (self._event.payload or {}).get("message_id")
+        return message_data(Message.objects.filter(pk=message_id).first() if message_id else None)
 
     def _load_conversation(self) -> None:
         conversation = self._conversation

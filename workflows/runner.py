@@ -6,6 +6,10 @@ Durability rules (SPEC §7):
 - Each step's effects, its StepRun result and the run's new position commit in one transaction, so a worker killed
   mid-step leaves the step to be executed again with no partial effect, and a finished step is never executed again.
 - Waits and retries are a status plus a `resume_at` column: nothing sleeps in a worker.
+- A run's consecutive internal steps (a *segment*) execute in one transaction: their effects, their StepRun rows
+  (one INSERT) and the run's new state (one conditional UPDATE) commit together or not at all, so a worker killed
+  mid-segment leaves no partial effect and the segment runs again whole. A step that calls another system ends the
+  segment: its attempt commits before the call and no transaction is open across the network.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import copy
 import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -72,17 +77,40 @@ def execute_runs(run_ids: list[int], context: dict | None = None) -> list[str | 
     return statuses
 
 
+def execute_started(started, changed: set) -> str:
+    """Execute a run a dispatch created already claimed by this worker (`dispatcher.StartedRun`). It starts from the
+    context its event was matched on unless an earlier run changed that conversation (`changed`, shared by the
+    runs of a batch and updated here), in which case it reads it again. Returns the run's status."""
+    run = started.run
+    context = started.context
+    if run.conversation_id in changed:
+        context = _fresh_context(run, context.get("message"))
+    status, current = _execute_claimed(run, context, fresh=True)
+    if current is None:
+        changed.add(run.conversation_id)
+    return status
+
+
 def _run(run_id: int, context: dict | None) -> tuple[str | None, dict | None]:
-    """Execute one run; return its status and its context if that is still current (None once a step with side
-    effects ran after it was read)."""
+    """Claim and execute one run; return its status and its context if that is still current."""
     run = claim_run(run_id)
     if run is None:
         return None, context
-    steps = definition_for_version(run)["steps"]
+    return _execute_claimed(run, context, fresh=False)
+
+
+def _execute_claimed(run: WorkflowRun, context: dict | None, fresh: bool) -> tuple[str, dict | None]:
+    """Execute a claimed run's remaining steps; return its status and its context if that is still current (None
+    once a step with side effects ran after it was read). `fresh` runs have no step results yet (none are read)."""
+    steps = steps_of(run)
+    recorded = {} if fresh else {step_run.position: step_run for step_run in StepRun.objects.filter(run=run)}
     data, stale = _context_for(run, context), False
     while run.status == RunStatus.RUNNING and run.position < len(steps):
         if stale:  # read again only when another step needs it (not after the last one)
-            data, stale = build_context(run.event, run.variables, run.conversation), False
+            data, stale = _fresh_context(run, data.get("message")), False
+        if _starts_segment(run, steps, recorded):
+            data, stale = _run_segment(run, steps, data, recorded)
+            continue
         step = steps[run.position]
         outcome = _run_step(run, step, data)
         if outcome is not None and step_types.get(step["type"]).has_side_effects:
@@ -94,11 +122,93 @@ def _run(run_id: int, context: dict | None) -> tuple[str | None, dict | None]:
     return run.status, None if stale else data
 
 
+def _fresh_context(run: WorkflowRun, message: dict | None) -> dict:
+    return build_context(run.event, run.variables, run.conversation, message=message)
+
+
+_VERSION_CACHE: dict[tuple, list[dict]] = {}
+_VERSION_CACHE_SIZE = 512
+
+
+def steps_of(run: WorkflowRun) -> list[dict]:
+    """The steps of the version a run executes. A saved version never changes, so it is kept per process, keyed by
+    the workflow's identity (its id and creation time: an id can be reused after a delete on SQLite) and version."""
+    key = (run.workflow_id, run.workflow.created_at, run.version)
+    steps = _VERSION_CACHE.get(key)
+    if steps is None:
+        steps = definition_for_version(run)["steps"]
+        if len(_VERSION_CACHE) >= _VERSION_CACHE_SIZE:
+            _VERSION_CACHE.clear()
+        _VERSION_CACHE[key] = steps
+    return steps
+
+
 def _context_for(run: WorkflowRun, context: dict | None) -> dict:
     """The run's context: a private copy of a current one (with this run's variables), or read fresh."""
     if context is None:
         return build_context(run.event, run.variables, run.conversation)
     return {**copy.deepcopy(context), "vars": dict(run.variables)}
+
+
+def _starts_segment(run: WorkflowRun, steps: list[dict], recorded: dict) -> bool:
+    """The step at the run's position can open a segment: internal, and never started before."""
+    step = steps[run.position]
+    return run.position not in recorded and step_types.get(step["type"]).runs_in_transaction(step.get("config", {}))
+
+
+class _Cancelled(Exception):
+    """The run stopped being ours while its segment executed (cancelled): roll the segment back."""
+
+
+def _run_segment(run: WorkflowRun, steps: list[dict], data: dict, recorded: dict) -> tuple[dict, bool]:
+    """Execute the run's consecutive internal steps from its position in one transaction (see the module
+    docstring); return the context and whether it went stale. A cancel that landed meanwhile wins: nothing
+    commits."""
+    start, variables = run.position, dict(run.variables)
+    try:
+        with transaction.atomic():
+            step_runs, data, stale = _segment_steps(run, steps, data, recorded)
+            StepRun.objects.bulk_create(step_runs)
+            if run.status == RunStatus.RUNNING and run.position >= len(steps):
+                run.status, run.finished_at, run.resume_at, run.lease_until = (
+                    RunStatus.SUCCEEDED, clock.now(), None, None)
+            elif run.status == RunStatus.RUNNING:
+                run.lease_until = clock.now() + LEASE
+            fields = {"status": run.status, "position": run.position, "variables": run.variables,
+                      "error": run.error, "finished_at": run.finished_at, "resume_at": run.resume_at,
+                      "lease_until": run.lease_until}
+            if not WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**fields):
+                raise _Cancelled
+    except _Cancelled:
+        run.position, run.variables = start, variables
+        run.refresh_from_db(fields=["status", "error", "finished_at", "resume_at", "lease_until", "position"])
+        return data, True
+    return data, stale
+
+
+def _segment_steps(run: WorkflowRun, steps: list[dict], data: dict,
+                   recorded: dict) -> tuple[list[StepRun], dict, bool]:
+    """Execute steps until the segment ends (an outbound step, a wait or retry, the end, a stop or a failure),
+    moving `run` in memory; return the StepRun rows to insert, the context and whether it went stale."""
+    step_runs, stale = [], False
+    while run.status == RunStatus.RUNNING and run.position < len(steps) and _starts_segment(run, steps, recorded):
+        if stale:
+            data, stale = _fresh_context(run, data.get("message")), False
+        step = steps[run.position]
+        step_type = step_types.get(step["type"])
+        step_run = StepRun(run=run, position=run.position, type=step["type"], attempts=1, started_at=clock.now())
+        started = time.monotonic()
+        outcome = _execute(step_type, step, _step_context(run, data, step_run), run)
+        change = _settle(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
+        step_runs.append(step_run)
+        if change.skipped is not None and change.skipped.position not in recorded:
+            step_runs.append(change.skipped)
+        _apply_in_memory(run, change)
+        if step_type.has_side_effects:
+            stale = True
+        else:
+            data["vars"] = dict(run.variables)
+    return step_runs, data, stale
 
 
 def _step_context(run: WorkflowRun, data: dict, step_run: StepRun) -> StepContext:
@@ -185,48 +295,75 @@ def _error_text(exc: Exception) -> str:
     return str(exc)
 
 
-def _apply_outcome(run: WorkflowRun, step_run: StepRun, step: dict, outcome: StepOutcome, duration_ms: int) -> None:
-    """Record the step's result and move the run: on, to a stop, to a wait or retry, or to failure."""
+@dataclass
+class _RunChange:
+    """Where a step's outcome moves its run: `advance` by some steps, `finish` with a status, or `wait` until
+    `resume_at`; `skipped` is the StepRun of a step a false condition skipped."""
+
+    kind: str
+    by: int = 1
+    status: str = ""
+    error: str = ""
+    resume_at: dt.datetime | None = None
+    skipped: StepRun | None = None
+
+
+def _settle(run: WorkflowRun, step_run: StepRun, step: dict, outcome: StepOutcome, duration_ms: int) -> _RunChange:
+    """Record the step's result on `step_run` and `run.variables` (in memory) and decide where the run moves: on, to
+    a stop, to a wait or retry, or to failure. Shared by segments (written in bulk) and single steps."""
     step_run.output, step_run.error, step_run.duration_ms = _jsonable(outcome.output), outcome.error, duration_ms
     run.variables = {**run.variables, **_jsonable(outcome.variables)}
     if outcome.status in ("waiting", "retry"):
         step_run.status = StepStatus.WAITING if outcome.status == "waiting" else StepStatus.PENDING
-        step_run.save()
-        _save_if_running(run, status=RunStatus.WAITING, resume_at=outcome.resume_at, lease_until=None,
-                         variables=run.variables)
-        return
+        return _RunChange("wait", status=RunStatus.WAITING, resume_at=outcome.resume_at)
     step_run.finished_at = clock.now()
     if outcome.status == "failed":
         step_run.status = StepStatus.FAILED
-        step_run.save()
-        _finish(run, RunStatus.FAILED, error=f"Step {run.position + 1} ({step['type']}) failed: {outcome.error}")
-        return
-    if outcome.status == "condition_false":
-        step_run.status = StepStatus.SUCCEEDED
-        step_run.save()
-        _on_false(run, step.get("on_false") or "stop")
-        return
+        return _RunChange("finish", status=RunStatus.FAILED,
+                          error=f"Step {run.position + 1} ({step['type']}) failed: {outcome.error}")
     step_run.status = StepStatus.SUCCEEDED
-    step_run.save()
-    _advance(run, 1)
-
-
-def _on_false(run: WorkflowRun, on_false: str) -> None:
+    if outcome.status != "condition_false":
+        return _RunChange("advance")
+    on_false = step.get("on_false") or "stop"
     if on_false == "stop":
-        _finish(run, RunStatus.STOPPED, error="")
-    elif on_false == "skip_next":
-        StepRun.objects.update_or_create(
-            run=run, position=run.position + 1,
-            defaults={"type": _step_type_at(run, run.position + 1), "status": StepStatus.SKIPPED,
-                      "output": {"skipped": "the previous condition was false"}},
-        )
-        _advance(run, 2)
+        return _RunChange("finish", status=RunStatus.STOPPED)
+    if on_false == "skip_next":
+        skipped = StepRun(run=run, position=run.position + 1, type=_step_type_at(run, run.position + 1),
+                          status=StepStatus.SKIPPED, output={"skipped": "the previous condition was false"})
+        return _RunChange("advance", by=2, skipped=skipped)
+    return _RunChange("advance")
+
+
+def _apply_in_memory(run: WorkflowRun, change: _RunChange) -> None:
+    """Move the run object as `change` says (a segment writes it once, at its end)."""
+    if change.kind == "advance":
+        run.position += change.by
+    elif change.kind == "wait":
+        run.status, run.resume_at, run.lease_until = change.status, change.resume_at, None
     else:
-        _advance(run, 1)
+        run.status, run.error, run.finished_at = change.status, change.error, clock.now()
+        run.resume_at = run.lease_until = None
+
+
+def _apply_outcome(run: WorkflowRun, step_run: StepRun, step: dict, outcome: StepOutcome, duration_ms: int) -> None:
+    """Record one step's result now and move the run (the single-step path: resumed and outbound steps)."""
+    change = _settle(run, step_run, step, outcome, duration_ms)
+    step_run.save()
+    if change.kind == "wait":
+        _save_if_running(run, status=RunStatus.WAITING, resume_at=change.resume_at, lease_until=None,
+                         variables=run.variables)
+    elif change.kind == "finish":
+        _finish(run, change.status, error=change.error)
+    else:
+        if change.skipped is not None:
+            skipped = change.skipped
+            StepRun.objects.update_or_create(run=run, position=skipped.position, defaults={
+                "type": skipped.type, "status": skipped.status, "output": skipped.output})
+        _advance(run, change.by)
 
 
 def _step_type_at(run: WorkflowRun, position: int) -> str:
-    steps = definition_for_version(run)["steps"]
+    steps = steps_of(run)
     return steps[position]["type"] if position < len(steps) else ""
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
-import time
 
 from django.conf import settings
 from django.db import transaction
@@ -21,74 +19,26 @@ from conversations.models import Conversation, Event, Message
 from sla.models import Metric, SlaTarget, TargetState
 from workflows import conditions, triggers
 from workflows.choices import ScheduledEventStatus, WorkflowStatus
-from workflows.dispatcher import create_run, dispatch
+from workflows.dispatcher import create_run
+from workflows.drain import dispatch_and_run, drain_batch, drain_events  # noqa: F401 (the drain's old home)
 from workflows.models import ScheduledEvent, ScheduleMatch, Workflow, WorkflowRun
-from workflows.runner import claimable, execute_run, execute_runs
+from workflows.runner import claimable, execute_run
 
 logger = logging.getLogger(__name__)
 
 BATCH = 200
-DRAIN_BATCH = 50  # undispatched events read per query while draining
 EVENT_GRACE = dt.timedelta(seconds=5)  # leave fresh events to their own queue message first
 # How long after reaching its threshold a breach may still start its workflow (covers sweeps that were down); it
 # bounds the breach events each sweep reads again.
 LATE_BREACH_LOOKBACK = dt.timedelta(hours=6)
 
 
-def dispatch_and_run(event_id) -> int:
-    """Dispatch one event and execute the runs it starts, back to back in this worker (on the context it was
-    matched on, so it is not read again)."""
-    return len(_dispatch_and_run(event_id)[0])
-
-
-def _dispatch_and_run(event_id) -> tuple[list[int], bool]:
-    done = dispatch(event_id)
-    execute_runs(done.run_ids, done.context)
-    return done.run_ids, done.settled
-
-
-def drain_events(first_event_id=None, budget_seconds: float = 5.0) -> int:
-    """Dispatch `first_event_id`, then every other undispatched event, oldest first, until none is left or the
-    budget is spent; return the runs started. One queue message so serves a burst of events, and the messages of
-    events drained here find them dispatched (a cheap no-op). Each event is claimed on its own (see dispatcher), so
-    any number of drains and sweeps may run at once; an event another worker holds is left to it, and one that
-    fails is logged and left to its own queue message and the sweep, so it never stalls the drain."""
-    deadline = time.monotonic() + budget_seconds
-    held_elsewhere: set = set()  # events another worker holds (or that failed here): not retried by this drain
-    started = 0
-    if first_event_id is not None:
-        run_ids, settled = _dispatch_and_run(first_event_id)
-        started += len(run_ids)
-        if not settled:
-            held_elsewhere.add(Event._meta.pk.to_python(first_event_id))
-    while time.monotonic() < deadline:
-        batch = list(Event.objects.filter(dispatched_at__isnull=True).exclude(pk__in=held_elsewhere)
-                     .order_by("occurred_at").values_list("pk", flat=True)[:DRAIN_BATCH])
-        if not batch:
-            break
-        # Start at a random place in the batch (still among the oldest): two drains woken together then rarely
-        # match the same event at once only for one of them to lose the claim.
-        start = random.randrange(len(batch))
-        for event_id in batch[start:] + batch[:start]:
-            try:
-                run_ids, settled = _dispatch_and_run(event_id)
-            except Exception:  # a broken event must not keep every drain from the events behind it
-                logger.exception("Draining event %s failed; its own task and the sweep will retry it", event_id)
-                run_ids, settled = [], False
-            started += len(run_ids)
-            if not settled:
-                held_elsewhere.add(event_id)
-            if time.monotonic() >= deadline:
-                break
-    return started
-
-
 def dispatch_lost_events(now: dt.datetime) -> int:
     """Dispatch events still undispatched some seconds after they happened (their queue message was lost)."""
     ids = list(Event.objects.filter(dispatched_at__isnull=True, occurred_at__lte=now - EVENT_GRACE)
                .order_by("occurred_at").values_list("pk", flat=True)[:BATCH])
-    for event_id in ids:
-        dispatch_and_run(event_id)
+    if ids:
+        drain_batch(ids)
     return len(ids)
 
 

@@ -2,30 +2,20 @@
 from __future__ import annotations
 
 import time
-from contextvars import ContextVar
 
 from django.conf import settings
 
 from conversations import clock
-from workflows import runner, sweep
+from workflows import drain, runner, sweep
 
 SWEEP_WINDOW_SECONDS = 55  # the django-q2 schedule fires about once a minute; the sweep covers the minute itself
-DRAIN_SECONDS = 5  # how long one woken worker keeps draining other events (well under the task timeout)
-
-_draining: ContextVar[bool] = ContextVar("helpdesk_draining", default=False)
+DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the task timeout)
 
 
 def dispatch_event_task(event_id: str) -> int:
-    """Consume one committed event, then drain every other undispatched event for up to DRAIN_SECONDS (SPEC §7:
-    throughput is not bounded by one queue message per event). Returns the runs started. A wake-up fired while
-    this worker is already draining (django-q2 sync mode runs it inline) handles its own event only."""
-    if _draining.get():
-        return sweep.dispatch_and_run(event_id)
-    token = _draining.set(True)
-    try:
-        return sweep.drain_events(event_id, DRAIN_SECONDS)
-    finally:
-        _draining.reset(token)
+    """Wake-up for a committed event: dispatch it, then drain every other undispatched event for up to
+    DRAIN_SECONDS (SPEC §7: throughput is not bounded by one queue message per event). Returns the runs started."""
+    return drain.drain_events(event_id, DRAIN_SECONDS)
 
 
 def execute_run_task(run_id: int) -> str | None:

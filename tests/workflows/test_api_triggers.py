@@ -303,6 +303,6 @@ def test_dispatch_does_not_read_workflows_of_other_trigger_types(agent_client, c
              name=f"Other {index}")
     many, started, workflow_reads = dispatch()
     assert (many, started) == (few, 1)  # same queries, one run
-    assert workflow_reads and all('"trigger_type" = ' in sql.split("WHERE", 1)[-1] or
-                                  '"workflows_workflow"."id" = ' in sql.split("WHERE", 1)[-1]
-                                  for sql in workflow_reads), workflow_reads
+    assert workflow_reads and all(any(f in sql.split("WHERE", 1)[-1] for f in (
+        '"trigger_type" = ', '"trigger_type" IN (', '"workflows_workflow"."id" = ')) for sql in workflow_reads), \
+        workflow_reads

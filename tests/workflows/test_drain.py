@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from conversations import services
 from conversations.models import Event, Message
 from workflows.models import WorkflowRun
-from workflows.sweep import drain_events
+from workflows.drain import drain_events
 from workflows.tasks import dispatch_event_task
 
 GREETING = "Hello {{ contact.name }}"
@@ -136,17 +136,17 @@ def test_an_event_that_fails_does_not_stall_the_drain(conversation, make_workflo
     for n in range(3):
         customer_message(conversation, f"Question {n}")
     broken, *fine = message_events()
-    from workflows import sweep
+    from workflows import dispatcher
 
-    real_dispatch = sweep.dispatch
+    real_matches = dispatcher._matches
 
-    def dispatch(event_id):
-        if str(event_id) == str(broken.pk):
+    def matches(event, candidates, data):
+        if str(event.pk) == str(broken.pk):
             raise RuntimeError("broken event")
-        return real_dispatch(event_id)
+        return real_matches(event, candidates, data)
 
-    monkeypatch.setattr(sweep, "dispatch", dispatch)
+    monkeypatch.setattr(dispatcher, "_matches", matches)
     assert drain_events(budget_seconds=60) == 2
     assert [e.dispatched_at is not None for e in message_events()] == [False, True, True]
-    monkeypatch.setattr(sweep, "dispatch", real_dispatch)
+    monkeypatch.setattr(dispatcher, "_matches", real_matches)
     assert drain_events(budget_seconds=60) == 1  # nothing was lost

@@ -86,7 +86,10 @@ def test_abandoned_claim_is_taken_again_only_after_the_lease(conversation, make_
     assert replies(conversation) == ["We got your message, Ada Lovelace."]
 
 
-def test_worker_killed_mid_run_resumes_without_repeating_finished_steps(conversation, make_workflow, die_once):
+def test_worker_killed_mid_run_leaves_no_partial_effect_and_resumes_each_step_once(conversation, make_workflow,
+                                                                                    die_once):
+    """Consecutive internal steps commit together: a worker killed in the third leaves nothing of the first two
+    either, and the resumed run executes each step exactly once."""
     workflow = make_workflow("message.created", [
         {"type": "add_tag", "config": {"tags": ["vip"]}},
         {"type": "auto_reply", "config": {"text": GREETING}},
@@ -97,10 +100,11 @@ def test_worker_killed_mid_run_resumes_without_repeating_finished_steps(conversa
     with pytest.raises(WorkerKilled):
         dispatch_and_run(message_event(message).pk)
     run = WorkflowRun.objects.get(workflow=workflow)
-    assert (run.status, run.position) == ("running", 2)
-    assert sorted(conversation.tags.values_list("name", flat=True)) == ["vip"]  # the killed step left nothing
+    assert (run.status, run.position) == ("running", 0)
+    assert list(conversation.tags.values_list("name", flat=True)) == []  # the killed segment left nothing
+    assert replies(conversation) == [] and not run.steps.exists()
     sweep_once()
-    assert WorkflowRun.objects.get(pk=run.pk).position == 2  # still leased to the dead worker
+    assert WorkflowRun.objects.get(pk=run.pk).status == "running"  # still leased to the dead worker
     with clock.travel(AFTER_LEASE):
         sweep_once()
     run.refresh_from_db()
@@ -141,7 +145,8 @@ def test_sigkilled_worker_leaves_a_run_the_sweep_completes_once(tmp_path):
         worker.wait(timeout=10)
     result = call(env, "sweep_after_lease", 1)
     (before,) = result["before"]["runs"]
-    assert (before["status"], before["position"], before["tags"]) == ("running", 2, ["vip"])
+    # The slow step shares a transaction with the steps before it: the kill left none of their effects.
+    assert (before["status"], before["position"], before["tags"]) == ("running", 0, [])
     (after,) = result["after"]["runs"]
     assert after["status"] == "succeeded", after
     assert [(step["type"], step["status"], step["attempts"]) for step in after["steps"]] == [

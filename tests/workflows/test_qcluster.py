@@ -113,6 +113,7 @@ def test_redis_broker_lost_event_message_is_completed_by_the_sweep(redis_env, tm
     with QCluster(redis_env, tmp_path / "qcluster.log") as cluster:
         time.sleep(max(0.0, 6 - (time.monotonic() - posted)))  # past the sweep's grace period for fresh events
         lost = call(redis_env, "snapshot", workflow)
-        assert (lost["runs"], lost["undispatched"]) == ([], purged["dropped"]), lost  # the messages are gone
+        # The wake-ups are gone (one can serve several events) and nothing was dispatched.
+        assert lost["runs"] == [] and lost["undispatched"] >= purged["dropped"], lost
         call(redis_env, "enqueue", SWEEP_TASK)
         assert_completed(call(redis_env, "wait_for", workflow, FINISHED, 1, 90), cluster)

@@ -1,0 +1,90 @@
+"""The drain: what a worker does when the queue wakes it (SPEC §7). It dispatches every undispatched event, oldest
+first, in batches, and executes the runs each batch starts right away, in this worker, until nothing is left or
+its time budget is spent. The queue only wakes workers up: one message serves a whole burst of events, events
+recorded while draining are found by the drain itself (no queue round trip each), and anything a drain leaves
+behind is found by the next wake-up or the recovery sweep (`workflows.sweep`).
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import transaction
+
+from conversations.events import WAKE_UP_WINDOW_SECONDS, enqueue_event, wakeups_suppressed
+from conversations.models import Event
+from workflows import dispatcher, runner
+
+logger = logging.getLogger(__name__)
+
+BATCH = 100  # events dispatched per transaction
+IDLE_POLL_SECONDS = 0.05
+
+
+def dispatch_and_run(event_id) -> int:
+    """Dispatch one event and execute the runs it starts in this worker; return the runs started."""
+    return drain_batch([event_id])
+
+
+def drain_batch(event_ids: list) -> int:
+    """Dispatch these events (those still undispatched) and execute the runs they start; return the runs started.
+    Outside a drain loop, so the events those runs record wake a worker as usual."""
+    return _drain_batch(event_ids, set())
+
+
+def drain_events(first_event_id=None, budget_seconds: float = 5.0) -> int:
+    """Dispatch `first_event_id`, then every other undispatched event, oldest first and a batch at a time, until
+    none is left or the budget is spent; return the runs started.
+
+    A drain lasts at least the wake-up window (it polls once more at its end), because a process that woke a worker
+    lets the events of the next WAKE_UP_WINDOW_SECONDS go without a wake-up of their own (`conversations.events`):
+    they are committed before the drain's last look. Events another worker holds, or that failed here, are left to
+    their owner, their own task and the sweep, so they never stall the drain."""
+    started_at = time.monotonic()
+    deadline = started_at + budget_seconds
+    held: set = set()
+    started = 0
+    with wakeups_suppressed():
+        if first_event_id is not None:
+            started += _drain_batch([first_event_id], held)
+        while time.monotonic() < deadline:
+            batch = _oldest_undispatched(held)
+            if batch:
+                started += _drain_batch(batch, held)
+            elif time.monotonic() - started_at >= WAKE_UP_WINDOW_SECONDS or budget_seconds <= 0:
+                break
+            else:
+                time.sleep(IDLE_POLL_SECONDS)
+    if time.monotonic() >= deadline and _oldest_undispatched(held, limit=1):
+        _wake_another_worker()
+    return started
+
+
+def _oldest_undispatched(held: set, limit: int = BATCH) -> list:
+    return list(Event.objects.filter(dispatched_at__isnull=True).exclude(pk__in=held)
+                .order_by("occurred_at").values_list("pk", flat=True)[:limit])
+
+
+def _drain_batch(event_ids: list, held: set) -> int:
+    """Dispatch one batch and execute the runs it started; failures are logged and left to the sweep."""
+    try:
+        batch = dispatcher.dispatch_batch(event_ids)
+    except Exception:  # a broken batch must not keep every drain from the events behind it
+        logger.exception("Dispatching events %s failed; their own tasks and the sweep will retry them", event_ids)
+        held.update(event_ids)
+        return 0
+    held.update(batch.unsettled)
+    for started in batch.started:
+        try:
+            runner.execute_started(started, batch.changed)
+        except Exception:  # the run keeps its lease: the sweep takes it again once the lease expires
+            logger.exception("Run %s failed in the drain; the sweep will resume it", started.run.pk)
+            batch.changed.add(started.run.conversation_id)
+    return len(batch.started)
+
+
+def _wake_another_worker() -> None:
+    """The budget ran out with events left: queue one wake-up for them (after commit, like every wake-up)."""
+    pending = _oldest_undispatched(set(), limit=1)
+    if pending:
+        transaction.on_commit(lambda: enqueue_event(pending[0], force=True))
