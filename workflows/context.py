@@ -6,12 +6,14 @@ private attributes; an unknown placeholder renders as empty text rather than fai
 """
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from jinja2 import ChainableUndefined, TemplateError, nodes
+from jinja2 import ChainableUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from conversations import clock
@@ -197,6 +199,40 @@ class LazyContext(dict):
         """A plain dict with every namespace read (what runs, templates and webhooks see)."""
         return {key: self[key] for key in ("event", "conversation", "contact", "message", "sla", "vars")}
 
+    def load(self, names: Iterable[str]) -> None:
+        """Read the lazy namespaces among `names` now (before the context is copied, e.g. by a template render)."""
+        for name in names:
+            if name in self.LAZY:
+                self[name]  # noqa: B018 (loads it)
+
+    def fork(self, variables: dict) -> "LazyContext":
+        """A private copy for another run of the same event: what was read so far is copied, the rest stays lazy."""
+        known = {key: copy.deepcopy(dict.__getitem__(self, key)) for key in self.LAZY if dict.__contains__(self, key)}
+        return LazyContext(self._event, variables, self._conversation, reader=self._reader, known=known)
+
+
+@lru_cache(maxsize=1024)
+def _template_names(text: str) -> frozenset[str]:
+    """The top-level names a template reads (`message` in `{{ message.body }}`)."""
+    try:
+        return frozenset(meta.find_undeclared_variables(_environment().parse(text)))
+    except TemplateError:
+        return frozenset(LazyContext.LAZY)
+
+
+def _load_referenced(value: Any, context: LazyContext) -> None:
+    """Read the namespaces the templates inside `value` refer to, so the render (which copies the context) sees
+    them; a template that reads only `message` never costs the conversation's queries."""
+    if isinstance(value, str):
+        if "{{" in value or "{%" in value:
+            context.load(_template_names(value))
+    elif isinstance(value, list):
+        for item in value:
+            _load_referenced(item, context)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _load_referenced(item, context)
+
 
 @lru_cache(maxsize=1)
 def _environment() -> ImmutableSandboxedEnvironment:
@@ -265,6 +301,8 @@ def render(text: str, context: dict) -> str:
 
 def render_value(value: Any, context: dict) -> Any:
     """Render every string inside a JSON-like value (dicts, lists) over the context."""
+    if isinstance(context, LazyContext):
+        _load_referenced(value, context)
     if isinstance(value, str):
         return render(value, context)
     if isinstance(value, list):

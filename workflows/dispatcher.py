@@ -109,8 +109,8 @@ def _sentiment_configs() -> list[dict]:
 
 @dataclass
 class StartedRun:
-    """A run created by a dispatch, with the context its event was matched on (complete, current until one of the
-    batch's runs changes that conversation)."""
+    """A run created by a dispatch, with the (lazy) context its event was matched on, current until one of the
+    batch's runs changes that conversation."""
 
     run: WorkflowRun
     context: dict
@@ -163,7 +163,7 @@ def dispatch_batch(event_ids: list, *, claim_runs: bool = True) -> Batch:
         return Batch(unsettled=set(failed))
     taken, runs = created
     unsettled = set(failed) | {event.pk for event in events if event.pk not in taken}
-    started = [StartedRun(run=run, context=reader.context(run.event).complete()) for run in runs]
+    started = [StartedRun(run=run, context=reader.context(run.event)) for run in runs]
     return Batch(started=started, unsettled=unsettled)
 
 
@@ -273,5 +273,5 @@ def _dispatch_one_by_one(event_ids: list, claim_runs: bool) -> Batch:
             _mark_dispatched({event.pk: note}, clock.now())
         if claim_runs:
             runs = [claimed for run in runs if (claimed := claim_run(run.pk))]
-        batch.started += [StartedRun(run=run, context=reader.context(event).complete()) for run in runs]
+        batch.started += [StartedRun(run=run, context=reader.context(event)) for run in runs]
     return batch

@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce
 
 from conversations import clock
 from workflows.choices import RunStatus, StepStatus
-from workflows.context import RenderError, build_context
+from workflows.context import LazyContext, RenderError
 from workflows.models import StepRun, WorkflowRun
 from workflows.services import definition_for_version
 from workflows.steps import step_types
@@ -84,7 +84,7 @@ def execute_started(started, changed: set) -> str:
     run = started.run
     context = started.context
     if run.conversation_id in changed:
-        context = _fresh_context(run, context.get("message"))
+        context = _fresh_context(run, context)
     status, current = _execute_claimed(run, context, fresh=True)
     if current is None:
         changed.add(run.conversation_id)
@@ -107,10 +107,12 @@ def _execute_claimed(run: WorkflowRun, context: dict | None, fresh: bool) -> tup
     data, stale = _context_for(run, context), False
     while run.status == RunStatus.RUNNING and run.position < len(steps):
         if stale:  # read again only when another step needs it (not after the last one)
-            data, stale = _fresh_context(run, data.get("message")), False
+            data, stale = _fresh_context(run, data), False
         if _starts_segment(run, steps, recorded):
             data, stale = _run_segment(run, steps, data, recorded)
             continue
+        if isinstance(data, LazyContext):  # steps that call out (or resume) get the whole context, read now
+            data = data.complete()
         step = steps[run.position]
         outcome = _run_step(run, step, data)
         if outcome is not None and step_types.get(step["type"]).has_side_effects:
@@ -122,8 +124,11 @@ def _execute_claimed(run: WorkflowRun, context: dict | None, fresh: bool) -> tup
     return run.status, None if stale else data
 
 
-def _fresh_context(run: WorkflowRun, message: dict | None) -> dict:
-    return build_context(run.event, run.variables, run.conversation, message=message)
+def _fresh_context(run: WorkflowRun, previous: dict) -> LazyContext:
+    """The run's context after a step changed the conversation: read again only where a later step looks (the
+    event's message never changes once written, so it is kept)."""
+    known = {"message": dict.__getitem__(previous, "message")} if dict.__contains__(previous, "message") else {}
+    return LazyContext(run.event, run.variables, run.conversation, known=known)
 
 
 _VERSION_CACHE: dict[tuple, list[dict]] = {}
@@ -144,9 +149,11 @@ def steps_of(run: WorkflowRun) -> list[dict]:
 
 
 def _context_for(run: WorkflowRun, context: dict | None) -> dict:
-    """The run's context: a private copy of a current one (with this run's variables), or read fresh."""
+    """The run's context: a private copy of a current one (with this run's variables), or read as steps need it."""
     if context is None:
-        return build_context(run.event, run.variables, run.conversation)
+        return LazyContext(run.event, run.variables, run.conversation)
+    if isinstance(context, LazyContext):
+        return context.fork(dict(run.variables))
     return {**copy.deepcopy(context), "vars": dict(run.variables)}
 
 
@@ -193,7 +200,7 @@ def _segment_steps(run: WorkflowRun, steps: list[dict], data: dict,
     step_runs, stale = [], False
     while run.status == RunStatus.RUNNING and run.position < len(steps) and _starts_segment(run, steps, recorded):
         if stale:
-            data, stale = _fresh_context(run, data.get("message")), False
+            data, stale = _fresh_context(run, data), False
         step = steps[run.position]
         step_type = step_types.get(step["type"])
         step_run = StepRun(run=run, position=run.position, type=step["type"], attempts=1, started_at=clock.now())
