@@ -214,3 +214,17 @@ def test_a_contact_stored_with_a_lone_surrogate_is_repaired_and_renders_again(ma
     assert manager_client.get("/api/contacts/?search=Ada").status_code == 200
     assert manager_browser.get(f"/admin/conversations/contact/{contact.pk}/change/").status_code == 200
     assert manager_browser.get("/admin/conversations/contact/").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["half \ud83d", "nul\x00", json.loads(nested(900))])
+def test_the_services_refuse_what_the_edges_refuse(contact, value):
+    """A workflow step writes through the services with data from elsewhere (an HTTP response): same rule."""
+    from django.core.exceptions import ValidationError
+
+    from conversations import services
+
+    with pytest.raises(ValidationError) as refused:
+        services.contact_update(contact=contact, attributes_patch={"from_crm": value})
+    assert "attributes" in refused.value.message_dict
+    contact.refresh_from_db()
+    assert contact.attributes == {"vip": True, "plan": "enterprise"}
