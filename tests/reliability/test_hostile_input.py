@@ -228,3 +228,28 @@ def test_the_services_refuse_what_the_edges_refuse(contact, value):
     assert "attributes" in refused.value.message_dict
     contact.refresh_from_db()
     assert contact.attributes == {"vip": True, "plan": "enterprise"}
+
+
+def test_a_body_over_the_upload_limit_is_refused_before_it_is_decoded(manager_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
+    raw = json.dumps({"name": "Grace", "attributes": {"a": "x" * 1_000_000}})
+    response = post_raw(manager_client, "POST", "/api/contacts/", raw)
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The body is larger than 1000000 bytes."}
+    assert not Contact.objects.filter(name="Grace").exists()
+
+
+def test_the_parser_itself_stops_reading_at_the_upload_limit(settings):
+    """When DRF reads the raw stream (nothing read the body before), the parser is what enforces the limit."""
+    import io
+
+    from django.core.exceptions import RequestDataTooBig
+
+    from conversations.api.parsers import SafeJSONParser
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    stream = io.BytesIO(json.dumps({"a": "x" * 5_000}).encode())
+    with pytest.raises(RequestDataTooBig):
+        SafeJSONParser().parse(stream, "application/json", {})
+    assert stream.tell() == 1_001
+    assert SafeJSONParser().parse(io.BytesIO(b'{"a": 1}'), "application/json", {}) == {"a": 1}
