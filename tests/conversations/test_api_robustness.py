@@ -1,7 +1,7 @@
 """Hostile input never makes a 500: every writable field of every conversations endpoint is fed wrong types, huge
-strings and numbers, NUL bytes, lone surrogates and nested JSON, and the API answers 400 with a message naming the field (or accepts
-the value when it is harmless text), without writing a half-made change. Also bodies that are not JSON at all,
-deeply nested JSON and hostile query strings."""
+strings and numbers, NUL bytes, lone surrogates and nested JSON, and the API answers 400 with a message naming the
+field (or accepts the value when it is harmless text), without writing a half-made change. Also bodies that are not
+JSON at all, deeply nested JSON and hostile query strings."""
 import json
 
 import pytest
