@@ -43,6 +43,7 @@ from conversations.models import (
 )
 from conversations.phones import normalize_e164
 from conversations.prefetch import remember_related
+from conversations.safetext import find_text_problem
 from conversations.sentiment import running_average, score_text
 
 User = get_user_model()
@@ -73,23 +74,16 @@ def _require_object(value: Any, field: str) -> dict:
         return {}
     if not isinstance(value, dict):
         raise ValidationError({field: "Expected a JSON object of keys and values."})
+    # NUL (refused by PostgreSQL), lone surrogates (unrenderable once stored) and deep nesting, checked without
+    # recursion before json.dumps recurses: a workflow step's data is held to the same rule as the API's.
+    problem = find_text_problem(value)
+    if problem:
+        raise ValidationError({field: problem.describe()})
     try:
         json.dumps(value)
     except (TypeError, ValueError) as exc:
         raise ValidationError({field: "Expected plain JSON values (text, numbers, booleans, lists, objects)."}) from exc
-    if _has_nul(value):  # PostgreSQL's jsonb refuses NUL characters
-        raise ValidationError({field: "Text cannot contain NUL characters."})
     return value
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
 
 
 def _require_clean_reference(reference: Any, field: str) -> None:

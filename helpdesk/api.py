@@ -1,4 +1,6 @@
 """API plumbing shared by every app: the router, pagination, role permissions and the error handler."""
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, permissions
@@ -36,9 +38,12 @@ def django_validation_error_detail(exc: DjangoValidationError):
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus: service-layer ValidationErrors become 400 with field messages, never a 500."""
+    """DRF's handler, plus: service-layer ValidationErrors become 400 with field messages, never a 500, and a body
+    over DATA_UPLOAD_MAX_MEMORY_SIZE is a JSON 400 rather than Django's HTML one."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(django_validation_error_detail(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = exceptions.ParseError(f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)

@@ -83,25 +83,36 @@ TEMPLATES = [
 WSGI_APPLICATION = "helpdesk.wsgi.application"
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("HELPDESK_CONN_MAX_AGE", 60), conn_health_checks=True)}
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # Keep connections: django-q2's ORM broker calls close_old_connections() on every enqueue, which with
-            # the default CONN_MAX_AGE=0 reopens the database (and re-runs the PRAGMAs) for each event.
-            "CONN_MAX_AGE": env_int("HELPDESK_CONN_MAX_AGE", 60),
-            "CONN_HEALTH_CHECKS": True,
-            # WAL + a busy timeout let the web server and the worker share the file without "database is locked".
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
-    }
+
+
+def sqlite_tuned(database: dict) -> dict:
+    """The one SQLite configuration, whether the file is named by SQLITE_PATH or by a `sqlite:///` DATABASE_URL.
+
+    WAL + a busy timeout let the web server and the worker share the file without "database is locked"; IMMEDIATE
+    transactions take the write lock at BEGIN, so two writers queue on the timeout instead of one failing at once
+    when it upgrades a read lock. Any other engine is returned unchanged.
+    """
+    if database.get("ENGINE") != "django.db.backends.sqlite3":
+        return database
+    options = {"timeout": 20, "transaction_mode": "IMMEDIATE",
+               "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    return {**database, "OPTIONS": {**options, **database.get("OPTIONS", {})}}
+
+
+def database_from_env() -> dict:
+    """`DATABASE_URL` (PostgreSQL, or SQLite) when set, else the SQLite file at SQLITE_PATH."""
+    # Keep connections: django-q2's ORM broker calls close_old_connections() on every enqueue, which with the
+    # default CONN_MAX_AGE=0 reopens the database (and re-runs the PRAGMAs) for each event.
+    conn_max_age = env_int("HELPDESK_CONN_MAX_AGE", 60)
+    if DATABASE_URL:
+        database = dj_database_url.parse(DATABASE_URL, conn_max_age=conn_max_age, conn_health_checks=True)
+    else:
+        database = {"ENGINE": "django.db.backends.sqlite3", "CONN_MAX_AGE": conn_max_age, "CONN_HEALTH_CHECKS": True,
+                    "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))}
+    return sqlite_tuned(database)
+
+
+DATABASES = {"default": database_from_env()}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from conversations.models import Contact
+from conversations.safetext import checked_json, find_text_problem, without_lone_surrogates
 from workflows import admin_editor as editor
 from workflows import conditions, triggers
 from workflows.choices import OnFalse, WorkflowStatus
@@ -126,10 +127,7 @@ def _cleared_write_only(step_type: StepType, raw_config: Any) -> dict[str, str]:
 
 def definition_from_raw(text: str) -> dict[str, Any]:
     """The raw-JSON box: a §4 body (read-only keys such as id and version are ignored)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"Not valid JSON: {exc}") from exc
+    data = checked_json(text)
     if isinstance(data, dict) and set(data) == {"workflow"}:
         data = data["workflow"]
     return {key: data[key] for key in EXPORT_KEYS if key in data} if isinstance(data, dict) else data
@@ -168,6 +166,7 @@ class WorkflowEditorForm(forms.ModelForm):
                 raise ValidationError("The raw JSON could not be read.") from exc
         else:
             self.submitted, errors = definition_from_post(self.data)
+            errors.update(self._text_errors())
         try:
             self.definition = validate_definition(self.submitted)
         except DefinitionError as exc:
@@ -177,6 +176,14 @@ class WorkflowEditorForm(forms.ModelForm):
             count = sum(len(messages) for messages in errors.values())
             raise ValidationError(f"The workflow has {count} problem(s); each is shown next to its field.")
         return self.cleaned_data
+
+    def _text_errors(self) -> dict[str, list[str]]:
+        """A NUL or lone surrogate (from a JSON box) on the field it came from; the editor shows it back repaired."""
+        problem = find_text_problem(self.submitted)
+        if problem is None:
+            return {}
+        self.submitted = without_lone_surrogates(self.submitted)
+        return {problem.path or "definition": [problem.message]}
 
     def editor(self) -> dict[str, Any]:
         """What the editor template renders: fields with values and errors, blank step types, useful data."""
@@ -288,10 +295,7 @@ class ImportForm(forms.Form):
         text = upload.read().decode("utf-8", errors="replace") if upload else cleaned.get("text", "")
         if not text.strip():
             raise ValidationError("Choose a file or paste JSON.")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"Not valid JSON: {exc}") from exc
+        data = checked_json(text)
         cleaned["definitions"] = self._validated(self._bodies(data), cleaned.get("keep_status", False))
         return cleaned
 

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from conversations.safetext import SafeJSONFormField
 from workflows import custom_actions, integrations
 from workflows.models import AuthType, CustomAction, Integration
 
@@ -51,7 +52,7 @@ class IntegrationForm(forms.ModelForm):
     auth_client_secret = secret_input("Client secret (OAuth2)")
     auth_token_url = forms.CharField(required=False, label="Token URL (OAuth2)")
     auth_scope = forms.CharField(required=False, label="Scope (OAuth2)")
-    static_headers = forms.JSONField(required=False, label="Static headers", widget=JSON_WIDGET,
+    static_headers = SafeJSONFormField(required=False, label="Static headers", widget=JSON_WIDGET,
                                      help_text='[{"key": "X-Api-Version", "value": "2"}] — not secret; use secrets.')
     remove_secrets = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
                                                help_text="Tick to delete a named secret.")
@@ -138,8 +139,8 @@ class IntegrationAdmin(admin.ModelAdmin):
 
 
 class CustomActionForm(forms.ModelForm):
-    input_schema = forms.JSONField(required=False, widget=JSON_WIDGET, help_text="JSON Schema of the input.")
-    output_schema = forms.JSONField(required=False, widget=JSON_WIDGET, help_text="JSON Schema of the output.")
+    input_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, help_text="JSON Schema of the input.")
+    output_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, help_text="JSON Schema of the output.")
 
     class Meta:
         model = CustomAction
@@ -157,7 +158,7 @@ class CustomActionForm(forms.ModelForm):
 
 
 class TestActionForm(forms.Form):
-    input = forms.JSONField(required=False, widget=JSON_WIDGET,
+    input = SafeJSONFormField(required=False, widget=JSON_WIDGET,
                             help_text="The input JSON to execute the action with ({} when empty).")
 
 

@@ -24,6 +24,7 @@ from django.utils.html import format_html
 
 from conversations import clock
 from conversations.models import Conversation, Event
+from conversations.safetext import checked_json
 from workflows import analytics, charts, dryrun, gallery, services
 from workflows.api.views import (  # the API's window rules, shared so both read the same period
     DEFAULT_WINDOW_DAYS,
@@ -135,10 +136,7 @@ class DryRunForm(forms.Form):
         text = self.cleaned_data["event"].strip()
         if not text:
             return None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
+        data = checked_json(text)
         if not isinstance(data, dict):
             raise ValidationError('A sample event is a JSON object: {"type"?, "payload"?}.')
         unknown = sorted(set(data) - {"type", "payload"})

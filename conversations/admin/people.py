@@ -13,6 +13,7 @@ from conversations import services
 from conversations.admin.base import ManagersWriteMixin, ServiceErrorsAsMessages, User, adopt, staff_users
 from conversations.models import AgentProfile, Contact, Team
 from conversations.phones import normalize_e164
+from conversations.safetext import SafeJSONFormField
 
 
 def attributes_patch(current: dict, wanted: dict) -> dict:
@@ -26,6 +27,7 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = ["name", "email", "phone", "segment", "attributes"]
+        field_classes = {"attributes": SafeJSONFormField}
 
     def clean_phone(self) -> str:
         """Accept any spelling of a valid number (spaces, dashes) and keep its E.164 form."""

@@ -1,19 +1,39 @@
-"""The API's JSON parser: DRF's, except that JSON nested too deeply for Python's decoder is a 400, not a 500.
+"""The API's JSON parser: DRF's, plus the checks that keep hostile bodies out of storage (`conversations.safetext`).
 
 `json.loads` raises RecursionError (not ValueError) past about a thousand levels of `[` or `{`, which DRF's parser
-does not catch; a hostile or broken client must get a parse error like any other malformed body.
+does not catch; a hostile or broken client must get a parse error like any other malformed body. A body that parses
+is then walked once, without recursion: a NUL, a lone surrogate, nesting past `MAX_DEPTH` or more than `MAX_VALUES`
+values is a 400 naming the top-level field, before any serializer, validator or `json.dumps` walks it recursively.
+DRF may read the request stream itself, bypassing Django's DATA_UPLOAD_MAX_MEMORY_SIZE, so the parser enforces it
+before decoding (raising Django's own RequestDataTooBig, which the API's error handler turns into a JSON 400).
 """
 from __future__ import annotations
 
-from rest_framework.exceptions import ParseError
+import io
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
+
+from conversations.safetext import text_problem_errors
 
 
 class SafeJSONParser(JSONParser):
-    """JSONParser that turns a too-deeply-nested body into a 400 `{"detail": ...}`."""
+    """JSONParser whose too-deep, too-big or unstorable bodies are a 400, never a 500 later on."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None:
+            raw = stream.read(limit + 1)
+            if len(raw) > limit:
+                raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
+            stream = io.BytesIO(raw)
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
             raise ParseError("JSON parse error - the body is nested too deeply.") from exc
+        errors = text_problem_errors(data)
+        if errors:
+            raise ValidationError(errors)
+        return data

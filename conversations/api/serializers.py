@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversations import services
+from conversations.audio import HEADER_BYTES, audio_problem
 from conversations.choices import Channel, Disposition, Priority, SenderType, Status
 from conversations.models import Contact, Conversation, Message, Recording, Team, Ticket
 from conversations.phones import normalize_e164
@@ -256,6 +257,15 @@ class RecordingSerializer(serializers.ModelSerializer):
         model = Recording
         fields = ["id", "conversation", "file", "content_type", "size_bytes", "created_at"]
         read_only_fields = ["id", "conversation", "content_type", "size_bytes", "created_at"]
+
+    def validate_file(self, file: Any) -> Any:
+        """The bytes must carry an audio signature, whatever content type the client declared."""
+        head = file.read(HEADER_BYTES)
+        file.seek(0)
+        problem = audio_problem(head)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return file
 
 
 class TicketSerializer(serializers.ModelSerializer):

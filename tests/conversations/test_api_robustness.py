@@ -1,7 +1,7 @@
 """Hostile input never makes a 500: every writable field of every conversations endpoint is fed wrong types, huge
-strings and numbers, NUL bytes and nested JSON, and the API answers 400 with a message naming the field (or accepts
-the value when it is harmless text), without writing a half-made change. Also bodies that are not JSON at all,
-deeply nested JSON and hostile query strings."""
+strings and numbers, NUL bytes, lone surrogates and nested JSON, and the API answers 400 with a message naming the
+field (or accepts the value when it is harmless text), without writing a half-made change. Also bodies that are not
+JSON at all, deeply nested JSON and hostile query strings."""
 import json
 
 import pytest
@@ -80,6 +80,32 @@ def test_hostile_values_are_400_naming_the_field_never_500(manager_client, conve
         else:
             assert response.status_code in (200, 201), (shown, response.status_code, body)
             assert ACCEPTED.get(field, lambda v: False)(value), f"{endpoint}.{field} accepted {shown}"
+
+
+def raw_body(valid: dict, field: str, raw_value: str) -> str:
+    """`valid` with `field` set to a JSON fragment typed as is (a test client cannot encode a lone surrogate)."""
+    return json.dumps({**valid, field: "@@"}).replace('"@@"', raw_value)
+
+
+# JSON fragments that decode to text no database row may hold: lone surrogates (alone, in a list, as an object key
+# or value) and JSON nested past the parser's depth limit.
+UNSTORABLE_FRAGMENTS = ['"\\ud83d"', '"x\\udc00"', '["\\ud800"]', '{"note": "\\ud83d"}', '{"\\ud83d": 1}',
+                        '{"a": ' + "[" * 900 + "]" * 900 + "}"]
+
+
+@pytest.mark.parametrize(("endpoint", "field"), FIELDS, ids=[f"{e}.{f}" for e, f in FIELDS])
+def test_lone_surrogates_and_deep_nesting_are_400_naming_the_field(manager_client, conversation, contact, team,
+                                                                   endpoint, field):
+    method, url, valid = endpoints(conversation, contact, team)[endpoint]
+    for fragment in UNSTORABLE_FRAGMENTS:
+        before = domain_rows()
+        response = manager_client.generic(method.upper(), url, raw_body(valid, field, fragment),
+                                          content_type="application/json")
+        assert response.status_code == 400, (fragment[:40], response.content[:300])
+        assert field in response.json(), (fragment[:40], response.json())
+        assert domain_rows() == before, fragment[:40]
+    for url in (f"/api/contacts/{contact.pk}/", "/api/contacts/", f"/api/conversations/{conversation.pk}/"):
+        assert manager_client.get(url).status_code == 200
 
 
 @pytest.mark.parametrize("raw", [

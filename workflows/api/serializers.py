@@ -17,7 +17,7 @@ from rest_framework import serializers
 from conversations.models import Conversation
 from workflows import analytics, services
 from workflows.choices import OnFalse, RunStatus, StepStatus, WorkflowStatus
-from workflows.definition import DefinitionError, validate_definition
+from workflows.definition import MAX_STEPS, DefinitionError, validate_definition
 from workflows.models import StepRun, Workflow, WorkflowRun
 
 DEFINITION_KEYS = frozenset({"name", "description", "status", "trigger", "steps"})
@@ -59,6 +59,21 @@ def reject_unknown_keys(data: Any, allowed: frozenset) -> None:
             raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
 
 
+def refuse_too_many_steps(data: Any) -> None:
+    """A body over the step limit is refused on its length, before the validator spends time on every step."""
+    if isinstance(data, dict) and isinstance(data.get("steps"), list) and len(data["steps"]) > MAX_STEPS:
+        raise serializers.ValidationError({"steps": [f"A workflow has at most {MAX_STEPS} steps."]})
+
+
+def validated_definition(data: Any) -> dict:
+    """The shared validator's normalised definition, or its errors as a 400."""
+    refuse_too_many_steps(data)
+    try:
+        return validate_definition(data)
+    except DefinitionError as exc:
+        raise definition_errors(exc) from exc
+
+
 class WorkflowSerializer(serializers.Serializer):
     """A workflow as the §4 body plus read-only id, version, timestamps and run stats.
 
@@ -86,10 +101,7 @@ class WorkflowSerializer(serializers.Serializer):
             if self.instance is not None:
                 current = services.workflow_definition(self.instance)
                 data = {**current, **data} if self.partial else {"status": current["status"], **data}
-        try:
-            return validate_definition(data)
-        except DefinitionError as exc:
-            raise definition_errors(exc) from exc
+        return validated_definition(data)
 
     def to_representation(self, workflow: Workflow) -> dict:
         stamp = serializers.DateTimeField()
@@ -123,10 +135,7 @@ class ImportSerializer(serializers.Serializer):
         if isinstance(data, dict):
             reject_unknown_keys(data, DEFINITION_KEYS | READ_ONLY_KEYS)
             data = {key: value for key, value in data.items() if key in DEFINITION_KEYS}
-        try:
-            return validate_definition(data)
-        except DefinitionError as exc:
-            raise definition_errors(exc) from exc
+        return validated_definition(data)
 
 
 class StrictSerializer(serializers.Serializer):
