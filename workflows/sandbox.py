@@ -59,6 +59,9 @@ class SecretRef:
     def __iter__(self) -> Iterator[Any]:
         raise TemplateBudgetError(f"secrets.{self.name} can only be used whole.")
 
+    def __getitem__(self, key: Any) -> Any:  # Jinja slices (`[0:8]`) without asking the sandbox
+        raise TemplateBudgetError(f"secrets.{self.name} can only be used whole.")
+
     __len__ = __iter__
 
 
