@@ -11,8 +11,8 @@ The tree of every template is rewritten once, when it is compiled: loop iterable
 become calls to the budget (`_budget_tree`). Filters are wrapped when the environment is made.
 
 `{{ secrets.NAME }}` is a SecretRef: it renders to an opaque token that stands for the secret (see
-`workflows.secret_refs`) and refuses every filter, operator, attribute, item and call, so no template can turn a
-secret into text.
+`workflows.integrations.SealedSecrets`) and refuses every filter, operator, attribute, item and call, so no template
+can turn a secret into text.
 """
 from __future__ import annotations
 
@@ -63,6 +63,9 @@ class SecretRef:
         raise TemplateBudgetError(f"secrets.{self.name} can only be used whole.")
 
     __len__ = __iter__
+
+    def __bool__(self) -> bool:  # `{% if secrets.NAME %}` asks whether it is set, which its presence says
+        return True
 
 
 def refuse_secret(*values: Any) -> None:
@@ -159,8 +162,8 @@ def _refuse_big_numbers(values: Iterable[Any]) -> None:
 
 def _format_widths(text: str) -> int:
     """The characters the widths and precisions of a format string can add (`%9999s`, `{:>9999}`)."""
-    return sum(int(number) for number in _FORMAT_NUMBER.findall(text) if len(number) < 12) \
-        + (max_chars() + 1 if any(len(number) >= 12 for number in _FORMAT_NUMBER.findall(text)) else 0)
+    too_big = max_chars() + 1
+    return sum(too_big if len(number) > 9 else int(number) for number in _FORMAT_NUMBER.findall(text))
 
 
 def _format_size(template: str, *args: Any, **kwargs: Any) -> int:
@@ -285,6 +288,8 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         _budget().step()
         if any(__obj is hook for hook in _HOOKS.values()):  # our own hooks (they take secrets whole)
             return __obj(*args)
+        # A generator (from map, select...) is walked on the budget first, so what it yields can be measured.
+        args = tuple(list(_budget_iterable(arg)) if hasattr(arg, "__next__") else arg for arg in args)
         # Jinja passes the loop's and block's variables along, for functions that read the context.
         given = [value for key, value in kwargs.items() if key not in ("_loop_vars", "_block_vars")]
         refuse_secret(__obj, *args, *given)

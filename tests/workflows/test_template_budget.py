@@ -52,6 +52,7 @@ AMPLIFIERS = {
     "replace": "{{ ('a' * 1000)|replace('a', 'b' * 1000) }}",
     "str.replace": "{{ ('a' * 1000).replace('a', 'b' * 1000) }}",
     "join": "{{ (['x' * 500] * 3)|join('y' * 500) }}",
+    "str.join of a generator": "{{ ('y' * 5000).join(range(100)|map('string')) }}",
     "list repetition": "{{ ['a' * 1000] * 1000 }}",
     "str repetition": "{{ 'ab' * 600000 }}",
     "percent width": "{{ '%900000s' % 'x' }}",
