@@ -21,8 +21,8 @@ import re2
 
 MAX_PATTERN_LENGTH = 1000
 MAX_PROGRAM_BYTES = 1 << 20  # RE2's compiled-program budget: a pattern that needs more is refused at save time
-UNSUPPORTED_HINT = ("patterns run on RE2 (linear time), which has no back-references (\\1) and no look-ahead or "
-                    "look-behind ((?=, (?!, (?<=, (?<!)")
+UNSUPPORTED_HINT = ("Patterns run on RE2 (linear time): no back-references (\\1), no look-ahead or look-behind "
+                    "((?=, (?!, (?<=, (?<!).")
 
 
 class PatternError(ValueError):
@@ -46,7 +46,7 @@ def compile_pattern(pattern: str, case_sensitive: bool = False) -> Any:
         return re2.compile(pattern, _options(case_sensitive))
     except re2.error as exc:
         reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise PatternError(f"Invalid regular expression: {reason} ({UNSUPPORTED_HINT}).") from None
+        raise PatternError(f"Invalid regular expression: {reason}. {UNSUPPORTED_HINT}") from None
 
 
 def pattern_error(pattern: Any) -> str | None:

@@ -2,6 +2,8 @@
 
 One operator table drives three things: validation, evaluation over a run context (plain data), and compilation to a
 Django `Q` over conversations (for the `schedule` trigger and SLA policy matching), so the three never disagree.
+`matches` runs on RE2 (`conversations.safe_regex`): in Python when evaluated, through the `iregex` lookup in a query
+(an RE2 `REGEXP` on SQLite, PostgreSQL's own automaton-based `~*`), so a pattern never backtracks.
 """
 from __future__ import annotations
 
