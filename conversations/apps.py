@@ -8,9 +8,13 @@ class ConversationsConfig(AppConfig):
     verbose_name = "Conversations"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
         from conversations.roles import ensure_roles_after_migrate
+        from conversations.safe_regex import install_sqlite_regexp
 
         # post_migrate is the only hook Django gives to create the role groups once permissions exist.
         post_migrate.connect(ensure_roles_after_migrate, sender=self)
+        # connection_created is Django's hook for per-connection SQL functions: REGEXP runs on RE2 (linear time).
+        connection_created.connect(install_sqlite_regexp, dispatch_uid="conversations.safe_regex")

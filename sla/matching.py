@@ -18,11 +18,12 @@ Ops: `eq`, `neq`, `in`, `not_in`, `contains`, `not_contains`, `starts_with`, `en
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+
+from conversations import safe_regex
 
 MAX_DEPTH = 10
 
@@ -97,11 +98,9 @@ def _validate_value(leaf: dict, kind: str, path: str) -> None:
         raise ValidationError({"match": f'{path}: op "{leaf["op"]}" needs a list value.'})
     if not all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in values):
         raise ValidationError({"match": f"{path}: values are text or whole numbers."})
-    if kind == "regex":
-        try:
-            re.compile(str(value))
-        except re.error as exc:
-            raise ValidationError({"match": f"{path}: invalid regular expression: {exc}."}) from None
+    problem = safe_regex.pattern_error(str(value)) if kind == "regex" else None
+    if problem:
+        raise ValidationError({"match": f"{path}: {problem}"})
 
 
 def _validate_leaf(leaf: dict, path: str) -> None:

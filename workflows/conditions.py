@@ -2,18 +2,19 @@
 
 One operator table drives three things: validation, evaluation over a run context (plain data), and compilation to a
 Django `Q` over conversations (for the `schedule` trigger and SLA policy matching), so the three never disagree.
+`matches` runs on RE2 (`conversations.safe_regex`): in Python when evaluated, through the `iregex` lookup in a query
+(an RE2 `REGEXP` on SQLite, PostgreSQL's own automaton-based `~*`), so a pattern never backtracks.
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
 
-from conversations import clock
+from conversations import clock, safe_regex
 
 MISSING = object()
 
@@ -74,7 +75,7 @@ def _in(actual: Any, expected: Any) -> bool:
 def _matches(actual: Any, expected: Any) -> bool:
     if actual is None or actual is MISSING:
         return False
-    return re.search(expected, str(actual), re.IGNORECASE) is not None
+    return safe_regex.search(expected, str(actual))
 
 
 @dataclass(frozen=True)
@@ -236,12 +237,8 @@ def _validate_value(operator: Operator, leaf: dict, prefix: str) -> list[tuple[s
     if operator.value_kind == "number" and _as_number(value) is None and not isinstance(value, str):
         return [(f"{prefix}value", "This operator needs a number or a timestamp.")]
     if operator.value_kind == "regex":
-        if not isinstance(value, str):
-            return [(f"{prefix}value", "A regular expression is a string.")]
-        try:
-            re.compile(value)
-        except re.error as exc:
-            return [(f"{prefix}value", f"Invalid regular expression: {exc}.")]
+        problem = safe_regex.pattern_error(value)
+        return [(f"{prefix}value", problem)] if problem else []
     return []
 
 

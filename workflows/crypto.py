@@ -49,3 +49,26 @@ def decrypt_json(token: str, default: Any = None) -> Any:
 def rotate(token: str) -> str:
     """Re-encrypt a token under the newest key."""
     return _fernet(encryption_keys()).rotate(token.encode()).decode() if token else token
+
+
+SEALED_PREFIX = "enc:"
+
+
+def seal_text(text: str) -> str:
+    """A secret string encrypted for storage inside JSON (a webhook's signing secret in a step config); marked with
+    SEALED_PREFIX so sealed and plain values can be told apart (rows written before encryption, templates)."""
+    return SEALED_PREFIX + encrypt_json(text)
+
+
+def open_text(value: Any) -> Any:
+    """The plain text of a sealed value; anything else is returned as it is."""
+    if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+        return decrypt_json(value[len(SEALED_PREFIX):])
+    return value
+
+
+def rotate_sealed(value: Any) -> Any:
+    """A sealed value re-encrypted under the newest key (anything else as it is)."""
+    if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+        return SEALED_PREFIX + rotate(value[len(SEALED_PREFIX):])
+    return value

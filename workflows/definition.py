@@ -3,15 +3,17 @@
 Errors come back keyed by where they are, e.g. `steps[2].config.all[0].value`, so a person knows which step and
 which key to fix. Write-only step config keys (a webhook secret) are handled here as pure functions on definitions:
 `mask_write_only` for every read, `keep_write_only` to carry saved values over an update that posts the mask back,
-`prepare_steps` to fill in what a step type generates on save, `new_write_only_keys` for "shown once".
+`prepare_steps` to fill in what a step type generates on save, `new_write_only_keys` for "shown once", and
+`seal_write_only` / `open_write_only` to encrypt them at rest (the same keys as integration secrets) and back.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
 
-from workflows import context, triggers
+from workflows import context, crypto, triggers
 from workflows.choices import OnFalse, WorkflowStatus
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo
@@ -234,3 +236,30 @@ def new_write_only_keys(definition: dict[str, Any], previous: dict[str, Any] | N
     return [(position, key) for position, step in enumerate(definition.get("steps", []))
             for key in _write_only(step)
             if step.get("config", {}).get(key) not in (None, "") and (key, step["config"][key]) not in held]
+
+
+def _map_write_only(definition: dict[str, Any], function: Callable[[str], str]) -> dict[str, Any]:
+    """The definition with `function` applied to every write-only value that holds a secret."""
+    def mapped(step: dict) -> dict:
+        config = step.get("config", {})
+        changed = {key: function(config[key]) for key in _write_only(step)
+                   if isinstance(config.get(key), str) and config[key] not in ("", WRITE_ONLY_MASK)}
+        return {**step, "config": {**config, **changed}} if changed else step
+
+    return {**definition, "steps": [mapped(step) for step in definition.get("steps", [])]}
+
+
+def seal_write_only(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition as it is stored: every write-only value encrypted (values already sealed stay as they are)."""
+    return _map_write_only(definition, lambda value: value if value.startswith(crypto.SEALED_PREFIX)
+                           else crypto.seal_text(value))
+
+
+def open_write_only(definition: dict[str, Any]) -> dict[str, Any]:
+    """A stored definition with its write-only values decrypted (for saving logic and the one-time reveal)."""
+    return _map_write_only(definition, crypto.open_text)
+
+
+def rotate_write_only(definition: dict[str, Any]) -> dict[str, Any]:
+    """A stored definition with its sealed values re-encrypted under the newest key."""
+    return _map_write_only(definition, crypto.rotate_sealed)

@@ -7,6 +7,8 @@ import base64
 import datetime as dt
 import json
 import logging
+import re
+import secrets as random_tokens
 from typing import Any
 from urllib.parse import quote
 
@@ -17,9 +19,10 @@ from django.db import transaction
 
 from conversations import clock
 from workflows.crypto import decrypt_json, encrypt_json, rotate
-from workflows.models import AuthType, Integration
+from workflows.models import AuthType, Integration, Step, WorkflowVersion
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
 from workflows.outbound.ssrf import BlockedDestination, check_url, guarded_connections
+from workflows.sandbox import SecretRef
 
 MASK = "****"
 # Which auth fields are secret (stored encrypted, never read back) and which are required, per auth type.
@@ -132,8 +135,9 @@ ENCRYPTED_FIELDS = ("auth_secret_encrypted", "secrets_encrypted", "oauth_token_e
 
 
 def integrations_rotate_keys() -> int:
-    """Re-encrypt every stored secret under the newest HELPDESK_ENCRYPTION_KEYS key (after putting a new key first);
-    afterwards the old key can be removed. Returns how many integrations were rewritten."""
+    """Re-encrypt every stored secret (integrations' and webhook signing secrets) under the newest
+    HELPDESK_ENCRYPTION_KEYS key (after putting a new key first); afterwards the old key can be removed. Returns how
+    many integrations were rewritten."""
     count = 0
     with transaction.atomic():
         for integration in Integration.objects.select_for_update().order_by("pk"):
@@ -141,7 +145,24 @@ def integrations_rotate_keys() -> int:
                 setattr(integration, name, rotate(getattr(integration, name)))
             integration.save(update_fields=list(ENCRYPTED_FIELDS))
             count += 1
+        _rotate_step_secrets()
     return count
+
+
+def _rotate_step_secrets() -> None:
+    """Re-encrypt the sealed write-only step values (webhook signing secrets) of every step and saved version."""
+    from workflows.definition import rotate_write_only  # definition -> step types -> this module: import late
+
+    for step in Step.objects.select_for_update().order_by("pk"):
+        rotated = rotate_write_only({"steps": [{"type": step.type, "config": step.config}]})["steps"][0]["config"]
+        if rotated != step.config:
+            step.config = rotated
+            step.save(update_fields=["config"])
+    for version in WorkflowVersion.objects.select_for_update().order_by("pk"):
+        rotated = rotate_write_only(version.definition)
+        if rotated != version.definition:
+            version.definition = rotated
+            version.save(update_fields=["definition"])
 
 
 def resolve_integration(reference: Any) -> Integration:
@@ -167,6 +188,44 @@ def all_secrets() -> dict[str, str]:
     for integration in Integration.objects.order_by("-pk"):
         merged.update(integration_secrets(integration))
     return merged
+
+
+class SealedSecrets:
+    """The named secrets of one render, sealed: a template sees `secrets.NAME` as a SecretRef that renders to an
+    opaque token (letters and digits, so it survives JSON, headers and URL encoding) and refuses every filter, so
+    nothing a manager can read (a dry run, a step's recorded input) ever holds a secret or a transform of one.
+    `unseal` puts the real values in place of whole tokens, only for the request a step sends."""
+
+    def __init__(self, values: dict[str, str]):
+        nonce = random_tokens.token_hex(8)
+        self.refs = {name: SecretRef(name, f"hdsecret{nonce}n{index}x") for index, name in enumerate(values)}
+        self._values = {ref.token: values[name] for name, ref in self.refs.items()}
+        self._token = re.compile(f"hdsecret{nonce}n\\d+x")
+
+    def _replace(self, value: Any, replacement) -> Any:
+        if isinstance(value, str):
+            return self._token.sub(replacement, value) if self._values else value
+        if isinstance(value, list):
+            return [self._replace(item, replacement) for item in value]
+        if isinstance(value, dict):
+            return {key: self._replace(item, replacement) for key, item in value.items()}
+        return value
+
+    def unseal(self, value: Any) -> Any:
+        """`value` (text, or lists and dicts of it) with each whole token replaced by its secret."""
+        return self._replace(value, lambda found: self._values.get(found.group(0), MASK))
+
+    def mask(self, value: Any) -> Any:
+        """`value` with each token shown as the mask: what run logs and dry runs record."""
+        return self._replace(value, MASK)
+
+
+def sealed_secrets(integration: Integration | None) -> SealedSecrets:
+    """The secrets a step's templates may place: every integration's, the step's own integration winning."""
+    values = all_secrets()
+    if integration is not None:
+        values.update(integration_secrets(integration))
+    return SealedSecrets(values)
 
 
 def secret_values() -> set[str]:

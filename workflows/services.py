@@ -21,7 +21,9 @@ from workflows.definition import (
     DefinitionError,
     mask_write_only,
     new_write_only_keys,
+    open_write_only,
     prepare_steps,
+    seal_write_only,
     validate_definition,
 )
 from workflows.models import Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
@@ -53,12 +55,13 @@ def workflow_new_write_only(workflow: Workflow) -> list[dict[str, Any]]:
 
 def _previous_definition(workflow: Workflow) -> dict[str, Any] | None:
     """The definition saved before the current version (None for a new workflow)."""
-    return (WorkflowVersion.objects.filter(workflow=workflow, version__lt=workflow.version)
-            .order_by("-version").values_list("definition", flat=True).first())
+    previous = (WorkflowVersion.objects.filter(workflow=workflow, version__lt=workflow.version)
+                .order_by("-version").values_list("definition", flat=True).first())
+    return open_write_only(previous) if previous is not None else None
 
 
 def _stored_definition(workflow: Workflow) -> dict[str, Any]:
-    return {
+    return open_write_only({
         "name": workflow.name,
         "description": workflow.description,
         "status": workflow.status,
@@ -67,10 +70,11 @@ def _stored_definition(workflow: Workflow) -> dict[str, Any]:
             {"type": step.type, "config": step.config, **({"on_false": step.on_false} if step.on_false else {})}
             for step in workflow.steps.all()
         ],
-    }
+    })
 
 
 def _write_definition(workflow: Workflow, definition: dict) -> None:
+    definition = seal_write_only(definition)  # webhook secrets are stored encrypted, like integration secrets
     workflow.name = definition["name"]
     workflow.description = definition["description"]
     workflow.status = definition["status"]

@@ -5,11 +5,11 @@ filters are optional: an empty config matches every event of the type.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from conversations import safe_regex
 from conversations.choices import Channel, Disposition, EventType, SenderType, Status
 from workflows import conditions, intents
 
@@ -39,7 +39,7 @@ def _message_matches(config: dict, event, data: dict) -> bool:
         folded = body.casefold()
         if not any(word.casefold() in folded for word in config["content_contains"]):
             return False
-    if config.get("content_regex") and not re.search(config["content_regex"], body, re.IGNORECASE):
+    if config.get("content_regex") and not safe_regex.search(config["content_regex"], body):
         return False
     if config.get("intents") and not intents.matches(config["intents"], body, config.get("intent_threshold")):
         return False
@@ -100,12 +100,8 @@ def _targeted(config: dict, event, data: dict) -> bool:
 
 
 def _regex_errors(config: dict) -> list[tuple[str, str]]:
-    if isinstance(config.get("content_regex"), str):
-        try:
-            re.compile(config["content_regex"])
-        except re.error as exc:
-            return [("content_regex", f"Invalid regular expression: {exc}.")]
-    return []
+    problem = safe_regex.pattern_error(config["content_regex"]) if "content_regex" in config else None
+    return [("content_regex", problem)] if problem else []
 
 
 def _schedule_errors(config: dict) -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
-"""What every outbound step shares: secrets in templates, the stable idempotency key, and turning a failed request
-into a retry later (exponential backoff with jitter, honouring Retry-After) or a final failure.
+"""What every outbound step shares: sealed secrets in templates (placed only into the request sent), the stable
+idempotency key, and turning a failed request into a retry later (exponential backoff with jitter, honouring
+Retry-After) or a final failure.
 """
 from __future__ import annotations
 
@@ -49,16 +50,24 @@ class OutboundStep(StepType):
         reference = config.get("integration")
         return integrations.resolve_integration(reference) if reference not in (None, "") else None
 
-    def render(self, config: dict, ctx: StepContext) -> dict:
-        """Templated keys render with `secrets.*` available (the runner masks them before anything is stored)."""
-        data = ctx.data
+    def render_sealed(self, config: dict, ctx: StepContext) -> tuple[dict, integrations.SealedSecrets | None]:
+        """The templated keys rendered with `secrets.*` as sealed tokens (and the seal, when any was used)."""
+        data, sealed = ctx.data, None
         if any("secrets" in str(config.get(key, "")) for key in self.templated):
-            integration = self.integration_for(config)
-            secrets = integrations.all_secrets()
-            if integration is not None:
-                secrets.update(integrations.integration_secrets(integration))
-            data = {**ctx.data, "secrets": secrets}
-        return {key: render_value(value, data) if key in self.templated else value for key, value in config.items()}
+            sealed = integrations.sealed_secrets(self.integration_for(config))
+            data = {**ctx.data, "secrets": sealed.refs}
+        rendered = {key: render_value(value, data) if key in self.templated else value for key, value in config.items()}
+        return rendered, sealed
+
+    def render(self, config: dict, ctx: StepContext) -> dict:
+        """What run logs and dry runs record: every secret the templates placed shows as ****."""
+        rendered, sealed = self.render_sealed(config, ctx)
+        return sealed.mask(rendered) if sealed is not None else rendered
+
+    def render_for_request(self, config: dict, ctx: StepContext) -> dict:
+        """The rendered config with the real secrets in place: only for building the request this step sends."""
+        rendered, sealed = self.render_sealed(config, ctx)
+        return sealed.unseal(rendered) if sealed is not None else rendered
 
     def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
         raise NotImplementedError
@@ -83,7 +92,7 @@ class OutboundStep(StepType):
         return integrations.mask(described, integrations.secret_values())  # a dry run shows `****`, never a secret
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
-        rendered = self.render(config, ctx)
+        rendered = self.render_for_request(config, ctx)
         integration = self.integration_for(config)
         try:
             request = self.build_request(rendered, integration, ctx)

@@ -138,7 +138,7 @@ class SlackStep(OutboundStep):
                                 text=json.dumps(reply.data))
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
-        rendered = self.render(config, ctx)
+        rendered = self.render_for_request(config, ctx)
         integration = self.integration_for(config)
         try:
             request = self.build_request(rendered, integration, ctx)

@@ -2,7 +2,8 @@
 
 Zapier ("Catch Hook") and Make ("Custom webhook") are presets of the same step: they only check that the URL is
 one of theirs. The secret is write-only: generated on save when left empty, shown once by the save that set it, masked
-in every read (API, export, admin) and never recorded in a run log or a dry run.
+in every read (API, export, admin), stored encrypted (`definition.seal_write_only`), decrypted only to sign, and never
+recorded in a run log or a dry run.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conversations import clock
-from workflows import webhooks
+from workflows import crypto, webhooks
 from workflows.integrations import mask, secret_values
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
 from workflows.outbound.ssrf import BlockedDestination
@@ -75,12 +76,14 @@ class WebhookStep(OutboundStep):
         return {**config, "secret": webhooks.generate_secret()}
 
     def render_with_secret(self, config: dict, ctx: StepContext) -> dict:
-        """The rendered config including the real signing secret (only ever used to sign, never recorded)."""
-        return super().render(config, ctx)
+        """The rendered config including the real signing secret, decrypted from storage here (only ever used to
+        sign, never recorded)."""
+        opened = {**config, "secret": crypto.open_text(config["secret"])} if config.get("secret") else config
+        return self.render_for_request(opened, ctx)
 
     def render(self, config: dict, ctx: StepContext) -> dict:
         """What run logs and dry runs show: the rendered config with the secret replaced by ****."""
-        return self.mask_write_only(self.render_with_secret(config, ctx))
+        return self.mask_write_only(super().render(config, ctx))
 
     def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
         """The signed POST of the envelope; the signature covers the exact body bytes sent."""
