@@ -146,7 +146,7 @@ def test_the_migration_encrypts_secrets_saved_in_plain_text(manager_client, cont
     version = WorkflowVersion.objects.get(workflow=workflow)
     version.definition["steps"][0]["config"] = plain
     version.save()
-    migration = importlib.import_module("workflows.migrations.0003_encrypt_webhook_secrets")
+    migration = importlib.import_module("workflows.migrations.0004_encrypt_webhook_secrets")
     migration.encrypt(apps, None)
     assert WEBHOOK_SECRET not in database_text()
     assert services.workflow_definition(workflow, reveal="all")["steps"][0]["config"]["secret"] == WEBHOOK_SECRET
