@@ -11,8 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from conversations import services
 from conversations.models import Event, Message
-from workflows.models import WorkflowRun
+from workflows import services as workflow_services
 from workflows.drain import drain_events
+from workflows.models import WorkflowRun
+from workflows.steps.registry import StepOutcome, StepType, step_types
 from workflows.tasks import dispatch_event_task
 
 GREETING = "Hello {{ contact.name }}"
@@ -150,3 +152,66 @@ def test_an_event_that_fails_does_not_stall_the_drain(conversation, make_workflo
     assert [e.dispatched_at is not None for e in message_events()] == [False, True, True]
     monkeypatch.setattr(dispatcher, "_matches", real_matches)
     assert drain_events(budget_seconds=60) == 1  # nothing was lost
+
+
+class CancelledDuringSegmentStep(StepType):
+    """An internal step during which a manager cancels the run from another connection (the web process)."""
+
+    type = "cancelled_during_segment_for_test"
+    label = "Cancelled during the segment"
+
+    def execute(self, config, ctx):
+        def cancel() -> None:
+            try:
+                workflow_services.run_cancel(run=WorkflowRun.objects.get(pk=ctx.run.pk))
+            finally:
+                connection.close()
+
+        canceller = threading.Thread(target=cancel)
+        canceller.start()
+        canceller.join(timeout=30)
+        return StepOutcome()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_during_a_segment_rolls_back_every_step_of_it(contact, make_workflow):
+    """Consecutive internal steps commit together, so a cancel that lands while they execute undoes all of them:
+    the run stays cancelled with no step recorded and no effect left."""
+    with step_types.register_temporarily(CancelledDuringSegmentStep):
+        workflow = make_workflow("message.created", [
+            {"type": "add_tag", "config": {"tags": ["before-cancel"]}},
+            {"type": CancelledDuringSegmentStep.type, "config": {}},
+            {"type": "add_tag", "config": {"tags": ["after-cancel"]}},
+        ], {"sender_types": ["customer"]})
+        conversation = services.conversation_open(contact=contact, channel="email", subject="Cancel me")
+        customer_message(conversation)
+        drain_events(budget_seconds=30)
+    run = WorkflowRun.objects.get(workflow=workflow)
+    assert run.status == "cancelled"
+    assert not run.steps.exists()
+    assert list(conversation.tags.values_list("name", flat=True)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_events_costs_one_queue_message_and_one_drain_serves_it(contact, make_workflow, monkeypatch):
+    """Outside the in-process test queue, a process that just woke a worker lets the events of the wake-up window
+    go without a queue message of their own; the drain that message wakes dispatches all of them."""
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    from conversations import events
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(events, "WAKE_UP_WINDOW_SECONDS", 3600)  # every write of this test falls in one window
+    monkeypatch.setattr(events, "_last_wake_up", [float("-inf")])
+    workflow = make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}],
+                             {"sender_types": ["customer"]})
+    conversation = services.conversation_open(contact=contact, channel="email", subject="Burst")
+    for n in range(5):
+        customer_message(conversation, f"Question {n}")
+    assert OrmQ.objects.count() == 1  # the conversation's event woke a worker; the five messages rode along
+    assert Event.objects.filter(dispatched_at__isnull=True).count() == 6
+    assert dispatch_event_task(str(Event.objects.order_by("occurred_at").first().pk)) == 5
+    assert not Event.objects.filter(dispatched_at__isnull=True).exists()
+    assert set(WorkflowRun.objects.filter(workflow=workflow).values_list("status", flat=True)) == {"succeeded"}
