@@ -17,19 +17,16 @@ import argparse
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
-from common import ROOT, Rate, Report, load_note, median, post_all, ratio, time_gets, warm_up
+from common import Rate, Report, load_note, median, post_all, ratio, time_gets, warm_up
 from peer import PeerProject, bare_peer, helpdesk_peer
 
-sys.path.insert(0, str(ROOT))
-
-from tests.workflows.procs import Gunicorn, project_env  # noqa: E402
+from tests.workflows.procs import Gunicorn, project_env
 
 BATCH = 5_000
 FILTERED_QUERY = "status=open,pending&channel=email&priority=high"

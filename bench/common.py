@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".bench-cache"
 THREADS = 2
 RESULTS_ENV = "BENCH_RESULTS_DIR"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the scripts import the project and tests.infra / tests.workflows.procs
 
 
 @dataclass

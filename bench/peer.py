@@ -18,11 +18,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from common import CACHE, ROOT, warm_up
+from common import CACHE, warm_up
 
-sys.path.insert(0, str(ROOT))
-
-from tests.workflows.procs import Gunicorn  # noqa: E402
+from tests.workflows.procs import Gunicorn
 
 HELPDESK_VERSION = "2.6.1"
 # `pip freeze` of a venv where `pip install django-helpdesk==2.6.1 gunicorn` resolved (Django as ours).

@@ -66,6 +66,34 @@ def call(env: dict[str, str], command: str, *args: Any, timeout: float = 120) ->
     return json.loads(lines[-1])
 
 
+class CommandSession:
+    """One Django process that runs commands of this module one after another (`serve_commands`), for a caller
+    that asks many small questions (a benchmark's polls) and should not pay a Django start-up for each."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen([PYTHON, "-m", "tests.workflows.procs", "serve_commands"], cwd=ROOT, env=env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def call(self, command: str, *args: Any) -> Any:
+        """Run one command in the session's process and return its JSON result."""
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(json.dumps([command, args]) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the command session ended (exit {self.process.wait()}) during {command}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()  # serve_commands returns at end of input
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
 def start_command(env: dict[str, str], command: str, *args: Any, log: Path) -> subprocess.Popen:
     """Start one command of this module without waiting (for a process the test will kill)."""
     with open(log, "ab") as out:
@@ -333,6 +361,16 @@ def cmd_wait_runs_finished(watermark: int, expected: int, timeout: float, poll: 
             return {**state, "left": max(expected, state["runs"]) - state["finished"], "timed_out": not done}
         close_old_connections()
         time.sleep(poll)
+
+
+def cmd_serve_commands() -> None:
+    """Read `[command, args]` JSON lines from stdin and answer each with one JSON line (see CommandSession)."""
+    from django.db import close_old_connections
+
+    for line in sys.stdin:
+        command, args = json.loads(line)
+        close_old_connections()
+        print(json.dumps(COMMANDS[command](*args), default=str), flush=True)
 
 
 COMMANDS = {name[len("cmd_"):]: function for name, function in globals().items() if name.startswith("cmd_")}
