@@ -23,14 +23,11 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import requests
-
 import drain
-from common import Report, load_note, percentile
+from common import Report, load_note, percentile, post_all, warm_up
 from tests.workflows.procs import Gunicorn, QCluster, project_env
 
 MESSAGES = 1_000
@@ -148,30 +145,11 @@ def wait_for_drain(timeout: float = DRAIN_TIMEOUT) -> float:
 
 def post_messages(base: str, token: str, conversation_ids: list[int]) -> tuple[float, float, list[float]]:
     """POST the messages with the client threads; return (start, end, latencies) of the batch."""
-    jobs = [(conversation_ids[n % len(conversation_ids)], random.choice(BODIES).format(n=n)) for n in range(MESSAGES)]
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def client(chunk: list) -> None:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Token {token}"
-        for conversation_id, body in chunk:
-            started = time.perf_counter()
-            response = session.post(f"{base}/api/conversations/{conversation_id}/messages/",
-                                    json={"body": body, "sender_type": "customer"}, timeout=60)
-            elapsed = time.perf_counter() - started
-            if response.status_code != 201:
-                raise RuntimeError(f"POST message: {response.status_code} {response.text[:300]}")
-            with lock:
-                latencies.append(elapsed)
-
-    threads = [threading.Thread(target=client, args=(jobs[i::THREADS],)) for i in range(THREADS)]
+    jobs = [(f"/api/conversations/{conversation_ids[n % len(conversation_ids)]}/messages/",
+             {"body": random.choice(BODIES).format(n=n), "sender_type": "customer"}) for n in range(MESSAGES)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return started, time.perf_counter(), latencies
+    rate, _ = post_all(base, token, jobs)
+    return started, started + rate.wall, rate.latencies
 
 
 def run_batch(base: str, token: str, workflows: int, batch: int) -> dict:
@@ -234,7 +212,8 @@ def main() -> None:
     env = project_env(sqlite_path=workdir / "engine.sqlite3", MEDIA_ROOT=str(workdir / "media"),
                       HELPDESK_SWEEP_SECONDS="15")
     token = setup_database(env)
-    server = Gunicorn(env, workdir / "gunicorn.log").start()
+    server = Gunicorn(env, workdir / "gunicorn.log").start(timeout=90)
+    warm_up(server.base_url)
     cluster = QCluster(env, workdir / "qcluster.log").start()
     report = Report("Engine overhead: what active workflows cost the posting request",
                     f"gunicorn -w 2 + 1 qcluster (ORM broker, 2 workers), SQLite WAL, {THREADS} client threads, "

@@ -4,6 +4,7 @@ RESULTS.md describes the machine (cores, CPU model, RAM, Python, SQLite, Postgre
 average around the run), then every ratio of the run in one table (each comparison is measured within this run),
 then each benchmark's figures. Scripts that save a report (bench/common.py `Report`) give tables; the others' output
 is included as printed. The django-helpdesk venv is installed first (bench/peer.py), so its install is never timed.
+Each run keeps its raw material in .bench-cache/results/ (`--render DIR` rewrites RESULTS.md from such a directory).
 
 `--quick` (`make bench QUICK=1`) is a smoke run with small sizes: it writes .bench-cache/RESULTS-quick.md instead,
 since its figures mean nothing. `--only drain` (names: api, engine, drain, sla, intents) runs a subset.
@@ -82,8 +83,10 @@ def machine(load_before: tuple[float, ...]) -> list[tuple[str, str]]:
     ]
 
 
-def run_bench(name: str, argv: list[str], out: Path, extra_env: dict[str, str]) -> tuple[int, float]:
-    """Run one benchmark script, echoing its output and keeping it in `out/<name>.log`; return (exit code, s)."""
+def run_bench(name: str, out: Path, extra_env: dict[str, str]) -> None:
+    """Run one benchmark script, echoing its output and keeping it in `out/<name>.log` (with its exit code and
+    duration in `out/<name>.outcome.json`)."""
+    argv = BENCHES[name]
     print(f"== bench/{' '.join(argv)}", flush=True)
     started = time.perf_counter()
     env = {**os.environ, RESULTS_ENV: str(out), **extra_env}
@@ -95,7 +98,21 @@ def run_bench(name: str, argv: list[str], out: Path, extra_env: dict[str, str]) 
             sys.stdout.flush()
             log.write(line)
         code = process.wait()
-    return code, time.perf_counter() - started
+    outcome = {"code": code, "seconds": time.perf_counter() - started}
+    (out / f"{name}.outcome.json").write_text(json.dumps(outcome))
+
+
+def run_all(names: list[str], quick: bool) -> Path:
+    """Run the benchmarks into a fresh results directory and return it."""
+    out = CACHE / ("results-quick" if quick else "results")
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    (out / "run.json").write_text(json.dumps({"load_before": os.getloadavg(), "quick": quick}))
+    if "api" in names:
+        print(f"django-helpdesk venv: {ensure_helpdesk_venv()}", flush=True)
+    for name in names:
+        run_bench(name, out, QUICK_ENV if quick else {})
+    return out
 
 
 def table(header: tuple[str, ...], rows: list) -> list[str]:
@@ -103,54 +120,58 @@ def table(header: tuple[str, ...], rows: list) -> list[str]:
     return lines + ["| " + " | ".join(str(cell).replace("|", "/") for cell in row) + " |" for row in rows]
 
 
-def render(out: Path, names: list[str], outcomes: dict[str, tuple[int, float]], about: list[tuple[str, str]],
-           quick: bool) -> str:
-    """The Markdown of RESULTS.md from the saved reports (or the printed output) of each benchmark."""
+def render(out: Path) -> str:
+    """The Markdown of RESULTS.md from a results directory: the saved report (or the printed output) of each
+    benchmark that ran, in the order of BENCHES."""
+    run = json.loads((out / "run.json").read_text())
+    names = [name for name in BENCHES if (out / f"{name}.outcome.json").exists()]
+    outcomes = {name: json.loads((out / f"{name}.outcome.json").read_text()) for name in names}
     reports = {name: json.loads((out / f"{name}.json").read_text()) for name in names if (out / f"{name}.json").exists()}
-    total = sum(seconds for _, seconds in outcomes.values())
+    total = sum(outcome["seconds"] for outcome in outcomes.values())
     lines = ["# Benchmark results", "",
-             f"Written by `make bench{' QUICK=1' if quick else ''}` (bench/results.py) on "
-             f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC at commit {git_commit()}; the run took "
+             f"Written by bench/results.py (`make bench{' QUICK=1' if run['quick'] else ''}`) on "
+             f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC at commit {git_commit()}; the benchmarks took "
              f"{total / 60:.1f} min. Each figure is the median of the rounds its benchmark says; each ratio is "
              "measured within this run. Ratios carry over to other machines better than absolute figures.", ""]
-    if quick:
+    if run["quick"]:
         lines += ["**QUICK smoke run: small sizes, the figures mean nothing.**", ""]
-    lines += ["## Machine", ""] + table(("", ""), about) + ["", "## Ratios", ""]
+    lines += ["## Machine", ""] + table(("", ""), machine(run["load_before"])) + ["", "## Ratios", ""]
     lines += table(("ratio", "measured", "target", "verdict"),
                    [row for report in reports.values() for row in report["ratios"]])
     for name in names:
-        code, seconds = outcomes[name]
-        title = reports[name]["title"] if name in reports else f"bench/{' '.join(BENCHES[name])}"
-        lines += ["", f"## {title}", "", f"`bench/{' '.join(BENCHES[name])}`: {seconds:.0f} s"
-                  + ("" if code == 0 else f", **FAILED (exit {code})**: see the end of its output below.")]
-        if name in reports and reports[name]["setup"]:
-            lines += ["", reports[name]["setup"] + "."]
-        if name in reports:
-            lines += [""] + table(("figure", "value"), reports[name]["figures"])
-        if name not in reports or code != 0:
-            output = (out / f"{name}.log").read_text(errors="replace").strip().splitlines()
-            lines += ["", "```", *output[-40:], "```"]
+        lines += ["", *section(out, name, outcomes[name], reports.get(name))]
     return "\n".join(lines) + "\n"
+
+
+def section(out: Path, name: str, outcome: dict, report: dict | None) -> list[str]:
+    """One benchmark: its figures as a table, or its printed output (also when it failed)."""
+    command = f"bench/{' '.join(BENCHES[name])}"
+    lines = [f"## {report['title'] if report else command}", "", f"`{command}`: {outcome['seconds']:.0f} s"
+             + ("" if outcome["code"] == 0 else f", **FAILED (exit {outcome['code']})**: the end of its output below.")]
+    if report and report["setup"]:
+        lines += ["", report["setup"] + "."]
+    if report:
+        lines += [""] + table(("figure", "value"), report["figures"])
+    if not report or outcome["code"] != 0:
+        output = (out / f"{name}.log").read_text(errors="replace").strip().splitlines()
+        lines += ["", "```", *output[-40:], "```"]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (writes .bench-cache/RESULTS-quick.md)")
     parser.add_argument("--only", nargs="+", choices=list(BENCHES), help="run only these benchmarks")
+    parser.add_argument("--render", type=Path, metavar="DIR", help="run nothing: write RESULTS.md from the results "
+                                                                    "directory of an earlier run")
     args = parser.parse_args(argv)
-    names = args.only or list(BENCHES)
-    load_before = os.getloadavg()
-    if "api" in names:
-        print(f"django-helpdesk venv: {ensure_helpdesk_venv()}", flush=True)
-    out = CACHE / ("results-quick" if args.quick else "results")
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    outcomes = {name: run_bench(name, BENCHES[name], out, QUICK_ENV if args.quick else {}) for name in names}
-    target = CACHE / "RESULTS-quick.md" if args.quick else BENCH / "RESULTS.md"
-    target.write_text(render(out, names, outcomes, machine(load_before), args.quick))
-    total = sum(seconds for _, seconds in outcomes.values())
-    print(f"Wrote {target.relative_to(ROOT)} ({total / 60:.1f} min of benchmarks)")
-    return max(code for code, _ in outcomes.values())
+    out = args.render or run_all(args.only or list(BENCHES), args.quick)
+    quick = json.loads((out / "run.json").read_text())["quick"]
+    target = CACHE / "RESULTS-quick.md" if quick else BENCH / "RESULTS.md"
+    target.write_text(render(out))
+    outcomes = [json.loads(path.read_text()) for path in out.glob("*.outcome.json")]
+    print(f"Wrote {target.relative_to(ROOT)} ({sum(o['seconds'] for o in outcomes) / 60:.1f} min of benchmarks)")
+    return max((o["code"] for o in outcomes), default=0)
 
 
 if __name__ == "__main__":
