@@ -107,7 +107,9 @@ def run_all(names: list[str], quick: bool) -> Path:
     out = CACHE / ("results-quick" if quick else "results")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    (out / "run.json").write_text(json.dumps({"load_before": os.getloadavg(), "quick": quick}))
+    (out / "run.json").write_text(json.dumps({
+        "load_before": os.getloadavg(), "quick": quick, "commit": git_commit(),
+        "started_at": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"}))
     if "api" in names:
         print(f"django-helpdesk venv: {ensure_helpdesk_venv()}", flush=True)
     for name in names:
@@ -129,10 +131,12 @@ def render(out: Path) -> str:
     reports = {name: json.loads((out / f"{name}.json").read_text()) for name in names if (out / f"{name}.json").exists()}
     total = sum(outcome["seconds"] for outcome in outcomes.values())
     lines = ["# Benchmark results", "",
-             f"Written by bench/results.py (`make bench{' QUICK=1' if run['quick'] else ''}`) on "
-             f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC at commit {git_commit()}; the benchmarks took "
-             f"{total / 60:.1f} min. Each figure is the median of the rounds its benchmark says; each ratio is "
-             "measured within this run. Ratios carry over to other machines better than absolute figures.", ""]
+             f"Written by bench/results.py (`make bench{' QUICK=1' if run['quick'] else ''}`); the run started "
+             f"{run['started_at']} at commit {run['commit']} and its benchmarks took {total / 60:.1f} min. Each figure "
+             "is the median of the rounds its benchmark says; each ratio is measured within this run. Ratios carry "
+             "over to other machines better than absolute figures.", ""]
+    if run.get("note"):
+        lines += [run["note"], ""]
     if run["quick"]:
         lines += ["**QUICK smoke run: small sizes, the figures mean nothing.**", ""]
     lines += ["## Machine", ""] + table(("", ""), machine(run["load_before"])) + ["", "## Ratios", ""]
