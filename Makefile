@@ -25,9 +25,12 @@ test: $(VENV)/.installed
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 	$(BIN)/python -m tests.infra.pgrun $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
 
-# `make bench`: every benchmark in bench/, one after the other (each prints its figures and ratios).
+# `make bench`: every benchmark in bench/, one after the other (bench/results.py; under 15 min on 2 cores), then
+# bench/RESULTS.md with the machine, the figures and the ratios. `make bench QUICK=1`: a smoke run with small sizes
+# (writes .bench-cache/RESULTS-quick.md). The django-helpdesk peer is installed into .bench-cache/ on first use.
+QUICK ?=
 bench: $(VENV)/.installed
-	for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/results.py $(if $(QUICK),--quick)
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput

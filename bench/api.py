@@ -1,15 +1,15 @@
-"""Benchmark of the conversations REST API: write throughput over HTTP and list latency at 10k and 100k rows.
+"""Benchmark of the conversations REST API against its peers: creation over HTTP and the list page at 100k rows.
 
-One command, `.venv/bin/python bench/api.py`: it makes a throwaway SQLite database in a temp dir, migrates it,
-creates an agent with a token, serves the project with `gunicorn -w 2` on a free loopback port, opens 2,000
-conversations and posts a message to each through the HTTP API from 2 client threads, then bulk-inserts rows with
-the ORM up to 10k and 100k conversations and times the first page of `GET /api/conversations/`, a filtered page and
-a search page at each size. Queries per request are counted in-process with `CaptureQueriesContext` and the test
-client. The compass is django-helpdesk 2.6.1 on this machine (STACK.md): 105 tickets/s created, 128 follow-ups/s,
-31.6 s for a ticket list page at 100k tickets. Only loopback traffic; everything is deleted at the end.
-
-Sizes can be lowered for a smoke run: `--conversations 40 --sizes 500,1000` or `--quick` (same as those; also
-`BENCH_API_QUICK=1`). The figures only mean something at the default sizes.
+One command, `.venv/bin/python bench/api.py` (`--quick` for a smoke run, whose figures mean nothing). Three
+projects are served the same way — gunicorn -w 2 on a free loopback port, SQLite in WAL mode, 2 client threads:
+ours (a throwaway database in a temp dir), django-helpdesk 2.6.1 (installed by bench/peer.py into the git-ignored
+.bench-cache/) and a bare DRF project doing one INSERT per create (the floor). In each of 3 rounds, one after the
+other: N conversations, N bare rows and N helpdesk tickets are created through the APIs, then a customer message on
+each of our conversations and a follow-up on each helpdesk ticket; every figure is the median of the rounds and every
+ratio is taken within a round, then the median. Then our conversations are bulk-inserted up to 10k and 100k rows
+(the first page, a filtered page and a search page are timed at each size), and the bare project and django-helpdesk
+are bulk-filled to the same 100k and their list pages timed too. Queries per request are counted in-process with
+`CaptureQueriesContext`. Everything is deleted at the end.
 """
 from __future__ import annotations
 
@@ -17,33 +17,18 @@ import argparse
 import os
 import random
 import shutil
-import signal
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
-import requests
+from common import Rate, Report, load_note, median, post_all, ratio, time_gets, warm_up
+from peer import PeerProject, bare_peer, helpdesk_peer
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.workflows.procs import Gunicorn, project_env
 
-CONVERSATIONS_OVER_HTTP = 2_000
-CONTACTS = 200
-THREADS = 2
-LIST_REQUESTS = 40
-SIZES = (10_000, 100_000)
 BATCH = 5_000
-HELPDESK_TICKETS_PER_S = 105.0
-HELPDESK_FOLLOWUPS_PER_S = 128.0
-HELPDESK_LIST_100K_S = 31.6
 FILTERED_QUERY = "status=open,pending&channel=email&priority=high"
 SEARCH_QUERY = "search=invoice"
 
@@ -52,48 +37,45 @@ SEARCH_QUERY = "search=invoice"
 class Sizes:
     """How much work one bench run does."""
 
-    conversations: int = CONVERSATIONS_OVER_HTTP
-    contacts: int = CONTACTS
-    list_sizes: tuple[int, ...] = SIZES
-    list_requests: int = LIST_REQUESTS
+    per_round: int = 500  # conversations (and messages, bare rows, tickets, follow-ups) created per round
+    rounds: int = 3
+    contacts: int = 200
+    list_sizes: tuple[int, ...] = (10_000, 100_000)
+    list_requests: int = 40
+    helpdesk_list_requests: int = 3  # each one reads every ticket: about 30 s at 100k on a quiet 2-core machine
 
 
-QUICK = Sizes(conversations=40, contacts=10, list_sizes=(500, 1_000), list_requests=6)
+QUICK = Sizes(per_round=40, rounds=1, contacts=10, list_sizes=(500, 1_000), list_requests=6,
+              helpdesk_list_requests=1)
 
 
 def parse_sizes(argv: list[str] | None = None) -> Sizes:
-    """Default sizes, or smaller ones for a smoke run (`--quick`, `BENCH_API_QUICK=1`, or explicit numbers)."""
+    """Default sizes, or smaller ones for a smoke run (`--quick`, `BENCH_QUICK=1`, or explicit numbers)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_API_QUICK") == "1",
-                        help="a smoke run: 40 conversations, lists at 500 and 1,000 rows")
-    parser.add_argument("--conversations", type=int, help=f"created over HTTP (default {CONVERSATIONS_OVER_HTTP})")
-    parser.add_argument("--sizes", help="comma-separated row counts the list pages are timed at (default "
-                                        + ",".join(str(size) for size in SIZES) + ")")
+    parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1",
+                        help="a smoke run: 1 round of 40 creations, lists at 500 and 1,000 rows")
+    parser.add_argument("--per-round", type=int, help="creations of each kind per round (default 500)")
+    parser.add_argument("--rounds", type=int, help="rounds of creations (default 3)")
+    parser.add_argument("--sizes", help="comma-separated row counts the list pages are timed at (default 10000,100000)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
-    if args.conversations:
-        sizes = Sizes(args.conversations, min(sizes.contacts, args.conversations), sizes.list_sizes,
-                      sizes.list_requests)
+    if args.per_round:
+        sizes = replace(sizes, per_round=args.per_round, contacts=min(sizes.contacts, args.per_round))
+    if args.rounds:
+        sizes = replace(sizes, rounds=args.rounds)
     if args.sizes:
-        list_sizes = tuple(sorted(int(part) for part in args.sizes.split(",") if part.strip()))
-        sizes = Sizes(sizes.conversations, sizes.contacts, list_sizes, sizes.list_requests)
+        sizes = replace(sizes, list_sizes=tuple(sorted(int(part) for part in args.sizes.split(",") if part.strip())))
     return sizes
 
 
 def configure_django(workdir: Path) -> dict[str, str]:
     """Point this process (and, through the returned env, gunicorn) at a fresh SQLite file and set Django up."""
-    env = {
-        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
-        "SQLITE_PATH": str(workdir / "bench.sqlite3"),
-        "MEDIA_ROOT": str(workdir / "media"),
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = project_env(sqlite_path=workdir / "bench.sqlite3", MEDIA_ROOT=str(workdir / "media"))
     os.environ.update(env)
     import django
 
     django.setup()
-    return {**os.environ, **env}
+    return env
 
 
 def create_agent_token() -> str:
@@ -110,120 +92,69 @@ def create_agent_token() -> str:
     return Token.objects.create(user=user).key
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@dataclass
+class Servers:
+    """The three projects under test, each with the base URL and token a client needs."""
+
+    ours: str
+    token: str
+    bare: PeerProject
+    bare_token: str
+    helpdesk: PeerProject
+    helpdesk_setup: dict
 
 
-def start_gunicorn(env: dict[str, str], port: int, token: str) -> subprocess.Popen:
-    """Serve the project like production does (2 sync workers) and wait until it answers."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "helpdesk.wsgi:application"],
-        cwd=ROOT, env=env,
-    )
-    deadline = time.monotonic() + 90  # a busy 2-core machine can take a while to import Django in two workers
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/api/teams/", headers={"Authorization": f"Token {token}"},
-                         timeout=10)
-            return server
-        except requests.RequestException:  # not listening yet, or a worker still importing: try again
-            time.sleep(0.3)
-    stop_gunicorn(server)
-    raise RuntimeError("gunicorn did not start")
+def create_contacts(servers: Servers, count: int) -> list[int]:
+    _, ids = post_all(servers.ours, servers.token, [
+        ("/api/contacts/", {"name": f"Customer {n}", "email": f"customer{n}@example.com",
+                            "segment": random.choice(["smb", "vip"])}) for n in range(count)])
+    return ids
 
 
-def stop_gunicorn(server: subprocess.Popen) -> None:
-    """SIGTERM to the master (it stops its workers); kill it if it has not gone within 30 s."""
-    if server.poll() is not None:
-        return
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=10)
-
-
-def run_threads(jobs: list, work: Callable[[requests.Session, object], float]) -> tuple[float, list[float]]:
-    """Run `work(session, job)` over the jobs with THREADS client threads; return wall seconds and latencies."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def worker(chunk: list) -> None:
-        session = requests.Session()
-        for job in chunk:
-            elapsed = work(session, job)
-            with lock:
-                latencies.append(elapsed)
-
-    threads = [threading.Thread(target=worker, args=(jobs[i::THREADS],)) for i in range(THREADS)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started, latencies
-
-
-def timed_request(session: requests.Session, method: str, url: str, token: str, expect: int, **kwargs) -> tuple:
-    """One HTTP request; returns (seconds, JSON body) and fails loudly on an unexpected status."""
-    started = time.perf_counter()
-    response = session.request(method, url, headers={"Authorization": f"Token {token}"}, timeout=60, **kwargs)
-    elapsed = time.perf_counter() - started
-    if response.status_code != expect:
-        raise RuntimeError(f"{method} {url}: {response.status_code} {response.text[:300]}")
-    return elapsed, response.json()
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-def describe(label: str, wall: float, latencies: list[float]) -> str:
-    return (f"{label:<34} {len(latencies) / wall:8.1f} req/s   p50 {statistics.median(latencies) * 1000:7.1f} ms"
-            f"   p95 {percentile(latencies, 0.95) * 1000:7.1f} ms")
-
-
-def create_over_http(base: str, token: str, sizes: Sizes) -> dict[str, float]:
-    """Contacts, then the conversations (2,000 by default), then one customer message each, all through the API."""
-    _, contact_ids = run_and_collect(base, token, "/api/contacts/", [
-        {"name": f"Customer {n}", "email": f"customer{n}@example.com", "segment": random.choice(["smb", "vip"])}
-        for n in range(sizes.contacts)
-    ])
+def creation_round(servers: Servers, contact_ids: list[int], count: int, offset: int) -> dict[str, Rate]:
+    """One round: each project creates `count` rows through its API, then ours and django-helpdesk add one message
+    (follow-up) to each; the kinds run one after the other, so each has the machine to itself."""
     channels, priorities = ["email", "live_chat", "whatsapp", "web"], ["low", "normal", "high", "urgent"]
-    bodies = [{"contact": random.choice(contact_ids), "channel": random.choice(channels),
-               "subject": f"Order {n} question", "priority": random.choice(priorities)}
-              for n in range(sizes.conversations)]
-    wall, conversation_ids = run_and_collect(base, token, "/api/conversations/", bodies)
-    print(describe("POST /api/conversations/", wall, conversation_ids.latencies))
-    messages = [(cid, {"body": f"Hello, my invoice {cid} looks wrong", "sender_type": "customer"})
-                for cid in conversation_ids]
-    msg_wall, msg_latencies = run_threads(messages, lambda session, job: timed_request(
-        session, "POST", f"{base}/api/conversations/{job[0]}/messages/", token, 201, json=job[1])[0])
-    print(describe("POST /api/conversations/{id}/messages/", msg_wall, msg_latencies))
-    return {"conversations_per_s": len(bodies) / wall, "messages_per_s": len(messages) / msg_wall}
+    numbers = range(offset, offset + count)
+    conversations, conversation_ids = post_all(servers.ours, servers.token, [
+        ("/api/conversations/", {"contact": random.choice(contact_ids), "channel": random.choice(channels),
+                                 "subject": f"Order {n} question", "priority": random.choice(priorities)})
+        for n in numbers])
+    bare, _ = post_all(servers.bare.base_url, servers.bare_token, [
+        ("/items/", {"title": f"Order {n} question", "status": "open", "priority": "normal"}) for n in numbers])
+    setup = servers.helpdesk_setup
+    tickets, ticket_ids = post_all(servers.helpdesk.base_url, setup["token"], [
+        ("/api/tickets/", {"queue": setup["queue"], "title": f"Order {n} question", "priority": 3,
+                           "description": "Hello, my invoice looks wrong", "submitter_email": f"c{n}@example.com"})
+        for n in numbers])
+    messages, _ = post_all(servers.ours, servers.token, [
+        (f"/api/conversations/{cid}/messages/", {"body": f"Hello, my invoice {cid} looks wrong",
+                                                 "sender_type": "customer"}) for cid in conversation_ids])
+    followups, _ = post_all(servers.helpdesk.base_url, setup["token"], [
+        ("/api/followups/", {"ticket": tid, "user": setup["user"], "comment": "Any news on this?", "public": True})
+        for tid in ticket_ids])
+    return {"conversations": conversations, "bare": bare, "tickets": tickets, "messages": messages,
+            "followups": followups}
 
 
-class IdList(list):
-    latencies: list[float]
+def report_creation(report: Report, rounds: list[dict[str, Rate]]) -> None:
+    """Median rates over the rounds, and the ratios taken within each round."""
+    labels = {"conversations": "POST /api/conversations/ (ours)", "messages": "POST .../messages/ (ours)",
+              "bare": "POST /items/ (bare DRF, one INSERT)", "tickets": "POST /api/tickets/ (django-helpdesk)",
+              "followups": "POST /api/followups/ (django-helpdesk)"}
+    for key, label in labels.items():
+        rates = [row[key] for row in rounds]
+        report.figure(label, f"{median(r.per_s for r in rates):.1f}/s (p50 {median(r.p50 for r in rates) * 1000:.1f} "
+                             f"ms, p95 {median(r.p95 for r in rates) * 1000:.1f} ms; rounds: "
+                             + ", ".join(f"{r.per_s:.0f}" for r in rates) + ")")
+        report.raw[key] = [r.figures() for r in rates]
 
+    def paired(numerator: str, denominator: str) -> float | None:
+        return median(ratio(row[numerator].per_s, row[denominator].per_s) for row in rounds)
 
-def run_and_collect(base: str, token: str, path: str, bodies: list[dict]) -> tuple[float, IdList]:
-    """POST every body with the client threads; return wall seconds and the created ids (with latencies)."""
-    ids = IdList()
-
-    def post(session: requests.Session, body: dict) -> float:
-        elapsed, created = timed_request(session, "POST", f"{base}{path}", token, 201, json=body)
-        ids.append(created["id"])
-        return elapsed
-
-    wall, latencies = run_threads(bodies, post)
-    ids.latencies = latencies
-    return wall, ids
+    report.ratio("conversation create vs bare DRF one-INSERT create", paired("conversations", "bare"), ">= 0.8")
+    report.ratio("conversation create vs django-helpdesk ticket create", paired("conversations", "tickets"))
+    report.ratio("message create vs django-helpdesk follow-up create", paired("messages", "followups"))
 
 
 def bulk_fill(target: int) -> float:
@@ -271,20 +202,29 @@ def insert_batch(count: int, offset: int, oldest, contact_ids: list[int], tags: 
         )
 
 
-def time_lists(base: str, token: str, requests_per_page: int) -> list[tuple[str, float]]:
-    """Time the first page, a filtered page and a search page; return (label, p50 seconds)."""
-    results = []
+def time_lists(base: str, token: str, requests_per_page: int) -> dict[str, Rate]:
+    """Time the first page, a filtered page and a search page of our conversations."""
+    rates = {}
     for label, query in (("first page", ""), ("filtered page", FILTERED_QUERY), ("search page", SEARCH_QUERY)):
-        url = f"{base}/api/conversations/?{query}"
-        timed_request(requests.Session(), "GET", url, token, 200)  # warm the workers
-        wall, latencies = run_threads(list(range(requests_per_page)),
-                                      lambda session, _: timed_request(session, "GET", url, token, 200)[0])
-        print("  " + describe(f"GET {label}", wall, latencies))
-        results.append((label, statistics.median(latencies)))
-    return results
+        rates[label] = time_gets(f"{base}/api/conversations/?{query}", token, requests_per_page)
+        print("  " + rates[label].describe(f"GET {label}"), flush=True)
+    return rates
 
 
-def count_queries(token: str) -> None:
+def time_peer_lists(servers: Servers, size: int, sizes: Sizes) -> tuple[Rate, Rate]:
+    """Bulk-fill the bare project and django-helpdesk to `size` rows and time their first list page."""
+    started = time.perf_counter()
+    servers.bare.tool("seed", size)
+    servers.helpdesk.tool("seed", size, servers.helpdesk_setup["queue"])
+    print(f"Bulk insert of {size:,} bare rows and {size:,} django-helpdesk tickets: "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+    bare = time_gets(f"{servers.bare.base_url}/items/", servers.bare_token, sizes.list_requests)
+    helpdesk = time_gets(f"{servers.helpdesk.base_url}/api/tickets/", servers.helpdesk_setup["token"],
+                         sizes.helpdesk_list_requests, threads=1, warm=False)
+    return bare, helpdesk
+
+
+def count_queries(token: str) -> dict[str, int]:
     """Queries per request of each kind, counted in-process with the test client."""
     from django.db import connection
     from django.test import Client
@@ -306,46 +246,76 @@ def count_queries(token: str) -> None:
         ("GET filtered page", lambda: client.get(f"/api/conversations/?{FILTERED_QUERY}")),
         ("GET search page", lambda: client.get(f"/api/conversations/?{SEARCH_QUERY}")),
     ]
-    counts = []
+    counts = {}
     for label, make_request in requests_to_count:
         with CaptureQueriesContext(connection) as captured:
             response = make_request()
         assert response.status_code in (200, 201), (label, response.status_code)
-        counts.append(f"{label} {len(captured.captured_queries)}")
-    print("SQL queries per request: " + ", ".join(counts))
+        counts[label] = len(captured.captured_queries)
+    return counts
+
+
+def measure(servers: Servers, sizes: Sizes, report: Report) -> None:
+    """Creation rounds, then the lists at each size, then the query counts."""
+    contact_ids = create_contacts(servers, sizes.contacts)
+    rounds = [creation_round(servers, contact_ids, sizes.per_round, n * sizes.per_round) for n in range(sizes.rounds)]
+    report_creation(report, rounds)
+    ours: dict[str, Rate] = {}
+    for size in sizes.list_sizes:
+        print(f"Bulk insert up to {size:,} conversations: {bulk_fill(size):.1f} s", flush=True)
+        ours = time_lists(servers.ours, servers.token, sizes.list_requests)
+        report.raw[f"lists_{size}"] = {label: rate.figures() for label, rate in ours.items()}
+        report.figure(f"Our list pages at {size:,} conversations (p50)",
+                      ", ".join(f"{label} {rate.p50 * 1000:.1f} ms" for label, rate in ours.items()))
+    largest = sizes.list_sizes[-1]
+    bare, helpdesk = time_peer_lists(servers, largest, sizes)
+    report.figure(f"Bare DRF list page at {largest:,} rows (p50)", f"{bare.p50 * 1000:.1f} ms")
+    report.figure(f"django-helpdesk ticket list page at {largest:,} tickets (median of {helpdesk.count})",
+                  f"{helpdesk.p50:.2f} s")
+    report.raw.update(bare_list=bare.figures(), helpdesk_list=helpdesk.figures())
+    report.ratio(f"first list page at {largest:,} rows vs bare list", ratio(ours["first page"].p50, bare.p50),
+                 "<= 1.5")
+    report.ratio(f"django-helpdesk list page vs ours at {largest:,} (times slower)",
+                 ratio(helpdesk.p50, ours["first page"].p50))
+    counts = count_queries(servers.token)
+    report.figure("SQL queries per request (ours)", ", ".join(f"{label} {n}" for label, n in counts.items()))
+
+
+def start_peer(peer: PeerProject) -> dict:
+    setup = peer.prepare()
+    peer.start()
+    return setup
 
 
 def main(argv: list[str] | None = None) -> None:
     sizes = parse_sizes(argv)
     random.seed(7)
     started = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-api-"))
+    peers: list[PeerProject] = []
     server = None
     try:
         env = configure_django(workdir)
         token = create_agent_token()
-        port = free_port()
-        server = start_gunicorn(env, port, token)
-        base = f"http://127.0.0.1:{port}"
-        print(f"gunicorn -w 2 on {base}, SQLite at {env['SQLITE_PATH']}, {THREADS} client threads, "
-              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        rates = create_over_http(base, token, sizes)
-        print(f"Conversations created: {rates['conversations_per_s']:.1f}/s = "
-              f"{rates['conversations_per_s'] / HELPDESK_TICKETS_PER_S:.2f}x django-helpdesk's 105 tickets/s")
-        print(f"Messages created:      {rates['messages_per_s']:.1f}/s = "
-              f"{rates['messages_per_s'] / HELPDESK_FOLLOWUPS_PER_S:.2f}x django-helpdesk's 128 follow-ups/s")
-        for size in sizes.list_sizes:
-            print(f"Bulk insert up to {size:,} conversations: {bulk_fill(size):.1f} s")
-            p50 = dict(time_lists(base, token, sizes.list_requests))
-        count_queries(token)
-        largest = sizes.list_sizes[-1]
-        print(f"First page at {largest:,}: p50 {p50['first page'] * 1000:.1f} ms vs django-helpdesk "
-              f"{HELPDESK_LIST_100K_S} s at 100,000 ({HELPDESK_LIST_100K_S / p50['first page']:.0f}x faster)")
+        server = Gunicorn(env, workdir / "gunicorn.log").start(timeout=90)
+        warm_up(server.base_url)
+        bare, helpdesk = bare_peer(workdir), helpdesk_peer(workdir)
+        peers = [bare, helpdesk]
+        servers = Servers(server.base_url, token, bare, start_peer(bare)["token"], helpdesk, start_peer(helpdesk))
+        report = Report("API: creation and lists vs django-helpdesk 2.6.1 and a bare DRF endpoint",
+                        f"gunicorn -w 2 per project, SQLite WAL, 2 client threads; {sizes.rounds} rounds of "
+                        f"{sizes.per_round} creations of each kind; lists at {', '.join(f'{s:,}' for s in sizes.list_sizes)}"
+                        f" rows{' (QUICK: figures mean nothing)' if sizes == QUICK else ''}")
+        print(f"{report.setup}; {load_note()}", flush=True)
+        measure(servers, sizes, report)
+        report.figure("Total time of this bench", f"{time.perf_counter() - started:.0f} s")
+        report.save("api")
     finally:
+        for peer in peers:
+            peer.stop()
         if server is not None:
-            stop_gunicorn(server)
+            server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"Total bench time {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,18 @@
 """Benchmark of the workflow engine: what active workflows cost the posting request, and how fast runs finish.
 
-One command, `.venv/bin/python bench/engine.py` (`--messages 50 --conversations 10` for a quick smoke run): it
-migrates a throwaway SQLite file, serves the project with `gunicorn -w 2` on a free loopback port and starts one `manage.py qcluster` (ORM broker, 2 workers) on the same
-file. Then, with 0, 10 and 50 active workflows of mixed trigger types (most not `message.created`; a few
-`message.created` ones with filters that match some of the messages), it posts 2,000 customer messages through
+One command, `.venv/bin/python bench/engine.py` (`--quick` for a smoke run): it migrates a throwaway SQLite file,
+serves the project with `gunicorn -w 2` on a free loopback port and starts one `manage.py qcluster` (ORM broker,
+2 workers) on the same file. Then, with 0, 10 and 50 active workflows of mixed trigger types (most not
+`message.created`; a few `message.created` ones with filters that match some of the messages), it posts 1,000
+(`--messages`; the README's figures were taken at 2,000) customer messages through
 `POST /api/conversations/{id}/messages/` from 2 client threads and waits, polling the database, until every event
 of the batch is dispatched and every run has finished. It prints messages/s, p50/p95 of the posting request,
 runs/s, and the ratio of the posting request at 50 workflows to 0 (compass: ≤ 1.5×). Only loopback traffic;
 the temp directory is deleted at the end.
+
+`--drain` runs the other engine benchmark instead, bench/drain.py: do the workers keep up with the API (acceptance
+rate, drain rate, keep-up ratio, posting while draining; embedded SQLite and PostgreSQL + Redis with 1 and 2
+qcluster). `--quick` makes either a smoke run whose figures mean nothing.
 """
 from __future__ import annotations
 
@@ -18,18 +23,14 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import requests
+import drain
+from common import Report, load_note, percentile, post_all, warm_up
+from tests.workflows.procs import Gunicorn, QCluster, project_env
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.workflows.procs import Gunicorn, QCluster, project_env  # noqa: E402
-
-MESSAGES = 2_000
+MESSAGES = 1_000
 CONVERSATIONS = 100  # per batch; the messages are spread over them
 THREADS = 2
 WORKFLOW_COUNTS = (0, 10, 50)
@@ -144,35 +145,11 @@ def wait_for_drain(timeout: float = DRAIN_TIMEOUT) -> float:
 
 def post_messages(base: str, token: str, conversation_ids: list[int]) -> tuple[float, float, list[float]]:
     """POST the messages with the client threads; return (start, end, latencies) of the batch."""
-    jobs = [(conversation_ids[n % len(conversation_ids)], random.choice(BODIES).format(n=n)) for n in range(MESSAGES)]
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def client(chunk: list) -> None:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Token {token}"
-        for conversation_id, body in chunk:
-            started = time.perf_counter()
-            response = session.post(f"{base}/api/conversations/{conversation_id}/messages/",
-                                    json={"body": body, "sender_type": "customer"}, timeout=60)
-            elapsed = time.perf_counter() - started
-            if response.status_code != 201:
-                raise RuntimeError(f"POST message: {response.status_code} {response.text[:300]}")
-            with lock:
-                latencies.append(elapsed)
-
-    threads = [threading.Thread(target=client, args=(jobs[i::THREADS],)) for i in range(THREADS)]
+    jobs = [(f"/api/conversations/{conversation_ids[n % len(conversation_ids)]}/messages/",
+             {"body": random.choice(BODIES).format(n=n), "sender_type": "customer"}) for n in range(MESSAGES)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return started, time.perf_counter(), latencies
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    rate, _ = post_all(base, token, jobs)
+    return started, started + rate.wall, rate.latencies
 
 
 def run_batch(base: str, token: str, workflows: int, batch: int) -> dict:
@@ -194,47 +171,64 @@ def run_batch(base: str, token: str, workflows: int, batch: int) -> dict:
             "runs": runs, "drain_s": drained - started, "runs_per_s": runs / (drained - started)}
 
 
-def report(row: dict) -> None:
-    print(f"{row['workflows']:>3} workflows: {row['messages_per_s']:6.1f} messages/s   "
-          f"POST p50 {row['p50'] * 1000:6.1f} ms  p95 {row['p95'] * 1000:6.1f} ms   "
-          f"{row['runs']:>5} runs, all finished {row['drain_s']:5.1f} s after the first post "
-          f"= {row['runs_per_s']:6.1f} runs/s", flush=True)
+def describe(row: dict) -> str:
+    return (f"{row['messages_per_s']:6.1f} messages/s, POST p50 {row['p50'] * 1000:6.1f} ms, "
+            f"p95 {row['p95'] * 1000:6.1f} ms; {row['runs']:>5} runs, all finished {row['drain_s']:5.1f} s after "
+            f"the first post = {row['runs_per_s']:6.1f} runs/s")
 
 
-def parse_args() -> None:
+def parse_args() -> argparse.Namespace:
     """Sizes from the command line (defaults: the measured figures); a small size makes a quick smoke run."""
     global MESSAGES, CONVERSATIONS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=MESSAGES, help="messages posted per batch")
-    parser.add_argument("--conversations", type=int, default=CONVERSATIONS, help="conversations per batch")
+    parser.add_argument("--drain", action="store_true", help="run the drain benchmark (bench/drain.py) instead")
+    parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1",
+                        help="a smoke run (50 messages over 10 conversations; drain: 20 messages, 1 round)")
+    parser.add_argument("--messages", type=int, help="messages posted per batch (drain: per phase)")
+    parser.add_argument("--conversations", type=int, help="conversations per batch (drain: in all)")
+    parser.add_argument("--rounds", type=int, help="drain: rounds per deployment (default 3)")
     args = parser.parse_args()
-    if args.messages < 1 or args.conversations < 1:
+    if (args.messages is not None and args.messages < 1) or (args.conversations is not None and args.conversations < 1):
         parser.error("--messages and --conversations must be at least 1")
-    MESSAGES, CONVERSATIONS = args.messages, args.conversations
+    MESSAGES = args.messages or (50 if args.quick else MESSAGES)
+    CONVERSATIONS = args.conversations or (10 if args.quick else CONVERSATIONS)
+    return args
+
+
+def drain_sizes(args: argparse.Namespace) -> drain.DrainSizes:
+    sizes = drain.QUICK if args.quick else drain.DrainSizes()
+    overrides = {"messages": args.messages, "conversations": args.conversations, "rounds": args.rounds}
+    return drain.DrainSizes(**{**sizes.__dict__, **{k: v for k, v in overrides.items() if v}})
 
 
 def main() -> None:
-    parse_args()
+    args = parse_args()
+    if args.drain:
+        drain.main(drain_sizes(args))
+        return
     random.seed(11)
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-engine-"))
     env = project_env(sqlite_path=workdir / "engine.sqlite3", MEDIA_ROOT=str(workdir / "media"),
                       HELPDESK_SWEEP_SECONDS="15")
     token = setup_database(env)
-    server = Gunicorn(env, workdir / "gunicorn.log").start()
+    server = Gunicorn(env, workdir / "gunicorn.log").start(timeout=90)
+    warm_up(server.base_url)
     cluster = QCluster(env, workdir / "qcluster.log").start()
+    report = Report("Engine overhead: what active workflows cost the posting request",
+                    f"gunicorn -w 2 + 1 qcluster (ORM broker, 2 workers), SQLite WAL, {THREADS} client threads, "
+                    f"{MESSAGES:,} messages per batch over {CONVERSATIONS} conversations"
+                    + (" (QUICK: figures mean nothing)" if args.quick else ""))
     try:
-        print(f"gunicorn -w 2 on {server.base_url} + 1 qcluster (ORM broker, 2 workers), SQLite WAL, "
-              f"{THREADS} client threads, {MESSAGES:,} messages per batch over {CONVERSATIONS} conversations; "
-              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+        print(f"{report.setup}; {load_note()}", flush=True)
         rows = []
         for batch, workflows in enumerate(WORKFLOW_COUNTS):
             rows.append(run_batch(server.base_url, token, workflows, batch))
-            report(rows[-1])
+            report.figure(f"{workflows} active workflows", describe(rows[-1]))
         ratio_p50, ratio_mean = (rows[-1][key] / rows[0][key] for key in ("p50", "mean"))
-        verdict = "within" if ratio_p50 <= COMPASS_RATIO else "OVER"
-        print(f"Posting request at {WORKFLOW_COUNTS[-1]} vs 0 workflows: p50 {ratio_p50:.2f}x, mean "
-              f"{ratio_mean:.2f}x ({verdict} the {COMPASS_RATIO}x compass)")
+        report.ratio(f"posting request p50 at {WORKFLOW_COUNTS[-1]} vs 0 workflows", ratio_p50, f"<= {COMPASS_RATIO}")
+        report.ratio(f"posting request mean at {WORKFLOW_COUNTS[-1]} vs 0 workflows", ratio_mean)
+        report.raw["batches"] = rows
     except Exception:
         print("--- qcluster log ---\n" + cluster.log_tail(), file=sys.stderr)
         raise
@@ -242,7 +236,8 @@ def main() -> None:
         cluster.stop()
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"Total bench time {time.perf_counter() - started:.0f} s")
+    report.figure("Total time of this bench", f"{time.perf_counter() - started:.0f} s")
+    report.save("engine")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,34 @@ def call(env: dict[str, str], command: str, *args: Any, timeout: float = 120) ->
     return json.loads(lines[-1])
 
 
+class CommandSession:
+    """One Django process that runs commands of this module one after another (`serve_commands`), for a caller
+    that asks many small questions (a benchmark's polls) and should not pay a Django start-up for each."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen([PYTHON, "-m", "tests.workflows.procs", "serve_commands"], cwd=ROOT, env=env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def call(self, command: str, *args: Any) -> Any:
+        """Run one command in the session's process and return its JSON result."""
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(json.dumps([command, args]) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the command session ended (exit {self.process.wait()}) during {command}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()  # serve_commands returns at end of input
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
 def start_command(env: dict[str, str], command: str, *args: Any, log: Path) -> subprocess.Popen:
     """Start one command of this module without waiting (for a process the test will kill)."""
     with open(log, "ab") as out:
@@ -119,8 +147,11 @@ def free_port() -> int:
 class Gunicorn:
     """The project served like production (`gunicorn -w N`) on a free loopback port."""
 
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 2) -> None:
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 2, *, python: str = PYTHON,
+                 app: str = "helpdesk.wsgi:application", cwd: Path = ROOT) -> None:
+        """`python`, `app` and `cwd` default to this project; the benchmarks serve their peer projects with them."""
         self.env, self.log, self.workers = env, log, workers
+        self.python, self.app, self.cwd = python, app, cwd
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -131,9 +162,9 @@ class Gunicorn:
     def start(self, timeout: float = 30) -> "Gunicorn":
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
-                [PYTHON, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                 "--log-level", "warning", "helpdesk.wsgi:application"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                [self.python, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
+                 "--log-level", "warning", self.app],
+                cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -276,6 +307,70 @@ def cmd_sweep_after_lease(workflow_id: int) -> dict:
         with clock.travel(runner.LEASE + EVENT_GRACE + runner.LEASE / 10):
             done = sweep_once()
     return {"before": before, "sweep": done, "after": cmd_snapshot(workflow_id)}
+
+
+def cmd_api_token(username: str, group: str) -> dict:
+    """A staff user in the role group `group` with an API token, for a client talking to gunicorn (benchmarks)."""
+    from django.contrib.auth.models import Group, User
+    from rest_framework.authtoken.models import Token
+
+    user = User.objects.create_user(username, password=f"{username}-pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return {"token": Token.objects.create(user=user).key}
+
+
+def cmd_run_watermark() -> dict:
+    """The highest run id so far: the runs a benchmark phase starts are the ones above it."""
+    from django.db.models import Max
+
+    from workflows.models import WorkflowRun
+
+    return {"id": WorkflowRun.objects.aggregate(top=Max("pk"))["top"] or 0}
+
+
+def _runs_above(watermark: int) -> dict:
+    """How many runs above `watermark` exist and are finished, by status, and when the first and last finished."""
+    from django.db.models import Count, Max, Min
+
+    from workflows.choices import FINISHED_RUN_STATUSES
+    from workflows.models import WorkflowRun
+
+    runs = WorkflowRun.objects.filter(pk__gt=watermark)
+    statuses = dict(runs.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n"))
+    span = runs.filter(status__in=FINISHED_RUN_STATUSES).aggregate(first=Min("finished_at"), last=Max("finished_at"))
+    finished = sum(n for status, n in statuses.items() if status in FINISHED_RUN_STATUSES)
+    return {"runs": sum(statuses.values()), "finished": finished, "statuses": statuses,
+            "first_finished_at": span["first"].timestamp() if span["first"] else None,
+            "last_finished_at": span["last"].timestamp() if span["last"] else None}
+
+
+def cmd_wait_runs_finished(watermark: int, expected: int, timeout: float, poll: float = 0.5) -> dict:
+    """Poll until `expected` runs above `watermark` exist and every one is finished, or `timeout` s pass.
+
+    The result says how many were left (`left`: not created yet or not finished) and, from `finished_at` in the
+    database, when the first and the last run finished: the drain rate of a benchmark is timed from the database,
+    not from this poll.
+    """
+    from django.db import close_old_connections
+
+    deadline = time.monotonic() + timeout
+    while True:
+        state = _runs_above(watermark)
+        done = state["finished"] >= expected and state["runs"] == state["finished"]
+        if done or time.monotonic() > deadline:
+            return {**state, "left": max(expected, state["runs"]) - state["finished"], "timed_out": not done}
+        close_old_connections()
+        time.sleep(poll)
+
+
+def cmd_serve_commands() -> None:
+    """Read `[command, args]` JSON lines from stdin and answer each with one JSON line (see CommandSession)."""
+    from django.db import close_old_connections
+
+    for line in sys.stdin:
+        command, args = json.loads(line)
+        close_old_connections()
+        print(json.dumps(COMMANDS[command](*args), default=str), flush=True)
 
 
 COMMANDS = {name[len("cmd_"):]: function for name, function in globals().items() if name.startswith("cmd_")}
