@@ -158,16 +158,17 @@ class LazyContext(dict):
     LAZY = ("conversation", "contact", "message")
 
     def __init__(self, event: Event, variables: dict | None = None, conversation: Conversation | None = None,
-                 reader: BatchReader | None = None, known: dict | None = None):
+                 reader: BatchReader | None = None, known: dict | None = None, own_conversation: bool = False):
         super().__init__(event=event_data(event), sla=dict(event.payload) if event.type.startswith("sla.") else {},
                          vars=dict(variables or {}), **(known or {}))
         self._event, self._conversation, self._reader = event, conversation or event.conversation, reader
+        self._own_conversation = own_conversation  # read the conversation on its own, not from the batch's reader
 
     def __missing__(self, key: str) -> Any:
         if key == "message":
             self["message"] = self._read_message()
         elif key in ("conversation", "contact"):
-            if self._reader is not None:
+            if self._reader is not None and not self._own_conversation:
                 self["conversation"], self["contact"] = self._reader.conversation(self._event)
             else:
                 self._load_conversation()
@@ -209,7 +210,15 @@ class LazyContext(dict):
     def fork(self, variables: dict) -> "LazyContext":
         """A private copy for another run of the same event: what was read so far is copied, the rest stays lazy."""
         known = {key: copy.deepcopy(dict.__getitem__(self, key)) for key in self.LAZY if dict.__contains__(self, key)}
-        return LazyContext(self._event, variables, self._conversation, reader=self._reader, known=known)
+        return LazyContext(self._event, variables, self._conversation, reader=self._reader, known=known,
+                           own_conversation=self._own_conversation)
+
+    def refreshed(self, variables: dict) -> "LazyContext":
+        """The context after a step changed the conversation: the conversation and contact are read again (on their
+        own) where a later step looks; the event's message, which never changes once written, is kept."""
+        known = {"message": dict.__getitem__(self, "message")} if dict.__contains__(self, "message") else {}
+        return LazyContext(self._event, variables, self._conversation, reader=self._reader, known=known,
+                           own_conversation=True)
 
 
 @lru_cache(maxsize=1024)

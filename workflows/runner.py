@@ -127,7 +127,9 @@ def _execute_claimed(run: WorkflowRun, context: dict | None, fresh: bool) -> tup
 def _fresh_context(run: WorkflowRun, previous: dict) -> LazyContext:
     """The run's context after a step changed the conversation: read again only where a later step looks (the
     event's message never changes once written, so it is kept)."""
-    known = {"message": dict.__getitem__(previous, "message")} if dict.__contains__(previous, "message") else {}
+    if isinstance(previous, LazyContext):
+        return previous.refreshed(run.variables)
+    known = {"message": previous["message"]} if "message" in previous else {}
     return LazyContext(run.event, run.variables, run.conversation, known=known)
 
 
@@ -270,9 +272,11 @@ def _execute(step_type, step: dict, ctx: StepContext, run: WorkflowRun) -> StepO
     config = step.get("config", {})
     try:
         ctx.step_run.input = step_type.render(config, ctx)
-        # A failing internal step's partial writes roll back (its result is still recorded). Outbound steps get
-        # no transaction: on SQLite (BEGIN IMMEDIATE) it would hold the write lock for the whole network call.
-        with transaction.atomic() if step_type.runs_in_transaction(config) else contextlib.nullcontext():
+        # A failing internal step's partial writes roll back (its result is still recorded); a step that writes
+        # nothing needs no savepoint. Outbound steps get no transaction: on SQLite (BEGIN IMMEDIATE) it would hold
+        # the write lock for the whole network call.
+        savepoint = step_type.has_side_effects and step_type.runs_in_transaction(config)
+        with transaction.atomic() if savepoint else contextlib.nullcontext():
             outcome = step_type.execute(config, ctx)
     except (ValidationError, RenderError) as exc:
         outcome = StepOutcome.failed(_error_text(exc))
