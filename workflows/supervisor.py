@@ -80,6 +80,7 @@ class ProgressWatch:
         """Send a probe when one is due; True when the one in flight has waited past the threshold unanswered."""
         if self.probe_sent_at is None:
             if now >= self.next_probe_at:
+                self.reset(now)  # should the broker refuse it, the next attempt comes as late as a next probe would
                 self.probe_id, self.probe_sent_at = enqueue_probe(), now
             return False
         if tasks_finished_since(self.probe_sent_at, self.probe_id):
@@ -101,10 +102,6 @@ class ClusterProcess:
         self.process: subprocess.Popen | None = None
         self.started_at = 0.0
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
     def exit_code(self) -> int | None:
         """None while the cluster runs (or was never started), else how its main process ended."""
         return self.process.poll() if self.process else None
@@ -112,7 +109,6 @@ class ClusterProcess:
     def start(self) -> None:
         """Start the cluster; its output goes where the supervisor's goes."""
         manage_py = Path(settings.BASE_DIR) / "manage.py"
-        connections.close_all()  # nothing shared with the child; it opens its own
         self.process = subprocess.Popen([sys.executable, str(manage_py), "qcluster"], process_group=0,
                                         env={**os.environ, SUPERVISED_ENV: "1"})
         self.started_at = time.monotonic()
@@ -202,8 +198,8 @@ class Supervisor:
             return f"it exited with code {code}"
         try:
             stalled = self.watch.stalled(clock.now())
-        except Exception:  # a database or broker outage is no proof of a wedged cluster: look again next tick
-            logger.exception("The supervisor could not probe the worker cluster")
+        except Exception as exc:  # a database or broker outage is no proof of a wedged cluster: look again next tick
+            logger.warning("The supervisor could not probe the worker cluster: %s", exc)
             return ""
         finally:
             close_old_connections()

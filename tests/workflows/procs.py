@@ -227,10 +227,13 @@ def waiting_in(pid: int) -> str:
         return ""
 
 
+PIPE_READS = ("pipe_read", "pipe_wait")  # what a blocked pipe read sleeps in: Linux >= 5.6 (anon_pipe_read), older
+
+
 def queue_reader(worker_pids: list[int]) -> int | None:
     """The idle worker blocked reading the cluster's shared task queue: the one holding the queue's lock (the
     other idle workers wait for that lock in a futex)."""
-    return next((pid for pid in worker_pids if "pipe_read" in waiting_in(pid)), None)
+    return next((pid for pid in worker_pids if any(reading in waiting_in(pid) for reading in PIPE_READS)), None)
 
 
 def connected_to(port: int, pids: list[int]) -> list[int]:
