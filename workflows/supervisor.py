@@ -39,7 +39,9 @@ logger = logging.getLogger(__name__)
 PROBE_TASK = "workflows.supervisor.probe_task"
 SUPERVISED_ENV = "HELPDESK_SWEEP_IN_SUPERVISOR"  # tells the cluster's own sweep task that the supervisor sweeps
 TICK_SECONDS = 1.0  # how often the watchdog looks at the cluster (a poll, plus one query while a probe waits)
-RESTART_BACKOFF_SECONDS = 5.0  # a cluster that keeps exiting is not restarted more often than this
+# A cluster is restarted at the earliest this long after it started; the wait doubles, up to the maximum, while
+# clusters keep failing that soon (a database that is down), and falls back once one has lived longer.
+RESTART_BACKOFF_SECONDS, MAX_RESTART_BACKOFF_SECONDS = 5.0, 60.0
 
 
 def probe_task() -> str:
@@ -166,6 +168,7 @@ class Supervisor:
     def __init__(self, *, cluster: ClusterProcess, sweeper: Sweeper, watch: ProgressWatch) -> None:
         self.cluster, self.sweeper, self.watch = cluster, sweeper, watch
         self.restarts = 0
+        self.backoff = RESTART_BACKOFF_SECONDS
 
     def run(self, stop: threading.Event) -> None:
         """Start everything and watch until `stop` is set; then stop the cluster and its whole process group."""
@@ -183,14 +186,17 @@ class Supervisor:
     def check(self) -> str:
         """One watchdog pass: restart the cluster if it exited or stalled; returns why it did, or ""."""
         reason = self._restart_reason()
-        if reason and time.monotonic() - self.cluster.started_at >= RESTART_BACKOFF_SECONDS:
-            logger.warning("Restarting the worker cluster: %s", reason)
-            self.cluster.stop()
-            self.cluster.start()
-            self.watch.reset(clock.now())
-            self.restarts += 1
-            return reason
-        return ""
+        lived = time.monotonic() - self.cluster.started_at
+        if not reason or lived < self.backoff:
+            return ""
+        logger.warning("Restarting the worker cluster: %s", reason)
+        self.backoff = (min(2 * self.backoff, MAX_RESTART_BACKOFF_SECONDS) if lived < MAX_RESTART_BACKOFF_SECONDS
+                        else RESTART_BACKOFF_SECONDS)
+        self.cluster.stop()
+        self.cluster.start()
+        self.watch.reset(clock.now())
+        self.restarts += 1
+        return reason
 
     def _restart_reason(self) -> str:
         code = self.cluster.exit_code()

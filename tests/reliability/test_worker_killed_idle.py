@@ -5,7 +5,8 @@ django-q2's idle workers wait in `queue.get()` on one shared queue, and the one 
 lock; killed there, it never releases it, and every worker the cluster respawns blocks on that lock for ever. The
 test kills exactly that worker (found by the kernel function it sleeps in), then checks that automation resumes with
 nobody acting: the messages posted after the kill get their runs, the cluster is restarted and runs tasks again,
-and stopping the tier leaves no process behind, even while the cluster is wedged.
+and stopping the tier leaves no process behind, even while the cluster is wedged. Also: the cluster's sentinel
+killed while idle (under `helpdesk_supervisor`) is replaced, and the old cluster's processes are gone.
 Figures printed: seconds from the kill until the work posted after it was done, and until the restarted cluster
 reported in; runs finished.
 """
@@ -88,3 +89,22 @@ def test_stopping_the_tier_while_the_cluster_is_wedged_leaves_no_process(tier_en
 
     assert tier.leftovers() == [], f"processes left after the tier stopped\n{tier.log_tail()}"
     print(f"\nwedged tier stopped in {stopped_in:.1f} s, no process left")
+
+
+def test_cluster_sentinel_killed_while_idle_is_replaced_without_orphans(tier_env, driver, start_tier):
+    """The process that guards the workers dies instead: the cluster's main process exits, the supervisor starts a
+    new cluster and kills what was left of the old one (its workers would otherwise wait on the queue for ever)."""
+    env = {**tier_env, "HELPDESK_WORKER_STALL_SECONDS": str(STALL_SECONDS)}
+    workflow = driver.call("create_workflow", DEFINITION)["id"]
+    tier = start_tier(env, "helpdesk_supervisor")
+    cluster = tier.cluster()
+    os.kill(cluster["sentinel"], signal.SIGKILL)
+    killed_at = time.time()
+    restarted = tier.cluster()
+    driver.call("customer_messages", 1, "After the new cluster")
+    runs = finished(driver.call("wait_for", workflow, ["succeeded"], 1, 60), tier, "the new cluster did no work")
+
+    old = {cluster["monitor"], cluster["pusher"], *cluster["workers"]}
+    assert old.isdisjoint(tier.leftovers()), f"processes of the killed cluster are still alive\n{tier.log_tail()}"
+    assert [(run["status"], run["tags"]) for run in runs] == [("succeeded", ["seen"])]
+    print(f"\nsentinel killed: new cluster after {restarted['found_at'] - killed_at:.1f} s, old processes gone")
