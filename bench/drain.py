@@ -30,7 +30,7 @@ from pathlib import Path
 from common import THREADS, Rate, Report, load_note, median, post_all, ratio, warm_up
 
 from tests.infra.servers import ServiceUnavailable, start_postgres, start_redis
-from tests.workflows.procs import CommandSession, Gunicorn, QCluster, migrate, project_env
+from tests.workflows.procs import Driver, Gunicorn, QCluster, migrate, project_env
 
 RUNS_PER_MESSAGE = 3
 MANAGERS_GROUP = "Support managers"
@@ -132,7 +132,7 @@ class Deployment:
     workdir: Path
     sizes: DrainSizes
     server: Gunicorn | None = None
-    session: CommandSession | None = None  # one Django process for the database questions (no start-up per poll)
+    session: Driver | None = None  # one Django process for the database questions (no start-up per poll)
     token: str = ""
     conversation_ids: list[int] = field(default_factory=list)
     clusters: list[QCluster] = field(default_factory=list)
@@ -141,7 +141,7 @@ class Deployment:
     def prepare(self) -> "Deployment":
         """Migrate, serve, and create the workflows, contacts and conversations through the API."""
         migrate(self.env)
-        self.session = CommandSession(self.env)
+        self.session = Driver(self.env)
         self.token = self.session.call("api_token", "bench-manager", MANAGERS_GROUP)["token"]
         self.server = Gunicorn(self.env, self.workdir / f"{self.name}-gunicorn.log").start(timeout=90)
         warm_up(self.server.base_url)

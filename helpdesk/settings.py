@@ -208,7 +208,18 @@ HELPDESK_MAX_DEPTH = env_int("HELPDESK_MAX_DEPTH", 3)
 HELPDESK_RETRY_BASE_SECONDS = env_int("HELPDESK_RETRY_BASE_SECONDS", 10)
 HELPDESK_RETRY_MAX_ATTEMPTS = env_int("HELPDESK_RETRY_MAX_ATTEMPTS", 5)
 HELPDESK_SWEEP_SECONDS = env_int("HELPDESK_SWEEP_SECONDS", 15)
+# How long a worker holds a run it executes (renewed after each step or segment): a run whose worker died is taken
+# again once this passes. It must outlast the slowest single step (an outbound call with its timeout).
+HELPDESK_RUN_LEASE_SECONDS = env_int("HELPDESK_RUN_LEASE_SECONDS", 150)
 HELPDESK_SLA_SWEEP_SECONDS = env_int("HELPDESK_SLA_SWEEP_SECONDS", 30)
+# Self-healing workers (`manage.py helpdesk_supervisor`, README): restart the cluster when it finishes no task for
+# this long while a probe task waits; give it this long to stop before its process group is killed. The health
+# check (`manage.py helpdesk_health`) fails when due work has waited longer than HELPDESK_HEALTH_MAX_AGE_SECONDS.
+HELPDESK_WORKER_STALL_SECONDS = env_int("HELPDESK_WORKER_STALL_SECONDS", 60)
+HELPDESK_WORKER_STOP_SECONDS = env_int("HELPDESK_WORKER_STOP_SECONDS", 10)
+HELPDESK_HEALTH_MAX_AGE_SECONDS = env_int("HELPDESK_HEALTH_MAX_AGE_SECONDS", 120)
+# Set by the supervisor for the cluster it runs: the supervisor sweeps, so the scheduled sweep task sweeps once.
+HELPDESK_SWEEP_IN_SUPERVISOR = env_bool("HELPDESK_SWEEP_IN_SUPERVISOR")
 # Where committed events are handed to; the workflows app replaces the foundation's placeholder with its dispatcher.
 HELPDESK_EVENT_TASK = os.environ.get("HELPDESK_EVENT_TASK", "workflows.tasks.dispatch_event_task")
 # Speech to text for the `transcribe` step: "pocketsphinx" (offline, English) or "cloud" (Google-Speech-style API).

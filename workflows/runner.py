@@ -37,7 +37,7 @@ from workflows.steps.registry import StepContext, StepOutcome
 
 logger = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(seconds=150)  # longer than the django-q2 task timeout (renewed after each step)
+LEASE = dt.timedelta(seconds=settings.HELPDESK_RUN_LEASE_SECONDS)  # renewed after each step or segment
 
 
 def claimable(now: dt.datetime) -> Q:

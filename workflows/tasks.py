@@ -25,8 +25,12 @@ def execute_run_task(run_id: int) -> str | None:
 
 def sweep_task() -> dict[str, int]:
     """Sweep now, then keep sweeping every HELPDESK_SWEEP_SECONDS for the rest of the minute, but only while
-    something falls due within it (django-q2 schedules cannot fire more often than once a minute)."""
+    something falls due within it (django-q2 schedules cannot fire more often than once a minute). Under
+    `helpdesk_supervisor`, which sweeps every HELPDESK_SWEEP_SECONDS itself, one pass: a worker is not held for a
+    minute, and the sweeps that piled up behind a wedged cluster finish at once after its restart."""
     total = sweep.sweep_once()
+    if settings.HELPDESK_SWEEP_IN_SUPERVISOR:
+        return total
     deadline = time.monotonic() + SWEEP_WINDOW_SECONDS
     interval = max(1, settings.HELPDESK_SWEEP_SECONDS)
     while time.monotonic() + interval < deadline:

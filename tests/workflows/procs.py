@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -66,29 +67,32 @@ def call(env: dict[str, str], command: str, *args: Any, timeout: float = 120) ->
     return json.loads(lines[-1])
 
 
-class CommandSession:
-    """One Django process that runs commands of this module one after another (`serve_commands`), for a caller
-    that asks many small questions (a benchmark's polls) and should not pay a Django start-up for each."""
+class Driver:
+    """One Django process that runs this module's commands on request, a JSON line each way: a scenario making a
+    dozen calls would otherwise start Django a dozen times (seconds each on a busy machine)."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen([PYTHON, "-m", "tests.workflows.procs", "serve_commands"], cwd=ROOT, env=env,
+        self.process = subprocess.Popen([PYTHON, "-m", "tests.workflows.procs", "serve"], cwd=ROOT, env=env,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
-    def call(self, command: str, *args: Any) -> Any:
-        """Run one command in the session's process and return its JSON result."""
-        assert self.process.stdin and self.process.stdout
+    def call(self, command: str, *args: Any, timeout: float = 600) -> Any:
+        """Run one command in the driver process and return its JSON result (raise with its traceback if it failed)."""
         self.process.stdin.write(json.dumps([command, args]) + "\n")
         self.process.stdin.flush()
-        line = self.process.stdout.readline()
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else ""
         if not line:
-            raise RuntimeError(f"the command session ended (exit {self.process.wait()}) during {command}")
-        return json.loads(line)
+            raise RuntimeError(f"{command}: no answer from the driver within {timeout} s")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"{command} failed in the driver:\n{answer['error']}")
+        return answer["result"]
 
     def close(self) -> None:
         if self.process.poll() is None:
-            self.process.stdin.close()  # serve_commands returns at end of input
+            self.process.stdin.close()
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -190,6 +194,64 @@ class Gunicorn:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+# --- the parent side: the worker tier's processes, for the reliability tests --------------------------------------
+
+def start_manage(env: dict[str, str], *args: str, log: Path) -> subprocess.Popen:
+    """Start `manage.py <args>` in a session of its own, logging to a file (a worker tier the test will kill in)."""
+    with open(log, "ab") as out:
+        return subprocess.Popen([PYTHON, "manage.py", *args], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def session_processes(session_id: int) -> list[int]:
+    """The live (not zombie) processes of a session, as `ps` lists them."""
+    listing = subprocess.run(["ps", "-o", "pid=,stat=", "-s", str(session_id)], capture_output=True, text=True)
+    return [int(pid) for pid, stat in (line.split()[:2] for line in listing.stdout.splitlines()) if "Z" not in stat]
+
+
+def kill_session(session_id: int) -> list[int]:
+    """SIGKILL what is left of a session this test started (cleanup after a failure); returns the PIDs killed."""
+    leftovers = session_processes(session_id)
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return leftovers
+
+
+def waiting_in(pid: int) -> str:
+    """The kernel function the process sleeps in (/proc/PID/wchan), "" when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return ""
+
+
+PIPE_READS = ("pipe_read", "pipe_wait")  # what a blocked pipe read sleeps in: Linux >= 5.6 (anon_pipe_read), older
+
+
+def queue_reader(worker_pids: list[int]) -> int | None:
+    """The idle worker blocked reading the cluster's shared task queue: the one holding the queue's lock (the
+    other idle workers wait for that lock in a futex)."""
+    return next((pid for pid in worker_pids if any(reading in waiting_in(pid) for reading in PIPE_READS)), None)
+
+
+def connected_to(port: int, pids: list[int]) -> list[int]:
+    """Those of `pids` with an open TCP connection to 127.0.0.1:`port` (the worker a fake receiver is serving)."""
+    tcp = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    inodes = {fields[9] for fields in (line.split() for line in tcp) if fields[2] == f"0100007F:{port:04X}"}
+    found = []
+    for pid in pids:
+        try:
+            sockets = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+        except OSError:
+            continue
+        if any(f"socket:[{inode}]" in sockets for inode in inodes):
+            found.append(pid)
+    return found
 
 
 # --- the child side: commands run inside a Django process --------------------------------------------------------
@@ -363,23 +425,62 @@ def cmd_wait_runs_finished(watermark: int, expected: int, timeout: float, poll: 
         time.sleep(poll)
 
 
-def cmd_serve_commands() -> None:
-    """Read `[command, args]` JSON lines from stdin and answer each with one JSON line (see CommandSession)."""
+def cmd_customer_messages(count: int, prefix: str) -> dict:
+    """Post `count` customer messages, each in a conversation of its own (a burst of work for the workers)."""
+    return {"conversations": [cmd_customer_message(f"{prefix} {n}", subject=f"{prefix} {n}")["conversation"]
+                              for n in range(count)]}
+
+
+def cmd_run_times(workflow_id: int) -> dict:
+    """Each run of the workflow with its status and when its event happened and it finished (epoch seconds)."""
+    from workflows.models import WorkflowRun
+
+    runs = WorkflowRun.objects.filter(workflow_id=workflow_id).select_related("event").order_by("pk")
+    return {"runs": [{"id": run.pk, "status": run.status, "occurred": run.event.occurred_at.timestamp(),
+                      "finished": run.finished_at.timestamp() if run.finished_at else None} for run in runs]}
+
+
+def cmd_cluster(known_sentinels: list[int], timeout: float = 60) -> dict:
+    """Wait until a cluster other than `known_sentinels` reports its processes (django-q2's Stat, kept in Redis
+    with the Redis broker); returns its sentinel, worker, monitor and pusher PIDs."""
+    from django_q.status import Stat
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for stat in Stat.get_all():
+            if stat.sentinel not in known_sentinels and stat.workers:
+                return {"sentinel": stat.sentinel, "workers": stat.workers, "monitor": stat.monitor,
+                        "pusher": stat.pusher, "found_at": time.time()}
+        time.sleep(0.2)
+    raise TimeoutError(f"no new cluster reported its processes within {timeout} s")
+
+
+COMMANDS = {name[len("cmd_"):]: function for name, function in globals().items() if name.startswith("cmd_")}
+
+
+def serve() -> None:
+    """The driver's side of `Driver`: one command per stdin line, one JSON answer per stdout line, until EOF."""
+    import traceback
+
     from django.db import close_old_connections
 
     for line in sys.stdin:
         command, args = json.loads(line)
+        try:
+            answer = {"result": COMMANDS[command](*args)}
+        except Exception:
+            answer = {"error": traceback.format_exc()}
         close_old_connections()
-        print(json.dumps(COMMANDS[command](*args), default=str), flush=True)
-
-
-COMMANDS = {name[len("cmd_"):]: function for name, function in globals().items() if name.startswith("cmd_")}
+        print(json.dumps(answer, default=str), flush=True)
 
 
 def main(argv: list[str]) -> None:
     import django
 
     django.setup()
+    if argv[0] == "serve":
+        serve()
+        return
     result = COMMANDS[argv[0]](*json.loads(argv[1] if len(argv) > 1 else "[]"))
     print(json.dumps(result, default=str), flush=True)
 
