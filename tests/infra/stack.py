@@ -99,15 +99,17 @@ class Stack:
             self.web.stop()
 
     def restart(self, *, web: bool = True, **settings: str) -> None:
-        """Stop the qclusters (and the web server), then start them again with `settings` added to the workers'
-        environment. The web server comes back on the same port, so an `Api` of this stack keeps working."""
+        """Stop the qclusters (and the web server), then start them again; `settings` are added to the environment
+        of the workers and of later `call`s (not of a web server left running). The web server comes back on the
+        same port, so an `Api` of this stack keeps working."""
         for worker in self.workers:
             worker.stop()
+        self.env = {**self.env, **settings}
         if web:
             self.web.stop()
+            self.web.env = self.env
             self.web.start()
-        env = {**self.env, **settings}
-        self.workers = [QCluster(env, worker.log).start() for worker in self.workers]
+        self.workers = [QCluster(self.env, worker.log).start() for worker in self.workers]
 
     def api(self) -> Api:
         """A client of this instance, with the token of the support manager made for it."""

@@ -64,6 +64,24 @@ def stored_message_ids(api: Api, conversations: list[int]) -> set[int]:
     return ids
 
 
+def post_through_an_outage(api: Api, conversations: list[int], cluster) -> tuple[list, float]:
+    """Batch A, then batch B while PostgreSQL is halted and resumed, then batch C; returns the posts' results and
+    how long the database was down."""
+    results = post_in_threads(batch(api, conversations, "A"), threads=2)
+    during: list = []
+    poster = threading.Thread(target=lambda: during.extend(
+        post_in_threads(batch(api, conversations, "B", pause=0.1), threads=1)))
+    poster.start()
+    time.sleep(0.5)
+    outage = time.monotonic()
+    cluster.halt("fast")
+    time.sleep(OUTAGE_SECONDS)
+    cluster.resume()
+    down_for = elapsed(outage)
+    poster.join()
+    return results + during + post_in_threads(batch(api, conversations, "C"), threads=2), down_for
+
+
 def test_database_restart_mid_load_loses_no_event(postgres_cluster, private_redis_url, tmp_path):
     started = time.monotonic()
     stack = Stack.prepare(tmp_path, database_url=postgres_cluster.url, redis_url=private_redis_url, clusters=2)
@@ -71,34 +89,24 @@ def test_database_restart_mid_load_loses_no_event(postgres_cluster, private_redi
         api = stack.api()
         api.created("workflows/", definition(receiver))
         conversations = open_conversations(api, CONVERSATIONS)
-        results = post_in_threads(batch(api, conversations, "A"), threads=2)
-        during: list = []
-        poster = threading.Thread(target=lambda: during.extend(
-            post_in_threads(batch(api, conversations, "B", pause=0.1), threads=1)))
-        poster.start()
-        time.sleep(0.5)
-        outage = time.monotonic()
-        postgres_cluster.halt("fast")
-        time.sleep(OUTAGE_SECONDS)
-        postgres_cluster.resume()
-        down_for = elapsed(outage)
-        poster.join()
-        results += during + post_in_threads(batch(api, conversations, "C"), threads=2)
+        posting = time.monotonic()
+        results, down_for = post_through_an_outage(api, conversations, postgres_cluster)
+        posted_in = elapsed(posting)
         accepted = [result.json()["id"] for result in results if status_codes([result]) == [201]]
-        at_restart = stack.call("engine_figures")
+        in_flight = stack.call("engine_figures")["runs"].get("running", 0)
         stack.restart(web=False, HELPDESK_CLOCK_OFFSET_SECONDS=str(LATER_SECONDS))
         figures = stack.settle(runs=len(accepted), timeout=90)
         stored = stored_message_ids(api, conversations)
     seen = receiver.figures()
     codes = status_codes(results)
     rejected = {code: codes.count(code) for code in set(codes) if code != 201}
-    print(f"\n[database restart] PostgreSQL down {down_for} s mid-load, Redis broker, 2 qcluster: "
-          f"{len(results)} posts, {len(accepted)} accepted, rejected {rejected}; {len(stored)} messages stored, "
-          f"{figures['events']} events ({figures['undispatched']} undispatched), runs {figures['runs']}, "
-          f"runs in flight when the workers were restarted {at_restart['runs'].get('running', 0)}, "
-          f"retried steps {figures['retried_steps']} (max attempts {figures['max_attempts']}); receiver: "
-          f"{seen.effects} effects from {seen.requests} requests, {seen.repeats} repeated keys; settled "
-          f"{figures['seconds']} s after the last post; total {elapsed(started)} s")
+    print(f"\n[database restart] PostgreSQL down {down_for} s mid-load, Redis broker, 2 qcluster: {len(results)} "
+          f"posts in {posted_in} s, {len(accepted)} accepted, rejected {rejected}; {len(stored)} messages stored, "
+          f"{figures['events']} events ({figures['undispatched']} undispatched), runs {figures['runs']}; "
+          f"{in_flight} runs in flight when the workers were restarted, retried steps {figures['retried_steps']} "
+          f"(max attempts {figures['max_attempts']}); receiver: {seen.effects} effects from {seen.requests} "
+          f"requests, {seen.repeats} repeated keys; settled {figures['seconds']} s after the workers restarted; "
+          f"total {elapsed(started)} s")
     assert not figures["timed_out"], f"{figures}\n{stack.logs()}"
     assert rejected, "the outage rejected no post: it did not happen mid-load"
     assert set(accepted) <= stored and len(stored) == figures["customer_messages"]

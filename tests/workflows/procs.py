@@ -330,15 +330,31 @@ def cmd_engine_figures() -> dict:
 
 
 def _overdue() -> bool:
-    """Work the sweep should have taken: a due wait or retry, or an event whose queue message did not come."""
+    """Work the sweep should have taken: a due wait or retry, a run whose worker's lease expired, or an event whose
+    queue message did not come."""
     from conversations import clock
     from conversations.models import Event
     from workflows.models import WorkflowRun
 
     now = clock.now()
-    return (WorkflowRun.objects.filter(status__in=["queued", "waiting"], resume_at__lte=now - dt.timedelta(seconds=2))
-            .exists() or Event.objects.filter(dispatched_at__isnull=True,
-                                              occurred_at__lte=now - dt.timedelta(seconds=10)).exists())
+    late = now - dt.timedelta(seconds=2)
+    return (WorkflowRun.objects.filter(status__in=["queued", "waiting"], resume_at__lte=late).exists()
+            or WorkflowRun.objects.filter(status="running", lease_until__lte=late).exists()
+            or Event.objects.filter(dispatched_at__isnull=True, occurred_at__lte=now - dt.timedelta(seconds=10))
+            .exists())
+
+
+def cmd_wait_until_waiting(runs: int, timeout: float = 60) -> dict:
+    """Poll until `runs` runs are waiting (and no event is left undispatched); return the figures."""
+    from django.db import close_old_connections
+
+    deadline = time.monotonic() + timeout
+    while True:
+        figures = cmd_engine_figures()
+        if (figures["runs"].get("waiting", 0) >= runs and not figures["undispatched"]) or time.monotonic() > deadline:
+            return figures
+        close_old_connections()
+        time.sleep(0.25)
 
 
 def cmd_wait_until_settled(runs: int, timeout: float = 120, tick_every: float = 10) -> dict:
