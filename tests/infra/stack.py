@@ -176,6 +176,11 @@ def status_codes(results: list[Any]) -> list[int | str]:
             for result in results]
 
 
+def machine_load() -> str:
+    """The load the figures were measured under (the machine may be shared)."""
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
 def elapsed(since: float) -> float:
     """Seconds since the monotonic instant `since`, to one decimal (for printed figures)."""
     return round(time.monotonic() - since, 1)

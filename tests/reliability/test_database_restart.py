@@ -22,6 +22,7 @@ from tests.infra.stack import (
     Api,
     Stack,
     elapsed,
+    machine_load,
     open_conversations,
     post_in_threads,
     post_message,
@@ -106,7 +107,7 @@ def test_database_restart_mid_load_loses_no_event(postgres_cluster, private_redi
           f"{in_flight} runs in flight when the workers were restarted, retried steps {figures['retried_steps']} "
           f"(max attempts {figures['max_attempts']}); receiver: {seen.effects} effects from {seen.requests} "
           f"requests, {seen.repeats} repeated keys; settled {figures['seconds']} s after the workers restarted; "
-          f"total {elapsed(started)} s")
+          f"total {elapsed(started)} s; {machine_load()}")
     assert not figures["timed_out"], f"{figures}\n{stack.logs()}"
     assert rejected, "the outage rejected no post: it did not happen mid-load"
     assert set(accepted) <= stored and len(stored) == figures["customer_messages"]

@@ -15,6 +15,7 @@ from tests.infra.stack import (
     PROCESS_SCENARIO,
     Stack,
     elapsed,
+    machine_load,
     open_conversations,
     post_in_threads,
     post_message,
@@ -62,7 +63,7 @@ def test_receiver_outage_is_retried_until_every_run_succeeds_once(postgres_clust
           f"messages, runs {figures['runs']}, {len(retried)} HTTP steps retried (max attempts "
           f"{figures['max_attempts']}); receiver: {seen.outage_answers} answers 503, {seen.effects} effects from "
           f"{seen.requests} requests, {seen.repeats} repeated keys; replies {figures['replies']}; settled "
-          f"{figures['seconds']} s after the last post; total {elapsed(started)} s")
+          f"{figures['seconds']} s after the last post; total {elapsed(started)} s; {machine_load()}")
     assert status_codes(posted) == [201] * MESSAGES
     assert not figures["timed_out"], f"{figures}\n{stack.logs()}"
     assert figures["runs"] == {"succeeded": MESSAGES} and figures["doubled_runs"] == 0

@@ -15,6 +15,7 @@ from tests.infra.stack import (
     Api,
     Stack,
     elapsed,
+    machine_load,
     open_conversations,
     post_in_threads,
     post_message,
@@ -75,7 +76,7 @@ def test_thousand_events_on_two_qclusters_finish_exactly_once(postgres_cluster, 
           f"({sum(figures['runs'].values()) / drained_in:.0f} runs/s); receiver: {seen.effects} effects from "
           f"{seen.requests} requests, {seen.repeats} repeated keys; doubled runs {figures['doubled_runs']}, "
           f"replies {figures['replies']}/{figures['reply_steps']} steps; scheduler ticks {figures['ticks']}; "
-          f"total {elapsed(started)} s")
+          f"total {elapsed(started)} s; {machine_load()}")
     assert status_codes(statuses) == [201] * MESSAGES
     assert not figures["timed_out"], f"{figures}\n{stack.logs()}"
     assert figures["runs"] == {"succeeded": MESSAGES + waits} and figures["doubled_runs"] == 0

@@ -15,6 +15,7 @@ from tests.infra.stack import (
     PROCESS_SCENARIO,
     Stack,
     elapsed,
+    machine_load,
     open_conversations,
     post_in_threads,
     post_message,
@@ -64,7 +65,7 @@ def test_waiting_runs_resume_after_every_process_restarts(postgres_cluster, priv
     print(f"\n[waits across restart] 2 qcluster + gunicorn stopped with {waiting['runs']} runs waiting "
           f"{WAIT_MINUTES * 60:.0f} s, all back in {restarted_in} s: runs {figures['runs']}, replies "
           f"{figures['replies']}; receiver: {seen.effects} effects from {seen.requests} requests, {seen.repeats} "
-          f"repeated keys; settled {figures['seconds']} s after the restart; total {elapsed(started)} s")
+          f"repeated keys; settled {figures['seconds']} s after the restart; total {elapsed(started)} s; {machine_load()}")
     assert status_codes(posted) == [201] * MESSAGES
     assert waiting["runs"] == {"waiting": MESSAGES}, f"{waiting}\n{stack.logs()}"
     assert not figures["timed_out"], f"{figures}\n{stack.logs()}"
