@@ -67,7 +67,7 @@ def test_receiver_outage_is_retried_until_every_run_succeeds_once(postgres_clust
     assert status_codes(posted) == [201] * MESSAGES
     assert not figures["timed_out"], f"{figures}\n{stack.logs()}"
     assert figures["runs"] == {"succeeded": MESSAGES} and figures["doubled_runs"] == 0
-    assert sorted(set(attempts)) == sorted({("succeeded", "succeeded", n) for _, _, n in attempts})
+    assert len(attempts) == MESSAGES and all(row[:2] == ("succeeded", "succeeded") for row in attempts)
     assert retried and seen.outage_answers >= len(retried)
     assert (seen.effects, seen.repeats, seen.without_key) == (MESSAGES, 0, 0)
     assert figures["replies"] == figures["reply_steps"] == MESSAGES

@@ -365,7 +365,7 @@ def cmd_wait_until_settled(runs: int, timeout: float = 120, tick_every: float = 
     from django.db import close_old_connections
 
     started = time.monotonic()
-    last_tick = ticks = 0.0
+    last_tick, ticks = 0.0, 0
     while True:
         figures = cmd_engine_figures()
         finished = sum(figures["runs"].get(status, 0) for status in ("succeeded", "failed", "stopped", "cancelled"))
@@ -373,7 +373,7 @@ def cmd_wait_until_settled(runs: int, timeout: float = 120, tick_every: float = 
         settled = figures["undispatched"] == 0 and total >= runs and finished == total
         if settled or time.monotonic() - started > timeout:
             return {**figures, "timed_out": not settled, "seconds": round(time.monotonic() - started, 1),
-                    "ticks": int(ticks)}
+                    "ticks": ticks}
         if time.monotonic() - last_tick > tick_every and _overdue():
             cmd_tick_scheduler()
             last_tick, ticks = time.monotonic(), ticks + 1
