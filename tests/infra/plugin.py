@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.infra.servers import ServiceUnavailable, start_postgres, start_redis
+from tests.infra.servers import PostgresCluster, ServiceUnavailable, start_postgres, start_redis
 
 
 def services_required() -> bool:
@@ -34,12 +34,18 @@ def require_service(name: str, available: bool, reason: str = "") -> None:
 
 def _throwaway(name: str, start) -> Iterator[str]:
     """Start a service (skip or fail per `require_service` when it cannot), yield its URL, stop it afterwards."""
+    for server in _throwaway_server(name, start):
+        yield server.url
+
+
+def _throwaway_server(name: str, start) -> Iterator:
+    """Start a service (skip or fail per `require_service` when it cannot), yield it, stop it afterwards."""
     try:
         server = start()
     except ServiceUnavailable as exc:
         require_service(name, False, str(exc))
     try:
-        yield server.url
+        yield server
     finally:
         server.stop()
 
@@ -54,6 +60,18 @@ def redis_url() -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     """URL of a throwaway PostgreSQL database of its own (not Django's test database), for raw-connection tests."""
     yield from _throwaway("PostgreSQL", start_postgres)
+
+
+@pytest.fixture
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of this test's own, which the test may halt and resume (a database restart)."""
+    yield from _throwaway_server("PostgreSQL", start_postgres)
+
+
+@pytest.fixture
+def private_redis_url() -> Iterator[str]:
+    """URL of a Redis server of this test's own: an empty broker that no other test's messages reach."""
+    yield from _throwaway("Redis", start_redis)
 
 
 def database_vendor() -> str:

@@ -145,6 +145,15 @@ class PostgresCluster:
             raise ServiceUnavailable(f"{exc}\n{tail}") from exc
         wait_for_port(self.port)
 
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server and keep its data (`pg_ctl stop -m fast`: sessions are disconnected, as in a restart)."""
+        _run_as(self.os_user, [str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", mode, "-w",
+                               "stop"], cwd=self.root)
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same port and data."""
+        self._pg_ctl_start(self.root / "data")
+
     def stop(self) -> None:
         """Stop the server at once (no checkpoint: the data is thrown away) and delete the directory."""
         data = self.root / "data"

@@ -371,12 +371,13 @@ def cmd_sweep_after_lease(workflow_id: int) -> dict:
     return {"before": before, "sweep": done, "after": cmd_snapshot(workflow_id)}
 
 
-def cmd_api_token(username: str, group: str) -> dict:
-    """A staff user in the role group `group` with an API token, for a client talking to gunicorn (benchmarks)."""
+def cmd_api_token(username: str = "reliability-manager", group: str = "Support managers") -> dict:
+    """A staff user in the role group `group` (managers may also work conversations) with an API token, for a client
+    talking to a served instance (benchmarks, reliability scenarios). No password: API token only."""
     from django.contrib.auth.models import Group, User
     from rest_framework.authtoken.models import Token
 
-    user = User.objects.create_user(username, password=f"{username}-pw", is_staff=True)
+    user = User.objects.create_user(username, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     return {"token": Token.objects.create(user=user).key}
 
@@ -453,6 +454,96 @@ def cmd_cluster(known_sentinels: list[int], timeout: float = 60) -> dict:
                         "pusher": stat.pusher, "found_at": time.time()}
         time.sleep(0.2)
     raise TimeoutError(f"no new cluster reported its processes within {timeout} s")
+
+
+# --- child commands of the reliability scenarios (tests/reliability/): aggregate figures, not per-run rows -----
+
+def cmd_tick_scheduler() -> dict:
+    """Make every django-q2 schedule due and run django-q2's scheduler once, as each cluster does about every 30 s:
+    the sweep starts now instead of within the minute."""
+    from django.utils import timezone
+    from django_q.brokers import get_broker
+    from django_q.models import Schedule
+    from django_q.scheduler import scheduler
+
+    due = Schedule.objects.update(next_run=timezone.now() - dt.timedelta(seconds=1))
+    scheduler(broker=get_broker())
+    return {"schedules": due}
+
+
+def cmd_engine_figures() -> dict:
+    """What the database says about the work: events (and how many are undispatched), runs by status, doubled runs,
+    retried steps, and the auto replies the runs wrote (one per succeeded auto_reply step, or an effect doubled)."""
+    from django.db.models import Count, Max, Q
+
+    from conversations.models import Event, Message
+    from workflows.models import StepRun, WorkflowRun
+
+    steps = StepRun.objects.aggregate(retried=Count("pk", filter=Q(attempts__gt=1)), max_attempts=Max("attempts"),
+                                      replies=Count("pk", filter=Q(type="auto_reply", status="succeeded")))
+    return {
+        "events": Event.objects.count(),
+        "undispatched": Event.objects.filter(dispatched_at__isnull=True).count(),
+        "customer_messages": Message.objects.filter(sender_type="customer").count(),
+        "runs": dict(WorkflowRun.objects.values_list("status").annotate(n=Count("pk")).order_by()),
+        "doubled_runs": WorkflowRun.objects.values("workflow", "event").annotate(n=Count("pk")).filter(n__gt=1)
+        .order_by().count(),
+        "retried_steps": steps["retried"], "max_attempts": steps["max_attempts"] or 0,
+        "reply_steps": steps["replies"],
+        "replies": Message.objects.filter(sender_type="ai").count(),
+    }
+
+
+def _overdue() -> bool:
+    """Work the sweep should have taken: a due wait or retry, a run whose worker's lease expired, or an event whose
+    queue message did not come."""
+    from conversations import clock
+    from conversations.models import Event
+    from workflows.models import WorkflowRun
+
+    now = clock.now()
+    late = now - dt.timedelta(seconds=2)
+    return (WorkflowRun.objects.filter(status__in=["queued", "waiting"], resume_at__lte=late).exists()
+            or WorkflowRun.objects.filter(status="running", lease_until__lte=late).exists()
+            or Event.objects.filter(dispatched_at__isnull=True, occurred_at__lte=now - dt.timedelta(seconds=10))
+            .exists())
+
+
+def cmd_wait_until_waiting(runs: int, timeout: float = 60) -> dict:
+    """Poll until `runs` runs are waiting (and no event is left undispatched); return the figures."""
+    from django.db import close_old_connections
+
+    deadline = time.monotonic() + timeout
+    while True:
+        figures = cmd_engine_figures()
+        if (figures["runs"].get("waiting", 0) >= runs and not figures["undispatched"]) or time.monotonic() > deadline:
+            return figures
+        close_old_connections()
+        time.sleep(0.25)
+
+
+def cmd_wait_until_settled(runs: int, timeout: float = 120, tick_every: float = 10) -> dict:
+    """Poll until every event is dispatched and at least `runs` runs exist, all finished; return the figures.
+
+    Overdue work starts the sweep's schedule at once (at most every `tick_every` s) instead of at the next minute.
+    """
+    from django.db import close_old_connections
+
+    started = time.monotonic()
+    last_tick, ticks = 0.0, 0
+    while True:
+        figures = cmd_engine_figures()
+        finished = sum(figures["runs"].get(status, 0) for status in ("succeeded", "failed", "stopped", "cancelled"))
+        total = sum(figures["runs"].values())
+        settled = figures["undispatched"] == 0 and total >= runs and finished == total
+        if settled or time.monotonic() - started > timeout:
+            return {**figures, "timed_out": not settled, "seconds": round(time.monotonic() - started, 1),
+                    "ticks": ticks}
+        if time.monotonic() - last_tick > tick_every and _overdue():
+            cmd_tick_scheduler()
+            last_tick, ticks = time.monotonic(), ticks + 1
+        close_old_connections()
+        time.sleep(0.5)
 
 
 COMMANDS = {name[len("cmd_"):]: function for name, function in globals().items() if name.startswith("cmd_")}
