@@ -6,19 +6,26 @@ behind is found by the next wake-up or the recovery sweep (`workflows.sweep`).
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
+from conversations import clock
 from conversations.events import WAKE_UP_WINDOW_SECONDS, enqueue_event, wakeups_suppressed
 from conversations.models import Event
 from workflows import dispatcher, runner
+from workflows.choices import RunStatus
+from workflows.models import WorkflowRun
 
 logger = logging.getLogger(__name__)
 
 BATCH = 100  # events dispatched per transaction
 IDLE_POLL_SECONDS = 0.05
+# Runs this process claimed but could not finish because the database failed under them: their leases are handed
+# back as soon as the database answers again, so the sweep resumes them then, not only once the lease expires.
+_unreleased: set[int] = set()
 
 
 def dispatch_and_run(event_id) -> int:
@@ -44,6 +51,7 @@ def drain_events(first_event_id=None, budget_seconds: float = 5.0) -> int:
     deadline = started_at + budget_seconds
     held: set = set()
     started = 0
+    release_abandoned_runs()
     with wakeups_suppressed():
         if first_event_id is not None:
             started += _drain_batch([first_event_id], held)
@@ -74,13 +82,33 @@ def _drain_batch(event_ids: list, held: set) -> int:
         held.update(event_ids)
         return 0
     held.update(batch.unsettled)
-    for started in batch.started:
+    for index, started in enumerate(batch.started):
         try:
             runner.execute_started(started, batch.changed)
-        except Exception:  # the run keeps its lease: the sweep takes it again once the lease expires
+        except DatabaseError:  # the database went away: nothing of the run's current step committed
+            logger.exception("Run %s lost the database; its lease is handed back once it answers", started.run.pk)
+            _unreleased.update(other.run.pk for other in batch.started[index:])
+            raise
+        except Exception:  # a bug: the run keeps its lease and the sweep takes it again once the lease expires
             logger.exception("Run %s failed in the drain; the sweep will resume it", started.run.pk)
             batch.changed.add(started.run.conversation_id)
     return len(batch.started)
+
+
+def release_abandoned_runs() -> int:
+    """Hand back the leases of runs this process abandoned when the database failed (see `_unreleased`), so the
+    sweep resumes them now. Best effort: while the database is still away they are kept for the next try."""
+    if not _unreleased:
+        return 0
+    ids = list(_unreleased)
+    try:
+        released = WorkflowRun.objects.filter(pk__in=ids, status=RunStatus.RUNNING).update(
+            lease_until=clock.now() - dt.timedelta(seconds=1))
+    except DatabaseError:
+        return 0
+    _unreleased.difference_update(ids)
+    logger.info("Handed back the leases of %s run(s) abandoned when the database failed", released)
+    return released
 
 
 def _wake_another_worker() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
@@ -280,6 +280,8 @@ def _execute(step_type, step: dict, ctx: StepContext, run: WorkflowRun) -> StepO
             outcome = step_type.execute(config, ctx)
     except (ValidationError, RenderError) as exc:
         outcome = StepOutcome.failed(_error_text(exc))
+    except DatabaseError:  # the database failing is not the step failing: the run is resumed once it answers
+        raise
     except Exception as exc:  # an unexpected bug in a step must fail the run visibly, not kill the worker
         logger.exception("Step %s of run %s crashed", run.position, run.pk)
         outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")

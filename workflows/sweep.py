@@ -20,7 +20,8 @@ from sla.models import Metric, SlaTarget, TargetState
 from workflows import conditions, triggers
 from workflows.choices import ScheduledEventStatus, WorkflowStatus
 from workflows.dispatcher import create_run
-from workflows.drain import dispatch_and_run, drain_batch, drain_events  # noqa: F401 (the drain's old home)
+from workflows.drain import (  # noqa: F401 (dispatch_and_run, drain_events: the drain's old home)
+    dispatch_and_run, drain_batch, drain_events, release_abandoned_runs)
 from workflows.models import ScheduledEvent, ScheduleMatch, Workflow, WorkflowRun
 from workflows.runner import claimable, execute_run
 
@@ -139,6 +140,7 @@ def _still_breached(event: Event) -> bool:
 
 def sweep_once() -> dict[str, int]:
     """One pass over everything due now; returns what it did (for logs and tests)."""
+    release_abandoned_runs()
     now = clock.now()
     done = {
         "scheduled_events": fire_scheduled_events(now),

@@ -11,15 +11,17 @@ import datetime as dt
 import signal
 import threading
 import time
+from typing import ClassVar
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from conversations import clock, services
 from conversations.models import Event, Message
 from tests.workflows.procs import SLOW_MARKER_ENV, SLOW_STEP, call, migrate, project_env, start_command
 from workflows import runner
 from workflows.dispatcher import dispatch_event
+from workflows.drain import drain_events
 from workflows.models import WorkflowRun
 from workflows.steps import StepOutcome, StepType, step_types
 from workflows.sweep import EVENT_GRACE, dispatch_and_run, sweep_once
@@ -270,3 +272,41 @@ def test_transient_failures_are_retried_by_the_sweep_at_their_time(conversation,
     assert len(set(flaky.step_run_ids)) == 1 and len(flaky.step_run_ids) == 3  # one StepRun, reused by each attempt
     assert run.steps.get(position=1).output == {"attempt": 3}
     assert replies(conversation) == ["We got your message, Ada Lovelace."]
+
+
+class DatabaseGoneOnceStep(StepType):
+    """An internal step during which the database goes away, once (a restart, a failover)."""
+
+    type = "database_gone_once_for_test"
+    label = "Database gone once"
+    calls: ClassVar[int] = 0
+
+    def execute(self, config, ctx):
+        DatabaseGoneOnceStep.calls += 1
+        if DatabaseGoneOnceStep.calls == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return StepOutcome()
+
+
+def test_a_run_that_lost_the_database_is_resumed_once_it_answers_not_after_its_lease(conversation, make_workflow):
+    """A database error is not a step failure: the segment rolls back, the drain stops, and the lease is handed back
+    as soon as the database answers, so the next sweep resumes the run instead of waiting out the lease."""
+    DatabaseGoneOnceStep.calls = 0
+    with step_types.register_temporarily(DatabaseGoneOnceStep):
+        workflow = make_workflow("message.created", [
+            {"type": "add_tag", "config": {"tags": ["before"]}},
+            {"type": DatabaseGoneOnceStep.type, "config": {}},
+            {"type": "add_tag", "config": {"tags": ["after"]}},
+        ], {"sender_types": ["customer"]})
+        customer_message(conversation)
+        with pytest.raises(OperationalError):
+            drain_events(budget_seconds=5)
+        run = WorkflowRun.objects.get(workflow=workflow)
+        assert (run.status, run.error, run.steps.count()) == ("running", "", 0)
+        assert list(conversation.tags.values_list("name", flat=True)) == []
+        assert sweep_once()["runs"] == 1  # well within the lease
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert step_log(run) == [("add_tag", "succeeded", 1), (DatabaseGoneOnceStep.type, "succeeded", 1),
+                             ("add_tag", "succeeded", 1)]
+    assert sorted(conversation.tags.values_list("name", flat=True)) == ["after", "before"]
