@@ -9,6 +9,7 @@ while it is alive), and only loopback addresses are used.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import select
