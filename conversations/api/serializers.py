@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -94,6 +95,25 @@ class ReferenceField(serializers.Field):
         return value.pk
 
 
+class StrictFieldsSchema(OpenApiSerializerExtension):
+    """In the OpenAPI schema, a strict serializer's request body says `additionalProperties: false`, as it behaves."""
+
+    target_class = StrictFieldsMixin
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction) -> dict:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+
+@extend_schema_field({"anyOf": [{"type": "string", "format": "email", "maxLength": 254},
+                                 {"type": "string", "maxLength": 0}]})
+class OptionalEmailField(serializers.EmailField):
+    """An email address or "" (none given): the schema says both, where a plain EmailField claims only the first."""
+
+
 class StrictPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     """A row named by its id: a whole number (or digits), never a float or a boolean that Django would coerce."""
 
@@ -109,6 +129,8 @@ class StrictPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 class ContactSerializer(serializers.ModelSerializer):
     """A contact as clients read it."""
 
+    email = OptionalEmailField(read_only=True)
+
     class Meta:
         model = Contact
         fields = ["id", "name", "email", "phone", "segment", "attributes", "created_at", "updated_at"]
@@ -118,6 +140,7 @@ class ContactSerializer(serializers.ModelSerializer):
 class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """POST/PUT/PATCH body of a contact. On PATCH, `attributes` is a patch: keys merge, a null value removes a key."""
 
+    email = OptionalEmailField(max_length=254, allow_blank=True, required=False)
     phone = serializers.CharField(max_length=40, allow_blank=True, required=False,
                                   help_text="International E.164 form, e.g. +14155550123.")
     attributes = serializers.JSONField(required=False, help_text="An object; on PATCH keys merge and null removes.")
@@ -151,6 +174,7 @@ class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 class TeamSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A team: read shape plus the writable `name` and `email`; `agents` lists member user ids."""
 
+    email = OptionalEmailField(max_length=254, allow_blank=True, required=False)
     agents = serializers.SerializerMethodField()
 
     class Meta:
@@ -169,6 +193,8 @@ class ConversationSerializer(serializers.ModelSerializer):
     """A conversation as clients read it (SPEC §10); `tags` are names, `contact`/`assignee`/`team` are ids."""
 
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    disposition = serializers.ChoiceField(choices=Disposition.choices, allow_blank=True, read_only=True,
+                                          help_text="Empty until one is set.")
 
     class Meta:
         model = Conversation
