@@ -108,6 +108,16 @@ class StrictFieldsSchema(OpenApiSerializerExtension):
         return schema
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object: the schema says so, where a plain JSONField claims any JSON value (null included)."""
+
+
+@extend_schema_field({"type": "array", "items": {}})
+class JSONListField(serializers.JSONField):
+    """A JSON list: the schema says so, where a plain JSONField claims any JSON value (null included)."""
+
+
 @extend_schema_field({"anyOf": [{"type": "string", "format": "email", "maxLength": 254},
                                  {"type": "string", "maxLength": 0}]})
 class OptionalEmailField(serializers.EmailField):
@@ -143,7 +153,7 @@ class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     email = OptionalEmailField(max_length=254, allow_blank=True, required=False)
     phone = serializers.CharField(max_length=40, allow_blank=True, required=False,
                                   help_text="International E.164 form, e.g. +14155550123.")
-    attributes = serializers.JSONField(required=False, help_text="An object; on PATCH keys merge and null removes.")
+    attributes = JSONObjectField(required=False, help_text="An object; on PATCH keys merge and null removes.")
 
     class Meta:
         model = Contact
