@@ -22,6 +22,8 @@ from rest_framework.test import APIClient
 
 from conversations import services
 from conversations.roles import AGENT_APPS, MANAGER_APPS
+from sla.policies import business_hours_save
+from workflows import gallery
 from tests.conftest import browser_for, client_for
 
 ANONYMOUS, AGENT, MANAGER, SUPERUSER = "anonymous", "agent", "manager", "superuser"
@@ -85,6 +87,10 @@ ADD_PAGE_AUDIENCE = {
                                    "django_q.success", "django_q.failure", "django_q.ormq")},
     "conversations.team": MANAGER, "conversations.agentprofile": MANAGER,
 }
+# Delete pages likewise: contacts and conversations are never deleted (closed instead), nor are events.
+DELETE_PAGE_AUDIENCE = {"conversations.contact": NOBODY, "conversations.conversation": NOBODY,
+                        "conversations.event": NOBODY, "conversations.agentprofile": MANAGER}
+PAGE_AUDIENCE_OVERRIDES = {"/add/": ADD_PAGE_AUDIENCE, "/delete/": DELETE_PAGE_AUDIENCE}
 
 
 @pytest.fixture
@@ -164,29 +170,63 @@ def admin_pages() -> list[tuple[str, str, str]]:
     return sorted(set(pages))
 
 
-def expected_admin_answer(role: str, url: str, app: str, model: str) -> set[int]:
+def admin_object_pages() -> list[tuple[str, str, str]]:
+    """(url, app label, model) of every admin page about one row (change, delete, history and the custom pages of
+    get_urls), for the first row of each model that has one; `slug` arguments name a workflow template."""
+    pages = []
+    for model, model_admin in admin.site._registry.items():
+        row = model._default_manager.order_by("pk").first()
+        for pattern in model_admin.get_urls():
+            names = list(pattern.pattern.converters)
+            if not pattern.name or len(names) != 1 or (row is None and names != ["slug"]):
+                continue
+            value = "spam-close" if names == ["slug"] else row.pk
+            pages.append((reverse(f"admin:{pattern.name}", kwargs={names[0]: value}), model._meta.app_label,
+                          model._meta.model_name))
+    return sorted(set(pages))
+
+
+def expected_admin_answer(role: str, url: str, app: str, model: str, about_no_row: bool) -> set[int]:
     audience = ADMIN_APP_AUDIENCE.get(app)
     assert audience, f"admin app {app!r} ({url}) has no expectation in ADMIN_APP_AUDIENCE"
-    if url.endswith("/add/"):
-        audience = ADD_PAGE_AUDIENCE.get(f"{app}.{model}", audience)
+    for suffix, overrides in PAGE_AUDIENCE_OVERRIDES.items():
+        if url.endswith(suffix):
+            audience = overrides.get(f"{app}.{model}", audience)
     if role == ANONYMOUS:
         return {302}
-    return {200} if role in WHO_MAY[audience] else {403}
+    if role not in WHO_MAY[audience]:
+        return {403}
+    return {200} if about_no_row else {200, 302}  # an action on a row (toggle, retry) redirects when done
 
 
-def test_every_admin_page_answers_each_role_as_its_app_says(people, db):
+def admin_answer(browser: Client, url: str) -> tuple[int, str]:
+    """GET the page; a page that only takes POST (toggle, retry, use a template) is POSTed instead."""
+    response = browser.get(url)
+    if response.status_code == 405:
+        response = browser.post(url)
+    return response.status_code, response.get("Location", "")
+
+
+@pytest.fixture
+def admin_rows(conversation, manager) -> None:
+    """A row for every object page to show: a workflow, a calendar (the conversation brings a contact and events)."""
+    gallery.template_use(slug="spam-close", created_by=manager)
+    business_hours_save(name="Office", timezone="UTC", intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
+
+
+def test_every_admin_page_answers_each_role_as_its_app_says(people, admin_rows):
     browsers = {ANONYMOUS: Client(), **{role: browser_for(user) for role, user in people.items()}}
-    pages = admin_pages()
+    pages = [(*page, True) for page in admin_pages()] + [(*page, False) for page in admin_object_pages()]
     problems, counts = [], Counter()
-    for url, app, model in pages:
+    for url, app, model, about_no_row in pages:
         for role in ROLES:
-            response = browsers[role].get(url)
-            expected = expected_admin_answer(role, url, app, model)
-            counts[(role, response.status_code)] += 1
-            if response.status_code not in expected:
-                problems.append(f"{role} {url}: {response.status_code}, expected {sorted(expected)}")
-            if role == ANONYMOUS and response.status_code == 302:
-                assert response["Location"].startswith("/admin/login/"), url
+            code, location = admin_answer(browsers[role], url)
+            expected = expected_admin_answer(role, url, app, model, about_no_row)
+            counts[(role, code)] += 1
+            if code not in expected or (role == ANONYMOUS and not location.startswith("/admin/login/")):
+                problems.append(f"{role} {url}: {code} {location}, expected {sorted(expected)}")
     print(f"Admin permission matrix over {len(pages)} pages:", dict(sorted(counts.items())))
     assert not problems, "\n".join(problems)
-    assert {"/admin/workflows/workflow/analytics/", "/admin/conversations/conversation/"} <= {url for url, *_ in pages}
+    urls = {url for url, *_ in pages}
+    assert {"/admin/workflows/workflow/analytics/", "/admin/conversations/conversation/"} <= urls
+    assert any(url.endswith("/holidays/") for url in urls) and any(url.endswith("/toggle/") for url in urls)
