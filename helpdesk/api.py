@@ -36,6 +36,8 @@ class StandardPagination(PageNumberPagination):
                                                "default": self.page_size}}
         for parameter in parameters:
             parameter["schema"].update(bounds[parameter["name"]])
+        parameters[-1]["description"] = (f"Rows per page, 1 to {self.max_page_size} (default {self.page_size}); "
+                                         f"a larger number is served as {self.max_page_size}.")
         return parameters
 
 

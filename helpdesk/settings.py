@@ -158,6 +158,8 @@ SPECTACULAR_SETTINGS = {
         "WorkflowStatusEnum": "workflows.choices.WorkflowStatus",
         "RunStatusEnum": "workflows.choices.RunStatus",
         "StepRunStatusEnum": "workflows.choices.StepStatus",
+        "TriggerTypeEnum": "workflows.api.serializers.TRIGGER_TYPE_CHOICES",
+        "StepTypeEnum": "workflows.api.serializers.STEP_TYPE_CHOICES",
     },
 }
 
