@@ -51,7 +51,12 @@ def _wrong_text_types(fields: dict, data: Any) -> dict[str, list[str]]:
     return errors
 
 
-class StrictFieldsMixin:
+class ClosedRequestBody:
+    """Marks a serializer that refuses request keys it does not declare: its request schema says
+    `additionalProperties: false` (see ClosedRequestBodySchema)."""
+
+
+class StrictFieldsMixin(ClosedRequestBody):
     """Reject request keys the serializer does not declare as writable (a 400 naming each unknown key), and values of
     the wrong JSON type for text fields."""
 
@@ -95,10 +100,10 @@ class ReferenceField(serializers.Field):
         return value.pk
 
 
-class StrictFieldsSchema(OpenApiSerializerExtension):
-    """In the OpenAPI schema, a strict serializer's request body says `additionalProperties: false`, as it behaves."""
+class ClosedRequestBodySchema(OpenApiSerializerExtension):
+    """In the OpenAPI schema, a closed serializer's request body says `additionalProperties: false`, as it behaves."""
 
-    target_class = StrictFieldsMixin
+    target_class = ClosedRequestBody
     match_subclasses = True
 
     def map_serializer(self, auto_schema, direction) -> dict:

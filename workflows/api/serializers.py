@@ -14,6 +14,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from conversations.api.serializers import ClosedRequestBody
 from conversations.models import Conversation
 from workflows import analytics, services, triggers
 from workflows.choices import OnFalse, RunStatus, StepStatus, WorkflowStatus
@@ -65,7 +66,7 @@ def reject_unknown_keys(data: Any, allowed: frozenset) -> None:
             raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
 
 
-class WorkflowSerializer(serializers.Serializer):
+class WorkflowSerializer(ClosedRequestBody, serializers.Serializer):
     """A workflow as the §4 body plus read-only id, version, timestamps and run stats.
 
     PUT sends the whole body (a missing status keeps the current one); PATCH sends any top-level keys, merged over
