@@ -2,7 +2,8 @@
 serves (valid ones and invalid ones, every operation), sends them as a support manager and as an agent, and checks
 each answer: never a 5xx, only documented status codes, and a body that matches the documented schema.
 
-The budget is fixed (a seed, a few examples per operation), so a run is repeatable and takes seconds per role.
+The budget is fixed (a seed, 5 generated requests per operation plus the boundary cases), so a run is repeatable:
+about 130 s of CPU for both roles, 90 s with `-n 2`.
 Workflows that fuzzing creates may run steps that call out; sockets to anywhere but loopback are refused, so nothing
 leaves the machine (the SSRF guard then reports the step as failed, which is an answer like any other).
 """
@@ -59,13 +60,15 @@ def rows_to_find(loopback_only, contact, team) -> None:
 
 
 # Loaded at collection: drf-spectacular builds the schema from the URL map without touching the database.
-schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(),
-                                        config=SchemathesisConfig.from_dict({"seed": SEED}))
+# No cache: a run replays nothing from earlier runs, only what the seed and the budget generate.
+CONFIG = SchemathesisConfig.from_dict({"seed": SEED, "cache": {"enabled": False}})
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), config=CONFIG)
 budget = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 
 
 def call_and_check(case, user) -> None:
+    """Send the generated request with the user's token and run the three contract checks on the answer."""
     token, _ = Token.objects.get_or_create(user=user)
     case.call_and_validate(headers={"Authorization": f"Token {token.key}"}, checks=CHECKS)
 
