@@ -14,11 +14,43 @@ router = DefaultRouter()
 
 
 class StandardPagination(PageNumberPagination):
-    """`{"count", "next", "previous", "results"}` with `?page=` and `?page_size=` up to 200 (SPEC §10)."""
+    """`{"count", "next", "previous", "results"}` with `?page=` and `?page_size=` up to 200 (SPEC §10).
+
+    Both are whole numbers from 1: anything else is a 400 naming the parameter (DRF would quietly use the default
+    size, or answer 404). A page past the last one is DRF's 404; a `page_size` above 200 is served as 200.
+    """
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    last_page_strings = ()  # the schema says `page` is a number, so `?page=last` is not one of DRF's extras here
+
+    def get_page_number(self, request, paginator) -> int:
+        return positive_query_int(request, self.page_query_param) or 1
+
+    def get_page_size(self, request) -> int:
+        return min(positive_query_int(request, self.page_size_query_param) or self.page_size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {self.page_query_param: {"minimum": 1},
+                  self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size,
+                                               "default": self.page_size}}
+        for parameter in parameters:
+            parameter["schema"].update(bounds[parameter["name"]])
+        parameters[-1]["description"] = (f"Rows per page, 1 to {self.max_page_size} (default {self.page_size}); "
+                                         f"a larger number is served as {self.max_page_size}.")
+        return parameters
+
+
+def positive_query_int(request, name: str) -> int | None:
+    """A whole number from 1 in the query string, None when absent or empty; anything else is a 400 naming it."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    if not (raw.isascii() and raw.isdigit()) or not raw.strip("0"):
+        raise exceptions.ValidationError({name: ["Give a whole number from 1."]})
+    return int(raw) if len(raw) <= 30 else 10**30  # past any page count or size, without parsing a huge number
 
 
 class IsSupportManager(permissions.BasePermission):

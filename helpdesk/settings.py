@@ -159,6 +159,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation's error answers (400/401/403/404) and their bodies, from helpdesk/openapi.py.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "helpdesk.openapi.document_error_responses"],
     # Several models have a `status`; name each enum after its model so the schema has no naming collision.
     "ENUM_NAME_OVERRIDES": {
         "ConversationStatusEnum": "conversations.choices.Status",
@@ -166,6 +169,8 @@ SPECTACULAR_SETTINGS = {
         "WorkflowStatusEnum": "workflows.choices.WorkflowStatus",
         "RunStatusEnum": "workflows.choices.RunStatus",
         "StepRunStatusEnum": "workflows.choices.StepStatus",
+        "TriggerTypeEnum": "workflows.api.serializers.TRIGGER_TYPE_CHOICES",
+        "StepTypeEnum": "workflows.api.serializers.STEP_TYPE_CHOICES",
     },
 }
 

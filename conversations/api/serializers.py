@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -51,7 +52,12 @@ def _wrong_text_types(fields: dict, data: Any) -> dict[str, list[str]]:
     return errors
 
 
-class StrictFieldsMixin:
+class ClosedRequestBody:
+    """Marks a serializer that refuses request keys it does not declare: its request schema says
+    `additionalProperties: false` (see ClosedRequestBodySchema)."""
+
+
+class StrictFieldsMixin(ClosedRequestBody):
     """Reject request keys the serializer does not declare as writable (a 400 naming each unknown key), and values of
     the wrong JSON type for text fields."""
 
@@ -95,6 +101,35 @@ class ReferenceField(serializers.Field):
         return value.pk
 
 
+class ClosedRequestBodySchema(OpenApiSerializerExtension):
+    """In the OpenAPI schema, a closed serializer's request body says `additionalProperties: false`, as it behaves."""
+
+    target_class = ClosedRequestBody
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction) -> dict:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object: the schema says so, where a plain JSONField claims any JSON value (null included)."""
+
+
+@extend_schema_field({"type": "array", "items": {}})
+class JSONListField(serializers.JSONField):
+    """A JSON list: the schema says so, where a plain JSONField claims any JSON value (null included)."""
+
+
+@extend_schema_field({"anyOf": [{"type": "string", "format": "email", "maxLength": 254},
+                                 {"type": "string", "maxLength": 0}]})
+class OptionalEmailField(serializers.EmailField):
+    """An email address or "" (none given): the schema says both, where a plain EmailField claims only the first."""
+
+
 class StrictPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     """A row named by its id: a whole number (or digits), never a float or a boolean that Django would coerce."""
 
@@ -110,6 +145,8 @@ class StrictPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 class ContactSerializer(serializers.ModelSerializer):
     """A contact as clients read it."""
 
+    email = OptionalEmailField(read_only=True)
+
     class Meta:
         model = Contact
         fields = ["id", "name", "email", "phone", "segment", "attributes", "created_at", "updated_at"]
@@ -119,9 +156,10 @@ class ContactSerializer(serializers.ModelSerializer):
 class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """POST/PUT/PATCH body of a contact. On PATCH, `attributes` is a patch: keys merge, a null value removes a key."""
 
+    email = OptionalEmailField(max_length=254, allow_blank=True, required=False)
     phone = serializers.CharField(max_length=40, allow_blank=True, required=False,
                                   help_text="International E.164 form, e.g. +14155550123.")
-    attributes = serializers.JSONField(required=False, help_text="An object; on PATCH keys merge and null removes.")
+    attributes = JSONObjectField(required=False, help_text="An object; on PATCH keys merge and null removes.")
 
     class Meta:
         model = Contact
@@ -152,6 +190,7 @@ class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 class TeamSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A team: read shape plus the writable `name` and `email`; `agents` lists member user ids."""
 
+    email = OptionalEmailField(max_length=254, allow_blank=True, required=False)
     agents = serializers.SerializerMethodField()
 
     class Meta:
@@ -170,6 +209,8 @@ class ConversationSerializer(serializers.ModelSerializer):
     """A conversation as clients read it (SPEC §10); `tags` are names, `contact`/`assignee`/`team` are ids."""
 
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    disposition = serializers.ChoiceField(choices=Disposition.choices, allow_blank=True, read_only=True,
+                                          help_text="Empty until one is set.")
 
     class Meta:
         model = Conversation

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from conversations.api.serializers import JSONListField, JSONObjectField
 from helpdesk.api import django_validation_error_detail
 from sla.calendars import validate_holidays, validate_intervals, validate_timezone
 from sla.matching import validate_condition
@@ -21,8 +22,9 @@ def _run(check, *args):
 
 
 class BusinessHoursSerializer(serializers.ModelSerializer):
-    intervals = serializers.JSONField()
-    extra_holidays = serializers.JSONField(required=False)
+    intervals = JSONListField(help_text='Weekly open intervals, at least one, none overlapping: '
+                                        '[{"weekday": 0, "start": "09:00", "end": "17:00"}] (0 is Monday).')
+    extra_holidays = JSONListField(required=False, help_text='Closed dates besides public holidays, "YYYY-MM-DD".')
 
     class Meta:
         model = BusinessHours
@@ -48,9 +50,9 @@ class BusinessHoursSerializer(serializers.ModelSerializer):
 class SlaPolicySerializer(serializers.ModelSerializer):
     """`targets` is `{"first_response": minutes, "next_response": minutes, "resolution": minutes}`."""
 
-    match = serializers.JSONField(required=False, allow_null=True)
-    targets = serializers.JSONField()
-    pause_on = serializers.JSONField(required=False)
+    match = JSONObjectField(required=False, allow_null=True)
+    targets = JSONObjectField()
+    pause_on = JSONListField(required=False)
     business_hours = serializers.PrimaryKeyRelatedField(queryset=BusinessHours.objects.all(), allow_null=True,
                                                         required=False)
 

@@ -58,7 +58,8 @@ class SlaReportView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Start (default: 30 days before until)."),
+            OpenApiParameter("since", OpenApiTypes.DATETIME,
+                             description="Start (default: 30 days before until); must be before until, or 400."),
             OpenApiParameter("until", OpenApiTypes.DATETIME, description="End, exclusive (default: now)."),
         ],
         responses=OpenApiTypes.OBJECT,

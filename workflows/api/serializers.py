@@ -14,24 +14,31 @@ from typing import Any
 
 from rest_framework import serializers
 
+from conversations.api.serializers import ClosedRequestBody
 from conversations.models import Conversation
-from workflows import analytics, services
+from workflows import analytics, services, triggers
 from workflows.choices import OnFalse, RunStatus, StepStatus, WorkflowStatus
 from workflows.definition import MAX_STEPS, DefinitionError, validate_definition
 from workflows.models import StepRun, Workflow, WorkflowRun
+from workflows.steps.registry import step_types
 
 DEFINITION_KEYS = frozenset({"name", "description", "status", "trigger", "steps"})
 READ_ONLY_KEYS = frozenset({"id", "version", "created_at", "updated_at", "stats"})
 MAX_ID = 2**63 - 1
 
 
+# The schema names every trigger and step type the validator accepts (steps register on import of workflows.steps).
+TRIGGER_TYPE_CHOICES = [str(name) for name in triggers.TRIGGER_TYPES]
+STEP_TYPE_CHOICES = step_types.names()
+
+
 class TriggerSerializer(serializers.Serializer):
-    type = serializers.CharField()
+    type = serializers.ChoiceField(choices=TRIGGER_TYPE_CHOICES)
     config = serializers.DictField(required=False)
 
 
 class StepSerializer(serializers.Serializer):
-    type = serializers.CharField()
+    type = serializers.ChoiceField(choices=STEP_TYPE_CHOICES)
     config = serializers.DictField(required=False)
     on_false = serializers.ChoiceField(choices=OnFalse.choices, required=False)
 
@@ -74,7 +81,7 @@ def validated_definition(data: Any) -> dict:
         raise definition_errors(exc) from exc
 
 
-class WorkflowSerializer(serializers.Serializer):
+class WorkflowSerializer(ClosedRequestBody, serializers.Serializer):
     """A workflow as the §4 body plus read-only id, version, timestamps and run stats.
 
     PUT sends the whole body (a missing status keeps the current one); PATCH sends any top-level keys, merged over

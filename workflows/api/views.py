@@ -184,7 +184,13 @@ class WorkflowAnalyticsView(APIView):
     permission_classes = [IsSupportManager]
 
     @extend_schema(
-        parameters=[OpenApiParameter("since", OpenApiTypes.DATE), OpenApiParameter("until", OpenApiTypes.DATE)],
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATE, description=(
+                f"First day (default: {DEFAULT_WINDOW_DAYS} days before until); on or before until, at most "
+                f"{MAX_WINDOW_DAYS} days before it, years {MIN_YEAR} to {MAX_YEAR}, or 400.")),
+            OpenApiParameter("until", OpenApiTypes.DATE, description=(
+                f"Last day, included (default: today); years {MIN_YEAR} to {MAX_YEAR}, or 400.")),
+        ],
         responses={(200, "application/json"): OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:

@@ -119,7 +119,8 @@ class StepTypeRegistry:
         return cls
 
     def get(self, name: str) -> StepType | None:
-        return self._types.get(name)
+        """The step type of that name; None for an unknown name or a value that is not text (e.g. `{}` in a body)."""
+        return self._types.get(name) if isinstance(name, str) else None
 
     def names(self) -> list[str]:
         return sorted(self._types)

@@ -1,0 +1,85 @@
+"""The API keeps the contract its OpenAPI schema states: schemathesis generates requests from the schema the app
+serves (valid ones and invalid ones, every operation), sends them as a support manager and as an agent, and checks
+each answer: never a 5xx, only documented status codes, and a body that matches the documented schema.
+
+The budget is fixed (a seed, 5 generated requests per operation plus the boundary cases), so a run is repeatable:
+about 130 s of CPU for both roles, 90 s with `-n 2`.
+Workflows that fuzzing creates may run steps that call out; sockets to anywhere but loopback are refused, so nothing
+leaves the machine (the SSRF guard then reports the step as failed, which is an answer like any other).
+"""
+from __future__ import annotations
+
+import socket
+
+import pytest
+import schemathesis
+from django.conf import settings as django_settings
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, Phase, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+
+from conversations import services
+
+SEED = 20261203
+MAX_EXAMPLES = 5
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+# The contract is the views' and serializers', not the database's: the SQLite pass checks it, the PostgreSQL pass
+# of `make test` skips it to keep CI short.
+pytestmark = pytest.mark.skipif(django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+                                reason="the API contract is checked once, in the SQLite pass")
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """Refuse name lookups and connections to anything but loopback: fuzzed workflows must not send anything out."""
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+
+    def getaddrinfo(host, *args, **kwargs):
+        if str(host) not in LOOPBACK:
+            raise socket.gaierror(socket.EAI_NONAME, "name lookups are off in this test")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(sock, address):
+        if isinstance(address, tuple) and address[0] not in LOOPBACK:
+            raise ConnectionRefusedError(f"{address[0]} is not loopback")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.fixture(autouse=True)
+def rows_to_find(loopback_only, contact, team) -> None:
+    """Rows for generated ids to find (ids start at 1 on a fresh database): a contact, a team, a conversation."""
+    services.conversation_open(contact=contact, channel="email", subject="Contract", team=team)
+
+
+# Loaded at collection: drf-spectacular builds the schema from the URL map without touching the database.
+# No cache: a run replays nothing from earlier runs, only what the seed and the budget generate.
+CONFIG = SchemathesisConfig.from_dict({"seed": SEED, "cache": {"enabled": False}})
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), config=CONFIG)
+budget = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
+                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+
+
+def call_and_check(case, user) -> None:
+    """Send the generated request with the user's token and run the three contract checks on the answer."""
+    token, _ = Token.objects.get_or_create(user=user)
+    case.call_and_validate(headers={"Authorization": f"Token {token.key}"}, checks=CHECKS)
+
+
+@schema.parametrize()
+@budget
+def test_api_keeps_its_schema_for_a_manager(case, manager):
+    call_and_check(case, manager)
+
+
+@schema.parametrize()
+@budget
+def test_api_keeps_its_schema_for_an_agent(case, agent):
+    call_and_check(case, agent)
