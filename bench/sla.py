@@ -135,7 +135,7 @@ def main() -> None:
         print(f"inserted {TARGETS:,} targets ({DUE} due) in {seconds:.1f} s")
         result, work_ms, total_ms = timed_sweep(now)
         print(f"sweep with {DUE} due: {work_ms:.1f} ms to claim and write the events, {total_ms:.1f} ms including "
-              f"commit and the queue wake-ups (one per 25 events) ({result.breaches} breaches, {result.warnings} warnings)")
+              f"commit and the queue wake-up (one per batch) ({result.breaches} breaches, {result.warnings} warnings)")
         empty = [timed_sweep(now)[2] for _ in range(EMPTY_RUNS)]
         print(f"sweep with 0 due: median {statistics.median(empty):.2f} ms, max {max(empty):.2f} ms "
               f"over {EMPTY_RUNS} runs (compass < {COMPASS_MS:.0f} ms)")
