@@ -119,7 +119,8 @@ class StartedRun:
 @dataclass
 class Batch:
     """What one dispatch of a batch did. `unsettled` holds the events this worker could not take (another worker
-    holds them, or matching them failed): a drain leaves them to their owner, their own task or the sweep."""
+    holds them, or matching them failed): a drain leaves them to their owner, their own task or the sweep. (On SQLite
+    an event not taken was dispatched by another worker already: the drain's next look skips it anyway.)"""
 
     started: list[StartedRun] = field(default_factory=list)
     unsettled: set = field(default_factory=set)
@@ -162,7 +163,9 @@ def dispatch_batch(event_ids: list, *, claim_runs: bool = True) -> Batch:
     except _LostClaim:
         return Batch(unsettled=set(failed))
     taken, runs = created
-    unsettled = set(failed) | {event.pk for event in events if event.pk not in taken}
+    unsettled = set(failed)
+    if connection.features.has_select_for_update_skip_locked:  # the rest are locked by another worker, for now
+        unsettled |= {event.pk for event in events if event.pk not in taken}
     started = [StartedRun(run=run, context=reader.context(run.event)) for run in runs]
     return Batch(started=started, unsettled=unsettled)
 

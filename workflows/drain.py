@@ -56,10 +56,11 @@ def drain_events(first_event_id=None, budget_seconds: float = 5.0) -> int:
         if first_event_id is not None:
             started += _drain_batch([first_event_id], held)
         while time.monotonic() < deadline:
+            looked_at = time.monotonic()
             batch = _oldest_undispatched(held)
             if batch:
                 started += _drain_batch(batch, held)
-            elif time.monotonic() - started_at >= WAKE_UP_WINDOW_SECONDS or budget_seconds <= 0:
+            elif looked_at - started_at >= WAKE_UP_WINDOW_SECONDS or budget_seconds <= 0:
                 break
             else:
                 time.sleep(IDLE_POLL_SECONDS)
