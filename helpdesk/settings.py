@@ -216,6 +216,9 @@ HELPDESK_SWEEP_SECONDS = env_int("HELPDESK_SWEEP_SECONDS", 15)
 # How long a worker holds a run it executes (renewed after each step or segment): a run whose worker died is taken
 # again once this passes. It must outlast the slowest single step (an outbound call with its timeout).
 HELPDESK_RUN_LEASE_SECONDS = env_int("HELPDESK_RUN_LEASE_SECONDS", 150)
+# Scheduling priority (nice) of worker processes draining events: on a machine shared with the web server the API is
+# served first and automation catches up in spare CPU. 0 keeps the workers at the web's priority.
+HELPDESK_WORKER_NICENESS = env_int("HELPDESK_WORKER_NICENESS", 10)
 HELPDESK_SLA_SWEEP_SECONDS = env_int("HELPDESK_SLA_SWEEP_SECONDS", 30)
 # Self-healing workers (`manage.py helpdesk_supervisor`, README): restart the cluster when it finishes no task for
 # this long while a probe task waits; give it this long to stop before its process group is killed. The health

@@ -1,6 +1,7 @@
 """django-q2 entry points of the engine. Tasks receive ids, reload rows and are safe to run twice."""
 from __future__ import annotations
 
+import os
 import time
 
 from django.conf import settings
@@ -15,7 +16,22 @@ DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the t
 def dispatch_event_task(event_id: str) -> int:
     """Wake-up for a committed event: dispatch it, then drain every other undispatched event for up to
     DRAIN_SECONDS (SPEC §7: throughput is not bounded by one queue message per event). Returns the runs started."""
+    yield_cpu_to_the_web()
     return drain.drain_events(event_id, DRAIN_SECONDS)
+
+
+def yield_cpu_to_the_web() -> None:
+    """Run this worker process at HELPDESK_WORKER_NICENESS (once; the kernel keeps it): where workers share cores
+    with the web server, a saturated machine serves API requests first and the workers catch up in its spare time.
+    Never in the in-process queue (tests, sync mode), where the task runs in the caller's own process."""
+    from django_q.conf import Conf
+
+    wanted = settings.HELPDESK_WORKER_NICENESS
+    if Conf.SYNC or wanted <= 0:
+        return
+    current = os.nice(0)
+    if current < wanted:
+        os.nice(wanted - current)
 
 
 def execute_run_task(run_id: int) -> str | None:

@@ -215,3 +215,24 @@ def test_a_burst_of_events_costs_one_queue_message_and_one_drain_serves_it(conta
     assert dispatch_event_task(str(Event.objects.order_by("occurred_at").first().pk)) == 5
     assert not Event.objects.filter(dispatched_at__isnull=True).exists()
     assert set(WorkflowRun.objects.filter(workflow=workflow).values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_a_worker_process_yields_the_cpu_to_the_web_once_and_tests_never_do(tmp_path):
+    """Worker processes drop to HELPDESK_WORKER_NICENESS (once, however many tasks they run); the in-process test
+    queue never renices the process it runs in."""
+    import os
+    import subprocess
+    import sys
+
+    from workflows.tasks import yield_cpu_to_the_web
+
+    before = os.nice(0)
+    yield_cpu_to_the_web()  # sync mode (these settings): nothing changes
+    assert os.nice(0) == before
+    code = ("import os, django; django.setup(); from django_q.conf import Conf; Conf.SYNC = False; "
+            "from workflows.tasks import yield_cpu_to_the_web as y; y(); y(); print(os.nice(0))")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "helpdesk.settings", "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+           "HELPDESK_WORKER_NICENESS": str(before + 7)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip().splitlines()[-1]) == before + 7
