@@ -167,8 +167,9 @@ class Gunicorn:
     def start(self, timeout: float = 30) -> "Gunicorn":
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
+                # --timeout: django-helpdesk's list page at 100k tickets takes about 30 s, gunicorn's default limit.
                 [self.python, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                 "--log-level", "warning", self.app],
+                 "--log-level", "warning", "--timeout", "300", self.app],
                 cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
