@@ -125,3 +125,19 @@ def test_schema_and_docs_load(agent_client):
                  "/api/tickets/", "/api/surveys/{token}/answer/"):
         assert path in paths
     assert agent_client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/teams/1.5/", "/api/conversations/1e-3/messages/", "/api/no-such-thing/"])
+def test_an_api_path_no_route_matches_is_a_json_404(agent_client, path):
+    response = agent_client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.django_db
+def test_a_page_no_route_matches_is_still_an_html_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
