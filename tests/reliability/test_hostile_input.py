@@ -111,6 +111,7 @@ def test_nul_in_a_workflow_name_or_step_text_is_400(manager_client):
         ("POST", "/api/workflows/import/", json.dumps({"workflow": {**WORKFLOW, "name": "a\x00"}}), "workflow"),
     ]
     counts = replay(manager_client, cases)
+    assert counts == {"sent": len(cases), "400": len(cases)} and not Workflow.objects.exists()
     print(f"\nNUL bytes: {counts['sent']} workflow bodies sent, {counts['400']} answered 400, 0 workflows stored")
 
 
