@@ -97,12 +97,9 @@ def event_data(event: Event) -> dict[str, Any]:
             "depth": event.depth, "payload": payload, "properties": payload}
 
 
-def build_context(event: Event, variables: dict | None = None, conversation: Conversation | None = None,
-                  message: dict | None = None) -> dict:
-    """Everything a run's conditions and templates can read, as plain data, fresh from the database. `message` is
-    the event's message when the caller already has it (a message never changes once written)."""
-    known = {} if message is None else {"message": message}
-    return LazyContext(event, variables, conversation, known=known).complete()
+def build_context(event: Event, variables: dict | None = None, conversation: Conversation | None = None) -> dict:
+    """Everything a run's conditions and templates can read, as plain data, fresh from the database."""
+    return LazyContext(event, variables, conversation).complete()
 
 
 def _conversations_with_context(ids) -> dict[int, Conversation]:

@@ -34,17 +34,6 @@ from workflows.runner import LEASE, claim_run
 
 logger = logging.getLogger(__name__)
 
-def candidate_workflows(event: Event) -> list[Workflow]:
-    """Active workflows of the event's trigger type (an indexed lookup; other trigger types are never read)."""
-    return _Candidates([event]).for_event(event)
-
-
-def matching_workflows(event: Event) -> list[Workflow]:
-    """Candidates whose trigger config matches the event (the context is built once, only if needed)."""
-    candidates = _Candidates([event])
-    return _matches(event, candidates.for_event(event), LazyContext(event))
-
-
 class _Candidates:
     """The active workflows of every trigger type present in a batch, read with one query."""
 

@@ -14,7 +14,6 @@ Durability rules (SPEC §7):
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import logging
 import time
@@ -58,23 +57,12 @@ def claim_run(run_id: int) -> WorkflowRun | None:
     return WorkflowRun.objects.select_related("event", "conversation", "workflow").get(pk=run_id)
 
 
-def execute_run(run_id: int, context: dict | None = None) -> str | None:
-    """Claim a run and execute its remaining steps; return its status afterwards (None if not claimed).
-
-    `context` is a context of the run's event and conversation that is still current (read since anything last
-    changed them in this worker); without it the run reads its own."""
-    return _run(run_id, context)[0]
-
-
-def execute_runs(run_ids: list[int], context: dict | None = None) -> list[str | None]:
-    """Execute the runs one event just started, back to back in this worker. They share one context: the one the
-    dispatcher matched them on, then each run's last one, as long as no step with side effects ran since it was
-    read; otherwise the next step or run reads it again. Returns each run's status (None if not claimed)."""
-    statuses = []
-    for run_id in run_ids:
-        status, context = _run(run_id, context)
-        statuses.append(status)
-    return statuses
+def execute_run(run_id: int) -> str | None:
+    """Claim a run and execute its remaining steps; return its status afterwards (None if not claimed)."""
+    run = claim_run(run_id)
+    if run is None:
+        return None
+    return _execute_claimed(run, None, fresh=False)[0]
 
 
 def execute_started(started, changed: set) -> str:
@@ -85,25 +73,19 @@ def execute_started(started, changed: set) -> str:
     context = started.context
     if run.conversation_id in changed:
         context = _fresh_context(run, context)
-    status, current = _execute_claimed(run, context, fresh=True)
-    if current is None:
+    status, changed_it = _execute_claimed(run, context, fresh=True)
+    if changed_it:
         changed.add(run.conversation_id)
     return status
 
 
-def _run(run_id: int, context: dict | None) -> tuple[str | None, dict | None]:
-    """Claim and execute one run; return its status and its context if that is still current."""
-    run = claim_run(run_id)
-    if run is None:
-        return None, context
-    return _execute_claimed(run, context, fresh=False)
-
-
-def _execute_claimed(run: WorkflowRun, context: dict | None, fresh: bool) -> tuple[str, dict | None]:
-    """Execute a claimed run's remaining steps; return its status and its context if that is still current (None
-    once a step with side effects ran after it was read). `fresh` runs have no step results yet (none are read)."""
+def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool) -> tuple[str, bool]:
+    """Execute a claimed run's remaining steps; return its status and whether a step with side effects ran (the
+    contexts other runs read of its conversation before are stale). `fresh` runs have no step results yet (none are
+    read)."""
     steps = steps_of(run)
     recorded = {} if fresh else {step_run.position: step_run for step_run in StepRun.objects.filter(run=run)}
+    start = run.position
     data, stale = _context_for(run, context), False
     while run.status == RunStatus.RUNNING and run.position < len(steps):
         if stale:  # read again only when another step needs it (not after the last one)
@@ -121,7 +103,9 @@ def _execute_claimed(run: WorkflowRun, context: dict | None, fresh: bool) -> tup
             data["vars"] = dict(run.variables)
     if run.status == RunStatus.RUNNING:
         _finish(run, RunStatus.SUCCEEDED)
-    return run.status, None if stale else data
+    # Conservative: a step that failed or was skipped may count, which only costs the next run a read.
+    ran = steps[start:run.position + 1]
+    return run.status, any(step_types.get(step["type"]).has_side_effects for step in ran)
 
 
 def _fresh_context(run: WorkflowRun, previous: dict) -> LazyContext:
@@ -150,13 +134,11 @@ def steps_of(run: WorkflowRun) -> list[dict]:
     return steps
 
 
-def _context_for(run: WorkflowRun, context: dict | None) -> dict:
+def _context_for(run: WorkflowRun, context: LazyContext | None) -> LazyContext:
     """The run's context: a private copy of a current one (with this run's variables), or read as steps need it."""
     if context is None:
         return LazyContext(run.event, run.variables, run.conversation)
-    if isinstance(context, LazyContext):
-        return context.fork(dict(run.variables))
-    return {**copy.deepcopy(context), "vars": dict(run.variables)}
+    return context.fork(dict(run.variables))
 
 
 def _starts_segment(run: WorkflowRun, steps: list[dict], recorded: dict) -> bool:

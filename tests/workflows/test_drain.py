@@ -236,3 +236,22 @@ def test_a_worker_process_yields_the_cpu_to_the_web_once_and_tests_never_do(tmp_
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.strip().splitlines()[-1]) == before + 7
+
+
+def test_a_later_run_sees_a_change_even_when_the_earlier_run_read_again_after_it(conversation, make_workflow):
+    """The batch read the conversation to match a trigger filter; the first run tags it, then reads it again for a
+    condition. The second run must still see the tag, not the batch's read from before the first run."""
+    reads_conversation = {"sender_types": ["customer"],
+                          "conditions": {"all": [{"field": "conversation.status", "op": "neq", "value": "closed"}]}}
+    make_workflow("message.created", [
+        {"type": "add_tag", "config": {"tags": ["first"]}},
+        {"type": "condition", "config": {"field": "conversation.tags", "op": "contains", "value": "first"}},
+    ], reads_conversation, name="A tagger")
+    reader = make_workflow("message.created", [
+        {"type": "condition", "config": {"field": "conversation.tags", "op": "contains", "value": "first"}},
+        {"type": "add_tag", "config": {"tags": ["second"]}},
+    ], reads_conversation, name="B reader")
+    customer_message(conversation)
+    assert dispatch_event_task(str(message_events()[-1].pk)) == 2
+    assert WorkflowRun.objects.get(workflow=reader).status == "succeeded"
+    assert sorted(conversation.tags.values_list("name", flat=True)) == ["first", "second"]
