@@ -1,4 +1,4 @@
-"""Benchmark of the intent matcher (workflows/intents.py) on the labelled set tests/data/intents.jsonl.
+"""Benchmark of the intent matcher (workflows/triggers/intents.py) on the labelled set tests/data/intents.jsonl.
 
 One command, `.venv/bin/python bench/intents.py`: every intent of the set stands for one workflow with its example
 phrases; every utterance is matched against every workflow, as the dispatcher does for a `message.created` event.
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from workflows import intents  # noqa: E402
+from workflows.triggers import intents  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "intents.jsonl"
 

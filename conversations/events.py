@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 Projector = Callable[[Event], None]
 # A process that has just woken a worker lets the events of the next WAKE_UP_WINDOW_SECONDS go without a queue
 # message of their own: the consumer drains every pending event and keeps looking for at least this long, so it
-# finds them (see `workflows.drain`). A burst of API writes so costs one queue write per window, not one per event.
+# finds them (see `workflows.engine.drain`). A burst of API writes so costs one queue write per window, not one per event.
 WAKE_UP_WINDOW_SECONDS = 0.2
 _projectors: list[Projector] = []
 _last_wake_up = [float("-inf")]

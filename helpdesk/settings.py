@@ -251,7 +251,7 @@ LOGGING = {
     },
 }
 
-# The budget of one template render (workflows.sandbox): steps (loop iterations, calls, filters, operators) and
+# The budget of one template render (workflows.engine.sandbox): steps (loop iterations, calls, filters, operators) and
 # characters (all output, and any one value built).
 HELPDESK_TEMPLATE_MAX_STEPS = env_int("HELPDESK_TEMPLATE_MAX_STEPS", 20_000)
 HELPDESK_TEMPLATE_MAX_CHARS = env_int("HELPDESK_TEMPLATE_MAX_CHARS", 100_000)

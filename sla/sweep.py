@@ -19,6 +19,7 @@ from django.db.models import F, QuerySet
 
 from conversations import clock
 from conversations.choices import EventType
+from conversations import payloads
 from conversations.events import record_events
 from sla.models import SlaTarget, TargetState
 
@@ -52,20 +53,9 @@ def _minutes_between(start: dt.datetime, end: dt.datetime) -> int:
     return max(int((end - start).total_seconds() // 60), 0)
 
 
-def _payload(target: SlaTarget) -> dict:
-    return {
-        "metric": target.metric,
-        "policy_id": target.policy_id,
-        "policy": target.policy.name if target.policy else None,
-        "target_id": target.pk,
-        "target_minutes": target.target_seconds // 60,
-        "due_at": target.due_at.isoformat() if target.due_at else None,
-    }
-
-
 def _event(type: str, target: SlaTarget, **extra) -> dict:
     """One `sla.*` event of a claimed target (depth 0: time, not a workflow, caused it)."""
-    return {"type": type, "conversation": target.conversation, "payload": {**_payload(target), **extra}, "depth": 0}
+    return {"type": type, "conversation": target.conversation, "payload": payloads.sla_target(target=target, **extra), "depth": 0}
 
 
 def _claimed(ids: Sequence[int], token: str) -> QuerySet:

@@ -157,7 +157,7 @@ class AuthType(models.TextChoices):
 
 class Integration(models.Model):
     """A remote system steps talk to (SPEC §6). Credentials and named secrets are stored encrypted
-    (`workflows.crypto`), never returned by the API and masked in admin and run logs."""
+    (`workflows.integrations.crypto`), never returned by the API and masked in admin and run logs."""
 
     name = models.CharField(max_length=100, unique=True)
     base_url = models.URLField(max_length=500, blank=True)

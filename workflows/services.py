@@ -12,12 +12,12 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from conversations import clock
+from conversations import clock, payloads
 from conversations.choices import EventType
 from conversations.events import record_event
 from conversations.models import Conversation
 from workflows.choices import FINISHED_RUN_STATUSES, RunStatus, StepStatus, WorkflowStatus
-from workflows.definition import (
+from workflows.engine.definition import (
     DefinitionError,
     mask_write_only,
     new_write_only_keys,
@@ -150,12 +150,12 @@ def workflow_run_manual(*, workflow: Workflow, conversation: Conversation, input
         raise ValidationError({"workflow": "Only workflows with the manual trigger can be run by hand."})
     if workflow.status != WorkflowStatus.ACTIVE:
         raise ValidationError({"workflow": "Activate the workflow first (drafts only run as tests)."})
-    from workflows.dispatcher import dispatch_event
+    from workflows.engine.dispatcher import dispatch_event
 
     with transaction.atomic():
         event = record_event(
             type=EventType.MANUAL, conversation=conversation,
-            payload={"workflow_id": workflow.pk, "inputs": inputs or {}, "actor_id": getattr(actor, "pk", None)},
+            payload=payloads.manual_run(workflow=workflow, inputs=inputs, actor=actor),
         )
     for run_id in dispatch_event(event.pk):  # the event's own task may find it dispatched already: wake the run
         transaction.on_commit(lambda run_id=run_id: enqueue_run(run_id))

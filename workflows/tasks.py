@@ -7,7 +7,9 @@ import time
 from django.conf import settings
 
 from conversations import clock
-from workflows import drain, runner, sweep
+from workflows.engine import drain
+from workflows.engine import runner
+from workflows.engine import sweep
 
 SWEEP_WINDOW_SECONDS = 55  # the django-q2 schedule fires about once a minute; the sweep covers the minute itself
 DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the task timeout)

@@ -14,7 +14,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from conversations import services
+from conversations import selectors, services
 from conversations.audio import HEADER_BYTES, audio_problem
 from conversations.choices import Channel, Disposition, Priority, SenderType, Status
 from conversations.models import Contact, Conversation, Message, Recording, Team, Ticket
@@ -241,7 +241,7 @@ class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     subject = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)
-    team = ReferenceField(resolver=services.resolve_team, required=False, allow_null=True, default=None,
+    team = ReferenceField(resolver=selectors.resolve_team, required=False, allow_null=True, default=None,
                           help_text="Team id or name.")
 
     def to_representation(self, instance: Conversation) -> dict:
@@ -253,9 +253,9 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    assignee = ReferenceField(resolver=services.resolve_agent, required=False, allow_null=True,
+    assignee = ReferenceField(resolver=selectors.resolve_agent, required=False, allow_null=True,
                               help_text="Agent id, username or email; null unassigns.")
-    team = ReferenceField(resolver=services.resolve_team, required=False, allow_null=True,
+    team = ReferenceField(resolver=selectors.resolve_team, required=False, allow_null=True,
                           help_text="Team id or name; null clears.")
     disposition = serializers.ChoiceField(choices=Disposition.choices, required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=services.MAX_TAG_LENGTH), required=False,

@@ -17,7 +17,7 @@ from conversations import clock
 from conversations import services as conversation_services
 from tests.conftest import make_user
 from workflows.models import Workflow, WorkflowRun
-from workflows.sweep import sweep_once
+from workflows.engine.sweep import sweep_once
 
 TEMPLATE = "after-hours-auto-reply"
 CONDITION_VALUE = "steps[0].config.all[0].value"

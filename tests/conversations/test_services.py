@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from conversations import services
+from conversations import selectors, services
 from conversations.models import Contact, Conversation, Event, Message, Survey, Ticket, Transcript
 
 
@@ -164,19 +164,19 @@ def test_agent_mark_assigned_stamps_the_agent(agent):
 
 
 def test_resolve_team_by_id_or_name(team):
-    assert services.resolve_team(team.pk) == team
-    assert services.resolve_team(str(team.pk)) == team
-    assert services.resolve_team("support") == team
+    assert selectors.resolve_team(team.pk) == team
+    assert selectors.resolve_team(str(team.pk)) == team
+    assert selectors.resolve_team("support") == team
     with pytest.raises(ValidationError):
-        services.resolve_team("Nobody")
+        selectors.resolve_team("Nobody")
 
 
 def test_resolve_agent_by_id_username_or_email(agent):
-    assert services.resolve_agent(agent.pk) == agent
-    assert services.resolve_agent("agent") == agent
-    assert services.resolve_agent("AGENT@example.com") == agent
+    assert selectors.resolve_agent(agent.pk) == agent
+    assert selectors.resolve_agent("agent") == agent
+    assert selectors.resolve_agent("AGENT@example.com") == agent
     with pytest.raises(ValidationError):
-        services.resolve_agent("nobody")
+        selectors.resolve_agent("nobody")
 
 
 # Conversations -----------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Two writers changing one conversation at the same time lose nothing (the row lock in `services._lock`).
+"""Two writers changing one conversation at the same time lose nothing (the row lock in `conversations.services.conversations.lock_conversation`).
 
 These need real concurrency between database connections, so they are marked `postgres`: skipped on SQLite and
 run by the PostgreSQL pass of `make test`. Each thread uses its own connection and commits for real.

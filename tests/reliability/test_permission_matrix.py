@@ -23,7 +23,7 @@ from rest_framework.test import APIClient
 from conversations import services
 from conversations.roles import AGENT_APPS, MANAGER_APPS
 from sla.policies import business_hours_save
-from workflows import gallery
+from workflows.gallery import catalog as gallery
 from tests.conftest import browser_for, client_for
 
 ANONYMOUS, AGENT, MANAGER, SUPERUSER = "anonymous", "agent", "manager", "superuser"

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from conversations import services
 from conversations.models import Conversation
 from sla.matching import compile_condition, validate_condition
-from workflows import conditions as workflow_conditions
+from workflows.engine import conditions as workflow_conditions
 
 pytestmark = pytest.mark.django_db
 

@@ -349,7 +349,7 @@ def cmd_run_with_slow_step(definition: dict, body: str) -> dict:
     """Create a workflow holding the slow step and execute its run in this process (which the test kills)."""
     from conversations.models import Event
     from workflows.steps import step_types
-    from workflows.sweep import dispatch_and_run
+    from workflows.engine.sweep import dispatch_and_run
 
     with step_types.register_temporarily(_slow_step_type()):
         workflow = cmd_create_workflow(definition)
@@ -362,9 +362,9 @@ def cmd_run_with_slow_step(definition: dict, body: str) -> dict:
 def cmd_sweep_after_lease(workflow_id: int) -> dict:
     """Another worker, later: move the clock past the lease and sweep once; return what it did and a snapshot."""
     from conversations import clock
-    from workflows import runner
+    from workflows.engine import runner
     from workflows.steps import step_types
-    from workflows.sweep import EVENT_GRACE, sweep_once
+    from workflows.engine.sweep import EVENT_GRACE, sweep_once
 
     with step_types.register_temporarily(_slow_step_type()):
         before = cmd_snapshot(workflow_id)

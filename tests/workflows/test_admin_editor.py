@@ -7,10 +7,10 @@ import pytest
 from tests.browser.conftest import chromium, new_page, shot  # noqa: F401  (the shared headless-chromium fixtures)
 from tests.conftest import make_user
 from workflows import services
-from workflows.admin_editor import condition_from_post, config_from_post, literal, parse_path
+from workflows.admin.editor import condition_from_post, config_from_post, literal, parse_path
 from workflows.models import Workflow, WorkflowVersion
 from workflows.steps import step_types
-from workflows.triggers import TRIGGER_TYPES
+from workflows.triggers.registry import TRIGGER_TYPES
 
 ADD_URL = "/admin/workflows/workflow/add/"
 

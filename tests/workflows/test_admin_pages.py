@@ -10,7 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations import services as conversation_services
-from workflows import admin_runs, analytics, charts, gallery
+from workflows.admin import runs as admin_runs
+from workflows import selectors as analytics
+from workflows.admin import charts
+from workflows.gallery import catalog as gallery
 from workflows.models import StepRun, Workflow, WorkflowRun
 from workflows.steps import StepOutcome, StepType, step_types
 
@@ -210,11 +213,11 @@ def flaky():
 
 @pytest.fixture
 def run_admin():
-    """The run pages are workflows.admin_runs' (it registers WorkflowRun unless another module did first)."""
+    """The run pages are workflows.admin.runs' (it registers WorkflowRun unless another module did first)."""
     registered = admin.site._registry[WorkflowRun]
     assert isinstance(registered, admin_runs.WorkflowRunAdmin), (
         f"WorkflowRun is registered by {type(registered).__module__}: remove that registration so "
-        "workflows.admin_runs provides the run pages")
+        "workflows.admin.runs provides the run pages")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from workflows.models import WorkflowRun
-from workflows.sweep import sweep_once
+from workflows.engine.sweep import sweep_once
 from tests.workflows.runs_api import runs_through_api, step_summary
 
 REFUND_STEPS = [

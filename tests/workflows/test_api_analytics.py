@@ -7,7 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from workflows.models import WorkflowRun
-from workflows.sweep import sweep_once
+from workflows.engine.sweep import sweep_once
 
 URL = "/api/analytics/workflows/"
 

@@ -36,7 +36,7 @@ def test_secret_with_a_pasted_newline_is_trimmed_and_control_characters_refused(
         "name": "CRM", "base_url": "https://crm.example.com/", "auth": {"type": "bearer", "token": "tok-SECRET-1234\n"},
         "secrets": {"KEY": "  k-value-9876 \n"}}, format="json")
     assert created.status_code == 201, created.content
-    from workflows.integrations import auth_headers, integration_secrets
+    from workflows.integrations.services import auth_headers, integration_secrets
 
     integration = Integration.objects.get()
     assert auth_headers(integration) == {"Authorization": "Bearer tok-SECRET-1234"}
@@ -47,7 +47,7 @@ def test_secret_with_a_pasted_newline_is_trimmed_and_control_characters_refused(
 
 
 def test_escaped_forms_of_a_secret_are_masked(db):
-    from workflows.integrations import integration_save, mask, secret_values
+    from workflows.integrations.services import integration_save, mask, secret_values
 
     integration_save(name="CRM", base_url="https://crm.example.com/", secrets={"KEY": 'pa"ss\\word-42'})
     secrets = secret_values()
@@ -58,13 +58,13 @@ def test_escaped_forms_of_a_secret_are_masked(db):
 @pytest.mark.parametrize("template", ["{{ 'a' * 100000000 }}", "{{ 9 ** 99999999 }}", "{{ [1] * 10**7 }}",
                                       "{{ lipsum(100000) }}", "{% for i in range(99999) %}{{ 'xxxxxxxx' }}{% endfor %}"])
 def test_templates_cannot_exhaust_the_worker(template):
-    from workflows.context import RenderError, render
+    from workflows.engine.context import RenderError, render
 
     with pytest.raises(RenderError):
         render(template, {})
 
 
 def test_ordinary_arithmetic_still_renders():
-    from workflows.context import render
+    from workflows.engine.context import render
 
     assert render("{{ 2 ** 10 }} {{ 'ab' * 3 }} {{ vars.n * 2 }}", {"vars": {"n": 21}}) == "1024 ababab 42"

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from conversations import clock
 from conversations import services as conversation_services
 from workflows.models import WorkflowRun
-from workflows.sweep import sweep_once
+from workflows.engine.sweep import sweep_once
 from tests.workflows.conftest import drain
 
 URL = "/api/workflows/"

@@ -1,5 +1,5 @@
 """`workflow-templates/` lists the gallery; `workflow-templates/{key}/use/` creates a draft from one (SPEC §8)."""
-from workflows import gallery
+from workflows.gallery import catalog as gallery
 from workflows.models import Workflow
 
 

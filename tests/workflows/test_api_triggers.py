@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conversations import clock
 from conversations.models import Conversation, Event
 from workflows.models import WorkflowRun
-from workflows.sweep import dispatch_and_run, sweep_once
+from workflows.engine.sweep import dispatch_and_run, sweep_once
 from tests.workflows.conftest import drain
 
 URL = "/api/workflows/"
@@ -181,7 +181,7 @@ def test_a_workflow_that_retriggers_itself_stops_at_the_depth_limit(manager_clie
     workflow = make("message.created", [{"type": "auto_reply", "config": {"text": "Echo"}}])
     agent_client.post(f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "customer"},
                       format="json")
-    with caplog.at_level("WARNING", logger="workflows.dispatcher"):
+    with caplog.at_level("WARNING", logger="workflows.engine.dispatcher"):
         drain()
     runs = runs_of(manager_client, workflow)
     assert len(runs) == 4  # events of depth 0, 1, 2 and 3

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from conversations import services
 from conversations.models import Event, Message
 from workflows import services as workflow_services
-from workflows.drain import drain_events
+from workflows.engine.drain import drain_events
 from workflows.models import WorkflowRun
 from workflows.steps.registry import StepOutcome, StepType, step_types
 from workflows.tasks import dispatch_event_task
@@ -138,7 +138,7 @@ def test_an_event_that_fails_does_not_stall_the_drain(conversation, make_workflo
     for n in range(3):
         customer_message(conversation, f"Question {n}")
     broken, *fine = message_events()
-    from workflows import dispatcher
+    from workflows.engine import dispatcher
 
     real_matches = dispatcher._matches
 

@@ -5,7 +5,7 @@ from django.core import mail
 
 from conversations import services as conversation_services
 from conversations.models import Event
-from workflows.dryrun import dry_run
+from workflows.engine.dryrun import dry_run
 from workflows.models import WorkflowRun
 
 URL = "/api/workflows/"

@@ -19,12 +19,12 @@ from django.db import OperationalError, connection
 from conversations import clock, services
 from conversations.models import Event, Message
 from tests.workflows.procs import SLOW_MARKER_ENV, SLOW_STEP, call, migrate, project_env, start_command
-from workflows import runner
-from workflows.dispatcher import dispatch_event
-from workflows.drain import drain_events
+from workflows.engine import runner
+from workflows.engine.dispatcher import dispatch_event
+from workflows.engine.drain import drain_events
 from workflows.models import WorkflowRun
 from workflows.steps import StepOutcome, StepType, step_types
-from workflows.sweep import EVENT_GRACE, dispatch_and_run, sweep_once
+from workflows.engine.sweep import EVENT_GRACE, dispatch_and_run, sweep_once
 from workflows.tasks import dispatch_event_task
 
 AFTER_LEASE = runner.LEASE + dt.timedelta(seconds=1)

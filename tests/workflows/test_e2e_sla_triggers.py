@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from sla.sweep import run_sweep
 from tests.workflows.conftest import drain
-from workflows.sweep import sweep_once
+from workflows.engine.sweep import sweep_once
 
 START = dt.datetime(2026, 6, 8, 9, 0, tzinfo=dt.timezone.utc)
 POLICY = {"name": "Default", "position": 1, "match": {}, "business_hours": None,

@@ -13,7 +13,7 @@ from conversations import clock
 from conversations.roles import AGENTS_GROUP
 from tests.conftest import make_user
 from tests.workflows.conftest import drain
-from workflows.sweep import sweep_once
+from workflows.engine.sweep import sweep_once
 
 URL = "/api/workflows/"
 RUNS = "/api/workflow-runs/"

@@ -2,7 +2,7 @@ import datetime as dt
 
 from conversations import clock, services
 from workflows.models import WorkflowRun
-from workflows.sweep import sweep_once
+from workflows.engine.sweep import sweep_once
 from tests.workflows.conftest import drain
 
 

@@ -2,8 +2,8 @@
 "use template" makes a draft with the template's trigger and steps."""
 import pytest
 
-from workflows import gallery
-from workflows.definition import DefinitionError, validate_definition
+from workflows.gallery import catalog as gallery
+from workflows.engine.definition import DefinitionError, validate_definition
 from workflows.models import Workflow
 from workflows.steps import step_types
 

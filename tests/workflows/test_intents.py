@@ -7,8 +7,8 @@ import pytest
 
 from bench.intents import evaluate
 from conversations import services
-from workflows import intents
-from workflows.definition import DefinitionError
+from workflows.triggers import intents
+from workflows.engine.definition import DefinitionError
 from workflows.models import WorkflowRun
 from tests.workflows.conftest import drain
 from tests.workflows.runs_api import runs_through_api, step_summary

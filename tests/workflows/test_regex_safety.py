@@ -13,7 +13,8 @@ from django.db import connection
 
 from conversations.models import Conversation, Event
 from sla.matching import validate_condition
-from workflows import conditions, triggers
+from workflows.engine import conditions
+from workflows.triggers import registry as triggers
 
 CATASTROPHIC = "(a+)+$"
 NEARLY_MATCHING = "a" * 40 + "!"

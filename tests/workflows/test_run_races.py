@@ -10,7 +10,7 @@ from workflows import services as workflow_services
 from workflows.choices import StepStatus
 from workflows.models import StepRun, WorkflowRun
 from workflows.steps.registry import StepOutcome, StepType, step_types
-from workflows.sweep import resume_due_runs
+from workflows.engine.sweep import resume_due_runs
 
 
 class CancelledMeanwhileStep(StepType):

@@ -11,7 +11,7 @@ import pytest
 
 from conversations import services as conversations
 from tests.workflows.conftest import drain
-from workflows.context import RenderError, render
+from workflows.engine.context import RenderError, render
 from workflows.models import StepRun
 
 TINY_CHARS = 2_000

@@ -10,8 +10,9 @@ from django.urls import reverse
 from tests.workflows.conftest import drain
 from tests.workflows.outbound.test_webhook import SECRET, receiver_verifies
 from tests.workflows.steps.conftest import only_run
-from workflows import gallery, services
-from workflows.definition import keep_write_only, mask_write_only, new_write_only_keys, prepare_steps
+from workflows import services
+from workflows.gallery import catalog as gallery
+from workflows.engine.definition import keep_write_only, mask_write_only, new_write_only_keys, prepare_steps
 from workflows.models import StepRun, Workflow
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, StepOutcome, StepType

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from helpdesk.api import IsSupportManager
-from workflows.discovery import callable_workflows
+from workflows.triggers.manual import callable_workflows
 
 
 class CallableWorkflowsView(APIView):

@@ -1,5 +1,5 @@
-"""API of integrations and custom actions (SPEC §8, §10): thin serializers and viewsets over `workflows.integrations`
-and `workflows.custom_actions`. Secret values are write-only: a read shows which secrets are set, never their value.
+"""API of integrations and custom actions (SPEC §8, §10): thin serializers and viewsets over `workflows.integrations.services`
+and `workflows.integrations.custom_actions`. Secret values are write-only: a read shows which secrets are set, never their value.
 Only support managers reach these endpoints.
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from helpdesk.api import IsSupportManager
-from workflows import custom_actions, integrations
+from workflows.integrations import custom_actions
+from workflows.integrations import services as integrations
 from workflows.models import CustomAction, HttpMethod, Integration
 
 

@@ -1,6 +1,6 @@
 """Serializers of the workflow API (SPEC §4, §8, §10): one class per shape.
 
-A workflow is written and read as the §4 definition body. Its validation is `workflows.definition.validate_definition`
+A workflow is written and read as the §4 definition body. Its validation is `workflows.engine.definition.validate_definition`
 and nothing else (the same validator as the admin and import), so a bad definition answers 400 with keys that name the
 step and the key, e.g. `steps[1].config.all[0].value`. The declared fields below only describe the shape for the
 OpenAPI schema and for reads.
@@ -16,9 +16,11 @@ from rest_framework import serializers
 
 from conversations.api.serializers import ClosedRequestBody
 from conversations.models import Conversation
-from workflows import analytics, services, triggers
+from workflows import services
+from workflows import selectors as analytics
+from workflows.triggers import registry as triggers
 from workflows.choices import OnFalse, RunStatus, StepStatus, WorkflowStatus
-from workflows.definition import MAX_STEPS, DefinitionError, validate_definition
+from workflows.engine.definition import MAX_STEPS, DefinitionError, validate_definition
 from workflows.models import StepRun, Workflow, WorkflowRun
 from workflows.steps.registry import step_types
 
@@ -213,7 +215,7 @@ class DryRunStepSerializer(serializers.Serializer):
 
 
 class DryRunResultSerializer(serializers.Serializer):
-    """The dry-run report (documentation only: the view returns `workflows.dryrun.dry_run`'s dict as is)."""
+    """The dry-run report (documentation only: the view returns `workflows.engine.dryrun.dry_run`'s dict as is)."""
 
     trigger = serializers.DictField()
     steps = DryRunStepSerializer(many=True)

@@ -1,5 +1,5 @@
 """`workflow-templates/` (the gallery as JSON) and `workflow-templates/{key}/use/` (a draft workflow from one):
-the same templates and the same service the admin gallery uses (workflows/gallery.py)."""
+the same templates and the same service the admin gallery uses (workflows/gallery/catalog.py)."""
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -10,9 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from helpdesk.api import IsSupportManager
-from workflows import analytics, gallery
+from workflows import selectors as analytics
+from workflows.gallery import catalog as gallery
 from workflows.api.serializers import WorkflowSerializer
-from workflows.definition import DefinitionError
+from workflows.engine.definition import DefinitionError
 from workflows.models import Workflow
 
 

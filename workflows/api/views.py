@@ -1,5 +1,5 @@
 """Views of the workflow API (SPEC §8): thin — they check the request's shape and call `workflows.services`,
-`workflows.dryrun` and `workflows.analytics`. Only support managers reach any of them.
+`workflows.engine.dryrun` and `workflows.selectors`. Only support managers reach any of them.
 """
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from rest_framework.views import APIView
 
 from conversations import clock
 from helpdesk.api import IsSupportManager
-from workflows import analytics, dryrun, services
+from workflows import services
+from workflows import selectors as analytics
+from workflows.engine import dryrun
 from workflows.api.filters import WorkflowFilter, WorkflowRunFilter
 from workflows.api.serializers import (
     DryRunRequestSerializer,
@@ -32,7 +34,7 @@ from workflows.api.serializers import (
     definition_errors,
 )
 from workflows.choices import WorkflowStatus
-from workflows.definition import DefinitionError
+from workflows.engine.definition import DefinitionError
 from workflows.models import Workflow, WorkflowRun
 
 DEFAULT_WINDOW_DAYS = 30

@@ -2,7 +2,7 @@
 version (the same keys as integration secrets: HELPDESK_ENCRYPTION_KEYS). Reversible: going back decrypts them."""
 from django.db import migrations
 
-from workflows import crypto
+from workflows.integrations import crypto
 
 WRITE_ONLY = {"webhook": ("secret",)}  # frozen here: the registry may change, this migration must not
 

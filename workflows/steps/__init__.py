@@ -2,7 +2,7 @@
 import importlib
 import pkgutil
 
-from workflows.steps.registry import StepOutcome, StepType, step_types
+from workflows.steps.registry import Outcome, StepOutcome, StepType, step_types
 
 
 def load_all() -> None:
@@ -14,4 +14,4 @@ def load_all() -> None:
 
 load_all()
 
-__all__ = ["StepOutcome", "StepType", "step_types"]
+__all__ = ["Outcome", "StepOutcome", "StepType", "step_types"]

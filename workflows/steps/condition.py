@@ -1,6 +1,6 @@
 """`condition`: evaluate a condition tree; when false, the step's `on_false` decides (stop, continue, skip_next)."""
-from workflows import conditions
-from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
+from workflows.engine import conditions
+from workflows.steps.registry import DefinitionInfo, Outcome, StepContext, StepOutcome, StepType, step_types
 
 
 @step_types.register
@@ -22,4 +22,4 @@ class ConditionStep(StepType):
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         output = {"result": conditions.evaluate(config, ctx.data), "checks": conditions.explain(config, ctx.data)}
-        return StepOutcome(status="succeeded" if output["result"] else "condition_false", output=output)
+        return StepOutcome(status=Outcome.SUCCEEDED if output["result"] else Outcome.CONDITION_FALSE, output=output)

@@ -7,10 +7,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from workflows import custom_actions
+from workflows.integrations import custom_actions
 from workflows.models import CustomAction
 from workflows.outbound.client import OutboundRequest, OutboundResponse
-from workflows.outbound.steps import OutboundStep
+from workflows.steps.outbound import OutboundStep
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from django.db import transaction
 
-from conversations import services
+from conversations import selectors, services
 from conversations.choices import PRIORITY_RANK, Priority, SenderType
 from conversations.models import AgentProfile, Message
-from workflows import notifications
+from workflows.steps import notifications
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
 
 NOTE_LIMIT = services.MAX_BODY_LENGTH
@@ -38,7 +38,7 @@ class EscalateStep(StepType):
     def _plan(self, config: dict, ctx: StepContext) -> dict[str, Any]:
         """What the escalation does: the team, the priority after it, the note text and who gets the email."""
         rendered = self.render(config, ctx)
-        team = services.resolve_team(rendered["team"]) if rendered.get("team") not in (None, "") else None
+        team = selectors.resolve_team(rendered["team"]) if rendered.get("team") not in (None, "") else None
         current = ctx.conversation.priority
         wanted = config.get("priority", Priority.URGENT)
         priority = wanted if PRIORITY_RANK[wanted] > PRIORITY_RANK[current] else current

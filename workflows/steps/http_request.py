@@ -8,7 +8,7 @@ from typing import Any
 
 from workflows.models import HttpMethod
 from workflows.outbound.client import OutboundRequest, OutboundResponse
-from workflows.outbound.steps import OutboundStep
+from workflows.steps.outbound import OutboundStep
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "on"})
@@ -94,7 +94,7 @@ class HttpRequestStep(OutboundStep):
         return []
 
     def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
-        from workflows.integrations import integration_url
+        from workflows.integrations.services import integration_url
 
         method = rendered.get("method", "POST")
         url = integration_url(integration, rendered.get("url") or rendered.get("path", ""))

@@ -5,8 +5,8 @@ user or team fails the step naming it before anything is sent. The email ends wi
 """
 from django.core.exceptions import ValidationError
 
-from workflows import notifications
-from workflows.context import template_error
+from workflows.steps import notifications
+from workflows.engine.context import template_error
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 REFERENCES = {"type": "array", "items": {"type": ["string", "integer"], "minLength": 1, "minimum": 1}}

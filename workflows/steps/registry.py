@@ -8,23 +8,38 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from workflows.context import render_value
+from workflows.engine.context import render_value
+
+if TYPE_CHECKING:
+    from conversations.models import Conversation, Event
+    from workflows.models import StepRun, WorkflowRun
 
 # How every read shows a write-only config key that holds a value (API, export, admin editor, run logs). Posting it
-# back unchanged means "keep the value saved before" (see `workflows.definition.keep_write_only`). The same four
-# stars as integration secrets (`workflows.integrations.MASK`), so "****" means "hidden" everywhere.
+# back unchanged means "keep the value saved before" (see `workflows.engine.definition.keep_write_only`). The same four
+# stars as integration secrets (`workflows.integrations.services.MASK`), so "****" means "hidden" everywhere.
 WRITE_ONLY_MASK = "****"
+
+
+class Outcome(enum.StrEnum):
+    """What a step asks the runner to do next. A `StrEnum`, so a stored or compared value is still plain text."""
+
+    SUCCEEDED = "succeeded"  # record it and go on to the next step
+    FAILED = "failed"  # record the error and fail the run
+    CONDITION_FALSE = "condition_false"  # a condition step's tree was false: `on_false` decides
+    WAITING = "waiting"  # sleep durably until `resume_at` (the wait step)
+    RETRY = "retry"  # a transient failure: try the same step again at `resume_at`
 
 
 @dataclass
 class StepOutcome:
     """What a step did: the runner records it and moves on, stops, waits or fails the run."""
 
-    status: str = "succeeded"  # succeeded | failed | condition_false | waiting | retry
+    status: Outcome = Outcome.SUCCEEDED
     output: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     resume_at: dt.datetime | None = None
@@ -32,18 +47,18 @@ class StepOutcome:
 
     @classmethod
     def failed(cls, error: str, **output: Any) -> "StepOutcome":
-        return cls(status="failed", error=error, output=output)
+        return cls(status=Outcome.FAILED, error=error, output=output)
 
 
 @dataclass
 class StepContext:
     """What a step execution gets: the run context, the depth its changes carry, and whether it is a dry run."""
 
-    data: dict[str, Any]
-    event: Any
-    conversation: Any
-    run: Any = None
-    step_run: Any = None
+    data: dict[str, Any]  # the run context (`workflows.engine.context.LazyContext`, a dict that loads on demand)
+    event: Event  # the event the run is for (unsaved for a dry run over a sample event)
+    conversation: Conversation | None  # None only for a dry run over a sample event without one
+    run: WorkflowRun | None = None  # None in a dry run
+    step_run: StepRun | None = None  # the attempt's row; None in a dry run
     depth: int = 1
     dry_run: bool = False
     trigger_type: str = ""
@@ -113,8 +128,12 @@ class StepTypeRegistry:
         self._types: dict[str, StepType] = {}
 
     def register(self, cls: type[StepType]) -> type[StepType]:
+        """Add a step type; a second type under a name already taken is refused, never a silent overwrite."""
         if not cls.type or not cls.label:
             raise ValueError(f"{cls.__name__} needs a type and a label")
+        if cls.type in self._types:
+            raise ValueError(f"Step type {cls.type!r} is registered twice ({cls.__name__} and "
+                             f"{type(self._types[cls.type]).__name__})")
         self._types[cls.type] = cls()
         return cls
 
@@ -131,7 +150,7 @@ class StepTypeRegistry:
     @contextlib.contextmanager
     def register_temporarily(self, cls: type[StepType]) -> Iterator[None]:
         """For tests: a fake step type that exists only inside the block."""
-        previous = self._types.get(cls.type)
+        previous = self._types.pop(cls.type, None)
         self.register(cls)
         try:
             yield

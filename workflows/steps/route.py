@@ -1,6 +1,6 @@
 """`route`: assign the conversation to a team and/or an agent, respecting availability and capacity.
 
-Strategies (see workflows/routing.py): `specific` (the named agent, or just the team), `round_robin` (the team's
+Strategies (see workflows/steps/routing.py): `specific` (the named agent, or just the team), `round_robin` (the team's
 eligible agent assigned longest ago) and `least_busy` (the eligible agent with the fewest open conversations).
 When nobody is eligible the team alone is assigned and the output says why: that is a routing result, not a failure.
 """
@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import transaction
 
-from conversations import services
-from workflows import routing
+from conversations import selectors, services
+from workflows.steps import routing
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 NO_CONVERSATION = "This step needs a conversation; the event has none."
@@ -41,8 +41,8 @@ class RouteStep(StepType):
 
     def _decide(self, config: dict, ctx: StepContext, lock: bool) -> routing.RoutingDecision:
         rendered = self.render(config, ctx)
-        team = services.resolve_team(rendered["team"]) if _given(rendered.get("team")) else None
-        agent = services.resolve_agent(rendered["agent"]) if _given(rendered.get("agent")) else None
+        team = selectors.resolve_team(rendered["team"]) if _given(rendered.get("team")) else None
+        agent = selectors.resolve_agent(rendered["agent"]) if _given(rendered.get("agent")) else None
         return routing.decide(conversation=ctx.conversation, strategy=config["strategy"], team=team, agent=agent,
                               lock=lock)
 

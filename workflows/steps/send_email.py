@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from conversations import services
 from conversations.choices import SenderType
-from workflows import notifications
+from workflows.steps import notifications
 from workflows.steps.notify import literal_address_errors
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 

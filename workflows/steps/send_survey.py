@@ -1,7 +1,7 @@
 """`send_survey`: create a CSAT Survey and send its link `<SITE_URL>/survey/<token>/` to the customer.
 
 `via`: `email` (to the contact's address), `message` (a public message on the conversation with an answer
-button) or `sms` (to the contact's phone through an SMS provider, `workflows.sms_providers`: the step's
+button) or `sms` (to the contact's phone through an SMS provider, `workflows.integrations.sms_providers`: the step's
 `integration`, `sender` and `provider`, else HELPDESK_SMS_INTEGRATION / _SENDER / _PROVIDER). The SMS is sent outside
 any database transaction (no lock held during the call): the survey's token is chosen and recorded on the step
 first, so every attempt (a retry, or a resume after a crash) texts the same link under the same Idempotency-Key,
@@ -13,10 +13,12 @@ from django.core.exceptions import ValidationError
 from conversations import services
 from conversations.choices import SenderType, SurveyChannel
 from conversations.models import new_survey_token
-from workflows import integrations, notifications, sms_providers
+from workflows.integrations import services as integrations
+from workflows.steps import notifications
+from workflows.integrations import sms_providers
 from workflows.outbound.client import OutboundError, idempotency_key
 from workflows.outbound.ssrf import BlockedDestination
-from workflows.outbound.steps import outcome_for_error
+from workflows.steps.outbound import outcome_for_error
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 DEFAULT_QUESTION = "How would you rate the help you received?"

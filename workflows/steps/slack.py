@@ -19,11 +19,11 @@ from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from workflows import integrations
+from workflows.integrations import services as integrations
 from workflows.models import AuthType
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, retry_after_seconds
 from workflows.outbound.ssrf import BlockedDestination, check_url
-from workflows.outbound.steps import OutboundStep, outcome_for_error
+from workflows.steps.outbound import OutboundStep, outcome_for_error
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
 
 METHOD = "chat.postMessage"

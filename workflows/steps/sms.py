@@ -1,4 +1,4 @@
-"""`sms`: text a phone number through an integration's SMS provider (`workflows.sms_providers`).
+"""`sms`: text a phone number through an integration's SMS provider (`workflows.integrations.sms_providers`).
 
 `sender` and `recipient` (default: the contact's phone) must be E.164: literal numbers are checked when the workflow
 is saved, templated ones when the step runs (a bad number fails the step naming the key, and nothing is sent).
@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from workflows import sms_providers
+from workflows.integrations import sms_providers
 from workflows.outbound.client import OutboundRequest, OutboundResponse
-from workflows.outbound.steps import OutboundStep
+from workflows.steps.outbound import OutboundStep
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
 
 

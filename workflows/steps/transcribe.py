@@ -15,10 +15,10 @@ from django.db import transaction
 from conversations import services
 from conversations.choices import EventType
 from conversations.models import Recording, Transcript
-from workflows import speech
+from workflows.integrations import speech
 from workflows.outbound.client import OutboundError, idempotency_key
 from workflows.outbound.ssrf import BlockedDestination
-from workflows.outbound.steps import outcome_for_error
+from workflows.steps.outbound import outcome_for_error
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 TRIGGER = EventType.RECORDING_UPLOADED

@@ -3,6 +3,7 @@ from conversations import clock
 from workflows.steps.registry import (
     DURATION_PROPERTIES,
     DefinitionInfo,
+    Outcome,
     StepContext,
     StepOutcome,
     StepType,
@@ -28,4 +29,4 @@ class WaitStep(StepType):
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         resume_at = clock.now() + duration_of(config)
-        return StepOutcome(status="waiting", resume_at=resume_at, output={"resume_at": resume_at.isoformat()})
+        return StepOutcome(status=Outcome.WAITING, resume_at=resume_at, output={"resume_at": resume_at.isoformat()})

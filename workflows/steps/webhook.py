@@ -11,11 +11,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conversations import clock
-from workflows import crypto, webhooks
-from workflows.integrations import mask, secret_values
+from workflows.integrations import crypto
+from workflows.outbound import signing as webhooks
+from workflows.integrations.services import mask, secret_values
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
 from workflows.outbound.ssrf import BlockedDestination
-from workflows.outbound.steps import OutboundStep, outcome_for_error
+from workflows.steps.outbound import OutboundStep, outcome_for_error
 from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo, StepContext, StepOutcome, step_types
 
 # Hosts each preset's URLs live on (a host equal to an entry, or ending with "." + it).

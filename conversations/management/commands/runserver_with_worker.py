@@ -1,6 +1,6 @@
 """`manage.py runserver_with_worker`: the web server and the supervised worker tier in one command, for `make run`.
 
-The worker tier is `manage.py helpdesk_supervisor` (workflows/supervisor.py: a django-q2 cluster it restarts when
+The worker tier is `manage.py helpdesk_supervisor` (workflows/engine/supervisor.py: a django-q2 cluster it restarts when
 it stalls or exits, plus a sweep of its own), started as a child in its own session, so Ctrl-C in the terminal
 reaches only this command. On Ctrl-C or SIGTERM this command asks the supervisor to stop (SIGTERM: it stops the
 cluster, SIGTERM to the main PID first because django-q2 hangs when its whole group gets it, see STACK.md), waits,

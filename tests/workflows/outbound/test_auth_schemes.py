@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from conversations import clock
 from tests.workflows.outbound.fakes import BearerApi, TokenEndpoint
-from workflows.integrations import integration_save, integration_url, send_with_integration
+from workflows.integrations.services import integration_save, integration_url, send_with_integration
 from workflows.models import Integration
 from workflows.outbound.client import OutboundError, OutboundRequest
 from workflows.outbound.ssrf import BlockedDestination

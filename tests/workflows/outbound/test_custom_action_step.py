@@ -9,11 +9,11 @@ from conversations import clock
 from conversations import services as conversations
 from tests.workflows.conftest import drain
 from tests.workflows.outbound.fakes import auvious_fixture, serve_auvious
-from workflows.custom_actions import custom_action_save
-from workflows.definition import DefinitionError
-from workflows.integrations import integration_save
+from workflows.integrations.custom_actions import custom_action_save
+from workflows.engine.definition import DefinitionError
+from workflows.integrations.services import integration_save
 from workflows.models import WorkflowRun
-from workflows.sweep import sweep_once
+from workflows.engine.sweep import sweep_once
 
 pytestmark = pytest.mark.django_db
 STEP_INPUT = {**auvious_fixture("test_input"), "customerId": "{{ contact.email }}",

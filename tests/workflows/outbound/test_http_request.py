@@ -13,7 +13,7 @@ from tests.workflows.conftest import drain
 from tests.workflows.steps.conftest import definition_errors, dry_run_context, only_run
 from workflows.steps import step_types
 from workflows.steps.http_request import to_auto, to_boolean, to_number
-from workflows.sweep import resume_due_runs
+from workflows.engine.sweep import resume_due_runs
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
 
@@ -236,7 +236,7 @@ def test_bad_configs_are_named_by_key(config, key):
 
 
 def test_dry_run_masks_secrets(conversation, httpserver):
-    from workflows import integrations
+    from workflows.integrations import services as integrations
 
     integrations.integration_save(name="CRM", base_url=httpserver.url_for("/"), secrets={"CRM_KEY": "s3cr3t-value-42"})
     described = step_types.get("http_request").describe(

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from workflows.crypto import decrypt_json
-from workflows.integrations import integration_save
+from workflows.integrations.crypto import decrypt_json
+from workflows.integrations.services import integration_save
 from workflows.models import Integration
 
 ADD = "/admin/workflows/integration/add/"

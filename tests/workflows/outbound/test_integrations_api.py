@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from workflows.integrations import decrypt_json
+from workflows.integrations.services import decrypt_json
 from workflows.models import Integration
 
 URL = "/api/integrations/"

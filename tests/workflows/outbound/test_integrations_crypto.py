@@ -5,8 +5,8 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
-from workflows.crypto import decrypt_json
-from workflows.integrations import auth_headers, integration_save, integration_secrets
+from workflows.integrations.crypto import decrypt_json
+from workflows.integrations.services import auth_headers, integration_save, integration_secrets
 from workflows.models import Integration
 
 pytestmark = pytest.mark.django_db

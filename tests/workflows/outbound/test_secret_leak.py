@@ -15,11 +15,11 @@ from werkzeug import Request, Response
 from conversations import services as conversations
 from tests.workflows.conftest import drain
 from tests.workflows.outbound.fakes import TokenEndpoint
-from workflows.custom_actions import custom_action_save
-from workflows.integrations import integration_save
+from workflows.integrations.custom_actions import custom_action_save
+from workflows.integrations.services import integration_save
 from workflows.models import Integration, StepRun, WorkflowRun
 from workflows.outbound.client import OutboundRequest
-from workflows.outbound.steps import OutboundStep
+from workflows.steps.outbound import OutboundStep
 from workflows.steps.registry import step_types
 
 BASIC_PASSWORD = "LEAK-basic-pw-9f3a1"
@@ -202,7 +202,7 @@ def test_no_secret_in_log_records(caplog, world):
 
 
 def test_the_speech_api_key_from_settings_is_masked(settings, db):
-    from workflows.integrations import mask, secret_values
+    from workflows.integrations.services import mask, secret_values
 
     settings.HELPDESK_SPEECH_CLOUD_API_KEY = "goog-key-5566778899"
     assert mask("400 Bad key goog-key-5566778899", secret_values()) == "400 Bad key ****"

@@ -18,7 +18,7 @@ from conversations import services as conversations
 from tests.workflows.conftest import drain
 from tests.workflows.outbound.test_webhook import receiver_verifies
 from workflows import services
-from workflows.integrations import integration_save, integrations_rotate_keys
+from workflows.integrations.services import integration_save, integrations_rotate_keys
 from workflows.models import Step, StepRun, Workflow, WorkflowVersion
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")

@@ -16,8 +16,8 @@ from conversations.models import Message, Transcript
 from tests.infra.plugin import require_service
 from tests.workflows.conftest import drain
 from tests.workflows.steps.conftest import definition_errors, only_run
-from workflows import speech
-from workflows.sweep import resume_due_runs
+from workflows.integrations import speech
+from workflows.engine.sweep import resume_due_runs
 
 SAMPLE_WAV = Path(__file__).resolve().parents[2] / "data" / "printer_broken.wav"  # espeak-ng: "My printer is broken."
 RECOGNIZE = "/v1/speech:recognize"
@@ -263,7 +263,7 @@ def test_a_resumed_step_reuses_the_transcript_an_earlier_attempt_stored(db, monk
 
     from conversations import services as conversation_services
     from conversations.models import Event, Transcript
-    from workflows import speech
+    from workflows.integrations import speech
     from workflows.steps import step_types
     from workflows.steps.registry import StepContext
 

@@ -14,10 +14,10 @@ from werkzeug import Response
 from conversations import clock, services
 from tests.workflows.conftest import drain
 from tests.workflows.steps.conftest import definition_errors, dry_run_context, only_run
-from workflows import integrations
+from workflows.integrations import services as integrations
 from workflows.services import workflow_definition
 from workflows.steps import step_types
-from workflows.sweep import resume_due_runs
+from workflows.engine.sweep import resume_due_runs
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
 

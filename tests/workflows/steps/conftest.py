@@ -4,7 +4,7 @@ import pytest
 from conversations.models import Event
 from conversations.roles import AGENTS_GROUP
 from tests.conftest import make_user
-from workflows.context import build_context
+from workflows.engine.context import build_context
 from workflows.models import WorkflowRun
 from workflows.steps.registry import StepContext
 
@@ -44,7 +44,7 @@ def dry_run_context(conversation) -> StepContext:
 
 def definition_errors(*steps: dict, trigger: str = "conversation.created") -> dict[str, list[str]]:
     """The errors validate_definition reports for a workflow made of `steps` ({} when it is valid)."""
-    from workflows.definition import DefinitionError, validate_definition
+    from workflows.engine.definition import DefinitionError, validate_definition
 
     try:
         validate_definition({"name": "Check", "trigger": {"type": trigger, "config": {}}, "steps": list(steps)})

@@ -10,9 +10,9 @@ from conversations import clock, services
 from conversations.models import Survey
 from tests.workflows.conftest import drain
 from tests.workflows.steps.conftest import definition_errors, dry_run_context, events_after, only_run, step_output
-from workflows import integrations
+from workflows.integrations import services as integrations
 from workflows.steps import step_types
-from workflows.sweep import resume_due_runs
+from workflows.engine.sweep import resume_due_runs
 
 
 def survey(**config):
@@ -158,7 +158,7 @@ def test_an_sms_survey_is_texted_outside_any_database_transaction(conversation, 
     """No lock is held while the provider answers: the call happens at the test's own transaction depth."""
     from django.db import connection
 
-    from workflows import sms_providers
+    from workflows.integrations import sms_providers
 
     baseline, depths = len(connection.atomic_blocks), []
     real_send = sms_providers.send_sms

@@ -1,12 +1,12 @@
 """`manage.py helpdesk_health [--max-age SECONDS]`: a liveness check for systemd or Kubernetes. Exits 0 while the
 oldest due work (undispatched event, due or orphaned run, scheduled event, SLA clock) is younger than the limit,
-1 with the reason otherwise (see workflows/health.py)."""
+1 with the reason otherwise (see workflows/engine/health.py)."""
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows.health import check_health
+from workflows.engine.health import check_health
 
 
 class Command(BaseCommand):

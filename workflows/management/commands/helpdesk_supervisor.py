@@ -1,5 +1,5 @@
 """`manage.py helpdesk_supervisor`: the django-q2 worker cluster, supervised so that no dead process can stop the
-automation (see workflows/supervisor.py). Run it instead of `manage.py qcluster`; `make run` does."""
+automation (see workflows/engine/supervisor.py). Run it instead of `manage.py qcluster`; `make run` does."""
 from __future__ import annotations
 
 import signal
@@ -7,7 +7,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from workflows.supervisor import supervisor_from_settings
+from workflows.engine.supervisor import supervisor_from_settings
 
 
 class Command(BaseCommand):

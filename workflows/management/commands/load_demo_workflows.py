@@ -12,7 +12,8 @@ from conversations import services as conversation_services
 from conversations.models import Team
 from sla.models import BusinessHours, SlaPolicy
 from sla.policies import business_hours_save, sla_policy_save
-from workflows import gallery, services
+from workflows import services
+from workflows.gallery import catalog as gallery
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
 

@@ -2,7 +2,7 @@
 HELPDESK_ENCRYPTION_KEYS (put the new key first, keep the old one after it, run this, then drop the old key)."""
 from django.core.management.base import BaseCommand
 
-from workflows.integrations import integrations_rotate_keys
+from workflows.integrations.services import integrations_rotate_keys
 
 
 class Command(BaseCommand):

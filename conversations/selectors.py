@@ -1,0 +1,48 @@
+"""Reads of the conversations domain that services, steps and the API share: find a team or an agent by id or
+name (SPEC §10: step configs may name either)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from conversations.models import Team
+
+User = get_user_model()
+
+
+def require_clean_reference(reference: Any, field: str) -> None:
+    """A name with a NUL character can name nothing (and PostgreSQL refuses it in a query)."""
+    if isinstance(reference, str) and "\x00" in reference:
+        raise ValidationError({field: "A name cannot contain NUL characters."})
+
+
+def resolve_team(reference: Any) -> Team:
+    """Find a team by id or by name (SPEC §10: step configs may name teams either way)."""
+    team = None
+    if isinstance(reference, Team):
+        return reference
+    require_clean_reference(reference, "team")
+    if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
+        team = Team.objects.filter(pk=int(reference)).first()
+    if team is None and isinstance(reference, str):
+        team = Team.objects.filter(name__iexact=reference.strip()).first()
+    if team is None:
+        raise ValidationError({"team": f'No team "{reference}".'})
+    return team
+
+
+def resolve_agent(reference: Any):
+    """Find an agent (user) by id, username or email."""
+    if isinstance(reference, User):
+        return reference
+    require_clean_reference(reference, "agent")
+    user = None
+    if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
+        user = User.objects.filter(pk=int(reference)).first()
+    if user is None and isinstance(reference, str):
+        user = User.objects.filter(username=reference).first() or User.objects.filter(email__iexact=reference).first()
+    if user is None:
+        raise ValidationError({"agent": f'No agent "{reference}".'})
+    return user

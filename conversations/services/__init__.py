@@ -1,0 +1,39 @@
+"""Every change to the conversations domain, one function per change (SPEC §2).
+
+Each function validates its input, writes inside `transaction.atomic()` and records a domain event in the same
+transaction, so the change and its event commit or roll back together. Admin actions, API views and workflow
+steps all call these functions; nothing else writes domain state. `depth` is 0 for people and API clients and
+parent depth + 1 when a workflow step makes the change (loop protection, SPEC §7).
+"""
+# The package is split by area; callers keep `from conversations import services` and `services.<name>(...)`.
+from conversations.services.checks import MAX_BODY_LENGTH, MAX_TAG_LENGTH, OPEN_STATUSES  # noqa: F401
+from conversations.services.conversations import (  # noqa: F401
+    conversation_add_tags,
+    conversation_assign,
+    conversation_change_status,
+    conversation_open,
+    conversation_raise_priority,
+    conversation_ref,
+    conversation_remove_tags,
+    conversation_set_disposition,
+    conversation_set_priority,
+    conversation_set_tags,
+)
+from conversations.services.messages import message_create  # noqa: F401
+from conversations.services.people import (  # noqa: F401
+    agent_mark_assigned,
+    contact_create,
+    contact_update,
+    merge_attributes,
+    team_create,
+    team_delete,
+    team_update,
+)
+from conversations.services.records import (  # noqa: F401
+    MAX_RECORDING_BYTES,
+    recording_attach,
+    survey_answer,
+    survey_create,
+    ticket_create,
+    transcript_create,
+)

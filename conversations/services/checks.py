@@ -1,0 +1,55 @@
+"""Input checks the services share: choices, phone numbers, JSON objects, references; and the limits
+the API and admin forms show."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from conversations.choices import (
+    Status,
+)
+from conversations.phones import normalize_e164
+from conversations.safetext import find_text_problem
+
+User = get_user_model()
+
+User = get_user_model()
+
+MAX_BODY_LENGTH = 20_000
+MAX_TAG_LENGTH = 100
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+
+def require_choice(value: str, choices: type, field: str) -> str:
+    if value not in choices.values:
+        allowed = ", ".join(choices.values)
+        raise ValidationError({field: f'"{value}" is not one of: {allowed}.'})
+    return value
+
+
+def clean_phone(phone: str | None) -> str:
+    if not phone:
+        return ""
+    try:
+        return normalize_e164(phone)
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages}) from exc
+
+
+def require_object(value: Any, field: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError({field: "Expected a JSON object of keys and values."})
+    # NUL (refused by PostgreSQL), lone surrogates (unrenderable once stored) and deep nesting, checked without
+    # recursion before json.dumps recurses: a workflow step's data is held to the same rule as the API's.
+    problem = find_text_problem(value)
+    if problem:
+        raise ValidationError({field: problem.describe()})
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({field: "Expected plain JSON values (text, numbers, booleans, lists, objects)."}) from exc
+    return value

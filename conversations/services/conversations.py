@@ -1,0 +1,252 @@
+"""Conversations: open, change status, assign, priority, tags, disposition; each under the row lock
+and with its event."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from conversations import clock
+from conversations.choices import (
+    FINAL_DISPOSITIONS,
+    PRIORITY_RANK,
+    Channel,
+    Disposition,
+    EventType,
+    Priority,
+    Status,
+)
+from conversations import payloads
+from conversations.events import record_event
+from conversations.models import (
+    Contact,
+    Conversation,
+    Tag,
+    Team,
+)
+from conversations.prefetch import remember_related
+
+User = get_user_model()
+from conversations.selectors import resolve_agent, resolve_team
+from conversations.services.checks import (
+    MAX_TAG_LENGTH,
+    require_choice,
+)
+
+
+def conversation_open(
+    *,
+    contact: Contact,
+    channel: str,
+    subject: str = "",
+    priority: str = Priority.NORMAL,
+    team: Team | None = None,
+    depth: int = 0,
+) -> Conversation:
+    """Open a conversation (status `new`) and record `conversation.created`."""
+    require_choice(channel, Channel, "channel")
+    require_choice(priority, Priority, "priority")
+    conversation = Conversation(contact=contact, channel=channel, subject=subject or "", priority=priority, team=team)
+    # `contact` and `team` are rows already loaded by the caller: validating them would only re-read them.
+    conversation.full_clean(exclude=["assignee", "contact", "team"])
+    with transaction.atomic():
+        conversation.save()
+        remember_related(conversation, "tags", [])  # a new conversation has no tags: the response needs no read
+        record_event(
+            type=EventType.CONVERSATION_CREATED,
+            conversation=conversation,
+            payload=payloads.conversation_created(conversation=conversation, segment=contact.segment),
+            depth=depth,
+        )
+    return conversation
+
+
+def conversation_ref(pk: Any) -> Conversation:
+    """A conversation known only by its id, for a service that locks (and so loads) it first, e.g. `message_create`:
+    the caller saves a read. Raises `Conversation.DoesNotExist` (from the lock) when there is no such row, and
+    `ValueError` right away for an id that cannot be one."""
+    if isinstance(pk, bool) or not str(pk).isdigit() or not 0 < int(pk) < 2**63:
+        raise ValueError(f"Not a conversation id: {pk!r}")
+    return Conversation(pk=int(pk))
+
+
+def lock_conversation(conversation: Conversation) -> Conversation:
+    """Reload the conversation under a row lock so concurrent changes serialise (no lost updates)."""
+    locked = Conversation.objects.select_for_update().select_related("contact").get(pk=conversation.pk)
+    conversation.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
+    conversation._state.adding, conversation._state.db = False, locked._state.db  # a `conversation_ref` is now loaded
+    # Keep the contact loaded with the lock (it lives in `_state`): the event row reads it, so no second query.
+    Conversation.contact.field.set_cached_value(conversation, locked.contact)
+    return conversation
+
+
+def conversation_change_status(
+    *, conversation: Conversation, status: str, actor=None, depth: int = 0
+) -> Conversation:
+    """Move a conversation to `status`; record `conversation.status_changed` with from/to. No-op if unchanged."""
+    require_choice(status, Status, "status")
+    with transaction.atomic():
+        lock_conversation(conversation)
+        change_status_locked(conversation, status, actor, depth)
+    return conversation
+
+
+def change_status_locked(conversation: Conversation, status: str, actor, depth: int) -> None:
+    """The status change itself, for callers already holding the row lock inside their transaction (a message
+    that reopens its conversation): no second lock query and no savepoint."""
+    previous = conversation.status
+    if previous == status:
+        return
+    conversation.status = status
+    if status in (Status.RESOLVED, Status.CLOSED):
+        conversation.resolved_at = conversation.resolved_at or clock.now()
+    else:
+        conversation.resolved_at = None
+    conversation.save(update_fields=["status", "resolved_at", "updated_at"])
+    record_event(
+        type=EventType.STATUS_CHANGED,
+        conversation=conversation,
+        payload=payloads.status_changed(previous=previous, status=status, actor=actor),
+        depth=depth,
+    )
+
+
+_UNSET: Any = object()
+
+
+def conversation_assign(
+    *, conversation: Conversation, assignee: Any = _UNSET, team: Any = _UNSET, actor=None, depth: int = 0
+) -> Conversation:
+    """Assign an agent and/or a team (None clears); record `conversation.assigned` with before/after ids."""
+    with transaction.atomic():
+        lock_conversation(conversation)
+        before = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
+        if assignee is not _UNSET:
+            conversation.assignee = resolve_agent(assignee) if assignee is not None else None
+        if team is not _UNSET:
+            conversation.team = resolve_team(team) if team is not None else None
+        after = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
+        if before == after:
+            return conversation
+        conversation.save(update_fields=["assignee", "team", "updated_at"])
+        record_event(
+            type=EventType.ASSIGNED,
+            conversation=conversation,
+            payload=payloads.assigned(before=before, after=after, actor=actor),
+            depth=depth,
+        )
+    return conversation
+
+
+def conversation_set_priority(*, conversation: Conversation, priority: str, depth: int = 0) -> Conversation:
+    """Change the priority; record `conversation.priority_changed`. No-op if unchanged."""
+    require_choice(priority, Priority, "priority")
+    with transaction.atomic():
+        lock_conversation(conversation)
+        previous = conversation.priority
+        if previous == priority:
+            return conversation
+        conversation.priority = priority
+        conversation.save(update_fields=["priority", "updated_at"])
+        record_event(
+            type=EventType.PRIORITY_CHANGED,
+            conversation=conversation,
+            payload=payloads.priority_changed(previous=previous, priority=priority),
+            depth=depth,
+        )
+    return conversation
+
+
+def conversation_raise_priority(*, conversation: Conversation, priority: str, depth: int = 0) -> Conversation:
+    """Raise the priority to at least `priority`, never lowering it (escalations); a no-op when already as high."""
+    require_choice(priority, Priority, "priority")
+    with transaction.atomic():
+        lock_conversation(conversation)
+        if PRIORITY_RANK[conversation.priority] >= PRIORITY_RANK[priority]:
+            return conversation
+        return conversation_set_priority(conversation=conversation, priority=priority, depth=depth)
+
+
+def _clean_tag_names(tags: Iterable[str]) -> list[str]:
+    names = []
+    for raw in tags:
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValidationError({"tags": "Tags are non-empty strings."})
+        name = raw.strip()
+        if len(name) > MAX_TAG_LENGTH:
+            raise ValidationError({"tags": f"A tag has at most {MAX_TAG_LENGTH} characters."})
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def conversation_add_tags(*, conversation: Conversation, tags: Iterable[str], depth: int = 0) -> Conversation:
+    """Add tags (created on first use); record `conversation.tags_changed` with the tags really added."""
+    names = _clean_tag_names(tags)
+    with transaction.atomic():
+        current = set(conversation.tags.values_list("name", flat=True))
+        added = [name for name in names if name not in current]
+        if not added:
+            return conversation
+        for name in added:
+            tag, _ = Tag.objects.get_or_create(name=name)
+            conversation.tags.add(tag)
+        Conversation.objects.filter(pk=conversation.pk).update(updated_at=clock.now())
+        record_event(
+            type=EventType.TAGS_CHANGED, conversation=conversation, payload=payloads.tags_changed(added=added), depth=depth
+        )
+    return conversation
+
+
+def conversation_remove_tags(*, conversation: Conversation, tags: Iterable[str], depth: int = 0) -> Conversation:
+    """Remove tags; record `conversation.tags_changed` with the tags really removed."""
+    names = _clean_tag_names(tags)
+    with transaction.atomic():
+        removable = list(conversation.tags.filter(name__in=names))
+        if not removable:
+            return conversation
+        conversation.tags.remove(*removable)
+        Conversation.objects.filter(pk=conversation.pk).update(updated_at=clock.now())
+        record_event(
+            type=EventType.TAGS_CHANGED,
+            conversation=conversation,
+            payload=payloads.tags_changed(removed=[tag.name for tag in removable]),
+            depth=depth,
+        )
+    return conversation
+
+
+def conversation_set_tags(*, conversation: Conversation, tags: Iterable[str], depth: int = 0) -> Conversation:
+    """Make the tag set exactly `tags` (the API's PATCH), through add and remove."""
+    names = _clean_tag_names(tags)
+    with transaction.atomic():
+        current = set(conversation.tags.values_list("name", flat=True))
+        conversation_remove_tags(conversation=conversation, tags=sorted(current - set(names)), depth=depth)
+        conversation_add_tags(conversation=conversation, tags=names, depth=depth)
+    return conversation
+
+
+def conversation_set_disposition(
+    *, conversation: Conversation, disposition: str, actor=None, depth: int = 0
+) -> Conversation:
+    """Set the disposition; record `conversation.disposition_set`. A final disposition also closes the case."""
+    require_choice(disposition, Disposition, "disposition")
+    final = disposition in FINAL_DISPOSITIONS
+    with transaction.atomic():
+        lock_conversation(conversation)
+        if conversation.disposition == disposition and (not final or conversation.status == Status.CLOSED):
+            return conversation
+        conversation.disposition = disposition
+        conversation.save(update_fields=["disposition", "updated_at"])
+        record_event(
+            type=EventType.DISPOSITION_SET,
+            conversation=conversation,
+            payload=payloads.disposition_set(disposition=disposition, final=final, actor=actor),
+            depth=depth,
+        )
+        if final:
+            conversation_change_status(conversation=conversation, status=Status.CLOSED, actor=actor, depth=depth)
+    return conversation

@@ -1,0 +1,117 @@
+"""Contacts, teams and agents: create, update, merge contact attributes ("memory"), delete a team."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from conversations import clock
+from conversations.choices import (
+    EventType,
+)
+from conversations import payloads
+from conversations.events import record_event
+from conversations.models import (
+    AgentProfile,
+    Contact,
+    Team,
+)
+
+User = get_user_model()
+from conversations.services.checks import (
+    OPEN_STATUSES,
+    clean_phone,
+    require_object,
+)
+
+
+def contact_create(
+    *, name: str, email: str = "", phone: str = "", segment: str = "", attributes: dict | None = None
+) -> Contact:
+    """Create a contact (phone normalised to E.164) and record `contact.created`."""
+    contact = Contact(name=name, email=email or "", phone=clean_phone(phone), segment=segment or "",
+                      attributes=dict(require_object(attributes, "attributes")))
+    contact.full_clean()
+    with transaction.atomic():
+        contact.save()
+        record_event(type=EventType.CONTACT_CREATED, contact=contact, payload=payloads.contact_created(contact=contact))
+    return contact
+
+
+def merge_attributes(current: dict, patch: dict) -> tuple[dict, list[str]]:
+    """Merge `patch` into `current`: a key set to None is removed. Returns the result and the changed keys."""
+    merged = dict(current)
+    changed = []
+    for key, value in patch.items():
+        if value is None:
+            if key in merged:
+                del merged[key]
+                changed.append(key)
+        elif merged.get(key, object()) != value:
+            merged[key] = value
+            changed.append(key)
+    return merged, changed
+
+
+def contact_update(
+    *, contact: Contact, attributes_patch: dict | None = None, depth: int = 0, **fields: Any
+) -> Contact:
+    """Update name/email/phone/segment and merge attributes; record `contact.updated` with what changed."""
+    unknown = set(fields) - {"name", "email", "phone", "segment"}
+    if unknown:
+        raise ValidationError({key: "Not a contact field." for key in unknown})
+    if "phone" in fields:
+        fields["phone"] = clean_phone(fields["phone"])
+    changed_fields = [key for key, value in fields.items() if getattr(contact, key) != value]
+    for key in changed_fields:
+        setattr(contact, key, fields[key])
+    changed_keys: list[str] = []
+    if require_object(attributes_patch, "attributes"):
+        contact.attributes, changed_keys = merge_attributes(contact.attributes or {}, attributes_patch)
+    if not changed_fields and not changed_keys:
+        return contact
+    contact.full_clean()
+    with transaction.atomic():
+        contact.save()
+        record_event(
+            type=EventType.CONTACT_UPDATED,
+            contact=contact,
+            payload=payloads.contact_updated(contact=contact, fields=changed_fields, attributes=changed_keys),
+            depth=depth,
+        )
+    return contact
+
+
+def team_create(*, name: str, email: str = "") -> Team:
+    """Create a team with a unique name."""
+    team = Team(name=(name or "").strip(), email=email or "")
+    team.full_clean()
+    team.save()
+    return team
+
+
+def team_update(*, team: Team, **fields: Any) -> Team:
+    """Rename a team or change its notification email (the only team fields people edit)."""
+    unknown = set(fields) - {"name", "email"}
+    if unknown:
+        raise ValidationError({key: "Not a team field." for key in unknown})
+    for key, value in fields.items():
+        setattr(team, key, (value or "").strip())
+    team.full_clean()
+    team.save()
+    return team
+
+
+def team_delete(*, team: Team) -> None:
+    """Delete a team that has no open conversations; open work must be reassigned first (with its events)."""
+    open_count = team.conversations.filter(status__in=OPEN_STATUSES).count()
+    if open_count:
+        raise ValidationError({"team": f"The team has {open_count} open conversations; reassign them first."})
+    team.delete()
+
+
+def agent_mark_assigned(*, agent, at=None) -> None:
+    """Stamp when an agent last got a conversation: round-robin routing picks the one who has waited longest."""
+    AgentProfile.objects.filter(user=agent).update(last_assigned_at=at or clock.now())

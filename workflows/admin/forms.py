@@ -1,0 +1,329 @@
+"""Forms of the workflow admin: the editor (trigger and step fields generated from their schemas, turned back into the
+§4 definition and checked by the shared validator), the JSON import form, and the "useful data" placeholder list.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+
+from conversations.models import Contact
+from conversations.safetext import checked_json, find_text_problem, without_lone_surrogates
+from workflows.admin import editor
+from workflows.engine import conditions
+from workflows.triggers import registry as triggers
+from workflows.choices import OnFalse, WorkflowStatus
+from workflows.engine.definition import DefinitionError, validate_definition
+from workflows.models import Integration, Workflow
+from workflows.steps import step_types
+from workflows.steps.registry import WRITE_ONLY_MASK, StepType
+
+NEW_DEFINITION: dict[str, Any] = {"name": "", "description": "", "status": WorkflowStatus.DRAFT,
+                                  "trigger": {"type": "message.created", "config": {}}, "steps": []}
+OPERATOR_LABELS = {
+    "eq": "equals", "neq": "does not equal", "contains": "contains", "not_contains": "does not contain",
+    "starts_with": "starts with", "ends_with": "ends with", "in": "is one of", "not_in": "is none of",
+    "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "is_set": "is set", "is_not_set": "is not set",
+    "matches": "matches regex",
+}
+EVENT_FIELDS = ("type", "occurred_at", "depth", "channel", "sender_type", "from", "to", "disposition", "metric")
+SLA_FIELDS = ("metric", "due_at", "minutes_late")
+WRITE_ONLY_HELP_SAVED = (f"Leave as is ({WRITE_ONLY_MASK}) to keep the current secret. Clear it to generate a new one "
+                         "(shown once after saving), or paste your own.")
+WRITE_ONLY_HELP_NEW = "Leave empty to generate one when you save (shown once), or paste your own."
+EXPORT_KEYS = ("name", "description", "status", "trigger", "steps")
+
+
+# Useful data ------------------------------------------------------------------------------------------------
+
+
+def placeholder_groups(definition: dict | None = None) -> list[tuple[str, list[str]]]:
+    """The context paths a manager can insert, from the same field lists conditions validate against; contact
+    attributes and variables come from the data and the definition being edited, so they name real keys."""
+    steps = (definition or {}).get("steps") or []
+    variables = sorted({str(step.get("config", {}).get(key)) for step in steps if isinstance(step, dict)
+                        for key in ("save_as", "name") if step.get("type") in ("http_request", "set_variable")
+                        and step.get("config", {}).get(key)})
+    secrets = sorted({name for names in Integration.objects.values_list("secret_names", flat=True)
+                      for name in names or []})
+    return [
+        ("Contact", [f"contact.{name}" for name in conditions.CONTACT_FIELDS if name != "attributes"]
+         + [f"contact.attributes.{key}" for key in _attribute_keys()]),
+        ("Conversation", [f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]),
+        ("Message", [f"message.{name}" for name in conditions.MESSAGE_FIELDS]),
+        ("Event", [f"event.{name}" for name in EVENT_FIELDS]),
+        ("SLA", [f"sla.{name}" for name in SLA_FIELDS]),
+        ("Variables", [f"vars.{name}" for name in variables] or ["vars."]),
+        ("Secrets", [f"secrets.{name}" for name in secrets]),
+    ]
+
+
+def _attribute_keys(sample: int = 200) -> list[str]:
+    """Keys of contact memory seen on recent contacts (one query)."""
+    rows = Contact.objects.order_by("-id").values_list("attributes", flat=True)[:sample]
+    return sorted({key for attributes in rows if isinstance(attributes, dict) for key in attributes})[:40]
+
+
+def condition_fields() -> list[str]:
+    """Fields a condition row can pick (the datalist behind its field box)."""
+    return ([f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]
+            + [f"contact.{name}" for name in conditions.CONTACT_FIELDS if name != "attributes"]
+            + [f"contact.attributes.{key}" for key in _attribute_keys()]
+            + [f"message.{name}" for name in conditions.MESSAGE_FIELDS]
+            + [f"event.{name}" for name in EVENT_FIELDS] + [f"sla.{name}" for name in SLA_FIELDS])
+
+
+# Posted form -> definition ----------------------------------------------------------------------------------
+
+
+def definition_from_post(data: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The §4 definition the editor's inputs describe, and the errors of values that could not be read."""
+    pairs = []
+    for name in data:
+        path = editor.parse_path(name)
+        if path and path[0] in ("trigger", "steps"):
+            values = data.getlist(name)
+            pairs.append((path, values if len(values) > 1 else values[0]))
+    tree = editor.nest(pairs)
+    errors: dict[str, list[str]] = {}
+    trigger_raw = tree.get("trigger") if isinstance(tree.get("trigger"), dict) else {}
+    trigger_type = editor.text_of(trigger_raw.get("type"))
+    kind = triggers.trigger_type(trigger_type)
+    config = editor.config_from_post(kind.schema, trigger_raw.get("config", {}), "trigger.config", errors) \
+        if kind else {}
+    steps = [_step_from_post(raw, index, errors) for index, raw in enumerate(editor.as_list(tree.get("steps")))]
+    definition = {
+        "name": data.get("name", "").strip(), "description": data.get("description", "").replace("\r\n", "\n"),
+        "status": data.get("status", WorkflowStatus.DRAFT),
+        "trigger": {"type": trigger_type, "config": config}, "steps": steps,
+    }
+    return definition, errors
+
+
+def _step_from_post(raw: Any, index: int, errors: dict[str, list[str]]) -> dict[str, Any]:
+    raw = raw if isinstance(raw, dict) else {}
+    step_type = step_types.get(editor.text_of(raw.get("type")))
+    step: dict[str, Any] = {"type": editor.text_of(raw.get("type"))}
+    if step_type is None:
+        return {**step, "config": {}}
+    raw_config = raw.get("config", {})
+    if step_type.category == "condition":
+        step["config"] = editor.condition_from_post(raw_config) if isinstance(raw_config, dict) else {}
+        step["on_false"] = editor.text_of(raw.get("on_false")) or OnFalse.STOP
+    else:
+        step["config"] = editor.config_from_post(step_type.schema, raw_config, f"steps[{index}].config", errors)
+        step["config"].update(_cleared_write_only(step_type, raw_config))
+    return step
+
+
+def _cleared_write_only(step_type: StepType, raw_config: Any) -> dict[str, str]:
+    """Write-only inputs the manager emptied: "" asks for a new value, while a key not posted keeps the saved one."""
+    raw_config = raw_config if isinstance(raw_config, dict) else {}
+    return {key: "" for key in step_type.write_only
+            if key in raw_config and not editor.text_of(raw_config[key]).strip()}
+
+
+def definition_from_raw(text: str) -> dict[str, Any]:
+    """The raw-JSON box: a §4 body (read-only keys such as id and version are ignored)."""
+    data = checked_json(text)
+    if isinstance(data, dict) and set(data) == {"workflow"}:
+        data = data["workflow"]
+    return {key: data[key] for key in EXPORT_KEYS if key in data} if isinstance(data, dict) else data
+
+
+class WorkflowEditorForm(forms.ModelForm):
+    """The workflow editor. Its inputs are parsed in `clean()` into one definition for the shared validator;
+    `editor()` gives the template everything it renders, with each error on the field its key names."""
+
+    class Meta:
+        model = Workflow
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.definition: dict[str, Any] | None = None
+        self.definition_errors: dict[str, list[str]] = {}
+        self.submitted: dict[str, Any] | None = None
+
+    def current_definition(self) -> dict[str, Any]:
+        from workflows import services
+
+        return services.workflow_definition(self.instance) if self.instance.pk else dict(NEW_DEFINITION)
+
+    def raw_mode(self) -> bool:
+        """The raw JSON box is used when its checkbox is ticked, or when only a definition was posted."""
+        return bool(self.data.get("raw_mode")) or ("name" not in self.data and "definition" in self.data)
+
+    def clean(self) -> dict[str, Any]:
+        errors: dict[str, list[str]] = {}
+        if self.raw_mode():
+            try:
+                self.submitted = definition_from_raw(self.data.get("definition", ""))
+            except ValidationError as exc:
+                self.definition_errors = {"definition": exc.messages}
+                raise ValidationError("The raw JSON could not be read.") from exc
+        else:
+            self.submitted, errors = definition_from_post(self.data)
+            errors.update(self._text_errors())
+        try:
+            self.definition = validate_definition(self.submitted)
+        except DefinitionError as exc:
+            errors = {**{key: value for key, value in exc.errors.items() if key not in errors}, **errors}
+        if errors:
+            self.definition_errors = errors
+            count = sum(len(messages) for messages in errors.values())
+            raise ValidationError(f"The workflow has {count} problem(s); each is shown next to its field.")
+        return self.cleaned_data
+
+    def _text_errors(self) -> dict[str, list[str]]:
+        """A NUL or lone surrogate (from a JSON box) on the field it came from; the editor shows it back repaired."""
+        problem = find_text_problem(self.submitted)
+        if problem is None:
+            return {}
+        self.submitted = without_lone_surrogates(self.submitted)
+        return {problem.path or "definition": [problem.message]}
+
+    def editor(self) -> dict[str, Any]:
+        """What the editor template renders: fields with values and errors, blank step types, useful data."""
+        shown = self.submitted if isinstance(self.submitted, dict) else self.current_definition()
+        context = editor_context(shown, self.definition_errors)
+        posted_raw = self.data.get("definition") if self.is_bound and self.raw_mode() else None
+        context["raw_json"] = posted_raw if posted_raw is not None else json.dumps(shown, indent=2, ensure_ascii=False)
+        context["raw_mode"] = self.is_bound and self.raw_mode()
+        return context
+
+
+# Definition -> editor ---------------------------------------------------------------------------------------
+
+
+def editor_context(definition: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    """The editor's nodes for a (possibly invalid) definition, its errors handed to the fields they name."""
+    bag = editor.ErrorBag(errors)
+    trigger = definition.get("trigger") if isinstance(definition.get("trigger"), dict) else {}
+    steps = definition.get("steps") if isinstance(definition.get("steps"), list) else []
+    step_cards = [step_card(step, index, bag) for index, step in enumerate(steps)]
+    context = {
+        "name": definition.get("name", ""), "description": definition.get("description", ""),
+        "status": definition.get("status", WorkflowStatus.DRAFT), "statuses": WorkflowStatus.choices,
+        "name_errors": bag.take("name"), "description_errors": bag.take("description"),
+        "status_errors": bag.take("status"),
+        "trigger": trigger_section(trigger, bag),
+        "steps": step_cards, "steps_errors": bag.take("steps"),
+        "step_types": [(name, kind.label, kind.category) for name, kind in step_types.items()],
+        "step_templates": [step_card({"type": name}, editor.INDEX_PLACEHOLDER, editor.ErrorBag())
+                           for name, _ in step_types.items()],
+        "blank_leaf": condition_leaf_template(), "blank_group": condition_leaf_template(group=True),
+        "operators": list(OPERATOR_LABELS.items()),
+        "on_false_choices": OnFalse.choices, "placeholders": placeholder_groups(definition),
+        "condition_fields": condition_fields(),
+    }
+    context["other_errors"] = [f"{key}: {message}" if key != "non_field_errors" else message
+                               for key, messages in bag.remaining.items() for message in messages]
+    return context
+
+
+def trigger_section(trigger: dict, bag: editor.ErrorBag) -> dict[str, Any]:
+    """The trigger type select and one config panel per type (only the chosen one is posted)."""
+    chosen = trigger.get("type") or NEW_DEFINITION["trigger"]["type"]
+    panels = []
+    for name, kind in triggers.TRIGGER_TYPES.items():
+        active = name == chosen
+        config = trigger.get("config", {}) if active else {}
+        panels.append({"type": name, "label": kind.label, "active": active,
+                       "fields": editor.config_nodes(kind.schema, config, "trigger.config",
+                                                     bag if active else editor.ErrorBag())})
+    type_errors = bag.take("trigger.type")
+    return {"type": chosen, "choices": [(name, kind.label) for name, kind in triggers.TRIGGER_TYPES.items()],
+            "panels": panels, "type_errors": type_errors, "errors": bag.take_under("trigger")}
+
+
+def step_card(step: Any, index: int | str, bag: editor.ErrorBag) -> dict[str, Any]:
+    """One step's card: its type, its fields (or condition builder), and errors that name no single field."""
+    step = step if isinstance(step, dict) else {}
+    prefix = f"steps[{index}]"
+    kind = step_types.get(step.get("type", ""))
+    card: dict[str, Any] = {"index": index, "number": index + 1 if isinstance(index, int) else "",
+                            "type": step.get("type", ""), "label": kind.label if kind else step.get("type", "?"),
+                            "category": kind.category if kind else "unknown", "type_errors": bag.take(f"{prefix}.type")}
+    config = step.get("config", {})
+    if kind is not None and kind.category == "condition":
+        tree = config if isinstance(config, dict) and config else {"all": [dict(editor.BLANK_LEAF)]}
+        card["tree"] = editor.condition_node(tree, f"{prefix}.config", bag)
+        card["on_false"] = step.get("on_false") or OnFalse.STOP
+        card["on_false_errors"] = bag.take(f"{prefix}.on_false")
+    elif kind is not None:
+        card["fields"] = [_with_write_only_help(node, kind) for node in
+                          editor.config_nodes(kind.schema, config, f"{prefix}.config", bag, kind.templated)]
+    else:
+        card["fields"] = editor.config_nodes({}, config, f"{prefix}.config", bag)
+    card["errors"] = bag.take_under(prefix)
+    return card
+
+
+def _with_write_only_help(node: dict[str, Any], kind: StepType) -> dict[str, Any]:
+    """A write-only field shows the mask, never the value, and says how to keep or replace what is saved."""
+    if node["key"] not in kind.write_only:
+        return node
+    saved = node["value"] == WRITE_ONLY_MASK
+    return {**node, "write_only": True, "help": WRITE_ONLY_HELP_SAVED if saved else WRITE_ONLY_HELP_NEW}
+
+
+def condition_leaf_template(group: bool = False) -> dict[str, Any]:
+    """A blank condition row (or a nested group holding one) the builder clones; the editor script names its
+    inputs where it lands."""
+    tree = {"all": [dict(editor.BLANK_LEAF)]}
+    return editor.condition_node({"all": [tree] if group else tree["all"]}, "__c__", editor.ErrorBag())["items"][0]
+
+
+# Import -----------------------------------------------------------------------------------------------------
+
+
+class ImportForm(forms.Form):
+    """Workflows from an export file or pasted JSON: one §4 body, a list of them, or `{"workflows": [...]}`."""
+
+    file = forms.FileField(required=False, help_text="A .json file exported from this admin or the API.")
+    text = forms.CharField(required=False, label="Or paste JSON", widget=forms.Textarea(attrs={"rows": 12,
+                                                                                           "cols": 90}))
+    keep_status = forms.BooleanField(required=False, label="Keep the status from the file",
+                                     help_text="Otherwise imported workflows are drafts until you activate them.")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        text = upload.read().decode("utf-8", errors="replace") if upload else cleaned.get("text", "")
+        if not text.strip():
+            raise ValidationError("Choose a file or paste JSON.")
+        data = checked_json(text)
+        cleaned["definitions"] = self._validated(self._bodies(data), cleaned.get("keep_status", False))
+        return cleaned
+
+    @staticmethod
+    def _bodies(data: Any) -> list[Any]:
+        if isinstance(data, dict) and isinstance(data.get("workflows"), list):
+            return data["workflows"]
+        if isinstance(data, dict) and set(data) == {"workflow"}:
+            return [data["workflow"]]
+        return data if isinstance(data, list) else [data]
+
+    @staticmethod
+    def _validated(bodies: list[Any], keep_status: bool) -> list[dict[str, Any]]:
+        """Every body checked by the shared validator; one bad body rejects the file, naming body and key."""
+        definitions, problems = [], []
+        for number, body in enumerate(bodies, start=1):
+            if isinstance(body, dict):
+                body = {key: body[key] for key in EXPORT_KEYS if key in body}
+                if not keep_status:
+                    body["status"] = WorkflowStatus.DRAFT
+            try:
+                definitions.append(validate_definition(body))
+            except DefinitionError as exc:
+                label = body.get("name") if isinstance(body, dict) and body.get("name") else f"#{number}"
+                problems += [f"Workflow {label}: {key}: {' '.join(messages)}" for key, messages in exc.errors.items()]
+        if problems:
+            raise ValidationError(problems)
+        if not definitions:
+            raise ValidationError("The file holds no workflow.")
+        return definitions

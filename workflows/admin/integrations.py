@@ -1,0 +1,215 @@
+"""Admin of integrations and custom actions (SPEC §6). Secrets are password inputs that never render their value
+(blank keeps the current one); the forms validate through the same services as the API. A custom action's change
+page has a "Test action" button leading to a page that executes it and shows status, response and schema check.
+
+Loaded from `WorkflowsConfig.ready()`.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from conversations.safetext import SafeJSONFormField
+from workflows.integrations import custom_actions
+from workflows.integrations import services as integrations
+from workflows.models import AuthType, CustomAction, Integration
+
+KEEP_HELP = "Leave blank to keep the current value."
+JSON_WIDGET = forms.Textarea(attrs={"rows": 12, "cols": 90, "style": "font-family:monospace"})
+
+
+def secret_input(label: str, help_text: str = KEEP_HELP) -> forms.CharField:
+    """A password-style input that never shows the stored value."""
+    return forms.CharField(label=label, required=False, strip=False, help_text=help_text,
+                           widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on the named field when the form has it, else on top."""
+    for key, messages in exc.message_dict.items():
+        form.add_error(key if key in form.fields else None, [f"{key}: {m}" if key not in form.fields else m
+                                                            for m in messages])
+
+
+class IntegrationForm(forms.ModelForm):
+    """Auth fields per type; secret fields are write-only. Validation and encryption happen in the service."""
+
+    base_url = forms.URLField(required=False, max_length=500, assume_scheme="https",
+                              help_text="Custom action paths and http_request paths are joined to it.")
+    auth_type = forms.ChoiceField(choices=AuthType.choices, label="Auth type")
+    auth_username = forms.CharField(required=False, label="Username (basic)")
+    auth_password = secret_input("Password (basic)")
+    auth_token = secret_input("Token (bearer)")
+    auth_header = forms.CharField(required=False, label="Header name (header)")
+    auth_value = secret_input("Header value (header)")
+    auth_client_id = forms.CharField(required=False, label="Client ID (OAuth2)")
+    auth_client_secret = secret_input("Client secret (OAuth2)")
+    auth_token_url = forms.CharField(required=False, label="Token URL (OAuth2)")
+    auth_scope = forms.CharField(required=False, label="Scope (OAuth2)")
+    static_headers = SafeJSONFormField(required=False, label="Static headers", widget=JSON_WIDGET,
+                                     help_text='[{"key": "X-Api-Version", "value": "2"}] — not secret; use secrets.')
+    remove_secrets = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
+                                               help_text="Tick to delete a named secret.")
+    new_secret_name = forms.CharField(required=False, help_text="Add a named secret, used as {{ secrets.NAME }}.")
+    new_secret_value = secret_input("New secret value", help_text="")
+
+    class Meta:
+        model = Integration
+        fields = ["name", "base_url"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        summary = integrations.auth_summary(self.instance)
+        self.fields["auth_type"].initial = summary["type"]
+        for name, value in summary.items():
+            if f"auth_{name}" in self.fields and not name.startswith("has_"):
+                self.fields[f"auth_{name}"].initial = value
+        for name in {name for fields in integrations.AUTH_FIELDS.values() for name in fields["secret"]}:
+            if summary.get(f"has_{name}"):
+                self.fields[f"auth_{name}"].help_text = "Set. " + KEEP_HELP
+        self.fields["static_headers"].initial = self.instance.headers or []
+        for name in self.instance.secret_names:
+            self.fields[f"secret_{name}"] = secret_input(f"Secret {name}", help_text="Set. " + KEEP_HELP)
+        self.fields["remove_secrets"].choices = [(name, name) for name in self.instance.secret_names]
+
+    def _auth(self) -> dict[str, Any]:
+        kind = self.cleaned_data.get("auth_type") or AuthType.NONE
+        fields = integrations.AUTH_FIELDS[kind]
+        return {"type": kind, **{name: self.cleaned_data.get(f"auth_{name}") or None
+                                 for name in (*fields["public"], *fields["secret"])}}
+
+    def _secrets(self) -> dict[str, str]:
+        changed = {name: self.cleaned_data[f"secret_{name}"] for name in self.instance.secret_names
+                   if self.cleaned_data.get(f"secret_{name}")}
+        changed.update({name: "" for name in self.cleaned_data.get("remove_secrets") or []})
+        new_name = (self.cleaned_data.get("new_secret_name") or "").strip()
+        if new_name:
+            changed[new_name] = self.cleaned_data.get("new_secret_value") or ""
+            if not changed[new_name]:
+                self.add_error("new_secret_value", "Give the new secret's value.")
+        return changed
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            integrations.integration_save(
+                integration=self.instance, name=cleaned.get("name", ""), base_url=cleaned.get("base_url", ""),
+                auth=self._auth(), headers=cleaned.get("static_headers") or [], secrets=self._secrets(), commit=False)
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        return cleaned
+
+
+class IntegrationAdmin(admin.ModelAdmin):
+    form = IntegrationForm
+    list_display = ("name", "base_url", "auth_type", "secret_list", "updated_at")
+    list_filter = ("auth_type",)
+    search_fields = ("name", "base_url")
+    readonly_fields = ("secret_list", "oauth_token_expires_at")
+
+    def get_fieldsets(self, request, obj=None):
+        auth = ("auth_type", "auth_username", "auth_password", "auth_token", "auth_header", "auth_value",
+                "auth_client_id", "auth_client_secret", "auth_token_url", "auth_scope")
+        secrets = ("secret_list", *(f"secret_{name}" for name in (obj.secret_names if obj else [])),
+                   "remove_secrets", "new_secret_name", "new_secret_value")
+        return ((None, {"fields": ("name", "base_url", "static_headers")}),
+                ("Authentication", {"fields": auth + (("oauth_token_expires_at",) if obj else ())}),
+                ("Named secrets", {"fields": secrets}))
+
+    def get_form(self, request, obj=None, **kwargs):
+        # The per-secret inputs are added by the form itself; only model fields go to modelform_factory.
+        kwargs["fields"] = IntegrationForm.Meta.fields
+        return super().get_form(request, obj, **kwargs)
+
+    @admin.display(description="Secrets")
+    def secret_list(self, obj: Integration) -> str:
+        return ", ".join(obj.secret_names) or "–"
+
+    def save_model(self, request, obj: Integration, form: IntegrationForm, change: bool) -> None:
+        """The form's clean() ran the service with commit=False (validated, encrypted); this stores the row."""
+        obj.save()
+
+
+class CustomActionForm(forms.ModelForm):
+    input_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, help_text="JSON Schema of the input.")
+    output_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, help_text="JSON Schema of the output.")
+
+    class Meta:
+        model = CustomAction
+        fields = ["integration", "name", "description", "method", "path", "input_schema", "output_schema", "published"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            custom_actions.custom_action_save(action=self.instance, commit=False, **cleaned)
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        return cleaned
+
+
+class TestActionForm(forms.Form):
+    input = SafeJSONFormField(required=False, widget=JSON_WIDGET,
+                            help_text="The input JSON to execute the action with ({} when empty).")
+
+
+def example_input(schema: dict) -> dict:
+    """A starting input for the test page: each property of the input schema with an empty value of its type."""
+    blanks = {"string": "", "integer": 0, "number": 0, "boolean": False, "array": [], "object": {}}
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return {}
+    return {name: blanks.get(spec.get("type") if isinstance(spec, dict) else None) for name, spec in properties.items()}
+
+
+class CustomActionAdmin(admin.ModelAdmin):
+    form = CustomActionForm
+    change_form_template = "admin/workflows/customaction/change_form.html"
+    list_display = ("name", "integration", "method", "path", "published", "updated_at")
+    list_filter = ("published", "method", "integration")
+    list_select_related = ("integration",)
+    search_fields = ("name", "path", "description")
+
+    def save_model(self, request, obj: CustomAction, form: CustomActionForm, change: bool) -> None:
+        """The form's clean() ran the service with commit=False (validated); this stores the row."""
+        obj.save()
+
+    def get_urls(self):
+        test = path("<path:object_id>/test/", self.admin_site.admin_view(self.test_action_view),
+                    name="workflows_customaction_test")
+        return [test, *super().get_urls()]
+
+    def test_action_view(self, request, object_id: str):
+        """Execute the action with an input JSON and show status, response and schema check."""
+        action = get_object_or_404(CustomAction.objects.select_related("integration"), pk=object_id)
+        if not self.has_change_permission(request, action):
+            raise PermissionDenied
+        result = None
+        if request.method == "POST":
+            form = TestActionForm(request.POST)
+            if form.is_valid():
+                payload = form.cleaned_data["input"]
+                result = custom_actions.custom_action_test(action=action, payload={} if payload is None else payload)
+        else:
+            form = TestActionForm(initial={"input": example_input(action.input_schema)})
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "original": action,
+            "title": f"Test action: {action.name}", "form": form, "result": result,
+            "response_json": json.dumps(result.response, indent=2) if result is not None else "",
+            "change_url": reverse("admin:workflows_customaction_change", args=[action.pk]),
+        }
+        return TemplateResponse(request, "admin/workflows/customaction/test_action.html", context)
+
+
+admin.site.register(Integration, IntegrationAdmin)
+admin.site.register(CustomAction, CustomActionAdmin)

@@ -1,0 +1,319 @@
+"""The support manager's extra workflow pages in Django admin: the templates gallery, the dry-run test page and the
+analytics page. `WorkflowAdmin.get_urls()` includes `page_urls(self)`; each view is wrapped by the admin site
+(login, staff, CSRF) and needs the workflow permissions, so agents get a 403.
+
+The views stay thin: the gallery service (`workflows.gallery.catalog`), the dry run (`workflows.engine.dryrun`) and the analytics
+selector (`workflows.selectors`, the same report as `GET /api/analytics/workflows/`) do the work.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from conversations import clock
+from conversations.models import Conversation, Event
+from conversations.safetext import checked_json
+from workflows import services
+from workflows import selectors as analytics
+from workflows.admin import charts
+from workflows.engine import dryrun
+from workflows.gallery import catalog as gallery
+from workflows.api.views import (  # the API's window rules, shared so both read the same period
+    DEFAULT_WINDOW_DAYS,
+    MAX_WINDOW_DAYS,
+    MAX_YEAR,
+    MIN_YEAR,
+)
+from workflows.engine.definition import DefinitionError
+from workflows.models import Workflow
+
+PERIOD_PRESETS = (7, 30, 90)
+SEARCH_LIMIT = 15
+
+STATUS_COLOURS = {
+    "active": "#1a7f37", "draft": "#6e7781", "inactive": "#9a6700",
+    "succeeded": "#1a7f37", "would_run": "#1a7f37", "failed": "#cf222e", "stopped": "#6e7781",
+    "skipped": "#8c959f", "not_reached": "#afb8c1", "pending": "#8c959f", "waiting": "#0969da",
+    "running": "#0969da", "queued": "#6e7781", "cancelled": "#9a6700",
+}
+
+
+def status_badge(status: str, label: str | None = None) -> str:
+    """A coloured pill for a workflow, run or step status (shared by the run admin and these pages)."""
+    colour = STATUS_COLOURS.get(status, "#6e7781")
+    return format_html('<span class="wf-badge wf-badge-{}" style="background:{};color:#fff;padding:2px 8px;'
+                       'border-radius:10px;font-size:11px;white-space:nowrap">{}</span>',
+                       status, colour, label or status.replace("_", " "))
+
+
+def _page(model_admin, request: HttpRequest, template: str, title: str, **context: Any) -> TemplateResponse:
+    """Render one of the pages inside the admin chrome (breadcrumbs, sidebar, user tools)."""
+    return TemplateResponse(request, f"admin/workflows/pages/{template}", {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta, "title": title, **context,
+    })
+
+
+def _guard(model_admin, permission: str, view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The view behind the admin site's login check and the workflow `view`/`add` permission (403 otherwise)."""
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        allowed = (model_admin.has_add_permission(request) if permission == "add"
+                   else model_admin.has_view_permission(request))
+        if not allowed:
+            raise PermissionDenied
+        return view(model_admin, request, *args, **kwargs)
+
+    return model_admin.admin_site.admin_view(checked)
+
+
+def page_urls(model_admin) -> list[URLPattern]:
+    """The gallery, use-template, test and analytics URLs, to put before the admin's `<object_id>/` patterns."""
+    return [
+        path("templates/", _guard(model_admin, "view", gallery_view), name="workflows_workflow_templates"),
+        path("templates/<slug:slug>/use/", _guard(model_admin, "add", use_template_view),
+             name="workflows_workflow_use_template"),
+        path("test/", _guard(model_admin, "view", dry_run_view), name="workflows_workflow_test"),
+        path("<int:workflow_id>/test/", _guard(model_admin, "view", dry_run_view), name="workflows_workflow_test"),
+        path("analytics/", _guard(model_admin, "view", analytics_view), name="workflows_workflow_analytics"),
+    ]
+
+
+# Templates gallery ----------------------------------------------------------------------------------------------
+
+
+def gallery_view(model_admin, request: HttpRequest) -> TemplateResponse:
+    """Ready workflows by category, each with its trigger, step preview and a "Use template" button."""
+    return _page(model_admin, request, "gallery.html", "Workflow templates",
+                 categories=gallery.templates_by_category(), can_add=model_admin.has_add_permission(request))
+
+
+def use_template_view(model_admin, request: HttpRequest, slug: str) -> HttpResponse:
+    """POST: create a draft from the template and open it in the editor; a template that does not validate here
+    (e.g. it names something this installation lacks) goes back to the gallery saying why."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        workflow = gallery.template_use(slug=slug, created_by=request.user)
+    except gallery.TemplateNotFound as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("admin:workflows_workflow_templates"))
+    except DefinitionError as exc:
+        messages.error(request, f"This template cannot be used here yet: {exc}")
+        return HttpResponseRedirect(reverse("admin:workflows_workflow_templates"))
+    messages.success(request, f'Draft "{workflow.name}" created from the template: review it, then activate it.')
+    from workflows.admin.workflows import announce_new_write_only  # generated webhook secrets, shown once
+
+    announce_new_write_only(request, workflow)
+    return HttpResponseRedirect(reverse("admin:workflows_workflow_change", args=[workflow.pk]))
+
+
+# Dry-run test page ----------------------------------------------------------------------------------------------
+
+SAMPLE_EVENT_HELP = ('Optional. The API\'s sample event: {"type"?, "payload"?}, e.g. {"payload": {"body": "I want to '
+                     'cancel", "sender_type": "customer"}}. The type defaults to the workflow\'s trigger.')
+
+
+class DryRunForm(forms.Form):
+    """What to test: a workflow, and a conversation and/or a sample event (like POST /api/workflows/{id}/test/)."""
+
+    workflow = forms.ModelChoiceField(queryset=Workflow.objects.order_by("name", "id"))
+    conversation = forms.ModelChoiceField(queryset=Conversation.objects.all(), required=False,
+                                          widget=forms.NumberInput(attrs={"placeholder": "Conversation id"}))
+    event = forms.CharField(required=False, help_text=SAMPLE_EVENT_HELP, widget=forms.Textarea(
+        attrs={"rows": 6, "cols": 80, "class": "vLargeTextField", "spellcheck": "false",
+               "placeholder": '{"payload": {"body": "I want to cancel my subscription", "sender_type": "customer"}}'}))
+
+    def clean_event(self) -> dict | None:
+        """Parse the pasted sample event; bad JSON or a wrong shape is an error on this field."""
+        text = self.cleaned_data["event"].strip()
+        if not text:
+            return None
+        data = checked_json(text)
+        if not isinstance(data, dict):
+            raise ValidationError('A sample event is a JSON object: {"type"?, "payload"?}.')
+        unknown = sorted(set(data) - {"type", "payload"})
+        if unknown:
+            raise ValidationError(f"Unknown key {unknown[0]!r}: a sample event has \"type\" and \"payload\". "
+                                  "Put message fields such as body and sender_type inside \"payload\".")
+        if not isinstance(data.get("type", ""), str) or not isinstance(data.get("payload", {}), dict):
+            raise ValidationError('"type" is text and "payload" is an object.')
+        return data
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("conversation") and not cleaned.get("event"):
+            raise ValidationError("Pick a conversation or paste a sample event to test with.")
+        return cleaned
+
+
+def conversation_search(query: str) -> QuerySet[Conversation]:
+    """Conversations matching the search box (id, subject, contact name or email); the latest ones when empty."""
+    found = Conversation.objects.select_related("contact").order_by("-created_at", "-id")
+    query = query.strip().lstrip("#")
+    if query:
+        match = Q(subject__icontains=query) | Q(contact__name__icontains=query) | Q(contact__email__icontains=query)
+        if query.isdigit():
+            match |= Q(pk=int(query))
+        found = found.filter(match)
+    return found[:SEARCH_LIMIT]
+
+
+def _with_selected(found: QuerySet[Conversation], selected: str) -> list[Conversation]:
+    """The search results, with the conversation already picked kept at the top even if the search missed it."""
+    results = list(found)
+    if selected.isdigit() and all(str(c.pk) != selected for c in results):
+        results[:0] = Conversation.objects.select_related("contact").filter(pk=int(selected))
+    return results
+
+
+def latest_event_sample(conversation: Conversation, trigger_type: str) -> Event | None:
+    """The conversation's most recent event of the trigger's type: picking a conversation alone then tests what
+    really happened to it (its last message, status change…) rather than an empty event."""
+    return conversation.events.filter(type=trigger_type).order_by("-occurred_at").first()
+
+
+def _run_dry_run(form: DryRunForm) -> tuple[dict | None, str]:
+    """The dry-run report and a note on the event it reacted to; (None, "") with the problem added to the form."""
+    workflow, conversation = form.cleaned_data["workflow"], form.cleaned_data.get("conversation")
+    sample, note = form.cleaned_data.get("event"), "the pasted sample event"
+    if sample is None:
+        found = latest_event_sample(conversation, workflow.trigger_type)
+        sample = {"type": found.type, "payload": found.payload} if found else {}
+        note = (f"the conversation's latest {workflow.trigger_type} event ({found.occurred_at:%Y-%m-%d %H:%M})"
+                if found else f"an empty {workflow.trigger_type} event (the conversation has none yet)")
+    try:
+        return dryrun.dry_run(definition=services.workflow_definition(workflow), conversation=conversation,
+                              sample_event=sample), note
+    except DefinitionError as exc:
+        form.add_error("workflow", f"This workflow's definition is not valid: {exc}")
+    except ValidationError as exc:
+        form.add_error("event", " ".join(exc.messages))
+    return None, ""
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) if value not in ({}, [], None, "") else ""
+
+
+def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One step (of a dry-run report or a recorded run) for the timeline: label, badge, the branch a condition
+    took, pretty JSON. `defined` is the step as the definition has it (its config names the step)."""
+    defined = defined or {"type": step["type"], "config": {}}
+    output = step.get("output") or {}
+    is_condition = step["type"] == "condition" and isinstance(output, dict) and "result" in output
+    branch = None
+    if is_condition:
+        on_false = (defined.get("on_false") or "stop").replace("_", " ")
+        branch = "true → next step" if output["result"] else f"false → {on_false}"
+    shown = output
+    if is_condition:  # the checks table shows it
+        shown = {}
+    elif isinstance(output, dict) and output.get("input") == step.get("input"):  # a describe() echoing its input
+        shown = {key: value for key, value in output.items() if key != "input"}
+    return {**step, "number": step["position"] + 1, "label": gallery.step_summary(defined),
+            "badge": status_badge(step["status"]), "branch": branch,
+            "checks": output.get("checks", []) if is_condition else [],
+            "input_json": _pretty(step.get("input")), "output_json": _pretty(shown)}
+
+
+def timeline_rows(steps: list[dict[str, Any]], definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Timeline rows of steps recorded for a definition (matched by position)."""
+    defined = definition.get("steps", [])
+    return [timeline_row(step, defined[step["position"]] if step["position"] < len(defined) else None)
+            for step in steps]
+
+
+DRY_RUN_OUTCOMES = {"succeeded": "would succeed", "stopped": "would stop at a condition", "failed": "would fail"}
+
+
+def _outcome_badge(status: str) -> str:
+    return status_badge(status, DRY_RUN_OUTCOMES.get(status, status))
+
+
+def dry_run_view(model_admin, request: HttpRequest, workflow_id: int | None = None) -> TemplateResponse:
+    """Pick a workflow and a conversation (search) or paste a sample event; show what each step would do.
+    Opened from a workflow (`<id>/test/` or `?workflow=<id>`), that workflow is preselected."""
+    query = request.GET.get("q", "")
+    initial = {"workflow": workflow_id or request.GET.get("workflow"), "conversation": request.GET.get("conversation")}
+    form = DryRunForm(request.POST if request.method == "POST" else None, initial=initial)
+    report, rows, note = None, [], ""
+    if request.method == "POST" and form.is_valid():
+        report, note = _run_dry_run(form)
+    if report:
+        rows = timeline_rows(report["steps"], services.workflow_definition(form.cleaned_data["workflow"]))
+    selected = str(form["conversation"].value() or "")
+    return _page(model_admin, request, "test.html", "Test a workflow (dry run)", form=form, query=query,
+                 conversations=_with_selected(conversation_search(query), selected), selected_conversation=selected,
+                 report=report, rows=rows, event_note=note,
+                 result_badge=_outcome_badge(report["result"]["status"]) if report else "",
+                 vars_json=_pretty(report["result"]["vars"]) if report else "")
+
+
+# Analytics page -------------------------------------------------------------------------------------------------
+
+
+def default_window(since: dt.date | None, until: dt.date | None) -> tuple[dt.date, dt.date]:
+    """Fill a missing end with today and a missing start with DEFAULT_WINDOW_DAYS before the end (as the API)."""
+    until = until or timezone.localdate(clock.now())
+    return since or until - dt.timedelta(days=DEFAULT_WINDOW_DAYS), until
+
+
+class PeriodForm(forms.Form):
+    """The analytics window: both days included, at most MAX_WINDOW_DAYS long (as the API)."""
+
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    @staticmethod
+    def _plausible(day: dt.date | None) -> dt.date | None:
+        """Refuse typo years (and the date arithmetic overflow near year 1 or 9999) as the API does."""
+        if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise ValidationError(f"Use a date between {MIN_YEAR} and {MAX_YEAR}.")
+        return day
+
+    def clean_since(self) -> dt.date | None:
+        return self._plausible(self.cleaned_data["since"])
+
+    def clean_until(self) -> dt.date | None:
+        return self._plausible(self.cleaned_data["until"])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        since, until = default_window(cleaned.get("since"), cleaned.get("until"))
+        if since > until:
+            raise ValidationError({"since": "The start must be on or before the end."})
+        if (until - since).days > MAX_WINDOW_DAYS:
+            raise ValidationError({"since": f"The period is at most {MAX_WINDOW_DAYS} days."})
+        return {"since": since, "until": until}
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{100 * rate:.1f}%"
+
+
+def analytics_view(model_admin, request: HttpRequest) -> TemplateResponse:
+    """Execution trend (SVG), success/failure rates, average duration and most-triggered workflows for a period."""
+    form, report = PeriodForm(request.GET), None
+    if form.is_valid():  # show the window actually used, defaults included
+        report = analytics.workflow_analytics(since=form.cleaned_data["since"], until=form.cleaned_data["until"])
+        form = PeriodForm(initial=form.cleaned_data)
+    today = timezone.localdate(clock.now())
+    presets = [(days, (today - dt.timedelta(days=days)).isoformat(), today.isoformat()) for days in PERIOD_PRESETS]
+    return _page(model_admin, request, "analytics.html", "Workflow analytics", form=form, report=report,
+                 chart=charts.execution_trend_svg(report["daily"]) if report else "", presets=presets,
+                 success=_percent(report["success_rate"]) if report else "–",
+                 failure=_percent(report["failure_rate"]) if report else "–")

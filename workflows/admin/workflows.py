@@ -1,0 +1,322 @@
+"""Admin for support managers: the workflow list (badges, counts, a toggle, import/export), the workflow editor
+(fields generated from trigger and step schemas, validated by the shared validator) and scheduled events. Run
+history lives in `workflows.admin.runs`, the gallery, dry run and analytics pages in `workflows.admin.pages`.
+Every change goes through `workflows.services`. Write-only step values (webhook secrets) show masked in the editor
+and exports; the save that generated or changed one shows it once, as a message on the next page.
+"""
+import importlib.util
+import json
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST
+
+from workflows import services
+from workflows.triggers import registry as triggers
+from workflows.admin.forms import ImportForm, WorkflowEditorForm
+from workflows.choices import RunStatus, WorkflowStatus
+from workflows.engine.definition import DefinitionError
+from workflows.models import ScheduledEvent, Step, Workflow, WorkflowRun
+from workflows.steps import step_types
+
+STATUS_COLOURS = {"active": "#1a7f37", "draft": "#6e7781", "inactive": "#9a6700"}
+# Pages another module adds to this admin (templates gallery, dry run, analytics), linked from the list.
+PAGE_LINKS = (("Templates", "workflows_workflow_templates"), ("Test", "workflows_workflow_test"),
+              ("Runs", "workflows_workflow_runs"), ("Runs", "workflows_workflowrun_changelist"),
+              ("Analytics", "workflows_workflow_analytics"))
+
+
+def badge(text: str, label: str = "") -> str:
+    colour = STATUS_COLOURS.get(text, "#6e7781")
+    return format_html('<span class="wf-badge" style="background:{}">{}</span>', colour, label or text)
+
+
+def admin_link(name: str, *args) -> str | None:
+    """The URL of an admin page, or None while the page does not exist (the link is then left out)."""
+    try:
+        return reverse(f"admin:{name}", args=args)
+    except NoReverseMatch:
+        return None
+
+
+def page_links() -> list[tuple[str, str]]:
+    """The extra workflow pages that exist, one link per label."""
+    links: dict[str, str] = {}
+    for label, name in PAGE_LINKS:
+        url = admin_link(name)
+        if url and label not in links:
+            links[label] = url
+    return list(links.items())
+
+
+def _count_of(queryset) -> Coalesce:
+    """A correlated COUNT per workflow (one subquery, not a join that multiplies rows)."""
+    counted = queryset.filter(workflow=OuterRef("pk")).order_by().values("workflow").annotate(n=Count("pk"))
+    return Coalesce(Subquery(counted.values("n")[:1], output_field=IntegerField()), 0)
+
+
+def workflows_with_stats(queryset):
+    """Workflows with step and run counts, successes and last run: the list reads them without a query per row."""
+    runs = WorkflowRun.objects.all()
+    return queryset.annotate(
+        _steps=_count_of(Step.objects.all()),
+        _runs=_count_of(runs),
+        _succeeded=_count_of(runs.filter(status=RunStatus.SUCCEEDED)),
+        _last_run=Subquery(runs.filter(workflow=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]),
+    )
+
+
+def summary() -> dict[str, int | str]:
+    """The numbers of the summary bar above the list (two queries, whatever the number of workflows)."""
+    workflows = Workflow.objects.aggregate(total=Count("pk"),
+                                           active=Count("pk", filter=Q(status=WorkflowStatus.ACTIVE)))
+    finished = [RunStatus.SUCCEEDED, RunStatus.FAILED]
+    runs = WorkflowRun.objects.aggregate(total=Count("pk"), succeeded=Count("pk", filter=Q(status=RunStatus.SUCCEEDED)),
+                                         finished=Count("pk", filter=Q(status__in=finished)))
+    rate = f"{100 * runs['succeeded'] / runs['finished']:.0f}%" if runs["finished"] else "–"
+    return {"workflows": workflows["total"], "active": workflows["active"], "executions": runs["total"],
+            "success_rate": rate}
+
+
+def export_response(definitions: list[dict], filename: str) -> HttpResponse:
+    """A JSON download: one §4 body, or a list of them (both import back)."""
+    body = definitions[0] if len(definitions) == 1 else definitions
+    response = HttpResponse(json.dumps(body, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def announce_new_write_only(request: HttpRequest, workflow: Workflow) -> None:
+    """Show once, as messages, the write-only values (webhook secrets) the workflow's latest save generated or
+    changed: after this, every page shows them masked."""
+    for item in services.workflow_new_write_only(workflow):
+        kind = step_types.get(item["type"])
+        step = f'step {item["position"] + 1} ({kind.label if kind else item["type"]})'
+        messages.info(request, f'{workflow.name}, {step}: the {item["key"]} is {item["value"]} — copy it now, '
+                               f'it is shown only once.')
+
+
+class TriggerTypeFilter(admin.SimpleListFilter):
+    """Filter by trigger, named as the editor names it."""
+
+    title = "trigger"
+    parameter_name = "trigger"
+
+    def lookups(self, request, model_admin):
+        return [(name, kind.label) for name, kind in triggers.TRIGGER_TYPES.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(trigger_type=self.value()) if self.value() else queryset
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    form = WorkflowEditorForm
+    list_display = ("name", "status_badge", "trigger_badge", "step_count", "executions", "success_rate", "last_run",
+                    "toggle")
+    list_display_links = ("name",)
+    list_filter = ("status", TriggerTypeFilter)
+    search_fields = ("name", "description")
+    actions = ["activate", "deactivate", "duplicate", "export_json"]
+    empty_value_display = "–"
+
+    def get_queryset(self, request):
+        return workflows_with_stats(super().get_queryset(request))
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        urls = [
+            path("import/", wrap(self.import_view), name="workflows_workflow_import"),
+            path("<int:pk>/toggle/", wrap(require_POST(self.toggle_view)), name="workflows_workflow_toggle"),
+            path("<int:pk>/export/", wrap(self.export_view), name="workflows_workflow_export"),
+        ]
+        return urls + self.extra_page_urls() + super().get_urls()
+
+    def extra_page_urls(self) -> list:
+        """Pages of `workflows.admin.pages` (gallery, dry run, runs, analytics) once that module exists."""
+        if importlib.util.find_spec("workflows.admin.pages") is None:
+            return []
+        from workflows.admin import pages as admin_pages
+
+        return list(admin_pages.page_urls(self))
+
+    # List columns --------------------------------------------------------------------------------------------
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="Trigger", ordering="trigger_type")
+    def trigger_badge(self, obj):
+        kind = triggers.trigger_type(obj.trigger_type)
+        return format_html('<span class="wf-trigger-badge" title="{}">{}</span>', obj.trigger_type,
+                           kind.label if kind else obj.trigger_type)
+
+    @admin.display(description="Steps", ordering="_steps")
+    def step_count(self, obj):
+        return obj._steps
+
+    @admin.display(description="Executions", ordering="_runs")
+    def executions(self, obj):
+        return obj._runs
+
+    @admin.display(description="Success rate")
+    def success_rate(self, obj):
+        return f"{100 * obj._succeeded / obj._runs:.0f}%" if obj._runs else "–"
+
+    @admin.display(description="Last run", ordering="_last_run")
+    def last_run(self, obj):
+        return obj._last_run
+
+    @admin.display(description="On / off")
+    def toggle(self, obj):
+        """A switch posting the list's own form (which carries the CSRF token) to the toggle URL."""
+        active = obj.status == WorkflowStatus.ACTIVE
+        return format_html(
+            '<button type="submit" class="wf-toggle {}" formaction="{}" data-toggle-workflow="{}" title="{}" '
+            'aria-pressed="{}"><span class="wf-knob"></span>{}</button>',
+            "on" if active else "off", reverse("admin:workflows_workflow_toggle", args=[obj.pk]), obj.pk,
+            "Deactivate" if active else "Activate", "true" if active else "false", "On" if active else "Off")
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"summary": summary(), "page_links": page_links(),
+                 "import_url": reverse("admin:workflows_workflow_import"), **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
+    # Editor ----------------------------------------------------------------------------------------------
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        tools = []
+        if object_id:
+            tools.append(("Export JSON", reverse("admin:workflows_workflow_export", args=[object_id])))
+            test = admin_link("workflows_workflow_test", object_id) or admin_link("workflows_workflow_test")
+            if test:
+                tools.append(("Test (dry run)", test))
+        return super().changeform_view(request, object_id, form_url, {"workflow_tools": tools,
+                                                                      **(extra_context or {})})
+
+    def save_model(self, request, obj, form, change):
+        definition = form.definition
+        if change:
+            saved = services.workflow_update(workflow=obj, definition=definition)
+        else:
+            saved = services.workflow_create(definition=definition, created_by=request.user)
+        for field in Workflow._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
+        announce_new_write_only(request, saved)
+
+    def save_related(self, request, form, formsets, change):
+        """Steps are written by the service with the definition; there is nothing else to save."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return [{"added" if add else "changed": {"fields": [f"definition (version {form.instance.version})"]}}]
+
+    # Views -------------------------------------------------------------------------------------------------
+
+    def toggle_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Switch a workflow on (active) or off (inactive) from the list."""
+        workflow = get_object_or_404(Workflow, pk=pk)
+        if not self.has_change_permission(request, workflow):
+            raise PermissionDenied
+        status = WorkflowStatus.INACTIVE if workflow.status == WorkflowStatus.ACTIVE else WorkflowStatus.ACTIVE
+        if self._apply_status(request, workflow, status):
+            self.message_user(request, f"{workflow.name} is now {status}.", messages.SUCCESS)
+        return self._back_to_list(request)
+
+    def _back_to_list(self, request: HttpRequest) -> HttpResponse:
+        referer = request.META.get("HTTP_REFERER", "")
+        if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+            return HttpResponseRedirect(referer)
+        return HttpResponseRedirect(reverse("admin:workflows_workflow_changelist"))
+
+    def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The §4 definition as a JSON download (write-only values masked, like every read)."""
+        workflow = get_object_or_404(Workflow, pk=pk)
+        if not self.has_view_permission(request, workflow):
+            raise PermissionDenied
+        filename = f"workflow-{workflow.pk}-{slugify(workflow.name) or 'export'}.json"
+        return export_response([services.workflow_definition(workflow)], filename)
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Create workflows from an export file or pasted JSON, each checked by the shared validator."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            created = [services.workflow_create(definition=definition, created_by=request.user)
+                       for definition in form.cleaned_data["definitions"]]
+            self.message_user(request, f"Imported {len(created)} workflow(s): "
+                                       f"{', '.join(w.name for w in created)}.", messages.SUCCESS)
+            for workflow in created:  # exports hold masked secrets: the imported steps got new ones
+                announce_new_write_only(request, workflow)
+            if len(created) == 1:
+                return HttpResponseRedirect(reverse("admin:workflows_workflow_change", args=[created[0].pk]))
+            return HttpResponseRedirect(reverse("admin:workflows_workflow_changelist"))
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                   "title": "Import workflows from JSON", "has_view_permission": True}
+        return TemplateResponse(request, "admin/workflows/workflow/import.html", context)
+
+    # Actions -----------------------------------------------------------------------------------------------
+
+    def _apply_status(self, request, workflow: Workflow, status: str) -> bool:
+        """Set one workflow's status through the service; a definition that no longer validates is reported."""
+        try:
+            services.workflow_set_status(workflow=workflow, status=status)
+        except (DefinitionError, ValidationError) as exc:
+            self.message_user(request, f"{workflow.name}: {exc}", messages.ERROR)
+            return False
+        return True
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        done = sum(self._apply_status(request, workflow, status) for workflow in queryset)
+        if done:
+            self.message_user(request, f"{done} workflow(s) now {status}.", messages.SUCCESS)
+
+    @admin.action(description="Activate selected workflows")
+    def activate(self, request, queryset):
+        self._set_status(request, queryset, WorkflowStatus.ACTIVE)
+
+    @admin.action(description="Deactivate selected workflows")
+    def deactivate(self, request, queryset):
+        self._set_status(request, queryset, WorkflowStatus.INACTIVE)
+
+    @admin.action(description="Duplicate selected workflows (as drafts)")
+    def duplicate(self, request, queryset):
+        for workflow in queryset:
+            services.workflow_duplicate(workflow=workflow, created_by=request.user)
+        self.message_user(request, f"{queryset.count()} workflow(s) duplicated as drafts.", messages.SUCCESS)
+
+    @admin.action(description="Export selected workflows as JSON")
+    def export_json(self, request, queryset):
+        workflows = list(queryset.prefetch_related("steps"))
+        return export_response([services.workflow_definition(w) for w in workflows], "workflows.json")
+
+
+class ReadOnlyAdminMixin:
+    """Scheduled events are a log of promises: nobody adds, edits or deletes them by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScheduledEvent)
+class ScheduledEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "conversation", "fire_at", "status", "fired_at")
+    list_filter = ("status", "name")
+    readonly_fields = ("conversation", "name", "fire_at", "status", "depth", "created_by_run", "created_at", "fired_at")

@@ -1,0 +1,267 @@
+"""Validation of a whole workflow definition (SPEC §4), shared by the API, admin forms, import and templates.
+
+Errors come back keyed by where they are, e.g. `steps[2].config.all[0].value`, so a person knows which step and
+which key to fix. Write-only step config keys (a webhook secret) are handled here as pure functions on definitions:
+`mask_write_only` for every read, `keep_write_only` to carry saved values over an update that posts the mask back,
+`prepare_steps` to fill in what a step type generates on save, `new_write_only_keys` for "shown once", and
+`seal_write_only` / `open_write_only` to encrypt them at rest (the same keys as integration secrets) and back.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jsonschema
+
+from workflows.engine import context
+from workflows.integrations import crypto
+from workflows.triggers import registry as triggers
+from workflows.choices import OnFalse, WorkflowStatus
+from workflows.steps import step_types
+from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo
+
+MAX_STEPS = 50
+
+
+class DefinitionError(Exception):
+    """A definition is invalid; `errors` maps a key path to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{key}: {' '.join(messages)}" for key, messages in errors.items()))
+        self.errors = errors
+
+
+def _schema_errors(instance: Any, schema: dict, key: str) -> list[tuple[str, str]]:
+    validator = jsonschema.Draft202012Validator(schema)
+    found = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+        path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path, message = f"{path}.{missing}", "This key is required."
+        elif error.validator == "additionalProperties":
+            message = f"Unknown key: {error.message.split('(')[-1].rstrip(')')}"
+        else:
+            message = error.message
+        found.append((f"{key}{path}", message))
+    return found
+
+
+def _template_errors(value: Any, key: str) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        problem = context.template_error(value)
+        return [(key, problem)] if problem else []
+    if isinstance(value, list):
+        return [e for index, item in enumerate(value) for e in _template_errors(item, f"{key}[{index}]")]
+    if isinstance(value, dict):
+        return [e for name, item in value.items() for e in _template_errors(item, f"{key}.{name}")]
+    return []
+
+
+def _validate_trigger(trigger: Any) -> list[tuple[str, str]]:
+    if not isinstance(trigger, dict):
+        return [("trigger", 'The trigger is an object: {"type": ..., "config": {...}}.')]
+    name = trigger.get("type")
+    kind = triggers.trigger_type(name) if isinstance(name, str) else None
+    if kind is None:
+        return [("trigger.type", f'Unknown trigger type "{trigger.get("type")}". '
+                                 f'Use one of: {", ".join(triggers.TRIGGER_TYPES)}.')]
+    config = trigger.get("config", {})
+    if not isinstance(config, dict):
+        return [("trigger.config", "The trigger config is an object.")]
+    errors = _schema_errors(config, kind.schema, "trigger.config")
+    return errors or [(f"trigger.config.{key}", message) for key, message in kind.validate(config)]
+
+
+def _validate_step(step: Any, index: int, trigger_type: str) -> list[tuple[str, str]]:
+    key = f"steps[{index}]"
+    if not isinstance(step, dict):
+        return [(key, 'A step is an object: {"type": ..., "config": {...}}.')]
+    unknown = set(step) - {"type", "config", "on_false", "id", "position"}
+    if unknown:
+        return [(f"{key}.{sorted(unknown)[0]}", "Unknown key.")]
+    step_type = step_types.get(step.get("type"))
+    if step_type is None:
+        return [(f"{key}.type", f'Unknown step type "{step.get("type")}".')]
+    on_false = step.get("on_false")
+    if on_false not in (None, "", *OnFalse.values):
+        return [(f"{key}.on_false", f"Use one of: {', '.join(OnFalse.values)}.")]
+    config = step.get("config", {})
+    if not isinstance(config, dict):
+        return [(f"{key}.config", "A step config is an object.")]
+    errors = _schema_errors(config, step_type.schema, f"{key}.config")
+    if errors:
+        return errors
+    # The mask posted back stands for the saved value (resolved when saving), so there is nothing to check in it.
+    checked = {name: value for name, value in config.items()
+               if not (name in step_type.write_only and value == WRITE_ONLY_MASK)}
+    extra = step_type.validate(checked, DefinitionInfo(trigger_type=trigger_type, position=index))
+    errors = [(f"{key}.config.{name}" if name else f"{key}.config", message) for name, message in extra]
+    return errors + [e for name in step_type.templated if name in config
+                     for e in _template_errors(config[name], f"{key}.config.{name}")]
+
+
+def validate_definition(data: Any) -> dict[str, Any]:
+    """Check a whole definition and return it normalised; raise DefinitionError naming every bad step and key."""
+    if not isinstance(data, dict):
+        raise DefinitionError({"non_field_errors": ["A workflow definition is a JSON object."]})
+    errors: list[tuple[str, str]] = []
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors.append(("name", "A workflow needs a name."))
+    elif len(name) > 200:
+        errors.append(("name", "A name has at most 200 characters."))
+    if not isinstance(data.get("description", ""), str):
+        errors.append(("description", "The description is text."))
+    status = data.get("status", WorkflowStatus.DRAFT)
+    if status not in WorkflowStatus.values:
+        errors.append(("status", f"Use one of: {', '.join(WorkflowStatus.values)}."))
+    errors += _validate_trigger(data.get("trigger"))
+    steps = data.get("steps", [])
+    if not isinstance(steps, list):
+        errors.append(("steps", "Steps are a list."))
+        steps = []
+    elif len(steps) > MAX_STEPS:
+        errors.append(("steps", f"A workflow has at most {MAX_STEPS} steps."))
+    trigger_type = (data.get("trigger") or {}).get("type", "") if isinstance(data.get("trigger"), dict) else ""
+    for index, step in enumerate(steps):
+        errors += _validate_step(step, index, trigger_type)
+    if errors:
+        grouped: dict[str, list[str]] = {}
+        for key, message in errors:
+            grouped.setdefault(key, []).append(message)
+        raise DefinitionError(grouped)
+    return normalize(data)
+
+
+def normalize(data: dict) -> dict[str, Any]:
+    """The canonical shape of a valid definition. Write-only keys are left as posted (the mask included): saving
+    resolves them with `keep_write_only` and `prepare_steps`, which need the previous version."""
+    return {
+        "name": data["name"].strip(),
+        "description": data.get("description", ""),
+        "status": data.get("status", WorkflowStatus.DRAFT),
+        "trigger": {"type": data["trigger"]["type"], "config": data["trigger"].get("config", {})},
+        "steps": [
+            {"type": step["type"], "config": step.get("config", {}),
+             **({"on_false": step["on_false"]} if step.get("on_false") else {})}
+            for step in data.get("steps", [])
+        ],
+    }
+
+
+# Write-only config keys -------------------------------------------------------------------------------------
+
+
+def _write_only(step: dict) -> tuple[str, ...]:
+    step_type = step_types.get(step.get("type", ""))
+    return step_type.write_only if step_type is not None else ()
+
+
+def mask_write_only(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition as every read shows it: write-only values replaced by WRITE_ONLY_MASK."""
+    return {**definition, "steps": [
+        {**step, "config": step_types.get(step["type"]).mask_write_only(step.get("config", {}))}
+        if _write_only(step) else step
+        for step in definition.get("steps", [])
+    ]}
+
+
+def _wants_previous(step: dict) -> bool:
+    """A step whose write-only key was posted as the mask or left out keeps the value saved before."""
+    config = step.get("config", {})
+    return any(config.get(key, WRITE_ONLY_MASK) == WRITE_ONLY_MASK for key in _write_only(step))
+
+
+def _public_config(step: dict) -> dict:
+    return {key: value for key, value in step.get("config", {}).items() if key not in _write_only(step)}
+
+
+def _same_step(step: dict, position: int, previous: dict, previous_position: int, *, same_place: bool,
+               same_config: bool) -> bool:
+    return (step.get("type") == previous.get("type")
+            and (not same_place or position == previous_position)
+            and (not same_config or _public_config(step) == _public_config(previous)))
+
+
+def _match_previous(steps: list[dict], previous: list[dict]) -> dict[int, int]:
+    """Which previous step each step that wants its saved values is, one to one. In order of confidence: same place
+    and same other config; same other config elsewhere (the steps were reordered); same place and type (edited)."""
+    wanting = [index for index, step in enumerate(steps) if _wants_previous(step)]
+    free = list(range(len(previous)))
+    matches: dict[int, int] = {}
+    for same_place, same_config in ((True, True), (False, True), (True, False)):
+        for index in wanting:
+            if index in matches:
+                continue
+            found = next((old for old in free if _same_step(steps[index], index, previous[old], old,
+                                                            same_place=same_place, same_config=same_config)), None)
+            if found is not None:
+                matches[index] = found
+                free.remove(found)
+    return matches
+
+
+def keep_write_only(steps: list[dict], previous: list[dict]) -> list[dict]:
+    """The steps with every write-only key posted as the mask (or left out) set to the value of the same step in the
+    previous version. A key with no matching previous step (or no saved value) is dropped, so `prepare_steps`
+    generates a new one. Pure: no database, the inputs are not changed."""
+    matches = _match_previous(steps, previous)
+    kept = []
+    for index, step in enumerate(steps):
+        config = dict(step.get("config", {}))
+        before = previous[matches[index]].get("config", {}) if index in matches else {}
+        for key in _write_only(step):
+            if config.get(key, WRITE_ONLY_MASK) != WRITE_ONLY_MASK:
+                continue
+            if before.get(key) not in (None, "", WRITE_ONLY_MASK):
+                config[key] = before[key]
+            else:
+                config.pop(key, None)
+        kept.append({**step, "config": config})
+    return kept
+
+
+def prepare_steps(definition: dict[str, Any], previous: list[dict] | None = None) -> dict[str, Any]:
+    """The definition as it is saved: write-only values kept from `previous` steps, then what step types generate
+    on save filled in (a webhook secret left empty, or posted as the mask with nothing to keep)."""
+    steps = keep_write_only(definition.get("steps", []), previous or [])
+    return {**definition, "steps": [{**step, "config": step_types.get(step["type"]).prepare(step["config"])}
+                                    for step in steps]}
+
+
+def new_write_only_keys(definition: dict[str, Any], previous: dict[str, Any] | None) -> list[tuple[int, str]]:
+    """(position, key) of the write-only values this definition sets that the previous version did not hold (a
+    generated or changed secret): the values a save's response shows once."""
+    held = {(key, step.get("config", {}).get(key)) for step in (previous or {}).get("steps", [])
+            for key in _write_only(step)}
+    return [(position, key) for position, step in enumerate(definition.get("steps", []))
+            for key in _write_only(step)
+            if step.get("config", {}).get(key) not in (None, "") and (key, step["config"][key]) not in held]
+
+
+def _map_write_only(definition: dict[str, Any], function: Callable[[str], str]) -> dict[str, Any]:
+    """The definition with `function` applied to every write-only value that holds a secret."""
+    def mapped(step: dict) -> dict:
+        config = step.get("config", {})
+        changed = {key: function(config[key]) for key in _write_only(step)
+                   if isinstance(config.get(key), str) and config[key] not in ("", WRITE_ONLY_MASK)}
+        return {**step, "config": {**config, **changed}} if changed else step
+
+    return {**definition, "steps": [mapped(step) for step in definition.get("steps", [])]}
+
+
+def seal_write_only(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition as it is stored: every write-only value encrypted (values already sealed stay as they are)."""
+    return _map_write_only(definition, lambda value: value if value.startswith(crypto.SEALED_PREFIX)
+                           else crypto.seal_text(value))
+
+
+def open_write_only(definition: dict[str, Any]) -> dict[str, Any]:
+    """A stored definition with its write-only values decrypted (for saving logic and the one-time reveal)."""
+    return _map_write_only(definition, crypto.open_text)
+
+
+def rotate_write_only(definition: dict[str, Any]) -> dict[str, Any]:
+    """A stored definition with its sealed values re-encrypted under the newest key."""
+    return _map_write_only(definition, crypto.rotate_sealed)

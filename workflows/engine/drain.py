@@ -1,0 +1,120 @@
+"""The drain: what a worker does when the queue wakes it (SPEC §7). It dispatches every undispatched event, oldest
+first, in batches, and executes the runs each batch starts right away, in this worker, until nothing is left or
+its time budget is spent. The queue only wakes workers up: one message serves a whole burst of events, events
+recorded while draining are found by the drain itself (no queue round trip each), and anything a drain leaves
+behind is found by the next wake-up or the recovery sweep (`workflows.engine.sweep`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from django.db import DatabaseError, transaction
+
+from conversations import clock
+from conversations.events import WAKE_UP_WINDOW_SECONDS, enqueue_event, wakeups_suppressed
+from conversations.models import Event
+from workflows.engine import dispatcher
+from workflows.engine import runner
+from workflows.choices import RunStatus
+from workflows.models import WorkflowRun
+
+logger = logging.getLogger(__name__)
+
+BATCH = 100  # events dispatched per transaction
+IDLE_POLL_SECONDS = 0.05
+# Runs this process claimed but could not finish because the database failed under them: their leases are handed
+# back as soon as the database answers again, so the sweep resumes them then, not only once the lease expires.
+_unreleased: set[int] = set()
+
+
+def dispatch_and_run(event_id) -> int:
+    """Dispatch one event and execute the runs it starts in this worker; return the runs started."""
+    return drain_batch([event_id])
+
+
+def drain_batch(event_ids: list) -> int:
+    """Dispatch these events (those still undispatched) and execute the runs they start; return the runs started.
+    Outside a drain loop, so the events those runs record wake a worker as usual."""
+    return _drain_batch(event_ids, set())
+
+
+def drain_events(first_event_id=None, budget_seconds: float = 5.0) -> int:
+    """Dispatch `first_event_id`, then every other undispatched event, oldest first and a batch at a time, until
+    none is left or the budget is spent; return the runs started.
+
+    A drain lasts at least the wake-up window (it polls once more at its end), because a process that woke a worker
+    lets the events of the next WAKE_UP_WINDOW_SECONDS go without a wake-up of their own (`conversations.events`):
+    they are committed before the drain's last look. Events another worker holds, or that failed here, are left to
+    their owner, their own task and the sweep, so they never stall the drain."""
+    started_at = time.monotonic()
+    deadline = started_at + budget_seconds
+    held: set = set()
+    started = 0
+    release_abandoned_runs()
+    with wakeups_suppressed():
+        if first_event_id is not None:
+            started += _drain_batch([first_event_id], held)
+        while time.monotonic() < deadline:
+            looked_at = time.monotonic()
+            batch = _oldest_undispatched(held)
+            if batch:
+                started += _drain_batch(batch, held)
+            elif looked_at - started_at >= WAKE_UP_WINDOW_SECONDS or budget_seconds <= 0:
+                break
+            else:
+                time.sleep(IDLE_POLL_SECONDS)
+    if time.monotonic() >= deadline and _oldest_undispatched(held, limit=1):
+        _wake_another_worker()
+    return started
+
+
+def _oldest_undispatched(held: set, limit: int = BATCH) -> list:
+    return list(Event.objects.filter(dispatched_at__isnull=True).exclude(pk__in=held)
+                .order_by("occurred_at").values_list("pk", flat=True)[:limit])
+
+
+def _drain_batch(event_ids: list, held: set) -> int:
+    """Dispatch one batch and execute the runs it started; failures are logged and left to the sweep."""
+    try:
+        batch = dispatcher.dispatch_batch(event_ids)
+    except Exception:  # a broken batch must not keep every drain from the events behind it
+        logger.exception("Dispatching events %s failed; their own tasks and the sweep will retry them", event_ids)
+        held.update(event_ids)
+        return 0
+    held.update(batch.unsettled)
+    for index, started in enumerate(batch.started):
+        try:
+            runner.execute_started(started, batch.changed)
+        except DatabaseError:  # the database went away: nothing of the run's current step committed
+            logger.exception("Run %s lost the database; its lease is handed back once it answers", started.run.pk)
+            _unreleased.update(other.run.pk for other in batch.started[index:])
+            raise
+        except Exception:  # a bug: the run keeps its lease and the sweep takes it again once the lease expires
+            logger.exception("Run %s failed in the drain; the sweep will resume it", started.run.pk)
+            batch.changed.add(started.run.conversation_id)
+    return len(batch.started)
+
+
+def release_abandoned_runs() -> int:
+    """Hand back the leases of runs this process abandoned when the database failed (see `_unreleased`), so the
+    sweep resumes them now. Best effort: while the database is still away they are kept for the next try."""
+    if not _unreleased:
+        return 0
+    ids = list(_unreleased)
+    try:
+        released = WorkflowRun.objects.filter(pk__in=ids, status=RunStatus.RUNNING).update(
+            lease_until=clock.now() - dt.timedelta(seconds=1))
+    except DatabaseError:
+        return 0
+    _unreleased.difference_update(ids)
+    logger.info("Handed back the leases of %s run(s) abandoned when the database failed", released)
+    return released
+
+
+def _wake_another_worker() -> None:
+    """The budget ran out with events left: queue one wake-up for them (after commit, like every wake-up)."""
+    pending = _oldest_undispatched(set(), limit=1)
+    if pending:
+        transaction.on_commit(lambda: enqueue_event(pending[0], force=True))

@@ -1,0 +1,170 @@
+"""The dry run (SPEC §7 "test"): what a workflow would do on a conversation or a sample event, with no side effects.
+
+Steps without side effects (condition, set_variable, wait) really execute, so variables and branches flow exactly as
+in a run; every other step only describes what it would do over the real context. The whole dry run happens inside a
+transaction that is rolled back at the end, so even a step that misbehaved could not leave a row behind, and no
+event is ever written (the event a dry run reacts to is built in memory and never saved).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from conversations import clock
+from conversations.models import Conversation, Event
+from workflows.triggers import registry as triggers
+from workflows.engine.context import RenderError, build_context
+from workflows.engine.definition import validate_definition
+from workflows.steps import step_types
+from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
+
+logger = logging.getLogger(__name__)
+
+MAX_ID = 2**63 - 1
+WOULD_RUN, SKIPPED, STOPPED, NOT_REACHED, FAILED = "would_run", "skipped", "stopped", "not_reached", "failed"
+
+
+def dry_run(*, definition: dict, conversation: Conversation | None = None,
+            sample_event: dict | None = None) -> dict[str, Any]:
+    """Run a definition's steps against a conversation and/or a sample event and report what each would do.
+
+    Raises DefinitionError for an invalid definition, ValidationError for a sample event it cannot read. `sample_event` is `{"type"?, "payload"?}`; its type defaults
+    to the trigger type, so a sample of a message only needs `{"payload": {"body": ..., "sender_type": ...}}`.
+    """
+    cleaned = validate_definition(definition)
+    with transaction.atomic():
+        try:
+            event = _sample_event(cleaned, conversation, sample_event or {})
+            data = _context(event, conversation)
+            report = {"trigger": _trigger_report(cleaned["trigger"], event, data)}
+            report.update(_run_steps(cleaned["steps"], event, conversation, data))
+        finally:
+            transaction.set_rollback(True)
+    return report
+
+
+def _sample_event(definition: dict, conversation: Conversation | None, sample: dict) -> Event:
+    """The event the dry run reacts to: built in memory (never saved), depth 0 like a human cause."""
+    message_id = (sample.get("payload") or {}).get("message_id")
+    if message_id is not None and not (isinstance(message_id, int) and not isinstance(message_id, bool)
+                                       and 0 < message_id <= MAX_ID):
+        raise ValidationError({"event": "payload.message_id is the id (a number) of a message."})
+    return Event(
+        type=sample.get("type") or definition["trigger"]["type"],
+        occurred_at=clock.now(),
+        conversation=conversation,
+        contact=conversation.contact if conversation is not None else None,
+        payload=dict(sample.get("payload") or {}),
+        depth=0,
+    )
+
+
+def _context(event: Event, conversation: Conversation | None) -> dict[str, Any]:
+    """The run context; a sample message given only in the payload (`body`, `sender_type`) becomes `message.*`."""
+    data = build_context(event, {}, conversation)
+    payload = event.payload
+    if data["message"] is None and "body" in payload:
+        data["message"] = {
+            "id": None, "body": str(payload.get("body") or ""), "sender_type": payload.get("sender_type"),
+            "internal": bool(payload.get("internal", False)), "sentiment": payload.get("sentiment"),
+            "created_at": event.occurred_at.isoformat(),
+        }
+    return data
+
+
+def _trigger_report(trigger: dict, event: Event, data: dict) -> dict[str, Any]:
+    """Whether this event would start the workflow (its type and its trigger config filters)."""
+    kind = triggers.trigger_type(trigger["type"])
+    try:
+        matches = event.type == trigger["type"] and kind is not None and kind.matches(trigger["config"], event, data)
+    except (TypeError, ValueError, AttributeError) as exc:  # a sample payload of the wrong shape matches nothing
+        return {"type": trigger["type"], "event_type": event.type, "matches": False,
+                "error": f"The sample event does not fit this trigger: {exc}"}
+    return {"type": trigger["type"], "event_type": event.type, "matches": bool(matches)}
+
+
+def _run_steps(steps: list[dict], event: Event, conversation: Conversation | None, data: dict) -> dict[str, Any]:
+    """Walk the steps the way the runner does (on_false stop / continue / skip_next) and report each one."""
+    reports = [_report(position, step, NOT_REACHED) for position, step in enumerate(steps)]
+    position, result = 0, "succeeded"
+    while position < len(steps):
+        step = steps[position]
+        outcome, report = _dry_step(step, position, event, conversation, data)
+        reports[position] = report
+        if outcome.status == Outcome.FAILED:
+            result = "failed"
+            break
+        data["vars"] = {**data["vars"], **_plain(outcome.variables)}
+        if outcome.status != Outcome.CONDITION_FALSE:
+            position += 1
+            continue
+        on_false = step.get("on_false") or "stop"
+        if on_false == "stop":
+            report["status"], result = STOPPED, "stopped"
+            break
+        if on_false == "skip_next" and position + 1 < len(steps):
+            reports[position + 1] = _report(position + 1, steps[position + 1], SKIPPED,
+                                            output={"skipped": "the previous condition was false"})
+            position += 2
+        else:
+            position += 1
+    return {"steps": reports, "result": {"status": result, "vars": data["vars"]}}
+
+
+def _dry_step(step: dict, position: int, event: Event, conversation: Conversation | None,
+              data: dict) -> tuple[StepOutcome, dict]:
+    """Execute a side-effect-free step, or describe a side-effecting one; never raises."""
+    step_type: StepType = step_types.get(step["type"])
+    config = step.get("config", {})
+    ctx = StepContext(data=data, event=event, conversation=conversation, depth=event.depth + 1, dry_run=True,
+                      trigger_type=event.type)
+    started = time.monotonic()
+    rendered: dict = {}
+    try:
+        rendered = step_type.render(config, ctx)
+        if step_type.has_side_effects:
+            outcome = StepOutcome(output=step_type.describe(config, ctx))
+        else:
+            with transaction.atomic():
+                outcome = step_type.execute(config, ctx)
+    except (ValidationError, RenderError) as exc:
+        outcome = StepOutcome.failed(_error_text(exc))
+    except Exception as exc:  # a bug in one step's describe must show in the report, not turn into a 500
+        logger.exception("Dry run of step %s (%s) crashed", position, step["type"])
+        outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
+    if step_type.uses_secrets:  # rendered `secrets.*` templates: mask them as the runner does
+        from workflows.integrations.services import mask_step_result
+        rendered = mask_step_result(rendered, outcome)
+    status = FAILED if outcome.status == Outcome.FAILED else WOULD_RUN
+    report = _report(position, step, status, input=rendered, output=outcome.output, error=outcome.error,
+                     duration_ms=int((time.monotonic() - started) * 1000))
+    return outcome, report
+
+
+def _report(position: int, step: dict, status: str, **fields: Any) -> dict[str, Any]:
+    """One step's line in the dry-run report, in the shape of a run's step results (SPEC §10)."""
+    return {
+        "position": position, "type": step["type"], "status": status, "attempts": 0,
+        "duration_ms": fields.get("duration_ms", 0), "input": _plain(fields.get("input", {})),
+        "output": _plain(fields.get("output", {})), "error": fields.get("error", ""),
+    }
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return str(exc)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe data: timestamps become ISO text, anything else unknown becomes its text."""
+    def default(item: Any) -> str:
+        return item.isoformat() if isinstance(item, (dt.datetime, dt.date)) else str(item)
+
+    return json.loads(json.dumps(value, default=default))

@@ -1,0 +1,410 @@
+"""The runner: executes a run's steps in order, recording each result as it happens.
+
+Durability rules (SPEC §7):
+- A worker claims a run with a conditional UPDATE and holds a lease; a run whose lease expired (its worker died) is
+  claimed again by the sweep.
+- Each step's effects, its StepRun result and the run's new position commit in one transaction, so a worker killed
+  mid-step leaves the step to be executed again with no partial effect, and a finished step is never executed again.
+- Waits and retries are a status plus a `resume_at` column: nothing sleeps in a worker.
+- A run's consecutive internal steps (a *segment*) execute in one transaction: their effects, their StepRun rows
+  (one INSERT) and the run's new state (one conditional UPDATE) commit together or not at all, so a worker killed
+  mid-segment leaves no partial effect and the segment runs again whole. A step that calls another system ends the
+  segment: its attempt commits before the call and no transaction is open across the network.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+
+from conversations import clock
+from workflows.choices import RunStatus, StepStatus
+from workflows.engine.context import LazyContext, RenderError
+from workflows.models import StepRun, WorkflowRun
+from workflows.services import definition_for_version
+from workflows.steps import step_types
+from workflows.steps.registry import Outcome, StepContext, StepOutcome
+
+logger = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(seconds=settings.HELPDESK_RUN_LEASE_SECONDS)  # renewed after each step or segment
+
+
+def claimable(now: dt.datetime) -> Q:
+    """Runs a worker may take now: queued or waiting and due, or running with an expired lease (a dead worker)."""
+    return Q(status__in=[RunStatus.QUEUED, RunStatus.WAITING], resume_at__lte=now) | Q(
+        status=RunStatus.RUNNING, lease_until__lt=now
+    )
+
+
+def claim_run(run_id: int) -> WorkflowRun | None:
+    """Take a run for this worker, or None when another worker has it or it is not due."""
+    now = clock.now()
+    claimed = WorkflowRun.objects.filter(claimable(now), pk=run_id).update(
+        status=RunStatus.RUNNING, lease_until=now + LEASE, started_at=Coalesce(F("started_at"), Value(now))
+    )
+    if not claimed:
+        return None
+    return WorkflowRun.objects.select_related("event", "conversation", "workflow").get(pk=run_id)
+
+
+def execute_run(run_id: int) -> str | None:
+    """Claim a run and execute its remaining steps; return its status afterwards (None if not claimed)."""
+    run = claim_run(run_id)
+    if run is None:
+        return None
+    return _execute_claimed(run, None, fresh=False)[0]
+
+
+def execute_started(started, changed: set) -> str:
+    """Execute a run a dispatch created already claimed by this worker (`dispatcher.StartedRun`). It starts from the
+    context its event was matched on unless an earlier run changed that conversation (`changed`, shared by the
+    runs of a batch and updated here), in which case it reads it again. Returns the run's status."""
+    run = started.run
+    context = started.context
+    if run.conversation_id in changed:
+        context = _fresh_context(run, context)
+    status, changed_it = _execute_claimed(run, context, fresh=True)
+    if changed_it:
+        changed.add(run.conversation_id)
+    return status
+
+
+def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool) -> tuple[str, bool]:
+    """Execute a claimed run's remaining steps; return its status and whether a step with side effects ran (the
+    contexts other runs read of its conversation before are stale). `fresh` runs have no step results yet (none are
+    read)."""
+    steps = steps_of(run)
+    recorded = {} if fresh else {step_run.position: step_run for step_run in StepRun.objects.filter(run=run)}
+    start = run.position
+    data, stale = _context_for(run, context), False
+    while run.status == RunStatus.RUNNING and run.position < len(steps):
+        if stale:  # read again only when another step needs it (not after the last one)
+            data, stale = _fresh_context(run, data), False
+        if _starts_segment(run, steps, recorded):
+            data, stale = _run_segment(run, steps, data, recorded)
+            continue
+        if isinstance(data, LazyContext):  # steps that call out (or resume) get the whole context, read now
+            data = data.complete()
+        step = steps[run.position]
+        outcome = _run_step(run, step, data)
+        if outcome is not None and step_types.get(step["type"]).has_side_effects:
+            stale = True
+        else:
+            data["vars"] = dict(run.variables)
+    if run.status == RunStatus.RUNNING:
+        _finish(run, RunStatus.SUCCEEDED)
+    # Conservative: a step that failed or was skipped may count, which only costs the next run a read.
+    ran = steps[start:run.position + 1]
+    return run.status, any(step_types.get(step["type"]).has_side_effects for step in ran)
+
+
+def _fresh_context(run: WorkflowRun, previous: dict) -> LazyContext:
+    """The run's context after a step changed the conversation: read again only where a later step looks (the
+    event's message never changes once written, so it is kept)."""
+    if isinstance(previous, LazyContext):
+        return previous.refreshed(run.variables)
+    known = {"message": previous["message"]} if "message" in previous else {}
+    return LazyContext(run.event, run.variables, run.conversation, known=known)
+
+
+_VERSION_CACHE: dict[tuple, list[dict]] = {}
+_VERSION_CACHE_SIZE = 512
+
+
+def steps_of(run: WorkflowRun) -> list[dict]:
+    """The steps of the version a run executes. A saved version never changes, so it is kept per process, keyed by
+    the workflow's identity (its id and creation time: an id can be reused after a delete on SQLite) and version."""
+    key = (run.workflow_id, run.workflow.created_at, run.version)
+    steps = _VERSION_CACHE.get(key)
+    if steps is None:
+        steps = definition_for_version(run)["steps"]
+        if len(_VERSION_CACHE) >= _VERSION_CACHE_SIZE:
+            _VERSION_CACHE.clear()
+        _VERSION_CACHE[key] = steps
+    return steps
+
+
+def _context_for(run: WorkflowRun, context: LazyContext | None) -> LazyContext:
+    """The run's context: a private copy of a current one (with this run's variables), or read as steps need it."""
+    if context is None:
+        return LazyContext(run.event, run.variables, run.conversation)
+    return context.fork(dict(run.variables))
+
+
+def _starts_segment(run: WorkflowRun, steps: list[dict], recorded: dict) -> bool:
+    """The step at the run's position can open a segment: internal, and never started before."""
+    step = steps[run.position]
+    return run.position not in recorded and step_types.get(step["type"]).runs_in_transaction(step.get("config", {}))
+
+
+class _Cancelled(Exception):
+    """The run stopped being ours while its segment executed (cancelled): roll the segment back."""
+
+
+def _run_segment(run: WorkflowRun, steps: list[dict], data: dict, recorded: dict) -> tuple[dict, bool]:
+    """Execute the run's consecutive internal steps from its position in one transaction (see the module
+    docstring); return the context and whether it went stale. A cancel that landed meanwhile wins: nothing
+    commits."""
+    start, variables = run.position, dict(run.variables)
+    try:
+        with transaction.atomic():
+            step_runs, data, stale = _segment_steps(run, steps, data, recorded)
+            StepRun.objects.bulk_create(step_runs)
+            if run.status == RunStatus.RUNNING and run.position >= len(steps):
+                run.status, run.finished_at, run.resume_at, run.lease_until = (
+                    RunStatus.SUCCEEDED, clock.now(), None, None)
+            elif run.status == RunStatus.RUNNING:
+                run.lease_until = clock.now() + LEASE
+            fields = {"status": run.status, "position": run.position, "variables": run.variables,
+                      "error": run.error, "finished_at": run.finished_at, "resume_at": run.resume_at,
+                      "lease_until": run.lease_until}
+            if not WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**fields):
+                raise _Cancelled
+    except _Cancelled:
+        run.position, run.variables = start, variables
+        run.refresh_from_db(fields=["status", "error", "finished_at", "resume_at", "lease_until", "position"])
+        return data, True
+    return data, stale
+
+
+def _segment_steps(run: WorkflowRun, steps: list[dict], data: dict,
+                   recorded: dict) -> tuple[list[StepRun], dict, bool]:
+    """Execute steps until the segment ends (an outbound step, a wait or retry, the end, a stop or a failure),
+    moving `run` in memory; return the StepRun rows to insert, the context and whether it went stale."""
+    step_runs, stale = [], False
+    while run.status == RunStatus.RUNNING and run.position < len(steps) and _starts_segment(run, steps, recorded):
+        if stale:
+            data, stale = _fresh_context(run, data), False
+        step = steps[run.position]
+        step_type = step_types.get(step["type"])
+        step_run = StepRun(run=run, position=run.position, type=step["type"], attempts=1, started_at=clock.now())
+        started = time.monotonic()
+        outcome = _execute(step_type, step, _step_context(run, data, step_run), run)
+        change = _settle(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
+        step_runs.append(step_run)
+        if change.skipped is not None and change.skipped.position not in recorded:
+            step_runs.append(change.skipped)
+        _apply_in_memory(run, change)
+        if step_type.has_side_effects:
+            stale = True
+        else:
+            data["vars"] = dict(run.variables)
+    return step_runs, data, stale
+
+
+def _step_context(run: WorkflowRun, data: dict, step_run: StepRun) -> StepContext:
+    return StepContext(data=data, event=run.event, conversation=run.conversation, run=run, step_run=step_run,
+                       depth=run.event.depth + 1, trigger_type=run.event.type)
+
+
+def _start_step(run: WorkflowRun, step: dict) -> StepRun:
+    """Record that the step is starting (visible as it happens); returns its StepRun."""
+    step_run, _ = StepRun.objects.get_or_create(run=run, position=run.position, defaults={"type": step["type"]})
+    return step_run
+
+
+def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
+    """Execute one step (or complete a finished wait) and move the run on; None when nothing was executed."""
+    step_run = _start_step(run, step)
+    if step_run.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):  # finished before a crash: never again
+        _advance(run, 1)
+        return None
+    if step_run.status == StepStatus.WAITING:
+        _complete_wait(run, step_run)
+        return None
+    step_type = step_types.get(step["type"])
+    if step_run.status == StepStatus.RUNNING and step_run.attempts >= settings.HELPDESK_RETRY_MAX_ATTEMPTS:
+        # Every attempt so far died with its worker (killed mid-call, e.g. by the task timeout): stop trying.
+        outcome = StepOutcome.failed(f"The worker running this step stopped {step_run.attempts} times; giving up.")
+        with transaction.atomic():
+            _apply_outcome(run, step_run, step, outcome, 0)
+        return outcome
+    ctx = _step_context(run, data, step_run)
+    started = time.monotonic()
+    step_run.attempts += 1
+    step_run.started_at = step_run.started_at or clock.now()
+    if step_type.runs_in_transaction(step.get("config", {})):
+        with transaction.atomic():
+            outcome = _execute(step_type, step, ctx, run)
+            _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
+    else:
+        # Calls to other systems cannot roll back, so they run outside any transaction (never holding a database
+        # lock during network I/O); the idempotency key makes a repeat after a crash harmless at the receiver.
+        # The attempt is committed first: one cut short by a dead worker still counts, and shows as running.
+        step_run.status = StepStatus.RUNNING
+        step_run.save(update_fields=["status", "attempts", "started_at"])
+        outcome = _execute(step_type, step, ctx, run)
+        with transaction.atomic():
+            _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
+    return outcome
+
+
+def _execute(step_type, step: dict, ctx: StepContext, run: WorkflowRun) -> StepOutcome:
+    """Render and execute one step; every failure becomes a failed outcome (with its input recorded)."""
+    config = step.get("config", {})
+    try:
+        ctx.step_run.input = step_type.render(config, ctx)
+        # A failing internal step's partial writes roll back (its result is still recorded); a step that writes
+        # nothing needs no savepoint. Outbound steps get no transaction: on SQLite (BEGIN IMMEDIATE) it would hold
+        # the write lock for the whole network call.
+        savepoint = step_type.has_side_effects and step_type.runs_in_transaction(config)
+        with transaction.atomic() if savepoint else contextlib.nullcontext():
+            outcome = step_type.execute(config, ctx)
+    except (ValidationError, RenderError) as exc:
+        outcome = StepOutcome.failed(_error_text(exc))
+    except DatabaseError:  # the database failing is not the step failing: the run is resumed once it answers
+        raise
+    except Exception as exc:  # an unexpected bug in a step must fail the run visibly, not kill the worker
+        logger.exception("Step %s of run %s crashed", run.position, run.pk)
+        outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
+    if step_type.uses_secrets:
+        _mask_step(ctx.step_run, outcome)
+    return outcome
+
+
+def _mask_step(step_run: StepRun, outcome: StepOutcome) -> None:
+    from workflows.integrations.services import mask, secret_values
+
+    secrets = secret_values()
+    step_run.input = mask(step_run.input, secrets)
+    outcome.output, outcome.error = mask(_jsonable(outcome.output), secrets), mask(outcome.error, secrets)
+    outcome.variables = mask(_jsonable(outcome.variables), secrets)  # a remote may echo a secret into saved vars
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(f"{field}: {' '.join(m for e in errs for m in e.messages)}"
+                             for field, errs in exc.error_dict.items())
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+@dataclass
+class _RunChange:
+    """Where a step's outcome moves its run: `advance` by some steps, `finish` with a status, or `wait` until
+    `resume_at`; `skipped` is the StepRun of a step a false condition skipped."""
+
+    kind: str
+    by: int = 1
+    status: str = ""
+    error: str = ""
+    resume_at: dt.datetime | None = None
+    skipped: StepRun | None = None
+
+
+def _settle(run: WorkflowRun, step_run: StepRun, step: dict, outcome: StepOutcome, duration_ms: int) -> _RunChange:
+    """Record the step's result on `step_run` and `run.variables` (in memory) and decide where the run moves: on, to
+    a stop, to a wait or retry, or to failure. Shared by segments (written in bulk) and single steps."""
+    step_run.output, step_run.error, step_run.duration_ms = _jsonable(outcome.output), outcome.error, duration_ms
+    run.variables = {**run.variables, **_jsonable(outcome.variables)}
+    if outcome.status in (Outcome.WAITING, Outcome.RETRY):
+        step_run.status = StepStatus.WAITING if outcome.status == Outcome.WAITING else StepStatus.PENDING
+        return _RunChange("wait", status=RunStatus.WAITING, resume_at=outcome.resume_at)
+    step_run.finished_at = clock.now()
+    if outcome.status == Outcome.FAILED:
+        step_run.status = StepStatus.FAILED
+        return _RunChange("finish", status=RunStatus.FAILED,
+                          error=f"Step {run.position + 1} ({step['type']}) failed: {outcome.error}")
+    step_run.status = StepStatus.SUCCEEDED
+    if outcome.status != Outcome.CONDITION_FALSE:
+        return _RunChange("advance")
+    on_false = step.get("on_false") or "stop"
+    if on_false == "stop":
+        return _RunChange("finish", status=RunStatus.STOPPED)
+    if on_false == "skip_next":
+        skipped = StepRun(run=run, position=run.position + 1, type=_step_type_at(run, run.position + 1),
+                          status=StepStatus.SKIPPED, output={"skipped": "the previous condition was false"})
+        return _RunChange("advance", by=2, skipped=skipped)
+    return _RunChange("advance")
+
+
+def _apply_in_memory(run: WorkflowRun, change: _RunChange) -> None:
+    """Move the run object as `change` says (a segment writes it once, at its end)."""
+    if change.kind == "advance":
+        run.position += change.by
+    elif change.kind == "wait":
+        run.status, run.resume_at, run.lease_until = change.status, change.resume_at, None
+    else:
+        run.status, run.error, run.finished_at = change.status, change.error, clock.now()
+        run.resume_at = run.lease_until = None
+
+
+def _apply_outcome(run: WorkflowRun, step_run: StepRun, step: dict, outcome: StepOutcome, duration_ms: int) -> None:
+    """Record one step's result now and move the run (the single-step path: resumed and outbound steps)."""
+    change = _settle(run, step_run, step, outcome, duration_ms)
+    step_run.save()
+    if change.kind == "wait":
+        _save_if_running(run, status=RunStatus.WAITING, resume_at=change.resume_at, lease_until=None,
+                         variables=run.variables)
+    elif change.kind == "finish":
+        _finish(run, change.status, error=change.error)
+    else:
+        if change.skipped is not None:
+            skipped = change.skipped
+            StepRun.objects.update_or_create(run=run, position=skipped.position, defaults={
+                "type": skipped.type, "status": skipped.status, "output": skipped.output})
+        _advance(run, change.by)
+
+
+def _step_type_at(run: WorkflowRun, position: int) -> str:
+    steps = steps_of(run)
+    return steps[position]["type"] if position < len(steps) else ""
+
+
+def _complete_wait(run: WorkflowRun, step_run: StepRun) -> None:
+    with transaction.atomic():
+        step_run.status, step_run.finished_at = StepStatus.SUCCEEDED, clock.now()
+        step_run.save(update_fields=["status", "finished_at"])
+        _advance(run, 1)
+
+
+def _advance(run: WorkflowRun, by: int) -> None:
+    """Move to the next step, renewing the lease; a run cancelled meanwhile by someone else stops here."""
+    run.position += by
+    run.lease_until = clock.now() + LEASE
+    moved = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        position=run.position, variables=run.variables, lease_until=run.lease_until
+    )
+    if not moved:
+        run.refresh_from_db(fields=["status", "position", "lease_until"])
+
+
+def _finish(run: WorkflowRun, status: str, error: str = "") -> None:
+    _save_if_running(run, status=status, error=error, finished_at=clock.now(), resume_at=None, lease_until=None,
+                     variables=run.variables, position=run.position)
+
+
+def _save_if_running(run: WorkflowRun, **fields: Any) -> bool:
+    """Write the run's next state only while it is still running: a cancel that landed while a step executed must
+    win, not be overwritten (the run then keeps the status the canceller gave it)."""
+    moved = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**fields)
+    if moved:
+        for name, value in fields.items():
+            setattr(run, name, value)
+    else:
+        run.refresh_from_db(fields=["status", "error", "finished_at", "resume_at", "lease_until", "position"])
+    return bool(moved)
+
+
+def _jsonable(value: Any) -> Any:
+    """Step outputs are stored as JSON: datetimes and other objects become strings."""
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,106 @@
+"""What every outbound step shares: sealed secrets in templates (placed only into the request sent), the stable
+idempotency key, and turning a failed request into a retry later (exponential backoff with jitter, honouring
+Retry-After) or a final failure.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any, ClassVar
+
+from django.conf import settings
+
+from conversations import clock
+from workflows.integrations import services as integrations
+from workflows.engine.context import render_value
+from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, idempotency_key
+from workflows.outbound.ssrf import BlockedDestination
+from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Delay before retry number `attempt` (1-based): base * 2^(attempt-1), "equal jitter", at least Retry-After."""
+    ceiling = settings.HELPDESK_RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1)
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    return max(delay, retry_after or 0.0)
+
+
+def outcome_for_error(exc: Exception, attempts: int) -> StepOutcome:
+    """A transient failure with attempts left becomes a retry; anything else fails the step with the details."""
+    if isinstance(exc, BlockedDestination):
+        return StepOutcome.failed(f"Blocked destination: {exc}")
+    response = getattr(exc, "response", None)
+    output = {"status_code": response.status_code, "body": response.excerpt} if response is not None else {}
+    if isinstance(exc, OutboundError) and exc.transient and attempts < settings.HELPDESK_RETRY_MAX_ATTEMPTS:
+        delay = backoff_seconds(attempts, exc.retry_after)
+        resume_at = clock.now() + dt.timedelta(seconds=delay)
+        return StepOutcome(status=Outcome.RETRY, resume_at=resume_at, error=f"{exc} (retry {attempts} in {delay:.0f}s)",
+                           output=output)
+    return StepOutcome.failed(str(exc), **output)
+
+
+class OutboundStep(StepType):
+    """Base of steps that call other systems. Subclasses build a request in `build_request` and read the reply in
+    `read_response`; failures, retries, secrets and idempotency are handled here once."""
+
+    uses_secrets: ClassVar[bool] = True
+    transactional: ClassVar[bool] = False
+
+    def integration_for(self, config: dict) -> Any:
+        reference = config.get("integration")
+        return integrations.resolve_integration(reference) if reference not in (None, "") else None
+
+    def render_sealed(self, config: dict, ctx: StepContext) -> tuple[dict, integrations.SealedSecrets | None]:
+        """The templated keys rendered with `secrets.*` as sealed tokens (and the seal, when any was used)."""
+        data, sealed = ctx.data, None
+        if any("secrets" in str(config.get(key, "")) for key in self.templated):
+            sealed = integrations.sealed_secrets(self.integration_for(config))
+            data = {**ctx.data, "secrets": sealed.refs}
+        rendered = {key: render_value(value, data) if key in self.templated else value for key, value in config.items()}
+        return rendered, sealed
+
+    def render(self, config: dict, ctx: StepContext) -> dict:
+        """What run logs and dry runs record: every secret the templates placed shows as ****."""
+        rendered, sealed = self.render_sealed(config, ctx)
+        return sealed.mask(rendered) if sealed is not None else rendered
+
+    def render_for_request(self, config: dict, ctx: StepContext) -> dict:
+        """The rendered config with the real secrets in place: only for building the request this step sends."""
+        rendered, sealed = self.render_sealed(config, ctx)
+        return sealed.unseal(rendered) if sealed is not None else rendered
+
+    def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
+        raise NotImplementedError
+
+    def read_response(self, response: OutboundResponse, rendered: dict, ctx: StepContext) -> StepOutcome:
+        """Default: the response JSON (or text) is the output."""
+        body = response.json()
+        return StepOutcome(output={"status_code": response.status_code,
+                                   "response": body if body is not None else response.excerpt})
+
+    def request_key(self, ctx: StepContext) -> str:
+        run_id = ctx.run.pk if ctx.run is not None else "dry-run"
+        position = ctx.step_run.position if ctx.step_run is not None else 0
+        return idempotency_key(run_id, position)
+
+    def describe(self, config: dict, ctx: StepContext) -> dict:
+        rendered = self.render(config, ctx)
+        integration = self.integration_for(config)
+        request = self.build_request(rendered, integration, ctx)
+        described = {"would": self.label, "request": {"method": request.method, "url": request.url,
+                                                      "headers": request.headers, "json": request.json_body}}
+        return integrations.mask(described, integrations.secret_values())  # a dry run shows `****`, never a secret
+
+    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+        rendered = self.render_for_request(config, ctx)
+        integration = self.integration_for(config)
+        try:
+            request = self.build_request(rendered, integration, ctx)
+        except ValueError as exc:
+            return StepOutcome.failed(str(exc))
+        attempts = ctx.step_run.attempts if ctx.step_run is not None else 1
+        try:
+            response = integrations.send_with_integration(integration, request, key=self.request_key(ctx))
+        except (OutboundError, BlockedDestination) as exc:
+            return outcome_for_error(exc, attempts)
+        return self.read_response(response, rendered, ctx)
