@@ -22,9 +22,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from conversations import clock, payloads
-from conversations.choices import EventType
-from conversations.events import record_event
+from conversations import clock
 from conversations.models import Event
 from workflows.triggers import registry as triggers
 from workflows.choices import RunStatus, WorkflowStatus
@@ -70,29 +68,6 @@ def create_run(workflow: Workflow, event: Event) -> WorkflowRun | None:
             )
     except IntegrityError:  # this event already started this workflow (a redelivered task)
         return None
-
-
-def record_sentiment_crossing(event: Event, configs: list[dict] | None = None) -> Event | None:
-    """Record `conversation.sentiment_crossed` when a message moved the average across the threshold of an active
-    workflow. Conversations cannot emit it (the thresholds live in workflows), so the dispatcher derives it from the
-    message event's before/after, at the same depth; each workflow then matches it by its own threshold.
-    `configs` are the active sentiment trigger configs when the caller already read them."""
-    payload = payloads.payload_of(event, payloads.MessageCreated)
-    before, after = payload.get("sentiment_before"), payload.get("sentiment_after")
-    if event.type != EventType.MESSAGE_CREATED or after is None or before == after:
-        return None
-    if configs is None:
-        configs = _sentiment_configs()
-    if not any(triggers.sentiment_crossed(config or {}, before, after) for config in configs):
-        return None
-    return record_event(type=EventType.SENTIMENT_CROSSED, conversation=event.conversation, depth=event.depth,
-                        payload=payloads.sentiment_crossed(message_id=payload.get("message_id"), before=before,
-                                                           after=after, source_event_id=event.pk))
-
-
-def _sentiment_configs() -> list[dict]:
-    return list(Workflow.objects.filter(trigger_type=EventType.SENTIMENT_CROSSED, status=WorkflowStatus.ACTIVE)
-                .values_list("trigger_config", flat=True))
 
 
 @dataclass
@@ -189,7 +164,7 @@ def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict,
                 for event in live if event.pk in taken for workflow in matched[event.pk]]
         if runs:
             WorkflowRun.objects.bulk_create(runs)
-        _record_sentiment_crossings([event for event in live if event.pk in taken])
+        _derive_events([event for event in live if event.pk in taken])
         notes = {event.pk: _depth_note(event) for event in too_deep if event.pk in taken}
         counts = defaultdict(int)
         for run in runs:
@@ -208,15 +183,10 @@ def _new_run(workflow: Workflow, event: Event, now, claimed: bool) -> WorkflowRu
     return run
 
 
-def _record_sentiment_crossings(events: list[Event]) -> None:
-    candidates = [event for event in events if event.type == EventType.MESSAGE_CREATED
-                  and (event.payload or {}).get("sentiment_after") is not None]
-    if not candidates:
-        return
-    configs = _sentiment_configs()
-    if configs:
-        for event in candidates:
-            record_sentiment_crossing(event, configs)
+def _derive_events(events: list[Event]) -> None:
+    """Let trigger families record the events they derive from these (e.g. a sentiment crossing from a message)."""
+    for kind in triggers.trigger_types.with_hook("derive"):
+        kind.derive(events)
 
 
 def _mark_dispatched(notes: dict, now) -> None:
@@ -259,7 +229,7 @@ def _dispatch_one_by_one(event_ids: list, claim_runs: bool) -> Batch:
                 batch.unsettled.add(event.pk)
                 continue
             runs = [run for workflow in matched if (run := create_run(workflow, event))]
-            record_sentiment_crossing(event)
+            _derive_events([event])
             note = _depth_note(event) if event.depth > settings.HELPDESK_MAX_DEPTH else f"started {len(runs)} run(s)"
             _mark_dispatched({event.pk: note}, clock.now())
         if claim_runs:

@@ -1,0 +1,22 @@
+"""Trigger types, one module per family; importing this package registers them all (see `registry`).
+
+Families load in the order the editor and the API list their trigger types. Adding a trigger type: add it to its
+family module (or a new module named in FAMILIES) with its schema, filters and hooks; nothing else changes.
+"""
+import importlib
+
+from workflows.triggers.registry import TriggerType, trigger_types
+
+FAMILIES = ("conversation", "message", "contact", "recording", "sla", "schedule", "manual")
+HELPERS = ("registry", "intents")  # modules of the package that are not trigger families
+
+
+def load_all() -> None:
+    """Import every family module so its `trigger_types.register(...)` runs."""
+    for family in FAMILIES:
+        importlib.import_module(f"{__name__}.{family}")
+
+
+load_all()
+
+__all__ = ["FAMILIES", "HELPERS", "TriggerType", "trigger_types"]

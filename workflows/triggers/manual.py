@@ -1,4 +1,5 @@
-"""Discovery of the workflows an AI agent may call ("AI decision", SPEC §3 `manual`): each active manual workflow
+"""The `manual` trigger (SPEC §3: a person in admin or an API call runs a workflow on a conversation), and the
+discovery of the workflows an AI agent may call ("AI decision", SPEC §3 `manual`): each active manual workflow
 with its name, description and a JSON Schema of the inputs it reads, in a shape LLM tool-calling accepts.
 
 The inputs are derived from the definition itself, so the list never drifts from what the workflow does: every
@@ -19,7 +20,8 @@ from django.utils.text import slugify
 from conversations.choices import EventType
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
-from workflows.services import workflow_definition
+from workflows import services
+from workflows.triggers.registry import TriggerType, schema, trigger_types
 
 INPUT_REFERENCE = re.compile(r"\bevent\.(?:payload\.|properties\.)?inputs\.([A-Za-z_][A-Za-z0-9_]*)")
 NUMERIC_OPS = {"gt", "gte", "lt", "lte"}
@@ -88,7 +90,7 @@ def tool_name(workflow: Workflow) -> str:
 
 def describe_callable(workflow: Workflow) -> dict[str, Any]:
     """One callable workflow: what it is, how to call it, and its inputs as an LLM tool definition."""
-    definition = workflow_definition(workflow)
+    definition = services.workflow_definition(workflow)
     inputs = input_schema(definition)
     parameters = {
         "type": "object",
@@ -110,3 +112,8 @@ def callable_workflows() -> list[dict[str, Any]]:
     workflows = (Workflow.objects.filter(trigger_type=EventType.MANUAL, status=WorkflowStatus.ACTIVE)
                  .prefetch_related("steps").order_by("name", "id"))
     return [describe_callable(workflow) for workflow in workflows]
+
+
+trigger_types.register(
+    TriggerType(EventType.MANUAL, "Manual / AI decision", schema({"inputs": {"type": "object"}}), targeted=True),
+)

@@ -1,0 +1,10 @@
+"""Contact triggers (SPEC §3): a contact's attributes ("memory") changed."""
+from __future__ import annotations
+
+from conversations.choices import EventType
+from workflows.triggers.registry import STRING_LIST, TriggerType, one_of, schema, trigger_types
+
+trigger_types.register(
+    TriggerType(EventType.CONTACT_UPDATED, "Contact updated", schema({"attributes": STRING_LIST}),
+                (one_of("attributes", lambda event, data: (event.payload or {}).get("attributes") or []),)),
+)

@@ -1,0 +1,38 @@
+"""Conversation triggers (SPEC §3): a conversation opened, its status, assignment or disposition changed."""
+from __future__ import annotations
+
+from conversations.choices import Channel, Disposition, EventType, Status
+from workflows.triggers.registry import Filter, TriggerType, from_payload, one_of, payload_one_of, schema
+from workflows.triggers.registry import trigger_types
+
+CHANNELS = {"type": "array", "items": {"enum": list(Channel.values)}}
+STATUSES = {"type": "array", "items": {"enum": list(Status.values)}}
+REFERENCES = {"type": "array", "items": {"type": ["string", "integer"]}}
+
+
+def _conversation(data: dict) -> dict:
+    return data.get("conversation") or {}
+
+
+def _final_matches(config: dict, event, data: dict) -> bool:
+    return bool(config["final"]) == bool((event.payload or {}).get("final"))
+
+
+trigger_types.register(
+    TriggerType(EventType.CONVERSATION_CREATED, "New conversation",
+                schema({"channels": CHANNELS, "segments": {"type": "array", "items": {"type": "string"}}}),
+                (payload_one_of("channels", "channel"),
+                 one_of("segments", lambda event, data: (data.get("contact") or {}).get("segment")))),
+    TriggerType(EventType.STATUS_CHANGED, "Status changed", schema({"from": STATUSES, "to": STATUSES}),
+                (payload_one_of("from"), payload_one_of("to"))),
+    TriggerType(EventType.ASSIGNED, "Conversation assigned", schema({"teams": REFERENCES, "agents": REFERENCES}),
+                (one_of("teams", lambda event, data: [_conversation(data).get("team"),
+                                                       _conversation(data).get("team_id")]),
+                 one_of("agents", lambda event, data: [_conversation(data).get(key) for key in
+                                                        ("assignee", "assignee_id", "assignee_email")]))),
+    TriggerType(EventType.DISPOSITION_SET, "Disposition set",
+                schema({"dispositions": {"type": "array", "items": {"enum": list(Disposition.values)}},
+                        "final": {"type": ["boolean", "null"]}}),
+                (Filter("final", _final_matches, from_payload("final")),
+                 payload_one_of("dispositions", "disposition"))),
+)

@@ -1,0 +1,11 @@
+"""Recording triggers (SPEC §3): an audio recording was attached to a conversation."""
+from __future__ import annotations
+
+from conversations.choices import Channel, EventType
+from workflows.triggers.registry import TriggerType, payload_one_of, schema, trigger_types
+
+trigger_types.register(
+    TriggerType(EventType.RECORDING_UPLOADED, "Recording uploaded",
+                schema({"channels": {"type": "array", "items": {"enum": list(Channel.values)}}}),
+                (payload_one_of("channels", "channel"),)),
+)

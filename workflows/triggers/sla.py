@@ -1,0 +1,80 @@
+"""SLA triggers (SPEC §3): a target reached its warning point, or was breached.
+
+A breach event is recorded when the target breaches, which is too early for a workflow with `threshold_minutes`:
+the `late_matches` hook (called by the engine's sweep) finds those breaches again once they are that late and still
+unanswered, and the engine starts their runs (still one per workflow and event).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+
+from conversations.choices import EventType, SenderType, Status
+from conversations.models import Event, Message
+from sla.models import Metric, SlaTarget, TargetState
+from workflows.choices import WorkflowStatus
+from workflows.models import Workflow
+from workflows.triggers.registry import Filter, TriggerType, any_in, from_payload, payload_one_of, schema
+from workflows.triggers.registry import trigger_types
+
+METRICS = {"type": "array", "items": {"enum": list(Metric.values)}}
+# How long after reaching its threshold a breach may still start its workflow (covers sweeps that were down); it
+# bounds the breach events each sweep reads again.
+LATE_BREACH_LOOKBACK = dt.timedelta(hours=6)
+
+
+def sla_breach_matches(config: dict, metric: str | None, minutes_late: float) -> bool:
+    """An `sla.breached` config matches a breach of `metric` once it is at least `threshold_minutes` late."""
+    return any_in(config.get("metrics"), metric) and minutes_late >= float(config.get("threshold_minutes") or 0)
+
+
+def _late_enough(config: dict, event, data: dict) -> bool:
+    return float((event.payload or {}).get("minutes_late") or 0) >= float(config["threshold_minutes"])
+
+
+def late_breaches(now: dt.datetime) -> list[tuple[Workflow, Event]]:
+    """Breach events of the last threshold + LATE_BREACH_LOOKBACK that are now late enough for an active workflow
+    with `threshold_minutes` and still unanswered, and have no run of that workflow yet."""
+    found = []
+    for workflow in Workflow.objects.filter(trigger_type=EventType.SLA_BREACHED, status=WorkflowStatus.ACTIVE):
+        threshold = (workflow.trigger_config or {}).get("threshold_minutes")
+        if not threshold:
+            continue
+        since = now - dt.timedelta(minutes=float(threshold)) - LATE_BREACH_LOOKBACK
+        breaches = (Event.objects.filter(type=EventType.SLA_BREACHED, occurred_at__gte=since,
+                                         depth__lte=settings.HELPDESK_MAX_DEPTH)
+                    .exclude(workflow_runs__workflow=workflow).select_related("conversation"))
+        found += [(workflow, event) for event in breaches
+                  if _late_now(workflow, event, now) and _still_breached(event)]
+    return found
+
+
+def _late_now(workflow: Workflow, event: Event, now: dt.datetime) -> bool:
+    payload = event.payload or {}
+    due_at = dt.datetime.fromisoformat(payload["due_at"]) if payload.get("due_at") else event.occurred_at
+    return sla_breach_matches(workflow.trigger_config, payload.get("metric"), (now - due_at).total_seconds() / 60)
+
+
+def _still_breached(event: Event) -> bool:
+    """The target is still breached and nobody has made up for it: no agent reply since it was due (response
+    metrics) or the conversation not resolved (resolution). Closing a conversation drops its response targets."""
+    payload = event.payload or {}
+    target = SlaTarget.objects.filter(pk=payload.get("target_id"), state=TargetState.BREACHED).first()
+    if target is None or event.conversation is None:
+        return False
+    if target.metric == Metric.RESOLUTION:
+        return event.conversation.status not in (Status.RESOLVED, Status.CLOSED)
+    return not Message.objects.filter(conversation=event.conversation, sender_type=SenderType.AGENT, internal=False,
+                                      created_at__gte=target.due_at).exists()
+
+
+trigger_types.register(
+    TriggerType(EventType.SLA_WARNING, "SLA warning", schema({"metrics": METRICS}),
+                (payload_one_of("metrics", "metric"),)),
+    TriggerType(EventType.SLA_BREACHED, "SLA breached",
+                schema({"metrics": METRICS, "threshold_minutes": {"type": "number", "minimum": 0}}),
+                (payload_one_of("metrics", "metric"),
+                 Filter("threshold_minutes", _late_enough, from_payload("minutes_late"))),
+                late_matches=late_breaches),
+)
