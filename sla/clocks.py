@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 
+from conversations import payloads
 from conversations.choices import EventType, SenderType, Status
 from conversations.models import Conversation, Event
 from conversations.prefetch import forget_related, remember_related
@@ -228,7 +229,8 @@ def reselect_policy(conversation: Conversation, now: dt.datetime, *, new: bool =
 
 
 def _on_message(conversation: Conversation, event: Event, now: dt.datetime) -> None:
-    sender_type, internal = event.payload.get("sender_type"), event.payload.get("internal")
+    message = payloads.payload_of(event, payloads.MessageCreated)
+    sender_type, internal = message.get("sender_type"), message.get("internal")
     if sender_type == SenderType.AGENT and not internal:
         targets = [t for t in _open_targets(conversation, now) if t.metric != Metric.RESOLUTION]
         for target in targets:
@@ -245,7 +247,8 @@ def _on_message(conversation: Conversation, event: Event, now: dt.datetime) -> N
 
 def _on_status_changed(conversation: Conversation, event: Event, now: dt.datetime) -> None:
     targets = _open_targets(conversation, now)
-    if event.payload.get("to") in STOPPED_STATUSES:
+    change = payloads.payload_of(event, payloads.StatusChanged)
+    if change.get("to") in STOPPED_STATUSES:
         for target in targets:
             if target.metric == Metric.RESOLUTION:
                 _meet(target, now)
@@ -253,7 +256,7 @@ def _on_status_changed(conversation: Conversation, event: Event, now: dt.datetim
                 target.delete()
         _save([t for t in targets if t.metric == Metric.RESOLUTION])
         return
-    if event.payload.get("from") in STOPPED_STATUSES:
+    if change.get("from") in STOPPED_STATUSES:
         targets += _reopen_resolution(conversation, now)
     _sync_pause(targets, conversation.status, _current_policy(conversation), now)
     _save(targets)
@@ -274,8 +277,8 @@ def _reopen_resolution(conversation: Conversation, now: dt.datetime) -> list[Sla
 
 def _on_reselect(conversation: Conversation, event: Event, now: dt.datetime) -> None:
     if event.type == EventType.ASSIGNED:
-        before = (event.payload.get("before") or {}).get("team_id")
-        if before == event.payload.get("team_id"):
+        assignment = payloads.payload_of(event, payloads.Assigned)
+        if (assignment.get("before") or {}).get("team_id") == assignment.get("team_id"):
             return
     reselect_policy(conversation, now)
 
@@ -292,7 +295,7 @@ HANDLERS: dict[str, Callable[[Conversation, Event, dt.datetime], None]] = {
 def project_event(event: Event) -> None:
     """The projector: update the SLA clocks of the conversation(s) an event touches. Ignores other events."""
     if event.type == EventType.CONTACT_UPDATED:
-        if "segment" in (event.payload.get("fields") or []) and event.contact_id:
+        if "segment" in (payloads.payload_of(event, payloads.ContactUpdated).get("fields") or []) and event.contact_id:
             for conversation in Conversation.objects.filter(contact_id=event.contact_id).exclude(
                 status__in=STOPPED_STATUSES
             ):

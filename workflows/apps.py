@@ -10,7 +10,7 @@ class WorkflowsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from workflows.integrations.services import install_log_masking
+        from workflows.integrations.secrets import install_log_masking
         from workflows.engine.schedules import ensure_schedules_after_migrate
 
         install_log_masking()  # step crashes are logged with their traceback: mask secrets in it

@@ -15,10 +15,14 @@ User = get_user_model()
 
 
 def adopt(target, saved) -> None:
-    """Make the admin's unsaved `target` the row a service created, so the admin logs and redirects to it."""
-    target.__dict__.update({key: value for key, value in saved.__dict__.items() if not key.startswith("_")})
-    target._state.adding = False
-    target._state.db = saved._state.db
+    """Make the admin's `target` the row a service saved, so the admin logs, messages and redirects to it.
+
+    The admin keeps using the instance it built from the form after `save_model`; the service saved its own. Copying
+    the concrete fields and the documented `Model._state` flags is the supported way to make one stand for the other.
+    """
+    for field in type(saved)._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding, target._state.db = False, saved._state.db
 
 
 def split_tags(text: str) -> list[str]:

@@ -36,7 +36,8 @@ def test_secret_with_a_pasted_newline_is_trimmed_and_control_characters_refused(
         "name": "CRM", "base_url": "https://crm.example.com/", "auth": {"type": "bearer", "token": "tok-SECRET-1234\n"},
         "secrets": {"KEY": "  k-value-9876 \n"}}, format="json")
     assert created.status_code == 201, created.content
-    from workflows.integrations.services import auth_headers, integration_secrets
+    from workflows.integrations.secrets import integration_secrets
+    from workflows.integrations.auth import auth_headers
 
     integration = Integration.objects.get()
     assert auth_headers(integration) == {"Authorization": "Bearer tok-SECRET-1234"}
@@ -47,7 +48,8 @@ def test_secret_with_a_pasted_newline_is_trimmed_and_control_characters_refused(
 
 
 def test_escaped_forms_of_a_secret_are_masked(db):
-    from workflows.integrations.services import integration_save, mask, secret_values
+    from workflows.integrations.services import integration_save
+    from workflows.integrations.secrets import mask, secret_values
 
     integration_save(name="CRM", base_url="https://crm.example.com/", secrets={"KEY": 'pa"ss\\word-42'})
     secrets = secret_values()

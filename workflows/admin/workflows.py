@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
+from conversations.admin.base import adopt
 from workflows import services
 from workflows.triggers import registry as triggers
 from workflows.admin.forms import ImportForm, WorkflowEditorForm
@@ -210,9 +211,7 @@ class WorkflowAdmin(admin.ModelAdmin):
             saved = services.workflow_update(workflow=obj, definition=definition)
         else:
             saved = services.workflow_create(definition=definition, created_by=request.user)
-        for field in Workflow._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(saved, field.attname))
-        obj._state.adding = False
+        adopt(obj, saved)
         announce_new_write_only(request, saved)
 
     def save_related(self, request, form, formsets, change):

@@ -30,7 +30,7 @@ from conversations import clock
 from workflows.choices import RunStatus, StepStatus
 from workflows.engine.context import LazyContext, RenderError
 from workflows.models import StepRun, WorkflowRun
-from workflows.services import definition_for_version
+from workflows.engine.versions import steps_of
 from workflows.steps import step_types
 from workflows.steps.registry import Outcome, StepContext, StepOutcome
 
@@ -115,23 +115,6 @@ def _fresh_context(run: WorkflowRun, previous: dict) -> LazyContext:
         return previous.refreshed(run.variables)
     known = {"message": previous["message"]} if "message" in previous else {}
     return LazyContext(run.event, run.variables, run.conversation, known=known)
-
-
-_VERSION_CACHE: dict[tuple, list[dict]] = {}
-_VERSION_CACHE_SIZE = 512
-
-
-def steps_of(run: WorkflowRun) -> list[dict]:
-    """The steps of the version a run executes. A saved version never changes, so it is kept per process, keyed by
-    the workflow's identity (its id and creation time: an id can be reused after a delete on SQLite) and version."""
-    key = (run.workflow_id, run.workflow.created_at, run.version)
-    steps = _VERSION_CACHE.get(key)
-    if steps is None:
-        steps = definition_for_version(run)["steps"]
-        if len(_VERSION_CACHE) >= _VERSION_CACHE_SIZE:
-            _VERSION_CACHE.clear()
-        _VERSION_CACHE[key] = steps
-    return steps
 
 
 def _context_for(run: WorkflowRun, context: LazyContext | None) -> LazyContext:
@@ -273,7 +256,7 @@ def _execute(step_type, step: dict, ctx: StepContext, run: WorkflowRun) -> StepO
 
 
 def _mask_step(step_run: StepRun, outcome: StepOutcome) -> None:
-    from workflows.integrations.services import mask, secret_values
+    from workflows.integrations.secrets import mask, secret_values
 
     secrets = secret_values()
     step_run.input = mask(step_run.input, secrets)

@@ -15,6 +15,7 @@ import jsonschema
 from django.core.exceptions import ValidationError
 
 from workflows.integrations import services as integrations
+from workflows.integrations import secrets as secret_store
 from workflows.models import CustomAction, HttpMethod, Integration
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse
 from workflows.outbound.ssrf import BlockedDestination
@@ -155,7 +156,7 @@ def custom_action_test(*, action: CustomAction, payload: Any, key: str | None = 
 
 
 def _masked(result: ActionResult) -> ActionResult:
-    secrets = integrations.secret_values()
-    result.response, result.errors = integrations.mask(result.response, secrets), integrations.mask(result.errors,
-                                                                                                     secrets)
+    secrets = secret_store.secret_values()
+    result.response, result.errors = secret_store.mask(result.response, secrets), secret_store.mask(result.errors,
+                                                                                                    secrets)
     return result

@@ -1,30 +1,19 @@
-"""Integrations (SPEC §6): saving them with encrypted secrets, applying their auth to outbound requests (incl.
-OAuth2 client credentials with a cached token refreshed on expiry or 401), and masking every secret in logs.
-"""
+"""Integrations (SPEC §6): save them with encrypted secrets, rotate keys, find one by id or name, and send a
+request through one (its static headers and auth, refreshing an OAuth2 token once on 401). How auth headers are made
+lives in `auth`, reading and masking secrets in `secrets`."""
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
-import logging
-import re
-import secrets as random_tokens
 from typing import Any
-from urllib.parse import quote
 
-from authlib.integrations.requests_client import OAuth2Session
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from conversations import clock
+from workflows.integrations.auth import auth_headers
 from workflows.integrations.crypto import decrypt_json, encrypt_json, rotate
 from workflows.models import AuthType, Integration, Step, WorkflowVersion
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
-from workflows.outbound.ssrf import BlockedDestination, check_url, guarded_connections
-from workflows.engine.sandbox import SecretRef
+from workflows.outbound.ssrf import BlockedDestination
 
-MASK = "****"
 # Which auth fields are secret (stored encrypted, never read back) and which are required, per auth type.
 AUTH_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     AuthType.NONE: {"public": (), "secret": ()},
@@ -34,7 +23,6 @@ AUTH_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     AuthType.OAUTH2_CLIENT_CREDENTIALS: {"public": ("client_id", "token_url", "scope"), "secret": ("client_secret",)},
 }
 OPTIONAL_AUTH_FIELDS = {"scope"}
-TOKEN_EXPIRY_MARGIN = dt.timedelta(seconds=30)
 
 
 def _clean_auth(auth: Any, current: Integration | None) -> tuple[str, dict, dict]:
@@ -175,183 +163,6 @@ def resolve_integration(reference: Any) -> Integration:
     if found is None:
         raise ValidationError({"integration": f'No integration "{reference}".'})
     return found
-
-
-def integration_secrets(integration: Integration) -> dict[str, str]:
-    """The named secrets of one integration (for `{{ secrets.NAME }}`)."""
-    return decrypt_json(integration.secrets_encrypted, {})
-
-
-def all_secrets() -> dict[str, str]:
-    """Named secrets of every integration, for templates of steps that name no integration."""
-    merged: dict[str, str] = {}
-    for integration in Integration.objects.order_by("-pk"):
-        merged.update(integration_secrets(integration))
-    return merged
-
-
-class SealedSecrets:
-    """The named secrets of one render, sealed: a template sees `secrets.NAME` as a SecretRef that renders to an
-    opaque token (letters and digits, so it survives JSON, headers and URL encoding) and refuses every filter, so
-    nothing a manager can read (a dry run, a step's recorded input) ever holds a secret or a transform of one.
-    `unseal` puts the real values in place of whole tokens, only for the request a step sends."""
-
-    def __init__(self, values: dict[str, str]):
-        nonce = random_tokens.token_hex(8)
-        self.refs = {name: SecretRef(name, f"hdsecret{nonce}n{index}x") for index, name in enumerate(values)}
-        self._values = {ref.token: values[name] for name, ref in self.refs.items()}
-        self._token = re.compile(f"hdsecret{nonce}n\\d+x")
-
-    def _replace(self, value: Any, replacement) -> Any:
-        if isinstance(value, str):
-            return self._token.sub(replacement, value) if self._values else value
-        if isinstance(value, list):
-            return [self._replace(item, replacement) for item in value]
-        if isinstance(value, dict):
-            return {key: self._replace(item, replacement) for key, item in value.items()}
-        return value
-
-    def unseal(self, value: Any) -> Any:
-        """`value` (text, or lists and dicts of it) with each whole token replaced by its secret."""
-        return self._replace(value, lambda found: self._values.get(found.group(0), MASK))
-
-    def mask(self, value: Any) -> Any:
-        """`value` with each token shown as the mask: what run logs and dry runs record."""
-        return self._replace(value, MASK)
-
-
-def sealed_secrets(integration: Integration | None) -> SealedSecrets:
-    """The secrets a step's templates may place: every integration's, the step's own integration winning."""
-    values = all_secrets()
-    if integration is not None:
-        values.update(integration_secrets(integration))
-    return SealedSecrets(values)
-
-
-def secret_values() -> set[str]:
-    """Every secret string we hold (named secrets, auth secrets, cached tokens) and the encoded forms they travel
-    in (the Basic credential, URL-quoted values), for masking."""
-    values: set[str] = set()
-    for integration in Integration.objects.all():
-        values.update(integration_secrets(integration).values())
-        auth_secret = decrypt_json(integration.auth_secret_encrypted, {})
-        values.update(auth_secret.values())
-        if integration.auth_type == AuthType.BASIC and auth_secret.get("password"):
-            values.add(_basic_credential(integration.auth_public.get("username", ""), auth_secret["password"]))
-        token = decrypt_json(integration.oauth_token_encrypted, {}) or {}
-        values.update(v for k, v in token.items() if k in ("access_token", "refresh_token") and isinstance(v, str))
-    values.add(settings.HELPDESK_SPEECH_CLOUD_API_KEY)  # the one secret kept in settings rather than an integration
-    values = {value for value in values if isinstance(value, str) and len(value) >= 4}
-    # The forms a secret is quoted in by URLs, JSON and Python reprs of exceptions.
-    encoded = {form(value) for value in values
-               for form in (lambda v: quote(v, safe=""), lambda v: json.dumps(v)[1:-1],
-                            lambda v: v.encode("unicode_escape").decode("ascii"))}
-    return values | encoded
-
-
-def _basic_credential(username: str, password: str) -> str:
-    return base64.b64encode(f"{username}:{password}".encode()).decode()
-
-
-def mask_step_result(rendered: Any, outcome: Any) -> Any:
-    """Mask a step's rendered input (returned) and its outcome's output, error and variables (in place)."""
-    secrets = secret_values()
-    outcome.output, outcome.error = mask(outcome.output, secrets), mask(outcome.error, secrets)
-    outcome.variables = mask(outcome.variables, secrets)
-    return mask(rendered, secrets)
-
-
-def mask(value: Any, secrets: set[str]) -> Any:
-    """Replace every secret inside a JSON-like value (or text) by ****."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in sorted(secrets, key=len, reverse=True):
-            value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, list):
-        return [mask(item, secrets) for item in value]
-    if isinstance(value, dict):
-        return {key: mask(item, secrets) for key, item in value.items()}
-    return value
-
-
-class SecretMaskingFilter(logging.Filter):
-    """Masks secrets in warning/error records (message and traceback) of the modules that log step crashes: an
-    exception raised inside a step may quote a rendered `{{ secrets.* }}` value."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
-            return True
-        try:
-            secrets = secret_values()
-        except Exception:  # logging must never fail (e.g. the database is unreachable)
-            return True
-        record.msg, record.args = mask(record.getMessage(), secrets), None
-        if record.exc_info:
-            record.exc_text = mask(logging.Formatter().formatException(record.exc_info), secrets)
-            record.exc_info = None  # handlers that read the live exception would see the secret
-        return True
-
-
-MASKED_LOGGERS = ("workflows.engine.runner", "workflows.engine.dryrun")
-
-
-def install_log_masking() -> None:
-    """Attach SecretMaskingFilter to the step-executing loggers (once; called from WorkflowsConfig.ready)."""
-    for name in MASKED_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(existing, SecretMaskingFilter) for existing in logger.filters):
-            logger.addFilter(SecretMaskingFilter())
-
-
-# Auth ---------------------------------------------------------------------------------------------------------
-
-
-def _fetch_oauth_token(integration: Integration) -> dict:
-    public, secret = integration.auth_public, decrypt_json(integration.auth_secret_encrypted, {})
-    check_url(public["token_url"])
-    session = OAuth2Session(public["client_id"], secret["client_secret"], scope=public.get("scope") or None)
-    try:
-        # Same guard as every outbound call: checked at connect time, and no redirects (a token endpoint has none).
-        with guarded_connections():
-            token = session.fetch_token(public["token_url"], grant_type="client_credentials", timeout=15,
-                                        allow_redirects=False)
-    except BlockedDestination:
-        raise
-    except Exception as exc:  # authlib raises several types (OAuthError, requests errors)
-        raise OutboundError(f"OAuth2 token request failed: {exc}", transient=True) from exc
-    expires_in = float(token.get("expires_in") or 3600)
-    with transaction.atomic():
-        integration.oauth_token_encrypted = encrypt_json(dict(token))
-        integration.oauth_token_expires_at = clock.now() + dt.timedelta(seconds=expires_in)
-        integration.save(update_fields=["oauth_token_encrypted", "oauth_token_expires_at"])
-    return token
-
-
-def oauth_access_token(integration: Integration, *, force_refresh: bool = False) -> str:
-    """The cached access token while it is valid, else a fresh one from the token endpoint."""
-    integration.refresh_from_db(fields=["oauth_token_encrypted", "oauth_token_expires_at"])
-    expires_at = integration.oauth_token_expires_at
-    if not force_refresh and integration.oauth_token_encrypted and expires_at and \
-            expires_at - TOKEN_EXPIRY_MARGIN > clock.now():
-        return decrypt_json(integration.oauth_token_encrypted)["access_token"]
-    return _fetch_oauth_token(integration)["access_token"]
-
-
-def auth_headers(integration: Integration, *, force_refresh: bool = False) -> dict[str, str]:
-    """The headers the integration's auth adds to a request."""
-    secret = decrypt_json(integration.auth_secret_encrypted, {})
-    public = integration.auth_public
-    if integration.auth_type == AuthType.BASIC:
-        return {"Authorization": "Basic " + _basic_credential(public["username"], secret["password"])}
-    if integration.auth_type == AuthType.BEARER:
-        return {"Authorization": f"Bearer {secret['token']}"}
-    if integration.auth_type == AuthType.HEADER:
-        return {public["header"]: secret["value"]}
-    if integration.auth_type == AuthType.OAUTH2_CLIENT_CREDENTIALS:
-        return {"Authorization": f"Bearer {oauth_access_token(integration, force_refresh=force_refresh)}"}
-    return {}
 
 
 def integration_url(integration: Integration | None, url_or_path: str) -> str:

@@ -12,6 +12,8 @@ from django.conf import settings
 
 from conversations import clock
 from workflows.integrations import services as integrations
+from workflows.integrations import secrets as secret_store
+from workflows.integrations.secrets import SealedSecrets
 from workflows.engine.context import render_value
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, idempotency_key
 from workflows.outbound.ssrf import BlockedDestination
@@ -50,11 +52,11 @@ class OutboundStep(StepType):
         reference = config.get("integration")
         return integrations.resolve_integration(reference) if reference not in (None, "") else None
 
-    def render_sealed(self, config: dict, ctx: StepContext) -> tuple[dict, integrations.SealedSecrets | None]:
+    def render_sealed(self, config: dict, ctx: StepContext) -> tuple[dict, SealedSecrets | None]:
         """The templated keys rendered with `secrets.*` as sealed tokens (and the seal, when any was used)."""
         data, sealed = ctx.data, None
         if any("secrets" in str(config.get(key, "")) for key in self.templated):
-            sealed = integrations.sealed_secrets(self.integration_for(config))
+            sealed = secret_store.sealed_secrets(self.integration_for(config))
             data = {**ctx.data, "secrets": sealed.refs}
         rendered = {key: render_value(value, data) if key in self.templated else value for key, value in config.items()}
         return rendered, sealed
@@ -89,7 +91,8 @@ class OutboundStep(StepType):
         request = self.build_request(rendered, integration, ctx)
         described = {"would": self.label, "request": {"method": request.method, "url": request.url,
                                                       "headers": request.headers, "json": request.json_body}}
-        return integrations.mask(described, integrations.secret_values())  # a dry run shows `****`, never a secret
+        # A dry run shows `****`, never a secret.
+        return secret_store.mask(described, secret_store.secret_values())
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         rendered = self.render_for_request(config, ctx)

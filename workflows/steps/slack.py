@@ -19,7 +19,7 @@ from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from workflows.integrations import services as integrations
+from workflows.integrations import auth as integration_auth
 from workflows.models import AuthType
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, retry_after_seconds
 from workflows.outbound.ssrf import BlockedDestination, check_url
@@ -118,7 +118,7 @@ class SlackStep(OutboundStep):
         if integration.auth_type != AuthType.BEARER:
             raise ValueError(f'integration: "{integration.name}" needs bearer auth holding the Slack bot token.')
         static = {header["key"]: header["value"] for header in integration.headers}
-        return {**static, **integrations.auth_headers(integration)}
+        return {**static, **integration_auth.auth_headers(integration)}
 
     def post(self, request: OutboundRequest, headers: dict[str, str]) -> OutboundResponse:
         """Send through slack-sdk; raise OutboundError / BlockedDestination as the one HTTP client would."""

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from conversations import clock
 from workflows.integrations import crypto
 from workflows.outbound import signing as webhooks
-from workflows.integrations.services import mask, secret_values
+from workflows.integrations.secrets import mask, secret_values
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
 from workflows.outbound.ssrf import BlockedDestination
 from workflows.steps.outbound import OutboundStep, outcome_for_error

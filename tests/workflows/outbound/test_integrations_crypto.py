@@ -6,7 +6,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from workflows.integrations.crypto import decrypt_json
-from workflows.integrations.services import auth_headers, integration_save, integration_secrets
+from workflows.integrations.services import integration_save
+from workflows.integrations.secrets import integration_secrets
+from workflows.integrations.auth import auth_headers
 from workflows.models import Integration
 
 pytestmark = pytest.mark.django_db

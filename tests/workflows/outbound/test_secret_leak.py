@@ -202,7 +202,7 @@ def test_no_secret_in_log_records(caplog, world):
 
 
 def test_the_speech_api_key_from_settings_is_masked(settings, db):
-    from workflows.integrations.services import mask, secret_values
+    from workflows.integrations.secrets import mask, secret_values
 
     settings.HELPDESK_SPEECH_CLOUD_API_KEY = "goog-key-5566778899"
     assert mask("400 Bad key goog-key-5566778899", secret_values()) == "400 Bad key ****"

@@ -184,7 +184,8 @@ def test_credentials_follow_a_redirect_on_the_same_host(settings, httpserver):
 
 
 def test_oauth_token_endpoint_redirect_is_not_followed(settings, httpserver, db):
-    from workflows.integrations.services import integration_save, oauth_access_token
+    from workflows.integrations.services import integration_save
+    from workflows.integrations.auth import oauth_access_token
     from workflows.outbound.client import OutboundError as TokenError
 
     settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
