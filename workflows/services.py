@@ -26,6 +26,7 @@ from workflows.definition import (
     seal_write_only,
     validate_definition,
 )
+from workflows.engine import references
 from workflows.models import Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
 
 
@@ -92,10 +93,12 @@ def _write_definition(workflow: Workflow, definition: dict) -> None:
     WorkflowVersion.objects.create(workflow=workflow, version=workflow.version, definition=definition)
 
 
-def workflow_create(*, definition: dict, created_by=None) -> Workflow:
+def workflow_create(*, definition: dict, created_by=None,
+                    tolerated: frozenset[tuple[str, str]] = frozenset()) -> Workflow:
     """Validate and save a new workflow at version 1 (a write-only key posted as the mask, e.g. in an imported
-    export, has nothing to keep: a webhook gets a new secret)."""
-    cleaned = prepare_steps(validate_definition(definition))
+    export, has nothing to keep: a webhook gets a new secret). `tolerated` references may be missing in a draft (a
+    gallery template's integration, a copy of a broken workflow): they show as the workflow's problems."""
+    cleaned = prepare_steps(validate_definition(definition, tolerated=tolerated))
     with transaction.atomic():
         workflow = Workflow(version=1, created_by=created_by)
         _write_definition(workflow, cleaned)
@@ -105,7 +108,8 @@ def workflow_create(*, definition: dict, created_by=None) -> Workflow:
 def workflow_update(*, workflow: Workflow, definition: dict) -> Workflow:
     """Validate and save a new definition; the version goes up and the previous one is kept. Write-only keys posted
     as the mask (or left out) keep the value of the same step in the previous version."""
-    cleaned = validate_definition(definition)
+    tolerated = references.tokens(workflow_definition(workflow, reveal="all"))
+    cleaned = validate_definition(definition, tolerated=tolerated)
     with transaction.atomic():
         workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
         cleaned = prepare_steps(cleaned, _stored_definition(workflow)["steps"])
@@ -121,7 +125,10 @@ def workflow_set_status(*, workflow: Workflow, status: str) -> Workflow:
     definition = workflow_definition(workflow, reveal="all")
     if definition["status"] == status:
         return workflow
-    return workflow_update(workflow=workflow, definition={**definition, "status": status})
+    try:
+        return workflow_update(workflow=workflow, definition={**definition, "status": status})
+    except DefinitionError as exc:  # e.g. activating a workflow whose team was deleted: fix the step first
+        raise ValidationError(exc.errors) from exc
 
 
 def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:
@@ -129,7 +136,14 @@ def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:
     definition = workflow_definition(workflow, reveal="all")
     name = f"{definition['name']} (copy)"[:200]
     return workflow_create(definition={**definition, "name": name, "status": WorkflowStatus.DRAFT},
-                           created_by=created_by)
+                           created_by=created_by, tolerated=references.tokens(definition))
+
+
+def workflow_problems(workflows: list[Workflow]) -> dict[int, list[dict[str, str]]]:
+    """What is broken in each workflow (a reference deleted since it was saved), by id: one query per reference
+    kind for the whole list. Workflows come with their steps prefetched."""
+    definitions = [_stored_definition(workflow) for workflow in workflows]
+    return dict(zip([w.pk for w in workflows], references.problems_of_many(definitions)))
 
 
 def workflow_delete(*, workflow: Workflow) -> None:

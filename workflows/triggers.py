@@ -6,7 +6,7 @@ filters are optional: an empty config matches every event of the type.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conversations import safe_regex
@@ -15,6 +15,8 @@ from workflows import conditions, intents
 
 STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 SLA_METRICS = ["first_response", "next_response", "resolution"]
+# SLA policies by id or name: an `sla.*` trigger may fire only for the targets of these policies.
+POLICY_LIST = {"type": "array", "items": {"type": ["string", "integer"]}}
 
 
 def _any_in(configured: list | None, actual: Any) -> bool:
@@ -24,6 +26,11 @@ def _any_in(configured: list | None, actual: Any) -> bool:
     actual_values = actual if isinstance(actual, (list, tuple, set)) else [actual]
     wanted = {str(value).casefold() for value in configured}
     return any(str(value).casefold() in wanted for value in actual_values if value is not None)
+
+
+def _policy_matches(config: dict, event) -> bool:
+    """The `policies` filter of the sla.* triggers: the event's policy, by id or name."""
+    return _any_in(config.get("policies"), [event.payload.get("policy_id"), event.payload.get("policy")])
 
 
 def _message_matches(config: dict, event, data: dict) -> bool:
@@ -117,6 +124,8 @@ class TriggerType:
     matches: Callable[[dict, Any, dict], bool]
     validate: Callable[[dict], list[tuple[str, str]]] = lambda config: []
     targeted: bool = False  # events name the one workflow they are for (schedule, manual)
+    # Config keys naming other rows, by reference kind (see `workflows.engine.references`).
+    references: dict[str, str] = field(default_factory=dict)
 
 
 def _schema(properties: dict, required: tuple = ()) -> dict:
@@ -145,7 +154,7 @@ TRIGGER_TYPES: dict[str, TriggerType] = {t.type: t for t in [
     TriggerType(EventType.ASSIGNED, "Conversation assigned",
                 _schema({"teams": {"type": "array", "items": {"type": ["string", "integer"]}},
                          "agents": {"type": "array", "items": {"type": ["string", "integer"]}}}),
-                _assigned_matches),
+                _assigned_matches, references={"teams": "team", "agents": "agent"}),
     TriggerType(EventType.DISPOSITION_SET, "Disposition set",
                 _schema({"dispositions": {"type": "array", "items": {"enum": list(Disposition.values)}},
                          "final": {"type": ["boolean", "null"]}}),
@@ -161,12 +170,13 @@ TRIGGER_TYPES: dict[str, TriggerType] = {t.type: t for t in [
                 _schema({"channels": {"type": "array", "items": {"enum": list(Channel.values)}}}),
                 lambda c, e, d: _any_in(c.get("channels"), e.payload.get("channel"))),
     TriggerType(EventType.SLA_WARNING, "SLA warning",
-                _schema({"metrics": {"type": "array", "items": {"enum": SLA_METRICS}}}),
-                lambda c, e, d: _any_in(c.get("metrics"), e.payload.get("metric"))),
+                _schema({"metrics": {"type": "array", "items": {"enum": SLA_METRICS}}, "policies": POLICY_LIST}),
+                lambda c, e, d: _any_in(c.get("metrics"), e.payload.get("metric")) and _policy_matches(c, e),
+                references={"policies": "sla_policy"}),
     TriggerType(EventType.SLA_BREACHED, "SLA breached",
                 _schema({"metrics": {"type": "array", "items": {"enum": SLA_METRICS}},
-                         "threshold_minutes": {"type": "number", "minimum": 0}}),
-                _sla_matches),
+                         "threshold_minutes": {"type": "number", "minimum": 0}, "policies": POLICY_LIST}),
+                lambda c, e, d: _sla_matches(c, e, d) and _policy_matches(c, e), references={"policies": "sla_policy"}),
     TriggerType(EventType.SCHEDULE, "Schedule",
                 _schema({"interval_minutes": {"type": "integer", "minimum": 1, "maximum": 525600},
                          "match": {"type": "object"}}, required=("interval_minutes",)),

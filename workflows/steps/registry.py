@@ -75,6 +75,9 @@ class StepType:
     # Internal steps run inside the run's transaction (their effects and result commit together); steps that call
     # other systems set this to False so no database lock is held during network I/O.
     transactional: ClassVar[bool] = True
+    # Config keys naming other rows, by reference kind (`workflows.engine.references.KINDS`): checked on save, and
+    # shown as the workflow's problems once the row is deleted.
+    references: ClassVar[dict[str, str]] = {}
 
     def runs_in_transaction(self, config: dict) -> bool:
         """Whether this step, with this config, executes inside the run's transaction (see `transactional`)."""
