@@ -16,6 +16,7 @@ from workflows import admin_editor as editor
 from workflows import conditions, triggers
 from workflows.choices import OnFalse, WorkflowStatus
 from workflows.definition import DefinitionError, validate_definition
+from workflows.engine import references
 from workflows.models import Integration, Workflow
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, StepType
@@ -168,7 +169,9 @@ class WorkflowEditorForm(forms.ModelForm):
             self.submitted, errors = definition_from_post(self.data)
             errors.update(self._text_errors())
         try:
-            self.definition = validate_definition(self.submitted)
+            # References the saved version already made may stay missing in a draft (shown as problems).
+            known = references.tokens(self.current_definition()) if self.instance.pk else frozenset()
+            self.definition = validate_definition(self.submitted, tolerated=known)
         except DefinitionError as exc:
             errors = {**{key: value for key, value in exc.errors.items() if key not in errors}, **errors}
         if errors:

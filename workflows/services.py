@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 
 from conversations import clock
 from conversations.choices import EventType
@@ -141,7 +142,8 @@ def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:
 
 def workflow_problems(workflows: list[Workflow]) -> dict[int, list[dict[str, str]]]:
     """What is broken in each workflow (a reference deleted since it was saved), by id: one query per reference
-    kind for the whole list. Workflows come with their steps prefetched."""
+    kind for the whole list (and one for the steps, unless they were prefetched)."""
+    prefetch_related_objects(workflows, "steps")
     definitions = [_stored_definition(workflow) for workflow in workflows]
     return dict(zip([w.pk for w in workflows], references.problems_of_many(definitions)))
 
