@@ -178,19 +178,43 @@ def workflow_run_manual(*, workflow: Workflow, conversation: Conversation, input
     return WorkflowRun.objects.get(workflow=workflow, event=event)
 
 
-def run_retry(*, run: WorkflowRun) -> WorkflowRun:
-    """Re-run a failed run from its failed step; the steps that succeeded are not executed again."""
+RetryVersion = Literal["original", "current"]
+RETRY_VERSIONS = ("original", "current")
+
+
+def run_retry(*, run: WorkflowRun, version: RetryVersion = "original") -> WorkflowRun:
+    """Re-run a failed run from its failed step; the steps that succeeded are not executed again. It runs on the
+    version it ran (`original`, the default) or on the workflow's current version (`current`: a fixed step is
+    picked up, from the same position); the run records which in `retried_on` and `version`."""
+    if version not in RETRY_VERSIONS:
+        raise ValidationError({"version": f"Use one of: {', '.join(RETRY_VERSIONS)}."})
     with transaction.atomic():
-        run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+        run = WorkflowRun.objects.select_for_update().select_related("workflow").get(pk=run.pk)
         if run.status != RunStatus.FAILED:
             raise ValidationError({"status": "Only failed runs can be retried."})
+        if version == "current" and run.workflow.version != run.version:
+            _move_to_current_version(run)
         # A manual retry gets a fresh set of attempts (and backoff) for the failed step.
         StepRun.objects.filter(run=run, status=StepStatus.FAILED).update(status=StepStatus.PENDING, error="",
                                                                          attempts=0)
         run.status, run.error, run.finished_at, run.resume_at = RunStatus.QUEUED, "", None, clock.now()
-        run.save(update_fields=["status", "error", "finished_at", "resume_at"])
+        run.retried_on = version
+        run.save(update_fields=["status", "error", "finished_at", "resume_at", "retried_on", "version",
+                                "first_version"])
     transaction.on_commit(lambda: enqueue_run(run.pk))
     return run
+
+
+def _move_to_current_version(run: WorkflowRun) -> None:
+    """Point a failed run at its workflow's current version, from the same position: the results of the steps
+    before it stay, the failed step's result is dropped (it may now be another step type)."""
+    steps = workflow_definition(run.workflow, reveal="all")["steps"]
+    if run.position >= len(steps):
+        raise ValidationError({"version": f"The current version (v{run.workflow.version}) has {len(steps)} step(s); "
+                                          f"the run failed at step {run.position + 1}. Retry on the version it ran."})
+    StepRun.objects.filter(run=run, position__gte=run.position).delete()
+    run.first_version = run.first_version or run.version
+    run.version = run.workflow.version
 
 
 def run_cancel(*, run: WorkflowRun) -> WorkflowRun:

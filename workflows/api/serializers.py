@@ -222,6 +222,14 @@ class DryRunRequestSerializer(StrictSerializer):
         return attrs
 
 
+class RetryRequestSerializer(StrictSerializer):
+    """`POST /api/workflow-runs/{id}/retry/`: `{"version"?: "original" | "current"}` (default: the version it ran)."""
+
+    version = serializers.ChoiceField(choices=services.RETRY_VERSIONS, default="original", help_text=(
+        "original: run the failed step again on the version the run ran; current: on the workflow's current "
+        "version, from the same step. The run's `version` and `retried_on` say which it used."))
+
+
 class ManualRunRequestSerializer(StrictSerializer):
     """`POST /api/workflows/{id}/run/`: `{"conversation": id, "inputs"?: {...}}`."""
 
@@ -268,5 +276,6 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = WorkflowRun
         fields = ["id", "workflow", "workflow_name", "version", "event", "event_type", "conversation", "status",
-                  "position", "resume_at", "created_at", "started_at", "finished_at", "error", "steps"]
+                  "position", "resume_at", "created_at", "started_at", "finished_at", "error", "steps",
+                  "retried_on", "first_version"]
         read_only_fields = fields
