@@ -76,6 +76,11 @@ class WorkflowRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A manual retry runs on the version the run ran ("original") or on the workflow's current one ("current"); then
+    # `version` is the version it runs now and `first_version` the one it started with.
+    retried_on = models.CharField(max_length=8, blank=True, choices=[("original", "the version it ran"),
+                                                                     ("current", "the current version")])
+    first_version = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

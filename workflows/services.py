@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 
 from conversations import clock, payloads
 from conversations.choices import EventType
@@ -26,6 +27,7 @@ from workflows.engine.definition import (
     seal_write_only,
     validate_definition,
 )
+from workflows.engine import references
 from workflows.models import Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
 
 
@@ -92,10 +94,12 @@ def _write_definition(workflow: Workflow, definition: dict) -> None:
     WorkflowVersion.objects.create(workflow=workflow, version=workflow.version, definition=definition)
 
 
-def workflow_create(*, definition: dict, created_by=None) -> Workflow:
+def workflow_create(*, definition: dict, created_by=None,
+                    tolerated: frozenset[tuple[str, str]] = frozenset()) -> Workflow:
     """Validate and save a new workflow at version 1 (a write-only key posted as the mask, e.g. in an imported
-    export, has nothing to keep: a webhook gets a new secret)."""
-    cleaned = prepare_steps(validate_definition(definition))
+    export, has nothing to keep: a webhook gets a new secret). `tolerated` references may be missing in a draft (a
+    gallery template's integration, a copy of a broken workflow): they show as the workflow's problems."""
+    cleaned = prepare_steps(validate_definition(definition, tolerated=tolerated))
     with transaction.atomic():
         workflow = Workflow(version=1, created_by=created_by)
         _write_definition(workflow, cleaned)
@@ -105,7 +109,8 @@ def workflow_create(*, definition: dict, created_by=None) -> Workflow:
 def workflow_update(*, workflow: Workflow, definition: dict) -> Workflow:
     """Validate and save a new definition; the version goes up and the previous one is kept. Write-only keys posted
     as the mask (or left out) keep the value of the same step in the previous version."""
-    cleaned = validate_definition(definition)
+    tolerated = references.tokens(workflow_definition(workflow, reveal="all"))
+    cleaned = validate_definition(definition, tolerated=tolerated)
     with transaction.atomic():
         workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
         cleaned = prepare_steps(cleaned, _stored_definition(workflow)["steps"])
@@ -121,7 +126,10 @@ def workflow_set_status(*, workflow: Workflow, status: str) -> Workflow:
     definition = workflow_definition(workflow, reveal="all")
     if definition["status"] == status:
         return workflow
-    return workflow_update(workflow=workflow, definition={**definition, "status": status})
+    try:
+        return workflow_update(workflow=workflow, definition={**definition, "status": status})
+    except DefinitionError as exc:  # e.g. activating a workflow whose team was deleted: fix the step first
+        raise ValidationError(exc.errors) from exc
 
 
 def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:
@@ -129,7 +137,15 @@ def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:
     definition = workflow_definition(workflow, reveal="all")
     name = f"{definition['name']} (copy)"[:200]
     return workflow_create(definition={**definition, "name": name, "status": WorkflowStatus.DRAFT},
-                           created_by=created_by)
+                           created_by=created_by, tolerated=references.tokens(definition))
+
+
+def workflow_problems(workflows: list[Workflow]) -> dict[int, list[dict[str, str]]]:
+    """What is broken in each workflow (a reference deleted since it was saved), by id: one query per reference
+    kind for the whole list (and one for the steps, unless they were prefetched)."""
+    prefetch_related_objects(workflows, "steps")
+    definitions = [_stored_definition(workflow) for workflow in workflows]
+    return dict(zip([w.pk for w in workflows], references.problems_of_many(definitions)))
 
 
 def workflow_delete(*, workflow: Workflow) -> None:
@@ -162,19 +178,43 @@ def workflow_run_manual(*, workflow: Workflow, conversation: Conversation, input
     return WorkflowRun.objects.get(workflow=workflow, event=event)
 
 
-def run_retry(*, run: WorkflowRun) -> WorkflowRun:
-    """Re-run a failed run from its failed step; the steps that succeeded are not executed again."""
+RetryVersion = Literal["original", "current"]
+RETRY_VERSIONS = ("original", "current")
+
+
+def run_retry(*, run: WorkflowRun, version: RetryVersion = "original") -> WorkflowRun:
+    """Re-run a failed run from its failed step; the steps that succeeded are not executed again. It runs on the
+    version it ran (`original`, the default) or on the workflow's current version (`current`: a fixed step is
+    picked up, from the same position); the run records which in `retried_on` and `version`."""
+    if version not in RETRY_VERSIONS:
+        raise ValidationError({"version": f"Use one of: {', '.join(RETRY_VERSIONS)}."})
     with transaction.atomic():
-        run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+        run = WorkflowRun.objects.select_for_update().select_related("workflow").get(pk=run.pk)
         if run.status != RunStatus.FAILED:
             raise ValidationError({"status": "Only failed runs can be retried."})
+        if version == "current" and run.workflow.version != run.version:
+            _move_to_current_version(run)
         # A manual retry gets a fresh set of attempts (and backoff) for the failed step.
         StepRun.objects.filter(run=run, status=StepStatus.FAILED).update(status=StepStatus.PENDING, error="",
                                                                          attempts=0)
         run.status, run.error, run.finished_at, run.resume_at = RunStatus.QUEUED, "", None, clock.now()
-        run.save(update_fields=["status", "error", "finished_at", "resume_at"])
+        run.retried_on = version
+        run.save(update_fields=["status", "error", "finished_at", "resume_at", "retried_on", "version",
+                                "first_version"])
     transaction.on_commit(lambda: enqueue_run(run.pk))
     return run
+
+
+def _move_to_current_version(run: WorkflowRun) -> None:
+    """Point a failed run at its workflow's current version, from the same position: the results of the steps
+    before it stay, the failed step's result is dropped (it may now be another step type)."""
+    steps = workflow_definition(run.workflow, reveal="all")["steps"]
+    if run.position >= len(steps):
+        raise ValidationError({"version": f"The current version (v{run.workflow.version}) has {len(steps)} step(s); "
+                                          f"the run failed at step {run.position + 1}. Retry on the version it ran."})
+    StepRun.objects.filter(run=run, position__gte=run.position).delete()
+    run.first_version = run.first_version or run.version
+    run.version = run.workflow.version
 
 
 def run_cancel(*, run: WorkflowRun) -> WorkflowRun:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations import services as conversation_services
+from workflows import services
 from workflows.admin import runs as admin_runs
 from workflows import selectors as analytics
 from workflows.admin import charts
@@ -253,7 +254,8 @@ def test_run_page_shows_the_step_timeline(browser, failed_run):
     page = response.content.decode()
     assert "the remote system is down" in page
     assert "Bearer ****" in page
-    assert "Retry from failed step" in page
+    assert "Retry on the version it ran (v1)" in page
+    assert "Retry on the current version" not in page  # the workflow has not changed since
 
 
 def test_retry_from_failed_step_completes_the_run_without_redoing_done_steps(
@@ -266,6 +268,33 @@ def test_retry_from_failed_step_completes_the_run_without_redoing_done_steps(
     assert failed_run.status == "succeeded"
     # The done step was not run again; the retried step starts a fresh count of attempts (and backoff).
     assert list(failed_run.steps.values_list("status", "attempts")) == [("succeeded", 1), ("succeeded", 1)]
+
+
+def test_retry_on_the_current_version_runs_the_step_that_replaced_the_failed_one(
+        browser, failed_run, django_capture_on_commit_callbacks):
+    definition = services.workflow_definition(failed_run.workflow)
+    definition["steps"][1] = {"type": "add_tag", "config": {"tags": ["fixed"]}}
+    services.workflow_update(workflow=failed_run.workflow, definition=definition)
+    page = browser.get(reverse("admin:workflows_workflowrun_change", args=[failed_run.pk])).content.decode()
+    assert "Retry on the version it ran (v1)" in page and "Retry on the current version (v2)" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post(reverse("admin:workflows_workflowrun_retry", args=[failed_run.pk]),
+                                {"version": "current"}, follow=True)
+    page = response.content.decode()
+    assert "queued again from its failed step on version 2 (the current version)" in page
+    assert "retried on the current version; it started on v1" in page
+    failed_run.refresh_from_db()
+    assert (failed_run.status, failed_run.version, failed_run.retried_on) == ("succeeded", 2, "current")
+    assert list(failed_run.steps.values_list("type", "status")) == [("add_tag", "succeeded"), ("add_tag", "succeeded")]
+
+
+def test_retry_on_the_version_it_ran_says_so(browser, failed_run, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post(reverse("admin:workflows_workflowrun_retry", args=[failed_run.pk]),
+                                {"version": "original"}, follow=True)
+    assert "on version 1 (the version it ran)" in response.content.decode()
+    failed_run.refresh_from_db()
+    assert (failed_run.status, failed_run.retried_on) == ("failed", "original")
 
 
 def test_retry_of_a_run_that_did_not_fail_is_a_message_not_an_error(browser, failed_run):

@@ -6,6 +6,7 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
+from conversations import services as conversation_services
 from workflows.models import WorkflowRun
 from workflows.engine.sweep import sweep_once
 
@@ -23,7 +24,9 @@ def create(client, name, steps, status="active") -> int:
 def history(manager_client, conversation):
     """Good ran 3 times (one of them two days ago), Bad failed once, Idle is a draft; every run took 2 s."""
     good = create(manager_client, "Good", [{"type": "add_tag", "config": {"tags": ["ok"]}}])
+    ghosts = conversation_services.team_create(name="Ghosts")
     bad = create(manager_client, "Bad", [{"type": "route", "config": {"team": "Ghosts", "strategy": "specific"}}])
+    ghosts.delete()  # deleted after the workflow was saved: its run fails
     create(manager_client, "Idle", [], status="draft")
     for workflow in (good, good, good, bad):
         assert manager_client.post(f"/api/workflows/{workflow}/run/", {"conversation": conversation.pk},

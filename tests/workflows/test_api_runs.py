@@ -83,8 +83,10 @@ def test_run_records_the_version_it_ran(manager_client, conversation):
 def two_conversations_with_runs(manager_client, contact, conversation):
     other = conversation_services.conversation_open(contact=contact, channel="email", subject="Second")
     good = create(manager_client, [{"type": "add_tag", "config": {"tags": ["x"]}}], name="Good")
+    ghosts = conversation_services.team_create(name="Ghosts")
     bad = create(manager_client, [{"type": "route", "config": {"team": "Ghosts", "strategy": "specific"}}],
                  name="Bad")
+    ghosts.delete()  # deleted after the workflow was saved: its runs fail
     for workflow in (good, bad):
         for target in (conversation, other):
             manager_client.post(f"{URL}{workflow}/run/", {"conversation": target.pk}, format="json")
@@ -166,11 +168,13 @@ def test_workflow_list_query_count_does_not_grow_with_workflows(manager_client):
 
 def test_retry_resumes_a_failed_run_from_its_failed_step(manager_client, conversation,
                                                          django_capture_on_commit_callbacks):
+    retention = conversation_services.team_create(name="Retention")
     workflow = create(manager_client, [
         {"type": "set_priority", "config": {"priority": "high"}},
         {"type": "route", "config": {"team": "Retention", "strategy": "specific"}},
         {"type": "add_tag", "config": {"tags": ["routed"]}},
     ])
+    retention.delete()  # deleted after the workflow was saved: the route step fails
     with django_capture_on_commit_callbacks(execute=True):
         run_id = manager_client.post(f"{URL}{workflow}/run/", {"conversation": conversation.pk},
                                      format="json").json()["id"]

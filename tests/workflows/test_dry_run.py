@@ -4,7 +4,7 @@ from django.apps import apps
 from django.core import mail
 
 from conversations import services as conversation_services
-from conversations.models import Event
+from conversations.models import Event, Team
 from workflows.engine.dryrun import dry_run
 from workflows.models import WorkflowRun
 
@@ -140,8 +140,10 @@ def test_sample_event_of_another_type_does_not_match(manager_client, conversatio
 
 
 def test_a_step_that_would_fail_is_reported_failed(manager_client, conversation):
+    conversation_services.team_create(name="Nobody here")
     workflow = create(manager_client, [
         {"type": "route", "config": {"team": "Nobody here", "strategy": "specific"}}, SIDE_EFFECTS[0]])
+    Team.objects.filter(name="Nobody here").delete()  # deleted after the workflow was saved
     report = manager_client.post(f"{URL}{workflow}/test/", {"conversation": conversation.pk}, format="json").json()
     assert [s["status"] for s in report["steps"]] == ["failed", "not_reached"]
     assert "Nobody here" in report["steps"][0]["error"]

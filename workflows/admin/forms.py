@@ -17,6 +17,7 @@ from workflows.engine import conditions
 from workflows.triggers import registry as triggers
 from workflows.choices import OnFalse, WorkflowStatus
 from workflows.engine.definition import DefinitionError, validate_definition
+from workflows.engine import references
 from workflows.models import Integration, Workflow
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, StepType
@@ -169,7 +170,9 @@ class WorkflowEditorForm(forms.ModelForm):
             self.submitted, errors = definition_from_post(self.data)
             errors.update(self._text_errors())
         try:
-            self.definition = validate_definition(self.submitted)
+            # References the saved version already made may stay missing in a draft (shown as problems).
+            known = references.tokens(self.current_definition()) if self.instance.pk else frozenset()
+            self.definition = validate_definition(self.submitted, tolerated=known)
         except DefinitionError as exc:
             errors = {**{key: value for key, value in exc.errors.items() if key not in errors}, **errors}
         if errors:

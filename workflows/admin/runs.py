@@ -81,6 +81,7 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
             extra = {"rows": timeline_rows(steps, services.definition_for_version(run)),
                      "run": run, "run_badge": status_badge(run.status),
                      "can_retry": run.status == RunStatus.FAILED and self.can_manage_runs(request),
+                     "current_version": run.workflow.version,
                      "can_cancel": run.status not in FINISHED_RUN_STATUSES and self.can_manage_runs(request)}
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
@@ -100,13 +101,22 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         run = get_object_or_404(WorkflowRun, pk=run_id)
-        if self._apply(request, run, service):
+        if self._apply(request, run, service) and done:
             self.message_user(request, f"Run {run.pk} {done}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:workflows_workflowrun_change", args=[run.pk]))
 
     def retry_view(self, request: HttpRequest, run_id: int):
-        """Queue a failed run again from its failed step (the steps that succeeded are not run again)."""
-        return self._button_view(request, run_id, services.run_retry, "queued again from its failed step")
+        """Queue a failed run again from its failed step (the steps that succeeded are not run again), on the version
+        it ran or on the workflow's current version (the button pressed); the message says which."""
+        version = request.POST.get("version") or "original"
+
+        def retry(run: WorkflowRun) -> None:
+            retried = services.run_retry(run=run, version=version)
+            which = "the version it ran" if version == "original" else "the current version"
+            self.message_user(request, f"Run {run.pk} queued again from its failed step on version "
+                                       f"{retried.version} ({which}).", messages.SUCCESS)
+
+        return self._button_view(request, run_id, retry, "")
 
     def cancel_view(self, request: HttpRequest, run_id: int):
         """Stop a run that has not finished (a waiting run never resumes)."""

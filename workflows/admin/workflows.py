@@ -152,9 +152,23 @@ class WorkflowAdmin(admin.ModelAdmin):
 
     # List columns --------------------------------------------------------------------------------------------
 
+    def get_changelist_instance(self, request):
+        """The page's workflows with their problems, computed together (one query per reference kind)."""
+        changelist = super().get_changelist_instance(request)
+        problems = services.workflow_problems(list(changelist.result_list))
+        for workflow in changelist.result_list:
+            workflow._problems = problems.get(workflow.pk, [])
+        return changelist
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
-        return badge(obj.status, obj.get_status_display())
+        status = badge(obj.status, obj.get_status_display())
+        problems = getattr(obj, "_problems", [])
+        if not problems:
+            return status
+        detail = "; ".join(f"{p['key']}: {p['message']}" for p in problems)
+        return format_html('{} <span class="wf-badge wf-broken" style="background:#cf222e" title="{}">broken</span>',
+                           status, detail)
 
     @admin.display(description="Trigger", ordering="trigger_type")
     def trigger_badge(self, obj):
@@ -198,12 +212,21 @@ class WorkflowAdmin(admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         tools = []
         if object_id:
+            self._warn_problems(request, object_id)
             tools.append(("Export JSON", reverse("admin:workflows_workflow_export", args=[object_id])))
             test = admin_link("workflows_workflow_test", object_id) or admin_link("workflows_workflow_test")
             if test:
                 tools.append(("Test (dry run)", test))
         return super().changeform_view(request, object_id, form_url, {"workflow_tools": tools,
                                                                       **(extra_context or {})})
+
+    def _warn_problems(self, request: HttpRequest, object_id: str) -> None:
+        """On a GET of the editor, say what is broken (a team or integration deleted since the last save)."""
+        workflow = Workflow.objects.filter(pk=object_id).prefetch_related("steps").first() \
+            if request.method == "GET" and str(object_id).isdigit() else None
+        for problem in services.workflow_problems([workflow]).get(workflow.pk, []) if workflow else []:
+            self.message_user(request, f"Broken: {problem['key']}: {problem['message']} "
+                                       "(fix the step; the workflow cannot be activated until then)", messages.WARNING)
 
     def save_model(self, request, obj, form, change):
         definition = form.definition

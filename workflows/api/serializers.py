@@ -20,12 +20,13 @@ from workflows import services
 from workflows import selectors as analytics
 from workflows.triggers import registry as triggers
 from workflows.choices import OnFalse, RunStatus, StepStatus, WorkflowStatus
+from workflows.engine import references
 from workflows.engine.definition import MAX_STEPS, DefinitionError, validate_definition
 from workflows.models import StepRun, Workflow, WorkflowRun
 from workflows.steps.registry import step_types
 
 DEFINITION_KEYS = frozenset({"name", "description", "status", "trigger", "steps"})
-READ_ONLY_KEYS = frozenset({"id", "version", "created_at", "updated_at", "stats"})
+READ_ONLY_KEYS = frozenset({"id", "version", "created_at", "updated_at", "stats", "problems"})
 MAX_ID = 2**63 - 1
 
 
@@ -74,13 +75,28 @@ def refuse_too_many_steps(data: Any) -> None:
         raise serializers.ValidationError({"steps": [f"A workflow has at most {MAX_STEPS} steps."]})
 
 
-def validated_definition(data: Any) -> dict:
-    """The shared validator's normalised definition, or its errors as a 400."""
+def validated_definition(data: Any, tolerated: frozenset[tuple[str, str]] = frozenset()) -> dict:
+    """The shared validator's normalised definition, or its errors as a 400 (`tolerated`: the references the saved
+    version already made, which a draft may keep while they are missing)."""
     refuse_too_many_steps(data)
     try:
-        return validate_definition(data)
+        return validate_definition(data, tolerated=tolerated)
     except DefinitionError as exc:
         raise definition_errors(exc) from exc
+
+
+class ProblemSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text='Where, e.g. "steps[2].config.team".')
+    message = serializers.CharField(help_text='What, e.g. \'No team "Billing".\'')
+
+
+class WorkflowListSerializer(serializers.ListSerializer):
+    """A page of workflows computes their problems together: one query per reference kind for the whole page."""
+
+    def to_representation(self, data: Any) -> list:
+        workflows = list(data.all() if hasattr(data, "all") else data)
+        self.child.problems_by_id = services.workflow_problems(workflows)
+        return super().to_representation(workflows)
 
 
 class WorkflowSerializer(ClosedRequestBody, serializers.Serializer):
@@ -102,6 +118,12 @@ class WorkflowSerializer(ClosedRequestBody, serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     stats = WorkflowStatsSerializer(read_only=True)
+    problems = ProblemSerializer(many=True, read_only=True, help_text=(
+        "What is broken: a team, agent, integration, custom action or SLA policy the definition names that no "
+        "longer exists. A workflow with problems cannot be activated."))
+
+    class Meta:
+        list_serializer_class = WorkflowListSerializer
 
     def to_internal_value(self, data: Any) -> dict:
         reject_unknown_keys(data, DEFINITION_KEYS | READ_ONLY_KEYS)
@@ -110,6 +132,7 @@ class WorkflowSerializer(ClosedRequestBody, serializers.Serializer):
             if self.instance is not None:
                 current = services.workflow_definition(self.instance)
                 data = {**current, **data} if self.partial else {"status": current["status"], **data}
+                return validated_definition(data, references.tokens(current))
         return validated_definition(data)
 
     def to_representation(self, workflow: Workflow) -> dict:
@@ -122,7 +145,12 @@ class WorkflowSerializer(ClosedRequestBody, serializers.Serializer):
             "created_at": stamp.to_representation(workflow.created_at),
             "updated_at": stamp.to_representation(workflow.updated_at),
             "stats": analytics.workflow_stats(workflow),
+            "problems": self._problems(workflow),
         }
+
+    def _problems(self, workflow: Workflow) -> list[dict[str, str]]:
+        known = getattr(self, "problems_by_id", None) or {}
+        return known[workflow.pk] if workflow.pk in known else services.workflow_problems([workflow])[workflow.pk]
 
     def create(self, validated_data: dict) -> Workflow:
         user = self.context["request"].user
@@ -196,6 +224,14 @@ class DryRunRequestSerializer(StrictSerializer):
         return attrs
 
 
+class RetryRequestSerializer(StrictSerializer):
+    """`POST /api/workflow-runs/{id}/retry/`: `{"version"?: "original" | "current"}` (default: the version it ran)."""
+
+    version = serializers.ChoiceField(choices=services.RETRY_VERSIONS, default="original", help_text=(
+        "original: run the failed step again on the version the run ran; current: on the workflow's current "
+        "version, from the same step. The run's `version` and `retried_on` say which it used."))
+
+
 class ManualRunRequestSerializer(StrictSerializer):
     """`POST /api/workflows/{id}/run/`: `{"conversation": id, "inputs"?: {...}}`."""
 
@@ -242,5 +278,6 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = WorkflowRun
         fields = ["id", "workflow", "workflow_name", "version", "event", "event_type", "conversation", "status",
-                  "position", "resume_at", "created_at", "started_at", "finished_at", "error", "steps"]
+                  "position", "resume_at", "created_at", "started_at", "finished_at", "error", "steps",
+                  "retried_on", "first_version"]
         read_only_fields = fields

@@ -29,6 +29,7 @@ from workflows.api.serializers import (
     DryRunResultSerializer,
     ImportSerializer,
     ManualRunRequestSerializer,
+    RetryRequestSerializer,
     WorkflowRunSerializer,
     WorkflowSerializer,
     definition_errors,
@@ -148,11 +149,15 @@ class WorkflowRunViewSet(viewsets.ReadOnlyModelViewSet):
     def _run_response(self, run: WorkflowRun) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=run.pk)).data)
 
-    @extend_schema(request=None, responses=WorkflowRunSerializer)
+    @extend_schema(request=RetryRequestSerializer, responses=WorkflowRunSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk=None) -> Response:
-        """Re-run a failed run from its failed step (steps that succeeded are not executed again)."""
-        return self._run_response(services.run_retry(run=self.get_object()))
+        """Re-run a failed run from its failed step (steps that succeeded are not executed again), on the version it
+        ran or, with `{"version": "current"}`, on the workflow's current version."""
+        run = self.get_object()
+        body = RetryRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._run_response(services.run_retry(run=run, version=body.validated_data["version"]))
 
     @extend_schema(request=None, responses=WorkflowRunSerializer)
     @action(detail=True, methods=["post"])

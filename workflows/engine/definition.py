@@ -17,6 +17,7 @@ from workflows.engine import context
 from workflows.integrations import crypto
 from workflows.triggers import registry as triggers
 from workflows.choices import OnFalse, WorkflowStatus
+from workflows.engine import references
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo
 
@@ -101,8 +102,14 @@ def _validate_step(step: Any, index: int, trigger_type: str) -> list[tuple[str, 
                      for e in _template_errors(config[name], f"{key}.config.{name}")]
 
 
-def validate_definition(data: Any) -> dict[str, Any]:
-    """Check a whole definition and return it normalised; raise DefinitionError naming every bad step and key."""
+def validate_definition(data: Any, *, tolerated: frozenset[tuple[str, str]] = frozenset(),
+                        check_references: bool = True) -> dict[str, Any]:
+    """Check a whole definition and return it normalised; raise DefinitionError naming every bad step and key.
+
+    References to other rows (teams, integrations...) must exist, except the `tolerated` ones (the references the
+    saved version already made, see `references.tokens`) while the workflow is not active: a reference deleted since,
+    or one a gallery template brings, is the workflow's problem to show, not a reason to refuse a draft's save or
+    its deactivation. An active workflow has no missing reference."""
     if not isinstance(data, dict):
         raise DefinitionError({"non_field_errors": ["A workflow definition is a JSON object."]})
     errors: list[tuple[str, str]] = []
@@ -126,12 +133,22 @@ def validate_definition(data: Any) -> dict[str, Any]:
     trigger_type = (data.get("trigger") or {}).get("type", "") if isinstance(data.get("trigger"), dict) else ""
     for index, step in enumerate(steps):
         errors += _validate_step(step, index, trigger_type)
+    if check_references:
+        errors += _reference_errors(data, errors, tolerated if status != WorkflowStatus.ACTIVE else frozenset())
     if errors:
         grouped: dict[str, list[str]] = {}
         for key, message in errors:
             grouped.setdefault(key, []).append(message)
         raise DefinitionError(grouped)
     return normalize(data)
+
+
+def _reference_errors(data: dict, errors: list[tuple[str, str]],
+                      tolerated: frozenset[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Missing references of the parts whose shape is valid (one query per kind), minus the tolerated ones."""
+    invalid = {key.split(".")[0] for key, _ in errors}
+    found = references.collect(data, skip=invalid)
+    return [(ref.key, message) for ref, message in references.broken(found) if ref.token not in tolerated]
 
 
 def normalize(data: dict) -> dict[str, Any]:

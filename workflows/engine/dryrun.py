@@ -37,7 +37,8 @@ def dry_run(*, definition: dict, conversation: Conversation | None = None,
     Raises DefinitionError for an invalid definition, ValidationError for a sample event it cannot read. `sample_event` is `{"type"?, "payload"?}`; its type defaults
     to the trigger type, so a sample of a message only needs `{"payload": {"body": ..., "sender_type": ...}}`.
     """
-    cleaned = validate_definition(definition)
+    # A missing team or integration is not refused here: its step shows as failed, naming it (a template's draft).
+    cleaned = validate_definition(definition, check_references=False)
     with transaction.atomic():
         try:
             event = _sample_event(cleaned, conversation, sample_event or {})

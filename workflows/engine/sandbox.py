@@ -11,7 +11,7 @@ The tree of every template is rewritten once, when it is compiled: loop iterable
 become calls to the budget (`_budget_tree`). Filters are wrapped when the environment is made.
 
 `{{ secrets.NAME }}` is a SecretRef: it renders to an opaque token that stands for the secret (see
-`workflows.integrations.services.SealedSecrets`) and refuses every filter, operator, attribute, item and call, so no template
+`workflows.integrations.secrets.SealedSecrets`) and refuses every filter, operator, attribute, item and call, so no template
 can turn a secret into text.
 """
 from __future__ import annotations

@@ -18,6 +18,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from workflows import services
 from workflows.triggers import registry as triggers
 from workflows.choices import WorkflowStatus
+from workflows.engine import references
 from workflows.models import Workflow
 from workflows.steps import step_types
 
@@ -118,5 +119,8 @@ def get_template(slug: str) -> WorkflowTemplate:
 def template_use(*, slug: str, created_by=None) -> Workflow:
     """Create a draft workflow from a template (validated like any definition); the manager edits and activates it."""
     template = get_template(slug)
+    # A template may name an integration this install does not have yet: the draft is created with that problem
+    # shown, and activating it is refused until the integration exists.
     return services.workflow_create(definition={**template.definition, "status": WorkflowStatus.DRAFT},
+                                    tolerated=references.tokens(template.definition),
                                     created_by=created_by)

@@ -12,7 +12,7 @@ from workflows.integrations.auth import auth_headers
 from workflows.integrations.crypto import decrypt_json, encrypt_json, rotate
 from workflows.models import AuthType, Integration, Step, WorkflowVersion
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
-from workflows.outbound.ssrf import BlockedDestination
+from workflows.outbound.ssrf import BlockedDestination, check_url, literal_resolver
 
 # Which auth fields are secret (stored encrypted, never read back) and which are required, per auth type.
 AUTH_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -45,8 +45,15 @@ def _clean_auth(auth: Any, current: Integration | None) -> tuple[str, dict, dict
 
 
 def _check_url_shape(url: str, field: str) -> None:
+    """An http(s) URL that the outbound rules let requests reach (SPEC §6): an address that is loopback, private,
+    link-local or metadata is refused on save unless its host is allowlisted; names are checked when sending."""
     if not url.startswith(("http://", "https://")):
         raise ValidationError({field: "Use an http(s) URL."})
+    try:
+        check_url(url, resolver=literal_resolver)
+    except BlockedDestination as exc:
+        raise ValidationError({field: f"Outbound requests may not go there: {exc} Add the host to "
+                                      "HELPDESK_OUTBOUND_ALLOWLIST if it is meant to be reachable."}) from exc
 
 
 def _clean_headers(headers: Any) -> list[dict[str, str]]:

@@ -39,6 +39,20 @@ def system_resolver(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
+def literal_resolver(host: str, port: int) -> list[str]:
+    """The addresses of a host written as an address (in any spelling the C resolver reads without DNS, e.g.
+    2130706433) or `localhost`; nothing for a name, which is resolved and checked when a request is sent. For
+    checks at save time: no DNS query, and no answer that a later DNS change would make stale anyway."""
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return ["127.0.0.1"]
+    try:
+        infos = socket.getaddrinfo(host, port, flags=socket.AI_NUMERICHOST, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return []
+    return sorted({info[4][0] for info in infos})
+
+
 def is_forbidden_address(address: str) -> bool:
     """True for loopback, private, link-local, multicast, unspecified, reserved and metadata addresses."""
     ip = ipaddress.ip_address(address.split("%")[0])

@@ -11,7 +11,7 @@ from workflows.integrations import custom_actions
 from workflows.models import CustomAction
 from workflows.outbound.client import OutboundRequest, OutboundResponse
 from workflows.steps.outbound import OutboundStep
-from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
+from workflows.steps.registry import StepContext, StepOutcome, step_types
 
 
 class SchemaFailure(ValueError):
@@ -32,13 +32,8 @@ class CustomActionStep(OutboundStep):
         },
     }
     templated = ("input",)
-
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
-        try:
-            custom_actions.published_action(config["action"])
-        except ValidationError as exc:
-            return [("action", " ".join(exc.message_dict["action"]))]
-        return []
+    # Checked on save with the other references (that it exists and is published), one query per definition.
+    references = {"action": "custom_action"}
 
     def action_for(self, config: dict) -> CustomAction:
         """Looked up at every execution: an action unpublished since the workflow was saved fails the step."""

@@ -34,6 +34,7 @@ class EscalateStep(StepType):
         },
     }
     templated = ("team", "note")
+    references = {"team": "team"}
 
     def _plan(self, config: dict, ctx: StepContext) -> dict[str, Any]:
         """What the escalation does: the team, the priority after it, the note text and who gets the email."""

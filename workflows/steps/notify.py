@@ -28,6 +28,7 @@ class NotifyStep(StepType):
         },
     }
     templated = ("emails", "subject", "text")
+    references = {"users": "agent", "teams": "team"}
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         if not any(config.get(key) for key in RECIPIENT_KEYS):

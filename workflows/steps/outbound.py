@@ -47,6 +47,7 @@ class OutboundStep(StepType):
 
     uses_secrets: ClassVar[bool] = True
     transactional: ClassVar[bool] = False
+    references: ClassVar[dict[str, str]] = {"integration": "integration"}
 
     def integration_for(self, config: dict) -> Any:
         reference = config.get("integration")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # How every read shows a write-only config key that holds a value (API, export, admin editor, run logs). Posting it
 # back unchanged means "keep the value saved before" (see `workflows.engine.definition.keep_write_only`). The same four
-# stars as integration secrets (`workflows.integrations.services.MASK`), so "****" means "hidden" everywhere.
+# stars as integration secrets (`workflows.integrations.secrets.MASK`), so "****" means "hidden" everywhere.
 WRITE_ONLY_MASK = "****"
 
 
@@ -90,6 +90,9 @@ class StepType:
     # Internal steps run inside the run's transaction (their effects and result commit together); steps that call
     # other systems set this to False so no database lock is held during network I/O.
     transactional: ClassVar[bool] = True
+    # Config keys naming other rows, by reference kind (`workflows.engine.references.KINDS`): checked on save, and
+    # shown as the workflow's problems once the row is deleted.
+    references: ClassVar[dict[str, str]] = {}
 
     def runs_in_transaction(self, config: dict) -> bool:
         """Whether this step, with this config, executes inside the run's transaction (see `transactional`)."""

@@ -25,6 +25,7 @@ class RouteStep(StepType):
         "properties": {"team": REFERENCE, "agent": REFERENCE, "strategy": {"enum": list(routing.STRATEGIES)}},
     }
     templated = ("team", "agent")
+    references = {"team": "team", "agent": "agent"}
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         strategy = config["strategy"]

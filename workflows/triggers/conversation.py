@@ -29,7 +29,8 @@ trigger_types.register(
                 (one_of("teams", lambda event, data: [_conversation(data).get("team"),
                                                        _conversation(data).get("team_id")]),
                  one_of("agents", lambda event, data: [_conversation(data).get(key) for key in
-                                                        ("assignee", "assignee_id", "assignee_email")]))),
+                                                        ("assignee", "assignee_id", "assignee_email")])),
+                references={"teams": "team", "agents": "agent"}),
     TriggerType(EventType.DISPOSITION_SET, "Disposition set",
                 schema({"dispositions": {"type": "array", "items": {"enum": list(Disposition.values)}},
                         "final": {"type": ["boolean", "null"]}}),

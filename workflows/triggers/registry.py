@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +78,8 @@ class TriggerType:
     sweep: Callable[[dt.datetime], int] | None = None
     late_matches: Callable[[dt.datetime], list[tuple[Workflow, Event]]] | None = None
     derive: Callable[[list[Event]], None] | None = None
+    # Config keys naming other rows, by reference kind (see `workflows.engine.references`).
+    references: dict[str, str] = field(default_factory=dict)
 
     def matches(self, config: dict, event: Event, data: dict) -> bool:
         """True when every filter the config sets passes (an empty config matches every event of the type)."""

@@ -15,10 +15,14 @@ from conversations.models import Event, Message
 from sla.models import Metric, SlaTarget, TargetState
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
-from workflows.triggers.registry import Filter, TriggerType, any_in, from_payload, payload_one_of, schema
+from workflows.triggers.registry import Filter, TriggerType, any_in, from_payload, one_of, payload_one_of, schema
 from workflows.triggers.registry import trigger_types
 
 METRICS = {"type": "array", "items": {"enum": list(Metric.values)}}
+# SLA policies by id or name: an `sla.*` trigger may fire only for the targets of these policies.
+POLICIES = {"type": "array", "items": {"type": ["string", "integer"]}}
+POLICY_FILTER = one_of("policies", lambda event, data: [(event.payload or {}).get("policy_id"),
+                                                        (event.payload or {}).get("policy")])
 # How long after reaching its threshold a breach may still start its workflow (covers sweeps that were down); it
 # bounds the breach events each sweep reads again.
 LATE_BREACH_LOOKBACK = dt.timedelta(hours=6)
@@ -45,8 +49,8 @@ def late_breaches(now: dt.datetime) -> list[tuple[Workflow, Event]]:
         breaches = (Event.objects.filter(type=EventType.SLA_BREACHED, occurred_at__gte=since,
                                          depth__lte=settings.HELPDESK_MAX_DEPTH)
                     .exclude(workflow_runs__workflow=workflow).select_related("conversation"))
-        found += [(workflow, event) for event in breaches
-                  if _late_now(workflow, event, now) and _still_breached(event)]
+        found += [(workflow, event) for event in breaches if _late_now(workflow, event, now)
+                  and POLICY_FILTER.check(workflow.trigger_config, event, {}) and _still_breached(event)]
     return found
 
 
@@ -70,11 +74,12 @@ def _still_breached(event: Event) -> bool:
 
 
 trigger_types.register(
-    TriggerType(EventType.SLA_WARNING, "SLA warning", schema({"metrics": METRICS}),
-                (payload_one_of("metrics", "metric"),)),
+    TriggerType(EventType.SLA_WARNING, "SLA warning", schema({"metrics": METRICS, "policies": POLICIES}),
+                (payload_one_of("metrics", "metric"), POLICY_FILTER), references={"policies": "sla_policy"}),
     TriggerType(EventType.SLA_BREACHED, "SLA breached",
-                schema({"metrics": METRICS, "threshold_minutes": {"type": "number", "minimum": 0}}),
+                schema({"metrics": METRICS, "threshold_minutes": {"type": "number", "minimum": 0},
+                        "policies": POLICIES}),
                 (payload_one_of("metrics", "metric"),
-                 Filter("threshold_minutes", _late_enough, from_payload("minutes_late"))),
-                late_matches=late_breaches),
+                 Filter("threshold_minutes", _late_enough, from_payload("minutes_late")), POLICY_FILTER),
+                late_matches=late_breaches, references={"policies": "sla_policy"}),
 )

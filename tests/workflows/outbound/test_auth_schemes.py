@@ -4,6 +4,7 @@ import base64
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from conversations import clock
 from tests.workflows.outbound.fakes import BearerApi, TokenEndpoint
 from workflows.integrations.services import integration_save, integration_url, send_with_integration
@@ -143,9 +144,13 @@ def test_changing_the_client_secret_drops_the_cached_token(httpserver, allow_loo
 
 
 def test_token_endpoint_is_guarded_against_ssrf(settings, no_sockets):
+    auth = {"type": "oauth2_client_credentials", "client_id": "c", "client_secret": "s",
+            "token_url": "http://169.254.169.254/token"}
     settings.HELPDESK_OUTBOUND_ALLOWLIST = ["api.example.com"]
-    integration = integration_save(name="Inward", base_url="https://api.example.com/", auth={
-        "type": "oauth2_client_credentials", "client_id": "c", "client_secret": "s",
-        "token_url": "http://169.254.169.254/token"})
+    with pytest.raises(ValidationError, match="169.254.169.254"):  # refused on save already
+        integration_save(name="Inward", base_url="https://api.example.com/", auth=auth)
+    settings.HELPDESK_OUTBOUND_ALLOWLIST = ["api.example.com", "169.254.169.254"]
+    integration = integration_save(name="Inward", base_url="https://api.example.com/", auth=auth)
+    settings.HELPDESK_OUTBOUND_ALLOWLIST = ["api.example.com"]  # allowed once, not any more: refused when sending
     with pytest.raises(BlockedDestination, match="169.254.169.254"):
         call(integration)

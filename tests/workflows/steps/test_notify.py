@@ -37,8 +37,10 @@ def test_subject_defaults_to_the_conversation(conversation, make_workflow):
 
 
 def test_an_unknown_team_fails_the_run_and_sends_nothing(conversation, make_workflow):
+    ghosts = services.team_create(name="Ghosts")
     workflow = make_workflow("conversation.created", [{"type": "notify", "config": {
         "teams": ["Ghosts"], "emails": ["ops@example.com"], "text": "Hi"}}])
+    ghosts.delete()  # deleted after the workflow was saved
     drain()
     run = only_run(workflow)
     assert run.status == "failed"

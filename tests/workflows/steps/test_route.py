@@ -60,7 +60,9 @@ def test_specific_without_agent_assigns_the_team_only(conversation, team, make_w
 
 
 def test_unknown_team_fails_the_run_naming_it(conversation, make_workflow):
+    nowhere = services.team_create(name="Nowhere")
     workflow = make_workflow("conversation.created", route(team="Nowhere", strategy="least_busy"))
+    nowhere.delete()  # deleted after the workflow was saved
     drain()
     run = only_run(workflow)
     assert run.status == "failed"
@@ -196,9 +198,9 @@ def test_invalid_route_configs_are_rejected_naming_step_and_key(config, key, wor
     assert words in " ".join(errors[key])
 
 
-def test_valid_route_configs_pass():
+def test_valid_route_configs_pass(team, agent):
     assert definition_errors({"type": "route", "config": {"team": "Support", "strategy": "least_busy"}}) == {}
-    assert definition_errors({"type": "route", "config": {"agent": 3, "strategy": "specific"}}) == {}
+    assert definition_errors({"type": "route", "config": {"agent": agent.pk, "strategy": "specific"}}) == {}
 
 
 @pytest.mark.postgres

@@ -5,7 +5,7 @@ import pkgutil
 import jsonschema
 import pytest
 
-import workflows.triggers
+import workflows.triggers.registry
 from workflows.steps import step_types
 from workflows.steps.registry import StepType
 from workflows.triggers import FAMILIES, HELPERS, TriggerType, trigger_types
