@@ -5,7 +5,9 @@ Retry-After) or a final failure.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -13,6 +15,7 @@ from django.conf import settings
 from conversations import clock
 from workflows import integrations
 from workflows.context import render_value
+from workflows.outbound import health
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, idempotency_key
 from workflows.outbound.ssrf import BlockedDestination
 from workflows.steps.registry import StepContext, StepOutcome, StepType
@@ -45,6 +48,7 @@ class OutboundStep(StepType):
 
     uses_secrets: ClassVar[bool] = True
     transactional: ClassVar[bool] = False
+    endpoint_kind: ClassVar[str] = ""  # "" = an integration's, or the host's when the step names a URL
 
     def integration_for(self, config: dict) -> Any:
         reference = config.get("integration")
@@ -98,9 +102,27 @@ class OutboundStep(StepType):
             request = self.build_request(rendered, integration, ctx)
         except ValueError as exc:
             return StepOutcome.failed(str(exc))
+        send = functools.partial(integrations.send_with_integration, integration, request, key=self.request_key(ctx))
+        return self.deliver(request, integration, ctx, send, rendered)
+
+    def destination(self, request: OutboundRequest, integration: Any) -> health.Destination:
+        """The endpoint whose health this step's attempts count on (SPEC §12)."""
+        kind = self.endpoint_kind or ("integration" if integration is not None else "http")
+        return health.destination(kind, request.url, integration)
+
+    def deliver(self, request: OutboundRequest, integration: Any, ctx: StepContext,
+                send: Callable[[], OutboundResponse], rendered: dict, hidden: Iterable[str] = ()) -> StepOutcome:
+        """Make one attempt through `send` at the request's endpoint: fail fast when the endpoint is disabled, count
+        the attempt on it, and turn a failure into a retry or a final failure. The outcome names the endpoint, so a
+        re-enable can find the deliveries that failed there."""
         attempts = ctx.step_run.attempts if ctx.step_run is not None else 1
         try:
-            response = integrations.send_with_integration(integration, request, key=self.request_key(ctx))
+            with health.attempt(self.destination(request, integration), hidden=hidden) as endpoint:
+                response = send()
+        except health.EndpointDisabled as exc:
+            return StepOutcome.failed(str(exc), endpoint=exc.endpoint_id)
         except (OutboundError, BlockedDestination) as exc:
-            return outcome_for_error(exc, attempts)
+            outcome = outcome_for_error(exc, attempts)
+            outcome.output["endpoint"] = endpoint.pk
+            return outcome
         return self.read_response(response, rendered, ctx)
