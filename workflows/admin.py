@@ -319,3 +319,8 @@ class ScheduledEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "conversation", "fire_at", "status", "fired_at")
     list_filter = ("status", "name")
     readonly_fields = ("conversation", "name", "fire_at", "status", "depth", "created_by_run", "created_at", "fired_at")
+
+# Until issue 12 turns this module into the `workflows.admin` package, its new submodules (workflows/admin/*.py)
+# load from here: the path makes this module a package for them.
+__path__ = [str(__import__("pathlib").Path(__file__).with_suffix(""))]
+from workflows.admin import endpoints  # noqa: E402,F401  (delivery health, SPEC §12)
