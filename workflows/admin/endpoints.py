@@ -30,10 +30,11 @@ class EnableForm(forms.Form):
 
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
-    list_display = ("url", "kind", "state_badge", "attempts", "failures", "consecutive_failures", "last_success_at",
+    list_display = ("url", "kind", "state_badge", "attempts", "failures", "streak", "last_success_at",
                     "last_failure_at", "error_excerpt", "enable_button")
-    list_filter = ("kind",)
+    list_display_links = ("url",)
     search_fields = ("url",)
+    actions = None
     readonly_fields = ("url", "kind", "integration", "attempts", "failures", "consecutive_failures", "failing_since",
                        "last_success_at", "last_failure_at", "last_error", "disabled_at", "alerted_at", "created_at")
     exclude = ("key",)
@@ -49,6 +50,10 @@ class EndpointAdmin(admin.ModelAdmin):
         return format_html('<span class="endpoint-state" style="color:#fff;background:{};padding:1px 6px;'
                            'border-radius:8px">{}</span>', STATE_COLOURS[endpoint.state], endpoint.state)
 
+    @admin.display(description="In a row", ordering="consecutive_failures")
+    def streak(self, endpoint: Endpoint) -> int:
+        return endpoint.consecutive_failures
+
     @admin.display(description="Last error")
     def error_excerpt(self, endpoint: Endpoint) -> str:
         return endpoint.last_error[:80] + ("…" if len(endpoint.last_error) > 80 else "")
@@ -59,7 +64,7 @@ class EndpointAdmin(admin.ModelAdmin):
         if not label:
             return ""
         url = reverse("admin:workflows_endpoint_enable", args=[endpoint.pk])
-        return format_html('<a class="button endpoint-enable" href="{}">{}</a>', url, label)
+        return format_html('<a class="button endpoint-enable" style="white-space:nowrap" href="{}">{}</a>', url, label)
 
     def get_urls(self):
         enable = self.admin_site.admin_view(self.enable_view)
@@ -70,7 +75,7 @@ class EndpointAdmin(admin.ModelAdmin):
         if not is_manager(request.user):
             raise PermissionDenied
         endpoint = get_object_or_404(Endpoint, pk=endpoint_id)
-        form = EnableForm(request.POST or None)
+        form = EnableForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             run_ids = health.endpoint_enable(endpoint=endpoint,
                                              redeliver_failed_since=form.cleaned_data["redeliver_failed_since"])
