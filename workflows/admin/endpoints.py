@@ -11,13 +11,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from conversations.roles import is_manager
 from workflows.models import Endpoint
 from workflows.outbound import health
 
 STATE_COLOURS = {"healthy": "#1a7f37", "failing": "#9a6700", "disabled": "#cf222e"}
+
+
+def _moment(value) -> str:
+    return date_format(localtime(value), "Y-m-d H:i") if value else "–"
 
 
 class EnableForm(forms.Form):
@@ -30,8 +36,8 @@ class EnableForm(forms.Form):
 
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
-    list_display = ("url", "kind", "state_badge", "attempts", "failures", "streak", "last_success_at",
-                    "last_failure_at", "error_excerpt", "enable_button")
+    list_display = ("url", "kind", "state_badge", "enable_button", "attempts", "failures", "streak", "last_success",
+                    "last_failure", "error_excerpt")
     list_display_links = ("url",)
     search_fields = ("url",)
     actions = None
@@ -54,11 +60,19 @@ class EndpointAdmin(admin.ModelAdmin):
     def streak(self, endpoint: Endpoint) -> int:
         return endpoint.consecutive_failures
 
+    @admin.display(description="Last success", ordering="last_success_at")
+    def last_success(self, endpoint: Endpoint) -> str:
+        return _moment(endpoint.last_success_at)
+
+    @admin.display(description="Last failure", ordering="last_failure_at")
+    def last_failure(self, endpoint: Endpoint) -> str:
+        return _moment(endpoint.last_failure_at)
+
     @admin.display(description="Last error")
     def error_excerpt(self, endpoint: Endpoint) -> str:
         return endpoint.last_error[:80] + ("…" if len(endpoint.last_error) > 80 else "")
 
-    @admin.display(description="")
+    @admin.display(description="", empty_value="")
     def enable_button(self, endpoint: Endpoint) -> str:
         label = "Re-enable…" if endpoint.disabled_at else "Redeliver…" if endpoint.consecutive_failures else ""
         if not label:

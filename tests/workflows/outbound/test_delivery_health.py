@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from werkzeug import Response
 
 from conversations import clock, services
@@ -165,3 +167,14 @@ def test_only_managers_see_and_enable_endpoints(thresholds, contact, make_workfl
     assert typo.status_code == 400 and "redeliver_since" in typo.json()
     endpoint.refresh_from_db()
     assert endpoint.state == "disabled"  # nothing above enabled it
+
+
+def test_each_attempt_costs_one_update_of_its_endpoint(thresholds, contact, make_workflow, down_receiver):
+    make_workflow("conversation.created", webhook(hook_url(down_receiver)))
+    open_conversations(contact, 1)  # the endpoint's row exists from here on
+    with CaptureQueriesContext(connection) as captured:
+        open_conversations(contact, 1)
+    writes = [query["sql"] for query in captured if "workflows_endpoint" in query["sql"]
+              and not query["sql"].startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].startswith("UPDATE")
+    assert Endpoint.objects.get().attempts == 2
