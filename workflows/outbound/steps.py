@@ -42,6 +42,23 @@ def outcome_for_error(exc: Exception, attempts: int) -> StepOutcome:
     return StepOutcome.failed(str(exc), **output)
 
 
+def attempt_at(destination: health.Destination, ctx: StepContext, send: Callable[[], Any],
+               hidden: Iterable[str] = ()) -> tuple[Any, StepOutcome | None]:
+    """One attempt through `send` at `destination`: fail fast when the endpoint is disabled, count the attempt on it,
+    and turn a failure into a retry or a final failure. Returns (what `send` returned, None) or (None, the outcome);
+    a failed outcome names the endpoint, so a re-enable can find the deliveries that failed there."""
+    attempts = ctx.step_run.attempts if ctx.step_run is not None else 1
+    try:
+        with health.attempt(destination, hidden=hidden) as endpoint:
+            return send(), None
+    except health.EndpointDisabled as exc:
+        return None, StepOutcome.failed(str(exc), endpoint=exc.endpoint_id)
+    except (OutboundError, BlockedDestination) as exc:
+        outcome = outcome_for_error(exc, attempts)
+        outcome.output["endpoint"] = endpoint.pk
+        return None, outcome
+
+
 class OutboundStep(StepType):
     """Base of steps that call other systems. Subclasses build a request in `build_request` and read the reply in
     `read_response`; failures, retries, secrets and idempotency are handled here once."""
@@ -112,17 +129,8 @@ class OutboundStep(StepType):
 
     def deliver(self, request: OutboundRequest, integration: Any, ctx: StepContext,
                 send: Callable[[], OutboundResponse], rendered: dict, hidden: Iterable[str] = ()) -> StepOutcome:
-        """Make one attempt through `send` at the request's endpoint: fail fast when the endpoint is disabled, count
-        the attempt on it, and turn a failure into a retry or a final failure. The outcome names the endpoint, so a
-        re-enable can find the deliveries that failed there."""
-        attempts = ctx.step_run.attempts if ctx.step_run is not None else 1
-        try:
-            with health.attempt(self.destination(request, integration), hidden=hidden) as endpoint:
-                response = send()
-        except health.EndpointDisabled as exc:
-            return StepOutcome.failed(str(exc), endpoint=exc.endpoint_id)
-        except (OutboundError, BlockedDestination) as exc:
-            outcome = outcome_for_error(exc, attempts)
-            outcome.output["endpoint"] = endpoint.pk
-            return outcome
+        """Make one attempt through `send` at the request's endpoint (see `attempt_at`) and read its reply."""
+        response, failed = attempt_at(self.destination(request, integration), ctx, send, hidden)
+        if failed is not None:
+            return failed
         return self.read_response(response, rendered, ctx)

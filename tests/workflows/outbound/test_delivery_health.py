@@ -150,6 +150,11 @@ def test_a_workflow_whose_runs_keep_failing_alerts_once(settings, contact, manag
     assert "Broken sync" in mail.outbox[0].subject and "HTTP 404: no such hook" in mail.outbox[0].body
     page = manager_browser.get("/admin/").content.decode()
     assert "Broken sync" in page and "its last 3 runs failed" in page
+    httpserver.clear_all_handlers()
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    with clock.travel(dt.timedelta(seconds=5)):
+        open_conversations(contact, 1)
+    assert "Broken sync" not in manager_browser.get("/admin/").content.decode()  # a run succeeded since
 
 
 def test_only_managers_see_and_enable_endpoints(thresholds, contact, make_workflow, down_receiver, agent_client,
@@ -178,3 +183,17 @@ def test_each_attempt_costs_one_update_of_its_endpoint(thresholds, contact, make
               and not query["sql"].startswith("SELECT")]
     assert len(writes) == 1 and writes[0].startswith("UPDATE")
     assert Endpoint.objects.get().attempts == 2
+
+
+def test_a_url_endpoint_shows_no_userinfo_path_or_query(contact, make_workflow, httpserver, manager_client):
+    httpserver.expect_request("/api/contacts").respond_with_json({"ok": True})
+    clean = httpserver.url_for("/api/contacts") + "?api_key=abc123"
+    with_credentials = clean.replace("://", "://crm-user:crm-password@")
+    for url in (clean, with_credentials):
+        make_workflow("conversation.created", [{"type": "http_request", "config": {"url": url, "method": "POST"}}])
+    open_conversations(contact, 1)
+    [endpoint] = manager_client.get(ENDPOINTS).json()["results"]  # requests by URL are grouped by host
+    assert (endpoint["kind"], endpoint["attempts"], endpoint["failures"]) == ("http", 2, 1)
+    assert endpoint["url"] == httpserver.url_for("/").rstrip("/")
+    assert "Credentials inside URLs are not allowed" in endpoint["last_error"]
+    assert "crm-password" not in str(endpoint) and "abc123" not in str(endpoint)
