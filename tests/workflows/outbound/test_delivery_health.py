@@ -14,6 +14,7 @@ from conversations import clock, services
 from tests.workflows.conftest import drain
 from tests.workflows.outbound.test_webhook import SECRET, receiver_verifies, webhook
 from workflows.models import Endpoint, WorkflowRun
+from workflows.outbound.health import destination, endpoint_for_attempt
 from workflows.sweep import resume_due_runs
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
@@ -197,3 +198,17 @@ def test_a_url_endpoint_shows_no_userinfo_path_or_query(contact, make_workflow, 
     assert endpoint["url"] == httpserver.url_for("/").rstrip("/")
     assert "Credentials inside URLs are not allowed" in endpoint["last_error"]
     assert "crm-password" not in str(endpoint) and "abc123" not in str(endpoint)
+
+
+def test_the_endpoint_list_costs_the_same_queries_for_more_endpoints(db, manager_client):
+    def list_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert manager_client.get(ENDPOINTS).status_code == 200
+        return len(captured)
+
+    endpoint_for_attempt(destination("webhook", "https://hooks.example.com/a"))
+    one = list_queries()
+    for index in range(5):
+        endpoint_for_attempt(destination("webhook", f"https://hooks.example.com/{index}?sig=x"))
+    assert list_queries() == one
+    assert manager_client.get(ENDPOINTS).json()["count"] == 6
