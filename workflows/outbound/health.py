@@ -95,6 +95,8 @@ def endpoint_for_attempt(dest: Destination) -> Endpoint:
     endpoint, _ = Endpoint.objects.get_or_create(key=dest.key, defaults={
         "kind": dest.kind, "integration_id": dest.integration_id, "url": lambda: _masked(dest.url)[:500]})
     if endpoint.disabled_at is not None:
+        if endpoint.alerted_at is None:  # the disabling attempt's worker did not foresee it (a concurrent failure)
+            alert_endpoint_disabled(endpoint.pk)
         raise EndpointDisabled(endpoint)
     return endpoint
 
