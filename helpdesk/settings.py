@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "workflows.integrations.delivery.admin_banner",
             ],
         },
     },
@@ -220,6 +221,12 @@ HELPDESK_RUN_LEASE_SECONDS = env_int("HELPDESK_RUN_LEASE_SECONDS", 150)
 # served first and automation catches up in spare CPU. 0 keeps the workers at the web's priority.
 HELPDESK_WORKER_NICENESS = env_int("HELPDESK_WORKER_NICENESS", 10)
 HELPDESK_SLA_SWEEP_SECONDS = env_int("HELPDESK_SLA_SWEEP_SECONDS", 30)
+# Delivery health (SPEC §12): an outbound endpoint failing for this many hours and at least this many consecutive
+# attempts is disabled (its steps fail fast; managers are told once). A workflow whose last N finished runs all
+# failed raises the same alert.
+HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS = env_int("HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS", 120)
+HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES = env_int("HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES", 50)
+HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS = env_int("HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS", 10)
 # Self-healing workers (`manage.py helpdesk_supervisor`, README): restart the cluster when it finishes no task for
 # this long while a probe task waits; give it this long to stop before its process group is killed. The health
 # check (`manage.py helpdesk_health`) fails when due work has waited longer than HELPDESK_HEALTH_MAX_AGE_SECONDS.

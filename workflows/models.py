@@ -211,3 +211,61 @@ class CustomAction(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EndpointKind(models.TextChoices):
+    WEBHOOK = "webhook", "Webhook URL"
+    INTEGRATION = "integration", "Integration base URL"
+    SLACK = "slack", "Slack"
+    SMS = "sms", "SMS provider"
+    HTTP = "http", "HTTP host"
+
+
+class Endpoint(models.Model):
+    """The delivery health of one outbound destination (SPEC §12): counters every attempt updates in one UPDATE, and
+    `disabled_at` once it kept failing long enough (its steps then fail fast until a manager re-enables it)."""
+
+    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the kind and the destination.")
+    kind = models.CharField(max_length=12, choices=EndpointKind.choices)
+    url = models.CharField(max_length=500, help_text="Without userinfo, query string or secrets.")
+    integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="endpoints")
+    attempts = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    alerted_at = models.DateTimeField(null=True, blank=True, help_text="When managers were told it is disabled.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "url", "id"]
+        indexes = [models.Index(fields=["disabled_at"], name="endpoint_disabled",
+                                condition=Q(disabled_at__isnull=False))]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.url}"
+
+    @property
+    def state(self) -> str:
+        if self.disabled_at is not None:
+            return "disabled"
+        return "failing" if self.consecutive_failures else "healthy"
+
+
+class WorkflowAlert(models.Model):
+    """A workflow whose last runs all failed, raised once per streak (the streak is named by the last run that
+    succeeded before it); it stops showing once a later run succeeds."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="alerts")
+    after_run_id = models.PositiveBigIntegerField(default=0, help_text="The last succeeded run before the streak.")
+    failed_runs = models.PositiveIntegerField()
+    last_error = models.TextField(blank=True)
+    raised_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "after_run_id"], name="workflow_alert_once")]

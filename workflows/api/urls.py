@@ -23,3 +23,7 @@ router.register("custom-actions", CustomActionViewSet, basename="custom-action")
 from workflows.api.templates import WorkflowTemplateViewSet  # noqa: E402
 
 router.register("workflow-templates", WorkflowTemplateViewSet, basename="workflow-template")
+
+from workflows.api.endpoints import EndpointViewSet  # noqa: E402
+
+router.register("endpoints", EndpointViewSet, basename="endpoint")

@@ -31,6 +31,7 @@ from workflows.choices import RunStatus, StepStatus
 from workflows.engine.context import LazyContext, RenderError
 from workflows.models import StepRun, WorkflowRun
 from workflows.engine.versions import steps_of
+from workflows.integrations import delivery as health
 from workflows.steps import step_types
 from workflows.steps.registry import Outcome, StepContext, StepOutcome
 
@@ -103,6 +104,8 @@ def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool)
             data["vars"] = dict(run.variables)
     if run.status == RunStatus.RUNNING:
         _finish(run, RunStatus.SUCCEEDED)
+    elif run.status == RunStatus.FAILED:
+        health.run_failed(run)  # a workflow whose runs keep failing alerts managers (SPEC §12)
     # Conservative: a step that failed or was skipped may count, which only costs the next run a read.
     ran = steps[start:run.position + 1]
     return run.status, any(step_types.get(step["type"]).has_side_effects for step in ran)

@@ -5,7 +5,9 @@ Retry-After) or a final failure.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -15,6 +17,7 @@ from workflows.integrations import services as integrations
 from workflows.integrations import secrets as secret_store
 from workflows.integrations.secrets import SealedSecrets
 from workflows.engine.context import render_value
+from workflows.integrations import delivery as health
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, idempotency_key
 from workflows.outbound.ssrf import BlockedDestination
 from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
@@ -41,6 +44,23 @@ def outcome_for_error(exc: Exception, attempts: int) -> StepOutcome:
     return StepOutcome.failed(str(exc), **output)
 
 
+def attempt_at(destination: health.Destination, ctx: StepContext, send: Callable[[], Any],
+               hidden: Iterable[str] = ()) -> tuple[Any, StepOutcome | None]:
+    """One attempt through `send` at `destination`: fail fast when the endpoint is disabled, count the attempt on it,
+    and turn a failure into a retry or a final failure. Returns (what `send` returned, None) or (None, the outcome);
+    a failed outcome names the endpoint, so a re-enable can find the deliveries that failed there."""
+    attempts = ctx.step_run.attempts if ctx.step_run is not None else 1
+    try:
+        with health.attempt(destination, hidden=hidden) as endpoint:
+            return send(), None
+    except health.EndpointDisabled as exc:
+        return None, StepOutcome.failed(str(exc), endpoint=exc.endpoint_id)
+    except (OutboundError, BlockedDestination) as exc:
+        outcome = outcome_for_error(exc, attempts)
+        outcome.output["endpoint"] = endpoint.pk
+        return None, outcome
+
+
 class OutboundStep(StepType):
     """Base of steps that call other systems. Subclasses build a request in `build_request` and read the reply in
     `read_response`; failures, retries, secrets and idempotency are handled here once."""
@@ -48,6 +68,7 @@ class OutboundStep(StepType):
     uses_secrets: ClassVar[bool] = True
     transactional: ClassVar[bool] = False
     references: ClassVar[dict[str, str]] = {"integration": "integration"}
+    endpoint_kind: ClassVar[str] = ""  # "" = an integration's, or the host's when the step names a URL
 
     def integration_for(self, config: dict) -> Any:
         reference = config.get("integration")
@@ -102,9 +123,18 @@ class OutboundStep(StepType):
             request = self.build_request(rendered, integration, ctx)
         except ValueError as exc:
             return StepOutcome.failed(str(exc))
-        attempts = ctx.step_run.attempts if ctx.step_run is not None else 1
-        try:
-            response = integrations.send_with_integration(integration, request, key=self.request_key(ctx))
-        except (OutboundError, BlockedDestination) as exc:
-            return outcome_for_error(exc, attempts)
+        send = functools.partial(integrations.send_with_integration, integration, request, key=self.request_key(ctx))
+        return self.deliver(request, integration, ctx, send, rendered)
+
+    def destination(self, request: OutboundRequest, integration: Any) -> health.Destination:
+        """The endpoint whose health this step's attempts count on (SPEC §12)."""
+        kind = self.endpoint_kind or ("integration" if integration is not None else "http")
+        return health.destination(kind, request.url, integration)
+
+    def deliver(self, request: OutboundRequest, integration: Any, ctx: StepContext,
+                send: Callable[[], OutboundResponse], rendered: dict, hidden: Iterable[str] = ()) -> StepOutcome:
+        """Make one attempt through `send` at the request's endpoint (see `attempt_at`) and read its reply."""
+        response, failed = attempt_at(self.destination(request, integration), ctx, send, hidden)
+        if failed is not None:
+            return failed
         return self.read_response(response, rendered, ctx)

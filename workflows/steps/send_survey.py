@@ -7,6 +7,8 @@ any database transaction (no lock held during the call): the survey's token is c
 first, so every attempt (a retry, or a resume after a crash) texts the same link under the same Idempotency-Key,
 and the Survey row is created once the provider accepted the message — an SMS that fails for good leaves none.
 """
+import functools
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -16,9 +18,10 @@ from conversations.models import new_survey_token
 from workflows.integrations import services as integrations
 from workflows.steps import notifications
 from workflows.integrations import sms_providers
-from workflows.outbound.client import OutboundError, idempotency_key
-from workflows.outbound.ssrf import BlockedDestination
-from workflows.steps.outbound import outcome_for_error
+from workflows.models import EndpointKind
+from workflows.integrations import delivery as health
+from workflows.outbound.client import idempotency_key
+from workflows.steps.outbound import attempt_at
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 DEFAULT_QUESTION = "How would you rate the help you received?"
@@ -135,13 +138,13 @@ class SendSurveyStep(StepType):
                                             text=f"{plan['question']} {link}")
         key = idempotency_key(ctx.run.pk if ctx.run is not None else "dry-run",
                               ctx.step_run.position if ctx.step_run is not None else 0)
-        try:
-            result = sms_providers.send_sms(integration=plan["integration"], provider=plan["provider"],
-                                            message=message, key=key)
-        except (OutboundError, BlockedDestination) as exc:
-            outcome = outcome_for_error(exc, ctx.step_run.attempts if ctx.step_run is not None else 1)
-            outcome.output = {**outcome.output, "survey_token": token}
-            return outcome
+        integration = plan["integration"]
+        result, failed = attempt_at(health.destination(EndpointKind.SMS, integration.base_url, integration), ctx,
+                                    functools.partial(sms_providers.send_sms, integration=integration,
+                                                      provider=plan["provider"], message=message, key=key))
+        if failed is not None:
+            failed.output = {**failed.output, "survey_token": token}
+            return failed
         survey = services.survey_create(conversation=ctx.conversation, question=plan["question"],
                                         via=SurveyChannel.SMS, depth=ctx.depth, token=token)
         return StepOutcome(output={"survey_id": survey.pk, "survey_token": token, "via": SurveyChannel.SMS,

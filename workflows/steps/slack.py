@@ -22,8 +22,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from workflows.integrations import auth as integration_auth
 from workflows.models import AuthType
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, retry_after_seconds
-from workflows.outbound.ssrf import BlockedDestination, check_url
-from workflows.steps.outbound import OutboundStep, outcome_for_error
+from workflows.outbound.ssrf import check_url
+from workflows.steps.outbound import OutboundStep
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
 
 METHOD = "chat.postMessage"
@@ -89,6 +89,7 @@ class SlackStep(OutboundStep):
         },
     }
     templated = ("channel", "text", "icon_emoji", "icon_url")
+    endpoint_kind = "slack"
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         errors = []
@@ -145,10 +146,9 @@ class SlackStep(OutboundStep):
             headers = {**self.token_headers(integration), "Idempotency-Key": self.request_key(ctx)}
         except ValueError as exc:
             return StepOutcome.failed(str(exc))
-        try:
-            response = self.post(request, headers)
-        except (OutboundError, BlockedDestination) as exc:
-            return outcome_for_error(exc, ctx.step_run.attempts if ctx.step_run is not None else 1)
+        return self.deliver(request, integration, ctx, lambda: self.post(request, headers), rendered)
+
+    def read_response(self, response: OutboundResponse, rendered: dict, ctx: StepContext) -> StepOutcome:
         reply = response.json() or {}
         return StepOutcome(output={"status_code": response.status_code, "ok": True,
                                    "channel": reply.get("channel"), "ts": reply.get("ts")})

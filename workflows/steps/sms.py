@@ -34,6 +34,7 @@ class SmsStep(OutboundStep):
         },
     }
     templated = ("sender", "recipient", "text")
+    endpoint_kind = "sms"
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         errors = []

@@ -14,9 +14,8 @@ from conversations import clock
 from workflows.integrations import crypto
 from workflows.outbound import signing as webhooks
 from workflows.integrations.secrets import mask, secret_values
-from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
-from workflows.outbound.ssrf import BlockedDestination
-from workflows.steps.outbound import OutboundStep, outcome_for_error
+from workflows.outbound.client import OutboundRequest, OutboundResponse, send
+from workflows.steps.outbound import OutboundStep
 from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo, StepContext, StepOutcome, step_types
 
 # Hosts each preset's URLs live on (a host equal to an entry, or ending with "." + it).
@@ -54,6 +53,7 @@ class WebhookStep(OutboundStep):
     }
     templated = ("url", "secret")
     write_only = ("secret",)
+    endpoint_kind = "webhook"
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         errors = []
@@ -126,11 +126,9 @@ class WebhookStep(OutboundStep):
             request = self.build_request(rendered, None, ctx)
         except ValueError as exc:
             return StepOutcome.failed(str(exc))
-        try:
-            response = send(request, key=self.request_key(ctx))
-        except (OutboundError, BlockedDestination) as exc:
-            return outcome_for_error(exc, ctx.step_run.attempts if ctx.step_run is not None else 1)
-        return self.read_response(response, rendered, ctx)
+        secret = rendered.get("secret") or ""
+        return self.deliver(request, None, ctx, lambda: send(request, key=self.request_key(ctx)), rendered,
+                            hidden={secret, secret.removeprefix(webhooks.SECRET_PREFIX)})
 
     def read_response(self, response: OutboundResponse, rendered: dict, ctx: StepContext) -> StepOutcome:
         outcome = super().read_response(response, rendered, ctx)
