@@ -20,6 +20,7 @@ from sla.models import Metric, SlaTarget, TargetState
 from workflows import conditions, triggers
 from workflows.choices import ScheduledEventStatus, WorkflowStatus
 from workflows.dispatcher import create_run
+from workflows.engine.replay import resume_stalled_replays
 from workflows.drain import (  # noqa: F401 (dispatch_and_run, drain_events: the drain's old home)
     dispatch_and_run, drain_batch, drain_events, release_abandoned_runs)
 from workflows.models import ScheduledEvent, ScheduleMatch, Workflow, WorkflowRun
@@ -149,6 +150,7 @@ def sweep_once() -> dict[str, int]:
         "late_breaches": start_late_breach_runs(now),
     }
     done["runs"] = resume_due_runs(clock.now())
+    done["replays"] = resume_stalled_replays(now)
     if any(done.values()):
         logger.info("Sweep: %s", done)
     return done

@@ -23,3 +23,8 @@ router.register("custom-actions", CustomActionViewSet, basename="custom-action")
 from workflows.api.templates import WorkflowTemplateViewSet  # noqa: E402
 
 router.register("workflow-templates", WorkflowTemplateViewSet, basename="workflow-template")
+
+from workflows.api.replay import ReplayStartView, WorkflowReplayViewSet  # noqa: E402
+
+router.register("workflow-replays", WorkflowReplayViewSet, basename="workflow-replay")
+urlpatterns.append(path("workflows/<int:pk>/replay/", ReplayStartView.as_view(), name="workflow-replay-start"))
