@@ -112,7 +112,7 @@ def replay_process_chunk(replay_id: int) -> bool:
     try:
         definition = validate_definition(replay.definition)
     except DefinitionError as exc:
-        _fail(replay, "The definition is no longer valid: " + _error_text(exc.errors))
+        _fail(replay, "The definition is no longer valid: " + error_text(exc.errors))
         return False
     wanted = _chunk_size(replay)
     events = list(_after_cursor(replay, definition).select_related("conversation", "contact")[:wanted])
@@ -155,7 +155,7 @@ def _fail(replay: WorkflowReplay, error: str) -> None:
         status=ReplayStatus.FAILED, error=error, finished_at=clock.now())
 
 
-def _error_text(errors: dict[str, list[str]]) -> str:
+def error_text(errors: dict[str, list[str]]) -> str:
     return "; ".join(f"{key}: {' '.join(messages)}" for key, messages in errors.items())
 
 
