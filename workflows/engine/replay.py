@@ -172,14 +172,18 @@ class EventResult:
     matched: bool = False
     would_start: bool = False
     steps: list[dict] = field(default_factory=list)
+    data: dict = field(default_factory=dict, repr=False)
+    trigger: dict = field(default_factory=dict, repr=False)
 
     def sample(self) -> dict[str, Any]:
-        """The event as one of the replay's samples (SPEC §11 `samples`)."""
-        event = self.event
+        """The event as one of the replay's samples (SPEC §11 `samples`), with the message it carried and, when the
+        trigger filtered it out, the filter key that did (worked out only for the few events kept as samples)."""
+        event, message = self.event, self.data.get("message") or {}
+        reason = self.reason or _failing_filter(self.trigger, event, self.data)
         return {"event": {"id": str(event.pk), "type": event.type, "occurred_at": event.occurred_at.isoformat(),
                           "depth": event.depth, "payload": event.payload},
-                "conversation": event.conversation_id, "outcome": self.outcome, "reason": self.reason,
-                "steps": self.steps}
+                "conversation": event.conversation_id, "message": message.get("body"), "outcome": self.outcome,
+                "reason": reason, "steps": self.steps}
 
 
 def evaluate_event(definition: dict, event: Event, reader: BatchReader) -> EventResult:
@@ -187,13 +191,33 @@ def evaluate_event(definition: dict, event: Event, reader: BatchReader) -> Event
     data = ContextAtEvent(event, reader=reader)
     trigger = dryrun.trigger_report(definition["trigger"], event, data)
     if not trigger["matches"]:
-        return EventResult(event, "filtered_out", trigger.get("error") or "The trigger's filter does not match.")
+        return EventResult(event, "filtered_out", trigger.get("error", ""), data=data, trigger=definition["trigger"])
     if event.depth > settings.HELPDESK_MAX_DEPTH:
         return EventResult(event, "depth_limit", f"Depth {event.depth} exceeds HELPDESK_MAX_DEPTH="
                                                  f"{settings.HELPDESK_MAX_DEPTH}: no workflow starts.", matched=True)
-    report = dryrun.dry_run_steps(steps=definition["steps"], event=event, data=data.complete())
+    complete = data.complete()
+    report = dryrun.dry_run_steps(steps=definition["steps"], event=event, data=complete)
     return EventResult(event, RESULT_OUTCOMES[report["result"]["status"]], matched=True, would_start=True,
-                       steps=report["steps"])
+                       steps=report["steps"], data=complete)
+
+
+def _failing_filter(trigger: dict, event: Event, data: dict) -> str:
+    """Which trigger filter key rejects the event: each key is matched on its own, as the trigger type defines it."""
+    kind, config = triggers.trigger_type(trigger.get("type", "")), trigger.get("config") or {}
+    for key, value in config.items():
+        try:
+            matches = kind.matches({key: value}, event, data)
+        except (TypeError, ValueError, AttributeError):
+            matches = False
+        if not matches:
+            return f"The trigger filter {key} ({_listed(value)}) does not match this event."
+    return "The trigger does not match this event." if config else ""
+
+
+def _listed(value: Any) -> str:
+    if isinstance(value, dict):
+        return "its conditions"
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _no_counts() -> dict[str, int]:

@@ -12,7 +12,7 @@
   ];
   var STEP_STATUS = {
     would_run: "would run", skipped: "would be skipped (the condition before it was false)",
-    stopped: "is false here, so the workflow would stop", not_reached: "would not be reached", failed: "would fail"
+    stopped: "does not hold, so the workflow would stop here", not_reached: "would not be reached", failed: "would fail"
   };
   var POLL_MS = 1000;
 
@@ -38,8 +38,8 @@
   }
 
   function checkWords(check) {
-    return check.field + " " + check.op.replace(/_/g, " ") + " " + words(check.value) + " (it was " +
-      words(check.actual) + ": " + (check.result ? "true" : "false") + ")";
+    return check.field + " " + check.op.replace(/_/g, " ") + " " + words(check.value) + "? It was " +
+      words(check.actual) + (check.result ? " ✓" : " ✗");
   }
 
   function stepDetails(step, label) {
@@ -48,7 +48,8 @@
     if (Array.isArray(output.checks)) { parts.push(output.checks.map(checkWords).join("; ")); }
     Object.keys(output).forEach(function (key) {
       if (key === "checks" || key === "result" || (key === "would" && output[key] === label)) { return; }
-      parts.push((key === "would" ? "" : key.replace(/_/g, " ") + ": ") + words(output[key]));
+      var bare = key === "would" || key === "input";
+      parts.push((bare ? "" : key.replace(/_/g, " ") + ": ") + words(output[key]));
     });
     if (step.error) { parts.push(step.error); }
     return parts.join(" · ");
@@ -111,6 +112,7 @@
     }
     head.appendChild(el("span", "wf-pill wf-outcome-" + outcome[2], "This event " + outcome[1].replace(/^were /, "was ")));
     card.appendChild(head);
+    if (sample.message) { card.appendChild(el("blockquote", "wf-replay-message", sample.message)); }
     var facts = eventWords(sample.event);
     if (facts) { card.appendChild(el("p", "wf-muted", "Event: " + facts)); }
     if (sample.reason) { card.appendChild(el("p", "wf-muted", "Why: " + sample.reason)); }
@@ -120,7 +122,9 @@
         var label = labels[step.type] || step.type;
         var item = el("li", "st-" + step.status);
         item.appendChild(el("strong", "", label));
-        item.appendChild(document.createTextNode(" " + (STEP_STATUS[step.status] || step.status)));
+        var status = step.type === "condition" && step.status === "would_run" ? "holds"
+          : (STEP_STATUS[step.status] || step.status);
+        item.appendChild(document.createTextNode(" " + status));
         var details = stepDetails(step, label);
         if (details && step.status !== "not_reached" && step.status !== "skipped") {
           item.appendChild(el("div", "wf-muted", details));
