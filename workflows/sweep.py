@@ -20,9 +20,9 @@ from sla.models import Metric, SlaTarget, TargetState
 from workflows import conditions, triggers
 from workflows.choices import ScheduledEventStatus, WorkflowStatus
 from workflows.dispatcher import create_run
-from workflows.engine.replay import resume_stalled_replays
 from workflows.drain import (  # noqa: F401 (dispatch_and_run, drain_events: the drain's old home)
     dispatch_and_run, drain_batch, drain_events, release_abandoned_runs)
+from workflows.engine.replay import resume_stalled_replays
 from workflows.models import ScheduledEvent, ScheduleMatch, Workflow, WorkflowRun
 from workflows.runner import claimable, execute_run
 
