@@ -202,3 +202,17 @@ def test_replays_are_for_managers_and_unknown_ids_are_404(manager_client, agent_
     assert manager_client.post(f"{URL}99999999999999999999999/replay/", period(), format="json").status_code == 404
     assert manager_client.get("/api/workflow-replays/424242/").status_code == 404
     assert manager_client.get("/api/workflow-replays/99999999999999999999999/").status_code == 404
+
+
+def test_a_replay_shows_secrets_masked(manager_client, conversation, remote, django_capture_on_commit_callbacks):
+    integrations.integration_save(name="CRM", base_url=remote.url_for("/crm"), secrets={"crm_token": "s3cr3t-crm"})
+    workflow = create(manager_client, [{"type": "http_request", "config": {
+        "integration": "CRM", "path": "/contacts", "method": "POST",
+        "headers": [{"key": "Authorization", "value": "Bearer {{ secrets.crm_token }}"}]}}])
+    say(conversation, "refund one", "refund two")
+    result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
+    assert result["would_start"] == 2
+    assert "s3cr3t-crm" not in str(result)
+    (sample, *_) = result["samples"]
+    assert sample["steps"][0]["output"]["request"]["headers"]["Authorization"] == "Bearer ****"
+    assert remote.log == []

@@ -24,7 +24,7 @@ from django.db.models import Q, QuerySet
 
 from conversations import clock
 from conversations.models import Event
-from workflows import dryrun, services, triggers
+from workflows import dryrun, integrations, services, triggers
 from workflows.choices import ReplayStatus
 from workflows.context import BatchReader
 from workflows.definition import DefinitionError, mask_write_only, validate_definition
@@ -118,8 +118,9 @@ def replay_process_chunk(replay_id: int) -> bool:
     events = list(_after_cursor(replay, definition).select_related("conversation", "contact")[:wanted])
     tally = Tally.of(replay)
     reader = BatchReader(events)
-    for event in events:
-        tally.add(evaluate_event(definition, event, reader))
+    with integrations.secrets_snapshot():
+        for event in events:
+            tally.add(evaluate_event(definition, event, reader))
     finished = len(events) < wanted or (replay.limit is not None and replay.done + len(events) >= replay.limit)
     return _save(replay, tally, events, finished) and not finished
 
