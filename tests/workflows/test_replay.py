@@ -216,3 +216,15 @@ def test_a_replay_shows_secrets_masked(manager_client, conversation, remote, dja
     (sample, *_) = result["samples"]
     assert sample["steps"][0]["output"]["request"]["headers"]["Authorization"] == "Bearer ****"
     assert remote.log == []
+
+
+def test_a_chunk_task_run_again_after_the_end_changes_nothing(
+        manager_client, conversation, django_capture_on_commit_callbacks):
+    from workflows.tasks import replay_chunk_task
+
+    workflow = create(manager_client, [TAG])
+    say(conversation, "refund please", "parcel?")
+    result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
+    assert replay_chunk_task(result["id"]) is False  # a redelivered task finds the replay done
+    assert manager_client.get(f"/api/workflow-replays/{result['id']}/").json() == result
+
