@@ -44,3 +44,9 @@ class ScheduledEventStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     FIRED = "fired", "Fired"
     CLEARED = "cleared", "Cleared"
+
+
+class ReplayStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"

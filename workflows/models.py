@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from conversations.models import Conversation, Event
-from workflows.choices import OnFalse, RunStatus, ScheduledEventStatus, StepStatus, WorkflowStatus
+from workflows.choices import OnFalse, ReplayStatus, RunStatus, ScheduledEventStatus, StepStatus, WorkflowStatus
 
 
 class Workflow(models.Model):
@@ -269,3 +269,38 @@ class WorkflowAlert(models.Model):
     class Meta:
         ordering = ["-raised_at"]
         constraints = [models.UniqueConstraint(fields=["workflow", "after_run_id"], name="workflow_alert_once")]
+
+class WorkflowReplay(models.Model):
+    """A "try on history" of a workflow over recorded events (SPEC §11). The row is the source of truth: the
+    workers process the events after `cursor_*` in chunks and add to the figures here, so a lost chunk task is
+    picked up again by the sweep (stale `heartbeat_at`) and a chunk done twice is counted once (`chunks`)."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="replays")
+    definition = models.JSONField(help_text="The definition replayed (saved or a draft), write-only values masked.")
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    limit = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=ReplayStatus.choices, default=ReplayStatus.RUNNING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    chunks = models.PositiveIntegerField(default=0, help_text="Chunks saved; a chunk saves only over its own count.")
+    cursor_at = models.DateTimeField(null=True, blank=True)
+    cursor_event = models.UUIDField(null=True, blank=True)
+    matched = models.PositiveIntegerField(default=0)
+    would_start = models.PositiveIntegerField(default=0)
+    by_outcome = models.JSONField(default=dict, blank=True)
+    step_counts = models.JSONField(default=dict, blank=True)
+    samples = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(help_text="Last progress; a running replay silent for long is re-enqueued.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["heartbeat_at"], name="replay_running",
+                                condition=Q(status="running"))]
+
+    def __str__(self) -> str:
+        return f"Replay #{self.pk} ({self.status})"

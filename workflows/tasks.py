@@ -59,3 +59,10 @@ def sweep_task() -> dict[str, int]:
         for key, count in sweep.sweep_once().items():
             total[key] = total.get(key, 0) + count
     return total
+
+
+def replay_chunk_task(replay_id: int) -> bool:
+    """One chunk of a replay ("try on history"); it enqueues the next chunk itself while events remain."""
+    from workflows.engine import replay
+
+    return replay.replay_run_chunk(replay_id)

@@ -548,6 +548,36 @@ def cmd_wait_until_settled(runs: int, timeout: float = 120, tick_every: float = 
         time.sleep(0.5)
 
 
+def cmd_replay_start(workflow_id: int) -> dict:
+    """Start a replay of the workflow over the last day (its first chunk is enqueued on commit, to the broker)."""
+    import datetime as dt
+
+    from conversations import clock
+    from workflows.engine import replay
+    from workflows.models import Workflow
+
+    now = clock.now()
+    started = replay.replay_start(workflow=Workflow.objects.get(pk=workflow_id), since=now - dt.timedelta(days=1),
+                                  until=now + dt.timedelta(minutes=1))
+    return {"id": started.pk}
+
+
+def cmd_replay_wait(replay_id: int, timeout: float = 60) -> dict:
+    """Poll until the replay is no longer running (or the timeout passes); its report, chunk count and run count."""
+    from django.db import close_old_connections
+
+    from workflows.engine import replay
+    from workflows.models import WorkflowReplay, WorkflowRun
+
+    deadline = time.monotonic() + timeout
+    while True:
+        row = WorkflowReplay.objects.get(pk=replay_id)
+        if row.status != "running" or time.monotonic() > deadline:
+            return {**replay.replay_report(row), "chunks": row.chunks, "runs": WorkflowRun.objects.count()}
+        close_old_connections()
+        time.sleep(0.25)
+
+
 COMMANDS = {name[len("cmd_"):]: function for name, function in globals().items() if name.startswith("cmd_")}
 
 

@@ -140,7 +140,9 @@ class WorkflowAdmin(admin.ModelAdmin):
             path("<int:pk>/toggle/", wrap(require_POST(self.toggle_view)), name="workflows_workflow_toggle"),
             path("<int:pk>/export/", wrap(self.export_view), name="workflows_workflow_export"),
         ]
-        return urls + self.extra_page_urls() + super().get_urls()
+        from workflows.admin.replay import replay_urls
+
+        return urls + self.extra_page_urls() + replay_urls(self) + super().get_urls()
 
     def extra_page_urls(self) -> list:
         """Pages of `workflows.admin.pages` (gallery, dry run, runs, analytics) once that module exists."""
@@ -217,6 +219,7 @@ class WorkflowAdmin(admin.ModelAdmin):
             test = admin_link("workflows_workflow_test", object_id) or admin_link("workflows_workflow_test")
             if test:
                 tools.append(("Test (dry run)", test))
+            tools.append(("Try on history", reverse("admin:workflows_workflow_replay", args=[object_id])))
         return super().changeform_view(request, object_id, form_url, {"workflow_tools": tools,
                                                                       **(extra_context or {})})
 

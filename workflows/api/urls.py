@@ -27,3 +27,8 @@ router.register("workflow-templates", WorkflowTemplateViewSet, basename="workflo
 from workflows.api.endpoints import EndpointViewSet  # noqa: E402
 
 router.register("endpoints", EndpointViewSet, basename="endpoint")
+
+from workflows.api.replay import ReplayStartView, WorkflowReplayViewSet  # noqa: E402
+
+router.register("workflow-replays", WorkflowReplayViewSet, basename="workflow-replay")
+urlpatterns.append(path("workflows/<int:pk>/replay/", ReplayStartView.as_view(), name="workflow-replay-start"))

@@ -50,6 +50,21 @@ def dry_run(*, definition: dict, conversation: Conversation | None = None,
     return report
 
 
+def trigger_report(trigger: dict, event: Event, data: dict) -> dict[str, Any]:
+    """Whether `event` (a recorded one, for a replay) would start a workflow with this validated trigger."""
+    return _trigger_report(trigger, event, data)
+
+
+def dry_run_steps(*, steps: list[dict], event: Event, data: dict) -> dict[str, Any]:
+    """The steps' part of a dry run for a recorded event, over a context the caller built (a replay reads a whole
+    chunk's contexts at once): `{"steps", "result"}`, inside a transaction that is always rolled back."""
+    with transaction.atomic():
+        try:
+            return _run_steps(steps, event, event.conversation, data)
+        finally:
+            transaction.set_rollback(True)
+
+
 def _sample_event(definition: dict, conversation: Conversation | None, sample: dict) -> Event:
     """The event the dry run reacts to: built in memory (never saved), depth 0 like a human cause."""
     message_id = (sample.get("payload") or {}).get("message_id")

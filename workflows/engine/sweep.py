@@ -18,6 +18,7 @@ from workflows.choices import ScheduledEventStatus, WorkflowStatus
 from workflows.engine.dispatcher import create_run
 from workflows.engine.drain import (  # noqa: F401 (dispatch_and_run, drain_events: the drain's old home)
     dispatch_and_run, drain_batch, drain_events, release_abandoned_runs)
+from workflows.engine.replay import resume_stalled_replays
 from workflows.models import ScheduledEvent, Workflow, WorkflowRun
 from workflows.engine.runner import claimable, execute_run
 
@@ -66,6 +67,7 @@ def sweep_once() -> dict[str, int]:
         "late_matches": start_late_matches(now),
     }
     done["runs"] = resume_due_runs(clock.now())
+    done["replays"] = resume_stalled_replays(now)
     if any(done.values()):
         logger.info("Sweep: %s", done)
     return done

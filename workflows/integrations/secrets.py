@@ -2,10 +2,13 @@
 and mask every secret we hold in step results and in the logs of the modules that run steps."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import re
 import secrets as random_tokens
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -24,8 +27,35 @@ def integration_secrets(integration: Integration) -> dict[str, str]:
     return decrypt_json(integration.secrets_encrypted, {})
 
 
+_SNAPSHOT: contextvars.ContextVar[dict | None] = contextvars.ContextVar("integration_secrets", default=None)
+
+
+@contextlib.contextmanager
+def secrets_snapshot() -> Iterator[None]:
+    """Within the block, `all_secrets` and `secret_values` read and decrypt every integration once, not once per
+    step: for many dry runs in a row (a replay chunk of hundreds of events), where the secrets cannot change."""
+    token = _SNAPSHOT.set({})
+    try:
+        yield
+    finally:
+        _SNAPSHOT.reset(token)
+
+
+def _snapshotted(key: str, read: Callable[[], Any]) -> Any:
+    cache = _SNAPSHOT.get()
+    if cache is None:
+        return read()
+    if key not in cache:
+        cache[key] = read()
+    return cache[key]
+
+
 def all_secrets() -> dict[str, str]:
     """Named secrets of every integration, for templates of steps that name no integration."""
+    return dict(_snapshotted("all_secrets", _read_all_secrets))
+
+
+def _read_all_secrets() -> dict[str, str]:
     merged: dict[str, str] = {}
     for integration in Integration.objects.order_by("-pk"):
         merged.update(integration_secrets(integration))
@@ -73,6 +103,10 @@ def sealed_secrets(integration: Integration | None) -> SealedSecrets:
 def secret_values() -> set[str]:
     """Every secret string we hold (named secrets, auth secrets, cached tokens) and the encoded forms they travel
     in (the Basic credential, URL-quoted values), for masking."""
+    return set(_snapshotted("secret_values", _read_secret_values))
+
+
+def _read_secret_values() -> set[str]:
     values: set[str] = set()
     for integration in Integration.objects.all():
         values.update(integration_secrets(integration).values())

@@ -1,0 +1,193 @@
+/* "Try on history" results (SPEC §11 replay): poll GET /api/workflow-replays/{id}/ until the replay is done, move
+   the progress bar, then say the figures and the examples in words. Built with DOM nodes and textContent only. */
+(function () {
+  "use strict";
+
+  var OUTCOMES = [
+    ["would_succeed", "would run to the end", "ok"],
+    ["stopped_at_condition", "would stop at a condition", "stop"],
+    ["would_fail", "would fail at a step", "fail"],
+    ["depth_limit", "were too deep in a chain of workflows", "warn"],
+    ["filtered_out", "did not match the trigger", "skip"]
+  ];
+  var STEP_STATUS = {
+    would_run: "would run", skipped: "would be skipped (the condition before it was false)",
+    stopped: "does not hold, so the workflow would stop here", not_reached: "would not be reached", failed: "would fail"
+  };
+  var POLL_MS = 1000;
+
+  function number(value) { return Number(value || 0).toLocaleString("en"); }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+
+  function words(value) {
+    if (value === null || value === undefined || value === "") { return "—"; }
+    if (value === true) { return "yes"; }
+    if (value === false) { return "no"; }
+    if (Array.isArray(value)) { return value.map(words).join(", "); }
+    if (typeof value === "object") {
+      return Object.keys(value).map(function (key) { return key.replace(/_/g, " ") + ": " + words(value[key]); })
+        .join("; ");
+    }
+    return String(value);
+  }
+
+  function checkWords(check) {
+    return check.field + " " + check.op.replace(/_/g, " ") + " " + words(check.value) + "? It was " +
+      words(check.actual) + (check.result ? " ✓" : " ✗");
+  }
+
+  function stepDetails(step, label) {
+    var output = step.output || {};
+    var parts = [];
+    if (Array.isArray(output.checks)) { parts.push(output.checks.map(checkWords).join("; ")); }
+    Object.keys(output).forEach(function (key) {
+      if (key === "checks" || key === "result" || (key === "would" && output[key] === label)) { return; }
+      var bare = key === "would" || key === "input";
+      parts.push((bare ? "" : key.replace(/_/g, " ") + ": ") + words(output[key]));
+    });
+    if (step.error) { parts.push(step.error); }
+    return parts.join(" · ");
+  }
+
+  function eventWords(event) {
+    var payload = event.payload || {};
+    var facts = Object.keys(payload).filter(function (key) {
+      return !/_id$/.test(key) && payload[key] !== null && typeof payload[key] !== "object";
+    }).map(function (key) { return key.replace(/_/g, " ") + " " + words(payload[key]); });
+    return facts.join(", ");
+  }
+
+  function outcomeLabel(outcome) {
+    var found = OUTCOMES.filter(function (item) { return item[0] === outcome; })[0];
+    return found ? found : [outcome, outcome.replace(/_/g, " "), "skip"];
+  }
+
+  function renderSummary(root, data) {
+    var trigger = root.dataset.trigger;
+    var total = data.progress.done;
+    document.getElementById("replay-summary").textContent = total === 0
+      ? "No " + trigger + " event was recorded in this period, so there is nothing to try."
+      : "Of " + number(total) + " recorded " + trigger + " event" + (total === 1 ? "" : "s") + ", " +
+        number(data.matched) + " matched the trigger and " + number(data.would_start) +
+        " would have started the workflow.";
+    var box = document.getElementById("replay-outcomes");
+    box.replaceChildren();
+    OUTCOMES.forEach(function (item) {
+      var stat = el("div", "wf-stat wf-outcome-" + item[2]);
+      stat.appendChild(el("b", "", number((data.by_outcome || {})[item[0]])));
+      stat.appendChild(el("span", "", item[1]));
+      box.appendChild(stat);
+    });
+  }
+
+  function renderSteps(data, labels) {
+    var body = document.querySelector("#replay-steps tbody");
+    body.replaceChildren();
+    Object.keys(data.steps || {}).forEach(function (type) {
+      var counts = data.steps[type];
+      var row = el("tr");
+      row.appendChild(el("td", "", labels[type] || type));
+      [counts.would_run, counts.would_skip, counts.would_fail].forEach(function (count) {
+        row.appendChild(el("td", "", number(count)));
+      });
+      body.appendChild(row);
+    });
+  }
+
+  function renderSample(root, sample, labels) {
+    var outcome = outcomeLabel(sample.outcome);
+    var card = el("div", "wf-replay-sample");
+    var head = el("div", "wf-step-head");
+    head.appendChild(el("strong", "", new Date(sample.event.occurred_at).toLocaleString("en-GB")));
+    if (sample.conversation) {
+      var link = el("a", "", "conversation #" + sample.conversation);
+      link.href = root.dataset.conversationUrl.replace("/0/", "/" + sample.conversation + "/");
+      head.appendChild(link);
+    }
+    head.appendChild(el("span", "wf-pill wf-outcome-" + outcome[2], "This event " + outcome[1].replace(/^were /, "was ")));
+    card.appendChild(head);
+    if (sample.message) { card.appendChild(el("blockquote", "wf-replay-message", sample.message)); }
+    var facts = eventWords(sample.event);
+    if (facts) { card.appendChild(el("p", "wf-muted", "Event: " + facts)); }
+    if (sample.reason) { card.appendChild(el("p", "wf-muted", "Why: " + sample.reason)); }
+    if (sample.steps && sample.steps.length) {
+      var list = el("ol", "wf-replay-steps");
+      sample.steps.forEach(function (step) {
+        var label = labels[step.type] || step.type;
+        var item = el("li", "st-" + step.status);
+        item.appendChild(el("strong", "", label));
+        var status = step.type === "condition" && step.status === "would_run" ? "holds"
+          : (STEP_STATUS[step.status] || step.status);
+        item.appendChild(document.createTextNode(" " + status));
+        var details = stepDetails(step, label);
+        if (details && step.status !== "not_reached" && step.status !== "skipped") {
+          item.appendChild(el("div", "wf-muted", details));
+        }
+        list.appendChild(item);
+      });
+      card.appendChild(list);
+    }
+    return card;
+  }
+
+  function renderSamples(root, data, labels) {
+    var box = document.getElementById("replay-samples");
+    box.replaceChildren();
+    if (!data.samples.length) { box.appendChild(el("p", "wf-muted", "No example: no event in this period.")); }
+    data.samples.forEach(function (sample) { box.appendChild(renderSample(root, sample, labels)); });
+  }
+
+  function renderProgress(data) {
+    var done = data.progress.done, total = data.progress.total;
+    var percent = data.status === "done" ? 100 : (total ? Math.min(100, Math.round(100 * done / total)) : 0);
+    var bar = document.getElementById("replay-progress");
+    bar.setAttribute("aria-valuenow", String(percent));
+    bar.classList.toggle("wf-progress-failed", data.status === "failed");
+    bar.firstElementChild.style.width = percent + "%";
+    var status = document.getElementById("replay-status");
+    if (data.status === "running") {
+      status.textContent = "Reading the history: " + number(done) + " of " + number(total) + " events (" + percent + "%)…";
+    } else if (data.status === "done") {
+      status.textContent = "Done: " + number(done) + " event" + (done === 1 ? "" : "s") + " read.";
+    } else {
+      status.textContent = "The replay failed after " + number(done) + " events: " + (data.error || "unknown error");
+    }
+  }
+
+  function start() {
+    var root = document.getElementById("replay");
+    if (!root) { return; }
+    var labels = JSON.parse(document.getElementById("replay-step-labels").textContent);
+    function poll() {
+      fetch(root.dataset.url, {credentials: "same-origin", headers: {Accept: "application/json"}})
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        })
+        .then(function (data) {
+          renderProgress(data);
+          if (data.status === "running") { window.setTimeout(poll, POLL_MS); return; }
+          if (data.status === "done") {
+            renderSummary(root, data);
+            renderSteps(data, labels);
+            renderSamples(root, data, labels);
+            document.getElementById("replay-results").hidden = false;
+          }
+        })
+        .catch(function (error) {
+          document.getElementById("replay-status").textContent = "Could not read the progress (" + error.message +
+            "); trying again…";
+          window.setTimeout(poll, POLL_MS * 3);
+        });
+    }
+    poll();
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+}());
