@@ -9,7 +9,7 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -20,11 +20,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from workflows import services, triggers
+from workflows import analytics, services, triggers
 from workflows.admin_forms import ImportForm, WorkflowEditorForm
-from workflows.choices import RunStatus, WorkflowStatus
+from workflows.choices import WorkflowStatus
 from workflows.definition import DefinitionError
-from workflows.models import ScheduledEvent, Step, Workflow, WorkflowRun
+from workflows.models import ScheduledEvent, Step, Workflow
 from workflows.steps import step_types
 
 STATUS_COLOURS = {"active": "#1a7f37", "draft": "#6e7781", "inactive": "#9a6700"}
@@ -64,26 +64,8 @@ def _count_of(queryset) -> Coalesce:
 
 
 def workflows_with_stats(queryset):
-    """Workflows with step and run counts, successes and last run: the list reads them without a query per row."""
-    runs = WorkflowRun.objects.all()
-    return queryset.annotate(
-        _steps=_count_of(Step.objects.all()),
-        _runs=_count_of(runs),
-        _succeeded=_count_of(runs.filter(status=RunStatus.SUCCEEDED)),
-        _last_run=Subquery(runs.filter(workflow=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]),
-    )
-
-
-def summary() -> dict[str, int | str]:
-    """The numbers of the summary bar above the list (two queries, whatever the number of workflows)."""
-    workflows = Workflow.objects.aggregate(total=Count("pk"),
-                                           active=Count("pk", filter=Q(status=WorkflowStatus.ACTIVE)))
-    finished = [RunStatus.SUCCEEDED, RunStatus.FAILED]
-    runs = WorkflowRun.objects.aggregate(total=Count("pk"), succeeded=Count("pk", filter=Q(status=RunStatus.SUCCEEDED)),
-                                         finished=Count("pk", filter=Q(status__in=finished)))
-    rate = f"{100 * runs['succeeded'] / runs['finished']:.0f}%" if runs["finished"] else "–"
-    return {"workflows": workflows["total"], "active": workflows["active"], "executions": runs["total"],
-            "success_rate": rate}
+    """Workflows with step count, run outcomes and last run: the list reads them without a query per row."""
+    return analytics.with_stats(queryset).annotate(_steps=_count_of(Step.objects.all()))
 
 
 def export_response(definitions: list[dict], filename: str) -> HttpResponse:
@@ -164,17 +146,23 @@ class WorkflowAdmin(admin.ModelAdmin):
     def step_count(self, obj):
         return obj._steps
 
-    @admin.display(description="Executions", ordering="_runs")
+    @admin.display(description="Executions", ordering="stat_executions")
     def executions(self, obj):
-        return obj._runs
+        return obj.stat_executions
 
     @admin.display(description="Success rate")
     def success_rate(self, obj):
-        return f"{100 * obj._succeeded / obj._runs:.0f}%" if obj._runs else "–"
+        """Succeeded / (succeeded + failed); runs that didn't match a condition are shown apart, not as failures."""
+        figures = analytics.workflow_stats(obj)
+        rate = analytics.percent(figures["success_rate"])
+        if not figures["didnt_match"]:
+            return rate
+        return format_html('{} <span class="wf-muted wf-nowrap" title="Runs stopped by a condition">'
+                           '({} didn\'t match)</span>', rate, figures["didnt_match"])
 
-    @admin.display(description="Last run", ordering="_last_run")
+    @admin.display(description="Last run", ordering="stat_last_run_at")
     def last_run(self, obj):
-        return obj._last_run
+        return obj.stat_last_run_at
 
     @admin.display(description="On / off")
     def toggle(self, obj):
@@ -187,7 +175,8 @@ class WorkflowAdmin(admin.ModelAdmin):
             "Deactivate" if active else "Activate", "true" if active else "false", "On" if active else "Off")
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"summary": summary(), "page_links": page_links(),
+        bar = analytics.summary()
+        extra = {"summary": {**bar, "success": analytics.percent(bar["success_rate"])}, "page_links": page_links(),
                  "import_url": reverse("admin:workflows_workflow_import"), **(extra_context or {})}
         return super().changelist_view(request, extra)
 
