@@ -13,6 +13,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
@@ -243,7 +244,7 @@ class WorkflowAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             created = [services.workflow_create(definition=definition, created_by=request.user)
                        for definition in form.cleaned_data["definitions"]]
-            self.message_user(request, f"Imported {len(created)} workflow(s): "
+            self.message_user(request, f"Imported {len(created)} workflow{pluralize(len(created))}: "
                                        f"{', '.join(w.name for w in created)}.", messages.SUCCESS)
             for workflow in created:  # exports hold masked secrets: the imported steps got new ones
                 announce_new_write_only(request, workflow)
@@ -268,7 +269,7 @@ class WorkflowAdmin(admin.ModelAdmin):
     def _set_status(self, request, queryset, status: str) -> None:
         done = sum(self._apply_status(request, workflow, status) for workflow in queryset)
         if done:
-            self.message_user(request, f"{done} workflow(s) now {status}.", messages.SUCCESS)
+            self.message_user(request, f"{done} workflow{pluralize(done)} now {status}.", messages.SUCCESS)
 
     @admin.action(description="Activate selected workflows")
     def activate(self, request, queryset):
@@ -282,7 +283,7 @@ class WorkflowAdmin(admin.ModelAdmin):
     def duplicate(self, request, queryset):
         for workflow in queryset:
             services.workflow_duplicate(workflow=workflow, created_by=request.user)
-        self.message_user(request, f"{queryset.count()} workflow(s) duplicated as drafts.", messages.SUCCESS)
+        self.message_user(request, f"{len(queryset)} workflow{pluralize(len(queryset))} duplicated as drafts.", messages.SUCCESS)
 
     @admin.action(description="Export selected workflows as JSON")
     def export_json(self, request, queryset):
