@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from workflows import analytics, services, triggers
+from workflows import admin_versions, analytics, services, triggers
 from workflows.admin_forms import ImportForm, WorkflowEditorForm
 from workflows.choices import WorkflowStatus
 from workflows.definition import DefinitionError
@@ -121,7 +121,7 @@ class WorkflowAdmin(admin.ModelAdmin):
             path("<int:pk>/toggle/", wrap(require_POST(self.toggle_view)), name="workflows_workflow_toggle"),
             path("<int:pk>/export/", wrap(self.export_view), name="workflows_workflow_export"),
         ]
-        return urls + self.extra_page_urls() + super().get_urls()
+        return urls + admin_versions.version_urls(self) + self.extra_page_urls() + super().get_urls()
 
     def extra_page_urls(self) -> list:
         """Pages of `workflows.admin_pages` (gallery, dry run, runs, analytics) once that module exists."""
@@ -187,6 +187,7 @@ class WorkflowAdmin(admin.ModelAdmin):
         tools = []
         if object_id:
             tools.append(("Export JSON", reverse("admin:workflows_workflow_export", args=[object_id])))
+            tools.append(("Versions", reverse("admin:workflows_workflow_versions", args=[object_id])))
             test = admin_link("workflows_workflow_test", object_id) or admin_link("workflows_workflow_test")
             if test:
                 tools.append(("Test (dry run)", test))
