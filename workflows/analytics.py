@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from workflows.choices import FINISHED_RUN_STATUSES, RunStatus, WorkflowStatus
@@ -52,18 +52,11 @@ def percent(fraction: float | None) -> str:
 
 
 def with_stats(workflows: QuerySet[Workflow]) -> QuerySet[Workflow]:
-    """Annotate each workflow with its outcome counts and its last run (one query for any number of workflows).
-
-    Each count is a correlated subquery, not a join, so other annotations on the same queryset are not multiplied.
-    """
-    runs = WorkflowRun.objects.filter(workflow=OuterRef("pk")).order_by()
-    counts = {f"stat_{name}": Coalesce(Subquery(runs.values("workflow").annotate(n=expression).values("n")[:1],
-                                                output_field=IntegerField()), 0)
-              for name, expression in outcome_counts().items()}
+    """Annotate each workflow with its outcome counts and its last run (one query for any number of workflows)."""
     last_run = WorkflowRun.objects.filter(workflow=OuterRef("pk")).order_by("-created_at", "-id")
     return workflows.annotate(
-        **counts,
-        stat_last_run_at=Subquery(last_run.values("created_at")[:1]),
+        **{f"stat_{name}": expression for name, expression in outcome_counts("runs__").items()},
+        stat_last_run_at=Max("runs__created_at"),
         stat_last_run_status=Subquery(last_run.values("status")[:1]),
     )
 
