@@ -252,9 +252,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A 403/404 is logged as one line, not a traceback (helpdesk.logs); 5xx keep theirs.
+    "filters": {"one_line_client_errors": {"()": "helpdesk.logs.OneLineClientErrors"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_client_errors"]},
         # django-q2 logs every enqueue at INFO: one line per domain event in the web server's log.
         "django-q": {"level": os.environ.get("HELPDESK_Q_LOG_LEVEL", "WARNING")},
     },

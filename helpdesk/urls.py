@@ -8,8 +8,14 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from helpdesk.api import router
+from helpdesk.api_access import api_access_view
+
+# There is no public site to visit: the admin's "View site" link (to "/", a 404) is left out.
+admin.site.site_url = None
+admin.site.site_header = admin.site.site_title = "Helpdesk administration"
 
 urlpatterns = [
+    path("admin/api-access/", admin.site.admin_view(api_access_view), name="admin-api-access"),
     path("admin/", admin.site.urls),
     path("api/", include("conversations.api.urls")),
     path("api/", include("sla.api.urls")),

@@ -22,7 +22,7 @@ from conversations.admin.base import ReadOnlyInline
 from conversations.models import Conversation
 from sla.calendars import holidays_for_year
 from sla.models import BusinessHours, SlaPolicy, SlaTarget
-from sla.selectors import paused_seconds, remaining_seconds
+from sla.selectors import paused_seconds, remaining_seconds, uses_business_time
 
 PREVIEW_ROWS = 40
 
@@ -51,6 +51,15 @@ def format_remaining(seconds: int | None) -> str:
         return "—"
     sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
     return f"{sign}{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def time_left(target: SlaTarget) -> str:
+    """The time left on the target's own clock, saying which kind: "0h 45m business time" / "calendar time"."""
+    seconds = remaining_seconds(target)
+    if seconds is None:
+        return format_remaining(seconds)
+    kind = "business time" if uses_business_time(target) else "calendar time"
+    return format_html('{} <span class="sla-time-kind">{}</span>', format_remaining(seconds), kind)
 
 
 class BusinessHoursForm(forms.ModelForm):
@@ -134,13 +143,13 @@ class SlaTargetAdmin(admin.ModelAdmin):
 
     list_display = ["conversation", "metric", "state", "policy", "due_at", "remaining", "breached_at", "warned"]
     list_filter = ["state", "metric", "policy"]
-    list_select_related = ["conversation", "policy"]
+    list_select_related = ["conversation", "policy__business_hours"]
     date_hierarchy = "started_at"
     raw_id_fields = ["conversation"]
 
-    @admin.display(description="Remaining")
+    @admin.display(description="Time left")
     def remaining(self, obj: SlaTarget) -> str:
-        return format_remaining(remaining_seconds(obj))
+        return time_left(obj)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -160,20 +169,20 @@ class SlaTargetInline(ReadOnlyInline, admin.TabularInline):
     readonly_fields = fields
     ordering = ["started_at", "id"]
     verbose_name = "SLA target"
-    verbose_name_plural = "SLA targets (time left counts business time only when the policy uses a calendar)"
+    verbose_name_plural = "SLA targets"
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("policy")
+        return super().get_queryset(request).select_related("policy__business_hours")
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         # Agents have no SLA permissions but must see the clocks of the conversations they work.
         return request.user.has_perm("conversations.view_conversation")
 
-    @admin.display(description="Remaining")
+    @admin.display(description="Time left")
     def remaining(self, obj: SlaTarget) -> str:
-        return format_remaining(remaining_seconds(obj))
+        return time_left(obj)
 
-    @admin.display(description="Paused")
+    @admin.display(description="Paused (clock time)")
     def paused(self, obj: SlaTarget) -> str:
         return format_remaining(paused_seconds(obj))
 

@@ -211,6 +211,13 @@ def business_time_between(calendar: Calendar, start: dt.datetime, end: dt.dateti
     return total
 
 
+def clock_seconds_between(calendar: Calendar | None, start: dt.datetime, end: dt.datetime) -> float:
+    """Seconds of an SLA clock between two instants: open time of the calendar, or plain time without one."""
+    if calendar is None:
+        return max((end - start).total_seconds(), 0.0)
+    return business_time_between(calendar, start, end).total_seconds()
+
+
 def add_business_minutes(calendar: Calendar, start: dt.datetime, minutes: float) -> dt.datetime:
     """`add_business_time` in minutes, the unit SLA targets are set in."""
     return add_business_time(calendar, start, dt.timedelta(minutes=minutes))

@@ -27,7 +27,7 @@ from conversations import payloads
 from conversations.choices import EventType, SenderType, Status
 from conversations.models import Conversation, Event
 from conversations.prefetch import forget_related, remember_related
-from sla.calendars import Calendar, add_business_time, business_time_between
+from sla.calendars import Calendar, add_business_time, clock_seconds_between
 from sla.models import OPEN_TARGET_STATES, ConversationPolicy, Metric, SlaPolicy, SlaTarget, TargetState
 from sla.policies import calendar_for, select_policy
 from sla.sweep import claim_breaches
@@ -37,12 +37,6 @@ STOPPED_STATUSES = (Status.RESOLVED, Status.CLOSED)
 
 
 # Clock arithmetic ---------------------------------------------------------------------------------------------
-
-
-def _elapsed_seconds(calendar: Calendar | None, start: dt.datetime, end: dt.datetime) -> float:
-    if calendar is None:
-        return max((end - start).total_seconds(), 0.0)
-    return business_time_between(calendar, start, end).total_seconds()
 
 
 def _deadline(calendar: Calendar | None, start: dt.datetime, seconds: float) -> dt.datetime | None:
@@ -76,7 +70,7 @@ def _schedule(target: SlaTarget, policy: SlaPolicy | None) -> None:
 def _use_time(target: SlaTarget, now: dt.datetime) -> None:
     """Bank the time a running clock used since it last (re)started."""
     calendar = calendar_for(target.policy) if target.policy else None
-    target.consumed_seconds += _elapsed_seconds(calendar, target.resumed_at, now)
+    target.consumed_seconds += clock_seconds_between(calendar, target.resumed_at, now)
     target.resumed_at = now
 
 

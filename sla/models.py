@@ -146,6 +146,8 @@ class SlaTarget(models.Model):
 
     class Meta:
         ordering = ["conversation", "metric", "started_at", "id"]
+        verbose_name = "SLA target"
+        verbose_name_plural = "SLA targets"
         indexes = [
             # The sweep reads `state = active AND due_at <= now` / `warning_at <= now`: an index range scan, so
             # its cost follows the number of due rows, never the number of targets.

@@ -7,7 +7,9 @@ from django.db.models import Q
 
 from conversations import clock
 from conversations.models import Conversation
+from sla.calendars import clock_seconds_between
 from sla.models import Metric, SlaTarget, TargetState
+from sla.policies import calendar_for
 
 METRIC_ORDER = {metric: position for position, metric in enumerate(Metric.values)}
 
@@ -26,13 +28,26 @@ def targets_for(conversation: Conversation) -> list[SlaTarget]:
     return sorted(latest.values(), key=lambda target: METRIC_ORDER[target.metric])
 
 
+def uses_business_time(target: SlaTarget) -> bool:
+    """Whether the target's clock counts business time (its policy has a calendar) rather than calendar time."""
+    return bool(target.policy_id and target.policy and target.policy.business_hours_id)
+
+
 def remaining_seconds(target: SlaTarget, now: dt.datetime | None = None) -> int | None:
-    """Time left: until `due_at` while running (negative once overdue), the unused target while paused, else None."""
-    if target.state == TargetState.ACTIVE and target.due_at:
-        return int((target.due_at - (now or clock.now())).total_seconds())
-    if target.state == TargetState.PAUSED:
-        return int(target.target_seconds - target.consumed_seconds)
-    return None
+    """Time left on the target's own clock (negative once overdue), None once finished.
+
+    Always the same kind of time as the target: business time when its policy uses a calendar, calendar time
+    otherwise, whether the clock runs or is paused. (Wall-clock time until `due_at` would mix the two: a business
+    target shows nights and weekends while running but not while paused.) Read targets with
+    `policy__business_hours` loaded to keep one query per list.
+    """
+    if target.state not in (TargetState.ACTIVE, TargetState.PAUSED):
+        return None
+    used = target.consumed_seconds
+    if target.state == TargetState.ACTIVE:
+        calendar = calendar_for(target.policy) if uses_business_time(target) else None
+        used += clock_seconds_between(calendar, target.resumed_at, now or clock.now())
+    return int(target.target_seconds - used)
 
 
 def paused_seconds(target: SlaTarget, now: dt.datetime | None = None) -> int:

@@ -5,7 +5,8 @@ from django.apps import AppConfig
 class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "workflows"
-    verbose_name = "Workflows"
+    # The admin's section name: "Automation › Workflows" reads better than "Workflows › Workflows".
+    verbose_name = "Automation"
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

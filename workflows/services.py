@@ -132,6 +132,16 @@ def workflow_set_status(*, workflow: Workflow, status: str) -> Workflow:
         raise ValidationError(exc.errors) from exc
 
 
+def workflow_restore_version(*, workflow: Workflow, version: int) -> Workflow:
+    """Save an earlier version's definition as a new version (history is never rewritten). The workflow keeps its
+    current status, so restoring never switches it on or off; the old definition is validated like any save."""
+    saved = WorkflowVersion.objects.filter(workflow=workflow, version=version).first()
+    if saved is None:
+        raise ValidationError({"version": f"Version {version} of this workflow does not exist."})
+    definition = open_write_only(saved.definition)
+    return workflow_update(workflow=workflow, definition={**definition, "status": workflow.status})
+
+
 def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:
     """A draft copy named "<name> (copy)", write-only values copied server-side (the copy signs as the original)."""
     definition = workflow_definition(workflow, reveal="all")

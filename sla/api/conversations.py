@@ -42,5 +42,5 @@ def extend_conversations_api() -> None:
     )
     ConversationSerializer.add_field(
         "sla", ConversationTargetsField(help_text="SLA targets: metric, due_at, state, breached_at, time left."),
-        prefetch="sla_targets",
+        prefetch="sla_targets__policy__business_hours",  # time left is counted on the policy's calendar
     )

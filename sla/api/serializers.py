@@ -94,6 +94,8 @@ class SlaTargetSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_remaining_seconds(self, target: SlaTarget) -> int | None:
+        """Time left in the target's own kind of time: business time when its policy uses a calendar, calendar
+        time otherwise (running or paused alike); negative once overdue, null once met or breached."""
         return remaining_seconds(target)
 
     def get_paused_seconds(self, target: SlaTarget) -> int:

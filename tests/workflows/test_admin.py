@@ -38,7 +38,7 @@ def test_list_shows_badges_counts_and_success_rate(manager_browser, make_workflo
     assert ">Active</span>" in html and ">Draft</span>" in html
     assert ">New message</span>" in html and ">New conversation</span>" in html
     assert '<td class="field-executions">1</td>' in html
-    assert '<td class="field-success_rate">100%</td>' in html
+    assert '<td class="field-success_rate">100.0%</td>' in html
 
 
 def test_summary_bar_counts_workflows_active_and_executions(manager_browser, make_workflow, conversation):

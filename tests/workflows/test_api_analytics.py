@@ -44,7 +44,8 @@ def test_report_over_a_window(manager_client, history):
                                         "until": today.isoformat()})
     assert response.status_code == 200, response.json()
     report = response.json()
-    assert report["totals"] == {"workflows": 3, "active": 2, "executions": 4, "succeeded": 3, "failed": 1}
+    assert report["totals"] == {"workflows": 3, "active": 2, "executions": 4, "succeeded": 3, "failed": 1,
+                                "didnt_match": 0, "cancelled": 0}
     assert (report["success_rate"], report["failure_rate"]) == (0.75, 0.25)
     assert report["average_duration_seconds"] == 2.0
     assert report["most_triggered"] == [{"workflow": history["good"], "name": "Good", "executions": 3},

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.template.defaultfilters import pluralize
 
 from conversations.models import Contact
 from conversations.safetext import checked_json, find_text_problem, without_lone_surrogates
@@ -178,7 +179,7 @@ class WorkflowEditorForm(forms.ModelForm):
         if errors:
             self.definition_errors = errors
             count = sum(len(messages) for messages in errors.values())
-            raise ValidationError(f"The workflow has {count} problem(s); each is shown next to its field.")
+            raise ValidationError(f"The workflow has {count} problem{pluralize(count)}; each is shown next to its field.")
         return self.cleaned_data
 
     def _text_errors(self) -> dict[str, list[str]]:

@@ -301,10 +301,6 @@ class PeriodForm(forms.Form):
         return {"since": since, "until": until}
 
 
-def _percent(rate: float | None) -> str:
-    return "–" if rate is None else f"{100 * rate:.1f}%"
-
-
 def analytics_view(model_admin, request: HttpRequest) -> TemplateResponse:
     """Execution trend (SVG), success/failure rates, average duration and most-triggered workflows for a period."""
     form, report = PeriodForm(request.GET), None
@@ -315,5 +311,5 @@ def analytics_view(model_admin, request: HttpRequest) -> TemplateResponse:
     presets = [(days, (today - dt.timedelta(days=days)).isoformat(), today.isoformat()) for days in PERIOD_PRESETS]
     return _page(model_admin, request, "analytics.html", "Workflow analytics", form=form, report=report,
                  chart=charts.execution_trend_svg(report["daily"]) if report else "", presets=presets,
-                 success=_percent(report["success_rate"]) if report else "–",
-                 failure=_percent(report["failure_rate"]) if report else "–")
+                 success=analytics.percent(report["success_rate"]) if report else "–",
+                 failure=analytics.percent(report["failure_rate"]) if report else "–")

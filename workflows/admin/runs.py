@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -127,7 +128,7 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
             raise PermissionDenied
         count = sum(self._apply(request, run, service) for run in queryset)
         if count:
-            self.message_user(request, f"{count} run(s) {done}.", messages.SUCCESS)
+            self.message_user(request, f"{count} run{pluralize(count)} {done}.", messages.SUCCESS)
 
     @admin.action(description="Retry from the failed step")
     def retry_selected(self, request, queryset):

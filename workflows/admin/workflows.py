@@ -9,10 +9,11 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
@@ -22,11 +23,13 @@ from django.views.decorators.http import require_POST
 
 from conversations.admin.base import adopt
 from workflows import services
+from workflows.admin import versions as admin_versions
+from workflows import selectors as analytics
 from workflows.triggers import registry as triggers
 from workflows.admin.forms import ImportForm, WorkflowEditorForm
-from workflows.choices import RunStatus, WorkflowStatus
+from workflows.choices import WorkflowStatus
 from workflows.engine.definition import DefinitionError
-from workflows.models import ScheduledEvent, Step, Workflow, WorkflowRun
+from workflows.models import ScheduledEvent, Step, Workflow
 from workflows.steps import step_types
 
 STATUS_COLOURS = {"active": "#1a7f37", "draft": "#6e7781", "inactive": "#9a6700"}
@@ -66,26 +69,8 @@ def _count_of(queryset) -> Coalesce:
 
 
 def workflows_with_stats(queryset):
-    """Workflows with step and run counts, successes and last run: the list reads them without a query per row."""
-    runs = WorkflowRun.objects.all()
-    return queryset.annotate(
-        _steps=_count_of(Step.objects.all()),
-        _runs=_count_of(runs),
-        _succeeded=_count_of(runs.filter(status=RunStatus.SUCCEEDED)),
-        _last_run=Subquery(runs.filter(workflow=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]),
-    )
-
-
-def summary() -> dict[str, int | str]:
-    """The numbers of the summary bar above the list (two queries, whatever the number of workflows)."""
-    workflows = Workflow.objects.aggregate(total=Count("pk"),
-                                           active=Count("pk", filter=Q(status=WorkflowStatus.ACTIVE)))
-    finished = [RunStatus.SUCCEEDED, RunStatus.FAILED]
-    runs = WorkflowRun.objects.aggregate(total=Count("pk"), succeeded=Count("pk", filter=Q(status=RunStatus.SUCCEEDED)),
-                                         finished=Count("pk", filter=Q(status__in=finished)))
-    rate = f"{100 * runs['succeeded'] / runs['finished']:.0f}%" if runs["finished"] else "–"
-    return {"workflows": workflows["total"], "active": workflows["active"], "executions": runs["total"],
-            "success_rate": rate}
+    """Workflows with step count, run outcomes and last run: the list reads them without a query per row."""
+    return analytics.with_stats(queryset).annotate(_steps=_count_of(Step.objects.all()))
 
 
 def export_response(definitions: list[dict], filename: str) -> HttpResponse:
@@ -142,7 +127,8 @@ class WorkflowAdmin(admin.ModelAdmin):
         ]
         from workflows.admin.replay import replay_urls
 
-        return urls + self.extra_page_urls() + replay_urls(self) + super().get_urls()
+        return (urls + admin_versions.version_urls(self) + self.extra_page_urls() + replay_urls(self)
+                + super().get_urls())
 
     def extra_page_urls(self) -> list:
         """Pages of `workflows.admin.pages` (gallery, dry run, runs, analytics) once that module exists."""
@@ -182,17 +168,23 @@ class WorkflowAdmin(admin.ModelAdmin):
     def step_count(self, obj):
         return obj._steps
 
-    @admin.display(description="Executions", ordering="_runs")
+    @admin.display(description="Executions", ordering="stat_executions")
     def executions(self, obj):
-        return obj._runs
+        return obj.stat_executions
 
     @admin.display(description="Success rate")
     def success_rate(self, obj):
-        return f"{100 * obj._succeeded / obj._runs:.0f}%" if obj._runs else "–"
+        """Succeeded / (succeeded + failed); runs that didn't match a condition are shown apart, not as failures."""
+        figures = analytics.workflow_stats(obj)
+        rate = analytics.percent(figures["success_rate"])
+        if not figures["didnt_match"]:
+            return rate
+        return format_html('{} <span class="wf-muted wf-nowrap" title="Runs stopped by a condition">'
+                           '({} didn\'t match)</span>', rate, figures["didnt_match"])
 
-    @admin.display(description="Last run", ordering="_last_run")
+    @admin.display(description="Last run", ordering="stat_last_run_at")
     def last_run(self, obj):
-        return obj._last_run
+        return obj.stat_last_run_at
 
     @admin.display(description="On / off")
     def toggle(self, obj):
@@ -205,7 +197,8 @@ class WorkflowAdmin(admin.ModelAdmin):
             "Deactivate" if active else "Activate", "true" if active else "false", "On" if active else "Off")
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"summary": summary(), "page_links": page_links(),
+        bar = analytics.summary()
+        extra = {"summary": {**bar, "success": analytics.percent(bar["success_rate"])}, "page_links": page_links(),
                  "import_url": reverse("admin:workflows_workflow_import"), **(extra_context or {})}
         return super().changelist_view(request, extra)
 
@@ -216,6 +209,7 @@ class WorkflowAdmin(admin.ModelAdmin):
         if object_id:
             self._warn_problems(request, object_id)
             tools.append(("Export JSON", reverse("admin:workflows_workflow_export", args=[object_id])))
+            tools.append(("Versions", reverse("admin:workflows_workflow_versions", args=[object_id])))
             test = admin_link("workflows_workflow_test", object_id) or admin_link("workflows_workflow_test")
             if test:
                 tools.append(("Test (dry run)", test))
@@ -280,7 +274,7 @@ class WorkflowAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             created = [services.workflow_create(definition=definition, created_by=request.user)
                        for definition in form.cleaned_data["definitions"]]
-            self.message_user(request, f"Imported {len(created)} workflow(s): "
+            self.message_user(request, f"Imported {len(created)} workflow{pluralize(len(created))}: "
                                        f"{', '.join(w.name for w in created)}.", messages.SUCCESS)
             for workflow in created:  # exports hold masked secrets: the imported steps got new ones
                 announce_new_write_only(request, workflow)
@@ -305,7 +299,7 @@ class WorkflowAdmin(admin.ModelAdmin):
     def _set_status(self, request, queryset, status: str) -> None:
         done = sum(self._apply_status(request, workflow, status) for workflow in queryset)
         if done:
-            self.message_user(request, f"{done} workflow(s) now {status}.", messages.SUCCESS)
+            self.message_user(request, f"{done} workflow{pluralize(done)} now {status}.", messages.SUCCESS)
 
     @admin.action(description="Activate selected workflows")
     def activate(self, request, queryset):
@@ -319,7 +313,7 @@ class WorkflowAdmin(admin.ModelAdmin):
     def duplicate(self, request, queryset):
         for workflow in queryset:
             services.workflow_duplicate(workflow=workflow, created_by=request.user)
-        self.message_user(request, f"{queryset.count()} workflow(s) duplicated as drafts.", messages.SUCCESS)
+        self.message_user(request, f"{len(queryset)} workflow{pluralize(len(queryset))} duplicated as drafts.", messages.SUCCESS)
 
     @admin.action(description="Export selected workflows as JSON")
     def export_json(self, request, queryset):

@@ -50,8 +50,10 @@ class WorkflowStatsSerializer(serializers.Serializer):
     executions = serializers.IntegerField()
     succeeded = serializers.IntegerField()
     failed = serializers.IntegerField()
-    success_rate = serializers.FloatField(allow_null=True)
-    failure_rate = serializers.FloatField(allow_null=True)
+    didnt_match = serializers.IntegerField(help_text="Runs stopped by a condition: not counted as failures.")
+    cancelled = serializers.IntegerField(help_text="Cancelled runs: counted apart from success and failure.")
+    success_rate = serializers.FloatField(allow_null=True, help_text="succeeded / (succeeded + failed).")
+    failure_rate = serializers.FloatField(allow_null=True, help_text="failed / (succeeded + failed).")
     last_run_at = serializers.DateTimeField(allow_null=True)
     last_run_status = serializers.ChoiceField(choices=RunStatus.choices, allow_null=True)
 
