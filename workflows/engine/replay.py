@@ -26,7 +26,6 @@ from conversations import clock
 from conversations.models import Event
 from workflows import services
 from workflows.engine import dryrun
-from workflows.integrations import services as integrations
 from workflows.integrations import secrets as secret_store
 from workflows.triggers import registry as triggers
 from workflows.choices import ReplayStatus
