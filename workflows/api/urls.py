@@ -23,3 +23,8 @@ router.register("custom-actions", CustomActionViewSet, basename="custom-action")
 from workflows.api.templates import WorkflowTemplateViewSet  # noqa: E402
 
 router.register("workflow-templates", WorkflowTemplateViewSet, basename="workflow-template")
+
+from workflows.api.macros import ApplyMacroView, MacroViewSet  # noqa: E402
+
+router.register("macros", MacroViewSet, basename="macro")
+urlpatterns.append(path("conversations/<int:pk>/apply-macro/", ApplyMacroView.as_view(), name="conversation-apply-macro"))

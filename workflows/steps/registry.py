@@ -47,6 +47,8 @@ class StepContext:
     depth: int = 1
     dry_run: bool = False
     trigger_type: str = ""
+    # The person the changes are made as: an agent applying a macro (None for a workflow run, which acts as itself).
+    actor: Any = None
 
 
 @dataclass
@@ -75,6 +77,8 @@ class StepType:
     # Internal steps run inside the run's transaction (their effects and result commit together); steps that call
     # other systems set this to False so no database lock is held during network I/O.
     transactional: ClassVar[bool] = True
+    # Internal steps change only this helpdesk's own records (no email, call or wait): what a macro may contain.
+    internal: ClassVar[bool] = False
 
     def runs_in_transaction(self, config: dict) -> bool:
         """Whether this step, with this config, executes inside the run's transaction (see `transactional`)."""
