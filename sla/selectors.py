@@ -45,3 +45,43 @@ def breached_conversation_ids_q(breached: bool = True) -> Q:
     """A Q over Conversation for the `sla_breached` filter: conversations with (or without) a breached target."""
     with_breach = Q(pk__in=SlaTarget.objects.filter(state=TargetState.BREACHED).values("conversation_id"))
     return with_breach if breached else ~with_breach
+
+
+# How close a running target's due time must be for the agent's list to call it "due soon" (or its warning point
+# has passed, whichever comes first).
+DUE_SOON = dt.timedelta(hours=1)
+
+
+def urgency(target: SlaTarget, now: dt.datetime) -> str:
+    """`breached` (breached, or past due before the sweep marks it), `due_soon`, `running`, `paused` or `met`."""
+    if target.state == TargetState.BREACHED or (
+            target.state == TargetState.ACTIVE and target.due_at and target.due_at <= now):
+        return "breached"
+    if target.state == TargetState.ACTIVE and target.due_at and (
+            target.due_at <= now + DUE_SOON or (target.warning_at and target.warning_at <= now)):
+        return "due_soon"
+    return {TargetState.ACTIVE: "running", TargetState.PAUSED: "paused"}.get(target.state, "met")
+
+
+URGENCY_ORDER = {"breached": 0, "due_soon": 1, "running": 2, "paused": 3, "met": 4}
+
+
+def most_urgent_target(conversation: Conversation, now: dt.datetime) -> tuple[SlaTarget, str] | None:
+    """The target an agent should look at first (breached, then the soonest due) with its urgency; None without
+    targets. Reads the prefetched `sla_targets`, like `targets_for`."""
+    ranked = sorted(((urgency(target, now), target) for target in targets_for(conversation)),
+                    key=lambda pair: (URGENCY_ORDER[pair[0]], pair[1].due_at or now))
+    return (ranked[0][1], ranked[0][0]) if ranked else None
+
+
+def overdue_conversations_q(now: dt.datetime) -> Q:
+    """Conversations with a breached target, or a running one already past due (before the sweep marks it)."""
+    overdue = SlaTarget.objects.filter(state=TargetState.ACTIVE, due_at__lte=now).values("conversation_id")
+    return breached_conversation_ids_q(True) | Q(pk__in=overdue)
+
+
+def due_soon_conversations_q(now: dt.datetime) -> Q:
+    """Conversations with a running target not yet due but due within DUE_SOON or past its warning point."""
+    soon = SlaTarget.objects.filter(Q(due_at__lte=now + DUE_SOON) | Q(warning_at__lte=now),
+                                    state=TargetState.ACTIVE, due_at__gt=now)
+    return Q(pk__in=soon.values("conversation_id"))

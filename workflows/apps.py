@@ -11,6 +11,7 @@ class WorkflowsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from workflows import admin_integrations  # noqa: F401
+        from workflows import admin_macros  # noqa: F401
         from workflows import admin_runs  # noqa: F401
         from workflows.integrations import install_log_masking
         from workflows.schedules import ensure_schedules_after_migrate
