@@ -47,18 +47,23 @@ def breached_conversation_ids_q(breached: bool = True) -> Q:
     return with_breach if breached else ~with_breach
 
 
-# How close a running target's due time must be for the agent's list to call it "due soon" (or its warning point
-# has passed, whichever comes first).
-DUE_SOON = dt.timedelta(hours=1)
+# "Due soon" is the policy's own warning point (e.g. 80 % of the target used); a target without one is due soon in
+# its last DUE_SOON.
+DUE_SOON = dt.timedelta(minutes=15)
+
+
+def _due_soon(target: SlaTarget, now: dt.datetime) -> bool:
+    if target.warning_at is not None:
+        return target.warning_at <= now
+    return target.due_at <= now + DUE_SOON
 
 
 def urgency(target: SlaTarget, now: dt.datetime) -> str:
     """`breached` (breached, or past due before the sweep marks it), `due_soon`, `running`, `paused` or `met`."""
-    if target.state == TargetState.BREACHED or (
-            target.state == TargetState.ACTIVE and target.due_at and target.due_at <= now):
+    running = target.state == TargetState.ACTIVE and target.due_at is not None
+    if target.state == TargetState.BREACHED or (running and target.due_at <= now):
         return "breached"
-    if target.state == TargetState.ACTIVE and target.due_at and (
-            target.due_at <= now + DUE_SOON or (target.warning_at and target.warning_at <= now)):
+    if running and _due_soon(target, now):
         return "due_soon"
     return {TargetState.ACTIVE: "running", TargetState.PAUSED: "paused"}.get(target.state, "met")
 
@@ -81,7 +86,7 @@ def overdue_conversations_q(now: dt.datetime) -> Q:
 
 
 def due_soon_conversations_q(now: dt.datetime) -> Q:
-    """Conversations with a running target not yet due but due within DUE_SOON or past its warning point."""
-    soon = SlaTarget.objects.filter(Q(due_at__lte=now + DUE_SOON) | Q(warning_at__lte=now),
+    """Conversations with a running target not yet due but past its warning point (see `_due_soon`)."""
+    soon = SlaTarget.objects.filter(Q(warning_at__lte=now) | Q(warning_at__isnull=True, due_at__lte=now + DUE_SOON),
                                     state=TargetState.ACTIVE, due_at__gt=now)
     return Q(pk__in=soon.values("conversation_id"))

@@ -3,6 +3,8 @@ assign to me, status), the quick views above the list, search over message text,
 makes the agent choose."""
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conversations import services
@@ -141,3 +143,26 @@ def test_bulk_change_status_has_no_default(agent_web, conversation):
     conversation.refresh_from_db()
     assert conversation.status == "new"
     assert not Event.objects.filter(type="conversation.status_changed").exists()
+
+
+def _search_queries(client) -> tuple[int, set[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/conversations/", {"search": "almonds"})
+    assert response.status_code == 200
+    return len(queries), {row["subject"] for row in response.json()["results"]}
+
+
+def test_api_search_finds_message_text_with_constant_queries(agent_client, contact):
+    def open_with_message(number: int) -> None:
+        case = services.conversation_open(contact=contact, channel="email", subject=f"Case {number}")
+        services.message_create(conversation=case, body=f"Smells of almonds #{number}", sender_type="customer")
+        services.message_create(conversation=case, body="and almonds again", sender_type="customer")
+
+    open_with_message(0)
+    services.conversation_open(contact=contact, channel="email", subject="Unrelated")
+    few, found = _search_queries(agent_client)
+    assert found == {"Case 0"}
+    for number in range(1, 8):
+        open_with_message(number)
+    many, found = _search_queries(agent_client)
+    assert len(found) == 8 and many == few
