@@ -57,9 +57,8 @@ def sla_column(conversation: Conversation) -> str:
     if found is None:
         return "–"
     target, state = found
-    short = {"first_response": "First", "next_response": "Next", "resolution": "Resolve"}[target.metric]
-    return format_html('<span class="sla-cell {}" title="{}">{} {}</span>', CSS[state],
-                       target.get_metric_display(), short, target_text(target, state))
+    return format_html('<span class="sla-cell {}">{}</span><br><span class="ws-who">{}</span>', CSS[state],
+                       target_text(target, state), target.get_metric_display())
 
 
 def attach_to_conversation_admin(site: admin.AdminSite = admin.site) -> None:
