@@ -133,3 +133,27 @@ def test_failing_step_rolls_whole_macro_back(manager_client, agent_client, conve
     assert response.status_code == 400
     assert "steps[1]" in response.json()
     assert not conversation.tags.exists()
+
+
+@pytest.mark.parametrize("body", [
+    {"name": "", "steps": REFUND_STEPS},
+    {"name": "No steps list", "steps": {"type": "add_tag"}},
+    {"name": "Step not an object", "steps": ["add_tag"]},
+    {"name": "Unknown type", "steps": [{"type": "teleport", "config": {}}]},
+    {"name": "Type not text", "steps": [{"type": {}, "config": {}}]},
+    {"name": "Bad template", "steps": [{"type": "auto_reply", "config": {"text": "{{ contact.name "}}]},
+    {"steps": REFUND_STEPS},
+])
+def test_bad_macro_bodies_are_400s(manager_client, body):
+    response = manager_client.post(MACROS, body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert not Macro.objects.exists()
+
+
+@pytest.mark.parametrize("macro", ["abc", None, 10**30, -1, [1]])
+def test_bad_macro_reference_is_a_400(agent_client, conversation, macro):
+    response = agent_client.post(apply_url(conversation), {"macro": macro}, format="json")
+
+    assert response.status_code == 400
+    assert "macro" in response.json()
