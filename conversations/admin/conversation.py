@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from conversations import services
 from conversations.admin import workspace
@@ -132,14 +133,14 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     # The workspace: the thread and buttons on the conversation page, quick views above the list -----------------
 
     def get_urls(self):
-        work = path("<path:object_id>/work/", self.admin_site.admin_view(self.work_view),
+        work = path("<path:object_id>/work/", self.admin_site.admin_view(require_POST(self.work_view)),
                     name="conversations_conversation_work")
         return [work, *super().get_urls()]
 
     def work_view(self, request, object_id: str) -> HttpResponseRedirect:
         """One workspace button (reply, note, assign to me, a status): call its service, then back to the page."""
         conversation = self.get_object(request, unquote(object_id))
-        if conversation is None or request.method != "POST" or not self.has_change_permission(request, conversation):
+        if conversation is None or not self.has_change_permission(request, conversation):
             raise PermissionDenied
         try:
             done = workspace.perform_work(conversation, workspace.WorkForm(request.POST), request.user)

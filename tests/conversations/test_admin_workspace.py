@@ -100,8 +100,8 @@ def test_unknown_status_is_an_error_message(agent_web, conversation):
     assert conversation.status == "new"
 
 
-def test_work_view_refuses_get(agent_web, conversation):
-    assert agent_web.get(work_url(conversation)).status_code == 403
+def test_work_view_takes_only_post(agent_web, conversation):
+    assert agent_web.get(work_url(conversation)).status_code == 405
 
 
 # The list ---------------------------------------------------------------------------------------------------------
