@@ -198,3 +198,7 @@ def attach_conversation_inline(site: admin.AdminSite = admin.site) -> None:
 
 
 attach_conversation_inline()
+
+from sla.admin_workspace import attach_to_conversation_admin  # noqa: E402  (the agent workspace's SLA parts)
+
+attach_to_conversation_admin()

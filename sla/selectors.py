@@ -60,3 +60,48 @@ def breached_conversation_ids_q(breached: bool = True) -> Q:
     """A Q over Conversation for the `sla_breached` filter: conversations with (or without) a breached target."""
     with_breach = Q(pk__in=SlaTarget.objects.filter(state=TargetState.BREACHED).values("conversation_id"))
     return with_breach if breached else ~with_breach
+
+
+# "Due soon" is the policy's own warning point (e.g. 80 % of the target used); a target without one is due soon in
+# its last DUE_SOON.
+DUE_SOON = dt.timedelta(minutes=15)
+
+
+def _due_soon(target: SlaTarget, now: dt.datetime) -> bool:
+    if target.warning_at is not None:
+        return target.warning_at <= now
+    return target.due_at <= now + DUE_SOON
+
+
+def urgency(target: SlaTarget, now: dt.datetime) -> str:
+    """`breached` (breached, or past due before the sweep marks it), `due_soon`, `running`, `paused` or `met`."""
+    running = target.state == TargetState.ACTIVE and target.due_at is not None
+    if target.state == TargetState.BREACHED or (running and target.due_at <= now):
+        return "breached"
+    if running and _due_soon(target, now):
+        return "due_soon"
+    return {TargetState.ACTIVE: "running", TargetState.PAUSED: "paused"}.get(target.state, "met")
+
+
+URGENCY_ORDER = {"breached": 0, "due_soon": 1, "running": 2, "paused": 3, "met": 4}
+
+
+def most_urgent_target(conversation: Conversation, now: dt.datetime) -> tuple[SlaTarget, str] | None:
+    """The target an agent should look at first (breached, then the soonest due) with its urgency; None without
+    targets. Reads the prefetched `sla_targets`, like `targets_for`."""
+    ranked = sorted(((urgency(target, now), target) for target in targets_for(conversation)),
+                    key=lambda pair: (URGENCY_ORDER[pair[0]], pair[1].due_at or now))
+    return (ranked[0][1], ranked[0][0]) if ranked else None
+
+
+def overdue_conversations_q(now: dt.datetime) -> Q:
+    """Conversations with a breached target, or a running one already past due (before the sweep marks it)."""
+    overdue = SlaTarget.objects.filter(state=TargetState.ACTIVE, due_at__lte=now).values("conversation_id")
+    return breached_conversation_ids_q(True) | Q(pk__in=overdue)
+
+
+def due_soon_conversations_q(now: dt.datetime) -> Q:
+    """Conversations with a running target not yet due but past its warning point (see `_due_soon`)."""
+    soon = SlaTarget.objects.filter(Q(warning_at__lte=now) | Q(warning_at__isnull=True, due_at__lte=now + DUE_SOON),
+                                    state=TargetState.ACTIVE, due_at__gt=now)
+    return Q(pk__in=soon.values("conversation_id"))

@@ -304,3 +304,22 @@ class WorkflowReplay(models.Model):
 
     def __str__(self) -> str:
         return f"Replay #{self.pk} ({self.status})"
+
+
+class Macro(models.Model):
+    """An agent's one-click set of internal steps (SPEC §4 "Macros"): managed by support managers, applied by agents
+    at once and as themselves through `workflows.engine.macros.macro_apply` (never a workflow run)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    steps = models.JSONField(default=list, blank=True, help_text="Internal steps, in the workflow step format.")
+    active = models.BooleanField(default=True, help_text="Only active macros are offered to agents.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,7 +1,7 @@
-"""The conversation admin: the list agents work from, the change form with the reply box, and the bulk actions.
+"""The conversation admin: the list agents work from, the conversation page (the workspace), and the bulk actions.
 
-Saving the change form calls the service of each field that changed, the blank row under the messages posts a reply
-through `services.message_create`, and the bulk actions ("Assign to me", "Change status…", "Set priority…",
+Saving the change form calls the service of each field that changed, the workspace's buttons (reply, note, assign to
+me, status; see `conversations.admin.workspace`) post to `<id>/work/`, and the bulk actions ("Assign to me", "Change status…", "Set priority…",
 "Add tags…") call the services once per conversation and report what they did. Nothing here saves a domain row.
 """
 from __future__ import annotations
@@ -12,14 +12,20 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from conversations import services
+from conversations.admin import workspace
 from conversations.admin.base import ReadOnlyInline, ServiceErrorsAsMessages, adopt, split_tags, staff_users
-from conversations.choices import Priority, SenderType, Status
+from conversations.choices import Priority, Status
 from conversations.models import Conversation, Event, Message
 
 ACTION_FORM_TEMPLATE = "admin/conversations/conversation/action_form.html"
@@ -55,43 +61,6 @@ class ConversationForm(forms.ModelForm):
         return disposition
 
 
-class MessageReplyForm(forms.ModelForm):
-    """The blank row under the messages: the agent's reply or internal note."""
-
-    body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 70, "placeholder": "Write a reply to the customer…"}),
-        max_length=services.MAX_BODY_LENGTH,
-        label="Reply",
-    )
-
-    class Meta:
-        model = Message
-        fields = ["body", "internal"]
-
-
-class MessageInline(admin.TabularInline):
-    """The conversation's messages, read-only; the one blank row posts a reply through `services.message_create`."""
-
-    model = Message
-    form = MessageReplyForm
-    fields = ["created_at", "sender_type", "author", "body", "internal", "sentiment"]
-    readonly_fields = ["created_at", "sender_type", "author", "sentiment"]
-    extra = 1
-    max_num = 10_000
-    can_delete = False
-    verbose_name = "message"
-    verbose_name_plural = "Messages (the blank row at the bottom posts a reply as you)"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 class EventInline(ReadOnlyInline, admin.TabularInline):
     """What happened to the conversation, in order: the same events that trigger workflows."""
 
@@ -104,7 +73,8 @@ class EventInline(ReadOnlyInline, admin.TabularInline):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(choices=Status.choices)
+    # No default: a bulk status change is a decision, so the agent picks the status (an unchosen one is an error).
+    status = forms.ChoiceField(choices=[("", "Choose a status…"), *Status.choices])
 
 
 class PriorityForm(forms.Form):
@@ -124,20 +94,22 @@ class AddTagsForm(forms.Form):
 @admin.register(Conversation)
 class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     form = ConversationForm
+    # Related values share a cell (subject with contact and channel, status with priority, assignee with team) so
+    # every column, the SLA app's included, fits at 1440 pixels with the navigation sidebar and the filters open.
     list_display = [
-        "id", "subject", "contact", "channel", "status", "priority", "assignee", "team", "tag_list",
-        "sentiment_display", "created_display",
+        "id", "conversation_display", "status_display", "owner_display", "tag_list", "sentiment_display",
+        "created_display",
     ]
-    list_display_links = ["id", "subject"]
+    list_display_links = ["id", "conversation_display"]
     list_filter = [
-        "status", "priority", "channel", ("assignee", admin.RelatedOnlyFieldListFilter), "team", "tags",
+        workspace.QuickViewFilter, "status", "priority", "channel", ("assignee", admin.RelatedOnlyFieldListFilter), "team", "tags",
     ]
     search_fields = ["subject", "contact__name", "contact__email", "contact__phone"]
-    search_help_text = "Search subject and contact name, email or phone."
+    search_help_text = "Search subject, contact name, email or phone, and the text of messages."
     list_select_related = ["contact", "assignee", "team"]
     autocomplete_fields = ["contact"]
     date_hierarchy = "created_at"
-    inlines = [MessageInline, EventInline]
+    inlines = [EventInline]  # the messages are the workspace's thread (templates/.../workspace.html)
     actions = ["assign_to_me", "change_status", "set_priority", "add_tags"]
     list_per_page = 50
     timeline_fields = [
@@ -146,7 +118,45 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
+        return super().get_queryset(request).prefetch_related(*workspace.LIST_PREFETCH)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's search over `search_fields`, or a message body containing the text (one EXISTS subquery, so a
+        conversation never repeats and the list's query count does not change)."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        text = search_term.strip()
+        if text:
+            in_messages = Message.objects.filter(conversation=OuterRef("pk"), body__icontains=text)
+            found = found | queryset.filter(Exists(in_messages))
+        return found, may_have_duplicates
+
+    # The workspace: the thread and buttons on the conversation page, quick views above the list -----------------
+
+    def get_urls(self):
+        work = path("<path:object_id>/work/", self.admin_site.admin_view(require_POST(self.work_view)),
+                    name="conversations_conversation_work")
+        return [work, *super().get_urls()]
+
+    def work_view(self, request, object_id: str) -> HttpResponseRedirect:
+        """One workspace button (reply, note, assign to me, a status): call its service, then back to the page."""
+        conversation = self.get_object(request, unquote(object_id))
+        if conversation is None or not self.has_change_permission(request, conversation):
+            raise PermissionDenied
+        try:
+            done = workspace.perform_work(conversation, workspace.WorkForm(request.POST), request.user)
+            self.message_user(request, done, messages.SUCCESS)
+        except ValidationError as exc:
+            self.message_user(request, "Not done: " + " ".join(exc.messages), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        conversation = self.get_object(request, unquote(object_id))
+        if conversation is not None:
+            extra_context = {**(extra_context or {}), **workspace.workspace_context(request, conversation)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "quick_links": workspace.quick_links(request)})
 
     def get_fieldsets(self, request, obj=None):
         work = ("Work", {"fields": ["status", "priority", "assignee", "team", "tags", "disposition"]})
@@ -172,6 +182,22 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # conversations are closed, not deleted: their events and runs are the audit trail
+
+    @admin.display(description="Conversation", ordering="subject")
+    def conversation_display(self, conversation: Conversation) -> str:
+        return format_html('{}<br><span class="ws-who">{} · {}</span>', conversation.subject or "(no subject)",
+                           conversation.contact, conversation.get_channel_display())
+
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, conversation: Conversation) -> str:
+        return format_html('{}<br><span class="ws-who">{} priority</span>', conversation.get_status_display(),
+                           conversation.get_priority_display())
+
+    @admin.display(description="Assignee", ordering="assignee__username")
+    def owner_display(self, conversation: Conversation) -> str:
+        assignee = conversation.assignee.get_username() if conversation.assignee_id else "Unassigned"
+        team = conversation.team.name if conversation.team_id else "no team"
+        return format_html('{}<br><span class="ws-who">{}</span>', assignee, team)
 
     @admin.display(description="Tags")
     def tag_list(self, conversation: Conversation) -> str:
@@ -219,18 +245,6 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         for formset in formsets:
             # Inlines are never saved directly; the lists below are what the admin's change message reads.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-            if formset.model is Message:
-                formset.new_objects = self._post_replies(request, form.instance, formset)
-
-    def _post_replies(self, request, conversation: Conversation, formset) -> list[Message]:
-        return [
-            services.message_create(
-                conversation=conversation, body=reply.cleaned_data["body"], sender_type=SenderType.AGENT,
-                author=request.user, internal=reply.cleaned_data.get("internal", False),
-            )
-            for reply in formset.extra_forms
-            if reply.has_changed() and reply.cleaned_data.get("body")
-        ]
 
     # Bulk actions -------------------------------------------------------------------------------------------------
 

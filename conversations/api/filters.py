@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema_field
 
@@ -109,16 +109,17 @@ class ReferenceListFilter(django_filters.Filter):
 
 
 def search_conversations(queryset: QuerySet, name: str, value: str) -> QuerySet:
-    """Subject, contact name or email, or any message body contains the text (one subquery, no duplicates)."""
+    """Subject, contact name or email, or any message body contains the text (a correlated EXISTS: no duplicates,
+    and it stops at the first matching message of each conversation)."""
     text = (value or "").strip()
     if not text:
         return queryset
-    in_messages = Message.objects.filter(body__icontains=text).values("conversation_id")
+    in_messages = Exists(Message.objects.filter(conversation=OuterRef("pk"), body__icontains=text))
     return queryset.filter(
         Q(subject__icontains=text)
         | Q(contact__name__icontains=text)
         | Q(contact__email__icontains=text)
-        | Q(pk__in=in_messages)
+        | in_messages
     )
 
 

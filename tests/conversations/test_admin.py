@@ -168,19 +168,6 @@ def test_change_form_edits_priority_assignee_team_tags_disposition_through_servi
             "conversation.disposition_set"} <= types
 
 
-def test_reply_from_change_form_posts_agent_message_and_opens_conversation(agent_web, conversation, agent):
-    page = agent_web.get(change_url(conversation))
-    data = form_data(page) | {"messages-0-body": "We are sending a technician."}
-
-    agent_web.post(change_url(conversation), data)
-
-    message = Message.objects.get(conversation=conversation)
-    assert (message.sender_type, message.author, message.internal) == ("agent", agent, False)
-    assert Event.objects.filter(type="message.created", payload__message_id=message.pk).exists()
-    conversation.refresh_from_db()
-    assert conversation.status == "open" and conversation.first_response_at is not None
-
-
 def test_saving_unchanged_form_records_no_event(agent_web, conversation):
     page = agent_web.get(change_url(conversation))
     before = Event.objects.count()

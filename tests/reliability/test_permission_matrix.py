@@ -74,6 +74,9 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
     "/api/custom-actions/": MANAGER,
     "/api/custom-actions/{id}/": MANAGER,
     "/api/custom-actions/{id}/test/": MANAGER,
+    "/api/macros/": {"get": AGENT, "post": MANAGER},
+    "/api/macros/{id}/": {"get": AGENT, "put": MANAGER, "patch": MANAGER, "delete": MANAGER},
+    "/api/conversations/{id}/apply-macro/": AGENT,
 }
 
 # Who may open the admin pages of each app; a model of an app missing here fails the test.

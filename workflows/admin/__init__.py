@@ -4,6 +4,7 @@ Admin classes configure pages; every write goes through `workflows.services` (or
 change made here is the same as one made over the API. One module per page family: `workflows` (the workflow list,
 editor and scheduled events), `editor` and `forms` (the step editor's widgets and form), `pages` (test run,
 gallery, import, analytics), `runs` (run history, retry, cancel), `integrations` (integrations and custom actions),
-`endpoints` (delivery health), `charts` (server-side SVG).
+`endpoints` (delivery health), `macros` (agents' one-click actions), `replay` and `versions` (pages of
+the editor), `charts` (server-side SVG).
 """
-from workflows.admin import endpoints, integrations, runs, workflows  # noqa: F401  (importing registers the admins)
+from workflows.admin import endpoints, integrations, macros, runs, workflows  # noqa: F401  (importing registers the admins)

@@ -32,3 +32,8 @@ from workflows.api.replay import ReplayStartView, WorkflowReplayViewSet  # noqa:
 
 router.register("workflow-replays", WorkflowReplayViewSet, basename="workflow-replay")
 urlpatterns.append(path("workflows/<int:pk>/replay/", ReplayStartView.as_view(), name="workflow-replay-start"))
+
+from workflows.api.macros import ApplyMacroView, MacroViewSet  # noqa: E402
+
+router.register("macros", MacroViewSet, basename="macro")
+urlpatterns.append(path("conversations/<int:pk>/apply-macro/", ApplyMacroView.as_view(), name="conversation-apply-macro"))

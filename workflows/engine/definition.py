@@ -151,6 +151,21 @@ def _reference_errors(data: dict, errors: list[tuple[str, str]],
     return [(ref.key, message) for ref, message in references.broken(found) if ref.token not in tolerated]
 
 
+def validate_steps(steps: Any, *, trigger_type: str, key: str = "steps") -> list[dict[str, Any]]:
+    """Check a list of steps on its own (a macro's) with the same rules as a workflow's; return them normalised."""
+    if not isinstance(steps, list):
+        raise DefinitionError({key: ["Steps are a list."]})
+    if len(steps) > MAX_STEPS:
+        raise DefinitionError({key: [f"At most {MAX_STEPS} steps."]})
+    grouped: dict[str, list[str]] = {}
+    for index, step in enumerate(steps):
+        for path, message in _validate_step(step, index, trigger_type):
+            grouped.setdefault(key + path[len("steps"):], []).append(message)
+    if grouped:
+        raise DefinitionError(grouped)
+    return normalize({"name": "-", "trigger": {"type": trigger_type}, "steps": steps})["steps"]
+
+
 def normalize(data: dict) -> dict[str, Any]:
     """The canonical shape of a valid definition. Write-only keys are left as posted (the mask included): saving
     resolves them with `keep_write_only` and `prepare_steps`, which need the previous version."""

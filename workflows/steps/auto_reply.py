@@ -8,6 +8,7 @@ from workflows.steps.registry import StepContext, StepOutcome, StepType, step_ty
 class AutoReplyStep(StepType):
     type = "auto_reply"
     label = "Auto reply"
+    internal = True
     schema = {
         "type": "object", "required": ["text"], "additionalProperties": False,
         "properties": {
@@ -23,8 +24,10 @@ class AutoReplyStep(StepType):
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         rendered = self.render(config, ctx)
+        # Applied by an agent (a macro), the reply is the agent's own canned answer; a workflow speaks as AI/system.
+        sender_type = SenderType.AGENT if ctx.actor is not None else config.get("sender_type", SenderType.AI)
         message = services.message_create(
-            conversation=ctx.conversation, body=rendered["text"], sender_type=config.get("sender_type", SenderType.AI),
+            conversation=ctx.conversation, body=rendered["text"], sender_type=sender_type, author=ctx.actor,
             buttons=rendered.get("buttons"), depth=ctx.depth,
         )
         return StepOutcome(output={"message_id": message.pk, "text": message.body})

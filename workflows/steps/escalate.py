@@ -24,6 +24,7 @@ NO_CONVERSATION = "This step needs a conversation; the event has none."
 class EscalateStep(StepType):
     type = "escalate"
     label = "Escalate"
+    internal = True
     schema = {
         "type": "object", "additionalProperties": False,
         "properties": {

@@ -62,6 +62,8 @@ class StepContext:
     depth: int = 1
     dry_run: bool = False
     trigger_type: str = ""
+    # The person the changes are made as: an agent applying a macro (None for a workflow run, which acts as itself).
+    actor: Any = None
 
 
 @dataclass
@@ -93,6 +95,8 @@ class StepType:
     # Config keys naming other rows, by reference kind (`workflows.engine.references.KINDS`): checked on save, and
     # shown as the workflow's problems once the row is deleted.
     references: ClassVar[dict[str, str]] = {}
+    # Internal steps change only this helpdesk's own records (no email, call or wait): what a macro may contain.
+    internal: ClassVar[bool] = False
 
     def runs_in_transaction(self, config: dict) -> bool:
         """Whether this step, with this config, executes inside the run's transaction (see `transactional`)."""

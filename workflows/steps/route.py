@@ -20,6 +20,7 @@ REFERENCE = {"type": ["string", "integer"], "minLength": 1, "minimum": 1}
 class RouteStep(StepType):
     type = "route"
     label = "Route"
+    internal = True
     schema = {
         "type": "object", "required": ["strategy"], "additionalProperties": False,
         "properties": {"team": REFERENCE, "agent": REFERENCE, "strategy": {"enum": list(routing.STRATEGIES)}},
@@ -81,7 +82,7 @@ def _apply(decision: routing.RoutingDecision, ctx: StepContext) -> bool:
         changes["assignee"] = None
     if not changes:
         return False
-    services.conversation_assign(conversation=conversation, depth=ctx.depth, **changes)
+    services.conversation_assign(conversation=conversation, depth=ctx.depth, actor=ctx.actor, **changes)
     if decision.agent is not None and conversation.assignee_id != before[0]:
         services.agent_mark_assigned(agent=decision.agent)
     return (conversation.assignee_id, conversation.team_id) != before

@@ -8,13 +8,15 @@ from workflows.steps.registry import StepContext, StepOutcome, StepType, step_ty
 class ChangeStatusStep(StepType):
     type = "change_status"
     label = "Change status"
+    internal = True
     schema = {
         "type": "object", "required": ["status"], "additionalProperties": False,
         "properties": {"status": {"enum": list(Status.values)}},
     }
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
-        services.conversation_change_status(conversation=ctx.conversation, status=config["status"], depth=ctx.depth)
+        services.conversation_change_status(conversation=ctx.conversation, status=config["status"], depth=ctx.depth,
+                                              actor=ctx.actor)
         return StepOutcome(output={"status": config["status"]})
 
 
@@ -22,6 +24,7 @@ class ChangeStatusStep(StepType):
 class SetPriorityStep(StepType):
     type = "set_priority"
     label = "Set priority"
+    internal = True
     schema = {
         "type": "object", "required": ["priority"], "additionalProperties": False,
         "properties": {"priority": {"enum": list(Priority.values)}},

@@ -15,6 +15,7 @@ class AddTagStep(StepType):
     type = "add_tag"
     label = "Add tag"
     schema = TAGS_SCHEMA
+    internal = True
     templated = ("tags",)
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
@@ -28,6 +29,7 @@ class RemoveTagStep(StepType):
     type = "remove_tag"
     label = "Remove tag"
     schema = TAGS_SCHEMA
+    internal = True
     templated = ("tags",)
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:

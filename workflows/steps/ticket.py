@@ -13,6 +13,7 @@ NO_CONVERSATION = "This step needs a conversation; the event has none."
 class CreateTicketStep(StepType):
     type = "create_ticket"
     label = "Create ticket"
+    internal = True
     schema = {
         "type": "object", "required": ["title"], "additionalProperties": False,
         "properties": {

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0004_encrypt_webhook_secrets'),
+        ('workflows', '0005_refs_run_retry_version'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0004_encrypt_webhook_secrets'),
+        ('workflows', '0006_health_endpoints'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

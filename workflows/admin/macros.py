@@ -1,0 +1,122 @@
+"""Admin of macros: support managers create and edit them; agents meet them as one-click buttons on the
+conversation page, which post to `apply/<conversation id>/` here and come back to the page.
+
+The buttons are a panel added to the conversation workspace through `conversations.admin.workspace` (conversations
+never imports workflows). Every write goes through `workflows.engine.macros`.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponseRedirect
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from conversations.admin import workspace
+from conversations.models import Conversation
+from conversations.roles import is_agent, is_manager
+from workflows.engine import macros
+from workflows.models import Macro
+from workflows.steps import step_types
+
+STEPS_HELP = ('The steps, as in a workflow, e.g. [{"type": "add_tag", "config": {"tags": ["refund"]}}, '
+              '{"type": "change_status", "config": {"status": "pending"}}]. Allowed step types: {types}.')
+
+
+class MacroForm(forms.ModelForm):
+    """Name, switch and steps; the steps are checked by the macro service (internal types, every workflow rule)."""
+
+    steps = forms.JSONField(widget=forms.Textarea(attrs={"rows": 12, "cols": 90, "class": "vLargeTextField"}))
+
+    class Meta:
+        model = Macro
+        fields = ["name", "active", "steps"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        labels = ", ".join(f"{step_types.get(name).label} ({name})" for name in macros.internal_step_types())
+        self.fields["steps"].help_text = STEPS_HELP.replace("{types}", labels)
+
+    def clean_steps(self) -> list:
+        try:
+            return macros.validate_macro_steps(self.cleaned_data.get("steps"))
+        except ValidationError as exc:
+            raise forms.ValidationError([f"{key}: {' '.join(errors)}"
+                                         for key, errors in exc.message_dict.items()]) from exc
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    form = MacroForm
+    list_display = ["name", "active", "step_summary", "created_by", "updated_at"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    list_select_related = ["created_by"]
+
+    @admin.display(description="Steps")
+    def step_summary(self, macro: Macro) -> str:
+        return ", ".join(step_types.get(step["type"]).label for step in macro.steps if step_types.get(step["type"]))
+
+    def save_model(self, request, obj: Macro, form: MacroForm, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            macros.macro_update(macro=obj, name=data["name"], steps=data["steps"], active=data["active"])
+        else:
+            saved = macros.macro_create(name=data["name"], steps=data["steps"], active=data["active"],
+                                        created_by=request.user)
+            obj.pk, obj.created_at = saved.pk, saved.created_at
+            obj._state.adding = False
+
+    def has_module_permission(self, request) -> bool:
+        return is_manager(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return is_manager(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user)
+
+    def get_urls(self):
+        apply = path("apply/<int:conversation_id>/", self.admin_site.admin_view(require_POST(self.apply_view)),
+                     name="workflows_macro_apply")
+        return [apply, *super().get_urls()]
+
+    def apply_view(self, request: HttpRequest, conversation_id: int) -> HttpResponseRedirect:
+        """A macro button on the conversation page: apply it as the agent, then back to the page with the result."""
+        if not (is_agent(request.user) and request.user.has_perm("conversations.change_conversation")):
+            raise PermissionDenied
+        conversation = get_object_or_404(Conversation.objects.select_related("contact"), pk=conversation_id)
+        chosen = request.POST.get("macro", "")
+        macro = Macro.objects.filter(pk=int(chosen)).first() if chosen.isdigit() and len(chosen) < 18 else None
+        try:
+            if macro is None:
+                raise ValidationError("Choose a macro.")
+            macros.macro_apply(macro=macro, conversation=conversation, agent=request.user)
+            self.message_user(request, f'Applied the macro "{macro.name}".', messages.SUCCESS)
+        except ValidationError as exc:
+            self.message_user(request, "Macro not applied: " + " ".join(exc.messages), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
+
+
+def macro_buttons(request: HttpRequest, conversation: Conversation) -> str:
+    """The conversation page's macro panel: one button per active macro (one query)."""
+    active = list(macros.macros_for_agents().values_list("pk", "name"))
+    url = reverse("admin:workflows_macro_apply", args=[conversation.pk])
+    buttons = format_html_join("", '<button type="submit" name="macro" value="{}" class="button">{}</button>', active)
+    body = buttons or format_html('<span class="ws-empty">{}</span>', "No macros yet.")
+    return format_html('<div class="module ws-macros"><h2>Macros</h2><form method="post" action="{}" class="ws-box">'
+                       '<input type="hidden" name="csrfmiddlewaretoken" value="{}">{}</form></div>',
+                       url, get_token(request), body)
+
+
+workspace.register_panel(workspace.Panel("side", macro_buttons))
