@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import quote
 
 from authlib.integrations.requests_client import OAuth2Session
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from conversations import clock
+from conversations.conf import helpdesk_setting
 from workflows.crypto import decrypt_json, encrypt_json, rotate
 from workflows.models import AuthType, Integration, Step, WorkflowVersion
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, send
@@ -240,7 +240,7 @@ def secret_values() -> set[str]:
             values.add(_basic_credential(integration.auth_public.get("username", ""), auth_secret["password"]))
         token = decrypt_json(integration.oauth_token_encrypted, {}) or {}
         values.update(v for k, v in token.items() if k in ("access_token", "refresh_token") and isinstance(v, str))
-    values.add(settings.HELPDESK_SPEECH_CLOUD_API_KEY)  # the one secret kept in settings rather than an integration
+    values.add(helpdesk_setting("SPEECH_CLOUD_API_KEY"))  # the one secret kept in settings rather than an integration
     values = {value for value in values if isinstance(value, str) and len(value) >= 4}
     # The forms a secret is quoted in by URLs, JSON and Python reprs of exceptions.
     encoded = {form(value) for value in values

@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.db import transaction
 
 from conversations import clock
 from conversations.choices import EventType
+from conversations.conf import helpdesk_setting
 from conversations.events import record_event
 from conversations.choices import SenderType, Status
 from conversations.models import Conversation, Event, Message
@@ -108,7 +108,7 @@ def start_late_breach_runs(now: dt.datetime) -> int:
     for workflow in late_workflows:
         threshold = dt.timedelta(minutes=float(workflow.trigger_config["threshold_minutes"]))
         breaches = (Event.objects.filter(type=EventType.SLA_BREACHED, occurred_at__gte=now - threshold -
-                                         LATE_BREACH_LOOKBACK, depth__lte=settings.HELPDESK_MAX_DEPTH)
+                                         LATE_BREACH_LOOKBACK, depth__lte=helpdesk_setting("MAX_DEPTH"))
                     .exclude(workflow_runs__workflow=workflow).select_related("conversation"))
         for event in list(breaches):
             if _late_enough(workflow, event, now) and _still_breached(event) and (run := create_run(workflow, event)):
