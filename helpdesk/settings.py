@@ -138,17 +138,17 @@ HELPDESK_SITE_URL = SITE_URL  # the base of links the apps send (conversations/c
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "helpdesk.authentication.TokenAuthentication",  # DRF's, reading the role groups along with the user
+        "conversations.api.authentication.TokenAuthentication",  # DRF's, reading the role groups along with the user
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PARSER_CLASSES": ["conversations.api.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
-    "DEFAULT_PAGINATION_CLASS": "helpdesk.api.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "conversations.api.base.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "helpdesk.api.exception_handler",
+    "EXCEPTION_HANDLER": "conversations.api.base.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from helpdesk.api import IsSupportManager
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows import analytics, gallery
 from workflows.api.serializers import WorkflowSerializer
 from workflows.definition import DefinitionError
@@ -26,7 +26,7 @@ class WorkflowTemplateSerializer(serializers.Serializer):
     definition = serializers.JSONField()
 
 
-class WorkflowTemplateViewSet(viewsets.ViewSet):
+class WorkflowTemplateViewSet(HelpdeskAPIMixin, viewsets.ViewSet):
     """Ready workflows by category; `use` creates a draft the manager edits and activates."""
 
     permission_classes = [IsSupportManager]
