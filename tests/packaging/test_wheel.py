@@ -18,8 +18,11 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import dj_database_url
+import psycopg
 import pytest
 
 from tests.infra.plugin import require_service
@@ -69,7 +72,24 @@ def fresh_python(wheel, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def host_project(tmp_path) -> Path:
+def host_database(monkeypatch) -> Iterator[None]:
+    """In the PostgreSQL pass (DATABASE_URL set), a new database of that cluster for the host project, dropped
+    afterwards; in the SQLite pass the host project keeps its own SQLite file."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        yield
+        return
+    name = f"host_wheel_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    monkeypatch.setenv("HOST_DATABASE", json.dumps({**dj_database_url.parse(url), "NAME": name}))
+    yield
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def host_project(tmp_path, host_database) -> Path:
     """The minimal host project, copied to a temporary directory."""
     shutil.copytree(HOST, tmp_path / "host", ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path / "host"
@@ -130,6 +150,7 @@ def test_a_host_project_runs_a_workflow_from_the_installed_wheel(fresh_python, h
     run([str(fresh_python), "manage.py", "migrate", "--noinput", "-v", "0"], cwd=host_project)
     scenario = last_json(run([str(fresh_python), "scenario.py"], cwd=host_project))
     venv = fresh_python.parent.parent
+    assert scenario["database"] == ("postgresql" if os.environ.get("HOST_DATABASE") else "sqlite")
 
     assert all(Path(path).is_relative_to(venv) for path in scenario["apps"]), scenario["apps"]
     assert Path(scenario["template"]).is_relative_to(venv) and Path(scenario["static"]).is_relative_to(venv)

@@ -11,6 +11,7 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.staticfiles import finders  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.template.loader import get_template  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
@@ -44,7 +45,7 @@ created(client, f"/api/conversations/{conversation['id']}/messages/",
 admin = APIClient()
 admin.force_login(manager)
 print(json.dumps({
-    "workflow": workflow["id"], "conversation": conversation["id"], "tag": TAG,
+    "workflow": workflow["id"], "conversation": conversation["id"], "tag": TAG, "database": connection.vendor,
     "token": Token.objects.get(user=manager).key,
     "apps": [module.__file__ for module in (conversations, sla, workflows)],
     "template": get_template("admin/workflows/workflow/change_list.html").origin.name,

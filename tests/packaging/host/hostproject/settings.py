@@ -1,5 +1,7 @@
 """A host project's settings as a team that already runs Django has them, plus the helpdesk apps, their urls and
 Q_CLUSTER: no HELPDESK_* setting, no REST_FRAMEWORK, nothing from the helpdesk demo project."""
+import json
+import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,8 +40,9 @@ TEMPLATES = [{
                                        "django.contrib.auth.context_processors.auth",
                                        "django.contrib.messages.context_processors.messages"]},
 }]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3",
-                         "OPTIONS": {"timeout": 30}}}
+# A SQLite file; the packaging test's PostgreSQL pass gives a database of the throwaway cluster as HOST_DATABASE.
+DATABASES = {"default": json.loads(os.environ["HOST_DATABASE"]) if os.environ.get("HOST_DATABASE") else
+             {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3", "OPTIONS": {"timeout": 30}}}
 USE_TZ = True
 STATIC_URL = "static/"
 
