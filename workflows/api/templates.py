@@ -30,6 +30,7 @@ class WorkflowTemplateViewSet(HelpdeskAPIMixin, viewsets.ViewSet):
     """Ready workflows by category; `use` creates a draft the manager edits and activates."""
 
     permission_classes = [IsSupportManager]
+    pagination_class = None  # the gallery is one short list; the mixin's pagination is for the generic views
     lookup_field = "key"
     lookup_value_regex = r"[A-Za-z0-9_-]+"
 
