@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from conversations import clock
+from conversations.conf import helpdesk_setting
 from conversations.models import Contact, Conversation, Event
 
 logger = logging.getLogger(__name__)
@@ -111,6 +111,6 @@ def enqueue_event(event_id: Any, *, force: bool = False) -> None:
         return
     _last_wake_up[0] = time.monotonic()
     try:
-        async_task(settings.HELPDESK_EVENT_TASK, str(event_id), task_name=f"event-{event_id}", group="events")
+        async_task(helpdesk_setting("EVENT_TASK"), str(event_id), task_name=f"event-{event_id}", group="events")
     except Exception:  # the queue is only a wake-up call; the outbox row stays and the sweep picks it up
         logger.exception("Could not enqueue event %s; the sweep will pick it up", event_id)

@@ -11,9 +11,9 @@ import math
 import time
 from collections.abc import Callable
 
-from django.conf import settings
 
 from conversations import clock
+from conversations.conf import helpdesk_setting
 from sla.sweep import SweepResult, next_due_at, run_sweep
 
 SCHEDULE_NAME = "sla-sweep"
@@ -33,7 +33,7 @@ def sla_sweep_task(sleep: Callable[[float], None] = time.sleep) -> str:
 
     Idempotent: a second run or a second worker emits nothing twice.
     """
-    interval = max(1, settings.HELPDESK_SLA_SWEEP_SECONDS)
+    interval = max(1, helpdesk_setting("SLA_SWEEP_SECONDS"))
     window_end = clock.now() + dt.timedelta(seconds=SWEEP_WINDOW_SECONDS)
     result: SweepResult = run_sweep()
     warnings, breaches = result.warnings, result.breaches
@@ -53,7 +53,7 @@ def ensure_sla_schedule() -> bool:
     """Create or refresh the one Schedule row of the sweep. Returns True when it had to be written."""
     from django_q.models import Schedule
 
-    minutes = sweep_minutes(settings.HELPDESK_SLA_SWEEP_SECONDS)
+    minutes = sweep_minutes(helpdesk_setting("SLA_SWEEP_SECONDS"))
     schedule = Schedule.objects.filter(name=SCHEDULE_NAME).first()
     wanted = (SWEEP_TASK, Schedule.MINUTES, minutes)
     if schedule and (schedule.func, schedule.schedule_type, schedule.minutes) == wanted:

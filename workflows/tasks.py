@@ -4,12 +4,12 @@ from __future__ import annotations
 import os
 import time
 
-from django.conf import settings
 
 from conversations import clock
 from workflows.engine import drain
 from workflows.engine import runner
 from workflows.engine import sweep
+from conversations.conf import helpdesk_setting
 
 SWEEP_WINDOW_SECONDS = 55  # the django-q2 schedule fires about once a minute; the sweep covers the minute itself
 DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the task timeout)
@@ -28,7 +28,7 @@ def yield_cpu_to_the_web() -> None:
     Never in the in-process queue (tests, sync mode), where the task runs in the caller's own process."""
     from django_q.conf import Conf
 
-    wanted = settings.HELPDESK_WORKER_NICENESS
+    wanted = helpdesk_setting("WORKER_NICENESS")
     if Conf.SYNC or wanted <= 0:
         return
     current = os.nice(0)
@@ -47,10 +47,10 @@ def sweep_task() -> dict[str, int]:
     `helpdesk_supervisor`, which sweeps every HELPDESK_SWEEP_SECONDS itself, one pass: a worker is not held for a
     minute, and the sweeps that piled up behind a wedged cluster finish at once after its restart."""
     total = sweep.sweep_once()
-    if settings.HELPDESK_SWEEP_IN_SUPERVISOR:
+    if helpdesk_setting("SWEEP_IN_SUPERVISOR"):
         return total
     deadline = time.monotonic() + SWEEP_WINDOW_SECONDS
-    interval = max(1, settings.HELPDESK_SWEEP_SECONDS)
+    interval = max(1, helpdesk_setting("SWEEP_SECONDS"))
     while time.monotonic() + interval < deadline:
         upcoming = sweep.next_due_at()
         if upcoming is None or (upcoming - clock.now()).total_seconds() > deadline - time.monotonic():

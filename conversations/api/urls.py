@@ -1,12 +1,12 @@
 """Routes of the conversations API: viewsets on the shared router, plus the nested and public paths.
 
-helpdesk/urls.py includes this module before `router.urls`, so the registrations below are in place when the
-router builds its URL list (and its API root lists them).
+workflows/api/helpdesk_urls.py includes this module before `router.urls`, so the registrations below are in place
+when the router builds its URL list (and its API root lists them).
 """
 from django.urls import re_path
 
 from conversations.api import views
-from helpdesk.api import router
+from conversations.api.base import router
 
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("teams", views.TeamViewSet, basename="team")

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations import services
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from conversations.api.filters import ContactFilter, ConversationFilter, TicketFilter
 from conversations.api.serializers import (
     ContactSerializer,
@@ -43,7 +44,6 @@ from conversations.api.serializers import (
 from conversations.choices import SenderType
 from conversations.models import Contact, Conversation, Message, Recording, Survey, Team, Ticket
 from conversations.roles import is_agent
-from helpdesk.api import IsSupportManager
 
 READ_ACTIONS = ("list", "retrieve")
 
@@ -65,7 +65,7 @@ class IsSupportAgent(permissions.BasePermission):
     update=extend_schema(request=ContactWriteSerializer, responses=ContactSerializer),
     partial_update=extend_schema(request=ContactWriteSerializer, responses=ContactSerializer),
 )
-class ContactViewSet(viewsets.ModelViewSet):
+class ContactViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     """Contacts; PATCH merges `attributes` key by key and a key set to null is removed. Contacts are not deleted."""
 
     queryset = Contact.objects.order_by("name", "id")
@@ -89,7 +89,7 @@ class ContactViewSet(viewsets.ModelViewSet):
         serializer.instance = services.contact_update(contact=contact, attributes_patch=attributes, **fields)
 
 
-class TeamViewSet(viewsets.ModelViewSet):
+class TeamViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     """Teams: every agent reads them, support managers create, rename and delete them."""
 
     queryset = Team.objects.prefetch_related("agents").order_by("name")
@@ -139,7 +139,7 @@ CONVERSATION_CHANGES: list[tuple[str, Callable[..., Any]]] = [
     create=extend_schema(request=ConversationCreateSerializer, responses={201: ConversationSerializer}),
     partial_update=extend_schema(request=ConversationUpdateSerializer, responses=ConversationSerializer),
 )
-class ConversationViewSet(viewsets.ModelViewSet):
+class ConversationViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     """Conversations: open (POST), read, filter and work them (PATCH). They are closed, never deleted."""
 
     permission_classes = [IsSupportAgent]
@@ -173,7 +173,8 @@ CONVERSATION_ID = OpenApiParameter("conversation_pk", OpenApiTypes.INT, OpenApiP
                                    description="The conversation's id.")
 
 
-class ConversationChildViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class ConversationChildViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
+                              viewsets.GenericViewSet):
     """Rows that belong to one conversation, under `conversations/{id}/...`; an unknown id is a 404."""
 
     permission_classes = [IsSupportAgent]
@@ -238,7 +239,7 @@ class RecordingViewSet(ConversationChildViewSet):
 # Tickets and surveys ----------------------------------------------------------------------------------------
 
 
-class TicketViewSet(viewsets.ReadOnlyModelViewSet):
+class TicketViewSet(HelpdeskAPIMixin, viewsets.ReadOnlyModelViewSet):
     """Tickets made by workflows' `create_ticket` step; filter with `?conversation=<id>`."""
 
     queryset = Ticket.objects.order_by("-created_at", "-id")
@@ -247,7 +248,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = TicketFilter
 
 
-class SurveyAnswerView(APIView):
+class SurveyAnswerView(HelpdeskAPIMixin, APIView):
     """Public: the contact answers a CSAT survey once, by its token (no login; the token is the secret)."""
 
     authentication_classes: list = []

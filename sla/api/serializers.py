@@ -4,8 +4,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from conversations.api.base import django_validation_error_detail
 from conversations.api.serializers import JSONListField, JSONObjectField
-from helpdesk.api import django_validation_error_detail
 from sla.calendars import validate_holidays, validate_intervals, validate_timezone
 from sla.matching import validate_condition
 from sla.models import BusinessHours, Metric, SlaPolicy, SlaTarget

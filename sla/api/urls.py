@@ -1,7 +1,7 @@
 """Routes of the SLA API: viewsets on the shared router, the report under analytics/."""
 from django.urls import path
 
-from helpdesk.api import router
+from conversations.api.base import router
 from sla.api.views import BusinessHoursViewSet, SlaPolicyViewSet, SlaReportView
 
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")

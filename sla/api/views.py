@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations import clock
-from helpdesk.api import IsSupportManager
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from sla.analytics import sla_report
 from sla.api.serializers import BusinessHoursSerializer, SlaPolicySerializer, SlaReportQuerySerializer
 from sla.models import BusinessHours, SlaPolicy
@@ -20,7 +20,7 @@ from sla.policies import business_hours_delete, business_hours_save, sla_policy_
 DEFAULT_REPORT_DAYS = 30
 
 
-class BusinessHoursViewSet(viewsets.ModelViewSet):
+class BusinessHoursViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     """Business-hours calendars: timezone, weekly open intervals, holidays."""
 
     queryset = BusinessHours.objects.all()
@@ -37,7 +37,7 @@ class BusinessHoursViewSet(viewsets.ModelViewSet):
         business_hours_delete(calendar=instance)
 
 
-class SlaPolicyViewSet(viewsets.ModelViewSet):
+class SlaPolicyViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     """SLA policies: match condition, targets per metric, calendar, pausing and warning point."""
 
     queryset = SlaPolicy.objects.select_related("business_hours")
@@ -51,7 +51,7 @@ class SlaPolicyViewSet(viewsets.ModelViewSet):
         serializer.instance = sla_policy_save(policy=serializer.instance, **serializer.validated_data)
 
 
-class SlaReportView(APIView):
+class SlaReportView(HelpdeskAPIMixin, APIView):
     """Met / breached counts and rates per metric and per policy, median first response and resolution times."""
 
     permission_classes = [IsSupportManager]

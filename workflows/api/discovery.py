@@ -1,6 +1,7 @@
 """The discovery endpoint for AI agents: `GET /api/workflows/callable/` (alias `GET /api/ai/workflows/`) lists the
 active manual workflows with their input JSON Schema and an LLM tool definition; `POST /api/workflows/{id}/run/`
-runs one. helpdesk/urls.py includes this module before the router, so `callable` is not taken for a workflow id.
+runs one. workflows/api/helpdesk_urls.py includes this module before the router, so `callable` is not taken for a
+workflow id.
 """
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -9,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from helpdesk.api import IsSupportManager
 from workflows.triggers.manual import callable_workflows
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 
 
-class CallableWorkflowsView(APIView):
+class CallableWorkflowsView(HelpdeskAPIMixin, APIView):
     """Workflows an agent may call, with the same rights as running them (support managers and their tokens)."""
 
     permission_classes = [IsSupportManager]

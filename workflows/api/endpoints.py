@@ -11,10 +11,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from helpdesk.api import IsSupportManager
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows.api.serializers import StrictSerializer
-from workflows.models import Endpoint
 from workflows.integrations import delivery as health
+from workflows.models import Endpoint
 
 
 class EndpointSerializer(serializers.ModelSerializer):
@@ -37,7 +37,7 @@ class EnableResponseSerializer(serializers.Serializer):
     redelivered_runs = serializers.ListField(child=serializers.IntegerField())
 
 
-class EndpointViewSet(viewsets.ReadOnlyModelViewSet):
+class EndpointViewSet(HelpdeskAPIMixin, viewsets.ReadOnlyModelViewSet):
     """Health of every outbound destination (webhook URLs, integrations, Slack, SMS providers)."""
 
     serializer_class = EndpointSerializer

@@ -15,9 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from helpdesk.api import IsSupportManager
 from workflows.integrations import custom_actions
 from workflows.integrations import services as integrations
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows.models import CustomAction, HttpMethod, Integration
 
 
@@ -119,7 +119,7 @@ class CustomActionTestResultSerializer(serializers.Serializer):
     errors = serializers.ListField(child=serializers.CharField())
 
 
-class IntegrationViewSet(viewsets.ModelViewSet):
+class IntegrationViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     """Integrations: base URL, auth, static headers, named secrets (write-only)."""
 
     serializer_class = IntegrationSerializer
@@ -130,7 +130,7 @@ class IntegrationViewSet(viewsets.ModelViewSet):
         integrations.integration_delete(integration=instance)
 
 
-class CustomActionViewSet(viewsets.ModelViewSet):
+class CustomActionViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     """Custom actions; only published ones can be used by workflows, any can be tested."""
 
     serializer_class = CustomActionSerializer

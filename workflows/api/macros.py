@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from conversations.api.serializers import ConversationSerializer
 from conversations.api.views import IsSupportAgent, conversation_queryset
 from conversations.models import Conversation
-from helpdesk.api import IsSupportManager
 from workflows.engine import macros
 from workflows.models import Macro
 
@@ -44,7 +44,7 @@ class MacroSerializer(serializers.ModelSerializer):
         return macros.macro_update(macro=instance, **values)
 
 
-class MacroViewSet(viewsets.ModelViewSet):
+class MacroViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     """Macros: every agent reads them (active ones first of all), support managers create, change and delete."""
 
     serializer_class = MacroSerializer
@@ -58,7 +58,7 @@ class ApplyMacroSerializer(serializers.Serializer):
     macro = serializers.PrimaryKeyRelatedField(queryset=Macro.objects.all(), help_text="The macro's id.")
 
 
-class ApplyMacroView(APIView):
+class ApplyMacroView(HelpdeskAPIMixin, APIView):
     """Apply a macro to the conversation now, as the requesting agent; 200 with the conversation afterwards."""
 
     permission_classes = [IsSupportAgent]

@@ -13,11 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from helpdesk.api import IsSupportManager
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows.api.serializers import MAX_ID, StrictSerializer, definition_errors, refuse_too_many_steps
 from workflows.api.views import MAX_WINDOW_DAYS, MAX_YEAR, MIN_YEAR
-from workflows.engine.definition import DefinitionError
 from workflows.engine import replay as replays
+from workflows.engine.definition import DefinitionError
 from workflows.models import Workflow, WorkflowReplay
 
 MAX_LIMIT = 1_000_000
@@ -56,7 +56,7 @@ def _in_years(value):
     return value
 
 
-class ReplayStartView(APIView):
+class ReplayStartView(HelpdeskAPIMixin, APIView):
     """Start a replay of a workflow over recorded events; it runs in the workers, follow it by its id."""
 
     permission_classes = [IsSupportManager]
@@ -74,7 +74,7 @@ class ReplayStartView(APIView):
         return Response({"id": replay.pk}, status=status.HTTP_202_ACCEPTED)
 
 
-class WorkflowReplayViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WorkflowReplayViewSet(HelpdeskAPIMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A replay's progress and figures: status, progress, matched, would_start, by_outcome, steps and samples."""
 
     permission_classes = [IsSupportManager]

@@ -9,9 +9,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from helpdesk.api import IsSupportManager
 from workflows import selectors as analytics
 from workflows.gallery import catalog as gallery
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows.api.serializers import WorkflowSerializer
 from workflows.engine.definition import DefinitionError
 from workflows.models import Workflow
@@ -27,10 +27,11 @@ class WorkflowTemplateSerializer(serializers.Serializer):
     definition = serializers.JSONField()
 
 
-class WorkflowTemplateViewSet(viewsets.ViewSet):
+class WorkflowTemplateViewSet(HelpdeskAPIMixin, viewsets.ViewSet):
     """Ready workflows by category; `use` creates a draft the manager edits and activates."""
 
     permission_classes = [IsSupportManager]
+    pagination_class = None  # the gallery is one short list; the mixin's pagination is for the generic views
     lookup_field = "key"
     lookup_value_regex = r"[A-Za-z0-9_-]+"
 

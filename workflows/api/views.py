@@ -19,10 +19,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations import clock
-from helpdesk.api import IsSupportManager
 from workflows import services
 from workflows import selectors as analytics
 from workflows.engine import dryrun
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows.api.filters import WorkflowFilter, WorkflowRunFilter
 from workflows.api.serializers import (
     DryRunRequestSerializer,
@@ -43,7 +43,7 @@ MAX_WINDOW_DAYS = 731
 MIN_YEAR, MAX_YEAR = 1970, 9000  # outside this a date is a typo, and date arithmetic near its limits overflows
 
 
-class WorkflowViewSet(viewsets.ModelViewSet):
+class WorkflowViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     """Workflows as §4 bodies; every save is a new version, the previous ones are kept."""
 
     serializer_class = WorkflowSerializer
@@ -136,7 +136,7 @@ def run_queryset() -> QuerySet[WorkflowRun]:
     return WorkflowRun.objects.select_related("workflow", "event").prefetch_related("steps")
 
 
-class WorkflowRunViewSet(viewsets.ReadOnlyModelViewSet):
+class WorkflowRunViewSet(HelpdeskAPIMixin, viewsets.ReadOnlyModelViewSet):
     """Run history with step results; failed runs can be retried from their failed step, unfinished ones cancelled."""
 
     serializer_class = WorkflowRunSerializer
@@ -182,7 +182,7 @@ def _parse_day(value: str | None, name: str) -> dt.date | None:
     return day
 
 
-class WorkflowAnalyticsView(APIView):
+class WorkflowAnalyticsView(HelpdeskAPIMixin, APIView):
     """`GET /api/analytics/workflows/?since=&until=`: totals, rates, average duration, daily trend, most triggered.
 
     The window defaults to the last 30 days up to today; both ends are included.

@@ -19,10 +19,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from conversations import clock
+from conversations.conf import helpdesk_setting
 from conversations.models import Event
 from workflows.triggers import registry as triggers
 from workflows.choices import RunStatus, WorkflowStatus
@@ -111,7 +111,7 @@ def dispatch_batch(event_ids: list, *, claim_runs: bool = True) -> Batch:
                   .filter(pk__in=event_ids, dispatched_at__isnull=True).order_by("occurred_at"))
     if not events:
         return Batch()
-    max_depth = settings.HELPDESK_MAX_DEPTH
+    max_depth = helpdesk_setting("MAX_DEPTH")
     too_deep = [event for event in events if event.depth > max_depth]
     for event in too_deep:
         logger.warning("Event %s (%s): %s", event.pk, event.type, _depth_note(event))
@@ -134,7 +134,7 @@ def dispatch_batch(event_ids: list, *, claim_runs: bool = True) -> Batch:
 
 
 def _depth_note(event: Event) -> str:
-    return (f"depth {event.depth} exceeds HELPDESK_MAX_DEPTH={settings.HELPDESK_MAX_DEPTH}: no workflow started "
+    return (f"depth {event.depth} exceeds HELPDESK_MAX_DEPTH={helpdesk_setting('MAX_DEPTH')}: no workflow started "
             "(loop protection)")
 
 
@@ -222,7 +222,7 @@ def _dispatch_one_by_one(event_ids: list, claim_runs: bool) -> Batch:
         if event is None:
             continue
         reader = BatchReader([event])
-        matched = [] if event.depth > settings.HELPDESK_MAX_DEPTH else _matches(
+        matched = [] if event.depth > helpdesk_setting("MAX_DEPTH") else _matches(
             event, _Candidates([event]).for_event(event), reader.context(event))
         with transaction.atomic():
             if not _lock_undispatched([event.pk]):
@@ -230,7 +230,7 @@ def _dispatch_one_by_one(event_ids: list, claim_runs: bool) -> Batch:
                 continue
             runs = [run for workflow in matched if (run := create_run(workflow, event))]
             _derive_events([event])
-            note = _depth_note(event) if event.depth > settings.HELPDESK_MAX_DEPTH else f"started {len(runs)} run(s)"
+            note = _depth_note(event) if event.depth > helpdesk_setting("MAX_DEPTH") else f"started {len(runs)} run(s)"
             _mark_dispatched({event.pk: note}, clock.now())
         if claim_runs:
             runs = [claimed for run in runs if (claimed := claim_run(run.pk))]

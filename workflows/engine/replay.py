@@ -17,26 +17,25 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import Q, QuerySet
 
 from conversations import clock
+from conversations.conf import helpdesk_setting
 from conversations.models import Event
 from workflows import services
-from workflows.engine import dryrun
-from workflows.integrations import secrets as secret_store
-from workflows.triggers import registry as triggers
 from workflows.choices import ReplayStatus
+from workflows.engine import dryrun
 from workflows.engine.context import BatchReader
 from workflows.engine.definition import DefinitionError, mask_write_only, validate_definition
 from workflows.engine.replay_context import ContextAtEvent
+from workflows.integrations import secrets as secret_store
 from workflows.models import Workflow, WorkflowReplay
+from workflows.triggers import registry as triggers
 
 logger = logging.getLogger(__name__)
 
-CHUNK_EVENTS = 500  # default of HELPDESK_REPLAY_CHUNK_EVENTS: a few seconds of work per task
 STALL = dt.timedelta(minutes=2)  # a running replay without progress for this long has lost its chunk task
 SAMPLES_PER_OUTCOME = 3
 SWEEP_BATCH = 50
@@ -129,7 +128,7 @@ def replay_process_chunk(replay_id: int) -> bool:
 
 
 def _chunk_size(replay: WorkflowReplay) -> int:
-    size = int(getattr(settings, "HELPDESK_REPLAY_CHUNK_EVENTS", CHUNK_EVENTS))
+    size = int(helpdesk_setting("REPLAY_CHUNK_EVENTS"))
     return size if replay.limit is None else max(0, min(size, replay.limit - replay.done))
 
 
@@ -196,9 +195,9 @@ def evaluate_event(definition: dict, event: Event, reader: BatchReader) -> Event
     trigger = dryrun.trigger_report(definition["trigger"], event, data)
     if not trigger["matches"]:
         return EventResult(event, "filtered_out", trigger.get("error", ""), data=data, trigger=definition["trigger"])
-    if event.depth > settings.HELPDESK_MAX_DEPTH:
+    if event.depth > helpdesk_setting("MAX_DEPTH"):
         return EventResult(event, "depth_limit", f"Depth {event.depth} exceeds HELPDESK_MAX_DEPTH="
-                                                 f"{settings.HELPDESK_MAX_DEPTH}: no workflow starts.", matched=True)
+                                                 f"{helpdesk_setting('MAX_DEPTH')}: no workflow starts.", matched=True)
     complete = data.complete()
     report = dryrun.dry_run_steps(steps=definition["steps"], event=event, data=complete)
     return EventResult(event, RESULT_OUTCOMES[report["result"]["status"]], matched=True, would_start=True,

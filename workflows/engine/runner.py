@@ -20,13 +20,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
 from conversations import clock
+from conversations.conf import helpdesk_setting
 from workflows.choices import RunStatus, StepStatus
 from workflows.engine.context import LazyContext, RenderError
 from workflows.models import StepRun, WorkflowRun
@@ -37,7 +37,7 @@ from workflows.steps.registry import Outcome, StepContext, StepOutcome
 
 logger = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(seconds=settings.HELPDESK_RUN_LEASE_SECONDS)  # renewed after each step or segment
+LEASE = dt.timedelta(seconds=helpdesk_setting("RUN_LEASE_SECONDS"))  # renewed after each step or segment
 
 
 def claimable(now: dt.datetime) -> Q:
@@ -209,7 +209,7 @@ def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
         _complete_wait(run, step_run)
         return None
     step_type = step_types.get(step["type"])
-    if step_run.status == StepStatus.RUNNING and step_run.attempts >= settings.HELPDESK_RETRY_MAX_ATTEMPTS:
+    if step_run.status == StepStatus.RUNNING and step_run.attempts >= helpdesk_setting("RETRY_MAX_ATTEMPTS"):
         # Every attempt so far died with its worker (killed mid-call, e.g. by the task timeout): stop trying.
         outcome = StepOutcome.failed(f"The worker running this step stopped {step_run.attempts} times; giving up.")
         with transaction.atomic():

@@ -24,11 +24,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from jinja2 import ChainableUndefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 from jinja2.visitor import NodeTransformer
+
+from conversations.conf import helpdesk_setting
 
 MAX_RENDERED_CHARS = 100_000
 MAX_TEMPLATE_STEPS = 20_000
@@ -98,8 +99,8 @@ _active: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("templat
 
 
 def _fresh_budget() -> Budget:
-    chars = getattr(settings, "HELPDESK_TEMPLATE_MAX_CHARS", MAX_RENDERED_CHARS)
-    return Budget(steps=getattr(settings, "HELPDESK_TEMPLATE_MAX_STEPS", MAX_TEMPLATE_STEPS), chars=chars,
+    chars = helpdesk_setting("TEMPLATE_MAX_CHARS")
+    return Budget(steps=helpdesk_setting("TEMPLATE_MAX_STEPS"), chars=chars,
                   max_chars=chars)
 
 

@@ -25,12 +25,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from django.conf import settings
 from django.db import close_old_connections, connections
 
 from conversations import clock
+from conversations.conf import helpdesk_setting, manage_py
 from sla.sweep import run_sweep as sla_sweep
 from workflows.engine import sweep
 
@@ -110,8 +109,7 @@ class ClusterProcess:
 
     def start(self) -> None:
         """Start the cluster; its output goes where the supervisor's goes."""
-        manage_py = Path(settings.BASE_DIR) / "manage.py"
-        self.process = subprocess.Popen([sys.executable, str(manage_py), "qcluster"], process_group=0,
+        self.process = subprocess.Popen([sys.executable, str(manage_py()), "qcluster"], process_group=0,
                                         env={**os.environ, SUPERVISED_ENV: "1"})
         self.started_at = time.monotonic()
         logger.info("Started the worker cluster (pid %s)", self.process.pid)
@@ -217,8 +215,8 @@ class Supervisor:
 def supervisor_from_settings() -> Supervisor:
     """A supervisor with the intervals of the settings (HELPDESK_SWEEP_SECONDS, HELPDESK_WORKER_*_SECONDS)."""
     return Supervisor(
-        cluster=ClusterProcess(stop_seconds=settings.HELPDESK_WORKER_STOP_SECONDS),
-        sweeper=Sweeper(sweep_seconds=max(1, settings.HELPDESK_SWEEP_SECONDS),
-                        sla_sweep_seconds=max(1, settings.HELPDESK_SLA_SWEEP_SECONDS)),
-        watch=ProgressWatch(stall_seconds=settings.HELPDESK_WORKER_STALL_SECONDS),
+        cluster=ClusterProcess(stop_seconds=helpdesk_setting("WORKER_STOP_SECONDS")),
+        sweeper=Sweeper(sweep_seconds=max(1, helpdesk_setting("SWEEP_SECONDS")),
+                        sla_sweep_seconds=max(1, helpdesk_setting("SLA_SWEEP_SECONDS"))),
+        watch=ProgressWatch(stall_seconds=helpdesk_setting("WORKER_STALL_SECONDS")),
     )

@@ -15,6 +15,8 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
+from conversations.conf import helpdesk_setting
+
 
 @lru_cache(maxsize=4)
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
@@ -23,7 +25,7 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
 
 def encryption_keys() -> tuple[str, ...]:
     """The configured keys, newest first."""
-    configured = tuple(getattr(settings, "HELPDESK_ENCRYPTION_KEYS", ()) or ())
+    configured = tuple(helpdesk_setting("ENCRYPTION_KEYS") or ())
     if configured:
         return configured
     derived = base64.urlsafe_b64encode(hashlib.sha256(settings.SECRET_KEY.encode()).digest()).decode()

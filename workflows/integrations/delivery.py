@@ -24,14 +24,15 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from conversations import clock
+from conversations.conf import helpdesk_setting
 from conversations.roles import MANAGERS_GROUP, is_manager
 from workflows import services
-from workflows.integrations import secrets as secret_store
-from workflows.steps import notifications
 from workflows.choices import RunStatus, StepStatus
+from workflows.integrations import secrets as secret_store
 from workflows.models import Endpoint, EndpointKind, StepRun, WorkflowAlert, WorkflowRun
 from workflows.outbound.client import OutboundError
 from workflows.outbound.ssrf import BlockedDestination
+from workflows.steps import notifications
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def record_success(endpoint: Endpoint) -> None:
 
 def _streak_long_enough(now: dt.datetime) -> Q:
     """Rows whose failing streak (as stored before this attempt) has lasted the disabling period by `now`."""
-    since = now - dt.timedelta(hours=settings.HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS)
+    since = now - dt.timedelta(hours=helpdesk_setting("ENDPOINT_DISABLE_AFTER_HOURS"))
     condition = Q(failing_since__lte=since)
     return condition | Q(failing_since__isnull=True) if since >= now else condition
 
@@ -134,14 +135,14 @@ def record_failure(endpoint: Endpoint, error: str) -> None:
     enough (decided by the database on the row's current values, so concurrent workers agree). The alert is sent by
     the attempt that could have been the disabling one."""
     now = clock.now()
-    threshold = settings.HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES
+    threshold = helpdesk_setting("ENDPOINT_DISABLE_AFTER_FAILURES")
     disabling = Q(disabled_at__isnull=True, consecutive_failures__gte=threshold - 1) & _streak_long_enough(now)
     Endpoint.objects.filter(pk=endpoint.pk).update(
         attempts=F("attempts") + 1, failures=F("failures") + 1, consecutive_failures=F("consecutive_failures") + 1,
         failing_since=Coalesce(F("failing_since"), Value(now)), last_failure_at=now, last_error=error,
         disabled_at=Case(When(disabling, then=Value(now)), default=F("disabled_at")))
     started = endpoint.failing_since or now
-    long_enough = started <= now - dt.timedelta(hours=settings.HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS)
+    long_enough = started <= now - dt.timedelta(hours=helpdesk_setting("ENDPOINT_DISABLE_AFTER_HOURS"))
     if endpoint.consecutive_failures + 1 >= threshold and long_enough:
         alert_endpoint_disabled(endpoint.pk)
 
@@ -201,7 +202,7 @@ def endpoint_enable(*, endpoint: Endpoint, redeliver_failed_since: dt.datetime |
 
 def run_failed(run: WorkflowRun) -> None:
     """After a run failed: when the workflow's last N finished runs all failed, alert managers once per streak."""
-    count = settings.HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS
+    count = helpdesk_setting("WORKFLOW_ALERT_AFTER_FAILED_RUNS")
     finished = WorkflowRun.objects.filter(workflow_id=run.workflow_id).order_by("-created_at", "-id")
     recent = list(finished.filter(status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED])
                   .values_list("status", flat=True)[:count])

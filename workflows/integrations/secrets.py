@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
-
+from conversations.conf import helpdesk_setting
 from workflows.engine.sandbox import SecretRef
 from workflows.integrations.auth import basic_credential
 from workflows.integrations.crypto import decrypt_json
@@ -116,7 +115,7 @@ def _read_secret_values() -> set[str]:
             values.add(basic_credential(integration.auth_public.get("username", ""), auth_secret["password"]))
         token = decrypt_json(integration.oauth_token_encrypted, {}) or {}
         values.update(v for k, v in token.items() if k in ("access_token", "refresh_token") and isinstance(v, str))
-    values.add(settings.HELPDESK_SPEECH_CLOUD_API_KEY)  # the one secret kept in settings rather than an integration
+    values.add(helpdesk_setting("SPEECH_CLOUD_API_KEY"))  # the one secret kept in settings rather than an integration
     values = {value for value in values if isinstance(value, str) and len(value) >= 4}
     # The forms a secret is quoted in by URLs, JSON and Python reprs of exceptions.
     encoded = {form(value) for value in values

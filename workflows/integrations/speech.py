@@ -25,8 +25,7 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any, ClassVar, Protocol
 
-from django.conf import settings
-
+from conversations.conf import helpdesk_setting
 from workflows.outbound.client import OutboundRequest, send
 
 SAMPLE_RATE = 16000
@@ -170,7 +169,7 @@ class PocketsphinxBackend:
             raise SpeechError(problem)
         with self._lock:
             decoder = _decoder()
-            if audio.seconds <= settings.HELPDESK_SPEECH_SEGMENT_SECONDS:
+            if audio.seconds <= helpdesk_setting("SPEECH_SEGMENT_SECONDS"):
                 return _decode(decoder, audio.pcm)
             return " ".join(filter(None, (_decode(decoder, segment) for segment in _speech_segments(audio.pcm))))
 
@@ -210,18 +209,18 @@ class CloudBackend:
 
     def request(self, audio: Audio, options: TranscriptionOptions) -> OutboundRequest:
         """The recognize call: raw LINEAR16 audio, base64 in the body, the API key (if any) as a header."""
-        base_url = settings.HELPDESK_SPEECH_CLOUD_URL
+        base_url = helpdesk_setting("SPEECH_CLOUD_URL")
         if not base_url:
             raise SpeechError("The cloud speech backend needs HELPDESK_SPEECH_CLOUD_URL.")
-        headers = {"X-Goog-Api-Key": settings.HELPDESK_SPEECH_CLOUD_API_KEY} \
-            if settings.HELPDESK_SPEECH_CLOUD_API_KEY else {}
+        headers = {"X-Goog-Api-Key": helpdesk_setting("SPEECH_CLOUD_API_KEY")} \
+            if helpdesk_setting("SPEECH_CLOUD_API_KEY") else {}
         body = {
             "config": {"encoding": "LINEAR16", "sampleRateHertz": SAMPLE_RATE, "audioChannelCount": 1,
                        "languageCode": options.language, "model": options.model, "useEnhanced": options.enhanced},
             "audio": {"content": base64.b64encode(audio.pcm).decode("ascii")},
         }
         return OutboundRequest(method="POST", url=f"{base_url.rstrip('/')}/v1/speech:recognize", headers=headers,
-                               json_body=body, timeout=settings.HELPDESK_SPEECH_TIMEOUT_SECONDS)
+                               json_body=body, timeout=helpdesk_setting("SPEECH_TIMEOUT_SECONDS"))
 
     def transcribe(self, audio: Audio, options: TranscriptionOptions) -> str:
         response = send(self.request(audio, options), key=options.idempotency_key)
@@ -245,7 +244,7 @@ BACKENDS: dict[str, SpeechBackend] = {backend.name: backend for backend in (Pock
 
 def get_backend(name: str | None = None) -> SpeechBackend:
     """The backend called `name`, or the configured default (HELPDESK_SPEECH_BACKEND)."""
-    name = name or settings.HELPDESK_SPEECH_BACKEND
+    name = name or helpdesk_setting("SPEECH_BACKEND")
     try:
         return BACKENDS[name]
     except KeyError:

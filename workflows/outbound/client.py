@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from django.conf import settings
 
 from conversations import clock
+from conversations.conf import helpdesk_setting
 from workflows.outbound.ssrf import Resolver, check_url, guarded_connections, system_resolver
 
 MAX_REDIRECTS = 5
@@ -109,7 +109,7 @@ def send(request: OutboundRequest, *, key: str | None = None, session: requests.
     if key:
         headers["Idempotency-Key"] = key
     method, url, body = request.method.upper(), request.url, request.json_body
-    timeout = request.timeout or settings.HELPDESK_OUTBOUND_TIMEOUT_SECONDS
+    timeout = request.timeout or helpdesk_setting("OUTBOUND_TIMEOUT_SECONDS")
     http = session or requests.Session()
     for _ in range(MAX_REDIRECTS + 1):
         check_url(url, resolver)

@@ -13,8 +13,9 @@ import socket
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from urllib3.util import connection as urllib3_connection
+
+from conversations.conf import helpdesk_setting
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -68,7 +69,7 @@ def is_forbidden_address(address: str) -> bool:
 
 def allowlisted(host: str) -> bool:
     """Hosts in HELPDESK_OUTBOUND_ALLOWLIST are reachable whatever they resolve to (exact, case-insensitive)."""
-    return host.lower().strip("[]") in {entry.lower().strip("[]") for entry in settings.HELPDESK_OUTBOUND_ALLOWLIST}
+    return host.lower().strip("[]") in {entry.lower().strip("[]") for entry in helpdesk_setting("OUTBOUND_ALLOWLIST")}
 
 
 def check_url(url: str, resolver: Resolver = system_resolver) -> None:

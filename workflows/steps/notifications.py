@@ -12,7 +12,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
+from django.urls import reverse
 
+from conversations.conf import helpdesk_setting
 from conversations.models import AgentProfile, Conversation, Team
 from conversations.selectors import resolve_agent, resolve_team
 
@@ -64,7 +66,7 @@ def check_addresses(addresses: Iterable[str], key: str) -> list[str]:
 
 def conversation_link(conversation: Conversation) -> str:
     """Where an agent opens the conversation (the admin change page)."""
-    return f"{settings.SITE_URL}/admin/conversations/conversation/{conversation.pk}/change/"
+    return helpdesk_setting("SITE_URL") + reverse("admin:conversations_conversation_change", args=[conversation.pk])
 
 
 def send(*, to: list[str], subject: str, body: str) -> None:

@@ -10,7 +10,6 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from django.conf import settings
 
 from conversations import clock
 from workflows.integrations import services as integrations
@@ -18,6 +17,7 @@ from workflows.integrations import secrets as secret_store
 from workflows.integrations.secrets import SealedSecrets
 from workflows.engine.context import render_value
 from workflows.integrations import delivery as health
+from conversations.conf import helpdesk_setting
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, idempotency_key
 from workflows.outbound.ssrf import BlockedDestination
 from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
@@ -25,7 +25,7 @@ from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     """Delay before retry number `attempt` (1-based): base * 2^(attempt-1), "equal jitter", at least Retry-After."""
-    ceiling = settings.HELPDESK_RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1)
+    ceiling = helpdesk_setting("RETRY_BASE_SECONDS") * 2 ** max(0, attempt - 1)
     delay = ceiling / 2 + random.uniform(0, ceiling / 2)
     return max(delay, retry_after or 0.0)
 
@@ -36,7 +36,7 @@ def outcome_for_error(exc: Exception, attempts: int) -> StepOutcome:
         return StepOutcome.failed(f"Blocked destination: {exc}")
     response = getattr(exc, "response", None)
     output = {"status_code": response.status_code, "body": response.excerpt} if response is not None else {}
-    if isinstance(exc, OutboundError) and exc.transient and attempts < settings.HELPDESK_RETRY_MAX_ATTEMPTS:
+    if isinstance(exc, OutboundError) and exc.transient and attempts < helpdesk_setting("RETRY_MAX_ATTEMPTS"):
         delay = backoff_seconds(attempts, exc.retry_after)
         resume_at = clock.now() + dt.timedelta(seconds=delay)
         return StepOutcome(status=Outcome.RETRY, resume_at=resume_at, error=f"{exc} (retry {attempts} in {delay:.0f}s)",

@@ -9,11 +9,12 @@ and the Survey row is created once the provider accepted the message — an SMS 
 """
 import functools
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from conversations import services
 from conversations.choices import SenderType, SurveyChannel
+from conversations.conf import helpdesk_setting
 from conversations.models import new_survey_token
 from workflows.integrations import services as integrations
 from workflows.steps import notifications
@@ -30,7 +31,7 @@ NO_CONVERSATION = "This step needs a conversation; the event has none."
 
 def survey_link(token: str) -> str:
     """The public page where the customer answers."""
-    return f"{settings.SITE_URL}/survey/{token}/"
+    return helpdesk_setting("SITE_URL") + reverse("survey-page", args=[token])
 
 
 @step_types.register
@@ -57,9 +58,9 @@ class SendSurveyStep(StepType):
         if config.get("via") != SurveyChannel.SMS:
             return [(key, 'Only used with "via": "sms".') for key in sms_keys]
         errors = []
-        if not (config.get("integration") or settings.HELPDESK_SMS_INTEGRATION):
+        if not (config.get("integration") or helpdesk_setting("SMS_INTEGRATION")):
             errors.append(("integration", "Name the SMS integration (or set HELPDESK_SMS_INTEGRATION)."))
-        sender = config.get("sender") or settings.HELPDESK_SMS_SENDER
+        sender = config.get("sender") or helpdesk_setting("SMS_SENDER")
         if not sender:
             errors.append(("sender", "Give the sender number (or set HELPDESK_SMS_SENDER)."))
         else:
@@ -88,14 +89,14 @@ class SendSurveyStep(StepType):
     def _sms_plan(self, config: dict, contact: dict) -> dict:
         if not contact.get("phone"):
             raise ValidationError({"via": "The contact has no phone number to text the survey to."})
-        reference = config.get("integration") or settings.HELPDESK_SMS_INTEGRATION
+        reference = config.get("integration") or helpdesk_setting("SMS_INTEGRATION")
         if not reference:
             raise ValidationError({"integration": "No SMS integration: name one in the step or set "
                                                   "HELPDESK_SMS_INTEGRATION."})
         integration = integrations.resolve_integration(reference)
-        provider = config.get("provider") or settings.HELPDESK_SMS_PROVIDER
+        provider = config.get("provider") or helpdesk_setting("SMS_PROVIDER")
         sms_providers.get_provider(provider).check_integration(integration)
-        sender = sms_providers.phone_number(config.get("sender") or settings.HELPDESK_SMS_SENDER, "sender")
+        sender = sms_providers.phone_number(config.get("sender") or helpdesk_setting("SMS_SENDER"), "sender")
         return {"to": contact["phone"], "sender": sender, "provider": provider, "integration": integration}
 
     def describe(self, config: dict, ctx: StepContext) -> dict:

@@ -15,11 +15,11 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from workflows.integrations import auth as integration_auth
+from conversations.conf import helpdesk_setting
 from workflows.models import AuthType
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, retry_after_seconds
 from workflows.outbound.ssrf import check_url
@@ -54,7 +54,7 @@ class GuardedWebClient(WebClient):
 
 def slack_base_url(integration: Any) -> str:
     """The Web API base URL, ending with "/": the integration's, else the setting."""
-    base = (getattr(integration, "base_url", "") or settings.HELPDESK_SLACK_BASE_URL).strip()
+    base = (getattr(integration, "base_url", "") or helpdesk_setting("SLACK_BASE_URL")).strip()
     return base if base.endswith("/") else base + "/"
 
 
@@ -126,7 +126,7 @@ class SlackStep(OutboundStep):
         check_url(request.url)
         base_url = request.url[: -len(METHOD)]
         client = GuardedWebClient(base_url=base_url, headers=headers, retry_handlers=[],
-                                  timeout=settings.HELPDESK_OUTBOUND_TIMEOUT_SECONDS)
+                                  timeout=helpdesk_setting("OUTBOUND_TIMEOUT_SECONDS"))
         try:
             reply = client.chat_postMessage(**request.json_body)
         except SlackApiError as exc:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from conversations import services
 from conversations.choices import EventType
+from conversations.conf import helpdesk_setting
 from conversations.models import Recording, Transcript
 from workflows.integrations import speech
 from workflows.outbound.client import OutboundError, idempotency_key
@@ -57,7 +57,7 @@ class TranscribeStep(StepType):
         recording = _recording(ctx)
         options = _options(config)
         return {"would": self.label, "recording_id": recording.pk if recording else None,
-                "backend": config.get("backend") or settings.HELPDESK_SPEECH_BACKEND, "language": options.language,
+                "backend": config.get("backend") or helpdesk_setting("SPEECH_BACKEND"), "language": options.language,
                 "model": options.model, "enhanced": options.enhanced,
                 **({} if recording else {"error": NO_RECORDING})}
 
@@ -104,7 +104,7 @@ def _transcript_of_an_earlier_attempt(ctx: StepContext, recording: Recording) ->
 
 
 def _options(config: dict, key: str | None = None) -> speech.TranscriptionOptions:
-    return speech.TranscriptionOptions(language=config.get("language") or settings.HELPDESK_SPEECH_LANGUAGE,
+    return speech.TranscriptionOptions(language=config.get("language") or helpdesk_setting("SPEECH_LANGUAGE"),
                                        model=config.get("model") or "default",
                                        enhanced=bool(config.get("enhanced", False)), idempotency_key=key)
 

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
-
 from conversations.choices import EventType, SenderType, Status
+from conversations.conf import helpdesk_setting
 from conversations.models import Event, Message
 from sla.models import Metric, SlaTarget, TargetState
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
-from workflows.triggers.registry import Filter, TriggerType, any_in, from_payload, one_of, payload_one_of, schema
-from workflows.triggers.registry import trigger_types
+from workflows.triggers.registry import (
+    Filter,
+    TriggerType,
+    any_in,
+    from_payload,
+    one_of,
+    payload_one_of,
+    schema,
+    trigger_types,
+)
 
 METRICS = {"type": "array", "items": {"enum": list(Metric.values)}}
 # SLA policies by id or name: an `sla.*` trigger may fire only for the targets of these policies.
@@ -47,7 +54,7 @@ def late_breaches(now: dt.datetime) -> list[tuple[Workflow, Event]]:
             continue
         since = now - dt.timedelta(minutes=float(threshold)) - LATE_BREACH_LOOKBACK
         breaches = (Event.objects.filter(type=EventType.SLA_BREACHED, occurred_at__gte=since,
-                                         depth__lte=settings.HELPDESK_MAX_DEPTH)
+                                         depth__lte=helpdesk_setting("MAX_DEPTH"))
                     .exclude(workflow_runs__workflow=workflow).select_related("conversation"))
         found += [(workflow, event) for event in breaches if _late_now(workflow, event, now)
                   and POLICY_FILTER.check(workflow.trigger_config, event, {}) and _still_breached(event)]

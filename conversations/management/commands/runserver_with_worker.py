@@ -17,9 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from conversations.conf import helpdesk_setting, manage_py
 
 SUPERVISOR_STOP_MARGIN_SECONDS = 5  # beyond the supervisor's own stop time (cluster, then its sweep thread)
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--worker-log", default="", help="Worker output file (default .run/qcluster.log).")
 
     def handle(self, *args, host: str, port: int, **options) -> None:
-        log_path = Path(options["worker_log"] or Path(settings.BASE_DIR) / ".run" / "qcluster.log")
+        log_path = Path(options["worker_log"] or manage_py().parent / ".run" / "qcluster.log")
         worker = self._start_worker(log_path)
         # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored, so Python would not.
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -48,13 +49,12 @@ class Command(BaseCommand):
 
     def _start_worker(self, log_path: Path) -> subprocess.Popen:
         """Start `helpdesk_supervisor`, logging to a file: one line per task would bury the server's output."""
-        manage_py = Path(settings.BASE_DIR) / "manage.py"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             # A new session keeps the terminal's Ctrl-C (sent to the foreground process group) away from the worker,
             # and holds every process of the tier, so stopping can find them all.
             return subprocess.Popen(
-                [sys.executable, str(manage_py), "helpdesk_supervisor"], stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, str(manage_py()), "helpdesk_supervisor"], stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
@@ -63,7 +63,7 @@ class Command(BaseCommand):
         if worker.poll() is None:
             self.stdout.write(f"Stopping the worker (pid {worker.pid})…")
             worker.send_signal(signal.SIGTERM)
-            timeout = 2 * settings.HELPDESK_WORKER_STOP_SECONDS + SUPERVISOR_STOP_MARGIN_SECONDS
+            timeout = 2 * helpdesk_setting("WORKER_STOP_SECONDS") + SUPERVISOR_STOP_MARGIN_SECONDS
             try:
                 worker.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

@@ -3,17 +3,17 @@ oldest due work (undispatched event, due or orphaned run, scheduled event, SLA c
 1 with the reason otherwise (see workflows/engine/health.py)."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from workflows.engine.health import check_health
+from conversations.conf import helpdesk_setting
 
 
 class Command(BaseCommand):
     help = "Exit 1 when due work has waited longer than --max-age seconds (the workers are stuck), 0 otherwise."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--max-age", type=float, default=settings.HELPDESK_HEALTH_MAX_AGE_SECONDS,
+        parser.add_argument("--max-age", type=float, default=helpdesk_setting("HEALTH_MAX_AGE_SECONDS"),
                             help="Seconds due work may wait (default HELPDESK_HEALTH_MAX_AGE_SECONDS, 120).")
 
     def handle(self, *args, max_age: float, **options) -> None:

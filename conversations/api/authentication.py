@@ -1,4 +1,4 @@
-"""Authentication classes of the API (kept apart from helpdesk.api: DRF imports them while its views load)."""
+"""Authentication classes of the API (kept apart from conversations.api.base: DRF imports them while its views load)."""
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
