@@ -43,6 +43,7 @@ class IntegrationForm(forms.ModelForm):
     """Auth fields per type; secret fields are write-only. Validation and encryption happen in the service."""
 
     base_url = forms.URLField(required=False, max_length=500, assume_scheme="https",
+                              widget=forms.URLInput(attrs={"class": "vURLField", "style": "width: 36em"}),
                               help_text="Custom action paths and http_request paths are joined to it.")
     auth_type = forms.ChoiceField(choices=AuthType.choices, label="Auth type")
     auth_username = forms.CharField(required=False, label="Username (basic)")

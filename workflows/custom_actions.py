@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 
 from workflows import integrations
 from workflows.models import CustomAction, HttpMethod, Integration
+from workflows.outbound import probe
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse
 from workflows.outbound.ssrf import BlockedDestination
 
@@ -152,7 +153,7 @@ def custom_action_test(*, action: CustomAction, payload: Any, key: str | None = 
         return _masked(ActionResult(status_code=failed.status_code if failed is not None else None,
                                     response=output_of(failed) if failed is not None else None,
                                     valid=False, errors=[f"request: {exc}"],
-                                    network_error=str(exc) if failed is None else ""))
+                                    network_error=probe.network_reason(exc) if failed is None else ""))
     output = output_of(response)
     errors = schema_errors(action.output_schema, output, where="output")
     return _masked(ActionResult(status_code=response.status_code, response=output, valid=not errors, errors=errors))

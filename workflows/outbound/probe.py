@@ -40,10 +40,19 @@ def integration_test_connection(*, integration: Integration) -> ConnectionResult
                                   f"{response.elapsed_ms} ms.", response.status_code)
 
 
+def network_reason(exc: Exception) -> str:
+    """The root reason of a failed connection in a few words ("Failed to establish a new connection: [Errno 111]
+    Connection refused"), not the HTTP library's whole chain of wrappers."""
+    cause = exc.__cause__
+    reason = getattr(cause.args[0], "reason", None) if cause is not None and cause.args else None
+    return str(reason).split("): ", 1)[-1] if reason is not None else str(exc)
+
+
 def _failure(url: str, exc: OutboundError) -> ConnectionResult:
     response = exc.response
     if response is None:
-        return ConnectionResult(False, f"Network error: {url} could not be reached ({exc}).", kind="network_error")
+        return ConnectionResult(False, f"Network error: {url} could not be reached ({network_reason(exc)}).",
+                                kind="network_error")
     return _answered_with_error(url, response)
 
 

@@ -95,7 +95,7 @@ def test_test_connection_reports_refused_credentials(browser, allow_loopback, ht
 def test_test_connection_reports_a_network_error_as_one(browser, allow_loopback):
     integration = integration_save(name="Down", base_url=f"http://127.0.0.1:{closed_port()}/")
     page = press_test_connection(browser, integration)
-    assert "Test connection: Network error:" in page and "could not be reached" in page
+    assert "Test connection: Network error:" in page and "could not be reached (Failed to establish a new connection" in page
 
 
 def test_test_connection_reports_a_blocked_address(browser, settings, no_sockets):
@@ -118,7 +118,7 @@ def test_test_action_reports_a_network_error_not_a_schema_failure(browser, allow
     action = custom_action_save(integration=integration, name="Lookup", path="/lookup",
                                 input_schema={"type": "object"}, output_schema={"type": "object"})
     page = browser.post(f"/admin/workflows/customaction/{action.pk}/test/", {"input": "{}"}).content.decode()
-    assert '<td id="result-network-error">The request got no answer: Connection failed' in page
+    assert '<td id="result-network-error">The request got no answer: Failed to establish a new connection' in page
     assert '<td id="result-valid">not checked (no response)</td>' in page
     assert "invalid" not in page
 
