@@ -145,7 +145,8 @@ def test_a_gallery_template_needing_an_integration_becomes_a_draft_with_its_prob
 
 def test_the_list_checks_references_with_one_query_per_kind(manager_client, team, django_assert_max_num_queries):
     for name in ("One", "Two", "Three"):
-        assert manager_client.post(URL, {**definition(route("Support")), "name": name}, format="json").status_code == 201
+        created = manager_client.post(URL, {**definition(route("Support")), "name": name}, format="json")
+        assert created.status_code == 201
     manager_client.delete(f"/api/teams/{team.pk}/")
     manager_client.get(URL)  # warm the session and permission lookups
     with django_assert_max_num_queries(5):

@@ -20,6 +20,8 @@ TRUE_WORDS = frozenset({"on", "true", "1", "yes"})
 PATH_HEAD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*")
 PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# The "Other…" choice of a reference picker (pickers.js swaps in a text box); posted without the script, it is empty.
+PICKER_OTHER = "__other__"
 
 
 class CoerceError(ValueError):
@@ -170,7 +172,7 @@ def _scalar(kind: str, schema: dict, text: str) -> Any:
     """Strings of single-value widgets to their typed value (MISSING when left empty)."""
     if kind == "checkbox":
         return True if text.lower() in TRUE_WORDS else MISSING
-    if not text.strip():
+    if not text.strip() or text == PICKER_OTHER:
         return MISSING
     if kind == "select":
         return _enum_value(schema, text)

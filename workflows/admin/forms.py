@@ -23,6 +23,9 @@ from workflows.models import Integration, Workflow
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, StepType
 
+# Reference picker options by kind (`references.reference_choices`), read once per editor page.
+Choices = dict[str, list[tuple[str, str]]]
+
 NEW_DEFINITION: dict[str, Any] = {"name": "", "description": "", "status": WorkflowStatus.DRAFT,
                                   "trigger": {"type": "message.created", "config": {}}, "steps": []}
 OPERATOR_LABELS = {
@@ -208,16 +211,17 @@ def editor_context(definition: dict[str, Any], errors: dict[str, list[str]]) -> 
     bag = editor.ErrorBag(errors)
     trigger = definition.get("trigger") if isinstance(definition.get("trigger"), dict) else {}
     steps = definition.get("steps") if isinstance(definition.get("steps"), list) else []
-    step_cards = [step_card(step, index, bag) for index, step in enumerate(steps)]
+    choices = references.reference_choices()
+    step_cards = [step_card(step, index, bag, choices) for index, step in enumerate(steps)]
     context = {
         "name": definition.get("name", ""), "description": definition.get("description", ""),
         "status": definition.get("status", WorkflowStatus.DRAFT), "statuses": WorkflowStatus.choices,
         "name_errors": bag.take("name"), "description_errors": bag.take("description"),
         "status_errors": bag.take("status"),
-        "trigger": trigger_section(trigger, bag),
+        "trigger": trigger_section(trigger, bag, choices),
         "steps": step_cards, "steps_errors": bag.take("steps"),
         "step_types": [(name, kind.label, kind.category) for name, kind in step_types.items()],
-        "step_templates": [step_card({"type": name}, editor.INDEX_PLACEHOLDER, editor.ErrorBag())
+        "step_templates": [step_card({"type": name}, editor.INDEX_PLACEHOLDER, editor.ErrorBag(), choices)
                            for name, _ in step_types.items()],
         "blank_leaf": condition_leaf_template(), "blank_group": condition_leaf_template(group=True),
         "operators": list(OPERATOR_LABELS.items()),
@@ -229,22 +233,22 @@ def editor_context(definition: dict[str, Any], errors: dict[str, list[str]]) -> 
     return context
 
 
-def trigger_section(trigger: dict, bag: editor.ErrorBag) -> dict[str, Any]:
+def trigger_section(trigger: dict, bag: editor.ErrorBag, choices: Choices | None = None) -> dict[str, Any]:
     """The trigger type select and one config panel per type (only the chosen one is posted)."""
     chosen = trigger.get("type") or NEW_DEFINITION["trigger"]["type"]
     panels = []
     for name, kind in triggers.TRIGGER_TYPES.items():
         active = name == chosen
         config = trigger.get("config", {}) if active else {}
+        nodes = editor.config_nodes(kind.schema, config, "trigger.config", bag if active else editor.ErrorBag())
         panels.append({"type": name, "label": kind.label, "active": active,
-                       "fields": editor.config_nodes(kind.schema, config, "trigger.config",
-                                                     bag if active else editor.ErrorBag())})
+                       "fields": [with_picker(node, kind.references, choices) for node in nodes]})
     type_errors = bag.take("trigger.type")
     return {"type": chosen, "choices": [(name, kind.label) for name, kind in triggers.TRIGGER_TYPES.items()],
             "panels": panels, "type_errors": type_errors, "errors": bag.take_under("trigger")}
 
 
-def step_card(step: Any, index: int | str, bag: editor.ErrorBag) -> dict[str, Any]:
+def step_card(step: Any, index: int | str, bag: editor.ErrorBag, choices: Choices | None = None) -> dict[str, Any]:
     """One step's card: its type, its fields (or condition builder), and errors that name no single field."""
     step = step if isinstance(step, dict) else {}
     prefix = f"steps[{index}]"
@@ -259,7 +263,7 @@ def step_card(step: Any, index: int | str, bag: editor.ErrorBag) -> dict[str, An
         card["on_false"] = step.get("on_false") or OnFalse.STOP
         card["on_false_errors"] = bag.take(f"{prefix}.on_false")
     elif kind is not None:
-        card["fields"] = [_with_write_only_help(node, kind) for node in
+        card["fields"] = [with_picker(_with_write_only_help(node, kind), kind.references, choices) for node in
                           editor.config_nodes(kind.schema, config, f"{prefix}.config", bag, kind.templated)]
     else:
         card["fields"] = editor.config_nodes({}, config, f"{prefix}.config", bag)
@@ -273,6 +277,31 @@ def _with_write_only_help(node: dict[str, Any], kind: StepType) -> dict[str, Any
         return node
     saved = node["value"] == WRITE_ONLY_MASK
     return {**node, "write_only": True, "help": WRITE_ONLY_HELP_SAVED if saved else WRITE_ONLY_HELP_NEW}
+
+
+def with_picker(node: dict[str, Any], declared: dict[str, str], choices: Choices | None) -> dict[str, Any]:
+    """A reference key (a team, an agent, an integration...) picks from the database: one name becomes a select
+    (the saved value kept when it is not listed, e.g. a template, and "Other…" for typing one, see pickers.js); a
+    list keeps its box, with an "Add…" select that appends a line."""
+    kind = declared.get(node["key"])
+    if kind is None or choices is None or node["kind"] not in ("text", "lines"):
+        return node
+    label = references.KINDS[kind].label
+    options = choices.get(kind, [])
+    if node["kind"] == "lines":
+        return {**node, "add_choices": options, "add_label": f"Add a {label}…"}
+    current = str(node["value"])
+    unlisted = [(current, _unlisted_label(current))] if current and current not in dict(options) else []
+    return {**node, "kind": "picker", "picker": kind, "value": current,
+            "choices": [("", "—"), *unlisted, *options],
+            "other": (editor.PICKER_OTHER, f"Other: type a {label} name, id or {{{{ template }}}}…")}
+
+
+def _unlisted_label(value: str) -> str:
+    """How a saved value the picker does not list shows: a template or an id as it is, a name as missing."""
+    if "{{" in value:
+        return value
+    return f"id {value}" if value.isdigit() else f"{value} (not found)"
 
 
 def condition_leaf_template(group: bool = False) -> dict[str, Any]:

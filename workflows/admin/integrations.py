@@ -10,7 +10,8 @@ import json
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -20,6 +21,7 @@ from conversations.safetext import SafeJSONFormField
 from workflows.integrations import custom_actions
 from workflows.integrations import services as integrations
 from workflows.models import AuthType, CustomAction, Integration
+from workflows.outbound import probe
 
 KEEP_HELP = "Leave blank to keep the current value."
 JSON_WIDGET = forms.Textarea(attrs={"rows": 12, "cols": 90, "style": "font-family:monospace"})
@@ -33,15 +35,16 @@ def secret_input(label: str, help_text: str = KEEP_HELP) -> forms.CharField:
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Show a service's ValidationError on the form: on the named field when the form has it, else on top."""
-    for key, messages in exc.message_dict.items():
+    for key, texts in exc.message_dict.items():
         form.add_error(key if key in form.fields else None, [f"{key}: {m}" if key not in form.fields else m
-                                                            for m in messages])
+                                                            for m in texts])
 
 
 class IntegrationForm(forms.ModelForm):
     """Auth fields per type; secret fields are write-only. Validation and encryption happen in the service."""
 
     base_url = forms.URLField(required=False, max_length=500, assume_scheme="https",
+                              widget=forms.URLInput(attrs={"class": "vURLField", "style": "width: 36em"}),
                               help_text="Custom action paths and http_request paths are joined to it.")
     auth_type = forms.ChoiceField(choices=AuthType.choices, label="Auth type")
     auth_username = forms.CharField(required=False, label="Username (basic)")
@@ -78,6 +81,9 @@ class IntegrationForm(forms.ModelForm):
         for name in self.instance.secret_names:
             self.fields[f"secret_{name}"] = secret_input(f"Secret {name}", help_text="Set. " + KEEP_HELP)
         self.fields["remove_secrets"].choices = [(name, name) for name in self.instance.secret_names]
+        # integration_form.js shows only the chosen type's fields; the server validates only those.
+        self.fields["auth_type"].widget.attrs["data-auth-fields"] = json.dumps(
+            {str(kind): [*fields["public"], *fields["secret"]] for kind, fields in integrations.AUTH_FIELDS.items()})
 
     def _auth(self) -> dict[str, Any]:
         kind = self.cleaned_data.get("auth_type") or AuthType.NONE
@@ -111,6 +117,7 @@ class IntegrationForm(forms.ModelForm):
 
 class IntegrationAdmin(admin.ModelAdmin):
     form = IntegrationForm
+    change_form_template = "admin/workflows/integration/change_form.html"
     list_display = ("name", "base_url", "auth_type", "secret_list", "updated_at")
     list_filter = ("auth_type",)
     search_fields = ("name", "base_url")
@@ -129,6 +136,26 @@ class IntegrationAdmin(admin.ModelAdmin):
         # The per-secret inputs are added by the form itself; only model fields go to modelform_factory.
         kwargs["fields"] = IntegrationForm.Meta.fields
         return super().get_form(request, obj, **kwargs)
+
+    class Media:
+        js = ("workflows/integration_form.js",)
+
+    def get_urls(self):
+        test = path("<path:object_id>/test-connection/", self.admin_site.admin_view(self.test_connection_view),
+                    name="workflows_integration_test_connection")
+        return [test, *super().get_urls()]
+
+    def test_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: GET the saved base URL through the outbound client and say what happened, on the change page."""
+        integration = get_object_or_404(Integration, pk=object_id)
+        if not self.has_change_permission(request, integration):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        result = probe.integration_test_connection(integration=integration)
+        self.message_user(request, f"Test connection: {result.message}", messages.SUCCESS if result.ok else
+                          messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:workflows_integration_change", args=[integration.pk]))
 
     @admin.display(description="Secrets")
     def secret_list(self, obj: Integration) -> str:
@@ -207,6 +234,7 @@ class CustomActionAdmin(admin.ModelAdmin):
             "title": f"Test action: {action.name}", "form": form, "result": result,
             "response_json": json.dumps(result.response, indent=2) if result is not None else "",
             "change_url": reverse("admin:workflows_customaction_change", args=[action.pk]),
+            "action_url": integrations.integration_url(action.integration, action.path),
         }
         return TemplateResponse(request, "admin/workflows/customaction/test_action.html", context)
 

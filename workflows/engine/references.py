@@ -174,3 +174,22 @@ def problems_of_many(definitions: list[dict]) -> list[list[dict[str, str]]]:
     messages = {(ref.kind, ref.value): message for ref, message in broken(unique)}
     return [[{"key": ref.key, "message": messages[(ref.kind, ref.value)]}
              for ref in refs if (ref.kind, ref.value) in messages] for refs in collected]
+
+
+# Pickers ------------------------------------------------------------------------------------------------------
+
+PICKER_LIMIT = 500
+
+
+def reference_choices() -> dict[str, list[tuple[str, str]]]:
+    """What the workflow editor's pickers offer per reference kind, as (value, label): names (usernames for
+    agents), published custom actions only; one query per kind, at most PICKER_LIMIT rows each."""
+    return {name: _choices_of(kind) for name, kind in KINDS.items()}
+
+
+def _choices_of(kind: Kind) -> list[tuple[str, str]]:
+    rows = kind.model().objects.all()
+    if kind.usable:
+        rows = rows.filter(**{kind.usable: True})
+    field = kind.names[0]
+    return [(value, value) for value in rows.order_by(field).values_list(field, flat=True)[:PICKER_LIMIT] if value]

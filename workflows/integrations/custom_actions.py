@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from workflows.integrations import services as integrations
 from workflows.integrations import secrets as secret_store
 from workflows.models import CustomAction, HttpMethod, Integration
+from workflows.outbound import probe
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse
 from workflows.outbound.ssrf import BlockedDestination
 
@@ -131,9 +132,12 @@ class ActionResult:
     response: Any = None
     valid: bool = True
     errors: list[str] = field(default_factory=list)
+    # The request never got an answer (connection refused, timeout, blocked address): no schema was checked, and
+    # the admin page says "network error" instead of "schema check: invalid". The API keeps its SPEC shape.
+    network_error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {key: value for key, value in asdict(self).items() if key != "network_error"}
 
 
 def custom_action_test(*, action: CustomAction, payload: Any, key: str | None = None) -> ActionResult:
@@ -149,7 +153,8 @@ def custom_action_test(*, action: CustomAction, payload: Any, key: str | None = 
         failed = getattr(exc, "response", None)
         return _masked(ActionResult(status_code=failed.status_code if failed is not None else None,
                                     response=output_of(failed) if failed is not None else None,
-                                    valid=False, errors=[f"request: {exc}"]))
+                                    valid=False, errors=[f"request: {exc}"],
+                                    network_error=probe.network_reason(exc) if failed is None else ""))
     output = output_of(response)
     errors = schema_errors(action.output_schema, output, where="output")
     return _masked(ActionResult(status_code=response.status_code, response=output, valid=not errors, errors=errors))
