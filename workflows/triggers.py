@@ -5,6 +5,7 @@ filters are optional: an empty config matches every event of the type.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -204,6 +205,128 @@ def _with_conditions(kind: TriggerType) -> TriggerType:
 
 
 TRIGGER_TYPES = {name: _with_conditions(kind) for name, kind in TRIGGER_TYPES.items()}
+
+
+# Explaining a miss ------------------------------------------------------------------------------------------
+# `matches` stays a plain boolean on the hot path; `explain` re-asks the same predicates one filter key at a time, only
+# when a person wants to know why a workflow did not start, and says which key failed and what value it saw.
+
+FilterCheck = Callable[[dict, Any, dict], "str | None"]
+SHOWN_CHARS = 120
+
+
+def shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 2] + '…"'
+
+
+def _body(data: dict) -> str:
+    return (data.get("message") or {}).get("body", "")
+
+
+def _among(key: str, seen: Callable[[Any, dict], Any]) -> FilterCheck:
+    """The check of a list filter: the value seen is one of the configured values."""
+    def check(config: dict, event, data: dict) -> str | None:
+        actual = seen(event, data)
+        if _any_in(config.get(key), actual):
+            return None
+        return f"{key}: {shown(actual)} is not one of {shown(config[key])}"
+    return check
+
+
+def _payload(name: str) -> Callable[[Any, dict], Any]:
+    return lambda event, data: (event.payload or {}).get(name)
+
+
+def _internal_check(config: dict, event, data: dict) -> str | None:
+    if (event.payload or {}).get("internal") and not config.get("include_internal", False):
+        return "include_internal: the message is an internal note and internal notes are not included"
+    return None
+
+
+def _contains_check(config: dict, event, data: dict) -> str | None:
+    words = config.get("content_contains")
+    if not words or any(word.casefold() in _body(data).casefold() for word in words):
+        return None
+    return f"content_contains: none of {shown(words)} in {shown(_body(data))}"
+
+
+def _regex_check(config: dict, event, data: dict) -> str | None:
+    pattern = config.get("content_regex")
+    if not pattern or safe_regex.search(pattern, _body(data)):
+        return None
+    return f"content_regex: {shown(pattern)} not found in {shown(_body(data))}"
+
+
+def _intents_check(config: dict, event, data: dict) -> str | None:
+    phrases = config.get("intents")
+    if not phrases or intents.matches(phrases, _body(data), config.get("intent_threshold")):
+        return None
+    return f"intents: {shown(_body(data))} means none of {shown(phrases)}"
+
+
+def _final_check(config: dict, event, data: dict) -> str | None:
+    if "final" not in config or config["final"] is None:
+        return None
+    final = bool((event.payload or {}).get("final"))
+    return None if bool(config["final"]) == final else f"final: the disposition is {'' if final else 'not '}final"
+
+
+def _sentiment_check(config: dict, event, data: dict) -> str | None:
+    if _sentiment_matches(config, event, data):
+        return None
+    payload = event.payload or {}
+    return (f"threshold: the average went from {shown(payload.get('sentiment_before'))} to "
+            f"{shown(payload.get('sentiment_after'))}, not across {config.get('operator', '<')} "
+            f"{config.get('threshold', 0.5)}")
+
+
+def _late_check(config: dict, event, data: dict) -> str | None:
+    late = float((event.payload or {}).get("minutes_late") or 0)
+    wanted = float(config.get("threshold_minutes") or 0)
+    return None if late >= wanted else f"threshold_minutes: {late:g} minutes late, below {wanted:g}"
+
+
+def _conditions_check(config: dict, event, data: dict) -> str | None:
+    tree = config.get(CONDITIONS_KEY) or {}
+    if conditions.evaluate(tree, data):
+        return None
+    false = [f"{check['field']} {check['op']} {shown(check['value'])} (saw {shown(check['actual'])})"
+             for check in conditions.explain(tree, data) if not check["result"]]
+    return f"{CONDITIONS_KEY}: {'; '.join(false) or 'the condition tree is false'}"
+
+
+_CHANNEL = _among("channels", _payload("channel"))
+FILTER_CHECKS: dict[str, list[FilterCheck]] = {
+    EventType.CONVERSATION_CREATED: [_CHANNEL, _among("segments", lambda e, d: (d.get("contact") or {}).get("segment"))],
+    EventType.MESSAGE_CREATED: [_internal_check, _among("sender_types", _payload("sender_type")), _CHANNEL,
+                                _contains_check, _regex_check, _intents_check],
+    EventType.STATUS_CHANGED: [_among("from", _payload("from")), _among("to", _payload("to"))],
+    EventType.ASSIGNED: [
+        _among("teams", lambda e, d: [(d.get("conversation") or {}).get(k) for k in ("team", "team_id")]),
+        _among("agents", lambda e, d: [(d.get("conversation") or {}).get(k)
+                                       for k in ("assignee", "assignee_id", "assignee_email")])],
+    EventType.DISPOSITION_SET: [_final_check, _among("dispositions", _payload("disposition"))],
+    EventType.SENTIMENT_CROSSED: [_sentiment_check],
+    EventType.CONTACT_UPDATED: [_among("attributes", lambda e, d: (e.payload or {}).get("attributes") or [])],
+    EventType.RECORDING_UPLOADED: [_CHANNEL],
+    EventType.SLA_WARNING: [_among("metrics", _payload("metric"))],
+    EventType.SLA_BREACHED: [_among("metrics", _payload("metric")), _late_check],
+    EventType.SCHEDULED_EVENT_FIRED: [_among("names", _payload("name"))],
+}
+
+
+def explain(name: str, config: dict, event, data: dict) -> str | None:
+    """Why an event of trigger type `name` does not match `config`: the first filter key that fails and the value it
+    saw (e.g. `content_contains: none of ["refund"] in "where is my parcel"`), or None when it matches."""
+    kind = trigger_type(name)
+    if kind is None or kind.targeted:
+        return None
+    for check in [*FILTER_CHECKS.get(name, []), _conditions_check]:
+        reason = check(config or {}, event, data)
+        if reason:
+            return reason
+    return None
 
 
 def trigger_type(name: str) -> TriggerType | None:

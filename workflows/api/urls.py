@@ -23,3 +23,13 @@ router.register("custom-actions", CustomActionViewSet, basename="custom-action")
 from workflows.api.templates import WorkflowTemplateViewSet  # noqa: E402
 
 router.register("workflow-templates", WorkflowTemplateViewSet, basename="workflow-template")
+
+from django.urls import re_path  # noqa: E402
+
+from workflows.api.explain import ConversationEventsView, EventExplainView  # noqa: E402
+
+urlpatterns += [
+    re_path(r"^conversations/(?P<conversation_pk>[^/.]+)/events/$", ConversationEventsView.as_view(),
+            name="conversation-events"),
+    re_path(r"^events/(?P<event_pk>[^/]+)/explain/$", EventExplainView.as_view(), name="event-explain"),
+]
