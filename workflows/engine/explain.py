@@ -37,6 +37,13 @@ class Outcome:
     ALL = (STARTED, FILTERED_OUT, NOT_ACTIVE, DEPTH_LIMIT, STOPPED_BY_EARLIER, STOPPED_AT_CONDITION, PENDING)
 
 
+OUTCOME_LABELS = {
+    Outcome.STARTED: "Started", Outcome.FILTERED_OUT: "Trigger filter did not match", Outcome.NOT_ACTIVE: "Not active",
+    Outcome.DEPTH_LIMIT: "Depth limit (loop protection)", Outcome.STOPPED_BY_EARLIER: "Stopped by an earlier workflow",
+    Outcome.STOPPED_AT_CONDITION: "Stopped at a condition", Outcome.PENDING: "Not dispatched yet",
+}
+
+
 @dataclass(frozen=True)
 class _Then:
     """A workflow as it was when the event was dispatched: the version live then and its definition."""
@@ -146,7 +153,7 @@ class _Explainer:
 def _run_outcome(run: WorkflowRun) -> dict[str, Any]:
     if run.status != RunStatus.STOPPED:
         return {"outcome": Outcome.STARTED, "run": run.pk, "run_status": run.status,
-                "reason": f"run #{run.pk} started ({run.status})"}
+                "reason": f"the trigger matched (run {run.status})"}
     step = _stopping_condition(run)
     return {"outcome": Outcome.STOPPED_AT_CONDITION, "run": run.pk, "run_status": run.status, "step": step,
             "reason": f"run #{run.pk} stopped at step {step['position'] + 1} (condition): "
