@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,7 +41,7 @@ class ExplainedWorkflowSerializer(serializers.Serializer):
     reason = serializers.CharField()
     run = serializers.IntegerField(required=False, help_text="started, stopped_at_condition")
     run_status = serializers.CharField(required=False)
-    key = serializers.CharField(required=False, allow_null=True, help_text="filtered_out: the filter key that failed")
+    key = serializers.CharField(required=False, help_text="filtered_out: the filter key that failed")
     status = serializers.CharField(required=False, help_text="not_active: the workflow's status then")
     stopped_by = serializers.IntegerField(required=False, help_text="stopped_by_earlier: the workflow that stopped it")
     step = ConditionStepSerializer(required=False, help_text="stopped_at_condition: the condition step")
@@ -51,12 +52,15 @@ class ExplainSerializer(serializers.Serializer):
     workflows = ExplainedWorkflowSerializer(many=True)
 
 
+@extend_schema(parameters=[OpenApiParameter("conversation_pk", OpenApiTypes.INT, OpenApiParameter.PATH,
+                                             description="The conversation's id.")])
 class ConversationEventsView(generics.ListAPIView):
     """A conversation's events, newest first, with the runs each started."""
 
     permission_classes = [IsSupportManager]
     pagination_class = StandardPagination
     serializer_class = EventSerializer
+    queryset = Event.objects.none()  # for the schema; the list is `get_queryset`'s
 
     def get_queryset(self):
         conversation = get_object_or_404(Conversation, pk=_whole_number(self.kwargs["conversation_pk"]))
@@ -74,7 +78,8 @@ class EventExplainView(APIView):
 
     permission_classes = [IsSupportManager]
 
-    @extend_schema(responses=ExplainSerializer)
+    @extend_schema(responses=ExplainSerializer, parameters=[
+        OpenApiParameter("event_pk", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The event's id.")])
     def get(self, request: Request, event_pk: str) -> Response:
         event = get_object_or_404(Event, pk=_uuid(event_pk))
         return Response(ExplainSerializer(explain.explain_event(event)).data)

@@ -145,9 +145,9 @@ class _Explainer:
         trigger = then.definition.get("trigger") or {}
         reason = triggers.explain(self.event.type, trigger.get("config") or {}, self.event, self.data())
         if reason is None:  # it matches the conversation as it is now: what changed since decided it then
-            reason = "the trigger filter did not match then (it matches the conversation as it is now)"
-        return {"outcome": Outcome.FILTERED_OUT, "key": reason.split(":", 1)[0] if ":" in reason else None,
-                "reason": reason}
+            return {"outcome": Outcome.FILTERED_OUT,
+                    "reason": "the trigger filter did not match then (it matches the conversation as it is now)"}
+        return {"outcome": Outcome.FILTERED_OUT, "key": reason.split(":", 1)[0], "reason": reason}
 
 
 def _run_outcome(run: WorkflowRun) -> dict[str, Any]:
