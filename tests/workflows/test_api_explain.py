@@ -173,3 +173,16 @@ def test_explain_of_unknown_event_is_404(manager_client, conversation):
 
 def test_agents_cannot_read_explanations(agent_client, conversation):
     assert agent_client.get(f"/api/conversations/{conversation.pk}/events/").status_code == 403
+
+
+def test_explain_reads_no_query_per_workflow_or_run(manager_client, conversation, make, say,
+                                                          django_assert_max_num_queries):
+    for name in ("A", "B"):
+        make(name, {"content_contains": ["refund"]})
+        make(f"{name} stop", steps=[{"type": "condition", "on_false": "stop", "config": {
+            "all": [{"field": "message.body", "op": "contains", "value": "never"}]}}])
+    say("hello")
+    event = latest_message_event(manager_client, conversation)
+    with django_assert_max_num_queries(7):
+        entries = manager_client.get(f"/api/events/{event['id']}/explain/").json()["workflows"]
+    assert sorted(entry["outcome"] for entry in entries) == ["filtered_out"] * 2 + ["stopped_at_condition"] * 2

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from conversations import clock
 from conversations.models import Event
@@ -99,7 +99,10 @@ def _versions_then(event: Event) -> list[_Then]:
 
 
 def _runs_of(event: Event) -> dict[int, WorkflowRun]:
-    return {run.workflow_id: run for run in WorkflowRun.objects.filter(event=event)}
+    """The event's runs by workflow, with their condition steps (one query each, whatever the number of runs)."""
+    conditions = Prefetch("steps", queryset=StepRun.objects.filter(type="condition").order_by("-position"),
+                          to_attr="condition_steps")
+    return {run.workflow_id: run for run in WorkflowRun.objects.filter(event=event).prefetch_related(conditions)}
 
 
 class _Explainer:
@@ -162,11 +165,9 @@ def _run_outcome(run: WorkflowRun) -> dict[str, Any]:
 
 def _stopping_condition(run: WorkflowRun) -> dict[str, Any]:
     """The condition step that stopped the run, with the checks that were false (as the step recorded them)."""
-    step = (StepRun.objects.filter(run=run, type="condition").order_by("-position")
-            .values("position", "type", "output").first()) or {"position": run.position, "type": "condition",
-                                                                "output": {}}
-    checks = [check for check in (step["output"] or {}).get("checks", []) if not check.get("result")]
-    return {"position": step["position"], "type": step["type"], "checks": checks}
+    last = run.condition_steps[0] if run.condition_steps else StepRun(position=run.position, type="condition")
+    checks = [check for check in (last.output or {}).get("checks", []) if not check.get("result")]
+    return {"position": last.position, "type": last.type, "checks": checks}
 
 
 def _check_words(check: dict) -> str:
