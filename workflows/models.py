@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from conversations import clock
 from conversations.models import Conversation, Event
 from workflows.choices import OnFalse, ReplayStatus, RunStatus, ScheduledEventStatus, StepStatus, WorkflowStatus
 
@@ -18,6 +19,10 @@ class Workflow(models.Model):
     trigger_type = models.CharField(max_length=50)
     trigger_config = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
+    order = models.IntegerField(default=0, help_text="For one event, workflows of its trigger type are considered "
+                                                     "lowest order first (then oldest first).")
+    stop_processing = models.BooleanField(default=False, help_text="Once this workflow matches an event, the "
+                                                                   "workflows after it do not start for that event.")
     next_schedule_at = models.DateTimeField(null=True, blank=True, help_text="When a `schedule` trigger checks next.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -53,7 +58,8 @@ class WorkflowVersion(models.Model):
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
     definition = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The product clock, like events' `occurred_at`: explain compares the two to find the version live at an event.
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["workflow", "-version"]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import Max, prefetch_related_objects
 
 from conversations import clock, payloads
 from conversations.choices import EventType
@@ -67,6 +67,8 @@ def _stored_definition(workflow: Workflow) -> dict[str, Any]:
         "name": workflow.name,
         "description": workflow.description,
         "status": workflow.status,
+        "order": workflow.order,
+        "stop_processing": workflow.stop_processing,
         "trigger": {"type": workflow.trigger_type, "config": workflow.trigger_config},
         "steps": [
             {"type": step.type, "config": step.config, **({"on_false": step.on_false} if step.on_false else {})}
@@ -80,6 +82,10 @@ def _write_definition(workflow: Workflow, definition: dict) -> None:
     workflow.name = definition["name"]
     workflow.description = definition["description"]
     workflow.status = definition["status"]
+    if definition.get("order") is None:  # a new workflow goes after the others ("default by creation")
+        definition = {**definition, "order": workflow.order if workflow.pk else _next_order()}
+    workflow.order = definition["order"]
+    workflow.stop_processing = definition.get("stop_processing", False)
     workflow.trigger_type = definition["trigger"]["type"]
     workflow.trigger_config = definition["trigger"]["config"]
     if workflow.trigger_type == EventType.SCHEDULE and workflow.status == WorkflowStatus.ACTIVE:
@@ -92,6 +98,10 @@ def _write_definition(workflow: Workflow, definition: dict) -> None:
         for index, step in enumerate(definition["steps"])
     ])
     WorkflowVersion.objects.create(workflow=workflow, version=workflow.version, definition=definition)
+
+
+def _next_order() -> int:
+    return (Workflow.objects.aggregate(last=Max("order"))["last"] or 0) + 1
 
 
 def workflow_create(*, definition: dict, created_by=None,
@@ -146,7 +156,7 @@ def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:
     """A draft copy named "<name> (copy)", write-only values copied server-side (the copy signs as the original)."""
     definition = workflow_definition(workflow, reveal="all")
     name = f"{definition['name']} (copy)"[:200]
-    return workflow_create(definition={**definition, "name": name, "status": WorkflowStatus.DRAFT},
+    return workflow_create(definition={**definition, "name": name, "status": WorkflowStatus.DRAFT, "order": None},
                            created_by=created_by, tolerated=references.tokens(definition))
 
 
@@ -156,6 +166,25 @@ def workflow_problems(workflows: list[Workflow]) -> dict[int, list[dict[str, str
     prefetch_related_objects(workflows, "steps")
     definitions = [_stored_definition(workflow) for workflow in workflows]
     return dict(zip([w.pk for w in workflows], references.problems_of_many(definitions)))
+
+
+def workflow_reorder(*, workflow_ids: list[int]) -> list[Workflow]:
+    """Put these workflows in this order (the admin's drag and drop), keeping their places among the others: they
+    share out the order values they held (renumbered from the lowest when some were equal). Each one whose order
+    changes is saved as a new version, so explain knows the order any event was dispatched in."""
+    workflows = {workflow.pk: workflow for workflow in Workflow.objects.filter(pk__in=workflow_ids)}
+    if len(workflows) != len(set(workflow_ids)) or len(workflow_ids) != len(set(workflow_ids)):
+        raise ValidationError({"workflows": "Give each existing workflow once."})
+    slots = sorted(workflow.order for workflow in workflows.values())
+    if len(set(slots)) != len(slots):
+        slots = [slots[0] + index for index in range(len(slots))]
+    with transaction.atomic():
+        for workflow_id, order in zip(workflow_ids, slots):
+            workflow = workflows[workflow_id]
+            if workflow.order != order:
+                definition = workflow_definition(workflow, reveal="all")
+                workflows[workflow_id] = workflow_update(workflow=workflow, definition={**definition, "order": order})
+    return [workflows[workflow_id] for workflow_id in workflow_ids]
 
 
 def workflow_delete(*, workflow: Workflow) -> None:

@@ -103,9 +103,19 @@ def definition_from_post(data: QueryDict) -> tuple[dict[str, Any], dict[str, lis
     definition = {
         "name": data.get("name", "").strip(), "description": data.get("description", "").replace("\r\n", "\n"),
         "status": data.get("status", WorkflowStatus.DRAFT),
+        "order": _order_from_post(data.get("order", "")), "stop_processing": bool(data.get("stop_processing")),
         "trigger": {"type": trigger_type, "config": config}, "steps": steps,
     }
     return definition, errors
+
+
+def _order_from_post(raw: str) -> int | str | None:
+    """Blank keeps the current order (a new workflow goes last); anything but a whole number reaches the validator
+    as posted, which names the field."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 12 else raw
 
 
 def _step_from_post(raw: Any, index: int, errors: dict[str, list[str]]) -> dict[str, Any]:
@@ -218,6 +228,9 @@ def editor_context(definition: dict[str, Any], errors: dict[str, list[str]]) -> 
         "status": definition.get("status", WorkflowStatus.DRAFT), "statuses": WorkflowStatus.choices,
         "name_errors": bag.take("name"), "description_errors": bag.take("description"),
         "status_errors": bag.take("status"),
+        "order": "" if definition.get("order") is None else definition["order"],
+        "stop_processing": definition.get("stop_processing") is True,
+        "order_errors": bag.take("order"), "stop_processing_errors": bag.take("stop_processing"),
         "trigger": trigger_section(trigger, bag, choices),
         "steps": step_cards, "steps_errors": bag.take("steps"),
         "step_types": [(name, kind.label, kind.category) for name, kind in step_types.items()],

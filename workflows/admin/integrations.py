@@ -21,7 +21,7 @@ from conversations.safetext import SafeJSONFormField
 from workflows.integrations import custom_actions
 from workflows.integrations import services as integrations
 from workflows.models import AuthType, CustomAction, Integration
-from workflows.outbound import probe
+from workflows.integrations import probe
 
 KEEP_HELP = "Leave blank to keep the current value."
 JSON_WIDGET = forms.Textarea(attrs={"rows": 12, "cols": 90, "style": "font-family:monospace"})

@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
@@ -32,6 +32,7 @@ from workflows.engine.definition import DefinitionError
 from workflows.models import ScheduledEvent, Step, Workflow
 from workflows.steps import step_types
 
+STOP_HELP = "Stops processing: the workflows after it do not start for an event it matches."
 STATUS_COLOURS = {"active": "#1a7f37", "draft": "#6e7781", "inactive": "#9a6700"}
 # Pages another module adds to this admin (templates gallery, dry run, analytics), linked from the list.
 PAGE_LINKS = (("Templates", "workflows_workflow_templates"), ("Test", "workflows_workflow_test"),
@@ -107,13 +108,14 @@ class TriggerTypeFilter(admin.SimpleListFilter):
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
     form = WorkflowEditorForm
-    list_display = ("name", "status_badge", "trigger_badge", "step_count", "executions", "success_rate", "last_run",
+    list_display = ("drag_handle", "name", "status_badge", "trigger_badge", "step_count", "executions", "success_rate", "last_run",
                     "toggle")
     list_display_links = ("name",)
     list_filter = ("status", TriggerTypeFilter)
     search_fields = ("name", "description")
     actions = ["activate", "deactivate", "duplicate", "export_json"]
     empty_value_display = "–"
+    ordering = ("order", "id")  # the dispatch order: rows are dragged into place (workflows/reorder.js)
 
     def get_queryset(self, request):
         return workflows_with_stats(super().get_queryset(request))
@@ -124,6 +126,7 @@ class WorkflowAdmin(admin.ModelAdmin):
             path("import/", wrap(self.import_view), name="workflows_workflow_import"),
             path("<int:pk>/toggle/", wrap(require_POST(self.toggle_view)), name="workflows_workflow_toggle"),
             path("<int:pk>/export/", wrap(self.export_view), name="workflows_workflow_export"),
+            path("reorder/", wrap(require_POST(self.reorder_view)), name="workflows_workflow_reorder"),
         ]
         from workflows.admin.replay import replay_urls
 
@@ -147,6 +150,14 @@ class WorkflowAdmin(admin.ModelAdmin):
         for workflow in changelist.result_list:
             workflow._problems = problems.get(workflow.pk, [])
         return changelist
+
+    @admin.display(description="Order", ordering="order")
+    def drag_handle(self, obj):
+        """The row's handle for drag-to-reorder, its order number and whether it stops later workflows."""
+        return format_html('<span class="wf-drag" draggable="true" data-workflow="{}" title="Drag to reorder">'
+                           '&#x2807;&#x2807;</span> <span class="wf-order">{}</span>{}', obj.pk, obj.order,
+                           format_html(' <span class="wf-stop" title="{}">stop</span>', STOP_HELP)
+                           if obj.stop_processing else "")
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
@@ -257,6 +268,19 @@ class WorkflowAdmin(admin.ModelAdmin):
         if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
             return HttpResponseRedirect(referer)
         return HttpResponseRedirect(reverse("admin:workflows_workflow_changelist"))
+
+    def reorder_view(self, request: HttpRequest) -> HttpResponse:
+        """Save the order the list's rows were dragged into (`workflow` ids, top first); JSON for reorder.js."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        raw = request.POST.getlist("workflow")
+        if not raw or not all(value.isascii() and value.isdigit() and len(value) < 19 for value in raw):
+            return JsonResponse({"workflow": ["Give the workflow ids in their new order."]}, status=400)
+        try:
+            workflows = services.workflow_reorder(workflow_ids=[int(value) for value in raw])
+        except (DefinitionError, ValidationError) as exc:
+            return JsonResponse({"workflow": [str(exc)]}, status=400)
+        return JsonResponse({"order": {workflow.pk: workflow.order for workflow in workflows}})
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The §4 definition as a JSON download (write-only values masked, like every read)."""

@@ -25,7 +25,7 @@ from workflows.engine.definition import MAX_STEPS, DefinitionError, validate_def
 from workflows.models import StepRun, Workflow, WorkflowRun
 from workflows.steps.registry import step_types
 
-DEFINITION_KEYS = frozenset({"name", "description", "status", "trigger", "steps"})
+DEFINITION_KEYS = frozenset({"name", "description", "status", "order", "stop_processing", "trigger", "steps"})
 READ_ONLY_KEYS = frozenset({"id", "version", "created_at", "updated_at", "stats", "problems"})
 MAX_ID = 2**63 - 1
 
@@ -114,6 +114,10 @@ class WorkflowSerializer(ClosedRequestBody, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
+    order = serializers.IntegerField(required=False, help_text="Lower first among the workflows of one trigger "
+                                                                "type; absent on create = after the others.")
+    stop_processing = serializers.BooleanField(required=False, help_text="Once this workflow matches an event, the "
+                                                                         "workflows after it do not start for it.")
     trigger = TriggerSerializer()
     steps = StepSerializer(many=True, required=False)
     version = serializers.IntegerField(read_only=True)

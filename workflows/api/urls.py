@@ -37,3 +37,13 @@ from workflows.api.macros import ApplyMacroView, MacroViewSet  # noqa: E402
 
 router.register("macros", MacroViewSet, basename="macro")
 urlpatterns.append(path("conversations/<int:pk>/apply-macro/", ApplyMacroView.as_view(), name="conversation-apply-macro"))
+
+from django.urls import re_path  # noqa: E402
+
+from workflows.api.explain import ConversationEventsView, EventExplainView  # noqa: E402
+
+urlpatterns += [
+    re_path(r"^conversations/(?P<conversation_pk>[^/.]+)/events/$", ConversationEventsView.as_view(),
+            name="conversation-events"),
+    re_path(r"^events/(?P<event_pk>[^/]+)/explain/$", EventExplainView.as_view(), name="event-explain"),
+]

@@ -22,6 +22,7 @@ from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo
 
 MAX_STEPS = 50
+MAX_ORDER = 2**31 - 1
 
 
 class DefinitionError(Exception):
@@ -74,6 +75,17 @@ def _validate_trigger(trigger: Any) -> list[tuple[str, str]]:
     return errors or [(f"trigger.config.{key}", message) for key, message in kind.validate(config)]
 
 
+def _validate_order(data: dict) -> list[tuple[str, str]]:
+    """`order` is a whole number (absent = after the existing workflows); `stop_processing` a boolean."""
+    errors = []
+    order = data.get("order")
+    if order is not None and (isinstance(order, bool) or not isinstance(order, int) or abs(order) > MAX_ORDER):
+        errors.append(("order", f"A whole number between -{MAX_ORDER} and {MAX_ORDER}."))
+    if not isinstance(data.get("stop_processing", False), bool):
+        errors.append(("stop_processing", "true or false."))
+    return errors
+
+
 def _validate_step(step: Any, index: int, trigger_type: str) -> list[tuple[str, str]]:
     key = f"steps[{index}]"
     if not isinstance(step, dict):
@@ -123,6 +135,7 @@ def validate_definition(data: Any, *, tolerated: frozenset[tuple[str, str]] = fr
     status = data.get("status", WorkflowStatus.DRAFT)
     if status not in WorkflowStatus.values:
         errors.append(("status", f"Use one of: {', '.join(WorkflowStatus.values)}."))
+    errors += _validate_order(data)
     errors += _validate_trigger(data.get("trigger"))
     steps = data.get("steps", [])
     if not isinstance(steps, list):
@@ -173,6 +186,8 @@ def normalize(data: dict) -> dict[str, Any]:
         "name": data["name"].strip(),
         "description": data.get("description", ""),
         "status": data.get("status", WorkflowStatus.DRAFT),
+        "order": data.get("order"),
+        "stop_processing": data.get("stop_processing", False),
         "trigger": {"type": data["trigger"]["type"], "config": data["trigger"].get("config", {})},
         "steps": [
             {"type": step["type"], "config": step.get("config", {}),

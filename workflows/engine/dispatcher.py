@@ -31,15 +31,18 @@ from workflows.models import Workflow, WorkflowRun
 from workflows.engine.runner import LEASE, claim_run
 
 logger = logging.getLogger(__name__)
+DISPATCH_ORDER = ("order", "id")
 
 class _Candidates:
-    """The active workflows of every trigger type present in a batch, read with one query."""
+    """The active workflows of every trigger type present in a batch, read with one query, in dispatch order
+    (SPEC §4 "Order": lowest `order` first, then oldest)."""
 
     def __init__(self, events: Iterable[Event]):
         types = {event.type for event in events if triggers.trigger_type(event.type) is not None}
         self._by_type: dict[str, list[Workflow]] = defaultdict(list)
         if types:
-            for workflow in Workflow.objects.filter(trigger_type__in=types, status=WorkflowStatus.ACTIVE):
+            for workflow in Workflow.objects.filter(trigger_type__in=types, status=WorkflowStatus.ACTIVE).order_by(
+                    *DISPATCH_ORDER):
                 self._by_type[workflow.trigger_type].append(workflow)
 
     def for_event(self, event: Event) -> list[Workflow]:
@@ -52,10 +55,18 @@ class _Candidates:
 
 
 def _matches(event: Event, candidates: list[Workflow], data: LazyContext) -> list[Workflow]:
+    """The candidates (in dispatch order) whose trigger matches, up to the first matching one that stops
+    processing: the workflows after it do not start for this event."""
     if not candidates:
         return []
     kind = triggers.trigger_type(event.type)
-    return [workflow for workflow in candidates if kind.matches(workflow.trigger_config or {}, event, data)]
+    matched = []
+    for workflow in candidates:
+        if kind.matches(workflow.trigger_config or {}, event, data):
+            matched.append(workflow)
+            if workflow.stop_processing:
+                break
+    return matched
 
 
 def create_run(workflow: Workflow, event: Event) -> WorkflowRun | None:

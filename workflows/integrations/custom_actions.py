@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from workflows.integrations import services as integrations
 from workflows.integrations import secrets as secret_store
 from workflows.models import CustomAction, HttpMethod, Integration
-from workflows.outbound import probe
+from workflows.integrations import probe
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse
 from workflows.outbound.ssrf import BlockedDestination
 

@@ -34,6 +34,7 @@ trigger_types.register(
     TriggerType(EventType.DISPOSITION_SET, "Disposition set",
                 schema({"dispositions": {"type": "array", "items": {"enum": list(Disposition.values)}},
                         "final": {"type": ["boolean", "null"]}}),
-                (Filter("final", _final_matches, from_payload("final")),
+                (Filter("final", _final_matches, from_payload("final"),
+                        describe=lambda config, final: f"the disposition is {'' if final else 'not '}final"),
                  payload_one_of("dispositions", "disposition"))),
 )

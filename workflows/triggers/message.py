@@ -12,7 +12,7 @@ from conversations.models import Event
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
 from workflows.triggers import intents
-from workflows.triggers.registry import STRING_LIST, Filter, TriggerType, from_payload, payload_one_of, schema
+from workflows.triggers.registry import STRING_LIST, Filter, TriggerType, from_payload, payload_one_of, schema, shown
 from workflows.triggers.registry import trigger_types
 
 
@@ -38,14 +38,18 @@ def _message_errors(config: dict) -> list[tuple[str, str]]:
 
 
 MESSAGE_FILTERS = (
-    Filter("include_internal", _internal_allowed, from_payload("internal"), always=True),
+    Filter("include_internal", _internal_allowed, from_payload("internal"), always=True,
+           describe=lambda config, seen: "the message is an internal note and internal notes are not included"),
     payload_one_of("sender_types", "sender_type"),
     payload_one_of("channels", "channel"),
-    Filter("content_contains", _contains_any, _body),
+    Filter("content_contains", _contains_any, _body,
+           describe=lambda config, body: f"none of {shown(config['content_contains'])} in {shown(body)}"),
     Filter("content_regex", lambda config, event, data: bool(safe_regex.search(config["content_regex"],
-                                                                               _body(event, data))), _body),
+                                                                               _body(event, data))), _body,
+           describe=lambda config, body: f"{shown(config['content_regex'])} not found in {shown(body)}"),
     Filter("intents", lambda config, event, data: intents.matches(config["intents"], _body(event, data),
-                                                                  config.get("intent_threshold")), _body),
+                                                                  config.get("intent_threshold")), _body,
+           describe=lambda config, body: f"{shown(body)} means none of {shown(config['intents'])}"),
 )
 
 
@@ -65,9 +69,14 @@ def _crossing_matches(config: dict, event, data: dict) -> bool:
     return sentiment_crossed(config, payload.get("sentiment_before"), payload.get("sentiment_after"))
 
 
-def _seen_averages(event, data: dict) -> str:
+def _seen_averages(event, data: dict) -> tuple:
     payload = event.payload or {}
-    return f"average {payload.get('sentiment_before')} -> {payload.get('sentiment_after')}"
+    return payload.get("sentiment_before"), payload.get("sentiment_after")
+
+
+def _describe_crossing(config: dict, averages: tuple) -> str:
+    return (f"the average went from {shown(averages[0])} to {shown(averages[1])}, not across "
+            f"{config.get('operator', '<')} {config.get('threshold', 0.5)}")
 
 
 def record_sentiment_crossing(event: Event, configs: list[dict]) -> Event | None:
@@ -107,6 +116,6 @@ trigger_types.register(
                 MESSAGE_FILTERS, validate=_message_errors),
     TriggerType(EventType.SENTIMENT_CROSSED, "Sentiment crossed a threshold",
                 schema({"operator": {"enum": ["<", ">"]}, "threshold": {"type": "number", "minimum": 0, "maximum": 1}}),
-                (Filter("threshold", _crossing_matches, _seen_averages, always=True),),
+                (Filter("threshold", _crossing_matches, _seen_averages, always=True, describe=_describe_crossing),),
                 derive=record_sentiment_crossings),
 )

@@ -10,6 +10,7 @@ workflow starts and explain why it did not. The dispatcher knows no trigger type
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -26,6 +27,7 @@ CONDITIONS_KEY = "conditions"
 CONDITIONS_SCHEMA = {"type": "object", "description": "A condition tree (§4) over the event's context, e.g. "
                                                        "contact.attributes.vip eq true; the workflow starts only "
                                                        "when it holds."}
+Describe = Callable[[dict, Any], str]  # (the trigger config, the seen value) -> why the filter failed, in words
 Check = Callable[[dict, "Event", dict], bool]  # (the workflow's trigger config, the event, the run context) -> passes
 Seen = Callable[["Event", dict], Any]  # what the check looked at, for an explanation
 
@@ -37,6 +39,15 @@ def any_in(configured: list | None, actual: Any) -> bool:
     actual_values = actual if isinstance(actual, (list, tuple, set)) else [actual]
     wanted = {str(value).casefold() for value in configured}
     return any(str(value).casefold() in wanted for value in actual_values if value is not None)
+
+
+SHOWN_CHARS = 120
+
+
+def shown(value: Any) -> str:
+    """A value as an explanation quotes it: JSON, cut to SHOWN_CHARS."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 2] + '…"'
 
 
 def from_payload(key: str) -> Seen:
@@ -53,6 +64,14 @@ class Filter:
     check: Check
     seen: Seen
     always: bool = False
+    describe: Describe | None = None  # default: "<key>: <seen> is not one of <configured>"
+
+    def explain(self, config: dict, event: Event, data: dict) -> str:
+        """Why this filter failed for the event, naming its key and the value it saw."""
+        seen = self.seen(event, data)
+        if self.describe is not None:
+            return f"{self.key}: {self.describe(config, seen)}"
+        return f"{self.key}: {shown(seen)} is not one of {shown(config.get(self.key))}"
 
     def applies(self, config: dict) -> bool:
         return self.always or config.get(self.key) not in (None, [], "", {})
@@ -85,6 +104,12 @@ class TriggerType:
         """True when every filter the config sets passes (an empty config matches every event of the type)."""
         return self.first_failure(config, event, data) is None
 
+    def explain(self, config: dict, event: Event, data: dict) -> str | None:
+        """Why the event does not match the config: the first failing filter in words, or None when it matches.
+        Only asked when a person wants to know; `matches` stays a plain boolean on the hot path."""
+        failed = self.first_failure(config, event, data)
+        return None if failed is None else failed.explain(config, event, data)
+
     def first_failure(self, config: dict, event: Event, data: dict) -> Filter | None:
         """The first filter that fails for this event, or None when the workflow's trigger matches it."""
         for one in self.filters:
@@ -97,6 +122,12 @@ def schema(properties: dict, required: tuple = ()) -> dict:
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
 
 
+def _false_conditions(config: dict, data: dict) -> str:
+    false = [f"{check['field']} {check['op']} {shown(check['value'])} (saw {shown(check['actual'])})"
+             for check in conditions.explain(config[CONDITIONS_KEY], data) if not check["result"]]
+    return "; ".join(false) or "the condition tree is false"
+
+
 def _with_conditions(kind: TriggerType) -> TriggerType:
     """Give an event trigger the optional `conditions` filter: the same condition tree as a condition step, evaluated
     over the event's context before any run exists, so memory (`contact.attributes.*`), conversation fields or the
@@ -105,7 +136,7 @@ def _with_conditions(kind: TriggerType) -> TriggerType:
         return kind
     base_validate = kind.validate
     tree = Filter(CONDITIONS_KEY, lambda config, event, data: conditions.evaluate(config[CONDITIONS_KEY], data),
-                  lambda event, data: "the event's context")
+                  lambda event, data: data, describe=_false_conditions)
 
     def validate(config: dict) -> list[tuple[str, str]]:
         return base_validate(config) + conditions.validate(config.get(CONDITIONS_KEY) or {}, CONDITIONS_KEY)
@@ -145,3 +176,12 @@ class TriggerTypeRegistry:
 trigger_types = TriggerTypeRegistry()
 TRIGGER_TYPES = trigger_types.by_name
 trigger_type = trigger_types.get
+
+
+def explain(name: str, config: dict, event: Event, data: dict) -> str | None:
+    """Why an event of trigger type `name` does not match `config` (e.g. `content_contains: none of ["refund"] in
+    "where is my parcel"`), or None when it matches or the type names its workflow (schedule, manual)."""
+    kind = trigger_type(name)
+    if kind is None or kind.targeted:
+        return None
+    return kind.explain(config or {}, event, data)

@@ -87,6 +87,8 @@ trigger_types.register(
                 schema({"metrics": METRICS, "threshold_minutes": {"type": "number", "minimum": 0},
                         "policies": POLICIES}),
                 (payload_one_of("metrics", "metric"),
-                 Filter("threshold_minutes", _late_enough, from_payload("minutes_late")), POLICY_FILTER),
+                 Filter("threshold_minutes", _late_enough, from_payload("minutes_late"),
+                        describe=lambda config, late: f"{float(late or 0):g} minutes late, below "
+                                                      f"{float(config['threshold_minutes']):g}"), POLICY_FILTER),
                 late_matches=late_breaches, references={"policies": "sla_policy"}),
 )

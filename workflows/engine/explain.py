@@ -1,0 +1,184 @@
+"""Why did (or didn't) a workflow start for an event (SPEC §11)? The selectors here answer it from what was recorded:
+the workflow versions (each save, status changes and reorders included, is a `WorkflowVersion` stamped with the
+product clock), the event's payload, the runs it started and their step results. Nothing extra is written at
+dispatch time: the version live when the event was dispatched gives the status, order, `stop_processing` and
+trigger filter the dispatcher used; a run means it started; a matching `stop_processing` workflow earlier in that
+order means the later ones were stopped; what remains failed its trigger filter, which `triggers.explain` names.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+
+from conversations.conf import helpdesk_setting
+from conversations import clock
+from conversations.models import Event
+from workflows.triggers import registry as triggers
+from workflows.choices import RunStatus, WorkflowStatus
+from workflows.engine.context import BatchReader
+from workflows.models import StepRun, WorkflowRun, WorkflowVersion
+
+
+class Outcome:
+    """What happened to one workflow for one event."""
+
+    STARTED = "started"
+    FILTERED_OUT = "filtered_out"
+    NOT_ACTIVE = "not_active"
+    DEPTH_LIMIT = "depth_limit"
+    STOPPED_BY_EARLIER = "stopped_by_earlier"
+    STOPPED_AT_CONDITION = "stopped_at_condition"
+    PENDING = "pending"  # the event is not dispatched yet: nothing was decided
+
+    ALL = (STARTED, FILTERED_OUT, NOT_ACTIVE, DEPTH_LIMIT, STOPPED_BY_EARLIER, STOPPED_AT_CONDITION, PENDING)
+
+
+OUTCOME_LABELS = {
+    Outcome.STARTED: "Started", Outcome.FILTERED_OUT: "Trigger filter did not match", Outcome.NOT_ACTIVE: "Not active",
+    Outcome.DEPTH_LIMIT: "Depth limit (loop protection)", Outcome.STOPPED_BY_EARLIER: "Stopped by an earlier workflow",
+    Outcome.STOPPED_AT_CONDITION: "Stopped at a condition", Outcome.PENDING: "Not dispatched yet",
+}
+
+
+@dataclass(frozen=True)
+class _Then:
+    """A workflow as it was when the event was dispatched: the version live then and its definition."""
+
+    workflow_id: int
+    version: int
+    definition: dict
+
+    @property
+    def order_key(self) -> tuple[int, int]:
+        return self.definition.get("order") or 0, self.workflow_id  # the dispatcher's (order, id)
+
+    @property
+    def name(self) -> str:
+        return self.definition.get("name", "")
+
+
+def decided_at(event: Event) -> dt.datetime:
+    """The moment the dispatcher looked at the event (now, for an event it has not handled yet)."""
+    return event.dispatched_at or clock.now()
+
+
+def event_data(event: Event, run_ids: Iterable[int]) -> dict[str, Any]:
+    """An event as the events list and explain show it."""
+    return {"id": str(event.pk), "type": event.type, "occurred_at": event.occurred_at, "depth": event.depth,
+            "payload": event.payload, "dispatched_at": event.dispatched_at, "runs": sorted(run_ids)}
+
+
+def conversation_events(conversation_id: int) -> QuerySet[Event]:
+    """A conversation's events, newest first (pair a page of them with `runs_by_event`)."""
+    return Event.objects.filter(conversation_id=conversation_id).order_by("-occurred_at", "-pk")
+
+
+def runs_by_event(events: Iterable[Event]) -> dict[Any, list[int]]:
+    """The ids of the runs each of these events started, with one query."""
+    found: dict[Any, list[int]] = {event.pk: [] for event in events}
+    for event_id, run_id in WorkflowRun.objects.filter(event_id__in=list(found)).values_list("event_id", "pk"):
+        found[event_id].append(run_id)
+    return found
+
+
+def _versions_then(event: Event) -> list[_Then]:
+    """Every workflow's version live when the event was dispatched, for those whose trigger was the event's type
+    then, in dispatch order. Workflows created later are not listed: they did not exist for this event."""
+    latest = (WorkflowVersion.objects.filter(workflow=OuterRef("workflow"), created_at__lte=decided_at(event))
+              .order_by("-version").values("pk")[:1])
+    rows = WorkflowVersion.objects.filter(pk=Subquery(latest)).values_list("workflow_id", "version", "definition")
+    found = [_Then(*row) for row in rows if (row[2].get("trigger") or {}).get("type") == event.type]
+    kind = triggers.trigger_type(event.type)
+    if kind is not None and kind.targeted:  # schedule and manual events name their one workflow
+        found = [then for then in found if then.workflow_id == (event.payload or {}).get("workflow_id")]
+    return sorted(found, key=lambda then: then.order_key)
+
+
+def _runs_of(event: Event) -> dict[int, WorkflowRun]:
+    """The event's runs by workflow, with their condition steps (one query each, whatever the number of runs)."""
+    conditions = Prefetch("steps", queryset=StepRun.objects.filter(type="condition").order_by("-position"),
+                          to_attr="condition_steps")
+    return {run.workflow_id: run for run in WorkflowRun.objects.filter(event=event).prefetch_related(conditions)}
+
+
+class _Explainer:
+    """Walks the workflows of one event in dispatch order, as the dispatcher did, saying what happened to each."""
+
+    def __init__(self, event: Event):
+        self.event = event
+        self.runs = _runs_of(event)
+        self.stopper: _Then | None = None
+        self._data = None
+
+    def data(self) -> dict:
+        if self._data is None:
+            self._data = BatchReader([self.event]).context(self.event)
+        return self._data
+
+    def entry(self, then: _Then) -> dict[str, Any]:
+        run = self.runs.get(then.workflow_id)
+        found = {"workflow": then.workflow_id, "name": then.name,
+                 "version": run.version if run else then.version, **self._outcome(then, run)}
+        if run is not None and then.definition.get("stop_processing") and self.stopper is None:
+            self.stopper = then
+        return found
+
+    def _outcome(self, then: _Then, run: WorkflowRun | None) -> dict[str, Any]:
+        status = then.definition.get("status")
+        if run is not None:
+            return _run_outcome(run)
+        if self.event.dispatched_at is None:
+            return {"outcome": Outcome.PENDING, "reason": "the event has not been dispatched yet"}
+        if status != WorkflowStatus.ACTIVE:
+            return {"outcome": Outcome.NOT_ACTIVE, "status": status, "reason": f"the workflow was {status} then"}
+        if self.event.depth > helpdesk_setting("MAX_DEPTH"):
+            return {"outcome": Outcome.DEPTH_LIMIT, "reason": f"depth {self.event.depth} exceeds "
+                                                              f"HELPDESK_MAX_DEPTH={helpdesk_setting('MAX_DEPTH')}"}
+        if self.stopper is not None:
+            return {"outcome": Outcome.STOPPED_BY_EARLIER, "stopped_by": self.stopper.workflow_id,
+                    "reason": f'"{self.stopper.name}" (#{self.stopper.workflow_id}) matched first and stops '
+                              "processing"}
+        return self._filtered_out(then)
+
+    def _filtered_out(self, then: _Then) -> dict[str, Any]:
+        trigger = then.definition.get("trigger") or {}
+        reason = triggers.explain(self.event.type, trigger.get("config") or {}, self.event, self.data())
+        if reason is None:  # it matches the conversation as it is now: what changed since decided it then
+            return {"outcome": Outcome.FILTERED_OUT,
+                    "reason": "the trigger filter did not match then (it matches the conversation as it is now)"}
+        return {"outcome": Outcome.FILTERED_OUT, "key": reason.split(":", 1)[0], "reason": reason}
+
+
+def _run_outcome(run: WorkflowRun) -> dict[str, Any]:
+    if run.status != RunStatus.STOPPED:
+        return {"outcome": Outcome.STARTED, "run": run.pk, "run_status": run.status,
+                "reason": f"the trigger matched (run {run.status})"}
+    step = _stopping_condition(run)
+    return {"outcome": Outcome.STOPPED_AT_CONDITION, "run": run.pk, "run_status": run.status, "step": step,
+            "reason": f"run #{run.pk} stopped at step {step['position'] + 1} (condition): "
+                      + ("; ".join(_check_words(check) for check in step["checks"]) or "the condition was false")}
+
+
+def _stopping_condition(run: WorkflowRun) -> dict[str, Any]:
+    """The condition step that stopped the run, with the checks that were false (as the step recorded them)."""
+    last = run.condition_steps[0] if run.condition_steps else StepRun(position=run.position, type="condition")
+    checks = [check for check in (last.output or {}).get("checks", []) if not check.get("result")]
+    return {"position": last.position, "type": last.type, "checks": checks}
+
+
+def _check_words(check: dict) -> str:
+    return (f"{check.get('field')} {check.get('op')} {triggers.shown(check.get('value'))} "
+            f"(saw {triggers.shown(check.get('actual'))})")
+
+
+def explain_event(event: Event) -> dict[str, Any]:
+    """`{"event": ..., "workflows": [...]}`: one entry per workflow whose trigger type was the event's type when it
+    was dispatched, in the order the dispatcher considered them, each with its outcome and the reason in words."""
+    explainer = _Explainer(event)
+    workflows = [explainer.entry(then) for then in _versions_then(event)]
+    run_ids = [run.pk for run in explainer.runs.values()]
+    return {"event": event_data(event, run_ids), "workflows": workflows}
