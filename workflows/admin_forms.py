@@ -26,7 +26,8 @@ OPERATOR_LABELS = {
     "eq": "equals", "neq": "does not equal", "contains": "contains", "not_contains": "does not contain",
     "starts_with": "starts with", "ends_with": "ends with", "in": "is one of", "not_in": "is none of",
     "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "is_set": "is set", "is_not_set": "is not set",
-    "matches": "matches regex",
+    "matches": "matches regex", "within_business_hours": "is within business hours of",
+    "outside_business_hours": "is outside business hours of",
 }
 EVENT_FIELDS = ("type", "occurred_at", "depth", "channel", "sender_type", "from", "to", "disposition", "metric")
 SLA_FIELDS = ("metric", "due_at", "minutes_late")

@@ -186,7 +186,7 @@ def _run_dry_run(form: DryRunForm) -> tuple[dict | None, str]:
     sample, note = form.cleaned_data.get("event"), "the pasted sample event"
     if sample is None:
         found = latest_event_sample(conversation, workflow.trigger_type)
-        sample = {"type": found.type, "payload": found.payload} if found else {}
+        sample = {"type": found.type, "payload": found.payload, "occurred_at": found.occurred_at} if found else {}
         note = (f"the conversation's latest {workflow.trigger_type} event ({found.occurred_at:%Y-%m-%d %H:%M})"
                 if found else f"an empty {workflow.trigger_type} event (the conversation has none yet)")
     try:

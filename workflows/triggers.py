@@ -180,9 +180,8 @@ TRIGGER_TYPES: dict[str, TriggerType] = {t.type: t for t in [
 
 
 CONDITIONS_KEY = "conditions"
-CONDITIONS_SCHEMA = {"type": "object", "description": "A condition tree (§4) over the event's context, e.g. "
-                                                       "contact.attributes.vip eq true; the workflow starts only "
-                                                       "when it holds."}
+CONDITIONS_SCHEMA = {"type": "object", "description": "Start the workflow only when these hold (e.g. the contact "
+                                                       "is a VIP, or the message came outside business hours)."}
 
 
 def _with_conditions(kind: TriggerType) -> TriggerType:
