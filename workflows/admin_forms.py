@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from conversations.choices import CONDITION_OPERATOR_LABELS
 from conversations.models import Contact
 from conversations.safetext import checked_json, find_text_problem, without_lone_surrogates
 from workflows import admin_editor as editor
@@ -22,13 +23,7 @@ from workflows.steps.registry import WRITE_ONLY_MASK, StepType
 
 NEW_DEFINITION: dict[str, Any] = {"name": "", "description": "", "status": WorkflowStatus.DRAFT,
                                   "trigger": {"type": "message.created", "config": {}}, "steps": []}
-OPERATOR_LABELS = {
-    "eq": "equals", "neq": "does not equal", "contains": "contains", "not_contains": "does not contain",
-    "starts_with": "starts with", "ends_with": "ends with", "in": "is one of", "not_in": "is none of",
-    "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "is_set": "is set", "is_not_set": "is not set",
-    "matches": "matches regex", "within_business_hours": "is within business hours of",
-    "outside_business_hours": "is outside business hours of",
-}
+OPERATOR_LABELS = CONDITION_OPERATOR_LABELS
 EVENT_FIELDS = ("type", "occurred_at", "depth", "channel", "sender_type", "from", "to", "disposition", "metric")
 SLA_FIELDS = ("metric", "due_at", "minutes_late")
 WRITE_ONLY_HELP_SAVED = (f"Leave as is ({WRITE_ONLY_MASK}) to keep the current secret. Clear it to generate a new one "
