@@ -25,6 +25,7 @@ from django.utils.html import format_html
 from conversations import clock
 from conversations.models import Conversation, Event
 from conversations.safetext import checked_json
+from conversations.timefmt import when
 from workflows import analytics, charts, dryrun, gallery, services
 from workflows.api.views import (  # the API's window rules, shared so both read the same period
     DEFAULT_WINDOW_DAYS,
@@ -187,7 +188,7 @@ def _run_dry_run(form: DryRunForm) -> tuple[dict | None, str]:
     if sample is None:
         found = latest_event_sample(conversation, workflow.trigger_type)
         sample = {"type": found.type, "payload": found.payload, "occurred_at": found.occurred_at} if found else {}
-        note = (f"the conversation's latest {workflow.trigger_type} event ({found.occurred_at:%Y-%m-%d %H:%M})"
+        note = (f"the conversation's latest {workflow.trigger_type} event ({when(found.occurred_at)})"
                 if found else f"an empty {workflow.trigger_type} event (the conversation has none yet)")
     try:
         return dryrun.dry_run(definition=services.workflow_definition(workflow), conversation=conversation,

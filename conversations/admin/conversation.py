@@ -15,9 +15,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
 from conversations import services
+from conversations.timefmt import when
 from conversations.admin.base import ReadOnlyInline, ServiceErrorsAsMessages, adopt, split_tags, staff_users
 from conversations.choices import Priority, SenderType, Status
 from conversations.models import Conversation, Event, Message
@@ -179,7 +179,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
     @admin.display(description="Created", ordering="created_at")
     def created_display(self, conversation: Conversation) -> str:
-        return timezone.localtime(conversation.created_at).strftime("%Y-%m-%d %H:%M")
+        return when(conversation.created_at)
 
     @admin.display(description="Sentiment", ordering="sentiment")
     def sentiment_display(self, conversation: Conversation) -> str:

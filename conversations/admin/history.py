@@ -5,10 +5,10 @@ import json
 
 from django import forms
 from django.contrib import admin
-from django.utils import timezone
 from django.utils.html import format_html
 
 from conversations import services
+from conversations.timefmt import when
 from conversations.admin.base import ReadOnlyAdmin, ReadOnlyInline, adopt
 from conversations.models import Event, Recording, Survey, Ticket, Transcript
 
@@ -87,7 +87,7 @@ class EventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Occurred at", ordering="occurred_at")
     def occurred_display(self, event: Event) -> str:
-        return timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S")
+        return when(event.occurred_at)
 
     @admin.display(description="Payload")
     def payload_pretty(self, event: Event) -> str:
