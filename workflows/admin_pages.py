@@ -26,7 +26,7 @@ from conversations import clock
 from conversations.models import Conversation, Event
 from conversations.safetext import checked_json
 from conversations.timefmt import when
-from workflows import analytics, charts, dryrun, gallery, services
+from workflows import analytics, charts, dryrun, gallery, services, wording
 from workflows.api.views import (  # the API's window rules, shared so both read the same period
     DEFAULT_WINDOW_DAYS,
     MAX_WINDOW_DAYS,
@@ -204,9 +204,11 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) if value not in ({}, [], None, "") else ""
 
 
-def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One step (of a dry-run report or a recorded run) for the timeline: label, badge, the branch a condition
-    took, pretty JSON. `defined` is the step as the definition has it (its config names the step)."""
+def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None, *,
+                 dry_run: bool = False) -> dict[str, Any]:
+    """One step (of a dry-run report or a recorded run) for the timeline: label, a sentence of what it did or would
+    do, its plain values as facts, the checks of a condition in words, and the JSON behind a toggle. `defined` is
+    the step as the definition has it (its config names the step)."""
     defined = defined or {"type": step["type"], "config": {}}
     output = step.get("output") or {}
     is_condition = step["type"] == "condition" and isinstance(output, dict) and "result" in output
@@ -219,16 +221,22 @@ def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None) ->
         shown = {}
     elif isinstance(output, dict) and output.get("input") == step.get("input"):  # a describe() echoing its input
         shown = {key: value for key, value in output.items() if key != "input"}
+    checks = output.get("checks", []) if is_condition else []
     return {**step, "number": step["position"] + 1, "label": gallery.step_summary(defined),
             "badge": status_badge(step["status"]), "branch": branch,
-            "checks": output.get("checks", []) if is_condition else [],
+            "sentence": "Check the conditions" if step["type"] == "condition"
+            else wording.step_sentence(step, defined, dry_run=dry_run),
+            "facts": [] if is_condition else wording.facts(step.get("input"), shown),
+            "checks": [{**check, "words": wording.check_sentence(check)} for check in checks],
             "input_json": _pretty(step.get("input")), "output_json": _pretty(shown)}
 
 
-def timeline_rows(steps: list[dict[str, Any]], definition: dict[str, Any]) -> list[dict[str, Any]]:
+def timeline_rows(steps: list[dict[str, Any]], definition: dict[str, Any], *,
+                  dry_run: bool = False) -> list[dict[str, Any]]:
     """Timeline rows of steps recorded for a definition (matched by position)."""
     defined = definition.get("steps", [])
-    return [timeline_row(step, defined[step["position"]] if step["position"] < len(defined) else None)
+    return [timeline_row(step, defined[step["position"]] if step["position"] < len(defined) else None,
+                         dry_run=dry_run)
             for step in steps]
 
 
@@ -249,7 +257,8 @@ def dry_run_view(model_admin, request: HttpRequest, workflow_id: int | None = No
     if request.method == "POST" and form.is_valid():
         report, note = _run_dry_run(form)
     if report:
-        rows = timeline_rows(report["steps"], services.workflow_definition(form.cleaned_data["workflow"]))
+        rows = timeline_rows(report["steps"], services.workflow_definition(form.cleaned_data["workflow"]),
+                             dry_run=True)
     selected = str(form["conversation"].value() or "")
     return _page(model_admin, request, "test.html", "Test a workflow (dry run)", form=form, query=query,
                  conversations=_with_selected(conversation_search(query), selected), selected_conversation=selected,

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from conversations import services
 from conversations.timefmt import when
+from conversations.wording import EVENT_LABELS, event_sentence
 from conversations.admin.base import ReadOnlyAdmin, ReadOnlyInline, adopt
 from conversations.models import Event, Recording, Survey, Ticket, Transcript
 
@@ -74,14 +75,14 @@ class RecordingAdmin(ReadOnlyAdmin):
 class EventAdmin(ReadOnlyAdmin):
     """The domain event log: what happened, when, at which depth, and whether the dispatcher has handled it."""
 
-    list_display = ["occurred_display", "type", "conversation", "contact", "depth", "dispatched_at"]
+    list_display = ["occurred_display", "type_label", "conversation", "contact", "depth", "dispatched_at"]
     list_filter = ["type", "depth", ("dispatched_at", admin.EmptyFieldListFilter)]
     date_hierarchy = "occurred_at"
     search_fields = ["=conversation__id", "contact__name", "contact__email"]
     search_help_text = "Search by conversation id (exact) or contact name/email."
     list_select_related = ["conversation", "contact"]
-    fields = ["id", "type", "occurred_at", "conversation", "contact", "depth", "payload_pretty", "dispatched_at",
-              "dispatch_note"]
+    fields = ["summary", "type", "occurred_at", "conversation", "contact", "depth", "payload_pretty", "dispatched_at",
+              "dispatch_note", "id"]
     readonly_fields = fields
     ordering = ["-occurred_at"]
 
@@ -89,6 +90,16 @@ class EventAdmin(ReadOnlyAdmin):
     def occurred_display(self, event: Event) -> str:
         return when(event.occurred_at)
 
+    @admin.display(description="Event", ordering="type")
+    def type_label(self, event: Event) -> str:
+        return EVENT_LABELS.get(event.type, event.type)
+
+    @admin.display(description="What happened")
+    def summary(self, event: Event) -> str:
+        return event_sentence(event)
+
     @admin.display(description="Payload")
     def payload_pretty(self, event: Event) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True))
+        """The raw payload behind a "JSON" toggle (the sentence above says it in words)."""
+        return format_html("<details><summary>JSON</summary><pre>{}</pre></details>",
+                           json.dumps(event.payload, indent=2, sort_keys=True))

@@ -56,7 +56,7 @@ def test_gallery_shows_every_template_with_category_trigger_and_steps(browser):
     for category in gallery.CATEGORIES:
         assert f"<h2 id=\"category-{category.lower().replace(' ', '-')}\">{category}</h2>" in page
     assert "⚡ Recording uploaded" in page
-    assert "Route: team VIP Support, strategy least_busy" in page
+    assert "Route: team VIP Support, strategy Least busy" in page and "least_busy" not in page
 
 
 def test_use_template_creates_a_draft_and_opens_it(browser, manager):
@@ -106,7 +106,7 @@ def test_dry_run_on_a_conversation_shows_each_step_and_changes_nothing(browser, 
     rows = response.context["rows"]
     assert [row["status"] for row in rows] == ["would_run"] * 4
     assert rows[0]["branch"] == "true → next step"
-    assert rows[3]["label"] == "Route: team VIP Support, strategy least_busy"
+    assert rows[3]["label"] == "Route: team VIP Support, strategy Least busy"
     page = response.content.decode()
     assert "would start the workflow" in page and "contact.attributes.vip" in page
     conversation.refresh_from_db()

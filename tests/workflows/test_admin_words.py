@@ -1,0 +1,67 @@
+"""Dry run and run history in words: what a step would do as a sentence, condition checks with labels, the event
+that started a run as a sentence — no `{"would": ...}` dumps or ids in the visible text (JSON behind a toggle)."""
+import json
+import re
+
+import pytest
+from django.urls import reverse
+
+from conversations import services as conversation_services
+from tests.workflows.conftest import drain
+from workflows import services
+from workflows.models import WorkflowRun
+
+DEFINITION = {
+    "name": "Refunds", "status": "active",
+    "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+    "steps": [
+        {"type": "condition", "config": {"all": [{"field": "conversation.status", "op": "in",
+                                                  "value": ["new", "on_hold"]}]}, "on_false": "stop"},
+        {"type": "add_tag", "config": {"tags": ["refund"]}},
+        {"type": "change_status", "config": {"status": "on_hold"}},
+    ],
+}
+
+
+def visible(html: str) -> str:
+    """The page's text outside <details> toggles, <script>, <template> and form values (what a person reads)."""
+    for tag in ("details", "script", "template", "textarea", "select", "style"):
+        html = re.sub(rf"<{tag}\b.*?</{tag}>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+@pytest.fixture
+def workflow(db):
+    return services.workflow_create(definition=DEFINITION)
+
+
+def test_dry_run_says_what_each_step_would_do_in_words(browser, workflow, conversation):
+    event = {"payload": {"body": "Where is my parcel?", "sender_type": "customer"}}
+    response = browser.post(reverse("admin:workflows_workflow_test"),
+                            {"workflow": workflow.pk, "conversation": conversation.pk, "event": json.dumps(event)})
+    rows = response.context["rows"]
+    assert [row["sentence"] for row in rows] == ["Check the conditions", "Would add tag refund",
+                                                 "Would change status On hold"]
+    assert rows[0]["checks"][0]["words"] == "Conversation status is one of New, On hold (saw New)"
+    text = visible(response.content.decode())
+    assert "Would add tag refund" in text and '{"' not in text and "on_hold" not in text
+    assert '"would": "Add tag"' in response.content.decode().replace("&quot;", '"')  # JSON kept behind the toggle
+
+
+def test_run_page_names_the_event_in_words(browser, workflow, conversation):
+    conversation_services.message_create(conversation=conversation, body="where is my parcel", sender_type="customer")
+    drain()
+    run = WorkflowRun.objects.get(workflow=workflow)
+    page = browser.get(reverse("admin:workflows_workflowrun_change", args=[run.pk])).content.decode()
+    sentence = f"Customer message “where is my parcel” on Conversation #{conversation.pk}"
+    assert sentence in page
+    text = visible(page)
+    assert "Added tag" not in text and "Add tag refund" in text and '{"' not in text
+
+
+def test_event_page_says_what_happened_and_keeps_the_payload_behind_a_toggle(browser, conversation):
+    conversation_services.conversation_change_status(conversation=conversation, status="on_hold")
+    event = conversation.events.get(type="conversation.status_changed")
+    page = browser.get(reverse("admin:conversations_event_change", args=[event.pk])).content.decode()
+    assert f"Status changed from New to On hold on Conversation #{conversation.pk}" in page
+    assert '{"' not in visible(page) and "<details><summary>JSON</summary>" in page
