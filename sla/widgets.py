@@ -62,10 +62,8 @@ class JsonBuilderWidget(forms.Widget):
 
 
 def _time_input(value: Any) -> str:
-    """A stored "HH:MM" as a time input shows it; "24:00" (midnight at the end of a day) reads as "00:00", which the
-    calendar treats the same way (an end not after its start runs to the next midnight)."""
-    text = str(value or "")
-    return "00:00" if text == "24:00" else text
+    """A stored "HH:MM" as the 24-hour text box shows it."""
+    return str(value or "")
 
 
 class WeekGridWidget(JsonBuilderWidget):

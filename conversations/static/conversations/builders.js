@@ -10,7 +10,7 @@
       builder.querySelectorAll("tr[data-day]").forEach(function (row) {
         if (!row.querySelector("[data-day-open]").checked) { return; }
         row.querySelectorAll("[data-interval]").forEach(function (interval) {
-          var times = interval.querySelectorAll("input[type=time]");
+          var times = interval.querySelectorAll("input[data-time]");
           intervals.push({weekday: Number(row.dataset.day), start: times[0].value, end: times[1].value});
         });
       });
