@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
 
 from conversations import preferences
 from conversations.models import UserPreference
@@ -54,9 +54,11 @@ class UserPreferenceAdmin(admin.ModelAdmin):
         return super().get_queryset(request).filter(user=request.user)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
-        """The person's own page (made on first visit) instead of a list."""
+        """The person's own form (their row is made on first visit) instead of a list; it saves back here."""
+        if not self.has_module_permission(request):
+            raise PermissionDenied
         own, _ = UserPreference.objects.get_or_create(user=request.user)
-        return HttpResponseRedirect(reverse("admin:conversations_userpreference_change", args=[own.pk]))
+        return self.change_view(request, str(own.pk), extra_context={"title": "My preferences"})
 
     def save_model(self, request: HttpRequest, obj: UserPreference, form, change: bool) -> None:
         preferences.preference_save(user=request.user, time_zone=obj.time_zone)
