@@ -51,9 +51,9 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _message(event: Event, payload: dict) -> str:
+def _message(event: Event, payload: dict, fetch: bool = True) -> str:
     body = payload.get("body")
-    if body is None and payload.get("message_id"):
+    if body is None and fetch and payload.get("message_id"):
         body = Message.objects.filter(pk=payload["message_id"]).values_list("body", flat=True).first()
     sender = label(payload.get("sender_type") or "").lower() if payload.get("sender_type") else ""
     kind = "internal note" if payload.get("internal") else "message"
@@ -72,7 +72,6 @@ def _tags(event: Event, payload: dict) -> str:
 
 
 DETAILS: dict[str, Callable[[Event, dict], str]] = {
-    EventType.MESSAGE_CREATED: _message,
     EventType.CONVERSATION_CREATED: lambda e, p: f"New {label(p.get('channel'))} conversation",
     EventType.STATUS_CHANGED: _changed("Status"),
     EventType.PRIORITY_CHANGED: _changed("Priority"),
@@ -85,11 +84,15 @@ DETAILS: dict[str, Callable[[Event, dict], str]] = {
 }
 
 
-def event_sentence(event: Event) -> str:
-    """What happened, and to what, in one line (no ids other than the conversation's number)."""
+def event_sentence(event: Event, *, on_conversation: bool = True) -> str:
+    """What happened, and to what, in one line (no ids other than the conversation's number). On the conversation's
+    own page (`on_conversation=False`) it leaves the conversation out and reads no message (no query per row)."""
     payload = event.payload if isinstance(event.payload, dict) else {}
-    detail = DETAILS.get(event.type)
-    what = detail(event, payload) if detail else EVENT_LABELS.get(event.type, label(event.type))
-    if event.conversation_id:
+    if event.type == EventType.MESSAGE_CREATED:
+        what = _message(event, payload, fetch=on_conversation)
+    else:
+        detail = DETAILS.get(event.type)
+        what = detail(event, payload) if detail else EVENT_LABELS.get(event.type, label(event.type))
+    if event.conversation_id and on_conversation:
         return f"{what} on Conversation #{event.conversation_id}"
     return what

@@ -23,10 +23,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from conversations import clock
+from conversations.choices import SenderType
+from conversations.wording import EVENT_LABELS
 from conversations.models import Conversation, Event
 from conversations.safetext import checked_json
 from conversations.timefmt import when
-from workflows import analytics, charts, dryrun, gallery, services, wording
+from workflows import analytics, charts, dryrun, gallery, services, triggers, wording
 from workflows.api.views import (  # the API's window rules, shared so both read the same period
     DEFAULT_WINDOW_DAYS,
     MAX_WINDOW_DAYS,
@@ -118,19 +120,27 @@ def use_template_view(model_admin, request: HttpRequest, slug: str) -> HttpRespo
 
 # Dry-run test page ----------------------------------------------------------------------------------------------
 
-SAMPLE_EVENT_HELP = ('Optional. The API\'s sample event: {"type"?, "payload"?}, e.g. {"payload": {"body": "I want to '
-                     'cancel", "sender_type": "customer"}}. The type defaults to the workflow\'s trigger.')
+SAMPLE_EVENT_HELP = ("For power users: the API's sample event as JSON (type, payload, occurred_at). When given, it "
+                     "is used instead of the message fields above.")
 
 
 class DryRunForm(forms.Form):
-    """What to test: a workflow, and a conversation and/or a sample event (like POST /api/workflows/{id}/test/)."""
+    """What to test: a workflow, and a conversation and/or a sample event (like POST /api/workflows/{id}/test/). The
+    sample is a message typed in plain fields (text, sender, when), or the API's JSON behind a toggle."""
 
     workflow = forms.ModelChoiceField(queryset=Workflow.objects.order_by("name", "id"))
     conversation = forms.ModelChoiceField(queryset=Conversation.objects.all(), required=False,
                                           widget=forms.NumberInput(attrs={"placeholder": "Conversation id"}))
+    message_body = forms.CharField(required=False, max_length=10_000, label="Message", widget=forms.Textarea(
+        attrs={"rows": 3, "cols": 60, "placeholder": "I want to cancel my subscription"}))
+    sender_type = forms.ChoiceField(choices=SenderType.choices, initial=SenderType.CUSTOMER, label="From",
+                                    required=False)
+    occurred_at = forms.DateTimeField(
+        required=False, label="When", widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                                 format="%Y-%m-%dT%H:%M"),
+        help_text="In your time zone. Empty: the picked conversation's latest event's time, else now.")
     event = forms.CharField(required=False, help_text=SAMPLE_EVENT_HELP, widget=forms.Textarea(
-        attrs={"rows": 6, "cols": 80, "class": "vLargeTextField", "spellcheck": "false",
-               "placeholder": '{"payload": {"body": "I want to cancel my subscription", "sender_type": "customer"}}'}))
+        attrs={"rows": 6, "cols": 80, "class": "vLargeTextField", "spellcheck": "false"}))
 
     def clean_event(self) -> dict | None:
         """Parse the pasted sample event; bad JSON or a wrong shape is an error on this field."""
@@ -139,19 +149,28 @@ class DryRunForm(forms.Form):
             return None
         data = checked_json(text)
         if not isinstance(data, dict):
-            raise ValidationError('A sample event is a JSON object: {"type"?, "payload"?}.')
-        unknown = sorted(set(data) - {"type", "payload"})
+            raise ValidationError("A sample event is a JSON object with type, payload and occurred_at.")
+        unknown = sorted(set(data) - {"type", "payload", "occurred_at"})
         if unknown:
-            raise ValidationError(f"Unknown key {unknown[0]!r}: a sample event has \"type\" and \"payload\". "
-                                  "Put message fields such as body and sender_type inside \"payload\".")
+            raise ValidationError(f"Unknown key {unknown[0]!r}: a sample event has \"type\", \"payload\" and "
+                                  "\"occurred_at\". Put message fields such as body and sender_type inside \"payload\".")
         if not isinstance(data.get("type", ""), str) or not isinstance(data.get("payload", {}), dict):
             raise ValidationError('"type" is text and "payload" is an object.')
         return data
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if not self.errors and not cleaned.get("conversation") and not cleaned.get("event"):
-            raise ValidationError("Pick a conversation or paste a sample event to test with.")
+        if self.errors:
+            return cleaned
+        sample = cleaned.get("event")
+        if sample is None and cleaned.get("message_body", "").strip():
+            sample = {"payload": {"body": cleaned["message_body"],
+                                  "sender_type": cleaned.get("sender_type") or SenderType.CUSTOMER}}
+        if sample is not None and cleaned.get("occurred_at") and "occurred_at" not in sample:
+            sample = {**sample, "occurred_at": cleaned["occurred_at"]}
+        cleaned["event"] = sample
+        if not cleaned.get("conversation") and not sample:
+            raise ValidationError("Pick a conversation or write a sample message to test with.")
         return cleaned
 
 
@@ -184,10 +203,13 @@ def latest_event_sample(conversation: Conversation, trigger_type: str) -> Event 
 def _run_dry_run(form: DryRunForm) -> tuple[dict | None, str]:
     """The dry-run report and a note on the event it reacted to; (None, "") with the problem added to the form."""
     workflow, conversation = form.cleaned_data["workflow"], form.cleaned_data.get("conversation")
-    sample, note = form.cleaned_data.get("event"), "the pasted sample event"
+    sample = form.cleaned_data.get("event")
+    note = f"the sample event ({when(_sample_time(sample))})" if sample else ""
     if sample is None:
         found = latest_event_sample(conversation, workflow.trigger_type)
         sample = {"type": found.type, "payload": found.payload, "occurred_at": found.occurred_at} if found else {}
+        if form.cleaned_data.get("occurred_at"):
+            sample["occurred_at"] = form.cleaned_data["occurred_at"]
         note = (f"the conversation's latest {workflow.trigger_type} event ({when(found.occurred_at)})"
                 if found else f"an empty {workflow.trigger_type} event (the conversation has none yet)")
     try:
@@ -198,6 +220,19 @@ def _run_dry_run(form: DryRunForm) -> tuple[dict | None, str]:
     except ValidationError as exc:
         form.add_error("event", " ".join(exc.messages))
     return None, ""
+
+
+def _trigger_label(name: str) -> str:
+    kind = triggers.trigger_type(name)
+    return kind.label if kind else name
+
+
+def _sample_time(sample: dict) -> dt.datetime:
+    """When the sample says it happened (now when it does not say)."""
+    try:
+        return dryrun.event_time(sample.get("occurred_at"))
+    except ValidationError:
+        return clock.now()
 
 
 def _pretty(value: Any) -> str:
@@ -264,6 +299,8 @@ def dry_run_view(model_admin, request: HttpRequest, workflow_id: int | None = No
                  conversations=_with_selected(conversation_search(query), selected), selected_conversation=selected,
                  report=report, rows=rows, event_note=note,
                  result_badge=_outcome_badge(report["result"]["status"]) if report else "",
+                 trigger_label=_trigger_label(report["trigger"]["type"]) if report else "",
+                 event_label=EVENT_LABELS.get(report["trigger"]["event_type"], "") if report else "",
                  vars_json=_pretty(report["result"]["vars"]) if report else "")
 
 

@@ -58,7 +58,7 @@ def _sample_event(definition: dict, conversation: Conversation | None, sample: d
         raise ValidationError({"event": "payload.message_id is the id (a number) of a message."})
     return Event(
         type=sample.get("type") or definition["trigger"]["type"],
-        occurred_at=_occurred_at(sample.get("occurred_at")),
+        occurred_at=event_time(sample.get("occurred_at")),
         conversation=conversation,
         contact=conversation.contact if conversation is not None else None,
         payload=dict(sample.get("payload") or {}),
@@ -66,7 +66,7 @@ def _sample_event(definition: dict, conversation: Conversation | None, sample: d
     )
 
 
-def _occurred_at(value: Any) -> dt.datetime:
+def event_time(value: Any) -> dt.datetime:
     """The sample event's own time (a datetime or ISO text; naive means UTC), so time conditions such as "within
     business hours" are asked about when it happened; now only when the sample does not say."""
     if value in (None, ""):

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 
 from conversations import services
 from conversations.timefmt import when
+from conversations.wording import event_sentence
 from conversations.admin.base import ReadOnlyInline, ServiceErrorsAsMessages, adopt, split_tags, staff_users
 from conversations.choices import Priority, SenderType, Status
 from conversations.models import Conversation, Event, Message
@@ -97,10 +98,15 @@ class EventInline(ReadOnlyInline, admin.TabularInline):
 
     model = Event
     fk_name = "conversation"
-    fields = ["occurred_at", "type", "payload", "depth", "dispatched_at"]
+    fields = ["occurred_at", "what_happened", "depth", "dispatched_at"]
     readonly_fields = fields
     classes = ["collapse"]
     verbose_name_plural = "History (domain events)"
+
+    @admin.display(description="What happened")
+    def what_happened(self, event: Event) -> str:
+        """The event in words (its payload is on the event's own page, behind a JSON toggle)."""
+        return event_sentence(event, on_conversation=False)
 
 
 class StatusForm(forms.Form):

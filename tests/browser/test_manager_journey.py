@@ -99,7 +99,7 @@ def test_manager_builds_tests_activates_and_watches_a_workflow(live_server, new_
     page.goto(f"{base}/admin/workflows/workflow/test/?q=Late")
     page.select_option("#id_workflow", str(workflow.pk))
     page.check(f"#conv-{conversation.pk}")
-    page.fill("#id_event", '{"payload": {"body": "Anyone there?", "sender_type": "customer"}}')
+    page.fill("#id_message_body", "Anyone there?")  # a customer message by default
     page.click('input[name="dry-run"]')
     page.wait_for_selector("#dry-run-report")
     assert page.locator(".wf-yes").inner_text() == "✔ would start the workflow"

@@ -182,7 +182,7 @@ def test_search_with_a_huge_number_finds_nothing(browser, conversation):
 def test_dry_run_needs_a_conversation_or_an_event(browser, vip_workflow):
     response = browser.post(reverse("admin:workflows_workflow_test"), {"workflow": vip_workflow.pk})
     assert response.context["report"] is None
-    assert "Pick a conversation or paste a sample event" in response.content.decode()
+    assert "Pick a conversation or write a sample message" in response.content.decode()
 
 
 # Runs -------------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def visible(html: str) -> str:
     """The page's text outside <details> toggles, <script>, <template> and form values (what a person reads)."""
     for tag in ("details", "script", "template", "textarea", "select", "style"):
         html = re.sub(rf"<{tag}\b.*?</{tag}>", " ", html, flags=re.S)
-    return re.sub(r"<[^>]+>", " ", html)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 @pytest.fixture
@@ -65,3 +65,23 @@ def test_event_page_says_what_happened_and_keeps_the_payload_behind_a_toggle(bro
     page = browser.get(reverse("admin:conversations_event_change", args=[event.pk])).content.decode()
     assert f"Status changed from New to On hold on Conversation #{conversation.pk}" in page
     assert '{"' not in visible(page) and "<details><summary>JSON</summary>" in page
+
+
+def test_dry_run_takes_a_sample_message_in_plain_fields_at_its_own_time(browser, manager):
+    from sla.models import BusinessHours
+    BusinessHours.objects.create(name="Berlin office", timezone="Europe/Berlin",
+                                 intervals=[{"weekday": day, "start": "09:00", "end": "17:00"} for day in range(5)])
+    after_hours = services.workflow_create(definition={
+        "name": "After hours", "status": "draft",
+        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+        "steps": [{"type": "condition", "config": {"all": [{"field": "event.occurred_at",
+                                                           "op": "outside_business_hours", "value": "Berlin office"}]},
+                   "on_false": "stop"}, {"type": "add_tag", "config": {"tags": ["after-hours"]}}]})
+    outcomes = {}
+    for moment in ("2026-12-02T10:00", "2026-12-02T20:00"):  # a Wednesday, in the viewer's zone (UTC here)
+        response = browser.post(reverse("admin:workflows_workflow_test"), {
+            "workflow": after_hours.pk, "message_body": "Hello?", "sender_type": "customer", "occurred_at": moment})
+        assert response.context["report"]["trigger"]["matches"] is True
+        outcomes[moment] = response.context["report"]["result"]["status"]
+        assert "Trigger New message on a message event" in visible(response.content.decode())
+    assert outcomes == {"2026-12-02T10:00": "stopped", "2026-12-02T20:00": "succeeded"}
