@@ -4,13 +4,18 @@
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
 from conversations.choices import Channel, Disposition, EventType, Priority, SenderType, Status, SurveyChannel
 from conversations.models import Event, Message
+from conversations.timefmt import when
 
 EXCERPT = 60
+# A timestamp as the run context writes it (ISO 8601 with an offset): shown in the viewer's zone and format.
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 # One label map: the labels of the domain's choices (Django's own), plus the few codes outside them.
 VALUE_LABELS: dict[str, str] = {
     str(value): str(label)
@@ -42,7 +47,11 @@ def label(value: Any) -> str:
         return ", ".join(label(item) for item in value) or "—"
     if value is None or value == "":
         return "—"
+    if isinstance(value, dt.datetime):
+        return when(value)
     text = str(value)
+    if ISO_MOMENT.match(text):
+        return when(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
     return VALUE_LABELS.get(text) or (text.replace("_", " ").capitalize() if "_" in text else text)
 
 

@@ -83,5 +83,8 @@ def test_dry_run_takes_a_sample_message_in_plain_fields_at_its_own_time(browser,
             "workflow": after_hours.pk, "message_body": "Hello?", "sender_type": "customer", "occurred_at": moment})
         assert response.context["report"]["trigger"]["matches"] is True
         outcomes[moment] = response.context["report"]["result"]["status"]
+        saw = moment.replace("T", " ") + " UTC"  # the event's time in the viewer's zone and the one format
+        assert response.context["rows"][0]["checks"][0]["words"] == (
+            f"Event occurred at is outside business hours of Berlin office (saw {saw})")
         assert "Trigger New message on a message event" in visible(response.content.decode())
     assert outcomes == {"2026-12-02T10:00": "stopped", "2026-12-02T20:00": "succeeded"}
