@@ -71,12 +71,25 @@ class RecordingAdmin(ReadOnlyAdmin):
     inlines = [TranscriptInline]
 
 
+class EventTypeFilter(admin.SimpleListFilter):
+    """Filter by event, named in words (the type column has no choices of its own)."""
+
+    title = "event"
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        return [(str(value), text) for value, text in EVENT_LABELS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(type=self.value()) if self.value() else queryset
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
     """The domain event log: what happened, when, at which depth, and whether the dispatcher has handled it."""
 
     list_display = ["occurred_display", "type_label", "conversation", "contact", "depth", "dispatched_at"]
-    list_filter = ["type", "depth", ("dispatched_at", admin.EmptyFieldListFilter)]
+    list_filter = [EventTypeFilter, "depth", ("dispatched_at", admin.EmptyFieldListFilter)]
     date_hierarchy = "occurred_at"
     search_fields = ["=conversation__id", "contact__name", "contact__email"]
     search_help_text = "Search by conversation id (exact) or contact name/email."

@@ -88,3 +88,11 @@ def test_dry_run_takes_a_sample_message_in_plain_fields_at_its_own_time(browser,
             f"Event occurred at is outside business hours of Berlin office (saw {saw})")
         assert "Trigger New message on a message event" in visible(response.content.decode())
     assert outcomes == {"2026-12-02T10:00": "stopped", "2026-12-02T20:00": "succeeded"}
+
+
+def test_event_list_filters_by_event_in_words(browser, conversation):
+    conversation_services.conversation_change_status(conversation=conversation, status="on_hold")
+    page = browser.get("/admin/conversations/event/?type=conversation.status_changed").content.decode()
+    assert "Status changed</a>" in page and "status_changed" not in visible(page)
+    assert browser.get("/admin/conversations/event/").context["cl"].result_count > 1
+    assert browser.get("/admin/conversations/event/?type=conversation.status_changed").context["cl"].result_count == 1
