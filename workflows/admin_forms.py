@@ -13,6 +13,7 @@ from django.http import QueryDict
 from conversations.choices import CONDITION_OPERATOR_LABELS
 from conversations.models import Contact
 from conversations.safetext import checked_json, find_text_problem, without_lone_surrogates
+from sla.models import BusinessHours
 from workflows import admin_editor as editor
 from workflows import conditions, triggers
 from workflows.choices import OnFalse, WorkflowStatus
@@ -214,6 +215,7 @@ def editor_context(definition: dict[str, Any], errors: dict[str, list[str]]) -> 
         "operators": list(OPERATOR_LABELS.items()),
         "on_false_choices": OnFalse.choices, "placeholders": placeholder_groups(definition),
         "condition_fields": condition_fields(),
+        "calendars": list(BusinessHours.objects.order_by("name").values_list("name", flat=True)),
     }
     context["other_errors"] = [f"{key}: {message}" if key != "non_field_errors" else message
                                for key, messages in bag.remaining.items() for message in messages]

@@ -101,6 +101,8 @@ def test_manager_sets_up_business_hours_on_the_week_grid(live_server, page_1440,
 @pytest.mark.django_db(transaction=True)
 def test_manager_builds_a_policy_match_and_a_trigger_filter_without_json(live_server, page_1440, roles):
     make_user("manager", "Support managers")
+    BusinessHours.objects.create(name="Berlin office", timezone="Europe/Berlin",
+                                 intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
     page = page_1440
     log_in(page, live_server.url, "manager")
 
@@ -135,6 +137,13 @@ def test_manager_builds_a_policy_match_and_a_trigger_filter_without_json(live_se
     panel.locator(".wf-add-leaf").click()
     panel.locator(".wf-cond-field").fill("contact.attributes.vip")
     panel.locator(".wf-cond-value").fill("true")
+    panel.locator(".wf-add-leaf").click()  # ... written outside business hours: the value offers the calendars
+    second = panel.locator(".wf-leaf").nth(1)
+    second.locator(".wf-cond-field").fill("event.occurred_at")
+    second.locator(".wf-cond-op").select_option("outside_business_hours")
+    assert second.locator(".wf-cond-value").get_attribute("list") == "wf-calendars"
+    assert page.locator('#wf-calendars option[value="Berlin office"]').count() == 1
+    second.locator(".wf-cond-value").fill("Berlin office")
     page.select_option("#wf-add-type", "add_tag")
     page.click(".wf-add-step-btn")
     page.locator('.wf-step [name="steps[0].config.tags"]').fill("refund")
@@ -146,7 +155,9 @@ def test_manager_builds_a_policy_match_and_a_trigger_filter_without_json(live_se
     config = workflow.trigger_config
     assert config == {"sender_types": ["customer"], "channels": ["live_chat"],
                       "content_contains": ["refund", "money back"],
-                      "conditions": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]}}
+                      "conditions": {"all": [
+                          {"field": "contact.attributes.vip", "op": "eq", "value": True},
+                          {"field": "event.occurred_at", "op": "outside_business_hours", "value": "Berlin office"}]}}
     assert_no_raw_json(page)
     snap(page, "nojson-07-trigger-filter-saved")
     assert re.search(r"/admin/workflows/workflow/\d+/change/", page.url)
