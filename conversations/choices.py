@@ -59,6 +59,16 @@ FINAL_DISPOSITIONS = frozenset(
 )
 
 
+# Condition operators (SPEC §4) in words, for every condition builder and summary (workflows and SLA policies).
+CONDITION_OPERATOR_LABELS = {
+    "eq": "is", "neq": "is not", "contains": "contains", "not_contains": "does not contain",
+    "starts_with": "starts with", "ends_with": "ends with", "in": "is one of", "not_in": "is none of",
+    "gt": "is more than", "gte": "is at least", "lt": "is less than", "lte": "is at most", "is_set": "is set",
+    "is_not_set": "is not set", "matches": "matches the pattern", "within_business_hours": "is within business hours of",
+    "outside_business_hours": "is outside business hours of",
+}
+
+
 class EventType(models.TextChoices):
     CONVERSATION_CREATED = "conversation.created"
     MESSAGE_CREATED = "message.created"

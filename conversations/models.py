@@ -218,3 +218,18 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class UserPreference(models.Model):
+    """A person's own settings ("My preferences" in admin): the time zone admin shows times in (empty: the site's
+    TIME_ZONE)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    time_zone = models.CharField(max_length=64, blank=True, help_text="Empty: the site's time zone.")
+
+    class Meta:
+        verbose_name = "my preferences"
+        verbose_name_plural = "my preferences"
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"

@@ -6,6 +6,7 @@ conversation admin when this module is autodiscovered (sla comes after conversat
 """
 from __future__ import annotations
 
+import zoneinfo
 from functools import cache
 
 import holidays as holidays_lib
@@ -18,11 +19,15 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from conversations import clock
+from conversations.choices import CONDITION_OPERATOR_LABELS, Channel, Priority
 from conversations.admin.base import ReadOnlyInline
-from conversations.models import Conversation
+from conversations.models import Conversation, Team
 from sla.calendars import holidays_for_year
 from sla.models import BusinessHours, SlaPolicy, SlaTarget
 from sla.selectors import paused_seconds, remaining_seconds, uses_business_time
+from sla.matching import FIELDS, OPS
+from sla.models import PAUSABLE_STATUSES
+from sla.widgets import ConditionBuilderWidget, DateListWidget, WeekGridWidget
 
 PREVIEW_ROWS = 40
 
@@ -45,6 +50,28 @@ def subdivision_choices() -> list:
     return [("", "Whole country")] + groups
 
 
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    """Every IANA time zone, by name (the calendar's hours are in its local time)."""
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+def match_fields() -> list[dict]:
+    """What a policy may select on (sla.matching.FIELDS), labelled, with the values to pick from where known."""
+    teams = [[name, name] for name in Team.objects.order_by("name").values_list("name", flat=True)]
+    choices = {"conversation.channel": Channel.choices, "conversation.priority": Priority.choices,
+               "conversation.team": teams}
+    labels = {"conversation.channel": "Channel", "conversation.priority": "Priority", "conversation.team": "Team",
+              "contact.segment": "Contact segment"}
+    return [{"value": field, "label": labels.get(field, field),
+             **({"choices": [list(choice) for choice in choices[field]]} if choices.get(field) else {})}
+            for field in FIELDS]
+
+
+MATCH_OPERATORS = [{"value": op, "label": CONDITION_OPERATOR_LABELS.get(op, op), "kind": kind}
+                   for op, (_, _, kind) in OPS.items()]
+
+
 def format_remaining(seconds: int | None) -> str:
     """"1h 05m" left, "-0h 10m" overdue, "—" for finished clocks."""
     if seconds is None:
@@ -63,14 +90,36 @@ def time_left(target: SlaTarget) -> str:
 
 
 class BusinessHoursForm(forms.ModelForm):
-    """Country and subdivision are picked from the lists of the `holidays` package instead of typed."""
+    """Opening hours as a week grid and closed dates as date pickers (both keep a JSON toggle); country and
+    subdivision are picked from the lists of the `holidays` package instead of typed."""
 
+    timezone = forms.ChoiceField(choices=timezone_choices, label="Time zone")
     holidays_country = forms.ChoiceField(choices=country_choices, required=False, label="Public holidays of")
     holidays_subdivision = forms.ChoiceField(choices=subdivision_choices, required=False, label="Subdivision")
 
     class Meta:
         model = BusinessHours
         fields = ["name", "timezone", "intervals", "holidays_country", "holidays_subdivision", "extra_holidays"]
+        widgets = {"intervals": WeekGridWidget(), "extra_holidays": DateListWidget()}
+        labels = {"intervals": "Opening hours", "extra_holidays": "Extra closed dates"}
+        help_texts = {"intervals": "", "extra_holidays": "Days the team is closed besides the public holidays."}
+
+
+class SlaPolicyForm(forms.ModelForm):
+    """The match condition with the condition builder, the pausing statuses as tick boxes with their labels."""
+
+    pause_on = forms.MultipleChoiceField(
+        choices=[(status.value, status.label) for status in PAUSABLE_STATUSES], required=False,
+        widget=forms.CheckboxSelectMultiple, label="Pause the clocks while",
+        help_text="Resolved and closed stop the clocks instead.")
+
+    class Meta:
+        model = SlaPolicy
+        fields = "__all__"
+        widgets = {"match": ConditionBuilderWidget(fields=match_fields, operators=MATCH_OPERATORS)}
+        labels = {"match": "Applies to"}
+        help_texts = {"match": "Conversations this policy covers; the first active policy (by position) that "
+                               "matches wins. No conditions: every conversation."}
 
 
 @admin.register(BusinessHours)
@@ -123,6 +172,7 @@ class BusinessHoursAdmin(admin.ModelAdmin):
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
+    form = SlaPolicyForm
     list_display = ["name", "position", "active", "business_hours", "first_response_minutes",
                     "next_response_minutes", "resolution_minutes", "warning_percent"]
     list_editable = ["position", "active"]

@@ -226,3 +226,9 @@ def add_business_minutes(calendar: Calendar, start: dt.datetime, minutes: float)
 def business_minutes_between(calendar: Calendar, start: dt.datetime, end: dt.datetime) -> float:
     """`business_time_between` in minutes."""
     return business_time_between(calendar, start, end) / dt.timedelta(minutes=1)
+
+
+def is_open_at(calendar: Calendar, moment: dt.datetime) -> bool:
+    """True when `moment` falls inside an open window (not on a closed day, inside a weekly interval)."""
+    window = next(open_windows(calendar, moment), None)
+    return window is not None and window[0] <= moment

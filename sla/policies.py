@@ -118,8 +118,11 @@ _calendar_cache: dict[tuple[int, Any], Calendar] = {}
 def calendar_for(policy: SlaPolicy) -> Calendar | None:
     """The policy's business calendar (None: calendar time), cached per calendar version."""
     hours = policy.business_hours
-    if hours is None:
-        return None
+    return None if hours is None else calendar_of(hours)
+
+
+def calendar_of(hours: BusinessHours) -> Calendar:
+    """A business-hours row as a Calendar, cached per calendar version (its `updated_at`)."""
     key = (hours.pk, hours.updated_at)
     if key not in _calendar_cache:
         _calendar_cache[key] = build_calendar(

@@ -6,3 +6,4 @@ surveys) is read-only, as django-q2's own task admin is. One module per area: `c
 actions), `people` (contacts, teams, agents), `history` (tickets, surveys, recordings, events).
 """
 from conversations.admin import conversation, history, people  # noqa: F401  (importing registers the admins)
+from conversations.admin import preferences  # noqa: F401

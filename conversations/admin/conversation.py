@@ -18,12 +18,14 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from conversations import services
 from conversations.admin import workspace
+
+from conversations.timefmt import when
+from conversations.wording import event_sentence
 from conversations.admin.base import ReadOnlyInline, ServiceErrorsAsMessages, adopt, split_tags, staff_users
 from conversations.choices import Priority, Status
 from conversations.models import Conversation, Event, Message
@@ -66,10 +68,15 @@ class EventInline(ReadOnlyInline, admin.TabularInline):
 
     model = Event
     fk_name = "conversation"
-    fields = ["occurred_at", "type", "payload", "depth", "dispatched_at"]
+    fields = ["occurred_at", "what_happened", "depth", "dispatched_at"]
     readonly_fields = fields
     classes = ["collapse"]
     verbose_name_plural = "History (domain events)"
+
+    @admin.display(description="What happened")
+    def what_happened(self, event: Event) -> str:
+        """The event in words (its payload is on the event's own page, behind a JSON toggle)."""
+        return event_sentence(event, on_conversation=False)
 
 
 class StatusForm(forms.Form):
@@ -205,7 +212,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
     @admin.display(description="Created", ordering="created_at")
     def created_display(self, conversation: Conversation) -> str:
-        return timezone.localtime(conversation.created_at).strftime("%Y-%m-%d %H:%M")
+        return when(conversation.created_at)
 
     @admin.display(description="Sentiment", ordering="sentiment")
     def sentiment_display(self, conversation: Conversation) -> str:

@@ -5,10 +5,11 @@ import json
 
 from django import forms
 from django.contrib import admin
-from django.utils import timezone
 from django.utils.html import format_html
 
 from conversations import services
+from conversations.timefmt import when
+from conversations.wording import EVENT_LABELS, event_sentence
 from conversations.admin.base import ReadOnlyAdmin, ReadOnlyInline, adopt
 from conversations.models import Event, Recording, Survey, Ticket, Transcript
 
@@ -70,25 +71,48 @@ class RecordingAdmin(ReadOnlyAdmin):
     inlines = [TranscriptInline]
 
 
+class EventTypeFilter(admin.SimpleListFilter):
+    """Filter by event, named in words (the type column has no choices of its own)."""
+
+    title = "event"
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        return [(str(value), text) for value, text in EVENT_LABELS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(type=self.value()) if self.value() else queryset
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
     """The domain event log: what happened, when, at which depth, and whether the dispatcher has handled it."""
 
-    list_display = ["occurred_display", "type", "conversation", "contact", "depth", "dispatched_at"]
-    list_filter = ["type", "depth", ("dispatched_at", admin.EmptyFieldListFilter)]
+    list_display = ["occurred_display", "type_label", "conversation", "contact", "depth", "dispatched_at"]
+    list_filter = [EventTypeFilter, "depth", ("dispatched_at", admin.EmptyFieldListFilter)]
     date_hierarchy = "occurred_at"
     search_fields = ["=conversation__id", "contact__name", "contact__email"]
     search_help_text = "Search by conversation id (exact) or contact name/email."
     list_select_related = ["conversation", "contact"]
-    fields = ["id", "type", "occurred_at", "conversation", "contact", "depth", "payload_pretty", "dispatched_at",
-              "dispatch_note"]
+    fields = ["summary", "type", "occurred_at", "conversation", "contact", "depth", "payload_pretty", "dispatched_at",
+              "dispatch_note", "id"]
     readonly_fields = fields
     ordering = ["-occurred_at"]
 
     @admin.display(description="Occurred at", ordering="occurred_at")
     def occurred_display(self, event: Event) -> str:
-        return timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S")
+        return when(event.occurred_at)
+
+    @admin.display(description="Event", ordering="type")
+    def type_label(self, event: Event) -> str:
+        return EVENT_LABELS.get(event.type, event.type)
+
+    @admin.display(description="What happened")
+    def summary(self, event: Event) -> str:
+        return event_sentence(event)
 
     @admin.display(description="Payload")
     def payload_pretty(self, event: Event) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True))
+        """The raw payload behind a "JSON" toggle (the sentence above says it in words)."""
+        return format_html("<details><summary>JSON</summary><pre>{}</pre></details>",
+                           json.dumps(event.payload, indent=2, sort_keys=True))

@@ -21,6 +21,7 @@ from workflows.engine.sweep import sweep_once
 
 TEMPLATE = "after-hours-auto-reply"
 CONDITION_VALUE = "steps[0].config.all[0].value"
+CONDITION_OP = "steps[0].config.all[0].op"
 
 
 def log_in(page, base_url: str, username: str) -> None:
@@ -71,17 +72,17 @@ def test_manager_builds_tests_activates_and_watches_a_workflow(live_server, new_
     assert workflow.status == "draft"
     shot(page, "02-editor-from-template")
 
-    # 2. Edit a step with a bad regex: the validator's error is shown and nothing is saved.
-    set_condition_value(page, "(unclosed")
+    # 2. Edit a step with a calendar that does not exist: the validator's error is shown and nothing is saved.
+    set_condition_value(page, "Nowhere office")
     save_and_continue(page)
     assert page.locator(".errorlist, .errornote").first.is_visible()
-    assert "regular expression" in page.content()
+    assert 'No business-hours calendar "Nowhere office"' in page.content()
     shot(page, "03-editor-bad-regex")
     workflow.refresh_from_db()
     assert workflow.version == 1
 
-    # 3. Fix it (match every time) and save: a new version.
-    set_condition_value(page, ".")
+    # 3. Fix it (match every time: the event always has a time) and save: a new version.
+    page.select_option(f'[name="{CONDITION_OP}"]', "is_set")
     save_and_continue(page)
     assert page.locator(".errornote").count() == 0
     workflow.refresh_from_db()
@@ -98,7 +99,7 @@ def test_manager_builds_tests_activates_and_watches_a_workflow(live_server, new_
     page.goto(f"{base}/admin/workflows/workflow/test/?q=Late")
     page.select_option("#id_workflow", str(workflow.pk))
     page.check(f"#conv-{conversation.pk}")
-    page.fill("#id_event", '{"payload": {"body": "Anyone there?", "sender_type": "customer"}}')
+    page.fill("#id_message_body", "Anyone there?")  # a customer message by default
     page.click('input[name="dry-run"]')
     page.wait_for_selector("#dry-run-report")
     assert page.locator(".wf-yes").inner_text() == "✔ would start the workflow"

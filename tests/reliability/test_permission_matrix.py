@@ -87,7 +87,8 @@ ADMIN_APP_AUDIENCE = {**{app: MANAGER for app in MANAGER_APPS}, **{app: AGENT fo
 ADD_PAGE_AUDIENCE = {
     **{model: NOBODY for model in ("conversations.event", "conversations.recording", "conversations.survey",
                                    "sla.slatarget", "workflows.workflowrun", "workflows.scheduledevent",
-                                   "django_q.success", "django_q.failure", "django_q.ormq")},
+                                   "django_q.success", "django_q.failure", "django_q.ormq",
+                                   "conversations.userpreference")},  # each person's own row, made on first visit
     "conversations.team": MANAGER, "conversations.agentprofile": MANAGER,
 }
 # Delete pages likewise: contacts and conversations are never deleted (closed instead), nor are events.

@@ -24,13 +24,13 @@ def test_calendar_form_refuses_a_bad_timezone(admin_client_logged_in):
     page = admin_client_logged_in.post("/admin/sla/businesshours/add/", {
         "name": "Nowhere", "timezone": "Mars/Base", "intervals": '[{"weekday": 0, "start": "09:00", "end": "17:00"}]',
         "holidays_country": "", "holidays_subdivision": "", "extra_holidays": "[]"})
-    assert page.status_code == 200 and b"IANA timezone" in page.content
+    assert page.status_code == 200 and b"Mars/Base is not one of the available choices" in page.content
 
 
 def test_policy_form_refuses_an_unknown_condition_field(admin_client_logged_in):
     page = admin_client_logged_in.post("/admin/sla/slapolicy/add/", {
         "name": "Bad", "position": 0, "active": "on", "match": '{"all": [{"field": "x", "op": "eq", "value": 1}]}',
-        "first_response_minutes": 10, "pause_on": "[]", "warning_percent": 80})
+        "first_response_minutes": 10, "warning_percent": 80})
     assert page.status_code == 200 and b"unknown field" in page.content
 
 

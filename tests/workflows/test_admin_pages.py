@@ -60,7 +60,7 @@ def test_gallery_shows_every_template_with_category_trigger_and_steps(browser):
     for category in gallery.CATEGORIES:
         assert f"<h2 id=\"category-{category.lower().replace(' ', '-')}\">{category}</h2>" in page
     assert "⚡ Recording uploaded" in page
-    assert "Route: team VIP Support, strategy least_busy" in page
+    assert "Route: team VIP Support, strategy Least busy" in page and "least_busy" not in page
 
 
 def test_use_template_creates_a_draft_and_opens_it(browser, manager):
@@ -110,7 +110,7 @@ def test_dry_run_on_a_conversation_shows_each_step_and_changes_nothing(browser, 
     rows = response.context["rows"]
     assert [row["status"] for row in rows] == ["would_run"] * 4
     assert rows[0]["branch"] == "true → next step"
-    assert rows[3]["label"] == "Route: team VIP Support, strategy least_busy"
+    assert rows[3]["label"] == "Route: team VIP Support, strategy Least busy"
     page = response.content.decode()
     assert "would start the workflow" in page and "contact.attributes.vip" in page
     conversation.refresh_from_db()
@@ -186,7 +186,7 @@ def test_search_with_a_huge_number_finds_nothing(browser, conversation):
 def test_dry_run_needs_a_conversation_or_an_event(browser, vip_workflow):
     response = browser.post(reverse("admin:workflows_workflow_test"), {"workflow": vip_workflow.pk})
     assert response.context["report"] is None
-    assert "Pick a conversation or paste a sample event" in response.content.decode()
+    assert "Pick a conversation or write a sample message" in response.content.decode()
 
 
 # Runs -------------------------------------------------------------------------------------------------------

@@ -67,5 +67,5 @@ def test_unknown_template_slug_is_not_found(db):
 
 def test_step_preview_names_the_step_and_its_key_settings():
     preview = gallery.get_template("vip-auto-route").step_preview()
-    assert preview[0] == "Condition: contact.attributes.vip eq True"
-    assert preview[-1] == "Route: team VIP Support, strategy least_busy"
+    assert preview[0] == "Condition: contact attribute vip is Yes"
+    assert preview[-1] == "Route: team VIP Support, strategy Least busy"

@@ -14,6 +14,7 @@ from typing import Any
 from workflows.engine.conditions import OPERATORS
 
 MISSING = object()
+CONDITION_KEYS = frozenset({"match", "conditions"})
 LONG_TEXT_KEYS = frozenset({"text", "body", "note", "description", "question"})
 INDEX_PLACEHOLDER = "__i__"
 TRUE_WORDS = frozenset({"on", "true", "1", "yes"})
@@ -37,8 +38,9 @@ def _types(schema: dict) -> set[str]:
 
 
 def is_condition_schema(key: str, schema: dict) -> bool:
-    """A condition tree edited with the condition builder: a `match` object (the schedule trigger)."""
-    return key == "match" and _types(schema) == {"object"} and "properties" not in schema
+    """A condition tree edited with the condition builder: the schedule trigger's `match`, the event triggers'
+    `conditions` filter."""
+    return key in CONDITION_KEYS and _types(schema) == {"object"} and "properties" not in schema
 
 
 def widget_kind(key: str, schema: dict) -> str:

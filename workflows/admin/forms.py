@@ -11,11 +11,13 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.template.defaultfilters import pluralize
 
+from conversations.choices import CONDITION_OPERATOR_LABELS
 from conversations.models import Contact
 from conversations.safetext import checked_json, find_text_problem, without_lone_surrogates
 from workflows.admin import editor
 from workflows.engine import conditions
 from workflows.triggers import registry as triggers
+from sla.models import BusinessHours
 from workflows.choices import OnFalse, WorkflowStatus
 from workflows.engine.definition import DefinitionError, validate_definition
 from workflows.engine import references
@@ -28,12 +30,7 @@ Choices = dict[str, list[tuple[str, str]]]
 
 NEW_DEFINITION: dict[str, Any] = {"name": "", "description": "", "status": WorkflowStatus.DRAFT,
                                   "trigger": {"type": "message.created", "config": {}}, "steps": []}
-OPERATOR_LABELS = {
-    "eq": "equals", "neq": "does not equal", "contains": "contains", "not_contains": "does not contain",
-    "starts_with": "starts with", "ends_with": "ends with", "in": "is one of", "not_in": "is none of",
-    "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "is_set": "is set", "is_not_set": "is not set",
-    "matches": "matches regex",
-}
+OPERATOR_LABELS = CONDITION_OPERATOR_LABELS
 EVENT_FIELDS = ("type", "occurred_at", "depth", "channel", "sender_type", "from", "to", "disposition", "metric")
 SLA_FIELDS = ("metric", "due_at", "minutes_late")
 WRITE_ONLY_HELP_SAVED = (f"Leave as is ({WRITE_ONLY_MASK}) to keep the current secret. Clear it to generate a new one "
@@ -240,6 +237,7 @@ def editor_context(definition: dict[str, Any], errors: dict[str, list[str]]) -> 
         "operators": list(OPERATOR_LABELS.items()),
         "on_false_choices": OnFalse.choices, "placeholders": placeholder_groups(definition),
         "condition_fields": condition_fields(),
+        "calendars": list(BusinessHours.objects.order_by("name").values_list("name", flat=True)),
     }
     context["other_errors"] = [f"{key}: {message}" if key != "non_field_errors" else message
                                for key, messages in bag.remaining.items() for message in messages]

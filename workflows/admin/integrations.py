@@ -166,9 +166,15 @@ class IntegrationAdmin(admin.ModelAdmin):
         obj.save()
 
 
+STARTER_SCHEMA = {"type": "object", "properties": {}}
+
+
 class CustomActionForm(forms.ModelForm):
-    input_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, help_text="JSON Schema of the input.")
-    output_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, help_text="JSON Schema of the output.")
+    # A new action starts from an empty object schema to fill in, not from `null`.
+    input_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, initial=STARTER_SCHEMA,
+                                     help_text="JSON Schema of the input.")
+    output_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, initial=STARTER_SCHEMA,
+                                      help_text="JSON Schema of the output.")
 
     class Meta:
         model = CustomAction
@@ -196,7 +202,15 @@ def example_input(schema: dict) -> dict:
     properties = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(properties, dict):
         return {}
-    return {name: blanks.get(spec.get("type") if isinstance(spec, dict) else None) for name, spec in properties.items()}
+    return {name: blanks.get(_main_type(spec), "") for name, spec in properties.items()}
+
+
+def _main_type(spec: Any) -> str | None:
+    """A property's type; for a list of types (["string", "null"]) the first that is not null."""
+    declared = spec.get("type") if isinstance(spec, dict) else None
+    if isinstance(declared, list):
+        declared = next((kind for kind in declared if kind != "null"), None)
+    return declared if isinstance(declared, str) else None
 
 
 class CustomActionAdmin(admin.ModelAdmin):

@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from conversations import clock
+from conversations.choices import SenderType
+from conversations.wording import EVENT_LABELS
 from conversations.models import Conversation, Event
 from conversations.safetext import checked_json
 from workflows import services
@@ -30,6 +32,9 @@ from workflows import selectors as analytics
 from workflows.admin import charts
 from workflows.engine import dryrun
 from workflows.gallery import catalog as gallery
+from conversations.timefmt import when
+from workflows.triggers import registry as triggers
+from workflows.steps import wording
 from workflows.api.views import (  # the API's window rules, shared so both read the same period
     DEFAULT_WINDOW_DAYS,
     MAX_WINDOW_DAYS,
@@ -121,19 +126,27 @@ def use_template_view(model_admin, request: HttpRequest, slug: str) -> HttpRespo
 
 # Dry-run test page ----------------------------------------------------------------------------------------------
 
-SAMPLE_EVENT_HELP = ('Optional. The API\'s sample event: {"type"?, "payload"?}, e.g. {"payload": {"body": "I want to '
-                     'cancel", "sender_type": "customer"}}. The type defaults to the workflow\'s trigger.')
+SAMPLE_EVENT_HELP = ("For power users: the API's sample event as JSON (type, payload, occurred_at). When given, it "
+                     "is used instead of the message fields above.")
 
 
 class DryRunForm(forms.Form):
-    """What to test: a workflow, and a conversation and/or a sample event (like POST /api/workflows/{id}/test/)."""
+    """What to test: a workflow, and a conversation and/or a sample event (like POST /api/workflows/{id}/test/). The
+    sample is a message typed in plain fields (text, sender, when), or the API's JSON behind a toggle."""
 
     workflow = forms.ModelChoiceField(queryset=Workflow.objects.order_by("name", "id"))
     conversation = forms.ModelChoiceField(queryset=Conversation.objects.all(), required=False,
                                           widget=forms.NumberInput(attrs={"placeholder": "Conversation id"}))
+    message_body = forms.CharField(required=False, max_length=10_000, label="Message", widget=forms.Textarea(
+        attrs={"rows": 3, "cols": 60, "placeholder": "I want to cancel my subscription"}))
+    sender_type = forms.ChoiceField(choices=SenderType.choices, initial=SenderType.CUSTOMER, label="From",
+                                    required=False)
+    occurred_at = forms.DateTimeField(
+        required=False, label="When", widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                                 format="%Y-%m-%dT%H:%M"),
+        help_text="In your time zone. Empty: the picked conversation's latest event's time, else now.")
     event = forms.CharField(required=False, help_text=SAMPLE_EVENT_HELP, widget=forms.Textarea(
-        attrs={"rows": 6, "cols": 80, "class": "vLargeTextField", "spellcheck": "false",
-               "placeholder": '{"payload": {"body": "I want to cancel my subscription", "sender_type": "customer"}}'}))
+        attrs={"rows": 6, "cols": 80, "class": "vLargeTextField", "spellcheck": "false"}))
 
     def clean_event(self) -> dict | None:
         """Parse the pasted sample event; bad JSON or a wrong shape is an error on this field."""
@@ -142,19 +155,28 @@ class DryRunForm(forms.Form):
             return None
         data = checked_json(text)
         if not isinstance(data, dict):
-            raise ValidationError('A sample event is a JSON object: {"type"?, "payload"?}.')
-        unknown = sorted(set(data) - {"type", "payload"})
+            raise ValidationError("A sample event is a JSON object with type, payload and occurred_at.")
+        unknown = sorted(set(data) - {"type", "payload", "occurred_at"})
         if unknown:
-            raise ValidationError(f"Unknown key {unknown[0]!r}: a sample event has \"type\" and \"payload\". "
-                                  "Put message fields such as body and sender_type inside \"payload\".")
+            raise ValidationError(f"Unknown key {unknown[0]!r}: a sample event has \"type\", \"payload\" and "
+                                  "\"occurred_at\". Put message fields such as body and sender_type inside \"payload\".")
         if not isinstance(data.get("type", ""), str) or not isinstance(data.get("payload", {}), dict):
             raise ValidationError('"type" is text and "payload" is an object.')
         return data
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if not self.errors and not cleaned.get("conversation") and not cleaned.get("event"):
-            raise ValidationError("Pick a conversation or paste a sample event to test with.")
+        if self.errors:
+            return cleaned
+        sample = cleaned.get("event")
+        if sample is None and cleaned.get("message_body", "").strip():
+            sample = {"payload": {"body": cleaned["message_body"],
+                                  "sender_type": cleaned.get("sender_type") or SenderType.CUSTOMER}}
+        if sample is not None and cleaned.get("occurred_at") and "occurred_at" not in sample:
+            sample = {**sample, "occurred_at": cleaned["occurred_at"]}
+        cleaned["event"] = sample
+        if not cleaned.get("conversation") and not sample:
+            raise ValidationError("Pick a conversation or write a sample message to test with.")
         return cleaned
 
 
@@ -187,11 +209,14 @@ def latest_event_sample(conversation: Conversation, trigger_type: str) -> Event 
 def _run_dry_run(form: DryRunForm) -> tuple[dict | None, str]:
     """The dry-run report and a note on the event it reacted to; (None, "") with the problem added to the form."""
     workflow, conversation = form.cleaned_data["workflow"], form.cleaned_data.get("conversation")
-    sample, note = form.cleaned_data.get("event"), "the pasted sample event"
+    sample = form.cleaned_data.get("event")
+    note = f"the sample event ({when(_sample_time(sample))})" if sample else ""
     if sample is None:
         found = latest_event_sample(conversation, workflow.trigger_type)
-        sample = {"type": found.type, "payload": found.payload} if found else {}
-        note = (f"the conversation's latest {workflow.trigger_type} event ({found.occurred_at:%Y-%m-%d %H:%M})"
+        sample = {"type": found.type, "payload": found.payload, "occurred_at": found.occurred_at} if found else {}
+        if form.cleaned_data.get("occurred_at"):
+            sample["occurred_at"] = form.cleaned_data["occurred_at"]
+        note = (f"the conversation's latest {workflow.trigger_type} event ({when(found.occurred_at)})"
                 if found else f"an empty {workflow.trigger_type} event (the conversation has none yet)")
     try:
         return dryrun.dry_run(definition=services.workflow_definition(workflow), conversation=conversation,
@@ -203,13 +228,28 @@ def _run_dry_run(form: DryRunForm) -> tuple[dict | None, str]:
     return None, ""
 
 
+def _trigger_label(name: str) -> str:
+    kind = triggers.trigger_type(name)
+    return kind.label if kind else name
+
+
+def _sample_time(sample: dict) -> dt.datetime:
+    """When the sample says it happened (now when it does not say)."""
+    try:
+        return dryrun.event_time(sample.get("occurred_at"))
+    except ValidationError:
+        return clock.now()
+
+
 def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) if value not in ({}, [], None, "") else ""
 
 
-def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One step (of a dry-run report or a recorded run) for the timeline: label, badge, the branch a condition
-    took, pretty JSON. `defined` is the step as the definition has it (its config names the step)."""
+def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None, *,
+                 dry_run: bool = False) -> dict[str, Any]:
+    """One step (of a dry-run report or a recorded run) for the timeline: label, a sentence of what it did or would
+    do, its plain values as facts, the checks of a condition in words, and the JSON behind a toggle. `defined` is
+    the step as the definition has it (its config names the step)."""
     defined = defined or {"type": step["type"], "config": {}}
     output = step.get("output") or {}
     is_condition = step["type"] == "condition" and isinstance(output, dict) and "result" in output
@@ -222,16 +262,22 @@ def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None) ->
         shown = {}
     elif isinstance(output, dict) and output.get("input") == step.get("input"):  # a describe() echoing its input
         shown = {key: value for key, value in output.items() if key != "input"}
+    checks = output.get("checks", []) if is_condition else []
     return {**step, "number": step["position"] + 1, "label": gallery.step_summary(defined),
             "badge": status_badge(step["status"]), "branch": branch,
-            "checks": output.get("checks", []) if is_condition else [],
+            "sentence": "Check the conditions" if step["type"] == "condition"
+            else wording.step_sentence(step, defined, dry_run=dry_run),
+            "facts": [] if is_condition else wording.facts(step.get("input"), shown),
+            "checks": [{**check, "words": wording.check_sentence(check)} for check in checks],
             "input_json": _pretty(step.get("input")), "output_json": _pretty(shown)}
 
 
-def timeline_rows(steps: list[dict[str, Any]], definition: dict[str, Any]) -> list[dict[str, Any]]:
+def timeline_rows(steps: list[dict[str, Any]], definition: dict[str, Any], *,
+                  dry_run: bool = False) -> list[dict[str, Any]]:
     """Timeline rows of steps recorded for a definition (matched by position)."""
     defined = definition.get("steps", [])
-    return [timeline_row(step, defined[step["position"]] if step["position"] < len(defined) else None)
+    return [timeline_row(step, defined[step["position"]] if step["position"] < len(defined) else None,
+                         dry_run=dry_run)
             for step in steps]
 
 
@@ -252,12 +298,15 @@ def dry_run_view(model_admin, request: HttpRequest, workflow_id: int | None = No
     if request.method == "POST" and form.is_valid():
         report, note = _run_dry_run(form)
     if report:
-        rows = timeline_rows(report["steps"], services.workflow_definition(form.cleaned_data["workflow"]))
+        rows = timeline_rows(report["steps"], services.workflow_definition(form.cleaned_data["workflow"]),
+                             dry_run=True)
     selected = str(form["conversation"].value() or "")
     return _page(model_admin, request, "test.html", "Test a workflow (dry run)", form=form, query=query,
                  conversations=_with_selected(conversation_search(query), selected), selected_conversation=selected,
                  report=report, rows=rows, event_note=note,
                  result_badge=_outcome_badge(report["result"]["status"]) if report else "",
+                 trigger_label=_trigger_label(report["trigger"]["type"]) if report else "",
+                 event_label=EVENT_LABELS.get(report["trigger"]["event_type"], "") if report else "",
                  vars_json=_pretty(report["result"]["vars"]) if report else "")
 
 

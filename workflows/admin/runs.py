@@ -14,10 +14,9 @@ from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirec
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
-
 from conversations.admin.base import NoWritesMixin
+from conversations.timefmt import when
+from conversations.wording import event_sentence
 from workflows import services
 from workflows.admin.pages import status_badge, timeline_rows
 from workflows.choices import FINISHED_RUN_STATUSES, RunStatus
@@ -33,7 +32,7 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
     list_select_related = ("workflow", "conversation")
     date_hierarchy = "created_at"
     search_fields = ("=id", "=conversation__id", "workflow__name")
-    fields = ("workflow", "version", "status", "conversation", "event", "error", "created_at", "started_at",
+    fields = ("workflow", "version", "status", "conversation", "event_in_words", "error", "created_at", "started_at",
               "finished_at", "resume_at")
     readonly_fields = fields
     change_form_template = "admin/workflows/pages/run_change_form.html"
@@ -51,13 +50,18 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
     def status_pill(self, obj: WorkflowRun) -> str:
         return status_badge(obj.status)
 
+    @admin.display(description="Event")
+    def event_in_words(self, obj: WorkflowRun) -> str:
+        """What started the run, as a sentence (the payload is on the event's own page)."""
+        return event_sentence(obj.event) if obj.event_id else "—"
+
     @admin.display(description="Steps", ordering="_steps")
     def step_count(self, obj: WorkflowRun) -> int:
         return obj._steps
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, obj: WorkflowRun) -> str:
-        return date_format(timezone.localtime(obj.created_at), "M j, H:i:s")
+        return when(obj.created_at)
 
     @admin.display(description="Duration")
     def duration(self, obj: WorkflowRun) -> str:

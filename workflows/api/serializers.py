@@ -212,6 +212,8 @@ class SampleEventSerializer(StrictSerializer):
     type = serializers.CharField(required=False, max_length=50)
     payload = serializers.DictField(required=False)
     conversation = ConversationReferenceField(required=False, allow_null=True)
+    # When the sample happened: time conditions (within business hours) are asked about this moment, not now.
+    occurred_at = serializers.DateTimeField(required=False)
 
 
 class DryRunRequestSerializer(StrictSerializer):

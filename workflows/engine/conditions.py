@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q
 
 from conversations import clock, safe_regex
+from workflows.engine import business_hours
 
 MISSING = object()
 
@@ -104,7 +105,13 @@ OPERATORS: dict[str, Operator] = {
     "is_set": Operator(lambda a, e: _is_set(a), None, value_kind="none"),
     "is_not_set": Operator(lambda a, e: not _is_set(a), None, negate=True, value_kind="none"),
     "matches": Operator(_matches, "iregex", value_kind="regex"),
+    "within_business_hours": Operator(lambda a, e: business_hours.within(a, e) is True, None,
+                                      value_kind="calendar"),
+    "outside_business_hours": Operator(lambda a, e: business_hours.within(a, e) is False, None,
+                                       value_kind="calendar"),
 }
+# Operators only evaluated over a run context (they read a calendar), never compiled to a database query.
+CONTEXT_ONLY_OPERATORS = frozenset({"within_business_hours", "outside_business_hours"})
 
 # Fields of the run context a condition may name (besides the open namespaces event.*, vars.*, sla.*,
 # contact.attributes.*). Kept here so validation and the field pickers of the admin read one list.
@@ -218,6 +225,8 @@ def _validate_leaf(leaf: dict, prefix: str, query_only: bool) -> list[tuple[str,
         return [(f"{prefix}field", "A condition needs a field, e.g. conversation.status.")]
     if op not in OPERATORS:
         return [(f"{prefix}op", f'Unknown operator "{op}". Use one of: {", ".join(OPERATORS)}.')]
+    if query_only and op in CONTEXT_ONLY_OPERATORS:
+        return [(f"{prefix}op", f'"{op}" cannot be used in a database query condition.')]
     if query_only and field not in QUERY_FIELDS and field not in MINUTES_SINCE_FIELDS \
             and not field.startswith("contact.attributes."):
         return [(f"{prefix}field", f'"{field}" cannot be used in a database query condition.')]
@@ -230,6 +239,9 @@ def _validate_value(operator: Operator, leaf: dict, prefix: str) -> list[tuple[s
     value = leaf.get("value")
     if operator.value_kind == "none":
         return []
+    if operator.value_kind == "calendar":  # empty: the default calendar
+        problem = business_hours.reference_error(value)
+        return [(f"{prefix}value", problem)] if problem else []
     if "value" not in leaf:
         return [(f"{prefix}value", "This operator needs a value.")]
     if operator.value_kind == "list" and not isinstance(value, list):

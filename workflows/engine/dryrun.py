@@ -34,8 +34,9 @@ def dry_run(*, definition: dict, conversation: Conversation | None = None,
             sample_event: dict | None = None) -> dict[str, Any]:
     """Run a definition's steps against a conversation and/or a sample event and report what each would do.
 
-    Raises DefinitionError for an invalid definition, ValidationError for a sample event it cannot read. `sample_event` is `{"type"?, "payload"?}`; its type defaults
-    to the trigger type, so a sample of a message only needs `{"payload": {"body": ..., "sender_type": ...}}`.
+    Raises DefinitionError for an invalid definition, ValidationError for a sample event it cannot read.
+    `sample_event` is `{"type"?, "payload"?, "occurred_at"?}`; its type defaults to the trigger type, so a sample of
+    a message only needs `{"payload": {"body": ..., "sender_type": ...}}`; its time defaults to now.
     """
     # A missing team or integration is not refused here: its step shows as failed, naming it (a template's draft).
     cleaned = validate_definition(definition, check_references=False)
@@ -73,12 +74,27 @@ def _sample_event(definition: dict, conversation: Conversation | None, sample: d
         raise ValidationError({"event": "payload.message_id is the id (a number) of a message."})
     return Event(
         type=sample.get("type") or definition["trigger"]["type"],
-        occurred_at=clock.now(),
+        occurred_at=event_time(sample.get("occurred_at")),
         conversation=conversation,
         contact=conversation.contact if conversation is not None else None,
         payload=dict(sample.get("payload") or {}),
         depth=0,
     )
+
+
+def event_time(value: Any) -> dt.datetime:
+    """The sample event's own time (a datetime or ISO text; naive means UTC), so time conditions such as "within
+    business hours" are asked about when it happened; now only when the sample does not say."""
+    if value in (None, ""):
+        return clock.now()
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            value = None
+    if not isinstance(value, dt.datetime):
+        raise ValidationError({"event": "occurred_at is a date and time, e.g. 2026-12-03T19:30:00+01:00."})
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def _context(event: Event, conversation: Conversation | None) -> dict[str, Any]:

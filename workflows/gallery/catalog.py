@@ -17,6 +17,9 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from workflows import services
 from workflows.triggers import registry as triggers
+from conversations.choices import CONDITION_OPERATOR_LABELS
+from conversations.wording import label
+from workflows.steps import wording
 from workflows.choices import WorkflowStatus
 from workflows.engine import references
 from workflows.models import Workflow
@@ -67,9 +70,10 @@ def step_summary(step: dict[str, Any]) -> str:
     config = step.get("config", {})
     if step["type"] == "condition":
         leaves = [leaf for group in ("all", "any") for leaf in config.get(group, []) if "field" in leaf]
-        details = [f"{leaf['field']} {leaf['op']} {_short(leaf.get('value', ''))}".strip() for leaf in leaves]
+        details = [f"{wording.field_words(leaf['field'])} {CONDITION_OPERATOR_LABELS.get(leaf['op'], leaf['op'])} "
+                   f"{_short(leaf.get('value', ''))}".strip() for leaf in leaves]
     else:
-        details = [f"{key} {_short(value)}" for key, value in config.items() if _is_plain(value)]
+        details = [f"{key.replace('_', ' ')} {_short(value)}" for key, value in config.items() if _is_plain(value)]
     text = ", ".join(details[:3])
     return f"{label}: {text}" if text else label
 
@@ -82,7 +86,7 @@ def _is_plain(value: Any) -> bool:
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    text = "" if value in ("", None) else label(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

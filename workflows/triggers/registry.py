@@ -24,9 +24,8 @@ if TYPE_CHECKING:
 
 STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 CONDITIONS_KEY = "conditions"
-CONDITIONS_SCHEMA = {"type": "object", "description": "A condition tree (§4) over the event's context, e.g. "
-                                                       "contact.attributes.vip eq true; the workflow starts only "
-                                                       "when it holds."}
+CONDITIONS_SCHEMA = {"type": "object", "description": "Start the workflow only when these hold (e.g. the contact "
+                                                       "is a VIP, or the message came outside business hours)."}
 Describe = Callable[[dict, Any], str]  # (the trigger config, the seen value) -> why the filter failed, in words
 Check = Callable[[dict, "Event", dict], bool]  # (the workflow's trigger config, the event, the run context) -> passes
 Seen = Callable[["Event", dict], Any]  # what the check looked at, for an explanation

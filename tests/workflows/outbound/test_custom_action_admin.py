@@ -75,3 +75,17 @@ def test_add_form_saves_an_action(browser, action):
 
 def test_agents_cannot_test_actions(agent_browser, action):
     assert agent_browser.get(f"/admin/workflows/customaction/{action.pk}/test/").status_code == 403
+
+
+def test_a_new_action_starts_from_an_empty_object_schema_not_null(browser):
+    page = browser.get("/admin/workflows/customaction/add/").content.decode()
+    assert ">\nnull</textarea>" not in page
+    assert page.count('&quot;type&quot;: &quot;object&quot;') == 2
+
+
+def test_test_page_prefills_nullable_properties_with_a_blank_of_their_type(browser, action):
+    action.input_schema = {"type": "object", "properties": {"note": {"type": ["string", "null"]}, "count": {
+        "type": ["null", "integer"]}, "anything": {}}}
+    action.save()
+    page = browser.get(f"/admin/workflows/customaction/{action.pk}/test/")
+    assert json.loads(page.context["form"]["input"].value()) == {"note": "", "count": 0, "anything": ""}

@@ -1,0 +1,68 @@
+""""My preferences": every person who can open admin edits their own preferences (the time zone times are shown
+in), and nobody else's. The list URL opens the person's own page."""
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseRedirect
+
+from conversations import preferences
+from conversations.models import UserPreference
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [("", f"Site default ({settings.TIME_ZONE})")] + [
+        (name, name.replace("_", " ")) for name in preferences.time_zone_names()]
+
+
+class PreferenceForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(choices=time_zone_choices, required=False, label="My time zone",
+                                  help_text="Every time in admin is shown in this zone, labelled with its "
+                                            "abbreviation.")
+
+    class Meta:
+        model = UserPreference
+        fields = ["time_zone"]
+
+
+@admin.register(UserPreference)
+class UserPreferenceAdmin(admin.ModelAdmin):
+    form = PreferenceForm
+
+    def _own(self, request: HttpRequest, obj: UserPreference | None) -> bool:
+        user = request.user
+        return user.is_active and user.is_staff and (obj is None or obj.user_id == user.pk)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._own(request, None)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._own(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._own(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).filter(user=request.user)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        """The person's own form (their row is made on first visit) instead of a list; it saves back here."""
+        if not self.has_module_permission(request):
+            raise PermissionDenied
+        own, _ = UserPreference.objects.get_or_create(user=request.user)
+        return self.change_view(request, str(own.pk), extra_context={"title": "My preferences"})
+
+    def save_model(self, request: HttpRequest, obj: UserPreference, form, change: bool) -> None:
+        preferences.preference_save(user=request.user, time_zone=obj.time_zone)
+
+    def response_change(self, request: HttpRequest, obj: UserPreference):
+        messages.success(request, "Your preferences are saved.")
+        return HttpResponseRedirect(request.path)
