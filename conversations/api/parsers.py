@@ -10,13 +10,35 @@ before decoding (raising Django's own RequestDataTooBig, which the API's error h
 from __future__ import annotations
 
 import io
+import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
-from conversations.safetext import text_problem_errors
+from conversations.safetext import _TOO_DEEP, MAX_DEPTH, text_problem_errors
+
+# Strings (skipped whole, escapes included), brackets, and the colon that marks a key.
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}:]')
+
+
+def too_deep_field(raw: bytes) -> str | None:
+    """The top-level key whose value nests past MAX_DEPTH, found without recursion (only asked once the decoder
+    gave up), or None when there is no such key (e.g. the body itself is a deep list)."""
+    depth, previous, key = 0, b"", None
+    for token in _TOKENS.finditer(raw):
+        text = token.group(0)
+        if text in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_DEPTH + 1 and key is not None:
+                return key
+        elif text in (b"]", b"}"):
+            depth -= 1
+        elif text == b":" and depth == 1 and previous.startswith(b'"'):
+            key = previous[1:-1].decode("utf-8", "replace")
+        previous = text
+    return None
 
 
 class SafeJSONParser(JSONParser):
@@ -32,6 +54,12 @@ class SafeJSONParser(JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
+            field = None
+            if hasattr(stream, "seek"):
+                stream.seek(0)
+                field = too_deep_field(stream.read())
+            if field is not None:  # name the field, as for a body the decoder could still read
+                raise ValidationError({field: [_TOO_DEEP]}) from exc
             raise ParseError("JSON parse error - the body is nested too deeply.") from exc
         errors = text_problem_errors(data)
         if errors:
