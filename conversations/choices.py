@@ -64,7 +64,8 @@ CONDITION_OPERATOR_LABELS = {
     "eq": "is", "neq": "is not", "contains": "contains", "not_contains": "does not contain",
     "starts_with": "starts with", "ends_with": "ends with", "in": "is one of", "not_in": "is none of",
     "gt": "is more than", "gte": "is at least", "lt": "is less than", "lte": "is at most", "is_set": "is set",
-    "is_not_set": "is not set", "matches": "matches the pattern", "within_business_hours": "is within business hours of",
+    "is_not_set": "is not set", "matches": "matches the pattern",
+    "within_business_hours": "is within business hours of",
     "outside_business_hours": "is outside business hours of",
 }
 

@@ -18,8 +18,9 @@ EXCERPT = 60
 ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 # One label map: the labels of the domain's choices (Django's own), plus the few codes outside them.
 VALUE_LABELS: dict[str, str] = {
-    str(value): str(label)
-    for choices in (Channel, Status, Priority, SenderType, Disposition, SurveyChannel) for value, label in choices.choices
+    str(value): str(text)
+    for choices in (Channel, Status, Priority, SenderType, Disposition, SurveyChannel)
+    for value, text in choices.choices
 } | {
     "first_response": "First response", "next_response": "Next response", "resolution": "Resolution",
     "least_busy": "Least busy", "round_robin": "Round robin", "specific": "Specific agent",

@@ -6,6 +6,7 @@ conversation admin when this module is autodiscovered (sla comes after conversat
 """
 from __future__ import annotations
 
+import re
 import zoneinfo
 from functools import cache
 
@@ -23,11 +24,10 @@ from conversations.choices import CONDITION_OPERATOR_LABELS, Channel, Priority
 from conversations.admin.base import ReadOnlyInline
 from conversations.models import Conversation, Team
 from sla.calendars import holidays_for_year
-from sla.models import BusinessHours, SlaPolicy, SlaTarget
-from sla.selectors import paused_seconds, remaining_seconds, uses_business_time
 from sla.matching import FIELDS, OPS
-from sla.models import PAUSABLE_STATUSES
-from sla.widgets import ConditionBuilderWidget, DateListWidget, WeekGridWidget
+from sla.models import PAUSABLE_STATUSES, BusinessHours, SlaPolicy, SlaTarget
+from sla.selectors import paused_seconds, remaining_seconds, uses_business_time
+from sla.widgets import WEEKDAYS, ConditionBuilderWidget, DateListWidget, WeekGridWidget
 
 PREVIEW_ROWS = 40
 
@@ -72,6 +72,19 @@ MATCH_OPERATORS = [{"value": op, "label": CONDITION_OPERATOR_LABELS.get(op, op),
                    for op, (_, _, kind) in OPS.items()]
 
 
+INTERVAL_POSITION = re.compile(r"^Interval (\d+): ")
+
+
+def name_interval(message: str, intervals: list) -> str:
+    """'Interval 2: …' -> 'Tuesday 09:00 – ?: …' when the position names a grid row."""
+    found = INTERVAL_POSITION.match(message)
+    item = intervals[int(found.group(1))] if found and int(found.group(1)) < len(intervals) else None
+    if not isinstance(item, dict) or item.get("weekday") not in range(7):
+        return message
+    hours = f"{item.get('start') or '?'} – {item.get('end') or '?'}"
+    return f"{WEEKDAYS[item['weekday']]} {hours}: {message[found.end():]}"
+
+
 def format_remaining(seconds: int | None) -> str:
     """"1h 05m" left, "-0h 10m" overdue, "—" for finished clocks."""
     if seconds is None:
@@ -103,6 +116,14 @@ class BusinessHoursForm(forms.ModelForm):
         widgets = {"intervals": WeekGridWidget(), "extra_holidays": DateListWidget()}
         labels = {"intervals": "Opening hours", "extra_holidays": "Extra closed dates"}
         help_texts = {"intervals": "", "extra_holidays": "Days the team is closed besides the public holidays."}
+
+    def _post_clean(self) -> None:
+        """The model names a bad interval by its position in the JSON; the grid's user reads its day and hours."""
+        super()._post_clean()
+        intervals = self.instance.intervals  # the field left cleaned_data with its error
+        if "intervals" in self.errors and isinstance(intervals, list):
+            self.errors["intervals"] = self.error_class(
+                [name_interval(message, intervals) for message in self.errors["intervals"]])
 
 
 class SlaPolicyForm(forms.ModelForm):

@@ -50,3 +50,12 @@ def test_people_only_see_their_own_preferences(browser, agent_browser, agent, ma
     agent_row = UserPreference.objects.get(user=agent)
     assert browser.get(f"{PREFERENCES}{agent_row.pk}/change/").status_code in (302, 403, 404)
     assert UserPreference.objects.filter(user=manager).count() == 0
+
+
+def test_when_filter_renders_a_moment_in_the_active_zone_with_its_abbreviation():
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    template = Template("{% load helpdesk_time %}{{ moment|when }}|{{ nothing|when }}")
+    with timezone.override("America/New_York"):
+        assert template.render(Context({"moment": SUMMER_EVENING, "nothing": None})) == "2026-07-01 13:30 EDT|"

@@ -46,7 +46,7 @@ def test_week_grid_saves_several_intervals_a_day_and_skips_closed_days(admin):
 def test_week_grid_refuses_an_interval_without_an_end(admin):
     page = admin.post(ADD_CALENDAR, calendar_post(**{
         "intervals__open_1": "1", "intervals__start_1": ["09:00"], "intervals__end_1": [""]}))
-    assert form_errors(page, "intervals")
+    assert form_errors(page, "intervals") == ['Tuesday 09:00 – ?: "end" must be a time "HH:MM" (00:00 to 24:00).']
     assert not BusinessHours.objects.exists()
 
 

@@ -96,3 +96,11 @@ def test_event_list_filters_by_event_in_words(browser, conversation):
     assert "Status changed</a>" in page and "status_changed" not in visible(page)
     assert browser.get("/admin/conversations/event/").context["cl"].result_count > 1
     assert browser.get("/admin/conversations/event/?type=conversation.status_changed").context["cl"].result_count == 1
+
+
+def test_conversation_history_lists_events_in_words(browser, conversation):
+    conversation_services.message_create(conversation=conversation, body="where is my parcel", sender_type="customer")
+    conversation_services.conversation_change_status(conversation=conversation, status="on_hold")
+    page = browser.get(reverse("admin:conversations_conversation_change", args=[conversation.pk])).content.decode()
+    assert "Status changed from New to On hold" in page and "Customer message" in page
+    assert '&quot;message_id&quot;' not in page and '"message_id"' not in page

@@ -159,7 +159,8 @@ class DryRunForm(forms.Form):
         unknown = sorted(set(data) - {"type", "payload", "occurred_at"})
         if unknown:
             raise ValidationError(f"Unknown key {unknown[0]!r}: a sample event has \"type\", \"payload\" and "
-                                  "\"occurred_at\". Put message fields such as body and sender_type inside \"payload\".")
+                                  "\"occurred_at\". Put message fields such as body and sender_type inside "
+                                  "\"payload\".")
         if not isinstance(data.get("type", ""), str) or not isinstance(data.get("payload", {}), dict):
             raise ValidationError('"type" is text and "payload" is an object.')
         return data
