@@ -20,10 +20,12 @@ from django.urls import NoReverseMatch, reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from conversations import services
+from conversations import clock, services
 from conversations.roles import AGENT_APPS, MANAGER_APPS
 from sla.policies import business_hours_save
 from workflows.gallery import catalog as gallery
+from workflows.models import WorkflowReplay
+from workflows.services import workflow_definition
 from tests.conftest import browser_for, client_for
 
 ANONYMOUS, AGENT, MANAGER, SUPERUSER = "anonymous", "agent", "manager", "superuser"
@@ -77,6 +79,13 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
     "/api/macros/": {"get": AGENT, "post": MANAGER},
     "/api/macros/{id}/": {"get": AGENT, "put": MANAGER, "patch": MANAGER, "delete": MANAGER},
     "/api/conversations/{id}/apply-macro/": AGENT,
+    "/api/conversations/{conversation_pk}/events/": MANAGER,
+    "/api/events/{event_pk}/explain/": MANAGER,
+    "/api/workflows/{id}/replay/": MANAGER,
+    "/api/workflow-replays/{id}/": MANAGER,
+    "/api/endpoints/": MANAGER,
+    "/api/endpoints/{id}/": MANAGER,
+    "/api/endpoints/{id}/enable/": MANAGER,
 }
 
 # Who may open the admin pages of each app; a model of an app missing here fails the test.
@@ -88,13 +97,16 @@ ADD_PAGE_AUDIENCE = {
     **{model: NOBODY for model in ("conversations.event", "conversations.recording", "conversations.survey",
                                    "sla.slatarget", "workflows.workflowrun", "workflows.scheduledevent",
                                    "django_q.success", "django_q.failure", "django_q.ormq",
-                                   "conversations.userpreference")},  # each person's own row, made on first visit
+                                   "conversations.userpreference",  # each person's own row, made on first visit
+                                   "workflows.endpoint")},  # one per destination, made by the first attempt
     "conversations.team": MANAGER, "conversations.agentprofile": MANAGER,
 }
 # Delete pages likewise: contacts and conversations are never deleted (closed instead), nor are events.
 DELETE_PAGE_AUDIENCE = {"conversations.contact": NOBODY, "conversations.conversation": NOBODY,
                         "conversations.event": NOBODY, "conversations.agentprofile": MANAGER}
 PAGE_AUDIENCE_OVERRIDES = {"/add/": ADD_PAGE_AUDIENCE, "/delete/": DELETE_PAGE_AUDIENCE}
+# Action URLs that need a body: those allowed in get a 400 naming what is missing, not a page.
+BODY_REQUIRED = {"/admin/workflows/workflow/reorder/"}
 
 
 @pytest.fixture
@@ -207,6 +219,8 @@ def expected_admin_answer(role: str, url: str, app: str, model: str, about_no_ro
         return {302}
     if role not in WHO_MAY[audience]:
         return {403}
+    if url in BODY_REQUIRED:
+        return {400}
     return {200} if about_no_row else {200, 302}  # an action on a row (toggle, retry) redirects when done
 
 
@@ -221,7 +235,10 @@ def admin_answer(browser: Client, url: str) -> tuple[int, str]:
 @pytest.fixture
 def admin_rows(conversation, manager) -> None:
     """A row for every object page to show: a workflow, a calendar (the conversation brings a contact and events)."""
-    gallery.template_use(slug="spam-close", created_by=manager)
+    workflow = gallery.template_use(slug="spam-close", created_by=manager)
+    # A replay's page takes the replay's id: make replay 1 (the page only reads the row).
+    WorkflowReplay.objects.create(pk=1, workflow=workflow, definition=workflow_definition(workflow), since=clock.now(), until=clock.now(),
+                                  heartbeat_at=clock.now())
     business_hours_save(name="Office", timezone="UTC", intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
 
 
