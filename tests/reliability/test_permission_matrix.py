@@ -236,8 +236,9 @@ def admin_answer(browser: Client, url: str) -> tuple[int, str]:
 def admin_rows(conversation, manager) -> None:
     """A row for every object page to show: a workflow, a calendar (the conversation brings a contact and events)."""
     workflow = gallery.template_use(slug="spam-close", created_by=manager)
-    # A replay's page takes the replay's id: make replay 1 (the page only reads the row).
-    WorkflowReplay.objects.create(pk=1, workflow=workflow, definition=workflow_definition(workflow), since=clock.now(), until=clock.now(),
+    # The replay page takes a replay id, and the object pages are visited with the workflow's: give one that id.
+    WorkflowReplay.objects.create(pk=workflow.pk, workflow=workflow, definition=workflow_definition(workflow),
+                                  since=clock.now(), until=clock.now(),
                                   heartbeat_at=clock.now())
     business_hours_save(name="Office", timezone="UTC", intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
 
