@@ -3,7 +3,7 @@ import pytest
 
 from conversations.models import Event
 from workflows import services
-from workflows.engine.sweep import dispatch_and_run
+from workflows.engine.drain import dispatch_and_run
 
 
 def drain() -> None:

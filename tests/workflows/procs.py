@@ -349,7 +349,7 @@ def cmd_run_with_slow_step(definition: dict, body: str) -> dict:
     """Create a workflow holding the slow step and execute its run in this process (which the test kills)."""
     from conversations.models import Event
     from workflows.steps import step_types
-    from workflows.engine.sweep import dispatch_and_run
+    from workflows.engine.drain import dispatch_and_run
 
     with step_types.register_temporarily(_slow_step_type()):
         workflow = cmd_create_workflow(definition)

@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conversations import clock
 from conversations.models import Conversation, Event
 from workflows.models import WorkflowRun
-from workflows.engine.sweep import dispatch_and_run, sweep_once
+from workflows.engine.drain import dispatch_and_run
+from workflows.engine.sweep import sweep_once
 from tests.workflows.conftest import drain
 
 URL = "/api/workflows/"

@@ -24,7 +24,8 @@ from workflows.engine.dispatcher import dispatch_event
 from workflows.engine.drain import drain_events
 from workflows.models import WorkflowRun
 from workflows.steps import StepOutcome, StepType, step_types
-from workflows.engine.sweep import EVENT_GRACE, dispatch_and_run, sweep_once
+from workflows.engine.drain import dispatch_and_run
+from workflows.engine.sweep import EVENT_GRACE, sweep_once
 from workflows.tasks import dispatch_event_task
 
 AFTER_LEASE = runner.LEASE + dt.timedelta(seconds=1)

@@ -16,8 +16,7 @@ from conversations.models import Event
 from workflows.triggers import registry as triggers
 from workflows.choices import ScheduledEventStatus, WorkflowStatus
 from workflows.engine.dispatcher import create_run
-from workflows.engine.drain import (  # noqa: F401 (dispatch_and_run, drain_events: the drain's old home)
-    dispatch_and_run, drain_batch, drain_events, release_abandoned_runs)
+from workflows.engine.drain import drain_batch, release_abandoned_runs
 from workflows.engine.replay import resume_stalled_replays
 from workflows.models import ScheduledEvent, Workflow, WorkflowRun
 from workflows.engine.runner import claimable, execute_run

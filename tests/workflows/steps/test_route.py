@@ -210,7 +210,7 @@ def test_two_runs_routing_at_once_do_not_overshoot_capacity(contact, team, make_
     from django.db import transaction
 
     from tests.reliability.test_concurrent_changes import run_in_threads, wait_until_another_session_waits_for_a_lock
-    from workflows.engine.sweep import dispatch_and_run
+    from workflows.engine.drain import dispatch_and_run
 
     solo = make_agent("solo", team, capacity=1)
     first, second = open_conversation(contact, "First"), open_conversation(contact, "Second")
