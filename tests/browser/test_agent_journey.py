@@ -13,18 +13,11 @@ import pytest
 from conversations import services
 from conversations.models import Message
 from sla.policies import sla_policy_save
+from tests.browser.test_manager_journey import log_in
 from tests.conftest import make_user
 from workflows.engine import macros
 
 VIEWPORT = {"width": 1440, "height": 900}
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"pw-{username}")
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/$"))
 
 
 def table_fits(page) -> bool:

@@ -10,20 +10,13 @@ import re
 import pytest
 
 from conversations import services as conversation_services
+from tests.browser.test_manager_journey import log_in
 from tests.conftest import make_user
 from tests.workflows.conftest import drain
 from workflows import services
 from workflows.models import Workflow
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"pw-{username}")
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/$"))
 
 
 def workflow(name: str, **extra) -> Workflow:
