@@ -82,9 +82,9 @@ def post_customer_message(conversation: Conversation, body: str) -> None:
     drain()
 
 
-def open_conversation(name: str = "Rita Refund") -> Conversation:
+def open_conversation(name: str = "Rita Refund", *, vip: bool = True) -> Conversation:
     contact = conversation_services.contact_create(name=name, email=f"{name.split()[0].lower()}@example.com",
-                                                   attributes={"vip": True})
+                                                   attributes={"vip": vip})
     return conversation_services.conversation_open(contact=contact, channel="email", subject="Money")
 
 
@@ -109,7 +109,8 @@ def test_manager_builds_the_refund_workflow_from_scratch(page, live_server, shot
     for name in ("Billing", "Retention"):
         conversation_services.team_create(name=name)
     user = CountingPage(page)
-    page.goto(f"{live_server.url}/admin/")
+    page.goto(f"{live_server.url}/admin/")  # Admin › Automation › Workflows › Add
+    assert_page_is_clean(page, "#content-main")
     user.click('a[href="/admin/workflows/workflow/add/"]')
     page.wait_for_url(re.compile(r"/admin/workflows/workflow/add/"))
     assert_page_is_clean(page, "#workflow_form")
@@ -149,6 +150,10 @@ def test_manager_builds_the_refund_workflow_from_scratch(page, live_server, shot
     post_customer_message(conversation, "I want a refund")
     conversation.refresh_from_db()
     assert tags_of(conversation) == {"refund"} and conversation.team.name == "Billing"
+    not_vip = open_conversation("Nora Normal", vip=False)  # the condition step stops the run
+    post_customer_message(not_vip, "I want a refund")
+    not_vip.refresh_from_db()
+    assert tags_of(not_vip) == set() and not_vip.team is None
     page.goto(f"{live_server.url}/admin/conversations/conversation/{conversation.pk}/change/")
     assert_page_is_clean(page, "#conversation_form")
     shot(page, "journey-03-refund-conversation")
@@ -167,8 +172,12 @@ def test_a_team_typed_wrong_is_refused_on_its_field(page, live_server, shot):
     page.wait_for_load_state()
 
     error = page.locator(f"{TEAM_FIELD} .errorlist")
-    assert error.is_visible()
-    assert "Biling" in error.inner_text()
+    assert error.is_visible() and error.inner_text() == 'No team "Biling".'
+    assert page.locator(".wf-has-error[data-field]").evaluate_all("els => els.map(e => e.dataset.field)") == [
+        "steps[0].config.team"]  # on that field and no other
+    picker, below = (page.locator(f"{TEAM_FIELD} {css}").bounding_box()
+                     for css in ("select[data-picker]", ".errorlist"))
+    assert 0 <= below["y"] - (picker["y"] + picker["height"]) < 40 and abs(below["x"] - picker["x"]) < 40
     assert page.locator(f'{TEAM_FIELD} select[data-picker] option:checked').inner_text().startswith("Biling")  # to fix
     error.scroll_into_view_if_needed()
     assert_page_is_clean(page, "#workflow_form")
