@@ -72,7 +72,7 @@ def assert_page_is_clean(page, main: str) -> None:
 
 
 def post_customer_message(conversation: Conversation, body: str) -> None:
-    """A customer message through the public API (the test client, token-less session of the manager), then the
+    """A customer message through the public API (the test client, logged in as the manager), then the
     worker's drain in this process."""
     client = Client()
     client.login(username="manager", password="pw-manager")
