@@ -231,8 +231,8 @@ def editor_context(definition: dict[str, Any], errors: dict[str, list[str]]) -> 
         "trigger": trigger_section(trigger, bag, choices),
         "steps": step_cards, "steps_errors": bag.take("steps"),
         "step_types": [(name, kind.label, kind.category) for name, kind in step_types.items()],
-        "step_templates": [step_card({"type": name}, editor.INDEX_PLACEHOLDER, editor.ErrorBag(), choices)
-                           for name, _ in step_types.items()],
+        "step_templates": [step_card({"type": name, "config": schema_defaults(kind)}, editor.INDEX_PLACEHOLDER,
+                                     editor.ErrorBag(), choices) for name, kind in step_types.items()],
         "blank_leaf": condition_leaf_template(), "blank_group": condition_leaf_template(group=True),
         "operators": list(OPERATOR_LABELS.items()),
         "on_false_choices": OnFalse.choices, "placeholders": placeholder_groups(definition),
@@ -257,6 +257,11 @@ def trigger_section(trigger: dict, bag: editor.ErrorBag, choices: Choices | None
     type_errors = bag.take("trigger.type")
     return {"type": chosen, "choices": [(name, kind.label) for name, kind in triggers.TRIGGER_TYPES.items()],
             "panels": panels, "type_errors": type_errors, "errors": bag.take_under("trigger")}
+
+
+def schema_defaults(kind: StepType) -> dict[str, Any]:
+    """A new step's starting config: the `default` its schema gives a key (e.g. the route strategy)."""
+    return {key: spec["default"] for key, spec in kind.schema.get("properties", {}).items() if "default" in spec}
 
 
 def step_card(step: Any, index: int | str, bag: editor.ErrorBag, choices: Choices | None = None) -> dict[str, Any]:

@@ -23,7 +23,8 @@ class RouteStep(StepType):
     internal = True
     schema = {
         "type": "object", "required": ["strategy"], "additionalProperties": False,
-        "properties": {"team": REFERENCE, "agent": REFERENCE, "strategy": {"enum": list(routing.STRATEGIES)}},
+        "properties": {"team": REFERENCE, "agent": REFERENCE, "strategy": {"enum": list(routing.STRATEGIES),
+                                                                             "default": routing.LEAST_BUSY}},
     }
     templated = ("team", "agent")
     references = {"team": "team", "agent": "agent"}

@@ -135,6 +135,8 @@
       if (el.classList.contains("wf-trigger-type")) { showTrigger(el.value); }
       if (el.classList.contains("wf-mode")) { renumber(); }
       if (el.classList.contains("wf-cond-op")) { syncOperator(el); }
+      // Choosing a step type adds it at once (one action, not two); the button stays for keyboards.
+      if (el.classList.contains("wf-add-type") && el.value) { addStep(); el.value = ""; }
     });
 
     root.addEventListener("click", function (event) {
@@ -142,6 +144,7 @@
       if (!el || !root.contains(el)) { return; }
       if (el.classList.contains("wf-ph")) { insertPlaceholder(el.dataset.path); return; }
       if (el.classList.contains("wf-add-step-btn")) { addStep(); return; }
+      if (el.classList.contains("wf-save-activate")) { root.querySelector("#wf-status").value = "active"; return; }
       if (el.classList.contains("wf-up")) { moveStep(el.closest(".wf-step"), -1); return; }
       if (el.classList.contains("wf-down")) { moveStep(el.closest(".wf-step"), 1); return; }
       if (el.classList.contains("wf-remove")) { el.closest(".wf-step").remove(); renumber(); return; }
