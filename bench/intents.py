@@ -20,6 +20,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import os  # noqa: E402
+
+import django  # noqa: E402
+
+# The matcher is pure Python, but it lives in the triggers package, whose families register on import (they name
+# models): set Django up first. No database is opened.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+django.setup()
+
 from workflows.triggers import intents  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "intents.jsonl"
