@@ -24,7 +24,7 @@ MAX_DEPTH = 64
 MAX_VALUES = 100_000
 
 _UNSAFE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
-_TOO_DEEP = f"Nested more than {MAX_DEPTH} levels deep."
+TOO_DEEP = f"Nested more than {MAX_DEPTH} levels deep."
 _TOO_MANY = f"More than {MAX_VALUES} values in one body."
 
 
@@ -78,7 +78,7 @@ def find_text_problem(value: Any, *, max_depth: int = MAX_DEPTH, max_values: int
         if seen > max_values:
             return TextProblem(field or "non_field_errors", path, _TOO_MANY)
         if depth > max_depth:
-            return TextProblem(field or "non_field_errors", path, _TOO_DEEP)
+            return TextProblem(field or "non_field_errors", path, TOO_DEEP)
         if isinstance(current, str):
             problem = character_problem(current)
             if problem:
@@ -120,7 +120,7 @@ def checked_json(text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ValidationError(f"Not valid JSON: {exc}") from exc
     except RecursionError as exc:
-        raise ValidationError(_TOO_DEEP) from exc
+        raise ValidationError(TOO_DEEP) from exc
     refuse_text_problem(data)
     return data
 
@@ -133,7 +133,7 @@ class SafeJSONFormField(forms.JSONField):
         try:
             converted = super().to_python(value)
         except RecursionError as exc:
-            raise ValidationError(_TOO_DEEP, code="invalid") from exc
+            raise ValidationError(TOO_DEEP, code="invalid") from exc
         refuse_text_problem(converted)
         return converted
 

@@ -17,7 +17,7 @@ from django.core.exceptions import RequestDataTooBig
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
-from conversations.safetext import _TOO_DEEP, MAX_DEPTH, text_problem_errors
+from conversations.safetext import TOO_DEEP, MAX_DEPTH, text_problem_errors
 
 # Strings (skipped whole, escapes included), brackets, and the colon that marks a key.
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}:]')
@@ -59,7 +59,7 @@ class SafeJSONParser(JSONParser):
                 stream.seek(0)
                 field = too_deep_field(stream.read())
             if field is not None:  # name the field, as for a body the decoder could still read
-                raise ValidationError({field: [_TOO_DEEP]}) from exc
+                raise ValidationError({field: [TOO_DEEP]}) from exc
             raise ParseError("JSON parse error - the body is nested too deeply.") from exc
         errors = text_problem_errors(data)
         if errors:

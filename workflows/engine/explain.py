@@ -160,7 +160,7 @@ def _run_outcome(run: WorkflowRun) -> dict[str, Any]:
     step = _stopping_condition(run)
     return {"outcome": Outcome.STOPPED_AT_CONDITION, "run": run.pk, "run_status": run.status, "step": step,
             "reason": f"run #{run.pk} stopped at step {step['position'] + 1} (condition): "
-                      + ("; ".join(_check_words(check) for check in step["checks"]) or "the condition was false")}
+                      + ("; ".join(triggers.check_words(check) for check in step["checks"]) or "the condition was false")}
 
 
 def _stopping_condition(run: WorkflowRun) -> dict[str, Any]:
@@ -168,11 +168,6 @@ def _stopping_condition(run: WorkflowRun) -> dict[str, Any]:
     last = run.condition_steps[0] if run.condition_steps else StepRun(position=run.position, type="condition")
     checks = [check for check in (last.output or {}).get("checks", []) if not check.get("result")]
     return {"position": last.position, "type": last.type, "checks": checks}
-
-
-def _check_words(check: dict) -> str:
-    return (f"{check.get('field')} {check.get('op')} {triggers.shown(check.get('value'))} "
-            f"(saw {triggers.shown(check.get('actual'))})")
 
 
 def explain_event(event: Event) -> dict[str, Any]:

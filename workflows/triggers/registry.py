@@ -121,9 +121,15 @@ def schema(properties: dict, required: tuple = ()) -> dict:
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
 
 
+def check_words(check: dict) -> str:
+    """One condition check as an explanation quotes it: `field op value (saw actual)`."""
+    return (f"{check.get('field')} {check.get('op')} {shown(check.get('value'))} "
+            f"(saw {shown(check.get('actual'))})")
+
+
 def _false_conditions(config: dict, data: dict) -> str:
-    false = [f"{check['field']} {check['op']} {shown(check['value'])} (saw {shown(check['actual'])})"
-             for check in conditions.explain(config[CONDITIONS_KEY], data) if not check["result"]]
+    false = [check_words(check) for check in conditions.explain(config[CONDITIONS_KEY], data)
+             if not check["result"]]
     return "; ".join(false) or "the condition tree is false"
 
 
