@@ -9,6 +9,7 @@ class Channel(models.TextChoices):
     SMS = "sms", "SMS"
     PHONE = "phone", "Phone"
     WEB = "web", "Web"
+    API = "api", "API"
 
 
 class Status(models.TextChoices):
@@ -101,3 +102,21 @@ class SurveyChannel(models.TextChoices):
 class TicketStatus(models.TextChoices):
     OPEN = "open", "Open"
     CLOSED = "closed", "Closed"
+
+
+class InboxChannel(models.TextChoices):
+    """The channels an inbox connects to the outside (SPEC §13); other channels work over the API only."""
+
+    EMAIL = "email", "Email"
+    API = "api", "API"
+
+
+class EmailDirection(models.TextChoices):
+    INBOUND = "inbound", "Received"
+    OUTBOUND = "outbound", "Sent"
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"

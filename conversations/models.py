@@ -10,7 +10,10 @@ from django.db.models import Q
 
 from conversations.choices import (
     Channel,
+    DeliveryStatus,
     Disposition,
+    EmailDirection,
+    InboxChannel,
     Priority,
     SenderType,
     Status,
@@ -74,6 +77,38 @@ class Tag(models.Model):
         return self.name
 
 
+class Inbox(models.Model):
+    """Where a channel meets the outside (SPEC §13): an email address read over IMAP (or fed by the inbound
+    endpoint) and answered over SMTP, or an API channel whose agents' answers are POSTed to a callback.
+
+    Passwords and the callback secret live sealed in `secrets_encrypted` (the integrations' encryption); the inbound
+    token is kept only as its SHA-256 digest, shown once when the inbox is made.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    channel = models.CharField(max_length=10, choices=InboxChannel.choices)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="inboxes")
+    address = models.EmailField(blank=True, help_text="The support address mail is sent from (email inboxes).")
+    imap = models.JSONField(default=dict, blank=True, help_text="host, port, username, ssl, folder (no password).")
+    smtp = models.JSONField(default=dict, blank=True, help_text="host, port, username, starttls (no password); "
+                                                                "empty: the project's EMAIL_* settings.")
+    secrets_encrypted = models.TextField(blank=True, help_text="Sealed IMAP/SMTP passwords and callback secret.")
+    callback_url = models.URLField(max_length=500, blank=True, help_text="API inboxes: where answers are POSTed.")
+    inbound_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    active = models.BooleanField(default=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_poll_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "inboxes"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Conversation(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="conversations")
     channel = models.CharField(max_length=20, choices=Channel.choices)
@@ -84,6 +119,7 @@ class Conversation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_conversations"
     )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations")
+    inbox = models.ForeignKey(Inbox, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations")
     tags = models.ManyToManyField(Tag, related_name="conversations", blank=True)
     disposition = models.CharField(max_length=40, choices=Disposition.choices, blank=True)
     sentiment = models.FloatField(null=True, blank=True, help_text="Average sentiment of customer messages, 0..1.")
@@ -126,6 +162,88 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender_type}: {self.body[:60]}"
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    """Files sit under a random folder so a name never collides and a path never guesses another file."""
+    return f"attachments/{uuid.uuid4().hex}/{filename[-100:]}"
+
+
+class Attachment(models.Model):
+    """A file on a message (SPEC §13): uploaded with it, or a part of an inbound mail; stored through Django's
+    storage API (`STORAGES["default"]`), streamed only to users who may see the conversation."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_upload_to, max_length=300)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=150, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    content_id = models.CharField(max_length=300, blank=True, help_text="Inline parts of a mail (cid:).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class EmailHeaders(models.Model):
+    """The mail side of a message (SPEC §13): the headers threading needs, the addresses, the full text with its
+    quoted history and the raw source as received. `message_id_header` is unique per inbox, so a mail is imported once."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="email")
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="emails")
+    direction = models.CharField(max_length=10, choices=EmailDirection.choices)
+    message_id_header = models.CharField(max_length=500, help_text="The mail's Message-ID, angle brackets included.")
+    in_reply_to = models.CharField(max_length=500, blank=True)
+    references = models.TextField(blank=True)
+    from_name = models.CharField(max_length=300, blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    to = models.JSONField(default=list, blank=True)
+    cc = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    full_text = models.TextField(blank=True, help_text="The text with its quoted history.")
+    raw = models.BinaryField(blank=True, default=bytes, help_text="The source as received (inbound).")
+    auto_submitted = models.BooleanField(default=False, help_text="An auto-reply or a bounce.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "email headers"
+        verbose_name_plural = "email headers"
+        constraints = [models.UniqueConstraint(fields=["inbox", "message_id_header"], name="email_unique_message_id")]
+        indexes = [models.Index(fields=["message_id_header"], name="email_message_id")]
+
+    def __str__(self) -> str:
+        return self.message_id_header
+
+
+class Delivery(models.Model):
+    """One public answer on its way out (SPEC §13): by mail or to an API inbox's callback. The row is written with
+    the message, so a delivery is never lost; `external_id` (the Message-ID or webhook-id) is fixed before the first
+    attempt, so a retry after a crash never sends twice under two ids. Workers claim due rows by `lease_until`."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="delivery")
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    external_id = models.CharField(max_length=500, help_text="Message-ID (email) or webhook-id (API channel).")
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="delivery_due",
+                         condition=Q(status="queued")),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery of message {self.message_id}: {self.status}"
 
 
 def recording_upload_to(instance: "Recording", filename: str) -> str:

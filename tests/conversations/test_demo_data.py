@@ -2,6 +2,8 @@
 from io import StringIO
 
 import pytest
+
+from conversations.choices import Channel
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
@@ -62,7 +64,7 @@ def test_conversations_vary_and_have_messages_and_events(demo):
     assert set(conversations.values_list("status", flat=True)) == {
         "new", "open", "pending", "on_hold", "resolved", "closed"
     }
-    assert len(set(conversations.values_list("channel", flat=True))) == 6
+    assert len(set(conversations.values_list("channel", flat=True))) == len(Channel.choices)
     assert len(set(conversations.values_list("priority", flat=True))) >= 3
     assert conversations.exclude(disposition="").exists() and Tag.objects.filter(name="vip").exists()
     for conversation in conversations:
