@@ -16,6 +16,8 @@ from django.conf import settings
 PREFIX = "HELPDESK_"
 
 DEFAULTS: dict[str, Any] = {
+    # Largest file a message may carry (uploads and inbound mail parts), in bytes (SPEC §13).
+    "MAX_ATTACHMENT_BYTES": 25 * 1024 * 1024,
     # Absolute base of the links the apps send out (survey links, notification e-mails); no trailing slash.
     "SITE_URL": "http://127.0.0.1:8000",
     # Outbound calls (webhooks, HTTP steps, Slack, speech): hosts allowed past the SSRF guard, and the timeout.
