@@ -11,6 +11,7 @@ class ConversationsConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
+        from conversations import setting_checks  # noqa: F401  (registers the HELPDESK_* system checks)
         from conversations.roles import ensure_roles_after_migrate
         from conversations.safe_regex import install_sqlite_regexp
 

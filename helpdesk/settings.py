@@ -8,6 +8,8 @@ from pathlib import Path
 
 import dj_database_url
 
+import conversations
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -143,6 +145,7 @@ HELPDESK_SITE_URL = SITE_URL  # the base of links the apps send (conversations/c
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "conversations.api.authentication.TokenAuthentication",  # DRF's, reading the role groups along with the user
+        "conversations.api.authentication.BearerTokenAuthentication",  # the same token as `Bearer <key>`
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -158,7 +161,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Helpdesk workflows API",
     "DESCRIPTION": "Conversations, workflows, SLA and integrations of the helpdesk workflow engine.",
-    "VERSION": "1.0.0",
+    "VERSION": conversations.__version__,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

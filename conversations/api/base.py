@@ -12,7 +12,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from conversations.api.authentication import TokenAuthentication
+from conversations.api.authentication import BearerTokenAuthentication, TokenAuthentication
 from conversations.api.parsers import SafeJSONParser
 from conversations.roles import is_manager
 
@@ -92,7 +92,7 @@ class HelpdeskAPIMixin:
     filters, `StandardPagination` and the error handler above. A view's own attributes still win (the public survey
     answer sets none of the login). Carried by the views, not read from REST_FRAMEWORK, so a host project sets none."""
 
-    authentication_classes = [TokenAuthentication, authentication.SessionAuthentication]
+    authentication_classes = [TokenAuthentication, BearerTokenAuthentication, authentication.SessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [SafeJSONParser, parsers.FormParser, parsers.MultiPartParser]
     filter_backends = [DjangoFilterBackend]

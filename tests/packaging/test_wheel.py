@@ -46,7 +46,7 @@ def wheel(tmp_path_factory) -> Path:
     """The wheel, built from a copy of the sources (a build writes build/ and *.egg-info next to them)."""
     require_service("wheel (the build backend's bdist_wheel)", importlib.util.find_spec("wheel") is not None)
     source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     for app in APPS:
         shutil.copytree(ROOT / app, source / app, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -161,3 +161,16 @@ def test_a_host_project_runs_a_workflow_from_the_installed_wheel(fresh_python, h
     [workflow_run] = seen["runs"]
     assert workflow_run["status"] == "succeeded", (workflow_run, (host_project / "qcluster.log").read_text()[-3000:])
     assert scenario["tag"] in seen["conversation"]["tags"]
+
+
+def test_the_wheel_carries_the_one_version_and_the_license(wheel):
+    """The version comes from conversations.__version__ and the license travels as metadata and as a file."""
+    import conversations
+
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
+        text = archive.read(metadata).decode()
+        assert any(name.endswith("LICENSE") for name in archive.namelist())
+    assert f"Version: {conversations.__version__}\n" in text
+    assert "License: BSD-3-Clause\n" in text
+    assert "Classifier: License :: OSI Approved :: BSD License\n" in text

@@ -47,3 +47,10 @@ urlpatterns += [
             name="conversation-events"),
     re_path(r"^events/(?P<event_pk>[^/]+)/explain/$", EventExplainView.as_view(), name="event-explain"),
 ]
+
+from workflows.api.health import LivenessView, ReadinessView  # noqa: E402
+
+urlpatterns += [
+    path("health/live/", LivenessView.as_view(), name="health-live"),
+    path("health/ready/", ReadinessView.as_view(), name="health-ready"),
+]

@@ -1,0 +1,97 @@
+"""System checks (`manage.py check`, and every `runserver`/`migrate`) for the `HELPDESK_*` settings.
+
+A misspelt name, a value of the wrong type, a negative interval or an encryption key Fernet cannot use is refused
+at start-up with a named error (`helpdesk.E00N`), instead of a surprise the first time the setting is read. The
+type of each setting is the type of its default in `conversations/conf.py`, so a new setting is checked as soon as
+it has a default.
+"""
+from __future__ import annotations
+
+import difflib
+from numbers import Real
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from conversations.conf import DEFAULTS, PREFIX
+
+# Settings whose value must be above zero (intervals, sizes, budgets); other numbers must not be negative.
+_POSITIVE_SUFFIXES = ("_SECONDS", "_BYTES", "_STEPS", "_CHARS", "_HOURS", "_EVENTS", "_ATTEMPTS")
+
+
+def _unknown_names() -> list[checks.CheckMessage]:
+    found = []
+    for name in dir(settings):
+        if not name.startswith(PREFIX) or name[len(PREFIX):] in DEFAULTS:
+            continue
+        close = difflib.get_close_matches(name[len(PREFIX):], DEFAULTS, n=1)
+        hint = f"Did you mean {PREFIX}{close[0]}?" if close else "conversations/conf.py lists every HELPDESK_* setting."
+        found.append(checks.Error(f"{name} is not a setting of the helpdesk apps.", hint=hint, id="helpdesk.E001"))
+    return found
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "text",
+            list: "a list", tuple: "a list", dict: "a dictionary"}.get(type(value), type(value).__name__)
+
+
+def _type_matches(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, Real) and not isinstance(value, bool)
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    if default is None:
+        return True
+    return isinstance(value, type(default))
+
+
+def _value_errors(key: str, value: Any) -> list[checks.CheckMessage]:
+    default = DEFAULTS[key]
+    name = PREFIX + key
+    if not _type_matches(value, default):
+        return [checks.Error(f"{name} must be {_type_name(default)}, not {value!r}.", id="helpdesk.E002")]
+    if isinstance(value, Real) and not isinstance(value, bool):
+        if value < 0 or (value == 0 and key.endswith(_POSITIVE_SUFFIXES)):
+            bound = "above zero" if key.endswith(_POSITIVE_SUFFIXES) else "zero or more"
+            return [checks.Error(f"{name} must be {bound}, not {value!r}.", id="helpdesk.E003")]
+    return []
+
+
+def _encryption_key_errors() -> list[checks.CheckMessage]:
+    from cryptography.fernet import Fernet
+
+    keys = getattr(settings, PREFIX + "ENCRYPTION_KEYS", None) or ()
+    errors = []
+    for position, key in enumerate(keys if isinstance(keys, (list, tuple)) else (), start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            errors.append(checks.Error(
+                f"{PREFIX}ENCRYPTION_KEYS: key {position} is not a Fernet key (32 url-safe base64-encoded bytes).",
+                hint="Make one with: python -c 'from cryptography.fernet import Fernet; "
+                     "print(Fernet.generate_key().decode())'",
+                id="helpdesk.E004"))
+    return errors
+
+
+def _host_errors() -> list[checks.CheckMessage]:
+    needed = {"rest_framework": "djangorestframework", "django_q": "django-q2", "django_filters": "django-filter",
+              "rest_framework.authtoken": "DRF's token table"}
+    apps = set(settings.INSTALLED_APPS)
+    return [checks.Error(f"INSTALLED_APPS needs {app!r} ({what}) for the helpdesk apps.", id="helpdesk.E005")
+            for app, what in needed.items() if app not in apps]
+
+
+@checks.register(checks.Tags.compatibility)
+def check_helpdesk_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Every `HELPDESK_*` setting the project sets is known, of its default's type and in range."""
+    errors = _unknown_names() + _encryption_key_errors() + _host_errors()
+    for key in DEFAULTS:
+        if hasattr(settings, PREFIX + key):
+            errors += _value_errors(key, getattr(settings, PREFIX + key))
+    return errors
