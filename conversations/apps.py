@@ -14,8 +14,11 @@ class ConversationsConfig(AppConfig):
         from conversations import setting_checks  # noqa: F401  (registers the HELPDESK_* system checks)
         from conversations.roles import ensure_roles_after_migrate
         from conversations.safe_regex import install_sqlite_regexp
+        from conversations.sqlite_tuning import tune_sqlite_connection
 
         # post_migrate is the only hook Django gives to create the role groups once permissions exist.
         post_migrate.connect(ensure_roles_after_migrate, sender=self)
         # connection_created is Django's hook for per-connection SQL functions: REGEXP runs on RE2 (linear time).
         connection_created.connect(install_sqlite_regexp, dispatch_uid="conversations.safe_regex")
+        # ... and for WAL, a busy timeout and IMMEDIATE transactions on a host project's plain SQLite settings.
+        connection_created.connect(tune_sqlite_connection, dispatch_uid="conversations.sqlite_tuning")

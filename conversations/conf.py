@@ -16,6 +16,8 @@ from django.conf import settings
 PREFIX = "HELPDESK_"
 
 DEFAULTS: dict[str, Any] = {
+    # On SQLite, turn on WAL, a 20 s busy timeout and IMMEDIATE transactions where DATABASES OPTIONS set none.
+    "SQLITE_TUNING": True,
     # Largest file a message may carry (uploads and inbound mail parts), in bytes (SPEC §13).
     "MAX_ATTACHMENT_BYTES": 25 * 1024 * 1024,
     # Absolute base of the links the apps send out (survey links, notification e-mails); no trailing slash.

@@ -125,15 +125,15 @@ def stop(worker: subprocess.Popen) -> None:
         worker.wait()
 
 
-def run_worker_until_done(python: Path, host: Path, scenario: dict) -> dict:
-    """`manage.py qcluster` while the host waits for the run to finish; the run and conversation it saw at the end."""
+def run_worker_until_done(python: Path, host: Path, scenario: dict, script: list[str] | None = None) -> dict:
+    """`manage.py qcluster` while a host script works (by default: wait for the run to finish); what it printed."""
+    script = script or ["wait_for_run.py", str(scenario["workflow"]), str(scenario["conversation"]),
+                        scenario["token"], str(RUN_SECONDS)]
     log = open(host / "qcluster.log", "wb")
     worker = subprocess.Popen([str(python), "manage.py", "qcluster"], cwd=host, env=host_env(), stdout=log,
                               stderr=subprocess.STDOUT)
     try:
-        return last_json(run([str(python), "wait_for_run.py", str(scenario["workflow"]),
-                              str(scenario["conversation"]), scenario["token"], str(RUN_SECONDS)],
-                             cwd=host, timeout=RUN_SECONDS + 60))
+        return last_json(run([str(python), *script], cwd=host, timeout=RUN_SECONDS + 60))
     finally:
         stop(worker)
         log.close()
@@ -161,6 +161,14 @@ def test_a_host_project_runs_a_workflow_from_the_installed_wheel(fresh_python, h
     [workflow_run] = seen["runs"]
     assert workflow_run["status"] == "succeeded", (workflow_run, (host_project / "qcluster.log").read_text()[-3000:])
     assert scenario["tag"] in seen["conversation"]["tags"]
+
+    # 100 more posts while the worker drains, on the host's own database settings (startproject's, for SQLite).
+    seen = run_worker_until_done(fresh_python, host_project, scenario, [
+        "post_many.py", str(scenario["workflow"]), str(scenario["conversation"]), scenario["token"], "100",
+        str(RUN_SECONDS)])
+    log = (host_project / "qcluster.log").read_text()
+    assert seen == {"answers": {"201": 100}, "runs": {"succeeded": 101}}, (seen, log[-3000:])
+    assert "database is locked" not in log
 
 
 def test_the_wheel_carries_the_one_version_and_the_license(wheel):

@@ -40,9 +40,10 @@ TEMPLATES = [{
                                        "django.contrib.auth.context_processors.auth",
                                        "django.contrib.messages.context_processors.messages"]},
 }]
-# A SQLite file; the packaging test's PostgreSQL pass gives a database of the throwaway cluster as HOST_DATABASE.
+# startproject's SQLite file, options untouched (the apps tune SQLite themselves: conversations/sqlite_tuning.py);
+# the packaging test's PostgreSQL pass gives a database of the throwaway cluster as HOST_DATABASE.
 DATABASES = {"default": json.loads(os.environ["HOST_DATABASE"]) if os.environ.get("HOST_DATABASE") else
-             {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3", "OPTIONS": {"timeout": 30}}}
+             {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
 USE_TZ = True
 STATIC_URL = "static/"
 
