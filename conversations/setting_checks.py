@@ -79,6 +79,16 @@ def _encryption_key_errors() -> list[checks.CheckMessage]:
     return errors
 
 
+def _derived_key_warning() -> list[checks.CheckMessage]:
+    if settings.DEBUG or getattr(settings, PREFIX + "ENCRYPTION_KEYS", None):
+        return []
+    return [checks.Warning(
+        "Secrets are sealed with a key derived from SECRET_KEY (no HELPDESK_ENCRYPTION_KEYS).",
+        hint="Set HELPDESK_ENCRYPTION_KEYS to a Fernet key of its own and run `manage.py rotate_encryption_keys`; "
+             "keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS keep decrypting the old rows meanwhile.",
+        id="helpdesk.W001")]
+
+
 def _host_errors() -> list[checks.CheckMessage]:
     needed = {"rest_framework": "djangorestframework", "django_q": "django-q2", "django_filters": "django-filter",
               "rest_framework.authtoken": "DRF's token table"}
@@ -90,7 +100,7 @@ def _host_errors() -> list[checks.CheckMessage]:
 @checks.register(checks.Tags.compatibility)
 def check_helpdesk_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """Every `HELPDESK_*` setting the project sets is known, of its default's type and in range."""
-    errors = _unknown_names() + _encryption_key_errors() + _host_errors()
+    errors = _unknown_names() + _encryption_key_errors() + _derived_key_warning() + _host_errors()
     for key in DEFAULTS:
         if hasattr(settings, PREFIX + key):
             errors += _value_errors(key, getattr(settings, PREFIX + key))

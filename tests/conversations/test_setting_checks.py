@@ -7,6 +7,12 @@ from cryptography.fernet import Fernet
 from conversations.setting_checks import check_helpdesk_settings
 
 
+@pytest.fixture(autouse=True)
+def own_encryption_key(settings):
+    """A production-like project with a key of its own; tests that are about the key change it."""
+    settings.HELPDESK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+
 def ids(settings_errors) -> list[tuple[str, str]]:
     return [(error.id, error.msg) for error in settings_errors]
 
@@ -55,3 +61,11 @@ def test_a_host_without_django_q_is_told(settings):
     settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "django_q"]
     assert ids(check_helpdesk_settings()) == [
         ("helpdesk.E005", "INSTALLED_APPS needs 'django_q' (django-q2) for the helpdesk apps.")]
+
+
+def test_production_without_an_encryption_key_of_its_own_is_warned(settings):
+    settings.DEBUG, settings.HELPDESK_ENCRYPTION_KEYS = False, []
+    assert ids(check_helpdesk_settings()) == [
+        ("helpdesk.W001", "Secrets are sealed with a key derived from SECRET_KEY (no HELPDESK_ENCRYPTION_KEYS).")]
+    settings.HELPDESK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    assert check_helpdesk_settings() == []

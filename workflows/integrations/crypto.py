@@ -1,8 +1,11 @@
 """Encryption at rest for integration secrets (MultiFernet: the first key encrypts, every key decrypts, so keys
 rotate by putting a new one first and re-saving).
 
-Keys come from `HELPDESK_ENCRYPTION_KEYS` (comma-separated Fernet keys); without it one key is derived from
-SECRET_KEY so a bare `make run` works.
+Keys come from `HELPDESK_ENCRYPTION_KEYS` (comma-separated Fernet keys, newest first), so rotating Django's
+SECRET_KEY never touches stored secrets. Without it one key is derived from SECRET_KEY so a bare `make run` works.
+Keys derived from SECRET_KEY and from every SECRET_KEY_FALLBACKS entry always decrypt too: that is the migration
+path for secrets sealed under the derived key (set HELPDESK_ENCRYPTION_KEYS, run `manage.py
+rotate_encryption_keys`), and a SECRET_KEY rotated the documented Django way keeps them readable meanwhile.
 """
 from __future__ import annotations
 
@@ -23,13 +26,21 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key) for key in keys])
 
 
+def _derived_key(secret_key: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(secret_key.encode()).digest()).decode()
+
+
+def _derived_keys() -> tuple[str, ...]:
+    """Keys derived from SECRET_KEY, then from each SECRET_KEY_FALLBACKS entry."""
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
+    return tuple(dict.fromkeys(_derived_key(secret) for secret in secrets if secret))
+
+
 def encryption_keys() -> tuple[str, ...]:
-    """The configured keys, newest first."""
+    """Every key that decrypts, the one that encrypts first: the configured keys (newest first), then the keys
+    derived from SECRET_KEY and its fallbacks (the first of them encrypts only when no key is configured)."""
     configured = tuple(helpdesk_setting("ENCRYPTION_KEYS") or ())
-    if configured:
-        return configured
-    derived = base64.urlsafe_b64encode(hashlib.sha256(settings.SECRET_KEY.encode()).digest()).decode()
-    return (derived,)
+    return tuple(dict.fromkeys(configured + _derived_keys()))
 
 
 def encrypt_json(value: Any) -> str:

@@ -5,6 +5,7 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
+from workflows.integrations import crypto
 from workflows.integrations.crypto import decrypt_json
 from workflows.integrations.services import integration_save
 from workflows.integrations.secrets import integration_secrets
@@ -62,3 +63,24 @@ def test_without_the_key_a_secret_cannot_be_read(settings):
     settings.HELPDESK_ENCRYPTION_KEYS = [NEW]
     with pytest.raises(ValueError, match="HELPDESK_ENCRYPTION_KEYS"):
         integration_secrets(Integration.objects.get(pk=integration.pk))
+
+
+def test_a_rotated_secret_key_keeps_derived_secrets_readable(settings):
+    """SECRET_KEY rotated the documented Django way (old one in SECRET_KEY_FALLBACKS) keeps sealed secrets readable."""
+    settings.HELPDESK_ENCRYPTION_KEYS = []
+    settings.SECRET_KEY = "the-old-secret-key-" + "x" * 40
+    token = crypto.encrypt_json({"token": "sk-live"})
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "the-new-secret-key-" + "y" * 40, [settings.SECRET_KEY]
+    assert crypto.decrypt_json(token) == {"token": "sk-live"}
+
+
+def test_secrets_sealed_under_the_derived_key_migrate_to_a_key_of_their_own(settings):
+    """Setting HELPDESK_ENCRYPTION_KEYS keeps old rows readable; a rotation re-seals them under the new key, after
+    which SECRET_KEY can change freely."""
+    settings.HELPDESK_ENCRYPTION_KEYS = []
+    token = crypto.encrypt_json("sealed-before")
+    settings.HELPDESK_ENCRYPTION_KEYS = [NEW]
+    assert crypto.decrypt_json(token) == "sealed-before"
+    rotated = crypto.rotate(token)
+    settings.SECRET_KEY = "a-completely-different-secret-key-" + "z" * 30
+    assert crypto.decrypt_json(rotated) == "sealed-before"
