@@ -35,5 +35,5 @@ bench: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_workflows
-	$(BIN)/python manage.py load_demo_data
+	$(BIN)/python manage.py load_demo_data --demo
 	$(BIN)/python manage.py runserver_with_worker --host $(HOST) --port $(PORT)

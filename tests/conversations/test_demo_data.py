@@ -6,7 +6,7 @@ import pytest
 from conversations.choices import Channel
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from conversations.models import AgentProfile, Contact, Conversation, Event, Message, Tag, Team
 from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP
@@ -16,7 +16,7 @@ COUNTED = [User, Group, Team, AgentProfile, Contact, Conversation, Message, Tag,
 
 def load() -> str:
     out = StringIO()
-    call_command("load_demo_data", stdout=out)
+    call_command("load_demo_data", "--demo", stdout=out)
     return out.getvalue()
 
 
@@ -71,3 +71,10 @@ def test_conversations_vary_and_have_messages_and_events(demo):
         assert 1 <= conversation.messages.count() <= 5
     assert Event.objects.filter(type="conversation.created").count() == 50
     assert Event.objects.filter(type="message.created").count() == Message.objects.count()
+
+
+def test_without_demo_or_debug_it_refuses_to_create_admin_admin(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="creates the superuser admin/admin"):
+        call_command("load_demo_data", stdout=StringIO())
+    assert not User.objects.filter(username="admin").exists()

@@ -12,7 +12,8 @@ import random
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, User
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from conversations import services
@@ -104,7 +105,15 @@ FINAL_STATES = [
 class Command(BaseCommand):
     help = "Load demo users, teams, contacts and conversations (idempotent; prints the logins)."
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--demo", action="store_true",
+                            help="Required unless DEBUG is on: this creates an admin/admin superuser.")
+
+    def handle(self, *args, demo: bool = False, **options) -> None:
+        # The wheel ships this command; in a real installation it must not quietly create admin/admin.
+        if not (demo or settings.DEBUG):
+            raise CommandError("load_demo_data creates the superuser admin/admin and demo people: run it with --demo "
+                               "(or DEBUG on) on a demo or development database only.")
         # django-q2 logs one line per enqueued event at INFO; a few hundred of them would bury the logins.
         logging.getLogger("django-q").setLevel(logging.WARNING)
         ensure_roles()
