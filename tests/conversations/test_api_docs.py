@@ -60,3 +60,19 @@ def test_schema_is_valid_openapi_and_has_no_warning_about_conversations(tmp_path
     printed = capsys.readouterr()
     warnings = [line for line in (printed.out + printed.err).splitlines() if "Warning" in line or "Error" in line]
     assert not [line for line in warnings if "conversations/" in line or "Conversation" in line], warnings
+
+
+def test_the_schema_is_built_once_per_process(client):
+    """The second request is served from the kept schema (the generator is not run again)."""
+    from unittest import mock
+
+    from drf_spectacular.generators import SchemaGenerator
+
+    from workflows.api import schema
+
+    schema.forget_built_schemas()
+    first = client.get("/api/schema/?format=json")
+    with mock.patch.object(SchemaGenerator, "get_schema", side_effect=AssertionError("rebuilt")):
+        second = client.get("/api/schema/?format=json")
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json()
