@@ -82,6 +82,7 @@ class EventType(models.TextChoices):
     SENTIMENT_CROSSED = "conversation.sentiment_crossed"
     CONTACT_CREATED = "contact.created"
     CONTACT_UPDATED = "contact.updated"
+    CONTACT_ERASED = "contact.erased"
     RECORDING_UPLOADED = "recording.uploaded"
     TICKET_CREATED = "ticket.created"
     SURVEY_SENT = "survey.sent"

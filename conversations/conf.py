@@ -16,6 +16,8 @@ from django.conf import settings
 PREFIX = "HELPDESK_"
 
 DEFAULTS: dict[str, Any] = {
+    # Erase conversations closed more than this many days ago (GDPR storage limitation); 0 keeps them forever.
+    "RETENTION_DAYS": 0,
     # On SQLite, turn on WAL, a 20 s busy timeout and IMMEDIATE transactions where DATABASES OPTIONS set none.
     "SQLITE_TUNING": True,
     # Largest file a message may carry (uploads and inbound mail parts), in bytes (SPEC §13).

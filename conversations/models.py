@@ -31,6 +31,7 @@ class Contact(models.Model):
     attributes = models.JSONField(default=dict, blank=True, help_text='Contact "memory", e.g. {"vip": true}')
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(null=True, blank=True, help_text="When the contact's personal data was erased.")
 
     class Meta:
         ordering = ["name", "id"]
@@ -128,6 +129,7 @@ class Conversation(models.Model):
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     last_agent_message_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True, help_text="When its personal data was erased (GDPR).")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

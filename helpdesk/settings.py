@@ -218,6 +218,7 @@ HELPDESK_SMS_INTEGRATION = os.environ.get("HELPDESK_SMS_INTEGRATION", "")
 HELPDESK_SMS_SENDER = os.environ.get("HELPDESK_SMS_SENDER", "")
 HELPDESK_SMS_PROVIDER = os.environ.get("HELPDESK_SMS_PROVIDER", "http")
 HELPDESK_MAX_DEPTH = env_int("HELPDESK_MAX_DEPTH", 3)
+HELPDESK_RETENTION_DAYS = env_int("HELPDESK_RETENTION_DAYS", 0)
 # Replay ("try on history"): recorded events one worker task evaluates before it enqueues the next chunk.
 HELPDESK_REPLAY_CHUNK_EVENTS = env_int("HELPDESK_REPLAY_CHUNK_EVENTS", 500)
 HELPDESK_RETRY_BASE_SECONDS = env_int("HELPDESK_RETRY_BASE_SECONDS", 10)

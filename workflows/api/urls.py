@@ -54,3 +54,10 @@ urlpatterns += [
     path("health/live/", LivenessView.as_view(), name="health-live"),
     path("health/ready/", ReadinessView.as_view(), name="health-ready"),
 ]
+
+from workflows.api.privacy import ContactEraseView, ContactExportView  # noqa: E402
+
+urlpatterns += [
+    path("contacts/<int:pk>/erase/", ContactEraseView.as_view(), name="contact-erase"),
+    path("contacts/<int:pk>/export/", ContactExportView.as_view(), name="contact-export"),
+]

@@ -19,6 +19,7 @@ from workflows.engine.dispatcher import create_run
 from workflows.engine.drain import drain_batch, release_abandoned_runs
 from workflows.engine.replay import resume_stalled_replays
 from workflows.models import ScheduledEvent, Workflow, WorkflowRun
+from workflows.privacy.erase import erase_expired_conversations
 from workflows.engine.runner import claimable, execute_run
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def sweep_once() -> dict[str, int]:
     }
     done["runs"] = resume_due_runs(clock.now())
     done["replays"] = resume_stalled_replays(now)
+    done["erased"] = erase_expired_conversations()
     if any(done.values()):
         logger.info("Sweep: %s", done)
     return done
