@@ -8,13 +8,14 @@ from __future__ import annotations
 import zoneinfo
 
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from conversations import preferences
 
 
 class UserTimeZoneMiddleware:
-    """Activate the signed-in person's time zone for admin requests (after the authentication middleware)."""
+    """Activate the signed-in person's time zone, and language when they chose one, for admin requests (after the
+    authentication middleware and LocaleMiddleware, whose choice from Accept-Language stands otherwise)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -24,7 +25,11 @@ class UserTimeZoneMiddleware:
         self.prefix = self.prefix or reverse("admin:index")
         user = getattr(request, "user", None)
         if request.path.startswith(self.prefix) and user is not None and user.is_authenticated:
-            timezone.activate(zoneinfo.ZoneInfo(preferences.time_zone_of(user)))
+            zone, language = preferences.preferences_of(user)
+            timezone.activate(zoneinfo.ZoneInfo(zone))
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = translation.get_language()
         try:
             return self.get_response(request)
         finally:

@@ -32,6 +32,8 @@ class Contact(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     erased_at = models.DateTimeField(null=True, blank=True, help_text="When the contact's personal data was erased.")
+    language = models.CharField(max_length=10, blank=True, help_text="The language the contact is answered in, "
+                                                                      "e.g. de or pt-br; empty: the site's.")
 
     class Meta:
         ordering = ["name", "id"]
@@ -346,6 +348,7 @@ class UserPreference(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
     time_zone = models.CharField(max_length=64, blank=True, help_text="Empty: the site's time zone.")
+    language = models.CharField(max_length=10, blank=True, help_text="Empty: the browser's language.")
 
     class Meta:
         verbose_name = "my preferences"

@@ -1,4 +1,5 @@
-"""A person's own preferences (today: the time zone admin shows times in). Reads and the one write."""
+"""A person's own preferences (the time zone admin shows times in, the language it speaks). Reads and the one
+write."""
 from __future__ import annotations
 
 import zoneinfo
@@ -18,13 +19,28 @@ def time_zone_names() -> tuple[str, ...]:
 
 def time_zone_of(user) -> str:
     """The zone a person sees times in: their preference, else the site's TIME_ZONE."""
-    chosen = UserPreference.objects.filter(user=user).values_list("time_zone", flat=True).first()
-    return chosen or settings.TIME_ZONE
+    return preferences_of(user)[0]
 
 
-def preference_save(*, user, time_zone: str) -> UserPreference:
-    """Set a person's time zone ("" = the site's)."""
+def preferences_of(user) -> tuple[str, str]:
+    """(time zone, language) of a person in one read: the time zone falls back to the site's TIME_ZONE, the
+    language to "" (the browser's, as LocaleMiddleware found it)."""
+    row = UserPreference.objects.filter(user=user).values_list("time_zone", "language").first() or ("", "")
+    return row[0] or settings.TIME_ZONE, row[1]
+
+
+def language_codes() -> tuple[str, ...]:
+    return tuple(code for code, _ in settings.LANGUAGES)
+
+
+def preference_save(*, user, time_zone: str, language: str | None = None) -> UserPreference:
+    """Set a person's time zone ("" = the site's) and, when given, language ("" = the browser's)."""
     if time_zone and time_zone not in time_zone_names():
         raise ValidationError({"time_zone": f'Unknown time zone "{time_zone}".'})
-    preference, _ = UserPreference.objects.update_or_create(user=user, defaults={"time_zone": time_zone})
+    defaults = {"time_zone": time_zone}
+    if language is not None:
+        if language and language not in language_codes():
+            raise ValidationError({"language": f'"{language}" is not one of the languages offered.'})
+        defaults["language"] = language
+    preference, _ = UserPreference.objects.update_or_create(user=user, defaults=defaults)
     return preference

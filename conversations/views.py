@@ -6,12 +6,16 @@ The page posts back to itself (a plain form with Django's CSRF token, no JavaScr
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from conversations import services
 from conversations.api.serializers import MAX_SURVEY_COMMENT
 from conversations.models import Survey
 
-SCORES = [(1, "Very unhappy"), (2, "Unhappy"), (3, "Neutral"), (4, "Happy"), (5, "Very happy")]
+SCORES = [(1, gettext_lazy("Very unhappy")), (2, gettext_lazy("Unhappy")), (3, gettext_lazy("Neutral")),
+          (4, gettext_lazy("Happy")), (5, gettext_lazy("Very happy"))]
 
 
 def _score_from(form_value: str | None) -> int | None:
@@ -19,14 +23,17 @@ def _score_from(form_value: str | None) -> int | None:
 
 
 def survey_page(request: HttpRequest, token: str) -> HttpResponse:
-    """Show the 1-5 question (GET) or record the answer (POST); an answered survey just thanks the contact."""
-    survey = get_object_or_404(Survey.objects.select_related("conversation"), token=token)
+    """Show the 1-5 question (GET) or record the answer (POST); an answered survey just thanks the contact. The page
+    speaks the contact's language when it has one, else the browser's."""
+    survey = get_object_or_404(Survey.objects.select_related("conversation", "contact"), token=token)
+    if survey.contact.language:
+        translation.activate(survey.contact.language)
     errors: list[str] = []
     if request.method == "POST" and survey.answered_at is None:
         score = _score_from(request.POST.get("score"))
         comment = request.POST.get("comment", "")[:MAX_SURVEY_COMMENT]
         if score is None:
-            errors.append("Please choose a score from 1 to 5.")
+            errors.append(_("Please choose a score from 1 to 5."))
         else:
             try:
                 survey = services.survey_answer(survey=survey, score=score, comment=comment)

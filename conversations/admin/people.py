@@ -26,7 +26,7 @@ def attributes_patch(current: dict, wanted: dict) -> dict:
 class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
-        fields = ["name", "email", "phone", "segment", "attributes"]
+        fields = ["name", "email", "phone", "segment", "language", "attributes"]
         field_classes = {"attributes": SafeJSONFormField}
 
     def clean_phone(self) -> str:
@@ -65,7 +65,7 @@ class ContactAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
     def save_model(self, request, obj: Contact, form: ContactForm, change: bool) -> None:
         data = form.cleaned_data
-        fields = {key: data[key] for key in ("name", "email", "phone", "segment")}
+        fields = {key: data[key] for key in ("name", "email", "phone", "segment", "language")}
         if not change:
             adopt(obj, services.contact_create(**fields, attributes=data["attributes"]))
             return

@@ -22,9 +22,13 @@ class PreferenceForm(forms.ModelForm):
                                   help_text="Every time in admin is shown in this zone, labelled with its "
                                             "abbreviation.")
 
+    language = forms.ChoiceField(choices=lambda: [("", "The browser's language")] + list(settings.LANGUAGES),
+                                 required=False, label="My language",
+                                 help_text="The language admin speaks to you.")
+
     class Meta:
         model = UserPreference
-        fields = ["time_zone"]
+        fields = ["time_zone", "language"]
 
 
 @admin.register(UserPreference)
@@ -61,7 +65,7 @@ class UserPreferenceAdmin(admin.ModelAdmin):
         return self.change_view(request, str(own.pk), extra_context={"title": "My preferences"})
 
     def save_model(self, request: HttpRequest, obj: UserPreference, form, change: bool) -> None:
-        preferences.preference_save(user=request.user, time_zone=obj.time_zone)
+        preferences.preference_save(user=request.user, time_zone=obj.time_zone, language=obj.language)
 
     def response_change(self, request: HttpRequest, obj: UserPreference):
         messages.success(request, "Your preferences are saved.")

@@ -149,7 +149,7 @@ class ContactSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Contact
-        fields = ["id", "name", "email", "phone", "segment", "attributes", "created_at", "updated_at"]
+        fields = ["id", "name", "email", "phone", "segment", "language", "attributes", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -163,7 +163,7 @@ class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Contact
-        fields = ["name", "email", "phone", "segment", "attributes"]
+        fields = ["name", "email", "phone", "segment", "language", "attributes"]
 
     def validate_phone(self, value: str) -> str:
         if not value.strip():

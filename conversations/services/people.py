@@ -1,6 +1,8 @@
 """Contacts, teams and agents: create, update, merge contact attributes ("memory"), delete a team."""
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -27,12 +29,24 @@ from conversations.services.checks import (
 )
 
 
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
+
+
+def clean_language(language: str | None) -> str:
+    """A language tag as the contact is answered in: `de`, `pt-br` (lower case; "" = the site's language)."""
+    language = (language or "").strip().lower().replace("_", "-")
+    if language and not _LANGUAGE_TAG.match(language):
+        raise ValidationError({"language": f'"{language}" is not a language tag such as "de" or "pt-br".'})
+    return language
+
+
 def contact_create(
-    *, name: str, email: str = "", phone: str = "", segment: str = "", attributes: dict | None = None
+    *, name: str, email: str = "", phone: str = "", segment: str = "", attributes: dict | None = None,
+    language: str = "",
 ) -> Contact:
     """Create a contact (phone normalised to E.164) and record `contact.created`."""
     contact = Contact(name=name, email=email or "", phone=clean_phone(phone), segment=segment or "",
-                      attributes=dict(require_object(attributes, "attributes")))
+                      attributes=dict(require_object(attributes, "attributes")), language=clean_language(language))
     contact.full_clean()
     with transaction.atomic():
         contact.save()
@@ -58,12 +72,14 @@ def merge_attributes(current: dict, patch: dict) -> tuple[dict, list[str]]:
 def contact_update(
     *, contact: Contact, attributes_patch: dict | None = None, depth: int = 0, **fields: Any
 ) -> Contact:
-    """Update name/email/phone/segment and merge attributes; record `contact.updated` with what changed."""
-    unknown = set(fields) - {"name", "email", "phone", "segment"}
+    """Update name/email/phone/segment/language and merge attributes; record `contact.updated` with what changed."""
+    unknown = set(fields) - {"name", "email", "phone", "segment", "language"}
     if unknown:
         raise ValidationError({key: "Not a contact field." for key in unknown})
     if "phone" in fields:
         fields["phone"] = clean_phone(fields["phone"])
+    if "language" in fields:
+        fields["language"] = clean_language(fields["language"])
     changed_fields = [key for key, value in fields.items() if getattr(contact, key) != value]
     for key in changed_fields:
         setattr(contact, key, fields[key])

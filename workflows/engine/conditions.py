@@ -120,7 +120,7 @@ CONVERSATION_FIELDS = (
     "created_at", "age_minutes", "idle_minutes", "first_response_at", "last_customer_message_at", "resolved_at",
     "message_count",
 )
-CONTACT_FIELDS = ("id", "name", "email", "phone", "segment", "attributes")
+CONTACT_FIELDS = ("id", "name", "email", "phone", "segment", "language", "attributes")
 MESSAGE_FIELDS = ("id", "body", "sender_type", "internal", "sentiment", "created_at")
 OPEN_NAMESPACES = ("event.", "vars.", "sla.", "contact.attributes.")
 

@@ -76,7 +76,7 @@ def contact_data(contact) -> dict[str, Any]:
         return {}
     return {
         "id": contact.pk, "name": contact.name, "email": contact.email, "phone": contact.phone,
-        "segment": contact.segment, "attributes": dict(contact.attributes or {}),
+        "segment": contact.segment, "language": contact.language, "attributes": dict(contact.attributes or {}),
     }
 
 

@@ -1,6 +1,7 @@
 """`auto_reply`: post a message from the system to the customer, optionally with buttons."""
 from conversations import services
 from conversations.choices import SenderType
+from workflows.steps.languages import translations_schema
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
 
 
@@ -13,6 +14,7 @@ class AutoReplyStep(StepType):
         "type": "object", "required": ["text"], "additionalProperties": False,
         "properties": {
             "text": {"type": "string", "minLength": 1, "maxLength": 20000},
+            "translations": translations_schema("text"),
             "sender_type": {"enum": [SenderType.AI, SenderType.SYSTEM]},
             "buttons": {"type": "array", "items": {
                 "type": "object", "required": ["label"], "additionalProperties": False,
@@ -20,7 +22,7 @@ class AutoReplyStep(StepType):
             }},
         },
     }
-    templated = ("text", "buttons")
+    templated = ("text", "buttons", "translations")
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         rendered = self.render(config, ctx)

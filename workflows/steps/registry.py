@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from workflows.engine.context import render_value
+from workflows.steps.languages import localized
 
 if TYPE_CHECKING:
     from conversations.models import Conversation, Event
@@ -116,7 +117,10 @@ class StepType:
                 for key, value in config.items()}
 
     def render(self, config: dict, ctx: StepContext) -> dict:
-        """The config with its templated keys rendered over the run context (the step's recorded input)."""
+        """The config with its templated keys rendered over the run context (the step's recorded input); texts in
+        the contact's language replace the step's own when the step has `translations`."""
+        if "translations" in config:
+            config = localized(config, ((ctx.data.get("contact") or {}).get("language") or ""))
         return {key: render_value(value, ctx.data) if key in self.templated else value
                 for key, value in config.items()}
 

@@ -10,6 +10,7 @@ from conversations import services
 from conversations.choices import SenderType
 from workflows.steps import notifications
 from workflows.steps.notify import literal_address_errors
+from workflows.steps.languages import translations_schema
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 NO_CONVERSATION = "This step needs a conversation; the event has none."
@@ -25,10 +26,11 @@ class SendEmailStep(StepType):
             "to": {"type": "string", "minLength": 1, "maxLength": 1000},
             "subject": {"type": "string", "minLength": 1, "maxLength": 250},
             "body": {"type": "string", "minLength": 1, "maxLength": 20000},
+            "translations": translations_schema("subject", "body"),
             "record_message": {"type": "boolean"},
         },
     }
-    templated = ("to", "subject", "body")
+    templated = ("to", "subject", "body", "translations")
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         return literal_address_errors([config["to"]], "to") if "to" in config else []

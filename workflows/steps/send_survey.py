@@ -23,6 +23,7 @@ from workflows.models import EndpointKind
 from workflows.integrations import delivery as health
 from workflows.outbound.client import idempotency_key
 from workflows.steps.outbound import attempt_at
+from workflows.steps.languages import translations_schema
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 DEFAULT_QUESTION = "How would you rate the help you received?"
@@ -44,12 +45,13 @@ class SendSurveyStep(StepType):
         "properties": {
             "via": {"enum": list(SurveyChannel.values)},
             "question": {"type": "string", "minLength": 1, "maxLength": 500},
+            "translations": translations_schema("question", max_length=500),
             "integration": {"type": ["string", "integer"], "minLength": 1},
             "sender": {"type": "string", "minLength": 1},
             "provider": {"enum": list(sms_providers.PROVIDERS)},
         },
     }
-    templated = ("question",)
+    templated = ("question", "translations")
     uses_secrets = True  # an SMS provider's reply may echo credentials: the runner masks them in the run log
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
