@@ -90,6 +90,7 @@ class EventType(models.TextChoices):
     SCHEDULE = "schedule"
     SCHEDULED_EVENT_FIRED = "scheduled_event.fired"
     MANUAL = "manual"
+    FIELDS_CHANGED = "conversation.fields_changed"
 
 
 class SurveyChannel(models.TextChoices):
@@ -101,3 +102,13 @@ class SurveyChannel(models.TextChoices):
 class TicketStatus(models.TextChoices):
     OPEN = "open", "Open"
     CLOSED = "closed", "Closed"
+
+
+class FieldType(models.TextChoices):
+    """The value types of a conversation field definition (SPEC §15)."""
+
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    SELECT = "select", "Select"
+    CHECKBOX = "checkbox", "Checkbox"
