@@ -46,7 +46,8 @@ def field_users(key: str) -> list[str]:
 # Definitions ------------------------------------------------------------------------------------------------
 
 
-def _clean_definition(field: ConversationField) -> None:
+def check_definition(field: ConversationField) -> None:
+    """Check a definition's key, type and options (a select needs options; other types keep none)."""
     if not isinstance(field.key, str) or not KEY_PATTERN.match(field.key):
         raise ValidationError({"key": "Use letters, digits and underscores (not starting with a digit), "
                                       "at most 64 characters."})
@@ -67,7 +68,7 @@ def conversation_field_create(*, key: str, label: str, type: str = FieldType.TEX
     """Define a conversation field; its key is unique and cannot change later (values and workflows name it)."""
     field = ConversationField(key=key, label=(label or "").strip(), type=type, options=options or [],
                               required_on_resolve=bool(required_on_resolve), position=position or 0)
-    _clean_definition(field)
+    check_definition(field)
     if ConversationField.objects.filter(key=key).exists():
         raise ValidationError({"key": f'A field with the key "{key}" already exists.'})
     field.save()
@@ -83,21 +84,22 @@ def conversation_field_update(*, field: ConversationField, **changes: Any) -> Co
     if "key" in changes and changes["key"] != field.key:
         raise ValidationError({"key": "The key of a field cannot change; create a new field instead."})
     if "type" in changes and changes["type"] != field.type:
-        _refuse_when_used(field.key, "type", "change the type of")
+        refuse_when_used(field.key, "type", "change the type of")
     for name, value in changes.items():
         setattr(field, name, value)
-    _clean_definition(field)
+    check_definition(field)
     field.save()
     return field
 
 
 def conversation_field_delete(*, field: ConversationField) -> None:
     """Delete a definition no workflow uses; the values conversations hold under its key are kept as they are."""
-    _refuse_when_used(field.key, "key", "delete")
+    refuse_when_used(field.key, "key", "delete")
     field.delete()
 
 
-def _refuse_when_used(key: str, error_key: str, verb: str) -> None:
+def refuse_when_used(key: str, error_key: str, verb: str) -> None:
+    """A ValidationError on `error_key` naming whatever uses the field `key` (see `register_field_usage`)."""
     users = field_users(key)
     if users:
         raise ValidationError({error_key: f'Cannot {verb} the field "{key}": it is used by {", ".join(users)}. '
