@@ -32,7 +32,8 @@ class SetFieldStep(StepType):
     schema = {
         "type": "object", "required": ["target", "key", "value"], "additionalProperties": False,
         "properties": {"target": {"enum": [CONVERSATION, CONTACT], "default": CONVERSATION}, "key": KEY_SCHEMA,
-                       "value": {"description": "Templated; empty or null clears the field / attribute."}},
+                       "value": {"type": ["string", "number", "boolean", "null"],
+                                 "description": "Templated; empty or null clears the field / attribute."}},
     }
     templated = ("value",)
 
