@@ -123,12 +123,15 @@ def test_the_list_filters_on_a_field(agent_client, order_fields, contact):
     second = services.conversation_open(contact=contact, channel="email", subject="two")
     services.conversation_open(contact=contact, channel="email", subject="three")
     services.conversation_set_fields(conversation=first, fields={"reason": "refund", "amount": 5})
-    services.conversation_set_fields(conversation=second, fields={"reason": "billing", "amount": 7})
+    services.conversation_set_fields(conversation=second, fields={"reason": "billing", "amount": 7, "vip_case": True,
+                                                                  "due": "2026-12-24"})
     ids = lambda query: [row["id"] for row in agent_client.get(f"/api/conversations/?{query}").json()["results"]]
     assert ids("field.reason=refund") == [first.pk]
     assert sorted(ids("field.reason=refund,billing")) == sorted([first.pk, second.pk])
     assert ids("field.amount=7") == [second.pk]
     assert ids("field.reason=billing&field.amount=5") == []
+    assert ids("field.vip_case=true") == [second.pk]
+    assert ids("field.due=2026-12-24") == [second.pk]
 
 
 @pytest.mark.parametrize("query, key", [("field.colour=red", "field.colour"), ("field.amount=lots", "field.amount")])
