@@ -179,10 +179,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         ]
 
     def _field_definitions(self, request) -> list:
-        """The conversation field definitions, read once per request (form, fieldsets and list columns)."""
-        if not hasattr(request, "_conversation_fields"):
-            request._conversation_fields = field_admin.definitions()
-        return request._conversation_fields
+        return field_admin.definitions(request)
 
     def get_list_display(self, request):
         return [*super().get_list_display(request), *field_admin.list_columns(self._field_definitions(request))]

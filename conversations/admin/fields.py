@@ -13,10 +13,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
+from django.utils.html import format_html, format_html_join
 
 from conversations import services
 from conversations.services import fields as field_services
+from conversations.admin import workspace
 from conversations.admin.base import ManagersWriteMixin, ServiceErrorsAsMessages
 from conversations.choices import FieldType, Status
 from conversations.models import Conversation, ConversationField
@@ -102,8 +104,13 @@ class ConversationFieldAdmin(ManagersWriteMixin, ServiceErrorsAsMessages, admin.
 # Values on the conversation page ----------------------------------------------------------------------------
 
 
-def definitions() -> list[ConversationField]:
-    return list(ConversationField.objects.order_by("position", "id"))
+def definitions(request: HttpRequest | None = None) -> list[ConversationField]:
+    """The field definitions by position; read once per request (form, fieldsets, list columns and panel)."""
+    if request is None:
+        return list(ConversationField.objects.order_by("position", "id"))
+    if not hasattr(request, "_conversation_fields"):
+        request._conversation_fields = definitions()
+    return request._conversation_fields
 
 
 def _form_field(definition: ConversationField) -> forms.Field:
@@ -170,10 +177,30 @@ def list_columns(fields: list[ConversationField]) -> list[Callable[[Conversation
     def column(definition: ConversationField) -> Callable[[Conversation], str]:
         @admin.display(description=definition.label)
         def value(conversation: Conversation) -> str:
-            shown = (conversation.fields or {}).get(definition.key)
-            if isinstance(shown, bool):
-                return "Yes" if shown else "No"
-            return "—" if shown in (None, "") else str(shown)
+            return shown_value(conversation, definition)
         value.__name__ = f"{PREFIX}{definition.key}"
         return value
     return [column(definition) for definition in fields[:MAX_LIST_COLUMNS]]
+
+
+def shown_value(conversation: Conversation, definition: ConversationField) -> str:
+    value = (conversation.fields or {}).get(definition.key)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return "—" if value in (None, "") else str(value)
+
+
+def fields_panel(request: HttpRequest, conversation: Conversation) -> str:
+    """The workspace's Fields panel: each field's value at a glance (edited in the form's Fields section; a
+    required-on-resolve field left empty is marked)."""
+    fields = definitions(request)
+    if not fields:
+        return ""
+    rows = format_html_join("", "<dt>{}{}</dt><dd>{}</dd>", (
+        (definition.label, " *" if definition.required_on_resolve else "", shown_value(conversation, definition))
+        for definition in fields))
+    return format_html('<div class="module ws-fields"><h2>Fields</h2><dl class="ws-box">{}</dl>'
+                       '<p class="help">* required before resolving; edit in “Fields” below.</p></div>', rows)
+
+
+workspace.register_panel(workspace.Panel("side", fields_panel))

@@ -107,3 +107,11 @@ def test_deleting_a_field_an_active_workflow_uses_is_refused_in_admin(manager_we
     change = reverse("admin:conversations_conversationfield_change", args=[field.pk])
     response = manager_web.post(change, {"label": "Order", "type": "number", "options": "", "position": 0})
     assert response.status_code == 200 and "type" in response.context["adminform"].form.errors
+
+
+def test_the_workspace_shows_a_fields_panel(agent_web, defined, conversation):
+    services.conversation_set_fields(conversation=conversation, fields={"reason": "billing"})
+    content = agent_web.get(change_url(conversation)).content.decode()
+    panel = content[content.index('class="module ws-fields"'):]
+    panel = panel[:panel.index("</div>")]
+    assert "<dt>Reason</dt><dd>billing</dd>" in panel and "<dt>Order number *</dt><dd>—</dd>" in panel
