@@ -162,8 +162,12 @@ def form_with_fields(base: type[forms.ModelForm], fields: list[ConversationField
 
 def changed_values(form: forms.Form) -> dict[str, Any]:
     """The field values the form changed, keyed by field key (None clears)."""
-    return {name[len(PREFIX):]: _stored(form.cleaned_data.get(name)) if form.cleaned_data.get(name) not in ("",)
-            else None for name in form.changed_data if name.startswith(PREFIX)}
+    values = {}
+    for name in form.changed_data:
+        if name.startswith(PREFIX):
+            value = form.cleaned_data.get(name)
+            values[name[len(PREFIX):]] = None if value in (None, "") else _stored(value)
+    return values
 
 
 def fieldset(fields: list[ConversationField]) -> tuple[str, dict] | None:
