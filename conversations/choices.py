@@ -92,6 +92,7 @@ class EventType(models.TextChoices):
     SCHEDULE = "schedule"
     SCHEDULED_EVENT_FIRED = "scheduled_event.fired"
     MANUAL = "manual"
+    FIELDS_CHANGED = "conversation.fields_changed"
 
 
 class SurveyChannel(models.TextChoices):
@@ -121,3 +122,13 @@ class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+
+
+class FieldType(models.TextChoices):
+    """The value types of a conversation field definition (SPEC §15)."""
+
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    SELECT = "select", "Select"
+    CHECKBOX = "checkbox", "Checkbox"

@@ -14,6 +14,7 @@ from conversations.choices import (
     Disposition,
     EmailDirection,
     InboxChannel,
+    FieldType,
     Priority,
     SenderType,
     Status,
@@ -132,6 +133,8 @@ class Conversation(models.Model):
     last_agent_message_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True, help_text="When its personal data was erased (GDPR).")
+    fields = models.JSONField(default=dict, blank=True, help_text='Values of the conversation fields, by key, '
+                                                                  'e.g. {"order_id": "A-1"} (SPEC §15).')
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -356,3 +359,22 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"
+
+
+class ConversationField(models.Model):
+    """The definition of a typed conversation field (SPEC §15): its values live in `Conversation.fields[key]`."""
+
+    key = models.SlugField(max_length=64, unique=True, help_text="Letters, digits and underscores, e.g. order_id.")
+    label = models.CharField(max_length=200)
+    type = models.CharField(max_length=10, choices=FieldType.choices, default=FieldType.TEXT)
+    options = models.JSONField(default=list, blank=True, help_text="For a select field: the allowed values.")
+    required_on_resolve = models.BooleanField(default=False, help_text="A conversation cannot be resolved while "
+                                                                       "this field is empty.")
+    position = models.IntegerField(default=0, help_text="Lower first, in forms and columns.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.key})"

@@ -155,6 +155,7 @@ class SurveySent(TypedDict):
 class SurveyAnswered(TypedDict):
     survey_id: int
     score: int
+    comment: str
 
 
 def survey_sent(*, survey: Any) -> SurveySent:
@@ -162,7 +163,7 @@ def survey_sent(*, survey: Any) -> SurveySent:
 
 
 def survey_answered(*, survey: Any) -> SurveyAnswered:
-    return {"survey_id": survey.pk, "score": survey.score}
+    return {"survey_id": survey.pk, "score": survey.score, "comment": survey.comment or ""}
 
 
 class SlaTargetPayload(TypedDict, total=False):
@@ -213,3 +214,15 @@ class ManualRun(TypedDict):
 
 def manual_run(*, workflow: Any, inputs: dict | None, actor: Any) -> ManualRun:
     return {"workflow_id": workflow.pk, "inputs": inputs or {}, "actor_id": _pk(actor)}
+
+
+class FieldsChanged(TypedDict):
+    keys: list[str]
+    old: dict
+    new: dict
+    actor_id: int | None
+
+
+def fields_changed(*, old: dict, new: dict, actor: Any) -> FieldsChanged:
+    """The conversation field keys that changed, with their values before and after (None = empty)."""
+    return {"keys": sorted(new), "old": old, "new": new, "actor_id": _pk(actor)}

@@ -37,6 +37,7 @@ EVENT_LABELS: dict[str, str] = {
     EventType.SLA_WARNING: "SLA warning", EventType.SLA_BREACHED: "SLA breached",
     EventType.SCHEDULE: "Scheduled check", EventType.SCHEDULED_EVENT_FIRED: "Scheduled event fired",
     EventType.MANUAL: "Started by hand",
+    EventType.FIELDS_CHANGED: "Fields changed",
 }
 
 
@@ -91,6 +92,7 @@ DETAILS: dict[str, Callable[[Event, dict], str]] = {
     EventType.SLA_BREACHED: lambda e, p: f"SLA breached for {label(p.get('metric')).lower()}",
     EventType.SCHEDULED_EVENT_FIRED: lambda e, p: f"Scheduled event “{p.get('name', '')}” fired",
     EventType.SURVEY_ANSWERED: lambda e, p: f"Survey answered with {p.get('score')} of 5",
+    EventType.FIELDS_CHANGED: lambda e, p: f"Fields changed: {', '.join(p.get('keys') or []) or '—'}",
 }
 
 

@@ -11,10 +11,14 @@ class WorkflowsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from conversations.services import register_field_usage
+        from workflows.engine.field_usage import workflows_using_field
         from workflows.integrations.secrets import install_log_masking
         from workflows.engine.schedules import ensure_schedules_after_migrate
 
         install_log_masking()  # step crashes are logged with their traceback: mask secrets in it
+        # A conversation field a workflow uses is not retyped or deleted under it (conversations cannot import us).
+        register_field_usage(workflows_using_field)
 
         # post_migrate is Django's hook for rows that must exist once tables do (the sweep schedule).
         post_migrate.connect(ensure_schedules_after_migrate, sender=self)

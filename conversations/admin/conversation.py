@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from conversations import services
+from conversations.admin import fields as field_admin
 from conversations.admin import workspace
 
 from conversations.timefmt import when
@@ -167,15 +168,24 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         work = ("Work", {"fields": ["status", "priority", "assignee", "team", "tags", "disposition"]})
+        fields = [fieldset] if (fieldset := field_admin.fieldset(self._field_definitions(request))) else []
         if obj is None:
-            return [(None, {"fields": ["contact", "channel", "subject"]}), work]
+            return [(None, {"fields": ["contact", "channel", "subject"]}), work, *fields]
         return [
             (None, {"fields": ["contact", "channel", "subject"]}),
             work,
+            *fields,
             ("Timeline", {"fields": self.timeline_fields, "classes": ["collapse"]}),
         ]
 
+    def _field_definitions(self, request) -> list:
+        return field_admin.definitions(request)
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), *field_admin.list_columns(self._field_definitions(request))]
+
     def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = field_admin.form_with_fields(self.form, self._field_definitions(request))
         form = super().get_form(request, obj, change=change, **kwargs)
         for name in ("assignee", "team"):  # edit/add/delete teams from here would be a detour for an agent
             widget = form.base_fields[name].widget
@@ -233,6 +243,9 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     def _apply_work_fields(self, request, conversation: Conversation, form: ConversationForm) -> None:
         """Call the service of each work field that changed; each records its own event."""
         data, changed, actor = form.cleaned_data, set(form.changed_data), request.user
+        values = field_admin.changed_values(form)
+        if values:  # before the status: a value given with "resolved" counts for the resolve check
+            services.conversation_set_fields(conversation=conversation, fields=values, actor=actor)
         if changed & {"assignee", "team"}:
             services.conversation_assign(
                 conversation=conversation, assignee=data.get("assignee"), team=data.get("team"), actor=actor

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions
 
 from conversations.choices import Channel, Priority, Status
-from conversations.models import Contact, Conversation, Message, Ticket
+from conversations.models import Contact, Conversation, ConversationField, Message, Ticket
+from conversations.services.fields import clean_field_value
 
 MAX_VALUES = 100
 UNASSIGNED = "none"
@@ -159,10 +162,44 @@ class ConversationFilter(django_filters.FilterSet):
         model = Conversation
         fields: list[str] = []
 
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """The declared filters, then `?field.<key>=<value>` for each conversation field named (SPEC §15)."""
+        return filter_by_fields(super().filter_queryset(queryset), self.data)
+
     @classmethod
     def add_filter(cls, name: str, filter_: django_filters.Filter) -> None:
         """Add a filter from another app (e.g. `sla_breached`); give it a callable `method` or a `field_name`."""
         cls.base_filters[name] = filter_
+
+
+FIELD_PREFIX = "field."
+
+
+def filter_by_fields(queryset: QuerySet, data) -> QuerySet:
+    """Conversations whose field `<key>` holds one of the given values (a comma list: any of them), each value read
+    as the field's type; an unknown key or a value of the wrong type is a 400 naming `field.<key>`."""
+    keys = [name for name in data if isinstance(name, str) and name.startswith(FIELD_PREFIX)]
+    if not keys:
+        return queryset
+    definitions = {field.key: field for field in
+                   ConversationField.objects.filter(key__in=[name[len(FIELD_PREFIX):] for name in keys])}
+    errors: dict[str, str] = {}
+    for name in keys:
+        definition = definitions.get(name[len(FIELD_PREFIX):])
+        if definition is None:
+            errors[name] = "Unknown conversation field."
+            continue
+        try:
+            values = [clean_field_value(definition, value) for value in ListWidget().value_from_datadict(
+                data, None, name) or []]
+        except DjangoValidationError as exc:
+            errors[name] = exc.messages[0]
+            continue
+        if values:
+            queryset = queryset.filter(**{f"fields__{definition.key}__in": values})
+    if errors:
+        raise exceptions.ValidationError(errors)
+    return queryset
 
 
 class ContactFilter(django_filters.FilterSet):

@@ -217,7 +217,7 @@ class ConversationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "contact", "channel", "subject", "status", "priority", "assignee", "team", "tags", "disposition",
             "sentiment", "customer_message_count", "first_response_at", "last_customer_message_at",
-            "last_agent_message_at", "resolved_at", "created_at", "updated_at",
+            "last_agent_message_at", "resolved_at", "created_at", "updated_at", "fields",
         ]
         read_only_fields = fields
 
@@ -260,6 +260,8 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     disposition = serializers.ChoiceField(choices=Disposition.choices, required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=services.MAX_TAG_LENGTH), required=False,
                                  max_length=100, help_text="The complete tag set, by name.")
+    fields = JSONObjectField(required=False, help_text='Conversation field values by key, e.g. {"order_id": "A-1"}; '
+                                                       "keys left out keep their values, null clears one.")
 
     def to_representation(self, instance: Conversation) -> dict:
         return ConversationSerializer(instance, context=self.context).data

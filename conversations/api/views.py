@@ -129,6 +129,7 @@ def _apply_assignment(conversation: Conversation, changes: dict, actor) -> None:
 CONVERSATION_CHANGES: list[tuple[str, Callable[..., Any]]] = [
     ("priority", lambda c, value, actor: services.conversation_set_priority(conversation=c, priority=value)),
     ("tags", lambda c, value, actor: services.conversation_set_tags(conversation=c, tags=value)),
+    ("fields", lambda c, value, actor: services.conversation_set_fields(conversation=c, fields=value, actor=actor)),
     ("status", lambda c, value, actor: services.conversation_change_status(conversation=c, status=value, actor=actor)),
     ("disposition", lambda c, value, actor: services.conversation_set_disposition(
         conversation=c, disposition=value, actor=actor)),

@@ -20,6 +20,15 @@ from conversations.services.conversations import (  # noqa: F401
     conversation_set_priority,
     conversation_set_tags,
 )
+from conversations.services.fields import (  # noqa: F401
+    check_can_resolve,
+    clean_field_values,
+    conversation_field_create,
+    conversation_field_delete,
+    conversation_field_update,
+    conversation_set_fields,
+    register_field_usage,
+)
 from conversations.services.messages import message_create  # noqa: F401
 from conversations.services.people import (  # noqa: F401
     agent_mark_assigned,

@@ -35,6 +35,7 @@ from conversations.services.checks import (
     MAX_TAG_LENGTH,
     require_choice,
 )
+from conversations.services.fields import check_can_resolve
 
 
 def conversation_open(
@@ -100,6 +101,8 @@ def change_status_locked(conversation: Conversation, status: str, actor, depth: 
     previous = conversation.status
     if previous == status:
         return
+    if status in (Status.RESOLVED, Status.CLOSED) and previous not in (Status.RESOLVED, Status.CLOSED):
+        check_can_resolve(conversation)  # required_on_resolve fields (SPEC §15), for API, admin and steps alike
     conversation.status = status
     if status in (Status.RESOLVED, Status.CLOSED):
         conversation.resolved_at = conversation.resolved_at or clock.now()

@@ -592,7 +592,7 @@ def test_survey_answer_records_survey_answered(conversation):
         answered = services.survey_answer(survey=survey, score=5, comment="Fast!")
     survey.refresh_from_db()
     assert (survey.score, survey.comment, survey.answered_at) == (5, "Fast!", answered.answered_at)
-    assert only_event(events, "survey.answered").payload == {"survey_id": survey.pk, "score": 5}
+    assert only_event(events, "survey.answered").payload == {"survey_id": survey.pk, "score": 5, "comment": "Fast!"}
 
 
 @pytest.mark.parametrize("score", [0, 6, -1, "5", 4.5, True, None])

@@ -12,7 +12,7 @@ from django.http import QueryDict
 from django.template.defaultfilters import pluralize
 
 from conversations.choices import CONDITION_OPERATOR_LABELS
-from conversations.models import Contact
+from conversations.models import Contact, ConversationField
 from conversations.safetext import checked_json, find_text_problem, without_lone_surrogates
 from workflows.admin import editor
 from workflows.engine import conditions
@@ -54,7 +54,8 @@ def placeholder_groups(definition: dict | None = None) -> list[tuple[str, list[s
     return [
         ("Contact", [f"contact.{name}" for name in conditions.CONTACT_FIELDS if name != "attributes"]
          + [f"contact.attributes.{key}" for key in _attribute_keys()]),
-        ("Conversation", [f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]),
+        ("Conversation", [f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]
+         + [f"conversation.fields.{key}" for key in _field_keys()]),
         ("Message", [f"message.{name}" for name in conditions.MESSAGE_FIELDS]),
         ("Event", [f"event.{name}" for name in EVENT_FIELDS]),
         ("SLA", [f"sla.{name}" for name in SLA_FIELDS]),
@@ -69,9 +70,15 @@ def _attribute_keys(sample: int = 200) -> list[str]:
     return sorted({key for attributes in rows if isinstance(attributes, dict) for key in attributes})[:40]
 
 
+def _field_keys() -> list[str]:
+    """Keys of the conversation field definitions (one query)."""
+    return list(ConversationField.objects.order_by("position", "id").values_list("key", flat=True))
+
+
 def condition_fields() -> list[str]:
     """Fields a condition row can pick (the datalist behind its field box)."""
     return ([f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]
+            + [f"conversation.fields.{key}" for key in _field_keys()]
             + [f"contact.{name}" for name in conditions.CONTACT_FIELDS if name != "attributes"]
             + [f"contact.attributes.{key}" for key in _attribute_keys()]
             + [f"message.{name}" for name in conditions.MESSAGE_FIELDS]

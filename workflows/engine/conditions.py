@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q
 
 from conversations import clock, safe_regex
+from conversations.models import ConversationField
 from workflows.engine import business_hours
 
 MISSING = object()
@@ -118,11 +119,12 @@ CONTEXT_ONLY_OPERATORS = frozenset({"within_business_hours", "outside_business_h
 CONVERSATION_FIELDS = (
     "id", "subject", "channel", "status", "priority", "assignee", "team", "tags", "disposition", "sentiment",
     "created_at", "age_minutes", "idle_minutes", "first_response_at", "last_customer_message_at", "resolved_at",
-    "message_count",
+    "message_count", "fields",
 )
 CONTACT_FIELDS = ("id", "name", "email", "phone", "segment", "language", "attributes")
 MESSAGE_FIELDS = ("id", "body", "sender_type", "internal", "sentiment", "created_at")
 OPEN_NAMESPACES = ("event.", "vars.", "sla.", "contact.attributes.")
+FIELDS_NAMESPACE = "conversation.fields."  # conversation fields: known when a definition has the key (SPEC §15)
 
 # Conversation fields a database query can filter on, with their ORM paths (for `schedule` and SLA matching).
 QUERY_FIELDS = {
@@ -153,6 +155,9 @@ def is_known_field(field: str) -> bool:
     """True when `field` names something the run context has."""
     if any(field.startswith(prefix) and len(field) > len(prefix) for prefix in OPEN_NAMESPACES):
         return True
+    if field.startswith(FIELDS_NAMESPACE):
+        key = field[len(FIELDS_NAMESPACE):].split(".")[0]
+        return bool(key) and ConversationField.objects.filter(key=key).exists()
     namespace, _, name = field.partition(".")
     known = {"conversation": CONVERSATION_FIELDS, "contact": CONTACT_FIELDS, "message": MESSAGE_FIELDS}
     return name in known.get(namespace, ())
@@ -228,7 +233,7 @@ def _validate_leaf(leaf: dict, prefix: str, query_only: bool) -> list[tuple[str,
     if query_only and op in CONTEXT_ONLY_OPERATORS:
         return [(f"{prefix}op", f'"{op}" cannot be used in a database query condition.')]
     if query_only and field not in QUERY_FIELDS and field not in MINUTES_SINCE_FIELDS \
-            and not field.startswith("contact.attributes."):
+            and not field.startswith(("contact.attributes.", FIELDS_NAMESPACE)):
         return [(f"{prefix}field", f'"{field}" cannot be used in a database query condition.')]
     if not is_known_field(field):
         return [(f"{prefix}field", f'Unknown field "{field}".')]
@@ -275,8 +280,7 @@ def _leaf_q(leaf: dict, now: dt.datetime) -> Q:
     operator = OPERATORS[op]
     if field in MINUTES_SINCE_FIELDS:
         return _minutes_since_q(MINUTES_SINCE_FIELDS[field], op, value, now)
-    path = QUERY_FIELDS.get(field) or "contact__attributes__" + field.removeprefix("contact.attributes.").replace(
-        ".", "__")
+    path = QUERY_FIELDS.get(field) or _json_path(field)
     if operator.lookup is None:  # is_set / is_not_set
         q = Q(**{f"{path}__isnull": False}) & ~Q(**{path: ""})
     elif operator.lookup == "iexact" and not isinstance(value, str):
@@ -286,6 +290,13 @@ def _leaf_q(leaf: dict, now: dt.datetime) -> Q:
     else:
         q = Q(**{f"{path}__{operator.lookup}": value})
     return ~q if operator.negate else q
+
+
+def _json_path(field: str) -> str:
+    """The ORM path of a key inside a JSON column: contact attributes or conversation fields."""
+    if field.startswith(FIELDS_NAMESPACE):
+        return "fields__" + field.removeprefix(FIELDS_NAMESPACE).replace(".", "__")
+    return "contact__attributes__" + field.removeprefix("contact.attributes.").replace(".", "__")
 
 
 def _minutes_since_q(column: str, op: str, value: Any, now: dt.datetime) -> Q:

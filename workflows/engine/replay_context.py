@@ -40,12 +40,19 @@ def _assignment(payload: dict, conversation: dict) -> dict[str, Any]:
     return dated
 
 
+def _fields(payload: dict, conversation: dict) -> dict[str, Any]:
+    """Today's field values with those the event set (a `conversation.fields_changed` records old and new)."""
+    fields = {**(conversation.get("fields") or {}), **(payload.get("new") or {})}
+    return {"fields": {key: value for key, value in fields.items() if value is not None}}
+
+
 STATE_SET_BY: dict[str, Callable[[dict, dict], dict[str, Any]]] = {
     EventType.CONVERSATION_CREATED: lambda p, c: _pick(p, status="status", priority="priority", channel="channel"),
     EventType.STATUS_CHANGED: lambda p, c: _pick(p, status="to"),
     EventType.DISPOSITION_SET: lambda p, c: _pick(p, disposition="disposition"),
     EventType.SENTIMENT_CROSSED: lambda p, c: _pick(p, sentiment="sentiment_after"),
     EventType.ASSIGNED: _assignment,
+    EventType.FIELDS_CHANGED: _fields,
 }
 
 

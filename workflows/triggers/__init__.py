@@ -7,7 +7,7 @@ import importlib
 
 from workflows.triggers.registry import TriggerType, trigger_types
 
-FAMILIES = ("conversation", "message", "contact", "recording", "sla", "schedule", "manual")
+FAMILIES = ("conversation", "message", "contact", "recording", "survey", "ticket", "sla", "schedule", "manual")
 HELPERS = ("registry", "intents")  # modules of the package that are not trigger families
 
 

@@ -1,12 +1,22 @@
-"""Conversation triggers (SPEC §3): a conversation opened, its status, assignment or disposition changed."""
+"""Conversation triggers (SPEC §3, §15): a conversation opened, its status, assignment, disposition, priority, tags
+or fields changed."""
 from __future__ import annotations
 
-from conversations.choices import Channel, Disposition, EventType, Status
-from workflows.triggers.registry import Filter, TriggerType, from_payload, one_of, payload_one_of, schema
+from conversations.choices import Channel, Disposition, EventType, Priority, Status
+from workflows.triggers.registry import (
+    STRING_LIST,
+    Filter,
+    TriggerType,
+    from_payload,
+    one_of,
+    payload_one_of,
+    schema,
+)
 from workflows.triggers.registry import trigger_types
 
 CHANNELS = {"type": "array", "items": {"enum": list(Channel.values)}}
 STATUSES = {"type": "array", "items": {"enum": list(Status.values)}}
+PRIORITIES = {"type": "array", "items": {"enum": list(Priority.values)}}
 REFERENCES = {"type": "array", "items": {"type": ["string", "integer"]}}
 
 
@@ -37,4 +47,15 @@ trigger_types.register(
                 (Filter("final", _final_matches, from_payload("final"),
                         describe=lambda config, final: f"the disposition is {'' if final else 'not '}final"),
                  payload_one_of("dispositions", "disposition"))),
+)
+
+
+trigger_types.register(
+    TriggerType(EventType.PRIORITY_CHANGED, "Priority changed", schema({"from": PRIORITIES, "to": PRIORITIES}),
+                (payload_one_of("from"), payload_one_of("to"))),
+    # A tag filter matches when any of the listed tags was added (or removed) by the change.
+    TriggerType(EventType.TAGS_CHANGED, "Tags changed", schema({"added": STRING_LIST, "removed": STRING_LIST}),
+                (payload_one_of("added"), payload_one_of("removed"))),
+    TriggerType(EventType.FIELDS_CHANGED, "Conversation fields changed", schema({"keys": STRING_LIST}),
+                (payload_one_of("keys"),)),
 )

@@ -14,6 +14,8 @@ SPEC_TRIGGER_TYPES = [
     "conversation.created", "message.created", "conversation.status_changed", "conversation.assigned",
     "conversation.disposition_set", "conversation.sentiment_crossed", "contact.updated", "recording.uploaded",
     "sla.warning", "sla.breached", "schedule", "scheduled_event.fired", "manual",
+    "survey.answered", "conversation.priority_changed", "conversation.tags_changed", "ticket.created",
+    "conversation.fields_changed",
 ]
 
 

@@ -1,0 +1,11 @@
+"""Ticket triggers (SPEC §15): a ticket was created for a conversation (by a `create_ticket` step)."""
+from __future__ import annotations
+
+from conversations.choices import EventType
+from workflows.triggers.registry import TriggerType, schema, trigger_types
+
+# No filters of its own: the optional `conditions` tree (every event trigger has it) narrows by conversation,
+# contact or `event.title`.
+trigger_types.register(
+    TriggerType(EventType.TICKET_CREATED, "Ticket created", schema({})),
+)
