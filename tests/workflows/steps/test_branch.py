@@ -1,0 +1,164 @@
+"""`branch` (SPEC §15) end to end: a workflow made over the API takes exactly one path — the first branch whose
+condition holds, else `else` — nested up to 3 deep; every step result names its `path`; a failed step inside a
+branch is retried from there; dry runs and explanations name the path taken.
+"""
+import pytest
+
+from conversations import services
+from tests.workflows.conftest import drain
+from workflows.engine.sweep import sweep_once
+
+URL = "/api/workflows/"
+RUNS = "/api/workflow-runs/"
+
+
+def tag(name):
+    return {"type": "add_tag", "config": {"tags": [name]}}
+
+
+def vip_is(value):
+    return {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": value}]}
+
+
+def plan_is(value):
+    return {"all": [{"field": "contact.attributes.plan", "op": "eq", "value": value}]}
+
+
+ROUTE_BY_PLAN = {"type": "branch", "config": {
+    "branches": [{"name": "VIP", "condition": vip_is(True), "steps": [tag("vip"), tag("retention")]},
+                 {"name": "Billing", "condition": plan_is("billing"), "steps": [tag("billing")]}],
+    "else": [tag("support")]}}
+
+
+@pytest.fixture
+def flow(manager_client):
+    def create(*steps) -> int:
+        body = {"name": "Branches", "status": "active", "steps": list(steps),
+                "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}}}
+        response = manager_client.post(URL, body, format="json")
+        assert response.status_code == 201, response.json()
+        return response.json()["id"]
+    return create
+
+
+def customer(attributes):
+    contact = services.contact_create(name="Ada", email="ada@example.com", attributes=attributes)
+    conversation = services.conversation_open(contact=contact, channel="email", subject="Help")
+    services.message_create(conversation=conversation, body="Hello", sender_type="customer")
+    drain()
+    return conversation
+
+
+def the_run(client, conversation) -> dict:
+    (run,) = client.get(RUNS, {"conversation": conversation.pk}).json()["results"]
+    return client.get(f"{RUNS}{run['id']}/").json()
+
+
+def tags(conversation) -> list[str]:
+    return sorted(conversation.tags.values_list("name", flat=True))
+
+
+@pytest.mark.parametrize("attributes, path, taken, expected_tags", [
+    ({"vip": True, "plan": "billing"}, "VIP", ["1.1.0", "1.1.1"], ["retention", "vip"]),
+    ({"plan": "billing"}, "Billing", ["1.2.0"], ["billing"]),
+    ({"plan": "basic"}, "else", ["1.3.0"], ["support"]),
+])
+def test_exactly_one_path_runs(flow, manager_client, attributes, path, taken, expected_tags):
+    flow(tag("seen"), ROUTE_BY_PLAN, tag("done"))
+    conversation = customer(attributes)
+    run = the_run(manager_client, conversation)
+    assert run["status"] == "succeeded"
+    assert [(step["path"], step["position"]) for step in run["steps"]] == [
+        ("0", 0), ("1", 1), *[(one, 1) for one in taken], ("2", 2)]
+    assert run["steps"][1]["output"] == {"path": path}
+    assert tags(conversation) == sorted(["seen", "done", *expected_tags])
+
+
+def nest(depth: int) -> dict:
+    """A branch `depth` deep whose innermost path tags `deep`; every condition holds."""
+    inner = [tag("deep")]
+    for _ in range(depth):
+        inner = [{"type": "branch", "config": {"branches": [{"name": "yes", "condition": vip_is(True),
+                                                             "steps": inner}]}}]
+    return inner[0]
+
+
+def test_branches_nest_three_deep(flow, manager_client):
+    flow(nest(3))
+    conversation = customer({"vip": True})
+    run = the_run(manager_client, conversation)
+    assert [step["path"] for step in run["steps"]] == ["0", "0.1.0", "0.1.0.1.0", "0.1.0.1.0.1.0"]
+    assert tags(conversation) == ["deep"]
+
+
+def test_a_fourth_level_is_refused_naming_the_step(manager_client):
+    body = {"name": "Too deep", "trigger": {"type": "message.created", "config": {}}, "steps": [tag("x"), nest(4)]}
+    response = manager_client.post(URL, body, format="json")
+    assert response.status_code == 400
+    key = "steps[1].config.branches[0].steps[0].config.branches[0].steps[0].config.branches[0].steps[0].type"
+    assert key in response.json(), response.json()
+
+
+def test_nested_steps_are_validated_and_named_by_path(manager_client):
+    bad = {"type": "branch", "config": {"branches": [{"name": "VIP", "condition": vip_is(True),
+                                                      "steps": [tag("a"), {"type": "route", "config": {
+                                                          "team": "No such team", "strategy": "least_busy"}}]}]}}
+    body = {"name": "Bad nested", "status": "active", "trigger": {"type": "message.created", "config": {}},
+            "steps": [bad]}
+    errors = manager_client.post(URL, body, format="json").json()
+    assert "steps[0].config.branches[0].steps[1].config.team" in errors, errors
+    unknown = {"type": "branch", "config": {"branches": [{"name": "x", "condition": vip_is(True),
+                                                          "steps": [{"type": "explode"}]}]}}
+    errors = manager_client.post(URL, {**body, "steps": [unknown]}, format="json").json()
+    assert errors["steps[0].config.branches[0].steps[0].type"][0].startswith("Step 0.1.0:")
+    twice = {"type": "branch", "config": {"branches": [{"name": "a", "condition": vip_is(True)},
+                                                       {"name": "A", "condition": vip_is(False)}]}}
+    assert "steps[0].config.branches[1].name" in manager_client.post(URL, {**body, "steps": [twice]},
+                                                                     format="json").json()
+
+
+def test_skip_next_inside_a_branch_skips_its_sibling(flow, manager_client):
+    flow({"type": "branch", "config": {"branches": [{"name": "all", "condition": vip_is(True), "steps": [
+        {"type": "condition", "config": vip_is(False), "on_false": "skip_next"}, nest(1), tag("after")]}]}},
+        tag("end"))
+    conversation = customer({"vip": True})
+    run = the_run(manager_client, conversation)
+    assert [(step["path"], step["status"]) for step in run["steps"]] == [
+        ("0", "succeeded"), ("0.1.0", "succeeded"), ("0.1.1", "skipped"), ("0.1.2", "succeeded"),
+        ("1", "succeeded")]
+    assert tags(conversation) == ["after", "end"]
+
+
+def test_retry_from_a_failed_step_inside_a_branch(flow, manager_client, httpserver, settings):
+    settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]  # the fake CRM is a local server
+    httpserver.expect_oneshot_request("/crm").respond_with_data("no", status=400)
+    httpserver.expect_request("/crm").respond_with_json({"ok": True})
+    call = {"type": "http_request", "config": {"url": httpserver.url_for("/crm"), "method": "POST",
+                                               "save_as": "crm"}}
+    flow(ROUTE_BY_PLAN | {"config": {**ROUTE_BY_PLAN["config"], "else": [tag("before"), call, tag("after")]}})
+    conversation = customer({"plan": "basic"})
+    failed = the_run(manager_client, conversation)
+    assert failed["status"] == "failed" and "Step 0.3.1 (http_request) failed" in failed["error"]
+    assert manager_client.post(f"{RUNS}{failed['id']}/retry/", {}, format="json").status_code in (200, 202)
+    sweep_once()
+    run = the_run(manager_client, conversation)
+    assert run["status"] == "succeeded", run
+    assert [(step["path"], step["status"]) for step in run["steps"]] == [
+        ("0", "succeeded"), ("0.3.0", "succeeded"), ("0.3.1", "succeeded"), ("0.3.2", "succeeded")]
+    assert tags(conversation) == ["after", "before"]
+
+
+def test_dry_run_names_the_path_taken(flow, manager_client, conversation):
+    workflow = flow(ROUTE_BY_PLAN, tag("done"))
+    services.contact_update(contact=conversation.contact, attributes_patch={"vip": None, "plan": "billing"})
+    report = manager_client.post(f"{URL}{workflow}/test/", {"conversation": conversation.pk}, format="json").json()
+    assert [(step["path"], step["status"]) for step in report["steps"]] == [
+        ("0", "would_run"), ("0.1.0", "not_reached"), ("0.1.1", "not_reached"), ("0.2.0", "would_run"),
+        ("0.3.0", "not_reached"), ("1", "would_run")]
+    assert report["steps"][0]["output"] == {"path": "Billing"}
+
+
+def test_linear_definitions_keep_their_paths(flow, manager_client):
+    flow(tag("a"), tag("b"))
+    run = the_run(manager_client, customer({}))
+    assert [(step["path"], step["position"]) for step in run["steps"]] == [("0", 0), ("1", 1)]
