@@ -28,6 +28,7 @@ from workflows.engine.definition import (
     validate_definition,
 )
 from workflows.engine import references
+from workflows.engine.program import flatten
 from workflows.models import Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
 
 
@@ -247,7 +248,7 @@ def run_retry(*, run: WorkflowRun, version: RetryVersion = "original") -> Workfl
 def _move_to_current_version(run: WorkflowRun) -> None:
     """Point a failed run at its workflow's current version, from the same position: the results of the steps
     before it stay, the failed step's result is dropped (it may now be another step type)."""
-    steps = workflow_definition(run.workflow, reveal="all")["steps"]
+    steps = flatten(workflow_definition(run.workflow, reveal="all")["steps"])
     if run.position >= len(steps):
         raise ValidationError({"version": f"The current version (v{run.workflow.version}) has {len(steps)} step(s); "
                                           f"the run failed at step {run.position + 1}. Retry on the version it ran."})

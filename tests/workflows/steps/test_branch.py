@@ -162,3 +162,15 @@ def test_linear_definitions_keep_their_paths(flow, manager_client):
     flow(tag("a"), tag("b"))
     run = the_run(manager_client, customer({}))
     assert [(step["path"], step["position"]) for step in run["steps"]] == [("0", 0), ("1", 1)]
+
+
+def test_explain_names_the_path_of_a_condition_that_stopped_inside_a_branch(flow, manager_client):
+    flow({"type": "branch", "config": {"branches": [{"name": "VIP", "condition": vip_is(True), "steps": [
+        tag("vip"), {"type": "condition", "config": plan_is("gold"), "on_false": "stop"}, tag("gold")]}]}})
+    conversation = customer({"vip": True, "plan": "silver"})
+    event = conversation.events.get(type="message.created")
+    (entry,) = manager_client.get(f"/api/events/{event.pk}/explain/").json()["workflows"]
+    assert entry["outcome"] == "stopped_at_condition"
+    assert (entry["step"]["path"], entry["step"]["position"]) == ("0.1.1", 0)
+    assert "stopped at step 0.1.1 (in a branch)" in entry["reason"]
+    assert tags(conversation) == ["vip"]
