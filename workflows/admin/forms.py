@@ -22,6 +22,7 @@ from workflows.choices import OnFalse, WorkflowStatus
 from workflows.engine.definition import DefinitionError, validate_definition
 from workflows.engine import references
 from workflows.models import Integration, Workflow
+from workflows.engine import program
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, StepType
 
@@ -283,8 +284,23 @@ def step_card(step: Any, index: int | str, bag: editor.ErrorBag, choices: Choice
                           editor.config_nodes(kind.schema, config, f"{prefix}.config", bag, kind.templated)]
     else:
         card["fields"] = editor.config_nodes({}, config, f"{prefix}.config", bag)
+    card["outline"] = branch_outline(step, index)
     card["errors"] = bag.take_under(prefix)
     return card
+
+
+def branch_outline(step: dict, index: Any) -> list[dict[str, Any]]:
+    """A branch step's nested steps as read-only lines (their path, depth and what they do), shown under its card."""
+    if step.get("type") != "branch" or not isinstance(index, int):
+        return []
+    from workflows.gallery.catalog import step_summary
+
+    lines = []
+    for _, path, nested in program.keyed_steps([step])[1:]:
+        known = isinstance(nested, dict) and step_types.get(nested.get("type")) is not None
+        lines.append({"path": f"{index}{path[1:]}", "depth": path.count(".") // 2,
+                      "text": step_summary(nested) if known else str(nested)[:80]})
+    return lines
 
 
 def _with_write_only_help(node: dict[str, Any], kind: StepType) -> dict[str, Any]:

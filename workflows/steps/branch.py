@@ -13,15 +13,19 @@ ELSE = "else"
 class BranchStep(StepType):
     type = "branch"
     label = "Branch"
-    category = "condition"
+    category = "flow"
     schema = {
         "type": "object", "required": ["branches"], "additionalProperties": False,
         "properties": {
-            "branches": {"type": "array", "minItems": 1, "maxItems": 10, "items": {
+            "branches": {"type": "array", "minItems": 1, "maxItems": 10, "x-editor": "json",
+                         "description": 'Each path: {"name", "condition": {"all": [...]}, "steps": [...]}; the '
+                                        "first whose condition holds runs.",
+                         "items": {
                 "type": "object", "required": ["name", "condition"], "additionalProperties": False,
                 "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100},
                                "condition": {"type": "object"}, "steps": {"type": "array"}}}},
-            "else": {"type": "array"},
+            "else": {"type": "array", "x-editor": "json",
+                     "description": "The steps that run when no branch condition holds."},
         },
     }
     has_side_effects = False

@@ -2,10 +2,16 @@
 condition holds, else `else` — nested up to 3 deep; every step result names its `path`; a failed step inside a
 branch is retried from there; dry runs and explanations name the path taken.
 """
+import json
+import re
+from html import unescape
+
 import pytest
 
 from conversations import services
 from tests.workflows.conftest import drain
+from workflows import services as workflow_services
+from workflows.models import Workflow
 from workflows.engine.sweep import sweep_once
 
 URL = "/api/workflows/"
@@ -174,3 +180,26 @@ def test_explain_names_the_path_of_a_condition_that_stopped_inside_a_branch(flow
     assert (entry["step"]["path"], entry["step"]["position"]) == ("0.1.1", 0)
     assert "stopped at step 0.1.1 (in a branch)" in entry["reason"]
     assert tags(conversation) == ["vip"]
+
+
+def test_the_admin_editor_shows_nested_steps_and_keeps_them_on_save(flow, manager, client):
+    workflow_id = flow(tag("seen"), ROUTE_BY_PLAN)
+    client.force_login(manager)
+    url = f"/admin/workflows/workflow/{workflow_id}/change/"
+    html = client.get(url).content.decode()
+    assert 'class="wf-branch-outline"' in html
+    assert "1.1.0</span> Add tag: tags vip" in html and "1.3.0</span> Add tag: tags support" in html
+    def box(name):
+        found = re.search(rf'name="{re.escape(name)}"[^>]*>(.*?)</textarea>', html, re.S)
+        return unescape(found.group(1))
+
+    assert json.loads(box("steps[1].config.branches")) == ROUTE_BY_PLAN["config"]["branches"]
+    form = {"name": "Branches", "description": "", "status": "active", "trigger.type": "message.created",
+            "trigger.config.sender_types": ["customer"], "steps[0].type": "add_tag",
+            "steps[0].config.tags": "seen", "steps[1].type": "branch",
+            "steps[1].config.branches": box("steps[1].config.branches"),
+            "steps[1].config.else": box("steps[1].config.else")}
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    saved = Workflow.objects.get(pk=workflow_id)
+    assert saved.version == 2 and workflow_services.workflow_definition(saved)["steps"][1] == ROUTE_BY_PLAN
