@@ -203,3 +203,12 @@ def test_the_admin_editor_shows_nested_steps_and_keeps_them_on_save(flow, manage
     assert response.status_code == 302, response.content.decode()[:3000]
     saved = Workflow.objects.get(pk=workflow_id)
     assert saved.version == 2 and workflow_services.workflow_definition(saved)["steps"][1] == ROUTE_BY_PLAN
+
+
+def test_the_admin_run_page_shows_each_step_with_its_path(flow, manager, client):
+    flow(tag("seen"), ROUTE_BY_PLAN, tag("done"))
+    conversation = customer({"plan": "billing"})
+    client.force_login(manager)
+    run = conversation.workflow_runs.get()
+    html = client.get(f"/admin/workflows/workflowrun/{run.pk}/change/").content.decode()
+    assert "1.2.0" in html and "Add tag: tags billing" in html and "Add tag: tags done" in html
