@@ -212,3 +212,22 @@ def test_the_admin_run_page_shows_each_step_with_its_path(flow, manager, client)
     run = conversation.workflow_runs.get()
     html = client.get(f"/admin/workflows/workflowrun/{run.pk}/change/").content.decode()
     assert "1.2.0" in html and "Add tag: tags billing" in html and "Add tag: tags done" in html
+
+
+def test_a_webhook_secret_inside_a_branch_is_write_only(manager_client):
+    from tests.workflows.outbound.test_webhook import SECRET
+    from workflows.steps.registry import WRITE_ONLY_MASK
+
+    hook = {"type": "webhook", "config": {"url": "https://example.com/h", "secret": SECRET}}
+    definition = {"name": "Nested hook", "status": "draft", "trigger": {"type": "conversation.created", "config": {}},
+                  "steps": [{"type": "branch", "config": {"branches": [
+                      {"name": "VIP", "condition": vip_is(True), "steps": [hook]}]}}]}
+    created = manager_client.post(URL, definition, format="json")
+    assert created.status_code == 201, created.json()
+    workflow_id = created.json()["id"]
+    read = manager_client.get(f"{URL}{workflow_id}/").json()
+    nested = read["steps"][0]["config"]["branches"][0]["steps"][0]
+    assert nested["config"]["secret"] == WRITE_ONLY_MASK and SECRET not in json.dumps(read)
+    assert manager_client.put(f"{URL}{workflow_id}/", read, format="json").status_code == 200
+    stored = workflow_services.workflow_definition(Workflow.objects.get(pk=workflow_id), reveal="all")
+    assert stored["steps"][0]["config"]["branches"][0]["steps"][0]["config"]["secret"] == SECRET
