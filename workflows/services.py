@@ -29,7 +29,7 @@ from workflows.engine.definition import (
 )
 from workflows.engine import references
 from workflows.engine.program import flatten
-from workflows.models import Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
+from workflows.models import RunWait, Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
 
 
 Reveal = Literal["none", "new", "all"]
@@ -265,6 +265,7 @@ def run_cancel(*, run: WorkflowRun) -> WorkflowRun:
             raise ValidationError({"status": f"The run has already finished ({run.status})."})
         run.status, run.finished_at, run.resume_at = RunStatus.CANCELLED, clock.now(), None
         run.save(update_fields=["status", "finished_at", "resume_at"])
+        RunWait.objects.filter(run=run).delete()  # a cancelled `wait_for` waits for nothing any more
     return run
 
 

@@ -188,3 +188,24 @@ def test_dry_run_says_what_it_would_wait_for(ask_and_wait, manager_client, conve
     assert step["output"]["would"] == ("would wait for message.created matching sender_types ['customer'], "
                                        "up to 1 day")
     assert not RunWait.objects.exists()
+
+
+def test_a_cancelled_wait_is_never_resumed(ask_and_wait, manager_client):
+    ask_and_wait()
+    conversation = open_conversation()
+    run = run_of(manager_client, conversation)
+    assert manager_client.post(f"/api/workflow-runs/{run['id']}/cancel/").status_code == 200
+    assert not RunWait.objects.exists()
+    say(conversation, "A-1")
+    with clock.travel(dt.timedelta(days=2)):
+        sweep_once()
+    assert run_of(manager_client, conversation)["status"] == "cancelled"
+    assert replies(conversation) == ["Could you send us your order number?"]
+
+
+def test_the_admin_run_page_shows_a_waiting_wait_for(ask_and_wait, manager, client):
+    ask_and_wait()
+    conversation = open_conversation()
+    client.force_login(manager)
+    response = client.get(f"/admin/workflows/workflowrun/{conversation.workflow_runs.get().pk}/change/")
+    assert response.status_code == 200 and "message.created" in response.content.decode()
