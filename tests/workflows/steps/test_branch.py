@@ -4,7 +4,6 @@ branch is retried from there; dry runs and explanations name the path taken.
 """
 import json
 import re
-from html import unescape
 
 import pytest
 
@@ -182,27 +181,51 @@ def test_explain_names_the_path_of_a_condition_that_stopped_inside_a_branch(flow
     assert tags(conversation) == ["vip"]
 
 
-def test_the_admin_editor_shows_nested_steps_and_keeps_them_on_save(flow, manager, client):
+def test_the_admin_editor_edits_nested_step_cards(flow, manager, client):
     workflow_id = flow(tag("seen"), ROUTE_BY_PLAN)
     client.force_login(manager)
     url = f"/admin/workflows/workflow/{workflow_id}/change/"
     html = client.get(url).content.decode()
-    assert 'class="wf-branch-outline"' in html
-    assert "1.1.0</span> Add tag: tags vip" in html and "1.3.0</span> Add tag: tags support" in html
-    def box(name):
-        found = re.search(rf'name="{re.escape(name)}"[^>]*>(.*?)</textarea>', html, re.S)
-        return unescape(found.group(1))
-
-    assert json.loads(box("steps[1].config.branches")) == ROUTE_BY_PLAN["config"]["branches"]
+    for name, value in (("steps[1].config.branches[0].name", "VIP"),
+                        ("steps[1].config.branches[0].condition.all[0].field", "contact.attributes.vip"),
+                        ("steps[1].config.branches[1].steps[0].type", "add_tag"),
+                        ("steps[1].config.else[0].type", "add_tag")):
+        assert re.search(rf'name="{re.escape(name)}"[^>]*value="{re.escape(value)}"', html), name
+    assert 'name="steps[1].config.else[0].config.tags"' in html and ">1.3.0<" in html
     form = {"name": "Branches", "description": "", "status": "active", "trigger.type": "message.created",
-            "trigger.config.sender_types": ["customer"], "steps[0].type": "add_tag",
-            "steps[0].config.tags": "seen", "steps[1].type": "branch",
-            "steps[1].config.branches": box("steps[1].config.branches"),
-            "steps[1].config.else": box("steps[1].config.else")}
+            "trigger.config.sender_types": ["customer"], "steps[0].type": "add_tag", "steps[0].config.tags": "seen",
+            "steps[1].type": "branch",
+            "steps[1].config.branches[0].name": "VIP",
+            "steps[1].config.branches[0].condition.all[0].field": "contact.attributes.vip",
+            "steps[1].config.branches[0].condition.all[0].op": "eq",
+            "steps[1].config.branches[0].condition.all[0].value": "true",
+            "steps[1].config.branches[0].steps[0].type": "add_tag",
+            "steps[1].config.branches[0].steps[0].config.tags": "vip\nretention",
+            "steps[1].config.branches[1].name": "Billing",
+            "steps[1].config.branches[1].condition.all[0].field": "contact.attributes.plan",
+            "steps[1].config.branches[1].condition.all[0].op": "eq",
+            "steps[1].config.branches[1].condition.all[0].value": "billing",
+            "steps[1].config.branches[1].steps[0].type": "add_tag",
+            "steps[1].config.branches[1].steps[0].config.tags": "billing",
+            "steps[1].config.else[0].type": "route",
+            "steps[1].config.else[0].config.team": "No such team",
+            "steps[1].config.else[0].config.strategy": "least_busy"}
+    refused = client.post(url, form)
+    assert refused.status_code == 200  # the nested error lands on the nested field
+    page = refused.content.decode()
+    start = page.index('data-field="steps[1].config.else[0].config.team"')
+    assert "errorlist" in page[start:page.find('class="wf-field', start + 10)]
+    form["steps[1].config.else[0].type"], form["steps[1].config.else[0].config.tags"] = "add_tag", "support"
+    del form["steps[1].config.else[0].config.team"], form["steps[1].config.else[0].config.strategy"]
     response = client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:3000]
     saved = Workflow.objects.get(pk=workflow_id)
-    assert saved.version == 2 and workflow_services.workflow_definition(saved)["steps"][1] == ROUTE_BY_PLAN
+    branch = workflow_services.workflow_definition(saved)["steps"][1]
+    assert saved.version == 2
+    assert branch["config"]["branches"][0] == {"name": "VIP", "condition": vip_is(True),
+                                               "steps": [tag("vip") | {"config": {"tags": ["vip", "retention"]}}]}
+    assert branch["config"]["branches"][1]["steps"] == [tag("billing")]
+    assert branch["config"]["else"] == [tag("support")]
 
 
 def test_the_admin_run_page_shows_each_step_with_its_path(flow, manager, client):
