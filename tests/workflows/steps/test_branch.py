@@ -8,6 +8,8 @@ import re
 import pytest
 
 from conversations import services
+from tests.browser.conftest import chromium, new_page, shot  # noqa: F401  (the shared headless-chromium fixtures)
+from tests.conftest import make_user
 from tests.workflows.conftest import drain
 from workflows import services as workflow_services
 from workflows.models import Workflow
@@ -254,3 +256,40 @@ def test_a_webhook_secret_inside_a_branch_is_write_only(manager_client):
     assert manager_client.put(f"{URL}{workflow_id}/", read, format="json").status_code == 200
     stored = workflow_services.workflow_definition(Workflow.objects.get(pk=workflow_id), reveal="all")
     assert stored["steps"][0]["config"]["branches"][0]["steps"][0]["config"]["secret"] == SECRET
+
+
+@pytest.mark.django_db(transaction=True)
+def test_editor_in_browser_builds_a_branch_with_nested_cards(live_server, new_page, shot, roles):
+    make_user("boss", "Support managers")
+    page = new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", "pw-boss")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/workflows/workflow/add/")
+    page.fill("#wf-name", "Route by plan")
+    page.select_option("#wf-trigger-type", "conversation.created")
+    page.select_option(".wf-steps-module > .wf-add-step .wf-add-type", "branch")
+    page.fill('input[name="steps[0].config.branches[0].name"]', "VIP")
+    page.fill('input[name="steps[0].config.branches[0].condition.all[0].field"]', "contact.attributes.vip")
+    page.fill('input[name="steps[0].config.branches[0].condition.all[0].value"]', "true")
+    page.locator(".wf-branches > .wf-branch").first.locator(".wf-add-nested .wf-add-type").select_option("add_tag")
+    page.fill('textarea[name="steps[0].config.branches[0].steps[0].config.tags"]', "vip")
+    page.click(".wf-add-branch")
+    page.fill('input[name="steps[0].config.branches[1].name"]', "Enterprise")
+    page.fill('input[name="steps[0].config.branches[1].condition.all[0].field"]', "contact.attributes.plan")
+    page.fill('input[name="steps[0].config.branches[1].condition.all[0].value"]', "enterprise")
+    page.locator(".wf-else .wf-add-nested .wf-add-type").select_option("add_tag")
+    page.fill('textarea[name="steps[0].config.else[0].config.tags"]', "standard")
+    page.select_option(".wf-steps-module > .wf-add-step .wf-add-type", "add_tag")
+    page.fill('textarea[name="steps[1].config.tags"]', "routed")
+    page.click('input[name="_continue"]')
+    page.wait_for_selector(".messagelist")
+    shot(page, "flow-branch-editor-saved")
+    definition = workflow_services.workflow_definition(Workflow.objects.get())
+    assert definition["steps"] == [
+        {"type": "branch", "config": {
+            "branches": [{"name": "VIP", "condition": vip_is(True), "steps": [tag("vip")]},
+                         {"name": "Enterprise", "condition": plan_is("enterprise"), "steps": []}],
+            "else": [tag("standard")]}},
+        tag("routed")]
