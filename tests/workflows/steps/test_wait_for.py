@@ -209,3 +209,21 @@ def test_the_admin_run_page_shows_a_waiting_wait_for(ask_and_wait, manager, clie
     client.force_login(manager)
     response = client.get(f"/admin/workflows/workflowrun/{conversation.workflow_runs.get().pk}/change/")
     assert response.status_code == 200 and "message.created" in response.content.decode()
+
+
+def test_replay_names_the_wait_and_the_path_it_would_take(manager_client, conversation,
+                                                          django_capture_on_commit_callbacks):
+    from tests.workflows.test_replay import create, replay, say as say_on
+
+    branch = {"type": "branch", "config": {"branches": [
+        {"name": "VIP", "condition": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]},
+         "steps": [WAIT]}], "else": [ASK]}}
+    workflow = create(manager_client, [branch])
+    say_on(conversation, "I want a refund please")
+    result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
+    (sample,) = [sample for sample in result["samples"] if sample["outcome"] == "would_succeed"]
+    assert [(step["path"], step["type"], step["status"]) for step in sample["steps"]] == [
+        ("0", "branch", "would_run"), ("0.1.0", "wait_for", "would_run"), ("0.2.0", "auto_reply", "not_reached")]
+    assert sample["steps"][0]["output"] == {"path": "VIP"}
+    assert sample["steps"][1]["output"]["would"].startswith("would wait for message.created matching")
+    assert not RunWait.objects.exists()
