@@ -293,3 +293,13 @@ def test_editor_in_browser_builds_a_branch_with_nested_cards(live_server, new_pa
                          {"name": "Enterprise", "condition": plan_is("enterprise"), "steps": []}],
             "else": [tag("standard")]}},
         tag("routed")]
+
+
+def test_a_team_deleted_later_breaks_a_workflow_that_routes_to_it_inside_a_branch(flow, manager_client):
+    team = services.team_create(name="Retention")
+    workflow = flow({"type": "branch", "config": {"branches": [{"name": "VIP", "condition": vip_is(True), "steps": [
+        {"type": "route", "config": {"team": "Retention", "strategy": "least_busy"}}]}]}})
+    assert manager_client.get(f"{URL}{workflow}/").json()["problems"] == []
+    team.delete()
+    problems = manager_client.get(f"{URL}{workflow}/").json()["problems"]
+    assert len(problems) == 1 and "steps[0].config.branches[0].steps[0].config.team" in json.dumps(problems)
