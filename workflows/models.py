@@ -110,7 +110,10 @@ class WorkflowRun(models.Model):
 
 class StepRun(models.Model):
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="steps")
+    # The step's slot in the run's definition laid out flat (`workflows.engine.program`): the top-level position for
+    # a linear definition. The API shows `position` (top level) and `path` ("2.1.0") from `path`.
     position = models.PositiveIntegerField()
+    path = models.CharField(max_length=60, blank=True, help_text='Where the step is: "2", or "2.1.0" in a branch.')
     type = models.CharField(max_length=50)
     status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -124,6 +127,26 @@ class StepRun(models.Model):
     class Meta:
         ordering = ["run", "position"]
         constraints = [models.UniqueConstraint(fields=["run", "position"], name="step_run_unique_position")]
+
+
+class RunWait(models.Model):
+    """A run waiting at a `wait_for` step for an event on its conversation (SPEC §15). The row exists only while the
+    run waits: whoever deletes it (the dispatcher, for a matching event, or the runner, at the timeout) settles the
+    wait, so it resumes exactly once. Events look up only the waits of their own conversation and type (index)."""
+
+    run = models.OneToOneField(WorkflowRun, on_delete=models.CASCADE, related_name="wait")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="run_waits")
+    event_type = models.CharField(max_length=50)
+    filter = models.JSONField(default=dict, blank=True)
+    save_as = models.CharField(max_length=100)
+    since = models.DateTimeField(help_text="Only events after this moment count.")
+    deadline = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "event_type"], name="run_wait_lookup")]
+
+    def __str__(self) -> str:
+        return f"Run #{self.run_id} waits for {self.event_type}"
 
 
 class ScheduledEvent(models.Model):

@@ -28,7 +28,8 @@ from workflows.engine.definition import (
     validate_definition,
 )
 from workflows.engine import references
-from workflows.models import Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
+from workflows.engine.program import flatten
+from workflows.models import RunWait, Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
 
 
 Reveal = Literal["none", "new", "all"]
@@ -247,7 +248,7 @@ def run_retry(*, run: WorkflowRun, version: RetryVersion = "original") -> Workfl
 def _move_to_current_version(run: WorkflowRun) -> None:
     """Point a failed run at its workflow's current version, from the same position: the results of the steps
     before it stay, the failed step's result is dropped (it may now be another step type)."""
-    steps = workflow_definition(run.workflow, reveal="all")["steps"]
+    steps = flatten(workflow_definition(run.workflow, reveal="all")["steps"])
     if run.position >= len(steps):
         raise ValidationError({"version": f"The current version (v{run.workflow.version}) has {len(steps)} step(s); "
                                           f"the run failed at step {run.position + 1}. Retry on the version it ran."})
@@ -264,6 +265,7 @@ def run_cancel(*, run: WorkflowRun) -> WorkflowRun:
             raise ValidationError({"status": f"The run has already finished ({run.status})."})
         run.status, run.finished_at, run.resume_at = RunStatus.CANCELLED, clock.now(), None
         run.save(update_fields=["status", "finished_at", "resume_at"])
+        RunWait.objects.filter(run=run).delete()  # a cancelled `wait_for` waits for nothing any more
     return run
 
 

@@ -578,6 +578,23 @@ def cmd_replay_wait(replay_id: int, timeout: float = 60) -> dict:
         time.sleep(0.25)
 
 
+def cmd_customer_reply(conversation_id: int, body: str) -> dict:
+    """A customer message on an existing conversation (its event is enqueued on commit, as in production)."""
+    from conversations import services
+    from conversations.models import Conversation
+
+    conversation = Conversation.objects.get(pk=conversation_id)
+    return {"message": services.message_create(conversation=conversation, body=body, sender_type="customer").pk}
+
+
+def cmd_run_variables(workflow_id: int) -> dict:
+    """Each run's variables and the `wait_for` rows still waiting (SPEC §15)."""
+    from workflows.models import RunWait, WorkflowRun
+
+    return {"runs": [run.variables for run in WorkflowRun.objects.filter(workflow_id=workflow_id).order_by("pk")],
+            "waits": RunWait.objects.count()}
+
+
 COMMANDS = {name[len("cmd_"):]: function for name, function in globals().items() if name.startswith("cmd_")}
 
 

@@ -68,7 +68,7 @@ def test_dry_run_reports_the_shape_of_run_steps(manager_client, conversation):
     workflow = create(manager_client, [VIP])
     step = manager_client.post(f"{URL}{workflow}/test/", {"conversation": conversation.pk},
                                format="json").json()["steps"][0]
-    assert set(step) == {"position", "type", "status", "attempts", "duration_ms", "input", "output", "error"}
+    assert set(step) == {"position", "path", "type", "status", "attempts", "duration_ms", "input", "output", "error"}
 
 
 def test_on_false_stop_stops(manager_client, conversation):

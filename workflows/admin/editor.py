@@ -44,8 +44,11 @@ def is_condition_schema(key: str, schema: dict) -> bool:
 
 
 def widget_kind(key: str, schema: dict) -> str:
-    """The widget a config key gets, from its JSON Schema alone."""
+    """The widget a config key gets, from its JSON Schema alone (`"x-editor": "json"` asks for a JSON box, e.g. a
+    branch's nested steps)."""
     types = _types(schema)
+    if schema.get("x-editor") == "json":
+        return "json"
     if "enum" in schema:
         return "select"
     if is_condition_schema(key, schema):

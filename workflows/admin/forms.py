@@ -22,6 +22,7 @@ from workflows.choices import OnFalse, WorkflowStatus
 from workflows.engine.definition import DefinitionError, validate_definition
 from workflows.engine import references
 from workflows.models import Integration, Workflow
+from workflows.engine import program
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, StepType
 
@@ -122,20 +123,45 @@ def _order_from_post(raw: str) -> int | str | None:
     return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 12 else raw
 
 
-def _step_from_post(raw: Any, index: int, errors: dict[str, list[str]]) -> dict[str, Any]:
+def _step_from_post(raw: Any, index: int, errors: dict[str, list[str]], prefix: str = "") -> dict[str, Any]:
     raw = raw if isinstance(raw, dict) else {}
+    prefix = prefix or f"steps[{index}]"
     step_type = step_types.get(editor.text_of(raw.get("type")))
     step: dict[str, Any] = {"type": editor.text_of(raw.get("type"))}
     if step_type is None:
         return {**step, "config": {}}
     raw_config = raw.get("config", {})
-    if step_type.category == "condition":
+    if step_type.type == program.BRANCH and isinstance(raw_config, dict) and _has_nested_cards(raw_config):
+        step["config"] = _branch_from_post(raw_config, f"{prefix}.config", errors)
+    elif step_type.category == "condition":
         step["config"] = editor.condition_from_post(raw_config) if isinstance(raw_config, dict) else {}
         step["on_false"] = editor.text_of(raw.get("on_false")) or OnFalse.STOP
     else:
-        step["config"] = editor.config_from_post(step_type.schema, raw_config, f"steps[{index}].config", errors)
+        step["config"] = editor.config_from_post(step_type.schema, raw_config, f"{prefix}.config", errors)
         step["config"].update(_cleared_write_only(step_type, raw_config))
     return step
+
+
+def _has_nested_cards(raw_config: dict) -> bool:
+    """A branch posted as nested cards (paths with a name, a condition builder and step cards), not as JSON boxes."""
+    branches = raw_config.get("branches")
+    return isinstance(branches, list) and all(isinstance(branch, dict) for branch in branches)
+
+
+def _branch_from_post(raw_config: dict, prefix: str, errors: dict[str, list[str]]) -> dict[str, Any]:
+    """A branch step's config from its nested cards: each path's name, condition and steps, then `else`."""
+    branches = []
+    for number, raw in enumerate(editor.as_list(raw_config.get("branches"))):
+        raw = raw if isinstance(raw, dict) else {}
+        here = f"{prefix}.branches[{number}]"
+        condition = raw.get("condition")
+        branches.append({"name": editor.text_of(raw.get("name")).strip(),
+                         "condition": editor.condition_from_post(condition) if isinstance(condition, dict) else {},
+                         "steps": [_step_from_post(step, index, errors, f"{here}.steps[{index}]")
+                                   for index, step in enumerate(editor.as_list(raw.get("steps")))]})
+    otherwise = [_step_from_post(step, index, errors, f"{prefix}.else[{index}]")
+                 for index, step in enumerate(editor.as_list(raw_config.get("else")))]
+    return {"branches": branches, "else": otherwise}
 
 
 def _cleared_write_only(step_type: StepType, raw_config: Any) -> dict[str, str]:
@@ -241,6 +267,7 @@ def editor_context(definition: dict[str, Any], errors: dict[str, list[str]]) -> 
         "step_templates": [step_card({"type": name, "config": schema_defaults(kind)}, editor.INDEX_PLACEHOLDER,
                                      editor.ErrorBag(), choices) for name, kind in step_types.items()],
         "blank_leaf": condition_leaf_template(), "blank_group": condition_leaf_template(group=True),
+        "blank_branch": _branch_paths({}, "__b__", "", editor.ErrorBag(), choices)["branches"][0],
         "operators": list(OPERATOR_LABELS.items()),
         "on_false_choices": OnFalse.choices, "placeholders": placeholder_groups(definition),
         "condition_fields": condition_fields(),
@@ -271,12 +298,15 @@ def schema_defaults(kind: StepType) -> dict[str, Any]:
     return {key: spec["default"] for key, spec in kind.schema.get("properties", {}).items() if "default" in spec}
 
 
-def step_card(step: Any, index: int | str, bag: editor.ErrorBag, choices: Choices | None = None) -> dict[str, Any]:
-    """One step's card: its type, its fields (or condition builder), and errors that name no single field."""
+def step_card(step: Any, index: int | str, bag: editor.ErrorBag, choices: Choices | None = None, *,
+              prefix: str = "", path: str = "") -> dict[str, Any]:
+    """One step's card: its type, its fields (or condition builder, or a branch's paths of nested cards), and
+    errors that name no single field. Nested cards get their `prefix` in the definition and their `path`."""
     step = step if isinstance(step, dict) else {}
-    prefix = f"steps[{index}]"
+    prefix = prefix or f"steps[{index}]"
     kind = step_types.get(step.get("type", ""))
-    card: dict[str, Any] = {"index": index, "number": index + 1 if isinstance(index, int) else "",
+    number = path if path else index + 1 if isinstance(index, int) else ""
+    card: dict[str, Any] = {"index": index, "number": number, "prefix": prefix, "nested": bool(path),
                             "type": step.get("type", ""), "label": kind.label if kind else step.get("type", "?"),
                             "category": kind.category if kind else "unknown", "type_errors": bag.take(f"{prefix}.type")}
     config = step.get("config", {})
@@ -285,6 +315,8 @@ def step_card(step: Any, index: int | str, bag: editor.ErrorBag, choices: Choice
         card["tree"] = editor.condition_node(tree, f"{prefix}.config", bag)
         card["on_false"] = step.get("on_false") or OnFalse.STOP
         card["on_false_errors"] = bag.take(f"{prefix}.on_false")
+    elif kind is not None and kind.type == program.BRANCH:
+        card.update(_branch_paths(step, prefix, path or str(index), bag, choices))
     elif kind is not None:
         card["fields"] = [with_picker(_with_write_only_help(node, kind), kind.references, choices) for node in
                           editor.config_nodes(kind.schema, config, f"{prefix}.config", bag, kind.templated)]
@@ -292,6 +324,32 @@ def step_card(step: Any, index: int | str, bag: editor.ErrorBag, choices: Choice
         card["fields"] = editor.config_nodes({}, config, f"{prefix}.config", bag)
     card["errors"] = bag.take_under(prefix)
     return card
+
+
+def _branch_paths(step: dict, prefix: str, path: str, bag: editor.ErrorBag,
+                  choices: Choices | None) -> dict[str, Any]:
+    """A branch card's paths: each with its name, condition builder and nested step cards; then `else`'s cards.
+    A new branch starts with one blank path."""
+    config = step.get("config") if isinstance(step.get("config"), dict) else {}
+    raw_branches = [b for b in config.get("branches") or [] if isinstance(b, dict)] or [
+        {"name": "", "condition": {"all": [dict(editor.BLANK_LEAF)]}, "steps": []}]
+    branches = []
+    for number, branch in enumerate(raw_branches):
+        here = f"{prefix}.config.branches[{number}]"
+        tree = branch.get("condition") if isinstance(branch.get("condition"), dict) and branch.get("condition") \
+            else {"all": [dict(editor.BLANK_LEAF)]}
+        branches.append({
+            "prefix": here, "name": branch.get("name", ""), "name_errors": bag.take(f"{here}.name"),
+            "tree": editor.condition_node(tree, f"{here}.condition", bag),
+            "steps": _nested_cards(branch.get("steps"), f"{here}.steps", f"{path}.{number + 1}", bag, choices)})
+    otherwise = _nested_cards(config.get("else"), f"{prefix}.config.else", f"{path}.{len(raw_branches) + 1}", bag,
+                              choices)
+    return {"branches": branches, "else_steps": otherwise}
+
+
+def _nested_cards(steps: Any, key: str, path: str, bag: editor.ErrorBag, choices: Choices | None) -> list[dict]:
+    return [step_card(nested, index, bag, choices, prefix=f"{key}[{index}]", path=f"{path}.{index}")
+            for index, nested in enumerate(steps if isinstance(steps, list) else [])]
 
 
 def _with_write_only_help(node: dict[str, Any], kind: StepType) -> dict[str, Any]:

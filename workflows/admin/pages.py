@@ -30,6 +30,7 @@ from conversations.safetext import checked_json
 from workflows import services
 from workflows import selectors as analytics
 from workflows.admin import charts
+from workflows.engine import program
 from workflows.engine import dryrun
 from workflows.gallery import catalog as gallery
 from conversations.timefmt import when
@@ -264,7 +265,8 @@ def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None, *,
     elif isinstance(output, dict) and output.get("input") == step.get("input"):  # a describe() echoing its input
         shown = {key: value for key, value in output.items() if key != "input"}
     checks = output.get("checks", []) if is_condition else []
-    return {**step, "number": step["position"] + 1, "label": gallery.step_summary(defined),
+    path = step.get("path") or str(step["position"])
+    return {**step, "number": path if "." in path else step["position"] + 1, "label": gallery.step_summary(defined),
             "badge": status_badge(step["status"]), "branch": branch,
             "sentence": "Check the conditions" if step["type"] == "condition"
             else wording.step_sentence(step, defined, dry_run=dry_run),
@@ -275,10 +277,9 @@ def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None, *,
 
 def timeline_rows(steps: list[dict[str, Any]], definition: dict[str, Any], *,
                   dry_run: bool = False) -> list[dict[str, Any]]:
-    """Timeline rows of steps recorded for a definition (matched by position)."""
-    defined = definition.get("steps", [])
-    return [timeline_row(step, defined[step["position"]] if step["position"] < len(defined) else None,
-                         dry_run=dry_run)
+    """Timeline rows of steps recorded for a definition (matched by path: nested steps of branches too)."""
+    by_path = {slot["_path"]: program.public(slot) for slot in program.flatten(definition.get("steps", []))}
+    return [timeline_row(step, by_path.get(step.get("path") or str(step["position"])), dry_run=dry_run)
             for step in steps]
 
 

@@ -80,7 +80,8 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
         run = self.get_object(request, object_id)
         extra = {}
         if run is not None:
-            steps = [{"position": s.position, "type": s.type, "status": s.status, "attempts": s.attempts,
+            steps = [{"position": int((s.path or str(s.position)).split(".")[0]), "path": s.path or str(s.position),
+                      "type": s.type, "status": s.status, "attempts": s.attempts,
                       "duration_ms": s.duration_ms, "input": s.input, "output": s.output, "error": s.error,
                       "started_at": s.started_at} for s in run.steps.all()]
             extra = {"rows": timeline_rows(steps, services.definition_for_version(run)),

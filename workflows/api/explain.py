@@ -29,6 +29,7 @@ class EventSerializer(serializers.Serializer):
 
 class ConditionStepSerializer(serializers.Serializer):
     position = serializers.IntegerField(help_text="0-based position of the condition step in the run.")
+    path = serializers.CharField(help_text='Where the step is: "2", or "2.1.0" inside a branch (SPEC §15).')
     type = serializers.CharField()
     checks = serializers.ListField(child=serializers.DictField(), help_text="The checks that were false.")
 

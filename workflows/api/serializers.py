@@ -249,6 +249,7 @@ class ManualRunRequestSerializer(StrictSerializer):
 
 class DryRunStepSerializer(serializers.Serializer):
     position = serializers.IntegerField()
+    path = serializers.CharField()
     type = serializers.CharField()
     status = serializers.ChoiceField(choices=["would_run", "skipped", "stopped", "not_reached", "failed"])
     attempts = serializers.IntegerField()
@@ -268,12 +269,20 @@ class DryRunResultSerializer(serializers.Serializer):
 
 class StepRunSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=StepStatus.choices)
+    position = serializers.SerializerMethodField(help_text="The top-level position the step belongs to.")
+    path = serializers.SerializerMethodField(help_text='Where the step is: "2", or "2.1.0" inside a branch.')
 
     class Meta:
         model = StepRun
-        fields = ["position", "type", "status", "attempts", "duration_ms", "input", "output", "error",
+        fields = ["position", "path", "type", "status", "attempts", "duration_ms", "input", "output", "error",
                   "started_at", "finished_at"]
         read_only_fields = fields
+
+    def get_path(self, step_run: StepRun) -> str:
+        return step_run.path or str(step_run.position)
+
+    def get_position(self, step_run: StepRun) -> int:
+        return int(self.get_path(step_run).split(".")[0])
 
 
 class WorkflowRunSerializer(serializers.ModelSerializer):

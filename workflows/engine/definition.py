@@ -17,7 +17,7 @@ from workflows.engine import context
 from workflows.integrations import crypto
 from workflows.triggers import registry as triggers
 from workflows.choices import OnFalse, WorkflowStatus
-from workflows.engine import references
+from workflows.engine import program, references
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo
 
@@ -86,8 +86,22 @@ def _validate_order(data: dict) -> list[tuple[str, str]]:
     return errors
 
 
-def _validate_step(step: Any, index: int, trigger_type: str) -> list[tuple[str, str]]:
-    key = f"steps[{index}]"
+def check_trigger_config(name: str, config: Any) -> list[tuple[str, str]] | None:
+    """A trigger type's config checked as its schema and checks say (for steps that name an event type and a
+    filter, e.g. `wait_for`): (key, message) errors; None when no trigger type has that name."""
+    kind = triggers.trigger_type(name)
+    if kind is None:
+        return None
+    if kind.targeted:
+        return [("", f'"{name}" events are for one workflow and cannot be waited for.')]
+    if not isinstance(config, dict):
+        return [("", "A filter is an object.")]
+    errors = [(key.lstrip("."), message) for key, message in _schema_errors(config, kind.schema, "")]
+    return errors or list(kind.validate(config))
+
+
+def _validate_step(step: Any, index: int, trigger_type: str, key: str | None = None) -> list[tuple[str, str]]:
+    key = key or f"steps[{index}]"
     if not isinstance(step, dict):
         return [(key, 'A step is an object: {"type": ..., "config": {...}}.')]
     unknown = set(step) - {"type", "config", "on_false", "id", "position"}
@@ -108,7 +122,8 @@ def _validate_step(step: Any, index: int, trigger_type: str) -> list[tuple[str, 
     # The mask posted back stands for the saved value (resolved when saving), so there is nothing to check in it.
     checked = {name: value for name, value in config.items()
                if not (name in step_type.write_only and value == WRITE_ONLY_MASK)}
-    extra = step_type.validate(checked, DefinitionInfo(trigger_type=trigger_type, position=index))
+    extra = step_type.validate(checked, DefinitionInfo(trigger_type=trigger_type, position=index,
+                                                       check_trigger_config=check_trigger_config))
     errors = [(f"{key}.config.{name}" if name else f"{key}.config", message) for name, message in extra]
     return errors + [e for name in step_type.templated if name in config
                      for e in _template_errors(config[name], f"{key}.config.{name}")]
@@ -144,8 +159,7 @@ def validate_definition(data: Any, *, tolerated: frozenset[tuple[str, str]] = fr
     elif len(steps) > MAX_STEPS:
         errors.append(("steps", f"A workflow has at most {MAX_STEPS} steps."))
     trigger_type = (data.get("trigger") or {}).get("type", "") if isinstance(data.get("trigger"), dict) else ""
-    for index, step in enumerate(steps):
-        errors += _validate_step(step, index, trigger_type)
+    errors += _validate_tree(steps, trigger_type)
     if check_references:
         errors += _reference_errors(data, errors, tolerated if status != WorkflowStatus.ACTIVE else frozenset())
     if errors:
@@ -154,6 +168,22 @@ def validate_definition(data: Any, *, tolerated: frozenset[tuple[str, str]] = fr
             grouped.setdefault(key, []).append(message)
         raise DefinitionError(grouped)
     return normalize(data)
+
+
+def _validate_tree(steps: list, trigger_type: str) -> list[tuple[str, str]]:
+    """Every step, those nested in branches too (an error on a nested step names its path, e.g. "step 2.1.0"),
+    and branches nested deeper than allowed."""
+    depth = program.depth_errors(steps)
+    if depth:
+        return depth
+    errors = []
+    every = program.keyed_steps(steps)
+    for key, path, step in every:
+        found = _validate_step(step, int(path.split(".")[0]), trigger_type, key)
+        errors += [(name, f"Step {path}: {message}") for name, message in found] if "." in path else found
+    if len(every) > MAX_STEPS:
+        errors.append(("steps", f"A workflow has at most {MAX_STEPS} steps, nested ones included."))
+    return errors
 
 
 def _reference_errors(data: dict, errors: list[tuple[str, str]],
@@ -189,12 +219,13 @@ def normalize(data: dict) -> dict[str, Any]:
         "order": data.get("order"),
         "stop_processing": data.get("stop_processing", False),
         "trigger": {"type": data["trigger"]["type"], "config": data["trigger"].get("config", {})},
-        "steps": [
-            {"type": step["type"], "config": step.get("config", {}),
-             **({"on_false": step["on_false"]} if step.get("on_false") else {})}
-            for step in data.get("steps", [])
-        ],
+        "steps": program.map_steps([_normal_step(step) for step in data.get("steps", [])], _normal_step),
     }
+
+
+def _normal_step(step: dict) -> dict:
+    return {"type": step["type"], "config": step.get("config", {}),
+            **({"on_false": step["on_false"]} if step.get("on_false") else {})}
 
 
 # Write-only config keys -------------------------------------------------------------------------------------
@@ -207,11 +238,9 @@ def _write_only(step: dict) -> tuple[str, ...]:
 
 def mask_write_only(definition: dict[str, Any]) -> dict[str, Any]:
     """The definition as every read shows it: write-only values replaced by WRITE_ONLY_MASK."""
-    return {**definition, "steps": [
+    return {**definition, "steps": program.map_steps(definition.get("steps", []), lambda step: (
         {**step, "config": step_types.get(step["type"]).mask_write_only(step.get("config", {}))}
-        if _write_only(step) else step
-        for step in definition.get("steps", [])
-    ]}
+        if _write_only(step) else step))}
 
 
 def _wants_previous(step: dict) -> bool:
@@ -272,9 +301,16 @@ def keep_write_only(steps: list[dict], previous: list[dict]) -> list[dict]:
 def prepare_steps(definition: dict[str, Any], previous: list[dict] | None = None) -> dict[str, Any]:
     """The definition as it is saved: write-only values kept from `previous` steps, then what step types generate
     on save filled in (a webhook secret left empty, or posted as the mask with nothing to keep)."""
-    steps = keep_write_only(definition.get("steps", []), previous or [])
-    return {**definition, "steps": [{**step, "config": step_types.get(step["type"]).prepare(step["config"])}
-                                    for step in steps]}
+    steps = _keep_nested(definition.get("steps", []), previous or [])
+    return {**definition, "steps": program.map_steps(steps, lambda step: {
+        **step, "config": step_types.get(step["type"]).prepare(step["config"])})}
+
+
+def _keep_nested(steps: list[dict], previous: list[dict]) -> list[dict]:
+    """`keep_write_only` over every step, those nested in branches too: both trees are matched in reading order."""
+    flat = [step for _, _, step in program.keyed_steps(steps)]
+    kept = iter(keep_write_only(flat, [step for _, _, step in program.keyed_steps(previous)]))
+    return program.map_steps(steps, lambda step: {**step, "config": next(kept)["config"]})
 
 
 def new_write_only_keys(definition: dict[str, Any], previous: dict[str, Any] | None) -> list[tuple[int, str]]:
@@ -295,7 +331,7 @@ def _map_write_only(definition: dict[str, Any], function: Callable[[str], str]) 
                    if isinstance(config.get(key), str) and config[key] not in ("", WRITE_ONLY_MASK)}
         return {**step, "config": {**config, **changed}} if changed else step
 
-    return {**definition, "steps": [mapped(step) for step in definition.get("steps", [])]}
+    return {**definition, "steps": program.map_steps(definition.get("steps", []), mapped)}
 
 
 def seal_write_only(definition: dict[str, Any]) -> dict[str, Any]:

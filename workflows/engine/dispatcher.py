@@ -26,6 +26,7 @@ from conversations.conf import helpdesk_setting
 from conversations.models import Event
 from workflows.triggers import registry as triggers
 from workflows.choices import RunStatus, WorkflowStatus
+from workflows.engine import waits
 from workflows.engine.context import BatchReader, LazyContext
 from workflows.models import Workflow, WorkflowRun
 from workflows.engine.runner import LEASE, claim_run
@@ -97,6 +98,7 @@ class Batch:
     an event not taken was dispatched by another worker already: the drain's next look skips it anyway.)"""
 
     started: list[StartedRun] = field(default_factory=list)
+    resumed: list[int] = field(default_factory=list)  # waiting runs an event of the batch settled (due now)
     unsettled: set = field(default_factory=set)
     changed: set = field(default_factory=set)  # conversations the batch's runs changed (their contexts are stale)
 
@@ -129,19 +131,21 @@ def dispatch_batch(event_ids: list, *, claim_runs: bool = True) -> Batch:
     live = [event for event in events if event.depth <= max_depth]
     reader = BatchReader(live)
     matched, failed = _match_batch(live, reader)
+    awaited = waits.match_waits([event for event in live if event.pk not in failed], reader.context)
     try:
-        created = _commit_batch(too_deep, [event for event in live if event.pk not in failed], matched, claim_runs)
+        created = _commit_batch(too_deep, [event for event in live if event.pk not in failed], matched, claim_runs,
+                                awaited)
     except IntegrityError:
         # A run for one of these events exists already (a late breach started it meanwhile): take them one by one.
         return _dispatch_one_by_one([event.pk for event in events], claim_runs)
     except _LostClaim:
         return Batch(unsettled=set(failed))
-    taken, runs = created
+    taken, runs, resumed = created
     unsettled = set(failed)
     if connection.features.has_select_for_update_skip_locked:  # the rest are locked by another worker, for now
         unsettled |= {event.pk for event in events if event.pk not in taken}
     started = [StartedRun(run=run, context=reader.context(run.event)) for run in runs]
-    return Batch(started=started, unsettled=unsettled)
+    return Batch(started=started, unsettled=unsettled, resumed=resumed)
 
 
 def _depth_note(event: Event) -> str:
@@ -162,27 +166,28 @@ def _match_batch(events: list[Event], reader: BatchReader) -> tuple[dict, set]:
     return matched, failed
 
 
-def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict,
-                  claim_runs: bool) -> tuple[set, list[WorkflowRun]]:
-    """Claim the events, create their runs and mark them dispatched in one transaction; returns the event ids
-    taken and the runs created."""
+def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict, claim_runs: bool,
+                  awaited: list) -> tuple[set, list[WorkflowRun], list[int]]:
+    """Claim the events, create their runs, settle the waits they match and mark them dispatched in one
+    transaction; returns the event ids taken, the runs created and the waiting runs resumed."""
     with transaction.atomic():
         taken = _lock_undispatched([event.pk for event in too_deep + live])
         if not taken:
-            return set(), []
+            return set(), [], []
         now = clock.now()
         runs = [_new_run(workflow, event, now, claim_runs)
                 for event in live if event.pk in taken for workflow in matched[event.pk]]
         if runs:
             WorkflowRun.objects.bulk_create(runs)
         _derive_events([event for event in live if event.pk in taken])
+        resumed = waits.settle_waits([(wait, event) for wait, event in awaited if event.pk in taken], now)
         notes = {event.pk: _depth_note(event) for event in too_deep if event.pk in taken}
         counts = defaultdict(int)
         for run in runs:
             counts[run.event_id] += 1
         notes.update({event.pk: f"started {counts[event.pk]} run(s)" for event in live if event.pk in taken})
         _mark_dispatched(notes, now)
-    return taken, runs
+    return taken, runs, resumed
 
 
 def _new_run(workflow: Workflow, event: Event, now, claimed: bool) -> WorkflowRun:
@@ -233,14 +238,16 @@ def _dispatch_one_by_one(event_ids: list, claim_runs: bool) -> Batch:
         if event is None:
             continue
         reader = BatchReader([event])
-        matched = [] if event.depth > helpdesk_setting("MAX_DEPTH") else _matches(
-            event, _Candidates([event]).for_event(event), reader.context(event))
+        deep = event.depth > helpdesk_setting("MAX_DEPTH")
+        matched = [] if deep else _matches(event, _Candidates([event]).for_event(event), reader.context(event))
+        awaited = [] if deep else waits.match_waits([event], reader.context)
         with transaction.atomic():
             if not _lock_undispatched([event.pk]):
                 batch.unsettled.add(event.pk)
                 continue
             runs = [run for workflow in matched if (run := create_run(workflow, event))]
             _derive_events([event])
+            batch.resumed += waits.settle_waits(awaited, clock.now())
             note = _depth_note(event) if event.depth > helpdesk_setting("MAX_DEPTH") else f"started {len(runs)} run(s)"
             _mark_dispatched({event.pk: note}, clock.now())
         if claim_runs:

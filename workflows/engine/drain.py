@@ -94,6 +94,13 @@ def _drain_batch(event_ids: list, held: set) -> int:
         except Exception:  # a bug: the run keeps its lease and the sweep takes it again once the lease expires
             logger.exception("Run %s failed in the drain; the sweep will resume it", started.run.pk)
             batch.changed.add(started.run.conversation_id)
+    for run_id in batch.resumed:  # waiting runs an event of the batch settled (`wait_for`)
+        try:
+            runner.execute_run(run_id)
+        except DatabaseError:
+            raise
+        except Exception:
+            logger.exception("Resuming run %s failed in the drain; the sweep will resume it", run_id)
     return len(batch.started)
 
 

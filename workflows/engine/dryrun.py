@@ -19,6 +19,7 @@ from django.db import transaction
 from conversations import clock
 from conversations.models import Conversation, Event
 from workflows.triggers import registry as triggers
+from workflows.engine import program
 from workflows.engine.context import RenderError, build_context
 from workflows.engine.definition import validate_definition
 from workflows.steps import step_types
@@ -122,30 +123,33 @@ def _trigger_report(trigger: dict, event: Event, data: dict) -> dict[str, Any]:
 
 
 def _run_steps(steps: list[dict], event: Event, conversation: Conversation | None, data: dict) -> dict[str, Any]:
-    """Walk the steps the way the runner does (on_false stop / continue / skip_next) and report each one."""
-    reports = [_report(position, step, NOT_REACHED) for position, step in enumerate(steps)]
+    """Walk the steps the way the runner does (on_false stop / continue / skip_next, the path a branch takes) and
+    report each one, nested ones included (each with its `path`)."""
+    slots = program.flatten(steps)
+    reports = [_report(slot["_top"], slot, NOT_REACHED) for slot in slots]
     position, result = 0, "succeeded"
-    while position < len(steps):
-        step = steps[position]
-        outcome, report = _dry_step(step, position, event, conversation, data)
+    while position < len(slots):
+        step = slots[position]
+        outcome, report = _dry_step(step, step["_top"], event, conversation, data)
         reports[position] = report
         if outcome.status == Outcome.FAILED:
             result = "failed"
             break
         data["vars"] = {**data["vars"], **_plain(outcome.variables)}
         if outcome.status != Outcome.CONDITION_FALSE:
-            position += 1
+            position = program.target(step, outcome.chosen_path)
             continue
         on_false = step.get("on_false") or "stop"
         if on_false == "stop":
             report["status"], result = STOPPED, "stopped"
             break
-        if on_false == "skip_next" and position + 1 < len(steps):
-            reports[position + 1] = _report(position + 1, steps[position + 1], SKIPPED,
-                                            output={"skipped": "the previous condition was false"})
-            position += 2
+        if on_false == "skip_next" and step["_sibling"] is not None:
+            sibling = slots[step["_sibling"]]
+            reports[step["_sibling"]] = _report(sibling["_top"], sibling, SKIPPED,
+                                                output={"skipped": "the previous condition was false"})
+            position = sibling["_after"]
         else:
-            position += 1
+            position = step["_after"]
     return {"steps": reports, "result": {"status": result, "vars": data["vars"]}}
 
 
@@ -182,7 +186,8 @@ def _dry_step(step: dict, position: int, event: Event, conversation: Conversatio
 def _report(position: int, step: dict, status: str, **fields: Any) -> dict[str, Any]:
     """One step's line in the dry-run report, in the shape of a run's step results (SPEC §10)."""
     return {
-        "position": position, "type": step["type"], "status": status, "attempts": 0,
+        "position": position, "path": step.get("_path", str(position)), "type": step["type"], "status": status,
+        "attempts": 0,
         "duration_ms": fields.get("duration_ms", 0), "input": _plain(fields.get("input", {})),
         "output": _plain(fields.get("output", {})), "error": fields.get("error", ""),
     }

@@ -159,7 +159,7 @@ def _run_outcome(run: WorkflowRun) -> dict[str, Any]:
                 "reason": f"the trigger matched (run {run.status})"}
     step = _stopping_condition(run)
     return {"outcome": Outcome.STOPPED_AT_CONDITION, "run": run.pk, "run_status": run.status, "step": step,
-            "reason": f"run #{run.pk} stopped at step {step['position'] + 1} (condition): "
+            "reason": f"run #{run.pk} stopped at step {_step_name(step)} (condition): "
                       + ("; ".join(triggers.check_words(check) for check in step["checks"]) or "the condition was false")}
 
 
@@ -167,7 +167,13 @@ def _stopping_condition(run: WorkflowRun) -> dict[str, Any]:
     """The condition step that stopped the run, with the checks that were false (as the step recorded them)."""
     last = run.condition_steps[0] if run.condition_steps else StepRun(position=run.position, type="condition")
     checks = [check for check in (last.output or {}).get("checks", []) if not check.get("result")]
-    return {"position": last.position, "type": last.type, "checks": checks}
+    path = last.path or str(last.position)
+    return {"position": int(path.split(".")[0]), "path": path, "type": last.type, "checks": checks}
+
+
+def _step_name(step: dict) -> str:
+    """A step as a reason names it: its 1-based number at the top level, its path inside a branch ("0.1.2")."""
+    return f"{step['path']} (in a branch)" if "." in step["path"] else str(step["position"] + 1)
 
 
 def explain_event(event: Event) -> dict[str, Any]:

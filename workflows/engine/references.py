@@ -21,6 +21,7 @@ from conversations.models import Team
 from sla.models import BusinessHours, SlaPolicy
 from workflows.triggers import registry as triggers
 from workflows.models import CustomAction, Integration
+from workflows.engine import program
 from workflows.steps import step_types
 
 
@@ -74,11 +75,11 @@ def _config_references(config: Any, declared: dict[str, str], key: str) -> list[
             for value in _values(config.get(name))]
 
 
-def _step_references(step: Any, index: int) -> list[Reference]:
+def _step_references(step: Any, key: str) -> list[Reference]:
     step_type = step_types.get(step.get("type")) if isinstance(step, dict) else None
     if step_type is None:
         return []
-    return _config_references(step.get("config"), step_type.references, f"steps[{index}].config")
+    return _config_references(step.get("config"), step_type.references, f"{key}.config")
 
 
 def collect(definition: dict, *, skip: Iterable[str] = ()) -> list[Reference]:
@@ -90,8 +91,9 @@ def collect(definition: dict, *, skip: Iterable[str] = ()) -> list[Reference]:
     found = ([] if kind is None or "trigger" in skipped
              else _config_references(trigger.get("config"), kind.references, "trigger.config"))
     steps = definition.get("steps") if isinstance(definition.get("steps"), list) else []
-    return found + [ref for index, step in enumerate(steps) if f"steps[{index}]" not in skipped
-                    for ref in _step_references(step, index)]
+    # Steps nested in branches too (`steps[2].config.branches[0].steps[1]`), skipped with their top-level step.
+    return found + [ref for key, _, step in program.keyed_steps(steps) if key.split(".")[0] not in skipped
+                    for ref in _step_references(step, key)]
 
 
 def tokens(definition: dict | None) -> frozenset[tuple[str, str]]:

@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from workflows.choices import RunStatus, StepStatus
+from workflows.engine import program
 from workflows.engine.context import LazyContext, RenderError
 from workflows.models import StepRun, WorkflowRun
 from workflows.engine.versions import steps_of
@@ -173,7 +174,8 @@ def _segment_steps(run: WorkflowRun, steps: list[dict], data: dict,
             data, stale = _fresh_context(run, data), False
         step = steps[run.position]
         step_type = step_types.get(step["type"])
-        step_run = StepRun(run=run, position=run.position, type=step["type"], attempts=1, started_at=clock.now())
+        step_run = StepRun(run=run, position=run.position, path=step["_path"], type=step["type"], attempts=1,
+                           started_at=clock.now())
         started = time.monotonic()
         outcome = _execute(step_type, step, _step_context(run, data, step_run), run)
         change = _settle(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
@@ -195,7 +197,8 @@ def _step_context(run: WorkflowRun, data: dict, step_run: StepRun) -> StepContex
 
 def _start_step(run: WorkflowRun, step: dict) -> StepRun:
     """Record that the step is starting (visible as it happens); returns its StepRun."""
-    step_run, _ = StepRun.objects.get_or_create(run=run, position=run.position, defaults={"type": step["type"]})
+    step_run, _ = StepRun.objects.get_or_create(run=run, position=run.position,
+                                                defaults={"type": step["type"], "path": step["_path"]})
     return step_run
 
 
@@ -203,10 +206,11 @@ def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
     """Execute one step (or complete a finished wait) and move the run on; None when nothing was executed."""
     step_run = _start_step(run, step)
     if step_run.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):  # finished before a crash: never again
-        _advance(run, 1)
+        chosen = program.chosen_from_output(step, step_run.output) if step_run.status == StepStatus.SUCCEEDED else None
+        _move(run, program.target(step, chosen))
         return None
     if step_run.status == StepStatus.WAITING:
-        _complete_wait(run, step_run)
+        _complete_wait(run, step_run, step)
         return None
     step_type = step_types.get(step["type"])
     if step_run.status == StepStatus.RUNNING and step_run.attempts >= helpdesk_setting("RETRY_MAX_ATTEMPTS"):
@@ -278,11 +282,11 @@ def _error_text(exc: Exception) -> str:
 
 @dataclass
 class _RunChange:
-    """Where a step's outcome moves its run: `advance` by some steps, `finish` with a status, or `wait` until
+    """Where a step's outcome moves its run: `advance` to a slot, `finish` with a status, or `wait` until
     `resume_at`; `skipped` is the StepRun of a step a false condition skipped."""
 
     kind: str
-    by: int = 1
+    to: int = 0
     status: str = ""
     error: str = ""
     resume_at: dt.datetime | None = None
@@ -301,24 +305,30 @@ def _settle(run: WorkflowRun, step_run: StepRun, step: dict, outcome: StepOutcom
     if outcome.status == Outcome.FAILED:
         step_run.status = StepStatus.FAILED
         return _RunChange("finish", status=RunStatus.FAILED,
-                          error=f"Step {run.position + 1} ({step['type']}) failed: {outcome.error}")
+                          error=f"Step {_step_number(step)} ({step['type']}) failed: {outcome.error}")
     step_run.status = StepStatus.SUCCEEDED
     if outcome.status != Outcome.CONDITION_FALSE:
-        return _RunChange("advance")
+        return _RunChange("advance", to=program.target(step, outcome.chosen_path))
     on_false = step.get("on_false") or "stop"
     if on_false == "stop":
         return _RunChange("finish", status=RunStatus.STOPPED)
-    if on_false == "skip_next":
-        skipped = StepRun(run=run, position=run.position + 1, type=_step_type_at(run, run.position + 1),
+    if on_false == "skip_next" and step["_sibling"] is not None:
+        sibling = steps_of(run)[step["_sibling"]]
+        skipped = StepRun(run=run, position=step["_sibling"], path=sibling["_path"], type=sibling["type"],
                           status=StepStatus.SKIPPED, output={"skipped": "the previous condition was false"})
-        return _RunChange("advance", by=2, skipped=skipped)
-    return _RunChange("advance")
+        return _RunChange("advance", to=sibling["_after"], skipped=skipped)
+    return _RunChange("advance", to=step["_after"])
+
+
+def _step_number(step: dict) -> str:
+    """How an error names a step: its 1-based number at the top level, its path inside a branch."""
+    return step["_path"] if "." in step["_path"] else str(step["_top"] + 1)
 
 
 def _apply_in_memory(run: WorkflowRun, change: _RunChange) -> None:
     """Move the run object as `change` says (a segment writes it once, at its end)."""
     if change.kind == "advance":
-        run.position += change.by
+        run.position = change.to
     elif change.kind == "wait":
         run.status, run.resume_at, run.lease_until = change.status, change.resume_at, None
     else:
@@ -339,25 +349,26 @@ def _apply_outcome(run: WorkflowRun, step_run: StepRun, step: dict, outcome: Ste
         if change.skipped is not None:
             skipped = change.skipped
             StepRun.objects.update_or_create(run=run, position=skipped.position, defaults={
-                "type": skipped.type, "status": skipped.status, "output": skipped.output})
-        _advance(run, change.by)
+                "type": skipped.type, "path": skipped.path, "status": skipped.status, "output": skipped.output})
+        _move(run, change.to)
 
 
-def _step_type_at(run: WorkflowRun, position: int) -> str:
-    steps = steps_of(run)
-    return steps[position]["type"] if position < len(steps) else ""
-
-
-def _complete_wait(run: WorkflowRun, step_run: StepRun) -> None:
+def _complete_wait(run: WorkflowRun, step_run: StepRun, step: dict) -> None:
+    """A wait is over: its step type may settle how (`StepType.resume`, e.g. a `wait_for` that timed out), then
+    the run moves on."""
     with transaction.atomic():
+        settled = step_types.get(step["type"]).resume(step.get("config", {}), run, step_run)
+        if settled is not None:
+            step_run.output = _jsonable(settled.output)
+            run.variables = {**run.variables, **_jsonable(settled.variables)}
         step_run.status, step_run.finished_at = StepStatus.SUCCEEDED, clock.now()
-        step_run.save(update_fields=["status", "finished_at"])
-        _advance(run, 1)
+        step_run.save(update_fields=["status", "finished_at", "output"])
+        _move(run, step["_after"])
 
 
-def _advance(run: WorkflowRun, by: int) -> None:
-    """Move to the next step, renewing the lease; a run cancelled meanwhile by someone else stops here."""
-    run.position += by
+def _move(run: WorkflowRun, to: int) -> None:
+    """Move to the slot `to`, renewing the lease; a run cancelled meanwhile by someone else stops here."""
+    run.position = to
     run.lease_until = clock.now() + LEASE
     moved = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
         position=run.position, variables=run.variables, lease_until=run.lease_until

@@ -45,6 +45,8 @@ class StepOutcome:
     variables: dict[str, Any] = field(default_factory=dict)
     resume_at: dt.datetime | None = None
     error: str = ""
+    # A branch step's choice: the 1-based number of the path to take (branches in order, `else` last).
+    chosen_path: int | None = None
 
     @classmethod
     def failed(cls, error: str, **output: Any) -> "StepOutcome":
@@ -73,6 +75,9 @@ class DefinitionInfo:
 
     trigger_type: str
     position: int
+    # Checks a trigger type's config (its name, the config) -> (key, message) errors, or None when no trigger type
+    # has that name. Given by the definition validator, which knows the trigger registry (steps may not import it).
+    check_trigger_config: Any = None
 
 
 class StepType:
@@ -130,6 +135,11 @@ class StepType:
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         raise NotImplementedError
+
+    def resume(self, config: dict, run: WorkflowRun, step_run: StepRun) -> StepOutcome | None:
+        """Called once when the run resumes after this step waited: an outcome whose output and variables replace
+        the wait's, or None to just go on (a fixed `wait`)."""
+        return None
 
 
 class StepTypeRegistry:

@@ -11,7 +11,8 @@ INTERNAL_STEP_TYPES = {
     "clear_scheduled_event", "set_field",
 }
 OUTBOUND_STEP_TYPES = {"http_request", "webhook", "slack", "sms", "transcribe", "custom_action"}
-SPEC_STEP_TYPES = INTERNAL_STEP_TYPES | OUTBOUND_STEP_TYPES
+FLOW_CONTROL_STEP_TYPES = {"wait_for", "branch"}  # SPEC §15
+SPEC_STEP_TYPES = INTERNAL_STEP_TYPES | OUTBOUND_STEP_TYPES | FLOW_CONTROL_STEP_TYPES
 
 
 def test_exactly_the_spec_step_types_are_registered():

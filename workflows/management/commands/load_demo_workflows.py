@@ -34,7 +34,7 @@ class Command(BaseCommand):
                           f"{Workflow.objects.filter(status=WorkflowStatus.ACTIVE).count()} active workflows.")
 
     def _teams_the_templates_route_to(self) -> None:
-        for name in ("Escalations", "VIP Support", "Billing"):
+        for name in ("Escalations", "VIP Support", "Billing", "Support"):
             if not Team.objects.filter(name=name).exists():
                 conversation_services.team_create(name=name)
 

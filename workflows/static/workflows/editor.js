@@ -45,7 +45,7 @@
 
     function renumber() {
       root.querySelectorAll("[data-leaf]").forEach(function (input) { input.name = nameOf(input); });
-      var cards = root.querySelectorAll(".wf-steps > .wf-step");
+      var cards = root.querySelectorAll(".wf-steps-module > .wf-steps > .wf-step");
       cards.forEach(function (card, i) { card.querySelector(".wf-step-no").textContent = i + 1; });
       var empty = root.querySelector(".wf-empty");
       if (empty) { empty.hidden = cards.length > 0; }
@@ -68,12 +68,15 @@
       if (value) { value.hidden = noValueOps.indexOf(select.value) !== -1; }
     }
 
-    function addStep() {
-      var type = root.querySelector(".wf-add-type").value;
+    // The main "Add a step" select adds to the top-level list; a branch path's own select adds to that path.
+    function addStep(select) {
+      select = select || root.querySelector(".wf-steps-module > .wf-add-step .wf-add-type");
+      var type = select.value;
       var template = root.querySelector('template[data-step-template="' + type + '"]');
       if (!template) { return; }
       var card = cloneTemplate(template);
-      root.querySelector(".wf-steps").appendChild(card);
+      var nested = select.closest(".wf-add-nested");
+      (nested ? nested.previousElementSibling : root.querySelector(".wf-steps-module > .wf-steps")).appendChild(card);
       renumber();
       card.scrollIntoView({block: "nearest"});
       var first = card.querySelector("input:not([type=hidden]), select, textarea");
@@ -136,7 +139,7 @@
       if (el.classList.contains("wf-mode")) { renumber(); }
       if (el.classList.contains("wf-cond-op")) { syncOperator(el); }
       // Choosing a step type adds it at once (one action, not two); the button stays for keyboards.
-      if (el.classList.contains("wf-add-type") && el.value) { addStep(); el.value = ""; }
+      if (el.classList.contains("wf-add-type") && el.value) { addStep(el); el.value = ""; }
     });
 
     root.addEventListener("click", function (event) {
@@ -151,6 +154,11 @@
       if (el.classList.contains("wf-add-leaf")) { addConditionRow(el, "wf-leaf-template"); return; }
       if (el.classList.contains("wf-add-group")) { addConditionRow(el, "wf-group-template"); return; }
       if (el.classList.contains("wf-add-row")) { addRow(el); return; }
+      if (el.classList.contains("wf-add-branch")) {
+        el.previousElementSibling.appendChild(cloneTemplate(root.querySelector("template.wf-branch-template")));
+        renumber();
+        return;
+      }
       if (el.classList.contains("wf-remove-row")) { el.closest("[data-item]").remove(); renumber(); }
     });
 
