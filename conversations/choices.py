@@ -90,6 +90,11 @@ class EventType(models.TextChoices):
     SCHEDULE = "schedule"
     SCHEDULED_EVENT_FIRED = "scheduled_event.fired"
     MANUAL = "manual"
+    SNOOZED = "conversation.snoozed"
+    UNSNOOZED = "conversation.unsnoozed"
+    MERGED = "conversation.merged"
+    LINKED = "conversation.linked"
+    UNLINKED = "conversation.unlinked"
 
 
 class SurveyChannel(models.TextChoices):
