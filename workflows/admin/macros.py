@@ -28,13 +28,25 @@ STEPS_HELP = ('The steps, as in a workflow, e.g. [{"type": "add_tag", "config": 
 
 
 class MacroForm(forms.ModelForm):
-    """Name, switch and steps; the steps are checked by the macro service (internal types, every workflow rule)."""
+    """Name, switch, inputs and steps; checked by the macro service (internal types, every workflow rule)."""
 
     steps = forms.JSONField(widget=forms.Textarea(attrs={"rows": 12, "cols": 90, "class": "vLargeTextField"}))
+    inputs = forms.JSONField(required=False, initial=list,
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 90, "class": "vLargeTextField"}),
+                             help_text='Asked before applying, e.g. [{"key": "order", "label": "Order number", '
+                                       '"type": "text"}]; use {{ inputs.order }} in the steps. Types: text, '
+                                       'number, date.')
 
     class Meta:
         model = Macro
-        fields = ["name", "active", "steps"]
+        fields = ["name", "active", "inputs", "steps"]
+
+    def clean_inputs(self) -> list:
+        try:
+            return macros.validate_inputs(self.cleaned_data.get("inputs"))
+        except ValidationError as exc:
+            raise forms.ValidationError([f"{key}: {' '.join(errors)}"
+                                         for key, errors in exc.message_dict.items()]) from exc
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -64,10 +76,11 @@ class MacroAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: Macro, form: MacroForm, change: bool) -> None:
         data = form.cleaned_data
         if change:
-            macros.macro_update(macro=obj, name=data["name"], steps=data["steps"], active=data["active"])
+            macros.macro_update(macro=obj, name=data["name"], steps=data["steps"], active=data["active"],
+                                inputs=data.get("inputs") or [])
         else:
             saved = macros.macro_create(name=data["name"], steps=data["steps"], active=data["active"],
-                                        created_by=request.user)
+                                        inputs=data.get("inputs") or [], created_by=request.user)
             obj.pk, obj.created_at = saved.pk, saved.created_at
             obj._state.adding = False
 
@@ -97,7 +110,8 @@ class MacroAdmin(admin.ModelAdmin):
             raise PermissionDenied
         conversation = get_object_or_404(Conversation.objects.select_related("contact"), pk=conversation_id)
         chosen = request.POST.get("macro", "")
-        macro = Macro.objects.filter(pk=int(chosen)).first() if chosen.isdigit() and len(chosen) < 18 else None
+        macro = macros.macros_for_agents(request.user).filter(pk=int(chosen)).first() \
+            if chosen.isdigit() and len(chosen) < 18 else None
         try:
             if macro is None:
                 raise ValidationError("Choose a macro.")
@@ -110,7 +124,7 @@ class MacroAdmin(admin.ModelAdmin):
 
 def macro_buttons(request: HttpRequest, conversation: Conversation) -> str:
     """The conversation page's macro panel: one button per active macro (one query)."""
-    active = list(macros.macros_for_agents().values_list("pk", "name"))
+    active = list(macros.macros_for_agents(request.user).filter(inputs=[]).values_list("pk", "name"))
     url = reverse("admin:workflows_macro_apply", args=[conversation.pk])
     buttons = format_html_join("", '<button type="submit" name="macro" value="{}" class="button">{}</button>', active)
     body = buttons or format_html('<span class="ws-empty">{}</span>', "No macros yet.")
@@ -120,3 +134,66 @@ def macro_buttons(request: HttpRequest, conversation: Conversation) -> str:
 
 
 workspace.register_panel(workspace.Panel("side", macro_buttons))
+
+
+# "Apply macro…" on the conversation list: choose a macro, give its inputs, see each conversation's outcome -------
+
+
+class ApplyMacroForm(forms.Form):
+    """The macro, then one field per input of the chosen macro (asked on a second page once it is chosen)."""
+
+    macro = forms.ModelChoiceField(queryset=Macro.objects.none(), empty_label="Choose a macro…")
+
+    FIELD_FOR_TYPE = {"text": forms.CharField, "number": forms.DecimalField, "date": forms.DateField}
+
+    def __init__(self, data, user, chosen: str = "", **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["macro"].queryset = macros.macros_for_agents(user)
+        chosen = chosen or (data or {}).get("macro", "")
+        macro = self.fields["macro"].queryset.filter(pk=int(chosen)).first() if str(chosen).isdigit() else None
+        for spec in (macro.inputs if macro else []):
+            field = self.FIELD_FOR_TYPE.get(spec["type"], forms.CharField)(label=spec["label"])
+            if spec["type"] == "date":
+                field.widget = forms.DateInput(attrs={"type": "date"})
+            self.fields[f"input_{spec['key']}"] = field
+        if macro and macro.inputs:
+            self.fields["inputs_shown"] = forms.CharField(widget=forms.HiddenInput, initial="1", required=False,
+                                                          label="")
+        # A macro with inputs chosen on the first page: ask its inputs before applying (SPEC §17).
+        self.needs_inputs = bool(macro and macro.inputs) and "inputs_shown" not in (data or {})
+        self.chosen = macro
+
+    def input_values(self) -> dict[str, str]:
+        return {name[len("input_"):]: str(value) for name, value in self.cleaned_data.items()
+                if name.startswith("input_")}
+
+
+def _report(model_admin, request: HttpRequest, macro: Macro, results: list[dict]) -> None:
+    done = [f"#{r['conversation']}" for r in results if r["ok"]]
+    failed = [f"#{r['conversation']}: {r['error']}" for r in results if not r["ok"]]
+    if done:
+        model_admin.message_user(request, f'Applied "{macro.name}" to {", ".join(done)}.', messages.SUCCESS)
+    if failed:
+        model_admin.message_user(request, "Not applied: " + "; ".join(failed), messages.ERROR)
+
+
+@admin.action(description="Apply macro…", permissions=["change"])
+def apply_macro(model_admin, request: HttpRequest, queryset):
+    """Apply one macro (with its inputs) to each selected conversation, each on its own; list every outcome."""
+    form = ApplyMacroForm(request.POST if "apply" in request.POST else None, request.user)
+    if form.is_bound and form.needs_inputs:
+        form = ApplyMacroForm(None, request.user, chosen=str(form.chosen.pk), initial={"macro": form.chosen.pk})
+    elif form.is_bound and form.is_valid():
+        macro = form.cleaned_data["macro"]
+        try:
+            results = macros.macro_apply_bulk(macro=macro, agent=request.user, inputs=form.input_values(),
+                                              conversation_ids=list(queryset.values_list("pk", flat=True)[:101]))
+        except ValidationError as exc:
+            model_admin.message_user(request, "Macro not applied: " + " ".join(exc.messages), messages.ERROR)
+            return None
+        _report(model_admin, request, macro, results)
+        return None
+    return model_admin.action_form_page(request, queryset, form, "Apply a macro to conversations")
+
+
+workspace.register_list_action(apply_macro)
