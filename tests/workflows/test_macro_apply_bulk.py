@@ -108,3 +108,31 @@ def test_agents_make_personal_macros_only_they_see(agent_client, agent, roles, c
                              format="json").json()["results"][0]["ok"] is True
     assert agent_client.delete(f"{MACROS}{made.json()['id']}/").status_code == 204
     assert not Macro.objects.exists()
+
+
+def test_the_demo_ships_macros_with_inputs_that_apply(agent_client, conversation, roles):
+    from django.core.management import call_command
+
+    call_command("load_demo_workflows")
+    refund = Macro.objects.get(name="Refund issued")
+    response = agent_client.post(f"{MACROS}{refund.pk}/apply/", {
+        "conversations": [conversation.pk], "inputs": {"order": "A-3", "amount": "42"}}, format="json")
+    assert response.json()["results"][0]["ok"] is True
+    assert Message.objects.filter(conversation=conversation, body__contains="refunded 42 EUR for order A-3").exists()
+    assert Macro.objects.count() >= 5
+
+
+def test_the_workspace_asks_a_macros_inputs_inline(agent, conversation):
+    from django.urls import reverse
+
+    from tests.conftest import browser_for
+    from workflows.engine import macros
+
+    macro = macros.macro_create(name="Order", inputs=[{"key": "order", "label": "Order number", "type": "text"}],
+                                steps=[{"type": "add_tag", "config": {"tags": ["o-{{ inputs.order }}"]}}])
+    browser = browser_for(agent)
+    page = browser.get(reverse("admin:conversations_conversation_change", args=[conversation.pk])).content.decode()
+    assert f'name="input_order"' in page and "Order number" in page
+    browser.post(reverse("admin:workflows_macro_apply", args=[conversation.pk]),
+                 {"macro": macro.pk, "input_order": "Z-1"})
+    assert list(conversation.tags.values_list("name", flat=True)) == ["o-Z-1"]

@@ -115,22 +115,42 @@ class MacroAdmin(admin.ModelAdmin):
         try:
             if macro is None:
                 raise ValidationError("Choose a macro.")
-            macros.macro_apply(macro=macro, conversation=conversation, agent=request.user)
+            values = {key[len("input_"):]: value for key, value in request.POST.items() if key.startswith("input_")}
+            macros.macro_apply(macro=macro, conversation=conversation, agent=request.user, inputs=values)
             self.message_user(request, f'Applied the macro "{macro.name}".', messages.SUCCESS)
         except ValidationError as exc:
             self.message_user(request, "Macro not applied: " + " ".join(exc.messages), messages.ERROR)
         return HttpResponseRedirect(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
 
 
+INPUT_WIDGETS = {"text": "text", "number": "number", "date": "date"}
+
+
+def _macro_with_inputs(macro: Macro, url: str, token: str) -> str:
+    """A macro that asks for values: its inputs inline (labelled), then Apply."""
+    fields = format_html_join("", '<label for="m{0}-{1}">{2}</label> <input id="m{0}-{1}" name="input_{1}" '
+                                  'type="{3}" required size="12">',
+                              [(macro.pk, spec["key"], spec["label"], INPUT_WIDGETS.get(spec["type"], "text"))
+                               for spec in macro.inputs])
+    return format_html('<form method="post" action="{}" class="ws-box ws-macro-inputs" aria-label="{}">'
+                       '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+                       '<input type="hidden" name="macro" value="{}">{}'
+                       '<button type="submit" class="button">{}</button></form>',
+                       url, macro.name, token, macro.pk, fields, macro.name)
+
+
 def macro_buttons(request: HttpRequest, conversation: Conversation) -> str:
-    """The conversation page's macro panel: one button per active macro (one query)."""
-    active = list(macros.macros_for_agents(request.user).filter(inputs=[]).values_list("pk", "name"))
-    url = reverse("admin:workflows_macro_apply", args=[conversation.pk])
-    buttons = format_html_join("", '<button type="submit" name="macro" value="{}" class="button">{}</button>', active)
-    body = buttons or format_html('<span class="ws-empty">{}</span>', "No macros yet.")
-    return format_html('<div class="module ws-macros"><h2>Macros</h2><form method="post" action="{}" class="ws-box">'
-                       '<input type="hidden" name="csrfmiddlewaretoken" value="{}">{}</form></div>',
-                       url, get_token(request), body)
+    """The conversation page's macro panel: one button per active macro, inputs inline for those that ask (one
+    query)."""
+    offered = list(macros.macros_for_agents(request.user))
+    url, token = reverse("admin:workflows_macro_apply", args=[conversation.pk]), get_token(request)
+    plain = [(macro.pk, macro.name) for macro in offered if not macro.inputs]
+    buttons = format_html_join("", '<button type="submit" name="macro" value="{}" class="button">{}</button>', plain)
+    asking = format_html_join("", "{}", [(_macro_with_inputs(macro, url, token),) for macro in offered if macro.inputs])
+    body = format_html('<form method="post" action="{}" class="ws-box"><input type="hidden" '
+                       'name="csrfmiddlewaretoken" value="{}">{}</form>{}', url, token, buttons, asking) \
+        if offered else format_html('<div class="ws-box"><span class="ws-empty">{}</span></div>', "No macros yet.")
+    return format_html('<div class="module ws-macros"><h2>Macros</h2>{}</div>', body)
 
 
 workspace.register_panel(workspace.Panel("side", macro_buttons))
