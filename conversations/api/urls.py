@@ -29,7 +29,7 @@ urlpatterns += [
     re_path(rf"{CONVERSATION}/snooze/$", workspace.SnoozeView.as_view(), name="conversation-snooze"),
     re_path(rf"{CONVERSATION}/merge/$", workspace.MergeView.as_view(), name="conversation-merge"),
     re_path(rf"{CONVERSATION}/links/$", workspace.LinksView.as_view(), name="conversation-links"),
-    re_path(rf"{CONVERSATION}/links/(?P<other_pk>[^/.]+)/$", workspace.LinksView.as_view(),
+    re_path(rf"{CONVERSATION}/links/(?P<other_pk>[^/.]+)/$", workspace.LinkView.as_view(),
             name="conversation-link"),
     re_path(rf"{CONVERSATION}/presence/$", workspace.PresenceView.as_view(), name="conversation-presence"),
 ]

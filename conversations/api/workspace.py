@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from conversations import services
 from conversations.api.base import HelpdeskAPIMixin
 from conversations.api.serializers import ConversationSerializer, StrictFieldsMixin, StrictPrimaryKeyField
-from conversations.api.views import IsSupportAgent, conversation_queryset
+from conversations.api.views import CONVERSATION_ID, IsSupportAgent, conversation_queryset
 from conversations.models import Conversation, LinkKind, Notification, PresenceState, SavedView
 from conversations.services import views as saved_views
 
@@ -100,10 +100,16 @@ class SavedViewViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
 # Snooze, merge, links ---------------------------------------------------------------------------------------------
 
 
+OTHER_ID = OpenApiParameter("other_pk", OpenApiTypes.INT, OpenApiParameter.PATH,
+                            description="The linked conversation's id.")
+
+
+@extend_schema(parameters=[CONVERSATION_ID])
 class ConversationActionView(HelpdeskAPIMixin, APIView):
     """A POST on one conversation (`conversations/{id}/<action>/`); an unknown id is a 404."""
 
     permission_classes = [IsSupportAgent]
+    queryset = Conversation.objects.none()  # for the schema generator only; every view loads its conversation
 
     def conversation(self, pk: Any) -> Conversation:
         if not str(pk).isdigit() or len(str(pk)) > 18:
@@ -119,6 +125,7 @@ class SnoozeSerializer(StrictFieldsMixin, serializers.Serializer):
     until = serializers.DateTimeField(help_text="ISO 8601 with a time zone, in the future.")
 
 
+@extend_schema(parameters=[CONVERSATION_ID])
 class SnoozeView(ConversationActionView):
     """Snooze: `pending` with `snoozed_until` until then or until the customer writes; then `open` again."""
 
@@ -136,6 +143,7 @@ class MergeSerializer(StrictFieldsMixin, serializers.Serializer):
     into = StrictPrimaryKeyField(queryset=Conversation.objects.all(), help_text="The target conversation's id.")
 
 
+@extend_schema(parameters=[CONVERSATION_ID])
 class MergeView(ConversationActionView):
     """Merge this conversation into `into`: 200 with this (now closed) conversation, `merged_into` set."""
 
@@ -151,29 +159,37 @@ class MergeView(ConversationActionView):
 class LinkSerializer(StrictFieldsMixin, serializers.Serializer):
     conversation = StrictPrimaryKeyField(queryset=Conversation.objects.all(),
                                          help_text="The other conversation's id.")
-    kind = serializers.ChoiceField(choices=LinkKind.choices, required=False,
-                                   help_text="What the other conversation is to this one.")
+    # Text checked against LinkKind rather than a ChoiceField: the schema already has another enum named `kind`.
+    kind = serializers.CharField(required=False, max_length=10,
+                                 help_text='What the other conversation is to this one: "parent", "child" or '
+                                           '"related".')
+
+    def validate_kind(self, value: str) -> str:
+        if value not in LinkKind.values:
+            raise serializers.ValidationError(f"Use one of: {', '.join(LinkKind.values)}.")
+        return value
 
 
 class LinkReadSerializer(serializers.Serializer):
     conversation = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=LinkKind.choices)
+    kind = serializers.CharField(help_text='"parent", "child" or "related": what that conversation is to this one.')
     subject = serializers.CharField()
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 
+@extend_schema(parameters=[CONVERSATION_ID])
 class LinksView(ConversationActionView):
     """`GET` the conversation's links; `POST {"conversation", "kind"}` adds one (200 with the conversation and its
     `links`); `DELETE` with `{"conversation"}` (or `links/<other id>/`) removes one."""
 
     @extend_schema(responses=LinkReadSerializer(many=True))
-    def get(self, request: Request, conversation_pk: str, other_pk: str | None = None) -> Response:
+    def get(self, request: Request, conversation_pk: str) -> Response:
         conversation = self.conversation(conversation_pk)
         return Response(LinkReadSerializer(services.links_of(conversation), many=True).data)
 
     @extend_schema(request=LinkSerializer, responses=ConversationSerializer)
-    def post(self, request: Request, conversation_pk: str, other_pk: str | None = None) -> Response:
+    def post(self, request: Request, conversation_pk: str) -> Response:
         conversation = self.conversation(conversation_pk)
         body = LinkSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -196,6 +212,17 @@ class LinksView(ConversationActionView):
         return self.answer(conversation, links=LinkReadSerializer(services.links_of(conversation), many=True).data)
 
 
+@extend_schema(parameters=[CONVERSATION_ID, OTHER_ID])
+class LinkView(LinksView):
+    """`DELETE conversations/{id}/links/{other id}/` removes that link."""
+
+    http_method_names = ["delete", "options"]
+
+    @extend_schema(request=None, responses=ConversationSerializer, operation_id="conversations_link_destroy")
+    def delete(self, request: Request, conversation_pk: str, other_pk: str | None = None) -> Response:
+        return super().delete(request, conversation_pk, other_pk)
+
+
 # Presence ---------------------------------------------------------------------------------------------------------
 
 
@@ -208,6 +235,7 @@ def presence_rows(conversation: Conversation) -> list[dict]:
             for p in services.present_on(conversation)]
 
 
+@extend_schema(parameters=[CONVERSATION_ID])
 class PresenceView(ConversationActionView):
     """A heartbeat (`POST {"state": "viewing" | "replying"}`) and who was seen in the last 30 s (`GET`, and the
     answer of the POST): `[{"user", "username", "state", "seen_at"}]`, the caller included."""
