@@ -210,8 +210,11 @@ def message_json(message: Message, conversation: Conversation) -> dict[str, Any]
 
 def live_view(model_admin, request: HttpRequest, object_id: str) -> JsonResponse:
     """The workspace's poll (every ~3 s): a heartbeat with the agent's state, answered with who else is here and
-    the messages after `after` (one upsert and three small indexed reads)."""
-    conversation = _conversation_for(model_admin, request, object_id)
+    the messages after `after` (one UPDATE and three small indexed reads, besides the session and permissions)."""
+    conversation = Conversation.objects.select_related("contact").filter(
+        pk=int(object_id) if object_id.isdigit() and len(object_id) < 18 else 0).first()
+    if conversation is None or not request.user.has_perm("conversations.change_conversation"):
+        raise PermissionDenied
     state = request.POST.get("state", PresenceState.VIEWING)
     if state in PresenceState.values:
         services.presence_beat(conversation=conversation, user=request.user, state=state)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from conversations import clock
@@ -15,12 +16,18 @@ from conversations.models import Conversation, Presence, PresenceState
 PRESENCE_WINDOW = dt.timedelta(seconds=30)
 
 
-def presence_beat(*, conversation: Conversation, user, state: str) -> Presence:
-    """Record that `user` is `state` (viewing or replying) on the conversation now."""
+def presence_beat(*, conversation: Conversation, user, state: str) -> None:
+    """Record that `user` is `state` (viewing or replying) on the conversation now: one UPDATE per heartbeat once the
+    row exists (a beat comes every few seconds from every open workspace, so it stays that cheap)."""
     state = PresenceState(state)
-    presence, _ = Presence.objects.update_or_create(conversation=conversation, user=user,
-                                                    defaults={"state": state, "seen_at": clock.now()})
-    return presence
+    now = clock.now()
+    if Presence.objects.filter(conversation=conversation, user=user).update(state=state, seen_at=now):
+        return
+    try:
+        with transaction.atomic():
+            Presence.objects.create(conversation=conversation, user=user, state=state, seen_at=now)
+    except IntegrityError:  # a second tab of the same person beat first
+        Presence.objects.filter(conversation=conversation, user=user).update(state=state, seen_at=now)
 
 
 def present_on(conversation: Conversation, *, now: dt.datetime | None = None) -> QuerySet:
