@@ -37,6 +37,8 @@ EVENT_LABELS: dict[str, str] = {
     EventType.SLA_WARNING: "SLA warning", EventType.SLA_BREACHED: "SLA breached",
     EventType.SCHEDULE: "Scheduled check", EventType.SCHEDULED_EVENT_FIRED: "Scheduled event fired",
     EventType.MANUAL: "Started by hand",
+    EventType.SNOOZED: "Snoozed", EventType.UNSNOOZED: "Woke from snooze", EventType.MERGED: "Merged",
+    EventType.LINKED: "Linked", EventType.UNLINKED: "Unlinked",
 }
 
 
@@ -91,6 +93,13 @@ DETAILS: dict[str, Callable[[Event, dict], str]] = {
     EventType.SLA_BREACHED: lambda e, p: f"SLA breached for {label(p.get('metric')).lower()}",
     EventType.SCHEDULED_EVENT_FIRED: lambda e, p: f"Scheduled event “{p.get('name', '')}” fired",
     EventType.SURVEY_ANSWERED: lambda e, p: f"Survey answered with {p.get('score')} of 5",
+    EventType.SNOOZED: lambda e, p: f"Snoozed until {label(p.get('until'))}",
+    EventType.UNSNOOZED: lambda e, p: {"time": "Woke from snooze (its time came)",
+                                       "customer_message": "Woke from snooze (the customer wrote)"}.get(
+        p.get("reason"), "Snooze ended (status changed)"),
+    EventType.MERGED: lambda e, p: f"Conversation #{p.get('source')} merged into #{p.get('target')}",
+    EventType.LINKED: lambda e, p: f"Linked #{p.get('other')} as {label(p.get('kind'))}",
+    EventType.UNLINKED: lambda e, p: f"Unlinked #{p.get('other')}",
 }
 
 
