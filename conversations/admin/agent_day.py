@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 from conversations import clock, services
 from conversations.admin import workspace
 from conversations.choices import Status
-from conversations.models import Conversation, LinkKind, Message, Notification, PresenceState, SavedView, Tag
+from conversations.models import Conversation, LinkKind, Message, Notification, PresenceState, Tag, Team
 from conversations.preferences import time_zone_of
 from conversations.roles import is_manager
 from conversations.services import views as saved_views
@@ -119,7 +119,9 @@ def save_view(model_admin, request: HttpRequest) -> HttpResponseRedirect:
 
 
 def changelist_context(request: HttpRequest) -> dict[str, Any]:
-    return {"saved_views": sidebar_views(request), "can_share_views": is_manager(request.user),
+    manager = is_manager(request.user)
+    return {"saved_views": sidebar_views(request), "can_share_views": manager,
+            "share_teams": list(Team.objects.order_by("name").values_list("pk", "name")) if manager else [],
             "current_query": request.GET.urlencode()}
 
 

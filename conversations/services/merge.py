@@ -14,7 +14,6 @@ from conversations import payloads
 from conversations.choices import EventType, Status
 from conversations.events import record_event
 from conversations.models import Conversation, ConversationLink, LinkKind, Message
-from conversations.sentiment import running_average
 from conversations.services.conversations import change_status_locked, conversation_add_tags, lock_conversation
 
 INVERSE_KIND = {LinkKind.PARENT: LinkKind.CHILD, LinkKind.CHILD: LinkKind.PARENT, LinkKind.RELATED: LinkKind.RELATED}

@@ -136,3 +136,12 @@ def test_apply_macro_bulk_action_asks_inputs_and_lists_outcomes(agent, manager, 
     expected = "order-A-9" if with_inputs else "order-none"
     assert [list(c.tags.values_list("name", flat=True)) for c in Conversation.objects.filter(pk__in=[one.pk, two.pk])] \
         == [[expected], [expected]]
+
+
+def test_a_manager_shares_a_view_with_a_team_from_admin(manager, team):
+    browser_for(manager).post(reverse("admin:conversations_conversation_save_view"),
+                              {"name": "Billing escalations", "query": "priority__exact=urgent",
+                               "shared_with": f"team:{team.pk}"})
+    view = SavedView.objects.get(name="Billing escalations")
+    assert (view.shared_with, view.filters) == (f"team:{team.pk}", {"priority": "urgent"})
+    assert f'value="team:{team.pk}"' in browser_for(manager).get(LIST).content.decode()

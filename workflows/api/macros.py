@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
+from conversations.api.base import HelpdeskAPIMixin
 from conversations.api.serializers import ConversationSerializer
 from conversations.api.views import IsSupportAgent, conversation_queryset
 from conversations.models import Conversation
