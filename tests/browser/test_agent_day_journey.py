@@ -110,3 +110,34 @@ def test_snooze_saved_view_keyboard_and_mentions(live_server, chromium, shot, ro
     page.wait_for_url(re.compile(rf"/{second.pk}/change/"))
     shot(page, "agent-day-05-next-conversation")
     assert Conversation.objects.get(pk=second.pk).status == "new"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_macro_with_an_input_previews_in_the_reply_box_then_applies(live_server, chromium, shot, roles):
+    from workflows.engine import macros
+
+    agent = make_user("agent", "Agents")
+    contact = services.contact_create(name="Ada Lovelace", email="ada@example.com")
+    conversation = services.conversation_open(contact=contact, channel="email", subject="Refund please")
+    macros.macro_create(name="Refund issued", inputs=[{"key": "order", "label": "Order number", "type": "text"}],
+                        steps=[{"type": "add_tag", "config": {"tags": ["refund"]}},
+                               {"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, order "
+                                                                         "{{ inputs.order }} is refunded."}},
+                               {"type": "change_status", "config": {"status": "pending"}}])
+    page = open_page(chromium)
+    log_in(page, live_server.url, "agent")
+    page.goto(f"{live_server.url}/admin/conversations/conversation/{conversation.pk}/change/")
+    page.fill("[name=input_order]", "A-17")
+    page.click(".ws-macro-inputs button")
+    page.locator(".ws-macro-preview", has_text="Change status").wait_for()
+    assert page.input_value("#ws-body") == "Hi Ada Lovelace, order A-17 is refunded."
+    page.fill("#ws-body", "Hi Ada, order A-17 is refunded. Sorry for the wait!")
+    shot(page, "agent-day-06-macro-preview")
+    page.keyboard.press("Control+Enter")  # after a preview: apply the macro with the edited reply
+    page.locator(".messagelist", has_text="Applied the macro").wait_for()
+    conversation.refresh_from_db()
+    assert conversation.status == "pending"
+    assert list(conversation.tags.values_list("name", flat=True)) == ["refund"]
+    assert [m.body for m in conversation.messages.filter(sender_type="agent")] == [
+        "Hi Ada, order A-17 is refunded. Sorry for the wait!"]
+    assert conversation.messages.get(sender_type="agent").author_id == agent.pk

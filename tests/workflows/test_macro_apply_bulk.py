@@ -136,3 +136,35 @@ def test_the_workspace_asks_a_macros_inputs_inline(agent, conversation):
     browser.post(reverse("admin:workflows_macro_apply", args=[conversation.pk]),
                  {"macro": macro.pk, "input_order": "Z-1"})
     assert list(conversation.tags.values_list("name", flat=True)) == ["o-Z-1"]
+
+
+def test_the_workspace_preview_changes_nothing_and_apply_sends_the_edited_reply(agent, conversation):
+    from django.urls import reverse
+
+    from tests.conftest import browser_for
+    from workflows.engine import macros
+
+    macro = macros.macro_create(name="Order", inputs=[{"key": "order", "label": "Order number", "type": "text"}],
+                                steps=[{"type": "add_tag", "config": {"tags": ["o-{{ inputs.order }}"]}},
+                                       {"type": "auto_reply", "config": {"text": "Order {{ inputs.order }} ok."}}])
+    browser = browser_for(agent)
+    preview = browser.post(reverse("admin:workflows_macro_preview", args=[conversation.pk]),
+                           {"macro": macro.pk, "input_order": "Q-1"}).json()
+    assert preview["reply"] == "Order Q-1 ok."
+    assert preview["changes"] and "o-Q-1" in preview["changes"][0]
+    assert conversation.tags.count() == 0 and conversation.messages.count() == 0
+    missing = browser.post(reverse("admin:workflows_macro_preview", args=[conversation.pk]), {"macro": macro.pk})
+    assert missing.status_code == 400 and "Order number is required" in missing.json()["error"]
+    browser.post(reverse("admin:workflows_macro_apply", args=[conversation.pk]),
+                 {"macro": macro.pk, "input_order": "Q-1", "reply": "Edited: order Q-1 is fine."})
+    assert list(conversation.messages.values_list("body", flat=True)) == ["Edited: order Q-1 is fine."]
+    assert list(conversation.tags.values_list("name", flat=True)) == ["o-Q-1"]
+
+
+def test_api_preview_renders_the_reply_and_changes_nothing(agent_client, conversation, order_macro):
+    response = agent_client.post(f"{MACROS}{order_macro['id']}/preview/", {
+        "conversation": conversation.pk, "inputs": {"order": "C-3", "ship_date": "2026-12-11"}}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["reply"] == "Hi Ada Lovelace, order C-3 ships on 2026-12-11."
+    assert len(response.json()["changes"]) == 2
+    assert conversation.messages.count() == 0 and conversation.tags.count() == 0

@@ -9,11 +9,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from conversations.admin import workspace
@@ -22,6 +23,61 @@ from conversations.roles import is_agent, is_manager
 from workflows.engine import macros
 from workflows.models import Macro
 from workflows.steps import step_types
+
+# With JavaScript, a macro button previews first (Zendesk's behaviour): its reply fills the reply box for the agent to
+# edit, its other changes are listed, and "Apply and send" applies them with the edited reply. Without JavaScript the
+# button applies the macro at once.
+PREVIEW_BOX = mark_safe(
+    '<div class="ws-box ws-macro-preview" role="region" aria-label="Macro preview" hidden>'
+    '<p><strong class="ws-macro-name"></strong>: the reply is in the reply box; edit it, then apply.</p>'
+    '<ul class="ws-macro-changes"></ul><p class="errornote ws-macro-error" hidden></p>'
+    '<button type="button" class="button default ws-macro-send">Apply and send</button> '
+    '<button type="button" class="button ws-macro-cancel">Cancel</button></div>')
+PREVIEW_SCRIPT = mark_safe("""<script>
+(function () {
+  "use strict";
+  var panel = document.querySelector(".ws-macros"), box = document.getElementById("ws-body");
+  if (!panel || !box || !window.fetch) { return; }
+  var preview = panel.querySelector(".ws-macro-preview"), pending = null;
+  panel.querySelectorAll("form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var data = new FormData(form, event.submitter || undefined);
+      var token = data.get("csrfmiddlewaretoken");
+      fetch(panel.dataset.preview, {method: "POST", body: data, credentials: "same-origin",
+                                    headers: {"X-CSRFToken": token}})
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          var error = preview.querySelector(".ws-macro-error");
+          preview.hidden = false;
+          error.hidden = !answer.error; error.textContent = answer.error || "";
+          if (answer.error) { pending = null; return; }
+          pending = {form: form, data: data};
+          preview.querySelector(".ws-macro-name").textContent = answer.macro;
+          var list = preview.querySelector(".ws-macro-changes");
+          list.replaceChildren();
+          answer.changes.forEach(function (text) {
+            var li = document.createElement("li"); li.textContent = text; list.append(li); });
+          if (answer.reply) { box.value = answer.reply; box.dispatchEvent(new Event("input")); }
+          box.focus();
+        });
+    });
+  });
+  preview.querySelector(".ws-macro-cancel").addEventListener("click", function () {
+    preview.hidden = true; pending = null; });
+  preview.querySelector(".ws-macro-send").addEventListener("click", function () {
+    if (!pending) { return; }
+    var out = document.createElement("form");
+    out.method = "post"; out.action = pending.form.action; out.hidden = true;
+    pending.data.set("reply", box.value);
+    pending.data.forEach(function (value, key) {
+      var input = document.createElement("input"); input.type = "hidden"; input.name = key; input.value = value;
+      out.append(input);
+    });
+    document.body.append(out); out.submit();
+  });
+})();
+</script>""")
 
 STEPS_HELP = ('The steps, as in a workflow, e.g. [{"type": "add_tag", "config": {"tags": ["refund"]}}, '
               '{"type": "change_status", "config": {"status": "pending"}}]. Allowed step types: {types}.')
@@ -102,21 +158,41 @@ class MacroAdmin(admin.ModelAdmin):
     def get_urls(self):
         apply = path("apply/<int:conversation_id>/", self.admin_site.admin_view(require_POST(self.apply_view)),
                      name="workflows_macro_apply")
-        return [apply, *super().get_urls()]
+        preview = path("apply/<int:conversation_id>/preview/",
+                       self.admin_site.admin_view(require_POST(self.preview_view)), name="workflows_macro_preview")
+        return [apply, preview, *super().get_urls()]
+
+    def _chosen(self, request: HttpRequest) -> Macro | None:
+        chosen = request.POST.get("macro", "")
+        return macros.macros_for_agents(request.user).filter(pk=int(chosen)).first() \
+            if chosen.isdigit() and len(chosen) < 18 else None
+
+    def preview_view(self, request: HttpRequest, conversation_id: int) -> JsonResponse:
+        """The workspace's macro preview: the reply it would post (to edit) and its other changes, as JSON."""
+        if not (is_agent(request.user) and request.user.has_perm("conversations.change_conversation")):
+            raise PermissionDenied
+        conversation = get_object_or_404(Conversation.objects.select_related("contact"), pk=conversation_id)
+        macro = self._chosen(request)
+        if macro is None:
+            return JsonResponse({"error": "Choose a macro."}, status=400)
+        try:
+            preview = macros.macro_preview(macro=macro, conversation=conversation, agent=request.user,
+                                           inputs=_input_values(request))
+        except ValidationError as exc:
+            return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+        return JsonResponse({"macro": macro.name, **preview})
 
     def apply_view(self, request: HttpRequest, conversation_id: int) -> HttpResponseRedirect:
         """A macro button on the conversation page: apply it as the agent, then back to the page with the result."""
         if not (is_agent(request.user) and request.user.has_perm("conversations.change_conversation")):
             raise PermissionDenied
         conversation = get_object_or_404(Conversation.objects.select_related("contact"), pk=conversation_id)
-        chosen = request.POST.get("macro", "")
-        macro = macros.macros_for_agents(request.user).filter(pk=int(chosen)).first() \
-            if chosen.isdigit() and len(chosen) < 18 else None
+        macro = self._chosen(request)
         try:
             if macro is None:
                 raise ValidationError("Choose a macro.")
-            values = {key[len("input_"):]: value for key, value in request.POST.items() if key.startswith("input_")}
-            macros.macro_apply(macro=macro, conversation=conversation, agent=request.user, inputs=values)
+            macros.macro_apply(macro=macro, conversation=conversation, agent=request.user,
+                               inputs=_input_values(request), reply=request.POST.get("reply"))
             self.message_user(request, f'Applied the macro "{macro.name}".', messages.SUCCESS)
         except ValidationError as exc:
             self.message_user(request, "Macro not applied: " + " ".join(exc.messages), messages.ERROR)
@@ -124,6 +200,11 @@ class MacroAdmin(admin.ModelAdmin):
 
 
 INPUT_WIDGETS = {"text": "text", "number": "number", "date": "date"}
+
+
+def _input_values(request: HttpRequest) -> dict[str, str]:
+    """The macro inputs a workspace form posted (`input_<key>` fields)."""
+    return {key[len("input_"):]: value for key, value in request.POST.items() if key.startswith("input_")}
 
 
 def _macro_with_inputs(macro: Macro, url: str, token: str) -> str:
@@ -150,7 +231,9 @@ def macro_buttons(request: HttpRequest, conversation: Conversation) -> str:
     body = format_html('<form method="post" action="{}" class="ws-box"><input type="hidden" '
                        'name="csrfmiddlewaretoken" value="{}">{}</form>{}', url, token, buttons, asking) \
         if offered else format_html('<div class="ws-box"><span class="ws-empty">{}</span></div>', "No macros yet.")
-    return format_html('<div class="module ws-macros"><h2>Macros</h2>{}</div>', body)
+    preview_url = reverse("admin:workflows_macro_preview", args=[conversation.pk])
+    return format_html('<div class="module ws-macros" data-preview="{}"><h2>Macros</h2>{}{}</div>{}',
+                       preview_url, body, PREVIEW_BOX, PREVIEW_SCRIPT)
 
 
 workspace.register_panel(workspace.Panel("side", macro_buttons))

@@ -75,6 +75,11 @@ class BulkApplySerializer(serializers.Serializer):
     inputs = serializers.JSONField(required=False, help_text="Values of the macro's inputs, by key.")
 
 
+class PreviewSerializer(serializers.Serializer):
+    conversation = serializers.PrimaryKeyRelatedField(queryset=Conversation.objects.select_related("contact"))
+    inputs = serializers.JSONField(required=False, help_text="Values of the macro's inputs, by key.")
+
+
 class MacroViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     """Macros: agents read the shared ones and their own, and apply them; managers manage shared macros; anyone
     manages their own personal macros."""
@@ -105,6 +110,17 @@ class MacroViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         results = macros.macro_apply_bulk(macro=macro, conversation_ids=body.validated_data["conversations"],
                                           agent=request.user, inputs=body.validated_data.get("inputs"))
         return Response({"results": results})
+
+    @extend_schema(request=PreviewSerializer, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["post"])
+    def preview(self, request: Request, pk: str | None = None) -> Response:
+        """What applying the macro would do, changing nothing: 200 `{"reply", "changes": [...]}` (the workspace
+        fills the reply box with `reply` for the agent to edit)."""
+        macro = self.get_object()
+        body = PreviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(macros.macro_preview(macro=macro, conversation=body.validated_data["conversation"],
+                                             agent=request.user, inputs=body.validated_data.get("inputs")))
 
 
 class ApplyMacroSerializer(serializers.Serializer):

@@ -21,16 +21,20 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from conversations import services as conversation_services
+from conversations.choices import SenderType
 from conversations.models import Conversation
 from workflows.engine import context
 from workflows.engine.definition import DefinitionError, validate_steps
 from workflows.models import Macro
 from workflows.steps import step_types
 from workflows.steps.registry import StepContext
+from workflows.steps.wording import step_sentence
 
 # Macros are applied by a person on one conversation, like a manual run: step checks that depend on the trigger
 # (e.g. `transcribe` needs `recording.uploaded`) see this trigger type.
 MACRO_TRIGGER = "manual"
+REPLY_STEP = "auto_reply"  # the step whose text fills the reply box in a preview
 INPUT_TYPES = ("text", "number", "date")
 INPUT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 MAX_INPUTS = 10
@@ -189,17 +193,43 @@ def _apply_step(step: dict, position: int, conversation: Conversation, agent, in
 
 
 def macro_apply(*, macro: Macro, conversation: Conversation, agent, inputs: Any = None,
-                checked_inputs: dict[str, Any] | None = None) -> Conversation:
+                checked_inputs: dict[str, Any] | None = None, reply: str | None = None) -> Conversation:
     """Apply every step of an active macro to the conversation now, as `agent`; all of it or, on a failure, none.
-    `inputs` are checked against the macro's (`checked_inputs`: already checked by the caller)."""
+    `inputs` are checked against the macro's (`checked_inputs`: already checked by the caller). With `reply` (the
+    workspace's preview, edited by the agent) the macro's reply steps are replaced by that one agent reply."""
     if not macro.active:
         raise ValidationError({"macro": f'The macro "{macro.name}" is switched off.'})
     values = checked_inputs if checked_inputs is not None else clean_input_values(macro, inputs)
     with transaction.atomic():
         for position, step in enumerate(macro.steps):
+            if reply is not None and step["type"] == REPLY_STEP:
+                continue
             conversation = Conversation.objects.select_related("contact", "assignee", "team").get(pk=conversation.pk)
             _apply_step(step, position, conversation, agent, values)
+        if reply is not None and reply.strip():
+            conversation_services.message_create(conversation=conversation, body=reply, sender_type=SenderType.AGENT,
+                                                 author=agent)
     return conversation
+
+
+def macro_preview(*, macro: Macro, conversation: Conversation, agent, inputs: Any = None) -> dict[str, Any]:
+    """What applying the macro would do, changing nothing: `reply` (its reply steps' text, rendered, for the agent
+    to edit and send) and `changes` (the other steps in words)."""
+    values = clean_input_values(macro, inputs)
+    ctx = StepContext(data=macro_context(conversation, values), event=None, conversation=conversation, depth=0,
+                      trigger_type=MACRO_TRIGGER, actor=agent)
+    replies, changes = [], []
+    for position, step in enumerate(macro.steps):
+        step_type = step_types.get(step["type"])
+        try:
+            rendered = step_type.render(step.get("config", {}), ctx)
+        except context.RenderError as exc:
+            raise ValidationError({f"steps[{position}]": str(exc)}) from exc
+        if step["type"] == REPLY_STEP:
+            replies.append(rendered.get("text", ""))
+        else:
+            changes.append(step_sentence({"type": step["type"], "input": rendered}, step, dry_run=False))
+    return {"reply": "\n\n".join(replies), "changes": changes}
 
 
 def _outcome(macro: Macro, conversation_id: int, agent, values: dict[str, Any]) -> dict[str, Any]:
