@@ -145,3 +145,9 @@ def test_a_manager_shares_a_view_with_a_team_from_admin(manager, team):
     view = SavedView.objects.get(name="Billing escalations")
     assert (view.shared_with, view.filters) == (f"team:{team.pk}", {"priority": "urgent"})
     assert f'value="team:{team.pk}"' in browser_for(manager).get(LIST).content.decode()
+
+
+def test_the_list_marks_snoozed_conversations(agent, conversation):
+    services.conversation_snooze(conversation=conversation, until=clock.now() + dt.timedelta(hours=3), actor=agent)
+    html = browser_for(agent).get(f"{LIST}?view=snoozed").content.decode()
+    assert "snoozed until" in html
