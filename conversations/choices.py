@@ -93,6 +93,11 @@ class EventType(models.TextChoices):
     SCHEDULED_EVENT_FIRED = "scheduled_event.fired"
     MANUAL = "manual"
     FIELDS_CHANGED = "conversation.fields_changed"
+    SNOOZED = "conversation.snoozed"
+    UNSNOOZED = "conversation.unsnoozed"
+    MERGED = "conversation.merged"
+    LINKED = "conversation.linked"
+    UNLINKED = "conversation.unlinked"
 
 
 class SurveyChannel(models.TextChoices):

@@ -137,6 +137,10 @@ class Conversation(models.Model):
                                                                   'e.g. {"order_id": "A-1"} (SPEC §15).')
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True, db_index=True,
+                                         help_text="Pending until then, or until the customer writes (SPEC §17).")
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from",
+                                    help_text="The conversation this one was merged into (it is closed).")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -378,3 +382,101 @@ class ConversationField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.key})"
+# The agent's workspace (SPEC §17): saved views, links, presence, notifications ---------------------------------
+
+
+class ViewScope(models.TextChoices):
+    ME = "me", "Only me"
+    TEAM = "team", "A team"
+    EVERYONE = "everyone", "Everyone"
+
+
+class SavedView(models.Model):
+    """A named set of conversation list filters (§8 query keys), personal or shared with a team or everyone."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    filters = models.JSONField(default=dict, blank=True, help_text='e.g. {"status": "open", "tag": "vip"}')
+    scope = models.CharField(max_length=10, choices=ViewScope.choices, default=ViewScope.ME)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="saved_views")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["scope", "team"], name="savedview_scope_team")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def shared_with(self) -> str:
+        """The API's form: `me`, `team:<id>` or `everyone`."""
+        return f"team:{self.team_id}" if self.scope == ViewScope.TEAM else self.scope
+
+
+class LinkKind(models.TextChoices):
+    PARENT = "parent", "Parent"
+    CHILD = "child", "Child"
+    RELATED = "related", "Related"
+
+
+class ConversationLink(models.Model):
+    """`other` is `kind` to `conversation` (kind `child`: other is conversation's child). One row per pair."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="links_out")
+    other = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=10, choices=LinkKind.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "other"], name="link_unique_pair"),
+            models.CheckConstraint(condition=~Q(conversation=models.F("other")), name="link_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.other_id} is {self.kind} of #{self.conversation_id}"
+
+
+class PresenceState(models.TextChoices):
+    VIEWING = "viewing", "Viewing"
+    REPLYING = "replying", "Replying"
+
+
+class Presence(models.Model):
+    """The last heartbeat of one person on one conversation (upserted; read for the last 30 seconds)."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="presences")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=10, choices=PresenceState.choices)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conversation", "user"], name="presence_one_per_user")]
+        indexes = [models.Index(fields=["conversation", "seen_at"], name="presence_conv_seen")]
+
+
+class Notification(models.Model):
+    """Something an agent should see in admin (an @mention in a note); read once opened."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="helpdesk_notifications")
+    kind = models.CharField(max_length=20, default="mention")
+    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="notifications")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "message"], name="notification_once_per_message")]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return self.text

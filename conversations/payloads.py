@@ -226,3 +226,46 @@ class FieldsChanged(TypedDict):
 def fields_changed(*, old: dict, new: dict, actor: Any) -> FieldsChanged:
     """The conversation field keys that changed, with their values before and after (None = empty)."""
     return {"keys": sorted(new), "old": old, "new": new, "actor_id": _pk(actor)}
+# The agent's workspace (SPEC §17) --------------------------------------------------------------------------------
+
+
+class Snoozed(TypedDict):
+    until: str
+    actor_id: int | None
+
+
+def snoozed(*, until: Any, actor: Any) -> Snoozed:
+    return {"until": until.isoformat(), "actor_id": _pk(actor)}
+
+
+class Unsnoozed(TypedDict):
+    reason: str
+    snoozed_until: str
+
+
+def unsnoozed(*, reason: str, snoozed_until: Any) -> Unsnoozed:
+    """`reason`: `time` (the sweep), `customer_message`, or `status_changed` (a person set another status)."""
+    return {"reason": reason, "snoozed_until": snoozed_until.isoformat()}
+
+
+class Merged(TypedDict):
+    source: int
+    target: int
+    messages: int
+    tags: list[str]
+    actor_id: int | None
+
+
+def merged(*, source: Any, target: Any, messages: int, tags: list[str], actor: Any) -> Merged:
+    return {"source": source.pk, "target": target.pk, "messages": messages, "tags": list(tags),
+            "actor_id": _pk(actor)}
+
+
+class Linked(TypedDict):
+    other: int
+    kind: str
+    actor_id: int | None
+
+
+def linked(*, other: Any, kind: str, actor: Any) -> Linked:
+    return {"other": other.pk, "kind": kind, "actor_id": _pk(actor)}

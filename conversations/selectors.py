@@ -6,8 +6,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 
-from conversations.models import Team
+from conversations.choices import Status
+from conversations.models import Conversation, ConversationLink, LinkKind, Team
 
 User = get_user_model()
 
@@ -46,3 +48,15 @@ def resolve_agent(reference: Any):
     if user is None:
         raise ValidationError({"agent": f'No agent "{reference}".'})
     return user
+
+
+def children_of(conversation) -> QuerySet:
+    """The conversations linked as children of `conversation` (either side of the link may have made it)."""
+    as_child = ConversationLink.objects.filter(conversation=conversation.pk, kind=LinkKind.CHILD).values("other")
+    as_parent = ConversationLink.objects.filter(other=conversation.pk, kind=LinkKind.PARENT).values("conversation")
+    return Conversation.objects.filter(Q(pk__in=as_child) | Q(pk__in=as_parent))
+
+
+def open_children(conversation) -> QuerySet:
+    """Children not yet resolved or closed, oldest first (resolving their parent waits for them)."""
+    return children_of(conversation).exclude(status__in=[Status.RESOLVED, Status.CLOSED]).order_by("pk")

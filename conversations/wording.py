@@ -38,6 +38,8 @@ EVENT_LABELS: dict[str, str] = {
     EventType.SCHEDULE: "Scheduled check", EventType.SCHEDULED_EVENT_FIRED: "Scheduled event fired",
     EventType.MANUAL: "Started by hand",
     EventType.FIELDS_CHANGED: "Fields changed",
+    EventType.SNOOZED: "Snoozed", EventType.UNSNOOZED: "Woke from snooze", EventType.MERGED: "Merged",
+    EventType.LINKED: "Linked", EventType.UNLINKED: "Unlinked",
 }
 
 
@@ -93,6 +95,13 @@ DETAILS: dict[str, Callable[[Event, dict], str]] = {
     EventType.SCHEDULED_EVENT_FIRED: lambda e, p: f"Scheduled event “{p.get('name', '')}” fired",
     EventType.SURVEY_ANSWERED: lambda e, p: f"Survey answered with {p.get('score')} of 5",
     EventType.FIELDS_CHANGED: lambda e, p: f"Fields changed: {', '.join(p.get('keys') or []) or '—'}",
+    EventType.SNOOZED: lambda e, p: f"Snoozed until {label(p.get('until'))}",
+    EventType.UNSNOOZED: lambda e, p: {"time": "Woke from snooze (its time came)",
+                                       "customer_message": "Woke from snooze (the customer wrote)"}.get(
+        p.get("reason"), "Snooze ended (status changed)"),
+    EventType.MERGED: lambda e, p: f"Conversation #{p.get('source')} merged into #{p.get('target')}",
+    EventType.LINKED: lambda e, p: f"Linked #{p.get('other')} as {label(p.get('kind'))}",
+    EventType.UNLINKED: lambda e, p: f"Unlinked #{p.get('other')}",
 }
 
 

@@ -346,6 +346,11 @@ class Macro(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    inputs = models.JSONField(default=list, blank=True,
+                              help_text='Values asked before applying: [{"key": "order", "label": "Order number", '
+                                        '"type": "text"}], read as {{ inputs.order }} in the steps.')
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="personal_macros", help_text="Set for a personal macro; empty = shared.")
 
     class Meta:
         ordering = ["name", "id"]

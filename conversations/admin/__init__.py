@@ -8,3 +8,4 @@ actions), `people` (contacts, teams, agents), `history` (tickets, surveys, recor
 from conversations.admin import conversation, history, people  # noqa: F401  (importing registers the admins)
 from conversations.admin import preferences  # noqa: F401
 from conversations.admin import fields  # noqa: F401  (conversation field definitions)
+from conversations.admin import agent_day  # noqa: F401  (saved views, snooze, links, live thread, notifications)

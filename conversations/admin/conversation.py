@@ -22,8 +22,8 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from conversations import services
+from conversations.admin import agent_day, workspace
 from conversations.admin import fields as field_admin
-from conversations.admin import workspace
 
 from conversations.timefmt import when
 from conversations.wording import event_sentence
@@ -110,7 +110,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     ]
     list_display_links = ["id", "conversation_display"]
     list_filter = [
-        workspace.QuickViewFilter, "status", "priority", "channel", ("assignee", admin.RelatedOnlyFieldListFilter), "team", "tags",
+        workspace.QuickViewFilter, agent_day.SavedViewFilter, "status", "priority", "channel", ("assignee", admin.RelatedOnlyFieldListFilter), "team", "tags",
     ]
     search_fields = ["subject", "contact__name", "contact__email", "contact__phone"]
     search_help_text = "Search subject, contact name, email or phone, and the text of messages."
@@ -118,7 +118,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     autocomplete_fields = ["contact"]
     date_hierarchy = "created_at"
     inlines = [EventInline]  # the messages are the workspace's thread (templates/.../workspace.html)
-    actions = ["assign_to_me", "change_status", "set_priority", "add_tags"]
+    actions = ["assign_to_me", "change_status", "set_priority", "add_tags", agent_day.merge_into]
     list_per_page = 50
     timeline_fields = [
         "sentiment", "first_response_at", "last_customer_message_at", "last_agent_message_at", "resolved_at",
@@ -143,7 +143,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     def get_urls(self):
         work = path("<path:object_id>/work/", self.admin_site.admin_view(require_POST(self.work_view)),
                     name="conversations_conversation_work")
-        return [work, *super().get_urls()]
+        return [work, *agent_day.admin_urls(self), *super().get_urls()]
 
     def work_view(self, request, object_id: str) -> HttpResponseRedirect:
         """One workspace button (reply, note, assign to me, a status): call its service, then back to the page."""
@@ -164,7 +164,15 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {**(extra_context or {}), "quick_links": workspace.quick_links(request)})
+        return super().changelist_view(request, {**(extra_context or {}), "quick_links": workspace.quick_links(request),
+                                                 **agent_day.changelist_context(request)})
+
+    def get_actions(self, request):
+        """The own actions plus those other apps register (e.g. workflows' "Apply macro…")."""
+        actions = super().get_actions(request)
+        for func in workspace.LIST_ACTIONS:
+            actions[func.__name__] = self.get_action(func)
+        return actions
 
     def get_fieldsets(self, request, obj=None):
         work = ("Work", {"fields": ["status", "priority", "assignee", "team", "tags", "disposition"]})
@@ -207,6 +215,9 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_display(self, conversation: Conversation) -> str:
+        if conversation.snoozed_until:  # the snooze badge of the list (SPEC §17)
+            return format_html('{}<br><span class="ws-who ws-snoozed-cell">snoozed until {}</span>',
+                               conversation.get_status_display(), when(conversation.snoozed_until))
         return format_html('{}<br><span class="ws-who">{} priority</span>', conversation.get_status_display(),
                            conversation.get_priority_display())
 
@@ -291,6 +302,10 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             apply(form.cleaned_data)
             return None
+        return self.action_form_page(request, queryset, form, title)
+
+    def action_form_page(self, request, queryset, form: forms.Form, title: str) -> TemplateResponse:
+        """The intermediate page of a bulk action with `form` (also used by other apps' list actions)."""
         listed, count = list(queryset[:MAX_LISTED_IN_ACTION_FORM]), queryset.count()
         context = {
             **self.admin_site.each_context(request),

@@ -50,6 +50,8 @@ class Panel:
 
 QUICK_VIEWS: list[QuickView] = []
 PANELS: list[Panel] = []
+# Bulk actions of the conversation list that other apps add (workflows' "Apply macro…"): admin action functions.
+LIST_ACTIONS: list[Callable] = []
 # Relations the list's extra columns read, prefetched once per page so the query count stays constant.
 LIST_PREFETCH: list[str] = ["tags"]
 
@@ -63,6 +65,12 @@ def register_quick_view(view: QuickView) -> None:
 def register_panel(panel: Panel) -> None:
     if panel not in PANELS:
         PANELS.append(panel)
+
+
+def register_list_action(action: Callable) -> None:
+    """Add a bulk action to the conversation list (once per function name)."""
+    if all(existing.__name__ != action.__name__ for existing in LIST_ACTIONS):
+        LIST_ACTIONS.append(action)
 
 
 def register_list_prefetch(lookup: str) -> None:
@@ -80,8 +88,11 @@ def rendered_panels(request: HttpRequest, conversation: Conversation) -> dict[st
     return slots
 
 
-register_quick_view(QuickView("mine", "Mine", lambda request, qs: qs.filter(assignee=request.user)))
+# A snoozed conversation leaves Mine until it wakes (SPEC §17); it waits under Snoozed meanwhile.
+register_quick_view(QuickView("mine", "Mine", lambda request, qs: qs.filter(assignee=request.user,
+                                                                            snoozed_until__isnull=True)))
 register_quick_view(QuickView("unassigned", "Unassigned", lambda request, qs: qs.filter(assignee__isnull=True)))
+register_quick_view(QuickView("snoozed", "Snoozed", lambda request, qs: qs.filter(snoozed_until__isnull=False)))
 
 
 class QuickViewFilter(admin.SimpleListFilter):

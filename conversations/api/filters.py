@@ -157,6 +157,8 @@ class ConversationFilter(django_filters.FilterSet):
                                                       help_text="ISO 8601; created before.")
     search = django_filters.CharFilter(method=search_conversations, max_length=200,
                                        help_text="Text in the subject, contact name/email or a message body.")
+    snoozed = django_filters.BooleanFilter(field_name="snoozed_until", lookup_expr="isnull", exclude=True,
+                                           help_text="true: snoozed conversations; false: the others.")
 
     class Meta:
         model = Conversation

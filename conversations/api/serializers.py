@@ -217,7 +217,8 @@ class ConversationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "contact", "channel", "subject", "status", "priority", "assignee", "team", "tags", "disposition",
             "sentiment", "customer_message_count", "first_response_at", "last_customer_message_at",
-            "last_agent_message_at", "resolved_at", "created_at", "updated_at", "fields",
+            "last_agent_message_at", "resolved_at", "created_at", "updated_at", "fields", "snoozed_until",
+            "merged_into",
         ]
         read_only_fields = fields
 

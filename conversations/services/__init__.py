@@ -47,3 +47,12 @@ from conversations.services.records import (  # noqa: F401
     ticket_create,
     transcript_create,
 )
+from conversations.services.merge import (  # noqa: F401,E402
+    conversation_link,
+    conversation_merge,
+    conversation_unlink,
+    links_of,
+)
+from conversations.services.mentions import notifications_mark_read  # noqa: F401,E402
+from conversations.services.presence import presence_beat, present_on  # noqa: F401,E402
+from conversations.services.snooze import conversation_snooze, conversation_wake_due_snoozes  # noqa: F401,E402

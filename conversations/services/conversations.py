@@ -30,7 +30,7 @@ from conversations.models import (
 from conversations.prefetch import remember_related
 
 User = get_user_model()
-from conversations.selectors import resolve_agent, resolve_team
+from conversations.selectors import open_children, resolve_agent, resolve_team
 from conversations.services.checks import (
     MAX_TAG_LENGTH,
     require_choice,
@@ -89,15 +89,20 @@ def conversation_change_status(
 ) -> Conversation:
     """Move a conversation to `status`; record `conversation.status_changed` with from/to. No-op if unchanged."""
     require_choice(status, Status, "status")
+    _refuse_resolving_parent(conversation, status)
     with transaction.atomic():
         lock_conversation(conversation)
         change_status_locked(conversation, status, actor, depth)
     return conversation
 
 
-def change_status_locked(conversation: Conversation, status: str, actor, depth: int) -> None:
+def change_status_locked(conversation: Conversation, status: str, actor, depth: int, *,
+                         wake_reason: str = "status_changed") -> None:
     """The status change itself, for callers already holding the row lock inside their transaction (a message
-    that reopens its conversation): no second lock query and no savepoint."""
+    that reopens its conversation): no second lock query and no savepoint. Any status but `pending` ends a snooze
+    (recording `conversation.unsnoozed` with `wake_reason`)."""
+    if status != Status.PENDING and conversation.snoozed_until is not None:
+        _end_snooze_locked(conversation, wake_reason, depth)
     previous = conversation.status
     if previous == status:
         return
@@ -115,6 +120,23 @@ def change_status_locked(conversation: Conversation, status: str, actor, depth: 
         payload=payloads.status_changed(previous=previous, status=status, actor=actor),
         depth=depth,
     )
+
+
+def _end_snooze_locked(conversation: Conversation, reason: str, depth: int) -> None:
+    snoozed_until, conversation.snoozed_until = conversation.snoozed_until, None
+    conversation.save(update_fields=["snoozed_until", "updated_at"])
+    record_event(type=EventType.UNSNOOZED, conversation=conversation,
+                 payload=payloads.unsnoozed(reason=reason, snoozed_until=snoozed_until), depth=depth)
+
+
+def _refuse_resolving_parent(conversation: Conversation, status: str) -> None:
+    """A parent is resolved only once its children are: a 400 naming the first open child (SPEC §17)."""
+    if status != Status.RESOLVED:
+        return
+    child = open_children(conversation).first()
+    if child is not None:
+        raise ValidationError({"status": f"Resolve the child conversation #{child.pk} "
+                                         f"({child.subject or 'no subject'}) first: it is still {child.status}."})
 
 
 _UNSET: Any = object()

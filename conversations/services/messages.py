@@ -27,6 +27,7 @@ from conversations.services.checks import (
     require_choice,
 )
 from conversations.services.conversations import change_status_locked, lock_conversation
+from conversations.services.mentions import notify_mentions
 
 
 def _clean_buttons(buttons: Any) -> list[dict]:
@@ -68,7 +69,8 @@ def message_create(
     message = Message(conversation=conversation, sender_type=sender_type, author=author, body=body,
                       internal=bool(internal), buttons=_clean_buttons(buttons))
     with transaction.atomic():
-        lock_conversation(conversation)
+        conversation = _follow_merges(lock_conversation(conversation))
+        message.conversation = conversation
         sentiment_before = conversation.sentiment
         now = clock.now()
         if is_customer:
@@ -96,12 +98,26 @@ def message_create(
             depth=depth,
         )
         _follow_message_with_status(conversation, sender_type, message.internal, depth)
+        if message.internal and author is not None:
+            notify_mentions(message=message, author=author)
     return message
+
+
+MAX_MERGE_HOPS = 10
+
+
+def _follow_merges(conversation: Conversation) -> Conversation:
+    """A message to a merged conversation lands in the one it was merged into (SPEC §17), locked in its turn."""
+    for _ in range(MAX_MERGE_HOPS):
+        if conversation.merged_into_id is None:
+            return conversation
+        conversation = lock_conversation(Conversation(pk=conversation.merged_into_id))
+    return conversation
 
 
 def _follow_message_with_status(conversation: Conversation, sender_type: str, internal: bool, depth: int) -> None:
     """Runs inside `message_create`'s transaction, which already holds the conversation's row lock."""
     if sender_type == SenderType.CUSTOMER and conversation.status in (Status.PENDING, Status.RESOLVED):
-        change_status_locked(conversation, Status.OPEN, None, depth)
+        change_status_locked(conversation, Status.OPEN, None, depth, wake_reason="customer_message")
     elif sender_type == SenderType.AGENT and not internal and conversation.status == Status.NEW:
         change_status_locked(conversation, Status.OPEN, None, depth)

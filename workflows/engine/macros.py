@@ -6,25 +6,41 @@ ticket, a canned reply). Applying one is not a workflow run: the steps execute s
 through the same step modules with a `StepContext` whose `actor` is the agent and whose depth is 0, so every change
 records the same domain event a person's change does (and workflows may react to it). A failing step rolls the
 whole macro back and comes back as a 400 naming the step.
+
+Macros v2 (SPEC §17): `inputs` ([{"key", "label", "type"}]) are asked before applying and read as
+`{{ inputs.<key> }}` in the steps; `macro_apply_bulk` applies one macro to up to 100 conversations, each in its own
+transaction, and lists each outcome; a macro with an `owner` is that agent's personal macro.
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from conversations import services as conversation_services
+from conversations.choices import SenderType
 from conversations.models import Conversation
 from workflows.engine import context
 from workflows.engine.definition import DefinitionError, validate_steps
 from workflows.models import Macro
 from workflows.steps import step_types
 from workflows.steps.registry import StepContext
+from workflows.steps.wording import step_sentence
 
 # Macros are applied by a person on one conversation, like a manual run: step checks that depend on the trigger
 # (e.g. `transcribe` needs `recording.uploaded`) see this trigger type.
 MACRO_TRIGGER = "manual"
+REPLY_STEP = "auto_reply"  # the step whose text fills the reply box in a preview
+INPUT_TYPES = ("text", "number", "date")
+INPUT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
+MAX_INPUTS = 10
+MAX_INPUT_LENGTH = 1000
+MAX_BULK = 100
+_UNSET: Any = object()
 
 
 def internal_step_types() -> list[str]:
@@ -66,35 +82,107 @@ def _validate_name(name: Any, macro: Macro | None) -> str:
     return name
 
 
-def macro_create(*, name: str, steps: Any, created_by=None, active: bool = True) -> Macro:
-    """Save a new macro after checking its name and steps."""
+def validate_inputs(inputs: Any) -> list[dict[str, str]]:
+    """`[{"key", "label", "type"}]`: keys are names (letters, digits, _) used once, types text, number or date."""
+    if inputs in (None, ""):
+        return []
+    if not isinstance(inputs, list) or len(inputs) > MAX_INPUTS:
+        raise ValidationError({"inputs": f'Inputs are a list of at most {MAX_INPUTS} {{"key", "label", "type"}}.'})
+    errors, seen, clean = {}, set(), []
+    for index, item in enumerate(inputs):
+        if not isinstance(item, dict) or set(item) - {"key", "label", "type"}:
+            errors[f"inputs[{index}]"] = ['An input is {"key", "label", "type"}.']
+            continue
+        key, label, kind = item.get("key"), item.get("label") or item.get("key"), item.get("type", "text")
+        if not isinstance(key, str) or not INPUT_KEY.match(key) or key in seen:
+            errors[f"inputs[{index}].key"] = ["A key is a name of letters, digits and _, used once."]
+        if not isinstance(label, str) or len(label) > 200:
+            errors[f"inputs[{index}].label"] = ["A label is a text of at most 200 characters."]
+        if kind not in INPUT_TYPES:
+            errors[f"inputs[{index}].type"] = [f"Use one of: {', '.join(INPUT_TYPES)}."]
+        seen.add(key)
+        clean.append({"key": key, "label": label, "type": kind})
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def clean_input_values(macro: Macro, values: Any) -> dict[str, Any]:
+    """The values given for the macro's inputs, each required and of its type; errors name `inputs.<key>`."""
+    values = values if values not in (None, "") else {}
+    if not isinstance(values, dict):
+        raise ValidationError({"inputs": "Give the inputs as an object of key: value."})
+    errors, clean = {}, {}
+    for spec in macro.inputs or []:
+        key, raw = spec["key"], values.get(spec["key"])
+        text = raw if isinstance(raw, str) else ("" if raw is None or isinstance(raw, bool) else str(raw))
+        text = text.strip()
+        if not text:
+            errors[f"inputs.{key}"] = [f"{spec['label']} is required."]
+        elif len(text) > MAX_INPUT_LENGTH:
+            errors[f"inputs.{key}"] = [f"At most {MAX_INPUT_LENGTH} characters."]
+        elif spec["type"] == "number" and not re.fullmatch(r"-?\d+(\.\d+)?", text):
+            errors[f"inputs.{key}"] = ["Give a number."]
+        elif spec["type"] == "date" and not _is_date(text):
+            errors[f"inputs.{key}"] = ["Give a date as YYYY-MM-DD."]
+        else:
+            clean[key] = text
+    unknown = sorted(set(values) - {spec["key"] for spec in macro.inputs or []})
+    errors.update({f"inputs.{key}": ["This macro asks for no such input."] for key in unknown})
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def macro_create(*, name: str, steps: Any, created_by=None, active: bool = True, inputs: Any = None,
+                 owner=None) -> Macro:
+    """Save a new macro after checking its name, inputs and steps (`owner` set: a personal macro)."""
     return Macro.objects.create(name=_validate_name(name, None), steps=validate_macro_steps(steps),
-                                created_by=created_by, active=bool(active))
+                                inputs=validate_inputs(inputs), created_by=created_by, active=bool(active),
+                                owner=owner)
 
 
-def macro_update(*, macro: Macro, name: str, steps: Any, active: bool) -> Macro:
-    """Change a macro's name, steps or switch; checked as on create."""
+def macro_update(*, macro: Macro, name: str, steps: Any, active: bool, inputs: Any = _UNSET) -> Macro:
+    """Change a macro's name, steps, inputs or switch; checked as on create."""
     macro.name, macro.steps = _validate_name(name, macro), validate_macro_steps(steps)
+    if inputs is not _UNSET:
+        macro.inputs = validate_inputs(inputs)
     macro.active = bool(active)
     macro.save()
     return macro
 
 
-def macros_for_agents() -> QuerySet:
-    """The macros agents are offered: the active ones, by name."""
-    return Macro.objects.filter(active=True).order_by("name", "id")
+def macros_for_agents(user=None) -> QuerySet:
+    """The macros agents are offered: the active shared ones and the user's own personal ones, by name."""
+    mine = Q(owner__isnull=True) | Q(owner=user) if user is not None else Q(owner__isnull=True)
+    return Macro.objects.filter(mine, active=True).order_by("name", "id")
 
 
-def macro_context(conversation: Conversation) -> dict[str, Any]:
-    """The plain data a macro's templates read: the conversation and its contact as a run sees them, no event."""
+def macros_visible_to(user) -> QuerySet:
+    """Every macro the user may read: shared ones (active or not) and their own personal ones."""
+    return Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user))
+
+
+def macro_context(conversation: Conversation, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The plain data a macro's templates read: the conversation and its contact as a run sees them, no event, and
+    the values given for the macro's inputs."""
     return {"event": {"type": MACRO_TRIGGER}, "conversation": context.conversation_data(conversation),
-            "contact": context.contact_data(conversation.contact), "message": None, "sla": {}, "vars": {}}
+            "contact": context.contact_data(conversation.contact), "message": None, "sla": {}, "vars": {},
+            "inputs": dict(inputs or {})}
 
 
-def _apply_step(step: dict, position: int, conversation: Conversation, agent) -> None:
+def _apply_step(step: dict, position: int, conversation: Conversation, agent, inputs: dict[str, Any]) -> None:
     """Execute one step as the agent (depth 0, like any change a person makes); a failure names the step."""
     step_type = step_types.get(step["type"])
-    ctx = StepContext(data=macro_context(conversation), event=None, conversation=conversation, depth=0,
+    ctx = StepContext(data=macro_context(conversation, inputs), event=None, conversation=conversation, depth=0,
                       trigger_type=MACRO_TRIGGER, actor=agent)
     try:
         outcome = step_type.execute(step.get("config", {}), ctx)
@@ -104,12 +192,64 @@ def _apply_step(step: dict, position: int, conversation: Conversation, agent) ->
         raise ValidationError({f"steps[{position}]": outcome.error})
 
 
-def macro_apply(*, macro: Macro, conversation: Conversation, agent) -> Conversation:
-    """Apply every step of an active macro to the conversation now, as `agent`; all of it or, on a failure, none."""
+def macro_apply(*, macro: Macro, conversation: Conversation, agent, inputs: Any = None,
+                checked_inputs: dict[str, Any] | None = None, reply: str | None = None) -> Conversation:
+    """Apply every step of an active macro to the conversation now, as `agent`; all of it or, on a failure, none.
+    `inputs` are checked against the macro's (`checked_inputs`: already checked by the caller). With `reply` (the
+    workspace's preview, edited by the agent) the macro's reply steps are replaced by that one agent reply."""
     if not macro.active:
         raise ValidationError({"macro": f'The macro "{macro.name}" is switched off.'})
+    values = checked_inputs if checked_inputs is not None else clean_input_values(macro, inputs)
     with transaction.atomic():
         for position, step in enumerate(macro.steps):
+            if reply is not None and step["type"] == REPLY_STEP:
+                continue
             conversation = Conversation.objects.select_related("contact", "assignee", "team").get(pk=conversation.pk)
-            _apply_step(step, position, conversation, agent)
+            _apply_step(step, position, conversation, agent, values)
+        if reply is not None and reply.strip():
+            conversation_services.message_create(conversation=conversation, body=reply, sender_type=SenderType.AGENT,
+                                                 author=agent)
     return conversation
+
+
+def macro_preview(*, macro: Macro, conversation: Conversation, agent, inputs: Any = None) -> dict[str, Any]:
+    """What applying the macro would do, changing nothing: `reply` (its reply steps' text, rendered, for the agent
+    to edit and send) and `changes` (the other steps in words)."""
+    values = clean_input_values(macro, inputs)
+    ctx = StepContext(data=macro_context(conversation, values), event=None, conversation=conversation, depth=0,
+                      trigger_type=MACRO_TRIGGER, actor=agent)
+    replies, changes = [], []
+    for position, step in enumerate(macro.steps):
+        step_type = step_types.get(step["type"])
+        try:
+            rendered = step_type.render(step.get("config", {}), ctx)
+        except context.RenderError as exc:
+            raise ValidationError({f"steps[{position}]": str(exc)}) from exc
+        if step["type"] == REPLY_STEP:
+            replies.append(rendered.get("text", ""))
+        else:
+            changes.append(step_sentence({"type": step["type"], "input": rendered}, step, dry_run=False))
+    return {"reply": "\n\n".join(replies), "changes": changes}
+
+
+def _outcome(macro: Macro, conversation_id: int, agent, values: dict[str, Any]) -> dict[str, Any]:
+    conversation = Conversation.objects.select_related("contact").filter(pk=conversation_id).first()
+    if conversation is None:
+        return {"conversation": conversation_id, "ok": False, "error": "No such conversation."}
+    try:
+        macro_apply(macro=macro, conversation=conversation, agent=agent, checked_inputs=values)
+    except ValidationError as exc:
+        return {"conversation": conversation_id, "ok": False, "error": " ".join(exc.messages)}
+    return {"conversation": conversation_id, "ok": True, "error": None}
+
+
+def macro_apply_bulk(*, macro: Macro, conversation_ids: list[int], agent, inputs: Any = None) -> list[dict[str, Any]]:
+    """Apply the macro to each conversation in turn, each in its own transaction (one failing leaves the others
+    applied); returns `[{"conversation", "ok", "error"}]` in the order given. Bad inputs refuse the whole call."""
+    if not macro.active:
+        raise ValidationError({"macro": f'The macro "{macro.name}" is switched off.'})
+    ids = list(dict.fromkeys(conversation_ids))
+    if not ids or len(ids) > MAX_BULK:
+        raise ValidationError({"conversations": f"Give 1 to {MAX_BULK} conversation ids."})
+    values = clean_input_values(macro, inputs)
+    return [_outcome(macro, conversation_id, agent, values) for conversation_id in ids]

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 
 
-from conversations import clock
+from conversations import clock, services as conversation_services
 from conversations.choices import EventType
 from conversations.models import Event
 from workflows.triggers import registry as triggers
@@ -66,6 +66,7 @@ def sweep_once() -> dict[str, int]:
         "events": dispatch_lost_events(now),
         "late_matches": start_late_matches(now),
     }
+    done["snoozes_woken"] = conversation_services.conversation_wake_due_snoozes(now=now)
     done["runs"] = resume_due_runs(clock.now())
     done["replays"] = resume_stalled_replays(now)
     done["erased"] = erase_expired_conversations()

@@ -13,10 +13,38 @@ from conversations.models import Team
 from sla.models import BusinessHours, SlaPolicy
 from sla.policies import business_hours_save, sla_policy_save
 from workflows import services
+from workflows.engine import macros
 from workflows.gallery import catalog as gallery
 from workflows.choices import WorkflowStatus
-from workflows.models import Workflow
+from workflows.models import Macro, Workflow
 
+# The macros agents find on a conversation (SPEC §17): each a set of internal steps, some asking an input first.
+DEMO_MACROS = [
+    {"name": "Refund issued", "inputs": [{"key": "order", "label": "Order number", "type": "text"},
+                                         {"key": "amount", "label": "Amount (EUR)", "type": "number"}],
+     "steps": [{"type": "add_tag", "config": {"tags": ["refund"]}},
+               {"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, we refunded {{ inputs.amount }} EUR "
+                                                         "for order {{ inputs.order }}. It shows on your statement "
+                                                         "within 5 working days."}},
+               {"type": "change_status", "config": {"status": "pending"}}]},
+    {"name": "Ask for the order number", "inputs": [],
+     "steps": [{"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, could you send us your order "
+                                                         "number so we can look into this?"}},
+               {"type": "add_tag", "config": {"tags": ["waiting-on-customer"]}},
+               {"type": "change_status", "config": {"status": "pending"}}]},
+    {"name": "Shipping delay", "inputs": [{"key": "ship_date", "label": "New ship date", "type": "date"}],
+     "steps": [{"type": "add_tag", "config": {"tags": ["shipping"]}},
+               {"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, sorry for the wait: your order "
+                                                         "now ships on {{ inputs.ship_date }}."}},
+               {"type": "change_status", "config": {"status": "pending"}}]},
+    {"name": "Escalate to billing", "inputs": [],
+     "steps": [{"type": "set_priority", "config": {"priority": "high"}},
+               {"type": "route", "config": {"team": "Billing", "strategy": "least_busy"}},
+               {"type": "add_tag", "config": {"tags": ["billing"]}}]},
+    {"name": "Spam", "inputs": [],
+     "steps": [{"type": "add_tag", "config": {"tags": ["spam"]}},
+               {"type": "change_status", "config": {"status": "closed"}}]},
+]
 DEMO_TEMPLATES = ("vip-auto-route", "negative-sentiment-escalation", "spam-close", "sla-breach-escalation",
                   "billing-triage", "resolved-survey")
 WEEKDAYS = range(5)
@@ -29,7 +57,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             self._teams_the_templates_route_to()
             office = self._office_hours()
-            created = self._policies(office) + self._workflows()
+            created = self._policies(office) + self._workflows() + self._macros()
         self.stdout.write(f"Demo configuration ready ({created} created): SLA policies and "
                           f"{Workflow.objects.filter(status=WorkflowStatus.ACTIVE).count()} active workflows.")
 
@@ -69,4 +97,12 @@ class Command(BaseCommand):
             workflow = gallery.template_use(slug=slug)
             services.workflow_set_status(workflow=workflow, status=WorkflowStatus.ACTIVE)
             created += 1
+        return created
+
+    def _macros(self) -> int:
+        created = 0
+        for values in DEMO_MACROS:
+            if not Macro.objects.filter(name=values["name"]).exists():
+                macros.macro_create(**values)
+                created += 1
         return created
