@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from workflows.integrations import binding
 from workflows.integrations.auth import auth_headers
 from workflows.integrations.crypto import decrypt_json, encrypt_json, rotate
 from workflows.models import AuthType, Integration, Step, WorkflowVersion
@@ -173,17 +174,24 @@ def resolve_integration(reference: Any) -> Integration:
 
 
 def integration_url(integration: Integration | None, url_or_path: str) -> str:
-    """An absolute URL: a path is joined to the integration's base URL."""
-    if url_or_path.startswith(("http://", "https://")) or integration is None:
+    """An absolute URL: a path is joined to the integration's base URL. An absolute URL given with an integration
+    must be on the integration's own origin (its credentials are bound to it): else ForeignDestination."""
+    if integration is None:
+        return url_or_path
+    if binding.is_absolute(url_or_path):
+        binding.check_bound(integration, url_or_path)
         return url_or_path
     return integration.base_url.rstrip("/") + "/" + url_or_path.lstrip("/")
 
 
 def send_with_integration(integration: Integration | None, request: OutboundRequest, *, key: str | None = None,
-                          **kwargs: Any) -> OutboundResponse:
-    """Send through the integration's static headers and auth; on 401 with OAuth2, refresh the token once and retry."""
+                          default_base: str = "", **kwargs: Any) -> OutboundResponse:
+    """Send through the integration's static headers and auth; on 401 with OAuth2, refresh the token once and retry.
+    The request must go to the integration's own origin (its base URL, else `default_base`): the credentials are
+    bound to it, so anything else raises ForeignDestination before any credential is read."""
     if integration is None:
         return send(request, key=key, **kwargs)
+    binding.check_bound(integration, request.url, default_base)
     static = {header["key"]: header["value"] for header in integration.headers}
     request.headers = {**static, **request.headers, **auth_headers(integration)}
     try:

@@ -15,7 +15,10 @@ from conversations import clock
 from workflows.integrations import services as integrations
 from workflows.integrations import secrets as secret_store
 from workflows.integrations.secrets import SealedSecrets
-from workflows.engine.context import render_value
+from django.core.exceptions import ValidationError
+
+from workflows.engine.context import RenderError, render_value
+from workflows.integrations import binding
 from workflows.integrations import delivery as health
 from conversations.conf import helpdesk_setting
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, idempotency_key
@@ -70,15 +73,44 @@ class OutboundStep(StepType):
     references: ClassVar[dict[str, str]] = {"integration": "integration"}
     endpoint_kind: ClassVar[str] = ""  # "" = an integration's, or the host's when the step names a URL
 
+    # Config keys holding the URL (or path) the request goes to, bound to the integration's origin on save.
+    bound_url_keys: ClassVar[tuple[str, ...]] = ()
+
     def integration_for(self, config: dict) -> Any:
         reference = config.get("integration")
         return integrations.resolve_integration(reference) if reference not in (None, "") else None
 
+    def default_base(self, rendered: dict) -> str:
+        """Where the integration's credentials may go when it has no base URL (a provider's API), else ""."""
+        return ""
+
+    def binding_errors(self, config: dict) -> list[tuple[str, str]]:
+        """Secrets only with an integration, and only its own; a literal URL only on the integration's origin. Reads
+        the database only when the step uses a secret or names a URL beside its integration."""
+        urls = [key for key in self.bound_url_keys if isinstance(config.get(key), str) and config[key]]
+        if not urls and not binding.uses_secrets(config, self.templated):
+            return []
+        try:
+            integration = self.integration_for(config)
+        except ValidationError:  # a missing reference: the reference check names it
+            return []
+        errors = binding.secret_errors(config, self.templated, integration, names_integration=integration is not None)
+        for key in urls if integration is not None else ():
+            problem = binding.url_binding_error(integration, config[key], may_be_path=key == "path",
+                                                default_base=self.default_base(config))
+            if problem:
+                errors.append((key, problem))
+        return errors
+
     def render_sealed(self, config: dict, ctx: StepContext) -> tuple[dict, SealedSecrets | None]:
-        """The templated keys rendered with `secrets.*` as sealed tokens (and the seal, when any was used)."""
+        """The templated keys rendered with `secrets.*` as sealed tokens (and the seal, when any was used). A step
+        naming no integration reads no secret: a template that tries fails the step before anything is sent."""
         data, sealed = ctx.data, None
         if any("secrets" in str(config.get(key, "")) for key in self.templated):
-            sealed = secret_store.sealed_secrets(self.integration_for(config))
+            integration = self.integration_for(config)
+            if integration is None and any(binding.secrets_used(config.get(key))[0] for key in self.templated):
+                raise RenderError(binding.NO_INTEGRATION_SECRETS)
+            sealed = secret_store.sealed_secrets(integration)
             data = {**ctx.data, "secrets": sealed.refs}
         rendered = {key: render_value(value, data) if key in self.templated else value for key, value in config.items()}
         return rendered, sealed
@@ -123,7 +155,8 @@ class OutboundStep(StepType):
             request = self.build_request(rendered, integration, ctx)
         except ValueError as exc:
             return StepOutcome.failed(str(exc))
-        send = functools.partial(integrations.send_with_integration, integration, request, key=self.request_key(ctx))
+        send = functools.partial(integrations.send_with_integration, integration, request, key=self.request_key(ctx),
+                                 default_base=self.default_base(rendered))
         return self.deliver(request, integration, ctx, send, rendered)
 
     def destination(self, request: OutboundRequest, integration: Any) -> health.Destination:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from workflows.engine.context import render_value
+from workflows.integrations import binding
 
 if TYPE_CHECKING:
     from conversations.models import Conversation, Event
@@ -105,6 +106,11 @@ class StepType:
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         """Checks beyond the JSON Schema, as (config key, message)."""
         return []
+
+    def binding_errors(self, config: dict) -> list[tuple[str, str]]:
+        """Save-time checks of credentials bound to their integration, as (config key, message): a step that names no
+        integration reads no secret (`workflows.integrations.binding`); outbound steps check their URL too."""
+        return binding.secret_errors(config, self.templated, None, names_integration=False)
 
     def prepare(self, config: dict) -> dict:
         """The config as it is saved: a step type may fill in what is generated once on save (a webhook secret)."""
