@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     # The budget of one template render: steps (iterations, calls, filters, operators) and characters.
     "TEMPLATE_MAX_STEPS": 20_000,
     "TEMPLATE_MAX_CHARS": 100_000,
+    # ... and of time: a render still running after this many seconds fails its step (checked at every step).
+    "TEMPLATE_MAX_SECONDS": 2.0,
     # Delivery health (SPEC §12): an endpoint failing this long and this often is disabled; a workflow whose last
     # this many runs failed raises an alert.
     "ENDPOINT_DISABLE_AFTER_HOURS": 120,

@@ -223,7 +223,7 @@ def _template_names(text: str) -> frozenset[str]:
     """The top-level names a template reads (`message` in `{{ message.body }}`)."""
     try:
         return frozenset(meta.find_undeclared_variables(sandbox.environment().parse(text)))
-    except TemplateError:
+    except (TemplateError, RecursionError):
         return frozenset(LazyContext.LAZY)
 
 
@@ -248,6 +248,8 @@ def template_error(text: str) -> str | None:
         tree = sandbox.environment().parse(text)
     except TemplateError as exc:
         return f"Template error: {exc}"
+    except RecursionError:  # a chain of a thousand filters nests past Python's stack: a 400, not a 500
+        return "Template error: the template nests too deeply (a long chain of filters or expressions); simplify it."
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
         if isinstance(name, str) and name.startswith("_"):

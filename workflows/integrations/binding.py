@@ -91,7 +91,7 @@ def secrets_used(value: Any) -> tuple[bool, set[str]]:
             continue
         try:
             tree = sandbox.environment().parse(text)
-        except TemplateError:
+        except (TemplateError, RecursionError):
             continue
         for node in tree.find_all(nodes.Name):
             used = used or node.name == "secrets"
