@@ -63,6 +63,13 @@ DEFAULTS: dict[str, Any] = {
     "WORKFLOW_ALERT_AFTER_FAILED_RUNS": 10,
     # Replay (SPEC §11): events per chunk task, a few seconds of work each.
     "REPLAY_CHUNK_EVENTS": 500,
+    # Replays running at once: per workflow and in all (a start past either is a 429 "try again when one is done").
+    "REPLAY_MAX_PER_WORKFLOW": 1,
+    "REPLAY_MAX_RUNNING": 3,
+    # API rate limits ("<count>/<sec|min|hour|day>", "" = off): signed-in callers per user (and so per token), and
+    # the public survey answer per client address.
+    "THROTTLE_USER": "300/min",
+    "THROTTLE_ANON": "20/min",
 }
 
 
