@@ -200,3 +200,43 @@ def test_every_route_is_refused_again_when_sending(world, attacker, make_workflo
     assert "may only call" in step.error or "names an integration" in step.error, step.error
     assert not [secret for secret in CREDENTIALS if secret in request_text(attacker)], request_text(attacker)
     assert attacker.log == []  # refused before anything was sent
+
+
+# Moving an integration: whoever may edit integrations (without knowing the secrets) must not be able to point its
+# base URL or token URL at another host and let the stored credentials follow.
+
+def test_moving_the_base_url_to_another_host_needs_the_secrets_again(world, attacker, manager_client):
+    basic = world_integration("basic")
+    response = manager_client.patch(f"/api/integrations/{basic.pk}/", {"base_url": attacker.url_for("/")},
+                                    format="json")
+    assert response.status_code == 400
+    message = " ".join(response.json()["base_url"])
+    assert "auth.password" in message and "secrets.named" in message
+    basic.refresh_from_db()
+    assert basic.base_url == world.url_for("/")
+    moved = manager_client.patch(f"/api/integrations/{basic.pk}/", {
+        "base_url": attacker.url_for("/"), "auth": {"type": "basic", "username": "crm-user", "password": "typed-again"},
+        "secrets": {"named": "typed-again-too"}}, format="json")
+    assert moved.status_code == 200, moved.content  # who knows the secrets may move them
+
+
+def test_setting_a_first_base_url_on_a_slack_style_integration_needs_the_token_again(world, attacker, manager_client):
+    slack = integration_save(name="slack", auth={"type": "bearer", "token": BEARER})
+    response = manager_client.patch(f"/api/integrations/{slack.pk}/", {"base_url": attacker.url_for("/")},
+                                    format="json")
+    assert response.status_code == 400 and "auth.token" in " ".join(response.json()["base_url"])
+
+
+def test_moving_the_oauth_token_url_needs_the_client_secret_again(world, attacker, manager_client):
+    oauth = world_integration("oauth")
+    response = manager_client.patch(f"/api/integrations/{oauth.pk}/", {"auth": {
+        "type": "oauth2_client_credentials", "client_id": "cid", "token_url": attacker.url_for("/steal")}},
+        format="json")
+    assert response.status_code == 400 and "client_secret" in str(response.json()["auth"])
+    assert attacker.log == []
+
+
+def world_integration(name: str):
+    from workflows.models import Integration
+
+    return Integration.objects.get(name=name)
