@@ -64,3 +64,24 @@ def test_a_chain_of_a_thousand_filters_is_a_400_on_save_not_a_500(manager_client
     assert response.status_code == 400, response.content[:300]
     assert "nests too deeply" in str(response.json()["steps[0].config.value"])
     assert not Workflow.objects.exists()
+
+
+SOME_WORDWRAPS = "{% set t = 'word ' * 15000 %}" + "{% set t = t|wordwrap(7) %}" * 4 + "{{ t|length }}"
+
+
+def test_a_config_of_many_templates_shares_one_deadline(make_workflow, contact, settings):
+    """Each string alone fits the deadline; the step's strings together do not: the step fails, in bounded time,
+    instead of spending the deadline once per string."""
+    settings.HELPDESK_TEMPLATE_MAX_SECONDS = 10
+    started = time.monotonic()
+    render(SOME_WORDWRAPS, {})
+    one = time.monotonic() - started
+    settings.HELPDESK_TEMPLATE_MAX_SECONDS = round(max(one * 3, 0.3), 2)
+    make_workflow("conversation.created", [
+        {"type": "set_variable", "config": {"name": "many", "value": [SOME_WORDWRAPS] * 12}}])
+    started = time.monotonic()
+    conversations.conversation_open(contact=contact, channel="web", subject="Many templates")
+    drain()
+    assert time.monotonic() - started < one * 12  # stopped well before rendering all twelve
+    step = StepRun.objects.get(position=0)
+    assert step.status == "failed" and "The template took longer than" in step.error

@@ -278,13 +278,18 @@ def render(text: str, context: dict) -> str:
 
 
 def render_value(value: Any, context: dict) -> Any:
-    """Render every string inside a JSON-like value (dicts, lists) over the context."""
+    """Render every string inside a JSON-like value (dicts, lists) over the context, all within one deadline."""
     if isinstance(context, LazyContext):
         _load_referenced(value, context)
+    with sandbox.render_deadline():
+        return _render_strings(value, context)
+
+
+def _render_strings(value: Any, context: dict) -> Any:
     if isinstance(value, str):
         return render(value, context)
     if isinstance(value, list):
-        return [render_value(item, context) for item in value]
+        return [_render_strings(item, context) for item in value]
     if isinstance(value, dict):
-        return {key: render_value(item, context) for key, item in value.items()}
+        return {key: _render_strings(item, context) for key, item in value.items()}
     return value

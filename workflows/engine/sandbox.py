@@ -106,10 +106,29 @@ class Budget:
 _active: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("template_budget", default=None)
 
 
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("template_deadline", default=None)
+
+
+@contextlib.contextmanager
+def render_deadline() -> Iterator[None]:
+    """Every render inside the block shares one deadline (HELPDESK_TEMPLATE_MAX_SECONDS from the outermost block):
+    a step's config of many templated strings is bounded as a whole, not per string. Nested blocks keep the outer
+    deadline."""
+    if _deadline.get() is not None:
+        yield
+        return
+    token = _deadline.set(time.monotonic() + float(helpdesk_setting("TEMPLATE_MAX_SECONDS")))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def _fresh_budget() -> Budget:
     chars, seconds = helpdesk_setting("TEMPLATE_MAX_CHARS"), float(helpdesk_setting("TEMPLATE_MAX_SECONDS"))
+    shared = _deadline.get()
     return Budget(steps=helpdesk_setting("TEMPLATE_MAX_STEPS"), chars=chars, max_chars=chars,
-                  deadline=time.monotonic() + seconds, max_seconds=seconds)
+                  deadline=shared if shared is not None else time.monotonic() + seconds, max_seconds=seconds)
 
 
 @contextlib.contextmanager

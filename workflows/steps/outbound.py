@@ -17,6 +17,7 @@ from workflows.integrations import secrets as secret_store
 from workflows.integrations.secrets import SealedSecrets
 from django.core.exceptions import ValidationError
 
+from workflows.engine import sandbox
 from workflows.engine.context import RenderError, render_value
 from workflows.integrations import binding
 from workflows.integrations import delivery as health
@@ -112,7 +113,9 @@ class OutboundStep(StepType):
                 raise RenderError(binding.NO_INTEGRATION_SECRETS)
             sealed = secret_store.sealed_secrets(integration)
             data = {**ctx.data, "secrets": sealed.refs}
-        rendered = {key: render_value(value, data) if key in self.templated else value for key, value in config.items()}
+        with sandbox.render_deadline():  # one deadline for the whole config
+            rendered = {key: render_value(value, data) if key in self.templated else value
+                        for key, value in config.items()}
         return rendered, sealed
 
     def render(self, config: dict, ctx: StepContext) -> dict:

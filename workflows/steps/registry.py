@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from workflows.engine import sandbox
 from workflows.engine.context import render_value
 from workflows.integrations import binding
 
@@ -123,8 +124,9 @@ class StepType:
 
     def render(self, config: dict, ctx: StepContext) -> dict:
         """The config with its templated keys rendered over the run context (the step's recorded input)."""
-        return {key: render_value(value, ctx.data) if key in self.templated else value
-                for key, value in config.items()}
+        with sandbox.render_deadline():  # one deadline for the whole config
+            return {key: render_value(value, ctx.data) if key in self.templated else value
+                    for key, value in config.items()}
 
     def describe(self, config: dict, ctx: StepContext) -> dict[str, Any]:
         """What the step would do, for a dry run: by default, its rendered input."""
