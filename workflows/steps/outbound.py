@@ -145,7 +145,10 @@ class OutboundStep(StepType):
     def describe(self, config: dict, ctx: StepContext) -> dict:
         rendered = self.render(config, ctx)
         integration = self.integration_for(config)
-        request = self.build_request(rendered, integration, ctx)
+        try:
+            request = self.build_request(rendered, integration, ctx)
+        except BlockedDestination as exc:  # e.g. a path rendering to another host than the integration's
+            raise ValidationError(f"Blocked destination: {exc}") from exc
         described = {"would": self.label, "request": {"method": request.method, "url": request.url,
                                                       "headers": request.headers, "json": request.json_body}}
         # A dry run shows `****`, never a secret.
@@ -158,6 +161,8 @@ class OutboundStep(StepType):
             request = self.build_request(rendered, integration, ctx)
         except ValueError as exc:
             return StepOutcome.failed(str(exc))
+        except BlockedDestination as exc:  # the URL rendered to another host than the integration's
+            return StepOutcome.failed(f"Blocked destination: {exc}")
         send = functools.partial(integrations.send_with_integration, integration, request, key=self.request_key(ctx),
                                  default_base=self.default_base(rendered))
         return self.deliver(request, integration, ctx, send, rendered)

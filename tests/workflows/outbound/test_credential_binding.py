@@ -240,3 +240,17 @@ def world_integration(name: str):
     from workflows.models import Integration
 
     return Integration.objects.get(name=name)
+
+
+def test_a_dry_run_of_a_path_rendering_to_another_host_says_blocked(world, attacker, make_workflow, manager_client,
+                                                                     conversation):
+    workflow = saved_past_the_validator(make_workflow, {"type": "http_request", "config": {
+        "integration": "bearer", "path": "{{ vars.target }}"}})
+    Step.objects.filter(workflow=workflow, type="set_variable").update(
+        config={"name": "target", "value": steal(attacker)})
+    report = manager_client.post(f"/api/workflows/{workflow.pk}/test/", {"conversation": conversation.pk},
+                                 format="json")
+    assert report.status_code == 200, report.content
+    step = report.json()["steps"][1]
+    assert step["status"] == "failed" and "may only call" in step["error"], step
+    assert attacker.log == []
