@@ -72,7 +72,8 @@ class ReplayStartView(HelpdeskAPIMixin, APIView):
     permission_classes = [IsSupportManager]
 
     @extend_schema(request=ReplayRequestSerializer,
-                   responses={202: inline_serializer("ReplayStarted", {"id": serializers.IntegerField()})})
+                   responses={202: inline_serializer("ReplayStarted", {"id": serializers.IntegerField()}),
+                              429: inline_serializer("ReplayBusy", {"detail": serializers.CharField()})})
     def post(self, request: Request, pk: int) -> Response:
         workflow = get_object_or_404(Workflow, pk=pk if pk <= MAX_ID else 0)
         body = ReplayRequestSerializer(data=request.data)
