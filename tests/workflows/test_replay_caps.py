@@ -6,7 +6,6 @@ import datetime as dt
 from django.test import Client
 
 from conversations import clock
-
 from tests.workflows.test_replay import TAG, URL, create, period
 from workflows.choices import ReplayStatus
 from workflows.models import WorkflowReplay

@@ -133,8 +133,8 @@ def secret_errors(config: dict, templated: tuple[str, ...], integration: Any, *,
         if integration is not None:
             foreign = sorted(names - set(integration.secret_names or ()))
             owners = _owners(foreign, integration) if foreign else {}
-            errors += [(key, f'secrets.{name} belongs to integration "{owner}", not to "{integration.name}": a '
-                             "step reads only the secrets of the integration it names.")
+            errors += [(key, (f'secrets.{name} belongs to integration "{owner}", not to "{integration.name}": a '
+                              "step reads only the secrets of the integration it names."))
                        for name, owner in owners.items()]
     return errors
 

@@ -19,7 +19,7 @@ from tests.workflows.conftest import drain
 from tests.workflows.outbound.fakes import TokenEndpoint
 from workflows.engine.definition import DefinitionError, validate_definition
 from workflows.integrations.services import integration_save
-from workflows.models import Step, StepRun, Workflow
+from workflows.models import Integration, Step, StepRun, Workflow
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
 
@@ -236,9 +236,7 @@ def test_moving_the_oauth_token_url_needs_the_client_secret_again(world, attacke
     assert attacker.log == []
 
 
-def world_integration(name: str):
-    from workflows.models import Integration
-
+def world_integration(name: str) -> Integration:
     return Integration.objects.get(name=name)
 
 
