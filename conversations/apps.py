@@ -22,3 +22,17 @@ class ConversationsConfig(AppConfig):
         connection_created.connect(install_sqlite_regexp, dispatch_uid="conversations.safe_regex")
         # ... and for WAL, a busy timeout and IMMEDIATE transactions on a host project's plain SQLite settings.
         connection_created.connect(tune_sqlite_connection, dispatch_uid="conversations.sqlite_tuning")
+        _connect_token_revocation()
+
+
+def _connect_token_revocation() -> None:
+    """A password change deletes the user's API tokens (conversations.tokens); only when DRF's authtoken is in use."""
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import pre_save
+
+    from conversations.tokens import revoke_tokens_on_password_change
+
+    if apps.is_installed("rest_framework.authtoken"):
+        pre_save.connect(revoke_tokens_on_password_change, sender=get_user_model(),
+                         dispatch_uid="conversations.tokens.revoke_on_password_change")

@@ -60,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
     # The budget of one template render: steps (iterations, calls, filters, operators) and characters.
     "TEMPLATE_MAX_STEPS": 20_000,
     "TEMPLATE_MAX_CHARS": 100_000,
+    # ... and of time: a render still running after this many seconds fails its step (checked at every step).
+    "TEMPLATE_MAX_SECONDS": 2.0,
     # Delivery health (SPEC §12): an endpoint failing this long and this often is disabled; a workflow whose last
     # this many runs failed raises an alert.
     "ENDPOINT_DISABLE_AFTER_HOURS": 120,
@@ -67,6 +69,13 @@ DEFAULTS: dict[str, Any] = {
     "WORKFLOW_ALERT_AFTER_FAILED_RUNS": 10,
     # Replay (SPEC §11): events per chunk task, a few seconds of work each.
     "REPLAY_CHUNK_EVENTS": 500,
+    # Replays running at once: per workflow and in all (a start past either is a 429 "try again when one is done").
+    "REPLAY_MAX_PER_WORKFLOW": 1,
+    "REPLAY_MAX_RUNNING": 3,
+    # API rate limits ("<count>/<sec|min|hour|day>", "" = off): signed-in callers per user (and so per token), and
+    # the public survey answer per client address.
+    "THROTTLE_USER": "3000/min",
+    "THROTTLE_ANON": "60/min",
 }
 
 

@@ -145,12 +145,18 @@ def workflow_set_status(*, workflow: Workflow, status: str) -> Workflow:
 
 def workflow_restore_version(*, workflow: Workflow, version: int) -> Workflow:
     """Save an earlier version's definition as a new version (history is never rewritten). The workflow keeps its
-    current status, so restoring never switches it on or off; the old definition is validated like any save."""
+    current status, so restoring never switches it on or off; the old definition is validated like any save. The
+    version's `order` and `stop_processing` are restored with it (the compare shows both); a version saved before
+    they were recorded keeps the current ones rather than falling back to defaults."""
     saved = WorkflowVersion.objects.filter(workflow=workflow, version=version).first()
     if saved is None:
         raise ValidationError({"version": f"Version {version} of this workflow does not exist."})
     definition = open_write_only(saved.definition)
-    return workflow_update(workflow=workflow, definition={**definition, "status": workflow.status})
+    order = definition.get("order")
+    stop = definition.get("stop_processing")
+    return workflow_update(workflow=workflow, definition={
+        **definition, "status": workflow.status, "order": workflow.order if order is None else order,
+        "stop_processing": workflow.stop_processing if stop is None else stop})
 
 
 def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:

@@ -14,6 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from conversations.api.authentication import BearerTokenAuthentication, TokenAuthentication
 from conversations.api.parsers import SafeJSONParser
+from conversations.api.throttling import HelpdeskUserThrottle
 from conversations.roles import is_manager
 
 router = DefaultRouter()
@@ -97,6 +98,7 @@ class HelpdeskAPIMixin:
     parser_classes = [SafeJSONParser, parsers.FormParser, parsers.MultiPartParser]
     filter_backends = [DjangoFilterBackend]
     pagination_class = StandardPagination
+    throttle_classes = [HelpdeskUserThrottle]  # per user / token (conversations.api.throttling)
 
     def get_exception_handler(self):
         """This module's handler rather than the one REST_FRAMEWORK names."""

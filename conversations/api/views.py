@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations import services
+from conversations.api.throttling import HelpdeskAnonThrottle
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from conversations.api.filters import ContactFilter, ConversationFilter, TicketFilter
 from conversations.api.serializers import (
@@ -254,6 +255,7 @@ class SurveyAnswerView(HelpdeskAPIMixin, APIView):
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [HelpdeskAnonThrottle]  # public: per address, stricter than signed-in callers
 
     @extend_schema(request=SurveyAnswerSerializer, responses={200: SurveyResultSerializer}, auth=[])
     def post(self, request: Request, token: str) -> Response:

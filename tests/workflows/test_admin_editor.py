@@ -7,6 +7,7 @@ import pytest
 from tests.browser.conftest import chromium, new_page, shot  # noqa: F401  (the shared headless-chromium fixtures)
 from tests.conftest import make_user
 from workflows import services
+from workflows.integrations.services import integration_save
 from workflows.admin.editor import condition_from_post, config_from_post, literal, parse_path
 from workflows.models import Workflow, WorkflowVersion
 from workflows.steps import step_types
@@ -30,6 +31,7 @@ VIP_FORM = {
     "steps[1].type": "add_tag",
     "steps[1].config.tags": "cancellation\nvip",
     "steps[2].type": "http_request",
+    "steps[2].config.integration": "CRM",
     "steps[2].config.url": "https://crm.example.com/api/contacts",
     "steps[2].config.method": "POST",
     "steps[2].config.headers[0].key": "Authorization",
@@ -43,6 +45,14 @@ VIP_FORM = {
     "steps[3].config.hours": "2",
     "steps[3].config.minutes": "",
 }
+
+
+@pytest.fixture
+def browser(browser):
+    """The manager's admin session, with the CRM integration the VIP form's request names (a step reads only the
+    secrets of the integration it names, and calls only its host)."""
+    integration_save(name="CRM", base_url="https://crm.example.com/api/", secrets={"crm_token": "t0k3n-crm"})
+    return browser
 
 
 def field_html(html: str, name: str) -> str:

@@ -2,7 +2,7 @@
 view behind the workflow list's drag and drop (its bad input is a 400, never a 500; agents cannot use it)."""
 import pytest
 
-from tests.workflows.test_admin_editor import ADD_URL, VIP_FORM
+from tests.workflows.test_admin_editor import ADD_URL, VIP_FORM, browser  # noqa: F401 (with the CRM integration)
 from workflows import services
 from workflows.models import Workflow
 

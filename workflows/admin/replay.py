@@ -78,6 +78,8 @@ def replay_form_view(model_admin, request: HttpRequest, workflow_id: int) -> Htt
                                           limit=form.cleaned_data["limit"], created_by=request.user)
         except DefinitionError as exc:
             form.add_error(None, "The saved workflow does not validate: " + replays.error_text(exc.errors))
+        except replays.ReplayLimitReached as exc:
+            form.add_error(None, str(exc))
         else:
             return HttpResponseRedirect(reverse("admin:workflows_workflow_replay_results", args=[replay.pk]))
     return _page(model_admin, request, "replay_form.html", f"Try “{workflow.name}” on history", form=form,

@@ -95,6 +95,14 @@ def _step_lines(position: int, step: dict[str, Any]) -> list[str]:
     return [head] + _config_lines(step.get("config") or {}, 1)
 
 
+def order_lines(definition: dict[str, Any]) -> list[str]:
+    """Where the workflow runs among the others and whether it stops the ones after it (a restore brings both
+    back, so the compare shows both). A version saved before they existed shows "(not recorded)"."""
+    order, stop = definition.get("order"), definition.get("stop_processing")
+    return [f"Order: {'(not recorded)' if order is None else order}",
+            f"Stop processing the workflows after it: {'(not recorded)' if stop is None else _value_text(stop)}"]
+
+
 def readable_lines(definition: dict[str, Any]) -> list[str]:
     """A definition as labelled lines: basics, the trigger and its filter, then each step and its settings."""
     trigger = definition.get("trigger") or {}
@@ -102,6 +110,7 @@ def readable_lines(definition: dict[str, Any]) -> list[str]:
     status = definition.get("status", "")
     lines = [f"Name: {definition.get('name', '')}", f"Description: {_value_text(definition.get('description'))}",
              f"Status: {WorkflowStatus(status).label if status in WorkflowStatus.values else status}",
+             *order_lines(definition),
              f"Trigger: {kind.label if kind else trigger.get('type', '')}"]
     lines += _config_lines(trigger.get("config") or {}, 1)
     for position, step in enumerate(definition.get("steps") or [], start=1):

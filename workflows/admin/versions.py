@@ -76,5 +76,7 @@ def restore_view(model_admin, request: HttpRequest, pk: int, version: int) -> Ht
         detail = str(exc) if isinstance(exc, DefinitionError) else " ".join(exc.messages)
         messages.error(request, f"Version {version} cannot be restored: {detail}")
         return HttpResponseRedirect(reverse("admin:workflows_workflow_versions", args=[pk]))
-    messages.success(request, f"Version {version} restored as version {restored.version}.")
+    stops = "yes" if restored.stop_processing else "no"
+    messages.success(request, f"Version {version} restored as version {restored.version} (order {restored.order}, "
+                              f"stop processing the workflows after it: {stops}).")
     return HttpResponseRedirect(reverse("admin:workflows_workflow_change", args=[pk]))

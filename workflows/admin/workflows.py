@@ -247,7 +247,10 @@ class WorkflowAdmin(admin.ModelAdmin):
         """Steps are written by the service with the definition; there is nothing else to save."""
 
     def construct_change_message(self, request, form, formsets, add=False):
-        return [{"added" if add else "changed": {"fields": [f"definition (version {form.instance.version})"]}}]
+        """In the shape Django's history page reads: `{"added": {}}` is the object itself (an "added" entry with
+        content names a related object and needs its `name` and `object`), then the definition's version."""
+        changed = {"changed": {"fields": [f"definition (version {form.instance.version})"]}}
+        return [{"added": {}}, changed] if add else [changed]
 
     # Views -------------------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -56,13 +56,24 @@ def _in_years(value):
     return value
 
 
+class ReplayBusy(exceptions.Throttled):
+    """429 with Retry-After: too many replays are running; nothing was queued, try again later."""
+
+    def __init__(self, detail: str):
+        super().__init__(wait=REPLAY_RETRY_AFTER_SECONDS, detail=detail)
+
+
+REPLAY_RETRY_AFTER_SECONDS = 60
+
+
 class ReplayStartView(HelpdeskAPIMixin, APIView):
     """Start a replay of a workflow over recorded events; it runs in the workers, follow it by its id."""
 
     permission_classes = [IsSupportManager]
 
     @extend_schema(request=ReplayRequestSerializer,
-                   responses={202: inline_serializer("ReplayStarted", {"id": serializers.IntegerField()})})
+                   responses={202: inline_serializer("ReplayStarted", {"id": serializers.IntegerField()}),
+                              429: inline_serializer("ReplayBusy", {"detail": serializers.CharField()})})
     def post(self, request: Request, pk: int) -> Response:
         workflow = get_object_or_404(Workflow, pk=pk if pk <= MAX_ID else 0)
         body = ReplayRequestSerializer(data=request.data)
@@ -71,6 +82,8 @@ class ReplayStartView(HelpdeskAPIMixin, APIView):
             replay = replays.replay_start(workflow=workflow, created_by=request.user, **body.validated_data)
         except DefinitionError as exc:
             raise serializers.ValidationError({"definition": definition_errors(exc).detail}) from exc
+        except replays.ReplayLimitReached as exc:
+            raise ReplayBusy(str(exc)) from exc
         return Response({"id": replay.pk}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -224,7 +224,7 @@ def _template_names(text: str) -> frozenset[str]:
     """The top-level names a template reads (`message` in `{{ message.body }}`)."""
     try:
         return frozenset(meta.find_undeclared_variables(sandbox.environment().parse(text)))
-    except TemplateError:
+    except (TemplateError, RecursionError):
         return frozenset(LazyContext.LAZY)
 
 
@@ -249,6 +249,8 @@ def template_error(text: str) -> str | None:
         tree = sandbox.environment().parse(text)
     except TemplateError as exc:
         return f"Template error: {exc}"
+    except RecursionError:  # a chain of a thousand filters nests past Python's stack: a 400, not a 500
+        return "Template error: the template nests too deeply (a long chain of filters or expressions); simplify it."
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
         if isinstance(name, str) and name.startswith("_"):
@@ -277,13 +279,18 @@ def render(text: str, context: dict) -> str:
 
 
 def render_value(value: Any, context: dict) -> Any:
-    """Render every string inside a JSON-like value (dicts, lists) over the context."""
+    """Render every string inside a JSON-like value (dicts, lists) over the context, all within one deadline."""
     if isinstance(context, LazyContext):
         _load_referenced(value, context)
+    with sandbox.render_deadline():
+        return _render_strings(value, context)
+
+
+def _render_strings(value: Any, context: dict) -> Any:
     if isinstance(value, str):
         return render(value, context)
     if isinstance(value, list):
-        return [render_value(item, context) for item in value]
+        return [_render_strings(item, context) for item in value]
     if isinstance(value, dict):
-        return {key: render_value(item, context) for key, item in value.items()}
+        return {key: _render_strings(item, context) for key, item in value.items()}
     return value

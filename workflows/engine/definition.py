@@ -124,6 +124,7 @@ def _validate_step(step: Any, index: int, trigger_type: str, key: str | None = N
                if not (name in step_type.write_only and value == WRITE_ONLY_MASK)}
     extra = step_type.validate(checked, DefinitionInfo(trigger_type=trigger_type, position=index,
                                                        check_trigger_config=check_trigger_config))
+    extra += step_type.binding_errors(checked)
     errors = [(f"{key}.config.{name}" if name else f"{key}.config", message) for name, message in extra]
     return errors + [e for name in step_type.templated if name in config
                      for e in _template_errors(config[name], f"{key}.config.{name}")]

@@ -48,16 +48,36 @@ STEP_COUNTS = {"would_run": "would_run", "stopped": "would_run", "skipped": "wou
 # Starting ------------------------------------------------------------------------------------------------------
 
 
+class ReplayLimitReached(Exception):
+    """Too many replays are running (for this workflow, or in all): start this one when one of them is done."""
+
+
+def _check_replay_capacity(workflow: Workflow) -> None:
+    """At most HELPDESK_REPLAY_MAX_PER_WORKFLOW running replays of one workflow and HELPDESK_REPLAY_MAX_RUNNING in
+    all (each holds worker time for minutes); called inside the start's transaction, the workflow row locked."""
+    running = WorkflowReplay.objects.filter(status=ReplayStatus.RUNNING)
+    per_workflow, in_all = helpdesk_setting("REPLAY_MAX_PER_WORKFLOW"), helpdesk_setting("REPLAY_MAX_RUNNING")
+    if running.filter(workflow=workflow).count() >= per_workflow:
+        raise ReplayLimitReached(f"This workflow already has {per_workflow} replay(s) running (the most at once): "
+                                 "start another when it is done.")
+    if running.count() >= in_all:
+        raise ReplayLimitReached(f"{in_all} replays are running (the most at once): start this one when one of "
+                                 "them is done.")
+
+
 def replay_start(*, workflow: Workflow, since: dt.datetime, until: dt.datetime, limit: int | None = None,
                  definition: dict | None = None, created_by=None) -> WorkflowReplay:
     """Start replaying `workflow` (or a draft `definition` given instead of the saved one) over the events recorded
     in [since, until), at most `limit` of them; the first chunk is enqueued after commit.
-    Raises DefinitionError for an invalid draft, ValidationError for a bad period."""
+    Raises DefinitionError for an invalid draft, ValidationError for a bad period, ReplayLimitReached when too many
+    replays are running (per workflow and in all; nothing is queued: the caller tries again later)."""
     if since >= until:
         raise ValidationError({"until": "The end of the period must be after its start."})
     cleaned = validate_definition(definition if definition is not None else services.workflow_definition(workflow))
     total = recorded_events(cleaned, workflow.pk, since, until).count()
     with transaction.atomic():
+        list(Workflow.objects.select_for_update().filter(pk=workflow.pk).values_list("pk"))  # one start at a time
+        _check_replay_capacity(workflow)
         replay = WorkflowReplay.objects.create(
             workflow=workflow, definition=mask_write_only(cleaned), since=since, until=until, limit=limit,
             total=min(total, limit) if limit is not None else total, created_by=created_by,

@@ -1,6 +1,7 @@
 """The template sandbox: Jinja2's immutable sandbox, bounded by construction.
 
 Templates run in workers and in dry runs in the web process, written by managers, so every render has a budget of
+CPU time (`HELPDESK_TEMPLATE_MAX_SECONDS`, checked at every step), of
 steps (loop iterations, calls, attribute reads, filters, operators) and of characters (every piece of output, in
 any buffer: the top level, `{% set %}` blocks, macros), both spent while rendering. An operation whose result would
 exceed the character budget is refused before it runs (`'a' * 10**9`, doubling a string in a namespace, `replace`
@@ -20,6 +21,7 @@ import contextlib
 import contextvars
 import functools
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -83,11 +85,17 @@ class Budget:
     steps: int
     chars: int
     max_chars: int
+    # CPU time: a monotonic deadline checked at every step (each filter, call, attribute, operator and loop turn),
+    # so an expensive filter repeated (`wordwrap` a thousand times) stops soon after the time is spent.
+    deadline: float = float("inf")
+    max_seconds: float = 0.0
 
     def step(self, count: int = 1) -> None:
         self.steps -= count
         if self.steps < 0:
             raise TemplateBudgetError("the template takes too many steps (loops, calls, filters); simplify it.")
+        if time.monotonic() > self.deadline:
+            raise TemplateBudgetError(f"The template took longer than {self.max_seconds:g} s to render; simplify it.")
 
     def emit(self, count: int) -> None:
         self.chars -= count
@@ -98,10 +106,29 @@ class Budget:
 _active: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("template_budget", default=None)
 
 
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("template_deadline", default=None)
+
+
+@contextlib.contextmanager
+def render_deadline() -> Iterator[None]:
+    """Every render inside the block shares one deadline (HELPDESK_TEMPLATE_MAX_SECONDS from the outermost block):
+    a step's config of many templated strings is bounded as a whole, not per string. Nested blocks keep the outer
+    deadline."""
+    if _deadline.get() is not None:
+        yield
+        return
+    token = _deadline.set(time.monotonic() + float(helpdesk_setting("TEMPLATE_MAX_SECONDS")))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def _fresh_budget() -> Budget:
-    chars = helpdesk_setting("TEMPLATE_MAX_CHARS")
-    return Budget(steps=helpdesk_setting("TEMPLATE_MAX_STEPS"), chars=chars,
-                  max_chars=chars)
+    chars, seconds = helpdesk_setting("TEMPLATE_MAX_CHARS"), float(helpdesk_setting("TEMPLATE_MAX_SECONDS"))
+    shared = _deadline.get()
+    return Budget(steps=helpdesk_setting("TEMPLATE_MAX_STEPS"), chars=chars, max_chars=chars,
+                  deadline=shared if shared is not None else time.monotonic() + seconds, max_seconds=seconds)
 
 
 @contextlib.contextmanager

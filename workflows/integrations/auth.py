@@ -13,7 +13,7 @@ from conversations import clock
 from workflows.integrations.crypto import decrypt_json, encrypt_json
 from workflows.models import AuthType, Integration
 from workflows.outbound.client import OutboundError
-from workflows.outbound.ssrf import BlockedDestination, check_url, guarded_connections
+from workflows.outbound.ssrf import BlockedDestination, check_url, guard_session, guarded_connections
 
 TOKEN_EXPIRY_MARGIN = dt.timedelta(seconds=30)
 
@@ -24,9 +24,10 @@ def basic_credential(username: str, password: str) -> str:
 
 def _fetch_oauth_token(integration: Integration) -> dict:
     public, secret = integration.auth_public, decrypt_json(integration.auth_secret_encrypted, {})
-    check_url(public["token_url"])
-    session = OAuth2Session(public["client_id"], secret["client_secret"], scope=public.get("scope") or None)
+    session = guard_session(OAuth2Session(public["client_id"], secret["client_secret"],
+                                          scope=public.get("scope") or None))
     try:
+        check_url(public["token_url"])
         # Same guard as every outbound call: checked at connect time, and no redirects (a token endpoint has none).
         with guarded_connections():
             token = session.fetch_token(public["token_url"], grant_type="client_credentials", timeout=15,

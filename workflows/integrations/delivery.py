@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from django.conf import settings
+from django.urls import reverse
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -147,6 +147,12 @@ def record_failure(endpoint: Endpoint, error: str) -> None:
         alert_endpoint_disabled(endpoint.pk)
 
 
+def site_link(view_name: str) -> str:
+    """An absolute link for an e-mail: HELPDESK_SITE_URL (which has a default, so a host project that sets nothing
+    still gets a link) and the admin page where the host project mounted it."""
+    return helpdesk_setting("SITE_URL").rstrip("/") + reverse(view_name)
+
+
 def alert_endpoint_disabled(endpoint_id: int) -> bool:
     """Tell managers that the endpoint is disabled, once per disabling (a conditional UPDATE claims the alert)."""
     claimed = Endpoint.objects.filter(pk=endpoint_id, disabled_at__isnull=False, alerted_at__isnull=True).update(
@@ -159,7 +165,7 @@ def alert_endpoint_disabled(endpoint_id: int) -> bool:
         f"since {endpoint.failing_since:%Y-%m-%d %H:%M %Z} and is disabled: steps sending to it now fail at once.\n"
         f"Last error: {endpoint.last_error}\n\n"
         f"Re-enable it (optionally redelivering what failed) in admin › Endpoints: "
-        f"{settings.SITE_URL}/admin/workflows/endpoint/\n"))
+        f"{site_link('admin:workflows_endpoint_changelist')}\n"))
     return True
 
 
@@ -216,7 +222,7 @@ def run_failed(run: WorkflowRun) -> None:
     if created:
         notify_managers(subject=f"Workflow failing: {run.workflow.name}", body=(
             f'The last {count} runs of the workflow "{run.workflow.name}" failed.\nLast error: {run.error}\n\n'
-            f"Runs: {settings.SITE_URL}/admin/workflows/workflowrun/?workflow__id__exact={run.workflow_id}\n"))
+            f"Runs: {site_link('admin:workflows_workflowrun_changelist')}?workflow__id__exact={run.workflow_id}\n"))
 
 
 def open_alerts() -> dict[str, list]:

@@ -31,7 +31,7 @@ _SNAPSHOT: contextvars.ContextVar[dict | None] = contextvars.ContextVar("integra
 
 @contextlib.contextmanager
 def secrets_snapshot() -> Iterator[None]:
-    """Within the block, `all_secrets` and `secret_values` read and decrypt every integration once, not once per
+    """Within the block, `secret_values` reads and decrypt every integration once, not once per
     step: for many dry runs in a row (a replay chunk of hundreds of events), where the secrets cannot change."""
     token = _SNAPSHOT.set({})
     try:
@@ -47,18 +47,6 @@ def _snapshotted(key: str, read: Callable[[], Any]) -> Any:
     if key not in cache:
         cache[key] = read()
     return cache[key]
-
-
-def all_secrets() -> dict[str, str]:
-    """Named secrets of every integration, for templates of steps that name no integration."""
-    return dict(_snapshotted("all_secrets", _read_all_secrets))
-
-
-def _read_all_secrets() -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for integration in Integration.objects.order_by("-pk"):
-        merged.update(integration_secrets(integration))
-    return merged
 
 
 class SealedSecrets:
@@ -92,11 +80,9 @@ class SealedSecrets:
 
 
 def sealed_secrets(integration: Integration | None) -> SealedSecrets:
-    """The secrets a step's templates may place: every integration's, the step's own integration winning."""
-    values = all_secrets()
-    if integration is not None:
-        values.update(integration_secrets(integration))
-    return SealedSecrets(values)
+    """The secrets a step's templates may place: its own integration's named secrets, and none for a step that names
+    no integration (credentials are bound to their integration, see `workflows.integrations.binding`)."""
+    return SealedSecrets(integration_secrets(integration) if integration is not None else {})
 
 
 def secret_values() -> set[str]:

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from workflows.integrations import binding
 from workflows.integrations.auth import auth_headers
 from workflows.integrations.crypto import decrypt_json, encrypt_json, rotate
 from workflows.models import AuthType, Integration, Step, WorkflowVersion
@@ -82,6 +83,33 @@ def _clean_secret_value(value: str, field: str) -> str:
     return value
 
 
+def _check_rebinding(current: Integration, *, base_url: str, auth: dict, kind: str, public: dict,
+                     secrets: dict) -> bool:
+    """Credentials are bound to their host (`binding`): an update that moves the base URL (or an OAuth2 token URL) to
+    another scheme, host or port must give the secrets that would follow it again, in the same save — otherwise
+    whoever may edit integrations, without knowing the secrets, could send them to a host of their own. Returns
+    whether anything moved (the cached OAuth2 token is then dropped)."""
+    base_moved = bool(current.base_url or base_url) and binding.origin(current.base_url) != binding.origin(base_url)
+    same_oauth = kind == current.auth_type == AuthType.OAUTH2_CLIENT_CREDENTIALS
+    token_moved = same_oauth and (binding.origin(current.auth_public.get("token_url", ""))
+                                  != binding.origin(public.get("token_url", "")))
+    stored_auth = decrypt_json(current.auth_secret_encrypted, {}) if kind == current.auth_type else {}
+    kept_auth = [f"auth.{name}" for name in AUTH_FIELDS[kind]["secret"] if stored_auth.get(name) and not auth.get(name)]
+    kept_named = [f"secrets.{name}" for name in current.secret_names or () if name not in secrets]
+    errors = {}
+    if base_moved and (kept_auth or kept_named):
+        errors["base_url"] = (f"The secrets of this integration are bound to {binding.origin_text(current.base_url)}"
+                              if current.base_url else "The secrets of this integration were saved without a base URL")
+        errors["base_url"] += (f": to send them to {binding.origin_text(base_url) if base_url else 'another host'}, "
+                               f"enter them again in the same save ({', '.join(kept_auth + kept_named)}).")
+    if token_moved and "auth.client_secret" in kept_auth:
+        errors["auth"] = ("The client secret is bound to its token URL's host: enter auth.client_secret again to use "
+                          "another token URL.")
+    if errors:
+        raise ValidationError(errors)
+    return base_moved or token_moved
+
+
 def integration_save(*, integration: Integration | None = None, name: str, base_url: str = "", auth: dict | None = None,
                      headers: list | None = None, secrets: dict | None = None, commit: bool = True) -> Integration:
     """Create or update an integration. Secret values left out of an update are kept; a secret set to "" is removed.
@@ -90,6 +118,8 @@ def integration_save(*, integration: Integration | None = None, name: str, base_
     if base_url:
         _check_url_shape(base_url, "base_url")
     kind, public, secret = _clean_auth(auth or {"type": AuthType.NONE}, integration if integration.pk else None)
+    moved = integration.pk is not None and _check_rebinding(integration, base_url=base_url or "", auth=auth or {},
+                                                             kind=kind, public=public, secrets=secrets or {})
     stored_secrets = decrypt_json(integration.secrets_encrypted, {}) if integration.pk else {}
     for key, value in _clean_secrets(secrets or {}).items():
         if value:
@@ -97,7 +127,7 @@ def integration_save(*, integration: Integration | None = None, name: str, base_
         else:
             stored_secrets.pop(key, None)
     integration.name, integration.base_url = (name or "").strip(), base_url or ""
-    if kind != integration.auth_type or secret != decrypt_json(integration.auth_secret_encrypted, {}):
+    if moved or kind != integration.auth_type or secret != decrypt_json(integration.auth_secret_encrypted, {}):
         integration.oauth_token_encrypted, integration.oauth_token_expires_at = "", None
     integration.auth_type, integration.auth_public = kind, public
     integration.auth_secret_encrypted = encrypt_json(secret)
@@ -173,17 +203,24 @@ def resolve_integration(reference: Any) -> Integration:
 
 
 def integration_url(integration: Integration | None, url_or_path: str) -> str:
-    """An absolute URL: a path is joined to the integration's base URL."""
-    if url_or_path.startswith(("http://", "https://")) or integration is None:
+    """An absolute URL: a path is joined to the integration's base URL. An absolute URL given with an integration
+    must be on the integration's own origin (its credentials are bound to it): else ForeignDestination."""
+    if integration is None:
+        return url_or_path
+    if binding.is_absolute(url_or_path):
+        binding.check_bound(integration, url_or_path)
         return url_or_path
     return integration.base_url.rstrip("/") + "/" + url_or_path.lstrip("/")
 
 
 def send_with_integration(integration: Integration | None, request: OutboundRequest, *, key: str | None = None,
-                          **kwargs: Any) -> OutboundResponse:
-    """Send through the integration's static headers and auth; on 401 with OAuth2, refresh the token once and retry."""
+                          default_base: str = "", **kwargs: Any) -> OutboundResponse:
+    """Send through the integration's static headers and auth; on 401 with OAuth2, refresh the token once and retry.
+    The request must go to the integration's own origin (its base URL, else `default_base`): the credentials are
+    bound to it, so anything else raises ForeignDestination before any credential is read."""
     if integration is None:
         return send(request, key=key, **kwargs)
+    binding.check_bound(integration, request.url, default_base)
     static = {header["key"]: header["value"] for header in integration.headers}
     request.headers = {**static, **request.headers, **auth_headers(integration)}
     try:

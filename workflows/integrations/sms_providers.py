@@ -53,6 +53,8 @@ class SmsProvider:
 
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
+    # Where the integration's credentials may go when it has no base URL (its own base URL otherwise).
+    default_base_url: ClassVar[str] = ""
 
     def check_integration(self, integration: Integration) -> None:
         """Raise ValidationError({"integration": ...}) when the integration cannot carry this provider's calls."""
@@ -81,6 +83,7 @@ class HttpSmsProvider(SmsProvider):
 
 class TwilioSmsProvider(SmsProvider):
     name, label = "twilio", "Twilio Programmable Messaging"
+    default_base_url = TWILIO_BASE_URL
 
     def check_integration(self, integration: Integration) -> None:
         if integration.auth_type != AuthType.BASIC or not integration.auth_public.get("username"):
@@ -122,5 +125,6 @@ def sms_request(*, integration: Integration, provider: str | None, message: SmsM
 def send_sms(*, integration: Integration, provider: str | None, message: SmsMessage, key: str) -> dict[str, Any]:
     """Send one SMS now; returns the provider's message id and status. Raises OutboundError (transient or not)."""
     request = sms_request(integration=integration, provider=provider, message=message)
-    response = integrations.send_with_integration(integration, request, key=key)
+    response = integrations.send_with_integration(integration, request, key=key,
+                                                  default_base=get_provider(provider).default_base_url)
     return get_provider(provider).read_result(response)

@@ -15,7 +15,8 @@ import requests
 
 from conversations import clock
 from conversations.conf import helpdesk_setting
-from workflows.outbound.ssrf import Resolver, check_url, guarded_connections, system_resolver
+from workflows.outbound.ssrf import (Resolver, ResolutionFailed, check_url, guard_session, guarded_connections,
+                                     guarded_session, system_resolver)
 
 MAX_REDIRECTS = 5
 BODY_EXCERPT = 500
@@ -110,14 +111,16 @@ def send(request: OutboundRequest, *, key: str | None = None, session: requests.
         headers["Idempotency-Key"] = key
     method, url, body = request.method.upper(), request.url, request.json_body
     timeout = request.timeout or helpdesk_setting("OUTBOUND_TIMEOUT_SECONDS")
-    http = session or requests.Session()
+    http = guard_session(session) if session is not None else guarded_session()
     for _ in range(MAX_REDIRECTS + 1):
-        check_url(url, resolver)
         started = time.monotonic()
         try:
+            check_url(url, resolver)
             with guarded_connections(resolver):
                 raw = http.request(method, url, headers=headers, json=body if request.data is None else None,
                                    data=request.data, timeout=timeout, allow_redirects=False)
+        except ResolutionFailed as exc:  # DNS down or the name not there (yet): try again later, not a block
+            raise OutboundError(str(exc), transient=True) from exc
         except requests.Timeout as exc:
             raise OutboundError(f"Timed out after {timeout}s: {exc}", transient=True) from exc
         except requests.ConnectionError as exc:

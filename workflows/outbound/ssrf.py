@@ -13,6 +13,11 @@ import socket
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
 from conversations.conf import helpdesk_setting
@@ -31,11 +36,18 @@ class BlockedDestination(Exception):
     """The URL points somewhere outbound requests may not go."""
 
 
+class ResolutionFailed(Exception):
+    """The host name did not resolve (a DNS outage, or a name that does not exist yet): not a security block, and
+    worth trying again later. The outbound client reports it as a transient OutboundError."""
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """All addresses a host resolves to (numeric forms such as 2130706433 or 0x7f.1 resolve without DNS)."""
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
+    except socket.gaierror as exc:
+        raise ResolutionFailed(f"Could not resolve host {host}: {exc}") from exc
+    except UnicodeError as exc:  # a name no DNS can hold: the URL is wrong, not the network
         raise BlockedDestination(f"Cannot resolve host {host!r}: {exc}") from exc
     return sorted({info[4][0] for info in infos})
 
@@ -97,18 +109,19 @@ def check_url(url: str, resolver: Resolver = system_resolver) -> None:
 
 # Connect-time check ------------------------------------------------------------------------------------------------
 # `check_url` vets a URL before the request, but the HTTP library resolves the name again when it connects: a name
-# whose DNS answer changes in between (DNS rebinding) would slip through. While the outbound client sends, urllib3's
-# connection factory resolves once through the same resolver, refuses forbidden addresses and connects to the vetted
-# IP itself (TLS still verifies the certificate against the host name). Outside `guarded_connections` nothing changes.
+# whose DNS answer changes in between (DNS rebinding) would slip through. The sessions of the outbound client (and
+# the OAuth2 token fetch) mount `GuardedAdapter`, whose connections resolve once through the same resolver, refuse
+# forbidden addresses and connect to the vetted IP themselves (TLS still verifies the certificate against the host
+# name). Nothing is patched: every other HTTP connection of the process (the host project's own `requests.get`) is
+# untouched.
 _connect_resolver: contextvars.ContextVar[Resolver | None] = contextvars.ContextVar("ssrf_resolver", default=None)
-_unguarded_create_connection = urllib3_connection.create_connection
 
 
-def _create_connection(address, *args, **kwargs):
-    resolver = _connect_resolver.get()
+def _guarded_create_connection(address, *args, **kwargs):
+    resolver = _connect_resolver.get() or system_resolver
     host, port = address
-    if resolver is None or allowlisted(str(host)):
-        return _unguarded_create_connection(address, *args, **kwargs)
+    if allowlisted(str(host)):
+        return urllib3_connection.create_connection(address, *args, **kwargs)
     addresses = resolver(str(host).strip("[]"), port)
     forbidden = [a for a in addresses if is_forbidden_address(a)]
     if forbidden or not addresses:
@@ -116,18 +129,73 @@ def _create_connection(address, *args, **kwargs):
     error: OSError | None = None
     for vetted in addresses:
         try:
-            return _unguarded_create_connection((vetted, port), *args, **kwargs)
+            return urllib3_connection.create_connection((vetted, port), *args, **kwargs)
         except OSError as exc:
             error = exc
     raise error  # type: ignore[misc]
 
 
-urllib3_connection.create_connection = _create_connection
+class _GuardedConnectionMixin:
+    """urllib3's `_new_conn` with the connect-time check (same error mapping as urllib3 2.x)."""
+
+    def _new_conn(self):  # noqa: ANN202 (urllib3's signature)
+        try:
+            return _guarded_create_connection((self._dns_host, self.port), self.timeout,
+                                              source_address=self.source_address, socket_options=self.socket_options)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. "
+                                            f"(connect timeout={self.timeout})") from exc
+        except OSError as exc:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") from exc
+
+
+class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    pass
+
+
+class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = GuardedHTTPConnection
+
+
+class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """A requests adapter whose connections pass the connect-time check; it never goes through a proxy."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 (requests' signature)
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPConnectionPool,
+                                                   "https": GuardedHTTPSConnectionPool}
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):  # noqa: ANN001, ANN003, ANN201
+        raise BlockedDestination("Outbound requests are not sent through a proxy.")
+
+
+def guard_session(session: requests.Session) -> requests.Session:
+    """Mount the guarded adapter on `session` for http and https, and ignore proxy environment variables."""
+    adapter = GuardedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.trust_env = False
+    return session
+
+
+def guarded_session() -> requests.Session:
+    """A requests session whose every connection is checked when it opens."""
+    return guard_session(requests.Session())
 
 
 @contextlib.contextmanager
 def guarded_connections(resolver: Resolver = system_resolver) -> Iterator[None]:
-    """Inside the block, every connection urllib3 (and so requests) opens in this context is checked at connect time."""
+    """Inside the block, guarded sessions resolve through `resolver` when they connect (the system's otherwise)."""
     token = _connect_resolver.set(resolver)
     try:
         yield

@@ -84,6 +84,7 @@ class HttpRequestStep(OutboundStep):
         },
     }
     templated = ("url", "path", "headers", "values")
+    bound_url_keys = ("url", "path")
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         if not config.get("url") and not config.get("integration"):

@@ -15,7 +15,11 @@ from conversations import clock
 from workflows.integrations import services as integrations
 from workflows.integrations import secrets as secret_store
 from workflows.integrations.secrets import SealedSecrets
-from workflows.engine.context import render_value
+from django.core.exceptions import ValidationError
+
+from workflows.engine import sandbox
+from workflows.engine.context import RenderError, render_value
+from workflows.integrations import binding
 from workflows.integrations import delivery as health
 from conversations.conf import helpdesk_setting
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, idempotency_key
@@ -70,17 +74,48 @@ class OutboundStep(StepType):
     references: ClassVar[dict[str, str]] = {"integration": "integration"}
     endpoint_kind: ClassVar[str] = ""  # "" = an integration's, or the host's when the step names a URL
 
+    # Config keys holding the URL (or path) the request goes to, bound to the integration's origin on save.
+    bound_url_keys: ClassVar[tuple[str, ...]] = ()
+
     def integration_for(self, config: dict) -> Any:
         reference = config.get("integration")
         return integrations.resolve_integration(reference) if reference not in (None, "") else None
 
+    def default_base(self, rendered: dict) -> str:
+        """Where the integration's credentials may go when it has no base URL (a provider's API), else ""."""
+        return ""
+
+    def binding_errors(self, config: dict) -> list[tuple[str, str]]:
+        """Secrets only with an integration, and only its own; a literal URL only on the integration's origin. Reads
+        the database only when the step uses a secret or names a URL beside its integration."""
+        urls = [key for key in self.bound_url_keys if isinstance(config.get(key), str) and config[key]]
+        if not urls and not binding.uses_secrets(config, self.templated):
+            return []
+        try:
+            integration = self.integration_for(config)
+        except ValidationError:  # a missing reference: the reference check names it
+            return []
+        errors = binding.secret_errors(config, self.templated, integration, names_integration=integration is not None)
+        for key in urls if integration is not None else ():
+            problem = binding.url_binding_error(integration, config[key], may_be_path=key == "path",
+                                                default_base=self.default_base(config))
+            if problem:
+                errors.append((key, problem))
+        return errors
+
     def render_sealed(self, config: dict, ctx: StepContext) -> tuple[dict, SealedSecrets | None]:
-        """The templated keys rendered with `secrets.*` as sealed tokens (and the seal, when any was used)."""
+        """The templated keys rendered with `secrets.*` as sealed tokens (and the seal, when any was used). A step
+        naming no integration reads no secret: a template that tries fails the step before anything is sent."""
         data, sealed = ctx.data, None
         if any("secrets" in str(config.get(key, "")) for key in self.templated):
-            sealed = secret_store.sealed_secrets(self.integration_for(config))
+            integration = self.integration_for(config)
+            if integration is None and any(binding.secrets_used(config.get(key))[0] for key in self.templated):
+                raise RenderError(binding.NO_INTEGRATION_SECRETS)
+            sealed = secret_store.sealed_secrets(integration)
             data = {**ctx.data, "secrets": sealed.refs}
-        rendered = {key: render_value(value, data) if key in self.templated else value for key, value in config.items()}
+        with sandbox.render_deadline():  # one deadline for the whole config
+            rendered = {key: render_value(value, data) if key in self.templated else value
+                        for key, value in config.items()}
         return rendered, sealed
 
     def render(self, config: dict, ctx: StepContext) -> dict:
@@ -110,7 +145,10 @@ class OutboundStep(StepType):
     def describe(self, config: dict, ctx: StepContext) -> dict:
         rendered = self.render(config, ctx)
         integration = self.integration_for(config)
-        request = self.build_request(rendered, integration, ctx)
+        try:
+            request = self.build_request(rendered, integration, ctx)
+        except BlockedDestination as exc:  # e.g. a path rendering to another host than the integration's
+            raise ValidationError(f"Blocked destination: {exc}") from exc
         described = {"would": self.label, "request": {"method": request.method, "url": request.url,
                                                       "headers": request.headers, "json": request.json_body}}
         # A dry run shows `****`, never a secret.
@@ -123,7 +161,10 @@ class OutboundStep(StepType):
             request = self.build_request(rendered, integration, ctx)
         except ValueError as exc:
             return StepOutcome.failed(str(exc))
-        send = functools.partial(integrations.send_with_integration, integration, request, key=self.request_key(ctx))
+        except BlockedDestination as exc:  # the URL rendered to another host than the integration's
+            return StepOutcome.failed(f"Blocked destination: {exc}")
+        send = functools.partial(integrations.send_with_integration, integration, request, key=self.request_key(ctx),
+                                 default_base=self.default_base(rendered))
         return self.deliver(request, integration, ctx, send, rendered)
 
     def destination(self, request: OutboundRequest, integration: Any) -> health.Destination:

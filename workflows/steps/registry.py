@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from workflows.engine import sandbox
 from workflows.engine.context import render_value
+from workflows.integrations import binding
 from workflows.steps.languages import localized
 
 if TYPE_CHECKING:
@@ -112,6 +114,11 @@ class StepType:
         """Checks beyond the JSON Schema, as (config key, message)."""
         return []
 
+    def binding_errors(self, config: dict) -> list[tuple[str, str]]:
+        """Save-time checks of credentials bound to their integration, as (config key, message): a step that names no
+        integration reads no secret (`workflows.integrations.binding`); outbound steps check their URL too."""
+        return binding.secret_errors(config, self.templated, None, names_integration=False)
+
     def prepare(self, config: dict) -> dict:
         """The config as it is saved: a step type may fill in what is generated once on save (a webhook secret)."""
         return config
@@ -126,8 +133,9 @@ class StepType:
         the contact's language replace the step's own when the step has `translations`."""
         if "translations" in config:
             config = localized(config, ((ctx.data.get("contact") or {}).get("language") or ""))
-        return {key: render_value(value, ctx.data) if key in self.templated else value
-                for key, value in config.items()}
+        with sandbox.render_deadline():  # one deadline for the whole config
+            return {key: render_value(value, ctx.data) if key in self.templated else value
+                    for key, value in config.items()}
 
     def describe(self, config: dict, ctx: StepContext) -> dict[str, Any]:
         """What the step would do, for a dry run: by default, its rendered input."""

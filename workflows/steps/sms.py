@@ -57,6 +57,9 @@ class SmsStep(OutboundStep):
         return sms_providers.sms_request(integration=integration, provider=rendered.get("provider"),
                                          message=self.message(rendered, ctx))
 
+    def default_base(self, rendered: dict) -> str:
+        return sms_providers.get_provider(rendered.get("provider")).default_base_url
+
     def describe(self, config: dict, ctx: StepContext) -> dict:
         message = self.message(self.render(config, ctx), ctx)
         description = super().describe(config, ctx)

@@ -39,7 +39,8 @@ def test_change_page_masks_secrets_and_lists_names(browser):
 
 
 def test_blank_secret_inputs_keep_values_and_remove_deletes(browser):
-    integration = integration_save(name="CRM", auth={"type": "bearer", "token": "adm-bearer-773"},
+    integration = integration_save(name="CRM", base_url="https://crm.example.com/",
+                                   auth={"type": "bearer", "token": "adm-bearer-773"},
                                    secrets={"keep_me": "k-1", "drop_me": "d-1"})
     response = browser.post(f"/admin/workflows/integration/{integration.pk}/change/", form(
         auth_type="bearer", auth_token="", secret_keep_me="", secret_drop_me="", remove_secrets=["drop_me"]))

@@ -77,7 +77,7 @@ def world(httpserver, allow_loopback, settings, make_workflow, contact):
     integration_save(name="api", base_url=base, auth={"type": "bearer", "token": BEARER_TOKEN})
     oauth = integration_save(name="oauth", base_url=base, auth={
         "type": "oauth2_client_credentials", "client_id": "cid", "client_secret": OAUTH_SECRET,
-        "token_url": httpserver.url_for("/token")})
+        "token_url": httpserver.url_for("/token")}, secrets={"crm_token": NAMED_SECRET})
     refused = integration_save(name="refused", base_url=base, auth={
         "type": "oauth2_client_credentials", "client_id": "cid", "client_secret": OAUTH_REFUSED_SECRET,
         "token_url": httpserver.url_for("/refusing-token")})
@@ -107,7 +107,7 @@ def world(httpserver, allow_loopback, settings, make_workflow, contact):
                 {"type": "http_request", "config": {"integration": "crm", "path": "/echo/200", "headers": [
                     {"key": "X-Named", "value": "{{ secrets.crm_token }}\n"}]}}], name="bad header"),
             "crash": make_workflow("conversation.created", [
-                {"type": "leaky_test_step", "config": {"token": "{{ secrets.crm_token }}"}}], name="crash"),
+                {"type": "leaky_test_step", "config": {"integration": "crm", "token": "{{ secrets.crm_token }}"}}], name="crash"),
         }
         conversation = conversations.conversation_open(contact=contact, channel="web", subject="Leak test")
         drain()

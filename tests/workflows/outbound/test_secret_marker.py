@@ -43,20 +43,22 @@ def readable_forms(secret: str) -> list[str]:
 
 
 @pytest.fixture
-def api_key(db):
-    integration_save(name="crm", base_url="https://crm.example.com/", secrets={"api_key": SECRET})
+def api_key(db, httpserver):
+    integration_save(name="crm", base_url=httpserver.url_for("/"), secrets={"api_key": SECRET})
 
 
 def header_step(url: str, value: str) -> dict:
-    return {"type": "http_request", "config": {"url": url, "method": "POST", "headers": [{"key": "X-Key",
-                                                                                        "value": value}]}}
+    """A request through the integration "crm" (a step reads only the secrets of the integration it names)."""
+    return {"type": "http_request", "config": {"integration": "crm", ("path" if url.startswith("/") else "url"): url,
+                                               "method": "POST",
+                                               "headers": [{"key": "X-Key", "value": value}]}}
 
 
 @pytest.mark.parametrize("template", TRANSFORMS.values(), ids=TRANSFORMS.keys())
 def test_a_dry_run_cannot_read_a_transformed_secret(api_key, manager_client, conversation, template):
     created = manager_client.post("/api/workflows/", {
         "name": "Leak", "trigger": {"type": "conversation.created", "config": {}},
-        "steps": [header_step("https://crm.example.com/x", template)]}, format="json")
+        "steps": [header_step("/x", template)]}, format="json")
     assert created.status_code == 201, created.content
     report = manager_client.post(f"/api/workflows/{created.json()['id']}/test/", {"conversation": conversation.pk},
                                  format="json")
