@@ -30,7 +30,7 @@ def rewrite(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("workflows", "0009_explain_order"),
+        ("workflows", "0011_macro_inputs_owner"),
         ("admin", "0003_logentry_add_action_flag_choices"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
