@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "conversations",
     "sla",
     "workflows",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,8 @@
+"""App config of the reports app (SPEC §16)."""
+from django.apps import AppConfig
+
+
+class ReportsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "reports"
+    verbose_name = "Reports"
