@@ -214,8 +214,6 @@ class Event(models.Model):
             models.Index(
                 fields=["occurred_at"], name="event_undispatched", condition=Q(dispatched_at__isnull=True)
             ),
-            # Reports (reports.facts): a conversation's last resolution / assignment before it, by index seek.
-            models.Index(fields=["conversation", "type", "occurred_at"], name="event_conversation_type_at"),
         ]
 
     def __str__(self) -> str:

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet
 
 from conversations.models import Conversation, Survey
-from reports.facts import first_resolved, last_resolved, reopened_after
-from reports.groupings import RESOLVED_AT, agent_at_resolution
+from reports.facts import reopened, resolved
+from reports.groupings import agent_at_resolution
 from reports.selectors import SATISFIED_SCORE
 from sla.models import SlaTarget, TargetState
 
@@ -28,8 +28,8 @@ def _targets(**extra) -> Exists:
 
 
 FIGURES = {
-    "resolved": ("Resolved at least once", lambda qs: qs.annotate(r_last=last_resolved()).filter(r_last__isnull=False)),
-    "reopened": ("Reopened", lambda qs: qs.annotate(r_first=first_resolved()).filter(reopened_after("r_first"))),
+    "resolved": ("Resolved at least once", lambda qs: qs.filter(resolved())),
+    "reopened": ("Reopened", lambda qs: qs.filter(reopened())),
     "responded": ("Answered by an agent", lambda qs: qs.filter(first_response_at__isnull=False)),
     "csat_answered": ("CSAT answered", lambda qs: qs.filter(_answered())),
     "csat_satisfied": ("CSAT satisfied (4-5)", lambda qs: qs.filter(_answered(score__gte=SATISFIED_SCORE))),
@@ -67,7 +67,7 @@ class ReportAgentFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        keyed = queryset.annotate(**{RESOLVED_AT: last_resolved()}).annotate(r_agent=agent_at_resolution(""))
+        keyed = queryset.annotate(r_agent=agent_at_resolution(""))
         if value == NO_AGENT:
             return keyed.filter(r_agent__isnull=True)
         return keyed.filter(r_agent=int(value)) if value.isdigit() else queryset.none()

@@ -1,8 +1,8 @@
 """The five ways to group a report (SPEC §16 `group_by`): each a `Grouping` with its key expression (over a path to
 the conversation), its labels, and the conversation-list filter that shows a group's conversations in admin.
 
-`agent` is the assignee at the conversation's last resolution — the `assignee_id` of the last `conversation.assigned`
-event at or before it — and otherwise (never resolved, or unassigned when resolved) the current assignee.
+`agent` is the assignee at the conversation's last resolution (recorded by `reports.projection` when it became
+`resolved`) and otherwise (never resolved, or unassigned when resolved) the current assignee.
 """
 from __future__ import annotations
 
@@ -10,30 +10,20 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import BigIntegerField, F, OuterRef, Subquery
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.db.models import BigIntegerField, F
+from django.db.models.functions import Coalesce, TruncDate
 
-from conversations.choices import Channel, EventType
-from conversations.models import Event, Tag, Team
-from reports.facts import last_resolved
-
-RESOLVED_AT = "r_last_resolved"
-
+from conversations.choices import Channel
+from conversations.models import Tag, Team
 
 def agent_at_resolution(prefix: str) -> Coalesce:
-    """The assignee at the last resolution (from the assignment events), else the current assignee. Needs the
-    `r_last_resolved` annotation on the query."""
-    assignments = Event.objects.filter(
-        conversation=OuterRef(f"{prefix}pk"), type=EventType.ASSIGNED, occurred_at__lte=OuterRef(RESOLVED_AT),
-    ).order_by("-occurred_at")
-    at_resolution = assignments.annotate(
-        r_assignee=Cast(KeyTextTransform("assignee_id", "payload"), BigIntegerField())
-    ).values("r_assignee")[:1]
-    return Coalesce(Subquery(at_resolution), F(f"{prefix}assignee_id"), output_field=BigIntegerField())
+    """The assignee at the last resolution (kept in `ConversationFacts`), else the current assignee."""
+    return Coalesce(F(f"{prefix}report_facts__resolved_assignee_id"), F(f"{prefix}assignee_id"),
+                    output_field=BigIntegerField())
 
 
 def _agent_labels(keys: Iterable[Any]) -> dict[Any, str]:
@@ -51,6 +41,47 @@ def _channel_labels(keys: Iterable[Any]) -> dict[Any, str]:
 
 def _same(keys: Iterable[Any]) -> dict[Any, str]:
     return {key: key for key in keys}
+
+
+class LocalDate(TruncDate):
+    """The date of a moment in the period's zone. PostgreSQL: `AT TIME ZONE` (TruncDate). SQLite: Django's TruncDate
+    calls a Python function per row there, so instead the zone's UTC offsets over the period (they change only at
+    DST transitions, found once per period) become a CASE of SQLite `date(moment, '+N minutes')`."""
+
+    def __init__(self, expression, period) -> None:
+        super().__init__(expression, tzinfo=period.zone)
+        self.segments = offset_segments(period.zone, period.start, period.end)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, column_params = compiler.compile(self.lhs)
+        *changes, (_, last) = self.segments
+        if not changes:
+            return f"date({column}, '{last:+d} minutes')", list(column_params)
+        sql, params = "CASE", []
+        for until, offset in changes:
+            sql += f" WHEN {column} < %s THEN date({column}, '{offset:+d} minutes')"
+            params += [*column_params, str(until.replace(tzinfo=None)), *column_params]
+        sql += f" ELSE date({column}, '{last:+d} minutes') END"
+        return f"({sql})", [*params, *column_params]
+
+
+@lru_cache(maxsize=64)
+def offset_segments(zone: zoneinfo.ZoneInfo, start: dt.datetime, end: dt.datetime) -> tuple:
+    """((until, offset minutes), ..., (None, offset minutes)): the zone's UTC offset from `start` up to each change
+    before `end` (probed hourly, then to the minute), then the last one."""
+    def offset(moment: dt.datetime) -> int:
+        return int(moment.astimezone(zone).utcoffset().total_seconds() // 60)
+
+    segments, current, hour = [], offset(start), start
+    while hour < end:
+        following = hour + dt.timedelta(hours=1)
+        if offset(following) != current:
+            change = next(minute for minute in (hour + dt.timedelta(minutes=n) for n in range(1, 61))
+                          if offset(minute) != current)
+            segments.append((change.astimezone(dt.timezone.utc), current))
+            current = offset(change)
+        hour = following
+    return (*segments, (None, current))
 
 
 def _day_labels(keys: Iterable[Any]) -> dict[Any, str]:
@@ -75,36 +106,33 @@ class Grouping:
     """One `group_by` value: its key expression, labels for keys, the label of no key, and its admin filter."""
 
     name: str
-    key: Callable[[str, zoneinfo.ZoneInfo], Any]
+    key: Callable[[str, Any], Any]
     labels: Callable[[Iterable[Any]], dict[Any, str]]
     none_label: str
     admin_filter: Callable[[Any, zoneinfo.ZoneInfo], dict[str, str]]
-    needs_resolution: bool = False
 
 
 GROUPINGS: dict[str, Grouping] = {grouping.name: grouping for grouping in (
-    Grouping("agent", lambda prefix, zone: agent_at_resolution(prefix), _agent_labels, "Unassigned",
-             lambda key, zone: {"report_agent": "none" if key is None else str(key)}, needs_resolution=True),
-    Grouping("team", lambda prefix, zone: F(f"{prefix}team_id"), _team_labels, "No team",
+    Grouping("agent", lambda prefix, period: agent_at_resolution(prefix), _agent_labels, "Unassigned",
+             lambda key, zone: {"report_agent": "none" if key is None else str(key)}),
+    Grouping("team", lambda prefix, period: F(f"{prefix}team_id"), _team_labels, "No team",
              lambda key, zone: {"team__isnull": "True"} if key is None else {"team__id__exact": str(key)}),
-    Grouping("channel", lambda prefix, zone: F(f"{prefix}channel"), _channel_labels, "No channel",
+    Grouping("channel", lambda prefix, period: F(f"{prefix}channel"), _channel_labels, "No channel",
              lambda key, zone: {"channel__exact": key}),
-    Grouping("tag", lambda prefix, zone: F(f"{prefix}tags__name"), _same, "No tag",
+    Grouping("tag", lambda prefix, period: F(f"{prefix}tags__name"), _same, "No tag",
              lambda key, zone: {"tags__isnull": "True"} if key is None else _tag_filter(key)),
-    Grouping("day", lambda prefix, zone: TruncDate(f"{prefix}created_at", tzinfo=zone), _day_labels, "",
+    Grouping("day", lambda prefix, period: LocalDate(f"{prefix}created_at", period), _day_labels, "",
              _day_filter),
 )}
 
 
-def keyed(queryset, grouping: Grouping | None, zone: zoneinfo.ZoneInfo, prefix: str = ""):
+def keyed(queryset, grouping: Grouping | None, period, prefix: str = ""):
     """`queryset` with the group key annotated as `r_key` (a constant for the total)."""
     from django.db.models import Value
 
     if grouping is None:
         return queryset.annotate(r_key=Value(0))
-    if grouping.needs_resolution and prefix:
-        queryset = queryset.annotate(**{RESOLVED_AT: last_resolved(prefix)})
-    return queryset.annotate(r_key=grouping.key(prefix, zone))
+    return queryset.annotate(r_key=grouping.key(prefix, period))
 
 
 def key_text(key: Any) -> Any:

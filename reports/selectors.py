@@ -1,11 +1,12 @@
 """The conversation report of SPEC §16 (`GET /api/analytics/conversations/`): per group and in total, conversations
 created in the period, resolved, reopened, first response and resolution minutes (median, p90), CSAT and SLA.
 
-Three grouped aggregate queries do the counting in the database: conversations (with the facts of
-`reports.facts`), answered surveys and SLA target rows, each keyed by the same group expression
+Three grouped aggregate queries do the counting in the database: conversations (joined to their
+`ConversationFacts`, see `reports.facts`), answered surveys and SLA target rows, each keyed by the same group expression
 (`reports.groupings`). Percentiles: PostgreSQL computes them with `percentile_cont` in the same query; SQLite has no
-such aggregate, so there one more query fetches the narrow (key, minutes, minutes) list and they are interpolated
-here the same way. Nothing loads conversation objects.
+such aggregate, so there a window query per figure (ROW_NUMBER and COUNT over each group) returns only the rows
+around each group's median and p90 positions, and they are interpolated here the same way (linear, as
+percentile_cont). Nothing loads conversation objects.
 """
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from conversations.models import Conversation, Survey
-from reports.facts import PercentileCont, interpolated, with_facts
+from reports.facts import PercentileCont, reopened, resolved, with_facts
 from reports.groupings import GROUPINGS, Grouping, key_text, keyed
 from reports.periods import Period
 from sla.models import SlaTarget, TargetState
 
 MINUTE_FIGURES = ("first_response_minutes", "resolution_minutes")
+PERCENTILES = (0.5, 0.9)
 SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5
 
 
@@ -35,11 +38,11 @@ def _uses_percentile_cont() -> bool:
 
 
 def _conversation_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
-    facts = keyed(with_facts(conversations_in(period)), grouping, period.zone).order_by()
+    facts = keyed(with_facts(conversations_in(period)), grouping, period).order_by()
     aggregates = {
         "created": Count("pk"),
-        "resolved": Count("pk", filter=Q(r_last_resolved__isnull=False)),
-        "reopened": Count("pk", filter=Q(r_reopened=True)),
+        "resolved": Count("pk", filter=resolved()),
+        "reopened": Count("pk", filter=reopened()),
     }
     if _uses_percentile_cont():
         for figure in MINUTE_FIGURES:
@@ -51,25 +54,62 @@ def _conversation_figures(period: Period, grouping: Grouping | None) -> dict[Any
     return rows
 
 
+def _ranked_sql(facts: QuerySet, figure: str) -> tuple[str, list]:
+    """The rows at the interpolation positions of each group's median and p90: a window query numbering each
+    group's values in order, of which only the (at most four) rows per group the interpolation needs are fetched."""
+    value = F(f"r_{figure}")
+    ranked = facts.filter(**{f"r_{figure}__isnull": False}).annotate(
+        r_value=value,
+        r_rank=Window(RowNumber(), partition_by=[F("r_key")], order_by=[value.asc()]),
+        r_count=Window(Count("pk"), partition_by=[F("r_key")]),
+    ).values("r_key", "r_value", "r_rank", "r_count")
+    sql, params = ranked.query.sql_with_params()
+    wanted = " OR ".join(f"(r_rank - 1 BETWEEN CAST((r_count - 1) * {fraction} AS INTEGER) "
+                         f"AND CAST((r_count - 1) * {fraction} AS INTEGER) + 1)" for fraction in PERCENTILES)
+    return f"SELECT r_key, r_value, r_rank, r_count FROM ({sql}) ranked WHERE {wanted}", list(params)
+
+
 def _interpolate_minutes(facts: QuerySet, rows: dict[Any, dict]) -> None:
-    """SQLite: fetch each conversation's (key, first response, resolution) minutes and interpolate per group."""
-    values: dict[Any, dict[str, list[float]]] = defaultdict(lambda: {figure: [] for figure in MINUTE_FIGURES})
-    for key, *minutes in facts.values_list("r_key", *(f"r_{figure}" for figure in MINUTE_FIGURES)).iterator(
-            chunk_size=5000):
-        for figure, value in zip(MINUTE_FIGURES, minutes):
-            if value is not None:
-                values[key][figure].append(value)
-    for key, row in rows.items():
-        for figure in MINUTE_FIGURES:
-            ordered = sorted(values[key][figure])
-            row[f"{figure}_median"] = interpolated(ordered, 0.5)
-            row[f"{figure}_p90"] = interpolated(ordered, 0.9)
+    """Without percentile_cont (SQLite): per figure, fetch the rows around each group's median and p90 positions
+    (`_ranked_sql`) and interpolate between them here, as percentile_cont does."""
+    for figure in MINUTE_FIGURES:
+        around: dict[Any, dict[int, float]] = defaultdict(dict)
+        counts: dict[Any, int] = {}
+        sql, params = _ranked_sql(facts, figure)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for key, value, rank, count in cursor.fetchall():
+                around[_db_key(facts, key)][rank - 1] = value
+                counts[_db_key(facts, key)] = count
+        for key, row in rows.items():
+            for fraction, point in zip(PERCENTILES, ("median", "p90")):
+                row[f"{figure}_{point}"] = _at(around.get(key, {}), counts.get(key, 0), fraction)
+
+
+def _db_key(facts: QuerySet, key: Any) -> Any:
+    """A key read by a raw cursor as the ORM reads it (a day comes back as text from SQLite)."""
+    field = facts.query.annotations["r_key"].output_field
+    converters = field.get_db_converters(connection) + connection.ops.get_db_converters(
+        facts.query.annotations["r_key"])
+    for converter in converters:
+        key = converter(key, facts.query.annotations["r_key"], connection)
+    return key
+
+
+def _at(values: dict[int, float], count: int, fraction: float) -> float | None:
+    """Linear interpolation at `fraction` from the values at the positions around it (0-based)."""
+    if not count:
+        return None
+    position = fraction * (count - 1)
+    low = int(position)
+    high = min(low + 1, count - 1)
+    return values[low] + (values[high] - values[low]) * (position - low)
 
 
 def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
     answered = Survey.objects.filter(conversation__created_at__gte=period.start,
                                      conversation__created_at__lt=period.end, score__isnull=False)
-    keyed_surveys = keyed(answered, grouping, period.zone, prefix="conversation__").values("r_key").order_by()
+    keyed_surveys = keyed(answered, grouping, period, prefix="conversation__").values("r_key").order_by()
     return {row.pop("r_key"): row for row in keyed_surveys.annotate(
         answered=Count("pk"), average=Avg("score"), satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)))}
 
@@ -77,7 +117,7 @@ def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
 def _sla_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
     targets = SlaTarget.objects.filter(conversation__created_at__gte=period.start,
                                        conversation__created_at__lt=period.end)
-    keyed_targets = keyed(targets, grouping, period.zone, prefix="conversation__").values("r_key").order_by()
+    keyed_targets = keyed(targets, grouping, period, prefix="conversation__").values("r_key").order_by()
     return {row.pop("r_key"): row for row in keyed_targets.annotate(
         targets=Count("pk"), breached=Count("pk", filter=Q(state=TargetState.BREACHED)))}
 
