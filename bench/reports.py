@@ -96,7 +96,7 @@ def converter(field, vendor: str):
             return Jsonb
         return None
     if isinstance(field, models.DateTimeField):
-        return lambda value: value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return lambda value: value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     if isinstance(field, models.UUIDField):
         return lambda value: value.hex
     if isinstance(field, models.JSONField):
@@ -279,14 +279,14 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="reports-bench-"))
     try:
         configure_django(workdir, args.database_url)
+        from common import Report, load_note
         from django.core.management import call_command
         from django.db import connection
 
-        from common import Report, load_note
         from reports.periods import Period
 
         call_command("migrate", verbosity=0)
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         seconds, counts = load(args.size, now)
         print(f"loaded {args.size:,} conversations in {seconds:.1f} s: {json.dumps(counts)}", flush=True)
         zone = zoneinfo.ZoneInfo("Europe/Berlin")

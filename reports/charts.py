@@ -8,7 +8,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from conversations.choices import Channel
 from conversations.models import Tag, Team
 
+
 def agent_at_resolution(prefix: str) -> Coalesce:
     """The assignee at the last resolution (kept in `ConversationFacts`), else the current assignee."""
     return Coalesce(F(f"{prefix}report_facts__resolved_assignee_id"), F(f"{prefix}assignee_id"),
@@ -78,7 +79,7 @@ def offset_segments(zone: zoneinfo.ZoneInfo, start: dt.datetime, end: dt.datetim
         if offset(following) != current:
             change = next(minute for minute in (hour + dt.timedelta(minutes=n) for n in range(1, 61))
                           if offset(minute) != current)
-            segments.append((change.astimezone(dt.timezone.utc), current))
+            segments.append((change.astimezone(dt.UTC), current))
             current = offset(change)
         hour = following
     return (*segments, (None, current))

@@ -39,7 +39,7 @@ class Period:
 
 def local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     """The first moment of `day` in `zone` (as an aware UTC datetime)."""
-    return dt.datetime.combine(day, dt.time.min, tzinfo=zone).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time.min, tzinfo=zone).astimezone(dt.UTC)
 
 
 def parse_day(value: str | None, name: str) -> dt.date | None:

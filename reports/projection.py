@@ -15,6 +15,7 @@ from conversations.models import Event
 from reports.models import ConversationFacts
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+LEFT_RESOLVED = (Status.RESOLVED, Status.CLOSED)
 
 
 def project_event(event: Event) -> None:
@@ -30,7 +31,9 @@ def project_event(event: Event) -> None:
         if not updated:
             ConversationFacts.objects.create(conversation_id=event.conversation_id, first_resolved_at=event.occurred_at,
                                              last_resolved_at=event.occurred_at, resolved_assignee_id=assignee_id)
-    elif to in OPEN_STATUSES:
+    elif to in OPEN_STATUSES and (event.payload or {}).get("from") in LEFT_RESOLVED:
+        # After a resolution the status stays resolved or closed until it is set to an open one, so the first
+        # change reopening it comes from one of those two: other changes (new -> open) cost no query.
         ConversationFacts.objects.filter(pk=event.conversation_id, reopened=False).update(reopened=True)
 
 

@@ -7,12 +7,12 @@ from django.utils import timezone
 
 from conversations import services
 from conversations.preferences import preference_save
+from conversations.roles import AGENTS_GROUP
 from sla.policies import sla_policy_save
 from sla.sweep import run_sweep
 from tests.conftest import make_user
-from conversations.roles import AGENTS_GROUP
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class Clock:
