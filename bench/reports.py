@@ -66,7 +66,9 @@ class Loader:
             self.pending[key] = []
         self.pending[key].append(tuple(values.values()))
         if len(self.pending[key]) >= BATCH:
-            self.flush(key)
+            # Everything, parents first (the order rows were added): a child row before its parent is a deferred
+            # foreign-key violation, and while one is pending SQLite scans child tables on every parent insert.
+            self.flush()
 
     def flush(self, key=None) -> None:
         from django.db import connection
