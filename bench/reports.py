@@ -56,8 +56,8 @@ class Loader:
     """INSERTs of prepared tuples with executemany, per table, in batches (values prepared by the model fields, so
     the same rows load into SQLite or PostgreSQL)."""
 
-    def __init__(self, cursor):
-        self.cursor, self.pending, self.counts = cursor, {}, {}
+    def __init__(self, cursor, parent):
+        self.cursor, self.parent, self.pending, self.counts = cursor, parent, {}, {}
 
     def add(self, model, **values) -> None:
         names = tuple(values)
@@ -66,14 +66,15 @@ class Loader:
             self.pending[key] = []
         self.pending[key].append(tuple(values.values()))
         if len(self.pending[key]) >= BATCH:
-            # Everything, parents first (the order rows were added): a child row before its parent is a deferred
+            # Everything, parents first: a child row before its parent is a deferred
             # foreign-key violation, and while one is pending SQLite scans child tables on every parent insert.
             self.flush()
 
     def flush(self, key=None) -> None:
         from django.db import connection
 
-        for model, names in [key] if key else list(self.pending):
+        # Conversations first: every other table loaded here references them.
+        for model, names in [key] if key else sorted(self.pending, key=lambda pending: pending[0] is not self.parent):
             rows = self.pending.pop((model, names), [])
             if not rows:
                 continue
@@ -136,7 +137,7 @@ def load(size: int, now: dt.datetime) -> tuple[float, dict]:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         dropped = drop_indexes(cursor)
-        loader = Loader(cursor)
+        loader = Loader(cursor, Conversation)
         with connection.cursor() as id_cursor:
             id_cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Conversation._meta.db_table}")
             next_id = id_cursor.fetchone()[0] + 1
