@@ -7,8 +7,7 @@ is included as printed. The django-helpdesk venv is installed first (bench/peer.
 Each run keeps its raw material in .bench-cache/results/ (`--render DIR` rewrites RESULTS.md from such a directory).
 
 `--quick` (`make bench QUICK=1`) is a smoke run with small sizes: it writes .bench-cache/RESULTS-quick.md instead,
-since its figures mean nothing. `--only drain` (names: api, engine, drain, sla, intents, replay, waits, presence) runs a
-subset.
+since its figures mean nothing. `--only drain` (names: the keys of BENCHES below) runs a subset.
 """
 from __future__ import annotations
 
@@ -40,8 +39,9 @@ BENCHES = {
     "replay": ["replay.py"],
     "waits": ["waits.py"],
     "presence": ["presence.py"],
+    "reports": ["reports.py"],
 }
-QUICK_ENV = {"BENCH_QUICK": "1", "SLA_BENCH_TARGETS": "50000"}
+QUICK_ENV = {"BENCH_QUICK": "1", "SLA_BENCH_TARGETS": "50000"}  # bench/reports.py: 5,000 conversations
 
 
 def version_of(command: list[str]) -> str:

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "conversations",
     "sla",
     "workflows",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -52,6 +52,8 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
     "/api/sla-policies/": MANAGER,
     "/api/sla-policies/{id}/": MANAGER,
     "/api/analytics/sla/": MANAGER,
+    "/api/analytics/conversations/": MANAGER,
+    "/api/exports/conversations.csv": MANAGER,
     "/api/analytics/workflows/": MANAGER,
     "/api/workflows/": MANAGER,
     "/api/workflows/{id}/": MANAGER,
@@ -90,7 +92,7 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
 
 # Who may open the admin pages of each app; a model of an app missing here fails the test.
 ADMIN_APP_AUDIENCE = {**{app: MANAGER for app in MANAGER_APPS}, **{app: AGENT for app in AGENT_APPS},
-                      "auth": SUPERUSER, "authtoken": SUPERUSER, "django_q": SUPERUSER}
+                      "auth": SUPERUSER, "authtoken": SUPERUSER, "django_q": SUPERUSER, "reports": MANAGER}
 # Add pages whose audience differs from their app's: rows the system writes (events, recordings, surveys, targets,
 # runs, scheduled events, django-q's task rows) are added by nobody; teams and agent profiles only by managers.
 ADD_PAGE_AUDIENCE = {
@@ -98,12 +100,14 @@ ADD_PAGE_AUDIENCE = {
                                    "sla.slatarget", "workflows.workflowrun", "workflows.scheduledevent",
                                    "django_q.success", "django_q.failure", "django_q.ormq",
                                    "conversations.userpreference",  # each person's own row, made on first visit
-                                   "workflows.endpoint")},  # one per destination, made by the first attempt
+                                   "workflows.endpoint",  # one per destination, made by the first attempt
+                                   "reports.conversationreport")},  # the Reports page: nothing to add or delete
     "conversations.team": MANAGER, "conversations.agentprofile": MANAGER,
 }
 # Delete pages likewise: contacts and conversations are never deleted (closed instead), nor are events.
 DELETE_PAGE_AUDIENCE = {"conversations.contact": NOBODY, "conversations.conversation": NOBODY,
-                        "conversations.event": NOBODY, "conversations.agentprofile": MANAGER}
+                        "conversations.event": NOBODY, "conversations.agentprofile": MANAGER,
+                        "reports.conversationreport": NOBODY}
 PAGE_AUDIENCE_OVERRIDES = {"/add/": ADD_PAGE_AUDIENCE, "/delete/": DELETE_PAGE_AUDIENCE}
 # Action URLs that need a body: those allowed in get a 400 naming what is missing, not a page.
 BODY_REQUIRED = {"/admin/workflows/workflow/reorder/"}

@@ -12,6 +12,7 @@ from conversations.api.base import router
 urlpatterns = [
     path("", include("conversations.api.urls")),
     path("", include("sla.api.urls")),
+    path("", include("reports.api.urls")),
     path("", include("workflows.api.discovery")),
     path("", include("workflows.api.urls")),
     path("", include(router.urls)),

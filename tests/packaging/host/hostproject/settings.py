@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "conversations",
     "sla",
     "workflows",
+    "reports",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,0 +1,320 @@
+"""Benchmark of the conversation reports (SPEC §16, issue 22): each grouping's time and the CSV export's speed and
+memory over N conversations with messages, events, surveys, tags and SLA targets.
+
+One command, `.venv/bin/python bench/reports.py [--size N]` (default 1,000,000; `make bench QUICK=1` uses 5,000):
+it makes a throwaway SQLite file in a temp dir (or uses DATABASE_URL when `--database-url` is given, e.g. a
+throwaway PostgreSQL), migrates it and loads the rows with `executemany` in batches (indexes dropped during the load
+on SQLite and rebuilt after, as bench/sla.py does). Each conversation: a `conversation.created` event, one customer
+and (85 %) one agent message, for assigned ones a `conversation.assigned` event, for resolved ones the status
+events (10 % of them reopened and resolved again) with the `ConversationFacts` row the projector would write, a survey (30 % of resolved answered), 0-2 tags and 1-2 SLA
+targets (15 % breached). Then it times `conversation_report` for each `group_by` over the whole 90-day period (p50
+of 3) and streams the CSV export once, reporting rows/s and the peak RSS growth (sampled every 5 ms during the
+export). Targets (issue 22): a grouping < 2 s on SQLite (< 1 s on PostgreSQL) at 1,000,000; 100k CSV rows < 30 s
+with peak RSS growth < 50 MB. Nothing leaves the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zoneinfo
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_SIZE = 1_000_000
+QUICK_SIZE = 5_000
+BATCH = 20_000
+DAYS = 90
+ROUNDS = 3
+AGENTS, TEAMS, TAGS = 20, 5, 8
+CHANNELS = ("live_chat", "whatsapp", "email", "sms", "phone", "web")
+GROUPINGS = ("day", "agent", "team", "channel", "tag")
+
+
+def configure_django(workdir: Path, database_url: str | None) -> None:
+    os.environ.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "SQLITE_PATH": str(workdir / "bench.sqlite3"),
+                       "LOG_LEVEL": "WARNING"})
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    import django
+
+    django.setup()
+
+
+class Loader:
+    """INSERTs of prepared tuples with executemany, per table, in batches (values prepared by the model fields, so
+    the same rows load into SQLite or PostgreSQL)."""
+
+    def __init__(self, cursor, parent):
+        self.cursor, self.parent, self.pending, self.counts = cursor, parent, {}, {}
+
+    def add(self, model, **values) -> None:
+        names = tuple(values)
+        key = (model, names)
+        if key not in self.pending:
+            self.pending[key] = []
+        self.pending[key].append(tuple(values.values()))
+        if len(self.pending[key]) >= BATCH:
+            # Everything, parents first: a child row before its parent is a deferred
+            # foreign-key violation, and while one is pending SQLite scans child tables on every parent insert.
+            self.flush()
+
+    def flush(self, key=None) -> None:
+        from django.db import connection
+
+        # Conversations first: every other table loaded here references them.
+        for model, names in [key] if key else sorted(self.pending, key=lambda pending: pending[0] is not self.parent):
+            rows = self.pending.pop((model, names), [])
+            if not rows:
+                continue
+            fields = [model._meta.get_field(name) for name in names]
+            columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+            sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+            converters = [converter(field, connection.vendor) for field in fields]
+            self.cursor.executemany(sql, [tuple(value if convert is None or value is None else convert(value)
+                                                for convert, value in zip(converters, row)) for row in rows])
+            self.counts[model.__name__] = self.counts.get(model.__name__, 0) + len(rows)
+
+
+def converter(field, vendor: str):
+    """How a value of `field` is passed to the driver (what Field.get_db_prep_save does, without its cost per value):
+    SQLite stores naive UTC text for datetimes, hex for UUIDs and JSON text; PostgreSQL takes them as they are."""
+    from django.db import models
+
+    if vendor != "sqlite":
+        if isinstance(field, models.JSONField):
+            from psycopg.types.json import Jsonb
+
+            return Jsonb
+        return None
+    if isinstance(field, models.DateTimeField):
+        return lambda value: value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(field, models.UUIDField):
+        return lambda value: value.hex
+    if isinstance(field, models.JSONField):
+        return json.dumps
+    return None
+
+
+def people():
+    """Agents, teams, tags and one contact, through the ORM (few rows)."""
+    from django.contrib.auth.models import User
+
+    from conversations.models import AgentProfile, Contact, Tag, Team
+
+    agents = []
+    for n in range(AGENTS):
+        user = User.objects.create_user(username=f"bench-agent-{n}", is_staff=True)
+        AgentProfile.objects.create(user=user)
+        agents.append(user.pk)
+    teams = [Team.objects.create(name=f"Bench team {n}").pk for n in range(TEAMS)]
+    tags = [Tag.objects.create(name=f"tag-{n}").pk for n in range(TAGS)]
+    return Contact.objects.create(name="Bench contact").pk, agents, teams, tags
+
+
+def load(size: int, now: dt.datetime) -> tuple[float, dict]:
+    """Load `size` conversations and everything around them; returns seconds and row counts."""
+    from django.db import connection, transaction
+
+    from conversations.models import Conversation, Event, Message, Survey
+    from reports.models import ConversationFacts
+    from sla.models import SlaTarget
+
+    contact, agents, teams, tags = people()
+    through = Conversation.tags.through
+    rng = random.Random(22)
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        dropped = drop_indexes(cursor)
+        loader = Loader(cursor, Conversation)
+        with connection.cursor() as id_cursor:
+            id_cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Conversation._meta.db_table}")
+            next_id = id_cursor.fetchone()[0] + 1
+        for pk in range(next_id, next_id + size):
+            add_conversation(loader, rng, pk, now, contact, agents, teams, tags, through,
+                             (Conversation, Event, Message, Survey, SlaTarget, ConversationFacts))
+        loader.flush()
+        restore_indexes(cursor, dropped)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return time.perf_counter() - started, loader.counts
+
+
+def drop_indexes(cursor) -> list[str]:
+    """SQLite: building indexes once after the load is several times faster than row by row."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return []
+    cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
+                   "('conversations_conversation', 'conversations_event', 'conversations_message', "
+                   "'conversations_survey', 'conversations_conversation_tags', 'sla_slatarget', "
+                   "'reports_conversationfacts')")
+    statements = [row[0] for row in cursor.fetchall() if "UNIQUE" not in row[0].upper()]
+    for statement in statements:
+        cursor.execute(f"DROP INDEX {statement.split()[2]}")
+    return statements
+
+
+def restore_indexes(cursor, statements: list[str]) -> None:
+    for statement in statements:
+        cursor.execute(statement)
+
+
+def add_conversation(loader, rng, pk, now, contact, agents, teams, tags, through, models) -> None:
+    Conversation, Event, Message, Survey, SlaTarget, ConversationFacts = models
+    minute = dt.timedelta(minutes=1)
+    created = now - dt.timedelta(minutes=rng.randint(1, DAYS * 24 * 60 - 1))
+    assignee = rng.choice(agents) if rng.random() < 0.9 else None
+    team = rng.choice(teams) if rng.random() < 0.8 else None
+    answered = created + rng.randint(1, 600) * minute if rng.random() < 0.85 else None
+    fate = rng.random()
+    status = "resolved" if fate < 0.6 else "closed" if fate < 0.7 else rng.choice(("new", "open", "pending"))
+    resolved_at = answered + rng.randint(5, 5000) * minute if status in ("resolved", "closed") and answered else None
+    if resolved_at is None and status in ("resolved", "closed"):
+        status = "open"
+    loader.add(Conversation, id=pk, contact=contact, channel=rng.choice(CHANNELS), subject=f"Bench {pk}",
+               status=status, priority="normal", assignee=assignee, team=team, disposition="", sentiment=None,
+               customer_message_count=1, first_response_at=answered, last_customer_message_at=created,
+               last_agent_message_at=answered, resolved_at=resolved_at, created_at=created, updated_at=created)
+
+    def event(type_, at, payload):
+        loader.add(Event, id=uuid.uuid4(), type=type_, occurred_at=at, conversation=pk, contact=contact,
+                   payload=payload, depth=0, dispatched_at=at, dispatch_note="")
+
+    event("conversation.created", created, {"status": "new", "priority": "normal", "channel": "email", "segment": ""})
+    loader.add(Message, conversation=pk, sender_type="customer", author=None, body="Help please", internal=False,
+               buttons=[], sentiment=0.4, created_at=created)
+    if answered:
+        loader.add(Message, conversation=pk, sender_type="agent", author=assignee, body="On it", internal=False,
+                   buttons=[], sentiment=None, created_at=answered)
+    if assignee or team:
+        event("conversation.assigned", created + minute, {"before": {"assignee_id": None, "team_id": None},
+                                                          "assignee_id": assignee, "team_id": team, "actor_id": None})
+    if resolved_at:
+        first, reopened = resolved_at, rng.random() < 0.1
+        if reopened:
+            first = resolved_at - rng.randint(2, 60) * minute
+            event("conversation.status_changed", first, {"from": "open", "to": "resolved", "actor_id": None})
+            event("conversation.status_changed", first + minute / 2, {"from": "resolved", "to": "open",
+                                                                       "actor_id": None})
+        event("conversation.status_changed", resolved_at, {"from": "open", "to": "resolved", "actor_id": None})
+        # What reports.projection writes when the services record these events.
+        loader.add(ConversationFacts, conversation=pk, first_resolved_at=first, last_resolved_at=resolved_at,
+                   reopened=reopened, resolved_assignee=assignee)
+        if rng.random() < 0.3:
+            loader.add(Survey, conversation=pk, contact=contact, token=uuid.uuid4().hex, question="How did we do?",
+                       via="email", score=rng.randint(1, 5), comment="", sent_at=resolved_at,
+                       answered_at=resolved_at + minute)
+    for tag in rng.sample(tags, rng.choice((0, 0, 0, 1, 1, 2))):
+        loader.add(through, conversation=pk, tag=tag)
+    for metric in ("first_response", "resolution")[:rng.choice((1, 2))]:
+        breached = rng.random() < 0.15
+        loader.add(SlaTarget, conversation=pk, policy=None, metric=metric, state="breached" if breached else "met",
+                   target_seconds=3600, started_at=created, resumed_at=created, consumed_seconds=0.0, due_at=None,
+                   warning_at=None, paused_at=None, paused_seconds=0.0, warned=False,
+                   met_at=None if breached else created + 30 * minute,
+                   breached_at=created + 60 * minute if breached else None, claim_token="")
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def time_groupings(period) -> dict[str, float]:
+    from reports.selectors import conversation_report
+
+    timings = {}
+    for group_by in GROUPINGS:
+        rounds = []
+        for _ in range(ROUNDS):
+            started = time.perf_counter()
+            conversation_report(period=period, group_by=group_by)
+            rounds.append(time.perf_counter() - started)
+        timings[group_by] = statistics.median(rounds)
+        print(f"group_by={group_by}: p50 {timings[group_by]:.3f} s (rounds {', '.join(f'{r:.3f}' for r in rounds)})",
+              flush=True)
+    return timings
+
+
+def time_export(period) -> tuple[int, float, int]:
+    """Stream the CSV once; returns rows, seconds and the peak RSS growth in bytes."""
+    from reports.export import export_lines
+
+    baseline, peak, done = rss_bytes(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_bytes())
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started, rows, size = time.perf_counter(), -1, 0
+    for line in export_lines(period=period):
+        rows += 1
+        size += len(line)
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    return rows, seconds, max(peak[0], rss_bytes()) - baseline
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    parser.add_argument("--size", type=int, default=QUICK_SIZE if quick else DEFAULT_SIZE,
+                        help=f"conversations to build (default {DEFAULT_SIZE:,}; {QUICK_SIZE:,} with BENCH_QUICK=1)")
+    parser.add_argument("--database-url", help="use this (throwaway!) database instead of a temp SQLite file")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="reports-bench-"))
+    try:
+        configure_django(workdir, args.database_url)
+        from common import Report, load_note
+        from django.core.management import call_command
+        from django.db import connection
+
+        from reports.periods import Period
+
+        call_command("migrate", verbosity=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        seconds, counts = load(args.size, now)
+        print(f"loaded {args.size:,} conversations in {seconds:.1f} s: {json.dumps(counts)}", flush=True)
+        zone = zoneinfo.ZoneInfo("Europe/Berlin")
+        today = now.astimezone(zone).date()
+        period = Period(since=today - dt.timedelta(days=DAYS), until=today, zone=zone)
+        report = Report(f"Conversation reports over {args.size:,} conversations ({connection.vendor})",
+                        setup=f"{json.dumps(counts)}; period {period.since}..{period.until} Europe/Berlin; "
+                              f"{load_note()}")
+        timings = time_groupings(period)
+        for group_by, value in timings.items():
+            report.figure(f"group_by={group_by} (p50 of {ROUNDS})", f"{value:.3f} s")
+        rows, export_seconds, growth = time_export(period)
+        report.figure("CSV export", f"{rows:,} rows in {export_seconds:.1f} s = {rows / export_seconds:,.0f} rows/s, "
+                                    f"peak RSS growth {growth / 2**20:.1f} MB")
+        limit = 1.0 if connection.vendor == "postgresql" else 2.0
+        report.ratio("slowest grouping, s", max(timings.values()), f"<= {limit}",
+                     note=f"target at 1,000,000 conversations; measured at {args.size:,}")
+        report.ratio("CSV seconds per 100k rows", export_seconds * 100_000 / max(rows, 1), "<= 30")
+        report.ratio("CSV peak RSS growth, MB", growth / 2**20, "<= 50")
+        report.raw = {"size": args.size, "timings": timings, "csv_rows": rows, "csv_seconds": export_seconds,
+                      "rss_growth_bytes": growth, "vendor": connection.vendor}
+        report.save("reports")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

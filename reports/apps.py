@@ -1,0 +1,15 @@
+"""App config of the reports app (SPEC §16): registers the projector that keeps `ConversationFacts`."""
+from django.apps import AppConfig
+
+
+class ReportsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "reports"
+    verbose_name = "Reports"
+
+    def ready(self) -> None:
+        from conversations.events import register_projector
+        from reports.projection import project_event
+
+        # In every domain event's transaction, so the facts never disagree with the conversation.
+        register_projector(project_event)

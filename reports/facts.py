@@ -1,0 +1,73 @@
+"""What each conversation contributes to a report, as SQL expressions (SPEC §16 definitions):
+
+- resolved: it became `resolved` at least once (it has a `ConversationFacts` row, kept by `reports.projection`);
+- reopened: after its first resolution it was set to an open status (new, open, pending, on hold);
+- first response minutes: `created_at` to `first_response_at` (stamped by `message_create` at the first public
+  message of sender type `agent`); resolution minutes: `created_at` to the last time it became `resolved`.
+  Calendar minutes.
+
+Every expression takes a `prefix`, the path from the queried model to the conversation ("" from a conversation,
+"conversation__" from a survey or an SLA target), so one definition serves every query of the report.
+"""
+from __future__ import annotations
+
+from django.db.models import F, FloatField, Func, Q, QuerySet
+from django.db.models.aggregates import Aggregate
+
+FACTS = "report_facts__"
+
+
+class MinutesBetween(Func):
+    """Calendar minutes from `start` to `end` as a float (NULL when either is NULL)."""
+
+    output_field = FloatField()
+
+    def __init__(self, start, end) -> None:
+        super().__init__(start, end)
+
+    def _compiled(self, compiler) -> tuple[str, str, list]:
+        (start, start_params), (end, end_params) = (compiler.compile(arg) for arg in self.source_expressions)
+        return start, end, [*end_params, *start_params]
+
+    def as_sql(self, compiler, connection, **extra):  # PostgreSQL (and any backend with EXTRACT(EPOCH ...))
+        start, end, params = self._compiled(compiler)
+        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 60.0)", params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        start, end, params = self._compiled(compiler)
+        return f"((julianday({end}) - julianday({start})) * 1440.0)", params
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY value)`: linear interpolation, NULLs ignored."""
+
+    function = "percentile_cont"
+    output_field = FloatField()
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, fraction: float, **extra) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def resolved(prefix: str = "") -> Q:
+    """Resolved at least once."""
+    return Q(**{f"{prefix}{FACTS}last_resolved_at__isnull": False})
+
+
+def reopened(prefix: str = "") -> Q:
+    """Resolved, and later set to an open status."""
+    return Q(**{f"{prefix}{FACTS}reopened": True})
+
+
+def first_response_minutes(prefix: str = "") -> MinutesBetween:
+    return MinutesBetween(F(f"{prefix}created_at"), F(f"{prefix}first_response_at"))
+
+
+def resolution_minutes(prefix: str = "") -> MinutesBetween:
+    return MinutesBetween(F(f"{prefix}created_at"), F(f"{prefix}{FACTS}last_resolved_at"))
+
+
+def with_facts(conversations: QuerySet) -> QuerySet:
+    """Conversations annotated with `r_first_response_minutes` and `r_resolution_minutes`."""
+    return conversations.annotate(r_first_response_minutes=first_response_minutes(),
+                                  r_resolution_minutes=resolution_minutes())

@@ -1,0 +1,63 @@
+"""Keeps `ConversationFacts` true: `project_event` runs in the transaction of every domain event (registered by
+`ReportsConfig.ready`, as the SLA clocks are) and handles `conversation.status_changed`; `facts_from_events` derives
+the same rows from recorded events, for conversations older than the table (the data migration uses it).
+
+The service recording a status change holds the conversation's row lock, so two changes of one conversation never
+race here.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from conversations.choices import EventType, Status
+from conversations.models import Event
+from reports.models import ConversationFacts
+
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+LEFT_RESOLVED = (Status.RESOLVED, Status.CLOSED)
+
+
+def project_event(event: Event) -> None:
+    """A change to `resolved` stamps the resolution (and the assignee then); a later change to an open status marks
+    the conversation reopened. Other events are ignored."""
+    if event.type != EventType.STATUS_CHANGED or event.conversation_id is None:
+        return
+    to = (event.payload or {}).get("to")
+    if to == Status.RESOLVED:
+        assignee_id = event.conversation.assignee_id
+        updated = ConversationFacts.objects.filter(pk=event.conversation_id).update(
+            last_resolved_at=event.occurred_at, resolved_assignee_id=assignee_id)
+        if not updated:
+            ConversationFacts.objects.create(conversation_id=event.conversation_id, first_resolved_at=event.occurred_at,
+                                             last_resolved_at=event.occurred_at, resolved_assignee_id=assignee_id)
+    elif to in OPEN_STATUSES and (event.payload or {}).get("from") in LEFT_RESOLVED:
+        # After a resolution the status stays resolved or closed until it is set to an open one, so the first
+        # change reopening it comes from one of those two: other changes (new -> open) cost no query.
+        ConversationFacts.objects.filter(pk=event.conversation_id, reopened=False).update(reopened=True)
+
+
+def facts_from_events(changes: Iterable[tuple[int, Any, str]],
+                      assignments: Iterable[tuple[int, Any, Any]]) -> Iterator[dict]:
+    """Rows of `ConversationFacts` from (conversation id, occurred at, to) status changes and (conversation id,
+    occurred at, assignee id) assignments, each sorted by conversation then time: the same rules as the projector,
+    the assignee at resolution being the last assignment at or before it."""
+    assignments = iter(assignments)
+    pending = next(assignments, None)
+    current: dict | None = None
+    assignee: dict[int, Any] = {}
+    for conversation_id, occurred_at, to in changes:
+        while pending is not None and (pending[0], pending[1]) <= (conversation_id, occurred_at):
+            assignee[pending[0]] = pending[2]
+            pending = next(assignments, None)
+        if current is not None and current["conversation_id"] != conversation_id:
+            yield current
+            current = None
+        if to == Status.RESOLVED:
+            if current is None:
+                current = {"conversation_id": conversation_id, "first_resolved_at": occurred_at, "reopened": False}
+            current.update(last_resolved_at=occurred_at, resolved_assignee_id=assignee.get(conversation_id))
+        elif to in OPEN_STATUSES and current is not None:
+            current["reopened"] = True
+    if current is not None:
+        yield current

@@ -1,0 +1,175 @@
+"""The conversation report of SPEC §16 (`GET /api/analytics/conversations/`): per group and in total, conversations
+created in the period, resolved, reopened, first response and resolution minutes (median, p90), CSAT and SLA.
+
+Three grouped aggregate queries do the counting in the database: conversations (joined to their
+`ConversationFacts`, see `reports.facts`), answered surveys and SLA target rows, each keyed by the same group expression
+(`reports.groupings`). Percentiles: PostgreSQL computes them with `percentile_cont` in the same query; SQLite has no
+such aggregate, so there a window query per figure (ROW_NUMBER and COUNT over each group) returns only the rows
+around each group's median and p90 positions, and they are interpolated here the same way (linear, as
+percentile_cont). Nothing loads conversation objects.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db import connection
+from django.db.models import Avg, Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from conversations.models import Conversation, Survey
+from reports.facts import PercentileCont, reopened, resolved, with_facts
+from reports.groupings import GROUPINGS, Grouping, key_text, keyed
+from reports.periods import Period
+from sla.models import SlaTarget, TargetState
+
+MINUTE_FIGURES = ("first_response_minutes", "resolution_minutes")
+PERCENTILES = (0.5, 0.9)
+SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5
+
+
+def conversations_in(period: Period) -> QuerySet:
+    """Conversations created in the period (a conversation counts in the period of its creation)."""
+    return Conversation.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+
+
+def _uses_percentile_cont() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _conversation_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
+    facts = keyed(with_facts(conversations_in(period)), grouping, period).order_by()
+    aggregates = {
+        "created": Count("pk"),
+        "resolved": Count("pk", filter=resolved()),
+        "reopened": Count("pk", filter=reopened()),
+    }
+    if _uses_percentile_cont():
+        for figure in MINUTE_FIGURES:
+            aggregates[f"{figure}_median"] = PercentileCont(f"r_{figure}", 0.5)
+            aggregates[f"{figure}_p90"] = PercentileCont(f"r_{figure}", 0.9)
+    rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
+    if not _uses_percentile_cont():
+        _interpolate_minutes(facts, rows)
+    return rows
+
+
+def _ranked_sql(facts: QuerySet, figure: str) -> tuple[str, list]:
+    """The rows at the interpolation positions of each group's median and p90: a window query numbering each
+    group's values in order, of which only the (at most four) rows per group the interpolation needs are fetched."""
+    value = F(f"r_{figure}")
+    ranked = facts.filter(**{f"r_{figure}__isnull": False}).annotate(
+        r_value=value,
+        r_rank=Window(RowNumber(), partition_by=[F("r_key")], order_by=[value.asc()]),
+        r_count=Window(Count("pk"), partition_by=[F("r_key")]),
+    ).values("r_key", "r_value", "r_rank", "r_count")
+    sql, params = ranked.query.sql_with_params()
+    wanted = " OR ".join(f"(r_rank - 1 BETWEEN CAST((r_count - 1) * {fraction} AS INTEGER) "
+                         f"AND CAST((r_count - 1) * {fraction} AS INTEGER) + 1)" for fraction in PERCENTILES)
+    return f"SELECT r_key, r_value, r_rank, r_count FROM ({sql}) ranked WHERE {wanted}", list(params)
+
+
+def _interpolate_minutes(facts: QuerySet, rows: dict[Any, dict]) -> None:
+    """Without percentile_cont (SQLite): per figure, fetch the rows around each group's median and p90 positions
+    (`_ranked_sql`) and interpolate between them here, as percentile_cont does."""
+    for figure in MINUTE_FIGURES:
+        around: dict[Any, dict[int, float]] = defaultdict(dict)
+        counts: dict[Any, int] = {}
+        sql, params = _ranked_sql(facts, figure)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for key, value, rank, count in cursor.fetchall():
+                around[_db_key(facts, key)][rank - 1] = value
+                counts[_db_key(facts, key)] = count
+        for key, row in rows.items():
+            for fraction, point in zip(PERCENTILES, ("median", "p90")):
+                row[f"{figure}_{point}"] = _at(around.get(key, {}), counts.get(key, 0), fraction)
+
+
+def _db_key(facts: QuerySet, key: Any) -> Any:
+    """A key read by a raw cursor as the ORM reads it (a day comes back as text from SQLite)."""
+    field = facts.query.annotations["r_key"].output_field
+    converters = field.get_db_converters(connection) + connection.ops.get_db_converters(
+        facts.query.annotations["r_key"])
+    for converter in converters:
+        key = converter(key, facts.query.annotations["r_key"], connection)
+    return key
+
+
+def _at(values: dict[int, float], count: int, fraction: float) -> float | None:
+    """Linear interpolation at `fraction` from the values at the positions around it (0-based)."""
+    if not count:
+        return None
+    position = fraction * (count - 1)
+    low = int(position)
+    high = min(low + 1, count - 1)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
+    answered = Survey.objects.filter(conversation__created_at__gte=period.start,
+                                     conversation__created_at__lt=period.end, score__isnull=False)
+    keyed_surveys = keyed(answered, grouping, period, prefix="conversation__").values("r_key").order_by()
+    return {row.pop("r_key"): row for row in keyed_surveys.annotate(
+        answered=Count("pk"), average=Avg("score"), satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)))}
+
+
+def _sla_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
+    targets = SlaTarget.objects.filter(conversation__created_at__gte=period.start,
+                                       conversation__created_at__lt=period.end)
+    keyed_targets = keyed(targets, grouping, period, prefix="conversation__").values("r_key").order_by()
+    return {row.pop("r_key"): row for row in keyed_targets.annotate(
+        targets=Count("pk"), breached=Count("pk", filter=Q(state=TargetState.BREACHED)))}
+
+
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _row(counts: dict, csat: dict | None, sla: dict | None) -> dict:
+    """One row's figures in the SPEC shape (without key and label)."""
+    csat, sla = csat or {}, sla or {}
+    answered = csat.get("answered", 0)
+    return {
+        "created": counts["created"],
+        "resolved": counts["resolved"],
+        "reopened": counts["reopened"],
+        **{figure: {"median": _minutes(counts[f"{figure}_median"]), "p90": _minutes(counts[f"{figure}_p90"])}
+           for figure in MINUTE_FIGURES},
+        "csat": {
+            "answered": answered,
+            "average": round(csat["average"], 2) if answered else None,
+            "satisfied_share": round(csat["satisfied"] / answered, 4) if answered else None,
+        },
+        "sla": {"targets": sla.get("targets", 0), "breached": sla.get("breached", 0)},
+    }
+
+
+def _figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
+    counts = _conversation_figures(period, grouping)
+    csat, sla = _csat_figures(period, grouping), _sla_figures(period, grouping)
+    return {key: _row(row, csat.get(key), sla.get(key)) for key, row in counts.items()}
+
+
+def _sort_key(grouping: Grouping):
+    if grouping.name == "day":
+        return lambda row: row["key"]
+    return lambda row: (row["key"] is None, -row["created"], row["label"].lower())
+
+
+EMPTY_COUNTS = {"created": 0, "resolved": 0, "reopened": 0,
+                **{f"{figure}_{point}": None for figure in MINUTE_FIGURES for point in ("median", "p90")}}
+
+
+def conversation_report(*, period: Period, group_by: str) -> dict:
+    """`{"rows": [{"key", "label", <figures>}...], "total": {<figures>}}` for conversations created in `period`."""
+    grouping = GROUPINGS[group_by]
+    per_group = _figures(period, grouping)
+    labels = grouping.labels(per_group.keys())
+    rows = [
+        {"key": key_text(key), "label": grouping.none_label if key is None else labels.get(key, f"#{key}"),
+         **figures}
+        for key, figures in per_group.items()
+    ]
+    total = _figures(period, None).get(0) or _row(EMPTY_COUNTS, None, None)
+    return {"rows": sorted(rows, key=_sort_key(grouping)), "total": total}
