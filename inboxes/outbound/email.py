@@ -1,0 +1,137 @@
+"""An answer as a mail (SPEC §13): from the inbox address to the contact and the thread's Cc, `Re: <subject> [#id]`,
+its own fixed `Message-ID`, `In-Reply-To` / `References` to the thread, the message's attachments; sent through
+Django's mail API (the project's `EMAIL_*` settings, or the inbox's own SMTP server). After the server accepted it,
+the delivery is marked sent and an outbound `EmailHeaders` row is written in one transaction, so replies thread.
+"""
+from __future__ import annotations
+
+import re
+import smtplib
+import socket
+from email.utils import formataddr, getaddresses
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+
+from conversations.choices import EmailDirection, SenderType
+from conversations.models import Delivery, EmailHeaders, Message
+from inboxes.outbound.worker import SendFailure, mark_sent
+from workflows.integrations.crypto import decrypt_json
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+SMTP_TIMEOUT_SECONDS = 30
+MAX_REFERENCES = 20  # long threads keep the first and the latest ids, as mail clients do
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fwd?|wg)\s*:\s*)+", re.IGNORECASE)
+_TAG = re.compile(r"\s*\[#\d+\]\s*")
+
+
+def reply_subject(subject: str, conversation_id: int) -> str:
+    """`Re: <subject> [#<id>]`, without piling up `Re:` prefixes or tags from earlier replies."""
+    core = _TAG.sub(" ", _REPLY_PREFIX.sub("", subject or "")).strip()
+    return f"Re: {core} [#{conversation_id}]" if core else f"Re: [#{conversation_id}]"
+
+
+def _address(entry) -> str:
+    """One address from a stored To/Cc entry (a string `Name <a@b>` or a dict with `address`/`email`)."""
+    if isinstance(entry, dict):
+        return str(entry.get("address") or entry.get("email") or "")
+    return getaddresses([str(entry)])[0][1]
+
+
+def thread_headers(message: Message) -> list[EmailHeaders]:
+    """The mails of the message's conversation before it (received and sent), oldest first."""
+    return list(EmailHeaders.objects.filter(message__conversation_id=message.conversation_id)
+                .exclude(message_id=message.pk).order_by("message__created_at", "message_id"))
+
+
+def thread_cc(thread: list[EmailHeaders], exclude: set[str]) -> list[str]:
+    """The Cc of the last mail the customer side sent, minus our own address and the contact."""
+    inbound = [headers for headers in thread if headers.direction == EmailDirection.INBOUND]
+    if not inbound:
+        return []
+    seen, cc = set(exclude), []
+    for address in map(_address, inbound[-1].cc or []):
+        if address and address.lower() not in seen:
+            seen.add(address.lower())
+            cc.append(address)
+    return cc
+
+
+def references(thread: list[EmailHeaders]) -> list[str]:
+    ids = [headers.message_id_header for headers in thread if headers.message_id_header]
+    return ids if len(ids) <= MAX_REFERENCES else ids[:1] + ids[-(MAX_REFERENCES - 1):]
+
+
+def connection_for(inbox):
+    """The inbox's own SMTP server when it has one (password from its sealed secrets), else the project's."""
+    smtp = inbox.smtp or {}
+    if not smtp.get("host"):
+        return get_connection(fail_silently=False)
+    secrets = decrypt_json(inbox.secrets_encrypted, {}) or {}
+    return get_connection(
+        backend=SMTP_BACKEND, fail_silently=False, host=smtp["host"], port=int(smtp.get("port") or 25),
+        username=smtp.get("username") or "", password=secrets.get("smtp_password") or "",
+        use_tls=bool(smtp.get("starttls", False)), use_ssl=bool(smtp.get("ssl", False)), timeout=SMTP_TIMEOUT_SECONDS)
+
+
+def build_email(delivery: Delivery, thread: list[EmailHeaders]) -> EmailMessage:
+    """The mail of one delivery, with its fixed Message-ID; SendFailure when there is nobody to send it to."""
+    message, inbox = delivery.message, delivery.inbox
+    conversation = message.conversation
+    to = (conversation.contact.email or "").strip()
+    if not to:
+        raise SendFailure("The contact has no email address.", transient=False)
+    from_address = inbox.address or settings.DEFAULT_FROM_EMAIL
+    display = conversation.team.name if conversation.team_id else inbox.name
+    ids = references(thread)
+    headers = {"Message-ID": delivery.external_id}
+    if ids:
+        headers.update({"In-Reply-To": ids[-1], "References": " ".join(ids)})
+    if message.sender_type in (SenderType.AI, SenderType.SYSTEM):
+        headers["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots never answer it (no loops)
+    mail = EmailMessage(subject=reply_subject(conversation.subject, conversation.pk), body=message.body,
+                        from_email=formataddr((display, from_address)), to=[to],
+                        cc=thread_cc(thread, {from_address.lower(), to.lower()}), headers=headers)
+    for attachment in message.attachments.all():
+        with attachment.file.open("rb") as handle:
+            mail.attach(attachment.filename, handle.read(), attachment.content_type or None)
+    return mail
+
+
+def classify(exc: Exception) -> SendFailure:
+    """SMTP 4xx, refused connections, timeouts and dropped sessions may pass later; SMTP 5xx will not."""
+    code = getattr(exc, "smtp_code", None)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        code = min(value[0] for value in exc.recipients.values())
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(code, int) and code >= 500:
+        return SendFailure(f"SMTP {code}: {text}", transient=False)
+    if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):
+        return SendFailure(text, transient=True)
+    return SendFailure(text, transient=False)
+
+
+def send_email_delivery(delivery: Delivery) -> None:
+    """Send one delivery's mail (no transaction open), then mark it sent and keep its headers for threading."""
+    thread = thread_headers(delivery.message)
+    mail = build_email(delivery, thread)
+    try:
+        mail.connection = connection_for(delivery.inbox)
+        mail.send(fail_silently=False)
+    except Exception as exc:
+        raise classify(exc) from exc
+    with transaction.atomic():
+        mark_sent(delivery)
+        _record_headers(delivery, mail)
+
+
+def _record_headers(delivery: Delivery, mail: EmailMessage) -> None:
+    from_name, from_address = getaddresses([mail.from_email])[0]
+    EmailHeaders.objects.get_or_create(
+        inbox=delivery.inbox, message_id_header=delivery.external_id,
+        defaults={"message": delivery.message, "direction": EmailDirection.OUTBOUND,
+                  "in_reply_to": mail.extra_headers.get("In-Reply-To", ""),
+                  "references": mail.extra_headers.get("References", ""), "from_name": from_name,
+                  "from_address": from_address, "to": list(mail.to), "cc": list(mail.cc), "subject": mail.subject,
+                  "full_text": mail.body})
