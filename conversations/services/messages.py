@@ -19,6 +19,7 @@ from conversations.models import (
     Conversation,
     Message,
 )
+from conversations.prefetch import remember_related
 from conversations.sentiment import running_average, score_text
 
 User = get_user_model()
@@ -91,9 +92,10 @@ def message_create(
             if sender_type == SenderType.AGENT and conversation.first_response_at is None:
                 conversation.first_response_at = now
         message.save()
-        for name, content, content_type in uploads:
-            attachment_add(message=message, filename=name, content=content, content_type=content_type)
-        delivery_queue(message=message, conversation=conversation, deliver=deliver)
+        attachments = [attachment_add(message=message, filename=name, content=content, content_type=content_type)
+                       for name, content, content_type in uploads]
+        delivery = delivery_queue(message=message, conversation=conversation, deliver=deliver)
+        _remember_channel_rows(message, attachments, delivery)
         conversation.save(update_fields=[
             "sentiment", "customer_message_count", "last_customer_message_at", "last_agent_message_at",
             "first_response_at", "updated_at",
@@ -108,6 +110,13 @@ def message_create(
         )
         _follow_message_with_status(conversation, sender_type, message.internal, depth)
     return message
+
+
+def _remember_channel_rows(message: Message, attachments: list, delivery) -> None:
+    """A new message's files, delivery and (absent) mail headers are known: the API response reads no row back."""
+    remember_related(message, "attachments", attachments)
+    Message.delivery.related.set_cached_value(message, delivery)
+    Message.email.related.set_cached_value(message, None)
 
 
 def _checked_files(files: list | None) -> list[tuple[str, bytes, str]]:

@@ -121,7 +121,7 @@ CONVERSATION_FIELDS = (
     "message_count",
 )
 CONTACT_FIELDS = ("id", "name", "email", "phone", "segment", "attributes")
-MESSAGE_FIELDS = ("id", "body", "sender_type", "internal", "sentiment", "created_at")
+MESSAGE_FIELDS = ("id", "body", "sender_type", "internal", "sentiment", "created_at", "has_attachments")
 OPEN_NAMESPACES = ("event.", "vars.", "sla.", "contact.attributes.")
 
 # Conversation fields a database query can filter on, with their ORM paths (for `schedule` and SLA matching).
