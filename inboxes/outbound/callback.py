@@ -42,7 +42,7 @@ def inbox_secret(inbox) -> str:
     return secret
 
 
-def send_callback_delivery(delivery: Delivery) -> None:
+def send_callback_delivery(delivery: Delivery, sessions=None) -> None:
     """POST one delivery to the inbox's callback (no transaction open), then mark it sent."""
     inbox = delivery.inbox
     if not inbox.callback_url:

@@ -63,6 +63,41 @@ def references(thread: list[EmailHeaders]) -> list[str]:
     return ids if len(ids) <= MAX_REFERENCES else ids[:1] + ids[-(MAX_REFERENCES - 1):]
 
 
+class SmtpSessions:
+    """One open SMTP session per inbox for a batch of mails (closed at the end, or dropped after an error so the
+    next mail starts a fresh one)."""
+
+    def __init__(self):
+        self._open: dict[int, object] = {}
+
+    def __enter__(self) -> "SmtpSessions":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for session in self._open.values():
+            self._close(session)
+        self._open.clear()
+
+    def for_inbox(self, inbox):
+        if inbox.pk not in self._open:
+            session = connection_for(inbox)
+            session.open()
+            self._open[inbox.pk] = session
+        return self._open[inbox.pk]
+
+    def drop(self, inbox) -> None:
+        session = self._open.pop(inbox.pk, None)
+        if session is not None:
+            self._close(session)
+
+    @staticmethod
+    def _close(session) -> None:
+        try:
+            session.close()
+        except Exception:  # a session the server already dropped
+            pass
+
+
 def connection_for(inbox):
     """The inbox's own SMTP server when it has one (password from its sealed secrets), else the project's."""
     smtp = inbox.smtp or {}
@@ -112,14 +147,17 @@ def classify(exc: Exception) -> SendFailure:
     return SendFailure(text, transient=False)
 
 
-def send_email_delivery(delivery: Delivery) -> None:
+def send_email_delivery(delivery: Delivery, sessions: SmtpSessions | None = None) -> None:
     """Send one delivery's mail (no transaction open), then mark it sent and keep its headers for threading."""
     thread = thread_headers(delivery.message)
     mail = build_email(delivery, thread)
     try:
-        mail.connection = connection_for(delivery.inbox)
-        mail.send(fail_silently=False)
+        mail.connection = sessions.for_inbox(delivery.inbox) if sessions else connection_for(delivery.inbox)
+        if not mail.send(fail_silently=False):
+            raise smtplib.SMTPServerDisconnected("The server did not take the mail.")
     except Exception as exc:
+        if sessions:
+            sessions.drop(delivery.inbox)
         raise classify(exc) from exc
     with transaction.atomic():
         mark_sent(delivery)

@@ -59,14 +59,26 @@ def claimable(now: dt.datetime) -> Q:
 
 def claim(delivery_id: int) -> Delivery | None:
     """Take one delivery for this sender (lease + attempt counted in one conditional UPDATE), or None."""
+    claimed = claim_batch([delivery_id])
+    return claimed[0] if claimed else None
+
+
+def claim_batch(delivery_ids: list[int]) -> list[Delivery]:
+    """Take the deliveries among `delivery_ids` that are still claimable, in one conditional UPDATE. The lease's
+    expiry (to the microsecond) identifies this claim's rows when they are read back."""
     now = clock.now()
-    taken = Delivery.objects.filter(claimable(now), pk=delivery_id).update(
-        lease_until=now + lease(), attempts=F("attempts") + 1)
-    if not taken:
-        return None
-    return (Delivery.objects.select_related("inbox", "message__conversation__contact",
-                                            "message__conversation__team", "message__author")
-            .get(pk=delivery_id))
+    until = now + lease()
+    with transaction.atomic():
+        rows = Delivery.objects.filter(claimable(now), pk__in=delivery_ids)
+        if connection.features.has_select_for_update_skip_locked:
+            rows = Delivery.objects.filter(pk__in=list(rows.select_for_update(skip_locked=True)
+                                                       .values_list("pk", flat=True)))
+        if not rows.update(lease_until=until, attempts=F("attempts") + 1):
+            return []
+    return list(Delivery.objects.select_related("inbox", "message__conversation__contact",
+                                                "message__conversation__team", "message__author")
+                .prefetch_related("message__attachments")
+                .filter(pk__in=delivery_ids, lease_until=until, status=DeliveryStatus.QUEUED).order_by("pk"))
 
 
 def due_ids(now: dt.datetime, limit: int = BATCH) -> list[int]:
@@ -80,11 +92,22 @@ def due_ids(now: dt.datetime, limit: int = BATCH) -> list[int]:
 
 def send_delivery(delivery_id: int) -> str | None:
     """Claim and send one delivery; its status afterwards, or None when it was not due or another sender has it."""
-    delivery = claim(delivery_id)
-    if delivery is None:
-        return None
+    statuses = send_batch([delivery_id])
+    return statuses[0] if statuses else None
+
+
+def send_batch(delivery_ids: list[int]) -> list[str]:
+    """Claim the deliveries that are still due and send them one after the other, mails of one inbox over one SMTP
+    session; the status of each claimed one afterwards."""
+    from inboxes.outbound.email import SmtpSessions
+
+    with SmtpSessions() as sessions:
+        return [_send_claimed(delivery, sessions) for delivery in claim_batch(delivery_ids)]
+
+
+def _send_claimed(delivery: Delivery, sessions) -> str:
     try:
-        sender_for(delivery)(delivery)
+        sender_for(delivery)(delivery, sessions)
     except SendFailure as failure:
         return _record_failure(delivery, failure)
     except Exception as exc:  # a bug or an unreadable file: fail visibly rather than retry forever
@@ -94,7 +117,7 @@ def send_delivery(delivery_id: int) -> str | None:
 
 
 def sender_for(delivery: Delivery):
-    """The send function of the delivery's channel (a table, not a ladder)."""
+    """The send function of the delivery's channel (a table, not a ladder); each takes (delivery, sessions)."""
     from inboxes.outbound import callback, email
 
     return {InboxChannel.EMAIL: email.send_email_delivery, InboxChannel.API: callback.send_callback_delivery}[
@@ -126,8 +149,7 @@ def _record_failure(delivery: Delivery, failure: SendFailure) -> str:
 def sweep_deliveries(now: dt.datetime | None = None) -> int:
     """Send every delivery that is due now: fresh ones whose queue message was lost, retries whose backoff passed,
     and ones whose sender died (lease expired). Returns how many were sent or settled by this pass."""
-    ids = due_ids(now or clock.now())
-    return sum(1 for delivery_id in ids if send_delivery(delivery_id) is not None)
+    return len(send_batch(due_ids(now or clock.now())))
 
 
 def next_due_at() -> dt.datetime | None:
