@@ -13,6 +13,7 @@ from email.utils import formataddr, getaddresses
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import F
 
 from conversations.choices import EmailDirection, SenderType
 from conversations.models import Delivery, EmailHeaders, Message
@@ -64,11 +65,31 @@ def references(thread: list[EmailHeaders]) -> list[str]:
 
 
 class SmtpSessions:
-    """One open SMTP session per inbox for a batch of mails (closed at the end, or dropped after an error so the
-    next mail starts a fresh one)."""
+    """What a batch of mails shares: one open SMTP session per inbox (closed at the end, or dropped after an error so
+    the next mail starts a fresh one), and the threads of the batch's conversations, read in one query and extended
+    with each mail sent."""
 
     def __init__(self):
         self._open: dict[int, object] = {}
+        self._threads: dict[int, list[EmailHeaders]] | None = None
+
+    def preload_threads(self, deliveries: list[Delivery]) -> None:
+        """Read the mails of every conversation of the batch at once."""
+        ids = {delivery.message.conversation_id for delivery in deliveries}
+        self._threads = {conversation_id: [] for conversation_id in ids}
+        rows = (EmailHeaders.objects.filter(message__conversation_id__in=ids)
+                .annotate(thread_of=F("message__conversation_id")).order_by("message__created_at", "message_id"))
+        for headers in rows:
+            self._threads[headers.thread_of].append(headers)
+
+    def thread(self, message: Message) -> list[EmailHeaders]:
+        if self._threads is None or message.conversation_id not in self._threads:
+            return thread_headers(message)
+        return [headers for headers in self._threads[message.conversation_id] if headers.message_id != message.pk]
+
+    def remember(self, message: Message, headers: EmailHeaders) -> None:
+        if self._threads is not None and message.conversation_id in self._threads:
+            self._threads[message.conversation_id].append(headers)
 
     def __enter__(self) -> "SmtpSessions":
         return self
@@ -149,7 +170,7 @@ def classify(exc: Exception) -> SendFailure:
 
 def send_email_delivery(delivery: Delivery, sessions: SmtpSessions | None = None) -> None:
     """Send one delivery's mail (no transaction open), then mark it sent and keep its headers for threading."""
-    thread = thread_headers(delivery.message)
+    thread = sessions.thread(delivery.message) if sessions else thread_headers(delivery.message)
     mail = build_email(delivery, thread)
     try:
         mail.connection = sessions.for_inbox(delivery.inbox) if sessions else connection_for(delivery.inbox)
@@ -161,15 +182,17 @@ def send_email_delivery(delivery: Delivery, sessions: SmtpSessions | None = None
         raise classify(exc) from exc
     with transaction.atomic():
         mark_sent(delivery)
-        _record_headers(delivery, mail)
+        headers = _record_headers(delivery, mail)
+    if sessions:
+        sessions.remember(delivery.message, headers)
 
 
-def _record_headers(delivery: Delivery, mail: EmailMessage) -> None:
+def _record_headers(delivery: Delivery, mail: EmailMessage) -> EmailHeaders:
+    """The sent mail's headers (a plain INSERT: a delivery is marked sent in this same transaction, so no earlier
+    attempt can have committed them)."""
     from_name, from_address = getaddresses([mail.from_email])[0]
-    EmailHeaders.objects.get_or_create(
-        inbox=delivery.inbox, message_id_header=delivery.external_id,
-        defaults={"message": delivery.message, "direction": EmailDirection.OUTBOUND,
-                  "in_reply_to": mail.extra_headers.get("In-Reply-To", ""),
-                  "references": mail.extra_headers.get("References", ""), "from_name": from_name,
-                  "from_address": from_address, "to": list(mail.to), "cc": list(mail.cc), "subject": mail.subject,
-                  "full_text": mail.body})
+    return EmailHeaders.objects.create(
+        inbox=delivery.inbox, message_id_header=delivery.external_id, message=delivery.message,
+        direction=EmailDirection.OUTBOUND, in_reply_to=mail.extra_headers.get("In-Reply-To", ""),
+        references=mail.extra_headers.get("References", ""), from_name=from_name, from_address=from_address,
+        to=list(mail.to), cc=list(mail.cc), subject=mail.subject, full_text=mail.body)

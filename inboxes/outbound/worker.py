@@ -101,8 +101,10 @@ def send_batch(delivery_ids: list[int]) -> list[str]:
     session; the status of each claimed one afterwards."""
     from inboxes.outbound.email import SmtpSessions
 
+    claimed = claim_batch(delivery_ids)
     with SmtpSessions() as sessions:
-        return [_send_claimed(delivery, sessions) for delivery in claim_batch(delivery_ids)]
+        sessions.preload_threads([d for d in claimed if d.inbox.channel == InboxChannel.EMAIL])
+        return [_send_claimed(delivery, sessions) for delivery in claimed]
 
 
 def _send_claimed(delivery: Delivery, sessions) -> str:

@@ -216,3 +216,15 @@ def test_settings_read_email_from_the_environment(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(project)
+
+
+def test_replies_sent_in_one_batch_thread_onto_each_other(email_conversation, smtp_server):
+    # Their queue messages are lost (no commit hooks run here): one sweep sends both, in order, in one SMTP session.
+    first = services.message_create(conversation=email_conversation, body="One", sender_type=SenderType.AGENT)
+    services.message_create(conversation=email_conversation, body="Two", sender_type=SenderType.AGENT)
+    assert worker.sweep_deliveries() == 2
+    mails = smtp_server.wait_for(2)
+    first_id = Delivery.objects.get(message=first).external_id
+    assert mails[0].message["Message-ID"] == first_id
+    assert mails[1].message["In-Reply-To"] == first_id
+    assert mails[1].message["References"].split() == ["<first-mail@customer.test>", first_id]
