@@ -228,3 +228,22 @@ def test_replies_sent_in_one_batch_thread_onto_each_other(email_conversation, sm
     assert mails[0].message["Message-ID"] == first_id
     assert mails[1].message["In-Reply-To"] == first_id
     assert mails[1].message["References"].split() == ["<first-mail@customer.test>", first_id]
+
+
+def test_workflow_auto_reply_to_a_customer_mail_is_sent(email_conversation, smtp_server):
+    from tests.workflows.conftest import drain
+    from workflows import services as workflow_services
+
+    drain()  # the opening mail's events, before the workflow exists
+    workflow_services.workflow_create(definition={
+        "name": "Acknowledge mail", "status": "active",
+        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+        "steps": [{"type": "auto_reply", "config": {"text": "Thanks {{ contact.name }}, we got your mail."}}]})
+    services.message_create(conversation=email_conversation, body="Any news?", sender_type=SenderType.CUSTOMER)
+    drain()
+    assert worker.sweep_deliveries() == 1
+    [mail] = smtp_server.wait_for(1)
+    reply_message = email_conversation.messages.get(sender_type=SenderType.AI)
+    assert mail.message["Message-ID"] == reply_message.delivery.external_id
+    assert mail.message.get_body(("plain",)).get_content().strip() == "Thanks Ada Lovelace, we got your mail."
+    assert mail.message["Auto-Submitted"] == "auto-replied"
