@@ -81,8 +81,9 @@ def claim_batch(delivery_ids: list[int]) -> list[Delivery]:
                 .filter(pk__in=delivery_ids, lease_until=until, status=DeliveryStatus.QUEUED).order_by("pk"))
 
 
-def due_ids(now: dt.datetime, limit: int = BATCH) -> list[int]:
+def due_ids(now: dt.datetime, limit: int | None = None) -> list[int]:
     """Ids of due deliveries, oldest due first; on PostgreSQL those other senders hold row locks on are skipped."""
+    limit = limit or BATCH
     rows = Delivery.objects.filter(claimable(now)).order_by("next_attempt_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
