@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -40,8 +41,6 @@ def external_id_for(inbox: Inbox) -> str:
     token = uuid.uuid4().hex
     if inbox.channel == InboxChannel.API:
         return f"msg_{token}"
-    from django.conf import settings
-
     address = inbox.address or getattr(settings, "DEFAULT_FROM_EMAIL", "") or "helpdesk@localhost"
     domain = address.rsplit("@", 1)[-1].strip(" >") or "localhost"
     return f"<{token}@{domain}>"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 
-from conversations import clock
 from conversations.choices import EventType
 from conversations.models import Delivery
 from inboxes.outbound.worker import SendFailure, mark_sent
@@ -62,4 +61,3 @@ def send_callback_delivery(delivery: Delivery, sessions=None) -> None:
     except OutboundError as exc:
         raise SendFailure(str(exc), transient=exc.transient, retry_after=exc.retry_after) from exc
     mark_sent(delivery)
-    delivery.sent_at = delivery.sent_at or clock.now()

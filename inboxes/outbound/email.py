@@ -157,12 +157,16 @@ def build_email(delivery: Delivery, thread: list[EmailHeaders]) -> EmailMessage:
 
 def classify(exc: Exception) -> SendFailure:
     """SMTP 4xx, refused connections, timeouts and dropped sessions may pass later; SMTP 5xx will not."""
-    code = getattr(exc, "smtp_code", None)
+    code, reply = getattr(exc, "smtp_code", None), getattr(exc, "smtp_error", b"")
     if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
-        code = min(value[0] for value in exc.recipients.values())
-    text = f"{type(exc).__name__}: {exc}"
+        code, reply = min(exc.recipients.values())
+    if isinstance(code, int):
+        reply = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        text = f"SMTP {code} {reply}".strip()
+    else:
+        text = f"{type(exc).__name__}: {exc}"
     if isinstance(code, int) and code >= 500:
-        return SendFailure(f"SMTP {code}: {text}", transient=False)
+        return SendFailure(text, transient=False)
     if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):
         return SendFailure(text, transient=True)
     return SendFailure(text, transient=False)
