@@ -40,6 +40,7 @@ BENCHES = {
     "waits": ["waits.py"],
     "presence": ["presence.py"],
     "reports": ["reports.py"],
+    "mail": ["mail_send.py"],
 }
 QUICK_ENV = {"BENCH_QUICK": "1", "SLA_BENCH_TARGETS": "50000"}  # bench/reports.py: 5,000 conversations
 

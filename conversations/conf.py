@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_IN_SUPERVISOR": False,
     # Dotted path of the task committed events are handed to.
     "EVENT_TASK": "workflows.tasks.dispatch_event_task",
+    # Dotted path of the task that sends one queued delivery (an answer by mail or to an API inbox's callback).
+    "DELIVERY_TASK": "inboxes.tasks.send_delivery_task",
+    # How long a sender holds a delivery it is sending; a sender that died is replaced once this passes.
+    "DELIVERY_LEASE_SECONDS": 120,
     # The project's manage.py, which the worker commands start `qcluster` with; empty: BASE_DIR/manage.py.
     "MANAGE_PY": "",
     "SPEECH_BACKEND": "pocketsphinx",

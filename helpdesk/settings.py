@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "sla",
     "workflows",
     "reports",
+    "inboxes",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +144,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
+# The SMTP server answers leave through (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend); an inbox may
+# name its own server instead (SPEC §13).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 HELPDESK_SITE_URL = SITE_URL  # the base of links the apps send (conversations/conf.py lists every HELPDESK_*)
 
@@ -251,6 +262,11 @@ HELPDESK_HEALTH_MAX_AGE_SECONDS = env_int("HELPDESK_HEALTH_MAX_AGE_SECONDS", 120
 HELPDESK_SWEEP_IN_SUPERVISOR = env_bool("HELPDESK_SWEEP_IN_SUPERVISOR")
 # Where committed events are handed to; the workflows app replaces the foundation's placeholder with its dispatcher.
 HELPDESK_EVENT_TASK = os.environ.get("HELPDESK_EVENT_TASK", "workflows.tasks.dispatch_event_task")
+# Channels (SPEC §13): the task that sends a queued answer (mail or API callback), how long a sender holds one, and
+# the largest file a message may carry.
+HELPDESK_DELIVERY_TASK = os.environ.get("HELPDESK_DELIVERY_TASK", "inboxes.tasks.send_delivery_task")
+HELPDESK_DELIVERY_LEASE_SECONDS = env_int("HELPDESK_DELIVERY_LEASE_SECONDS", 120)
+HELPDESK_MAX_ATTACHMENT_BYTES = env_int("HELPDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
 # Speech to text for the `transcribe` step: "pocketsphinx" (offline, English) or "cloud" (Google-Speech-style API).
 HELPDESK_SPEECH_BACKEND = os.environ.get("HELPDESK_SPEECH_BACKEND", "pocketsphinx")
 HELPDESK_SPEECH_LANGUAGE = os.environ.get("HELPDESK_SPEECH_LANGUAGE", "en-US")

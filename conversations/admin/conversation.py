@@ -151,7 +151,8 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         if conversation is None or not self.has_change_permission(request, conversation):
             raise PermissionDenied
         try:
-            done = workspace.perform_work(conversation, workspace.WorkForm(request.POST), request.user)
+            done = workspace.perform_work(conversation, workspace.WorkForm(request.POST, request.FILES),
+                                          request.user)
             self.message_user(request, done, messages.SUCCESS)
         except ValidationError as exc:
             self.message_user(request, "Not done: " + " ".join(exc.messages), messages.ERROR)

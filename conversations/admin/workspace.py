@@ -15,7 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
@@ -121,8 +121,20 @@ def quick_links(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 def thread(conversation: Conversation) -> list[Message]:
-    """The conversation's messages, oldest first, with their authors (one query)."""
-    return list(conversation.messages.select_related("author").order_by("created_at", "id"))
+    """The conversation's messages, oldest first, with their authors, mail headers and deliveries (one query) and
+    their files (one more)."""
+    messages = list(conversation.messages.select_related("author", "email", "delivery").prefetch_related("attachments")
+                    .order_by("created_at", "id"))
+    for message in messages:
+        message.mail, message.sending = _reverse_one(message, "email"), _reverse_one(message, "delivery")
+    return messages
+
+
+def _reverse_one(message: Message, name: str) -> Any:
+    try:
+        return getattr(message, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 def message_kind(message: Message) -> str:
@@ -134,15 +146,32 @@ class WorkForm(forms.Form):
     """One POST from the workspace: which button, and the text or status it carries."""
 
     action = forms.ChoiceField(choices=[("reply", "Reply"), ("note", "Add internal note"),
-                                        ("assign_to_me", "Assign to me"), ("status", "Set status")])
+                                        ("assign_to_me", "Assign to me"), ("status", "Set status"),
+                                        ("retry_delivery", "Retry sending")])
     body = forms.CharField(required=False, max_length=services.MAX_BODY_LENGTH, strip=True)
     status = forms.ChoiceField(required=False, choices=Status.choices)
+    message = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, data=None, files=None, **kwargs):
+        super().__init__(data, files, **kwargs)
+        self.uploads = files.getlist("files") if files is not None else []
 
 
 def _post(conversation: Conversation, data: dict, user, *, internal: bool) -> str:
-    services.message_create(conversation=conversation, body=data["body"], sender_type=SenderType.AGENT,
-                            author=user, internal=internal)
-    return "Internal note added." if internal else "Reply sent."
+    message = services.message_create(conversation=conversation, body=data["body"], sender_type=SenderType.AGENT,
+                                      author=user, internal=internal, files=data.get("files"))
+    if internal:
+        return "Internal note added."
+    return "Reply queued for sending." if _reverse_one(message, "delivery") else "Reply sent."
+
+
+def _retry_delivery(conversation: Conversation, data: dict, user) -> str:
+    message = conversation.messages.select_related("delivery").filter(pk=data.get("message")).first()
+    delivery = _reverse_one(message, "delivery") if message else None
+    if delivery is None:
+        raise ValidationError({"message": "That message has no delivery to retry."})
+    services.delivery_retry(delivery=delivery)
+    return "Sending again."
 
 
 def _assign_to_me(conversation: Conversation, data: dict, user) -> str:
@@ -162,6 +191,7 @@ WORK_ACTIONS: dict[str, Callable[[Conversation, dict, Any], str]] = {
     "note": lambda conversation, data, user: _post(conversation, data, user, internal=True),
     "assign_to_me": _assign_to_me,
     "status": _set_status,
+    "retry_delivery": _retry_delivery,
 }
 
 
@@ -169,7 +199,7 @@ def perform_work(conversation: Conversation, form: WorkForm, user) -> str:
     """Run the button's service call; returns what to tell the agent. Raises ValidationError when refused."""
     if not form.is_valid():
         raise ValidationError([f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()])
-    data = form.cleaned_data
+    data = {**form.cleaned_data, "files": form.uploads}
     return WORK_ACTIONS[data["action"]](conversation, data, user)
 
 

@@ -17,7 +17,8 @@ from rest_framework import serializers
 from conversations import selectors, services
 from conversations.audio import HEADER_BYTES, audio_problem
 from conversations.choices import Channel, Disposition, Priority, SenderType, Status
-from conversations.models import Contact, Conversation, Message, Recording, Team, Ticket
+from conversations.models import Contact, Conversation, Inbox, Message, Recording, Team, Ticket
+from conversations.api.channels import attachments_data, delivery_data, email_data
 from conversations.phones import normalize_e164
 
 MAX_ATTRIBUTES_BYTES = 64 * 1024
@@ -218,7 +219,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "id", "contact", "channel", "subject", "status", "priority", "assignee", "team", "tags", "disposition",
             "sentiment", "customer_message_count", "first_response_at", "last_customer_message_at",
             "last_agent_message_at", "resolved_at", "created_at", "updated_at", "fields", "snoozed_until",
-            "merged_into",
+            "merged_into", "inbox",
         ]
         read_only_fields = fields
 
@@ -239,11 +240,22 @@ class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """POST body: open a conversation for a contact; it starts in status `new`."""
 
     contact = StrictPrimaryKeyField(queryset=Contact.objects.all())
-    channel = serializers.ChoiceField(choices=Channel.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False,
+                                      help_text="Required unless `inbox` is given (then the inbox's channel).")
     subject = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)
     team = ReferenceField(resolver=selectors.resolve_team, required=False, allow_null=True, default=None,
                           help_text="Team id or name.")
+    inbox = StrictPrimaryKeyField(queryset=Inbox.objects.select_related("team"), required=False, allow_null=True,
+                                  default=None, help_text="The inbox (SPEC §13): its channel, its team by default.")
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if attrs.get("inbox") is None and not attrs.get("channel"):
+            raise serializers.ValidationError({"channel": ["This field is required."]})
+        if attrs.get("inbox") is not None:
+            attrs["channel"] = attrs["inbox"].channel
+        return attrs
 
     def to_representation(self, instance: Conversation) -> dict:
         return ConversationSerializer(instance, context=self.context).data
@@ -272,13 +284,35 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    """A message as clients read it."""
+    """A message as clients read it; `email`, `attachments` and `delivery` (SPEC §13) come from rows the list
+    prefetches (`MESSAGE_RELATIONS`), so a page costs the same queries whatever its size."""
+
+    email = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
+    delivery = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
         fields = ["id", "conversation", "sender_type", "author", "body", "internal", "buttons", "sentiment",
-                  "created_at"]
+                  "created_at", "email", "attachments", "delivery"]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {
+        key: {"type": "string"} for key in ("message_id", "in_reply_to", "from", "subject")}})
+    def get_email(self, message: Message) -> dict | None:
+        return email_data(message)
+
+    @extend_schema_field({"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "filename": {"type": "string"}, "content_type": {"type": "string"},
+        "size": {"type": "integer"}, "url": {"type": "string"}}}})
+    def get_attachments(self, message: Message) -> list[dict]:
+        return attachments_data(message, self.context.get("request"))
+
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {
+        "status": {"type": "string"}, "attempts": {"type": "integer"}, "error": {"type": "string"},
+        "sent_at": {"type": "string", "format": "date-time", "nullable": True}}})
+    def get_delivery(self, message: Message) -> dict | None:
+        return delivery_data(message)
 
 
 class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -287,6 +321,8 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     body = serializers.CharField(max_length=services.MAX_BODY_LENGTH)
     sender_type = serializers.ChoiceField(choices=SenderType.choices)
     internal = serializers.BooleanField(required=False, default=False)
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False,
+                                  write_only=True, help_text="multipart/form-data only: files to attach (SPEC §13).")
 
     def to_representation(self, instance: Message) -> dict:
         return MessageSerializer(instance, context=self.context).data

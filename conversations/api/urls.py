@@ -5,7 +5,7 @@ when the router builds its URL list (and its API root lists them).
 """
 from django.urls import re_path
 
-from conversations.api import fields, views, workspace
+from conversations.api import attachments, fields, views, workspace
 from conversations.api.base import router
 
 router.register("contacts", views.ContactViewSet, basename="contact")
@@ -24,6 +24,10 @@ urlpatterns = [
             name="conversation-messages"),
     re_path(rf"{CONVERSATION}/recordings/$", views.RecordingViewSet.as_view({"get": "list", "post": "create"}),
             name="conversation-recordings"),
+    re_path(rf"{CONVERSATION}/messages/(?P<message_pk>[^/.]+)/retry/$", attachments.MessageDeliveryRetryView.as_view(),
+            name="message-retry-delivery"),
+    re_path(r"^attachments/(?P<attachment_id>[^/.]+)/$", attachments.AttachmentDownloadView.as_view(),
+            name="attachment-download"),
     re_path(r"^surveys/(?P<token>[^/]+)/answer/$", views.SurveyAnswerView.as_view(), name="survey-answer"),
 ]
 urlpatterns += [

@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from conversations import services
 from conversations.api.throttling import HelpdeskAnonThrottle
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
+from conversations.api.channels import MESSAGE_PREFETCH, MESSAGE_SELECT
 from conversations.api.filters import ContactFilter, ConversationFilter, TicketFilter
 from conversations.api.serializers import (
     ContactSerializer,
@@ -201,7 +202,8 @@ class MessageViewSet(ConversationChildViewSet):
     model = Message
 
     def get_queryset(self) -> QuerySet:
-        return super().get_queryset().order_by("created_at", "id")
+        return (super().get_queryset().select_related(*MESSAGE_SELECT).prefetch_related(*MESSAGE_PREFETCH)
+                .order_by("created_at", "id"))
 
     def get_serializer_class(self):
         return MessageCreateSerializer if self.action == "create" else MessageSerializer
@@ -209,7 +211,7 @@ class MessageViewSet(ConversationChildViewSet):
     def perform_create(self, serializer) -> None:
         """`message_create` locks and loads the conversation anyway, so it gets only the id (one read fewer); an
         unknown id is still a 404, and still wins over the service's own 400s."""
-        data = serializer.validated_data
+        data = dict(serializer.validated_data)
         author = self.request.user if data["sender_type"] == SenderType.AGENT else None
         try:
             conversation = services.conversation_ref(self.kwargs["conversation_pk"])

@@ -7,6 +7,7 @@ parent depth + 1 when a workflow step makes the change (loop protection, SPEC §
 """
 # The package is split by area; callers keep `from conversations import services` and `services.<name>(...)`.
 from conversations.services.attachments import attachment_add, clean_filename  # noqa: F401
+from conversations.services.deliveries import delivery_queue, delivery_retry  # noqa: F401
 from conversations.services.checks import MAX_BODY_LENGTH, MAX_TAG_LENGTH, OPEN_STATUSES  # noqa: F401
 from conversations.services.conversations import (  # noqa: F401
     conversation_add_tags,

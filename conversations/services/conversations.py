@@ -24,6 +24,7 @@ from conversations.events import record_event
 from conversations.models import (
     Contact,
     Conversation,
+    Inbox,
     Tag,
     Team,
 )
@@ -46,13 +47,18 @@ def conversation_open(
     priority: str = Priority.NORMAL,
     team: Team | None = None,
     depth: int = 0,
+    inbox: Inbox | None = None,
 ) -> Conversation:
-    """Open a conversation (status `new`) and record `conversation.created`."""
+    """Open a conversation (status `new`) and record `conversation.created`. In an inbox (SPEC §13) the channel is
+    the inbox's and the team defaults to the inbox's."""
+    if inbox is not None:
+        channel, team = inbox.channel, team or inbox.team
     require_choice(channel, Channel, "channel")
     require_choice(priority, Priority, "priority")
-    conversation = Conversation(contact=contact, channel=channel, subject=subject or "", priority=priority, team=team)
-    # `contact` and `team` are rows already loaded by the caller: validating them would only re-read them.
-    conversation.full_clean(exclude=["assignee", "contact", "team"])
+    conversation = Conversation(contact=contact, channel=channel, subject=subject or "", priority=priority, team=team,
+                                inbox=inbox)
+    # `contact`, `team` and `inbox` are rows already loaded by the caller: validating them would only re-read them.
+    conversation.full_clean(exclude=["assignee", "contact", "team", "inbox"])
     with transaction.atomic():
         conversation.save()
         remember_related(conversation, "tags", [])  # a new conversation has no tags: the response needs no read

@@ -19,6 +19,7 @@ from conversations.models import (
     Conversation,
     Message,
 )
+from conversations.prefetch import remember_related
 from conversations.sentiment import running_average, score_text
 
 User = get_user_model()
@@ -28,6 +29,8 @@ from conversations.services.checks import (
 )
 from conversations.services.conversations import change_status_locked, lock_conversation
 from conversations.services.mentions import notify_mentions
+from conversations.services.attachments import attachment_add, check_attachment_size, clean_filename
+from conversations.services.deliveries import delivery_queue
 
 
 def _clean_buttons(buttons: Any) -> list[dict]:
@@ -49,11 +52,16 @@ def message_create(
     internal: bool = False,
     buttons: list | None = None,
     depth: int = 0,
+    files: list | None = None,
+    deliver: bool | None = None,
 ) -> Message:
     """Post a message; keep sentiment, response timestamps and status in step; record `message.created`.
 
     A customer message reopens a pending or resolved conversation; the first public agent reply opens a new one
-    and stamps the first response (what agents expect from Zendesk or Chatwoot).
+    and stamps the first response (what agents expect from Zendesk or Chatwoot). `files` (uploaded files, or
+    `(name, bytes, content_type)` tuples) are stored in the same transaction; one over the size limit refuses the
+    whole message. On an inbox's conversation a public team message gets its queued `Delivery` (SPEC §13);
+    `deliver=False` stores without sending (an imported auto-reply or bounce), None decides by the sender type.
     """
     require_choice(sender_type, SenderType, "sender_type")
     if body is not None and not isinstance(body, str):
@@ -68,6 +76,7 @@ def message_create(
         raise ValidationError({"internal": "Customers cannot write internal notes."})
     message = Message(conversation=conversation, sender_type=sender_type, author=author, body=body,
                       internal=bool(internal), buttons=_clean_buttons(buttons))
+    uploads = _checked_files(files)
     with transaction.atomic():
         conversation = _follow_merges(lock_conversation(conversation))
         message.conversation = conversation
@@ -85,6 +94,10 @@ def message_create(
             if sender_type == SenderType.AGENT and conversation.first_response_at is None:
                 conversation.first_response_at = now
         message.save()
+        attachments = [attachment_add(message=message, filename=name, content=content, content_type=content_type)
+                       for name, content, content_type in uploads]
+        delivery = delivery_queue(message=message, conversation=conversation, deliver=deliver)
+        _remember_channel_rows(message, attachments, delivery)
         conversation.save(update_fields=[
             "sentiment", "customer_message_count", "last_customer_message_at", "last_agent_message_at",
             "first_response_at", "updated_at",
@@ -113,6 +126,29 @@ def _follow_merges(conversation: Conversation) -> Conversation:
             return conversation
         conversation = lock_conversation(Conversation(pk=conversation.merged_into_id))
     return conversation
+
+
+def _remember_channel_rows(message: Message, attachments: list, delivery) -> None:
+    """A new message's files, delivery and (absent) mail headers are known: the API response reads no row back."""
+    remember_related(message, "attachments", attachments)
+    Message.delivery.related.set_cached_value(message, delivery)
+    Message.email.related.set_cached_value(message, None)
+
+
+def _checked_files(files: list | None) -> list[tuple[str, bytes, str]]:
+    """The files as (name, content, content_type), every size checked before anything is written (a 400 naming the
+    file, nothing saved)."""
+    checked = []
+    for item in files or []:
+        if isinstance(item, tuple):
+            name, content, content_type = item
+        else:
+            name, content_type = getattr(item, "name", ""), getattr(item, "content_type", "") or ""
+            check_attachment_size(filename=clean_filename(name), size=getattr(item, "size", 0) or 0)
+            content = item.read()
+        check_attachment_size(filename=clean_filename(name), size=len(content))
+        checked.append((name, content, content_type))
+    return checked
 
 
 def _follow_message_with_status(conversation: Conversation, sender_type: str, internal: bool, depth: int) -> None:

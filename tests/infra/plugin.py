@@ -74,6 +74,21 @@ def private_redis_url() -> Iterator[str]:
     yield from _throwaway("Redis", start_redis)
 
 
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on a free loopback port that Django's SMTP backend sends to; `.received` holds
+    the mails it accepted."""
+    from tests.infra.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    for name, value in server.django_settings().items():
+        setattr(settings, name, value)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def database_vendor() -> str:
     """The vendor of Django's default database in this run: "sqlite" or "postgresql"."""
     from django.db import connection

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.services
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = Path(__file__).resolve().parent / "host"
-APPS = ("conversations", "sla", "reports", "workflows")
+APPS = ("conversations", "sla", "reports", "workflows", "inboxes")
 RUN_SECONDS = 180
 
 

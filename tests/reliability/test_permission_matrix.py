@@ -88,6 +88,8 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
     "/api/endpoints/": MANAGER,
     "/api/endpoints/{id}/": MANAGER,
     "/api/endpoints/{id}/enable/": MANAGER,
+    "/api/attachments/{attachment_id}/": AGENT,
+    "/api/conversations/{conversation_pk}/messages/{message_pk}/retry/": AGENT,
 }
 
 # Who may open the admin pages of each app; a model of an app missing here fails the test.

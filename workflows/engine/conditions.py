@@ -122,7 +122,7 @@ CONVERSATION_FIELDS = (
     "message_count", "fields",
 )
 CONTACT_FIELDS = ("id", "name", "email", "phone", "segment", "language", "attributes")
-MESSAGE_FIELDS = ("id", "body", "sender_type", "internal", "sentiment", "created_at")
+MESSAGE_FIELDS = ("id", "body", "sender_type", "internal", "sentiment", "created_at", "has_attachments")
 OPEN_NAMESPACES = ("event.", "vars.", "sla.", "contact.attributes.")
 FIELDS_NAMESPACE = "conversation.fields."  # conversation fields: known when a definition has the key (SPEC §15)
 

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from jinja2 import TemplateError, meta, nodes
 
 from conversations import clock
-from conversations.models import Conversation, Event, Message
+from conversations.models import Attachment, Conversation, Event, Message
 from workflows.engine import sandbox
 
 
@@ -88,7 +88,18 @@ def message_data(message: Message | None) -> dict[str, Any] | None:
     return {
         "id": message.pk, "body": message.body, "sender_type": message.sender_type, "internal": message.internal,
         "sentiment": message.sentiment, "created_at": _iso(message.created_at),
+        "has_attachments": _has_attachments(message),
     }
+
+
+def _has_attachments(message: Message) -> bool:
+    flagged = getattr(message, "context_has_attachments", None)
+    return message.attachments.exists() if flagged is None else bool(flagged)
+
+
+def _messages() -> Any:
+    """Messages with what their context shows that is not a column (`has_attachments`), in the same query."""
+    return Message.objects.annotate(context_has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
 
 
 def event_data(event: Event) -> dict[str, Any]:
@@ -128,11 +139,11 @@ class BatchReader:
     def message(self, event: Event) -> dict | None:
         if self._messages is None:
             ids = {message_id for other in self._events if (message_id := (other.payload or {}).get("message_id"))}
-            self._messages = {message.pk: message_data(message) for message in Message.objects.filter(pk__in=ids)}
+            self._messages = {message.pk: message_data(message) for message in _messages().filter(pk__in=ids)}
         message_id = (event.payload or {}).get("message_id")
         if message_id in self._messages:
             return self._messages[message_id]
-        return message_data(Message.objects.filter(pk=message_id).first()) if message_id else None
+        return message_data(_messages().filter(pk=message_id).first()) if message_id else None
 
     def conversation(self, event: Event) -> tuple[dict, dict]:
         """(conversation data, contact data) of the event's conversation, as of the last read."""
@@ -178,7 +189,7 @@ class LazyContext(dict):
         if self._reader is not None:
             return self._reader.message(self._event)
         message_id = (self._event.payload or {}).get("message_id")
-        return message_data(Message.objects.filter(pk=message_id).first() if message_id else None)
+        return message_data(_messages().filter(pk=message_id).first() if message_id else None)
 
     def _load_conversation(self) -> None:
         conversation = self._conversation

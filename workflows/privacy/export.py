@@ -44,7 +44,7 @@ def _message_data(message: Message) -> dict[str, Any]:
         data["email"] = {"from": email.from_address, "to": email.to, "cc": email.cc, "subject": email.subject}
     data["attachments"] = [
         {"id": attachment.pk, "filename": attachment.filename, "content_type": attachment.content_type,
-         "size": attachment.size, "url": _file_url("attachment-download", pk=attachment.pk)}
+         "size": attachment.size, "url": _file_url("attachment-download", attachment_id=attachment.pk)}
         for attachment in message.attachments.all()]
     return data
 

@@ -56,7 +56,8 @@ class SendEmailStep(StepType):
         output = {"to": email["to"], "subject": email["subject"]}
         if config.get("record_message", True):
             message = services.message_create(conversation=ctx.conversation, body=email["body"],
-                                              sender_type=SenderType.SYSTEM, depth=ctx.depth)
+                                              sender_type=SenderType.SYSTEM, depth=ctx.depth,
+                                              deliver=False)  # this step sends its own mail
             output["message_id"] = message.pk
         notifications.send(**email)  # last: a failed send raises and rolls the recorded message back
         return StepOutcome(output=output)

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "sla",
     "workflows",
     "reports",
+    "inboxes",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,0 +1,33 @@
+"""django-q2 entry points of the channels' sender. Tasks receive ids, reload rows and are safe to run twice."""
+from __future__ import annotations
+
+import time
+
+from conversations import clock
+from conversations.conf import helpdesk_setting
+from inboxes.outbound import worker
+
+SWEEP_WINDOW_SECONDS = 55  # the schedule fires about once a minute; the sweep covers the minute itself
+
+
+def send_delivery_task(delivery_id: int) -> str | None:
+    """Wake-up for a queued delivery (HELPDESK_DELIVERY_TASK): send it unless another sender holds it or it is not
+    due; then send whatever else is due, so one queue message can serve a burst."""
+    status = worker.send_delivery(int(delivery_id))
+    worker.sweep_deliveries()
+    return status
+
+
+def sweep_deliveries_task() -> int:
+    """The scheduled sweep: due, retried and stuck (lease expired) deliveries, every HELPDESK_SWEEP_SECONDS for the
+    rest of the minute while something falls due within it."""
+    total = worker.sweep_deliveries()
+    deadline = time.monotonic() + SWEEP_WINDOW_SECONDS
+    interval = max(1, helpdesk_setting("SWEEP_SECONDS"))
+    while time.monotonic() + interval < deadline:
+        upcoming = worker.next_due_at()
+        if upcoming is None or (upcoming - clock.now()).total_seconds() > deadline - time.monotonic():
+            break
+        time.sleep(interval)
+        total += worker.sweep_deliveries()
+    return total
