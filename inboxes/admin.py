@@ -11,9 +11,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
 from conversations.models import Inbox
+from conversations.roles import is_manager
 from inboxes import probe, services
 
 KEEP_HELP = "Leave blank to keep the current value."
+MODEL_FIELDS = ["name", "channel", "team", "address", "callback_url", "active"]
 
 
 def _secret_input(label: str, help_text: str = KEEP_HELP) -> forms.CharField:
@@ -42,7 +44,7 @@ class InboxForm(forms.ModelForm):
 
     class Meta:
         model = Inbox
-        fields = ["name", "channel", "team", "address", "callback_url", "active"]
+        fields = MODEL_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,7 +70,7 @@ class InboxForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        fields = {key: data.get(key) for key in self.Meta.fields}
+        fields = {key: data.get(key) for key in MODEL_FIELDS}
         fields["imap"] = self._block("imap", ("host", "port", "username", "folder"))
         fields["smtp"] = self._block("smtp", ("host", "port", "username"))
         try:
@@ -101,6 +103,21 @@ class InboxAdmin(admin.ModelAdmin):
         ("Outgoing mail (SMTP)", {"fields": ("smtp_host", "smtp_port", "smtp_username", "smtp_password",
                                             "smtp_starttls")}),
     )
+
+    def has_module_permission(self, request) -> bool:
+        return is_manager(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return is_manager(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user)
 
     def save_model(self, request, obj: Inbox, form: InboxForm, change: bool) -> None:
         """The form's clean() ran the service (validated, sealed); this stores the row and shows a new token once."""
@@ -137,11 +154,11 @@ class InboxAdmin(admin.ModelAdmin):
         for result in probe.inbox_test_connection(inbox=inbox):
             self.message_user(request, f"Test connection: {result.message}",
                               messages.SUCCESS if result.ok else messages.ERROR)
-        return HttpResponseRedirect(reverse("admin:inboxes_inbox_change", args=[inbox.pk]))
+        return HttpResponseRedirect(reverse("admin:conversations_inbox_change", args=[inbox.pk]))
 
     def rotate_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         inbox = self._posted_inbox(request, object_id)
         self._announce_token(request, inbox, services.inbox_rotate_token(inbox=inbox))
-        return HttpResponseRedirect(reverse("admin:inboxes_inbox_change", args=[inbox.pk]))
+        return HttpResponseRedirect(reverse("admin:conversations_inbox_change", args=[inbox.pk]))

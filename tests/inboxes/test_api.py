@@ -81,3 +81,14 @@ def test_an_inbox_with_conversations_is_not_deleted(manager_client, inbox, inbou
     assert manager_client.patch(f"/api/inboxes/{inbox.pk}/", {"active": False}, format="json").status_code == 200
     empty = manager_client.post("/api/inboxes/", {"name": "Spare", "channel": "api"}, format="json").json()
     assert manager_client.delete(f"/api/inboxes/{empty['id']}/").status_code == 204
+
+
+def test_the_imap_poll_schedule_is_written_once(db):
+    from django_q.models import Schedule
+
+    from inboxes.tasks import POLL_SCHEDULE_NAME, POLL_TASK, ensure_poll_schedule
+
+    ensure_poll_schedule()
+    ensure_poll_schedule()
+    schedule = Schedule.objects.get(name=POLL_SCHEDULE_NAME)
+    assert schedule.func == POLL_TASK and schedule.minutes == 1 and schedule.repeats == -1
