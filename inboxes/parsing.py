@@ -106,10 +106,23 @@ def reply_text(text: str) -> str:
     return latest or text.strip()
 
 
+_SEPARATOR = re.compile(r"^\s*[_\-=]{5,}\s*$")
+_ATTRIBUTION = re.compile(r"(@|\bwrote\b|\bschrieb\b|a écrit)", re.IGNORECASE)
+
+
 def _drop_trailing_quote(text: str) -> str:
+    """Cut what the reply parser leaves at the end: "> " lines, separator lines, and the attribution line that
+    introduced them ("* Support <support@…> [2026-12-01 19:45]:")."""
     lines = text.replace("\r\n", "\n").split("\n")
-    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(">")):
-        lines.pop()
+    while lines:
+        last = lines[-1].strip()
+        quoted_before = len(lines) < len(text.split("\n"))
+        if not last or last.startswith(">") or _SEPARATOR.match(last):
+            lines.pop()
+        elif quoted_before and last.endswith(":") and _ATTRIBUTION.search(last):
+            lines.pop()
+        else:
+            break
     return "\n".join(lines)
 
 
@@ -128,15 +141,23 @@ def is_auto_reply(mail: Message) -> bool:
     return False
 
 
+def clean_text(value: str) -> str:
+    """Text safe to store: raw 8-bit bytes the parser kept as surrogates are read as UTF-8 (what clients that do
+    not encode headers send), anything undecodable becomes U+FFFD, NULs are dropped."""
+    if not value:
+        return ""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\x00", "")
+
+
 def _header(mail: Message, name: str) -> str:
     """A header as text; a header the parser cannot decode is read raw, and an unreadable one is empty."""
     try:
         value = mail.get(name)
-        return "" if value is None else str(value)
+        return "" if value is None else clean_text(str(value))
     except Exception:
         try:
             raw = mail.get_all(name, failobj=[])
-            return str(raw[0]) if raw else ""
+            return clean_text(str(raw[0])) if raw else ""
         except Exception:
             return ""
 
@@ -162,12 +183,12 @@ def _address_pairs(mail: Message, name: str) -> list[tuple[str, str]]:
     try:
         header = mail.get(name)
         if header is not None and getattr(header, "addresses", None) is not None:
-            pairs = [(a.display_name or "", a.addr_spec or "") for a in header.addresses]
+            pairs = [(clean_text(a.display_name or ""), clean_text(a.addr_spec or "")) for a in header.addresses]
             if any(addr for _, addr in pairs):
                 return [(n, a.strip()) for n, a in pairs if "@" in a]
     except Exception:
         pass
-    raw = ", ".join(str(v) for v in (mail.get_all(name, failobj=[]) or []))
+    raw = clean_text(", ".join(str(v) for v in (mail.get_all(name, failobj=[]) or [])))
     return [(n, a.strip()) for n, a in email.utils.getaddresses([raw]) if "@" in a]
 
 
@@ -225,7 +246,7 @@ def _part_text(part: Message) -> str:
     text = _decode(_decoded_bytes(part), charset).replace("\r\n", "\n").replace("\r", "\n")
     if part.get_content_subtype() == "html":
         text = html_to_text(text)
-    return text.replace("\x00", "").strip()
+    return clean_text(text).strip()
 
 
 def _files(mail: Message, body_part: Message | None):
