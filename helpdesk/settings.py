@@ -172,6 +172,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ConversationStatusEnum": "conversations.choices.Status",
         "TicketStatusEnum": "conversations.choices.TicketStatus",
+        "ChannelEnum": "conversations.choices.Channel",
+        "InboxChannelEnum": "conversations.choices.InboxChannel",
         "WorkflowStatusEnum": "workflows.choices.WorkflowStatus",
         "RunStatusEnum": "workflows.choices.RunStatus",
         "StepRunStatusEnum": "workflows.choices.StepStatus",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from conversations.choices import InboxChannel
 from conversations.models import Inbox
 from inboxes.services import inbox_secrets
 
@@ -10,6 +11,9 @@ from inboxes.services import inbox_secrets
 class InboxSerializer(serializers.ModelSerializer):
     """Read shape; writes go through `inboxes.services` (the view passes the checked body on)."""
 
+    # Plain text, not email/URI formats: an API inbox has no address and an email inbox no callback (empty strings).
+    address = serializers.CharField(read_only=True, help_text="The support address mail is sent from (email).")
+    callback_url = serializers.CharField(read_only=True, help_text="API inboxes: where answers are POSTed.")
     imap = serializers.SerializerMethodField()
     smtp = serializers.SerializerMethodField()
     has_secret = serializers.SerializerMethodField()
@@ -44,7 +48,7 @@ class InboxWriteSerializer(serializers.Serializer):
     """The §13 body; field checks beyond types live in the service."""
 
     name = serializers.CharField(max_length=100)
-    channel = serializers.ChoiceField(choices=["email", "api"])
+    channel = serializers.ChoiceField(choices=InboxChannel.choices)
     team = serializers.JSONField(required=False, allow_null=True)
     address = serializers.CharField(required=False, allow_blank=True, max_length=254)
     imap = serializers.JSONField(required=False, allow_null=True)
