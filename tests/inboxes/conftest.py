@@ -1,10 +1,10 @@
 """Fixtures of the channels tests: an email inbox made through the service, its inbound token, mail builders."""
 from __future__ import annotations
 
+import datetime as dt
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-import datetime as dt
 import pytest
 from rest_framework.test import APIClient
 
@@ -34,7 +34,7 @@ def make_mail(*, subject: str = "My order is late", body: str = "Where is my par
     """A plain mail as a client would send it."""
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = sender, to, subject
-    mail["Date"] = format_datetime(dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone.utc))
+    mail["Date"] = format_datetime(dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC))
     mail["Message-ID"] = message_id or make_msgid(domain="customer.test")
     if in_reply_to:
         mail["In-Reply-To"] = in_reply_to

@@ -3,6 +3,7 @@ threading by headers and subject tag; reopening; auto-replies and bounces; one t
 from __future__ import annotations
 
 import pytest
+
 from conversations import services
 from conversations.choices import DeliveryStatus, EmailDirection, Status
 from conversations.models import Contact, Conversation, Delivery, EmailHeaders, Event, Message

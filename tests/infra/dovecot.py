@@ -7,9 +7,9 @@ unavailable and the tests needing it skip (or fail under REQUIRE_SERVICES=1).
 """
 from __future__ import annotations
 
+import grp
 import os
 import pwd
-import grp
 import shutil
 import signal
 import subprocess
@@ -76,7 +76,7 @@ class DovecotServer:
     def host(self) -> str:
         return "127.0.0.1"
 
-    def start(self) -> "DovecotServer":
+    def start(self) -> DovecotServer:
         if not Path(DOVECOT).exists():
             raise ServiceUnavailable("dovecot is not installed (apt-get install dovecot-imapd)")
         if os.geteuid() != 0:
