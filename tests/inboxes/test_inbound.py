@@ -190,3 +190,13 @@ def test_query_count_of_one_import_is_bounded(inbound_client, inbox, django_asse
     raw = make_mail()
     with django_assert_max_num_queries(40):
         assert post_mail(inbound_client, inbox, raw).status_code == 202
+
+
+def test_a_reply_to_a_merged_conversation_lands_in_its_target(inbound_client, inbox, monkeypatch):
+    first = post_mail(inbound_client, inbox, make_mail(subject="First")).json()["conversation"]
+    target = post_mail(inbound_client, inbox, make_mail(subject="Second")).json()["conversation"]
+    # Conversation merging (another room) sets `merged_into`; the threading follows it whenever the field exists.
+    monkeypatch.setattr(Conversation, "merged_into_id",
+                        property(lambda self: target if self.pk == first else None), raising=False)
+    reply = post_mail(inbound_client, inbox, make_mail(subject=f"Re: First [#{first}]"))
+    assert reply.json()["conversation"] == target
