@@ -24,3 +24,9 @@ class RawMailParser(BaseParser):
         if len(data) > limit:
             raise RequestDataTooBig(f"A raw mail has at most {limit} bytes.")
         return data
+
+
+class RawMailOctetParser(RawMailParser):
+    """The same bytes sent as `application/octet-stream` (what some mail gateways and scripts send)."""
+
+    media_type = "application/octet-stream"

@@ -13,7 +13,7 @@ from conversations.api.base import HelpdeskAPIMixin, IsSupportManager, exception
 from conversations.models import Inbox
 from conversations.selectors import resolve_team
 from inboxes import services
-from inboxes.api.parsers import RawMailParser
+from inboxes.api.parsers import RawMailOctetParser, RawMailParser
 from inboxes.api.serializers import InboundResultSerializer, InboxSerializer, InboxWriteSerializer
 from inboxes.inbound import import_raw_mail
 
@@ -66,7 +66,7 @@ class InboundMailView(APIView):
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
-    parser_classes = [RawMailParser]
+    parser_classes = [RawMailParser, RawMailOctetParser]
 
     def get_exception_handler(self):
         return exception_handler

@@ -68,6 +68,14 @@ def test_another_inboxs_token_is_401(inbox, team):
     assert post_mail(client, inbox, make_mail()).status_code == 401
 
 
+def test_octet_stream_is_taken_and_json_is_415(inbound_client, inbox):
+    raw = make_mail()
+    response = inbound_client.post(f"/api/inboxes/{inbox.pk}/inbound/", data=raw,
+                                   content_type="application/octet-stream")
+    assert response.status_code == 202
+    assert inbound_client.post(f"/api/inboxes/{inbox.pk}/inbound/", {"raw": "x"}, format="json").status_code == 415
+
+
 def test_an_empty_or_garbage_body_never_500(inbound_client, inbox):
     assert post_mail(inbound_client, inbox, b"").status_code == 400
     response = post_mail(inbound_client, inbox, b"\x00\xff\xfe not a mail at all \r\n\r\n\x80")
@@ -200,3 +208,40 @@ def test_a_reply_to_a_merged_conversation_lands_in_its_target(inbound_client, in
                         property(lambda self: target if self.pk == first else None), raising=False)
     reply = post_mail(inbound_client, inbox, make_mail(subject=f"Re: First [#{first}]"))
     assert reply.json()["conversation"] == target
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_importing_one_mail_at_once_make_one_message(team, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    inbox, _ = inbox_create(name="Race", channel="email", team=team, address="race@helpdesk.test")
+    raw = make_mail(subject="Delivered twice at once")
+    barrier, real_find_thread = threading.Barrier(2, timeout=30), inbound.find_thread
+
+    def find_thread_together(**kwargs):
+        barrier.wait()  # both workers are past the "already imported?" check before either writes
+        return real_find_thread(**kwargs)
+
+    monkeypatch.setattr(inbound, "find_thread", find_thread_together)
+    results, errors = [], []
+
+    def worker() -> None:
+        try:
+            results.append(import_raw_mail(inbox=inbox, raw=raw))
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(result.created for result in results) == [False, True]
+    assert len({result.message.pk for result in results}) == 1
+    assert (Message.objects.count(), Conversation.objects.count()) == (1, 1)
