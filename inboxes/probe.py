@@ -90,7 +90,7 @@ def probe_smtp(inbox: Inbox) -> ProbeResult:
                 return ProbeResult(False, f"{where}: STARTTLS failed ({_reason(exc)}).")
         if config.get("username"):
             try:
-                client.login(config["username"], config.get("password") or "")
+                _login(client, config["username"], config.get("password") or "")
             except smtplib.SMTPException as exc:
                 return ProbeResult(False, f"{where}: the server refused the login of {config['username']!r} "
                                           f"({_reason(exc)}).")
@@ -100,6 +100,18 @@ def probe_smtp(inbox: Inbox) -> ProbeResult:
             client.quit()
         except Exception:
             pass
+
+
+def _login(client: smtplib.SMTP, username: str, password: str) -> None:
+    """Log in with one mechanism (PLAIN, else LOGIN), so a refusal is the server's own answer rather than the
+    last of smtplib's attempts with every mechanism it knows."""
+    offered = client.esmtp_features.get("auth", "").upper().split()
+    mechanism = next((name for name in ("PLAIN", "LOGIN") if name in offered), None)
+    if mechanism is None:
+        client.login(username, password)
+        return
+    client.user, client.password = username, password
+    client.auth(mechanism, getattr(client, f"auth_{mechanism.lower()}"))
 
 
 def _reason(exc: Exception) -> str:
