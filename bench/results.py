@@ -41,6 +41,7 @@ BENCHES = {
     "presence": ["presence.py"],
     "reports": ["reports.py"],
     "mail": ["mail_send.py"],
+    "mail_import": ["mail_import.py"],
 }
 QUICK_ENV = {"BENCH_QUICK": "1", "SLA_BENCH_TARGETS": "50000"}  # bench/reports.py: 5,000 conversations
 

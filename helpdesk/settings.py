@@ -189,6 +189,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ConversationStatusEnum": "conversations.choices.Status",
         "TicketStatusEnum": "conversations.choices.TicketStatus",
+        "ChannelEnum": "conversations.choices.Channel",
+        "InboxChannelEnum": "conversations.choices.InboxChannel",
         "WorkflowStatusEnum": "workflows.choices.WorkflowStatus",
         "RunStatusEnum": "workflows.choices.RunStatus",
         "StepRunStatusEnum": "workflows.choices.StepStatus",
@@ -246,6 +248,8 @@ HELPDESK_RUN_LEASE_SECONDS = env_int("HELPDESK_RUN_LEASE_SECONDS", 150)
 # served first and automation catches up in spare CPU. 0 keeps the workers at the web's priority.
 HELPDESK_WORKER_NICENESS = env_int("HELPDESK_WORKER_NICENESS", 10)
 HELPDESK_SLA_SWEEP_SECONDS = env_int("HELPDESK_SLA_SWEEP_SECONDS", 30)
+# How often the workers read each active IMAP inbox (SPEC §13).
+HELPDESK_IMAP_POLL_SECONDS = env_int("HELPDESK_IMAP_POLL_SECONDS", 60)
 # Delivery health (SPEC §12): an outbound endpoint failing for this many hours and at least this many consecutive
 # attempts is disabled (its steps fail fast; managers are told once). A workflow whose last N finished runs all
 # failed raises the same alert.

@@ -18,7 +18,9 @@ admin.site.site_header = admin.site.site_title = "Helpdesk administration"
 urlpatterns = [
     path("admin/api-access/", admin.site.admin_view(api_access_view), name="admin-api-access"),
     path("admin/", admin.site.urls),
+    path("api/", include("inboxes.api.urls")),  # the channels room: inboxes and the inbound mail door
     path("api/", include("workflows.api.helpdesk_urls")),  # every app's API, as a host project includes it
+    path("inboxes/", include("inboxes.urls")),  # provider inbound webhooks (django-anymail)
     path("api/schema/", CachedSchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("conversations.urls")),

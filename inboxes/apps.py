@@ -1,4 +1,4 @@
-"""App config of the channels room (inboxes: mail in, answers out)."""
+"""App config of the channels room: writes the IMAP poll and delivery sweep schedules once django_q's tables exist."""
 from django.apps import AppConfig
 
 
@@ -11,6 +11,8 @@ class InboxesConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from inboxes.outbound.schedules import ensure_schedules_after_migrate
+        from inboxes.tasks import ensure_poll_schedule_after_migrate
 
-        # The delivery sweep's schedule row must exist once django-q2's tables do (as the workflow sweep's).
+        # The schedule rows must exist once django-q2's tables do (as the workflow sweep's).
         post_migrate.connect(ensure_schedules_after_migrate, sender=self)
+        post_migrate.connect(ensure_poll_schedule_after_migrate, sender=self)

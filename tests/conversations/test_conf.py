@@ -29,6 +29,6 @@ def test_an_unknown_name_is_refused():
 
 
 def test_every_setting_the_apps_read_has_a_default():
-    sources = [path for app in ("conversations", "sla", "workflows") for path in (ROOT / app).rglob("*.py")]
+    sources = [path for app in ("conversations", "sla", "workflows", "inboxes") for path in (ROOT / app).rglob("*.py")]
     read = {name for path in sources for name in READ.findall(path.read_text())}
     assert read and read <= set(DEFAULTS), sorted(read - set(DEFAULTS))

@@ -1,9 +1,18 @@
-"""Inboxes made the way the inboxes API seals them (rows written directly: the sender only reads them)."""
+"""Fixtures of the channels tests: inboxes (made through the service, or rows written as the API seals them), their
+inbound token, conversations as the importer leaves them, mail builders."""
+from __future__ import annotations
+
+import datetime as dt
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
 import pytest
+from rest_framework.test import APIClient
 
 from conversations import services
 from conversations.choices import EmailDirection, SenderType
 from conversations.models import EmailHeaders, Inbox
+from inboxes.services import inbox_create
 from workflows.integrations.crypto import encrypt_json
 from workflows.outbound.signing import generate_secret
 
@@ -47,3 +56,42 @@ def api_conversation(contact, api_inbox):
     conversation = services.conversation_open(contact=contact, channel="api", subject="Chat", inbox=api_inbox)
     services.message_create(conversation=conversation, body="Hello?", sender_type=SenderType.CUSTOMER)
     return conversation
+
+
+@pytest.fixture
+def inbox_and_token(db, team):
+    return inbox_create(name="Support mail", channel="email", team=team, address="support@helpdesk.test")
+
+
+@pytest.fixture
+def inbox(inbox_and_token):
+    return inbox_and_token[0]
+
+
+@pytest.fixture
+def inbound_client(inbox_and_token) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {inbox_and_token[1]}")
+    return client
+
+
+def make_mail(*, subject: str = "My order is late", body: str = "Where is my parcel?", sender: str = "Bo Customer "
+              "<bo@customer.test>", to: str = "support@helpdesk.test", message_id: str | None = None,
+              in_reply_to: str = "", references: str = "", headers: dict | None = None) -> bytes:
+    """A plain mail as a client would send it."""
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, to, subject
+    mail["Date"] = format_datetime(dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC))
+    mail["Message-ID"] = message_id or make_msgid(domain="customer.test")
+    if in_reply_to:
+        mail["In-Reply-To"] = in_reply_to
+    if references:
+        mail["References"] = references
+    for name, value in (headers or {}).items():
+        mail[name] = value
+    mail.set_content(body)
+    return mail.as_bytes()
+
+
+def post_mail(client: APIClient, inbox, raw: bytes):
+    return client.post(f"/api/inboxes/{inbox.pk}/inbound/", data=raw, content_type="message/rfc822")

@@ -100,3 +100,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip `postgres`-marked tests in the SQLite pass; the PostgreSQL pass runs them."""
     if item.get_closest_marker("postgres") and database_vendor() != "postgresql":
         pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass (python -m tests.infra.pgrun)")
+
+
+@pytest.fixture(scope="session")
+def dovecot_server():
+    """A throwaway dovecot IMAP server on a free loopback port (tests/infra/dovecot.py), one per session."""
+    from tests.infra.dovecot import start_dovecot
+
+    yield from _throwaway_server("dovecot", start_dovecot)

@@ -59,6 +59,9 @@ def rows_to_find(loopback_only, contact, team) -> None:
     services.conversation_open(contact=contact, channel="email", subject="Contract", team=team)
 
 
+# The raw-mail door (`POST /api/inboxes/{id}/inbound/`) takes the mail's bytes as they are, like a binary upload.
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
+
 # Loaded at collection: drf-spectacular builds the schema from the URL map without touching the database.
 # No cache: a run replays nothing from earlier runs, only what the seed and the budget generate.
 CONFIG = SchemathesisConfig.from_dict({"seed": SEED, "cache": {"enabled": False}})

@@ -30,8 +30,9 @@ from tests.conftest import browser_for, client_for
 
 ANONYMOUS, AGENT, MANAGER, SUPERUSER = "anonymous", "agent", "manager", "superuser"
 PUBLIC, NOBODY = "public", "nobody"
+INBOX_TOKEN = "inbox token"  # a door opened by an inbox's own token, never by a user's: every user gets 401
 ROLES = (ANONYMOUS, AGENT, MANAGER, SUPERUSER)
-WHO_MAY = {NOBODY: set(), PUBLIC: set(ROLES), AGENT: {AGENT, MANAGER, SUPERUSER}, MANAGER: {MANAGER, SUPERUSER},
+WHO_MAY = {NOBODY: set(), INBOX_TOKEN: set(), PUBLIC: set(ROLES), AGENT: {AGENT, MANAGER, SUPERUSER}, MANAGER: {MANAGER, SUPERUSER},
            SUPERUSER: {SUPERUSER}}
 
 # Who may use each API path: one audience for every method, or one per method. A path missing here fails the test.
@@ -90,6 +91,10 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
     "/api/endpoints/{id}/enable/": MANAGER,
     "/api/attachments/{attachment_id}/": AGENT,
     "/api/conversations/{conversation_pk}/messages/{message_pk}/retry/": AGENT,
+    "/api/inboxes/": MANAGER,
+    "/api/inboxes/{id}/": MANAGER,
+    "/api/inboxes/{id}/rotate-token/": MANAGER,
+    "/api/inboxes/{id}/inbound/": INBOX_TOKEN,
 }
 
 # Who may open the admin pages of each app; a model of an app missing here fails the test.
@@ -111,6 +116,8 @@ DELETE_PAGE_AUDIENCE = {"conversations.contact": NOBODY, "conversations.conversa
                         "conversations.event": NOBODY, "conversations.agentprofile": MANAGER,
                         "reports.conversationreport": NOBODY}
 PAGE_AUDIENCE_OVERRIDES = {"/add/": ADD_PAGE_AUDIENCE, "/delete/": DELETE_PAGE_AUDIENCE}
+# Models whose every page has another audience than their app's: inboxes hold mail passwords (managers only).
+MODEL_AUDIENCE = {"conversations.inbox": MANAGER}
 # Action URLs that need a body: those allowed in get a 400 naming what is missing, not a page.
 BODY_REQUIRED = {"/admin/workflows/workflow/reorder/"}
 
@@ -161,7 +168,7 @@ def api_answer(client: APIClient, method: str, path: str, ids: dict[str, object]
 def check_api_answer(role: str, audience: str, method: str, path: str, code: int) -> str | None:
     """What is wrong with `code` as the answer to `role`, or None."""
     if role not in WHO_MAY[audience]:
-        expected = 401 if role == ANONYMOUS else 403
+        expected = 401 if role == ANONYMOUS or audience == INBOX_TOKEN else 403
         return None if code == expected else f"{role} {method.upper()} {path}: {code}, expected {expected}"
     if code in (401, 403) or code >= 500 or (method == "get" and "{" not in path and code != 200):
         return f"{role} {method.upper()} {path}: {code}, expected an answer to a {role}"
@@ -218,6 +225,7 @@ def expected_admin_answer(role: str, url: str, app: str, model: str, about_no_ro
     """The statuses `role` may get from the page: its app's audience, or the add/delete page's own."""
     audience = ADMIN_APP_AUDIENCE.get(app)
     assert audience, f"admin app {app!r} ({url}) has no expectation in ADMIN_APP_AUDIENCE"
+    audience = MODEL_AUDIENCE.get(f"{app}.{model}", audience)
     for suffix, overrides in PAGE_AUDIENCE_OVERRIDES.items():
         if url.endswith(suffix):
             audience = overrides.get(f"{app}.{model}", audience)
