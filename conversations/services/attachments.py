@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 
 from conversations.conf import helpdesk_setting
 from conversations.models import Attachment, Message
+from conversations.prefetch import forget_related
 
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]+,@]+", re.UNICODE)
 _MAX_NAME = 150
@@ -57,4 +58,5 @@ def attachment_add(*, message: Message, filename: str | None, content: bytes, co
                             size=len(content), content_id=(content_id or "")[:300])
     attachment.file.save(name, ContentFile(content), save=False)
     attachment.save()
+    forget_related(message, "attachments")  # a list kept on the message (message_create's) no longer holds
     return attachment
