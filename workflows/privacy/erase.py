@@ -28,7 +28,9 @@ from conversations.models import (
     EmailHeaders,
     Event,
     Message,
+    Notification,
     Recording,
+    SavedView,
     Survey,
     Ticket,
     Transcript,
@@ -81,6 +83,7 @@ def _erase_messages(conversation_ids: list[int], counts: Counter) -> None:
         in_reply_to="", references="", from_name="", from_address="", to=[], cc=[], subject=ERASED, full_text="",
         raw=b"")
     Delivery.objects.filter(message__conversation_id__in=conversation_ids).exclude(error="").update(error=ERASED)
+    Notification.objects.filter(conversation_id__in=conversation_ids).update(text=ERASED)
 
 
 def _erase_records(conversation_ids: list[int], counts: Counter) -> None:
@@ -110,6 +113,10 @@ def _erase_copies_elsewhere(scrubber: Scrubber) -> None:
         for row in model.objects.exclude(last_error="").only("pk", "last_error"):
             if scrubber.names_the_contact(row.last_error):
                 model.objects.filter(pk=row.pk).update(last_error=ERASED)
+    for view in SavedView.objects.only("pk", "name", "filters"):
+        filters, name = scrubber.loose(view.filters), scrubber.text(view.name)
+        if filters != view.filters or name != view.name:
+            SavedView.objects.filter(pk=view.pk).update(filters=filters, name=name[:100])
     for replay in WorkflowReplay.objects.only("pk", "samples", "error"):
         samples = scrubber.loose(replay.samples)
         if samples != replay.samples or scrubber.names_the_contact(replay.error):

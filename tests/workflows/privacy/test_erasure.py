@@ -9,9 +9,10 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from rest_framework.test import APIClient
 
 from conversations import services
-from conversations.models import Attachment, Contact, Conversation, EmailHeaders, Event, Inbox, Message, Survey
+from conversations.models import Attachment, Contact, Conversation, Event, Message, Notification, SavedView, Survey
 from tests.conftest import client_for
 from tests.workflows.conftest import drain
 from workflows.models import StepRun
@@ -80,14 +81,28 @@ def seed(manager, agent, crm) -> Contact:
         "call.wav", b"RIFF-quixotic", content_type="audio/wav"))
     services.transcript_create(recording=recording, text="this is zebulon speaking", language="en-US",
                                backend="test")
-    message = conversation.messages.filter(sender_type="customer").first()
-    services.attachment_add(message=message, filename="zebulon-id.txt", content=b"Zebulon Quixotic passport",
-                            content_type="text/plain")
-    inbox = Inbox.objects.create(name="Support mail", channel="email", address="help@example.com")
-    EmailHeaders.objects.create(message=message, inbox=inbox, direction="inbound",
-                                message_id_header="<1@canary.example>", from_name=NAME, from_address=EMAIL,
-                                to=["help@example.com"], cc=[EMAIL], subject=f"Order of {NAME}",
-                                full_text=f"> {NAME} wrote", raw=f"From: {NAME} <{EMAIL}>".encode())
+    # Mail: a reply by email through the inbound endpoint (addresses, subject, raw source, a file) threads in.
+    from inboxes.services import inbox_create
+
+    inbox, token = inbox_create(name="Support mail", channel="email", address="help@example.com")
+    Conversation.objects.filter(pk=conversation_id).update(inbox=inbox)
+    tag = f"[#{conversation_id}]"
+    mail = (f"From: {NAME} <{EMAIL}>\r\nTo: help@example.com\r\nCc: {EMAIL}\r\n"
+            f"Subject: Re: Order of {NAME} {tag}\r\nMessage-ID: <m1@canary.example>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+            f"Content-Type: text/plain\r\n\r\nIt is {NAME} again, {PHONE}.\r\n--b\r\n"
+            "Content-Type: text/plain\r\nContent-Disposition: attachment; filename=zebulon-id.txt\r\n\r\n"
+            f"{NAME} passport\r\n--b--\r\n").encode()
+    inbound = APIClient()
+    inbound.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    answer = inbound.post(f"/api/inboxes/{inbox.pk}/inbound/", data=mail, content_type="message/rfc822")
+    assert answer.status_code == 202 and answer.json()["conversation"] == conversation_id, answer.content
+    # A mention in a note notifies an agent with an excerpt; a saved view searches for the customer.
+    agent_api.post(f"/api/conversations/{conversation_id}/messages/",
+                   {"body": f"@{manager.username} Zebulon called again", "sender_type": "agent", "internal": True},
+                   format="json")
+    agent_api.post("/api/views/", {"name": "Zebulon's", "filters": {"search": "Zebulon"}, "shared_with": "me"},
+                   format="json")
     contact = Contact.objects.get(pk=contact_id)
     LogEntry.objects.log_actions(user_id=manager.pk, queryset=[contact], action_flag=CHANGE,
                                  change_message=f"Changed {NAME}", single_object=True)
@@ -98,6 +113,8 @@ def seed(manager, agent, crm) -> Contact:
 def test_erasure_leaves_no_copy_of_the_contact_in_any_table(manager, agent, crm, django_capture_on_commit_callbacks):
     contact = seed(manager, agent, crm)
     assert "conversations_contact.name" in every_value_naming_the_canary()  # the scan sees the canary before
+    assert Notification.objects.exists() and SavedView.objects.exists()
+    assert Attachment.objects.get().filename == "zebulon-id.txt"
     assert StepRun.objects.filter(run__conversation__contact=contact, type="http_request",
                                   status="succeeded").exists()
     stored = [attachment.file.path for attachment in Attachment.objects.all()]
