@@ -29,7 +29,7 @@ def test_history_entries_written_before_the_fix_are_rewritten_and_open(browser, 
     LogEntry.objects.create(user=manager, content_type=ContentType.objects.get_for_model(Workflow),
                             object_id=str(workflow.pk), object_repr=workflow.name, action_flag=ADDITION,
                             change_message=json.dumps([{"added": {"fields": ["definition (version 1)"]}}]))
-    importlib.import_module("workflows.migrations.0010_admin_history").rewrite(apps, None)
+    importlib.import_module("workflows.migrations.0012_admin_history").rewrite(apps, None)
     entry = LogEntry.objects.get()
     assert json.loads(entry.change_message) == [{"added": {}}, {"changed": {"fields": ["definition (version 1)"]}}]
     response = browser.get(f"/admin/workflows/workflow/{workflow.pk}/history/")

@@ -32,7 +32,7 @@ def test_the_deadline_is_a_setting(settings):
     started = time.monotonic()
     with pytest.raises(RenderError, match="took longer than 0.2 s"):
         render(A_THOUSAND_WORDWRAPS, {})
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # without the deadline this template renders for ~20 s
 
 
 def test_a_cheap_template_is_not_affected(settings):
