@@ -153,12 +153,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PARSER_CLASSES": ["conversations.api.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    # JSON bodies only; the views where files travel (recordings, messages) add multipart themselves.
+    "DEFAULT_PARSER_CLASSES": ["conversations.api.parsers.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "conversations.api.base.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "conversations.api.openapi.HelpdeskAutoSchema",
     "EXCEPTION_HANDLER": "conversations.api.base.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",  # the API reads JSON bodies (multipart only where files travel)
 }
 
 SPECTACULAR_SETTINGS = {
@@ -182,6 +183,7 @@ SPECTACULAR_SETTINGS = {
         "StepRunStatusEnum": "workflows.choices.StepStatus",
         "TriggerTypeEnum": "workflows.api.serializers.TRIGGER_TYPE_CHOICES",
         "StepTypeEnum": "workflows.api.serializers.STEP_TYPE_CHOICES",
+        "ReplayStatusEnum": "workflows.choices.ReplayStatus",
     },
 }
 

@@ -7,7 +7,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import authentication, exceptions, parsers, permissions
+from rest_framework import authentication, exceptions, permissions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -17,6 +17,11 @@ from conversations.api.parsers import SafeJSONParser
 from conversations.roles import is_manager
 
 router = DefaultRouter()
+
+# The API's major version, sent as the `API-Version` header of every answer: changes within a version are
+# additive; a removal is announced with a `Deprecation` header one minor release ahead (docs/api-versioning.md).
+API_VERSION = "1"
+API_VERSION_HEADER = "API-Version"
 
 
 class StandardPagination(PageNumberPagination):
@@ -94,10 +99,16 @@ class HelpdeskAPIMixin:
 
     authentication_classes = [TokenAuthentication, BearerTokenAuthentication, authentication.SessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
-    parser_classes = [SafeJSONParser, parsers.FormParser, parsers.MultiPartParser]
+    parser_classes = [SafeJSONParser]  # JSON bodies; a view where files travel adds MultiPartParser itself
     filter_backends = [DjangoFilterBackend]
     pagination_class = StandardPagination
 
     def get_exception_handler(self):
         """This module's handler rather than the one REST_FRAMEWORK names."""
         return exception_handler
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Every answer, errors included, names the API version it speaks (docs/api-versioning.md)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response[API_VERSION_HEADER] = API_VERSION
+        return response

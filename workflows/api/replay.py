@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
+from workflows.api.responses import WorkflowReplayReportSerializer
 from workflows.api.serializers import MAX_ID, StrictSerializer, definition_errors, refuse_too_many_steps
 from workflows.api.views import MAX_WINDOW_DAYS, MAX_YEAR, MIN_YEAR
 from workflows.engine import replay as replays
@@ -81,6 +82,6 @@ class WorkflowReplayViewSet(HelpdeskAPIMixin, mixins.RetrieveModelMixin, viewset
     queryset = WorkflowReplay.objects.all()
     lookup_value_regex = r"[0-9]{1,18}"  # an id past the database's integer range names no replay: 404
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @extend_schema(responses={(200, "application/json"): WorkflowReplayReportSerializer})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(replays.replay_report(self.get_object()))
