@@ -10,6 +10,7 @@ builds the schema of an `@extend_schema`-decorated method from that setting, so 
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema
+from rest_framework.generics import GenericAPIView
 
 CRUD_ACTIONS = frozenset({"list", "create", "retrieve", "update", "partial_update", "destroy"})
 OPERATION_METHODS = ("get", "post", "put", "patch", "delete")
@@ -31,8 +32,6 @@ class HelpdeskAutoSchema(AutoSchema):
         if action_map is not None:  # a viewset route: its action, and how many methods share it
             action = action_map.get(self.method.lower())
             return action not in CRUD_ACTIONS and list(action_map.values()).count(action) == 1
-        from rest_framework.generics import GenericAPIView
-
         if isinstance(self.view, GenericAPIView):  # ListAPIView and the like are CRUD by nature
             return False
         answered = [method for method in OPERATION_METHODS if hasattr(self.view, method)]
