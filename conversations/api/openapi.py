@@ -29,9 +29,10 @@ class HelpdeskAutoSchema(AutoSchema):
     def _is_extra_action(self) -> bool:
         """An operation that is not CRUD and is the only one its view answers on this path."""
         action_map = getattr(self.view, "action_map", None)
-        if action_map is not None:  # a viewset route: its action, and how many methods share it
-            action = action_map.get(self.method.lower())
-            return action not in CRUD_ACTIONS and list(action_map.values()).count(action) == 1
+        if action_map is not None:  # a viewset route: its action, and how many methods share it (DRF adds `head`
+            action = action_map.get(self.method.lower())  # to the route's map on its first GET, hence the filter)
+            sharing = [method for method, name in action_map.items() if name == action and method in OPERATION_METHODS]
+            return action not in CRUD_ACTIONS and len(sharing) == 1
         if isinstance(self.view, GenericAPIView):  # ListAPIView and the like are CRUD by nature
             return False
         answered = [method for method in OPERATION_METHODS if hasattr(self.view, method)]
