@@ -34,3 +34,14 @@ def test_a_host_schema_names_its_enums_and_documents_errors():
     operation_ids = {operation["operationId"] for item in schema["paths"].values() for operation in item.values()}
     assert {"workflows_activate", "workflows_export", "conversations_apply_macro"} <= operation_ids, sorted(o for o in operation_ids if "export" in o)
     assert not [operation for operation in operation_ids if re.search(r"_(activate|run|test|use)_create$", operation)]
+
+
+def test_operation_ids_stay_the_same_once_an_action_has_been_served(manager_client):
+    """DRF adds `head` to a route's action map on its first GET; the export must not become `..._retrieve` then."""
+    created = manager_client.post("/api/workflows/", {
+        "name": "Export me", "status": "draft", "trigger": {"type": "manual", "config": {}},
+        "steps": [{"type": "add_tag", "config": {"tags": ["x"]}}]}, format="json")
+    assert created.status_code == 201, created.json()
+    assert manager_client.get(f"/api/workflows/{created.json()['id']}/export/").status_code == 200
+    paths = host_schema()["paths"]
+    assert paths["/workflows/{id}/export/"]["get"]["operationId"] == "workflows_export"
