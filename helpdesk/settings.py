@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dj_database_url
 
-import conversations
 from conversations.api.schema_settings import SCHEMA_CLASS, spectacular_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -38,7 +38,8 @@ class ContactExportView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportManager]
 
-    @extend_schema(operation_id="contacts_export", parameters=[CONTACT_ID], responses={(200, "application/json"): ContactExportSerializer})
+    @extend_schema(operation_id="contacts_export", parameters=[CONTACT_ID],
+                   responses={(200, "application/json"): ContactExportSerializer})
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         contact = get_object_or_404(Contact, pk=pk)
         response = StreamingHttpResponse(contact_export(contact), content_type="application/json")
