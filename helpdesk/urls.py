@@ -7,6 +7,7 @@ from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularSwaggerView
 
+from conversations.api.base import API_VERSION, API_VERSION_HEADER
 from workflows.api.schema import CachedSchemaView
 
 from helpdesk.api_access import api_access_view
@@ -31,7 +32,7 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """A path no route matches: API clients get the JSON 404 the schema documents (e.g. an id the router's pattern
     refuses, such as `/api/teams/1.5/`), people get Django's page."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse({"detail": "Not found."}, status=404, headers={API_VERSION_HEADER: API_VERSION})
     return defaults.page_not_found(request, exception)
 
 

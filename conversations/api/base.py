@@ -2,12 +2,15 @@
 defaults every view carries itself (`HelpdeskAPIMixin`), so the API behaves the same in any host project whatever
 its REST_FRAMEWORK settings say. It lives in the lowest app so every app's API may import it.
 """
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.http import http_date
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import authentication, exceptions, parsers, permissions
+from rest_framework import authentication, exceptions, permissions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,6 +21,11 @@ from conversations.api.throttling import HelpdeskUserThrottle
 from conversations.roles import is_manager
 
 router = DefaultRouter()
+
+# The API's major version, sent as the `API-Version` header of every answer: changes within a version are
+# additive; a removal is announced with a `Deprecation` header one minor release ahead (docs/api-versioning.md).
+API_VERSION = "1"
+API_VERSION_HEADER = "API-Version"
 
 
 class StandardPagination(PageNumberPagination):
@@ -88,14 +96,32 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-class HelpdeskAPIMixin:
+class APIVersionHeaderMixin:
+    """Every answer of the view, errors included, names the API version it speaks (docs/api-versioning.md). A view
+    being retired sets `deprecated_at` (and, once its removal release is known, `sunset_at`): its answers then carry
+    `Deprecation: @<unix time>` (RFC 9745) and `Sunset: <HTTP date>` (RFC 8594)."""
+
+    deprecated_at: dt.datetime | None = None
+    sunset_at: dt.datetime | None = None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response[API_VERSION_HEADER] = API_VERSION
+        if self.deprecated_at is not None:
+            response["Deprecation"] = f"@{int(self.deprecated_at.timestamp())}"
+        if self.sunset_at is not None:
+            response["Sunset"] = http_date(self.sunset_at.timestamp())
+        return response
+
+
+class HelpdeskAPIMixin(APIVersionHeaderMixin):
     """The API's own defaults, first in every view's bases: token or session login, JSON with the safe-text checks,
     filters, `StandardPagination` and the error handler above. A view's own attributes still win (the public survey
     answer sets none of the login). Carried by the views, not read from REST_FRAMEWORK, so a host project sets none."""
 
     authentication_classes = [TokenAuthentication, BearerTokenAuthentication, authentication.SessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
-    parser_classes = [SafeJSONParser, parsers.FormParser, parsers.MultiPartParser]
+    parser_classes = [SafeJSONParser]  # JSON bodies; a view where files travel adds MultiPartParser itself
     filter_backends = [DjangoFilterBackend]
     pagination_class = StandardPagination
     throttle_classes = [HelpdeskUserThrottle]  # per user / token (conversations.api.throttling)

@@ -111,3 +111,30 @@ class SlaReportQuerySerializer(serializers.Serializer):
         if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
             raise serializers.ValidationError({"until": "until must be after since."})
         return attrs
+
+
+class SlaRatesSerializer(serializers.Serializer):
+    """Met and breached targets of one metric (or all of a policy's), and their shares (null with no target)."""
+
+    met = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    total = serializers.IntegerField()
+    met_rate = serializers.FloatField(allow_null=True)
+    breached_rate = serializers.FloatField(allow_null=True)
+
+
+class SlaPolicyReportSerializer(SlaRatesSerializer):
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+    metrics = serializers.DictField(child=SlaRatesSerializer(), help_text="Per metric (first_response, ...).")
+
+
+class SlaReportSerializer(serializers.Serializer):
+    """`GET /api/analytics/sla/`, for the schema (the report is built by `sla.analytics.sla_report`)."""
+
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    metrics = serializers.DictField(child=SlaRatesSerializer(), help_text="Per metric (first_response, ...).")
+    policies = SlaPolicyReportSerializer(many=True)
+    median_first_response_seconds = serializers.FloatField(allow_null=True)
+    median_resolution_seconds = serializers.FloatField(allow_null=True)

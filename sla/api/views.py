@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 from conversations import clock
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from sla.analytics import sla_report
-from sla.api.serializers import BusinessHoursSerializer, SlaPolicySerializer, SlaReportQuerySerializer
+from sla.api.serializers import (BusinessHoursSerializer, SlaPolicySerializer, SlaReportQuerySerializer,
+                                 SlaReportSerializer)
 from sla.models import BusinessHours, SlaPolicy
 from sla.policies import business_hours_delete, business_hours_save, sla_policy_save
 
@@ -62,7 +63,7 @@ class SlaReportView(HelpdeskAPIMixin, APIView):
                              description="Start (default: 30 days before until); must be before until, or 400."),
             OpenApiParameter("until", OpenApiTypes.DATETIME, description="End, exclusive (default: now)."),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses=SlaReportSerializer,
     )
     def get(self, request: Request) -> Response:
         query = SlaReportQuerySerializer(data=request.query_params)

@@ -6,12 +6,15 @@ from workflows.models import Workflow
 def test_lists_the_gallery_by_category(manager_client):
     response = manager_client.get("/api/workflow-templates/")
     assert response.status_code == 200
-    keys = {item["key"] for item in response.json()}
-    assert keys == {t.slug for t in gallery.all_templates()} and len(keys) >= 12
-    categories = {item["category"] for item in response.json()}
+    page = response.json()
+    keys = {item["key"] for item in page["results"]}
+    assert keys == {t.slug for t in gallery.all_templates()} and len(keys) >= 12 and page["count"] == len(keys)
+    categories = {item["category"] for item in page["results"]}
     assert {"Customer Service", "Sales", "Operations"} <= categories
-    sales = manager_client.get("/api/workflow-templates/?category=sales").json()
+    sales = manager_client.get("/api/workflow-templates/?category=sales").json()["results"]
     assert sales and all(item["category"] == "Sales" for item in sales)
+    first = manager_client.get("/api/workflow-templates/?page_size=5").json()
+    assert len(first["results"]) == 5 and first["count"] == len(keys) and first["next"]
 
 
 def test_one_template_reads_with_its_definition(manager_client):

@@ -3,7 +3,6 @@ active manual workflows with their input JSON Schema and an LLM tool definition;
 runs one. workflows/api/helpdesk_urls.py includes this module before the router, so `callable` is not taken for a
 workflow id.
 """
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from django.urls import path
 from rest_framework.request import Request
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 
 from workflows.triggers.manual import callable_workflows
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
+from workflows.api.responses import CallableWorkflowsSerializer
 
 
 class CallableWorkflowsView(HelpdeskAPIMixin, APIView):
@@ -19,7 +19,7 @@ class CallableWorkflowsView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportManager]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: CallableWorkflowsSerializer})
     def get(self, request: Request) -> Response:
         """`{"count", "results": [{"id", "name", "description", "version", "run_url", "input_schema", "tool"}]}`."""
         results = callable_workflows()

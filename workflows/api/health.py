@@ -14,6 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from conversations.api.base import APIVersionHeaderMixin
 from conversations.conf import helpdesk_setting
 from workflows.engine.health import check_health
 
@@ -31,7 +32,7 @@ def database_reachable() -> bool:
         return False
 
 
-class _Probe(APIView):
+class _Probe(APIVersionHeaderMixin, APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []

@@ -13,10 +13,11 @@ from rest_framework.views import APIView
 
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from conversations.models import Contact
+from workflows.api.responses import ContactExportSerializer
 from workflows.privacy.erase import contact_erase
 from workflows.privacy.export import contact_export
 
-CONTACT_ID = OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The contact's id.")
+CONTACT_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The contact's id.")
 
 
 class ContactEraseView(HelpdeskAPIMixin, APIView):
@@ -37,7 +38,8 @@ class ContactExportView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportManager]
 
-    @extend_schema(operation_id="contacts_export", parameters=[CONTACT_ID], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="contacts_export", parameters=[CONTACT_ID],
+                   responses={(200, "application/json"): ContactExportSerializer})
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         contact = get_object_or_404(Contact, pk=pk)
         response = StreamingHttpResponse(contact_export(contact), content_type="application/json")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.request import Request
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
+from workflows.api.responses import WorkflowReplayReportSerializer
 from workflows.api.serializers import MAX_ID, StrictSerializer, definition_errors, refuse_too_many_steps
 from workflows.api.views import MAX_WINDOW_DAYS, MAX_YEAR, MIN_YEAR
 from workflows.engine import replay as replays
@@ -94,6 +94,6 @@ class WorkflowReplayViewSet(HelpdeskAPIMixin, mixins.RetrieveModelMixin, viewset
     queryset = WorkflowReplay.objects.all()
     lookup_value_regex = r"[0-9]{1,18}"  # an id past the database's integer range names no replay: 404
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @extend_schema(responses={(200, "application/json"): WorkflowReplayReportSerializer})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(replays.replay_report(self.get_object()))

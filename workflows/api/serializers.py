@@ -291,6 +291,10 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
     workflow_name = serializers.CharField(source="workflow.name", read_only=True)
     event_type = serializers.CharField(source="event.type", read_only=True)
     steps = StepRunSerializer(many=True, read_only=True)
+    # Declared so the schema says it may be empty (a run never retried): DRF drops `allow_blank` from read-only
+    # model fields, and client generators then refuse the "" they read.
+    retried_on = serializers.ChoiceField(choices=WorkflowRun._meta.get_field("retried_on").choices, allow_blank=True,
+                                         read_only=True, help_text="Empty unless the run was retried.")
 
     class Meta:
         model = WorkflowRun

@@ -2,7 +2,7 @@
 the same templates and the same service the admin gallery uses (workflows/gallery/catalog.py)."""
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -27,11 +27,14 @@ class WorkflowTemplateSerializer(serializers.Serializer):
     definition = serializers.JSONField()
 
 
+TEMPLATE_KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="The template's key.")
+
+
 class WorkflowTemplateViewSet(HelpdeskAPIMixin, viewsets.ViewSet):
     """Ready workflows by category; `use` creates a draft the manager edits and activates."""
 
     permission_classes = [IsSupportManager]
-    pagination_class = None  # the gallery is one short list; the mixin's pagination is for the generic views
+    filter_backends: list = []  # `?category=` is read by `list` itself; the gallery is no queryset
     lookup_field = "key"
     lookup_value_regex = r"[A-Za-z0-9_-]+"
 
@@ -41,19 +44,23 @@ class WorkflowTemplateViewSet(HelpdeskAPIMixin, viewsets.ViewSet):
         except gallery.TemplateNotFound as exc:
             raise NotFound(str(exc)) from exc
 
-    @extend_schema(responses=WorkflowTemplateSerializer(many=True))
+    @extend_schema(responses=WorkflowTemplateSerializer(many=True), parameters=[OpenApiParameter(
+        "category", str, description="Only the templates of this category (any letter case).")])
     def list(self, request: Request) -> Response:
+        """Paginated like every list (`{"count", "next", "previous", "results"}`)."""
         templates = gallery.all_templates()
         category = request.query_params.get("category")
         if category:
             templates = tuple(t for t in templates if t.category.lower() == category.lower())
-        return Response(WorkflowTemplateSerializer(templates, many=True).data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(list(templates), request, view=self)
+        return paginator.get_paginated_response(WorkflowTemplateSerializer(page, many=True).data)
 
-    @extend_schema(responses=WorkflowTemplateSerializer)
+    @extend_schema(responses=WorkflowTemplateSerializer, parameters=[TEMPLATE_KEY])
     def retrieve(self, request: Request, key: str | None = None) -> Response:
         return Response(WorkflowTemplateSerializer(self._template(key)).data)
 
-    @extend_schema(request=None, responses={201: WorkflowSerializer})
+    @extend_schema(request=None, responses={201: WorkflowSerializer}, parameters=[TEMPLATE_KEY])
     @action(detail=True, methods=["post"])
     def use(self, request: Request, key: str | None = None) -> Response:
         self._template(key)

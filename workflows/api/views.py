@@ -24,6 +24,7 @@ from workflows import selectors as analytics
 from workflows.engine import dryrun
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows.api.filters import WorkflowFilter, WorkflowRunFilter
+from workflows.api.responses import WorkflowAnalyticsSerializer, WorkflowDefinitionSerializer
 from workflows.api.serializers import (
     DryRunRequestSerializer,
     DryRunResultSerializer,
@@ -108,7 +109,7 @@ class WorkflowViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
                                            inputs=body.validated_data["inputs"], actor=request.user)
         return Response(WorkflowRunSerializer(run_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @extend_schema(responses={(200, "application/json"): WorkflowDefinitionSerializer})
     @action(detail=True, methods=["get"])
     def export(self, request: Request, pk=None) -> HttpResponse:
         """The §4 definition as a downloadable JSON file (import it with `POST /api/workflows/import/`). Write-only
@@ -198,7 +199,7 @@ class WorkflowAnalyticsView(HelpdeskAPIMixin, APIView):
             OpenApiParameter("until", OpenApiTypes.DATE, description=(
                 f"Last day, included (default: today); years {MIN_YEAR} to {MAX_YEAR}, or 400.")),
         ],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT},
+        responses={(200, "application/json"): WorkflowAnalyticsSerializer},
     )
     def get(self, request: Request) -> Response:
         until = _parse_day(request.query_params.get("until"), "until") or timezone.localdate(clock.now())

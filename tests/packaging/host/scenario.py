@@ -50,7 +50,7 @@ print(json.dumps({
     "apps": [module.__file__ for module in (conversations, sla, workflows)],
     "template": get_template("admin/workflows/workflow/change_list.html").origin.name,
     "static": finders.find("workflows/editor.js"),
-    "gallery": client.get("/api/workflow-templates/").json(),
+    "gallery": client.get("/api/workflow-templates/").json()["results"],
     "admin_pages": {url: admin.get(url).status_code for url in (
         "/admin/workflows/workflow/", "/admin/workflows/workflow/add/",
         f"/admin/conversations/conversation/{conversation['id']}/change/")},
