@@ -206,7 +206,7 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
-# Product settings (SPEC §10): all overridable from the environment.
+# Product settings (docs/reference/settings.md): all overridable from the environment.
 # Admin messages live in the session, not a cookie: a webhook secret shown once must not travel in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
@@ -234,9 +234,9 @@ HELPDESK_RUN_LEASE_SECONDS = env_int("HELPDESK_RUN_LEASE_SECONDS", 150)
 # served first and automation catches up in spare CPU. 0 keeps the workers at the web's priority.
 HELPDESK_WORKER_NICENESS = env_int("HELPDESK_WORKER_NICENESS", 10)
 HELPDESK_SLA_SWEEP_SECONDS = env_int("HELPDESK_SLA_SWEEP_SECONDS", 30)
-# Delivery health (SPEC §12): an outbound endpoint failing for this many hours and at least this many consecutive
-# attempts is disabled (its steps fail fast; managers are told once). A workflow whose last N finished runs all
-# failed raises the same alert.
+# Delivery health (docs/managers.md): an outbound endpoint failing for this many hours and at least this many
+# consecutive attempts is disabled (its steps fail fast; managers are told once). A workflow whose last N finished runs
+# all failed raises the same alert.
 HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS = env_int("HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS", 120)
 HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES = env_int("HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES", 50)
 HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS = env_int("HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS", 10)
