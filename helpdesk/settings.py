@@ -240,8 +240,8 @@ HELPDESK_SLA_SWEEP_SECONDS = env_int("HELPDESK_SLA_SWEEP_SECONDS", 30)
 HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS = env_int("HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS", 120)
 HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES = env_int("HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES", 50)
 HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS = env_int("HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS", 10)
-# Self-healing workers (`manage.py helpdesk_supervisor`, README): restart the cluster when it finishes no task for
-# this long while a probe task waits; give it this long to stop before its process group is killed. The health
+# Self-healing workers (`manage.py helpdesk_supervisor`, docs/operations.md): restart the cluster when it finishes no
+# task for this long while a probe task waits; give it this long to stop before its process group is killed. The health
 # check (`manage.py helpdesk_health`) fails when due work has waited longer than HELPDESK_HEALTH_MAX_AGE_SECONDS.
 HELPDESK_WORKER_STALL_SECONDS = env_int("HELPDESK_WORKER_STALL_SECONDS", 60)
 HELPDESK_WORKER_STOP_SECONDS = env_int("HELPDESK_WORKER_STOP_SECONDS", 10)
