@@ -14,7 +14,8 @@ round) and wait for their runs (the lag after the last post). Deployments, in on
 - embedded: SQLite (WAL) + django-q2 ORM broker, one `qcluster` with 2 workers (the default of `make run`);
 - PostgreSQL + Redis, throwaway servers as the tests start them (tests/infra/servers.py), with 1 and with 2
   `qcluster` processes of 2 workers each, in alternating rounds on the same database.
-Every figure is the median of the rounds. qcluster is stopped with SIGTERM to its main PID (STACK.md).
+Every figure is the median of the rounds. qcluster is stopped with SIGTERM to its main PID
+(django-q2 hangs when its whole process group gets it).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ One command, `.venv/bin/python bench/engine.py` (`--quick` for a smoke run): it 
 serves the project with `gunicorn -w 2` on a free loopback port and starts one `manage.py qcluster` (ORM broker,
 2 workers) on the same file. Then, with 0, 10 and 50 active workflows of mixed trigger types (most not
 `message.created`; a few `message.created` ones with filters that match some of the messages), it posts 1,000
-(`--messages`; the README's figures were taken at 2,000) customer messages through
+(`--messages`; the figures in docs/development.md were taken at 2,000) customer messages through
 `POST /api/conversations/{id}/messages/` from 2 client threads and waits, polling the database, until every event
 of the batch is dispatched and every run has finished. It prints messages/s, p50/p95 of the posting request,
 runs/s, and the ratio of the posting request at 50 workflows to 0 (compass: ≤ 1.5×). Only loopback traffic;

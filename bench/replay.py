@@ -1,4 +1,4 @@
-"""Benchmark of the replay ("try on history", SPEC §11): how long 10,000 recorded events take to replay.
+"""Benchmark of the replay ("try on history", docs/managers.md): how long 10,000 recorded events take to replay.
 
 One command, `.venv/bin/python bench/replay.py`: a fresh SQLite file (WAL, the production settings) gets
 REPLAY_BENCH_CONVERSATIONS conversations and REPLAY_BENCH_EVENTS recorded `message.created` events spread over the

@@ -1,5 +1,5 @@
-"""Benchmark of `wait_for` at scale (SPEC §15): the cost of dispatching an event with 10,000 runs waiting on OTHER
-conversations, against the same with none waiting. Target: a ratio of at most 1.2.
+"""Benchmark of `wait_for` at scale (docs/managers.md): the cost of dispatching an event with 10,000 runs waiting on
+OTHER conversations, against the same with none waiting. Target: a ratio of at most 1.2.
 
 One command, `.venv/bin/python bench/waits.py`: a fresh SQLite file (WAL, the production settings) with one active
 workflow on `message.created` (a `content_contains` filter the probe messages never pass, so the dispatcher matches

@@ -1,4 +1,4 @@
-"""Enumerations of the support domain (SPEC §2), defined once and used by models, API, admin and validators."""
+"""Enumerations of the support domain (docs/agents.md), defined once and used by models, API, admin and validators."""
 from django.db import models
 
 
@@ -48,7 +48,7 @@ class Disposition(models.TextChoices):
     HANDLED_BY_OTHER_ACTION = "handled_by_other_action", "Handled by other action"
 
 
-# Final dispositions close the conversation (SPEC §2); the others describe a case that is still open.
+# Final dispositions close the conversation (docs/agents.md); the others describe a case that is still open.
 FINAL_DISPOSITIONS = frozenset(
     {
         Disposition.PROBLEM_SOLVED,
@@ -60,7 +60,7 @@ FINAL_DISPOSITIONS = frozenset(
 )
 
 
-# Condition operators (SPEC §4) in words, for every condition builder and summary (workflows and SLA policies).
+# Condition operators (docs/managers.md) in words, for every condition builder and summary (workflows and SLA policies).
 CONDITION_OPERATOR_LABELS = {
     "eq": "is", "neq": "is not", "contains": "contains", "not_contains": "does not contain",
     "starts_with": "starts with", "ends_with": "ends with", "in": "is one of", "not_in": "is none of",
@@ -112,7 +112,7 @@ class TicketStatus(models.TextChoices):
 
 
 class InboxChannel(models.TextChoices):
-    """The channels an inbox connects to the outside (SPEC §13); other channels work over the API only."""
+    """The channels an inbox connects to the outside (email and API channels); other channels work over the API only."""
 
     EMAIL = "email", "Email"
     API = "api", "API"
@@ -130,7 +130,7 @@ class DeliveryStatus(models.TextChoices):
 
 
 class FieldType(models.TextChoices):
-    """The value types of a conversation field definition (SPEC §15)."""
+    """The value types of a conversation field definition (docs/managers.md)."""
 
     TEXT = "text", "Text"
     NUMBER = "number", "Number"

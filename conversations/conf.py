@@ -20,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS": 0,
     # On SQLite, turn on WAL, a 20 s busy timeout and IMMEDIATE transactions where DATABASES OPTIONS set none.
     "SQLITE_TUNING": True,
-    # Largest file a message may carry (uploads and inbound mail parts), in bytes (SPEC §13).
+    # Largest file a message may carry (uploads and inbound mail parts), in bytes (email and API channels).
     "MAX_ATTACHMENT_BYTES": 25 * 1024 * 1024,
     # Absolute base of the links the apps send out (survey links, notification e-mails); no trailing slash.
     "SITE_URL": "http://127.0.0.1:8000",
@@ -68,12 +68,12 @@ DEFAULTS: dict[str, Any] = {
     "TEMPLATE_MAX_CHARS": 100_000,
     # ... and of time: a render still running after this many seconds fails its step (checked at every step).
     "TEMPLATE_MAX_SECONDS": 2.0,
-    # Delivery health (SPEC §12): an endpoint failing this long and this often is disabled; a workflow whose last
-    # this many runs failed raises an alert.
+    # Delivery health (docs/managers.md): an endpoint failing this long and this often is disabled; a workflow whose
+    # last this many runs failed raises an alert.
     "ENDPOINT_DISABLE_AFTER_HOURS": 120,
     "ENDPOINT_DISABLE_AFTER_FAILURES": 50,
     "WORKFLOW_ALERT_AFTER_FAILED_RUNS": 10,
-    # Replay (SPEC §11): events per chunk task, a few seconds of work each.
+    # Replay (docs/managers.md): events per chunk task, a few seconds of work each.
     "REPLAY_CHUNK_EVENTS": 500,
     # Replays running at once: per workflow and in all (a start past either is a 429 "try again when one is done").
     "REPLAY_MAX_PER_WORKFLOW": 1,

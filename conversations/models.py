@@ -1,4 +1,4 @@
-"""Tables of the conversations domain (SPEC §2) and the domain event outbox.
+"""Tables of the conversations domain (docs/agents.md) and the domain event outbox.
 
 Models hold fields, constraints and indexes; every change goes through `conversations.services`.
 """
@@ -82,8 +82,8 @@ class Tag(models.Model):
 
 
 class Inbox(models.Model):
-    """Where a channel meets the outside (SPEC §13): an email address read over IMAP (or fed by the inbound
-    endpoint) and answered over SMTP, or an API channel whose agents' answers are POSTed to a callback.
+    """Where a channel meets the outside (email and API channels): an email address read over IMAP (or fed by the
+    inbound endpoint) and answered over SMTP, or an API channel whose agents' answers are POSTed to a callback.
 
     Passwords and the callback secret live sealed in `secrets_encrypted` (the integrations' encryption); the inbound
     token is kept only as its SHA-256 digest, shown once when the inbox is made.
@@ -181,8 +181,8 @@ def attachment_upload_to(instance: "Attachment", filename: str) -> str:
 
 
 class Attachment(models.Model):
-    """A file on a message (SPEC §13): uploaded with it, or a part of an inbound mail; stored through Django's
-    storage API (`STORAGES["default"]`), streamed only to users who may see the conversation."""
+    """A file on a message (email and API channels): uploaded with it, or a part of an inbound mail; stored through
+    Django's storage API (`STORAGES["default"]`), streamed only to users who may see the conversation."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=attachment_upload_to, max_length=300)
@@ -200,8 +200,9 @@ class Attachment(models.Model):
 
 
 class EmailHeaders(models.Model):
-    """The mail side of a message (SPEC §13): the headers threading needs, the addresses, the full text with its
-    quoted history and the raw source as received. `message_id_header` is unique per inbox, so a mail is imported once."""
+    """The mail side of a message (email and API channels): the headers threading needs, the addresses, the full text
+    with its quoted history and the raw source as received. `message_id_header` is unique per inbox, so a mail is
+    imported once."""
 
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="email")
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="emails")
@@ -230,9 +231,10 @@ class EmailHeaders(models.Model):
 
 
 class Delivery(models.Model):
-    """One public answer on its way out (SPEC §13): by mail or to an API inbox's callback. The row is written with
-    the message, so a delivery is never lost; `external_id` (the Message-ID or webhook-id) is fixed before the first
-    attempt, so a retry after a crash never sends twice under two ids. Workers claim due rows by `lease_until`."""
+    """One public answer on its way out (email and API channels): by mail or to an API inbox's callback. The row is
+    written with the message, so a delivery is never lost; `external_id` (the Message-ID or webhook-id) is fixed before
+    the first attempt, so a retry after a crash never sends twice under two ids. Workers claim due rows by
+    `lease_until`."""
 
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="delivery")
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="deliveries")
@@ -366,7 +368,8 @@ class UserPreference(models.Model):
 
 
 class ConversationField(models.Model):
-    """The definition of a typed conversation field (SPEC §15): its values live in `Conversation.fields[key]`."""
+    """The definition of a typed conversation field (docs/managers.md): its values live in
+    `Conversation.fields[key]`."""
 
     key = models.SlugField(max_length=64, unique=True, help_text="Letters, digits and underscores, e.g. order_id.")
     label = models.CharField(max_length=200)

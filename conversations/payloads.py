@@ -1,4 +1,4 @@
-"""The payload of every event type (SPEC §3), typed, and the one constructor that builds each.
+"""The payload of every event type (docs/reference/events.md), typed, and the one constructor that builds each.
 
 An event's payload is stored as JSON, so each type is a `TypedDict`: the dict the row holds is the typed value, with
 no conversion on write or read. Services build payloads only through these constructors, so the keys a trigger

@@ -1,4 +1,5 @@
-"""The two roles of SPEC §8 as Django groups: agents work conversations, support managers also manage configuration."""
+"""The two roles (docs/api.md) as Django groups: agents work conversations, support managers also manage
+configuration."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import connection

@@ -1,5 +1,5 @@
 """Reads of the conversations domain that services, steps and the API share: find a team or an agent by id or
-name (SPEC §10: step configs may name either)."""
+name (docs/api.md: step configs may name either)."""
 from __future__ import annotations
 
 from typing import Any
@@ -21,7 +21,7 @@ def require_clean_reference(reference: Any, field: str) -> None:
 
 
 def resolve_team(reference: Any) -> Team:
-    """Find a team by id or by name (SPEC §10: step configs may name teams either way)."""
+    """Find a team by id or by name (docs/api.md: step configs may name teams either way)."""
     team = None
     if isinstance(reference, Team):
         return reference

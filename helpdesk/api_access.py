@@ -1,5 +1,5 @@
 """The "API access" page of the admin: a support manager sees, creates or regenerates their own DRF token (the
-`Authorization: Token <key>` of SPEC §8) without a shell or a superuser.
+`Authorization: Token <key>` of docs/api.md) without a shell or a superuser.
 
 A token has the rights of its user, so the page only ever shows the signed-in user's own token. Regenerating
 deletes the old key first: a leaked key stops working at once.

@@ -201,7 +201,7 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
-# Product settings (SPEC §10): all overridable from the environment.
+# Product settings (docs/reference/settings.md): all overridable from the environment.
 # Admin messages live in the session, not a cookie: a webhook secret shown once must not travel in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
@@ -231,14 +231,14 @@ HELPDESK_WORKER_NICENESS = env_int("HELPDESK_WORKER_NICENESS", 10)
 HELPDESK_SLA_SWEEP_SECONDS = env_int("HELPDESK_SLA_SWEEP_SECONDS", 30)
 # How often the workers read each active IMAP inbox (SPEC §13).
 HELPDESK_IMAP_POLL_SECONDS = env_int("HELPDESK_IMAP_POLL_SECONDS", 60)
-# Delivery health (SPEC §12): an outbound endpoint failing for this many hours and at least this many consecutive
-# attempts is disabled (its steps fail fast; managers are told once). A workflow whose last N finished runs all
-# failed raises the same alert.
+# Delivery health (docs/managers.md): an outbound endpoint failing for this many hours and at least this many
+# consecutive attempts is disabled (its steps fail fast; managers are told once). A workflow whose last N finished runs
+# all failed raises the same alert.
 HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS = env_int("HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS", 120)
 HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES = env_int("HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES", 50)
 HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS = env_int("HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS", 10)
-# Self-healing workers (`manage.py helpdesk_supervisor`, README): restart the cluster when it finishes no task for
-# this long while a probe task waits; give it this long to stop before its process group is killed. The health
+# Self-healing workers (`manage.py helpdesk_supervisor`, docs/operations.md): restart the cluster when it finishes no
+# task for this long while a probe task waits; give it this long to stop before its process group is killed. The health
 # check (`manage.py helpdesk_health`) fails when due work has waited longer than HELPDESK_HEALTH_MAX_AGE_SECONDS.
 HELPDESK_WORKER_STALL_SECONDS = env_int("HELPDESK_WORKER_STALL_SECONDS", 60)
 HELPDESK_WORKER_STOP_SECONDS = env_int("HELPDESK_WORKER_STOP_SECONDS", 10)

@@ -1,4 +1,4 @@
-"""Business-time arithmetic over a business-hours calendar (SPEC §9).
+"""Business-time arithmetic over a business-hours calendar (docs/managers.md).
 
 A calendar is a timezone, weekly open intervals in local wall time (several per day; an interval whose end is not
 after its start runs overnight into the next day, "24:00" closes at midnight) and closed dates (one country's

@@ -1,6 +1,6 @@
 """The SLA policy match condition: validated and compiled to a `Q` over conversations.
 
-The format is the workflow condition format of SPEC §4 (`{"all": [...]}` / `{"any": [...]}` nest; a leaf is
+The format is the workflow condition format of docs/managers.md (`{"all": [...]}` / `{"any": [...]}` nest; a leaf is
 `{"field", "op", "value"}`; an empty tree matches every conversation) restricted to the fields a policy selects on,
 and it compiles with the same lookups as the workflow engine's `conditions.to_q` (text compares case-insensitively,
 `in` lists compare exactly). The SLA app sits below the workflow engine in the layering, so it cannot import that

@@ -29,7 +29,7 @@ PAUSABLE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 
 
 class BusinessHours(models.Model):
-    """A business-hours calendar (SPEC §9, §10): timezone, weekly open intervals, closed dates."""
+    """A business-hours calendar (docs/managers.md, docs/api.md): timezone, weekly open intervals, closed dates."""
 
     name = models.CharField(max_length=100, unique=True)
     timezone = models.CharField(max_length=64, default="UTC", help_text='IANA name, e.g. "Europe/Berlin".')

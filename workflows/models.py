@@ -1,7 +1,7 @@
 """Tables of the workflow engine: definitions with their versions, runs with their step results, scheduled events.
 
-The database is the source of truth (SPEC §7): a run's position, variables, resume time and lease are columns, so any
-worker can pick a run up after another one died, and the queue only wakes workers.
+The database is the source of truth (docs/operations.md): a run's position, variables, resume time and lease are
+columns, so any worker can pick a run up after another one died, and the queue only wakes workers.
 """
 from django.conf import settings
 from django.db import models
@@ -130,8 +130,8 @@ class StepRun(models.Model):
 
 
 class RunWait(models.Model):
-    """A run waiting at a `wait_for` step for an event on its conversation (SPEC §15). The row exists only while the
-    run waits: whoever deletes it (the dispatcher, for a matching event, or the runner, at the timeout) settles the
+    """A run waiting at a `wait_for` step for an event on its conversation (docs/managers.md). The row exists only while
+    the run waits: whoever deletes it (the dispatcher, for a matching event, or the runner, at the timeout) settles the
     wait, so it resumes exactly once. Events look up only the waits of their own conversation and type (index)."""
 
     run = models.OneToOneField(WorkflowRun, on_delete=models.CASCADE, related_name="wait")
@@ -190,7 +190,7 @@ class AuthType(models.TextChoices):
 
 
 class Integration(models.Model):
-    """A remote system steps talk to (SPEC §6). Credentials and named secrets are stored encrypted
+    """A remote system steps talk to (docs/managers.md). Credentials and named secrets are stored encrypted
     (`workflows.integrations.crypto`), never returned by the API and masked in admin and run logs."""
 
     name = models.CharField(max_length=100, unique=True)
@@ -251,8 +251,8 @@ class EndpointKind(models.TextChoices):
 
 
 class Endpoint(models.Model):
-    """The delivery health of one outbound destination (SPEC §12): counters every attempt updates in one UPDATE, and
-    `disabled_at` once it kept failing long enough (its steps then fail fast until a manager re-enables it)."""
+    """The delivery health of one outbound destination (docs/managers.md): counters every attempt updates in one UPDATE,
+    and `disabled_at` once it kept failing long enough (its steps then fail fast until a manager re-enables it)."""
 
     key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the kind and the destination.")
     kind = models.CharField(max_length=12, choices=EndpointKind.choices)
@@ -300,7 +300,7 @@ class WorkflowAlert(models.Model):
         constraints = [models.UniqueConstraint(fields=["workflow", "after_run_id"], name="workflow_alert_once")]
 
 class WorkflowReplay(models.Model):
-    """A "try on history" of a workflow over recorded events (SPEC §11). The row is the source of truth: the
+    """A "try on history" of a workflow over recorded events (docs/managers.md). The row is the source of truth: the
     workers process the events after `cursor_*` in chunks and add to the figures here, so a lost chunk task is
     picked up again by the sweep (stale `heartbeat_at`) and a chunk done twice is counted once (`chunks`)."""
 
@@ -336,8 +336,8 @@ class WorkflowReplay(models.Model):
 
 
 class Macro(models.Model):
-    """An agent's one-click set of internal steps (SPEC §4 "Macros"): managed by support managers, applied by agents
-    at once and as themselves through `workflows.engine.macros.macro_apply` (never a workflow run)."""
+    """An agent's one-click set of internal steps (docs/managers.md "Macros"): managed by support managers, applied by
+    agents at once and as themselves through `workflows.engine.macros.macro_apply` (never a workflow run)."""
 
     name = models.CharField(max_length=200, unique=True)
     steps = models.JSONField(default=list, blank=True, help_text="Internal steps, in the workflow step format.")

@@ -1,9 +1,9 @@
 """Read-side figures about workflows and their runs (a selector module): per-workflow stats for lists, the summary
-bar, and the analytics report of SPEC §8 (totals, success and failure rates, average duration, daily trend, most
+bar, and the analytics report of docs/api.md (totals, success and failure rates, average duration, daily trend, most
 triggered).
 
-One definition of success everywhere (SPEC §4): success rate = succeeded / (succeeded + failed). Runs stopped by a
-condition "didn't match" and cancelled runs are counted apart, so a workflow that filters by condition is not
+One definition of success everywhere (docs/managers.md): success rate = succeeded / (succeeded + failed). Runs stopped
+by a condition "didn't match" and cancelled runs are counted apart, so a workflow that filters by condition is not
 shown as broken. The admin list, summary bar, analytics page and the API all take their rates and their printed
 percentages from `outcome_figures` and `percent` here, so they cannot disagree. Every figure is an aggregate
 computed by the database; nothing here loads runs one by one.

@@ -36,8 +36,9 @@ Reveal = Literal["none", "new", "all"]
 
 
 def workflow_definition(workflow: Workflow, *, reveal: Reveal = "none") -> dict[str, Any]:
-    """The §4 body of a workflow as it is now. Write-only values are masked; `reveal="new"` shows those the latest
-    save set (for that save's response only), `reveal="all"` is for server-side use (run, duplicate), never output."""
+    """The workflow definition of a workflow as it is now. Write-only values are masked; `reveal="new"` shows those the
+    latest save set (for that save's response only), `reveal="all"` is for server-side use (run, duplicate), never
+    output."""
     stored = _stored_definition(workflow)
     if reveal == "all":
         return stored

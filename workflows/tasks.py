@@ -17,7 +17,8 @@ DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the t
 
 def dispatch_event_task(event_id: str) -> int:
     """Wake-up for a committed event: dispatch it, then drain every other undispatched event for up to
-    DRAIN_SECONDS (SPEC §7: throughput is not bounded by one queue message per event). Returns the runs started."""
+    DRAIN_SECONDS (docs/operations.md: throughput is not bounded by one queue message per event). Returns the runs
+    started."""
     yield_cpu_to_the_web()
     return drain.drain_events(event_id, DRAIN_SECONDS)
 

@@ -1,6 +1,6 @@
-"""Conversation fields in admin (SPEC §15): the definitions (managers), and the pieces the conversation admin uses to
-show and edit values — one form field per definition, the resolve check as a form error on the field, and one list
-column per definition. Every write goes through `conversations.services` (`conversation_field_*`,
+"""Conversation fields in admin (docs/managers.md): the definitions (managers), and the pieces the conversation admin
+uses to show and edit values — one form field per definition, the resolve check as a form error on the field, and one
+list column per definition. Every write goes through `conversations.services` (`conversation_field_*`,
 `conversation_set_fields`), so admin records the same events and refuses the same changes as the API.
 """
 from __future__ import annotations

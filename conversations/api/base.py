@@ -29,7 +29,7 @@ API_VERSION_HEADER = "API-Version"
 
 
 class StandardPagination(PageNumberPagination):
-    """`{"count", "next", "previous", "results"}` with `?page=` and `?page_size=` up to 200 (SPEC §10).
+    """`{"count", "next", "previous", "results"}` with `?page=` and `?page_size=` up to 200 (docs/api.md).
 
     Both are whole numbers from 1: anything else is a 400 naming the parameter (DRF would quietly use the default
     size, or answer 404). A page past the last one is DRF's 404; a `page_size` above 200 is served as 200.

@@ -1,4 +1,5 @@
-"""The conversation fields API (SPEC §15): `/api/conversation-fields/` — managers define fields, agents read them.
+"""The conversation fields API (docs/managers.md): `/api/conversation-fields/` — managers define fields, agents read
+them.
 
 Thin as the other views: the serializer checks the request's shape, the services in
 `conversations.services.fields` validate types and options, refuse changes to fields workflows use, and write.

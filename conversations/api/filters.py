@@ -1,4 +1,4 @@
-"""Query-string filters of the conversations API (SPEC §8), declared as django-filter FilterSets.
+"""Query-string filters of the conversations API (docs/api.md), declared as django-filter FilterSets.
 
 Filters that take several values accept both repeated keys and comma lists (`?status=open&status=pending` or
 `?status=open,pending`). A value outside a choice list is a 400 naming the filter. Other apps add their own
@@ -140,7 +140,7 @@ class TagListFilter(django_filters.Filter):
 
 
 class ConversationFilter(django_filters.FilterSet):
-    """Every conversation filter of SPEC §8 except `sla_breached`, which the SLA app adds with `add_filter`."""
+    """Every conversation filter of docs/api.md except `sla_breached`, which the SLA app adds with `add_filter`."""
 
     status = ChoiceListFilter(choices=Status.choices, help_text="One or more statuses.")
     channel = ChoiceListFilter(choices=Channel.choices, help_text="One or more channels.")
@@ -165,7 +165,7 @@ class ConversationFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        """The declared filters, then `?field.<key>=<value>` for each conversation field named (SPEC §15)."""
+        """The declared filters, then `?field.<key>=<value>` for each conversation field named (docs/managers.md)."""
         return filter_by_fields(super().filter_queryset(queryset), self.data)
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Serializers of the conversations API (SPEC §8, §10): one class per shape, reads and writes kept apart.
+"""Serializers of the conversations API (docs/api.md): one class per shape, reads and writes kept apart.
 
 Write serializers only validate the shape of a request (types, lengths, choices, references); the change itself is
 made by the view through `conversations.services`. Read serializers render what clients rely on. Every write
@@ -79,7 +79,7 @@ class StrictFieldsMixin(ClosedRequestBody):
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True})
 class ReferenceField(serializers.Field):
-    """A team or an agent named by id or by name (SPEC §10); resolved by the service layer's resolver."""
+    """A team or an agent named by id or by name (docs/api.md); resolved by the service layer's resolver."""
 
     default_error_messages = {"invalid": "Give an id (number) or a name (text)."}
 
@@ -207,7 +207,7 @@ class TeamSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class ConversationSerializer(serializers.ModelSerializer):
-    """A conversation as clients read it (SPEC §10); `tags` are names, `contact`/`assignee`/`team` are ids."""
+    """A conversation as clients read it (docs/api.md); `tags` are names, `contact`/`assignee`/`team` are ids."""
 
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     disposition = serializers.ChoiceField(choices=Disposition.choices, allow_blank=True, read_only=True,

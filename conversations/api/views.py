@@ -1,4 +1,4 @@
-"""Views of the conversations API (SPEC §8, §10): contacts, teams, conversations, messages, recordings, tickets
+"""Views of the conversations API (docs/api.md): contacts, teams, conversations, messages, recordings, tickets
 and the public survey answer.
 
 Views stay thin: a write serializer checks the request's shape, `perform_create`/`perform_update` hand the values to

@@ -1,9 +1,9 @@
-"""Every change to the conversations domain, one function per change (SPEC §2).
+"""Every change to the conversations domain, one function per change (docs/agents.md).
 
 Each function validates its input, writes inside `transaction.atomic()` and records a domain event in the same
 transaction, so the change and its event commit or roll back together. Admin actions, API views and workflow
 steps all call these functions; nothing else writes domain state. `depth` is 0 for people and API clients and
-parent depth + 1 when a workflow step makes the change (loop protection, SPEC §7).
+parent depth + 1 when a workflow step makes the change (loop protection, docs/operations.md).
 """
 # The package is split by area; callers keep `from conversations import services` and `services.<name>(...)`.
 from conversations.services.attachments import attachment_add, clean_filename  # noqa: F401

@@ -1,4 +1,4 @@
-"""Attachments: files on messages (SPEC §13), from an upload or from an inbound mail's parts.
+"""Attachments: files on messages (email and API channels), from an upload or from an inbound mail's parts.
 
 One function checks the size and cleans the name for both doors, so a file from a mail and a file from the API
 obey the same limit and never carry a path, a control character or a reserved name into the storage.

@@ -113,7 +113,7 @@ def change_status_locked(conversation: Conversation, status: str, actor, depth: 
     if previous == status:
         return
     if status in (Status.RESOLVED, Status.CLOSED) and previous not in (Status.RESOLVED, Status.CLOSED):
-        check_can_resolve(conversation)  # required_on_resolve fields (SPEC §15), for API, admin and steps alike
+        check_can_resolve(conversation)  # required_on_resolve fields (docs/managers.md), for API, admin and steps alike
     conversation.status = status
     if status in (Status.RESOLVED, Status.CLOSED):
         conversation.resolved_at = conversation.resolved_at or clock.now()

@@ -1,4 +1,4 @@
-"""Conversation fields (SPEC §15): typed definitions, their values on conversations, and the resolve check.
+"""Conversation fields (docs/managers.md): typed definitions, their values on conversations, and the resolve check.
 
 Definitions are rows (`ConversationField`); values live in `Conversation.fields` as plain JSON keyed by the
 definition's key. Every value written is checked against its definition's type, and a change of values records

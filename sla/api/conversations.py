@@ -1,5 +1,5 @@
 """What the SLA app adds to the conversations API through its extension hooks (conversations never imports sla):
-the `sla_breached` filter of SPEC §8 and the `sla` list of targets a conversation reads back with (SPEC §10)."""
+the `sla_breached` filter of docs/api.md and the `sla` list of targets a conversation reads back with (docs/api.md)."""
 from __future__ import annotations
 
 import django_filters

@@ -1,4 +1,4 @@
-"""Serializers of the SLA API, one per shape of SPEC §10. Validation is the services' (one source of truth)."""
+"""Serializers of the SLA API, one per shape of docs/api.md. Validation is the services' (one source of truth)."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -83,7 +83,7 @@ class SlaPolicySerializer(serializers.ModelSerializer):
 
 
 class SlaTargetSerializer(serializers.ModelSerializer):
-    """A conversation's target as clients read it (SPEC §10 `sla`), plus the time left."""
+    """A conversation's target as clients read it (docs/api.md `sla`), plus the time left."""
 
     remaining_seconds = serializers.SerializerMethodField()
     paused_seconds = serializers.SerializerMethodField()

@@ -1,4 +1,4 @@
-"""Views of the SLA API: thin ViewSets over the services, managers only (SPEC §8)."""
+"""Views of the SLA API: thin ViewSets over the services, managers only (docs/api.md)."""
 from __future__ import annotations
 
 import datetime as dt

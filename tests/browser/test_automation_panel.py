@@ -1,6 +1,6 @@
-"""SPEC §4 "Order" and §11 in the admin, in a real browser: a manager drags a workflow above another in the
-workflow list and the order is saved (so the next message is dispatched in it); the conversation page's
-"Automation" panel and the event's page say, per workflow, what each event did and why, linked to the runs.
+"""Workflow order and "why did it fire" (docs/managers.md) in the admin, in a real browser: a manager drags a workflow
+above another in the workflow list and the order is saved (so the next message is dispatched in it); the conversation
+page's "Automation" panel and the event's page say, per workflow, what each event did and why, linked to the runs.
 Screenshots (1440x900) land in tests/browser/artifacts/.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Conversation fields in admin (SPEC §15): managers define fields; agents see and edit values on the conversation
-page (the workspace), see them as list columns, and cannot resolve past an empty required field."""
+"""Conversation fields in admin (docs/managers.md): managers define fields; agents see and edit values on the
+conversation page (the workspace), see them as list columns, and cannot resolve past an empty required field."""
 import html
 
 import pytest

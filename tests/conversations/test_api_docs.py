@@ -1,4 +1,4 @@
-"""The OpenAPI schema and the Swagger UI: the schema describes every conversations endpoint and filter of SPEC §8,
+"""The OpenAPI schema and the Swagger UI: the schema describes every conversations endpoint and filter of docs/api.md,
 and the docs page works offline (every script, style and icon is served by this project, none from a CDN)."""
 import re
 

@@ -1,4 +1,4 @@
-"""Conversation filters (SPEC §8), pagination (SPEC §10) and the list's constant query count."""
+"""Conversation filters (docs/api.md), pagination (docs/api.md) and the list's constant query count."""
 from datetime import timedelta
 
 import pytest

@@ -1,4 +1,4 @@
-"""Conversation fields over the API (SPEC §15): definitions, values on conversations, typed validation, the
+"""Conversation fields over the API (docs/managers.md): definitions, values on conversations, typed validation, the
 `conversation.fields_changed` event, `required_on_resolve` and the `?field.<key>=` filter."""
 import pytest
 

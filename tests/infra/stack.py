@@ -1,5 +1,5 @@
-"""The deployment of README "Running at scale", started for one test: a PostgreSQL database of its own, Redis as the
-broker, the web app under gunicorn and N `qcluster` processes, plus a small client of the served API.
+"""The deployment of docs/operations.md "Running at scale", started for one test: a PostgreSQL database of its own,
+Redis as the broker, the web app under gunicorn and N `qcluster` processes, plus a small client of the served API.
 
 The processes are the ones tests/workflows/procs.py starts (production settings, loopback only, stopped by their
 own PIDs). Outbound steps may reach 127.0.0.1 (HELPDESK_OUTBOUND_ALLOWLIST), where the tests' fake receivers run;

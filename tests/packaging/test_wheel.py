@@ -116,7 +116,7 @@ def last_json(result: subprocess.CompletedProcess) -> dict:
 
 
 def stop(worker: subprocess.Popen) -> None:
-    """SIGTERM to qcluster's main PID (STACK.md), SIGKILL if it has not stopped after 30 s."""
+    """SIGTERM to qcluster's main PID (its process group would hang it), SIGKILL if it has not stopped after 30 s."""
     worker.send_signal(signal.SIGTERM)
     try:
         worker.wait(timeout=30)

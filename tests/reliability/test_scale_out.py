@@ -1,4 +1,5 @@
-"""Scale-out (README "Running at scale"): PostgreSQL, Redis as the broker, gunicorn and two `qcluster` processes.
+"""Scale-out (docs/operations.md "Running at scale"): PostgreSQL, Redis as the broker, gunicorn and two `qcluster`
+processes.
 
 1,000 customer messages are posted over HTTP from four client threads. Every message starts a run that calls a
 receiver on 127.0.0.1; every fifth also starts a run that waits 3 s, calls the receiver again and replies. Then

@@ -1,4 +1,4 @@
-"""The SLA API of SPEC §10: business-hours/ and sla-policies/ for managers, bad input is a 400 naming the field."""
+"""The SLA API of docs/api.md: business-hours/ and sla-policies/ for managers, bad input is a 400 naming the field."""
 import datetime as dt
 
 import pytest

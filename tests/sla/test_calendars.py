@@ -1,4 +1,4 @@
-"""Business-time arithmetic, checked against cases worked out by hand (SPEC §9)."""
+"""Business-time arithmetic, checked against cases worked out by hand (docs/managers.md)."""
 import datetime as dt
 from zoneinfo import ZoneInfo
 

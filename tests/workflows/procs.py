@@ -4,7 +4,7 @@ worker, a gunicorn-served instance, and small Django scripts run in a subprocess
 The test process itself runs on pytest-django's in-memory database, so everything that must share a database with
 a worker runs here, in subprocesses: `python -m tests.workflows.procs <command> <json args>` sets Django up with the
 environment it is given, runs one command below and prints its JSON result as the last line of stdout.
-Processes are stopped by their own PID (STACK.md: SIGTERM to qcluster's main PID, never to its process group
+Processes are stopped by their own PID (SIGTERM to qcluster's main PID, never to its process group
 while it is alive), and only loopback addresses are used.
 """
 from __future__ import annotations
@@ -126,7 +126,8 @@ class QCluster:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
     def stop(self, timeout: float = 30) -> int | None:
-        """SIGTERM to the main PID only (STACK.md); if it has not stopped in `timeout` s, kill what it started."""
+        """SIGTERM to the main PID only (django-q2 hangs when its whole group gets it); if it has not stopped in
+        `timeout` s, kill what it started."""
         process = self.process
         if process is None or process.poll() is not None:
             return process.returncode if process else None
@@ -590,7 +591,7 @@ def cmd_customer_reply(conversation_id: int, body: str) -> dict:
 
 
 def cmd_run_variables(workflow_id: int) -> dict:
-    """Each run's variables and the `wait_for` rows still waiting (SPEC §15)."""
+    """Each run's variables and the `wait_for` rows still waiting (docs/managers.md)."""
     from workflows.models import RunWait, WorkflowRun
 
     return {"runs": [run.variables for run in WorkflowRun.objects.filter(workflow_id=workflow_id).order_by("pk")],

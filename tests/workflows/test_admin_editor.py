@@ -1,5 +1,5 @@
-"""The workflow editor: fields generated from trigger and step schemas, posted back as a §4 definition and checked by
-the shared validator, whose errors land on the field their key names."""
+"""The workflow editor: fields generated from trigger and step schemas, posted back as a workflow definition and checked
+by the shared validator, whose errors land on the field their key names."""
 import re
 
 import pytest

@@ -1,5 +1,5 @@
-"""Admin side of reference checks (SPEC §4): an unknown team is a form error on its step and key, a workflow whose
-team was deleted since shows a "broken" badge in the list (no query per row) and a warning in its editor, and the
+"""Admin side of reference checks (docs/managers.md): an unknown team is a form error on its step and key, a workflow
+whose team was deleted since shows a "broken" badge in the list (no query per row) and a warning in its editor, and the
 list toggle refuses to activate it."""
 import json
 

@@ -1,4 +1,4 @@
-"""`GET /api/analytics/workflows/?since=&until=` (SPEC §8): totals, rates, average duration, daily trend, most
+"""`GET /api/analytics/workflows/?since=&until=` (docs/api.md): totals, rates, average duration, daily trend, most
 triggered, over runs made through the API."""
 import datetime as dt
 

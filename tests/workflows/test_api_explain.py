@@ -1,6 +1,6 @@
-"""SPEC §11 "Seeing why" and §4 "Order" through the public API: a conversation's events with the runs they started,
-and `GET /api/events/{id}/explain/` naming, for every workflow of the event's trigger type, what happened and why —
-computed from the versions and statuses live when the event was dispatched, not from today's."""
+"""Why did (or didn't) it fire, and workflow order (docs/managers.md), through the public API: a conversation's events
+with the runs they started, and `GET /api/events/{id}/explain/` naming, for every workflow of the event's trigger type,
+what happened and why — computed from the versions and statuses live when the event was dispatched, not from today's."""
 import pytest
 
 from tests.workflows.conftest import drain

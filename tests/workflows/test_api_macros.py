@@ -1,5 +1,5 @@
-"""Macros over the API (SPEC §4): managers create them, agents list and apply them; an apply changes the conversation
-at once, as the agent, and records each change as the same domain event a person's change records."""
+"""Macros over the API (docs/managers.md): managers create them, agents list and apply them; an apply changes the
+conversation at once, as the agent, and records each change as the same domain event a person's change records."""
 import pytest
 
 from conversations import services

@@ -1,5 +1,5 @@
-"""References in a definition are checked by the one validator (SPEC §4): a team, agent, integration, custom action
-or SLA policy named by id or name that does not exist is a 400 on that step and key; one deleted later makes the
+"""References in a definition are checked by the one validator (docs/managers.md): a team, agent, integration, custom
+action or SLA policy named by id or name that does not exist is a 400 on that step and key; one deleted later makes the
 workflow broken (`problems`), which a draft may keep but an active workflow may not."""
 import pytest
 

@@ -1,4 +1,4 @@
-"""Manual runs and the run history (`workflow-runs/`, SPEC §8, §10): shape, filters, retry, cancel, query counts."""
+"""Manual runs and the run history (`workflow-runs/`, docs/api.md): shape, filters, retry, cancel, query counts."""
 import datetime as dt
 
 import pytest

@@ -1,5 +1,5 @@
-"""Each trigger type of SPEC §3 end to end through the public API: a manager creates the workflow with
-`POST /api/workflows/`, an agent causes the event through the conversations API, and the run shows up in
+"""Each trigger type of docs/reference/triggers.md end to end through the public API: a manager creates the workflow
+with `POST /api/workflows/`, an agent causes the event through the conversations API, and the run shows up in
 `/api/workflow-runs/`. Also: each on_false mode, the depth limit, redelivered events, the schedule trigger and
 scheduled events (fired after their time, never when cleared). `sla.*`, intents and sentiment_crossed belong to
 other issues and are tested there.

@@ -1,5 +1,5 @@
-"""The workflows endpoints (SPEC §4, §8, §10): CRUD with versions, validation errors naming step and key, lifecycle
-actions, export/import, and who may do what."""
+"""The workflows endpoints (docs/managers.md, docs/api.md): CRUD with versions, validation errors naming step and key,
+lifecycle actions, export/import, and who may do what."""
 import json
 
 import pytest

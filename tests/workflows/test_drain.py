@@ -1,6 +1,6 @@
-"""Draining (SPEC §7): one woken worker dispatches every undispatched event, oldest first, so throughput is not bound
-to one queue message per event; concurrent drains never start a run twice; the runs of one event share the context
-the dispatcher read, but never a stale one."""
+"""Draining (docs/operations.md): one woken worker dispatches every undispatched event, oldest first, so throughput is
+not bound to one queue message per event; concurrent drains never start a run twice; the runs of one event share the
+context the dispatcher read, but never a stale one."""
 from __future__ import annotations
 
 import threading

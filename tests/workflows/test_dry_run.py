@@ -1,4 +1,5 @@
-"""The dry run (`POST /api/workflows/{id}/test/`, SPEC §7, §10): what each step would do, and nothing changed."""
+"""The dry run (`POST /api/workflows/{id}/test/`, docs/operations.md, docs/api.md): what each step would do, and nothing
+changed."""
 import pytest
 from django.apps import apps
 from django.core import mail

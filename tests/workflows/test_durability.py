@@ -1,5 +1,6 @@
-"""Durability of runs (SPEC §7): a worker that dies mid-run leaves work that the sweep finishes without executing a
-finished step twice; redelivered or lost queue messages neither double nor lose a run; concurrent sweeps share work.
+"""Durability of runs (docs/operations.md): a worker that dies mid-run leaves work that the sweep finishes without
+executing a finished step twice; redelivered or lost queue messages neither double nor lose a run; concurrent sweeps
+share work.
 
 A worker's death in-process is a BaseException raised inside a step (the runner catches Exception only, so it
 unwinds like a killed process would: the step's transaction rolls back and the run keeps its lease). The real kill

@@ -1,5 +1,5 @@
-"""Each internal step type of SPEC §5 end to end through the public API: a manager creates the workflow with
-`POST /api/workflows/`, a customer message arrives through `POST /api/conversations/{id}/messages/`, the work is
+"""Each internal step type of docs/reference/steps.md end to end through the public API: a manager creates the workflow
+with `POST /api/workflows/`, a customer message arrives through `POST /api/conversations/{id}/messages/`, the work is
 drained the way the sweep does it, and the outcome is read back through `/api/workflow-runs/` and the conversation
 endpoints a client uses. `schedule_event` / `clear_scheduled_event` are end to end in test_api_triggers.py (they
 need the `scheduled_event.fired` trigger); outbound steps have their own tests under outbound/.

@@ -1,4 +1,4 @@
-"""Conversation fields in conditions (SPEC §15): `conversation.fields.<key>` is a known path once the field is
+"""Conversation fields in conditions (docs/managers.md): `conversation.fields.<key>` is a known path once the field is
 defined, evaluated over the run context, and compiled to a database query for `schedule` matching."""
 from conversations import services
 from conversations.models import Conversation

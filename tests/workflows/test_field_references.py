@@ -1,5 +1,5 @@
-"""A conversation field that an active workflow uses (SPEC §15) cannot be retyped or deleted: the API answers 400
-naming the workflow, whether the workflow names it in a condition path, a template, a `set_field` step or the
+"""A conversation field that an active workflow uses (docs/managers.md) cannot be retyped or deleted: the API answers
+400 naming the workflow, whether the workflow names it in a condition path, a template, a `set_field` step or the
 `keys` of a `conversation.fields_changed` trigger. Drafts and inactive workflows do not hold it."""
 import pytest
 

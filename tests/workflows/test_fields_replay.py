@@ -1,4 +1,4 @@
-"""Replay (SPEC §11) sees conversation fields as the event recorded them (SPEC §15): a `conversation.fields_changed`
+"""Replay (docs/managers.md) sees conversation fields as the event recorded them: a `conversation.fields_changed`
 event is replayed with the values it set, not today's."""
 from conversations import services
 from tests.workflows.test_replay import create, replay

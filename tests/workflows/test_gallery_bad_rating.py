@@ -1,4 +1,4 @@
-"""The "Bad rating → team lead" gallery template (SPEC §15) works as it reads: used, activated, and a customer's
+"""The "Bad rating → team lead" gallery template (docs/managers.md) works as it reads: used, activated, and a customer's
 rating of 1 escalates the conversation to the team leads with the score and comment in an internal note and an
 email to the team; a rating of 4 does nothing."""
 from django.core import mail

@@ -1,4 +1,4 @@
-"""The gallery's waiting and branching templates (SPEC §15) do what their names say, through the real engine."""
+"""The gallery's waiting and branching templates (docs/managers.md) do what their names say, through the real engine."""
 import datetime as dt
 
 import pytest

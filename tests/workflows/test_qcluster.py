@@ -3,7 +3,7 @@
 Each test migrates a database of its own in a subprocess, starts qcluster on it, posts a customer message from
 another process (its event is enqueued after commit, as the web server does) and polls the database. The wait is
 3 seconds (`minutes: 0.05`) and is resumed by the sweep task, enqueued by the test because the every-minute
-schedule only ticks about every 30 s (STACK.md); HELPDESK_SWEEP_SECONDS=1 lets that sweep resume it in time.
+schedule only ticks about every 30 s; HELPDESK_SWEEP_SECONDS=1 lets that sweep resume it in time.
 Variants: SQLite + ORM broker (always), PostgreSQL + ORM broker, and Redis broker with its queue wiped, which shows
 that a lost queue message only delays the work: the sweep finds the undispatched event in the database.
 """

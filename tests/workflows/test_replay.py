@@ -1,4 +1,5 @@
-"""Replay ("try on history", SPEC §11): `POST /api/workflows/{id}/replay/` then `GET /api/workflow-replays/{id}/`.
+"""Replay ("try on history", docs/managers.md): `POST /api/workflows/{id}/replay/` then `GET
+/api/workflow-replays/{id}/`.
 
 The chunk tasks run in the in-process queue (test settings); `django_capture_on_commit_callbacks(execute=True)`
 runs what the request and each chunk enqueue after commit, the way a worker would pick it up.

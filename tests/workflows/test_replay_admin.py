@@ -1,4 +1,4 @@
-"""The editor's "Try on history" pages (SPEC §11 replay) through the admin: the button, the period form and its
+"""The editor's "Try on history" pages (docs/managers.md replay) through the admin: the button, the period form and its
 errors, and the results page that the browser script fills in (tests/browser/test_replay_browser.py drives it)."""
 import datetime as dt
 

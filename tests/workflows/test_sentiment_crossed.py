@@ -1,5 +1,5 @@
-"""`conversation.sentiment_crossed` (SPEC §3): fires when the conversation's average sentiment crosses the threshold
-in the configured direction — once, and again only after it has crossed back."""
+"""`conversation.sentiment_crossed` (docs/reference/triggers.md): fires when the conversation's average sentiment
+crosses the threshold in the configured direction — once, and again only after it has crossed back."""
 import pytest
 
 from conversations import services

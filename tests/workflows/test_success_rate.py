@@ -1,5 +1,5 @@
-"""One definition of success everywhere (SPEC §4, issue 14): succeeded / (succeeded + failed). Runs stopped by a
-condition are "didn't match", cancelled runs are apart, waiting runs are not decided yet. The same set of runs
+"""One definition of success everywhere (docs/managers.md, issue 14): succeeded / (succeeded + failed). Runs stopped by
+a condition are "didn't match", cancelled runs are apart, waiting runs are not decided yet. The same set of runs
 gives the same figure on the workflow list row, the summary bar, the analytics page and the API."""
 import pytest
 

@@ -1,6 +1,6 @@
-"""A `wait_for` run survives a whole-tier restart (SPEC §15): a real `manage.py qcluster` on the production settings
-starts the run, which asks and waits; every worker stops; the customer answers while nothing runs; a new qcluster
-resumes the run once, with the answer, from the database alone (the pattern of test_qcluster.py).
+"""A `wait_for` run survives a whole-tier restart (docs/managers.md): a real `manage.py qcluster` on the production
+settings starts the run, which asks and waits; every worker stops; the customer answers while nothing runs; a new
+qcluster resumes the run once, with the answer, from the database alone (the pattern of test_qcluster.py).
 """
 from __future__ import annotations
 

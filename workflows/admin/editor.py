@@ -2,7 +2,7 @@
 
 Two directions share one notion of a widget kind per schema: `fields_for` turns a config into widget nodes the
 admin templates render (with the shared validator's errors attached to the field they name), and `config_from_post`
-turns the posted strings back into typed config. Inputs are named by their key path in the §4 definition
+turns the posted strings back into typed config. Inputs are named by their key path in the workflow definition
 (`steps[2].config.all[0].value`), the same path the validator uses in its error keys, so an error finds its field.
 """
 from __future__ import annotations

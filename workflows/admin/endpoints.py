@@ -1,6 +1,6 @@
-"""Admin › Endpoints (SPEC §12): every outbound destination with its state and figures, and a re-enable page (with
-an optional "redeliver failed since" time) that calls `workflows.integrations.delivery.endpoint_enable`. Rows are written
-by the outbound steps only, so nobody adds or edits them here.
+"""Admin › Endpoints (docs/managers.md): every outbound destination with its state and figures, and a re-enable page
+(with an optional "redeliver failed since" time) that calls `workflows.integrations.delivery.endpoint_enable`. Rows are
+written by the outbound steps only, so nobody adds or edits them here.
 """
 from __future__ import annotations
 

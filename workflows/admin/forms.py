@@ -1,5 +1,5 @@
 """Forms of the workflow admin: the editor (trigger and step fields generated from their schemas, turned back into the
-§4 definition and checked by the shared validator), the JSON import form, and the "useful data" placeholder list.
+workflow definition and checked by the shared validator), the JSON import form, and the "useful data" placeholder list.
 """
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def condition_fields() -> list[str]:
 
 
 def definition_from_post(data: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The §4 definition the editor's inputs describe, and the errors of values that could not be read."""
+    """The workflow definition the editor's inputs describe, and the errors of values that could not be read."""
     pairs = []
     for name in data:
         path = editor.parse_path(name)
@@ -172,7 +172,7 @@ def _cleared_write_only(step_type: StepType, raw_config: Any) -> dict[str, str]:
 
 
 def definition_from_raw(text: str) -> dict[str, Any]:
-    """The raw-JSON box: a §4 body (read-only keys such as id and version are ignored)."""
+    """The raw-JSON box: a workflow definition (read-only keys such as id and version are ignored)."""
     data = checked_json(text)
     if isinstance(data, dict) and set(data) == {"workflow"}:
         data = data["workflow"]
@@ -396,7 +396,8 @@ def condition_leaf_template(group: bool = False) -> dict[str, Any]:
 
 
 class ImportForm(forms.Form):
-    """Workflows from an export file or pasted JSON: one §4 body, a list of them, or `{"workflows": [...]}`."""
+    """Workflows from an export file or pasted JSON: one workflow definition, a list of them, or `{"workflows":
+    [...]}`."""
 
     file = forms.FileField(required=False, help_text="A .json file exported from this admin or the API.")
     text = forms.CharField(required=False, label="Or paste JSON", widget=forms.Textarea(attrs={"rows": 12,

@@ -1,5 +1,5 @@
-"""Admin of integrations and custom actions (SPEC §6). Secrets are password inputs that never render their value
-(blank keeps the current one); the forms validate through the same services as the API. A custom action's change
+"""Admin of integrations and custom actions (docs/managers.md). Secrets are password inputs that never render their
+value (blank keeps the current one); the forms validate through the same services as the API. A custom action's change
 page has a "Test action" button leading to a page that executes it and shows status, response and schema check.
 
 Loaded from `WorkflowsConfig.ready()`.

@@ -1,5 +1,6 @@
-"""The editor's "Try on history" pages (SPEC §11 replay): a form for the period, then a results page whose progress
-bar, figures and samples `workflows/static/workflows/replay.js` fills in by polling `GET /api/workflow-replays/{id}/`.
+"""The editor's "Try on history" pages (docs/managers.md replay): a form for the period, then a results page whose
+progress bar, figures and samples `workflows/static/workflows/replay.js` fills in by polling `GET
+/api/workflow-replays/{id}/`.
 
 Thin: `workflows.engine.replay` starts and runs the replay (in the workers); `WorkflowAdmin.get_urls()` includes
 `replay_urls(self)`, each view behind the admin site and the workflow `view` permission, as the dry-run page is.

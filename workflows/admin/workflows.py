@@ -75,7 +75,7 @@ def workflows_with_stats(queryset):
 
 
 def export_response(definitions: list[dict], filename: str) -> HttpResponse:
-    """A JSON download: one §4 body, or a list of them (both import back)."""
+    """A JSON download: one workflow definition, or a list of them (both import back)."""
     body = definitions[0] if len(definitions) == 1 else definitions
     response = HttpResponse(json.dumps(body, indent=2, ensure_ascii=False), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -284,7 +284,7 @@ class WorkflowAdmin(admin.ModelAdmin):
         return JsonResponse({"order": {workflow.pk: workflow.order for workflow in workflows}})
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """The §4 definition as a JSON download (write-only values masked, like every read)."""
+        """The workflow definition as a JSON download (write-only values masked, like every read)."""
         workflow = get_object_or_404(Workflow, pk=pk)
         if not self.has_view_permission(request, workflow):
             raise PermissionDenied

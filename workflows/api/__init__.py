@@ -1,1 +1,1 @@
-"""The workflow REST API (SPEC §8): workflows with their lifecycle actions, run history, analytics."""
+"""The workflow REST API (docs/api.md): workflows with their lifecycle actions, run history, analytics."""

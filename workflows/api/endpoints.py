@@ -1,5 +1,5 @@
-"""API of delivery health (SPEC §12): `GET /api/endpoints/` lists every outbound destination with its figures and
-state; `POST /api/endpoints/{id}/enable/` `{"redeliver_failed_since"?}` re-enables one and may re-queue the
+"""API of delivery health (docs/managers.md): `GET /api/endpoints/` lists every outbound destination with its figures
+and state; `POST /api/endpoints/{id}/enable/` `{"redeliver_failed_since"?}` re-enables one and may re-queue the
 deliveries that failed there since a time. Managers only; the work is in `workflows.integrations.delivery`.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`GET /api/conversations/{id}/events/` and `GET /api/events/{id}/explain/` (SPEC §11): thin views over
+"""`GET /api/conversations/{id}/events/` and `GET /api/events/{id}/explain/` (docs/managers.md): thin views over
 `workflows.engine.explain`, with the serializers that describe their shapes for the OpenAPI schema."""
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class EventSerializer(serializers.Serializer):
 
 class ConditionStepSerializer(serializers.Serializer):
     position = serializers.IntegerField(help_text="0-based position of the condition step in the run.")
-    path = serializers.CharField(help_text='Where the step is: "2", or "2.1.0" inside a branch (SPEC §15).')
+    path = serializers.CharField(help_text='Where the step is: "2", or "2.1.0" inside a branch (docs/managers.md).')
     type = serializers.CharField()
     checks = serializers.ListField(child=serializers.DictField(), help_text="The checks that were false.")
 

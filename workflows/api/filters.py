@@ -22,7 +22,7 @@ class WorkflowFilter(django_filters.FilterSet):
 
 
 class WorkflowRunFilter(django_filters.FilterSet):
-    """`?workflow=&status=&conversation=&started_after=&started_before=` (SPEC §8)."""
+    """`?workflow=&status=&conversation=&started_after=&started_before=` (docs/api.md)."""
 
     workflow = django_filters.ModelChoiceFilter(queryset=Workflow.objects.all())
     status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices)

@@ -1,6 +1,6 @@
-"""API of integrations and custom actions (SPEC §8, §10): thin serializers and viewsets over `workflows.integrations.services`
-and `workflows.integrations.custom_actions`. Secret values are write-only: a read shows which secrets are set, never their value.
-Only support managers reach these endpoints.
+"""API of integrations and custom actions (docs/api.md): thin serializers and viewsets over
+`workflows.integrations.services` and `workflows.integrations.custom_actions`. Secret values are write-only: a read
+shows which secrets are set, never their value. Only support managers reach these endpoints.
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "Integration id or name"})
 class IntegrationReferenceField(serializers.Field):
-    """An integration named by id or by name (SPEC §10); reads back as its id."""
+    """An integration named by id or by name (docs/api.md); reads back as its id."""
 
     def to_internal_value(self, data: Any) -> Integration:
         if not isinstance(data, (int, str)) or isinstance(data, bool) or data == "":
@@ -79,7 +79,7 @@ class IntegrationReferenceField(serializers.Field):
 
 
 class CustomActionSerializer(serializers.ModelSerializer):
-    """`{"integration", "name", "method", "path", "input_schema", "output_schema", "published"}` (SPEC §10)."""
+    """`{"integration", "name", "method", "path", "input_schema", "output_schema", "published"}` (docs/api.md)."""
 
     integration = IntegrationReferenceField()
     integration_name = serializers.CharField(source="integration.name", read_only=True)

@@ -1,4 +1,4 @@
-"""API of macros (SPEC §4 "Macros"): managers create and change them, agents list them and apply one to a
+"""API of macros (docs/managers.md "Macros"): managers create and change them, agents list them and apply one to a
 conversation with `POST /api/conversations/{id}/apply-macro/`. Thin views over `workflows.engine.macros`; the answer of an
 apply is the conversation as `GET /api/conversations/{id}/` shows it, after the steps.
 

@@ -1,4 +1,4 @@
-"""Replay over the API (SPEC §11): `POST /api/workflows/{id}/replay/` starts one (202 with its id) and
+"""Replay over the API (docs/managers.md): `POST /api/workflows/{id}/replay/` starts one (202 with its id) and
 `GET /api/workflow-replays/{id}/` follows it. Thin: `workflows.engine.replay` does the work, in the workers.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ MAX_LIMIT = 1_000_000
 
 class ReplayRequestSerializer(StrictSerializer):
     """`{"since", "until", "limit"?, "definition"?}`: the period (ISO dates or date-times; a date is its midnight),
-    at most `limit` events, and a draft §4 definition to replay instead of the saved one."""
+    at most `limit` events, and a draft workflow definition to replay instead of the saved one."""
 
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()

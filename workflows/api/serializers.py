@@ -1,9 +1,9 @@
-"""Serializers of the workflow API (SPEC §4, §8, §10): one class per shape.
+"""Serializers of the workflow API (docs/managers.md, docs/api.md): one class per shape.
 
-A workflow is written and read as the §4 definition body. Its validation is `workflows.engine.definition.validate_definition`
-and nothing else (the same validator as the admin and import), so a bad definition answers 400 with keys that name the
-step and the key, e.g. `steps[1].config.all[0].value`. The declared fields below only describe the shape for the
-OpenAPI schema and for reads.
+A workflow is written and read as the workflow definition. Its validation is
+`workflows.engine.definition.validate_definition` and nothing else (the same validator as the admin and import), so a
+bad definition answers 400 with keys that name the step and the key, e.g. `steps[1].config.all[0].value`. The declared
+fields below only describe the shape for the OpenAPI schema and for reads.
 
 Write-only step config keys (a webhook `secret`) read back as "****". The response of the create or update that set
 one (generated or changed) shows it in full, once; posting "****" back, or leaving the key out, keeps it.
@@ -102,7 +102,7 @@ class WorkflowListSerializer(serializers.ListSerializer):
 
 
 class WorkflowSerializer(ClosedRequestBody, serializers.Serializer):
-    """A workflow as the §4 body plus read-only id, version, timestamps and run stats.
+    """A workflow as the workflow definition plus read-only id, version, timestamps and run stats.
 
     PUT sends the whole body (a missing status keeps the current one); PATCH sends any top-level keys, merged over
     the current definition. Either way the merged definition is validated whole and saved as a new version.
@@ -169,8 +169,8 @@ class WorkflowSerializer(ClosedRequestBody, serializers.Serializer):
 
 
 class ImportSerializer(serializers.Serializer):
-    """`POST /api/workflows/import/`: a §4 body, or `{"workflow": <§4 body>}` (an export file). Draft unless the
-    body says otherwise."""
+    """`POST /api/workflows/import/`: a workflow definition, or `{"workflow": <definition>}` (an export file). Draft
+    unless the body says otherwise."""
 
     def to_internal_value(self, data: Any) -> dict:
         if isinstance(data, dict) and set(data) == {"workflow"}:
@@ -286,7 +286,7 @@ class StepRunSerializer(serializers.ModelSerializer):
 
 
 class WorkflowRunSerializer(serializers.ModelSerializer):
-    """A run with its step results (SPEC §10)."""
+    """A run with its step results (docs/api.md)."""
 
     workflow_name = serializers.CharField(source="workflow.name", read_only=True)
     event_type = serializers.CharField(source="event.type", read_only=True)

@@ -1,4 +1,4 @@
-"""Views of the workflow API (SPEC §8): thin — they check the request's shape and call `workflows.services`,
+"""Views of the workflow API (docs/api.md): thin — they check the request's shape and call `workflows.services`,
 `workflows.engine.dryrun` and `workflows.selectors`. Only support managers reach any of them.
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ MIN_YEAR, MAX_YEAR = 1970, 9000  # outside this a date is a typo, and date arith
 
 
 class WorkflowViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
-    """Workflows as §4 bodies; every save is a new version, the previous ones are kept."""
+    """Workflows as workflow definitions; every save is a new version, the previous ones are kept."""
 
     serializer_class = WorkflowSerializer
     permission_classes = [IsSupportManager]
@@ -112,8 +112,8 @@ class WorkflowViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     @extend_schema(responses={(200, "application/json"): WorkflowDefinitionSerializer})
     @action(detail=True, methods=["get"])
     def export(self, request: Request, pk=None) -> HttpResponse:
-        """The §4 definition as a downloadable JSON file (import it with `POST /api/workflows/import/`). Write-only
-        values are exported as "****"; importing them generates new ones (a webhook gets a new secret)."""
+        """The workflow definition as a downloadable JSON file (import it with `POST /api/workflows/import/`).
+        Write-only values are exported as "****"; importing them generates new ones (a webhook gets a new secret)."""
         workflow = self.get_object()
         response = HttpResponse(json.dumps(services.workflow_definition(workflow), indent=2, ensure_ascii=False),
                                 content_type="application/json")
@@ -124,8 +124,8 @@ class WorkflowViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     @extend_schema(request=WorkflowSerializer, responses={201: WorkflowSerializer})
     @action(detail=False, methods=["post"], url_path="import")
     def import_definition(self, request: Request) -> Response:
-        """Create a workflow from a §4 body or an export file (`{"workflow": {...}}` too); draft unless it says.
-        A masked write-only value ("****") is generated anew, and this response shows it once."""
+        """Create a workflow from a workflow definition or an export file (`{"workflow": {...}}` too); draft unless it
+        says. A masked write-only value ("****") is generated anew, and this response shows it once."""
         body = ImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         workflow = services.workflow_create(definition=body.validated_data, created_by=request.user)

@@ -1,4 +1,4 @@
-"""Condition trees (SPEC §4): `{"all": [...]}` / `{"any": [...]}` nesting leaves `{"field", "op", "value"}`.
+"""Condition trees (docs/managers.md): `{"all": [...]}` / `{"any": [...]}` nesting leaves `{"field", "op", "value"}`.
 
 One operator table drives three things: validation, evaluation over a run context (plain data), and compilation to a
 Django `Q` over conversations (for the `schedule` trigger and SLA policy matching), so the three never disagree.
@@ -124,7 +124,7 @@ CONVERSATION_FIELDS = (
 CONTACT_FIELDS = ("id", "name", "email", "phone", "segment", "language", "attributes")
 MESSAGE_FIELDS = ("id", "body", "sender_type", "internal", "sentiment", "created_at", "has_attachments")
 OPEN_NAMESPACES = ("event.", "vars.", "sla.", "contact.attributes.")
-FIELDS_NAMESPACE = "conversation.fields."  # conversation fields: known when a definition has the key (SPEC §15)
+FIELDS_NAMESPACE = "conversation.fields."  # conversation fields: known when a definition has the key (docs/managers.md)
 
 # Conversation fields a database query can filter on, with their ORM paths (for `schedule` and SLA matching).
 QUERY_FIELDS = {

@@ -53,7 +53,7 @@ def conversation_data(conversation: Conversation) -> dict[str, Any]:
         "last_customer_message_at": _iso(conversation.last_customer_message_at),
         "resolved_at": _iso(conversation.resolved_at),
         "message_count": _message_count(conversation),
-        "fields": dict(conversation.fields or {}),  # conversation fields by key (SPEC §15)
+        "fields": dict(conversation.fields or {}),  # conversation fields by key (docs/managers.md)
     }
 
 

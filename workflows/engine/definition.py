@@ -1,4 +1,4 @@
-"""Validation of a whole workflow definition (SPEC §4), shared by the API, admin forms, import and templates.
+"""Validation of a whole workflow definition (docs/managers.md), shared by the API, admin forms, import and templates.
 
 Errors come back keyed by where they are, e.g. `steps[2].config.all[0].value`, so a person knows which step and
 which key to fix. Write-only step config keys (a webhook secret) are handled here as pure functions on definitions:

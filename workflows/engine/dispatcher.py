@@ -1,7 +1,7 @@
 """The dispatcher: turn committed events into runs of the active workflows whose trigger matches them.
 
-Events are dispatched in batches (SPEC §7): one query reads the batch's events, one the active workflows of their
-trigger types, and the batch's messages and conversations are read once, only if a trigger filter needs them.
+Events are dispatched in batches (docs/operations.md): one query reads the batch's events, one the active workflows of
+their trigger types, and the batch's messages and conversations are read once, only if a trigger filter needs them.
 Matching happens before any transaction, so SQLite's write lock is held only for the inserts. One short
 transaction then claims the events, creates every run with one INSERT and marks the events dispatched:
 - where the database can lock rows (PostgreSQL) the events are taken with `select_for_update(skip_locked=True)`,
@@ -36,7 +36,7 @@ DISPATCH_ORDER = ("order", "id")
 
 class _Candidates:
     """The active workflows of every trigger type present in a batch, read with one query, in dispatch order
-    (SPEC §4 "Order": lowest `order` first, then oldest)."""
+    (docs/managers.md "Order": lowest `order` first, then oldest)."""
 
     def __init__(self, events: Iterable[Event]):
         types = {event.type for event in events if triggers.trigger_type(event.type) is not None}

@@ -1,5 +1,5 @@
-"""The drain: what a worker does when the queue wakes it (SPEC §7). It dispatches every undispatched event, oldest
-first, in batches, and executes the runs each batch starts right away, in this worker, until nothing is left or
+"""The drain: what a worker does when the queue wakes it (docs/operations.md). It dispatches every undispatched event,
+oldest first, in batches, and executes the runs each batch starts right away, in this worker, until nothing is left or
 its time budget is spent. The queue only wakes workers up: one message serves a whole burst of events, events
 recorded while draining are found by the drain itself (no queue round trip each), and anything a drain leaves
 behind is found by the next wake-up or the recovery sweep (`workflows.engine.sweep`).

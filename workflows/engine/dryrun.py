@@ -1,4 +1,4 @@
-"""The dry run (SPEC §7 "test"): what a workflow would do on a conversation or a sample event, with no side effects.
+"""The dry run (docs/managers.md): what a workflow would do on a conversation or a sample event, with no side effects.
 
 Steps without side effects (condition, set_variable, wait) really execute, so variables and branches flow exactly as
 in a run; every other step only describes what it would do over the real context. The whole dry run happens inside a
@@ -184,7 +184,7 @@ def _dry_step(step: dict, position: int, event: Event, conversation: Conversatio
 
 
 def _report(position: int, step: dict, status: str, **fields: Any) -> dict[str, Any]:
-    """One step's line in the dry-run report, in the shape of a run's step results (SPEC §10)."""
+    """One step's line in the dry-run report, in the shape of a run's step results (docs/api.md)."""
     return {
         "position": position, "path": step.get("_path", str(position)), "type": step["type"], "status": status,
         "attempts": 0,

@@ -1,6 +1,6 @@
-"""Why did (or didn't) a workflow start for an event (SPEC §11)? The selectors here answer it from what was recorded:
-the workflow versions (each save, status changes and reorders included, is a `WorkflowVersion` stamped with the
-product clock), the event's payload, the runs it started and their step results. Nothing extra is written at
+"""Why did (or didn't) a workflow start for an event (docs/managers.md)? The selectors here answer it from what was
+recorded: the workflow versions (each save, status changes and reorders included, is a `WorkflowVersion` stamped with
+the product clock), the event's payload, the runs it started and their step results. Nothing extra is written at
 dispatch time: the version live when the event was dispatched gives the status, order, `stop_processing` and
 trigger filter the dispatcher used; a run means it started; a matching `stop_processing` workflow earlier in that
 order means the later ones were stopped; what remains failed its trigger filter, which `triggers.explain` names.

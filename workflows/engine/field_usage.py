@@ -1,5 +1,5 @@
-"""Which active workflows use a conversation field key (SPEC §15), so a definition they rely on is not retyped or
-deleted under them. Registered with `conversations.services.register_field_usage` when the app is ready.
+"""Which active workflows use a conversation field key (docs/managers.md), so a definition they rely on is not retyped
+or deleted under them. Registered with `conversations.services.register_field_usage` when the app is ready.
 
 A workflow uses the key `order_id` when its trigger is `conversation.fields_changed` with `order_id` in `keys`,
 when a `set_field` step writes it on the conversation, when a `wait_for` waits on `conversation.fields_changed`

@@ -1,8 +1,8 @@
 """A definition's steps as the runner walks them: nested `branch` paths laid out flat, in reading order.
 
 Each slot is the step's own dict plus where it sits and where the run goes next:
-- `_path`: the step's dotted path (SPEC §15): "2" for top-level position 2, "2.1.0" for the first step of the first
-  branch of that branch step (branches numbered from 1, `else` last);
+- `_path`: the step's dotted path (docs/managers.md): "2" for top-level position 2, "2.1.0" for the first step of the
+  first branch of that branch step (branches numbered from 1, `else` last);
 - `_top`: the top-level position it belongs to (a step result's `position`);
 - `_after`: the slot to go to when the step (and everything nested in it) is done;
 - `_sibling`: the next step of the same list (what `on_false: skip_next` skips), or None for the last one;

@@ -1,4 +1,4 @@
-"""References a workflow definition makes to other rows (SPEC §4 "References are checked"): teams, agents,
+"""References a workflow definition makes to other rows (docs/managers.md "References are checked"): teams, agents,
 integrations, custom actions, business-hours calendars and SLA policies named in a step or trigger config, by id or
 by name.
 

@@ -1,4 +1,4 @@
-"""Replay ("try on history", SPEC §11): what a workflow would have done on the events recorded in a period.
+"""Replay ("try on history", docs/managers.md): what a workflow would have done on the events recorded in a period.
 
 Every recorded event of the workflow's trigger type in the period is matched against the trigger filter the way
 the dispatcher matches it (`workflows.triggers.registry`, through the dry run's trigger report) and, when it would have
@@ -199,8 +199,8 @@ class EventResult:
     trigger: dict = field(default_factory=dict, repr=False)
 
     def sample(self) -> dict[str, Any]:
-        """The event as one of the replay's samples (SPEC §11 `samples`), with the message it carried and, when the
-        trigger filtered it out, the filter key that did (worked out only for the few events kept as samples)."""
+        """The event as one of the replay's samples (docs/managers.md `samples`), with the message it carried and, when
+        the trigger filtered it out, the filter key that did (worked out only for the few events kept as samples)."""
         event, message = self.event, self.data.get("message") or {}
         reason = self.reason or _failing_filter(self.trigger, event, self.data)
         return {"event": {"id": str(event.pk), "type": event.type, "occurred_at": event.occurred_at.isoformat(),
@@ -294,7 +294,7 @@ def resume_stalled_replays(now: dt.datetime) -> int:
 
 
 def replay_report(replay: WorkflowReplay) -> dict[str, Any]:
-    """The replay as `GET /api/workflow-replays/{id}/` shows it (SPEC §11)."""
+    """The replay as `GET /api/workflow-replays/{id}/` shows it (docs/managers.md)."""
     return {
         "id": replay.pk, "workflow": replay.workflow_id, "status": replay.status,
         "progress": {"done": replay.done, "total": replay.total},

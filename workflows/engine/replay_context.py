@@ -1,4 +1,5 @@
-"""The run context of a recorded event "as it was then", for a replay (SPEC §11: computed from what was recorded).
+"""The run context of a recorded event "as it was then", for a replay (docs/managers.md: computed from what was
+recorded).
 
 What is recorded is used: the event itself (payload, time, depth, and the message it names, which never changes),
 the state the event set (status, priority and channel on creation; the new status; the assignee and team; the

@@ -1,6 +1,6 @@
 """The runner: executes a run's steps in order, recording each result as it happens.
 
-Durability rules (SPEC §7):
+Durability rules (docs/operations.md):
 - A worker claims a run with a conditional UPDATE and holds a lease; a run whose lease expired (its worker died) is
   claimed again by the sweep.
 - Each step's effects, its StepRun result and the run's new position commit in one transaction, so a worker killed
@@ -106,7 +106,7 @@ def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool)
     if run.status == RunStatus.RUNNING:
         _finish(run, RunStatus.SUCCEEDED)
     elif run.status == RunStatus.FAILED:
-        health.run_failed(run)  # a workflow whose runs keep failing alerts managers (SPEC §12)
+        health.run_failed(run)  # a workflow whose runs keep failing alerts managers (docs/managers.md)
     # Conservative: a step that failed or was skipped may count, which only costs the next run a read.
     ran = steps[start:run.position + 1]
     return run.status, any(step_types.get(step["type"]).has_side_effects for step in ran)

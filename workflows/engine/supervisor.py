@@ -10,7 +10,7 @@ even the scheduled sweep, which runs on those same workers. So the supervisor
 - probes the cluster: it enqueues a no-op task, and when the worker tier finishes no task at all for
   HELPDESK_WORKER_STALL_SECONDS while that probe waits (or the cluster exits), it restarts the cluster;
 - stops the cluster as a whole: SIGTERM to its main PID first (django-q2 hangs when the whole group gets it, see
-  STACK.md), then, after HELPDESK_WORKER_STOP_SECONDS, SIGKILL to the cluster's process group, so no worker is
+  its whole group), then, after HELPDESK_WORKER_STOP_SECONDS, SIGKILL to the cluster's process group, so no worker is
   left behind even when the cluster is too wedged to stop.
 Killing workers is safe by design: runs hold leases and commit step by step, and the sweep picks up the rest.
 """

@@ -1,7 +1,7 @@
 """The sweep: picks up everything that is due from the database, so a lost queue message delays work but never
-loses it (SPEC §7). It dispatches events whose message was lost, resumes waits and retries, reclaims runs whose
-worker died, and asks the trigger families for the events time made due (schedules, scheduled events) and the events
-that match only now (late SLA breaches). Every claim is a conditional UPDATE, so any
+loses it (docs/operations.md). It dispatches events whose message was lost, resumes waits and retries, reclaims runs
+whose worker died, and asks the trigger families for the events time made due (schedules, scheduled events) and the
+events that match only now (late SLA breaches). Every claim is a conditional UPDATE, so any
 number of sweeps on any number of hosts do each piece of work once.
 """
 from __future__ import annotations

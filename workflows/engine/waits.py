@@ -1,4 +1,4 @@
-"""Waiting runs meet their events (the `wait_for` step, SPEC §15).
+"""Waiting runs meet their events (the `wait_for` step, docs/managers.md).
 
 For a batch of events, one indexed query reads the waits of the batch's own conversations and event types (never
 the waits of other conversations), and each is matched with the awaited trigger type's filters — the same

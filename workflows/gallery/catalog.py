@@ -1,7 +1,7 @@
-"""The templates gallery: ready workflows (SPEC §4 bodies) kept as JSON files in `workflows/gallery/`, grouped by
+"""The templates gallery: ready workflows (workflow definitions) kept as JSON files in `workflows/gallery/`, grouped by
 category, and the service that turns one into a draft workflow.
 
-A template is data, not code: one file per template whose name is its slug, holding a §4 definition plus its
+A template is data, not code: one file per template whose name is its slug, holding a workflow definition plus its
 `category`. Every template goes through the same validator as any other definition when it is used, and a test
 validates them all, so a gallery entry can never create a workflow the editor would refuse.
 """
@@ -35,7 +35,7 @@ class TemplateNotFound(ObjectDoesNotExist):
 
 @dataclass(frozen=True)
 class WorkflowTemplate:
-    """One gallery entry: its slug (the file name), category and the §4 definition it creates."""
+    """One gallery entry: its slug (the file name), category and the workflow definition it creates."""
 
     slug: str
     category: str

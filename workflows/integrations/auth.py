@@ -1,4 +1,4 @@
-"""How an integration authenticates (SPEC §6): auth types as a table of header builders, and OAuth2 client
+"""How an integration authenticates (docs/managers.md): auth types as a table of header builders, and OAuth2 client
 credentials with a token cached (encrypted) until shortly before it expires."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Custom actions (SPEC §6): a method and path on an integration with input and output JSON Schemas. This module
-saves them, checks their schemas, finds the published one a workflow names, builds the request and checks a reply —
-shared by the `custom_action` step, the API's `test/` and the admin's "Test action", so all three agree.
+"""Custom actions (docs/managers.md): a method and path on an integration with input and output JSON Schemas. This
+module saves them, checks their schemas, finds the published one a workflow names, builds the request and checks a reply
+— shared by the `custom_action` step, the API's `test/` and the admin's "Test action", so all three agree.
 
 Schema failures are results, not exceptions: the caller gets the jsonschema messages and decides (the step fails,
 the test page shows them).
@@ -126,14 +126,14 @@ def output_of(response: OutboundResponse) -> Any:
 
 @dataclass
 class ActionResult:
-    """What "Test action" shows (SPEC §10): status, response, whether both schemas held, and the messages."""
+    """What "Test action" shows (docs/api.md): status, response, whether both schemas held, and the messages."""
 
     status_code: int | None = None
     response: Any = None
     valid: bool = True
     errors: list[str] = field(default_factory=list)
     # The request never got an answer (connection refused, timeout, blocked address): no schema was checked, and
-    # the admin page says "network error" instead of "schema check: invalid". The API keeps its SPEC shape.
+    # the admin page says "network error" instead of "schema check: invalid". The API keeps its documented shape.
     network_error: str = ""
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Delivery health of outbound endpoints (SPEC §12): every attempt an outbound step makes is counted on its
+"""Delivery health of outbound endpoints (docs/managers.md): every attempt an outbound step makes is counted on its
 endpoint's row (a webhook URL, an integration, a Slack workspace, an SMS provider) with one UPDATE; an endpoint that
 kept failing long enough is disabled, so its steps fail fast instead of retrying, and managers are told once (email
 and an admin banner). Re-enabling may re-queue the runs whose delivery failed since a time through `run_retry`, so a

@@ -1,5 +1,5 @@
-"""Integration secrets (SPEC §6): read them for `{{ secrets.NAME }}` sealed so no log or dry run ever holds one,
-and mask every secret we hold in step results and in the logs of the modules that run steps."""
+"""Integration secrets (docs/managers.md): read them for `{{ secrets.NAME }}` sealed so no log or dry run ever holds
+one, and mask every secret we hold in step results and in the logs of the modules that run steps."""
 from __future__ import annotations
 
 import contextlib

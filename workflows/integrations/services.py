@@ -1,4 +1,4 @@
-"""Integrations (SPEC §6): save them with encrypted secrets, rotate keys, find one by id or name, and send a
+"""Integrations (docs/managers.md): save them with encrypted secrets, rotate keys, find one by id or name, and send a
 request through one (its static headers and auth, refreshing an OAuth2 token once on 401). How auth headers are made
 lives in `auth`, reading and masking secrets in `secrets`."""
 from __future__ import annotations
@@ -46,8 +46,9 @@ def _clean_auth(auth: Any, current: Integration | None) -> tuple[str, dict, dict
 
 
 def _check_url_shape(url: str, field: str) -> None:
-    """An http(s) URL that the outbound rules let requests reach (SPEC §6): an address that is loopback, private,
-    link-local or metadata is refused on save unless its host is allowlisted; names are checked when sending."""
+    """An http(s) URL that the outbound rules let requests reach (docs/managers.md): an address that is loopback,
+    private, link-local or metadata is refused on save unless its host is allowlisted; names are checked when
+    sending."""
     if not url.startswith(("http://", "https://")):
         raise ValidationError({field: "Use an http(s) URL."})
     try:
@@ -191,7 +192,7 @@ def _rotate_step_secrets() -> None:
 
 
 def resolve_integration(reference: Any) -> Integration:
-    """Find an integration by id or name (SPEC §10)."""
+    """Find an integration by id or name (docs/api.md)."""
     found = None
     if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
         found = Integration.objects.filter(pk=int(reference)).first()

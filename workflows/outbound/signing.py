@@ -1,4 +1,4 @@
-"""Signed webhooks (SPEC §7): the event envelope, its exact body bytes, and Standard Webhooks signatures.
+"""Signed webhooks (docs/api.md): the event envelope, its exact body bytes, and Standard Webhooks signatures.
 
 The scheme is the Standard Webhooks specification (the one Svix uses), so receivers verify with the
 `standardwebhooks` or `svix` libraries: the secret is `whsec_` + base64 of the key bytes, and every delivery carries
@@ -58,7 +58,7 @@ def message_id(delivery_key: str) -> str:
 
 
 def envelope(data: dict[str, Any], *, workflow: Any = None, run_id: Any = None) -> dict[str, Any]:
-    """The §7 envelope of the run's event: id, type, occurred_at, workflow, run_id and data (message when any)."""
+    """The webhook envelope of the run's event: id, type, occurred_at, workflow, run_id and data (message when any)."""
     event = data.get("event") or {}
     payload: dict[str, Any] = {"conversation": data.get("conversation") or None, "contact": data.get("contact") or None}
     if data.get("message"):

@@ -1,4 +1,5 @@
-"""`branch`: exactly one of several paths runs — the first branch whose condition is true, else `else` (SPEC §15).
+"""`branch`: exactly one of several paths runs — the first branch whose condition is true, else `else`
+(docs/managers.md).
 
 The nested steps are part of the definition; the definition validator checks them (and their depth) like top-level
 steps, and the runner walks them laid out flat (`workflows.engine.program`). The step itself only chooses.

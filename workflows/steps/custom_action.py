@@ -1,6 +1,6 @@
-"""`custom_action`: run a published custom action (SPEC §6). The templated input is checked against the action's
-input JSON Schema before the call and the reply against its output schema after; a schema failure fails the step
-with the jsonschema message (never raised). The reply is saved to `vars.<action>` (or `vars.<save_as>`)."""
+"""`custom_action`: run a published custom action (docs/managers.md). The templated input is checked against the
+action's input JSON Schema before the call and the reply against its output schema after; a schema failure fails the
+step with the jsonschema message (never raised). The reply is saved to `vars.<action>` (or `vars.<save_as>`)."""
 from __future__ import annotations
 
 from typing import Any

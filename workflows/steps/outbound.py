@@ -168,7 +168,7 @@ class OutboundStep(StepType):
         return self.deliver(request, integration, ctx, send, rendered)
 
     def destination(self, request: OutboundRequest, integration: Any) -> health.Destination:
-        """The endpoint whose health this step's attempts count on (SPEC §12)."""
+        """The endpoint whose health this step's attempts count on (docs/managers.md)."""
         kind = self.endpoint_kind or ("integration" if integration is not None else "http")
         return health.destination(kind, request.url, integration)
 

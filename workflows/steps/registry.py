@@ -1,4 +1,4 @@
-"""The step-type registry: one class per step type, registered by name (SPEC §5).
+"""The step-type registry: one class per step type, registered by name (docs/reference/steps.md).
 
 A step type declares its config JSON Schema (the single source of validation for API, admin, import and
 templates), extra checks jsonschema cannot express, a dry-run description and its execution. The runner knows no

@@ -1,4 +1,4 @@
-"""Routing strategies for the `route` step (SPEC §5): which agent of a team gets a conversation.
+"""Routing strategies for the `route` step (docs/reference/steps.md): which agent of a team gets a conversation.
 
 Plain functions over the database that decide and never write: the step writes the decision through the
 conversations services. An agent is eligible when available and below capacity, where the load is the number of

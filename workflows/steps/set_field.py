@@ -1,4 +1,4 @@
-"""`set_field`: write a conversation field or a contact attribute (SPEC §15), through the service layer.
+"""`set_field`: write a conversation field or a contact attribute (docs/managers.md), through the service layer.
 
 The value is templated. A conversation field is checked against its definition's type when the workflow is saved
 (an unknown key, or a fixed value of the wrong type, is an error on the step) and again when the step runs (after

@@ -1,4 +1,5 @@
-"""`transcribe`: turn the event's recording into text (SPEC §5). Only valid under the `recording.uploaded` trigger.
+"""`transcribe`: turn the event's recording into text (docs/reference/steps.md). Only valid under the
+`recording.uploaded` trigger.
 
 The audio is converted and recognised outside any database transaction (it takes seconds; the step is not
 `transactional`), then one service call stores the Transcript row and posts it as an internal note. The text is

@@ -1,5 +1,5 @@
 """`wait_for`: the run waits durably until an event of a type happens on its conversation and passes that trigger
-type's filters, or until the timeout (SPEC §15); `vars.<save_as>` then says which.
+type's filters, or until the timeout (docs/managers.md); `vars.<save_as>` then says which.
 
 The wait is a `RunWait` row (the run's resume time is its deadline): the dispatcher looks up the waits of an event's
 own conversation and type (`workflows.engine.waits`) and matches them with the same trigger filters that start

@@ -1,4 +1,4 @@
-"""`webhook`: POST the run's event envelope (SPEC §7) to a URL, signed by the Standard Webhooks scheme.
+"""`webhook`: POST the run's event envelope (docs/operations.md) to a URL, signed by the Standard Webhooks scheme.
 
 Zapier ("Catch Hook") and Make ("Custom webhook") are presets of the same step: they only check that the URL is
 one of theirs. The secret is write-only: generated on save when left empty, shown once by the save that set it, masked

@@ -1,6 +1,6 @@
 """`{% automation_panel conversation %}` and `{% automation_event_panel event %}`: the admin's "Automation" panel
-(SPEC §11), what each event did to each workflow of its trigger type, in words, linked to runs. A template tag lets
-the conversation and event admin pages (owned by `conversations`, which never imports `workflows`) show it: the
+(docs/managers.md), what each event did to each workflow of its trigger type, in words, linked to runs. A template tag
+lets the conversation and event admin pages (owned by `conversations`, which never imports `workflows`) show it: the
 template loads this library by name, so no Python import crosses the layers."""
 from __future__ import annotations
 

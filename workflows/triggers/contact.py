@@ -1,4 +1,4 @@
-"""Contact triggers (SPEC §3): a contact's attributes ("memory") changed."""
+"""Contact triggers (docs/reference/triggers.md): a contact's attributes ("memory") changed."""
 from __future__ import annotations
 
 from conversations.choices import EventType

@@ -1,5 +1,5 @@
-"""Conversation triggers (SPEC §3, §15): a conversation opened, its status, assignment, disposition, priority, tags
-or fields changed."""
+"""Conversation triggers (docs/reference/triggers.md, docs/managers.md): a conversation opened, its status, assignment,
+disposition, priority, tags or fields changed."""
 from __future__ import annotations
 
 from conversations.choices import Channel, Disposition, EventType, Priority, Status

@@ -1,5 +1,5 @@
-"""Intent matching for the `intents` filter of `message.created` (SPEC §3): does a customer message mean the same
-as one of a workflow's example phrases, not only contain its words?
+"""Intent matching for the `intents` filter of `message.created` (docs/reference/triggers.md): does a customer message
+mean the same as one of a workflow's example phrases, not only contain its words?
 
 A pure-Python lexical/semantic hybrid that runs offline on a CPU in well under a millisecond per message: text is
 normalised (accents, contractions), misspellings of known words are corrected (one edit away), words are stemmed

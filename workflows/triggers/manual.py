@@ -1,6 +1,7 @@
-"""The `manual` trigger (SPEC §3: a person in admin or an API call runs a workflow on a conversation), and the
-discovery of the workflows an AI agent may call ("AI decision", SPEC §3 `manual`): each active manual workflow
-with its name, description and a JSON Schema of the inputs it reads, in a shape LLM tool-calling accepts.
+"""The `manual` trigger (docs/reference/triggers.md: a person in admin or an API call runs a workflow on a
+conversation), and the discovery of the workflows an AI agent may call ("AI decision", docs/reference/triggers.md
+`manual`): each active manual workflow with its name, description and a JSON Schema of the inputs it reads, in a shape
+LLM tool-calling accepts.
 
 The inputs are derived from the definition itself, so the list never drifts from what the workflow does: every
 `event.inputs.X` placeholder in a template and every condition field on `event.inputs.X` becomes a property (typed

@@ -1,4 +1,5 @@
-"""Message triggers (SPEC §3): a message was added, and the conversation's average sentiment crossed a threshold.
+"""Message triggers (docs/reference/triggers.md): a message was added, and the conversation's average sentiment crossed
+a threshold.
 
 `conversation.sentiment_crossed` is derived: the dispatcher hands every dispatched batch to `derive`, which records
 a crossing event for a customer message that moved the average across the threshold of an active workflow.

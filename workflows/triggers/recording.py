@@ -1,4 +1,4 @@
-"""Recording triggers (SPEC §3): an audio recording was attached to a conversation."""
+"""Recording triggers (docs/reference/triggers.md): an audio recording was attached to a conversation."""
 from __future__ import annotations
 
 from conversations.choices import Channel, EventType

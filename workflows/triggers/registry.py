@@ -1,4 +1,5 @@
-"""The trigger-type registry (SPEC §3): one `TriggerType` per event type, registered by the module of its family.
+"""The trigger-type registry (docs/reference/triggers.md): one `TriggerType` per event type, registered by the module of
+its family.
 
 A trigger type is data: its config JSON Schema (the single source of validation for API, admin, import and
 templates), its filters — each a config key, the check it makes and the value it looks at — and optional hooks:

@@ -1,5 +1,6 @@
-"""Time triggers (SPEC §3): `schedule` (every `interval_minutes`, once per conversation while it keeps matching a
-condition evaluated as a database query) and `scheduled_event.fired` (a `schedule_event` step's time came).
+"""Time triggers (docs/reference/triggers.md): `schedule` (every `interval_minutes`, once per conversation while it
+keeps matching a condition evaluated as a database query) and `scheduled_event.fired` (a `schedule_event` step's time
+came).
 
 Both are recorded by their `sweep` hook, which the engine's sweep calls; every claim is a conditional UPDATE, so any
 number of sweeps on any number of hosts record each event once.

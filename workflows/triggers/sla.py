@@ -1,4 +1,4 @@
-"""SLA triggers (SPEC §3): a target reached its warning point, or was breached.
+"""SLA triggers (docs/reference/triggers.md): a target reached its warning point, or was breached.
 
 A breach event is recorded when the target breaches, which is too early for a workflow with `threshold_minutes`:
 the `late_matches` hook (called by the engine's sweep) finds those breaches again once they are that late and still

@@ -1,4 +1,4 @@
-"""Survey triggers (SPEC §15): a contact answered a CSAT survey, filtered by a score range."""
+"""Survey triggers (docs/managers.md): a contact answered a CSAT survey, filtered by a score range."""
 from __future__ import annotations
 
 from conversations.choices import EventType

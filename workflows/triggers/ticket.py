@@ -1,4 +1,4 @@
-"""Ticket triggers (SPEC §15): a ticket was created for a conversation (by a `create_ticket` step)."""
+"""Ticket triggers (docs/managers.md): a ticket was created for a conversation (by a `create_ticket` step)."""
 from __future__ import annotations
 
 from conversations.choices import EventType

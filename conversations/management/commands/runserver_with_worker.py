@@ -3,7 +3,7 @@
 The worker tier is `manage.py helpdesk_supervisor` (workflows/engine/supervisor.py: a django-q2 cluster it restarts when
 it stalls or exits, plus a sweep of its own), started as a child in its own session, so Ctrl-C in the terminal
 reaches only this command. On Ctrl-C or SIGTERM this command asks the supervisor to stop (SIGTERM: it stops the
-cluster, SIGTERM to the main PID first because django-q2 hangs when its whole group gets it, see STACK.md), waits,
+cluster, SIGTERM to the main PID first because django-q2 hangs when its whole group gets it), waits,
 then kills whatever is still alive in that session, so no worker is left behind even if the cluster was wedged.
 The web server is Django's runserver without the autoreloader, serving static files itself so the admin and the
 API docs look right with DEBUG off. The workers' output goes to `.run/qcluster.log` (git-ignored) so the terminal

@@ -1,4 +1,4 @@
-"""`/api/custom-actions/` and `POST /api/custom-actions/{id}/test/` (SPEC §10): managers only, schemas checked on
+"""`/api/custom-actions/` and `POST /api/custom-actions/{id}/test/` (docs/api.md): managers only, schemas checked on
 save, and "Test action" answers 200 `{"status_code", "response", "valid", "errors"}` — schema failures included,
 nothing raised. The Talkdesk seed's auvious example is the fixture, against a local fake auvious."""
 import pytest

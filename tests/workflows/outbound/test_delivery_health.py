@@ -1,6 +1,6 @@
-"""Delivery health (SPEC §12) against a real local receiver: an endpoint that keeps failing is disabled (after both
-the failure count and the period), its steps then fail fast without contacting it, managers are emailed once and see
-a banner in admin, and re-enabling over the API redelivers what failed with the same `webhook-id` and a fresh,
+"""Delivery health (docs/managers.md) against a real local receiver: an endpoint that keeps failing is disabled (after
+both the failure count and the period), its steps then fail fast without contacting it, managers are emailed once and
+see a banner in admin, and re-enabling over the API redelivers what failed with the same `webhook-id` and a fresh,
 valid signature. A workflow whose runs keep failing raises the same kind of alert."""
 import datetime as dt
 

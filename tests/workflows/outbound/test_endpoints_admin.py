@@ -1,5 +1,6 @@
-"""Admin › Endpoints (SPEC §12) through the admin client: the list with state and figures, the banner on every admin
-page while an endpoint is disabled, and the re-enable page with its optional redelivery time. Agents get neither."""
+"""Admin › Endpoints (docs/managers.md) through the admin client: the list with state and figures, the banner on every
+admin page while an endpoint is disabled, and the re-enable page with its optional redelivery time. Agents get
+neither."""
 import datetime as dt
 
 import pytest

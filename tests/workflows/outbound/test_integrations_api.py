@@ -1,4 +1,4 @@
-"""`/api/integrations/` (SPEC §8, §10): managers only; secrets are write-only (reads show names and `has_*` flags);
+"""`/api/integrations/` (docs/api.md): managers only; secrets are write-only (reads show names and `has_*` flags);
 bad input is a 400 naming the field; updates keep secrets that are left out."""
 import json
 

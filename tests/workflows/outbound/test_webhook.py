@@ -1,5 +1,5 @@
-"""`webhook` against a real local receiver: the §7 envelope, Standard Webhooks signatures verified on the receiving
-side (recomputed here from the documented scheme, not with our signing code), retries that repeat the same
+"""`webhook` against a real local receiver: the event envelope (docs/api.md), Standard Webhooks signatures verified on
+the receiving side (recomputed here from the documented scheme, not with our signing code), retries that repeat the same
 webhook-id and Idempotency-Key, the generated `whsec_` secret, the Zapier/Make presets and secret masking."""
 import base64
 import datetime as dt

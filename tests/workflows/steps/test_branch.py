@@ -1,4 +1,4 @@
-"""`branch` (SPEC §15) end to end: a workflow made over the API takes exactly one path — the first branch whose
+"""`branch` (docs/managers.md) end to end: a workflow made over the API takes exactly one path — the first branch whose
 condition holds, else `else` — nested up to 3 deep; every step result names its `path`; a failed step inside a
 branch is retried from there; dry runs and explanations name the path taken.
 """

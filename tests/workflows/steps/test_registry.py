@@ -1,4 +1,4 @@
-"""Every step type of SPEC §5 is registered with a schema, a label, `execute` and `describe`."""
+"""Every step type of docs/reference/steps.md is registered with a schema, a label, `execute` and `describe`."""
 import jsonschema
 import pytest
 
@@ -11,7 +11,7 @@ INTERNAL_STEP_TYPES = {
     "clear_scheduled_event", "set_field",
 }
 OUTBOUND_STEP_TYPES = {"http_request", "webhook", "slack", "sms", "transcribe", "custom_action"}
-FLOW_CONTROL_STEP_TYPES = {"wait_for", "branch"}  # SPEC §15
+FLOW_CONTROL_STEP_TYPES = {"wait_for", "branch"}  # docs/managers.md
 SPEC_STEP_TYPES = INTERNAL_STEP_TYPES | OUTBOUND_STEP_TYPES | FLOW_CONTROL_STEP_TYPES
 
 

@@ -1,6 +1,6 @@
-"""The `set_field` step (SPEC §15) end to end through the real engine: a manager saves the workflow over the API, a
-customer message arrives over the API, the work is drained as the sweep does it, and the conversation field or the
-contact attribute is read back with the event it recorded (at depth 1). Save-time validation and the dry run too."""
+"""The `set_field` step (docs/managers.md) end to end through the real engine: a manager saves the workflow over the
+API, a customer message arrives over the API, the work is drained as the sweep does it, and the conversation field or
+the contact attribute is read back with the event it recorded (at depth 1). Save-time validation and the dry run too."""
 import pytest
 
 from conversations import services

@@ -1,5 +1,5 @@
-"""`wait_for` (SPEC §15) end to end through the real engine: a workflow made over the API waits for the customer's
-answer; the drain resumes it with the event ("happened"), the sweep with the clock moved past the timeout
+"""`wait_for` (docs/managers.md) end to end through the real engine: a workflow made over the API waits for the
+customer's answer; the drain resumes it with the event ("happened"), the sweep with the clock moved past the timeout
 ("timed_out"); each wait resumes once, whatever races it, and only for events of its own conversation.
 """
 import datetime as dt

@@ -1,5 +1,5 @@
-"""The trigger types SPEC §15 adds, each starting a workflow end to end: the change is made through the public API
-(or the step that makes it), the work is drained as the sweep does it, and the run is read back. Filtered-out
+"""The trigger types docs/managers.md adds, each starting a workflow end to end: the change is made through the public
+API (or the step that makes it), the work is drained as the sweep does it, and the run is read back. Filtered-out
 events are explained by `GET /api/events/{id}/explain/` naming the failing key and what it saw."""
 import pytest
 

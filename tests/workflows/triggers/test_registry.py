@@ -1,5 +1,5 @@
-"""Every trigger type of SPEC §3 is registered by its family module with a label, a valid schema and filters whose
-keys are config keys; the registries refuse a second type under a name already taken."""
+"""Every trigger type of docs/reference/triggers.md is registered by its family module with a label, a valid schema and
+filters whose keys are config keys; the registries refuse a second type under a name already taken."""
 import pkgutil
 
 import jsonschema

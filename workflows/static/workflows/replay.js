@@ -1,5 +1,5 @@
-/* "Try on history" results (SPEC §11 replay): poll GET /api/workflow-replays/{id}/ until the replay is done, move
-   the progress bar, then say the figures and the examples in words. Built with DOM nodes and textContent only. */
+/* "Try on history" results (docs/managers.md replay): poll GET /api/workflow-replays/{id}/ until the replay is done,
+   move the progress bar, then say the figures and the examples in words. Built with DOM nodes and textContent only. */
 (function () {
   "use strict";
 
