@@ -104,7 +104,7 @@ class TeamAdmin(ManagersWriteMixin, admin.ModelAdmin):
 class AgentProfileForm(forms.ModelForm):
     class Meta:
         model = AgentProfile
-        fields = ["user", "teams", "capacity", "available"]
+        fields = ["user", "teams", "capacity", "status", "skills"]
         widgets = {"teams": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs) -> None:
@@ -118,9 +118,9 @@ class AgentProfileAdmin(ManagersWriteMixin, admin.ModelAdmin):
     """Routing settings of agents: teams, capacity and availability (what `route` steps respect)."""
 
     form = AgentProfileForm
-    list_display = ["user", "team_list", "capacity", "available", "open_conversations", "last_assigned_at"]
-    list_editable = ["capacity", "available"]
-    list_filter = ["available", "teams"]
+    list_display = ["user", "team_list", "capacity", "status", "skill_list", "open_conversations", "last_assigned_at"]
+    list_editable = ["capacity", "status"]
+    list_filter = ["status", "teams"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     readonly_fields = ["last_assigned_at"]
 
@@ -135,6 +135,10 @@ class AgentProfileAdmin(ManagersWriteMixin, admin.ModelAdmin):
     def team_list(self, profile: AgentProfile) -> str:
         return ", ".join(team.name for team in profile.teams.all())
 
+    @admin.display(description="Skills")
+    def skill_list(self, profile: AgentProfile) -> str:
+        return ", ".join(profile.skills or []) or "–"
+
     @admin.display(description="Open conversations", ordering="open_conversations")
     def open_conversations(self, profile) -> int:
         return profile.open_conversations
@@ -142,7 +146,7 @@ class AgentProfileAdmin(ManagersWriteMixin, admin.ModelAdmin):
 
 class AgentProfileInline(admin.StackedInline):
     model = AgentProfile
-    fields = ["teams", "capacity", "available"]
+    fields = ["teams", "capacity", "status", "skills"]
     filter_horizontal = ["teams"]
     can_delete = False
     verbose_name = verbose_name_plural = "Agent profile (routing)"

@@ -37,3 +37,6 @@ from conversations.services.records import (  # noqa: F401
     ticket_create,
     transcript_create,
 )
+# Routing (SPEC §14) lives in its own room, conversations/routing/; its writes are reachable from here too.
+from conversations.routing.agents import agent_set_status, agent_update, hand_back_unanswered  # noqa: F401,E402
+from conversations.routing.skills import conversation_set_required_skills  # noqa: F401,E402

@@ -20,6 +20,7 @@ from conversations.models import (
 )
 
 User = get_user_model()
+from conversations.routing.state import request_fill
 from conversations.services.checks import (
     OPEN_STATUSES,
     clean_phone,
@@ -92,15 +93,24 @@ def team_create(*, name: str, email: str = "") -> Team:
     return team
 
 
+TEAM_TEXT_FIELDS = {"name", "email"}
+# The queue settings (SPEC §14), kept as given (validated by the model's field checks).
+TEAM_QUEUE_FIELDS = {"auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"}
+
+
 def team_update(*, team: Team, **fields: Any) -> Team:
-    """Rename a team or change its notification email (the only team fields people edit)."""
-    unknown = set(fields) - {"name", "email"}
+    """Rename a team, change its notification email or its queue settings; turning `auto_assign` on (or any queue
+    setting) fills the queue after commit."""
+    unknown = set(fields) - TEAM_TEXT_FIELDS - TEAM_QUEUE_FIELDS
     if unknown:
         raise ValidationError({key: "Not a team field." for key in unknown})
     for key, value in fields.items():
-        setattr(team, key, (value or "").strip())
+        setattr(team, key, (value or "").strip() if key in TEAM_TEXT_FIELDS else value)
     team.full_clean()
-    team.save()
+    with transaction.atomic():
+        team.save()
+        if TEAM_QUEUE_FIELDS & set(fields):
+            request_fill(team_ids=[team.pk])
     return team
 
 
