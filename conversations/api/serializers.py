@@ -195,8 +195,11 @@ class TeamSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "email", "agents", "created_at"]
+        fields = ["id", "name", "email", "agents", "created_at",
+                  "auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"]  # queue: SPEC §14
         read_only_fields = ["id", "agents", "created_at"]
+        extra_kwargs = {"skills_timeout_minutes": {"min_value": 0, "max_value": 100_000},
+                        "reassign_after_minutes": {"min_value": 1, "max_value": 100_000}}
 
     def get_agents(self, team: Team) -> list[int]:
         return [profile.user_id for profile in team.agents.all()]
@@ -218,6 +221,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "id", "contact", "channel", "subject", "status", "priority", "assignee", "team", "tags", "disposition",
             "sentiment", "customer_message_count", "first_response_at", "last_customer_message_at",
             "last_agent_message_at", "resolved_at", "created_at", "updated_at",
+            "required_skills", "queued_since",  # routing (SPEC §14)
         ]
         read_only_fields = fields
 
@@ -260,6 +264,8 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     disposition = serializers.ChoiceField(choices=Disposition.choices, required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=services.MAX_TAG_LENGTH), required=False,
                                  max_length=100, help_text="The complete tag set, by name.")
+    required_skills = serializers.ListField(child=serializers.CharField(max_length=50), required=False,
+                                            max_length=50, help_text="Skills an agent needs to take it (SPEC §14).")
 
     def to_representation(self, instance: Conversation) -> dict:
         return ConversationSerializer(instance, context=self.context).data

@@ -5,13 +5,14 @@ when the router builds its URL list (and its API root lists them).
 """
 from django.urls import re_path
 
-from conversations.api import views
+from conversations.api import agents, views
 from conversations.api.base import router
 
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("teams", views.TeamViewSet, basename="team")
 router.register("conversations", views.ConversationViewSet, basename="conversation")
 router.register("tickets", views.TicketViewSet, basename="ticket")
+router.register("agents", agents.AgentViewSet, basename="agent")
 
 # `[^/.]+` rather than an int converter: a malformed id reaches the view and gets a JSON 404.
 CONVERSATION = r"^conversations/(?P<conversation_pk>[^/.]+)"

@@ -28,6 +28,11 @@ from conversations.services.checks import (
 )
 
 
+TEAM_TEXT_FIELDS = {"name", "email"}
+# The queue settings (SPEC §14), kept as given (validated by the model's field checks).
+TEAM_QUEUE_FIELDS = {"auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"}
+
+
 def contact_create(
     *, name: str, email: str = "", phone: str = "", segment: str = "", attributes: dict | None = None
 ) -> Contact:
@@ -85,17 +90,15 @@ def contact_update(
     return contact
 
 
-def team_create(*, name: str, email: str = "") -> Team:
-    """Create a team with a unique name."""
-    team = Team(name=(name or "").strip(), email=email or "")
+def team_create(*, name: str, email: str = "", **queue: Any) -> Team:
+    """Create a team with a unique name (and, optionally, its queue settings)."""
+    unknown = set(queue) - TEAM_QUEUE_FIELDS
+    if unknown:
+        raise ValidationError({key: "Not a team field." for key in unknown})
+    team = Team(name=(name or "").strip(), email=email or "", **queue)
     team.full_clean()
     team.save()
     return team
-
-
-TEAM_TEXT_FIELDS = {"name", "email"}
-# The queue settings (SPEC §14), kept as given (validated by the model's field checks).
-TEAM_QUEUE_FIELDS = {"auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"}
 
 
 def team_update(*, team: Team, **fields: Any) -> Team:
