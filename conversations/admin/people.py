@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 
 from conversations import services
 from conversations.admin.base import ManagersWriteMixin, ServiceErrorsAsMessages, User, adopt, staff_users
+from conversations.admin.routing import AgentStatusMixin, QueuePageMixin, SkillsFormField
 from conversations.models import AgentProfile, Contact, Team
 from conversations.phones import normalize_e164
 from conversations.safetext import SafeJSONFormField
@@ -75,9 +76,15 @@ class ContactAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(ManagersWriteMixin, admin.ModelAdmin):
-    list_display = ["name", "email", "agent_count", "open_conversations"]
+class TeamAdmin(QueuePageMixin, ManagersWriteMixin, admin.ModelAdmin):
+    list_display = ["name", "email", "agent_count", "open_conversations", "auto_assign", "queue_link"]
     search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "email"]}),
+        ("Queue (routing)", {"fields": ["auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes",
+                                        "members_with_skills"]}),
+    ]
+    readonly_fields = ["members_with_skills"]
 
     def get_queryset(self, request):
         open_filter = Q(conversations__status__in=services.OPEN_STATUSES)
@@ -95,13 +102,20 @@ class TeamAdmin(ManagersWriteMixin, admin.ModelAdmin):
         return team.open_conversations
 
     def save_model(self, request, obj: Team, form, change: bool) -> None:
+        fields = {key: form.cleaned_data[key] for key in form.changed_data if key in TEAM_FORM_FIELDS}
         if change:
-            obj.save()  # teams have no events; renaming is a plain update
+            # teams have no events; the service fills the queue when a queue setting changed
+            adopt(obj, services.team_update(team=Team.objects.get(pk=obj.pk), **fields))
         else:
-            adopt(obj, services.team_create(name=obj.name, email=obj.email))
+            adopt(obj, services.team_create(**{"name": obj.name, "email": obj.email, **fields}))
+
+
+TEAM_FORM_FIELDS = {"name", "email", "auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"}
 
 
 class AgentProfileForm(forms.ModelForm):
+    skills = SkillsFormField()
+
     class Meta:
         model = AgentProfile
         fields = ["user", "teams", "capacity", "status", "skills"]
@@ -114,7 +128,7 @@ class AgentProfileForm(forms.ModelForm):
 
 
 @admin.register(AgentProfile)
-class AgentProfileAdmin(ManagersWriteMixin, admin.ModelAdmin):
+class AgentProfileAdmin(AgentStatusMixin, ManagersWriteMixin, admin.ModelAdmin):
     """Routing settings of agents: teams, capacity and availability (what `route` steps respect)."""
 
     form = AgentProfileForm
@@ -143,9 +157,26 @@ class AgentProfileAdmin(ManagersWriteMixin, admin.ModelAdmin):
     def open_conversations(self, profile) -> int:
         return profile.open_conversations
 
+    def save_model(self, request, obj: AgentProfile, form, change: bool) -> None:
+        """Status, capacity and skills through the routing service (going offline hands work back)."""
+        if not change:
+            obj.save()
+            return
+        data = {key: form.cleaned_data[key] for key in ("status", "capacity", "skills") if key in form.cleaned_data}
+        adopt(obj, services.agent_update(profile=AgentProfile.objects.get(pk=obj.pk), **data))
+
+
+class AgentProfileInlineForm(forms.ModelForm):
+    skills = SkillsFormField()
+
+    class Meta:
+        model = AgentProfile
+        fields = ["teams", "capacity", "status", "skills"]
+
 
 class AgentProfileInline(admin.StackedInline):
     model = AgentProfile
+    form = AgentProfileInlineForm
     fields = ["teams", "capacity", "status", "skills"]
     filter_horizontal = ["teams"]
     can_delete = False
