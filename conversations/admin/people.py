@@ -75,8 +75,31 @@ class ContactAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         adopt(obj, services.contact_update(contact=current, attributes_patch=patch, **fields))
 
 
+class TeamForm(forms.ModelForm):
+    """A team; the queue settings may be left out of a post (they keep their values), so a rename needs only the
+    name."""
+
+    class Meta:
+        model = Team
+        fields = ["name", "email", "auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("strategy", "skills_timeout_minutes"):
+            if name in self.fields:  # absent where the admin shows the team read-only (agents)
+                self.fields[name].required = False
+
+    def clean_strategy(self) -> str:
+        return self.cleaned_data.get("strategy") or self.instance.strategy
+
+    def clean_skills_timeout_minutes(self) -> int:
+        value = self.cleaned_data.get("skills_timeout_minutes")
+        return self.instance.skills_timeout_minutes if value is None else value
+
+
 @admin.register(Team)
 class TeamAdmin(QueuePageMixin, ManagersWriteMixin, admin.ModelAdmin):
+    form = TeamForm
     list_display = ["name", "email", "agent_count", "open_conversations", "auto_assign", "queue_link"]
     search_fields = ["name"]
     fieldsets = [
