@@ -7,7 +7,8 @@ is included as printed. The django-helpdesk venv is installed first (bench/peer.
 Each run keeps its raw material in .bench-cache/results/ (`--render DIR` rewrites RESULTS.md from such a directory).
 
 `--quick` (`make bench QUICK=1`) is a smoke run with small sizes: it writes .bench-cache/RESULTS-quick.md instead,
-since its figures mean nothing. `--only drain` (names: api, engine, drain, sla, intents, replay) runs a subset.
+since its figures mean nothing. `--only drain` (names: api, engine, drain, sla, intents, replay, routing) runs a
+subset.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ BENCHES = {
     "sla": ["sla.py"],
     "intents": ["intents.py"],
     "replay": ["replay.py"],
+    "routing": ["routing.py"],
 }
 QUICK_ENV = {"BENCH_QUICK": "1", "SLA_BENCH_TARGETS": "50000"}
 

@@ -10,8 +10,9 @@ and resolves after a random handling time (each resolution fills the freed seat)
 every simulated minute. Every assignment is checked when it happens: the agent must be online and within capacity.
 
 Reports wait p50/p90 per priority (creation to the queue's assignment, simulated minutes), load spread (assignments
-per agent), assignments per second of wall time spent in the queue code, and the count of assignments to an agent
-who was away, offline or full (must be 0). Nothing leaves the machine.
+per agent), assignments per second (the claim alone: one `queue_fill` over a burst of 1,000 waiting conversations;
+and the pace of the whole simulated day), and the count of assignments to an agent who was away, offline or full
+(must be 0). ROUTING_BENCH_CONVERSATIONS sets the size (`make bench QUICK=1`: 500). Nothing leaves the machine.
 """
 from __future__ import annotations
 
@@ -143,11 +144,12 @@ def simulate() -> dict:
     for minute in range(1440 + 120):  # two extra hours drain the evening queue
         now = sim.set(minute)
         step_started = time.perf_counter()
+        after_status_change: list[tuple[int, int]] = []
         for profile, (begin, end) in agents:
-            if minute == begin * 60:
-                services.agent_set_status(profile=profile, status="online")
-            elif minute == end * 60:
-                services.agent_set_status(profile=profile, status="offline")
+            if minute in (begin * 60, end * 60):
+                services.agent_set_status(profile=profile, status="online" if minute == begin * 60 else "offline")
+                # checked right away: the next agent's change may take this one offline in the same minute
+                after_status_change.extend(checker.check(now))
         for conversation_id in reply_at.pop(minute, []):
             conversation = Conversation.objects.get(pk=conversation_id)
             if conversation.assignee_id and conversation.status in ("new", "open"):
@@ -166,11 +168,30 @@ def simulate() -> dict:
             created[conversation.pk] = (now, priority)
             next_arrival += 1
         routing_sweep()
-        queue_seconds += time.perf_counter() - step_started
-        for conversation_id, _agent in checker.check(now):
+        queue_seconds += time.perf_counter() - step_started  # (less the checks of the status changes: negligible)
+        for conversation_id, _agent in after_status_change + checker.check(now):
             reply_at[minute + 2].append(conversation_id)
             resolve_at[minute + 3 + int(rng.expovariate(1 / 9))].append(conversation_id)
     return {"created": created, "checker": checker, "queue_seconds": queue_seconds}
+
+
+def burst(size: int = 1_000) -> tuple[int, float]:
+    """The claim alone: `size` waiting conversations, 20 online agents with room for all; one timed `queue_fill`."""
+    from conversations import services
+    from conversations.models import AgentProfile, Team
+    from conversations.routing.queue import queue_fill
+
+    team = services.team_create(name="Burst")  # auto_assign off while the queue fills up
+    contact = services.contact_create(name="Burst contact")
+    for n in range(size):
+        services.conversation_open(contact=contact, channel="live_chat", subject=f"Burst {n}", team=team)
+    for profile in AgentProfile.objects.all():
+        profile.teams.set([team])
+    AgentProfile.objects.update(status="online", capacity=size)
+    Team.objects.filter(pk=team.pk).update(auto_assign=True)
+    started = time.perf_counter()
+    result = queue_fill(team_ids=[team.pk])
+    return len(result), time.perf_counter() - started
 
 
 def report(result: dict, wall: float) -> None:
@@ -201,9 +222,13 @@ def report(result: dict, wall: float) -> None:
                                         f"{len(created) - len(first)} never assigned")
     out.figure("load spread", f"assignments per agent min {counts[0]}, median {statistics.median(counts):.0f}, "
                               f"max {counts[-1]} (shifts differ in busy hours)")
-    out.figure("assignments per second", f"{len(checker.assignments) / result['queue_seconds']:.1f} over the "
-                                         f"{result['queue_seconds']:.1f} s spent in the services and the queue "
-                                         f"(whole run {wall:.1f} s)")
+    out.figure("simulation pace", f"{len(checker.assignments) / result['queue_seconds']:.1f} assignments per "
+                                  f"second of the {result['queue_seconds']:.1f} s the simulated day took in the "
+                                  f"services (arrivals, replies, resolutions, status changes, a sweep per minute)")
+    burst_count, burst_seconds = result["burst"]
+    out.figure("claim throughput", f"{burst_count / burst_seconds:,.0f} assignments/s: one queue_fill giving "
+                                   f"{burst_count:,} waiting conversations to {AGENTS} agents in {burst_seconds:.2f} s "
+                                   f"(locks, loads, writes and the events)")
     out.figure("assignments to an away, offline or full agent", f"{checker.violations} (must be 0)")
     out.save("routing")
     if checker.violations:
@@ -219,6 +244,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
         result = simulate()
+        result["burst"] = burst()
         report(result, time.perf_counter() - started)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
