@@ -12,6 +12,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
+from django.contrib.auth import get_user_model
+
 from conversations import services
 from conversations.api.base import HelpdeskAPIMixin
 from conversations.api.serializers import StrictFieldsMixin
@@ -19,6 +21,8 @@ from conversations.choices import AgentStatus
 from conversations.models import AgentProfile, Team
 from conversations.roles import is_agent, is_manager
 from conversations.routing.state import WAITING_STATUSES
+
+User = get_user_model()
 
 
 class AgentSerializer(serializers.ModelSerializer):
@@ -86,8 +90,14 @@ class AgentViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return agent_queryset()
 
     def get_object(self) -> AgentProfile:
-        if not str(self.kwargs.get("user_id", "")).isdigit():
+        """The agent's profile; a user of the agents or managers group who has none yet gets one (starting
+        `offline`, SPEC §14), so a new agent is set up with one PATCH."""
+        user_id = str(self.kwargs.get("user_id", ""))
+        if not user_id.isdigit() or len(user_id) > 18:
             raise Http404
+        user = User.objects.filter(pk=int(user_id)).first()
+        if user is not None and is_agent(user) and not AgentProfile.objects.filter(user=user).exists():
+            AgentProfile.objects.get_or_create(user=user)
         return super().get_object()
 
     def get_serializer_class(self):

@@ -170,7 +170,11 @@ class ConversationViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         return ConversationSerializer
 
     def perform_create(self, serializer) -> None:
-        serializer.instance = services.conversation_open(**serializer.validated_data)
+        conversation = services.conversation_open(**serializer.validated_data)
+        if conversation.team is not None and conversation.team.auto_assign:
+            # the team's queue ran after the commit and may have assigned it already: answer with that
+            conversation.refresh_from_db(fields=["assignee", "assigned_at", "queued_since"])
+        serializer.instance = conversation
 
     def perform_update(self, serializer) -> None:
         conversation, changes = serializer.instance, serializer.validated_data

@@ -1,6 +1,8 @@
 """Routing over the API (SPEC §14): agents, team queue settings, a team's queue, required skills."""
 import datetime as dt
 
+import pytest
+
 from conversations import clock, services
 from conversations.roles import AGENTS_GROUP
 from tests.conftest import client_for, make_user
@@ -86,3 +88,28 @@ def test_queue_assigns_through_the_api_once_an_agent_comes_online(manager_client
         client_for(ann).patch(f"/api/agents/{ann.pk}/", {"status": "online"}, format="json")
     read = manager_client.get(f"/api/conversations/{created.json()['id']}/").json()
     assert (read["assignee"], read["queued_since"]) == (ann.pk, None)
+
+
+def test_a_new_agent_without_a_profile_starts_offline_and_is_set_up_with_one_patch(manager_client, roles):
+    from django.contrib.auth.models import Group, User
+
+    from conversations.models import AgentProfile
+
+    newbie = User.objects.create_user(username="newbie", is_staff=True)
+    newbie.groups.add(Group.objects.get(name=AGENTS_GROUP))
+    assert manager_client.get(f"/api/agents/{newbie.pk}/").json()["status"] == "offline"
+    response = manager_client.patch(f"/api/agents/{newbie.pk}/", {"status": "online", "capacity": 2,
+                                                                   "skills": ["german"]}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "online"
+    assert AgentProfile.objects.get(user=newbie).skills == ["german"]
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the queue runs after the create's own commit
+def test_creating_a_conversation_for_an_auto_assign_team_answers_with_its_assignee(manager_client, team, contact,
+                                                                                  roles):
+    ann = make_user("ann", AGENTS_GROUP, capacity=1)
+    ann.agent_profile.teams.add(team)
+    services.team_update(team=team, auto_assign=True)
+    created = manager_client.post("/api/conversations/", {"contact": contact.pk, "channel": "email",
+                                                          "subject": "Help", "team": team.pk}, format="json")
+    assert (created.status_code, created.json()["assignee"]) == (201, ann.pk)
