@@ -62,12 +62,14 @@ def agent_update(*, profile: AgentProfile, status: str | None = None, capacity: 
         capacity = _clean_capacity(capacity)
     names = clean_skills(skills) if skills is not None else None
     with transaction.atomic():
+        # the row under its lock, so a change made meanwhile by someone else is not overwritten with stale values
         locked = AgentProfile.objects.select_for_update().get(pk=profile.pk)
         previous_status = locked.status
         for name, value in (("status", status), ("capacity", capacity), ("skills", names)):
             if value is not None:
-                setattr(profile, name, value)
-        profile.save(update_fields=["status", "capacity", "skills"])
+                setattr(locked, name, value)
+        locked.save(update_fields=["status", "capacity", "skills"])
+        profile.status, profile.capacity, profile.skills = locked.status, locked.capacity, locked.skills
         if teams is not None:
             profile.teams.set(list(teams))
         if status == AgentStatus.OFFLINE and previous_status != AgentStatus.OFFLINE:
