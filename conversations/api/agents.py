@@ -6,13 +6,12 @@
 """
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
-
-from django.contrib.auth import get_user_model
 
 from conversations import services
 from conversations.api.base import HelpdeskAPIMixin

@@ -1,6 +1,5 @@
 """Routing queues seen from workflows (SPEC §14): the `reasons` filter of `conversation.assigned`, explain, and the
 `set_skills` step."""
-import pytest
 
 from conversations import services
 from conversations.models import Event
