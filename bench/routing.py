@@ -6,8 +6,8 @@ uses), one auto-assign team (least busy, skills relaxed after 10 minutes), 20 ag
 the day), 30 % needing a skill. The clock is simulated (`conversations.clock.travel`) and advanced minute by minute:
 shifts start (agent online: the queue fills) and end (agent offline: unanswered work is handed back); conversations
 arrive through `conversation_open` (the after-commit fill runs at once); an assigned agent replies after 2 minutes
-and resolves after a random handling time (each resolution fills the freed seat); the sweep (`routing_sweep`) runs
-every simulated minute. Every assignment is checked when it happens: the agent must be online and within capacity.
+and resolves after 3 minutes plus an exponential time of mean 6 (each resolution fills the freed seat); the sweep
+(`routing_sweep`) runs every simulated minute. Every assignment is checked when it happens: the agent must be online and within capacity.
 
 Reports wait p50/p90 per priority (creation to the queue's assignment, simulated minutes), load spread (assignments
 per agent), assignments per second (the claim alone: one `queue_fill` over a burst of 1,000 waiting conversations;
@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))  # the project's packages before bench/ (bench/sla
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 CONVERSATIONS = int(os.environ.get("ROUTING_BENCH_CONVERSATIONS", 500 if QUICK else 5_000))
 AGENTS = 20
-CAPACITY = 4
+CAPACITY = 5
 SKILLS = ("german", "french", "billing")
-SHIFTS = [(6, 14), (9, 17), (12, 20), (15, 23)]  # hours of the simulated day, 5 agents each
+SHIFTS = [(0, 8), (7, 15), (12, 20), (16, 24)]  # hours of the simulated day, 5 agents each (overlaps at peaks)
 PRIORITIES = [("low", 0.2), ("normal", 0.55), ("high", 0.2), ("urgent", 0.05)]
 SEED = 20
 
@@ -171,7 +171,7 @@ def simulate() -> dict:
         queue_seconds += time.perf_counter() - step_started  # (less the checks of the status changes: negligible)
         for conversation_id, _agent in after_status_change + checker.check(now):
             reply_at[minute + 2].append(conversation_id)
-            resolve_at[minute + 3 + int(rng.expovariate(1 / 9))].append(conversation_id)
+            resolve_at[minute + 3 + int(rng.expovariate(1 / 6))].append(conversation_id)  # ~9 min handling
     return {"created": created, "checker": checker, "queue_seconds": queue_seconds}
 
 
@@ -215,7 +215,9 @@ def report(result: dict, wall: float) -> None:
                        f"{CAPACITY}) on {len(SHIFTS)} shifts, {len(SKILLS)} skills, SQLite")
     for priority, _ in PRIORITIES:
         values = sorted(waits[priority])
-        if values:
+        if not values:
+            out.figure(f"wait {priority}", "none assigned")
+        else:
             out.figure(f"wait {priority}", f"p50 {statistics.median(values):.1f} min, "
                                            f"p90 {values[int(0.9 * (len(values) - 1))]:.1f} min (n={len(values)})")
     out.figure("assigned by the queue", f"{len(checker.assignments):,} ({relaxed} after the skills timeout); "
