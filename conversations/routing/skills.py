@@ -38,8 +38,11 @@ def has_skills(agent_skills: list[str] | None, required: list[str] | None) -> bo
 
 def conversation_set_required_skills(*, conversation: Conversation, skills: Any) -> Conversation:
     """Set the skills an agent needs to take the conversation from the queue (API PATCH, admin, `set_skills`)."""
+    from conversations.services.conversations import lock_conversation
+
     names = clean_skills(skills, "required_skills")
     with transaction.atomic():
+        lock_conversation(conversation)  # compare with the row as stored, not with values a form already set
         if conversation.required_skills == names:
             return conversation
         conversation.required_skills = names

@@ -5,6 +5,7 @@ from conversations import clock, services
 from conversations.models import AgentProfile, Team
 from conversations.roles import AGENTS_GROUP
 from tests.conftest import browser_for, make_user
+from tests.conversations.test_admin import form_data
 
 
 def test_queue_page_lists_waiting_conversations_in_take_order_with_wait_and_agents(agent_browser, agent, team,
@@ -71,3 +72,13 @@ def test_user_without_agent_profile_sees_no_switch(roles, db):
     from django.contrib.auth.models import User
     boss = User.objects.create_superuser("boss", "boss@example.com", "pw")
     assert 'id="agent-status-switch"' not in browser_for(boss).get("/admin/").content.decode()
+
+
+def test_agent_sets_required_skills_on_the_conversation_page(agent_browser, conversation):
+    change = f"/admin/conversations/conversation/{conversation.pk}/change/"
+    page = agent_browser.get(change)
+    assert 'name="required_skills"' in page.content.decode()
+    response = agent_browser.post(change, {**form_data(page), "required_skills": "German, billing"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    conversation.refresh_from_db()
+    assert conversation.required_skills == ["german", "billing"]
