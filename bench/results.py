@@ -42,6 +42,7 @@ BENCHES = {
     "reports": ["reports.py"],
     "mail": ["mail_send.py"],
     "mail_import": ["mail_import.py"],
+    "routing": ["routing.py"],
 }
 QUICK_ENV = {"BENCH_QUICK": "1", "SLA_BENCH_TARGETS": "50000"}  # bench/reports.py: 5,000 conversations
 

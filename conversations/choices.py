@@ -137,3 +137,27 @@ class FieldType(models.TextChoices):
     DATE = "date", "Date"
     SELECT = "select", "Select"
     CHECKBOX = "checkbox", "Checkbox"
+
+
+class AgentStatus(models.TextChoices):
+    """An agent's presence for routing (SPEC §14): only `online` agents get conversations from a queue."""
+
+    ONLINE = "online", "Online"
+    AWAY = "away", "Away"
+    OFFLINE = "offline", "Offline"
+
+
+class RoutingStrategy(models.TextChoices):
+    """How a team's queue picks among the agents who may take a conversation."""
+
+    ROUND_ROBIN = "round_robin", "Round robin"
+    LEAST_BUSY = "least_busy", "Least busy"
+
+
+class AssignReason(models.TextChoices):
+    """Why the queue assigned or handed back a conversation (`reason` of `conversation.assigned`, SPEC §14)."""
+
+    QUEUE = "queue", "From the queue"
+    SKILLS_TIMEOUT = "skills_timeout", "From the queue, skills relaxed after the timeout"
+    AGENT_OFFLINE = "agent_offline", "Handed back: the agent went offline"
+    NO_REPLY = "no_reply", "Handed back: no reply in time"

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from conversations.choices import (
+    AgentStatus,
     Channel,
     DeliveryStatus,
     Disposition,
@@ -16,6 +17,7 @@ from conversations.choices import (
     InboxChannel,
     FieldType,
     Priority,
+    RoutingStrategy,
     SenderType,
     Status,
     SurveyChannel,
@@ -47,6 +49,14 @@ class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     email = models.EmailField(blank=True, help_text="Where team notifications go, besides its members.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Routing queue (SPEC §14): conversations of the team with no assignee wait here and are offered to agents.
+    auto_assign = models.BooleanField(default=False, help_text="Offer waiting conversations to online agents.")
+    strategy = models.CharField(max_length=20, choices=RoutingStrategy.choices, default=RoutingStrategy.LEAST_BUSY)
+    skills_timeout_minutes = models.PositiveIntegerField(
+        default=10, help_text="After this long in the queue any online agent of the team may take a conversation.")
+    reassign_after_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Back to the queue when the assignee has not replied publicly by then "
+                                         "(empty: never).")
 
     class Meta:
         ordering = ["name"]
@@ -56,12 +66,14 @@ class Team(models.Model):
 
 
 class AgentProfile(models.Model):
-    """What routing needs to know about an agent (a Django user): teams, capacity, availability."""
+    """What routing needs to know about an agent (a Django user): teams, capacity, status, skills."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile")
     teams = models.ManyToManyField(Team, related_name="agents", blank=True)
     capacity = models.PositiveIntegerField(default=10, help_text="Most open conversations assigned at once.")
-    available = models.BooleanField(default=True)
+    status = models.CharField(max_length=10, choices=AgentStatus.choices, default=AgentStatus.OFFLINE,
+                              db_index=True, help_text="Only online agents get conversations from the queue.")
+    skills = models.JSONField(default=list, blank=True, help_text='Skill names, e.g. ["german", "billing"].')
     last_assigned_at = models.DateTimeField(null=True, blank=True, help_text="For round-robin routing.")
 
     class Meta:
@@ -135,6 +147,13 @@ class Conversation(models.Model):
     erased_at = models.DateTimeField(null=True, blank=True, help_text="When its personal data was erased (GDPR).")
     fields = models.JSONField(default=dict, blank=True, help_text='Values of the conversation fields, by key, '
                                                                   'e.g. {"order_id": "A-1"} (SPEC §15).')
+    required_skills = models.JSONField(default=list, blank=True, help_text="Skills an agent needs to take it.")
+    queued_since = models.DateTimeField(null=True, blank=True, help_text="Waiting in its team's queue since.")
+    assigned_at = models.DateTimeField(null=True, blank=True, help_text="When the current assignee got it.")
+    last_agent_reply_at = models.DateTimeField(null=True, blank=True, help_text="Last public message of an agent.")
+    handed_back_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The agent it was last taken back from: the queue offers it to someone else.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     snoozed_until = models.DateTimeField(null=True, blank=True, db_index=True,
@@ -151,6 +170,8 @@ class Conversation(models.Model):
             models.Index(fields=["assignee", "status"], name="conv_assignee_status"),
             models.Index(fields=["team", "status"], name="conv_team_status"),
             models.Index(fields=["contact", "-created_at"], name="conv_contact_created"),
+            models.Index(fields=["team", "queued_since"], name="conv_team_queue",
+                         condition=Q(queued_since__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -69,13 +69,17 @@ class Assignment(TypedDict):
     team_id: int | None
 
 
-class Assigned(Assignment):
+class Assigned(Assignment, total=False):
     before: Assignment
     actor_id: int | None
+    reason: str  # only for the queue's own assignments and hand-backs (SPEC §14): queue, skills_timeout, ...
 
 
-def assigned(*, before: Assignment, after: Assignment, actor: Any) -> Assigned:
-    return {"before": before, **after, "actor_id": _pk(actor)}  # type: ignore[typeddict-item]
+def assigned(*, before: Assignment, after: Assignment, actor: Any, reason: str = "") -> Assigned:
+    payload = {"before": before, **after, "actor_id": _pk(actor)}
+    if reason:
+        payload["reason"] = reason
+    return payload  # type: ignore[return-value]
 
 
 class TagsChanged(TypedDict):

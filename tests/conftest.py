@@ -18,6 +18,11 @@ def roles(db):
 
 
 def make_user(username: str, group: str, **profile) -> User:
+    """A staff user in `group` with an agent profile; agents made here are `online` unless told otherwise (the
+    model's default is `offline`, SPEC §14). `available=` (the flag status replaced) still reads as online/away."""
+    if "available" in profile:
+        profile["status"] = "online" if profile.pop("available") else "away"
+    profile.setdefault("status", "online")
     user = User.objects.create_user(username=username, password="pw-" + username, email=f"{username}@example.com",
                                     is_staff=True)
     user.groups.add(Group.objects.get(name=group))

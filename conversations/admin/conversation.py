@@ -28,6 +28,7 @@ from conversations.admin import fields as field_admin
 from conversations.timefmt import when
 from conversations.wording import event_sentence
 from conversations.admin.base import ReadOnlyInline, ServiceErrorsAsMessages, adopt, split_tags, staff_users
+from conversations.admin.routing import SkillsFormField
 from conversations.choices import Priority, Status
 from conversations.models import Conversation, Event, Message
 
@@ -42,6 +43,7 @@ class ConversationForm(forms.ModelForm):
     """The change form; tags are typed as text so an agent can use a new tag without a trip to another page."""
 
     tags = forms.CharField(required=False, help_text="Comma-separated, e.g. billing, refund. New tags are created.")
+    required_skills = SkillsFormField(help_text="Skills an agent needs to take it from the queue, e.g. german.")
 
     class Meta:
         model = Conversation
@@ -51,6 +53,7 @@ class ConversationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["tags"] = ", ".join(tag.name for tag in self.instance.tags.all())
+            self.initial["required_skills"] = self.instance.required_skills
         if "assignee" in self.fields:
             self.fields["assignee"].queryset = staff_users()
 
@@ -176,7 +179,8 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         return actions
 
     def get_fieldsets(self, request, obj=None):
-        work = ("Work", {"fields": ["status", "priority", "assignee", "team", "tags", "disposition"]})
+        work = ("Work", {"fields": ["status", "priority", "assignee", "team", "tags", "disposition",
+                                    "required_skills"]})
         fields = [fieldset] if (fieldset := field_admin.fieldset(self._field_definitions(request))) else []
         if obj is None:
             return [(None, {"fields": ["contact", "channel", "subject"]}), work, *fields]
@@ -262,6 +266,8 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
             services.conversation_assign(
                 conversation=conversation, assignee=data.get("assignee"), team=data.get("team"), actor=actor
             )
+        if "required_skills" in changed:
+            services.conversation_set_required_skills(conversation=conversation, skills=data["required_skills"])
         if "priority" in changed:
             services.conversation_set_priority(conversation=conversation, priority=data["priority"])
         if "status" in changed:

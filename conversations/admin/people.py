@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 
 from conversations import services
 from conversations.admin.base import ManagersWriteMixin, ServiceErrorsAsMessages, User, adopt, staff_users
+from conversations.admin.routing import AgentStatusMixin, QueuePageMixin, SkillsFormField
 from conversations.models import AgentProfile, Contact, Team
 from conversations.phones import normalize_e164
 from conversations.safetext import SafeJSONFormField
@@ -74,10 +75,39 @@ class ContactAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         adopt(obj, services.contact_update(contact=current, attributes_patch=patch, **fields))
 
 
+class TeamForm(forms.ModelForm):
+    """A team; the queue settings may be left out of a post (they keep their values), so a rename needs only the
+    name."""
+
+    class Meta:
+        model = Team
+        fields = ["name", "email", "auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("strategy", "skills_timeout_minutes"):
+            if name in self.fields:  # absent where the admin shows the team read-only (agents)
+                self.fields[name].required = False
+
+    def clean_strategy(self) -> str:
+        return self.cleaned_data.get("strategy") or self.instance.strategy
+
+    def clean_skills_timeout_minutes(self) -> int:
+        value = self.cleaned_data.get("skills_timeout_minutes")
+        return self.instance.skills_timeout_minutes if value is None else value
+
+
 @admin.register(Team)
-class TeamAdmin(ManagersWriteMixin, admin.ModelAdmin):
-    list_display = ["name", "email", "agent_count", "open_conversations"]
+class TeamAdmin(QueuePageMixin, ManagersWriteMixin, admin.ModelAdmin):
+    form = TeamForm
+    list_display = ["name", "email", "agent_count", "open_conversations", "auto_assign", "queue_link"]
     search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "email"]}),
+        ("Queue (routing)", {"fields": ["auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes",
+                                        "members_with_skills"]}),
+    ]
+    readonly_fields = ["members_with_skills"]
 
     def get_queryset(self, request):
         open_filter = Q(conversations__status__in=services.OPEN_STATUSES)
@@ -95,16 +125,23 @@ class TeamAdmin(ManagersWriteMixin, admin.ModelAdmin):
         return team.open_conversations
 
     def save_model(self, request, obj: Team, form, change: bool) -> None:
+        fields = {key: form.cleaned_data[key] for key in form.changed_data if key in TEAM_FORM_FIELDS}
         if change:
-            obj.save()  # teams have no events; renaming is a plain update
+            # teams have no events; the service fills the queue when a queue setting changed
+            adopt(obj, services.team_update(team=Team.objects.get(pk=obj.pk), **fields))
         else:
-            adopt(obj, services.team_create(name=obj.name, email=obj.email))
+            adopt(obj, services.team_create(**{"name": obj.name, "email": obj.email, **fields}))
+
+
+TEAM_FORM_FIELDS = {"name", "email", "auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"}
 
 
 class AgentProfileForm(forms.ModelForm):
+    skills = SkillsFormField()
+
     class Meta:
         model = AgentProfile
-        fields = ["user", "teams", "capacity", "available"]
+        fields = ["user", "teams", "capacity", "status", "skills"]
         widgets = {"teams": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs) -> None:
@@ -114,13 +151,13 @@ class AgentProfileForm(forms.ModelForm):
 
 
 @admin.register(AgentProfile)
-class AgentProfileAdmin(ManagersWriteMixin, admin.ModelAdmin):
+class AgentProfileAdmin(AgentStatusMixin, ManagersWriteMixin, admin.ModelAdmin):
     """Routing settings of agents: teams, capacity and availability (what `route` steps respect)."""
 
     form = AgentProfileForm
-    list_display = ["user", "team_list", "capacity", "available", "open_conversations", "last_assigned_at"]
-    list_editable = ["capacity", "available"]
-    list_filter = ["available", "teams"]
+    list_display = ["user", "team_list", "capacity", "status", "skill_list", "open_conversations", "last_assigned_at"]
+    list_editable = ["capacity", "status"]
+    list_filter = ["status", "teams"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     readonly_fields = ["last_assigned_at"]
 
@@ -135,14 +172,35 @@ class AgentProfileAdmin(ManagersWriteMixin, admin.ModelAdmin):
     def team_list(self, profile: AgentProfile) -> str:
         return ", ".join(team.name for team in profile.teams.all())
 
+    @admin.display(description="Skills")
+    def skill_list(self, profile: AgentProfile) -> str:
+        return ", ".join(profile.skills or []) or "–"
+
     @admin.display(description="Open conversations", ordering="open_conversations")
     def open_conversations(self, profile) -> int:
         return profile.open_conversations
 
+    def save_model(self, request, obj: AgentProfile, form, change: bool) -> None:
+        """Status, capacity and skills through the routing service (going offline hands work back)."""
+        if not change:
+            obj.save()
+            return
+        data = {key: form.cleaned_data[key] for key in ("status", "capacity", "skills") if key in form.cleaned_data}
+        adopt(obj, services.agent_update(profile=AgentProfile.objects.get(pk=obj.pk), **data))
+
+
+class AgentProfileInlineForm(forms.ModelForm):
+    skills = SkillsFormField()
+
+    class Meta:
+        model = AgentProfile
+        fields = ["teams", "capacity", "status", "skills"]
+
 
 class AgentProfileInline(admin.StackedInline):
     model = AgentProfile
-    fields = ["teams", "capacity", "available"]
+    form = AgentProfileInlineForm
+    fields = ["teams", "capacity", "status", "skills"]
     filter_horizontal = ["teams"]
     can_delete = False
     verbose_name = verbose_name_plural = "Agent profile (routing)"

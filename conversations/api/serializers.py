@@ -196,8 +196,11 @@ class TeamSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "email", "agents", "created_at"]
+        fields = ["id", "name", "email", "agents", "created_at",
+                  "auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"]  # queue: SPEC §14
         read_only_fields = ["id", "agents", "created_at"]
+        extra_kwargs = {"skills_timeout_minutes": {"min_value": 0, "max_value": 100_000},
+                        "reassign_after_minutes": {"min_value": 1, "max_value": 100_000}}
 
     def get_agents(self, team: Team) -> list[int]:
         return [profile.user_id for profile in team.agents.all()]
@@ -219,7 +222,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "id", "contact", "channel", "subject", "status", "priority", "assignee", "team", "tags", "disposition",
             "sentiment", "customer_message_count", "first_response_at", "last_customer_message_at",
             "last_agent_message_at", "resolved_at", "created_at", "updated_at", "fields", "snoozed_until",
-            "merged_into", "inbox",
+            "merged_into", "inbox", "required_skills", "queued_since",
         ]
         read_only_fields = fields
 
@@ -275,6 +278,8 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
                                  max_length=100, help_text="The complete tag set, by name.")
     fields = JSONObjectField(required=False, help_text='Conversation field values by key, e.g. {"order_id": "A-1"}; '
                                                        "keys left out keep their values, null clears one.")
+    required_skills = serializers.ListField(child=serializers.CharField(max_length=50), required=False,
+                                            max_length=50, help_text="Skills an agent needs to take it (SPEC §14).")
 
     def to_representation(self, instance: Conversation) -> dict:
         return ConversationSerializer(instance, context=self.context).data

@@ -5,7 +5,7 @@ when the router builds its URL list (and its API root lists them).
 """
 from django.urls import re_path
 
-from conversations.api import attachments, fields, views, workspace
+from conversations.api import agents, attachments, fields, views, workspace
 from conversations.api.base import router
 
 router.register("contacts", views.ContactViewSet, basename="contact")
@@ -15,6 +15,7 @@ router.register("tickets", views.TicketViewSet, basename="ticket")
 router.register("conversation-fields", fields.ConversationFieldViewSet, basename="conversation-field")
 router.register("views", workspace.SavedViewViewSet, basename="saved-view")
 router.register("notifications", workspace.NotificationViewSet, basename="notification")
+router.register("agents", agents.AgentViewSet, basename="agent")
 
 # `[^/.]+` rather than an int converter: a malformed id reaches the view and gets a JSON 404.
 CONVERSATION = r"^conversations/(?P<conversation_pk>[^/.]+)"

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -47,6 +48,7 @@ from conversations.api.serializers import (
 from conversations.choices import SenderType
 from conversations.models import Contact, Conversation, Message, Recording, Survey, Team, Ticket
 from conversations.roles import is_agent
+from conversations.routing.queue import waiting_conversations
 
 READ_ACTIONS = ("list", "retrieve")
 
@@ -99,7 +101,7 @@ class TeamViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     serializer_class = TeamSerializer
 
     def get_permissions(self):
-        if self.action in READ_ACTIONS:
+        if self.action in (*READ_ACTIONS, "queue"):
             return [IsSupportAgent()]
         return [IsSupportManager()]
 
@@ -112,6 +114,15 @@ class TeamViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Team) -> None:
         services.team_delete(team=instance)
+
+    @extend_schema(responses=ConversationSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def queue(self, request: Request, pk=None) -> Response:
+        """The team's waiting conversations in the order the queue takes them (SPEC §14), paginated."""
+        team = self.get_object()
+        queryset = waiting_conversations(team).prefetch_related(*ConversationSerializer.prefetch_lookups)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(ConversationSerializer(page, many=True).data)
 
 
 # Conversations ----------------------------------------------------------------------------------------------
@@ -130,6 +141,8 @@ def _apply_assignment(conversation: Conversation, changes: dict, actor) -> None:
 
 # The order matters: a final disposition closes the conversation, so it comes after an explicit status change.
 CONVERSATION_CHANGES: list[tuple[str, Callable[..., Any]]] = [
+    ("required_skills", lambda c, value, actor: services.conversation_set_required_skills(conversation=c,
+                                                                                          skills=value)),
     ("priority", lambda c, value, actor: services.conversation_set_priority(conversation=c, priority=value)),
     ("tags", lambda c, value, actor: services.conversation_set_tags(conversation=c, tags=value)),
     ("fields", lambda c, value, actor: services.conversation_set_fields(conversation=c, fields=value, actor=actor)),
@@ -161,7 +174,11 @@ class ConversationViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         return ConversationSerializer
 
     def perform_create(self, serializer) -> None:
-        serializer.instance = services.conversation_open(**serializer.validated_data)
+        conversation = services.conversation_open(**serializer.validated_data)
+        if conversation.team is not None and conversation.team.auto_assign:
+            # the team's queue ran after the commit and may have assigned it already: answer with that
+            conversation.refresh_from_db(fields=["assignee", "assigned_at", "queued_since"])
+        serializer.instance = conversation
 
     def perform_update(self, serializer) -> None:
         conversation, changes = serializer.instance, serializer.validated_data

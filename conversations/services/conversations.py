@@ -22,6 +22,7 @@ from conversations.choices import (
 from conversations import payloads
 from conversations.events import record_event
 from conversations.models import (
+    AgentProfile,
     Contact,
     Conversation,
     Inbox,
@@ -29,6 +30,7 @@ from conversations.models import (
     Team,
 )
 from conversations.prefetch import remember_related
+from conversations.routing.state import request_fill, sync_queue_fields
 
 User = get_user_model()
 from conversations.selectors import open_children, resolve_agent, resolve_team
@@ -59,6 +61,7 @@ def conversation_open(
                                 inbox=inbox)
     # `contact`, `team` and `inbox` are rows already loaded by the caller: validating them would only re-read them.
     conversation.full_clean(exclude=["assignee", "contact", "team", "inbox"])
+    sync_queue_fields(conversation)
     with transaction.atomic():
         conversation.save()
         remember_related(conversation, "tags", [])  # a new conversation has no tags: the response needs no read
@@ -68,6 +71,8 @@ def conversation_open(
             payload=payloads.conversation_created(conversation=conversation, segment=contact.segment),
             depth=depth,
         )
+        if team is not None and team.auto_assign:
+            request_fill(team_ids=[team.pk])
     return conversation
 
 
@@ -119,7 +124,10 @@ def change_status_locked(conversation: Conversation, status: str, actor, depth: 
         conversation.resolved_at = conversation.resolved_at or clock.now()
     else:
         conversation.resolved_at = None
-    conversation.save(update_fields=["status", "resolved_at", "updated_at"])
+    queue_fields = sync_queue_fields(conversation)
+    conversation.save(update_fields=["status", "resolved_at", "updated_at", *queue_fields])
+    # A resolution frees the assignee's seat; a reopened unassigned conversation joins its queue again.
+    request_fill(team_ids=[conversation.team_id], agent_id=conversation.assignee_id)
     record_event(
         type=EventType.STATUS_CHANGED,
         conversation=conversation,
@@ -149,27 +157,52 @@ _UNSET: Any = object()
 
 
 def conversation_assign(
-    *, conversation: Conversation, assignee: Any = _UNSET, team: Any = _UNSET, actor=None, depth: int = 0
+    *, conversation: Conversation, assignee: Any = _UNSET, team: Any = _UNSET, actor=None, depth: int = 0,
+    reason: str = "",
 ) -> Conversation:
-    """Assign an agent and/or a team (None clears); record `conversation.assigned` with before/after ids."""
+    """Assign an agent and/or a team (None clears); record `conversation.assigned` with before/after ids.
+
+    Assigning by hand is always allowed (capacity is the queue's rule, not a person's). The new assignee's agent
+    profile is locked first, so a queue fill never counts that seat at the same moment (see `routing.queue`).
+    `reason` is for the queue's hand-backs (`agent_offline`, `no_reply`): the agent taken back from is remembered.
+    """
     with transaction.atomic():
+        new_assignee = resolve_agent(assignee) if assignee not in (_UNSET, None) else None
+        if new_assignee is not None:
+            list(AgentProfile.objects.select_for_update().filter(user=new_assignee).values_list("pk", flat=True))
         lock_conversation(conversation)
         before = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
         if assignee is not _UNSET:
-            conversation.assignee = resolve_agent(assignee) if assignee is not None else None
+            conversation.assignee = new_assignee
         if team is not _UNSET:
             conversation.team = resolve_team(team) if team is not None else None
         after = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
         if before == after:
             return conversation
-        conversation.save(update_fields=["assignee", "team", "updated_at"])
+        _follow_assignment(conversation, before, reason)
+        conversation.save(update_fields=["assignee", "team", "updated_at", "assigned_at", "queued_since",
+                                         "handed_back_by"])
         record_event(
             type=EventType.ASSIGNED,
             conversation=conversation,
-            payload=payloads.assigned(before=before, after=after, actor=actor),
+            payload=payloads.assigned(before=before, after=after, actor=actor, reason=reason),
             depth=depth,
         )
+        request_fill(team_ids=[before["team_id"], conversation.team_id], agent_id=before["assignee_id"])
     return conversation
+
+
+def _follow_assignment(conversation: Conversation, before: dict, reason: str) -> None:
+    """Keep the routing fields in step with a new assignee or team (in memory, saved by the caller)."""
+    if conversation.assignee_id != before["assignee_id"]:
+        conversation.assigned_at = clock.now() if conversation.assignee_id else None
+        if reason and before["assignee_id"]:
+            conversation.handed_back_by_id = before["assignee_id"]
+        elif conversation.assignee_id:
+            conversation.handed_back_by_id = None
+    if conversation.team_id != before["team_id"] and conversation.assignee_id is None:
+        conversation.queued_since = None  # a new team's queue: it waits there from now on
+    sync_queue_fields(conversation)
 
 
 def conversation_set_priority(*, conversation: Conversation, priority: str, depth: int = 0) -> Conversation:

@@ -91,6 +91,8 @@ def message_create(
             conversation.last_customer_message_at = now
         elif not internal:
             conversation.last_agent_message_at = now
+            if sender_type == SenderType.AGENT:
+                conversation.last_agent_reply_at = now  # what the queue's hand-backs look at (SPEC §14)
             if sender_type == SenderType.AGENT and conversation.first_response_at is None:
                 conversation.first_response_at = now
         message.save()
@@ -100,7 +102,7 @@ def message_create(
         _remember_channel_rows(message, attachments, delivery)
         conversation.save(update_fields=[
             "sentiment", "customer_message_count", "last_customer_message_at", "last_agent_message_at",
-            "first_response_at", "updated_at",
+            "first_response_at", "last_agent_reply_at", "updated_at",
         ])
         record_event(
             type=EventType.MESSAGE_CREATED,

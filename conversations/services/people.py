@@ -22,6 +22,7 @@ from conversations.models import (
 )
 
 User = get_user_model()
+from conversations.routing.state import request_fill
 from conversations.services.checks import (
     OPEN_STATUSES,
     clean_phone,
@@ -38,6 +39,11 @@ def clean_language(language: str | None) -> str:
     if language and not _LANGUAGE_TAG.match(language):
         raise ValidationError({"language": f'"{language}" is not a language tag such as "de" or "pt-br".'})
     return language
+
+
+TEAM_TEXT_FIELDS = {"name", "email"}
+# The queue settings (SPEC §14), kept as given (validated by the model's field checks).
+TEAM_QUEUE_FIELDS = {"auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"}
 
 
 def contact_create(
@@ -100,23 +106,30 @@ def contact_update(
     return contact
 
 
-def team_create(*, name: str, email: str = "") -> Team:
-    """Create a team with a unique name."""
-    team = Team(name=(name or "").strip(), email=email or "")
+def team_create(*, name: str, email: str = "", **queue: Any) -> Team:
+    """Create a team with a unique name (and, optionally, its queue settings)."""
+    unknown = set(queue) - TEAM_QUEUE_FIELDS
+    if unknown:
+        raise ValidationError({key: "Not a team field." for key in unknown})
+    team = Team(name=(name or "").strip(), email=email or "", **queue)
     team.full_clean()
     team.save()
     return team
 
 
 def team_update(*, team: Team, **fields: Any) -> Team:
-    """Rename a team or change its notification email (the only team fields people edit)."""
-    unknown = set(fields) - {"name", "email"}
+    """Rename a team, change its notification email or its queue settings; turning `auto_assign` on (or any queue
+    setting) fills the queue after commit."""
+    unknown = set(fields) - TEAM_TEXT_FIELDS - TEAM_QUEUE_FIELDS
     if unknown:
         raise ValidationError({key: "Not a team field." for key in unknown})
     for key, value in fields.items():
-        setattr(team, key, (value or "").strip())
+        setattr(team, key, (value or "").strip() if key in TEAM_TEXT_FIELDS else value)
     team.full_clean()
-    team.save()
+    with transaction.atomic():
+        team.save()
+        if TEAM_QUEUE_FIELDS & set(fields):
+            request_fill(team_ids=[team.pk])
     return team
 
 

@@ -51,7 +51,7 @@ def test_agents_teams_and_contacts_are_ready_for_routing(demo):
     assert agents.count() == 4
     profiles = AgentProfile.objects.filter(user__in=agents)
     assert profiles.count() == 4 and all(profile.teams.exists() for profile in profiles)
-    assert profiles.filter(available=False).exists()
+    assert profiles.filter(status="away").exists() and profiles.filter(status="online").count() == 3
     assert set(Team.objects.values_list("name", flat=True)) >= {"Support", "Billing", "Retention", "VIP"}
     assert Contact.objects.count() == 20
     assert all(phone.startswith("+") for phone in Contact.objects.values_list("phone", flat=True))

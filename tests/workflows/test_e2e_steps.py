@@ -105,7 +105,7 @@ def test_route_least_busy_assigns_the_free_available_agent(manager_client, conve
 
     busy = make_user("busy", AGENTS_GROUP, capacity=5)
     free = make_user("free", AGENTS_GROUP, capacity=5)
-    away = make_user("away", AGENTS_GROUP, capacity=5, available=False)
+    away = make_user("away", AGENTS_GROUP, capacity=5, status="away")
     for user in (busy, free, away):
         user.agent_profile.teams.add(team)
     other = services.conversation_open(contact=contact, channel="email", subject="Other")

@@ -13,6 +13,7 @@ import logging
 from conversations import clock, services as conversation_services
 from conversations.choices import EventType
 from conversations.models import Event
+from conversations.routing.handback import routing_sweep
 from workflows.triggers import registry as triggers
 from workflows.choices import ScheduledEventStatus, WorkflowStatus
 from workflows.engine.dispatcher import create_run
@@ -67,6 +68,7 @@ def sweep_once() -> dict[str, int]:
         "late_matches": start_late_matches(now),
     }
     done["snoozes_woken"] = conversation_services.conversation_wake_due_snoozes(now=now)
+    done["routed"] = sum(routing_sweep(now).values())  # no-reply hand-backs, then every queue filled (SPEC §14)
     done["runs"] = resume_due_runs(clock.now())
     done["replays"] = resume_stalled_replays(now)
     done["erased"] = erase_expired_conversations()

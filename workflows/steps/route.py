@@ -1,8 +1,9 @@
-"""`route`: assign the conversation to a team and/or an agent, respecting availability and capacity.
+"""`route`: assign the conversation to a team and/or an agent, respecting agent status, capacity and skills.
 
 Strategies (see workflows/steps/routing.py): `specific` (the named agent, or just the team), `round_robin` (the team's
 eligible agent assigned longest ago) and `least_busy` (the eligible agent with the fewest open conversations).
-When nobody is eligible the team alone is assigned and the output says why: that is a routing result, not a failure.
+When nobody is eligible the conversation waits in the team's queue (team set, no assignee, `queued_since`) and the
+output says why: that is a routing result, not a failure; the queue offers it to the next agent whose seat frees.
 """
 from typing import Any
 

@@ -2,7 +2,7 @@
 disposition, priority, tags or fields changed."""
 from __future__ import annotations
 
-from conversations.choices import Channel, Disposition, EventType, Priority, Status
+from conversations.choices import AssignReason, Channel, Disposition, EventType, Priority, Status
 from workflows.triggers.registry import (
     STRING_LIST,
     Filter,
@@ -35,11 +35,15 @@ trigger_types.register(
                  one_of("segments", lambda event, data: (data.get("contact") or {}).get("segment")))),
     TriggerType(EventType.STATUS_CHANGED, "Status changed", schema({"from": STATUSES, "to": STATUSES}),
                 (payload_one_of("from"), payload_one_of("to"))),
-    TriggerType(EventType.ASSIGNED, "Conversation assigned", schema({"teams": REFERENCES, "agents": REFERENCES}),
+    TriggerType(EventType.ASSIGNED, "Conversation assigned",
+                schema({"teams": REFERENCES, "agents": REFERENCES,
+                        "reasons": {"type": "array", "items": {"enum": list(AssignReason.values)}}}),
                 (one_of("teams", lambda event, data: [_conversation(data).get("team"),
                                                        _conversation(data).get("team_id")]),
                  one_of("agents", lambda event, data: [_conversation(data).get(key) for key in
-                                                        ("assignee", "assignee_id", "assignee_email")])),
+                                                        ("assignee", "assignee_id", "assignee_email")]),
+                 # The queue's own assignments and hand-backs carry a reason (SPEC §14); a person's have none.
+                 payload_one_of("reasons", "reason")),
                 references={"teams": "team", "agents": "agent"}),
     TriggerType(EventType.DISPOSITION_SET, "Disposition set",
                 schema({"dispositions": {"type": "array", "items": {"enum": list(Disposition.values)}},

@@ -32,14 +32,15 @@ class DemoAgent:
     first_name: str
     teams: tuple[str, ...]
     capacity: int
-    available: bool
+    status: str  # online / away / offline (SPEC §14)
+    skills: tuple[str, ...] = ()
 
 
 AGENTS = [
-    DemoAgent("alice", "Alice", ("Support", "Billing"), 10, True),
-    DemoAgent("bob", "Bob", ("Support",), 8, True),
-    DemoAgent("carol", "Carol", ("Retention", "VIP"), 6, True),
-    DemoAgent("dave", "Dave", ("Billing", "VIP"), 5, False),
+    DemoAgent("alice", "Alice", ("Support", "Billing"), 10, "online", ("english", "billing")),
+    DemoAgent("bob", "Bob", ("Support",), 8, "online", ("english", "german")),
+    DemoAgent("carol", "Carol", ("Retention", "VIP"), 6, "online", ("english",)),
+    DemoAgent("dave", "Dave", ("Billing", "VIP"), 5, "away", ("billing", "french")),
 ]
 
 # name, phone (E.164), segment, attributes
@@ -147,7 +148,7 @@ class Command(BaseCommand):
             User.objects.filter(pk=user.pk).update(first_name=spec.first_name)
         user.groups.add(Group.objects.get(name=AGENTS_GROUP))
         profile, created = AgentProfile.objects.get_or_create(
-            user=user, defaults={"capacity": spec.capacity, "available": spec.available}
+            user=user, defaults={"capacity": spec.capacity, "status": spec.status, "skills": list(spec.skills)}
         )
         if created:
             profile.teams.set([teams[name] for name in spec.teams])

@@ -11,9 +11,9 @@ from workflows.steps.registry import StepContext
 
 @pytest.fixture
 def make_agent(roles):
-    """An agent (user + profile) in the given teams, with capacity, availability and last assignment."""
-    def make(username, *teams, capacity=10, available=True, last_assigned_at=None):
-        user = make_user(username, AGENTS_GROUP, capacity=capacity, available=available,
+    """An agent (user + profile) in the given teams, with capacity, status, skills and last assignment."""
+    def make(username, *teams, capacity=10, status="online", skills=(), last_assigned_at=None):
+        user = make_user(username, AGENTS_GROUP, capacity=capacity, status=status, skills=list(skills),
                          last_assigned_at=last_assigned_at)
         user.agent_profile.teams.add(*teams)
         return user

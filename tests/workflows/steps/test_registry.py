@@ -8,7 +8,7 @@ from workflows.steps.registry import StepType
 INTERNAL_STEP_TYPES = {
     "condition", "auto_reply", "route", "add_tag", "remove_tag", "change_status", "set_priority", "create_ticket",
     "notify", "escalate", "send_email", "send_survey", "set_variable", "wait", "schedule_event",
-    "clear_scheduled_event", "set_field",
+    "clear_scheduled_event", "set_field", "set_skills",
 }
 OUTBOUND_STEP_TYPES = {"http_request", "webhook", "slack", "sms", "transcribe", "custom_action"}
 FLOW_CONTROL_STEP_TYPES = {"wait_for", "branch"}  # docs/managers.md

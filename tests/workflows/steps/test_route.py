@@ -43,13 +43,13 @@ def test_specific_agent_by_email_or_id_works_too(conversation, team, make_agent,
 
 def test_specific_unavailable_agent_gets_nothing_and_the_team_gets_the_conversation(conversation, team, make_agent,
                                                                                     make_workflow):
-    make_agent("bea", team, available=False)
+    make_agent("bea", team, status="away")
     workflow = make_workflow("conversation.created", route(team=team.pk, agent="bea", strategy="specific"))
     drain()
     conversation.refresh_from_db()
     assert (conversation.assignee, conversation.team) == (None, team)
     assert only_run(workflow).status == "succeeded"
-    assert "bea is not available" in step_output(workflow)["reason"]
+    assert "bea is away: waits in the team's queue" in step_output(workflow)["reason"]
 
 
 def test_specific_without_agent_assigns_the_team_only(conversation, team, make_workflow):
@@ -93,7 +93,7 @@ def test_round_robin_starts_with_the_agent_who_waited_longest(conversation, team
 
 
 def test_round_robin_skips_unavailable_and_full_agents(contact, team, make_agent, make_workflow):
-    make_agent("away", team, available=False)
+    make_agent("away", team, status="away")
     full = make_agent("full", team, capacity=1)
     services.conversation_assign(conversation=open_conversation(contact, "Busy"), assignee=full)
     free = make_agent("free", team, last_assigned_at=clock.now())
@@ -132,8 +132,8 @@ def test_least_busy_breaks_ties_by_the_longest_wait(conversation, team, make_age
     assert conversation.assignee == bob
 
 
-def test_nobody_eligible_assigns_the_team_only_and_says_so(contact, team, make_agent, make_workflow):
-    make_agent("away", team, available=False)
+def test_nobody_eligible_leaves_the_conversation_waiting_in_the_team_queue_and_says_so(contact, team, make_agent, make_workflow):
+    make_agent("away", team, status="away")
     full = make_agent("full", team, capacity=1)
     services.conversation_assign(conversation=open_conversation(contact, "Busy"), assignee=full)
     drain()
@@ -146,7 +146,8 @@ def test_nobody_eligible_assigns_the_team_only_and_says_so(contact, team, make_a
     assert run.status == "succeeded"
     output = step_output(workflow)
     assert output["agent"] is None
-    assert "no agent of the team is available below capacity" in output["reason"]
+    assert "no agent of the team is available below capacity: waits in the team's queue" in output["reason"]
+    assert conversation.queued_since is not None  # it waits in the team's queue, not unseen
     assert {c["agent"]: c["load"] for c in output["candidates"]} == {"away": 0, "full": 1}
 
 
