@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
 from conversations.models import Inbox
-from conversations.roles import is_manager
+from conversations.admin.base import ManagersOnlyMixin
 from inboxes import probe, services
 
 KEEP_HELP = "Leave blank to keep the current value."
@@ -89,7 +89,7 @@ class InboxForm(forms.ModelForm):
 
 
 @admin.register(Inbox)
-class InboxAdmin(admin.ModelAdmin):
+class InboxAdmin(ManagersOnlyMixin, admin.ModelAdmin):
     form = InboxForm
     change_form_template = "admin/inboxes/inbox/change_form.html"
     list_display = ("name", "channel", "address", "team", "active", "last_polled_at", "last_poll_error")
@@ -103,21 +103,6 @@ class InboxAdmin(admin.ModelAdmin):
         ("Outgoing mail (SMTP)", {"fields": ("smtp_host", "smtp_port", "smtp_username", "smtp_password",
                                             "smtp_starttls")}),
     )
-
-    def has_module_permission(self, request) -> bool:
-        return is_manager(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return is_manager(request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return is_manager(request.user)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return is_manager(request.user)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return is_manager(request.user)
 
     def save_model(self, request, obj: Inbox, form: InboxForm, change: bool) -> None:
         """The form's clean() ran the service (validated, sealed); this stores the row and shows a new token once."""

@@ -66,7 +66,6 @@ class ReadOnlyInline(NoWritesMixin):
     show_change_link = False
 
 
-
 class ManagersWriteMixin:
     """Teams and routing settings are configuration: agents see them, support managers change them."""
 
@@ -79,6 +78,24 @@ class ManagersWriteMixin:
     def has_delete_permission(self, request, obj=None) -> bool:
         return is_manager(request.user) and super().has_delete_permission(request, obj)
 
+
+class ManagersOnlyMixin:
+    """Configuration only support managers see and change (inboxes with their mail passwords, shared macros)."""
+
+    def has_module_permission(self, request) -> bool:
+        return is_manager(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return is_manager(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return is_manager(request.user)
 
 
 class ServiceErrorsAsMessages:

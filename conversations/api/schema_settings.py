@@ -25,6 +25,8 @@ ENUM_NAME_OVERRIDES = {
     "TicketStatusEnum": "conversations.choices.TicketStatus",
     "ChannelEnum": "conversations.choices.Channel",
     "InboxChannelEnum": "conversations.choices.InboxChannel",
+    "AgentStatusEnum": "conversations.choices.AgentStatus",
+    "DeliveryStatusEnum": "conversations.choices.DeliveryStatus",
     "WorkflowStatusEnum": "workflows.choices.WorkflowStatus",
     "RunStatusEnum": "workflows.choices.RunStatus",
     "StepRunStatusEnum": "workflows.choices.StepStatus",

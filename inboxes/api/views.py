@@ -74,7 +74,11 @@ class InboundMailView(APIView):
     def get_authenticate_header(self, request) -> str:
         return "Token"
 
-    @extend_schema(request={"message/rfc822": {"type": "string", "format": "binary"}},
+    # The schema names the body application/octet-stream, which client generators support; `message/rfc822`, the
+    # mail's own type, is taken the same way.
+    @extend_schema(request={"application/octet-stream": {"type": "string", "format": "binary",
+                                                         "description": "The raw mail as received; send it as "
+                                                                        "message/rfc822 or application/octet-stream."}},
                    responses={202: InboundResultSerializer, 401: OpenApiResponse(description="Missing or wrong token")})
     def post(self, request, pk: int):
         inbox = self._authenticated_inbox(request, pk)

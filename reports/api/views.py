@@ -56,7 +56,8 @@ class ConversationExportView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportManager]
 
-    @extend_schema(parameters=PERIOD_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @extend_schema(operation_id="exports_conversations_csv", parameters=PERIOD_PARAMETERS,
+                   responses={(200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request: Request) -> StreamingHttpResponse:
         period = _period(request)
         response = StreamingHttpResponse(export_lines(period=period), content_type="text/csv; charset=utf-8")

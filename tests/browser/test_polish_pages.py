@@ -77,7 +77,8 @@ def test_versions_page_compares_and_restores(live_server, manager_page, shot):
     shot(page, "polish-version-diff")
     page.click("#restore-version")
     page.wait_for_url(re.compile(r"/change/$"))
-    assert "Version 1 restored as version 3." in page.inner_text(".messagelist")
+    assert "Version 1 restored as version 3 (order 1, stop processing the workflows after it: no)." in \
+        page.inner_text(".messagelist")
     assert Workflow.objects.get().version == 3
 
 

@@ -79,8 +79,9 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
     "/api/custom-actions/": MANAGER,
     "/api/custom-actions/{id}/": MANAGER,
     "/api/custom-actions/{id}/test/": MANAGER,
-    "/api/macros/": {"get": AGENT, "post": MANAGER},
-    "/api/macros/{id}/": {"get": AGENT, "put": MANAGER, "patch": MANAGER, "delete": MANAGER},
+    # Agents keep personal macros (their own only; shared ones are the managers'): the views scope each row.
+    "/api/macros/": AGENT,
+    "/api/macros/{id}/": AGENT,
     "/api/conversations/{id}/apply-macro/": AGENT,
     "/api/conversations/{conversation_pk}/events/": MANAGER,
     "/api/events/{event_pk}/explain/": MANAGER,
@@ -95,6 +96,29 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
     "/api/inboxes/{id}/": MANAGER,
     "/api/inboxes/{id}/rotate-token/": MANAGER,
     "/api/inboxes/{id}/inbound/": INBOX_TOKEN,
+    "/api/conversation-fields/": {"get": AGENT, "post": MANAGER},
+    "/api/conversation-fields/{id}/": {"get": AGENT, "put": MANAGER, "patch": MANAGER, "delete": MANAGER},
+    "/api/conversations/{conversation_pk}/links/": AGENT,
+    "/api/conversations/{conversation_pk}/links/{other_pk}/": AGENT,
+    "/api/conversations/{conversation_pk}/presence/": AGENT,
+    "/api/conversations/{conversation_pk}/merge/": AGENT,
+    "/api/conversations/{conversation_pk}/snooze/": AGENT,
+    "/api/views/": AGENT,
+    "/api/views/{id}/": AGENT,
+    "/api/notifications/": AGENT,
+    "/api/notifications/{id}/": AGENT,
+    "/api/notifications/{id}/read/": AGENT,
+    "/api/notifications/read-all/": AGENT,
+    "/api/macros/{id}/apply/": AGENT,
+    "/api/macros/{id}/preview/": AGENT,
+    "/api/agents/": AGENT,
+    # The path's user is the manager: an agent may change only their own status.
+    "/api/agents/{user_id}/": {"get": AGENT, "patch": MANAGER},
+    "/api/teams/{id}/queue/": AGENT,
+    "/api/contacts/{id}/erase/": MANAGER,
+    "/api/contacts/{id}/export/": MANAGER,
+    "/api/health/live/": PUBLIC,
+    "/api/health/ready/": PUBLIC,
 }
 
 # Who may open the admin pages of each app; a model of an app missing here fails the test.
@@ -108,8 +132,9 @@ ADD_PAGE_AUDIENCE = {
                                    "django_q.success", "django_q.failure", "django_q.ormq",
                                    "conversations.userpreference",  # each person's own row, made on first visit
                                    "workflows.endpoint",  # one per destination, made by the first attempt
-                                   "reports.conversationreport")},  # the Reports page: nothing to add or delete
-    "conversations.team": MANAGER, "conversations.agentprofile": MANAGER,
+                                   "reports.conversationreport",  # the Reports page: nothing to add or delete
+                                   "conversations.notification")},  # made by a mention, never by hand
+    "conversations.team": MANAGER, "conversations.agentprofile": MANAGER, "conversations.conversationfield": MANAGER,
 }
 # Delete pages likewise: contacts and conversations are never deleted (closed instead), nor are events.
 DELETE_PAGE_AUDIENCE = {"conversations.contact": NOBODY, "conversations.conversation": NOBODY,
@@ -120,6 +145,9 @@ PAGE_AUDIENCE_OVERRIDES = {"/add/": ADD_PAGE_AUDIENCE, "/delete/": DELETE_PAGE_A
 MODEL_AUDIENCE = {"conversations.inbox": MANAGER}
 # Action URLs that need a body: those allowed in get a 400 naming what is missing, not a page.
 BODY_REQUIRED = {"/admin/workflows/workflow/reorder/"}
+# Actions that only take a form post and send everyone back where they came from (the status switch, "save these
+# filters as a view"): those allowed in are redirected, never refused.
+REDIRECT_ACTIONS = {"/admin/conversations/agentprofile/my-status/", "/admin/conversations/conversation/save-view/"}
 
 
 @pytest.fixture
@@ -177,7 +205,8 @@ def check_api_answer(role: str, audience: str, method: str, path: str, code: int
 
 def test_every_api_operation_answers_each_role_as_its_audience_says(people, conversation, team, loopback_only):
     clients = {ANONYMOUS: APIClient(), **{role: client_for(user) for role, user in people.items()}}
-    ids = {"id": conversation.pk, "conversation_pk": conversation.pk, "token": "no-such-survey", "key": "spam-close"}
+    ids = {"id": conversation.pk, "conversation_pk": conversation.pk, "token": "no-such-survey", "key": "spam-close",
+           "user_id": people[MANAGER].pk}
     operations = api_operations()
     problems, counts = [], Counter()
     for method, path in operations:
@@ -233,6 +262,8 @@ def expected_admin_answer(role: str, url: str, app: str, model: str, about_no_ro
         return {302}
     if role not in WHO_MAY[audience]:
         return {403}
+    if url in REDIRECT_ACTIONS:
+        return {302}
     if url in BODY_REQUIRED:
         return {400}
     return {200} if about_no_row else {200, 302}  # an action on a row (toggle, retry) redirects when done

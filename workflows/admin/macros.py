@@ -18,8 +18,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from conversations.admin import workspace
+from conversations.admin.base import ManagersOnlyMixin
 from conversations.models import Conversation
-from conversations.roles import is_agent, is_manager
+from conversations.roles import is_agent
 from workflows.engine import macros
 from workflows.models import Macro
 from workflows.steps import step_types
@@ -118,7 +119,7 @@ class MacroForm(forms.ModelForm):
 
 
 @admin.register(Macro)
-class MacroAdmin(admin.ModelAdmin):
+class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
     form = MacroForm
     list_display = ["name", "active", "step_summary", "created_by", "updated_at"]
     list_filter = ["active"]
@@ -139,21 +140,6 @@ class MacroAdmin(admin.ModelAdmin):
                                         inputs=data.get("inputs") or [], created_by=request.user)
             obj.pk, obj.created_at = saved.pk, saved.created_at
             obj._state.adding = False
-
-    def has_module_permission(self, request) -> bool:
-        return is_manager(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return is_manager(request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return is_manager(request.user)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return is_manager(request.user)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return is_manager(request.user)
 
     def get_urls(self):
         apply = path("apply/<int:conversation_id>/", self.admin_site.admin_view(require_POST(self.apply_view)),
