@@ -484,13 +484,16 @@ def cmd_engine_figures() -> dict:
     from conversations.models import Event, Message
     from workflows.models import StepRun, WorkflowRun
 
+    # Runs first: a run is finished only after its steps committed, so the steps and replies read after it are at
+    # least as complete (reading steps first could miss the last step of a run that finished in between).
+    runs = dict(WorkflowRun.objects.values_list("status").annotate(n=Count("pk")).order_by())
     steps = StepRun.objects.aggregate(retried=Count("pk", filter=Q(attempts__gt=1)), max_attempts=Max("attempts"),
                                       replies=Count("pk", filter=Q(type="auto_reply", status="succeeded")))
     return {
         "events": Event.objects.count(),
         "undispatched": Event.objects.filter(dispatched_at__isnull=True).count(),
         "customer_messages": Message.objects.filter(sender_type="customer").count(),
-        "runs": dict(WorkflowRun.objects.values_list("status").annotate(n=Count("pk")).order_by()),
+        "runs": runs,
         "doubled_runs": WorkflowRun.objects.values("workflow", "event").annotate(n=Count("pk")).filter(n__gt=1)
         .order_by().count(),
         "retried_steps": steps["retried"], "max_attempts": steps["max_attempts"] or 0,
