@@ -8,6 +8,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from helpdesk.logs import logging_config
+
 from conversations.api.schema_settings import SCHEMA_CLASS, spectacular_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -261,20 +263,10 @@ HELPDESK_SPEECH_TIMEOUT_SECONDS = env_int("HELPDESK_SPEECH_TIMEOUT_SECONDS", 120
 # pocketsphinx decodes recordings up to this long as one utterance and splits longer ones at pauses.
 HELPDESK_SPEECH_SEGMENT_SECONDS = env_int("HELPDESK_SPEECH_SEGMENT_SECONDS", 60)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    # A 403/404 is logged as one line, not a traceback (helpdesk.logs); 5xx keep theirs.
-    "filters": {"one_line_client_errors": {"()": "helpdesk.logs.OneLineClientErrors"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "django.request": {"filters": ["one_line_client_errors"]},
-        # django-q2 logs every enqueue at INFO: one line per domain event in the web server's log.
-        "django-q": {"level": os.environ.get("HELPDESK_Q_LOG_LEVEL", "WARNING")},
-    },
-}
+# One line per record, or JSON lines with HELPDESK_LOG_JSON=1 (helpdesk/logs.py); a 403/404 is one line, 5xx keep
+# their traceback.
+LOGGING = logging_config(json_lines=env_bool("HELPDESK_LOG_JSON"), level=os.environ.get("LOG_LEVEL", "INFO"),
+                         q_level=os.environ.get("HELPDESK_Q_LOG_LEVEL", "WARNING"))
 
 # The budget of one template render (workflows.engine.sandbox): steps (loop iterations, calls, filters, operators) and
 # characters (all output, and any one value built).

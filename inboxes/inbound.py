@@ -99,7 +99,8 @@ def _open_conversation(inbox: Inbox, mail: ParsedMail) -> Conversation:
 
 
 def _contact(mail: ParsedMail) -> Contact:
-    """The contact of the sender's address (case-insensitive), made when there is none."""
+    """The contact of the sender's address (case-insensitive), made when there is none; the language the mail
+    declares becomes the contact's when it has none yet (replies, surveys and emails then speak it)."""
     address = mail.from_address
     try:
         validate_email(address)
@@ -108,9 +109,11 @@ def _contact(mail: ParsedMail) -> Contact:
     if address:
         contact = Contact.objects.filter(email__iexact=address).order_by("id").first()
         if contact is not None:
+            if mail.language and not contact.language:  # the customer's language, once their client declares it
+                domain.contact_update(contact=contact, language=mail.language)
             return contact
     name = (mail.from_name or address or UNKNOWN_SENDER)[:200]
-    return domain.contact_create(name=name, email=address)
+    return domain.contact_create(name=name, email=address, language=mail.language)
 
 
 def _keep_files(message: Message, mail: ParsedMail) -> list[str]:

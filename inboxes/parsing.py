@@ -58,6 +58,7 @@ class ParsedMail:
     auto_submitted: bool
     bounce: Bounce | None = None
     files: list[MailFile] = field(default_factory=list)
+    language: str = ""
 
     def thread_ids(self) -> list[str]:
         """Message-IDs this mail answers, most direct first: In-Reply-To, then References from the newest; a bounce
@@ -85,7 +86,24 @@ def parse_mail(raw: bytes) -> ParsedMail:
         auto_submitted=bounce is not None or is_auto_reply(mail),
         bounce=bounce,
         files=[] if bounce is not None else list(_files(mail, body_part)),
+        language=_language(mail, body_part),
     )
+
+
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
+
+
+def _language(mail, body_part) -> str:
+    """The language the sender wrote in, as mail clients declare it (Outlook: `Content-Language` and
+    `Accept-Language`; others on the text part): the first tag, lower case, e.g. `de-de`; "" when none is declared."""
+    for source, name in ((body_part, "Content-Language"), (mail, "Content-Language"), (mail, "Accept-Language")):
+        if source is None:
+            continue
+        for candidate in _header(source, name).replace(";", ",").split(","):
+            candidate = candidate.strip()
+            if _LANGUAGE_TAG.match(candidate):
+                return candidate.lower().replace("_", "-")
+    return ""
 
 
 def digest_message_id(raw: bytes, inbox_id: int) -> str:

@@ -119,6 +119,7 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
     "/api/contacts/{id}/export/": MANAGER,
     "/api/health/live/": PUBLIC,
     "/api/health/ready/": PUBLIC,
+    "/api/metrics/": MANAGER,
 }
 
 # Who may open the admin pages of each app; a model of an app missing here fails the test.

@@ -61,3 +61,7 @@ urlpatterns += [
     path("contacts/<int:pk>/erase/", ContactEraseView.as_view(), name="contact-erase"),
     path("contacts/<int:pk>/export/", ContactExportView.as_view(), name="contact-export"),
 ]
+
+from workflows.api.metrics import MetricsView  # noqa: E402
+
+urlpatterns.append(path("metrics/", MetricsView.as_view(), name="metrics"))
