@@ -1,4 +1,4 @@
-"""Benchmark of inbound mail (SPEC §13): the import rate through the raw-message endpoint and through IMAP, each
+"""Benchmark of inbound mail (docs/channels.md): the import rate through the raw-message endpoint and through IMAP, each
 beside a floor measured in the same run.
 
 One command, `.venv/bin/python bench/mail_import.py` (`--quick`: 100 mails, figures mean nothing). N mails (default

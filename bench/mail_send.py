@@ -1,4 +1,4 @@
-"""Benchmark of outgoing mail (SPEC §13): how fast the sender delivers agents' replies to a local SMTP server.
+"""Benchmark of outgoing mail (docs/channels.md): how fast the sender delivers agents' replies to a local SMTP server.
 
 One command, `.venv/bin/python bench/mail_send.py`: a fresh SQLite file (WAL, the production settings) gets an email
 inbox, MAIL_BENCH_CONVERSATIONS conversations and MAIL_BENCH_REPLIES agent replies posted through `message_create`

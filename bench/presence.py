@@ -1,4 +1,4 @@
-"""Benchmark of presence and the live thread (SPEC §17): what 100 open workspaces polling cost the server.
+"""Benchmark of presence and the live thread (docs/agent_day.md): what 100 open workspaces polling cost the server.
 
 One command, `.venv/bin/python bench/presence.py` (`--quick` for a smoke run). Each open conversation page polls
 `<id>/live/` every LIVE_POLL_SECONDS (a heartbeat upsert plus who else is here and the messages after the last

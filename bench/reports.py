@@ -1,4 +1,4 @@
-"""Benchmark of the conversation reports (SPEC §16, issue 22): each grouping's time and the CSV export's speed and
+"""Benchmark of the conversation reports (docs/reports.md, issue 22): each grouping's time and the CSV export's speed and
 memory over N conversations with messages, events, surveys, tags and SLA targets.
 
 One command, `.venv/bin/python bench/reports.py [--size N]` (default 1,000,000; `make bench QUICK=1` uses 5,000):

@@ -1,4 +1,4 @@
-"""Simulation and benchmark of the routing queue (SPEC §14): a day of arrivals through the real queue code.
+"""Simulation and benchmark of the routing queue (docs/routing.md): a day of arrivals through the real queue code.
 
 One command, `.venv/bin/python bench/routing.py` (`make bench` runs it): a throwaway SQLite file (WAL, as `make run`
 uses), one auto-assign team (least busy, skills relaxed after 10 minutes), 20 agents on four overlapping shifts with

@@ -140,7 +140,7 @@ class FieldType(models.TextChoices):
 
 
 class AgentStatus(models.TextChoices):
-    """An agent's presence for routing (SPEC §14): only `online` agents get conversations from a queue."""
+    """An agent's presence for routing (docs/routing.md): only `online` agents get conversations from a queue."""
 
     ONLINE = "online", "Online"
     AWAY = "away", "Away"
@@ -155,7 +155,7 @@ class RoutingStrategy(models.TextChoices):
 
 
 class AssignReason(models.TextChoices):
-    """Why the queue assigned or handed back a conversation (`reason` of `conversation.assigned`, SPEC §14)."""
+    """Why the queue assigned or handed back a conversation (`reason` of `conversation.assigned`, docs/routing.md)."""
 
     QUEUE = "queue", "From the queue"
     SKILLS_TIMEOUT = "skills_timeout", "From the queue, skills relaxed after the timeout"

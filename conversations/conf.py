@@ -40,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_MAX_ATTEMPTS": 5,
     "SWEEP_SECONDS": 15,
     "SLA_SWEEP_SECONDS": 30,
-    # How often the workers read each active IMAP inbox (SPEC §13).
+    # How often the workers read each active IMAP inbox (docs/channels.md).
     "IMAP_POLL_SECONDS": 60,
     # How long a worker holds a run (renewed after each step); must outlast the slowest single step.
     "RUN_LEASE_SECONDS": 150,

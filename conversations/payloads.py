@@ -72,7 +72,7 @@ class Assignment(TypedDict):
 class Assigned(Assignment, total=False):
     before: Assignment
     actor_id: int | None
-    reason: str  # only for the queue's own assignments and hand-backs (SPEC §14): queue, skills_timeout, ...
+    reason: str  # only for the queue's own assignments and hand-backs (docs/routing.md): queue, skills_timeout, ...
 
 
 def assigned(*, before: Assignment, after: Assignment, actor: Any, reason: str = "") -> Assigned:
@@ -230,7 +230,7 @@ class FieldsChanged(TypedDict):
 def fields_changed(*, old: dict, new: dict, actor: Any) -> FieldsChanged:
     """The conversation field keys that changed, with their values before and after (None = empty)."""
     return {"keys": sorted(new), "old": old, "new": new, "actor_id": _pk(actor)}
-# The agent's workspace (SPEC §17) --------------------------------------------------------------------------------
+# The agent's workspace (docs/agent_day.md) --------------------------------------------------------------------------------
 
 
 class Snoozed(TypedDict):

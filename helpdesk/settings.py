@@ -147,7 +147,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
 # The SMTP server answers leave through (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend); an inbox may
-# name its own server instead (SPEC §13).
+# name its own server instead (docs/channels.md).
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -231,7 +231,7 @@ HELPDESK_RUN_LEASE_SECONDS = env_int("HELPDESK_RUN_LEASE_SECONDS", 150)
 # served first and automation catches up in spare CPU. 0 keeps the workers at the web's priority.
 HELPDESK_WORKER_NICENESS = env_int("HELPDESK_WORKER_NICENESS", 10)
 HELPDESK_SLA_SWEEP_SECONDS = env_int("HELPDESK_SLA_SWEEP_SECONDS", 30)
-# How often the workers read each active IMAP inbox (SPEC §13).
+# How often the workers read each active IMAP inbox (docs/channels.md).
 HELPDESK_IMAP_POLL_SECONDS = env_int("HELPDESK_IMAP_POLL_SECONDS", 60)
 # Delivery health (docs/managers.md): an outbound endpoint failing for this many hours and at least this many
 # consecutive attempts is disabled (its steps fail fast; managers are told once). A workflow whose last N finished runs
@@ -249,7 +249,7 @@ HELPDESK_HEALTH_MAX_AGE_SECONDS = env_int("HELPDESK_HEALTH_MAX_AGE_SECONDS", 120
 HELPDESK_SWEEP_IN_SUPERVISOR = env_bool("HELPDESK_SWEEP_IN_SUPERVISOR")
 # Where committed events are handed to; the workflows app replaces the foundation's placeholder with its dispatcher.
 HELPDESK_EVENT_TASK = os.environ.get("HELPDESK_EVENT_TASK", "workflows.tasks.dispatch_event_task")
-# Channels (SPEC §13): the task that sends a queued answer (mail or API callback), how long a sender holds one, and
+# Channels (docs/channels.md): the task that sends a queued answer (mail or API callback), how long a sender holds one, and
 # the largest file a message may carry.
 HELPDESK_DELIVERY_TASK = os.environ.get("HELPDESK_DELIVERY_TASK", "inboxes.tasks.send_delivery_task")
 HELPDESK_DELIVERY_LEASE_SECONDS = env_int("HELPDESK_DELIVERY_LEASE_SECONDS", 120)

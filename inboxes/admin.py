@@ -1,4 +1,4 @@
-"""Admin of inboxes (SPEC §13), registered for `conversations.Inbox`: server settings as plain fields, passwords and
+"""Admin of inboxes (docs/channels.md), registered for `conversations.Inbox`: server settings as plain fields, passwords and
 the secret as write-only inputs (blank keeps the stored value), the inbound token shown once after saving (and
 after "New inbound token"), and a "Test connection" button that names the step that failed."""
 from __future__ import annotations

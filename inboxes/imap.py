@@ -1,4 +1,4 @@
-"""IMAP polling (SPEC §13): each active email inbox with IMAP settings is read for unseen mail, each mail imported
+"""IMAP polling (docs/channels.md): each active email inbox with IMAP settings is read for unseen mail, each mail imported
 through `import_raw_mail`, and only then flagged \\Seen — a worker killed between the two leaves the mail unseen, and
 the next poll's import finds it already imported (Message-ID unique per inbox), so nothing is lost or doubled.
 Mail is fetched with BODY.PEEK, which never sets \\Seen by itself."""

@@ -1,5 +1,5 @@
 """The one import service behind every inbound door (IMAP polling, `POST /api/inboxes/{id}/inbound/`, provider
-webhooks): a raw mail becomes a message of a conversation of its inbox (SPEC §13).
+webhooks): a raw mail becomes a message of a conversation of its inbox (docs/channels.md).
 
 The whole import is one transaction — the message, its `EmailHeaders` row, its files, the events (and a bounce's
 delivery verdict) commit together or not at all, so a worker killed mid-import loses nothing (the mail is still

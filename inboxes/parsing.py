@@ -1,4 +1,4 @@
-"""One raw mail read into what the helpdesk keeps (SPEC §13), with the standard library's `email` package
+"""One raw mail read into what the helpdesk keeps (docs/channels.md), with the standard library's `email` package
 (`policy.default`): the threading headers, the addresses, the text (HTML-only mail made plain), the reply without
 its quoted history, the files, and whether it is an auto-reply or a delivery status report.
 

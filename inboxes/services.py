@@ -1,4 +1,4 @@
-"""Every change to an inbox (SPEC §13): create, update, rotate its inbound token, delete.
+"""Every change to an inbox (docs/channels.md): create, update, rotate its inbound token, delete.
 
 Passwords (IMAP, SMTP) and the API channel's signing secret are sealed together in `Inbox.secrets_encrypted`
 (`workflows.integrations.crypto`, the integrations' keys) as `{"imap_password", "smtp_password", "secret"}` and are
@@ -113,7 +113,7 @@ def _check_common(*, name: str, channel: str, address: str, callback_url: str, e
 
 
 def new_webhook_secret() -> str:
-    """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes (SPEC §7)."""
+    """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes (docs/api.md)."""
     return "whsec_" + base64.b64encode(random_secrets.token_bytes(32)).decode()
 
 

@@ -1,4 +1,4 @@
-"""Which conversation an inbound mail joins (SPEC §13), as a small table tried in order (Chatwoot's mailbox routing):
+"""Which conversation an inbound mail joins (docs/channels.md), as a small table tried in order (Chatwoot's mailbox routing):
 1. `In-Reply-To` / `References` name a Message-ID of a message of this inbox's conversations (received or sent);
 2. a `[#<id>]` tag in the subject names a conversation of this inbox;
 3. none: the caller opens a new conversation.

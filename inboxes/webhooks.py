@@ -1,4 +1,4 @@
-"""Provider inbound webhooks through django-anymail (SPEC §13): anymail's own views validate and normalise the
+"""Provider inbound webhooks through django-anymail (docs/channels.md): anymail's own views validate and normalise the
 provider's payload into an `AnymailInboundMessage`; here each URL names its inbox, and the message's raw bytes go
 through the same `import_raw_mail` as the other doors (instead of anymail's global `inbound` signal).
 

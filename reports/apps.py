@@ -1,4 +1,4 @@
-"""App config of the reports app (SPEC §16): registers the projector that keeps `ConversationFacts`."""
+"""App config of the reports app (docs/reports.md): registers the projector that keeps `ConversationFacts`."""
 from django.apps import AppConfig
 
 

@@ -1,10 +1,10 @@
-"""The conversation export of SPEC §16 (`GET /api/exports/conversations.csv`): one CSV row per conversation created
+"""The conversation export of docs/reports.md (`GET /api/exports/conversations.csv`): one CSV row per conversation created
 in the period, streamed with flat memory.
 
 One query reads narrow rows (values, no model objects) with everything per conversation computed in SQL
 (`reports.facts`, a tag list, the last CSAT score, the count of breached SLA targets) through
 `iterator(chunk_size=...)` — a server-side cursor on PostgreSQL — and each row is written out as it comes. When the
-conversation fields of SPEC §15 exist (`conversations.models.ConversationField`, values in `Conversation.fields`),
+conversation fields of docs/managers.md exist (`conversations.models.ConversationField`, values in `Conversation.fields`),
 every defined field gets a column after the base ones.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _breaches() -> Subquery:
 
 
 def field_definitions() -> list[tuple[str, str]]:
-    """(key, column) of each conversation field, when the installation has conversation fields (SPEC §15)."""
+    """(key, column) of each conversation field, when the installation has conversation fields (docs/managers.md)."""
     definitions = getattr(conversation_models, "ConversationField", None)
     if definitions is None:
         return []

@@ -1,4 +1,4 @@
-"""What each conversation contributes to a report, as SQL expressions (SPEC §16 definitions):
+"""What each conversation contributes to a report, as SQL expressions (docs/reports.md definitions):
 
 - resolved: it became `resolved` at least once (it has a `ConversationFacts` row, kept by `reports.projection`);
 - reopened: after its first resolution it was set to an open status (new, open, pending, on hold);

@@ -1,4 +1,4 @@
-"""The five ways to group a report (SPEC §16 `group_by`): each a `Grouping` with its key expression (over a path to
+"""The five ways to group a report (docs/reports.md `group_by`): each a `Grouping` with its key expression (over a path to
 the conversation), its labels, and the conversation-list filter that shows a group's conversations in admin.
 
 `agent` is the assignee at the conversation's last resolution (recorded by `reports.projection` when it became

@@ -1,4 +1,4 @@
-"""The Reports page of the admin (SPEC §16): a period and a grouping picked in a form, the report of
+"""The Reports page of the admin (docs/reports.md): a period and a grouping picked in a form, the report of
 `reports.selectors` as charts and tables, every figure a link to the conversation list it counts, a CSV button.
 
 Links filter the conversation list with its own filters (creation date range, channel, team, tag) plus the two the

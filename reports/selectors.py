@@ -1,4 +1,4 @@
-"""The conversation report of SPEC §16 (`GET /api/analytics/conversations/`): per group and in total, conversations
+"""The conversation report of docs/reports.md (`GET /api/analytics/conversations/`): per group and in total, conversations
 created in the period, resolved, reopened, first response and resolution minutes (median, p90), CSAT and SLA.
 
 Three grouped aggregate queries do the counting in the database: conversations (joined to their

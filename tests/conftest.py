@@ -19,7 +19,7 @@ def roles(db):
 
 def make_user(username: str, group: str, **profile) -> User:
     """A staff user in `group` with an agent profile; agents made here are `online` unless told otherwise (the
-    model's default is `offline`, SPEC §14). `available=` (the flag status replaced) still reads as online/away."""
+    model's default is `offline`, docs/routing.md). `available=` (the flag status replaced) still reads as online/away."""
     if "available" in profile:
         profile["status"] = "online" if profile.pop("available") else "away"
     profile.setdefault("status", "online")

@@ -1,4 +1,4 @@
-"""The agent's day in admin (SPEC §17): saved views in the list's sidebar ("Save these filters as a view"),
+"""The agent's day in admin (docs/agent_day.md): saved views in the list's sidebar ("Save these filters as a view"),
 snooze presets, links, merge with a confirmation of what moves, presence and a live thread (a small JSON poll),
 @mention autocomplete, the notification count and keyboard shortcuts on the conversation page.
 

@@ -220,7 +220,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_display(self, conversation: Conversation) -> str:
-        if conversation.snoozed_until:  # the snooze badge of the list (SPEC §17)
+        if conversation.snoozed_until:  # the snooze badge of the list (docs/agent_day.md)
             return format_html('{}<br><span class="ws-who ws-snoozed-cell">snoozed until {}</span>',
                                conversation.get_status_display(), when(conversation.snoozed_until))
         return format_html('{}<br><span class="ws-who">{} priority</span>', conversation.get_status_display(),

@@ -1,4 +1,4 @@
-"""Routing in admin (SPEC §14): the Queues page of a team, the agent's one-click status switch, skills as text.
+"""Routing in admin (docs/routing.md): the Queues page of a team, the agent's one-click status switch, skills as text.
 
 The Queues page (`<team>/queue/` on the team admin) shows the waiting conversations in the order the queue takes
 them, how long each has waited, and the team's agents with status and load/capacity. The status switch is a small

@@ -88,7 +88,7 @@ def rendered_panels(request: HttpRequest, conversation: Conversation) -> dict[st
     return slots
 
 
-# A snoozed conversation leaves Mine until it wakes (SPEC §17); it waits under Snoozed meanwhile.
+# A snoozed conversation leaves Mine until it wakes (docs/agent_day.md); it waits under Snoozed meanwhile.
 register_quick_view(QuickView("mine", "Mine", lambda request, qs: qs.filter(assignee=request.user,
                                                                             snoozed_until__isnull=True)))
 register_quick_view(QuickView("unassigned", "Unassigned", lambda request, qs: qs.filter(assignee__isnull=True)))

@@ -1,4 +1,4 @@
-"""The routing face of the API (SPEC §14): agents (status, capacity, skills, teams) and a team's queue.
+"""The routing face of the API (docs/routing.md): agents (status, capacity, skills, teams) and a team's queue.
 
 `GET /api/agents/` lists agents with their open load; `PATCH /api/agents/{id}/` (the user's id) changes them through
 `conversations.routing.agents.agent_update`: support managers may change anything, an agent only their own
@@ -90,7 +90,7 @@ class AgentViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
 
     def get_object(self) -> AgentProfile:
         """The agent's profile; a user of the agents or managers group who has none yet gets one (starting
-        `offline`, SPEC §14), so a new agent is set up with one PATCH."""
+        `offline`, docs/routing.md), so a new agent is set up with one PATCH."""
         user_id = str(self.kwargs.get("user_id", ""))
         if not user_id.isdigit() or len(user_id) > 18:
             raise Http404

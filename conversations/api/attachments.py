@@ -1,4 +1,4 @@
-"""Channel endpoints of messages (SPEC §13): download an attachment, retry a failed delivery.
+"""Channel endpoints of messages (docs/channels.md): download an attachment, retry a failed delivery.
 
 A file is streamed to whoever may read its conversation (agents and managers, like the conversation itself):
 anonymous 401, any other account 403, an unknown id 404. The name sent is the cleaned one stored with the file.

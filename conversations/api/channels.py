@@ -1,4 +1,4 @@
-"""The channel side of a message as the API reads it (SPEC §13): its mail headers, its files and its delivery.
+"""The channel side of a message as the API reads it (docs/channels.md): its mail headers, its files and its delivery.
 
 Every function reads the message's own caches (`select_related("email", "delivery")`,
 `prefetch_related("attachments")`, or what `message_create` primed), never one query per message.

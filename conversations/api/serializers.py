@@ -197,7 +197,7 @@ class TeamSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Team
         fields = ["id", "name", "email", "agents", "created_at",
-                  "auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"]  # queue: SPEC §14
+                  "auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"]  # queue: docs/routing.md
         read_only_fields = ["id", "agents", "created_at"]
         extra_kwargs = {"skills_timeout_minutes": {"min_value": 0, "max_value": 100_000},
                         "reassign_after_minutes": {"min_value": 1, "max_value": 100_000}}
@@ -250,7 +250,7 @@ class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     team = ReferenceField(resolver=selectors.resolve_team, required=False, allow_null=True, default=None,
                           help_text="Team id or name.")
     inbox = StrictPrimaryKeyField(queryset=Inbox.objects.select_related("team"), required=False, allow_null=True,
-                                  default=None, help_text="The inbox (SPEC §13): its channel, its team by default.")
+                                  default=None, help_text="The inbox (docs/channels.md): its channel, its team by default.")
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
@@ -279,7 +279,7 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     fields = JSONObjectField(required=False, help_text='Conversation field values by key, e.g. {"order_id": "A-1"}; '
                                                        "keys left out keep their values, null clears one.")
     required_skills = serializers.ListField(child=serializers.CharField(max_length=50), required=False,
-                                            max_length=50, help_text="Skills an agent needs to take it (SPEC §14).")
+                                            max_length=50, help_text="Skills an agent needs to take it (docs/routing.md).")
 
     def to_representation(self, instance: Conversation) -> dict:
         return ConversationSerializer(instance, context=self.context).data
@@ -289,7 +289,7 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    """A message as clients read it; `email`, `attachments` and `delivery` (SPEC §13) come from rows the list
+    """A message as clients read it; `email`, `attachments` and `delivery` (docs/channels.md) come from rows the list
     prefetches (`MESSAGE_RELATIONS`), so a page costs the same queries whatever its size."""
 
     email = serializers.SerializerMethodField()
@@ -327,7 +327,7 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     sender_type = serializers.ChoiceField(choices=SenderType.choices)
     internal = serializers.BooleanField(required=False, default=False)
     files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False,
-                                  write_only=True, help_text="multipart/form-data only: files to attach (SPEC §13).")
+                                  write_only=True, help_text="multipart/form-data only: files to attach (docs/channels.md).")
 
     def to_representation(self, instance: Message) -> dict:
         return MessageSerializer(instance, context=self.context).data

@@ -118,7 +118,7 @@ class TeamViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     @extend_schema(responses=ConversationSerializer(many=True))
     @action(detail=True, methods=["get"])
     def queue(self, request: Request, pk=None) -> Response:
-        """The team's waiting conversations in the order the queue takes them (SPEC §14), paginated."""
+        """The team's waiting conversations in the order the queue takes them (docs/routing.md), paginated."""
         team = self.get_object()
         queryset = waiting_conversations(team).prefetch_related(*ConversationSerializer.prefetch_lookups)
         page = self.paginate_queryset(queryset)

@@ -1,4 +1,4 @@
-"""API of the agent's workspace (SPEC §17): saved views with counts, snooze, merge, links, presence and the
+"""API of the agent's workspace (docs/agent_day.md): saved views with counts, snooze, merge, links, presence and the
 notification list. Thin views over `conversations.services`; snooze, merge and links answer 200 with the changed
 conversation as `GET /api/conversations/{id}/` shows it.
 """

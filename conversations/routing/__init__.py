@@ -1,4 +1,4 @@
-"""Routing queues (SPEC §14): agent status, capacity and skills, team queues, and hand-back.
+"""Routing queues (docs/routing.md): agent status, capacity and skills, team queues, and hand-back.
 
 The room that decides who takes waiting work, kept apart from the step types so the API, admin, the route step and
 the sweep all call the same code:

@@ -1,4 +1,4 @@
-"""The team queue (SPEC §14): waiting conversations go to online agents with a free seat, highest priority first,
+"""The team queue (docs/routing.md): waiting conversations go to online agents with a free seat, highest priority first,
 oldest first, to an agent who has the required skills (any online agent of the team once the conversation has
 waited `skills_timeout_minutes`), chosen by the team's strategy.
 
@@ -44,7 +44,7 @@ def waiting_conversations(team: Team | int) -> QuerySet:
 
 
 def open_loads(user_ids: Iterable[int]) -> dict[int, int]:
-    """Open conversations (new, open) per agent: what counts against capacity (SPEC §14)."""
+    """Open conversations (new, open) per agent: what counts against capacity (docs/routing.md)."""
     rows = (Conversation.objects.filter(assignee_id__in=list(user_ids), status__in=WAITING_STATUSES)
             .values("assignee_id").annotate(count=Count("id")).order_by())
     return {row["assignee_id"]: row["count"] for row in rows}

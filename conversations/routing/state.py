@@ -17,7 +17,7 @@ from conversations.choices import Status
 
 logger = logging.getLogger(__name__)
 
-# The statuses that wait in a queue and count against an agent's capacity (SPEC §14).
+# The statuses that wait in a queue and count against an agent's capacity (docs/routing.md).
 WAITING_STATUSES = (Status.NEW, Status.OPEN)
 
 

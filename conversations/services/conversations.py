@@ -51,7 +51,7 @@ def conversation_open(
     depth: int = 0,
     inbox: Inbox | None = None,
 ) -> Conversation:
-    """Open a conversation (status `new`) and record `conversation.created`. In an inbox (SPEC §13) the channel is
+    """Open a conversation (status `new`) and record `conversation.created`. In an inbox (docs/channels.md) the channel is
     the inbox's and the team defaults to the inbox's."""
     if inbox is not None:
         channel, team = inbox.channel, team or inbox.team
@@ -144,7 +144,7 @@ def _end_snooze_locked(conversation: Conversation, reason: str, depth: int) -> N
 
 
 def _refuse_resolving_parent(conversation: Conversation, status: str) -> None:
-    """A parent is resolved only once its children are: a 400 naming the first open child (SPEC §17)."""
+    """A parent is resolved only once its children are: a 400 naming the first open child (docs/agent_day.md)."""
     if status != Status.RESOLVED:
         return
     child = open_children(conversation).first()

@@ -1,4 +1,4 @@
-"""Deliveries: a public answer on an inbox's conversation leaves through a `Delivery` row (SPEC §13).
+"""Deliveries: a public answer on an inbox's conversation leaves through a `Delivery` row (docs/channels.md).
 
 The row is written in the message's own transaction with its external id already fixed (the mail's `Message-ID`,
 or the API channel's `webhook-id`), so a crash before, during or after a send never sends it under a second id.

@@ -1,4 +1,4 @@
-"""Mentions (SPEC §17): `@username` in an internal note notifies that agent once, by email and in admin's
+"""Mentions (docs/agent_day.md): `@username` in an internal note notifies that agent once, by email and in admin's
 notification list. Called by `message_create` inside its transaction; the mail leaves after commit."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Merge and links (SPEC §17). A merge moves the source's messages (notes and their attachments follow by foreign
+"""Merge and links (docs/agent_day.md). A merge moves the source's messages (notes and their attachments follow by foreign
 key) and tags into the target, closes the source with `merged_into` and records `conversation.merged` on both; the
 SLA app ends the source's targets as on any close (it sees the `closed` status change). Links relate two
 conversations as parent, child or related; a parent is resolved only once its children are (see

@@ -60,7 +60,7 @@ def message_create(
     A customer message reopens a pending or resolved conversation; the first public agent reply opens a new one
     and stamps the first response (what agents expect from Zendesk or Chatwoot). `files` (uploaded files, or
     `(name, bytes, content_type)` tuples) are stored in the same transaction; one over the size limit refuses the
-    whole message. On an inbox's conversation a public team message gets its queued `Delivery` (SPEC §13);
+    whole message. On an inbox's conversation a public team message gets its queued `Delivery` (docs/channels.md);
     `deliver=False` stores without sending (an imported auto-reply or bounce), None decides by the sender type.
     """
     require_choice(sender_type, SenderType, "sender_type")
@@ -92,7 +92,7 @@ def message_create(
         elif not internal:
             conversation.last_agent_message_at = now
             if sender_type == SenderType.AGENT:
-                conversation.last_agent_reply_at = now  # what the queue's hand-backs look at (SPEC §14)
+                conversation.last_agent_reply_at = now  # what the queue's hand-backs look at (docs/routing.md)
             if sender_type == SenderType.AGENT and conversation.first_response_at is None:
                 conversation.first_response_at = now
         message.save()
@@ -122,7 +122,7 @@ MAX_MERGE_HOPS = 10
 
 
 def _follow_merges(conversation: Conversation) -> Conversation:
-    """A message to a merged conversation lands in the one it was merged into (SPEC §17), locked in its turn."""
+    """A message to a merged conversation lands in the one it was merged into (docs/agent_day.md), locked in its turn."""
     for _ in range(MAX_MERGE_HOPS):
         if conversation.merged_into_id is None:
             return conversation

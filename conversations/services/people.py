@@ -42,7 +42,7 @@ def clean_language(language: str | None) -> str:
 
 
 TEAM_TEXT_FIELDS = {"name", "email"}
-# The queue settings (SPEC §14), kept as given (validated by the model's field checks).
+# The queue settings (docs/routing.md), kept as given (validated by the model's field checks).
 TEAM_QUEUE_FIELDS = {"auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"}
 
 

@@ -1,4 +1,4 @@
-"""Presence (SPEC §17): who is viewing or replying on a conversation, from heartbeats in the last 30 seconds.
+"""Presence (docs/agent_day.md): who is viewing or replying on a conversation, from heartbeats in the last 30 seconds.
 
 One small table upserted per heartbeat (works across processes, unlike a local-memory cache); not a domain change,
 so no event. Reads go through the (conversation, seen_at) index.

@@ -1,4 +1,4 @@
-"""Snooze (SPEC §17): a conversation waits as `pending` until a time or until the customer writes, then opens again.
+"""Snooze (docs/agent_day.md): a conversation waits as `pending` until a time or until the customer writes, then opens again.
 
 Snoozing records `conversation.snoozed`; waking records `conversation.unsnoozed` with its reason. The wake-up itself
 lives in `change_status_locked` (any status but `pending` ends a snooze), so a customer message, a person's status

@@ -1,4 +1,4 @@
-"""Saved views (SPEC §17): named conversation-list filters, personal or shared with a team or everyone, and their
+"""Saved views (docs/agent_day.md): named conversation-list filters, personal or shared with a team or everyone, and their
 counts for a whole page in one query.
 
 A view's `filters` are the §8 list filters as query keys with string values, read by the same FilterSet the

@@ -1,5 +1,5 @@
 """`{% agent_status_switch %}`: the signed-in agent's status (online, away, offline) as one-click buttons in the
-admin header (SPEC §14); nothing for a user without an agent profile."""
+admin header (docs/routing.md); nothing for a user without an agent profile."""
 from django import template
 from django.urls import reverse
 

@@ -1,4 +1,4 @@
-"""The inbox's API shape (SPEC §13): servers without passwords (`has_password` instead), no secret, no token."""
+"""The inbox's API shape (docs/channels.md): servers without passwords (`has_password` instead), no secret, no token."""
 from __future__ import annotations
 
 from rest_framework import serializers

@@ -1,4 +1,4 @@
-"""The inbox API (SPEC §13): managers configure inboxes; the inbound door takes one raw mail per request and is
+"""The inbox API (docs/channels.md): managers configure inboxes; the inbound door takes one raw mail per request and is
 authenticated by the inbox's own inbound token (not a user's token), so a mail gateway holds no user account."""
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The API channel (SPEC §13): an answer POSTed to the inbox's `callback_url` as a §7 envelope of type
+"""The API channel (docs/channels.md): an answer POSTed to the inbox's `callback_url` as a §7 envelope of type
 `message.created`, signed with the inbox secret by Standard Webhooks. `webhook-id` (and `Idempotency-Key`) is the
 delivery's external id, the same on every retry; the request goes through the guarded client (SSRF guard, timeouts)
-and counts on the endpoint's delivery health (SPEC §12), so a callback that keeps failing shows up and is disabled.
+and counts on the endpoint's delivery health (docs/managers.md), so a callback that keeps failing shows up and is disabled.
 """
 from __future__ import annotations
 

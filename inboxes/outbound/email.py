@@ -1,4 +1,4 @@
-"""An answer as a mail (SPEC §13): from the inbox address to the contact and the thread's Cc, `Re: <subject> [#id]`,
+"""An answer as a mail (docs/channels.md): from the inbox address to the contact and the thread's Cc, `Re: <subject> [#id]`,
 its own fixed `Message-ID`, `In-Reply-To` / `References` to the thread, the message's attachments; sent through
 Django's mail API (the project's `EMAIL_*` settings, or the inbox's own SMTP server). After the server accepted it,
 the delivery is marked sent and an outbound `EmailHeaders` row is written in one transaction, so replies thread.

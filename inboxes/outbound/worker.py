@@ -1,6 +1,6 @@
 """The sender: claims due deliveries with a lease, sends each with no transaction open, then records the outcome.
 
-Durability (SPEC §7, §13), the same rules as workflow runs:
+Durability (docs/api.md, §13), the same rules as workflow runs:
 - The external id (Message-ID or webhook-id) is fixed when the delivery row is written with its message, before the
   first attempt. Every attempt — a retry, a manual Retry, the sweep after a crash — sends under that id.
 - A sender claims a row by setting `lease_until` (a conditional UPDATE; on PostgreSQL the candidates are first

@@ -1,1 +1,1 @@
-"""The reports API (SPEC §16): the grouped conversation report and the streamed CSV export, managers only."""
+"""The reports API (docs/reports.md): the grouped conversation report and the streamed CSV export, managers only."""

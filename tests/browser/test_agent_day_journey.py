@@ -1,4 +1,4 @@
-"""The agent's day in a real browser (SPEC §17): two agents on one conversation see each other ("alice is
+"""The agent's day in a real browser (docs/agent_day.md): two agents on one conversation see each other ("alice is
 replying") and a new customer message without a reload; snooze with a preset; a saved view from the current
 filters; the keyboard (assign to me, send, next conversation); @mention autocomplete. Screenshots go to
 tests/browser/artifacts/agent-day-*.png."""

@@ -98,7 +98,7 @@ def test_agent_replies_notes_assigns_and_applies_macro(live_server, screen, role
     assert "Assigned to agent" in page.locator(".ws-bar").inner_text()
     save("agent-03-replied-noted-assigned")
     page.click(".ws-macros >> text=Refund issued")
-    # The macro previews first (SPEC §17): its reply fills the reply box to edit, then "Apply and send".
+    # The macro previews first (docs/agent_day.md): its reply fills the reply box to edit, then "Apply and send".
     page.locator(".ws-macro-preview", has_text="Add tag").wait_for()
     assert page.input_value("#ws-body") == "Hi Ada Lovelace, the refund is on its way."
     page.click("text=Apply and send")

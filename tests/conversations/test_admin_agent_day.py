@@ -1,4 +1,4 @@
-"""The agent's day in admin (SPEC §17): saved views in the list, snooze presets, links, merge confirmation, the
+"""The agent's day in admin (docs/agent_day.md): saved views in the list, snooze presets, links, merge confirmation, the
 live poll, notifications and the shortcuts panel."""
 import datetime as dt
 import json

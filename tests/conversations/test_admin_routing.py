@@ -1,4 +1,4 @@
-"""Routing in admin (SPEC §14): the Queues page, the one-click status switch, skills and queue settings."""
+"""Routing in admin (docs/routing.md): the Queues page, the one-click status switch, skills and queue settings."""
 import datetime as dt
 
 from conversations import clock, services

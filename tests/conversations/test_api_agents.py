@@ -1,4 +1,4 @@
-"""Routing over the API (SPEC §14): agents, team queue settings, a team's queue, required skills."""
+"""Routing over the API (docs/routing.md): agents, team queue settings, a team's queue, required skills."""
 import datetime as dt
 
 import pytest

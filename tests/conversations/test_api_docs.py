@@ -46,7 +46,7 @@ def test_schema_documents_token_auth_and_the_write_bodies(agent_client):
     assert "tokenAuth" in document["components"]["securitySchemes"]
     create = document["paths"]["/api/conversations/"]["post"]
     body = create["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
-    # `channel` may be left out when `inbox` names it (SPEC §13); the service still requires one of the two.
+    # `channel` may be left out when `inbox` names it (docs/channels.md); the service still requires one of the two.
     assert set(document["components"]["schemas"][body]["required"]) == {"contact"}
     assert {"channel", "inbox"} <= set(document["components"]["schemas"][body]["properties"])
     upload = document["paths"]["/api/conversations/{conversation_pk}/recordings/"]["post"]["requestBody"]

@@ -1,4 +1,4 @@
-"""Mentions (SPEC §17): @username in an internal note notifies that agent once, by email and in the list."""
+"""Mentions (docs/agent_day.md): @username in an internal note notifies that agent once, by email and in the list."""
 from django.core import mail
 
 from conversations.roles import AGENTS_GROUP

@@ -1,4 +1,4 @@
-"""Merge and links (SPEC §17) through the API."""
+"""Merge and links (docs/agent_day.md) through the API."""
 import pytest
 
 from conversations import services

@@ -1,4 +1,4 @@
-"""Presence (SPEC §17): heartbeats, and who was seen in the last 30 seconds."""
+"""Presence (docs/agent_day.md): heartbeats, and who was seen in the last 30 seconds."""
 import datetime as dt
 
 from conversations import clock

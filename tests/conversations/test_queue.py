@@ -1,4 +1,4 @@
-"""Team queues (SPEC §14): who gets what, in which order, and when work goes back to the queue."""
+"""Team queues (docs/routing.md): who gets what, in which order, and when work goes back to the queue."""
 import datetime as dt
 
 import pytest

@@ -1,4 +1,4 @@
-"""Snooze (SPEC §17): pending until a time or a customer message, woken by the sweep with an injected clock."""
+"""Snooze (docs/agent_day.md): pending until a time or a customer message, woken by the sweep with an injected clock."""
 import datetime as dt
 
 import pytest

@@ -1,4 +1,4 @@
-"""Saved views over the API (SPEC §17): personal and shared views, who sees which, and counts in one query."""
+"""Saved views over the API (docs/agent_day.md): personal and shared views, who sees which, and counts in one query."""
 import pytest
 
 from conversations import services

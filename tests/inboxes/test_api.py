@@ -1,4 +1,4 @@
-"""`/api/inboxes/` (SPEC §13): managers make and change inboxes; passwords and secrets are sealed and never read
+"""`/api/inboxes/` (docs/channels.md): managers make and change inboxes; passwords and secrets are sealed and never read
 back; the inbound token is shown once; agents get 403."""
 from __future__ import annotations
 

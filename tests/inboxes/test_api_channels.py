@@ -1,4 +1,4 @@
-"""The channel side of the API (SPEC §13): messages with files, their mail headers and delivery; attachment
+"""The channel side of the API (docs/channels.md): messages with files, their mail headers and delivery; attachment
 downloads checked against who may read the conversation; conversations in an inbox; retrying a delivery."""
 import pytest
 from django.contrib.auth.models import User

@@ -1,4 +1,4 @@
-"""`message.has_attachments` in a run's context and in condition validation (SPEC §13)."""
+"""`message.has_attachments` in a run's context and in condition validation (docs/channels.md)."""
 import pytest
 
 from conversations import services

@@ -1,4 +1,4 @@
-"""IMAP polling against a real dovecot on loopback (SPEC §13): unseen mail imported once, flagged \\Seen only after
+"""IMAP polling against a real dovecot on loopback (docs/channels.md): unseen mail imported once, flagged \\Seen only after
 its import committed, a re-poll imports nothing, a failed import leaves the mail unseen, a bad login is recorded."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The inbound door and the import service (SPEC §13): one raw mail → one message of the right conversation, once;
+"""The inbound door and the import service (docs/channels.md): one raw mail → one message of the right conversation, once;
 threading by headers and subject tag; reopening; auto-replies and bounces; one transaction per import."""
 from __future__ import annotations
 

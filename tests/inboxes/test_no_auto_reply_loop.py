@@ -1,4 +1,4 @@
-"""No auto-reply loop (SPEC §13): an out-of-office or a bounce that comes in is stored as a system message and never
+"""No auto-reply loop (docs/channels.md): an out-of-office or a bounce that comes in is stored as a system message and never
 mailed back out, while the team's own answers on the same thread are."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The API channel (SPEC §13): answers POSTed to the inbox's callback, signed (Standard Webhooks), retried."""
+"""The API channel (docs/channels.md): answers POSTed to the inbox's callback, signed (Standard Webhooks), retried."""
 import datetime as dt
 import json
 

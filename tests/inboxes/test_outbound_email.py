@@ -1,4 +1,4 @@
-"""Answers leave by mail (SPEC §13), received by a real SMTP server (aiosmtpd) on loopback."""
+"""Answers leave by mail (docs/channels.md), received by a real SMTP server (aiosmtpd) on loopback."""
 import datetime as dt
 
 import pytest

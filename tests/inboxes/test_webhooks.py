@@ -1,4 +1,4 @@
-"""Provider inbound webhooks through django-anymail (SPEC §13), with the providers' real payload shapes: Mailgun's
+"""Provider inbound webhooks through django-anymail (docs/channels.md), with the providers' real payload shapes: Mailgun's
 route forward (raw MIME `body-mime`, and the fully parsed fields with files), signed with the signing key; Postmark's
 inbound JSON (with `RawEmail`, and parsed only), authenticated by the inbox's token as basic-auth password."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The workspace shows the mail side of a thread (SPEC §13): sender address and Cc, attachments as chips with a
+"""The workspace shows the mail side of a thread (docs/channels.md): sender address and Cc, attachments as chips with a
 download link, each sent message's delivery state with a Retry button when it failed; the reply box attaches files."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

@@ -1,4 +1,4 @@
-"""The queue under real concurrency (SPEC §14): two fill workers, resolvers whose resolutions fill freed seats after
+"""The queue under real concurrency (docs/routing.md): two fill workers, resolvers whose resolutions fill freed seats after
 commit, and a person assigning by hand, all at once over 1,000 conversations on PostgreSQL. No agent is ever over
 capacity (sampled from committed state while it runs, and at the end) and no conversation is taken by the queue
 twice. Marked `postgres`: the PostgreSQL pass of `make test` runs it; SQLite has one writer and skips it.

@@ -1,4 +1,4 @@
-"""The admin Reports page (SPEC §16): figures per group, charts, CSV button, and every figure a link to the
+"""The admin Reports page (docs/reports.md): figures per group, charts, CSV button, and every figure a link to the
 conversation list that counts exactly those conversations."""
 import html
 import re

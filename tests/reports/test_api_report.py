@@ -1,4 +1,4 @@
-"""`GET /api/analytics/conversations/` against the hand-computed figures of the `story` fixture (SPEC §16)."""
+"""`GET /api/analytics/conversations/` against the hand-computed figures of the `story` fixture (docs/reports.md)."""
 import pytest
 
 from tests.conftest import client_for

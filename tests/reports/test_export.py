@@ -1,4 +1,4 @@
-"""`GET /api/exports/conversations.csv`: one streamed row per conversation created in the period (SPEC §16)."""
+"""`GET /api/exports/conversations.csv`: one streamed row per conversation created in the period (docs/reports.md)."""
 import csv
 import io
 

@@ -1,4 +1,4 @@
-"""Macros v2 over the API (SPEC §17): inputs, bulk apply with each conversation's outcome, personal macros."""
+"""Macros v2 over the API (docs/agent_day.md): inputs, bulk apply with each conversation's outcome, personal macros."""
 import pytest
 
 from conversations import services

@@ -1,4 +1,4 @@
-"""Routing queues seen from workflows (SPEC §14): the `reasons` filter of `conversation.assigned`, explain, and the
+"""Routing queues seen from workflows (docs/routing.md): the `reasons` filter of `conversation.assigned`, explain, and the
 `set_skills` step."""
 
 from conversations import services

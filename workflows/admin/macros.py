@@ -248,7 +248,7 @@ class ApplyMacroForm(forms.Form):
         if macro and macro.inputs:
             self.fields["inputs_shown"] = forms.CharField(widget=forms.HiddenInput, initial="1", required=False,
                                                           label="")
-        # A macro with inputs chosen on the first page: ask its inputs before applying (SPEC §17).
+        # A macro with inputs chosen on the first page: ask its inputs before applying (docs/agent_day.md).
         self.needs_inputs = bool(macro and macro.inputs) and "inputs_shown" not in (data or {})
         self.chosen = macro
 

@@ -2,7 +2,7 @@
 conversation with `POST /api/conversations/{id}/apply-macro/`. Thin views over `workflows.engine.macros`; the answer of an
 apply is the conversation as `GET /api/conversations/{id}/` shows it, after the steps.
 
-Macros v2 (SPEC §17): `inputs` asked before applying, `POST /api/macros/{id}/apply/` on up to 100 conversations
+Macros v2 (docs/agent_day.md): `inputs` asked before applying, `POST /api/macros/{id}/apply/` on up to 100 conversations
 (`{"results": [{"conversation", "ok", "error"}]}`), and personal macros: any agent creates one with
 `"personal": true`; shared ones are for managers.
 """

@@ -50,7 +50,7 @@ class ReplayProgressSerializer(serializers.Serializer):
 
 
 class WorkflowReplayReportSerializer(serializers.Serializer):
-    """`GET /api/workflow-replays/{id}/` (SPEC §11)."""
+    """`GET /api/workflow-replays/{id}/` (docs/managers.md)."""
 
     id = serializers.IntegerField()
     workflow = serializers.IntegerField()

@@ -7,7 +7,7 @@ through the same step modules with a `StepContext` whose `actor` is the agent an
 records the same domain event a person's change does (and workflows may react to it). A failing step rolls the
 whole macro back and comes back as a 400 naming the step.
 
-Macros v2 (SPEC §17): `inputs` ([{"key", "label", "type"}]) are asked before applying and read as
+Macros v2 (docs/agent_day.md): `inputs` ([{"key", "label", "type"}]) are asked before applying and read as
 `{{ inputs.<key> }}` in the steps; `macro_apply_bulk` applies one macro to up to 100 conversations, each in its own
 transaction, and lists each outcome; a macro with an `owner` is that agent's personal macro.
 """

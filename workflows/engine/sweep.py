@@ -68,7 +68,7 @@ def sweep_once() -> dict[str, int]:
         "late_matches": start_late_matches(now),
     }
     done["snoozes_woken"] = conversation_services.conversation_wake_due_snoozes(now=now)
-    done["routed"] = sum(routing_sweep(now).values())  # no-reply hand-backs, then every queue filled (SPEC §14)
+    done["routed"] = sum(routing_sweep(now).values())  # no-reply hand-backs, then every queue filled (docs/routing.md)
     done["runs"] = resume_due_runs(clock.now())
     done["replays"] = resume_stalled_replays(now)
     done["erased"] = erase_expired_conversations()

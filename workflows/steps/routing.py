@@ -2,7 +2,7 @@
 
 Plain functions over the database that decide and never write: the step writes the decision through the
 conversations services. An agent is eligible when `online` and below capacity, where the load is the number of
-open conversations (new, open: SPEC §14) assigned to them, not counting the conversation being routed; for a team
+open conversations (new, open: docs/routing.md) assigned to them, not counting the conversation being routed; for a team
 strategy also skilled for the conversation's `required_skills` (any online agent once it has waited the team's
 skills timeout). When nobody is eligible the conversation waits in the team's queue (`conversations.routing`),
 which offers it to the next agent whose seat frees.

@@ -1,4 +1,4 @@
-"""`set_skills`: set the skills an agent needs to take the conversation from its team's queue (SPEC §14), e.g. after
+"""`set_skills`: set the skills an agent needs to take the conversation from its team's queue (docs/routing.md), e.g. after
 a condition on an intent or a detected language. Names are normalised as agents' skills are (trimmed, lower-case)."""
 from conversations import services
 from conversations.routing.skills import MAX_SKILL_LENGTH, MAX_SKILLS

@@ -42,7 +42,7 @@ trigger_types.register(
                                                        _conversation(data).get("team_id")]),
                  one_of("agents", lambda event, data: [_conversation(data).get(key) for key in
                                                         ("assignee", "assignee_id", "assignee_email")]),
-                 # The queue's own assignments and hand-backs carry a reason (SPEC §14); a person's have none.
+                 # The queue's own assignments and hand-backs carry a reason (docs/routing.md); a person's have none.
                  payload_one_of("reasons", "reason")),
                 references={"teams": "team", "agents": "agent"}),
     TriggerType(EventType.DISPOSITION_SET, "Disposition set",

@@ -32,7 +32,7 @@ class DemoAgent:
     first_name: str
     teams: tuple[str, ...]
     capacity: int
-    status: str  # online / away / offline (SPEC §14)
+    status: str  # online / away / offline (docs/routing.md)
     skills: tuple[str, ...] = ()
 
 

@@ -18,7 +18,7 @@ from workflows.gallery import catalog as gallery
 from workflows.choices import WorkflowStatus
 from workflows.models import Macro, Workflow
 
-# The macros agents find on a conversation (SPEC §17): each a set of internal steps, some asking an input first.
+# The macros agents find on a conversation (docs/agent_day.md): each a set of internal steps, some asking an input first.
 DEMO_MACROS = [
     {"name": "Refund issued", "inputs": [{"key": "order", "label": "Order number", "type": "text"},
                                          {"key": "amount", "label": "Amount (EUR)", "type": "number"}],
