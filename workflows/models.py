@@ -357,3 +357,25 @@ class Macro(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CannedResponse(models.Model):
+    """A saved answer an agent inserts into the reply box and edits before sending (docs/agent_day.md "Canned
+    responses"); its `{{ contact.name }}`-style placeholders are filled from the open conversation. Shared ones are
+    the managers'; one with an `owner` is that agent's own."""
+
+    name = models.CharField(max_length=200)
+    body = models.TextField(help_text="The text, with placeholders such as {{ contact.name }} or "
+                                      "{{ conversation.id }}.")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="canned_responses", help_text="Set for a personal one; empty = shared.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

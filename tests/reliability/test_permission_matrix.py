@@ -111,6 +111,10 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
     "/api/notifications/read-all/": AGENT,
     "/api/macros/{id}/apply/": AGENT,
     "/api/macros/{id}/preview/": AGENT,
+    # Canned responses are scoped like macros: shared ones the managers', personal ones their owner's.
+    "/api/canned-responses/": AGENT,
+    "/api/canned-responses/{id}/": AGENT,
+    "/api/canned-responses/{id}/render/": AGENT,
     "/api/agents/": AGENT,
     # The path's user is the manager: an agent may change only their own status.
     "/api/agents/{user_id}/": {"get": AGENT, "patch": MANAGER},

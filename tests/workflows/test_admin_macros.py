@@ -1,6 +1,5 @@
 """Macros in admin: managers manage them (an external step type is a form error), agents apply one with a button
 on the conversation page, and the change is made as the agent, at once."""
-import json
 
 import pytest
 from django.urls import reverse
@@ -17,8 +16,13 @@ def conversation_page(conversation) -> str:
     return reverse("admin:conversations_conversation_change", args=[conversation.pk])
 
 
+# The editor's step cards post each value under its path in the macro, as the workflow editor does.
+CARDS = {"steps[0].type": "add_tag", "steps[0].config.tags": "vip",
+         "steps[1].type": "set_priority", "steps[1].config.priority": "urgent"}
+
+
 def test_manager_adds_macro_in_admin(manager_browser, manager):
-    response = manager_browser.post(ADD, {"name": "VIP", "active": "on", "steps": json.dumps(STEPS)})
+    response = manager_browser.post(ADD, {"name": "VIP", "active": "on", **CARDS})
 
     assert response.status_code == 302
     macro = Macro.objects.get()
@@ -27,9 +31,9 @@ def test_manager_adds_macro_in_admin(manager_browser, manager):
 
 
 def test_external_step_is_a_form_error_naming_the_step(manager_browser):
-    steps = [{"type": "webhook", "config": {"url": "https://hooks.example.com/x"}}]
+    cards = {"steps[0].type": "webhook", "steps[0].config.url": "https://hooks.example.com/x"}
 
-    response = manager_browser.post(ADD, {"name": "Hook", "active": "on", "steps": json.dumps(steps)})
+    response = manager_browser.post(ADD, {"name": "Hook", "active": "on", **cards})
 
     assert response.status_code == 200
     assert "steps[0].type" in response.content.decode() and "not an internal step type" in response.content.decode()
@@ -67,3 +71,46 @@ def test_bad_macro_choice_is_an_error_message(agent_browser, conversation, chose
                                   {"macro": chosen}, follow=True)
 
     assert response.status_code == 200 and "Macro not applied: Choose a macro." in response.content.decode()
+
+
+def test_editor_offers_internal_step_types_as_cards(manager_browser):
+    page = manager_browser.get(ADD).content.decode()
+
+    assert 'data-step-template="add_tag"' in page and 'data-step-template="auto_reply"' in page
+    assert 'data-step-template="webhook"' not in page and 'data-step-template="http_request"' not in page
+    assert 'name="steps"' not in page  # no JSON box: the steps are cards
+
+
+def test_saved_macro_opens_as_cards_with_its_values(manager_browser):
+    macro = macros.macro_create(name="VIP", steps=STEPS, inputs=[{"key": "order", "label": "Order", "type": "text"}])
+
+    page = manager_browser.get(reverse("admin:workflows_macro_change", args=[macro.pk])).content.decode()
+
+    assert 'name="steps[0].type" data-leaf=".type" value="add_tag"' in page
+    assert 'value="urgent" selected' in page
+    assert 'data-leaf=".key" value="order"' in page and "inputs.order" in page
+
+
+def test_inputs_rows_are_saved_and_used_in_steps(manager_browser):
+    cards = {"steps[0].type": "auto_reply", "steps[0].config.text": "Order {{ inputs.order }} checked",
+             "inputs[0].key": "order", "inputs[0].label": "Order number", "inputs[0].type": "number",
+             "inputs[1].key": "", "inputs[1].label": "", "inputs[1].type": "text"}
+
+    response = manager_browser.post(ADD, {"name": "Check order", "active": "on", **cards})
+
+    assert response.status_code == 302
+    macro = Macro.objects.get()
+    assert macro.inputs == [{"key": "order", "label": "Order number", "type": "number"}]
+    assert macro.steps[0]["config"]["text"] == "Order {{ inputs.order }} checked"
+
+
+def test_bad_input_row_is_an_error_on_its_row_and_nothing_saved(manager_browser):
+    cards = {"steps[0].type": "add_tag", "steps[0].config.tags": "vip",
+             "inputs[0].key": "not a key", "inputs[0].label": "Order", "inputs[0].type": "text"}
+
+    response = manager_browser.post(ADD, {"name": "Bad", "active": "on", **cards})
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "A key is a name of letters, digits and _, used once." in page
+    assert 'data-leaf=".key" value="not a key"' in page  # what the manager typed is shown back
+    assert not Macro.objects.exists()

@@ -7,4 +7,4 @@ gallery, import, analytics), `runs` (run history, retry, cancel), `integrations`
 `endpoints` (delivery health), `macros` (agents' one-click actions), `replay` and `versions` (pages of
 the editor), `charts` (server-side SVG).
 """
-from workflows.admin import endpoints, integrations, macros, privacy, runs, workflows  # noqa: F401  (importing registers the admins)
+from workflows.admin import canned, endpoints, integrations, macros, privacy, runs, workflows  # noqa: F401  (importing registers the admins)

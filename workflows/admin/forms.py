@@ -104,7 +104,7 @@ def definition_from_post(data: QueryDict) -> tuple[dict[str, Any], dict[str, lis
     kind = triggers.trigger_type(trigger_type)
     config = editor.config_from_post(kind.schema, trigger_raw.get("config", {}), "trigger.config", errors) \
         if kind else {}
-    steps = [_step_from_post(raw, index, errors) for index, raw in enumerate(editor.as_list(tree.get("steps")))]
+    steps = [step_from_post(raw, index, errors) for index, raw in enumerate(editor.as_list(tree.get("steps")))]
     definition = {
         "name": data.get("name", "").strip(), "description": data.get("description", "").replace("\r\n", "\n"),
         "status": data.get("status", WorkflowStatus.DRAFT),
@@ -123,7 +123,7 @@ def _order_from_post(raw: str) -> int | str | None:
     return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 12 else raw
 
 
-def _step_from_post(raw: Any, index: int, errors: dict[str, list[str]], prefix: str = "") -> dict[str, Any]:
+def step_from_post(raw: Any, index: int, errors: dict[str, list[str]], prefix: str = "") -> dict[str, Any]:
     raw = raw if isinstance(raw, dict) else {}
     prefix = prefix or f"steps[{index}]"
     step_type = step_types.get(editor.text_of(raw.get("type")))
@@ -157,9 +157,9 @@ def _branch_from_post(raw_config: dict, prefix: str, errors: dict[str, list[str]
         condition = raw.get("condition")
         branches.append({"name": editor.text_of(raw.get("name")).strip(),
                          "condition": editor.condition_from_post(condition) if isinstance(condition, dict) else {},
-                         "steps": [_step_from_post(step, index, errors, f"{here}.steps[{index}]")
+                         "steps": [step_from_post(step, index, errors, f"{here}.steps[{index}]")
                                    for index, step in enumerate(editor.as_list(raw.get("steps")))]})
-    otherwise = [_step_from_post(step, index, errors, f"{prefix}.else[{index}]")
+    otherwise = [step_from_post(step, index, errors, f"{prefix}.else[{index}]")
                  for index, step in enumerate(editor.as_list(raw_config.get("else")))]
     return {"branches": branches, "else": otherwise}
 

@@ -21,6 +21,7 @@ from conversations.admin import workspace
 from conversations.admin.base import ManagersOnlyMixin
 from conversations.models import Conversation
 from conversations.roles import is_agent
+from workflows.admin.macro_editor import MacroEditorForm
 from workflows.engine import macros
 from workflows.models import Macro
 from workflows.steps import step_types
@@ -80,47 +81,9 @@ PREVIEW_SCRIPT = mark_safe("""<script>
 })();
 </script>""")
 
-STEPS_HELP = ('The steps, as in a workflow, e.g. [{"type": "add_tag", "config": {"tags": ["refund"]}}, '
-              '{"type": "change_status", "config": {"status": "pending"}}]. Allowed step types: {types}.')
-
-
-class MacroForm(forms.ModelForm):
-    """Name, switch, inputs and steps; checked by the macro service (internal types, every workflow rule)."""
-
-    steps = forms.JSONField(widget=forms.Textarea(attrs={"rows": 12, "cols": 90, "class": "vLargeTextField"}))
-    inputs = forms.JSONField(required=False, initial=list,
-                             widget=forms.Textarea(attrs={"rows": 3, "cols": 90, "class": "vLargeTextField"}),
-                             help_text='Asked before applying, e.g. [{"key": "order", "label": "Order number", '
-                                       '"type": "text"}]; use {{ inputs.order }} in the steps. Types: text, '
-                                       'number, date.')
-
-    class Meta:
-        model = Macro
-        fields = ["name", "active", "inputs", "steps"]
-
-    def clean_inputs(self) -> list:
-        try:
-            return macros.validate_inputs(self.cleaned_data.get("inputs"))
-        except ValidationError as exc:
-            raise forms.ValidationError([f"{key}: {' '.join(errors)}"
-                                         for key, errors in exc.message_dict.items()]) from exc
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        labels = ", ".join(f"{step_types.get(name).label} ({name})" for name in macros.internal_step_types())
-        self.fields["steps"].help_text = STEPS_HELP.replace("{types}", labels)
-
-    def clean_steps(self) -> list:
-        try:
-            return macros.validate_macro_steps(self.cleaned_data.get("steps"))
-        except ValidationError as exc:
-            raise forms.ValidationError([f"{key}: {' '.join(errors)}"
-                                         for key, errors in exc.message_dict.items()]) from exc
-
-
 @admin.register(Macro)
 class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
-    form = MacroForm
+    form = MacroEditorForm
     list_display = ["name", "active", "step_summary", "created_by", "updated_at"]
     list_filter = ["active"]
     search_fields = ["name"]
@@ -134,10 +97,10 @@ class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
         data = form.cleaned_data
         if change:
             macros.macro_update(macro=obj, name=data["name"], steps=data["steps"], active=data["active"],
-                                inputs=data.get("inputs") or [])
+                                inputs=data["inputs"])
         else:
             saved = macros.macro_create(name=data["name"], steps=data["steps"], active=data["active"],
-                                        inputs=data.get("inputs") or [], created_by=request.user)
+                                        inputs=data["inputs"], created_by=request.user)
             obj.pk, obj.created_at = saved.pk, saved.created_at
             obj._state.adding = False
 

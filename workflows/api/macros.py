@@ -12,7 +12,7 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
@@ -23,7 +23,7 @@ from conversations.api.base import HelpdeskAPIMixin
 from conversations.api.serializers import ConversationSerializer
 from conversations.api.views import IsSupportAgent, conversation_queryset
 from conversations.models import Conversation
-from conversations.roles import is_manager
+from workflows.api.personal import PersonalOrSharedMixin, owner_for
 from workflows.engine import macros
 from workflows.models import Macro
 
@@ -56,11 +56,8 @@ class MacroSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data: dict) -> Macro:
         user = self.context["request"].user
-        personal = validated_data.pop("personal", False)
-        if not personal and not is_manager(user):
-            raise exceptions.PermissionDenied("Only support managers make shared macros; "
-                                              'an agent\'s own macro is "personal": true.')
-        return macros.macro_create(created_by=user, owner=user if personal else None, **validated_data)
+        owner = owner_for(user, personal=validated_data.pop("personal", False), noun="macros")
+        return macros.macro_create(created_by=user, owner=owner, **validated_data)
 
     def update(self, instance: Macro, validated_data: dict) -> Macro:
         values: dict[str, Any] = {key: validated_data.get(key, getattr(instance, key))
@@ -80,25 +77,17 @@ class PreviewSerializer(serializers.Serializer):
     inputs = serializers.JSONField(required=False, help_text="Values of the macro's inputs, by key.")
 
 
-class MacroViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
+class MacroViewSet(PersonalOrSharedMixin, HelpdeskAPIMixin, viewsets.ModelViewSet):
     """Macros: agents read the shared ones and their own, and apply them; managers manage shared macros; anyone
     manages their own personal macros."""
 
     serializer_class = MacroSerializer
+    shared_noun = "macros"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Macro.objects.none()
         return macros.macros_visible_to(self.request.user).select_related("created_by", "owner").order_by("name", "id")
-
-    def get_permissions(self):
-        return [IsSupportAgent()]
-
-    def check_object_permissions(self, request: Request, obj: Macro) -> None:
-        super().check_object_permissions(request, obj)
-        if self.action in ("update", "partial_update", "destroy") and obj.owner_id != request.user.pk \
-                and not is_manager(request.user):
-            raise exceptions.PermissionDenied("Only support managers change shared macros.")
 
     @extend_schema(request=BulkApplySerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])

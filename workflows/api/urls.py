@@ -38,6 +38,10 @@ from workflows.api.macros import ApplyMacroView, MacroViewSet  # noqa: E402
 router.register("macros", MacroViewSet, basename="macro")
 urlpatterns.append(path("conversations/<int:pk>/apply-macro/", ApplyMacroView.as_view(), name="conversation-apply-macro"))
 
+from workflows.api.canned import CannedResponseViewSet  # noqa: E402
+
+router.register("canned-responses", CannedResponseViewSet, basename="canned-response")
+
 from django.urls import re_path  # noqa: E402
 
 from workflows.api.explain import ConversationEventsView, EventExplainView  # noqa: E402

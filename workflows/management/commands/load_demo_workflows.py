@@ -13,10 +13,10 @@ from conversations.models import Team
 from sla.models import BusinessHours, SlaPolicy
 from sla.policies import business_hours_save, sla_policy_save
 from workflows import services
-from workflows.engine import macros
+from workflows.engine import canned, macros
 from workflows.gallery import catalog as gallery
 from workflows.choices import WorkflowStatus
-from workflows.models import Macro, Workflow
+from workflows.models import CannedResponse, Macro, Workflow
 
 # The macros agents find on a conversation (docs/agent_day.md): each a set of internal steps, some asking an input first.
 DEMO_MACROS = [
@@ -45,6 +45,15 @@ DEMO_MACROS = [
      "steps": [{"type": "add_tag", "config": {"tags": ["spam"]}},
                {"type": "change_status", "config": {"status": "closed"}}]},
 ]
+# The canned responses agents insert into the reply box (docs/agent_day.md "Canned responses").
+DEMO_CANNED = [
+    ("Greeting", "Hi {{ contact.name }},\n\nthanks for getting in touch. "),
+    ("Looking into it", "We are looking into this now and will get back to you today."),
+    ("Anything else?", "Is there anything else we can help you with? If not, we will close this conversation "
+                       "in a few days."),
+    ("Password reset", "You can reset your password from the sign-in page with \"Forgot password?\"; the link in "
+                       "the email is valid for one hour."),
+]
 DEMO_TEMPLATES = ("vip-auto-route", "negative-sentiment-escalation", "spam-close", "sla-breach-escalation",
                   "billing-triage", "resolved-survey")
 WEEKDAYS = range(5)
@@ -57,7 +66,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             self._teams_the_templates_route_to()
             office = self._office_hours()
-            created = self._policies(office) + self._workflows() + self._macros()
+            created = self._policies(office) + self._workflows() + self._macros() + self._canned()
         self.stdout.write(f"Demo configuration ready ({created} created): SLA policies and "
                           f"{Workflow.objects.filter(status=WorkflowStatus.ACTIVE).count()} active workflows.")
 
@@ -97,6 +106,14 @@ class Command(BaseCommand):
             workflow = gallery.template_use(slug=slug)
             services.workflow_set_status(workflow=workflow, status=WorkflowStatus.ACTIVE)
             created += 1
+        return created
+
+    def _canned(self) -> int:
+        created = 0
+        for name, body in DEMO_CANNED:
+            if not CannedResponse.objects.filter(name=name, owner=None).exists():
+                canned.canned_response_create(name=name, body=body)
+                created += 1
         return created
 
     def _macros(self) -> int:

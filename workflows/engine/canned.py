@@ -1,0 +1,89 @@
+"""Canned responses: saved answers with placeholders, inserted into the reply box and edited before sending.
+
+Unlike a macro, a canned response changes nothing by itself: `canned_response_render` fills its placeholders from the
+conversation (the data and sandbox a workflow's reply uses) and the agent sends the text as their own reply.
+Shared ones are the managers'; a personal one (`owner`) is seen and changed by its owner only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+
+from conversations.models import Conversation
+from workflows.engine import context
+from workflows.models import CannedResponse
+
+MAX_BODY = 10_000
+_UNSET: Any = object()
+
+
+def _validate_name(name: Any, owner, canned: CannedResponse | None) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError({"name": "A canned response needs a name."})
+    name = name.strip()
+    if len(name) > 200:
+        raise ValidationError({"name": "A name has at most 200 characters."})
+    same = CannedResponse.objects.filter(name__iexact=name, owner=owner).exclude(pk=getattr(canned, "pk", None))
+    if same.exists():
+        raise ValidationError({"name": f'A canned response named "{name}" exists already.'})
+    return name
+
+
+def _validate_body(body: Any) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise ValidationError({"body": "Write the text of the response."})
+    if len(body) > MAX_BODY:
+        raise ValidationError({"body": f"At most {MAX_BODY} characters."})
+    problem = context.template_error(body)
+    if problem:
+        raise ValidationError({"body": problem})
+    return body
+
+
+def canned_response_check(*, name: Any, body: Any, owner=None, canned: CannedResponse | None = None) -> None:
+    """Raise the ValidationError create/update would, by field, without saving (the admin form's check)."""
+    errors: dict[str, list[str]] = {}
+    for check in (lambda: _validate_name(name, owner, canned), lambda: _validate_body(body)):
+        try:
+            check()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def canned_response_create(*, name: str, body: str, created_by=None, owner=None) -> CannedResponse:
+    """Save a new canned response (`owner` set: a personal one) after checking its name and template."""
+    return CannedResponse.objects.create(name=_validate_name(name, owner, None), body=_validate_body(body),
+                                         created_by=created_by, owner=owner)
+
+
+def canned_response_update(*, canned: CannedResponse, name: str = _UNSET, body: str = _UNSET) -> CannedResponse:
+    """Change a canned response's name or text; checked as on create."""
+    if name is not _UNSET:
+        canned.name = _validate_name(name, canned.owner, canned)
+    if body is not _UNSET:
+        canned.body = _validate_body(body)
+    canned.save()
+    return canned
+
+
+def canned_responses_for(user) -> QuerySet:
+    """The canned responses a user may read and insert: the shared ones and their own, by name."""
+    return CannedResponse.objects.filter(Q(owner__isnull=True) | Q(owner=user)).order_by("name", "id")
+
+
+def render_context(conversation: Conversation) -> dict[str, Any]:
+    """The data a response's placeholders read: the conversation and its contact as a workflow run sees them."""
+    return {"conversation": context.conversation_data(conversation), "contact": context.contact_data(conversation.contact)}
+
+
+def canned_response_render(*, canned: CannedResponse, conversation: Conversation) -> str:
+    """The response's text with its placeholders filled from the conversation; a placeholder that cannot be
+    rendered is a ValidationError naming it (nothing is sent)."""
+    try:
+        return context.render(canned.body, render_context(conversation))
+    except context.RenderError as exc:
+        raise ValidationError({"body": str(exc)}) from exc
