@@ -21,7 +21,7 @@ class CannedResponseSerializer(serializers.ModelSerializer):
 
     personal = serializers.BooleanField(required=False, default=False,
                                         help_text="Only its owner sees a personal response; agents make only these.")
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = CannedResponse
