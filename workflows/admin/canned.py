@@ -35,7 +35,8 @@ PICKER_SCRIPT = mark_safe("""<script>
                                  headers: {"X-CSRFToken": panel.dataset.csrf}})
       .then(function (r) { return r.json(); })
       .then(function (answer) {
-        status.textContent = answer.error || ""; status.hidden = !answer.error;
+        status.textContent = answer.error || "";
+        status.className = answer.error ? "ws-canned-status errornote" : "ws-canned-status";
         if (answer.error) { return; }
         var start = box.selectionStart || box.value.length, end = box.selectionEnd || box.value.length;
         box.value = box.value.slice(0, start) + answer.text + box.value.slice(end);
@@ -115,7 +116,7 @@ def canned_picker(request: HttpRequest, conversation: Conversation) -> str:
         '<label for="ws-canned-pick" class="visually-hidden">Canned response</label>'
         '<select id="ws-canned-pick"><option value="">Choose a response…</option>{}</select> '
         '<button type="button" class="button">Insert</button>'
-        '<p class="ws-canned-status errornote" aria-live="polite" hidden></p></div></div>{}',
+        '<p class="ws-canned-status" aria-live="polite"></p></div></div>{}',
         url, get_token(request), options, PICKER_SCRIPT)
 
 
