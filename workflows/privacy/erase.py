@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import CharField, Q, Value
+from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Concat
 
 from conversations import clock
@@ -53,12 +53,14 @@ def _delete_files_after_commit(files: list) -> None:
     transaction.on_commit(delete)
 
 
-def _rewrite_json(queryset, fields: list[str], rewrite) -> int:
-    """Apply `rewrite(value)` to JSON fields of every row, saving in batches; returns the rows changed."""
+def _rewrite_json(queryset, fields: list[str], key: str, strict_for) -> int:
+    """Scrub JSON fields of every row with the scrubber of the conversation the row's `key` names (`strict_for`),
+    saving in batches; returns the rows changed."""
     changed = []
-    for row in queryset.only("pk", *fields).iterator(chunk_size=BATCH):
+    for row in queryset.iterator(chunk_size=BATCH):
+        strict = strict_for(getattr(row, key))
         for field in fields:
-            setattr(row, field, rewrite(getattr(row, field), field))
+            setattr(row, field, strict(getattr(row, field)))
         changed.append(row)
     for start in range(0, len(changed), BATCH):
         type(changed[0]).objects.bulk_update(changed[start:start + BATCH], fields)
@@ -93,17 +95,25 @@ def _erase_records(conversation_ids: list[int], counts: Counter) -> None:
         comment="").update(comment="")
 
 
-def _erase_automation(conversation_ids: list[int], scrubber: Scrubber, contact_ids: list[int],
-                      counts: Counter) -> None:
-    strict = scrubber.strict
-    counts["events"] = _rewrite_json(
-        Event.objects.filter(Q(conversation_id__in=conversation_ids) | Q(contact_id__in=contact_ids)),
-        ["payload"], lambda value, field: strict(value))
-    runs = WorkflowRun.objects.filter(conversation_id__in=conversation_ids)
-    counts["runs"] = _rewrite_json(runs, ["variables"], lambda value, field: strict(value))
+def _erase_automation(scrubbers: dict[int, Scrubber], contact_ids: list[int], counts: Counter,
+                      default: Scrubber | None = None) -> None:
+    """Event payloads, run variables and step inputs/outputs of these conversations, each scrubbed of its own
+    contact's values (`scrubbers` by conversation id; `default` for the contact's events outside them)."""
+    ids = list(scrubbers)
+
+    def strict_for(conversation_id: int | None):
+        return (scrubbers.get(conversation_id) or default).strict
+
+    events = Event.objects.filter(Q(conversation_id__in=ids) | Q(contact_id__in=contact_ids))
+    counts["events"] = _rewrite_json(events.only("pk", "payload", "conversation_id"), ["payload"],
+                                     "conversation_id", strict_for)
+    runs = WorkflowRun.objects.filter(conversation_id__in=ids)
+    counts["runs"] = _rewrite_json(runs.only("pk", "variables", "conversation_id"), ["variables"],
+                                   "conversation_id", strict_for)
     runs.exclude(error="").update(error=ERASED)
-    counts["step_runs"] = _rewrite_json(StepRun.objects.filter(run__in=runs), ["input", "output"],
-                                        lambda value, field: strict(value))
+    steps = StepRun.objects.filter(run__conversation_id__in=ids).annotate(conversation_key=F("run__conversation_id"))
+    counts["step_runs"] = _rewrite_json(steps.only("pk", "input", "output"), ["input", "output"],
+                                        "conversation_key", strict_for)
     StepRun.objects.filter(run__in=runs).exclude(error="").update(error=ERASED)
 
 
@@ -140,16 +150,21 @@ def conversations_erase(*, conversation_ids: list[int], scrubber: Scrubber, cont
     admin history) for the contact's values: an erasure request wants it, the retention sweep does not."""
     counts: Counter = Counter()
     with transaction.atomic():
-        counts["conversations"] = Conversation.objects.filter(pk__in=conversation_ids).update(
-            subject=ERASED, erased_at=clock.now())
-        _erase_files(conversation_ids, counts)
-        _erase_messages(conversation_ids, counts)
-        _erase_records(conversation_ids, counts)
-        _erase_automation(conversation_ids, scrubber, list(contact_ids), counts)
+        _erase_content(conversation_ids, counts)
+        _erase_automation(dict.fromkeys(conversation_ids, scrubber), list(contact_ids), counts, default=scrubber)
         if scan_shared_logs:
             _erase_copies_elsewhere(scrubber)
             _erase_admin_log(Conversation, conversation_ids, scrubber)
     return counts
+
+
+def _erase_content(conversation_ids: list[int], counts: Counter) -> None:
+    """What needs no contact's values: the texts and files of the conversations are replaced or removed."""
+    counts["conversations"] = Conversation.objects.filter(pk__in=conversation_ids).update(
+        subject=ERASED, erased_at=clock.now())
+    _erase_files(conversation_ids, counts)
+    _erase_messages(conversation_ids, counts)
+    _erase_records(conversation_ids, counts)
 
 
 def contact_erase(*, contact: Contact) -> dict[str, int]:
@@ -170,17 +185,21 @@ def contact_erase(*, contact: Contact) -> dict[str, int]:
 
 def erase_expired_conversations(*, batch: int = BATCH) -> int:
     """The retention sweep: erase up to `batch` conversations closed more than `HELPDESK_RETENTION_DAYS` ago (off
-    when 0), one transaction per contact; returns how many were erased."""
+    when 0) in one transaction, each conversation's copies scrubbed of its own contact's values; returns how many
+    were erased. Set-based: the same dozen statements for 1 or 500 conversations."""
     days = helpdesk_setting("RETENTION_DAYS")
     if not days:
         return 0
     cutoff = clock.now() - dt.timedelta(days=days)
     expired = (Conversation.objects.filter(status=Status.CLOSED, updated_at__lt=cutoff, erased_at__isnull=True)
                .select_related("contact").only("pk", "contact__name", "contact__email", "contact__phone")[:batch])
-    by_contact: dict[int, list[Conversation]] = {}
-    for conversation in expired:
-        by_contact.setdefault(conversation.contact_id, []).append(conversation)
-    for conversations in by_contact.values():
-        conversations_erase(conversation_ids=[row.pk for row in conversations],
-                            scrubber=contact_scrubber(conversations[0].contact), scan_shared_logs=False)
-    return sum(len(rows) for rows in by_contact.values())
+    scrubber_of_contact: dict[int, Scrubber] = {}
+    scrubbers = {row.pk: scrubber_of_contact.setdefault(row.contact_id, contact_scrubber(row.contact))
+                 for row in expired}
+    if not scrubbers:
+        return 0
+    with transaction.atomic():
+        counts: Counter = Counter()
+        _erase_content(list(scrubbers), counts)
+        _erase_automation(scrubbers, [], counts)
+    return len(scrubbers)
