@@ -22,7 +22,7 @@ from conversations.models import (
 )
 
 User = get_user_model()
-from conversations.routing.state import request_fill
+from conversations.routing.queue import request_fill
 from conversations.services.checks import (
     OPEN_STATUSES,
     clean_phone,
