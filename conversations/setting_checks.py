@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core import checks
 
 from conversations.conf import DEFAULTS, PREFIX
+from cryptography.fernet import Fernet
 
 # Settings whose value must be above zero (intervals, sizes, budgets); other numbers must not be negative.
 _POSITIVE_SUFFIXES = ("_SECONDS", "_BYTES", "_STEPS", "_CHARS", "_HOURS", "_EVENTS", "_ATTEMPTS")
@@ -63,8 +64,6 @@ def _value_errors(key: str, value: Any) -> list[checks.CheckMessage]:
 
 
 def _encryption_key_errors() -> list[checks.CheckMessage]:
-    from cryptography.fernet import Fernet
-
     keys = getattr(settings, PREFIX + "ENCRYPTION_KEYS", None) or ()
     errors = []
     for position, key in enumerate(keys if isinstance(keys, (list, tuple)) else (), start=1):

@@ -24,6 +24,7 @@ from workflows.engine.context import RenderError, build_context
 from workflows.engine.definition import validate_definition
 from workflows.steps import step_types
 from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
+from workflows.integrations.secrets import mask_step_result
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +176,6 @@ def _dry_step(step: dict, position: int, event: Event, conversation: Conversatio
         logger.exception("Dry run of step %s (%s) crashed", position, step["type"])
         outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
     if step_type.uses_secrets:  # rendered `secrets.*` templates: mask them as the runner does
-        from workflows.integrations.secrets import mask_step_result
         rendered = mask_step_result(rendered, outcome)
     status = FAILED if outcome.status == Outcome.FAILED else WOULD_RUN
     report = _report(position, step, status, input=rendered, output=outcome.output, error=outcome.error,

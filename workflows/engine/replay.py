@@ -24,12 +24,12 @@ from django.db.models import Q, QuerySet
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from conversations.models import Event
-from workflows import services
 from workflows.choices import ReplayStatus
 from workflows.engine import dryrun
 from workflows.engine.context import BatchReader
 from workflows.engine.definition import DefinitionError, mask_write_only, validate_definition
 from workflows.engine.replay_context import ContextAtEvent
+from workflows.engine.versions import stored_definition
 from workflows.integrations import secrets as secret_store
 from workflows.models import Workflow, WorkflowReplay
 from workflows.triggers import registry as triggers
@@ -73,7 +73,7 @@ def replay_start(*, workflow: Workflow, since: dt.datetime, until: dt.datetime, 
     replays are running (per workflow and in all; nothing is queued: the caller tries again later)."""
     if since >= until:
         raise ValidationError({"until": "The end of the period must be after its start."})
-    cleaned = validate_definition(definition if definition is not None else services.workflow_definition(workflow))
+    cleaned = validate_definition(definition if definition is not None else mask_write_only(stored_definition(workflow)))
     total = recorded_events(cleaned, workflow.pk, since, until).count()
     with transaction.atomic():
         list(Workflow.objects.select_for_update().filter(pk=workflow.pk).values_list("pk"))  # one start at a time

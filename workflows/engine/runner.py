@@ -35,6 +35,7 @@ from workflows.engine.versions import steps_of
 from workflows.integrations import delivery as health
 from workflows.steps import step_types
 from workflows.steps.registry import Outcome, StepContext, StepOutcome
+from workflows.integrations.secrets import mask, secret_values
 
 logger = logging.getLogger(__name__)
 
@@ -263,8 +264,6 @@ def _execute(step_type, step: dict, ctx: StepContext, run: WorkflowRun) -> StepO
 
 
 def _mask_step(step_run: StepRun, outcome: StepOutcome) -> None:
-    from workflows.integrations.secrets import mask, secret_values
-
     secrets = secret_values()
     step_run.input = mask(step_run.input, secrets)
     outcome.output, outcome.error = mask(_jsonable(outcome.output), secrets), mask(outcome.error, secrets)

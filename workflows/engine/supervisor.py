@@ -32,6 +32,7 @@ from conversations import clock
 from conversations.conf import helpdesk_setting, manage_py
 from sla.sweep import run_sweep as sla_sweep
 from workflows.engine import sweep
+from django.db.models import Q
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,6 @@ def probe_task() -> str:
 
 def tasks_finished_since(moment: dt.datetime, probe_id: str) -> bool:
     """Whether the worker tier finished the probe or any other task since `moment` (django-q2 keeps results)."""
-    from django.db.models import Q
     from django_q.models import Task
 
     return Task.objects.filter(Q(id=probe_id) | Q(stopped__gte=moment)).exists()

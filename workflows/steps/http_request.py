@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from workflows.models import HttpMethod
 from workflows.outbound.client import OutboundRequest, OutboundResponse
 from workflows.steps.outbound import OutboundStep
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
+from workflows.integrations.services import integration_url
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "on"})
 KEY_VALUE = {"type": "object", "required": ["key", "value"], "additionalProperties": False,
@@ -95,8 +97,6 @@ class HttpRequestStep(OutboundStep):
         return []
 
     def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
-        from workflows.integrations.services import integration_url
-
         method = rendered.get("method", "POST")
         url = integration_url(integration, rendered.get("url") or rendered.get("path", ""))
         headers = {h["key"]: str(h["value"]) for h in rendered.get("headers", [])}
@@ -105,8 +105,6 @@ class HttpRequestStep(OutboundStep):
         except ValueFormatError as exc:
             raise ValueError(str(exc)) from exc
         if method in ("GET", "DELETE") and body:
-            from urllib.parse import urlencode
-
             url += ("&" if "?" in url else "?") + urlencode(body)
             body = None
         return OutboundRequest(method=method, url=url, headers=headers, json_body=body if body != {} else None,

@@ -21,7 +21,6 @@ from django.utils.text import slugify
 from conversations.choices import EventType
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
-from workflows import services
 from workflows.triggers.registry import TriggerType, schema, trigger_types
 
 INPUT_REFERENCE = re.compile(r"\bevent\.(?:payload\.|properties\.)?inputs\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -91,7 +90,9 @@ def tool_name(workflow: Workflow) -> str:
 
 def describe_callable(workflow: Workflow) -> dict[str, Any]:
     """One callable workflow: what it is, how to call it, and its inputs as an LLM tool definition."""
-    definition = services.workflow_definition(workflow)
+    # The rows as stored (the steps prefetched): sealed write-only values never hold an `event.inputs` reference.
+    definition = {"trigger": {"type": workflow.trigger_type, "config": workflow.trigger_config},
+                  "steps": [{"type": step.type, "config": step.config} for step in workflow.steps.all()]}
     inputs = input_schema(definition)
     parameters = {
         "type": "object",
