@@ -56,10 +56,10 @@ def _value_errors(key: str, value: Any) -> list[checks.CheckMessage]:
     name = PREFIX + key
     if not _type_matches(value, default):
         return [checks.Error(f"{name} must be {_type_name(default)}, not {value!r}.", id="helpdesk.E002")]
-    if isinstance(value, Real) and not isinstance(value, bool):
-        if value < 0 or (value == 0 and key.endswith(_POSITIVE_SUFFIXES)):
-            bound = "above zero" if key.endswith(_POSITIVE_SUFFIXES) else "zero or more"
-            return [checks.Error(f"{name} must be {bound}, not {value!r}.", id="helpdesk.E003")]
+    if isinstance(value, Real) and not isinstance(value, bool) and (
+            value < 0 or (value == 0 and key.endswith(_POSITIVE_SUFFIXES))):
+        bound = "above zero" if key.endswith(_POSITIVE_SUFFIXES) else "zero or more"
+        return [checks.Error(f"{name} must be {bound}, not {value!r}.", id="helpdesk.E003")]
     return []
 
 

@@ -33,7 +33,6 @@ from conversations.prefetch import remember_related
 from conversations.routing.queue import request_fill
 from conversations.routing.state import sync_queue_fields
 
-User = get_user_model()
 from conversations.selectors import open_children, resolve_agent, resolve_team
 from conversations.services.checks import (
     MAX_TAG_LENGTH,
@@ -41,6 +40,8 @@ from conversations.services.checks import (
 )
 from conversations.services.fields import check_can_resolve
 from conversations.services.locks import lock_conversation
+
+User = get_user_model()
 
 
 def conversation_open(

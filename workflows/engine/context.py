@@ -201,7 +201,7 @@ class LazyContext(dict):
         self["contact"] = contact_data(contact)
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self[key] if key in self else default
+        return self[key] if key in self else default  # noqa: SIM401 (this is `get`: the lazy keys load in __getitem__)
 
     def __contains__(self, key: object) -> bool:
         return key in self.LAZY or dict.__contains__(self, key)

@@ -71,7 +71,7 @@ def input_schema(definition: dict) -> dict[str, Any]:
     _scan(definition.get("steps") or [], derived)
     declared = (definition.get("trigger") or {}).get("config", {}).get("inputs") or {}
     declared_properties = declared.get("properties") if isinstance(declared.get("properties"), dict) else {}
-    properties = {name: {"type": "string", **spec} if not spec else spec for name, spec in derived.items()}
+    properties = {name: spec or {"type": "string"} for name, spec in derived.items()}
     for name, spec in properties.items():
         spec.setdefault("description", f"Read by the workflow as event.inputs.{name}.")
     properties.update(declared_properties)
