@@ -50,7 +50,7 @@ class _Then:
 
     workflow_id: int
     version: int
-    definition: dict
+    definition: dict[str, Any]
 
     @property
     def order_key(self) -> tuple[int, int]:
@@ -58,7 +58,7 @@ class _Then:
 
     @property
     def name(self) -> str:
-        return self.definition.get("name", "")
+        return str(self.definition.get("name", ""))
 
 
 def decided_at(event: Event) -> dt.datetime:
@@ -112,9 +112,9 @@ class _Explainer:
         self.event = event
         self.runs = _runs_of(event)
         self.stopper: _Then | None = None
-        self._data = None
+        self._data: dict[str, Any] | None = None
 
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         if self._data is None:
             self._data = BatchReader([self.event]).context(self.event)
         return self._data
@@ -165,13 +165,14 @@ def _run_outcome(run: WorkflowRun) -> dict[str, Any]:
 
 def _stopping_condition(run: WorkflowRun) -> dict[str, Any]:
     """The condition step that stopped the run, with the checks that were false (as the step recorded them)."""
-    last = run.condition_steps[0] if run.condition_steps else StepRun(position=run.position, type="condition")
+    condition_steps: list[StepRun] = getattr(run, "condition_steps", [])  # prefetched (to_attr) with the runs
+    last = condition_steps[0] if condition_steps else StepRun(position=run.position, type="condition")
     checks = [check for check in (last.output or {}).get("checks", []) if not check.get("result")]
     path = last.path or str(last.position)
     return {"position": int(path.split(".")[0]), "path": path, "type": last.type, "checks": checks}
 
 
-def _step_name(step: dict) -> str:
+def _step_name(step: dict[str, Any]) -> str:
     """A step as a reason names it: its 1-based number at the top level, its path inside a branch ("0.1.2")."""
     return f"{step['path']} (in a branch)" if "." in step["path"] else str(step["position"] + 1)
 

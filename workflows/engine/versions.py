@@ -8,11 +8,11 @@ from workflows.engine.definition import open_write_only
 from workflows.engine.program import flatten
 from workflows.models import Workflow, WorkflowRun, WorkflowVersion
 
-_VERSION_CACHE: dict[tuple, list[dict]] = {}
+_VERSION_CACHE: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
 _VERSION_CACHE_SIZE = 512
 
 
-def steps_of(run: WorkflowRun) -> list[dict]:
+def steps_of(run: WorkflowRun) -> list[dict[str, Any]]:
     """The steps of the version a run executes, laid out flat (`workflows.engine.program`). A saved version never
     changes, so it is kept per process, keyed by the workflow's identity (its id and creation time: an id can be
     reused after a delete on SQLite) and version."""

@@ -60,7 +60,7 @@ class StepContext:
     """What a step execution gets: the run context, the depth its changes carry, and whether it is a dry run."""
 
     data: dict[str, Any]  # the run context (`workflows.engine.context.LazyContext`, a dict that loads on demand)
-    event: Event  # the event the run is for (unsaved for a dry run over a sample event)
+    event: Event | None  # the event the run is for (unsaved for a dry run over a sample event; None for a macro)
     conversation: Conversation | None  # None only for a dry run over a sample event without one
     run: WorkflowRun | None = None  # None in a dry run
     step_run: StepRun | None = None  # the attempt's row; None in a dry run
@@ -175,6 +175,13 @@ class StepTypeRegistry:
     def get(self, name: str) -> StepType | None:
         """The step type of that name; None for an unknown name or a value that is not text (e.g. `{}` in a body)."""
         return self._types.get(name) if isinstance(name, str) else None
+
+    def require(self, name: str) -> StepType:
+        """The step type of a name a validated definition holds (a KeyError names an unknown one)."""
+        step_type = self.get(name)
+        if step_type is None:
+            raise KeyError(f'Unknown step type "{name}".')
+        return step_type
 
     def names(self) -> list[str]:
         return sorted(self._types)

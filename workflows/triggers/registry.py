@@ -170,6 +170,13 @@ class TriggerTypeRegistry:
         """The trigger type of that event type; None for an unknown name or a value that is not text."""
         return self._types.get(name) if isinstance(name, str) else None
 
+    def require(self, name: str) -> TriggerType:
+        """The trigger type of an event type a validated definition or a recorded event names (KeyError otherwise)."""
+        kind = self.get(name)
+        if kind is None:
+            raise KeyError(f'Unknown trigger type "{name}".')
+        return kind
+
     def names(self) -> list[str]:
         """Event types with a trigger, in registration order (the package loads its families in listing order)."""
         return list(self._types)
