@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Model, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from conversations.models import Team
