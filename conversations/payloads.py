@@ -273,3 +273,8 @@ class Linked(TypedDict):
 
 def linked(*, other: Any, kind: str, actor: Any) -> Linked:
     return {"other": other.pk, "kind": kind, "actor_id": _pk(actor)}
+
+
+class TargetedRun(TypedDict):
+    """What the payload of every targeted trigger's event (`manual`, `schedule`) has: the one workflow it starts."""
+    workflow_id: int

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
 
-from conversations import clock
+from conversations import clock, payloads
 from conversations.conf import helpdesk_setting
 from conversations.models import Event
 from workflows.triggers import registry as triggers
@@ -53,7 +53,7 @@ class _Candidates:
         kind = triggers.trigger_type(event.type)
         workflows = self._by_type.get(event.type, [])
         if kind is not None and kind.targeted:  # schedule and manual events name their one workflow
-            wanted = (event.payload or {}).get("workflow_id")
+            wanted = payloads.payload_of(event, payloads.TargetedRun).get("workflow_id")
             return [workflow for workflow in workflows if workflow.pk == wanted]
         return list(workflows)
 

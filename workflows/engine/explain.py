@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from conversations.conf import helpdesk_setting
-from conversations import clock
+from conversations import clock, payloads
 from conversations.models import Event
 from workflows.triggers import registry as triggers
 from workflows.choices import RunStatus, WorkflowStatus
@@ -94,7 +94,8 @@ def _versions_then(event: Event) -> list[_Then]:
     found = [_Then(*row) for row in rows if (row[2].get("trigger") or {}).get("type") == event.type]
     kind = triggers.trigger_type(event.type)
     if kind is not None and kind.targeted:  # schedule and manual events name their one workflow
-        found = [then for then in found if then.workflow_id == (event.payload or {}).get("workflow_id")]
+        wanted = payloads.payload_of(event, payloads.TargetedRun).get("workflow_id")
+        found = [then for then in found if then.workflow_id == wanted]
     return sorted(found, key=lambda then: then.order_key)
 
 
