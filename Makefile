@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-# `make test`: the import contracts, the whole suite on SQLite, then the suite again on a throwaway PostgreSQL
+# `make test`: the import contracts, ruff (lint and format), mypy (pyproject.toml), the whole suite on SQLite, then the suite again on a throwaway PostgreSQL
 # cluster (tests/infra/pgrun.py). REQUIRE_SERVICES=1 turns a missing service (PostgreSQL, Redis, ...) into a failure.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
@@ -22,6 +22,9 @@ PG_PYTEST_ARGS ?= --ignore=tests/browser
 
 test: $(VENV)/.installed
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 	$(BIN)/python -m tests.infra.pgrun $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
 

@@ -78,7 +78,7 @@ def time_polls(clients, conversation_ids: list[int], rounds: int, url_of, body_o
         for conversation_id in conversation_ids[:: 10]:
             services.message_create(conversation=Conversation(pk=conversation_id), body=f"ping {round_number}",
                                     sender_type="customer")
-        for index, (user, client) in enumerate(clients):
+        for index, (_user, client) in enumerate(clients):
             conversation_id = conversation_ids[index % len(conversation_ids)]
             started = time.process_time()
             response = client.post(url_of(conversation_id), body_of(index, round_number))
@@ -91,7 +91,7 @@ def api_polls(clients, conversation_ids: list[int], rounds: int) -> list[float]:
     """The API's heartbeat and read (two requests per beat): CPU seconds of each pair."""
     cpu: list[float] = []
     for _ in range(rounds):
-        for index, (user, client) in enumerate(clients):
+        for index, (_user, client) in enumerate(clients):
             url = f"/api/conversations/{conversation_ids[index % len(conversation_ids)]}/presence/"
             started = time.process_time()
             client.post(url, {"state": "viewing"}, content_type="application/json")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -42,7 +42,7 @@ def record_event(
     type: str,
     conversation: Conversation | None = None,
     contact: Contact | None = None,
-    payload: dict[str, Any] | None = None,
+    payload: Mapping[str, Any] | None = None,  # one of the TypedDicts of conversations.payloads
     depth: int = 0,
 ) -> Event:
     """Write an event row now and enqueue its dispatch once the surrounding transaction commits."""

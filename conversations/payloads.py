@@ -212,22 +212,22 @@ def scheduled_event_fired(*, scheduled: Any) -> ScheduledEventFired:
 
 class ManualRun(TypedDict):
     workflow_id: int
-    inputs: dict
+    inputs: dict[str, Any]
     actor_id: int | None
 
 
-def manual_run(*, workflow: Any, inputs: dict | None, actor: Any) -> ManualRun:
+def manual_run(*, workflow: Any, inputs: dict[str, Any] | None, actor: Any) -> ManualRun:
     return {"workflow_id": workflow.pk, "inputs": inputs or {}, "actor_id": _pk(actor)}
 
 
 class FieldsChanged(TypedDict):
     keys: list[str]
-    old: dict
-    new: dict
+    old: dict[str, Any]
+    new: dict[str, Any]
     actor_id: int | None
 
 
-def fields_changed(*, old: dict, new: dict, actor: Any) -> FieldsChanged:
+def fields_changed(*, old: dict[str, Any], new: dict[str, Any], actor: Any) -> FieldsChanged:
     """The conversation field keys that changed, with their values before and after (None = empty)."""
     return {"keys": sorted(new), "old": old, "new": new, "actor_id": _pk(actor)}
 # The agent's workspace (docs/agent_day.md) --------------------------------------------------------------------------------
@@ -273,3 +273,8 @@ class Linked(TypedDict):
 
 def linked(*, other: Any, kind: str, actor: Any) -> Linked:
     return {"other": other.pk, "kind": kind, "actor_id": _pk(actor)}
+
+
+class TargetedRun(TypedDict):
+    """What the payload of every targeted trigger's event (`manual`, `schedule`) has: the one workflow it starts."""
+    workflow_id: int

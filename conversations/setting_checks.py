@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core import checks
 
 from conversations.conf import DEFAULTS, PREFIX
+from cryptography.fernet import Fernet
 
 # Settings whose value must be above zero (intervals, sizes, budgets); other numbers must not be negative.
 _POSITIVE_SUFFIXES = ("_SECONDS", "_BYTES", "_STEPS", "_CHARS", "_HOURS", "_EVENTS", "_ATTEMPTS")
@@ -55,16 +56,14 @@ def _value_errors(key: str, value: Any) -> list[checks.CheckMessage]:
     name = PREFIX + key
     if not _type_matches(value, default):
         return [checks.Error(f"{name} must be {_type_name(default)}, not {value!r}.", id="helpdesk.E002")]
-    if isinstance(value, Real) and not isinstance(value, bool):
-        if value < 0 or (value == 0 and key.endswith(_POSITIVE_SUFFIXES)):
-            bound = "above zero" if key.endswith(_POSITIVE_SUFFIXES) else "zero or more"
-            return [checks.Error(f"{name} must be {bound}, not {value!r}.", id="helpdesk.E003")]
+    if isinstance(value, Real) and not isinstance(value, bool) and (
+            value < 0 or (value == 0 and key.endswith(_POSITIVE_SUFFIXES))):
+        bound = "above zero" if key.endswith(_POSITIVE_SUFFIXES) else "zero or more"
+        return [checks.Error(f"{name} must be {bound}, not {value!r}.", id="helpdesk.E003")]
     return []
 
 
 def _encryption_key_errors() -> list[checks.CheckMessage]:
-    from cryptography.fernet import Fernet
-
     keys = getattr(settings, PREFIX + "ENCRYPTION_KEYS", None) or ()
     errors = []
     for position, key in enumerate(keys if isinstance(keys, (list, tuple)) else (), start=1):

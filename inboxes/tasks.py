@@ -9,6 +9,7 @@ from django_q.models import Schedule
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from inboxes.outbound import worker
+from inboxes.imap import poll_all_inboxes
 
 SWEEP_WINDOW_SECONDS = 55  # the schedule fires about once a minute; the sweep covers the minute itself
 
@@ -42,8 +43,6 @@ POLL_SCHEDULE_NAME = "helpdesk: poll IMAP inboxes"
 
 def poll_imap_inboxes_task() -> dict:
     """Read every active email inbox with IMAP settings once."""
-    from inboxes.imap import poll_all_inboxes
-
     return poll_all_inboxes()
 
 

@@ -19,6 +19,8 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from conversations.choices import Channel
 from conversations.models import Tag, Team
+from django.db.models import Value
+from reports.periods import local_midnight
 
 
 def agent_at_resolution(prefix: str) -> Coalesce:
@@ -90,8 +92,6 @@ def _day_labels(keys: Iterable[Any]) -> dict[Any, str]:
 
 
 def _day_filter(key: str, zone: zoneinfo.ZoneInfo) -> dict[str, str]:
-    from reports.periods import local_midnight
-
     day = dt.date.fromisoformat(key)
     return {"created_at__gte": local_midnight(day, zone).isoformat(),
             "created_at__lt": local_midnight(day + dt.timedelta(days=1), zone).isoformat()}
@@ -129,8 +129,6 @@ GROUPINGS: dict[str, Grouping] = {grouping.name: grouping for grouping in (
 
 def keyed(queryset, grouping: Grouping | None, period, prefix: str = ""):
     """`queryset` with the group key annotated as `r_key` (a constant for the total)."""
-    from django.db.models import Value
-
     if grouping is None:
         return queryset.annotate(r_key=Value(0))
     return queryset.annotate(r_key=grouping.key(prefix, period))

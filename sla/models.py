@@ -6,14 +6,10 @@ in `sla.policies` and `sla.clocks`.
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from conversations.choices import Status
 from conversations.models import Conversation
-
-
-class Metric(models.TextChoices):
-    FIRST_RESPONSE = "first_response", "First response"
-    NEXT_RESPONSE = "next_response", "Next response"
-    RESOLUTION = "resolution", "Resolution"
+from sla.calendars import validate_holidays, validate_intervals, validate_timezone
+from sla.choices import PAUSABLE_STATUSES, Metric  # noqa: F401 (PAUSABLE_STATUSES: imported from here by callers)
+from sla.validation import validate_policy_values
 
 
 class TargetState(models.TextChoices):
@@ -24,8 +20,6 @@ class TargetState(models.TextChoices):
 
 
 OPEN_TARGET_STATES = (TargetState.ACTIVE, TargetState.PAUSED)
-# A clock can pause in any status a conversation waits in; resolved and closed stop the clocks instead.
-PAUSABLE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 
 
 class BusinessHours(models.Model):
@@ -53,8 +47,6 @@ class BusinessHours(models.Model):
         return f"{self.name} ({self.timezone})"
 
     def clean(self) -> None:
-        from sla.calendars import validate_holidays, validate_intervals, validate_timezone
-
         errors: dict = {}
         for check in (
             lambda: validate_timezone(self.timezone),
@@ -107,8 +99,6 @@ class SlaPolicy(models.Model):
         return getattr(self, f"{metric}_minutes")
 
     def clean(self) -> None:
-        from sla.policies import validate_policy_values
-
         validate_policy_values(
             match=self.match,
             targets={metric: self.target_minutes(metric) for metric in Metric.values},

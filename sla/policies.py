@@ -13,50 +13,9 @@ from django.db.models import Case, IntegerField, Q, Value, When
 
 from conversations.models import Conversation
 from sla.calendars import Calendar, build_calendar
-from sla.matching import compile_condition, validate_condition
-from sla.models import PAUSABLE_STATUSES, BusinessHours, Metric, SlaPolicy
-
-MAX_TARGET_MINUTES = 366 * 24 * 60
-
-
-def validate_targets(targets: Any) -> dict[str, int]:
-    """`{"first_response": minutes, ...}`: known metrics, whole minutes from 1 to a year, at least one set."""
-    if not isinstance(targets, dict):
-        raise ValidationError({"targets": "Expected an object of minutes per metric."})
-    unknown = set(targets) - set(Metric.values)
-    if unknown:
-        raise ValidationError({"targets": f"Unknown metric(s): {', '.join(sorted(unknown))}."})
-    cleaned = {}
-    for metric, minutes in targets.items():
-        if minutes is None:
-            continue
-        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_TARGET_MINUTES:
-            raise ValidationError({"targets": f"{metric}: a whole number of minutes from 1 to {MAX_TARGET_MINUTES}."})
-        cleaned[metric] = minutes
-    if not cleaned:
-        raise ValidationError({"targets": "Set at least one target."})
-    return cleaned
-
-
-def validate_pause_on(pause_on: Any) -> list[str]:
-    """Statuses that pause the clocks (resolved/closed stop them instead, so they are not allowed here)."""
-    if not isinstance(pause_on, list) or not all(isinstance(item, str) for item in pause_on):
-        raise ValidationError({"pause_on": "Expected a list of statuses."})
-    bad = [item for item in pause_on if item not in PAUSABLE_STATUSES]
-    if bad:
-        raise ValidationError({"pause_on": f"Not pausable: {', '.join(bad)} (one of: {', '.join(PAUSABLE_STATUSES)})."})
-    return list(dict.fromkeys(pause_on))
-
-
-def validate_policy_values(*, match: Any, targets: Any, pause_on: Any, warning_percent: Any) -> None:
-    """Validate everything of a policy but its name; errors are keyed by the API field names."""
-    validate_condition(match)
-    validate_targets(targets)
-    validate_pause_on(pause_on)
-    if warning_percent is not None and (
-        isinstance(warning_percent, bool) or not isinstance(warning_percent, int) or not 1 <= warning_percent <= 99
-    ):
-        raise ValidationError({"warning_percent": "A whole percentage from 1 to 99, or null for no warning."})
+from sla.matching import compile_condition
+from sla.models import BusinessHours, Metric, SlaPolicy
+from sla.validation import validate_targets
 
 
 def sla_policy_save(*, policy: SlaPolicy | None = None, **values: Any) -> SlaPolicy:

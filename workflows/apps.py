@@ -15,7 +15,11 @@ class WorkflowsConfig(AppConfig):
         from workflows.engine.field_usage import workflows_using_field
         from workflows.integrations.secrets import install_log_masking
         from workflows.engine.schedules import ensure_schedules_after_migrate
+        from workflows import steps, triggers
 
+        # The registries fill here, once every app is loaded (Django's seam), not as a side effect of an import.
+        triggers.load_all()
+        steps.load_all()
         install_log_masking()  # step crashes are logged with their traceback: mask secrets in it
         # A conversation field a workflow uses is not retyped or deleted under it (conversations cannot import us).
         register_field_usage(workflows_using_field)

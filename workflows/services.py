@@ -7,6 +7,7 @@ A save that posts the mask back, or leaves the key out, keeps the value of the s
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -28,8 +29,11 @@ from workflows.engine.definition import (
     validate_definition,
 )
 from workflows.engine import references
+from workflows.engine.dispatcher import dispatch_event
 from workflows.engine.program import flatten
-from workflows.models import RunWait, Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
+from workflows.engine.versions import stored_definition
+from workflows.integrations import delivery as health
+from workflows.models import Endpoint, RunWait, Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
 
 
 Reveal = Literal["none", "new", "all"]
@@ -39,7 +43,7 @@ def workflow_definition(workflow: Workflow, *, reveal: Reveal = "none") -> dict[
     """The workflow definition of a workflow as it is now. Write-only values are masked; `reveal="new"` shows those the
     latest save set (for that save's response only), `reveal="all"` is for server-side use (run, duplicate), never
     output."""
-    stored = _stored_definition(workflow)
+    stored = stored_definition(workflow)
     if reveal == "all":
         return stored
     shown = mask_write_only(stored)
@@ -51,7 +55,7 @@ def workflow_definition(workflow: Workflow, *, reveal: Reveal = "none") -> dict[
 
 def workflow_new_write_only(workflow: Workflow) -> list[dict[str, Any]]:
     """The write-only values the latest save set (generated or changed), to show once: position, type, key, value."""
-    stored = _stored_definition(workflow)
+    stored = stored_definition(workflow)
     return [{"position": position, "type": stored["steps"][position]["type"], "key": key,
              "value": stored["steps"][position]["config"][key]}
             for position, key in new_write_only_keys(stored, _previous_definition(workflow))]
@@ -62,21 +66,6 @@ def _previous_definition(workflow: Workflow) -> dict[str, Any] | None:
     previous = (WorkflowVersion.objects.filter(workflow=workflow, version__lt=workflow.version)
                 .order_by("-version").values_list("definition", flat=True).first())
     return open_write_only(previous) if previous is not None else None
-
-
-def _stored_definition(workflow: Workflow) -> dict[str, Any]:
-    return open_write_only({
-        "name": workflow.name,
-        "description": workflow.description,
-        "status": workflow.status,
-        "order": workflow.order,
-        "stop_processing": workflow.stop_processing,
-        "trigger": {"type": workflow.trigger_type, "config": workflow.trigger_config},
-        "steps": [
-            {"type": step.type, "config": step.config, **({"on_false": step.on_false} if step.on_false else {})}
-            for step in workflow.steps.all()
-        ],
-    })
 
 
 def _write_definition(workflow: Workflow, definition: dict) -> None:
@@ -125,7 +114,7 @@ def workflow_update(*, workflow: Workflow, definition: dict) -> Workflow:
     cleaned = validate_definition(definition, tolerated=tolerated)
     with transaction.atomic():
         workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
-        cleaned = prepare_steps(cleaned, _stored_definition(workflow)["steps"])
+        cleaned = prepare_steps(cleaned, stored_definition(workflow)["steps"])
         workflow.version += 1
         _write_definition(workflow, cleaned)
     return workflow
@@ -172,7 +161,7 @@ def workflow_problems(workflows: list[Workflow]) -> dict[int, list[dict[str, str
     """What is broken in each workflow (a reference deleted since it was saved), by id: one query per reference
     kind for the whole list (and one for the steps, unless they were prefetched)."""
     prefetch_related_objects(workflows, "steps")
-    definitions = [_stored_definition(workflow) for workflow in workflows]
+    definitions = [stored_definition(workflow) for workflow in workflows]
     return dict(zip([w.pk for w in workflows], references.problems_of_many(definitions)))
 
 
@@ -200,12 +189,6 @@ def workflow_delete(*, workflow: Workflow) -> None:
     workflow.delete()
 
 
-def definition_for_version(run: WorkflowRun) -> dict[str, Any]:
-    """The definition a run executes: the version it started with, even if the workflow changed since."""
-    saved = WorkflowVersion.objects.filter(workflow_id=run.workflow_id, version=run.version).first()
-    return saved.definition if saved else workflow_definition(run.workflow, reveal="all")
-
-
 def workflow_run_manual(*, workflow: Workflow, conversation: Conversation, inputs: dict | None = None,
                         actor=None) -> WorkflowRun:
     """Start a `manual` workflow on a conversation (a person or an AI agent decided): records a `manual` event."""
@@ -213,8 +196,6 @@ def workflow_run_manual(*, workflow: Workflow, conversation: Conversation, input
         raise ValidationError({"workflow": "Only workflows with the manual trigger can be run by hand."})
     if workflow.status != WorkflowStatus.ACTIVE:
         raise ValidationError({"workflow": "Activate the workflow first (drafts only run as tests)."})
-    from workflows.engine.dispatcher import dispatch_event
-
     with transaction.atomic():
         event = record_event(
             type=EventType.MANUAL, conversation=conversation,
@@ -284,3 +265,16 @@ def enqueue_run(run_id: int) -> None:
 
 
 __all__ = ["DefinitionError"]
+
+
+def endpoint_enable(*, endpoint: Endpoint, redeliver_failed_since: dt.datetime | None = None) -> list[int]:
+    """Re-enable the endpoint (a fresh streak) and, when asked, re-queue the runs whose delivery to it failed since
+    then; they retry from their failed step in the workers. Returns the re-queued run ids."""
+    with transaction.atomic():
+        Endpoint.objects.filter(pk=endpoint.pk).update(disabled_at=None, alerted_at=None, consecutive_failures=0,
+                                                       failing_since=None)
+        run_ids = health.failed_runs_since(endpoint, redeliver_failed_since) if redeliver_failed_since else []
+        for run in WorkflowRun.objects.filter(pk__in=run_ids):
+            run_retry(run=run)
+    endpoint.refresh_from_db()
+    return run_ids

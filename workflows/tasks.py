@@ -10,6 +10,7 @@ from workflows.engine import drain
 from workflows.engine import runner
 from workflows.engine import sweep
 from conversations.conf import helpdesk_setting
+from workflows.engine import replay
 
 SWEEP_WINDOW_SECONDS = 55  # the django-q2 schedule fires about once a minute; the sweep covers the minute itself
 DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the task timeout)
@@ -64,6 +65,4 @@ def sweep_task() -> dict[str, int]:
 
 def replay_chunk_task(replay_id: int) -> bool:
     """One chunk of a replay ("try on history"); it enqueues the next chunk itself while events remain."""
-    from workflows.engine import replay
-
     return replay.replay_run_chunk(replay_id)

@@ -15,7 +15,8 @@ from django.db.models import F, Q, QuerySet
 from conversations.choices import AgentStatus, AssignReason
 from conversations.models import AgentProfile, Conversation, Team
 from conversations.routing.skills import clean_skills
-from conversations.routing.state import WAITING_STATUSES, request_fill
+from conversations.routing.queue import request_fill
+from conversations.routing.state import WAITING_STATUSES
 from conversations.services.checks import require_choice
 
 MAX_CAPACITY = 1000

@@ -177,3 +177,20 @@ def online_agents(team: Team) -> list[dict[str, Any]]:
     profiles = list(AgentProfile.objects.filter(teams=team).select_related("user").order_by("status", "user__username"))
     loads = open_loads(profile.user_id for profile in profiles)
     return [{"profile": profile, "load": loads.get(profile.user_id, 0)} for profile in profiles]
+
+
+# The wake-up: the services call it whenever a seat may have freed or work arrived, so nobody waits for the sweep
+# in the common case.
+def request_fill(*, team_ids: Iterable[int | None] = (), agent_id: int | None = None) -> None:
+    """Fill the queues of these teams (and of the agent's teams) once the current transaction commits."""
+    ids = {pk for pk in team_ids if pk}
+    if not ids and agent_id is None:
+        return
+    transaction.on_commit(lambda: _fill_after_commit(ids, agent_id), robust=True)
+
+
+def _fill_after_commit(team_ids: set[int], agent_id: int | None) -> None:
+    if agent_id is not None:
+        team_ids = team_ids | set(Team.objects.filter(agents__user_id=agent_id).values_list("pk", flat=True))
+    if team_ids:
+        queue_fill(team_ids=team_ids)

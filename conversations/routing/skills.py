@@ -1,13 +1,10 @@
-"""Skill names (lower-case, trimmed, unique) and the conversation's `required_skills`."""
+"""Skill names (lower-case, trimmed, unique) and whether an agent has a conversation's `required_skills` (pure: the
+write, `conversation_set_required_skills`, is a service in `conversations.services.required_skills`)."""
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-
-from conversations.models import Conversation
-from conversations.routing.state import request_fill
 
 MAX_SKILLS = 50
 MAX_SKILL_LENGTH = 50
@@ -34,19 +31,3 @@ def clean_skills(value: Any, field: str = "skills") -> list[str]:
 def has_skills(agent_skills: list[str] | None, required: list[str] | None) -> bool:
     """Whether an agent with `agent_skills` may take a conversation needing `required` (all of them)."""
     return set(required or ()) <= set(agent_skills or ())
-
-
-def conversation_set_required_skills(*, conversation: Conversation, skills: Any) -> Conversation:
-    """Set the skills an agent needs to take the conversation from the queue (API PATCH, admin, `set_skills`)."""
-    from conversations.services.conversations import lock_conversation
-
-    names = clean_skills(skills, "required_skills")
-    with transaction.atomic():
-        lock_conversation(conversation)  # compare with the row as stored, not with values a form already set
-        if conversation.required_skills == names:
-            return conversation
-        conversation.required_skills = names
-        Conversation.objects.filter(pk=conversation.pk).update(required_skills=names)
-        if conversation.team_id:
-            request_fill(team_ids=[conversation.team_id])
-    return conversation

@@ -2,16 +2,12 @@
 
 A conversation waits in its team's queue while it has a team, no assignee and status `new` or `open`;
 `queued_since` says since when (kept by `sync_queue_fields`, which the conversation services call on every change
-of team, assignee or status). `request_fill` asks for a `queue_fill` once the caller's transaction commits: the
-services call it whenever a seat may have freed or work arrived, so nobody waits for the sweep in the common case.
+of team, assignee or status). The after-commit wake-up of the queue, `request_fill`, lives with the fill it asks
+for, in `conversations.routing.queue` (this module stays below it, so the two never import each other).
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-
-from django.db import transaction
-
 from conversations import clock
 from conversations.choices import Status
 
@@ -37,21 +33,3 @@ def sync_queue_fields(conversation) -> list[str]:
         conversation.queued_since = None
         return ["queued_since"]
     return []
-
-
-def request_fill(*, team_ids: Iterable[int | None] = (), agent_id: int | None = None) -> None:
-    """Fill the queues of these teams (and of the agent's teams) once the current transaction commits."""
-    ids = {pk for pk in team_ids if pk}
-    if not ids and agent_id is None:
-        return
-    transaction.on_commit(lambda: _fill_after_commit(ids, agent_id), robust=True)
-
-
-def _fill_after_commit(team_ids: set[int], agent_id: int | None) -> None:
-    from conversations.models import Team
-    from conversations.routing.queue import queue_fill
-
-    if agent_id is not None:
-        team_ids = team_ids | set(Team.objects.filter(agents__user_id=agent_id).values_list("pk", flat=True))
-    if team_ids:
-        queue_fill(team_ids=team_ids)

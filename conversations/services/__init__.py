@@ -59,4 +59,4 @@ from conversations.services.presence import presence_beat, present_on  # noqa: F
 from conversations.services.snooze import conversation_snooze, conversation_wake_due_snoozes  # noqa: F401,E402
 # Routing (docs/routing.md) lives in its own room, conversations/routing/; its writes are reachable from here too.
 from conversations.routing.agents import agent_set_status, agent_update, hand_back_unanswered  # noqa: F401,E402
-from conversations.routing.skills import conversation_set_required_skills  # noqa: F401,E402
+from conversations.services.required_skills import conversation_set_required_skills  # noqa: F401,E402

@@ -30,15 +30,18 @@ from conversations.models import (
     Team,
 )
 from conversations.prefetch import remember_related
-from conversations.routing.state import request_fill, sync_queue_fields
+from conversations.routing.queue import request_fill
+from conversations.routing.state import sync_queue_fields
 
-User = get_user_model()
 from conversations.selectors import open_children, resolve_agent, resolve_team
 from conversations.services.checks import (
     MAX_TAG_LENGTH,
     require_choice,
 )
 from conversations.services.fields import check_can_resolve
+from conversations.services.locks import lock_conversation
+
+User = get_user_model()
 
 
 def conversation_open(
@@ -83,16 +86,6 @@ def conversation_ref(pk: Any) -> Conversation:
     if isinstance(pk, bool) or not str(pk).isdigit() or not 0 < int(pk) < 2**63:
         raise ValueError(f"Not a conversation id: {pk!r}")
     return Conversation(pk=int(pk))
-
-
-def lock_conversation(conversation: Conversation) -> Conversation:
-    """Reload the conversation under a row lock so concurrent changes serialise (no lost updates)."""
-    locked = Conversation.objects.select_for_update().select_related("contact").get(pk=conversation.pk)
-    conversation.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
-    conversation._state.adding, conversation._state.db = False, locked._state.db  # a `conversation_ref` is now loaded
-    # Keep the contact loaded with the lock (it lives in `_state`): the event row reads it, so no second query.
-    Conversation.contact.field.set_cached_value(conversation, locked.contact)
-    return conversation
 
 
 def conversation_change_status(

@@ -21,6 +21,7 @@ from conversations.choices import EventType, FieldType
 from conversations.events import record_event
 from conversations.models import Conversation, ConversationField
 from conversations.services.checks import require_choice
+from conversations.services.locks import lock_conversation
 
 KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_TEXT_LENGTH = 2000
@@ -197,8 +198,6 @@ def clean_field_values(values: Any) -> dict[str, Any]:
 def conversation_set_fields(*, conversation: Conversation, fields: dict, actor=None, depth: int = 0) -> Conversation:
     """Set field values (None or "" clears one); record `conversation.fields_changed` with the keys that really
     changed, their old and new values. No event when nothing changed."""
-    from conversations.services.conversations import lock_conversation
-
     cleaned = clean_field_values(fields)
     with transaction.atomic():
         lock_conversation(conversation)

@@ -22,7 +22,6 @@ from conversations.models import (
 from conversations.prefetch import remember_related
 from conversations.sentiment import running_average, score_text
 
-User = get_user_model()
 from conversations.services.checks import (
     MAX_BODY_LENGTH,
     require_choice,
@@ -31,6 +30,8 @@ from conversations.services.conversations import change_status_locked, lock_conv
 from conversations.services.mentions import notify_mentions
 from conversations.services.attachments import attachment_add, check_attachment_size, clean_filename
 from conversations.services.deliveries import delivery_queue
+
+User = get_user_model()
 
 
 def _clean_buttons(buttons: Any) -> list[dict]:

@@ -21,13 +21,14 @@ from conversations.models import (
     Team,
 )
 
-User = get_user_model()
-from conversations.routing.state import request_fill
+from conversations.routing.queue import request_fill
 from conversations.services.checks import (
     OPEN_STATUSES,
     clean_phone,
     require_object,
 )
+
+User = get_user_model()
 
 
 _LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")

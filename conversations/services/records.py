@@ -23,11 +23,12 @@ from conversations.models import (
     Transcript,
 )
 
-User = get_user_model()
 from conversations.services.checks import (
     require_choice,
 )
 from conversations.services.messages import message_create
+
+User = get_user_model()
 
 MAX_RECORDING_BYTES = 50 * 1024 * 1024
 

@@ -9,7 +9,7 @@ import time
 
 from conversations.choices import EventType
 from conversations.models import Delivery
-from inboxes.outbound.worker import SendFailure, mark_sent
+from inboxes.outbound.outcome import SendFailure, mark_sent
 from workflows.engine.context import contact_data, conversation_data, message_data
 from workflows.integrations import delivery as health
 from workflows.integrations.crypto import decrypt_json

@@ -17,7 +17,7 @@ from django.db.models import F
 
 from conversations.choices import EmailDirection, SenderType
 from conversations.models import Delivery, EmailHeaders, Message
-from inboxes.outbound.worker import SendFailure, mark_sent
+from inboxes.outbound.outcome import SendFailure, mark_sent
 from workflows.integrations.crypto import decrypt_json
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -27,24 +26,14 @@ from conversations import clock
 from conversations.choices import DeliveryStatus, InboxChannel
 from conversations.conf import helpdesk_setting
 from conversations.models import Delivery
+from inboxes.outbound import callback, email
+from inboxes.outbound.outcome import SendFailure
 from workflows.steps.outbound import backoff_seconds
 
 logger = logging.getLogger(__name__)
 
 BATCH = 50
 ERROR_LENGTH = 1000
-
-
-@dataclass
-class SendFailure(Exception):
-    """A send that did not go through; `transient` says whether a later attempt may succeed."""
-
-    error: str
-    transient: bool
-    retry_after: float | None = None
-
-    def __str__(self) -> str:
-        return self.error
 
 
 def lease() -> dt.timedelta:
@@ -100,10 +89,8 @@ def send_delivery(delivery_id: int) -> str | None:
 def send_batch(delivery_ids: list[int]) -> list[str]:
     """Claim the deliveries that are still due and send them one after the other, mails of one inbox over one SMTP
     session; the status of each claimed one afterwards."""
-    from inboxes.outbound.email import SmtpSessions
-
     claimed = claim_batch(delivery_ids)
-    with SmtpSessions() as sessions:
+    with email.SmtpSessions() as sessions:
         sessions.preload_threads([d for d in claimed if d.inbox.channel == InboxChannel.EMAIL])
         return [_send_claimed(delivery, sessions) for delivery in claimed]
 
@@ -121,18 +108,8 @@ def _send_claimed(delivery: Delivery, sessions) -> str:
 
 def sender_for(delivery: Delivery):
     """The send function of the delivery's channel (a table, not a ladder); each takes (delivery, sessions)."""
-    from inboxes.outbound import callback, email
-
     return {InboxChannel.EMAIL: email.send_email_delivery, InboxChannel.API: callback.send_callback_delivery}[
         delivery.inbox.channel]
-
-
-def mark_sent(delivery: Delivery) -> None:
-    """The send went through: one UPDATE (the caller may add rows in the same transaction)."""
-    now = clock.now()
-    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENT, sent_at=now, lease_until=None,
-                                                   next_attempt_at=None, error="")
-    delivery.status, delivery.sent_at, delivery.error = DeliveryStatus.SENT, now, ""
 
 
 def _record_failure(delivery: Delivery, failure: SendFailure) -> str:

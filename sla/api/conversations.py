@@ -10,6 +10,8 @@ from rest_framework import serializers
 from conversations.models import Conversation
 from sla.api.serializers import SlaTargetSerializer
 from sla.selectors import breached_conversation_ids_q, targets_for
+from conversations.api.filters import ConversationFilter
+from conversations.api.serializers import ConversationSerializer
 
 
 def sla_breached_filter(queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
@@ -32,9 +34,6 @@ class ConversationTargetsField(serializers.Field):
 
 def extend_conversations_api() -> None:
     """Register the `sla_breached` filter and the `sla` field on the conversations API."""
-    from conversations.api.filters import ConversationFilter
-    from conversations.api.serializers import ConversationSerializer
-
     ConversationFilter.add_filter(
         "sla_breached",
         django_filters.BooleanFilter(method=sla_breached_filter,

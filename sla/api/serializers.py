@@ -9,7 +9,7 @@ from conversations.api.serializers import JSONListField, JSONObjectField
 from sla.calendars import validate_holidays, validate_intervals, validate_timezone
 from sla.matching import validate_condition
 from sla.models import BusinessHours, Metric, SlaPolicy, SlaTarget
-from sla.policies import validate_pause_on, validate_targets
+from sla.validation import validate_pause_on, validate_targets
 from sla.selectors import paused_seconds, remaining_seconds
 
 

@@ -30,7 +30,7 @@ def form_data(response) -> dict:
     data = {}
 
     def add(form) -> None:
-        for name, field in form.fields.items():
+        for name in form.fields:
             value = form[name].value()
             if value is None or value is False:
                 continue

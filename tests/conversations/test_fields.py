@@ -125,7 +125,9 @@ def test_the_list_filters_on_a_field(agent_client, order_fields, contact):
     services.conversation_set_fields(conversation=first, fields={"reason": "refund", "amount": 5})
     services.conversation_set_fields(conversation=second, fields={"reason": "billing", "amount": 7, "vip_case": True,
                                                                   "due": "2026-12-24"})
-    ids = lambda query: [row["id"] for row in agent_client.get(f"/api/conversations/?{query}").json()["results"]]
+    def ids(query):
+        return [row["id"] for row in agent_client.get(f"/api/conversations/?{query}").json()["results"]]
+
     assert ids("field.reason=refund") == [first.pk]
     assert sorted(ids("field.reason=refund,billing")) == sorted([first.pk, second.pk])
     assert ids("field.amount=7") == [second.pk]

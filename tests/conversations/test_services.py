@@ -626,10 +626,10 @@ def test_event_is_dispatched_only_after_commit(contact, django_capture_on_commit
 
 
 def test_rolled_back_change_enqueues_nothing(conversation, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            services.conversation_set_priority(conversation=conversation, priority="urgent")
-            raise RuntimeError("the caller's transaction fails after the change")
+    with (django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError),
+          transaction.atomic()):
+        services.conversation_set_priority(conversation=conversation, priority="urgent")
+        raise RuntimeError("the caller's transaction fails after the change")
     assert callbacks == []
     assert not Event.objects.filter(type="conversation.priority_changed").exists()
     conversation.refresh_from_db()

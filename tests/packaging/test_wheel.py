@@ -129,7 +129,7 @@ def run_worker_until_done(python: Path, host: Path, scenario: dict, script: list
     """`manage.py qcluster` while a host script works (by default: wait for the run to finish); what it printed."""
     script = script or ["wait_for_run.py", str(scenario["workflow"]), str(scenario["conversation"]),
                         scenario["token"], str(RUN_SECONDS)]
-    log = open(host / "qcluster.log", "wb")
+    log = open(host / "qcluster.log", "wb")  # noqa: SIM115 (the worker writes to it until the finally below)
     worker = subprocess.Popen([str(python), "manage.py", "qcluster"], cwd=host, env=host_env(), stdout=log,
                               stderr=subprocess.STDOUT)
     try:

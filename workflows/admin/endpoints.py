@@ -17,7 +17,7 @@ from django.utils.timezone import localtime
 
 from conversations.roles import is_manager
 from workflows.models import Endpoint
-from workflows.integrations import delivery as health
+from workflows import services
 
 STATE_COLOURS = {"healthy": "#1a7f37", "failing": "#9a6700", "disabled": "#cf222e"}
 
@@ -91,7 +91,7 @@ class EndpointAdmin(admin.ModelAdmin):
         endpoint = get_object_or_404(Endpoint, pk=endpoint_id)
         form = EnableForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
-            run_ids = health.endpoint_enable(endpoint=endpoint,
+            run_ids = services.endpoint_enable(endpoint=endpoint,
                                              redeliver_failed_since=form.cleaned_data["redeliver_failed_since"])
             redelivered = f"; {len(run_ids)} failed run(s) queued for redelivery" if run_ids else ""
             self.message_user(request, f"{endpoint.url} is enabled{redelivered}.", messages.SUCCESS)

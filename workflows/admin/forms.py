@@ -25,6 +25,7 @@ from workflows.models import Integration, Workflow
 from workflows.engine import program
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, StepType
+from workflows import services
 
 # Reference picker options by kind (`references.reference_choices`), read once per editor page.
 Choices = dict[str, list[tuple[str, str]]]
@@ -194,8 +195,6 @@ class WorkflowEditorForm(forms.ModelForm):
         self.submitted: dict[str, Any] | None = None
 
     def current_definition(self) -> dict[str, Any]:
-        from workflows import services
-
         return services.workflow_definition(self.instance) if self.instance.pk else dict(NEW_DEFINITION)
 
     def raw_mode(self) -> bool:

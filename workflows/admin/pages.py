@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -30,6 +29,9 @@ from conversations.safetext import checked_json
 from workflows import services
 from workflows import selectors as analytics
 from workflows.admin import charts
+from workflows.admin.base import announce_new_write_only
+from workflows.admin.base import guard as _guard
+from workflows.admin.base import render_page as _page
 from workflows.engine import program
 from workflows.engine import dryrun
 from workflows.gallery import catalog as gallery
@@ -62,26 +64,6 @@ def status_badge(status: str, label: str | None = None) -> str:
     return format_html('<span class="wf-badge wf-badge-{}" style="background:{};color:#fff;padding:2px 8px;'
                        'border-radius:10px;font-size:11px;white-space:nowrap">{}</span>',
                        status, colour, label or status.replace("_", " "))
-
-
-def _page(model_admin, request: HttpRequest, template: str, title: str, **context: Any) -> TemplateResponse:
-    """Render one of the pages inside the admin chrome (breadcrumbs, sidebar, user tools)."""
-    return TemplateResponse(request, f"admin/workflows/pages/{template}", {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta, "title": title, **context,
-    })
-
-
-def _guard(model_admin, permission: str, view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The view behind the admin site's login check and the workflow `view`/`add` permission (403 otherwise)."""
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        allowed = (model_admin.has_add_permission(request) if permission == "add"
-                   else model_admin.has_view_permission(request))
-        if not allowed:
-            raise PermissionDenied
-        return view(model_admin, request, *args, **kwargs)
-
-    return model_admin.admin_site.admin_view(checked)
 
 
 def page_urls(model_admin) -> list[URLPattern]:
@@ -119,9 +101,7 @@ def use_template_view(model_admin, request: HttpRequest, slug: str) -> HttpRespo
         messages.error(request, f"This template cannot be used here yet: {exc}")
         return HttpResponseRedirect(reverse("admin:workflows_workflow_templates"))
     messages.success(request, f'Draft "{workflow.name}" created from the template: review it, then activate it.')
-    from workflows.admin.workflows import announce_new_write_only  # generated webhook secrets, shown once
-
-    announce_new_write_only(request, workflow)
+    announce_new_write_only(request, workflow)  # generated webhook secrets, shown once
     return HttpResponseRedirect(reverse("admin:workflows_workflow_change", args=[workflow.pk]))
 
 

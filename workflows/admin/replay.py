@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from conversations import clock
 from workflows.triggers import registry as triggers
-from workflows.admin.pages import _guard, _page
+from workflows.admin.base import guard, render_page
 from workflows.api.replay import MAX_LIMIT
 from workflows.api.views import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, MAX_YEAR, MIN_YEAR
 from workflows.engine.definition import DefinitionError
@@ -59,9 +59,9 @@ class ReplayForm(forms.Form):
 def replay_urls(model_admin) -> list[URLPattern]:
     """The form and results URLs, to put before the admin's `<object_id>/` patterns."""
     return [
-        path("<int:workflow_id>/replay/", _guard(model_admin, "view", replay_form_view),
+        path("<int:workflow_id>/replay/", guard(model_admin, "view", replay_form_view),
              name="workflows_workflow_replay"),
-        path("replays/<int:replay_id>/", _guard(model_admin, "view", replay_results_view),
+        path("replays/<int:replay_id>/", guard(model_admin, "view", replay_results_view),
              name="workflows_workflow_replay_results"),
     ]
 
@@ -83,7 +83,7 @@ def replay_form_view(model_admin, request: HttpRequest, workflow_id: int) -> Htt
             form.add_error(None, str(exc))
         else:
             return HttpResponseRedirect(reverse("admin:workflows_workflow_replay_results", args=[replay.pk]))
-    return _page(model_admin, request, "replay_form.html", f"Try “{workflow.name}” on history", form=form,
+    return render_page(model_admin, request, "replay_form.html", f"Try “{workflow.name}” on history", form=form,
                  workflow=workflow, trigger_label=_trigger_label(workflow.trigger_type))
 
 
@@ -91,7 +91,7 @@ def replay_results_view(model_admin, request: HttpRequest, replay_id: int) -> Te
     """The progress bar and, once done, the figures and samples in words (drawn by replay.js)."""
     replay = get_object_or_404(WorkflowReplay.objects.select_related("workflow"), pk=replay_id)
     trigger_type = replay.definition["trigger"]["type"]
-    return _page(model_admin, request, "replay.html", f"“{replay.workflow.name}” on history", replay=replay,
+    return render_page(model_admin, request, "replay.html", f"“{replay.workflow.name}” on history", replay=replay,
                  trigger_label=_trigger_label(trigger_type), trigger_type=trigger_type,
                  until_day=timezone.localtime(replay.until) - dt.timedelta(microseconds=1),
                  api_url=reverse("workflow-replay-detail", args=[replay.pk]),

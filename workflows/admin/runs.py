@@ -20,6 +20,7 @@ from conversations.wording import event_sentence
 from workflows import services
 from workflows.admin.pages import status_badge, timeline_rows
 from workflows.choices import FINISHED_RUN_STATUSES, RunStatus
+from workflows.engine import versions
 from workflows.models import WorkflowRun
 
 
@@ -84,7 +85,7 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
                       "type": s.type, "status": s.status, "attempts": s.attempts,
                       "duration_ms": s.duration_ms, "input": s.input, "output": s.output, "error": s.error,
                       "started_at": s.started_at} for s in run.steps.all()]
-            extra = {"rows": timeline_rows(steps, services.definition_for_version(run)),
+            extra = {"rows": timeline_rows(steps, versions.definition_for_version(run)),
                      "run": run, "run_badge": status_badge(run.status),
                      "can_retry": run.status == RunStatus.FAILED and self.can_manage_runs(request),
                      "current_version": run.workflow.version,

@@ -4,7 +4,6 @@ history lives in `workflows.admin.runs`, the gallery, dry run and analytics page
 Every change goes through `workflows.services`. Write-only step values (webhook secrets) show masked in the editor
 and exports; the save that generated or changed one shows it once, as a message on the next page.
 """
-import importlib.util
 import json
 
 from django.contrib import admin, messages
@@ -23,14 +22,16 @@ from django.views.decorators.http import require_POST
 
 from conversations.admin.base import adopt
 from workflows import services
+from workflows.admin import pages as admin_pages
 from workflows.admin import versions as admin_versions
+from workflows.admin.base import announce_new_write_only
+from workflows.admin.replay import replay_urls
 from workflows import selectors as analytics
 from workflows.triggers import registry as triggers
 from workflows.admin.forms import ImportForm, WorkflowEditorForm
 from workflows.choices import WorkflowStatus
 from workflows.engine.definition import DefinitionError
 from workflows.models import ScheduledEvent, Step, Workflow
-from workflows.steps import step_types
 
 STOP_HELP = "Stops processing: the workflows after it do not start for an event it matches."
 STATUS_COLOURS = {"active": "#1a7f37", "draft": "#6e7781", "inactive": "#9a6700"}
@@ -82,16 +83,6 @@ def export_response(definitions: list[dict], filename: str) -> HttpResponse:
     return response
 
 
-def announce_new_write_only(request: HttpRequest, workflow: Workflow) -> None:
-    """Show once, as messages, the write-only values (webhook secrets) the workflow's latest save generated or
-    changed: after this, every page shows them masked."""
-    for item in services.workflow_new_write_only(workflow):
-        kind = step_types.get(item["type"])
-        step = f'step {item["position"] + 1} ({kind.label if kind else item["type"]})'
-        messages.info(request, f'{workflow.name}, {step}: the {item["key"]} is {item["value"]} — copy it now, '
-                               f'it is shown only once.')
-
-
 class TriggerTypeFilter(admin.SimpleListFilter):
     """Filter by trigger, named as the editor names it."""
 
@@ -129,17 +120,11 @@ class WorkflowAdmin(admin.ModelAdmin):
             path("<int:pk>/export/", wrap(self.export_view), name="workflows_workflow_export"),
             path("reorder/", wrap(require_POST(self.reorder_view)), name="workflows_workflow_reorder"),
         ]
-        from workflows.admin.replay import replay_urls
-
         return (urls + admin_versions.version_urls(self) + self.extra_page_urls() + replay_urls(self)
                 + super().get_urls())
 
     def extra_page_urls(self) -> list:
-        """Pages of `workflows.admin.pages` (gallery, dry run, runs, analytics) once that module exists."""
-        if importlib.util.find_spec("workflows.admin.pages") is None:
-            return []
-        from workflows.admin import pages as admin_pages
-
+        """Pages of `workflows.admin.pages` (gallery, dry run, runs, analytics)."""
         return list(admin_pages.page_urls(self))
 
     # List columns --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows.api.serializers import StrictSerializer
-from workflows.integrations import delivery as health
+from workflows import services
 from workflows.models import Endpoint
 
 
@@ -53,6 +53,6 @@ class EndpointViewSet(HelpdeskAPIMixin, viewsets.ReadOnlyModelViewSet):
         endpoint = self.get_object()
         body = EnableRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        run_ids = health.endpoint_enable(endpoint=endpoint,
+        run_ids = services.endpoint_enable(endpoint=endpoint,
                                          redeliver_failed_since=body.validated_data.get("redeliver_failed_since"))
         return Response({"endpoint": EndpointSerializer(endpoint).data, "redelivered_runs": run_ids})

@@ -98,7 +98,8 @@ class CustomActionSerializer(serializers.ModelSerializer):
         current = instance or CustomAction()
         values = {name: data.get(name, getattr(current, name, None))
                   for name in ("name", "description", "method", "path", "input_schema", "output_schema", "published")}
-        integration = data["integration"] if "integration" in data else current.integration
+        # Not `data.get(..., current.integration)`: a new action has no integration to read.
+        integration = data["integration"] if "integration" in data else current.integration  # noqa: SIM401
         return custom_actions.custom_action_save(action=instance, integration=integration, **values)
 
     def create(self, validated_data: dict) -> CustomAction:

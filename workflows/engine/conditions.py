@@ -32,8 +32,8 @@ def _equals(actual: Any, expected: Any) -> bool:
     if isinstance(actual, bool) or isinstance(expected, bool):
         return actual is expected or (isinstance(expected, str) and str(actual).lower() == expected.lower())
     if isinstance(actual, (int, float)) and isinstance(expected, str):
-        return _as_number(expected) == actual
-    return _norm(actual) == _norm(expected)
+        return bool(_as_number(expected) == actual)
+    return bool(_norm(actual) == _norm(expected))
 
 
 def _contains(actual: Any, expected: Any) -> bool:
@@ -163,7 +163,7 @@ def is_known_field(field: str) -> bool:
     return name in known.get(namespace, ())
 
 
-def resolve_field(context: dict, field: str) -> Any:
+def resolve_field(context: dict[str, Any], field: str) -> Any:
     """Follow a dotted path through plain dicts/lists; MISSING when any part is absent."""
     current: Any = context
     for part in field.split("."):
@@ -176,7 +176,7 @@ def resolve_field(context: dict, field: str) -> Any:
     return current
 
 
-def evaluate(tree: dict, context: dict) -> bool:
+def evaluate(tree: dict[str, Any], context: dict[str, Any]) -> bool:
     """Evaluate a condition tree over a run context. An empty tree is true."""
     if not tree:
         return True
@@ -188,7 +188,7 @@ def evaluate(tree: dict, context: dict) -> bool:
     return operator.evaluate(resolve_field(context, tree["field"]), tree.get("value"))
 
 
-def explain(tree: dict, context: dict) -> list[dict]:
+def explain(tree: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any]]:
     """Each leaf with the value it saw and its result, for dry runs and run logs."""
     if not tree:
         return []
@@ -224,7 +224,7 @@ def validate(tree: Any, key: str = "", *, query_only: bool = False) -> list[tupl
     return _validate_leaf(tree, prefix, query_only)
 
 
-def _validate_leaf(leaf: dict, prefix: str, query_only: bool) -> list[tuple[str, str]]:
+def _validate_leaf(leaf: dict[str, Any], prefix: str, query_only: bool) -> list[tuple[str, str]]:
     field, op = leaf.get("field"), leaf.get("op")
     if not isinstance(field, str) or not field:
         return [(f"{prefix}field", "A condition needs a field, e.g. conversation.status.")]
@@ -240,7 +240,7 @@ def _validate_leaf(leaf: dict, prefix: str, query_only: bool) -> list[tuple[str,
     return _validate_value(OPERATORS[op], leaf, prefix)
 
 
-def _validate_value(operator: Operator, leaf: dict, prefix: str) -> list[tuple[str, str]]:
+def _validate_value(operator: Operator, leaf: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
     value = leaf.get("value")
     if operator.value_kind == "none":
         return []
@@ -262,7 +262,7 @@ def _validate_value(operator: Operator, leaf: dict, prefix: str) -> list[tuple[s
 # Compilation to a database query ----------------------------------------------------------------------------
 
 
-def to_q(tree: dict, now: dt.datetime | None = None) -> Q:
+def to_q(tree: dict[str, Any], now: dt.datetime | None = None) -> Q:
     """Compile a (query-only) condition tree to a Q over Conversation."""
     if not tree:
         return Q()
@@ -275,7 +275,7 @@ def to_q(tree: dict, now: dt.datetime | None = None) -> Q:
     return _leaf_q(tree, now or clock.now())
 
 
-def _leaf_q(leaf: dict, now: dt.datetime) -> Q:
+def _leaf_q(leaf: dict[str, Any], now: dt.datetime) -> Q:
     field, op, value = leaf["field"], leaf["op"], leaf.get("value")
     operator = OPERATORS[op]
     if field in MINUTES_SINCE_FIELDS:

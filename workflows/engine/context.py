@@ -8,24 +8,25 @@ empty text rather than failing the step.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from jinja2 import TemplateError, meta, nodes
+from jinja2 import Template, TemplateError, meta, nodes
 
 from conversations import clock
-from conversations.models import Attachment, Conversation, Event, Message
+from conversations.models import Attachment, Contact, Conversation, Event, Message
 from workflows.engine import sandbox
 
 
-def _iso(value) -> str | None:
+def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-def _minutes_since(moment) -> int | None:
+def _minutes_since(moment: dt.datetime | None) -> int | None:
     return int((clock.now() - moment).total_seconds() // 60) if moment else None
 
 
@@ -41,7 +42,7 @@ def conversation_data(conversation: Conversation) -> dict[str, Any]:
         "assignee": assignee.get_username() if assignee else None,
         "assignee_id": conversation.assignee_id,
         "assignee_email": assignee.email if assignee else None,
-        "team": conversation.team.name if conversation.team_id else None,
+        "team": conversation.team.name if conversation.team is not None else None,
         "team_id": conversation.team_id,
         "tags": sorted(tag.name for tag in conversation.tags.all()),
         "disposition": conversation.disposition or None,
@@ -63,7 +64,7 @@ def _message_count(conversation: Conversation) -> int:
     return conversation.messages.count() if counted is None else counted
 
 
-def _with_message_count(conversations):
+def _with_message_count(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
     """Annotate the number of messages with a correlated subquery (no GROUP BY over the joined rows)."""
     count = (Message.objects.filter(conversation=OuterRef("pk")).order_by().values("conversation")
              .annotate(total=Count("pk")).values("total"))
@@ -71,7 +72,7 @@ def _with_message_count(conversations):
                                                                   Value(0)))
 
 
-def contact_data(contact) -> dict[str, Any]:
+def contact_data(contact: Contact | None) -> dict[str, Any]:
     """A contact as plain data (the `contact.*` namespace, with `attributes` as its memory)."""
     if contact is None:
         return {}
@@ -109,12 +110,12 @@ def event_data(event: Event) -> dict[str, Any]:
             "depth": event.depth, "payload": payload, "properties": payload}
 
 
-def build_context(event: Event, variables: dict | None = None, conversation: Conversation | None = None) -> dict:
+def build_context(event: Event, variables: dict[str, Any] | None = None, conversation: Conversation | None = None) -> dict[str, Any]:
     """Everything a run's conditions and templates can read, as plain data, fresh from the database."""
     return LazyContext(event, variables, conversation).complete()
 
 
-def _conversations_with_context(ids) -> dict[int, Conversation]:
+def _conversations_with_context(ids: Iterable[int]) -> dict[int, Conversation]:
     """Conversations with what their context shows (contact, assignee, team, tags, message count): three queries
     for any number of them."""
     rows = _with_message_count(Conversation.objects.select_related("contact", "assignee", "team")
@@ -128,15 +129,15 @@ class BatchReader:
 
     def __init__(self, events: list[Event]):
         self._events = events
-        self._messages: dict[Any, dict] | None = None
-        self._conversations: dict[int, tuple[dict, dict]] = {}
+        self._messages: dict[Any, dict[str, Any] | None] | None = None
+        self._conversations: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._unread: set[int] = {event.conversation_id for event in events if event.conversation_id}
 
-    def context(self, event: Event, variables: dict | None = None) -> "LazyContext":
+    def context(self, event: Event, variables: dict[str, Any] | None = None) -> "LazyContext":
         """The (lazy) context of one of the batch's events."""
         return LazyContext(event, variables, reader=self)
 
-    def message(self, event: Event) -> dict | None:
+    def message(self, event: Event) -> dict[str, Any] | None:
         if self._messages is None:
             ids = {message_id for other in self._events if (message_id := (other.payload or {}).get("message_id"))}
             self._messages = {message.pk: message_data(message) for message in _messages().filter(pk__in=ids)}
@@ -145,7 +146,7 @@ class BatchReader:
             return self._messages[message_id]
         return message_data(_messages().filter(pk=message_id).first()) if message_id else None
 
-    def conversation(self, event: Event) -> tuple[dict, dict]:
+    def conversation(self, event: Event) -> tuple[dict[str, Any], dict[str, Any]]:
         """(conversation data, contact data) of the event's conversation, as of the last read."""
         conversation_id = event.conversation_id
         if conversation_id is None:
@@ -158,7 +159,7 @@ class BatchReader:
         return self._conversations.get(conversation_id, ({}, contact_data(event.contact)))
 
 
-class LazyContext(dict):
+class LazyContext(dict[str, Any]):
     """The context for trigger matching: `event`, `sla` and `vars` at once, the conversation (with its contact) and
     the message read from the database on first use. Most events are rejected on the event or the message alone,
     so they never cost the conversation's queries. Lookups (`[]`, `get`, `in`) load; iterate only `complete()`.
@@ -166,8 +167,8 @@ class LazyContext(dict):
 
     LAZY = ("conversation", "contact", "message")
 
-    def __init__(self, event: Event, variables: dict | None = None, conversation: Conversation | None = None,
-                 reader: BatchReader | None = None, known: dict | None = None, own_conversation: bool = False):
+    def __init__(self, event: Event, variables: dict[str, Any] | None = None, conversation: Conversation | None = None,
+                 reader: BatchReader | None = None, known: dict[str, Any] | None = None, own_conversation: bool = False):
         super().__init__(event=event_data(event), sla=dict(event.payload) if event.type.startswith("sla.") else {},
                          vars=dict(variables or {}), **(known or {}))
         self._event, self._conversation, self._reader = event, conversation or event.conversation, reader
@@ -185,7 +186,7 @@ class LazyContext(dict):
             raise KeyError(key)
         return dict.__getitem__(self, key)
 
-    def _read_message(self) -> dict | None:
+    def _read_message(self) -> dict[str, Any] | None:
         if self._reader is not None:
             return self._reader.message(self._event)
         message_id = (self._event.payload or {}).get("message_id")
@@ -201,12 +202,12 @@ class LazyContext(dict):
         self["contact"] = contact_data(contact)
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self[key] if key in self else default
+        return self[key] if key in self else default  # noqa: SIM401 (this is `get`: the lazy keys load in __getitem__)
 
     def __contains__(self, key: object) -> bool:
         return key in self.LAZY or dict.__contains__(self, key)
 
-    def complete(self) -> dict:
+    def complete(self) -> dict[str, Any]:
         """A plain dict with every namespace read (what runs, templates and webhooks see)."""
         return {key: self[key] for key in ("event", "conversation", "contact", "message", "sla", "vars")}
 
@@ -216,13 +217,13 @@ class LazyContext(dict):
             if name in self.LAZY:
                 self[name]  # noqa: B018 (loads it)
 
-    def fork(self, variables: dict) -> "LazyContext":
+    def fork(self, variables: dict[str, Any]) -> "LazyContext":
         """A private copy for another run of the same event: what was read so far is copied, the rest stays lazy."""
         known = {key: copy.deepcopy(dict.__getitem__(self, key)) for key in self.LAZY if dict.__contains__(self, key)}
         return LazyContext(self._event, variables, self._conversation, reader=self._reader, known=known,
                            own_conversation=self._own_conversation)
 
-    def refreshed(self, variables: dict) -> "LazyContext":
+    def refreshed(self, variables: dict[str, Any]) -> "LazyContext":
         """The context after a step changed the conversation: the conversation and contact are read again (on their
         own) where a later step looks; the event's message, which never changes once written, is kept."""
         known = {"message": dict.__getitem__(self, "message")} if dict.__contains__(self, "message") else {}
@@ -263,7 +264,7 @@ def template_error(text: str) -> str | None:
     except RecursionError:  # a chain of a thousand filters nests past Python's stack: a 400, not a 500
         return "Template error: the template nests too deeply (a long chain of filters or expressions); simplify it."
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(getattr(node, "arg", None), "value", None)
         if isinstance(name, str) and name.startswith("_"):
             return f'Template error: "{name}" is private; templates read plain data only.'
     return None
@@ -274,22 +275,22 @@ class RenderError(Exception):
 
 
 @lru_cache(maxsize=512)
-def _compiled(text: str):
+def _compiled(text: str) -> Template:
     return sandbox.environment().from_string(text)
 
 
-def render(text: str, context: dict) -> str:
+def render(text: str, context: dict[str, Any]) -> str:
     """Render one template string over the context; text without placeholders is returned as is."""
     if "{{" not in text and "{%" not in text:
         return text
     try:
         with sandbox.budgeted():
-            return _compiled(text).render(context)
+            return str(_compiled(text).render(context))
     except (TemplateError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
         raise RenderError(f"Could not render {text!r}: {exc}") from exc
 
 
-def render_value(value: Any, context: dict) -> Any:
+def render_value(value: Any, context: dict[str, Any]) -> Any:
     """Render every string inside a JSON-like value (dicts, lists) over the context, all within one deadline."""
     if isinstance(context, LazyContext):
         _load_referenced(value, context)
@@ -297,7 +298,7 @@ def render_value(value: Any, context: dict) -> Any:
         return _render_strings(value, context)
 
 
-def _render_strings(value: Any, context: dict) -> Any:
+def _render_strings(value: Any, context: dict[str, Any]) -> Any:
     if isinstance(value, str):
         return render(value, context)
     if isinstance(value, list):

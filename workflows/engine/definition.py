@@ -33,7 +33,7 @@ class DefinitionError(Exception):
         self.errors = errors
 
 
-def _schema_errors(instance: Any, schema: dict, key: str) -> list[tuple[str, str]]:
+def _schema_errors(instance: Any, schema: dict[str, Any], key: str) -> list[tuple[str, str]]:
     validator = jsonschema.Draft202012Validator(schema)
     found = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
@@ -75,7 +75,7 @@ def _validate_trigger(trigger: Any) -> list[tuple[str, str]]:
     return errors or [(f"trigger.config.{key}", message) for key, message in kind.validate(config)]
 
 
-def _validate_order(data: dict) -> list[tuple[str, str]]:
+def _validate_order(data: dict[str, Any]) -> list[tuple[str, str]]:
     """`order` is a whole number (absent = after the existing workflows); `stop_processing` a boolean."""
     errors = []
     order = data.get("order")
@@ -107,7 +107,7 @@ def _validate_step(step: Any, index: int, trigger_type: str, key: str | None = N
     unknown = set(step) - {"type", "config", "on_false", "id", "position"}
     if unknown:
         return [(f"{key}.{sorted(unknown)[0]}", "Unknown key.")]
-    step_type = step_types.get(step.get("type"))
+    step_type = step_types.get(step.get("type", ""))
     if step_type is None:
         return [(f"{key}.type", f'Unknown step type "{step.get("type")}".')]
     on_false = step.get("on_false")
@@ -171,7 +171,7 @@ def validate_definition(data: Any, *, tolerated: frozenset[tuple[str, str]] = fr
     return normalize(data)
 
 
-def _validate_tree(steps: list, trigger_type: str) -> list[tuple[str, str]]:
+def _validate_tree(steps: list[Any], trigger_type: str) -> list[tuple[str, str]]:
     """Every step, those nested in branches too (an error on a nested step names its path, e.g. "step 2.1.0"),
     and branches nested deeper than allowed."""
     depth = program.depth_errors(steps)
@@ -187,7 +187,7 @@ def _validate_tree(steps: list, trigger_type: str) -> list[tuple[str, str]]:
     return errors
 
 
-def _reference_errors(data: dict, errors: list[tuple[str, str]],
+def _reference_errors(data: dict[str, Any], errors: list[tuple[str, str]],
                       tolerated: frozenset[tuple[str, str]]) -> list[tuple[str, str]]:
     """Missing references of the parts whose shape is valid (one query per kind), minus the tolerated ones."""
     invalid = {key.split(".")[0] for key, _ in errors}
@@ -207,10 +207,11 @@ def validate_steps(steps: Any, *, trigger_type: str, key: str = "steps") -> list
             grouped.setdefault(key + path[len("steps"):], []).append(message)
     if grouped:
         raise DefinitionError(grouped)
-    return normalize({"name": "-", "trigger": {"type": trigger_type}, "steps": steps})["steps"]
+    normalized: list[dict[str, Any]] = normalize({"name": "-", "trigger": {"type": trigger_type}, "steps": steps})["steps"]
+    return normalized
 
 
-def normalize(data: dict) -> dict[str, Any]:
+def normalize(data: dict[str, Any]) -> dict[str, Any]:
     """The canonical shape of a valid definition. Write-only keys are left as posted (the mask included): saving
     resolves them with `keep_write_only` and `prepare_steps`, which need the previous version."""
     return {
@@ -224,7 +225,7 @@ def normalize(data: dict) -> dict[str, Any]:
     }
 
 
-def _normal_step(step: dict) -> dict:
+def _normal_step(step: dict[str, Any]) -> dict[str, Any]:
     return {"type": step["type"], "config": step.get("config", {}),
             **({"on_false": step["on_false"]} if step.get("on_false") else {})}
 
@@ -232,7 +233,7 @@ def _normal_step(step: dict) -> dict:
 # Write-only config keys -------------------------------------------------------------------------------------
 
 
-def _write_only(step: dict) -> tuple[str, ...]:
+def _write_only(step: dict[str, Any]) -> tuple[str, ...]:
     step_type = step_types.get(step.get("type", ""))
     return step_type.write_only if step_type is not None else ()
 
@@ -240,28 +241,28 @@ def _write_only(step: dict) -> tuple[str, ...]:
 def mask_write_only(definition: dict[str, Any]) -> dict[str, Any]:
     """The definition as every read shows it: write-only values replaced by WRITE_ONLY_MASK."""
     return {**definition, "steps": program.map_steps(definition.get("steps", []), lambda step: (
-        {**step, "config": step_types.get(step["type"]).mask_write_only(step.get("config", {}))}
+        {**step, "config": step_types.require(step["type"]).mask_write_only(step.get("config", {}))}
         if _write_only(step) else step))}
 
 
-def _wants_previous(step: dict) -> bool:
+def _wants_previous(step: dict[str, Any]) -> bool:
     """A step whose write-only key was posted as the mask or left out keeps the value saved before."""
     config = step.get("config", {})
     return any(config.get(key, WRITE_ONLY_MASK) == WRITE_ONLY_MASK for key in _write_only(step))
 
 
-def _public_config(step: dict) -> dict:
+def _public_config(step: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in step.get("config", {}).items() if key not in _write_only(step)}
 
 
-def _same_step(step: dict, position: int, previous: dict, previous_position: int, *, same_place: bool,
+def _same_step(step: dict[str, Any], position: int, previous: dict[str, Any], previous_position: int, *, same_place: bool,
                same_config: bool) -> bool:
     return (step.get("type") == previous.get("type")
             and (not same_place or position == previous_position)
             and (not same_config or _public_config(step) == _public_config(previous)))
 
 
-def _match_previous(steps: list[dict], previous: list[dict]) -> dict[int, int]:
+def _match_previous(steps: list[dict[str, Any]], previous: list[dict[str, Any]]) -> dict[int, int]:
     """Which previous step each step that wants its saved values is, one to one. In order of confidence: same place
     and same other config; same other config elsewhere (the steps were reordered); same place and type (edited)."""
     wanting = [index for index, step in enumerate(steps) if _wants_previous(step)]
@@ -279,7 +280,7 @@ def _match_previous(steps: list[dict], previous: list[dict]) -> dict[int, int]:
     return matches
 
 
-def keep_write_only(steps: list[dict], previous: list[dict]) -> list[dict]:
+def keep_write_only(steps: list[dict[str, Any]], previous: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The steps with every write-only key posted as the mask (or left out) set to the value of the same step in the
     previous version. A key with no matching previous step (or no saved value) is dropped, so `prepare_steps`
     generates a new one. Pure: no database, the inputs are not changed."""
@@ -299,15 +300,15 @@ def keep_write_only(steps: list[dict], previous: list[dict]) -> list[dict]:
     return kept
 
 
-def prepare_steps(definition: dict[str, Any], previous: list[dict] | None = None) -> dict[str, Any]:
+def prepare_steps(definition: dict[str, Any], previous: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The definition as it is saved: write-only values kept from `previous` steps, then what step types generate
     on save filled in (a webhook secret left empty, or posted as the mask with nothing to keep)."""
     steps = _keep_nested(definition.get("steps", []), previous or [])
     return {**definition, "steps": program.map_steps(steps, lambda step: {
-        **step, "config": step_types.get(step["type"]).prepare(step["config"])})}
+        **step, "config": step_types.require(step["type"]).prepare(step["config"])})}
 
 
-def _keep_nested(steps: list[dict], previous: list[dict]) -> list[dict]:
+def _keep_nested(steps: list[dict[str, Any]], previous: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`keep_write_only` over every step, those nested in branches too: both trees are matched in reading order."""
     flat = [step for _, _, step in program.keyed_steps(steps)]
     kept = iter(keep_write_only(flat, [step for _, _, step in program.keyed_steps(previous)]))
@@ -326,7 +327,7 @@ def new_write_only_keys(definition: dict[str, Any], previous: dict[str, Any] | N
 
 def _map_write_only(definition: dict[str, Any], function: Callable[[str], str]) -> dict[str, Any]:
     """The definition with `function` applied to every write-only value that holds a secret."""
-    def mapped(step: dict) -> dict:
+    def mapped(step: dict[str, Any]) -> dict[str, Any]:
         config = step.get("config", {})
         changed = {key: function(config[key]) for key in _write_only(step)
                    if isinstance(config.get(key), str) and config[key] not in ("", WRITE_ONLY_MASK)}

@@ -14,6 +14,9 @@ itself are created already claimed (running, with a lease), so no second UPDATE 
 """
 from __future__ import annotations
 
+from typing import Any
+
+import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
 
-from conversations import clock
+from conversations import clock, payloads
 from conversations.conf import helpdesk_setting
 from conversations.models import Event
 from workflows.triggers import registry as triggers
@@ -50,7 +53,7 @@ class _Candidates:
         kind = triggers.trigger_type(event.type)
         workflows = self._by_type.get(event.type, [])
         if kind is not None and kind.targeted:  # schedule and manual events name their one workflow
-            wanted = (event.payload or {}).get("workflow_id")
+            wanted = payloads.payload_of(event, payloads.TargetedRun).get("workflow_id")
             return [workflow for workflow in workflows if workflow.pk == wanted]
         return list(workflows)
 
@@ -60,7 +63,7 @@ def _matches(event: Event, candidates: list[Workflow], data: LazyContext) -> lis
     processing: the workflows after it do not start for this event."""
     if not candidates:
         return []
-    kind = triggers.trigger_type(event.type)
+    kind = triggers.trigger_types.require(event.type)
     matched = []
     for workflow in candidates:
         if kind.matches(workflow.trigger_config or {}, event, data):
@@ -88,7 +91,7 @@ class StartedRun:
     batch's runs changes that conversation."""
 
     run: WorkflowRun
-    context: dict
+    context: LazyContext
 
 
 @dataclass
@@ -99,8 +102,8 @@ class Batch:
 
     started: list[StartedRun] = field(default_factory=list)
     resumed: list[int] = field(default_factory=list)  # waiting runs an event of the batch settled (due now)
-    unsettled: set = field(default_factory=set)
-    changed: set = field(default_factory=set)  # conversations the batch's runs changed (their contexts are stale)
+    unsettled: set[Any] = field(default_factory=set)
+    changed: set[Any] = field(default_factory=set)  # conversations the batch's runs changed (their contexts are stale)
 
     @property
     def run_ids(self) -> list[int]:
@@ -111,12 +114,12 @@ class _LostClaim(Exception):
     """Another worker dispatched one of the events first: roll the batch back."""
 
 
-def dispatch_event(event_id) -> list[int]:
+def dispatch_event(event_id: Any) -> list[int]:
     """Create the runs an event starts (queued, for any worker) and mark it dispatched; return their ids."""
     return dispatch_batch([event_id], claim_runs=False).run_ids
 
 
-def dispatch_batch(event_ids: list, *, claim_runs: bool = True) -> Batch:
+def dispatch_batch(event_ids: list[Any], *, claim_runs: bool = True) -> Batch:
     """Dispatch the undispatched events among `event_ids`: match them, then create their runs and mark them
     dispatched in one transaction. With `claim_runs` the runs are created running, leased to this worker, which
     must execute them next (`runner.execute_started`); otherwise they are queued for any worker."""
@@ -153,7 +156,7 @@ def _depth_note(event: Event) -> str:
             "(loop protection)")
 
 
-def _match_batch(events: list[Event], reader: BatchReader) -> tuple[dict, set]:
+def _match_batch(events: list[Event], reader: BatchReader) -> tuple[dict[Any, list[Workflow]], set[Any]]:
     """The workflows each event starts, and the events whose matching failed (logged, left undispatched)."""
     candidates = _Candidates(events)
     matched, failed = {}, set()
@@ -166,8 +169,8 @@ def _match_batch(events: list[Event], reader: BatchReader) -> tuple[dict, set]:
     return matched, failed
 
 
-def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict, claim_runs: bool,
-                  awaited: list) -> tuple[set, list[WorkflowRun], list[int]]:
+def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict[Any, list[Workflow]], claim_runs: bool,
+                  awaited: list[Any]) -> tuple[set[Any], list[WorkflowRun], list[int]]:
     """Claim the events, create their runs, settle the waits they match and mark them dispatched in one
     transaction; returns the event ids taken, the runs created and the waiting runs resumed."""
     with transaction.atomic():
@@ -182,7 +185,7 @@ def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict, claim
         _derive_events([event for event in live if event.pk in taken])
         resumed = waits.settle_waits([(wait, event) for wait, event in awaited if event.pk in taken], now)
         notes = {event.pk: _depth_note(event) for event in too_deep if event.pk in taken}
-        counts = defaultdict(int)
+        counts: defaultdict[Any, int] = defaultdict(int)
         for run in runs:
             counts[run.event_id] += 1
         notes.update({event.pk: f"started {counts[event.pk]} run(s)" for event in live if event.pk in taken})
@@ -190,7 +193,7 @@ def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict, claim
     return taken, runs, resumed
 
 
-def _new_run(workflow: Workflow, event: Event, now, claimed: bool) -> WorkflowRun:
+def _new_run(workflow: Workflow, event: Event, now: dt.datetime, claimed: bool) -> WorkflowRun:
     run = WorkflowRun(workflow=workflow, version=workflow.version, event=event, conversation=event.conversation,
                       status=RunStatus.QUEUED, resume_at=now)
     if claimed:
@@ -202,10 +205,11 @@ def _new_run(workflow: Workflow, event: Event, now, claimed: bool) -> WorkflowRu
 def _derive_events(events: list[Event]) -> None:
     """Let trigger families record the events they derive from these (e.g. a sentiment crossing from a message)."""
     for kind in triggers.trigger_types.with_hook("derive"):
-        kind.derive(events)
+        if kind.derive is not None:
+            kind.derive(events)
 
 
-def _mark_dispatched(notes: dict, now) -> None:
+def _mark_dispatched(notes: dict[Any, str], now: dt.datetime) -> None:
     """Mark the events dispatched, one UPDATE per distinct note; any event found dispatched meanwhile means another
     worker took it, and the whole batch rolls back (it cannot happen while the claim holds)."""
     by_note = defaultdict(list)
@@ -218,7 +222,7 @@ def _mark_dispatched(notes: dict, now) -> None:
             raise _LostClaim
 
 
-def _lock_undispatched(event_ids: list) -> set:
+def _lock_undispatched(event_ids: list[Any]) -> set[Any]:
     """The events among `event_ids` this transaction now owns: row-locked where the database can skip locked rows
     (others are left to the worker holding them); elsewhere (SQLite, one writer at a time) those still undispatched."""
     if not event_ids:
@@ -229,7 +233,7 @@ def _lock_undispatched(event_ids: list) -> set:
     return set(pending.values_list("pk", flat=True))
 
 
-def _dispatch_one_by_one(event_ids: list, claim_runs: bool) -> Batch:
+def _dispatch_one_by_one(event_ids: list[Any], claim_runs: bool) -> Batch:
     """The slow path for a batch that hit an existing run: each event on its own, skipping runs that exist."""
     batch = Batch()
     for event_id in event_ids:

@@ -6,6 +6,8 @@ behind is found by the next wake-up or the recovery sweep (`workflows.engine.swe
 """
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 import logging
 import time
@@ -29,18 +31,18 @@ IDLE_POLL_SECONDS = 0.05
 _unreleased: set[int] = set()
 
 
-def dispatch_and_run(event_id) -> int:
+def dispatch_and_run(event_id: Any) -> int:
     """Dispatch one event and execute the runs it starts in this worker; return the runs started."""
     return drain_batch([event_id])
 
 
-def drain_batch(event_ids: list) -> int:
+def drain_batch(event_ids: list[Any]) -> int:
     """Dispatch these events (those still undispatched) and execute the runs they start; return the runs started.
     Outside a drain loop, so the events those runs record wake a worker as usual."""
     return _drain_batch(event_ids, set())
 
 
-def drain_events(first_event_id=None, budget_seconds: float = 5.0) -> int:
+def drain_events(first_event_id: Any = None, budget_seconds: float = 5.0) -> int:
     """Dispatch `first_event_id`, then every other undispatched event, oldest first and a batch at a time, until
     none is left or the budget is spent; return the runs started.
 
@@ -50,7 +52,7 @@ def drain_events(first_event_id=None, budget_seconds: float = 5.0) -> int:
     their owner, their own task and the sweep, so they never stall the drain."""
     started_at = time.monotonic()
     deadline = started_at + budget_seconds
-    held: set = set()
+    held: set[Any] = set()
     started = 0
     release_abandoned_runs()
     with wakeups_suppressed():
@@ -70,12 +72,12 @@ def drain_events(first_event_id=None, budget_seconds: float = 5.0) -> int:
     return started
 
 
-def _oldest_undispatched(held: set, limit: int = BATCH) -> list:
+def _oldest_undispatched(held: set[Any], limit: int = BATCH) -> list[Any]:
     return list(Event.objects.filter(dispatched_at__isnull=True).exclude(pk__in=held)
                 .order_by("occurred_at").values_list("pk", flat=True)[:limit])
 
 
-def _drain_batch(event_ids: list, held: set) -> int:
+def _drain_batch(event_ids: list[Any], held: set[Any]) -> int:
     """Dispatch one batch and execute the runs it started; failures are logged and left to the sweep."""
     try:
         batch = dispatcher.dispatch_batch(event_ids)

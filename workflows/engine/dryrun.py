@@ -24,6 +24,7 @@ from workflows.engine.context import RenderError, build_context
 from workflows.engine.definition import validate_definition
 from workflows.steps import step_types
 from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
+from workflows.integrations.secrets import mask_step_result
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ MAX_ID = 2**63 - 1
 WOULD_RUN, SKIPPED, STOPPED, NOT_REACHED, FAILED = "would_run", "skipped", "stopped", "not_reached", "failed"
 
 
-def dry_run(*, definition: dict, conversation: Conversation | None = None,
-            sample_event: dict | None = None) -> dict[str, Any]:
+def dry_run(*, definition: dict[str, Any], conversation: Conversation | None = None,
+            sample_event: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run a definition's steps against a conversation and/or a sample event and report what each would do.
 
     Raises DefinitionError for an invalid definition, ValidationError for a sample event it cannot read.
@@ -52,12 +53,12 @@ def dry_run(*, definition: dict, conversation: Conversation | None = None,
     return report
 
 
-def trigger_report(trigger: dict, event: Event, data: dict) -> dict[str, Any]:
+def trigger_report(trigger: dict[str, Any], event: Event, data: dict[str, Any]) -> dict[str, Any]:
     """Whether `event` (a recorded one, for a replay) would start a workflow with this validated trigger."""
     return _trigger_report(trigger, event, data)
 
 
-def dry_run_steps(*, steps: list[dict], event: Event, data: dict) -> dict[str, Any]:
+def dry_run_steps(*, steps: list[dict[str, Any]], event: Event, data: dict[str, Any]) -> dict[str, Any]:
     """The steps' part of a dry run for a recorded event, over a context the caller built (a replay reads a whole
     chunk's contexts at once): `{"steps", "result"}`, inside a transaction that is always rolled back."""
     with transaction.atomic():
@@ -67,7 +68,7 @@ def dry_run_steps(*, steps: list[dict], event: Event, data: dict) -> dict[str, A
             transaction.set_rollback(True)
 
 
-def _sample_event(definition: dict, conversation: Conversation | None, sample: dict) -> Event:
+def _sample_event(definition: dict[str, Any], conversation: Conversation | None, sample: dict[str, Any]) -> Event:
     """The event the dry run reacts to: built in memory (never saved), depth 0 like a human cause."""
     message_id = (sample.get("payload") or {}).get("message_id")
     if message_id is not None and not (isinstance(message_id, int) and not isinstance(message_id, bool)
@@ -111,7 +112,7 @@ def _context(event: Event, conversation: Conversation | None) -> dict[str, Any]:
     return data
 
 
-def _trigger_report(trigger: dict, event: Event, data: dict) -> dict[str, Any]:
+def _trigger_report(trigger: dict[str, Any], event: Event, data: dict[str, Any]) -> dict[str, Any]:
     """Whether this event would start the workflow (its type and its trigger config filters)."""
     kind = triggers.trigger_type(trigger["type"])
     try:
@@ -122,7 +123,7 @@ def _trigger_report(trigger: dict, event: Event, data: dict) -> dict[str, Any]:
     return {"type": trigger["type"], "event_type": event.type, "matches": bool(matches)}
 
 
-def _run_steps(steps: list[dict], event: Event, conversation: Conversation | None, data: dict) -> dict[str, Any]:
+def _run_steps(steps: list[dict[str, Any]], event: Event, conversation: Conversation | None, data: dict[str, Any]) -> dict[str, Any]:
     """Walk the steps the way the runner does (on_false stop / continue / skip_next, the path a branch takes) and
     report each one, nested ones included (each with its `path`)."""
     slots = program.flatten(steps)
@@ -153,15 +154,15 @@ def _run_steps(steps: list[dict], event: Event, conversation: Conversation | Non
     return {"steps": reports, "result": {"status": result, "vars": data["vars"]}}
 
 
-def _dry_step(step: dict, position: int, event: Event, conversation: Conversation | None,
-              data: dict) -> tuple[StepOutcome, dict]:
+def _dry_step(step: dict[str, Any], position: int, event: Event, conversation: Conversation | None,
+              data: dict[str, Any]) -> tuple[StepOutcome, dict[str, Any]]:
     """Execute a side-effect-free step, or describe a side-effecting one; never raises."""
-    step_type: StepType = step_types.get(step["type"])
+    step_type: StepType = step_types.require(step["type"])
     config = step.get("config", {})
     ctx = StepContext(data=data, event=event, conversation=conversation, depth=event.depth + 1, dry_run=True,
                       trigger_type=event.type)
     started = time.monotonic()
-    rendered: dict = {}
+    rendered: dict[str, Any] = {}
     try:
         rendered = step_type.render(config, ctx)
         if step_type.has_side_effects:
@@ -175,7 +176,6 @@ def _dry_step(step: dict, position: int, event: Event, conversation: Conversatio
         logger.exception("Dry run of step %s (%s) crashed", position, step["type"])
         outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
     if step_type.uses_secrets:  # rendered `secrets.*` templates: mask them as the runner does
-        from workflows.integrations.secrets import mask_step_result
         rendered = mask_step_result(rendered, outcome)
     status = FAILED if outcome.status == Outcome.FAILED else WOULD_RUN
     report = _report(position, step, status, input=rendered, output=outcome.output, error=outcome.error,
@@ -183,7 +183,7 @@ def _dry_step(step: dict, position: int, event: Event, conversation: Conversatio
     return outcome, report
 
 
-def _report(position: int, step: dict, status: str, **fields: Any) -> dict[str, Any]:
+def _report(position: int, step: dict[str, Any], status: str, **fields: Any) -> dict[str, Any]:
     """One step's line in the dry-run report, in the shape of a run's step results (docs/api.md)."""
     return {
         "position": position, "path": step.get("_path", str(position)), "type": step["type"], "status": status,

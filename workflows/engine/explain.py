@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from conversations.conf import helpdesk_setting
-from conversations import clock
+from conversations import clock, payloads
 from conversations.models import Event
 from workflows.triggers import registry as triggers
 from workflows.choices import RunStatus, WorkflowStatus
@@ -50,7 +50,7 @@ class _Then:
 
     workflow_id: int
     version: int
-    definition: dict
+    definition: dict[str, Any]
 
     @property
     def order_key(self) -> tuple[int, int]:
@@ -58,7 +58,7 @@ class _Then:
 
     @property
     def name(self) -> str:
-        return self.definition.get("name", "")
+        return str(self.definition.get("name", ""))
 
 
 def decided_at(event: Event) -> dt.datetime:
@@ -94,7 +94,8 @@ def _versions_then(event: Event) -> list[_Then]:
     found = [_Then(*row) for row in rows if (row[2].get("trigger") or {}).get("type") == event.type]
     kind = triggers.trigger_type(event.type)
     if kind is not None and kind.targeted:  # schedule and manual events name their one workflow
-        found = [then for then in found if then.workflow_id == (event.payload or {}).get("workflow_id")]
+        wanted = payloads.payload_of(event, payloads.TargetedRun).get("workflow_id")
+        found = [then for then in found if then.workflow_id == wanted]
     return sorted(found, key=lambda then: then.order_key)
 
 
@@ -112,9 +113,9 @@ class _Explainer:
         self.event = event
         self.runs = _runs_of(event)
         self.stopper: _Then | None = None
-        self._data = None
+        self._data: dict[str, Any] | None = None
 
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         if self._data is None:
             self._data = BatchReader([self.event]).context(self.event)
         return self._data
@@ -165,13 +166,14 @@ def _run_outcome(run: WorkflowRun) -> dict[str, Any]:
 
 def _stopping_condition(run: WorkflowRun) -> dict[str, Any]:
     """The condition step that stopped the run, with the checks that were false (as the step recorded them)."""
-    last = run.condition_steps[0] if run.condition_steps else StepRun(position=run.position, type="condition")
+    condition_steps: list[StepRun] = getattr(run, "condition_steps", [])  # prefetched (to_attr) with the runs
+    last = condition_steps[0] if condition_steps else StepRun(position=run.position, type="condition")
     checks = [check for check in (last.output or {}).get("checks", []) if not check.get("result")]
     path = last.path or str(last.position)
     return {"position": int(path.split(".")[0]), "path": path, "type": last.type, "checks": checks}
 
 
-def _step_name(step: dict) -> str:
+def _step_name(step: dict[str, Any]) -> str:
     """A step as a reason names it: its 1-based number at the top level, its path inside a branch ("0.1.2")."""
     return f"{step['path']} (in a branch)" if "." in step["path"] else str(step["position"] + 1)
 

@@ -18,7 +18,7 @@ from workflows.models import Workflow
 SET_FIELD = "set_field"
 
 
-def _names_key(value: Any, key: str, path: re.Pattern) -> bool:
+def _names_key(value: Any, key: str, path: re.Pattern[str]) -> bool:
     """True when anything inside `value` (a definition, or a part of one) uses the field `key`."""
     if isinstance(value, str):
         return bool(path.search(value))
@@ -26,17 +26,19 @@ def _names_key(value: Any, key: str, path: re.Pattern) -> bool:
         return any(_names_key(item, key, path) for item in value)
     if not isinstance(value, dict):
         return False
-    config = value.get("config") if isinstance(value.get("config"), dict) else {}
+    raw_config = value.get("config")
+    config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
     if value.get("type") == SET_FIELD and config.get("target", "conversation") == "conversation" \
             and config.get("key") == key:
         return True
-    awaited = value.get("filter") if isinstance(value.get("filter"), dict) else {}
+    raw_filter = value.get("filter")
+    awaited: dict[str, Any] = raw_filter if isinstance(raw_filter, dict) else {}
     if value.get("event") == EventType.FIELDS_CHANGED and key in (awaited.get("keys") or []):
         return True
     return any(_names_key(item, key, path) for item in value.values())
 
 
-def _uses(workflow: Workflow, key: str, path: re.Pattern) -> bool:
+def _uses(workflow: Workflow, key: str, path: re.Pattern[str]) -> bool:
     config = workflow.trigger_config or {}
     if workflow.trigger_type == EventType.FIELDS_CHANGED and key in (config.get("keys") or []):
         return True

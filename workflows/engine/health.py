@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
 
 from conversations import clock
 from conversations.choices import EventType
@@ -30,8 +33,9 @@ class DueWork:
         return max(0.0, (now - self.due_since).total_seconds())
 
 
-def _first(queryset, field: str) -> dt.datetime | None:
-    return queryset.order_by(field).values_list(field, flat=True).first()
+def _first(queryset: QuerySet[Any], field: str) -> dt.datetime | None:
+    first: dt.datetime | None = queryset.order_by(field).values_list(field, flat=True).first()
+    return first
 
 
 def _candidates(now: dt.datetime) -> list[DueWork]:

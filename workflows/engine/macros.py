@@ -53,7 +53,7 @@ def _not_internal(steps: Any) -> dict[str, list[str]]:
     allowed = ", ".join(internal_step_types())
     errors = {}
     for index, step in enumerate(steps if isinstance(steps, list) else []):
-        step_type = step_types.get(step.get("type")) if isinstance(step, dict) else None
+        step_type = step_types.get(step.get("type", "")) if isinstance(step, dict) else None
         if step_type is not None and not step_type.internal:
             errors[f"steps[{index}].type"] = [
                 f'"{step_type.type}" is not an internal step type; a macro may only use: {allowed}.']
@@ -77,9 +77,10 @@ def _validate_name(name: Any, macro: Macro | None) -> str:
     name = name.strip()
     if len(name) > 200:
         raise ValidationError({"name": "A name has at most 200 characters."})
-    if Macro.objects.filter(name__iexact=name).exclude(pk=getattr(macro, "pk", None)).exists():
+    existing = Macro.objects.filter(name__iexact=name)
+    if (existing.exclude(pk=macro.pk) if macro is not None and macro.pk else existing).exists():
         raise ValidationError({"name": f'A macro named "{name}" exists already.'})
-    return name
+    return str(name)
 
 
 def validate_inputs(inputs: Any) -> list[dict[str, str]]:
@@ -142,8 +143,8 @@ def _is_date(text: str) -> bool:
     return True
 
 
-def macro_create(*, name: str, steps: Any, created_by=None, active: bool = True, inputs: Any = None,
-                 owner=None) -> Macro:
+def macro_create(*, name: str, steps: Any, created_by: Any = None, active: bool = True, inputs: Any = None,
+                 owner: Any = None) -> Macro:
     """Save a new macro after checking its name, inputs and steps (`owner` set: a personal macro)."""
     return Macro.objects.create(name=_validate_name(name, None), steps=validate_macro_steps(steps),
                                 inputs=validate_inputs(inputs), created_by=created_by, active=bool(active),
@@ -160,13 +161,13 @@ def macro_update(*, macro: Macro, name: str, steps: Any, active: bool, inputs: A
     return macro
 
 
-def macros_for_agents(user=None) -> QuerySet:
+def macros_for_agents(user: Any = None) -> QuerySet[Macro]:
     """The macros agents are offered: the active shared ones and the user's own personal ones, by name."""
     mine = Q(owner__isnull=True) | Q(owner=user) if user is not None else Q(owner__isnull=True)
     return Macro.objects.filter(mine, active=True).order_by("name", "id")
 
 
-def macros_visible_to(user) -> QuerySet:
+def macros_visible_to(user: Any) -> QuerySet[Macro]:
     """Every macro the user may read: shared ones (active or not) and their own personal ones."""
     return Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user))
 
@@ -179,9 +180,10 @@ def macro_context(conversation: Conversation, inputs: dict[str, Any] | None = No
             "inputs": dict(inputs or {})}
 
 
-def _apply_step(step: dict, position: int, conversation: Conversation, agent, inputs: dict[str, Any]) -> None:
+def _apply_step(step: dict[str, Any], position: int, conversation: Conversation, agent: Any,
+                inputs: dict[str, Any]) -> None:
     """Execute one step as the agent (depth 0, like any change a person makes); a failure names the step."""
-    step_type = step_types.get(step["type"])
+    step_type = step_types.require(step["type"])
     ctx = StepContext(data=macro_context(conversation, inputs), event=None, conversation=conversation, depth=0,
                       trigger_type=MACRO_TRIGGER, actor=agent)
     try:
@@ -192,7 +194,7 @@ def _apply_step(step: dict, position: int, conversation: Conversation, agent, in
         raise ValidationError({f"steps[{position}]": outcome.error})
 
 
-def macro_apply(*, macro: Macro, conversation: Conversation, agent, inputs: Any = None,
+def macro_apply(*, macro: Macro, conversation: Conversation, agent: Any, inputs: Any = None,
                 checked_inputs: dict[str, Any] | None = None, reply: str | None = None) -> Conversation:
     """Apply every step of an active macro to the conversation now, as `agent`; all of it or, on a failure, none.
     `inputs` are checked against the macro's (`checked_inputs`: already checked by the caller). With `reply` (the
@@ -212,7 +214,7 @@ def macro_apply(*, macro: Macro, conversation: Conversation, agent, inputs: Any 
     return conversation
 
 
-def macro_preview(*, macro: Macro, conversation: Conversation, agent, inputs: Any = None) -> dict[str, Any]:
+def macro_preview(*, macro: Macro, conversation: Conversation, agent: Any, inputs: Any = None) -> dict[str, Any]:
     """What applying the macro would do, changing nothing: `reply` (its reply steps' text, rendered, for the agent
     to edit and send) and `changes` (the other steps in words)."""
     values = clean_input_values(macro, inputs)
@@ -220,7 +222,7 @@ def macro_preview(*, macro: Macro, conversation: Conversation, agent, inputs: An
                       trigger_type=MACRO_TRIGGER, actor=agent)
     replies, changes = [], []
     for position, step in enumerate(macro.steps):
-        step_type = step_types.get(step["type"])
+        step_type = step_types.require(step["type"])
         try:
             rendered = step_type.render(step.get("config", {}), ctx)
         except context.RenderError as exc:
@@ -232,7 +234,7 @@ def macro_preview(*, macro: Macro, conversation: Conversation, agent, inputs: An
     return {"reply": "\n\n".join(replies), "changes": changes}
 
 
-def _outcome(macro: Macro, conversation_id: int, agent, values: dict[str, Any]) -> dict[str, Any]:
+def _outcome(macro: Macro, conversation_id: int, agent: Any, values: dict[str, Any]) -> dict[str, Any]:
     conversation = Conversation.objects.select_related("contact").filter(pk=conversation_id).first()
     if conversation is None:
         return {"conversation": conversation_id, "ok": False, "error": "No such conversation."}
@@ -243,7 +245,8 @@ def _outcome(macro: Macro, conversation_id: int, agent, values: dict[str, Any]) 
     return {"conversation": conversation_id, "ok": True, "error": None}
 
 
-def macro_apply_bulk(*, macro: Macro, conversation_ids: list[int], agent, inputs: Any = None) -> list[dict[str, Any]]:
+def macro_apply_bulk(*, macro: Macro, conversation_ids: list[int], agent: Any,
+                     inputs: Any = None) -> list[dict[str, Any]]:
     """Apply the macro to each conversation in turn, each in its own transaction (one failing leaves the others
     applied); returns `[{"conversation", "ok", "error"}]` in the order given. Bad inputs refuse the whole call."""
     if not macro.active:

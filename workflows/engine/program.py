@@ -12,43 +12,45 @@ The run's `position` column is its slot; jumps only go forward.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 MAX_BRANCH_DEPTH = 3
 BRANCH = "branch"
 
 
-def nested_paths(step: dict) -> list[list[dict]]:
+def nested_paths(step: dict[str, Any]) -> list[list[dict[str, Any]]]:
     """The step lists nested in a step: each branch's steps, then `else` (empty for any other step type)."""
     if not isinstance(step, dict) or step.get("type") != BRANCH:
         return []
     config = step.get("config") or {}
     if not isinstance(config, dict):
         return []
-    branches = config.get("branches") if isinstance(config.get("branches"), list) else []
-    lists = [branch.get("steps") if isinstance(branch, dict) else [] for branch in branches]
+    raw_branches = config.get("branches")
+    branches: list[Any] = raw_branches if isinstance(raw_branches, list) else []
+    lists: list[Any] = [branch.get("steps") if isinstance(branch, dict) else [] for branch in branches]
     lists.append(config.get("else"))
     return [items if isinstance(items, list) else [] for items in lists]
 
 
-def path_names(step: dict) -> list[str]:
+def path_names(step: dict[str, Any]) -> list[str]:
     """The names of a branch step's paths in order: each branch's name, then "else"."""
     branches = (step.get("config") or {}).get("branches") or []
     return [str(branch.get("name", "")) for branch in branches] + ["else"]
 
 
-def _size(step: dict) -> int:
+def _size(step: dict[str, Any]) -> int:
     return 1 + sum(_size(child) for items in nested_paths(step) for child in items)
 
 
-def flatten(steps: list[dict]) -> list[dict[str, Any]]:
+def flatten(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The slots of a step list (see the module docstring)."""
     slots: list[dict[str, Any]] = []
     _lay(steps, "", None, 0, sum(_size(step) for step in steps), slots)
     return slots
 
 
-def _lay(steps: list[dict], prefix: str, top: int | None, start: int, continuation: int, slots: list) -> None:
+def _lay(steps: list[dict[str, Any]], prefix: str, top: int | None, start: int, continuation: int, slots: list[Any]) -> None:
     index = start
     for number, step in enumerate(steps):
         path = f"{prefix}{number}"
@@ -66,19 +68,19 @@ def _lay(steps: list[dict], prefix: str, top: int | None, start: int, continuati
         index += size
 
 
-def public(slot: dict) -> dict:
+def public(slot: dict[str, Any]) -> dict[str, Any]:
     """The step as the definition holds it (without the layout keys)."""
     return {key: value for key, value in slot.items() if not key.startswith("_")}
 
 
-def target(slot: dict, chosen: int | None) -> int:
+def target(slot: dict[str, Any], chosen: int | None) -> int:
     """Where the run goes after a slot succeeded: the first slot of the path a branch chose (1-based), else on."""
     if chosen is not None and slot.get("_targets"):
-        return slot["_targets"][chosen - 1]
-    return slot["_after"]
+        return int(slot["_targets"][chosen - 1])
+    return int(slot["_after"])
 
 
-def chosen_from_output(slot: dict, output: dict | None) -> int | None:
+def chosen_from_output(slot: dict[str, Any], output: dict[str, Any] | None) -> int | None:
     """The path a finished branch step chose, read back from its recorded output `{"path": name}`."""
     if not slot.get("_targets"):
         return None
@@ -87,7 +89,7 @@ def chosen_from_output(slot: dict, output: dict | None) -> int | None:
     return names.index(name) + 1 if name in names else len(names)
 
 
-def depth_errors(steps: list, key: str = "steps", depth: int = 0) -> list[tuple[str, str]]:
+def depth_errors(steps: list[Any], key: str = "steps", depth: int = 0) -> list[tuple[str, str]]:
     """A branch nested deeper than MAX_BRANCH_DEPTH is refused, naming the step."""
     errors = []
     for index, step in enumerate(steps if isinstance(steps, list) else []):
@@ -103,14 +105,14 @@ def depth_errors(steps: list, key: str = "steps", depth: int = 0) -> list[tuple[
     return errors
 
 
-def _keyed_paths(step: dict, key: str) -> list[tuple[str, list]]:
+def _keyed_paths(step: dict[str, Any], key: str) -> list[tuple[str, list[Any]]]:
     """Each nested step list of a branch step with its key in the definition (for error messages)."""
     lists = nested_paths(step)
     keys = [f"{key}.config.branches[{number}].steps" for number in range(len(lists) - 1)] + [f"{key}.config.else"]
     return list(zip(keys, lists))
 
 
-def keyed_steps(steps: list, key: str = "steps", prefix: str = "") -> list[tuple[str, str, Any]]:
+def keyed_steps(steps: list[Any], key: str = "steps", prefix: str = "") -> list[tuple[str, str, Any]]:
     """Every step of a definition, nested ones included, in reading order, as (its key in the definition, e.g.
     `steps[2].config.branches[0].steps[1]`, its path, e.g. "2.1.1", the step)."""
     found = []
@@ -123,7 +125,8 @@ def keyed_steps(steps: list, key: str = "steps", prefix: str = "") -> list[tuple
     return found
 
 
-def map_steps(steps: list[dict], function) -> list[dict]:
+def map_steps(steps: list[dict[str, Any]],
+              function: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
     """The steps with `function(step)` applied to every step, nested ones included (a branch's nested lists are
     rebuilt from the mapped steps)."""
     mapped = []

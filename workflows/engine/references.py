@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Model, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from conversations.models import Team
@@ -31,7 +31,7 @@ class Kind:
     and an optional flag the row must have set to be usable (a custom action must be published)."""
 
     label: str
-    model: Callable[[], type[Model]]
+    model: Callable[[], type[Any]]  # a model class (its `objects` manager is read)
     names: tuple[str, ...] = ("name",)
     folded: tuple[str, ...] = ()  # the name fields compared case-insensitively
     usable: str = ""
@@ -76,27 +76,29 @@ def _config_references(config: Any, declared: dict[str, str], key: str) -> list[
 
 
 def _step_references(step: Any, key: str) -> list[Reference]:
-    step_type = step_types.get(step.get("type")) if isinstance(step, dict) else None
+    step_type = step_types.get(step.get("type", "")) if isinstance(step, dict) else None
     if step_type is None:
         return []
     return _config_references(step.get("config"), step_type.references, f"{key}.config")
 
 
-def collect(definition: dict, *, skip: Iterable[str] = ()) -> list[Reference]:
+def collect(definition: dict[str, Any], *, skip: Iterable[str] = ()) -> list[Reference]:
     """Every checkable reference of a definition, in order; `skip` names parts (`trigger`, `steps[1]`) whose shape
     is invalid and so are not looked into."""
     skipped = set(skip)
-    trigger = definition.get("trigger") if isinstance(definition.get("trigger"), dict) else {}
-    kind = triggers.trigger_type(trigger.get("type")) if isinstance(trigger.get("type"), str) else None
+    raw_trigger, raw_steps = definition.get("trigger"), definition.get("steps")
+    trigger: dict[str, Any] = raw_trigger if isinstance(raw_trigger, dict) else {}
+    trigger_type = trigger.get("type")
+    kind = triggers.trigger_type(trigger_type) if isinstance(trigger_type, str) else None
     found = ([] if kind is None or "trigger" in skipped
              else _config_references(trigger.get("config"), kind.references, "trigger.config"))
-    steps = definition.get("steps") if isinstance(definition.get("steps"), list) else []
+    steps: list[Any] = raw_steps if isinstance(raw_steps, list) else []
     # Steps nested in branches too (`steps[2].config.branches[0].steps[1]`), skipped with their top-level step.
     return found + [ref for key, _, step in program.keyed_steps(steps) if key.split(".")[0] not in skipped
                     for ref in _step_references(step, key)]
 
 
-def tokens(definition: dict | None) -> frozenset[tuple[str, str]]:
+def tokens(definition: dict[str, Any] | None) -> frozenset[tuple[str, str]]:
     """The references a (saved) definition makes, by kind and value."""
     return frozenset(ref.token for ref in collect(definition or {}))
 
@@ -110,7 +112,7 @@ def _ids_and_names(values: Iterable[str | int]) -> tuple[set[int], set[str]]:
     return ids, names
 
 
-def _rows(kind: Kind, values: Iterable[str | int]) -> list[dict]:
+def _rows(kind: Kind, values: Iterable[str | int]) -> list[dict[str, Any]]:
     """The rows a set of references may name, in one query."""
     ids, names = _ids_and_names(values)
     queryset = kind.model().objects.all()
@@ -125,7 +127,7 @@ def _rows(kind: Kind, values: Iterable[str | int]) -> list[dict]:
     return list(queryset.filter(match).values(*fields)) if ids or names else []
 
 
-def _find(kind: Kind, rows: list[dict], value: str | int) -> dict | None:
+def _find(kind: Kind, rows: list[dict[str, Any]], value: str | int) -> dict[str, Any] | None:
     text = str(value).strip()
     by_id = next((row for row in rows if text.isdigit() and row["pk"] == int(text)), None)
     return by_id or next((row for row in rows for field in kind.names
@@ -134,10 +136,10 @@ def _find(kind: Kind, rows: list[dict], value: str | int) -> dict | None:
 
 def _same(stored: Any, written: str, *, folded: bool) -> bool:
     stored = str(stored or "")
-    return stored.casefold() == written.casefold() if folded else stored == written
+    return bool(stored.casefold() == written.casefold() if folded else stored == written)
 
 
-def _problem(kind: Kind, rows: list[dict], value: str | int) -> str | None:
+def _problem(kind: Kind, rows: list[dict[str, Any]], value: str | int) -> str | None:
     row = _find(kind, rows, value)
     if row is None:
         return f'No {kind.label} "{value}".'
@@ -164,12 +166,12 @@ def check(references: list[Reference]) -> list[tuple[str, str]]:
     return [(ref.key, message) for ref, message in broken(references)]
 
 
-def problems(definition: dict) -> list[dict[str, str]]:
+def problems(definition: dict[str, Any]) -> list[dict[str, str]]:
     """What is broken in a saved definition (a reference deleted since): `[{"key", "message"}]`."""
     return problems_of_many([definition])[0]
 
 
-def problems_of_many(definitions: list[dict]) -> list[list[dict[str, str]]]:
+def problems_of_many(definitions: list[dict[str, Any]]) -> list[list[dict[str, str]]]:
     """`problems` for many definitions (a list page) with one query per kind for all of them."""
     collected = [collect(definition) for definition in definitions]
     unique = list({(ref.kind, ref.value): ref for refs in collected for ref in refs}.values())

@@ -13,6 +13,7 @@ chunk count it read), and the sweep re-enqueues a replay whose chunk task was lo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +25,12 @@ from django.db.models import Q, QuerySet
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from conversations.models import Event
-from workflows import services
 from workflows.choices import ReplayStatus
 from workflows.engine import dryrun
 from workflows.engine.context import BatchReader
 from workflows.engine.definition import DefinitionError, mask_write_only, validate_definition
 from workflows.engine.replay_context import ContextAtEvent
+from workflows.engine.versions import stored_definition
 from workflows.integrations import secrets as secret_store
 from workflows.models import Workflow, WorkflowReplay
 from workflows.triggers import registry as triggers
@@ -66,14 +67,14 @@ def _check_replay_capacity(workflow: Workflow) -> None:
 
 
 def replay_start(*, workflow: Workflow, since: dt.datetime, until: dt.datetime, limit: int | None = None,
-                 definition: dict | None = None, created_by=None) -> WorkflowReplay:
+                 definition: dict[str, Any] | None = None, created_by: Any = None) -> WorkflowReplay:
     """Start replaying `workflow` (or a draft `definition` given instead of the saved one) over the events recorded
     in [since, until), at most `limit` of them; the first chunk is enqueued after commit.
     Raises DefinitionError for an invalid draft, ValidationError for a bad period, ReplayLimitReached when too many
     replays are running (per workflow and in all; nothing is queued: the caller tries again later)."""
     if since >= until:
         raise ValidationError({"until": "The end of the period must be after its start."})
-    cleaned = validate_definition(definition if definition is not None else services.workflow_definition(workflow))
+    cleaned = validate_definition(definition if definition is not None else mask_write_only(stored_definition(workflow)))
     total = recorded_events(cleaned, workflow.pk, since, until).count()
     with transaction.atomic():
         list(Workflow.objects.select_for_update().filter(pk=workflow.pk).values_list("pk"))  # one start at a time
@@ -87,12 +88,12 @@ def replay_start(*, workflow: Workflow, since: dt.datetime, until: dt.datetime, 
     return replay
 
 
-def recorded_events(definition: dict, workflow_id: int, since: dt.datetime, until: dt.datetime) -> QuerySet[Event]:
+def recorded_events(definition: dict[str, Any], workflow_id: int, since: dt.datetime, until: dt.datetime) -> QuerySet[Event]:
     """The events a replay reads, in the order they happened: those of the trigger's type in the period (for a
     schedule or manual trigger, only the ones recorded for this workflow)."""
     trigger_type = definition["trigger"]["type"]
     events = Event.objects.filter(type=trigger_type, occurred_at__gte=since, occurred_at__lt=until)
-    if triggers.trigger_type(trigger_type).targeted:
+    if triggers.trigger_types.require(trigger_type).targeted:
         events = events.filter(payload__workflow_id=workflow_id)
     return events.order_by("occurred_at", "id")
 
@@ -152,7 +153,7 @@ def _chunk_size(replay: WorkflowReplay) -> int:
     return size if replay.limit is None else max(0, min(size, replay.limit - replay.done))
 
 
-def _after_cursor(replay: WorkflowReplay, definition: dict) -> QuerySet[Event]:
+def _after_cursor(replay: WorkflowReplay, definition: dict[str, Any]) -> QuerySet[Event]:
     events = recorded_events(definition, replay.workflow_id, replay.since, replay.until)
     if replay.cursor_at is None:
         return events
@@ -194,9 +195,9 @@ class EventResult:
     reason: str = ""
     matched: bool = False
     would_start: bool = False
-    steps: list[dict] = field(default_factory=list)
-    data: dict = field(default_factory=dict, repr=False)
-    trigger: dict = field(default_factory=dict, repr=False)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+    trigger: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def sample(self) -> dict[str, Any]:
         """The event as one of the replay's samples (docs/managers.md `samples`), with the message it carried and, when
@@ -209,7 +210,7 @@ class EventResult:
                 "reason": reason, "steps": self.steps}
 
 
-def evaluate_event(definition: dict, event: Event, reader: BatchReader) -> EventResult:
+def evaluate_event(definition: dict[str, Any], event: Event, reader: BatchReader) -> EventResult:
     """Match the event against the trigger (as recorded, as of the event) and dry-run the steps if it would start."""
     data = ContextAtEvent(event, reader=reader)
     trigger = dryrun.trigger_report(definition["trigger"], event, data)
@@ -224,12 +225,12 @@ def evaluate_event(definition: dict, event: Event, reader: BatchReader) -> Event
                        steps=report["steps"], data=complete)
 
 
-def _failing_filter(trigger: dict, event: Event, data: dict) -> str:
+def _failing_filter(trigger: dict[str, Any], event: Event, data: dict[str, Any]) -> str:
     """Which trigger filter key rejects the event: each key is matched on its own, as the trigger type defines it."""
     kind, config = triggers.trigger_type(trigger.get("type", "")), trigger.get("config") or {}
     for key, value in config.items():
         try:
-            matches = kind.matches({key: value}, event, data)
+            matches = kind is not None and kind.matches({key: value}, event, data)
         except (TypeError, ValueError, AttributeError):
             matches = False
         if not matches:
@@ -255,7 +256,7 @@ class Tally:
     would_start: int
     by_outcome: dict[str, int]
     steps: dict[str, dict[str, int]]
-    samples: list[dict]
+    samples: list[dict[str, Any]]
 
     @classmethod
     def of(cls, replay: WorkflowReplay) -> "Tally":
@@ -288,7 +289,7 @@ def resume_stalled_replays(now: dt.datetime) -> int:
     for replay_id, heartbeat_at in stalled:
         if WorkflowReplay.objects.filter(pk=replay_id, heartbeat_at=heartbeat_at,
                                          status=ReplayStatus.RUNNING).update(heartbeat_at=now):
-            transaction.on_commit(lambda replay_id=replay_id: enqueue_chunk(replay_id))
+            transaction.on_commit(functools.partial(enqueue_chunk, replay_id))
             woken += 1
     return woken
 

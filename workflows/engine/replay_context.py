@@ -22,12 +22,12 @@ from workflows.engine.context import LazyContext
 LATER_MOMENTS = ("first_response_at", "resolved_at", "last_customer_message_at")
 
 
-def _pick(payload: dict, **keys: str) -> dict[str, Any]:
+def _pick(payload: dict[str, Any], **keys: str) -> dict[str, Any]:
     """Context keys taken from payload keys (`status="to"`), for those the payload has."""
     return {name: payload[key] for name, key in keys.items() if key in payload}
 
 
-def _assignment(payload: dict, conversation: dict) -> dict[str, Any]:
+def _assignment(payload: dict[str, Any], conversation: dict[str, Any]) -> dict[str, Any]:
     """The assignee and team the event set, with their names (read only when they are not today's)."""
     dated: dict[str, Any] = {}
     if "team_id" in payload and payload["team_id"] != conversation.get("team_id"):
@@ -41,13 +41,13 @@ def _assignment(payload: dict, conversation: dict) -> dict[str, Any]:
     return dated
 
 
-def _fields(payload: dict, conversation: dict) -> dict[str, Any]:
+def _fields(payload: dict[str, Any], conversation: dict[str, Any]) -> dict[str, Any]:
     """Today's field values with those the event set (a `conversation.fields_changed` records old and new)."""
     fields = {**(conversation.get("fields") or {}), **(payload.get("new") or {})}
     return {"fields": {key: value for key, value in fields.items() if value is not None}}
 
 
-STATE_SET_BY: dict[str, Callable[[dict, dict], dict[str, Any]]] = {
+STATE_SET_BY: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
     EventType.CONVERSATION_CREATED: lambda p, c: _pick(p, status="status", priority="priority", channel="channel"),
     EventType.STATUS_CHANGED: lambda p, c: _pick(p, status="to"),
     EventType.DISPOSITION_SET: lambda p, c: _pick(p, disposition="disposition"),

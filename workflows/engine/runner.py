@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
@@ -34,7 +34,11 @@ from workflows.models import StepRun, WorkflowRun
 from workflows.engine.versions import steps_of
 from workflows.integrations import delivery as health
 from workflows.steps import step_types
-from workflows.steps.registry import Outcome, StepContext, StepOutcome
+from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
+from workflows.integrations.secrets import mask, secret_values
+
+if TYPE_CHECKING:
+    from workflows.engine.dispatcher import StartedRun
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +71,7 @@ def execute_run(run_id: int) -> str | None:
     return _execute_claimed(run, None, fresh=False)[0]
 
 
-def execute_started(started, changed: set) -> str:
+def execute_started(started: StartedRun, changed: set[Any]) -> str:
     """Execute a run a dispatch created already claimed by this worker (`dispatcher.StartedRun`). It starts from the
     context its event was matched on unless an earlier run changed that conversation (`changed`, shared by the
     runs of a batch and updated here), in which case it reads it again. Returns the run's status."""
@@ -88,6 +92,7 @@ def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool)
     steps = steps_of(run)
     recorded = {} if fresh else {step_run.position: step_run for step_run in StepRun.objects.filter(run=run)}
     start = run.position
+    data: dict[str, Any]
     data, stale = _context_for(run, context), False
     while run.status == RunStatus.RUNNING and run.position < len(steps):
         if stale:  # read again only when another step needs it (not after the last one)
@@ -99,7 +104,7 @@ def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool)
             data = data.complete()
         step = steps[run.position]
         outcome = _run_step(run, step, data)
-        if outcome is not None and step_types.get(step["type"]).has_side_effects:
+        if outcome is not None and step_types.require(step["type"]).has_side_effects:
             stale = True
         else:
             data["vars"] = dict(run.variables)
@@ -109,10 +114,10 @@ def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool)
         health.run_failed(run)  # a workflow whose runs keep failing alerts managers (docs/managers.md)
     # Conservative: a step that failed or was skipped may count, which only costs the next run a read.
     ran = steps[start:run.position + 1]
-    return run.status, any(step_types.get(step["type"]).has_side_effects for step in ran)
+    return run.status, any(step_types.require(step["type"]).has_side_effects for step in ran)
 
 
-def _fresh_context(run: WorkflowRun, previous: dict) -> LazyContext:
+def _fresh_context(run: WorkflowRun, previous: dict[str, Any]) -> LazyContext:
     """The run's context after a step changed the conversation: read again only where a later step looks (the
     event's message never changes once written, so it is kept)."""
     if isinstance(previous, LazyContext):
@@ -128,17 +133,17 @@ def _context_for(run: WorkflowRun, context: LazyContext | None) -> LazyContext:
     return context.fork(dict(run.variables))
 
 
-def _starts_segment(run: WorkflowRun, steps: list[dict], recorded: dict) -> bool:
+def _starts_segment(run: WorkflowRun, steps: list[dict[str, Any]], recorded: dict[int, StepRun]) -> bool:
     """The step at the run's position can open a segment: internal, and never started before."""
     step = steps[run.position]
-    return run.position not in recorded and step_types.get(step["type"]).runs_in_transaction(step.get("config", {}))
+    return run.position not in recorded and step_types.require(step["type"]).runs_in_transaction(step.get("config", {}))
 
 
 class _Cancelled(Exception):
     """The run stopped being ours while its segment executed (cancelled): roll the segment back."""
 
 
-def _run_segment(run: WorkflowRun, steps: list[dict], data: dict, recorded: dict) -> tuple[dict, bool]:
+def _run_segment(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any], recorded: dict[int, StepRun]) -> tuple[dict[str, Any], bool]:
     """Execute the run's consecutive internal steps from its position in one transaction (see the module
     docstring); return the context and whether it went stale. A cancel that landed meanwhile wins: nothing
     commits."""
@@ -164,8 +169,8 @@ def _run_segment(run: WorkflowRun, steps: list[dict], data: dict, recorded: dict
     return data, stale
 
 
-def _segment_steps(run: WorkflowRun, steps: list[dict], data: dict,
-                   recorded: dict) -> tuple[list[StepRun], dict, bool]:
+def _segment_steps(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any],
+                   recorded: dict[int, StepRun]) -> tuple[list[StepRun], dict[str, Any], bool]:
     """Execute steps until the segment ends (an outbound step, a wait or retry, the end, a stop or a failure),
     moving `run` in memory; return the StepRun rows to insert, the context and whether it went stale."""
     step_runs, stale = [], False
@@ -173,7 +178,7 @@ def _segment_steps(run: WorkflowRun, steps: list[dict], data: dict,
         if stale:
             data, stale = _fresh_context(run, data), False
         step = steps[run.position]
-        step_type = step_types.get(step["type"])
+        step_type = step_types.require(step["type"])
         step_run = StepRun(run=run, position=run.position, path=step["_path"], type=step["type"], attempts=1,
                            started_at=clock.now())
         started = time.monotonic()
@@ -190,19 +195,19 @@ def _segment_steps(run: WorkflowRun, steps: list[dict], data: dict,
     return step_runs, data, stale
 
 
-def _step_context(run: WorkflowRun, data: dict, step_run: StepRun) -> StepContext:
+def _step_context(run: WorkflowRun, data: dict[str, Any], step_run: StepRun) -> StepContext:
     return StepContext(data=data, event=run.event, conversation=run.conversation, run=run, step_run=step_run,
                        depth=run.event.depth + 1, trigger_type=run.event.type)
 
 
-def _start_step(run: WorkflowRun, step: dict) -> StepRun:
+def _start_step(run: WorkflowRun, step: dict[str, Any]) -> StepRun:
     """Record that the step is starting (visible as it happens); returns its StepRun."""
     step_run, _ = StepRun.objects.get_or_create(run=run, position=run.position,
                                                 defaults={"type": step["type"], "path": step["_path"]})
     return step_run
 
 
-def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
+def _run_step(run: WorkflowRun, step: dict[str, Any], data: dict[str, Any]) -> StepOutcome | None:
     """Execute one step (or complete a finished wait) and move the run on; None when nothing was executed."""
     step_run = _start_step(run, step)
     if step_run.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):  # finished before a crash: never again
@@ -212,7 +217,7 @@ def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
     if step_run.status == StepStatus.WAITING:
         _complete_wait(run, step_run, step)
         return None
-    step_type = step_types.get(step["type"])
+    step_type = step_types.require(step["type"])
     if step_run.status == StepStatus.RUNNING and step_run.attempts >= helpdesk_setting("RETRY_MAX_ATTEMPTS"):
         # Every attempt so far died with its worker (killed mid-call, e.g. by the task timeout): stop trying.
         outcome = StepOutcome.failed(f"The worker running this step stopped {step_run.attempts} times; giving up.")
@@ -239,11 +244,14 @@ def _run_step(run: WorkflowRun, step: dict, data: dict) -> StepOutcome | None:
     return outcome
 
 
-def _execute(step_type, step: dict, ctx: StepContext, run: WorkflowRun) -> StepOutcome:
+def _execute(step_type: StepType, step: dict[str, Any], ctx: StepContext, run: WorkflowRun) -> StepOutcome:
     """Render and execute one step; every failure becomes a failed outcome (with its input recorded)."""
     config = step.get("config", {})
+    step_run = ctx.step_run
+    if step_run is None:
+        raise ValueError("A run's step executes with its StepRun row.")
     try:
-        ctx.step_run.input = step_type.render(config, ctx)
+        step_run.input = step_type.render(config, ctx)
         # A failing internal step's partial writes roll back (its result is still recorded); a step that writes
         # nothing needs no savepoint. Outbound steps get no transaction: on SQLite (BEGIN IMMEDIATE) it would hold
         # the write lock for the whole network call.
@@ -258,13 +266,11 @@ def _execute(step_type, step: dict, ctx: StepContext, run: WorkflowRun) -> StepO
         logger.exception("Step %s of run %s crashed", run.position, run.pk)
         outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
     if step_type.uses_secrets:
-        _mask_step(ctx.step_run, outcome)
+        _mask_step(step_run, outcome)
     return outcome
 
 
 def _mask_step(step_run: StepRun, outcome: StepOutcome) -> None:
-    from workflows.integrations.secrets import mask, secret_values
-
     secrets = secret_values()
     step_run.input = mask(step_run.input, secrets)
     outcome.output, outcome.error = mask(_jsonable(outcome.output), secrets), mask(outcome.error, secrets)
@@ -293,7 +299,7 @@ class _RunChange:
     skipped: StepRun | None = None
 
 
-def _settle(run: WorkflowRun, step_run: StepRun, step: dict, outcome: StepOutcome, duration_ms: int) -> _RunChange:
+def _settle(run: WorkflowRun, step_run: StepRun, step: dict[str, Any], outcome: StepOutcome, duration_ms: int) -> _RunChange:
     """Record the step's result on `step_run` and `run.variables` (in memory) and decide where the run moves: on, to
     a stop, to a wait or retry, or to failure. Shared by segments (written in bulk) and single steps."""
     step_run.output, step_run.error, step_run.duration_ms = _jsonable(outcome.output), outcome.error, duration_ms
@@ -320,7 +326,7 @@ def _settle(run: WorkflowRun, step_run: StepRun, step: dict, outcome: StepOutcom
     return _RunChange("advance", to=step["_after"])
 
 
-def _step_number(step: dict) -> str:
+def _step_number(step: dict[str, Any]) -> str:
     """How an error names a step: its 1-based number at the top level, its path inside a branch."""
     return step["_path"] if "." in step["_path"] else str(step["_top"] + 1)
 
@@ -336,7 +342,7 @@ def _apply_in_memory(run: WorkflowRun, change: _RunChange) -> None:
         run.resume_at = run.lease_until = None
 
 
-def _apply_outcome(run: WorkflowRun, step_run: StepRun, step: dict, outcome: StepOutcome, duration_ms: int) -> None:
+def _apply_outcome(run: WorkflowRun, step_run: StepRun, step: dict[str, Any], outcome: StepOutcome, duration_ms: int) -> None:
     """Record one step's result now and move the run (the single-step path: resumed and outbound steps)."""
     change = _settle(run, step_run, step, outcome, duration_ms)
     step_run.save()
@@ -353,11 +359,11 @@ def _apply_outcome(run: WorkflowRun, step_run: StepRun, step: dict, outcome: Ste
         _move(run, change.to)
 
 
-def _complete_wait(run: WorkflowRun, step_run: StepRun, step: dict) -> None:
+def _complete_wait(run: WorkflowRun, step_run: StepRun, step: dict[str, Any]) -> None:
     """A wait is over: its step type may settle how (`StepType.resume`, e.g. a `wait_for` that timed out), then
     the run moves on."""
     with transaction.atomic():
-        settled = step_types.get(step["type"]).resume(step.get("config", {}), run, step_run)
+        settled = step_types.require(step["type"]).resume(step.get("config", {}), run, step_run)
         if settled is not None:
             step_run.output = _jsonable(settled.output)
             run.variables = {**run.variables, **_jsonable(settled.variables)}

@@ -134,9 +134,10 @@ def _fresh_budget() -> Budget:
 @contextlib.contextmanager
 def budgeted() -> Iterator[Budget]:
     """Give the renders inside the block one fresh budget (the limits come from settings, so tests can shrink them)."""
-    token = _active.set(_fresh_budget())
+    budget = _fresh_budget()
+    token = _active.set(budget)
     try:
-        yield _active.get()
+        yield budget
     finally:
         _active.reset(token)
 
@@ -240,7 +241,7 @@ _FILTER_SIZES: dict[str, Callable[..., int]] = {
 }
 
 
-def _estimate(estimates: dict[str, Callable[..., int]], name: str, args: tuple, kwargs: dict) -> None:
+def _estimate(estimates: dict[str, Callable[..., int]], name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     estimate = estimates.get(name)
     if estimate is not None and estimate(*args, **kwargs) > max_chars():
         raise TemplateBudgetError(f"{name} would build more than {max_chars()} characters.")
@@ -279,7 +280,7 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         self.tests = {name: self._budgeted_test(function) for name, function in self.tests.items()}
 
     @staticmethod
-    def _budgeted_test(function: Callable[..., Any]) -> Callable[..., Any]:
+    def _budgeted_test(function: Any) -> Callable[..., Any]:
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             _budget().step()
@@ -371,7 +372,8 @@ def _budget_output(value: Any) -> str:
             budget.emit(budget.chars + 1)
         value = "" if value is None else str(value)
     budget.emit(len(value))
-    return value
+    text: str = value  # a str (or Markup) now
+    return text
 
 
 def _budget_concat(*parts: Any) -> str:
@@ -384,7 +386,7 @@ def _budget_concat(*parts: Any) -> str:
 _HOOKS = {"_budget_iterable": _budget_iterable, "_budget_output": _budget_output, "_budget_concat": _budget_concat}
 
 
-def _hook(name: str, *args: nodes.Expr) -> nodes.Call:
+def _hook(name: str, *args: nodes.Node) -> nodes.Call:
     return nodes.Call(nodes.EnvironmentAttribute(name), list(args), [], None, None)
 
 
@@ -408,7 +410,8 @@ class _BudgetTree(NodeTransformer):
 
 
 def _budget_tree(tree: nodes.Template) -> nodes.Template:
-    return _BudgetTree().visit(tree)
+    budgeted: nodes.Template = _BudgetTree().visit(tree)
+    return budgeted
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,4 +1,6 @@
 """The django-q2 schedule that runs the engine's sweep, created once and kept in the database."""
+from typing import Any
+
 from django_q.models import Schedule
 
 SWEEP_TASK = "workflows.tasks.sweep_task"
@@ -13,6 +15,6 @@ def ensure_sweep_schedule() -> Schedule:
     return schedule
 
 
-def ensure_schedules_after_migrate(**kwargs) -> None:
+def ensure_schedules_after_migrate(**kwargs: Any) -> None:
     """post_migrate receiver: the schedule table exists only after migrate."""
     ensure_sweep_schedule()

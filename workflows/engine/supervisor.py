@@ -32,6 +32,7 @@ from conversations import clock
 from conversations.conf import helpdesk_setting, manage_py
 from sla.sweep import run_sweep as sla_sweep
 from workflows.engine import sweep
+from django.db.models import Q
 
 logger = logging.getLogger(__name__)
 
@@ -50,17 +51,16 @@ def probe_task() -> str:
 
 def tasks_finished_since(moment: dt.datetime, probe_id: str) -> bool:
     """Whether the worker tier finished the probe or any other task since `moment` (django-q2 keeps results)."""
-    from django.db.models import Q
     from django_q.models import Task
 
-    return Task.objects.filter(Q(id=probe_id) | Q(stopped__gte=moment)).exists()
+    return bool(Task.objects.filter(Q(id=probe_id) | Q(stopped__gte=moment)).exists())
 
 
 def enqueue_probe() -> str:
     """Hand the probe to the broker, as any task is; returns its id."""
     from django_q.tasks import async_task
 
-    return async_task(PROBE_TASK, save=True)  # saved whatever Q_CLUSTER["save_limit"] says
+    return str(async_task(PROBE_TASK, save=True))  # saved whatever Q_CLUSTER["save_limit"] says
 
 
 @dataclass
@@ -100,7 +100,7 @@ class ClusterProcess:
 
     def __init__(self, *, stop_seconds: float) -> None:
         self.stop_seconds = stop_seconds
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
     def exit_code(self) -> int | None:

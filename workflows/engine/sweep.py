@@ -46,12 +46,13 @@ def resume_due_runs(now: dt.datetime) -> int:
 
 def record_time_triggers(now: dt.datetime) -> int:
     """Let trigger families record the events time has made due (schedules, scheduled events)."""
-    return sum(kind.sweep(now) for kind in triggers.trigger_types.with_hook("sweep"))
+    return sum(kind.sweep(now) for kind in triggers.trigger_types.with_hook("sweep") if kind.sweep is not None)
 
 
 def start_late_matches(now: dt.datetime) -> int:
     """Start the runs of events that match a workflow only now (a breach once it is `threshold_minutes` late)."""
-    pairs = [pair for kind in triggers.trigger_types.with_hook("late_matches") for pair in kind.late_matches(now)]
+    pairs = [pair for kind in triggers.trigger_types.with_hook("late_matches") if kind.late_matches is not None
+             for pair in kind.late_matches(now)]
     run_ids = [run.pk for workflow, event in pairs if (run := create_run(workflow, event))]
     for run_id in run_ids:
         execute_run(run_id)

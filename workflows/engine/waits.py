@@ -8,8 +8,11 @@ racing the timeout, resumes the run once. The settled run is made due now; the d
 """
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 
 from django.db import transaction
 
@@ -19,20 +22,20 @@ from workflows.models import RunWait, StepRun, WorkflowRun
 from workflows.triggers import registry as triggers
 
 
-def happened(event: Event) -> dict:
+def happened(event: Event) -> dict[str, Any]:
     """The value a wait that saw its event leaves in `vars.<save_as>`."""
     return {"outcome": "happened", "event": {"id": str(event.pk), "type": event.type,
                                              "occurred_at": event.occurred_at.isoformat(), "payload": event.payload}}
 
 
-def match_waits(events: list[Event], context_of) -> list[tuple[RunWait, Event]]:
+def match_waits(events: list[Event], context_of: Callable[[Event], dict[str, Any]]) -> list[tuple[RunWait, Event]]:
     """The waits these events settle: (wait, the first matching event), read with one indexed query."""
     keyed = [event for event in events if event.conversation_id is not None]
     if not keyed:
         return []
     waits = RunWait.objects.filter(conversation_id__in={event.conversation_id for event in keyed},
                                    event_type__in={event.type for event in keyed})
-    by_key = defaultdict(list)
+    by_key: defaultdict[tuple[int | None, str], list[RunWait]] = defaultdict(list)
     for wait in waits:
         by_key[(wait.conversation_id, wait.event_type)].append(wait)
     matched, taken = [], set()

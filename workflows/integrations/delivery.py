@@ -19,14 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 from django.urls import reverse
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from conversations.roles import MANAGERS_GROUP, is_manager
-from workflows import services
 from workflows.choices import RunStatus, StepStatus
 from workflows.integrations import secrets as secret_store
 from workflows.models import Endpoint, EndpointKind, StepRun, WorkflowAlert, WorkflowRun
@@ -191,19 +189,6 @@ def failed_runs_since(endpoint: Endpoint, since: dt.datetime) -> list[int]:
     steps = StepRun.objects.filter(status=StepStatus.FAILED, finished_at__gte=since, output__endpoint=endpoint.pk,
                                    run__status=RunStatus.FAILED)
     return sorted(set(steps.values_list("run_id", flat=True)))
-
-
-def endpoint_enable(*, endpoint: Endpoint, redeliver_failed_since: dt.datetime | None = None) -> list[int]:
-    """Re-enable the endpoint (a fresh streak) and, when asked, re-queue the runs whose delivery to it failed since
-    then; they retry from their failed step in the workers. Returns the re-queued run ids."""
-    with transaction.atomic():
-        Endpoint.objects.filter(pk=endpoint.pk).update(disabled_at=None, alerted_at=None, consecutive_failures=0,
-                                                       failing_since=None)
-        run_ids = failed_runs_since(endpoint, redeliver_failed_since) if redeliver_failed_since else []
-        for run in WorkflowRun.objects.filter(pk__in=run_ids):
-            services.run_retry(run=run)
-    endpoint.refresh_from_db()
-    return run_ids
 
 
 def run_failed(run: WorkflowRun) -> None:

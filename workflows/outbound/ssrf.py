@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import ipaddress
 import socket
+from typing import Any, NoReturn
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
@@ -49,7 +50,7 @@ def system_resolver(host: str, port: int) -> list[str]:
         raise ResolutionFailed(f"Could not resolve host {host}: {exc}") from exc
     except UnicodeError as exc:  # a name no DNS can hold: the URL is wrong, not the network
         raise BlockedDestination(f"Cannot resolve host {host!r}: {exc}") from exc
-    return sorted({info[4][0] for info in infos})
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def literal_resolver(host: str, port: int) -> list[str]:
@@ -63,7 +64,7 @@ def literal_resolver(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, flags=socket.AI_NUMERICHOST, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         return []
-    return sorted({info[4][0] for info in infos})
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def is_forbidden_address(address: str) -> bool:
@@ -117,7 +118,7 @@ def check_url(url: str, resolver: Resolver = system_resolver) -> None:
 _connect_resolver: contextvars.ContextVar[Resolver | None] = contextvars.ContextVar("ssrf_resolver", default=None)
 
 
-def _guarded_create_connection(address, *args, **kwargs):
+def _guarded_create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
     resolver = _connect_resolver.get() or system_resolver
     host, port = address
     if allowlisted(str(host)):
@@ -138,7 +139,7 @@ def _guarded_create_connection(address, *args, **kwargs):
 class _GuardedConnectionMixin:
     """urllib3's `_new_conn` with the connect-time check (same error mapping as urllib3 2.x)."""
 
-    def _new_conn(self):  # noqa: ANN202 (urllib3's signature)
+    def _new_conn(self: Any) -> socket.socket:  # typed as urllib3's HTTPConnection, which the mixin extends
         try:
             return _guarded_create_connection((self._dns_host, self.port), self.timeout,
                                               source_address=self.source_address, socket_options=self.socket_options)
@@ -170,12 +171,12 @@ class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
 class GuardedAdapter(HTTPAdapter):
     """A requests adapter whose connections pass the connect-time check; it never goes through a proxy."""
 
-    def init_poolmanager(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 (requests' signature)
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPConnectionPool,
                                                    "https": GuardedHTTPSConnectionPool}
 
-    def proxy_manager_for(self, proxy, **proxy_kwargs):  # noqa: ANN001, ANN003, ANN201
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> NoReturn:
         raise BlockedDestination("Outbound requests are not sent through a proxy.")
 
 

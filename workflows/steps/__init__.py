@@ -1,4 +1,7 @@
-"""Step types, one module each; importing this package registers them all."""
+"""Step types, one module each; `load_all` (called by `WorkflowsConfig.ready`) registers them all.
+
+Importing the package does not load the step modules: they import the engine, which imports this package, so a
+load at import time would close a circle that only the load order resolved."""
 import importlib
 import pkgutil
 
@@ -11,7 +14,5 @@ def load_all() -> None:
         if module.name != "registry":
             importlib.import_module(f"{__name__}.{module.name}")
 
-
-load_all()
 
 __all__ = ["Outcome", "StepOutcome", "StepType", "step_types"]

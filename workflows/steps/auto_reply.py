@@ -1,4 +1,5 @@
 """`auto_reply`: post a message from the system to the customer, optionally with buttons."""
+from typing import Any
 from conversations import services
 from conversations.choices import SenderType
 from workflows.steps.languages import translations_schema
@@ -24,12 +25,12 @@ class AutoReplyStep(StepType):
     }
     templated = ("text", "buttons", "translations")
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         rendered = self.render(config, ctx)
         # Applied by an agent (a macro), the reply is the agent's own canned answer; a workflow speaks as AI/system.
         sender_type = SenderType.AGENT if ctx.actor is not None else config.get("sender_type", SenderType.AI)
         message = services.message_create(
-            conversation=ctx.conversation, body=rendered["text"], sender_type=sender_type, author=ctx.actor,
+            conversation=ctx.require_conversation(), body=rendered["text"], sender_type=sender_type, author=ctx.actor,
             buttons=rendered.get("buttons"), depth=ctx.depth,
         )
         return StepOutcome(output={"message_id": message.pk, "text": message.body})

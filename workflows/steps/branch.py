@@ -4,6 +4,7 @@
 The nested steps are part of the definition; the definition validator checks them (and their depth) like top-level
 steps, and the runner walks them laid out flat (`workflows.engine.program`). The step itself only chooses.
 """
+from typing import Any
 from workflows.engine import conditions
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
@@ -31,7 +32,7 @@ class BranchStep(StepType):
     }
     has_side_effects = False
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         errors, seen = [], set()
         for index, branch in enumerate(config["branches"]):
             name = branch["name"].strip()
@@ -41,16 +42,16 @@ class BranchStep(StepType):
             errors += conditions.validate(branch["condition"], f"branches[{index}].condition")
         return errors
 
-    def choose(self, config: dict, data: dict) -> tuple[int, str]:
+    def choose(self, config: dict[str, Any], data: dict[str, Any]) -> tuple[int, str]:
         """The path that runs: (its 1-based number, its name); `else` is the number after the last branch."""
         for number, branch in enumerate(config["branches"], start=1):
             if conditions.evaluate(branch["condition"], data):
                 return number, branch["name"]
         return len(config["branches"]) + 1, ELSE
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         return {"would": "Branch", "path": self.choose(config, ctx.data)[1]}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         number, name = self.choose(config, ctx.data)
         return StepOutcome(output={"path": name}, chosen_path=number)

@@ -35,14 +35,14 @@ class CustomActionStep(OutboundStep):
     # Checked on save with the other references (that it exists and is published), one query per definition.
     references = {"action": "custom_action"}
 
-    def action_for(self, config: dict) -> CustomAction:
+    def action_for(self, config: dict[str, Any]) -> CustomAction:
         """Looked up at every execution: an action unpublished since the workflow was saved fails the step."""
         return custom_actions.published_action(config["action"])
 
-    def integration_for(self, config: dict) -> Any:
+    def integration_for(self, config: dict[str, Any]) -> Any:
         return self.action_for(config).integration
 
-    def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
+    def build_request(self, rendered: dict[str, Any], integration: Any, ctx: StepContext) -> OutboundRequest:
         action = self.action_for(rendered)
         payload = custom_actions.coerce_to_schema(action.input_schema, rendered.get("input", {}))
         errors = custom_actions.schema_errors(action.input_schema, payload, where="input")
@@ -50,14 +50,14 @@ class CustomActionStep(OutboundStep):
             raise SchemaFailure(f'Custom action "{action.name}" input breaks its schema: ' + "; ".join(errors))
         return custom_actions.build_request(action, payload, timeout=rendered.get("timeout_seconds"))
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """Dry run: the request it would send; input that breaks the schema fails the dry-run step."""
         try:
             return super().describe(config, ctx)
         except SchemaFailure as exc:
             raise ValidationError(str(exc)) from exc
 
-    def read_response(self, response: OutboundResponse, rendered: dict, ctx: StepContext) -> StepOutcome:
+    def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         action = self.action_for(rendered)
         output = custom_actions.output_of(response)
         result = {"status_code": response.status_code, "response": output}

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from conversations import selectors, services
 from conversations.choices import PRIORITY_RANK, Priority, SenderType
-from conversations.models import AgentProfile, Message
+from conversations.models import AgentProfile, Conversation, Message, Team
 from workflows.steps import notifications
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
 
@@ -37,27 +37,28 @@ class EscalateStep(StepType):
     templated = ("team", "note")
     references = {"team": "team"}
 
-    def _plan(self, config: dict, ctx: StepContext) -> dict[str, Any]:
+    def _plan(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """What the escalation does: the team, the priority after it, the note text and who gets the email."""
         rendered = self.render(config, ctx)
         team = selectors.resolve_team(rendered["team"]) if rendered.get("team") not in (None, "") else None
-        current = ctx.conversation.priority
+        conversation = ctx.require_conversation()  # describe and execute check for one first
+        current = conversation.priority
         wanted = config.get("priority", Priority.URGENT)
-        priority = wanted if PRIORITY_RANK[wanted] > PRIORITY_RANK[current] else current
-        notified_team = team or (ctx.conversation.team if ctx.conversation.team_id else None)
+        priority = wanted if PRIORITY_RANK[Priority(wanted)] > PRIORITY_RANK[Priority(current)] else current
+        notified_team = team or (conversation.team if conversation.team_id else None)
         note = escalation_note(ctx, team=notified_team, priority=priority, reason=rendered.get("note", ""),
                                include_transcript=config.get("include_transcript", True))
         return {"team": team, "priority": priority, "note": note, "notified_team": notified_team,
                 "to": notifications.team_addresses(notified_team) if notified_team else []}
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         if ctx.conversation is None:
             return {"would": "Escalate", "input": self.render(config, ctx), "error": NO_CONVERSATION}
         plan = self._plan(config, ctx)
         return {"would": "Escalate", "team": plan["team"].name if plan["team"] else None,
                 "priority": plan["priority"], "note": plan["note"], "notify": plan["to"]}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         conversation = ctx.conversation
         if conversation is None:
             return StepOutcome.failed(NO_CONVERSATION)
@@ -65,8 +66,8 @@ class EscalateStep(StepType):
             plan = self._plan(config, ctx)
             if plan["team"] is not None:
                 keep = _is_member(conversation.assignee_id, plan["team"])
-                services.conversation_assign(conversation=conversation, team=plan["team"], depth=ctx.depth,
-                                             **({} if keep else {"assignee": None}))
+                unassign: dict[str, Any] = {} if keep else {"assignee": None}
+                services.conversation_assign(conversation=conversation, team=plan["team"], depth=ctx.depth, **unassign)
             services.conversation_raise_priority(conversation=conversation, priority=plan["priority"],
                                                  depth=ctx.depth)
             note = services.message_create(conversation=conversation, body=plan["note"],
@@ -75,22 +76,22 @@ class EscalateStep(StepType):
                 notifications.send(to=plan["to"], subject=f"Escalated: {_title(conversation)}",
                                    body=f"{plan['note']}\n\n--\n{notifications.conversation_link(conversation)}")
         return StepOutcome(output={
-            "team": conversation.team.name if conversation.team_id else None,
-            "assignee": conversation.assignee.get_username() if conversation.assignee_id else None,
+            "team": conversation.team.name if conversation.team is not None else None,
+            "assignee": conversation.assignee.get_username() if conversation.assignee is not None else None,
             "priority": conversation.priority, "note_message_id": note.pk, "notified": plan["to"],
             **({} if plan["to"] else {"notice": "no team email or member email to notify"}),
         })
 
 
-def _is_member(user_id: int | None, team) -> bool:
+def _is_member(user_id: int | None, team: Team) -> bool:
     return user_id is not None and AgentProfile.objects.filter(user_id=user_id, teams=team).exists()
 
 
-def _title(conversation) -> str:
+def _title(conversation: Conversation) -> str:
     return f"Conversation #{conversation.pk}: {conversation.subject or '(no subject)'}"
 
 
-def escalation_note(ctx: StepContext, *, team, priority: str, reason: str, include_transcript: bool) -> str:
+def escalation_note(ctx: StepContext, *, team: Team | None, priority: str, reason: str, include_transcript: bool) -> str:
     """The internal note: why, to whom, the context an agent needs, then the transcript when asked for."""
     head = "\n".join([
         f"Escalated{f' to {team.name}' if team else ''} (priority {priority}).",
@@ -103,7 +104,7 @@ def escalation_note(ctx: StepContext, *, team, priority: str, reason: str, inclu
     return head + "\n\n" + transcript(ctx.conversation, NOTE_LIMIT - len(head) - 2)
 
 
-def context_lines(data: dict) -> list[str]:
+def context_lines(data: dict[str, Any]) -> list[str]:
     """Contact, subject, sentiment and tags as short lines (from the run context, so templates see the same)."""
     contact, conversation = data.get("contact") or {}, data.get("conversation") or {}
     attributes = ", ".join(f"{key}={value}" for key, value in sorted((contact.get("attributes") or {}).items()))
@@ -117,7 +118,7 @@ def context_lines(data: dict) -> list[str]:
     ]
 
 
-def transcript(conversation, budget: int) -> str:
+def transcript(conversation: Conversation | None, budget: int) -> str:
     """The public messages, oldest first; when they do not fit the note, the latest ones that do."""
     lines = [f"[{m.created_at:%Y-%m-%d %H:%M}] {m.get_sender_type_display()}: {m.body}"
              for m in Message.objects.filter(conversation=conversation, internal=False).order_by("created_at", "pk")]

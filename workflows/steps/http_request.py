@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from workflows.models import HttpMethod
 from workflows.outbound.client import OutboundRequest, OutboundResponse
 from workflows.steps.outbound import OutboundStep
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
+from workflows.integrations.services import integration_url
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "on"})
-KEY_VALUE = {"type": "object", "required": ["key", "value"], "additionalProperties": False,
+KEY_VALUE: dict[str, Any] = {"type": "object", "required": ["key", "value"], "additionalProperties": False,
              "properties": {"key": {"type": "string", "minLength": 1}, "value": {"type": ["string", "number", "boolean", "null"]}}}
 
 
@@ -54,7 +56,7 @@ FORMATS = {"number": to_number, "boolean": to_boolean, "string": lambda text: ""
            "auto": to_auto}
 
 
-def build_body(values: list[dict]) -> dict[str, Any]:
+def build_body(values: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON object built from rendered values; dotted keys ("customer.name") nest."""
     body: dict[str, Any] = {}
     for item in values:
@@ -86,7 +88,7 @@ class HttpRequestStep(OutboundStep):
     templated = ("url", "path", "headers", "values")
     bound_url_keys = ("url", "path")
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         if not config.get("url") and not config.get("integration"):
             return [("url", "Give a url, or an integration and a path.")]
         url = config.get("url", "")
@@ -94,25 +96,22 @@ class HttpRequestStep(OutboundStep):
             return [("url", "Use an http(s) URL.")]
         return []
 
-    def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
-        from workflows.integrations.services import integration_url
-
+    def build_request(self, rendered: dict[str, Any], integration: Any, ctx: StepContext) -> OutboundRequest:
         method = rendered.get("method", "POST")
         url = integration_url(integration, rendered.get("url") or rendered.get("path", ""))
         headers = {h["key"]: str(h["value"]) for h in rendered.get("headers", [])}
+        body: dict[str, Any] | None
         try:
             body = build_body(rendered.get("values", []))
         except ValueFormatError as exc:
             raise ValueError(str(exc)) from exc
         if method in ("GET", "DELETE") and body:
-            from urllib.parse import urlencode
-
             url += ("&" if "?" in url else "?") + urlencode(body)
             body = None
         return OutboundRequest(method=method, url=url, headers=headers, json_body=body if body != {} else None,
                                timeout=rendered.get("timeout_seconds"))
 
-    def read_response(self, response: OutboundResponse, rendered: dict, ctx: StepContext) -> StepOutcome:
+    def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         outcome = super().read_response(response, rendered, ctx)
         if rendered.get("save_as"):
             outcome.variables = {rendered["save_as"]: outcome.output["response"]}

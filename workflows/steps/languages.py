@@ -26,7 +26,7 @@ def _candidates(language: str) -> list[str]:
     return [tag for tag in dict.fromkeys(ordered) if tag]
 
 
-def chosen_translation(translations: dict[str, dict], language: str) -> dict[str, str]:
+def chosen_translation(translations: dict[str, dict[str, Any]], language: str) -> dict[str, str]:
     """The texts for a contact speaking `language` ("" = unknown): its own, its primary language's, the site's, or
     none (the step's own texts stand)."""
     by_tag = {tag.lower(): texts for tag, texts in (translations or {}).items()}
@@ -36,7 +36,7 @@ def chosen_translation(translations: dict[str, dict], language: str) -> dict[str
     return {}
 
 
-def localized(config: dict, language: str) -> dict:
+def localized(config: dict[str, Any], language: str) -> dict[str, Any]:
     """The config with the chosen translation in place of the step's own texts, and no `translations` key."""
     if "translations" not in config:
         return config

@@ -42,7 +42,7 @@ def resolve_teams(references: Iterable[Any]) -> list[Team]:
     return [resolve_team(reference) for reference in references]
 
 
-def resolve_users(references: Iterable[Any]) -> list:
+def resolve_users(references: Iterable[Any]) -> list[Any]:
     """Users named by id, username or email; an unknown one raises naming it."""
     return [resolve_agent(reference) for reference in references]
 
@@ -66,7 +66,7 @@ def check_addresses(addresses: Iterable[str], key: str) -> list[str]:
 
 def conversation_link(conversation: Conversation) -> str:
     """Where an agent opens the conversation (the admin change page)."""
-    return helpdesk_setting("SITE_URL") + reverse("admin:conversations_conversation_change", args=[conversation.pk])
+    return str(helpdesk_setting("SITE_URL")) + reverse("admin:conversations_conversation_change", args=[conversation.pk])
 
 
 def send(*, to: list[str], subject: str, body: str) -> None:

@@ -3,6 +3,7 @@
 Recipients are resolved when the step runs (users by id, username or email; teams by id or name); an unknown
 user or team fails the step naming it before anything is sent. The email ends with a link to the conversation.
 """
+from typing import Any
 from django.core.exceptions import ValidationError
 
 from workflows.steps import notifications
@@ -30,26 +31,26 @@ class NotifyStep(StepType):
     templated = ("emails", "subject", "text")
     references = {"users": "agent", "teams": "team"}
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         if not any(config.get(key) for key in RECIPIENT_KEYS):
             return [("users", "Name at least one recipient: users, teams or emails.")]
         return literal_address_errors(config.get("emails", []), "emails")
 
-    def _email(self, config: dict, ctx: StepContext) -> dict:
+    def _email(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         rendered = self.render(config, ctx)
         return {"to": recipients(config, rendered), "subject": rendered.get("subject") or default_subject(ctx),
                 "body": with_link(rendered["text"], ctx)}
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         return {"would": "Send an internal email", **self._email(config, ctx)}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         email = self._email(config, ctx)
         notifications.send(**email)
         return StepOutcome(output={"to": email["to"], "subject": email["subject"]})
 
 
-def recipients(config: dict, rendered: dict) -> list[str]:
+def recipients(config: dict[str, Any], rendered: dict[str, Any]) -> list[str]:
     """Every address the config names, without repeats; none at all is an error."""
     addresses = [user.email for user in notifications.resolve_users(config.get("users", []))]
     for team in notifications.resolve_teams(config.get("teams", [])):
@@ -61,7 +62,7 @@ def recipients(config: dict, rendered: dict) -> list[str]:
     return addresses
 
 
-def literal_address_errors(addresses: list, key: str) -> list[tuple[str, str]]:
+def literal_address_errors(addresses: list[Any], key: str) -> list[tuple[str, str]]:
     """Malformed addresses written literally (templates are checked when they render)."""
     literal = [a for a in addresses if isinstance(a, str) and "{" not in a and not template_error(a)]
     try:

@@ -15,6 +15,7 @@ from conversations import clock
 from workflows.integrations import services as integrations
 from workflows.integrations import secrets as secret_store
 from workflows.integrations.secrets import SealedSecrets
+from workflows.models import Endpoint
 from django.core.exceptions import ValidationError
 
 from workflows.engine import sandbox
@@ -29,9 +30,9 @@ from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     """Delay before retry number `attempt` (1-based): base * 2^(attempt-1), "equal jitter", at least Retry-After."""
-    ceiling = helpdesk_setting("RETRY_BASE_SECONDS") * 2 ** max(0, attempt - 1)
+    ceiling = float(helpdesk_setting("RETRY_BASE_SECONDS")) * 2 ** max(0, attempt - 1)
     delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-    return max(delay, retry_after or 0.0)
+    return float(max(delay, retry_after or 0.0))
 
 
 def outcome_for_error(exc: Exception, attempts: int) -> StepOutcome:
@@ -54,6 +55,7 @@ def attempt_at(destination: health.Destination, ctx: StepContext, send: Callable
     and turn a failure into a retry or a final failure. Returns (what `send` returned, None) or (None, the outcome);
     a failed outcome names the endpoint, so a re-enable can find the deliveries that failed there."""
     attempts = ctx.step_run.attempts if ctx.step_run is not None else 1
+    endpoint: Endpoint | None = None
     try:
         with health.attempt(destination, hidden=hidden) as endpoint:
             return send(), None
@@ -61,7 +63,8 @@ def attempt_at(destination: health.Destination, ctx: StepContext, send: Callable
         return None, StepOutcome.failed(str(exc), endpoint=exc.endpoint_id)
     except (OutboundError, BlockedDestination) as exc:
         outcome = outcome_for_error(exc, attempts)
-        outcome.output["endpoint"] = endpoint.pk
+        if endpoint is not None:
+            outcome.output["endpoint"] = endpoint.pk
         return None, outcome
 
 
@@ -77,15 +80,15 @@ class OutboundStep(StepType):
     # Config keys holding the URL (or path) the request goes to, bound to the integration's origin on save.
     bound_url_keys: ClassVar[tuple[str, ...]] = ()
 
-    def integration_for(self, config: dict) -> Any:
+    def integration_for(self, config: dict[str, Any]) -> Any:
         reference = config.get("integration")
         return integrations.resolve_integration(reference) if reference not in (None, "") else None
 
-    def default_base(self, rendered: dict) -> str:
+    def default_base(self, rendered: dict[str, Any]) -> str:
         """Where the integration's credentials may go when it has no base URL (a provider's API), else ""."""
         return ""
 
-    def binding_errors(self, config: dict) -> list[tuple[str, str]]:
+    def binding_errors(self, config: dict[str, Any]) -> list[tuple[str, str]]:
         """Secrets only with an integration, and only its own; a literal URL only on the integration's origin. Reads
         the database only when the step uses a secret or names a URL beside its integration."""
         urls = [key for key in self.bound_url_keys if isinstance(config.get(key), str) and config[key]]
@@ -103,7 +106,7 @@ class OutboundStep(StepType):
                 errors.append((key, problem))
         return errors
 
-    def render_sealed(self, config: dict, ctx: StepContext) -> tuple[dict, SealedSecrets | None]:
+    def render_sealed(self, config: dict[str, Any], ctx: StepContext) -> tuple[dict[str, Any], SealedSecrets | None]:
         """The templated keys rendered with `secrets.*` as sealed tokens (and the seal, when any was used). A step
         naming no integration reads no secret: a template that tries fails the step before anything is sent."""
         data, sealed = ctx.data, None
@@ -118,20 +121,20 @@ class OutboundStep(StepType):
                         for key, value in config.items()}
         return rendered, sealed
 
-    def render(self, config: dict, ctx: StepContext) -> dict:
+    def render(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """What run logs and dry runs record: every secret the templates placed shows as ****."""
         rendered, sealed = self.render_sealed(config, ctx)
         return sealed.mask(rendered) if sealed is not None else rendered
 
-    def render_for_request(self, config: dict, ctx: StepContext) -> dict:
+    def render_for_request(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """The rendered config with the real secrets in place: only for building the request this step sends."""
         rendered, sealed = self.render_sealed(config, ctx)
         return sealed.unseal(rendered) if sealed is not None else rendered
 
-    def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
+    def build_request(self, rendered: dict[str, Any], integration: Any, ctx: StepContext) -> OutboundRequest:
         raise NotImplementedError
 
-    def read_response(self, response: OutboundResponse, rendered: dict, ctx: StepContext) -> StepOutcome:
+    def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         """Default: the response JSON (or text) is the output."""
         body = response.json()
         return StepOutcome(output={"status_code": response.status_code,
@@ -142,7 +145,7 @@ class OutboundStep(StepType):
         position = ctx.step_run.position if ctx.step_run is not None else 0
         return idempotency_key(run_id, position)
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         rendered = self.render(config, ctx)
         integration = self.integration_for(config)
         try:
@@ -152,9 +155,10 @@ class OutboundStep(StepType):
         described = {"would": self.label, "request": {"method": request.method, "url": request.url,
                                                       "headers": request.headers, "json": request.json_body}}
         # A dry run shows `****`, never a secret.
-        return secret_store.mask(described, secret_store.secret_values())
+        masked: dict[str, Any] = secret_store.mask(described, secret_store.secret_values())
+        return masked
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         rendered = self.render_for_request(config, ctx)
         integration = self.integration_for(config)
         try:
@@ -173,7 +177,7 @@ class OutboundStep(StepType):
         return health.destination(kind, request.url, integration)
 
     def deliver(self, request: OutboundRequest, integration: Any, ctx: StepContext,
-                send: Callable[[], OutboundResponse], rendered: dict, hidden: Iterable[str] = ()) -> StepOutcome:
+                send: Callable[[], OutboundResponse], rendered: dict[str, Any], hidden: Iterable[str] = ()) -> StepOutcome:
         """Make one attempt through `send` at the request's endpoint (see `attempt_at`) and read its reply."""
         response, failed = attempt_at(self.destination(request, integration), ctx, send, hidden)
         if failed is not None:

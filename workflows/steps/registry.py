@@ -60,7 +60,7 @@ class StepContext:
     """What a step execution gets: the run context, the depth its changes carry, and whether it is a dry run."""
 
     data: dict[str, Any]  # the run context (`workflows.engine.context.LazyContext`, a dict that loads on demand)
-    event: Event  # the event the run is for (unsaved for a dry run over a sample event)
+    event: Event | None  # the event the run is for (unsaved for a dry run over a sample event; None for a macro)
     conversation: Conversation | None  # None only for a dry run over a sample event without one
     run: WorkflowRun | None = None  # None in a dry run
     step_run: StepRun | None = None  # the attempt's row; None in a dry run
@@ -69,6 +69,12 @@ class StepContext:
     trigger_type: str = ""
     # The person the changes are made as: an agent applying a macro (None for a workflow run, which acts as itself).
     actor: Any = None
+
+    def require_conversation(self) -> Conversation:
+        """The run's conversation: `execute` always has one (only a dry run over a sample event has none)."""
+        if self.conversation is None:
+            raise ValueError("This step needs a conversation.")
+        return self.conversation
 
 
 @dataclass
@@ -106,29 +112,29 @@ class StepType:
     # Internal steps change only this helpdesk's own records (no email, call or wait): what a macro may contain.
     internal: ClassVar[bool] = False
 
-    def runs_in_transaction(self, config: dict) -> bool:
+    def runs_in_transaction(self, config: dict[str, Any]) -> bool:
         """Whether this step, with this config, executes inside the run's transaction (see `transactional`)."""
         return self.transactional
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         """Checks beyond the JSON Schema, as (config key, message)."""
         return []
 
-    def binding_errors(self, config: dict) -> list[tuple[str, str]]:
+    def binding_errors(self, config: dict[str, Any]) -> list[tuple[str, str]]:
         """Save-time checks of credentials bound to their integration, as (config key, message): a step that names no
         integration reads no secret (`workflows.integrations.binding`); outbound steps check their URL too."""
         return binding.secret_errors(config, self.templated, None, names_integration=False)
 
-    def prepare(self, config: dict) -> dict:
+    def prepare(self, config: dict[str, Any]) -> dict[str, Any]:
         """The config as it is saved: a step type may fill in what is generated once on save (a webhook secret)."""
         return config
 
-    def mask_write_only(self, config: dict) -> dict:
+    def mask_write_only(self, config: dict[str, Any]) -> dict[str, Any]:
         """The config as reads show it: each write-only key that holds a value replaced by WRITE_ONLY_MASK."""
         return {key: WRITE_ONLY_MASK if key in self.write_only and value not in ("", None) else value
                 for key, value in config.items()}
 
-    def render(self, config: dict, ctx: StepContext) -> dict:
+    def render(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """The config with its templated keys rendered over the run context (the step's recorded input); texts in
         the contact's language replace the step's own when the step has `translations`."""
         if "translations" in config:
@@ -137,14 +143,14 @@ class StepType:
             return {key: render_value(value, ctx.data) if key in self.templated else value
                     for key, value in config.items()}
 
-    def describe(self, config: dict, ctx: StepContext) -> dict[str, Any]:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """What the step would do, for a dry run: by default, its rendered input."""
         return {"would": self.label, "input": self.render(config, ctx)}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         raise NotImplementedError
 
-    def resume(self, config: dict, run: WorkflowRun, step_run: StepRun) -> StepOutcome | None:
+    def resume(self, config: dict[str, Any], run: WorkflowRun, step_run: StepRun) -> StepOutcome | None:
         """Called once when the run resumes after this step waited: an outcome whose output and variables replace
         the wait's, or None to just go on (a fixed `wait`)."""
         return None
@@ -169,6 +175,13 @@ class StepTypeRegistry:
     def get(self, name: str) -> StepType | None:
         """The step type of that name; None for an unknown name or a value that is not text (e.g. `{}` in a body)."""
         return self._types.get(name) if isinstance(name, str) else None
+
+    def require(self, name: str) -> StepType:
+        """The step type of a name a validated definition holds (a KeyError names an unknown one)."""
+        step_type = self.get(name)
+        if step_type is None:
+            raise KeyError(f'Unknown step type "{name}".')
+        return step_type
 
     def names(self) -> list[str]:
         return sorted(self._types)
@@ -201,12 +214,12 @@ DURATION_PROPERTIES: dict[str, Any] = {
 }
 
 
-def duration_of(config: dict) -> dt.timedelta:
+def duration_of(config: dict[str, Any]) -> dt.timedelta:
     """The timedelta a minutes/hours/days config names."""
     return dt.timedelta(minutes=config.get("minutes", 0), hours=config.get("hours", 0), days=config.get("days", 0))
 
 
-def validate_duration(config: dict) -> list[tuple[str, str]]:
+def validate_duration(config: dict[str, Any]) -> list[tuple[str, str]]:
     """A duration needs at least one of minutes/hours/days and must be positive."""
     if not any(key in config for key in ("minutes", "hours", "days")):
         return [("minutes", "Give minutes, hours or days.")]

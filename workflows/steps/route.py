@@ -30,7 +30,7 @@ class RouteStep(StepType):
     templated = ("team", "agent")
     references = {"team": "team", "agent": "agent"}
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         strategy = config["strategy"]
         if strategy == routing.SPECIFIC:
             if "team" not in config and "agent" not in config:
@@ -43,21 +43,21 @@ class RouteStep(StepType):
             errors.append(("agent", f"The {strategy} strategy chooses the agent itself; use specific to name one."))
         return errors
 
-    def _decide(self, config: dict, ctx: StepContext, lock: bool) -> routing.RoutingDecision:
+    def _decide(self, config: dict[str, Any], ctx: StepContext, lock: bool) -> routing.RoutingDecision:
         rendered = self.render(config, ctx)
         team = selectors.resolve_team(rendered["team"]) if _given(rendered.get("team")) else None
         agent = selectors.resolve_agent(rendered["agent"]) if _given(rendered.get("agent")) else None
-        return routing.decide(conversation=ctx.conversation, strategy=config["strategy"], team=team, agent=agent,
+        return routing.decide(conversation=ctx.require_conversation(), strategy=config["strategy"], team=team, agent=agent,
                               lock=lock)
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         if ctx.conversation is None:
             return {"would": "Route", "input": self.render(config, ctx), "error": NO_CONVERSATION}
         decision = self._decide(config, ctx, lock=False)
         return {"would": "Route", "input": self.render(config, ctx), "strategy": config["strategy"],
                 **decision.as_data()}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:
             return StepOutcome.failed(NO_CONVERSATION)
         with transaction.atomic():  # the candidates stay locked until the assignment is written
@@ -73,7 +73,7 @@ def _given(value: Any) -> bool:
 
 def _apply(decision: routing.RoutingDecision, ctx: StepContext) -> bool:
     """Write the decision through the service layer; True when the assignee or team changed."""
-    conversation = ctx.conversation
+    conversation = ctx.require_conversation()
     before = (conversation.assignee_id, conversation.team_id)
     changes: dict[str, Any] = {}
     if decision.team is not None:

@@ -68,7 +68,7 @@ class RoutingDecision:
         }
 
 
-def _profiles(queryset: QuerySet, lock: bool) -> list[AgentProfile]:
+def _profiles(queryset: QuerySet[Any], lock: bool) -> list[AgentProfile]:
     queryset = queryset.select_related("user").order_by("pk")
     if lock:
         queryset = queryset.select_for_update(of=("self",))
@@ -88,7 +88,7 @@ def candidates_for(profiles: list[AgentProfile], conversation: Conversation) -> 
     return [Candidate(profile=profile, load=loads.get(profile.user_id, 0)) for profile in profiles]
 
 
-def _waited_longest(candidate: Candidate) -> tuple:
+def _waited_longest(candidate: Candidate) -> tuple[Any, ...]:
     """Never-assigned agents first, then the one assigned longest ago; the id keeps the order total."""
     return (candidate.profile.last_assigned_at or _NEVER, candidate.profile.user_id)
 
@@ -173,4 +173,6 @@ def decide(*, conversation: Conversation, strategy: str, team: Team | None, agen
     """Where the conversation would go under `strategy`; writes nothing. `lock` only inside a transaction."""
     if strategy == SPECIFIC:
         return decide_specific(conversation=conversation, team=team, agent=agent, lock=lock)
+    if team is None:  # validation asks for a team; a team template may still render empty
+        raise ValueError(f"The {strategy} strategy picks an agent of a team, and the team is empty.")
     return decide_for_team(conversation=conversation, team=team, strategy=strategy, lock=lock)

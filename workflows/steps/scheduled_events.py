@@ -1,4 +1,5 @@
 """`schedule_event` / `clear_scheduled_event`: promise a later `scheduled_event.fired` unless it is cleared first."""
+from typing import Any
 from conversations import clock
 from workflows.choices import ScheduledEventStatus
 from workflows.models import ScheduledEvent
@@ -24,16 +25,16 @@ class ScheduleEventStep(StepType):
     schema = {"type": "object", "required": ["name"], "additionalProperties": False,
               "properties": {"name": NAME_SCHEMA, **DURATION_PROPERTIES}}
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         return validate_duration(config)
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         fire_at = clock.now() + duration_of(config)
         return {"would": "Schedule event", "name": config["name"], "fire_at": fire_at.isoformat()}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         scheduled = ScheduledEvent.objects.create(
-            conversation=ctx.conversation, name=config["name"], fire_at=clock.now() + duration_of(config),
+            conversation=ctx.require_conversation(), name=config["name"], fire_at=clock.now() + duration_of(config),
             depth=ctx.depth, created_by_run=ctx.run,
         )
         return StepOutcome(output={"scheduled_event_id": scheduled.pk, "fire_at": scheduled.fire_at.isoformat()})
@@ -46,8 +47,8 @@ class ClearScheduledEventStep(StepType):
     category = "flow"
     schema = {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {"name": NAME_SCHEMA}}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         cleared = ScheduledEvent.objects.filter(
-            conversation=ctx.conversation, name=config["name"], status=ScheduledEventStatus.PENDING
+            conversation=ctx.require_conversation(), name=config["name"], status=ScheduledEventStatus.PENDING
         ).update(status=ScheduledEventStatus.CLEARED)
         return StepOutcome(output={"cleared": cleared})

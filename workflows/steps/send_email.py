@@ -4,6 +4,7 @@ Like Zendesk's outbound email comments, the email is recorded as a public `syste
 API see what the customer received; `record_message: false` leaves the conversation untouched. With no address
 (the contact has no email and no `to` is given) the step fails and says so: nothing is sent or recorded.
 """
+from typing import Any
 from django.core.exceptions import ValidationError
 
 from conversations import services
@@ -32,10 +33,10 @@ class SendEmailStep(StepType):
     }
     templated = ("to", "subject", "body", "translations")
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         return literal_address_errors([config["to"]], "to") if "to" in config else []
 
-    def _email(self, config: dict, ctx: StepContext) -> dict:
+    def _email(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """Rendered recipient(s), subject and body; no address at all is an error naming `to`."""
         rendered = self.render(config, ctx)
         to = rendered.get("to") or (ctx.data.get("contact") or {}).get("email") or ""
@@ -45,11 +46,11 @@ class SendEmailStep(StepType):
             raise ValidationError({"to": f"{source}: there is nobody to send the email to."})
         return {"to": addresses, "subject": rendered["subject"], "body": rendered["body"]}
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         return {"would": "Send email", **self._email(config, ctx),
                 "record_message": config.get("record_message", True)}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:
             return StepOutcome.failed(NO_CONVERSATION)
         email = self._email(config, ctx)

@@ -7,6 +7,7 @@ any database transaction (no lock held during the call): the survey's token is c
 first, so every attempt (a retry, or a resume after a crash) texts the same link under the same Idempotency-Key,
 and the Survey row is created once the provider accepted the message — an SMS that fails for good leaves none.
 """
+from typing import Any
 import functools
 
 from django.core.exceptions import ValidationError
@@ -32,7 +33,7 @@ NO_CONVERSATION = "This step needs a conversation; the event has none."
 
 def survey_link(token: str) -> str:
     """The public page where the customer answers."""
-    return helpdesk_setting("SITE_URL") + reverse("survey-page", args=[token])
+    return str(helpdesk_setting("SITE_URL")) + reverse("survey-page", args=[token])
 
 
 @step_types.register
@@ -54,7 +55,7 @@ class SendSurveyStep(StepType):
     templated = ("question", "translations")
     uses_secrets = True  # an SMS provider's reply may echo credentials: the runner masks them in the run log
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         """SMS options only make sense with `via: sms`, which needs an integration and an E.164 sender."""
         sms_keys = sorted({"integration", "sender", "provider"} & set(config))
         if config.get("via") != SurveyChannel.SMS:
@@ -72,7 +73,7 @@ class SendSurveyStep(StepType):
                 errors += [("sender", message) for message in exc.message_dict["sender"]]
         return errors
 
-    def _plan(self, config: dict, ctx: StepContext) -> dict:
+    def _plan(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """The channel, rendered question and recipient; refuses what cannot be delivered before anything is made."""
         via = config.get("via", SurveyChannel.EMAIL)
         question = " ".join((self.render(config, ctx).get("question") or DEFAULT_QUESTION).split())[:500]
@@ -88,7 +89,7 @@ class SendSurveyStep(StepType):
             plan.update(self._sms_plan(config, contact))
         return plan
 
-    def _sms_plan(self, config: dict, contact: dict) -> dict:
+    def _sms_plan(self, config: dict[str, Any], contact: dict[str, Any]) -> dict[str, Any]:
         if not contact.get("phone"):
             raise ValidationError({"via": "The contact has no phone number to text the survey to."})
         reference = config.get("integration") or helpdesk_setting("SMS_INTEGRATION")
@@ -101,13 +102,13 @@ class SendSurveyStep(StepType):
         sender = sms_providers.phone_number(config.get("sender") or helpdesk_setting("SMS_SENDER"), "sender")
         return {"to": contact["phone"], "sender": sender, "provider": provider, "integration": integration}
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         plan = self._plan(config, ctx)
         if "integration" in plan:
             plan["integration"] = plan["integration"].name
         return {"would": "Send survey", **plan, "link": survey_link("<token>")}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:
             return StepOutcome.failed(NO_CONVERSATION)
         plan = self._plan(config, ctx)
@@ -129,11 +130,11 @@ class SendSurveyStep(StepType):
             output["to"] = plan["to"]
         return StepOutcome(output=output)
 
-    def runs_in_transaction(self, config: dict) -> bool:
+    def runs_in_transaction(self, config: dict[str, Any]) -> bool:
         """Email and message surveys are internal (one transaction with the run); an SMS calls a provider."""
         return config.get("via") != SurveyChannel.SMS
 
-    def _send_by_sms(self, plan: dict, ctx: StepContext) -> StepOutcome:
+    def _send_by_sms(self, plan: dict[str, Any], ctx: StepContext) -> StepOutcome:
         """Text the link, then keep the survey; every attempt of this step uses the token the first one chose."""
         token = self._token_for_this_step(ctx)
         link = survey_link(token)
@@ -148,7 +149,7 @@ class SendSurveyStep(StepType):
         if failed is not None:
             failed.output = {**failed.output, "survey_token": token}
             return failed
-        survey = services.survey_create(conversation=ctx.conversation, question=plan["question"],
+        survey = services.survey_create(conversation=ctx.require_conversation(), question=plan["question"],
                                         via=SurveyChannel.SMS, depth=ctx.depth, token=token)
         return StepOutcome(output={"survey_id": survey.pk, "survey_token": token, "via": SurveyChannel.SMS,
                                    "link": link, "delivered_via": SurveyChannel.SMS, "to": plan["to"], "sms": result})
@@ -159,7 +160,7 @@ class SendSurveyStep(StepType):
         step_run = ctx.step_run
         token = (step_run.output or {}).get("survey_token") if step_run is not None else None
         if token:
-            return token
+            return str(token)
         token = new_survey_token()
         if step_run is not None and step_run.pk:
             step_run.output = {**(step_run.output or {}), "survey_token": token}

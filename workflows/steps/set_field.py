@@ -37,7 +37,7 @@ class SetFieldStep(StepType):
     }
     templated = ("value",)
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         """A conversation key names a defined field, and a fixed (untemplated) value fits its type."""
         if config.get("target") != CONVERSATION:
             return []
@@ -53,28 +53,28 @@ class SetFieldStep(StepType):
             return [("value", exc.messages[0])]
         return []
 
-    def describe(self, config: dict, ctx: StepContext) -> dict[str, Any]:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         value = self.render(config, ctx)["value"]
         where = "field" if config["target"] == CONVERSATION else "contact attribute"
         return {"would": f"Set {config['target']} {where} {config['key']} to {value!r}",
                 "input": {**config, "value": value}, "current": self._current(config, ctx)}
 
-    def _current(self, config: dict, ctx: StepContext) -> Any:
+    def _current(self, config: dict[str, Any], ctx: StepContext) -> Any:
         namespace = ctx.data.get(CONVERSATION if config["target"] == CONVERSATION else CONTACT) or {}
         values = namespace.get("fields" if config["target"] == CONVERSATION else "attributes") or {}
         return values.get(config["key"])
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         value = self.render(config, ctx)["value"]
         key = config["key"]
         if config["target"] == CONTACT:
-            contact = ctx.conversation.contact
+            contact = ctx.require_conversation().contact
             before = (contact.attributes or {}).get(key)
             services.contact_update(contact=contact, attributes_patch={key: None if value == "" else value},
                                     depth=ctx.depth)
             return StepOutcome(output={"target": CONTACT, "key": key, "old": before,
                                        "new": (contact.attributes or {}).get(key)})
-        conversation = services.conversation_set_fields(conversation=ctx.conversation, fields={key: value},
+        conversation = services.conversation_set_fields(conversation=ctx.require_conversation(), fields={key: value},
                                                         actor=ctx.actor, depth=ctx.depth)
         return StepOutcome(output={"target": CONVERSATION, "key": key,
                                    "new": (conversation.fields or {}).get(key)})

@@ -1,4 +1,5 @@
 """`set_variable`: store a (templated) value as `vars.<name>` for later steps."""
+from typing import Any
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
 
 
@@ -13,6 +14,6 @@ class SetVariableStep(StepType):
     templated = ("value",)
     has_side_effects = False
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         value = self.render(config, ctx)["value"]
         return StepOutcome(output={config["name"]: value}, variables={config["name"]: value})

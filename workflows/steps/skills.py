@@ -1,5 +1,6 @@
 """`set_skills`: set the skills an agent needs to take the conversation from its team's queue (docs/routing.md), e.g. after
 a condition on an intent or a detected language. Names are normalised as agents' skills are (trimmed, lower-case)."""
+from typing import Any
 from conversations import services
 from conversations.routing.skills import MAX_SKILL_LENGTH, MAX_SKILLS
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
@@ -18,11 +19,11 @@ class SetSkillsStep(StepType):
             "type": "string", "minLength": 1, "maxLength": MAX_SKILL_LENGTH, "pattern": r"\S"}}},
     }
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         skills = [name.strip().lower() for name in config["skills"]]
         return {"would": "Set required skills", "input": {"skills": skills}}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:
             return StepOutcome.failed(NO_CONVERSATION)
         conversation = services.conversation_set_required_skills(conversation=ctx.conversation,

@@ -63,7 +63,7 @@ class SlackStep(OutboundStep):
     templated = ("channel", "text", "icon_emoji", "icon_url")
     endpoint_kind = "slack"
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         errors = []
         emoji, icon_url = config.get("icon_emoji", ""), config.get("icon_url", "")
         if emoji and "{{" not in emoji and not (len(emoji) > 2 and emoji[0] == emoji[-1] == ":" and " " not in emoji):
@@ -74,7 +74,7 @@ class SlackStep(OutboundStep):
             errors.append(("icon_url", "Give icon_emoji or icon_url, not both (Slack uses only one)."))
         return errors
 
-    def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
+    def build_request(self, rendered: dict[str, Any], integration: Any, ctx: StepContext) -> OutboundRequest:
         """The chat.postMessage call as data: the URL and the JSON fields Slack reads."""
         payload: dict[str, Any] = {"channel": rendered["channel"].strip(), "text": rendered["text"]}
         for key in ("icon_emoji", "icon_url"):
@@ -92,8 +92,8 @@ class SlackStep(OutboundStep):
         if integration.auth_type != AuthType.BEARER:
             raise ValueError(f'integration: "{integration.name}" needs bearer auth holding the Slack bot token.')
 
-    def default_base(self, rendered: dict) -> str:
-        return helpdesk_setting("SLACK_BASE_URL")
+    def default_base(self, rendered: dict[str, Any]) -> str:
+        return str(helpdesk_setting("SLACK_BASE_URL"))
 
     def post(self, integration: Any, request: OutboundRequest, key: str) -> OutboundResponse:
         """Send through the one outbound client (guard, token bound to the base URL); Slack's refusals raise."""
@@ -106,7 +106,7 @@ class SlackStep(OutboundStep):
             raise
         return check_reply(response)
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         rendered = self.render_for_request(config, ctx)
         integration = self.integration_for(config)
         try:
@@ -117,7 +117,7 @@ class SlackStep(OutboundStep):
         key = self.request_key(ctx)
         return self.deliver(request, integration, ctx, lambda: self.post(integration, request, key), rendered)
 
-    def read_response(self, response: OutboundResponse, rendered: dict, ctx: StepContext) -> StepOutcome:
+    def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         reply = response.json() or {}
         return StepOutcome(output={"status_code": response.status_code, "ok": True,
                                    "channel": reply.get("channel"), "ts": reply.get("ts")})

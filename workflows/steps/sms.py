@@ -36,8 +36,8 @@ class SmsStep(OutboundStep):
     templated = ("sender", "recipient", "text")
     endpoint_kind = "sms"
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
-        errors = []
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
+        errors: list[tuple[str, str]] = []
         for key in ("sender", "recipient"):
             if key in config and not _is_template(config[key]):
                 try:
@@ -46,26 +46,26 @@ class SmsStep(OutboundStep):
                     errors += [(key, message) for message in exc.message_dict[key]]
         return errors
 
-    def message(self, rendered: dict, ctx: StepContext) -> sms_providers.SmsMessage:
+    def message(self, rendered: dict[str, Any], ctx: StepContext) -> sms_providers.SmsMessage:
         """The rendered message; the recipient defaults to the contact's phone."""
         recipient = rendered.get("recipient") or (ctx.data.get("contact") or {}).get("phone")
         if not recipient:
             raise ValidationError({"recipient": "No recipient: the contact has no phone number."})
         return sms_providers.sms_message(sender=rendered["sender"], recipient=recipient, text=rendered["text"])
 
-    def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
+    def build_request(self, rendered: dict[str, Any], integration: Any, ctx: StepContext) -> OutboundRequest:
         return sms_providers.sms_request(integration=integration, provider=rendered.get("provider"),
                                          message=self.message(rendered, ctx))
 
-    def default_base(self, rendered: dict) -> str:
+    def default_base(self, rendered: dict[str, Any]) -> str:
         return sms_providers.get_provider(rendered.get("provider")).default_base_url
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         message = self.message(self.render(config, ctx), ctx)
         description = super().describe(config, ctx)
         return {**description, "provider": config.get("provider", sms_providers.DEFAULT_PROVIDER),
                 "from": message.sender, "to": message.recipient, "text": message.text}
 
-    def read_response(self, response: OutboundResponse, rendered: dict, ctx: StepContext) -> StepOutcome:
+    def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         result = sms_providers.get_provider(rendered.get("provider")).read_result(response)
         return StepOutcome(output={**result, "to": self.message(rendered, ctx).recipient})

@@ -1,4 +1,5 @@
 """`change_status` and `set_priority`: one field of the conversation, through the service layer."""
+from typing import Any
 from conversations import services
 from conversations.choices import Priority, Status
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
@@ -14,8 +15,8 @@ class ChangeStatusStep(StepType):
         "properties": {"status": {"enum": list(Status.values)}},
     }
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
-        services.conversation_change_status(conversation=ctx.conversation, status=config["status"], depth=ctx.depth,
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
+        services.conversation_change_status(conversation=ctx.require_conversation(), status=config["status"], depth=ctx.depth,
                                               actor=ctx.actor)
         return StepOutcome(output={"status": config["status"]})
 
@@ -30,6 +31,6 @@ class SetPriorityStep(StepType):
         "properties": {"priority": {"enum": list(Priority.values)}},
     }
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
-        services.conversation_set_priority(conversation=ctx.conversation, priority=config["priority"], depth=ctx.depth)
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
+        services.conversation_set_priority(conversation=ctx.require_conversation(), priority=config["priority"], depth=ctx.depth)
         return StepOutcome(output={"priority": config["priority"]})

@@ -1,4 +1,5 @@
 """`add_tag` / `remove_tag`: change the conversation's tags through the service layer."""
+from typing import Any
 from conversations import services
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
 
@@ -18,9 +19,9 @@ class AddTagStep(StepType):
     internal = True
     templated = ("tags",)
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         tags = self.render(config, ctx)["tags"]
-        services.conversation_add_tags(conversation=ctx.conversation, tags=tags, depth=ctx.depth)
+        services.conversation_add_tags(conversation=ctx.require_conversation(), tags=tags, depth=ctx.depth)
         return StepOutcome(output={"tags": tags})
 
 
@@ -32,7 +33,7 @@ class RemoveTagStep(StepType):
     internal = True
     templated = ("tags",)
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         tags = self.render(config, ctx)["tags"]
-        services.conversation_remove_tags(conversation=ctx.conversation, tags=tags, depth=ctx.depth)
+        services.conversation_remove_tags(conversation=ctx.require_conversation(), tags=tags, depth=ctx.depth)
         return StepOutcome(output={"tags": tags})

@@ -2,6 +2,7 @@
 
 The new ticket's id is kept as `vars.ticket_id`, so a later step can tell the customer their ticket number.
 """
+from typing import Any
 from conversations import services
 from conversations.choices import Priority
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
@@ -24,16 +25,16 @@ class CreateTicketStep(StepType):
     }
     templated = ("title", "description")
 
-    def _ticket_fields(self, config: dict, ctx: StepContext) -> dict:
+    def _ticket_fields(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """Rendered title and description; the priority defaults to the conversation's own."""
         rendered = self.render(config, ctx)
         return {"title": " ".join(rendered["title"].split())[:300], "description": rendered.get("description", ""),
                 "priority": config.get("priority") or ctx.data["conversation"].get("priority") or Priority.NORMAL}
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         return {"would": "Create ticket", **self._ticket_fields(config, ctx)}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:
             return StepOutcome.failed(NO_CONVERSATION)
         ticket = services.ticket_create(conversation=ctx.conversation, depth=ctx.depth,

@@ -43,7 +43,7 @@ class TranscribeStep(StepType):
     transactional = False
     uses_secrets = True  # the cloud backend's API key must never reach the run log
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         """Only a recording event carries audio; the chosen backend must know the language."""
         if info.trigger_type != TRIGGER:
             return [("", f'A transcribe step needs the "{TRIGGER}" trigger, not "{info.trigger_type or "(none)"}".')]
@@ -54,7 +54,7 @@ class TranscribeStep(StepType):
         problem = backend.check_language(_options(config).language)
         return [("language", problem)] if problem else []
 
-    def describe(self, config: dict, ctx: StepContext) -> dict[str, Any]:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         recording = _recording(ctx)
         options = _options(config)
         return {"would": self.label, "recording_id": recording.pk if recording else None,
@@ -62,7 +62,7 @@ class TranscribeStep(StepType):
                 "model": options.model, "enhanced": options.enhanced,
                 **({} if recording else {"error": NO_RECORDING})}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         recording = _recording(ctx)
         if recording is None:
             return StepOutcome.failed(NO_RECORDING)
@@ -73,7 +73,7 @@ class TranscribeStep(StepType):
         attempts = ctx.step_run.attempts if ctx.step_run is not None else 1
         try:
             backend = speech.get_backend(config.get("backend"))
-            audio = speech.prepare_audio(_read(recording), filename=recording.file.name,
+            audio = speech.prepare_audio(_read(recording), filename=recording.file.name or "",
                                          content_type=recording.content_type)
             text = backend.transcribe(audio, options)
         except speech.AudioError as exc:
@@ -91,7 +91,7 @@ class TranscribeStep(StepType):
         return _outcome(config, transcript, seconds=round(audio.seconds, 2))
 
 
-def _outcome(config: dict, transcript: Transcript, seconds: float | None) -> StepOutcome:
+def _outcome(config: dict[str, Any], transcript: Transcript, seconds: float | None) -> StepOutcome:
     return StepOutcome(
         output={"transcript_id": transcript.pk, "recording_id": transcript.recording_id, "backend": transcript.backend,
                 "language": transcript.language, "seconds": seconds, "text": transcript.text},
@@ -104,7 +104,7 @@ def _transcript_of_an_earlier_attempt(ctx: StepContext, recording: Recording) ->
     return Transcript.objects.filter(pk=transcript_id, recording=recording).first() if transcript_id else None
 
 
-def _options(config: dict, key: str | None = None) -> speech.TranscriptionOptions:
+def _options(config: dict[str, Any], key: str | None = None) -> speech.TranscriptionOptions:
     return speech.TranscriptionOptions(language=config.get("language") or helpdesk_setting("SPEECH_LANGUAGE"),
                                        model=config.get("model") or "default",
                                        enhanced=bool(config.get("enhanced", False)), idempotency_key=key)
@@ -122,7 +122,8 @@ def _read(recording: Recording) -> bytes:
     """The recording's bytes; a file missing from storage reads as an AudioError, not a crash."""
     try:
         with recording.file.open("rb") as handle:
-            return handle.read()
+            data: bytes = handle.read()
+            return data
     except (OSError, ValueError) as exc:
         raise speech.AudioError(f"Its file cannot be read ({type(exc).__name__}).") from exc
 

@@ -1,4 +1,5 @@
 """`wait`: the run sleeps durably. The resume time is a column of the run, so any worker resumes it after restarts."""
+from typing import Any
 from conversations import clock
 from workflows.steps.registry import (
     DURATION_PROPERTIES,
@@ -21,12 +22,12 @@ class WaitStep(StepType):
     schema = {"type": "object", "additionalProperties": False, "properties": DURATION_PROPERTIES}
     has_side_effects = False
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         return validate_duration(config)
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         return {"would": "Wait", "seconds": int(duration_of(config).total_seconds())}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         resume_at = clock.now() + duration_of(config)
         return StepOutcome(status=Outcome.WAITING, resume_at=resume_at, output={"resume_at": resume_at.isoformat()})

@@ -6,8 +6,9 @@ own conversation and type (`workflows.engine.waits`) and matches them with the s
 workflows; whoever deletes the row — the dispatcher for a matching event, or `resume` here at the deadline — settles
 the wait, so the run resumes exactly once.
 """
+from typing import Any
 from conversations import clock
-from workflows.models import RunWait
+from workflows.models import RunWait, StepRun, WorkflowRun
 from workflows.steps.registry import (
     DURATION_PROPERTIES,
     DefinitionInfo,
@@ -23,12 +24,12 @@ from workflows.steps.registry import (
 DEFAULT_SAVE_AS = "wait"
 
 
-def timed_out() -> dict:
+def timed_out() -> dict[str, Any]:
     """The value a wait that ran out leaves in `vars.<save_as>`."""
     return {"outcome": "timed_out", "event": None}
 
 
-def timeout_words(timeout: dict) -> str:
+def timeout_words(timeout: dict[str, Any]) -> str:
     """A timeout in words: "1 day", "2 hours 30 minutes"."""
     parts = []
     for key in ("days", "hours", "minutes"):
@@ -56,7 +57,7 @@ class WaitForStep(StepType):
     # It writes its wait row (nothing a later step reads), and it ends the run's segment by waiting.
     has_side_effects = True
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         errors = [(f"timeout.{key}", message) for key, message in validate_duration(config["timeout"])]
         if info.check_trigger_config is None:
             return errors
@@ -65,14 +66,14 @@ class WaitForStep(StepType):
             return errors + [("event", f'Unknown event type "{config["event"]}": use a trigger type.')]
         return errors + [(f"filter.{key}" if key else "filter", message) for key, message in found]
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         shown = ", ".join(f"{key} {value}" for key, value in (config.get("filter") or {}).items()) or "anything"
         return {"would": f"would wait for {config['event']} matching {shown}, up to {timeout_words(config['timeout'])}",
                 "event": config["event"], "filter": config.get("filter") or {},
                 "timeout_seconds": int(duration_of(config["timeout"]).total_seconds()),
                 "save_as": config.get("save_as", DEFAULT_SAVE_AS)}
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None or ctx.run is None:
             return StepOutcome.failed("wait_for needs a run on a conversation.")
         now = clock.now()
@@ -83,7 +84,7 @@ class WaitForStep(StepType):
         return StepOutcome(status=Outcome.WAITING, resume_at=deadline, output={
             "waiting_for": config["event"], "filter": config.get("filter") or {}, "deadline": deadline.isoformat()})
 
-    def resume(self, config: dict, run, step_run) -> StepOutcome | None:
+    def resume(self, config: dict[str, Any], run: WorkflowRun, step_run: StepRun) -> StepOutcome | None:
         """At the deadline: claim the wait by deleting its row. Gone already means a matching event settled it."""
         deleted, _ = RunWait.objects.filter(run=run).delete()
         if not deleted:

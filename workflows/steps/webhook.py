@@ -55,7 +55,7 @@ class WebhookStep(OutboundStep):
     write_only = ("secret",)
     endpoint_kind = "webhook"
 
-    def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
+    def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         errors = []
         url, secret = config.get("url", ""), config.get("secret", "")
         if not _is_template(url):
@@ -70,23 +70,23 @@ class WebhookStep(OutboundStep):
                 errors.append(("secret", str(exc)))
         return errors
 
-    def prepare(self, config: dict) -> dict:
+    def prepare(self, config: dict[str, Any]) -> dict[str, Any]:
         """A webhook saved without a secret gets a fresh `whsec_...` one (shown once, by the save's response)."""
         if config.get("secret") and config["secret"] != WRITE_ONLY_MASK:
             return config
         return {**config, "secret": webhooks.generate_secret()}
 
-    def render_with_secret(self, config: dict, ctx: StepContext) -> dict:
+    def render_with_secret(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """The rendered config including the real signing secret, decrypted from storage here (only ever used to
         sign, never recorded)."""
         opened = {**config, "secret": crypto.open_text(config["secret"])} if config.get("secret") else config
         return self.render_for_request(opened, ctx)
 
-    def render(self, config: dict, ctx: StepContext) -> dict:
+    def render(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """What run logs and dry runs show: the rendered config with the secret replaced by ****."""
         return self.mask_write_only(super().render(config, ctx))
 
-    def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:
+    def build_request(self, rendered: dict[str, Any], integration: Any, ctx: StepContext) -> OutboundRequest:
         """The signed POST of the envelope; the signature covers the exact body bytes sent."""
         if not rendered.get("url", "").startswith(("http://", "https://")):
             raise ValueError(f"The webhook URL {rendered.get('url')!r} is not an http(s) URL.")
@@ -105,14 +105,15 @@ class WebhookStep(OutboundStep):
                 raise ValueError(f"secret: {exc}") from exc
         return OutboundRequest(method="POST", url=rendered["url"], headers=headers, data=body)
 
-    def describe(self, config: dict, ctx: StepContext) -> dict:
+    def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         request = self.build_request(self.render(config, ctx), None, ctx)
-        return mask({"would": f"POST the signed {request.headers[webhooks.EVENT_HEADER]} envelope",
+        masked: dict[str, Any] = mask({"would": f"POST the signed {request.headers[webhooks.EVENT_HEADER]} envelope",
                      "preset": config.get("preset", "generic"), "url": request.url,
                      "headers": [*request.headers, "webhook-id", "webhook-timestamp", "webhook-signature"],
                      "envelope": webhooks.envelope(ctx.data)}, secret_values())
+        return masked
 
-    def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
+    def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         rendered = self.render_with_secret(config, ctx)
         outcome = self._deliver(rendered, ctx)
         # A receiver may echo what it got; its reply must not carry the secret into the run log.
@@ -121,7 +122,7 @@ class WebhookStep(OutboundStep):
         outcome.output, outcome.error = mask(outcome.output, hidden), mask(outcome.error, hidden)
         return outcome
 
-    def _deliver(self, rendered: dict, ctx: StepContext) -> StepOutcome:
+    def _deliver(self, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         try:
             request = self.build_request(rendered, None, ctx)
         except ValueError as exc:
@@ -130,7 +131,7 @@ class WebhookStep(OutboundStep):
         return self.deliver(request, None, ctx, lambda: send(request, key=self.request_key(ctx)), rendered,
                             hidden={secret, secret.removeprefix(webhooks.SECRET_PREFIX)})
 
-    def read_response(self, response: OutboundResponse, rendered: dict, ctx: StepContext) -> StepOutcome:
+    def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         outcome = super().read_response(response, rendered, ctx)
         outcome.output["webhook_id"] = webhooks.message_id(self.request_key(ctx))
         return outcome

@@ -52,8 +52,9 @@ def step_sentence(step: dict[str, Any], defined: dict[str, Any], *, dry_run: boo
     """What the step does (or would do) in one line: its label and its main configured value."""
     kind = step_types.get(step["type"])
     action = (kind.label if kind else label(step["type"])).lower()
-    config = defined.get("config") if isinstance(defined.get("config"), dict) else {}
-    rendered = step.get("input") if isinstance(step.get("input"), dict) and step.get("input") else config
+    raw_config, raw_input = defined.get("config"), step.get("input")
+    config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
+    rendered: dict[str, Any] = raw_input if isinstance(raw_input, dict) and raw_input else config
     main = next((value for value in rendered.values() if _plain(value) and value not in ("", [])), None)
     detail = f" {excerpt(label(main), 80)}" if main is not None and step["type"] != "condition" else ""
     prefix = "Would " if dry_run else ""

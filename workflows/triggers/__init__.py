@@ -1,4 +1,5 @@
-"""Trigger types, one module per family; importing this package registers them all (see `registry`).
+"""Trigger types, one module per family; `load_all` (called by `WorkflowsConfig.ready`) registers them all (see
+`registry`). Importing the package does not load the families, so the engine can import the registry without a circle.
 
 Families load in the order the editor and the API list their trigger types. Adding a trigger type: add it to its
 family module (or a new module named in FAMILIES) with its schema, filters and hooks; nothing else changes.
@@ -16,7 +17,5 @@ def load_all() -> None:
     for family in FAMILIES:
         importlib.import_module(f"{__name__}.{family}")
 
-
-load_all()
 
 __all__ = ["FAMILIES", "HELPERS", "TriggerType", "trigger_types"]

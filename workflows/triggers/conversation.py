@@ -2,6 +2,10 @@
 disposition, priority, tags or fields changed."""
 from __future__ import annotations
 
+from typing import Any
+
+from conversations import payloads
+from conversations.models import Event
 from conversations.choices import AssignReason, Channel, Disposition, EventType, Priority, Status
 from workflows.triggers.registry import (
     STRING_LIST,
@@ -20,12 +24,12 @@ PRIORITIES = {"type": "array", "items": {"enum": list(Priority.values)}}
 REFERENCES = {"type": "array", "items": {"type": ["string", "integer"]}}
 
 
-def _conversation(data: dict) -> dict:
+def _conversation(data: dict[str, Any]) -> dict[str, Any]:
     return data.get("conversation") or {}
 
 
-def _final_matches(config: dict, event, data: dict) -> bool:
-    return bool(config["final"]) == bool((event.payload or {}).get("final"))
+def _final_matches(config: dict[str, Any], event: Event, data: dict[str, Any]) -> bool:
+    return bool(config["final"]) == bool(payloads.payload_of(event, payloads.DispositionSet).get("final"))
 
 
 trigger_types.register(

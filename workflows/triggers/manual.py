@@ -21,7 +21,6 @@ from django.utils.text import slugify
 from conversations.choices import EventType
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
-from workflows import services
 from workflows.triggers.registry import TriggerType, schema, trigger_types
 
 INPUT_REFERENCE = re.compile(r"\bevent\.(?:payload\.|properties\.)?inputs\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -38,7 +37,7 @@ def _json_type(value: Any) -> str | None:
     return None
 
 
-def _leaf_property(leaf: dict) -> dict[str, Any]:
+def _leaf_property(leaf: dict[str, Any]) -> dict[str, Any]:
     """What a condition leaf on an input tells about its type: numbers for comparisons, the value's type for eq."""
     op, value = leaf.get("op"), leaf.get("value")
     if op in NUMERIC_OPS:
@@ -50,7 +49,7 @@ def _leaf_property(leaf: dict) -> dict[str, Any]:
     return {"type": kind} if kind else {"type": "string"} if op in ("contains", "starts_with", "matches") else {}
 
 
-def _scan(value: Any, found: dict[str, dict]) -> None:
+def _scan(value: Any, found: dict[str, dict[str, Any]]) -> None:
     """Collect input names from every string (templates, condition fields) and types from condition leaves."""
     if isinstance(value, str):
         for name in INPUT_REFERENCE.findall(value):
@@ -66,13 +65,14 @@ def _scan(value: Any, found: dict[str, dict]) -> None:
             _scan(item, found)
 
 
-def input_schema(definition: dict) -> dict[str, Any]:
+def input_schema(definition: dict[str, Any]) -> dict[str, Any]:
     """The JSON Schema of the inputs a workflow reads (derived properties plus the trigger's declared schema)."""
-    derived: dict[str, dict] = {}
+    derived: dict[str, dict[str, Any]] = {}
     _scan(definition.get("steps") or [], derived)
     declared = (definition.get("trigger") or {}).get("config", {}).get("inputs") or {}
-    declared_properties = declared.get("properties") if isinstance(declared.get("properties"), dict) else {}
-    properties = {name: {"type": "string", **spec} if not spec else spec for name, spec in derived.items()}
+    properties_declared = declared.get("properties")
+    declared_properties: dict[str, Any] = properties_declared if isinstance(properties_declared, dict) else {}
+    properties = {name: spec or {"type": "string"} for name, spec in derived.items()}
     for name, spec in properties.items():
         spec.setdefault("description", f"Read by the workflow as event.inputs.{name}.")
     properties.update(declared_properties)
@@ -91,7 +91,9 @@ def tool_name(workflow: Workflow) -> str:
 
 def describe_callable(workflow: Workflow) -> dict[str, Any]:
     """One callable workflow: what it is, how to call it, and its inputs as an LLM tool definition."""
-    definition = services.workflow_definition(workflow)
+    # The rows as stored (the steps prefetched): sealed write-only values never hold an `event.inputs` reference.
+    definition = {"trigger": {"type": workflow.trigger_type, "config": workflow.trigger_config},
+                  "steps": [{"type": step.type, "config": step.config} for step in workflow.steps.all()]}
     inputs = input_schema(definition)
     parameters = {
         "type": "object",

@@ -6,6 +6,8 @@ a crossing event for a customer message that moved the average across the thresh
 """
 from __future__ import annotations
 
+from typing import Any
+
 from conversations import payloads, safe_regex
 from conversations.choices import Channel, EventType, SenderType
 from conversations.events import record_event
@@ -17,21 +19,21 @@ from workflows.triggers.registry import STRING_LIST, Filter, TriggerType, from_p
 from workflows.triggers.registry import trigger_types
 
 
-def _body(event, data: dict) -> str:
-    return (data.get("message") or {}).get("body", "")
+def _body(event: Event, data: dict[str, Any]) -> str:
+    return str((data.get("message") or {}).get("body", ""))
 
 
-def _contains_any(config: dict, event, data: dict) -> bool:
+def _contains_any(config: dict[str, Any], event: Event, data: dict[str, Any]) -> bool:
     folded = _body(event, data).casefold()
     return any(word.casefold() in folded for word in config["content_contains"])
 
 
-def _internal_allowed(config: dict, event, data: dict) -> bool:
+def _internal_allowed(config: dict[str, Any], event: Event, data: dict[str, Any]) -> bool:
     """Internal notes start no workflow unless the trigger asks for them."""
-    return not (event.payload or {}).get("internal") or bool(config.get("include_internal", False))
+    return not payloads.payload_of(event, payloads.MessageCreated).get("internal") or bool(config.get("include_internal", False))
 
 
-def _message_errors(config: dict) -> list[tuple[str, str]]:
+def _message_errors(config: dict[str, Any]) -> list[tuple[str, str]]:
     """A bad regex, or an intent phrase with nothing to match on; compiling the phrases here also builds their
     index at save time, so matching a message never does it."""
     problem = safe_regex.pattern_error(config["content_regex"]) if "content_regex" in config else None
@@ -54,33 +56,36 @@ MESSAGE_FILTERS = (
 )
 
 
-def sentiment_crossed(config: dict, before: float | None, after: float | None) -> bool:
+def sentiment_crossed(config: dict[str, Any], before: float | None, after: float | None) -> bool:
     """True when the average moved from outside to inside the configured side (`<` or `>` the threshold): once on
     the crossing, and again only after it has crossed back. No average before counts as outside."""
     if after is None:
         return False
     threshold = float(config.get("threshold", 0.5))
-    inside = (lambda value: value < threshold) if config.get("operator", "<") == "<" else (
-        lambda value: value > threshold)
+    below = config.get("operator", "<") == "<"
+
+    def inside(value: float) -> bool:
+        return value < threshold if below else value > threshold
+
     return inside(after) and (before is None or not inside(before))
 
 
-def _crossing_matches(config: dict, event, data: dict) -> bool:
-    payload = event.payload or {}
+def _crossing_matches(config: dict[str, Any], event: Event, data: dict[str, Any]) -> bool:
+    payload = payloads.payload_of(event, payloads.SentimentCrossed)
     return sentiment_crossed(config, payload.get("sentiment_before"), payload.get("sentiment_after"))
 
 
-def _seen_averages(event, data: dict) -> tuple:
-    payload = event.payload or {}
+def _seen_averages(event: Event, data: dict[str, Any]) -> tuple[Any, ...]:
+    payload = payloads.payload_of(event, payloads.SentimentCrossed)
     return payload.get("sentiment_before"), payload.get("sentiment_after")
 
 
-def _describe_crossing(config: dict, averages: tuple) -> str:
+def _describe_crossing(config: dict[str, Any], averages: tuple[Any, ...]) -> str:
     return (f"the average went from {shown(averages[0])} to {shown(averages[1])}, not across "
             f"{config.get('operator', '<')} {config.get('threshold', 0.5)}")
 
 
-def record_sentiment_crossing(event: Event, configs: list[dict]) -> Event | None:
+def record_sentiment_crossing(event: Event, configs: list[dict[str, Any]]) -> Event | None:
     """Record `conversation.sentiment_crossed` when a message moved the average across the threshold of one of
     `configs` (the active sentiment trigger configs); the new event is dispatched like any other."""
     payload = payloads.payload_of(event, payloads.MessageCreated)
@@ -97,7 +102,7 @@ def record_sentiment_crossing(event: Event, configs: list[dict]) -> Event | None
 def record_sentiment_crossings(events: list[Event]) -> None:
     """The derive hook: one query for the active sentiment configs, and only when a message moved an average."""
     candidates = [event for event in events if event.type == EventType.MESSAGE_CREATED
-                  and (event.payload or {}).get("sentiment_after") is not None]
+                  and payloads.payload_of(event, payloads.MessageCreated).get("sentiment_after") is not None]
     if not candidates:
         return
     configs = list(Workflow.objects.filter(trigger_type=EventType.SENTIMENT_CROSSED, status=WorkflowStatus.ACTIVE)

@@ -27,12 +27,12 @@ STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 CONDITIONS_KEY = "conditions"
 CONDITIONS_SCHEMA = {"type": "object", "description": "Start the workflow only when these hold (e.g. the contact "
                                                        "is a VIP, or the message came outside business hours)."}
-Describe = Callable[[dict, Any], str]  # (the trigger config, the seen value) -> why the filter failed, in words
-Check = Callable[[dict, "Event", dict], bool]  # (the workflow's trigger config, the event, the run context) -> passes
-Seen = Callable[["Event", dict], Any]  # what the check looked at, for an explanation
+Describe = Callable[[dict[str, Any], Any], str]  # (the trigger config, the seen value) -> why the filter failed, in words
+Check = Callable[[dict[str, Any], "Event", dict[str, Any]], bool]  # (the workflow's trigger config, the event, the run context) -> passes
+Seen = Callable[["Event", dict[str, Any]], Any]  # what the check looked at, for an explanation
 
 
-def any_in(configured: list | None, actual: Any) -> bool:
+def any_in(configured: list[Any] | None, actual: Any) -> bool:
     """True when the filter is absent or `actual` is one of the configured values (case-insensitive)."""
     if not configured:
         return True
@@ -66,14 +66,14 @@ class Filter:
     always: bool = False
     describe: Describe | None = None  # default: "<key>: <seen> is not one of <configured>"
 
-    def explain(self, config: dict, event: Event, data: dict) -> str:
+    def explain(self, config: dict[str, Any], event: Event, data: dict[str, Any]) -> str:
         """Why this filter failed for the event, naming its key and the value it saw."""
         seen = self.seen(event, data)
         if self.describe is not None:
             return f"{self.key}: {self.describe(config, seen)}"
         return f"{self.key}: {shown(seen)} is not one of {shown(config.get(self.key))}"
 
-    def applies(self, config: dict) -> bool:
+    def applies(self, config: dict[str, Any]) -> bool:
         return self.always or config.get(self.key) not in (None, [], "", {})
 
 
@@ -90,9 +90,9 @@ def payload_one_of(key: str, payload_key: str | None = None) -> Filter:
 class TriggerType:
     type: str
     label: str
-    schema: dict
+    schema: dict[str, Any]
     filters: tuple[Filter, ...] = ()
-    validate: Callable[[dict], list[tuple[str, str]]] = lambda config: []
+    validate: Callable[[dict[str, Any]], list[tuple[str, str]]] = lambda config: []
     targeted: bool = False  # events name the one workflow they are for (schedule, manual)
     sweep: Callable[[dt.datetime], int] | None = None
     late_matches: Callable[[dt.datetime], list[tuple[Workflow, Event]]] | None = None
@@ -100,17 +100,17 @@ class TriggerType:
     # Config keys naming other rows, by reference kind (see `workflows.engine.references`).
     references: dict[str, str] = field(default_factory=dict)
 
-    def matches(self, config: dict, event: Event, data: dict) -> bool:
+    def matches(self, config: dict[str, Any], event: Event, data: dict[str, Any]) -> bool:
         """True when every filter the config sets passes (an empty config matches every event of the type)."""
         return self.first_failure(config, event, data) is None
 
-    def explain(self, config: dict, event: Event, data: dict) -> str | None:
+    def explain(self, config: dict[str, Any], event: Event, data: dict[str, Any]) -> str | None:
         """Why the event does not match the config: the first failing filter in words, or None when it matches.
         Only asked when a person wants to know; `matches` stays a plain boolean on the hot path."""
         failed = self.first_failure(config, event, data)
         return None if failed is None else failed.explain(config, event, data)
 
-    def first_failure(self, config: dict, event: Event, data: dict) -> Filter | None:
+    def first_failure(self, config: dict[str, Any], event: Event, data: dict[str, Any]) -> Filter | None:
         """The first filter that fails for this event, or None when the workflow's trigger matches it."""
         for one in self.filters:
             if one.applies(config) and not one.check(config, event, data):
@@ -118,17 +118,17 @@ class TriggerType:
         return None
 
 
-def schema(properties: dict, required: tuple = ()) -> dict:
+def schema(properties: dict[str, Any], required: tuple[Any, ...] = ()) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
 
 
-def check_words(check: dict) -> str:
+def check_words(check: dict[str, Any]) -> str:
     """One condition check as an explanation quotes it: `field op value (saw actual)`."""
     return (f"{check.get('field')} {check.get('op')} {shown(check.get('value'))} "
             f"(saw {shown(check.get('actual'))})")
 
 
-def _false_conditions(config: dict, data: dict) -> str:
+def _false_conditions(config: dict[str, Any], data: dict[str, Any]) -> str:
     false = [check_words(check) for check in conditions.explain(config[CONDITIONS_KEY], data)
              if not check["result"]]
     return "; ".join(false) or "the condition tree is false"
@@ -144,7 +144,7 @@ def _with_conditions(kind: TriggerType) -> TriggerType:
     tree = Filter(CONDITIONS_KEY, lambda config, event, data: conditions.evaluate(config[CONDITIONS_KEY], data),
                   lambda event, data: data, describe=_false_conditions)
 
-    def validate(config: dict) -> list[tuple[str, str]]:
+    def validate(config: dict[str, Any]) -> list[tuple[str, str]]:
         return base_validate(config) + conditions.validate(config.get(CONDITIONS_KEY) or {}, CONDITIONS_KEY)
 
     properties = {**kind.schema["properties"], CONDITIONS_KEY: CONDITIONS_SCHEMA}
@@ -170,6 +170,13 @@ class TriggerTypeRegistry:
         """The trigger type of that event type; None for an unknown name or a value that is not text."""
         return self._types.get(name) if isinstance(name, str) else None
 
+    def require(self, name: str) -> TriggerType:
+        """The trigger type of an event type a validated definition or a recorded event names (KeyError otherwise)."""
+        kind = self.get(name)
+        if kind is None:
+            raise KeyError(f'Unknown trigger type "{name}".')
+        return kind
+
     def names(self) -> list[str]:
         """Event types with a trigger, in registration order (the package loads its families in listing order)."""
         return list(self._types)
@@ -184,7 +191,7 @@ TRIGGER_TYPES = trigger_types.by_name
 trigger_type = trigger_types.get
 
 
-def explain(name: str, config: dict, event: Event, data: dict) -> str | None:
+def explain(name: str, config: dict[str, Any], event: Event, data: dict[str, Any]) -> str | None:
     """Why an event of trigger type `name` does not match `config` (e.g. `content_contains: none of ["refund"] in
     "where is my parcel"`), or None when it matches or the type names its workflow (schedule, manual)."""
     kind = trigger_type(name)

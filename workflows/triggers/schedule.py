@@ -7,6 +7,8 @@ number of sweeps on any number of hosts record each event once.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 
 from django.db import transaction
@@ -65,7 +67,7 @@ def _fire_schedule(workflow: Workflow, now: dt.datetime) -> int:
     return len(new)
 
 
-def _schedule_errors(config: dict) -> list[tuple[str, str]]:
+def _schedule_errors(config: dict[str, Any]) -> list[tuple[str, str]]:
     return [(f"match.{key}" if key else "match", message)
             for key, message in conditions.validate(config.get("match") or {}, query_only=True)]
 

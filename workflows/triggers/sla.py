@@ -6,8 +6,11 @@ unanswered, and the engine starts their runs (still one per workflow and event).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 
+from conversations import payloads
 from conversations.choices import EventType, SenderType, Status
 from conversations.conf import helpdesk_setting
 from conversations.models import Event, Message
@@ -25,23 +28,27 @@ from workflows.triggers.registry import (
     trigger_types,
 )
 
+def _target(event: Event) -> payloads.SlaTargetPayload:
+    """The payload of an `sla.*` event, typed (its keys depend on the event type, so reads use `.get`)."""
+    return payloads.payload_of(event, payloads.SlaTargetPayload)
+
+
 METRICS = {"type": "array", "items": {"enum": list(Metric.values)}}
 # SLA policies by id or name: an `sla.*` trigger may fire only for the targets of these policies.
 POLICIES = {"type": "array", "items": {"type": ["string", "integer"]}}
-POLICY_FILTER = one_of("policies", lambda event, data: [(event.payload or {}).get("policy_id"),
-                                                        (event.payload or {}).get("policy")])
+POLICY_FILTER = one_of("policies", lambda event, data: [_target(event).get("policy_id"), _target(event).get("policy")])
 # How long after reaching its threshold a breach may still start its workflow (covers sweeps that were down); it
 # bounds the breach events each sweep reads again.
 LATE_BREACH_LOOKBACK = dt.timedelta(hours=6)
 
 
-def sla_breach_matches(config: dict, metric: str | None, minutes_late: float) -> bool:
+def sla_breach_matches(config: dict[str, Any], metric: str | None, minutes_late: float) -> bool:
     """An `sla.breached` config matches a breach of `metric` once it is at least `threshold_minutes` late."""
     return any_in(config.get("metrics"), metric) and minutes_late >= float(config.get("threshold_minutes") or 0)
 
 
-def _late_enough(config: dict, event, data: dict) -> bool:
-    return float((event.payload or {}).get("minutes_late") or 0) >= float(config["threshold_minutes"])
+def _late_enough(config: dict[str, Any], event: Event, data: dict[str, Any]) -> bool:
+    return float(_target(event).get("minutes_late") or 0) >= float(config["threshold_minutes"])
 
 
 def late_breaches(now: dt.datetime) -> list[tuple[Workflow, Event]]:
@@ -62,16 +69,17 @@ def late_breaches(now: dt.datetime) -> list[tuple[Workflow, Event]]:
 
 
 def _late_now(workflow: Workflow, event: Event, now: dt.datetime) -> bool:
-    payload = event.payload or {}
-    due_at = dt.datetime.fromisoformat(payload["due_at"]) if payload.get("due_at") else event.occurred_at
+    payload = _target(event)
+    due = payload.get("due_at")
+    due_at = dt.datetime.fromisoformat(due) if due else event.occurred_at
     return sla_breach_matches(workflow.trigger_config, payload.get("metric"), (now - due_at).total_seconds() / 60)
 
 
 def _still_breached(event: Event) -> bool:
     """The target is still breached and nobody has made up for it: no agent reply since it was due (response
     metrics) or the conversation not resolved (resolution). Closing a conversation drops its response targets."""
-    payload = event.payload or {}
-    target = SlaTarget.objects.filter(pk=payload.get("target_id"), state=TargetState.BREACHED).first()
+    target_id = _target(event).get("target_id")
+    target = SlaTarget.objects.filter(pk=target_id, state=TargetState.BREACHED).first() if target_id else None
     if target is None or event.conversation is None:
         return False
     if target.metric == Metric.RESOLUTION:

@@ -1,28 +1,32 @@
 """Survey triggers (docs/managers.md): a contact answered a CSAT survey, filtered by a score range."""
 from __future__ import annotations
 
+from typing import Any
+
+from conversations import payloads
 from conversations.choices import EventType
+from conversations.models import Event
 from workflows.triggers.registry import Filter, TriggerType, from_payload, schema, trigger_types
 
 SCORE = {"type": "integer", "minimum": 1, "maximum": 5}
 
 
-def _score(event) -> int | None:
-    score = (event.payload or {}).get("score")
+def _score(event: Event) -> float | None:
+    score = payloads.payload_of(event, payloads.SurveyAnswered).get("score")
     return score if isinstance(score, (int, float)) and not isinstance(score, bool) else None
 
 
-def _at_least(config: dict, event, data: dict) -> bool:
+def _at_least(config: dict[str, Any], event: Event, data: dict[str, Any]) -> bool:
     score = _score(event)
     return score is not None and score >= config["score_min"]
 
 
-def _at_most(config: dict, event, data: dict) -> bool:
+def _at_most(config: dict[str, Any], event: Event, data: dict[str, Any]) -> bool:
     score = _score(event)
     return score is not None and score <= config["score_max"]
 
 
-def _validate(config: dict) -> list[tuple[str, str]]:
+def _validate(config: dict[str, Any]) -> list[tuple[str, str]]:
     low, high = config.get("score_min"), config.get("score_max")
     if isinstance(low, int) and isinstance(high, int) and low > high:
         return [("score_min", "score_min is more than score_max: no answer could match.")]

@@ -1,0 +1,14 @@
+"""The row lock every conversation write takes first (the lowest module of the services: everything may import it)."""
+from __future__ import annotations
+
+from conversations.models import Conversation
+
+
+def lock_conversation(conversation: Conversation) -> Conversation:
+    """Reload the conversation under a row lock so concurrent changes serialise (no lost updates)."""
+    locked = Conversation.objects.select_for_update().select_related("contact").get(pk=conversation.pk)
+    conversation.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
+    conversation._state.adding, conversation._state.db = False, locked._state.db  # a `conversation_ref` is now loaded
+    # Keep the contact loaded with the lock (it lives in `_state`): the event row reads it, so no second query.
+    Conversation.contact.field.set_cached_value(conversation, locked.contact)
+    return conversation
