@@ -93,7 +93,7 @@ class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
     def step_summary(self, macro: Macro) -> str:
         return ", ".join(step_types.get(step["type"]).label for step in macro.steps if step_types.get(step["type"]))
 
-    def save_model(self, request, obj: Macro, form: MacroForm, change: bool) -> None:
+    def save_model(self, request, obj: Macro, form: MacroEditorForm, change: bool) -> None:
         data = form.cleaned_data
         if change:
             macros.macro_update(macro=obj, name=data["name"], steps=data["steps"], active=data["active"],

@@ -6,6 +6,7 @@ Shared ones are the managers'; a personal one (`owner`) is seen and changed by i
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,16 +20,18 @@ MAX_BODY = 10_000
 _UNSET: Any = object()
 
 
-def _validate_name(name: Any, owner, canned: CannedResponse | None) -> str:
+def _validate_name(name: Any, owner: Any, canned: CannedResponse | None) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ValidationError({"name": "A canned response needs a name."})
-    name = name.strip()
-    if len(name) > 200:
+    stripped: str = name.strip()
+    if len(stripped) > 200:
         raise ValidationError({"name": "A name has at most 200 characters."})
-    same = CannedResponse.objects.filter(name__iexact=name, owner=owner).exclude(pk=getattr(canned, "pk", None))
+    same = CannedResponse.objects.filter(name__iexact=stripped, owner=owner)
+    if canned is not None:
+        same = same.exclude(pk=canned.pk)
     if same.exists():
-        raise ValidationError({"name": f'A canned response named "{name}" exists already.'})
-    return name
+        raise ValidationError({"name": f'A canned response named "{stripped}" exists already.'})
+    return stripped
 
 
 def _validate_body(body: Any) -> str:
@@ -42,10 +45,12 @@ def _validate_body(body: Any) -> str:
     return body
 
 
-def canned_response_check(*, name: Any, body: Any, owner=None, canned: CannedResponse | None = None) -> None:
+def canned_response_check(*, name: Any, body: Any, owner: Any = None,
+                          canned: CannedResponse | None = None) -> None:
     """Raise the ValidationError create/update would, by field, without saving (the admin form's check)."""
     errors: dict[str, list[str]] = {}
-    for check in (lambda: _validate_name(name, owner, canned), lambda: _validate_body(body)):
+    checks: list[Callable[[], str]] = [lambda: _validate_name(name, owner, canned), lambda: _validate_body(body)]
+    for check in checks:
         try:
             check()
         except ValidationError as exc:
@@ -54,7 +59,7 @@ def canned_response_check(*, name: Any, body: Any, owner=None, canned: CannedRes
         raise ValidationError(errors)
 
 
-def canned_response_create(*, name: str, body: str, created_by=None, owner=None) -> CannedResponse:
+def canned_response_create(*, name: str, body: str, created_by: Any = None, owner: Any = None) -> CannedResponse:
     """Save a new canned response (`owner` set: a personal one) after checking its name and template."""
     return CannedResponse.objects.create(name=_validate_name(name, owner, None), body=_validate_body(body),
                                          created_by=created_by, owner=owner)
@@ -70,7 +75,7 @@ def canned_response_update(*, canned: CannedResponse, name: str = _UNSET, body: 
     return canned
 
 
-def canned_responses_for(user) -> QuerySet:
+def canned_responses_for(user: Any) -> QuerySet[CannedResponse]:
     """The canned responses a user may read and insert: the shared ones and their own, by name."""
     return CannedResponse.objects.filter(Q(owner__isnull=True) | Q(owner=user)).order_by("name", "id")
 
