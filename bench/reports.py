@@ -79,6 +79,13 @@ class Loader:
             if not rows:
                 continue
             fields = [model._meta.get_field(name) for name in names]
+            # Columns added since this loader was written (NOT NULL with a model default) get their default, as
+            # the ORM would give them: a raw INSERT does not know Django-side defaults.
+            defaults = [field for field in model._meta.concrete_fields if field.name not in names
+                        and not field.null and not field.primary_key and field.has_default()]
+            fields += defaults
+            extra = tuple(field.get_default() for field in defaults)
+            rows = [row + extra for row in rows]
             columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
             sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
             converters = [converter(field, connection.vendor) for field in fields]

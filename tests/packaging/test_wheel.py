@@ -156,6 +156,11 @@ def test_a_host_project_runs_a_workflow_from_the_installed_wheel(fresh_python, h
     assert Path(scenario["template"]).is_relative_to(venv) and Path(scenario["static"]).is_relative_to(venv)
     assert scenario["gallery"], "the workflow gallery (JSON files in the wheel) is empty"
     assert set(scenario["admin_pages"].values()) == {200}, scenario["admin_pages"]
+    # The banner, the API access page and the list styles come from the installed apps, not the demo project.
+    chrome = scenario["chrome"]
+    assert {key: chrome[key] for key in ("banner", "api_access_link", "list_styles", "api_access_page")} == {
+        "banner": True, "api_access_link": True, "list_styles": True, "api_access_page": 200}, chrome
+    assert all(Path(name).is_relative_to(venv) for name in chrome["templates"]), chrome
 
     seen = run_worker_until_done(fresh_python, host_project, scenario)
     [workflow_run] = seen["runs"]
