@@ -116,11 +116,27 @@ def _admin_template_warning() -> list[checks.CheckMessage]:
         id="helpdesk.W002")]
 
 
+def _extra_messages() -> list[checks.CheckMessage]:
+    """A feature the settings ask for whose extra is not installed is an error; one that is silently off, a warning."""
+    from conversations import extras
+
+    found = []
+    wanted = {"speech": getattr(settings, PREFIX + "SPEECH_BACKEND", None) == "pocketsphinx",
+              "redis": isinstance(getattr(settings, "Q_CLUSTER", None), dict) and "redis" in settings.Q_CLUSTER}
+    for name, asked in wanted.items():
+        if asked and not extras.available(name):
+            found.append(checks.Error(extras.missing_message(name), id="helpdesk.E006"))
+    if not extras.available("sentiment"):
+        found.append(checks.Warning("Customer messages get no sentiment score. " + extras.missing_message("sentiment"),
+                                    id="helpdesk.W003"))
+    return found
+
+
 @checks.register(checks.Tags.compatibility)
 def check_helpdesk_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """Every `HELPDESK_*` setting the project sets is known, of its default's type and in range."""
     errors = _unknown_names() + _encryption_key_errors() + _derived_key_warning() + _host_errors()
-    errors += _admin_template_warning()
+    errors += _admin_template_warning() + _extra_messages()
     for key in DEFAULTS:
         if hasattr(settings, PREFIX + key):
             errors += _value_errors(key, getattr(settings, PREFIX + key))

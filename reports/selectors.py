@@ -23,9 +23,11 @@ from reports.groupings import GROUPINGS, Grouping, key_text, keyed
 from reports.periods import Period
 from sla.models import SlaTarget, TargetState
 
-MINUTE_FIGURES = ("first_response_minutes", "resolution_minutes")
+MINUTE_FIGURES = ("first_response_minutes", "resolution_minutes", "first_response_business_minutes",
+                  "resolution_business_minutes")
 PERCENTILES = (0.5, 0.9)
 SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5
+COMMENTS_PER_GROUP = 5  # the latest CSAT comments shown per group (their count is `commented`)
 
 
 def conversations_in(period: Period) -> QuerySet:
@@ -106,12 +108,33 @@ def _at(values: dict[int, float], count: int, fraction: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
+def _answered_surveys(period: Period) -> QuerySet:
+    return Survey.objects.filter(conversation__created_at__gte=period.start,
+                                 conversation__created_at__lt=period.end, score__isnull=False)
+
+
 def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
-    answered = Survey.objects.filter(conversation__created_at__gte=period.start,
-                                     conversation__created_at__lt=period.end, score__isnull=False)
-    keyed_surveys = keyed(answered, grouping, period, prefix="conversation__").values("r_key").order_by()
-    return {row.pop("r_key"): row for row in keyed_surveys.annotate(
-        answered=Count("pk"), average=Avg("score"), satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)))}
+    keyed_surveys = keyed(_answered_surveys(period), grouping, period, prefix="conversation__").values("r_key")
+    rows = {row.pop("r_key"): row for row in keyed_surveys.order_by().annotate(
+        answered=Count("pk"), average=Avg("score"), satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)),
+        commented=Count("pk", filter=~Q(comment="")))}
+    for key, comments in _csat_comments(period, grouping).items():
+        rows.setdefault(key, {})["comments"] = comments
+    return rows
+
+
+def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[dict]]:
+    """The latest COMMENTS_PER_GROUP comments of each group (newest first), in one window query."""
+    surveys = keyed(_answered_surveys(period).exclude(comment=""), grouping, period, prefix="conversation__")
+    latest = surveys.annotate(r_rank=Window(RowNumber(), partition_by=[F("r_key")],
+                                            order_by=[F("answered_at").desc(nulls_last=True), F("pk").desc()]))
+    found: dict[Any, list[dict]] = defaultdict(list)
+    for row in latest.filter(r_rank__lte=COMMENTS_PER_GROUP).values(
+            "r_key", "r_rank", "conversation_id", "score", "comment", "answered_at").order_by():
+        found[row["r_key"]].append(row)
+    return {key: [{"conversation": row["conversation_id"], "score": row["score"], "comment": row["comment"],
+                   "answered_at": row["answered_at"].isoformat() if row["answered_at"] else None}
+                  for row in sorted(rows, key=lambda row: row["r_rank"])] for key, rows in found.items()}
 
 
 def _sla_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
@@ -140,6 +163,8 @@ def _row(counts: dict, csat: dict | None, sla: dict | None) -> dict:
             "answered": answered,
             "average": round(csat["average"], 2) if answered else None,
             "satisfied_share": round(csat["satisfied"] / answered, 4) if answered else None,
+            "commented": csat.get("commented", 0),
+            "comments": csat.get("comments", []),
         },
         "sla": {"targets": sla.get("targets", 0), "breached": sla.get("breached", 0)},
     }
