@@ -144,3 +144,18 @@ def test_calendar_minutes_without_a_calendar_on_the_policy(frozen, roles, contac
     frozen.now = utc(23, 14) + dt.timedelta(minutes=45)
     services.message_create(conversation=conversation, body="Hi", sender_type="agent", author=manager)
     assert ConversationFacts.objects.get(pk=conversation.pk).first_response_business_minutes == 45.0
+
+
+def test_the_reports_page_shows_business_minutes_and_the_comments_linking_their_conversations(office_story,
+                                                                                             berlin_manager):
+    from tests.conftest import browser_for
+
+    response = browser_for(berlin_manager).get("/admin/reports/conversationreport/", {**PERIOD, "group_by": "channel"})
+    assert response.status_code == 200
+    content = response.content.decode()
+    f, g = office_story["F"], office_story["G"]
+    assert 'class="fig-first-response-business"' in content and ">90.0 / 90.0</a>" in content
+    assert ">480.0 / 480.0</a>" in content  # G's business resolution, on the live chat row
+    assert (f'<a class="fig-comment" href="/admin/conversations/conversation/{g.pk}/change/">#{g.pk}</a> '
+            "<b>1/5</b> Took all day") in content
+    assert f'href="/admin/conversations/conversation/{f.pk}/change/">#{f.pk}</a> <b>4/5</b> Quick, thanks' in content
