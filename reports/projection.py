@@ -7,6 +7,7 @@ race here.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from conversations.models import Event
 from reports.business import business_minutes, calendar_of_conversation
 from reports.models import ConversationFacts
 
+FIRST_RESPONSE_STAMP_WINDOW = dt.timedelta(seconds=5)
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 LEFT_RESOLVED = (Status.RESOLVED, Status.CLOSED)
 
@@ -57,14 +59,15 @@ def _project_first_response(event: Event) -> None:
     if payload.get("sender_type") != SenderType.AGENT or payload.get("internal"):
         return
     conversation = event.conversation
-    if conversation.first_response_at is None:
+    first = conversation.first_response_at
+    # message_create stamps `first_response_at` just before it records the event, in the same transaction: a later
+    # reply finds an older stamp and costs no query here.
+    if first is None or event.occurred_at - first > FIRST_RESPONSE_STAMP_WINDOW:
         return
-    minutes = business_minutes(calendar_of_conversation(conversation.pk), conversation.created_at,
-                               conversation.first_response_at)
-    facts = ConversationFacts.objects.filter(pk=conversation.pk)
-    if not facts.filter(first_response_business_minutes__isnull=True).update(first_response_business_minutes=minutes) \
-            and not facts.exists():
-        ConversationFacts.objects.create(conversation_id=conversation.pk, first_response_business_minutes=minutes)
+    minutes = business_minutes(calendar_of_conversation(conversation.pk), conversation.created_at, first)
+    ConversationFacts.objects.bulk_create(
+        [ConversationFacts(conversation_id=conversation.pk, first_response_business_minutes=minutes)],
+        update_conflicts=True, unique_fields=["conversation"], update_fields=["first_response_business_minutes"])
 
 
 def facts_from_events(changes: Iterable[tuple[int, Any, str]],
