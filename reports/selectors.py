@@ -56,36 +56,43 @@ def _conversation_figures(period: Period, grouping: Grouping | None) -> dict[Any
     return rows
 
 
-def _ranked_sql(facts: QuerySet, figure: str) -> tuple[str, list]:
-    """The rows at the interpolation positions of each group's median and p90: a window query numbering each
-    group's values in order, of which only the (at most four) rows per group the interpolation needs are fetched."""
-    value = F(f"r_{figure}")
-    ranked = facts.filter(**{f"r_{figure}__isnull": False}).annotate(
-        r_value=value,
-        r_rank=Window(RowNumber(), partition_by=[F("r_key")], order_by=[value.asc()]),
-        r_count=Window(Count("pk"), partition_by=[F("r_key")]),
-    ).values("r_key", "r_value", "r_rank", "r_count")
+def _ranked_sql(facts: QuerySet) -> tuple[str, list]:
+    """The rows at the interpolation positions of each group's median and p90, for every minute figure at once: one
+    window query numbering each group's values of each figure in order (NULLs last, so ranks 1..n are the n values),
+    of which only the rows some figure's interpolation needs (at most four per group and figure) are fetched."""
+    windows, wanted = {}, []
+    for index, figure in enumerate(MINUTE_FIGURES):
+        value = F(f"r_{figure}")
+        windows[f"r_value{index}"] = value
+        windows[f"r_rank{index}"] = Window(RowNumber(), partition_by=[F("r_key")], order_by=[value.asc(nulls_last=True)])
+        windows[f"r_count{index}"] = Window(Count(f"r_{figure}"), partition_by=[F("r_key")])
+        wanted += [f"(r_rank{index} <= r_count{index} AND r_rank{index} - 1 BETWEEN "
+                   f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) AND "
+                   f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) + 1)" for fraction in PERCENTILES]
+    ranked = facts.annotate(**windows).values("r_key", *windows)
     sql, params = ranked.query.sql_with_params()
-    wanted = " OR ".join(f"(r_rank - 1 BETWEEN CAST((r_count - 1) * {fraction} AS INTEGER) "
-                         f"AND CAST((r_count - 1) * {fraction} AS INTEGER) + 1)" for fraction in PERCENTILES)
-    return f"SELECT r_key, r_value, r_rank, r_count FROM ({sql}) ranked WHERE {wanted}", list(params)
+    return f"SELECT r_key, {', '.join(windows)} FROM ({sql}) ranked WHERE {' OR '.join(wanted)}", list(params)
 
 
 def _interpolate_minutes(facts: QuerySet, rows: dict[Any, dict]) -> None:
-    """Without percentile_cont (SQLite): per figure, fetch the rows around each group's median and p90 positions
-    (`_ranked_sql`) and interpolate between them here, as percentile_cont does."""
-    for figure in MINUTE_FIGURES:
-        around: dict[Any, dict[int, float]] = defaultdict(dict)
-        counts: dict[Any, int] = {}
-        sql, params = _ranked_sql(facts, figure)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            for key, value, rank, count in cursor.fetchall():
-                around[_db_key(facts, key)][rank - 1] = value
-                counts[_db_key(facts, key)] = count
-        for key, row in rows.items():
+    """Without percentile_cont (SQLite): fetch the rows around each group's median and p90 positions of every figure
+    (`_ranked_sql`, one query) and interpolate between them here, as percentile_cont does."""
+    around: dict[tuple[str, Any], dict[int, float]] = defaultdict(dict)
+    counts: dict[tuple[str, Any], int] = {}
+    sql, params = _ranked_sql(facts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, *figures in cursor.fetchall():
+            key = _db_key(facts, key)
+            for index, figure in enumerate(MINUTE_FIGURES):
+                value, rank, count = figures[3 * index:3 * index + 3]
+                if rank <= count:
+                    around[(figure, key)][rank - 1] = value
+                    counts[(figure, key)] = count
+    for key, row in rows.items():
+        for figure in MINUTE_FIGURES:
             for fraction, point in zip(PERCENTILES, ("median", "p90")):
-                row[f"{figure}_{point}"] = _at(around.get(key, {}), counts.get(key, 0), fraction)
+                row[f"{figure}_{point}"] = _at(around.get((figure, key), {}), counts.get((figure, key), 0), fraction)
 
 
 def _db_key(facts: QuerySet, key: Any) -> Any:
