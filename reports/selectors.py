@@ -57,21 +57,27 @@ def _conversation_figures(period: Period, grouping: Grouping | None) -> dict[Any
 
 
 def _ranked_sql(facts: QuerySet) -> tuple[str, list]:
-    """The rows at the interpolation positions of each group's median and p90, for every minute figure at once: one
-    window query numbering each group's values of each figure in order (NULLs last, so ranks 1..n are the n values),
-    of which only the rows some figure's interpolation needs (at most four per group and figure) are fetched."""
-    windows, wanted = {}, []
-    for index, figure in enumerate(MINUTE_FIGURES):
-        value = F(f"r_{figure}")
-        windows[f"r_value{index}"] = value
-        windows[f"r_rank{index}"] = Window(RowNumber(), partition_by=[F("r_key")], order_by=[value.asc(nulls_last=True)])
-        windows[f"r_count{index}"] = Window(Count(f"r_{figure}"), partition_by=[F("r_key")])
+    """The rows at the interpolation positions of each group's median and p90, for every minute figure at once.
+
+    The period's rows with their key and minutes are materialised once (a CTE: the key, e.g. the local day's CASE,
+    is computed once per row rather than in every window); one window query numbers each group's values of each
+    figure in order (NULLs last, so ranks 1..n are the n values) and keeps only the rows some figure's
+    interpolation needs (at most four per group and figure)."""
+    values = [f"r_{figure}" for figure in MINUTE_FIGURES]
+    base_sql, params = facts.values("r_key", *values).query.sql_with_params()
+    columns, wanted = [], []
+    for index, value in enumerate(values):
+        columns += [f"{value} AS r_value{index}",
+                    f"ROW_NUMBER() OVER (PARTITION BY r_key ORDER BY {value} IS NULL, {value}) AS r_rank{index}",
+                    f"COUNT({value}) OVER (PARTITION BY r_key) AS r_count{index}"]
         wanted += [f"(r_rank{index} <= r_count{index} AND r_rank{index} - 1 BETWEEN "
                    f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) AND "
                    f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) + 1)" for fraction in PERCENTILES]
-    ranked = facts.annotate(**windows).values("r_key", *windows)
-    sql, params = ranked.query.sql_with_params()
-    return f"SELECT r_key, {', '.join(windows)} FROM ({sql}) ranked WHERE {' OR '.join(wanted)}", list(params)
+    names = ", ".join(f"r_value{index}, r_rank{index}, r_count{index}" for index in range(len(values)))
+    sql = (f"WITH base AS MATERIALIZED ({base_sql}), "
+           f"ranked AS (SELECT r_key, {', '.join(columns)} FROM base) "
+           f"SELECT r_key, {names} FROM ranked WHERE {' OR '.join(wanted)}")
+    return sql, list(params)
 
 
 def _interpolate_minutes(facts: QuerySet, rows: dict[Any, dict]) -> None:
