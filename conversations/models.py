@@ -172,6 +172,8 @@ class Conversation(models.Model):
             models.Index(fields=["contact", "-created_at"], name="conv_contact_created"),
             models.Index(fields=["team", "queued_since"], name="conv_team_queue",
                          condition=Q(queued_since__isnull=False)),
+            # Reports and the export select a period of creation (docs/reports.md); also the list's default order.
+            models.Index(fields=["created_at", "id"], name="conv_created"),
         ]
 
     def __str__(self) -> str:

@@ -96,10 +96,46 @@ def _host_errors() -> list[checks.CheckMessage]:
             for app, what in needed.items() if app not in apps]
 
 
+def _admin_template_warning() -> list[checks.CheckMessage]:
+    """The apps' admin/base_site.html (delivery banner, API access link, list styles) must be the one admin uses."""
+    from django.template import TemplateDoesNotExist
+    from django.template.loader import get_template
+
+    try:
+        origin = get_template("admin/base_site.html").origin.name
+    except (TemplateDoesNotExist, ValueError):
+        return []
+    if origin.replace("\\", "/").endswith("workflows/templates/admin/base_site.html"):
+        return []
+    return [checks.Warning(
+        f"The admin uses {origin} instead of the helpdesk's admin/base_site.html: no delivery-health banner, "
+        "no API access link and no list styles in admin.",
+        hint='List "conversations", "sla", "workflows" (and "reports", "inboxes") before "django.contrib.admin" in '
+             "INSTALLED_APPS, or extend the helpdesk's template from your own admin/base_site.html.",
+        id="helpdesk.W002")]
+
+
+def _extra_messages() -> list[checks.CheckMessage]:
+    """A feature the settings ask for whose extra is not installed is an error; one that is silently off, a warning."""
+    from conversations import extras
+
+    found = []
+    wanted = {"speech": getattr(settings, PREFIX + "SPEECH_BACKEND", None) == "pocketsphinx",
+              "redis": isinstance(getattr(settings, "Q_CLUSTER", None), dict) and "redis" in settings.Q_CLUSTER}
+    for name, asked in wanted.items():
+        if asked and not extras.available(name):
+            found.append(checks.Error(extras.missing_message(name), id="helpdesk.E006"))
+    if not extras.available("sentiment"):
+        found.append(checks.Warning("Customer messages get no sentiment score. " + extras.missing_message("sentiment"),
+                                    id="helpdesk.W003"))
+    return found
+
+
 @checks.register(checks.Tags.compatibility)
 def check_helpdesk_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """Every `HELPDESK_*` setting the project sets is known, of its default's type and in range."""
     errors = _unknown_names() + _encryption_key_errors() + _derived_key_warning() + _host_errors()
+    errors += _admin_template_warning() + _extra_messages()
     for key in DEFAULTS:
         if hasattr(settings, PREFIX + key):
             errors += _value_errors(key, getattr(settings, PREFIX + key))

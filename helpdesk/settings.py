@@ -40,7 +40,6 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or ["localhost", "127.0.0.1", "[::1]",
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -57,6 +56,8 @@ INSTALLED_APPS = [
     "workflows",
     "reports",
     "inboxes",
+    # After the helpdesk apps, so their admin/base_site.html (banner, API access link, list styles) is the one used.
+    "django.contrib.admin",
 ]
 
 MIDDLEWARE = [
@@ -83,7 +84,6 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "workflows.integrations.delivery.admin_banner",
             ],
         },
     },

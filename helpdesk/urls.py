@@ -10,14 +10,11 @@ from drf_spectacular.views import SpectacularSwaggerView
 from conversations.api.base import API_VERSION, API_VERSION_HEADER
 from workflows.api.schema import CachedSchemaView
 
-from helpdesk.api_access import api_access_view
-
 # There is no public site to visit: the admin's "View site" link (to "/", a 404) is left out.
 admin.site.site_url = None
 admin.site.site_header = admin.site.site_title = "Helpdesk administration"
 
 urlpatterns = [
-    path("admin/api-access/", admin.site.admin_view(api_access_view), name="admin-api-access"),
     path("admin/", admin.site.urls),
     path("api/", include("inboxes.api.urls")),  # the channels room: inboxes and the inbound mail door
     path("api/", include("workflows.api.helpdesk_urls")),  # every app's API, as a host project includes it

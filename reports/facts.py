@@ -4,7 +4,7 @@
 - reopened: after its first resolution it was set to an open status (new, open, pending, on hold);
 - first response minutes: `created_at` to `first_response_at` (stamped by `message_create` at the first public
   message of sender type `agent`); resolution minutes: `created_at` to the last time it became `resolved`.
-  Calendar minutes.
+  Calendar minutes; the business minutes of the same two spans are stored by the projector (reports.business).
 
 Every expression takes a `prefix`, the path from the queried model to the conversation ("" from a conversation,
 "conversation__" from a survey or an SLA target), so one definition serves every query of the report.
@@ -67,7 +67,18 @@ def resolution_minutes(prefix: str = "") -> MinutesBetween:
     return MinutesBetween(F(f"{prefix}created_at"), F(f"{prefix}{FACTS}last_resolved_at"))
 
 
+def first_response_business_minutes(prefix: str = "") -> F:
+    """Stored by the projector: open time of the policy's calendar (reports.business)."""
+    return F(f"{prefix}{FACTS}first_response_business_minutes")
+
+
+def resolution_business_minutes(prefix: str = "") -> F:
+    return F(f"{prefix}{FACTS}resolution_business_minutes")
+
+
 def with_facts(conversations: QuerySet) -> QuerySet:
-    """Conversations annotated with `r_first_response_minutes` and `r_resolution_minutes`."""
+    """Conversations annotated with `r_first_response_minutes`, `r_resolution_minutes` and their business twins."""
     return conversations.annotate(r_first_response_minutes=first_response_minutes(),
-                                  r_resolution_minutes=resolution_minutes())
+                                  r_resolution_minutes=resolution_minutes(),
+                                  r_first_response_business_minutes=first_response_business_minutes(),
+                                  r_resolution_business_minutes=resolution_business_minutes())

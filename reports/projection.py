@@ -7,34 +7,67 @@ race here.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from conversations.choices import EventType, Status
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+
+from conversations.choices import EventType, SenderType, Status
 from conversations.models import Event
+from reports.business import business_minutes, calendar_of_conversation
 from reports.models import ConversationFacts
 
+FIRST_RESPONSE_STAMP_WINDOW = dt.timedelta(seconds=5)
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 LEFT_RESOLVED = (Status.RESOLVED, Status.CLOSED)
 
 
 def project_event(event: Event) -> None:
-    """A change to `resolved` stamps the resolution (and the assignee then); a later change to an open status marks
-    the conversation reopened. Other events are ignored."""
-    if event.type != EventType.STATUS_CHANGED or event.conversation_id is None:
+    """A change to `resolved` stamps the resolution (and the assignee then, and its business minutes); a later
+    change to an open status marks the conversation reopened; the first public agent message stamps the first
+    response's business minutes. Other events are ignored."""
+    if event.conversation_id is None:
+        return
+    if event.type == EventType.MESSAGE_CREATED:
+        _project_first_response(event)
+        return
+    if event.type != EventType.STATUS_CHANGED:
         return
     to = (event.payload or {}).get("to")
     if to == Status.RESOLVED:
-        assignee_id = event.conversation.assignee_id
+        conversation = event.conversation
+        minutes = business_minutes(calendar_of_conversation(conversation.pk), conversation.created_at,
+                                   event.occurred_at)
+        resolution = {"last_resolved_at": event.occurred_at, "resolved_assignee_id": conversation.assignee_id,
+                      "resolution_business_minutes": minutes}
         updated = ConversationFacts.objects.filter(pk=event.conversation_id).update(
-            last_resolved_at=event.occurred_at, resolved_assignee_id=assignee_id)
+            first_resolved_at=Coalesce(F("first_resolved_at"), Value(event.occurred_at)), **resolution)
         if not updated:
             ConversationFacts.objects.create(conversation_id=event.conversation_id, first_resolved_at=event.occurred_at,
-                                             last_resolved_at=event.occurred_at, resolved_assignee_id=assignee_id)
+                                             **resolution)
     elif to in OPEN_STATUSES and (event.payload or {}).get("from") in LEFT_RESOLVED:
         # After a resolution the status stays resolved or closed until it is set to an open one, so the first
         # change reopening it comes from one of those two: other changes (new -> open) cost no query.
         ConversationFacts.objects.filter(pk=event.conversation_id, reopened=False).update(reopened=True)
+
+
+def _project_first_response(event: Event) -> None:
+    """The first public agent message (`first_response_at`, stamped by message_create): its business minutes."""
+    payload = event.payload or {}
+    if payload.get("sender_type") != SenderType.AGENT or payload.get("internal"):
+        return
+    conversation = event.conversation
+    first = conversation.first_response_at
+    # message_create stamps `first_response_at` just before it records the event, in the same transaction: a later
+    # reply finds an older stamp and costs no query here.
+    if first is None or event.occurred_at - first > FIRST_RESPONSE_STAMP_WINDOW:
+        return
+    minutes = business_minutes(calendar_of_conversation(conversation.pk), conversation.created_at, first)
+    ConversationFacts.objects.bulk_create(
+        [ConversationFacts(conversation_id=conversation.pk, first_response_business_minutes=minutes)],
+        update_conflicts=True, unique_fields=["conversation"], update_fields=["first_response_business_minutes"])
 
 
 def facts_from_events(changes: Iterable[tuple[int, Any, str]],

@@ -23,9 +23,11 @@ from reports.groupings import GROUPINGS, Grouping, key_text, keyed
 from reports.periods import Period
 from sla.models import SlaTarget, TargetState
 
-MINUTE_FIGURES = ("first_response_minutes", "resolution_minutes")
+MINUTE_FIGURES = ("first_response_minutes", "resolution_minutes", "first_response_business_minutes",
+                  "resolution_business_minutes")
 PERCENTILES = (0.5, 0.9)
 SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5
+COMMENTS_PER_GROUP = 5  # the latest CSAT comments shown per group (their count is `commented`)
 
 
 def conversations_in(period: Period) -> QuerySet:
@@ -54,36 +56,49 @@ def _conversation_figures(period: Period, grouping: Grouping | None) -> dict[Any
     return rows
 
 
-def _ranked_sql(facts: QuerySet, figure: str) -> tuple[str, list]:
-    """The rows at the interpolation positions of each group's median and p90: a window query numbering each
-    group's values in order, of which only the (at most four) rows per group the interpolation needs are fetched."""
-    value = F(f"r_{figure}")
-    ranked = facts.filter(**{f"r_{figure}__isnull": False}).annotate(
-        r_value=value,
-        r_rank=Window(RowNumber(), partition_by=[F("r_key")], order_by=[value.asc()]),
-        r_count=Window(Count("pk"), partition_by=[F("r_key")]),
-    ).values("r_key", "r_value", "r_rank", "r_count")
-    sql, params = ranked.query.sql_with_params()
-    wanted = " OR ".join(f"(r_rank - 1 BETWEEN CAST((r_count - 1) * {fraction} AS INTEGER) "
-                         f"AND CAST((r_count - 1) * {fraction} AS INTEGER) + 1)" for fraction in PERCENTILES)
-    return f"SELECT r_key, r_value, r_rank, r_count FROM ({sql}) ranked WHERE {wanted}", list(params)
+def _ranked_sql(facts: QuerySet) -> tuple[str, list]:
+    """The rows at the interpolation positions of each group's median and p90, for every minute figure at once.
+
+    The period's rows with their key and minutes are materialised once (a CTE: the key, e.g. the local day's CASE,
+    is computed once per row rather than in every window); one window query numbers each group's values of each
+    figure in order (NULLs last, so ranks 1..n are the n values) and keeps only the rows some figure's
+    interpolation needs (at most four per group and figure)."""
+    values = [f"r_{figure}" for figure in MINUTE_FIGURES]
+    base_sql, params = facts.values("r_key", *values).query.sql_with_params()
+    columns, wanted = [], []
+    for index, value in enumerate(values):
+        columns += [f"{value} AS r_value{index}",
+                    f"ROW_NUMBER() OVER (PARTITION BY r_key ORDER BY {value} IS NULL, {value}) AS r_rank{index}",
+                    f"COUNT({value}) OVER (PARTITION BY r_key) AS r_count{index}"]
+        wanted += [f"(r_rank{index} <= r_count{index} AND r_rank{index} - 1 BETWEEN "
+                   f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) AND "
+                   f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) + 1)" for fraction in PERCENTILES]
+    names = ", ".join(f"r_value{index}, r_rank{index}, r_count{index}" for index in range(len(values)))
+    sql = (f"WITH base AS MATERIALIZED ({base_sql}), "
+           f"ranked AS (SELECT r_key, {', '.join(columns)} FROM base) "
+           f"SELECT r_key, {names} FROM ranked WHERE {' OR '.join(wanted)}")
+    return sql, list(params)
 
 
 def _interpolate_minutes(facts: QuerySet, rows: dict[Any, dict]) -> None:
-    """Without percentile_cont (SQLite): per figure, fetch the rows around each group's median and p90 positions
-    (`_ranked_sql`) and interpolate between them here, as percentile_cont does."""
-    for figure in MINUTE_FIGURES:
-        around: dict[Any, dict[int, float]] = defaultdict(dict)
-        counts: dict[Any, int] = {}
-        sql, params = _ranked_sql(facts, figure)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            for key, value, rank, count in cursor.fetchall():
-                around[_db_key(facts, key)][rank - 1] = value
-                counts[_db_key(facts, key)] = count
-        for key, row in rows.items():
+    """Without percentile_cont (SQLite): fetch the rows around each group's median and p90 positions of every figure
+    (`_ranked_sql`, one query) and interpolate between them here, as percentile_cont does."""
+    around: dict[tuple[str, Any], dict[int, float]] = defaultdict(dict)
+    counts: dict[tuple[str, Any], int] = {}
+    sql, params = _ranked_sql(facts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, *figures in cursor.fetchall():
+            key = _db_key(facts, key)
+            for index, figure in enumerate(MINUTE_FIGURES):
+                value, rank, count = figures[3 * index:3 * index + 3]
+                if rank <= count:
+                    around[(figure, key)][rank - 1] = value
+                    counts[(figure, key)] = count
+    for key, row in rows.items():
+        for figure in MINUTE_FIGURES:
             for fraction, point in zip(PERCENTILES, ("median", "p90")):
-                row[f"{figure}_{point}"] = _at(around.get(key, {}), counts.get(key, 0), fraction)
+                row[f"{figure}_{point}"] = _at(around.get((figure, key), {}), counts.get((figure, key), 0), fraction)
 
 
 def _db_key(facts: QuerySet, key: Any) -> Any:
@@ -106,12 +121,33 @@ def _at(values: dict[int, float], count: int, fraction: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
+def _answered_surveys(period: Period) -> QuerySet:
+    return Survey.objects.filter(conversation__created_at__gte=period.start,
+                                 conversation__created_at__lt=period.end, score__isnull=False)
+
+
 def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
-    answered = Survey.objects.filter(conversation__created_at__gte=period.start,
-                                     conversation__created_at__lt=period.end, score__isnull=False)
-    keyed_surveys = keyed(answered, grouping, period, prefix="conversation__").values("r_key").order_by()
-    return {row.pop("r_key"): row for row in keyed_surveys.annotate(
-        answered=Count("pk"), average=Avg("score"), satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)))}
+    keyed_surveys = keyed(_answered_surveys(period), grouping, period, prefix="conversation__").values("r_key")
+    rows = {row.pop("r_key"): row for row in keyed_surveys.order_by().annotate(
+        answered=Count("pk"), average=Avg("score"), satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)),
+        commented=Count("pk", filter=~Q(comment="")))}
+    for key, comments in _csat_comments(period, grouping).items():
+        rows.setdefault(key, {})["comments"] = comments
+    return rows
+
+
+def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[dict]]:
+    """The latest COMMENTS_PER_GROUP comments of each group (newest first), in one window query."""
+    surveys = keyed(_answered_surveys(period).exclude(comment=""), grouping, period, prefix="conversation__")
+    latest = surveys.annotate(r_rank=Window(RowNumber(), partition_by=[F("r_key")],
+                                            order_by=[F("answered_at").desc(nulls_last=True), F("pk").desc()]))
+    found: dict[Any, list[dict]] = defaultdict(list)
+    for row in latest.filter(r_rank__lte=COMMENTS_PER_GROUP).values(
+            "r_key", "r_rank", "conversation_id", "score", "comment", "answered_at").order_by():
+        found[row["r_key"]].append(row)
+    return {key: [{"conversation": row["conversation_id"], "score": row["score"], "comment": row["comment"],
+                   "answered_at": row["answered_at"].isoformat() if row["answered_at"] else None}
+                  for row in sorted(rows, key=lambda row: row["r_rank"])] for key, rows in found.items()}
 
 
 def _sla_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
@@ -140,6 +176,8 @@ def _row(counts: dict, csat: dict | None, sla: dict | None) -> dict:
             "answered": answered,
             "average": round(csat["average"], 2) if answered else None,
             "satisfied_share": round(csat["satisfied"] / answered, 4) if answered else None,
+            "commented": csat.get("commented", 0),
+            "comments": csat.get("comments", []),
         },
         "sla": {"targets": sla.get("targets", 0), "breached": sla.get("breached", 0)},
     }

@@ -5,7 +5,7 @@ from rest_framework.authtoken.models import Token
 from tests.workflows.test_admin_editor import ADD_URL, VIP_FORM
 from workflows.integrations.services import integration_save
 
-API_ACCESS = "/admin/api-access/"
+API_ACCESS = "/admin/conversations/userpreference/api-access/"
 
 
 def test_admin_names_read_well_and_there_is_no_view_site_link(manager_browser):

@@ -57,6 +57,15 @@ class UserPreferenceAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).filter(user=request.user)
 
+    def get_urls(self):
+        """The "API access" page (conversations/admin/api_access.py) lives beside the person's preferences."""
+        from django.urls import path
+
+        from conversations.admin.api_access import api_access_view
+
+        page = self.admin_site.admin_view(lambda request: api_access_view(request, site_name=self.admin_site.name))
+        return [path("api-access/", page, name="api_access"), *super().get_urls()]
+
     def changelist_view(self, request: HttpRequest, extra_context=None):
         """The person's own form (their row is made on first visit) instead of a list; it saves back here."""
         if not self.has_module_permission(request):

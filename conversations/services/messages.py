@@ -85,9 +85,10 @@ def message_create(
         now = clock.now()
         if is_customer:
             message.sentiment = score_text(body)
-            conversation.sentiment = running_average(
-                conversation.sentiment, conversation.customer_message_count, message.sentiment
-            )
+            if message.sentiment is not None:  # None: no [sentiment] extra (conversations/sentiment.py)
+                conversation.sentiment = running_average(
+                    conversation.sentiment, conversation.customer_message_count, message.sentiment
+                )
             conversation.customer_message_count += 1
             conversation.last_customer_message_at = now
         elif not internal:

@@ -19,8 +19,9 @@ from tests.conftest import client_for, make_user
 OPEN_CONVERSATION_SQL = 7
 # token + roles, savepoint, lock (conversation + contact), message, conversation update, event, SLA state, release
 CUSTOMER_MESSAGE_SQL = 8
-# as above, plus the status change to open it brings (update, event, SLA clocks and policy) without a second lock
-FIRST_AGENT_REPLY_SQL = 12
+# as above, plus the status change to open it brings (update, event, SLA clocks and policy) without a second lock,
+# and the first response's business minutes for the reports (the policy's calendar, one upsert)
+FIRST_AGENT_REPLY_SQL = 14
 
 
 def count_sql(call):

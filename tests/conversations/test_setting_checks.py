@@ -69,3 +69,13 @@ def test_production_without_an_encryption_key_of_its_own_is_warned(settings):
         ("helpdesk.W001", "Secrets are sealed with a key derived from SECRET_KEY (no HELPDESK_ENCRYPTION_KEYS).")]
     settings.HELPDESK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     assert check_helpdesk_settings() == []
+
+
+def test_a_host_listing_the_admin_before_the_helpdesk_apps_is_told_it_loses_the_banner(settings):
+    """With django.contrib.admin first its own base_site.html wins: no delivery banner, API access link or styles."""
+    assert check_helpdesk_settings() == []
+    settings.INSTALLED_APPS = ["django.contrib.admin", *(app for app in settings.INSTALLED_APPS
+                                                         if app != "django.contrib.admin")]
+    [(check_id, message)] = ids(check_helpdesk_settings())
+    assert check_id == "helpdesk.W002"
+    assert message.startswith("The admin uses ") and "django/contrib/admin/templates/admin/base_site.html" in message

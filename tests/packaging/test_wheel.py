@@ -156,6 +156,11 @@ def test_a_host_project_runs_a_workflow_from_the_installed_wheel(fresh_python, h
     assert Path(scenario["template"]).is_relative_to(venv) and Path(scenario["static"]).is_relative_to(venv)
     assert scenario["gallery"], "the workflow gallery (JSON files in the wheel) is empty"
     assert set(scenario["admin_pages"].values()) == {200}, scenario["admin_pages"]
+    # The banner, the API access page and the list styles come from the installed apps, not the demo project.
+    chrome = scenario["chrome"]
+    assert {key: chrome[key] for key in ("banner", "api_access_link", "list_styles", "api_access_page")} == {
+        "banner": True, "api_access_link": True, "list_styles": True, "api_access_page": 200}, chrome
+    assert all(Path(name).is_relative_to(venv) for name in chrome["templates"]), chrome
 
     seen = run_worker_until_done(fresh_python, host_project, scenario)
     [workflow_run] = seen["runs"]
@@ -182,3 +187,19 @@ def test_the_wheel_carries_the_one_version_and_the_license(wheel):
     assert f"Version: {conversations.__version__}\n" in text
     assert "License: BSD-3-Clause\n" in text
     assert "Classifier: License :: OSI Approved :: BSD License\n" in text
+
+
+def test_heavy_libraries_are_extras_and_the_rest_are_ranges(wheel):
+    """pocketsphinx, Authlib, vaderSentiment, psycopg and redis come only with their extras; every requirement of the
+    package has a floor and a cap (tests/packaging/test_dependency_range.py runs the suite at the floors)."""
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
+        lines = archive.read(metadata).decode().splitlines()
+    extras = {line.split(": ", 1)[1] for line in lines if line.startswith("Provides-Extra: ")}
+    assert {"speech", "oauth2", "sentiment", "slack", "postgres", "redis", "all"} <= extras
+    requires = [line.split(": ", 1)[1] for line in lines if line.startswith("Requires-Dist: ")]
+    base = [spec for spec in requires if "extra ==" not in spec]
+    assert not [spec for spec in base if spec.lower().startswith(("pocketsphinx", "authlib", "vadersentiment",
+                                                                  "psycopg", "redis", "slack"))], base
+    assert all(">=" in spec and "<" in spec for spec in base), base
+    assert any(spec.startswith("pocketsphinx") and 'extra == "speech"' in spec for spec in requires), requires

@@ -145,7 +145,9 @@ ADD_PAGE_AUDIENCE = {
 DELETE_PAGE_AUDIENCE = {"conversations.contact": NOBODY, "conversations.conversation": NOBODY,
                         "conversations.event": NOBODY, "conversations.agentprofile": MANAGER,
                         "reports.conversationreport": NOBODY}
-PAGE_AUDIENCE_OVERRIDES = {"/add/": ADD_PAGE_AUDIENCE, "/delete/": DELETE_PAGE_AUDIENCE}
+# The API access page (a manager's own API token) sits beside each person's preferences but is for managers.
+PAGE_AUDIENCE_OVERRIDES = {"/add/": ADD_PAGE_AUDIENCE, "/delete/": DELETE_PAGE_AUDIENCE,
+                           "/api-access/": {"conversations.userpreference": MANAGER}}
 # Models whose every page has another audience than their app's: inboxes hold mail passwords (managers only).
 MODEL_AUDIENCE = {"conversations.inbox": MANAGER}
 # Action URLs that need a body: those allowed in get a 400 naming what is missing, not a page.

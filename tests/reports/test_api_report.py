@@ -13,11 +13,16 @@ def report(user, **params):
     return response.json()
 
 
-def figures(created, resolved, reopened, first, resolution, csat, sla):
+def figures(created, resolved, reopened, first, resolution, csat, sla, business=None, comments=()):
+    """The story's policy has no business calendar, so its business minutes are its calendar minutes."""
+    first_business, resolution_business = business or (first, resolution)
     return {"created": created, "resolved": resolved, "reopened": reopened,
             "first_response_minutes": {"median": first[0], "p90": first[1]},
             "resolution_minutes": {"median": resolution[0], "p90": resolution[1]},
-            "csat": {"answered": csat[0], "average": csat[1], "satisfied_share": csat[2]},
+            "first_response_business_minutes": {"median": first_business[0], "p90": first_business[1]},
+            "resolution_business_minutes": {"median": resolution_business[0], "p90": resolution_business[1]},
+            "csat": {"answered": csat[0], "average": csat[1], "satisfied_share": csat[2],
+                     "commented": len(comments), "comments": list(comments)},
             "sla": {"targets": sla[0], "breached": sla[1]}}
 
 

@@ -10,7 +10,8 @@ backfill = importlib.import_module("reports.migrations.0002_backfill_facts").bac
 
 
 def facts_of(conversations):
-    rows = ConversationFacts.objects.filter(conversation__in=conversations).order_by("conversation_id")
+    rows = ConversationFacts.objects.filter(conversation__in=conversations, last_resolved_at__isnull=False).order_by(
+        "conversation_id")
     return [(row.conversation.subject, row.first_resolved_at, row.last_resolved_at, row.reopened,
              row.resolved_assignee_id) for row in rows]
 

@@ -6,10 +6,10 @@ import base64
 import datetime as dt
 from collections.abc import Callable
 
-from authlib.integrations.requests_client import OAuth2Session
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from conversations import clock
+from conversations import clock, extras
 from workflows.integrations.crypto import decrypt_json, encrypt_json
 from workflows.models import AuthType, Integration
 from workflows.outbound.client import OutboundError
@@ -23,6 +23,10 @@ def basic_credential(username: str, password: str) -> str:
 
 
 def _fetch_oauth_token(integration: Integration) -> dict:
+    try:  # authlib comes with the [oauth2] extra
+        OAuth2Session = extras.require("oauth2", "authlib.integrations.requests_client").OAuth2Session
+    except ImproperlyConfigured as exc:
+        raise OutboundError(str(exc), transient=False) from exc
     public, secret = integration.auth_public, decrypt_json(integration.auth_secret_encrypted, {})
     session = guard_session(OAuth2Session(public["client_id"], secret["client_secret"],
                                           scope=public.get("scope") or None))

@@ -25,6 +25,9 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any, ClassVar, Protocol
 
+from django.core.exceptions import ImproperlyConfigured
+
+from conversations import extras
 from conversations.conf import helpdesk_setting
 from workflows.outbound.client import OutboundRequest, send
 
@@ -174,12 +177,18 @@ class PocketsphinxBackend:
             return " ".join(filter(None, (_decode(decoder, segment) for segment in _speech_segments(audio.pcm))))
 
 
+def _pocketsphinx() -> Any:
+    """The pocketsphinx module (the [speech] extra); without it the step fails naming the install line."""
+    try:
+        return extras.require("speech")
+    except ImproperlyConfigured as exc:
+        raise SpeechError(str(exc)) from exc
+
+
 @lru_cache(maxsize=1)
 def _decoder() -> Any:
     """The pocketsphinx decoder, loaded once per process (loading the model takes about a second)."""
-    from pocketsphinx import Decoder
-
-    return Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+    return _pocketsphinx().Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
 
 
 def _decode(decoder: Any, pcm: bytes) -> str:
@@ -191,9 +200,7 @@ def _decode(decoder: Any, pcm: bytes) -> str:
 
 
 def _speech_segments(pcm: bytes) -> list[bytes]:
-    from pocketsphinx import Segmenter
-
-    return [segment.pcm for segment in Segmenter(sample_rate=SAMPLE_RATE).segment(io.BytesIO(pcm))]
+    return [segment.pcm for segment in _pocketsphinx().Segmenter(sample_rate=SAMPLE_RATE).segment(io.BytesIO(pcm))]
 
 
 class CloudBackend:

@@ -44,6 +44,16 @@ created(client, f"/api/conversations/{conversation['id']}/messages/",
 
 admin = APIClient()
 admin.force_login(manager)
+# The admin chrome the apps ship (not the demo project): a disabled endpoint shows in the delivery-health banner,
+# the user menu links the API access page, and list pages load the list stylesheet.
+from django.utils import timezone  # noqa: E402
+
+from workflows.models import Endpoint  # noqa: E402
+
+Endpoint.objects.create(key="host-test", kind="webhook", url="https://hooks.example.org/down",
+                        consecutive_failures=7, disabled_at=timezone.now())
+index = admin.get("/admin/").content.decode()
+api_access = admin.get("/admin/conversations/userpreference/api-access/")
 print(json.dumps({
     "workflow": workflow["id"], "conversation": conversation["id"], "tag": TAG, "database": connection.vendor,
     "token": Token.objects.get(user=manager).key,
@@ -51,6 +61,13 @@ print(json.dumps({
     "template": get_template("admin/workflows/workflow/change_list.html").origin.name,
     "static": finders.find("workflows/editor.js"),
     "gallery": client.get("/api/workflow-templates/").json()["results"],
+    "chrome": {"banner": 'id="delivery-alerts"' in index and "https://hooks.example.org/down" in index,
+               "api_access_link": 'href="/admin/conversations/userpreference/api-access/" id="api-access-link"'
+                                  in index,
+               "list_styles": "helpdesk/admin-lists.css" in admin.get("/admin/workflows/workflow/").content.decode(),
+               "api_access_page": api_access.status_code,
+               "templates": [get_template(name).origin.name for name in ("admin/base_site.html",
+                                                                         "admin/api_access.html")]},
     "admin_pages": {url: admin.get(url).status_code for url in (
         "/admin/workflows/workflow/", "/admin/workflows/workflow/add/",
         f"/admin/conversations/conversation/{conversation['id']}/change/")},

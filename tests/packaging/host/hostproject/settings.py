@@ -10,6 +10,13 @@ DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
+    # The helpdesk apps first: their admin/base_site.html (delivery banner, API access link, list styles) must win
+    # over django.contrib.admin's (docs/operations.md; check helpdesk.W002 otherwise).
+    "conversations",
+    "sla",
+    "workflows",
+    "reports",
+    "inboxes",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -20,11 +27,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "django_q",
-    "conversations",
-    "sla",
-    "workflows",
-    "reports",
-    "inboxes",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
