@@ -5,6 +5,7 @@ A token has the rights of its user, so the page only ever shows the signed-in us
 deletes the old key first: a leaked key stops working at once.
 """
 from __future__ import annotations
+from django.utils.translation import gettext_lazy as _
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import AbstractBaseUser
@@ -40,6 +41,6 @@ def api_access_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, "New API token created; the old one no longer works." if had_token
                          else "API token created.")
         return HttpResponseRedirect(reverse("admin-api-access"))
-    context = {**admin.site.each_context(request), "title": "API access", "token": token_of(request.user),
+    context = {**admin.site.each_context(request), "title": _("API access"), "token": token_of(request.user),
                "api_root": request.build_absolute_uri("/api/")}
     return TemplateResponse(request, "admin/api_access.html", context)

@@ -5,6 +5,7 @@ conversations is a join and a GROUP BY rather than a search of every conversatio
 """
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Conversation
 
@@ -14,16 +15,16 @@ class ConversationFacts(models.Model):
     `resolved`, whether it was set to an open status after the first, and its assignee at the last resolution."""
 
     conversation = models.OneToOneField(Conversation, primary_key=True, on_delete=models.CASCADE,
-                                        related_name="report_facts")
-    first_resolved_at = models.DateTimeField()
-    last_resolved_at = models.DateTimeField()
-    reopened = models.BooleanField(default=False)
+                                        related_name="report_facts", verbose_name=_("conversation"))
+    first_resolved_at = models.DateTimeField(verbose_name=_("first resolved at"))
+    last_resolved_at = models.DateTimeField(verbose_name=_("last resolved at"))
+    reopened = models.BooleanField(default=False, verbose_name=_("reopened"))
     resolved_assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                          related_name="+", help_text="The assignee at the last resolution.")
+                                          related_name="+", help_text=_("The assignee at the last resolution."), verbose_name=_("resolved assignee"))
 
     class Meta:
-        verbose_name = "conversation report facts"
-        verbose_name_plural = "conversation report facts"
+        verbose_name = _("conversation report facts")
+        verbose_name_plural = _("conversation report facts")
 
     def __str__(self) -> str:
         return f"Report facts of conversation {self.conversation_id}"
@@ -34,5 +35,5 @@ class ConversationReport(Conversation):
 
     class Meta:
         proxy = True
-        verbose_name = "conversation report"
-        verbose_name_plural = "conversation reports"
+        verbose_name = _("conversation report")
+        verbose_name_plural = _("conversation reports")

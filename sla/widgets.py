@@ -8,12 +8,14 @@ field's name alone (the JSON text, as the toggle or an old client does) keeps wo
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 import json
 from typing import Any
 
 from django import forms
+from django.core.serializers.json import DjangoJSONEncoder
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
 
 
 def _parsed(value: Any) -> Any:
@@ -132,5 +134,5 @@ class ConditionBuilderWidget(forms.Widget):
         context = super().get_context(name, value, attrs)
         fields = self.fields() if callable(self.fields) else self.fields
         context["widget"].update(json_text=_json_text(value if value not in (None, "null") else {}),
-                                 spec=json.dumps({"fields": fields, "operators": self.operators}))
+                                 spec=json.dumps({"fields": fields, "operators": self.operators}, cls=DjangoJSONEncoder))
         return context

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.roles import is_manager
@@ -31,7 +32,7 @@ def split_tags(text: str) -> list[str]:
     for raw in (text or "").split(","):
         name = raw.strip()
         if len(name) > services.MAX_TAG_LENGTH:
-            raise forms.ValidationError(f"A tag has at most {services.MAX_TAG_LENGTH} characters.")
+            raise forms.ValidationError(_('A tag has at most %(services_MAX_TAG_LENGTH)s characters.') % {'services_MAX_TAG_LENGTH': services.MAX_TAG_LENGTH})
         if name and name not in names:
             names.append(name)
     return names

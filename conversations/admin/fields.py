@@ -15,6 +15,7 @@ from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.services import fields as field_services
@@ -34,7 +35,7 @@ class ConversationFieldForm(forms.ModelForm):
     """A definition; select options are typed one per line (or comma-separated)."""
 
     options = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                              help_text="Select fields: the allowed values, one per line.")
+                              help_text=_("Select fields: the allowed values, one per line."), label=_("Options"))
 
     class Meta:
         model = ConversationField
@@ -76,7 +77,7 @@ class ConversationFieldAdmin(ManagersWriteMixin, ServiceErrorsAsMessages, admin.
     search_fields = ["key", "label"]
     actions: list = []  # no bulk delete: each delete is checked against the workflows that use the field
 
-    @admin.display(description="Options")
+    @admin.display(description=_("Options"))
     def options_display(self, field: ConversationField) -> str:
         return ", ".join(field.options or []) or "—"
 

@@ -8,6 +8,7 @@ it once the pseudo text, user data (every string stored in the database) and ide
 from __future__ import annotations
 
 import html.parser
+import json
 import re
 from pathlib import Path
 
@@ -73,11 +74,12 @@ def build_catalog(locale_dir: Path) -> None:
 
 
 class _VisibleText(html.parser.HTMLParser):
-    """Text a person sees: element text outside script/style, and the words of title, placeholder, alt,
+    """Text a person sees: element text outside script/style, and the words of title, placeholder,
     aria-label and button values."""
 
     HIDDEN = {"script", "style", "template", "noscript", "textarea"}
-    SHOWN_ATTRIBUTES = {"title", "placeholder", "alt", "aria-label"}
+    # (not alt: Django's own admin writes alt="Search" and alt="True" untranslated)
+    SHOWN_ATTRIBUTES = {"title", "placeholder", "aria-label"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -112,7 +114,7 @@ def visible_text(page: str) -> str:
 # Names that are the same in every language: products, protocols, units, acronyms (all caps, up to 5 letters).
 NOT_WORDS = {"Django", "OpenAPI", "Swagger", "Helpdesk", "Markdown", "Deutsch", "English", "Français", "Español",
              "Slack", "Teams", "Zapier", "Twilio", "Gmail", "Outlook", "Postmark", "Mailgun", "SendGrid",
-             "Anymail", "Jinja", "Prometheus", "Webhook", "IANA"}
+             "Anymail", "Jinja", "Prometheus", "Webhook", "IANA", "Pseudo", "WhatsApp"}
 _IDENTIFIER = re.compile(r"\S*[/_@.:=\\][^\s,;()]*|\b[A-Z]{1,5}s?\b|\b\w*\d\w*\b")
 _WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 
@@ -142,15 +144,29 @@ def english_words(text: str, user_data: re.Pattern | list[str]) -> list[str]:
     return sorted({word for word in _WORD.findall(text) if word not in NOT_WORDS})
 
 
+def _leaves(value) -> set[str]:
+    if isinstance(value, dict):
+        return {str(key) for key in value} | set().union(*(_leaves(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_leaves(item) for item in value)) if value else set()
+    return {str(value)} if value is not None else set()
+
+
 def database_strings(min_length: int = 2) -> list[str]:
     """Every string value stored in our tables (names, subjects, bodies, ...), longest first: user data."""
     values: set[str] = set()
     for model in apps.get_models():
         fields = [field.attname for field in model._meta.concrete_fields
-                  if field.get_internal_type() in {"CharField", "TextField", "SlugField", "EmailField", "URLField"}]
+                  if field.get_internal_type() in {"CharField", "TextField", "SlugField", "EmailField", "URLField",
+                                                   "JSONField"}]
         if not fields:
             continue
         for row in model._base_manager.values_list(*fields):
-            values.update(value for value in row if isinstance(value, str) and len(value) >= min_length)
+            for value in row:
+                if isinstance(value, str) and len(value) >= min_length:
+                    values.add(value)
+                elif isinstance(value, (dict, list)) and value:  # shown as JSON, or value by value
+                    values.update({json.dumps(value, sort_keys=True), json.dumps(value, sort_keys=True, indent=2)})
+                    values.update(_leaves(value))
     lines = {line.strip() for value in values for line in value.splitlines() if len(line.strip()) >= min_length}
     return sorted(values | lines, key=len, reverse=True)
