@@ -90,7 +90,7 @@ class SlaPolicy(models.Model):
     )
     warning_percent = models.PositiveSmallIntegerField(
         null=True, blank=True, default=80,
-        help_text=_("Warn when this % of a target has elapsed (1-99; empty: no warning)."), verbose_name=_("warning percent"),
+        help_text=_("Warn when this percentage of a target has elapsed (1-99; empty: no warning)."), verbose_name=_("warning percent"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
