@@ -41,8 +41,11 @@ TIME_SERIES = [
 class ReportForm(forms.Form):
     """Period (both days included, in the viewer's time zone) and grouping, checked as the API checks them."""
 
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Since"))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Until"))
+    # An <input type="date"> takes only ISO dates: a localised value (07.12.2026) would leave it blank.
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                            label=_("Since"))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                            label=_("Until"))
     group_by = forms.ChoiceField(choices=list(GROUP_LABELS.items()), required=False, initial="day", label=_("Group by"))
 
     def __init__(self, *args: Any, user=None, **kwargs: Any) -> None:
