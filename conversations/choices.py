@@ -63,12 +63,12 @@ FINAL_DISPOSITIONS = frozenset(
 
 # Condition operators (docs/managers.md) in words, for every condition builder and summary (workflows and SLA policies).
 CONDITION_OPERATOR_LABELS = {
-    "eq": "is", "neq": "is not", "contains": "contains", "not_contains": "does not contain",
-    "starts_with": "starts with", "ends_with": "ends with", "in": "is one of", "not_in": "is none of",
-    "gt": "is more than", "gte": "is at least", "lt": "is less than", "lte": "is at most", "is_set": "is set",
-    "is_not_set": "is not set", "matches": "matches the pattern",
-    "within_business_hours": "is within business hours of",
-    "outside_business_hours": "is outside business hours of",
+    "eq": _("is"), "neq": _("is not"), "contains": _("contains"), "not_contains": _("does not contain"),
+    "starts_with": _("starts with"), "ends_with": _("ends with"), "in": _("is one of"), "not_in": _("is none of"),
+    "gt": _("is more than"), "gte": _("is at least"), "lt": _("is less than"), "lte": _("is at most"), "is_set": _("is set"),
+    "is_not_set": _("is not set"), "matches": _("matches the pattern"),
+    "within_business_hours": _("is within business hours of"),
+    "outside_business_hours": _("is outside business hours of"),
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django import forms
 from django.core.serializers.json import DjangoJSONEncoder
+from django.urls import reverse
 
 WEEKDAYS = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
 
@@ -122,9 +123,11 @@ class ConditionBuilderWidget(forms.Widget):
 
     template_name = "sla/widgets/condition_builder.html"
 
-    class Media:
-        js = ["conversations/builders.js", "conversations/condition_builder.js"]
-        css = {"all": ["conversations/builders.css"]}
+    @property
+    def media(self) -> forms.Media:
+        """The builders' scripts after the JavaScript catalog their words come from."""
+        return forms.Media(js=[reverse("helpdesk-jsi18n"), "conversations/builders.js",
+                               "conversations/condition_builder.js"], css={"all": ["conversations/builders.css"]})
 
     def __init__(self, *, fields: Any, operators: list[dict], attrs: dict | None = None):
         super().__init__(attrs)

@@ -2,6 +2,7 @@
 admin and API errors in the asked language, and localised pages that keep ISO values in date inputs."""
 from __future__ import annotations
 
+import json
 import os
 import zoneinfo
 import shutil
@@ -112,3 +113,20 @@ def test_event_sentences_and_dates_are_localised(manager, conversation):
     assert f"{day:%d.%m.%Y %H:%M}" in german and f"{day:%d/%m/%Y %H:%M}" in french
     assert "Status geändert von Neu auf Wartend" in german
     assert "Statut changé de Nouvelle à En attente" in french
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_javascript_catalog_is_complete_and_served(language, db):
+    folder = CATALOGS["conversations"] / "locale" / language / "LC_MESSAGES"
+    catalog = polib.pofile(str(folder / "djangojs.po"))
+    assert catalog.untranslated_entries() == [] and not [entry for entry in catalog if "fuzzy" in entry.flags]
+    served = Client().get("/jsi18n/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    for entry in catalog:
+        assert json.dumps(entry.msgstr)[1:-1] in served
+
+
+def test_the_condition_builder_loads_the_javascript_catalog_first(manager):
+    browser = Client()
+    browser.force_login(manager)
+    page = browser.get("/admin/sla/slapolicy/add/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert page.index('src="/jsi18n/"') < page.index("conversations/condition_builder.js")
