@@ -1,12 +1,13 @@
 """Enumerations of the support domain (docs/agents.md), defined once and used by models, API, admin and validators."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Channel(models.TextChoices):
     LIVE_CHAT = "live_chat", _("Live chat")
     WHATSAPP = "whatsapp", _("WhatsApp")
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("channel", "Email")
     SMS = "sms", _("SMS")
     PHONE = "phone", _("Phone")
     WEB = "web", _("Web")
@@ -102,7 +103,7 @@ class EventType(models.TextChoices):
 
 
 class SurveyChannel(models.TextChoices):
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("channel", "Email")
     SMS = "sms", _("SMS")
     MESSAGE = "message", _("Message")
 
@@ -115,7 +116,7 @@ class TicketStatus(models.TextChoices):
 class InboxChannel(models.TextChoices):
     """The channels an inbox connects to the outside (email and API channels); other channels work over the API only."""
 
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("channel", "Email")
     API = "api", _("API")
 
 

@@ -100,7 +100,7 @@ def time_left(target: SlaTarget) -> str:
     seconds = remaining_seconds(target)
     if seconds is None:
         return format_remaining(seconds)
-    kind = "business time" if uses_business_time(target) else "calendar time"
+    kind = _("business time") if uses_business_time(target) else _("calendar time")
     return format_html('{} <span class="sla-time-kind">{}</span>', format_remaining(seconds), kind)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
@@ -35,12 +36,14 @@ def target_text(target: SlaTarget, state: str) -> str:
     """The state of one target in words: due in, overdue by, breached, paused with time left, met."""
     left = remaining_seconds(target, clock.now())
     if state == "breached":
-        return f"overdue {_duration(left)}" if left is not None and left < 0 else "breached"
+        if left is not None and left < 0:
+            return gettext("overdue %(time)s") % {"time": _duration(left)}
+        return gettext("breached")
     if state == "paused":
-        return f"paused, {_duration(left or 0)} left"
+        return gettext("paused, %(time)s left") % {"time": _duration(left or 0)}
     if state == "met":
-        return "met"
-    return f"due in {_duration(left or 0)}"
+        return gettext("met")
+    return gettext("due in %(time)s") % {"time": _duration(left or 0)}
 
 
 def sla_badges(request: HttpRequest, conversation: Conversation) -> str:

@@ -160,7 +160,8 @@ class SlaTarget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_metric_display()} of conversation {self.conversation_id}: {self.state}"
+        return _("%(metric)s of conversation %(number)s: %(state)s") % {
+            "metric": self.get_metric_display(), "number": self.conversation_id, "state": self.get_state_display()}
 
 
 class ConversationPolicy(models.Model):
@@ -180,4 +181,4 @@ class ConversationPolicy(models.Model):
         verbose_name = _("conversation SLA policy")
 
     def __str__(self) -> str:
-        return f"{self.conversation_id} → {self.policy or 'no policy'}"
+        return f"{self.conversation_id} → {self.policy or _('no policy')}"
