@@ -364,7 +364,7 @@ class Survey(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("answered at"))
 
     def __str__(self) -> str:
-        return f"Survey {self.token[:8]} ({self.score or 'unanswered'})"
+        return _("Survey %(token)s (%(score)s)") % {"token": self.token[:8], "score": self.score or _("unanswered")}
 
     class Meta:
         verbose_name = _("survey")

@@ -174,7 +174,7 @@ def changed_values(form: forms.Form) -> dict[str, Any]:
 def fieldset(fields: list[ConversationField]) -> tuple[str, dict] | None:
     if not fields:
         return None
-    return ("Fields", {"fields": [f"{PREFIX}{definition.key}" for definition in fields]})
+    return (_("Fields"), {"fields": [f"{PREFIX}{definition.key}" for definition in fields]})
 
 
 def list_columns(fields: list[ConversationField]) -> list[Callable[[Conversation], str]]:
@@ -204,8 +204,9 @@ def fields_panel(request: HttpRequest, conversation: Conversation) -> str:
     rows = format_html_join("", "<dt>{}{}</dt><dd>{}</dd>", (
         (definition.label, " *" if definition.required_on_resolve else "", shown_value(conversation, definition))
         for definition in fields))
-    return format_html('<div class="module ws-fields"><h2>Fields</h2><dl class="ws-box">{}</dl>'
-                       '<p class="help">* required before resolving; edit in “Fields” below.</p></div>', rows)
+    return format_html('<div class="module ws-fields"><h2>{}</h2><dl class="ws-box">{}</dl>'
+                       '<p class="help">{}</p></div>', _("Fields"), rows,
+                       _("* required before resolving; edit in “Fields” below."))
 
 
 workspace.register_panel(workspace.Panel("side", fields_panel))

@@ -71,6 +71,13 @@ def seeded(roles, conversation, team):
     hours = business_hours_save(name="Berlin office", timezone="Europe/Berlin",
                                 intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
     sla_policy_save(name="Gold", targets={"first_response": 60}, calendar=hours)
+    # A row of every kind the admin edits, so change forms render too (ids are filled from the first row).
+    from conversations.services.fields import conversation_field_create
+    from inboxes.services import inbox_create
+
+    conversation_field_create(key="order_id", label="Bestellnummer")
+    services.survey_create(conversation=conversation, question="Wie war es?")
+    inbox_create(name="Hilfe", channel="email", address="hilfe@example.de")
     return boss
 
 
