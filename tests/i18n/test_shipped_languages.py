@@ -130,3 +130,15 @@ def test_the_condition_builder_loads_the_javascript_catalog_first(manager):
     browser.force_login(manager)
     page = browser.get("/admin/sla/slapolicy/add/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert page.index('src="/jsi18n/"') < page.index("conversations/condition_builder.js")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_closed_date_inputs_keep_their_value_in_every_language(manager, language):
+    from sla.policies import business_hours_save
+
+    hours = business_hours_save(name="Berlin", timezone="Europe/Berlin", extra_holidays=["2026-12-24"],
+                                intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
+    browser = Client()
+    browser.force_login(manager)
+    page = browser.get(f"/admin/sla/businesshours/{hours.pk}/change/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert 'type="date" name="extra_holidays__date" value="2026-12-24"' in page
