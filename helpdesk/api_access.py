@@ -38,8 +38,8 @@ def api_access_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         had_token = token_of(request.user) is not None
         token_regenerate(user=request.user)
-        messages.success(request, "New API token created; the old one no longer works." if had_token
-                         else "API token created.")
+        messages.success(request, _("New API token created; the old one no longer works.") if had_token
+                         else _("API token created."))
         return HttpResponseRedirect(reverse("admin-api-access"))
     context = {**admin.site.each_context(request), "title": _("API access"), "token": token_of(request.user),
                "api_root": request.build_absolute_uri("/api/")}

@@ -27,7 +27,7 @@ class ConversationFacts(models.Model):
         verbose_name_plural = _("conversation report facts")
 
     def __str__(self) -> str:
-        return f"Report facts of conversation {self.conversation_id}"
+        return _("Report facts of conversation %(number)s") % {"number": self.conversation_id}
 
 
 class ConversationReport(Conversation):

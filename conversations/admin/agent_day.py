@@ -24,6 +24,7 @@ from django.urls import path, reverse
 from django.utils import dateformat
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -170,7 +171,7 @@ def snooze_view(model_admin, request: HttpRequest, object_id: str) -> HttpRespon
         services.conversation_snooze(conversation=conversation, until=until, actor=request.user)
         model_admin.message_user(request, _('Snoozed until %(until)s.') % {'until': dateformat.format(until, "D d M H:i")}, messages.SUCCESS)
     except ValidationError as exc:
-        model_admin.message_user(request, "Not snoozed: " + " ".join(exc.messages), messages.ERROR)
+        model_admin.message_user(request, gettext("Not snoozed: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
     return _back(conversation.pk)
 
 
@@ -184,14 +185,14 @@ def link_view(model_admin, request: HttpRequest, object_id: str) -> HttpResponse
             raise ValidationError(_("No conversation with that number."))
         if request.POST.get("remove"):
             services.conversation_unlink(conversation=conversation, other=other, actor=request.user)
-            done = f"Unlinked #{other.pk}."
+            done = gettext("Unlinked #%(number)s.") % {"number": other.pk}
         else:
             services.conversation_link(conversation=conversation, other=other, kind=request.POST.get("kind", ""),
                                        actor=request.user)
-            done = f"Linked #{other.pk}."
+            done = gettext("Linked #%(number)s.") % {"number": other.pk}
         model_admin.message_user(request, done, messages.SUCCESS)
     except ValidationError as exc:
-        model_admin.message_user(request, "Not linked: " + " ".join(exc.messages), messages.ERROR)
+        model_admin.message_user(request, gettext("Not linked: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
     return _back(conversation.pk)
 
 
@@ -323,7 +324,7 @@ def _merge_all(model_admin, request, sources: list[Conversation], target: Conver
     if merged:
         model_admin.message_user(request, _('Merged %(value0)s into #%(target_pk)s.') % {'value0': ', '.join(merged), 'target_pk': target.pk}, messages.SUCCESS)
     if refused:
-        model_admin.message_user(request, "Not merged: " + "; ".join(refused), messages.ERROR)
+        model_admin.message_user(request, gettext("Not merged: %(reasons)s") % {"reasons": "; ".join(refused)}, messages.ERROR)
 
 
 def admin_urls(model_admin) -> list:

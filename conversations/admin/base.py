@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversations import services
@@ -109,6 +110,6 @@ class ServiceErrorsAsMessages:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as exc:
-            self.message_user(request, "Not saved: " + " ".join(exc.messages), messages.ERROR)
+            self.message_user(request, gettext("Not saved: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

@@ -19,6 +19,8 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -159,7 +161,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
                                           request.user)
             self.message_user(request, done, messages.SUCCESS)
         except ValidationError as exc:
-            self.message_user(request, "Not done: " + " ".join(exc.messages), messages.ERROR)
+            self.message_user(request, gettext("Not done: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
         return HttpResponseRedirect(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -222,10 +224,10 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     @admin.display(description=_("Status"), ordering="status")
     def status_display(self, conversation: Conversation) -> str:
         if conversation.snoozed_until:  # the snooze badge of the list (docs/agent_day.md)
-            return format_html('{}<br><span class="ws-who ws-snoozed-cell">snoozed until {}</span>',
-                               conversation.get_status_display(), when(conversation.snoozed_until))
-        return format_html('{}<br><span class="ws-who">{} priority</span>', conversation.get_status_display(),
-                           conversation.get_priority_display())
+            return format_html('{}<br><span class="ws-who ws-snoozed-cell">{}</span>', conversation.get_status_display(),
+                               gettext("snoozed until %(time)s") % {"time": when(conversation.snoozed_until)})
+        return format_html('{}<br><span class="ws-who">{}</span>', conversation.get_status_display(),
+                           gettext("%(priority)s priority") % {"priority": conversation.get_priority_display()})
 
     @admin.display(description=_("Assignee"), ordering="assignee__username")
     def owner_display(self, conversation: Conversation) -> str:
@@ -243,7 +245,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
     @admin.display(description=_("Sentiment"), ordering="sentiment")
     def sentiment_display(self, conversation: Conversation) -> str:
-        return "–" if conversation.sentiment is None else f"{conversation.sentiment:.2f}"
+        return "–" if conversation.sentiment is None else number_format(conversation.sentiment, 2)
 
     # Saving the change form through the services ----------------------------------------------------------------
 
@@ -288,7 +290,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     # Bulk actions -------------------------------------------------------------------------------------------------
 
     def _apply_to_each(
-        self, request, queryset: QuerySet, change: Callable[[Conversation], Any], done: str
+        self, request, queryset: QuerySet, change: Callable[[Conversation], Any], done: Callable[[int], str]
     ) -> None:
         """Run one service call per conversation (each its own transaction) and report successes and refusals."""
         changed, refused = 0, []
@@ -299,10 +301,10 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
             except ValidationError as exc:
                 refused.append(f"#{conversation.pk}: {' '.join(exc.messages)}")
         if changed:
-            noun = "conversation" if changed == 1 else "conversations"
-            self.message_user(request, done.format(count=changed, noun=noun), messages.SUCCESS)
+            self.message_user(request, done(changed), messages.SUCCESS)
         if refused:
-            self.message_user(request, "Not changed: " + "; ".join(refused), messages.ERROR)
+            self.message_user(request, gettext("Not changed: %(reasons)s") % {"reasons": "; ".join(refused)},
+                              messages.ERROR)
 
     def _with_form(self, request, queryset, form_class: type[forms.Form], title: str, apply: Callable) -> Any:
         """The intermediate page of an action: ask for a value, then apply it to the selected conversations."""
@@ -335,7 +337,8 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         self._apply_to_each(
             request, queryset,
             lambda c: services.conversation_assign(conversation=c, assignee=request.user, actor=request.user),
-            "Assigned {count} {noun} to you.",
+            lambda count: ngettext("Assigned %(count)s conversation to you.",
+                                   "Assigned %(count)s conversations to you.", count) % {"count": count},
         )
 
     @admin.action(description=_("Change status…"), permissions=["change"])
@@ -347,10 +350,12 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
                 lambda c: services.conversation_change_status(
                     conversation=c, status=data["status"], actor=request.user
                 ),
-                f"Set the status of {{count}} {{noun}} to {label}.",
+                lambda count: ngettext("Set the status of %(count)s conversation to %(label)s.",
+                                       "Set the status of %(count)s conversations to %(label)s.", count) % {
+                    "count": count, "label": label},
             )
 
-        return self._with_form(request, queryset, StatusForm, "Change the status of conversations", apply)
+        return self._with_form(request, queryset, StatusForm, _("Change the status of conversations"), apply)
 
     @admin.action(description=_("Set priority…"), permissions=["change"])
     def set_priority(self, request, queryset):
@@ -359,10 +364,12 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
             self._apply_to_each(
                 request, queryset,
                 lambda c: services.conversation_set_priority(conversation=c, priority=data["priority"]),
-                f"Set the priority of {{count}} {{noun}} to {label}.",
+                lambda count: ngettext("Set the priority of %(count)s conversation to %(label)s.",
+                                       "Set the priority of %(count)s conversations to %(label)s.", count) % {
+                    "count": count, "label": label},
             )
 
-        return self._with_form(request, queryset, PriorityForm, "Set the priority of conversations", apply)
+        return self._with_form(request, queryset, PriorityForm, _("Set the priority of conversations"), apply)
 
     @admin.action(description=_("Add tags…"), permissions=["change"])
     def add_tags(self, request, queryset):
@@ -371,8 +378,10 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
             self._apply_to_each(
                 request, queryset,
                 lambda c: services.conversation_add_tags(conversation=c, tags=data["tags"]),
-                f"Tagged {{count}} {{noun}} with {names}.",
+                lambda count: ngettext("Tagged %(count)s conversation with %(names)s.",
+                                       "Tagged %(count)s conversations with %(names)s.", count) % {
+                    "count": count, "names": names},
             )
 
-        return self._with_form(request, queryset, AddTagsForm, "Add tags to conversations", apply)
+        return self._with_form(request, queryset, AddTagsForm, _("Add tags to conversations"), apply)
 

@@ -15,6 +15,7 @@ from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversations import services
@@ -98,7 +99,7 @@ class ConversationFieldAdmin(ManagersWriteMixin, ServiceErrorsAsMessages, admin.
         try:
             return super().delete_view(request, object_id, extra_context)
         except ValidationError as exc:
-            self.message_user(request, "Not deleted: " + " ".join(exc.messages), messages.ERROR)
+            self.message_user(request, gettext("Not deleted: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path().rsplit("delete/", 1)[0])
 
 
@@ -191,7 +192,7 @@ def list_columns(fields: list[ConversationField]) -> list[Callable[[Conversation
 def shown_value(conversation: Conversation, definition: ConversationField) -> str:
     value = (conversation.fields or {}).get(definition.key)
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     return "—" if value in (None, "") else str(value)
 
 

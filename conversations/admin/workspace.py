@@ -19,6 +19,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversations import services
@@ -162,8 +163,8 @@ def _post(conversation: Conversation, data: dict, user, *, internal: bool) -> st
     message = services.message_create(conversation=conversation, body=data["body"], sender_type=SenderType.AGENT,
                                       author=user, internal=internal, files=data.get("files"))
     if internal:
-        return "Internal note added."
-    return "Reply queued for sending." if _reverse_one(message, "delivery") else "Reply sent."
+        return gettext("Internal note added.")
+    return gettext("Reply queued for sending.") if _reverse_one(message, "delivery") else gettext("Reply sent.")
 
 
 def _retry_delivery(conversation: Conversation, data: dict, user) -> str:
@@ -172,19 +173,19 @@ def _retry_delivery(conversation: Conversation, data: dict, user) -> str:
     if delivery is None:
         raise ValidationError({"message": _("That message has no delivery to retry.")})
     services.delivery_retry(delivery=delivery)
-    return "Sending again."
+    return gettext("Sending again.")
 
 
 def _assign_to_me(conversation: Conversation, data: dict, user) -> str:
     services.conversation_assign(conversation=conversation, assignee=user, actor=user)
-    return "Assigned to you."
+    return gettext("Assigned to you.")
 
 
 def _set_status(conversation: Conversation, data: dict, user) -> str:
     if not data.get("status"):
         raise ValidationError({"status": _("Choose a status.")})
     services.conversation_change_status(conversation=conversation, status=data["status"], actor=user)
-    return f"Status set to {Status(data['status']).label}."
+    return gettext("Status set to %(status)s.") % {"status": Status(data["status"]).label}
 
 
 WORK_ACTIONS: dict[str, Callable[[Conversation, dict, Any], str]] = {

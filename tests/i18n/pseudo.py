@@ -145,8 +145,8 @@ def english_words(text: str, user_data: re.Pattern | list[str]) -> list[str]:
 
 
 def _leaves(value) -> set[str]:
-    if isinstance(value, dict):
-        return {str(key) for key in value} | set().union(*(_leaves(item) for item in value.values()))
+    if isinstance(value, dict):  # values only: keys are our own words ("priority"), not user data
+        return set().union(*(_leaves(item) for item in value.values())) if value else set()
     if isinstance(value, list):
         return set().union(*(_leaves(item) for item in value)) if value else set()
     return {str(value)} if value is not None else set()
