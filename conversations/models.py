@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from conversations.choices import (
     AgentStatus,
@@ -27,18 +28,20 @@ from conversations.phones import validate_e164
 
 
 class Contact(models.Model):
-    name = models.CharField(max_length=200)
-    email = models.EmailField(blank=True, db_index=True)
-    phone = models.CharField(max_length=20, blank=True, validators=[validate_e164], help_text="E.164, e.g. +14155550123")
-    segment = models.CharField(max_length=100, blank=True, db_index=True)
-    attributes = models.JSONField(default=dict, blank=True, help_text='Contact "memory", e.g. {"vip": true}')
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    erased_at = models.DateTimeField(null=True, blank=True, help_text="When the contact's personal data was erased.")
-    language = models.CharField(max_length=10, blank=True, help_text="The language the contact is answered in, "
-                                                                      "e.g. de or pt-br; empty: the site's.")
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    email = models.EmailField(blank=True, db_index=True, verbose_name=_("email"))
+    phone = models.CharField(max_length=20, blank=True, validators=[validate_e164], help_text="E.164, e.g. +14155550123", verbose_name=_("phone"))
+    segment = models.CharField(max_length=100, blank=True, db_index=True, verbose_name=_("segment"))
+    attributes = models.JSONField(default=dict, blank=True, help_text=_('Contact "memory", e.g. {"vip": true}'), verbose_name=_("attributes"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    erased_at = models.DateTimeField(null=True, blank=True, help_text=_("When the contact's personal data was erased."), verbose_name=_("erased at"))
+    language = models.CharField(max_length=10, blank=True, help_text=_("The language the contact is answered in, "
+                                                                      "e.g. de or pt-br; empty: the site's."), verbose_name=_("language"))
 
     class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
@@ -46,19 +49,21 @@ class Contact(models.Model):
 
 
 class Team(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    email = models.EmailField(blank=True, help_text="Where team notifications go, besides its members.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    email = models.EmailField(blank=True, help_text=_("Where team notifications go, besides its members."), verbose_name=_("email"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # Routing queue (SPEC §14): conversations of the team with no assignee wait here and are offered to agents.
-    auto_assign = models.BooleanField(default=False, help_text="Offer waiting conversations to online agents.")
-    strategy = models.CharField(max_length=20, choices=RoutingStrategy.choices, default=RoutingStrategy.LEAST_BUSY)
+    auto_assign = models.BooleanField(default=False, help_text=_("Offer waiting conversations to online agents."), verbose_name=_("auto assign"))
+    strategy = models.CharField(max_length=20, choices=RoutingStrategy.choices, default=RoutingStrategy.LEAST_BUSY, verbose_name=_("strategy"))
     skills_timeout_minutes = models.PositiveIntegerField(
-        default=10, help_text="After this long in the queue any online agent of the team may take a conversation.")
+        default=10, help_text=_("After this long in the queue any online agent of the team may take a conversation."), verbose_name=_("skills timeout minutes"))
     reassign_after_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Back to the queue when the assignee has not replied publicly by then "
-                                         "(empty: never).")
+        null=True, blank=True, help_text=_("Back to the queue when the assignee has not replied publicly by then "
+                                         "(empty: never)."), verbose_name=_("reassign after minutes"))
 
     class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -68,25 +73,28 @@ class Team(models.Model):
 class AgentProfile(models.Model):
     """What routing needs to know about an agent (a Django user): teams, capacity, status, skills."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile")
-    teams = models.ManyToManyField(Team, related_name="agents", blank=True)
-    capacity = models.PositiveIntegerField(default=10, help_text="Most open conversations assigned at once.")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile", verbose_name=_("user"))
+    teams = models.ManyToManyField(Team, related_name="agents", blank=True, verbose_name=_("teams"))
+    capacity = models.PositiveIntegerField(default=10, help_text=_("Most open conversations assigned at once."), verbose_name=_("capacity"))
     status = models.CharField(max_length=10, choices=AgentStatus.choices, default=AgentStatus.OFFLINE,
-                              db_index=True, help_text="Only online agents get conversations from the queue.")
-    skills = models.JSONField(default=list, blank=True, help_text='Skill names, e.g. ["german", "billing"].')
-    last_assigned_at = models.DateTimeField(null=True, blank=True, help_text="For round-robin routing.")
+                              db_index=True, help_text=_("Only online agents get conversations from the queue."), verbose_name=_("status"))
+    skills = models.JSONField(default=list, blank=True, help_text=_('Skill names, e.g. ["german", "billing"].'), verbose_name=_("skills"))
+    last_assigned_at = models.DateTimeField(null=True, blank=True, help_text=_("For round-robin routing."), verbose_name=_("last assigned at"))
 
     class Meta:
-        verbose_name = "agent"
+        verbose_name_plural = _("agent profiles")
+        verbose_name = _("agent")
 
     def __str__(self) -> str:
         return self.user.get_username()
 
 
 class Tag(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
 
     class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -101,67 +109,70 @@ class Inbox(models.Model):
     token is kept only as its SHA-256 digest, shown once when the inbox is made.
     """
 
-    name = models.CharField(max_length=100, unique=True)
-    channel = models.CharField(max_length=10, choices=InboxChannel.choices)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="inboxes")
-    address = models.EmailField(blank=True, help_text="The support address mail is sent from (email inboxes).")
-    imap = models.JSONField(default=dict, blank=True, help_text="host, port, username, ssl, folder (no password).")
-    smtp = models.JSONField(default=dict, blank=True, help_text="host, port, username, starttls (no password); "
-                                                                "empty: the project's EMAIL_* settings.")
-    secrets_encrypted = models.TextField(blank=True, help_text="Sealed IMAP/SMTP passwords and callback secret.")
-    callback_url = models.URLField(max_length=500, blank=True, help_text="API inboxes: where answers are POSTed.")
-    inbound_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
-    active = models.BooleanField(default=True)
-    last_polled_at = models.DateTimeField(null=True, blank=True)
-    last_poll_error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    channel = models.CharField(max_length=10, choices=InboxChannel.choices, verbose_name=_("channel"))
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="inboxes", verbose_name=_("team"))
+    address = models.EmailField(blank=True, help_text=_("The support address mail is sent from (email inboxes)."), verbose_name=_("address"))
+    imap = models.JSONField(default=dict, blank=True, help_text=_("host, port, username, ssl, folder (no password)."), verbose_name=_("imap"))
+    smtp = models.JSONField(default=dict, blank=True, help_text=_("host, port, username, starttls (no password); "
+                                                                "empty: the project's EMAIL_* settings."), verbose_name=_("smtp"))
+    secrets_encrypted = models.TextField(blank=True, help_text=_("Sealed IMAP/SMTP passwords and callback secret."), verbose_name=_("secrets encrypted"))
+    callback_url = models.URLField(max_length=500, blank=True, help_text=_("API inboxes: where answers are POSTed."), verbose_name=_("callback url"))
+    inbound_token_digest = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("inbound token digest"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    last_polled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last polled at"))
+    last_poll_error = models.CharField(max_length=500, blank=True, verbose_name=_("last poll error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("inbox")
         ordering = ["name"]
-        verbose_name_plural = "inboxes"
+        verbose_name_plural = _("inboxes")
 
     def __str__(self) -> str:
         return self.name
 
 
 class Conversation(models.Model):
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="conversations")
-    channel = models.CharField(max_length=20, choices=Channel.choices)
-    subject = models.CharField(max_length=300, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
-    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("contact"))
+    channel = models.CharField(max_length=20, choices=Channel.choices, verbose_name=_("channel"))
+    subject = models.CharField(max_length=300, blank=True, verbose_name=_("subject"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, verbose_name=_("status"))
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL, verbose_name=_("priority"))
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_conversations"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_conversations", verbose_name=_("assignee")
     )
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations")
-    inbox = models.ForeignKey(Inbox, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations")
-    tags = models.ManyToManyField(Tag, related_name="conversations", blank=True)
-    disposition = models.CharField(max_length=40, choices=Disposition.choices, blank=True)
-    sentiment = models.FloatField(null=True, blank=True, help_text="Average sentiment of customer messages, 0..1.")
-    customer_message_count = models.PositiveIntegerField(default=0)
-    first_response_at = models.DateTimeField(null=True, blank=True)
-    last_customer_message_at = models.DateTimeField(null=True, blank=True)
-    last_agent_message_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    erased_at = models.DateTimeField(null=True, blank=True, help_text="When its personal data was erased (GDPR).")
-    fields = models.JSONField(default=dict, blank=True, help_text='Values of the conversation fields, by key, '
-                                                                  'e.g. {"order_id": "A-1"} (SPEC §15).')
-    required_skills = models.JSONField(default=list, blank=True, help_text="Skills an agent needs to take it.")
-    queued_since = models.DateTimeField(null=True, blank=True, help_text="Waiting in its team's queue since.")
-    assigned_at = models.DateTimeField(null=True, blank=True, help_text="When the current assignee got it.")
-    last_agent_reply_at = models.DateTimeField(null=True, blank=True, help_text="Last public message of an agent.")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations", verbose_name=_("team"))
+    inbox = models.ForeignKey(Inbox, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("inbox"))
+    tags = models.ManyToManyField(Tag, related_name="conversations", blank=True, verbose_name=_("tags"))
+    disposition = models.CharField(max_length=40, choices=Disposition.choices, blank=True, verbose_name=_("disposition"))
+    sentiment = models.FloatField(null=True, blank=True, help_text=_("Average sentiment of customer messages, 0..1."), verbose_name=_("sentiment"))
+    customer_message_count = models.PositiveIntegerField(default=0, verbose_name=_("customer message count"))
+    first_response_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first response at"))
+    last_customer_message_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last customer message at"))
+    last_agent_message_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last agent message at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    erased_at = models.DateTimeField(null=True, blank=True, help_text=_("When its personal data was erased (GDPR)."), verbose_name=_("erased at"))
+    fields = models.JSONField(default=dict, blank=True, help_text=_('Values of the conversation fields, by key, '
+                                                                  'e.g. {"order_id": "A-1"} (SPEC §15).'), verbose_name=_("fields"))
+    required_skills = models.JSONField(default=list, blank=True, help_text=_("Skills an agent needs to take it."), verbose_name=_("required skills"))
+    queued_since = models.DateTimeField(null=True, blank=True, help_text=_("Waiting in its team's queue since."), verbose_name=_("queued since"))
+    assigned_at = models.DateTimeField(null=True, blank=True, help_text=_("When the current assignee got it."), verbose_name=_("assigned at"))
+    last_agent_reply_at = models.DateTimeField(null=True, blank=True, help_text=_("Last public message of an agent."), verbose_name=_("last agent reply at"))
     handed_back_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="The agent it was last taken back from: the queue offers it to someone else.")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+        help_text=_("The agent it was last taken back from: the queue offers it to someone else."), verbose_name=_("handed back by"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     snoozed_until = models.DateTimeField(null=True, blank=True, db_index=True,
-                                         help_text="Pending until then, or until the customer writes (SPEC §17).")
+                                         help_text=_("Pending until then, or until the customer writes (SPEC §17)."), verbose_name=_("snoozed until"))
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from",
-                                    help_text="The conversation this one was merged into (it is closed).")
+                                    help_text=_("The conversation this one was merged into (it is closed)."), verbose_name=_("merged into"))
 
     class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="conv_status_created"),
@@ -181,16 +192,18 @@ class Conversation(models.Model):
 
 
 class Message(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    sender_type = models.CharField(max_length=10, choices=SenderType.choices)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    body = models.TextField()
-    internal = models.BooleanField(default=False, help_text="An internal note, not shown to the customer.")
-    buttons = models.JSONField(default=list, blank=True)
-    sentiment = models.FloatField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation"))
+    sender_type = models.CharField(max_length=10, choices=SenderType.choices, verbose_name=_("sender type"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("author"))
+    body = models.TextField(verbose_name=_("body"))
+    internal = models.BooleanField(default=False, help_text=_("An internal note, not shown to the customer."), verbose_name=_("internal"))
+    buttons = models.JSONField(default=list, blank=True, verbose_name=_("buttons"))
+    sentiment = models.FloatField(null=True, blank=True, verbose_name=_("sentiment"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["conversation", "created_at"], name="msg_conversation_created")]
 
@@ -207,15 +220,17 @@ class Attachment(models.Model):
     """A file on a message (email and API channels): uploaded with it, or a part of an inbound mail; stored through
     Django's storage API (`STORAGES["default"]`), streamed only to users who may see the conversation."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=attachment_upload_to, max_length=300)
-    filename = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=150, blank=True)
-    size = models.PositiveBigIntegerField(default=0)
-    content_id = models.CharField(max_length=300, blank=True, help_text="Inline parts of a mail (cid:).")
-    created_at = models.DateTimeField(auto_now_add=True)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message"))
+    file = models.FileField(upload_to=attachment_upload_to, max_length=300, verbose_name=_("file"))
+    filename = models.CharField(max_length=255, verbose_name=_("filename"))
+    content_type = models.CharField(max_length=150, blank=True, verbose_name=_("content type"))
+    size = models.PositiveBigIntegerField(default=0, verbose_name=_("size"))
+    content_id = models.CharField(max_length=300, blank=True, help_text=_("Inline parts of a mail (cid:)."), verbose_name=_("content id"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -227,25 +242,25 @@ class EmailHeaders(models.Model):
     with its quoted history and the raw source as received. `message_id_header` is unique per inbox, so a mail is
     imported once."""
 
-    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="email")
-    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="emails")
-    direction = models.CharField(max_length=10, choices=EmailDirection.choices)
-    message_id_header = models.CharField(max_length=500, help_text="The mail's Message-ID, angle brackets included.")
-    in_reply_to = models.CharField(max_length=500, blank=True)
-    references = models.TextField(blank=True)
-    from_name = models.CharField(max_length=300, blank=True)
-    from_address = models.CharField(max_length=320, blank=True)
-    to = models.JSONField(default=list, blank=True)
-    cc = models.JSONField(default=list, blank=True)
-    subject = models.CharField(max_length=998, blank=True)
-    full_text = models.TextField(blank=True, help_text="The text with its quoted history.")
-    raw = models.BinaryField(blank=True, default=bytes, help_text="The source as received (inbound).")
-    auto_submitted = models.BooleanField(default=False, help_text="An auto-reply or a bounce.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="email", verbose_name=_("message"))
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="emails", verbose_name=_("inbox"))
+    direction = models.CharField(max_length=10, choices=EmailDirection.choices, verbose_name=_("direction"))
+    message_id_header = models.CharField(max_length=500, help_text=_("The mail's Message-ID, angle brackets included."), verbose_name=_("message id header"))
+    in_reply_to = models.CharField(max_length=500, blank=True, verbose_name=_("in reply to"))
+    references = models.TextField(blank=True, verbose_name=_("references"))
+    from_name = models.CharField(max_length=300, blank=True, verbose_name=_("from name"))
+    from_address = models.CharField(max_length=320, blank=True, verbose_name=_("from address"))
+    to = models.JSONField(default=list, blank=True, verbose_name=_("to"))
+    cc = models.JSONField(default=list, blank=True, verbose_name=_("cc"))
+    subject = models.CharField(max_length=998, blank=True, verbose_name=_("subject"))
+    full_text = models.TextField(blank=True, help_text=_("The text with its quoted history."), verbose_name=_("full text"))
+    raw = models.BinaryField(blank=True, default=bytes, help_text=_("The source as received (inbound)."), verbose_name=_("raw"))
+    auto_submitted = models.BooleanField(default=False, help_text=_("An auto-reply or a bounce."), verbose_name=_("auto submitted"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
-        verbose_name = "email headers"
-        verbose_name_plural = "email headers"
+        verbose_name = _("email headers")
+        verbose_name_plural = _("email headers")
         constraints = [models.UniqueConstraint(fields=["inbox", "message_id_header"], name="email_unique_message_id")]
         indexes = [models.Index(fields=["message_id_header"], name="email_message_id")]
 
@@ -259,20 +274,21 @@ class Delivery(models.Model):
     the first attempt, so a retry after a crash never sends twice under two ids. Workers claim due rows by
     `lease_until`."""
 
-    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="delivery")
-    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="deliveries")
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
-    external_id = models.CharField(max_length=500, help_text="Message-ID (email) or webhook-id (API channel).")
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="delivery", verbose_name=_("message"))
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("inbox"))
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED, verbose_name=_("status"))
+    external_id = models.CharField(max_length=500, help_text=_("Message-ID (email) or webhook-id (API channel)."), verbose_name=_("external id"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("lease until"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name_plural = "deliveries"
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         indexes = [
             models.Index(fields=["next_attempt_at"], name="delivery_due",
                          condition=Q(status="queued")),
@@ -287,13 +303,15 @@ def recording_upload_to(instance: "Recording", filename: str) -> str:
 
 
 class Recording(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="recordings")
-    file = models.FileField(upload_to=recording_upload_to)
-    content_type = models.CharField(max_length=100, blank=True)
-    size_bytes = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="recordings", verbose_name=_("conversation"))
+    file = models.FileField(upload_to=recording_upload_to, verbose_name=_("file"))
+    content_type = models.CharField(max_length=100, blank=True, verbose_name=_("content type"))
+    size_bytes = models.PositiveIntegerField(default=0, verbose_name=_("size bytes"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("recording")
+        verbose_name_plural = _("recordings")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -301,25 +319,31 @@ class Recording(models.Model):
 
 
 class Transcript(models.Model):
-    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="transcripts")
-    text = models.TextField(blank=True)
-    language = models.CharField(max_length=20, default="en-US")
-    backend = models.CharField(max_length=50, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="transcripts", verbose_name=_("recording"))
+    text = models.TextField(blank=True, verbose_name=_("text"))
+    language = models.CharField(max_length=20, default="en-US", verbose_name=_("language"))
+    backend = models.CharField(max_length=50, blank=True, verbose_name=_("backend"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     def __str__(self) -> str:
         return self.text[:60]
 
+    class Meta:
+        verbose_name = _("transcript")
+        verbose_name_plural = _("transcripts")
+
 
 class Ticket(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tickets")
-    title = models.CharField(max_length=300)
-    description = models.TextField(blank=True)
-    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
-    status = models.CharField(max_length=10, choices=TicketStatus.choices, default=TicketStatus.OPEN)
-    created_at = models.DateTimeField(auto_now_add=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tickets", verbose_name=_("conversation"))
+    title = models.CharField(max_length=300, verbose_name=_("title"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL, verbose_name=_("priority"))
+    status = models.CharField(max_length=10, choices=TicketStatus.choices, default=TicketStatus.OPEN, verbose_name=_("status"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -331,18 +355,22 @@ def new_survey_token() -> str:
 
 
 class Survey(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="surveys")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="surveys")
-    token = models.CharField(max_length=64, unique=True, default=new_survey_token)
-    question = models.CharField(max_length=500)
-    via = models.CharField(max_length=10, choices=SurveyChannel.choices, default=SurveyChannel.EMAIL)
-    score = models.PositiveSmallIntegerField(null=True, blank=True)
-    comment = models.TextField(blank=True)
-    sent_at = models.DateTimeField(auto_now_add=True)
-    answered_at = models.DateTimeField(null=True, blank=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="surveys", verbose_name=_("conversation"))
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="surveys", verbose_name=_("contact"))
+    token = models.CharField(max_length=64, unique=True, default=new_survey_token, verbose_name=_("token"))
+    question = models.CharField(max_length=500, verbose_name=_("question"))
+    via = models.CharField(max_length=10, choices=SurveyChannel.choices, default=SurveyChannel.EMAIL, verbose_name=_("via"))
+    score = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("score"))
+    comment = models.TextField(blank=True, verbose_name=_("comment"))
+    sent_at = models.DateTimeField(auto_now_add=True, verbose_name=_("sent at"))
+    answered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("answered at"))
 
     def __str__(self) -> str:
-        return f"Survey {self.token[:8]} ({self.score or 'unanswered'})"
+        return _("Survey %(token)s (%(score)s)") % {"token": self.token[:8], "score": self.score or _("unanswered")}
+
+    class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
 
 
 class Event(models.Model):
@@ -352,17 +380,19 @@ class Event(models.Model):
     queue message was lost.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    type = models.CharField(max_length=50, db_index=True)
-    occurred_at = models.DateTimeField(db_index=True)
-    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    payload = models.JSONField(default=dict, blank=True)
-    depth = models.PositiveSmallIntegerField(default=0)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    dispatch_note = models.CharField(max_length=300, blank=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    type = models.CharField(max_length=50, db_index=True, verbose_name=_("type"))
+    occurred_at = models.DateTimeField(db_index=True, verbose_name=_("occurred at"))
+    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="events", verbose_name=_("conversation"))
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="events", verbose_name=_("contact"))
+    payload = models.JSONField(default=dict, blank=True, verbose_name=_("payload"))
+    depth = models.PositiveSmallIntegerField(default=0, verbose_name=_("depth"))
+    dispatched_at = models.DateTimeField(null=True, blank=True, verbose_name=_("dispatched at"))
+    dispatch_note = models.CharField(max_length=300, blank=True, verbose_name=_("dispatch note"))
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         ordering = ["occurred_at"]
         indexes = [
             models.Index(
@@ -378,32 +408,34 @@ class UserPreference(models.Model):
     """A person's own settings ("My preferences" in admin): the time zone admin shows times in (empty: the site's
     TIME_ZONE)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
-    time_zone = models.CharField(max_length=64, blank=True, help_text="Empty: the site's time zone.")
-    language = models.CharField(max_length=10, blank=True, help_text="Empty: the browser's language.")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference", verbose_name=_("user"))
+    time_zone = models.CharField(max_length=64, blank=True, help_text=_("Empty: the site's time zone."), verbose_name=_("time zone"))
+    language = models.CharField(max_length=10, blank=True, help_text=_("Empty: the browser's language."), verbose_name=_("language"))
 
     class Meta:
-        verbose_name = "my preferences"
-        verbose_name_plural = "my preferences"
+        verbose_name = _("my preferences")
+        verbose_name_plural = _("my preferences")
 
     def __str__(self) -> str:
-        return f"Preferences of {self.user}"
+        return _("Preferences of %(user)s") % {"user": self.user}
 
 
 class ConversationField(models.Model):
     """The definition of a typed conversation field (docs/managers.md): its values live in
     `Conversation.fields[key]`."""
 
-    key = models.SlugField(max_length=64, unique=True, help_text="Letters, digits and underscores, e.g. order_id.")
-    label = models.CharField(max_length=200)
-    type = models.CharField(max_length=10, choices=FieldType.choices, default=FieldType.TEXT)
-    options = models.JSONField(default=list, blank=True, help_text="For a select field: the allowed values.")
-    required_on_resolve = models.BooleanField(default=False, help_text="A conversation cannot be resolved while "
-                                                                       "this field is empty.")
-    position = models.IntegerField(default=0, help_text="Lower first, in forms and columns.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    key = models.SlugField(max_length=64, unique=True, help_text=_("Letters, digits and underscores, e.g. order_id."), verbose_name=_("key"))
+    label = models.CharField(max_length=200, verbose_name=_("label"))
+    type = models.CharField(max_length=10, choices=FieldType.choices, default=FieldType.TEXT, verbose_name=_("type"))
+    options = models.JSONField(default=list, blank=True, help_text=_("For a select field: the allowed values."), verbose_name=_("options"))
+    required_on_resolve = models.BooleanField(default=False, help_text=_("A conversation cannot be resolved while "
+                                                                       "this field is empty."), verbose_name=_("required on resolve"))
+    position = models.IntegerField(default=0, help_text=_("Lower first, in forms and columns."), verbose_name=_("position"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("conversation field")
+        verbose_name_plural = _("conversation fields")
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
@@ -412,23 +444,25 @@ class ConversationField(models.Model):
 
 
 class ViewScope(models.TextChoices):
-    ME = "me", "Only me"
-    TEAM = "team", "A team"
-    EVERYONE = "everyone", "Everyone"
+    ME = "me", _("Only me")
+    TEAM = "team", _("A team")
+    EVERYONE = "everyone", _("Everyone")
 
 
 class SavedView(models.Model):
     """A named set of conversation list filters (§8 query keys), personal or shared with a team or everyone."""
 
-    name = models.CharField(max_length=100)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
-    filters = models.JSONField(default=dict, blank=True, help_text='e.g. {"status": "open", "tag": "vip"}')
-    scope = models.CharField(max_length=10, choices=ViewScope.choices, default=ViewScope.ME)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="saved_views")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("owner"))
+    filters = models.JSONField(default=dict, blank=True, help_text=_('e.g. {"status": "open", "tag": "vip"}'), verbose_name=_("filters"))
+    scope = models.CharField(max_length=10, choices=ViewScope.choices, default=ViewScope.ME, verbose_name=_("scope"))
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("team"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["scope", "team"], name="savedview_scope_team")]
 
@@ -442,22 +476,24 @@ class SavedView(models.Model):
 
 
 class LinkKind(models.TextChoices):
-    PARENT = "parent", "Parent"
-    CHILD = "child", "Child"
-    RELATED = "related", "Related"
+    PARENT = "parent", _("Parent")
+    CHILD = "child", _("Child")
+    RELATED = "related", _("Related")
 
 
 class ConversationLink(models.Model):
     """`other` is `kind` to `conversation` (kind `child`: other is conversation's child). One row per pair."""
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="links_out")
-    other = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="links_in")
-    kind = models.CharField(max_length=10, choices=LinkKind.choices)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="links_out", verbose_name=_("conversation"))
+    other = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="links_in", verbose_name=_("other"))
+    kind = models.CharField(max_length=10, choices=LinkKind.choices, verbose_name=_("kind"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+                                   related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("conversation link")
+        verbose_name_plural = _("conversation links")
         constraints = [
             models.UniqueConstraint(fields=["conversation", "other"], name="link_unique_pair"),
             models.CheckConstraint(condition=~Q(conversation=models.F("other")), name="link_not_self"),
@@ -468,19 +504,21 @@ class ConversationLink(models.Model):
 
 
 class PresenceState(models.TextChoices):
-    VIEWING = "viewing", "Viewing"
-    REPLYING = "replying", "Replying"
+    VIEWING = "viewing", _("Viewing")
+    REPLYING = "replying", _("Replying")
 
 
 class Presence(models.Model):
     """The last heartbeat of one person on one conversation (upserted; read for the last 30 seconds)."""
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="presences")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    state = models.CharField(max_length=10, choices=PresenceState.choices)
-    seen_at = models.DateTimeField()
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="presences", verbose_name=_("conversation"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    state = models.CharField(max_length=10, choices=PresenceState.choices, verbose_name=_("state"))
+    seen_at = models.DateTimeField(verbose_name=_("seen at"))
 
     class Meta:
+        verbose_name = _("presence")
+        verbose_name_plural = _("presences")
         constraints = [models.UniqueConstraint(fields=["conversation", "user"], name="presence_one_per_user")]
         indexes = [models.Index(fields=["conversation", "seen_at"], name="presence_conv_seen")]
 
@@ -488,18 +526,20 @@ class Presence(models.Model):
 class Notification(models.Model):
     """Something an agent should see in admin (an @mention in a note); read once opened."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="helpdesk_notifications")
-    kind = models.CharField(max_length=20, default="mention")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="helpdesk_notifications", verbose_name=_("user"))
+    kind = models.CharField(max_length=20, default="mention", verbose_name=_("kind"))
     conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.CASCADE,
-                                     related_name="notifications")
-    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+                                     related_name="notifications", verbose_name=_("conversation"))
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("message"))
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
-    text = models.CharField(max_length=500)
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+                              related_name="+", verbose_name=_("actor"))
+    text = models.CharField(max_length=500, verbose_name=_("text"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["user", "message"], name="notification_once_per_message")]
         indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]

@@ -7,6 +7,7 @@ from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import UserPreference
 
@@ -36,11 +37,11 @@ def language_codes() -> tuple[str, ...]:
 def preference_save(*, user, time_zone: str, language: str | None = None) -> UserPreference:
     """Set a person's time zone ("" = the site's) and, when given, language ("" = the browser's)."""
     if time_zone and time_zone not in time_zone_names():
-        raise ValidationError({"time_zone": f'Unknown time zone "{time_zone}".'})
+        raise ValidationError({"time_zone": _('Unknown time zone "%(time_zone)s".') % {'time_zone': time_zone}})
     defaults = {"time_zone": time_zone}
     if language is not None:
         if language and language not in language_codes():
-            raise ValidationError({"language": f'"{language}" is not one of the languages offered.'})
+            raise ValidationError({"language": _('"%(language)s" is not one of the languages offered.') % {'language': language}})
         defaults["language"] = language
-    preference, _ = UserPreference.objects.update_or_create(user=user, defaults=defaults)
+    preference, _created = UserPreference.objects.update_or_create(user=user, defaults=defaults)
     return preference

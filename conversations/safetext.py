@@ -19,6 +19,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
+from django.utils.translation import gettext_lazy as _
 
 MAX_DEPTH = 64
 MAX_VALUES = 100_000
@@ -118,7 +119,7 @@ def checked_json(text: str) -> Any:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"Not valid JSON: {exc}") from exc
+        raise ValidationError(_('Not valid JSON: %(exc)s') % {'exc': exc}) from exc
     except RecursionError as exc:
         raise ValidationError(TOO_DEEP) from exc
     refuse_text_problem(data)

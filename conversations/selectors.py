@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from conversations.choices import Status
 from conversations.models import Conversation, ConversationLink, LinkKind, Team
@@ -17,7 +18,7 @@ User = get_user_model()
 def require_clean_reference(reference: Any, field: str) -> None:
     """A name with a NUL character can name nothing (and PostgreSQL refuses it in a query)."""
     if isinstance(reference, str) and "\x00" in reference:
-        raise ValidationError({field: "A name cannot contain NUL characters."})
+        raise ValidationError({field: _("A name cannot contain NUL characters.")})
 
 
 def resolve_team(reference: Any) -> Team:
@@ -31,7 +32,7 @@ def resolve_team(reference: Any) -> Team:
     if team is None and isinstance(reference, str):
         team = Team.objects.filter(name__iexact=reference.strip()).first()
     if team is None:
-        raise ValidationError({"team": f'No team "{reference}".'})
+        raise ValidationError({"team": _('No team "%(reference)s".') % {'reference': reference}})
     return team
 
 
@@ -46,7 +47,7 @@ def resolve_agent(reference: Any):
     if user is None and isinstance(reference, str):
         user = User.objects.filter(username=reference).first() or User.objects.filter(email__iexact=reference).first()
     if user is None:
-        raise ValidationError({"agent": f'No agent "{reference}".'})
+        raise ValidationError({"agent": _('No agent "%(reference)s".') % {'reference': reference}})
     return user
 
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.utils.translation import gettext_lazy
 
 from helpdesk.logs import logging_config
 
@@ -134,6 +135,8 @@ LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en-us")
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
+# The project's own strings (admin site title, root templates); every app ships its catalog in its locale/ folder.
+LOCALE_PATHS = [BASE_DIR / "helpdesk" / "locale"]
 USE_TZ = True
 # One date/time format in admin, with the zone's abbreviation (helpdesk/formats/en/formats.py).
 FORMAT_MODULE_PATH = "helpdesk.formats"
@@ -196,7 +199,7 @@ Q_CLUSTER = {
     "catch_up": False,
     "poll": 0.2,
     "save_limit": 1000,
-    "label": "Task queue",
+    "label": gettext_lazy("Task queue"),
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

@@ -4,6 +4,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from drf_spectacular.views import SpectacularSwaggerView
 
@@ -12,7 +13,7 @@ from workflows.api.schema import CachedSchemaView
 
 # There is no public site to visit: the admin's "View site" link (to "/", a 404) is left out.
 admin.site.site_url = None
-admin.site.site_header = admin.site.site_title = "Helpdesk administration"
+admin.site.site_header = admin.site.site_title = _("Helpdesk administration")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -29,7 +30,7 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """A path no route matches: API clients get the JSON 404 the schema documents (e.g. an id the router's pattern
     refuses, such as `/api/teams/1.5/`), people get Django's page."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404, headers={API_VERSION_HEADER: API_VERSION})
+        return JsonResponse({"detail": _("Not found.")}, status=404, headers={API_VERSION_HEADER: API_VERSION})
     return defaults.page_not_found(request, exception)
 
 

@@ -9,12 +9,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Inbox
 from conversations.admin.base import ManagersOnlyMixin
 from inboxes import probe, services
 
-KEEP_HELP = "Leave blank to keep the current value."
+KEEP_HELP = _("Leave blank to keep the current value.")
 MODEL_FIELDS = ["name", "channel", "team", "address", "callback_url", "active"]
 
 
@@ -27,20 +29,21 @@ class InboxForm(forms.ModelForm):
     """The §13 fields; the service validates and seals (commit=False), the admin saves the row."""
 
     callback_url = forms.URLField(required=False, max_length=500, assume_scheme="https",
-                                  help_text="API inboxes: where agents' answers are POSTed.")
-    imap_host = forms.CharField(required=False, label="IMAP host")
-    imap_port = forms.IntegerField(required=False, min_value=1, max_value=65535, label="IMAP port", initial=993)
-    imap_username = forms.CharField(required=False, label="IMAP username")
-    imap_password = _secret_input("IMAP password")
-    imap_ssl = forms.BooleanField(required=False, initial=True, label="IMAP over SSL")
-    imap_folder = forms.CharField(required=False, initial="INBOX", label="IMAP folder")
-    smtp_host = forms.CharField(required=False, label="SMTP host", help_text="Empty: the project's EMAIL_* settings.")
-    smtp_port = forms.IntegerField(required=False, min_value=1, max_value=65535, label="SMTP port", initial=587)
-    smtp_username = forms.CharField(required=False, label="SMTP username")
-    smtp_password = _secret_input("SMTP password")
-    smtp_starttls = forms.BooleanField(required=False, initial=True, label="SMTP STARTTLS")
-    secret = _secret_input("Secret", "API inboxes: the callback signing secret (empty on a new inbox: generated). "
-                                     "Email inboxes: a provider webhook's signing key. " + KEEP_HELP)
+                                  help_text=_("API inboxes: where agents' answers are POSTed."), label=_("Callback url"))
+    imap_host = forms.CharField(required=False, label=_("IMAP host"))
+    imap_port = forms.IntegerField(required=False, min_value=1, max_value=65535, label=_("IMAP port"), initial=993)
+    imap_username = forms.CharField(required=False, label=_("IMAP username"))
+    imap_password = _secret_input(_("IMAP password"))
+    imap_ssl = forms.BooleanField(required=False, initial=True, label=_("IMAP over SSL"))
+    imap_folder = forms.CharField(required=False, initial="INBOX", label=_("IMAP folder"))
+    smtp_host = forms.CharField(required=False, label=_("SMTP host"), help_text=_("Empty: the project's EMAIL_* settings."))
+    smtp_port = forms.IntegerField(required=False, min_value=1, max_value=65535, label=_("SMTP port"), initial=587)
+    smtp_username = forms.CharField(required=False, label=_("SMTP username"))
+    smtp_password = _secret_input(_("SMTP password"))
+    smtp_starttls = forms.BooleanField(required=False, initial=True, label=_("SMTP STARTTLS"))
+    secret = _secret_input(_("Secret"), format_lazy("{} {}", _(
+        "API inboxes: the callback signing secret (empty on a new inbox: generated). Email inboxes: a provider "
+        "webhook's signing key."), KEEP_HELP))
 
     class Meta:
         model = Inbox
@@ -98,9 +101,9 @@ class InboxAdmin(ManagersOnlyMixin, admin.ModelAdmin):
     readonly_fields = ("last_polled_at", "last_poll_error")
     fieldsets = (
         (None, {"fields": ("name", "channel", "team", "address", "callback_url", "secret", "active")}),
-        ("Incoming mail (IMAP)", {"fields": ("imap_host", "imap_port", "imap_username", "imap_password", "imap_ssl",
+        (_("Incoming mail (IMAP)"), {"fields": ("imap_host", "imap_port", "imap_username", "imap_password", "imap_ssl",
                                             "imap_folder", "last_polled_at", "last_poll_error")}),
-        ("Outgoing mail (SMTP)", {"fields": ("smtp_host", "smtp_port", "smtp_username", "smtp_password",
+        (_("Outgoing mail (SMTP)"), {"fields": ("smtp_host", "smtp_port", "smtp_username", "smtp_password",
                                             "smtp_starttls")}),
     )
 
@@ -112,8 +115,7 @@ class InboxAdmin(ManagersOnlyMixin, admin.ModelAdmin):
 
     def _announce_token(self, request, inbox: Inbox, token: str) -> None:
         url = request.build_absolute_uri(reverse("inbox-inbound", args=[inbox.pk]))
-        self.message_user(request, f"{inbox.name}: the inbound token is {token} — copy it now, it is not shown "
-                                   f"again. POST raw mail to {url} with 'Authorization: Token {token}'.",
+        self.message_user(request, _("%(inbox_name)s: the inbound token is %(token)s — copy it now, it is not shown again. POST raw mail to %(url)s with 'Authorization: Token %(token)s'.") % {'inbox_name': inbox.name, 'token': token, 'url': url},
                           messages.WARNING)
 
     def get_urls(self):
@@ -137,7 +139,7 @@ class InboxAdmin(ManagersOnlyMixin, admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         inbox = self._posted_inbox(request, object_id)
         for result in probe.inbox_test_connection(inbox=inbox):
-            self.message_user(request, f"Test connection: {result.message}",
+            self.message_user(request, _('Test connection: %(result_message)s') % {'result_message': result.message},
                               messages.SUCCESS if result.ok else messages.ERROR)
         return HttpResponseRedirect(reverse("admin:conversations_inbox_change", args=[inbox.pk]))
 

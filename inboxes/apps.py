@@ -1,11 +1,12 @@
 """App config of the channels room: writes the IMAP poll and delivery sweep schedules once django_q's tables exist."""
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InboxesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "inboxes"
-    verbose_name = "Channels"
+    verbose_name = _("Channels")
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations.choices import InboxChannel
 from conversations.models import Inbox, Team
@@ -57,59 +58,59 @@ def _clean_settings(value: Any, fields: dict[str, type], field: str, defaults: d
     if value in (None, {}):
         return {}, None
     if not isinstance(value, dict):
-        raise ValidationError({field: "Give an object with host, port, username, password."})
+        raise ValidationError({field: _("Give an object with host, port, username, password.")})
     unknown = set(value) - set(fields) - {"password"}
     if unknown:
-        raise ValidationError({field: f"Unknown keys: {', '.join(sorted(unknown))}."})
+        raise ValidationError({field: _('Unknown keys: %(value0)s.') % {'value0': ', '.join(sorted(unknown))}})
     cleaned = dict(defaults or {})
     for key, kind in fields.items():
         if key in value and value[key] is not None:
             cleaned[key] = _typed(value[key], kind, f"{field}.{key}")
     if not str(cleaned.get("host") or "").strip():
-        raise ValidationError({field: "A host is required."})
+        raise ValidationError({field: _("A host is required.")})
     if "port" in cleaned and not 0 < cleaned["port"] < 65536:
-        raise ValidationError({field: "The port is a number from 1 to 65535."})
+        raise ValidationError({field: _("The port is a number from 1 to 65535.")})
     password = value.get("password")
     if password is not None and not isinstance(password, str):
-        raise ValidationError({field: "The password is text."})
+        raise ValidationError({field: _("The password is text.")})
     return cleaned, password
 
 
 def _typed(value: Any, kind: type, name: str) -> Any:
     if kind is int:
         if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
-            raise ValidationError({name.split(".")[0]: f"{name} is a whole number."})
+            raise ValidationError({name.split(".")[0]: _('%(name)s is a whole number.') % {'name': name}})
         return int(value)
     if kind is bool:
         if not isinstance(value, bool):
-            raise ValidationError({name.split(".")[0]: f"{name} is true or false."})
+            raise ValidationError({name.split(".")[0]: _('%(name)s is true or false.') % {'name': name}})
         return value
     if not isinstance(value, str):
-        raise ValidationError({name.split(".")[0]: f"{name} is text."})
+        raise ValidationError({name.split(".")[0]: _('%(name)s is text.') % {'name': name}})
     return value.strip()
 
 
 def _check_common(*, name: str, channel: str, address: str, callback_url: str, exclude_pk: int | None) -> None:
     if not isinstance(name, str) or not name.strip():
-        raise ValidationError({"name": "An inbox needs a name."})
+        raise ValidationError({"name": _("An inbox needs a name.")})
     if len(name.strip()) > 100:
-        raise ValidationError({"name": "A name has at most 100 characters."})
+        raise ValidationError({"name": _("A name has at most 100 characters.")})
     if Inbox.objects.filter(name__iexact=name.strip()).exclude(pk=exclude_pk).exists():
-        raise ValidationError({"name": f'There is already an inbox named "{name.strip()}".'})
+        raise ValidationError({"name": _('There is already an inbox named "%(value0)s".') % {'value0': name.strip()}})
     if channel not in InboxChannel.values:
-        raise ValidationError({"channel": f"Choose one of: {', '.join(InboxChannel.values)}."})
+        raise ValidationError({"channel": _('Choose one of: %(value0)s.') % {'value0': ', '.join(InboxChannel.values)}})
     if address:
         try:
             validate_email(address)
         except ValidationError:
-            raise ValidationError({"address": "Enter a valid email address."}) from None
+            raise ValidationError({"address": _("Enter a valid email address.")}) from None
     if channel == InboxChannel.EMAIL and not address:
-        raise ValidationError({"address": "An email inbox needs its support address (mail is sent from it)."})
+        raise ValidationError({"address": _("An email inbox needs its support address (mail is sent from it).")})
     if callback_url:
         try:
             URLValidator(schemes=["http", "https"])(callback_url)
         except ValidationError:
-            raise ValidationError({"callback_url": "Enter a valid http(s) URL."}) from None
+            raise ValidationError({"callback_url": _("Enter a valid http(s) URL.")}) from None
 
 
 def new_webhook_secret() -> str:
@@ -147,7 +148,7 @@ def inbox_update(*, inbox: Inbox, commit: bool = True, **fields: Any) -> Inbox:
     allowed = {"name", "channel", "team", "address", "imap", "smtp", "callback_url", "secret", "active"}
     unknown = set(fields) - allowed
     if unknown:
-        raise ValidationError({"non_field_errors": f"Unknown fields: {', '.join(sorted(unknown))}."})
+        raise ValidationError({"non_field_errors": _('Unknown fields: %(value0)s.') % {'value0': ', '.join(sorted(unknown))}})
     sealed = inbox_secrets(inbox)
     for key in ("name", "channel", "team", "address", "callback_url", "active"):
         if key in fields:
@@ -185,8 +186,7 @@ def inbox_delete(*, inbox: Inbox) -> None:
     """Delete an inbox that no conversation belongs to; one with conversations is deactivated instead."""
     count = inbox.conversations.count()
     if count:
-        raise ValidationError({"non_field_errors": f"{inbox.name} has {count} conversation(s): deactivate it "
-                                                   "(active: false) instead of deleting it."})
+        raise ValidationError({"non_field_errors": _('%(inbox_name)s has %(count)s conversation(s): deactivate it (active: false) instead of deleting it.') % {'inbox_name': inbox.name, 'count': count}})
     with transaction.atomic():
         inbox.delete()
 

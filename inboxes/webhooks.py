@@ -15,6 +15,7 @@ from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from django.conf import settings
 from django.http import Http404, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Inbox
 from inboxes.inbound import import_raw_mail
@@ -29,7 +30,7 @@ class _InboxInboundMixin:
     def post(self, request, *args, inbox_id: int, **kwargs):
         self.inbox = Inbox.objects.select_related("team").filter(pk=inbox_id, active=True).first()
         if self.inbox is None:
-            raise Http404("No such inbox.")
+            raise Http404(_("No such inbox."))
         self.prepare_validation(request)
         self.run_validators(request)
         for event in self.parse_events(request):

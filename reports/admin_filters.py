@@ -5,6 +5,7 @@ counts (the assignee at the last resolution, else the current one). Their querys
 expressions (`reports.facts`, `reports.groupings`), so a list never disagrees with the figure that links to it.
 """
 from __future__ import annotations
+from django.utils.translation import gettext_lazy as _
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -28,20 +29,20 @@ def _targets(**extra) -> Exists:
 
 
 FIGURES = {
-    "resolved": ("Resolved at least once", lambda qs: qs.filter(resolved())),
-    "reopened": ("Reopened", lambda qs: qs.filter(reopened())),
-    "responded": ("Answered by an agent", lambda qs: qs.filter(first_response_at__isnull=False)),
-    "csat_answered": ("CSAT answered", lambda qs: qs.filter(_answered())),
-    "csat_satisfied": ("CSAT satisfied (4-5)", lambda qs: qs.filter(_answered(score__gte=SATISFIED_SCORE))),
-    "sla_targets": ("With SLA targets", lambda qs: qs.filter(_targets())),
-    "sla_breached": ("SLA breached", lambda qs: qs.filter(_targets(state=TargetState.BREACHED))),
+    "resolved": (_("Resolved at least once"), lambda qs: qs.filter(resolved())),
+    "reopened": (_("Reopened"), lambda qs: qs.filter(reopened())),
+    "responded": (_("Answered by an agent"), lambda qs: qs.filter(first_response_at__isnull=False)),
+    "csat_answered": (_("CSAT answered"), lambda qs: qs.filter(_answered())),
+    "csat_satisfied": (_("CSAT satisfied (4-5)"), lambda qs: qs.filter(_answered(score__gte=SATISFIED_SCORE))),
+    "sla_targets": (_("With SLA targets"), lambda qs: qs.filter(_targets())),
+    "sla_breached": (_("SLA breached"), lambda qs: qs.filter(_targets(state=TargetState.BREACHED))),
 }
 
 
 class ReportFigureFilter(admin.SimpleListFilter):
     """The conversations one report figure counts."""
 
-    title = "report figure"
+    title = _("report figure")
     parameter_name = "report_figure"
 
     def lookups(self, request, model_admin) -> list[tuple[str, str]]:
@@ -55,13 +56,13 @@ class ReportFigureFilter(admin.SimpleListFilter):
 class ReportAgentFilter(admin.SimpleListFilter):
     """The conversations of one `agent` row of the report (assignee at the last resolution, else current)."""
 
-    title = "agent at resolution"
+    title = _("agent at resolution")
     parameter_name = "report_agent"
 
     def lookups(self, request, model_admin) -> list[tuple[str, str]]:
         agents = get_user_model().objects.filter(agent_profile__isnull=False).order_by("username")
         return [(str(user.pk), user.get_full_name() or user.get_username()) for user in agents] + [
-            (NO_AGENT, "Unassigned")]
+            (NO_AGENT, _("Unassigned"))]
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()

@@ -1,11 +1,12 @@
 """App config of the reports app (docs/reports.md): registers the projector that keeps `ConversationFacts`."""
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reports"
-    verbose_name = "Reports"
+    verbose_name = _("Reports")
 
     def ready(self) -> None:
         from conversations.events import register_projector

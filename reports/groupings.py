@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import BigIntegerField, F
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils.translation import gettext_lazy as _
 
 from conversations.choices import Channel
 from conversations.models import Tag, Team
@@ -114,13 +115,13 @@ class Grouping:
 
 
 GROUPINGS: dict[str, Grouping] = {grouping.name: grouping for grouping in (
-    Grouping("agent", lambda prefix, period: agent_at_resolution(prefix), _agent_labels, "Unassigned",
+    Grouping("agent", lambda prefix, period: agent_at_resolution(prefix), _agent_labels, _("Unassigned"),
              lambda key, zone: {"report_agent": "none" if key is None else str(key)}),
-    Grouping("team", lambda prefix, period: F(f"{prefix}team_id"), _team_labels, "No team",
+    Grouping("team", lambda prefix, period: F(f"{prefix}team_id"), _team_labels, _("No team"),
              lambda key, zone: {"team__isnull": "True"} if key is None else {"team__id__exact": str(key)}),
-    Grouping("channel", lambda prefix, period: F(f"{prefix}channel"), _channel_labels, "No channel",
+    Grouping("channel", lambda prefix, period: F(f"{prefix}channel"), _channel_labels, _("No channel"),
              lambda key, zone: {"channel__exact": key}),
-    Grouping("tag", lambda prefix, period: F(f"{prefix}tags__name"), _same, "No tag",
+    Grouping("tag", lambda prefix, period: F(f"{prefix}tags__name"), _same, _("No tag"),
              lambda key, zone: {"tags__isnull": "True"} if key is None else _tag_filter(key)),
     Grouping("day", lambda prefix, period: LocalDate(f"{prefix}created_at", period), _day_labels, "",
              _day_filter),

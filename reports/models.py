@@ -5,6 +5,7 @@ conversations is a join and a GROUP BY rather than a search of every conversatio
 """
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Conversation
 
@@ -15,23 +16,26 @@ class ConversationFacts(models.Model):
     and its first response and resolution in business minutes."""
 
     conversation = models.OneToOneField(Conversation, primary_key=True, on_delete=models.CASCADE,
-                                        related_name="report_facts")
-    first_resolved_at = models.DateTimeField(null=True, blank=True)
-    last_resolved_at = models.DateTimeField(null=True, blank=True)
-    reopened = models.BooleanField(default=False)
+                                        related_name="report_facts", verbose_name=_("conversation"))
+    first_resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first resolved at"))
+    last_resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last resolved at"))
+    reopened = models.BooleanField(default=False, verbose_name=_("reopened"))
     resolved_assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                          related_name="+", help_text="The assignee at the last resolution.")
+                                          related_name="+", help_text=_("The assignee at the last resolution."),
+                                          verbose_name=_("resolved assignee"))
     # Business minutes (reports.business): on the calendar of the conversation's SLA policy when they happened.
-    first_response_business_minutes = models.FloatField(null=True, blank=True)
+    first_response_business_minutes = models.FloatField(null=True, blank=True,
+                                                        verbose_name=_("first response (business minutes)"))
     resolution_business_minutes = models.FloatField(null=True, blank=True,
-                                                    help_text="From creation to the last resolution.")
+                                                    help_text=_("From creation to the last resolution."),
+                                                    verbose_name=_("resolution (business minutes)"))
 
     class Meta:
-        verbose_name = "conversation report facts"
-        verbose_name_plural = "conversation report facts"
+        verbose_name = _("conversation report facts")
+        verbose_name_plural = _("conversation report facts")
 
     def __str__(self) -> str:
-        return f"Report facts of conversation {self.conversation_id}"
+        return _("Report facts of conversation %(number)s") % {"number": self.conversation_id}
 
 
 class ConversationReport(Conversation):
@@ -39,5 +43,5 @@ class ConversationReport(Conversation):
 
     class Meta:
         proxy = True
-        verbose_name = "conversation report"
-        verbose_name_plural = "conversation reports"
+        verbose_name = _("conversation report")
+        verbose_name_plural = _("conversation reports")

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
 from reports import charts
@@ -24,25 +25,28 @@ from reports.periods import Period, period_for, zone_of
 from reports.selectors import conversation_report
 
 PERIOD_PRESETS = (7, 30, 90)
-GROUP_LABELS = {"day": "Day", "agent": "Agent", "team": "Team", "channel": "Channel", "tag": "Tag"}
+GROUP_LABELS = {"day": _("Day"), "agent": _("Agent"), "team": _("Team"), "channel": _("Channel"), "tag": _("Tag")}
 VOLUME_SERIES = [
-    charts.Series("created", "#0969da", lambda row: row["created"]),
-    charts.Series("resolved", "#1a7f37", lambda row: row["resolved"], "resolved"),
-    charts.Series("reopened", "#9a6700", lambda row: row["reopened"], "reopened"),
+    charts.Series(_("created"), "#0969da", lambda row: row["created"]),
+    charts.Series(_("resolved"), "#1a7f37", lambda row: row["resolved"], "resolved"),
+    charts.Series(_("reopened"), "#9a6700", lambda row: row["reopened"], "reopened"),
 ]
 TIME_SERIES = [
-    charts.Series("median first response", "#8250df", lambda row: row["first_response_minutes"]["median"],
+    charts.Series(_("median first response"), "#8250df", lambda row: row["first_response_minutes"]["median"],
                   "responded"),
-    charts.Series("median resolution", "#1a7f37", lambda row: row["resolution_minutes"]["median"], "resolved"),
+    charts.Series(_("median resolution"), "#1a7f37", lambda row: row["resolution_minutes"]["median"], "resolved"),
 ]
 
 
 class ReportForm(forms.Form):
     """Period (both days included, in the viewer's time zone) and grouping, checked as the API checks them."""
 
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    group_by = forms.ChoiceField(choices=list(GROUP_LABELS.items()), required=False, initial="day")
+    # An <input type="date"> takes only ISO dates: a localised value (07.12.2026) would leave it blank.
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                            label=_("Since"))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                            label=_("Until"))
+    group_by = forms.ChoiceField(choices=list(GROUP_LABELS.items()), required=False, initial="day", label=_("Group by"))
 
     def __init__(self, *args: Any, user=None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -107,9 +111,9 @@ def report_context(request: HttpRequest) -> dict[str, Any]:
         form=ReportForm(initial={**window, "group_by": group_by}, user=request.user),
         report=report, rows=rows, total_links=_cells(report["total"], link, None), period=period,
         group_by=group_by, group_label=GROUP_LABELS[group_by], zone=period.zone.key,
-        volume_chart=charts.grouped_bars_svg(rows, VOLUME_SERIES, link, label="Conversations per group"),
+        volume_chart=charts.grouped_bars_svg(rows, VOLUME_SERIES, link, label=_("Conversations per group")),
         volume_legend=charts.legend(VOLUME_SERIES),
-        time_chart=charts.grouped_bars_svg(rows, TIME_SERIES, link, label="Median minutes per group", unit=" min"),
+        time_chart=charts.grouped_bars_svg(rows, TIME_SERIES, link, label=_("Median minutes per group"), unit=" min"),
         time_legend=charts.legend(TIME_SERIES),
         csv_url=f"{reverse('export-conversations')}?{urlencode(window)}",
         api_url=f"{reverse('analytics-conversations')}?{urlencode({**window, 'group_by': group_by})}",
@@ -121,5 +125,5 @@ def reports_view(model_admin, request: HttpRequest) -> TemplateResponse:
     """Render the Reports page inside the admin chrome."""
     return TemplateResponse(request, "admin/reports/report.html", {
         **model_admin.admin_site.each_context(request), "opts": model_admin.model._meta,
-        "title": "Conversation reports", **report_context(request),
+        "title": _("Conversation reports"), **report_context(request),
     })

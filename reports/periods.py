@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
 from conversations.preferences import time_zone_of
@@ -49,9 +50,9 @@ def parse_day(value: str | None, name: str) -> dt.date | None:
     try:
         day = dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationError({name: "Use a date like 2026-01-31."}) from None
+        raise ValidationError({name: _("Use a date like 2026-01-31.")}) from None
     if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise ValidationError({name: f"Use a date between {MIN_YEAR} and {MAX_YEAR}."})
+        raise ValidationError({name: _('Use a date between %(MIN_YEAR)s and %(MAX_YEAR)s.') % {'MIN_YEAR': MIN_YEAR, 'MAX_YEAR': MAX_YEAR}})
     return day
 
 
@@ -75,7 +76,7 @@ def period_for(*, user, since: str | None, until: str | None) -> Period:
     last = days["until"] or timezone.localdate(clock.now(), zone)
     first = days["since"] or last - dt.timedelta(days=DEFAULT_DAYS)
     if first > last:
-        raise ValidationError({"since": "since must be on or before until."})
+        raise ValidationError({"since": _("since must be on or before until.")})
     if (last - first).days > MAX_DAYS:
-        raise ValidationError({"since": f"The period is at most {MAX_DAYS} days."})
+        raise ValidationError({"since": _('The period is at most %(MAX_DAYS)s days.') % {'MAX_DAYS': MAX_DAYS}})
     return Period(since=first, until=last, zone=zone)

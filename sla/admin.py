@@ -18,6 +18,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils import dateformat
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
 from conversations.choices import CONDITION_OPERATOR_LABELS, Channel, Priority
@@ -47,7 +49,7 @@ def subdivision_choices() -> list:
     supported = holidays_lib.list_supported_countries()
     groups = [(label, [(sub, f"{sub} ({code})") for sub in supported[code]])
               for code, label in country_choices() if code and supported[code]]
-    return [("", "Whole country")] + groups
+    return [("", _("Whole country"))] + groups
 
 
 @cache
@@ -61,8 +63,8 @@ def match_fields() -> list[dict]:
     teams = [[name, name] for name in Team.objects.order_by("name").values_list("name", flat=True)]
     choices = {"conversation.channel": Channel.choices, "conversation.priority": Priority.choices,
                "conversation.team": teams}
-    labels = {"conversation.channel": "Channel", "conversation.priority": "Priority", "conversation.team": "Team",
-              "contact.segment": "Contact segment"}
+    labels = {"conversation.channel": _("Channel"), "conversation.priority": _("Priority"), "conversation.team": _("Team"),
+              "contact.segment": _("Contact segment")}
     return [{"value": field, "label": labels.get(field, field),
              **({"choices": [list(choice) for choice in choices[field]]} if choices.get(field) else {})}
             for field in FIELDS]
@@ -98,7 +100,7 @@ def time_left(target: SlaTarget) -> str:
     seconds = remaining_seconds(target)
     if seconds is None:
         return format_remaining(seconds)
-    kind = "business time" if uses_business_time(target) else "calendar time"
+    kind = _("business time") if uses_business_time(target) else _("calendar time")
     return format_html('{} <span class="sla-time-kind">{}</span>', format_remaining(seconds), kind)
 
 
@@ -106,16 +108,16 @@ class BusinessHoursForm(forms.ModelForm):
     """Opening hours as a week grid and closed dates as date pickers (both keep a JSON toggle); country and
     subdivision are picked from the lists of the `holidays` package instead of typed."""
 
-    timezone = forms.ChoiceField(choices=timezone_choices, label="Time zone")
-    holidays_country = forms.ChoiceField(choices=country_choices, required=False, label="Public holidays of")
-    holidays_subdivision = forms.ChoiceField(choices=subdivision_choices, required=False, label="Subdivision")
+    timezone = forms.ChoiceField(choices=timezone_choices, label=_("Time zone"))
+    holidays_country = forms.ChoiceField(choices=country_choices, required=False, label=_("Public holidays of"))
+    holidays_subdivision = forms.ChoiceField(choices=subdivision_choices, required=False, label=_("Subdivision"))
 
     class Meta:
         model = BusinessHours
         fields = ["name", "timezone", "intervals", "holidays_country", "holidays_subdivision", "extra_holidays"]
         widgets = {"intervals": WeekGridWidget(), "extra_holidays": DateListWidget()}
-        labels = {"intervals": "Opening hours", "extra_holidays": "Extra closed dates"}
-        help_texts = {"intervals": "", "extra_holidays": "Days the team is closed besides the public holidays."}
+        labels = {"intervals": _("Opening hours"), "extra_holidays": _("Extra closed dates")}
+        help_texts = {"intervals": "", "extra_holidays": _("Days the team is closed besides the public holidays.")}
 
     def _post_clean(self) -> None:
         """The model names a bad interval by its position in the JSON; the grid's user reads its day and hours."""
@@ -131,16 +133,16 @@ class SlaPolicyForm(forms.ModelForm):
 
     pause_on = forms.MultipleChoiceField(
         choices=[(status.value, status.label) for status in PAUSABLE_STATUSES], required=False,
-        widget=forms.CheckboxSelectMultiple, label="Pause the clocks while",
-        help_text="Resolved and closed stop the clocks instead.")
+        widget=forms.CheckboxSelectMultiple, label=_("Pause the clocks while"),
+        help_text=_("Resolved and closed stop the clocks instead."))
 
     class Meta:
         model = SlaPolicy
         fields = "__all__"
         widgets = {"match": ConditionBuilderWidget(fields=match_fields, operators=MATCH_OPERATORS)}
-        labels = {"match": "Applies to"}
-        help_texts = {"match": "Conversations this policy covers; the first active policy (by position) that "
-                               "matches wins. No conditions: every conversation."}
+        labels = {"match": _("Applies to")}
+        help_texts = {"match": _("Conversations this policy covers; the first active policy (by position) that "
+                               "matches wins. No conditions: every conversation.")}
 
 
 @admin.register(BusinessHours)
@@ -150,18 +152,19 @@ class BusinessHoursAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     readonly_fields = ["holidays_preview"]
 
-    @admin.display(description="Closed dates this year")
+    @admin.display(description=_("Closed dates this year"))
     def holidays_preview(self, obj: BusinessHours) -> str:
         """This year's public holidays and custom dates, with a link to the page that browses other years."""
         if not obj.pk:
-            return "Save the calendar to preview its holidays."
+            return _("Save the calendar to preview its holidays.")
         year = clock.now().year
         days = holidays_for_year(obj.holidays_country, obj.holidays_subdivision, obj.extra_holidays, year)
         rows = format_html_join("", "<li>{} ({}): {}</li>",
-                                ((day.isoformat(), day.strftime("%A"), name) for day, name in days[:PREVIEW_ROWS]))
+                                ((day.isoformat(), dateformat.format(day, "l"), name) for day, name in days[:PREVIEW_ROWS]))
         url = reverse("admin:sla_businesshours_holidays", args=[obj.pk])
-        return format_html('<ul>{}</ul><a href="{}?year={}">Browse the closed dates by year</a>',
-                           rows or format_html("<li>None in {}</li>", year), url, year)
+        return format_html('<ul>{}</ul><a href="{}?year={}">{}</a>',
+                           rows or format_html("<li>{}</li>", _("None in %(year)s") % {"year": year}), url, year,
+                           _("Browse the closed dates by year"))
 
     def get_urls(self):
         custom = [
@@ -181,7 +184,7 @@ class BusinessHoursAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": calendar,
-            "title": f"Closed dates of {calendar.name} in {year}",
+            "title": _('Closed dates of %(calendar_name)s in %(year)s') % {'calendar_name': calendar.name, 'year': year},
             "year": year,
             "previous_year": year - 1,
             "next_year": year + 1,
@@ -203,8 +206,8 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     autocomplete_fields = ["business_hours"]
     fieldsets = [
         (None, {"fields": ["name", "position", "active", "match"]}),
-        ("Targets (minutes)", {"fields": ["first_response_minutes", "next_response_minutes", "resolution_minutes"]}),
-        ("Clock", {"fields": ["business_hours", "pause_on", "warning_percent"]}),
+        (_("Targets (minutes)"), {"fields": ["first_response_minutes", "next_response_minutes", "resolution_minutes"]}),
+        (_("Clock"), {"fields": ["business_hours", "pause_on", "warning_percent"]}),
     ]
 
 
@@ -218,7 +221,7 @@ class SlaTargetAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     raw_id_fields = ["conversation"]
 
-    @admin.display(description="Time left")
+    @admin.display(description=_("Time left"))
     def remaining(self, obj: SlaTarget) -> str:
         return time_left(obj)
 
@@ -239,8 +242,8 @@ class SlaTargetInline(ReadOnlyInline, admin.TabularInline):
     fields = ["metric", "state", "policy", "due_at", "remaining", "paused", "breached_at", "met_at"]
     readonly_fields = fields
     ordering = ["started_at", "id"]
-    verbose_name = "SLA target"
-    verbose_name_plural = "SLA targets"
+    verbose_name = _("SLA target")
+    verbose_name_plural = _("SLA targets")
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).select_related("policy__business_hours")
@@ -249,11 +252,11 @@ class SlaTargetInline(ReadOnlyInline, admin.TabularInline):
         # Agents have no SLA permissions but must see the clocks of the conversations they work.
         return request.user.has_perm("conversations.view_conversation")
 
-    @admin.display(description="Time left")
+    @admin.display(description=_("Time left"))
     def remaining(self, obj: SlaTarget) -> str:
         return time_left(obj)
 
-    @admin.display(description="Paused (clock time)")
+    @admin.display(description=_("Paused (clock time)"))
     def paused(self, obj: SlaTarget) -> str:
         return format_remaining(paused_seconds(obj))
 

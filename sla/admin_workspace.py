@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
 from conversations.admin import workspace
@@ -34,12 +36,14 @@ def target_text(target: SlaTarget, state: str) -> str:
     """The state of one target in words: due in, overdue by, breached, paused with time left, met."""
     left = remaining_seconds(target, clock.now())
     if state == "breached":
-        return f"overdue {_duration(left)}" if left is not None and left < 0 else "breached"
+        if left is not None and left < 0:
+            return gettext("overdue %(time)s") % {"time": _duration(left)}
+        return gettext("breached")
     if state == "paused":
-        return f"paused, {_duration(left or 0)} left"
+        return gettext("paused, %(time)s left") % {"time": _duration(left or 0)}
     if state == "met":
-        return "met"
-    return f"due in {_duration(left or 0)}"
+        return gettext("met")
+    return gettext("due in %(time)s") % {"time": _duration(left or 0)}
 
 
 def sla_badges(request: HttpRequest, conversation: Conversation) -> str:
@@ -50,7 +54,7 @@ def sla_badges(request: HttpRequest, conversation: Conversation) -> str:
     return format_html_join("", '<span class="ws-badge sla-badge {}">{}: {}</span>', badges)
 
 
-@admin.display(description="SLA")
+@admin.display(description=_("SLA"))
 def sla_column(conversation: Conversation) -> str:
     """The list's SLA cell: the most urgent target (reads the prefetched targets: no query per row)."""
     found = most_urgent_target(conversation, clock.now())
@@ -71,7 +75,7 @@ def attach_to_conversation_admin(site: admin.AdminSite = admin.site) -> None:
         conversation_admin.list_display = [*conversation_admin.list_display, sla_column]
     workspace.register_list_prefetch("sla_targets")
     workspace.register_quick_view(workspace.QuickView(
-        "breached", "Breached", lambda request, qs: qs.filter(overdue_conversations_q(clock.now()))))
+        "breached", _("Breached"), lambda request, qs: qs.filter(overdue_conversations_q(clock.now()))))
     workspace.register_quick_view(workspace.QuickView(
-        "due_soon", "Due soon", lambda request, qs: qs.filter(due_soon_conversations_q(clock.now()))))
+        "due_soon", _("Due soon"), lambda request, qs: qs.filter(due_soon_conversations_q(clock.now()))))
     workspace.register_panel(workspace.Panel("bar", sla_badges))

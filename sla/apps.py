@@ -1,11 +1,12 @@
 """App config of the SLA app: registers the clock projector, the `sla_breached` filter and the sweep schedule."""
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SlaConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "sla"
-    verbose_name = "SLA"
+    verbose_name = _("SLA")
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import holidays as holidays_lib
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 MINUTES_PER_DAY = 24 * 60
 # A calendar with no open time in this many consecutive days is treated as never open (protects the loops).
@@ -74,13 +75,13 @@ def holidays_for_year(
 def validate_timezone(name: str) -> str:
     """An IANA timezone name such as "Europe/Berlin"."""
     if not isinstance(name, str) or name not in zoneinfo.available_timezones():
-        raise ValidationError({"timezone": f'"{name}" is not an IANA timezone name such as "Europe/Berlin".'})
+        raise ValidationError({"timezone": _('"%(name)s" is not an IANA timezone name such as "Europe/Berlin".') % {'name': name}})
     return name
 
 
 def _parse_clock(value: object, key: str, position: int) -> int:
     if not isinstance(value, str) or not _TIME_RE.match(value):
-        raise ValidationError({"intervals": f'Interval {position}: "{key}" must be a time "HH:MM" (00:00 to 24:00).'})
+        raise ValidationError({"intervals": _('Interval %(position)s: "%(key)s" must be a time "HH:MM" (00:00 to 24:00).') % {'position': position, 'key': key}})
     hours, minutes = value.split(":")
     return int(hours) * 60 + int(minutes)
 
@@ -88,31 +89,31 @@ def _parse_clock(value: object, key: str, position: int) -> int:
 def parse_interval(interval: object, position: int) -> tuple[int, int, int]:
     """Validate one `{"weekday", "start", "end"}` and return (weekday, start minute, end minute after start)."""
     if not isinstance(interval, dict) or set(interval) != {"weekday", "start", "end"}:
-        raise ValidationError({"intervals": f'Interval {position}: expected {{"weekday", "start", "end"}}.'})
+        raise ValidationError({"intervals": _('Interval %(position)s: expected {"weekday", "start", "end"}.') % {'position': position}})
     weekday = interval["weekday"]
     if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
-        raise ValidationError({"intervals": f"Interval {position}: weekday is 0 (Monday) to 6 (Sunday)."})
+        raise ValidationError({"intervals": _('Interval %(position)s: weekday is 0 (Monday) to 6 (Sunday).') % {'position': position}})
     start = _parse_clock(interval["start"], "start", position)
     end = _parse_clock(interval["end"], "end", position)
     if start == MINUTES_PER_DAY:
-        raise ValidationError({"intervals": f"Interval {position}: an interval cannot start at 24:00."})
+        raise ValidationError({"intervals": _('Interval %(position)s: an interval cannot start at 24:00.') % {'position': position}})
     if end <= start:
         end += MINUTES_PER_DAY  # overnight: ends on the next day
     if end - start > MINUTES_PER_DAY:
-        raise ValidationError({"intervals": f"Interval {position}: an interval lasts at most 24 hours."})
+        raise ValidationError({"intervals": _('Interval %(position)s: an interval lasts at most 24 hours.') % {'position': position}})
     return weekday, start, end
 
 
 def validate_intervals(intervals: object) -> list[dict]:
     """A non-empty list of open intervals, none overlapping another on the same weekday."""
     if not isinstance(intervals, list) or not intervals:
-        raise ValidationError({"intervals": "At least one open interval is required."})
+        raise ValidationError({"intervals": _("At least one open interval is required.")})
     parsed = [parse_interval(item, position) for position, item in enumerate(intervals)]
     for weekday in range(7):
         spans = sorted((start, end) for day, start, end in parsed if day == weekday)
-        for (_, first_end), (second_start, _) in zip(spans, spans[1:]):
+        for (_first_start, first_end), (second_start, _second_end) in zip(spans, spans[1:]):
             if second_start < first_end:
-                raise ValidationError({"intervals": f"Intervals overlap on weekday {weekday}."})
+                raise ValidationError({"intervals": _('Intervals overlap on weekday %(weekday)s.') % {'weekday': weekday}})
     return intervals
 
 
@@ -120,18 +121,18 @@ def validate_holidays(country: str, subdivision: str, extra_dates: object) -> No
     """Country and subdivision known to the `holidays` package; custom dates are ISO dates."""
     supported = holidays_lib.list_supported_countries()
     if country and country not in supported:
-        raise ValidationError({"holidays_country": f'"{country}" is not a supported country code (e.g. "DE").'})
+        raise ValidationError({"holidays_country": _('"%(country)s" is not a supported country code (e.g. "DE").') % {'country': country}})
     if subdivision and not country:
-        raise ValidationError({"holidays_subdivision": "A subdivision needs a country."})
+        raise ValidationError({"holidays_subdivision": _("A subdivision needs a country.")})
     if subdivision and subdivision not in supported[country]:
-        raise ValidationError({"holidays_subdivision": f'"{subdivision}" is not a subdivision of {country}.'})
+        raise ValidationError({"holidays_subdivision": _('"%(subdivision)s" is not a subdivision of %(country)s.') % {'subdivision': subdivision, 'country': country}})
     if not isinstance(extra_dates, list):
-        raise ValidationError({"extra_holidays": "Expected a list of dates (YYYY-MM-DD)."})
+        raise ValidationError({"extra_holidays": _("Expected a list of dates (YYYY-MM-DD).")})
     for raw in extra_dates:
         try:
             dt.date.fromisoformat(raw)
         except (TypeError, ValueError):
-            raise ValidationError({"extra_holidays": f'"{raw}" is not a date (YYYY-MM-DD).'}) from None
+            raise ValidationError({"extra_holidays": _('"%(raw)s" is not a date (YYYY-MM-DD).') % {'raw': raw}}) from None
 
 
 def build_calendar(
@@ -196,7 +197,7 @@ def add_business_time(calendar: Calendar, start: dt.datetime, duration: dt.timed
         if window_start + remaining <= window_end:
             return window_start + remaining
         remaining -= window_end - window_start
-    raise ValidationError({"business_hours": "The calendar has no open time left (every day is closed)."})
+    raise ValidationError({"business_hours": _("The calendar has no open time left (every day is closed).")})
 
 
 def business_time_between(calendar: Calendar, start: dt.datetime, end: dt.datetime) -> dt.timedelta:

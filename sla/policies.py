@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Conversation
 from sla.calendars import Calendar, build_calendar
@@ -50,7 +51,7 @@ def business_hours_delete(*, calendar: BusinessHours) -> None:
     """Delete a calendar no policy uses; one in use is refused with the policies that need it."""
     users = list(calendar.policies.values_list("name", flat=True))
     if users:
-        raise ValidationError({"business_hours": f"In use by the SLA policies: {', '.join(users)}."})
+        raise ValidationError({"business_hours": _('In use by the SLA policies: %(value0)s.') % {'value0': ', '.join(users)}})
     calendar.delete()
 
 

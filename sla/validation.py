@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from sla.choices import PAUSABLE_STATUSES, Metric
 from sla.matching import validate_condition
@@ -15,29 +16,29 @@ MAX_TARGET_MINUTES = 366 * 24 * 60
 def validate_targets(targets: Any) -> dict[str, int]:
     """`{"first_response": minutes, ...}`: known metrics, whole minutes from 1 to a year, at least one set."""
     if not isinstance(targets, dict):
-        raise ValidationError({"targets": "Expected an object of minutes per metric."})
+        raise ValidationError({"targets": _("Expected an object of minutes per metric.")})
     unknown = set(targets) - set(Metric.values)
     if unknown:
-        raise ValidationError({"targets": f"Unknown metric(s): {', '.join(sorted(unknown))}."})
+        raise ValidationError({"targets": _('Unknown metric(s): %(value0)s.') % {'value0': ', '.join(sorted(unknown))}})
     cleaned = {}
     for metric, minutes in targets.items():
         if minutes is None:
             continue
         if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_TARGET_MINUTES:
-            raise ValidationError({"targets": f"{metric}: a whole number of minutes from 1 to {MAX_TARGET_MINUTES}."})
+            raise ValidationError({"targets": _('%(metric)s: a whole number of minutes from 1 to %(MAX_TARGET_MINUTES)s.') % {'metric': metric, 'MAX_TARGET_MINUTES': MAX_TARGET_MINUTES}})
         cleaned[metric] = minutes
     if not cleaned:
-        raise ValidationError({"targets": "Set at least one target."})
+        raise ValidationError({"targets": _("Set at least one target.")})
     return cleaned
 
 
 def validate_pause_on(pause_on: Any) -> list[str]:
     """Statuses that pause the clocks (resolved/closed stop them instead, so they are not allowed here)."""
     if not isinstance(pause_on, list) or not all(isinstance(item, str) for item in pause_on):
-        raise ValidationError({"pause_on": "Expected a list of statuses."})
+        raise ValidationError({"pause_on": _("Expected a list of statuses.")})
     bad = [item for item in pause_on if item not in PAUSABLE_STATUSES]
     if bad:
-        raise ValidationError({"pause_on": f"Not pausable: {', '.join(bad)} (one of: {', '.join(PAUSABLE_STATUSES)})."})
+        raise ValidationError({"pause_on": _('Not pausable: %(value0)s (one of: %(value1)s).') % {'value0': ', '.join(bad), 'value1': ', '.join(PAUSABLE_STATUSES)}})
     return list(dict.fromkeys(pause_on))
 
 
@@ -49,4 +50,4 @@ def validate_policy_values(*, match: Any, targets: Any, pause_on: Any, warning_p
     if warning_percent is not None and (
         isinstance(warning_percent, bool) or not isinstance(warning_percent, int) or not 1 <= warning_percent <= 99
     ):
-        raise ValidationError({"warning_percent": "A whole percentage from 1 to 99, or null for no warning."})
+        raise ValidationError({"warning_percent": _("A whole percentage from 1 to 99, or null for no warning.")})

@@ -8,12 +8,15 @@ field's name alone (the JSON text, as the toggle or an old client does) keeps wo
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 import json
 from typing import Any
 
 from django import forms
+from django.core.serializers.json import DjangoJSONEncoder
+from django.urls import reverse
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
 
 
 def _parsed(value: Any) -> Any:
@@ -120,9 +123,11 @@ class ConditionBuilderWidget(forms.Widget):
 
     template_name = "sla/widgets/condition_builder.html"
 
-    class Media:
-        js = ["conversations/builders.js", "conversations/condition_builder.js"]
-        css = {"all": ["conversations/builders.css"]}
+    @property
+    def media(self) -> forms.Media:
+        """The builders' scripts after the JavaScript catalog their words come from."""
+        return forms.Media(js=[reverse("helpdesk-jsi18n"), "conversations/builders.js",
+                               "conversations/condition_builder.js"], css={"all": ["conversations/builders.css"]})
 
     def __init__(self, *, fields: Any, operators: list[dict], attrs: dict | None = None):
         super().__init__(attrs)
@@ -132,5 +137,5 @@ class ConditionBuilderWidget(forms.Widget):
         context = super().get_context(name, value, attrs)
         fields = self.fields() if callable(self.fields) else self.fields
         context["widget"].update(json_text=_json_text(value if value not in (None, "null") else {}),
-                                 spec=json.dumps({"fields": fields, "operators": self.operators}))
+                                 spec=json.dumps({"fields": fields, "operators": self.operators}, cls=DjangoJSONEncoder))
         return context

@@ -100,3 +100,14 @@ def manager_browser(browser) -> Client:
 def agent_browser(agent) -> Client:
     """An agent's admin session."""
     return browser_for(agent)
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """LocaleMiddleware activates a request's language in the test's own thread and nothing resets it: start and end
+    every test in the site's language, so one test's Accept-Language cannot translate the next one's messages."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()

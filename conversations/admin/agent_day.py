@@ -21,8 +21,11 @@ from django.http import HttpRequest, HttpResponseRedirect, JsonResponse, QueryDi
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import dateformat
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from conversations import clock, services
@@ -47,7 +50,7 @@ ADMIN_TO_API = {"status__exact": "status", "priority__exact": "priority", "chann
 class SavedViewFilter(admin.SimpleListFilter):
     """`?saved_view=<id>`: the conversations a saved view lists, through the API's FilterSet."""
 
-    title = "saved view"
+    title = _("saved view")
     parameter_name = "saved_view"
 
     def lookups(self, request, model_admin) -> list[tuple[str, str]]:
@@ -91,9 +94,9 @@ def sidebar_views(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 class SaveViewForm(forms.Form):
-    name = forms.CharField(max_length=100, label="View name")
-    shared_with = forms.CharField(required=False, max_length=30, initial="me")
-    query = forms.CharField(required=False, max_length=2000)
+    name = forms.CharField(max_length=100, label=_("View name"))
+    shared_with = forms.CharField(required=False, max_length=30, initial="me", label=_("Shared with"))
+    query = forms.CharField(required=False, max_length=2000, label=_("Query"))
 
 
 def save_view(model_admin, request: HttpRequest) -> HttpResponseRedirect:
@@ -101,7 +104,7 @@ def save_view(model_admin, request: HttpRequest) -> HttpResponseRedirect:
     form = SaveViewForm(request.POST)
     changelist = reverse("admin:conversations_conversation_changelist")
     if not form.is_valid():
-        model_admin.message_user(request, "Give the view a name.", messages.ERROR)
+        model_admin.message_user(request, _("Give the view a name."), messages.ERROR)
         return HttpResponseRedirect(changelist)
     query = form.cleaned_data["query"].lstrip("?")
     listing = HttpRequest()
@@ -112,9 +115,9 @@ def save_view(model_admin, request: HttpRequest) -> HttpResponseRedirect:
                                              shared_with=form.cleaned_data["shared_with"] or "me")
     except (ValidationError, PermissionDenied) as exc:
         text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        model_admin.message_user(request, f"View not saved: {text}", messages.ERROR)
+        model_admin.message_user(request, _('View not saved: %(text)s') % {'text': text}, messages.ERROR)
         return HttpResponseRedirect(f"{changelist}?{query}")
-    model_admin.message_user(request, f'Saved the view "{view.name}".', messages.SUCCESS)
+    model_admin.message_user(request, _('Saved the view "%(view_name)s".') % {'view_name': view.name}, messages.SUCCESS)
     return HttpResponseRedirect(f"{changelist}?saved_view={view.pk}")
 
 
@@ -135,7 +138,7 @@ def snooze_presets(user, now: dt.datetime | None = None) -> list[tuple[str, str,
     nine = dt.time(9, 0)
     tomorrow = dt.datetime.combine(local.date() + dt.timedelta(days=1), nine, tzinfo=zone)
     monday = dt.datetime.combine(local.date() + dt.timedelta(days=7 - local.weekday()), nine, tzinfo=zone)
-    return [("tomorrow", "Tomorrow 9:00", tomorrow), ("monday", "Next Monday 9:00", monday)]
+    return [("tomorrow", _("Tomorrow 9:00"), tomorrow), ("monday", _("Next Monday 9:00"), monday)]
 
 
 def snooze_until_from(user, data) -> dt.datetime:
@@ -146,7 +149,7 @@ def snooze_until_from(user, data) -> dt.datetime:
     try:
         day = dt.date.fromisoformat(data.get("date", ""))
     except ValueError as exc:
-        raise ValidationError({"until": "Choose a preset or a date."}) from exc
+        raise ValidationError({"until": _("Choose a preset or a date.")}) from exc
     return dt.datetime.combine(day, dt.time(9, 0), tzinfo=zoneinfo.ZoneInfo(time_zone_of(user)))
 
 
@@ -166,9 +169,9 @@ def snooze_view(model_admin, request: HttpRequest, object_id: str) -> HttpRespon
     try:
         until = snooze_until_from(request.user, request.POST)
         services.conversation_snooze(conversation=conversation, until=until, actor=request.user)
-        model_admin.message_user(request, f"Snoozed until {until:%a %d %b %H:%M}.", messages.SUCCESS)
+        model_admin.message_user(request, _('Snoozed until %(until)s.') % {'until': dateformat.format(until, "D d M H:i")}, messages.SUCCESS)
     except ValidationError as exc:
-        model_admin.message_user(request, "Not snoozed: " + " ".join(exc.messages), messages.ERROR)
+        model_admin.message_user(request, gettext("Not snoozed: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
     return _back(conversation.pk)
 
 
@@ -179,17 +182,17 @@ def link_view(model_admin, request: HttpRequest, object_id: str) -> HttpResponse
         else None
     try:
         if other is None:
-            raise ValidationError("No conversation with that number.")
+            raise ValidationError(_("No conversation with that number."))
         if request.POST.get("remove"):
             services.conversation_unlink(conversation=conversation, other=other, actor=request.user)
-            done = f"Unlinked #{other.pk}."
+            done = gettext("Unlinked #%(number)s.") % {"number": other.pk}
         else:
             services.conversation_link(conversation=conversation, other=other, kind=request.POST.get("kind", ""),
                                        actor=request.user)
-            done = f"Linked #{other.pk}."
+            done = gettext("Linked #%(number)s.") % {"number": other.pk}
         model_admin.message_user(request, done, messages.SUCCESS)
     except ValidationError as exc:
-        model_admin.message_user(request, "Not linked: " + " ".join(exc.messages), messages.ERROR)
+        model_admin.message_user(request, gettext("Not linked: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
     return _back(conversation.pk)
 
 
@@ -278,8 +281,8 @@ workspace.register_panel(workspace.Panel("side", side_panel))
 
 
 class MergeForm(forms.Form):
-    into = forms.IntegerField(min_value=1, label="Merge into conversation #",
-                              help_text="The conversation that keeps the thread; the selected ones are closed.")
+    into = forms.IntegerField(min_value=1, label=_("Merge into conversation #"),
+                              help_text=_("The conversation that keeps the thread; the selected ones are closed."))
 
 
 def _what_moves(sources: list[Conversation]) -> list[dict[str, Any]]:
@@ -291,7 +294,7 @@ def _what_moves(sources: list[Conversation]) -> list[dict[str, Any]]:
              "tags": [tag.name for tag in source.tags.all()]} for source in sources]
 
 
-@admin.action(description="Merge into…", permissions=["change"])
+@admin.action(description=_("Merge into…"), permissions=["change"])
 def merge_into(model_admin, request: HttpRequest, queryset: QuerySet):
     """Ask for the target, show what moves from each selected conversation, merge on confirmation."""
     form = MergeForm(request.POST if "into" in request.POST else None)
@@ -304,7 +307,7 @@ def merge_into(model_admin, request: HttpRequest, queryset: QuerySet):
         elif "confirm" in request.POST:
             return _merge_all(model_admin, request, sources, target)
     return TemplateResponse(request, MERGE_TEMPLATE, {
-        **model_admin.admin_site.each_context(request), "title": "Merge conversations", "opts": model_admin.model._meta,
+        **model_admin.admin_site.each_context(request), "title": _("Merge conversations"), "opts": model_admin.model._meta,
         "form": form, "target": target, "moves": _what_moves([s for s in sources if s != target]),
         "action": request.POST.get("action", ""), "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
         "select_across": request.POST.get("select_across", "0"), "action_checkbox_name": ACTION_CHECKBOX_NAME})
@@ -319,9 +322,9 @@ def _merge_all(model_admin, request, sources: list[Conversation], target: Conver
         except ValidationError as exc:
             refused.append(f"#{source.pk}: {' '.join(exc.messages)}")
     if merged:
-        model_admin.message_user(request, f"Merged {', '.join(merged)} into #{target.pk}.", messages.SUCCESS)
+        model_admin.message_user(request, _('Merged %(value0)s into #%(target_pk)s.') % {'value0': ', '.join(merged), 'target_pk': target.pk}, messages.SUCCESS)
     if refused:
-        model_admin.message_user(request, "Not merged: " + "; ".join(refused), messages.ERROR)
+        model_admin.message_user(request, gettext("Not merged: %(reasons)s") % {"reasons": "; ".join(refused)}, messages.ERROR)
 
 
 def admin_urls(model_admin) -> list:
@@ -369,7 +372,7 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Conversation")
+    @admin.display(description=_("Conversation"))
     def conversation_link(self, notification: Notification) -> str:
         if notification.conversation_id is None:
             return "–"
@@ -377,11 +380,11 @@ class NotificationAdmin(admin.ModelAdmin):
         return format_html('<a href="{}?{}">#{} {}</a>', url, urlencode({"read": notification.pk}),
                            notification.conversation_id, notification.conversation.subject)
 
-    @admin.action(description="Mark as read")
+    @admin.action(description=_("Mark as read"))
     def mark_read(self, request, queryset) -> None:
         count = services.notifications_mark_read(user=request.user, ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"Marked {count} as read.", messages.SUCCESS)
+        self.message_user(request, _('Marked %(count)s as read.') % {'count': count}, messages.SUCCESS)
 
     def changelist_view(self, request, extra_context=None):
         unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()
-        return super().changelist_view(request, {**(extra_context or {}), "title": f"Notifications ({unread} unread)"})
+        return super().changelist_view(request, {**(extra_context or {}), "title": _('Notifications (%(unread)s unread)') % {'unread': unread}})

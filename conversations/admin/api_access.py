@@ -6,6 +6,7 @@ A token has the rights of its user, so the page only ever shows the signed-in us
 deletes the old key first: a leaked key stops working at once.
 """
 from __future__ import annotations
+from django.utils.translation import gettext_lazy as _
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import AbstractBaseUser
@@ -46,9 +47,9 @@ def api_access_view(request: HttpRequest, site_name: str = "admin") -> HttpRespo
     if request.method == "POST":
         had_token = token_of(request.user) is not None
         token_regenerate(user=request.user)
-        messages.success(request, "New API token created; the old one no longer works." if had_token
-                         else "API token created.")
+        messages.success(request, _("New API token created; the old one no longer works.") if had_token
+                         else _("API token created."))
         return HttpResponseRedirect(reverse(f"{site_name}:api_access"))
-    context = {**admin.site.each_context(request), "title": "API access", "token": token_of(request.user),
+    context = {**admin.site.each_context(request), "title": _("API access"), "token": token_of(request.user),
                "api_root": request.build_absolute_uri("/api/"), "docs_url": _docs_url()}
     return TemplateResponse(request, "admin/api_access.html", context)

@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.roles import is_manager
@@ -31,7 +33,7 @@ def split_tags(text: str) -> list[str]:
     for raw in (text or "").split(","):
         name = raw.strip()
         if len(name) > services.MAX_TAG_LENGTH:
-            raise forms.ValidationError(f"A tag has at most {services.MAX_TAG_LENGTH} characters.")
+            raise forms.ValidationError(_('A tag has at most %(services_MAX_TAG_LENGTH)s characters.') % {'services_MAX_TAG_LENGTH': services.MAX_TAG_LENGTH})
         if name and name not in names:
             names.append(name)
     return names
@@ -108,6 +110,6 @@ class ServiceErrorsAsMessages:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as exc:
-            self.message_user(request, "Not saved: " + " ".join(exc.messages), messages.ERROR)
+            self.message_user(request, gettext("Not saved: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

@@ -19,6 +19,9 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from conversations import services
@@ -42,8 +45,8 @@ MAX_LISTED_IN_ACTION_FORM = 20
 class ConversationForm(forms.ModelForm):
     """The change form; tags are typed as text so an agent can use a new tag without a trip to another page."""
 
-    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. billing, refund. New tags are created.")
-    required_skills = SkillsFormField(help_text="Skills an agent needs to take it from the queue, e.g. german.")
+    tags = forms.CharField(required=False, help_text=_("Comma-separated, e.g. billing, refund. New tags are created."), label=_("Tags"))
+    required_skills = SkillsFormField(help_text=_("Skills an agent needs to take it from the queue, e.g. german."), label=_("Required skills"))
 
     class Meta:
         model = Conversation
@@ -63,7 +66,7 @@ class ConversationForm(forms.ModelForm):
     def clean_disposition(self) -> str:
         disposition = self.cleaned_data.get("disposition", "")
         if self.instance.pk and not disposition and self.initial.get("disposition"):
-            raise forms.ValidationError("A disposition can be changed but not cleared.")
+            raise forms.ValidationError(_("A disposition can be changed but not cleared."))
         return disposition
 
 
@@ -75,9 +78,9 @@ class EventInline(ReadOnlyInline, admin.TabularInline):
     fields = ["occurred_at", "what_happened", "depth", "dispatched_at"]
     readonly_fields = fields
     classes = ["collapse"]
-    verbose_name_plural = "History (domain events)"
+    verbose_name_plural = _("History (domain events)")
 
-    @admin.display(description="What happened")
+    @admin.display(description=_("What happened"))
     def what_happened(self, event: Event) -> str:
         """The event in words (its payload is on the event's own page, behind a JSON toggle)."""
         return event_sentence(event, on_conversation=False)
@@ -85,20 +88,20 @@ class EventInline(ReadOnlyInline, admin.TabularInline):
 
 class StatusForm(forms.Form):
     # No default: a bulk status change is a decision, so the agent picks the status (an unchosen one is an error).
-    status = forms.ChoiceField(choices=[("", "Choose a status…"), *Status.choices])
+    status = forms.ChoiceField(choices=[("", "Choose a status…"), *Status.choices], label=_("Status"))
 
 
 class PriorityForm(forms.Form):
-    priority = forms.ChoiceField(choices=Priority.choices)
+    priority = forms.ChoiceField(choices=Priority.choices, label=_("Priority"))
 
 
 class AddTagsForm(forms.Form):
-    tags = forms.CharField(max_length=500, help_text="One tag, or several separated by commas.")
+    tags = forms.CharField(max_length=500, help_text=_("One tag, or several separated by commas."), label=_("Tags"))
 
     def clean_tags(self) -> list[str]:
         names = split_tags(self.cleaned_data["tags"])
         if not names:
-            raise forms.ValidationError("Enter a tag.")
+            raise forms.ValidationError(_("Enter a tag."))
         return names
 
 
@@ -116,7 +119,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         workspace.QuickViewFilter, agent_day.SavedViewFilter, "status", "priority", "channel", ("assignee", admin.RelatedOnlyFieldListFilter), "team", "tags",
     ]
     search_fields = ["subject", "contact__name", "contact__email", "contact__phone"]
-    search_help_text = "Search subject, contact name, email or phone, and the text of messages."
+    search_help_text = _("Search subject, contact name, email or phone, and the text of messages.")
     list_select_related = ["contact", "assignee", "team"]
     autocomplete_fields = ["contact"]
     date_hierarchy = "created_at"
@@ -158,7 +161,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
                                           request.user)
             self.message_user(request, done, messages.SUCCESS)
         except ValidationError as exc:
-            self.message_user(request, "Not done: " + " ".join(exc.messages), messages.ERROR)
+            self.message_user(request, gettext("Not done: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
         return HttpResponseRedirect(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -179,7 +182,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         return actions
 
     def get_fieldsets(self, request, obj=None):
-        work = ("Work", {"fields": ["status", "priority", "assignee", "team", "tags", "disposition",
+        work = (_("Work"), {"fields": ["status", "priority", "assignee", "team", "tags", "disposition",
                                     "required_skills"]})
         fields = [fieldset] if (fieldset := field_admin.fieldset(self._field_definitions(request))) else []
         if obj is None:
@@ -188,7 +191,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
             (None, {"fields": ["contact", "channel", "subject"]}),
             work,
             *fields,
-            ("Timeline", {"fields": self.timeline_fields, "classes": ["collapse"]}),
+            (_("Timeline"), {"fields": self.timeline_fields, "classes": ["collapse"]}),
         ]
 
     def _field_definitions(self, request) -> list:
@@ -213,36 +216,36 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # conversations are closed, not deleted: their events and runs are the audit trail
 
-    @admin.display(description="Conversation", ordering="subject")
+    @admin.display(description=_("Conversation"), ordering="subject")
     def conversation_display(self, conversation: Conversation) -> str:
         return format_html('{}<br><span class="ws-who">{} · {}</span>', conversation.subject or "(no subject)",
                            conversation.contact, conversation.get_channel_display())
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def status_display(self, conversation: Conversation) -> str:
         if conversation.snoozed_until:  # the snooze badge of the list (docs/agent_day.md)
-            return format_html('{}<br><span class="ws-who ws-snoozed-cell">snoozed until {}</span>',
-                               conversation.get_status_display(), when(conversation.snoozed_until))
-        return format_html('{}<br><span class="ws-who">{} priority</span>', conversation.get_status_display(),
-                           conversation.get_priority_display())
+            return format_html('{}<br><span class="ws-who ws-snoozed-cell">{}</span>', conversation.get_status_display(),
+                               gettext("snoozed until %(time)s") % {"time": when(conversation.snoozed_until)})
+        return format_html('{}<br><span class="ws-who">{}</span>', conversation.get_status_display(),
+                           gettext("%(priority)s priority") % {"priority": conversation.get_priority_display()})
 
-    @admin.display(description="Assignee", ordering="assignee__username")
+    @admin.display(description=_("Assignee"), ordering="assignee__username")
     def owner_display(self, conversation: Conversation) -> str:
-        assignee = conversation.assignee.get_username() if conversation.assignee_id else "Unassigned"
-        team = conversation.team.name if conversation.team_id else "no team"
+        assignee = conversation.assignee.get_username() if conversation.assignee_id else _("Unassigned")
+        team = conversation.team.name if conversation.team_id else _("no team")
         return format_html('{}<br><span class="ws-who">{}</span>', assignee, team)
 
-    @admin.display(description="Tags")
+    @admin.display(description=_("Tags"))
     def tag_list(self, conversation: Conversation) -> str:
         return ", ".join(tag.name for tag in conversation.tags.all())
 
-    @admin.display(description="Created", ordering="created_at")
+    @admin.display(description=_("Created"), ordering="created_at")
     def created_display(self, conversation: Conversation) -> str:
         return when(conversation.created_at)
 
-    @admin.display(description="Sentiment", ordering="sentiment")
+    @admin.display(description=_("Sentiment"), ordering="sentiment")
     def sentiment_display(self, conversation: Conversation) -> str:
-        return "–" if conversation.sentiment is None else f"{conversation.sentiment:.2f}"
+        return "–" if conversation.sentiment is None else number_format(conversation.sentiment, 2)
 
     # Saving the change form through the services ----------------------------------------------------------------
 
@@ -287,7 +290,7 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     # Bulk actions -------------------------------------------------------------------------------------------------
 
     def _apply_to_each(
-        self, request, queryset: QuerySet, change: Callable[[Conversation], Any], done: str
+        self, request, queryset: QuerySet, change: Callable[[Conversation], Any], done: Callable[[int], str]
     ) -> None:
         """Run one service call per conversation (each its own transaction) and report successes and refusals."""
         changed, refused = 0, []
@@ -298,10 +301,10 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
             except ValidationError as exc:
                 refused.append(f"#{conversation.pk}: {' '.join(exc.messages)}")
         if changed:
-            noun = "conversation" if changed == 1 else "conversations"
-            self.message_user(request, done.format(count=changed, noun=noun), messages.SUCCESS)
+            self.message_user(request, done(changed), messages.SUCCESS)
         if refused:
-            self.message_user(request, "Not changed: " + "; ".join(refused), messages.ERROR)
+            self.message_user(request, gettext("Not changed: %(reasons)s") % {"reasons": "; ".join(refused)},
+                              messages.ERROR)
 
     def _with_form(self, request, queryset, form_class: type[forms.Form], title: str, apply: Callable) -> Any:
         """The intermediate page of an action: ask for a value, then apply it to the selected conversations."""
@@ -329,15 +332,16 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         }
         return TemplateResponse(request, ACTION_FORM_TEMPLATE, context)
 
-    @admin.action(description="Assign to me", permissions=["change"])
+    @admin.action(description=_("Assign to me"), permissions=["change"])
     def assign_to_me(self, request, queryset) -> None:
         self._apply_to_each(
             request, queryset,
             lambda c: services.conversation_assign(conversation=c, assignee=request.user, actor=request.user),
-            "Assigned {count} {noun} to you.",
+            lambda count: ngettext("Assigned %(count)s conversation to you.",
+                                   "Assigned %(count)s conversations to you.", count) % {"count": count},
         )
 
-    @admin.action(description="Change status…", permissions=["change"])
+    @admin.action(description=_("Change status…"), permissions=["change"])
     def change_status(self, request, queryset):
         def apply(data):
             label = Status(data["status"]).label
@@ -346,32 +350,38 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
                 lambda c: services.conversation_change_status(
                     conversation=c, status=data["status"], actor=request.user
                 ),
-                f"Set the status of {{count}} {{noun}} to {label}.",
+                lambda count: ngettext("Set the status of %(count)s conversation to %(label)s.",
+                                       "Set the status of %(count)s conversations to %(label)s.", count) % {
+                    "count": count, "label": label},
             )
 
-        return self._with_form(request, queryset, StatusForm, "Change the status of conversations", apply)
+        return self._with_form(request, queryset, StatusForm, _("Change the status of conversations"), apply)
 
-    @admin.action(description="Set priority…", permissions=["change"])
+    @admin.action(description=_("Set priority…"), permissions=["change"])
     def set_priority(self, request, queryset):
         def apply(data):
             label = Priority(data["priority"]).label
             self._apply_to_each(
                 request, queryset,
                 lambda c: services.conversation_set_priority(conversation=c, priority=data["priority"]),
-                f"Set the priority of {{count}} {{noun}} to {label}.",
+                lambda count: ngettext("Set the priority of %(count)s conversation to %(label)s.",
+                                       "Set the priority of %(count)s conversations to %(label)s.", count) % {
+                    "count": count, "label": label},
             )
 
-        return self._with_form(request, queryset, PriorityForm, "Set the priority of conversations", apply)
+        return self._with_form(request, queryset, PriorityForm, _("Set the priority of conversations"), apply)
 
-    @admin.action(description="Add tags…", permissions=["change"])
+    @admin.action(description=_("Add tags…"), permissions=["change"])
     def add_tags(self, request, queryset):
         def apply(data):
             names = ", ".join(data["tags"])
             self._apply_to_each(
                 request, queryset,
                 lambda c: services.conversation_add_tags(conversation=c, tags=data["tags"]),
-                f"Tagged {{count}} {{noun}} with {names}.",
+                lambda count: ngettext("Tagged %(count)s conversation with %(names)s.",
+                                       "Tagged %(count)s conversations with %(names)s.", count) % {
+                    "count": count, "names": names},
             )
 
-        return self._with_form(request, queryset, AddTagsForm, "Add tags to conversations", apply)
+        return self._with_form(request, queryset, AddTagsForm, _("Add tags to conversations"), apply)
 

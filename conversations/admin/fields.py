@@ -15,6 +15,8 @@ from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.services import fields as field_services
@@ -34,7 +36,7 @@ class ConversationFieldForm(forms.ModelForm):
     """A definition; select options are typed one per line (or comma-separated)."""
 
     options = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                              help_text="Select fields: the allowed values, one per line.")
+                              help_text=_("Select fields: the allowed values, one per line."), label=_("Options"))
 
     class Meta:
         model = ConversationField
@@ -76,7 +78,7 @@ class ConversationFieldAdmin(ManagersWriteMixin, ServiceErrorsAsMessages, admin.
     search_fields = ["key", "label"]
     actions: list = []  # no bulk delete: each delete is checked against the workflows that use the field
 
-    @admin.display(description="Options")
+    @admin.display(description=_("Options"))
     def options_display(self, field: ConversationField) -> str:
         return ", ".join(field.options or []) or "—"
 
@@ -97,7 +99,7 @@ class ConversationFieldAdmin(ManagersWriteMixin, ServiceErrorsAsMessages, admin.
         try:
             return super().delete_view(request, object_id, extra_context)
         except ValidationError as exc:
-            self.message_user(request, "Not deleted: " + " ".join(exc.messages), messages.ERROR)
+            self.message_user(request, gettext("Not deleted: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path().rsplit("delete/", 1)[0])
 
 
@@ -173,7 +175,7 @@ def changed_values(form: forms.Form) -> dict[str, Any]:
 def fieldset(fields: list[ConversationField]) -> tuple[str, dict] | None:
     if not fields:
         return None
-    return ("Fields", {"fields": [f"{PREFIX}{definition.key}" for definition in fields]})
+    return (_("Fields"), {"fields": [f"{PREFIX}{definition.key}" for definition in fields]})
 
 
 def list_columns(fields: list[ConversationField]) -> list[Callable[[Conversation], str]]:
@@ -190,7 +192,7 @@ def list_columns(fields: list[ConversationField]) -> list[Callable[[Conversation
 def shown_value(conversation: Conversation, definition: ConversationField) -> str:
     value = (conversation.fields or {}).get(definition.key)
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     return "—" if value in (None, "") else str(value)
 
 
@@ -203,8 +205,9 @@ def fields_panel(request: HttpRequest, conversation: Conversation) -> str:
     rows = format_html_join("", "<dt>{}{}</dt><dd>{}</dd>", (
         (definition.label, " *" if definition.required_on_resolve else "", shown_value(conversation, definition))
         for definition in fields))
-    return format_html('<div class="module ws-fields"><h2>Fields</h2><dl class="ws-box">{}</dl>'
-                       '<p class="help">* required before resolving; edit in “Fields” below.</p></div>', rows)
+    return format_html('<div class="module ws-fields"><h2>{}</h2><dl class="ws-box">{}</dl>'
+                       '<p class="help">{}</p></div>', _("Fields"), rows,
+                       _("* required before resolving; edit in “Fields” below."))
 
 
 workspace.register_panel(workspace.Panel("side", fields_panel))

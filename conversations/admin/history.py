@@ -6,6 +6,7 @@ import json
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.timefmt import when
@@ -52,7 +53,7 @@ class SurveyAdmin(ReadOnlyAdmin):
     search_fields = ["contact__name", "contact__email", "token"]
     list_select_related = ["conversation", "contact"]
 
-    @admin.display(description="Token")
+    @admin.display(description=_("Token"))
     def token_short(self, survey: Survey) -> str:
         return survey.token[:8]
 
@@ -74,7 +75,7 @@ class RecordingAdmin(ReadOnlyAdmin):
 class EventTypeFilter(admin.SimpleListFilter):
     """Filter by event, named in words (the type column has no choices of its own)."""
 
-    title = "event"
+    title = _("event")
     parameter_name = "type"
 
     def lookups(self, request, model_admin):
@@ -92,26 +93,26 @@ class EventAdmin(ReadOnlyAdmin):
     list_filter = [EventTypeFilter, "depth", ("dispatched_at", admin.EmptyFieldListFilter)]
     date_hierarchy = "occurred_at"
     search_fields = ["=conversation__id", "contact__name", "contact__email"]
-    search_help_text = "Search by conversation id (exact) or contact name/email."
+    search_help_text = _("Search by conversation id (exact) or contact name/email.")
     list_select_related = ["conversation", "contact"]
     fields = ["summary", "type", "occurred_at", "conversation", "contact", "depth", "payload_pretty", "dispatched_at",
               "dispatch_note", "id"]
     readonly_fields = fields
     ordering = ["-occurred_at"]
 
-    @admin.display(description="Occurred at", ordering="occurred_at")
+    @admin.display(description=_("Occurred at"), ordering="occurred_at")
     def occurred_display(self, event: Event) -> str:
         return when(event.occurred_at)
 
-    @admin.display(description="Event", ordering="type")
+    @admin.display(description=_("Event"), ordering="type")
     def type_label(self, event: Event) -> str:
         return EVENT_LABELS.get(event.type, event.type)
 
-    @admin.display(description="What happened")
+    @admin.display(description=_("What happened"))
     def summary(self, event: Event) -> str:
         return event_sentence(event)
 
-    @admin.display(description="Payload")
+    @admin.display(description=_("Payload"))
     def payload_pretty(self, event: Event) -> str:
         """The raw payload behind a "JSON" toggle (the sentence above says it in words)."""
         return format_html("<details><summary>JSON</summary><pre>{}</pre></details>",

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.admin.base import ManagersWriteMixin, ServiceErrorsAsMessages, User, adopt, staff_users
@@ -45,7 +46,7 @@ class ContactForm(forms.ModelForm):
         if attributes in (None, ""):
             return {}
         if not isinstance(attributes, dict):
-            raise forms.ValidationError('Attributes are a JSON object, e.g. {"vip": true, "plan": "enterprise"}.')
+            raise forms.ValidationError(_('Attributes are a JSON object, e.g. {"vip": true, "plan": "enterprise"}.'))
         return attributes
 
 
@@ -57,7 +58,7 @@ class ContactAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     search_fields = ["name", "email", "phone"]
     readonly_fields = ["created_at", "updated_at"]
 
-    @admin.display(description="Attributes")
+    @admin.display(description=_("Attributes"))
     def attributes_display(self, contact: Contact) -> str:
         return json.dumps(contact.attributes, sort_keys=True) if contact.attributes else "–"
 
@@ -104,7 +105,7 @@ class TeamAdmin(QueuePageMixin, ManagersWriteMixin, admin.ModelAdmin):
     search_fields = ["name"]
     fieldsets = [
         (None, {"fields": ["name", "email"]}),
-        ("Queue (routing)", {"fields": ["auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes",
+        (_("Queue (routing)"), {"fields": ["auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes",
                                         "members_with_skills"]}),
     ]
     readonly_fields = ["members_with_skills"]
@@ -116,11 +117,11 @@ class TeamAdmin(QueuePageMixin, ManagersWriteMixin, admin.ModelAdmin):
             open_conversations=Count("conversations", filter=open_filter, distinct=True),
         )
 
-    @admin.display(description="Agents", ordering="agent_count")
+    @admin.display(description=_("Agents"), ordering="agent_count")
     def agent_count(self, team) -> int:
         return team.agent_count
 
-    @admin.display(description="Open conversations", ordering="open_conversations")
+    @admin.display(description=_("Open conversations"), ordering="open_conversations")
     def open_conversations(self, team) -> int:
         return team.open_conversations
 
@@ -137,7 +138,7 @@ TEAM_FORM_FIELDS = {"name", "email", "auto_assign", "strategy", "skills_timeout_
 
 
 class AgentProfileForm(forms.ModelForm):
-    skills = SkillsFormField()
+    skills = SkillsFormField(label=_("Skills"))
 
     class Meta:
         model = AgentProfile
@@ -168,15 +169,15 @@ class AgentProfileAdmin(AgentStatusMixin, ManagersWriteMixin, admin.ModelAdmin):
             .annotate(open_conversations=Count("user__assigned_conversations", filter=open_filter, distinct=True))
         )
 
-    @admin.display(description="Teams")
+    @admin.display(description=_("Teams"))
     def team_list(self, profile: AgentProfile) -> str:
         return ", ".join(team.name for team in profile.teams.all())
 
-    @admin.display(description="Skills")
+    @admin.display(description=_("Skills"))
     def skill_list(self, profile: AgentProfile) -> str:
         return ", ".join(profile.skills or []) or "–"
 
-    @admin.display(description="Open conversations", ordering="open_conversations")
+    @admin.display(description=_("Open conversations"), ordering="open_conversations")
     def open_conversations(self, profile) -> int:
         return profile.open_conversations
 
@@ -190,7 +191,7 @@ class AgentProfileAdmin(AgentStatusMixin, ManagersWriteMixin, admin.ModelAdmin):
 
 
 class AgentProfileInlineForm(forms.ModelForm):
-    skills = SkillsFormField()
+    skills = SkillsFormField(label=_("Skills"))
 
     class Meta:
         model = AgentProfile
@@ -203,7 +204,7 @@ class AgentProfileInline(admin.StackedInline):
     fields = ["teams", "capacity", "status", "skills"]
     filter_horizontal = ["teams"]
     can_delete = False
-    verbose_name = verbose_name_plural = "Agent profile (routing)"
+    verbose_name = verbose_name_plural = _("Agent profile (routing)")
 
 
 class HelpdeskUserAdmin(UserAdmin):

@@ -7,24 +7,25 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from conversations import preferences
 from conversations.models import UserPreference
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
-    return [("", f"Site default ({settings.TIME_ZONE})")] + [
+    return [("", _("Site default (%(zone)s)") % {"zone": settings.TIME_ZONE})] + [
         (name, name.replace("_", " ")) for name in preferences.time_zone_names()]
 
 
 class PreferenceForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(choices=time_zone_choices, required=False, label="My time zone",
-                                  help_text="Every time in admin is shown in this zone, labelled with its "
-                                            "abbreviation.")
+    time_zone = forms.ChoiceField(choices=time_zone_choices, required=False, label=_("My time zone"),
+                                  help_text=_("Every time in admin is shown in this zone, labelled with its "
+                                            "abbreviation."))
 
-    language = forms.ChoiceField(choices=lambda: [("", "The browser's language")] + list(settings.LANGUAGES),
-                                 required=False, label="My language",
-                                 help_text="The language admin speaks to you.")
+    language = forms.ChoiceField(choices=lambda: [("", _("The browser's language"))] + list(settings.LANGUAGES),
+                                 required=False, label=_("My language"),
+                                 help_text=_("The language admin speaks to you."))
 
     class Meta:
         model = UserPreference
@@ -70,12 +71,12 @@ class UserPreferenceAdmin(admin.ModelAdmin):
         """The person's own form (their row is made on first visit) instead of a list; it saves back here."""
         if not self.has_module_permission(request):
             raise PermissionDenied
-        own, _ = UserPreference.objects.get_or_create(user=request.user)
-        return self.change_view(request, str(own.pk), extra_context={"title": "My preferences"})
+        own, _created = UserPreference.objects.get_or_create(user=request.user)
+        return self.change_view(request, str(own.pk), extra_context={"title": _("My preferences")})
 
     def save_model(self, request: HttpRequest, obj: UserPreference, form, change: bool) -> None:
         preferences.preference_save(user=request.user, time_zone=obj.time_zone, language=obj.language)
 
     def response_change(self, request: HttpRequest, obj: UserPreference):
-        messages.success(request, "Your preferences are saved.")
+        messages.success(request, _("Your preferences are saved."))
         return HttpResponseRedirect(request.path)

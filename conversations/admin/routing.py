@@ -19,6 +19,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from conversations import services
@@ -34,7 +36,7 @@ class SkillsFormField(forms.CharField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
-        kwargs.setdefault("help_text", "Comma-separated, e.g. german, billing.")
+        kwargs.setdefault("help_text", _("Comma-separated, e.g. german, billing."))
         super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> str:
@@ -63,8 +65,10 @@ def waited_words(waited) -> str:
     days, rest = divmod(minutes, 1440)
     hours, minutes = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+        return gettext("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
+    if hours:
+        return gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+    return gettext("%(minutes)s min") % {"minutes": minutes}
 
 
 class QueuePageMixin:
@@ -83,22 +87,22 @@ class QueuePageMixin:
         rows = queue_position_rows(team)
         for position, row in enumerate(rows, start=1):
             row["position"], row["waited_words"] = position, waited_words(row["waited"])
-        context = {**self.admin_site.each_context(request), "title": f"Queue of {team.name}", "team": team,
+        context = {**self.admin_site.each_context(request), "title": _('Queue of %(team_name)s') % {'team_name': team.name}, "team": team,
                    "rows": rows, "agents": online_agents(team), "opts": self.model._meta,
                    "subtitle": team.name}
         return TemplateResponse(request, "admin/conversations/team/queue.html", context)
 
     def queue_link(self, team: Team) -> str:
-        return format_html('<a href="{}">Queue</a>', reverse("admin:conversations_team_queue", args=[team.pk]))
-    queue_link.short_description = "Queue"  # type: ignore[attr-defined]
+        return format_html('<a href="{}">{}</a>', reverse("admin:conversations_team_queue", args=[team.pk]), _("Queue"))
+    queue_link.short_description = _("Queue")  # type: ignore[attr-defined]
 
     def members_with_skills(self, team: Team) -> str:
         if not team.pk:
             return "–"
         rows = [(profile.user.get_username(), profile.get_status_display(), ", ".join(profile.skills) or "no skills")
                 for profile in team.agents.select_related("user").order_by("user__username")]
-        return format_html_join(mark_safe("<br>"), "{} ({}): {}", rows) or "No agents yet."
-    members_with_skills.short_description = "Agents and skills"  # type: ignore[attr-defined]
+        return format_html_join(mark_safe("<br>"), "{} ({}): {}", rows) or _("No agents yet.")
+    members_with_skills.short_description = _("Agents and skills")  # type: ignore[attr-defined]
 
 
 class AgentStatusMixin:
@@ -112,12 +116,12 @@ class AgentStatusMixin:
         profile = AgentProfile.objects.filter(user=request.user).first()
         status = request.POST.get("status", "")
         if profile is None:
-            messages.error(request, "You have no agent profile.")
+            messages.error(request, _("You have no agent profile."))
         elif status not in AgentStatus.values:
-            messages.error(request, "Choose online, away or offline.")
+            messages.error(request, _("Choose online, away or offline."))
         else:
             services.agent_set_status(profile=profile, status=status)
-            messages.success(request, f"You are {AgentStatus(status).label.lower()}.")
+            messages.success(request, _('You are %(value0)s.') % {'value0': AgentStatus(status).label.lower()})
         back = request.POST.get("next") or request.META.get("HTTP_REFERER") or ""
         if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
                                                require_https=request.is_secure()):

@@ -19,6 +19,8 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.choices import SenderType, Status
@@ -89,16 +91,16 @@ def rendered_panels(request: HttpRequest, conversation: Conversation) -> dict[st
 
 
 # A snoozed conversation leaves Mine until it wakes (docs/agent_day.md); it waits under Snoozed meanwhile.
-register_quick_view(QuickView("mine", "Mine", lambda request, qs: qs.filter(assignee=request.user,
+register_quick_view(QuickView("mine", _("Mine"), lambda request, qs: qs.filter(assignee=request.user,
                                                                             snoozed_until__isnull=True)))
-register_quick_view(QuickView("unassigned", "Unassigned", lambda request, qs: qs.filter(assignee__isnull=True)))
-register_quick_view(QuickView("snoozed", "Snoozed", lambda request, qs: qs.filter(snoozed_until__isnull=False)))
+register_quick_view(QuickView("unassigned", _("Unassigned"), lambda request, qs: qs.filter(assignee__isnull=True)))
+register_quick_view(QuickView("snoozed", _("Snoozed"), lambda request, qs: qs.filter(snoozed_until__isnull=False)))
 
 
 class QuickViewFilter(admin.SimpleListFilter):
     """The quick views as a list filter, so they combine with the others and show in the filter sidebar."""
 
-    title = "view"
+    title = _("view")
     parameter_name = "view"
 
     def lookups(self, request, model_admin) -> list[tuple[str, str]]:
@@ -112,7 +114,7 @@ class QuickViewFilter(admin.SimpleListFilter):
 def quick_links(request: HttpRequest) -> list[dict[str, Any]]:
     """The links above the list: All, then every quick view; the one in the query string is marked current."""
     current = request.GET.get(QuickViewFilter.parameter_name, "")
-    links = [{"label": "All", "url": "?", "current": not current}]
+    links = [{"label": _("All"), "url": "?", "current": not current}]
     return links + [{"label": view.label, "url": f"?view={view.key}", "current": view.key == current}
                     for view in QUICK_VIEWS]
 
@@ -147,10 +149,10 @@ class WorkForm(forms.Form):
 
     action = forms.ChoiceField(choices=[("reply", "Reply"), ("note", "Add internal note"),
                                         ("assign_to_me", "Assign to me"), ("status", "Set status"),
-                                        ("retry_delivery", "Retry sending")])
-    body = forms.CharField(required=False, max_length=services.MAX_BODY_LENGTH, strip=True)
-    status = forms.ChoiceField(required=False, choices=Status.choices)
-    message = forms.IntegerField(required=False, min_value=1)
+                                        ("retry_delivery", "Retry sending")], label=_("Action"))
+    body = forms.CharField(required=False, max_length=services.MAX_BODY_LENGTH, strip=True, label=_("Body"))
+    status = forms.ChoiceField(required=False, choices=Status.choices, label=_("Status"))
+    message = forms.IntegerField(required=False, min_value=1, label=_("Message"))
 
     def __init__(self, data=None, files=None, **kwargs):
         super().__init__(data, files, **kwargs)
@@ -161,29 +163,29 @@ def _post(conversation: Conversation, data: dict, user, *, internal: bool) -> st
     message = services.message_create(conversation=conversation, body=data["body"], sender_type=SenderType.AGENT,
                                       author=user, internal=internal, files=data.get("files"))
     if internal:
-        return "Internal note added."
-    return "Reply queued for sending." if _reverse_one(message, "delivery") else "Reply sent."
+        return gettext("Internal note added.")
+    return gettext("Reply queued for sending.") if _reverse_one(message, "delivery") else gettext("Reply sent.")
 
 
 def _retry_delivery(conversation: Conversation, data: dict, user) -> str:
     message = conversation.messages.select_related("delivery").filter(pk=data.get("message")).first()
     delivery = _reverse_one(message, "delivery") if message else None
     if delivery is None:
-        raise ValidationError({"message": "That message has no delivery to retry."})
+        raise ValidationError({"message": _("That message has no delivery to retry.")})
     services.delivery_retry(delivery=delivery)
-    return "Sending again."
+    return gettext("Sending again.")
 
 
 def _assign_to_me(conversation: Conversation, data: dict, user) -> str:
     services.conversation_assign(conversation=conversation, assignee=user, actor=user)
-    return "Assigned to you."
+    return gettext("Assigned to you.")
 
 
 def _set_status(conversation: Conversation, data: dict, user) -> str:
     if not data.get("status"):
-        raise ValidationError({"status": "Choose a status."})
+        raise ValidationError({"status": _("Choose a status.")})
     services.conversation_change_status(conversation=conversation, status=data["status"], actor=user)
-    return f"Status set to {Status(data['status']).label}."
+    return gettext("Status set to %(status)s.") % {"status": Status(data["status"]).label}
 
 
 WORK_ACTIONS: dict[str, Callable[[Conversation, dict, Any], str]] = {

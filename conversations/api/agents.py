@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -32,7 +33,7 @@ class AgentSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
     teams = serializers.SerializerMethodField()
     skills = serializers.ListField(child=serializers.CharField(), read_only=True)
-    open_conversations = serializers.IntegerField(read_only=True, help_text="Assigned conversations new or open.")
+    open_conversations = serializers.IntegerField(read_only=True, help_text=_("Assigned conversations new or open."))
 
     class Meta:
         model = AgentProfile
@@ -106,7 +107,7 @@ class AgentViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         if is_manager(self.request.user):
             return
         if profile.user_id != self.request.user.pk or set(data) - {"status"}:
-            raise PermissionDenied("An agent may change only their own status; the rest is for support managers.")
+            raise PermissionDenied(_("An agent may change only their own status; the rest is for support managers."))
 
     def perform_update(self, serializer) -> None:
         profile = serializer.instance

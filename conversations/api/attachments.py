@@ -6,6 +6,7 @@ anonymous 401, any other account 403, an unknown id 404. The name sent is the cl
 from __future__ import annotations
 
 from django.http import FileResponse, Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
@@ -63,7 +64,7 @@ class MessageDeliveryRetryView(HelpdeskAPIMixin, APIView):
                                     pk=_digits(message_pk), conversation_id=_digits(conversation_pk))
         delivery = reverse_one(message, "delivery")
         if delivery is None:
-            raise ValidationError({"delivery": ["This message has no delivery."]})
+            raise ValidationError({"delivery": [_("This message has no delivery.")]})
         services.delivery_retry(delivery=delivery)
         fresh = Message.objects.select_related(*MESSAGE_SELECT).prefetch_related(*MESSAGE_PREFETCH).get(pk=message.pk)
         return Response(MessageSerializer(fresh, context={"request": request}).data)

@@ -9,6 +9,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.http import http_date
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.pagination import PageNumberPagination
@@ -64,7 +65,7 @@ def positive_query_int(request, name: str) -> int | None:
     if raw in (None, ""):
         return None
     if not (raw.isascii() and raw.isdigit()) or not raw.strip("0"):
-        raise exceptions.ValidationError({name: ["Give a whole number from 1."]})
+        raise exceptions.ValidationError({name: [_("Give a whole number from 1.")]})
     return int(raw) if len(raw) <= 30 else 10**30  # past any page count or size, without parsing a huge number
 
 
@@ -90,7 +91,7 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(django_validation_error_detail(exc))
     elif isinstance(exc, RequestDataTooBig):
-        exc = exceptions.ParseError(f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+        exc = exceptions.ParseError(_('The body is larger than %(settings_DATA_UPLOAD_MAX_MEMOR)s bytes.') % {'settings_DATA_UPLOAD_MAX_MEMOR': settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)

@@ -6,6 +6,7 @@ Thin as the other views: the serializer checks the request's shape, the services
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, viewsets
 
 from conversations import services
@@ -20,7 +21,7 @@ class ConversationFieldSerializer(StrictFieldsMixin, serializers.ModelSerializer
     """A field definition; `options` are the allowed values of a select field."""
 
     type = serializers.ChoiceField(choices=FieldType.choices, required=False, default=FieldType.TEXT)
-    options = JSONListField(required=False, default=list, help_text="Select fields: the allowed values.")
+    options = JSONListField(required=False, default=list, help_text=_("Select fields: the allowed values."))
 
     class Meta:
         model = ConversationField

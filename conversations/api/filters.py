@@ -12,6 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions
 
@@ -44,11 +45,11 @@ class TextListField(forms.Field):
     def to_python(self, value):
         values = list(value or [])
         if len(values) > MAX_VALUES:
-            raise forms.ValidationError(f"Give at most {MAX_VALUES} values.")
+            raise forms.ValidationError(_('Give at most %(MAX_VALUES)s values.') % {'MAX_VALUES': MAX_VALUES})
         if any(len(item) > 200 for item in values):
-            raise forms.ValidationError("A value has at most 200 characters.")
+            raise forms.ValidationError(_("A value has at most 200 characters."))
         if any("\x00" in item for item in values):
-            raise forms.ValidationError("Null characters are not allowed.")
+            raise forms.ValidationError(_("Null characters are not allowed."))
         return values
 
 
@@ -58,7 +59,7 @@ class IdListField(TextListField):
     def to_python(self, value):
         values = super().to_python(value)
         if not all(item.isdigit() and len(item) <= 18 for item in values):
-            raise forms.ValidationError("Give ids as whole numbers.")
+            raise forms.ValidationError(_("Give ids as whole numbers."))
         return [int(item) for item in values]
 
 
@@ -142,23 +143,23 @@ class TagListFilter(django_filters.Filter):
 class ConversationFilter(django_filters.FilterSet):
     """Every conversation filter of docs/api.md except `sla_breached`, which the SLA app adds with `add_filter`."""
 
-    status = ChoiceListFilter(choices=Status.choices, help_text="One or more statuses.")
-    channel = ChoiceListFilter(choices=Channel.choices, help_text="One or more channels.")
-    priority = ChoiceListFilter(choices=Priority.choices, help_text="One or more priorities.")
+    status = ChoiceListFilter(choices=Status.choices, help_text=_("One or more statuses."))
+    channel = ChoiceListFilter(choices=Channel.choices, help_text=_("One or more channels."))
+    priority = ChoiceListFilter(choices=Priority.choices, help_text=_("One or more priorities."))
     assignee = ReferenceListFilter(field_name="assignee", name_fields=("username",),
-                                   help_text="Agent ids or usernames; `none` for unassigned.")
+                                   help_text=_("Agent ids or usernames; `none` for unassigned."))
     team = ReferenceListFilter(field_name="team", name_fields=("name",),
-                               help_text="Team ids or names; `none` for no team.")
-    tag = TagListFilter(help_text="One or more tag names (any of them).")
-    contact = IdListFilter(field_name="contact", help_text="One or more contact ids.")
+                               help_text=_("Team ids or names; `none` for no team."))
+    tag = TagListFilter(help_text=_("One or more tag names (any of them)."))
+    contact = IdListFilter(field_name="contact", help_text=_("One or more contact ids."))
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
-                                                     help_text="ISO 8601; created at or after.")
+                                                     help_text=_("ISO 8601; created at or after."))
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt",
-                                                      help_text="ISO 8601; created before.")
+                                                      help_text=_("ISO 8601; created before."))
     search = django_filters.CharFilter(method=search_conversations, max_length=200,
-                                       help_text="Text in the subject, contact name/email or a message body.")
+                                       help_text=_("Text in the subject, contact name/email or a message body."))
     snoozed = django_filters.BooleanFilter(field_name="snoozed_until", lookup_expr="isnull", exclude=True,
-                                           help_text="true: snoozed conversations; false: the others.")
+                                           help_text=_("true: snoozed conversations; false: the others."))
 
     class Meta:
         model = Conversation
@@ -209,7 +210,7 @@ class ContactFilter(django_filters.FilterSet):
 
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact", max_length=254)
     segment = django_filters.CharFilter(field_name="segment", max_length=100)
-    search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Text in name or email.")
+    search = django_filters.CharFilter(method="filter_search", max_length=200, help_text=_("Text in name or email."))
 
     class Meta:
         model = Contact
@@ -222,7 +223,7 @@ class ContactFilter(django_filters.FilterSet):
 class TicketFilter(django_filters.FilterSet):
     """Tickets of one or more conversations."""
 
-    conversation = IdListFilter(field_name="conversation", help_text="One or more conversation ids.")
+    conversation = IdListFilter(field_name="conversation", help_text=_("One or more conversation ids."))
 
     class Meta:
         model = Ticket

@@ -14,6 +14,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
@@ -60,7 +61,7 @@ class SafeJSONParser(JSONParser):
                 field = too_deep_field(stream.read())
             if field is not None:  # name the field, as for a body the decoder could still read
                 raise ValidationError({field: [TOO_DEEP]}) from exc
-            raise ParseError("JSON parse error - the body is nested too deeply.") from exc
+            raise ParseError(_("JSON parse error - the body is nested too deeply.")) from exc
         errors = text_problem_errors(data)
         if errors:
             raise ValidationError(errors)

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -159,8 +160,8 @@ class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     email = OptionalEmailField(max_length=254, allow_blank=True, required=False)
     phone = serializers.CharField(max_length=40, allow_blank=True, required=False,
-                                  help_text="International E.164 form, e.g. +14155550123.")
-    attributes = JSONObjectField(required=False, help_text="An object; on PATCH keys merge and null removes.")
+                                  help_text=_("International E.164 form, e.g. +14155550123."))
+    attributes = JSONObjectField(required=False, help_text=_("An object; on PATCH keys merge and null removes."))
 
     class Meta:
         model = Contact
@@ -176,9 +177,9 @@ class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def validate_attributes(self, value: Any) -> dict:
         if not isinstance(value, dict):
-            raise serializers.ValidationError("Attributes are a JSON object.")
+            raise serializers.ValidationError(_("Attributes are a JSON object."))
         if len(json.dumps(value)) > MAX_ATTRIBUTES_BYTES:
-            raise serializers.ValidationError(f"Attributes take at most {MAX_ATTRIBUTES_BYTES} bytes of JSON.")
+            raise serializers.ValidationError(_('Attributes take at most %(MAX_ATTRIBUTES_BYTES)s bytes of JSON.') % {'MAX_ATTRIBUTES_BYTES': MAX_ATTRIBUTES_BYTES})
         return value
 
     def to_representation(self, instance: Contact) -> dict:
@@ -214,7 +215,7 @@ class ConversationSerializer(serializers.ModelSerializer):
 
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     disposition = serializers.ChoiceField(choices=Disposition.choices, allow_blank=True, read_only=True,
-                                          help_text="Empty until one is set.")
+                                          help_text=_("Empty until one is set."))
 
     class Meta:
         model = Conversation
@@ -244,18 +245,18 @@ class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
 
     contact = StrictPrimaryKeyField(queryset=Contact.objects.all())
     channel = serializers.ChoiceField(choices=Channel.choices, required=False,
-                                      help_text="Required unless `inbox` is given (then the inbox's channel).")
+                                      help_text=_("Required unless `inbox` is given (then the inbox's channel)."))
     subject = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)
     team = ReferenceField(resolver=selectors.resolve_team, required=False, allow_null=True, default=None,
-                          help_text="Team id or name.")
+                          help_text=_("Team id or name."))
     inbox = StrictPrimaryKeyField(queryset=Inbox.objects.select_related("team"), required=False, allow_null=True,
-                                  default=None, help_text="The inbox (docs/channels.md): its channel, its team by default.")
+                                  default=None, help_text=_("The inbox (docs/channels.md): its channel, its team by default."))
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
         if attrs.get("inbox") is None and not attrs.get("channel"):
-            raise serializers.ValidationError({"channel": ["This field is required."]})
+            raise serializers.ValidationError({"channel": [_("This field is required.")]})
         if attrs.get("inbox") is not None:
             attrs["channel"] = attrs["inbox"].channel
         return attrs
@@ -270,16 +271,16 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     assignee = ReferenceField(resolver=selectors.resolve_agent, required=False, allow_null=True,
-                              help_text="Agent id, username or email; null unassigns.")
+                              help_text=_("Agent id, username or email; null unassigns."))
     team = ReferenceField(resolver=selectors.resolve_team, required=False, allow_null=True,
-                          help_text="Team id or name; null clears.")
+                          help_text=_("Team id or name; null clears."))
     disposition = serializers.ChoiceField(choices=Disposition.choices, required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=services.MAX_TAG_LENGTH), required=False,
-                                 max_length=100, help_text="The complete tag set, by name.")
-    fields = JSONObjectField(required=False, help_text='Conversation field values by key, e.g. {"order_id": "A-1"}; '
-                                                       "keys left out keep their values, null clears one.")
+                                 max_length=100, help_text=_("The complete tag set, by name."))
+    fields = JSONObjectField(required=False, help_text=_('Conversation field values by key, e.g. {"order_id": "A-1"}; '
+                                                       "keys left out keep their values, null clears one."))
     required_skills = serializers.ListField(child=serializers.CharField(max_length=50), required=False,
-                                            max_length=50, help_text="Skills an agent needs to take it (docs/routing.md).")
+                                            max_length=50, help_text=_("Skills an agent needs to take it (docs/routing.md)."))
 
     def to_representation(self, instance: Conversation) -> dict:
         return ConversationSerializer(instance, context=self.context).data
@@ -327,7 +328,7 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     sender_type = serializers.ChoiceField(choices=SenderType.choices)
     internal = serializers.BooleanField(required=False, default=False)
     files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False,
-                                  write_only=True, help_text="multipart/form-data only: files to attach (docs/channels.md).")
+                                  write_only=True, help_text=_("multipart/form-data only: files to attach (docs/channels.md)."))
 
     def to_representation(self, instance: Message) -> dict:
         return MessageSerializer(instance, context=self.context).data
@@ -336,7 +337,7 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
 class RecordingSerializer(serializers.ModelSerializer):
     """A recording: upload `file` as multipart; reads give its URL, type and size."""
 
-    file = serializers.FileField(help_text="An audio file (audio/*), at most 50 MB.")
+    file = serializers.FileField(help_text=_("An audio file (audio/*), at most 50 MB."))
 
     class Meta:
         model = Recording

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
@@ -191,7 +192,7 @@ class ConversationViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
 
 
 CONVERSATION_ID = OpenApiParameter("conversation_pk", OpenApiTypes.INT, OpenApiParameter.PATH,
-                                   description="The conversation's id.")
+                                   description=_("The conversation's id."))
 
 
 class ConversationChildViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.CreateModelMixin,

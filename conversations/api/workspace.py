@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
@@ -37,9 +38,9 @@ class SavedViewSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     `count` (conversations the view lists now), `owner` and `editable`."""
 
     filters = serializers.JSONField(required=False, default=dict,
-                                    help_text='§8 list filters as query keys with string values.')
+                                    help_text=_('§8 list filters as query keys with string values.'))
     shared_with = serializers.CharField(required=False, default="me", max_length=30,
-                                        help_text='"me", "team:<id>" or "everyone" (sharing: managers only).')
+                                        help_text=_('"me", "team:<id>" or "everyone" (sharing: managers only).'))
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     count = serializers.SerializerMethodField()
     editable = serializers.SerializerMethodField()
@@ -101,7 +102,7 @@ class SavedViewViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
 
 
 OTHER_ID = OpenApiParameter("other_pk", OpenApiTypes.INT, OpenApiParameter.PATH,
-                            description="The linked conversation's id.")
+                            description=_("The linked conversation's id."))
 
 
 @extend_schema(parameters=[CONVERSATION_ID])
@@ -122,7 +123,7 @@ class ConversationActionView(HelpdeskAPIMixin, APIView):
 
 
 class SnoozeSerializer(StrictFieldsMixin, serializers.Serializer):
-    until = serializers.DateTimeField(help_text="ISO 8601 with a time zone, in the future.")
+    until = serializers.DateTimeField(help_text=_("ISO 8601 with a time zone, in the future."))
 
 
 @extend_schema(parameters=[CONVERSATION_ID])
@@ -140,7 +141,7 @@ class SnoozeView(ConversationActionView):
 
 
 class MergeSerializer(StrictFieldsMixin, serializers.Serializer):
-    into = StrictPrimaryKeyField(queryset=Conversation.objects.all(), help_text="The target conversation's id.")
+    into = StrictPrimaryKeyField(queryset=Conversation.objects.all(), help_text=_("The target conversation's id."))
 
 
 @extend_schema(parameters=[CONVERSATION_ID])
@@ -158,21 +159,21 @@ class MergeView(ConversationActionView):
 
 class LinkSerializer(StrictFieldsMixin, serializers.Serializer):
     conversation = StrictPrimaryKeyField(queryset=Conversation.objects.all(),
-                                         help_text="The other conversation's id.")
+                                         help_text=_("The other conversation's id."))
     # Text checked against LinkKind rather than a ChoiceField: the schema already has another enum named `kind`.
     kind = serializers.CharField(required=False, max_length=10,
-                                 help_text='What the other conversation is to this one: "parent", "child" or '
-                                           '"related".')
+                                 help_text=_('What the other conversation is to this one: "parent", "child" or '
+                                           '"related".'))
 
     def validate_kind(self, value: str) -> str:
         if value not in LinkKind.values:
-            raise serializers.ValidationError(f"Use one of: {', '.join(LinkKind.values)}.")
+            raise serializers.ValidationError(_('Use one of: %(value0)s.') % {'value0': ', '.join(LinkKind.values)})
         return value
 
 
 class LinkReadSerializer(serializers.Serializer):
     conversation = serializers.IntegerField()
-    kind = serializers.CharField(help_text='"parent", "child" or "related": what that conversation is to this one.')
+    kind = serializers.CharField(help_text=_('"parent", "child" or "related": what that conversation is to this one.'))
     subject = serializers.CharField()
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -194,7 +195,7 @@ class LinksView(ConversationActionView):
         body = LinkSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if "kind" not in body.validated_data:
-            raise exceptions.ValidationError({"kind": ["This field is required."]})
+            raise exceptions.ValidationError({"kind": [_("This field is required.")]})
         services.conversation_link(conversation=conversation, other=body.validated_data["conversation"],
                                    kind=body.validated_data["kind"], actor=request.user)
         return self.answer(conversation, links=LinkReadSerializer(services.links_of(conversation), many=True).data)

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from conversations.choices import AgentStatus, AssignReason
 from conversations.models import AgentProfile, Conversation, Team
@@ -49,7 +50,7 @@ def hand_back_unanswered(*, agent: Any, reason: str = AssignReason.AGENT_OFFLINE
 
 def _clean_capacity(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CAPACITY:
-        raise ValidationError({"capacity": f"A whole number from 0 to {MAX_CAPACITY}."})
+        raise ValidationError({"capacity": _('A whole number from 0 to %(MAX_CAPACITY)s.') % {'MAX_CAPACITY': MAX_CAPACITY}})
     return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 MAX_SKILLS = 50
 MAX_SKILL_LENGTH = 50
@@ -15,16 +16,16 @@ def clean_skills(value: Any, field: str = "skills") -> list[str]:
     if value is None:
         return []
     if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
-        raise ValidationError({field: 'Skills are a list of names, e.g. ["german", "billing"].'})
+        raise ValidationError({field: _('Skills are a list of names, e.g. ["german", "billing"].')})
     names: list[str] = []
     for raw in value:
         name = raw.strip().lower()
         if not name or len(name) > MAX_SKILL_LENGTH:
-            raise ValidationError({field: f"A skill name has 1 to {MAX_SKILL_LENGTH} characters."})
+            raise ValidationError({field: _('A skill name has 1 to %(MAX_SKILL_LENGTH)s characters.') % {'MAX_SKILL_LENGTH': MAX_SKILL_LENGTH}})
         if name not in names:
             names.append(name)
     if len(names) > MAX_SKILLS:
-        raise ValidationError({field: f"At most {MAX_SKILLS} skills."})
+        raise ValidationError({field: _('At most %(MAX_SKILLS)s skills.') % {'MAX_SKILLS': MAX_SKILLS}})
     return names
 
 

@@ -11,6 +11,7 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext_lazy as _
 
 from conversations.conf import helpdesk_setting
 from conversations.models import Attachment, Message
@@ -45,7 +46,7 @@ def check_attachment_size(*, filename: str, size: int) -> None:
     limit = max_attachment_bytes()
     if size > limit:
         raise ValidationError(
-            {"files": f"{filename} is {size:,} bytes; files may be at most {limit:,} bytes."}
+            {"files": _('%(filename)s is %(size)s bytes; files may be at most %(limit)s bytes.') % {'filename': filename, 'size': format(size, ','), 'limit': format(limit, ',')}}
         )
 
 

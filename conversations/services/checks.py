@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from conversations.choices import (
     Status,
@@ -25,7 +26,7 @@ OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 def require_choice(value: str, choices: type, field: str) -> str:
     if value not in choices.values:
         allowed = ", ".join(choices.values)
-        raise ValidationError({field: f'"{value}" is not one of: {allowed}.'})
+        raise ValidationError({field: _('"%(value)s" is not one of: %(allowed)s.') % {'value': value, 'allowed': allowed}})
     return value
 
 
@@ -42,7 +43,7 @@ def require_object(value: Any, field: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError({field: "Expected a JSON object of keys and values."})
+        raise ValidationError({field: _("Expected a JSON object of keys and values.")})
     # NUL (refused by PostgreSQL), lone surrogates (unrenderable once stored) and deep nesting, checked without
     # recursion before json.dumps recurses: a workflow step's data is held to the same rule as the API's.
     problem = find_text_problem(value)
@@ -51,5 +52,5 @@ def require_object(value: Any, field: str) -> dict:
     try:
         json.dumps(value)
     except (TypeError, ValueError) as exc:
-        raise ValidationError({field: "Expected plain JSON values (text, numbers, booleans, lists, objects)."}) from exc
+        raise ValidationError({field: _("Expected plain JSON values (text, numbers, booleans, lists, objects).")}) from exc
     return value

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
 from conversations.choices import (
@@ -142,8 +143,7 @@ def _refuse_resolving_parent(conversation: Conversation, status: str) -> None:
         return
     child = open_children(conversation).first()
     if child is not None:
-        raise ValidationError({"status": f"Resolve the child conversation #{child.pk} "
-                                         f"({child.subject or 'no subject'}) first: it is still {child.status}."})
+        raise ValidationError({"status": _('Resolve the child conversation #%(child_pk)s (%(value1)s) first: it is still %(child_status)s.') % {'child_pk': child.pk, 'value1': child.subject or 'no subject', 'child_status': child.status}})
 
 
 _UNSET: Any = object()
@@ -231,10 +231,10 @@ def _clean_tag_names(tags: Iterable[str]) -> list[str]:
     names = []
     for raw in tags:
         if not isinstance(raw, str) or not raw.strip():
-            raise ValidationError({"tags": "Tags are non-empty strings."})
+            raise ValidationError({"tags": _("Tags are non-empty strings.")})
         name = raw.strip()
         if len(name) > MAX_TAG_LENGTH:
-            raise ValidationError({"tags": f"A tag has at most {MAX_TAG_LENGTH} characters."})
+            raise ValidationError({"tags": _('A tag has at most %(MAX_TAG_LENGTH)s characters.') % {'MAX_TAG_LENGTH': MAX_TAG_LENGTH}})
         if name not in names:
             names.append(name)
     return names

@@ -14,6 +14,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
 from conversations.choices import DeliveryStatus, InboxChannel, SenderType
@@ -66,7 +67,7 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
         updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
             status=DeliveryStatus.QUEUED, attempts=0, error="", next_attempt_at=clock.now(), lease_until=None)
         if not updated:
-            raise ValidationError({"delivery": "Only a failed delivery can be retried."})
+            raise ValidationError({"delivery": _("Only a failed delivery can be retried.")})
         transaction.on_commit(lambda: enqueue_delivery(delivery.pk))
     delivery.refresh_from_db()
     return delivery

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations import payloads
 from conversations.choices import EventType, FieldType
@@ -50,16 +51,16 @@ def field_users(key: str) -> list[str]:
 def check_definition(field: ConversationField) -> None:
     """Check a definition's key, type and options (a select needs options; other types keep none)."""
     if not isinstance(field.key, str) or not KEY_PATTERN.match(field.key):
-        raise ValidationError({"key": "Use letters, digits and underscores (not starting with a digit), "
-                                      "at most 64 characters."})
+        raise ValidationError({"key": _("Use letters, digits and underscores (not starting with a digit), "
+                                      "at most 64 characters.")})
     require_choice(field.type, FieldType, "type")
     options = field.options if field.options is not None else []
     if not isinstance(options, list) or not all(isinstance(option, str) and option.strip() for option in options):
-        raise ValidationError({"options": "Options are a list of non-empty strings."})
+        raise ValidationError({"options": _("Options are a list of non-empty strings.")})
     if len(options) > MAX_OPTIONS or len(set(options)) != len(options):
-        raise ValidationError({"options": f"At most {MAX_OPTIONS} options, each once."})
+        raise ValidationError({"options": _('At most %(MAX_OPTIONS)s options, each once.') % {'MAX_OPTIONS': MAX_OPTIONS}})
     if field.type == FieldType.SELECT and not options:
-        raise ValidationError({"options": "A select field needs at least one option."})
+        raise ValidationError({"options": _("A select field needs at least one option.")})
     field.options = options if field.type == FieldType.SELECT else []
     field.full_clean(exclude=["key", "options"])
 
@@ -71,7 +72,7 @@ def conversation_field_create(*, key: str, label: str, type: str = FieldType.TEX
                               required_on_resolve=bool(required_on_resolve), position=position or 0)
     check_definition(field)
     if ConversationField.objects.filter(key=key).exists():
-        raise ValidationError({"key": f'A field with the key "{key}" already exists.'})
+        raise ValidationError({"key": _('A field with the key "%(key)s" already exists.') % {'key': key}})
     field.save()
     return field
 
@@ -83,7 +84,7 @@ def conversation_field_update(*, field: ConversationField, **changes: Any) -> Co
     if unknown:
         raise ValidationError({key: "Not a field of a conversation field definition." for key in unknown})
     if "key" in changes and changes["key"] != field.key:
-        raise ValidationError({"key": "The key of a field cannot change; create a new field instead."})
+        raise ValidationError({"key": _("The key of a field cannot change; create a new field instead.")})
     if "type" in changes and changes["type"] != field.type:
         refuse_when_used(field.key, "type", "change the type of")
     for name, value in changes.items():
@@ -103,8 +104,7 @@ def refuse_when_used(key: str, error_key: str, verb: str) -> None:
     """A ValidationError on `error_key` naming whatever uses the field `key` (see `register_field_usage`)."""
     users = field_users(key)
     if users:
-        raise ValidationError({error_key: f'Cannot {verb} the field "{key}": it is used by {", ".join(users)}. '
-                                          "Change or deactivate those first."})
+        raise ValidationError({error_key: _('Cannot %(verb)s the field "%(key)s": it is used by %(value2)s. Change or deactivate those first.') % {'verb': verb, 'key': key, 'value2': ", ".join(users)}})
 
 
 # Values -----------------------------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def clean_field_value(field: ConversationField, value: Any) -> Any:
 def clean_field_values(values: Any) -> dict[str, Any]:
     """Every value checked against its definition; unknown keys and wrong types are errors naming `fields.<key>`."""
     if not isinstance(values, dict):
-        raise ValidationError({"fields": "Expected a JSON object of field keys and values."})
+        raise ValidationError({"fields": _("Expected a JSON object of field keys and values.")})
     definitions = {field.key: field for field in ConversationField.objects.filter(key__in=list(values))}
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}

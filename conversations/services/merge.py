@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
+from django.utils.translation import gettext_lazy as _
 
 from conversations import payloads
 from conversations.choices import EventType, Status
@@ -21,12 +22,11 @@ INVERSE_KIND = {LinkKind.PARENT: LinkKind.CHILD, LinkKind.CHILD: LinkKind.PARENT
 
 def _check_merge(source: Conversation, target: Conversation) -> None:
     if source.pk == target.pk:
-        raise ValidationError({"into": "A conversation cannot be merged into itself."})
+        raise ValidationError({"into": _("A conversation cannot be merged into itself.")})
     if source.merged_into_id is not None:
-        raise ValidationError({"into": f"#{source.pk} is already merged into #{source.merged_into_id}."})
+        raise ValidationError({"into": _('#%(source_pk)s is already merged into #%(source_merged_into_id)s.') % {'source_pk': source.pk, 'source_merged_into_id': source.merged_into_id}})
     if target.merged_into_id is not None:
-        raise ValidationError({"into": f"#{target.pk} was merged into #{target.merged_into_id}; "
-                                       f"merge into #{target.merged_into_id} instead."})
+        raise ValidationError({"into": _('#%(target_pk)s was merged into #%(target_merged_into_id)s; merge into #%(target_merged_into_id)s instead.') % {'target_pk': target.pk, 'target_merged_into_id': target.merged_into_id}})
 
 
 def _lock_pair(source: Conversation, target: Conversation) -> None:
@@ -81,13 +81,13 @@ def conversation_link(*, conversation: Conversation, other: Conversation, kind: 
                       depth: int = 0) -> ConversationLink:
     """Link `other` to `conversation` as its `kind` (parent, child or related); record `conversation.linked`."""
     if kind not in LinkKind.values:
-        raise ValidationError({"kind": f"Use one of: {', '.join(LinkKind.values)}."})
+        raise ValidationError({"kind": _('Use one of: %(value0)s.') % {'value0': ', '.join(LinkKind.values)}})
     if conversation.pk == other.pk:
-        raise ValidationError({"conversation": "A conversation cannot be linked to itself."})
+        raise ValidationError({"conversation": _("A conversation cannot be linked to itself.")})
     with transaction.atomic():
         _lock_pair(conversation, other)
         if _existing_link(conversation, other):
-            raise ValidationError({"conversation": f"#{other.pk} is already linked to #{conversation.pk}."})
+            raise ValidationError({"conversation": _('#%(other_pk)s is already linked to #%(conversation_pk)s.') % {'other_pk': other.pk, 'conversation_pk': conversation.pk}})
         link = ConversationLink.objects.create(conversation=conversation, other=other, kind=kind, created_by=actor)
         record_event(type=EventType.LINKED, conversation=conversation,
                      payload=payloads.linked(other=other, kind=kind, actor=actor), depth=depth)
@@ -101,7 +101,7 @@ def conversation_unlink(*, conversation: Conversation, other: Conversation, acto
     with transaction.atomic():
         link = _existing_link(conversation, other)
         if link is None:
-            raise ValidationError({"conversation": f"#{other.pk} is not linked to #{conversation.pk}."})
+            raise ValidationError({"conversation": _('#%(other_pk)s is not linked to #%(conversation_pk)s.') % {'other_pk': other.pk, 'conversation_pk': conversation.pk}})
         kind = link.kind if link.conversation_id == conversation.pk else INVERSE_KIND[link.kind]
         link.delete()
         record_event(type=EventType.UNLINKED, conversation=conversation,

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
 from conversations.choices import (
@@ -40,7 +41,7 @@ def _clean_buttons(buttons: Any) -> list[dict]:
     if not isinstance(buttons, list) or not all(
         isinstance(b, dict) and isinstance(b.get("label"), str) and b["label"].strip() for b in buttons
     ):
-        raise ValidationError({"buttons": 'Buttons are a list of {"label", "url"?} objects.'})
+        raise ValidationError({"buttons": _('Buttons are a list of {"label", "url"?} objects.')})
     return [{"label": b["label"], **({"url": str(b["url"])} if b.get("url") else {})} for b in buttons]
 
 
@@ -66,15 +67,15 @@ def message_create(
     """
     require_choice(sender_type, SenderType, "sender_type")
     if body is not None and not isinstance(body, str):
-        raise ValidationError({"body": "A message body is text."})
+        raise ValidationError({"body": _("A message body is text.")})
     body = (body or "").strip()
     if not body:
-        raise ValidationError({"body": "A message needs a body."})
+        raise ValidationError({"body": _("A message needs a body.")})
     if len(body) > MAX_BODY_LENGTH:
-        raise ValidationError({"body": f"A message has at most {MAX_BODY_LENGTH} characters."})
+        raise ValidationError({"body": _('A message has at most %(MAX_BODY_LENGTH)s characters.') % {'MAX_BODY_LENGTH': MAX_BODY_LENGTH}})
     is_customer = sender_type == SenderType.CUSTOMER
     if is_customer and internal:
-        raise ValidationError({"internal": "Customers cannot write internal notes."})
+        raise ValidationError({"internal": _("Customers cannot write internal notes.")})
     message = Message(conversation=conversation, sender_type=sender_type, author=author, body=body,
                       internal=bool(internal), buttons=_clean_buttons(buttons))
     uploads = _checked_files(files)

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
 from conversations.choices import (
@@ -38,7 +39,7 @@ def clean_language(language: str | None) -> str:
     """A language tag as the contact is answered in: `de`, `pt-br` (lower case; "" = the site's language)."""
     language = (language or "").strip().lower().replace("_", "-")
     if language and not _LANGUAGE_TAG.match(language):
-        raise ValidationError({"language": f'"{language}" is not a language tag such as "de" or "pt-br".'})
+        raise ValidationError({"language": _('"%(language)s" is not a language tag such as "de" or "pt-br".') % {'language': language}})
     return language
 
 
@@ -138,7 +139,7 @@ def team_delete(*, team: Team) -> None:
     """Delete a team that has no open conversations; open work must be reassigned first (with its events)."""
     open_count = team.conversations.filter(status__in=OPEN_STATUSES).count()
     if open_count:
-        raise ValidationError({"team": f"The team has {open_count} open conversations; reassign them first."})
+        raise ValidationError({"team": _('The team has %(open_count)s open conversations; reassign them first.') % {'open_count': open_count}})
     team.delete()
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
 from conversations.choices import (
@@ -36,9 +37,9 @@ def recording_attach(*, conversation: Conversation, file: UploadedFile, depth: i
     """Store an audio file on the conversation; record `recording.uploaded`."""
     content_type = getattr(file, "content_type", "") or ""
     if not (content_type.startswith("audio/") or content_type in ("", "application/octet-stream")):
-        raise ValidationError({"file": f"Expected an audio file, got {content_type}."})
+        raise ValidationError({"file": _('Expected an audio file, got %(content_type)s.') % {'content_type': content_type}})
     if file.size > MAX_RECORDING_BYTES:
-        raise ValidationError({"file": "A recording has at most 50 MB."})
+        raise ValidationError({"file": _("A recording has at most 50 MB.")})
     with transaction.atomic():
         recording = Recording.objects.create(
             conversation=conversation, file=file, content_type=content_type, size_bytes=file.size
@@ -100,11 +101,11 @@ def survey_create(*, conversation: Conversation, question: str, via: str = Surve
 def survey_answer(*, survey: Survey, score: int, comment: str = "") -> Survey:
     """Record the one answer a survey takes (1-5); a second answer is refused."""
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
-        raise ValidationError({"score": "The score is a whole number from 1 to 5."})
+        raise ValidationError({"score": _("The score is a whole number from 1 to 5.")})
     with transaction.atomic():
         locked = Survey.objects.select_for_update().get(pk=survey.pk)
         if locked.answered_at is not None:
-            raise ValidationError({"token": "This survey has already been answered."})
+            raise ValidationError({"token": _("This survey has already been answered.")})
         locked.score, locked.comment, locked.answered_at = score, comment or "", clock.now()
         locked.save(update_fields=["score", "comment", "answered_at"])
         record_event(type=EventType.SURVEY_ANSWERED, conversation=locked.conversation,

@@ -10,6 +10,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock, payloads
 from conversations.choices import EventType, Status
@@ -24,14 +25,13 @@ UNSNOOZABLE = (Status.RESOLVED, Status.CLOSED)
 def conversation_snooze(*, conversation: Conversation, until: dt.datetime, actor=None, depth: int = 0) -> Conversation:
     """Set the conversation `pending` until `until` (a future, aware time); record `conversation.snoozed`."""
     if until is None or until.tzinfo is None:
-        raise ValidationError({"until": "Give a date and time with its time zone."})
+        raise ValidationError({"until": _("Give a date and time with its time zone.")})
     if until <= clock.now():
-        raise ValidationError({"until": "Give a time in the future."})
+        raise ValidationError({"until": _("Give a time in the future.")})
     with transaction.atomic():
         lock_conversation(conversation)
         if conversation.status in UNSNOOZABLE:
-            raise ValidationError({"until": f"A {conversation.get_status_display().lower()} conversation "
-                                            "cannot be snoozed."})
+            raise ValidationError({"until": _('A %(value0)s conversation cannot be snoozed.') % {'value0': conversation.get_status_display().lower()}})
         change_status_locked(conversation, Status.PENDING, actor, depth)
         conversation.snoozed_until = until
         conversation.save(update_fields=["snoozed_until", "updated_at"])

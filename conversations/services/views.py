@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from conversations.api.filters import ConversationFilter
 from conversations.models import Conversation, SavedView, Team, ViewScope
@@ -26,9 +27,9 @@ def parse_shared_with(value: Any) -> tuple[str, Team | None]:
     if isinstance(value, str) and value.startswith("team:") and value[5:].isdigit() and len(value) < 30:
         team = Team.objects.filter(pk=int(value[5:])).first()
         if team is None:
-            raise ValidationError({"shared_with": f"No team with id {value[5:]}."})
+            raise ValidationError({"shared_with": _('No team with id %(value_5)s.') % {'value_5': value[5:]}})
         return ViewScope.TEAM, team
-    raise ValidationError({"shared_with": 'Use "me", "team:<id>" or "everyone".'})
+    raise ValidationError({"shared_with": _('Use "me", "team:<id>" or "everyone".')})
 
 
 def filterset_for(filters: dict[str, str], queryset: QuerySet | None = None) -> ConversationFilter:
@@ -42,9 +43,9 @@ def filterset_for(filters: dict[str, str], queryset: QuerySet | None = None) -> 
 def clean_filters(filters: Any) -> dict[str, str]:
     """Known filter keys with string values that the FilterSet accepts; errors are named `filters.<key>`."""
     if not isinstance(filters, dict):
-        raise ValidationError({"filters": 'Filters are an object of query keys, e.g. {"status": "open"}.'})
+        raise ValidationError({"filters": _('Filters are an object of query keys, e.g. {"status": "open"}.')})
     if len(filters) > MAX_FILTERS:
-        raise ValidationError({"filters": f"Give at most {MAX_FILTERS} filters."})
+        raise ValidationError({"filters": _('Give at most %(MAX_FILTERS)s filters.') % {'MAX_FILTERS': MAX_FILTERS}})
     known = set(ConversationFilter.base_filters)
     errors = {f"filters.{key}": ["Unknown filter."] for key in filters if key not in known}
     errors.update({f"filters.{key}": ["Give the value as a string."]
@@ -59,14 +60,14 @@ def clean_filters(filters: Any) -> dict[str, str]:
 
 def _check_sharing(user, scope: str) -> None:
     if scope != ViewScope.ME and not is_manager(user):
-        raise PermissionDenied("Only support managers share views; an agent's views are their own.")
+        raise PermissionDenied(_("Only support managers share views; an agent's views are their own."))
 
 
 def _clean_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ValidationError({"name": "A view needs a name."})
+        raise ValidationError({"name": _("A view needs a name.")})
     if len(name.strip()) > 100:
-        raise ValidationError({"name": "A name has at most 100 characters."})
+        raise ValidationError({"name": _("A name has at most 100 characters.")})
     return name.strip()
 
 
@@ -81,7 +82,7 @@ def saved_view_create(*, owner, name: str, filters: Any, shared_with: Any = View
 def saved_view_update(*, view: SavedView, user, **changes: Any) -> SavedView:
     """Change a view's name, filters or sharing (its owner, or a manager for shared views)."""
     if not can_edit(user, view):
-        raise PermissionDenied("Only the view's owner or a support manager may change it.")
+        raise PermissionDenied(_("Only the view's owner or a support manager may change it."))
     if "name" in changes:
         view.name = _clean_name(changes["name"])
     if "filters" in changes:
@@ -95,7 +96,7 @@ def saved_view_update(*, view: SavedView, user, **changes: Any) -> SavedView:
 
 def saved_view_delete(*, view: SavedView, user) -> None:
     if not can_edit(user, view):
-        raise PermissionDenied("Only the view's owner or a support manager may delete it.")
+        raise PermissionDenied(_("Only the view's owner or a support manager may delete it."))
     view.delete()
 
 

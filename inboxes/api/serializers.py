@@ -1,6 +1,7 @@
 """The inbox's API shape (docs/channels.md): servers without passwords (`has_password` instead), no secret, no token."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from conversations.choices import InboxChannel
@@ -12,8 +13,8 @@ class InboxSerializer(serializers.ModelSerializer):
     """Read shape; writes go through `inboxes.services` (the view passes the checked body on)."""
 
     # Plain text, not email/URI formats: an API inbox has no address and an email inbox no callback (empty strings).
-    address = serializers.CharField(read_only=True, help_text="The support address mail is sent from (email).")
-    callback_url = serializers.CharField(read_only=True, help_text="API inboxes: where answers are POSTed.")
+    address = serializers.CharField(read_only=True, help_text=_("The support address mail is sent from (email)."))
+    callback_url = serializers.CharField(read_only=True, help_text=_("API inboxes: where answers are POSTed."))
     imap = serializers.SerializerMethodField()
     smtp = serializers.SerializerMethodField()
     has_secret = serializers.SerializerMethodField()

@@ -3,6 +3,7 @@ authenticated by the inbox's own inbound token (not a user's token), so a mail g
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -53,7 +54,7 @@ class InboxViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance: Inbox) -> None:
         services.inbox_delete(inbox=instance)
 
-    @extend_schema(request=None, responses={200: OpenApiResponse(description='{"inbound_token"}')})
+    @extend_schema(request=None, responses={200: OpenApiResponse(description=_('{"inbound_token"}'))})
     @action(detail=True, methods=["post"], url_path="rotate-token")
     def rotate_token(self, request, pk=None):
         """A new inbound token, shown once; the old one stops working."""
@@ -79,12 +80,12 @@ class InboundMailView(APIView):
     @extend_schema(request={"application/octet-stream": {"type": "string", "format": "binary",
                                                          "description": "The raw mail as received; send it as "
                                                                         "message/rfc822 or application/octet-stream."}},
-                   responses={202: InboundResultSerializer, 401: OpenApiResponse(description="Missing or wrong token")})
+                   responses={202: InboundResultSerializer, 401: OpenApiResponse(description=_("Missing or wrong token"))})
     def post(self, request, pk: int):
         inbox = self._authenticated_inbox(request, pk)
         raw = request.data
         if not isinstance(raw, bytes | bytearray) or not raw.strip():
-            raise exceptions.ValidationError({"body": ["Send the raw mail as the body (Content-Type: message/rfc822)."]})
+            raise exceptions.ValidationError({"body": [_("Send the raw mail as the body (Content-Type: message/rfc822).")]})
         try:
             result = import_raw_mail(inbox=inbox, raw=bytes(raw))
         except ValidationError as exc:

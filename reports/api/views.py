@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -17,9 +18,8 @@ from reports.selectors import conversation_report
 
 PERIOD_PARAMETERS = [
     OpenApiParameter("since", OpenApiTypes.DATE, description=(
-        f"First day, included, in your time zone (default: {DEFAULT_DAYS} days before until); on or before until, "
-        f"at most {MAX_DAYS} days before it, or 400.")),
-    OpenApiParameter("until", OpenApiTypes.DATE, description="Last day, included, in your time zone (default: today)."),
+        _('First day, included, in your time zone (default: %(DEFAULT_DAYS)s days before until); on or before until, at most %(MAX_DAYS)s days before it, or 400.') % {'DEFAULT_DAYS': DEFAULT_DAYS, 'MAX_DAYS': MAX_DAYS})),
+    OpenApiParameter("until", OpenApiTypes.DATE, description=_("Last day, included, in your time zone (default: today).")),
 ]
 
 
@@ -40,7 +40,7 @@ class ConversationReportView(HelpdeskAPIMixin, APIView):
 
     @extend_schema(
         parameters=[*PERIOD_PARAMETERS, OpenApiParameter(
-            "group_by", OpenApiTypes.STR, enum=list(GROUPINGS), description="How rows are grouped (default: day).")],
+            "group_by", OpenApiTypes.STR, enum=list(GROUPINGS), description=_("How rows are grouped (default: day)."))],
         responses={(200, "application/json"): OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:

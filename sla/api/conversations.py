@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -37,9 +38,9 @@ def extend_conversations_api() -> None:
     ConversationFilter.add_filter(
         "sla_breached",
         django_filters.BooleanFilter(method=sla_breached_filter,
-                                     help_text="true: with a breached SLA target; false: without one."),
+                                     help_text=_("true: with a breached SLA target; false: without one.")),
     )
     ConversationSerializer.add_field(
-        "sla", ConversationTargetsField(help_text="SLA targets: metric, due_at, state, breached_at, time left."),
+        "sla", ConversationTargetsField(help_text=_("SLA targets: metric, due_at, state, breached_at, time left.")),
         prefetch="sla_targets__policy__business_hours",  # time left is counted on the policy's calendar
     )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from conversations.api.base import django_validation_error_detail
@@ -22,9 +23,9 @@ def _run(check, *args):
 
 
 class BusinessHoursSerializer(serializers.ModelSerializer):
-    intervals = JSONListField(help_text='Weekly open intervals, at least one, none overlapping: '
-                                        '[{"weekday": 0, "start": "09:00", "end": "17:00"}] (0 is Monday).')
-    extra_holidays = JSONListField(required=False, help_text='Closed dates besides public holidays, "YYYY-MM-DD".')
+    intervals = JSONListField(help_text=_('Weekly open intervals, at least one, none overlapping: '
+                                        '[{"weekday": 0, "start": "09:00", "end": "17:00"}] (0 is Monday).'))
+    extra_holidays = JSONListField(required=False, help_text=_('Closed dates besides public holidays, "YYYY-MM-DD".'))
 
     class Meta:
         model = BusinessHours
@@ -78,7 +79,7 @@ class SlaPolicySerializer(serializers.ModelSerializer):
 
     def validate_warning_percent(self, value):
         if value is not None and not 1 <= value <= 99:
-            raise serializers.ValidationError("A whole percentage from 1 to 99, or null for no warning.")
+            raise serializers.ValidationError(_("A whole percentage from 1 to 99, or null for no warning."))
         return value
 
 
@@ -109,7 +110,7 @@ class SlaReportQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
-            raise serializers.ValidationError({"until": "until must be after since."})
+            raise serializers.ValidationError({"until": _("until must be after since.")})
         return attrs
 
 
@@ -126,7 +127,7 @@ class SlaRatesSerializer(serializers.Serializer):
 class SlaPolicyReportSerializer(SlaRatesSerializer):
     id = serializers.IntegerField(allow_null=True)
     name = serializers.CharField(allow_null=True)
-    metrics = serializers.DictField(child=SlaRatesSerializer(), help_text="Per metric (first_response, ...).")
+    metrics = serializers.DictField(child=SlaRatesSerializer(), help_text=_("Per metric (first_response, ...)."))
 
 
 class SlaReportSerializer(serializers.Serializer):
@@ -134,7 +135,7 @@ class SlaReportSerializer(serializers.Serializer):
 
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
-    metrics = serializers.DictField(child=SlaRatesSerializer(), help_text="Per metric (first_response, ...).")
+    metrics = serializers.DictField(child=SlaRatesSerializer(), help_text=_("Per metric (first_response, ...)."))
     policies = SlaPolicyReportSerializer(many=True)
     median_first_response_seconds = serializers.FloatField(allow_null=True)
     median_resolution_seconds = serializers.FloatField(allow_null=True)

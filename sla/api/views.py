@@ -1,6 +1,7 @@
 """Views of the SLA API: thin ViewSets over the services, managers only (docs/api.md)."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 import datetime as dt
 
 from drf_spectacular.types import OpenApiTypes
@@ -60,8 +61,8 @@ class SlaReportView(HelpdeskAPIMixin, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("since", OpenApiTypes.DATETIME,
-                             description="Start (default: 30 days before until); must be before until, or 400."),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, description="End, exclusive (default: now)."),
+                             description=_("Start (default: 30 days before until); must be before until, or 400.")),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description=_("End, exclusive (default: now).")),
         ],
         responses=SlaReportSerializer,
     )

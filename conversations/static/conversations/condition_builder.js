@@ -4,6 +4,8 @@
    shown as a select or as tick boxes for "is one of") and the operators (kind scalar, list or none). */
 (function () {
   "use strict";
+  // Words come from Django's JavaScript catalog (the `jsi18n/` view loaded before this file); English without it.
+  var gettext = window.gettext || function (text) { return text; };
 
   function make(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -57,7 +59,7 @@
     var tree = this.read();
     this.root.textContent = "";
     if (tree === null) {
-      this.root.appendChild(make("p", {"class": "errornote", text: "This is not a condition: tick JSON to fix it."}));
+      this.root.appendChild(make("p", {"class": "errornote", text: gettext("This is not a condition: tick JSON to fix it.")}));
       return;
     }
     this.root.appendChild(this.group(tree, true));
@@ -71,14 +73,14 @@
       items.appendChild("all" in child || "any" in child ? this.group(child, false) : this.leaf(child));
     }, this);
     var head = make("div", {"class": "hd-cond-head"}, [
-      document.createTextNode("Match "),
-      select([["all", "all"], ["any", "any"]], mode, "Match all or any", "hd-cond-mode"),
-      document.createTextNode(" of these conditions")]);
-    if (!top) { head.appendChild(removeButton("Remove group")); }
+      document.createTextNode(gettext("Match") + " "),
+      select([["all", gettext("all")], ["any", gettext("any")]], mode, gettext("Match all or any"), "hd-cond-mode"),
+      document.createTextNode(" " + gettext("of these conditions"))]);
+    if (!top) { head.appendChild(removeButton(gettext("Remove group"))); }
     var tools = make("div", {"class": "hd-cond-tools"}, [
-      make("button", {type: "button", "class": "button", "data-cond-add": "leaf", text: "+ Condition"}),
-      make("button", {type: "button", "class": "button", "data-cond-add": "group", text: "+ Group"})]);
-    var empty = make("p", {"class": "help hd-cond-empty", text: "No conditions: every conversation matches."});
+      make("button", {type: "button", "class": "button", "data-cond-add": "leaf", text: gettext("+ Condition")}),
+      make("button", {type: "button", "class": "button", "data-cond-add": "group", text: gettext("+ Group")})]);
+    var empty = make("p", {"class": "help hd-cond-empty", text: gettext("No conditions: every conversation matches.")});
     return make("div", {"class": "hd-cond-group", "data-cond-group": ""}, top ? [head, empty, items, tools]
                                                                              : [head, items, tools]);
   };
@@ -88,10 +90,10 @@
     var opOptions = this.spec.operators.map(function (op) { return [op.value, op.label]; });
     var field = leaf.field || fieldOptions[0][0];
     var node = make("div", {"class": "hd-cond-leaf", "data-cond-leaf": ""}, [
-      select(fieldOptions, field, "Field", "hd-cond-field"),
-      select(opOptions, leaf.op || "eq", "Operator", "hd-cond-op"),
+      select(fieldOptions, field, gettext("Field"), "hd-cond-field"),
+      select(opOptions, leaf.op || "eq", gettext("Operator"), "hd-cond-op"),
       make("span", {"class": "hd-cond-value"}),
-      removeButton("Remove condition")]);
+      removeButton(gettext("Remove condition"))]);
     this.fillValue(node, leaf.value);
     return node;
   };
@@ -110,10 +112,10 @@
         holder.appendChild(make("label", {"class": "hd-check"}, [box, document.createTextNode(" " + choice[1])]));
       });
     } else if (field.choices && kind === "scalar") {
-      holder.appendChild(select([["", "—"]].concat(field.choices), values[0] || "", "Value", "hd-cond-input"));
+      holder.appendChild(select([["", "—"]].concat(field.choices), values[0] || "", gettext("Value"), "hd-cond-input"));
     } else {
-      holder.appendChild(make("input", {type: "text", "class": "hd-cond-input", "aria-label": "Value",
-                                        placeholder: kind === "list" ? "a, b, c" : "value", value: values.join(", ")}));
+      holder.appendChild(make("input", {type: "text", "class": "hd-cond-input", "aria-label": gettext("Value"),
+                                        placeholder: kind === "list" ? "a, b, c" : gettext("value"), value: values.join(", ")}));
     }
   };
 
