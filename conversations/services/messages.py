@@ -126,7 +126,7 @@ MAX_MERGE_HOPS = 10
 
 def _follow_merges(conversation: Conversation) -> Conversation:
     """A message to a merged conversation lands in the one it was merged into (docs/agent_day.md), locked in its turn."""
-    for _ in range(MAX_MERGE_HOPS):
+    for _hop in range(MAX_MERGE_HOPS):
         if conversation.merged_into_id is None:
             return conversation
         conversation = lock_conversation(Conversation(pk=conversation.merged_into_id))
