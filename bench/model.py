@@ -144,6 +144,21 @@ def scale_table(costs: Costs, cores_list: tuple[float, ...] = (1, 2, 4, 8, 16),
     return rows
 
 
+def backlog_drain_rate(costs: Costs, cores: float, workers: int, backlog: int, batch: int) -> tuple[float, int]:
+    """Runs/s while `workers` drain a backlog of `backlog` runs that the engine hands out `batch` at a time, each batch
+    claimed and then executed one run after the other by the worker that claimed it (workflows/engine/drain.py).
+    Only ceil(backlog / batch) workers ever get a batch, and the drain lasts as many rounds of the largest batch as
+    each drainer takes batches: X = backlog / (ceil(batches / drainers) · min(batch, backlog) · R), R the time one
+    run takes with that many drainers sharing the cores. Returns (runs/s, drainers)."""
+    if backlog < 1 or batch < 1:
+        raise ValueError("backlog and batch must be at least 1")
+    batches = -(-backlog // batch)
+    drainers = min(workers, batches)
+    rounds = -(-batches // drainers)
+    per_run = predict(costs, cores, drainers).response_s
+    return backlog / (rounds * min(batch, backlog) * per_run), drainers
+
+
 def with_latency(costs: Costs, latency: float) -> Costs:
     """The same costs with every run waiting `latency` seconds on a remote system."""
     return replace(costs, latency_per_run=latency)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.model import (Costs, convoy_cpu_per_run, cpu_demand, littles_law_population, littles_law_time,
+from bench.model import (Costs, backlog_drain_rate, convoy_cpu_per_run, cpu_demand, littles_law_population, littles_law_time,
                          message_capacity, mva, predict, relative_error, scale_table, utilisation,
                          utilisation_law_rate, with_latency)
 
@@ -103,3 +103,18 @@ def test_relative_error_is_signed_against_the_measurement():
     assert relative_error(80, 100) == pytest.approx(-0.2)
     with pytest.raises(ValueError):
         relative_error(1, 0)
+
+
+def test_a_backlog_drain_gets_one_worker_per_batch_and_lasts_as_long_as_the_largest_batch():
+    remote = Costs(cpu_per_run=0.005, latency_per_run=0.035, runs_per_message=1)
+    rate, drainers = backlog_drain_rate(remote, cores=2, workers=16, backlog=150, batch=100)
+    assert drainers == 2
+    per_run = predict(remote, 2, 2).response_s
+    assert rate == pytest.approx(150 / (100 * per_run))
+    many, all_workers = backlog_drain_rate(remote, cores=2, workers=4, backlog=4000, batch=100)
+    assert all_workers == 4
+    assert many == pytest.approx(4 / predict(remote, 2, 4).response_s)  # 40 batches = 10 rounds of 4
+    small, one = backlog_drain_rate(remote, cores=2, workers=8, backlog=30, batch=100)
+    assert one == 1 and small == pytest.approx(1 / predict(remote, 2, 1).response_s)
+    with pytest.raises(ValueError):
+        backlog_drain_rate(remote, cores=2, workers=2, backlog=0, batch=100)
