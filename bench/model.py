@@ -145,8 +145,9 @@ def scale_table(costs: Costs, cores_list: tuple[float, ...] = (1, 2, 4, 8, 16),
 
 
 def backlog_drain_rate(costs: Costs, cores: float, workers: int, backlog: int, batch: int) -> tuple[float, int]:
-    """Runs/s while `workers` drain a backlog of `backlog` runs that the engine hands out `batch` at a time, each batch
-    claimed and then executed one run after the other by the worker that claimed it (workflows/engine/drain.py).
+    """Runs/s while `workers` drain a backlog of `backlog` events that the engine hands out `batch` events at a time,
+    each batch claimed and its runs then executed one after the other by the worker that claimed it
+    (workflows/engine/drain.py); every event starts `costs.runs_per_message` runs, which cancels out below.
     Only ceil(backlog / batch) workers ever get a batch, and the drain lasts as many rounds of the largest batch as
     each drainer takes batches: X = backlog / (ceil(batches / drainers) · min(batch, backlog) · R), R the time one
     run takes with that many drainers sharing the cores. Returns (runs/s, drainers)."""
@@ -157,6 +158,15 @@ def backlog_drain_rate(costs: Costs, cores: float, workers: int, backlog: int, b
     rounds = -(-batches // drainers)
     per_run = predict(costs, cores, drainers).response_s
     return backlog / (rounds * min(batch, backlog) * per_run), drainers
+
+
+def calibrated_wait(costs: Costs, drainers: int, runs_per_s: float) -> float:
+    """The time a run waits beyond its CPU and its remote calls, read from a measured drain: R = drainers / X (the
+    response-time law with no think time) minus the CPU demand and the latency. On an oversubscribed machine this is
+    the run queue every database round trip waits in; on dedicated cores it tends to the network round trips."""
+    if runs_per_s <= 0:
+        raise ValueError("runs_per_s must be positive")
+    return max(0.0, drainers / runs_per_s - cpu_demand(costs) - costs.latency_per_run)
 
 
 def with_latency(costs: Costs, latency: float) -> Costs:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.model import (Costs, backlog_drain_rate, convoy_cpu_per_run, cpu_demand, littles_law_population, littles_law_time,
+from bench.model import (Costs, backlog_drain_rate, calibrated_wait, convoy_cpu_per_run, cpu_demand, littles_law_population, littles_law_time,
                          message_capacity, mva, predict, relative_error, scale_table, utilisation,
                          utilisation_law_rate, with_latency)
 
@@ -118,3 +118,11 @@ def test_a_backlog_drain_gets_one_worker_per_batch_and_lasts_as_long_as_the_larg
     assert one == 1 and small == pytest.approx(1 / predict(remote, 2, 1).response_s)
     with pytest.raises(ValueError):
         backlog_drain_rate(remote, cores=2, workers=2, backlog=0, batch=100)
+
+
+def test_the_calibrated_wait_is_what_the_response_time_law_leaves_after_cpu_and_latency():
+    costs = Costs(cpu_per_run=0.010, db_cpu_per_run=0.004, latency_per_run=0.020)
+    assert calibrated_wait(costs, drainers=2, runs_per_s=40) == pytest.approx(2 / 40 - 0.034)
+    assert calibrated_wait(costs, drainers=1, runs_per_s=1000) == 0
+    with pytest.raises(ValueError):
+        calibrated_wait(costs, drainers=1, runs_per_s=0)
