@@ -72,7 +72,7 @@ class Sizes:
     bare_posts: int = 300
     cost_messages: int = 200  # messages posted (no worker) and drained to measure the costs
     step_seconds: float = 5.0
-    steps: tuple[float, ...] = (0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+    steps: tuple[float, ...] = (0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 1.0)
     busy_messages: int = 200
     limit_messages: int = 100  # messages per core-limit round (300 runs)
     limits: tuple[float, ...] = (0.1, 0.5, 1.0, 1.5)  # 0.1: a cap that binds even on a loaded machine

@@ -108,11 +108,16 @@ def predict(costs: Costs, cores: float, workers: int, convoy: str = "none") -> P
     demand = cpu_demand(costs, workers, convoy)
     lock = costs.lock_per_run / max(1, costs.lock_domains)
     servers = max(cores, 1e-9)
-    # Seidmann: the c-server CPU as one server of demand D/c plus a delay of D(c-1)/c (for c < 1, one slow server).
-    queueing_cpu = demand / servers
+    # Seidmann: the c-server CPU as one server of demand D/c plus a delay of D(c-1)/c. A fraction of a core (a cgroup
+    # quota) is not a slower core: a run computes at full speed until the quota of the period is spent, so it is one
+    # full-speed server with the quota as a throughput bound (X <= c / D, the utilisation law).
+    queueing_cpu = demand / servers if servers >= 1 else demand
     extra_delay = demand * (servers - 1) / servers if servers > 1 else 0.0
     centres = [queueing_cpu] + ([lock] if lock > 0 else [])
     throughput, response = mva(workers, centres, costs.latency_per_run + extra_delay)
+    if servers < 1 and throughput > servers / demand:
+        throughput = servers / demand
+        response = workers / throughput
     bounds = {"cpu": utilisation_law_rate(servers, demand), "lock": 1 / lock if lock > 0 else float("inf"),
               "workers": workers / (demand + lock + costs.latency_per_run)}
     return Prediction(cores=cores, workers=workers, runs_per_s=throughput, response_s=response,

@@ -126,3 +126,9 @@ def test_the_calibrated_wait_is_what_the_response_time_law_leaves_after_cpu_and_
     assert calibrated_wait(costs, drainers=1, runs_per_s=1000) == 0
     with pytest.raises(ValueError):
         calibrated_wait(costs, drainers=1, runs_per_s=0)
+
+
+def test_a_fraction_of_a_core_is_a_full_speed_core_capped_by_its_quota():
+    waiting = Costs(cpu_per_run=0.006, latency_per_run=0.02)
+    assert predict(waiting, cores=0.1, workers=1).runs_per_s == pytest.approx(0.1 / 0.006)  # the quota binds
+    assert predict(waiting, cores=0.5, workers=1).runs_per_s == pytest.approx(1 / 0.026)  # the wait binds
