@@ -40,7 +40,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -52,7 +51,7 @@ from pathlib import Path
 import drain
 import model
 import requests
-from common import ROOT, Report, load_note, median, percentile, post_all, ratio, timed_request, warm_up
+from common import ROOT, Report, load_note, percentile, post_all, ratio, timed_request, warm_up
 from peer import bare_peer
 from probe import PROBE_DIR_ENV, read_counters
 
@@ -187,7 +186,7 @@ class Tier:
 class ProbedCluster(QCluster):
     """`python -m bench.probe qcluster`: a qcluster whose workers count their transactions and claims."""
 
-    def start(self) -> "ProbedCluster":
+    def start(self) -> ProbedCluster:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen([PYTHON, "-m", "bench.probe", "qcluster"], cwd=ROOT, env=self.env,
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -199,7 +198,7 @@ class Sink:
 
     def __init__(self) -> None:
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 time.sleep(random.uniform(*SINK_MS) / 1000)
                 body = b'{"ok": true}'
@@ -251,7 +250,7 @@ class System:
     def probes(self) -> Path:
         return Path(self.env[PROBE_DIR_ENV])
 
-    def prepare(self, workflows: list[dict]) -> "System":
+    def prepare(self, workflows: list[dict]) -> System:
         self.web, self.worker = Tier(f"{self.name}-web", self.use_cgroups), Tier(f"{self.name}-worker",
                                                                                  self.use_cgroups)
         migrate(self.env)
@@ -389,7 +388,7 @@ class CpuTrace:
             if self.stopped.wait(0.1):
                 return
 
-    def __enter__(self) -> "CpuTrace":
+    def __enter__(self) -> CpuTrace:
         self.thread.start()
         return self
 
@@ -765,7 +764,7 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                           f"workers on {os.cpu_count()} cores", (
                 f"measured {run.runs_per_s:.1f} runs/s; model if all workers drain: {none:.1f} (no collisions) / "
                 f"{worst:.1f} (worst convoy); model with batches of {ENGINE_BATCH} claimed then run one by one "
-                f"({drainers} drainers): {batched:.1f} ({model.relative_error(batched, run.runs_per_s):+.0%}); "
+                f"({drainers} drainer(s)): {batched:.1f} ({model.relative_error(batched, run.runs_per_s):+.0%}); "
                 f"lost claims {int(run.counters['lost_claims'])} in {int(run.counters['batches'])} batches "
                 f"({run.lost_per_batch or 0:.1f} per batch)"))
         table = model.scale_table(costs)

@@ -3,9 +3,23 @@ from __future__ import annotations
 
 import pytest
 
-from bench.model import (Costs, backlog_drain_rate, calibrated_wait, convoy_cpu_per_run, cpu_demand, littles_law_population, littles_law_time,
-                         message_capacity, mva, predict, relative_error, scale_table, utilisation,
-                         utilisation_law_rate, with_latency)
+from bench.model import (
+    Costs,
+    backlog_drain_rate,
+    calibrated_wait,
+    convoy_cpu_per_run,
+    cpu_demand,
+    littles_law_population,
+    littles_law_time,
+    message_capacity,
+    mva,
+    predict,
+    relative_error,
+    scale_table,
+    utilisation,
+    utilisation_law_rate,
+    with_latency,
+)
 
 RUN = Costs(cpu_per_run=0.008, match_per_event=0.0006, runs_per_message=3)
 
