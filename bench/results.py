@@ -44,6 +44,7 @@ BENCHES = {
     "mail_import": ["mail_import.py"],
     "routing": ["routing.py"],
     "retention": ["retention.py"],
+    "capacity": ["capacity.py"],
 }
 QUICK_ENV = {"BENCH_QUICK": "1", "SLA_BENCH_TARGETS": "50000"}  # bench/reports.py: 5,000 conversations
 

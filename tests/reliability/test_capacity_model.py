@@ -1,0 +1,148 @@
+"""The capacity model's arithmetic (bench/model.py), pinned by hand-computed cases so it cannot silently break."""
+from __future__ import annotations
+
+import pytest
+
+from bench.model import (
+    Costs,
+    backlog_drain_rate,
+    calibrated_wait,
+    convoy_cpu_per_run,
+    cpu_demand,
+    littles_law_population,
+    littles_law_time,
+    message_capacity,
+    mva,
+    predict,
+    relative_error,
+    scale_table,
+    utilisation,
+    utilisation_law_rate,
+    with_latency,
+)
+
+RUN = Costs(cpu_per_run=0.008, match_per_event=0.0006, runs_per_message=3)
+
+
+def test_the_utilisation_law_both_ways():
+    assert utilisation_law_rate(2, 0.01) == pytest.approx(200)
+    assert utilisation_law_rate(0.5, 0.01) == pytest.approx(50)
+    assert utilisation(100, 0.01, 2) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        utilisation_law_rate(1, 0)
+
+
+def test_littles_law_both_ways():
+    assert littles_law_population(120, 0.25) == pytest.approx(30)
+    assert littles_law_time(30, 120) == pytest.approx(0.25)
+    with pytest.raises(ValueError):
+        littles_law_time(3, 0)
+
+
+def test_mva_of_one_customer_is_the_sum_of_demands_and_many_customers_reach_the_bottleneck():
+    throughput, response = mva(1, [0.01, 0.004], 0.02)
+    assert response == pytest.approx(0.034)
+    assert throughput == pytest.approx(1 / 0.034)
+    # Hand-computed second step: residences 0.01·(1+0.01/0.034), 0.004·(1+0.004/0.034).
+    throughput2, response2 = mva(2, [0.01, 0.004], 0.02)
+    expected = 0.01 * (1 + 0.01 / 0.034) + 0.004 * (1 + 0.004 / 0.034) + 0.02
+    assert response2 == pytest.approx(expected)
+    assert throughput2 == pytest.approx(2 / expected)
+    assert mva(500, [0.01, 0.004], 0.02)[0] == pytest.approx(100, rel=1e-3)  # 1 / the largest demand
+    with pytest.raises(ValueError):
+        mva(0, [0.01], 0)
+
+
+def test_the_convoy_adds_the_redone_matching_only_when_workers_collide():
+    assert convoy_cpu_per_run(RUN, 4, "none") == 0
+    assert convoy_cpu_per_run(RUN, 1, "worst") == 0
+    assert convoy_cpu_per_run(RUN, 4, "worst") == pytest.approx(3 * 0.0006 / 3)
+    assert cpu_demand(RUN, 4, "worst") == pytest.approx(0.008 + 0.0006)
+    with pytest.raises(ValueError):
+        convoy_cpu_per_run(RUN, 2, "sometimes")
+
+
+def test_cpu_bound_prediction_meets_the_utilisation_law_with_enough_workers():
+    result = predict(RUN, cores=2, workers=64)
+    assert result.bound == "cpu"
+    assert result.runs_per_s == pytest.approx(2 / 0.008, rel=0.02)
+    assert result.cpu_utilisation == pytest.approx(1, abs=0.02)
+    half = predict(RUN, cores=0.5, workers=2)
+    assert half.runs_per_s == pytest.approx(0.5 / 0.008, rel=0.05)
+
+
+def test_one_worker_cannot_use_two_cores():
+    result = predict(RUN, cores=2, workers=1)
+    assert result.runs_per_s == pytest.approx(1 / 0.008)
+    assert result.bound == "workers"
+
+
+def test_latency_bound_steps_scale_with_workers_until_the_cores_are_full():
+    remote = with_latency(RUN, 0.035)
+    four, sixteen, many = (predict(remote, cores=2, workers=n) for n in (4, 16, 400))
+    assert four.runs_per_s == pytest.approx(4 / (0.008 + 0.035), rel=0.1)
+    assert four.bound == "workers"
+    assert sixteen.runs_per_s > 2.5 * four.runs_per_s
+    assert many.runs_per_s == pytest.approx(2 / 0.008, rel=0.01)
+
+
+def test_a_serialising_lock_caps_the_runs_whatever_the_cores():
+    sqlite = Costs(cpu_per_run=0.004, lock_per_run=0.005)
+    result = predict(sqlite, cores=16, workers=64)
+    assert result.bound == "lock"
+    assert result.runs_per_s == pytest.approx(200, rel=0.01)
+    spread = Costs(cpu_per_run=0.004, lock_per_run=0.005, lock_domains=100)
+    assert predict(spread, cores=16, workers=64).bound == "cpu"
+
+
+def test_message_capacity_is_the_lower_of_the_cpu_and_the_lock_bounds():
+    costs = Costs(cpu_per_run=0.009, cpu_per_request=0.018, runs_per_message=3)
+    assert message_capacity(costs, 2) == pytest.approx(2 / (0.018 + 3 * 0.009))
+    locked = Costs(cpu_per_run=0.009, cpu_per_request=0.018, lock_per_request=0.01, lock_per_run=0.01)
+    assert message_capacity(locked, 2) == pytest.approx(1 / 0.04)
+
+
+def test_the_scale_table_grows_with_cores_and_the_worst_convoy_never_beats_no_convoy():
+    costs = Costs(cpu_per_run=0.004, db_cpu_per_run=0.002, match_per_event=0.001)
+    rows = scale_table(costs, cores_list=(1, 2, 16), qclusters_list=(1, 8))
+    assert len(rows) == 6
+    by_key = {(row["cores"], row["qclusters"]): row for row in rows}
+    assert by_key[(16, 8)]["none"] > by_key[(2, 8)]["none"] > by_key[(1, 8)]["none"]
+    assert all(row["worst"] <= row["none"] + 1e-9 for row in rows)
+    assert by_key[(16, 8)]["worst"] < by_key[(16, 8)]["none"]
+
+
+def test_relative_error_is_signed_against_the_measurement():
+    assert relative_error(120, 100) == pytest.approx(0.2)
+    assert relative_error(80, 100) == pytest.approx(-0.2)
+    with pytest.raises(ValueError):
+        relative_error(1, 0)
+
+
+def test_a_backlog_drain_gets_one_worker_per_batch_and_lasts_as_long_as_the_largest_batch():
+    remote = Costs(cpu_per_run=0.005, latency_per_run=0.035, runs_per_message=1)
+    rate, drainers = backlog_drain_rate(remote, cores=2, workers=16, backlog=150, batch=100)
+    assert drainers == 2
+    per_run = predict(remote, 2, 2).response_s
+    assert rate == pytest.approx(150 / (100 * per_run))
+    many, all_workers = backlog_drain_rate(remote, cores=2, workers=4, backlog=4000, batch=100)
+    assert all_workers == 4
+    assert many == pytest.approx(4 / predict(remote, 2, 4).response_s)  # 40 batches = 10 rounds of 4
+    small, one = backlog_drain_rate(remote, cores=2, workers=8, backlog=30, batch=100)
+    assert one == 1 and small == pytest.approx(1 / predict(remote, 2, 1).response_s)
+    with pytest.raises(ValueError):
+        backlog_drain_rate(remote, cores=2, workers=2, backlog=0, batch=100)
+
+
+def test_the_calibrated_wait_is_what_the_response_time_law_leaves_after_cpu_and_latency():
+    costs = Costs(cpu_per_run=0.010, db_cpu_per_run=0.004, latency_per_run=0.020)
+    assert calibrated_wait(costs, drainers=2, runs_per_s=40) == pytest.approx(2 / 40 - 0.034)
+    assert calibrated_wait(costs, drainers=1, runs_per_s=1000) == 0
+    with pytest.raises(ValueError):
+        calibrated_wait(costs, drainers=1, runs_per_s=0)
+
+
+def test_a_fraction_of_a_core_is_a_full_speed_core_capped_by_its_quota():
+    waiting = Costs(cpu_per_run=0.006, latency_per_run=0.02)
+    assert predict(waiting, cores=0.1, workers=1).runs_per_s == pytest.approx(0.1 / 0.006)  # the quota binds
+    assert predict(waiting, cores=0.5, workers=1).runs_per_s == pytest.approx(1 / 0.026)  # the wait binds
