@@ -1,4 +1,5 @@
 """`condition`: evaluate a condition tree; when false, the step's `on_false` decides (stop, continue, skip_next)."""
+from django.utils.translation import gettext_lazy as _
 from workflows.engine import conditions
 from workflows.steps.registry import DefinitionInfo, Outcome, StepContext, StepOutcome, StepType, step_types
 
@@ -6,7 +7,7 @@ from workflows.steps.registry import DefinitionInfo, Outcome, StepContext, StepO
 @step_types.register
 class ConditionStep(StepType):
     type = "condition"
-    label = "Condition"
+    label = _("Condition")
     category = "condition"
     schema = {"type": "object", "minProperties": 1}
     has_side_effects = False

@@ -2,6 +2,7 @@
 "API request" action); the response JSON is saved to `vars.<save_as>`."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -70,7 +71,7 @@ def build_body(values: list[dict]) -> dict[str, Any]:
 @step_types.register
 class HttpRequestStep(OutboundStep):
     type = "http_request"
-    label = "HTTP request"
+    label = _("HTTP request")
     schema = {
         "type": "object", "additionalProperties": False,
         "properties": {

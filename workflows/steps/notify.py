@@ -3,6 +3,7 @@
 Recipients are resolved when the step runs (users by id, username or email; teams by id or name); an unknown
 user or team fails the step naming it before anything is sent. The email ends with a link to the conversation.
 """
+from django.utils.translation import gettext_lazy as _
 from django.core.exceptions import ValidationError
 
 from workflows.steps import notifications
@@ -16,7 +17,7 @@ RECIPIENT_KEYS = ("users", "teams", "emails")
 @step_types.register
 class NotifyStep(StepType):
     type = "notify"
-    label = "Notify"
+    label = _("Notify")
     schema = {
         "type": "object", "required": ["text"], "additionalProperties": False,
         "properties": {

@@ -139,7 +139,7 @@ class StepType:
 
     def describe(self, config: dict, ctx: StepContext) -> dict[str, Any]:
         """What the step would do, for a dry run: by default, its rendered input."""
-        return {"would": self.label, "input": self.render(config, ctx)}
+        return {"would": str(self.label), "input": self.render(config, ctx)}
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         raise NotImplementedError

@@ -7,6 +7,7 @@ any database transaction (no lock held during the call): the survey's token is c
 first, so every attempt (a retry, or a resume after a crash) texts the same link under the same Idempotency-Key,
 and the Survey row is created once the provider accepted the message — an SMS that fails for good leaves none.
 """
+from django.utils.translation import gettext_lazy as _
 import functools
 
 from django.core.exceptions import ValidationError
@@ -38,7 +39,7 @@ def survey_link(token: str) -> str:
 @step_types.register
 class SendSurveyStep(StepType):
     type = "send_survey"
-    label = "Send survey"
+    label = _("Send survey")
     uses_secrets = True  # an SMS provider's reply is recorded: mask any secret it echoes
     schema = {
         "type": "object", "additionalProperties": False,

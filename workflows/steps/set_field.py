@@ -7,6 +7,8 @@ the contact's `attributes` by `contact_update`, which records `contact.updated`;
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,13 +29,13 @@ def _is_template(value: Any) -> bool:
 @step_types.register
 class SetFieldStep(StepType):
     type = "set_field"
-    label = "Set field"
+    label = _("Set field")
     internal = True
     schema = {
         "type": "object", "required": ["target", "key", "value"], "additionalProperties": False,
         "properties": {"target": {"enum": [CONVERSATION, CONTACT], "default": CONVERSATION}, "key": KEY_SCHEMA,
                        "value": {"type": ["string", "number", "boolean", "null"],
-                                 "description": "Templated; empty or null clears the field / attribute."}},
+                                 "description": gettext_noop("Templated; empty or null clears the field / attribute.")}},
     }
     templated = ("value",)
 

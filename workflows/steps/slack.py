@@ -10,6 +10,7 @@ internal errors are retried later with the same Idempotency-Key.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from conversations.conf import helpdesk_setting
@@ -48,7 +49,7 @@ def check_reply(response: OutboundResponse) -> OutboundResponse:
 @step_types.register
 class SlackStep(OutboundStep):
     type = "slack"
-    label = "Slack message"
+    label = _("Slack message")
     schema = {
         "type": "object", "additionalProperties": False, "required": ["integration", "channel", "text"],
         "properties": {

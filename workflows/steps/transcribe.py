@@ -8,6 +8,7 @@ step with the reason; a cloud service that is down or rate-limiting is retried l
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.db import transaction
@@ -29,7 +30,7 @@ NO_RECORDING = "The event has no recording to transcribe (recording_id is missin
 @step_types.register
 class TranscribeStep(StepType):
     type = "transcribe"
-    label = "Transcribe recording"
+    label = _("Transcribe recording")
     schema = {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -57,7 +58,7 @@ class TranscribeStep(StepType):
     def describe(self, config: dict, ctx: StepContext) -> dict[str, Any]:
         recording = _recording(ctx)
         options = _options(config)
-        return {"would": self.label, "recording_id": recording.pk if recording else None,
+        return {"would": str(self.label), "recording_id": recording.pk if recording else None,
                 "backend": config.get("backend") or helpdesk_setting("SPEECH_BACKEND"), "language": options.language,
                 "model": options.model, "enhanced": options.enhanced,
                 **({} if recording else {"error": NO_RECORDING})}

@@ -6,6 +6,7 @@ own conversation and type (`workflows.engine.waits`) and matches them with the s
 workflows; whoever deletes the row — the dispatcher for a matching event, or `resume` here at the deadline — settles
 the wait, so the run resumes exactly once.
 """
+from django.utils.translation import gettext_lazy as _
 from conversations import clock
 from workflows.models import RunWait
 from workflows.steps.registry import (
@@ -42,7 +43,7 @@ def timeout_words(timeout: dict) -> str:
 @step_types.register
 class WaitForStep(StepType):
     type = "wait_for"
-    label = "Wait for an event"
+    label = _("Wait for an event")
     category = "flow"
     schema = {
         "type": "object", "required": ["event", "timeout"], "additionalProperties": False,

@@ -7,6 +7,7 @@ recorded in a run log or a dry run.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,7 +43,7 @@ def preset_url_error(preset: str, url: str) -> str | None:
 @step_types.register
 class WebhookStep(OutboundStep):
     type = "webhook"
-    label = "Webhook"
+    label = _("Webhook")
     schema = {
         "type": "object", "additionalProperties": False, "required": ["url"],
         "properties": {

@@ -10,6 +10,8 @@ workflow starts and explain why it did not. The dispatcher knows no trigger type
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
@@ -25,8 +27,9 @@ if TYPE_CHECKING:
 
 STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 CONDITIONS_KEY = "conditions"
-CONDITIONS_SCHEMA = {"type": "object", "description": "Start the workflow only when these hold (e.g. the contact "
-                                                       "is a VIP, or the message came outside business hours)."}
+CONDITIONS_SCHEMA = {"type": "object", "description": gettext_noop("Start the workflow only when these hold (e.g. the "
+                                                                    "contact is a VIP, or the message came outside "
+                                                                    "business hours).")}
 Describe = Callable[[dict, Any], str]  # (the trigger config, the seen value) -> why the filter failed, in words
 Check = Callable[[dict, "Event", dict], bool]  # (the workflow's trigger config, the event, the run context) -> passes
 Seen = Callable[["Event", dict], Any]  # what the check looked at, for an explanation
@@ -71,7 +74,8 @@ class Filter:
         seen = self.seen(event, data)
         if self.describe is not None:
             return f"{self.key}: {self.describe(config, seen)}"
-        return f"{self.key}: {shown(seen)} is not one of {shown(config.get(self.key))}"
+        return f"{self.key}: " + _("%(seen)s is not one of %(wanted)s") % {"seen": shown(seen),
+                                                                             "wanted": shown(config.get(self.key))}
 
     def applies(self, config: dict) -> bool:
         return self.always or config.get(self.key) not in (None, [], "", {})
@@ -125,13 +129,13 @@ def schema(properties: dict, required: tuple = ()) -> dict:
 def check_words(check: dict) -> str:
     """One condition check as an explanation quotes it: `field op value (saw actual)`."""
     return (f"{check.get('field')} {check.get('op')} {shown(check.get('value'))} "
-            f"(saw {shown(check.get('actual'))})")
+            + _("(saw %(value)s)") % {"value": shown(check.get("actual"))})
 
 
 def _false_conditions(config: dict, data: dict) -> str:
     false = [check_words(check) for check in conditions.explain(config[CONDITIONS_KEY], data)
              if not check["result"]]
-    return "; ".join(false) or "the condition tree is false"
+    return "; ".join(false) or _("the condition tree is false")
 
 
 def _with_conditions(kind: TriggerType) -> TriggerType:

@@ -1,6 +1,7 @@
 """Survey triggers (docs/managers.md): a contact answered a CSAT survey, filtered by a score range."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from conversations.choices import EventType
 from workflows.triggers.registry import Filter, TriggerType, from_payload, schema, trigger_types
 
@@ -30,7 +31,7 @@ def _validate(config: dict) -> list[tuple[str, str]]:
 
 
 trigger_types.register(
-    TriggerType(EventType.SURVEY_ANSWERED, "Survey answered",
+    TriggerType(EventType.SURVEY_ANSWERED, _("Survey answered"),
                 schema({"score_min": SCORE, "score_max": SCORE}),
                 (Filter("score_min", _at_least, from_payload("score"),
                         describe=lambda config, score: f"the score {score} is below {config['score_min']}"),
