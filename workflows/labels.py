@@ -58,3 +58,10 @@ def key_label(key: str) -> str:
     """The label of a config key or enum value in the active language (its English label when not catalogued)."""
     label = humanize(key)
     return gettext(label) if label in LABELS else label
+
+
+def key_words(key: str) -> str:
+    """A key inside a running sentence ("strategy least busy"): lower-case English words, or its translated label
+    (whose capitals are the language's own, e.g. German nouns)."""
+    translated = key_label(key)
+    return key.replace("_", " ") if translated == humanize(key) else translated
