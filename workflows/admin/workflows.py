@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
+from django.views.i18n import JavaScriptCatalog
 
 from conversations.admin.base import adopt
 from workflows import services
@@ -131,6 +132,8 @@ class WorkflowAdmin(admin.ModelAdmin):
             path("<int:pk>/toggle/", wrap(require_POST(self.toggle_view)), name="workflows_workflow_toggle"),
             path("<int:pk>/export/", wrap(self.export_view), name="workflows_workflow_export"),
             path("reorder/", wrap(require_POST(self.reorder_view)), name="workflows_workflow_reorder"),
+            # The texts of the workflow scripts (editor, reorder, replay) in the viewer's language.
+            path("jsi18n/", wrap(self.jsi18n_view), name="workflows_jsi18n"),
         ]
         from workflows.admin.replay import replay_urls
 
@@ -289,6 +292,12 @@ class WorkflowAdmin(admin.ModelAdmin):
         except (DefinitionError, ValidationError) as exc:
             return JsonResponse({"workflow": [str(exc)]}, status=400)
         return JsonResponse({"order": {workflow.pk: workflow.order for workflow in workflows}})
+
+    def jsi18n_view(self, request: HttpRequest) -> HttpResponse:
+        """The workflow scripts' catalogue (Django's `JavaScriptCatalog` of this app), for those who see workflows."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JavaScriptCatalog.as_view(packages=["workflows"])(request)
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The workflow definition as a JSON download (write-only values masked, like every read)."""
