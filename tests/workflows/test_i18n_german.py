@@ -172,3 +172,20 @@ def test_pages_stay_english_without_accept_language(browser, tagging_workflow):
     page = browser.get(reverse("admin:workflows_workflow_change", args=[tagging_workflow.pk])).content.decode()
     assert "+ Add step" in page and ">Add tag<" in page and "Sender types" in page
     assert "Schritt hinzufügen" not in page
+
+
+def test_api_definition_errors_are_german_and_keyed_as_before(manager_client):
+    body = {"name": "", "status": "draft", "trigger": {"type": "message.created", "config": {}},
+            "steps": [{"type": "set_priority", "config": {"priority": "sky-high"}},
+                      {"type": "condition", "config": {"all": [{"field": "message.body", "op": "bogus", "value": 1}]}},
+                      {"type": "wait", "config": {}}]}
+    response = manager_client.post("/api/workflows/", body, format="json", **GERMAN)
+    assert response.status_code == 400
+    errors = response.json()
+    assert errors["name"] == ["Ein Workflow braucht einen Namen."]
+    assert errors["steps[0].config.priority"][0].startswith('"sky-high" ist keiner der Werte ')
+    assert errors["steps[1].config.all[0].op"][0].startswith('Unbekannter Operator „bogus“.')
+    assert errors["steps[2].config.minutes"] == ["Geben Sie Minuten, Stunden oder Tage an."]
+    english = manager_client.post("/api/workflows/", body, format="json").json()
+    assert english["name"] == ["A workflow needs a name."]
+    assert "is not one of" in english["steps[0].config.priority"][0]

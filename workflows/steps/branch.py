@@ -38,7 +38,7 @@ class BranchStep(StepType):
         for index, branch in enumerate(config["branches"]):
             name = branch["name"].strip()
             if name.casefold() == ELSE or name.casefold() in seen:
-                errors.append((f"branches[{index}].name", f'Each branch needs its own name (not "{ELSE}").'))
+                errors.append((f"branches[{index}].name", gettext('Each branch needs its own name (not "%(name)s").') % {"name": ELSE}))
             seen.add(name.casefold())
             errors += conditions.validate(branch["condition"], f"branches[{index}].condition")
         return errors

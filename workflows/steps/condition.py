@@ -14,7 +14,7 @@ class ConditionStep(StepType):
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         if "all" not in config and "any" not in config and "field" not in config:
-            return [("all", 'A condition step needs "all", "any" or a single {field, op, value}.')]
+            return [("all", gettext('A condition step needs "all", "any" or a single {field, op, value}.'))]
         return conditions.validate(config)
 
     def describe(self, config: dict, ctx: StepContext) -> dict:

@@ -89,10 +89,10 @@ class HttpRequestStep(OutboundStep):
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         if not config.get("url") and not config.get("integration"):
-            return [("url", "Give a url, or an integration and a path.")]
+            return [("url", gettext("Give a url, or an integration and a path."))]
         url = config.get("url", "")
         if url and "{{" not in url[:12] and not url.startswith(("http://", "https://")):
-            return [("url", "Use an http(s) URL.")]
+            return [("url", gettext("Use an http(s) URL."))]
         return []
 
     def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:

@@ -33,7 +33,7 @@ class NotifyStep(StepType):
 
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         if not any(config.get(key) for key in RECIPIENT_KEYS):
-            return [("users", "Name at least one recipient: users, teams or emails.")]
+            return [("users", gettext("Name at least one recipient: users, teams or emails."))]
         return literal_address_errors(config.get("emails", []), "emails")
 
     def _email(self, config: dict, ctx: StepContext) -> dict:

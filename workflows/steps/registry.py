@@ -6,6 +6,7 @@ step type by name.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext
 import contextlib
 import datetime as dt
 import enum
@@ -209,7 +210,7 @@ def duration_of(config: dict) -> dt.timedelta:
 def validate_duration(config: dict) -> list[tuple[str, str]]:
     """A duration needs at least one of minutes/hours/days and must be positive."""
     if not any(key in config for key in ("minutes", "hours", "days")):
-        return [("minutes", "Give minutes, hours or days.")]
+        return [("minutes", gettext("Give minutes, hours or days."))]
     if duration_of(config) <= dt.timedelta(0):
-        return [("minutes", "The duration must be more than zero.")]
+        return [("minutes", gettext("The duration must be more than zero."))]
     return []

@@ -35,13 +35,15 @@ class RouteStep(StepType):
         strategy = config["strategy"]
         if strategy == routing.SPECIFIC:
             if "team" not in config and "agent" not in config:
-                return [("agent", "The specific strategy needs an agent, a team or both.")]
+                return [("agent", gettext("The specific strategy needs an agent, a team or both."))]
             return []
         errors = []
         if "team" not in config:
-            errors.append(("team", f"The {strategy} strategy picks an agent of a team: name the team."))
+            errors.append(("team", gettext("The %(strategy)s strategy picks an agent of a team: name the team.")
+                           % {"strategy": strategy}))
         if "agent" in config:
-            errors.append(("agent", f"The {strategy} strategy chooses the agent itself; use specific to name one."))
+            errors.append(("agent", gettext("The %(strategy)s strategy chooses the agent itself; use specific to name "
+                                            "one.") % {"strategy": strategy}))
         return errors
 
     def _decide(self, config: dict, ctx: StepContext, lock: bool) -> routing.RoutingDecision:

@@ -62,10 +62,10 @@ class SendSurveyStep(StepType):
             return [(key, 'Only used with "via": "sms".') for key in sms_keys]
         errors = []
         if not (config.get("integration") or helpdesk_setting("SMS_INTEGRATION")):
-            errors.append(("integration", "Name the SMS integration (or set HELPDESK_SMS_INTEGRATION)."))
+            errors.append(("integration", gettext("Name the SMS integration (or set HELPDESK_SMS_INTEGRATION).")))
         sender = config.get("sender") or helpdesk_setting("SMS_SENDER")
         if not sender:
-            errors.append(("sender", "Give the sender number (or set HELPDESK_SMS_SENDER)."))
+            errors.append(("sender", gettext("Give the sender number (or set HELPDESK_SMS_SENDER).")))
         else:
             try:
                 sms_providers.phone_number(sender, "sender")

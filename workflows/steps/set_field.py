@@ -45,8 +45,8 @@ class SetFieldStep(StepType):
             return []
         definition = ConversationField.objects.filter(key=config["key"]).first()
         if definition is None:
-            return [("key", f'Unknown conversation field "{config["key"]}". Define it under conversation fields '
-                            "first.")]
+            return [("key", gettext('Unknown conversation field "%(key)s". Define it under conversation fields '
+                                    "first.") % {"key": config["key"]})]
         if _is_template(config.get("value")):
             return []
         try:

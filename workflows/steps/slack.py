@@ -68,11 +68,11 @@ class SlackStep(OutboundStep):
         errors = []
         emoji, icon_url = config.get("icon_emoji", ""), config.get("icon_url", "")
         if emoji and "{{" not in emoji and not (len(emoji) > 2 and emoji[0] == emoji[-1] == ":" and " " not in emoji):
-            errors.append(("icon_emoji", 'An emoji name between colons, e.g. ":robot_face:".'))
+            errors.append(("icon_emoji", gettext('An emoji name between colons, e.g. ":robot_face:".')))
         if icon_url and "{{" not in icon_url and not icon_url.startswith(("http://", "https://")):
-            errors.append(("icon_url", "Use an http(s) URL."))
+            errors.append(("icon_url", gettext("Use an http(s) URL.")))
         if emoji and icon_url:
-            errors.append(("icon_url", "Give icon_emoji or icon_url, not both (Slack uses only one)."))
+            errors.append(("icon_url", gettext("Give icon_emoji or icon_url, not both (Slack uses only one).")))
         return errors
 
     def build_request(self, rendered: dict, integration: Any, ctx: StepContext) -> OutboundRequest:

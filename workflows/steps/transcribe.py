@@ -47,7 +47,8 @@ class TranscribeStep(StepType):
     def validate(self, config: dict, info: DefinitionInfo) -> list[tuple[str, str]]:
         """Only a recording event carries audio; the chosen backend must know the language."""
         if info.trigger_type != TRIGGER:
-            return [("", f'A transcribe step needs the "{TRIGGER}" trigger, not "{info.trigger_type or "(none)"}".')]
+            return [("", gettext('A transcribe step needs the "%(needed)s" trigger, not "%(given)s".')
+                     % {"needed": TRIGGER, "given": info.trigger_type or "(none)"})]
         try:
             backend = speech.get_backend(config.get("backend"))
         except speech.SpeechError as exc:  # a misconfigured HELPDESK_SPEECH_BACKEND

@@ -61,7 +61,7 @@ class WebhookStep(OutboundStep):
         url, secret = config.get("url", ""), config.get("secret", "")
         if not _is_template(url):
             if not url.startswith(("http://", "https://")):
-                errors.append(("url", "Use an http(s) URL."))
+                errors.append(("url", gettext("Use an http(s) URL.")))
             elif problem := preset_url_error(config.get("preset", "generic"), url):
                 errors.append(("url", problem))
         if secret and not _is_template(secret):
