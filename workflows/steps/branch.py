@@ -5,6 +5,7 @@ The nested steps are part of the definition; the definition validator checks the
 steps, and the runner walks them laid out flat (`workflows.engine.program`). The step itself only chooses.
 """
 from django.utils.translation import gettext_noop
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from workflows.engine import conditions
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types

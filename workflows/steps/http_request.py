@@ -2,6 +2,7 @@
 "API request" action); the response JSON is saved to `vars.<save_as>`."""
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 import re
 from decimal import Decimal, InvalidOperation

@@ -3,6 +3,7 @@
 Recipients are resolved when the step runs (users by id, username or email; teams by id or name); an unknown
 user or team fails the step naming it before anything is sent. The email ends with a link to the conversation.
 """
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.core.exceptions import ValidationError
 

@@ -5,6 +5,7 @@ eligible agent assigned longest ago) and `least_busy` (the eligible agent with t
 When nobody is eligible the conversation waits in the team's queue (team set, no assignee, `queued_since`) and the
 output says why: that is a routing result, not a failure; the queue offers it to the next agent whose seat frees.
 """
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from typing import Any
 

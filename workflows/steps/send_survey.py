@@ -7,6 +7,7 @@ any database transaction (no lock held during the call): the survey's token is c
 first, so every attempt (a retry, or a resume after a crash) texts the same link under the same Idempotency-Key,
 and the Survey row is created once the provider accepted the message — an SMS that fails for good leaves none.
 """
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 import functools
 

@@ -8,6 +8,7 @@ the contact's `attributes` by `contact_update`, which records `contact.updated`;
 from __future__ import annotations
 
 from django.utils.translation import gettext_noop
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from typing import Any
 

@@ -10,6 +10,7 @@ internal errors are retried later with the same Idempotency-Key.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from typing import Any
 

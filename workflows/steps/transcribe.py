@@ -8,6 +8,7 @@ step with the reason; a cloud service that is down or rate-limiting is retried l
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from typing import Any
 

@@ -7,6 +7,7 @@ recorded in a run log or a dry run.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from typing import Any
 from urllib.parse import urlsplit
