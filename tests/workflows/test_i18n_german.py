@@ -189,3 +189,24 @@ def test_api_definition_errors_are_german_and_keyed_as_before(manager_client):
     english = manager_client.post("/api/workflows/", body, format="json").json()
     assert english["name"] == ["A workflow needs a name."]
     assert "is not one of" in english["steps[0].config.priority"][0]
+
+
+def test_erase_confirmation_page_is_german(browser, contact):
+    url = reverse("admin:conversations_contact_changelist")
+    assert "Personenbezogene Daten der ausgewählten Kontakte löschen…" in _page(browser, url)
+    response = browser.post(url, {"action": "erase_personal_data", "_selected_action": [contact.pk]}, **GERMAN)
+    page = response.content.decode()
+    for german in ("Personenbezogene Daten löschen", "Dies entfernt endgültig alles Persönliche",
+                   "0 Konversationen", "Ja, endgültig löschen", 'cancel-link">Nein, '):
+        assert german in page, german
+    for english in ("This removes, for good", "Yes, erase for good", "No, take me back"):
+        assert english not in page, english
+    contact.refresh_from_db()
+    assert contact.name  # only shown, not erased: the confirmation was not given
+
+
+def test_versions_page_is_german(browser, tagging_workflow):
+    page = _page(browser, reverse("admin:workflows_workflow_versions", args=[tagging_workflow.pk]))
+    for german in ("Jedes Speichern erzeugt eine neue Version", "Gespeichert", "Status damals", "(aktuell)"):
+        assert german in page, german
+    assert "Every save makes a new version" not in page and "Status then" not in page
