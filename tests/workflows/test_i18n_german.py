@@ -160,6 +160,7 @@ def test_explain_api_reasons_are_german_and_outcomes_stay_codes(manager_client, 
 def test_automation_panel_on_the_conversation_page_is_german(browser, tagging_workflow, conversation):
     _customer_says(conversation, "A refund, please")
     page = _page(browser, reverse("admin:conversations_conversation_change", args=[conversation.pk]))
+    assert "<h2>Makros</h2>" in page and "Noch keine Makros." in page  # the macro panel beside it
     panel = page[page.index('id="automation-panel"'):]
     for german in ("Automatisierung — was jedes Ereignis bewirkt hat", "Gestartet", "der Auslöser traf zu"):
         assert german in panel, german

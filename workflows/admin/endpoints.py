@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -97,9 +96,8 @@ class EndpointAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             run_ids = health.endpoint_enable(endpoint=endpoint,
                                              redeliver_failed_since=form.cleaned_data["redeliver_failed_since"])
-            message = ngettext("%(url)s is enabled; %(count)d failed run queued for redelivery.",
-                               "%(url)s is enabled; %(count)d failed runs queued for redelivery.", len(run_ids)) \
-                if run_ids else _("%(url)s is enabled.")
+            message = _("%(url)s is enabled; %(count)d failed run(s) queued for redelivery.") if run_ids \
+                else _("%(url)s is enabled.")
             self.message_user(request, message % {"url": endpoint.url, "count": len(run_ids)}, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:workflows_endpoint_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": endpoint,
