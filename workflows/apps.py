@@ -1,12 +1,13 @@
 """App config of the workflow engine."""
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "workflows"
     # The admin's section name: "Automation › Workflows" reads better than "Workflows › Workflows".
-    verbose_name = "Automation"
+    verbose_name = _("Automation")
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

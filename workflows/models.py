@@ -3,6 +3,7 @@
 The database is the source of truth (docs/operations.md): a run's position, variables, resume time and lease are
 columns, so any worker can pick a run up after another one died, and the queue only wakes workers.
 """
+from django.utils.translation import gettext_lazy as _
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -13,9 +14,9 @@ from workflows.choices import OnFalse, ReplayStatus, RunStatus, ScheduledEventSt
 
 
 class Workflow(models.Model):
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=WorkflowStatus.choices, default=WorkflowStatus.DRAFT)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=WorkflowStatus.choices, default=WorkflowStatus.DRAFT)
     trigger_type = models.CharField(max_length=50)
     trigger_config = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -30,6 +31,8 @@ class Workflow(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        verbose_name = _("workflow")
+        verbose_name_plural = _("workflows")
         # The dispatcher looks workflows up by (trigger type, status): it never scans other trigger types.
         indexes = [models.Index(fields=["trigger_type", "status"], name="workflow_trigger_status")]
 
@@ -67,21 +70,21 @@ class WorkflowVersion(models.Model):
 
 
 class WorkflowRun(models.Model):
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
-    version = models.PositiveIntegerField()
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs", verbose_name=_("workflow"))
+    version = models.PositiveIntegerField(_("version"))
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="workflow_runs")
     conversation = models.ForeignKey(
-        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="workflow_runs"
+        Conversation, verbose_name=_("conversation"), null=True, blank=True, on_delete=models.CASCADE, related_name="workflow_runs"
     )
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     position = models.PositiveIntegerField(default=0, help_text="The next step to execute.")
     variables = models.JSONField(default=dict, blank=True)
-    resume_at = models.DateTimeField(null=True, blank=True)
+    resume_at = models.DateTimeField(_("resume at"), null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True, help_text="A running run whose lease expired is stuck.")
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # A manual retry runs on the version the run ran ("original") or on the workflow's current one ("current"); then
     # `version` is the version it runs now and `first_version` the one it started with.
     retried_on = models.CharField(max_length=8, blank=True, choices=[("original", "the version it ran"),
@@ -90,6 +93,8 @@ class WorkflowRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("workflow run")
+        verbose_name_plural = _("workflow runs")
         constraints = [
             # One run per (workflow, event): a redelivered event task creates nothing twice.
             models.UniqueConstraint(fields=["workflow", "event"], name="run_once_per_event"),

@@ -8,6 +8,8 @@ A save that posts the mask back, or leaves the key out, keeps the value of the s
 from __future__ import annotations
 
 import datetime as dt
+
+from django.utils.translation import gettext as _
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -123,7 +125,7 @@ def workflow_update(*, workflow: Workflow, definition: dict) -> Workflow:
 def workflow_set_status(*, workflow: Workflow, status: str) -> Workflow:
     """Activate, deactivate or return to draft (a new version, like any save)."""
     if status not in WorkflowStatus.values:
-        raise ValidationError({"status": f"Use one of: {', '.join(WorkflowStatus.values)}."})
+        raise ValidationError({"status": _("Use one of: %(choices)s.") % {"choices": ", ".join(WorkflowStatus.values)}})
     definition = workflow_definition(workflow, reveal="all")
     if definition["status"] == status:
         return workflow
@@ -140,7 +142,7 @@ def workflow_restore_version(*, workflow: Workflow, version: int) -> Workflow:
     they were recorded keeps the current ones rather than falling back to defaults."""
     saved = WorkflowVersion.objects.filter(workflow=workflow, version=version).first()
     if saved is None:
-        raise ValidationError({"version": f"Version {version} of this workflow does not exist."})
+        raise ValidationError({"version": _("Version %(version)s of this workflow does not exist.") % {"version": version}})
     definition = open_write_only(saved.definition)
     order = definition.get("order")
     stop = definition.get("stop_processing")
@@ -171,7 +173,7 @@ def workflow_reorder(*, workflow_ids: list[int]) -> list[Workflow]:
     changes is saved as a new version, so explain knows the order any event was dispatched in."""
     workflows = {workflow.pk: workflow for workflow in Workflow.objects.filter(pk__in=workflow_ids)}
     if len(workflows) != len(set(workflow_ids)) or len(workflow_ids) != len(set(workflow_ids)):
-        raise ValidationError({"workflows": "Give each existing workflow once."})
+        raise ValidationError({"workflows": _("Give each existing workflow once.")})
     slots = sorted(workflow.order for workflow in workflows.values())
     if len(set(slots)) != len(slots):
         slots = [slots[0] + index for index in range(len(slots))]
@@ -193,9 +195,9 @@ def workflow_run_manual(*, workflow: Workflow, conversation: Conversation, input
                         actor=None) -> WorkflowRun:
     """Start a `manual` workflow on a conversation (a person or an AI agent decided): records a `manual` event."""
     if workflow.trigger_type != EventType.MANUAL:
-        raise ValidationError({"workflow": "Only workflows with the manual trigger can be run by hand."})
+        raise ValidationError({"workflow": _("Only workflows with the manual trigger can be run by hand.")})
     if workflow.status != WorkflowStatus.ACTIVE:
-        raise ValidationError({"workflow": "Activate the workflow first (drafts only run as tests)."})
+        raise ValidationError({"workflow": _("Activate the workflow first (drafts only run as tests).")})
     with transaction.atomic():
         event = record_event(
             type=EventType.MANUAL, conversation=conversation,
@@ -215,11 +217,11 @@ def run_retry(*, run: WorkflowRun, version: RetryVersion = "original") -> Workfl
     version it ran (`original`, the default) or on the workflow's current version (`current`: a fixed step is
     picked up, from the same position); the run records which in `retried_on` and `version`."""
     if version not in RETRY_VERSIONS:
-        raise ValidationError({"version": f"Use one of: {', '.join(RETRY_VERSIONS)}."})
+        raise ValidationError({"version": _("Use one of: %(choices)s.") % {"choices": ", ".join(RETRY_VERSIONS)}})
     with transaction.atomic():
         run = WorkflowRun.objects.select_for_update().select_related("workflow").get(pk=run.pk)
         if run.status != RunStatus.FAILED:
-            raise ValidationError({"status": "Only failed runs can be retried."})
+            raise ValidationError({"status": _("Only failed runs can be retried.")})
         if version == "current" and run.workflow.version != run.version:
             _move_to_current_version(run)
         # A manual retry gets a fresh set of attempts (and backoff) for the failed step.
@@ -238,8 +240,9 @@ def _move_to_current_version(run: WorkflowRun) -> None:
     before it stay, the failed step's result is dropped (it may now be another step type)."""
     steps = flatten(workflow_definition(run.workflow, reveal="all")["steps"])
     if run.position >= len(steps):
-        raise ValidationError({"version": f"The current version (v{run.workflow.version}) has {len(steps)} step(s); "
-                                          f"the run failed at step {run.position + 1}. Retry on the version it ran."})
+        raise ValidationError({"version": _("The current version (v%(version)s) has %(steps)s step(s); the run failed at "
+                                            "step %(failed)s. Retry on the version it ran.")
+                               % {"version": run.workflow.version, "steps": len(steps), "failed": run.position + 1}})
     StepRun.objects.filter(run=run, position__gte=run.position).delete()
     run.first_version = run.first_version or run.version
     run.version = run.workflow.version
@@ -250,7 +253,7 @@ def run_cancel(*, run: WorkflowRun) -> WorkflowRun:
     with transaction.atomic():
         run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
         if run.status in FINISHED_RUN_STATUSES:
-            raise ValidationError({"status": f"The run has already finished ({run.status})."})
+            raise ValidationError({"status": _("The run has already finished (%(status)s).") % {"status": run.status}})
         run.status, run.finished_at, run.resume_at = RunStatus.CANCELLED, clock.now(), None
         run.save(update_fields=["status", "finished_at", "resume_at"])
         RunWait.objects.filter(run=run).delete()  # a cancelled `wait_for` waits for nothing any more

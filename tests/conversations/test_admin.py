@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conversations import services
-from conversations.models import Contact, Conversation, Event, Message
+from conversations.models import Contact, Conversation, Event
 
 CHANGELIST = reverse("admin:conversations_conversation_changelist")
 

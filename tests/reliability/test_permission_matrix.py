@@ -20,7 +20,7 @@ from django.urls import NoReverseMatch, reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from conversations import clock, services
+from conversations import clock
 from conversations.roles import AGENT_APPS, MANAGER_APPS
 from sla.policies import business_hours_save
 from workflows.gallery import catalog as gallery

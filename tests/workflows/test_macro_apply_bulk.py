@@ -132,7 +132,7 @@ def test_the_workspace_asks_a_macros_inputs_inline(agent, conversation):
                                 steps=[{"type": "add_tag", "config": {"tags": ["o-{{ inputs.order }}"]}}])
     browser = browser_for(agent)
     page = browser.get(reverse("admin:conversations_conversation_change", args=[conversation.pk])).content.decode()
-    assert f'name="input_order"' in page and "Order number" in page
+    assert 'name="input_order"' in page and "Order number" in page
     browser.post(reverse("admin:workflows_macro_apply", args=[conversation.pk]),
                  {"macro": macro.pk, "input_order": "Z-1"})
     assert list(conversation.tags.values_list("name", flat=True)) == ["o-Z-1"]

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 from workflows import services
 from workflows.models import Workflow
@@ -41,6 +42,7 @@ def announce_new_write_only(request: HttpRequest, workflow: Workflow) -> None:
     changed: after this, every page shows them masked."""
     for item in services.workflow_new_write_only(workflow):
         kind = step_types.get(item["type"])
-        step = f'step {item["position"] + 1} ({kind.label if kind else item["type"]})'
-        messages.info(request, f'{workflow.name}, {step}: the {item["key"]} is {item["value"]} — copy it now, '
-                               f'it is shown only once.')
+        messages.info(request, _("%(workflow)s, step %(number)s (%(step)s): the %(key)s is %(value)s — copy it now, it is "
+                                 "shown only once.") % {"workflow": workflow.name, "number": item["position"] + 1,
+                                                        "step": kind.label if kind else item["type"], "key": item["key"],
+                                                        "value": item["value"]})

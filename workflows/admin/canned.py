@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from conversations.admin import workspace
@@ -97,7 +98,7 @@ class CannedResponseAdmin(ManagersOnlyMixin, admin.ModelAdmin):
         item = canned.canned_responses_for(request.user).filter(pk=int(chosen)).first() \
             if chosen.isdigit() and len(chosen) < 18 else None
         if item is None:
-            return JsonResponse({"error": "Choose a canned response."}, status=400)
+            return JsonResponse({"error": _("Choose a canned response.")}, status=400)
         try:
             return JsonResponse({"text": canned.canned_response_render(canned=item, conversation=conversation)})
         except ValidationError as exc:
@@ -112,12 +113,13 @@ def canned_picker(request: HttpRequest, conversation: Conversation) -> str:
     options = format_html_join("", '<option value="{}">{}</option>', offered)
     url = reverse("admin:workflows_cannedresponse_render", args=[conversation.pk])
     return format_html(
-        '<div class="module ws-canned" data-render="{}" data-csrf="{}"><h2>Canned responses</h2><div class="ws-box">'
-        '<label for="ws-canned-pick" class="visually-hidden">Canned response</label>'
-        '<select id="ws-canned-pick"><option value="">Choose a response…</option>{}</select> '
-        '<button type="button" class="button">Insert</button>'
+        '<div class="module ws-canned" data-render="{}" data-csrf="{}"><h2>{}</h2><div class="ws-box">'
+        '<label for="ws-canned-pick" class="visually-hidden">{}</label>'
+        '<select id="ws-canned-pick"><option value="">{}</option>{}</select> '
+        '<button type="button" class="button">{}</button>'
         '<p class="ws-canned-status" aria-live="polite"></p></div></div>{}',
-        url, get_token(request), options, PICKER_SCRIPT)
+        url, get_token(request), _("Canned responses"), _("Canned response"), _("Choose a response…"), options,
+        _("Insert"), PICKER_SCRIPT)
 
 
 workspace.register_panel(workspace.Panel("side", canned_picker))

@@ -7,11 +7,13 @@ turns the posted strings back into typed config. Inputs are named by their key p
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 import json
 import re
 from typing import Any
 
 from workflows.engine.conditions import OPERATORS
+from workflows.labels import key_label
 
 MISSING = object()
 CONDITION_KEYS = frozenset({"match", "conditions"})
@@ -151,7 +153,7 @@ def _number(schema: dict, text: str) -> int | float:
     try:
         number = float(text)
     except ValueError as exc:
-        raise CoerceError("Enter a number.") from exc
+        raise CoerceError(_("Enter a number.")) from exc
     if number.is_integer() and ("integer" in _types(schema) or "." not in text):
         return int(number)
     return number
@@ -163,7 +165,7 @@ def _json(schema: dict, text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         if _types(schema) & {"object", "array"}:
-            raise CoerceError(f"Not valid JSON: {exc}") from exc
+            raise CoerceError(_("Not valid JSON: %(error)s") % {"error": exc}) from exc
         return text
 
 
@@ -277,14 +279,10 @@ class ErrorBag:
         return found
 
 
-LABELS = {"ai": "AI", "sms": "SMS", "whatsapp": "WhatsApp", "url": "URL", "id": "ID", "sla": "SLA"}
-
-
 def humanize(key: str) -> str:
-    """A readable label for a key or an enum value (upper-case values such as HTTP methods stay as they are)."""
-    if key.isupper() or key in LABELS:
-        return LABELS.get(key, key)
-    return key.replace("_", " ").capitalize()
+    """A readable label for a key or an enum value, in the viewer's language (upper-case values such as HTTP methods
+    stay as they are; see `workflows.labels`)."""
+    return key_label(key)
 
 
 def display_value(kind: str, value: Any) -> Any:
@@ -306,13 +304,13 @@ def field_node(key: str, schema: dict, value: Any, name: str, errors: ErrorBag, 
     kind = widget_kind(key, schema)
     node: dict[str, Any] = {
         "kind": kind, "key": key, "name": name, "leaf": f".{key}", "label": humanize(key),
-        "required": required, "templated": templated, "help": schema.get("description", ""),
+        "required": required, "templated": templated, "help": _(schema["description"]) if schema.get("description") else "",
         "value": display_value(kind, value), "placeholder": _placeholder(kind, schema),
     }
     if kind == "select":
         node["choices"] = [("", "—")] + [(str(option), humanize(str(option))) for option in schema["enum"]]
     elif kind == "tristate":
-        node["choices"] = [("", "Either"), ("true", "Yes"), ("false", "No")]
+        node["choices"] = [("", _("Either")), ("true", _("Yes")), ("false", _("No"))]
     elif kind == "checkboxes":
         chosen = {str(item) for item in as_list(value)}
         node["choices"] = [(str(option), humanize(str(option)), str(option) in chosen)
@@ -327,9 +325,9 @@ def field_node(key: str, schema: dict, value: Any, name: str, errors: ErrorBag, 
 
 def _placeholder(kind: str, schema: dict) -> str:
     if kind == "lines":
-        return "One per line"
+        return _("One per line")
     if kind == "text" and "integer" in _types(schema):
-        return "Name or id"
+        return _("Name or id")
     return ""
 
 
@@ -356,7 +354,7 @@ def config_nodes(schema: dict, config: Any, name: str, errors: ErrorBag,
     if not properties:
         node = field_node("config", {"type": "object"}, config if config not in ({}, None) else MISSING, name,
                           errors)
-        return [{**node, "leaf": "", "label": "Config (JSON)"}]
+        return [{**node, "leaf": "", "label": _("Config (JSON)")}]
     config = config if isinstance(config, dict) else {}
     required = set(schema.get("required", []))
     return [field_node(key, sub, config.get(key, MISSING), f"{name}.{key}", errors, required=key in required,

@@ -4,6 +4,8 @@ written by the outbound steps only, so nobody adds or edits them here.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -28,10 +30,11 @@ def _moment(value) -> str:
 
 class EnableForm(forms.Form):
     redeliver_failed_since = forms.DateTimeField(
-        required=False, label="Redeliver failed since",
+        required=False, label=gettext_lazy("Redeliver failed since"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
-        help_text="Optional: re-send the deliveries to this endpoint that failed since then (server time zone).")
+        help_text=gettext_lazy("Optional: re-send the deliveries to this endpoint that failed since then (server time "
+                              "zone)."))
 
 
 @admin.register(Endpoint)
@@ -51,24 +54,24 @@ class EndpointAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="State", ordering="disabled_at")
+    @admin.display(description=gettext_lazy("State"), ordering="disabled_at")
     def state_badge(self, endpoint: Endpoint) -> str:
         return format_html('<span class="endpoint-state" style="color:#fff;background:{};padding:1px 6px;'
                            'border-radius:8px">{}</span>', STATE_COLOURS[endpoint.state], endpoint.state)
 
-    @admin.display(description="In a row", ordering="consecutive_failures")
+    @admin.display(description=gettext_lazy("In a row"), ordering="consecutive_failures")
     def streak(self, endpoint: Endpoint) -> int:
         return endpoint.consecutive_failures
 
-    @admin.display(description="Last success", ordering="last_success_at")
+    @admin.display(description=gettext_lazy("Last success"), ordering="last_success_at")
     def last_success(self, endpoint: Endpoint) -> str:
         return _moment(endpoint.last_success_at)
 
-    @admin.display(description="Last failure", ordering="last_failure_at")
+    @admin.display(description=gettext_lazy("Last failure"), ordering="last_failure_at")
     def last_failure(self, endpoint: Endpoint) -> str:
         return _moment(endpoint.last_failure_at)
 
-    @admin.display(description="Last error")
+    @admin.display(description=gettext_lazy("Last error"))
     def error_excerpt(self, endpoint: Endpoint) -> str:
         return endpoint.last_error[:80] + ("…" if len(endpoint.last_error) > 80 else "")
 
@@ -93,9 +96,10 @@ class EndpointAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             run_ids = services.endpoint_enable(endpoint=endpoint,
                                              redeliver_failed_since=form.cleaned_data["redeliver_failed_since"])
-            redelivered = f"; {len(run_ids)} failed run(s) queued for redelivery" if run_ids else ""
-            self.message_user(request, f"{endpoint.url} is enabled{redelivered}.", messages.SUCCESS)
+            message = _("%(url)s is enabled; %(count)d failed run(s) queued for redelivery.") if run_ids \
+                else _("%(url)s is enabled.")
+            self.message_user(request, message % {"url": endpoint.url, "count": len(run_ids)}, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:workflows_endpoint_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": endpoint,
-                   "form": form, "title": f"Re-enable {endpoint.url}"}
+                   "form": form, "title": _("Re-enable %(url)s") % {"url": endpoint.url}}
         return TemplateResponse(request, "admin/workflows/endpoint/enable.html", context)

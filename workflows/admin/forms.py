@@ -3,13 +3,16 @@ workflow definition and checked by the shared validator), the JSON import form, 
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
+from django.utils.text import format_lazy
 import json
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
-from django.template.defaultfilters import pluralize
 
 from conversations.choices import CONDITION_OPERATOR_LABELS
 from conversations.models import Contact, ConversationField
@@ -35,9 +38,9 @@ NEW_DEFINITION: dict[str, Any] = {"name": "", "description": "", "status": Workf
 OPERATOR_LABELS = CONDITION_OPERATOR_LABELS
 EVENT_FIELDS = ("type", "occurred_at", "depth", "channel", "sender_type", "from", "to", "disposition", "metric")
 SLA_FIELDS = ("metric", "due_at", "minutes_late")
-WRITE_ONLY_HELP_SAVED = (f"Leave as is ({WRITE_ONLY_MASK}) to keep the current secret. Clear it to generate a new one "
-                         "(shown once after saving), or paste your own.")
-WRITE_ONLY_HELP_NEW = "Leave empty to generate one when you save (shown once), or paste your own."
+WRITE_ONLY_HELP_SAVED = format_lazy(gettext_lazy("Leave as is ({mask}) to keep the current secret. Clear it to generate a new "
+                                                 "one (shown once after saving), or paste your own."), mask=WRITE_ONLY_MASK)
+WRITE_ONLY_HELP_NEW = gettext_lazy("Leave empty to generate one when you save (shown once), or paste your own.")
 EXPORT_KEYS = ("name", "description", "status", "trigger", "steps")
 
 
@@ -54,15 +57,15 @@ def placeholder_groups(definition: dict | None = None) -> list[tuple[str, list[s
     secrets = sorted({name for names in Integration.objects.values_list("secret_names", flat=True)
                       for name in names or []})
     return [
-        ("Contact", [f"contact.{name}" for name in conditions.CONTACT_FIELDS if name != "attributes"]
+        (_("Contact"), [f"contact.{name}" for name in conditions.CONTACT_FIELDS if name != "attributes"]
          + [f"contact.attributes.{key}" for key in _attribute_keys()]),
-        ("Conversation", [f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]
+        (_("Conversation"), [f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]
          + [f"conversation.fields.{key}" for key in _field_keys()]),
-        ("Message", [f"message.{name}" for name in conditions.MESSAGE_FIELDS]),
-        ("Event", [f"event.{name}" for name in EVENT_FIELDS]),
+        (_("Message"), [f"message.{name}" for name in conditions.MESSAGE_FIELDS]),
+        (_("Event"), [f"event.{name}" for name in EVENT_FIELDS]),
         ("SLA", [f"sla.{name}" for name in SLA_FIELDS]),
-        ("Variables", [f"vars.{name}" for name in variables] or ["vars."]),
-        ("Secrets", [f"secrets.{name}" for name in secrets]),
+        (_("Variables"), [f"vars.{name}" for name in variables] or ["vars."]),
+        (_("Secrets"), [f"secrets.{name}" for name in secrets]),
     ]
 
 
@@ -208,7 +211,7 @@ class WorkflowEditorForm(forms.ModelForm):
                 self.submitted = definition_from_raw(self.data.get("definition", ""))
             except ValidationError as exc:
                 self.definition_errors = {"definition": exc.messages}
-                raise ValidationError("The raw JSON could not be read.") from exc
+                raise ValidationError(_("The raw JSON could not be read.")) from exc
         else:
             self.submitted, errors = definition_from_post(self.data)
             errors.update(self._text_errors())
@@ -221,7 +224,9 @@ class WorkflowEditorForm(forms.ModelForm):
         if errors:
             self.definition_errors = errors
             count = sum(len(messages) for messages in errors.values())
-            raise ValidationError(f"The workflow has {count} problem{pluralize(count)}; each is shown next to its field.")
+            raise ValidationError(ngettext("The workflow has %(count)d problem; it is shown next to its field.",
+                                           "The workflow has %(count)d problems; each is shown next to its field.",
+                                           count) % {"count": count})
         return self.cleaned_data
 
     def _text_errors(self) -> dict[str, list[str]]:
@@ -369,19 +374,19 @@ def with_picker(node: dict[str, Any], declared: dict[str, str], choices: Choices
     label = references.KINDS[kind].label
     options = choices.get(kind, [])
     if node["kind"] == "lines":
-        return {**node, "add_choices": options, "add_label": f"Add a {label}…"}
+        return {**node, "add_choices": options, "add_label": _("Add a %(kind)s…") % {"kind": label}}
     current = str(node["value"])
     unlisted = [(current, _unlisted_label(current))] if current and current not in dict(options) else []
     return {**node, "kind": "picker", "picker": kind, "value": current,
             "choices": [("", "—"), *unlisted, *options],
-            "other": (editor.PICKER_OTHER, f"Other: type a {label} name, id or {{{{ template }}}}…")}
+            "other": (editor.PICKER_OTHER, _("Other: type a %(kind)s name, id or {{ template }}…") % {"kind": label})}
 
 
 def _unlisted_label(value: str) -> str:
     """How a saved value the picker does not list shows: a template or an id as it is, a name as missing."""
     if "{{" in value:
         return value
-    return f"id {value}" if value.isdigit() else f"{value} (not found)"
+    return _("id %(id)s") % {"id": value} if value.isdigit() else _("%(name)s (not found)") % {"name": value}
 
 
 def condition_leaf_template(group: bool = False) -> dict[str, Any]:
@@ -399,17 +404,17 @@ class ImportForm(forms.Form):
     [...]}`."""
 
     file = forms.FileField(required=False, help_text="A .json file exported from this admin or the API.")
-    text = forms.CharField(required=False, label="Or paste JSON", widget=forms.Textarea(attrs={"rows": 12,
+    text = forms.CharField(required=False, label=gettext_lazy("Or paste JSON"), widget=forms.Textarea(attrs={"rows": 12,
                                                                                            "cols": 90}))
-    keep_status = forms.BooleanField(required=False, label="Keep the status from the file",
-                                     help_text="Otherwise imported workflows are drafts until you activate them.")
+    keep_status = forms.BooleanField(required=False, label=gettext_lazy("Keep the status from the file"),
+                                     help_text=gettext_lazy("Otherwise imported workflows are drafts until you activate them."))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         upload = cleaned.get("file")
         text = upload.read().decode("utf-8", errors="replace") if upload else cleaned.get("text", "")
         if not text.strip():
-            raise ValidationError("Choose a file or paste JSON.")
+            raise ValidationError(_("Choose a file or paste JSON."))
         data = checked_json(text)
         cleaned["definitions"] = self._validated(self._bodies(data), cleaned.get("keep_status", False))
         return cleaned
@@ -439,5 +444,5 @@ class ImportForm(forms.Form):
         if problems:
             raise ValidationError(problems)
         if not definitions:
-            raise ValidationError("The file holds no workflow.")
+            raise ValidationError(_("The file holds no workflow."))
         return definitions

@@ -11,7 +11,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
-from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from workflows.admin import editor
 from workflows.admin.forms import editor_context, step_from_post
@@ -19,7 +20,9 @@ from workflows.engine import macros
 from workflows.models import Macro
 
 # Placeholders a macro's text can use beyond the conversation's own data (docs/agent_day.md).
-MACRO_PLACEHOLDER_GROUPS = ("Contact", "Conversation", "Message")
+MACRO_PLACEHOLDER_GROUPS = (gettext_noop("Contact"), gettext_noop("Conversation"), gettext_noop("Message"))
+# The input types as the rows name them (translated when shown).
+INPUT_TYPE_LABELS = {"text": gettext_noop("Text"), "number": gettext_noop("Number"), "date": gettext_noop("Date")}
 
 
 def steps_from_post(data: QueryDict) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
@@ -77,7 +80,9 @@ class MacroEditorForm(forms.ModelForm):
         if errors:
             self.step_errors = errors
             count = sum(len(messages) for messages in errors.values())
-            raise ValidationError(f"The macro has {count} problem{pluralize(count)}; each is shown next to its field.")
+            raise ValidationError(ngettext("The macro has %(count)d problem; it is shown next to its field.",
+                                           "The macro has %(count)d problems; each is shown next to its field.",
+                                           count) % {"count": count})
         cleaned["steps"], cleaned["inputs"] = self.steps, self.inputs
         return cleaned
 
@@ -89,13 +94,13 @@ class MacroEditorForm(forms.ModelForm):
         allowed = set(macros.internal_step_types())
         context["step_types"] = [row for row in context["step_types"] if row[0] in allowed]
         context["step_templates"] = [card for card in context["step_templates"] if card["type"] in allowed]
-        context["placeholders"] = [(title, paths) for title, paths in context["placeholders"]
-                                   if title in MACRO_PLACEHOLDER_GROUPS]
+        groups = {_(title) for title in MACRO_PLACEHOLDER_GROUPS}  # the titles as the editor shows them
+        context["placeholders"] = [(title, paths) for title, paths in context["placeholders"] if title in groups]
         keys = [row.get("key") for row in inputs if row.get("key")]
-        context["placeholders"].insert(0, ("Inputs", [f"inputs.{key}" for key in keys] or ["inputs."]))
+        context["placeholders"].insert(0, (_("Inputs"), [f"inputs.{key}" for key in keys] or ["inputs."]))
         context["inputs"] = [{**row, "index": index, "errors": self._errors_under(f"inputs[{index}]")}
                              for index, row in enumerate(inputs)]
-        context["input_types"] = [(kind, kind.capitalize()) for kind in macros.INPUT_TYPES]
+        context["input_types"] = [(kind, _(INPUT_TYPE_LABELS.get(kind, kind))) for kind in macros.INPUT_TYPES]
         context["inputs_errors"] = self.step_errors.get("inputs", [])
         context["other_errors"] = [message for message in context["other_errors"]
                                    if not message.startswith("inputs")]

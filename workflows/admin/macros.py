@@ -6,6 +6,8 @@ never imports workflows). Every write goes through `workflows.engine.macros`.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,12 +31,16 @@ from workflows.steps import step_types
 # With JavaScript, a macro button previews first (Zendesk's behaviour): its reply fills the reply box for the agent to
 # edit, its other changes are listed, and "Apply and send" applies them with the edited reply. Without JavaScript the
 # button applies the macro at once.
-PREVIEW_BOX = mark_safe(
-    '<div class="ws-box ws-macro-preview" role="region" aria-label="Macro preview" hidden>'
-    '<p><strong class="ws-macro-name"></strong>: the reply is in the reply box; edit it, then apply.</p>'
-    '<ul class="ws-macro-changes"></ul><p class="errornote ws-macro-error" hidden></p>'
-    '<button type="button" class="button default ws-macro-send">Apply and send</button> '
-    '<button type="button" class="button ws-macro-cancel">Cancel</button></div>')
+def preview_box() -> str:
+    """The hidden preview panel the script fills, in the agent's language."""
+    return format_html(
+        '<div class="ws-box ws-macro-preview" role="region" aria-label="{}" hidden>'
+        '<p><strong class="ws-macro-name"></strong>: {}</p>'
+        '<ul class="ws-macro-changes"></ul><p class="errornote ws-macro-error" hidden></p>'
+        '<button type="button" class="button default ws-macro-send">{}</button> '
+        '<button type="button" class="button ws-macro-cancel">{}</button></div>',
+        _("Macro preview"), _("the reply is in the reply box; edit it, then apply."), _("Apply and send"),
+        _("Cancel"))
 PREVIEW_SCRIPT = mark_safe("""<script>
 (function () {
   "use strict";
@@ -89,7 +95,7 @@ class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
     search_fields = ["name"]
     list_select_related = ["created_by"]
 
-    @admin.display(description="Steps")
+    @admin.display(description=gettext_lazy("Steps"))
     def step_summary(self, macro: Macro) -> str:
         return ", ".join(step_types.get(step["type"]).label for step in macro.steps if step_types.get(step["type"]))
 
@@ -139,12 +145,13 @@ class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
         macro = self._chosen(request)
         try:
             if macro is None:
-                raise ValidationError("Choose a macro.")
+                raise ValidationError(_("Choose a macro."))
             macros.macro_apply(macro=macro, conversation=conversation, agent=request.user,
                                inputs=_input_values(request), reply=request.POST.get("reply"))
-            self.message_user(request, f'Applied the macro "{macro.name}".', messages.SUCCESS)
+            self.message_user(request, _('Applied the macro "%(name)s".') % {"name": macro.name}, messages.SUCCESS)
         except ValidationError as exc:
-            self.message_user(request, "Macro not applied: " + " ".join(exc.messages), messages.ERROR)
+            self.message_user(request, _("Macro not applied: %(error)s") % {"error": " ".join(exc.messages)},
+                              messages.ERROR)
         return HttpResponseRedirect(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
 
 
@@ -179,10 +186,10 @@ def macro_buttons(request: HttpRequest, conversation: Conversation) -> str:
     asking = format_html_join("", "{}", [(_macro_with_inputs(macro, url, token),) for macro in offered if macro.inputs])
     body = format_html('<form method="post" action="{}" class="ws-box"><input type="hidden" '
                        'name="csrfmiddlewaretoken" value="{}">{}</form>{}', url, token, buttons, asking) \
-        if offered else format_html('<div class="ws-box"><span class="ws-empty">{}</span></div>', "No macros yet.")
+        if offered else format_html('<div class="ws-box"><span class="ws-empty">{}</span></div>', _("No macros yet."))
     preview_url = reverse("admin:workflows_macro_preview", args=[conversation.pk])
-    return format_html('<div class="module ws-macros" data-preview="{}"><h2>Macros</h2>{}{}</div>{}',
-                       preview_url, body, PREVIEW_BOX, PREVIEW_SCRIPT)
+    return format_html('<div class="module ws-macros" data-preview="{}"><h2>{}</h2>{}{}</div>{}',
+                       preview_url, _("Macros"), body, preview_box(), PREVIEW_SCRIPT)
 
 
 workspace.register_panel(workspace.Panel("side", macro_buttons))
@@ -194,7 +201,7 @@ workspace.register_panel(workspace.Panel("side", macro_buttons))
 class ApplyMacroForm(forms.Form):
     """The macro, then one field per input of the chosen macro (asked on a second page once it is chosen)."""
 
-    macro = forms.ModelChoiceField(queryset=Macro.objects.none(), empty_label="Choose a macro…")
+    macro = forms.ModelChoiceField(queryset=Macro.objects.none(), empty_label=gettext_lazy("Choose a macro…"))
 
     FIELD_FOR_TYPE = {"text": forms.CharField, "number": forms.DecimalField, "date": forms.DateField}
 
@@ -224,12 +231,13 @@ def _report(model_admin, request: HttpRequest, macro: Macro, results: list[dict]
     done = [f"#{r['conversation']}" for r in results if r["ok"]]
     failed = [f"#{r['conversation']}: {r['error']}" for r in results if not r["ok"]]
     if done:
-        model_admin.message_user(request, f'Applied "{macro.name}" to {", ".join(done)}.', messages.SUCCESS)
+        model_admin.message_user(request, _('Applied "%(name)s" to %(done)s.') % {"name": macro.name, "done": ", ".join(done)},
+                                 messages.SUCCESS)
     if failed:
-        model_admin.message_user(request, "Not applied: " + "; ".join(failed), messages.ERROR)
+        model_admin.message_user(request, _("Not applied: %(failed)s") % {"failed": "; ".join(failed)}, messages.ERROR)
 
 
-@admin.action(description="Apply macro…", permissions=["change"])
+@admin.action(description=gettext_lazy("Apply macro…"), permissions=["change"])
 def apply_macro(model_admin, request: HttpRequest, queryset):
     """Apply one macro (with its inputs) to each selected conversation, each on its own; list every outcome."""
     form = ApplyMacroForm(request.POST if "apply" in request.POST else None, request.user)
@@ -241,11 +249,12 @@ def apply_macro(model_admin, request: HttpRequest, queryset):
             results = macros.macro_apply_bulk(macro=macro, agent=request.user, inputs=form.input_values(),
                                               conversation_ids=list(queryset.values_list("pk", flat=True)[:101]))
         except ValidationError as exc:
-            model_admin.message_user(request, "Macro not applied: " + " ".join(exc.messages), messages.ERROR)
+            model_admin.message_user(request, _("Macro not applied: %(error)s") % {"error": " ".join(exc.messages)},
+                                     messages.ERROR)
             return None
         _report(model_admin, request, macro, results)
         return None
-    return model_admin.action_form_page(request, queryset, form, "Apply a macro to conversations")
+    return model_admin.action_form_page(request, queryset, form, _("Apply a macro to conversations"))
 
 
 workspace.register_list_action(apply_macro)

@@ -7,6 +7,8 @@ selector (`workflows.selectors`, the same report as `GET /api/analytics/workflow
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 import datetime as dt
 import json
 from typing import Any
@@ -57,13 +59,22 @@ STATUS_COLOURS = {
     "running": "#0969da", "queued": "#6e7781", "cancelled": "#9a6700",
 }
 
+# The words of a status pill, in the viewer's language (the codes stay codes in JSON and in data attributes).
+STATUS_WORDS = {
+    "active": gettext_lazy("active"), "draft": gettext_lazy("draft"), "inactive": gettext_lazy("inactive"),
+    "succeeded": gettext_lazy("succeeded"), "would_run": gettext_lazy("would run"), "failed": gettext_lazy("failed"),
+    "stopped": gettext_lazy("stopped"), "skipped": gettext_lazy("skipped"), "not_reached": gettext_lazy("not reached"),
+    "pending": gettext_lazy("pending"), "waiting": gettext_lazy("waiting"), "running": gettext_lazy("running"),
+    "queued": gettext_lazy("queued"), "cancelled": gettext_lazy("cancelled"),
+}
+
 
 def status_badge(status: str, label: str | None = None) -> str:
     """A coloured pill for a workflow, run or step status (shared by the run admin and these pages)."""
     colour = STATUS_COLOURS.get(status, "#6e7781")
     return format_html('<span class="wf-badge wf-badge-{}" style="background:{};color:#fff;padding:2px 8px;'
                        'border-radius:10px;font-size:11px;white-space:nowrap">{}</span>',
-                       status, colour, label or status.replace("_", " "))
+                       status, colour, label or STATUS_WORDS.get(status) or status.replace("_", " "))
 
 
 def page_urls(model_admin) -> list[URLPattern]:
@@ -83,7 +94,7 @@ def page_urls(model_admin) -> list[URLPattern]:
 
 def gallery_view(model_admin, request: HttpRequest) -> TemplateResponse:
     """Ready workflows by category, each with its trigger, step preview and a "Use template" button."""
-    return _page(model_admin, request, "gallery.html", "Workflow templates",
+    return _page(model_admin, request, "gallery.html", _("Workflow templates"),
                  categories=gallery.templates_by_category(), can_add=model_admin.has_add_permission(request))
 
 
@@ -98,17 +109,17 @@ def use_template_view(model_admin, request: HttpRequest, slug: str) -> HttpRespo
         messages.error(request, str(exc))
         return HttpResponseRedirect(reverse("admin:workflows_workflow_templates"))
     except DefinitionError as exc:
-        messages.error(request, f"This template cannot be used here yet: {exc}")
+        messages.error(request, _("This template cannot be used here yet: %(error)s") % {"error": exc})
         return HttpResponseRedirect(reverse("admin:workflows_workflow_templates"))
-    messages.success(request, f'Draft "{workflow.name}" created from the template: review it, then activate it.')
+    messages.success(request, _('Draft "%(name)s" created from the template: review it, then activate it.') % {"name": workflow.name})
     announce_new_write_only(request, workflow)  # generated webhook secrets, shown once
     return HttpResponseRedirect(reverse("admin:workflows_workflow_change", args=[workflow.pk]))
 
 
 # Dry-run test page ----------------------------------------------------------------------------------------------
 
-SAMPLE_EVENT_HELP = ("For power users: the API's sample event as JSON (type, payload, occurred_at). When given, it "
-                     "is used instead of the message fields above.")
+SAMPLE_EVENT_HELP = gettext_lazy("For power users: the API's sample event as JSON (type, payload, occurred_at). When "
+                                  "given, it is used instead of the message fields above.")
 
 
 class DryRunForm(forms.Form):
@@ -117,15 +128,15 @@ class DryRunForm(forms.Form):
 
     workflow = forms.ModelChoiceField(queryset=Workflow.objects.order_by("name", "id"))
     conversation = forms.ModelChoiceField(queryset=Conversation.objects.all(), required=False,
-                                          widget=forms.NumberInput(attrs={"placeholder": "Conversation id"}))
-    message_body = forms.CharField(required=False, max_length=10_000, label="Message", widget=forms.Textarea(
-        attrs={"rows": 3, "cols": 60, "placeholder": "I want to cancel my subscription"}))
-    sender_type = forms.ChoiceField(choices=SenderType.choices, initial=SenderType.CUSTOMER, label="From",
+                                          widget=forms.NumberInput(attrs={"placeholder": gettext_lazy("Conversation id")}))
+    message_body = forms.CharField(required=False, max_length=10_000, label=gettext_lazy("Message"), widget=forms.Textarea(
+        attrs={"rows": 3, "cols": 60, "placeholder": gettext_lazy("I want to cancel my subscription")}))
+    sender_type = forms.ChoiceField(choices=SenderType.choices, initial=SenderType.CUSTOMER, label=gettext_lazy("From"),
                                     required=False)
     occurred_at = forms.DateTimeField(
-        required=False, label="When", widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+        required=False, label=gettext_lazy("When"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
                                                                  format="%Y-%m-%dT%H:%M"),
-        help_text="In your time zone. Empty: the picked conversation's latest event's time, else now.")
+        help_text=gettext_lazy("In your time zone. Empty: the picked conversation's latest event's time, else now."))
     event = forms.CharField(required=False, help_text=SAMPLE_EVENT_HELP, widget=forms.Textarea(
         attrs={"rows": 6, "cols": 80, "class": "vLargeTextField", "spellcheck": "false"}))
 
@@ -136,14 +147,13 @@ class DryRunForm(forms.Form):
             return None
         data = checked_json(text)
         if not isinstance(data, dict):
-            raise ValidationError("A sample event is a JSON object with type, payload and occurred_at.")
+            raise ValidationError(_("A sample event is a JSON object with type, payload and occurred_at."))
         unknown = sorted(set(data) - {"type", "payload", "occurred_at"})
         if unknown:
-            raise ValidationError(f"Unknown key {unknown[0]!r}: a sample event has \"type\", \"payload\" and "
-                                  "\"occurred_at\". Put message fields such as body and sender_type inside "
-                                  "\"payload\".")
+            raise ValidationError(_("Unknown key %(key)r: a sample event has \"type\", \"payload\" and \"occurred_at\". Put "
+                                    "message fields such as body and sender_type inside \"payload\".") % {"key": unknown[0]})
         if not isinstance(data.get("type", ""), str) or not isinstance(data.get("payload", {}), dict):
-            raise ValidationError('"type" is text and "payload" is an object.')
+            raise ValidationError(_('"type" is text and "payload" is an object.'))
         return data
 
     def clean(self) -> dict:
@@ -158,7 +168,7 @@ class DryRunForm(forms.Form):
             sample = {**sample, "occurred_at": cleaned["occurred_at"]}
         cleaned["event"] = sample
         if not cleaned.get("conversation") and not sample:
-            raise ValidationError("Pick a conversation or write a sample message to test with.")
+            raise ValidationError(_("Pick a conversation or write a sample message to test with."))
         return cleaned
 
 
@@ -192,19 +202,20 @@ def _run_dry_run(form: DryRunForm) -> tuple[dict | None, str]:
     """The dry-run report and a note on the event it reacted to; (None, "") with the problem added to the form."""
     workflow, conversation = form.cleaned_data["workflow"], form.cleaned_data.get("conversation")
     sample = form.cleaned_data.get("event")
-    note = f"the sample event ({when(_sample_time(sample))})" if sample else ""
+    note = _("the sample event (%(when)s)") % {"when": when(_sample_time(sample))} if sample else ""
     if sample is None:
         found = latest_event_sample(conversation, workflow.trigger_type)
         sample = {"type": found.type, "payload": found.payload, "occurred_at": found.occurred_at} if found else {}
         if form.cleaned_data.get("occurred_at"):
             sample["occurred_at"] = form.cleaned_data["occurred_at"]
-        note = (f"the conversation's latest {workflow.trigger_type} event ({when(found.occurred_at)})"
-                if found else f"an empty {workflow.trigger_type} event (the conversation has none yet)")
+        note = (_("the conversation's latest %(type)s event (%(when)s)") % {"type": workflow.trigger_type,
+                                                                   "when": when(found.occurred_at)}
+                if found else _("an empty %(type)s event (the conversation has none yet)") % {"type": workflow.trigger_type})
     try:
         return dryrun.dry_run(definition=services.workflow_definition(workflow), conversation=conversation,
                               sample_event=sample), note
     except DefinitionError as exc:
-        form.add_error("workflow", f"This workflow's definition is not valid: {exc}")
+        form.add_error("workflow", _("This workflow's definition is not valid: %(error)s") % {"error": exc})
     except ValidationError as exc:
         form.add_error("event", " ".join(exc.messages))
     return None, ""
@@ -212,7 +223,7 @@ def _run_dry_run(form: DryRunForm) -> tuple[dict | None, str]:
 
 def _trigger_label(name: str) -> str:
     kind = triggers.trigger_type(name)
-    return kind.label if kind else name
+    return str(kind.label) if kind else name
 
 
 def _sample_time(sample: dict) -> dt.datetime:
@@ -237,8 +248,8 @@ def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None, *,
     is_condition = step["type"] == "condition" and isinstance(output, dict) and "result" in output
     branch = None
     if is_condition:
-        on_false = (defined.get("on_false") or "stop").replace("_", " ")
-        branch = "true → next step" if output["result"] else f"false → {on_false}"
+        on_false = ON_FALSE_WORDS.get(defined.get("on_false") or "stop", defined.get("on_false"))
+        branch = _("true → next step") if output["result"] else _("false → %(then)s") % {"then": on_false}
     shown = output
     if is_condition:  # the checks table shows it
         shown = {}
@@ -248,7 +259,7 @@ def timeline_row(step: dict[str, Any], defined: dict[str, Any] | None = None, *,
     path = step.get("path") or str(step["position"])
     return {**step, "number": path if "." in path else step["position"] + 1, "label": gallery.step_summary(defined),
             "badge": status_badge(step["status"]), "branch": branch,
-            "sentence": "Check the conditions" if step["type"] == "condition"
+            "sentence": _("Check the conditions") if step["type"] == "condition"
             else wording.step_sentence(step, defined, dry_run=dry_run),
             "facts": [] if is_condition else wording.facts(step.get("input"), shown),
             "checks": [{**check, "words": wording.check_sentence(check)} for check in checks],
@@ -263,7 +274,10 @@ def timeline_rows(steps: list[dict[str, Any]], definition: dict[str, Any], *,
             for step in steps]
 
 
-DRY_RUN_OUTCOMES = {"succeeded": "would succeed", "stopped": "would stop at a condition", "failed": "would fail"}
+DRY_RUN_OUTCOMES = {"succeeded": gettext_lazy("would succeed"), "stopped": gettext_lazy("would stop at a condition"),
+                    "failed": gettext_lazy("would fail")}
+ON_FALSE_WORDS = {"stop": gettext_lazy("stop"), "continue": gettext_lazy("continue"),
+                  "skip_next": gettext_lazy("skip next")}
 
 
 def _outcome_badge(status: str) -> str:
@@ -283,7 +297,7 @@ def dry_run_view(model_admin, request: HttpRequest, workflow_id: int | None = No
         rows = timeline_rows(report["steps"], services.workflow_definition(form.cleaned_data["workflow"]),
                              dry_run=True)
     selected = str(form["conversation"].value() or "")
-    return _page(model_admin, request, "test.html", "Test a workflow (dry run)", form=form, query=query,
+    return _page(model_admin, request, "test.html", _("Test a workflow (dry run)"), form=form, query=query,
                  conversations=_with_selected(conversation_search(query), selected), selected_conversation=selected,
                  report=report, rows=rows, event_note=note,
                  result_badge=_outcome_badge(report["result"]["status"]) if report else "",
@@ -311,7 +325,7 @@ class PeriodForm(forms.Form):
     def _plausible(day: dt.date | None) -> dt.date | None:
         """Refuse typo years (and the date arithmetic overflow near year 1 or 9999) as the API does."""
         if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR:
-            raise ValidationError(f"Use a date between {MIN_YEAR} and {MAX_YEAR}.")
+            raise ValidationError(_("Use a date between %(min)s and %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR})
         return day
 
     def clean_since(self) -> dt.date | None:
@@ -326,9 +340,9 @@ class PeriodForm(forms.Form):
             return cleaned
         since, until = default_window(cleaned.get("since"), cleaned.get("until"))
         if since > until:
-            raise ValidationError({"since": "The start must be on or before the end."})
+            raise ValidationError({"since": _("The start must be on or before the end.")})
         if (until - since).days > MAX_WINDOW_DAYS:
-            raise ValidationError({"since": f"The period is at most {MAX_WINDOW_DAYS} days."})
+            raise ValidationError({"since": _("The period is at most %(days)s days.") % {"days": MAX_WINDOW_DAYS}})
         return {"since": since, "until": until}
 
 
@@ -340,7 +354,7 @@ def analytics_view(model_admin, request: HttpRequest) -> TemplateResponse:
         form = PeriodForm(initial=form.cleaned_data)
     today = timezone.localdate(clock.now())
     presets = [(days, (today - dt.timedelta(days=days)).isoformat(), today.isoformat()) for days in PERIOD_PRESETS]
-    return _page(model_admin, request, "analytics.html", "Workflow analytics", form=form, report=report,
+    return _page(model_admin, request, "analytics.html", _("Workflow analytics"), form=form, report=report,
                  chart=charts.execution_trend_svg(report["daily"]) if report else "", presets=presets,
                  success=analytics.percent(report["success_rate"]) if report else "–",
                  failure=analytics.percent(report["failure_rate"]) if report else "–")

@@ -3,6 +3,9 @@ says what goes and what stays. The contact admin lives in `conversations`, which
 so this module adds the action to it."""
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.template.response import TemplateResponse
@@ -12,20 +15,21 @@ from conversations.roles import is_manager
 from workflows.privacy.erase import contact_erase
 
 
-@admin.action(description="Erase personal data of the selected contacts…")
+@admin.action(description=gettext_lazy("Erase personal data of the selected contacts…"))
 def erase_personal_data(modeladmin, request, queryset):
     if not is_manager(request.user):
-        modeladmin.message_user(request, "Only support managers may erase personal data.", messages.ERROR)
+        modeladmin.message_user(request, _("Only support managers may erase personal data."), messages.ERROR)
         return None
     contacts = list(queryset.annotate(conversation_count=Count("conversations")))
     if request.POST.get("confirm") == "yes":
         for contact in contacts:
             contact_erase(contact=contact)
-        modeladmin.message_user(request, f"Erased the personal data of {len(contacts)} contact(s).",
-                                messages.SUCCESS)
+        modeladmin.message_user(request, ngettext("Erased the personal data of %(count)d contact.",
+                                                  "Erased the personal data of %(count)d contacts.", len(contacts))
+                                % {"count": len(contacts)}, messages.SUCCESS)
         return None
     return TemplateResponse(request, "admin/workflows/privacy/erase_confirmation.html", {
-        **modeladmin.admin_site.each_context(request), "title": "Erase personal data?", "contacts": contacts,
+        **modeladmin.admin_site.each_context(request), "title": _("Erase personal data?"), "contacts": contacts,
         "opts": modeladmin.model._meta, "action": "erase_personal_data",
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME})
 

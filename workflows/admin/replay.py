@@ -7,6 +7,8 @@ Thin: `workflows.engine.replay` starts and runs the replay (in the workers); `Wo
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 import datetime as dt
 
 from django import forms
@@ -30,10 +32,10 @@ from workflows.steps import step_types
 class ReplayForm(forms.Form):
     """The period to try the workflow on, both days included, and an optional cap on the events read."""
 
-    since = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="To (included)", widget=forms.DateInput(attrs={"type": "date"}))
-    limit = forms.IntegerField(label="At most", required=False, min_value=1, max_value=MAX_LIMIT,
-                               help_text="events (leave empty for every event of the period)")
+    since = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=gettext_lazy("To (included)"), widget=forms.DateInput(attrs={"type": "date"}))
+    limit = forms.IntegerField(label=gettext_lazy("At most"), required=False, min_value=1, max_value=MAX_LIMIT,
+                               help_text=gettext_lazy("events (leave empty for every event of the period)"))
 
     def clean(self) -> dict:
         data = super().clean()
@@ -83,7 +85,7 @@ def replay_form_view(model_admin, request: HttpRequest, workflow_id: int) -> Htt
             form.add_error(None, str(exc))
         else:
             return HttpResponseRedirect(reverse("admin:workflows_workflow_replay_results", args=[replay.pk]))
-    return render_page(model_admin, request, "replay_form.html", f"Try “{workflow.name}” on history", form=form,
+    return render_page(model_admin, request, "replay_form.html", _("Try “%(name)s” on history") % {"name": workflow.name}, form=form,
                  workflow=workflow, trigger_label=_trigger_label(workflow.trigger_type))
 
 
@@ -91,7 +93,7 @@ def replay_results_view(model_admin, request: HttpRequest, replay_id: int) -> Te
     """The progress bar and, once done, the figures and samples in words (drawn by replay.js)."""
     replay = get_object_or_404(WorkflowReplay.objects.select_related("workflow"), pk=replay_id)
     trigger_type = replay.definition["trigger"]["type"]
-    return render_page(model_admin, request, "replay.html", f"“{replay.workflow.name}” on history", replay=replay,
+    return render_page(model_admin, request, "replay.html", _("“%(name)s” on history") % {"name": replay.workflow.name}, replay=replay,
                  trigger_label=_trigger_label(trigger_type), trigger_type=trigger_type,
                  until_day=timezone.localtime(replay.until) - dt.timedelta(microseconds=1),
                  api_url=reverse("workflow-replay-detail", args=[replay.pk]),

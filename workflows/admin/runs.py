@@ -7,12 +7,14 @@ Registered from `workflows/admin/__init__.py`.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
 from conversations.admin.base import NoWritesMixin
 from conversations.timefmt import when
@@ -47,28 +49,28 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
         """Retry and cancel change a run, so they need the right to change workflows (support managers)."""
         return request.user.has_perm("workflows.change_workflow")
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=gettext_lazy("Status"), ordering="status")
     def status_pill(self, obj: WorkflowRun) -> str:
         return status_badge(obj.status)
 
-    @admin.display(description="Event")
+    @admin.display(description=gettext_lazy("Event"))
     def event_in_words(self, obj: WorkflowRun) -> str:
         """What started the run, as a sentence (the payload is on the event's own page)."""
         return event_sentence(obj.event) if obj.event_id else "—"
 
-    @admin.display(description="Steps", ordering="_steps")
+    @admin.display(description=gettext_lazy("Steps"), ordering="_steps")
     def step_count(self, obj: WorkflowRun) -> int:
         return obj._steps
 
-    @admin.display(description="Created", ordering="created_at")
+    @admin.display(description=gettext_lazy("Created"), ordering="created_at")
     def created(self, obj: WorkflowRun) -> str:
         return when(obj.created_at)
 
-    @admin.display(description="Duration")
+    @admin.display(description=gettext_lazy("Duration"))
     def duration(self, obj: WorkflowRun) -> str:
         if not (obj.started_at and obj.finished_at):
             return "–"
-        return f"{(obj.finished_at - obj.started_at).total_seconds():.2f} s"
+        return _("%(seconds).2f s") % {"seconds": (obj.finished_at - obj.started_at).total_seconds()}
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -97,7 +99,8 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
         try:
             service(run=run)
         except ValidationError as exc:
-            self.message_user(request, f"Run {run.pk}: {' '.join(exc.messages)}", messages.ERROR)
+            self.message_user(request, _("Run %(run)s: %(error)s") % {"run": run.pk, "error": " ".join(exc.messages)},
+                              messages.ERROR)
             return False
         return True
 
@@ -109,7 +112,7 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         run = get_object_or_404(WorkflowRun, pk=run_id)
         if self._apply(request, run, service) and done:
-            self.message_user(request, f"Run {run.pk} {done}.", messages.SUCCESS)
+            self.message_user(request, _("Run %(run)s %(done)s.") % {"run": run.pk, "done": done}, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:workflows_workflowrun_change", args=[run.pk]))
 
     def retry_view(self, request: HttpRequest, run_id: int):
@@ -119,30 +122,32 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
 
         def retry(run: WorkflowRun) -> None:
             retried = services.run_retry(run=run, version=version)
-            which = "the version it ran" if version == "original" else "the current version"
-            self.message_user(request, f"Run {run.pk} queued again from its failed step on version "
-                                       f"{retried.version} ({which}).", messages.SUCCESS)
+            which = _("the version it ran") if version == "original" else _("the current version")
+            self.message_user(request, _("Run %(run)s queued again from its failed step on version %(version)s "
+                                         "(%(which)s).") % {"run": run.pk, "version": retried.version, "which": which},
+                              messages.SUCCESS)
 
         return self._button_view(request, run_id, retry, "")
 
     def cancel_view(self, request: HttpRequest, run_id: int):
         """Stop a run that has not finished (a waiting run never resumes)."""
-        return self._button_view(request, run_id, services.run_cancel, "cancelled")
+        return self._button_view(request, run_id, services.run_cancel, _("cancelled"))
 
     def _bulk(self, request, queryset, service, done: str) -> None:
         if not self.can_manage_runs(request):
             raise PermissionDenied
         count = sum(self._apply(request, run, service) for run in queryset)
         if count:
-            self.message_user(request, f"{count} run{pluralize(count)} {done}.", messages.SUCCESS)
+            self.message_user(request, ngettext("%(count)d run %(done)s.", "%(count)d runs %(done)s.", count)
+                              % {"count": count, "done": done}, messages.SUCCESS)
 
-    @admin.action(description="Retry from the failed step")
+    @admin.action(description=gettext_lazy("Retry from the failed step"))
     def retry_selected(self, request, queryset):
-        self._bulk(request, queryset, services.run_retry, "queued again from their failed step")
+        self._bulk(request, queryset, services.run_retry, _("queued again from their failed step"))
 
-    @admin.action(description="Cancel")
+    @admin.action(description=gettext_lazy("Cancel"))
     def cancel_selected(self, request, queryset):
-        self._bulk(request, queryset, services.run_cancel, "cancelled")
+        self._bulk(request, queryset, services.run_cancel, _("cancelled"))
 
 
 admin.site.register(WorkflowRun, WorkflowRunAdmin)

@@ -5,6 +5,7 @@ definition, and "Restore this version" (saved as a new version by `services.work
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from functools import partial
 from typing import Any
 
@@ -74,9 +75,10 @@ def restore_view(model_admin, request: HttpRequest, pk: int, version: int) -> Ht
         restored = services.workflow_restore_version(workflow=workflow, version=version)
     except (DefinitionError, ValidationError) as exc:
         detail = str(exc) if isinstance(exc, DefinitionError) else " ".join(exc.messages)
-        messages.error(request, f"Version {version} cannot be restored: {detail}")
+        messages.error(request, _("Version %(version)s cannot be restored: %(error)s") % {"version": version, "error": detail})
         return HttpResponseRedirect(reverse("admin:workflows_workflow_versions", args=[pk]))
-    stops = "yes" if restored.stop_processing else "no"
-    messages.success(request, f"Version {version} restored as version {restored.version} (order {restored.order}, "
-                              f"stop processing the workflows after it: {stops}).")
+    stops = _("yes") if restored.stop_processing else _("no")
+    messages.success(request, _("Version %(version)s restored as version %(new)s (order %(order)s, stop processing the "
+                                "workflows after it: %(stops)s).") % {"version": version, "new": restored.version,
+                                                                       "order": restored.order, "stops": stops})
     return HttpResponseRedirect(reverse("admin:workflows_workflow_change", args=[pk]))

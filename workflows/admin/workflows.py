@@ -4,6 +4,9 @@ history lives in `workflows.admin.runs`, the gallery, dry run and analytics page
 Every change goes through `workflows.services`. Write-only step values (webhook secrets) show masked in the editor
 and exports; the save that generated or changed one shows it once, as a message on the next page.
 """
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
 import json
 
 from django.contrib import admin, messages
@@ -12,13 +15,14 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
+from django.views.i18n import JavaScriptCatalog
 
 from conversations.admin.base import adopt
 from workflows import services
@@ -33,12 +37,12 @@ from workflows.choices import WorkflowStatus
 from workflows.engine.definition import DefinitionError
 from workflows.models import ScheduledEvent, Step, Workflow
 
-STOP_HELP = "Stops processing: the workflows after it do not start for an event it matches."
+STOP_HELP = gettext_lazy("Stops processing: the workflows after it do not start for an event it matches.")
 STATUS_COLOURS = {"active": "#1a7f37", "draft": "#6e7781", "inactive": "#9a6700"}
 # Pages another module adds to this admin (templates gallery, dry run, analytics), linked from the list.
-PAGE_LINKS = (("Templates", "workflows_workflow_templates"), ("Test", "workflows_workflow_test"),
-              ("Runs", "workflows_workflow_runs"), ("Runs", "workflows_workflowrun_changelist"),
-              ("Analytics", "workflows_workflow_analytics"))
+PAGE_LINKS = ((gettext_lazy("Templates"), "workflows_workflow_templates"), (gettext_lazy("Test"), "workflows_workflow_test"),
+              (gettext_lazy("Runs"), "workflows_workflow_runs"), (gettext_lazy("Runs"), "workflows_workflowrun_changelist"),
+              (gettext_lazy("Analytics"), "workflows_workflow_analytics"))
 
 
 def badge(text: str, label: str = "") -> str:
@@ -59,8 +63,8 @@ def page_links() -> list[tuple[str, str]]:
     links: dict[str, str] = {}
     for label, name in PAGE_LINKS:
         url = admin_link(name)
-        if url and label not in links:
-            links[label] = url
+        if url and str(label) not in links:
+            links[str(label)] = url
     return list(links.items())
 
 
@@ -86,7 +90,7 @@ def export_response(definitions: list[dict], filename: str) -> HttpResponse:
 class TriggerTypeFilter(admin.SimpleListFilter):
     """Filter by trigger, named as the editor names it."""
 
-    title = "trigger"
+    title = gettext_lazy("trigger")
     parameter_name = "trigger"
 
     def lookups(self, request, model_admin):
@@ -119,6 +123,8 @@ class WorkflowAdmin(admin.ModelAdmin):
             path("<int:pk>/toggle/", wrap(require_POST(self.toggle_view)), name="workflows_workflow_toggle"),
             path("<int:pk>/export/", wrap(self.export_view), name="workflows_workflow_export"),
             path("reorder/", wrap(require_POST(self.reorder_view)), name="workflows_workflow_reorder"),
+            # The texts of the workflow scripts (editor, reorder, replay) in the viewer's language.
+            path("jsi18n/", wrap(self.jsi18n_view), name="workflows_jsi18n"),
         ]
         return (urls + admin_versions.version_urls(self) + self.extra_page_urls() + replay_urls(self)
                 + super().get_urls())
@@ -137,50 +143,52 @@ class WorkflowAdmin(admin.ModelAdmin):
             workflow._problems = problems.get(workflow.pk, [])
         return changelist
 
-    @admin.display(description="Order", ordering="order")
+    @admin.display(description=gettext_lazy("Order"), ordering="order")
     def drag_handle(self, obj):
         """The row's handle for drag-to-reorder, its order number and whether it stops later workflows."""
-        return format_html('<span class="wf-drag" draggable="true" data-workflow="{}" title="Drag to reorder">'
-                           '&#x2807;&#x2807;</span> <span class="wf-order">{}</span>{}', obj.pk, obj.order,
-                           format_html(' <span class="wf-stop" title="{}">stop</span>', STOP_HELP)
+        return format_html('<span class="wf-drag" draggable="true" data-workflow="{}" title="{}">'
+                           '&#x2807;&#x2807;</span> <span class="wf-order">{}</span>{}', obj.pk, _("Drag to reorder"),
+                           obj.order, format_html(' <span class="wf-stop" title="{}">{}</span>', STOP_HELP, _("stop"))
                            if obj.stop_processing else "")
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=gettext_lazy("Status"), ordering="status")
     def status_badge(self, obj):
         status = badge(obj.status, obj.get_status_display())
         problems = getattr(obj, "_problems", [])
         if not problems:
             return status
         detail = "; ".join(f"{p['key']}: {p['message']}" for p in problems)
-        return format_html('{} <span class="wf-badge wf-broken" style="background:#cf222e" title="{}">broken</span>',
-                           status, detail)
+        return format_html('{} <span class="wf-badge wf-broken" style="background:#cf222e" title="{}">{}</span>',
+                           status, detail, _("broken"))
 
-    @admin.display(description="Trigger", ordering="trigger_type")
+    @admin.display(description=gettext_lazy("Trigger"), ordering="trigger_type")
     def trigger_badge(self, obj):
         kind = triggers.trigger_type(obj.trigger_type)
-        return format_html('<span class="wf-trigger-badge" title="{}">{}</span><br><span class="wf-muted">{} step{}'
-                           '</span>', obj.trigger_type, kind.label if kind else obj.trigger_type, obj._steps,
-                           "" if obj._steps == 1 else "s")
+        steps = ngettext("%(count)d step", "%(count)d steps", obj._steps) % {"count": obj._steps}
+        return format_html('<span class="wf-trigger-badge" title="{}">{}</span><br><span class="wf-muted">{}</span>',
+                           obj.trigger_type, kind.label if kind else obj.trigger_type, steps)
 
-    @admin.display(description="Executions", ordering="stat_executions")
+    @admin.display(description=gettext_lazy("Executions"), ordering="stat_executions")
     def executions(self, obj):
         return obj.stat_executions
 
-    @admin.display(description="Success rate")
+    @admin.display(description=gettext_lazy("Success rate"))
     def success_rate(self, obj):
         """Succeeded / (succeeded + failed); runs that didn't match a condition are shown apart, not as failures."""
         figures = analytics.workflow_stats(obj)
         rate = analytics.percent(figures["success_rate"])
         if not figures["didnt_match"]:
             return rate
-        return format_html('{} <span class="wf-muted wf-nowrap" title="Runs stopped by a condition">'
-                           '({} didn\'t match)</span>', rate, figures["didnt_match"])
+        return format_html('{} <span class="wf-muted wf-nowrap" title="{}">({})</span>', rate,
+                           _("Runs stopped by a condition"),
+                           # the catalogue's words are trusted, the count is a number: no apostrophe escaped
+                           mark_safe(_("%(count)s didn't match") % {"count": int(figures["didnt_match"])}))
 
-    @admin.display(description="Last run", ordering="stat_last_run_at")
+    @admin.display(description=gettext_lazy("Last run"), ordering="stat_last_run_at")
     def last_run(self, obj):
         return obj.stat_last_run_at
 
-    @admin.display(description="On / off")
+    @admin.display(description=gettext_lazy("On / off"))
     def toggle(self, obj):
         """A switch posting the list's own form (which carries the CSRF token) to the toggle URL."""
         active = obj.status == WorkflowStatus.ACTIVE
@@ -188,7 +196,8 @@ class WorkflowAdmin(admin.ModelAdmin):
             '<button type="submit" class="wf-toggle {}" formaction="{}" data-toggle-workflow="{}" title="{}" '
             'aria-pressed="{}"><span class="wf-knob"></span>{}</button>',
             "on" if active else "off", reverse("admin:workflows_workflow_toggle", args=[obj.pk]), obj.pk,
-            "Deactivate" if active else "Activate", "true" if active else "false", "On" if active else "Off")
+            _("Deactivate") if active else _("Activate"), "true" if active else "false",
+            _("On") if active else _("Off"))
 
     def changelist_view(self, request, extra_context=None):
         bar = analytics.summary()
@@ -202,12 +211,12 @@ class WorkflowAdmin(admin.ModelAdmin):
         tools = []
         if object_id:
             self._warn_problems(request, object_id)
-            tools.append(("Export JSON", reverse("admin:workflows_workflow_export", args=[object_id])))
-            tools.append(("Versions", reverse("admin:workflows_workflow_versions", args=[object_id])))
+            tools.append((_("Export JSON"), reverse("admin:workflows_workflow_export", args=[object_id])))
+            tools.append((_("Versions"), reverse("admin:workflows_workflow_versions", args=[object_id])))
             test = admin_link("workflows_workflow_test", object_id) or admin_link("workflows_workflow_test")
             if test:
-                tools.append(("Test (dry run)", test))
-            tools.append(("Try on history", reverse("admin:workflows_workflow_replay", args=[object_id])))
+                tools.append((_("Test (dry run)"), test))
+            tools.append((_("Try on history"), reverse("admin:workflows_workflow_replay", args=[object_id])))
         return super().changeform_view(request, object_id, form_url, {"workflow_tools": tools,
                                                                       **(extra_context or {})})
 
@@ -216,8 +225,9 @@ class WorkflowAdmin(admin.ModelAdmin):
         workflow = Workflow.objects.filter(pk=object_id).prefetch_related("steps").first() \
             if request.method == "GET" and str(object_id).isdigit() else None
         for problem in services.workflow_problems([workflow]).get(workflow.pk, []) if workflow else []:
-            self.message_user(request, f"Broken: {problem['key']}: {problem['message']} "
-                                       "(fix the step; the workflow cannot be activated until then)", messages.WARNING)
+            self.message_user(request, _("Broken: %(key)s: %(message)s (fix the step; the workflow cannot be activated "
+                                         "until then)") % {"key": problem["key"], "message": problem["message"]},
+                              messages.WARNING)
 
     def save_model(self, request, obj, form, change):
         definition = form.definition
@@ -246,7 +256,8 @@ class WorkflowAdmin(admin.ModelAdmin):
             raise PermissionDenied
         status = WorkflowStatus.INACTIVE if workflow.status == WorkflowStatus.ACTIVE else WorkflowStatus.ACTIVE
         if self._apply_status(request, workflow, status):
-            self.message_user(request, f"{workflow.name} is now {status}.", messages.SUCCESS)
+            self.message_user(request, _("%(name)s is now %(status)s.") % {"name": workflow.name, "status": status.label.lower()},
+                              messages.SUCCESS)
         return self._back_to_list(request)
 
     def _back_to_list(self, request: HttpRequest) -> HttpResponse:
@@ -261,12 +272,18 @@ class WorkflowAdmin(admin.ModelAdmin):
             raise PermissionDenied
         raw = request.POST.getlist("workflow")
         if not raw or not all(value.isascii() and value.isdigit() and len(value) < 19 for value in raw):
-            return JsonResponse({"workflow": ["Give the workflow ids in their new order."]}, status=400)
+            return JsonResponse({"workflow": [_("Give the workflow ids in their new order.")]}, status=400)
         try:
             workflows = services.workflow_reorder(workflow_ids=[int(value) for value in raw])
         except (DefinitionError, ValidationError) as exc:
             return JsonResponse({"workflow": [str(exc)]}, status=400)
         return JsonResponse({"order": {workflow.pk: workflow.order for workflow in workflows}})
+
+    def jsi18n_view(self, request: HttpRequest) -> HttpResponse:
+        """The workflow scripts' catalogue (Django's `JavaScriptCatalog` of this app), for those who see workflows."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JavaScriptCatalog.as_view(packages=["workflows"])(request)
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The workflow definition as a JSON download (write-only values masked, like every read)."""
@@ -284,15 +301,16 @@ class WorkflowAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             created = [services.workflow_create(definition=definition, created_by=request.user)
                        for definition in form.cleaned_data["definitions"]]
-            self.message_user(request, f"Imported {len(created)} workflow{pluralize(len(created))}: "
-                                       f"{', '.join(w.name for w in created)}.", messages.SUCCESS)
+            self.message_user(request, ngettext("Imported %(count)d workflow: %(names)s.", "Imported %(count)d workflows: "
+                                                "%(names)s.", len(created))
+                              % {"count": len(created), "names": ", ".join(w.name for w in created)}, messages.SUCCESS)
             for workflow in created:  # exports hold masked secrets: the imported steps got new ones
                 announce_new_write_only(request, workflow)
             if len(created) == 1:
                 return HttpResponseRedirect(reverse("admin:workflows_workflow_change", args=[created[0].pk]))
             return HttpResponseRedirect(reverse("admin:workflows_workflow_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                   "title": "Import workflows from JSON", "has_view_permission": True}
+                   "title": _("Import workflows from JSON"), "has_view_permission": True}
         return TemplateResponse(request, "admin/workflows/workflow/import.html", context)
 
     # Actions -----------------------------------------------------------------------------------------------
@@ -309,23 +327,25 @@ class WorkflowAdmin(admin.ModelAdmin):
     def _set_status(self, request, queryset, status: str) -> None:
         done = sum(self._apply_status(request, workflow, status) for workflow in queryset)
         if done:
-            self.message_user(request, f"{done} workflow{pluralize(done)} now {status}.", messages.SUCCESS)
+            self.message_user(request, ngettext("%(count)d workflow now %(status)s.", "%(count)d workflows now %(status)s.",
+                                                done) % {"count": done, "status": status.label.lower()}, messages.SUCCESS)
 
-    @admin.action(description="Activate selected workflows")
+    @admin.action(description=gettext_lazy("Activate selected workflows"))
     def activate(self, request, queryset):
         self._set_status(request, queryset, WorkflowStatus.ACTIVE)
 
-    @admin.action(description="Deactivate selected workflows")
+    @admin.action(description=gettext_lazy("Deactivate selected workflows"))
     def deactivate(self, request, queryset):
         self._set_status(request, queryset, WorkflowStatus.INACTIVE)
 
-    @admin.action(description="Duplicate selected workflows (as drafts)")
+    @admin.action(description=gettext_lazy("Duplicate selected workflows (as drafts)"))
     def duplicate(self, request, queryset):
         for workflow in queryset:
             services.workflow_duplicate(workflow=workflow, created_by=request.user)
-        self.message_user(request, f"{len(queryset)} workflow{pluralize(len(queryset))} duplicated as drafts.", messages.SUCCESS)
+        self.message_user(request, ngettext("%(count)d workflow duplicated as a draft.", "%(count)d workflows duplicated as "
+                                            "drafts.", len(queryset)) % {"count": len(queryset)}, messages.SUCCESS)
 
-    @admin.action(description="Export selected workflows as JSON")
+    @admin.action(description=gettext_lazy("Export selected workflows as JSON"))
     def export_json(self, request, queryset):
         workflows = list(queryset.prefetch_related("steps"))
         return export_response([services.workflow_definition(w) for w in workflows], "workflows.json")

@@ -3,6 +3,8 @@ with `"personal": true`, and `POST /api/canned-responses/{id}/render/` `{"conver
 its placeholders filled for the agent to edit and send. Thin views over `workflows.engine.canned`."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -20,7 +22,8 @@ class CannedResponseSerializer(serializers.ModelSerializer):
     """`{"name", "body", "personal"}`; the name and the template are checked by `workflows.engine.canned`."""
 
     personal = serializers.BooleanField(required=False, default=False,
-                                        help_text="Only its owner sees a personal response; agents make only these.")
+                                        help_text=gettext_lazy("Only its owner sees a personal response; agents "
+                                                               "make only these."))
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
@@ -35,7 +38,8 @@ class CannedResponseSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data: dict) -> CannedResponse:
         user = self.context["request"].user
-        owner = owner_for(user, personal=validated_data.pop("personal", False), noun="canned responses")
+        owner = owner_for(user, personal=validated_data.pop("personal", False),
+                          noun=gettext_lazy("canned responses"))
         return canned.canned_response_create(created_by=user, owner=owner, **validated_data)
 
     def update(self, instance: CannedResponse, validated_data: dict) -> CannedResponse:
@@ -52,7 +56,7 @@ class CannedResponseViewSet(PersonalOrSharedMixin, HelpdeskAPIMixin, viewsets.Mo
     manage shared ones; anyone manages their own personal ones."""
 
     serializer_class = CannedResponseSerializer
-    shared_noun = "canned responses"
+    shared_noun = gettext_lazy("canned responses")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -4,6 +4,7 @@ shows which secrets are set, never their value. Only support managers reach thes
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 import uuid
 from typing import Any
 
@@ -68,7 +69,7 @@ class IntegrationReferenceField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> Integration:
         if not isinstance(data, (int, str)) or isinstance(data, bool) or data == "":
-            raise serializers.ValidationError("Give an integration id or name.")
+            raise serializers.ValidationError(_("Give an integration id or name."))
         try:
             return integrations.resolve_integration(data)
         except DjangoValidationError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -56,7 +57,7 @@ class MacroSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data: dict) -> Macro:
         user = self.context["request"].user
-        owner = owner_for(user, personal=validated_data.pop("personal", False), noun="macros")
+        owner = owner_for(user, personal=validated_data.pop("personal", False), noun=gettext_lazy("macros"))
         return macros.macro_create(created_by=user, owner=owner, **validated_data)
 
     def update(self, instance: Macro, validated_data: dict) -> Macro:
@@ -82,7 +83,7 @@ class MacroViewSet(PersonalOrSharedMixin, HelpdeskAPIMixin, viewsets.ModelViewSe
     manages their own personal macros."""
 
     serializer_class = MacroSerializer
-    shared_noun = "macros"
+    shared_noun = gettext_lazy("macros")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

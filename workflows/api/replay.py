@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -44,15 +45,15 @@ class ReplayRequestSerializer(StrictSerializer):
 
     def validate(self, attrs: dict) -> dict:
         if attrs["since"] >= attrs["until"]:
-            raise serializers.ValidationError({"until": ["The end of the period must be after its start."]})
+            raise serializers.ValidationError({"until": [_("The end of the period must be after its start.")]})
         if (attrs["until"] - attrs["since"]).days > MAX_WINDOW_DAYS:
-            raise serializers.ValidationError({"since": [f"The period is at most {MAX_WINDOW_DAYS} days."]})
+            raise serializers.ValidationError({"since": [_("The period is at most %(days)s days.") % {"days": MAX_WINDOW_DAYS}]})
         return attrs
 
 
 def _in_years(value):
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise serializers.ValidationError(f"Give a date between the years {MIN_YEAR} and {MAX_YEAR}.")
+        raise serializers.ValidationError(_("Give a date between the years %(min)s and %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR})
     return value
 
 

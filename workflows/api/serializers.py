@@ -10,6 +10,7 @@ one (generated or changed) shows it in full, once; posting "****" back, or leavi
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from typing import Any
 
 from rest_framework import serializers
@@ -68,13 +69,13 @@ def reject_unknown_keys(data: Any, allowed: frozenset) -> None:
     if isinstance(data, dict):
         unknown = sorted(set(data) - allowed)
         if unknown:
-            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+            raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
 
 
 def refuse_too_many_steps(data: Any) -> None:
     """A body over the step limit is refused on its length, before the validator spends time on every step."""
     if isinstance(data, dict) and isinstance(data.get("steps"), list) and len(data["steps"]) > MAX_STEPS:
-        raise serializers.ValidationError({"steps": [f"A workflow has at most {MAX_STEPS} steps."]})
+        raise serializers.ValidationError({"steps": [_("A workflow has at most %(max)s steps.") % {"max": MAX_STEPS}]})
 
 
 def validated_definition(data: Any, tolerated: frozenset[tuple[str, str]] = frozenset()) -> dict:

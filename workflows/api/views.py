@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 import datetime as dt
 import json
 
@@ -179,7 +180,7 @@ def _parse_day(value: str | None, name: str) -> dt.date | None:
         except ValueError:
             continue
     if day is None or not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise serializers.ValidationError({name: ["Use a date like 2026-01-31."]})
+        raise serializers.ValidationError({name: [_("Use a date like 2026-01-31.")]})
     return day
 
 
@@ -205,8 +206,8 @@ class WorkflowAnalyticsView(HelpdeskAPIMixin, APIView):
         until = _parse_day(request.query_params.get("until"), "until") or timezone.localdate(clock.now())
         since = _parse_day(request.query_params.get("since"), "since") or until - dt.timedelta(days=DEFAULT_WINDOW_DAYS)
         if since > until:
-            raise serializers.ValidationError({"since": ["since must be on or before until."]})
+            raise serializers.ValidationError({"since": [_("since must be on or before until.")]})
         if (until - since).days > MAX_WINDOW_DAYS:
-            raise serializers.ValidationError({"since": [f"The window is at most {MAX_WINDOW_DAYS} days."]})
+            raise serializers.ValidationError({"since": [_("The window is at most %(days)s days.") % {"days": MAX_WINDOW_DAYS}]})
         return Response(analytics.workflow_analytics(since=since, until=until))
 

@@ -8,6 +8,7 @@ none exists yet, so a gallery template works on a fresh install before any calen
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 import datetime as dt
 from typing import Any
 
@@ -34,9 +35,9 @@ def reference_error(reference: Any) -> str | None:
     if reference in (None, ""):
         return None
     if not isinstance(reference, (str, int)) or isinstance(reference, bool):
-        return "Name a business-hours calendar by its name or id."
+        return _("Name a business-hours calendar by its name or id.")
     if find_calendar(reference) is None:
-        return f'No business-hours calendar "{reference}".'
+        return _('No business-hours calendar "%(name)s".') % {"name": reference}
     return None
 
 

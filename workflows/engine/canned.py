@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from conversations.models import Conversation
 from workflows.engine import context
@@ -22,23 +23,23 @@ _UNSET: Any = object()
 
 def _validate_name(name: Any, owner: Any, canned: CannedResponse | None) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ValidationError({"name": "A canned response needs a name."})
+        raise ValidationError({"name": _("A canned response needs a name.")})
     stripped: str = name.strip()
     if len(stripped) > 200:
-        raise ValidationError({"name": "A name has at most 200 characters."})
+        raise ValidationError({"name": _("A name has at most 200 characters.")})
     same = CannedResponse.objects.filter(name__iexact=stripped, owner=owner)
     if canned is not None:
         same = same.exclude(pk=canned.pk)
     if same.exists():
-        raise ValidationError({"name": f'A canned response named "{stripped}" exists already.'})
+        raise ValidationError({"name": _('A canned response named "%(name)s" exists already.') % {"name": stripped}})
     return stripped
 
 
 def _validate_body(body: Any) -> str:
     if not isinstance(body, str) or not body.strip():
-        raise ValidationError({"body": "Write the text of the response."})
+        raise ValidationError({"body": _("Write the text of the response.")})
     if len(body) > MAX_BODY:
-        raise ValidationError({"body": f"At most {MAX_BODY} characters."})
+        raise ValidationError({"body": _("At most %(max)s characters.") % {"max": MAX_BODY}})
     problem = context.template_error(body)
     if problem:
         raise ValidationError({"body": problem})

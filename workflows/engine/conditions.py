@@ -7,6 +7,7 @@ Django `Q` over conversations (for the `schedule` trigger and SLA policy matchin
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,7 +159,7 @@ def is_known_field(field: str) -> bool:
     if field.startswith(FIELDS_NAMESPACE):
         key = field[len(FIELDS_NAMESPACE):].split(".")[0]
         return bool(key) and ConversationField.objects.filter(key=key).exists()
-    namespace, _, name = field.partition(".")
+    namespace, _dot, name = field.partition(".")
     known = {"conversation": CONVERSATION_FIELDS, "contact": CONTACT_FIELDS, "message": MESSAGE_FIELDS}
     return name in known.get(namespace, ())
 
@@ -227,16 +228,17 @@ def validate(tree: Any, key: str = "", *, query_only: bool = False) -> list[tupl
 def _validate_leaf(leaf: dict[str, Any], prefix: str, query_only: bool) -> list[tuple[str, str]]:
     field, op = leaf.get("field"), leaf.get("op")
     if not isinstance(field, str) or not field:
-        return [(f"{prefix}field", "A condition needs a field, e.g. conversation.status.")]
+        return [(f"{prefix}field", _("A condition needs a field, e.g. conversation.status."))]
     if op not in OPERATORS:
-        return [(f"{prefix}op", f'Unknown operator "{op}". Use one of: {", ".join(OPERATORS)}.')]
+        return [(f"{prefix}op", _('Unknown operator "%(op)s". Use one of: %(choices)s.') % {"op": op,
+                                                                                    "choices": ", ".join(OPERATORS)})]
     if query_only and op in CONTEXT_ONLY_OPERATORS:
-        return [(f"{prefix}op", f'"{op}" cannot be used in a database query condition.')]
+        return [(f"{prefix}op", _('"%(name)s" cannot be used in a database query condition.') % {"name": op})]
     if query_only and field not in QUERY_FIELDS and field not in MINUTES_SINCE_FIELDS \
             and not field.startswith(("contact.attributes.", FIELDS_NAMESPACE)):
-        return [(f"{prefix}field", f'"{field}" cannot be used in a database query condition.')]
+        return [(f"{prefix}field", _('"%(name)s" cannot be used in a database query condition.') % {"name": field})]
     if not is_known_field(field):
-        return [(f"{prefix}field", f'Unknown field "{field}".')]
+        return [(f"{prefix}field", _('Unknown field "%(field)s".') % {"field": field})]
     return _validate_value(OPERATORS[op], leaf, prefix)
 
 
@@ -248,11 +250,11 @@ def _validate_value(operator: Operator, leaf: dict[str, Any], prefix: str) -> li
         problem = business_hours.reference_error(value)
         return [(f"{prefix}value", problem)] if problem else []
     if "value" not in leaf:
-        return [(f"{prefix}value", "This operator needs a value.")]
+        return [(f"{prefix}value", _("This operator needs a value."))]
     if operator.value_kind == "list" and not isinstance(value, list):
-        return [(f"{prefix}value", "This operator needs a list of values.")]
+        return [(f"{prefix}value", _("This operator needs a list of values."))]
     if operator.value_kind == "number" and _as_number(value) is None and not isinstance(value, str):
-        return [(f"{prefix}value", "This operator needs a number or a timestamp.")]
+        return [(f"{prefix}value", _("This operator needs a number or a timestamp."))]
     if operator.value_kind == "regex":
         problem = safe_regex.pattern_error(value)
         return [(f"{prefix}value", problem)] if problem else []

@@ -8,10 +8,14 @@ which key to fix. Write-only step config keys (a webhook secret) are handled her
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import jsonschema
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from workflows.engine import context
 from workflows.integrations import crypto
@@ -40,13 +44,39 @@ def _schema_errors(instance: Any, schema: dict[str, Any], key: str) -> list[tupl
         path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else ""
-            path, message = f"{path}.{missing}", "This key is required."
+            path, message = f"{path}.{missing}", _("This key is required.")
         elif error.validator == "additionalProperties":
-            message = f"Unknown key: {error.message.split('(')[-1].rstrip(')')}"
+            message = _("Unknown key: %(detail)s") % {"detail": error.message.split('(')[-1].rstrip(')')}
         else:
-            message = error.message
+            message = schema_message(error)
         found.append((f"{key}{path}", message))
     return found
+
+
+# jsonschema words its messages in English; in another language the common checks are said again in that language.
+SCHEMA_MESSAGES = {
+    "enum": gettext_lazy("%(value)s is not one of %(limit)s."),
+    "type": gettext_lazy("%(value)s is not of type %(limit)s."),
+    "minimum": gettext_lazy("%(value)s is less than the minimum of %(limit)s."),
+    "maximum": gettext_lazy("%(value)s is more than the maximum of %(limit)s."),
+    "minLength": gettext_lazy("%(value)s is shorter than %(limit)s characters."),
+    "maxLength": gettext_lazy("%(value)s is longer than %(limit)s characters."),
+    "minItems": gettext_lazy("%(value)s has fewer than %(limit)s items."),
+    "maxItems": gettext_lazy("%(value)s has more than %(limit)s items."),
+    "pattern": gettext_lazy("%(value)s does not match %(limit)s."),
+}
+
+
+def schema_message(error: jsonschema.ValidationError) -> str:
+    """A JSON Schema error in the active language: jsonschema's own English words, or ours for the common checks."""
+    template = SCHEMA_MESSAGES.get(error.validator)
+    if template is None or (get_language() or "en").startswith("en"):
+        return str(error.message)
+    limit = error.validator_value
+    shown_limit = ", ".join(json.dumps(item, ensure_ascii=False) for item in limit) if isinstance(limit, list) \
+        else json.dumps(limit, ensure_ascii=False)
+    return str(template) % {"value": json.dumps(error.instance, ensure_ascii=False, default=str)[:120],
+                            "limit": shown_limit}
 
 
 def _template_errors(value: Any, key: str) -> list[tuple[str, str]]:
@@ -70,7 +100,7 @@ def _validate_trigger(trigger: Any) -> list[tuple[str, str]]:
                                  f'Use one of: {", ".join(triggers.TRIGGER_TYPES)}.')]
     config = trigger.get("config", {})
     if not isinstance(config, dict):
-        return [("trigger.config", "The trigger config is an object.")]
+        return [("trigger.config", _("The trigger config is an object."))]
     errors = _schema_errors(config, kind.schema, "trigger.config")
     return errors or [(f"trigger.config.{key}", message) for key, message in kind.validate(config)]
 
@@ -80,7 +110,7 @@ def _validate_order(data: dict[str, Any]) -> list[tuple[str, str]]:
     errors = []
     order = data.get("order")
     if order is not None and (isinstance(order, bool) or not isinstance(order, int) or abs(order) > MAX_ORDER):
-        errors.append(("order", f"A whole number between -{MAX_ORDER} and {MAX_ORDER}."))
+        errors.append(("order", _("A whole number between -%(max)s and %(max)s.") % {"max": MAX_ORDER}))
     if not isinstance(data.get("stop_processing", False), bool):
         errors.append(("stop_processing", "true or false."))
     return errors
@@ -95,7 +125,7 @@ def check_trigger_config(name: str, config: Any) -> list[tuple[str, str]] | None
     if kind.targeted:
         return [("", f'"{name}" events are for one workflow and cannot be waited for.')]
     if not isinstance(config, dict):
-        return [("", "A filter is an object.")]
+        return [("", _("A filter is an object."))]
     errors = [(key.lstrip("."), message) for key, message in _schema_errors(config, kind.schema, "")]
     return errors or list(kind.validate(config))
 
@@ -106,16 +136,16 @@ def _validate_step(step: Any, index: int, trigger_type: str, key: str | None = N
         return [(key, 'A step is an object: {"type": ..., "config": {...}}.')]
     unknown = set(step) - {"type", "config", "on_false", "id", "position"}
     if unknown:
-        return [(f"{key}.{sorted(unknown)[0]}", "Unknown key.")]
+        return [(f"{key}.{sorted(unknown)[0]}", _("Unknown key."))]
     step_type = step_types.get(step.get("type", ""))
     if step_type is None:
         return [(f"{key}.type", f'Unknown step type "{step.get("type")}".')]
     on_false = step.get("on_false")
     if on_false not in (None, "", *OnFalse.values):
-        return [(f"{key}.on_false", f"Use one of: {', '.join(OnFalse.values)}.")]
+        return [(f"{key}.on_false", _("Use one of: %(choices)s.") % {"choices": ", ".join(OnFalse.values)})]
     config = step.get("config", {})
     if not isinstance(config, dict):
-        return [(f"{key}.config", "A step config is an object.")]
+        return [(f"{key}.config", _("A step config is an object."))]
     errors = _schema_errors(config, step_type.schema, f"{key}.config")
     if errors:
         return errors
@@ -139,26 +169,26 @@ def validate_definition(data: Any, *, tolerated: frozenset[tuple[str, str]] = fr
     or one a gallery template brings, is the workflow's problem to show, not a reason to refuse a draft's save or
     its deactivation. An active workflow has no missing reference."""
     if not isinstance(data, dict):
-        raise DefinitionError({"non_field_errors": ["A workflow definition is a JSON object."]})
+        raise DefinitionError({"non_field_errors": [_("A workflow definition is a JSON object.")]})
     errors: list[tuple[str, str]] = []
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
-        errors.append(("name", "A workflow needs a name."))
+        errors.append(("name", _("A workflow needs a name.")))
     elif len(name) > 200:
-        errors.append(("name", "A name has at most 200 characters."))
+        errors.append(("name", _("A name has at most 200 characters.")))
     if not isinstance(data.get("description", ""), str):
-        errors.append(("description", "The description is text."))
+        errors.append(("description", _("The description is text.")))
     status = data.get("status", WorkflowStatus.DRAFT)
     if status not in WorkflowStatus.values:
-        errors.append(("status", f"Use one of: {', '.join(WorkflowStatus.values)}."))
+        errors.append(("status", _("Use one of: %(choices)s.") % {"choices": ", ".join(WorkflowStatus.values)}))
     errors += _validate_order(data)
     errors += _validate_trigger(data.get("trigger"))
     steps = data.get("steps", [])
     if not isinstance(steps, list):
-        errors.append(("steps", "Steps are a list."))
+        errors.append(("steps", _("Steps are a list.")))
         steps = []
     elif len(steps) > MAX_STEPS:
-        errors.append(("steps", f"A workflow has at most {MAX_STEPS} steps."))
+        errors.append(("steps", _("A workflow has at most %(max)s steps.") % {"max": MAX_STEPS}))
     trigger_type = (data.get("trigger") or {}).get("type", "") if isinstance(data.get("trigger"), dict) else ""
     errors += _validate_tree(steps, trigger_type)
     if check_references:
@@ -181,9 +211,10 @@ def _validate_tree(steps: list[Any], trigger_type: str) -> list[tuple[str, str]]
     every = program.keyed_steps(steps)
     for key, path, step in every:
         found = _validate_step(step, int(path.split(".")[0]), trigger_type, key)
-        errors += [(name, f"Step {path}: {message}") for name, message in found] if "." in path else found
+        errors += [(name, _("Step %(path)s: %(message)s") % {"path": path, "message": message})
+                   for name, message in found] if "." in path else found
     if len(every) > MAX_STEPS:
-        errors.append(("steps", f"A workflow has at most {MAX_STEPS} steps, nested ones included."))
+        errors.append(("steps", _("A workflow has at most %(max)s steps, nested ones included.") % {"max": MAX_STEPS}))
     return errors
 
 
@@ -198,9 +229,9 @@ def _reference_errors(data: dict[str, Any], errors: list[tuple[str, str]],
 def validate_steps(steps: Any, *, trigger_type: str, key: str = "steps") -> list[dict[str, Any]]:
     """Check a list of steps on its own (a macro's) with the same rules as a workflow's; return them normalised."""
     if not isinstance(steps, list):
-        raise DefinitionError({key: ["Steps are a list."]})
+        raise DefinitionError({key: [_("Steps are a list.")]})
     if len(steps) > MAX_STEPS:
-        raise DefinitionError({key: [f"At most {MAX_STEPS} steps."]})
+        raise DefinitionError({key: [_("At most %(max)s steps.") % {"max": MAX_STEPS}]})
     grouped: dict[str, list[str]] = {}
     for index, step in enumerate(steps):
         for path, message in _validate_step(step, index, trigger_type):

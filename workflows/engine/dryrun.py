@@ -7,6 +7,7 @@ event is ever written (the event a dry run reacts to is built in memory and neve
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 import datetime as dt
 import json
 import logging
@@ -73,7 +74,7 @@ def _sample_event(definition: dict[str, Any], conversation: Conversation | None,
     message_id = (sample.get("payload") or {}).get("message_id")
     if message_id is not None and not (isinstance(message_id, int) and not isinstance(message_id, bool)
                                        and 0 < message_id <= MAX_ID):
-        raise ValidationError({"event": "payload.message_id is the id (a number) of a message."})
+        raise ValidationError({"event": _("payload.message_id is the id (a number) of a message.")})
     return Event(
         type=sample.get("type") or definition["trigger"]["type"],
         occurred_at=event_time(sample.get("occurred_at")),
@@ -95,7 +96,7 @@ def event_time(value: Any) -> dt.datetime:
         except ValueError:
             value = None
     if not isinstance(value, dt.datetime):
-        raise ValidationError({"event": "occurred_at is a date and time, e.g. 2026-12-03T19:30:00+01:00."})
+        raise ValidationError({"event": _("occurred_at is a date and time, e.g. 2026-12-03T19:30:00+01:00.")})
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
@@ -119,7 +120,7 @@ def _trigger_report(trigger: dict[str, Any], event: Event, data: dict[str, Any])
         matches = event.type == trigger["type"] and kind is not None and kind.matches(trigger["config"], event, data)
     except (TypeError, ValueError, AttributeError) as exc:  # a sample payload of the wrong shape matches nothing
         return {"type": trigger["type"], "event_type": event.type, "matches": False,
-                "error": f"The sample event does not fit this trigger: {exc}"}
+                "error": _("The sample event does not fit this trigger: %(error)s") % {"error": exc}}
     return {"type": trigger["type"], "event_type": event.type, "matches": bool(matches)}
 
 
@@ -147,7 +148,7 @@ def _run_steps(steps: list[dict[str, Any]], event: Event, conversation: Conversa
         if on_false == "skip_next" and step["_sibling"] is not None:
             sibling = slots[step["_sibling"]]
             reports[step["_sibling"]] = _report(sibling["_top"], sibling, SKIPPED,
-                                                output={"skipped": "the previous condition was false"})
+                                                output={"skipped": _("the previous condition was false")})
             position = sibling["_after"]
         else:
             position = step["_after"]

@@ -7,6 +7,8 @@ order means the later ones were stopped; what remains failed its trigger filter,
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,9 +40,10 @@ class Outcome:
 
 
 OUTCOME_LABELS = {
-    Outcome.STARTED: "Started", Outcome.FILTERED_OUT: "Trigger filter did not match", Outcome.NOT_ACTIVE: "Not active",
-    Outcome.DEPTH_LIMIT: "Depth limit (loop protection)", Outcome.STOPPED_BY_EARLIER: "Stopped by an earlier workflow",
-    Outcome.STOPPED_AT_CONDITION: "Stopped at a condition", Outcome.PENDING: "Not dispatched yet",
+    Outcome.STARTED: gettext_lazy("Started"), Outcome.FILTERED_OUT: gettext_lazy("Trigger filter did not match"),
+    Outcome.NOT_ACTIVE: gettext_lazy("Not active"), Outcome.DEPTH_LIMIT: gettext_lazy("Depth limit (loop protection)"),
+    Outcome.STOPPED_BY_EARLIER: gettext_lazy("Stopped by an earlier workflow"),
+    Outcome.STOPPED_AT_CONDITION: gettext_lazy("Stopped at a condition"), Outcome.PENDING: gettext_lazy("Not dispatched yet"),
 }
 
 
@@ -133,16 +136,16 @@ class _Explainer:
         if run is not None:
             return _run_outcome(run)
         if self.event.dispatched_at is None:
-            return {"outcome": Outcome.PENDING, "reason": "the event has not been dispatched yet"}
+            return {"outcome": Outcome.PENDING, "reason": _("the event has not been dispatched yet")}
         if status != WorkflowStatus.ACTIVE:
-            return {"outcome": Outcome.NOT_ACTIVE, "status": status, "reason": f"the workflow was {status} then"}
+            return {"outcome": Outcome.NOT_ACTIVE, "status": status, "reason": _("the workflow was %(status)s then") % {"status": status}}
         if self.event.depth > helpdesk_setting("MAX_DEPTH"):
-            return {"outcome": Outcome.DEPTH_LIMIT, "reason": f"depth {self.event.depth} exceeds "
-                                                              f"HELPDESK_MAX_DEPTH={helpdesk_setting('MAX_DEPTH')}"}
+            return {"outcome": Outcome.DEPTH_LIMIT, "reason": _("depth %(depth)s exceeds HELPDESK_MAX_DEPTH=%(limit)s")
+                    % {"depth": self.event.depth, "limit": helpdesk_setting("MAX_DEPTH")}}
         if self.stopper is not None:
             return {"outcome": Outcome.STOPPED_BY_EARLIER, "stopped_by": self.stopper.workflow_id,
-                    "reason": f'"{self.stopper.name}" (#{self.stopper.workflow_id}) matched first and stops '
-                              "processing"}
+                    "reason": _('"%(name)s" (#%(id)s) matched first and stops processing')
+                    % {"name": self.stopper.name, "id": self.stopper.workflow_id}}
         return self._filtered_out(then)
 
     def _filtered_out(self, then: _Then) -> dict[str, Any]:
@@ -150,18 +153,20 @@ class _Explainer:
         reason = triggers.explain(self.event.type, trigger.get("config") or {}, self.event, self.data())
         if reason is None:  # it matches the conversation as it is now: what changed since decided it then
             return {"outcome": Outcome.FILTERED_OUT,
-                    "reason": "the trigger filter did not match then (it matches the conversation as it is now)"}
+                    "reason": _("the trigger filter did not match then (it matches the conversation as it is now)")}
         return {"outcome": Outcome.FILTERED_OUT, "key": reason.split(":", 1)[0], "reason": reason}
 
 
 def _run_outcome(run: WorkflowRun) -> dict[str, Any]:
     if run.status != RunStatus.STOPPED:
         return {"outcome": Outcome.STARTED, "run": run.pk, "run_status": run.status,
-                "reason": f"the trigger matched (run {run.status})"}
+                "reason": _("the trigger matched (run %(status)s)") % {"status": run.status}}
     step = _stopping_condition(run)
     return {"outcome": Outcome.STOPPED_AT_CONDITION, "run": run.pk, "run_status": run.status, "step": step,
-            "reason": f"run #{run.pk} stopped at step {_step_name(step)} (condition): "
-                      + ("; ".join(triggers.check_words(check) for check in step["checks"]) or "the condition was false")}
+            "reason": _("run #%(run)s stopped at step %(step)s (condition): %(checks)s") % {
+                "run": run.pk, "step": _step_name(step),
+                "checks": "; ".join(triggers.check_words(check) for check in step["checks"])
+                or _("the condition was false")}}
 
 
 def _stopping_condition(run: WorkflowRun) -> dict[str, Any]:
@@ -175,7 +180,7 @@ def _stopping_condition(run: WorkflowRun) -> dict[str, Any]:
 
 def _step_name(step: dict[str, Any]) -> str:
     """A step as a reason names it: its 1-based number at the top level, its path inside a branch ("0.1.2")."""
-    return f"{step['path']} (in a branch)" if "." in step["path"] else str(step["position"] + 1)
+    return _("%(path)s (in a branch)") % {"path": step["path"]} if "." in step["path"] else str(step["position"] + 1)
 
 
 def explain_event(event: Event) -> dict[str, Any]:

@@ -13,6 +13,7 @@ transaction, and lists each outcome; a macro with an `owner` is that agent's per
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 import datetime as dt
 import re
 from typing import Any
@@ -96,11 +97,11 @@ def validate_inputs(inputs: Any) -> list[dict[str, str]]:
             continue
         key, label, kind = item.get("key"), item.get("label") or item.get("key"), item.get("type", "text")
         if not isinstance(key, str) or not INPUT_KEY.match(key) or key in seen:
-            errors[f"inputs[{index}].key"] = ["A key is a name of letters, digits and _, used once."]
+            errors[f"inputs[{index}].key"] = [_("A key is a name of letters, digits and _, used once.")]
         if not isinstance(label, str) or len(label) > 200:
-            errors[f"inputs[{index}].label"] = ["A label is a text of at most 200 characters."]
+            errors[f"inputs[{index}].label"] = [_("A label is a text of at most 200 characters.")]
         if kind not in INPUT_TYPES:
-            errors[f"inputs[{index}].type"] = [f"Use one of: {', '.join(INPUT_TYPES)}."]
+            errors[f"inputs[{index}].type"] = [_("Use one of: %(choices)s.") % {"choices": ", ".join(INPUT_TYPES)}]
         seen.add(key)
         clean.append({"key": key, "label": label, "type": kind})
     if errors:
@@ -112,24 +113,24 @@ def clean_input_values(macro: Macro, values: Any) -> dict[str, Any]:
     """The values given for the macro's inputs, each required and of its type; errors name `inputs.<key>`."""
     values = values if values not in (None, "") else {}
     if not isinstance(values, dict):
-        raise ValidationError({"inputs": "Give the inputs as an object of key: value."})
+        raise ValidationError({"inputs": _("Give the inputs as an object of key: value.")})
     errors, clean = {}, {}
     for spec in macro.inputs or []:
         key, raw = spec["key"], values.get(spec["key"])
         text = raw if isinstance(raw, str) else ("" if raw is None or isinstance(raw, bool) else str(raw))
         text = text.strip()
         if not text:
-            errors[f"inputs.{key}"] = [f"{spec['label']} is required."]
+            errors[f"inputs.{key}"] = [_("%(label)s is required.") % {"label": spec["label"]}]
         elif len(text) > MAX_INPUT_LENGTH:
-            errors[f"inputs.{key}"] = [f"At most {MAX_INPUT_LENGTH} characters."]
+            errors[f"inputs.{key}"] = [_("At most %(max)s characters.") % {"max": MAX_INPUT_LENGTH}]
         elif spec["type"] == "number" and not re.fullmatch(r"-?\d+(\.\d+)?", text):
-            errors[f"inputs.{key}"] = ["Give a number."]
+            errors[f"inputs.{key}"] = [_("Give a number.")]
         elif spec["type"] == "date" and not _is_date(text):
-            errors[f"inputs.{key}"] = ["Give a date as YYYY-MM-DD."]
+            errors[f"inputs.{key}"] = [_("Give a date as YYYY-MM-DD.")]
         else:
             clean[key] = text
     unknown = sorted(set(values) - {spec["key"] for spec in macro.inputs or []})
-    errors.update({f"inputs.{key}": ["This macro asks for no such input."] for key in unknown})
+    errors.update({f"inputs.{key}": [_("This macro asks for no such input.")] for key in unknown})
     if errors:
         raise ValidationError(errors)
     return clean
@@ -237,7 +238,7 @@ def macro_preview(*, macro: Macro, conversation: Conversation, agent: Any, input
 def _outcome(macro: Macro, conversation_id: int, agent: Any, values: dict[str, Any]) -> dict[str, Any]:
     conversation = Conversation.objects.select_related("contact").filter(pk=conversation_id).first()
     if conversation is None:
-        return {"conversation": conversation_id, "ok": False, "error": "No such conversation."}
+        return {"conversation": conversation_id, "ok": False, "error": _("No such conversation.")}
     try:
         macro_apply(macro=macro, conversation=conversation, agent=agent, checked_inputs=values)
     except ValidationError as exc:
@@ -253,6 +254,6 @@ def macro_apply_bulk(*, macro: Macro, conversation_ids: list[int], agent: Any,
         raise ValidationError({"macro": f'The macro "{macro.name}" is switched off.'})
     ids = list(dict.fromkeys(conversation_ids))
     if not ids or len(ids) > MAX_BULK:
-        raise ValidationError({"conversations": f"Give 1 to {MAX_BULK} conversation ids."})
+        raise ValidationError({"conversations": _("Give 1 to %(max)s conversation ids.") % {"max": MAX_BULK}})
     values = clean_input_values(macro, inputs)
     return [_outcome(macro, conversation_id, agent, values) for conversation_id in ids]

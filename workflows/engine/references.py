@@ -9,9 +9,11 @@ resolved at run time and is not checked here.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -24,27 +26,31 @@ from workflows.models import CustomAction, Integration
 from workflows.engine import program
 from workflows.steps import step_types
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # dev-only stubs helper: annotations only
+
 
 @dataclass(frozen=True)
 class Kind:
     """How one kind of reference is looked up: the model, the fields a name may match (exact or case-insensitive)
     and an optional flag the row must have set to be usable (a custom action must be published)."""
 
-    label: str
+    label: StrOrPromise
     model: Callable[[], type[Any]]  # a model class (its `objects` manager is read)
     names: tuple[str, ...] = ("name",)
     folded: tuple[str, ...] = ()  # the name fields compared case-insensitively
     usable: str = ""
 
 
+USABLE_WORDS = {"published": gettext_lazy("published")}
 KINDS: dict[str, Kind] = {
-    "team": Kind("team", lambda: Team, folded=("name",)),
+    "team": Kind(gettext_lazy("team"), lambda: Team, folded=("name",)),
     # An agent is a user named by id, username or email (as `conversations.selectors.resolve_agent`).
-    "agent": Kind("agent", get_user_model, names=("username", "email"), folded=("email",)),
-    "integration": Kind("integration", lambda: Integration),
-    "custom_action": Kind("custom action", lambda: CustomAction, usable="published"),
-    "business_hours": Kind("business-hours calendar", lambda: BusinessHours),
-    "sla_policy": Kind("SLA policy", lambda: SlaPolicy),
+    "agent": Kind(gettext_lazy("agent"), get_user_model, names=("username", "email"), folded=("email",)),
+    "integration": Kind(gettext_lazy("integration"), lambda: Integration),
+    "custom_action": Kind(gettext_lazy("custom action"), lambda: CustomAction, usable="published"),
+    "business_hours": Kind(gettext_lazy("business-hours calendar"), lambda: BusinessHours),
+    "sla_policy": Kind(gettext_lazy("SLA policy"), lambda: SlaPolicy),
 }
 
 
@@ -142,9 +148,10 @@ def _same(stored: Any, written: str, *, folded: bool) -> bool:
 def _problem(kind: Kind, rows: list[dict[str, Any]], value: str | int) -> str | None:
     row = _find(kind, rows, value)
     if row is None:
-        return f'No {kind.label} "{value}".'
+        return _('No %(kind)s "%(value)s".') % {"kind": kind.label, "value": value}
     if kind.usable and not row[kind.usable]:
-        return f'The {kind.label} "{row[kind.names[0]]}" is not {kind.usable}.'
+        return _('The %(kind)s "%(name)s" is not %(usable)s.') % {"kind": kind.label, "name": row[kind.names[0]],
+                                                                 "usable": USABLE_WORDS.get(kind.usable, kind.usable)}
     return None
 
 

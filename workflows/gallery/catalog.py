@@ -23,6 +23,7 @@ from workflows.steps import wording
 from workflows.choices import WorkflowStatus
 from workflows.engine import references
 from workflows.models import Workflow
+from workflows.labels import key_words
 from workflows.steps import step_types
 
 GALLERY_DIR = Path(__file__).resolve().parent
@@ -73,7 +74,7 @@ def step_summary(step: dict[str, Any]) -> str:
         details = [f"{wording.field_words(leaf['field'])} {CONDITION_OPERATOR_LABELS.get(leaf['op'], leaf['op'])} "
                    f"{_short(leaf.get('value', ''))}".strip() for leaf in leaves]
     else:
-        details = [f"{key.replace('_', ' ')} {_short(value)}" for key, value in config.items() if _is_plain(value)]
+        details = [f"{key_words(key)} {_short(value)}" for key, value in config.items() if _is_plain(value)]
     text = ", ".join(details[:3])
     return f"{label}: {text}" if text else label
 

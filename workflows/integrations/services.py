@@ -3,6 +3,7 @@ request through one (its static headers and auth, refreshing an OAuth2 token onc
 lives in `auth`, reading and masking secrets in `secrets`."""
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -50,12 +51,12 @@ def _check_url_shape(url: str, field: str) -> None:
     private, link-local or metadata is refused on save unless its host is allowlisted; names are checked when
     sending."""
     if not url.startswith(("http://", "https://")):
-        raise ValidationError({field: "Use an http(s) URL."})
+        raise ValidationError({field: _("Use an http(s) URL.")})
     try:
         check_url(url, resolver=literal_resolver)
     except BlockedDestination as exc:
-        raise ValidationError({field: f"Outbound requests may not go there: {exc} Add the host to "
-                                      "HELPDESK_OUTBOUND_ALLOWLIST if it is meant to be reachable."}) from exc
+        raise ValidationError({field: _("Outbound requests may not go there: %(reason)s Add the host to "
+                                        "HELPDESK_OUTBOUND_ALLOWLIST if it is meant to be reachable.") % {"reason": exc}}) from exc
 
 
 def _clean_headers(headers: Any) -> list[dict[str, str]]:
@@ -71,7 +72,7 @@ def _clean_secrets(secrets: Any) -> dict[str, str]:
     if not isinstance(secrets, dict) or not all(
         isinstance(k, str) and k.isidentifier() and isinstance(v, str) for k, v in secrets.items()
     ):
-        raise ValidationError({"secrets": 'Secrets are {"NAME": "value"} with identifier names.'})
+        raise ValidationError({"secrets": _('Secrets are {"NAME": "value"} with identifier names.')})
     return {name: _clean_secret_value(value, f"secrets.{name}") for name, value in secrets.items()}
 
 
@@ -153,7 +154,8 @@ def integration_delete(*, integration: Integration) -> None:
     """Delete an integration unless custom actions still use it (they would lose their endpoint)."""
     used_by = list(integration.custom_actions.values_list("name", flat=True)[:5])
     if used_by:
-        raise ValidationError({"integration": f"Used by custom actions: {', '.join(used_by)}. Delete them first."})
+        raise ValidationError({"integration": _("Used by custom actions: %(names)s. Delete them first.")
+                               % {"names": ", ".join(used_by)}})
     integration.delete()
 
 

@@ -1,5 +1,6 @@
 """`auto_reply`: post a message from the system to the customer, optionally with buttons."""
 from typing import Any
+from django.utils.translation import gettext_lazy as _
 from conversations import services
 from conversations.choices import SenderType
 from workflows.steps.languages import translations_schema
@@ -9,7 +10,7 @@ from workflows.steps.registry import StepContext, StepOutcome, StepType, step_ty
 @step_types.register
 class AutoReplyStep(StepType):
     type = "auto_reply"
-    label = "Auto reply"
+    label = _("Auto reply")
     internal = True
     schema = {
         "type": "object", "required": ["text"], "additionalProperties": False,

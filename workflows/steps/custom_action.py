@@ -3,6 +3,7 @@ action's input JSON Schema before the call and the reply against its output sche
 step with the jsonschema message (never raised). The reply is saved to `vars.<action>` (or `vars.<save_as>`)."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,7 +22,7 @@ class SchemaFailure(ValueError):
 @step_types.register
 class CustomActionStep(OutboundStep):
     type = "custom_action"
-    label = "Custom action"
+    label = _("Custom action")
     schema = {
         "type": "object", "required": ["action"], "additionalProperties": False,
         "properties": {

@@ -6,6 +6,7 @@ when they belong to the team it is escalated to; otherwise the conversation wait
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.db import transaction
@@ -23,7 +24,7 @@ NO_CONVERSATION = "This step needs a conversation; the event has none."
 @step_types.register
 class EscalateStep(StepType):
     type = "escalate"
-    label = "Escalate"
+    label = _("Escalate")
     internal = True
     schema = {
         "type": "object", "additionalProperties": False,

@@ -2,6 +2,8 @@
 "API request" action); the response JSON is saved to `vars.<save_as>`."""
 from __future__ import annotations
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -72,7 +74,7 @@ def build_body(values: list[dict[str, Any]]) -> dict[str, Any]:
 @step_types.register
 class HttpRequestStep(OutboundStep):
     type = "http_request"
-    label = "HTTP request"
+    label = _("HTTP request")
     schema = {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -90,10 +92,10 @@ class HttpRequestStep(OutboundStep):
 
     def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         if not config.get("url") and not config.get("integration"):
-            return [("url", "Give a url, or an integration and a path.")]
+            return [("url", gettext("Give a url, or an integration and a path."))]
         url = config.get("url", "")
         if url and "{{" not in url[:12] and not url.startswith(("http://", "https://")):
-            return [("url", "Use an http(s) URL.")]
+            return [("url", gettext("Use an http(s) URL."))]
         return []
 
     def build_request(self, rendered: dict[str, Any], integration: Any, ctx: StepContext) -> OutboundRequest:

@@ -4,6 +4,8 @@ Recipients are resolved when the step runs (users by id, username or email; team
 user or team fails the step naming it before anything is sent. The email ends with a link to the conversation.
 """
 from typing import Any
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.core.exceptions import ValidationError
 
 from workflows.steps import notifications
@@ -17,7 +19,7 @@ RECIPIENT_KEYS = ("users", "teams", "emails")
 @step_types.register
 class NotifyStep(StepType):
     type = "notify"
-    label = "Notify"
+    label = _("Notify")
     schema = {
         "type": "object", "required": ["text"], "additionalProperties": False,
         "properties": {
@@ -33,7 +35,7 @@ class NotifyStep(StepType):
 
     def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         if not any(config.get(key) for key in RECIPIENT_KEYS):
-            return [("users", "Name at least one recipient: users, teams or emails.")]
+            return [("users", gettext("Name at least one recipient: users, teams or emails."))]
         return literal_address_errors(config.get("emails", []), "emails")
 
     def _email(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:

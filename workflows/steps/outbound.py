@@ -152,7 +152,7 @@ class OutboundStep(StepType):
             request = self.build_request(rendered, integration, ctx)
         except BlockedDestination as exc:  # e.g. a path rendering to another host than the integration's
             raise ValidationError(f"Blocked destination: {exc}") from exc
-        described = {"would": self.label, "request": {"method": request.method, "url": request.url,
+        described = {"would": str(self.label), "request": {"method": request.method, "url": request.url,
                                                       "headers": request.headers, "json": request.json_body}}
         # A dry run shows `****`, never a secret.
         masked: dict[str, Any] = secret_store.mask(described, secret_store.secret_values())

@@ -6,6 +6,7 @@ step type by name.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext
 import contextlib
 import datetime as dt
 import enum
@@ -19,6 +20,7 @@ from workflows.integrations import binding
 from workflows.steps.languages import localized
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # dev-only stubs helper: annotations only
     from conversations.models import Conversation, Event
     from workflows.models import StepRun, WorkflowRun
 
@@ -92,7 +94,7 @@ class StepType:
     """Base class of step types. Subclasses set `type`, `label`, `schema` and implement `execute`."""
 
     type: ClassVar[str] = ""
-    label: ClassVar[str] = ""
+    label: ClassVar[StrOrPromise] = ""
     category: ClassVar[str] = "action"
     schema: ClassVar[dict[str, Any]] = {"type": "object"}
     # Config keys rendered as templates before execution (the rest are used verbatim).
@@ -145,7 +147,7 @@ class StepType:
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """What the step would do, for a dry run: by default, its rendered input."""
-        return {"would": self.label, "input": self.render(config, ctx)}
+        return {"would": str(self.label), "input": self.render(config, ctx)}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         raise NotImplementedError
@@ -222,7 +224,7 @@ def duration_of(config: dict[str, Any]) -> dt.timedelta:
 def validate_duration(config: dict[str, Any]) -> list[tuple[str, str]]:
     """A duration needs at least one of minutes/hours/days and must be positive."""
     if not any(key in config for key in ("minutes", "hours", "days")):
-        return [("minutes", "Give minutes, hours or days.")]
+        return [("minutes", gettext("Give minutes, hours or days."))]
     if duration_of(config) <= dt.timedelta(0):
-        return [("minutes", "The duration must be more than zero.")]
+        return [("minutes", gettext("The duration must be more than zero."))]
     return []

@@ -5,6 +5,8 @@ eligible agent assigned longest ago) and `least_busy` (the eligible agent with t
 When nobody is eligible the conversation waits in the team's queue (team set, no assignee, `queued_since`) and the
 output says why: that is a routing result, not a failure; the queue offers it to the next agent whose seat frees.
 """
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.db import transaction
@@ -20,7 +22,7 @@ REFERENCE = {"type": ["string", "integer"], "minLength": 1, "minimum": 1}
 @step_types.register
 class RouteStep(StepType):
     type = "route"
-    label = "Route"
+    label = _("Route")
     internal = True
     schema = {
         "type": "object", "required": ["strategy"], "additionalProperties": False,
@@ -34,13 +36,15 @@ class RouteStep(StepType):
         strategy = config["strategy"]
         if strategy == routing.SPECIFIC:
             if "team" not in config and "agent" not in config:
-                return [("agent", "The specific strategy needs an agent, a team or both.")]
+                return [("agent", gettext("The specific strategy needs an agent, a team or both."))]
             return []
         errors = []
         if "team" not in config:
-            errors.append(("team", f"The {strategy} strategy picks an agent of a team: name the team."))
+            errors.append(("team", gettext("The %(strategy)s strategy picks an agent of a team: name the team.")
+                           % {"strategy": strategy}))
         if "agent" in config:
-            errors.append(("agent", f"The {strategy} strategy chooses the agent itself; use specific to name one."))
+            errors.append(("agent", gettext("The %(strategy)s strategy chooses the agent itself; use specific to name "
+                                            "one.") % {"strategy": strategy}))
         return errors
 
     def _decide(self, config: dict[str, Any], ctx: StepContext, lock: bool) -> routing.RoutingDecision:

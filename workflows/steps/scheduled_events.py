@@ -1,5 +1,6 @@
 """`schedule_event` / `clear_scheduled_event`: promise a later `scheduled_event.fired` unless it is cleared first."""
 from typing import Any
+from django.utils.translation import gettext_lazy as _
 from conversations import clock
 from workflows.choices import ScheduledEventStatus
 from workflows.models import ScheduledEvent
@@ -20,7 +21,7 @@ NAME_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 100}
 @step_types.register
 class ScheduleEventStep(StepType):
     type = "schedule_event"
-    label = "Schedule event"
+    label = _("Schedule event")
     category = "flow"
     schema = {"type": "object", "required": ["name"], "additionalProperties": False,
               "properties": {"name": NAME_SCHEMA, **DURATION_PROPERTIES}}
@@ -43,7 +44,7 @@ class ScheduleEventStep(StepType):
 @step_types.register
 class ClearScheduledEventStep(StepType):
     type = "clear_scheduled_event"
-    label = "Clear scheduled event"
+    label = _("Clear scheduled event")
     category = "flow"
     schema = {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {"name": NAME_SCHEMA}}
 

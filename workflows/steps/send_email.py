@@ -5,6 +5,7 @@ API see what the customer received; `record_message: false` leaves the conversat
 (the contact has no email and no `to` is given) the step fails and says so: nothing is sent or recorded.
 """
 from typing import Any
+from django.utils.translation import gettext_lazy as _
 from django.core.exceptions import ValidationError
 
 from conversations import services
@@ -20,7 +21,7 @@ NO_CONVERSATION = "This step needs a conversation; the event has none."
 @step_types.register
 class SendEmailStep(StepType):
     type = "send_email"
-    label = "Send email"
+    label = _("Send email")
     schema = {
         "type": "object", "required": ["subject", "body"], "additionalProperties": False,
         "properties": {

@@ -8,6 +8,8 @@ first, so every attempt (a retry, or a resume after a crash) texts the same link
 and the Survey row is created once the provider accepted the message — an SMS that fails for good leaves none.
 """
 from typing import Any
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 import functools
 
 from django.core.exceptions import ValidationError
@@ -39,7 +41,7 @@ def survey_link(token: str) -> str:
 @step_types.register
 class SendSurveyStep(StepType):
     type = "send_survey"
-    label = "Send survey"
+    label = _("Send survey")
     uses_secrets = True  # an SMS provider's reply is recorded: mask any secret it echoes
     schema = {
         "type": "object", "additionalProperties": False,
@@ -62,10 +64,10 @@ class SendSurveyStep(StepType):
             return [(key, 'Only used with "via": "sms".') for key in sms_keys]
         errors = []
         if not (config.get("integration") or helpdesk_setting("SMS_INTEGRATION")):
-            errors.append(("integration", "Name the SMS integration (or set HELPDESK_SMS_INTEGRATION)."))
+            errors.append(("integration", gettext("Name the SMS integration (or set HELPDESK_SMS_INTEGRATION).")))
         sender = config.get("sender") or helpdesk_setting("SMS_SENDER")
         if not sender:
-            errors.append(("sender", "Give the sender number (or set HELPDESK_SMS_SENDER)."))
+            errors.append(("sender", gettext("Give the sender number (or set HELPDESK_SMS_SENDER).")))
         else:
             try:
                 sms_providers.phone_number(sender, "sender")

@@ -7,6 +7,9 @@ the contact's `attributes` by `contact_update`, which records `contact.updated`;
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,13 +30,13 @@ def _is_template(value: Any) -> bool:
 @step_types.register
 class SetFieldStep(StepType):
     type = "set_field"
-    label = "Set field"
+    label = _("Set field")
     internal = True
     schema = {
         "type": "object", "required": ["target", "key", "value"], "additionalProperties": False,
         "properties": {"target": {"enum": [CONVERSATION, CONTACT], "default": CONVERSATION}, "key": KEY_SCHEMA,
                        "value": {"type": ["string", "number", "boolean", "null"],
-                                 "description": "Templated; empty or null clears the field / attribute."}},
+                                 "description": gettext_noop("Templated; empty or null clears the field / attribute.")}},
     }
     templated = ("value",)
 
@@ -43,8 +46,8 @@ class SetFieldStep(StepType):
             return []
         definition = ConversationField.objects.filter(key=config["key"]).first()
         if definition is None:
-            return [("key", f'Unknown conversation field "{config["key"]}". Define it under conversation fields '
-                            "first.")]
+            return [("key", gettext('Unknown conversation field "%(key)s". Define it under conversation fields '
+                                    "first.") % {"key": config["key"]})]
         if _is_template(config.get("value")):
             return []
         try:

@@ -1,6 +1,7 @@
 """`set_skills`: set the skills an agent needs to take the conversation from its team's queue (docs/routing.md), e.g. after
 a condition on an intent or a detected language. Names are normalised as agents' skills are (trimmed, lower-case)."""
 from typing import Any
+from django.utils.translation import gettext_lazy as _
 from conversations import services
 from conversations.routing.skills import MAX_SKILL_LENGTH, MAX_SKILLS
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
@@ -11,7 +12,7 @@ NO_CONVERSATION = "This step needs a conversation; the event has none."
 @step_types.register
 class SetSkillsStep(StepType):
     type = "set_skills"
-    label = "Set required skills"
+    label = _("Set required skills")
     internal = True
     schema = {
         "type": "object", "required": ["skills"], "additionalProperties": False,

@@ -10,6 +10,8 @@ internal errors are retried later with the same Idempotency-Key.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from conversations.conf import helpdesk_setting
@@ -48,7 +50,7 @@ def check_reply(response: OutboundResponse) -> OutboundResponse:
 @step_types.register
 class SlackStep(OutboundStep):
     type = "slack"
-    label = "Slack message"
+    label = _("Slack message")
     schema = {
         "type": "object", "additionalProperties": False, "required": ["integration", "channel", "text"],
         "properties": {
@@ -67,11 +69,11 @@ class SlackStep(OutboundStep):
         errors = []
         emoji, icon_url = config.get("icon_emoji", ""), config.get("icon_url", "")
         if emoji and "{{" not in emoji and not (len(emoji) > 2 and emoji[0] == emoji[-1] == ":" and " " not in emoji):
-            errors.append(("icon_emoji", 'An emoji name between colons, e.g. ":robot_face:".'))
+            errors.append(("icon_emoji", gettext('An emoji name between colons, e.g. ":robot_face:".')))
         if icon_url and "{{" not in icon_url and not icon_url.startswith(("http://", "https://")):
-            errors.append(("icon_url", "Use an http(s) URL."))
+            errors.append(("icon_url", gettext("Use an http(s) URL.")))
         if emoji and icon_url:
-            errors.append(("icon_url", "Give icon_emoji or icon_url, not both (Slack uses only one)."))
+            errors.append(("icon_url", gettext("Give icon_emoji or icon_url, not both (Slack uses only one).")))
         return errors
 
     def build_request(self, rendered: dict[str, Any], integration: Any, ctx: StepContext) -> OutboundRequest:

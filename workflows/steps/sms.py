@@ -5,6 +5,7 @@ is saved, templated ones when the step runs (a bad number fails the step naming 
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,7 +23,7 @@ def _is_template(text: Any) -> bool:
 @step_types.register
 class SmsStep(OutboundStep):
     type = "sms"
-    label = "Send SMS"
+    label = _("Send SMS")
     schema = {
         "type": "object", "additionalProperties": False, "required": ["integration", "sender", "text"],
         "properties": {

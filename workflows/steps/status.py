@@ -1,5 +1,6 @@
 """`change_status` and `set_priority`: one field of the conversation, through the service layer."""
 from typing import Any
+from django.utils.translation import gettext_lazy as _
 from conversations import services
 from conversations.choices import Priority, Status
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
@@ -8,7 +9,7 @@ from workflows.steps.registry import StepContext, StepOutcome, StepType, step_ty
 @step_types.register
 class ChangeStatusStep(StepType):
     type = "change_status"
-    label = "Change status"
+    label = _("Change status")
     internal = True
     schema = {
         "type": "object", "required": ["status"], "additionalProperties": False,
@@ -24,7 +25,7 @@ class ChangeStatusStep(StepType):
 @step_types.register
 class SetPriorityStep(StepType):
     type = "set_priority"
-    label = "Set priority"
+    label = _("Set priority")
     internal = True
     schema = {
         "type": "object", "required": ["priority"], "additionalProperties": False,

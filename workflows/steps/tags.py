@@ -1,5 +1,6 @@
 """`add_tag` / `remove_tag`: change the conversation's tags through the service layer."""
 from typing import Any
+from django.utils.translation import gettext_lazy as _
 from conversations import services
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
 
@@ -14,7 +15,7 @@ TAGS_SCHEMA = {
 @step_types.register
 class AddTagStep(StepType):
     type = "add_tag"
-    label = "Add tag"
+    label = _("Add tag")
     schema = TAGS_SCHEMA
     internal = True
     templated = ("tags",)
@@ -28,7 +29,7 @@ class AddTagStep(StepType):
 @step_types.register
 class RemoveTagStep(StepType):
     type = "remove_tag"
-    label = "Remove tag"
+    label = _("Remove tag")
     schema = TAGS_SCHEMA
     internal = True
     templated = ("tags",)

@@ -3,6 +3,7 @@
 The new ticket's id is kept as `vars.ticket_id`, so a later step can tell the customer their ticket number.
 """
 from typing import Any
+from django.utils.translation import gettext_lazy as _
 from conversations import services
 from conversations.choices import Priority
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
@@ -13,7 +14,7 @@ NO_CONVERSATION = "This step needs a conversation; the event has none."
 @step_types.register
 class CreateTicketStep(StepType):
     type = "create_ticket"
-    label = "Create ticket"
+    label = _("Create ticket")
     internal = True
     schema = {
         "type": "object", "required": ["title"], "additionalProperties": False,

@@ -8,6 +8,8 @@ step with the reason; a cloud service that is down or rate-limiting is retried l
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.db import transaction
@@ -29,7 +31,7 @@ NO_RECORDING = "The event has no recording to transcribe (recording_id is missin
 @step_types.register
 class TranscribeStep(StepType):
     type = "transcribe"
-    label = "Transcribe recording"
+    label = _("Transcribe recording")
     schema = {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -46,7 +48,8 @@ class TranscribeStep(StepType):
     def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         """Only a recording event carries audio; the chosen backend must know the language."""
         if info.trigger_type != TRIGGER:
-            return [("", f'A transcribe step needs the "{TRIGGER}" trigger, not "{info.trigger_type or "(none)"}".')]
+            return [("", gettext('A transcribe step needs the "%(needed)s" trigger, not "%(given)s".')
+                     % {"needed": TRIGGER, "given": info.trigger_type or "(none)"})]
         try:
             backend = speech.get_backend(config.get("backend"))
         except speech.SpeechError as exc:  # a misconfigured HELPDESK_SPEECH_BACKEND
@@ -57,7 +60,7 @@ class TranscribeStep(StepType):
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         recording = _recording(ctx)
         options = _options(config)
-        return {"would": self.label, "recording_id": recording.pk if recording else None,
+        return {"would": str(self.label), "recording_id": recording.pk if recording else None,
                 "backend": config.get("backend") or helpdesk_setting("SPEECH_BACKEND"), "language": options.language,
                 "model": options.model, "enhanced": options.enhanced,
                 **({} if recording else {"error": NO_RECORDING})}

@@ -1,5 +1,6 @@
 """`wait`: the run sleeps durably. The resume time is a column of the run, so any worker resumes it after restarts."""
 from typing import Any
+from django.utils.translation import gettext_lazy as _
 from conversations import clock
 from workflows.steps.registry import (
     DURATION_PROPERTIES,
@@ -17,7 +18,7 @@ from workflows.steps.registry import (
 @step_types.register
 class WaitStep(StepType):
     type = "wait"
-    label = "Wait"
+    label = _("Wait")
     category = "flow"
     schema = {"type": "object", "additionalProperties": False, "properties": DURATION_PROPERTIES}
     has_side_effects = False

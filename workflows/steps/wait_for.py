@@ -7,6 +7,7 @@ workflows; whoever deletes the row — the dispatcher for a matching event, or `
 the wait, so the run resumes exactly once.
 """
 from typing import Any
+from django.utils.translation import gettext_lazy as _
 from conversations import clock
 from workflows.models import RunWait, StepRun, WorkflowRun
 from workflows.steps.registry import (
@@ -43,7 +44,7 @@ def timeout_words(timeout: dict[str, Any]) -> str:
 @step_types.register
 class WaitForStep(StepType):
     type = "wait_for"
-    label = "Wait for an event"
+    label = _("Wait for an event")
     category = "flow"
     schema = {
         "type": "object", "required": ["event", "timeout"], "additionalProperties": False,

@@ -7,6 +7,8 @@ recorded in a run log or a dry run.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,7 +44,7 @@ def preset_url_error(preset: str, url: str) -> str | None:
 @step_types.register
 class WebhookStep(OutboundStep):
     type = "webhook"
-    label = "Webhook"
+    label = _("Webhook")
     schema = {
         "type": "object", "additionalProperties": False, "required": ["url"],
         "properties": {
@@ -60,7 +62,7 @@ class WebhookStep(OutboundStep):
         url, secret = config.get("url", ""), config.get("secret", "")
         if not _is_template(url):
             if not url.startswith(("http://", "https://")):
-                errors.append(("url", "Use an http(s) URL."))
+                errors.append(("url", gettext("Use an http(s) URL.")))
             elif problem := preset_url_error(config.get("preset", "generic"), url):
                 errors.append(("url", problem))
         if secret and not _is_template(secret):

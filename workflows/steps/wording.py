@@ -4,10 +4,13 @@ on the page behind a toggle for power users.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import get_language
 from typing import Any
 
 from conversations.choices import CONDITION_OPERATOR_LABELS
 from conversations.wording import excerpt, label
+from workflows.labels import key_label
 from workflows.steps import step_types
 
 SKIPPED_KEYS = frozenset({"would", "input", "checks", "result", "headers", "values", "secret", "error"})
@@ -25,9 +28,9 @@ def check_sentence(check: dict[str, Any]) -> str:
     value = check.get("value")
     shown = "" if value in (None, "") and "business hours" not in op else f" {label(value)}"
     if "business hours" in op and value in (None, ""):
-        shown = " the default calendar"
+        shown = " " + _("the default calendar")
     saw = check.get("actual")
-    return f"{field_words(check.get('field', '')).capitalize()} {op}{shown} (saw {label(saw)})"
+    return f"{field_words(check.get('field', '')).capitalize()} {op}{shown} " + _("(saw %(value)s)") % {"value": label(saw)}
 
 
 def _plain(value: Any) -> bool:
@@ -44,19 +47,20 @@ def facts(*parts: Any) -> list[tuple[str, str]]:
             continue
         for key, value in part.items():
             if key not in SKIPPED_KEYS and _plain(value) and value not in ("", []):
-                rows.setdefault(key.replace("_", " ").capitalize(), excerpt(label(value), 120))
+                rows.setdefault(str(key_label(key)), excerpt(label(value), 120))
     return list(rows.items())[:MAX_FACTS]
 
 
 def step_sentence(step: dict[str, Any], defined: dict[str, Any], *, dry_run: bool) -> str:
     """What the step does (or would do) in one line: its label and its main configured value."""
     kind = step_types.get(step["type"])
-    action = (kind.label if kind else label(step["type"])).lower()
+    action = str(kind.label) if kind else label(step["type"])
+    if (get_language() or "en").startswith("en"):  # English sentences run on ("Would add tag"); others keep the label
+        action = action.lower()
     raw_config, raw_input = defined.get("config"), step.get("input")
     config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
     rendered: dict[str, Any] = raw_input if isinstance(raw_input, dict) and raw_input else config
     main = next((value for value in rendered.values() if _plain(value) and value not in ("", [])), None)
     detail = f" {excerpt(label(main), 80)}" if main is not None and step["type"] != "condition" else ""
-    prefix = "Would " if dry_run else ""
-    text = f"{prefix}{action}{detail}"
+    text = _("Would %(action)s") % {"action": f"{action}{detail}"} if dry_run else f"{action}{detail}"
     return text[0].upper() + text[1:]

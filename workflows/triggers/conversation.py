@@ -6,6 +6,7 @@ from typing import Any
 
 from conversations import payloads
 from conversations.models import Event
+from django.utils.translation import gettext_lazy as _
 from conversations.choices import AssignReason, Channel, Disposition, EventType, Priority, Status
 from workflows.triggers.registry import (
     STRING_LIST,
@@ -33,13 +34,13 @@ def _final_matches(config: dict[str, Any], event: Event, data: dict[str, Any]) -
 
 
 trigger_types.register(
-    TriggerType(EventType.CONVERSATION_CREATED, "New conversation",
+    TriggerType(EventType.CONVERSATION_CREATED, _("New conversation"),
                 schema({"channels": CHANNELS, "segments": {"type": "array", "items": {"type": "string"}}}),
                 (payload_one_of("channels", "channel"),
                  one_of("segments", lambda event, data: (data.get("contact") or {}).get("segment")))),
-    TriggerType(EventType.STATUS_CHANGED, "Status changed", schema({"from": STATUSES, "to": STATUSES}),
+    TriggerType(EventType.STATUS_CHANGED, _("Status changed"), schema({"from": STATUSES, "to": STATUSES}),
                 (payload_one_of("from"), payload_one_of("to"))),
-    TriggerType(EventType.ASSIGNED, "Conversation assigned",
+    TriggerType(EventType.ASSIGNED, _("Conversation assigned"),
                 schema({"teams": REFERENCES, "agents": REFERENCES,
                         "reasons": {"type": "array", "items": {"enum": list(AssignReason.values)}}}),
                 (one_of("teams", lambda event, data: [_conversation(data).get("team"),
@@ -49,7 +50,7 @@ trigger_types.register(
                  # The queue's own assignments and hand-backs carry a reason (docs/routing.md); a person's have none.
                  payload_one_of("reasons", "reason")),
                 references={"teams": "team", "agents": "agent"}),
-    TriggerType(EventType.DISPOSITION_SET, "Disposition set",
+    TriggerType(EventType.DISPOSITION_SET, _("Disposition set"),
                 schema({"dispositions": {"type": "array", "items": {"enum": list(Disposition.values)}},
                         "final": {"type": ["boolean", "null"]}}),
                 (Filter("final", _final_matches, from_payload("final"),
@@ -59,11 +60,11 @@ trigger_types.register(
 
 
 trigger_types.register(
-    TriggerType(EventType.PRIORITY_CHANGED, "Priority changed", schema({"from": PRIORITIES, "to": PRIORITIES}),
+    TriggerType(EventType.PRIORITY_CHANGED, _("Priority changed"), schema({"from": PRIORITIES, "to": PRIORITIES}),
                 (payload_one_of("from"), payload_one_of("to"))),
     # A tag filter matches when any of the listed tags was added (or removed) by the change.
-    TriggerType(EventType.TAGS_CHANGED, "Tags changed", schema({"added": STRING_LIST, "removed": STRING_LIST}),
+    TriggerType(EventType.TAGS_CHANGED, _("Tags changed"), schema({"added": STRING_LIST, "removed": STRING_LIST}),
                 (payload_one_of("added"), payload_one_of("removed"))),
-    TriggerType(EventType.FIELDS_CHANGED, "Conversation fields changed", schema({"keys": STRING_LIST}),
+    TriggerType(EventType.FIELDS_CHANGED, _("Conversation fields changed"), schema({"keys": STRING_LIST}),
                 (payload_one_of("keys"),)),
 )

@@ -13,6 +13,8 @@ are the same values and are recognised too.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy as _
 import re
 from typing import Any
 
@@ -97,7 +99,7 @@ def describe_callable(workflow: Workflow) -> dict[str, Any]:
     inputs = input_schema(definition)
     parameters = {
         "type": "object",
-        "properties": {"conversation": {"type": "integer", "description": "The id of the conversation to run on."},
+        "properties": {"conversation": {"type": "integer", "description": gettext_noop("The id of the conversation to run on.")},
                        "inputs": inputs},
         "required": ["conversation", *(["inputs"] if inputs.get("required") else [])],
     }
@@ -118,5 +120,5 @@ def callable_workflows() -> list[dict[str, Any]]:
 
 
 trigger_types.register(
-    TriggerType(EventType.MANUAL, "Manual / AI decision", schema({"inputs": {"type": "object"}}), targeted=True),
+    TriggerType(EventType.MANUAL, _("Manual / AI decision"), schema({"inputs": {"type": "object"}}), targeted=True),
 )

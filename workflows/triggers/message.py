@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from conversations import payloads, safe_regex
 from conversations.choices import Channel, EventType, SenderType
 from conversations.events import record_event
@@ -112,7 +113,7 @@ def record_sentiment_crossings(events: list[Event]) -> None:
 
 
 trigger_types.register(
-    TriggerType(EventType.MESSAGE_CREATED, "New message",
+    TriggerType(EventType.MESSAGE_CREATED, _("New message"),
                 schema({"sender_types": {"type": "array", "items": {"enum": list(SenderType.values)}},
                         "channels": {"type": "array", "items": {"enum": list(Channel.values)}},
                         "content_contains": STRING_LIST, "content_regex": {"type": "string", "minLength": 1},
@@ -120,7 +121,7 @@ trigger_types.register(
                         "intent_threshold": {"type": "number", "minimum": 0, "maximum": 1},
                         "include_internal": {"type": "boolean"}}),
                 MESSAGE_FILTERS, validate=_message_errors),
-    TriggerType(EventType.SENTIMENT_CROSSED, "Sentiment crossed a threshold",
+    TriggerType(EventType.SENTIMENT_CROSSED, _("Sentiment crossed a threshold"),
                 schema({"operator": {"enum": ["<", ">"]}, "threshold": {"type": "number", "minimum": 0, "maximum": 1}}),
                 (Filter("threshold", _crossing_matches, _seen_averages, always=True, describe=_describe_crossing),),
                 derive=record_sentiment_crossings),

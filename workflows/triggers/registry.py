@@ -10,6 +10,8 @@ workflow starts and explain why it did not. The dispatcher knows no trigger type
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
@@ -20,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 from workflows.engine import conditions
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # dev-only stubs helper: annotations only
     from conversations.models import Event
     from workflows.models import Workflow
 
 STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 CONDITIONS_KEY = "conditions"
-CONDITIONS_SCHEMA = {"type": "object", "description": "Start the workflow only when these hold (e.g. the contact "
-                                                       "is a VIP, or the message came outside business hours)."}
+CONDITIONS_SCHEMA = {"type": "object", "description": gettext_noop("Start the workflow only when these hold (e.g. the "
+                                                                    "contact is a VIP, or the message came outside "
+                                                                    "business hours).")}
 Describe = Callable[[dict[str, Any], Any], str]  # (the trigger config, the seen value) -> why the filter failed, in words
 Check = Callable[[dict[str, Any], "Event", dict[str, Any]], bool]  # (the workflow's trigger config, the event, the run context) -> passes
 Seen = Callable[["Event", dict[str, Any]], Any]  # what the check looked at, for an explanation
@@ -71,7 +75,8 @@ class Filter:
         seen = self.seen(event, data)
         if self.describe is not None:
             return f"{self.key}: {self.describe(config, seen)}"
-        return f"{self.key}: {shown(seen)} is not one of {shown(config.get(self.key))}"
+        return f"{self.key}: " + _("%(seen)s is not one of %(wanted)s") % {"seen": shown(seen),
+                                                                             "wanted": shown(config.get(self.key))}
 
     def applies(self, config: dict[str, Any]) -> bool:
         return self.always or config.get(self.key) not in (None, [], "", {})
@@ -89,7 +94,7 @@ def payload_one_of(key: str, payload_key: str | None = None) -> Filter:
 @dataclass(frozen=True)
 class TriggerType:
     type: str
-    label: str
+    label: StrOrPromise
     schema: dict[str, Any]
     filters: tuple[Filter, ...] = ()
     validate: Callable[[dict[str, Any]], list[tuple[str, str]]] = lambda config: []
@@ -125,13 +130,13 @@ def schema(properties: dict[str, Any], required: tuple[Any, ...] = ()) -> dict[s
 def check_words(check: dict[str, Any]) -> str:
     """One condition check as an explanation quotes it: `field op value (saw actual)`."""
     return (f"{check.get('field')} {check.get('op')} {shown(check.get('value'))} "
-            f"(saw {shown(check.get('actual'))})")
+            + _("(saw %(value)s)") % {"value": shown(check.get("actual"))})
 
 
 def _false_conditions(config: dict[str, Any], data: dict[str, Any]) -> str:
     false = [check_words(check) for check in conditions.explain(config[CONDITIONS_KEY], data)
              if not check["result"]]
-    return "; ".join(false) or "the condition tree is false"
+    return "; ".join(false) or _("the condition tree is false")
 
 
 def _with_conditions(kind: TriggerType) -> TriggerType:

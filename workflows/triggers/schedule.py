@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 import datetime as dt
 
 from django.db import transaction
@@ -73,10 +74,10 @@ def _schedule_errors(config: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 trigger_types.register(
-    TriggerType(EventType.SCHEDULE, "Schedule",
+    TriggerType(EventType.SCHEDULE, _("Schedule"),
                 schema({"interval_minutes": {"type": "integer", "minimum": 1, "maximum": 525600},
                         "match": {"type": "object"}}, required=("interval_minutes",)),
                 validate=_schedule_errors, targeted=True, sweep=run_schedule_triggers),
-    TriggerType(EventType.SCHEDULED_EVENT_FIRED, "Scheduled event fired", schema({"names": STRING_LIST}),
+    TriggerType(EventType.SCHEDULED_EVENT_FIRED, _("Scheduled event fired"), schema({"names": STRING_LIST}),
                 (payload_one_of("names", "name"),), sweep=fire_scheduled_events),
 )

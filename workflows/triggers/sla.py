@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 import datetime as dt
 
 from conversations import payloads
@@ -89,9 +90,9 @@ def _still_breached(event: Event) -> bool:
 
 
 trigger_types.register(
-    TriggerType(EventType.SLA_WARNING, "SLA warning", schema({"metrics": METRICS, "policies": POLICIES}),
+    TriggerType(EventType.SLA_WARNING, _("SLA warning"), schema({"metrics": METRICS, "policies": POLICIES}),
                 (payload_one_of("metrics", "metric"), POLICY_FILTER), references={"policies": "sla_policy"}),
-    TriggerType(EventType.SLA_BREACHED, "SLA breached",
+    TriggerType(EventType.SLA_BREACHED, _("SLA breached"),
                 schema({"metrics": METRICS, "threshold_minutes": {"type": "number", "minimum": 0},
                         "policies": POLICIES}),
                 (payload_one_of("metrics", "metric"),

@@ -12,6 +12,11 @@
  */
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (the workflow admin's jsi18n) when the page loads it; the English text otherwise.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  };
 
   function init() {
     var root = document.getElementById("wf-editor");
@@ -110,7 +115,7 @@
       var status = root.querySelector(".wf-ph-status");
       var target = lastFocused;
       if (!target || !document.body.contains(target)) {
-        status.textContent = "Click a field first, then a name.";
+        status.textContent = gettext("Click a field first, then a name.");
         return;
       }
       if (target.classList.contains("wf-cond-field")) {
@@ -123,7 +128,7 @@
         target.selectionStart = target.selectionEnd = start + text.length;
       }
       target.focus();
-      status.textContent = "Inserted " + path + ".";
+      status.textContent = interpolate(gettext("Inserted %(path)s."), {path: path}, true);
     }
 
     root.addEventListener("focusin", function (event) {

@@ -3,6 +3,8 @@
    editor.js; it only listens to operator changes. */
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (the workflow admin's jsi18n) when the page loads it; the English text otherwise.
+  var gettext = window.gettext || function (text) { return text; };
   var CALENDAR_OPS = ["within_business_hours", "outside_business_hours"];
 
   function sync(select) {
@@ -11,10 +13,10 @@
     if (!value) { return; }
     if (CALENDAR_OPS.indexOf(select.value) !== -1) {
       value.setAttribute("list", "wf-calendars");
-      value.placeholder = "Calendar name (empty: the default calendar)";
+      value.placeholder = gettext("Calendar name (empty: the default calendar)");
     } else if (value.getAttribute("list") === "wf-calendars") {
       value.removeAttribute("list");
-      value.placeholder = "value (a, b for lists)";
+      value.placeholder = gettext("value (a, b for lists)");
     }
   }
 

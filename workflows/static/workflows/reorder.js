@@ -4,6 +4,11 @@
    column are then updated from the answer, and a status line says whether the order was saved. */
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (the workflow admin's jsi18n) when the page loads it; the English text otherwise.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  };
 
   function say(status, text, failed) {
     status.textContent = text;
@@ -15,21 +20,21 @@
     var form = new FormData();
     handles.forEach(function (handle) { form.append("workflow", handle.dataset.workflow); });
     var token = document.querySelector("[name=csrfmiddlewaretoken]");
-    say(status, "Saving the order…");
+    say(status, gettext("Saving the order…"));
     fetch(config.dataset.url, {method: "POST", body: form, credentials: "same-origin",
                                headers: {"X-CSRFToken": token ? token.value : ""}})
       .then(function (response) {
         return response.json().then(function (data) { return {ok: response.ok, data: data}; });
       })
       .then(function (result) {
-        if (!result.ok) { throw new Error((result.data.workflow || ["The order was not saved."])[0]); }
+        if (!result.ok) { throw new Error((result.data.workflow || [gettext("The order was not saved.")])[0]); }
         handles.forEach(function (handle) {
           var number = handle.parentNode.querySelector(".wf-order");
           if (number) { number.textContent = result.data.order[handle.dataset.workflow]; }
         });
-        say(status, "Order saved.");
+        say(status, gettext("Order saved."));
       })
-      .catch(function (error) { say(status, "The order was not saved: " + error.message, true); });
+      .catch(function (error) { say(status, interpolate(gettext("The order was not saved: %(error)s"), {error: error.message}, true), true); });
   }
 
   function init() {

@@ -2,17 +2,25 @@
    move the progress bar, then say the figures and the examples in words. Built with DOM nodes and textContent only. */
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (the workflow admin's jsi18n) when the page loads it; the English text otherwise.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  };
 
   var OUTCOMES = [
-    ["would_succeed", "would run to the end", "ok"],
-    ["stopped_at_condition", "would stop at a condition", "stop"],
-    ["would_fail", "would fail at a step", "fail"],
-    ["depth_limit", "were too deep in a chain of workflows", "warn"],
-    ["filtered_out", "did not match the trigger", "skip"]
+    ["would_succeed", gettext("would run to the end"), "ok", gettext("This event would run to the end")],
+    ["stopped_at_condition", gettext("would stop at a condition"), "stop", gettext("This event would stop at a condition")],
+    ["would_fail", gettext("would fail at a step"), "fail", gettext("This event would fail at a step")],
+    ["depth_limit", gettext("were too deep in a chain of workflows"), "warn",
+     gettext("This event was too deep in a chain of workflows")],
+    ["filtered_out", gettext("did not match the trigger"), "skip", gettext("This event did not match the trigger")]
   ];
   var STEP_STATUS = {
-    would_run: "would run", skipped: "would be skipped (the condition before it was false)",
-    stopped: "does not hold, so the workflow would stop here", not_reached: "would not be reached", failed: "would fail"
+    would_run: gettext("would run"), skipped: gettext("would be skipped (the condition before it was false)"),
+    stopped: gettext("does not hold, so the workflow would stop here"), not_reached: gettext("would not be reached"),
+    failed: gettext("would fail")
   };
   var POLL_MS = 1000;
 
@@ -27,8 +35,8 @@
 
   function words(value) {
     if (value === null || value === undefined || value === "") { return "—"; }
-    if (value === true) { return "yes"; }
-    if (value === false) { return "no"; }
+    if (value === true) { return gettext("yes"); }
+    if (value === false) { return gettext("no"); }
     if (Array.isArray(value)) { return value.map(words).join(", "); }
     if (typeof value === "object") {
       return Object.keys(value).map(function (key) { return key.replace(/_/g, " ") + ": " + words(value[key]); })
@@ -65,17 +73,21 @@
 
   function outcomeLabel(outcome) {
     var found = OUTCOMES.filter(function (item) { return item[0] === outcome; })[0];
-    return found ? found : [outcome, outcome.replace(/_/g, " "), "skip"];
+    return found ? found : [outcome, outcome.replace(/_/g, " "), "skip", outcome.replace(/_/g, " ")];
   }
 
   function renderSummary(root, data) {
     var trigger = root.dataset.trigger;
     var total = data.progress.done;
     document.getElementById("replay-summary").textContent = total === 0
-      ? "No " + trigger + " event was recorded in this period, so there is nothing to try."
-      : "Of " + number(total) + " recorded " + trigger + " event" + (total === 1 ? "" : "s") + ", " +
-        number(data.matched) + " matched the trigger and " + number(data.would_start) +
-        " would have started the workflow.";
+      ? interpolate(gettext("No %(trigger)s event was recorded in this period, so there is nothing to try."),
+                    {trigger: trigger}, true)
+      : interpolate(ngettext("Of %(total)s recorded %(trigger)s event, %(matched)s matched the trigger and " +
+                             "%(started)s would have started the workflow.",
+                             "Of %(total)s recorded %(trigger)s events, %(matched)s matched the trigger and " +
+                             "%(started)s would have started the workflow.", total),
+                    {total: number(total), trigger: trigger, matched: number(data.matched),
+                     started: number(data.would_start)}, true);
     var box = document.getElementById("replay-outcomes");
     box.replaceChildren();
     OUTCOMES.forEach(function (item) {
@@ -106,23 +118,23 @@
     var head = el("div", "wf-step-head");
     head.appendChild(el("strong", "", new Date(sample.event.occurred_at).toLocaleString("en-GB")));
     if (sample.conversation) {
-      var link = el("a", "", "conversation #" + sample.conversation);
+      var link = el("a", "", interpolate(gettext("conversation #%(number)s"), {number: sample.conversation}, true));
       link.href = root.dataset.conversationUrl.replace("/0/", "/" + sample.conversation + "/");
       head.appendChild(link);
     }
-    head.appendChild(el("span", "wf-pill wf-outcome-" + outcome[2], "This event " + outcome[1].replace(/^were /, "was ")));
+    head.appendChild(el("span", "wf-pill wf-outcome-" + outcome[2], outcome[3]));
     card.appendChild(head);
     if (sample.message) { card.appendChild(el("blockquote", "wf-replay-message", sample.message)); }
     var facts = eventWords(sample.event);
-    if (facts) { card.appendChild(el("p", "wf-muted", "Event: " + facts)); }
-    if (sample.reason) { card.appendChild(el("p", "wf-muted", "Why: " + sample.reason)); }
+    if (facts) { card.appendChild(el("p", "wf-muted", interpolate(gettext("Event: %(facts)s"), {facts: facts}, true))); }
+    if (sample.reason) { card.appendChild(el("p", "wf-muted", interpolate(gettext("Why: %(reason)s"), {reason: sample.reason}, true))); }
     if (sample.steps && sample.steps.length) {
       var list = el("ol", "wf-replay-steps");
       sample.steps.forEach(function (step) {
         var label = labels[step.type] || step.type;
         var item = el("li", "st-" + step.status);
         item.appendChild(el("strong", "", label));
-        var status = step.type === "condition" && step.status === "would_run" ? "holds"
+        var status = step.type === "condition" && step.status === "would_run" ? gettext("holds")
           : (STEP_STATUS[step.status] || step.status);
         item.appendChild(document.createTextNode(" " + status));
         var details = stepDetails(step, label);
@@ -139,7 +151,7 @@
   function renderSamples(root, data, labels) {
     var box = document.getElementById("replay-samples");
     box.replaceChildren();
-    if (!data.samples.length) { box.appendChild(el("p", "wf-muted", "No example: no event in this period.")); }
+    if (!data.samples.length) { box.appendChild(el("p", "wf-muted", gettext("No example: no event in this period."))); }
     data.samples.forEach(function (sample) { box.appendChild(renderSample(root, sample, labels)); });
   }
 
@@ -152,11 +164,14 @@
     bar.firstElementChild.style.width = percent + "%";
     var status = document.getElementById("replay-status");
     if (data.status === "running") {
-      status.textContent = "Reading the history: " + number(done) + " of " + number(total) + " events (" + percent + "%)…";
+      status.textContent = interpolate(gettext("Reading the history: %(done)s of %(total)s events (%(percent)s)…"),
+                                       {done: number(done), total: number(total), percent: percent + "%"}, true);
     } else if (data.status === "done") {
-      status.textContent = "Done: " + number(done) + " event" + (done === 1 ? "" : "s") + " read.";
+      status.textContent = interpolate(ngettext("Done: %(done)s event read.", "Done: %(done)s events read.", done),
+                                       {done: number(done)}, true);
     } else {
-      status.textContent = "The replay failed after " + number(done) + " events: " + (data.error || "unknown error");
+      status.textContent = interpolate(gettext("The replay failed after %(done)s events: %(error)s"),
+                                       {done: number(done), error: data.error || gettext("unknown error")}, true);
     }
   }
 
@@ -181,8 +196,8 @@
           }
         })
         .catch(function (error) {
-          document.getElementById("replay-status").textContent = "Could not read the progress (" + error.message +
-            "); trying again…";
+          document.getElementById("replay-status").textContent = interpolate(
+            gettext("Could not read the progress (%(error)s); trying again…"), {error: error.message}, true);
           window.setTimeout(poll, POLL_MS * 3);
         });
     }
