@@ -52,7 +52,7 @@ class BranchStep(StepType):
         return len(config["branches"]) + 1, ELSE
 
     def describe(self, config: dict, ctx: StepContext) -> dict:
-        return {"would": "Branch", "path": self.choose(config, ctx.data)[1]}
+        return {"would": str(self.label), "path": self.choose(config, ctx.data)[1]}
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         number, name = self.choose(config, ctx.data)

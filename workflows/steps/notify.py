@@ -43,7 +43,7 @@ class NotifyStep(StepType):
                 "body": with_link(rendered["text"], ctx)}
 
     def describe(self, config: dict, ctx: StepContext) -> dict:
-        return {"would": "Send an internal email", **self._email(config, ctx)}
+        return {"would": gettext("Send an internal email"), **self._email(config, ctx)}
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         email = self._email(config, ctx)

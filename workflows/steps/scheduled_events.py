@@ -30,7 +30,7 @@ class ScheduleEventStep(StepType):
 
     def describe(self, config: dict, ctx: StepContext) -> dict:
         fire_at = clock.now() + duration_of(config)
-        return {"would": "Schedule event", "name": config["name"], "fire_at": fire_at.isoformat()}
+        return {"would": str(self.label), "name": config["name"], "fire_at": fire_at.isoformat()}
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
         scheduled = ScheduledEvent.objects.create(

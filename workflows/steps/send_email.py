@@ -47,7 +47,7 @@ class SendEmailStep(StepType):
         return {"to": addresses, "subject": rendered["subject"], "body": rendered["body"]}
 
     def describe(self, config: dict, ctx: StepContext) -> dict:
-        return {"would": "Send email", **self._email(config, ctx),
+        return {"would": str(self.label), **self._email(config, ctx),
                 "record_message": config.get("record_message", True)}
 
     def execute(self, config: dict, ctx: StepContext) -> StepOutcome:
