@@ -6,6 +6,8 @@ Loaded from `WorkflowsConfig.ready()`.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 import json
 from typing import Any
 
@@ -23,7 +25,8 @@ from workflows.integrations import services as integrations
 from workflows.models import AuthType, CustomAction, Integration
 from workflows.integrations import probe
 
-KEEP_HELP = "Leave blank to keep the current value."
+KEEP_HELP = gettext_lazy("Leave blank to keep the current value.")
+SET_HELP = gettext_lazy("Set. Leave blank to keep the current value.")
 JSON_WIDGET = forms.Textarea(attrs={"rows": 12, "cols": 90, "style": "font-family:monospace"})
 
 
@@ -45,23 +48,23 @@ class IntegrationForm(forms.ModelForm):
 
     base_url = forms.URLField(required=False, max_length=500, assume_scheme="https",
                               widget=forms.URLInput(attrs={"class": "vURLField", "style": "width: 36em"}),
-                              help_text="Custom action paths and http_request paths are joined to it.")
-    auth_type = forms.ChoiceField(choices=AuthType.choices, label="Auth type")
-    auth_username = forms.CharField(required=False, label="Username (basic)")
-    auth_password = secret_input("Password (basic)")
-    auth_token = secret_input("Token (bearer)")
-    auth_header = forms.CharField(required=False, label="Header name (header)")
-    auth_value = secret_input("Header value (header)")
-    auth_client_id = forms.CharField(required=False, label="Client ID (OAuth2)")
-    auth_client_secret = secret_input("Client secret (OAuth2)")
-    auth_token_url = forms.CharField(required=False, label="Token URL (OAuth2)")
-    auth_scope = forms.CharField(required=False, label="Scope (OAuth2)")
-    static_headers = SafeJSONFormField(required=False, label="Static headers", widget=JSON_WIDGET,
-                                     help_text='[{"key": "X-Api-Version", "value": "2"}] — not secret; use secrets.')
+                              help_text=gettext_lazy("Custom action paths and http_request paths are joined to it."))
+    auth_type = forms.ChoiceField(choices=AuthType.choices, label=gettext_lazy("Auth type"))
+    auth_username = forms.CharField(required=False, label=gettext_lazy("Username (basic)"))
+    auth_password = secret_input(gettext_lazy("Password (basic)"))
+    auth_token = secret_input(gettext_lazy("Token (bearer)"))
+    auth_header = forms.CharField(required=False, label=gettext_lazy("Header name (header)"))
+    auth_value = secret_input(gettext_lazy("Header value (header)"))
+    auth_client_id = forms.CharField(required=False, label=gettext_lazy("Client ID (OAuth2)"))
+    auth_client_secret = secret_input(gettext_lazy("Client secret (OAuth2)"))
+    auth_token_url = forms.CharField(required=False, label=gettext_lazy("Token URL (OAuth2)"))
+    auth_scope = forms.CharField(required=False, label=gettext_lazy("Scope (OAuth2)"))
+    static_headers = SafeJSONFormField(required=False, label=gettext_lazy("Static headers"), widget=JSON_WIDGET,
+                                     help_text=gettext_lazy('[{"key": "X-Api-Version", "value": "2"}] — not secret; use secrets.'))
     remove_secrets = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
-                                               help_text="Tick to delete a named secret.")
-    new_secret_name = forms.CharField(required=False, help_text="Add a named secret, used as {{ secrets.NAME }}.")
-    new_secret_value = secret_input("New secret value", help_text="")
+                                               help_text=gettext_lazy("Tick to delete a named secret."))
+    new_secret_name = forms.CharField(required=False, help_text=gettext_lazy("Add a named secret, used as {{ secrets.NAME }}."))
+    new_secret_value = secret_input(gettext_lazy("New secret value"), help_text="")
 
     class Meta:
         model = Integration
@@ -76,10 +79,10 @@ class IntegrationForm(forms.ModelForm):
                 self.fields[f"auth_{name}"].initial = value
         for name in {name for fields in integrations.AUTH_FIELDS.values() for name in fields["secret"]}:
             if summary.get(f"has_{name}"):
-                self.fields[f"auth_{name}"].help_text = "Set. " + KEEP_HELP
+                self.fields[f"auth_{name}"].help_text = SET_HELP
         self.fields["static_headers"].initial = self.instance.headers or []
         for name in self.instance.secret_names:
-            self.fields[f"secret_{name}"] = secret_input(f"Secret {name}", help_text="Set. " + KEEP_HELP)
+            self.fields[f"secret_{name}"] = secret_input(_("Secret %(name)s") % {"name": name}, help_text=SET_HELP)
         self.fields["remove_secrets"].choices = [(name, name) for name in self.instance.secret_names]
         # integration_form.js shows only the chosen type's fields; the server validates only those.
         self.fields["auth_type"].widget.attrs["data-auth-fields"] = json.dumps(
@@ -153,11 +156,11 @@ class IntegrationAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         result = probe.integration_test_connection(integration=integration)
-        self.message_user(request, f"Test connection: {result.message}", messages.SUCCESS if result.ok else
+        self.message_user(request, _("Test connection: %(result)s") % {"result": result.message}, messages.SUCCESS if result.ok else
                           messages.ERROR)
         return HttpResponseRedirect(reverse("admin:workflows_integration_change", args=[integration.pk]))
 
-    @admin.display(description="Secrets")
+    @admin.display(description=gettext_lazy("Secrets"))
     def secret_list(self, obj: Integration) -> str:
         return ", ".join(obj.secret_names) or "–"
 
@@ -172,9 +175,9 @@ STARTER_SCHEMA = {"type": "object", "properties": {}}
 class CustomActionForm(forms.ModelForm):
     # A new action starts from an empty object schema to fill in, not from `null`.
     input_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, initial=STARTER_SCHEMA,
-                                     help_text="JSON Schema of the input.")
+                                     help_text=gettext_lazy("JSON Schema of the input."))
     output_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, initial=STARTER_SCHEMA,
-                                      help_text="JSON Schema of the output.")
+                                      help_text=gettext_lazy("JSON Schema of the output."))
 
     class Meta:
         model = CustomAction
@@ -193,7 +196,7 @@ class CustomActionForm(forms.ModelForm):
 
 class TestActionForm(forms.Form):
     input = SafeJSONFormField(required=False, widget=JSON_WIDGET,
-                            help_text="The input JSON to execute the action with ({} when empty).")
+                            help_text=gettext_lazy("The input JSON to execute the action with ({} when empty)."))
 
 
 def example_input(schema: dict) -> dict:

@@ -181,7 +181,7 @@ class WorkflowAdmin(admin.ModelAdmin):
             return rate
         return format_html('{} <span class="wf-muted wf-nowrap" title="{}">({})</span>', rate,
                            _("Runs stopped by a condition"),
-                           # the catalogue's words are trusted, the count is a number: no apostrophe escaped
+                           # a catalogue text around a number, as templates show {% translate %}: not escaped again
                            mark_safe(_("%(count)s didn't match") % {"count": int(figures["didnt_match"])}))
 
     @admin.display(description=gettext_lazy("Last run"), ordering="stat_last_run_at")

@@ -53,7 +53,7 @@ class BranchStep(StepType):
         return len(config["branches"]) + 1, ELSE
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        return {"would": "Branch", "path": self.choose(config, ctx.data)[1]}
+        return {"would": str(self.label), "path": self.choose(config, ctx.data)[1]}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         number, name = self.choose(config, ctx.data)

@@ -21,7 +21,7 @@ class ConditionStep(StepType):
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         result = conditions.evaluate(config, ctx.data)
-        return {"would": "Condition", "result": result, "checks": conditions.explain(config, ctx.data)}
+        return {"would": str(self.label), "result": result, "checks": conditions.explain(config, ctx.data)}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         output = {"result": conditions.evaluate(config, ctx.data), "checks": conditions.explain(config, ctx.data)}

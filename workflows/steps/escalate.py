@@ -54,9 +54,9 @@ class EscalateStep(StepType):
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         if ctx.conversation is None:
-            return {"would": "Escalate", "input": self.render(config, ctx), "error": NO_CONVERSATION}
+            return {"would": str(self.label), "input": self.render(config, ctx), "error": NO_CONVERSATION}
         plan = self._plan(config, ctx)
-        return {"would": "Escalate", "team": plan["team"].name if plan["team"] else None,
+        return {"would": str(self.label), "team": plan["team"].name if plan["team"] else None,
                 "priority": plan["priority"], "note": plan["note"], "notify": plan["to"]}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:

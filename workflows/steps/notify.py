@@ -44,7 +44,7 @@ class NotifyStep(StepType):
                 "body": with_link(rendered["text"], ctx)}
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        return {"would": "Send an internal email", **self._email(config, ctx)}
+        return {"would": gettext("Send an internal email"), **self._email(config, ctx)}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         email = self._email(config, ctx)

@@ -56,9 +56,9 @@ class RouteStep(StepType):
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         if ctx.conversation is None:
-            return {"would": "Route", "input": self.render(config, ctx), "error": NO_CONVERSATION}
+            return {"would": str(self.label), "input": self.render(config, ctx), "error": NO_CONVERSATION}
         decision = self._decide(config, ctx, lock=False)
-        return {"would": "Route", "input": self.render(config, ctx), "strategy": config["strategy"],
+        return {"would": str(self.label), "input": self.render(config, ctx), "strategy": config["strategy"],
                 **decision.as_data()}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:

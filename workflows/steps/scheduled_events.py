@@ -31,7 +31,7 @@ class ScheduleEventStep(StepType):
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         fire_at = clock.now() + duration_of(config)
-        return {"would": "Schedule event", "name": config["name"], "fire_at": fire_at.isoformat()}
+        return {"would": str(self.label), "name": config["name"], "fire_at": fire_at.isoformat()}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         scheduled = ScheduledEvent.objects.create(

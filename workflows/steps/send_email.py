@@ -48,7 +48,7 @@ class SendEmailStep(StepType):
         return {"to": addresses, "subject": rendered["subject"], "body": rendered["body"]}
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        return {"would": "Send email", **self._email(config, ctx),
+        return {"would": str(self.label), **self._email(config, ctx),
                 "record_message": config.get("record_message", True)}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:

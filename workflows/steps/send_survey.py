@@ -108,7 +108,7 @@ class SendSurveyStep(StepType):
         plan = self._plan(config, ctx)
         if "integration" in plan:
             plan["integration"] = plan["integration"].name
-        return {"would": "Send survey", **plan, "link": survey_link("<token>")}
+        return {"would": str(self.label), **plan, "link": survey_link("<token>")}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:

@@ -58,8 +58,9 @@ class SetFieldStep(StepType):
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         value = self.render(config, ctx)["value"]
-        where = "field" if config["target"] == CONVERSATION else "contact attribute"
-        return {"would": f"Set {config['target']} {where} {config['key']} to {value!r}",
+        template = (gettext("Set conversation field %(key)s to %(value)s") if config["target"] == CONVERSATION
+                    else gettext("Set contact attribute %(key)s to %(value)s"))
+        return {"would": template % {"key": config["key"], "value": repr(value)},
                 "input": {**config, "value": value}, "current": self._current(config, ctx)}
 
     def _current(self, config: dict[str, Any], ctx: StepContext) -> Any:

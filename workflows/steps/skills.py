@@ -22,7 +22,7 @@ class SetSkillsStep(StepType):
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         skills = [name.strip().lower() for name in config["skills"]]
-        return {"would": "Set required skills", "input": {"skills": skills}}
+        return {"would": str(self.label), "input": {"skills": skills}}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:

@@ -33,7 +33,7 @@ class CreateTicketStep(StepType):
                 "priority": config.get("priority") or ctx.data["conversation"].get("priority") or Priority.NORMAL}
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        return {"would": "Create ticket", **self._ticket_fields(config, ctx)}
+        return {"would": str(self.label), **self._ticket_fields(config, ctx)}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:

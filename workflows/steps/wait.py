@@ -27,7 +27,7 @@ class WaitStep(StepType):
         return validate_duration(config)
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        return {"would": "Wait", "seconds": int(duration_of(config).total_seconds())}
+        return {"would": str(self.label), "seconds": int(duration_of(config).total_seconds())}
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         resume_at = clock.now() + duration_of(config)

@@ -7,6 +7,7 @@ workflows; whoever deletes the row — the dispatcher for a matching event, or `
 the wait, so the run resumes exactly once.
 """
 from typing import Any
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from conversations import clock
 from workflows.models import RunWait, StepRun, WorkflowRun
@@ -64,12 +65,13 @@ class WaitForStep(StepType):
             return errors
         found = info.check_trigger_config(config["event"], config.get("filter") or {})
         if found is None:
-            return errors + [("event", f'Unknown event type "{config["event"]}": use a trigger type.')]
+            return errors + [("event", gettext('Unknown event type "%(event)s": use a trigger type.') % {"event": config["event"]})]
         return errors + [(f"filter.{key}" if key else "filter", message) for key, message in found]
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        shown = ", ".join(f"{key} {value}" for key, value in (config.get("filter") or {}).items()) or "anything"
-        return {"would": f"would wait for {config['event']} matching {shown}, up to {timeout_words(config['timeout'])}",
+        shown = ", ".join(f"{key} {value}" for key, value in (config.get("filter") or {}).items()) or gettext("anything")
+        return {"would": gettext("would wait for %(event)s matching %(filter)s, up to %(timeout)s")
+                % {"event": config["event"], "filter": shown, "timeout": timeout_words(config["timeout"])},
                 "event": config["event"], "filter": config.get("filter") or {},
                 "timeout_seconds": int(duration_of(config["timeout"]).total_seconds()),
                 "save_as": config.get("save_as", DEFAULT_SAVE_AS)}

@@ -109,7 +109,7 @@ class WebhookStep(OutboundStep):
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         request = self.build_request(self.render(config, ctx), None, ctx)
-        masked: dict[str, Any] = mask({"would": f"POST the signed {request.headers[webhooks.EVENT_HEADER]} envelope",
+        masked: dict[str, Any] = mask({"would": gettext("POST the signed %(event)s envelope") % {"event": request.headers[webhooks.EVENT_HEADER]},
                      "preset": config.get("preset", "generic"), "url": request.url,
                      "headers": [*request.headers, "webhook-id", "webhook-timestamp", "webhook-signature"],
                      "envelope": webhooks.envelope(ctx.data)}, secret_values())
