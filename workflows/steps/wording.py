@@ -4,10 +4,11 @@ on the page behind a toggle for power users.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from conversations.choices import CONDITION_OPERATOR_LABELS
-from conversations.wording import excerpt, label
+from conversations.wording import VALUE_LABELS, excerpt, label
 from workflows.steps import step_types
 
 SKIPPED_KEYS = frozenset({"would", "input", "checks", "result", "headers", "values", "secret", "error"})
@@ -36,6 +37,27 @@ def _plain(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool))
 
 
+REASON_KEY = re.compile(r"^([a-z][a-z0-9_]*): ")
+QUOTED_CODES = re.compile(r'\[("[a-z_]+"(?:, "[a-z_]+")*)\]|"([a-z_]+)"')
+
+
+def _codes_in_words(match: re.Match) -> str:
+    codes = re.findall(r'"([a-z_]+)"', match.group(1)) if match.group(1) else [match.group(2)]
+    return ", ".join(label(code) for code in codes) if all(code in VALUE_LABELS for code in codes) else match.group(0)
+
+
+def reason_words(reason: str | None) -> str | None:
+    """An explanation's reason as a person reads it: the filter's config key in words and known codes as labels
+    (`sender_types: "agent" is not one of ["customer"]` -> "Sender types: Agent is not one of Customer"); free text
+    stays quoted. The API keeps the reason as the engine wrote it."""
+    if not reason:
+        return reason
+    key = REASON_KEY.match(reason)
+    if key:
+        reason = f"{field_words(key.group(1)).capitalize()}: {reason[key.end():]}"
+    return QUOTED_CODES.sub(_codes_in_words, reason)
+
+
 def facts(*parts: Any) -> list[tuple[str, str]]:
     """The plain values of a step's input and output as (label, words) rows, nested objects left to the JSON."""
     rows: dict[str, str] = {}
@@ -43,8 +65,13 @@ def facts(*parts: Any) -> list[tuple[str, str]]:
         if not isinstance(part, dict):
             continue
         for key, value in part.items():
+            if key.endswith("_id") and part.get(key[:-3]) not in (None, ""):
+                continue  # `team_id` beside `team`: the name says it, the id is in the JSON
             if key not in SKIPPED_KEYS and _plain(value) and value not in ("", []):
-                rows.setdefault(key.replace("_", " ").capitalize(), excerpt(label(value), 120))
+                name = key.replace("_", " ").capitalize()
+                if name in rows and isinstance(value, str) and rows[name].isdigit():
+                    del rows[name]  # the input gave a row by id (`"team": 3`), the result names it: keep the name
+                rows.setdefault(name, excerpt(label(value), 120))
     return list(rows.items())[:MAX_FACTS]
 
 
@@ -54,7 +81,11 @@ def step_sentence(step: dict[str, Any], defined: dict[str, Any], *, dry_run: boo
     action = (kind.label if kind else label(step["type"])).lower()
     config = defined.get("config") if isinstance(defined.get("config"), dict) else {}
     rendered = step.get("input") if isinstance(step.get("input"), dict) and step.get("input") else config
-    main = next((value for value in rendered.values() if _plain(value) and value not in ("", [])), None)
+    key, main = next(((key, value) for key, value in rendered.items() if _plain(value) and value not in ("", [])),
+                     (None, None))
+    named = step.get("output").get(key) if isinstance(step.get("output"), dict) else None
+    if isinstance(main, int) and not isinstance(main, bool) and isinstance(named, str) and named:
+        main = named  # a row given by id (`"team": 3`) that the step's result names ("Billing")
     detail = f" {excerpt(label(main), 80)}" if main is not None and step["type"] != "condition" else ""
     prefix = "Would " if dry_run else ""
     text = f"{prefix}{action}{detail}"

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 
 from conversations.models import Conversation, Event
 from workflows.engine import explain
+from workflows.steps import wording
 
 register = template.Library()
 PANEL_EVENTS = 20  # the newest events; older ones are one click away on the event list
@@ -27,6 +28,7 @@ def _shown_event(event: Event) -> dict[str, Any]:
     explained = explain.explain_event(event)
     for entry in explained["workflows"]:
         entry["label"] = explain.OUTCOME_LABELS[entry["outcome"]]
+        entry["reason"] = wording.reason_words(entry.get("reason"))
         entry["run_url"] = _link("workflows_workflowrun_change", entry["run"]) if entry.get("run") else None
         entry["workflow_url"] = _link("workflows_workflow_change", entry["workflow"])
     return {"event": event, "url": _link("conversations_event_change", event.pk),
