@@ -249,6 +249,8 @@ class PresenceView(ConversationActionView):
     """A heartbeat (`POST {"state": "viewing" | "replying"}`) and who was seen in the last 30 s (`GET`, and the
     answer of the POST): `[{"user", "username", "state", "seen_at"}]`, the caller included."""
 
+    pagination_class = None  # a handful of people at most: the answer is the list itself
+
     @extend_schema(responses=PresenceRowSerializer(many=True))
     def get(self, request: Request, conversation_pk: str) -> Response:
         return Response(presence_rows(self.conversation(conversation_pk)))
