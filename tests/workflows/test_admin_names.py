@@ -48,3 +48,17 @@ def test_the_event_page_explains_a_filtered_out_workflow_in_words(browser, conve
     text = visible(browser.get(reverse("admin:conversations_event_change", args=[event.pk])).content.decode())
     assert "Customers only" in text
     assert "Sender types" in text and "sender_types" not in text
+
+
+def test_the_automation_panel_names_events_in_words(browser, conversation):
+    services.workflow_create(definition={
+        "name": "Customers only", "status": "active",
+        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+        "steps": [{"type": "add_tag", "config": {"tags": ["seen"]}}],
+    })
+    conversation_services.message_create(conversation=conversation, body="Hello", sender_type="customer")
+    drain()
+    text = visible(browser.get(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
+                   .content.decode())
+    assert "Message" in text and "New conversation" in text
+    assert "message.created" not in text and "conversation.created" not in text

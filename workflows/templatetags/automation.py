@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from conversations.models import Conversation, Event
+from conversations.wording import EVENT_LABELS
 from workflows.engine import explain
 from workflows.models import Workflow, WorkflowRun
 from workflows.steps import wording
@@ -46,7 +47,8 @@ def _shown_event(event: Event, request: HttpRequest | None) -> dict[str, Any]:
         entry["run_url"] = _link("workflows_workflowrun_change", entry["run"]) if runs and entry.get("run") else None
         entry["workflow_url"] = _link("workflows_workflow_change", entry["workflow"]) if workflows else None
     event_url = _link("conversations_event_change", event.pk) if _may_view(request, Event) else None
-    return {"event": event, "url": event_url, "workflows": explained["workflows"]}
+    return {"event": event, "event_label": EVENT_LABELS.get(event.type, event.type), "url": event_url,
+            "workflows": explained["workflows"]}
 
 
 @register.inclusion_tag("admin/workflows/automation_panel.html", takes_context=True)
