@@ -183,6 +183,8 @@ class LinksView(ConversationActionView):
     """`GET` the conversation's links; `POST {"conversation", "kind"}` adds one (200 with the conversation and its
     `links`); `DELETE` with `{"conversation"}` (or `links/<other id>/`) removes one."""
 
+    pagination_class = None  # the answer is the list of links itself, as the POST and DELETE answers carry it
+
     @extend_schema(responses=LinkReadSerializer(many=True))
     def get(self, request: Request, conversation_pk: str) -> Response:
         conversation = self.conversation(conversation_pk)
