@@ -25,6 +25,7 @@ from conversations.choices import (
     TicketStatus,
 )
 from conversations.phones import validate_e164
+from conversations.timefmt import when
 
 
 class Contact(models.Model):
@@ -401,7 +402,7 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.type} @ {when(self.occurred_at)}"  # the viewer's zone, labelled (conversations/timefmt.py)
 
 
 class UserPreference(models.Model):

@@ -21,6 +21,7 @@ from sla.selectors import (
     remaining_seconds,
     targets_for,
     urgency,
+    uses_business_time,
 )
 
 CSS = {"breached": "ws-breached", "due_soon": "ws-due-soon", "running": "", "paused": "", "met": "ws-ok"}
@@ -49,9 +50,18 @@ def target_text(target: SlaTarget, state: str) -> str:
 def sla_badges(request: HttpRequest, conversation: Conversation) -> str:
     """One badge per current target, in metric order (first response, next response, resolution)."""
     now = clock.now()
-    badges = [(CSS[state], target.get_metric_display(), target_text(target, state))
+    badges = [(CSS[state], target.get_metric_display(), target_text(target, state), time_kind(target, state))
               for target in targets_for(conversation) for state in [urgency(target, now)]]
-    return format_html_join("", '<span class="ws-badge sla-badge {}">{}: {}</span>', badges)
+    return format_html_join("", '<span class="ws-badge sla-badge {}">{}: {}{}</span>', badges)
+
+
+def time_kind(target: SlaTarget, state: str) -> str:
+    """" in business time" after a time counted on the policy's calendar (nights and weekends left out), so "due in
+    2h" is not read as two hours from now; nothing after calendar time or a state without a time."""
+    if state in ("met",) or remaining_seconds(target, clock.now()) is None or not uses_business_time(target):
+        return ""
+    text = target_text(target, state)
+    return " in business time" if any(char.isdigit() for char in text) else ""
 
 
 @admin.display(description=_("SLA"))

@@ -81,6 +81,8 @@ class WorkflowRun(models.Model):
     variables = models.JSONField(default=dict, blank=True)
     resume_at = models.DateTimeField(_("resume at"), null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True, help_text="A running run whose lease expired is stuck.")
+    leased_by = models.CharField(max_length=200, blank=True, default="", editable=False,
+                                 help_text="The worker process holding the lease (host, PID, start time).")
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)

@@ -184,6 +184,8 @@ class LinksView(ConversationActionView):
     """`GET` the conversation's links; `POST {"conversation", "kind"}` adds one (200 with the conversation and its
     `links`); `DELETE` with `{"conversation"}` (or `links/<other id>/`) removes one."""
 
+    pagination_class = None  # the answer is the list of links itself, as the POST and DELETE answers carry it
+
     @extend_schema(responses=LinkReadSerializer(many=True))
     def get(self, request: Request, conversation_pk: str) -> Response:
         conversation = self.conversation(conversation_pk)
@@ -231,6 +233,15 @@ class PresenceSerializer(StrictFieldsMixin, serializers.Serializer):
     state = serializers.ChoiceField(choices=PresenceState.choices)
 
 
+class PresenceRowSerializer(serializers.Serializer):
+    """One person seen on the conversation in the last 30 s (the schema of the presence answers)."""
+
+    user = serializers.IntegerField()
+    username = serializers.CharField()
+    state = serializers.ChoiceField(choices=PresenceState.choices)
+    seen_at = serializers.DateTimeField()
+
+
 def presence_rows(conversation: Conversation) -> list[dict]:
     return [{"user": p.user_id, "username": p.user.get_username(), "state": p.state, "seen_at": p.seen_at}
             for p in services.present_on(conversation)]
@@ -241,11 +252,13 @@ class PresenceView(ConversationActionView):
     """A heartbeat (`POST {"state": "viewing" | "replying"}`) and who was seen in the last 30 s (`GET`, and the
     answer of the POST): `[{"user", "username", "state", "seen_at"}]`, the caller included."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    pagination_class = None  # a handful of people at most: the answer is the list itself
+
+    @extend_schema(responses=PresenceRowSerializer(many=True))
     def get(self, request: Request, conversation_pk: str) -> Response:
         return Response(presence_rows(self.conversation(conversation_pk)))
 
-    @extend_schema(request=PresenceSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=PresenceSerializer, responses=PresenceRowSerializer(many=True))
     def post(self, request: Request, conversation_pk: str) -> Response:
         conversation = self.conversation(conversation_pk)
         body = PresenceSerializer(data=request.data)

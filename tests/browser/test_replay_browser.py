@@ -86,7 +86,7 @@ def test_manager_tries_a_workflow_on_history_and_watches_it_finish(
     page.wait_for_function("document.getElementById('replay-status').textContent.startsWith('Done')")
     assert bar.get_attribute("aria-valuenow") == "100"
     summary = page.locator("#replay-summary").inner_text()
-    assert summary == ("Of 6 recorded message.created events, 4 matched the trigger and 4 would have started the "
+    assert summary == ("Of 6 recorded New message events, 4 matched the trigger and 4 would have started the "
                        "workflow.")
     outcomes = page.locator("#replay-outcomes").inner_text()
     assert re.search(r"3\s+would run to the end", outcomes) and re.search(r"1\s+would stop at a condition", outcomes)
@@ -95,8 +95,10 @@ def test_manager_tries_a_workflow_on_history_and_watches_it_finish(
     assert rows == [["4", "0", "0"], ["3", "1", "0"], ["3", "1", "0"]]  # condition, add tag, send email
     samples = page.locator("#replay-samples").inner_text()
     assert "This event would run to the end" in samples and "This event did not match the trigger" in samples
-    assert "Condition holds" in samples and "contact.attributes.vip eq yes? It was yes" in samples
-    assert "The trigger filter content_contains (refund) does not match this event." in samples
+    assert "Condition holds" in samples and "Contact attribute vip is yes? It was yes" in samples
+    assert "The trigger filter content contains (refund) does not match this event." in samples
+    assert re.search(r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\b", samples)  # the one time format, with its zone
+    assert "message.created" not in samples and "content_contains" not in samples
     assert "Where is my parcel?" in samples
     results = page.locator("#replay-results").inner_text()
     assert "{" not in results and '":' not in results  # figures and examples in words, no raw JSON

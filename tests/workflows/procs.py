@@ -376,6 +376,17 @@ def cmd_sweep_after_lease(workflow_id: int) -> dict:
     return {"before": before, "sweep": done, "after": cmd_snapshot(workflow_id)}
 
 
+def cmd_sweep_now(workflow_id: int) -> dict:
+    """Another worker on the same host, at once (no clock travel): sweep once; return what it did and a snapshot."""
+    from workflows.steps import step_types
+    from workflows.engine.sweep import sweep_once
+
+    with step_types.register_temporarily(_slow_step_type()):
+        before = cmd_snapshot(workflow_id)
+        done = sweep_once()
+    return {"before": before, "sweep": done, "after": cmd_snapshot(workflow_id)}
+
+
 def cmd_api_token(username: str = "reliability-manager", group: str = "Support managers") -> dict:
     """A staff user in the role group `group` (managers may also work conversations) with an API token, for a client
     talking to a served instance (benchmarks, reliability scenarios). No password: API token only."""

@@ -37,8 +37,8 @@ def test_diff_reads_as_labelled_lines_not_json(manager_browser, edited):
     html = manager_browser.get(f"/admin/workflows/workflow/{edited.pk}/versions/1/").content.decode()
     lines = diff_lines(html)
     assert ("removed", "Status: Draft") in lines and ("added", "Status: Active") in lines
-    assert ("removed", "  tags: refund") in lines and ("added", "  tags: refund, vip") in lines
-    assert ("added", "Step 2: Set priority") in lines and ("added", "  priority: high") in lines
+    assert ("removed", "  Tags: refund") in lines and ("added", "  Tags: refund, vip") in lines
+    assert ("added", "Step 2: Set priority") in lines and ("added", "  Priority: High") in lines
     assert ("same", "Step 1: Add tag") in lines and ("same", "Trigger: New message") in lines
     assert "{&quot;" not in html[html.index('id="version-diff"'):]
 

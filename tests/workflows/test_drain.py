@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from conversations import services
 from conversations.models import Event, Message
+from tests.support.runs import customer_message
 from workflows import services as workflow_services
 from workflows.engine.drain import drain_events
 from workflows.models import WorkflowRun
@@ -18,10 +19,6 @@ from workflows.steps.registry import StepOutcome, StepType, step_types
 from workflows.tasks import dispatch_event_task
 
 GREETING = "Hello {{ contact.name }}"
-
-
-def customer_message(conversation, body="Hello, anyone there?"):
-    return services.message_create(conversation=conversation, body=body, sender_type="customer")
 
 
 def message_events() -> list[Event]:

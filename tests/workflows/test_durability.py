@@ -18,7 +18,8 @@ import pytest
 from django.db import OperationalError, connection
 
 from conversations import clock, services
-from conversations.models import Event, Message
+from conversations.models import Event
+from tests.support.runs import customer_message, message_event, replies
 from tests.workflows.procs import SLOW_MARKER_ENV, SLOW_STEP, call, migrate, project_env, start_command
 from workflows.engine import runner
 from workflows.engine.dispatcher import dispatch_event
@@ -58,18 +59,6 @@ def die_once():
     DieOnceStep.executions = 0
     with step_types.register_temporarily(DieOnceStep):
         yield DieOnceStep
-
-
-def customer_message(conversation, body="Hello, anyone there?"):
-    return services.message_create(conversation=conversation, body=body, sender_type="customer")
-
-
-def message_event(message) -> Event:
-    return Event.objects.get(type="message.created", payload__message_id=message.pk)
-
-
-def replies(conversation) -> list[str]:
-    return list(Message.objects.filter(conversation=conversation, sender_type="ai").values_list("body", flat=True))
 
 
 def step_log(run: WorkflowRun) -> list[tuple[str, str, int]]:

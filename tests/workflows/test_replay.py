@@ -82,7 +82,7 @@ def test_a_replay_that_matches_nothing_says_why(manager_client, conversation, dj
     assert result["steps"] == {"add_tag": {"would_run": 0, "would_skip": 0, "would_fail": 0}}
     assert {sample["outcome"] for sample in result["samples"]} == {"filtered_out"}
     assert [(sample["message"], sample["reason"], sample["steps"]) for sample in result["samples"]] == [
-        (body, "The trigger filter content_contains (cancel) does not match this event.", [])
+        (body, "The trigger filter content contains (cancel) does not match this event.", [])
         for body in ("I want a refund please", "Where is my parcel?")]
 
 

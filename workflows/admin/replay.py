@@ -19,6 +19,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from conversations import clock
+from conversations.choices import CONDITION_OPERATOR_LABELS
+from conversations.wording import VALUE_LABELS
 from workflows.triggers import registry as triggers
 from workflows.admin.base import guard, render_page
 from workflows.api.replay import MAX_LIMIT
@@ -98,6 +100,8 @@ def replay_results_view(model_admin, request: HttpRequest, replay_id: int) -> Te
                  until_day=timezone.localtime(replay.until) - dt.timedelta(microseconds=1),
                  api_url=reverse("workflow-replay-detail", args=[replay.pk]),
                  step_labels={name: step_types.get(name).label for name in step_types.names()},
+                 page_words={"values": VALUE_LABELS, "operators": CONDITION_OPERATOR_LABELS,
+                             "time_zone": timezone.get_current_timezone_name()},
                  conversation_url=reverse("admin:conversations_conversation_change", args=[0]))
 
 

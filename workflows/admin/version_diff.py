@@ -1,7 +1,7 @@
 """Read side of a workflow's saved versions: the list, each version as readable lines, and a diff between a version
 and the current definition, for the admin's versions page (restoring one is `services.workflow_restore_version`).
 
-A definition is shown as labelled lines ("Step 2: Add tag", "  tags: refund, vip"), not as JSON, so a manager can
+A definition is shown as labelled lines ("Step 2: Add tag", "  Tags: refund, vip"), keys and codes in words, not as JSON, so a manager can
 see what changed; write-only values (webhook secrets) are masked on both sides, so they never show or differ.
 """
 from __future__ import annotations
@@ -12,12 +12,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from conversations.choices import CONDITION_OPERATOR_LABELS
+from conversations.wording import VALUE_LABELS
 from workflows import services
 from workflows.triggers import registry as triggers
 from workflows.choices import OnFalse, WorkflowStatus
 from workflows.engine.definition import mask_write_only, open_write_only
 from workflows.models import Workflow, WorkflowVersion
 from workflows.steps import step_types
+from workflows.steps.wording import field_words
 
 INDENT = "  "
 
@@ -42,11 +45,17 @@ def version_definition(version: WorkflowVersion) -> dict[str, Any]:
 
 
 def _value_text(value: Any) -> str:
+    """A value in words: known codes by their labels (`least_busy` -> "Least busy"), free text as written."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list) and all(not isinstance(item, (dict, list)) for item in value):
-        return ", ".join(str(item) for item in value) or "(none)"
-    return "(empty)" if value in ("", None) else str(value)
+        return ", ".join(_value_text(item) for item in value) or "(none)"
+    return "(empty)" if value in ("", None) else VALUE_LABELS.get(str(value), str(value))
+
+
+def _key_text(key: str) -> str:
+    """A config key in words: `sender_types` -> "Sender types"."""
+    return field_words(key).capitalize()
 
 
 def _is_check(value: Any) -> bool:
@@ -56,7 +65,8 @@ def _is_check(value: Any) -> bool:
 
 def _check_text(check: dict[str, Any]) -> str:
     value = "" if "value" not in check else f" {_value_text(check['value'])}"
-    return f"{check['field']} {check['op']}{value}"
+    op = CONDITION_OPERATOR_LABELS.get(check["op"], check["op"])
+    return f"{field_words(str(check['field'])).capitalize()} {op}{value}"
 
 
 def _item_lines(item: Any, depth: int) -> list[str]:
@@ -73,7 +83,7 @@ def _item_lines(item: Any, depth: int) -> list[str]:
 def _value_lines(key: str, value: Any, depth: int) -> list[str]:
     """`key: value`, or the key and its nested entries one level deeper (`all`/`any` read "all of"/"any of")."""
     pad = INDENT * depth
-    label = f"{key} of" if key in ("all", "any") else key
+    label = f"{key.capitalize()} of" if key in ("all", "any") else _key_text(key)
     if _is_check(value):
         return [f"{pad}{label}: {_check_text(value)}"]
     if isinstance(value, dict):

@@ -41,7 +41,8 @@ class MacroSerializer(serializers.ModelSerializer):
     personal = serializers.BooleanField(required=False, default=False,
                                         help_text="Only its owner sees a personal macro; agents make only these.")
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                         help_text="The macro's owner when it is personal, else null.")
 
     class Meta:
         model = Macro

@@ -29,7 +29,7 @@ from conversations.conf import helpdesk_setting
 from conversations.models import Event
 from workflows.triggers import registry as triggers
 from workflows.choices import RunStatus, WorkflowStatus
-from workflows.engine import waits
+from workflows.engine import leases, waits
 from workflows.engine.context import BatchReader, LazyContext
 from workflows.models import Workflow, WorkflowRun
 from workflows.engine.runner import LEASE, claim_run
@@ -198,7 +198,7 @@ def _new_run(workflow: Workflow, event: Event, now: dt.datetime, claimed: bool) 
                       status=RunStatus.QUEUED, resume_at=now)
     if claimed:
         run.status, run.resume_at, run.started_at = RunStatus.RUNNING, None, now
-        run.lease_until = now + LEASE
+        run.lease_until, run.leased_by = now + LEASE, leases.this_worker()
     return run
 
 

@@ -25,6 +25,7 @@ from django.db.models import Q, QuerySet
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from conversations.models import Event
+from conversations.wording import VALUE_LABELS
 from workflows.choices import ReplayStatus
 from workflows.engine import dryrun
 from workflows.engine.context import BatchReader
@@ -33,6 +34,7 @@ from workflows.engine.replay_context import ContextAtEvent
 from workflows.engine.versions import stored_definition
 from workflows.integrations import secrets as secret_store
 from workflows.models import Workflow, WorkflowReplay
+from workflows.steps.wording import field_words
 from workflows.triggers import registry as triggers
 
 logger = logging.getLogger(__name__)
@@ -234,14 +236,15 @@ def _failing_filter(trigger: dict[str, Any], event: Event, data: dict[str, Any])
         except (TypeError, ValueError, AttributeError):
             matches = False
         if not matches:
-            return f"The trigger filter {key} ({_listed(value)}) does not match this event."
+            return f"The trigger filter {field_words(key)} ({_listed(value)}) does not match this event."
     return "The trigger does not match this event." if config else ""
 
 
 def _listed(value: Any) -> str:
     if isinstance(value, dict):
         return "its conditions"
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    shown = value if isinstance(value, list) else [value]
+    return ", ".join(VALUE_LABELS.get(str(item), str(item)) for item in shown)
 
 
 def _no_counts() -> dict[str, int]:

@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from workflows.choices import RunStatus, StepStatus
-from workflows.engine import program
+from workflows.engine import leases, program
 from workflows.engine.context import LazyContext, RenderError
 from workflows.models import StepRun, WorkflowRun
 from workflows.engine.versions import steps_of
@@ -56,7 +56,8 @@ def claim_run(run_id: int) -> WorkflowRun | None:
     """Take a run for this worker, or None when another worker has it or it is not due."""
     now = clock.now()
     claimed = WorkflowRun.objects.filter(claimable(now), pk=run_id).update(
-        status=RunStatus.RUNNING, lease_until=now + LEASE, started_at=Coalesce(F("started_at"), Value(now))
+        status=RunStatus.RUNNING, lease_until=now + LEASE, leased_by=leases.this_worker(),
+        started_at=Coalesce(F("started_at"), Value(now)),
     )
     if not claimed:
         return None

@@ -18,6 +18,7 @@ from workflows.triggers import registry as triggers
 from workflows.choices import ScheduledEventStatus, WorkflowStatus
 from workflows.engine.dispatcher import create_run
 from workflows.engine.drain import drain_batch, release_abandoned_runs
+from workflows.engine.leases import hand_back_dead_leases
 from workflows.engine.replay import resume_stalled_replays
 from workflows.models import ScheduledEvent, Workflow, WorkflowRun
 from workflows.privacy.erase import erase_expired_conversations
@@ -62,6 +63,7 @@ def start_late_matches(now: dt.datetime) -> int:
 def sweep_once() -> dict[str, int]:
     """One pass over everything due now; returns what it did (for logs and tests)."""
     release_abandoned_runs()
+    hand_back_dead_leases()
     now = clock.now()
     done = {
         "time_triggers": record_time_triggers(now),

@@ -9,11 +9,11 @@ import pytest
 from werkzeug import Response
 
 from conversations import clock
+from tests.support.runs import resume_after
 from tests.workflows.conftest import drain
 from tests.workflows.steps.conftest import definition_errors, dry_run_context, only_run
 from workflows.steps import step_types
 from workflows.steps.http_request import to_auto, to_boolean, to_number
-from workflows.engine.sweep import resume_due_runs
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
 
@@ -24,12 +24,6 @@ def request_step(url, **config):
 
 def bodies(httpserver) -> list[dict]:
     return [json.loads(request.data or b"null") for request, _ in httpserver.log]
-
-
-def resume_after(seconds: float) -> None:
-    """Let the clock pass a retry's resume time and run the sweep's due-run pickup, as the schedule would."""
-    with clock.travel(dt.timedelta(seconds=seconds)):
-        resume_due_runs(clock.now())
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -150,28 +144,6 @@ def test_retry_after_is_honoured(conversation, make_workflow, httpserver):
     assert run.resume_at >= clock.now() + dt.timedelta(seconds=115)
     resume_after(60)  # not due yet: nothing is sent again
     assert len(httpserver.log) == 1
-
-
-def test_timeout_is_retried(conversation, make_workflow, httpserver):
-    calls = []
-
-    def slow_then_fast(request):
-        calls.append(1)
-        if len(calls) == 1:
-            time.sleep(1.5)
-        return Response(json.dumps({"ok": 1}), content_type="application/json")
-
-    httpserver.expect_request("/slow").respond_with_handler(slow_then_fast)
-    workflow = make_workflow("conversation.created", [request_step(httpserver.url_for("/slow"),
-                                                                   timeout_seconds=0.5)])
-    drain()
-    step = only_run(workflow).steps.get(position=0)
-    assert step.status == "pending" and "Timed out" in step.error
-    time.sleep(1.2)  # the single-threaded fake server finishes its slow answer before the retry arrives
-    resume_after(60)
-    run = only_run(workflow)
-    assert run.status == "succeeded", run.error
-    assert run.steps.get(position=0).attempts == 2
 
 
 def test_client_error_fails_at_once_with_status_and_body(conversation, make_workflow, httpserver):

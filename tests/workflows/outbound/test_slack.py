@@ -3,17 +3,16 @@ token, JSON fields), Slack's `ok: false` errors failing the step, `ratelimited` 
 Idempotency-Key, and the SSRF guard applied to slack-sdk's requests and redirects."""
 import datetime as dt
 import json
-import time
 
 import pytest
 from werkzeug import Response
 
 from conversations import clock
+from tests.support.runs import resume_after
 from tests.workflows.conftest import drain
 from tests.workflows.steps.conftest import definition_errors, dry_run_context, only_run
 from workflows.integrations import services as integrations
 from workflows.steps import step_types
-from workflows.engine.sweep import resume_due_runs
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
 
@@ -47,11 +46,6 @@ def loopback_only(monkeypatch):
 def slack_step(**config):
     return [{"type": "slack", "config": {"integration": "Slack", "channel": "#support",
                                          "text": "New conversation: {{ conversation.subject }}", **config}}]
-
-
-def resume_after(seconds: float) -> None:
-    with clock.travel(dt.timedelta(seconds=seconds)):
-        resume_due_runs(clock.now())
 
 
 def test_posts_chat_post_message_exactly_as_slack_expects(conversation, make_workflow, httpserver, slack):
@@ -185,22 +179,3 @@ def test_dry_run_describes_the_post_without_sending(conversation, httpserver, sl
 ])
 def test_bad_configs_are_named_by_key(config, key):
     assert key in definition_errors({"type": "slack", "config": config})
-
-
-def test_a_timeout_is_retried(conversation, make_workflow, httpserver, slack, settings):
-    settings.HELPDESK_OUTBOUND_TIMEOUT_SECONDS = 0.5
-    calls = []
-
-    def slow_then_fast(request):
-        calls.append(request.headers["Idempotency-Key"])
-        if len(calls) == 1:
-            time.sleep(1.5)
-        return Response(json.dumps(POSTED), content_type="application/json")
-
-    httpserver.expect_request("/api/chat.postMessage").respond_with_handler(slow_then_fast)
-    workflow = make_workflow("conversation.created", slack_step())
-    drain()
-    assert "Slack unreachable" in only_run(workflow).steps.get().error
-    time.sleep(1.2)  # the single-threaded fake server finishes its slow answer before the retry arrives
-    resume_after(120)
-    assert only_run(workflow).status == "succeeded" and len(set(calls)) == 1 and len(calls) == 2

@@ -2,18 +2,17 @@
 basic auth), E.164 checks on save for literal numbers and at run time for templated ones, and the retry policy
 (5xx/429 retried with the same Idempotency-Key, 400 failed at once)."""
 import base64
-import datetime as dt
 import json
 from urllib.parse import parse_qs
 
 import pytest
 
-from conversations import clock, services
+from conversations import services
+from tests.support.runs import resume_after
 from tests.workflows.conftest import drain
 from tests.workflows.steps.conftest import definition_errors, dry_run_context, only_run
 from workflows.integrations import services as integrations
 from workflows.steps import step_types
-from workflows.engine.sweep import resume_due_runs
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
 
@@ -42,11 +41,6 @@ def twilio(httpserver):
 def sms_step(**config):
     return [{"type": "sms", "config": {"integration": "SMS", "sender": SENDER,
                                        "text": "Hi {{ contact.name }}, we got your request.", **config}}]
-
-
-def resume_after(seconds: float) -> None:
-    with clock.travel(dt.timedelta(seconds=seconds)):
-        resume_due_runs(clock.now())
 
 
 def test_generic_provider_posts_json_to_the_base_url(conversation, make_workflow, httpserver, sms_gateway):

@@ -2,22 +2,20 @@
 the receiving side (recomputed here from the documented scheme, not with our signing code), retries that repeat the same
 webhook-id and Idempotency-Key, the generated `whsec_` secret, the Zapier/Make presets and secret masking."""
 import base64
-import datetime as dt
 import hashlib
 import hmac
 import json
-import time
 
 import pytest
 from werkzeug import Response
 
 from conversations import clock, services
+from tests.support.runs import resume_after
 from tests.workflows.conftest import drain
 from tests.workflows.steps.conftest import definition_errors, dry_run_context, only_run
 from workflows.integrations import services as integrations
 from workflows.services import workflow_definition
 from workflows.steps import step_types
-from workflows.engine.sweep import resume_due_runs
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
 
@@ -26,11 +24,6 @@ SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
 def webhook(url, **config):
     return [{"type": "webhook", "config": {"url": url, "secret": SECRET, **config}}]
-
-
-def resume_after(seconds: float) -> None:
-    with clock.travel(dt.timedelta(seconds=seconds)):
-        resume_due_runs(clock.now())
 
 
 def receiver_verifies(request, secret: str = SECRET) -> bool:
@@ -165,22 +158,3 @@ def test_presets_accept_their_hook_urls(preset, url):
 ])
 def test_bad_configs_are_named_by_key(config, key):
     assert key in definition_errors({"type": "webhook", "config": config})
-
-
-def test_a_timeout_is_retried(conversation, make_workflow, httpserver, settings):
-    settings.HELPDESK_OUTBOUND_TIMEOUT_SECONDS = 0.5
-    calls = []
-
-    def slow_then_fast(request):
-        calls.append(request.headers["webhook-id"])
-        if len(calls) == 1:
-            time.sleep(1.5)
-        return Response("ok")
-
-    httpserver.expect_request("/hook").respond_with_handler(slow_then_fast)
-    workflow = make_workflow("conversation.created", webhook(httpserver.url_for("/hook")))
-    drain()
-    assert "Timed out" in only_run(workflow).steps.get().error
-    time.sleep(1.2)  # the single-threaded fake server finishes its slow answer before the retry arrives
-    resume_after(120)
-    assert only_run(workflow).status == "succeeded" and len(set(calls)) == 1 and len(calls) == 2

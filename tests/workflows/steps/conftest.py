@@ -4,6 +4,7 @@ import pytest
 from conversations.models import Event
 from conversations.roles import AGENTS_GROUP
 from tests.conftest import make_user
+from tests.support.runs import only_run  # noqa: F401  (the test files that import it from here keep working)
 from workflows.engine.context import build_context
 from workflows.models import WorkflowRun
 from workflows.steps.registry import StepContext
@@ -18,11 +19,6 @@ def make_agent(roles):
         user.agent_profile.teams.add(*teams)
         return user
     return make
-
-
-def only_run(workflow) -> WorkflowRun:
-    """The one run a workflow made (fails when there are none or several)."""
-    return WorkflowRun.objects.get(workflow=workflow)
 
 
 def step_output(workflow, position: int = 0) -> dict:

@@ -8,6 +8,7 @@ import pytest
 
 from conversations import clock, services
 from conversations.models import Event
+from tests.support.runs import replies
 from tests.workflows.conftest import drain
 from workflows.engine import waits
 from workflows.engine.context import BatchReader
@@ -51,10 +52,6 @@ def run_of(client, conversation) -> dict:
     runs = client.get("/api/workflow-runs/", {"conversation": conversation.pk}).json()["results"]
     assert len(runs) == 1, runs
     return client.get(f"/api/workflow-runs/{runs[0]['id']}/").json()
-
-
-def replies(conversation) -> list[str]:
-    return list(conversation.messages.filter(sender_type="ai").order_by("created_at").values_list("body", flat=True))
 
 
 def test_wait_for_resumes_with_the_event_that_happened(ask_and_wait, manager_client):

@@ -23,6 +23,7 @@
     failed: gettext("would fail")
   };
   var POLL_MS = 1000;
+  var WORDS = {values: {}, operators: {}, time_zone: "UTC"};  // codes in words and the viewer's zone (the page's)
 
   function number(value) { return Number(value || 0).toLocaleString("en"); }
 
@@ -39,14 +40,32 @@
     if (value === false) { return gettext("no"); }
     if (Array.isArray(value)) { return value.map(words).join(", "); }
     if (typeof value === "object") {
-      return Object.keys(value).map(function (key) { return key.replace(/_/g, " ") + ": " + words(value[key]); })
+      return Object.keys(value).map(function (key) { return keyWords(key) + ": " + words(value[key]); })
         .join("; ");
     }
-    return String(value);
+    return WORDS.values[String(value)] || String(value);
+  }
+
+  function keyWords(key) {
+    // `contact.attributes.vip` -> "contact attribute vip", `sender_types` -> "sender types" (as the server says it)
+    return String(key).replace(/attributes\./g, "attribute ").replace(/[._]/g, " ");
+  }
+
+  function capitalized(text) { return text.charAt(0).toUpperCase() + text.slice(1); }
+
+  function when(iso) {
+    // The one admin time format: "2026-12-07 07:30 CET", in the viewer's zone.
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", {timeZone: WORDS.time_zone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"})
+      .formatToParts(new Date(iso)).forEach(function (part) { parts[part.type] = part.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute + " " +
+      parts.timeZoneName;
   }
 
   function checkWords(check) {
-    return check.field + " " + check.op.replace(/_/g, " ") + " " + words(check.value) + "? It was " +
+    var op = WORDS.operators[check.op] || check.op.replace(/_/g, " ");
+    return capitalized(keyWords(check.field)) + " " + op + " " + words(check.value) + "? It was " +
       words(check.actual) + (check.result ? " ✓" : " ✗");
   }
 
@@ -57,7 +76,7 @@
     Object.keys(output).forEach(function (key) {
       if (key === "checks" || key === "result" || (key === "would" && output[key] === label)) { return; }
       var bare = key === "would" || key === "input";
-      parts.push((bare ? "" : key.replace(/_/g, " ") + ": ") + words(output[key]));
+      parts.push((bare ? "" : keyWords(key) + ": ") + words(output[key]));
     });
     if (step.error) { parts.push(step.error); }
     return parts.join(" · ");
@@ -67,7 +86,7 @@
     var payload = event.payload || {};
     var facts = Object.keys(payload).filter(function (key) {
       return !/_id$/.test(key) && payload[key] !== null && typeof payload[key] !== "object";
-    }).map(function (key) { return key.replace(/_/g, " ") + " " + words(payload[key]); });
+    }).map(function (key) { return keyWords(key) + " " + words(payload[key]); });
     return facts.join(", ");
   }
 
@@ -116,7 +135,7 @@
     var outcome = outcomeLabel(sample.outcome);
     var card = el("div", "wf-replay-sample");
     var head = el("div", "wf-step-head");
-    head.appendChild(el("strong", "", new Date(sample.event.occurred_at).toLocaleString("en-GB")));
+    head.appendChild(el("strong", "", when(sample.event.occurred_at)));
     if (sample.conversation) {
       var link = el("a", "", interpolate(gettext("conversation #%(number)s"), {number: sample.conversation}, true));
       link.href = root.dataset.conversationUrl.replace("/0/", "/" + sample.conversation + "/");
@@ -179,6 +198,8 @@
     var root = document.getElementById("replay");
     if (!root) { return; }
     var labels = JSON.parse(document.getElementById("replay-step-labels").textContent);
+    var pageWords = document.getElementById("replay-words");
+    if (pageWords) { WORDS = JSON.parse(pageWords.textContent); }
     function poll() {
       fetch(root.dataset.url, {credentials: "same-origin", headers: {Accept: "application/json"}})
         .then(function (response) {
