@@ -13,7 +13,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 
+from conversations import extras
 from conversations.conf import DEFAULTS, PREFIX
 from cryptography.fernet import Fernet
 
@@ -98,9 +101,6 @@ def _host_errors() -> list[checks.CheckMessage]:
 
 def _admin_template_warning() -> list[checks.CheckMessage]:
     """The apps' admin/base_site.html (delivery banner, API access link, list styles) must be the one admin uses."""
-    from django.template import TemplateDoesNotExist
-    from django.template.loader import get_template
-
     try:
         origin = get_template("admin/base_site.html").origin.name
     except (TemplateDoesNotExist, ValueError):
@@ -117,8 +117,6 @@ def _admin_template_warning() -> list[checks.CheckMessage]:
 
 def _extra_messages() -> list[checks.CheckMessage]:
     """A feature the settings ask for whose extra is not installed is an error; one that is silently off, a warning."""
-    from conversations import extras
-
     found = []
     wanted = {"speech": getattr(settings, PREFIX + "SPEECH_BACKEND", None) == "pocketsphinx",
               "redis": isinstance(getattr(settings, "Q_CLUSTER", None), dict) and "redis" in settings.Q_CLUSTER}

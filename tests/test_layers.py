@@ -29,8 +29,6 @@ SEAMS: dict[tuple[str, str], str] = {
     ("workflows/tasks.py", "django_q.conf"): DJANGO_Q,
     ("conversations/tokens.py", "rest_framework.authtoken.models"):
         "DRF's authtoken is optional for a host project: its models import only when the app is installed",
-    ("workflows/integrations/speech.py", "pocketsphinx"):
-        "the speech model is large: loaded when a recording is first transcribed, not in every process",
     ("conversations/routing/agents.py", "conversations.services.conversations"):
         "conversations.services re-exports routing's writes from its package __init__; importing a services module "
         "at the top of routing would run that __init__ while routing is half-loaded",

@@ -7,9 +7,11 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from conversations import preferences
+from conversations.admin.api_access import api_access_view
 from conversations.models import UserPreference
 
 
@@ -60,10 +62,6 @@ class UserPreferenceAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         """The "API access" page (conversations/admin/api_access.py) lives beside the person's preferences."""
-        from django.urls import path
-
-        from conversations.admin.api_access import api_access_view
-
         page = self.admin_site.admin_view(lambda request: api_access_view(request, site_name=self.admin_site.name))
         return [path("api-access/", page, name="api_access"), *super().get_urls()]
 
