@@ -50,7 +50,7 @@ def _value_text(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, list) and all(not isinstance(item, (dict, list)) for item in value):
         return ", ".join(_value_text(item) for item in value) or "(none)"
-    return "(empty)" if value in ("", None) else VALUE_LABELS.get(str(value), str(value))
+    return "(empty)" if value in ("", None) else str(VALUE_LABELS.get(str(value), str(value)))
 
 
 def _key_text(key: str) -> str:

@@ -244,7 +244,7 @@ def _listed(value: Any) -> str:
     if isinstance(value, dict):
         return "its conditions"
     shown = value if isinstance(value, list) else [value]
-    return ", ".join(VALUE_LABELS.get(str(item), str(item)) for item in shown)
+    return ", ".join(str(VALUE_LABELS.get(str(item), str(item))) for item in shown)
 
 
 def _no_counts() -> dict[str, int]:
