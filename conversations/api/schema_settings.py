@@ -33,6 +33,7 @@ ENUM_NAME_OVERRIDES = {
     "TriggerTypeEnum": "workflows.api.serializers.TRIGGER_TYPE_CHOICES",
     "StepTypeEnum": "workflows.api.serializers.STEP_TYPE_CHOICES",
     "ReplayStatusEnum": "workflows.choices.ReplayStatus",
+    "PresenceStateEnum": "conversations.models.PresenceState",
 }
 
 

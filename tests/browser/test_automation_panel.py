@@ -65,7 +65,7 @@ def test_automation_panel_explains_each_event(manager_page, live_server, shot):
     page = manager_page
     page.goto(f"{live_server.url}/admin/conversations/conversation/{conversation.pk}/change/")
     panel = page.locator("#automation-panel")
-    event = panel.locator(".wf-auto-event", has=page.locator("code", has_text="message.created"))
+    event = panel.locator(".wf-auto-event", has=page.locator('[title="message.created"]'))
     assert event.locator('[data-outcome="filtered_out"]').inner_text().count('none of ["refund"]') == 1
     assert "draft" in event.locator('[data-outcome="not_active"]').inner_text()
     panel.scroll_into_view_if_needed()
