@@ -39,6 +39,9 @@ API_PREFIXES = {
     "sla": ["/api/sla-policies/", "/api/business-hours/"],
     "reports": ["/api/reports/"],
     "inboxes": ["/api/inboxes/"],
+    "workflows": ["/api/workflows/", "/api/workflow-runs/", "/api/integrations/", "/api/custom-actions/",
+                  "/api/workflow-templates/", "/api/endpoints/", "/api/workflow-replays/", "/api/macros/",
+                  "/api/canned-responses/"],
 }
 
 _CONVERTER = re.compile(r"<(?:(?P<kind>\w+):)?(?P<name>\w+)>")
