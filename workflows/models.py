@@ -115,7 +115,8 @@ class WorkflowRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Run #{self.pk} ({self.status})"  # the workflow is shown beside it; no extra query here
+        # the workflow is shown beside it; no extra query here
+        return _("Run #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
 
 
 class StepRun(models.Model):
@@ -182,6 +183,9 @@ class ScheduledEvent(models.Model):
             models.Index(fields=["fire_at"], name="scheduled_event_due", condition=Q(status="pending")),
             models.Index(fields=["conversation", "name"], name="scheduled_event_name"),
         ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ScheduleMatch(models.Model):
@@ -262,6 +266,9 @@ class CustomAction(models.Model):
         return self.name
 
 
+ENDPOINT_STATE_LABELS = {"healthy": _("healthy"), "failing": _("failing"), "disabled": _("disabled")}
+
+
 class EndpointKind(models.TextChoices):
     WEBHOOK = "webhook", _("Webhook URL")
     INTEGRATION = "integration", _("Integration base URL")
@@ -306,6 +313,11 @@ class Endpoint(models.Model):
         if self.disabled_at is not None:
             return "disabled"
         return "failing" if self.consecutive_failures else "healthy"
+
+    @property
+    def state_label(self) -> str:
+        """The state in the viewer's language."""
+        return str(ENDPOINT_STATE_LABELS[self.state])
 
 
 class WorkflowAlert(models.Model):
@@ -355,7 +367,7 @@ class WorkflowReplay(models.Model):
                                 condition=Q(status="running"))]
 
     def __str__(self) -> str:
-        return f"Replay #{self.pk} ({self.status})"
+        return _("Replay #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
 
 
 class Macro(models.Model):

@@ -94,6 +94,19 @@ def seeded(roles, conversation, team):
     canned_response_create(name="Begrüßung", body="Hallo {{ contact.name }}", created_by=boss)
     crm = integration_save(name="Kundendatenbank", base_url="https://crm.example.de")
     custom_action_save(integration=crm, name="Kunde suchen", path="/kunden")
+    # A run (a manual workflow started by hand), a scheduled event and a disabled endpoint, so their pages list rows.
+    from conversations import clock
+    from workflows.models import Endpoint, ScheduledEvent
+
+    by_hand = workflow_services.workflow_create(definition={
+        "name": "Von Hand", "status": "active", "trigger": {"type": "manual", "config": {}},
+        "steps": [{"type": "add_tag", "config": {"tags": ["hand"]}}]}, created_by=boss)
+    workflow_services.workflow_run_manual(workflow=by_hand, conversation=conversation, actor=boss)
+    now = clock.now()
+    ScheduledEvent.objects.create(conversation=conversation, name="erinnerung", fire_at=now)
+    Endpoint.objects.create(key="k" * 64, kind="webhook", url="https://hooks.example.de/eingang", attempts=3,
+                            failures=3, consecutive_failures=3, last_error="Verbindung abgelehnt", failing_since=now,
+                            last_failure_at=now, disabled_at=now)
     return boss
 
 
