@@ -111,7 +111,7 @@ def seeded(roles, conversation, team):
 
 
 def _config_values(steps: list[dict]) -> list[str]:
-    """The example values of gallery steps as their one-line previews show them, branches included."""
+    """The example values of gallery steps as their one-line previews show them (a card previews top-level steps)."""
     from workflows.gallery.catalog import _is_plain, _short
     from workflows.steps.wording import field_words
 
@@ -121,9 +121,6 @@ def _config_values(steps: list[dict]) -> list[str]:
         leaves = [leaf for group in ("all", "any") for leaf in config.get(group, []) if "field" in leaf]
         found += [field_words(leaf["field"]) for leaf in leaves] + [_short(leaf.get("value", "")) for leaf in leaves]
         found += [_short(value) for value in config.values() if _is_plain(value)]
-        for branch in config.get("branches", []):
-            found += _config_values(branch.get("steps", []))
-        found += _config_values(config.get("else", []) if isinstance(config.get("else"), list) else [])
     return [text for text in found if text]
 
 
