@@ -43,7 +43,7 @@ LABELS = frozenset({
     gettext_noop("Urgent"), gettext_noop("Use markdown"), gettext_noop("Users"), gettext_noop("Value"),
     gettext_noop("Values"), gettext_noop("Via"), gettext_noop("Web"),
 })
-ACRONYMS = {"ai": "AI", "sms": "SMS", "whatsapp": "WhatsApp", "url": "URL", "id": "ID", "sla": "SLA"}
+ACRONYMS = {"ai": "AI", "api": "API", "sms": "SMS", "whatsapp": "WhatsApp", "url": "URL", "id": "ID", "sla": "SLA"}
 
 
 def humanize(key: str) -> str:
@@ -64,4 +64,6 @@ def key_words(key: str) -> str:
     """A key inside a running sentence ("strategy least busy"): lower-case English words, or its translated label
     (whose capitals are the language's own, e.g. German nouns)."""
     translated = key_label(key)
+    if key in ACRONYMS:  # "url" -> "URL" in every language
+        return ACRONYMS[key]
     return key.replace("_", " ") if translated == humanize(key) else translated

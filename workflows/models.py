@@ -66,7 +66,12 @@ class WorkflowVersion(models.Model):
 
     class Meta:
         ordering = ["workflow", "-version"]
+        verbose_name = _("workflow version")
+        verbose_name_plural = _("workflow versions")
         constraints = [models.UniqueConstraint(fields=["workflow", "version"], name="workflow_version_unique")]
+
+    def __str__(self) -> str:
+        return _("version %(version)s") % {"version": self.version}
 
 
 class WorkflowRun(models.Model):
@@ -112,7 +117,8 @@ class WorkflowRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Run #{self.pk} ({self.status})"  # the workflow is shown beside it; no extra query here
+        # the workflow is shown beside it; no extra query here
+        return _("Run #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
 
 
 class StepRun(models.Model):
@@ -159,21 +165,29 @@ class RunWait(models.Model):
 class ScheduledEvent(models.Model):
     """A `schedule_event` step's promise of a later `scheduled_event.fired`, unless cleared first."""
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="scheduled_events")
-    name = models.CharField(max_length=100)
-    fire_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=ScheduledEventStatus.choices, default=ScheduledEventStatus.PENDING)
-    depth = models.PositiveSmallIntegerField(default=0, help_text="Depth of the event it will fire.")
-    created_by_run = models.ForeignKey(WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    fired_at = models.DateTimeField(null=True, blank=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="scheduled_events",
+                                     verbose_name=_("conversation"))
+    name = models.CharField(_("name"), max_length=100)
+    fire_at = models.DateTimeField(_("fires at"))
+    status = models.CharField(_("status"), max_length=10, choices=ScheduledEventStatus.choices,
+                              default=ScheduledEventStatus.PENDING)
+    depth = models.PositiveSmallIntegerField(_("depth"), default=0, help_text=_("Depth of the event it will fire."))
+    created_by_run = models.ForeignKey(WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL,
+                                       verbose_name=_("created by run"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    fired_at = models.DateTimeField(_("fired at"), null=True, blank=True)
 
     class Meta:
         ordering = ["fire_at"]
+        verbose_name = _("scheduled event")
+        verbose_name_plural = _("scheduled events")
         indexes = [
             models.Index(fields=["fire_at"], name="scheduled_event_due", condition=Q(status="pending")),
             models.Index(fields=["conversation", "name"], name="scheduled_event_name"),
         ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ScheduleMatch(models.Model):
@@ -189,72 +203,80 @@ class ScheduleMatch(models.Model):
 
 
 class AuthType(models.TextChoices):
-    NONE = "none", "None"
-    BASIC = "basic", "Basic"
-    BEARER = "bearer", "Bearer token"
-    HEADER = "header", "Custom header"
-    OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials", "OAuth2 client credentials"
+    NONE = "none", _("None")
+    BASIC = "basic", _("Basic")
+    BEARER = "bearer", _("Bearer token")
+    HEADER = "header", _("Custom header")
+    OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials", _("OAuth2 client credentials")
 
 
 class Integration(models.Model):
     """A remote system steps talk to (docs/managers.md). Credentials and named secrets are stored encrypted
     (`workflows.integrations.crypto`), never returned by the API and masked in admin and run logs."""
 
-    name = models.CharField(max_length=100, unique=True)
-    base_url = models.URLField(max_length=500, blank=True)
-    auth_type = models.CharField(max_length=30, choices=AuthType.choices, default=AuthType.NONE)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    base_url = models.URLField(_("base URL"), max_length=500, blank=True)
+    auth_type = models.CharField(_("auth type"), max_length=30, choices=AuthType.choices, default=AuthType.NONE)
     auth_public = models.JSONField(default=dict, blank=True, help_text="Non-secret auth fields (username, token URL…).")
     auth_secret_encrypted = models.TextField(blank=True, help_text="Encrypted secret auth fields.")
     headers = models.JSONField(default=list, blank=True, help_text='Static headers: [{"key", "value"}].')
     secrets_encrypted = models.TextField(blank=True, help_text="Encrypted named secrets.")
     secret_names = models.JSONField(default=list, blank=True)
     oauth_token_encrypted = models.TextField(blank=True)
-    oauth_token_expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    oauth_token_expires_at = models.DateTimeField(_("OAuth token expires at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("integration")
+        verbose_name_plural = _("integrations")
 
     def __str__(self) -> str:
         return self.name
 
 
 class HttpMethod(models.TextChoices):
-    GET = "GET"
-    POST = "POST"
-    PUT = "PUT"
-    PATCH = "PATCH"
-    DELETE = "DELETE"
+    GET = "GET", "GET"
+    POST = "POST", "POST"
+    PUT = "PUT", "PUT"
+    PATCH = "PATCH", "PATCH"
+    DELETE = "DELETE", "DELETE"
 
 
 class CustomAction(models.Model):
     """An action on an integration with input and output JSON Schemas, callable from workflows once published."""
 
-    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="custom_actions")
-    name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
-    method = models.CharField(max_length=10, choices=HttpMethod.choices, default=HttpMethod.POST)
-    path = models.CharField(max_length=500)
-    input_schema = models.JSONField(default=dict, blank=True)
-    output_schema = models.JSONField(default=dict, blank=True)
-    published = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="custom_actions",
+                                    verbose_name=_("integration"))
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    method = models.CharField(_("method"), max_length=10, choices=HttpMethod.choices, default=HttpMethod.POST)
+    path = models.CharField(_("path"), max_length=500)
+    input_schema = models.JSONField(_("input schema"), default=dict, blank=True)
+    output_schema = models.JSONField(_("output schema"), default=dict, blank=True)
+    published = models.BooleanField(_("published"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("custom action")
+        verbose_name_plural = _("custom actions")
 
     def __str__(self) -> str:
         return self.name
 
 
+ENDPOINT_STATE_LABELS = {"healthy": _("healthy"), "failing": _("failing"), "disabled": _("disabled")}
+
+
 class EndpointKind(models.TextChoices):
-    WEBHOOK = "webhook", "Webhook URL"
-    INTEGRATION = "integration", "Integration base URL"
+    WEBHOOK = "webhook", _("Webhook URL")
+    INTEGRATION = "integration", _("Integration base URL")
     SLACK = "slack", "Slack"
-    SMS = "sms", "SMS provider"
-    HTTP = "http", "HTTP host"
+    SMS = "sms", _("SMS provider")
+    HTTP = "http", _("HTTP host")
 
 
 class Endpoint(models.Model):
@@ -262,23 +284,26 @@ class Endpoint(models.Model):
     and `disabled_at` once it kept failing long enough (its steps then fail fast until a manager re-enables it)."""
 
     key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the kind and the destination.")
-    kind = models.CharField(max_length=12, choices=EndpointKind.choices)
-    url = models.CharField(max_length=500, help_text="Without userinfo, query string or secrets.")
+    kind = models.CharField(_("kind"), max_length=12, choices=EndpointKind.choices)
+    url = models.CharField(_("URL"), max_length=500, help_text=_("Without userinfo, query string or secrets."))
     integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="endpoints")
-    attempts = models.PositiveIntegerField(default=0)
-    failures = models.PositiveIntegerField(default=0)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    failing_since = models.DateTimeField(null=True, blank=True)
-    last_success_at = models.DateTimeField(null=True, blank=True)
-    last_failure_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    disabled_at = models.DateTimeField(null=True, blank=True)
-    alerted_at = models.DateTimeField(null=True, blank=True, help_text="When managers were told it is disabled.")
-    created_at = models.DateTimeField(auto_now_add=True)
+                                    related_name="endpoints", verbose_name=_("integration"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+    consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last success at"), null=True, blank=True)
+    last_failure_at = models.DateTimeField(_("last failure at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    alerted_at = models.DateTimeField(_("alerted at"), null=True, blank=True,
+                                      help_text=_("When managers were told it is disabled."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["kind", "url", "id"]
+        verbose_name = _("endpoint")
+        verbose_name_plural = _("endpoints")
         indexes = [models.Index(fields=["disabled_at"], name="endpoint_disabled",
                                 condition=Q(disabled_at__isnull=False))]
 
@@ -290,6 +315,11 @@ class Endpoint(models.Model):
         if self.disabled_at is not None:
             return "disabled"
         return "failing" if self.consecutive_failures else "healthy"
+
+    @property
+    def state_label(self) -> str:
+        """The state in the viewer's language."""
+        return str(ENDPOINT_STATE_LABELS[self.state])
 
 
 class WorkflowAlert(models.Model):
@@ -339,28 +369,32 @@ class WorkflowReplay(models.Model):
                                 condition=Q(status="running"))]
 
     def __str__(self) -> str:
-        return f"Replay #{self.pk} ({self.status})"
+        return _("Replay #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
 
 
 class Macro(models.Model):
     """An agent's one-click set of internal steps (docs/managers.md "Macros"): managed by support managers, applied by
     agents at once and as themselves through `workflows.engine.macros.macro_apply` (never a workflow run)."""
 
-    name = models.CharField(max_length=200, unique=True)
-    steps = models.JSONField(default=list, blank=True, help_text="Internal steps, in the workflow step format.")
-    active = models.BooleanField(default=True, help_text="Only active macros are offered to agents.")
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    steps = models.JSONField(_("steps"), default=list, blank=True,
+                             help_text=_("Internal steps, in the workflow step format."))
+    active = models.BooleanField(_("active"), default=True, help_text=_("Only active macros are offered to agents."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    inputs = models.JSONField(default=list, blank=True,
-                              help_text='Values asked before applying: [{"key": "order", "label": "Order number", '
-                                        '"type": "text"}], read as {{ inputs.order }} in the steps.')
+                                   related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    inputs = models.JSONField(_("inputs"), default=list, blank=True,
+                              help_text=_('Values asked before applying: [{"key": "order", "label": "Order number", '
+                                          '"type": "text"}], read as {{ inputs.order }} in the steps.'))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="personal_macros", help_text="Set for a personal macro; empty = shared.")
+                              related_name="personal_macros", verbose_name=_("owner"),
+                              help_text=_("Set for a personal macro; empty = shared."))
 
     class Meta:
         ordering = ["name", "id"]
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
 
     def __str__(self) -> str:
         return self.name
@@ -371,18 +405,21 @@ class CannedResponse(models.Model):
     responses"); its `{{ contact.name }}`-style placeholders are filled from the open conversation. Shared ones are
     the managers'; one with an `owner` is that agent's own."""
 
-    name = models.CharField(max_length=200)
-    body = models.TextField(help_text="The text, with placeholders such as {{ contact.name }} or "
-                                      "{{ conversation.id }}.")
+    name = models.CharField(_("name"), max_length=200)
+    body = models.TextField(_("body"), help_text=_("The text, with placeholders such as {{ contact.name }} or "
+                                                   "{{ conversation.id }}."))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="canned_responses", help_text="Set for a personal one; empty = shared.")
+                              related_name="canned_responses", verbose_name=_("owner"),
+                              help_text=_("Set for a personal one; empty = shared."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+                                   related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
 
     def __str__(self) -> str:
         return self.name

@@ -111,10 +111,11 @@ def visible_text(page: str) -> str:
     return "\n".join(parser.pieces)
 
 
-# Names that are the same in every language: products, protocols, units, acronyms (all caps, up to 5 letters).
+# Names that are the same in every language: products, protocols (the HTTP method DELETE), units, acronyms (all
+# caps, up to 5 letters).
 NOT_WORDS = {"Django", "OpenAPI", "Swagger", "Helpdesk", "Markdown", "Deutsch", "English", "Français", "Español",
              "Slack", "Teams", "Zapier", "Twilio", "Gmail", "Outlook", "Postmark", "Mailgun", "SendGrid",
-             "Anymail", "Jinja", "Prometheus", "Webhook", "IANA", "Pseudo", "WhatsApp"}
+             "Anymail", "Jinja", "Prometheus", "Webhook", "IANA", "Pseudo", "WhatsApp", "DELETE"}
 _IDENTIFIER = re.compile(r"\S*[/_@.:=\\][^\s,;()]*|\b[A-Z]{1,5}s?\b|\b\w*\d\w*\b")
 _WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 

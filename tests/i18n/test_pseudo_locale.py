@@ -28,15 +28,10 @@ COVERED_APPS = {
     "sla": ["/admin/sla/"],
     "reports": ["/admin/reports/"],
     "inboxes": ["/admin/conversations/inbox/"],  # the channels room edits conversations' Inbox
+    "workflows": ["/admin/workflows/"],
 }
-# covered by i18nb: the workflows pages join COVERED_APPS when its catalog is merged (the lead removes this list
-# and WORKFLOWS_TEXT_ON_OUR_PAGES, the strings workflows adds to conversations' pages: macros, automation, erasure).
-NOT_YET_COVERED = {"workflows": ["/admin/workflows/"]}
-WORKFLOWS_TEXT_ON_OUR_PAGES = [
-    "Apply macro…", "Apply and send", "Macro preview", "No macros yet.", "Cancel",
-    ": the reply is in the reply box; edit it, then apply.", "Erase personal data of the selected contacts…",
-    "No workflow had this trigger.", "Automation — what each event did", "not dispatched yet", "depth", "Scheduled events",
-]
+# Apps whose pages are not covered yet (their names and model names count as user data on the covered pages).
+NOT_YET_COVERED: dict[str, list[str]] = {}
 
 API_PREFIXES = {
     "conversations": ["/api/conversations/", "/api/contacts/", "/api/teams/", "/api/tickets/",
@@ -44,6 +39,9 @@ API_PREFIXES = {
     "sla": ["/api/sla-policies/", "/api/business-hours/"],
     "reports": ["/api/reports/"],
     "inboxes": ["/api/inboxes/"],
+    "workflows": ["/api/workflows/", "/api/workflow-runs/", "/api/integrations/", "/api/custom-actions/",
+                  "/api/workflow-templates/", "/api/endpoints/", "/api/workflow-replays/", "/api/macros/",
+                  "/api/canned-responses/"],
 }
 
 _CONVERTER = re.compile(r"<(?:(?P<kind>\w+):)?(?P<name>\w+)>")
@@ -78,18 +76,73 @@ def seeded(roles, conversation, team):
     conversation_field_create(key="order_id", label="Bestellnummer")
     services.survey_create(conversation=conversation, question="Wie war es?")
     inbox_create(name="Hilfe", channel="email", address="hilfe@example.de")
+    # The workflows pages: a workflow, a macro with an input (the macro editor's step cards and input rows), a canned
+    # response, an integration with a custom action.
+    from workflows import services as workflow_services
+    from workflows.engine.canned import canned_response_create
+    from workflows.engine.macros import macro_create
+    from workflows.integrations.custom_actions import custom_action_save
+    from workflows.integrations.services import integration_save
+
+    workflow_services.workflow_create(definition={
+        "name": "Erstattung", "status": "active",
+        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+        "steps": [{"type": "add_tag", "config": {"tags": ["erstattung"]}}]}, created_by=boss)
+    macro_create(name="Rückerstattung", created_by=boss,
+                 inputs=[{"key": "bestellung", "label": "Bestellnummer", "type": "text"}],
+                 steps=[{"type": "add_tag", "config": {"tags": ["erstattung"]}}])
+    canned_response_create(name="Begrüßung", body="Hallo {{ contact.name }}", created_by=boss)
+    crm = integration_save(name="Kundendatenbank", base_url="https://crm.example.de")
+    custom_action_save(integration=crm, name="Kunde suchen", path="/kunden")
+    # A run (a manual workflow started by hand), a scheduled event and a disabled endpoint, so their pages list rows.
+    from conversations import clock
+    from workflows.models import Endpoint, ScheduledEvent
+
+    by_hand = workflow_services.workflow_create(definition={
+        "name": "Von Hand", "status": "active", "trigger": {"type": "manual", "config": {}},
+        "steps": [{"type": "add_tag", "config": {"tags": ["hand"]}}]}, created_by=boss)
+    workflow_services.workflow_run_manual(workflow=by_hand, conversation=conversation, actor=boss)
+    now = clock.now()
+    ScheduledEvent.objects.create(conversation=conversation, name="erinnerung", fire_at=now)
+    Endpoint.objects.create(key="k" * 64, kind="webhook", url="https://hooks.example.de/eingang", attempts=3,
+                            failures=3, consecutive_failures=3, last_error="Verbindung abgelehnt", failing_since=now,
+                            last_failure_at=now, disabled_at=now)
     return boss
 
 
+def _config_values(steps: list[dict]) -> list[str]:
+    """The example values of gallery steps as their one-line previews show them (a card previews top-level steps)."""
+    from workflows.gallery.catalog import _is_plain, _short
+    from workflows.steps.wording import field_words
+
+    found = []
+    for step in steps:
+        config = step.get("config", {})
+        leaves = [leaf for group in ("all", "any") for leaf in config.get(group, []) if "field" in leaf]
+        found += [field_words(leaf["field"]) for leaf in leaves] + [_short(leaf.get("value", "")) for leaf in leaves]
+        found += [_short(value) for value in config.values() if _is_plain(value)]
+    return [text for text in found if text]
+
+
+def gallery_examples() -> list[str]:
+    """The example contents of the workflow gallery's templates (tags, team and channel names, message texts, the
+    fields their conditions read): copied into the manager's own workflow when a template is used, they are the
+    manager's data to edit, not interface text (the templates' names, descriptions and categories are translated)."""
+    from workflows.gallery.catalog import all_templates
+
+    return [text for template in all_templates() for text in _config_values(template.definition["steps"])]
+
+
 def untranslated_by_us() -> list[str]:
-    """Text that is not ours to translate: user data (every string in the database), names from libraries (time
-    zones, countries of the `holidays` package) and the names of the apps not covered yet."""
+    """Text that is not ours to translate: user data (every string in the database, the gallery's example workflow
+    contents), names from libraries (time zones, countries of the `holidays` package) and the names of the apps not
+    covered yet."""
     from django.apps import apps
 
     from conversations.preferences import time_zone_names
     from sla.admin import country_choices, subdivision_choices
 
-    phrases = database_strings() + WORKFLOWS_TEXT_ON_OUR_PAGES
+    phrases = database_strings() + gallery_examples()
     phrases += [name.replace("_", " ") for name in time_zone_names()] + [name for name in time_zone_names()]
     phrases += [str(label) for _code, label in country_choices()]
     phrases += [str(label) for _country, group in subdivision_choices()[1:] for _code, label in group]

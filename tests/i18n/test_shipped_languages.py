@@ -21,9 +21,9 @@ from tests.infra.plugin import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("de", "fr", "es")
-# App (or the project package) -> where its catalog lives. workflows: covered by i18nb (the lead adds it at merge).
+# App (or the project package) -> where its catalog lives.
 CATALOGS = {"conversations": ROOT / "conversations", "sla": ROOT / "sla", "reports": ROOT / "reports",
-            "inboxes": ROOT / "inboxes", "helpdesk": ROOT / "helpdesk"}
+            "inboxes": ROOT / "inboxes", "helpdesk": ROOT / "helpdesk", "workflows": ROOT / "workflows"}
 
 
 @pytest.mark.parametrize("app", sorted(CATALOGS))

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 WIDTH, HEIGHT = 880, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 36
@@ -45,7 +46,8 @@ def _bar(day: dict[str, Any], x: float, width: float, scale: float, bottom: floa
             y -= height
             parts.append(format_html('<rect class="bar-{}" x="{}" y="{}" width="{}" height="{}" fill="{}"/>',
                                      kind, f"{x:.1f}", f"{y:.1f}", f"{width:.1f}", f"{height:.1f}", COLOURS[kind]))
-    tooltip = f"{day['date']}: {day['executions']} runs, {day['succeeded']} succeeded, {day['failed']} failed"
+    tooltip = _("%(date)s: %(executions)s runs, %(succeeded)s succeeded, %(failed)s failed") % {
+        "date": day["date"], "executions": day["executions"], "succeeded": day["succeeded"], "failed": day["failed"]}
     return format_html('<g class="day" data-date="{}" data-executions="{}" data-succeeded="{}" data-failed="{}">'
                        '<title>{}</title>{}</g>', day["date"], day["executions"], day["succeeded"], day["failed"],
                        tooltip, mark_safe("".join(parts)))
@@ -72,6 +74,6 @@ def execution_trend_svg(daily: list[dict[str, Any]]) -> SafeString:
                                   plot_height / top, TOP + plot_height) for index, day in enumerate(daily)))
     return format_html(
         '<svg class="execution-trend" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="100%" '
-        'role="img" aria-label="Workflow executions per day">{}{}{}</svg>',
-        WIDTH, HEIGHT, _y_axis(top, step, plot_height), bars, _x_labels(daily, slot),
+        'role="img" aria-label="{}">{}{}{}</svg>',
+        WIDTH, HEIGHT, _("Workflow executions per day"), _y_axis(top, step, plot_height), bars, _x_labels(daily, slot),
     )

@@ -57,7 +57,7 @@ class EndpointAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("State"), ordering="disabled_at")
     def state_badge(self, endpoint: Endpoint) -> str:
         return format_html('<span class="endpoint-state" style="color:#fff;background:{};padding:1px 6px;'
-                           'border-radius:8px">{}</span>', STATE_COLOURS[endpoint.state], endpoint.state)
+                           'border-radius:8px">{}</span>', STATE_COLOURS[endpoint.state], endpoint.state_label)
 
     @admin.display(description=gettext_lazy("In a row"), ordering="consecutive_failures")
     def streak(self, endpoint: Endpoint) -> int:
@@ -77,7 +77,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description="", empty_value="")
     def enable_button(self, endpoint: Endpoint) -> str:
-        label = "Re-enable…" if endpoint.disabled_at else "Redeliver…" if endpoint.consecutive_failures else ""
+        label = _("Re-enable…") if endpoint.disabled_at else _("Redeliver…") if endpoint.consecutive_failures else ""
         if not label:
             return ""
         url = reverse("admin:workflows_endpoint_enable", args=[endpoint.pk])

@@ -403,7 +403,8 @@ class ImportForm(forms.Form):
     """Workflows from an export file or pasted JSON: one workflow definition, a list of them, or `{"workflows":
     [...]}`."""
 
-    file = forms.FileField(required=False, help_text="A .json file exported from this admin or the API.")
+    file = forms.FileField(required=False, label=gettext_lazy("File"),
+                           help_text=gettext_lazy("A .json file exported from this admin or the API."))
     text = forms.CharField(required=False, label=gettext_lazy("Or paste JSON"), widget=forms.Textarea(attrs={"rows": 12,
                                                                                            "cols": 90}))
     keep_status = forms.BooleanField(required=False, label=gettext_lazy("Keep the status from the file"),

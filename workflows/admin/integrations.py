@@ -46,7 +46,7 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
 class IntegrationForm(forms.ModelForm):
     """Auth fields per type; secret fields are write-only. Validation and encryption happen in the service."""
 
-    base_url = forms.URLField(required=False, max_length=500, assume_scheme="https",
+    base_url = forms.URLField(required=False, max_length=500, assume_scheme="https", label=gettext_lazy("Base URL"),
                               widget=forms.URLInput(attrs={"class": "vURLField", "style": "width: 36em"}),
                               help_text=gettext_lazy("Custom action paths and http_request paths are joined to it."))
     auth_type = forms.ChoiceField(choices=AuthType.choices, label=gettext_lazy("Auth type"))
@@ -62,8 +62,9 @@ class IntegrationForm(forms.ModelForm):
     static_headers = SafeJSONFormField(required=False, label=gettext_lazy("Static headers"), widget=JSON_WIDGET,
                                      help_text=gettext_lazy('[{"key": "X-Api-Version", "value": "2"}] — not secret; use secrets.'))
     remove_secrets = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
+                                               label=gettext_lazy("Remove secrets"),
                                                help_text=gettext_lazy("Tick to delete a named secret."))
-    new_secret_name = forms.CharField(required=False, help_text=gettext_lazy("Add a named secret, used as {{ secrets.NAME }}."))
+    new_secret_name = forms.CharField(required=False, label=gettext_lazy("New secret name"), help_text=gettext_lazy("Add a named secret, used as {{ secrets.NAME }}."))
     new_secret_value = secret_input(gettext_lazy("New secret value"), help_text="")
 
     class Meta:
@@ -132,8 +133,8 @@ class IntegrationAdmin(admin.ModelAdmin):
         secrets = ("secret_list", *(f"secret_{name}" for name in (obj.secret_names if obj else [])),
                    "remove_secrets", "new_secret_name", "new_secret_value")
         return ((None, {"fields": ("name", "base_url", "static_headers")}),
-                ("Authentication", {"fields": auth + (("oauth_token_expires_at",) if obj else ())}),
-                ("Named secrets", {"fields": secrets}))
+                (_("Authentication"), {"fields": auth + (("oauth_token_expires_at",) if obj else ())}),
+                (_("Named secrets"), {"fields": secrets}))
 
     def get_form(self, request, obj=None, **kwargs):
         # The per-secret inputs are added by the form itself; only model fields go to modelform_factory.
@@ -175,8 +176,10 @@ STARTER_SCHEMA = {"type": "object", "properties": {}}
 class CustomActionForm(forms.ModelForm):
     # A new action starts from an empty object schema to fill in, not from `null`.
     input_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, initial=STARTER_SCHEMA,
+                                     label=gettext_lazy("Input schema"),
                                      help_text=gettext_lazy("JSON Schema of the input."))
     output_schema = SafeJSONFormField(required=False, widget=JSON_WIDGET, initial=STARTER_SCHEMA,
+                                      label=gettext_lazy("Output schema"),
                                       help_text=gettext_lazy("JSON Schema of the output."))
 
     class Meta:
@@ -195,7 +198,7 @@ class CustomActionForm(forms.ModelForm):
 
 
 class TestActionForm(forms.Form):
-    input = SafeJSONFormField(required=False, widget=JSON_WIDGET,
+    input = SafeJSONFormField(required=False, widget=JSON_WIDGET, label=gettext_lazy("Input"),
                             help_text=gettext_lazy("The input JSON to execute the action with ({} when empty)."))
 
 
@@ -248,7 +251,7 @@ class CustomActionAdmin(admin.ModelAdmin):
             form = TestActionForm(initial={"input": example_input(action.input_schema)})
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": action,
-            "title": f"Test action: {action.name}", "form": form, "result": result,
+            "title": _("Test action: %(name)s") % {"name": action.name}, "form": form, "result": result,
             "response_json": json.dumps(result.response, indent=2) if result is not None else "",
             "change_url": reverse("admin:workflows_customaction_change", args=[action.pk]),
             "action_url": integrations.integration_url(action.integration, action.path),

@@ -97,7 +97,7 @@ class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("Steps"))
     def step_summary(self, macro: Macro) -> str:
-        return ", ".join(step_types.get(step["type"]).label for step in macro.steps if step_types.get(step["type"]))
+        return ", ".join(str(step_types.get(step["type"]).label) for step in macro.steps if step_types.get(step["type"]))
 
     def save_model(self, request, obj: Macro, form: MacroEditorForm, change: bool) -> None:
         data = form.cleaned_data
@@ -129,7 +129,7 @@ class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
         conversation = get_object_or_404(Conversation.objects.select_related("contact"), pk=conversation_id)
         macro = self._chosen(request)
         if macro is None:
-            return JsonResponse({"error": "Choose a macro."}, status=400)
+            return JsonResponse({"error": _("Choose a macro.")}, status=400)
         try:
             preview = macros.macro_preview(macro=macro, conversation=conversation, agent=request.user,
                                            inputs=_input_values(request))

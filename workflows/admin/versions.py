@@ -55,7 +55,7 @@ def _render(model_admin, request: HttpRequest, template: str, workflow: Workflow
 def list_view(model_admin, request: HttpRequest, pk: int) -> HttpResponse:
     """Every saved version, newest first, each with a link to its diff against the current one."""
     workflow = _workflow(model_admin, request, pk, "view")
-    return _render(model_admin, request, "versions.html", workflow, title=f"Versions of {workflow.name}",
+    return _render(model_admin, request, "versions.html", workflow, title=_("Versions of %(name)s") % {"name": workflow.name},
                    versions=versions.versions_of(workflow))
 
 

@@ -92,7 +92,7 @@ def _template_errors(value: Any, key: str) -> list[tuple[str, str]]:
 
 def _validate_trigger(trigger: Any) -> list[tuple[str, str]]:
     if not isinstance(trigger, dict):
-        return [("trigger", 'The trigger is an object: {"type": ..., "config": {...}}.')]
+        return [("trigger", _('The trigger is an object: {"type": ..., "config": {...}}.'))]
     name = trigger.get("type")
     kind = triggers.trigger_type(name) if isinstance(name, str) else None
     if kind is None:
@@ -133,7 +133,7 @@ def check_trigger_config(name: str, config: Any) -> list[tuple[str, str]] | None
 def _validate_step(step: Any, index: int, trigger_type: str, key: str | None = None) -> list[tuple[str, str]]:
     key = key or f"steps[{index}]"
     if not isinstance(step, dict):
-        return [(key, 'A step is an object: {"type": ..., "config": {...}}.')]
+        return [(key, _('A step is an object: {"type": ..., "config": {...}}.'))]
     unknown = set(step) - {"type", "config", "on_false", "id", "position"}
     if unknown:
         return [(f"{key}.{sorted(unknown)[0]}", _("Unknown key."))]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext
 
 from workflows import services
 from workflows.triggers import registry as triggers
@@ -118,7 +119,7 @@ def get_template(slug: str) -> WorkflowTemplate:
     for template in all_templates():
         if template.slug == slug:
             return template
-    raise TemplateNotFound(f'No workflow template "{slug}".')
+    raise TemplateNotFound(gettext('No workflow template "%(slug)s".') % {"slug": slug})
 
 
 def template_use(*, slug: str, created_by=None) -> Workflow:
