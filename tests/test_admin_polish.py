@@ -19,7 +19,7 @@ def test_admin_names_read_well_and_there_is_no_view_site_link(manager_browser):
 def test_one_problem_is_not_problems(manager_browser):
     integration_save(name="CRM", base_url="https://crm.example.com/api/")  # the integration VIP_FORM's request names
     html = manager_browser.post(ADD_URL, {**VIP_FORM, "steps[1].config.tags": ""}).content.decode()
-    assert "The workflow has 1 problem; each is shown next to its field." in html
+    assert "The workflow has 1 problem; it is shown next to its field." in html
     html = manager_browser.post(ADD_URL, {**VIP_FORM, "steps[1].config.tags": "",
                                           "steps[2].config.timeout_seconds": "ten"}).content.decode()
     assert "The workflow has 2 problems; each is shown next to its field." in html
