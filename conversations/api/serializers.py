@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversations import selectors, services
+from conversations.compiled import CompiledGet
 from conversations.audio import HEADER_BYTES, audio_problem
 from conversations.choices import Channel, Disposition, Priority, SenderType, Status
 from conversations.models import Contact, Conversation, Inbox, Message, Recording, Team, Ticket
@@ -132,12 +133,25 @@ class OptionalEmailField(serializers.EmailField):
 
 
 class StrictPrimaryKeyField(serializers.PrimaryKeyRelatedField):
-    """A row named by its id: a whole number (or digits), never a float or a boolean that Django would coerce."""
+    """A row named by its id: a whole number (or digits), never a float or a boolean that Django would coerce.
+    `compiled` (a `CompiledGet` of the queryset's model, for a plain `.all()` queryset) reads the row with a
+    statement compiled once per process."""
+
+    def __init__(self, *, compiled: CompiledGet | None = None, **kwargs: Any) -> None:
+        self.compiled = compiled
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, (bool, float)) or (isinstance(data, str) and not data.strip().isdigit()):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        return super().to_internal_value(data)
+        if self.compiled is None:
+            return super().to_internal_value(data)
+        try:
+            return self.compiled.get(data)
+        except self.compiled.model.DoesNotExist:
+            self.fail("does_not_exist", pk_value=data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
 
 
 # Contacts ---------------------------------------------------------------------------------------------------
@@ -229,9 +243,22 @@ class ConversationSerializer(serializers.ModelSerializer):
     # Relations that fields added by other apps read; list views prefetch them (see `add_field`).
     prefetch_lookups: tuple[str, ...] = ("tags",)
 
+    # One instance built per process (`render`): DRF builds a serializer's fields anew for every instance, which cost
+    # more than the rendering of a single conversation itself.
+    _rendering: ConversationSerializer | None = None
+
+    @classmethod
+    def render(cls, conversation: Conversation) -> dict:
+        """The same dict as `ConversationSerializer(conversation).data`, with the fields built once per process (no
+        field of this serializer reads the request context)."""
+        if cls._rendering is None or type(cls._rendering) is not cls:
+            cls._rendering = cls()
+        return cls._rendering.to_representation(conversation)
+
     @classmethod
     def add_field(cls, name: str, field: serializers.Field, *, prefetch: str | None = None) -> None:
         """Add a read-only field from another app (e.g. the SLA app's `sla`); conversations never imports it."""
+        cls._rendering = None
         cls._declared_fields[name] = field
         if name not in cls.Meta.fields:
             cls.Meta.fields = cls.Meta.read_only_fields = [*cls.Meta.fields, name]
@@ -242,7 +269,7 @@ class ConversationSerializer(serializers.ModelSerializer):
 class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """POST body: open a conversation for a contact; it starts in status `new`."""
 
-    contact = StrictPrimaryKeyField(queryset=Contact.objects.all())
+    contact = StrictPrimaryKeyField(queryset=Contact.objects.all(), compiled=CompiledGet(Contact))
     channel = serializers.ChoiceField(choices=Channel.choices, required=False,
                                       help_text="Required unless `inbox` is given (then the inbox's channel).")
     subject = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
@@ -261,7 +288,7 @@ class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         return attrs
 
     def to_representation(self, instance: Conversation) -> dict:
-        return ConversationSerializer(instance, context=self.context).data
+        return ConversationSerializer.render(instance)
 
 
 class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -282,7 +309,7 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
                                             max_length=50, help_text="Skills an agent needs to take it (docs/routing.md).")
 
     def to_representation(self, instance: Conversation) -> dict:
-        return ConversationSerializer(instance, context=self.context).data
+        return ConversationSerializer.render(instance)
 
 
 # Messages, recordings, tickets, surveys ---------------------------------------------------------------------

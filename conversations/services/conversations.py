@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from conversations import clock
+from conversations.compiled import CompiledGet
 from conversations.choices import (
     FINAL_DISPOSITIONS,
     PRIORITY_RANK,
@@ -85,9 +86,14 @@ def conversation_ref(pk: Any) -> Conversation:
     return Conversation(pk=int(pk))
 
 
+# `Conversation.objects.select_for_update().select_related("contact").get(pk=...)`, compiled once per process: every
+# write to a conversation takes this lock, and building the query cost more than running it.
+_LOCK = CompiledGet(Conversation, related=("contact",), for_update=True)
+
+
 def lock_conversation(conversation: Conversation) -> Conversation:
     """Reload the conversation under a row lock so concurrent changes serialise (no lost updates)."""
-    locked = Conversation.objects.select_for_update().select_related("contact").get(pk=conversation.pk)
+    locked = _LOCK.get(conversation.pk)
     conversation.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
     conversation._state.adding, conversation._state.db = False, locked._state.db  # a `conversation_ref` is now loaded
     # Keep the contact loaded with the lock (it lives in `_state`): the event row reads it, so no second query.
