@@ -255,10 +255,17 @@ class ConversationSerializer(serializers.ModelSerializer):
             cls._rendering = cls()
         return cls._rendering.to_representation(conversation)
 
+    # Page loaders of fields added by other apps, for the list read as rows (conversations.api.rows).
+    page_loaders: dict[str, Any] = {}
+
     @classmethod
-    def add_field(cls, name: str, field: serializers.Field, *, prefetch: str | None = None) -> None:
-        """Add a read-only field from another app (e.g. the SLA app's `sla`); conversations never imports it."""
+    def add_field(cls, name: str, field: serializers.Field, *, prefetch: str | None = None,
+                  page_loader: Any = None) -> None:
+        """Add a read-only field from another app (e.g. the SLA app's `sla`); conversations never imports it.
+        `page_loader(ids) -> {id: value}` reads the field for a whole list page (without one, the list page goes
+        through this serializer)."""
         cls._rendering = None
+        cls.page_loaders = {**cls.page_loaders, name: page_loader} if page_loader else cls.page_loaders
         cls._declared_fields[name] = field
         if name not in cls.Meta.fields:
             cls.Meta.fields = cls.Meta.read_only_fields = [*cls.Meta.fields, name]
@@ -329,6 +336,19 @@ class MessageSerializer(serializers.ModelSerializer):
                   "created_at", "email", "attachments", "delivery"]
         read_only_fields = fields
 
+    _rendering: MessageSerializer | None = None
+
+    @classmethod
+    def render(cls, message: Message, request=None) -> dict:
+        """The same dict as `MessageSerializer(message, context={"request": request}).data`, with the fields built
+        once per process; only the attachments' URLs read the request, so they are redone with it when there are any."""
+        if cls._rendering is None or type(cls._rendering) is not cls:
+            cls._rendering = cls()
+        data = cls._rendering.to_representation(message)
+        if data["attachments"]:
+            data["attachments"] = attachments_data(message, request)
+        return data
+
     @extend_schema_field({"type": "object", "nullable": True, "properties": {
         key: {"type": "string"} for key in ("message_id", "in_reply_to", "from", "subject")}})
     def get_email(self, message: Message) -> dict | None:
@@ -357,7 +377,7 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
                                   write_only=True, help_text="multipart/form-data only: files to attach (docs/channels.md).")
 
     def to_representation(self, instance: Message) -> dict:
-        return MessageSerializer(instance, context=self.context).data
+        return MessageSerializer.render(instance, self.context.get("request"))
 
 
 class RecordingSerializer(serializers.ModelSerializer):
