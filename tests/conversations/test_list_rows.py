@@ -107,3 +107,13 @@ def test_a_bad_filter_is_still_a_400(rich_conversations, agent):
 def test_an_empty_list_is_an_empty_page(agent):
     assert client_for(agent).get("/api/conversations/").json() == {"count": 0, "next": None, "previous": None,
                                                                    "results": []}
+
+
+def test_times_are_rendered_in_the_sites_time_zone_as_the_serializer_does(rich_conversations, agent, settings,
+                                                                           monkeypatch):
+    settings.TIME_ZONE = "America/New_York"
+    client = client_for(agent)
+    from_rows = page(client, "page_size=5")
+    assert b"-04:00" in from_rows or b"-05:00" in from_rows
+    monkeypatch.setattr(ConversationViewSet, "list_from_rows", False)
+    assert from_rows == page(client, "page_size=5")
