@@ -21,35 +21,50 @@ class _Statement:
 
     def __init__(self, sql: str, params: tuple, converters: dict) -> None:
         self.sql, self.params, self.converters = sql, params, converters
-        self.key_index = params.index(_PK_SENTINEL)
+        self.key_index = params.index(_PK_SENTINEL) if _PK_SENTINEL in params else None
 
     def fetch(self, key: Any, alias: str) -> tuple | None:
+        """The first row for `key` (converted), or None."""
+        rows = self.fetch_all(alias, key, one=True)
+        return rows[0] if rows else None
+
+    def fetch_all(self, alias: str, key: Any = None, *, one: bool = False) -> list[tuple]:
+        """The rows (converted), with `key` in its place when the statement reads by key."""
         params = list(self.params)
-        params[self.key_index] = key
+        if self.key_index is not None:
+            params[self.key_index] = key
         connection = connections[alias]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        row = list(row)
-        for position, (functions, expression) in self.converters.items():
-            for convert in functions:
-                row[position] = convert(row[position], expression, connection)
-        return tuple(row)
+            rows = [cursor.fetchone()] if one else cursor.fetchall()
+        converted = []
+        for row in rows:
+            if row is None:
+                continue
+            row = list(row)
+            for position, (functions, expression) in self.converters.items():
+                for convert in functions:
+                    row[position] = convert(row[position], expression, connection)
+            converted.append(tuple(row))
+        return converted
+
+
+# Per process: (model, related, for_update, database alias, vendor) -> its statement.
+_statements: dict[tuple, _Statement] = {}
 
 
 class CompiledGet:
     """`model.objects[.select_for_update()].filter(pk=...)` with the forward foreign keys `related` joined, as one
     statement compiled on first use per database; `get(pk)` returns the instance with those relations cached, or
-    raises `model.DoesNotExist` as `QuerySet.get` would."""
+    raises `model.DoesNotExist` as `QuerySet.get` would. With `where=(("field", value), ...)` instead, fixed
+    conditions and `all()` reads every matching row (e.g. the active SLA policies)."""
 
-    def __init__(self, model: type[Model], *, related: tuple[str, ...] = (), for_update: bool = False) -> None:
-        self.model, self.related, self.for_update = model, related, for_update
+    def __init__(self, model: type[Model], *, related: tuple[str, ...] = (), for_update: bool = False,
+                 where: tuple[tuple[str, Any], ...] | None = None) -> None:
+        self.model, self.related, self.for_update, self.where = model, related, for_update, where
         self.fields = tuple(field.attname for field in model._meta.concrete_fields)
         self.related_fields = {name: tuple(field.attname for field in self._related_model(name)._meta.concrete_fields)
                                for name in related}
-        self._statements: dict[tuple[str, str], _Statement] = {}
 
     def _related_model(self, name: str) -> type[Model]:
         return self.model._meta.get_field(name).related_model
@@ -57,7 +72,8 @@ class CompiledGet:
     def _compile(self, alias: str) -> _Statement:
         columns = [*self.fields, *(f"{name}__{field}" for name, fields in self.related_fields.items()
                                    for field in fields)]
-        queryset = self.model._default_manager.using(alias).filter(pk=_PK_SENTINEL).values_list(*columns)
+        conditions = dict(self.where) if self.where is not None else {"pk": _PK_SENTINEL}
+        queryset = self.model._default_manager.using(alias).filter(**conditions).values_list(*columns)
         if self.for_update:
             queryset = queryset.select_for_update()
         compiler = queryset.query.get_compiler(using=alias)
@@ -77,17 +93,32 @@ class CompiledGet:
 
     def statement(self, alias: str) -> _Statement:
         """The statement for `alias`, compiled on first use (per vendor, so a test run on another backend recompiles)."""
-        signature = (alias, connections[alias].vendor)
-        if signature not in self._statements:
-            self._statements[signature] = self._compile(alias)
-        return self._statements[signature]
+        signature = (self.model, self.related, self.for_update, self.where, alias, connections[alias].vendor)
+        if signature not in _statements:
+            _statements[signature] = self._compile(alias)
+        return _statements[signature]
+
+    def __deepcopy__(self, memo: dict) -> CompiledGet:
+        """Shared, not copied (DRF deep-copies a serializer's fields, and with them their arguments)."""
+        return self
+
+    def _alias(self) -> str:
+        return router.db_for_write(self.model) if self.for_update else router.db_for_read(self.model)
 
     def get(self, pk: Any) -> Model:
-        alias = router.db_for_write(self.model) if self.for_update else router.db_for_read(self.model)
+        alias = self._alias()
         key = self._key(pk, alias)  # a TypeError or ValueError for a value that cannot be a key, as the ORM raises
         row = None if key is None else self.statement(alias).fetch(key, alias)
         if row is None:
             raise self.model.DoesNotExist(f"{self.model._meta.object_name} matching query does not exist.")
+        return self._instance(row, alias)
+
+    def all(self) -> list[Model]:
+        """For a `where=` read: every matching row, in the model's default ordering."""
+        alias = self._alias()
+        return [self._instance(row, alias) for row in self.statement(alias).fetch_all(alias)]
+
+    def _instance(self, row: tuple, alias: str) -> Model:
         instance = self.model.from_db(alias, self.fields, row[: len(self.fields)])
         start = len(self.fields)
         for name, fields in self.related_fields.items():
