@@ -183,7 +183,7 @@ class ConversationViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         renderer = conversation_rows(ConversationSerializer, ConversationSerializer.page_loaders)
         if not self.list_from_rows or renderer is None:
             return super().list(request, *args, **kwargs)
-        queryset = Conversation.objects.all()
+        queryset = self.get_queryset().prefetch_related(None)  # whatever get_queryset restricts, without instances
         if set(request.query_params) - PAGE_PARAMETERS:
             queryset = self.filter_queryset(queryset)
         page = self.paginate_queryset(page_rows(queryset, renderer))
