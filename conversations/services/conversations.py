@@ -30,6 +30,7 @@ from conversations.models import (
     Team,
 )
 from conversations.prefetch import remember_related
+from conversations.statements import Statement
 from conversations.routing.state import request_fill, sync_queue_fields
 
 User = get_user_model()
@@ -85,9 +86,19 @@ def conversation_ref(pk: Any) -> Conversation:
     return Conversation(pk=int(pk))
 
 
+# Built once per process (conversations.statements): the row lock of every change, and the tags a tag change reads.
+_LOCK = Statement(Conversation, lambda slot: Conversation.objects.select_for_update().select_related("contact")
+                  .filter(pk=slot("pk", "id")), locks=True)
+_TAG_NAMES = Statement(Tag, lambda slot: Tag.objects.filter(conversations=slot("pk", "id", Conversation))
+                       .values_list("name"))
+
+
 def lock_conversation(conversation: Conversation) -> Conversation:
     """Reload the conversation under a row lock so concurrent changes serialise (no lost updates)."""
-    locked = Conversation.objects.select_for_update().select_related("contact").get(pk=conversation.pk)
+    found = _LOCK.instances(pk=conversation.pk)
+    if not found:
+        raise Conversation.DoesNotExist("Conversation matching query does not exist.")
+    locked = found[0]
     conversation.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
     conversation._state.adding, conversation._state.db = False, locked._state.db  # a `conversation_ref` is now loaded
     # Keep the contact loaded with the lock (it lives in `_state`): the event row reads it, so no second query.
@@ -251,7 +262,7 @@ def conversation_add_tags(*, conversation: Conversation, tags: Iterable[str], de
     """Add tags (created on first use); record `conversation.tags_changed` with the tags really added."""
     names = _clean_tag_names(tags)
     with transaction.atomic():
-        current = set(conversation.tags.values_list("name", flat=True))
+        current = {name for name, in _TAG_NAMES.rows(pk=conversation.pk)}
         added = [name for name in names if name not in current]
         if not added:
             return conversation

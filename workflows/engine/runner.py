@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from workflows.choices import RunStatus, StepStatus
-from workflows.engine import program
+from workflows.engine import program, statements
 from workflows.engine.context import LazyContext, RenderError
 from workflows.models import StepRun, WorkflowRun
 from workflows.engine.versions import steps_of
@@ -146,16 +146,14 @@ def _run_segment(run: WorkflowRun, steps: list[dict], data: dict, recorded: dict
     try:
         with transaction.atomic():
             step_runs, data, stale = _segment_steps(run, steps, data, recorded)
-            StepRun.objects.bulk_create(step_runs)
+            statements.STEP_ROWS.create(step_runs)
             if run.status == RunStatus.RUNNING and run.position >= len(steps):
                 run.status, run.finished_at, run.resume_at, run.lease_until = (
                     RunStatus.SUCCEEDED, clock.now(), None, None)
             elif run.status == RunStatus.RUNNING:
                 run.lease_until = clock.now() + LEASE
-            fields = {"status": run.status, "position": run.position, "variables": run.variables,
-                      "error": run.error, "finished_at": run.finished_at, "resume_at": run.resume_at,
-                      "lease_until": run.lease_until}
-            if not WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**fields):
+            fields = {name: getattr(run, name) for name in statements.SEGMENT_FIELDS}
+            if not statements.RUN_SEGMENT_END.execute(pk=run.pk, **fields):
                 raise _Cancelled
     except _Cancelled:
         run.position, run.variables = start, variables

@@ -1,0 +1,182 @@
+"""CPU per workflow run, in-process and in a real `qcluster` (docs/operations.md "What a run costs").
+
+`.venv/bin/python bench/run_cost.py` migrates a throwaway SQLite file, creates the drain benchmark's three workflows
+(bench/drain.py: every customer message starts 3 runs of internal steps), records N customer messages through the
+service layer with no worker running, then measures the CPU time it takes to dispatch them and finish every run:
+- in-process: `drain_events` in this process (time.process_time around it; `--profile` prints a cProfile);
+- qcluster (`--qcluster`): one `manage.py qcluster` (ORM broker, 2 workers) started on the same file after the
+  messages are recorded, woken by one task; the CPU of its whole process tree (utime + stime from /proc) from
+  start to the last finished run, minus the same cluster's idle CPU over as long (measured first).
+It prints CPU per run in ms and the ratio qcluster / in-process. Only loopback traffic; the temp directory is deleted.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from common import Report, load_note
+from drain import WORKFLOWS
+
+from tests.workflows.procs import QCluster, project_env
+
+FINISHED = ("succeeded", "failed", "stopped", "cancelled")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def setup(workdir: Path) -> dict[str, str]:
+    """Point this process at a fresh database in `workdir`, migrate it and create the workflows."""
+    env = project_env(sqlite_path=workdir / "runs.sqlite3", MEDIA_ROOT=str(workdir / "media"),
+                      HELPDESK_SWEEP_SECONDS="3600")
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from workflows import services
+
+    call_command("migrate", verbosity=0)
+    for definition in WORKFLOWS:
+        services.workflow_create(definition=definition)
+    return env
+
+
+def record_messages(count: int, conversations: int = 50, first: int = 0) -> None:
+    """Customer messages recorded through the services with no wake-up (no worker is told), in new conversations."""
+    from conversations import services
+    from conversations.events import wakeups_suppressed
+    from conversations.models import Event
+
+    with wakeups_suppressed():
+        opened = [services.conversation_open(contact=services.contact_create(name=f"C{n}", email=f"c{n}@example.com"),
+                                             subject=f"Case {n}", channel="email")
+                  for n in range(first, first + conversations)]
+        Event.objects.update(dispatched_at=time_now())  # the conversations' own events are not measured
+        for n in range(count):
+            services.message_create(conversation=opened[n % conversations], body=f"Where is my order {n}?",
+                                    sender_type="customer")
+
+
+def time_now():
+    from conversations import clock
+
+    return clock.now()
+
+
+def runs_finished() -> tuple[int, int]:
+    """(runs, runs finished), read from the database."""
+    from django.db import close_old_connections
+
+    from workflows.models import WorkflowRun
+
+    close_old_connections()
+    return WorkflowRun.objects.count(), WorkflowRun.objects.filter(status__in=FINISHED).count()
+
+
+def in_process(profile: bool) -> dict:
+    """Drain every recorded event in this process; CPU per run in ms."""
+    from workflows.engine import drain
+
+    profiler = cProfile.Profile() if profile else None
+    started = time.process_time()
+    if profiler:
+        profiler.enable()
+    drain.drain_events(None, budget_seconds=600)
+    if profiler:
+        profiler.disable()
+    cpu = time.process_time() - started
+    runs, finished = runs_finished()
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    return {"runs": runs, "finished": finished, "cpu_s": cpu, "cpu_per_run_ms": cpu / max(runs, 1) * 1000,
+            **drain_stats(drain)}
+
+
+def drain_stats(drain) -> dict:
+    """The claim figures of this process's drains (`drain.stats`: batches claimed, event claims lost to others)."""
+    stats = getattr(drain, "stats", None)
+    return {"batches": stats.batches, "lost_claims": stats.lost_claims} if stats else {}
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of a process and its live descendants (children's own counters)."""
+    total, pending = 0.0, [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending += [int(child) for child in children]
+        except OSError:
+            continue
+    return total
+
+
+def in_qcluster(env: dict[str, str], workdir: Path, expected: int, idle_seconds: float = 5.0) -> dict:
+    """Start a qcluster, measure its idle CPU, wake it once and measure until every run finished."""
+    from conversations.models import Event
+    from django_q.tasks import async_task
+
+    from conversations.conf import helpdesk_setting
+
+    with QCluster(env, workdir / "qcluster.log") as cluster:
+        time.sleep(3)  # let it start its workers
+        pid = cluster.process.pid
+        before = tree_cpu(pid)
+        time.sleep(idle_seconds)
+        idle_rate = (tree_cpu(pid) - before) / idle_seconds
+        first = Event.objects.filter(dispatched_at__isnull=True).order_by("occurred_at").values_list("pk", flat=True)[0]
+        start_cpu, started = tree_cpu(pid), time.monotonic()
+        async_task(helpdesk_setting("EVENT_TASK"), str(first))
+        while runs_finished() != (expected, expected):
+            if time.monotonic() - started > 600:
+                raise RuntimeError(f"the cluster did not finish: {runs_finished()}")
+            time.sleep(0.05)
+        wall = time.monotonic() - started
+        cpu = tree_cpu(pid) - start_cpu - idle_rate * wall
+    return {"runs": expected, "cpu_s": cpu, "wall_s": wall, "idle_cpu_per_s": idle_rate,
+            "cpu_per_run_ms": cpu / expected * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=500, help="customer messages per measurement (3 runs each)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the in-process drain")
+    parser.add_argument("--qcluster", action="store_true", help="also measure in a real qcluster")
+    args = parser.parse_args()
+    report = Report("CPU per workflow run", f"SQLite WAL, {args.messages:,} customer messages x 3 runs of internal "
+                    f"steps per measurement; {load_note()}")
+    workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-runs-"))
+    try:
+        env = setup(workdir)
+        record_messages(args.messages)
+        local = report.raw["in_process"] = in_process(args.profile)
+        report.figure("in-process", f"{local['runs']} runs, CPU per run {local['cpu_per_run_ms']:.2f} ms"
+                      + (f", {local['lost_claims']} claims lost in {local['batches']} batches" if "batches" in local
+                         else ""))
+        if args.qcluster:
+            record_messages(args.messages, first=args.messages)
+            cluster = report.raw["qcluster"] = in_qcluster(env, workdir, expected=local["runs"] * 2)
+            cluster["runs"] -= local["runs"]
+            cluster["cpu_per_run_ms"] = cluster["cpu_s"] / cluster["runs"] * 1000
+            report.figure("qcluster (1 cluster, 2 workers)",
+                          f"{cluster['runs']} runs, CPU per run {cluster['cpu_per_run_ms']:.2f} ms "
+                          f"(idle cost {cluster['idle_cpu_per_s'] * 1000:.0f} ms/s subtracted)")
+            report.ratio("qcluster / in-process CPU per run", cluster["cpu_per_run_ms"] / local["cpu_per_run_ms"],
+                         "<= 1.3")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report.save("run_cost")
+
+
+if __name__ == "__main__":
+    main()
