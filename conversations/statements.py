@@ -206,10 +206,17 @@ class Insert:
         return sql, fields, returning if can_return else []
 
     def create(self, objs: list[Model], using: str | None = None) -> list[Model]:
-        """Insert `objs` with one statement (as `bulk_create` without signals); returns them, saved."""
+        """Insert `objs` as `bulk_create` does (no signals; as many rows per statement as the database takes);
+        returns them, saved."""
         if not objs:
             return objs
         connection = connections[using or router.db_for_write(self.model)]
+        size = max(1, connection.ops.bulk_batch_size(self.fields(), objs))
+        for first in range(0, len(objs), size):
+            self._insert(objs[first:first + size], connection)
+        return objs
+
+    def _insert(self, objs: list[Model], connection) -> None:
         sql, fields, returning = self.sql(connection, len(objs))
         params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields]
         with connection.cursor() as cursor:
@@ -222,7 +229,6 @@ class Insert:
                 setattr(obj, field.attname, value)
         for obj in objs:
             obj._state.adding, obj._state.db = False, connection.alias
-        return objs
 
 
 def queryset_of(model: type[Model]) -> QuerySet:

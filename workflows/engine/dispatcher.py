@@ -26,7 +26,7 @@ from conversations.conf import helpdesk_setting
 from conversations.models import Event
 from workflows.triggers import registry as triggers
 from workflows.choices import RunStatus, WorkflowStatus
-from workflows.engine import waits
+from workflows.engine import statements, waits
 from workflows.engine.context import BatchReader, LazyContext
 from workflows.models import Workflow, WorkflowRun
 from workflows.engine.runner import LEASE, claim_run
@@ -177,8 +177,7 @@ def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict, claim
         now = clock.now()
         runs = [_new_run(workflow, event, now, claim_runs)
                 for event in live if event.pk in taken for workflow in matched[event.pk]]
-        if runs:
-            WorkflowRun.objects.bulk_create(runs)
+        statements.RUN_ROWS.create(runs)
         _derive_events([event for event in live if event.pk in taken])
         resumed = waits.settle_waits([(wait, event) for wait, event in awaited if event.pk in taken], now)
         notes = {event.pk: _depth_note(event) for event in too_deep if event.pk in taken}

@@ -8,6 +8,7 @@ from workflows.choices import RunStatus
 from workflows.models import StepRun, WorkflowRun
 
 STEP_ROWS = Insert(StepRun)
+RUN_ROWS = Insert(WorkflowRun)  # the runs a dispatched batch starts
 
 # The end of a segment: the run's new state, only while it is still running (a cancel that landed meanwhile wins).
 SEGMENT_FIELDS = ("status", "position", "variables", "error", "finished_at", "resume_at", "lease_until")
