@@ -100,9 +100,61 @@ def in_process(profile: bool) -> dict:
 
 
 def drain_stats(drain) -> dict:
-    """The claim figures of this process's drains (`drain.stats`: batches claimed, event claims lost to others)."""
-    stats = getattr(drain, "stats", None)
-    return {"batches": stats.batches, "lost_claims": stats.lost_claims} if stats else {}
+    """The claim figures of this process's drains (`workflows.engine.claims.stats`), where the engine has them."""
+    try:
+        from workflows.engine.claims import stats
+    except ImportError:  # an engine from before claims
+        return {}
+    return {"batches": stats.batches, "claimed": stats.claimed, "lost_claims": stats.lost_claims}
+
+
+def count_matched() -> list[int]:
+    """Count the events every dispatch reads and matches (a redone batch counts again): [events matched]."""
+    from workflows.engine import dispatcher
+
+    counter, original = [0], dispatcher._match_batch
+
+    def counting(events, reader):
+        counter[0] += len(events)
+        return original(events, reader)
+
+    dispatcher._match_batch = counting
+    return counter
+
+
+def concurrent(workers: int) -> dict:
+    """`workers` processes drain the recorded events at once; events matched in all, claims lost, CPU per run."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from conversations.models import Event
+
+    events = Event.objects.filter(dispatched_at__isnull=True).count()
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    processes = [context.Process(target=_drain_worker, args=(results,)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    figures = [results.get(timeout=900) for _ in processes]
+    for process in processes:
+        process.join()
+    runs, finished = runs_finished()
+    matched = sum(figure["matched"] for figure in figures)
+    return {"workers": workers, "events": events, "matched": matched, "redone": matched - events, "runs": runs,
+            "cpu_per_run_ms": sum(figure["cpu_s"] for figure in figures) / max(runs, 1) * 1000,
+            "batches": sum(figure.get("batches", 0) for figure in figures),
+            "lost_claims": sum(figure.get("lost_claims", 0) for figure in figures)}
+
+
+def _drain_worker(results) -> None:
+    from workflows.engine import drain
+
+    matched = count_matched()
+    started = time.process_time()
+    drain.drain_events(None, budget_seconds=600)
+    results.put({"matched": matched[0], "cpu_s": time.process_time() - started, **drain_stats(drain)})
 
 
 def tree_cpu(root: int) -> float:
@@ -152,6 +204,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=500, help="customer messages per measurement (3 runs each)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the in-process drain")
     parser.add_argument("--qcluster", action="store_true", help="also measure in a real qcluster")
+    parser.add_argument("--workers", type=int, default=0, help="also drain with this many processes at once")
     args = parser.parse_args()
     report = Report("CPU per workflow run", f"SQLite WAL, {args.messages:,} customer messages x 3 runs of internal "
                     f"steps per measurement; {load_note()}")
@@ -163,10 +216,19 @@ def main() -> None:
         report.figure("in-process", f"{local['runs']} runs, CPU per run {local['cpu_per_run_ms']:.2f} ms"
                       + (f", {local['lost_claims']} claims lost in {local['batches']} batches" if "batches" in local
                          else ""))
+        if args.workers:
+            record_messages(args.messages, first=args.messages * 3)
+            already = runs_finished()[0]
+            shared = report.raw["concurrent"] = concurrent(args.workers)
+            shared["runs"] -= already
+            report.figure(f"{args.workers} drains at once", f"{shared['events']} events matched "
+                          f"{shared['matched']} times ({shared['redone']} redone), {shared['lost_claims']} claims "
+                          f"lost in {shared['batches']} batches")
         if args.qcluster:
             record_messages(args.messages, first=args.messages)
-            cluster = report.raw["qcluster"] = in_qcluster(env, workdir, expected=local["runs"] * 2)
-            cluster["runs"] -= local["runs"]
+            before = runs_finished()[0]
+            cluster = report.raw["qcluster"] = in_qcluster(env, workdir, expected=before + local["runs"])
+            cluster["runs"] -= before
             cluster["cpu_per_run_ms"] = cluster["cpu_s"] / cluster["runs"] * 1000
             report.figure("qcluster (1 cluster, 2 workers)",
                           f"{cluster['runs']} runs, CPU per run {cluster['cpu_per_run_ms']:.2f} ms "

@@ -359,6 +359,9 @@ class Event(models.Model):
     depth = models.PositiveSmallIntegerField(default=0)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     dispatch_note = models.CharField(max_length=300, blank=True)
+    # A draining worker claims events before it reads and matches them (workflows/engine/claims.py), so other
+    # workers skip them until the claim expires.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["occurred_at"]

@@ -101,6 +101,8 @@ class Batch:
     resumed: list[int] = field(default_factory=list)  # waiting runs an event of the batch settled (due now)
     unsettled: set = field(default_factory=set)
     changed: set = field(default_factory=set)  # conversations the batch's runs changed (their contexts are stale)
+    taken: int = 0  # events this dispatch marked dispatched
+    failed: set = field(default_factory=set)  # events whose matching failed (left undispatched)
 
     @property
     def run_ids(self) -> list[int]:
@@ -139,13 +141,13 @@ def dispatch_batch(event_ids: list, *, claim_runs: bool = True) -> Batch:
         # A run for one of these events exists already (a late breach started it meanwhile): take them one by one.
         return _dispatch_one_by_one([event.pk for event in events], claim_runs)
     except _LostClaim:
-        return Batch(unsettled=set(failed))
+        return Batch(unsettled=set(failed), failed=set(failed))
     taken, runs, resumed = created
     unsettled = set(failed)
     if connection.features.has_select_for_update_skip_locked:  # the rest are locked by another worker, for now
         unsettled |= {event.pk for event in events if event.pk not in taken}
     started = [StartedRun(run=run, context=reader.context(run.event)) for run in runs]
-    return Batch(started=started, unsettled=unsettled, resumed=resumed)
+    return Batch(started=started, unsettled=unsettled, resumed=resumed, taken=len(taken), failed=set(failed))
 
 
 def _depth_note(event: Event) -> str:
@@ -249,6 +251,7 @@ def _dispatch_one_by_one(event_ids: list, claim_runs: bool) -> Batch:
             batch.resumed += waits.settle_waits(awaited, clock.now())
             note = _depth_note(event) if event.depth > helpdesk_setting("MAX_DEPTH") else f"started {len(runs)} run(s)"
             _mark_dispatched({event.pk: note}, clock.now())
+            batch.taken += 1
         if claim_runs:
             runs = [claimed for run in runs if (claimed := claim_run(run.pk))]
         batch.started += [StartedRun(run=run, context=reader.context(event)) for run in runs]
