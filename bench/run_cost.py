@@ -140,7 +140,7 @@ def concurrent(workers: int) -> dict:
     figures = [results.get(timeout=900) for _ in processes]
     for process in processes:
         process.join()
-    runs, finished = runs_finished()
+    runs = runs_finished()[0]
     matched = sum(figure["matched"] for figure in figures)
     return {"workers": workers, "events": events, "matched": matched, "redone": matched - events, "runs": runs,
             "cpu_per_run_ms": sum(figure["cpu_s"] for figure in figures) / max(runs, 1) * 1000,
@@ -175,10 +175,10 @@ def tree_cpu(root: int) -> float:
 
 def in_qcluster(env: dict[str, str], workdir: Path, expected: int, idle_seconds: float = 5.0) -> dict:
     """Start a qcluster, measure its idle CPU, wake it once and measure until every run finished."""
-    from conversations.models import Event
     from django_q.tasks import async_task
 
     from conversations.conf import helpdesk_setting
+    from conversations.models import Event
 
     with QCluster(env, workdir / "qcluster.log") as cluster:
         time.sleep(3)  # let it start its workers

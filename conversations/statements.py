@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connections, router
-from django.db.transaction import TransactionManagementError
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Field, Model
 from django.db.models.expressions import Expression
 from django.db.models.query import get_related_populators
 from django.db.models.sql import InsertQuery
+from django.db.transaction import TransactionManagementError
 
 _statements: weakref.WeakSet = weakref.WeakSet()
 
@@ -180,30 +180,44 @@ class Insert:
         meta = self.model._meta
         return [field for field in meta.concrete_fields if not field.generated and field is not meta.auto_field]
 
-    def sql(self, connection, count: int) -> tuple[str, list[Field], list[Field]]:
-        """The INSERT of `count` rows for `connection`, its fields and the fields it returns."""
-        key = (connection.alias, connection.vendor, count)
+    def sql(self, connection, objs: list[Model]) -> tuple[str, list[Field], list[Field]]:
+        """The INSERT of `len(objs)` rows for `connection`, its fields and the fields it returns."""
+        key = (connection.alias, connection.vendor, len(objs))
         compiled = self.compiled.get(key)
         if compiled is None:
-            compiled = self.compiled[key] = self._compile(connection, count)
+            compiled = self.compiled[key] = self._compile(connection, objs)
         return compiled
 
-    def _compile(self, connection, count: int) -> tuple[str, list[Field], list[Field]]:
+    def _compile(self, connection, objs: list[Model]) -> tuple[str, list[Field], list[Field]]:
+        """The ORM's own INSERT for these rows (as `bulk_create` asks for it), kept for every later batch of as many
+        rows: only the values change."""
         fields = self.fields()
         returning = list(self.model._meta.db_returning_fields)
-        can_return = (connection.features.can_return_rows_from_bulk_insert if count > 1
+        can_return = (connection.features.can_return_rows_from_bulk_insert if len(objs) > 1
                       else connection.features.can_return_columns_from_insert)
+        query = InsertQuery(self.model)
+        query.insert_values(fields, objs)
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = returning if can_return else None
+        (sql, params), = compiler.as_sql()
+        # One plain placeholder per field and row, in field order: the values are prepared at execution, as the ORM
+        # prepares them. A field type with its own placeholder (or a bulk form like UNNEST) cannot be kept.
+        if len(params) != len(fields) * len(objs) or "UNNEST" in sql.upper():
+            sql = self._compile_plain(connection, fields, len(objs), compiler.returning_fields)
+        return sql, fields, returning if can_return else []
+
+    def _compile_plain(self, connection, fields: list[Field], count: int, returning) -> str:
+        """The same INSERT with every value left open (`Slot`s), for rows the ORM would write another way."""
         query = InsertQuery(self.model)
         rows = [self.model(**{field.attname: Slot(field.attname, field) for field in fields}) for _ in range(count)]
         query.insert_values(fields, rows)
         compiler = query.get_compiler(connection=connection)
-        compiler.returning_fields = returning if can_return else None
+        compiler.returning_fields = returning
         (sql, params), = compiler.as_sql()
-        # One placeholder per field and row, in field order: the values are prepared at execution, as the ORM does.
         if len(params) != len(fields) * count:
-            raise ValueError(f"{self.model.__name__}: the compiled INSERT has {len(params)} parameters, "
-                             f"not {len(fields) * count}")
-        return sql, fields, returning if can_return else []
+            raise ValueError(f"{self.model.__name__}: the INSERT has {len(params)} parameters, not "
+                             f"{len(fields) * count}")
+        return sql
 
     def create(self, objs: list[Model], using: str | None = None) -> list[Model]:
         """Insert `objs` as `bulk_create` does (no signals; as many rows per statement as the database takes);
@@ -217,8 +231,8 @@ class Insert:
         return objs
 
     def _insert(self, objs: list[Model], connection) -> None:
-        sql, fields, returning = self.sql(connection, len(objs))
-        params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields]
+        sql, fields, returning = self.sql(connection, objs)
+        params = [_db_value(field, field.pre_save(obj, True), connection) for obj in objs for field in fields]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall() if returning else []
@@ -231,6 +245,6 @@ class Insert:
             obj._state.adding, obj._state.db = False, connection.alias
 
 
-def queryset_of(model: type[Model]) -> QuerySet:
-    """The model's base queryset (its default manager), for `Statement` builders."""
-    return model._default_manager.all()
+def _db_value(field: Field, value: Any, connection) -> Any:
+    """The value as the ORM sends it (`get_db_prep_save`); NULL needs no field to say so."""
+    return None if value is None else field.get_db_prep_save(value, connection)
