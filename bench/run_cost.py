@@ -17,6 +17,7 @@ import os
 import pstats
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -157,6 +158,18 @@ def _drain_worker(results) -> None:
     results.put({"matched": matched[0], "cpu_s": time.process_time() - started, **drain_stats(drain)})
 
 
+def idle_cpu_rate(pid: int, seconds: float = 5.0) -> float:
+    """Wait until the cluster has started (its CPU falls under 50 ms/s), then its idle CPU per second."""
+    for _ in range(60):
+        before = tree_cpu(pid)
+        time.sleep(1)
+        if tree_cpu(pid) - before < 0.05:
+            break
+    before = tree_cpu(pid)
+    time.sleep(seconds)
+    return (tree_cpu(pid) - before) / seconds
+
+
 def tree_cpu(root: int) -> float:
     """CPU seconds (user + system) of a process and its live descendants (children's own counters)."""
     total, pending = 0.0, [root]
@@ -173,6 +186,71 @@ def tree_cpu(root: int) -> float:
     return total
 
 
+def _trickle(count: int, rate: float, first: int, conversations: int = 50) -> threading.Thread:
+    """A thread recording `count` customer messages at `rate` per second, each waking a worker as the API does
+    (at most one queue message per 0.2 s from this process)."""
+    def record() -> None:
+        from django.db import connection
+
+        from conversations import services
+
+        opened = [services.conversation_open(contact=services.contact_create(name=f"T{n}", email=f"t{n}@example.com"),
+                                             subject=f"Trickle {n}", channel="email")
+                  for n in range(first, first + conversations)]
+        started = time.monotonic()
+        for n in range(count):
+            time.sleep(max(0.0, started + n / rate - time.monotonic()))
+            services.message_create(conversation=opened[n % conversations], body=f"Where is my order {n}?",
+                                    sender_type="customer")
+        connection.close()
+
+    thread = threading.Thread(target=record)
+    thread.start()
+    return thread
+
+
+def trickle_in_process(count: int, rate: float, first: int) -> dict:
+    """Messages arrive at `rate` while this process drains after every wake-up window, as a woken worker would:
+    the drain thread's CPU (time.thread_time) per run."""
+    from conversations.events import wakeups_suppressed
+    from workflows.engine import drain
+
+    before = runs_finished()[0]
+    with wakeups_suppressed():  # the recorder's wake-ups are this loop
+        recorder = _trickle(count, rate, first)
+        cpu = 0.0
+        while True:
+            started = time.thread_time()
+            drain.drain_events(None, budget_seconds=30)
+            cpu += time.thread_time() - started
+            runs, finished = runs_finished()
+            if not recorder.is_alive() and runs == finished and runs - before >= count * len(WORKFLOWS):
+                break
+            time.sleep(0.2)
+    return {"runs": runs - before, "cpu_s": cpu, "cpu_per_run_ms": cpu / (runs - before) * 1000}
+
+
+def trickle_qcluster(env: dict[str, str], workdir: Path, count: int, rate: float, first: int) -> dict:
+    """Messages arrive at `rate` with a qcluster woken by them (ORM broker): its process tree's CPU per run, less
+    its idle CPU over as long."""
+    before = runs_finished()[0]
+    expected = before + count * len(WORKFLOWS)
+    with QCluster(env, workdir / "qcluster-trickle.log") as cluster:
+        pid = cluster.process.pid
+        idle_rate = idle_cpu_rate(pid)
+        start_cpu, started = tree_cpu(pid), time.monotonic()
+        recorder = _trickle(count, rate, first)
+        while recorder.is_alive() or runs_finished() != (expected, expected):
+            if time.monotonic() - started > 600:
+                raise RuntimeError(f"the cluster did not finish: {runs_finished()}")
+            time.sleep(0.05)
+        wall = time.monotonic() - started
+        cpu = tree_cpu(pid) - start_cpu - idle_rate * wall
+    runs = expected - before
+    return {"runs": runs, "cpu_s": cpu, "wall_s": wall, "idle_cpu_per_s": idle_rate,
+            "cpu_per_run_ms": cpu / runs * 1000}
+
+
 def in_qcluster(env: dict[str, str], workdir: Path, expected: int, idle_seconds: float = 5.0) -> dict:
     """Start a qcluster, measure its idle CPU, wake it once and measure until every run finished."""
     from django_q.tasks import async_task
@@ -181,11 +259,8 @@ def in_qcluster(env: dict[str, str], workdir: Path, expected: int, idle_seconds:
     from conversations.models import Event
 
     with QCluster(env, workdir / "qcluster.log") as cluster:
-        time.sleep(3)  # let it start its workers
         pid = cluster.process.pid
-        before = tree_cpu(pid)
-        time.sleep(idle_seconds)
-        idle_rate = (tree_cpu(pid) - before) / idle_seconds
+        idle_rate = idle_cpu_rate(pid, idle_seconds)
         first = Event.objects.filter(dispatched_at__isnull=True).order_by("occurred_at").values_list("pk", flat=True)[0]
         start_cpu, started = tree_cpu(pid), time.monotonic()
         async_task(helpdesk_setting("EVENT_TASK"), str(first))
@@ -201,10 +276,14 @@ def in_qcluster(env: dict[str, str], workdir: Path, expected: int, idle_seconds:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=500, help="customer messages per measurement (3 runs each)")
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    parser.add_argument("--messages", type=int, default=30 if quick else 500,
+                        help="customer messages per measurement (3 runs each)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the in-process drain")
     parser.add_argument("--qcluster", action="store_true", help="also measure in a real qcluster")
     parser.add_argument("--workers", type=int, default=0, help="also drain with this many processes at once")
+    parser.add_argument("--trickle", type=float, default=0,
+                        help="also measure with messages arriving at this rate (per s) while the drain runs")
     args = parser.parse_args()
     report = Report("CPU per workflow run", f"SQLite WAL, {args.messages:,} customer messages x 3 runs of internal "
                     f"steps per measurement; {load_note()}")
@@ -224,6 +303,18 @@ def main() -> None:
             report.figure(f"{args.workers} drains at once", f"{shared['events']} events matched "
                           f"{shared['matched']} times ({shared['redone']} redone), {shared['lost_claims']} claims "
                           f"lost in {shared['batches']} batches")
+        if args.trickle:
+            local_t = report.raw["trickle_in_process"] = trickle_in_process(args.messages, args.trickle, 10_000)
+            report.figure(f"in-process, {args.trickle:g} messages/s arriving",
+                          f"{local_t['runs']} runs, CPU per run {local_t['cpu_per_run_ms']:.2f} ms")
+            if args.qcluster:
+                cluster_t = report.raw["trickle_qcluster"] = trickle_qcluster(env, workdir, args.messages,
+                                                                              args.trickle, 20_000)
+                report.figure(f"qcluster, {args.trickle:g} messages/s arriving",
+                              f"{cluster_t['runs']} runs, CPU per run {cluster_t['cpu_per_run_ms']:.2f} ms "
+                              f"(idle cost {cluster_t['idle_cpu_per_s'] * 1000:.0f} ms/s subtracted)")
+                report.ratio("qcluster / in-process CPU per run, messages arriving",
+                             cluster_t["cpu_per_run_ms"] / local_t["cpu_per_run_ms"], "<= 1.3")
         if args.qcluster:
             record_messages(args.messages, first=args.messages)
             before = runs_finished()[0]

@@ -2,8 +2,9 @@
 
 Events are dispatched in batches (docs/operations.md): one query reads the batch's events, one the active workflows of
 their trigger types, and the batch's messages and conversations are read once, only if a trigger filter needs them.
-Matching happens before any transaction, so SQLite's write lock is held only for the inserts. One short
-transaction then claims the events, creates every run with one INSERT and marks the events dispatched:
+A draining worker hands it events it claimed first (`workflows.engine.claims`), so no other drain reads and matches
+them meanwhile. Matching happens before any transaction, so SQLite's write lock is held only for the inserts. One short
+transaction then takes the events, creates every run with one INSERT and marks the events dispatched:
 - where the database can lock rows (PostgreSQL) the events are taken with `select_for_update(skip_locked=True)`,
   so two workers never wait on each other for an event; an event another worker holds is left to it;
 - on SQLite the transaction holds the write lock from its start (BEGIN IMMEDIATE), so re-reading which events are
