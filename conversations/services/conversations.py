@@ -258,12 +258,21 @@ def _clean_tag_names(tags: Iterable[str]) -> list[str]:
     return names
 
 
+def _tags_to_add(conversation: Conversation, names: list[str]) -> list[str]:
+    current = {name for name, in _TAG_NAMES.rows(pk=conversation.pk)}
+    return [name for name in names if name not in current]
+
+
 def conversation_add_tags(*, conversation: Conversation, tags: Iterable[str], depth: int = 0) -> Conversation:
     """Add tags (created on first use); record `conversation.tags_changed` with the tags really added."""
     names = _clean_tag_names(tags)
+    # Inside the caller's transaction (a workflow's steps) the read needs no savepoint of its own: a tag already
+    # there costs no SAVEPOINT/RELEASE. Alone (the API), the read stays inside the write transaction.
+    added = _tags_to_add(conversation, names) if transaction.get_connection().in_atomic_block else None
+    if added == []:
+        return conversation
     with transaction.atomic():
-        current = {name for name, in _TAG_NAMES.rows(pk=conversation.pk)}
-        added = [name for name in names if name not in current]
+        added = _tags_to_add(conversation, names) if added is None else added
         if not added:
             return conversation
         for name in added:
