@@ -1,7 +1,7 @@
 """Claims: a draining worker takes a batch of events before it reads and matches them (docs/operations.md), so n
 workers never read and match each other's batches. One short transaction picks the oldest undispatched events that no
-live claim holds (read first, then `select_for_update(skip_locked=True)` on PostgreSQL; on SQLite a conditional
-UPDATE under the write lock is the claim) and stamps them `claimed_until`. A claim only spares others the
+live claim holds (`select_for_update(skip_locked=True)` on PostgreSQL; on SQLite a conditional UPDATE under the write
+lock is the claim) and stamps them `claimed_until`. A claim only spares others the
 work: the dispatch transaction still takes each event only while it is undispatched, so a claim that expired (its
 worker died or stalled) costs a redo, never a second run. `stats` counts, per process, the batches claimed and the
 claims lost (claimed events another worker dispatched first) for the benchmarks.
@@ -65,28 +65,35 @@ def release(event_ids: Iterable) -> None:
 
 
 def _claim(pending: QuerySet, limit: int, attempts: int = 3) -> list:
-    """Read the candidates (no transaction: an idle drain's look costs a read, not SQLite's write lock), then claim
-    them in one short transaction: the rows nobody locked and nobody claimed meanwhile. When another worker took all
-    of them in between, look again (the next read skips its claims)."""
+    """Claim up to `limit` of `pending`, oldest first. Where rows can be locked (PostgreSQL) one transaction takes
+    those no other transaction holds (SKIP LOCKED) and stamps them. Elsewhere (SQLite) the candidates are read first
+    with no transaction (an idle drain's look costs a read, not the database's write lock), then stamped by a
+    conditional UPDATE; when another worker took all of them in between, look again."""
+    if connection.features.has_select_for_update_skip_locked:
+        now = clock.now()
+        with transaction.atomic():
+            ids = list(pending.filter(_free(now)).order_by("occurred_at").select_for_update(skip_locked=True)
+                       .values_list("pk", flat=True)[:limit])
+            if ids:
+                Event.objects.filter(pk__in=ids).update(claimed_until=now + CLAIM)
+        return ids
     for _ in range(attempts):
         now = clock.now()
         ids = list(pending.filter(_free(now)).order_by("occurred_at").values_list("pk", flat=True)[:limit])
         if not ids:
             return []
-        claimed = _claim_these(ids, now)
+        claimed = _stamp(ids, now)
         if claimed:
             return claimed
     return []
 
 
-def _claim_these(ids: list, now: dt.datetime) -> list:
+def _stamp(ids: list, now: dt.datetime) -> list:
+    """The conditional UPDATE that claims those of `ids` still free; the ids it claimed."""
     until = now + CLAIM
     with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            ids = list(Event.objects.filter(_free(now), pk__in=ids).select_for_update(skip_locked=True)
-                       .order_by("occurred_at").values_list("pk", flat=True))
-        taken = Event.objects.filter(_free(now), pk__in=ids).update(claimed_until=until) if ids else 0
-        if taken != len(ids):  # another worker claimed some in between (SQLite: between the read and the lock)
+        taken = Event.objects.filter(_free(now), pk__in=ids).update(claimed_until=until)
+        if taken != len(ids):  # another worker claimed some between the read and the write lock
             ids = list(Event.objects.filter(pk__in=ids, claimed_until=until).order_by("occurred_at")
                        .values_list("pk", flat=True))
     return ids
