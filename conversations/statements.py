@@ -18,7 +18,7 @@ from django.db import connections, router
 from django.db.models import Field, Model
 from django.db.models.expressions import Expression
 from django.db.models.query import get_related_populators
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 _statements: weakref.WeakSet = weakref.WeakSet()
@@ -106,7 +106,7 @@ class Statement:
         built = self.build(self._slot(slots))
         if self.update:
             queryset, values = built
-            query = queryset.query.chain(_update_query())
+            query = queryset.query.chain(UpdateQuery)
             query.add_update_values(values)
             compiler = query.get_compiler(connection=connection)
             sql, params = compiler.as_sql()
@@ -159,12 +159,6 @@ class Statement:
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, compiled.params(values, connection))
             return cursor.rowcount
-
-
-def _update_query():
-    from django.db.models.sql import UpdateQuery
-
-    return UpdateQuery
 
 
 _M = TypeVar("_M", bound=Model)
