@@ -153,6 +153,7 @@ def report_creation(report: Report, rounds: list[dict[str, Rate]]) -> None:
         return median(ratio(row[numerator].per_s, row[denominator].per_s) for row in rounds)
 
     report.ratio("conversation create vs bare DRF one-INSERT create", paired("conversations", "bare"), ">= 0.8")
+    report.ratio("message create vs bare DRF one-INSERT create", paired("messages", "bare"), ">= 0.8")
     report.ratio("conversation create vs django-helpdesk ticket create", paired("conversations", "tickets"))
     report.ratio("message create vs django-helpdesk follow-up create", paired("messages", "followups"))
 

@@ -34,6 +34,7 @@ BENCHES = {
     "api": ["api.py"],
     "drain": ["engine.py", "--drain"],
     "engine": ["engine.py"],
+    "run_cost": ["run_cost.py", "--qcluster", "--workers", "2", "--trickle", "20"],
     "sla": ["sla.py"],
     "intents": ["intents.py"],
     "replay": ["replay.py"],

@@ -16,9 +16,12 @@ class ConversationsConfig(AppConfig):
         from conversations.roles import ensure_roles_after_migrate
         from conversations.safe_regex import install_sqlite_regexp
         from conversations.sqlite_tuning import tune_sqlite_connection
+        from conversations.statements import forget_compiled_statements
 
         # post_migrate is the only hook Django gives to create the role groups once permissions exist.
         post_migrate.connect(ensure_roles_after_migrate, sender=self)
+        # ... and to drop the statements compiled from the models before a migration (conversations.statements).
+        post_migrate.connect(forget_compiled_statements, dispatch_uid="conversations.statements.forget")
         # connection_created is Django's hook for per-connection SQL functions: REGEXP runs on RE2 (linear time).
         connection_created.connect(install_sqlite_regexp, dispatch_uid="conversations.safe_regex")
         # ... and for WAL, a busy timeout and IMMEDIATE transactions on a host project's plain SQLite settings.

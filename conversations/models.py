@@ -390,6 +390,9 @@ class Event(models.Model):
     depth = models.PositiveSmallIntegerField(default=0, verbose_name=_("depth"))
     dispatched_at = models.DateTimeField(null=True, blank=True, verbose_name=_("dispatched at"))
     dispatch_note = models.CharField(max_length=300, blank=True, verbose_name=_("dispatch note"))
+    # A draining worker claims events before it reads and matches them (workflows/engine/claims.py), so other
+    # workers skip them until the claim expires.
+    claimed_until = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed until"))
 
     class Meta:
         verbose_name = _("event")

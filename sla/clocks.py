@@ -231,8 +231,10 @@ def _on_message(conversation: Conversation, event: Event, now: dt.datetime) -> N
             _meet(target, now)
         _save(targets)
     elif sender_type == SenderType.CUSTOMER and conversation.status != Status.CLOSED:
+        if conversation.first_response_at is None:
+            return  # fast path: before the first response no next_response clock starts, so no policy is read
         policy = _current_policy(conversation)
-        if policy and conversation.first_response_at and not _cycle_has_clock(conversation):
+        if policy and not _cycle_has_clock(conversation):
             target = _start(conversation, policy, Metric.NEXT_RESPONSE, now)
             if target:
                 _sync_pause([target], conversation.status, policy, now)

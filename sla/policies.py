@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
+from conversations.compiled import CompiledGet
 from conversations.models import Conversation
 from sla.calendars import Calendar, build_calendar
 from sla.matching import compile_condition
@@ -55,9 +56,14 @@ def business_hours_delete(*, calendar: BusinessHours) -> None:
     calendar.delete()
 
 
+# `SlaPolicy.objects.filter(active=True).select_related("business_hours")`, compiled once per process: every new
+# conversation reads it, and with no policy set up that read is all the SLA app does for it.
+_ACTIVE_POLICIES = CompiledGet(SlaPolicy, related=("business_hours",), where=(("active", True),))
+
+
 def select_policy(conversation: Conversation) -> SlaPolicy | None:
     """The first active policy (by position) whose match condition the conversation meets, or None."""
-    policies = {policy.pk: policy for policy in SlaPolicy.objects.filter(active=True).select_related("business_hours")}
+    policies = {policy.pk: policy for policy in _ACTIVE_POLICIES.all()}
     if not policies:
         return None
     # An empty condition matches everything; When() needs a real expression for that.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db.models import Q
 
@@ -20,8 +21,13 @@ def targets_for(conversation: Conversation) -> list[SlaTarget]:
     Reads `conversation.sla_targets.all()`, so a list view that does `prefetch_related("sla_targets")` pays one
     query for the whole page.
     """
+    return latest_targets(conversation.sla_targets.all())
+
+
+def latest_targets(targets: Iterable[SlaTarget]) -> list[SlaTarget]:
+    """Of one conversation's targets, the latest per metric (the current `next_response` cycle), in metric order."""
     latest: dict[str, SlaTarget] = {}
-    for target in conversation.sla_targets.all():
+    for target in targets:
         current = latest.get(target.metric)
         if current is None or (target.started_at, target.pk) > (current.started_at, current.pk):
             latest[target.metric] = target

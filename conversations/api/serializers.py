@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversations import selectors, services
+from conversations.compiled import CompiledGet
 from conversations.audio import HEADER_BYTES, audio_problem
 from conversations.choices import Channel, Disposition, Priority, SenderType, Status
 from conversations.models import Contact, Conversation, Inbox, Message, Recording, Team, Ticket
@@ -133,12 +134,25 @@ class OptionalEmailField(serializers.EmailField):
 
 
 class StrictPrimaryKeyField(serializers.PrimaryKeyRelatedField):
-    """A row named by its id: a whole number (or digits), never a float or a boolean that Django would coerce."""
+    """A row named by its id: a whole number (or digits), never a float or a boolean that Django would coerce.
+    `compiled` (a `CompiledGet` of the queryset's model, for a plain `.all()` queryset) reads the row with a
+    statement compiled once per process."""
+
+    def __init__(self, *, compiled: CompiledGet | None = None, **kwargs: Any) -> None:
+        self.compiled = compiled
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, (bool, float)) or (isinstance(data, str) and not data.strip().isdigit()):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        return super().to_internal_value(data)
+        if self.compiled is None:
+            return super().to_internal_value(data)
+        try:
+            return self.compiled.get(data)
+        except self.compiled.model.DoesNotExist:
+            self.fail("does_not_exist", pk_value=data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
 
 
 # Contacts ---------------------------------------------------------------------------------------------------
@@ -230,9 +244,29 @@ class ConversationSerializer(serializers.ModelSerializer):
     # Relations that fields added by other apps read; list views prefetch them (see `add_field`).
     prefetch_lookups: tuple[str, ...] = ("tags",)
 
+    # One instance built per process (`render`): DRF builds a serializer's fields anew for every instance, which cost
+    # more than the rendering of a single conversation itself.
+    _rendering: ConversationSerializer | None = None
+
     @classmethod
-    def add_field(cls, name: str, field: serializers.Field, *, prefetch: str | None = None) -> None:
-        """Add a read-only field from another app (e.g. the SLA app's `sla`); conversations never imports it."""
+    def render(cls, conversation: Conversation) -> dict:
+        """The same dict as `ConversationSerializer(conversation).data`, with the fields built once per process (no
+        field of this serializer reads the request context)."""
+        if cls._rendering is None or type(cls._rendering) is not cls:
+            cls._rendering = cls()
+        return cls._rendering.to_representation(conversation)
+
+    # Page loaders of fields added by other apps, for the list read as rows (conversations.api.rows).
+    page_loaders: dict[str, Any] = {}
+
+    @classmethod
+    def add_field(cls, name: str, field: serializers.Field, *, prefetch: str | None = None,
+                  page_loader: Any = None) -> None:
+        """Add a read-only field from another app (e.g. the SLA app's `sla`); conversations never imports it.
+        `page_loader(ids) -> {id: value}` reads the field for a whole list page (without one, the list page goes
+        through this serializer)."""
+        cls._rendering = None
+        cls.page_loaders = {**cls.page_loaders, name: page_loader} if page_loader else cls.page_loaders
         cls._declared_fields[name] = field
         if name not in cls.Meta.fields:
             cls.Meta.fields = cls.Meta.read_only_fields = [*cls.Meta.fields, name]
@@ -243,7 +277,7 @@ class ConversationSerializer(serializers.ModelSerializer):
 class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """POST body: open a conversation for a contact; it starts in status `new`."""
 
-    contact = StrictPrimaryKeyField(queryset=Contact.objects.all())
+    contact = StrictPrimaryKeyField(queryset=Contact.objects.all(), compiled=CompiledGet(Contact))
     channel = serializers.ChoiceField(choices=Channel.choices, required=False,
                                       help_text=_("Required unless `inbox` is given (then the inbox's channel)."))
     subject = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
@@ -262,7 +296,7 @@ class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         return attrs
 
     def to_representation(self, instance: Conversation) -> dict:
-        return ConversationSerializer(instance, context=self.context).data
+        return ConversationSerializer.render(instance)
 
 
 class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -283,7 +317,7 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
                                             max_length=50, help_text=_("Skills an agent needs to take it (docs/routing.md)."))
 
     def to_representation(self, instance: Conversation) -> dict:
-        return ConversationSerializer(instance, context=self.context).data
+        return ConversationSerializer.render(instance)
 
 
 # Messages, recordings, tickets, surveys ---------------------------------------------------------------------
@@ -302,6 +336,19 @@ class MessageSerializer(serializers.ModelSerializer):
         fields = ["id", "conversation", "sender_type", "author", "body", "internal", "buttons", "sentiment",
                   "created_at", "email", "attachments", "delivery"]
         read_only_fields = fields
+
+    _rendering: MessageSerializer | None = None
+
+    @classmethod
+    def render(cls, message: Message, request=None) -> dict:
+        """The same dict as `MessageSerializer(message, context={"request": request}).data`, with the fields built
+        once per process; only the attachments' URLs read the request, so they are redone with it when there are any."""
+        if cls._rendering is None or type(cls._rendering) is not cls:
+            cls._rendering = cls()
+        data = cls._rendering.to_representation(message)
+        if data["attachments"]:
+            data["attachments"] = attachments_data(message, request)
+        return data
 
     @extend_schema_field({"type": "object", "nullable": True, "properties": {
         key: {"type": "string"} for key in ("message_id", "in_reply_to", "from", "subject")}})
@@ -331,7 +378,7 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
                                   write_only=True, help_text=_("multipart/form-data only: files to attach (docs/channels.md)."))
 
     def to_representation(self, instance: Message) -> dict:
-        return MessageSerializer(instance, context=self.context).data
+        return MessageSerializer.render(instance, self.context.get("request"))
 
 
 class RecordingSerializer(serializers.ModelSerializer):

@@ -32,6 +32,7 @@ from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from conversations.api.channels import MESSAGE_PREFETCH, MESSAGE_SELECT
 from conversations.api.filters import ContactFilter, ConversationFilter, TicketFilter
 from conversations.api.parsers import SafeJSONParser
+from conversations.api.rows import conversation_rows, page_rows
 from conversations.api.serializers import (
     ContactSerializer,
     ContactWriteSerializer,
@@ -52,6 +53,7 @@ from conversations.roles import is_agent
 from conversations.routing.queue import waiting_conversations
 
 READ_ACTIONS = ("list", "retrieve")
+PAGE_PARAMETERS = {"page", "page_size"}  # a list query with nothing else builds no filterset
 
 
 class IsSupportAgent(permissions.BasePermission):
@@ -173,6 +175,20 @@ class ConversationViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         if self.action == "partial_update":
             return ConversationUpdateSerializer
         return ConversationSerializer
+
+    # The list page is read as rows (conversations.api.rows): the same JSON as the serializer's, a fraction of the cost.
+    list_from_rows = True
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        """The page from `values()` and one narrow query per related column; filters only when the query asks."""
+        renderer = conversation_rows(ConversationSerializer, ConversationSerializer.page_loaders)
+        if not self.list_from_rows or renderer is None:
+            return super().list(request, *args, **kwargs)
+        queryset = self.get_queryset().prefetch_related(None)  # whatever get_queryset restricts, without instances
+        if set(request.query_params) - PAGE_PARAMETERS:
+            queryset = self.filter_queryset(queryset)
+        page = self.paginate_queryset(page_rows(queryset, renderer))
+        return self.get_paginated_response(renderer.render(page))
 
     def perform_create(self, serializer) -> None:
         conversation = services.conversation_open(**serializer.validated_data)

@@ -33,6 +33,7 @@ from conversations.models import (
 from conversations.prefetch import remember_related
 from conversations.routing.queue import request_fill
 from conversations.routing.state import sync_queue_fields
+from conversations.statements import Statement
 
 from conversations.selectors import open_children, resolve_agent, resolve_team
 from conversations.services.checks import (
@@ -87,6 +88,11 @@ def conversation_ref(pk: Any) -> Conversation:
     if isinstance(pk, bool) or not str(pk).isdigit() or not 0 < int(pk) < 2**63:
         raise ValueError(f"Not a conversation id: {pk!r}")
     return Conversation(pk=int(pk))
+
+
+# Built once per process (conversations.statements): the tags a tag change reads (the row lock is in services/locks.py).
+_TAG_NAMES = Statement(Tag, lambda slot: Tag.objects.filter(conversations=slot("pk", "id", Conversation))
+                       .values_list("name"))
 
 
 def conversation_change_status(
@@ -240,12 +246,21 @@ def _clean_tag_names(tags: Iterable[str]) -> list[str]:
     return names
 
 
+def _tags_to_add(conversation: Conversation, names: list[str]) -> list[str]:
+    current = {name for name, in _TAG_NAMES.rows(pk=conversation.pk)}
+    return [name for name in names if name not in current]
+
+
 def conversation_add_tags(*, conversation: Conversation, tags: Iterable[str], depth: int = 0) -> Conversation:
     """Add tags (created on first use); record `conversation.tags_changed` with the tags really added."""
     names = _clean_tag_names(tags)
+    # Inside the caller's transaction (a workflow's steps) the read needs no savepoint of its own: a tag already
+    # there costs no SAVEPOINT/RELEASE. Alone (the API), the read stays inside the write transaction.
+    added = _tags_to_add(conversation, names) if transaction.get_connection().in_atomic_block else None
+    if added == []:
+        return conversation
     with transaction.atomic():
-        current = set(conversation.tags.values_list("name", flat=True))
-        added = [name for name in names if name not in current]
+        added = _tags_to_add(conversation, names) if added is None else added
         if not added:
             return conversation
         for name in added:

@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 from conversations.models import Conversation
+from conversations.statements import Statement
+
+# `Conversation.objects.select_for_update().select_related("contact").get(pk=...)`, built once per process
+# (conversations.statements, rebuilt after a migration): every write to a conversation takes this lock, and building
+# the query cost more than running it.
+_LOCK = Statement(Conversation, lambda slot: Conversation.objects.select_for_update().select_related("contact")
+                  .filter(pk=slot("pk", "id")), locks=True)
 
 
 def lock_conversation(conversation: Conversation) -> Conversation:
     """Reload the conversation under a row lock so concurrent changes serialise (no lost updates)."""
-    locked = Conversation.objects.select_for_update().select_related("contact").get(pk=conversation.pk)
+    found = _LOCK.instances(pk=conversation.pk)
+    if not found:
+        raise Conversation.DoesNotExist("Conversation matching query does not exist.")
+    locked = found[0]
     conversation.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
     conversation._state.adding, conversation._state.db = False, locked._state.db  # a `conversation_ref` is now loaded
     # Keep the contact loaded with the lock (it lives in `_state`): the event row reads it, so no second query.

@@ -2,8 +2,9 @@
 
 Events are dispatched in batches (docs/operations.md): one query reads the batch's events, one the active workflows of
 their trigger types, and the batch's messages and conversations are read once, only if a trigger filter needs them.
-Matching happens before any transaction, so SQLite's write lock is held only for the inserts. One short
-transaction then claims the events, creates every run with one INSERT and marks the events dispatched:
+A draining worker hands it events it claimed first (`workflows.engine.claims`), so no other drain reads and matches
+them meanwhile. Matching happens before any transaction, so SQLite's write lock is held only for the inserts. One short
+transaction then takes the events, creates every run with one INSERT and marks the events dispatched:
 - where the database can lock rows (PostgreSQL) the events are taken with `select_for_update(skip_locked=True)`,
   so two workers never wait on each other for an event; an event another worker holds is left to it;
 - on SQLite the transaction holds the write lock from its start (BEGIN IMMEDIATE), so re-reading which events are
@@ -29,7 +30,7 @@ from conversations.conf import helpdesk_setting
 from conversations.models import Event
 from workflows.triggers import registry as triggers
 from workflows.choices import RunStatus, WorkflowStatus
-from workflows.engine import leases, waits
+from workflows.engine import leases, statements, waits
 from workflows.engine.context import BatchReader, LazyContext
 from workflows.models import Workflow, WorkflowRun
 from workflows.engine.runner import LEASE, claim_run
@@ -104,6 +105,8 @@ class Batch:
     resumed: list[int] = field(default_factory=list)  # waiting runs an event of the batch settled (due now)
     unsettled: set[Any] = field(default_factory=set)
     changed: set[Any] = field(default_factory=set)  # conversations the batch's runs changed (their contexts are stale)
+    taken: int = 0  # events this dispatch marked dispatched
+    failed: set[Any] = field(default_factory=set)  # events whose matching failed (left undispatched)
 
     @property
     def run_ids(self) -> list[int]:
@@ -142,13 +145,13 @@ def dispatch_batch(event_ids: list[Any], *, claim_runs: bool = True) -> Batch:
         # A run for one of these events exists already (a late breach started it meanwhile): take them one by one.
         return _dispatch_one_by_one([event.pk for event in events], claim_runs)
     except _LostClaim:
-        return Batch(unsettled=set(failed))
+        return Batch(unsettled=set(failed), failed=set(failed))
     taken, runs, resumed = created
     unsettled = set(failed)
     if connection.features.has_select_for_update_skip_locked:  # the rest are locked by another worker, for now
         unsettled |= {event.pk for event in events if event.pk not in taken}
     started = [StartedRun(run=run, context=reader.context(run.event)) for run in runs]
-    return Batch(started=started, unsettled=unsettled, resumed=resumed)
+    return Batch(started=started, unsettled=unsettled, resumed=resumed, taken=len(taken), failed=set(failed))
 
 
 def _depth_note(event: Event) -> str:
@@ -180,8 +183,7 @@ def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict[Any, l
         now = clock.now()
         runs = [_new_run(workflow, event, now, claim_runs)
                 for event in live if event.pk in taken for workflow in matched[event.pk]]
-        if runs:
-            WorkflowRun.objects.bulk_create(runs)
+        statements.RUN_ROWS.create(runs)
         _derive_events([event for event in live if event.pk in taken])
         resumed = waits.settle_waits([(wait, event) for wait, event in awaited if event.pk in taken], now)
         notes = {event.pk: _depth_note(event) for event in too_deep if event.pk in taken}
@@ -254,6 +256,7 @@ def _dispatch_one_by_one(event_ids: list[Any], claim_runs: bool) -> Batch:
             batch.resumed += waits.settle_waits(awaited, clock.now())
             note = _depth_note(event) if event.depth > helpdesk_setting("MAX_DEPTH") else f"started {len(runs)} run(s)"
             _mark_dispatched({event.pk: note}, clock.now())
+            batch.taken += 1
         if claim_runs:
             runs = [claimed for run in runs if (claimed := claim_run(run.pk))]
         batch.started += [StartedRun(run=run, context=reader.context(event)) for run in runs]

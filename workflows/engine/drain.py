@@ -17,7 +17,7 @@ from django.db import DatabaseError, transaction
 from conversations import clock
 from conversations.events import WAKE_UP_WINDOW_SECONDS, enqueue_event, wakeups_suppressed
 from conversations.models import Event
-from workflows.engine import dispatcher
+from workflows.engine import claims, dispatcher
 from workflows.engine import runner
 from workflows.choices import RunStatus
 from workflows.models import WorkflowRun
@@ -37,9 +37,9 @@ def dispatch_and_run(event_id: Any) -> int:
 
 
 def drain_batch(event_ids: list[Any]) -> int:
-    """Dispatch these events (those still undispatched) and execute the runs they start; return the runs started.
-    Outside a drain loop, so the events those runs record wake a worker as usual."""
-    return _drain_batch(event_ids, set())
+    """Dispatch these events (those still undispatched and held by no other worker) and execute the runs they start;
+    return the runs started. Outside a drain loop, so the events those runs record wake a worker as usual."""
+    return _drain_batch(claims.claim_events(event_ids), set())
 
 
 def drain_events(first_event_id: Any = None, budget_seconds: float = 5.0) -> int:
@@ -57,10 +57,10 @@ def drain_events(first_event_id: Any = None, budget_seconds: float = 5.0) -> int
     release_abandoned_runs()
     with wakeups_suppressed():
         if first_event_id is not None:
-            started += _drain_batch([first_event_id], held)
+            started += _drain_batch(claims.claim_events([first_event_id]), held)
         while time.monotonic() < deadline:
             looked_at = time.monotonic()
-            batch = _oldest_undispatched(held)
+            batch = claims.claim_oldest(BATCH, held)
             if batch:
                 started += _drain_batch(batch, held)
             elif looked_at - started_at >= WAKE_UP_WINDOW_SECONDS or budget_seconds <= 0:
@@ -78,13 +78,20 @@ def _oldest_undispatched(held: set[Any], limit: int = BATCH) -> list[Any]:
 
 
 def _drain_batch(event_ids: list[Any], held: set[Any]) -> int:
-    """Dispatch one batch and execute the runs it started; failures are logged and left to the sweep."""
+    """Dispatch one claimed batch and execute the runs it started; failures are logged, their claims handed back
+    and left to the sweep."""
+    if not event_ids:
+        return 0
     try:
         batch = dispatcher.dispatch_batch(event_ids)
     except Exception:  # a broken batch must not keep every drain from the events behind it
         logger.exception("Dispatching events %s failed; their own tasks and the sweep will retry them", event_ids)
         held.update(event_ids)
+        claims.release(event_ids)
         return 0
+    claims.stats.record(len(event_ids), lost=len(event_ids) - batch.taken - len(batch.failed))
+    if batch.failed:
+        claims.release(batch.failed)
     held.update(batch.unsettled)
     for index, started in enumerate(batch.started):
         try:

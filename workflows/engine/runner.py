@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from workflows.choices import RunStatus, StepStatus
-from workflows.engine import leases, program
+from workflows.engine import leases, program, statements
 from workflows.engine.context import LazyContext, RenderError
 from workflows.models import StepRun, WorkflowRun
 from workflows.engine.versions import steps_of
@@ -144,24 +144,41 @@ class _Cancelled(Exception):
     """The run stopped being ours while its segment executed (cancelled): roll the segment back."""
 
 
+class _Replay(Exception):
+    """A step raised in a segment run without savepoints: roll the segment back and run it again with them."""
+
+
 def _run_segment(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any], recorded: dict[int, StepRun]) -> tuple[dict[str, Any], bool]:
     """Execute the run's consecutive internal steps from its position in one transaction (see the module
     docstring); return the context and whether it went stale. A cancel that landed meanwhile wins: nothing
-    commits."""
+    commits. The steps run without a savepoint each: when one raises, the whole segment rolls back and runs again
+    with a savepoint per step, so the failure is recorded without its partial writes (failures are rare, savepoints
+    are paid on every step)."""
+    before = {name: getattr(run, name) for name in statements.SEGMENT_FIELDS}
+    try:
+        return _commit_segment(run, steps, data, recorded, optimistic=True)
+    except _Replay:
+        for name, value in before.items():
+            setattr(run, name, value)
+        data["vars"] = dict(run.variables)
+        return _commit_segment(run, steps, data, recorded, optimistic=False)
+
+
+def _commit_segment(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any], recorded: dict[int, StepRun],
+                    optimistic: bool) -> tuple[dict[str, Any], bool]:
+    """One attempt at a segment (see `_run_segment`); `_Replay` when a step raised in an `optimistic` attempt."""
     start, variables = run.position, dict(run.variables)
     try:
         with transaction.atomic():
-            step_runs, data, stale = _segment_steps(run, steps, data, recorded)
-            StepRun.objects.bulk_create(step_runs)
+            step_runs, data, stale = _segment_steps(run, steps, data, recorded, optimistic)
+            statements.STEP_ROWS.create(step_runs)
             if run.status == RunStatus.RUNNING and run.position >= len(steps):
                 run.status, run.finished_at, run.resume_at, run.lease_until = (
                     RunStatus.SUCCEEDED, clock.now(), None, None)
             elif run.status == RunStatus.RUNNING:
                 run.lease_until = clock.now() + LEASE
-            fields = {"status": run.status, "position": run.position, "variables": run.variables,
-                      "error": run.error, "finished_at": run.finished_at, "resume_at": run.resume_at,
-                      "lease_until": run.lease_until}
-            if not WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**fields):
+            fields = {name: getattr(run, name) for name in statements.SEGMENT_FIELDS}
+            if not statements.RUN_SEGMENT_END.execute(pk=run.pk, **fields):
                 raise _Cancelled
     except _Cancelled:
         run.position, run.variables = start, variables
@@ -171,7 +188,7 @@ def _run_segment(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, 
 
 
 def _segment_steps(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any],
-                   recorded: dict[int, StepRun]) -> tuple[list[StepRun], dict[str, Any], bool]:
+                   recorded: dict[int, StepRun], optimistic: bool = False) -> tuple[list[StepRun], dict[str, Any], bool]:
     """Execute steps until the segment ends (an outbound step, a wait or retry, the end, a stop or a failure),
     moving `run` in memory; return the StepRun rows to insert, the context and whether it went stale."""
     step_runs, stale = [], False
@@ -183,7 +200,7 @@ def _segment_steps(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str
         step_run = StepRun(run=run, position=run.position, path=step["_path"], type=step["type"], attempts=1,
                            started_at=clock.now())
         started = time.monotonic()
-        outcome = _execute(step_type, step, _step_context(run, data, step_run), run)
+        outcome = _execute(step_type, step, _step_context(run, data, step_run), run, optimistic)
         change = _settle(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
         step_runs.append(step_run)
         if change.skipped is not None and change.skipped.position not in recorded:
@@ -245,8 +262,10 @@ def _run_step(run: WorkflowRun, step: dict[str, Any], data: dict[str, Any]) -> S
     return outcome
 
 
-def _execute(step_type: StepType, step: dict[str, Any], ctx: StepContext, run: WorkflowRun) -> StepOutcome:
-    """Render and execute one step; every failure becomes a failed outcome (with its input recorded)."""
+def _execute(step_type: StepType, step: dict[str, Any], ctx: StepContext, run: WorkflowRun,
+             optimistic: bool = False) -> StepOutcome:
+    """Render and execute one step; every failure becomes a failed outcome (with its input recorded). `optimistic`
+    (a segment's first attempt): a writing step runs without a savepoint and `_Replay` replaces its failure."""
     config = step.get("config", {})
     step_run = ctx.step_run
     if step_run is None:
@@ -257,8 +276,13 @@ def _execute(step_type: StepType, step: dict[str, Any], ctx: StepContext, run: W
         # nothing needs no savepoint. Outbound steps get no transaction: on SQLite (BEGIN IMMEDIATE) it would hold
         # the write lock for the whole network call.
         savepoint = step_type.has_side_effects and step_type.runs_in_transaction(config)
-        with transaction.atomic() if savepoint else contextlib.nullcontext():
-            outcome = step_type.execute(config, ctx)
+        if savepoint and optimistic:
+            outcome = _execute_unguarded(step_type, config, ctx)
+        else:
+            with transaction.atomic() if savepoint else contextlib.nullcontext():
+                outcome = step_type.execute(config, ctx)
+    except _Replay:
+        raise
     except (ValidationError, RenderError) as exc:
         outcome = StepOutcome.failed(_error_text(exc))
     except DatabaseError:  # the database failing is not the step failing: the run is resumed once it answers
@@ -269,6 +293,16 @@ def _execute(step_type: StepType, step: dict[str, Any], ctx: StepContext, run: W
     if step_type.uses_secrets:
         _mask_step(step_run, outcome)
     return outcome
+
+
+def _execute_unguarded(step_type: StepType, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
+    """Execute a writing step with no savepoint: anything it raises but a database failure asks for a replay."""
+    try:
+        return step_type.execute(config, ctx)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        raise _Replay from exc
 
 
 def _mask_step(step_run: StepRun, outcome: StepOutcome) -> None:

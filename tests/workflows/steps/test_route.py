@@ -215,9 +215,10 @@ def test_two_runs_routing_at_once_do_not_overshoot_capacity(contact, team, make_
 
     solo = make_agent("solo", team, capacity=1)
     first, second = open_conversation(contact, "First"), open_conversation(contact, "Second")
-    # Committed events are dispatched at once (sync queue, no workflow yet); undo that, as a lost message would.
+    # Committed events are dispatched at once (sync queue, no workflow yet); undo that, as a lost message would
+    # (never dispatched, so never claimed either: workflows/engine/claims.py).
     event_of = {c.pk: c.events.get(type="conversation.created").pk for c in (first, second)}
-    Event.objects.filter(pk__in=event_of.values()).update(dispatched_at=None)
+    Event.objects.filter(pk__in=event_of.values()).update(dispatched_at=None, claimed_until=None)
     make_workflow("conversation.created", route(team="Support", strategy="least_busy"))
     first_routed = threading.Event()
 

@@ -1,0 +1,247 @@
+"""Statements built once per process (docs/operations.md "What a run costs").
+
+The engine's hot path runs the same few statements thousands of times a second with only their values changing (the
+step-row INSERT, the run-row UPDATE, the conversation lock, the tags read). Building each with the ORM every time
+costs more CPU than the database spends on it. A `Statement` asks the ORM's own compiler for the SQL once per
+database (alias and vendor), from a queryset whose variable parts are `Slot`s, and then executes it with the values
+prepared by the model fields exactly as the ORM would (`get_db_prep_save` / `get_db_prep_value`). The models stay the
+single source of the schema: nothing here names a table or column, and every compiled statement is dropped after a
+migration (`post_migrate`, connected in `ConversationsConfig.ready`) and rebuilt on next use.
+"""
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, router
+from django.db.models import Field, Model
+from django.db.models.expressions import Expression
+from django.db.models.query import get_related_populators
+from django.db.models.sql import InsertQuery, UpdateQuery
+from django.db.transaction import TransactionManagementError
+
+_statements: weakref.WeakSet = weakref.WeakSet()
+
+
+class _Marker:
+    """Stands in a compiled statement's parameters for the value named `name`, given at execution."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<slot {self.name}>"
+
+
+class Slot(Expression):
+    """A value left open in a compiled statement: compiles to one placeholder, filled at execution."""
+
+    def __init__(self, name: str, output_field: Field) -> None:
+        super().__init__(output_field=output_field)
+        self.marker = _Marker(name)
+
+    def as_sql(self, compiler, connection):
+        return "%s", [self.marker]
+
+    def get_group_by_cols(self):
+        return []
+
+
+def forget_compiled_statements(**kwargs: Any) -> None:
+    """Drop every compiled statement (the schema may have changed): `post_migrate` receiver."""
+    for statement in list(_statements):
+        statement.compiled.clear()
+
+
+class _Compiled:
+    """One statement's SQL on one database, with how to fill its parameters."""
+
+    def __init__(self, sql: str, params: Sequence, slots: dict[str, Field], save: bool) -> None:
+        self.sql = sql
+        self.slots = slots
+        self.save = save
+        # Each parameter is a slot (prepared by its field at execution) or a constant the ORM already prepared.
+        self.plan = [(param.name, None) if isinstance(param, _Marker) else (None, param) for param in params]
+        self.compiler = None
+        self.converters: dict = {}
+
+    def params(self, values: dict[str, Any], connection) -> list:
+        prepared = {}
+        for name, field in self.slots.items():
+            value = values[name]
+            prepared[name] = (field.get_db_prep_save(value, connection) if self.save
+                              else field.get_db_prep_value(value, connection, prepared=False))
+        return [prepared[name] if name is not None else constant for name, constant in self.plan]
+
+
+class Statement:
+    """A SELECT or UPDATE compiled once per database from `build(slot)`, a function returning the queryset (for an
+    UPDATE: a `(queryset, {field: value})` pair) with `slot(name, field_name)` where values vary."""
+
+    def __init__(self, model: type[Model], build: Callable, *, update: bool = False, locks: bool = False) -> None:
+        self.model, self.build, self.update, self.locks = model, build, update, locks
+        self.compiled: dict[tuple[str, str], _Compiled] = {}
+        _statements.add(self)
+
+    def _slot(self, slots: dict[str, Field]) -> Callable[[str, str], Slot]:
+        def slot(name: str, field_name: str, model: type[Model] | None = None) -> Slot:
+            field = (model or self.model)._meta.get_field(field_name)
+            field = getattr(field, "target_field", field) if field.is_relation else field
+            slots[name] = field
+            return Slot(name, field)
+        return slot
+
+    def for_connection(self, connection) -> _Compiled:
+        key = (connection.alias, connection.vendor)
+        compiled = self.compiled.get(key)
+        if compiled is None:
+            compiled = self.compiled[key] = self._compile(connection)
+        return compiled
+
+    def _compile(self, connection) -> _Compiled:
+        slots: dict[str, Field] = {}
+        built = self.build(self._slot(slots))
+        if self.update:
+            queryset, values = built
+            query = queryset.query.chain(UpdateQuery)
+            query.add_update_values(values)
+            compiler = query.get_compiler(connection=connection)
+            sql, params = compiler.as_sql()
+            return _Compiled(sql, params, slots, save=True)
+        compiler = built.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        compiled = _Compiled(sql, params, slots, save=False)
+        compiled.compiler = compiler
+        compiled.converters = compiler.get_converters([column[0] for column in compiler.select])
+        return compiled
+
+    def _connection(self, using: str | None):
+        return connections[using or router.db_for_write(self.model)]
+
+    def rows(self, using: str | None = None, **values: Any) -> list[tuple]:
+        """Execute the SELECT; its rows as the ORM would convert them (`values_list` order)."""
+        connection = self._connection(using)
+        if self.locks and connection.features.has_select_for_update and connection.get_autocommit():
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        compiled = self.for_connection(connection)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, compiled.params(values, connection))
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        return rows
+
+    def instances(self, using: str | None = None, **values: Any) -> list[Model]:
+        """Execute the SELECT of a model queryset; its rows as model instances (with `select_related` ones)."""
+        connection = self._connection(using)
+        compiled = self.for_connection(connection)
+        rows = self.rows(using, **values)
+        compiler = compiled.compiler
+        klass_info, select = compiler.klass_info, compiler.select
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, connection.alias)
+        found = []
+        for row in rows:
+            obj = klass_info["model"].from_db(connection.alias, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            found.append(obj)
+        return found
+
+    def execute(self, using: str | None = None, **values: Any) -> int:
+        """Execute the UPDATE; the number of rows it changed."""
+        connection = self._connection(using)
+        compiled = self.for_connection(connection)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, compiled.params(values, connection))
+            return cursor.rowcount
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+class Insert(Generic[_M]):
+    """`bulk_create` of a model's rows with the INSERT compiled once per database and row count: every concrete
+    field but an auto primary key, the primary keys read back where the database returns them (as `bulk_create`)."""
+
+    def __init__(self, model: type[_M]) -> None:
+        self.model = model
+        self.compiled: dict[tuple[str, str, int], tuple[str, list, list]] = {}
+        _statements.add(self)
+
+    def fields(self) -> list[Field]:
+        meta = self.model._meta
+        return [field for field in meta.concrete_fields if not field.generated and field is not meta.auto_field]
+
+    def sql(self, connection, objs: list[Model]) -> tuple[str, list[Field], list[Field]]:
+        """The INSERT of `len(objs)` rows for `connection`, its fields and the fields it returns."""
+        key = (connection.alias, connection.vendor, len(objs))
+        compiled = self.compiled.get(key)
+        if compiled is None:
+            compiled = self.compiled[key] = self._compile(connection, objs)
+        return compiled
+
+    def _compile(self, connection, objs: list[Model]) -> tuple[str, list[Field], list[Field]]:
+        """The ORM's own INSERT for these rows (as `bulk_create` asks for it), kept for every later batch of as many
+        rows: only the values change."""
+        fields = self.fields()
+        returning = list(self.model._meta.db_returning_fields)
+        can_return = (connection.features.can_return_rows_from_bulk_insert if len(objs) > 1
+                      else connection.features.can_return_columns_from_insert)
+        query = InsertQuery(self.model)
+        query.insert_values(fields, objs)
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = returning if can_return else None
+        (sql, params), = compiler.as_sql()
+        # One plain placeholder per field and row, in field order: the values are prepared at execution, as the ORM
+        # prepares them. A field type with its own placeholder (or a bulk form like UNNEST) cannot be kept.
+        if len(params) != len(fields) * len(objs) or "UNNEST" in sql.upper():
+            sql = self._compile_plain(connection, fields, len(objs), compiler.returning_fields)
+        return sql, fields, returning if can_return else []
+
+    def _compile_plain(self, connection, fields: list[Field], count: int, returning) -> str:
+        """The same INSERT with every value left open (`Slot`s), for rows the ORM would write another way."""
+        query = InsertQuery(self.model)
+        rows = [self.model(**{field.attname: Slot(field.attname, field) for field in fields}) for _ in range(count)]
+        query.insert_values(fields, rows)
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = returning
+        (sql, params), = compiler.as_sql()
+        if len(params) != len(fields) * count:
+            raise ValueError(f"{self.model.__name__}: the INSERT has {len(params)} parameters, not "
+                             f"{len(fields) * count}")
+        return sql
+
+    def create(self, objs: list[_M], using: str | None = None) -> list[_M]:
+        """Insert `objs` as `bulk_create` does (no signals; as many rows per statement as the database takes);
+        returns them, saved."""
+        if not objs:
+            return objs
+        connection = connections[using or router.db_for_write(self.model)]
+        size = max(1, connection.ops.bulk_batch_size(self.fields(), objs))
+        for first in range(0, len(objs), size):
+            self._insert(objs[first:first + size], connection)
+        return objs
+
+    def _insert(self, objs: list[_M], connection) -> None:
+        sql, fields, returning = self.sql(connection, objs)
+        params = [_db_value(field, field.pre_save(obj, True), connection) for obj in objs for field in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall() if returning else []
+        for obj, row in zip(objs, rows, strict=False):
+            for field, value in zip(returning, row, strict=True):
+                for converter in field.get_db_converters(connection):
+                    value = converter(value, field, connection)
+                setattr(obj, field.attname, value)
+        for obj in objs:
+            obj._state.adding, obj._state.db = False, connection.alias
+
+
+def _db_value(field: Field, value: Any, connection) -> Any:
+    """The value as the ORM sends it (`get_db_prep_save`); NULL needs no field to say so."""
+    return None if value is None else field.get_db_prep_save(value, connection)
