@@ -1,33 +1,19 @@
 """Shared fixtures: people with roles, contacts and conversations made through the service layer, API clients."""
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conversations import services
-from conversations.models import AgentProfile
 from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP, ensure_roles
+from tests.support.people import browser_for, client_for, make_user
 
-pytest_plugins = ["tests.infra.plugin"]
+pytest_plugins = ["tests.infra.plugin", "tests.support.fixtures", "tests.support.browser"]
 
 
 @pytest.fixture
 def roles(db):
     ensure_roles()
-
-
-def make_user(username: str, group: str, **profile) -> User:
-    """A staff user in `group` with an agent profile; agents made here are `online` unless told otherwise (the
-    model's default is `offline`, docs/routing.md). `available=` (the flag status replaced) still reads as online/away."""
-    if "available" in profile:
-        profile["status"] = "online" if profile.pop("available") else "away"
-    profile.setdefault("status", "online")
-    user = User.objects.create_user(username=username, password="pw-" + username, email=f"{username}@example.com",
-                                    is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    AgentProfile.objects.create(user=user, **profile)
-    return user
 
 
 @pytest.fixture
@@ -56,13 +42,6 @@ def conversation(contact):
     return services.conversation_open(contact=contact, channel="live_chat", subject="Printer on fire")
 
 
-def client_for(user) -> APIClient:
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
 @pytest.fixture
 def agent_client(agent) -> APIClient:
     return client_for(agent)
@@ -76,13 +55,6 @@ def manager_client(manager) -> APIClient:
 @pytest.fixture
 def anon_client() -> APIClient:
     return APIClient()
-
-
-def browser_for(user) -> Client:
-    """A Django test client logged in as `user` with a session (what the admin pages need)."""
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

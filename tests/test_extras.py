@@ -9,7 +9,6 @@ import pytest
 from conversations import sentiment
 from conversations.models import Conversation, Message
 from conversations.setting_checks import check_helpdesk_settings
-from tests.workflows.outbound.conftest import allow_loopback  # noqa: F401  (a fixture)
 from tests.workflows.outbound.fakes import BearerApi, TokenEndpoint
 from tests.workflows.outbound.test_auth_schemes import call, oauth
 from workflows.integrations import speech

@@ -11,7 +11,7 @@ import pytest
 from conversations import services
 from conversations.models import Conversation, Notification, SavedView
 from tests.browser.test_manager_journey import log_in
-from tests.conftest import make_user
+from tests.support.people import make_user
 
 VIEWPORT = {"width": 1440, "height": 900}
 

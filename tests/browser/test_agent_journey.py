@@ -14,7 +14,7 @@ from conversations import services
 from conversations.models import Message
 from sla.policies import sla_policy_save
 from tests.browser.test_manager_journey import log_in
-from tests.conftest import make_user
+from tests.support.people import make_user
 from workflows.engine import macros
 
 VIEWPORT = {"width": 1440, "height": 900}

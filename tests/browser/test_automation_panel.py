@@ -11,8 +11,8 @@ import pytest
 
 from conversations import services as conversation_services
 from tests.browser.test_manager_journey import log_in
-from tests.conftest import make_user
-from tests.workflows.conftest import drain
+from tests.support.people import make_user
+from tests.support.runs import drain
 from workflows import services
 from workflows.models import Workflow
 

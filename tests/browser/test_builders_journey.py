@@ -13,7 +13,7 @@ import pytest
 
 from sla.models import BusinessHours, SlaPolicy
 from tests.browser.test_manager_journey import log_in
-from tests.conftest import make_user
+from tests.support.people import make_user
 from workflows.models import Workflow
 
 VIEWPORT = {"width": 1440, "height": 900}

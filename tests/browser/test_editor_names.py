@@ -7,10 +7,8 @@ Screenshot: tests/browser/artifacts/editor-names.png.
 from __future__ import annotations
 
 import pytest
-
-from tests.browser.conftest import chromium, shot  # noqa: F401  (the shared headless-chromium fixtures)
 from tests.browser.test_manager_journey import log_in
-from tests.conftest import make_user
+from tests.support.people import make_user
 
 ADD_URL = "/admin/workflows/workflow/add/"
 CONTROL_ROLES = {"textbox", "combobox", "listbox", "button", "checkbox", "radio", "spinbutton", "searchbox",

@@ -6,7 +6,7 @@ import pytest
 
 from conversations import services as conversation_services
 from tests.browser.test_manager_journey import log_in, save_and_continue
-from tests.conftest import make_user
+from tests.support.people import make_user
 from workflows import services
 
 ROUTE = {"type": "route", "config": {"team": "Billing", "strategy": "least_busy"}}

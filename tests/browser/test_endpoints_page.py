@@ -11,8 +11,7 @@ import pytest
 
 from conversations import clock
 from tests.browser.test_manager_journey import log_in
-from tests.conftest import make_user
-from tests.workflows.conftest import make_workflow  # noqa: F401  (fixture)
+from tests.support.people import make_user
 from tests.workflows.outbound.test_delivery_health import LATER, disable
 from workflows.models import Endpoint, WorkflowRun
 from workflows.engine.sweep import resume_due_runs

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from tests.browser.test_manager_journey import log_in
-from tests.conftest import make_user
+from tests.support.people import make_user
 from workflows.integrations.services import integration_save
 
 AUTH_FIELDS = ("username", "password", "token", "header", "value", "client_id", "client_secret", "token_url", "scope")

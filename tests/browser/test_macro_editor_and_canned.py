@@ -8,7 +8,7 @@ from conversations import services
 from conversations.models import Message
 from tests.browser.test_agent_day_journey import open_page
 from tests.browser.test_manager_journey import log_in
-from tests.conftest import make_user
+from tests.support.people import make_user
 from workflows.engine import canned
 from workflows.models import Macro
 

@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from conversations import clock
 from conversations import services as conversation_services
-from tests.conftest import make_user
+from tests.support.people import make_user
 from workflows.models import Workflow, WorkflowRun
 from workflows.engine.sweep import sweep_once
 

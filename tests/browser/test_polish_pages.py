@@ -9,8 +9,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from tests.browser.test_manager_journey import log_in
-from tests.conftest import make_user
-from tests.workflows.test_admin import DEFINITION
+from tests.support.people import make_user
+from tests.workflows.admin.test_admin import DEFINITION
 from workflows import services
 from workflows.models import Workflow
 

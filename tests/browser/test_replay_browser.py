@@ -15,7 +15,7 @@ import pytest
 
 from conversations import services as conversation_services
 from tests.browser.test_manager_journey import log_in
-from tests.conftest import make_user
+from tests.support.people import make_user
 from workflows import services
 from workflows.models import WorkflowReplay
 from workflows.tasks import replay_chunk_task

@@ -19,8 +19,8 @@ from conversations import services as conversation_services
 from conversations.models import Conversation
 from tests.browser.test_manager_journey import log_in
 from tests.browser.test_tables_fit import MEASURE, fits
-from tests.conftest import make_user
-from tests.workflows.conftest import drain
+from tests.support.people import make_user
+from tests.support.runs import drain
 from workflows import services
 from workflows.models import Workflow
 

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from conversations import services
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from workflows import services as workflow_services
 
 HREF = re.compile(r'href="(/admin/[^"#]*)"')

@@ -13,7 +13,7 @@ from conversations.models import Contact, Conversation
 from conversations.services.conversations import lock_conversation
 from sla.models import SlaPolicy
 from sla.policies import _ACTIVE_POLICIES
-from tests.sla.conftest import make_policy
+from tests.support.sla import make_policy
 
 pytestmark = pytest.mark.django_db
 

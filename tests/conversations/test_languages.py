@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 from conversations import preferences
-from tests.conftest import client_for
+from tests.support.people import client_for
 
 
 def test_api_errors_follow_accept_language(db):

@@ -14,8 +14,9 @@ from conversations.api.serializers import ConversationSerializer
 from conversations.api.views import ConversationViewSet
 from conversations.services.fields import conversation_field_create, conversation_set_fields
 from conversations.services.snooze import conversation_snooze
-from tests.conftest import client_for
-from tests.sla.conftest import MONDAY_9AM, Clock, make_policy, office_hours  # noqa: F401 (a fixture)
+from tests.support.people import client_for
+from tests.support.clock import Clock
+from tests.support.sla import MONDAY_9AM, make_policy
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 from django.core import mail
 
 from conversations.roles import AGENTS_GROUP
-from tests.conftest import client_for, make_user
+from tests.support.people import client_for, make_user
 
 
 def test_a_mention_in_a_note_notifies_the_agent_once(agent_client, conversation, roles, django_capture_on_commit_callbacks):

@@ -3,7 +3,7 @@ import datetime as dt
 
 from conversations import clock
 from conversations.roles import AGENTS_GROUP
-from tests.conftest import client_for, make_user
+from tests.support.people import client_for, make_user
 
 
 def test_heartbeats_list_everyone_seen_in_the_last_30_seconds(agent_client, agent, conversation, roles):

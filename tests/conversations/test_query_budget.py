@@ -13,9 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from conversations import services
 from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP
-from tests.conftest import client_for, make_user
-
-# token + roles (1), contact (1), savepoint, conversation, event, SLA policies (1), release
+from tests.support.people import client_for, make_user
 OPEN_CONVERSATION_SQL = 7
 # token + roles, savepoint, lock (conversation + contact), message, conversation update, event, SLA state, release
 CUSTOMER_MESSAGE_SQL = 8

@@ -8,7 +8,7 @@ from conversations.models import AgentProfile, Conversation, Event
 from conversations.roles import AGENTS_GROUP
 from conversations.routing.handback import routing_sweep
 from conversations.routing.queue import queue_fill, waiting_conversations
-from tests.conftest import make_user
+from tests.support.people import make_user
 from workflows.engine.sweep import sweep_once
 
 

@@ -17,7 +17,7 @@ from django.utils import translation
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from conversations.roles import MANAGERS_GROUP
-from tests.conftest import client_for, make_user
+from tests.support.people import client_for, make_user
 from tests.i18n.pseudo import (PSEUDO_LANGUAGE, build_catalog, database_strings, english_words,
                                phrases_pattern, pseudo, remove_pseudo, visible_text)
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.test import Client
 
 from conversations import services
-from tests.conftest import client_for
+from tests.support.people import client_for
 from tests.infra.plugin import require_service
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -73,7 +73,7 @@ def test_rotating_the_token_retires_the_old_one(manager_client, inbox_and_token)
 
 
 def test_an_inbox_with_conversations_is_not_deleted(manager_client, inbox, inbound_client):
-    from tests.inboxes.conftest import make_mail, post_mail
+    from tests.support.mail import make_mail, post_mail
 
     post_mail(inbound_client, inbox, make_mail())
     response = manager_client.delete(f"/api/inboxes/{inbox.pk}/")

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from conversations import services
 from conversations.choices import SenderType
 from conversations.models import Attachment, Message
-from tests.conftest import client_for
+from tests.support.people import client_for
 
 pytestmark = pytest.mark.django_db
 

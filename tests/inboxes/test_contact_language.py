@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from conversations import services
 from conversations.models import Contact, Conversation
-from tests.inboxes.conftest import make_mail, post_mail
-from tests.workflows.conftest import drain, make_workflow  # noqa: F401  (a fixture)
+from tests.support.mail import make_mail, post_mail
+from tests.support.runs import drain
 
 
 def mail_declaring(header: str, value: str, **fields) -> bytes:

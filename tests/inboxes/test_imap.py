@@ -12,7 +12,7 @@ from inboxes.imap import poll_inbox
 from inboxes.probe import probe_imap
 from inboxes.services import inbox_create, inbox_update
 from inboxes.tasks import poll_imap_inboxes_task
-from tests.inboxes.conftest import make_mail
+from tests.support.mail import make_mail
 
 pytestmark = pytest.mark.services
 

@@ -10,8 +10,8 @@ from conversations.models import Contact, Conversation, Delivery, EmailHeaders, 
 from inboxes import inbound
 from inboxes.inbound import import_raw_mail
 from inboxes.services import inbox_create
-from tests.conftest import client_for
-from tests.inboxes.conftest import make_mail, post_mail
+from tests.support.people import client_for
+from tests.support.mail import make_mail, post_mail
 
 
 def sent_mail(conversation, inbox, message_id: str, body: str = "We are looking into it.") -> Message:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conversations import services
 from conversations.models import Delivery, Message
-from tests.inboxes.conftest import make_mail, post_mail
+from tests.support.mail import make_mail, post_mail
 
 
 def test_an_incoming_auto_reply_is_stored_but_never_sent(inbound_client, inbox, agent):

@@ -231,7 +231,7 @@ def test_replies_sent_in_one_batch_thread_onto_each_other(email_conversation, sm
 
 
 def test_workflow_auto_reply_to_a_customer_mail_is_sent(email_conversation, smtp_server):
-    from tests.workflows.conftest import drain
+    from tests.support.runs import drain
     from workflows import services as workflow_services
 
     drain()  # the opening mail's events, before the workflow exists

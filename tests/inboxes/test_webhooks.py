@@ -14,7 +14,7 @@ from django.test import Client
 
 from conversations.models import Conversation, Message
 from inboxes.services import inbox_create
-from tests.inboxes.conftest import make_mail
+from tests.support.mail import make_mail
 
 SIGNING_KEY = "key-mailgun-signing-0123456789abcdef"
 

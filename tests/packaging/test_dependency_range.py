@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The part of the suite run at each end: API and services, a workflow run through the engine, admin pages, the
 # system checks, the reports' SQL and the extras.
 SUITE = ["tests/test_admin_polish.py", "tests/conversations/test_setting_checks.py", "tests/test_extras.py",
-         "tests/workflows/test_api_runs.py", "tests/reports/test_api_report.py"]
+         "tests/workflows/api/test_api_runs.py", "tests/reports/test_api_report.py"]
 
 
 def project() -> dict:

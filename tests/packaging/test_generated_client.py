@@ -25,7 +25,7 @@ from rest_framework.authtoken.models import Token
 
 from conversations.api.base import API_VERSION, API_VERSION_HEADER
 from tests.infra.plugin import require_service
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 
 pytestmark = pytest.mark.services
 

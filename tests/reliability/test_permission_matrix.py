@@ -26,7 +26,7 @@ from sla.policies import business_hours_save
 from workflows.gallery import catalog as gallery
 from workflows.models import WorkflowReplay
 from workflows.services import workflow_definition
-from tests.conftest import browser_for, client_for
+from tests.support.people import browser_for, client_for
 
 ANONYMOUS, AGENT, MANAGER, SUPERUSER = "anonymous", "agent", "manager", "superuser"
 PUBLIC, NOBODY = "public", "nobody"

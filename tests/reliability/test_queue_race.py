@@ -19,7 +19,7 @@ from conversations.events import wakeups_suppressed
 from conversations.models import Conversation, Event
 from conversations.roles import AGENTS_GROUP
 from conversations.routing.queue import queue_fill
-from tests.conftest import make_user
+from tests.support.people import make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -9,20 +9,9 @@ from conversations import services
 from conversations.preferences import preference_save
 from conversations.roles import AGENTS_GROUP
 from sla.policies import sla_policy_save
-from sla.sweep import run_sweep
-from tests.conftest import make_user
-
-UTC = dt.UTC
-
-
-class Clock:
-    """What `timezone.now()` (and so `clock.now()` and `auto_now_add`) returns; moved by hand."""
-
-    def __init__(self, now: dt.datetime):
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
+from tests.support.clock import Clock
+from tests.support.people import make_user
+from tests.support.reports import UTC, History, utc
 
 
 @pytest.fixture
@@ -30,26 +19,6 @@ def frozen(monkeypatch) -> Clock:
     clock = Clock(dt.datetime(2026, 10, 20, tzinfo=UTC))
     monkeypatch.setattr(timezone, "now", clock)
     return clock
-
-
-def utc(day: int, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(2026, 10, day, hour, minute, tzinfo=UTC)
-
-
-class History:
-    """Runs the steps of the story in time order, sweeping SLA clocks at each moment like the worker would."""
-
-    def __init__(self, clock: Clock):
-        self.clock, self.steps = clock, []
-
-    def at(self, moment: dt.datetime, action) -> None:
-        self.steps.append((moment, len(self.steps), action))
-
-    def play(self) -> None:
-        for moment, _, action in sorted(self.steps, key=lambda step: step[:2]):
-            self.clock.now = moment
-            run_sweep(now=moment)
-            action()
 
 
 @pytest.fixture

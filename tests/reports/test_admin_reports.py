@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import browser_for
+from tests.support.people import browser_for
 
 PAGE = "/admin/reports/conversationreport/"
 PERIOD = {"since": "2026-10-24", "until": "2026-10-25"}

@@ -1,7 +1,7 @@
 """`GET /api/analytics/conversations/` against the hand-computed figures of the `story` fixture (docs/reports.md)."""
 import pytest
 
-from tests.conftest import client_for
+from tests.support.people import client_for
 
 URL = "/api/analytics/conversations/"
 PERIOD = {"since": "2026-10-24", "until": "2026-10-25"}

@@ -26,8 +26,8 @@ from django.apps import apps
 from conversations import services
 from reports.models import ConversationFacts
 from sla.policies import business_hours_save, sla_policy_save
-from tests.conftest import client_for
-from tests.reports.conftest import History, utc
+from tests.support.people import client_for
+from tests.support.reports import History, utc
 
 URL = "/api/analytics/conversations/"
 PERIOD = {"since": "2026-10-23", "until": "2026-10-26"}
@@ -148,7 +148,7 @@ def test_calendar_minutes_without_a_calendar_on_the_policy(frozen, roles, contac
 
 def test_the_reports_page_shows_business_minutes_and_the_comments_linking_their_conversations(office_story,
                                                                                              berlin_manager):
-    from tests.conftest import browser_for
+    from tests.support.people import browser_for
 
     response = browser_for(berlin_manager).get("/admin/reports/conversationreport/", {**PERIOD, "group_by": "channel"})
     assert response.status_code == 200

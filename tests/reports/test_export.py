@@ -5,7 +5,7 @@ import io
 from django.http import StreamingHttpResponse
 
 from reports.export import BASE_COLUMNS
-from tests.conftest import client_for
+from tests.support.people import client_for
 
 URL = "/api/exports/conversations.csv"
 PERIOD = {"since": "2026-10-24", "until": "2026-10-25"}

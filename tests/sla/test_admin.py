@@ -2,7 +2,7 @@
 import pytest
 
 from sla.models import BusinessHours
-from tests.sla.conftest import open_conversation
+from tests.support.sla import open_conversation
 
 pytestmark = pytest.mark.django_db
 

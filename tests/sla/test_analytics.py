@@ -3,7 +3,7 @@ import pytest
 
 from conversations import services
 from sla.sweep import run_sweep
-from tests.sla.conftest import make_policy, open_conversation
+from tests.support.sla import make_policy, open_conversation
 
 pytestmark = pytest.mark.django_db
 WINDOW = {"since": "2026-06-08T00:00:00Z", "until": "2026-06-09T00:00:00Z"}

@@ -10,7 +10,7 @@ from conversations.models import Conversation
 from sla.api.serializers import SlaTargetSerializer
 from sla.selectors import breached_conversation_ids_q, targets_for
 from sla.sweep import run_sweep
-from tests.sla.conftest import MONDAY_9AM, open_conversation
+from tests.support.sla import MONDAY_9AM, open_conversation
 
 pytestmark = pytest.mark.django_db
 

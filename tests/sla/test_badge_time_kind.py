@@ -2,7 +2,7 @@
 nights and weekends left out), so "due in 7h" is not read as seven hours from now; calendar time stays as it was."""
 from django.urls import reverse
 
-from tests.sla.conftest import make_policy, open_conversation
+from tests.support.sla import make_policy, open_conversation
 
 
 def badges(client, user, conversation) -> str:

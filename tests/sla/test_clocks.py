@@ -6,7 +6,7 @@ import pytest
 from conversations import services
 from conversations.models import Event
 from sla.models import SlaTarget
-from tests.sla.conftest import MONDAY_9AM, make_policy, open_conversation
+from tests.support.sla import make_policy, MONDAY_9AM, open_conversation
 
 pytestmark = pytest.mark.django_db
 

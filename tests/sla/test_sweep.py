@@ -12,7 +12,7 @@ from conversations.models import Event
 from sla.models import SlaTarget
 from sla.sweep import next_due_at, run_sweep
 from sla.tasks import SCHEDULE_NAME, ensure_sla_schedule, sla_sweep_task
-from tests.sla.conftest import MONDAY_9AM, open_conversation
+from tests.support.sla import MONDAY_9AM, open_conversation
 
 pytestmark = pytest.mark.django_db
 

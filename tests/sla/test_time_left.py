@@ -3,7 +3,7 @@ calendar, calendar time otherwise, the same whether the clock runs or is paused 
 import re
 
 from conversations import services
-from tests.sla.conftest import make_policy
+from tests.support.sla import make_policy
 
 
 def targets(client, conversation) -> dict[str, dict]:

@@ -11,7 +11,7 @@ from django.core import mail
 from conversations import clock, services
 from conversations.models import Event, Message
 from sla.sweep import run_sweep
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from workflows.models import WorkflowRun
 
 pytestmark = pytest.mark.django_db

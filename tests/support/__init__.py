@@ -1,5 +1,12 @@
-"""Helpers shared by test files (not fixtures: those stay in the conftest of the directory that uses them).
+"""Helpers shared by test files. Import from here, never from another directory's conftest.
 
-Import from here, never from another directory's conftest: `runs` (drive the engine the way the sweep does),
-`remote` (fake remote endpoints that hold an answer until the test lets it go).
+Helpers (plain functions and classes): `people` (users with roles, API and admin clients), `runs` (drive the engine
+the way the sweep does: drain, resume, a workflow's only run, a step's output, dry-run contexts), `mail` (raw
+customer mail posted to an inbox), `sla` (policies and conversations at the reference Monday), `reports` (a history
+played in time order), `clock` (a settable `timezone.now()`), `remote` (fake remote endpoints on 127.0.0.1 that hold
+an answer until the test lets it go).
+
+Fixtures used by more than one directory live in `fixtures` (workflows, loopback allowlist, no-socket transport,
+office hours) and `browser` (headless chromium, pages, screenshots); tests/conftest.py registers both for every test.
+A fixture only one directory uses stays in that directory's conftest.
 """

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from conversations.models import Message
 from conversations.roles import AGENTS_GROUP
-from tests.conftest import client_for, make_user
+from tests.support.people import client_for, make_user
 from workflows.engine import canned
 from workflows.models import CannedResponse
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from sla.sweep import run_sweep
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from workflows.engine.sweep import sweep_once
 
 START = dt.datetime(2026, 6, 8, 9, 0, tzinfo=dt.timezone.utc)

@@ -11,8 +11,8 @@ from django.core import mail
 
 from conversations import clock
 from conversations.roles import AGENTS_GROUP
-from tests.conftest import make_user
-from tests.workflows.conftest import drain
+from tests.support.people import make_user
+from tests.support.runs import drain
 from workflows.engine.sweep import sweep_once
 
 URL = "/api/workflows/"

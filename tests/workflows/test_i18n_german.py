@@ -11,7 +11,7 @@ from conversations import services as conversation_services
 from workflows import services
 from workflows.models import WorkflowRun
 
-from .conftest import drain
+from tests.support.runs import drain
 
 GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de"}
 # Step and trigger labels, button and heading texts the editor shows in English; none may be left on a German page.

@@ -10,7 +10,7 @@ from conversations import services
 from workflows.triggers import intents
 from workflows.engine.definition import DefinitionError
 from workflows.models import WorkflowRun
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from tests.workflows.runs_api import runs_through_api, step_summary
 
 CANCEL = ["I want to cancel"]

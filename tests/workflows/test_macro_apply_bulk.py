@@ -4,7 +4,7 @@ import pytest
 from conversations import services
 from conversations.models import Message
 from conversations.roles import AGENTS_GROUP
-from tests.conftest import client_for, make_user
+from tests.support.people import client_for, make_user
 from workflows.models import Macro
 
 MACROS = "/api/macros/"
@@ -125,7 +125,7 @@ def test_the_demo_ships_macros_with_inputs_that_apply(agent_client, conversation
 def test_the_workspace_asks_a_macros_inputs_inline(agent, conversation):
     from django.urls import reverse
 
-    from tests.conftest import browser_for
+    from tests.support.people import browser_for
     from workflows.engine import macros
 
     macro = macros.macro_create(name="Order", inputs=[{"key": "order", "label": "Order number", "type": "text"}],
@@ -141,7 +141,7 @@ def test_the_workspace_asks_a_macros_inputs_inline(agent, conversation):
 def test_the_workspace_preview_changes_nothing_and_apply_sends_the_edited_reply(agent, conversation):
     from django.urls import reverse
 
-    from tests.conftest import browser_for
+    from tests.support.people import browser_for
     from workflows.engine import macros
 
     macro = macros.macro_create(name="Order", inputs=[{"key": "order", "label": "Order number", "type": "text"}],

@@ -6,8 +6,8 @@ import datetime as dt
 from prometheus_client.parser import text_string_to_metric_families
 
 from conversations import clock, services
-from tests.conftest import client_for
-from tests.workflows.conftest import drain
+from tests.support.people import client_for
+from tests.support.runs import drain
 
 
 def scrape(user) -> dict[str, list]:

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conversations import services
 from conversations.models import Event, Message, Transcript
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from workflows.models import WorkflowRun
 
 SAMPLE_WAV = Path(__file__).resolve().parents[1] / "data" / "printer_broken.wav"  # "My printer is broken."

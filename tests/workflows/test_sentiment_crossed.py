@@ -5,7 +5,7 @@ import pytest
 from conversations import services
 from conversations.models import Event
 from workflows.models import WorkflowRun
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from tests.workflows.runs_api import runs_through_api, step_summary
 
 ANGRY = "This is terrible, I am furious and the product is useless"  # VADER maps it to about 0.07

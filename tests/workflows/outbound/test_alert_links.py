@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 
 from conversations import services
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
 

@@ -7,7 +7,7 @@ import pytest
 
 from conversations import clock
 from conversations import services as conversations
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from tests.workflows.outbound.fakes import auvious_fixture, serve_auvious
 from workflows.integrations.custom_actions import custom_action_save
 from workflows.engine.definition import DefinitionError

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from werkzeug import Response
 
 from conversations import clock, services
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from tests.workflows.outbound.test_webhook import SECRET, receiver_verifies, webhook
 from workflows.models import Endpoint, WorkflowRun
 from workflows.integrations.delivery import destination, endpoint_for_attempt

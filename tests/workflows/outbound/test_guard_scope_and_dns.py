@@ -13,8 +13,8 @@ import pytest
 import requests
 from urllib3.util import connection as urllib3_connection
 
-from tests.workflows.conftest import drain
-from tests.workflows.steps.conftest import only_run
+from tests.support.runs import drain
+from tests.support.runs import only_run
 from workflows.integrations import services as integrations
 from workflows.integrations.probe import integration_test_connection
 from workflows.models import StepRun

@@ -10,8 +10,8 @@ from werkzeug import Response
 
 from conversations import clock
 from tests.support.runs import resume_after
-from tests.workflows.conftest import drain
-from tests.workflows.steps.conftest import definition_errors, dry_run_context, only_run
+from tests.support.runs import drain
+from tests.support.runs import definition_errors, dry_run_context, only_run
 from workflows.steps import step_types
 from workflows.steps.http_request import to_auto, to_boolean, to_number
 

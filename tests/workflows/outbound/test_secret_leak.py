@@ -13,7 +13,7 @@ from django.test import Client
 from werkzeug import Request, Response
 
 from conversations import services as conversations
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from tests.workflows.outbound.fakes import TokenEndpoint
 from workflows.integrations.custom_actions import custom_action_save
 from workflows.integrations.services import integration_save

@@ -15,7 +15,7 @@ from django.apps import apps
 from django.db import connection
 
 from conversations import services as conversations
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from tests.workflows.outbound.test_webhook import receiver_verifies
 from workflows import services
 from workflows.integrations.services import integration_save, integrations_rotate_keys

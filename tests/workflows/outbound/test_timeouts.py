@@ -9,7 +9,7 @@ from werkzeug import Response
 
 from tests.support.remote import HeldFirstAnswer
 from tests.support.runs import only_run, resume_after
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from workflows.integrations import services as integrations
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")

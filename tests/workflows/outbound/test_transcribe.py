@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conversations import clock, services
 from conversations.models import Message, Transcript
 from tests.infra.plugin import require_service
-from tests.workflows.conftest import drain
-from tests.workflows.steps.conftest import definition_errors, only_run
+from tests.support.runs import drain
+from tests.support.runs import definition_errors, only_run
 from workflows.integrations import speech
 from workflows.engine.sweep import resume_due_runs
 

@@ -11,8 +11,8 @@ from werkzeug import Response
 
 from conversations import clock, services
 from tests.support.runs import resume_after
-from tests.workflows.conftest import drain
-from tests.workflows.steps.conftest import definition_errors, dry_run_context, only_run
+from tests.support.runs import drain
+from tests.support.runs import definition_errors, dry_run_context, only_run
 from workflows.integrations import services as integrations
 from workflows.services import workflow_definition
 from workflows.steps import step_types

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from conversations import services
 from conversations.models import Attachment, Contact, Conversation, Event, Message, Notification, SavedView, Survey
-from tests.conftest import client_for
-from tests.workflows.conftest import drain
+from tests.support.people import client_for
+from tests.support.runs import drain
 from workflows.models import StepRun
 
 NAME, EMAIL, PHONE = "Zebulon Quixotic", "zebulon.quixotic@canary.example", "+14155550199"

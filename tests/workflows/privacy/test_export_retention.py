@@ -9,7 +9,7 @@ from django.http import StreamingHttpResponse
 
 from conversations import clock, services
 from conversations.models import Conversation
-from tests.conftest import client_for
+from tests.support.people import client_for
 from workflows.engine.sweep import sweep_once
 
 

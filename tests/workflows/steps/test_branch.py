@@ -8,9 +8,8 @@ import re
 import pytest
 
 from conversations import services
-from tests.browser.conftest import chromium, new_page, shot  # noqa: F401  (the shared headless-chromium fixtures)
-from tests.conftest import make_user
-from tests.workflows.conftest import drain
+from tests.support.people import make_user
+from tests.support.runs import drain
 from workflows import services as workflow_services
 from workflows.models import Workflow
 from workflows.engine.sweep import sweep_once

@@ -3,8 +3,8 @@ import pytest
 from django.core import mail
 
 from conversations import services
-from tests.workflows.conftest import drain
-from tests.workflows.steps.conftest import definition_errors, dry_run_context, events_after, only_run, step_output
+from tests.support.runs import drain
+from tests.support.runs import definition_errors, dry_run_context, events_after, only_run, step_output
 from workflows.engine.runner import execute_run
 from workflows.services import workflow_run_manual
 from workflows.steps import step_types

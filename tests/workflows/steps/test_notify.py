@@ -3,8 +3,8 @@ import pytest
 from django.core import mail
 
 from conversations import services
-from tests.workflows.conftest import drain
-from tests.workflows.steps.conftest import definition_errors, dry_run_context, only_run
+from tests.support.runs import drain
+from tests.support.runs import definition_errors, dry_run_context, only_run
 from workflows.steps import step_types
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from conversations import clock, services
 from conversations.models import AgentProfile, Conversation, Event
-from tests.workflows.conftest import drain
-from tests.workflows.steps.conftest import definition_errors, dry_run_context, events_after, only_run, step_output
+from tests.support.runs import drain
+from tests.support.runs import definition_errors, dry_run_context, events_after, only_run, step_output
 from workflows.steps import step_types
 
 

@@ -8,8 +8,8 @@ from django.core import mail
 
 from conversations import clock, services
 from conversations.models import Survey
-from tests.workflows.conftest import drain
-from tests.workflows.steps.conftest import definition_errors, dry_run_context, events_after, only_run, step_output
+from tests.support.runs import drain
+from tests.support.runs import definition_errors, dry_run_context, events_after, only_run, step_output
 from workflows.integrations import services as integrations
 from workflows.steps import step_types
 from workflows.engine.sweep import resume_due_runs

@@ -5,7 +5,7 @@ import pytest
 
 from conversations import services
 from conversations.models import Event
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from tests.workflows.test_e2e_steps import the_run
 
 URL = "/api/workflows/"

@@ -3,8 +3,8 @@ import pytest
 
 from conversations import services
 from conversations.models import Ticket
-from tests.workflows.conftest import drain
-from tests.workflows.steps.conftest import definition_errors, dry_run_context, events_after, only_run
+from tests.support.runs import drain
+from tests.support.runs import definition_errors, dry_run_context, events_after, only_run
 from workflows.steps import step_types
 
 

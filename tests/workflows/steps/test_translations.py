@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conversations import services
-from tests.conftest import client_for
-from tests.workflows.conftest import drain
+from tests.support.people import client_for
+from tests.support.runs import drain
 
 REPLY = {"type": "auto_reply", "config": {
     "text": "Hello {{ contact.name }}, we are on it.",

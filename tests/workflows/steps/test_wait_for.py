@@ -9,7 +9,7 @@ import pytest
 from conversations import clock, services
 from conversations.models import Event
 from tests.support.runs import replies
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 from workflows.engine import waits
 from workflows.engine.context import BatchReader
 from workflows.engine.sweep import resume_due_runs, sweep_once
@@ -210,7 +210,7 @@ def test_the_admin_run_page_shows_a_waiting_wait_for(ask_and_wait, manager, clie
 
 def test_replay_names_the_wait_and_the_path_it_would_take(manager_client, conversation,
                                                           django_capture_on_commit_callbacks):
-    from tests.workflows.test_replay import create, replay, say as say_on
+    from tests.workflows.engine.test_replay import create, replay, say as say_on
 
     branch = {"type": "branch", "config": {"branches": [
         {"name": "VIP", "condition": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]},

@@ -5,7 +5,7 @@ import pytest
 
 from conversations import services
 from conversations.models import Event
-from tests.workflows.conftest import drain
+from tests.support.runs import drain
 
 URL = "/api/workflows/"
 RUNS = "/api/workflow-runs/"
