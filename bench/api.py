@@ -11,6 +11,7 @@ ratio is taken within a round, then the median. Then our conversations are bulk-
 are bulk-filled to the same 100k and their list pages timed too. Queries per request are counted in-process with
 `CaptureQueriesContext`. Everything is deleted at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,15 +46,18 @@ class Sizes:
     helpdesk_list_requests: int = 3  # each one reads every ticket: about 30 s at 100k on a quiet 2-core machine
 
 
-QUICK = Sizes(per_round=40, rounds=1, contacts=10, list_sizes=(500, 1_000), list_requests=6,
-              helpdesk_list_requests=1)
+QUICK = Sizes(per_round=40, rounds=1, contacts=10, list_sizes=(500, 1_000), list_requests=6, helpdesk_list_requests=1)
 
 
 def parse_sizes(argv: list[str] | None = None) -> Sizes:
     """Default sizes, or smaller ones for a smoke run (`--quick`, `BENCH_QUICK=1`, or explicit numbers)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1",
-                        help="a smoke run: 1 round of 40 creations, lists at 500 and 1,000 rows")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=os.environ.get("BENCH_QUICK") == "1",
+        help="a smoke run: 1 round of 40 creations, lists at 500 and 1,000 rows",
+    )
     parser.add_argument("--per-round", type=int, help="creations of each kind per round (default 500)")
     parser.add_argument("--rounds", type=int, help="rounds of creations (default 3)")
     parser.add_argument("--sizes", help="comma-separated row counts the list pages are timed at (default 10000,100000)")
@@ -105,9 +109,21 @@ class Servers:
 
 
 def create_contacts(servers: Servers, count: int) -> list[int]:
-    _, ids = post_all(servers.ours, servers.token, [
-        ("/api/contacts/", {"name": f"Customer {n}", "email": f"customer{n}@example.com",
-                            "segment": random.choice(["smb", "vip"])}) for n in range(count)])
+    _, ids = post_all(
+        servers.ours,
+        servers.token,
+        [
+            (
+                "/api/contacts/",
+                {
+                    "name": f"Customer {n}",
+                    "email": f"customer{n}@example.com",
+                    "segment": random.choice(["smb", "vip"]),
+                },
+            )
+            for n in range(count)
+        ],
+    )
     return ids
 
 
@@ -116,37 +132,91 @@ def creation_round(servers: Servers, contact_ids: list[int], count: int, offset:
     (follow-up) to each; the kinds run one after the other, so each has the machine to itself."""
     channels, priorities = ["email", "live_chat", "whatsapp", "web"], ["low", "normal", "high", "urgent"]
     numbers = range(offset, offset + count)
-    conversations, conversation_ids = post_all(servers.ours, servers.token, [
-        ("/api/conversations/", {"contact": random.choice(contact_ids), "channel": random.choice(channels),
-                                 "subject": f"Order {n} question", "priority": random.choice(priorities)})
-        for n in numbers])
-    bare, _ = post_all(servers.bare.base_url, servers.bare_token, [
-        ("/items/", {"title": f"Order {n} question", "status": "open", "priority": "normal"}) for n in numbers])
+    conversations, conversation_ids = post_all(
+        servers.ours,
+        servers.token,
+        [
+            (
+                "/api/conversations/",
+                {
+                    "contact": random.choice(contact_ids),
+                    "channel": random.choice(channels),
+                    "subject": f"Order {n} question",
+                    "priority": random.choice(priorities),
+                },
+            )
+            for n in numbers
+        ],
+    )
+    bare, _ = post_all(
+        servers.bare.base_url,
+        servers.bare_token,
+        [("/items/", {"title": f"Order {n} question", "status": "open", "priority": "normal"}) for n in numbers],
+    )
     setup = servers.helpdesk_setup
-    tickets, ticket_ids = post_all(servers.helpdesk.base_url, setup["token"], [
-        ("/api/tickets/", {"queue": setup["queue"], "title": f"Order {n} question", "priority": 3,
-                           "description": "Hello, my invoice looks wrong", "submitter_email": f"c{n}@example.com"})
-        for n in numbers])
-    messages, _ = post_all(servers.ours, servers.token, [
-        (f"/api/conversations/{cid}/messages/", {"body": f"Hello, my invoice {cid} looks wrong",
-                                                 "sender_type": "customer"}) for cid in conversation_ids])
-    followups, _ = post_all(servers.helpdesk.base_url, setup["token"], [
-        ("/api/followups/", {"ticket": tid, "user": setup["user"], "comment": "Any news on this?", "public": True})
-        for tid in ticket_ids])
-    return {"conversations": conversations, "bare": bare, "tickets": tickets, "messages": messages,
-            "followups": followups}
+    tickets, ticket_ids = post_all(
+        servers.helpdesk.base_url,
+        setup["token"],
+        [
+            (
+                "/api/tickets/",
+                {
+                    "queue": setup["queue"],
+                    "title": f"Order {n} question",
+                    "priority": 3,
+                    "description": "Hello, my invoice looks wrong",
+                    "submitter_email": f"c{n}@example.com",
+                },
+            )
+            for n in numbers
+        ],
+    )
+    messages, _ = post_all(
+        servers.ours,
+        servers.token,
+        [
+            (
+                f"/api/conversations/{cid}/messages/",
+                {"body": f"Hello, my invoice {cid} looks wrong", "sender_type": "customer"},
+            )
+            for cid in conversation_ids
+        ],
+    )
+    followups, _ = post_all(
+        servers.helpdesk.base_url,
+        setup["token"],
+        [
+            ("/api/followups/", {"ticket": tid, "user": setup["user"], "comment": "Any news on this?", "public": True})
+            for tid in ticket_ids
+        ],
+    )
+    return {
+        "conversations": conversations,
+        "bare": bare,
+        "tickets": tickets,
+        "messages": messages,
+        "followups": followups,
+    }
 
 
 def report_creation(report: Report, rounds: list[dict[str, Rate]]) -> None:
     """Median rates over the rounds, and the ratios taken within each round."""
-    labels = {"conversations": "POST /api/conversations/ (ours)", "messages": "POST .../messages/ (ours)",
-              "bare": "POST /items/ (bare DRF, one INSERT)", "tickets": "POST /api/tickets/ (django-helpdesk)",
-              "followups": "POST /api/followups/ (django-helpdesk)"}
+    labels = {
+        "conversations": "POST /api/conversations/ (ours)",
+        "messages": "POST .../messages/ (ours)",
+        "bare": "POST /items/ (bare DRF, one INSERT)",
+        "tickets": "POST /api/tickets/ (django-helpdesk)",
+        "followups": "POST /api/followups/ (django-helpdesk)",
+    }
     for key, label in labels.items():
         rates = [row[key] for row in rounds]
-        report.figure(label, f"{median(r.per_s for r in rates):.1f}/s (p50 {median(r.p50 for r in rates) * 1000:.1f} "
-                             f"ms, p95 {median(r.p95 for r in rates) * 1000:.1f} ms; rounds: "
-                             + ", ".join(f"{r.per_s:.0f}" for r in rates) + ")")
+        report.figure(
+            label,
+            f"{median(r.per_s for r in rates):.1f}/s (p50 {median(r.p50 for r in rates) * 1000:.1f} "
+            f"ms, p95 {median(r.p95 for r in rates) * 1000:.1f} ms; rounds: "
+            + ", ".join(f"{r.per_s:.0f}" for r in rates)
+            + ")",
+        )
         report.raw[key] = [r.figures() for r in rates]
 
     def paired(numerator: str, denominator: str) -> float | None:
@@ -186,15 +256,22 @@ def insert_batch(count: int, offset: int, oldest, contact_ids: list[int], tags: 
     statuses = ["new", "open", "pending", "on_hold", "resolved", "closed"]
     with transaction.atomic():
         rows = Conversation.objects.bulk_create(
-            Conversation(contact_id=random.choice(contact_ids), channel=random.choice(["email", "live_chat", "sms"]),
-                         subject=f"Old case {offset + n}", status=random.choice(statuses),
-                         priority=random.choice(["low", "normal", "high", "urgent"]),
-                         created_at=oldest - timedelta(minutes=offset + n + 1))
+            Conversation(
+                contact_id=random.choice(contact_ids),
+                channel=random.choice(["email", "live_chat", "sms"]),
+                subject=f"Old case {offset + n}",
+                status=random.choice(statuses),
+                priority=random.choice(["low", "normal", "high", "urgent"]),
+                created_at=oldest - timedelta(minutes=offset + n + 1),
+            )
             for n in range(count)
         )
         Message.objects.bulk_create(
-            Message(conversation_id=row.pk, sender_type="customer",
-                    body=random.choice(["My invoice is wrong", "Cannot log in", "Where is my parcel?"]))
+            Message(
+                conversation_id=row.pk,
+                sender_type="customer",
+                body=random.choice(["My invoice is wrong", "Cannot log in", "Where is my parcel?"]),
+            )
             for row in rows
         )
         through = Conversation.tags.through
@@ -217,11 +294,19 @@ def time_peer_lists(servers: Servers, size: int, sizes: Sizes) -> tuple[Rate, Ra
     started = time.perf_counter()
     servers.bare.tool("seed", size)
     servers.helpdesk.tool("seed", size, servers.helpdesk_setup["queue"])
-    print(f"Bulk insert of {size:,} bare rows and {size:,} django-helpdesk tickets: "
-          f"{time.perf_counter() - started:.1f} s", flush=True)
+    print(
+        f"Bulk insert of {size:,} bare rows and {size:,} django-helpdesk tickets: "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     bare = time_gets(f"{servers.bare.base_url}/items/", servers.bare_token, sizes.list_requests)
-    helpdesk = time_gets(f"{servers.helpdesk.base_url}/api/tickets/", servers.helpdesk_setup["token"],
-                         sizes.helpdesk_list_requests, threads=1, warm=False)
+    helpdesk = time_gets(
+        f"{servers.helpdesk.base_url}/api/tickets/",
+        servers.helpdesk_setup["token"],
+        sizes.helpdesk_list_requests,
+        threads=1,
+        warm=False,
+    )
     return bare, helpdesk
 
 
@@ -237,12 +322,25 @@ def count_queries(token: str) -> dict[str, int]:
     contact_id = Contact.objects.values_list("id", flat=True).first()
     created = {}
     requests_to_count = [
-        ("POST conversation", lambda: created.setdefault("c", client.post(
-            "/api/conversations/", {"contact": contact_id, "channel": "email", "subject": "Counted"},
-            content_type="application/json"))),
-        ("POST message", lambda: client.post(
-            f"/api/conversations/{created['c'].json()['id']}/messages/",
-            {"body": "Counted message", "sender_type": "customer"}, content_type="application/json")),
+        (
+            "POST conversation",
+            lambda: created.setdefault(
+                "c",
+                client.post(
+                    "/api/conversations/",
+                    {"contact": contact_id, "channel": "email", "subject": "Counted"},
+                    content_type="application/json",
+                ),
+            ),
+        ),
+        (
+            "POST message",
+            lambda: client.post(
+                f"/api/conversations/{created['c'].json()['id']}/messages/",
+                {"body": "Counted message", "sender_type": "customer"},
+                content_type="application/json",
+            ),
+        ),
         ("GET first page", lambda: client.get("/api/conversations/")),
         ("GET filtered page", lambda: client.get(f"/api/conversations/?{FILTERED_QUERY}")),
         ("GET search page", lambda: client.get(f"/api/conversations/?{SEARCH_QUERY}")),
@@ -266,18 +364,21 @@ def measure(servers: Servers, sizes: Sizes, report: Report) -> None:
         print(f"Bulk insert up to {size:,} conversations: {bulk_fill(size):.1f} s", flush=True)
         ours = time_lists(servers.ours, servers.token, sizes.list_requests)
         report.raw[f"lists_{size}"] = {label: rate.figures() for label, rate in ours.items()}
-        report.figure(f"Our list pages at {size:,} conversations (p50)",
-                      ", ".join(f"{label} {rate.p50 * 1000:.1f} ms" for label, rate in ours.items()))
+        report.figure(
+            f"Our list pages at {size:,} conversations (p50)",
+            ", ".join(f"{label} {rate.p50 * 1000:.1f} ms" for label, rate in ours.items()),
+        )
     largest = sizes.list_sizes[-1]
     bare, helpdesk = time_peer_lists(servers, largest, sizes)
     report.figure(f"Bare DRF list page at {largest:,} rows (p50)", f"{bare.p50 * 1000:.1f} ms")
-    report.figure(f"django-helpdesk ticket list page at {largest:,} tickets (median of {helpdesk.count})",
-                  f"{helpdesk.p50:.2f} s")
+    report.figure(
+        f"django-helpdesk ticket list page at {largest:,} tickets (median of {helpdesk.count})", f"{helpdesk.p50:.2f} s"
+    )
     report.raw.update(bare_list=bare.figures(), helpdesk_list=helpdesk.figures())
-    report.ratio(f"first list page at {largest:,} rows vs bare list", ratio(ours["first page"].p50, bare.p50),
-                 "<= 1.5")
-    report.ratio(f"django-helpdesk list page vs ours at {largest:,} (times slower)",
-                 ratio(helpdesk.p50, ours["first page"].p50))
+    report.ratio(f"first list page at {largest:,} rows vs bare list", ratio(ours["first page"].p50, bare.p50), "<= 1.5")
+    report.ratio(
+        f"django-helpdesk list page vs ours at {largest:,} (times slower)", ratio(helpdesk.p50, ours["first page"].p50)
+    )
     counts = count_queries(servers.token)
     report.figure("SQL queries per request (ours)", ", ".join(f"{label} {n}" for label, n in counts.items()))
 
@@ -303,10 +404,12 @@ def main(argv: list[str] | None = None) -> None:
         bare, helpdesk = bare_peer(workdir), helpdesk_peer(workdir)
         peers = [bare, helpdesk]
         servers = Servers(server.base_url, token, bare, start_peer(bare)["token"], helpdesk, start_peer(helpdesk))
-        report = Report("API: creation and lists vs django-helpdesk 2.6.1 and a bare DRF endpoint",
-                        f"gunicorn -w 2 per project, SQLite WAL, 2 client threads; {sizes.rounds} rounds of "
-                        f"{sizes.per_round} creations of each kind; lists at {', '.join(f'{s:,}' for s in sizes.list_sizes)}"
-                        f" rows{' (QUICK: figures mean nothing)' if sizes == QUICK else ''}")
+        report = Report(
+            "API: creation and lists vs django-helpdesk 2.6.1 and a bare DRF endpoint",
+            f"gunicorn -w 2 per project, SQLite WAL, 2 client threads; {sizes.rounds} rounds of "
+            f"{sizes.per_round} creations of each kind; lists at {', '.join(f'{s:,}' for s in sizes.list_sizes)}"
+            f" rows{' (QUICK: figures mean nothing)' if sizes == QUICK else ''}",
+        )
         print(f"{report.setup}; {load_note()}", flush=True)
         measure(servers, sizes, report)
         report.figure("Total time of this bench", f"{time.perf_counter() - started:.0f} s")

@@ -30,6 +30,7 @@ CPU is read from cgroup v1 `cpuacct.usage` (a group per process tier, children i
 groups (root here); otherwise from /proc of the process trees, and the core limits are skipped. Only loopback
 traffic; every group, process and temp directory is removed at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,11 +86,23 @@ class Sizes:
     conversations: int = 100  # the messages are spread over them (runs on one conversation share its row lock)
 
 
-QUICK = Sizes(bare_posts=40, cost_messages=15, step_seconds=2.0, steps=(0.05, 0.2), busy_messages=20,
-              limit_messages=15, limits=(1.0,), latency_messages=20, latency_workers=(8,), drain_timeout=60, conversations=20)
+QUICK = Sizes(
+    bare_posts=40,
+    cost_messages=15,
+    step_seconds=2.0,
+    steps=(0.05, 0.2),
+    busy_messages=20,
+    limit_messages=15,
+    limits=(1.0,),
+    latency_messages=20,
+    latency_workers=(8,),
+    drain_timeout=60,
+    conversations=20,
+)
 
 
 # --- CPU per process tier ----------------------------------------------------------------------------------------
+
 
 def _children() -> dict[int, list[int]]:
     tree: dict[int, list[int]] = {}
@@ -98,7 +111,7 @@ def _children() -> dict[int, list[int]]:
             text = stat.read_text()
         except OSError:
             continue
-        fields = text[text.rindex(")") + 2:].split()
+        fields = text[text.rindex(")") + 2 :].split()
         tree.setdefault(int(fields[1]), []).append(int(stat.parent.name))
     return tree
 
@@ -118,7 +131,7 @@ def proc_cpu(pid: int) -> float:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0.0
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
@@ -137,8 +150,11 @@ class Tier:
 
     def __init__(self, name: str, use_cgroups: bool) -> None:
         self.name, self.roots, self.use_cgroups = name, [], use_cgroups
-        self.dirs = [CGROUP_ROOT / controller / f"helpdesk-bench-{os.getpid()}-{name}"
-                     for controller in ("cpu", "cpuacct")] if use_cgroups else []
+        self.dirs = (
+            [CGROUP_ROOT / controller / f"helpdesk-bench-{os.getpid()}-{name}" for controller in ("cpu", "cpuacct")]
+            if use_cgroups
+            else []
+        )
         for directory in self.dirs:
             directory.mkdir(exist_ok=True)
 
@@ -183,13 +199,20 @@ class Tier:
 
 # --- processes with the probes -----------------------------------------------------------------------------------
 
+
 class ProbedCluster(QCluster):
     """`python -m bench.probe qcluster`: a qcluster whose workers count their transactions and claims."""
 
     def start(self) -> ProbedCluster:
         with open(self.log, "ab") as out:
-            self.process = subprocess.Popen([PYTHON, "-m", "bench.probe", "qcluster"], cwd=ROOT, env=self.env,
-                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [PYTHON, "-m", "bench.probe", "qcluster"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return self
 
 
@@ -251,31 +274,52 @@ class System:
         return Path(self.env[PROBE_DIR_ENV])
 
     def prepare(self, workflows: list[dict]) -> System:
-        self.web, self.worker = Tier(f"{self.name}-web", self.use_cgroups), Tier(f"{self.name}-worker",
-                                                                                 self.use_cgroups)
+        self.web, self.worker = (
+            Tier(f"{self.name}-web", self.use_cgroups),
+            Tier(f"{self.name}-worker", self.use_cgroups),
+        )
         migrate(self.env)
         self.session, self.sampler = Driver(self.env), Driver(self.env)
         self.token = self.session.call("api_token", "bench-manager", drain.MANAGERS_GROUP)["token"]
-        self.server = Gunicorn({**self.env, "BENCH_PROBE_WSGI": "1"}, self.workdir / f"{self.name}-gunicorn.log",
-                               app="bench.probe:application").start(timeout=90)
+        self.server = Gunicorn(
+            {**self.env, "BENCH_PROBE_WSGI": "1"},
+            self.workdir / f"{self.name}-gunicorn.log",
+            app="bench.probe:application",
+        ).start(timeout=90)
         self.web.adopt(self.server.process.pid)
         warm_up(self.server.base_url)
-        _, self.workflow_ids = post_all(self.server.base_url, self.token,
-                                        [("/api/workflows/", definition) for definition in workflows])
+        _, self.workflow_ids = post_all(
+            self.server.base_url, self.token, [("/api/workflows/", definition) for definition in workflows]
+        )
         count = self.sizes.conversations
-        _, contact_ids = post_all(self.server.base_url, self.token, [
-            ("/api/contacts/", {"name": f"Customer {n}", "email": f"customer{n}@example.com"})
-            for n in range(max(1, count // 2))])
-        _, self.conversation_ids = post_all(self.server.base_url, self.token, [
-            ("/api/conversations/", {"contact": contact_ids[n % len(contact_ids)], "channel": "email",
-                                     "subject": f"Order {n}"}) for n in range(count)])
+        _, contact_ids = post_all(
+            self.server.base_url,
+            self.token,
+            [
+                ("/api/contacts/", {"name": f"Customer {n}", "email": f"customer{n}@example.com"})
+                for n in range(max(1, count // 2))
+            ],
+        )
+        _, self.conversation_ids = post_all(
+            self.server.base_url,
+            self.token,
+            [
+                (
+                    "/api/conversations/",
+                    {"contact": contact_ids[n % len(contact_ids)], "channel": "email", "subject": f"Order {n}"},
+                )
+                for n in range(count)
+            ],
+        )
         self.drain_backlog(1)  # the conversations' own events
         return self
 
     def message_job(self) -> tuple[str, dict]:
         self.posted += 1
-        return (f"/api/conversations/{random.choice(self.conversation_ids)}/messages/",
-                {"body": random.choice(drain.BODIES).format(n=self.posted), "sender_type": "customer"})
+        return (
+            f"/api/conversations/{random.choice(self.conversation_ids)}/messages/",
+            {"body": random.choice(drain.BODIES).format(n=self.posted), "sender_type": "customer"},
+        )
 
     def touch_every_conversation(self) -> None:
         """One message to each conversation, drained: the first runs on a conversation do real work (the tag added,
@@ -284,8 +328,12 @@ class System:
         jobs = []
         for conversation_id in self.conversation_ids:
             self.posted += 1
-            jobs.append((f"/api/conversations/{conversation_id}/messages/",
-                         {"body": random.choice(drain.BODIES).format(n=self.posted), "sender_type": "customer"}))
+            jobs.append(
+                (
+                    f"/api/conversations/{conversation_id}/messages/",
+                    {"body": random.choice(drain.BODIES).format(n=self.posted), "sender_type": "customer"},
+                )
+            )
         post_all(self.server.base_url, self.token, jobs)
         self.drain_backlog(1)
 
@@ -294,7 +342,7 @@ class System:
 
     def start_workers(self, clusters: int = 1, workers: int | None = None) -> None:
         env = {**self.env, **({"HELPDESK_Q_WORKERS": str(workers)} if workers else {})}
-        for index in range(clusters):
+        for _ in range(clusters):
             cluster = ProbedCluster(env, self.workdir / f"{self.name}-qcluster-{len(self.clusters)}.log").start()
             self.worker.adopt(cluster.process.pid)
             self.clusters.append(cluster)
@@ -316,8 +364,11 @@ class System:
             deadline = time.monotonic() + self.sizes.drain_timeout
             while time.monotonic() < deadline:
                 figures = self.session.call("engine_figures")
-                open_runs = sum(n for status, n in figures["runs"].items()
-                                if status not in ("succeeded", "failed", "stopped", "cancelled"))
+                open_runs = sum(
+                    n
+                    for status, n in figures["runs"].items()
+                    if status not in ("succeeded", "failed", "stopped", "cancelled")
+                )
                 if not figures["undispatched"] and not open_runs:
                     return
                 time.sleep(0.3)
@@ -346,6 +397,7 @@ class System:
 
 
 # --- measurements ------------------------------------------------------------------------------------------------
+
 
 def settle(seconds: float = 0.5) -> None:
     time.sleep(seconds)  # the probes flush every 0.2 s: the counters read next include the last transaction
@@ -409,9 +461,17 @@ class CpuTrace:
         return [b - a for a, b in zip(self.at(start), self.at(end))]
 
 
-def measure_drain(system: System, messages: int, runs_per_message: int, *, clusters: int = 1,
-                  workers: int | None = None, cores: float | None = None, db: Tier | None = None,
-                  post: bool = True) -> Drained:
+def measure_drain(
+    system: System,
+    messages: int,
+    runs_per_message: int,
+    *,
+    clusters: int = 1,
+    workers: int | None = None,
+    cores: float | None = None,
+    db: Tier | None = None,
+    post: bool = True,
+) -> Drained:
     """Post `messages` with no worker (unless `post` is False: they are posted already), then start the workers
     (capped at `cores`) and time the drain. Rates and CPU are taken from the first to the last finished run."""
     watermark = system.watermark() if post else system.drain_watermark
@@ -436,8 +496,13 @@ def measure_drain(system: System, messages: int, runs_per_message: int, *, clust
     runs = state["finished"]
     timed = max(1, runs - 1)  # the runs finished after the first one, inside the window
     cpu, db_cpu = trace.between(first, last)
-    return Drained(runs, timed / (last - first) if last > first else 0.0, cpu / timed,
-                   {k: after[k] - before[k] for k in after}, db_cpu / timed)
+    return Drained(
+        runs,
+        timed / (last - first) if last > first else 0.0,
+        cpu / timed,
+        {k: after[k] - before[k] for k in after},
+        db_cpu / timed,
+    )
 
 
 @dataclass
@@ -458,8 +523,12 @@ class Step:
 
     @property
     def sustained(self) -> bool:
-        return (not self.timed_out and self.accepted >= ACCEPTED * self.offered and self.runs >= self.expected
-                and self.lag_after_last_post < LAG_LIMIT)
+        return (
+            not self.timed_out
+            and self.accepted >= ACCEPTED * self.offered
+            and self.runs >= self.expected
+            and self.lag_after_last_post < LAG_LIMIT
+        )
 
     @property
     def littles(self) -> tuple[float, float, float] | None:
@@ -473,10 +542,12 @@ class Step:
 
     def describe(self) -> str:
         little = self.littles
-        return (f"  offered {self.offered:6.1f} msg/s: accepted {self.accepted:6.1f}, {self.runs}/{self.expected} runs, "
-                f"lag after last post {self.lag_after_last_post:5.2f} s, p95 run lag {self.p95_lag:5.2f} s"
-                + (f", Little L {little[0]:.1f}–{little[1]:.1f} vs X·W {little[2]:.1f}" if little else "")
-                + ("  -> sustained" if self.sustained else "  -> NOT sustained"))
+        return (
+            f"  offered {self.offered:6.1f} msg/s: accepted {self.accepted:6.1f}, {self.runs}/{self.expected} runs, "
+            f"lag after last post {self.lag_after_last_post:5.2f} s, p95 run lag {self.p95_lag:5.2f} s"
+            + (f", Little L {little[0]:.1f}–{little[1]:.1f} vs X·W {little[2]:.1f}" if little else "")
+            + ("  -> sustained" if self.sustained else "  -> NOT sustained")
+        )
 
 
 def offer(system: System, rate: float, seconds: float) -> Step:
@@ -516,7 +587,7 @@ def offer(system: System, rate: float, seconds: float) -> Step:
 
     def sampler() -> None:
         while not stop_sampling.is_set():
-            finished = system.runs_state(watermark, 10 ** 9, 0, driver=system.sampler)["finished"]
+            finished = system.runs_state(watermark, 10**9, 0, driver=system.sampler)["finished"]
             with lock:
                 done, begun = state["done"], state["sent"]
             samples.append((RUNS * done - finished, RUNS * begun - finished))
@@ -539,8 +610,17 @@ def offer(system: System, rate: float, seconds: float) -> Step:
     sampling.join()
     lags = system.run_lags(watermark)
     last = final["last_finished_at"] or state["last"]
-    return Step(rate, accepted, final["finished"], RUNS * count, final["timed_out"], last - state["last"], lags,
-                samples, max(last - start, 1e-9))
+    return Step(
+        rate,
+        accepted,
+        final["finished"],
+        RUNS * count,
+        final["timed_out"],
+        last - state["last"],
+        lags,
+        samples,
+        max(last - start, 1e-9),
+    )
 
 
 def warm_workers(system: System, messages: int = 5) -> None:
@@ -562,19 +642,30 @@ def bare_rate(workdir: Path, posts: int) -> tuple[float, object]:
 
 
 def time_bare(peer, token: str, posts: int, offset: int) -> float:
-    rate, _ = post_all(peer.base_url, token, [("/items/", {"title": f"Order {n}", "status": "open",
-                                                            "priority": "normal"}) for n in range(offset, offset + posts)])
+    rate, _ = post_all(
+        peer.base_url,
+        token,
+        [
+            ("/items/", {"title": f"Order {n}", "status": "open", "priority": "normal"})
+            for n in range(offset, offset + posts)
+        ],
+    )
     return rate.per_s
 
 
 # --- the parts -----------------------------------------------------------------------------------------------------
 
+
 def embedded(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -> dict:
     """Part 1 and 2 on the embedded default."""
     probes = workdir / "probes-embedded"
     probes.mkdir()
-    env = project_env(sqlite_path=workdir / "embedded.sqlite3", MEDIA_ROOT=str(workdir / "media"),
-                      HELPDESK_SWEEP_SECONDS="15", **{PROBE_DIR_ENV: str(probes)})
+    env = project_env(
+        sqlite_path=workdir / "embedded.sqlite3",
+        MEDIA_ROOT=str(workdir / "media"),
+        HELPDESK_SWEEP_SECONDS="15",
+        **{PROBE_DIR_ENV: str(probes)},
+    )
     system = System("embedded", env, workdir, sizes, use_cgroups)
     with ExitStack() as stack:
         stack.callback(system.stop)
@@ -612,50 +703,99 @@ def embedded(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -> 
     bare_mean = statistics.mean(bare)
     sustained = [step for step in steps if step.sustained]
     capacity = max((step.accepted for step in sustained), default=None)
-    costs = model.Costs(cpu_per_run=drained.cpu_per_run, cpu_per_request=web_cpu,
-                        match_per_event=drained.match_per_event, lock_per_run=drained.lock_per_run,
-                        lock_per_request=lock_per_request, runs_per_message=RUNS)
+    costs = model.Costs(
+        cpu_per_run=drained.cpu_per_run,
+        cpu_per_request=web_cpu,
+        match_per_event=drained.match_per_event,
+        lock_per_run=drained.lock_per_run,
+        lock_per_request=lock_per_request,
+        runs_per_message=RUNS,
+    )
     nominal = model.message_capacity(costs, os.cpu_count() or 2)
     predicted = model.message_capacity(costs, min(effective_cores, os.cpu_count() or 2))
-    report.figure("Embedded: bare DRF create rate B (before / after the steps)",
-                  " / ".join(f"{value:.1f}/s" for value in bare))
-    report.figure("Embedded: message create with no worker running (closed loop, 2 threads)",
-                  f"{idle.per_s:.1f}/s (p50 {idle.p50 * 1000:.1f} ms)")
-    report.figure("Embedded: CPU per request (web tier) / per run (qcluster)",
-                  f"{web_cpu * 1000:.1f} ms / {drained.cpu_per_run * 1000:.1f} ms")
-    report.figure("Embedded: write lock held per request / per run; waited for per request",
-                  f"{lock_per_request * 1000:.1f} ms / {drained.lock_per_run * 1000:.1f} ms; "
-                  f"{wait_per_request * 1000:.1f} ms")
-    report.figure("Embedded: drain of the backlog (1 qcluster, 2 workers)",
-                  f"{drained.runs_per_s:.1f} runs/s (lost claims are not visible on SQLite: one writer at a time, "
-                  "an event another worker took is simply not read again)")
-    report.figure("Embedded: offered rate steps", "; ".join(
-        f"{step.offered:.0f}->{'ok' if step.sustained else 'NO'} (p95 lag {step.p95_lag:.2f} s)" for step in steps))
-    report.figure("Embedded: end-to-end capacity (highest sustained rate: all runs finished, lag after the last post "
-                  "< 1 s)",
-                  f"{capacity:.1f} msg/s = {capacity * RUNS:.0f} runs/s" if capacity else "no step sustained")
-    report.figure("Embedded: cores our processes got while saturated (CPU / wall of the posting-while-draining "
-                  "phase; the rest went to the machine's other work)", f"{effective_cores:.2f} of {os.cpu_count()}")
-    report.figure("Embedded: model's message capacity (utilisation and lock bounds) with the cores we got / with "
-                  f"all {os.cpu_count()}", f"{predicted:.1f} / {nominal:.1f} msg/s" + (f" ({model.relative_error(predicted, capacity):+.0%} vs measured)"
-                                               if capacity else ""))
-    report.figure("Embedded: posting while the workers drain (closed loop, reported, not a target)",
-                  f"{busy.per_s:.1f} msg/s = {ratio(busy.per_s, bare_mean) or 0:.2f}x bare")
+    report.figure(
+        "Embedded: bare DRF create rate B (before / after the steps)", " / ".join(f"{value:.1f}/s" for value in bare)
+    )
+    report.figure(
+        "Embedded: message create with no worker running (closed loop, 2 threads)",
+        f"{idle.per_s:.1f}/s (p50 {idle.p50 * 1000:.1f} ms)",
+    )
+    report.figure(
+        "Embedded: CPU per request (web tier) / per run (qcluster)",
+        f"{web_cpu * 1000:.1f} ms / {drained.cpu_per_run * 1000:.1f} ms",
+    )
+    report.figure(
+        "Embedded: write lock held per request / per run; waited for per request",
+        f"{lock_per_request * 1000:.1f} ms / {drained.lock_per_run * 1000:.1f} ms; {wait_per_request * 1000:.1f} ms",
+    )
+    report.figure(
+        "Embedded: drain of the backlog (1 qcluster, 2 workers)",
+        f"{drained.runs_per_s:.1f} runs/s (lost claims are not visible on SQLite: one writer at a time, "
+        "an event another worker took is simply not read again)",
+    )
+    report.figure(
+        "Embedded: offered rate steps",
+        "; ".join(
+            f"{step.offered:.0f}->{'ok' if step.sustained else 'NO'} (p95 lag {step.p95_lag:.2f} s)" for step in steps
+        ),
+    )
+    report.figure(
+        "Embedded: end-to-end capacity (highest sustained rate: all runs finished, lag after the last post < 1 s)",
+        f"{capacity:.1f} msg/s = {capacity * RUNS:.0f} runs/s" if capacity else "no step sustained",
+    )
+    report.figure(
+        "Embedded: cores our processes got while saturated (CPU / wall of the posting-while-draining "
+        "phase; the rest went to the machine's other work)",
+        f"{effective_cores:.2f} of {os.cpu_count()}",
+    )
+    report.figure(
+        "Embedded: model's message capacity (utilisation and lock bounds) with the cores we got / with "
+        f"all {os.cpu_count()}",
+        f"{predicted:.1f} / {nominal:.1f} msg/s"
+        + (f" ({model.relative_error(predicted, capacity):+.0%} vs measured)" if capacity else ""),
+    )
+    report.figure(
+        "Embedded: posting while the workers drain (closed loop, reported, not a target)",
+        f"{busy.per_s:.1f} msg/s = {ratio(busy.per_s, bare_mean) or 0:.2f}x bare",
+    )
     littles = [(step.offered, step.littles) for step in sustained if step.littles]
     if littles:
-        report.figure("Little's law on the sustained steps (runs in the system: L sampled, low–high, vs X·W)",
-                      "; ".join(f"{offered:.0f} msg/s: {low:.1f}–{high:.1f} vs {product:.1f}"
-                                for offered, (low, high, product) in littles))
+        report.figure(
+            "Little's law on the sustained steps (runs in the system: L sampled, low–high, vs X·W)",
+            "; ".join(
+                f"{offered:.0f} msg/s: {low:.1f}–{high:.1f} vs {product:.1f}"
+                for offered, (low, high, product) in littles
+            ),
+        )
     report.ratio("end-to-end capacity vs bare DRF create (embedded, same run)", ratio(capacity, bare_mean), ">= 0.5")
     report.ratio("message create (no worker) vs bare DRF create (same run)", ratio(idle.per_s, bare_mean))
     report.ratio("posting while draining vs bare DRF create (reported)", ratio(busy.per_s, bare_mean))
     if capacity:
         report.ratio("model's embedded capacity vs measured", predicted / capacity, note="1.00 = exact")
-    return {"bare": bare, "idle": idle.figures(), "busy": busy.figures(), "capacity": capacity,
-            "predicted": predicted, "predicted_all_cores": nominal, "effective_cores": effective_cores, "costs": costs.__dict__, "steps": [
-                {"offered": s.offered, "accepted": s.accepted, "runs": s.runs, "expected": s.expected,
-                 "lag_after_last_post": s.lag_after_last_post, "p95_lag": s.p95_lag, "sustained": s.sustained,
-                 "littles": s.littles} for s in steps], "drained": drained.__dict__}
+    return {
+        "bare": bare,
+        "idle": idle.figures(),
+        "busy": busy.figures(),
+        "capacity": capacity,
+        "predicted": predicted,
+        "predicted_all_cores": nominal,
+        "effective_cores": effective_cores,
+        "costs": costs.__dict__,
+        "steps": [
+            {
+                "offered": s.offered,
+                "accepted": s.accepted,
+                "runs": s.runs,
+                "expected": s.expected,
+                "lag_after_last_post": s.lag_after_last_post,
+                "p95_lag": s.p95_lag,
+                "sustained": s.sustained,
+                "littles": s.littles,
+            }
+            for s in steps
+        ],
+        "drained": drained.__dict__,
+    }
 
 
 def analyze(database_url: str) -> None:
@@ -668,8 +808,12 @@ def analyze(database_url: str) -> None:
 
 
 def remote_workflow(url: str) -> dict:
-    return {"name": "Tell the CRM", "status": "active", "trigger": drain.TRIGGER,
-            "steps": [{"type": "http_request", "config": {"url": url, "method": "POST"}}]}
+    return {
+        "name": "Tell the CRM",
+        "status": "active",
+        "trigger": drain.TRIGGER,
+        "steps": [{"type": "http_request", "config": {"url": url, "method": "POST"}}],
+    }
 
 
 def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -> dict | None:
@@ -690,33 +834,46 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
         stack.callback(sink.stop)
         probes = workdir / "probes-pg"
         probes.mkdir()
-        env = project_env(database_url=postgres.url, redis_url=redis.url, MEDIA_ROOT=str(workdir / "media"),
-                          HELPDESK_SWEEP_SECONDS="15", HELPDESK_OUTBOUND_ALLOWLIST="127.0.0.1",
-                          # Not niced: the cap, not the other work on a shared machine, should bound the workers.
-                          HELPDESK_WORKER_NICENESS="0",
-                          **{PROBE_DIR_ENV: str(probes)})
+        env = project_env(
+            database_url=postgres.url,
+            redis_url=redis.url,
+            MEDIA_ROOT=str(workdir / "media"),
+            HELPDESK_SWEEP_SECONDS="15",
+            HELPDESK_OUTBOUND_ALLOWLIST="127.0.0.1",
+            # Not niced: the cap, not the other work on a shared machine, should bound the workers.
+            HELPDESK_WORKER_NICENESS="0",
+            **{PROBE_DIR_ENV: str(probes)},
+        )
         system = System("pg", env, workdir, sizes, use_cgroups)
         stack.callback(system.stop)
         system.prepare(drain.WORKFLOWS)
         system.touch_every_conversation()  # warm: not measured
         analyze(postgres.url)
         unlimited = measure_drain(system, sizes.limit_messages, RUNS, workers=4, db=db)
-        costs = model.Costs(cpu_per_run=unlimited.cpu_per_run, db_cpu_per_run=unlimited.db_cpu_per_run,
-                            match_per_event=unlimited.match_per_event, lock_per_run=unlimited.lock_per_run,
-                            lock_domains=len(system.conversation_ids), runs_per_message=RUNS)
-        report.figure("PG: costs (1 qcluster, 4 workers, no limit)",
-                      f"{unlimited.runs_per_s:.1f} runs/s; worker CPU {unlimited.cpu_per_run * 1000:.2f} ms/run, "
-                      f"PostgreSQL CPU {unlimited.db_cpu_per_run * 1000:.2f} ms/run, transaction time "
-                      f"{unlimited.lock_per_run * 1000:.2f} ms/run, read-and-match {costs.match_per_event * 1000:.2f} "
-                      "ms/event")
+        costs = model.Costs(
+            cpu_per_run=unlimited.cpu_per_run,
+            db_cpu_per_run=unlimited.db_cpu_per_run,
+            match_per_event=unlimited.match_per_event,
+            lock_per_run=unlimited.lock_per_run,
+            lock_domains=len(system.conversation_ids),
+            runs_per_message=RUNS,
+        )
+        report.figure(
+            "PG: costs (1 qcluster, 4 workers, no limit)",
+            f"{unlimited.runs_per_s:.1f} runs/s; worker CPU {unlimited.cpu_per_run * 1000:.2f} ms/run, "
+            f"PostgreSQL CPU {unlimited.db_cpu_per_run * 1000:.2f} ms/run, transaction time "
+            f"{unlimited.lock_per_run * 1000:.2f} ms/run, read-and-match {costs.match_per_event * 1000:.2f} "
+            "ms/event",
+        )
         got = unlimited.cpu_per_run * unlimited.runs_per_s
         cost_events = sizes.limit_messages
         cost_drainers = min(4, -(-cost_events // ENGINE_BATCH))
         wait = model.calibrated_wait(costs, cost_drainers, unlimited.runs_per_s)
         waiting = model.with_latency(costs, wait)
-        report.figure("PG: per-run wait beyond CPU (run queue and round trips), calibrated on that drain",
-                      f"{wait * 1000:.1f} ms with {cost_drainers} drainer(s) ({cost_events} events, batches of "
-                      f"{ENGINE_BATCH})")
+        report.figure(
+            "PG: per-run wait beyond CPU (run queue and round trips), calibrated on that drain",
+            f"{wait * 1000:.1f} ms with {cost_drainers} drainer(s) ({cost_events} events, batches of {ENGINE_BATCH})",
+        )
         report.figure("PG: cores the workers got uncapped (CPU / wall of the drain window)", f"{got:.2f}")
         limited = []
         for cores in sizes.limits if use_cgroups else ():
@@ -724,54 +881,93 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
             obtained = run.cpu_per_run * run.runs_per_s  # the utilisation law read backwards: U·c = X·D
             law = model.utilisation_law_rate(min(cores, obtained), unlimited.cpu_per_run)
             # The worker tier's cap; the database's CPU is outside it (its own cgroup), so it is a wait here.
-            capped = replace(waiting, cpu_per_run=costs.cpu_per_run, db_cpu_per_run=0.0,
-                             latency_per_run=wait + costs.db_cpu_per_run)
+            capped = replace(
+                waiting, cpu_per_run=costs.cpu_per_run, db_cpu_per_run=0.0, latency_per_run=wait + costs.db_cpu_per_run
+            )
             at_cap, _ = model.backlog_drain_rate(capped, cores, 4, cost_events, ENGINE_BATCH)
-            limited.append({"cores": cores, "measured": run.runs_per_s, "cpu_per_run": run.cpu_per_run,
-                            "obtained_cores": obtained, "utilisation_law": law, "model": at_cap,
-                            "cap_utilisation": obtained / cores})
-            report.figure(f"PG: workers capped at {cores} cores", (
-                f"measured {run.runs_per_s:.1f} runs/s, {run.cpu_per_run * 1000:.2f} ms CPU/run, the workers got "
-                f"{obtained:.2f} cores (U of the cap {obtained / cores:.2f}); utilisation law with the uncapped CPU/run "
-                f"on the cores they got: {law:.1f} ({model.relative_error(law, run.runs_per_s):+.0%}); model (cap, "
-                f"{cost_drainers} drainer(s), calibrated wait): {at_cap:.1f} "
-                f"({model.relative_error(at_cap, run.runs_per_s):+.0%})"))
+            limited.append(
+                {
+                    "cores": cores,
+                    "measured": run.runs_per_s,
+                    "cpu_per_run": run.cpu_per_run,
+                    "obtained_cores": obtained,
+                    "utilisation_law": law,
+                    "model": at_cap,
+                    "cap_utilisation": obtained / cores,
+                }
+            )
+            report.figure(
+                f"PG: workers capped at {cores} cores",
+                (
+                    f"measured {run.runs_per_s:.1f} runs/s, {run.cpu_per_run * 1000:.2f} ms CPU/run, the workers got "
+                    f"{obtained:.2f} cores (U of the cap {obtained / cores:.2f}); utilisation law with the uncapped CPU/run "
+                    f"on the cores they got: {law:.1f} ({model.relative_error(law, run.runs_per_s):+.0%}); model (cap, "
+                    f"{cost_drainers} drainer(s), calibrated wait): {at_cap:.1f} "
+                    f"({model.relative_error(at_cap, run.runs_per_s):+.0%})"
+                ),
+            )
         if not use_cgroups:
             report.figure("PG: workers capped at 0.5 / 1 / 1.5 cores", "skipped: cgroups not writable here")
         for workflow_id in system.workflow_ids:
-            timed_request(requests.Session(), "POST", f"{system.server.base_url}/api/workflows/{workflow_id}/"
-                          "deactivate/", system.token, 200)
-        _, remote_ids = post_all(system.server.base_url, system.token,
-                                 [("/api/workflows/", remote_workflow(sink.url))])
+            timed_request(
+                requests.Session(),
+                "POST",
+                f"{system.server.base_url}/api/workflows/{workflow_id}/deactivate/",
+                system.token,
+                200,
+            )
+        _, remote_ids = post_all(system.server.base_url, system.token, [("/api/workflows/", remote_workflow(sink.url))])
         system.workflow_ids = remote_ids
         latency = []
         remote_costs = None
         for workers in sizes.latency_workers:
             run = measure_drain(system, sizes.latency_messages, 1, workers=workers, db=db)
             if remote_costs is None:
-                remote_costs = model.Costs(cpu_per_run=run.cpu_per_run, db_cpu_per_run=run.db_cpu_per_run,
-                                           match_per_event=run.match_per_event, runs_per_message=1,
-                                           latency_per_run=sum(SINK_MS) / 2000 + wait)
-            none, worst = (model.predict(remote_costs, os.cpu_count() or 2, workers, convoy).runs_per_s
-                           for convoy in model.CONVOYS)
-            batched, drainers = model.backlog_drain_rate(remote_costs, os.cpu_count() or 2, workers,
-                                                         sizes.latency_messages, ENGINE_BATCH)
-            latency.append({"workers": workers, "measured": run.runs_per_s, "model_none": none,
-                            "model_worst": worst, "model_batched": batched, "drainers": drainers,
-                            "lost_per_batch": run.lost_per_batch, "batches": run.counters["batches"],
-                            "lost": run.counters["lost_claims"], "cpu_per_run": run.cpu_per_run})
-            report.figure(f"PG: backlog of {sizes.latency_messages} runs with a remote step (20–50 ms; + the calibrated wait), {workers} "
-                          f"workers on {os.cpu_count()} cores", (
-                f"measured {run.runs_per_s:.1f} runs/s; model if all workers drain: {none:.1f} (no collisions) / "
-                f"{worst:.1f} (worst convoy); model with batches of {ENGINE_BATCH} claimed then run one by one "
-                f"({drainers} drainer(s)): {batched:.1f} ({model.relative_error(batched, run.runs_per_s):+.0%}); "
-                f"lost claims {int(run.counters['lost_claims'])} in {int(run.counters['batches'])} batches "
-                f"({run.lost_per_batch or 0:.1f} per batch)"))
+                remote_costs = model.Costs(
+                    cpu_per_run=run.cpu_per_run,
+                    db_cpu_per_run=run.db_cpu_per_run,
+                    match_per_event=run.match_per_event,
+                    runs_per_message=1,
+                    latency_per_run=sum(SINK_MS) / 2000 + wait,
+                )
+            none, worst = (
+                model.predict(remote_costs, os.cpu_count() or 2, workers, convoy).runs_per_s for convoy in model.CONVOYS
+            )
+            batched, drainers = model.backlog_drain_rate(
+                remote_costs, os.cpu_count() or 2, workers, sizes.latency_messages, ENGINE_BATCH
+            )
+            latency.append(
+                {
+                    "workers": workers,
+                    "measured": run.runs_per_s,
+                    "model_none": none,
+                    "model_worst": worst,
+                    "model_batched": batched,
+                    "drainers": drainers,
+                    "lost_per_batch": run.lost_per_batch,
+                    "batches": run.counters["batches"],
+                    "lost": run.counters["lost_claims"],
+                    "cpu_per_run": run.cpu_per_run,
+                }
+            )
+            report.figure(
+                f"PG: backlog of {sizes.latency_messages} runs with a remote step (20–50 ms; + the calibrated wait), {workers} "
+                f"workers on {os.cpu_count()} cores",
+                (
+                    f"measured {run.runs_per_s:.1f} runs/s; model if all workers drain: {none:.1f} (no collisions) / "
+                    f"{worst:.1f} (worst convoy); model with batches of {ENGINE_BATCH} claimed then run one by one "
+                    f"({drainers} drainer(s)): {batched:.1f} ({model.relative_error(batched, run.runs_per_s):+.0%}); "
+                    f"lost claims {int(run.counters['lost_claims'])} in {int(run.counters['batches'])} batches "
+                    f"({run.lost_per_batch or 0:.1f} per batch)"
+                ),
+            )
         table = model.scale_table(costs)
         for row in table:
             report.raw.setdefault("scale_table", []).append(row)
-        report.figure("PG: model, runs/s for cores × qclusters of 2 workers (no collisions / worst convoy)", "; ".join(
-            f"{row['cores']}c×{row['qclusters']}q {row['none']:.0f}/{row['worst']:.0f}" for row in table))
+        report.figure(
+            "PG: model, runs/s for cores × qclusters of 2 workers (no collisions / worst convoy)",
+            "; ".join(f"{row['cores']}c×{row['qclusters']}q {row['none']:.0f}/{row['worst']:.0f}" for row in table),
+        )
         errors = [abs(model.relative_error(row["utilisation_law"], row["measured"])) for row in limited]
         if errors:
             report.ratio("utilisation law vs measured, workers capped (worst |error|)", max(errors), "<= 0.2")
@@ -782,31 +978,50 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
         if errors:
             report.ratio("model vs measured, remote step with 4–16 workers (worst |error|)", max(errors), "<= 0.2")
         whole = model.predict(costs, os.cpu_count() or 2, 4).runs_per_s
-        report.figure(f"PG: model for this machine ({os.cpu_count()} cores, 1 qcluster of 4 workers) vs measured",
-                      f"{whole:.1f} vs {unlimited.runs_per_s:.1f} runs/s (the workers got {got:.2f} cores)")
-        report.ratio(f"model at {os.cpu_count()} cores vs measured PG drain",
-                     ratio(whole, unlimited.runs_per_s), note=f"1.00 = exact; the workers got {got:.2f} cores")
-        return {"costs": costs.__dict__, "limited": limited, "latency": latency, "table": table,
-                "remote_costs": remote_costs.__dict__ if remote_costs else None}
+        report.figure(
+            f"PG: model for this machine ({os.cpu_count()} cores, 1 qcluster of 4 workers) vs measured",
+            f"{whole:.1f} vs {unlimited.runs_per_s:.1f} runs/s (the workers got {got:.2f} cores)",
+        )
+        report.ratio(
+            f"model at {os.cpu_count()} cores vs measured PG drain",
+            ratio(whole, unlimited.runs_per_s),
+            note=f"1.00 = exact; the workers got {got:.2f} cores",
+        )
+        return {
+            "costs": costs.__dict__,
+            "limited": limited,
+            "latency": latency,
+            "table": table,
+            "remote_costs": remote_costs.__dict__ if remote_costs else None,
+        }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1",
-                        help="a smoke run with small sizes (its figures mean nothing)")
-    parser.add_argument("--part", choices=("all", "embedded", "validation"), default="all",
-                        help="run only the embedded capacity or only the validation on PostgreSQL")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=os.environ.get("BENCH_QUICK") == "1",
+        help="a smoke run with small sizes (its figures mean nothing)",
+    )
+    parser.add_argument(
+        "--part",
+        choices=("all", "embedded", "validation"),
+        default="all",
+        help="run only the embedded capacity or only the validation on PostgreSQL",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
     random.seed(5)
     started = time.perf_counter()
     use_cgroups = cgroups_writable()
     workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-capacity-"))
-    report = Report("Capacity: end to end, and the scale-out model checked against this machine",
-                    f"gunicorn -w 2, qcluster(s) as real processes; CPU from "
-                    f"{'cgroup v1 cpuacct' if use_cgroups else '/proc (no cgroups: core caps skipped)'}; "
-                    f"{sizes.step_seconds:.0f} s per offered-rate step" + (" (QUICK: figures mean nothing)"
-                                                                          if args.quick else ""))
+    report = Report(
+        "Capacity: end to end, and the scale-out model checked against this machine",
+        f"gunicorn -w 2, qcluster(s) as real processes; CPU from "
+        f"{'cgroup v1 cpuacct' if use_cgroups else '/proc (no cgroups: core caps skipped)'}; "
+        f"{sizes.step_seconds:.0f} s per offered-rate step" + (" (QUICK: figures mean nothing)" if args.quick else ""),
+    )
     print(f"{report.setup}; {load_note()}", flush=True)
     try:
         if args.part in ("all", "embedded"):

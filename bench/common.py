@@ -4,6 +4,7 @@ bench/results.py turns into bench/RESULTS.md, and the git-ignored cache director
 A script records its figures with `record(name, figures)`: when BENCH_RESULTS_DIR is set (as `make bench` does) they
 go to `<dir>/<name>.json`; otherwise nothing is written and the script only prints. Only loopback traffic.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,7 @@ class Rate:
         return percentile(self.latencies, 0.95) if self.latencies else 0.0
 
     def describe(self, label: str) -> str:
-        return (f"{label:<40} {self.per_s:8.1f} req/s   p50 {self.p50 * 1000:7.1f} ms   "
-                f"p95 {self.p95 * 1000:7.1f} ms")
+        return f"{label:<40} {self.per_s:8.1f} req/s   p50 {self.p50 * 1000:7.1f} ms   p95 {self.p95 * 1000:7.1f} ms"
 
     def figures(self) -> dict[str, float]:
         return {"per_s": self.per_s, "p50_ms": self.p50 * 1000, "p95_ms": self.p95 * 1000, "count": self.count}
@@ -94,8 +94,9 @@ def run_threads(jobs: list, work: Callable[[requests.Session, Any], float], thre
     return Rate(len(latencies), wall, latencies)
 
 
-def timed_request(session: requests.Session, method: str, url: str, token: str, expect: int,
-                  **kwargs: Any) -> tuple[float, Any]:
+def timed_request(
+    session: requests.Session, method: str, url: str, token: str, expect: int, **kwargs: Any
+) -> tuple[float, Any]:
     """One HTTP request with a DRF token; returns (seconds, JSON body) and fails loudly on an unexpected status."""
     started = time.perf_counter()
     response = session.request(method, url, headers={"Authorization": f"Token {token}"}, timeout=300, **kwargs)
@@ -121,14 +122,19 @@ def time_gets(url: str, token: str, count: int, threads: int = THREADS, warm: bo
     """GET `url` `count` times with the client threads (after one untimed request, unless `warm` is False)."""
     if warm:
         timed_request(requests.Session(), "GET", url, token, 200)
-    return run_threads(list(range(count)), lambda session, _: timed_request(session, "GET", url, token, 200)[0],
-                       threads=min(threads, count))
+    return run_threads(
+        list(range(count)),
+        lambda session, _: timed_request(session, "GET", url, token, 200)[0],
+        threads=min(threads, count),
+    )
 
 
 def warm_up(base: str, requests_per_thread: int = 3) -> None:
     """A few requests from each client thread, so every gunicorn worker has loaded the app before timing starts."""
-    run_threads(list(range(THREADS * requests_per_thread)),
-                lambda session, _: session.get(f"{base}/", timeout=120).elapsed.total_seconds())
+    run_threads(
+        list(range(THREADS * requests_per_thread)),
+        lambda session, _: session.get(f"{base}/", timeout=120).elapsed.total_seconds(),
+    )
 
 
 @dataclass
@@ -149,8 +155,12 @@ class Report:
         """`target` is like ">= 0.8" or "<= 1.5"; the verdict says whether the measured ratio meets it."""
         shown = "n/a" if value is None else f"{value:.2f}"
         verdict = "" if value is None or not target else ("met" if meets(value, target) else "NOT met")
-        print(f"RATIO {label}: {shown}" + (f" (target {target}: {verdict})" if target else "")
-              + (f" — {note}" if note else ""), flush=True)
+        print(
+            f"RATIO {label}: {shown}"
+            + (f" (target {target}: {verdict})" if target else "")
+            + (f" — {note}" if note else ""),
+            flush=True,
+        )
         self.ratios.append((label, shown + (f" ({note})" if note else ""), target, verdict))
 
     def save(self, name: str) -> None:
@@ -160,9 +170,19 @@ class Report:
             return
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
-        (path / f"{name}.json").write_text(json.dumps({
-            "title": self.title, "setup": self.setup, "figures": self.figures, "ratios": self.ratios,
-            "raw": self.raw}, indent=2, default=str))
+        (path / f"{name}.json").write_text(
+            json.dumps(
+                {
+                    "title": self.title,
+                    "setup": self.setup,
+                    "figures": self.figures,
+                    "ratios": self.ratios,
+                    "raw": self.raw,
+                },
+                indent=2,
+                default=str,
+            )
+        )
 
 
 def meets(value: float, target: str) -> bool:

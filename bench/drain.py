@@ -17,6 +17,7 @@ round) and wait for their runs (the lag after the last post). Deployments, in on
 Every figure is the median of the rounds. qcluster is stopped with SIGTERM to its main PID
 (django-q2 hangs when its whole process group gets it).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,18 +38,42 @@ RUNS_PER_MESSAGE = 3
 MANAGERS_GROUP = "Support managers"
 TRIGGER = {"type": "message.created", "config": {"sender_types": ["customer"]}}
 WORKFLOWS = [
-    {"name": "Tag new messages", "status": "active", "trigger": TRIGGER,
-     "steps": [{"type": "add_tag", "config": {"tags": ["new-message"]}}]},
-    {"name": "Remember the topic", "status": "active", "trigger": TRIGGER,
-     "steps": [{"type": "set_variable", "config": {"name": "topic", "value": "{{ message.body }}"}},
-               {"type": "add_tag", "config": {"tags": ["topic-seen"]}}]},
-    {"name": "Orders are urgent", "status": "active", "trigger": TRIGGER,
-     "steps": [{"type": "condition", "on_false": "stop",
-                "config": {"all": [{"field": "message.body", "op": "contains", "value": "order"}]}},
-               {"type": "set_priority", "config": {"priority": "high"}}]},
+    {
+        "name": "Tag new messages",
+        "status": "active",
+        "trigger": TRIGGER,
+        "steps": [{"type": "add_tag", "config": {"tags": ["new-message"]}}],
+    },
+    {
+        "name": "Remember the topic",
+        "status": "active",
+        "trigger": TRIGGER,
+        "steps": [
+            {"type": "set_variable", "config": {"name": "topic", "value": "{{ message.body }}"}},
+            {"type": "add_tag", "config": {"tags": ["topic-seen"]}},
+        ],
+    },
+    {
+        "name": "Orders are urgent",
+        "status": "active",
+        "trigger": TRIGGER,
+        "steps": [
+            {
+                "type": "condition",
+                "on_false": "stop",
+                "config": {"all": [{"field": "message.body", "op": "contains", "value": "order"}]},
+            },
+            {"type": "set_priority", "config": {"priority": "high"}},
+        ],
+    },
 ]
-BODIES = ["Where is my order {n}?", "My order {n} arrived broken", "Please cancel order {n}",
-          "Can I change the address of order {n}?", "The invoice of order {n} looks wrong"]
+BODIES = [
+    "Where is my order {n}?",
+    "My order {n} arrived broken",
+    "Please cancel order {n}",
+    "Can I change the address of order {n}?",
+    "The invoice of order {n} looks wrong",
+]
 
 
 @dataclass(frozen=True)
@@ -115,13 +140,18 @@ class Round:
         return self.live.state["last_finished_at"] - self.last_post_at
 
     def describe(self) -> str:
-        return (f"  {self.clusters} qcluster: A {self.idle.per_s:6.1f} msg/s (p50 {self.idle.p50 * 1000:5.1f} ms)  "
-                f"R {self.drain.runs_per_s or 0:6.1f} runs/s  keep-up {self.keep_up or 0:4.2f}  "
-                f"workers start->drained {self.drain_wall:5.1f} s  posting while draining "
-                f"{self.busy.per_s:6.1f} msg/s ({ratio(self.busy.per_s, self.idle.per_s) or 0:.2f}x)  "
-                f"lag after last post {self.lag:5.1f} s"
-                + (f"  [{self.drain.not_succeeded + self.live.not_succeeded} runs not succeeded]"
-                   if self.drain.not_succeeded + self.live.not_succeeded else ""))
+        return (
+            f"  {self.clusters} qcluster: A {self.idle.per_s:6.1f} msg/s (p50 {self.idle.p50 * 1000:5.1f} ms)  "
+            f"R {self.drain.runs_per_s or 0:6.1f} runs/s  keep-up {self.keep_up or 0:4.2f}  "
+            f"workers start->drained {self.drain_wall:5.1f} s  posting while draining "
+            f"{self.busy.per_s:6.1f} msg/s ({ratio(self.busy.per_s, self.idle.per_s) or 0:.2f}x)  "
+            f"lag after last post {self.lag:5.1f} s"
+            + (
+                f"  [{self.drain.not_succeeded + self.live.not_succeeded} runs not succeeded]"
+                if self.drain.not_succeeded + self.live.not_succeeded
+                else ""
+            )
+        )
 
 
 @dataclass
@@ -139,7 +169,7 @@ class Deployment:
     clusters: list[QCluster] = field(default_factory=list)
     posted: int = 0
 
-    def prepare(self) -> "Deployment":
+    def prepare(self) -> Deployment:
         """Migrate, serve, and create the workflows, contacts and conversations through the API."""
         migrate(self.env)
         self.session = Driver(self.env)
@@ -148,12 +178,25 @@ class Deployment:
         warm_up(self.server.base_url)
         post_all(self.server.base_url, self.token, [("/api/workflows/", definition) for definition in WORKFLOWS])
         contacts = max(1, self.sizes.conversations // 2)
-        _, contact_ids = post_all(self.server.base_url, self.token, [
-            ("/api/contacts/", {"name": f"Customer {n}", "email": f"customer{n}@example.com"})
-            for n in range(contacts)])
-        _, self.conversation_ids = post_all(self.server.base_url, self.token, [
-            ("/api/conversations/", {"contact": contact_ids[n % contacts], "channel": "email",
-                                     "subject": f"Order question {n}"}) for n in range(self.sizes.conversations)])
+        _, contact_ids = post_all(
+            self.server.base_url,
+            self.token,
+            [
+                ("/api/contacts/", {"name": f"Customer {n}", "email": f"customer{n}@example.com"})
+                for n in range(contacts)
+            ],
+        )
+        _, self.conversation_ids = post_all(
+            self.server.base_url,
+            self.token,
+            [
+                (
+                    "/api/conversations/",
+                    {"contact": contact_ids[n % contacts], "channel": "email", "subject": f"Order question {n}"},
+                )
+                for n in range(self.sizes.conversations)
+            ],
+        )
         return self
 
     def post_messages(self, count: int) -> Rate:
@@ -161,8 +204,12 @@ class Deployment:
         jobs = []
         for _ in range(count):
             self.posted += 1
-            jobs.append((f"/api/conversations/{random.choice(self.conversation_ids)}/messages/",
-                         {"body": random.choice(BODIES).format(n=self.posted), "sender_type": "customer"}))
+            jobs.append(
+                (
+                    f"/api/conversations/{random.choice(self.conversation_ids)}/messages/",
+                    {"body": random.choice(BODIES).format(n=self.posted), "sender_type": "customer"},
+                )
+            )
         rate, _ = post_all(self.server.base_url, self.token, jobs)
         return rate
 
@@ -186,8 +233,10 @@ class Deployment:
         state = self.session.call("wait_runs_finished", watermark, expected, self.sizes.wait)
         if state["timed_out"]:
             logs = "\n".join(cluster.log_tail(1500) for cluster in self.clusters)
-            raise DrainTimeout(f"{self.name}: after {self.sizes.wait:.0f} s, {state['left']} of {expected} runs were "
-                               f"not finished ({state['runs']} created; by status {state['statuses']})\n{logs}")
+            raise DrainTimeout(
+                f"{self.name}: after {self.sizes.wait:.0f} s, {state['left']} of {expected} runs were "
+                f"not finished ({state['runs']} created; by status {state['statuses']})\n{logs}"
+            )
         return Phase(expected, state)
 
     def warm_up(self) -> None:
@@ -246,18 +295,33 @@ def summarize(report: Report, label: str, rounds: list[Round]) -> float | None:
     if failed:
         report.figure(f"{label}: runs that did not succeed", str(failed))
     report.ratio(f"{label}: keep-up R / (3·A)", median(r.keep_up for r in rounds), note="1.0 = keeps up")
-    report.ratio(f"{label}: posting with a worker draining vs none (same round)",
-                 median(ratio(r.busy.per_s, r.idle.per_s) for r in rounds), ">= 0.8")
-    report.raw[label] = [{"clusters": r.clusters, "A": r.idle.per_s, "A_p50_ms": r.idle.p50 * 1000,
-                          "R": r.drain.runs_per_s, "keep_up": r.keep_up, "drain_wall_s": r.drain_wall,
-                          "A_draining": r.busy.per_s, "lag_s": r.lag, "drain": r.drain.state, "live": r.live.state}
-                         for r in rounds]
+    report.ratio(
+        f"{label}: posting with a worker draining vs none (same round)",
+        median(ratio(r.busy.per_s, r.idle.per_s) for r in rounds),
+        ">= 0.8",
+    )
+    report.raw[label] = [
+        {
+            "clusters": r.clusters,
+            "A": r.idle.per_s,
+            "A_p50_ms": r.idle.p50 * 1000,
+            "R": r.drain.runs_per_s,
+            "keep_up": r.keep_up,
+            "drain_wall_s": r.drain_wall,
+            "A_draining": r.busy.per_s,
+            "lag_s": r.lag,
+            "drain": r.drain.state,
+            "live": r.live.state,
+        }
+        for r in rounds
+    ]
     return drain_rate
 
 
 def run_embedded(sizes: DrainSizes, workdir: Path, report: Report) -> float | None:
-    env = project_env(sqlite_path=workdir / "embedded.sqlite3", MEDIA_ROOT=str(workdir / "media"),
-                      HELPDESK_SWEEP_SECONDS="15")
+    env = project_env(
+        sqlite_path=workdir / "embedded.sqlite3", MEDIA_ROOT=str(workdir / "media"), HELPDESK_SWEEP_SECONDS="15"
+    )
     deployment = Deployment("embedded", env, workdir, sizes)
     try:
         rounds = measure(deployment.prepare(), [1] * sizes.rounds)
@@ -279,8 +343,12 @@ def run_postgres_redis(sizes: DrainSizes, workdir: Path, report: Report) -> tupl
                 raise
             report.figure("PostgreSQL + Redis", f"skipped: {exc}")
             return None
-        env = project_env(database_url=postgres.url, redis_url=redis.url, MEDIA_ROOT=str(workdir / "media"),
-                          HELPDESK_SWEEP_SECONDS="15")
+        env = project_env(
+            database_url=postgres.url,
+            redis_url=redis.url,
+            MEDIA_ROOT=str(workdir / "media"),
+            HELPDESK_SWEEP_SECONDS="15",
+        )
         deployment = Deployment("pg-redis", env, workdir, sizes)
         stack.callback(deployment.stop)
         plan = [clusters for n in range(sizes.rounds) for clusters in ((1, 2) if n % 2 == 0 else (2, 1))]
@@ -288,8 +356,10 @@ def run_postgres_redis(sizes: DrainSizes, workdir: Path, report: Report) -> tupl
     one, two = ([r for r in rounds if r.clusters == k] for k in (1, 2))
     rate_one = summarize(report, "PostgreSQL + Redis, 1 qcluster", one)
     rate_two = summarize(report, "PostgreSQL + Redis, 2 qcluster", two)
-    report.ratio("PG+Redis: R with 2 qcluster vs 1 (paired rounds)",
-                 median(ratio(b.drain.runs_per_s, a.drain.runs_per_s) for a, b in zip(one, two)))
+    report.ratio(
+        "PG+Redis: R with 2 qcluster vs 1 (paired rounds)",
+        median(ratio(b.drain.runs_per_s, a.drain.runs_per_s) for a, b in zip(one, two)),
+    )
     return rate_one, rate_two
 
 
@@ -298,10 +368,12 @@ def main(sizes: DrainSizes) -> None:
     random.seed(3)
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-drain-"))
-    report = Report("Engine drain: do the workers keep up with the API?",
-                    f"{sizes.messages} messages per phase (3 runs each) over {sizes.conversations} conversations, "
-                    f"{THREADS} client threads, gunicorn -w 2, {sizes.rounds} rounds per deployment"
-                    + (" (QUICK: figures mean nothing)" if sizes == QUICK else ""))
+    report = Report(
+        "Engine drain: do the workers keep up with the API?",
+        f"{sizes.messages} messages per phase (3 runs each) over {sizes.conversations} conversations, "
+        f"{THREADS} client threads, gunicorn -w 2, {sizes.rounds} rounds per deployment"
+        + (" (QUICK: figures mean nothing)" if sizes == QUICK else ""),
+    )
     print(f"{report.setup}; {load_note()}", flush=True)
     try:
         embedded = run_embedded(sizes, workdir, report)

@@ -14,6 +14,7 @@ the temp directory is deleted at the end.
 rate, drain rate, keep-up ratio, posting while draining; embedded SQLite and PostgreSQL + Redis with 1 and 2
 qcluster). `--quick` makes either a smoke run whose figures mean nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import drain
 from common import Report, load_note, percentile, post_all, warm_up
+
 from tests.workflows.procs import Gunicorn, QCluster, project_env
 
 MESSAGES = 1_000
@@ -56,9 +58,16 @@ MESSAGE_FILTERS = [
     {"sender_types": ["customer"], "content_regex": r"invoice \d+"},
     {"sender_types": ["customer"], "channels": ["whatsapp"], "content_contains": ["urgent"]},
 ]
-BODIES = ["I would like a refund for order {n}", "My invoice {n} looks wrong", "urgent: cannot log in ({n})",
-          "Where is my parcel {n}?", "Thanks for the help with {n}", "How do I change my plan? ({n})",
-          "The app crashes when I open settings {n}", "Can I talk to a person? {n}"]
+BODIES = [
+    "I would like a refund for order {n}",
+    "My invoice {n} looks wrong",
+    "urgent: cannot log in ({n})",
+    "Where is my parcel {n}?",
+    "Thanks for the help with {n}",
+    "How do I change my plan? ({n})",
+    "The app crashes when I open settings {n}",
+    "Can I talk to a person? {n}",
+]
 
 
 def workflow_definition(index: int) -> dict:
@@ -66,19 +75,30 @@ def workflow_definition(index: int) -> dict:
     if index % 5 == 4:
         config = MESSAGE_FILTERS[(index // 5) % len(MESSAGE_FILTERS)]
         steps = [
-            {"type": "condition", "config": {"all": [{"field": "contact.segment", "op": "eq", "value": "vip"}]},
-             "on_false": "skip_next"},
+            {
+                "type": "condition",
+                "config": {"all": [{"field": "contact.segment", "op": "eq", "value": "vip"}]},
+                "on_false": "skip_next",
+            },
             {"type": "set_priority", "config": {"priority": "high"}},
             {"type": "add_tag", "config": {"tags": [f"flow-{index}"]}},
             {"type": "set_variable", "config": {"name": "seen", "value": "{{ message.body }}"}},
         ]
         if index == 4:
             steps.append({"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, we are on it."}})
-        return {"name": f"Message flow {index}", "status": "active",
-                "trigger": {"type": "message.created", "config": config}, "steps": steps}
+        return {
+            "name": f"Message flow {index}",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": config},
+            "steps": steps,
+        }
     trigger, config = OTHER_TRIGGERS[index % len(OTHER_TRIGGERS)]
-    return {"name": f"Other flow {index}", "status": "active", "trigger": {"type": trigger, "config": config},
-            "steps": [{"type": "add_tag", "config": {"tags": ["other"]}}]}
+    return {
+        "name": f"Other flow {index}",
+        "status": "active",
+        "trigger": {"type": trigger, "config": config},
+        "steps": [{"type": "add_tag", "config": {"tags": ["other"]}}],
+    }
 
 
 def setup_database(env: dict[str, str]) -> str:
@@ -114,10 +134,16 @@ def open_conversations(batch: int) -> list[int]:
 
     ids = []
     for n in range(CONVERSATIONS):
-        contact = services.contact_create(name=f"Customer {batch}-{n}", email=f"c{batch}-{n}@example.com",
-                                          segment=random.choice(["vip", "smb", "smb"]))
-        ids.append(services.conversation_open(contact=contact, subject=f"Case {batch}-{n}",
-                                              channel=random.choice(["email", "whatsapp", "live_chat"])).pk)
+        contact = services.contact_create(
+            name=f"Customer {batch}-{n}",
+            email=f"c{batch}-{n}@example.com",
+            segment=random.choice(["vip", "smb", "smb"]),
+        )
+        ids.append(
+            services.conversation_open(
+                contact=contact, subject=f"Case {batch}-{n}", channel=random.choice(["email", "whatsapp", "live_chat"])
+            ).pk
+        )
     return ids
 
 
@@ -129,8 +155,10 @@ def backlog() -> tuple[int, int]:
     from workflows.models import WorkflowRun
 
     close_old_connections()
-    return (Event.objects.filter(dispatched_at__isnull=True).count(),
-            WorkflowRun.objects.exclude(status__in=FINISHED).count())
+    return (
+        Event.objects.filter(dispatched_at__isnull=True).count(),
+        WorkflowRun.objects.exclude(status__in=FINISHED).count(),
+    )
 
 
 def wait_for_drain(timeout: float = DRAIN_TIMEOUT) -> float:
@@ -145,8 +173,13 @@ def wait_for_drain(timeout: float = DRAIN_TIMEOUT) -> float:
 
 def post_messages(base: str, token: str, conversation_ids: list[int]) -> tuple[float, float, list[float]]:
     """POST the messages with the client threads; return (start, end, latencies) of the batch."""
-    jobs = [(f"/api/conversations/{conversation_ids[n % len(conversation_ids)]}/messages/",
-             {"body": random.choice(BODIES).format(n=n), "sender_type": "customer"}) for n in range(MESSAGES)]
+    jobs = [
+        (
+            f"/api/conversations/{conversation_ids[n % len(conversation_ids)]}/messages/",
+            {"body": random.choice(BODIES).format(n=n), "sender_type": "customer"},
+        )
+        for n in range(MESSAGES)
+    ]
     started = time.perf_counter()
     rate, _ = post_all(base, token, jobs)
     return started, started + rate.wall, rate.latencies
@@ -166,15 +199,24 @@ def run_batch(base: str, token: str, workflows: int, batch: int) -> dict:
     failed = WorkflowRun.objects.exclude(status__in=["succeeded", "stopped"]).count()
     if len(latencies) != MESSAGES or failed:
         raise RuntimeError(f"{len(latencies)} messages posted, {failed} runs did not succeed")
-    return {"workflows": workflows, "messages_per_s": MESSAGES / (posted - started),
-            "p50": statistics.median(latencies), "p95": percentile(latencies, 0.95), "mean": statistics.mean(latencies),
-            "runs": runs, "drain_s": drained - started, "runs_per_s": runs / (drained - started)}
+    return {
+        "workflows": workflows,
+        "messages_per_s": MESSAGES / (posted - started),
+        "p50": statistics.median(latencies),
+        "p95": percentile(latencies, 0.95),
+        "mean": statistics.mean(latencies),
+        "runs": runs,
+        "drain_s": drained - started,
+        "runs_per_s": runs / (drained - started),
+    }
 
 
 def describe(row: dict) -> str:
-    return (f"{row['messages_per_s']:6.1f} messages/s, POST p50 {row['p50'] * 1000:6.1f} ms, "
-            f"p95 {row['p95'] * 1000:6.1f} ms; {row['runs']:>5} runs, all finished {row['drain_s']:5.1f} s after "
-            f"the first post = {row['runs_per_s']:6.1f} runs/s")
+    return (
+        f"{row['messages_per_s']:6.1f} messages/s, POST p50 {row['p50'] * 1000:6.1f} ms, "
+        f"p95 {row['p95'] * 1000:6.1f} ms; {row['runs']:>5} runs, all finished {row['drain_s']:5.1f} s after "
+        f"the first post = {row['runs_per_s']:6.1f} runs/s"
+    )
 
 
 def parse_args() -> argparse.Namespace:
@@ -182,8 +224,12 @@ def parse_args() -> argparse.Namespace:
     global MESSAGES, CONVERSATIONS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--drain", action="store_true", help="run the drain benchmark (bench/drain.py) instead")
-    parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1",
-                        help="a smoke run (50 messages over 10 conversations; drain: 20 messages, 1 round)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=os.environ.get("BENCH_QUICK") == "1",
+        help="a smoke run (50 messages over 10 conversations; drain: 20 messages, 1 round)",
+    )
     parser.add_argument("--messages", type=int, help="messages posted per batch (drain: per phase)")
     parser.add_argument("--conversations", type=int, help="conversations per batch (drain: in all)")
     parser.add_argument("--rounds", type=int, help="drain: rounds per deployment (default 3)")
@@ -209,16 +255,19 @@ def main() -> None:
     random.seed(11)
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-engine-"))
-    env = project_env(sqlite_path=workdir / "engine.sqlite3", MEDIA_ROOT=str(workdir / "media"),
-                      HELPDESK_SWEEP_SECONDS="15")
+    env = project_env(
+        sqlite_path=workdir / "engine.sqlite3", MEDIA_ROOT=str(workdir / "media"), HELPDESK_SWEEP_SECONDS="15"
+    )
     token = setup_database(env)
     server = Gunicorn(env, workdir / "gunicorn.log").start(timeout=90)
     warm_up(server.base_url)
     cluster = QCluster(env, workdir / "qcluster.log").start()
-    report = Report("Engine overhead: what active workflows cost the posting request",
-                    f"gunicorn -w 2 + 1 qcluster (ORM broker, 2 workers), SQLite WAL, {THREADS} client threads, "
-                    f"{MESSAGES:,} messages per batch over {CONVERSATIONS} conversations"
-                    + (" (QUICK: figures mean nothing)" if args.quick else ""))
+    report = Report(
+        "Engine overhead: what active workflows cost the posting request",
+        f"gunicorn -w 2 + 1 qcluster (ORM broker, 2 workers), SQLite WAL, {THREADS} client threads, "
+        f"{MESSAGES:,} messages per batch over {CONVERSATIONS} conversations"
+        + (" (QUICK: figures mean nothing)" if args.quick else ""),
+    )
     try:
         print(f"{report.setup}; {load_note()}", flush=True)
         rows = []

@@ -7,6 +7,7 @@ precision, recall and F1 overall and per intent, the misses and false alarms by 
 (analysis with a cold cache plus matching against all workflows) and per message per workflow. No database, no
 network, no model download: the matcher is pure Python.
 """
+
 from __future__ import annotations
 
 import json
@@ -105,8 +106,10 @@ def main() -> None:
     report = evaluate()
     _, utterances = load_labelled_set()
     labelled = sum(1 for _, labels, _ in utterances if labels)
-    print(f"labelled set: {len(utterances)} utterances ({labelled} with an intent, {len(utterances) - labelled} "
-          f"unrelated), {report.workflows} intents/workflows, threshold {intents.DEFAULT_THRESHOLD}")
+    print(
+        f"labelled set: {len(utterances)} utterances ({labelled} with an intent, {len(utterances) - labelled} "
+        f"unrelated), {report.workflows} intents/workflows, threshold {intents.DEFAULT_THRESHOLD}"
+    )
     for name, (tp, fp, fn) in report.per_intent.items():
         precision = tp / (tp + fp) if tp + fp else 1.0
         recall = tp / (tp + fn) if tp + fn else 1.0
@@ -114,14 +117,18 @@ def main() -> None:
     f1 = 2 * report.precision * report.recall / (report.precision + report.recall)
     print(f"overall: precision {report.precision:.3f}  recall {report.recall:.3f}  F1 {f1:.3f}")
     for split, (tp, fp, fn) in report.per_split.items():
-        print(f"  {split:8} precision {tp / (tp + fp) if tp + fp else 1.0:.3f}  "
-              f"recall {tp / (tp + fn) if tp + fn else 1.0:.3f}  (tp {tp}, fp {fp}, fn {fn})")
+        print(
+            f"  {split:8} precision {tp / (tp + fp) if tp + fp else 1.0:.3f}  "
+            f"recall {tp / (tp + fn) if tp + fn else 1.0:.3f}  (tp {tp}, fp {fp}, fn {fn})"
+        )
     for line in report.errors:
         print("  " + line)
     per_message = statistics.median(report.ms_per_message)
-    print(f"latency: median {per_message:.3f} ms per message against {report.workflows} workflows "
-          f"(p95 {sorted(report.ms_per_message)[int(len(report.ms_per_message) * 0.95)]:.3f} ms), "
-          f"{per_message / report.workflows:.3f} ms per message per workflow; cold cache per message")
+    print(
+        f"latency: median {per_message:.3f} ms per message against {report.workflows} workflows "
+        f"(p95 {sorted(report.ms_per_message)[int(len(report.ms_per_message) * 0.95)]:.3f} ms), "
+        f"{per_message / report.workflows:.3f} ms per message per workflow; cold cache per message"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ each with its own Message-ID.
   commits and flags it \\Seen — the same round trips without the helpdesk. Needs root (dovecot); skipped otherwise.
 Only loopback traffic. Everything is deleted at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,10 @@ def floor_parse_insert(mails: list[bytes], db_path: Path) -> float:
     """Mails per second for: parse with `email`, one INSERT, one commit per mail (SQLite WAL)."""
     connection = sqlite3.connect(db_path)
     connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("CREATE TABLE mail (id INTEGER PRIMARY KEY, message_id TEXT UNIQUE, sender TEXT, "
-                       "subject TEXT, body TEXT, raw BLOB)")
+    connection.execute(
+        "CREATE TABLE mail (id INTEGER PRIMARY KEY, message_id TEXT UNIQUE, sender TEXT, "
+        "subject TEXT, body TEXT, raw BLOB)"
+    )
     started = time.perf_counter()
     for raw in mails:
         _insert_parsed(connection, raw)
@@ -69,9 +72,10 @@ def _insert_parsed(connection: sqlite3.Connection, raw: bytes) -> None:
         text = part.get_content() if part is not None else ""
     except Exception:
         text = ""
-    connection.execute("INSERT INTO mail (message_id, sender, subject, body, raw) VALUES (?, ?, ?, ?, ?)",
-                       (str(mail.get("Message-ID", "")), str(mail.get("From", "")), str(mail.get("Subject", "")),
-                        text, raw))
+    connection.execute(
+        "INSERT INTO mail (message_id, sender, subject, body, raw) VALUES (?, ?, ?, ?, ?)",
+        (str(mail.get("Message-ID", "")), str(mail.get("From", "")), str(mail.get("Subject", "")), text, raw),
+    )
     connection.commit()
 
 
@@ -80,8 +84,9 @@ def endpoint_rate(base: str, inbox_id: int, token: str, mails: list[bytes]) -> R
 
     def post(session, raw: bytes) -> float:
         started = time.perf_counter()
-        response = session.post(url, data=raw, timeout=300, headers={"Authorization": f"Token {token}",
-                                                                     "Content-Type": "message/rfc822"})
+        response = session.post(
+            url, data=raw, timeout=300, headers={"Authorization": f"Token {token}", "Content-Type": "message/rfc822"}
+        )
         if response.status_code != 202:
             raise RuntimeError(f"POST {url}: {response.status_code} {response.text[:300]}")
         return time.perf_counter() - started
@@ -94,8 +99,10 @@ def imap_floor(server, mails: list[bytes], db_path: Path) -> float:
     append_all(server, mails)
     connection = sqlite3.connect(db_path)
     connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("CREATE TABLE mail (id INTEGER PRIMARY KEY, message_id TEXT UNIQUE, sender TEXT, "
-                       "subject TEXT, body TEXT, raw BLOB)")
+    connection.execute(
+        "CREATE TABLE mail (id INTEGER PRIMARY KEY, message_id TEXT UNIQUE, sender TEXT, "
+        "subject TEXT, body TEXT, raw BLOB)"
+    )
     client = imaplib.IMAP4(server.host, server.port)
     client.login(server.user, server.password)
     client.select("INBOX")
@@ -136,9 +143,19 @@ def run_imap(report: Report, mails_ours: list[bytes], mails_floor: list[bytes], 
     try:
         floor = imap_floor(server, mails_floor, workdir / "imap-floor.sqlite3")
         append_all(server, mails_ours)
-        inbox, _ = inbox_create(name="Bench IMAP", channel="email", team=team, address="imap@bench.test",
-                                imap={"host": server.host, "port": server.port, "ssl": False,
-                                      "username": server.user, "password": server.password})
+        inbox, _ = inbox_create(
+            name="Bench IMAP",
+            channel="email",
+            team=team,
+            address="imap@bench.test",
+            imap={
+                "host": server.host,
+                "port": server.port,
+                "ssl": False,
+                "username": server.user,
+                "password": server.password,
+            },
+        )
         started = time.perf_counter()
         result = poll_inbox(inbox=inbox, limit=len(mails_ours))
         ours = result.imported / (time.perf_counter() - started)

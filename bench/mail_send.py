@@ -14,6 +14,7 @@ Timed, in the same run:
 The ratio sender / floor says what the durable machinery (claim, lease, thread headers, marking sent, the outbound
 headers row) costs on top of the protocol.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,11 +35,19 @@ ROUNDS = int(os.environ.get("MAIL_BENCH_ROUNDS", "1"))
 
 
 def setup_django(database: Path, smtp_port: int) -> None:
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "SQLITE_PATH": str(database),
-                       "LOG_LEVEL": "WARNING", "DEBUG": "0", "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                       "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port),
-                       # no wake-ups to a queue nobody runs here: the sweep below is the sender
-                       "HELPDESK_DELIVERY_TASK": "bench.noop"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "SQLITE_PATH": str(database),
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "0",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port),
+            # no wake-ups to a queue nobody runs here: the sweep below is the sender
+            "HELPDESK_DELIVERY_TASK": "bench.noop",
+        }
+    )
     os.environ.pop("DATABASE_URL", None)
     import django
     from django.core.management import call_command
@@ -53,17 +62,21 @@ def seed() -> list[int]:
     from conversations.models import Inbox
     from workflows.integrations.crypto import encrypt_json
 
-    inbox = Inbox.objects.create(name="Bench mail", channel="email", address="support@bench.test",
-                                 secrets_encrypted=encrypt_json({}))
+    inbox = Inbox.objects.create(
+        name="Bench mail", channel="email", address="support@bench.test", secrets_encrypted=encrypt_json({})
+    )
     conversations = []
     for n in range(CONVERSATIONS):
         contact = services.contact_create(name=f"Customer {n}", email=f"customer{n}@bench.test")
-        conversation = services.conversation_open(contact=contact, channel="email", subject=f"Order {n}",
-                                                  inbox=inbox)
+        conversation = services.conversation_open(contact=contact, channel="email", subject=f"Order {n}", inbox=inbox)
         services.message_create(conversation=conversation, body="Where is my order?", sender_type="customer")
         conversations.append(conversation)
-    return [services.message_create(conversation=conversations[n % CONVERSATIONS], body=f"Reply number {n}.",
-                                    sender_type="agent").pk for n in range(REPLIES)]
+    return [
+        services.message_create(
+            conversation=conversations[n % CONVERSATIONS], body=f"Reply number {n}.", sender_type="agent"
+        ).pk
+        for n in range(REPLIES)
+    ]
 
 
 def time_sender() -> tuple[float, int]:
@@ -83,8 +96,9 @@ def floor_mails() -> list:
     from conversations.models import Delivery
     from inboxes.outbound.email import build_email, thread_headers
 
-    deliveries = Delivery.objects.select_related("inbox", "message__conversation__contact",
-                                                 "message__conversation__team").order_by("pk")
+    deliveries = Delivery.objects.select_related(
+        "inbox", "message__conversation__contact", "message__conversation__team"
+    ).order_by("pk")
     return [build_email(delivery, thread_headers(delivery.message)) for delivery in deliveries]
 
 
@@ -122,9 +136,11 @@ class SmtpProcess:
     """aiosmtpd in a process of its own (counting what it accepted), so the server never competes with the timed
     code for this interpreter's GIL."""
 
-    SCRIPT = ("import sys, time; from tests.infra.smtp import SmtpServer; s = SmtpServer(int(sys.argv[1])).start()\n"
-              "import signal; signal.signal(signal.SIGTERM, lambda *a: (print(len(s.received), flush=True), "
-              "s.stop(), sys.exit(0)))\nwhile True: time.sleep(1)")
+    SCRIPT = (
+        "import sys, time; from tests.infra.smtp import SmtpServer; s = SmtpServer(int(sys.argv[1])).start()\n"
+        "import signal; signal.signal(signal.SIGTERM, lambda *a: (print(len(s.received), flush=True), "
+        "s.stop(), sys.exit(0)))\nwhile True: time.sleep(1)"
+    )
 
     def __init__(self):
         from tests.infra.servers import free_port
@@ -132,13 +148,18 @@ class SmtpProcess:
         self.port = free_port()
         self.process = None
 
-    def start(self) -> "SmtpProcess":
+    def start(self) -> SmtpProcess:
         import subprocess
 
         from tests.infra.servers import wait_for_port
 
-        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, str(self.port)], cwd=ROOT,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", self.SCRIPT, str(self.port)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         wait_for_port(self.port)
         return self
 
@@ -151,9 +172,11 @@ class SmtpProcess:
 
 def main() -> int:
     server = SmtpProcess().start()
-    report = Report("Outgoing mail: agents' replies to a local SMTP server",
-                    setup=f"{REPLIES} replies over {CONVERSATIONS} conversations, SQLite (WAL), aiosmtpd on loopback, "
-                          f"{load_note()}")
+    report = Report(
+        "Outgoing mail: agents' replies to a local SMTP server",
+        setup=f"{REPLIES} replies over {CONVERSATIONS} conversations, SQLite (WAL), aiosmtpd on loopback, "
+        f"{load_note()}",
+    )
     try:
         with tempfile.TemporaryDirectory() as folder:
             setup_django(Path(folder) / "bench.sqlite3", server.port)
@@ -169,15 +192,27 @@ def main() -> int:
     finally:
         total = server.stop()
     sender_rate, floor_rate = sent / sender_seconds, len(mails) / floor_seconds
-    report.figure("sender (claim, build, send, mark sent)", f"{sender_rate:.0f} mails/s ({sender_seconds:.2f} s for "
-                                                             f"{sent})")
-    report.figure("floor (Django's SMTP backend, same mails, one session, + one UPDATE each)", f"{floor_rate:.0f} mails/s ({floor_seconds:.2f} s; "
-                                                                f"the server accepted {total} mails in all)")
+    report.figure(
+        "sender (claim, build, send, mark sent)", f"{sender_rate:.0f} mails/s ({sender_seconds:.2f} s for {sent})"
+    )
+    report.figure(
+        "floor (Django's SMTP backend, same mails, one session, + one UPDATE each)",
+        f"{floor_rate:.0f} mails/s ({floor_seconds:.2f} s; the server accepted {total} mails in all)",
+    )
     report.figure("Django's SMTP backend alone, one session", f"{len(mails) / smtp_seconds:.0f} mails/s")
     report.figure("Django's SMTP backend, a connection per mail", f"{len(mails) / per_mail_seconds:.0f} mails/s")
-    report.ratio("mail send rate / floor (Django SMTP, one session, + one UPDATE per mail)", ratio(sender_rate, floor_rate), ">= 0.5")
-    report.raw = {"sender_per_s": sender_rate, "floor_per_s": floor_rate, "replies": REPLIES,
-                  "per_mail_connection_per_s": len(mails) / per_mail_seconds, "smtp_only_per_s": len(mails) / smtp_seconds}
+    report.ratio(
+        "mail send rate / floor (Django SMTP, one session, + one UPDATE per mail)",
+        ratio(sender_rate, floor_rate),
+        ">= 0.5",
+    )
+    report.raw = {
+        "sender_per_s": sender_rate,
+        "floor_per_s": floor_rate,
+        "replies": REPLIES,
+        "per_mail_connection_per_s": len(mails) / per_mail_seconds,
+        "smtp_only_per_s": len(mails) / smtp_seconds,
+    }
     report.save("mail")
     return 0
 

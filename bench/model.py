@@ -15,6 +15,7 @@ approximation (a c-server centre of demand D = one queueing server of demand D/c
 three laws the bench checks the machine against are here too: the utilisation law (X = U / D), the response-time
 law of a closed system (X = N / (R + Z)) and Little's law (L = X · W).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -118,24 +119,39 @@ def predict(costs: Costs, cores: float, workers: int, convoy: str = "none") -> P
     if servers < 1 and throughput > servers / demand:
         throughput = servers / demand
         response = workers / throughput
-    bounds = {"cpu": utilisation_law_rate(servers, demand), "lock": 1 / lock if lock > 0 else float("inf"),
-              "workers": workers / (demand + lock + costs.latency_per_run)}
-    return Prediction(cores=cores, workers=workers, runs_per_s=throughput, response_s=response,
-                      cpu_utilisation=utilisation(throughput, demand, servers), bound=min(bounds, key=bounds.get))
+    bounds = {
+        "cpu": utilisation_law_rate(servers, demand),
+        "lock": 1 / lock if lock > 0 else float("inf"),
+        "workers": workers / (demand + lock + costs.latency_per_run),
+    }
+    return Prediction(
+        cores=cores,
+        workers=workers,
+        runs_per_s=throughput,
+        response_s=response,
+        cpu_utilisation=utilisation(throughput, demand, servers),
+        bound=min(bounds, key=bounds.get),
+    )
 
 
 def message_capacity(costs: Costs, cores: float) -> float:
     """Messages/s the whole system (web + workers on the same `cores`) can take with every run finished: the lower
     of the CPU bound cores / (P + k·r) and the lock bound 1 / (lock per request + k · lock per run)."""
     per_message_cpu = costs.cpu_per_request + costs.runs_per_message * cpu_demand(costs)
-    per_message_lock = (costs.lock_per_request + costs.runs_per_message * costs.lock_per_run) / max(1, costs.lock_domains)
+    per_message_lock = (costs.lock_per_request + costs.runs_per_message * costs.lock_per_run) / max(
+        1, costs.lock_domains
+    )
     cpu_bound = utilisation_law_rate(cores, per_message_cpu)
     return min(cpu_bound, 1 / per_message_lock) if per_message_lock > 0 else cpu_bound
 
 
-def scale_table(costs: Costs, cores_list: tuple[float, ...] = (1, 2, 4, 8, 16),
-                qclusters_list: tuple[int, ...] = (1, 2, 4, 8), workers_per_cluster: int = 2,
-                convoys: tuple[str, ...] = CONVOYS) -> list[dict]:
+def scale_table(
+    costs: Costs,
+    cores_list: tuple[float, ...] = (1, 2, 4, 8, 16),
+    qclusters_list: tuple[int, ...] = (1, 2, 4, 8),
+    workers_per_cluster: int = 2,
+    convoys: tuple[str, ...] = CONVOYS,
+) -> list[dict]:
     """The predicted runs/s for each cores × qclusters × convoy, as rows for a table."""
     rows = []
     for cores in cores_list:

@@ -9,6 +9,7 @@ Each peer is a Django project written into a throwaway directory, migrated and s
 (`bulk_create`, never API calls, for the 100k-row lists). `python bench/peer.py` only installs the django-helpdesk
 venv and says where it is; `make bench` calls it before timing anything, so the install is never timed.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,16 +26,32 @@ from tests.workflows.procs import Gunicorn
 HELPDESK_VERSION = "2.6.1"
 # `pip freeze` of a venv where `pip install django-helpdesk==2.6.1 gunicorn` resolved (Django as ours).
 HELPDESK_REQUIREMENTS = [
-    f"django-helpdesk=={HELPDESK_VERSION}", "Django==5.2.19", "djangorestframework==3.18.3", "gunicorn==27.0.1",
-    "asgiref==3.13.0", "beautifulsoup4==4.15.0", "certifi==2026.10.19.post1", "charset-normalizer==3.5.3",
-    "django-cleanup==9.0.0", "django-model-utils==5.0.0", "email-reply-parser==0.5.12", "idna==3.20",
-    "Markdown==3.11.3", "nh3==0.3.8", "oauthlib==4.0.1", "requests==2.34.2", "requests-oauthlib==2.0.0",
-    "soupsieve==4.1.3", "sqlparse==0.6.1", "typing_extensions==4.16.0", "urllib3==2.8.0",
+    f"django-helpdesk=={HELPDESK_VERSION}",
+    "Django==5.2.19",
+    "djangorestframework==3.18.3",
+    "gunicorn==27.0.1",
+    "asgiref==3.13.0",
+    "beautifulsoup4==4.15.0",
+    "certifi==2026.10.19.post1",
+    "charset-normalizer==3.5.3",
+    "django-cleanup==9.0.0",
+    "django-model-utils==5.0.0",
+    "email-reply-parser==0.5.12",
+    "idna==3.20",
+    "Markdown==3.11.3",
+    "nh3==0.3.8",
+    "oauthlib==4.0.1",
+    "requests==2.34.2",
+    "requests-oauthlib==2.0.0",
+    "soupsieve==4.1.3",
+    "sqlparse==0.6.1",
+    "typing_extensions==4.16.0",
+    "urllib3==2.8.0",
 ]
 HELPDESK_VENV = CACHE / f"django-helpdesk-{HELPDESK_VERSION}"
 
 # Shared by both peers: the same database setup as helpdesk/settings.py (WAL, busy timeout, kept connections).
-SETTINGS = '''
+SETTINGS = """
 import os
 SECRET_KEY = "bench-peer-not-secret"
 DEBUG = False
@@ -67,17 +84,17 @@ REST_FRAMEWORK = {
 }
 EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
-'''
+"""
 
-WSGI = '''
+WSGI = """
 import os
 from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peerproject.settings")
 application = get_wsgi_application()
-'''
+"""
 
 # Run by the peer's interpreter: `python tool.py <command> <json args>`; prints its JSON result.
-TOOL = '''
+TOOL = """
 import json, sys
 import django
 django.setup()
@@ -95,18 +112,18 @@ def superuser():
 
 COMMANDS
 print(json.dumps(globals()[sys.argv[1]](*json.loads(sys.argv[2]))), flush=True)
-'''
+"""
 
 HELPDESK_PROJECT = {
-    "settings_extra": '''
+    "settings_extra": """
 EXTRA_APPS = ["django.contrib.sites", "django.contrib.humanize", "helpdesk"]
 SITE_ID = 1
 HELPDESK_TEAMS_MODE_ENABLED = False
-''',
-    "urls": '''
+""",
+    "urls": """
 from django.urls import include, path
 urlpatterns = [path("", include("helpdesk.urls"))]
-''',
+""",
     "commands": '''
 def setup():
     from helpdesk.models import Queue
@@ -133,10 +150,10 @@ def seed(target, queue):
 }
 
 BARE_PROJECT = {
-    "settings_extra": '''
+    "settings_extra": """
 EXTRA_APPS = ["bare"]
-''',
-    "urls": '''
+""",
+    "urls": """
 from django.urls import path
 from rest_framework import generics, pagination, serializers
 from bare.models import Item
@@ -155,7 +172,7 @@ class Items(generics.ListCreateAPIView):
     pagination_class = Page
 
 urlpatterns = [path("items/", Items.as_view())]
-''',
+""",
     "commands": '''
 def setup():
     return superuser()
@@ -173,7 +190,7 @@ def seed(target):
 ''',
     "files": {
         "bare/__init__.py": "",
-        "bare/models.py": '''
+        "bare/models.py": """
 from django.db import models
 from django.utils import timezone
 
@@ -182,9 +199,9 @@ class Item(models.Model):
     status = models.CharField(max_length=20)
     priority = models.CharField(max_length=10)
     created_at = models.DateTimeField(default=timezone.now)
-''',
+""",
         "bare/migrations/__init__.py": "",
-        "bare/migrations/0001_initial.py": '''
+        "bare/migrations/0001_initial.py": """
 import django.utils.timezone
 from django.db import migrations, models
 
@@ -198,7 +215,7 @@ class Migration(migrations.Migration):
         ("priority", models.CharField(max_length=10)),
         ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
     ])]
-''',
+""",
     },
 }
 
@@ -211,8 +228,9 @@ def ensure_helpdesk_venv() -> str:
     if marker.exists() and marker.read_text() == wanted and python.exists():
         return str(python)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(HELPDESK_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    *HELPDESK_REQUIREMENTS], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *HELPDESK_REQUIREMENTS], check=True
+    )
     marker.write_text(wanted)
     return str(python)
 
@@ -224,9 +242,14 @@ class PeerProject:
         self.name, self.spec, self.python = name, spec, python
         self.dir = workdir / name
         self.server: Gunicorn | None = None
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
-                    "LANG": "C.UTF-8", "DJANGO_SETTINGS_MODULE": "peerproject.settings", "PYTHONPATH": str(self.dir),
-                    "PEER_SQLITE_PATH": str(self.dir / "peer.sqlite3")}
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "LANG": "C.UTF-8",
+            "DJANGO_SETTINGS_MODULE": "peerproject.settings",
+            "PYTHONPATH": str(self.dir),
+            "PEER_SQLITE_PATH": str(self.dir / "peer.sqlite3"),
+        }
 
     @property
     def base_url(self) -> str:
@@ -234,10 +257,14 @@ class PeerProject:
         return self.server.base_url
 
     def write(self) -> None:
-        files = {"peerproject/__init__.py": "", "peerproject/wsgi.py": WSGI,
-                 "peerproject/settings.py": self.spec["settings_extra"] + SETTINGS,
-                 "peerproject/urls.py": self.spec["urls"],
-                 "tool.py": TOOL.replace("COMMANDS", self.spec["commands"]), **self.spec.get("files", {})}
+        files = {
+            "peerproject/__init__.py": "",
+            "peerproject/wsgi.py": WSGI,
+            "peerproject/settings.py": self.spec["settings_extra"] + SETTINGS,
+            "peerproject/urls.py": self.spec["urls"],
+            "tool.py": TOOL.replace("COMMANDS", self.spec["commands"]),
+            **self.spec.get("files", {}),
+        }
         for relative, text in files.items():
             path = self.dir / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -245,8 +272,14 @@ class PeerProject:
 
     def tool(self, command: str, *args: object, timeout: float = 300) -> dict:
         """Run one command of the project's tool.py in the peer's interpreter and return its JSON result."""
-        result = subprocess.run([self.python, "tool.py", command, json.dumps(args)], cwd=self.dir, env=self.env,
-                                capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            [self.python, "tool.py", command, json.dumps(args)],
+            cwd=self.dir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"{self.name} {command} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
         return json.loads(result.stdout.strip().splitlines()[-1])
@@ -257,9 +290,10 @@ class PeerProject:
         self.tool("migrate")
         return self.tool("setup")
 
-    def start(self) -> "PeerProject":
-        self.server = Gunicorn(self.env, self.dir / "gunicorn.log", python=self.python,
-                               app="peerproject.wsgi:application", cwd=self.dir).start(timeout=90)
+    def start(self) -> PeerProject:
+        self.server = Gunicorn(
+            self.env, self.dir / "gunicorn.log", python=self.python, app="peerproject.wsgi:application", cwd=self.dir
+        ).start(timeout=90)
         warm_up(self.server.base_url)
         return self
 

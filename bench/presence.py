@@ -10,6 +10,7 @@ the same customer), with a customer message arriving now and then. From that: re
 core the polling takes, for 100 workspaces. The same for the API heartbeat (`POST` + `GET
 /api/conversations/{id}/presence/`). Loopback only: no network at all.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,13 @@ WORKSPACES = 100
 
 def configure_django(workdir: Path) -> None:
     """Point this process at a fresh SQLite file and set Django up (as bench/sla.py does)."""
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "SQLITE_PATH": str(workdir / "bench.sqlite3"),
-                       "LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "SQLITE_PATH": str(workdir / "bench.sqlite3"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     import django
 
     django.setup()
@@ -75,9 +81,10 @@ def time_polls(clients, conversation_ids: list[int], rounds: int, url_of, body_o
 
     cpu: list[float] = []
     for round_number in range(rounds):
-        for conversation_id in conversation_ids[:: 10]:
-            services.message_create(conversation=Conversation(pk=conversation_id), body=f"ping {round_number}",
-                                    sender_type="customer")
+        for conversation_id in conversation_ids[::10]:
+            services.message_create(
+                conversation=Conversation(pk=conversation_id), body=f"ping {round_number}", sender_type="customer"
+            )
         for index, (_user, client) in enumerate(clients):
             conversation_id = conversation_ids[index % len(conversation_ids)]
             started = time.process_time()
@@ -118,24 +125,32 @@ def main(argv: list[str] | None = None) -> None:
         clients = make_agents(WORKSPACES)
         conversation_ids = make_conversations(WORKSPACES // 2)
         live = lambda pk: reverse("admin:conversations_conversation_live", args=[pk])  # noqa: E731
-        body = lambda index, round_number: {"state": "replying" if index % 2 else "viewing",  # noqa: E731
-                                            "after": "0" if round_number == 0 else "999999999"}
+
+        def body(index, round_number):
+            return {"state": "replying" if index % 2 else "viewing", "after": "0" if round_number == 0 else "999999999"}
+
         time_polls(clients, conversation_ids, 1, live, body)  # warm caches and the first full fetch
         live_cpu = time_polls(clients, conversation_ids, rounds, live, body)
         api_cpu = api_polls(clients, conversation_ids, rounds)
     per_s = WORKSPACES / LIVE_POLL_SECONDS
     live_ms, live_p95 = statistics.median(live_cpu) * 1000, sorted(live_cpu)[int(0.95 * (len(live_cpu) - 1))] * 1000
     api_ms = statistics.median(api_cpu) * 1000
-    report = Report(title="Presence and live threads (bench/presence.py)",
-                    setup=f"{WORKSPACES} open workspaces on {WORKSPACES // 2} conversations, one poll every "
-                          f"{LIVE_POLL_SECONDS} s each, {rounds} rounds, in-process Django test client on SQLite "
-                          f"(WAL); {load_note()}")
+    report = Report(
+        title="Presence and live threads (bench/presence.py)",
+        setup=f"{WORKSPACES} open workspaces on {WORKSPACES // 2} conversations, one poll every "
+        f"{LIVE_POLL_SECONDS} s each, {rounds} rounds, in-process Django test client on SQLite "
+        f"(WAL); {load_note()}",
+    )
     report.figure("requests/s caused by 100 open workspaces", f"{per_s:.1f} (100 / {LIVE_POLL_SECONDS} s)")
     report.figure("server CPU per live poll (median, p95)", f"{live_ms:.2f} ms, {live_p95:.2f} ms")
     report.figure("share of one core for 100 workspaces", f"{per_s * live_ms / 1000 * 100:.0f} %")
     report.figure("API heartbeat POST + GET presence, CPU per beat (median)", f"{api_ms:.2f} ms")
-    report.ratio("CPU share of one core for 100 polling workspaces", per_s * live_ms / 1000, "<= 0.5",
-                 note="bounded: the poll is one upsert and three indexed reads")
+    report.ratio(
+        "CPU share of one core for 100 polling workspaces",
+        per_s * live_ms / 1000,
+        "<= 0.5",
+        note="bounded: the poll is one upsert and three indexed reads",
+    )
     report.raw = {"per_s": per_s, "live_cpu_ms": live_ms, "live_cpu_p95_ms": live_p95, "api_cpu_ms": api_ms}
     report.save("presence")
 

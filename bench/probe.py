@@ -12,6 +12,7 @@ Each process writes its counters to `$BENCH_PROBE_DIR/<role>-<pid>.json` (a daem
 changed). Entry points: `python -m bench.probe qcluster` (a qcluster whose forked workers inherit the probes) and the
 WSGI app `bench.probe:application` (gunicorn workers).
 """
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,11 @@ def install(role: str) -> None:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
     _state["role"] = role
-    set_autocommit, commit, rollback = (BaseDatabaseWrapper.set_autocommit, BaseDatabaseWrapper.commit,
-                                        BaseDatabaseWrapper.rollback)
+    set_autocommit, commit, rollback = (
+        BaseDatabaseWrapper.set_autocommit,
+        BaseDatabaseWrapper.commit,
+        BaseDatabaseWrapper.rollback,
+    )
 
     def timed_set_autocommit(self, autocommit, *args, **kwargs):
         if autocommit or not self.get_autocommit():
@@ -83,6 +87,7 @@ def install(role: str) -> None:
                 if began is not None:
                     _local.began = None
                     _add(transactions=1, hold_s=time.perf_counter() - began)
+
         return timed
 
     BaseDatabaseWrapper.set_autocommit = timed_set_autocommit
@@ -104,8 +109,12 @@ def _install_claims() -> None:
         started = time.thread_time()
         batch = original(event_ids, *args, **kwargs)
         lost = getattr(batch, "unsettled", None)
-        _add(batches=1, events_read=len(event_ids), lost_claims=len(lost) if lost is not None else 0,
-             dispatch_cpu_s=time.thread_time() - started)
+        _add(
+            batches=1,
+            events_read=len(event_ids),
+            lost_claims=len(lost) if lost is not None else 0,
+            dispatch_cpu_s=time.thread_time() - started,
+        )
         return batch
 
     dispatcher.dispatch_batch = counted

@@ -9,6 +9,7 @@ run in-process one chunk after the other (`replay_run_chunk`, as a worker runs i
 It prints the time to done, the CPU time it took, events per second, the figures of the replay and the chunk count; the target is under
 a minute on 2 cores.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,18 +28,35 @@ if str(ROOT) not in sys.path:
 EVENTS = int(os.environ.get("REPLAY_BENCH_EVENTS", "1000" if os.environ.get("BENCH_QUICK") else "10000"))
 CONVERSATIONS = int(os.environ.get("REPLAY_BENCH_CONVERSATIONS", "500"))
 TARGET_SECONDS = 60
-BODIES = ["I want a refund for order {n}", "Please cancel my plan {n}", "Where is my parcel {n}?",
-          "My invoice {n} looks wrong", "How do I change my address ({n})?"]
+BODIES = [
+    "I want a refund for order {n}",
+    "Please cancel my plan {n}",
+    "Where is my parcel {n}?",
+    "My invoice {n} looks wrong",
+    "How do I change my address ({n})?",
+]
 DEFINITION = {
-    "name": "Refunds and cancellations", "status": "active",
-    "trigger": {"type": "message.created",
-                "config": {"sender_types": ["customer"], "content_contains": ["refund", "cancel"]}},
+    "name": "Refunds and cancellations",
+    "status": "active",
+    "trigger": {
+        "type": "message.created",
+        "config": {"sender_types": ["customer"], "content_contains": ["refund", "cancel"]},
+    },
     "steps": [
-        {"type": "condition", "on_false": "continue",
-         "config": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]}},
+        {
+            "type": "condition",
+            "on_false": "continue",
+            "config": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]},
+        },
         {"type": "add_tag", "config": {"tags": ["retention"]}},
-        {"type": "http_request", "config": {"url": "http://127.0.0.1:9/crm", "method": "POST",
-                                            "values": [{"key": "name", "value": "{{ contact.name }}"}]}},
+        {
+            "type": "http_request",
+            "config": {
+                "url": "http://127.0.0.1:9/crm",
+                "method": "POST",
+                "values": [{"key": "name", "value": "{{ contact.name }}"}],
+            },
+        },
         {"type": "send_email", "config": {"subject": "About your request", "body": "Hi {{ contact.name }}"}},
         {"type": "set_priority", "config": {"priority": "high"}},
     ],
@@ -46,8 +64,14 @@ DEFINITION = {
 
 
 def setup_django(database: Path) -> None:
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "SQLITE_PATH": str(database),
-                       "LOG_LEVEL": "WARNING", "DEBUG": "0"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "SQLITE_PATH": str(database),
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "0",
+        }
+    )
     os.environ.pop("DATABASE_URL", None)
     import django
     from django.core.management import call_command
@@ -63,19 +87,34 @@ def seed(now: dt.datetime) -> None:
 
     rng = random.Random(13)
     for n in range(CONVERSATIONS):
-        contact = services.contact_create(name=f"Customer {n}", email=f"c{n}@example.com",
-                                          attributes={"vip": n % 5 == 0})
+        contact = services.contact_create(
+            name=f"Customer {n}", email=f"c{n}@example.com", attributes={"vip": n % 5 == 0}
+        )
         services.conversation_open(contact=contact, channel="live_chat", subject=f"Question {n}")
     conversations = list(Conversation.objects.values_list("pk", flat=True))
-    messages = [Message(conversation_id=rng.choice(conversations), sender_type="customer",
-                        body=rng.choice(BODIES).format(n=n)) for n in range(EVENTS)]
+    messages = [
+        Message(conversation_id=rng.choice(conversations), sender_type="customer", body=rng.choice(BODIES).format(n=n))
+        for n in range(EVENTS)
+    ]
     Message.objects.bulk_create(messages, batch_size=1000)
     year = dt.timedelta(days=365).total_seconds()
-    events = [Event(id=uuid.uuid4(), type="message.created", conversation_id=message.conversation_id,
-                    occurred_at=now - dt.timedelta(seconds=rng.uniform(0, year)), dispatched_at=now,
-                    payload={"message_id": message.pk, "sender_type": "customer", "internal": False,
-                             "channel": "live_chat", "sentiment": 0.5})
-              for message in messages]
+    events = [
+        Event(
+            id=uuid.uuid4(),
+            type="message.created",
+            conversation_id=message.conversation_id,
+            occurred_at=now - dt.timedelta(seconds=rng.uniform(0, year)),
+            dispatched_at=now,
+            payload={
+                "message_id": message.pk,
+                "sender_type": "customer",
+                "internal": False,
+                "channel": "live_chat",
+                "sentiment": 0.5,
+            },
+        )
+        for message in messages
+    ]
     Event.objects.bulk_create(events, batch_size=1000)
 
 
@@ -104,16 +143,20 @@ def main() -> int:
         now = clock.now()
         seed(now)
         seconds, cpu, done = replay_year(now)
-    report = Report("Replay (try on history)", setup=f"SQLite (WAL), {EVENTS:,} recorded message.created events "
-                    f"over a year on {CONVERSATIONS} conversations, chunks run in-process; {load_note()}")
+    report = Report(
+        "Replay (try on history)",
+        setup=f"SQLite (WAL), {EVENTS:,} recorded message.created events "
+        f"over a year on {CONVERSATIONS} conversations, chunks run in-process; {load_note()}",
+    )
     report.figure("time to done", f"{seconds:.1f} s (target under {TARGET_SECONDS} s)")
-    report.figure("CPU time of the replaying process", f"{cpu:.1f} s ({cpu * 1000 / max(done.done, 1):.2f} ms per event)")
+    report.figure(
+        "CPU time of the replaying process", f"{cpu:.1f} s ({cpu * 1000 / max(done.done, 1):.2f} ms per event)"
+    )
     report.figure("events per second", f"{done.done / seconds:,.0f}")
     report.figure("status / progress", f"{done.status}, {done.done:,} of {done.total:,} in {done.chunks} chunks")
     report.figure("matched / would start", f"{done.matched:,} / {done.would_start:,}")
     report.figure("by outcome", ", ".join(f"{key} {value:,}" for key, value in done.by_outcome.items()))
-    report.ratio("replay seconds for 10k events / 60 s", seconds * 10_000 / max(EVENTS, 1) / TARGET_SECONDS,
-                 "<= 1")
+    report.ratio("replay seconds for 10k events / 60 s", seconds * 10_000 / max(EVENTS, 1) / TARGET_SECONDS, "<= 1")
     report.save("replay")
     return 0 if done.status == "done" else 1
 

@@ -12,6 +12,7 @@ of 3) and streams the CSV export once, reporting rows/s and the peak RSS growth 
 export). Targets (issue 22): a grouping < 2 s on SQLite (< 1 s on PostgreSQL) at 1,000,000; 100k CSV rows < 30 s
 with peak RSS growth < 50 MB. Nothing leaves the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,13 @@ GROUPINGS = ("day", "agent", "team", "channel", "tag")
 
 
 def configure_django(workdir: Path, database_url: str | None) -> None:
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "SQLITE_PATH": str(workdir / "bench.sqlite3"),
-                       "LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "SQLITE_PATH": str(workdir / "bench.sqlite3"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     if database_url:
         os.environ["DATABASE_URL"] = database_url
     import django
@@ -81,16 +87,27 @@ class Loader:
             fields = [model._meta.get_field(name) for name in names]
             # Columns added since this loader was written (NOT NULL with a model default) get their default, as
             # the ORM would give them: a raw INSERT does not know Django-side defaults.
-            defaults = [field for field in model._meta.concrete_fields if field.name not in names
-                        and not field.null and not field.primary_key and field.has_default()]
+            defaults = [
+                field
+                for field in model._meta.concrete_fields
+                if field.name not in names and not field.null and not field.primary_key and field.has_default()
+            ]
             fields += defaults
             extra = tuple(field.get_default() for field in defaults)
             rows = [row + extra for row in rows]
             columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
             sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
             converters = [converter(field, connection.vendor) for field in fields]
-            self.cursor.executemany(sql, [tuple(value if convert is None or value is None else convert(value)
-                                                for convert, value in zip(converters, row)) for row in rows])
+            self.cursor.executemany(
+                sql,
+                [
+                    tuple(
+                        value if convert is None or value is None else convert(value)
+                        for convert, value in zip(converters, row)
+                    )
+                    for row in rows
+                ],
+            )
             self.counts[model.__name__] = self.counts.get(model.__name__, 0) + len(rows)
 
 
@@ -149,8 +166,18 @@ def load(size: int, now: dt.datetime) -> tuple[float, dict]:
             id_cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Conversation._meta.db_table}")
             next_id = id_cursor.fetchone()[0] + 1
         for pk in range(next_id, next_id + size):
-            add_conversation(loader, rng, pk, now, contact, agents, teams, tags, through,
-                             (Conversation, Event, Message, Survey, SlaTarget, ConversationFacts))
+            add_conversation(
+                loader,
+                rng,
+                pk,
+                now,
+                contact,
+                agents,
+                teams,
+                tags,
+                through,
+                (Conversation, Event, Message, Survey, SlaTarget, ConversationFacts),
+            )
         loader.flush()
         restore_indexes(cursor, dropped)
     with connection.cursor() as cursor:
@@ -164,10 +191,12 @@ def drop_indexes(cursor) -> list[str]:
 
     if connection.vendor != "sqlite":
         return []
-    cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
-                   "('conversations_conversation', 'conversations_event', 'conversations_message', "
-                   "'conversations_survey', 'conversations_conversation_tags', 'sla_slatarget', "
-                   "'reports_conversationfacts')")
+    cursor.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
+        "('conversations_conversation', 'conversations_event', 'conversations_message', "
+        "'conversations_survey', 'conversations_conversation_tags', 'sla_slatarget', "
+        "'reports_conversationfacts')"
+    )
     statements = [row[0] for row in cursor.fetchall() if "UNIQUE" not in row[0].upper()]
     for statement in statements:
         cursor.execute(f"DROP INDEX {statement.split()[2]}")
@@ -191,56 +220,144 @@ def add_conversation(loader, rng, pk, now, contact, agents, teams, tags, through
     resolved_at = answered + rng.randint(5, 5000) * minute if status in ("resolved", "closed") and answered else None
     if resolved_at is None and status in ("resolved", "closed"):
         status = "open"
-    loader.add(Conversation, id=pk, contact=contact, channel=rng.choice(CHANNELS), subject=f"Bench {pk}",
-               status=status, priority="normal", assignee=assignee, team=team, disposition="", sentiment=None,
-               customer_message_count=1, first_response_at=answered, last_customer_message_at=created,
-               last_agent_message_at=answered, resolved_at=resolved_at, created_at=created, updated_at=created)
+    loader.add(
+        Conversation,
+        id=pk,
+        contact=contact,
+        channel=rng.choice(CHANNELS),
+        subject=f"Bench {pk}",
+        status=status,
+        priority="normal",
+        assignee=assignee,
+        team=team,
+        disposition="",
+        sentiment=None,
+        customer_message_count=1,
+        first_response_at=answered,
+        last_customer_message_at=created,
+        last_agent_message_at=answered,
+        resolved_at=resolved_at,
+        created_at=created,
+        updated_at=created,
+    )
 
     def event(type_, at, payload):
-        loader.add(Event, id=uuid.uuid4(), type=type_, occurred_at=at, conversation=pk, contact=contact,
-                   payload=payload, depth=0, dispatched_at=at, dispatch_note="")
+        loader.add(
+            Event,
+            id=uuid.uuid4(),
+            type=type_,
+            occurred_at=at,
+            conversation=pk,
+            contact=contact,
+            payload=payload,
+            depth=0,
+            dispatched_at=at,
+            dispatch_note="",
+        )
 
     event("conversation.created", created, {"status": "new", "priority": "normal", "channel": "email", "segment": ""})
-    loader.add(Message, conversation=pk, sender_type="customer", author=None, body="Help please", internal=False,
-               buttons=[], sentiment=0.4, created_at=created)
+    loader.add(
+        Message,
+        conversation=pk,
+        sender_type="customer",
+        author=None,
+        body="Help please",
+        internal=False,
+        buttons=[],
+        sentiment=0.4,
+        created_at=created,
+    )
     if answered:
-        loader.add(Message, conversation=pk, sender_type="agent", author=assignee, body="On it", internal=False,
-                   buttons=[], sentiment=None, created_at=answered)
+        loader.add(
+            Message,
+            conversation=pk,
+            sender_type="agent",
+            author=assignee,
+            body="On it",
+            internal=False,
+            buttons=[],
+            sentiment=None,
+            created_at=answered,
+        )
     if assignee or team:
-        event("conversation.assigned", created + minute, {"before": {"assignee_id": None, "team_id": None},
-                                                          "assignee_id": assignee, "team_id": team, "actor_id": None})
+        event(
+            "conversation.assigned",
+            created + minute,
+            {
+                "before": {"assignee_id": None, "team_id": None},
+                "assignee_id": assignee,
+                "team_id": team,
+                "actor_id": None,
+            },
+        )
     if resolved_at:
         first, reopened = resolved_at, rng.random() < 0.1
         if reopened:
             first = resolved_at - rng.randint(2, 60) * minute
             event("conversation.status_changed", first, {"from": "open", "to": "resolved", "actor_id": None})
-            event("conversation.status_changed", first + minute / 2, {"from": "resolved", "to": "open",
-                                                                       "actor_id": None})
+            event(
+                "conversation.status_changed", first + minute / 2, {"from": "resolved", "to": "open", "actor_id": None}
+            )
         event("conversation.status_changed", resolved_at, {"from": "open", "to": "resolved", "actor_id": None})
         # What reports.projection writes when the services record these events (no SLA calendar here: business
         # minutes are calendar minutes, as for a conversation whose policy has none).
-        loader.add(ConversationFacts, conversation=pk, first_resolved_at=first, last_resolved_at=resolved_at,
-                   reopened=reopened, resolved_assignee=assignee,
-                   first_response_business_minutes=(answered - created) / minute,
-                   resolution_business_minutes=(resolved_at - created) / minute)
+        loader.add(
+            ConversationFacts,
+            conversation=pk,
+            first_resolved_at=first,
+            last_resolved_at=resolved_at,
+            reopened=reopened,
+            resolved_assignee=assignee,
+            first_response_business_minutes=(answered - created) / minute,
+            resolution_business_minutes=(resolved_at - created) / minute,
+        )
         if rng.random() < 0.3:
-            loader.add(Survey, conversation=pk, contact=contact, token=uuid.uuid4().hex, question="How did we do?",
-                       via="email", score=rng.randint(1, 5),
-                       comment=f"Comment {pk}" if rng.random() < 0.3 else "", sent_at=resolved_at,
-                       answered_at=resolved_at + minute)
+            loader.add(
+                Survey,
+                conversation=pk,
+                contact=contact,
+                token=uuid.uuid4().hex,
+                question="How did we do?",
+                via="email",
+                score=rng.randint(1, 5),
+                comment=f"Comment {pk}" if rng.random() < 0.3 else "",
+                sent_at=resolved_at,
+                answered_at=resolved_at + minute,
+            )
     elif answered:  # answered, never resolved: the projector's row holds the first response's business minutes
-        loader.add(ConversationFacts, conversation=pk, first_resolved_at=None, last_resolved_at=None, reopened=False,
-                   resolved_assignee=None, first_response_business_minutes=(answered - created) / minute,
-                   resolution_business_minutes=None)
+        loader.add(
+            ConversationFacts,
+            conversation=pk,
+            first_resolved_at=None,
+            last_resolved_at=None,
+            reopened=False,
+            resolved_assignee=None,
+            first_response_business_minutes=(answered - created) / minute,
+            resolution_business_minutes=None,
+        )
     for tag in rng.sample(tags, rng.choice((0, 0, 0, 1, 1, 2))):
         loader.add(through, conversation=pk, tag=tag)
-    for metric in ("first_response", "resolution")[:rng.choice((1, 2))]:
+    for metric in ("first_response", "resolution")[: rng.choice((1, 2))]:
         breached = rng.random() < 0.15
-        loader.add(SlaTarget, conversation=pk, policy=None, metric=metric, state="breached" if breached else "met",
-                   target_seconds=3600, started_at=created, resumed_at=created, consumed_seconds=0.0, due_at=None,
-                   warning_at=None, paused_at=None, paused_seconds=0.0, warned=False,
-                   met_at=None if breached else created + 30 * minute,
-                   breached_at=created + 60 * minute if breached else None, claim_token="")
+        loader.add(
+            SlaTarget,
+            conversation=pk,
+            policy=None,
+            metric=metric,
+            state="breached" if breached else "met",
+            target_seconds=3600,
+            started_at=created,
+            resumed_at=created,
+            consumed_seconds=0.0,
+            due_at=None,
+            warning_at=None,
+            paused_at=None,
+            paused_seconds=0.0,
+            warned=False,
+            met_at=None if breached else created + 30 * minute,
+            breached_at=created + 60 * minute if breached else None,
+            claim_token="",
+        )
 
 
 def rss_bytes() -> int:
@@ -259,8 +376,10 @@ def time_groupings(period, label: str = "") -> dict[str, float]:
             conversation_report(period=period, group_by=group_by)
             rounds.append(time.perf_counter() - started)
         timings[group_by] = statistics.median(rounds)
-        print(f"{label}group_by={group_by}: p50 {timings[group_by]:.3f} s (rounds {', '.join(f'{r:.3f}' for r in rounds)})",
-              flush=True)
+        print(
+            f"{label}group_by={group_by}: p50 {timings[group_by]:.3f} s (rounds {', '.join(f'{r:.3f}' for r in rounds)})",
+            flush=True,
+        )
     return timings
 
 
@@ -290,8 +409,12 @@ def time_export(period) -> tuple[int, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     quick = os.environ.get("BENCH_QUICK") == "1"
-    parser.add_argument("--size", type=int, default=QUICK_SIZE if quick else DEFAULT_SIZE,
-                        help=f"conversations to build (default {DEFAULT_SIZE:,}; {QUICK_SIZE:,} with BENCH_QUICK=1)")
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=QUICK_SIZE if quick else DEFAULT_SIZE,
+        help=f"conversations to build (default {DEFAULT_SIZE:,}; {QUICK_SIZE:,} with BENCH_QUICK=1)",
+    )
     parser.add_argument("--database-url", help="use this (throwaway!) database instead of a temp SQLite file")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="reports-bench-"))
@@ -310,9 +433,10 @@ def main() -> None:
         zone = zoneinfo.ZoneInfo("Europe/Berlin")
         today = now.astimezone(zone).date()
         period = Period(since=today - dt.timedelta(days=DAYS), until=today, zone=zone)
-        report = Report(f"Conversation reports over {args.size:,} conversations ({connection.vendor})",
-                        setup=f"{json.dumps(counts)}; period {period.since}..{period.until} Europe/Berlin; "
-                              f"{load_note()}")
+        report = Report(
+            f"Conversation reports over {args.size:,} conversations ({connection.vendor})",
+            setup=f"{json.dumps(counts)}; period {period.since}..{period.until} Europe/Berlin; {load_note()}",
+        )
         timings = time_groupings(period)
         for group_by, value in timings.items():
             report.figure(f"group_by={group_by} (p50 of {ROUNDS})", f"{value:.3f} s")
@@ -321,15 +445,28 @@ def main() -> None:
         for group_by, value in time_groupings(week, label="last 7 days: ").items():
             report.figure(f"last 7 days, group_by={group_by} (p50 of {ROUNDS})", f"{value:.3f} s")
         rows, export_seconds, growth = time_export(period)
-        report.figure("CSV export", f"{rows:,} rows in {export_seconds:.1f} s = {rows / export_seconds:,.0f} rows/s, "
-                                    f"peak RSS growth {growth / 2**20:.1f} MB")
+        report.figure(
+            "CSV export",
+            f"{rows:,} rows in {export_seconds:.1f} s = {rows / export_seconds:,.0f} rows/s, "
+            f"peak RSS growth {growth / 2**20:.1f} MB",
+        )
         limit = 1.0 if connection.vendor == "postgresql" else 2.0
-        report.ratio("slowest grouping, s", max(timings.values()), f"<= {limit}",
-                     note=f"target at 1,000,000 conversations; measured at {args.size:,}")
+        report.ratio(
+            "slowest grouping, s",
+            max(timings.values()),
+            f"<= {limit}",
+            note=f"target at 1,000,000 conversations; measured at {args.size:,}",
+        )
         report.ratio("CSV seconds per 100k rows", export_seconds * 100_000 / max(rows, 1), "<= 30")
         report.ratio("CSV peak RSS growth, MB", growth / 2**20, "<= 50")
-        report.raw = {"size": args.size, "timings": timings, "csv_rows": rows, "csv_seconds": export_seconds,
-                      "rss_growth_bytes": growth, "vendor": connection.vendor}
+        report.raw = {
+            "size": args.size,
+            "timings": timings,
+            "csv_rows": rows,
+            "csv_seconds": export_seconds,
+            "rss_growth_bytes": growth,
+            "vendor": connection.vendor,
+        }
         report.save("reports")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -9,6 +9,7 @@ Each run keeps its raw material in .bench-cache/results/ (`--render DIR` rewrite
 `--quick` (`make bench QUICK=1`) is a smoke run with small sizes: it writes .bench-cache/RESULTS-quick.md instead,
 since its figures mean nothing. `--only drain` (names: the keys of BENCHES below) runs a subset.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,9 @@ def memory() -> str:
 
 def git_commit() -> str:
     result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return result.stdout.strip() + (" (with uncommitted changes)" if dirty else "") if result.returncode == 0 else "?"
 
 
@@ -82,14 +84,23 @@ def machine(load_before: tuple[float, ...]) -> list[tuple[str, str]]:
     bindir = find_postgres_bin()
     load_after = os.getloadavg()
     return [
-        ("cores", str(os.cpu_count())), ("CPU", cpu_model()), ("RAM", memory()),
-        ("OS", platform.platform()), ("Python", platform.python_version()), ("SQLite", sqlite3.sqlite_version),
+        ("cores", str(os.cpu_count())),
+        ("CPU", cpu_model()),
+        ("RAM", memory()),
+        ("OS", platform.platform()),
+        ("Python", platform.python_version()),
+        ("SQLite", sqlite3.sqlite_version),
         ("PostgreSQL", version_of([str(bindir / "postgres") if bindir else "", "--version"])),
         ("Redis", version_of([find_redis_server() or "", "--version"])),
-        ("django-helpdesk", f"{HELPDESK_VERSION} in its own venv (.bench-cache/), with "
-                            + next(r for r in HELPDESK_REQUIREMENTS if r.startswith("Django=="))),
-        ("load average (1 min) before / after", f"{load_before[0]:.1f} / {load_after[0]:.1f} "
-                                               "(above the core count, other work shared the machine)"),
+        (
+            "django-helpdesk",
+            f"{HELPDESK_VERSION} in its own venv (.bench-cache/), with "
+            + next(r for r in HELPDESK_REQUIREMENTS if r.startswith("Django==")),
+        ),
+        (
+            "load average (1 min) before / after",
+            f"{load_before[0]:.1f} / {load_after[0]:.1f} (above the core count, other work shared the machine)",
+        ),
     ]
 
 
@@ -101,8 +112,9 @@ def run_bench(name: str, out: Path, extra_env: dict[str, str]) -> None:
     started = time.perf_counter()
     env = {**os.environ, RESULTS_ENV: str(out), **extra_env}
     with open(out / f"{name}.log", "w") as log:
-        process = subprocess.Popen([sys.executable, *argv], cwd=BENCH, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            [sys.executable, *argv], cwd=BENCH, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         for line in process.stdout:
             sys.stdout.write(line)
             sys.stdout.flush()
@@ -117,9 +129,16 @@ def run_all(names: list[str], quick: bool) -> Path:
     out = CACHE / ("results-quick" if quick else "results")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    (out / "run.json").write_text(json.dumps({
-        "load_before": os.getloadavg(), "quick": quick, "commit": git_commit(),
-        "started_at": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"}))
+    (out / "run.json").write_text(
+        json.dumps(
+            {
+                "load_before": os.getloadavg(),
+                "quick": quick,
+                "commit": git_commit(),
+                "started_at": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+            }
+        )
+    )
     if "api" in names:
         print(f"django-helpdesk venv: {ensure_helpdesk_venv()}", flush=True)
     for name in names:
@@ -138,20 +157,27 @@ def render(out: Path) -> str:
     run = json.loads((out / "run.json").read_text())
     names = [name for name in BENCHES if (out / f"{name}.outcome.json").exists()]
     outcomes = {name: json.loads((out / f"{name}.outcome.json").read_text()) for name in names}
-    reports = {name: json.loads((out / f"{name}.json").read_text()) for name in names if (out / f"{name}.json").exists()}
+    reports = {
+        name: json.loads((out / f"{name}.json").read_text()) for name in names if (out / f"{name}.json").exists()
+    }
     total = sum(outcome["seconds"] for outcome in outcomes.values())
-    lines = ["# Benchmark results", "",
-             f"Written by bench/results.py (`make bench{' QUICK=1' if run['quick'] else ''}`); the run started "
-             f"{run['started_at']} at commit {run['commit']} and its benchmarks took {total / 60:.1f} min. Each figure "
-             "is the median of the rounds its benchmark says; each ratio is measured within this run. Ratios carry "
-             "over to other machines better than absolute figures.", ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by bench/results.py (`make bench{' QUICK=1' if run['quick'] else ''}`); the run started "
+        f"{run['started_at']} at commit {run['commit']} and its benchmarks took {total / 60:.1f} min. Each figure "
+        "is the median of the rounds its benchmark says; each ratio is measured within this run. Ratios carry "
+        "over to other machines better than absolute figures.",
+        "",
+    ]
     if run.get("note"):
         lines += [run["note"], ""]
     if run["quick"]:
         lines += ["**QUICK smoke run: small sizes, the figures mean nothing.**", ""]
     lines += ["## Machine", ""] + table(("", ""), machine(run["load_before"])) + ["", "## Ratios", ""]
-    lines += table(("ratio", "measured", "target", "verdict"),
-                   [row for report in reports.values() for row in report["ratios"]])
+    lines += table(
+        ("ratio", "measured", "target", "verdict"), [row for report in reports.values() for row in report["ratios"]]
+    )
     for name in names:
         lines += ["", *section(out, name, outcomes[name], reports.get(name))]
     return "\n".join(lines) + "\n"
@@ -160,8 +186,12 @@ def render(out: Path) -> str:
 def section(out: Path, name: str, outcome: dict, report: dict | None) -> list[str]:
     """One benchmark: its figures as a table, or its printed output (also when it failed)."""
     command = f"bench/{' '.join(BENCHES[name])}"
-    lines = [f"## {report['title'] if report else command}", "", f"`{command}`: {outcome['seconds']:.0f} s"
-             + ("" if outcome["code"] == 0 else f", **FAILED (exit {outcome['code']})**: the end of its output below.")]
+    lines = [
+        f"## {report['title'] if report else command}",
+        "",
+        f"`{command}`: {outcome['seconds']:.0f} s"
+        + ("" if outcome["code"] == 0 else f", **FAILED (exit {outcome['code']})**: the end of its output below."),
+    ]
     if report and report["setup"]:
         lines += ["", report["setup"] + "."]
     if report:
@@ -176,8 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (writes .bench-cache/RESULTS-quick.md)")
     parser.add_argument("--only", nargs="+", choices=list(BENCHES), help="run only these benchmarks")
-    parser.add_argument("--render", type=Path, metavar="DIR", help="run nothing: write RESULTS.md from the results "
-                                                                    "directory of an earlier run")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="DIR",
+        help="run nothing: write RESULTS.md from the results directory of an earlier run",
+    )
     args = parser.parse_args(argv)
     out = args.render or run_all(args.only or list(BENCHES), args.quick)
     quick = json.loads((out / "run.json").read_text())["quick"]

@@ -10,6 +10,7 @@ be slower than the first, i.e. the scan does not grow as erased rows pile up), t
 and what that means for 1,000,000 expired conversations (work time, and calendar time at one call per sweep
 interval). It checks that every expired conversation was erased and no other one. Nothing leaves the machine.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,8 +34,13 @@ RETENTION_DAYS = 30
 
 
 def configure_django(workdir: Path) -> None:
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "SQLITE_PATH": str(workdir / "bench.sqlite3"),
-                       "LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "SQLITE_PATH": str(workdir / "bench.sqlite3"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     import django
 
     django.setup()
@@ -46,28 +52,53 @@ def seed(now: dt.datetime) -> None:
     from conversations.models import Contact, Conversation, Event, Message
 
     contacts = Contact.objects.bulk_create(
-        [Contact(name=f"Customer {n}", email=f"customer{n}@example.com", phone="")
-         for n in range(max(1, EXPIRED // PER_CONTACT) + 1)], batch_size=INSERT_BATCH)
+        [
+            Contact(name=f"Customer {n}", email=f"customer{n}@example.com", phone="")
+            for n in range(max(1, EXPIRED // PER_CONTACT) + 1)
+        ],
+        batch_size=INSERT_BATCH,
+    )
     other = contacts[-1]
     for start in range(0, TOTAL, INSERT_BATCH):
         rows = []
         for n in range(start, min(TOTAL, start + INSERT_BATCH)):
             expired = n < EXPIRED
-            rows.append(Conversation(contact=contacts[n // PER_CONTACT] if expired else other, channel="email",
-                                     subject=f"Order {n} for customer{n}@example.com",
-                                     status="closed" if expired or n % 3 == 0 else "open"))
+            rows.append(
+                Conversation(
+                    contact=contacts[n // PER_CONTACT] if expired else other,
+                    channel="email",
+                    subject=f"Order {n} for customer{n}@example.com",
+                    status="closed" if expired or n % 3 == 0 else "open",
+                )
+            )
         Conversation.objects.bulk_create(rows, batch_size=INSERT_BATCH)
     old = now - dt.timedelta(days=90)
     expired_ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True)[:EXPIRED])
     Conversation.objects.filter(pk__in=expired_ids).update(updated_at=old)
     Conversation.objects.exclude(pk__in=expired_ids).update(updated_at=now)
     for start in range(0, len(expired_ids), INSERT_BATCH):
-        chunk = expired_ids[start:start + INSERT_BATCH]
-        Message.objects.bulk_create([Message(conversation_id=pk, sender_type=kind, body=f"Message {kind} of {pk}")
-                                     for pk in chunk for kind in ("customer", "agent")], batch_size=INSERT_BATCH)
-        Event.objects.bulk_create([Event(type="message.created", occurred_at=old, conversation_id=pk,
-                                         payload={"body": f"Message customer of {pk}"}, dispatched_at=old)
-                                   for pk in chunk], batch_size=INSERT_BATCH)
+        chunk = expired_ids[start : start + INSERT_BATCH]
+        Message.objects.bulk_create(
+            [
+                Message(conversation_id=pk, sender_type=kind, body=f"Message {kind} of {pk}")
+                for pk in chunk
+                for kind in ("customer", "agent")
+            ],
+            batch_size=INSERT_BATCH,
+        )
+        Event.objects.bulk_create(
+            [
+                Event(
+                    type="message.created",
+                    occurred_at=old,
+                    conversation_id=pk,
+                    payload={"body": f"Message customer of {pk}"},
+                    dispatched_at=old,
+                )
+                for pk in chunk
+            ],
+            batch_size=INSERT_BATCH,
+        )
 
 
 def sweep_until_done() -> list[tuple[float, int]]:
@@ -122,18 +153,28 @@ def report(calls: list[tuple[float, int]]) -> None:
     per_call = [seconds * 1000 for seconds, _ in working]
     interval = helpdesk_setting("SWEEP_SECONDS")
     batch = max(erased for _, erased in working)
-    out = Report("Retention sweep", setup=f"SQLite (WAL), {TOTAL:,} conversations, {EXPIRED:,} expired "
-                                          f"(2 messages and 1 event each, 4 per contact)")
+    out = Report(
+        "Retention sweep",
+        setup=f"SQLite (WAL), {TOTAL:,} conversations, {EXPIRED:,} expired "
+        f"(2 messages and 1 event each, 4 per contact)",
+    )
     out.figure("calls of the sweep", f"{len(working)} of up to {batch}")
-    out.figure("time per call", f"first {per_call[0]:.0f} ms, median {statistics.median(per_call):.0f} ms, "
-                                f"last {per_call[-1]:.0f} ms; nothing left: {calls[-1][0] * 1000:.1f} ms")
+    out.figure(
+        "time per call",
+        f"first {per_call[0]:.0f} ms, median {statistics.median(per_call):.0f} ms, "
+        f"last {per_call[-1]:.0f} ms; nothing left: {calls[-1][0] * 1000:.1f} ms",
+    )
     out.figure("erased per second of sweep work", f"{rate:,.0f} conversations")
     if rate:
-        out.figure("1,000,000 expired conversations", f"{1_000_000 / rate / 60:.1f} min of work, spread over "
-                                                      f"{-(-1_000_000 // batch) * interval / 3600:.1f} h at one "
-                                                      f"call per {interval} s sweep")
-    out.ratio("last call / first call", per_call[-1] / per_call[0], "<= 1.5",
-              "the scan does not grow as erased rows pile up")
+        out.figure(
+            "1,000,000 expired conversations",
+            f"{1_000_000 / rate / 60:.1f} min of work, spread over "
+            f"{-(-1_000_000 // batch) * interval / 3600:.1f} h at one "
+            f"call per {interval} s sweep",
+        )
+    out.ratio(
+        "last call / first call", per_call[-1] / per_call[0], "<= 1.5", "the scan does not grow as erased rows pile up"
+    )
     out.raw = {"per_call_ms": per_call, "erased_per_s": rate, "total": TOTAL, "expired": EXPIRED}
     out.save("retention")
 

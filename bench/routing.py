@@ -14,6 +14,7 @@ per agent), assignments per second (the claim alone: one `queue_fill` over a bur
 and the pace of the whole simulated day), and the count of assignments to an agent who was away, offline or full
 (must be 0). ROUTING_BENCH_CONVERSATIONS sets the size (`make bench QUICK=1`: 500). Nothing leaves the machine.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,8 +42,13 @@ SEED = 20
 
 
 def configure_django(workdir: Path) -> None:
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "SQLITE_PATH": str(workdir / "bench.sqlite3"),
-                       "LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "SQLITE_PATH": str(workdir / "bench.sqlite3"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     import django
 
     django.setup()
@@ -56,8 +62,9 @@ class SimClock:
         self._travel = None
 
     def set(self, minute: int) -> dt.datetime:
-        from conversations import clock
         from django.utils import timezone
+
+        from conversations import clock
 
         if self._travel is not None:
             self._travel.__exit__(None, None, None)
@@ -103,16 +110,21 @@ class Checker:
         from conversations.models import AgentProfile, Event
         from conversations.routing.queue import open_loads
 
-        new = [event for event in Event.objects.filter(type="conversation.assigned", occurred_at__gte=since,
-                                                       payload__has_key="reason").order_by("occurred_at")
-               if event.pk not in self.seen_events]
+        new = [
+            event
+            for event in Event.objects.filter(
+                type="conversation.assigned", occurred_at__gte=since, payload__has_key="reason"
+            ).order_by("occurred_at")
+            if event.pk not in self.seen_events
+        ]
         assigned = []
         for event in new:
             self.seen_events.add(event.pk)
             if event.payload["reason"] in ("queue", "skills_timeout"):
                 assigned.append((event.conversation_id, event.payload["assignee_id"]))
-                self.assignments.append((event.conversation_id, event.payload["assignee_id"], event.occurred_at,
-                                         event.payload["reason"]))
+                self.assignments.append(
+                    (event.conversation_id, event.payload["assignee_id"], event.occurred_at, event.payload["reason"])
+                )
         if assigned:
             agents = {agent for _, agent in assigned}
             profiles = {p.user_id: p for p in AgentProfile.objects.filter(user_id__in=agents)}
@@ -120,8 +132,11 @@ class Checker:
             for agent in agents:
                 if profiles[agent].status != "online" or loads.get(agent, 0) > profiles[agent].capacity:
                     self.violations += 1
-                    print(f"VIOLATION at {since:%H:%M}: agent {agent} {profiles[agent].status} load "
-                          f"{loads.get(agent, 0)}/{profiles[agent].capacity}", flush=True)
+                    print(
+                        f"VIOLATION at {since:%H:%M}: agent {agent} {profiles[agent].status} load "
+                        f"{loads.get(agent, 0)}/{profiles[agent].capacity}",
+                        flush=True,
+                    )
         return assigned
 
 
@@ -132,7 +147,7 @@ def simulate() -> dict:
 
     rng = random.Random(SEED)
     team, contact, agents = make_people(rng)
-    start = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     sim = SimClock(start)
     arrivals = arrival_minutes(rng)
     checker = Checker()
@@ -153,16 +168,21 @@ def simulate() -> dict:
         for conversation_id in reply_at.pop(minute, []):
             conversation = Conversation.objects.get(pk=conversation_id)
             if conversation.assignee_id and conversation.status in ("new", "open"):
-                services.message_create(conversation=conversation, body="Looking into it.", sender_type="agent",
-                                        author=conversation.assignee)
+                services.message_create(
+                    conversation=conversation,
+                    body="Looking into it.",
+                    sender_type="agent",
+                    author=conversation.assignee,
+                )
         for conversation_id in resolve_at.pop(minute, []):
             conversation = Conversation.objects.get(pk=conversation_id)
             if conversation.assignee_id and conversation.status in ("new", "open"):
                 services.conversation_change_status(conversation=conversation, status="resolved")
         while next_arrival < len(arrivals) and arrivals[next_arrival] == minute:
             priority = rng.choices([p for p, _ in PRIORITIES], weights=[w for _, w in PRIORITIES])[0]
-            conversation = services.conversation_open(contact=contact, channel="live_chat", priority=priority,
-                                                      subject=f"Question {next_arrival}", team=team)
+            conversation = services.conversation_open(
+                contact=contact, channel="live_chat", priority=priority, subject=f"Question {next_arrival}", team=team
+            )
             if rng.random() < 0.3:
                 services.conversation_set_required_skills(conversation=conversation, skills=[rng.choice(SKILLS)])
             created[conversation.pk] = (now, priority)
@@ -210,27 +230,44 @@ def report(result: dict, wall: float) -> None:
         per_agent[agent] += 1
     counts = sorted(per_agent.values())
     relaxed = sum(1 for *_, reason in checker.assignments if reason == "skills_timeout")
-    out = Report(title="Routing queue: a simulated day",
-                 setup=f"{len(created):,} conversations over 24 simulated hours, {AGENTS} agents (capacity "
-                       f"{CAPACITY}) on {len(SHIFTS)} shifts, {len(SKILLS)} skills, SQLite")
+    out = Report(
+        title="Routing queue: a simulated day",
+        setup=f"{len(created):,} conversations over 24 simulated hours, {AGENTS} agents (capacity "
+        f"{CAPACITY}) on {len(SHIFTS)} shifts, {len(SKILLS)} skills, SQLite",
+    )
     for priority, _ in PRIORITIES:
         values = sorted(waits[priority])
         if not values:
             out.figure(f"wait {priority}", "none assigned")
         else:
-            out.figure(f"wait {priority}", f"p50 {statistics.median(values):.1f} min, "
-                                           f"p90 {values[int(0.9 * (len(values) - 1))]:.1f} min (n={len(values)})")
-    out.figure("assigned by the queue", f"{len(checker.assignments):,} ({relaxed} after the skills timeout); "
-                                        f"{len(created) - len(first)} never assigned")
-    out.figure("load spread", f"assignments per agent min {counts[0]}, median {statistics.median(counts):.0f}, "
-                              f"max {counts[-1]} (shifts differ in busy hours)")
-    out.figure("simulation pace", f"{len(checker.assignments) / result['queue_seconds']:.1f} assignments per "
-                                  f"second of the {result['queue_seconds']:.1f} s the simulated day took in the "
-                                  f"services (arrivals, replies, resolutions, status changes, a sweep per minute)")
+            out.figure(
+                f"wait {priority}",
+                f"p50 {statistics.median(values):.1f} min, "
+                f"p90 {values[int(0.9 * (len(values) - 1))]:.1f} min (n={len(values)})",
+            )
+    out.figure(
+        "assigned by the queue",
+        f"{len(checker.assignments):,} ({relaxed} after the skills timeout); "
+        f"{len(created) - len(first)} never assigned",
+    )
+    out.figure(
+        "load spread",
+        f"assignments per agent min {counts[0]}, median {statistics.median(counts):.0f}, "
+        f"max {counts[-1]} (shifts differ in busy hours)",
+    )
+    out.figure(
+        "simulation pace",
+        f"{len(checker.assignments) / result['queue_seconds']:.1f} assignments per "
+        f"second of the {result['queue_seconds']:.1f} s the simulated day took in the "
+        f"services (arrivals, replies, resolutions, status changes, a sweep per minute)",
+    )
     burst_count, burst_seconds = result["burst"]
-    out.figure("claim throughput", f"{burst_count / burst_seconds:,.0f} assignments/s: one queue_fill giving "
-                                   f"{burst_count:,} waiting conversations to {AGENTS} agents in {burst_seconds:.2f} s "
-                                   f"(locks, loads, writes and the events)")
+    out.figure(
+        "claim throughput",
+        f"{burst_count / burst_seconds:,.0f} assignments/s: one queue_fill giving "
+        f"{burst_count:,} waiting conversations to {AGENTS} agents in {burst_seconds:.2f} s "
+        f"(locks, loads, writes and the events)",
+    )
     out.figure("assignments to an away, offline or full agent", f"{checker.violations} (must be 0)")
     out.save("routing")
     if checker.violations:

@@ -9,6 +9,7 @@ service layer with no worker running, then measures the CPU time it takes to dis
   start to the last finished run, minus the same cluster's idle CPU over as long (measured first).
 It prints CPU per run in ms and the ratio qcluster / in-process. Only loopback traffic; the temp directory is deleted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,9 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 def setup(workdir: Path) -> dict[str, str]:
     """Point this process at a fresh database in `workdir`, migrate it and create the workflows."""
-    env = project_env(sqlite_path=workdir / "runs.sqlite3", MEDIA_ROOT=str(workdir / "media"),
-                      HELPDESK_SWEEP_SECONDS="3600")
+    env = project_env(
+        sqlite_path=workdir / "runs.sqlite3", MEDIA_ROOT=str(workdir / "media"), HELPDESK_SWEEP_SECONDS="3600"
+    )
     os.environ.update(env)
     import django
 
@@ -55,13 +57,19 @@ def record_messages(count: int, conversations: int = 50, first: int = 0) -> None
     from conversations.models import Event
 
     with wakeups_suppressed():
-        opened = [services.conversation_open(contact=services.contact_create(name=f"C{n}", email=f"c{n}@example.com"),
-                                             subject=f"Case {n}", channel="email")
-                  for n in range(first, first + conversations)]
+        opened = [
+            services.conversation_open(
+                contact=services.contact_create(name=f"C{n}", email=f"c{n}@example.com"),
+                subject=f"Case {n}",
+                channel="email",
+            )
+            for n in range(first, first + conversations)
+        ]
         Event.objects.update(dispatched_at=time_now())  # the conversations' own events are not measured
         for n in range(count):
-            services.message_create(conversation=opened[n % conversations], body=f"Where is my order {n}?",
-                                    sender_type="customer")
+            services.message_create(
+                conversation=opened[n % conversations], body=f"Where is my order {n}?", sender_type="customer"
+            )
 
 
 def warm_up() -> None:
@@ -107,8 +115,13 @@ def in_process(profile: bool) -> dict:
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
-    return {"runs": runs, "finished": finished - before, "cpu_s": cpu, "cpu_per_run_ms": cpu / max(runs, 1) * 1000,
-            **drain_stats(drain)}
+    return {
+        "runs": runs,
+        "finished": finished - before,
+        "cpu_s": cpu,
+        "cpu_per_run_ms": cpu / max(runs, 1) * 1000,
+        **drain_stats(drain),
+    }
 
 
 def drain_stats(drain) -> dict:
@@ -155,10 +168,16 @@ def concurrent(workers: int) -> dict:
     runs = runs_finished()[0]
     events = Event.objects.filter(dispatched_at__gte=since).count()  # with those the runs recorded meanwhile
     matched = sum(figure["matched"] for figure in figures)
-    return {"workers": workers, "events": events, "matched": matched, "redone": matched - events, "runs": runs,
-            "cpu_per_run_ms": sum(figure["cpu_s"] for figure in figures) / max(runs, 1) * 1000,
-            "batches": sum(figure.get("batches", 0) for figure in figures),
-            "lost_claims": sum(figure.get("lost_claims", 0) for figure in figures)}
+    return {
+        "workers": workers,
+        "events": events,
+        "matched": matched,
+        "redone": matched - events,
+        "runs": runs,
+        "cpu_per_run_ms": sum(figure["cpu_s"] for figure in figures) / max(runs, 1) * 1000,
+        "batches": sum(figure.get("batches", 0) for figure in figures),
+        "lost_claims": sum(figure.get("lost_claims", 0) for figure in figures),
+    }
 
 
 def _drain_worker(results) -> None:
@@ -201,19 +220,26 @@ def tree_cpu(root: int) -> float:
 def _trickle(count: int, rate: float, first: int, conversations: int = 50) -> threading.Thread:
     """A thread recording `count` customer messages at `rate` per second, each waking a worker as the API does
     (at most one queue message per 0.2 s from this process)."""
+
     def record() -> None:
         from django.db import connection
 
         from conversations import services
 
-        opened = [services.conversation_open(contact=services.contact_create(name=f"T{n}", email=f"t{n}@example.com"),
-                                             subject=f"Trickle {n}", channel="email")
-                  for n in range(first, first + conversations)]
+        opened = [
+            services.conversation_open(
+                contact=services.contact_create(name=f"T{n}", email=f"t{n}@example.com"),
+                subject=f"Trickle {n}",
+                channel="email",
+            )
+            for n in range(first, first + conversations)
+        ]
         started = time.monotonic()
         for n in range(count):
             time.sleep(max(0.0, started + n / rate - time.monotonic()))
-            services.message_create(conversation=opened[n % conversations], body=f"Where is my order {n}?",
-                                    sender_type="customer")
+            services.message_create(
+                conversation=opened[n % conversations], body=f"Where is my order {n}?", sender_type="customer"
+            )
         connection.close()
 
     thread = threading.Thread(target=record)
@@ -259,8 +285,13 @@ def trickle_qcluster(env: dict[str, str], workdir: Path, count: int, rate: float
         wall = time.monotonic() - started
         cpu = tree_cpu(pid) - start_cpu - idle_rate * wall
     runs = expected - before
-    return {"runs": runs, "cpu_s": cpu, "wall_s": wall, "idle_cpu_per_s": idle_rate,
-            "cpu_per_run_ms": cpu / runs * 1000}
+    return {
+        "runs": runs,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "idle_cpu_per_s": idle_rate,
+        "cpu_per_run_ms": cpu / runs * 1000,
+    }
 
 
 def in_qcluster(env: dict[str, str], workdir: Path, expected: int, idle_seconds: float = 5.0) -> dict:
@@ -282,63 +313,91 @@ def in_qcluster(env: dict[str, str], workdir: Path, expected: int, idle_seconds:
             time.sleep(0.05)
         wall = time.monotonic() - started
         cpu = tree_cpu(pid) - start_cpu - idle_rate * wall
-    return {"runs": expected, "cpu_s": cpu, "wall_s": wall, "idle_cpu_per_s": idle_rate,
-            "cpu_per_run_ms": cpu / expected * 1000}
+    return {
+        "runs": expected,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "idle_cpu_per_s": idle_rate,
+        "cpu_per_run_ms": cpu / expected * 1000,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     quick = os.environ.get("BENCH_QUICK") == "1"
-    parser.add_argument("--messages", type=int, default=30 if quick else 500,
-                        help="customer messages per measurement (3 runs each)")
+    parser.add_argument(
+        "--messages", type=int, default=30 if quick else 500, help="customer messages per measurement (3 runs each)"
+    )
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the in-process drain")
     parser.add_argument("--qcluster", action="store_true", help="also measure in a real qcluster")
     parser.add_argument("--workers", type=int, default=0, help="also drain with this many processes at once")
-    parser.add_argument("--trickle", type=float, default=0,
-                        help="also measure with messages arriving at this rate (per s) while the drain runs")
+    parser.add_argument(
+        "--trickle",
+        type=float,
+        default=0,
+        help="also measure with messages arriving at this rate (per s) while the drain runs",
+    )
     args = parser.parse_args()
-    report = Report("CPU per workflow run", f"SQLite WAL, {args.messages:,} customer messages x 3 runs of internal "
-                    f"steps per measurement; {load_note()}")
+    report = Report(
+        "CPU per workflow run",
+        f"SQLite WAL, {args.messages:,} customer messages x 3 runs of internal steps per measurement; {load_note()}",
+    )
     workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-runs-"))
     try:
         env = setup(workdir)
         warm_up()
         record_messages(args.messages)
         local = report.raw["in_process"] = in_process(args.profile)
-        report.figure("in-process", f"{local['runs']} runs, CPU per run {local['cpu_per_run_ms']:.2f} ms"
-                      + (f", {local['lost_claims']} claims lost in {local['batches']} batches" if "batches" in local
-                         else ""))
+        report.figure(
+            "in-process",
+            f"{local['runs']} runs, CPU per run {local['cpu_per_run_ms']:.2f} ms"
+            + (f", {local['lost_claims']} claims lost in {local['batches']} batches" if "batches" in local else ""),
+        )
         if args.workers:
             record_messages(args.messages, first=args.messages * 3)
             already = runs_finished()[0]
             shared = report.raw["concurrent"] = concurrent(args.workers)
             shared["runs"] -= already
-            report.figure(f"{args.workers} drains at once", f"{shared['events']} events matched "
-                          f"{shared['matched']} times ({shared['redone']} redone), {shared['lost_claims']} claims "
-                          f"lost in {shared['batches']} batches")
+            report.figure(
+                f"{args.workers} drains at once",
+                f"{shared['events']} events matched "
+                f"{shared['matched']} times ({shared['redone']} redone), {shared['lost_claims']} claims "
+                f"lost in {shared['batches']} batches",
+            )
         if args.trickle:
             local_t = report.raw["trickle_in_process"] = trickle_in_process(args.messages, args.trickle, 10_000)
-            report.figure(f"in-process, {args.trickle:g} messages/s arriving",
-                          f"{local_t['runs']} runs, CPU per run {local_t['cpu_per_run_ms']:.2f} ms")
+            report.figure(
+                f"in-process, {args.trickle:g} messages/s arriving",
+                f"{local_t['runs']} runs, CPU per run {local_t['cpu_per_run_ms']:.2f} ms",
+            )
             if args.qcluster:
-                cluster_t = report.raw["trickle_qcluster"] = trickle_qcluster(env, workdir, args.messages,
-                                                                              args.trickle, 20_000)
-                report.figure(f"qcluster, {args.trickle:g} messages/s arriving",
-                              f"{cluster_t['runs']} runs, CPU per run {cluster_t['cpu_per_run_ms']:.2f} ms "
-                              f"(idle cost {cluster_t['idle_cpu_per_s'] * 1000:.0f} ms/s subtracted)")
-                report.ratio("qcluster / in-process CPU per run, messages arriving",
-                             cluster_t["cpu_per_run_ms"] / local_t["cpu_per_run_ms"], "<= 1.3")
+                cluster_t = report.raw["trickle_qcluster"] = trickle_qcluster(
+                    env, workdir, args.messages, args.trickle, 20_000
+                )
+                report.figure(
+                    f"qcluster, {args.trickle:g} messages/s arriving",
+                    f"{cluster_t['runs']} runs, CPU per run {cluster_t['cpu_per_run_ms']:.2f} ms "
+                    f"(idle cost {cluster_t['idle_cpu_per_s'] * 1000:.0f} ms/s subtracted)",
+                )
+                report.ratio(
+                    "qcluster / in-process CPU per run, messages arriving",
+                    cluster_t["cpu_per_run_ms"] / local_t["cpu_per_run_ms"],
+                    "<= 1.3",
+                )
         if args.qcluster:
             record_messages(args.messages, first=args.messages)
             before = runs_finished()[0]
             cluster = report.raw["qcluster"] = in_qcluster(env, workdir, expected=before + local["runs"])
             cluster["runs"] -= before
             cluster["cpu_per_run_ms"] = cluster["cpu_s"] / cluster["runs"] * 1000
-            report.figure("qcluster (1 cluster, 2 workers)",
-                          f"{cluster['runs']} runs, CPU per run {cluster['cpu_per_run_ms']:.2f} ms "
-                          f"(idle cost {cluster['idle_cpu_per_s'] * 1000:.0f} ms/s subtracted)")
-            report.ratio("qcluster / in-process CPU per run", cluster["cpu_per_run_ms"] / local["cpu_per_run_ms"],
-                         "<= 1.3")
+            report.figure(
+                "qcluster (1 cluster, 2 workers)",
+                f"{cluster['runs']} runs, CPU per run {cluster['cpu_per_run_ms']:.2f} ms "
+                f"(idle cost {cluster['idle_cpu_per_s'] * 1000:.0f} ms/s subtracted)",
+            )
+            report.ratio(
+                "qcluster / in-process CPU per run", cluster["cpu_per_run_ms"] / local["cpu_per_run_ms"], "<= 1.3"
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report.save("run_cost")

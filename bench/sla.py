@@ -7,6 +7,7 @@ then times `sla.sweep.run_sweep()` once with the 100 due (it claims them and wri
 their queue wake-ups) and then repeatedly with none due. Compass: < 50 ms on SQLite (issue 4). The sweep reads an
 index range, so the 0-due figure should not move with the number of targets. Nothing leaves the machine.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,11 +33,13 @@ COMPASS_MS = 50.0
 
 def configure_django(workdir: Path) -> None:
     """Point this process at a fresh SQLite file and set Django up."""
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
-        "SQLITE_PATH": str(workdir / "bench.sqlite3"),
-        "LOG_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "SQLITE_PATH": str(workdir / "bench.sqlite3"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     import django
 
     django.setup()
@@ -56,7 +59,7 @@ def create_conversations(now: dt.datetime) -> list[int]:
 
 def stamp(moment: dt.datetime | None) -> str | None:
     """How Django stores an aware datetime in SQLite (naive UTC text), so index comparisons match the ORM's."""
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if moment else None
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if moment else None
 
 
 def target_rows(conversation_ids: list[int], now: dt.datetime):
@@ -72,25 +75,57 @@ def target_rows(conversation_ids: list[int], now: dt.datetime):
         else:
             state, due = rng.choice(("met", "breached")), started + dt.timedelta(minutes=60)
         warning = due - dt.timedelta(minutes=10) if state == "active" and n >= DUE else None
-        yield (conversation_ids[n % len(conversation_ids)], None, metrics[n % 3], state, 3600, stamp(started),
-               stamp(started), 0.0, stamp(due), stamp(warning), None, 0.0, warning is None and state == "active",
-               stamp(due) if state == "met" else None, stamp(due) if state == "breached" else None, "")
+        yield (
+            conversation_ids[n % len(conversation_ids)],
+            None,
+            metrics[n % 3],
+            state,
+            3600,
+            stamp(started),
+            stamp(started),
+            0.0,
+            stamp(due),
+            stamp(warning),
+            None,
+            0.0,
+            warning is None and state == "active",
+            stamp(due) if state == "met" else None,
+            stamp(due) if state == "breached" else None,
+            "",
+        )
 
 
 def insert_targets(conversation_ids: list[int], now: dt.datetime) -> float:
     """Bulk insert with executemany in batches; returns seconds taken."""
     from django.db import connection, transaction
 
-    columns = ("conversation_id", "policy_id", "metric", "state", "target_seconds", "started_at", "resumed_at",
-               "consumed_seconds", "due_at", "warning_at", "paused_at", "paused_seconds", "warned", "met_at",
-               "breached_at", "claim_token")
+    columns = (
+        "conversation_id",
+        "policy_id",
+        "metric",
+        "state",
+        "target_seconds",
+        "started_at",
+        "resumed_at",
+        "consumed_seconds",
+        "due_at",
+        "warning_at",
+        "paused_at",
+        "paused_seconds",
+        "warned",
+        "met_at",
+        "breached_at",
+        "claim_token",
+    )
     sql = f"INSERT INTO sla_slatarget ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
     started = time.perf_counter()
     rows, batch = target_rows(conversation_ids, now), []
     with transaction.atomic(), connection.cursor() as cursor:
         # Building the indexes once after the load is several times faster than maintaining them row by row.
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sla_slatarget' "
-                       "AND sql IS NOT NULL")
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sla_slatarget' "
+            "AND sql IS NOT NULL"
+        )
         indexes = cursor.fetchall()
         for name, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
@@ -129,16 +164,20 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         conversation_ids = create_conversations(now)
         seconds = insert_targets(conversation_ids, now)
         print(f"inserted {TARGETS:,} targets ({DUE} due) in {seconds:.1f} s")
         result, work_ms, total_ms = timed_sweep(now)
-        print(f"sweep with {DUE} due: {work_ms:.1f} ms to claim and write the events, {total_ms:.1f} ms including "
-              f"commit and the queue wake-up (one per batch) ({result.breaches} breaches, {result.warnings} warnings)")
+        print(
+            f"sweep with {DUE} due: {work_ms:.1f} ms to claim and write the events, {total_ms:.1f} ms including "
+            f"commit and the queue wake-up (one per batch) ({result.breaches} breaches, {result.warnings} warnings)"
+        )
         empty = [timed_sweep(now)[2] for _ in range(EMPTY_RUNS)]
-        print(f"sweep with 0 due: median {statistics.median(empty):.2f} ms, max {max(empty):.2f} ms "
-              f"over {EMPTY_RUNS} runs (compass < {COMPASS_MS:.0f} ms)")
+        print(
+            f"sweep with 0 due: median {statistics.median(empty):.2f} ms, max {max(empty):.2f} ms "
+            f"over {EMPTY_RUNS} runs (compass < {COMPASS_MS:.0f} ms)"
+        )
     finally:
         if keep:
             print(f"kept {workdir}")

@@ -11,6 +11,7 @@ its speed drifts, so the two cases are interleaved: ROUNDS rounds, each timing a
 table full and a slice with it empty (the two tables are swapped by renaming, which SQLite does in constant time),
 alternating which goes first; the ratio is of the medians. Nothing leaves the machine.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,19 +33,39 @@ EVENTS = int(os.environ.get("WAITS_BENCH_EVENTS", "60" if QUICK else "300"))  # 
 ROUNDS = 10
 PROBES = 20
 TARGET = "<= 1.2"
-WAITING = {"name": "Wait for the answer", "status": "active",
-           "trigger": {"type": "conversation.created", "config": {}},
-           "steps": [{"type": "wait_for", "config": {"event": "message.created",
-                                                     "filter": {"sender_types": ["customer"]},
-                                                     "timeout": {"days": 7}, "save_as": "answer"}}]}
-UNMATCHED = {"name": "Refunds", "status": "active",
-             "trigger": {"type": "message.created", "config": {"content_contains": ["refund"]}},
-             "steps": [{"type": "add_tag", "config": {"tags": ["refund"]}}]}
+WAITING = {
+    "name": "Wait for the answer",
+    "status": "active",
+    "trigger": {"type": "conversation.created", "config": {}},
+    "steps": [
+        {
+            "type": "wait_for",
+            "config": {
+                "event": "message.created",
+                "filter": {"sender_types": ["customer"]},
+                "timeout": {"days": 7},
+                "save_as": "answer",
+            },
+        }
+    ],
+}
+UNMATCHED = {
+    "name": "Refunds",
+    "status": "active",
+    "trigger": {"type": "message.created", "config": {"content_contains": ["refund"]}},
+    "steps": [{"type": "add_tag", "config": {"tags": ["refund"]}}],
+}
 
 
 def setup_django(database: Path) -> None:
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "SQLITE_PATH": str(database),
-                       "LOG_LEVEL": "WARNING", "DEBUG": "0"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "SQLITE_PATH": str(database),
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "0",
+        }
+    )
     os.environ.pop("DATABASE_URL", None)
     import django
     from django.core.management import call_command
@@ -57,8 +78,7 @@ def probes() -> list:
     from conversations import services
 
     contact = services.contact_create(name="Probe", email="probe@example.com")
-    return [services.conversation_open(contact=contact, channel="email", subject=f"Probe {n}")
-            for n in range(PROBES)]
+    return [services.conversation_open(contact=contact, channel="email", subject=f"Probe {n}") for n in range(PROBES)]
 
 
 def seed_waits(count: int) -> None:
@@ -72,19 +92,52 @@ def seed_waits(count: int) -> None:
     now = clock.now()
     contact = Contact.objects.create(name="Waiting customer")
     conversations = Conversation.objects.bulk_create(
-        [Conversation(contact=contact, channel="email", subject=f"Waiting {n}") for n in range(count)],
-        batch_size=1000)
+        [Conversation(contact=contact, channel="email", subject=f"Waiting {n}") for n in range(count)], batch_size=1000
+    )
     events = Event.objects.bulk_create(
-        [Event(id=uuid.uuid4(), type="conversation.created", conversation=conversation, occurred_at=now,
-               dispatched_at=now, payload={}) for conversation in conversations], batch_size=1000)
+        [
+            Event(
+                id=uuid.uuid4(),
+                type="conversation.created",
+                conversation=conversation,
+                occurred_at=now,
+                dispatched_at=now,
+                payload={},
+            )
+            for conversation in conversations
+        ],
+        batch_size=1000,
+    )
     runs = WorkflowRun.objects.bulk_create(
-        [WorkflowRun(workflow=workflow, version=workflow.version, event=event, conversation_id=event.conversation_id,
-                     status="waiting", position=0, resume_at=now + dt.timedelta(days=7))
-         for event in events], batch_size=1000)
+        [
+            WorkflowRun(
+                workflow=workflow,
+                version=workflow.version,
+                event=event,
+                conversation_id=event.conversation_id,
+                status="waiting",
+                position=0,
+                resume_at=now + dt.timedelta(days=7),
+            )
+            for event in events
+        ],
+        batch_size=1000,
+    )
     RunWait.objects.bulk_create(
-        [RunWait(run=run, conversation_id=run.conversation_id, event_type="message.created",
-                 filter={"sender_types": ["customer"]}, save_as="answer", since=now, deadline=run.resume_at)
-         for run in runs], batch_size=1000)
+        [
+            RunWait(
+                run=run,
+                conversation_id=run.conversation_id,
+                event_type="message.created",
+                filter={"sender_types": ["customer"]},
+                save_as="answer",
+                since=now,
+                deadline=run.resume_at,
+            )
+            for run in runs
+        ],
+        batch_size=1000,
+    )
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -101,8 +154,11 @@ def dispatch_times(conversations: list, count: int) -> list[float]:
     times = []
     with wakeups_suppressed():
         for n in range(count):
-            message = services.message_create(conversation=conversations[n % len(conversations)],
-                                              body=f"Where is my parcel {n}?", sender_type="customer")
+            message = services.message_create(
+                conversation=conversations[n % len(conversations)],
+                body=f"Where is my parcel {n}?",
+                sender_type="customer",
+            )
             event = Event.objects.get(type="message.created", payload__message_id=message.pk)
             started = time.perf_counter()
             dispatch_batch([event.pk])
@@ -136,7 +192,7 @@ def interleaved(conversations: list) -> tuple[list[float], list[float]]:
 
     empty, loaded, per_round = [], [], max(1, EVENTS // ROUNDS)
     for number in range(ROUNDS):
-        for case in (("loaded", "empty") if number % 2 else ("empty", "loaded")):
+        for case in ("loaded", "empty") if number % 2 else ("empty", "loaded"):
             if case == "empty":
                 swap_waits_tables()
                 assert not RunWait.objects.exists()
@@ -164,19 +220,26 @@ def main() -> int:
         dispatch_times(conversations, 10)  # warm-up: caches, prepared statements
         empty, loaded = interleaved(conversations)
         waiting_left = RunWait.objects.count()
-        plan = RunWait.objects.filter(conversation_id__in=[conversations[0].pk],
-                                      event_type__in=["message.created"]).explain()
+        plan = RunWait.objects.filter(
+            conversation_id__in=[conversations[0].pk], event_type__in=["message.created"]
+        ).explain()
     baseline, with_waits = statistics.median(empty), statistics.median(loaded)
-    report = Report("Waiting runs (wait_for) and the cost of an event",
-                    setup=f"SQLite (WAL), {WAITS:,} runs waiting on other conversations, {EVENTS} events per case "
-                          f"in {ROUNDS} interleaved rounds, "
-                          f"one active message.created workflow that matches none; {load_note()}")
+    report = Report(
+        "Waiting runs (wait_for) and the cost of an event",
+        setup=f"SQLite (WAL), {WAITS:,} runs waiting on other conversations, {EVENTS} events per case "
+        f"in {ROUNDS} interleaved rounds, "
+        f"one active message.created workflow that matches none; {load_note()}",
+    )
     report.figure("dispatch of one event, none waiting (median)", f"{baseline:.2f} ms")
     report.figure(f"dispatch of one event, {WAITS:,} waiting elsewhere (median)", f"{with_waits:.2f} ms")
-    report.figure("p90 none / waiting", f"{sorted(empty)[int(len(empty) * 0.9)]:.2f} ms / "
-                                        f"{sorted(loaded)[int(len(loaded) * 0.9)]:.2f} ms")
-    report.figure("seeding the waits (not timed above)", f"{seeding:.1f} s; waits still waiting after the "
-                                                         f"measurement: {waiting_left:,}")
+    report.figure(
+        "p90 none / waiting",
+        f"{sorted(empty)[int(len(empty) * 0.9)]:.2f} ms / {sorted(loaded)[int(len(loaded) * 0.9)]:.2f} ms",
+    )
+    report.figure(
+        "seeding the waits (not timed above)",
+        f"{seeding:.1f} s; waits still waiting after the measurement: {waiting_left:,}",
+    )
     report.figure("query plan of the waits lookup", " ".join(plan.split()))
     report.ratio(f"event dispatch with {WAITS:,} waits elsewhere / with none", with_waits / baseline, TARGET)
     report.save("waits")

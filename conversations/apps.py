@@ -1,4 +1,5 @@
 """App config of the conversations domain."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -38,5 +39,8 @@ def _connect_token_revocation() -> None:
     from conversations.tokens import revoke_tokens_on_password_change
 
     if apps.is_installed("rest_framework.authtoken"):
-        pre_save.connect(revoke_tokens_on_password_change, sender=get_user_model(),
-                         dispatch_uid="conversations.tokens.revoke_on_password_change")
+        pre_save.connect(
+            revoke_tokens_on_password_change,
+            sender=get_user_model(),
+            dispatch_uid="conversations.tokens.revoke_on_password_change",
+        )

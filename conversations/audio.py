@@ -4,6 +4,7 @@ The declared content type is the client's claim; the first bytes are the file's.
 the containers the speech backends can read (5 MB of zeros sent as `audio/wav`, a text file renamed `.wav`) is
 refused at the API edge instead of being stored and failing later in a `transcribe` step.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

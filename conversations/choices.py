@@ -1,4 +1,5 @@
 """Enumerations of the support domain (docs/agents.md), defined once and used by models, API, admin and validators."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -64,10 +65,21 @@ FINAL_DISPOSITIONS = frozenset(
 
 # Condition operators (docs/managers.md) in words, for every condition builder and summary (workflows and SLA policies).
 CONDITION_OPERATOR_LABELS = {
-    "eq": _("is"), "neq": _("is not"), "contains": _("contains"), "not_contains": _("does not contain"),
-    "starts_with": _("starts with"), "ends_with": _("ends with"), "in": _("is one of"), "not_in": _("is none of"),
-    "gt": _("is more than"), "gte": _("is at least"), "lt": _("is less than"), "lte": _("is at most"), "is_set": _("is set"),
-    "is_not_set": _("is not set"), "matches": _("matches the pattern"),
+    "eq": _("is"),
+    "neq": _("is not"),
+    "contains": _("contains"),
+    "not_contains": _("does not contain"),
+    "starts_with": _("starts with"),
+    "ends_with": _("ends with"),
+    "in": _("is one of"),
+    "not_in": _("is none of"),
+    "gt": _("is more than"),
+    "gte": _("is at least"),
+    "lt": _("is less than"),
+    "lte": _("is at most"),
+    "is_set": _("is set"),
+    "is_not_set": _("is not set"),
+    "matches": _("matches the pattern"),
     "within_business_hours": _("is within business hours of"),
     "outside_business_hours": _("is outside business hours of"),
 }

@@ -3,6 +3,7 @@
 HELPDESK_CLOCK_OFFSET_SECONDS (test-only, unset in production) starts a whole process that many seconds in the
 future: the reliability scenarios start workers "ten minutes later" (past a run's lease) instead of waiting.
 """
+
 from __future__ import annotations
 
 import contextlib

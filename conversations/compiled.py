@@ -6,6 +6,7 @@ vendor from the models (so the ORM stays the one source of the schema and the st
 queryset would send), then only executes it: Django's cursor (so query counting and logging still see it), the
 backend's value converters, and `Model.from_db` to build the instances.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -59,19 +60,28 @@ class CompiledGet:
     raises `model.DoesNotExist` as `QuerySet.get` would. With `where=(("field", value), ...)` instead, fixed
     conditions and `all()` reads every matching row (e.g. the active SLA policies)."""
 
-    def __init__(self, model: type[Model], *, related: tuple[str, ...] = (), for_update: bool = False,
-                 where: tuple[tuple[str, Any], ...] | None = None) -> None:
+    def __init__(
+        self,
+        model: type[Model],
+        *,
+        related: tuple[str, ...] = (),
+        for_update: bool = False,
+        where: tuple[tuple[str, Any], ...] | None = None,
+    ) -> None:
         self.model, self.related, self.for_update, self.where = model, related, for_update, where
         self.fields = tuple(field.attname for field in model._meta.concrete_fields)
-        self.related_fields = {name: tuple(field.attname for field in self._related_model(name)._meta.concrete_fields)
-                               for name in related}
+        self.related_fields = {
+            name: tuple(field.attname for field in self._related_model(name)._meta.concrete_fields) for name in related
+        }
 
     def _related_model(self, name: str) -> type[Model]:
         return self.model._meta.get_field(name).related_model
 
     def _compile(self, alias: str) -> _Statement:
-        columns = [*self.fields, *(f"{name}__{field}" for name, fields in self.related_fields.items()
-                                   for field in fields)]
+        columns = [
+            *self.fields,
+            *(f"{name}__{field}" for name, fields in self.related_fields.items() for field in fields),
+        ]
         conditions = dict(self.where) if self.where is not None else {"pk": _PK_SENTINEL}
         queryset = self.model._default_manager.using(alias).filter(**conditions).values_list(*columns)
         if self.for_update:
@@ -122,7 +132,7 @@ class CompiledGet:
         instance = self.model.from_db(alias, self.fields, row[: len(self.fields)])
         start = len(self.fields)
         for name, fields in self.related_fields.items():
-            values = row[start: start + len(fields)]
+            values = row[start : start + len(fields)]
             start += len(fields)
             related = None if values[0] is None else self._related_model(name).from_db(alias, fields, values)
             self.model._meta.get_field(name).set_cached_value(instance, related)

@@ -5,6 +5,7 @@ one. The apps read them through `helpdesk_setting(name)` at the moment they need
 `override_settings` and pytest-django's `settings` fixture take effect. This module sits in the lowest app, so
 every app may import it. The demo project (helpdesk/settings.py) fills them from environment variables.
 """
+
 from __future__ import annotations
 
 import sys

@@ -5,6 +5,7 @@ Other apps never get called from here by import (dependencies point one way). Th
 - `register_projector`: a function run inside the same transaction for every event, for read models that must
   never disagree with the domain (the SLA clocks).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,6 +16,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
+
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from conversations.models import Contact, Conversation, Event
@@ -66,9 +68,14 @@ def record_events(events: list[dict[str, Any]]) -> list[Event]:
     """`record_event` for a batch (keys: type, conversation, payload, depth): one INSERT for all the rows, then the
     same projectors and after-commit wake-ups, so a sweep emitting many events at once pays one round trip."""
     rows = [
-        Event(type=spec["type"], occurred_at=clock.now(), conversation=spec["conversation"],
-              contact=spec.get("contact") or spec["conversation"].contact, payload=spec.get("payload") or {},
-              depth=spec.get("depth", 0))
+        Event(
+            type=spec["type"],
+            occurred_at=clock.now(),
+            conversation=spec["conversation"],
+            contact=spec.get("contact") or spec["conversation"].contact,
+            payload=spec.get("payload") or {},
+            depth=spec.get("depth", 0),
+        )
         for spec in events
     ]
     Event.objects.bulk_create(rows)

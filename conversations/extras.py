@@ -5,6 +5,7 @@ needs one names its extra when it is used without it: `require(...)` raises `Imp
 install line, and the system checks (`conversations.setting_checks`) say so at start-up when the settings ask for
 such a feature (helpdesk.E006) or when one is silently off (helpdesk.W003).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -31,13 +32,18 @@ class Extra:
         return f'pip install "{PACKAGE}[{self.name}]"'
 
 
-EXTRAS: dict[str, Extra] = {extra.name: extra for extra in (
-    Extra("speech", "pocketsphinx", "offline transcription of recordings (HELPDESK_SPEECH_BACKEND = \"pocketsphinx\")"),
-    Extra("oauth2", "authlib", "integrations authenticating with OAuth2 client credentials"),
-    Extra("sentiment", "vaderSentiment", "the sentiment score of customer messages"),
-    Extra("postgres", "psycopg", "PostgreSQL as the database"),
-    Extra("redis", "redis", "Redis as django-q2's broker (Q_CLUSTER[\"redis\"])"),
-)}
+EXTRAS: dict[str, Extra] = {
+    extra.name: extra
+    for extra in (
+        Extra(
+            "speech", "pocketsphinx", 'offline transcription of recordings (HELPDESK_SPEECH_BACKEND = "pocketsphinx")'
+        ),
+        Extra("oauth2", "authlib", "integrations authenticating with OAuth2 client credentials"),
+        Extra("sentiment", "vaderSentiment", "the sentiment score of customer messages"),
+        Extra("postgres", "psycopg", "PostgreSQL as the database"),
+        Extra("redis", "redis", 'Redis as django-q2\'s broker (Q_CLUSTER["redis"])'),
+    )
+}
 
 
 def available(name: str) -> bool:

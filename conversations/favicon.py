@@ -1,5 +1,6 @@
 """`/favicon.ico`: browsers ask for it on every page (the admin's included), and a 404 there fills logs and the
 console. Served from the app itself (no collectstatic or static file server needed), cached for a day."""
+
 from functools import lru_cache
 from pathlib import Path
 

@@ -3,6 +3,7 @@
 One indexed read per admin page (always fresh, so a saved preference applies at once in every process). Only admin
 pages are affected: the API keeps writing times in the site's zone (ISO with offset) whoever asks.
 """
+
 from __future__ import annotations
 
 import zoneinfo

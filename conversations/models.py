@@ -2,6 +2,7 @@
 
 Models hold fields, constraints and indexes; every change goes through `conversations.services`.
 """
+
 import uuid
 
 from django.conf import settings
@@ -15,8 +16,8 @@ from conversations.choices import (
     DeliveryStatus,
     Disposition,
     EmailDirection,
-    InboxChannel,
     FieldType,
+    InboxChannel,
     Priority,
     RoutingStrategy,
     SenderType,
@@ -31,14 +32,28 @@ from conversations.timefmt import when
 class Contact(models.Model):
     name = models.CharField(max_length=200, verbose_name=_("name"))
     email = models.EmailField(blank=True, db_index=True, verbose_name=_("email"))
-    phone = models.CharField(max_length=20, blank=True, validators=[validate_e164], help_text="E.164, e.g. +14155550123", verbose_name=_("phone"))
+    phone = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_e164],
+        help_text="E.164, e.g. +14155550123",
+        verbose_name=_("phone"),
+    )
     segment = models.CharField(max_length=100, blank=True, db_index=True, verbose_name=_("segment"))
-    attributes = models.JSONField(default=dict, blank=True, help_text=_('Contact "memory", e.g. {"vip": true}'), verbose_name=_("attributes"))
+    attributes = models.JSONField(
+        default=dict, blank=True, help_text=_('Contact "memory", e.g. {"vip": true}'), verbose_name=_("attributes")
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
-    erased_at = models.DateTimeField(null=True, blank=True, help_text=_("When the contact's personal data was erased."), verbose_name=_("erased at"))
-    language = models.CharField(max_length=10, blank=True, help_text=_("The language the contact is answered in, "
-                                                                      "e.g. de or pt-br; empty: the site's."), verbose_name=_("language"))
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the contact's personal data was erased."), verbose_name=_("erased at")
+    )
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text=_("The language the contact is answered in, e.g. de or pt-br; empty: the site's."),
+        verbose_name=_("language"),
+    )
 
     class Meta:
         verbose_name = _("contact")
@@ -51,16 +66,28 @@ class Contact(models.Model):
 
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
-    email = models.EmailField(blank=True, help_text=_("Where team notifications go, besides its members."), verbose_name=_("email"))
+    email = models.EmailField(
+        blank=True, help_text=_("Where team notifications go, besides its members."), verbose_name=_("email")
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # Routing queue (SPEC §14): conversations of the team with no assignee wait here and are offered to agents.
-    auto_assign = models.BooleanField(default=False, help_text=_("Offer waiting conversations to online agents."), verbose_name=_("auto assign"))
-    strategy = models.CharField(max_length=20, choices=RoutingStrategy.choices, default=RoutingStrategy.LEAST_BUSY, verbose_name=_("strategy"))
+    auto_assign = models.BooleanField(
+        default=False, help_text=_("Offer waiting conversations to online agents."), verbose_name=_("auto assign")
+    )
+    strategy = models.CharField(
+        max_length=20, choices=RoutingStrategy.choices, default=RoutingStrategy.LEAST_BUSY, verbose_name=_("strategy")
+    )
     skills_timeout_minutes = models.PositiveIntegerField(
-        default=10, help_text=_("After this long in the queue any online agent of the team may take a conversation."), verbose_name=_("skills timeout minutes"))
+        default=10,
+        help_text=_("After this long in the queue any online agent of the team may take a conversation."),
+        verbose_name=_("skills timeout minutes"),
+    )
     reassign_after_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("Back to the queue when the assignee has not replied publicly by then "
-                                         "(empty: never)."), verbose_name=_("reassign after minutes"))
+        null=True,
+        blank=True,
+        help_text=_("Back to the queue when the assignee has not replied publicly by then (empty: never)."),
+        verbose_name=_("reassign after minutes"),
+    )
 
     class Meta:
         verbose_name = _("team")
@@ -74,13 +101,27 @@ class Team(models.Model):
 class AgentProfile(models.Model):
     """What routing needs to know about an agent (a Django user): teams, capacity, status, skills."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile", verbose_name=_("user"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile", verbose_name=_("user")
+    )
     teams = models.ManyToManyField(Team, related_name="agents", blank=True, verbose_name=_("teams"))
-    capacity = models.PositiveIntegerField(default=10, help_text=_("Most open conversations assigned at once."), verbose_name=_("capacity"))
-    status = models.CharField(max_length=10, choices=AgentStatus.choices, default=AgentStatus.OFFLINE,
-                              db_index=True, help_text=_("Only online agents get conversations from the queue."), verbose_name=_("status"))
-    skills = models.JSONField(default=list, blank=True, help_text=_('Skill names, e.g. ["german", "billing"].'), verbose_name=_("skills"))
-    last_assigned_at = models.DateTimeField(null=True, blank=True, help_text=_("For round-robin routing."), verbose_name=_("last assigned at"))
+    capacity = models.PositiveIntegerField(
+        default=10, help_text=_("Most open conversations assigned at once."), verbose_name=_("capacity")
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=AgentStatus.choices,
+        default=AgentStatus.OFFLINE,
+        db_index=True,
+        help_text=_("Only online agents get conversations from the queue."),
+        verbose_name=_("status"),
+    )
+    skills = models.JSONField(
+        default=list, blank=True, help_text=_('Skill names, e.g. ["german", "billing"].'), verbose_name=_("skills")
+    )
+    last_assigned_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("For round-robin routing."), verbose_name=_("last assigned at")
+    )
 
     class Meta:
         verbose_name_plural = _("agent profiles")
@@ -112,14 +153,36 @@ class Inbox(models.Model):
 
     name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
     channel = models.CharField(max_length=10, choices=InboxChannel.choices, verbose_name=_("channel"))
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="inboxes", verbose_name=_("team"))
-    address = models.EmailField(blank=True, help_text=_("The support address mail is sent from (email inboxes)."), verbose_name=_("address"))
-    imap = models.JSONField(default=dict, blank=True, help_text=_("host, port, username, ssl, folder (no password)."), verbose_name=_("imap"))
-    smtp = models.JSONField(default=dict, blank=True, help_text=_("host, port, username, starttls (no password); "
-                                                                "empty: the project's EMAIL_* settings."), verbose_name=_("smtp"))
-    secrets_encrypted = models.TextField(blank=True, help_text=_("Sealed IMAP/SMTP passwords and callback secret."), verbose_name=_("secrets encrypted"))
-    callback_url = models.URLField(max_length=500, blank=True, help_text=_("API inboxes: where answers are POSTed."), verbose_name=_("callback url"))
-    inbound_token_digest = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("inbound token digest"))
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="inboxes", verbose_name=_("team")
+    )
+    address = models.EmailField(
+        blank=True, help_text=_("The support address mail is sent from (email inboxes)."), verbose_name=_("address")
+    )
+    imap = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("host, port, username, ssl, folder (no password)."),
+        verbose_name=_("imap"),
+    )
+    smtp = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("host, port, username, starttls (no password); empty: the project's EMAIL_* settings."),
+        verbose_name=_("smtp"),
+    )
+    secrets_encrypted = models.TextField(
+        blank=True, help_text=_("Sealed IMAP/SMTP passwords and callback secret."), verbose_name=_("secrets encrypted")
+    )
+    callback_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text=_("API inboxes: where answers are POSTed."),
+        verbose_name=_("callback url"),
+    )
+    inbound_token_digest = models.CharField(
+        max_length=64, blank=True, db_index=True, verbose_name=_("inbound token digest")
+    )
     active = models.BooleanField(default=True, verbose_name=_("active"))
     last_polled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last polled at"))
     last_poll_error = models.CharField(max_length=500, blank=True, verbose_name=_("last poll error"))
@@ -136,40 +199,89 @@ class Inbox(models.Model):
 
 
 class Conversation(models.Model):
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("contact"))
+    contact = models.ForeignKey(
+        Contact, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("contact")
+    )
     channel = models.CharField(max_length=20, choices=Channel.choices, verbose_name=_("channel"))
     subject = models.CharField(max_length=300, blank=True, verbose_name=_("subject"))
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, verbose_name=_("status"))
-    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL, verbose_name=_("priority"))
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_conversations", verbose_name=_("assignee")
+    priority = models.CharField(
+        max_length=10, choices=Priority.choices, default=Priority.NORMAL, verbose_name=_("priority")
     )
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations", verbose_name=_("team"))
-    inbox = models.ForeignKey(Inbox, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("inbox"))
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+        verbose_name=_("assignee"),
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations", verbose_name=_("team")
+    )
+    inbox = models.ForeignKey(
+        Inbox, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("inbox")
+    )
     tags = models.ManyToManyField(Tag, related_name="conversations", blank=True, verbose_name=_("tags"))
-    disposition = models.CharField(max_length=40, choices=Disposition.choices, blank=True, verbose_name=_("disposition"))
-    sentiment = models.FloatField(null=True, blank=True, help_text=_("Average sentiment of customer messages, 0..1."), verbose_name=_("sentiment"))
+    disposition = models.CharField(
+        max_length=40, choices=Disposition.choices, blank=True, verbose_name=_("disposition")
+    )
+    sentiment = models.FloatField(
+        null=True, blank=True, help_text=_("Average sentiment of customer messages, 0..1."), verbose_name=_("sentiment")
+    )
     customer_message_count = models.PositiveIntegerField(default=0, verbose_name=_("customer message count"))
     first_response_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first response at"))
     last_customer_message_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last customer message at"))
     last_agent_message_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last agent message at"))
     resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
-    erased_at = models.DateTimeField(null=True, blank=True, help_text=_("When its personal data was erased (GDPR)."), verbose_name=_("erased at"))
-    fields = models.JSONField(default=dict, blank=True, help_text=_('Values of the conversation fields, by key, '
-                                                                  'e.g. {"order_id": "A-1"} (SPEC §15).'), verbose_name=_("fields"))
-    required_skills = models.JSONField(default=list, blank=True, help_text=_("Skills an agent needs to take it."), verbose_name=_("required skills"))
-    queued_since = models.DateTimeField(null=True, blank=True, help_text=_("Waiting in its team's queue since."), verbose_name=_("queued since"))
-    assigned_at = models.DateTimeField(null=True, blank=True, help_text=_("When the current assignee got it."), verbose_name=_("assigned at"))
-    last_agent_reply_at = models.DateTimeField(null=True, blank=True, help_text=_("Last public message of an agent."), verbose_name=_("last agent reply at"))
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When its personal data was erased (GDPR)."), verbose_name=_("erased at")
+    )
+    fields = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_('Values of the conversation fields, by key, e.g. {"order_id": "A-1"} (SPEC §15).'),
+        verbose_name=_("fields"),
+    )
+    required_skills = models.JSONField(
+        default=list, blank=True, help_text=_("Skills an agent needs to take it."), verbose_name=_("required skills")
+    )
+    queued_since = models.DateTimeField(
+        null=True, blank=True, help_text=_("Waiting in its team's queue since."), verbose_name=_("queued since")
+    )
+    assigned_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the current assignee got it."), verbose_name=_("assigned at")
+    )
+    last_agent_reply_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Last public message of an agent."), verbose_name=_("last agent reply at")
+    )
     handed_back_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text=_("The agent it was last taken back from: the queue offers it to someone else."), verbose_name=_("handed back by"))
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The agent it was last taken back from: the queue offers it to someone else."),
+        verbose_name=_("handed back by"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
-    snoozed_until = models.DateTimeField(null=True, blank=True, db_index=True,
-                                         help_text=_("Pending until then, or until the customer writes (SPEC §17)."), verbose_name=_("snoozed until"))
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from",
-                                    help_text=_("The conversation this one was merged into (it is closed)."), verbose_name=_("merged into"))
+    snoozed_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("Pending until then, or until the customer writes (SPEC §17)."),
+        verbose_name=_("snoozed until"),
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+        help_text=_("The conversation this one was merged into (it is closed)."),
+        verbose_name=_("merged into"),
+    )
 
     class Meta:
         verbose_name = _("conversation")
@@ -182,8 +294,9 @@ class Conversation(models.Model):
             models.Index(fields=["assignee", "status"], name="conv_assignee_status"),
             models.Index(fields=["team", "status"], name="conv_team_status"),
             models.Index(fields=["contact", "-created_at"], name="conv_contact_created"),
-            models.Index(fields=["team", "queued_since"], name="conv_team_queue",
-                         condition=Q(queued_since__isnull=False)),
+            models.Index(
+                fields=["team", "queued_since"], name="conv_team_queue", condition=Q(queued_since__isnull=False)
+            ),
             # Reports and the export select a period of creation (docs/reports.md); also the list's default order.
             models.Index(fields=["created_at", "id"], name="conv_created"),
         ]
@@ -193,11 +306,17 @@ class Conversation(models.Model):
 
 
 class Message(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation")
+    )
     sender_type = models.CharField(max_length=10, choices=SenderType.choices, verbose_name=_("sender type"))
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("author"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("author")
+    )
     body = models.TextField(verbose_name=_("body"))
-    internal = models.BooleanField(default=False, help_text=_("An internal note, not shown to the customer."), verbose_name=_("internal"))
+    internal = models.BooleanField(
+        default=False, help_text=_("An internal note, not shown to the customer."), verbose_name=_("internal")
+    )
     buttons = models.JSONField(default=list, blank=True, verbose_name=_("buttons"))
     sentiment = models.FloatField(null=True, blank=True, verbose_name=_("sentiment"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
@@ -221,12 +340,16 @@ class Attachment(models.Model):
     """A file on a message (email and API channels): uploaded with it, or a part of an inbound mail; stored through
     Django's storage API (`STORAGES["default"]`), streamed only to users who may see the conversation."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message"))
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
     file = models.FileField(upload_to=attachment_upload_to, max_length=300, verbose_name=_("file"))
     filename = models.CharField(max_length=255, verbose_name=_("filename"))
     content_type = models.CharField(max_length=150, blank=True, verbose_name=_("content type"))
     size = models.PositiveBigIntegerField(default=0, verbose_name=_("size"))
-    content_id = models.CharField(max_length=300, blank=True, help_text=_("Inline parts of a mail (cid:)."), verbose_name=_("content id"))
+    content_id = models.CharField(
+        max_length=300, blank=True, help_text=_("Inline parts of a mail (cid:)."), verbose_name=_("content id")
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
@@ -246,7 +369,11 @@ class EmailHeaders(models.Model):
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="email", verbose_name=_("message"))
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="emails", verbose_name=_("inbox"))
     direction = models.CharField(max_length=10, choices=EmailDirection.choices, verbose_name=_("direction"))
-    message_id_header = models.CharField(max_length=500, help_text=_("The mail's Message-ID, angle brackets included."), verbose_name=_("message id header"))
+    message_id_header = models.CharField(
+        max_length=500,
+        help_text=_("The mail's Message-ID, angle brackets included."),
+        verbose_name=_("message id header"),
+    )
     in_reply_to = models.CharField(max_length=500, blank=True, verbose_name=_("in reply to"))
     references = models.TextField(blank=True, verbose_name=_("references"))
     from_name = models.CharField(max_length=300, blank=True, verbose_name=_("from name"))
@@ -254,9 +381,15 @@ class EmailHeaders(models.Model):
     to = models.JSONField(default=list, blank=True, verbose_name=_("to"))
     cc = models.JSONField(default=list, blank=True, verbose_name=_("cc"))
     subject = models.CharField(max_length=998, blank=True, verbose_name=_("subject"))
-    full_text = models.TextField(blank=True, help_text=_("The text with its quoted history."), verbose_name=_("full text"))
-    raw = models.BinaryField(blank=True, default=bytes, help_text=_("The source as received (inbound)."), verbose_name=_("raw"))
-    auto_submitted = models.BooleanField(default=False, help_text=_("An auto-reply or a bounce."), verbose_name=_("auto submitted"))
+    full_text = models.TextField(
+        blank=True, help_text=_("The text with its quoted history."), verbose_name=_("full text")
+    )
+    raw = models.BinaryField(
+        blank=True, default=bytes, help_text=_("The source as received (inbound)."), verbose_name=_("raw")
+    )
+    auto_submitted = models.BooleanField(
+        default=False, help_text=_("An auto-reply or a bounce."), verbose_name=_("auto submitted")
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
@@ -275,10 +408,16 @@ class Delivery(models.Model):
     the first attempt, so a retry after a crash never sends twice under two ids. Workers claim due rows by
     `lease_until`."""
 
-    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="delivery", verbose_name=_("message"))
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, related_name="delivery", verbose_name=_("message")
+    )
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("inbox"))
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED, verbose_name=_("status"))
-    external_id = models.CharField(max_length=500, help_text=_("Message-ID (email) or webhook-id (API channel)."), verbose_name=_("external id"))
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED, verbose_name=_("status")
+    )
+    external_id = models.CharField(
+        max_length=500, help_text=_("Message-ID (email) or webhook-id (API channel)."), verbose_name=_("external id")
+    )
     attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     error = models.TextField(blank=True, verbose_name=_("error"))
     next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
@@ -291,8 +430,7 @@ class Delivery(models.Model):
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
         indexes = [
-            models.Index(fields=["next_attempt_at"], name="delivery_due",
-                         condition=Q(status="queued")),
+            models.Index(fields=["next_attempt_at"], name="delivery_due", condition=Q(status="queued")),
         ]
 
     def __str__(self) -> str:
@@ -304,7 +442,9 @@ def recording_upload_to(instance: "Recording", filename: str) -> str:
 
 
 class Recording(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="recordings", verbose_name=_("conversation"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="recordings", verbose_name=_("conversation")
+    )
     file = models.FileField(upload_to=recording_upload_to, verbose_name=_("file"))
     content_type = models.CharField(max_length=100, blank=True, verbose_name=_("content type"))
     size_bytes = models.PositiveIntegerField(default=0, verbose_name=_("size bytes"))
@@ -320,7 +460,9 @@ class Recording(models.Model):
 
 
 class Transcript(models.Model):
-    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="transcripts", verbose_name=_("recording"))
+    recording = models.ForeignKey(
+        Recording, on_delete=models.CASCADE, related_name="transcripts", verbose_name=_("recording")
+    )
     text = models.TextField(blank=True, verbose_name=_("text"))
     language = models.CharField(max_length=20, default="en-US", verbose_name=_("language"))
     backend = models.CharField(max_length=50, blank=True, verbose_name=_("backend"))
@@ -335,11 +477,17 @@ class Transcript(models.Model):
 
 
 class Ticket(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tickets", verbose_name=_("conversation"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="tickets", verbose_name=_("conversation")
+    )
     title = models.CharField(max_length=300, verbose_name=_("title"))
     description = models.TextField(blank=True, verbose_name=_("description"))
-    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL, verbose_name=_("priority"))
-    status = models.CharField(max_length=10, choices=TicketStatus.choices, default=TicketStatus.OPEN, verbose_name=_("status"))
+    priority = models.CharField(
+        max_length=10, choices=Priority.choices, default=Priority.NORMAL, verbose_name=_("priority")
+    )
+    status = models.CharField(
+        max_length=10, choices=TicketStatus.choices, default=TicketStatus.OPEN, verbose_name=_("status")
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
@@ -356,11 +504,15 @@ def new_survey_token() -> str:
 
 
 class Survey(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="surveys", verbose_name=_("conversation"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="surveys", verbose_name=_("conversation")
+    )
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="surveys", verbose_name=_("contact"))
     token = models.CharField(max_length=64, unique=True, default=new_survey_token, verbose_name=_("token"))
     question = models.CharField(max_length=500, verbose_name=_("question"))
-    via = models.CharField(max_length=10, choices=SurveyChannel.choices, default=SurveyChannel.EMAIL, verbose_name=_("via"))
+    via = models.CharField(
+        max_length=10, choices=SurveyChannel.choices, default=SurveyChannel.EMAIL, verbose_name=_("via")
+    )
     score = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("score"))
     comment = models.TextField(blank=True, verbose_name=_("comment"))
     sent_at = models.DateTimeField(auto_now_add=True, verbose_name=_("sent at"))
@@ -384,8 +536,17 @@ class Event(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     type = models.CharField(max_length=50, db_index=True, verbose_name=_("type"))
     occurred_at = models.DateTimeField(db_index=True, verbose_name=_("occurred at"))
-    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="events", verbose_name=_("conversation"))
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="events", verbose_name=_("contact"))
+    conversation = models.ForeignKey(
+        Conversation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("conversation"),
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="events", verbose_name=_("contact")
+    )
     payload = models.JSONField(default=dict, blank=True, verbose_name=_("payload"))
     depth = models.PositiveSmallIntegerField(default=0, verbose_name=_("depth"))
     dispatched_at = models.DateTimeField(null=True, blank=True, verbose_name=_("dispatched at"))
@@ -399,9 +560,7 @@ class Event(models.Model):
         verbose_name_plural = _("events")
         ordering = ["occurred_at"]
         indexes = [
-            models.Index(
-                fields=["occurred_at"], name="event_undispatched", condition=Q(dispatched_at__isnull=True)
-            ),
+            models.Index(fields=["occurred_at"], name="event_undispatched", condition=Q(dispatched_at__isnull=True)),
         ]
 
     def __str__(self) -> str:
@@ -412,9 +571,15 @@ class UserPreference(models.Model):
     """A person's own settings ("My preferences" in admin): the time zone admin shows times in (empty: the site's
     TIME_ZONE)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference", verbose_name=_("user"))
-    time_zone = models.CharField(max_length=64, blank=True, help_text=_("Empty: the site's time zone."), verbose_name=_("time zone"))
-    language = models.CharField(max_length=10, blank=True, help_text=_("Empty: the browser's language."), verbose_name=_("language"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference", verbose_name=_("user")
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text=_("Empty: the site's time zone."), verbose_name=_("time zone")
+    )
+    language = models.CharField(
+        max_length=10, blank=True, help_text=_("Empty: the browser's language."), verbose_name=_("language")
+    )
 
     class Meta:
         verbose_name = _("my preferences")
@@ -428,13 +593,25 @@ class ConversationField(models.Model):
     """The definition of a typed conversation field (docs/managers.md): its values live in
     `Conversation.fields[key]`."""
 
-    key = models.SlugField(max_length=64, unique=True, help_text=_("Letters, digits and underscores, e.g. order_id."), verbose_name=_("key"))
+    key = models.SlugField(
+        max_length=64,
+        unique=True,
+        help_text=_("Letters, digits and underscores, e.g. order_id."),
+        verbose_name=_("key"),
+    )
     label = models.CharField(max_length=200, verbose_name=_("label"))
     type = models.CharField(max_length=10, choices=FieldType.choices, default=FieldType.TEXT, verbose_name=_("type"))
-    options = models.JSONField(default=list, blank=True, help_text=_("For a select field: the allowed values."), verbose_name=_("options"))
-    required_on_resolve = models.BooleanField(default=False, help_text=_("A conversation cannot be resolved while "
-                                                                       "this field is empty."), verbose_name=_("required on resolve"))
-    position = models.IntegerField(default=0, help_text=_("Lower first, in forms and columns."), verbose_name=_("position"))
+    options = models.JSONField(
+        default=list, blank=True, help_text=_("For a select field: the allowed values."), verbose_name=_("options")
+    )
+    required_on_resolve = models.BooleanField(
+        default=False,
+        help_text=_("A conversation cannot be resolved while this field is empty."),
+        verbose_name=_("required on resolve"),
+    )
+    position = models.IntegerField(
+        default=0, help_text=_("Lower first, in forms and columns."), verbose_name=_("position")
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
@@ -444,6 +621,8 @@ class ConversationField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.key})"
+
+
 # The agent's workspace (SPEC §17): saved views, links, presence, notifications ---------------------------------
 
 
@@ -457,10 +636,16 @@ class SavedView(models.Model):
     """A named set of conversation list filters (§8 query keys), personal or shared with a team or everyone."""
 
     name = models.CharField(max_length=100, verbose_name=_("name"))
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("owner"))
-    filters = models.JSONField(default=dict, blank=True, help_text=_('e.g. {"status": "open", "tag": "vip"}'), verbose_name=_("filters"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("owner")
+    )
+    filters = models.JSONField(
+        default=dict, blank=True, help_text=_('e.g. {"status": "open", "tag": "vip"}'), verbose_name=_("filters")
+    )
     scope = models.CharField(max_length=10, choices=ViewScope.choices, default=ViewScope.ME, verbose_name=_("scope"))
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("team"))
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("team")
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
@@ -488,11 +673,19 @@ class LinkKind(models.TextChoices):
 class ConversationLink(models.Model):
     """`other` is `kind` to `conversation` (kind `child`: other is conversation's child). One row per pair."""
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="links_out", verbose_name=_("conversation"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="links_out", verbose_name=_("conversation")
+    )
     other = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="links_in", verbose_name=_("other"))
     kind = models.CharField(max_length=10, choices=LinkKind.choices, verbose_name=_("kind"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("created by"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
@@ -515,8 +708,12 @@ class PresenceState(models.TextChoices):
 class Presence(models.Model):
     """The last heartbeat of one person on one conversation (upserted; read for the last 30 seconds)."""
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="presences", verbose_name=_("conversation"))
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="presences", verbose_name=_("conversation")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
     state = models.CharField(max_length=10, choices=PresenceState.choices, verbose_name=_("state"))
     seen_at = models.DateTimeField(verbose_name=_("seen at"))
 
@@ -530,13 +727,37 @@ class Presence(models.Model):
 class Notification(models.Model):
     """Something an agent should see in admin (an @mention in a note); read once opened."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="helpdesk_notifications", verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="helpdesk_notifications",
+        verbose_name=_("user"),
+    )
     kind = models.CharField(max_length=20, default="mention", verbose_name=_("kind"))
-    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.CASCADE,
-                                     related_name="notifications", verbose_name=_("conversation"))
-    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("message"))
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", verbose_name=_("actor"))
+    conversation = models.ForeignKey(
+        Conversation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("conversation"),
+    )
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("message"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
     text = models.CharField(max_length=500, verbose_name=_("text"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))

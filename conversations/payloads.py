@@ -6,6 +6,7 @@ filter, an SLA clock or a webhook reads are declared in one place; readers name 
 `payload_of(event, MessageCreated)`. Ids are plain integers (or strings for event ids) so a payload survives the
 rows it mentions.
 """
+
 from __future__ import annotations
 
 from typing import Any, TypedDict, TypeVar, cast
@@ -30,8 +31,12 @@ class ConversationCreated(TypedDict):
 
 
 def conversation_created(*, conversation: Any, segment: str) -> ConversationCreated:
-    return {"status": conversation.status, "priority": conversation.priority, "channel": conversation.channel,
-            "segment": segment}
+    return {
+        "status": conversation.status,
+        "priority": conversation.priority,
+        "channel": conversation.channel,
+        "segment": segment,
+    }
 
 
 class MessageCreated(TypedDict):
@@ -44,11 +49,18 @@ class MessageCreated(TypedDict):
     sentiment_after: float | None
 
 
-def message_created(*, message: Any, channel: str, sentiment_before: float | None,
-                    sentiment_after: float | None) -> MessageCreated:
-    return {"message_id": message.pk, "sender_type": message.sender_type, "internal": message.internal,
-            "channel": channel, "sentiment": message.sentiment, "sentiment_before": sentiment_before,
-            "sentiment_after": sentiment_after}
+def message_created(
+    *, message: Any, channel: str, sentiment_before: float | None, sentiment_after: float | None
+) -> MessageCreated:
+    return {
+        "message_id": message.pk,
+        "sender_type": message.sender_type,
+        "internal": message.internal,
+        "channel": channel,
+        "sentiment": message.sentiment,
+        "sentiment_before": sentiment_before,
+        "sentiment_after": sentiment_after,
+    }
 
 
 # "from" is a Python keyword, so the two change types with a from/to pair use the functional TypedDict syntax.
@@ -109,11 +121,17 @@ class SentimentCrossed(TypedDict):
     source_event_id: str
 
 
-def sentiment_crossed(*, message_id: int | None, before: float | None, after: float,
-                      source_event_id: Any) -> SentimentCrossed:
+def sentiment_crossed(
+    *, message_id: int | None, before: float | None, after: float, source_event_id: Any
+) -> SentimentCrossed:
     direction = "up" if after > (0.5 if before is None else before) else "down"  # no average yet = neutral
-    return {"message_id": message_id, "sentiment_before": before, "sentiment_after": after,
-            "direction": direction, "source_event_id": str(source_event_id)}
+    return {
+        "message_id": message_id,
+        "sentiment_before": before,
+        "sentiment_after": after,
+        "direction": direction,
+        "source_event_id": str(source_event_id),
+    }
 
 
 class ContactCreated(TypedDict):
@@ -172,6 +190,7 @@ def survey_answered(*, survey: Any) -> SurveyAnswered:
 
 class SlaTargetPayload(TypedDict, total=False):
     """`sla.warning` carries `warning_at`, `sla.breached` `breached_at` and `minutes_late`."""
+
     metric: str
     policy_id: int | None
     policy: str | None
@@ -184,10 +203,16 @@ class SlaTargetPayload(TypedDict, total=False):
 
 
 def sla_target(*, target: Any, **moment: Any) -> SlaTargetPayload:
-    return {"metric": target.metric, "policy_id": target.policy_id,
-            "policy": target.policy.name if target.policy else None, "target_id": target.pk,
-            "target_minutes": target.target_seconds // 60,
-            "due_at": target.due_at.isoformat() if target.due_at else None, **moment}  # type: ignore[typeddict-item]
+    payload = {
+        "metric": target.metric,
+        "policy_id": target.policy_id,
+        "policy": target.policy.name if target.policy else None,
+        "target_id": target.pk,
+        "target_minutes": target.target_seconds // 60,
+        "due_at": target.due_at.isoformat() if target.due_at else None,
+        **moment,
+    }
+    return cast(SlaTargetPayload, payload)  # `moment` holds the breached_at / met_at / warned_at of the event
 
 
 class ScheduleFired(TypedDict):
@@ -206,8 +231,11 @@ class ScheduledEventFired(TypedDict):
 
 
 def scheduled_event_fired(*, scheduled: Any) -> ScheduledEventFired:
-    return {"name": scheduled.name, "scheduled_event_id": scheduled.pk,
-            "scheduled_at": scheduled.created_at.isoformat()}
+    return {
+        "name": scheduled.name,
+        "scheduled_event_id": scheduled.pk,
+        "scheduled_at": scheduled.created_at.isoformat(),
+    }
 
 
 class ManualRun(TypedDict):
@@ -230,6 +258,8 @@ class FieldsChanged(TypedDict):
 def fields_changed(*, old: dict[str, Any], new: dict[str, Any], actor: Any) -> FieldsChanged:
     """The conversation field keys that changed, with their values before and after (None = empty)."""
     return {"keys": sorted(new), "old": old, "new": new, "actor_id": _pk(actor)}
+
+
 # The agent's workspace (docs/agent_day.md) --------------------------------------------------------------------------------
 
 
@@ -261,8 +291,7 @@ class Merged(TypedDict):
 
 
 def merged(*, source: Any, target: Any, messages: int, tags: list[str], actor: Any) -> Merged:
-    return {"source": source.pk, "target": target.pk, "messages": messages, "tags": list(tags),
-            "actor_id": _pk(actor)}
+    return {"source": source.pk, "target": target.pk, "messages": messages, "tags": list(tags), "actor_id": _pk(actor)}
 
 
 class Linked(TypedDict):
@@ -277,4 +306,5 @@ def linked(*, other: Any, kind: str, actor: Any) -> Linked:
 
 class TargetedRun(TypedDict):
     """What the payload of every targeted trigger's event (`manual`, `schedule`) has: the one workflow it starts."""
+
     workflow_id: int

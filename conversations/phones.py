@@ -1,4 +1,5 @@
 """E.164 phone numbers, validated with the phonenumbers library (the same rules carriers use)."""
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +13,7 @@ def normalize_e164(value: str) -> str:
     try:
         parsed = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_('Not a phone number: %(exc)s.') % {'exc': exc}) from exc
+        raise ValidationError(_("Not a phone number: %(exc)s.") % {"exc": exc}) from exc
     if not phonenumbers.is_valid_number(parsed):
         raise ValidationError(_("Not a valid phone number for its country code."))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

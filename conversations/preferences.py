@@ -1,5 +1,6 @@
 """A person's own preferences (the time zone admin shows times in, the language it speaks). Reads and the one
 write."""
+
 from __future__ import annotations
 
 import zoneinfo
@@ -37,11 +38,13 @@ def language_codes() -> tuple[str, ...]:
 def preference_save(*, user, time_zone: str, language: str | None = None) -> UserPreference:
     """Set a person's time zone ("" = the site's) and, when given, language ("" = the browser's)."""
     if time_zone and time_zone not in time_zone_names():
-        raise ValidationError({"time_zone": _('Unknown time zone "%(time_zone)s".') % {'time_zone': time_zone}})
+        raise ValidationError({"time_zone": _('Unknown time zone "%(time_zone)s".') % {"time_zone": time_zone}})
     defaults = {"time_zone": time_zone}
     if language is not None:
         if language and language not in language_codes():
-            raise ValidationError({"language": _('"%(language)s" is not one of the languages offered.') % {'language': language}})
+            raise ValidationError(
+                {"language": _('"%(language)s" is not one of the languages offered.') % {"language": language}}
+            )
         defaults["language"] = language
     preference, _created = UserPreference.objects.update_or_create(user=user, defaults=defaults)
     return preference

@@ -4,6 +4,7 @@ A service that has just created a row knows what its relations hold (a new conve
 projector knows the clocks it started), so the API response can render them without reading them back. Django's
 own related managers drop such a cache when they change the relation (`add`, `remove`, `set`, `clear`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,5 +1,6 @@
 """The two roles (docs/api.md) as Django groups: agents work conversations, support managers also manage
 configuration."""
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
@@ -29,16 +30,23 @@ def role_annotations(user_id_column: str) -> dict[str, RawSQL]:
     through = get_user_model().groups.through._meta
     membership, group = quote(through.db_table), quote(Group._meta.db_table)
     group_id, user_id = (quote(through.get_field(name).column) for name in ("group", "user"))
-    sql = (f"EXISTS (SELECT 1 FROM {membership} INNER JOIN {group} ON {group}.{quote('id')} = {membership}.{group_id} "
-           f"WHERE {membership}.{user_id} = {user_id_column} AND {group}.{quote('name')} = %s)")
-    return {f"_helpdesk_in_{index}": RawSQL(sql, (name,), output_field=BooleanField())
-            for index, name in enumerate(ROLE_GROUPS)}
+    sql = (
+        f"EXISTS (SELECT 1 FROM {membership} INNER JOIN {group} ON {group}.{quote('id')} = {membership}.{group_id} "
+        f"WHERE {membership}.{user_id} = {user_id_column} AND {group}.{quote('name')} = %s)"
+    )
+    return {
+        f"_helpdesk_in_{index}": RawSQL(sql, (name,), output_field=BooleanField())
+        for index, name in enumerate(ROLE_GROUPS)
+    }
 
 
 def remember_roles(user, row) -> None:
     """Keep on `user` the role groups `role_annotations` read on `row` (valid for this request's user object)."""
-    setattr(user, ROLES_ATTRIBUTE, frozenset(
-        name for index, name in enumerate(ROLE_GROUPS) if getattr(row, f"_helpdesk_in_{index}", False)))
+    setattr(
+        user,
+        ROLES_ATTRIBUTE,
+        frozenset(name for index, name in enumerate(ROLE_GROUPS) if getattr(row, f"_helpdesk_in_{index}", False)),
+    )
 
 
 def has_role(user, *groups: str) -> bool:

@@ -12,6 +12,7 @@ On SQLite, Django implements the `regex`/`iregex` lookups with a Python `REGEXP`
 PostgreSQL's `~*` is its own automaton-based engine, which needs no replacement for patterns without
 back-references (and RE2 validation keeps those out).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -21,8 +22,9 @@ import re2
 
 MAX_PATTERN_LENGTH = 1000
 MAX_PROGRAM_BYTES = 1 << 20  # RE2's compiled-program budget: a pattern that needs more is refused at save time
-UNSUPPORTED_HINT = ("Patterns run on RE2 (linear time): no back-references (\\1), no look-ahead or look-behind "
-                    "((?=, (?!, (?<=, (?<!).")
+UNSUPPORTED_HINT = (
+    "Patterns run on RE2 (linear time): no back-references (\\1), no look-ahead or look-behind ((?=, (?!, (?<=, (?<!)."
+)
 
 
 class PatternError(ValueError):

@@ -8,6 +8,7 @@ Three things are refused, each with a message naming where it was found:
   itself cannot overflow the stack, and stopping at the first excess, so a huge body costs little).
 Refusing is chosen over normalising: a client that sent half an emoji or a NUL has a bug it should hear about.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,10 @@ def character_problem(text: str) -> str | None:
         return None
     if found.group() == "\x00":
         return "Text cannot contain NUL characters."
-    return (f"Text cannot contain a lone UTF-16 surrogate (\\u{ord(found.group()):04x}); "
-            "send characters as UTF-8 or as a complete surrogate pair.")
+    return (
+        f"Text cannot contain a lone UTF-16 surrogate (\\u{ord(found.group()):04x}); "
+        "send characters as UTF-8 or as a complete surrogate pair."
+    )
 
 
 def _child_path(path: str, key: Any) -> str:
@@ -119,7 +122,7 @@ def checked_json(text: str) -> Any:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError(_('Not valid JSON: %(exc)s') % {'exc': exc}) from exc
+        raise ValidationError(_("Not valid JSON: %(exc)s") % {"exc": exc}) from exc
     except RecursionError as exc:
         raise ValidationError(TOO_DEEP) from exc
     refuse_text_problem(data)

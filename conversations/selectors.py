@@ -1,5 +1,6 @@
 """Reads of the conversations domain that services, steps and the API share: find a team or an agent by id or
 name (docs/api.md: step configs may name either)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,7 +33,7 @@ def resolve_team(reference: Any) -> Team:
     if team is None and isinstance(reference, str):
         team = Team.objects.filter(name__iexact=reference.strip()).first()
     if team is None:
-        raise ValidationError({"team": _('No team "%(reference)s".') % {'reference': reference}})
+        raise ValidationError({"team": _('No team "%(reference)s".') % {"reference": reference}})
     return team
 
 
@@ -47,7 +48,7 @@ def resolve_agent(reference: Any):
     if user is None and isinstance(reference, str):
         user = User.objects.filter(username=reference).first() or User.objects.filter(email__iexact=reference).first()
     if user is None:
-        raise ValidationError({"agent": _('No agent "%(reference)s".') % {'reference': reference}})
+        raise ValidationError({"agent": _('No agent "%(reference)s".') % {"reference": reference}})
     return user
 
 

@@ -3,6 +3,7 @@
 VADER comes with the `[sentiment]` extra. Without it messages get no score (`None`, as a conversation before its
 first customer message) and `manage.py check` says how to turn it on (helpdesk.W003).
 """
+
 from functools import lru_cache
 from typing import Any
 

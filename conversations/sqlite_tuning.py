@@ -8,6 +8,7 @@ queues for the lock at BEGIN), unless the project chose its own value for that o
 `DATABASES[...]["OPTIONS"]` (`timeout`, `transaction_mode`, `init_command`). `HELPDESK_SQLITE_TUNING = False`
 turns the hook off. Other database engines are left alone.
 """
+
 from __future__ import annotations
 
 from conversations.conf import helpdesk_setting

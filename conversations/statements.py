@@ -8,6 +8,7 @@ prepared by the model fields exactly as the ORM would (`get_db_prep_save` / `get
 single source of the schema: nothing here names a table or column, and every compiled statement is dropped after a
 migration (`post_migrate`, connected in `ConversationsConfig.ready`) and rebuilt on next use.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -72,8 +73,11 @@ class _Compiled:
         prepared = {}
         for name, field in self.slots.items():
             value = values[name]
-            prepared[name] = (field.get_db_prep_save(value, connection) if self.save
-                              else field.get_db_prep_value(value, connection, prepared=False))
+            prepared[name] = (
+                field.get_db_prep_save(value, connection)
+                if self.save
+                else field.get_db_prep_value(value, connection, prepared=False)
+            )
         return [prepared[name] if name is not None else constant for name, constant in self.plan]
 
 
@@ -92,6 +96,7 @@ class Statement:
             field = getattr(field, "target_field", field) if field.is_relation else field
             slots[name] = field
             return Slot(name, field)
+
         return slot
 
     def for_connection(self, connection) -> _Compiled:
@@ -190,13 +195,16 @@ class Insert(Generic[_M]):
         rows: only the values change."""
         fields = self.fields()
         returning = list(self.model._meta.db_returning_fields)
-        can_return = (connection.features.can_return_rows_from_bulk_insert if len(objs) > 1
-                      else connection.features.can_return_columns_from_insert)
+        can_return = (
+            connection.features.can_return_rows_from_bulk_insert
+            if len(objs) > 1
+            else connection.features.can_return_columns_from_insert
+        )
         query = InsertQuery(self.model)
         query.insert_values(fields, objs)
         compiler = query.get_compiler(connection=connection)
         compiler.returning_fields = returning if can_return else None
-        (sql, params), = compiler.as_sql()
+        ((sql, params),) = compiler.as_sql()
         # One plain placeholder per field and row, in field order: the values are prepared at execution, as the ORM
         # prepares them. A field type with its own placeholder (or a bulk form like UNNEST) cannot be kept.
         if len(params) != len(fields) * len(objs) or "UNNEST" in sql.upper():
@@ -210,10 +218,11 @@ class Insert(Generic[_M]):
         query.insert_values(fields, rows)
         compiler = query.get_compiler(connection=connection)
         compiler.returning_fields = returning
-        (sql, params), = compiler.as_sql()
+        ((sql, params),) = compiler.as_sql()
         if len(params) != len(fields) * count:
-            raise ValueError(f"{self.model.__name__}: the INSERT has {len(params)} parameters, not "
-                             f"{len(fields) * count}")
+            raise ValueError(
+                f"{self.model.__name__}: the INSERT has {len(params)} parameters, not {len(fields) * count}"
+            )
         return sql
 
     def create(self, objs: list[_M], using: str | None = None) -> list[_M]:
@@ -224,7 +233,7 @@ class Insert(Generic[_M]):
         connection = connections[using or router.db_for_write(self.model)]
         size = max(1, connection.ops.bulk_batch_size(self.fields(), objs))
         for first in range(0, len(objs), size):
-            self._insert(objs[first:first + size], connection)
+            self._insert(objs[first : first + size], connection)
         return objs
 
     def _insert(self, objs: list[_M], connection) -> None:

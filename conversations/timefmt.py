@@ -1,6 +1,7 @@
 """Times as people read them in admin: in the viewer's time zone (activated per request by
 `conversations.middleware.UserTimeZoneMiddleware` from their preference), in the one DATETIME_FORMAT with the zone's
 abbreviation. Python code that builds text with a time calls `when`; templates use the `when` filter."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -4,6 +4,7 @@ handed out (or stolen) before it stops working; the user signs in again and crea
 The hook is a `pre_save` receiver on the user model that only compares the stored password hash with the one being
 saved and calls the service; every way a password changes (admin, `changepassword`, `set_password` + save, a password
 reset) goes through a save of the user row."""
+
 from __future__ import annotations
 
 from typing import Any

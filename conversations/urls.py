@@ -1,6 +1,7 @@
 """Public pages of the conversations domain (no login): the CSAT survey a contact opens from its link, and the
 JavaScript catalog (`jsi18n/`) the admin's builders read their words from, so a host project including these URLs
 gets it too."""
+
 from django.apps import apps
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog

@@ -3,6 +3,7 @@
 The page posts back to itself (a plain form with Django's CSRF token, no JavaScript) and records the answer through
 `services.survey_answer`, the same function behind `POST /api/surveys/{token}/answer/`.
 """
+
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -14,8 +15,13 @@ from conversations import services
 from conversations.api.serializers import MAX_SURVEY_COMMENT
 from conversations.models import Survey
 
-SCORES = [(1, gettext_lazy("Very unhappy")), (2, gettext_lazy("Unhappy")), (3, gettext_lazy("Neutral")),
-          (4, gettext_lazy("Happy")), (5, gettext_lazy("Very happy"))]
+SCORES = [
+    (1, gettext_lazy("Very unhappy")),
+    (2, gettext_lazy("Unhappy")),
+    (3, gettext_lazy("Neutral")),
+    (4, gettext_lazy("Happy")),
+    (5, gettext_lazy("Very happy")),
+]
 
 
 def _score_from(form_value: str | None) -> int | None:
@@ -40,5 +46,6 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
             except ValidationError as exc:
                 errors.extend(exc.messages)
     status = 400 if errors else 200
-    return render(request, "conversations/survey.html",
-                  {"survey": survey, "scores": SCORES, "errors": errors}, status=status)
+    return render(
+        request, "conversations/survey.html", {"survey": survey, "scores": SCORES, "errors": errors}, status=status
+    )

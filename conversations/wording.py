@@ -2,6 +2,7 @@
 "On hold" and `live_chat` "Live chat" wherever it shows), and a domain event as a sentence ("Customer message
 “where is my parcel” on Conversation #12") instead of its type and payload with ids.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,24 +26,43 @@ VALUE_LABELS: dict[str, Any] = {
     for choices in (Channel, Status, Priority, SenderType, Disposition, SurveyChannel)
     for value, text in choices.choices
 } | {
-    "first_response": _("First response"), "next_response": _("Next response"), "resolution": _("Resolution"),
-    "least_busy": _("Least busy"), "round_robin": _("Round robin"), "specific": _("Specific agent"),
-    "true": _("Yes"), "false": _("No"), "True": _("Yes"), "False": _("No"),
+    "first_response": _("First response"),
+    "next_response": _("Next response"),
+    "resolution": _("Resolution"),
+    "least_busy": _("Least busy"),
+    "round_robin": _("Round robin"),
+    "specific": _("Specific agent"),
+    "true": _("Yes"),
+    "false": _("No"),
+    "True": _("Yes"),
+    "False": _("No"),
 }
 EVENT_LABELS: dict[str, Any] = {
-    EventType.CONVERSATION_CREATED: _("New conversation"), EventType.MESSAGE_CREATED: _("Message"),
-    EventType.STATUS_CHANGED: _("Status changed"), EventType.ASSIGNED: _("Assignment changed"),
-    EventType.PRIORITY_CHANGED: _("Priority changed"), EventType.TAGS_CHANGED: _("Tags changed"),
-    EventType.DISPOSITION_SET: _("Disposition set"), EventType.SENTIMENT_CROSSED: _("Sentiment crossed a threshold"),
-    EventType.CONTACT_CREATED: _("New contact"), EventType.CONTACT_UPDATED: _("Contact updated"),
-    EventType.RECORDING_UPLOADED: _("Recording uploaded"), EventType.TICKET_CREATED: _("Ticket created"),
-    EventType.SURVEY_SENT: _("Survey sent"), EventType.SURVEY_ANSWERED: _("Survey answered"),
-    EventType.SLA_WARNING: _("SLA warning"), EventType.SLA_BREACHED: _("SLA breached"),
-    EventType.SCHEDULE: _("Scheduled check"), EventType.SCHEDULED_EVENT_FIRED: _("Scheduled event fired"),
+    EventType.CONVERSATION_CREATED: _("New conversation"),
+    EventType.MESSAGE_CREATED: _("Message"),
+    EventType.STATUS_CHANGED: _("Status changed"),
+    EventType.ASSIGNED: _("Assignment changed"),
+    EventType.PRIORITY_CHANGED: _("Priority changed"),
+    EventType.TAGS_CHANGED: _("Tags changed"),
+    EventType.DISPOSITION_SET: _("Disposition set"),
+    EventType.SENTIMENT_CROSSED: _("Sentiment crossed a threshold"),
+    EventType.CONTACT_CREATED: _("New contact"),
+    EventType.CONTACT_UPDATED: _("Contact updated"),
+    EventType.RECORDING_UPLOADED: _("Recording uploaded"),
+    EventType.TICKET_CREATED: _("Ticket created"),
+    EventType.SURVEY_SENT: _("Survey sent"),
+    EventType.SURVEY_ANSWERED: _("Survey answered"),
+    EventType.SLA_WARNING: _("SLA warning"),
+    EventType.SLA_BREACHED: _("SLA breached"),
+    EventType.SCHEDULE: _("Scheduled check"),
+    EventType.SCHEDULED_EVENT_FIRED: _("Scheduled event fired"),
     EventType.MANUAL: _("Started by hand"),
     EventType.FIELDS_CHANGED: _("Fields changed"),
-    EventType.SNOOZED: _("Snoozed"), EventType.UNSNOOZED: _("Woke from snooze"), EventType.MERGED: _("Merged"),
-    EventType.LINKED: _("Linked"), EventType.UNLINKED: _("Unlinked"),
+    EventType.SNOOZED: _("Snoozed"),
+    EventType.UNSNOOZED: _("Woke from snooze"),
+    EventType.MERGED: _("Merged"),
+    EventType.LINKED: _("Linked"),
+    EventType.UNLINKED: _("Unlinked"),
 }
 
 
@@ -81,8 +101,10 @@ def _message(event: Event, payload: dict, fetch: bool = True) -> str:
 
 
 def _changed(name: Any) -> Callable[[Event, dict], str]:
-    return lambda event, payload: gettext("%(name)s changed from %(old)s to %(new)s") % {
-        "name": name, "old": label(payload.get("from")), "new": label(payload.get("to"))}
+    return lambda event, payload: (
+        gettext("%(name)s changed from %(old)s to %(new)s")
+        % {"name": name, "old": label(payload.get("from")), "new": label(payload.get("to"))}
+    )
 
 
 def _tags(event: Event, payload: dict) -> str:
@@ -97,25 +119,42 @@ def _tags(event: Event, payload: dict) -> str:
 
 
 DETAILS: dict[str, Callable[[Event, dict], str]] = {
-    EventType.CONVERSATION_CREATED: lambda e, p: gettext("New %(channel)s conversation") % {
-        "channel": label(p.get("channel"))},
+    EventType.CONVERSATION_CREATED: lambda e, p: (
+        gettext("New %(channel)s conversation") % {"channel": label(p.get("channel"))}
+    ),
     EventType.STATUS_CHANGED: _changed(_("Status")),
     EventType.PRIORITY_CHANGED: _changed(_("Priority")),
     EventType.TAGS_CHANGED: _tags,
-    EventType.DISPOSITION_SET: lambda e, p: gettext("Disposition set to %(disposition)s") % {
-        "disposition": label(p.get("disposition"))},
-    EventType.SLA_WARNING: lambda e, p: gettext("SLA warning for %(metric)s") % {"metric": label(p.get("metric")).lower()},
-    EventType.SLA_BREACHED: lambda e, p: gettext("SLA breached for %(metric)s") % {"metric": label(p.get("metric")).lower()},
-    EventType.SCHEDULED_EVENT_FIRED: lambda e, p: gettext("Scheduled event “%(name)s” fired") % {"name": p.get("name", "")},
+    EventType.DISPOSITION_SET: lambda e, p: (
+        gettext("Disposition set to %(disposition)s") % {"disposition": label(p.get("disposition"))}
+    ),
+    EventType.SLA_WARNING: lambda e, p: (
+        gettext("SLA warning for %(metric)s") % {"metric": label(p.get("metric")).lower()}
+    ),
+    EventType.SLA_BREACHED: lambda e, p: (
+        gettext("SLA breached for %(metric)s") % {"metric": label(p.get("metric")).lower()}
+    ),
+    EventType.SCHEDULED_EVENT_FIRED: lambda e, p: (
+        gettext("Scheduled event “%(name)s” fired") % {"name": p.get("name", "")}
+    ),
     EventType.SURVEY_ANSWERED: lambda e, p: gettext("Survey answered with %(score)s of 5") % {"score": p.get("score")},
-    EventType.FIELDS_CHANGED: lambda e, p: gettext("Fields changed: %(keys)s") % {"keys": ", ".join(p.get("keys") or []) or "—"},
+    EventType.FIELDS_CHANGED: lambda e, p: (
+        gettext("Fields changed: %(keys)s") % {"keys": ", ".join(p.get("keys") or []) or "—"}
+    ),
     EventType.SNOOZED: lambda e, p: gettext("Snoozed until %(until)s") % {"until": label(p.get("until"))},
-    EventType.UNSNOOZED: lambda e, p: str({"time": _("Woke from snooze (its time came)"),
-                                           "customer_message": _("Woke from snooze (the customer wrote)")}.get(
-        p.get("reason"), _("Snooze ended (status changed)"))),
-    EventType.MERGED: lambda e, p: gettext("Conversation #%(source)s merged into #%(target)s") % {
-        "source": p.get("source"), "target": p.get("target")},
-    EventType.LINKED: lambda e, p: gettext("Linked #%(other)s as %(kind)s") % {"other": p.get("other"), "kind": label(p.get("kind"))},
+    EventType.UNSNOOZED: lambda e, p: str(
+        {
+            "time": _("Woke from snooze (its time came)"),
+            "customer_message": _("Woke from snooze (the customer wrote)"),
+        }.get(p.get("reason"), _("Snooze ended (status changed)"))
+    ),
+    EventType.MERGED: lambda e, p: (
+        gettext("Conversation #%(source)s merged into #%(target)s")
+        % {"source": p.get("source"), "target": p.get("target")}
+    ),
+    EventType.LINKED: lambda e, p: (
+        gettext("Linked #%(other)s as %(kind)s") % {"other": p.get("other"), "kind": label(p.get("kind"))}
+    ),
     EventType.UNLINKED: lambda e, p: gettext("Unlinked #%(other)s") % {"other": p.get("other")},
 }
 

@@ -1,6 +1,7 @@
 """MkDocs hook: the repository-root files the docs link to (`../ARCHITECTURE.md`, `../CHANGELOG.md`) become pages of
 the site, and links to them from any page point at those pages. On GitHub the same links open the files themselves,
 so one link works in both places."""
+
 from __future__ import annotations
 
 import posixpath
@@ -34,7 +35,7 @@ def on_page_markdown(markdown, page, config, files):
             return match.group(0)  # http(s), mailto, absolute: not a file of the repository
         resolved = posixpath.normpath(posixpath.join(base, target))
         if resolved.startswith("docs/"):
-            return f"]({posixpath.relpath(resolved[len('docs/'):], page_dir or '.')}{anchor})"
+            return f"]({posixpath.relpath(resolved[len('docs/') :], page_dir or '.')}{anchor})"
         if resolved in ROOT_PAGES:
             return f"]({posixpath.relpath(resolved, page_dir or '.')}{anchor})"
         return match.group(0)

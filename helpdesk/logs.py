@@ -4,6 +4,7 @@ A refused request (403, 404, 400) is a normal answer, not an error: Django's `dj
 PermissionDenied traceback to its "Forbidden" line, so every 403 printed some thirty lines. Client errors keep
 their one line (status, path); server errors (5xx) keep their traceback.
 """
+
 import logging
 
 
@@ -24,9 +25,11 @@ def logging_config(*, json_lines: bool, level: str, q_level: str) -> dict:
     handler: dict = {"class": "logging.StreamHandler"}
     formatters: dict = {}
     if json_lines:
-        formatters["json"] = {"()": "pythonjsonlogger.json.JsonFormatter",
-                              "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-                              "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}}
+        formatters["json"] = {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
         handler["formatter"] = "json"
     return {
         "version": 1,

@@ -3,15 +3,15 @@
 With no environment set, the embedded default is SQLite plus django-q2's ORM broker, so `make run` works on a
 bare machine. `DATABASE_URL` (PostgreSQL) and `REDIS_URL` switch to the scale-out setup.
 """
+
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy
 
-from helpdesk.logs import logging_config
-
 from conversations.api.schema_settings import SCHEMA_CLASS, spectacular_settings
+from helpdesk.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -104,8 +104,11 @@ def sqlite_tuned(database: dict) -> dict:
     """
     if database.get("ENGINE") != "django.db.backends.sqlite3":
         return database
-    options = {"timeout": 20, "transaction_mode": "IMMEDIATE",
-               "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    options = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     return {**database, "OPTIONS": {**options, **database.get("OPTIONS", {})}}
 
 
@@ -117,8 +120,12 @@ def database_from_env() -> dict:
     if DATABASE_URL:
         database = dj_database_url.parse(DATABASE_URL, conn_max_age=conn_max_age, conn_health_checks=True)
     else:
-        database = {"ENGINE": "django.db.backends.sqlite3", "CONN_MAX_AGE": conn_max_age, "CONN_HEALTH_CHECKS": True,
-                    "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))}
+        database = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "CONN_MAX_AGE": conn_max_age,
+            "CONN_HEALTH_CHECKS": True,
+            "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+        }
     return sqlite_tuned(database)
 
 
@@ -268,8 +275,11 @@ HELPDESK_SPEECH_SEGMENT_SECONDS = env_int("HELPDESK_SPEECH_SEGMENT_SECONDS", 60)
 
 # One line per record, or JSON lines with HELPDESK_LOG_JSON=1 (helpdesk/logs.py); a 403/404 is one line, 5xx keep
 # their traceback.
-LOGGING = logging_config(json_lines=env_bool("HELPDESK_LOG_JSON"), level=os.environ.get("LOG_LEVEL", "INFO"),
-                         q_level=os.environ.get("HELPDESK_Q_LOG_LEVEL", "WARNING"))
+LOGGING = logging_config(
+    json_lines=env_bool("HELPDESK_LOG_JSON"),
+    level=os.environ.get("LOG_LEVEL", "INFO"),
+    q_level=os.environ.get("HELPDESK_Q_LOG_LEVEL", "WARNING"),
+)
 
 # The budget of one template render (workflows.engine.sandbox): steps (loop iterations, calls, filters, operators) and
 # characters (all output, and any one value built).

@@ -2,6 +2,7 @@
 
 `Q_CLUSTER["sync"]` is read once at import by django-q2, so it is set here rather than by a fixture.
 """
+
 import os
 
 os.environ.setdefault("SQLITE_PATH", ":memory:")

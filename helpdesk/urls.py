@@ -1,4 +1,5 @@
 """URL map: admin, the REST API under /api/, its OpenAPI schema and offline Swagger UI, public survey pages."""
+
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin

@@ -1,4 +1,5 @@
 """App config of the channels room: writes the IMAP poll and delivery sweep schedules once django_q's tables exist."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

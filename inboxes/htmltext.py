@@ -1,14 +1,40 @@
 """HTML mail turned into safe plain text with the standard library's HTMLParser: scripts, styles and heads dropped,
 blocks and line breaks kept as lines, list items as "- ", links as "text (url)" when the two differ, and quoted
 history (`<blockquote>`) prefixed with "> " so the reply parser can cut it like a plain-text quote."""
+
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
 
 _SKIP = {"script", "style", "head", "title", "template", "noscript", "svg", "object", "iframe"}
-_BLOCK = {"p", "div", "section", "article", "header", "footer", "table", "tr", "ul", "ol", "h1", "h2", "h3", "h4",
-          "h5", "h6", "pre", "hr", "address", "center", "form", "fieldset", "dl", "dt", "dd"}
+_BLOCK = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "table",
+    "tr",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "pre",
+    "hr",
+    "address",
+    "center",
+    "form",
+    "fieldset",
+    "dl",
+    "dt",
+    "dd",
+}
 _VOID_SKIP = {"img", "input", "meta", "link", "base"}
 
 

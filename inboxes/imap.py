@@ -2,6 +2,7 @@
 through `import_raw_mail`, and only then flagged \\Seen — a worker killed between the two leaves the mail unseen, and
 the next poll's import finds it already imported (Message-ID unique per inbox), so nothing is lost or doubled.
 Mail is fetched with BODY.PEEK, which never sets \\Seen by itself."""
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,11 @@ def connect(inbox: Inbox):
     kind = MailBox if settings.get("ssl", True) else MailBoxUnencrypted
     port = int(settings.get("port") or (993 if settings.get("ssl", True) else 143))
     mailbox = kind(settings["host"], port=port, timeout=IMAP_TIMEOUT_SECONDS)
-    return mailbox.login(settings.get("username", ""), inbox_secret(inbox, "imap_password"),
-                         initial_folder=settings.get("folder") or "INBOX")
+    return mailbox.login(
+        settings.get("username", ""),
+        inbox_secret(inbox, "imap_password"),
+        initial_folder=settings.get("folder") or "INBOX",
+    )
 
 
 def poll_inbox(*, inbox: Inbox, limit: int = MAX_MAILS_PER_POLL) -> PollResult:

@@ -6,6 +6,7 @@ delivery verdict) commit together or not at all, so a worker killed mid-import l
 unseen / the webhook is retried) and doubles nothing (the Message-ID is unique per inbox: a second import of the
 same mail returns the first one's ids).
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,8 +54,11 @@ def import_raw_mail(*, inbox: Inbox, raw: bytes) -> ImportResult:
 
 
 def _already_imported(inbox: Inbox, message_id: str) -> ImportResult | None:
-    headers = (EmailHeaders.objects.filter(inbox=inbox, message_id_header=message_id)
-               .select_related("message__conversation").first())
+    headers = (
+        EmailHeaders.objects.filter(inbox=inbox, message_id_header=message_id)
+        .select_related("message__conversation")
+        .first()
+    )
     if headers is None:
         return None
     return ImportResult(headers.message.conversation, headers.message, created=False)
@@ -67,15 +71,28 @@ def _import(*, inbox: Inbox, mail: ParsedMail, message_id: str, raw: bytes) -> I
         # message_create reopens pending and resolved conversations; a closed one that gets a reply reopens too.
         domain.conversation_change_status(conversation=conversation, status=Status.OPEN)
     # deliver=False: nothing that came in is mailed back out (an auto-reply stored as a system message included).
-    message = domain.message_create(conversation=conversation, body=_body(mail),
-                                    sender_type=SenderType.SYSTEM if automatic else SenderType.CUSTOMER,
-                                    deliver=False)
+    message = domain.message_create(
+        conversation=conversation,
+        body=_body(mail),
+        sender_type=SenderType.SYSTEM if automatic else SenderType.CUSTOMER,
+        deliver=False,
+    )
     notes = _keep_files(message, mail)
     EmailHeaders.objects.create(
-        message=message, inbox=inbox, direction=EmailDirection.INBOUND, message_id_header=message_id,
-        in_reply_to=mail.in_reply_to, references=" ".join(mail.references)[:10_000], from_name=mail.from_name,
-        from_address=mail.from_address, to=mail.to, cc=mail.cc, subject=mail.subject,
-        full_text="\n\n".join([mail.full_text, *notes]).strip(), raw=raw, auto_submitted=automatic,
+        message=message,
+        inbox=inbox,
+        direction=EmailDirection.INBOUND,
+        message_id_header=message_id,
+        in_reply_to=mail.in_reply_to,
+        references=" ".join(mail.references)[:10_000],
+        from_name=mail.from_name,
+        from_address=mail.from_address,
+        to=mail.to,
+        cc=mail.cc,
+        subject=mail.subject,
+        full_text="\n\n".join([mail.full_text, *notes]).strip(),
+        raw=raw,
+        auto_submitted=automatic,
     )
     if mail.bounce is not None:
         _fail_bounced_deliveries(inbox, mail)
@@ -94,8 +111,9 @@ def _body(mail: ParsedMail) -> str:
 
 def _open_conversation(inbox: Inbox, mail: ParsedMail) -> Conversation:
     channel = Channel.EMAIL if inbox.channel == "email" else inbox.channel
-    return domain.conversation_open(contact=_contact(mail), channel=channel, subject=mail.subject[:300],
-                                    team=inbox.team, inbox=inbox)
+    return domain.conversation_open(
+        contact=_contact(mail), channel=channel, subject=mail.subject[:300], team=inbox.team, inbox=inbox
+    )
 
 
 def _contact(mail: ParsedMail) -> Contact:
@@ -122,8 +140,13 @@ def _keep_files(message: Message, mail: ParsedMail) -> list[str]:
     for part in mail.files:
         try:
             with transaction.atomic():
-                domain.attachment_add(message=message, filename=part.filename, content=part.content,
-                                      content_type=part.content_type, content_id=part.content_id)
+                domain.attachment_add(
+                    message=message,
+                    filename=part.filename,
+                    content=part.content,
+                    content_type=part.content_type,
+                    content_id=part.content_id,
+                )
         except ValidationError as exc:
             notes.append(f"[Not kept: {'; '.join(exc.messages)}]")
     return notes
@@ -131,8 +154,13 @@ def _keep_files(message: Message, mail: ParsedMail) -> list[str]:
 
 def _fail_bounced_deliveries(inbox: Inbox, mail: ParsedMail) -> int:
     """A bounce of a mail we sent marks that message's delivery failed, with the report's reason."""
-    sent = EmailHeaders.objects.filter(inbox=inbox, direction=EmailDirection.OUTBOUND,
-                                       message_id_header__in=mail.bounce.original_message_ids)
+    sent = EmailHeaders.objects.filter(
+        inbox=inbox, direction=EmailDirection.OUTBOUND, message_id_header__in=mail.bounce.original_message_ids
+    )
     return Delivery.objects.filter(message__in=sent.values("message")).update(
-        status=DeliveryStatus.FAILED, error=mail.bounce.reason, lease_until=None, next_attempt_at=None,
-        updated_at=clock.now())
+        status=DeliveryStatus.FAILED,
+        error=mail.bounce.reason,
+        lease_until=None,
+        next_attempt_at=None,
+        updated_at=clock.now(),
+    )

@@ -5,6 +5,7 @@ its quoted history, the files, and whether it is an auto-reply or a delivery sta
 Any charset or transfer encoding the mail declares is decoded; an unknown or wrong one falls back to UTF-8 and then
 Latin-1, and a header the parser cannot read is treated as missing, so a broken mail is imported, never refused.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -22,8 +23,13 @@ from inboxes.htmltext import html_to_text
 REPLY_LANGUAGES = ["en", "de", "fr"]
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
-_DSN_HEADERS_TYPES = {"message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
-                      "message/global-headers"}
+_DSN_HEADERS_TYPES = {
+    "message/rfc822",
+    "text/rfc822-headers",
+    "message/rfc822-headers",
+    "message/global",
+    "message/global-headers",
+}
 _reply_parser = EmailReplyParser(languages=REPLY_LANGUAGES)
 
 
@@ -80,9 +86,12 @@ def parse_mail(raw: bytes) -> ParsedMail:
         in_reply_to=(_message_ids(_header(mail, "In-Reply-To")) or [""])[-1],
         references=_message_ids(_header(mail, "References")),
         subject=_one_line(_header(mail, "Subject"))[:998],
-        from_name=from_name, from_address=from_address,
-        to=_addresses(mail, "To"), cc=_addresses(mail, "Cc"),
-        full_text=full_text, reply=reply_text(full_text),
+        from_name=from_name,
+        from_address=from_address,
+        to=_addresses(mail, "To"),
+        cc=_addresses(mail, "Cc"),
+        full_text=full_text,
+        reply=reply_text(full_text),
         auto_submitted=bounce is not None or is_auto_reply(mail),
         bounce=bounce,
         files=[] if bounce is not None else list(_files(mail, body_part)),
@@ -135,9 +144,14 @@ def _drop_trailing_quote(text: str) -> str:
     while lines:
         last = lines[-1].strip()
         quoted_before = len(lines) < len(text.split("\n"))
-        if not last or last.startswith(">") or _SEPARATOR.match(last):
-            lines.pop()
-        elif quoted_before and last.endswith(":") and _ATTRIBUTION.search(last):
+        if (
+            not last
+            or last.startswith(">")
+            or _SEPARATOR.match(last)
+            or quoted_before
+            and last.endswith(":")
+            and _ATTRIBUTION.search(last)
+        ):
             lines.pop()
         else:
             break
@@ -299,13 +313,15 @@ def _file_of(part: Message, content_type: str):
         return  # an alternative text or HTML body, not a file
     if not filename and not content_id and disposition != "attachment":
         return
-    yield MailFile(filename or f"attachment.{content_type.split('/')[-1][:10]}", _decoded_bytes(part), content_type,
-                   content_id)
+    yield MailFile(
+        filename or f"attachment.{content_type.split('/')[-1][:10]}", _decoded_bytes(part), content_type, content_id
+    )
 
 
 # Delivery status reports (RFC 3464) and the bounces that look like them.
-_DIAGNOSTIC = re.compile(r"^(Diagnostic-Code|Status|Action|Final-Recipient|X-Postfix-Sender)\s*:\s*(.+)$",
-                         re.IGNORECASE | re.MULTILINE)
+_DIAGNOSTIC = re.compile(
+    r"^(Diagnostic-Code|Status|Action|Final-Recipient|X-Postfix-Sender)\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE
+)
 _ORIGINAL_ID = re.compile(r"^\s*Message-ID\s*:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -315,8 +331,17 @@ def _is_report(mail: Message) -> bool:
     sender = _first_address(mail, "From")[1].lower()
     subject = _header(mail, "Subject").lower()
     daemon = sender.split("@")[0] in ("mailer-daemon", "postmaster")
-    return daemon and any(word in subject for word in ("undeliver", "delivery status", "returned mail",
-                                                       "failure notice", "delivery failure", "unzustellbar"))
+    return daemon and any(
+        word in subject
+        for word in (
+            "undeliver",
+            "delivery status",
+            "returned mail",
+            "failure notice",
+            "delivery failure",
+            "unzustellbar",
+        )
+    )
 
 
 def _bounce(mail: Message, raw: bytes) -> Bounce | None:

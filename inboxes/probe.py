@@ -1,6 +1,7 @@
-""""Test connection" of an email inbox: IMAP login and folder, SMTP EHLO (and STARTTLS and login when set), told in
+""" "Test connection" of an email inbox: IMAP login and folder, SMTP EHLO (and STARTTLS and login when set), told in
 words that name the step that failed (could not connect, refused the login, no such folder), so a manager knows
 what to fix. Never raises."""
+
 from __future__ import annotations
 
 import imaplib
@@ -46,14 +47,16 @@ def probe_imap(inbox: Inbox) -> ProbeResult:
         try:
             mailbox.login(config.get("username", ""), inbox_secret(inbox, "imap_password"), initial_folder=None)
         except Exception as exc:
-            return ProbeResult(False, f"{where}: the server refused the login of {config.get('username')!r} "
-                                      f"({_reason(exc)}).")
+            return ProbeResult(
+                False, f"{where}: the server refused the login of {config.get('username')!r} ({_reason(exc)})."
+            )
         folder = config.get("folder") or "INBOX"
         try:
             mailbox.folder.set(folder)
         except Exception as exc:
-            return ProbeResult(False, f"{where}: logged in, but the folder {folder!r} cannot be opened "
-                                      f"({_reason(exc)}).")
+            return ProbeResult(
+                False, f"{where}: logged in, but the folder {folder!r} cannot be opened ({_reason(exc)})."
+            )
         unseen = len(mailbox.uids("UNSEEN"))
         return ProbeResult(True, f"{where}: logged in, folder {folder!r} open ({unseen} unseen).")
     finally:
@@ -66,8 +69,13 @@ def probe_imap(inbox: Inbox) -> ProbeResult:
 def _smtp_settings(inbox: Inbox) -> dict:
     if inbox.smtp.get("host"):
         return {**inbox.smtp, "password": inbox_secret(inbox, "smtp_password")}
-    return {"host": settings.EMAIL_HOST, "port": settings.EMAIL_PORT, "username": settings.EMAIL_HOST_USER,
-            "password": settings.EMAIL_HOST_PASSWORD, "starttls": settings.EMAIL_USE_TLS}
+    return {
+        "host": settings.EMAIL_HOST,
+        "port": settings.EMAIL_PORT,
+        "username": settings.EMAIL_HOST_USER,
+        "password": settings.EMAIL_HOST_PASSWORD,
+        "starttls": settings.EMAIL_USE_TLS,
+    }
 
 
 def probe_smtp(inbox: Inbox) -> ProbeResult:
@@ -92,8 +100,9 @@ def probe_smtp(inbox: Inbox) -> ProbeResult:
             try:
                 _login(client, config["username"], config.get("password") or "")
             except smtplib.SMTPException as exc:
-                return ProbeResult(False, f"{where}: the server refused the login of {config['username']!r} "
-                                          f"({_reason(exc)}).")
+                return ProbeResult(
+                    False, f"{where}: the server refused the login of {config['username']!r} ({_reason(exc)})."
+                )
         return ProbeResult(True, f"{where}: EHLO accepted" + (", logged in." if config.get("username") else "."))
     finally:
         try:

@@ -5,6 +5,7 @@ Passwords (IMAP, SMTP) and the API channel's signing secret are sealed together 
 never read back by the API or admin; `inbox_secret` opens one for the code that needs it (the IMAP poller, the
 sender). The inbound token is random, shown once, and kept only as its SHA-256 digest.
 """
+
 from __future__ import annotations
 
 import base64
@@ -51,8 +52,9 @@ def inbox_secret(inbox: Inbox, name: str) -> str:
     return inbox_secrets(inbox)[name]
 
 
-def _clean_settings(value: Any, fields: dict[str, type], field: str, defaults: dict | None = None
-                    ) -> tuple[dict, str | None]:
+def _clean_settings(
+    value: Any, fields: dict[str, type], field: str, defaults: dict | None = None
+) -> tuple[dict, str | None]:
     """A server block (`imap` or `smtp`) checked field by field; returns it without the password, and the password
     (None when the block does not mention one, so an update keeps the stored one)."""
     if value in (None, {}):
@@ -61,7 +63,7 @@ def _clean_settings(value: Any, fields: dict[str, type], field: str, defaults: d
         raise ValidationError({field: _("Give an object with host, port, username, password.")})
     unknown = set(value) - set(fields) - {"password"}
     if unknown:
-        raise ValidationError({field: _('Unknown keys: %(value0)s.') % {'value0': ', '.join(sorted(unknown))}})
+        raise ValidationError({field: _("Unknown keys: %(value0)s.") % {"value0": ", ".join(sorted(unknown))}})
     cleaned = dict(defaults or {})
     for key, kind in fields.items():
         if key in value and value[key] is not None:
@@ -79,14 +81,14 @@ def _clean_settings(value: Any, fields: dict[str, type], field: str, defaults: d
 def _typed(value: Any, kind: type, name: str) -> Any:
     if kind is int:
         if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
-            raise ValidationError({name.split(".")[0]: _('%(name)s is a whole number.') % {'name': name}})
+            raise ValidationError({name.split(".")[0]: _("%(name)s is a whole number.") % {"name": name}})
         return int(value)
     if kind is bool:
         if not isinstance(value, bool):
-            raise ValidationError({name.split(".")[0]: _('%(name)s is true or false.') % {'name': name}})
+            raise ValidationError({name.split(".")[0]: _("%(name)s is true or false.") % {"name": name}})
         return value
     if not isinstance(value, str):
-        raise ValidationError({name.split(".")[0]: _('%(name)s is text.') % {'name': name}})
+        raise ValidationError({name.split(".")[0]: _("%(name)s is text.") % {"name": name}})
     return value.strip()
 
 
@@ -96,9 +98,9 @@ def _check_common(*, name: str, channel: str, address: str, callback_url: str, e
     if len(name.strip()) > 100:
         raise ValidationError({"name": _("A name has at most 100 characters.")})
     if Inbox.objects.filter(name__iexact=name.strip()).exclude(pk=exclude_pk).exists():
-        raise ValidationError({"name": _('There is already an inbox named "%(value0)s".') % {'value0': name.strip()}})
+        raise ValidationError({"name": _('There is already an inbox named "%(value0)s".') % {"value0": name.strip()}})
     if channel not in InboxChannel.values:
-        raise ValidationError({"channel": _('Choose one of: %(value0)s.') % {'value0': ', '.join(InboxChannel.values)}})
+        raise ValidationError({"channel": _("Choose one of: %(value0)s.") % {"value0": ", ".join(InboxChannel.values)}})
     if address:
         try:
             validate_email(address)
@@ -118,9 +120,19 @@ def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(random_secrets.token_bytes(32)).decode()
 
 
-def inbox_create(*, name: str, channel: str, team: Team | None = None, address: str = "", imap: dict | None = None,
-                 smtp: dict | None = None, callback_url: str = "", secret: str = "", active: bool = True,
-                 commit: bool = True) -> tuple[Inbox, str]:
+def inbox_create(
+    *,
+    name: str,
+    channel: str,
+    team: Team | None = None,
+    address: str = "",
+    imap: dict | None = None,
+    smtp: dict | None = None,
+    callback_url: str = "",
+    secret: str = "",
+    active: bool = True,
+    commit: bool = True,
+) -> tuple[Inbox, str]:
     """Make an inbox; returns it and its inbound token (shown once, stored as a digest). An API inbox without a
     secret gets a generated one (read it once with `inbox_secret`). `commit=False` validates and seals without
     saving (the admin form saves the row itself)."""
@@ -131,11 +143,20 @@ def inbox_create(*, name: str, channel: str, team: Team | None = None, address: 
     if channel == InboxChannel.API and not secret:
         secret = new_webhook_secret()
     token = random_secrets.token_urlsafe(32)
-    inbox = Inbox(name=name.strip(), channel=channel, team=team, address=address, imap=imap_settings,
-                  smtp=smtp_settings, callback_url=callback_url, active=bool(active),
-                  inbound_token_digest=token_digest(token))
-    inbox.secrets_encrypted = encrypt_json({"imap_password": imap_password or "", "smtp_password": smtp_password or "",
-                                            "secret": secret or ""})
+    inbox = Inbox(
+        name=name.strip(),
+        channel=channel,
+        team=team,
+        address=address,
+        imap=imap_settings,
+        smtp=smtp_settings,
+        callback_url=callback_url,
+        active=bool(active),
+        inbound_token_digest=token_digest(token),
+    )
+    inbox.secrets_encrypted = encrypt_json(
+        {"imap_password": imap_password or "", "smtp_password": smtp_password or "", "secret": secret or ""}
+    )
     if commit:
         with transaction.atomic():
             inbox.save()
@@ -148,14 +169,21 @@ def inbox_update(*, inbox: Inbox, commit: bool = True, **fields: Any) -> Inbox:
     allowed = {"name", "channel", "team", "address", "imap", "smtp", "callback_url", "secret", "active"}
     unknown = set(fields) - allowed
     if unknown:
-        raise ValidationError({"non_field_errors": _('Unknown fields: %(value0)s.') % {'value0': ', '.join(sorted(unknown))}})
+        raise ValidationError(
+            {"non_field_errors": _("Unknown fields: %(value0)s.") % {"value0": ", ".join(sorted(unknown))}}
+        )
     sealed = inbox_secrets(inbox)
     for key in ("name", "channel", "team", "address", "callback_url", "active"):
         if key in fields:
             value = fields[key]
             setattr(inbox, key, value.strip() if isinstance(value, str) else value)
-    _check_common(name=inbox.name, channel=inbox.channel, address=inbox.address, callback_url=inbox.callback_url,
-                  exclude_pk=inbox.pk)
+    _check_common(
+        name=inbox.name,
+        channel=inbox.channel,
+        address=inbox.address,
+        callback_url=inbox.callback_url,
+        exclude_pk=inbox.pk,
+    )
     for block, names, defaults in (("imap", IMAP_FIELDS, IMAP_DEFAULTS), ("smtp", SMTP_FIELDS, None)):
         if block in fields:
             cleaned, password = _clean_settings(fields[block], names, block, defaults)
@@ -186,7 +214,14 @@ def inbox_delete(*, inbox: Inbox) -> None:
     """Delete an inbox that no conversation belongs to; one with conversations is deactivated instead."""
     count = inbox.conversations.count()
     if count:
-        raise ValidationError({"non_field_errors": _('%(inbox_name)s has %(count)s conversation(s): deactivate it (active: false) instead of deleting it.') % {'inbox_name': inbox.name, 'count': count}})
+        raise ValidationError(
+            {
+                "non_field_errors": _(
+                    "%(inbox_name)s has %(count)s conversation(s): deactivate it (active: false) instead of deleting it."
+                )
+                % {"inbox_name": inbox.name, "count": count}
+            }
+        )
     with transaction.atomic():
         inbox.delete()
 

@@ -1,5 +1,6 @@
 """django-q2 entry points of the channels room (thin: they call the poller and the sender) and the poll schedule.
 Tasks receive ids, reload rows and are safe to run twice."""
+
 from __future__ import annotations
 
 import time
@@ -8,8 +9,8 @@ from django_q.models import Schedule
 
 from conversations import clock
 from conversations.conf import helpdesk_setting
-from inboxes.outbound import worker
 from inboxes.imap import poll_all_inboxes
+from inboxes.outbound import worker
 
 SWEEP_WINDOW_SECONDS = 55  # the schedule fires about once a minute; the sweep covers the minute itself
 
@@ -52,8 +53,12 @@ def ensure_poll_schedule() -> Schedule:
     seconds = int(helpdesk_setting("IMAP_POLL_SECONDS"))
     schedule, _ = Schedule.objects.update_or_create(
         name=POLL_SCHEDULE_NAME,
-        defaults={"func": POLL_TASK, "schedule_type": Schedule.MINUTES, "minutes": max(1, -(-seconds // 60)),
-                  "repeats": -1},
+        defaults={
+            "func": POLL_TASK,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": max(1, -(-seconds // 60)),
+            "repeats": -1,
+        },
     )
     return schedule
 

@@ -3,6 +3,7 @@
 2. a `[#<id>]` tag in the subject names a conversation of this inbox;
 3. none: the caller opens a new conversation.
 A conversation merged into another is followed to the one it lives on in."""
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,9 @@ def _by_headers(inbox: Inbox, mail: ParsedMail) -> Conversation | None:
     wanted = mail.thread_ids()
     if not wanted:
         return None
-    rows = (EmailHeaders.objects.filter(message__conversation__inbox=inbox, message_id_header__in=_id_forms(wanted))
-            .values_list("message_id_header", "message__conversation_id"))
+    rows = EmailHeaders.objects.filter(
+        message__conversation__inbox=inbox, message_id_header__in=_id_forms(wanted)
+    ).values_list("message_id_header", "message__conversation_id")
     found = {header.strip("<>"): conversation_id for header, conversation_id in rows}
     for item in wanted:  # the most direct parent first
         if item.strip("<>") in found:

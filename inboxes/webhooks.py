@@ -7,6 +7,7 @@ through the same `import_raw_mail` as the other doors (instead of anymail's glob
 - Postmark (inbound webhook URL `https://postmark:<inbound token>@<host>/inboxes/anymail/<id>/postmark/inbound/`,
   "Include raw email content" on): HTTP basic auth whose password is the inbox's inbound token.
 """
+
 from __future__ import annotations
 
 from anymail.exceptions import AnymailWebhookValidationFailure
@@ -53,7 +54,8 @@ class InboxMailgunInboundView(_InboxInboundMixin, MailgunInboundWebhookView):
 
     def prepare_validation(self, request) -> None:
         key = inbox_secret(self.inbox, "secret") or getattr(settings, "ANYMAIL", {}).get(
-            "MAILGUN_WEBHOOK_SIGNING_KEY", "")
+            "MAILGUN_WEBHOOK_SIGNING_KEY", ""
+        )
         if not key:
             raise AnymailWebhookValidationFailure("This inbox has no Mailgun signing key (set its secret).")
         self.webhook_signing_key = key.encode("ascii", "ignore")

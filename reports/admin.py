@@ -1,5 +1,6 @@
 """Admin of the reports room: the Reports page as the changelist of the `ConversationReport` proxy (so it is listed
 in the admin index and sidebar, for managers only), and the two report filters attached to the conversation list."""
+
 from __future__ import annotations
 
 from django.contrib import admin

@@ -4,12 +4,13 @@ figure counts (resolved at least once, reopened, answered, ...) and `report_agen
 counts (the assignee at the last resolution, else the current one). Their querysets use the report's own
 expressions (`reports.facts`, `reports.groupings`), so a list never disagrees with the figure that links to it.
 """
+
 from __future__ import annotations
-from django.utils.translation import gettext_lazy as _
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Conversation, Survey
 from reports.facts import reopened, resolved
@@ -62,7 +63,8 @@ class ReportAgentFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin) -> list[tuple[str, str]]:
         agents = get_user_model().objects.filter(agent_profile__isnull=False).order_by("username")
         return [(str(user.pk), user.get_full_name() or user.get_username()) for user in agents] + [
-            (NO_AGENT, _("Unassigned"))]
+            (NO_AGENT, _("Unassigned"))
+        ]
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -83,5 +85,3 @@ def attach_report_filters(site: admin.AdminSite = admin.site) -> None:
     extra = [item for item in (ReportFigureFilter, ReportAgentFilter) if item not in conversation_admin.list_filter]
     if extra:
         conversation_admin.list_filter = [*conversation_admin.list_filter, *extra]
-
-

@@ -1,4 +1,5 @@
 """App config of the reports app (docs/reports.md): registers the projector that keeps `ConversationFacts`."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

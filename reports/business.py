@@ -5,6 +5,7 @@ calendar, counts calendar minutes, as its SLA clocks do (`sla.calendars.clock_se
 Walking a calendar's open windows is Python, so the figures are computed once, when they happen, by the projector
 (`reports.projection`) and stored in `ConversationFacts`; the report aggregates the stored minutes in the database.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,7 @@ from sla.policies import calendar_for
 
 def calendar_of_conversation(conversation_id: int) -> Calendar | None:
     """The business calendar of the conversation's current policy (None: calendar time)."""
-    assignment = (ConversationPolicy.objects.filter(pk=conversation_id)
-                  .select_related("policy__business_hours").first())
+    assignment = ConversationPolicy.objects.filter(pk=conversation_id).select_related("policy__business_hours").first()
     if assignment is None or assignment.policy is None:
         return None
     return calendar_for(assignment.policy)

@@ -7,6 +7,7 @@ One query reads narrow rows (values, no model objects) with everything per conve
 conversation fields of docs/managers.md exist (`conversations.models.ConversationField`, values in `Conversation.fields`),
 every defined field gets a column after the base ones.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,20 @@ from reports.selectors import conversations_in
 from sla.models import SlaTarget, TargetState
 
 CHUNK_SIZE = 2000
-BASE_COLUMNS = ["id", "created", "channel", "team", "assignee", "status", "priority", "tags",
-                "first_response_minutes", "resolution_minutes", "csat_score", "sla_breaches"]
+BASE_COLUMNS = [
+    "id",
+    "created",
+    "channel",
+    "team",
+    "assignee",
+    "status",
+    "priority",
+    "tags",
+    "first_response_minutes",
+    "resolution_minutes",
+    "csat_score",
+    "sla_breaches",
+]
 TAG_SEPARATOR = "|"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
 
@@ -66,11 +79,29 @@ def field_definitions() -> list[tuple[str, str]]:
 
 
 def _rows(period: Period, fields: list[tuple[str, str]]) -> Iterator[tuple]:
-    queryset = with_facts(conversations_in(period)).annotate(
-        r_tags=_tags(), r_csat=_csat_score(), r_breaches=_breaches(),
-    ).order_by("created_at", "pk")
-    columns = ["pk", "created_at", "channel", "team__name", "assignee__username", "status", "priority", "r_tags",
-               "r_first_response_minutes", "r_resolution_minutes", "r_csat", "r_breaches"]
+    queryset = (
+        with_facts(conversations_in(period))
+        .annotate(
+            r_tags=_tags(),
+            r_csat=_csat_score(),
+            r_breaches=_breaches(),
+        )
+        .order_by("created_at", "pk")
+    )
+    columns = [
+        "pk",
+        "created_at",
+        "channel",
+        "team__name",
+        "assignee__username",
+        "status",
+        "priority",
+        "r_tags",
+        "r_first_response_minutes",
+        "r_resolution_minutes",
+        "r_csat",
+        "r_breaches",
+    ]
     if fields:
         columns.append("fields")
     return queryset.values_list(*columns).iterator(chunk_size=CHUNK_SIZE)
@@ -88,9 +119,20 @@ def _minutes(value: float | None) -> str:
 
 def _line(row: tuple, period: Period, fields: list[tuple[str, str]]) -> list:
     pk, created, channel, team, assignee, status, priority, tags, first, resolution, csat, breaches, *rest = row
-    line = [pk, created.astimezone(period.zone).isoformat(timespec="seconds"), channel, _text(team or ""),
-            assignee or "", status, priority, _text(TAG_SEPARATOR.join(sorted(tags.split(TAG_SEPARATOR))) if tags else ""),
-            _minutes(first), _minutes(resolution), "" if csat is None else csat, breaches or 0]
+    line = [
+        pk,
+        created.astimezone(period.zone).isoformat(timespec="seconds"),
+        channel,
+        _text(team or ""),
+        assignee or "",
+        status,
+        priority,
+        _text(TAG_SEPARATOR.join(sorted(tags.split(TAG_SEPARATOR))) if tags else ""),
+        _minutes(first),
+        _minutes(resolution),
+        "" if csat is None else csat,
+        breaches or 0,
+    ]
     values = (rest[0] or {}) if rest else {}
     line.extend("" if values.get(key) is None else _text(values[key]) for key, _ in fields)
     return line

@@ -9,6 +9,7 @@
 Every expression takes a `prefix`, the path from the queried model to the conversation ("" from a conversation,
 "conversation__" from a survey or an SLA target), so one definition serves every query of the report.
 """
+
 from __future__ import annotations
 
 from django.db.models import F, FloatField, Func, Q, QuerySet
@@ -78,7 +79,9 @@ def resolution_business_minutes(prefix: str = "") -> F:
 
 def with_facts(conversations: QuerySet) -> QuerySet:
     """Conversations annotated with `r_first_response_minutes`, `r_resolution_minutes` and their business twins."""
-    return conversations.annotate(r_first_response_minutes=first_response_minutes(),
-                                  r_resolution_minutes=resolution_minutes(),
-                                  r_first_response_business_minutes=first_response_business_minutes(),
-                                  r_resolution_business_minutes=resolution_business_minutes())
+    return conversations.annotate(
+        r_first_response_minutes=first_response_minutes(),
+        r_resolution_minutes=resolution_minutes(),
+        r_first_response_business_minutes=first_response_business_minutes(),
+        r_resolution_business_minutes=resolution_business_minutes(),
+    )

@@ -4,6 +4,7 @@ the conversation), its labels, and the conversation-list filter that shows a gro
 `agent` is the assignee at the conversation's last resolution (recorded by `reports.projection` when it became
 `resolved`) and otherwise (never resolved, or unassigned when resolved) the current assignee.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,20 +15,20 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import BigIntegerField, F
+from django.db.models import BigIntegerField, F, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext_lazy as _
 
 from conversations.choices import Channel
 from conversations.models import Tag, Team
-from django.db.models import Value
 from reports.periods import local_midnight
 
 
 def agent_at_resolution(prefix: str) -> Coalesce:
     """The assignee at the last resolution (kept in `ConversationFacts`), else the current assignee."""
-    return Coalesce(F(f"{prefix}report_facts__resolved_assignee_id"), F(f"{prefix}assignee_id"),
-                    output_field=BigIntegerField())
+    return Coalesce(
+        F(f"{prefix}report_facts__resolved_assignee_id"), F(f"{prefix}assignee_id"), output_field=BigIntegerField()
+    )
 
 
 def _agent_labels(keys: Iterable[Any]) -> dict[Any, str]:
@@ -73,6 +74,7 @@ class LocalDate(TruncDate):
 def offset_segments(zone: zoneinfo.ZoneInfo, start: dt.datetime, end: dt.datetime) -> tuple:
     """((until, offset minutes), ..., (None, offset minutes)): the zone's UTC offset from `start` up to each change
     before `end` (probed hourly, then to the minute), then the last one."""
+
     def offset(moment: dt.datetime) -> int:
         return int(moment.astimezone(zone).utcoffset().total_seconds() // 60)
 
@@ -80,8 +82,9 @@ def offset_segments(zone: zoneinfo.ZoneInfo, start: dt.datetime, end: dt.datetim
     while hour < end:
         following = hour + dt.timedelta(hours=1)
         if offset(following) != current:
-            change = next(minute for minute in (hour + dt.timedelta(minutes=n) for n in range(1, 61))
-                          if offset(minute) != current)
+            change = next(
+                minute for minute in (hour + dt.timedelta(minutes=n) for n in range(1, 61)) if offset(minute) != current
+            )
             segments.append((change.astimezone(dt.UTC), current))
             current = offset(change)
         hour = following
@@ -94,8 +97,10 @@ def _day_labels(keys: Iterable[Any]) -> dict[Any, str]:
 
 def _day_filter(key: str, zone: zoneinfo.ZoneInfo) -> dict[str, str]:
     day = dt.date.fromisoformat(key)
-    return {"created_at__gte": local_midnight(day, zone).isoformat(),
-            "created_at__lt": local_midnight(day + dt.timedelta(days=1), zone).isoformat()}
+    return {
+        "created_at__gte": local_midnight(day, zone).isoformat(),
+        "created_at__lt": local_midnight(day + dt.timedelta(days=1), zone).isoformat(),
+    }
 
 
 def _tag_filter(name: str) -> dict[str, str]:
@@ -114,18 +119,40 @@ class Grouping:
     admin_filter: Callable[[Any, zoneinfo.ZoneInfo], dict[str, str]]
 
 
-GROUPINGS: dict[str, Grouping] = {grouping.name: grouping for grouping in (
-    Grouping("agent", lambda prefix, period: agent_at_resolution(prefix), _agent_labels, _("Unassigned"),
-             lambda key, zone: {"report_agent": "none" if key is None else str(key)}),
-    Grouping("team", lambda prefix, period: F(f"{prefix}team_id"), _team_labels, _("No team"),
-             lambda key, zone: {"team__isnull": "True"} if key is None else {"team__id__exact": str(key)}),
-    Grouping("channel", lambda prefix, period: F(f"{prefix}channel"), _channel_labels, _("No channel"),
-             lambda key, zone: {"channel__exact": key}),
-    Grouping("tag", lambda prefix, period: F(f"{prefix}tags__name"), _same, _("No tag"),
-             lambda key, zone: {"tags__isnull": "True"} if key is None else _tag_filter(key)),
-    Grouping("day", lambda prefix, period: LocalDate(f"{prefix}created_at", period), _day_labels, "",
-             _day_filter),
-)}
+GROUPINGS: dict[str, Grouping] = {
+    grouping.name: grouping
+    for grouping in (
+        Grouping(
+            "agent",
+            lambda prefix, period: agent_at_resolution(prefix),
+            _agent_labels,
+            _("Unassigned"),
+            lambda key, zone: {"report_agent": "none" if key is None else str(key)},
+        ),
+        Grouping(
+            "team",
+            lambda prefix, period: F(f"{prefix}team_id"),
+            _team_labels,
+            _("No team"),
+            lambda key, zone: {"team__isnull": "True"} if key is None else {"team__id__exact": str(key)},
+        ),
+        Grouping(
+            "channel",
+            lambda prefix, period: F(f"{prefix}channel"),
+            _channel_labels,
+            _("No channel"),
+            lambda key, zone: {"channel__exact": key},
+        ),
+        Grouping(
+            "tag",
+            lambda prefix, period: F(f"{prefix}tags__name"),
+            _same,
+            _("No tag"),
+            lambda key, zone: {"tags__isnull": "True"} if key is None else _tag_filter(key),
+        ),
+        Grouping("day", lambda prefix, period: LocalDate(f"{prefix}created_at", period), _day_labels, "", _day_filter),
+    )
+}
 
 
 def keyed(queryset, grouping: Grouping | None, period, prefix: str = ""):

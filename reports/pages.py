@@ -4,6 +4,7 @@
 Links filter the conversation list with its own filters (creation date range, channel, team, tag) plus the two the
 reports room attaches to it (`reports.admin_filters`: `report_figure`, `report_agent`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,9 @@ VOLUME_SERIES = [
     charts.Series(_("reopened"), "#9a6700", lambda row: row["reopened"], "reopened"),
 ]
 TIME_SERIES = [
-    charts.Series(_("median first response"), "#8250df", lambda row: row["first_response_minutes"]["median"],
-                  "responded"),
+    charts.Series(
+        _("median first response"), "#8250df", lambda row: row["first_response_minutes"]["median"], "responded"
+    ),
     charts.Series(_("median resolution"), "#1a7f37", lambda row: row["resolution_minutes"]["median"], "resolved"),
 ]
 
@@ -42,10 +44,12 @@ class ReportForm(forms.Form):
     """Period (both days included, in the viewer's time zone) and grouping, checked as the API checks them."""
 
     # An <input type="date"> takes only ISO dates: a localised value (07.12.2026) would leave it blank.
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                            label=_("Since"))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                            label=_("Until"))
+    since = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label=_("Since")
+    )
+    until = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label=_("Until")
+    )
     group_by = forms.ChoiceField(choices=list(GROUP_LABELS.items()), required=False, initial="day", label=_("Group by"))
 
     def __init__(self, *args: Any, user=None, **kwargs: Any) -> None:
@@ -58,8 +62,9 @@ class ReportForm(forms.Form):
             return cleaned
         since, until = cleaned.get("since"), cleaned.get("until")
         try:
-            period = period_for(user=self.user, since=since.isoformat() if since else None,
-                                until=until.isoformat() if until else None)
+            period = period_for(
+                user=self.user, since=since.isoformat() if since else None, until=until.isoformat() if until else None
+            )
         except ValidationError as exc:
             raise ValidationError({field: messages for field, messages in exc.message_dict.items()}) from None
         return {"period": period, "group_by": cleaned.get("group_by") or "day"}
@@ -84,10 +89,20 @@ class Links:
 
 def _cells(figures: dict, link: Links, row: dict | None) -> dict[str, str]:
     """The link of every figure of one row."""
-    return {name: link(row, figure) for name, figure in (
-        ("created", ""), ("resolved", "resolved"), ("reopened", "reopened"), ("first_response", "responded"),
-        ("resolution", "resolved"), ("csat", "csat_answered"), ("satisfied", "csat_satisfied"),
-        ("sla_targets", "sla_targets"), ("sla_breached", "sla_breached"))}
+    return {
+        name: link(row, figure)
+        for name, figure in (
+            ("created", ""),
+            ("resolved", "resolved"),
+            ("reopened", "reopened"),
+            ("first_response", "responded"),
+            ("resolution", "resolved"),
+            ("csat", "csat_answered"),
+            ("satisfied", "csat_satisfied"),
+            ("sla_targets", "sla_targets"),
+            ("sla_breached", "sla_breached"),
+        )
+    }
 
 
 def _presets(user) -> list[tuple[int, str, str]]:
@@ -109,8 +124,13 @@ def report_context(request: HttpRequest) -> dict[str, Any]:
     window = {"since": period.since.isoformat(), "until": period.until.isoformat()}
     context.update(
         form=ReportForm(initial={**window, "group_by": group_by}, user=request.user),
-        report=report, rows=rows, total_links=_cells(report["total"], link, None), period=period,
-        group_by=group_by, group_label=GROUP_LABELS[group_by], zone=period.zone.key,
+        report=report,
+        rows=rows,
+        total_links=_cells(report["total"], link, None),
+        period=period,
+        group_by=group_by,
+        group_label=GROUP_LABELS[group_by],
+        zone=period.zone.key,
         volume_chart=charts.grouped_bars_svg(rows, VOLUME_SERIES, link, label=_("Conversations per group")),
         volume_legend=charts.legend(VOLUME_SERIES),
         time_chart=charts.grouped_bars_svg(rows, TIME_SERIES, link, label=_("Median minutes per group"), unit=" min"),
@@ -123,7 +143,13 @@ def report_context(request: HttpRequest) -> dict[str, Any]:
 
 def reports_view(model_admin, request: HttpRequest) -> TemplateResponse:
     """Render the Reports page inside the admin chrome."""
-    return TemplateResponse(request, "admin/reports/report.html", {
-        **model_admin.admin_site.each_context(request), "opts": model_admin.model._meta,
-        "title": _("Conversation reports"), **report_context(request),
-    })
+    return TemplateResponse(
+        request,
+        "admin/reports/report.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.model._meta,
+            "title": _("Conversation reports"),
+            **report_context(request),
+        },
+    )

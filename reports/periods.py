@@ -3,6 +3,7 @@ half-open range of moments [start of `since`, start of the day after `until`) th
 
 Midnight is taken in the zone itself (`zoneinfo`), so a day that DST makes 23 or 25 hours long keeps its real length.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,13 +53,20 @@ def parse_day(value: str | None, name: str) -> dt.date | None:
     except ValueError:
         raise ValidationError({name: _("Use a date like 2026-01-31.")}) from None
     if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise ValidationError({name: _('Use a date between %(MIN_YEAR)s and %(MAX_YEAR)s.') % {'MIN_YEAR': MIN_YEAR, 'MAX_YEAR': MAX_YEAR}})
+        raise ValidationError(
+            {
+                name: _("Use a date between %(MIN_YEAR)s and %(MAX_YEAR)s.")
+                % {"MIN_YEAR": MIN_YEAR, "MAX_YEAR": MAX_YEAR}
+            }
+        )
     return day
 
 
 def zone_of(user) -> zoneinfo.ZoneInfo:
     """The person's time zone (their preference, else the site's TIME_ZONE)."""
-    return zoneinfo.ZoneInfo(time_zone_of(user) if getattr(user, "is_authenticated", False) else timezone.get_current_timezone_name())
+    return zoneinfo.ZoneInfo(
+        time_zone_of(user) if getattr(user, "is_authenticated", False) else timezone.get_current_timezone_name()
+    )
 
 
 def period_for(*, user, since: str | None, until: str | None) -> Period:
@@ -78,5 +86,5 @@ def period_for(*, user, since: str | None, until: str | None) -> Period:
     if first > last:
         raise ValidationError({"since": _("since must be on or before until.")})
     if (last - first).days > MAX_DAYS:
-        raise ValidationError({"since": _('The period is at most %(MAX_DAYS)s days.') % {'MAX_DAYS': MAX_DAYS}})
+        raise ValidationError({"since": _("The period is at most %(MAX_DAYS)s days.") % {"MAX_DAYS": MAX_DAYS}})
     return Period(since=first, until=last, zone=zone)

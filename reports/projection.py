@@ -5,6 +5,7 @@ the same rows from recorded events, for conversations older than the table (the 
 The service recording a status change holds the conversation's row lock, so two changes of one conversation never
 race here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,15 +39,21 @@ def project_event(event: Event) -> None:
     to = (event.payload or {}).get("to")
     if to == Status.RESOLVED:
         conversation = event.conversation
-        minutes = business_minutes(calendar_of_conversation(conversation.pk), conversation.created_at,
-                                   event.occurred_at)
-        resolution = {"last_resolved_at": event.occurred_at, "resolved_assignee_id": conversation.assignee_id,
-                      "resolution_business_minutes": minutes}
+        minutes = business_minutes(
+            calendar_of_conversation(conversation.pk), conversation.created_at, event.occurred_at
+        )
+        resolution = {
+            "last_resolved_at": event.occurred_at,
+            "resolved_assignee_id": conversation.assignee_id,
+            "resolution_business_minutes": minutes,
+        }
         updated = ConversationFacts.objects.filter(pk=event.conversation_id).update(
-            first_resolved_at=Coalesce(F("first_resolved_at"), Value(event.occurred_at)), **resolution)
+            first_resolved_at=Coalesce(F("first_resolved_at"), Value(event.occurred_at)), **resolution
+        )
         if not updated:
-            ConversationFacts.objects.create(conversation_id=event.conversation_id, first_resolved_at=event.occurred_at,
-                                             **resolution)
+            ConversationFacts.objects.create(
+                conversation_id=event.conversation_id, first_resolved_at=event.occurred_at, **resolution
+            )
     elif to in OPEN_STATUSES and (event.payload or {}).get("from") in LEFT_RESOLVED:
         # After a resolution the status stays resolved or closed until it is set to an open one, so the first
         # change reopening it comes from one of those two: other changes (new -> open) cost no query.
@@ -67,11 +74,15 @@ def _project_first_response(event: Event) -> None:
     minutes = business_minutes(calendar_of_conversation(conversation.pk), conversation.created_at, first)
     ConversationFacts.objects.bulk_create(
         [ConversationFacts(conversation_id=conversation.pk, first_response_business_minutes=minutes)],
-        update_conflicts=True, unique_fields=["conversation"], update_fields=["first_response_business_minutes"])
+        update_conflicts=True,
+        unique_fields=["conversation"],
+        update_fields=["first_response_business_minutes"],
+    )
 
 
-def facts_from_events(changes: Iterable[tuple[int, Any, str]],
-                      assignments: Iterable[tuple[int, Any, Any]]) -> Iterator[dict]:
+def facts_from_events(
+    changes: Iterable[tuple[int, Any, str]], assignments: Iterable[tuple[int, Any, Any]]
+) -> Iterator[dict]:
     """Rows of `ConversationFacts` from (conversation id, occurred at, to) status changes and (conversation id,
     occurred at, assignee id) assignments, each sorted by conversation then time: the same rules as the projector,
     the assignee at resolution being the last assignment at or before it."""

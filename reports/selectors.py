@@ -8,6 +8,7 @@ such aggregate, so there a window query per figure (ROW_NUMBER and COUNT over ea
 around each group's median and p90 positions, and they are interpolated here the same way (linear, as
 percentile_cont). Nothing loads conversation objects.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -23,8 +24,12 @@ from reports.groupings import GROUPINGS, Grouping, key_text, keyed
 from reports.periods import Period
 from sla.models import SlaTarget, TargetState
 
-MINUTE_FIGURES = ("first_response_minutes", "resolution_minutes", "first_response_business_minutes",
-                  "resolution_business_minutes")
+MINUTE_FIGURES = (
+    "first_response_minutes",
+    "resolution_minutes",
+    "first_response_business_minutes",
+    "resolution_business_minutes",
+)
 PERCENTILES = (0.5, 0.9)
 SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5
 COMMENTS_PER_GROUP = 5  # the latest CSAT comments shown per group (their count is `commented`)
@@ -67,16 +72,23 @@ def _ranked_sql(facts: QuerySet) -> tuple[str, list]:
     base_sql, params = facts.values("r_key", *values).query.sql_with_params()
     columns, wanted = [], []
     for index, value in enumerate(values):
-        columns += [f"{value} AS r_value{index}",
-                    f"ROW_NUMBER() OVER (PARTITION BY r_key ORDER BY {value} IS NULL, {value}) AS r_rank{index}",
-                    f"COUNT({value}) OVER (PARTITION BY r_key) AS r_count{index}"]
-        wanted += [f"(r_rank{index} <= r_count{index} AND r_rank{index} - 1 BETWEEN "
-                   f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) AND "
-                   f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) + 1)" for fraction in PERCENTILES]
+        columns += [
+            f"{value} AS r_value{index}",
+            f"ROW_NUMBER() OVER (PARTITION BY r_key ORDER BY {value} IS NULL, {value}) AS r_rank{index}",
+            f"COUNT({value}) OVER (PARTITION BY r_key) AS r_count{index}",
+        ]
+        wanted += [
+            f"(r_rank{index} <= r_count{index} AND r_rank{index} - 1 BETWEEN "
+            f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) AND "
+            f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) + 1)"
+            for fraction in PERCENTILES
+        ]
     names = ", ".join(f"r_value{index}, r_rank{index}, r_count{index}" for index in range(len(values)))
-    sql = (f"WITH base AS MATERIALIZED ({base_sql}), "
-           f"ranked AS (SELECT r_key, {', '.join(columns)} FROM base) "
-           f"SELECT r_key, {names} FROM ranked WHERE {' OR '.join(wanted)}")
+    sql = (
+        f"WITH base AS MATERIALIZED ({base_sql}), "
+        f"ranked AS (SELECT r_key, {', '.join(columns)} FROM base) "
+        f"SELECT r_key, {names} FROM ranked WHERE {' OR '.join(wanted)}"
+    )
     return sql, list(params)
 
 
@@ -91,7 +103,7 @@ def _interpolate_minutes(facts: QuerySet, rows: dict[Any, dict]) -> None:
         for key, *figures in cursor.fetchall():
             key = _db_key(facts, key)
             for index, figure in enumerate(MINUTE_FIGURES):
-                value, rank, count = figures[3 * index:3 * index + 3]
+                value, rank, count = figures[3 * index : 3 * index + 3]
                 if rank <= count:
                     around[(figure, key)][rank - 1] = value
                     counts[(figure, key)] = count
@@ -105,7 +117,8 @@ def _db_key(facts: QuerySet, key: Any) -> Any:
     """A key read by a raw cursor as the ORM reads it (a day comes back as text from SQLite)."""
     field = facts.query.annotations["r_key"].output_field
     converters = field.get_db_converters(connection) + connection.ops.get_db_converters(
-        facts.query.annotations["r_key"])
+        facts.query.annotations["r_key"]
+    )
     for converter in converters:
         key = converter(key, facts.query.annotations["r_key"], connection)
     return key
@@ -122,15 +135,22 @@ def _at(values: dict[int, float], count: int, fraction: float) -> float | None:
 
 
 def _answered_surveys(period: Period) -> QuerySet:
-    return Survey.objects.filter(conversation__created_at__gte=period.start,
-                                 conversation__created_at__lt=period.end, score__isnull=False)
+    return Survey.objects.filter(
+        conversation__created_at__gte=period.start, conversation__created_at__lt=period.end, score__isnull=False
+    )
 
 
 def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
     keyed_surveys = keyed(_answered_surveys(period), grouping, period, prefix="conversation__").values("r_key")
-    rows = {row.pop("r_key"): row for row in keyed_surveys.order_by().annotate(
-        answered=Count("pk"), average=Avg("score"), satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)),
-        commented=Count("pk", filter=~Q(comment="")))}
+    rows = {
+        row.pop("r_key"): row
+        for row in keyed_surveys.order_by().annotate(
+            answered=Count("pk"),
+            average=Avg("score"),
+            satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)),
+            commented=Count("pk", filter=~Q(comment="")),
+        )
+    }
     for key, comments in _csat_comments(period, grouping).items():
         rows.setdefault(key, {})["comments"] = comments
     return rows
@@ -139,23 +159,43 @@ def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
 def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[dict]]:
     """The latest COMMENTS_PER_GROUP comments of each group (newest first), in one window query."""
     surveys = keyed(_answered_surveys(period).exclude(comment=""), grouping, period, prefix="conversation__")
-    latest = surveys.annotate(r_rank=Window(RowNumber(), partition_by=[F("r_key")],
-                                            order_by=[F("answered_at").desc(nulls_last=True), F("pk").desc()]))
+    latest = surveys.annotate(
+        r_rank=Window(
+            RowNumber(), partition_by=[F("r_key")], order_by=[F("answered_at").desc(nulls_last=True), F("pk").desc()]
+        )
+    )
     found: dict[Any, list[dict]] = defaultdict(list)
-    for row in latest.filter(r_rank__lte=COMMENTS_PER_GROUP).values(
-            "r_key", "r_rank", "conversation_id", "score", "comment", "answered_at").order_by():
+    for row in (
+        latest.filter(r_rank__lte=COMMENTS_PER_GROUP)
+        .values("r_key", "r_rank", "conversation_id", "score", "comment", "answered_at")
+        .order_by()
+    ):
         found[row["r_key"]].append(row)
-    return {key: [{"conversation": row["conversation_id"], "score": row["score"], "comment": row["comment"],
-                   "answered_at": row["answered_at"].isoformat() if row["answered_at"] else None}
-                  for row in sorted(rows, key=lambda row: row["r_rank"])] for key, rows in found.items()}
+    return {
+        key: [
+            {
+                "conversation": row["conversation_id"],
+                "score": row["score"],
+                "comment": row["comment"],
+                "answered_at": row["answered_at"].isoformat() if row["answered_at"] else None,
+            }
+            for row in sorted(rows, key=lambda row: row["r_rank"])
+        ]
+        for key, rows in found.items()
+    }
 
 
 def _sla_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
-    targets = SlaTarget.objects.filter(conversation__created_at__gte=period.start,
-                                       conversation__created_at__lt=period.end)
+    targets = SlaTarget.objects.filter(
+        conversation__created_at__gte=period.start, conversation__created_at__lt=period.end
+    )
     keyed_targets = keyed(targets, grouping, period, prefix="conversation__").values("r_key").order_by()
-    return {row.pop("r_key"): row for row in keyed_targets.annotate(
-        targets=Count("pk"), breached=Count("pk", filter=Q(state=TargetState.BREACHED)))}
+    return {
+        row.pop("r_key"): row
+        for row in keyed_targets.annotate(
+            targets=Count("pk"), breached=Count("pk", filter=Q(state=TargetState.BREACHED))
+        )
+    }
 
 
 def _minutes(value: float | None) -> float | None:
@@ -170,8 +210,10 @@ def _row(counts: dict, csat: dict | None, sla: dict | None) -> dict:
         "created": counts["created"],
         "resolved": counts["resolved"],
         "reopened": counts["reopened"],
-        **{figure: {"median": _minutes(counts[f"{figure}_median"]), "p90": _minutes(counts[f"{figure}_p90"])}
-           for figure in MINUTE_FIGURES},
+        **{
+            figure: {"median": _minutes(counts[f"{figure}_median"]), "p90": _minutes(counts[f"{figure}_p90"])}
+            for figure in MINUTE_FIGURES
+        },
         "csat": {
             "answered": answered,
             "average": round(csat["average"], 2) if answered else None,
@@ -195,8 +237,12 @@ def _sort_key(grouping: Grouping):
     return lambda row: (row["key"] is None, -row["created"], row["label"].lower())
 
 
-EMPTY_COUNTS = {"created": 0, "resolved": 0, "reopened": 0,
-                **{f"{figure}_{point}": None for figure in MINUTE_FIGURES for point in ("median", "p90")}}
+EMPTY_COUNTS = {
+    "created": 0,
+    "resolved": 0,
+    "reopened": 0,
+    **{f"{figure}_{point}": None for figure in MINUTE_FIGURES for point in ("median", "p90")},
+}
 
 
 def conversation_report(*, period: Period, group_by: str) -> dict:
@@ -205,8 +251,7 @@ def conversation_report(*, period: Period, group_by: str) -> dict:
     per_group = _figures(period, grouping)
     labels = grouping.labels(per_group.keys())
     rows = [
-        {"key": key_text(key), "label": grouping.none_label if key is None else labels.get(key, f"#{key}"),
-         **figures}
+        {"key": key_text(key), "label": grouping.none_label if key is None else labels.get(key, f"#{key}"), **figures}
         for key, figures in per_group.items()
     ]
     total = _figures(period, None).get(0) or _row(EMPTY_COUNTS, None, None)

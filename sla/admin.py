@@ -4,6 +4,7 @@ page per year), policies, a read-only target list, and the targets inline on the
 The conversations admin never imports sla: `attach_conversation_inline` adds `SlaTargetInline` to the registered
 conversation admin when this module is autodiscovered (sla comes after conversations in INSTALLED_APPS).
 """
+
 from __future__ import annotations
 
 import re
@@ -17,13 +18,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 from django.utils import dateformat
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
-from conversations.choices import CONDITION_OPERATOR_LABELS, Channel, Priority
 from conversations.admin.base import ReadOnlyInline
+from conversations.choices import CONDITION_OPERATOR_LABELS, Channel, Priority
 from conversations.models import Conversation, Team
 from sla.calendars import holidays_for_year
 from sla.matching import FIELDS, OPS
@@ -40,15 +41,19 @@ def country_choices() -> list[tuple[str, str]]:
     names = {codes[1]: module.replace("_", " ").title() for module, codes in holidays_lib.registry.COUNTRIES.items()}
     supported = holidays_lib.list_supported_countries()  # also lists alpha-3 aliases; the picker offers alpha-2
     return [("", "No public holidays")] + sorted(
-        ((code, f"{name} ({code})") for code, name in names.items() if code in supported), key=lambda c: c[1])
+        ((code, f"{name} ({code})") for code, name in names.items() if code in supported), key=lambda c: c[1]
+    )
 
 
 @cache
 def subdivision_choices() -> list:
     """Subdivisions grouped by country; the model's validation checks the pair belongs together."""
     supported = holidays_lib.list_supported_countries()
-    groups = [(label, [(sub, f"{sub} ({code})") for sub in supported[code]])
-              for code, label in country_choices() if code and supported[code]]
+    groups = [
+        (label, [(sub, f"{sub} ({code})") for sub in supported[code]])
+        for code, label in country_choices()
+        if code and supported[code]
+    ]
     return [("", _("Whole country"))] + groups
 
 
@@ -61,17 +66,30 @@ def timezone_choices() -> list[tuple[str, str]]:
 def match_fields() -> list[dict]:
     """What a policy may select on (sla.matching.FIELDS), labelled, with the values to pick from where known."""
     teams = [[name, name] for name in Team.objects.order_by("name").values_list("name", flat=True)]
-    choices = {"conversation.channel": Channel.choices, "conversation.priority": Priority.choices,
-               "conversation.team": teams}
-    labels = {"conversation.channel": _("Channel"), "conversation.priority": _("Priority"), "conversation.team": _("Team"),
-              "contact.segment": _("Contact segment")}
-    return [{"value": field, "label": labels.get(field, field),
-             **({"choices": [list(choice) for choice in choices[field]]} if choices.get(field) else {})}
-            for field in FIELDS]
+    choices = {
+        "conversation.channel": Channel.choices,
+        "conversation.priority": Priority.choices,
+        "conversation.team": teams,
+    }
+    labels = {
+        "conversation.channel": _("Channel"),
+        "conversation.priority": _("Priority"),
+        "conversation.team": _("Team"),
+        "contact.segment": _("Contact segment"),
+    }
+    return [
+        {
+            "value": field,
+            "label": labels.get(field, field),
+            **({"choices": [list(choice) for choice in choices[field]]} if choices.get(field) else {}),
+        }
+        for field in FIELDS
+    ]
 
 
-MATCH_OPERATORS = [{"value": op, "label": CONDITION_OPERATOR_LABELS.get(op, op), "kind": kind}
-                   for op, (_, _, kind) in OPS.items()]
+MATCH_OPERATORS = [
+    {"value": op, "label": CONDITION_OPERATOR_LABELS.get(op, op), "kind": kind} for op, (_, _, kind) in OPS.items()
+]
 
 
 INTERVAL_POSITION = re.compile(r"^Interval (\d+): ")
@@ -84,11 +102,11 @@ def name_interval(message: str, intervals: list) -> str:
     if not isinstance(item, dict) or item.get("weekday") not in range(7):
         return message
     hours = f"{item.get('start') or '?'} – {item.get('end') or '?'}"
-    return f"{WEEKDAYS[item['weekday']]} {hours}: {message[found.end():]}"
+    return f"{WEEKDAYS[item['weekday']]} {hours}: {message[found.end() :]}"
 
 
 def format_remaining(seconds: int | None) -> str:
-    """"1h 05m" left, "-0h 10m" overdue, "—" for finished clocks."""
+    """ "1h 05m" left, "-0h 10m" overdue, "—" for finished clocks."""
     if seconds is None:
         return "—"
     sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
@@ -125,24 +143,32 @@ class BusinessHoursForm(forms.ModelForm):
         intervals = self.instance.intervals  # the field left cleaned_data with its error
         if "intervals" in self.errors and isinstance(intervals, list):
             self.errors["intervals"] = self.error_class(
-                [name_interval(message, intervals) for message in self.errors["intervals"]])
+                [name_interval(message, intervals) for message in self.errors["intervals"]]
+            )
 
 
 class SlaPolicyForm(forms.ModelForm):
     """The match condition with the condition builder, the pausing statuses as tick boxes with their labels."""
 
     pause_on = forms.MultipleChoiceField(
-        choices=[(status.value, status.label) for status in PAUSABLE_STATUSES], required=False,
-        widget=forms.CheckboxSelectMultiple, label=_("Pause the clocks while"),
-        help_text=_("Resolved and closed stop the clocks instead."))
+        choices=[(status.value, status.label) for status in PAUSABLE_STATUSES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Pause the clocks while"),
+        help_text=_("Resolved and closed stop the clocks instead."),
+    )
 
     class Meta:
         model = SlaPolicy
         fields = "__all__"
         widgets = {"match": ConditionBuilderWidget(fields=match_fields, operators=MATCH_OPERATORS)}
         labels = {"match": _("Applies to")}
-        help_texts = {"match": _("Conversations this policy covers; the first active policy (by position) that "
-                               "matches wins. No conditions: every conversation.")}
+        help_texts = {
+            "match": _(
+                "Conversations this policy covers; the first active policy (by position) that "
+                "matches wins. No conditions: every conversation."
+            )
+        }
 
 
 @admin.register(BusinessHours)
@@ -159,17 +185,25 @@ class BusinessHoursAdmin(admin.ModelAdmin):
             return _("Save the calendar to preview its holidays.")
         year = clock.now().year
         days = holidays_for_year(obj.holidays_country, obj.holidays_subdivision, obj.extra_holidays, year)
-        rows = format_html_join("", "<li>{} ({}): {}</li>",
-                                ((day.isoformat(), dateformat.format(day, "l"), name) for day, name in days[:PREVIEW_ROWS]))
+        rows = format_html_join(
+            "",
+            "<li>{} ({}): {}</li>",
+            ((day.isoformat(), dateformat.format(day, "l"), name) for day, name in days[:PREVIEW_ROWS]),
+        )
         url = reverse("admin:sla_businesshours_holidays", args=[obj.pk])
-        return format_html('<ul>{}</ul><a href="{}?year={}">{}</a>',
-                           rows or format_html("<li>{}</li>", _("None in %(year)s") % {"year": year}), url, year,
-                           _("Browse the closed dates by year"))
+        return format_html(
+            '<ul>{}</ul><a href="{}?year={}">{}</a>',
+            rows or format_html("<li>{}</li>", _("None in %(year)s") % {"year": year}),
+            url,
+            year,
+            _("Browse the closed dates by year"),
+        )
 
     def get_urls(self):
         custom = [
-            path("<int:pk>/holidays/", self.admin_site.admin_view(self.holidays_view),
-                 name="sla_businesshours_holidays"),
+            path(
+                "<int:pk>/holidays/", self.admin_site.admin_view(self.holidays_view), name="sla_businesshours_holidays"
+            ),
         ]
         return custom + super().get_urls()
 
@@ -184,12 +218,14 @@ class BusinessHoursAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": calendar,
-            "title": _('Closed dates of %(calendar_name)s in %(year)s') % {'calendar_name': calendar.name, 'year': year},
+            "title": _("Closed dates of %(calendar_name)s in %(year)s")
+            % {"calendar_name": calendar.name, "year": year},
             "year": year,
             "previous_year": year - 1,
             "next_year": year + 1,
-            "closed_dates": holidays_for_year(calendar.holidays_country, calendar.holidays_subdivision,
-                                              calendar.extra_holidays, year),
+            "closed_dates": holidays_for_year(
+                calendar.holidays_country, calendar.holidays_subdivision, calendar.extra_holidays, year
+            ),
         }
         return TemplateResponse(request, "admin/sla/businesshours/holidays.html", context)
 
@@ -197,8 +233,16 @@ class BusinessHoursAdmin(admin.ModelAdmin):
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
     form = SlaPolicyForm
-    list_display = ["name", "position", "active", "business_hours", "first_response_minutes",
-                    "next_response_minutes", "resolution_minutes", "warning_percent"]
+    list_display = [
+        "name",
+        "position",
+        "active",
+        "business_hours",
+        "first_response_minutes",
+        "next_response_minutes",
+        "resolution_minutes",
+        "warning_percent",
+    ]
     list_editable = ["position", "active"]
     list_filter = ["active", "business_hours"]
     list_select_related = ["business_hours"]

@@ -2,6 +2,7 @@
 a badge per SLA target on the conversation page ("First response: due in 0h 40m", "breached"), the SLA column of the
 conversation list (the most urgent target, coloured when breached or due soon), and the Breached / Due soon views.
 """
+
 from __future__ import annotations
 
 from django.contrib import admin
@@ -28,7 +29,7 @@ CSS = {"breached": "ws-breached", "due_soon": "ws-due-soon", "running": "", "pau
 
 
 def _duration(seconds: int) -> str:
-    """"2h 05m" or "5m": short enough for a badge and a list cell."""
+    """ "2h 05m" or "5m": short enough for a badge and a list cell."""
     hours, minutes = divmod(abs(seconds) // 60, 60)
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
@@ -50,13 +51,16 @@ def target_text(target: SlaTarget, state: str) -> str:
 def sla_badges(request: HttpRequest, conversation: Conversation) -> str:
     """One badge per current target, in metric order (first response, next response, resolution)."""
     now = clock.now()
-    badges = [(CSS[state], target.get_metric_display(), target_text(target, state), time_kind(target, state))
-              for target in targets_for(conversation) for state in [urgency(target, now)]]
+    badges = [
+        (CSS[state], target.get_metric_display(), target_text(target, state), time_kind(target, state))
+        for target in targets_for(conversation)
+        for state in [urgency(target, now)]
+    ]
     return format_html_join("", '<span class="ws-badge sla-badge {}">{}: {}{}</span>', badges)
 
 
 def time_kind(target: SlaTarget, state: str) -> str:
-    """" in business time" after a time counted on the policy's calendar (nights and weekends left out), so "due in
+    """ " in business time" after a time counted on the policy's calendar (nights and weekends left out), so "due in
     2h" is not read as two hours from now; nothing after calendar time or a state without a time."""
     if state in ("met",) or remaining_seconds(target, clock.now()) is None or not uses_business_time(target):
         return ""
@@ -71,8 +75,12 @@ def sla_column(conversation: Conversation) -> str:
     if found is None:
         return "–"
     target, state = found
-    return format_html('<span class="sla-cell {}">{}</span><br><span class="ws-who">{}</span>', CSS[state],
-                       target_text(target, state), target.get_metric_display())
+    return format_html(
+        '<span class="sla-cell {}">{}</span><br><span class="ws-who">{}</span>',
+        CSS[state],
+        target_text(target, state),
+        target.get_metric_display(),
+    )
 
 
 def attach_to_conversation_admin(site: admin.AdminSite = admin.site) -> None:
@@ -84,8 +92,14 @@ def attach_to_conversation_admin(site: admin.AdminSite = admin.site) -> None:
     if sla_column not in conversation_admin.list_display:
         conversation_admin.list_display = [*conversation_admin.list_display, sla_column]
     workspace.register_list_prefetch("sla_targets")
-    workspace.register_quick_view(workspace.QuickView(
-        "breached", _("Breached"), lambda request, qs: qs.filter(overdue_conversations_q(clock.now()))))
-    workspace.register_quick_view(workspace.QuickView(
-        "due_soon", _("Due soon"), lambda request, qs: qs.filter(due_soon_conversations_q(clock.now()))))
+    workspace.register_quick_view(
+        workspace.QuickView(
+            "breached", _("Breached"), lambda request, qs: qs.filter(overdue_conversations_q(clock.now()))
+        )
+    )
+    workspace.register_quick_view(
+        workspace.QuickView(
+            "due_soon", _("Due soon"), lambda request, qs: qs.filter(due_soon_conversations_q(clock.now()))
+        )
+    )
     workspace.register_panel(workspace.Panel("bar", sla_badges))

@@ -4,6 +4,7 @@ A target counts in the window when its outcome happened in it (met_at or breache
 times are wall-clock times of conversations: created to first agent reply for those first answered in the window,
 created to resolved for those resolved in the window.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,9 +63,12 @@ def sla_report(*, since: dt.datetime, until: dt.datetime) -> dict:
         "until": until.isoformat(),
         "metrics": {metric: _rates(*counts) for metric, counts in per_metric.items()},
         "policies": [
-            {"id": policy_id, "name": policy["name"],
-             "metrics": {metric: _rates(*counts) for metric, counts in policy["metrics"].items()},
-             **_rates(sum(c[0] for c in policy["metrics"].values()), sum(c[1] for c in policy["metrics"].values()))}
+            {
+                "id": policy_id,
+                "name": policy["name"],
+                "metrics": {metric: _rates(*counts) for metric, counts in policy["metrics"].items()},
+                **_rates(sum(c[0] for c in policy["metrics"].values()), sum(c[1] for c in policy["metrics"].values())),
+            }
             for policy_id, policy in sorted(per_policy.items(), key=lambda item: (item[0] is None, item[0] or 0))
         ],
         "median_first_response_seconds": _median_seconds("created_at", "first_response_at", since, until),

@@ -1,4 +1,5 @@
 """App config of the SLA app: registers the clock projector, the `sla_breached` filter and the sweep schedule."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -11,6 +11,7 @@ boundary that does not exist (spring-forward gap) resolves past the gap (02:30 r
 ambiguous one (fall back) to its first occurrence. `add_business_time` and `business_time_between` are inverse
 of each other.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -75,13 +76,20 @@ def holidays_for_year(
 def validate_timezone(name: str) -> str:
     """An IANA timezone name such as "Europe/Berlin"."""
     if not isinstance(name, str) or name not in zoneinfo.available_timezones():
-        raise ValidationError({"timezone": _('"%(name)s" is not an IANA timezone name such as "Europe/Berlin".') % {'name': name}})
+        raise ValidationError(
+            {"timezone": _('"%(name)s" is not an IANA timezone name such as "Europe/Berlin".') % {"name": name}}
+        )
     return name
 
 
 def _parse_clock(value: object, key: str, position: int) -> int:
     if not isinstance(value, str) or not _TIME_RE.match(value):
-        raise ValidationError({"intervals": _('Interval %(position)s: "%(key)s" must be a time "HH:MM" (00:00 to 24:00).') % {'position': position, 'key': key}})
+        raise ValidationError(
+            {
+                "intervals": _('Interval %(position)s: "%(key)s" must be a time "HH:MM" (00:00 to 24:00).')
+                % {"position": position, "key": key}
+            }
+        )
     hours, minutes = value.split(":")
     return int(hours) * 60 + int(minutes)
 
@@ -89,18 +97,26 @@ def _parse_clock(value: object, key: str, position: int) -> int:
 def parse_interval(interval: object, position: int) -> tuple[int, int, int]:
     """Validate one `{"weekday", "start", "end"}` and return (weekday, start minute, end minute after start)."""
     if not isinstance(interval, dict) or set(interval) != {"weekday", "start", "end"}:
-        raise ValidationError({"intervals": _('Interval %(position)s: expected {"weekday", "start", "end"}.') % {'position': position}})
+        raise ValidationError(
+            {"intervals": _('Interval %(position)s: expected {"weekday", "start", "end"}.') % {"position": position}}
+        )
     weekday = interval["weekday"]
     if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
-        raise ValidationError({"intervals": _('Interval %(position)s: weekday is 0 (Monday) to 6 (Sunday).') % {'position': position}})
+        raise ValidationError(
+            {"intervals": _("Interval %(position)s: weekday is 0 (Monday) to 6 (Sunday).") % {"position": position}}
+        )
     start = _parse_clock(interval["start"], "start", position)
     end = _parse_clock(interval["end"], "end", position)
     if start == MINUTES_PER_DAY:
-        raise ValidationError({"intervals": _('Interval %(position)s: an interval cannot start at 24:00.') % {'position': position}})
+        raise ValidationError(
+            {"intervals": _("Interval %(position)s: an interval cannot start at 24:00.") % {"position": position}}
+        )
     if end <= start:
         end += MINUTES_PER_DAY  # overnight: ends on the next day
     if end - start > MINUTES_PER_DAY:
-        raise ValidationError({"intervals": _('Interval %(position)s: an interval lasts at most 24 hours.') % {'position': position}})
+        raise ValidationError(
+            {"intervals": _("Interval %(position)s: an interval lasts at most 24 hours.") % {"position": position}}
+        )
     return weekday, start, end
 
 
@@ -113,7 +129,9 @@ def validate_intervals(intervals: object) -> list[dict]:
         spans = sorted((start, end) for day, start, end in parsed if day == weekday)
         for (_first_start, first_end), (second_start, _second_end) in zip(spans, spans[1:]):
             if second_start < first_end:
-                raise ValidationError({"intervals": _('Intervals overlap on weekday %(weekday)s.') % {'weekday': weekday}})
+                raise ValidationError(
+                    {"intervals": _("Intervals overlap on weekday %(weekday)s.") % {"weekday": weekday}}
+                )
     return intervals
 
 
@@ -121,18 +139,27 @@ def validate_holidays(country: str, subdivision: str, extra_dates: object) -> No
     """Country and subdivision known to the `holidays` package; custom dates are ISO dates."""
     supported = holidays_lib.list_supported_countries()
     if country and country not in supported:
-        raise ValidationError({"holidays_country": _('"%(country)s" is not a supported country code (e.g. "DE").') % {'country': country}})
+        raise ValidationError(
+            {"holidays_country": _('"%(country)s" is not a supported country code (e.g. "DE").') % {"country": country}}
+        )
     if subdivision and not country:
         raise ValidationError({"holidays_subdivision": _("A subdivision needs a country.")})
     if subdivision and subdivision not in supported[country]:
-        raise ValidationError({"holidays_subdivision": _('"%(subdivision)s" is not a subdivision of %(country)s.') % {'subdivision': subdivision, 'country': country}})
+        raise ValidationError(
+            {
+                "holidays_subdivision": _('"%(subdivision)s" is not a subdivision of %(country)s.')
+                % {"subdivision": subdivision, "country": country}
+            }
+        )
     if not isinstance(extra_dates, list):
         raise ValidationError({"extra_holidays": _("Expected a list of dates (YYYY-MM-DD).")})
     for raw in extra_dates:
         try:
             dt.date.fromisoformat(raw)
         except (TypeError, ValueError):
-            raise ValidationError({"extra_holidays": _('"%(raw)s" is not a date (YYYY-MM-DD).') % {'raw': raw}}) from None
+            raise ValidationError(
+                {"extra_holidays": _('"%(raw)s" is not a date (YYYY-MM-DD).') % {"raw": raw}}
+            ) from None
 
 
 def build_calendar(
@@ -158,7 +185,7 @@ def build_calendar(
 def _to_utc(calendar: Calendar, day: dt.date, minute: int) -> dt.datetime:
     wall = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute)
     # fold=0 (PEP 495): a wall time in a spring-forward gap maps past the gap, an ambiguous one to its first instant.
-    return wall.replace(tzinfo=calendar.tz, fold=0).astimezone(dt.timezone.utc)
+    return wall.replace(tzinfo=calendar.tz, fold=0).astimezone(dt.UTC)
 
 
 def _day_windows(calendar: Calendar, day: dt.date) -> list[Window]:

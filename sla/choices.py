@@ -1,4 +1,5 @@
 """SLA enumerations that validation and the models share (below both, so neither imports the other)."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 

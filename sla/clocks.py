@@ -15,6 +15,7 @@ rolls back with the change that caused it, and no periodic scan ever recomputes 
 A target found overdue while handling an event is breached on the spot through the sweep's claim (so its
 `sla.breached` still fires exactly once), rather than being met or paused late.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -97,8 +98,14 @@ def _start(conversation: Conversation, policy: SlaPolicy, metric: str, started_a
     minutes = policy.target_minutes(metric)
     if not minutes:
         return None
-    target = SlaTarget(conversation=conversation, policy=policy, metric=metric, target_seconds=minutes * 60,
-                       started_at=started_at, resumed_at=started_at)
+    target = SlaTarget(
+        conversation=conversation,
+        policy=policy,
+        metric=metric,
+        target_seconds=minutes * 60,
+        started_at=started_at,
+        resumed_at=started_at,
+    )
     _schedule(target, policy)
     return target
 
@@ -125,9 +132,9 @@ def _open_targets(conversation: Conversation, now: dt.datetime) -> list[SlaTarge
 
 
 def _current_policy(conversation: Conversation) -> SlaPolicy | None:
-    assignment = ConversationPolicy.objects.select_related("policy__business_hours").filter(
-        conversation=conversation
-    ).first()
+    assignment = (
+        ConversationPolicy.objects.select_related("policy__business_hours").filter(conversation=conversation).first()
+    )
     return assignment.policy if assignment else None
 
 
@@ -261,8 +268,11 @@ def _on_status_changed(conversation: Conversation, event: Event, now: dt.datetim
 def _reopen_resolution(conversation: Conversation, now: dt.datetime) -> list[SlaTarget]:
     """A reopened conversation's met resolution clock runs again; the time it spent resolved counts as paused."""
     target = (
-        SlaTarget.objects.select_for_update(of=("self",)).select_related("policy__business_hours")
-        .filter(conversation=conversation, metric=Metric.RESOLUTION, state=TargetState.MET).order_by("-id").first()
+        SlaTarget.objects.select_for_update(of=("self",))
+        .select_related("policy__business_hours")
+        .filter(conversation=conversation, metric=Metric.RESOLUTION, state=TargetState.MET)
+        .order_by("-id")
+        .first()
     )
     if target is None:
         return []

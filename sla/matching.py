@@ -16,6 +16,7 @@ module; `tests/sla/test_matching.py` checks both select the same conversations.
 Ops: `eq`, `neq`, `in`, `not_in`, `contains`, `not_contains`, `starts_with`, `ends_with`, `is_set`, `is_not_set`,
 `matches` (regex). Negated ops also match conversations where the value is missing (no team).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -93,26 +94,40 @@ def _validate_value(leaf: dict, kind: str, path: str) -> None:
     if kind == "none":
         return
     if "value" not in leaf:
-        raise ValidationError({"match": _('%(path)s: op "%(leaf_op)s" needs a value.') % {'path': path, 'leaf_op': leaf["op"]}})
+        raise ValidationError(
+            {"match": _('%(path)s: op "%(leaf_op)s" needs a value.') % {"path": path, "leaf_op": leaf["op"]}}
+        )
     values = value if kind == "list" else [value]
     if kind == "list" and not isinstance(value, list):
-        raise ValidationError({"match": _('%(path)s: op "%(leaf_op)s" needs a list value.') % {'path': path, 'leaf_op': leaf["op"]}})
+        raise ValidationError(
+            {"match": _('%(path)s: op "%(leaf_op)s" needs a list value.') % {"path": path, "leaf_op": leaf["op"]}}
+        )
     if not all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in values):
-        raise ValidationError({"match": _('%(path)s: values are text or whole numbers.') % {'path': path}})
+        raise ValidationError({"match": _("%(path)s: values are text or whole numbers.") % {"path": path}})
     problem = safe_regex.pattern_error(str(value)) if kind == "regex" else None
     if problem:
-        raise ValidationError({"match": _('%(path)s: %(problem)s') % {'path': path, 'problem': problem}})
+        raise ValidationError({"match": _("%(path)s: %(problem)s") % {"path": path, "problem": problem}})
 
 
 def _validate_leaf(leaf: dict, path: str) -> None:
     if not {"field", "op"} <= set(leaf) <= {"field", "op", "value"}:
         shape = '{"field", "op", "value"} or {"all"/"any": [...]}'
-        raise ValidationError({"match": _('%(path)s: a condition is %(shape)s.') % {'path': path, 'shape': shape}})
+        raise ValidationError({"match": _("%(path)s: a condition is %(shape)s.") % {"path": path, "shape": shape}})
     if leaf["field"] not in FIELDS:
         allowed = ", ".join(FIELDS)
-        raise ValidationError({"match": _('%(path)s: unknown field "%(leaf_field)s" (one of: %(allowed)s).') % {'path': path, 'leaf_field': leaf["field"], 'allowed': allowed}})
+        raise ValidationError(
+            {
+                "match": _('%(path)s: unknown field "%(leaf_field)s" (one of: %(allowed)s).')
+                % {"path": path, "leaf_field": leaf["field"], "allowed": allowed}
+            }
+        )
     if leaf["op"] not in OPS:
-        raise ValidationError({"match": _('%(path)s: unknown op "%(leaf_op)s" (one of: %(value2)s).') % {'path': path, 'leaf_op': leaf["op"], 'value2': ", ".join(OPS)}})
+        raise ValidationError(
+            {
+                "match": _('%(path)s: unknown op "%(leaf_op)s" (one of: %(value2)s).')
+                % {"path": path, "leaf_op": leaf["op"], "value2": ", ".join(OPS)}
+            }
+        )
     _validate_value(leaf, OPS[leaf["op"]][2], path)
 
 
@@ -121,17 +136,32 @@ def validate_condition(tree: Any, path: str = "match", depth: int = 0) -> dict:
     if tree is None or tree == {}:
         return {}
     if depth > MAX_DEPTH:
-        raise ValidationError({"match": _('%(path)s: conditions nest at most %(MAX_DEPTH)s levels.') % {'path': path, 'MAX_DEPTH': MAX_DEPTH}})
+        raise ValidationError(
+            {
+                "match": _("%(path)s: conditions nest at most %(MAX_DEPTH)s levels.")
+                % {"path": path, "MAX_DEPTH": MAX_DEPTH}
+            }
+        )
     if not isinstance(tree, dict):
-        raise ValidationError({"match": _('%(path)s: expected an object.') % {'path': path}})
+        raise ValidationError({"match": _("%(path)s: expected an object.") % {"path": path}})
     groups = [key for key in ("all", "any") if key in tree]
     if groups:
         key = groups[0]
         if len(tree) != 1 or not isinstance(tree[key], list):
-            raise ValidationError({"match": _('%(path)s: a group is {"%(key)s": [conditions]} and nothing else.') % {'path': path, 'key': key}})
+            raise ValidationError(
+                {
+                    "match": _('%(path)s: a group is {"%(key)s": [conditions]} and nothing else.')
+                    % {"path": path, "key": key}
+                }
+            )
         for index, child in enumerate(tree[key]):
             if child in (None, {}):
-                raise ValidationError({"match": _('%(path)s.%(key)s[%(index)s]: empty condition.') % {'path': path, 'key': key, 'index': index}})
+                raise ValidationError(
+                    {
+                        "match": _("%(path)s.%(key)s[%(index)s]: empty condition.")
+                        % {"path": path, "key": key, "index": index}
+                    }
+                )
             validate_condition(child, f"{path}.{key}[{index}]", depth + 1)
         return tree
     _validate_leaf(tree, path)

@@ -3,6 +3,7 @@
 Models hold fields, indexes and validation of their own values; selecting policies and moving target clocks lives
 in `sla.policies` and `sla.clocks`.
 """
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -27,15 +28,26 @@ class BusinessHours(models.Model):
     """A business-hours calendar (docs/managers.md, docs/api.md): timezone, weekly open intervals, closed dates."""
 
     name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
-    timezone = models.CharField(max_length=64, default="UTC", help_text=_('IANA name, e.g. "Europe/Berlin".'), verbose_name=_("timezone"))
+    timezone = models.CharField(
+        max_length=64, default="UTC", help_text=_('IANA name, e.g. "Europe/Berlin".'), verbose_name=_("timezone")
+    )
     intervals = models.JSONField(
         default=list,
-        help_text=_('Open intervals in local time: [{"weekday": 0, "start": "09:00", "end": "17:00"}, ...] '
-        "(Monday 0; an end before the start runs overnight; 24:00 is midnight)."), verbose_name=_("intervals"),
+        help_text=_(
+            'Open intervals in local time: [{"weekday": 0, "start": "09:00", "end": "17:00"}, ...] '
+            "(Monday 0; an end before the start runs overnight; 24:00 is midnight)."
+        ),
+        verbose_name=_("intervals"),
     )
-    holidays_country = models.CharField(max_length=3, blank=True, help_text=_('ISO country code, e.g. "DE".'), verbose_name=_("holidays country"))
-    holidays_subdivision = models.CharField(max_length=10, blank=True, help_text=_('e.g. "BY" for Bavaria.'), verbose_name=_("holidays subdivision"))
-    extra_holidays = models.JSONField(default=list, blank=True, help_text=_('Custom closed dates: ["2026-12-24"].'), verbose_name=_("extra holidays"))
+    holidays_country = models.CharField(
+        max_length=3, blank=True, help_text=_('ISO country code, e.g. "DE".'), verbose_name=_("holidays country")
+    )
+    holidays_subdivision = models.CharField(
+        max_length=10, blank=True, help_text=_('e.g. "BY" for Bavaria.'), verbose_name=_("holidays subdivision")
+    )
+    extra_holidays = models.JSONField(
+        default=list, blank=True, help_text=_('Custom closed dates: ["2026-12-24"].'), verbose_name=_("extra holidays")
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
@@ -66,23 +78,45 @@ class SlaPolicy(models.Model):
     """Targets for the conversations its `match` condition selects; the lowest `position` that matches wins."""
 
     name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
-    position = models.PositiveIntegerField(default=0, help_text=_("Lower positions are tried first."), verbose_name=_("position"))
-    active = models.BooleanField(default=True, verbose_name=_("active"))
-    match = models.JSONField(default=dict, blank=True, help_text=_('Condition tree, e.g. {"all": [{"field": '
-                             '"conversation.priority", "op": "in", "value": ["high", "urgent"]}]}; empty matches all.'), verbose_name=_("match"))
-    business_hours = models.ForeignKey(
-        BusinessHours, null=True, blank=True, on_delete=models.PROTECT, related_name="policies",
-        help_text=_("Count business time on this calendar; empty counts calendar time."), verbose_name=_("business hours"),
+    position = models.PositiveIntegerField(
+        default=0, help_text=_("Lower positions are tried first."), verbose_name=_("position")
     )
-    first_response_minutes = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("first response minutes"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    match = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Condition tree, e.g. {"all": [{"field": '
+            '"conversation.priority", "op": "in", "value": ["high", "urgent"]}]}; empty matches all.'
+        ),
+        verbose_name=_("match"),
+    )
+    business_hours = models.ForeignKey(
+        BusinessHours,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="policies",
+        help_text=_("Count business time on this calendar; empty counts calendar time."),
+        verbose_name=_("business hours"),
+    )
+    first_response_minutes = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("first response minutes")
+    )
     next_response_minutes = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("next response minutes"))
     resolution_minutes = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("resolution minutes"))
     pause_on = models.JSONField(
-        default=list, blank=True, help_text=_('Statuses that stop the clocks: ["pending", "on_hold"].'), verbose_name=_("pause on")
+        default=list,
+        blank=True,
+        help_text=_('Statuses that stop the clocks: ["pending", "on_hold"].'),
+        verbose_name=_("pause on"),
     )
     warning_percent = models.PositiveSmallIntegerField(
-        null=True, blank=True, default=80,
-        help_text=_("Warn when this percentage of a target has elapsed (1-99; empty: no warning)."), verbose_name=_("warning percent"),
+        null=True,
+        blank=True,
+        default=80,
+        help_text=_("Warn when this percentage of a target has elapsed (1-99; empty: no warning)."),
+        verbose_name=_("warning percent"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
@@ -117,10 +151,16 @@ class SlaTarget(models.Model):
     spent paused, for reporting. `next_response` has one row per customer message awaiting a reply.
     """
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="sla_targets", verbose_name=_("conversation"))
-    policy = models.ForeignKey(SlaPolicy, null=True, on_delete=models.SET_NULL, related_name="targets", verbose_name=_("policy"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="sla_targets", verbose_name=_("conversation")
+    )
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, on_delete=models.SET_NULL, related_name="targets", verbose_name=_("policy")
+    )
     metric = models.CharField(max_length=20, choices=Metric.choices, verbose_name=_("metric"))
-    state = models.CharField(max_length=10, choices=TargetState.choices, default=TargetState.ACTIVE, verbose_name=_("state"))
+    state = models.CharField(
+        max_length=10, choices=TargetState.choices, default=TargetState.ACTIVE, verbose_name=_("state")
+    )
     target_seconds = models.PositiveIntegerField(verbose_name=_("target seconds"))
     started_at = models.DateTimeField(verbose_name=_("started at"))
     resumed_at = models.DateTimeField(verbose_name=_("resumed at"))
@@ -151,7 +191,10 @@ class SlaTarget(models.Model):
 
     def __str__(self) -> str:
         return _("%(metric)s of conversation %(number)s: %(state)s") % {
-            "metric": self.get_metric_display(), "number": self.conversation_id, "state": self.get_state_display()}
+            "metric": self.get_metric_display(),
+            "number": self.conversation_id,
+            "state": self.get_state_display(),
+        }
 
 
 class ConversationPolicy(models.Model):
@@ -161,9 +204,15 @@ class ConversationPolicy(models.Model):
     """
 
     conversation = models.OneToOneField(
-        Conversation, primary_key=True, on_delete=models.CASCADE, related_name="sla_assignment", verbose_name=_("conversation")
+        Conversation,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="sla_assignment",
+        verbose_name=_("conversation"),
     )
-    policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("policy"))
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("policy")
+    )
     selected_at = models.DateTimeField(verbose_name=_("selected at"))
 
     class Meta:

@@ -3,6 +3,7 @@
 Selection is one query: the active policies' match conditions become `When` branches of a `Case` in position
 order, so the database returns the id of the first policy whose condition the conversation meets.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -52,7 +53,9 @@ def business_hours_delete(*, calendar: BusinessHours) -> None:
     """Delete a calendar no policy uses; one in use is refused with the policies that need it."""
     users = list(calendar.policies.values_list("name", flat=True))
     if users:
-        raise ValidationError({"business_hours": _('In use by the SLA policies: %(value0)s.') % {'value0': ', '.join(users)}})
+        raise ValidationError(
+            {"business_hours": _("In use by the SLA policies: %(value0)s.") % {"value0": ", ".join(users)}}
+        )
     calendar.delete()
 
 
@@ -67,8 +70,9 @@ def select_policy(conversation: Conversation) -> SlaPolicy | None:
     if not policies:
         return None
     # An empty condition matches everything; When() needs a real expression for that.
-    branches = [When(compile_condition(policy.match) or Q(pk__isnull=False), then=Value(pk))
-                for pk, policy in policies.items()]
+    branches = [
+        When(compile_condition(policy.match) or Q(pk__isnull=False), then=Value(pk)) for pk, policy in policies.items()
+    ]
     chosen = (
         Conversation.objects.filter(pk=conversation.pk)
         .annotate(sla_policy_id=Case(*branches, default=None, output_field=IntegerField()))
@@ -92,7 +96,10 @@ def calendar_of(hours: BusinessHours) -> Calendar:
     key = (hours.pk, hours.updated_at)
     if key not in _calendar_cache:
         _calendar_cache[key] = build_calendar(
-            timezone=hours.timezone, intervals=hours.intervals, country=hours.holidays_country,
-            subdivision=hours.holidays_subdivision, extra_dates=hours.extra_holidays,
+            timezone=hours.timezone,
+            intervals=hours.intervals,
+            country=hours.holidays_country,
+            subdivision=hours.holidays_subdivision,
+            extra_dates=hours.extra_holidays,
         )
     return _calendar_cache[key]

@@ -1,4 +1,5 @@
 """Read queries of the SLA app that other apps reuse: a conversation's targets and the `sla_breached` filter."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -95,8 +96,10 @@ URGENCY_ORDER = {"breached": 0, "due_soon": 1, "running": 2, "paused": 3, "met":
 def most_urgent_target(conversation: Conversation, now: dt.datetime) -> tuple[SlaTarget, str] | None:
     """The target an agent should look at first (breached, then the soonest due) with its urgency; None without
     targets. Reads the prefetched `sla_targets`, like `targets_for`."""
-    ranked = sorted(((urgency(target, now), target) for target in targets_for(conversation)),
-                    key=lambda pair: (URGENCY_ORDER[pair[0]], pair[1].due_at or now))
+    ranked = sorted(
+        ((urgency(target, now), target) for target in targets_for(conversation)),
+        key=lambda pair: (URGENCY_ORDER[pair[0]], pair[1].due_at or now),
+    )
     return (ranked[0][1], ranked[0][0]) if ranked else None
 
 
@@ -108,6 +111,9 @@ def overdue_conversations_q(now: dt.datetime) -> Q:
 
 def due_soon_conversations_q(now: dt.datetime) -> Q:
     """Conversations with a running target not yet due but past its warning point (see `_due_soon`)."""
-    soon = SlaTarget.objects.filter(Q(warning_at__lte=now) | Q(warning_at__isnull=True, due_at__lte=now + DUE_SOON),
-                                    state=TargetState.ACTIVE, due_at__gt=now)
+    soon = SlaTarget.objects.filter(
+        Q(warning_at__lte=now) | Q(warning_at__isnull=True, due_at__lte=now + DUE_SOON),
+        state=TargetState.ACTIVE,
+        due_at__gt=now,
+    )
     return Q(pk__in=soon.values("conversation_id"))

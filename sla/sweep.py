@@ -7,6 +7,7 @@ for a row only one UPDATE matches it, and only the rows carrying its own token g
 candidates are also locked with `SKIP LOCKED` first, so a second worker moves on instead of waiting. The claim
 and its `sla.*` events commit in one transaction, so an event is never lost or doubled by a crash in between.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,9 +18,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 
-from conversations import clock
+from conversations import clock, payloads
 from conversations.choices import EventType
-from conversations import payloads
 from conversations.events import record_events
 from sla.models import SlaTarget, TargetState
 
@@ -55,7 +55,12 @@ def _minutes_between(start: dt.datetime, end: dt.datetime) -> int:
 
 def _event(type: str, target: SlaTarget, **extra) -> dict:
     """One `sla.*` event of a claimed target (depth 0: time, not a workflow, caused it)."""
-    return {"type": type, "conversation": target.conversation, "payload": payloads.sla_target(target=target, **extra), "depth": 0}
+    return {
+        "type": type,
+        "conversation": target.conversation,
+        "payload": payloads.sla_target(target=target, **extra),
+        "depth": 0,
+    }
 
 
 def _claimed(ids: Sequence[int], token: str) -> QuerySet:
@@ -71,9 +76,17 @@ def claim_breaches(ids: Sequence[int], now: dt.datetime) -> int:
             state=TargetState.BREACHED, breached_at=F("due_at"), warning_at=None, claim_token=token
         )
         if claimed:
-            record_events([_event(EventType.SLA_BREACHED, target, breached_at=target.breached_at.isoformat(),
-                                  minutes_late=_minutes_between(target.due_at, now))
-                           for target in _claimed(ids, token)])
+            record_events(
+                [
+                    _event(
+                        EventType.SLA_BREACHED,
+                        target,
+                        breached_at=target.breached_at.isoformat(),
+                        minutes_late=_minutes_between(target.due_at, now),
+                    )
+                    for target in _claimed(ids, token)
+                ]
+            )
     return claimed
 
 
@@ -84,9 +97,17 @@ def claim_warnings(ids: Sequence[int], now: dt.datetime) -> int:
         due = _due_warnings(now).filter(due_at__gt=now)
         claimed = _lock_candidates(due, ids).update(warned=True, claim_token=token)
         if claimed:
-            record_events([_event(EventType.SLA_WARNING, target, warning_at=target.warning_at.isoformat(),
-                                  minutes_remaining=_minutes_between(now, target.due_at))
-                           for target in _claimed(ids, token)])
+            record_events(
+                [
+                    _event(
+                        EventType.SLA_WARNING,
+                        target,
+                        warning_at=target.warning_at.isoformat(),
+                        minutes_remaining=_minutes_between(now, target.due_at),
+                    )
+                    for target in _claimed(ids, token)
+                ]
+            )
     return claimed
 
 
@@ -115,7 +136,9 @@ def next_due_at() -> dt.datetime | None:
     running = SlaTarget.objects.filter(state=TargetState.ACTIVE)
     moments = [
         running.filter(due_at__isnull=False).order_by("due_at").values_list("due_at", flat=True).first(),
-        running.filter(warned__in=[False], warning_at__isnull=False).order_by("warning_at")
-        .values_list("warning_at", flat=True).first(),
+        running.filter(warned__in=[False], warning_at__isnull=False)
+        .order_by("warning_at")
+        .values_list("warning_at", flat=True)
+        .first(),
     ]
     return min((moment for moment in moments if moment), default=None)

@@ -4,13 +4,13 @@ django-q2 schedules fire at most once a minute, so for `HELPDESK_SLA_SWEEP_SECON
 scheduled task sweeps, then sweeps again every that many seconds until the minute is over — but only while a
 warning point or due time falls inside the minute, so an idle helpdesk costs one short task a minute.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
 import time
 from collections.abc import Callable
-
 
 from conversations import clock
 from conversations.conf import helpdesk_setting

@@ -1,5 +1,6 @@
 """The values of an SLA policy checked (targets, pause statuses, warning percent): used by the model's `clean`,
 the API serializer and `sla.policies.sla_policy_save`, and below all three."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,13 +20,18 @@ def validate_targets(targets: Any) -> dict[str, int]:
         raise ValidationError({"targets": _("Expected an object of minutes per metric.")})
     unknown = set(targets) - set(Metric.values)
     if unknown:
-        raise ValidationError({"targets": _('Unknown metric(s): %(value0)s.') % {'value0': ', '.join(sorted(unknown))}})
+        raise ValidationError({"targets": _("Unknown metric(s): %(value0)s.") % {"value0": ", ".join(sorted(unknown))}})
     cleaned = {}
     for metric, minutes in targets.items():
         if minutes is None:
             continue
         if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_TARGET_MINUTES:
-            raise ValidationError({"targets": _('%(metric)s: a whole number of minutes from 1 to %(MAX_TARGET_MINUTES)s.') % {'metric': metric, 'MAX_TARGET_MINUTES': MAX_TARGET_MINUTES}})
+            raise ValidationError(
+                {
+                    "targets": _("%(metric)s: a whole number of minutes from 1 to %(MAX_TARGET_MINUTES)s.")
+                    % {"metric": metric, "MAX_TARGET_MINUTES": MAX_TARGET_MINUTES}
+                }
+            )
         cleaned[metric] = minutes
     if not cleaned:
         raise ValidationError({"targets": _("Set at least one target.")})
@@ -38,7 +44,12 @@ def validate_pause_on(pause_on: Any) -> list[str]:
         raise ValidationError({"pause_on": _("Expected a list of statuses.")})
     bad = [item for item in pause_on if item not in PAUSABLE_STATUSES]
     if bad:
-        raise ValidationError({"pause_on": _('Not pausable: %(value0)s (one of: %(value1)s).') % {'value0': ', '.join(bad), 'value1': ', '.join(PAUSABLE_STATUSES)}})
+        raise ValidationError(
+            {
+                "pause_on": _("Not pausable: %(value0)s (one of: %(value1)s).")
+                % {"value0": ", ".join(bad), "value1": ", ".join(PAUSABLE_STATUSES)}
+            }
+        )
     return list(dict.fromkeys(pause_on))
 
 

@@ -6,15 +6,16 @@ Each keeps the model's JSON field as the one value: the grid and the date list p
 times or dates as form errors), and every widget keeps that JSON behind a "JSON" toggle for power users. Posting the
 field's name alone (the JSON text, as the toggle or an old client does) keeps working.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
 import json
 from typing import Any
 
 from django import forms
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 WEEKDAYS = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
 
@@ -80,8 +81,11 @@ class WeekGridWidget(JsonBuilderWidget):
             if not data.get(f"{name}__open_{weekday}"):
                 continue
             starts, ends = data.getlist(f"{name}__start_{weekday}"), data.getlist(f"{name}__end_{weekday}")
-            intervals += [{"weekday": weekday, "start": start.strip()[:5], "end": end.strip()[:5]}
-                          for start, end in zip(starts, ends) if start.strip() or end.strip()]
+            intervals += [
+                {"weekday": weekday, "start": start.strip()[:5], "end": end.strip()[:5]}
+                for start, end in zip(starts, ends)
+                if start.strip() or end.strip()
+            ]
         return intervals
 
     def get_context(self, name: str, value: Any, attrs: dict | None) -> dict:
@@ -89,10 +93,17 @@ class WeekGridWidget(JsonBuilderWidget):
         parsed = _parsed(value)
         items = [item for item in parsed if isinstance(item, dict)] if isinstance(parsed, list) else []
         context["widget"]["days"] = [
-            {"index": weekday, "label": label,
-             "intervals": [(_time_input(item.get("start")), _time_input(item.get("end"))) for item in items
-                           if item.get("weekday") == weekday]}
-            for weekday, label in enumerate(WEEKDAYS)]
+            {
+                "index": weekday,
+                "label": label,
+                "intervals": [
+                    (_time_input(item.get("start")), _time_input(item.get("end")))
+                    for item in items
+                    if item.get("weekday") == weekday
+                ],
+            }
+            for weekday, label in enumerate(WEEKDAYS)
+        ]
         for day in context["widget"]["days"]:
             day["open"] = bool(day["intervals"])
         return context
@@ -126,8 +137,10 @@ class ConditionBuilderWidget(forms.Widget):
     @property
     def media(self) -> forms.Media:
         """The builders' scripts after the JavaScript catalog their words come from."""
-        return forms.Media(js=[reverse("helpdesk-jsi18n"), "conversations/builders.js",
-                               "conversations/condition_builder.js"], css={"all": ["conversations/builders.css"]})
+        return forms.Media(
+            js=[reverse("helpdesk-jsi18n"), "conversations/builders.js", "conversations/condition_builder.js"],
+            css={"all": ["conversations/builders.css"]},
+        )
 
     def __init__(self, *, fields: Any, operators: list[dict], attrs: dict | None = None):
         super().__init__(attrs)
@@ -136,6 +149,8 @@ class ConditionBuilderWidget(forms.Widget):
     def get_context(self, name: str, value: Any, attrs: dict | None) -> dict:
         context = super().get_context(name, value, attrs)
         fields = self.fields() if callable(self.fields) else self.fields
-        context["widget"].update(json_text=_json_text(value if value not in (None, "null") else {}),
-                                 spec=json.dumps({"fields": fields, "operators": self.operators}, cls=DjangoJSONEncoder))
+        context["widget"].update(
+            json_text=_json_text(value if value not in (None, "null") else {}),
+            spec=json.dumps({"fields": fields, "operators": self.operators}, cls=DjangoJSONEncoder),
+        )
         return context

@@ -1,4 +1,5 @@
 """Shared fixtures: people with roles, contacts and conversations made through the service layer, API clients."""
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -33,8 +34,13 @@ def team(db):
 
 @pytest.fixture
 def contact(db):
-    return services.contact_create(name="Ada Lovelace", email="ada@example.com", phone="+14155550123",
-                                   segment="enterprise", attributes={"vip": True, "plan": "enterprise"})
+    return services.contact_create(
+        name="Ada Lovelace",
+        email="ada@example.com",
+        phone="+14155550123",
+        segment="enterprise",
+        attributes={"vip": True, "plan": "enterprise"},
+    )
 
 
 @pytest.fixture

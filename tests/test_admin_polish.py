@@ -1,5 +1,6 @@
 """Smaller admin fixes of issue 14: names that read well, no "View site" link to a 404, proper plurals, and the
 managers' "API access" page for their own API token."""
+
 from rest_framework.authtoken.models import Token
 
 from tests.workflows.admin.test_admin_editor import ADD_URL, VIP_FORM
@@ -20,8 +21,9 @@ def test_one_problem_is_not_problems(manager_browser):
     integration_save(name="CRM", base_url="https://crm.example.com/api/")  # the integration VIP_FORM's request names
     html = manager_browser.post(ADD_URL, {**VIP_FORM, "steps[1].config.tags": ""}).content.decode()
     assert "The workflow has 1 problem; it is shown next to its field." in html
-    html = manager_browser.post(ADD_URL, {**VIP_FORM, "steps[1].config.tags": "",
-                                          "steps[2].config.timeout_seconds": "ten"}).content.decode()
+    html = manager_browser.post(
+        ADD_URL, {**VIP_FORM, "steps[1].config.tags": "", "steps[2].config.timeout_seconds": "ten"}
+    ).content.decode()
     assert "The workflow has 2 problems; each is shown next to its field." in html
 
 
@@ -32,7 +34,7 @@ def test_manager_creates_a_token_that_works_on_the_api(manager_browser, manager,
     assert manager_browser.post(API_ACCESS).status_code == 302
     key = Token.objects.get(user=manager).key
     html = manager_browser.get(API_ACCESS).content.decode()
-    assert f'value="{key}"' in html and f'Authorization: Token {key}' in html
+    assert f'value="{key}"' in html and f"Authorization: Token {key}" in html
     anon_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert anon_client.get("/api/workflows/").status_code == 200
 

@@ -6,6 +6,7 @@
 - Every relative link in README.md and docs/ points at a file that exists.
 - The MkDocs site builds in strict mode (a broken link or a page missing from the build fails it).
 """
+
 from __future__ import annotations
 
 import re
@@ -93,14 +94,18 @@ def relative_links(page: Path) -> list[str]:
 
 @pytest.mark.parametrize("page", markdown_files(), ids=lambda page: str(page.relative_to(ROOT)))
 def test_every_relative_link_points_at_a_file(page):
-    broken = [target for target in relative_links(page)
-              if not (page.parent / target.split("#", 1)[0]).exists()]
+    broken = [target for target in relative_links(page) if not (page.parent / target.split("#", 1)[0]).exists()]
     assert not broken, f"{page.relative_to(ROOT)} links to files that do not exist: {broken}"
 
 
 def test_the_docs_site_builds_in_strict_mode(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     assert (tmp_path / "index.html").exists()
     assert (tmp_path / "reference" / "steps" / "index.html").exists()

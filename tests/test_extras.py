@@ -1,5 +1,6 @@
 """Optional features and their pip extras (conversations/extras.py): without the extra's library the feature says
 which extra to install, at start-up (`manage.py check`) or when it is used, and the rest of the helpdesk works."""
+
 from __future__ import annotations
 
 import sys
@@ -36,34 +37,45 @@ def no_vader(monkeypatch):
     sentiment._analyzer.cache_clear()
 
 
-def test_without_the_sentiment_extra_messages_are_taken_unscored_and_check_says_how(no_vader, agent_client,
-                                                                                    conversation):
-    response = agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
-                                 {"body": "This is terrible, I am furious", "sender_type": "customer"}, format="json")
+def test_without_the_sentiment_extra_messages_are_taken_unscored_and_check_says_how(
+    no_vader, agent_client, conversation
+):
+    response = agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/",
+        {"body": "This is terrible, I am furious", "sender_type": "customer"},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert Message.objects.get(pk=response.json()["id"]).sentiment is None
     assert Conversation.objects.get(pk=conversation.pk).sentiment is None
-    assert messages("helpdesk.W003") == ["Customer messages get no sentiment score. The sentiment score of customer "
-                                         'messages needs the [sentiment] extra: pip install '
-                                         '"django-helpdesk-workflows[sentiment]"']
+    assert messages("helpdesk.W003") == [
+        "Customer messages get no sentiment score. The sentiment score of customer "
+        "messages needs the [sentiment] extra: pip install "
+        '"django-helpdesk-workflows[sentiment]"'
+    ]
 
 
 def test_with_the_sentiment_extra_there_is_no_warning_and_messages_are_scored(agent_client, conversation):
     assert messages("helpdesk.W003") == []
-    response = agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
-                                 {"body": "This is terrible, I am furious", "sender_type": "customer"}, format="json")
+    response = agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/",
+        {"body": "This is terrible, I am furious", "sender_type": "customer"},
+        format="json",
+    )
     assert Message.objects.get(pk=response.json()["id"]).sentiment < 0.5
 
 
 def test_without_the_speech_extra_check_refuses_the_pocketsphinx_backend_and_the_step_names_the_extra(
-        monkeypatch, settings):
+    monkeypatch, settings
+):
     without(monkeypatch, "pocketsphinx")
     speech._decoder.cache_clear()
     settings.HELPDESK_SPEECH_BACKEND = "pocketsphinx"
     install = 'pip install "django-helpdesk-workflows[speech]"'
     assert messages("helpdesk.E006") == [
         f'Offline transcription of recordings (HELPDESK_SPEECH_BACKEND = "pocketsphinx") needs the [speech] extra: '
-        f'{install}']
+        f"{install}"
+    ]
     with pytest.raises(speech.SpeechError, match=r"\[speech\] extra"):
         speech.get_backend("pocketsphinx").transcribe(speech.Audio(pcm=b"\0\0" * 1600), speech.TranscriptionOptions())
     speech._decoder.cache_clear()
@@ -72,12 +84,13 @@ def test_without_the_speech_extra_check_refuses_the_pocketsphinx_backend_and_the
 def test_without_the_redis_extra_a_redis_broker_is_refused(monkeypatch, settings):
     without(monkeypatch, "redis")
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "redis": "redis://127.0.0.1:6379/0"}
-    assert messages("helpdesk.E006") == ['Redis as django-q2\'s broker (Q_CLUSTER["redis"]) needs the [redis] extra: '
-                                         'pip install "django-helpdesk-workflows[redis]"']
+    assert messages("helpdesk.E006") == [
+        'Redis as django-q2\'s broker (Q_CLUSTER["redis"]) needs the [redis] extra: '
+        'pip install "django-helpdesk-workflows[redis]"'
+    ]
 
 
-def test_without_the_oauth2_extra_an_oauth2_integration_fails_naming_it(db, monkeypatch, httpserver,
-                                                                         allow_loopback):
+def test_without_the_oauth2_extra_an_oauth2_integration_fails_naming_it(db, monkeypatch, httpserver, allow_loopback):
     tokens = TokenEndpoint("cid", "csecret")
     integration = oauth(httpserver, tokens, BearerApi(tokens, {"ok": True}))
     without(monkeypatch, "authlib")

@@ -1,4 +1,5 @@
 """Structured logs as an option: with HELPDESK_LOG_JSON=1 the demo project writes one JSON object per line."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,11 @@ from helpdesk.logs import logging_config
 def formatted(config: dict) -> str:
     """One record as the console handler of `config` formats it (built from the config, no global logging change)."""
     spec = config["handlers"]["console"].get("formatter")
-    formatter = (logging.config.DictConfigurator(config).configure_formatter(dict(config["formatters"][spec]))
-                 if spec else logging.Formatter())
+    formatter = (
+        logging.config.DictConfigurator(config).configure_formatter(dict(config["formatters"][spec]))
+        if spec
+        else logging.Formatter()
+    )
     record = logging.LogRecord("helpdesk.test", logging.WARNING, __file__, 1, "Delivery %s failed", (7,), None)
     return formatter.format(record)
 

@@ -1,6 +1,7 @@
 """The layers are true: the import graph of our packages has no circle, the registries fill from
 `WorkflowsConfig.ready()` (not as a side effect of an import), and imports inside functions happen only at the
 documented seams below. The one-way rules between rooms are import-linter contracts (pyproject.toml)."""
+
 from __future__ import annotations
 
 import ast
@@ -15,8 +16,10 @@ PACKAGES = ("helpdesk", "inboxes", "workflows", "reports", "sla", "conversations
 
 # Imports inside a function that are allowed, by (module file, imported module): each with why it cannot be at the top.
 # Any `apps.py` is a seam as a whole: `AppConfig.ready()` is Django's hook for code that needs every app loaded.
-DJANGO_Q = "django-q2's modules import its models: importable only once the app registry is ready, and this module " \
-           "is imported while models load (or by code that runs before)"
+DJANGO_Q = (
+    "django-q2's modules import its models: importable only once the app registry is ready, and this module "
+    "is imported while models load (or by code that runs before)"
+)
 SEAMS: dict[tuple[str, str], str] = {
     ("conversations/events.py", "django_q.conf"): DJANGO_Q,
     ("conversations/events.py", "django_q.tasks"): DJANGO_Q,
@@ -27,20 +30,30 @@ SEAMS: dict[tuple[str, str], str] = {
     ("workflows/engine/supervisor.py", "django_q.tasks"): DJANGO_Q,
     ("workflows/services.py", "django_q.tasks"): DJANGO_Q,
     ("workflows/tasks.py", "django_q.conf"): DJANGO_Q,
-    ("conversations/tokens.py", "rest_framework.authtoken.models"):
-        "DRF's authtoken is optional for a host project: its models import only when the app is installed",
-    ("conversations/routing/agents.py", "conversations.services.conversations"):
-        "conversations.services re-exports routing's writes from its package __init__; importing a services module "
-        "at the top of routing would run that __init__ while routing is half-loaded",
-    ("workflows/integrations/services.py", "workflows.engine.definition"):
-        "key rotation re-seals the write-only values inside workflow definitions, which only the definition module "
-        "knows; integrations sit below the engine (ignored import in the rooms contract, pyproject.toml)",
+    (
+        "conversations/tokens.py",
+        "rest_framework.authtoken.models",
+    ): "DRF's authtoken is optional for a host project: its models import only when the app is installed",
+    (
+        "conversations/routing/agents.py",
+        "conversations.services.conversations",
+    ): "conversations.services re-exports routing's writes from its package __init__; importing a services module "
+    "at the top of routing would run that __init__ while routing is half-loaded",
+    (
+        "workflows/integrations/services.py",
+        "workflows.engine.definition",
+    ): "key rotation re-seals the write-only values inside workflow definitions, which only the definition module "
+    "knows; integrations sit below the engine (ignored import in the rooms contract, pyproject.toml)",
 }
 
 
 def _sources() -> list[Path]:
-    return [path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
-            if "migrations" not in path.parts]
+    return [
+        path
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "migrations" not in path.parts
+    ]
 
 
 def _imports_in_functions(path: Path) -> list[tuple[int, str]]:
@@ -60,8 +73,11 @@ def _imports_in_functions(path: Path) -> list[tuple[int, str]]:
 def _registry_loads() -> dict[str, set[str]]:
     """What `WorkflowsConfig.ready()` imports by name (importlib), which grimp cannot see: every step module and
     every trigger family."""
-    steps = {f"workflows.steps.{path.stem}" for path in (ROOT / "workflows" / "steps").glob("*.py")
-             if path.stem not in ("__init__", "registry")}
+    steps = {
+        f"workflows.steps.{path.stem}"
+        for path in (ROOT / "workflows" / "steps").glob("*.py")
+        if path.stem not in ("__init__", "registry")
+    }
     triggers = {f"workflows.triggers.{family}" for family in FAMILIES if family not in HELPERS}
     return {"workflows.apps": steps | triggers}
 

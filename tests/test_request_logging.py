@@ -1,5 +1,6 @@
 """A refused request is logged as one line (status and path), not a traceback; a server error keeps its traceback
 (helpdesk.logs, issue 14)."""
+
 import logging
 import sys
 
@@ -35,6 +36,13 @@ def test_a_server_error_keeps_its_traceback():
         raise RuntimeError("boom")
     except RuntimeError:
         record = logging.getLogger("django.request").makeRecord(
-            "django.request", logging.ERROR, __file__, 1, "Internal Server Error: /x", (), sys.exc_info(),
-            extra={"status_code": 500})
+            "django.request",
+            logging.ERROR,
+            __file__,
+            1,
+            "Internal Server Error: /x",
+            (),
+            sys.exc_info(),
+            extra={"status_code": 500},
+        )
     assert OneLineClientErrors().filter(record) and record.exc_info is not None

@@ -1,4 +1,5 @@
 """App config of the workflow engine."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -13,10 +14,10 @@ class WorkflowsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from conversations.services import register_field_usage
-        from workflows.engine.field_usage import workflows_using_field
-        from workflows.integrations.secrets import install_log_masking
-        from workflows.engine.schedules import ensure_schedules_after_migrate
         from workflows import steps, triggers
+        from workflows.engine.field_usage import workflows_using_field
+        from workflows.engine.schedules import ensure_schedules_after_migrate
+        from workflows.integrations.secrets import install_log_masking
 
         # The registries fill here, once every app is loaded (Django's seam), not as a side effect of an import.
         triggers.load_all()

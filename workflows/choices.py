@@ -1,4 +1,5 @@
 """Enumerations of the workflow engine, defined once."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 

@@ -3,10 +3,11 @@
 The database is the source of truth (docs/operations.md): a run's position, variables, resume time and lease are
 columns, so any worker can pick a run up after another one died, and the queue only wakes workers.
 """
-from django.utils.translation import gettext_lazy as _
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from conversations import clock
 from conversations.models import Conversation, Event
@@ -20,10 +21,14 @@ class Workflow(models.Model):
     trigger_type = models.CharField(max_length=50)
     trigger_config = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
-    order = models.IntegerField(default=0, help_text="For one event, workflows of its trigger type are considered "
-                                                     "lowest order first (then oldest first).")
-    stop_processing = models.BooleanField(default=False, help_text="Once this workflow matches an event, the "
-                                                                   "workflows after it do not start for that event.")
+    order = models.IntegerField(
+        default=0,
+        help_text="For one event, workflows of its trigger type are considered lowest order first (then oldest first).",
+    )
+    stop_processing = models.BooleanField(
+        default=False,
+        help_text="Once this workflow matches an event, the workflows after it do not start for that event.",
+    )
     next_schedule_at = models.DateTimeField(null=True, blank=True, help_text="When a `schedule` trigger checks next.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -79,23 +84,34 @@ class WorkflowRun(models.Model):
     version = models.PositiveIntegerField(_("version"))
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="workflow_runs")
     conversation = models.ForeignKey(
-        Conversation, verbose_name=_("conversation"), null=True, blank=True, on_delete=models.CASCADE, related_name="workflow_runs"
+        Conversation,
+        verbose_name=_("conversation"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="workflow_runs",
     )
     status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     position = models.PositiveIntegerField(default=0, help_text="The next step to execute.")
     variables = models.JSONField(default=dict, blank=True)
     resume_at = models.DateTimeField(_("resume at"), null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True, help_text="A running run whose lease expired is stuck.")
-    leased_by = models.CharField(max_length=200, blank=True, default="", editable=False,
-                                 help_text="The worker process holding the lease (host, PID, start time).")
+    leased_by = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The worker process holding the lease (host, PID, start time).",
+    )
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # A manual retry runs on the version the run ran ("original") or on the workflow's current one ("current"); then
     # `version` is the version it runs now and `first_version` the one it started with.
-    retried_on = models.CharField(max_length=8, blank=True, choices=[("original", "the version it ran"),
-                                                                     ("current", "the current version")])
+    retried_on = models.CharField(
+        max_length=8, blank=True, choices=[("original", "the version it ran"), ("current", "the current version")]
+    )
     first_version = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
@@ -111,7 +127,8 @@ class WorkflowRun(models.Model):
             models.Index(fields=["conversation", "-created_at"], name="run_conversation_created"),
             models.Index(fields=["status", "-created_at"], name="run_status_created"),
             models.Index(
-                fields=["resume_at"], name="run_due",
+                fields=["resume_at"],
+                name="run_due",
                 condition=Q(status__in=[RunStatus.QUEUED, RunStatus.WAITING, RunStatus.RUNNING]),
             ),
         ]
@@ -165,15 +182,18 @@ class RunWait(models.Model):
 class ScheduledEvent(models.Model):
     """A `schedule_event` step's promise of a later `scheduled_event.fired`, unless cleared first."""
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="scheduled_events",
-                                     verbose_name=_("conversation"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="scheduled_events", verbose_name=_("conversation")
+    )
     name = models.CharField(_("name"), max_length=100)
     fire_at = models.DateTimeField(_("fires at"))
-    status = models.CharField(_("status"), max_length=10, choices=ScheduledEventStatus.choices,
-                              default=ScheduledEventStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ScheduledEventStatus.choices, default=ScheduledEventStatus.PENDING
+    )
     depth = models.PositiveSmallIntegerField(_("depth"), default=0, help_text=_("Depth of the event it will fire."))
-    created_by_run = models.ForeignKey(WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL,
-                                       verbose_name=_("created by run"))
+    created_by_run = models.ForeignKey(
+        WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("created by run")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     fired_at = models.DateTimeField(_("fired at"), null=True, blank=True)
 
@@ -247,8 +267,9 @@ class HttpMethod(models.TextChoices):
 class CustomAction(models.Model):
     """An action on an integration with input and output JSON Schemas, callable from workflows once published."""
 
-    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="custom_actions",
-                                    verbose_name=_("integration"))
+    integration = models.ForeignKey(
+        Integration, on_delete=models.PROTECT, related_name="custom_actions", verbose_name=_("integration")
+    )
     name = models.CharField(_("name"), max_length=100, unique=True)
     description = models.TextField(_("description"), blank=True)
     method = models.CharField(_("method"), max_length=10, choices=HttpMethod.choices, default=HttpMethod.POST)
@@ -286,8 +307,14 @@ class Endpoint(models.Model):
     key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the kind and the destination.")
     kind = models.CharField(_("kind"), max_length=12, choices=EndpointKind.choices)
     url = models.CharField(_("URL"), max_length=500, help_text=_("Without userinfo, query string or secrets."))
-    integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="endpoints", verbose_name=_("integration"))
+    integration = models.ForeignKey(
+        Integration,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="endpoints",
+        verbose_name=_("integration"),
+    )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     failures = models.PositiveIntegerField(_("failures"), default=0)
     consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
@@ -296,16 +323,18 @@ class Endpoint(models.Model):
     last_failure_at = models.DateTimeField(_("last failure at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
-    alerted_at = models.DateTimeField(_("alerted at"), null=True, blank=True,
-                                      help_text=_("When managers were told it is disabled."))
+    alerted_at = models.DateTimeField(
+        _("alerted at"), null=True, blank=True, help_text=_("When managers were told it is disabled.")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["kind", "url", "id"]
         verbose_name = _("endpoint")
         verbose_name_plural = _("endpoints")
-        indexes = [models.Index(fields=["disabled_at"], name="endpoint_disabled",
-                                condition=Q(disabled_at__isnull=False))]
+        indexes = [
+            models.Index(fields=["disabled_at"], name="endpoint_disabled", condition=Q(disabled_at__isnull=False))
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.url}"
@@ -336,6 +365,7 @@ class WorkflowAlert(models.Model):
         ordering = ["-raised_at"]
         constraints = [models.UniqueConstraint(fields=["workflow", "after_run_id"], name="workflow_alert_once")]
 
+
 class WorkflowReplay(models.Model):
     """A "try on history" of a workflow over recorded events (docs/managers.md). The row is the source of truth: the
     workers process the events after `cursor_*` in chunks and add to the figures here, so a lost chunk task is
@@ -365,8 +395,7 @@ class WorkflowReplay(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["heartbeat_at"], name="replay_running",
-                                condition=Q(status="running"))]
+        indexes = [models.Index(fields=["heartbeat_at"], name="replay_running", condition=Q(status="running"))]
 
     def __str__(self) -> str:
         return _("Replay #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
@@ -377,19 +406,38 @@ class Macro(models.Model):
     agents at once and as themselves through `workflows.engine.macros.macro_apply` (never a workflow run)."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
-    steps = models.JSONField(_("steps"), default=list, blank=True,
-                             help_text=_("Internal steps, in the workflow step format."))
+    steps = models.JSONField(
+        _("steps"), default=list, blank=True, help_text=_("Internal steps, in the workflow step format.")
+    )
     active = models.BooleanField(_("active"), default=True, help_text=_("Only active macros are offered to agents."))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("created by"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    inputs = models.JSONField(_("inputs"), default=list, blank=True,
-                              help_text=_('Values asked before applying: [{"key": "order", "label": "Order number", '
-                                          '"type": "text"}], read as {{ inputs.order }} in the steps.'))
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="personal_macros", verbose_name=_("owner"),
-                              help_text=_("Set for a personal macro; empty = shared."))
+    inputs = models.JSONField(
+        _("inputs"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Values asked before applying: [{"key": "order", "label": "Order number", '
+            '"type": "text"}], read as {{ inputs.order }} in the steps.'
+        ),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="personal_macros",
+        verbose_name=_("owner"),
+        help_text=_("Set for a personal macro; empty = shared."),
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -406,13 +454,26 @@ class CannedResponse(models.Model):
     the managers'; one with an `owner` is that agent's own."""
 
     name = models.CharField(_("name"), max_length=200)
-    body = models.TextField(_("body"), help_text=_("The text, with placeholders such as {{ contact.name }} or "
-                                                   "{{ conversation.id }}."))
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="canned_responses", verbose_name=_("owner"),
-                              help_text=_("Set for a personal one; empty = shared."))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("created by"))
+    body = models.TextField(
+        _("body"), help_text=_("The text, with placeholders such as {{ contact.name }} or {{ conversation.id }}.")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_responses",
+        verbose_name=_("owner"),
+        help_text=_("Set for a personal one; empty = shared."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -8,6 +8,7 @@ shown as broken. The admin list, summary bar, analytics page and the API all tak
 percentages from `outcome_figures` and `percent` here, so they cannot disagree. Every figure is an aggregate
 computed by the database; nothing here loads runs one by one.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,14 +23,21 @@ from workflows.models import Workflow, WorkflowRun
 
 MOST_TRIGGERED_LIMIT = 10
 # The outcome counts every figure is made of: name -> the run status it counts (None: every run).
-OUTCOMES = {"executions": None, "succeeded": RunStatus.SUCCEEDED, "failed": RunStatus.FAILED,
-            "didnt_match": RunStatus.STOPPED, "cancelled": RunStatus.CANCELLED}
+OUTCOMES = {
+    "executions": None,
+    "succeeded": RunStatus.SUCCEEDED,
+    "failed": RunStatus.FAILED,
+    "didnt_match": RunStatus.STOPPED,
+    "cancelled": RunStatus.CANCELLED,
+}
 
 
 def outcome_counts(prefix: str = "") -> dict[str, Count]:
     """COUNT expressions for each outcome, over runs reached through `prefix` (e.g. "runs__" from a workflow)."""
-    return {name: Count(f"{prefix}id", filter=Q(**{f"{prefix}status": status}) if status else None)
-            for name, status in OUTCOMES.items()}
+    return {
+        name: Count(f"{prefix}id", filter=Q(**{f"{prefix}status": status}) if status else None)
+        for name, status in OUTCOMES.items()
+    }
 
 
 def rate(part: int, succeeded: int, failed: int) -> float | None:
@@ -42,8 +50,11 @@ def outcome_figures(counts: dict[str, int]) -> dict[str, Any]:
     """The outcome counts plus the success and failure rates, by the one definition of success."""
     figures = {name: counts.get(name) or 0 for name in OUTCOMES}
     succeeded, failed = figures["succeeded"], figures["failed"]
-    return {**figures, "success_rate": rate(succeeded, succeeded, failed),
-            "failure_rate": rate(failed, succeeded, failed)}
+    return {
+        **figures,
+        "success_rate": rate(succeeded, succeeded, failed),
+        "failure_rate": rate(failed, succeeded, failed),
+    }
 
 
 def percent(fraction: float | None) -> str:
@@ -78,8 +89,9 @@ def workflow_stats(workflow: Workflow) -> dict[str, Any]:
 
 def summary() -> dict[str, Any]:
     """The summary bar above the workflow list: workflows, active ones and the outcomes of all runs (two queries)."""
-    workflows = Workflow.objects.aggregate(workflows=Count("pk"),
-                                           active=Count("pk", filter=Q(status=WorkflowStatus.ACTIVE)))
+    workflows = Workflow.objects.aggregate(
+        workflows=Count("pk"), active=Count("pk", filter=Q(status=WorkflowStatus.ACTIVE))
+    )
     return {**workflows, **outcome_figures(WorkflowRun.objects.aggregate(**outcome_counts()))}
 
 
@@ -94,7 +106,10 @@ def _window_bounds(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.date
 def _daily_trend(runs: QuerySet[WorkflowRun], since: dt.date, until: dt.date) -> list[dict[str, Any]]:
     """One row per day of the window (days without runs included, with zeros)."""
     rows = {
-        row["day"]: row for row in runs.annotate(day=TruncDate("created_at")).values("day").annotate(
+        row["day"]: row
+        for row in runs.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(
             executions=Count("id"),
             succeeded=Count("id", filter=Q(status=RunStatus.SUCCEEDED)),
             failed=Count("id", filter=Q(status=RunStatus.FAILED)),
@@ -102,23 +117,32 @@ def _daily_trend(runs: QuerySet[WorkflowRun], since: dt.date, until: dt.date) ->
     }
     days = (since + dt.timedelta(days=offset) for offset in range((until - since).days + 1))
     return [
-        {"date": day.isoformat(), "executions": rows.get(day, {}).get("executions", 0),
-         "succeeded": rows.get(day, {}).get("succeeded", 0), "failed": rows.get(day, {}).get("failed", 0)}
+        {
+            "date": day.isoformat(),
+            "executions": rows.get(day, {}).get("executions", 0),
+            "succeeded": rows.get(day, {}).get("succeeded", 0),
+            "failed": rows.get(day, {}).get("failed", 0),
+        }
         for day in days
     ]
 
 
 def _most_triggered(runs: QuerySet[WorkflowRun]) -> list[dict[str, Any]]:
-    top = (runs.values("workflow_id", "workflow__name").annotate(executions=Count("id"))
-           .order_by("-executions", "workflow_id")[:MOST_TRIGGERED_LIMIT])
-    return [{"workflow": row["workflow_id"], "name": row["workflow__name"], "executions": row["executions"]}
-            for row in top]
+    top = (
+        runs.values("workflow_id", "workflow__name")
+        .annotate(executions=Count("id"))
+        .order_by("-executions", "workflow_id")[:MOST_TRIGGERED_LIMIT]
+    )
+    return [
+        {"workflow": row["workflow_id"], "name": row["workflow__name"], "executions": row["executions"]} for row in top
+    ]
 
 
 def _average_duration_seconds(runs: QuerySet[WorkflowRun]) -> float | None:
     duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
-    average = runs.filter(status__in=FINISHED_RUN_STATUSES, started_at__isnull=False, finished_at__isnull=False
-                          ).aggregate(average=Avg(duration))["average"]
+    average = runs.filter(
+        status__in=FINISHED_RUN_STATUSES, started_at__isnull=False, finished_at__isnull=False
+    ).aggregate(average=Avg(duration))["average"]
     if average is None:
         return None
     seconds = average.total_seconds() if isinstance(average, dt.timedelta) else float(average) / 1_000_000
@@ -134,8 +158,9 @@ def workflow_analytics(*, since: dt.date, until: dt.date) -> dict[str, Any]:
     start, end = _window_bounds(since, until)
     runs = WorkflowRun.objects.filter(created_at__gte=start, created_at__lt=end)
     figures = outcome_figures(runs.aggregate(**outcome_counts()))
-    workflows = Workflow.objects.aggregate(workflows=Count("id"),
-                                           active=Count("id", filter=Q(status=WorkflowStatus.ACTIVE)))
+    workflows = Workflow.objects.aggregate(
+        workflows=Count("id"), active=Count("id", filter=Q(status=WorkflowStatus.ACTIVE))
+    )
     return {
         "since": since.isoformat(),
         "until": until.isoformat(),

@@ -5,22 +5,23 @@ Write-only step config keys (a webhook `secret`) never leave through a read: `wo
 asked to reveal the values the latest save set (its own response, once) or all of them (server-side copies only).
 A save that posts the mask back, or leaves the key out, keeps the value of the same step in the previous version.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-
-from django.utils.translation import gettext as _
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, prefetch_related_objects
+from django.utils.translation import gettext as _
 
 from conversations import clock, payloads
 from conversations.choices import EventType
 from conversations.events import record_event
 from conversations.models import Conversation
 from workflows.choices import FINISHED_RUN_STATUSES, RunStatus, StepStatus, WorkflowStatus
+from workflows.engine import references
 from workflows.engine.definition import (
     DefinitionError,
     mask_write_only,
@@ -30,13 +31,11 @@ from workflows.engine.definition import (
     seal_write_only,
     validate_definition,
 )
-from workflows.engine import references
 from workflows.engine.dispatcher import dispatch_event
 from workflows.engine.program import flatten
 from workflows.engine.versions import stored_definition
 from workflows.integrations import delivery as health
 from workflows.models import Endpoint, RunWait, Step, StepRun, Workflow, WorkflowRun, WorkflowVersion
-
 
 Reveal = Literal["none", "new", "all"]
 
@@ -58,15 +57,25 @@ def workflow_definition(workflow: Workflow, *, reveal: Reveal = "none") -> dict[
 def workflow_new_write_only(workflow: Workflow) -> list[dict[str, Any]]:
     """The write-only values the latest save set (generated or changed), to show once: position, type, key, value."""
     stored = stored_definition(workflow)
-    return [{"position": position, "type": stored["steps"][position]["type"], "key": key,
-             "value": stored["steps"][position]["config"][key]}
-            for position, key in new_write_only_keys(stored, _previous_definition(workflow))]
+    return [
+        {
+            "position": position,
+            "type": stored["steps"][position]["type"],
+            "key": key,
+            "value": stored["steps"][position]["config"][key],
+        }
+        for position, key in new_write_only_keys(stored, _previous_definition(workflow))
+    ]
 
 
 def _previous_definition(workflow: Workflow) -> dict[str, Any] | None:
     """The definition saved before the current version (None for a new workflow)."""
-    previous = (WorkflowVersion.objects.filter(workflow=workflow, version__lt=workflow.version)
-                .order_by("-version").values_list("definition", flat=True).first())
+    previous = (
+        WorkflowVersion.objects.filter(workflow=workflow, version__lt=workflow.version)
+        .order_by("-version")
+        .values_list("definition", flat=True)
+        .first()
+    )
     return open_write_only(previous) if previous is not None else None
 
 
@@ -85,11 +94,18 @@ def _write_definition(workflow: Workflow, definition: dict) -> None:
         workflow.next_schedule_at = workflow.next_schedule_at or clock.now()
     workflow.save()
     workflow.steps.all().delete()
-    Step.objects.bulk_create([
-        Step(workflow=workflow, position=index, type=step["type"], config=step["config"],
-             on_false=step.get("on_false", ""))
-        for index, step in enumerate(definition["steps"])
-    ])
+    Step.objects.bulk_create(
+        [
+            Step(
+                workflow=workflow,
+                position=index,
+                type=step["type"],
+                config=step["config"],
+                on_false=step.get("on_false", ""),
+            )
+            for index, step in enumerate(definition["steps"])
+        ]
+    )
     WorkflowVersion.objects.create(workflow=workflow, version=workflow.version, definition=definition)
 
 
@@ -97,8 +113,9 @@ def _next_order() -> int:
     return (Workflow.objects.aggregate(last=Max("order"))["last"] or 0) + 1
 
 
-def workflow_create(*, definition: dict, created_by=None,
-                    tolerated: frozenset[tuple[str, str]] = frozenset()) -> Workflow:
+def workflow_create(
+    *, definition: dict, created_by=None, tolerated: frozenset[tuple[str, str]] = frozenset()
+) -> Workflow:
     """Validate and save a new workflow at version 1 (a write-only key posted as the mask, e.g. in an imported
     export, has nothing to keep: a webhook gets a new secret). `tolerated` references may be missing in a draft (a
     gallery template's integration, a copy of a broken workflow): they show as the workflow's problems."""
@@ -142,21 +159,32 @@ def workflow_restore_version(*, workflow: Workflow, version: int) -> Workflow:
     they were recorded keeps the current ones rather than falling back to defaults."""
     saved = WorkflowVersion.objects.filter(workflow=workflow, version=version).first()
     if saved is None:
-        raise ValidationError({"version": _("Version %(version)s of this workflow does not exist.") % {"version": version}})
+        raise ValidationError(
+            {"version": _("Version %(version)s of this workflow does not exist.") % {"version": version}}
+        )
     definition = open_write_only(saved.definition)
     order = definition.get("order")
     stop = definition.get("stop_processing")
-    return workflow_update(workflow=workflow, definition={
-        **definition, "status": workflow.status, "order": workflow.order if order is None else order,
-        "stop_processing": workflow.stop_processing if stop is None else stop})
+    return workflow_update(
+        workflow=workflow,
+        definition={
+            **definition,
+            "status": workflow.status,
+            "order": workflow.order if order is None else order,
+            "stop_processing": workflow.stop_processing if stop is None else stop,
+        },
+    )
 
 
 def workflow_duplicate(*, workflow: Workflow, created_by=None) -> Workflow:
     """A draft copy named "<name> (copy)", write-only values copied server-side (the copy signs as the original)."""
     definition = workflow_definition(workflow, reveal="all")
     name = f"{definition['name']} (copy)"[:200]
-    return workflow_create(definition={**definition, "name": name, "status": WorkflowStatus.DRAFT, "order": None},
-                           created_by=created_by, tolerated=references.tokens(definition))
+    return workflow_create(
+        definition={**definition, "name": name, "status": WorkflowStatus.DRAFT, "order": None},
+        created_by=created_by,
+        tolerated=references.tokens(definition),
+    )
 
 
 def workflow_problems(workflows: list[Workflow]) -> dict[int, list[dict[str, str]]]:
@@ -191,8 +219,9 @@ def workflow_delete(*, workflow: Workflow) -> None:
     workflow.delete()
 
 
-def workflow_run_manual(*, workflow: Workflow, conversation: Conversation, inputs: dict | None = None,
-                        actor=None) -> WorkflowRun:
+def workflow_run_manual(
+    *, workflow: Workflow, conversation: Conversation, inputs: dict | None = None, actor=None
+) -> WorkflowRun:
     """Start a `manual` workflow on a conversation (a person or an AI agent decided): records a `manual` event."""
     if workflow.trigger_type != EventType.MANUAL:
         raise ValidationError({"workflow": _("Only workflows with the manual trigger can be run by hand.")})
@@ -200,7 +229,8 @@ def workflow_run_manual(*, workflow: Workflow, conversation: Conversation, input
         raise ValidationError({"workflow": _("Activate the workflow first (drafts only run as tests).")})
     with transaction.atomic():
         event = record_event(
-            type=EventType.MANUAL, conversation=conversation,
+            type=EventType.MANUAL,
+            conversation=conversation,
             payload=payloads.manual_run(workflow=workflow, inputs=inputs, actor=actor),
         )
     for run_id in dispatch_event(event.pk):  # the event's own task may find it dispatched already: wake the run
@@ -225,12 +255,14 @@ def run_retry(*, run: WorkflowRun, version: RetryVersion = "original") -> Workfl
         if version == "current" and run.workflow.version != run.version:
             _move_to_current_version(run)
         # A manual retry gets a fresh set of attempts (and backoff) for the failed step.
-        StepRun.objects.filter(run=run, status=StepStatus.FAILED).update(status=StepStatus.PENDING, error="",
-                                                                         attempts=0)
+        StepRun.objects.filter(run=run, status=StepStatus.FAILED).update(
+            status=StepStatus.PENDING, error="", attempts=0
+        )
         run.status, run.error, run.finished_at, run.resume_at = RunStatus.QUEUED, "", None, clock.now()
         run.retried_on = version
-        run.save(update_fields=["status", "error", "finished_at", "resume_at", "retried_on", "version",
-                                "first_version"])
+        run.save(
+            update_fields=["status", "error", "finished_at", "resume_at", "retried_on", "version", "first_version"]
+        )
     transaction.on_commit(lambda: enqueue_run(run.pk))
     return run
 
@@ -240,9 +272,15 @@ def _move_to_current_version(run: WorkflowRun) -> None:
     before it stay, the failed step's result is dropped (it may now be another step type)."""
     steps = flatten(workflow_definition(run.workflow, reveal="all")["steps"])
     if run.position >= len(steps):
-        raise ValidationError({"version": _("The current version (v%(version)s) has %(steps)s step(s); the run failed at "
-                                            "step %(failed)s. Retry on the version it ran.")
-                               % {"version": run.workflow.version, "steps": len(steps), "failed": run.position + 1}})
+        raise ValidationError(
+            {
+                "version": _(
+                    "The current version (v%(version)s) has %(steps)s step(s); the run failed at "
+                    "step %(failed)s. Retry on the version it ran."
+                )
+                % {"version": run.workflow.version, "steps": len(steps), "failed": run.position + 1}
+            }
+        )
     StepRun.objects.filter(run=run, position__gte=run.position).delete()
     run.first_version = run.first_version or run.version
     run.version = run.workflow.version
@@ -274,8 +312,9 @@ def endpoint_enable(*, endpoint: Endpoint, redeliver_failed_since: dt.datetime |
     """Re-enable the endpoint (a fresh streak) and, when asked, re-queue the runs whose delivery to it failed since
     then; they retry from their failed step in the workers. Returns the re-queued run ids."""
     with transaction.atomic():
-        Endpoint.objects.filter(pk=endpoint.pk).update(disabled_at=None, alerted_at=None, consecutive_failures=0,
-                                                       failing_since=None)
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            disabled_at=None, alerted_at=None, consecutive_failures=0, failing_since=None
+        )
         run_ids = health.failed_runs_since(endpoint, redeliver_failed_since) if redeliver_failed_since else []
         for run in WorkflowRun.objects.filter(pk__in=run_ids):
             run_retry(run=run)

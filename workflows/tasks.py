@@ -1,16 +1,13 @@
 """django-q2 entry points of the engine. Tasks receive ids, reload rows and are safe to run twice."""
+
 from __future__ import annotations
 
 import os
 import time
 
-
 from conversations import clock
-from workflows.engine import drain
-from workflows.engine import runner
-from workflows.engine import sweep
 from conversations.conf import helpdesk_setting
-from workflows.engine import replay
+from workflows.engine import drain, replay, runner, sweep
 
 SWEEP_WINDOW_SECONDS = 55  # the django-q2 schedule fires about once a minute; the sweep covers the minute itself
 DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the task timeout)

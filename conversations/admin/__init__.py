@@ -5,7 +5,12 @@ made here records the same domain events as one made over the API or by a workfl
 surveys) is read-only, as django-q2's own task admin is. One module per area: `conversation` (list, change form,
 actions), `people` (contacts, teams, agents), `history` (tickets, surveys, recordings, events).
 """
-from conversations.admin import conversation, history, people  # noqa: F401  (importing registers the admins)
-from conversations.admin import preferences  # noqa: F401
-from conversations.admin import fields  # noqa: F401  (conversation field definitions)
-from conversations.admin import agent_day  # noqa: F401  (saved views, snooze, links, live thread, notifications)
+
+from conversations.admin import (  # noqa: F401  (importing registers the admins)
+    agent_day,  # noqa: F401  (saved views, snooze, links, live thread, notifications)
+    conversation,
+    fields,  # noqa: F401  (conversation field definitions)
+    history,
+    people,
+    preferences,  # noqa: F401
+)

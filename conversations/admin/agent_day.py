@@ -5,6 +5,7 @@ snooze presets, links, merge with a confirmation of what moves, presence and a l
 Every write goes through `conversations.services`; this module only configures pages and turns admin query strings
 into the API's filter keys (so a view saved here lists exactly what the API lists for it).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,14 @@ User = get_user_model()
 LIVE_POLL_SECONDS = 3
 MERGE_TEMPLATE = "admin/conversations/conversation/merge_confirm.html"
 # Admin list parameters and the API filter key each one is (quick views map to the filter they stand for).
-ADMIN_TO_API = {"status__exact": "status", "priority__exact": "priority", "channel__exact": "channel",
-                "assignee__id__exact": "assignee", "team__id__exact": "team", "q": "search"}
+ADMIN_TO_API = {
+    "status__exact": "status",
+    "priority__exact": "priority",
+    "channel__exact": "channel",
+    "assignee__id__exact": "assignee",
+    "team__id__exact": "team",
+    "q": "search",
+}
 
 
 # Saved views in the list ----------------------------------------------------------------------------------------------
@@ -72,8 +79,9 @@ def api_filters_from(request: HttpRequest) -> dict[str, str]:
         if params.get(admin_key):
             filters[api_key] = params[admin_key]
     if params.get("tags__id__exact", "").isdigit():
-        filters["tag"] = Tag.objects.filter(pk=int(params["tags__id__exact"])).values_list("name", flat=True).first() \
-            or ""
+        filters["tag"] = (
+            Tag.objects.filter(pk=int(params["tags__id__exact"])).values_list("name", flat=True).first() or ""
+        )
     view = params.get("view")
     if view == "mine":
         filters.update(assignee=request.user.get_username(), snoozed="false")
@@ -89,8 +97,16 @@ def sidebar_views(request: HttpRequest) -> list[dict[str, Any]]:
     views = list(saved_views.views_visible_to(request.user)[:50])
     counts = saved_views.view_counts(views)
     current = request.GET.get(SavedViewFilter.parameter_name, "")
-    return [{"name": view.name, "count": counts.get(view.pk, 0), "url": f"?saved_view={view.pk}",
-             "current": str(view.pk) == current, "shared": view.shared_with} for view in views]
+    return [
+        {
+            "name": view.name,
+            "count": counts.get(view.pk, 0),
+            "url": f"?saved_view={view.pk}",
+            "current": str(view.pk) == current,
+            "shared": view.shared_with,
+        }
+        for view in views
+    ]
 
 
 class SaveViewForm(forms.Form):
@@ -100,7 +116,7 @@ class SaveViewForm(forms.Form):
 
 
 def save_view(model_admin, request: HttpRequest) -> HttpResponseRedirect:
-    """"Save these filters as a view": type a name, press Save (the list's current filters become the view's)."""
+    """ "Save these filters as a view": type a name, press Save (the list's current filters become the view's)."""
     form = SaveViewForm(request.POST)
     changelist = reverse("admin:conversations_conversation_changelist")
     if not form.is_valid():
@@ -110,22 +126,28 @@ def save_view(model_admin, request: HttpRequest) -> HttpResponseRedirect:
     listing = HttpRequest()
     listing.GET, listing.user = QueryDict(query), request.user
     try:
-        view = saved_views.saved_view_create(owner=request.user, name=form.cleaned_data["name"],
-                                             filters=api_filters_from(listing),
-                                             shared_with=form.cleaned_data["shared_with"] or "me")
+        view = saved_views.saved_view_create(
+            owner=request.user,
+            name=form.cleaned_data["name"],
+            filters=api_filters_from(listing),
+            shared_with=form.cleaned_data["shared_with"] or "me",
+        )
     except (ValidationError, PermissionDenied) as exc:
         text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        model_admin.message_user(request, _('View not saved: %(text)s') % {'text': text}, messages.ERROR)
+        model_admin.message_user(request, _("View not saved: %(text)s") % {"text": text}, messages.ERROR)
         return HttpResponseRedirect(f"{changelist}?{query}")
-    model_admin.message_user(request, _('Saved the view "%(view_name)s".') % {'view_name': view.name}, messages.SUCCESS)
+    model_admin.message_user(request, _('Saved the view "%(view_name)s".') % {"view_name": view.name}, messages.SUCCESS)
     return HttpResponseRedirect(f"{changelist}?saved_view={view.pk}")
 
 
 def changelist_context(request: HttpRequest) -> dict[str, Any]:
     manager = is_manager(request.user)
-    return {"saved_views": sidebar_views(request), "can_share_views": manager,
-            "share_teams": list(Team.objects.order_by("name").values_list("pk", "name")) if manager else [],
-            "current_query": request.GET.urlencode()}
+    return {
+        "saved_views": sidebar_views(request),
+        "can_share_views": manager,
+        "share_teams": list(Team.objects.order_by("name").values_list("pk", "name")) if manager else [],
+        "current_query": request.GET.urlencode(),
+    }
 
 
 # Snooze presets -------------------------------------------------------------------------------------------------------
@@ -169,17 +191,20 @@ def snooze_view(model_admin, request: HttpRequest, object_id: str) -> HttpRespon
     try:
         until = snooze_until_from(request.user, request.POST)
         services.conversation_snooze(conversation=conversation, until=until, actor=request.user)
-        model_admin.message_user(request, _('Snoozed until %(until)s.') % {'until': dateformat.format(until, "D d M H:i")}, messages.SUCCESS)
+        model_admin.message_user(
+            request, _("Snoozed until %(until)s.") % {"until": dateformat.format(until, "D d M H:i")}, messages.SUCCESS
+        )
     except ValidationError as exc:
-        model_admin.message_user(request, gettext("Not snoozed: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
+        model_admin.message_user(
+            request, gettext("Not snoozed: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR
+        )
     return _back(conversation.pk)
 
 
 def link_view(model_admin, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
     conversation = _conversation_for(model_admin, request, object_id)
     other_id = request.POST.get("other", "").strip().lstrip("#")
-    other = Conversation.objects.filter(pk=int(other_id)).first() if other_id.isdigit() and len(other_id) < 18 \
-        else None
+    other = Conversation.objects.filter(pk=int(other_id)).first() if other_id.isdigit() and len(other_id) < 18 else None
     try:
         if other is None:
             raise ValidationError(_("No conversation with that number."))
@@ -187,12 +212,15 @@ def link_view(model_admin, request: HttpRequest, object_id: str) -> HttpResponse
             services.conversation_unlink(conversation=conversation, other=other, actor=request.user)
             done = gettext("Unlinked #%(number)s.") % {"number": other.pk}
         else:
-            services.conversation_link(conversation=conversation, other=other, kind=request.POST.get("kind", ""),
-                                       actor=request.user)
+            services.conversation_link(
+                conversation=conversation, other=other, kind=request.POST.get("kind", ""), actor=request.user
+            )
             done = gettext("Linked #%(number)s.") % {"number": other.pk}
         model_admin.message_user(request, done, messages.SUCCESS)
     except ValidationError as exc:
-        model_admin.message_user(request, gettext("Not linked: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
+        model_admin.message_user(
+            request, gettext("Not linked: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR
+        )
     return _back(conversation.pk)
 
 
@@ -207,29 +235,44 @@ def message_json(message: Message, conversation: Conversation) -> dict[str, Any]
         who = conversation.contact.name or "Customer"
     else:
         who = message.get_sender_type_display()
-    return {"id": message.pk, "kind": workspace.message_kind(message), "who": who,
-            "label": "Internal note" if message.internal else message.get_sender_type_display(),
-            "body": message.body, "created_at": message.created_at.isoformat(),
-            "time": message.created_at.strftime("%Y-%m-%d %H:%M")}
+    return {
+        "id": message.pk,
+        "kind": workspace.message_kind(message),
+        "who": who,
+        "label": "Internal note" if message.internal else message.get_sender_type_display(),
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+        "time": message.created_at.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def live_view(model_admin, request: HttpRequest, object_id: str) -> JsonResponse:
     """The workspace's poll (every ~3 s): a heartbeat with the agent's state, answered with who else is here and
     the messages after `after` (one UPDATE and three small indexed reads, besides the session and permissions)."""
-    conversation = Conversation.objects.select_related("contact").filter(
-        pk=int(object_id) if object_id.isdigit() and len(object_id) < 18 else 0).first()
+    conversation = (
+        Conversation.objects.select_related("contact")
+        .filter(pk=int(object_id) if object_id.isdigit() and len(object_id) < 18 else 0)
+        .first()
+    )
     if conversation is None or not request.user.has_perm("conversations.change_conversation"):
         raise PermissionDenied
     state = request.POST.get("state", PresenceState.VIEWING)
     if state in PresenceState.values:
         services.presence_beat(conversation=conversation, user=request.user, state=state)
     after = request.POST.get("after", "0")
-    newer = Message.objects.filter(conversation=conversation, pk__gt=int(after) if after.isdigit() else 0) \
-        .select_related("author").order_by("created_at", "id")[:50]
-    others = [{"username": p.user.get_username(), "state": p.state}
-              for p in services.present_on(conversation) if p.user_id != request.user.pk]
-    return JsonResponse({"presence": others, "messages": [message_json(m, conversation) for m in newer],
-                         "status": conversation.status})
+    newer = (
+        Message.objects.filter(conversation=conversation, pk__gt=int(after) if after.isdigit() else 0)
+        .select_related("author")
+        .order_by("created_at", "id")[:50]
+    )
+    others = [
+        {"username": p.user.get_username(), "state": p.state}
+        for p in services.present_on(conversation)
+        if p.user_id != request.user.pk
+    ]
+    return JsonResponse(
+        {"presence": others, "messages": [message_json(m, conversation) for m in newer], "status": conversation.status}
+    )
 
 
 # The conversation page's panels ---------------------------------------------------------------------------------------
@@ -237,16 +280,20 @@ def live_view(model_admin, request: HttpRequest, object_id: str) -> JsonResponse
 
 def next_conversation(request: HttpRequest, conversation: Conversation) -> Conversation | None:
     """The next one to work: the oldest of mine still new or open (not snoozed), else the oldest unassigned one."""
-    workable = Conversation.objects.filter(status__in=[Status.NEW, Status.OPEN], snoozed_until__isnull=True,
-                                           merged_into__isnull=True).exclude(pk=conversation.pk)
-    return (workable.filter(assignee=request.user).order_by("created_at", "id").first()
-            or workable.filter(assignee__isnull=True).order_by("created_at", "id").first())
+    workable = Conversation.objects.filter(
+        status__in=[Status.NEW, Status.OPEN], snoozed_until__isnull=True, merged_into__isnull=True
+    ).exclude(pk=conversation.pk)
+    return (
+        workable.filter(assignee=request.user).order_by("created_at", "id").first()
+        or workable.filter(assignee__isnull=True).order_by("created_at", "id").first()
+    )
 
 
 def agents_usernames() -> list[str]:
     """Who a note may mention (the autocomplete list): active staff, by username."""
-    return list(User.objects.filter(is_active=True, is_staff=True).order_by("username")
-                .values_list("username", flat=True)[:500])
+    return list(
+        User.objects.filter(is_active=True, is_staff=True).order_by("username").values_list("username", flat=True)[:500]
+    )
 
 
 def bar_panel(request: HttpRequest, conversation: Conversation) -> str:
@@ -254,23 +301,38 @@ def bar_panel(request: HttpRequest, conversation: Conversation) -> str:
     if opened.isdigit() and len(opened) < 18:  # arrived from the notification list: that one is read now
         services.notifications_mark_read(user=request.user, ids=[int(opened)])
     unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()
-    return render_to_string("admin/conversations/conversation/agent_day_bar.html", {
-        "original": conversation, "unread": unread,
-        "notifications_url": reverse("admin:conversations_notification_changelist")})
+    return render_to_string(
+        "admin/conversations/conversation/agent_day_bar.html",
+        {
+            "original": conversation,
+            "unread": unread,
+            "notifications_url": reverse("admin:conversations_notification_changelist"),
+        },
+    )
 
 
 def side_panel(request: HttpRequest, conversation: Conversation) -> str:
     following = next_conversation(request, conversation)
-    urls = {name: reverse(f"admin:conversations_conversation_{name}", args=[conversation.pk])
-            for name in ("snooze", "link", "live")}
-    return render_to_string("admin/conversations/conversation/agent_day_side.html", {
-        "original": conversation, "urls": urls, "presets": snooze_presets(request.user),
-        "links": services.links_of(conversation), "link_kinds": LinkKind.choices,
-        "next_url": reverse("admin:conversations_conversation_change", args=[following.pk]) if following else "",
-        "usernames": agents_usernames(), "poll_seconds": LIVE_POLL_SECONDS,
-        "last_message_id": conversation.messages.order_by("-id").values_list("id", flat=True).first() or 0,
-        "me": request.user.get_username(),
-    }, request=request)
+    urls = {
+        name: reverse(f"admin:conversations_conversation_{name}", args=[conversation.pk])
+        for name in ("snooze", "link", "live")
+    }
+    return render_to_string(
+        "admin/conversations/conversation/agent_day_side.html",
+        {
+            "original": conversation,
+            "urls": urls,
+            "presets": snooze_presets(request.user),
+            "links": services.links_of(conversation),
+            "link_kinds": LinkKind.choices,
+            "next_url": reverse("admin:conversations_conversation_change", args=[following.pk]) if following else "",
+            "usernames": agents_usernames(),
+            "poll_seconds": LIVE_POLL_SECONDS,
+            "last_message_id": conversation.messages.order_by("-id").values_list("id", flat=True).first() or 0,
+            "me": request.user.get_username(),
+        },
+        request=request,
+    )
 
 
 workspace.register_panel(workspace.Panel("bar", bar_panel))
@@ -281,17 +343,29 @@ workspace.register_panel(workspace.Panel("side", side_panel))
 
 
 class MergeForm(forms.Form):
-    into = forms.IntegerField(min_value=1, label=_("Merge into conversation #"),
-                              help_text=_("The conversation that keeps the thread; the selected ones are closed."))
+    into = forms.IntegerField(
+        min_value=1,
+        label=_("Merge into conversation #"),
+        help_text=_("The conversation that keeps the thread; the selected ones are closed."),
+    )
 
 
 def _what_moves(sources: list[Conversation]) -> list[dict[str, Any]]:
-    counts = Message.objects.filter(conversation__in=sources).values("conversation").annotate(
-        messages=Count("id", filter=Q(internal=False)), notes=Count("id", filter=Q(internal=True)))
+    counts = (
+        Message.objects.filter(conversation__in=sources)
+        .values("conversation")
+        .annotate(messages=Count("id", filter=Q(internal=False)), notes=Count("id", filter=Q(internal=True)))
+    )
     by_id = {row["conversation"]: row for row in counts}
-    return [{"conversation": source, "messages": by_id.get(source.pk, {}).get("messages", 0),
-             "notes": by_id.get(source.pk, {}).get("notes", 0),
-             "tags": [tag.name for tag in source.tags.all()]} for source in sources]
+    return [
+        {
+            "conversation": source,
+            "messages": by_id.get(source.pk, {}).get("messages", 0),
+            "notes": by_id.get(source.pk, {}).get("notes", 0),
+            "tags": [tag.name for tag in source.tags.all()],
+        }
+        for source in sources
+    ]
 
 
 @admin.action(description=_("Merge into…"), permissions=["change"])
@@ -306,11 +380,22 @@ def merge_into(model_admin, request: HttpRequest, queryset: QuerySet):
             form.add_error("into", "No conversation with that number.")
         elif "confirm" in request.POST:
             return _merge_all(model_admin, request, sources, target)
-    return TemplateResponse(request, MERGE_TEMPLATE, {
-        **model_admin.admin_site.each_context(request), "title": _("Merge conversations"), "opts": model_admin.model._meta,
-        "form": form, "target": target, "moves": _what_moves([s for s in sources if s != target]),
-        "action": request.POST.get("action", ""), "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
-        "select_across": request.POST.get("select_across", "0"), "action_checkbox_name": ACTION_CHECKBOX_NAME})
+    return TemplateResponse(
+        request,
+        MERGE_TEMPLATE,
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": _("Merge conversations"),
+            "opts": model_admin.model._meta,
+            "form": form,
+            "target": target,
+            "moves": _what_moves([s for s in sources if s != target]),
+            "action": request.POST.get("action", ""),
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        },
+    )
 
 
 def _merge_all(model_admin, request, sources: list[Conversation], target: Conversation) -> None:
@@ -322,9 +407,15 @@ def _merge_all(model_admin, request, sources: list[Conversation], target: Conver
         except ValidationError as exc:
             refused.append(f"#{source.pk}: {' '.join(exc.messages)}")
     if merged:
-        model_admin.message_user(request, _('Merged %(value0)s into #%(target_pk)s.') % {'value0': ', '.join(merged), 'target_pk': target.pk}, messages.SUCCESS)
+        model_admin.message_user(
+            request,
+            _("Merged %(value0)s into #%(target_pk)s.") % {"value0": ", ".join(merged), "target_pk": target.pk},
+            messages.SUCCESS,
+        )
     if refused:
-        model_admin.message_user(request, gettext("Not merged: %(reasons)s") % {"reasons": "; ".join(refused)}, messages.ERROR)
+        model_admin.message_user(
+            request, gettext("Not merged: %(reasons)s") % {"reasons": "; ".join(refused)}, messages.ERROR
+        )
 
 
 def admin_urls(model_admin) -> list:
@@ -377,14 +468,21 @@ class NotificationAdmin(admin.ModelAdmin):
         if notification.conversation_id is None:
             return "–"
         url = reverse("admin:conversations_conversation_change", args=[notification.conversation_id])
-        return format_html('<a href="{}?{}">#{} {}</a>', url, urlencode({"read": notification.pk}),
-                           notification.conversation_id, notification.conversation.subject)
+        return format_html(
+            '<a href="{}?{}">#{} {}</a>',
+            url,
+            urlencode({"read": notification.pk}),
+            notification.conversation_id,
+            notification.conversation.subject,
+        )
 
     @admin.action(description=_("Mark as read"))
     def mark_read(self, request, queryset) -> None:
         count = services.notifications_mark_read(user=request.user, ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, _('Marked %(count)s as read.') % {'count': count}, messages.SUCCESS)
+        self.message_user(request, _("Marked %(count)s as read.") % {"count": count}, messages.SUCCESS)
 
     def changelist_view(self, request, extra_context=None):
         unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()
-        return super().changelist_view(request, {**(extra_context or {}), "title": _('Notifications (%(unread)s unread)') % {'unread': unread}})
+        return super().changelist_view(
+            request, {**(extra_context or {}), "title": _("Notifications (%(unread)s unread)") % {"unread": unread}}
+        )

@@ -5,8 +5,8 @@ installs the apps has it at /admin/conversations/userpreference/api-access/): a 
 A token has the rights of its user, so the page only ever shows the signed-in user's own token. Regenerating
 deletes the old key first: a leaked key stops working at once.
 """
+
 from __future__ import annotations
-from django.utils.translation import gettext_lazy as _
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
 from conversations.roles import is_manager
@@ -47,9 +48,15 @@ def api_access_view(request: HttpRequest, site_name: str = "admin") -> HttpRespo
     if request.method == "POST":
         had_token = token_of(request.user) is not None
         token_regenerate(user=request.user)
-        messages.success(request, _("New API token created; the old one no longer works.") if had_token
-                         else _("API token created."))
+        messages.success(
+            request, _("New API token created; the old one no longer works.") if had_token else _("API token created.")
+        )
         return HttpResponseRedirect(reverse(f"{site_name}:api_access"))
-    context = {**admin.site.each_context(request), "title": _("API access"), "token": token_of(request.user),
-               "api_root": request.build_absolute_uri("/api/"), "docs_url": _docs_url()}
+    context = {
+        **admin.site.each_context(request),
+        "title": _("API access"),
+        "token": token_of(request.user),
+        "api_root": request.build_absolute_uri("/api/"),
+        "docs_url": _docs_url(),
+    }
     return TemplateResponse(request, "admin/api_access.html", context)

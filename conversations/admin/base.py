@@ -1,4 +1,5 @@
 """Building blocks shared by the conversations admin: read-only classes, role checks and service adapters."""
+
 from __future__ import annotations
 
 from django import forms
@@ -33,7 +34,10 @@ def split_tags(text: str) -> list[str]:
     for raw in (text or "").split(","):
         name = raw.strip()
         if len(name) > services.MAX_TAG_LENGTH:
-            raise forms.ValidationError(_('A tag has at most %(services_MAX_TAG_LENGTH)s characters.') % {'services_MAX_TAG_LENGTH': services.MAX_TAG_LENGTH})
+            raise forms.ValidationError(
+                _("A tag has at most %(services_MAX_TAG_LENGTH)s characters.")
+                % {"services_MAX_TAG_LENGTH": services.MAX_TAG_LENGTH}
+            )
         if name and name not in names:
             names.append(name)
     return names
@@ -110,6 +114,7 @@ class ServiceErrorsAsMessages:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as exc:
-            self.message_user(request, gettext("Not saved: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
+            self.message_user(
+                request, gettext("Not saved: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR
+            )
             return HttpResponseRedirect(request.get_full_path())
-

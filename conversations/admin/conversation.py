@@ -4,6 +4,7 @@ Saving the change form calls the service of each field that changed, the workspa
 me, status; see `conversations.admin.workspace`) post to `<id>/work/`, and the bulk actions ("Assign to me", "Change status…", "Set priority…",
 "Add tags…") call the services once per conversation and report what they did. Nothing here saves a domain row.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,8 +19,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.formats import number_format
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -27,13 +28,12 @@ from django.views.decorators.http import require_POST
 from conversations import services
 from conversations.admin import agent_day, workspace
 from conversations.admin import fields as field_admin
-
-from conversations.timefmt import when
-from conversations.wording import event_sentence
 from conversations.admin.base import ReadOnlyInline, ServiceErrorsAsMessages, adopt, split_tags, staff_users
 from conversations.admin.routing import SkillsFormField
 from conversations.choices import Priority, Status
 from conversations.models import Conversation, Event, Message
+from conversations.timefmt import when
+from conversations.wording import event_sentence
 
 ACTION_FORM_TEMPLATE = "admin/conversations/conversation/action_form.html"
 MAX_LISTED_IN_ACTION_FORM = 20
@@ -45,8 +45,12 @@ MAX_LISTED_IN_ACTION_FORM = 20
 class ConversationForm(forms.ModelForm):
     """The change form; tags are typed as text so an agent can use a new tag without a trip to another page."""
 
-    tags = forms.CharField(required=False, help_text=_("Comma-separated, e.g. billing, refund. New tags are created."), label=_("Tags"))
-    required_skills = SkillsFormField(help_text=_("Skills an agent needs to take it from the queue, e.g. german."), label=_("Required skills"))
+    tags = forms.CharField(
+        required=False, help_text=_("Comma-separated, e.g. billing, refund. New tags are created."), label=_("Tags")
+    )
+    required_skills = SkillsFormField(
+        help_text=_("Skills an agent needs to take it from the queue, e.g. german."), label=_("Required skills")
+    )
 
     class Meta:
         model = Conversation
@@ -111,12 +115,24 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     # Related values share a cell (subject with contact and channel, status with priority, assignee with team) so
     # every column, the SLA app's included, fits at 1440 pixels with the navigation sidebar and the filters open.
     list_display = [
-        "id", "conversation_display", "status_display", "owner_display", "tag_list", "sentiment_display",
+        "id",
+        "conversation_display",
+        "status_display",
+        "owner_display",
+        "tag_list",
+        "sentiment_display",
         "created_display",
     ]
     list_display_links = ["id", "conversation_display"]
     list_filter = [
-        workspace.QuickViewFilter, agent_day.SavedViewFilter, "status", "priority", "channel", ("assignee", admin.RelatedOnlyFieldListFilter), "team", "tags",
+        workspace.QuickViewFilter,
+        agent_day.SavedViewFilter,
+        "status",
+        "priority",
+        "channel",
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+        "team",
+        "tags",
     ]
     search_fields = ["subject", "contact__name", "contact__email", "contact__phone"]
     search_help_text = _("Search subject, contact name, email or phone, and the text of messages.")
@@ -127,8 +143,13 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     actions = ["assign_to_me", "change_status", "set_priority", "add_tags", agent_day.merge_into]
     list_per_page = 50
     timeline_fields = [
-        "sentiment", "first_response_at", "last_customer_message_at", "last_agent_message_at", "resolved_at",
-        "created_at", "updated_at",
+        "sentiment",
+        "first_response_at",
+        "last_customer_message_at",
+        "last_agent_message_at",
+        "resolved_at",
+        "created_at",
+        "updated_at",
     ]
 
     def get_queryset(self, request):
@@ -147,8 +168,11 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     # The workspace: the thread and buttons on the conversation page, quick views above the list -----------------
 
     def get_urls(self):
-        work = path("<path:object_id>/work/", self.admin_site.admin_view(require_POST(self.work_view)),
-                    name="conversations_conversation_work")
+        work = path(
+            "<path:object_id>/work/",
+            self.admin_site.admin_view(require_POST(self.work_view)),
+            name="conversations_conversation_work",
+        )
         return [work, *agent_day.admin_urls(self), *super().get_urls()]
 
     def work_view(self, request, object_id: str) -> HttpResponseRedirect:
@@ -157,11 +181,12 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         if conversation is None or not self.has_change_permission(request, conversation):
             raise PermissionDenied
         try:
-            done = workspace.perform_work(conversation, workspace.WorkForm(request.POST, request.FILES),
-                                          request.user)
+            done = workspace.perform_work(conversation, workspace.WorkForm(request.POST, request.FILES), request.user)
             self.message_user(request, done, messages.SUCCESS)
         except ValidationError as exc:
-            self.message_user(request, gettext("Not done: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
+            self.message_user(
+                request, gettext("Not done: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR
+            )
         return HttpResponseRedirect(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -171,8 +196,14 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {**(extra_context or {}), "quick_links": workspace.quick_links(request),
-                                                 **agent_day.changelist_context(request)})
+        return super().changelist_view(
+            request,
+            {
+                **(extra_context or {}),
+                "quick_links": workspace.quick_links(request),
+                **agent_day.changelist_context(request),
+            },
+        )
 
     def get_actions(self, request):
         """The own actions plus those other apps register (e.g. workflows' "Apply macro…")."""
@@ -182,8 +213,10 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         return actions
 
     def get_fieldsets(self, request, obj=None):
-        work = (_("Work"), {"fields": ["status", "priority", "assignee", "team", "tags", "disposition",
-                                    "required_skills"]})
+        work = (
+            _("Work"),
+            {"fields": ["status", "priority", "assignee", "team", "tags", "disposition", "required_skills"]},
+        )
         fields = [fieldset] if (fieldset := field_admin.fieldset(self._field_definitions(request))) else []
         if obj is None:
             return [(None, {"fields": ["contact", "channel", "subject"]}), work, *fields]
@@ -218,16 +251,26 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
     @admin.display(description=_("Conversation"), ordering="subject")
     def conversation_display(self, conversation: Conversation) -> str:
-        return format_html('{}<br><span class="ws-who">{} · {}</span>', conversation.subject or "(no subject)",
-                           conversation.contact, conversation.get_channel_display())
+        return format_html(
+            '{}<br><span class="ws-who">{} · {}</span>',
+            conversation.subject or "(no subject)",
+            conversation.contact,
+            conversation.get_channel_display(),
+        )
 
     @admin.display(description=_("Status"), ordering="status")
     def status_display(self, conversation: Conversation) -> str:
         if conversation.snoozed_until:  # the snooze badge of the list (docs/agent_day.md)
-            return format_html('{}<br><span class="ws-who ws-snoozed-cell">{}</span>', conversation.get_status_display(),
-                               gettext("snoozed until %(time)s") % {"time": when(conversation.snoozed_until)})
-        return format_html('{}<br><span class="ws-who">{}</span>', conversation.get_status_display(),
-                           gettext("%(priority)s priority") % {"priority": conversation.get_priority_display()})
+            return format_html(
+                '{}<br><span class="ws-who ws-snoozed-cell">{}</span>',
+                conversation.get_status_display(),
+                gettext("snoozed until %(time)s") % {"time": when(conversation.snoozed_until)},
+            )
+        return format_html(
+            '{}<br><span class="ws-who">{}</span>',
+            conversation.get_status_display(),
+            gettext("%(priority)s priority") % {"priority": conversation.get_priority_display()},
+        )
 
     @admin.display(description=_("Assignee"), ordering="assignee__username")
     def owner_display(self, conversation: Conversation) -> str:
@@ -253,8 +296,11 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         data = form.cleaned_data
         if not change:
             opened = services.conversation_open(
-                contact=data["contact"], channel=data["channel"], subject=data.get("subject", ""),
-                priority=data["priority"], team=data.get("team"),
+                contact=data["contact"],
+                channel=data["channel"],
+                subject=data.get("subject", ""),
+                priority=data["priority"],
+                team=data.get("team"),
             )
             adopt(obj, opened)
         self._apply_work_fields(request, obj, form)
@@ -303,8 +349,9 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         if changed:
             self.message_user(request, done(changed), messages.SUCCESS)
         if refused:
-            self.message_user(request, gettext("Not changed: %(reasons)s") % {"reasons": "; ".join(refused)},
-                              messages.ERROR)
+            self.message_user(
+                request, gettext("Not changed: %(reasons)s") % {"reasons": "; ".join(refused)}, messages.ERROR
+            )
 
     def _with_form(self, request, queryset, form_class: type[forms.Form], title: str, apply: Callable) -> Any:
         """The intermediate page of an action: ask for a value, then apply it to the selected conversations."""
@@ -335,10 +382,13 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     @admin.action(description=_("Assign to me"), permissions=["change"])
     def assign_to_me(self, request, queryset) -> None:
         self._apply_to_each(
-            request, queryset,
+            request,
+            queryset,
             lambda c: services.conversation_assign(conversation=c, assignee=request.user, actor=request.user),
-            lambda count: ngettext("Assigned %(count)s conversation to you.",
-                                   "Assigned %(count)s conversations to you.", count) % {"count": count},
+            lambda count: (
+                ngettext("Assigned %(count)s conversation to you.", "Assigned %(count)s conversations to you.", count)
+                % {"count": count}
+            ),
         )
 
     @admin.action(description=_("Change status…"), permissions=["change"])
@@ -346,13 +396,19 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         def apply(data):
             label = Status(data["status"]).label
             self._apply_to_each(
-                request, queryset,
+                request,
+                queryset,
                 lambda c: services.conversation_change_status(
                     conversation=c, status=data["status"], actor=request.user
                 ),
-                lambda count: ngettext("Set the status of %(count)s conversation to %(label)s.",
-                                       "Set the status of %(count)s conversations to %(label)s.", count) % {
-                    "count": count, "label": label},
+                lambda count: (
+                    ngettext(
+                        "Set the status of %(count)s conversation to %(label)s.",
+                        "Set the status of %(count)s conversations to %(label)s.",
+                        count,
+                    )
+                    % {"count": count, "label": label}
+                ),
             )
 
         return self._with_form(request, queryset, StatusForm, _("Change the status of conversations"), apply)
@@ -362,11 +418,17 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         def apply(data):
             label = Priority(data["priority"]).label
             self._apply_to_each(
-                request, queryset,
+                request,
+                queryset,
                 lambda c: services.conversation_set_priority(conversation=c, priority=data["priority"]),
-                lambda count: ngettext("Set the priority of %(count)s conversation to %(label)s.",
-                                       "Set the priority of %(count)s conversations to %(label)s.", count) % {
-                    "count": count, "label": label},
+                lambda count: (
+                    ngettext(
+                        "Set the priority of %(count)s conversation to %(label)s.",
+                        "Set the priority of %(count)s conversations to %(label)s.",
+                        count,
+                    )
+                    % {"count": count, "label": label}
+                ),
             )
 
         return self._with_form(request, queryset, PriorityForm, _("Set the priority of conversations"), apply)
@@ -376,12 +438,17 @@ class ConversationAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         def apply(data):
             names = ", ".join(data["tags"])
             self._apply_to_each(
-                request, queryset,
+                request,
+                queryset,
                 lambda c: services.conversation_add_tags(conversation=c, tags=data["tags"]),
-                lambda count: ngettext("Tagged %(count)s conversation with %(names)s.",
-                                       "Tagged %(count)s conversations with %(names)s.", count) % {
-                    "count": count, "names": names},
+                lambda count: (
+                    ngettext(
+                        "Tagged %(count)s conversation with %(names)s.",
+                        "Tagged %(count)s conversations with %(names)s.",
+                        count,
+                    )
+                    % {"count": count, "names": names}
+                ),
             )
 
         return self._with_form(request, queryset, AddTagsForm, _("Add tags to conversations"), apply)
-

@@ -3,6 +3,7 @@ uses to show and edit values — one form field per definition, the resolve chec
 list column per definition. Every write goes through `conversations.services` (`conversation_field_*`,
 `conversation_set_fields`), so admin records the same events and refuses the same changes as the API.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,11 +20,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversations import services
-from conversations.services import fields as field_services
 from conversations.admin import workspace
 from conversations.admin.base import ManagersWriteMixin, ServiceErrorsAsMessages
 from conversations.choices import FieldType, Status
 from conversations.models import Conversation, ConversationField
+from conversations.services import fields as field_services
 
 PREFIX = "field__"
 MAX_LIST_COLUMNS = 6  # the list stays readable at 1440 pixels; more fields are still on each conversation's page
@@ -35,8 +36,12 @@ MAX_LIST_COLUMNS = 6  # the list stays readable at 1440 pixels; more fields are 
 class ConversationFieldForm(forms.ModelForm):
     """A definition; select options are typed one per line (or comma-separated)."""
 
-    options = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                              help_text=_("Select fields: the allowed values, one per line."), label=_("Options"))
+    options = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Select fields: the allowed values, one per line."),
+        label=_("Options"),
+    )
 
     class Meta:
         model = ConversationField
@@ -50,8 +55,9 @@ class ConversationFieldForm(forms.ModelForm):
 
     def clean_options(self) -> list[str]:
         text = self.cleaned_data.get("options") or ""
-        return list(dict.fromkeys(part.strip() for line in text.splitlines() for part in line.split(",")
-                                  if part.strip()))
+        return list(
+            dict.fromkeys(part.strip() for line in text.splitlines() for part in line.split(",") if part.strip())
+        )
 
     def _post_clean(self) -> None:
         """The services' checks (key pattern, options of a select, a type a workflow relies on) as form errors."""
@@ -99,7 +105,9 @@ class ConversationFieldAdmin(ManagersWriteMixin, ServiceErrorsAsMessages, admin.
         try:
             return super().delete_view(request, object_id, extra_context)
         except ValidationError as exc:
-            self.message_user(request, gettext("Not deleted: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR)
+            self.message_user(
+                request, gettext("Not deleted: %(reasons)s") % {"reasons": " ".join(exc.messages)}, messages.ERROR
+            )
             return HttpResponseRedirect(request.get_full_path().rsplit("delete/", 1)[0])
 
 
@@ -117,8 +125,11 @@ def definitions(request: HttpRequest | None = None) -> list[ConversationField]:
 
 def _form_field(definition: ConversationField) -> forms.Field:
     """The form field that edits one definition's value."""
-    common = {"required": False, "label": definition.label,
-              "help_text": "Required before resolving." if definition.required_on_resolve else ""}
+    common = {
+        "required": False,
+        "label": definition.label,
+        "help_text": "Required before resolving." if definition.required_on_resolve else "",
+    }
     if definition.type == FieldType.NUMBER:
         return forms.DecimalField(**common)
     if definition.type == FieldType.DATE:
@@ -168,7 +179,7 @@ def changed_values(form: forms.Form) -> dict[str, Any]:
     for name in form.changed_data:
         if name.startswith(PREFIX):
             value = form.cleaned_data.get(name)
-            values[name[len(PREFIX):]] = None if value in (None, "") else _stored(value)
+            values[name[len(PREFIX) :]] = None if value in (None, "") else _stored(value)
     return values
 
 
@@ -180,12 +191,15 @@ def fieldset(fields: list[ConversationField]) -> tuple[str, dict] | None:
 
 def list_columns(fields: list[ConversationField]) -> list[Callable[[Conversation], str]]:
     """One list column per definition (the first MAX_LIST_COLUMNS by position), showing the value or a dash."""
+
     def column(definition: ConversationField) -> Callable[[Conversation], str]:
         @admin.display(description=definition.label)
         def value(conversation: Conversation) -> str:
             return shown_value(conversation, definition)
+
         value.__name__ = f"{PREFIX}{definition.key}"
         return value
+
     return [column(definition) for definition in fields[:MAX_LIST_COLUMNS]]
 
 
@@ -202,12 +216,20 @@ def fields_panel(request: HttpRequest, conversation: Conversation) -> str:
     fields = definitions(request)
     if not fields:
         return ""
-    rows = format_html_join("", "<dt>{}{}</dt><dd>{}</dd>", (
-        (definition.label, " *" if definition.required_on_resolve else "", shown_value(conversation, definition))
-        for definition in fields))
-    return format_html('<div class="module ws-fields"><h2>{}</h2><dl class="ws-box">{}</dl>'
-                       '<p class="help">{}</p></div>', _("Fields"), rows,
-                       _("* required before resolving; edit in “Fields” below."))
+    rows = format_html_join(
+        "",
+        "<dt>{}{}</dt><dd>{}</dd>",
+        (
+            (definition.label, " *" if definition.required_on_resolve else "", shown_value(conversation, definition))
+            for definition in fields
+        ),
+    )
+    return format_html(
+        '<div class="module ws-fields"><h2>{}</h2><dl class="ws-box">{}</dl><p class="help">{}</p></div>',
+        _("Fields"),
+        rows,
+        _("* required before resolving; edit in “Fields” below."),
+    )
 
 
 workspace.register_panel(workspace.Panel("side", fields_panel))

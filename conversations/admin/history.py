@@ -1,4 +1,5 @@
 """Admins of what conversations produce: tickets, surveys, recordings and the domain event log (read-only)."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from conversations import services
-from conversations.timefmt import when
-from conversations.wording import EVENT_LABELS, event_sentence
 from conversations.admin.base import ReadOnlyAdmin, ReadOnlyInline, adopt
 from conversations.models import Event, Recording, Survey, Ticket, Transcript
+from conversations.timefmt import when
+from conversations.wording import EVENT_LABELS, event_sentence
 
 
 class TicketForm(forms.ModelForm):
@@ -40,10 +41,15 @@ class TicketAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Ticket, form, change: bool) -> None:
         data = form.cleaned_data
-        adopt(obj, services.ticket_create(
-            conversation=data["conversation"], title=data["title"], description=data.get("description", ""),
-            priority=data["priority"],
-        ))
+        adopt(
+            obj,
+            services.ticket_create(
+                conversation=data["conversation"],
+                title=data["title"],
+                description=data.get("description", ""),
+                priority=data["priority"],
+            ),
+        )
 
 
 @admin.register(Survey)
@@ -95,8 +101,18 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ["=conversation__id", "contact__name", "contact__email"]
     search_help_text = _("Search by conversation id (exact) or contact name/email.")
     list_select_related = ["conversation", "contact"]
-    fields = ["summary", "type", "occurred_at", "conversation", "contact", "depth", "payload_pretty", "dispatched_at",
-              "dispatch_note", "id"]
+    fields = [
+        "summary",
+        "type",
+        "occurred_at",
+        "conversation",
+        "contact",
+        "depth",
+        "payload_pretty",
+        "dispatched_at",
+        "dispatch_note",
+        "id",
+    ]
     readonly_fields = fields
     ordering = ["-occurred_at"]
 
@@ -115,5 +131,7 @@ class EventAdmin(ReadOnlyAdmin):
     @admin.display(description=_("Payload"))
     def payload_pretty(self, event: Event) -> str:
         """The raw payload behind a "JSON" toggle (the sentence above says it in words)."""
-        return format_html("<details><summary>JSON</summary><pre>{}</pre></details>",
-                           json.dumps(event.payload, indent=2, sort_keys=True))
+        return format_html(
+            "<details><summary>JSON</summary><pre>{}</pre></details>",
+            json.dumps(event.payload, indent=2, sort_keys=True),
+        )

@@ -1,4 +1,5 @@
 """Admins of the people in the domain: contacts (phone and attributes through the services), teams, agents."""
+
 from __future__ import annotations
 
 import json
@@ -105,16 +106,30 @@ class TeamAdmin(QueuePageMixin, ManagersWriteMixin, admin.ModelAdmin):
     search_fields = ["name"]
     fieldsets = [
         (None, {"fields": ["name", "email"]}),
-        (_("Queue (routing)"), {"fields": ["auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes",
-                                        "members_with_skills"]}),
+        (
+            _("Queue (routing)"),
+            {
+                "fields": [
+                    "auto_assign",
+                    "strategy",
+                    "skills_timeout_minutes",
+                    "reassign_after_minutes",
+                    "members_with_skills",
+                ]
+            },
+        ),
     ]
     readonly_fields = ["members_with_skills"]
 
     def get_queryset(self, request):
         open_filter = Q(conversations__status__in=services.OPEN_STATUSES)
-        return super().get_queryset(request).annotate(
-            agent_count=Count("agents", distinct=True),
-            open_conversations=Count("conversations", filter=open_filter, distinct=True),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                agent_count=Count("agents", distinct=True),
+                open_conversations=Count("conversations", filter=open_filter, distinct=True),
+            )
         )
 
     @admin.display(description=_("Agents"), ordering="agent_count")
@@ -165,7 +180,10 @@ class AgentProfileAdmin(AgentStatusMixin, ManagersWriteMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         open_filter = Q(user__assigned_conversations__status__in=services.OPEN_STATUSES)
         return (
-            super().get_queryset(request).select_related("user").prefetch_related("teams")
+            super()
+            .get_queryset(request)
+            .select_related("user")
+            .prefetch_related("teams")
             .annotate(open_conversations=Count("user__assigned_conversations", filter=open_filter, distinct=True))
         )
 

@@ -1,5 +1,6 @@
-""""My preferences": every person who can open admin edits their own preferences (the time zone times are shown
+""" "My preferences": every person who can open admin edits their own preferences (the time zone times are shown
 in), and nobody else's. The list URL opens the person's own page."""
+
 from __future__ import annotations
 
 from django import forms
@@ -17,17 +18,24 @@ from conversations.models import UserPreference
 
 def time_zone_choices() -> list[tuple[str, str]]:
     return [("", _("Site default (%(zone)s)") % {"zone": settings.TIME_ZONE})] + [
-        (name, name.replace("_", " ")) for name in preferences.time_zone_names()]
+        (name, name.replace("_", " ")) for name in preferences.time_zone_names()
+    ]
 
 
 class PreferenceForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(choices=time_zone_choices, required=False, label=_("My time zone"),
-                                  help_text=_("Every time in admin is shown in this zone, labelled with its "
-                                            "abbreviation."))
+    time_zone = forms.ChoiceField(
+        choices=time_zone_choices,
+        required=False,
+        label=_("My time zone"),
+        help_text=_("Every time in admin is shown in this zone, labelled with its abbreviation."),
+    )
 
-    language = forms.ChoiceField(choices=lambda: [("", _("The browser's language"))] + list(settings.LANGUAGES),
-                                 required=False, label=_("My language"),
-                                 help_text=_("The language admin speaks to you."))
+    language = forms.ChoiceField(
+        choices=lambda: [("", _("The browser's language"))] + list(settings.LANGUAGES),
+        required=False,
+        label=_("My language"),
+        help_text=_("The language admin speaks to you."),
+    )
 
     class Meta:
         model = UserPreference

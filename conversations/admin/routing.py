@@ -5,6 +5,7 @@ them, how long each has waited, and the team's agents with status and load/capac
 form in the admin header (`{% agent_status_switch %}`, see templatetags/routing.py) posting to
 `agentprofile/my-status/`, which calls the same service as the API.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -87,21 +88,31 @@ class QueuePageMixin:
         rows = queue_position_rows(team)
         for position, row in enumerate(rows, start=1):
             row["position"], row["waited_words"] = position, waited_words(row["waited"])
-        context = {**self.admin_site.each_context(request), "title": _('Queue of %(team_name)s') % {'team_name': team.name}, "team": team,
-                   "rows": rows, "agents": online_agents(team), "opts": self.model._meta,
-                   "subtitle": team.name}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Queue of %(team_name)s") % {"team_name": team.name},
+            "team": team,
+            "rows": rows,
+            "agents": online_agents(team),
+            "opts": self.model._meta,
+            "subtitle": team.name,
+        }
         return TemplateResponse(request, "admin/conversations/team/queue.html", context)
 
     def queue_link(self, team: Team) -> str:
         return format_html('<a href="{}">{}</a>', reverse("admin:conversations_team_queue", args=[team.pk]), _("Queue"))
+
     queue_link.short_description = _("Queue")  # type: ignore[attr-defined]
 
     def members_with_skills(self, team: Team) -> str:
         if not team.pk:
             return "–"
-        rows = [(profile.user.get_username(), profile.get_status_display(), ", ".join(profile.skills) or "no skills")
-                for profile in team.agents.select_related("user").order_by("user__username")]
+        rows = [
+            (profile.user.get_username(), profile.get_status_display(), ", ".join(profile.skills) or "no skills")
+            for profile in team.agents.select_related("user").order_by("user__username")
+        ]
         return format_html_join(mark_safe("<br>"), "{} ({}): {}", rows) or _("No agents yet.")
+
     members_with_skills.short_description = _("Agents and skills")  # type: ignore[attr-defined]
 
 
@@ -121,9 +132,10 @@ class AgentStatusMixin:
             messages.error(request, _("Choose online, away or offline."))
         else:
             services.agent_set_status(profile=profile, status=status)
-            messages.success(request, _('You are %(value0)s.') % {'value0': AgentStatus(status).label.lower()})
+            messages.success(request, _("You are %(value0)s.") % {"value0": AgentStatus(status).label.lower()})
         back = request.POST.get("next") or request.META.get("HTTP_REFERER") or ""
-        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):
+        if not url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
             back = reverse("admin:index")
         return HttpResponseRedirect(back)

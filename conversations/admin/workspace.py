@@ -7,6 +7,7 @@ SLA column, the Breached / Due soon views and the macro buttons come in through 
 `sla.admin_workspace` and `workflows.admin.macros` when their admin modules load (as `sla.admin` already adds its
 targets inline to this admin).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -91,8 +92,9 @@ def rendered_panels(request: HttpRequest, conversation: Conversation) -> dict[st
 
 
 # A snoozed conversation leaves Mine until it wakes (docs/agent_day.md); it waits under Snoozed meanwhile.
-register_quick_view(QuickView("mine", _("Mine"), lambda request, qs: qs.filter(assignee=request.user,
-                                                                            snoozed_until__isnull=True)))
+register_quick_view(
+    QuickView("mine", _("Mine"), lambda request, qs: qs.filter(assignee=request.user, snoozed_until__isnull=True))
+)
 register_quick_view(QuickView("unassigned", _("Unassigned"), lambda request, qs: qs.filter(assignee__isnull=True)))
 register_quick_view(QuickView("snoozed", _("Snoozed"), lambda request, qs: qs.filter(snoozed_until__isnull=False)))
 
@@ -115,8 +117,9 @@ def quick_links(request: HttpRequest) -> list[dict[str, Any]]:
     """The links above the list: All, then every quick view; the one in the query string is marked current."""
     current = request.GET.get(QuickViewFilter.parameter_name, "")
     links = [{"label": _("All"), "url": "?", "current": not current}]
-    return links + [{"label": view.label, "url": f"?view={view.key}", "current": view.key == current}
-                    for view in QUICK_VIEWS]
+    return links + [
+        {"label": view.label, "url": f"?view={view.key}", "current": view.key == current} for view in QUICK_VIEWS
+    ]
 
 
 # The thread and the buttons -----------------------------------------------------------------------------------------
@@ -125,8 +128,11 @@ def quick_links(request: HttpRequest) -> list[dict[str, Any]]:
 def thread(conversation: Conversation) -> list[Message]:
     """The conversation's messages, oldest first, with their authors, mail headers and deliveries (one query) and
     their files (one more)."""
-    messages = list(conversation.messages.select_related("author", "email", "delivery").prefetch_related("attachments")
-                    .order_by("created_at", "id"))
+    messages = list(
+        conversation.messages.select_related("author", "email", "delivery")
+        .prefetch_related("attachments")
+        .order_by("created_at", "id")
+    )
     for message in messages:
         message.mail, message.sending = _reverse_one(message, "email"), _reverse_one(message, "delivery")
     return messages
@@ -147,9 +153,16 @@ def message_kind(message: Message) -> str:
 class WorkForm(forms.Form):
     """One POST from the workspace: which button, and the text or status it carries."""
 
-    action = forms.ChoiceField(choices=[("reply", "Reply"), ("note", "Add internal note"),
-                                        ("assign_to_me", "Assign to me"), ("status", "Set status"),
-                                        ("retry_delivery", "Retry sending")], label=_("Action"))
+    action = forms.ChoiceField(
+        choices=[
+            ("reply", "Reply"),
+            ("note", "Add internal note"),
+            ("assign_to_me", "Assign to me"),
+            ("status", "Set status"),
+            ("retry_delivery", "Retry sending"),
+        ],
+        label=_("Action"),
+    )
     body = forms.CharField(required=False, max_length=services.MAX_BODY_LENGTH, strip=True, label=_("Body"))
     status = forms.ChoiceField(required=False, choices=Status.choices, label=_("Status"))
     message = forms.IntegerField(required=False, min_value=1, label=_("Message"))
@@ -160,8 +173,14 @@ class WorkForm(forms.Form):
 
 
 def _post(conversation: Conversation, data: dict, user, *, internal: bool) -> str:
-    message = services.message_create(conversation=conversation, body=data["body"], sender_type=SenderType.AGENT,
-                                      author=user, internal=internal, files=data.get("files"))
+    message = services.message_create(
+        conversation=conversation,
+        body=data["body"],
+        sender_type=SenderType.AGENT,
+        author=user,
+        internal=internal,
+        files=data.get("files"),
+    )
     if internal:
         return gettext("Internal note added.")
     return gettext("Reply queued for sending.") if _reverse_one(message, "delivery") else gettext("Reply sent.")

@@ -4,6 +4,7 @@
 `conversations.routing.agents.agent_update`: support managers may change anything, an agent only their own
 `status` (anything else is a 403). `GET /api/teams/{id}/queue/` lists the waiting conversations in take order.
 """
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -61,10 +62,18 @@ class AgentUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 def agent_queryset() -> QuerySet:
     """Agent profiles with their open load, user and teams loaded (constant queries per page)."""
-    return (AgentProfile.objects.select_related("user").prefetch_related("teams")
-            .annotate(open_conversations=Count("user__assigned_conversations", distinct=True,
-                                               filter=Q(user__assigned_conversations__status__in=WAITING_STATUSES)))
-            .order_by("user__username"))
+    return (
+        AgentProfile.objects.select_related("user")
+        .prefetch_related("teams")
+        .annotate(
+            open_conversations=Count(
+                "user__assigned_conversations",
+                distinct=True,
+                filter=Q(user__assigned_conversations__status__in=WAITING_STATUSES),
+            )
+        )
+        .order_by("user__username")
+    )
 
 
 class IsAgentOrManager(permissions.BasePermission):
@@ -77,8 +86,9 @@ class IsAgentOrManager(permissions.BasePermission):
 
 
 @extend_schema_view(partial_update=extend_schema(request=AgentUpdateSerializer, responses=AgentSerializer))
-class AgentViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
-                   viewsets.GenericViewSet):
+class AgentViewSet(
+    HelpdeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
     """Agents: everyone who works conversations reads them; managers change them, an agent their own status."""
 
     permission_classes = [IsAgentOrManager]
@@ -120,4 +130,3 @@ class AgentViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         if isinstance(request.data, dict):
             self._check_may_change(profile, request.data)  # a 403 comes before any 400 of the body
         return super().update(request, *args, **kwargs)
-

@@ -3,6 +3,7 @@
 A file is streamed to whoever may read its conversation (agents and managers, like the conversation itself):
 anonymous 401, any other account 403, an unknown id 404. The name sent is the cleaned one stored with the file.
 """
+
 from __future__ import annotations
 
 from django.http import FileResponse, Http404
@@ -17,8 +18,8 @@ from rest_framework.views import APIView
 
 from conversations import services
 from conversations.api.base import HelpdeskAPIMixin
-from conversations.api.serializers import MessageSerializer
 from conversations.api.channels import MESSAGE_PREFETCH, MESSAGE_SELECT, reverse_one
+from conversations.api.serializers import MessageSerializer
 from conversations.api.views import IsSupportAgent
 from conversations.models import Attachment, Message
 
@@ -38,16 +39,22 @@ class AttachmentDownloadView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportAgent]
 
-    @extend_schema(parameters=[_path_id("attachment_id", "The attachment's id.")],
-                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[_path_id("attachment_id", "The attachment's id.")],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
     def get(self, request: Request, attachment_id: str) -> FileResponse:
         attachment = get_object_or_404(Attachment.objects.all(), pk=_digits(attachment_id))
         try:
             handle = attachment.file.open("rb")
         except FileNotFoundError as exc:
             raise Http404 from exc
-        return FileResponse(handle, as_attachment=True, filename=attachment.filename,
-                            content_type=attachment.content_type or "application/octet-stream")
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=attachment.content_type or "application/octet-stream",
+        )
 
 
 class MessageDeliveryRetryView(HelpdeskAPIMixin, APIView):
@@ -56,12 +63,15 @@ class MessageDeliveryRetryView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportAgent]
 
-    @extend_schema(parameters=[_path_id("conversation_pk", "The conversation's id."),
-                               _path_id("message_pk", "The message's id.")],
-                   request=None, responses={200: MessageSerializer})
+    @extend_schema(
+        parameters=[_path_id("conversation_pk", "The conversation's id."), _path_id("message_pk", "The message's id.")],
+        request=None,
+        responses={200: MessageSerializer},
+    )
     def post(self, request: Request, conversation_pk: str, message_pk: str) -> Response:
-        message = get_object_or_404(Message.objects.select_related("delivery"),
-                                    pk=_digits(message_pk), conversation_id=_digits(conversation_pk))
+        message = get_object_or_404(
+            Message.objects.select_related("delivery"), pk=_digits(message_pk), conversation_id=_digits(conversation_pk)
+        )
         delivery = reverse_one(message, "delivery")
         if delivery is None:
             raise ValidationError({"delivery": [_("This message has no delivery.")]})

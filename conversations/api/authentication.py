@@ -3,6 +3,7 @@
 The token lookup is the first thing every API request pays for, so its statement is compiled once per process
 (`TokenLookup`) and only executed per request; see its docstring for why nothing else is cached.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,13 +51,23 @@ class TokenLookup:
         roles = role_annotations(user_column)
         token_fields = tuple(field.attname for field in model._meta.concrete_fields)
         user_fields = tuple(field.attname for field in get_user_model()._meta.concrete_fields)
-        queryset = model.objects.using(alias).filter(key=_KEY_SENTINEL).annotate(**roles).values_list(
-            *token_fields, *(f"user__{name}" for name in user_fields), *roles)
+        queryset = (
+            model.objects.using(alias)
+            .filter(key=_KEY_SENTINEL)
+            .annotate(**roles)
+            .values_list(*token_fields, *(f"user__{name}" for name in user_fields), *roles)
+        )
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
-        return cls(sql=sql, params=tuple(params), key_index=list(params).index(_KEY_SENTINEL),
-                   token_fields=token_fields, user_fields=user_fields, converters=converters)
+        return cls(
+            sql=sql,
+            params=tuple(params),
+            key_index=list(params).index(_KEY_SENTINEL),
+            token_fields=token_fields,
+            user_fields=user_fields,
+            converters=converters,
+        )
 
     def fetch(self, key: str, alias: str) -> tuple | None:
         """The converted row for `key` (token columns, user columns, one flag per role group), or None."""
@@ -106,12 +117,12 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         token_count, user_count = len(lookup.token_fields), len(lookup.user_fields)
-        user = get_user_model().from_db(alias, lookup.user_fields, row[token_count: token_count + user_count])
+        user = get_user_model().from_db(alias, lookup.user_fields, row[token_count : token_count + user_count])
         token = model.from_db(alias, lookup.token_fields, row[:token_count])
         model.user.field.set_cached_value(token, user)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        remember_roles(user, _RolesRow(row[token_count + user_count:]))
+        remember_roles(user, _RolesRow(row[token_count + user_count :]))
         return (user, token)
 
 

@@ -2,6 +2,7 @@
 defaults every view carries itself (`HelpdeskAPIMixin`), so the API behaves the same in any host project whatever
 its REST_FRAMEWORK settings say. It lives in the lowest app so every app's API may import it.
 """
+
 import datetime as dt
 
 from django.conf import settings
@@ -49,13 +50,16 @@ class StandardPagination(PageNumberPagination):
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         parameters = super().get_schema_operation_parameters(view)
-        bounds = {self.page_query_param: {"minimum": 1},
-                  self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size,
-                                               "default": self.page_size}}
+        bounds = {
+            self.page_query_param: {"minimum": 1},
+            self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size, "default": self.page_size},
+        }
         for parameter in parameters:
             parameter["schema"].update(bounds[parameter["name"]])
-        parameters[-1]["description"] = (f"Rows per page, 1 to {self.max_page_size} (default {self.page_size}); "
-                                         f"a larger number is served as {self.max_page_size}.")
+        parameters[-1]["description"] = (
+            f"Rows per page, 1 to {self.max_page_size} (default {self.page_size}); "
+            f"a larger number is served as {self.max_page_size}."
+        )
         return parameters
 
 
@@ -91,7 +95,10 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(django_validation_error_detail(exc))
     elif isinstance(exc, RequestDataTooBig):
-        exc = exceptions.ParseError(_('The body is larger than %(settings_DATA_UPLOAD_MAX_MEMOR)s bytes.') % {'settings_DATA_UPLOAD_MAX_MEMOR': settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+        exc = exceptions.ParseError(
+            _("The body is larger than %(settings_DATA_UPLOAD_MAX_MEMOR)s bytes.")
+            % {"settings_DATA_UPLOAD_MAX_MEMOR": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+        )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)

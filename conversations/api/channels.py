@@ -3,6 +3,7 @@
 Every function reads the message's own caches (`select_related("email", "delivery")`,
 `prefetch_related("attachments")`, or what `message_create` primed), never one query per message.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,9 +31,16 @@ def email_data(message: Message) -> dict | None:
     headers = reverse_one(message, "email")
     if headers is None:
         return None
-    return {"message_id": headers.message_id_header, "in_reply_to": headers.in_reply_to,
-            "from": headers.from_address, "from_name": headers.from_name, "to": headers.to, "cc": headers.cc,
-            "subject": headers.subject, "direction": headers.direction}
+    return {
+        "message_id": headers.message_id_header,
+        "in_reply_to": headers.in_reply_to,
+        "from": headers.from_address,
+        "from_name": headers.from_name,
+        "to": headers.to,
+        "cc": headers.cc,
+        "subject": headers.subject,
+        "direction": headers.direction,
+    }
 
 
 def attachment_url(attachment_id: int, request=None) -> str:
@@ -41,13 +49,25 @@ def attachment_url(attachment_id: int, request=None) -> str:
 
 
 def attachments_data(message: Message, request=None) -> list[dict]:
-    return [{"id": item.pk, "filename": item.filename, "content_type": item.content_type, "size": item.size,
-             "url": attachment_url(item.pk, request)} for item in message.attachments.all()]
+    return [
+        {
+            "id": item.pk,
+            "filename": item.filename,
+            "content_type": item.content_type,
+            "size": item.size,
+            "url": attachment_url(item.pk, request),
+        }
+        for item in message.attachments.all()
+    ]
 
 
 def delivery_data(message: Message) -> dict | None:
     delivery = reverse_one(message, "delivery")
     if delivery is None:
         return None
-    return {"status": delivery.status, "attempts": delivery.attempts, "error": delivery.error,
-            "sent_at": serializers.DateTimeField().to_representation(delivery.sent_at) if delivery.sent_at else None}
+    return {
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "error": delivery.error,
+        "sent_at": serializers.DateTimeField().to_representation(delivery.sent_at) if delivery.sent_at else None,
+    }

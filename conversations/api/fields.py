@@ -4,6 +4,7 @@ them.
 Thin as the other views: the serializer checks the request's shape, the services in
 `conversations.services.fields` validate types and options, refuse changes to fields workflows use, and write.
 """
+
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
@@ -47,8 +48,7 @@ class ConversationFieldViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         serializer.instance = services.conversation_field_create(**serializer.validated_data)
 
     def perform_update(self, serializer) -> None:
-        serializer.instance = services.conversation_field_update(field=serializer.instance,
-                                                                 **serializer.validated_data)
+        serializer.instance = services.conversation_field_update(field=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance: ConversationField) -> None:
         services.conversation_field_delete(field=instance)

@@ -5,6 +5,7 @@ Filters that take several values accept both repeated keys and comma lists (`?st
 filters without this app importing them (dependencies point one way), e.g. the SLA app:
 `ConversationFilter.add_filter("sla_breached", django_filters.BooleanFilter(method=sla_breached_filter))`.
 """
+
 from __future__ import annotations
 
 import django_filters
@@ -45,7 +46,7 @@ class TextListField(forms.Field):
     def to_python(self, value):
         values = list(value or [])
         if len(values) > MAX_VALUES:
-            raise forms.ValidationError(_('Give at most %(MAX_VALUES)s values.') % {'MAX_VALUES': MAX_VALUES})
+            raise forms.ValidationError(_("Give at most %(MAX_VALUES)s values.") % {"MAX_VALUES": MAX_VALUES})
         if any(len(item) > 200 for item in values):
             raise forms.ValidationError(_("A value has at most 200 characters."))
         if any("\x00" in item for item in values):
@@ -120,10 +121,7 @@ def search_conversations(queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset
     in_messages = Exists(Message.objects.filter(conversation=OuterRef("pk"), body__icontains=text))
     return queryset.filter(
-        Q(subject__icontains=text)
-        | Q(contact__name__icontains=text)
-        | Q(contact__email__icontains=text)
-        | in_messages
+        Q(subject__icontains=text) | Q(contact__name__icontains=text) | Q(contact__email__icontains=text) | in_messages
     )
 
 
@@ -146,20 +144,31 @@ class ConversationFilter(django_filters.FilterSet):
     status = ChoiceListFilter(choices=Status.choices, help_text=_("One or more statuses."))
     channel = ChoiceListFilter(choices=Channel.choices, help_text=_("One or more channels."))
     priority = ChoiceListFilter(choices=Priority.choices, help_text=_("One or more priorities."))
-    assignee = ReferenceListFilter(field_name="assignee", name_fields=("username",),
-                                   help_text=_("Agent ids or usernames; `none` for unassigned."))
-    team = ReferenceListFilter(field_name="team", name_fields=("name",),
-                               help_text=_("Team ids or names; `none` for no team."))
+    assignee = ReferenceListFilter(
+        field_name="assignee", name_fields=("username",), help_text=_("Agent ids or usernames; `none` for unassigned.")
+    )
+    team = ReferenceListFilter(
+        field_name="team", name_fields=("name",), help_text=_("Team ids or names; `none` for no team.")
+    )
     tag = TagListFilter(help_text=_("One or more tag names (any of them)."))
     contact = IdListFilter(field_name="contact", help_text=_("One or more contact ids."))
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
-                                                     help_text=_("ISO 8601; created at or after."))
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt",
-                                                      help_text=_("ISO 8601; created before."))
-    search = django_filters.CharFilter(method=search_conversations, max_length=200,
-                                       help_text=_("Text in the subject, contact name/email or a message body."))
-    snoozed = django_filters.BooleanFilter(field_name="snoozed_until", lookup_expr="isnull", exclude=True,
-                                           help_text=_("true: snoozed conversations; false: the others."))
+    created_after = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text=_("ISO 8601; created at or after.")
+    )
+    created_before = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text=_("ISO 8601; created before.")
+    )
+    search = django_filters.CharFilter(
+        method=search_conversations,
+        max_length=200,
+        help_text=_("Text in the subject, contact name/email or a message body."),
+    )
+    snoozed = django_filters.BooleanFilter(
+        field_name="snoozed_until",
+        lookup_expr="isnull",
+        exclude=True,
+        help_text=_("true: snoozed conversations; false: the others."),
+    )
 
     class Meta:
         model = Conversation
@@ -184,17 +193,21 @@ def filter_by_fields(queryset: QuerySet, data) -> QuerySet:
     keys = [name for name in data if isinstance(name, str) and name.startswith(FIELD_PREFIX)]
     if not keys:
         return queryset
-    definitions = {field.key: field for field in
-                   ConversationField.objects.filter(key__in=[name[len(FIELD_PREFIX):] for name in keys])}
+    definitions = {
+        field.key: field
+        for field in ConversationField.objects.filter(key__in=[name[len(FIELD_PREFIX) :] for name in keys])
+    }
     errors: dict[str, str] = {}
     for name in keys:
-        definition = definitions.get(name[len(FIELD_PREFIX):])
+        definition = definitions.get(name[len(FIELD_PREFIX) :])
         if definition is None:
             errors[name] = "Unknown conversation field."
             continue
         try:
-            values = [clean_field_value(definition, value) for value in ListWidget().value_from_datadict(
-                data, None, name) or []]
+            values = [
+                clean_field_value(definition, value)
+                for value in ListWidget().value_from_datadict(data, None, name) or []
+            ]
         except DjangoValidationError as exc:
             errors[name] = exc.messages[0]
             continue
@@ -228,4 +241,3 @@ class TicketFilter(django_filters.FilterSet):
     class Meta:
         model = Ticket
         fields: list[str] = []
-

@@ -7,6 +7,7 @@ as long as it answers one HTTP method; the CRUD operations keep `_list`, `_creat
 `_partial_update` and `_destroy`. A host project names it in REST_FRAMEWORK's `DEFAULT_SCHEMA_CLASS` (drf-spectacular
 builds the schema of an `@extend_schema`-decorated method from that setting, so a view attribute would not do).
 """
+
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema

@@ -6,6 +6,7 @@ be refused with field messages (400); an operation that needs a login answers 40
 that may not use it; an operation with a path parameter answers 404 for an unknown id, and so does a list asked for
 a page past its last. Answers a view documents itself are kept as they are.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,9 +23,9 @@ ERROR_COMPONENTS: dict[str, dict[str, Any]] = {
     },
     VALIDATION_ERROR: {
         "type": "object",
-        "description": "Messages per field (`{\"name\": [\"...\"]}`; nested fields nest, list items by index), "
-                       "`non_field_errors` for the request as a whole, or `detail` for a body that is not "
-                       "readable at all.",
+        "description": 'Messages per field (`{"name": ["..."]}`; nested fields nest, list items by index), '
+        "`non_field_errors` for the request as a whole, or `detail` for a body that is not "
+        "readable at all.",
         "additionalProperties": {},
         "minProperties": 1,
     },
@@ -59,8 +60,10 @@ def error_codes(method: str, operation: dict) -> list[str]:
 def error_response(code: str) -> dict:
     """The response object of one error status, pointing at its shared body component."""
     description, component = ERROR_DESCRIPTIONS[code]
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+    }
 
 
 def document_error_responses(result: dict, generator, request, public) -> dict:

@@ -7,6 +7,7 @@ values is a 400 naming the top-level field, before any serializer, validator or 
 DRF may read the request stream itself, bypassing Django's DATA_UPLOAD_MAX_MEMORY_SIZE, so the parser enforces it
 before decoding (raising Django's own RequestDataTooBig, which the API's error handler turns into a JSON 400).
 """
+
 from __future__ import annotations
 
 import io
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
-from conversations.safetext import TOO_DEEP, MAX_DEPTH, text_problem_errors
+from conversations.safetext import MAX_DEPTH, TOO_DEEP, text_problem_errors
 
 # Strings (skipped whole, escapes included), brackets, and the colon that marks a key.
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}:]')

@@ -8,6 +8,7 @@ machinery (`tags`) and a nested serializer per row (`sla`). The JSON is the same
 module cannot read from rows (a new serializer field without a page loader) makes the page fall back to the
 serializer, so adding a field never breaks the list.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,13 +62,18 @@ def many_to_many_slugs(model: type, name: str, slug_field: str) -> PageLoader | 
         return None
     through = field.remote_field.through
     source_name, target_name = field.m2m_field_name(), field.m2m_reverse_field_name()
-    ordering = [f"-{target_name}__{key[1:]}" if key.startswith("-") else f"{target_name}__{key}"
-                for key in target._meta.ordering]
+    ordering = [
+        f"-{target_name}__{key[1:]}" if key.startswith("-") else f"{target_name}__{key}"
+        for key in target._meta.ordering
+    ]
 
     def load(ids: list[int]) -> dict[int, list]:
         values: dict[int, list] = defaultdict(list)
-        for owner, slug in through.objects.filter(**{f"{source_name}__in": ids}).order_by(*ordering).values_list(
-                f"{source_name}_id", f"{target_name}__{slug_field}"):
+        for owner, slug in (
+            through.objects.filter(**{f"{source_name}__in": ids})
+            .order_by(*ordering)
+            .values_list(f"{source_name}_id", f"{target_name}__{slug_field}")
+        ):
             values[owner].append(slug)
         return values
 
@@ -97,8 +103,11 @@ def _column(field: serializers.Field, model: type, loaders: dict[str, PageLoader
         return None
     if isinstance(field, (serializers.SerializerMethodField, relations.RelatedField)):
         return None
-    iso = (isinstance(field, serializers.DateTimeField) and not hasattr(field, "timezone")
-           and str(getattr(field, "format", api_settings.DATETIME_FORMAT)).lower() == ISO_8601)
+    iso = (
+        isinstance(field, serializers.DateTimeField)
+        and not hasattr(field, "timezone")
+        and str(getattr(field, "format", api_settings.DATETIME_FORMAT)).lower() == ISO_8601
+    )
     return Column(field.field_name, source=model_field.attname, convert=field.to_representation, iso_datetime=iso)
 
 

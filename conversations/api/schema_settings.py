@@ -11,6 +11,7 @@ operation documents its error answers, enums have their models' names (`Conversa
 `Status0f0Enum`) and operationIds name what an operation does. This module imports nothing from Django or DRF, so a
 settings module may import it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,8 +47,10 @@ def spectacular_settings(**overrides: Any) -> dict[str, Any]:
         "SERVE_INCLUDE_SCHEMA": False,
         "COMPONENT_SPLIT_REQUEST": True,  # request and response bodies as separate models (`ContactWriteRequest`)
         # Every operation's error answers (400/401/403/404) and their bodies (conversations/api/openapi_errors.py).
-        "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                                 "conversations.api.openapi_errors.document_error_responses"],
+        "POSTPROCESSING_HOOKS": [
+            "drf_spectacular.hooks.postprocess_schema_enums",
+            "conversations.api.openapi_errors.document_error_responses",
+        ],
         "ENUM_NAME_OVERRIDES": dict(ENUM_NAME_OVERRIDES),
         **overrides,
     }

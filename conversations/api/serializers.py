@@ -4,6 +4,7 @@ Write serializers only validate the shape of a request (types, lengths, choices,
 made by the view through `conversations.services`. Read serializers render what clients rely on. Every write
 serializer refuses keys it does not know, so a typo in a field name is a 400 rather than a silent no-op.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversations import selectors, services
-from conversations.compiled import CompiledGet
+from conversations.api.channels import attachments_data, delivery_data, email_data
 from conversations.audio import HEADER_BYTES, audio_problem
 from conversations.choices import Channel, Disposition, Priority, SenderType, Status
+from conversations.compiled import CompiledGet
 from conversations.models import Contact, Conversation, Inbox, Message, Recording, Team, Ticket
-from conversations.api.channels import attachments_data, delivery_data, email_data
 from conversations.phones import normalize_e164
 
 MAX_ATTRIBUTES_BYTES = 64 * 1024
@@ -49,8 +50,12 @@ def _wrong_text_types(fields: dict, data: Any) -> dict[str, list[str]]:
             continue
         if _is_text_field(field) and not isinstance(value, str):
             errors[name] = ["Expected text."]
-        elif isinstance(field, serializers.ListField) and _is_text_field(field.child) and isinstance(value, list) \
-                and not all(isinstance(item, str) for item in value):
+        elif (
+            isinstance(field, serializers.ListField)
+            and _is_text_field(field.child)
+            and isinstance(value, list)
+            and not all(isinstance(item, str) for item in value)
+        ):
             errors[name] = ["Expected a list of texts."]
     return errors
 
@@ -127,8 +132,9 @@ class JSONListField(serializers.JSONField):
     """A JSON list: the schema says so, where a plain JSONField claims any JSON value (null included)."""
 
 
-@extend_schema_field({"anyOf": [{"type": "string", "format": "email", "maxLength": 254},
-                                 {"type": "string", "maxLength": 0}]})
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "email", "maxLength": 254}, {"type": "string", "maxLength": 0}]}
+)
 class OptionalEmailField(serializers.EmailField):
     """An email address or "" (none given): the schema says both, where a plain EmailField claims only the first."""
 
@@ -173,8 +179,9 @@ class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """POST/PUT/PATCH body of a contact. On PATCH, `attributes` is a patch: keys merge, a null value removes a key."""
 
     email = OptionalEmailField(max_length=254, allow_blank=True, required=False)
-    phone = serializers.CharField(max_length=40, allow_blank=True, required=False,
-                                  help_text=_("International E.164 form, e.g. +14155550123."))
+    phone = serializers.CharField(
+        max_length=40, allow_blank=True, required=False, help_text=_("International E.164 form, e.g. +14155550123.")
+    )
     attributes = JSONObjectField(required=False, help_text=_("An object; on PATCH keys merge and null removes."))
 
     class Meta:
@@ -193,7 +200,10 @@ class ContactWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError(_("Attributes are a JSON object."))
         if len(json.dumps(value)) > MAX_ATTRIBUTES_BYTES:
-            raise serializers.ValidationError(_('Attributes take at most %(MAX_ATTRIBUTES_BYTES)s bytes of JSON.') % {'MAX_ATTRIBUTES_BYTES': MAX_ATTRIBUTES_BYTES})
+            raise serializers.ValidationError(
+                _("Attributes take at most %(MAX_ATTRIBUTES_BYTES)s bytes of JSON.")
+                % {"MAX_ATTRIBUTES_BYTES": MAX_ATTRIBUTES_BYTES}
+            )
         return value
 
     def to_representation(self, instance: Contact) -> dict:
@@ -211,11 +221,22 @@ class TeamSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "email", "agents", "created_at",
-                  "auto_assign", "strategy", "skills_timeout_minutes", "reassign_after_minutes"]  # queue: docs/routing.md
+        fields = [
+            "id",
+            "name",
+            "email",
+            "agents",
+            "created_at",
+            "auto_assign",
+            "strategy",
+            "skills_timeout_minutes",
+            "reassign_after_minutes",
+        ]  # queue: docs/routing.md
         read_only_fields = ["id", "agents", "created_at"]
-        extra_kwargs = {"skills_timeout_minutes": {"min_value": 0, "max_value": 100_000},
-                        "reassign_after_minutes": {"min_value": 1, "max_value": 100_000}}
+        extra_kwargs = {
+            "skills_timeout_minutes": {"min_value": 0, "max_value": 100_000},
+            "reassign_after_minutes": {"min_value": 1, "max_value": 100_000},
+        }
 
     def get_agents(self, team: Team) -> list[int]:
         return [profile.user_id for profile in team.agents.all()]
@@ -228,16 +249,37 @@ class ConversationSerializer(serializers.ModelSerializer):
     """A conversation as clients read it (docs/api.md); `tags` are names, `contact`/`assignee`/`team` are ids."""
 
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
-    disposition = serializers.ChoiceField(choices=Disposition.choices, allow_blank=True, read_only=True,
-                                          help_text=_("Empty until one is set."))
+    disposition = serializers.ChoiceField(
+        choices=Disposition.choices, allow_blank=True, read_only=True, help_text=_("Empty until one is set.")
+    )
 
     class Meta:
         model = Conversation
         fields = [
-            "id", "contact", "channel", "subject", "status", "priority", "assignee", "team", "tags", "disposition",
-            "sentiment", "customer_message_count", "first_response_at", "last_customer_message_at",
-            "last_agent_message_at", "resolved_at", "created_at", "updated_at", "fields", "snoozed_until",
-            "merged_into", "inbox", "required_skills", "queued_since",
+            "id",
+            "contact",
+            "channel",
+            "subject",
+            "status",
+            "priority",
+            "assignee",
+            "team",
+            "tags",
+            "disposition",
+            "sentiment",
+            "customer_message_count",
+            "first_response_at",
+            "last_customer_message_at",
+            "last_agent_message_at",
+            "resolved_at",
+            "created_at",
+            "updated_at",
+            "fields",
+            "snoozed_until",
+            "merged_into",
+            "inbox",
+            "required_skills",
+            "queued_since",
         ]
         read_only_fields = fields
 
@@ -260,8 +302,9 @@ class ConversationSerializer(serializers.ModelSerializer):
     page_loaders: dict[str, Any] = {}
 
     @classmethod
-    def add_field(cls, name: str, field: serializers.Field, *, prefetch: str | None = None,
-                  page_loader: Any = None) -> None:
+    def add_field(
+        cls, name: str, field: serializers.Field, *, prefetch: str | None = None, page_loader: Any = None
+    ) -> None:
         """Add a read-only field from another app (e.g. the SLA app's `sla`); conversations never imports it.
         `page_loader(ids) -> {id: value}` reads the field for a whole list page (without one, the list page goes
         through this serializer)."""
@@ -278,14 +321,23 @@ class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """POST body: open a conversation for a contact; it starts in status `new`."""
 
     contact = StrictPrimaryKeyField(queryset=Contact.objects.all(), compiled=CompiledGet(Contact))
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False,
-                                      help_text=_("Required unless `inbox` is given (then the inbox's channel)."))
+    channel = serializers.ChoiceField(
+        choices=Channel.choices,
+        required=False,
+        help_text=_("Required unless `inbox` is given (then the inbox's channel)."),
+    )
     subject = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)
-    team = ReferenceField(resolver=selectors.resolve_team, required=False, allow_null=True, default=None,
-                          help_text=_("Team id or name."))
-    inbox = StrictPrimaryKeyField(queryset=Inbox.objects.select_related("team"), required=False, allow_null=True,
-                                  default=None, help_text=_("The inbox (docs/channels.md): its channel, its team by default."))
+    team = ReferenceField(
+        resolver=selectors.resolve_team, required=False, allow_null=True, default=None, help_text=_("Team id or name.")
+    )
+    inbox = StrictPrimaryKeyField(
+        queryset=Inbox.objects.select_related("team"),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("The inbox (docs/channels.md): its channel, its team by default."),
+    )
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
@@ -304,17 +356,35 @@ class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    assignee = ReferenceField(resolver=selectors.resolve_agent, required=False, allow_null=True,
-                              help_text=_("Agent id, username or email; null unassigns."))
-    team = ReferenceField(resolver=selectors.resolve_team, required=False, allow_null=True,
-                          help_text=_("Team id or name; null clears."))
+    assignee = ReferenceField(
+        resolver=selectors.resolve_agent,
+        required=False,
+        allow_null=True,
+        help_text=_("Agent id, username or email; null unassigns."),
+    )
+    team = ReferenceField(
+        resolver=selectors.resolve_team, required=False, allow_null=True, help_text=_("Team id or name; null clears.")
+    )
     disposition = serializers.ChoiceField(choices=Disposition.choices, required=False)
-    tags = serializers.ListField(child=serializers.CharField(max_length=services.MAX_TAG_LENGTH), required=False,
-                                 max_length=100, help_text=_("The complete tag set, by name."))
-    fields = JSONObjectField(required=False, help_text=_('Conversation field values by key, e.g. {"order_id": "A-1"}; '
-                                                       "keys left out keep their values, null clears one."))
-    required_skills = serializers.ListField(child=serializers.CharField(max_length=50), required=False,
-                                            max_length=50, help_text=_("Skills an agent needs to take it (docs/routing.md)."))
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=services.MAX_TAG_LENGTH),
+        required=False,
+        max_length=100,
+        help_text=_("The complete tag set, by name."),
+    )
+    fields = JSONObjectField(
+        required=False,
+        help_text=_(
+            'Conversation field values by key, e.g. {"order_id": "A-1"}; '
+            "keys left out keep their values, null clears one."
+        ),
+    )
+    required_skills = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        required=False,
+        max_length=50,
+        help_text=_("Skills an agent needs to take it (docs/routing.md)."),
+    )
 
     def to_representation(self, instance: Conversation) -> dict:
         return ConversationSerializer.render(instance)
@@ -333,8 +403,20 @@ class MessageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = ["id", "conversation", "sender_type", "author", "body", "internal", "buttons", "sentiment",
-                  "created_at", "email", "attachments", "delivery"]
+        fields = [
+            "id",
+            "conversation",
+            "sender_type",
+            "author",
+            "body",
+            "internal",
+            "buttons",
+            "sentiment",
+            "created_at",
+            "email",
+            "attachments",
+            "delivery",
+        ]
         read_only_fields = fields
 
     _rendering: MessageSerializer | None = None
@@ -350,20 +432,46 @@ class MessageSerializer(serializers.ModelSerializer):
             data["attachments"] = attachments_data(message, request)
         return data
 
-    @extend_schema_field({"type": "object", "nullable": True, "properties": {
-        key: {"type": "string"} for key in ("message_id", "in_reply_to", "from", "subject")}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {key: {"type": "string"} for key in ("message_id", "in_reply_to", "from", "subject")},
+        }
+    )
     def get_email(self, message: Message) -> dict | None:
         return email_data(message)
 
-    @extend_schema_field({"type": "array", "items": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "filename": {"type": "string"}, "content_type": {"type": "string"},
-        "size": {"type": "integer"}, "url": {"type": "string"}}}})
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "filename": {"type": "string"},
+                    "content_type": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "url": {"type": "string"},
+                },
+            },
+        }
+    )
     def get_attachments(self, message: Message) -> list[dict]:
         return attachments_data(message, self.context.get("request"))
 
-    @extend_schema_field({"type": "object", "nullable": True, "properties": {
-        "status": {"type": "string"}, "attempts": {"type": "integer"}, "error": {"type": "string"},
-        "sent_at": {"type": "string", "format": "date-time", "nullable": True}}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "status": {"type": "string"},
+                "attempts": {"type": "integer"},
+                "error": {"type": "string"},
+                "sent_at": {"type": "string", "format": "date-time", "nullable": True},
+            },
+        }
+    )
     def get_delivery(self, message: Message) -> dict | None:
         return delivery_data(message)
 
@@ -374,8 +482,12 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     body = serializers.CharField(max_length=services.MAX_BODY_LENGTH)
     sender_type = serializers.ChoiceField(choices=SenderType.choices)
     internal = serializers.BooleanField(required=False, default=False)
-    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False,
-                                  write_only=True, help_text=_("multipart/form-data only: files to attach (docs/channels.md)."))
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),
+        required=False,
+        write_only=True,
+        help_text=_("multipart/form-data only: files to attach (docs/channels.md)."),
+    )
 
     def to_representation(self, instance: Message) -> dict:
         return MessageSerializer.render(instance, self.context.get("request"))
@@ -425,4 +537,3 @@ class SurveyResultSerializer(serializers.Serializer):
     score = serializers.IntegerField(read_only=True)
     comment = serializers.CharField(read_only=True)
     answered_at = serializers.DateTimeField(read_only=True)
-

@@ -3,6 +3,7 @@ survey answer. The rates are `HELPDESK_THROTTLE_USER` and `HELPDESK_THROTTLE_ANO
 read at each request (so a test or a host project changes them in settings); an empty rate turns the limit off.
 Past it the API answers 429 with `Retry-After` (DRF's `Throttled`). Counts live in Django's default cache: with
 several web processes, use a shared cache (Redis, Memcached) so the limit is one for all of them."""
+
 from __future__ import annotations
 
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle

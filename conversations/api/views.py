@@ -6,6 +6,7 @@ Views stay thin: a write serializer checks the request's shape, `perform_create`
 result. List querysets prefetch what their serializer reads, so a page costs the same number of queries whatever
 its size.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,8 +14,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.http import Http404
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -27,7 +28,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations import services
-from conversations.api.throttling import HelpdeskAnonThrottle
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from conversations.api.channels import MESSAGE_PREFETCH, MESSAGE_SELECT
 from conversations.api.filters import ContactFilter, ConversationFilter, TicketFilter
@@ -47,6 +47,7 @@ from conversations.api.serializers import (
     TeamSerializer,
     TicketSerializer,
 )
+from conversations.api.throttling import HelpdeskAnonThrottle
 from conversations.choices import SenderType
 from conversations.models import Contact, Conversation, Message, Recording, Survey, Team, Ticket
 from conversations.roles import is_agent
@@ -144,14 +145,18 @@ def _apply_assignment(conversation: Conversation, changes: dict, actor) -> None:
 
 # The order matters: a final disposition closes the conversation, so it comes after an explicit status change.
 CONVERSATION_CHANGES: list[tuple[str, Callable[..., Any]]] = [
-    ("required_skills", lambda c, value, actor: services.conversation_set_required_skills(conversation=c,
-                                                                                          skills=value)),
+    (
+        "required_skills",
+        lambda c, value, actor: services.conversation_set_required_skills(conversation=c, skills=value),
+    ),
     ("priority", lambda c, value, actor: services.conversation_set_priority(conversation=c, priority=value)),
     ("tags", lambda c, value, actor: services.conversation_set_tags(conversation=c, tags=value)),
     ("fields", lambda c, value, actor: services.conversation_set_fields(conversation=c, fields=value, actor=actor)),
     ("status", lambda c, value, actor: services.conversation_change_status(conversation=c, status=value, actor=actor)),
-    ("disposition", lambda c, value, actor: services.conversation_set_disposition(
-        conversation=c, disposition=value, actor=actor)),
+    (
+        "disposition",
+        lambda c, value, actor: services.conversation_set_disposition(conversation=c, disposition=value, actor=actor),
+    ),
 ]
 
 
@@ -207,12 +212,14 @@ class ConversationViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         serializer.instance = self.get_queryset().get(pk=conversation.pk)
 
 
-CONVERSATION_ID = OpenApiParameter("conversation_pk", OpenApiTypes.INT, OpenApiParameter.PATH,
-                                   description=_("The conversation's id."))
+CONVERSATION_ID = OpenApiParameter(
+    "conversation_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description=_("The conversation's id.")
+)
 
 
-class ConversationChildViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
-                              viewsets.GenericViewSet):
+class ConversationChildViewSet(
+    HelpdeskAPIMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     """Rows that belong to one conversation, under `conversations/{id}/...`; an unknown id is a 404."""
 
     permission_classes = [IsSupportAgent]
@@ -233,8 +240,9 @@ class ConversationChildViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.C
 # The view also reads multipart (for files), but the schema names one body type per operation: client generators
 # such as openapi-python-client 0.29 write uncompilable code for an operation with two (tests/packaging/
 # test_generated_client.py).
-@extend_schema_view(create=extend_schema(request={"application/json": MessageCreateSerializer},
-                                         responses={201: MessageSerializer}))
+@extend_schema_view(
+    create=extend_schema(request={"application/json": MessageCreateSerializer}, responses={201: MessageSerializer})
+)
 class MessageViewSet(ConversationChildViewSet):
     """The messages of a conversation, oldest first. An agent's message is authored by the requesting user."""
 
@@ -242,8 +250,13 @@ class MessageViewSet(ConversationChildViewSet):
     parser_classes = [SafeJSONParser, MultiPartParser]  # JSON, or multipart when files travel with the message
 
     def get_queryset(self) -> QuerySet:
-        return (super().get_queryset().select_related(*MESSAGE_SELECT).prefetch_related(*MESSAGE_PREFETCH)
-                .order_by("created_at", "id"))
+        return (
+            super()
+            .get_queryset()
+            .select_related(*MESSAGE_SELECT)
+            .prefetch_related(*MESSAGE_PREFETCH)
+            .order_by("created_at", "id")
+        )
 
     def get_serializer_class(self):
         return MessageCreateSerializer if self.action == "create" else MessageSerializer

@@ -2,6 +2,7 @@
 notification list. Thin views over `conversations.services`; snooze, merge and links answer 200 with the changed
 conversation as `GET /api/conversations/{id}/` shows it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,10 +38,15 @@ class SavedViewSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """`{"name", "filters": {"status": "open"}, "shared_with": "me" | "team:<id>" | "everyone"}`; reads add
     `count` (conversations the view lists now), `owner` and `editable`."""
 
-    filters = serializers.JSONField(required=False, default=dict,
-                                    help_text=_('§8 list filters as query keys with string values.'))
-    shared_with = serializers.CharField(required=False, default="me", max_length=30,
-                                        help_text=_('"me", "team:<id>" or "everyone" (sharing: managers only).'))
+    filters = serializers.JSONField(
+        required=False, default=dict, help_text=_("§8 list filters as query keys with string values.")
+    )
+    shared_with = serializers.CharField(
+        required=False,
+        default="me",
+        max_length=30,
+        help_text=_('"me", "team:<id>" or "everyone" (sharing: managers only).'),
+    )
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     count = serializers.SerializerMethodField()
     editable = serializers.SerializerMethodField()
@@ -86,8 +92,9 @@ class SavedViewViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     def perform_update(self, serializer) -> None:
         changes = {key: value for key, value in serializer.validated_data.items() if key in serializer.initial_data}
         try:
-            serializer.instance = saved_views.saved_view_update(view=serializer.instance, user=self.request.user,
-                                                                **changes)
+            serializer.instance = saved_views.saved_view_update(
+                view=serializer.instance, user=self.request.user, **changes
+            )
         except DjangoPermissionDenied as exc:
             raise _denied(exc) from exc
 
@@ -101,8 +108,9 @@ class SavedViewViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
 # Snooze, merge, links ---------------------------------------------------------------------------------------------
 
 
-OTHER_ID = OpenApiParameter("other_pk", OpenApiTypes.INT, OpenApiParameter.PATH,
-                            description=_("The linked conversation's id."))
+OTHER_ID = OpenApiParameter(
+    "other_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description=_("The linked conversation's id.")
+)
 
 
 @extend_schema(parameters=[CONVERSATION_ID])
@@ -135,8 +143,7 @@ class SnoozeView(ConversationActionView):
         conversation = self.conversation(conversation_pk)
         body = SnoozeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.conversation_snooze(conversation=conversation, until=body.validated_data["until"],
-                                     actor=request.user)
+        services.conversation_snooze(conversation=conversation, until=body.validated_data["until"], actor=request.user)
         return self.answer(conversation)
 
 
@@ -158,16 +165,19 @@ class MergeView(ConversationActionView):
 
 
 class LinkSerializer(StrictFieldsMixin, serializers.Serializer):
-    conversation = StrictPrimaryKeyField(queryset=Conversation.objects.all(),
-                                         help_text=_("The other conversation's id."))
+    conversation = StrictPrimaryKeyField(
+        queryset=Conversation.objects.all(), help_text=_("The other conversation's id.")
+    )
     # Text checked against LinkKind rather than a ChoiceField: the schema already has another enum named `kind`.
-    kind = serializers.CharField(required=False, max_length=10,
-                                 help_text=_('What the other conversation is to this one: "parent", "child" or '
-                                           '"related".'))
+    kind = serializers.CharField(
+        required=False,
+        max_length=10,
+        help_text=_('What the other conversation is to this one: "parent", "child" or "related".'),
+    )
 
     def validate_kind(self, value: str) -> str:
         if value not in LinkKind.values:
-            raise serializers.ValidationError(_('Use one of: %(value0)s.') % {'value0': ', '.join(LinkKind.values)})
+            raise serializers.ValidationError(_("Use one of: %(value0)s.") % {"value0": ", ".join(LinkKind.values)})
         return value
 
 
@@ -198,8 +208,12 @@ class LinksView(ConversationActionView):
         body.is_valid(raise_exception=True)
         if "kind" not in body.validated_data:
             raise exceptions.ValidationError({"kind": [_("This field is required.")]})
-        services.conversation_link(conversation=conversation, other=body.validated_data["conversation"],
-                                   kind=body.validated_data["kind"], actor=request.user)
+        services.conversation_link(
+            conversation=conversation,
+            other=body.validated_data["conversation"],
+            kind=body.validated_data["kind"],
+            actor=request.user,
+        )
         return self.answer(conversation, links=LinkReadSerializer(services.links_of(conversation), many=True).data)
 
     @extend_schema(request=LinkSerializer, responses=ConversationSerializer)
@@ -243,8 +257,10 @@ class PresenceRowSerializer(serializers.Serializer):
 
 
 def presence_rows(conversation: Conversation) -> list[dict]:
-    return [{"user": p.user_id, "username": p.user.get_username(), "state": p.state, "seen_at": p.seen_at}
-            for p in services.present_on(conversation)]
+    return [
+        {"user": p.user_id, "username": p.user.get_username(), "state": p.state, "seen_at": p.seen_at}
+        for p in services.present_on(conversation)
+    ]
 
 
 @extend_schema(parameters=[CONVERSATION_ID])
@@ -283,8 +299,7 @@ class NotificationSerializer(serializers.ModelSerializer):
         return notification.read_at is not None
 
 
-class NotificationViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+class NotificationViewSet(HelpdeskAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The requesting user's notifications (mentions), newest first; the list adds `unread`. `?unread=true` for
     the unread ones; `POST {id}/read/` and `POST read-all/` mark them read."""
 

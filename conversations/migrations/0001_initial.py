@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,196 +17,394 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(blank=True, db_index=True, max_length=254)),
-                ('phone', models.CharField(blank=True, help_text='E.164, e.g. +14155550123', max_length=20, validators=[conversations.phones.validate_e164])),
-                ('segment', models.CharField(blank=True, db_index=True, max_length=100)),
-                ('attributes', models.JSONField(blank=True, default=dict, help_text='Contact "memory", e.g. {"vip": true}')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(blank=True, db_index=True, max_length=254)),
+                (
+                    "phone",
+                    models.CharField(
+                        blank=True,
+                        help_text="E.164, e.g. +14155550123",
+                        max_length=20,
+                        validators=[conversations.phones.validate_e164],
+                    ),
+                ),
+                ("segment", models.CharField(blank=True, db_index=True, max_length=100)),
+                (
+                    "attributes",
+                    models.JSONField(blank=True, default=dict, help_text='Contact "memory", e.g. {"vip": true}'),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('email', models.EmailField(blank=True, help_text='Where team notifications go, besides its members.', max_length=254)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True, help_text="Where team notifications go, besides its members.", max_length=254
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('live_chat', 'Live chat'), ('whatsapp', 'WhatsApp'), ('email', 'Email'), ('sms', 'SMS'), ('phone', 'Phone'), ('web', 'Web')], max_length=20)),
-                ('subject', models.CharField(blank=True, max_length=300)),
-                ('status', models.CharField(choices=[('new', 'New'), ('open', 'Open'), ('pending', 'Pending'), ('on_hold', 'On hold'), ('resolved', 'Resolved'), ('closed', 'Closed')], default='new', max_length=20)),
-                ('priority', models.CharField(choices=[('low', 'Low'), ('normal', 'Normal'), ('high', 'High'), ('urgent', 'Urgent')], default='normal', max_length=10)),
-                ('disposition', models.CharField(blank=True, choices=[('problem_solved', 'Problem solved'), ('answer_provided', 'Answer provided'), ('spam', 'Spam'), ('need_more_information', 'Need more information'), ('needs_approval', 'Needs approval'), ('approved', 'Approved'), ('handled_by_other_action', 'Handled by other action')], max_length=40)),
-                ('sentiment', models.FloatField(blank=True, help_text='Average sentiment of customer messages, 0..1.', null=True)),
-                ('customer_message_count', models.PositiveIntegerField(default=0)),
-                ('first_response_at', models.DateTimeField(blank=True, null=True)),
-                ('last_customer_message_at', models.DateTimeField(blank=True, null=True)),
-                ('last_agent_message_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_conversations', to=settings.AUTH_USER_MODEL)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conversations', to='conversations.contact')),
-                ('tags', models.ManyToManyField(blank=True, related_name='conversations', to='conversations.tag')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='conversations', to='conversations.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("live_chat", "Live chat"),
+                            ("whatsapp", "WhatsApp"),
+                            ("email", "Email"),
+                            ("sms", "SMS"),
+                            ("phone", "Phone"),
+                            ("web", "Web"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("subject", models.CharField(blank=True, max_length=300)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("open", "Open"),
+                            ("pending", "Pending"),
+                            ("on_hold", "On hold"),
+                            ("resolved", "Resolved"),
+                            ("closed", "Closed"),
+                        ],
+                        default="new",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[("low", "Low"), ("normal", "Normal"), ("high", "High"), ("urgent", "Urgent")],
+                        default="normal",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "disposition",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("problem_solved", "Problem solved"),
+                            ("answer_provided", "Answer provided"),
+                            ("spam", "Spam"),
+                            ("need_more_information", "Need more information"),
+                            ("needs_approval", "Needs approval"),
+                            ("approved", "Approved"),
+                            ("handled_by_other_action", "Handled by other action"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                (
+                    "sentiment",
+                    models.FloatField(blank=True, help_text="Average sentiment of customer messages, 0..1.", null=True),
+                ),
+                ("customer_message_count", models.PositiveIntegerField(default=0)),
+                ("first_response_at", models.DateTimeField(blank=True, null=True)),
+                ("last_customer_message_at", models.DateTimeField(blank=True, null=True)),
+                ("last_agent_message_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_conversations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversations",
+                        to="conversations.contact",
+                    ),
+                ),
+                ("tags", models.ManyToManyField(blank=True, related_name="conversations", to="conversations.tag")),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="conversations",
+                        to="conversations.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Recording',
+            name="Recording",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(upload_to=conversations.models.recording_upload_to)),
-                ('content_type', models.CharField(blank=True, max_length=100)),
-                ('size_bytes', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recordings', to='conversations.conversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file", models.FileField(upload_to=conversations.models.recording_upload_to)),
+                ("content_type", models.CharField(blank=True, max_length=100)),
+                ("size_bytes", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="recordings",
+                        to="conversations.conversation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(default=conversations.models.new_survey_token, max_length=64, unique=True)),
-                ('question', models.CharField(max_length=500)),
-                ('via', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS'), ('message', 'Message')], default='email', max_length=10)),
-                ('score', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('comment', models.TextField(blank=True)),
-                ('sent_at', models.DateTimeField(auto_now_add=True)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='surveys', to='conversations.contact')),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='surveys', to='conversations.conversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token", models.CharField(default=conversations.models.new_survey_token, max_length=64, unique=True)),
+                ("question", models.CharField(max_length=500)),
+                (
+                    "via",
+                    models.CharField(
+                        choices=[("email", "Email"), ("sms", "SMS"), ("message", "Message")],
+                        default="email",
+                        max_length=10,
+                    ),
+                ),
+                ("score", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("comment", models.TextField(blank=True)),
+                ("sent_at", models.DateTimeField(auto_now_add=True)),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="surveys", to="conversations.contact"
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="surveys",
+                        to="conversations.conversation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AgentProfile',
+            name="AgentProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('capacity', models.PositiveIntegerField(default=10, help_text='Most open conversations assigned at once.')),
-                ('available', models.BooleanField(default=True)),
-                ('last_assigned_at', models.DateTimeField(blank=True, help_text='For round-robin routing.', null=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='agent_profile', to=settings.AUTH_USER_MODEL)),
-                ('teams', models.ManyToManyField(blank=True, related_name='agents', to='conversations.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "capacity",
+                    models.PositiveIntegerField(default=10, help_text="Most open conversations assigned at once."),
+                ),
+                ("available", models.BooleanField(default=True)),
+                ("last_assigned_at", models.DateTimeField(blank=True, help_text="For round-robin routing.", null=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agent_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("teams", models.ManyToManyField(blank=True, related_name="agents", to="conversations.team")),
             ],
             options={
-                'verbose_name': 'agent',
+                "verbose_name": "agent",
             },
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=300)),
-                ('description', models.TextField(blank=True)),
-                ('priority', models.CharField(choices=[('low', 'Low'), ('normal', 'Normal'), ('high', 'High'), ('urgent', 'Urgent')], default='normal', max_length=10)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tickets', to='conversations.conversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=300)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[("low", "Low"), ("normal", "Normal"), ("high", "High"), ("urgent", "Urgent")],
+                        default="normal",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(choices=[("open", "Open"), ("closed", "Closed")], default="open", max_length=10),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tickets",
+                        to="conversations.conversation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Transcript',
+            name="Transcript",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(blank=True)),
-                ('language', models.CharField(default='en-US', max_length=20)),
-                ('backend', models.CharField(blank=True, max_length=50)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('recording', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transcripts', to='conversations.recording')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.TextField(blank=True)),
+                ("language", models.CharField(default="en-US", max_length=20)),
+                ("backend", models.CharField(blank=True, max_length=50)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recording",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="transcripts",
+                        to="conversations.recording",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('type', models.CharField(db_index=True, max_length=50)),
-                ('occurred_at', models.DateTimeField(db_index=True)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('depth', models.PositiveSmallIntegerField(default=0)),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('dispatch_note', models.CharField(blank=True, max_length=300)),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='conversations.contact')),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='conversations.conversation')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("type", models.CharField(db_index=True, max_length=50)),
+                ("occurred_at", models.DateTimeField(db_index=True)),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                ("depth", models.PositiveSmallIntegerField(default=0)),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                ("dispatch_note", models.CharField(blank=True, max_length=300)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="conversations.contact",
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="conversations.conversation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_at'],
-                'indexes': [models.Index(condition=models.Q(('dispatched_at__isnull', True)), fields=['occurred_at'], name='event_undispatched')],
+                "ordering": ["occurred_at"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("dispatched_at__isnull", True)),
+                        fields=["occurred_at"],
+                        name="event_undispatched",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sender_type', models.CharField(choices=[('customer', 'Customer'), ('agent', 'Agent'), ('ai', 'AI'), ('system', 'System')], max_length=10)),
-                ('body', models.TextField()),
-                ('internal', models.BooleanField(default=False, help_text='An internal note, not shown to the customer.')),
-                ('buttons', models.JSONField(blank=True, default=list)),
-                ('sentiment', models.FloatField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='conversations.conversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "sender_type",
+                    models.CharField(
+                        choices=[("customer", "Customer"), ("agent", "Agent"), ("ai", "AI"), ("system", "System")],
+                        max_length=10,
+                    ),
+                ),
+                ("body", models.TextField()),
+                (
+                    "internal",
+                    models.BooleanField(default=False, help_text="An internal note, not shown to the customer."),
+                ),
+                ("buttons", models.JSONField(blank=True, default=list)),
+                ("sentiment", models.FloatField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="conversations.conversation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['conversation', 'created_at'], name='msg_conversation_created')],
+                "ordering": ["created_at", "id"],
+                "indexes": [models.Index(fields=["conversation", "created_at"], name="msg_conversation_created")],
             },
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['status', '-created_at'], name='conv_status_created'),
+            model_name="conversation",
+            index=models.Index(fields=["status", "-created_at"], name="conv_status_created"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['channel', '-created_at'], name='conv_channel_created'),
+            model_name="conversation",
+            index=models.Index(fields=["channel", "-created_at"], name="conv_channel_created"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['priority', '-created_at'], name='conv_priority_created'),
+            model_name="conversation",
+            index=models.Index(fields=["priority", "-created_at"], name="conv_priority_created"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['assignee', 'status'], name='conv_assignee_status'),
+            model_name="conversation",
+            index=models.Index(fields=["assignee", "status"], name="conv_assignee_status"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['team', 'status'], name='conv_team_status'),
+            model_name="conversation",
+            index=models.Index(fields=["team", "status"], name="conv_team_status"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['contact', '-created_at'], name='conv_contact_created'),
+            model_name="conversation",
+            index=models.Index(fields=["contact", "-created_at"], name="conv_contact_created"),
         ),
     ]

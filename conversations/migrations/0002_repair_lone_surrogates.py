@@ -1,4 +1,5 @@
 """Repair JSON stored before the API refused lone surrogates: each becomes U+FFFD, so the rows render again."""
+
 from django.db import migrations
 
 from conversations.safetext import repair_stored_surrogates

@@ -6,108 +6,205 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0003_nojson_userpreference'),
+        ("conversations", "0003_nojson_userpreference"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='conversation',
-            name='channel',
-            field=models.CharField(choices=[('live_chat', 'Live chat'), ('whatsapp', 'WhatsApp'), ('email', 'Email'), ('sms', 'SMS'), ('phone', 'Phone'), ('web', 'Web'), ('api', 'API')], max_length=20),
+            model_name="conversation",
+            name="channel",
+            field=models.CharField(
+                choices=[
+                    ("live_chat", "Live chat"),
+                    ("whatsapp", "WhatsApp"),
+                    ("email", "Email"),
+                    ("sms", "SMS"),
+                    ("phone", "Phone"),
+                    ("web", "Web"),
+                    ("api", "API"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=300, upload_to=conversations.models.attachment_upload_to)),
-                ('filename', models.CharField(max_length=255)),
-                ('content_type', models.CharField(blank=True, max_length=150)),
-                ('size', models.PositiveBigIntegerField(default=0)),
-                ('content_id', models.CharField(blank=True, help_text='Inline parts of a mail (cid:).', max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='conversations.message')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file", models.FileField(max_length=300, upload_to=conversations.models.attachment_upload_to)),
+                ("filename", models.CharField(max_length=255)),
+                ("content_type", models.CharField(blank=True, max_length=150)),
+                ("size", models.PositiveBigIntegerField(default=0)),
+                (
+                    "content_id",
+                    models.CharField(blank=True, help_text="Inline parts of a mail (cid:).", max_length=300),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="conversations.message",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Inbox',
+            name="Inbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('api', 'API')], max_length=10)),
-                ('address', models.EmailField(blank=True, help_text='The support address mail is sent from (email inboxes).', max_length=254)),
-                ('imap', models.JSONField(blank=True, default=dict, help_text='host, port, username, ssl, folder (no password).')),
-                ('smtp', models.JSONField(blank=True, default=dict, help_text="host, port, username, starttls (no password); empty: the project's EMAIL_* settings.")),
-                ('secrets_encrypted', models.TextField(blank=True, help_text='Sealed IMAP/SMTP passwords and callback secret.')),
-                ('callback_url', models.URLField(blank=True, help_text='API inboxes: where answers are POSTed.', max_length=500)),
-                ('inbound_token_digest', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('active', models.BooleanField(default=True)),
-                ('last_polled_at', models.DateTimeField(blank=True, null=True)),
-                ('last_poll_error', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='inboxes', to='conversations.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("channel", models.CharField(choices=[("email", "Email"), ("api", "API")], max_length=10)),
+                (
+                    "address",
+                    models.EmailField(
+                        blank=True, help_text="The support address mail is sent from (email inboxes).", max_length=254
+                    ),
+                ),
+                (
+                    "imap",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="host, port, username, ssl, folder (no password)."
+                    ),
+                ),
+                (
+                    "smtp",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="host, port, username, starttls (no password); empty: the project's EMAIL_* settings.",
+                    ),
+                ),
+                (
+                    "secrets_encrypted",
+                    models.TextField(blank=True, help_text="Sealed IMAP/SMTP passwords and callback secret."),
+                ),
+                (
+                    "callback_url",
+                    models.URLField(blank=True, help_text="API inboxes: where answers are POSTed.", max_length=500),
+                ),
+                ("inbound_token_digest", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("active", models.BooleanField(default=True)),
+                ("last_polled_at", models.DateTimeField(blank=True, null=True)),
+                ("last_poll_error", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="inboxes",
+                        to="conversations.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'inboxes',
-                'ordering': ['name'],
+                "verbose_name_plural": "inboxes",
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='inbox',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='conversations', to='conversations.inbox'),
+            model_name="conversation",
+            name="inbox",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="conversations",
+                to="conversations.inbox",
+            ),
         ),
         migrations.CreateModel(
-            name='EmailHeaders',
+            name="EmailHeaders",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('inbound', 'Received'), ('outbound', 'Sent')], max_length=10)),
-                ('message_id_header', models.CharField(help_text="The mail's Message-ID, angle brackets included.", max_length=500)),
-                ('in_reply_to', models.CharField(blank=True, max_length=500)),
-                ('references', models.TextField(blank=True)),
-                ('from_name', models.CharField(blank=True, max_length=300)),
-                ('from_address', models.CharField(blank=True, max_length=320)),
-                ('to', models.JSONField(blank=True, default=list)),
-                ('cc', models.JSONField(blank=True, default=list)),
-                ('subject', models.CharField(blank=True, max_length=998)),
-                ('full_text', models.TextField(blank=True, help_text='The text with its quoted history.')),
-                ('raw', models.BinaryField(blank=True, default=bytes, help_text='The source as received (inbound).')),
-                ('auto_submitted', models.BooleanField(default=False, help_text='An auto-reply or a bounce.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='email', to='conversations.message')),
-                ('inbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='emails', to='conversations.inbox')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("direction", models.CharField(choices=[("inbound", "Received"), ("outbound", "Sent")], max_length=10)),
+                (
+                    "message_id_header",
+                    models.CharField(help_text="The mail's Message-ID, angle brackets included.", max_length=500),
+                ),
+                ("in_reply_to", models.CharField(blank=True, max_length=500)),
+                ("references", models.TextField(blank=True)),
+                ("from_name", models.CharField(blank=True, max_length=300)),
+                ("from_address", models.CharField(blank=True, max_length=320)),
+                ("to", models.JSONField(blank=True, default=list)),
+                ("cc", models.JSONField(blank=True, default=list)),
+                ("subject", models.CharField(blank=True, max_length=998)),
+                ("full_text", models.TextField(blank=True, help_text="The text with its quoted history.")),
+                ("raw", models.BinaryField(blank=True, default=bytes, help_text="The source as received (inbound).")),
+                ("auto_submitted", models.BooleanField(default=False, help_text="An auto-reply or a bounce.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="email", to="conversations.message"
+                    ),
+                ),
+                (
+                    "inbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="emails", to="conversations.inbox"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'email headers',
-                'verbose_name_plural': 'email headers',
-                'indexes': [models.Index(fields=['message_id_header'], name='email_message_id')],
-                'constraints': [models.UniqueConstraint(fields=('inbox', 'message_id_header'), name='email_unique_message_id')],
+                "verbose_name": "email headers",
+                "verbose_name_plural": "email headers",
+                "indexes": [models.Index(fields=["message_id_header"], name="email_message_id")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("inbox", "message_id_header"), name="email_unique_message_id")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('external_id', models.CharField(help_text='Message-ID (email) or webhook-id (API channel).', max_length=500)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='delivery', to='conversations.message')),
-                ('inbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='conversations.inbox')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(help_text="Message-ID (email) or webhook-id (API channel).", max_length=500),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="delivery", to="conversations.message"
+                    ),
+                ),
+                (
+                    "inbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="deliveries", to="conversations.inbox"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
-                'indexes': [models.Index(condition=models.Q(('status', 'queued')), fields=['next_attempt_at'], name='delivery_due')],
+                "verbose_name_plural": "deliveries",
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "queued")), fields=["next_attempt_at"], name="delivery_due"
+                    )
+                ],
             },
         ),
     ]

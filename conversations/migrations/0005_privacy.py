@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0004_channels'),
+        ("conversations", "0004_channels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='erased_at',
+            model_name="contact",
+            name="erased_at",
             field=models.DateTimeField(blank=True, help_text="When the contact's personal data was erased.", null=True),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='erased_at',
-            field=models.DateTimeField(blank=True, help_text='When its personal data was erased (GDPR).', null=True),
+            model_name="conversation",
+            name="erased_at",
+            field=models.DateTimeField(blank=True, help_text="When its personal data was erased (GDPR).", null=True),
         ),
     ]

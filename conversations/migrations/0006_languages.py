@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0005_privacy'),
+        ("conversations", "0005_privacy"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='language',
-            field=models.CharField(blank=True, help_text="The language the contact is answered in, e.g. de or pt-br; empty: the site's.", max_length=10),
+            model_name="contact",
+            name="language",
+            field=models.CharField(
+                blank=True,
+                help_text="The language the contact is answered in, e.g. de or pt-br; empty: the site's.",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='userpreference',
-            name='language',
+            model_name="userpreference",
+            name="language",
             field=models.CharField(blank=True, help_text="Empty: the browser's language.", max_length=10),
         ),
     ]

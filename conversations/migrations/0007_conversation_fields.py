@@ -4,31 +4,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0006_languages'),
+        ("conversations", "0006_languages"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConversationField',
+            name="ConversationField",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(help_text='Letters, digits and underscores, e.g. order_id.', max_length=64, unique=True)),
-                ('label', models.CharField(max_length=200)),
-                ('type', models.CharField(choices=[('text', 'Text'), ('number', 'Number'), ('date', 'Date'), ('select', 'Select'), ('checkbox', 'Checkbox')], default='text', max_length=10)),
-                ('options', models.JSONField(blank=True, default=list, help_text='For a select field: the allowed values.')),
-                ('required_on_resolve', models.BooleanField(default=False, help_text='A conversation cannot be resolved while this field is empty.')),
-                ('position', models.IntegerField(default=0, help_text='Lower first, in forms and columns.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "key",
+                    models.SlugField(
+                        help_text="Letters, digits and underscores, e.g. order_id.", max_length=64, unique=True
+                    ),
+                ),
+                ("label", models.CharField(max_length=200)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("text", "Text"),
+                            ("number", "Number"),
+                            ("date", "Date"),
+                            ("select", "Select"),
+                            ("checkbox", "Checkbox"),
+                        ],
+                        default="text",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "options",
+                    models.JSONField(blank=True, default=list, help_text="For a select field: the allowed values."),
+                ),
+                (
+                    "required_on_resolve",
+                    models.BooleanField(
+                        default=False, help_text="A conversation cannot be resolved while this field is empty."
+                    ),
+                ),
+                ("position", models.IntegerField(default=0, help_text="Lower first, in forms and columns.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='fields',
-            field=models.JSONField(blank=True, default=dict, help_text='Values of the conversation fields, by key, e.g. {"order_id": "A-1"} (SPEC §15).'),
+            model_name="conversation",
+            name="fields",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='Values of the conversation fields, by key, e.g. {"order_id": "A-1"} (SPEC §15).',
+            ),
         ),
     ]

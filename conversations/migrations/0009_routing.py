@@ -11,8 +11,9 @@ def available_to_status(apps, schema_editor):
     Conversation = apps.get_model("conversations", "Conversation")
     AgentProfile.objects.filter(available=True).update(status="online")
     AgentProfile.objects.filter(available=False).update(status="away")
-    for conversation in Conversation.objects.filter(team__isnull=False, assignee__isnull=True,
-                                                    status__in=("new", "open")).only("pk", "created_at"):
+    for conversation in Conversation.objects.filter(
+        team__isnull=False, assignee__isnull=True, status__in=("new", "open")
+    ).only("pk", "created_at"):
         Conversation.objects.filter(pk=conversation.pk).update(queued_since=conversation.created_at)
 
 
@@ -23,75 +24,102 @@ def status_to_available(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0008_agent_workspace'),
+        ("conversations", "0008_agent_workspace"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='agentprofile',
-            name='skills',
+            model_name="agentprofile",
+            name="skills",
             field=models.JSONField(blank=True, default=list, help_text='Skill names, e.g. ["german", "billing"].'),
         ),
         migrations.AddField(
-            model_name='agentprofile',
-            name='status',
-            field=models.CharField(choices=[('online', 'Online'), ('away', 'Away'), ('offline', 'Offline')], db_index=True, default='offline', help_text='Only online agents get conversations from the queue.', max_length=10),
+            model_name="agentprofile",
+            name="status",
+            field=models.CharField(
+                choices=[("online", "Online"), ("away", "Away"), ("offline", "Offline")],
+                db_index=True,
+                default="offline",
+                help_text="Only online agents get conversations from the queue.",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='assigned_at',
-            field=models.DateTimeField(blank=True, help_text='When the current assignee got it.', null=True),
+            model_name="conversation",
+            name="assigned_at",
+            field=models.DateTimeField(blank=True, help_text="When the current assignee got it.", null=True),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='last_agent_reply_at',
-            field=models.DateTimeField(blank=True, help_text='Last public message of an agent.', null=True),
+            model_name="conversation",
+            name="last_agent_reply_at",
+            field=models.DateTimeField(blank=True, help_text="Last public message of an agent.", null=True),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='handed_back_by',
-            field=models.ForeignKey(blank=True, help_text='The agent it was last taken back from: the queue offers it to someone else.', null=True, on_delete=models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="conversation",
+            name="handed_back_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The agent it was last taken back from: the queue offers it to someone else.",
+                null=True,
+                on_delete=models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='queued_since',
+            model_name="conversation",
+            name="queued_since",
             field=models.DateTimeField(blank=True, help_text="Waiting in its team's queue since.", null=True),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='required_skills',
-            field=models.JSONField(blank=True, default=list, help_text='Skills an agent needs to take it.'),
+            model_name="conversation",
+            name="required_skills",
+            field=models.JSONField(blank=True, default=list, help_text="Skills an agent needs to take it."),
         ),
         migrations.AddField(
-            model_name='team',
-            name='auto_assign',
-            field=models.BooleanField(default=False, help_text='Offer waiting conversations to online agents.'),
+            model_name="team",
+            name="auto_assign",
+            field=models.BooleanField(default=False, help_text="Offer waiting conversations to online agents."),
         ),
         migrations.AddField(
-            model_name='team',
-            name='reassign_after_minutes',
-            field=models.PositiveIntegerField(blank=True, help_text='Back to the queue when the assignee has not replied publicly by then (empty: never).', null=True),
+            model_name="team",
+            name="reassign_after_minutes",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Back to the queue when the assignee has not replied publicly by then (empty: never).",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='team',
-            name='skills_timeout_minutes',
-            field=models.PositiveIntegerField(default=10, help_text='After this long in the queue any online agent of the team may take a conversation.'),
+            model_name="team",
+            name="skills_timeout_minutes",
+            field=models.PositiveIntegerField(
+                default=10,
+                help_text="After this long in the queue any online agent of the team may take a conversation.",
+            ),
         ),
         migrations.AddField(
-            model_name='team',
-            name='strategy',
-            field=models.CharField(choices=[('round_robin', 'Round robin'), ('least_busy', 'Least busy')], default='least_busy', max_length=20),
+            model_name="team",
+            name="strategy",
+            field=models.CharField(
+                choices=[("round_robin", "Round robin"), ("least_busy", "Least busy")],
+                default="least_busy",
+                max_length=20,
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(condition=models.Q(('queued_since__isnull', False)), fields=['team', 'queued_since'], name='conv_team_queue'),
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(("queued_since__isnull", False)),
+                fields=["team", "queued_since"],
+                name="conv_team_queue",
+            ),
         ),
         migrations.RunPython(available_to_status, status_to_available),
         migrations.RemoveField(
-            model_name='agentprofile',
-            name='available',
+            model_name="agentprofile",
+            name="available",
         ),
     ]

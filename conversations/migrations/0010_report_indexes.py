@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0009_routing'),
+        ("conversations", "0009_routing"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['created_at', 'id'], name='conv_created'),
+            model_name="conversation",
+            index=models.Index(fields=["created_at", "id"], name="conv_created"),
         ),
     ]

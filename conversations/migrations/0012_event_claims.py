@@ -6,15 +6,14 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     """Events carry the claim of the worker dispatching them (workflows/engine/claims.py)."""
 
-
     dependencies = [
-        ('conversations', '0011_i18n_labels'),
+        ("conversations", "0011_i18n_labels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='event',
-            name='claimed_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='claimed until'),
+            model_name="event",
+            name="claimed_until",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="claimed until"),
         ),
     ]

@@ -3,6 +3,7 @@
 A change that may free or open a seat (coming online, more capacity, new skills or teams) asks for a queue fill
 after commit; going `offline` gives back the conversations the agent has not answered yet (reason `agent_offline`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -15,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from conversations.choices import AgentStatus, AssignReason
 from conversations.models import AgentProfile, Conversation, Team
-from conversations.routing.skills import clean_skills
 from conversations.routing.queue import request_fill
+from conversations.routing.skills import clean_skills
 from conversations.routing.state import WAITING_STATUSES
 from conversations.services.checks import require_choice
 
@@ -26,7 +27,8 @@ MAX_CAPACITY = 1000
 def unanswered(queryset: QuerySet) -> QuerySet:
     """Conversations (new, open, in a team) whose current assignee has no public agent reply since assignment."""
     return queryset.filter(status__in=WAITING_STATUSES, team__isnull=False, assignee__isnull=False).filter(
-        Q(last_agent_reply_at__isnull=True) | Q(assigned_at__isnull=False, last_agent_reply_at__lt=F("assigned_at")))
+        Q(last_agent_reply_at__isnull=True) | Q(assigned_at__isnull=False, last_agent_reply_at__lt=F("assigned_at"))
+    )
 
 
 def hand_back(*, conversation: Conversation, reason: str) -> bool:
@@ -50,12 +52,20 @@ def hand_back_unanswered(*, agent: Any, reason: str = AssignReason.AGENT_OFFLINE
 
 def _clean_capacity(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CAPACITY:
-        raise ValidationError({"capacity": _('A whole number from 0 to %(MAX_CAPACITY)s.') % {'MAX_CAPACITY': MAX_CAPACITY}})
+        raise ValidationError(
+            {"capacity": _("A whole number from 0 to %(MAX_CAPACITY)s.") % {"MAX_CAPACITY": MAX_CAPACITY}}
+        )
     return value
 
 
-def agent_update(*, profile: AgentProfile, status: str | None = None, capacity: int | None = None,
-                 skills: Any = None, teams: Iterable[Team] | None = None) -> AgentProfile:
+def agent_update(
+    *,
+    profile: AgentProfile,
+    status: str | None = None,
+    capacity: int | None = None,
+    skills: Any = None,
+    teams: Iterable[Team] | None = None,
+) -> AgentProfile:
     """Change an agent's routing settings (any subset); going offline hands unanswered work back, and any change
     that may open a seat fills the agent's queues after commit."""
     if status is not None:

@@ -1,6 +1,7 @@
 """The periodic part of routing: hand back conversations whose assignee stayed silent past the team's
 `reassign_after_minutes` (reason `no_reply`), then fill every queue. The workflows sweep calls `routing_sweep`, so a
 seat that freed without a wake-up (a lost after-commit fill, a worker that died) is filled within one sweep."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,11 @@ def silent_conversations(now: dt.datetime) -> list[int]:
     ids: list[int] = []
     for team in Team.objects.filter(reassign_after_minutes__isnull=False):
         cutoff = now - dt.timedelta(minutes=team.reassign_after_minutes)
-        ids += unanswered(Conversation.objects.filter(team=team, assigned_at__lte=cutoff)).order_by(
-            "assigned_at").values_list("pk", flat=True)[:BATCH]
+        ids += (
+            unanswered(Conversation.objects.filter(team=team, assigned_at__lte=cutoff))
+            .order_by("assigned_at")
+            .values_list("pk", flat=True)[:BATCH]
+        )
     return ids
 
 

@@ -9,6 +9,7 @@ or take the same conversation, and a manual assignment (which locks its assignee
 `conversations.services.conversations.conversation_assign`) never races a fill for one seat. SQLite has one writer
 at a time (IMMEDIATE transactions), which gives the same guarantee.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,27 +27,36 @@ from conversations.models import AgentProfile, Conversation, Team
 from conversations.routing.skills import has_skills
 from conversations.routing.state import WAITING_STATUSES
 
-_NEVER = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 MIN_BATCH = 50  # conversations looked at per fill beyond the free seats (skills may pass over some)
 
 
 def priority_rank() -> Case:
     """The priority as a number (urgent highest), for ordering in the database."""
-    return Case(*[When(priority=str(priority), then=Value(rank)) for priority, rank in PRIORITY_RANK.items()],
-                default=Value(0), output_field=IntegerField())
+    return Case(
+        *[When(priority=str(priority), then=Value(rank)) for priority, rank in PRIORITY_RANK.items()],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
 
 
 def waiting_conversations(team: Team | int) -> QuerySet:
     """The team's queue in the order it is taken: highest priority, then longest waiting, then oldest id."""
-    return (Conversation.objects.filter(team=team, assignee__isnull=True, status__in=WAITING_STATUSES)
-            .annotate(priority_rank=priority_rank())
-            .order_by("-priority_rank", F("queued_since").asc(nulls_first=True), "pk"))
+    return (
+        Conversation.objects.filter(team=team, assignee__isnull=True, status__in=WAITING_STATUSES)
+        .annotate(priority_rank=priority_rank())
+        .order_by("-priority_rank", F("queued_since").asc(nulls_first=True), "pk")
+    )
 
 
 def open_loads(user_ids: Iterable[int]) -> dict[int, int]:
     """Open conversations (new, open) per agent: what counts against capacity (docs/routing.md)."""
-    rows = (Conversation.objects.filter(assignee_id__in=list(user_ids), status__in=WAITING_STATUSES)
-            .values("assignee_id").annotate(count=Count("id")).order_by())
+    rows = (
+        Conversation.objects.filter(assignee_id__in=list(user_ids), status__in=WAITING_STATUSES)
+        .values("assignee_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
     return {row["assignee_id"]: row["count"] for row in rows}
 
 
@@ -76,8 +86,9 @@ def _round_robin(seat: Seat) -> tuple:
 STRATEGY_KEYS = {RoutingStrategy.LEAST_BUSY: _least_busy, RoutingStrategy.ROUND_ROBIN: _round_robin}
 
 
-def pick_seat(seats: list[Seat], conversation: Conversation, team: Team, now: dt.datetime,
-              strategy: str | None = None) -> tuple[Seat | None, str]:
+def pick_seat(
+    seats: list[Seat], conversation: Conversation, team: Team, now: dt.datetime, strategy: str | None = None
+) -> tuple[Seat | None, str]:
     """The seat that takes `conversation` and the reason: skilled agents first; after the team's skills timeout any
     seat (`skills_timeout`). The agent it was just taken back from is passed over."""
     open_seats = [seat for seat in seats if seat.free > 0 and seat.profile.user_id != conversation.handed_back_by_id]
@@ -102,8 +113,12 @@ class FillResult:
 
 
 def _locked_seats(team: Team) -> list[Seat]:
-    profiles = list(AgentProfile.objects.filter(teams=team, status=AgentStatus.ONLINE).select_related("user")
-                    .select_for_update(skip_locked=True, of=("self",)).order_by("pk"))
+    profiles = list(
+        AgentProfile.objects.filter(teams=team, status=AgentStatus.ONLINE)
+        .select_related("user")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("pk")
+    )
     loads = open_loads(profile.user_id for profile in profiles)
     seats = [Seat(profile=profile, load=loads.get(profile.user_id, 0)) for profile in profiles]
     return [seat for seat in seats if seat.free > 0]
@@ -112,15 +127,19 @@ def _locked_seats(team: Team) -> list[Seat]:
 def _claim(conversation: Conversation, seat: Seat, team: Team, reason: str, now: dt.datetime) -> dict[str, Any] | None:
     """Write one assignment (conditional on the row still waiting) and return its event spec."""
     updated = Conversation.objects.filter(pk=conversation.pk, assignee__isnull=True, team=team).update(
-        assignee_id=seat.profile.user_id, assigned_at=now, queued_since=None, handed_back_by=None, updated_at=now)
+        assignee_id=seat.profile.user_id, assigned_at=now, queued_since=None, handed_back_by=None, updated_at=now
+    )
     if not updated:
         return None
     seat.load += 1
     seat.profile.last_assigned_at = now
     before = {"assignee_id": None, "team_id": team.pk}
     after = {"assignee_id": seat.profile.user_id, "team_id": team.pk}
-    return {"type": EventType.ASSIGNED, "conversation": conversation,
-            "payload": payloads.assigned(before=before, after=after, actor=None, reason=reason)}
+    return {
+        "type": EventType.ASSIGNED,
+        "conversation": conversation,
+        "payload": payloads.assigned(before=before, after=after, actor=None, reason=reason),
+    }
 
 
 def fill_team(team: Team, now: dt.datetime | None = None) -> FillResult:
@@ -132,8 +151,11 @@ def fill_team(team: Team, now: dt.datetime | None = None) -> FillResult:
             return result
         now = now or clock.now()
         batch_size = sum(seat.free for seat in seats) * 4 + MIN_BATCH
-        batch = list(waiting_conversations(team).select_related("contact")
-                     .select_for_update(skip_locked=True, of=("self",))[:batch_size])
+        batch = list(
+            waiting_conversations(team)
+            .select_related("contact")
+            .select_for_update(skip_locked=True, of=("self",))[:batch_size]
+        )
         events = []
         for conversation in batch:
             seat, reason = pick_seat(seats, conversation, team, now)
@@ -168,8 +190,10 @@ def queue_fill(*, team_ids: Iterable[int] | None = None, now: dt.datetime | None
 def queue_position_rows(team: Team, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The team's waiting conversations in take order, each with how long it has waited (the admin Queues page)."""
     now = now or clock.now()
-    return [{"conversation": conversation, "waited": now - (conversation.queued_since or conversation.created_at)}
-            for conversation in waiting_conversations(team).select_related("contact")[:500]]
+    return [
+        {"conversation": conversation, "waited": now - (conversation.queued_since or conversation.created_at)}
+        for conversation in waiting_conversations(team).select_related("contact")[:500]
+    ]
 
 
 def online_agents(team: Team) -> list[dict[str, Any]]:

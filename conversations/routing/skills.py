@@ -1,5 +1,6 @@
 """Skill names (lower-case, trimmed, unique) and whether an agent has a conversation's `required_skills` (pure: the
 write, `conversation_set_required_skills`, is a service in `conversations.services.required_skills`)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,11 +22,16 @@ def clean_skills(value: Any, field: str = "skills") -> list[str]:
     for raw in value:
         name = raw.strip().lower()
         if not name or len(name) > MAX_SKILL_LENGTH:
-            raise ValidationError({field: _('A skill name has 1 to %(MAX_SKILL_LENGTH)s characters.') % {'MAX_SKILL_LENGTH': MAX_SKILL_LENGTH}})
+            raise ValidationError(
+                {
+                    field: _("A skill name has 1 to %(MAX_SKILL_LENGTH)s characters.")
+                    % {"MAX_SKILL_LENGTH": MAX_SKILL_LENGTH}
+                }
+            )
         if name not in names:
             names.append(name)
     if len(names) > MAX_SKILLS:
-        raise ValidationError({field: _('At most %(MAX_SKILLS)s skills.') % {'MAX_SKILLS': MAX_SKILLS}})
+        raise ValidationError({field: _("At most %(MAX_SKILLS)s skills.") % {"MAX_SKILLS": MAX_SKILLS}})
     return names
 
 

@@ -5,9 +5,11 @@ A conversation waits in its team's queue while it has a team, no assignee and st
 of team, assignee or status). The after-commit wake-up of the queue, `request_fill`, lives with the fill it asks
 for, in `conversations.routing.queue` (this module stays below it, so the two never import each other).
 """
+
 from __future__ import annotations
 
 import logging
+
 from conversations import clock
 from conversations.choices import Status
 
@@ -19,8 +21,11 @@ WAITING_STATUSES = (Status.NEW, Status.OPEN)
 
 def is_waiting(conversation) -> bool:
     """Whether the conversation belongs in its team's queue now."""
-    return (conversation.team_id is not None and conversation.assignee_id is None
-            and conversation.status in WAITING_STATUSES)
+    return (
+        conversation.team_id is not None
+        and conversation.assignee_id is None
+        and conversation.status in WAITING_STATUSES
+    )
 
 
 def sync_queue_fields(conversation) -> list[str]:

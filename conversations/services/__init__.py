@@ -5,9 +5,11 @@ transaction, so the change and its event commit or roll back together. Admin act
 steps all call these functions; nothing else writes domain state. `depth` is 0 for people and API clients and
 parent depth + 1 when a workflow step makes the change (loop protection, docs/operations.md).
 """
+
 # The package is split by area; callers keep `from conversations import services` and `services.<name>(...)`.
+# Routing (docs/routing.md) lives in its own room, conversations/routing/; its writes are reachable from here too.
+from conversations.routing.agents import agent_set_status, agent_update, hand_back_unanswered  # noqa: F401,E402
 from conversations.services.attachments import attachment_add, clean_filename  # noqa: F401
-from conversations.services.deliveries import delivery_queue, delivery_retry  # noqa: F401
 from conversations.services.checks import MAX_BODY_LENGTH, MAX_TAG_LENGTH, OPEN_STATUSES  # noqa: F401
 from conversations.services.conversations import (  # noqa: F401
     conversation_add_tags,
@@ -21,6 +23,7 @@ from conversations.services.conversations import (  # noqa: F401
     conversation_set_priority,
     conversation_set_tags,
 )
+from conversations.services.deliveries import delivery_queue, delivery_retry  # noqa: F401
 from conversations.services.fields import (  # noqa: F401
     check_can_resolve,
     clean_field_values,
@@ -29,6 +32,13 @@ from conversations.services.fields import (  # noqa: F401
     conversation_field_update,
     conversation_set_fields,
     register_field_usage,
+)
+from conversations.services.mentions import notifications_mark_read  # noqa: F401,E402
+from conversations.services.merge import (  # noqa: F401,E402
+    conversation_link,
+    conversation_merge,
+    conversation_unlink,
+    links_of,
 )
 from conversations.services.messages import message_create  # noqa: F401
 from conversations.services.people import (  # noqa: F401
@@ -40,6 +50,7 @@ from conversations.services.people import (  # noqa: F401
     team_delete,
     team_update,
 )
+from conversations.services.presence import presence_beat, present_on  # noqa: F401,E402
 from conversations.services.records import (  # noqa: F401
     MAX_RECORDING_BYTES,
     recording_attach,
@@ -48,15 +59,5 @@ from conversations.services.records import (  # noqa: F401
     ticket_create,
     transcript_create,
 )
-from conversations.services.merge import (  # noqa: F401,E402
-    conversation_link,
-    conversation_merge,
-    conversation_unlink,
-    links_of,
-)
-from conversations.services.mentions import notifications_mark_read  # noqa: F401,E402
-from conversations.services.presence import presence_beat, present_on  # noqa: F401,E402
-from conversations.services.snooze import conversation_snooze, conversation_wake_due_snoozes  # noqa: F401,E402
-# Routing (docs/routing.md) lives in its own room, conversations/routing/; its writes are reachable from here too.
-from conversations.routing.agents import agent_set_status, agent_update, hand_back_unanswered  # noqa: F401,E402
 from conversations.services.required_skills import conversation_set_required_skills  # noqa: F401,E402
+from conversations.services.snooze import conversation_snooze, conversation_wake_due_snoozes  # noqa: F401,E402

@@ -3,6 +3,7 @@
 One function checks the size and cleans the name for both doors, so a file from a mail and a file from the API
 obey the same limit and never carry a path, a control character or a reserved name into the storage.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,17 +47,26 @@ def check_attachment_size(*, filename: str, size: int) -> None:
     limit = max_attachment_bytes()
     if size > limit:
         raise ValidationError(
-            {"files": _('%(filename)s is %(size)s bytes; files may be at most %(limit)s bytes.') % {'filename': filename, 'size': format(size, ','), 'limit': format(limit, ',')}}
+            {
+                "files": _("%(filename)s is %(size)s bytes; files may be at most %(limit)s bytes.")
+                % {"filename": filename, "size": format(size, ","), "limit": format(limit, ",")}
+            }
         )
 
 
-def attachment_add(*, message: Message, filename: str | None, content: bytes, content_type: str = "",
-                   content_id: str = "") -> Attachment:
+def attachment_add(
+    *, message: Message, filename: str | None, content: bytes, content_type: str = "", content_id: str = ""
+) -> Attachment:
     """Store one file on a message through the default storage. The caller holds the message's transaction."""
     name = clean_filename(filename)
     check_attachment_size(filename=name, size=len(content))
-    attachment = Attachment(message=message, filename=name, content_type=(content_type or "")[:150],
-                            size=len(content), content_id=(content_id or "")[:300])
+    attachment = Attachment(
+        message=message,
+        filename=name,
+        content_type=(content_type or "")[:150],
+        size=len(content),
+        content_id=(content_id or "")[:300],
+    )
     attachment.file.save(name, ContentFile(content), save=False)
     attachment.save()
     forget_related(message, "attachments")  # a list kept on the message (message_create's) no longer holds

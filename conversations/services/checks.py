@@ -1,5 +1,6 @@
 """Input checks the services share: choices, phone numbers, JSON objects, references; and the limits
 the API and admin forms show."""
+
 from __future__ import annotations
 
 import json
@@ -23,10 +24,13 @@ MAX_BODY_LENGTH = 20_000
 MAX_TAG_LENGTH = 100
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 
+
 def require_choice(value: str, choices: type, field: str) -> str:
     if value not in choices.values:
         allowed = ", ".join(choices.values)
-        raise ValidationError({field: _('"%(value)s" is not one of: %(allowed)s.') % {'value': value, 'allowed': allowed}})
+        raise ValidationError(
+            {field: _('"%(value)s" is not one of: %(allowed)s.') % {"value": value, "allowed": allowed}}
+        )
     return value
 
 
@@ -52,5 +56,7 @@ def require_object(value: Any, field: str) -> dict:
     try:
         json.dumps(value)
     except (TypeError, ValueError) as exc:
-        raise ValidationError({field: _("Expected plain JSON values (text, numbers, booleans, lists, objects).")}) from exc
+        raise ValidationError(
+            {field: _("Expected plain JSON values (text, numbers, booleans, lists, objects).")}
+        ) from exc
     return value

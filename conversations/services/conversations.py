@@ -1,5 +1,6 @@
 """Conversations: open, change status, assign, priority, tags, disposition; each under the row lock
 and with its event."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -10,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from conversations import clock
+from conversations import clock, payloads
 from conversations.choices import (
     FINAL_DISPOSITIONS,
     PRIORITY_RANK,
@@ -20,7 +21,6 @@ from conversations.choices import (
     Priority,
     Status,
 )
-from conversations import payloads
 from conversations.events import record_event
 from conversations.models import (
     AgentProfile,
@@ -33,8 +33,6 @@ from conversations.models import (
 from conversations.prefetch import remember_related
 from conversations.routing.queue import request_fill
 from conversations.routing.state import sync_queue_fields
-from conversations.statements import Statement
-
 from conversations.selectors import open_children, resolve_agent, resolve_team
 from conversations.services.checks import (
     MAX_TAG_LENGTH,
@@ -42,6 +40,7 @@ from conversations.services.checks import (
 )
 from conversations.services.fields import check_can_resolve
 from conversations.services.locks import lock_conversation
+from conversations.statements import Statement
 
 User = get_user_model()
 
@@ -62,8 +61,9 @@ def conversation_open(
         channel, team = inbox.channel, team or inbox.team
     require_choice(channel, Channel, "channel")
     require_choice(priority, Priority, "priority")
-    conversation = Conversation(contact=contact, channel=channel, subject=subject or "", priority=priority, team=team,
-                                inbox=inbox)
+    conversation = Conversation(
+        contact=contact, channel=channel, subject=subject or "", priority=priority, team=team, inbox=inbox
+    )
     # `contact`, `team` and `inbox` are rows already loaded by the caller: validating them would only re-read them.
     conversation.full_clean(exclude=["assignee", "contact", "team", "inbox"])
     sync_queue_fields(conversation)
@@ -91,13 +91,12 @@ def conversation_ref(pk: Any) -> Conversation:
 
 
 # Built once per process (conversations.statements): the tags a tag change reads (the row lock is in services/locks.py).
-_TAG_NAMES = Statement(Tag, lambda slot: Tag.objects.filter(conversations=slot("pk", "id", Conversation))
-                       .values_list("name"))
+_TAG_NAMES = Statement(
+    Tag, lambda slot: Tag.objects.filter(conversations=slot("pk", "id", Conversation)).values_list("name")
+)
 
 
-def conversation_change_status(
-    *, conversation: Conversation, status: str, actor=None, depth: int = 0
-) -> Conversation:
+def conversation_change_status(*, conversation: Conversation, status: str, actor=None, depth: int = 0) -> Conversation:
     """Move a conversation to `status`; record `conversation.status_changed` with from/to. No-op if unchanged."""
     require_choice(status, Status, "status")
     _refuse_resolving_parent(conversation, status)
@@ -107,8 +106,9 @@ def conversation_change_status(
     return conversation
 
 
-def change_status_locked(conversation: Conversation, status: str, actor, depth: int, *,
-                         wake_reason: str = "status_changed") -> None:
+def change_status_locked(
+    conversation: Conversation, status: str, actor, depth: int, *, wake_reason: str = "status_changed"
+) -> None:
     """The status change itself, for callers already holding the row lock inside their transaction (a message
     that reopens its conversation): no second lock query and no savepoint. Any status but `pending` ends a snooze
     (recording `conversation.unsnoozed` with `wake_reason`)."""
@@ -139,8 +139,12 @@ def change_status_locked(conversation: Conversation, status: str, actor, depth: 
 def _end_snooze_locked(conversation: Conversation, reason: str, depth: int) -> None:
     snoozed_until, conversation.snoozed_until = conversation.snoozed_until, None
     conversation.save(update_fields=["snoozed_until", "updated_at"])
-    record_event(type=EventType.UNSNOOZED, conversation=conversation,
-                 payload=payloads.unsnoozed(reason=reason, snoozed_until=snoozed_until), depth=depth)
+    record_event(
+        type=EventType.UNSNOOZED,
+        conversation=conversation,
+        payload=payloads.unsnoozed(reason=reason, snoozed_until=snoozed_until),
+        depth=depth,
+    )
 
 
 def _refuse_resolving_parent(conversation: Conversation, status: str) -> None:
@@ -149,14 +153,26 @@ def _refuse_resolving_parent(conversation: Conversation, status: str) -> None:
         return
     child = open_children(conversation).first()
     if child is not None:
-        raise ValidationError({"status": _('Resolve the child conversation #%(child_pk)s (%(value1)s) first: it is still %(child_status)s.') % {'child_pk': child.pk, 'value1': child.subject or 'no subject', 'child_status': child.status}})
+        raise ValidationError(
+            {
+                "status": _(
+                    "Resolve the child conversation #%(child_pk)s (%(value1)s) first: it is still %(child_status)s."
+                )
+                % {"child_pk": child.pk, "value1": child.subject or "no subject", "child_status": child.status}
+            }
+        )
 
 
 _UNSET: Any = object()
 
 
 def conversation_assign(
-    *, conversation: Conversation, assignee: Any = _UNSET, team: Any = _UNSET, actor=None, depth: int = 0,
+    *,
+    conversation: Conversation,
+    assignee: Any = _UNSET,
+    team: Any = _UNSET,
+    actor=None,
+    depth: int = 0,
     reason: str = "",
 ) -> Conversation:
     """Assign an agent and/or a team (None clears); record `conversation.assigned` with before/after ids.
@@ -179,8 +195,9 @@ def conversation_assign(
         if before == after:
             return conversation
         _follow_assignment(conversation, before, reason)
-        conversation.save(update_fields=["assignee", "team", "updated_at", "assigned_at", "queued_since",
-                                         "handed_back_by"])
+        conversation.save(
+            update_fields=["assignee", "team", "updated_at", "assigned_at", "queued_since", "handed_back_by"]
+        )
         record_event(
             type=EventType.ASSIGNED,
             conversation=conversation,
@@ -240,14 +257,16 @@ def _clean_tag_names(tags: Iterable[str]) -> list[str]:
             raise ValidationError({"tags": _("Tags are non-empty strings.")})
         name = raw.strip()
         if len(name) > MAX_TAG_LENGTH:
-            raise ValidationError({"tags": _('A tag has at most %(MAX_TAG_LENGTH)s characters.') % {'MAX_TAG_LENGTH': MAX_TAG_LENGTH}})
+            raise ValidationError(
+                {"tags": _("A tag has at most %(MAX_TAG_LENGTH)s characters.") % {"MAX_TAG_LENGTH": MAX_TAG_LENGTH}}
+            )
         if name not in names:
             names.append(name)
     return names
 
 
 def _tags_to_add(conversation: Conversation, names: list[str]) -> list[str]:
-    current = {name for name, in _TAG_NAMES.rows(pk=conversation.pk)}
+    current = {name for (name,) in _TAG_NAMES.rows(pk=conversation.pk)}
     return [name for name in names if name not in current]
 
 
@@ -268,7 +287,10 @@ def conversation_add_tags(*, conversation: Conversation, tags: Iterable[str], de
             conversation.tags.add(tag)
         Conversation.objects.filter(pk=conversation.pk).update(updated_at=clock.now())
         record_event(
-            type=EventType.TAGS_CHANGED, conversation=conversation, payload=payloads.tags_changed(added=added), depth=depth
+            type=EventType.TAGS_CHANGED,
+            conversation=conversation,
+            payload=payloads.tags_changed(added=added),
+            depth=depth,
         )
     return conversation
 

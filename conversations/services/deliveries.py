@@ -6,6 +6,7 @@ After commit one django-q2 task named by `HELPDESK_DELIVERY_TASK` wakes a sender
 never imported from here (dependencies point one way), and the periodic sweep picks up whatever a lost queue
 message left behind.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,8 +56,13 @@ def delivery_queue(*, message: Message, conversation: Conversation, deliver: boo
     inbox = Inbox.objects.filter(pk=conversation.inbox_id, active=True).first()
     if inbox is None:
         return None
-    delivery = Delivery.objects.create(message=message, inbox=inbox, status=DeliveryStatus.QUEUED,
-                                       external_id=external_id_for(inbox), next_attempt_at=clock.now())
+    delivery = Delivery.objects.create(
+        message=message,
+        inbox=inbox,
+        status=DeliveryStatus.QUEUED,
+        external_id=external_id_for(inbox),
+        next_attempt_at=clock.now(),
+    )
     transaction.on_commit(lambda: enqueue_delivery(delivery.pk))
     return delivery
 
@@ -65,7 +71,8 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
     """Send a failed delivery again (same external id, so receivers that saw it dedupe); its attempts start over."""
     with transaction.atomic():
         updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
-            status=DeliveryStatus.QUEUED, attempts=0, error="", next_attempt_at=clock.now(), lease_until=None)
+            status=DeliveryStatus.QUEUED, attempts=0, error="", next_attempt_at=clock.now(), lease_until=None
+        )
         if not updated:
             raise ValidationError({"delivery": _("Only a failed delivery can be retried.")})
         transaction.on_commit(lambda: enqueue_delivery(delivery.pk))
@@ -78,7 +85,8 @@ def enqueue_delivery(delivery_id: int) -> None:
     from django_q.tasks import async_task
 
     try:
-        async_task(helpdesk_setting("DELIVERY_TASK"), delivery_id, task_name=f"delivery-{delivery_id}",
-                   group="deliveries")
+        async_task(
+            helpdesk_setting("DELIVERY_TASK"), delivery_id, task_name=f"delivery-{delivery_id}", group="deliveries"
+        )
     except Exception:
         logger.exception("Could not enqueue delivery %s; the sweep will pick it up", delivery_id)

@@ -6,6 +6,7 @@ definition's key. Every value written is checked against its definition's type, 
 field keys (workflows) register a usage check with `register_field_usage`, so a definition they use is not retyped or
 deleted under them; this app never imports them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,28 +52,44 @@ def field_users(key: str) -> list[str]:
 def check_definition(field: ConversationField) -> None:
     """Check a definition's key, type and options (a select needs options; other types keep none)."""
     if not isinstance(field.key, str) or not KEY_PATTERN.match(field.key):
-        raise ValidationError({"key": _("Use letters, digits and underscores (not starting with a digit), "
-                                      "at most 64 characters.")})
+        raise ValidationError(
+            {"key": _("Use letters, digits and underscores (not starting with a digit), at most 64 characters.")}
+        )
     require_choice(field.type, FieldType, "type")
     options = field.options if field.options is not None else []
     if not isinstance(options, list) or not all(isinstance(option, str) and option.strip() for option in options):
         raise ValidationError({"options": _("Options are a list of non-empty strings.")})
     if len(options) > MAX_OPTIONS or len(set(options)) != len(options):
-        raise ValidationError({"options": _('At most %(MAX_OPTIONS)s options, each once.') % {'MAX_OPTIONS': MAX_OPTIONS}})
+        raise ValidationError(
+            {"options": _("At most %(MAX_OPTIONS)s options, each once.") % {"MAX_OPTIONS": MAX_OPTIONS}}
+        )
     if field.type == FieldType.SELECT and not options:
         raise ValidationError({"options": _("A select field needs at least one option.")})
     field.options = options if field.type == FieldType.SELECT else []
     field.full_clean(exclude=["key", "options"])
 
 
-def conversation_field_create(*, key: str, label: str, type: str = FieldType.TEXT, options: list | None = None,
-                              required_on_resolve: bool = False, position: int = 0) -> ConversationField:
+def conversation_field_create(
+    *,
+    key: str,
+    label: str,
+    type: str = FieldType.TEXT,
+    options: list | None = None,
+    required_on_resolve: bool = False,
+    position: int = 0,
+) -> ConversationField:
     """Define a conversation field; its key is unique and cannot change later (values and workflows name it)."""
-    field = ConversationField(key=key, label=(label or "").strip(), type=type, options=options or [],
-                              required_on_resolve=bool(required_on_resolve), position=position or 0)
+    field = ConversationField(
+        key=key,
+        label=(label or "").strip(),
+        type=type,
+        options=options or [],
+        required_on_resolve=bool(required_on_resolve),
+        position=position or 0,
+    )
     check_definition(field)
     if ConversationField.objects.filter(key=key).exists():
-        raise ValidationError({"key": _('A field with the key "%(key)s" already exists.') % {'key': key}})
+        raise ValidationError({"key": _('A field with the key "%(key)s" already exists.') % {"key": key}})
     field.save()
     return field
 
@@ -104,7 +121,14 @@ def refuse_when_used(key: str, error_key: str, verb: str) -> None:
     """A ValidationError on `error_key` naming whatever uses the field `key` (see `register_field_usage`)."""
     users = field_users(key)
     if users:
-        raise ValidationError({error_key: _('Cannot %(verb)s the field "%(key)s": it is used by %(value2)s. Change or deactivate those first.') % {'verb': verb, 'key': key, 'value2': ", ".join(users)}})
+        raise ValidationError(
+            {
+                error_key: _(
+                    'Cannot %(verb)s the field "%(key)s": it is used by %(value2)s. Change or deactivate those first.'
+                )
+                % {"verb": verb, "key": key, "value2": ", ".join(users)}
+            }
+        )
 
 
 # Values -----------------------------------------------------------------------------------------------------
@@ -128,8 +152,12 @@ def _check_number(field: ConversationField, value: Any) -> Any:
             value = float(value) if any(mark in value for mark in ".eE") else int(value)
         except ValueError:
             raise ValueError("Expected a number.") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (
-            float("inf"), float("-inf")):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or value != value
+        or value in (float("inf"), float("-inf"))
+    ):
         raise ValueError("Expected a number.")
     return value
 
@@ -215,8 +243,12 @@ def conversation_set_fields(*, conversation: Conversation, fields: dict, actor=N
             return conversation
         conversation.fields = current
         conversation.save(update_fields=["fields", "updated_at"])
-        record_event(type=EventType.FIELDS_CHANGED, conversation=conversation,
-                     payload=payloads.fields_changed(old=old, new=new, actor=actor), depth=depth)
+        record_event(
+            type=EventType.FIELDS_CHANGED,
+            conversation=conversation,
+            payload=payloads.fields_changed(old=old, new=new, actor=actor),
+            depth=depth,
+        )
     return conversation
 
 
@@ -231,5 +263,6 @@ def check_can_resolve(conversation: Conversation) -> None:
     """Refuse resolving while a `required_on_resolve` field is empty: the error names `fields.<key>`."""
     missing = missing_required_on_resolve(conversation)
     if missing:
-        raise ValidationError({f"fields.{key}": "This field is required before the conversation is resolved."
-                               for key in missing})
+        raise ValidationError(
+            {f"fields.{key}": "This field is required before the conversation is resolved." for key in missing}
+        )

@@ -1,4 +1,5 @@
 """The row lock every conversation write takes first (the lowest module of the services: everything may import it)."""
+
 from __future__ import annotations
 
 from conversations.models import Conversation
@@ -7,8 +8,11 @@ from conversations.statements import Statement
 # `Conversation.objects.select_for_update().select_related("contact").get(pk=...)`, built once per process
 # (conversations.statements, rebuilt after a migration): every write to a conversation takes this lock, and building
 # the query cost more than running it.
-_LOCK = Statement(Conversation, lambda slot: Conversation.objects.select_for_update().select_related("contact")
-                  .filter(pk=slot("pk", "id")), locks=True)
+_LOCK = Statement(
+    Conversation,
+    lambda slot: Conversation.objects.select_for_update().select_related("contact").filter(pk=slot("pk", "id")),
+    locks=True,
+)
 
 
 def lock_conversation(conversation: Conversation) -> Conversation:

@@ -1,5 +1,6 @@
 """Mentions (docs/agent_day.md): `@username` in an internal note notifies that agent once, by email and in admin's
 notification list. Called by `message_create` inside its transaction; the mail leaves after commit."""
+
 from __future__ import annotations
 
 import logging
@@ -34,9 +35,14 @@ def notify_mentions(*, message: Message, author) -> list[Notification]:
     people = User.objects.filter(username__in=names, is_active=True, is_staff=True).exclude(pk=author.pk)
     conversation = message.conversation
     text = f"{author.get_username()} mentioned you on #{conversation.pk} {conversation.subject}".strip()[:500]
-    created = [Notification.objects.get_or_create(user=person, message=message, defaults={
-        "kind": "mention", "conversation": conversation, "actor": author, "text": text})
-        for person in people]
+    created = [
+        Notification.objects.get_or_create(
+            user=person,
+            message=message,
+            defaults={"kind": "mention", "conversation": conversation, "actor": author, "text": text},
+        )
+        for person in people
+    ]
     fresh = [notification for notification, is_new in created if is_new]
     for notification in fresh:
         transaction.on_commit(lambda n=notification: _mail(n, message.body))
@@ -49,8 +55,12 @@ def _mail(notification: Notification, body: str) -> None:
     if not recipient:
         return
     try:
-        send_mail(subject=notification.text, message=f"{notification.text}:\n\n{body}",
-                  from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None), recipient_list=[recipient])
+        send_mail(
+            subject=notification.text,
+            message=f"{notification.text}:\n\n{body}",
+            from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None),
+            recipient_list=[recipient],
+        )
     except Exception:
         logger.exception("Could not mail mention notification %s", notification.pk)
 

@@ -4,6 +4,7 @@ SLA app ends the source's targets as on any close (it sees the `closed` status c
 conversations as parent, child or related; a parent is resolved only once its children are (see
 `conversation_change_status`).
 """
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
@@ -24,9 +25,21 @@ def _check_merge(source: Conversation, target: Conversation) -> None:
     if source.pk == target.pk:
         raise ValidationError({"into": _("A conversation cannot be merged into itself.")})
     if source.merged_into_id is not None:
-        raise ValidationError({"into": _('#%(source_pk)s is already merged into #%(source_merged_into_id)s.') % {'source_pk': source.pk, 'source_merged_into_id': source.merged_into_id}})
+        raise ValidationError(
+            {
+                "into": _("#%(source_pk)s is already merged into #%(source_merged_into_id)s.")
+                % {"source_pk": source.pk, "source_merged_into_id": source.merged_into_id}
+            }
+        )
     if target.merged_into_id is not None:
-        raise ValidationError({"into": _('#%(target_pk)s was merged into #%(target_merged_into_id)s; merge into #%(target_merged_into_id)s instead.') % {'target_pk': target.pk, 'target_merged_into_id': target.merged_into_id}})
+        raise ValidationError(
+            {
+                "into": _(
+                    "#%(target_pk)s was merged into #%(target_merged_into_id)s; merge into #%(target_merged_into_id)s instead."
+                )
+                % {"target_pk": target.pk, "target_merged_into_id": target.merged_into_id}
+            }
+        )
 
 
 def _lock_pair(source: Conversation, target: Conversation) -> None:
@@ -73,26 +86,41 @@ def conversation_merge(*, source: Conversation, target: Conversation, actor=None
 
 
 def _existing_link(conversation: Conversation, other: Conversation) -> ConversationLink | None:
-    return ConversationLink.objects.filter(Q(conversation=conversation, other=other)
-                                           | Q(conversation=other, other=conversation)).first()
+    return ConversationLink.objects.filter(
+        Q(conversation=conversation, other=other) | Q(conversation=other, other=conversation)
+    ).first()
 
 
-def conversation_link(*, conversation: Conversation, other: Conversation, kind: str, actor=None,
-                      depth: int = 0) -> ConversationLink:
+def conversation_link(
+    *, conversation: Conversation, other: Conversation, kind: str, actor=None, depth: int = 0
+) -> ConversationLink:
     """Link `other` to `conversation` as its `kind` (parent, child or related); record `conversation.linked`."""
     if kind not in LinkKind.values:
-        raise ValidationError({"kind": _('Use one of: %(value0)s.') % {'value0': ', '.join(LinkKind.values)}})
+        raise ValidationError({"kind": _("Use one of: %(value0)s.") % {"value0": ", ".join(LinkKind.values)}})
     if conversation.pk == other.pk:
         raise ValidationError({"conversation": _("A conversation cannot be linked to itself.")})
     with transaction.atomic():
         _lock_pair(conversation, other)
         if _existing_link(conversation, other):
-            raise ValidationError({"conversation": _('#%(other_pk)s is already linked to #%(conversation_pk)s.') % {'other_pk': other.pk, 'conversation_pk': conversation.pk}})
+            raise ValidationError(
+                {
+                    "conversation": _("#%(other_pk)s is already linked to #%(conversation_pk)s.")
+                    % {"other_pk": other.pk, "conversation_pk": conversation.pk}
+                }
+            )
         link = ConversationLink.objects.create(conversation=conversation, other=other, kind=kind, created_by=actor)
-        record_event(type=EventType.LINKED, conversation=conversation,
-                     payload=payloads.linked(other=other, kind=kind, actor=actor), depth=depth)
-        record_event(type=EventType.LINKED, conversation=other,
-                     payload=payloads.linked(other=conversation, kind=INVERSE_KIND[kind], actor=actor), depth=depth)
+        record_event(
+            type=EventType.LINKED,
+            conversation=conversation,
+            payload=payloads.linked(other=other, kind=kind, actor=actor),
+            depth=depth,
+        )
+        record_event(
+            type=EventType.LINKED,
+            conversation=other,
+            payload=payloads.linked(other=conversation, kind=INVERSE_KIND[kind], actor=actor),
+            depth=depth,
+        )
     return link
 
 
@@ -101,24 +129,47 @@ def conversation_unlink(*, conversation: Conversation, other: Conversation, acto
     with transaction.atomic():
         link = _existing_link(conversation, other)
         if link is None:
-            raise ValidationError({"conversation": _('#%(other_pk)s is not linked to #%(conversation_pk)s.') % {'other_pk': other.pk, 'conversation_pk': conversation.pk}})
+            raise ValidationError(
+                {
+                    "conversation": _("#%(other_pk)s is not linked to #%(conversation_pk)s.")
+                    % {"other_pk": other.pk, "conversation_pk": conversation.pk}
+                }
+            )
         kind = link.kind if link.conversation_id == conversation.pk else INVERSE_KIND[link.kind]
         link.delete()
-        record_event(type=EventType.UNLINKED, conversation=conversation,
-                     payload=payloads.linked(other=other, kind=kind, actor=actor), depth=depth)
-        record_event(type=EventType.UNLINKED, conversation=other,
-                     payload=payloads.linked(other=conversation, kind=INVERSE_KIND[kind], actor=actor), depth=depth)
+        record_event(
+            type=EventType.UNLINKED,
+            conversation=conversation,
+            payload=payloads.linked(other=other, kind=kind, actor=actor),
+            depth=depth,
+        )
+        record_event(
+            type=EventType.UNLINKED,
+            conversation=other,
+            payload=payloads.linked(other=conversation, kind=INVERSE_KIND[kind], actor=actor),
+            depth=depth,
+        )
 
 
 def links_of(conversation: Conversation) -> list[dict]:
     """Every link of the conversation, from its side: `{"conversation", "kind", "subject", "status"}`."""
-    rows = ConversationLink.objects.filter(Q(conversation=conversation) | Q(other=conversation)).select_related(
-        "conversation", "other").order_by("created_at", "id")
+    rows = (
+        ConversationLink.objects.filter(Q(conversation=conversation) | Q(other=conversation))
+        .select_related("conversation", "other")
+        .order_by("created_at", "id")
+    )
     result = []
     for link in rows:
         mine = link.conversation_id == conversation.pk
         other = link.other if mine else link.conversation
         kind = link.kind if mine else INVERSE_KIND[link.kind]
-        result.append({"conversation": other.pk, "kind": str(kind), "subject": other.subject,
-                       "status": other.status, "created_at": link.created_at})
+        result.append(
+            {
+                "conversation": other.pk,
+                "kind": str(kind),
+                "subject": other.subject,
+                "status": other.status,
+                "created_at": link.created_at,
+            }
+        )
     return result

@@ -1,4 +1,5 @@
 """Messages: post one, keeping sentiment, response timestamps and status in step."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,13 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from conversations import clock
+from conversations import clock, payloads
 from conversations.choices import (
     EventType,
     SenderType,
     Status,
 )
-from conversations import payloads
 from conversations.events import record_event
 from conversations.models import (
     Conversation,
@@ -22,15 +22,14 @@ from conversations.models import (
 )
 from conversations.prefetch import remember_related
 from conversations.sentiment import running_average, score_text
-
+from conversations.services.attachments import attachment_add, check_attachment_size, clean_filename
 from conversations.services.checks import (
     MAX_BODY_LENGTH,
     require_choice,
 )
 from conversations.services.conversations import change_status_locked, lock_conversation
-from conversations.services.mentions import notify_mentions
-from conversations.services.attachments import attachment_add, check_attachment_size, clean_filename
 from conversations.services.deliveries import delivery_queue
+from conversations.services.mentions import notify_mentions
 
 User = get_user_model()
 
@@ -72,12 +71,20 @@ def message_create(
     if not body:
         raise ValidationError({"body": _("A message needs a body.")})
     if len(body) > MAX_BODY_LENGTH:
-        raise ValidationError({"body": _('A message has at most %(MAX_BODY_LENGTH)s characters.') % {'MAX_BODY_LENGTH': MAX_BODY_LENGTH}})
+        raise ValidationError(
+            {"body": _("A message has at most %(MAX_BODY_LENGTH)s characters.") % {"MAX_BODY_LENGTH": MAX_BODY_LENGTH}}
+        )
     is_customer = sender_type == SenderType.CUSTOMER
     if is_customer and internal:
         raise ValidationError({"internal": _("Customers cannot write internal notes.")})
-    message = Message(conversation=conversation, sender_type=sender_type, author=author, body=body,
-                      internal=bool(internal), buttons=_clean_buttons(buttons))
+    message = Message(
+        conversation=conversation,
+        sender_type=sender_type,
+        author=author,
+        body=body,
+        internal=bool(internal),
+        buttons=_clean_buttons(buttons),
+    )
     uploads = _checked_files(files)
     with transaction.atomic():
         conversation = _follow_merges(lock_conversation(conversation))
@@ -99,20 +106,32 @@ def message_create(
             if sender_type == SenderType.AGENT and conversation.first_response_at is None:
                 conversation.first_response_at = now
         message.save()
-        attachments = [attachment_add(message=message, filename=name, content=content, content_type=content_type)
-                       for name, content, content_type in uploads]
+        attachments = [
+            attachment_add(message=message, filename=name, content=content, content_type=content_type)
+            for name, content, content_type in uploads
+        ]
         delivery = delivery_queue(message=message, conversation=conversation, deliver=deliver)
         _remember_channel_rows(message, attachments, delivery)
-        conversation.save(update_fields=[
-            "sentiment", "customer_message_count", "last_customer_message_at", "last_agent_message_at",
-            "first_response_at", "last_agent_reply_at", "updated_at",
-        ])
+        conversation.save(
+            update_fields=[
+                "sentiment",
+                "customer_message_count",
+                "last_customer_message_at",
+                "last_agent_message_at",
+                "first_response_at",
+                "last_agent_reply_at",
+                "updated_at",
+            ]
+        )
         record_event(
             type=EventType.MESSAGE_CREATED,
             conversation=conversation,
-            payload=payloads.message_created(message=message, channel=conversation.channel,
-                                             sentiment_before=sentiment_before,
-                                             sentiment_after=conversation.sentiment),
+            payload=payloads.message_created(
+                message=message,
+                channel=conversation.channel,
+                sentiment_before=sentiment_before,
+                sentiment_after=conversation.sentiment,
+            ),
             depth=depth,
         )
         _follow_message_with_status(conversation, sender_type, message.internal, depth)

@@ -1,8 +1,8 @@
 """Contacts, teams and agents: create, update, merge contact attributes ("memory"), delete a team."""
+
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -10,18 +10,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from conversations import clock
+from conversations import clock, payloads
 from conversations.choices import (
     EventType,
 )
-from conversations import payloads
 from conversations.events import record_event
 from conversations.models import (
     AgentProfile,
     Contact,
     Team,
 )
-
 from conversations.routing.queue import request_fill
 from conversations.services.checks import (
     OPEN_STATUSES,
@@ -39,7 +37,9 @@ def clean_language(language: str | None) -> str:
     """A language tag as the contact is answered in: `de`, `pt-br` (lower case; "" = the site's language)."""
     language = (language or "").strip().lower().replace("_", "-")
     if language and not _LANGUAGE_TAG.match(language):
-        raise ValidationError({"language": _('"%(language)s" is not a language tag such as "de" or "pt-br".') % {'language': language}})
+        raise ValidationError(
+            {"language": _('"%(language)s" is not a language tag such as "de" or "pt-br".') % {"language": language}}
+        )
     return language
 
 
@@ -49,12 +49,23 @@ TEAM_QUEUE_FIELDS = {"auto_assign", "strategy", "skills_timeout_minutes", "reass
 
 
 def contact_create(
-    *, name: str, email: str = "", phone: str = "", segment: str = "", attributes: dict | None = None,
+    *,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    segment: str = "",
+    attributes: dict | None = None,
     language: str = "",
 ) -> Contact:
     """Create a contact (phone normalised to E.164) and record `contact.created`."""
-    contact = Contact(name=name, email=email or "", phone=clean_phone(phone), segment=segment or "",
-                      attributes=dict(require_object(attributes, "attributes")), language=clean_language(language))
+    contact = Contact(
+        name=name,
+        email=email or "",
+        phone=clean_phone(phone),
+        segment=segment or "",
+        attributes=dict(require_object(attributes, "attributes")),
+        language=clean_language(language),
+    )
     contact.full_clean()
     with transaction.atomic():
         contact.save()
@@ -77,9 +88,7 @@ def merge_attributes(current: dict, patch: dict) -> tuple[dict, list[str]]:
     return merged, changed
 
 
-def contact_update(
-    *, contact: Contact, attributes_patch: dict | None = None, depth: int = 0, **fields: Any
-) -> Contact:
+def contact_update(*, contact: Contact, attributes_patch: dict | None = None, depth: int = 0, **fields: Any) -> Contact:
     """Update name/email/phone/segment/language and merge attributes; record `contact.updated` with what changed."""
     unknown = set(fields) - {"name", "email", "phone", "segment", "language"}
     if unknown:
@@ -139,7 +148,12 @@ def team_delete(*, team: Team) -> None:
     """Delete a team that has no open conversations; open work must be reassigned first (with its events)."""
     open_count = team.conversations.filter(status__in=OPEN_STATUSES).count()
     if open_count:
-        raise ValidationError({"team": _('The team has %(open_count)s open conversations; reassign them first.') % {'open_count': open_count}})
+        raise ValidationError(
+            {
+                "team": _("The team has %(open_count)s open conversations; reassign them first.")
+                % {"open_count": open_count}
+            }
+        )
     team.delete()
 
 

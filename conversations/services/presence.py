@@ -3,6 +3,7 @@
 One small table upserted per heartbeat (works across processes, unlike a local-memory cache); not a domain change,
 so no event. Reads go through the (conversation, seen_at) index.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,5 +34,8 @@ def presence_beat(*, conversation: Conversation, user, state: str) -> None:
 def present_on(conversation: Conversation, *, now: dt.datetime | None = None) -> QuerySet:
     """Everyone seen on the conversation in the last 30 seconds, most recent first, with their users."""
     since = (now or clock.now()) - PRESENCE_WINDOW
-    return (Presence.objects.filter(conversation=conversation, seen_at__gte=since).select_related("user")
-            .order_by("-seen_at"))
+    return (
+        Presence.objects.filter(conversation=conversation, seen_at__gte=since)
+        .select_related("user")
+        .order_by("-seen_at")
+    )

@@ -1,4 +1,5 @@
 """Records attached to a conversation: recordings, transcripts, tickets and surveys."""
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -7,14 +8,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from conversations import clock
+from conversations import clock, payloads
 from conversations.choices import (
     EventType,
     Priority,
     SenderType,
     SurveyChannel,
 )
-from conversations import payloads
 from conversations.events import record_event
 from conversations.models import (
     Conversation,
@@ -23,7 +23,6 @@ from conversations.models import (
     Ticket,
     Transcript,
 )
-
 from conversations.services.checks import (
     require_choice,
 )
@@ -33,11 +32,14 @@ User = get_user_model()
 
 MAX_RECORDING_BYTES = 50 * 1024 * 1024
 
+
 def recording_attach(*, conversation: Conversation, file: UploadedFile, depth: int = 0) -> Recording:
     """Store an audio file on the conversation; record `recording.uploaded`."""
     content_type = getattr(file, "content_type", "") or ""
     if not (content_type.startswith("audio/") or content_type in ("", "application/octet-stream")):
-        raise ValidationError({"file": _('Expected an audio file, got %(content_type)s.') % {'content_type': content_type}})
+        raise ValidationError(
+            {"file": _("Expected an audio file, got %(content_type)s.") % {"content_type": content_type}}
+        )
     if file.size > MAX_RECORDING_BYTES:
         raise ValidationError({"file": _("A recording has at most 50 MB.")})
     with transaction.atomic():
@@ -72,18 +74,29 @@ def ticket_create(
 ) -> Ticket:
     """Open a ticket linked to the conversation; record `ticket.created`."""
     require_choice(priority, Priority, "priority")
-    ticket = Ticket(conversation=conversation, title=(title or "").strip(), description=description or "",
-                    priority=priority)
+    ticket = Ticket(
+        conversation=conversation, title=(title or "").strip(), description=description or "", priority=priority
+    )
     ticket.full_clean()
     with transaction.atomic():
         ticket.save()
-        record_event(type=EventType.TICKET_CREATED, conversation=conversation,
-                     payload=payloads.ticket_created(ticket=ticket), depth=depth)
+        record_event(
+            type=EventType.TICKET_CREATED,
+            conversation=conversation,
+            payload=payloads.ticket_created(ticket=ticket),
+            depth=depth,
+        )
     return ticket
 
 
-def survey_create(*, conversation: Conversation, question: str, via: str = SurveyChannel.EMAIL, depth: int = 0,
-                  token: str | None = None) -> Survey:
+def survey_create(
+    *,
+    conversation: Conversation,
+    question: str,
+    via: str = SurveyChannel.EMAIL,
+    depth: int = 0,
+    token: str | None = None,
+) -> Survey:
     """Create a CSAT survey (with a fresh token, or the one whose link was already sent); record `survey.sent`.
     Delivery is the caller's job."""
     require_choice(via, SurveyChannel, "via")
@@ -93,8 +106,12 @@ def survey_create(*, conversation: Conversation, question: str, via: str = Surve
             survey.token = token
         survey.full_clean()
         survey.save()
-        record_event(type=EventType.SURVEY_SENT, conversation=conversation,
-                     payload=payloads.survey_sent(survey=survey), depth=depth)
+        record_event(
+            type=EventType.SURVEY_SENT,
+            conversation=conversation,
+            payload=payloads.survey_sent(survey=survey),
+            depth=depth,
+        )
     return survey
 
 
@@ -108,6 +125,9 @@ def survey_answer(*, survey: Survey, score: int, comment: str = "") -> Survey:
             raise ValidationError({"token": _("This survey has already been answered.")})
         locked.score, locked.comment, locked.answered_at = score, comment or "", clock.now()
         locked.save(update_fields=["score", "comment", "answered_at"])
-        record_event(type=EventType.SURVEY_ANSWERED, conversation=locked.conversation,
-                     payload=payloads.survey_answered(survey=locked))
+        record_event(
+            type=EventType.SURVEY_ANSWERED,
+            conversation=locked.conversation,
+            payload=payloads.survey_answered(survey=locked),
+        )
     return locked

@@ -1,4 +1,5 @@
 """A conversation's `required_skills`: the skills an agent needs to take it from its team's queue (docs/routing.md)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ Snoozing records `conversation.snoozed`; waking records `conversation.unsnoozed`
 lives in `change_status_locked` (any status but `pending` ends a snooze), so a customer message, a person's status
 change and the periodic sweep (`conversation_wake_due_snoozes`, called from the workflows sweep) end it the same way.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,20 +32,32 @@ def conversation_snooze(*, conversation: Conversation, until: dt.datetime, actor
     with transaction.atomic():
         lock_conversation(conversation)
         if conversation.status in UNSNOOZABLE:
-            raise ValidationError({"until": _('A %(value0)s conversation cannot be snoozed.') % {'value0': conversation.get_status_display().lower()}})
+            raise ValidationError(
+                {
+                    "until": _("A %(value0)s conversation cannot be snoozed.")
+                    % {"value0": conversation.get_status_display().lower()}
+                }
+            )
         change_status_locked(conversation, Status.PENDING, actor, depth)
         conversation.snoozed_until = until
         conversation.save(update_fields=["snoozed_until", "updated_at"])
-        record_event(type=EventType.SNOOZED, conversation=conversation,
-                     payload=payloads.snoozed(until=until, actor=actor), depth=depth)
+        record_event(
+            type=EventType.SNOOZED,
+            conversation=conversation,
+            payload=payloads.snoozed(until=until, actor=actor),
+            depth=depth,
+        )
     return conversation
 
 
 def conversation_wake_due_snoozes(*, now: dt.datetime | None = None) -> int:
     """Open every conversation whose snooze has ended (each in its own transaction); returns how many woke."""
     now = now or clock.now()
-    ids = list(Conversation.objects.filter(snoozed_until__lte=now).order_by("snoozed_until")
-               .values_list("pk", flat=True)[:WAKE_BATCH])
+    ids = list(
+        Conversation.objects.filter(snoozed_until__lte=now)
+        .order_by("snoozed_until")
+        .values_list("pk", flat=True)[:WAKE_BATCH]
+    )
     woken = 0
     for pk in ids:
         with transaction.atomic():

@@ -4,6 +4,7 @@ counts for a whole page in one query.
 A view's `filters` are the §8 list filters as query keys with string values, read by the same FilterSet the
 conversations API uses, so a view shows exactly what `GET /api/conversations/?<filters>` lists.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,7 +28,7 @@ def parse_shared_with(value: Any) -> tuple[str, Team | None]:
     if isinstance(value, str) and value.startswith("team:") and value[5:].isdigit() and len(value) < 30:
         team = Team.objects.filter(pk=int(value[5:])).first()
         if team is None:
-            raise ValidationError({"shared_with": _('No team with id %(value_5)s.') % {'value_5': value[5:]}})
+            raise ValidationError({"shared_with": _("No team with id %(value_5)s.") % {"value_5": value[5:]}})
         return ViewScope.TEAM, team
     raise ValidationError({"shared_with": _('Use "me", "team:<id>" or "everyone".')})
 
@@ -45,11 +46,16 @@ def clean_filters(filters: Any) -> dict[str, str]:
     if not isinstance(filters, dict):
         raise ValidationError({"filters": _('Filters are an object of query keys, e.g. {"status": "open"}.')})
     if len(filters) > MAX_FILTERS:
-        raise ValidationError({"filters": _('Give at most %(MAX_FILTERS)s filters.') % {'MAX_FILTERS': MAX_FILTERS}})
+        raise ValidationError({"filters": _("Give at most %(MAX_FILTERS)s filters.") % {"MAX_FILTERS": MAX_FILTERS}})
     known = set(ConversationFilter.base_filters)
     errors = {f"filters.{key}": ["Unknown filter."] for key in filters if key not in known}
-    errors.update({f"filters.{key}": ["Give the value as a string."]
-                   for key, value in filters.items() if key in known and not isinstance(value, str)})
+    errors.update(
+        {
+            f"filters.{key}": ["Give the value as a string."]
+            for key, value in filters.items()
+            if key in known and not isinstance(value, str)
+        }
+    )
     if errors:
         raise ValidationError(errors)
     filterset = filterset_for(filters)
@@ -75,8 +81,9 @@ def saved_view_create(*, owner, name: str, filters: Any, shared_with: Any = View
     """Save a view; only managers share one with a team or everyone (a PermissionDenied otherwise)."""
     scope, team = parse_shared_with(shared_with)
     _check_sharing(owner, scope)
-    return SavedView.objects.create(owner=owner, name=_clean_name(name), filters=clean_filters(filters),
-                                    scope=scope, team=team)
+    return SavedView.objects.create(
+        owner=owner, name=_clean_name(name), filters=clean_filters(filters), scope=scope, team=team
+    )
 
 
 def saved_view_update(*, view: SavedView, user, **changes: Any) -> SavedView:

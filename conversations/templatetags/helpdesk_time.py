@@ -1,4 +1,5 @@
 """`{{ moment|when }}`: a time in the viewer's zone and the one admin format (see `conversations.timefmt`)."""
+
 from django import template
 
 from conversations.timefmt import when as format_when

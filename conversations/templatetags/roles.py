@@ -1,4 +1,5 @@
 """Template filters for roles, so a template can show a link only to the people who may follow it."""
+
 from django import template
 
 from conversations import roles

@@ -1,5 +1,6 @@
 """A parser for `message/rfc822` bodies: the raw mail's bytes passed through untouched (any charset, any line
 ending), bounded (`max_mail_bytes`)."""
+
 from __future__ import annotations
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """The inbox's API shape (docs/channels.md): servers without passwords (`has_password` instead), no secret, no token."""
+
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
@@ -21,8 +22,22 @@ class InboxSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Inbox
-        fields = ["id", "name", "channel", "team", "address", "imap", "smtp", "callback_url", "has_secret", "active",
-                  "last_polled_at", "last_poll_error", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "channel",
+            "team",
+            "address",
+            "imap",
+            "smtp",
+            "callback_url",
+            "has_secret",
+            "active",
+            "last_polled_at",
+            "last_poll_error",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def _sealed(self, inbox: Inbox) -> dict:

@@ -1,5 +1,6 @@
 """The inbox API routes, included by the host project beside the helpdesk API:
 `path("api/", include("inboxes.api.urls"))`."""
+
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 

@@ -1,5 +1,6 @@
 """The inbox API (docs/channels.md): managers configure inboxes; the inbound door takes one raw mail per request and is
 authenticated by the inbox's own inbound token (not a user's token), so a mail gateway holds no user account."""
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
@@ -77,28 +78,41 @@ class InboundMailView(APIView):
 
     # The schema names the body application/octet-stream, which client generators support; `message/rfc822`, the
     # mail's own type, is taken the same way.
-    @extend_schema(request={"application/octet-stream": {"type": "string", "format": "binary",
-                                                         "description": "The raw mail as received; send it as "
-                                                                        "message/rfc822 or application/octet-stream."}},
-                   responses={202: InboundResultSerializer, 401: OpenApiResponse(description=_("Missing or wrong token"))})
+    @extend_schema(
+        request={
+            "application/octet-stream": {
+                "type": "string",
+                "format": "binary",
+                "description": "The raw mail as received; send it as message/rfc822 or application/octet-stream.",
+            }
+        },
+        responses={202: InboundResultSerializer, 401: OpenApiResponse(description=_("Missing or wrong token"))},
+    )
     def post(self, request, pk: int):
         inbox = self._authenticated_inbox(request, pk)
         raw = request.data
         if not isinstance(raw, bytes | bytearray) or not raw.strip():
-            raise exceptions.ValidationError({"body": [_("Send the raw mail as the body (Content-Type: message/rfc822).")]})
+            raise exceptions.ValidationError(
+                {"body": [_("Send the raw mail as the body (Content-Type: message/rfc822).")]}
+            )
         try:
             result = import_raw_mail(inbox=inbox, raw=bytes(raw))
         except ValidationError as exc:
             raise exceptions.ValidationError({"body": exc.messages}) from exc
-        return Response({"conversation": result.conversation.pk, "message": result.message.pk},
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {"conversation": result.conversation.pk, "message": result.message.pk}, status=status.HTTP_202_ACCEPTED
+        )
 
     @staticmethod
     def _authenticated_inbox(request, pk: int) -> Inbox:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme, _, token = header.partition(" ")
         inbox = Inbox.objects.select_related("team").filter(pk=pk).first()
-        if scheme.lower() != "token" or inbox is None or not services.inbox_check_token(inbox=inbox, token=token.strip()):
+        if (
+            scheme.lower() != "token"
+            or inbox is None
+            or not services.inbox_check_token(inbox=inbox, token=token.strip())
+        ):
             # One answer for an unknown inbox and a wrong token: the door tells a stranger nothing.
             raise exceptions.AuthenticationFailed("Missing or wrong inbound token.")
         return inbox

@@ -3,6 +3,7 @@
 delivery's external id, the same on every retry; the request goes through the guarded client (SSRF guard, timeouts)
 and counts on the endpoint's delivery health (docs/managers.md), so a callback that keeps failing shows up and is disabled.
 """
+
 from __future__ import annotations
 
 import time
@@ -24,10 +25,16 @@ def callback_envelope(delivery: Delivery) -> dict:
     message = delivery.message
     conversation = message.conversation
     return {
-        "id": delivery.external_id, "type": EventType.MESSAGE_CREATED.value,
-        "occurred_at": message.created_at.isoformat(), "workflow": None, "run_id": None,
-        "data": {"conversation": conversation_data(conversation), "contact": contact_data(conversation.contact),
-                 "message": message_data(message)},
+        "id": delivery.external_id,
+        "type": EventType.MESSAGE_CREATED.value,
+        "occurred_at": message.created_at.isoformat(),
+        "workflow": None,
+        "run_id": None,
+        "data": {
+            "conversation": conversation_data(conversation),
+            "contact": contact_data(conversation.contact),
+            "message": message_data(message),
+        },
     }
 
 
@@ -48,8 +55,11 @@ def send_callback_delivery(delivery: Delivery, sessions=None) -> None:
         raise SendFailure("The API inbox has no callback_url.", transient=False)
     secret = inbox_secret(inbox)
     body = signing.encode(callback_envelope(delivery))
-    headers = {"Content-Type": "application/json", signing.EVENT_HEADER: EventType.MESSAGE_CREATED.value,
-               **signing.signature_headers(secret, delivery.external_id, int(time.time()), body)}
+    headers = {
+        "Content-Type": "application/json",
+        signing.EVENT_HEADER: EventType.MESSAGE_CREATED.value,
+        **signing.signature_headers(secret, delivery.external_id, int(time.time()), body),
+    }
     request = OutboundRequest(method="POST", url=inbox.callback_url, headers=headers, data=body)
     try:
         with health.attempt(health.destination(EndpointKind.WEBHOOK, inbox.callback_url), hidden=[secret]):

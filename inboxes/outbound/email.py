@@ -3,6 +3,7 @@ its own fixed `Message-ID`, `In-Reply-To` / `References` to the thread, the mess
 Django's mail API (the project's `EMAIL_*` settings, or the inbox's own SMTP server). After the server accepted it,
 the delivery is marked sent and an outbound `EmailHeaders` row is written in one transaction, so replies thread.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,11 @@ def _address(entry) -> str:
 
 def thread_headers(message: Message) -> list[EmailHeaders]:
     """The mails of the message's conversation before it (received and sent), oldest first."""
-    return list(EmailHeaders.objects.filter(message__conversation_id=message.conversation_id)
-                .exclude(message_id=message.pk).order_by("message__created_at", "message_id"))
+    return list(
+        EmailHeaders.objects.filter(message__conversation_id=message.conversation_id)
+        .exclude(message_id=message.pk)
+        .order_by("message__created_at", "message_id")
+    )
 
 
 def thread_cc(thread: list[EmailHeaders], exclude: set[str]) -> list[str]:
@@ -61,7 +65,7 @@ def thread_cc(thread: list[EmailHeaders], exclude: set[str]) -> list[str]:
 
 def references(thread: list[EmailHeaders]) -> list[str]:
     ids = [headers.message_id_header for headers in thread if headers.message_id_header]
-    return ids if len(ids) <= MAX_REFERENCES else ids[:1] + ids[-(MAX_REFERENCES - 1):]
+    return ids if len(ids) <= MAX_REFERENCES else ids[:1] + ids[-(MAX_REFERENCES - 1) :]
 
 
 class SmtpSessions:
@@ -77,8 +81,11 @@ class SmtpSessions:
         """Read the mails of every conversation of the batch at once."""
         ids = {delivery.message.conversation_id for delivery in deliveries}
         self._threads = {conversation_id: [] for conversation_id in ids}
-        rows = (EmailHeaders.objects.filter(message__conversation_id__in=ids)
-                .annotate(thread_of=F("message__conversation_id")).order_by("message__created_at", "message_id"))
+        rows = (
+            EmailHeaders.objects.filter(message__conversation_id__in=ids)
+            .annotate(thread_of=F("message__conversation_id"))
+            .order_by("message__created_at", "message_id")
+        )
         for headers in rows:
             self._threads[headers.thread_of].append(headers)
 
@@ -91,7 +98,7 @@ class SmtpSessions:
         if self._threads is not None and message.conversation_id in self._threads:
             self._threads[message.conversation_id].append(headers)
 
-    def __enter__(self) -> "SmtpSessions":
+    def __enter__(self) -> SmtpSessions:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -126,9 +133,16 @@ def connection_for(inbox):
         return get_connection(fail_silently=False)
     secrets = decrypt_json(inbox.secrets_encrypted, {}) or {}
     return get_connection(
-        backend=SMTP_BACKEND, fail_silently=False, host=smtp["host"], port=int(smtp.get("port") or 25),
-        username=smtp.get("username") or "", password=secrets.get("smtp_password") or "",
-        use_tls=bool(smtp.get("starttls", False)), use_ssl=bool(smtp.get("ssl", False)), timeout=SMTP_TIMEOUT_SECONDS)
+        backend=SMTP_BACKEND,
+        fail_silently=False,
+        host=smtp["host"],
+        port=int(smtp.get("port") or 25),
+        username=smtp.get("username") or "",
+        password=secrets.get("smtp_password") or "",
+        use_tls=bool(smtp.get("starttls", False)),
+        use_ssl=bool(smtp.get("ssl", False)),
+        timeout=SMTP_TIMEOUT_SECONDS,
+    )
 
 
 def build_email(delivery: Delivery, thread: list[EmailHeaders]) -> EmailMessage:
@@ -146,9 +160,14 @@ def build_email(delivery: Delivery, thread: list[EmailHeaders]) -> EmailMessage:
         headers.update({"In-Reply-To": ids[-1], "References": " ".join(ids)})
     if message.sender_type in (SenderType.AI, SenderType.SYSTEM):
         headers["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots never answer it (no loops)
-    mail = EmailMessage(subject=reply_subject(conversation.subject, conversation.pk), body=message.body,
-                        from_email=formataddr((display, from_address)), to=[to],
-                        cc=thread_cc(thread, {from_address.lower(), to.lower()}), headers=headers)
+    mail = EmailMessage(
+        subject=reply_subject(conversation.subject, conversation.pk),
+        body=message.body,
+        from_email=formataddr((display, from_address)),
+        to=[to],
+        cc=thread_cc(thread, {from_address.lower(), to.lower()}),
+        headers=headers,
+    )
     for attachment in message.attachments.all():
         with attachment.file.open("rb") as handle:
             mail.attach(attachment.filename, handle.read(), attachment.content_type or None)
@@ -196,7 +215,16 @@ def _record_headers(delivery: Delivery, mail: EmailMessage) -> EmailHeaders:
     attempt can have committed them)."""
     from_name, from_address = getaddresses([mail.from_email])[0]
     return EmailHeaders.objects.create(
-        inbox=delivery.inbox, message_id_header=delivery.external_id, message=delivery.message,
-        direction=EmailDirection.OUTBOUND, in_reply_to=mail.extra_headers.get("In-Reply-To", ""),
-        references=mail.extra_headers.get("References", ""), from_name=from_name, from_address=from_address,
-        to=list(mail.to), cc=list(mail.cc), subject=mail.subject, full_text=mail.body)
+        inbox=delivery.inbox,
+        message_id_header=delivery.external_id,
+        message=delivery.message,
+        direction=EmailDirection.OUTBOUND,
+        in_reply_to=mail.extra_headers.get("In-Reply-To", ""),
+        references=mail.extra_headers.get("References", ""),
+        from_name=from_name,
+        from_address=from_address,
+        to=list(mail.to),
+        cc=list(mail.cc),
+        subject=mail.subject,
+        full_text=mail.body,
+    )

@@ -1,5 +1,6 @@
 """The django-q2 schedule of the delivery sweep, created once and kept in the database (like the workflow sweep's
 in workflows/engine/schedules.py, but owned here so the engine never imports the channels room)."""
+
 from django_q.models import Schedule
 
 SWEEP_TASK = "inboxes.tasks.sweep_deliveries_task"

@@ -14,6 +14,7 @@ Durability (docs/api.md, §13), the same rules as workflow runs:
   until `HELPDESK_RETRY_MAX_ATTEMPTS`; a permanent one (SMTP 5xx, HTTP 4xx, a blocked or disabled endpoint) marks
   the delivery failed with the error, for an agent to Retry.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,7 +44,8 @@ def lease() -> dt.timedelta:
 def claimable(now: dt.datetime) -> Q:
     """Queued deliveries that are due and held by no live sender (never leased, or the lease expired)."""
     return Q(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now) & (
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    )
 
 
 def claim(delivery_id: int) -> Delivery | None:
@@ -60,14 +62,19 @@ def claim_batch(delivery_ids: list[int]) -> list[Delivery]:
     with transaction.atomic():
         rows = Delivery.objects.filter(claimable(now), pk__in=delivery_ids)
         if connection.features.has_select_for_update_skip_locked:
-            rows = Delivery.objects.filter(pk__in=list(rows.select_for_update(skip_locked=True)
-                                                       .values_list("pk", flat=True)))
+            rows = Delivery.objects.filter(
+                pk__in=list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True))
+            )
         if not rows.update(lease_until=until, attempts=F("attempts") + 1):
             return []
-    return list(Delivery.objects.select_related("inbox", "message__conversation__contact",
-                                                "message__conversation__team", "message__author")
-                .prefetch_related("message__attachments")
-                .filter(pk__in=delivery_ids, lease_until=until, status=DeliveryStatus.QUEUED).order_by("pk"))
+    return list(
+        Delivery.objects.select_related(
+            "inbox", "message__conversation__contact", "message__conversation__team", "message__author"
+        )
+        .prefetch_related("message__attachments")
+        .filter(pk__in=delivery_ids, lease_until=until, status=DeliveryStatus.QUEUED)
+        .order_by("pk")
+    )
 
 
 def due_ids(now: dt.datetime, limit: int | None = None) -> list[int]:
@@ -109,7 +116,8 @@ def _send_claimed(delivery: Delivery, sessions) -> str:
 def sender_for(delivery: Delivery):
     """The send function of the delivery's channel (a table, not a ladder); each takes (delivery, sessions)."""
     return {InboxChannel.EMAIL: email.send_email_delivery, InboxChannel.API: callback.send_callback_delivery}[
-        delivery.inbox.channel]
+        delivery.inbox.channel
+    ]
 
 
 def _record_failure(delivery: Delivery, failure: SendFailure) -> str:
@@ -118,11 +126,14 @@ def _record_failure(delivery: Delivery, failure: SendFailure) -> str:
     if failure.transient and delivery.attempts < helpdesk_setting("RETRY_MAX_ATTEMPTS"):
         delay = backoff_seconds(delivery.attempts, failure.retry_after)
         Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.QUEUED).update(
-            lease_until=None, next_attempt_at=clock.now() + dt.timedelta(seconds=delay),
-            error=f"{error} (retry {delivery.attempts} in {delay:.0f}s)")
+            lease_until=None,
+            next_attempt_at=clock.now() + dt.timedelta(seconds=delay),
+            error=f"{error} (retry {delivery.attempts} in {delay:.0f}s)",
+        )
         return DeliveryStatus.QUEUED
     Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.QUEUED).update(
-        status=DeliveryStatus.FAILED, lease_until=None, next_attempt_at=None, error=error)
+        status=DeliveryStatus.FAILED, lease_until=None, next_attempt_at=None, error=error
+    )
     return DeliveryStatus.FAILED
 
 
@@ -134,5 +145,9 @@ def sweep_deliveries(now: dt.datetime | None = None) -> int:
 
 def next_due_at() -> dt.datetime | None:
     """When the next queued delivery falls due (for a sweep deciding whether to keep going)."""
-    return (Delivery.objects.filter(status=DeliveryStatus.QUEUED).order_by("next_attempt_at")
-            .values_list("next_attempt_at", flat=True).first())
+    return (
+        Delivery.objects.filter(status=DeliveryStatus.QUEUED)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )

@@ -1,4 +1,5 @@
 """Routes of the reports API."""
+
 from django.urls import path
 
 from reports.api.views import ConversationExportView, ConversationReportView

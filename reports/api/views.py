@@ -1,4 +1,5 @@
 """Views of the reports API: thin, they read the period and grouping and hand over to the selectors and exporter."""
+
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
@@ -17,9 +18,19 @@ from reports.periods import DEFAULT_DAYS, MAX_DAYS, Period, period_for
 from reports.selectors import conversation_report
 
 PERIOD_PARAMETERS = [
-    OpenApiParameter("since", OpenApiTypes.DATE, description=(
-        _('First day, included, in your time zone (default: %(DEFAULT_DAYS)s days before until); on or before until, at most %(MAX_DAYS)s days before it, or 400.') % {'DEFAULT_DAYS': DEFAULT_DAYS, 'MAX_DAYS': MAX_DAYS})),
-    OpenApiParameter("until", OpenApiTypes.DATE, description=_("Last day, included, in your time zone (default: today).")),
+    OpenApiParameter(
+        "since",
+        OpenApiTypes.DATE,
+        description=(
+            _(
+                "First day, included, in your time zone (default: %(DEFAULT_DAYS)s days before until); on or before until, at most %(MAX_DAYS)s days before it, or 400."
+            )
+            % {"DEFAULT_DAYS": DEFAULT_DAYS, "MAX_DAYS": MAX_DAYS}
+        ),
+    ),
+    OpenApiParameter(
+        "until", OpenApiTypes.DATE, description=_("Last day, included, in your time zone (default: today).")
+    ),
 ]
 
 
@@ -28,8 +39,9 @@ class GroupBySerializer(serializers.Serializer):
 
 
 def _period(request: Request) -> Period:
-    return period_for(user=request.user, since=request.query_params.get("since"),
-                      until=request.query_params.get("until"))
+    return period_for(
+        user=request.user, since=request.query_params.get("since"), until=request.query_params.get("until")
+    )
 
 
 class ConversationReportView(HelpdeskAPIMixin, APIView):
@@ -39,8 +51,15 @@ class ConversationReportView(HelpdeskAPIMixin, APIView):
     permission_classes = [IsSupportManager]
 
     @extend_schema(
-        parameters=[*PERIOD_PARAMETERS, OpenApiParameter(
-            "group_by", OpenApiTypes.STR, enum=list(GROUPINGS), description=_("How rows are grouped (default: day)."))],
+        parameters=[
+            *PERIOD_PARAMETERS,
+            OpenApiParameter(
+                "group_by",
+                OpenApiTypes.STR,
+                enum=list(GROUPINGS),
+                description=_("How rows are grouped (default: day)."),
+            ),
+        ],
         responses={(200, "application/json"): OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
@@ -56,11 +75,15 @@ class ConversationExportView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportManager]
 
-    @extend_schema(operation_id="exports_conversations_csv", parameters=PERIOD_PARAMETERS,
-                   responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @extend_schema(
+        operation_id="exports_conversations_csv",
+        parameters=PERIOD_PARAMETERS,
+        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+    )
     def get(self, request: Request) -> StreamingHttpResponse:
         period = _period(request)
         response = StreamingHttpResponse(export_lines(period=period), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
-            f'attachment; filename="conversations-{period.since.isoformat()}-{period.until.isoformat()}.csv"')
+            f'attachment; filename="conversations-{period.since.isoformat()}-{period.until.isoformat()}.csv"'
+        )
         return response

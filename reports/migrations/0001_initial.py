@@ -6,40 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('conversations', '0003_nojson_userpreference'),
+        ("conversations", "0003_nojson_userpreference"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConversationReport',
-            fields=[
-            ],
+            name="ConversationReport",
+            fields=[],
             options={
-                'verbose_name': 'conversation report',
-                'verbose_name_plural': 'conversation reports',
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "conversation report",
+                "verbose_name_plural": "conversation reports",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('conversations.conversation',),
+            bases=("conversations.conversation",),
         ),
         migrations.CreateModel(
-            name='ConversationFacts',
+            name="ConversationFacts",
             fields=[
-                ('conversation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='report_facts', serialize=False, to='conversations.conversation')),
-                ('first_resolved_at', models.DateTimeField()),
-                ('last_resolved_at', models.DateTimeField()),
-                ('reopened', models.BooleanField(default=False)),
-                ('resolved_assignee', models.ForeignKey(blank=True, help_text='The assignee at the last resolution.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "conversation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="report_facts",
+                        serialize=False,
+                        to="conversations.conversation",
+                    ),
+                ),
+                ("first_resolved_at", models.DateTimeField()),
+                ("last_resolved_at", models.DateTimeField()),
+                ("reopened", models.BooleanField(default=False)),
+                (
+                    "resolved_assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The assignee at the last resolution.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'conversation report facts',
-                'verbose_name_plural': 'conversation report facts',
+                "verbose_name": "conversation report facts",
+                "verbose_name_plural": "conversation report facts",
             },
         ),
     ]

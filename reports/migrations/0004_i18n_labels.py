@@ -6,47 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0011_i18n_labels'),
-        ('reports', '0003_business_minutes'),
+        ("conversations", "0011_i18n_labels"),
+        ("reports", "0003_business_minutes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='conversationfacts',
-            name='conversation',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='report_facts', serialize=False, to='conversations.conversation', verbose_name='conversation'),
+            model_name="conversationfacts",
+            name="conversation",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                primary_key=True,
+                related_name="report_facts",
+                serialize=False,
+                to="conversations.conversation",
+                verbose_name="conversation",
+            ),
         ),
         migrations.AlterField(
-            model_name='conversationfacts',
-            name='first_resolved_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='first resolved at'),
+            model_name="conversationfacts",
+            name="first_resolved_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="first resolved at"),
         ),
         migrations.AlterField(
-            model_name='conversationfacts',
-            name='first_response_business_minutes',
-            field=models.FloatField(blank=True, null=True, verbose_name='first response (business minutes)'),
+            model_name="conversationfacts",
+            name="first_response_business_minutes",
+            field=models.FloatField(blank=True, null=True, verbose_name="first response (business minutes)"),
         ),
         migrations.AlterField(
-            model_name='conversationfacts',
-            name='last_resolved_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last resolved at'),
+            model_name="conversationfacts",
+            name="last_resolved_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="last resolved at"),
         ),
         migrations.AlterField(
-            model_name='conversationfacts',
-            name='reopened',
-            field=models.BooleanField(default=False, verbose_name='reopened'),
+            model_name="conversationfacts",
+            name="reopened",
+            field=models.BooleanField(default=False, verbose_name="reopened"),
         ),
         migrations.AlterField(
-            model_name='conversationfacts',
-            name='resolution_business_minutes',
-            field=models.FloatField(blank=True, help_text='From creation to the last resolution.', null=True, verbose_name='resolution (business minutes)'),
+            model_name="conversationfacts",
+            name="resolution_business_minutes",
+            field=models.FloatField(
+                blank=True,
+                help_text="From creation to the last resolution.",
+                null=True,
+                verbose_name="resolution (business minutes)",
+            ),
         ),
         migrations.AlterField(
-            model_name='conversationfacts',
-            name='resolved_assignee',
-            field=models.ForeignKey(blank=True, help_text='The assignee at the last resolution.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='resolved assignee'),
+            model_name="conversationfacts",
+            name="resolved_assignee",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The assignee at the last resolution.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="resolved assignee",
+            ),
         ),
     ]

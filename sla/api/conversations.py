@@ -1,5 +1,6 @@
 """What the SLA app adds to the conversations API through its extension hooks (conversations never imports sla):
 the `sla_breached` filter of docs/api.md and the `sla` list of targets a conversation reads back with (docs/api.md)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -10,12 +11,12 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from conversations.api.filters import ConversationFilter
+from conversations.api.serializers import ConversationSerializer
 from conversations.models import Conversation
 from sla.api.serializers import SlaTargetSerializer
 from sla.models import SlaTarget
 from sla.selectors import breached_conversation_ids_q, latest_targets, targets_for
-from conversations.api.filters import ConversationFilter
-from conversations.api.serializers import ConversationSerializer
 
 
 def sla_breached_filter(queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
@@ -41,7 +42,8 @@ def sla_page_values(conversation_ids: list[int]) -> dict[int, list]:
     time left is counted on), one serializer for all of them, the same lists `ConversationTargetsField` gives."""
     targets: dict[int, list[SlaTarget]] = defaultdict(list)
     for target in SlaTarget.objects.filter(conversation_id__in=conversation_ids).select_related(
-            "policy__business_hours"):
+        "policy__business_hours"
+    ):
         targets[target.conversation_id].append(target)
     current = {conversation_id: latest_targets(rows) for conversation_id, rows in targets.items()}
     flat = [target for rows in current.values() for target in rows]
@@ -56,11 +58,13 @@ def extend_conversations_api() -> None:
     """Register the `sla_breached` filter and the `sla` field on the conversations API."""
     ConversationFilter.add_filter(
         "sla_breached",
-        django_filters.BooleanFilter(method=sla_breached_filter,
-                                     help_text=_("true: with a breached SLA target; false: without one.")),
+        django_filters.BooleanFilter(
+            method=sla_breached_filter, help_text=_("true: with a breached SLA target; false: without one.")
+        ),
     )
     ConversationSerializer.add_field(
-        "sla", ConversationTargetsField(help_text=_("SLA targets: metric, due_at, state, breached_at, time left.")),
+        "sla",
+        ConversationTargetsField(help_text=_("SLA targets: metric, due_at, state, breached_at, time left.")),
         prefetch="sla_targets__policy__business_hours",  # time left is counted on the policy's calendar
         page_loader=sla_page_values,
     )

@@ -1,4 +1,5 @@
 """Serializers of the SLA API, one per shape of docs/api.md. Validation is the services' (one source of truth)."""
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -10,8 +11,8 @@ from conversations.api.serializers import JSONListField, JSONObjectField
 from sla.calendars import validate_holidays, validate_intervals, validate_timezone
 from sla.matching import validate_condition
 from sla.models import BusinessHours, Metric, SlaPolicy, SlaTarget
-from sla.validation import validate_pause_on, validate_targets
 from sla.selectors import paused_seconds, remaining_seconds
+from sla.validation import validate_pause_on, validate_targets
 
 
 def _run(check, *args):
@@ -23,14 +24,27 @@ def _run(check, *args):
 
 
 class BusinessHoursSerializer(serializers.ModelSerializer):
-    intervals = JSONListField(help_text=_('Weekly open intervals, at least one, none overlapping: '
-                                        '[{"weekday": 0, "start": "09:00", "end": "17:00"}] (0 is Monday).'))
+    intervals = JSONListField(
+        help_text=_(
+            "Weekly open intervals, at least one, none overlapping: "
+            '[{"weekday": 0, "start": "09:00", "end": "17:00"}] (0 is Monday).'
+        )
+    )
     extra_holidays = JSONListField(required=False, help_text=_('Closed dates besides public holidays, "YYYY-MM-DD".'))
 
     class Meta:
         model = BusinessHours
-        fields = ["id", "name", "timezone", "intervals", "holidays_country", "holidays_subdivision",
-                  "extra_holidays", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "timezone",
+            "intervals",
+            "holidays_country",
+            "holidays_subdivision",
+            "extra_holidays",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_timezone(self, value: str) -> str:
@@ -54,13 +68,25 @@ class SlaPolicySerializer(serializers.ModelSerializer):
     match = JSONObjectField(required=False, allow_null=True)
     targets = JSONObjectField()
     pause_on = JSONListField(required=False)
-    business_hours = serializers.PrimaryKeyRelatedField(queryset=BusinessHours.objects.all(), allow_null=True,
-                                                        required=False)
+    business_hours = serializers.PrimaryKeyRelatedField(
+        queryset=BusinessHours.objects.all(), allow_null=True, required=False
+    )
 
     class Meta:
         model = SlaPolicy
-        fields = ["id", "name", "position", "active", "match", "business_hours", "targets", "pause_on",
-                  "warning_percent", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "position",
+            "active",
+            "match",
+            "business_hours",
+            "targets",
+            "pause_on",
+            "warning_percent",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def to_representation(self, instance: SlaPolicy) -> dict:

@@ -1,4 +1,5 @@
 """Routes of the SLA API: viewsets on the shared router, the report under analytics/."""
+
 from django.urls import path
 
 from conversations.api.base import router

@@ -1,9 +1,10 @@
 """Views of the SLA API: thin ViewSets over the services, managers only (docs/api.md)."""
+
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
 import datetime as dt
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -14,8 +15,12 @@ from rest_framework.views import APIView
 from conversations import clock
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from sla.analytics import sla_report
-from sla.api.serializers import (BusinessHoursSerializer, SlaPolicySerializer, SlaReportQuerySerializer,
-                                 SlaReportSerializer)
+from sla.api.serializers import (
+    BusinessHoursSerializer,
+    SlaPolicySerializer,
+    SlaReportQuerySerializer,
+    SlaReportSerializer,
+)
 from sla.models import BusinessHours, SlaPolicy
 from sla.policies import business_hours_delete, business_hours_save, sla_policy_save
 
@@ -60,8 +65,11 @@ class SlaReportView(HelpdeskAPIMixin, APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("since", OpenApiTypes.DATETIME,
-                             description=_("Start (default: 30 days before until); must be before until, or 400.")),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATETIME,
+                description=_("Start (default: 30 days before until); must be before until, or 400."),
+            ),
             OpenApiParameter("until", OpenApiTypes.DATETIME, description=_("End, exclusive (default: now).")),
         ],
         responses=SlaReportSerializer,

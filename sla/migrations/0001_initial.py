@@ -5,91 +5,194 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('conversations', '0001_initial'),
+        ("conversations", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BusinessHours',
+            name="BusinessHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('timezone', models.CharField(default='UTC', help_text='IANA name, e.g. "Europe/Berlin".', max_length=64)),
-                ('intervals', models.JSONField(default=list, help_text='Open intervals in local time: [{"weekday": 0, "start": "09:00", "end": "17:00"}, ...] (Monday 0; an end before the start runs overnight; 24:00 is midnight).')),
-                ('holidays_country', models.CharField(blank=True, help_text='ISO country code, e.g. "DE".', max_length=3)),
-                ('holidays_subdivision', models.CharField(blank=True, help_text='e.g. "BY" for Bavaria.', max_length=10)),
-                ('extra_holidays', models.JSONField(blank=True, default=list, help_text='Custom closed dates: ["2026-12-24"].')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "timezone",
+                    models.CharField(default="UTC", help_text='IANA name, e.g. "Europe/Berlin".', max_length=64),
+                ),
+                (
+                    "intervals",
+                    models.JSONField(
+                        default=list,
+                        help_text='Open intervals in local time: [{"weekday": 0, "start": "09:00", "end": "17:00"}, ...] (Monday 0; an end before the start runs overnight; 24:00 is midnight).',
+                    ),
+                ),
+                (
+                    "holidays_country",
+                    models.CharField(blank=True, help_text='ISO country code, e.g. "DE".', max_length=3),
+                ),
+                (
+                    "holidays_subdivision",
+                    models.CharField(blank=True, help_text='e.g. "BY" for Bavaria.', max_length=10),
+                ),
+                (
+                    "extra_holidays",
+                    models.JSONField(blank=True, default=list, help_text='Custom closed dates: ["2026-12-24"].'),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'business hours calendar',
-                'verbose_name_plural': 'business hours calendars',
-                'ordering': ['name'],
+                "verbose_name": "business hours calendar",
+                "verbose_name_plural": "business hours calendars",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SlaPolicy',
+            name="SlaPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('position', models.PositiveIntegerField(default=0, help_text='Lower positions are tried first.')),
-                ('active', models.BooleanField(default=True)),
-                ('match', models.JSONField(blank=True, default=dict, help_text='Condition tree, e.g. {"all": [{"field": "conversation.priority", "op": "in", "value": ["high", "urgent"]}]}; empty matches all.')),
-                ('first_response_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('next_response_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('resolution_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('pause_on', models.JSONField(blank=True, default=list, help_text='Statuses that stop the clocks: ["pending", "on_hold"].')),
-                ('warning_percent', models.PositiveSmallIntegerField(blank=True, default=80, help_text='Warn when this % of a target has elapsed (1-99; empty: no warning).', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('business_hours', models.ForeignKey(blank=True, help_text='Count business time on this calendar; empty counts calendar time.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='policies', to='sla.businesshours')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("position", models.PositiveIntegerField(default=0, help_text="Lower positions are tried first.")),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "match",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='Condition tree, e.g. {"all": [{"field": "conversation.priority", "op": "in", "value": ["high", "urgent"]}]}; empty matches all.',
+                    ),
+                ),
+                ("first_response_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("next_response_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("resolution_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "pause_on",
+                    models.JSONField(
+                        blank=True, default=list, help_text='Statuses that stop the clocks: ["pending", "on_hold"].'
+                    ),
+                ),
+                (
+                    "warning_percent",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        default=80,
+                        help_text="Warn when this % of a target has elapsed (1-99; empty: no warning).",
+                        null=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "business_hours",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Count business time on this calendar; empty counts calendar time.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="policies",
+                        to="sla.businesshours",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SLA policy',
-                'verbose_name_plural': 'SLA policies',
-                'ordering': ['position', 'id'],
+                "verbose_name": "SLA policy",
+                "verbose_name_plural": "SLA policies",
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ConversationPolicy',
+            name="ConversationPolicy",
             fields=[
-                ('conversation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='sla_assignment', serialize=False, to='conversations.conversation')),
-                ('selected_at', models.DateTimeField()),
-                ('policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='sla.slapolicy')),
+                (
+                    "conversation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="sla_assignment",
+                        serialize=False,
+                        to="conversations.conversation",
+                    ),
+                ),
+                ("selected_at", models.DateTimeField()),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="sla.slapolicy",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'conversation SLA policy',
+                "verbose_name": "conversation SLA policy",
             },
         ),
         migrations.CreateModel(
-            name='SlaTarget',
+            name="SlaTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('metric', models.CharField(choices=[('first_response', 'First response'), ('next_response', 'Next response'), ('resolution', 'Resolution')], max_length=20)),
-                ('state', models.CharField(choices=[('active', 'Active'), ('paused', 'Paused'), ('met', 'Met'), ('breached', 'Breached')], default='active', max_length=10)),
-                ('target_seconds', models.PositiveIntegerField()),
-                ('started_at', models.DateTimeField()),
-                ('resumed_at', models.DateTimeField()),
-                ('consumed_seconds', models.FloatField(default=0)),
-                ('due_at', models.DateTimeField(blank=True, null=True)),
-                ('warning_at', models.DateTimeField(blank=True, null=True)),
-                ('paused_at', models.DateTimeField(blank=True, null=True)),
-                ('paused_seconds', models.FloatField(default=0)),
-                ('warned', models.BooleanField(default=False)),
-                ('met_at', models.DateTimeField(blank=True, null=True)),
-                ('breached_at', models.DateTimeField(blank=True, null=True)),
-                ('claim_token', models.CharField(blank=True, max_length=32)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sla_targets', to='conversations.conversation')),
-                ('policy', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='targets', to='sla.slapolicy')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("first_response", "First response"),
+                            ("next_response", "Next response"),
+                            ("resolution", "Resolution"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("active", "Active"), ("paused", "Paused"), ("met", "Met"), ("breached", "Breached")],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("target_seconds", models.PositiveIntegerField()),
+                ("started_at", models.DateTimeField()),
+                ("resumed_at", models.DateTimeField()),
+                ("consumed_seconds", models.FloatField(default=0)),
+                ("due_at", models.DateTimeField(blank=True, null=True)),
+                ("warning_at", models.DateTimeField(blank=True, null=True)),
+                ("paused_at", models.DateTimeField(blank=True, null=True)),
+                ("paused_seconds", models.FloatField(default=0)),
+                ("warned", models.BooleanField(default=False)),
+                ("met_at", models.DateTimeField(blank=True, null=True)),
+                ("breached_at", models.DateTimeField(blank=True, null=True)),
+                ("claim_token", models.CharField(blank=True, max_length=32)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sla_targets",
+                        to="conversations.conversation",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="targets",
+                        to="sla.slapolicy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['conversation', 'metric', 'started_at', 'id'],
-                'indexes': [models.Index(fields=['state', 'due_at'], name='sla_target_due'), models.Index(fields=['state', 'warned', 'warning_at'], name='sla_target_warning'), models.Index(fields=['conversation', 'metric', 'state'], name='sla_target_conversation'), models.Index(fields=['breached_at'], name='sla_target_breached_at'), models.Index(fields=['met_at'], name='sla_target_met_at')],
+                "ordering": ["conversation", "metric", "started_at", "id"],
+                "indexes": [
+                    models.Index(fields=["state", "due_at"], name="sla_target_due"),
+                    models.Index(fields=["state", "warned", "warning_at"], name="sla_target_warning"),
+                    models.Index(fields=["conversation", "metric", "state"], name="sla_target_conversation"),
+                    models.Index(fields=["breached_at"], name="sla_target_breached_at"),
+                    models.Index(fields=["met_at"], name="sla_target_met_at"),
+                ],
             },
         ),
     ]

@@ -4,14 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sla', '0001_initial'),
+        ("sla", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='slatarget',
-            options={'ordering': ['conversation', 'metric', 'started_at', 'id'], 'verbose_name': 'SLA target', 'verbose_name_plural': 'SLA targets'},
+            name="slatarget",
+            options={
+                "ordering": ["conversation", "metric", "started_at", "id"],
+                "verbose_name": "SLA target",
+                "verbose_name_plural": "SLA targets",
+            },
         ),
     ]

@@ -2,6 +2,7 @@
 replying") and a new customer message without a reload; snooze with a preset; a saved view from the current
 filters; the keyboard (assign to me, send, next conversation); @mention autocomplete. Screenshots go to
 tests/browser/artifacts/agent-day-*.png."""
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,9 @@ def test_presence_and_live_thread_between_two_agents(live_server, chromium, shot
     presence = bob.locator("#ws-presence")
     presence.wait_for(state="visible", timeout=5_000)  # within 5 s (a poll every 3 s)
     assert re.search(r"alice is (replying|viewing)", presence.inner_text())
-    bob.wait_for_function("document.querySelector('#ws-presence').textContent.includes('alice is replying')",
-                          timeout=5_000)
+    bob.wait_for_function(
+        "document.querySelector('#ws-presence').textContent.includes('alice is replying')", timeout=5_000
+    )
     services.message_create(conversation=conversation, body="Any news? Order A-17.", sender_type="customer")
     bob.locator(".ws-thread li", has_text="Any news? Order A-17.").wait_for(timeout=5_000)  # no reload
     shot(bob, "agent-day-01-presence-live-thread")
@@ -99,8 +101,10 @@ def test_snooze_saved_view_keyboard_and_mentions(live_server, chromium, shot, ro
     first.refresh_from_db()
     assert first.status == "pending" and first.snoozed_until is not None
     page.goto(f"{base}/admin/conversations/conversation/?view=mine")
-    assert page.locator("#result_list tbody tr").count() == 0 or "Refund for order 1042" not in \
-        page.locator("#changelist").inner_text()
+    assert (
+        page.locator("#result_list tbody tr").count() == 0
+        or "Refund for order 1042" not in page.locator("#changelist").inner_text()
+    )
     page.goto(f"{base}/admin/conversations/conversation/?view=snoozed")
     assert "Refund for order 1042" in page.locator("#result_list").inner_text()
 
@@ -119,11 +123,15 @@ def test_a_macro_with_an_input_previews_in_the_reply_box_then_applies(live_serve
     agent = make_user("agent", "Agents")
     contact = services.contact_create(name="Ada Lovelace", email="ada@example.com")
     conversation = services.conversation_open(contact=contact, channel="email", subject="Refund please")
-    macros.macro_create(name="Refund issued", inputs=[{"key": "order", "label": "Order number", "type": "text"}],
-                        steps=[{"type": "add_tag", "config": {"tags": ["refund"]}},
-                               {"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, order "
-                                                                         "{{ inputs.order }} is refunded."}},
-                               {"type": "change_status", "config": {"status": "pending"}}])
+    macros.macro_create(
+        name="Refund issued",
+        inputs=[{"key": "order", "label": "Order number", "type": "text"}],
+        steps=[
+            {"type": "add_tag", "config": {"tags": ["refund"]}},
+            {"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, order {{ inputs.order }} is refunded."}},
+            {"type": "change_status", "config": {"status": "pending"}},
+        ],
+    )
     page = open_page(chromium)
     log_in(page, live_server.url, "agent")
     page.goto(f"{live_server.url}/admin/conversations/conversation/{conversation.pk}/change/")
@@ -139,5 +147,6 @@ def test_a_macro_with_an_input_previews_in_the_reply_box_then_applies(live_serve
     assert conversation.status == "pending"
     assert list(conversation.tags.values_list("name", flat=True)) == ["refund"]
     assert [m.body for m in conversation.messages.filter(sender_type="agent")] == [
-        "Hi Ada, order A-17 is refunded. Sorry for the wait!"]
+        "Hi Ada, order A-17 is refunded. Sorry for the wait!"
+    ]
     assert conversation.messages.get(sender_type="agent").author_id == agent.pk

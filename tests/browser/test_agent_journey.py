@@ -1,6 +1,7 @@
 """An agent's day in a real browser (headless chromium at 1440x900, sidebar open): find the conversation in the list
 (SLA column, quick views, search by message text), reply, add an internal note, assign it to themselves and apply a
 macro, each with one click and no Save. Screenshots go to tests/browser/artifacts/ (and SHOTS_DIR when set)."""
+
 from __future__ import annotations
 
 import os
@@ -50,19 +51,29 @@ def screen(chromium, shot):
 def test_agent_replies_notes_assigns_and_applies_macro(live_server, screen, roles):
     page, save = screen
     agent = make_user("agent", "Agents")
-    sla_policy_save(name="Default", position=10, match={}, targets={"first_response": 60, "resolution": 480},
-                    pause_on=["pending"], warning_percent=80)
+    sla_policy_save(
+        name="Default",
+        position=10,
+        match={},
+        targets={"first_response": 60, "resolution": 480},
+        pause_on=["pending"],
+        warning_percent=80,
+    )
     contact = services.contact_create(name="Ada Lovelace", email="ada@example.com")
     conversation = services.conversation_open(contact=contact, channel="email", subject="Refund for order 1042")
-    services.message_create(conversation=conversation, body="I was charged twice for the blue kettle.",
-                            sender_type="customer")
+    services.message_create(
+        conversation=conversation, body="I was charged twice for the blue kettle.", sender_type="customer"
+    )
     other = services.conversation_open(contact=contact, channel="live_chat", subject="Where is my parcel?")
     services.conversation_assign(conversation=other, assignee=agent)
-    macros.macro_create(name="Refund issued", steps=[
-        {"type": "add_tag", "config": {"tags": ["refund"]}},
-        {"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, the refund is on its way."}},
-        {"type": "change_status", "config": {"status": "pending"}},
-    ])
+    macros.macro_create(
+        name="Refund issued",
+        steps=[
+            {"type": "add_tag", "config": {"tags": ["refund"]}},
+            {"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, the refund is on its way."}},
+            {"type": "change_status", "config": {"status": "pending"}},
+        ],
+    )
     base = live_server.url
     log_in(page, base, "agent")
 

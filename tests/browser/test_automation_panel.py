@@ -3,6 +3,7 @@ above another in the workflow list and the order is saved (so the next message i
 page's "Automation" panel and the event's page say, per workflow, what each event did and why, linked to the runs.
 Screenshots (1440x900) land in tests/browser/artifacts/.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,10 +21,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def workflow(name: str, **extra) -> Workflow:
-    return services.workflow_create(definition={
-        "name": name, "status": "active", "trigger": {"type": "message.created", "config": extra.pop("config", {})},
-        "steps": extra.pop("steps", [{"type": "add_tag", "config": {"tags": [name.lower().replace(" ", "-")]}}]),
-        **extra})
+    return services.workflow_create(
+        definition={
+            "name": name,
+            "status": "active",
+            "trigger": {"type": "message.created", "config": extra.pop("config", {})},
+            "steps": extra.pop("steps", [{"type": "add_tag", "config": {"tags": [name.lower().replace(" ", "-")]}}]),
+            **extra,
+        }
+    )
 
 
 @pytest.fixture
@@ -42,8 +48,11 @@ def test_dragging_a_row_reorders_the_workflows(manager_page, live_server, shot):
     page.goto(f"{live_server.url}/admin/workflows/workflow/")
     handles = page.locator("#result_list .wf-drag")
     assert [handles.nth(i).get_attribute("data-workflow") for i in range(2)] == [str(first.pk), str(second.pk)]
-    page.drag_and_drop(f'.wf-drag[data-workflow="{second.pk}"]', f'.wf-drag[data-workflow="{first.pk}"]',
-                       target_position={"x": 2, "y": 1})
+    page.drag_and_drop(
+        f'.wf-drag[data-workflow="{second.pk}"]',
+        f'.wf-drag[data-workflow="{first.pk}"]',
+        target_position={"x": 2, "y": 1},
+    )
     page.wait_for_selector("#wf-reorder-status:has-text('Order saved.')")
     shot(page, "workflow-list-reordered")
     first.refresh_from_db()
@@ -59,8 +68,7 @@ def test_automation_panel_explains_each_event(manager_page, live_server, shot):
     refunds = workflow("Refunds", config={"content_contains": ["refund"]})
     workflow("Later", status="draft")
     tagger = workflow("Tag everything")
-    conversation_services.message_create(conversation=conversation, body="where is my parcel",
-                                         sender_type="customer")
+    conversation_services.message_create(conversation=conversation, body="where is my parcel", sender_type="customer")
     drain()
     page = manager_page
     page.goto(f"{live_server.url}/admin/conversations/conversation/{conversation.pk}/change/")
@@ -78,6 +86,9 @@ def test_automation_panel_explains_each_event(manager_page, live_server, shot):
     page.wait_for_url(re.compile(r"/admin/conversations/event/.+/change/"))
     outcomes = page.locator("#automation-panel [data-outcome]")
     assert [outcomes.nth(i).get_attribute("data-outcome") for i in range(3)] == [
-        "filtered_out", "not_active", "started"]  # in dispatch order: the order they were created in
+        "filtered_out",
+        "not_active",
+        "started",
+    ]  # in dispatch order: the order they were created in
     shot(page, "event-automation-panel")
     assert refunds.order < tagger.order

@@ -2,6 +2,7 @@
 week grid (two intervals on Monday, a Saturday, a closed date), an SLA policy with the condition builder and pausing
 tick boxes, and a workflow trigger filter (channels, words, a condition) — and no page of the journey shows raw
 JSON (`{"`) unless the JSON toggle is ticked. Screenshots land in tests/browser/artifacts/ (and SHOTS_DIR)."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,7 @@ def snap(page, name: str) -> None:
 
 def assert_no_raw_json(page) -> None:
     text = page.inner_text("#content")
-    assert '{"' not in text, text[max(0, text.find('{"') - 200):text.find('{"') + 200]
+    assert '{"' not in text, text[max(0, text.find('{"') - 200) : text.find('{"') + 200]
 
 
 def save(page, button: str = "_continue") -> None:
@@ -55,15 +56,15 @@ def test_manager_sets_up_business_hours_on_the_week_grid(live_server, page_1440,
 
     monday = page.locator('tr[data-day="0"]')
     monday.locator("[data-day-open]").check()  # ticking a day open offers 09:00-17:00
-    assert monday.locator('input[data-time]').nth(0).input_value() == "09:00"
-    monday.locator('input[data-time]').nth(1).fill("12:00")
+    assert monday.locator("input[data-time]").nth(0).input_value() == "09:00"
+    monday.locator("input[data-time]").nth(1).fill("12:00")
     monday.locator("[data-add-interval]").click()
-    monday.locator('input[data-time]').nth(2).fill("13:00")
-    monday.locator('input[data-time]').nth(3).fill("17:30")
+    monday.locator("input[data-time]").nth(2).fill("13:00")
+    monday.locator("input[data-time]").nth(3).fill("17:30")
     saturday = page.locator('tr[data-day="5"]')
     saturday.locator("[data-day-open]").check()
-    saturday.locator('input[data-time]').nth(0).fill("10:00")
-    saturday.locator('input[data-time]').nth(1).fill("14:00")
+    saturday.locator("input[data-time]").nth(0).fill("10:00")
+    saturday.locator("input[data-time]").nth(1).fill("14:00")
     page.click(".field-extra_holidays [data-add-row]")
     page.fill('.field-extra_holidays input[type="date"]', "2026-12-24")
     assert_no_raw_json(page)
@@ -80,8 +81,10 @@ def test_manager_sets_up_business_hours_on_the_week_grid(live_server, page_1440,
     save(page)
     calendar = BusinessHours.objects.get()
     assert calendar.intervals == [
-        {"weekday": 0, "start": "09:00", "end": "12:00"}, {"weekday": 0, "start": "13:00", "end": "17:30"},
-        {"weekday": 5, "start": "10:00", "end": "14:00"}]
+        {"weekday": 0, "start": "09:00", "end": "12:00"},
+        {"weekday": 0, "start": "13:00", "end": "17:30"},
+        {"weekday": 5, "start": "10:00", "end": "14:00"},
+    ]
     assert calendar.extra_holidays == ["2026-12-24"] and calendar.timezone == "Europe/Berlin"
     assert page.locator('tr[data-day="0"] [data-interval]').count() == 2
     assert_no_raw_json(page)
@@ -90,7 +93,7 @@ def test_manager_sets_up_business_hours_on_the_week_grid(live_server, page_1440,
     # An interval left without its end is refused on the field, and nothing changes.
     tuesday = page.locator('tr[data-day="1"]')
     tuesday.locator("[data-day-open]").check()
-    tuesday.locator('input[data-time]').nth(1).fill("")
+    tuesday.locator("input[data-time]").nth(1).fill("")
     save(page)
     assert page.locator(".field-intervals .errorlist").is_visible()
     calendar.refresh_from_db()
@@ -101,8 +104,9 @@ def test_manager_sets_up_business_hours_on_the_week_grid(live_server, page_1440,
 @pytest.mark.django_db(transaction=True)
 def test_manager_builds_a_policy_match_and_a_trigger_filter_without_json(live_server, page_1440, roles):
     make_user("manager", "Support managers")
-    BusinessHours.objects.create(name="Berlin office", timezone="Europe/Berlin",
-                                 intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
+    BusinessHours.objects.create(
+        name="Berlin office", timezone="Europe/Berlin", intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}]
+    )
     page = page_1440
     log_in(page, live_server.url, "manager")
 
@@ -154,11 +158,17 @@ def test_manager_builds_a_policy_match_and_a_trigger_filter_without_json(live_se
     save(page)
     workflow = Workflow.objects.get()
     config = workflow.trigger_config
-    assert config == {"sender_types": ["customer"], "channels": ["live_chat"],
-                      "content_contains": ["refund", "money back"],
-                      "conditions": {"all": [
-                          {"field": "contact.attributes.vip", "op": "eq", "value": True},
-                          {"field": "event.occurred_at", "op": "outside_business_hours", "value": "Berlin office"}]}}
+    assert config == {
+        "sender_types": ["customer"],
+        "channels": ["live_chat"],
+        "content_contains": ["refund", "money back"],
+        "conditions": {
+            "all": [
+                {"field": "contact.attributes.vip", "op": "eq", "value": True},
+                {"field": "event.occurred_at", "op": "outside_business_hours", "value": "Berlin office"},
+            ]
+        },
+    }
     assert_no_raw_json(page)
     snap(page, "nojson-07-trigger-filter-saved")
     assert re.search(r"/admin/workflows/workflow/\d+/change/", page.url)

@@ -4,15 +4,27 @@ card's buttons, a condition group's mode and its rows, `http_request`'s key/valu
 
 Screenshot: tests/browser/artifacts/editor-names.png.
 """
+
 from __future__ import annotations
 
 import pytest
+
 from tests.browser.test_manager_journey import log_in
 from tests.support.people import make_user
 
 ADD_URL = "/admin/workflows/workflow/add/"
-CONTROL_ROLES = {"textbox", "combobox", "listbox", "button", "checkbox", "radio", "spinbutton", "searchbox",
-                 "switch", "slider"}
+CONTROL_ROLES = {
+    "textbox",
+    "combobox",
+    "listbox",
+    "button",
+    "checkbox",
+    "radio",
+    "spinbutton",
+    "searchbox",
+    "switch",
+    "slider",
+}
 STEPS = ("condition", "add_tag", "http_request", "wait", "branch", "auto_reply")
 
 
@@ -22,8 +34,10 @@ def unnamed_controls(page) -> list[str]:
     cdp = page.context.new_cdp_session(page)
     cdp.send("DOM.enable")
     cdp.send("Accessibility.enable")
-    editor = cdp.send("DOM.querySelector", {"nodeId": cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"],
-                                            "selector": "#content-main"})
+    editor = cdp.send(
+        "DOM.querySelector",
+        {"nodeId": cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"], "selector": "#content-main"},
+    )
     tree = cdp.send("Accessibility.getPartialAXTree", {"nodeId": editor["nodeId"], "fetchRelatives": False})
     full = cdp.send("Accessibility.queryAXTree", {"nodeId": editor["nodeId"]})
     nodes = full.get("nodes") or tree["nodes"]
@@ -35,7 +49,7 @@ def unnamed_controls(page) -> list[str]:
         if not str((node.get("name") or {}).get("value") or "").strip():
             described = cdp.send("DOM.describeNode", {"backendNodeId": node["backendDOMNodeId"]})["node"]
             attributes = dict(zip(described.get("attributes", [])[::2], described.get("attributes", [])[1::2]))
-            missing.append(f'{role} name={attributes.get("name", "")!r} class={attributes.get("class", "")!r}')
+            missing.append(f"{role} name={attributes.get('name', '')!r} class={attributes.get('class', '')!r}")
     return missing
 
 

@@ -1,5 +1,6 @@
 """Reference pickers in a real browser: pick a team from the select, or choose "Other…" and type a template; both
 save. Screenshots: tests/browser/artifacts/editor-pickers*.png."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,9 +18,14 @@ NOTIFY = {"type": "notify", "config": {"teams": ["Billing"], "text": "New VIP co
 def test_pick_a_team_or_type_a_template(live_server, new_page, shot, roles):
     for name in ("Billing", "Retention", "VIP Support"):
         conversation_services.team_create(name=name)
-    workflow = services.workflow_create(definition={
-        "name": "Route VIPs", "status": "draft", "trigger": {"type": "conversation.created", "config": {}},
-        "steps": [ROUTE, NOTIFY]})
+    workflow = services.workflow_create(
+        definition={
+            "name": "Route VIPs",
+            "status": "draft",
+            "trigger": {"type": "conversation.created", "config": {}},
+            "steps": [ROUTE, NOTIFY],
+        }
+    )
     make_user("manager", "Support managers")
     page = new_page()
     page.set_viewport_size({"width": 1440, "height": 900})
@@ -41,4 +47,5 @@ def test_pick_a_team_or_type_a_template(live_server, new_page, shot, roles):
     save_and_continue(page)
     assert services.workflow_definition(workflow)["steps"][0]["config"]["team"] == "{{ contact.attributes.team }}"
     assert page.locator('select[name="steps[0].config.team"] option:checked').inner_text() == (
-        "{{ contact.attributes.team }}")
+        "{{ contact.attributes.team }}"
+    )

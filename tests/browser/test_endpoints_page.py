@@ -1,6 +1,7 @@
 """Delivery health in a real browser: a manager sees the banner on an admin page while an endpoint is disabled,
 follows it to the re-enable page, asks for redelivery, and finds the endpoint healthy in admin › Endpoints once the
 failed delivery was re-sent. Screenshots at 1440x900 go to tests/browser/artifacts/ (and SHOTS_DIR when set)."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,8 @@ from conversations import clock
 from tests.browser.test_manager_journey import log_in
 from tests.support.people import make_user
 from tests.workflows.outbound.test_delivery_health import LATER, disable
-from workflows.models import Endpoint, WorkflowRun
 from workflows.engine.sweep import resume_due_runs
+from workflows.models import Endpoint, WorkflowRun
 
 
 def screenshot(page, shot, name: str) -> None:
@@ -24,8 +25,9 @@ def screenshot(page, shot, name: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_manager_re_enables_a_disabled_endpoint_from_the_banner(live_server, chromium, shot, roles, settings,
-                                                                 httpserver, contact, make_workflow):
+def test_manager_re_enables_a_disabled_endpoint_from_the_banner(
+    live_server, chromium, shot, roles, settings, httpserver, contact, make_workflow
+):
     settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
     settings.HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES, settings.HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS = 3, 1
     settings.HELPDESK_RETRY_MAX_ATTEMPTS = 1

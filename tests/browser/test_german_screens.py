@@ -1,6 +1,7 @@
 """The admin in German in a real browser (chromium with locale de-DE, so Accept-Language: de): the conversation
 list, an agent's workspace and the SLA policy form with its condition builder (words from the JavaScript catalog).
 Screenshots: tests/browser/artifacts/de-*.png (and SHOTS_DIR when set)."""
+
 from __future__ import annotations
 
 import os
@@ -39,12 +40,19 @@ def support_day(roles):
     """A manager, an agent and a few German conversations under an SLA policy."""
     manager = make_user("leiterin", "Support managers")
     agent = make_user("jonas", "Agents")
-    sla_policy_save(name="Standard", position=10, match={}, targets={"first_response": 60, "resolution": 480},
-                    pause_on=["pending"], warning_percent=80)
+    sla_policy_save(
+        name="Standard",
+        position=10,
+        match={},
+        targets={"first_response": 60, "resolution": 480},
+        pause_on=["pending"],
+        warning_percent=80,
+    )
     contact = services.contact_create(name="Erika Mustermann", email="erika@example.de", language="de")
     first = services.conversation_open(contact=contact, channel="email", subject="Rückerstattung für Bestellung 1042")
-    services.message_create(conversation=first, body="Mir wurde der Wasserkocher doppelt berechnet.",
-                            sender_type="customer")
+    services.message_create(
+        conversation=first, body="Mir wurde der Wasserkocher doppelt berechnet.", sender_type="customer"
+    )
     second = services.conversation_open(contact=contact, channel="live_chat", subject="Wo bleibt mein Paket?")
     services.conversation_assign(conversation=second, assignee=agent)
     return manager, first

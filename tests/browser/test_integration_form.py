@@ -1,6 +1,7 @@
 """The integration form in a real browser: choosing an auth type shows that type's fields only, and "Test
 connection" reports a refused connection as a network error. Screenshots per auth type land in
 tests/browser/artifacts/integration-<type>.png."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,13 @@ from tests.support.people import make_user
 from workflows.integrations.services import integration_save
 
 AUTH_FIELDS = ("username", "password", "token", "header", "value", "client_id", "client_secret", "token_url", "scope")
-SHOWN = {"none": set(), "basic": {"username", "password"}, "bearer": {"token"}, "header": {"header", "value"},
-         "oauth2_client_credentials": {"client_id", "client_secret", "token_url", "scope"}}
+SHOWN = {
+    "none": set(),
+    "basic": {"username", "password"},
+    "bearer": {"token"},
+    "header": {"header", "value"},
+    "oauth2_client_credentials": {"client_id", "client_secret", "token_url", "scope"},
+}
 
 
 def visible_auth_fields(page) -> set[str]:
@@ -41,8 +47,9 @@ def test_test_connection_button_reports_a_network_error(live_server, new_page, s
     with socket.socket() as sock:  # a loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    integration = integration_save(name="Down CRM", base_url=f"http://127.0.0.1:{port}/api/",
-                                   auth={"type": "bearer", "token": "t-1"})
+    integration = integration_save(
+        name="Down CRM", base_url=f"http://127.0.0.1:{port}/api/", auth={"type": "bearer", "token": "t-1"}
+    )
     make_user("manager", "Support managers")
     page = new_page()
     page.set_viewport_size({"width": 1440, "height": 900})

@@ -1,5 +1,6 @@
 """Macros built with the workflow editor's step cards, and canned responses inserted into the reply box, in a real
 browser at 1440x900. Screenshots: tests/browser/artifacts/macro-*.png."""
+
 from __future__ import annotations
 
 import pytest

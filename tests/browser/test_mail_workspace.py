@@ -1,6 +1,7 @@
 """The workspace of an email conversation in a real browser: the customer's mail with its address, Cc and file chip,
 an answer whose sending failed with a Retry button, and a reply with a file attached from the reply box — received
 by a real SMTP server. Screenshots: tests/browser/artifacts/mail-workspace*.png."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,30 +9,47 @@ import pytest
 from conversations import services
 from conversations.choices import EmailDirection, SenderType
 from conversations.models import EmailHeaders, Inbox
-from tests.browser.test_manager_journey import log_in
 from conversations.roles import AGENTS_GROUP
+from tests.browser.test_manager_journey import log_in
 from tests.support.people import make_user
 from workflows.integrations.crypto import encrypt_json
 
 
 @pytest.mark.django_db(transaction=True)
-def test_agent_sees_mail_details_retries_and_replies_with_a_file(live_server, new_page, shot, roles, smtp_server,
-                                                                tmp_path):
+def test_agent_sees_mail_details_retries_and_replies_with_a_file(
+    live_server, new_page, shot, roles, smtp_server, tmp_path
+):
     agent = make_user("agent", AGENTS_GROUP)
     team = services.team_create(name="Support")
-    inbox = Inbox.objects.create(name="Support mail", channel="email", team=team, address="support@helpdesk.test",
-                                 secrets_encrypted=encrypt_json({}))
+    inbox = Inbox.objects.create(
+        name="Support mail",
+        channel="email",
+        team=team,
+        address="support@helpdesk.test",
+        secrets_encrypted=encrypt_json({}),
+    )
     contact = services.contact_create(name="Ada Lovelace", email="ada@example.com")
-    conversation = services.conversation_open(contact=contact, channel="email", subject="Printer on fire",
-                                              inbox=inbox)
-    first = services.message_create(conversation=conversation, body="My printer is on fire, photo attached.",
-                                    sender_type=SenderType.CUSTOMER, files=[("printer.jpg", b"\xff\xd8jpg", "image/jpeg")])
-    EmailHeaders.objects.create(message=first, inbox=inbox, direction=EmailDirection.INBOUND,
-                                message_id_header="<m1@customer.test>", from_address="ada@example.com",
-                                to=["support@helpdesk.test"], cc=["bob@example.com"], subject="Printer on fire")
+    conversation = services.conversation_open(contact=contact, channel="email", subject="Printer on fire", inbox=inbox)
+    first = services.message_create(
+        conversation=conversation,
+        body="My printer is on fire, photo attached.",
+        sender_type=SenderType.CUSTOMER,
+        files=[("printer.jpg", b"\xff\xd8jpg", "image/jpeg")],
+    )
+    EmailHeaders.objects.create(
+        message=first,
+        inbox=inbox,
+        direction=EmailDirection.INBOUND,
+        message_id_header="<m1@customer.test>",
+        from_address="ada@example.com",
+        to=["support@helpdesk.test"],
+        cc=["bob@example.com"],
+        subject="Printer on fire",
+    )
     smtp_server.fail_next(550, text="5.1.1 Mailbox unavailable")
-    services.message_create(conversation=conversation, body="Please unplug it.", sender_type=SenderType.AGENT,
-                            author=agent)  # committed at once: the sender runs and the server refuses it
+    services.message_create(
+        conversation=conversation, body="Please unplug it.", sender_type=SenderType.AGENT, author=agent
+    )  # committed at once: the sender runs and the server refuses it
 
     page = new_page()
     log_in(page, live_server.url, "agent")

@@ -4,6 +4,7 @@ the run history and the analytics chart. An agent cannot open the workflow pages
 
 Screenshots of every page land in tests/browser/artifacts/.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,8 @@ from rest_framework.authtoken.models import Token
 from conversations import clock
 from conversations import services as conversation_services
 from tests.support.people import make_user
-from workflows.models import Workflow, WorkflowRun
 from workflows.engine.sweep import sweep_once
+from workflows.models import Workflow, WorkflowRun
 
 TEMPLATE = "after-hours-auto-reply"
 CONDITION_VALUE = "steps[0].config.all[0].value"
@@ -56,8 +57,9 @@ def activate_with_toggle(page, base_url: str, workflow: Workflow) -> None:
 def test_manager_builds_tests_activates_and_watches_a_workflow(live_server, new_page, shot, roles):
     manager = make_user("manager", "Support managers")
     contact = conversation_services.contact_create(name="Night Owl", email="owl@example.com")
-    conversation = conversation_services.conversation_open(contact=contact, channel="live_chat",
-                                                           subject="Late question")
+    conversation = conversation_services.conversation_open(
+        contact=contact, channel="live_chat", subject="Late question"
+    )
     base = live_server.url
     page = new_page()
     log_in(page, base, "manager")
@@ -111,9 +113,12 @@ def test_manager_builds_tests_activates_and_watches_a_workflow(live_server, new_
 
     # 6. A customer message through the API (token auth) starts a real run.
     token = Token.objects.create(user=manager)
-    response = requests.post(f"{base}/api/conversations/{conversation.pk}/messages/",
-                             json={"body": "Anyone there?", "sender_type": "customer"},
-                             headers={"Authorization": f"Token {token.key}"}, timeout=30)
+    response = requests.post(
+        f"{base}/api/conversations/{conversation.pk}/messages/",
+        json={"body": "Anyone there?", "sender_type": "customer"},
+        headers={"Authorization": f"Token {token.key}"},
+        timeout=30,
+    )
     assert response.status_code == 201, response.text
     sweep_once()  # the worker's work, in this process (the queue is synchronous in tests anyway)
     run = WorkflowRun.objects.get(workflow=workflow)
@@ -135,8 +140,9 @@ def test_manager_builds_tests_activates_and_watches_a_workflow(live_server, new_
     bar = page.locator(f'svg.execution-trend g.day[data-date="{today}"]')
     assert bar.get_attribute("data-executions") == "1"
     assert bar.locator("rect.bar-succeeded").count() == 1
-    api = requests.get(f"{base}/api/analytics/workflows/", headers={"Authorization": f"Token {token.key}"},
-                       timeout=30).json()
+    api = requests.get(
+        f"{base}/api/analytics/workflows/", headers={"Authorization": f"Token {token.key}"}, timeout=30
+    ).json()
     assert page.inner_text("#stat-executions b") == str(api["totals"]["executions"]) == "1"
     shot(page, "09-analytics")
 
@@ -146,9 +152,13 @@ def test_agent_cannot_open_the_workflow_pages(live_server, new_page, shot, roles
     make_user("agent", "Agents")
     page = new_page()
     log_in(page, live_server.url, "agent")
-    pages = [("workflows", "/admin/workflows/workflow/"), ("templates", "/admin/workflows/workflow/templates/"),
-             ("test", "/admin/workflows/workflow/test/"), ("runs", "/admin/workflows/workflowrun/"),
-             ("analytics", "/admin/workflows/workflow/analytics/")]
+    pages = [
+        ("workflows", "/admin/workflows/workflow/"),
+        ("templates", "/admin/workflows/workflow/templates/"),
+        ("test", "/admin/workflows/workflow/test/"),
+        ("runs", "/admin/workflows/workflowrun/"),
+        ("analytics", "/admin/workflows/workflow/analytics/"),
+    ]
     for name, path in pages:
         response = page.goto(f"{live_server.url}{path}")
         assert response.status == 403, (name, response.status)

@@ -1,6 +1,7 @@
 """Issue 14's smaller pages in a real browser at 1440x900: the editor asks before leaving with unsaved changes (and
 not after saving or without changes), the versions page restores an old version, the API access page makes a
 token. Screenshots land in tests/browser/artifacts/polish-*.png."""
+
 from __future__ import annotations
 
 import re
@@ -66,8 +67,16 @@ def test_editor_asks_before_leaving_with_unsaved_changes(live_server, manager_pa
 def test_versions_page_compares_and_restores(live_server, manager_page, shot):
     page = manager_page
     workflow = services.workflow_create(definition=DEFINITION)
-    services.workflow_update(workflow=workflow, definition={**DEFINITION, "steps": [
-        {"type": "add_tag", "config": {"tags": ["refund", "vip"]}}, {"type": "set_priority", "config": {"priority": "high"}}]})
+    services.workflow_update(
+        workflow=workflow,
+        definition={
+            **DEFINITION,
+            "steps": [
+                {"type": "add_tag", "config": {"tags": ["refund", "vip"]}},
+                {"type": "set_priority", "config": {"priority": "high"}},
+            ],
+        },
+    )
     page.goto(f"{live_server.url}/admin/workflows/workflow/{workflow.pk}/change/")
     page.click("text=Versions")
     page.wait_for_url(re.compile(r"/versions/$"))
@@ -77,8 +86,9 @@ def test_versions_page_compares_and_restores(live_server, manager_page, shot):
     shot(page, "polish-version-diff")
     page.click("#restore-version")
     page.wait_for_url(re.compile(r"/change/$"))
-    assert "Version 1 restored as version 3 (order 1, stop processing the workflows after it: no)." in \
-        page.inner_text(".messagelist")
+    assert "Version 1 restored as version 3 (order 1, stop processing the workflows after it: no)." in page.inner_text(
+        ".messagelist"
+    )
     assert Workflow.objects.get().version == 3
 
 

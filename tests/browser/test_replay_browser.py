@@ -5,6 +5,7 @@ No worker runs here: the queue is the ORM broker (not the in-process one), and t
 the chunk task itself, one chunk at a time, so the page is seen mid-way. Screenshots at 1440x900 go to
 tests/browser/artifacts/ (and to SHOTS_DIR when it is set).
 """
+
 from __future__ import annotations
 
 import os
@@ -21,11 +22,15 @@ from workflows.models import WorkflowReplay
 from workflows.tasks import replay_chunk_task
 
 DEFINITION = {
-    "name": "Refund requests", "status": "draft",
+    "name": "Refund requests",
+    "status": "draft",
     "trigger": {"type": "message.created", "config": {"sender_types": ["customer"], "content_contains": ["refund"]}},
     "steps": [
-        {"type": "condition", "on_false": "stop",
-         "config": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]}},
+        {
+            "type": "condition",
+            "on_false": "stop",
+            "config": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]},
+        },
         {"type": "add_tag", "config": {"tags": ["refund"]}},
         {"type": "send_email", "config": {"subject": "Your refund", "body": "Hi {{ contact.name }}"}},
     ],
@@ -50,14 +55,16 @@ def save(page, name: str, shot) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_manager_tries_a_workflow_on_history_and_watches_it_finish(
-        live_server, chromium, shot, roles, settings, no_in_process_queue):
+    live_server, chromium, shot, roles, settings, no_in_process_queue
+):
     settings.HELPDESK_REPLAY_CHUNK_EVENTS = 2
     make_user("manager", "Support managers")
     vip = conversation_services.contact_create(name="Vera VIP", email="vera@example.com", attributes={"vip": True})
     other = conversation_services.contact_create(name="Otto", email="otto@example.com")
     for index, body in enumerate(BODIES):
-        conversation = conversation_services.conversation_open(contact=vip if index % 2 == 0 else other,
-                                                               channel="live_chat", subject=f"Question {index}")
+        conversation = conversation_services.conversation_open(
+            contact=vip if index % 2 == 0 else other, channel="live_chat", subject=f"Question {index}"
+        )
         conversation_services.message_create(conversation=conversation, body=body, sender_type="customer")
     workflow = services.workflow_create(definition=DEFINITION)
     page = chromium.new_context(viewport={"width": 1440, "height": 900}).new_page()
@@ -86,8 +93,7 @@ def test_manager_tries_a_workflow_on_history_and_watches_it_finish(
     page.wait_for_function("document.getElementById('replay-status').textContent.startsWith('Done')")
     assert bar.get_attribute("aria-valuenow") == "100"
     summary = page.locator("#replay-summary").inner_text()
-    assert summary == ("Of 6 recorded New message events, 4 matched the trigger and 4 would have started the "
-                       "workflow.")
+    assert summary == ("Of 6 recorded New message events, 4 matched the trigger and 4 would have started the workflow.")
     outcomes = page.locator("#replay-outcomes").inner_text()
     assert re.search(r"3\s+would run to the end", outcomes) and re.search(r"1\s+would stop at a condition", outcomes)
     assert re.search(r"2\s+did not match the trigger", outcomes)

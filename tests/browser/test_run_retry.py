@@ -1,6 +1,7 @@
 """Retry from the failed step in a real browser: the run page offers the version the run ran and the current one;
 retrying on the current version runs the step that replaced the failed one, and the page says which version ran.
 Screenshots: tests/browser/artifacts/run-retry*.png."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,9 +19,14 @@ PRIORITY = {"type": "set_priority", "config": {"priority": "high"}}
 @pytest.mark.django_db(transaction=True)
 def test_retry_on_the_current_version_from_the_run_page(live_server, new_page, shot, roles):
     retention = conversation_services.team_create(name="Retention")
-    workflow = services.workflow_create(definition={
-        "name": "Route to retention", "status": "active", "trigger": {"type": "manual", "config": {}},
-        "steps": [PRIORITY, {"type": "route", "config": {"team": "Retention", "strategy": "specific"}}]})
+    workflow = services.workflow_create(
+        definition={
+            "name": "Route to retention",
+            "status": "active",
+            "trigger": {"type": "manual", "config": {}},
+            "steps": [PRIORITY, {"type": "route", "config": {"team": "Retention", "strategy": "specific"}}],
+        }
+    )
     retention.delete()
     contact = conversation_services.contact_create(name="Ada", email="ada@example.com")
     conversation = conversation_services.conversation_open(contact=contact, channel="email", subject="Cancel")

@@ -3,6 +3,7 @@ container: no column (the workflow list's On/Off switch, last run, durations, SL
 
 Screenshots land in tests/browser/artifacts/tables-*.png.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -46,24 +47,47 @@ def long_workflows() -> None:
     """Workflows with long names and every column filled (runs, a last run, the On/Off switch), one of them with
     runs that didn't match its condition (the widest success-rate cell)."""
     for index in range(3):
-        condition = [{"type": "condition", "on_false": "stop", "config": {
-            "all": [{"field": "conversation.channel", "op": "eq", "value": "sms"}]}}] if index == 0 else []
-        services.workflow_create(definition={
-            "name": f"Route VIP enterprise refund requests to the billing escalation team number {index}",
-            "description": "", "status": "active",
-            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-            "steps": condition + [{"type": "add_tag", "config": {"tags": ["vip"]}},
-                                  {"type": "set_priority", "config": {"priority": "high"}}]})
+        condition = (
+            [
+                {
+                    "type": "condition",
+                    "on_false": "stop",
+                    "config": {"all": [{"field": "conversation.channel", "op": "eq", "value": "sms"}]},
+                }
+            ]
+            if index == 0
+            else []
+        )
+        services.workflow_create(
+            definition={
+                "name": f"Route VIP enterprise refund requests to the billing escalation team number {index}",
+                "description": "",
+                "status": "active",
+                "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+                "steps": condition
+                + [
+                    {"type": "add_tag", "config": {"tags": ["vip"]}},
+                    {"type": "set_priority", "config": {"priority": "high"}},
+                ],
+            }
+        )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_list_tables_fit_at_1440_with_the_sidebar_open(live_server, chromium, shot, roles):
     make_user("manager", "Support managers")
-    sla_policy_save(name="Everyone", position=1, match={}, targets={"first_response": 60, "resolution": 480},
-                    pause_on=["pending"], warning_percent=80)
+    sla_policy_save(
+        name="Everyone",
+        position=1,
+        match={},
+        targets={"first_response": 60, "resolution": 480},
+        pause_on=["pending"],
+        warning_percent=80,
+    )
     long_workflows()
-    contact = conversation_services.contact_create(name="Maximiliane Mustermann-Oberhuber",
-                                                   email="maximiliane.mustermann-oberhuber@example.com")
+    contact = conversation_services.contact_create(
+        name="Maximiliane Mustermann-Oberhuber", email="maximiliane.mustermann-oberhuber@example.com"
+    )
     for subject in ("My invoice from last month shows a duplicate charge for the premium plan", "Login"):
         conversation = conversation_services.conversation_open(contact=contact, channel="email", subject=subject)
         conversation_services.message_create(conversation=conversation, body="Please help", sender_type="customer")

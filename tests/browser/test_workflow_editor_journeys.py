@@ -8,6 +8,7 @@
 Every page visited shows no raw JSON and its main table or form is not cut off. Screenshots land in
 tests/browser/artifacts/journey-*.png.
 """
+
 from __future__ import annotations
 
 import re
@@ -66,7 +67,7 @@ def page(live_server, chromium, roles):
 def assert_page_is_clean(page, main: str) -> None:
     """No raw JSON in the visible text, and the page's main table or form fits (or scrolls in its own box)."""
     text = page.inner_text("body")
-    assert '{"' not in text, text[max(0, text.find('{"') - 200):text.find('{"') + 200]
+    assert '{"' not in text, text[max(0, text.find('{"') - 200) : text.find('{"') + 200]
     measure = page.locator(main).first.evaluate(MEASURE)
     assert fits(measure) and measure["pageOverflow"] <= 0, measure
 
@@ -76,15 +77,19 @@ def post_customer_message(conversation: Conversation, body: str) -> None:
     worker's drain in this process."""
     client = Client()
     client.login(username="manager", password="pw-manager")
-    response = client.post(f"/api/conversations/{conversation.pk}/messages/",
-                           {"body": body, "sender_type": "customer"}, content_type="application/json")
+    response = client.post(
+        f"/api/conversations/{conversation.pk}/messages/",
+        {"body": body, "sender_type": "customer"},
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.content
     drain()
 
 
 def open_conversation(name: str = "Rita Refund", *, vip: bool = True) -> Conversation:
-    contact = conversation_services.contact_create(name=name, email=f"{name.split()[0].lower()}@example.com",
-                                                   attributes={"vip": vip})
+    contact = conversation_services.contact_create(
+        name=name, email=f"{name.split()[0].lower()}@example.com", attributes={"vip": vip}
+    )
     return conversation_services.conversation_open(contact=contact, channel="email", subject="Money")
 
 
@@ -161,11 +166,16 @@ def test_manager_builds_the_refund_workflow_from_scratch(page, live_server, shot
 
 def test_a_team_typed_wrong_is_refused_on_its_field(page, live_server, shot):
     conversation_services.team_create(name="Billing")
-    workflow = services.workflow_create(definition={
-        "name": "Route refunds", "status": "draft", "trigger": {"type": "message.created", "config": {}},
-        "steps": [{"type": "route", "config": {"team": "Billing", "strategy": "least_busy"}}]})
+    workflow = services.workflow_create(
+        definition={
+            "name": "Route refunds",
+            "status": "draft",
+            "trigger": {"type": "message.created", "config": {}},
+            "steps": [{"type": "route", "config": {"team": "Billing", "strategy": "least_busy"}}],
+        }
+    )
     page.goto(f"{live_server.url}/admin/workflows/workflow/{workflow.pk}/change/")
-    page.select_option(f'{TEAM_FIELD} select[data-picker]', "__other__")
+    page.select_option(f"{TEAM_FIELD} select[data-picker]", "__other__")
     page.fill(f"{TEAM_FIELD} input[data-picker-other]", "Biling")
     page.click('input[name="_continue"]')
     page.wait_for_load_state()
@@ -173,11 +183,13 @@ def test_a_team_typed_wrong_is_refused_on_its_field(page, live_server, shot):
     error = page.locator(f"{TEAM_FIELD} .errorlist")
     assert error.is_visible() and error.inner_text() == 'No team "Biling".'
     assert page.locator(".wf-has-error[data-field]").evaluate_all("els => els.map(e => e.dataset.field)") == [
-        "steps[0].config.team"]  # on that field and no other
-    picker, below = (page.locator(f"{TEAM_FIELD} {css}").bounding_box()
-                     for css in ("select[data-picker]", ".errorlist"))
+        "steps[0].config.team"
+    ]  # on that field and no other
+    picker, below = (
+        page.locator(f"{TEAM_FIELD} {css}").bounding_box() for css in ("select[data-picker]", ".errorlist")
+    )
     assert 0 <= below["y"] - (picker["y"] + picker["height"]) < 40 and abs(below["x"] - picker["x"]) < 40
-    assert page.locator(f'{TEAM_FIELD} select[data-picker] option:checked').inner_text().startswith("Biling")  # to fix
+    assert page.locator(f"{TEAM_FIELD} select[data-picker] option:checked").inner_text().startswith("Biling")  # to fix
     error.scroll_into_view_if_needed()
     assert_page_is_clean(page, "#workflow_form")
     shot(page, "journey-04-bad-team")
@@ -187,10 +199,15 @@ def test_a_team_typed_wrong_is_refused_on_its_field(page, live_server, shot):
 
 
 def tagger(name: str, tag: str, *, stop: bool) -> Workflow:
-    return services.workflow_create(definition={
-        "name": name, "status": "active", "stop_processing": stop,
-        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [{"type": "add_tag", "config": {"tags": [tag]}}]})
+    return services.workflow_create(
+        definition={
+            "name": name,
+            "status": "active",
+            "stop_processing": stop,
+            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+            "steps": [{"type": "add_tag", "config": {"tags": [tag]}}],
+        }
+    )
 
 
 def test_order_and_stop_processing_change_what_a_message_gets(page, live_server, shot):
@@ -202,8 +219,11 @@ def test_order_and_stop_processing_change_what_a_message_gets(page, live_server,
     # Drag "Sales desk" above "Refund desk": it now runs first, and as it does not stop, both run.
     page.goto(f"{live_server.url}/admin/workflows/workflow/")
     assert_page_is_clean(page, "#result_list")
-    page.drag_and_drop(f'.wf-drag[data-workflow="{second.pk}"]', f'.wf-drag[data-workflow="{first.pk}"]',
-                       target_position={"x": 2, "y": 1})
+    page.drag_and_drop(
+        f'.wf-drag[data-workflow="{second.pk}"]',
+        f'.wf-drag[data-workflow="{first.pk}"]',
+        target_position={"x": 2, "y": 1},
+    )
     page.wait_for_selector("#wf-reorder-status:has-text('Order saved.')")
     shot(page, "journey-05-reordered")
     reordered = open_conversation("Bob Reordered")
@@ -223,5 +243,7 @@ def test_order_and_stop_processing_change_what_a_message_gets(page, live_server,
     assert tags_of(after) == {"sales-desk"}
     page.goto(f"{live_server.url}/admin/workflows/workflow/")
     assert [page.locator("#result_list .wf-drag").nth(i).get_attribute("data-workflow") for i in range(2)] == [
-        str(second.pk), str(first.pk)]
+        str(second.pk),
+        str(first.pk),
+    ]
     assert_page_is_clean(page, "#result_list")

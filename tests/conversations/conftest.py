@@ -1,4 +1,5 @@
 """Fixtures for the conversations API tests: a factory of conversations made through the service layer."""
+
 import pytest
 
 from conversations import services

@@ -1,5 +1,6 @@
 """Statements compiled once per process (conversations.compiled.CompiledGet) read the same rows as the querysets
 they are compiled from, with the same instances and errors."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The HELPDESK_* settings (conversations/conf.py): a project that sets none gets the defaults, a project's value
 wins, and every name the apps read has a default (a misspelt name fails here, not in production)."""
+
 import re
 from pathlib import Path
 

@@ -1,13 +1,13 @@
 """`manage.py load_demo_data`: the demo `make run` shows, made through the services and safe to load twice."""
+
 from io import StringIO
 
 import pytest
-
-from conversations.choices import Channel
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
+from conversations.choices import Channel
 from conversations.models import AgentProfile, Contact, Conversation, Event, Message, Tag, Team
 from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP
 
@@ -62,7 +62,12 @@ def test_conversations_vary_and_have_messages_and_events(demo):
     conversations = Conversation.objects.all()
     assert conversations.count() == 50
     assert set(conversations.values_list("status", flat=True)) == {
-        "new", "open", "pending", "on_hold", "resolved", "closed"
+        "new",
+        "open",
+        "pending",
+        "on_hold",
+        "resolved",
+        "closed",
     }
     assert len(set(conversations.values_list("channel", flat=True))) == len(Channel.choices)
     assert len(set(conversations.values_list("priority", flat=True))) >= 3

@@ -1,4 +1,5 @@
 """`/favicon.ico` answers with an icon instead of a 404 on every page (issue 25, item 11)."""
+
 from django.test import Client
 
 

@@ -1,5 +1,6 @@
 """Conversation fields over the API (docs/managers.md): definitions, values on conversations, typed validation, the
 `conversation.fields_changed` event, `required_on_resolve` and the `?field.<key>=` filter."""
+
 import pytest
 
 from conversations import services
@@ -8,11 +9,13 @@ from conversations.models import ConversationField, Event
 
 @pytest.fixture
 def order_fields(manager_client):
-    for body in ({"key": "order_id", "label": "Order number", "type": "text", "required_on_resolve": True},
-                 {"key": "reason", "label": "Reason", "type": "select", "options": ["refund", "billing"]},
-                 {"key": "amount", "label": "Amount", "type": "number"},
-                 {"key": "due", "label": "Due", "type": "date"},
-                 {"key": "vip_case", "label": "VIP case", "type": "checkbox"}):
+    for body in (
+        {"key": "order_id", "label": "Order number", "type": "text", "required_on_resolve": True},
+        {"key": "reason", "label": "Reason", "type": "select", "options": ["refund", "billing"]},
+        {"key": "amount", "label": "Amount", "type": "number"},
+        {"key": "due", "label": "Due", "type": "date"},
+        {"key": "vip_case", "label": "VIP case", "type": "checkbox"},
+    ):
         response = manager_client.post("/api/conversation-fields/", body, format="json")
         assert response.status_code == 201, response.json()
     return ConversationField.objects.all()
@@ -22,8 +25,11 @@ def test_a_manager_defines_fields_and_an_agent_reads_them(order_fields, agent_cl
     listing = agent_client.get("/api/conversation-fields/").json()["results"]
     assert [row["key"] for row in listing] == ["order_id", "reason", "amount", "due", "vip_case"]
     reason = next(row for row in listing if row["key"] == "reason")
-    assert (reason["type"], reason["options"], reason["required_on_resolve"]) == ("select", ["refund", "billing"],
-                                                                                    False)
+    assert (reason["type"], reason["options"], reason["required_on_resolve"]) == (
+        "select",
+        ["refund", "billing"],
+        False,
+    )
 
 
 def test_agents_cannot_define_fields(agent_client):
@@ -31,12 +37,15 @@ def test_agents_cannot_define_fields(agent_client):
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("body, key", [
-    ({"key": "1bad", "label": "Bad"}, "key"),
-    ({"key": "kind", "label": "Kind", "type": "select"}, "options"),
-    ({"key": "kind", "label": "Kind", "type": "colour"}, "type"),
-    ({"key": "kind", "label": "Kind", "options": "a,b"}, "options"),
-])
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        ({"key": "1bad", "label": "Bad"}, "key"),
+        ({"key": "kind", "label": "Kind", "type": "select"}, "options"),
+        ({"key": "kind", "label": "Kind", "type": "colour"}, "type"),
+        ({"key": "kind", "label": "Kind", "options": "a,b"}, "options"),
+    ],
+)
 def test_a_bad_definition_is_a_400_naming_the_key(manager_client, body, key):
     response = manager_client.post("/api/conversation-fields/", body, format="json")
     assert response.status_code == 400 and key in response.json(), response.json()
@@ -49,9 +58,11 @@ def test_a_duplicate_key_is_a_400(manager_client, order_fields):
 
 def test_a_manager_updates_and_deletes_a_definition(manager_client, order_fields):
     field = ConversationField.objects.get(key="reason")
-    response = manager_client.patch(f"/api/conversation-fields/{field.pk}/", {"options": ["refund", "billing", "other"],
-                                                                              "label": "Reason for contact"},
-                                    format="json")
+    response = manager_client.patch(
+        f"/api/conversation-fields/{field.pk}/",
+        {"options": ["refund", "billing", "other"], "label": "Reason for contact"},
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["options"] == ["refund", "billing", "other"]
     assert manager_client.delete(f"/api/conversation-fields/{field.pk}/").status_code == 204
@@ -59,12 +70,19 @@ def test_a_manager_updates_and_deletes_a_definition(manager_client, order_fields
 
 
 def test_patch_fields_sets_typed_values_and_records_the_change(agent_client, order_fields, conversation):
-    response = agent_client.patch(f"/api/conversations/{conversation.pk}/", {"fields": {
-        "order_id": "A-1", "reason": "refund", "amount": "12.5", "due": "2026-12-24", "vip_case": True}},
-        format="json")
+    response = agent_client.patch(
+        f"/api/conversations/{conversation.pk}/",
+        {"fields": {"order_id": "A-1", "reason": "refund", "amount": "12.5", "due": "2026-12-24", "vip_case": True}},
+        format="json",
+    )
     assert response.status_code == 200, response.json()
-    assert response.json()["fields"] == {"order_id": "A-1", "reason": "refund", "amount": 12.5, "due": "2026-12-24",
-                                         "vip_case": True}
+    assert response.json()["fields"] == {
+        "order_id": "A-1",
+        "reason": "refund",
+        "amount": 12.5,
+        "due": "2026-12-24",
+        "vip_case": True,
+    }
     [event] = Event.objects.filter(conversation=conversation, type="conversation.fields_changed")
     assert event.payload["keys"] == ["amount", "due", "order_id", "reason", "vip_case"]
     assert event.payload["old"]["order_id"] is None and event.payload["new"]["order_id"] == "A-1"
@@ -74,21 +92,25 @@ def test_patch_fields_sets_typed_values_and_records_the_change(agent_client, ord
 
 def test_a_second_patch_records_only_what_changed_and_null_clears(agent_client, order_fields, conversation):
     services.conversation_set_fields(conversation=conversation, fields={"order_id": "A-1", "reason": "refund"})
-    response = agent_client.patch(f"/api/conversations/{conversation.pk}/",
-                                  {"fields": {"order_id": "A-1", "reason": None}}, format="json")
+    response = agent_client.patch(
+        f"/api/conversations/{conversation.pk}/", {"fields": {"order_id": "A-1", "reason": None}}, format="json"
+    )
     assert response.json()["fields"] == {"order_id": "A-1"}
     last = Event.objects.filter(conversation=conversation, type="conversation.fields_changed").last()
     assert last.payload["keys"] == ["reason"] and last.payload["old"] == {"reason": "refund"}
 
 
-@pytest.mark.parametrize("values, key", [
-    ({"amount": "lots"}, "fields.amount"),
-    ({"reason": "weather"}, "fields.reason"),
-    ({"due": "24/12/2026"}, "fields.due"),
-    ({"vip_case": "maybe"}, "fields.vip_case"),
-    ({"order_id": 42}, "fields.order_id"),
-    ({"colour": "red"}, "fields.colour"),
-])
+@pytest.mark.parametrize(
+    "values, key",
+    [
+        ({"amount": "lots"}, "fields.amount"),
+        ({"reason": "weather"}, "fields.reason"),
+        ({"due": "24/12/2026"}, "fields.due"),
+        ({"vip_case": "maybe"}, "fields.vip_case"),
+        ({"order_id": 42}, "fields.order_id"),
+        ({"colour": "red"}, "fields.colour"),
+    ],
+)
 def test_a_wrong_type_or_unknown_key_is_a_400_naming_the_field(agent_client, order_fields, conversation, values, key):
     response = agent_client.patch(f"/api/conversations/{conversation.pk}/", {"fields": values}, format="json")
     assert response.status_code == 400 and key in response.json(), response.json()
@@ -105,14 +127,16 @@ def test_resolving_with_an_empty_required_field_is_a_400_naming_it(agent_client,
     assert response.status_code == 400 and "fields.order_id" in response.json(), response.json()
     conversation.refresh_from_db()
     assert conversation.status == "new"
-    response = agent_client.patch(f"/api/conversations/{conversation.pk}/",
-                                  {"status": "resolved", "fields": {"order_id": "A-7"}}, format="json")
+    response = agent_client.patch(
+        f"/api/conversations/{conversation.pk}/", {"status": "resolved", "fields": {"order_id": "A-7"}}, format="json"
+    )
     assert response.status_code == 200 and response.json()["status"] == "resolved"
 
 
 def test_a_closing_disposition_is_refused_too(agent_client, order_fields, conversation):
-    response = agent_client.patch(f"/api/conversations/{conversation.pk}/", {"disposition": "problem_solved"},
-                                  format="json")
+    response = agent_client.patch(
+        f"/api/conversations/{conversation.pk}/", {"disposition": "problem_solved"}, format="json"
+    )
     assert response.status_code == 400 and "fields.order_id" in response.json()
     conversation.refresh_from_db()
     assert (conversation.status, conversation.disposition) == ("new", "")
@@ -123,8 +147,10 @@ def test_the_list_filters_on_a_field(agent_client, order_fields, contact):
     second = services.conversation_open(contact=contact, channel="email", subject="two")
     services.conversation_open(contact=contact, channel="email", subject="three")
     services.conversation_set_fields(conversation=first, fields={"reason": "refund", "amount": 5})
-    services.conversation_set_fields(conversation=second, fields={"reason": "billing", "amount": 7, "vip_case": True,
-                                                                  "due": "2026-12-24"})
+    services.conversation_set_fields(
+        conversation=second, fields={"reason": "billing", "amount": 7, "vip_case": True, "due": "2026-12-24"}
+    )
+
     def ids(query):
         return [row["id"] for row in agent_client.get(f"/api/conversations/?{query}").json()["results"]]
 

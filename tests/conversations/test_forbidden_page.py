@@ -1,4 +1,5 @@
 """An agent who opens a manager page gets a 403 page that says why and links back, not Django's bare text."""
+
 from django.test import Client
 
 

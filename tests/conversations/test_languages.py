@@ -1,5 +1,6 @@
 """Languages: Accept-Language picks admin's and the API's language, a person's preference wins in admin, and a
 contact carries the language it is answered in."""
+
 from __future__ import annotations
 
 from django.test import Client
@@ -12,8 +13,10 @@ def test_api_errors_follow_accept_language(db):
     answer = Client().get("/api/conversations/", HTTP_ACCEPT_LANGUAGE="de")
     assert answer.status_code == 401
     assert answer.json()["detail"] == "Anmeldedaten fehlen."
-    assert Client().get("/api/conversations/", HTTP_ACCEPT_LANGUAGE="fr").json()["detail"] == \
-        "Informations d'authentification non fournies."
+    assert (
+        Client().get("/api/conversations/", HTTP_ACCEPT_LANGUAGE="fr").json()["detail"]
+        == "Informations d'authentification non fournies."
+    )
 
 
 def test_admin_speaks_the_browsers_language_and_the_persons_choice_wins(manager):
@@ -35,8 +38,9 @@ def test_an_unknown_language_preference_is_refused(manager):
 
 def test_a_contact_has_a_language(manager):
     api = client_for(manager)
-    created = api.post("/api/contacts/", {"name": "Jonas", "email": "jonas@example.de", "language": "DE"},
-                       format="json")
+    created = api.post(
+        "/api/contacts/", {"name": "Jonas", "email": "jonas@example.de", "language": "DE"}, format="json"
+    )
     assert created.status_code == 201 and created.json()["language"] == "de"
     bad = api.patch(f"/api/contacts/{created.json()['id']}/", {"language": "German!"}, format="json")
     assert bad.status_code == 400 and "language" in bad.json()

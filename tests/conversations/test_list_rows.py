@@ -1,6 +1,7 @@
 """The conversation list read as rows (conversations.api.rows) answers the same bytes as the serializer path, for a
 rich set of conversations (tags, SLA targets on and off a business calendar, custom fields, assignee, team,
 dispositions, snoozes, sentiment), on the first page, deeper pages, and filtered and search pages."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,15 +15,27 @@ from conversations.api.serializers import ConversationSerializer
 from conversations.api.views import ConversationViewSet
 from conversations.services.fields import conversation_field_create, conversation_set_fields
 from conversations.services.snooze import conversation_snooze
-from tests.support.people import client_for
 from tests.support.clock import Clock
+from tests.support.people import client_for
 from tests.support.sla import MONDAY_9AM, make_policy
 
 pytestmark = pytest.mark.django_db
 
-QUERIES = ["", "page_size=3", "page=2&page_size=4", "status=open,pending", "search=invoice", "tag=vip",
-           "priority=high&channel=email", "assignee=none", "team=Billing&page_size=2", "snoozed=true",
-           "sla_breached=false", "field.order_id=A-1", "unknown=ignored"]
+QUERIES = [
+    "",
+    "page_size=3",
+    "page=2&page_size=4",
+    "status=open,pending",
+    "search=invoice",
+    "tag=vip",
+    "priority=high&channel=email",
+    "assignee=none",
+    "team=Billing&page_size=2",
+    "snoozed=true",
+    "sla_breached=false",
+    "field.order_id=A-1",
+    "unknown=ignored",
+]
 
 
 @pytest.fixture
@@ -35,22 +48,32 @@ def clock(monkeypatch) -> Clock:
 @pytest.fixture
 def rich_conversations(clock, office_hours, agent, team):
     """Conversations with every kind of column filled in some and empty in others."""
-    make_policy("Urgent on office hours", position=1, match={"all": [{"field": "conversation.priority", "op": "eq", "value": "high"}]},
-                business_hours=office_hours)
+    make_policy(
+        "Urgent on office hours",
+        position=1,
+        match={"all": [{"field": "conversation.priority", "op": "eq", "value": "high"}]},
+        business_hours=office_hours,
+    )
     make_policy("Everyone", position=2)
     billing = services.team_create(name="Billing")
     conversation_field_create(key="order_id", label="Order", type="text")
-    customers = [services.contact_create(name=f"Customer {n}", email=f"c{n}@example.com", segment="smb")
-                 for n in range(3)]
+    customers = [
+        services.contact_create(name=f"Customer {n}", email=f"c{n}@example.com", segment="smb") for n in range(3)
+    ]
     opened = []
     for n in range(12):
         clock.advance(minutes=7)
         conversation = services.conversation_open(
-            contact=customers[n % 3], channel=("email", "live_chat", "web")[n % 3], subject=f"Invoice question {n}",
-            priority=("high", "normal", "low", "urgent")[n % 4], team=(None, team, billing)[n % 3])
+            contact=customers[n % 3],
+            channel=("email", "live_chat", "web")[n % 3],
+            subject=f"Invoice question {n}",
+            priority=("high", "normal", "low", "urgent")[n % 4],
+            team=(None, team, billing)[n % 3],
+        )
         opened.append(conversation)
-        services.message_create(conversation=conversation, body=f"My invoice {n} is wrong, this is terrible",
-                                sender_type="customer")
+        services.message_create(
+            conversation=conversation, body=f"My invoice {n} is wrong, this is terrible", sender_type="customer"
+        )
         if n % 2:
             services.conversation_set_tags(conversation=conversation, tags=["vip", "billing", "zeta"][: 1 + n % 3])
         if n % 3 == 1:
@@ -91,8 +114,7 @@ def test_the_rows_path_answers_the_same_bytes_as_the_serializer(rich_conversatio
     assert any(row["disposition"] for row in first) and any(row["sentiment"] is not None for row in first)
 
 
-def test_a_list_page_costs_the_same_queries_whatever_its_size(rich_conversations, agent,
-                                                                django_assert_num_queries):
+def test_a_list_page_costs_the_same_queries_whatever_its_size(rich_conversations, agent, django_assert_num_queries):
     client = client_for(agent)
     # the token, the count, the page's rows, its tags, its SLA targets
     for size in (2, 12):
@@ -106,12 +128,17 @@ def test_a_bad_filter_is_still_a_400(rich_conversations, agent):
 
 
 def test_an_empty_list_is_an_empty_page(agent):
-    assert client_for(agent).get("/api/conversations/").json() == {"count": 0, "next": None, "previous": None,
-                                                                   "results": []}
+    assert client_for(agent).get("/api/conversations/").json() == {
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
 
 
-def test_times_are_rendered_in_the_sites_time_zone_as_the_serializer_does(rich_conversations, agent, settings,
-                                                                           monkeypatch):
+def test_times_are_rendered_in_the_sites_time_zone_as_the_serializer_does(
+    rich_conversations, agent, settings, monkeypatch
+):
     settings.TIME_ZONE = "America/New_York"
     client = client_for(agent)
     from_rows = page(client, "page_size=5")

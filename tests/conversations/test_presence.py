@@ -1,4 +1,5 @@
 """Presence (docs/agent_day.md): heartbeats, and who was seen in the last 30 seconds."""
+
 import datetime as dt
 
 from conversations import clock
@@ -33,6 +34,7 @@ def test_a_heartbeat_upserts_one_row_per_person(agent_client, conversation):
 def test_bad_presence_input(agent_client, conversation, anon_client):
     url = f"/api/conversations/{conversation.pk}/presence/"
     assert agent_client.post(url, {"state": "sleeping"}, format="json").status_code == 400
-    assert agent_client.post("/api/conversations/99999/presence/", {"state": "viewing"},
-                             format="json").status_code == 404
+    assert (
+        agent_client.post("/api/conversations/99999/presence/", {"state": "viewing"}, format="json").status_code == 404
+    )
     assert anon_client.get(url).status_code == 401

@@ -4,6 +4,7 @@ a client sees: the POST response equals a fresh GET, unknown conversations are s
 Counts are taken with the test client inside the test's transaction, so BEGIN/COMMIT are savepoints and the
 after-commit queue insert does not run; over HTTP each write costs those on top.
 """
+
 from collections import Counter
 
 import pytest
@@ -14,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from conversations import services
 from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP
 from tests.support.people import client_for, make_user
+
 OPEN_CONVERSATION_SQL = 7
 # token + roles, savepoint, lock (conversation + contact), message, conversation update, event, SLA state, release
 CUSTOMER_MESSAGE_SQL = 8
@@ -30,8 +32,11 @@ def count_sql(call):
 
 @pytest.mark.django_db
 def test_opening_a_conversation_stays_within_its_query_budget(agent_client, contact):
-    response, sql = count_sql(lambda: agent_client.post(
-        "/api/conversations/", {"contact": contact.pk, "channel": "email", "subject": "Order"}, format="json"))
+    response, sql = count_sql(
+        lambda: agent_client.post(
+            "/api/conversations/", {"contact": contact.pk, "channel": "email", "subject": "Order"}, format="json"
+        )
+    )
     assert response.status_code == 201, response.content
     assert sql <= OPEN_CONVERSATION_SQL
 
@@ -40,23 +45,31 @@ def test_opening_a_conversation_stays_within_its_query_budget(agent_client, cont
 def test_posting_messages_stays_within_its_query_budget(agent_client, open_conversation):
     conversation = open_conversation()
     url = f"/api/conversations/{conversation.pk}/messages/"
-    response, customer_sql = count_sql(lambda: agent_client.post(
-        url, {"body": "Where is my order?", "sender_type": "customer"}, format="json"))
+    response, customer_sql = count_sql(
+        lambda: agent_client.post(url, {"body": "Where is my order?", "sender_type": "customer"}, format="json")
+    )
     assert response.status_code == 201, response.content
-    response, agent_sql = count_sql(lambda: agent_client.post(
-        url, {"body": "On its way.", "sender_type": "agent"}, format="json"))
+    response, agent_sql = count_sql(
+        lambda: agent_client.post(url, {"body": "On its way.", "sender_type": "agent"}, format="json")
+    )
     assert response.status_code == 201, response.content
-    assert (customer_sql <= CUSTOMER_MESSAGE_SQL, agent_sql <= FIRST_AGENT_REPLY_SQL) == (True, True), \
-        (customer_sql, agent_sql)
+    assert (customer_sql <= CUSTOMER_MESSAGE_SQL, agent_sql <= FIRST_AGENT_REPLY_SQL) == (True, True), (
+        customer_sql,
+        agent_sql,
+    )
     conversation.refresh_from_db()
     assert (conversation.status, conversation.first_response_at is not None) == ("open", True)
     assert Counter(conversation.events.exclude(type="conversation.created").values_list("type", flat=True)) == {
-        "message.created": 2, "conversation.status_changed": 1}
+        "message.created": 2,
+        "conversation.status_changed": 1,
+    }
 
 
 @pytest.mark.django_db
 def test_the_created_conversation_reads_back_as_a_fresh_get_does(agent_client, contact):
-    body = agent_client.post("/api/conversations/", {"contact": contact.pk, "channel": "live_chat"}, format="json").json()
+    body = agent_client.post(
+        "/api/conversations/", {"contact": contact.pk, "channel": "live_chat"}, format="json"
+    ).json()
     assert (body["tags"], body["sla"], body["status"]) == ([], [], "new")
     assert agent_client.get(f"/api/conversations/{body['id']}/").json() == body
 
@@ -65,15 +78,24 @@ def test_the_created_conversation_reads_back_as_a_fresh_get_does(agent_client, c
 def test_the_created_conversation_reads_back_its_new_sla_clocks(agent_client, contact):
     from sla.policies import sla_policy_save
 
-    sla_policy_save(name="All", position=1, match={}, targets={"first_response": 60, "resolution": 480},
-                    pause_on=["pending"], warning_percent=80)
-    body = agent_client.post("/api/conversations/", {"contact": contact.pk, "channel": "live_chat"}, format="json").json()
+    sla_policy_save(
+        name="All",
+        position=1,
+        match={},
+        targets={"first_response": 60, "resolution": 480},
+        pause_on=["pending"],
+        warning_percent=80,
+    )
+    body = agent_client.post(
+        "/api/conversations/", {"contact": contact.pk, "channel": "live_chat"}, format="json"
+    ).json()
     assert [target["metric"] for target in body["sla"]] == ["first_response", "resolution"]
     fresh = agent_client.get(f"/api/conversations/{body['id']}/").json()
     # `remaining_seconds` counts down between the two reads; everything else is the same
     strip = [{key: value for key, value in target.items() if key != "remaining_seconds"} for target in body["sla"]]
-    assert strip == [{key: value for key, value in target.items() if key != "remaining_seconds"}
-                     for target in fresh["sla"]]
+    assert strip == [
+        {key: value for key, value in target.items() if key != "remaining_seconds"} for target in fresh["sla"]
+    ]
 
 
 @pytest.mark.django_db
@@ -88,8 +110,14 @@ def test_tags_set_after_opening_are_not_hidden_by_the_remembered_empty_set(conta
 def test_clocks_moved_after_opening_are_not_hidden_by_the_remembered_ones(contact):
     from sla.policies import sla_policy_save
 
-    sla_policy_save(name="All", position=1, match={}, targets={"first_response": 60, "resolution": 480},
-                    pause_on=["pending"], warning_percent=80)
+    sla_policy_save(
+        name="All",
+        position=1,
+        match={},
+        targets={"first_response": 60, "resolution": 480},
+        pause_on=["pending"],
+        warning_percent=80,
+    )
     conversation = services.conversation_open(contact=contact, channel="email")
     assert {target.state for target in conversation.sla_targets.all()} == {"active"}
     services.conversation_change_status(conversation=conversation, status="pending")
@@ -99,18 +127,25 @@ def test_clocks_moved_after_opening_are_not_hidden_by_the_remembered_ones(contac
 @pytest.mark.django_db
 @pytest.mark.parametrize("conversation_id", ["999999", "abc", "99999999999999999999999"])
 def test_a_message_to_an_unknown_conversation_is_a_404(agent_client, conversation_id):
-    ok = agent_client.post(f"/api/conversations/{conversation_id}/messages/",
-                           {"body": "Hi", "sender_type": "customer"}, format="json")
-    refused_by_service = agent_client.post(f"/api/conversations/{conversation_id}/messages/",
-                                           {"body": "Hi", "sender_type": "customer", "internal": True}, format="json")
+    ok = agent_client.post(
+        f"/api/conversations/{conversation_id}/messages/", {"body": "Hi", "sender_type": "customer"}, format="json"
+    )
+    refused_by_service = agent_client.post(
+        f"/api/conversations/{conversation_id}/messages/",
+        {"body": "Hi", "sender_type": "customer", "internal": True},
+        format="json",
+    )
     assert (ok.status_code, refused_by_service.status_code) == (404, 404)
 
 
 @pytest.mark.django_db
 def test_a_customer_internal_note_on_a_known_conversation_is_still_a_400(agent_client, open_conversation):
     conversation = open_conversation()
-    response = agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
-                                 {"body": "Hi", "sender_type": "customer", "internal": True}, format="json")
+    response = agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/",
+        {"body": "Hi", "sender_type": "customer", "internal": True},
+        format="json",
+    )
     assert (response.status_code, list(response.json())) == (400, ["internal"])
 
 

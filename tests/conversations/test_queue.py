@@ -1,4 +1,5 @@
 """Team queues (docs/routing.md): who gets what, in which order, and when work goes back to the queue."""
+
 import datetime as dt
 
 import pytest
@@ -23,12 +24,14 @@ def make_agent(roles):
         user = make_user(username, AGENTS_GROUP, capacity=capacity, status=status, skills=list(skills))
         user.agent_profile.teams.add(*teams)
         return user
+
     return make
 
 
 def waiting(contact, team, subject="Help", priority="normal", skills=()):
-    conversation = services.conversation_open(contact=contact, channel="live_chat", subject=subject,
-                                              priority=priority, team=team)
+    conversation = services.conversation_open(
+        contact=contact, channel="live_chat", subject=subject, priority=priority, team=team
+    )
     if skills:
         services.conversation_set_required_skills(conversation=conversation, skills=list(skills))
     return conversation
@@ -40,12 +43,17 @@ def assignee_of(conversation):
 
 
 def reasons(conversation) -> list:
-    return [event.payload.get("reason") for event in
-            Event.objects.filter(conversation=conversation, type="conversation.assigned").order_by("occurred_at")]
+    return [
+        event.payload.get("reason")
+        for event in Event.objects.filter(conversation=conversation, type="conversation.assigned").order_by(
+            "occurred_at"
+        )
+    ]
 
 
 def test_a_new_agent_starts_offline(roles):
     from django.contrib.auth.models import User
+
     user = User.objects.create_user(username="newbie")
     assert AgentProfile.objects.create(user=user).status == "offline"
 
@@ -79,7 +87,8 @@ def test_capacity_is_never_exceeded_and_away_or_offline_agents_get_nothing(conta
 
 
 def test_resolving_frees_a_seat_and_the_next_waiting_conversation_follows_at_once(
-        contact, queue_team, make_agent, django_capture_on_commit_callbacks):
+    contact, queue_team, make_agent, django_capture_on_commit_callbacks
+):
     ann = make_agent("ann", queue_team, capacity=1)
     with django_capture_on_commit_callbacks(execute=True):
         first = waiting(contact, queue_team, "first")
@@ -118,8 +127,9 @@ def test_coming_online_fills_the_queue(contact, queue_team, make_agent, django_c
     assert assignee_of(conversation) == ann
 
 
-def test_going_offline_hands_back_only_unanswered_conversations(contact, queue_team, make_agent,
-                                                                 django_capture_on_commit_callbacks):
+def test_going_offline_hands_back_only_unanswered_conversations(
+    contact, queue_team, make_agent, django_capture_on_commit_callbacks
+):
     ann = make_agent("ann", queue_team, capacity=3)
     answered, silent = waiting(contact, queue_team, "answered"), waiting(contact, queue_team, "silent")
     queue_fill()

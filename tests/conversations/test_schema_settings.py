@@ -1,5 +1,6 @@
 """A host project's schema from the apps' own settings helper (conversations/api/schema_settings.py) alone: enums
 named after their models, every operation's error answers, operationIds named for what they do."""
+
 import re
 
 from django.conf import settings
@@ -38,9 +39,16 @@ def test_a_host_schema_names_its_enums_and_documents_errors():
 
 def test_operation_ids_stay_the_same_once_an_action_has_been_served(manager_client):
     """DRF adds `head` to a route's action map on its first GET; the export must not become `..._retrieve` then."""
-    created = manager_client.post("/api/workflows/", {
-        "name": "Export me", "status": "draft", "trigger": {"type": "manual", "config": {}},
-        "steps": [{"type": "add_tag", "config": {"tags": ["x"]}}]}, format="json")
+    created = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Export me",
+            "status": "draft",
+            "trigger": {"type": "manual", "config": {}},
+            "steps": [{"type": "add_tag", "config": {"tags": ["x"]}}],
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.json()
     assert manager_client.get(f"/api/workflows/{created.json()['id']}/export/").status_code == 200
     paths = host_schema()["paths"]

@@ -4,6 +4,7 @@ Each test acts through one function of `conversations.services` and checks what 
 rows, and the domain event (type, payload, depth) that workflows and SLA consume. A change refused by validation or
 a change that changes nothing records no event, so no workflow fires on it.
 """
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -53,7 +54,11 @@ def test_contact_create_normalises_phone_and_records_contact_created():
     assert contact.phone == "+14155550123"
     event = only_event(events, "contact.created")
     assert (event.contact_id, event.conversation_id, event.payload, event.depth) == (
-        contact.pk, None, {"contact_id": contact.pk}, 0)
+        contact.pk,
+        None,
+        {"contact_id": contact.pk},
+        0,
+    )
 
 
 @pytest.mark.django_db
@@ -73,8 +78,7 @@ def test_contact_create_refuses_attributes_that_are_not_an_object():
 
 def test_contact_update_merges_attributes_and_removes_null_keys(contact):
     with new_events() as events:
-        services.contact_update(contact=contact, attributes_patch={"plan": "pro", "vip": None, "region": "EU"},
-                                depth=2)
+        services.contact_update(contact=contact, attributes_patch={"plan": "pro", "vip": None, "region": "EU"}, depth=2)
     contact.refresh_from_db()
     assert contact.attributes == {"plan": "pro", "region": "EU"}
     event = only_event(events, "contact.updated")
@@ -184,8 +188,9 @@ def test_resolve_agent_by_id_username_or_email(agent):
 
 def test_conversation_open_starts_new_and_records_conversation_created(contact, team):
     with new_events() as events:
-        conversation = services.conversation_open(contact=contact, channel="whatsapp", subject="Refund",
-                                                  priority="high", team=team, depth=2)
+        conversation = services.conversation_open(
+            contact=contact, channel="whatsapp", subject="Refund", priority="high", team=team, depth=2
+        )
     conversation.refresh_from_db()
     assert (conversation.status, conversation.priority, conversation.team) == ("new", "high", team)
     event = only_event(events, "conversation.created")
@@ -237,8 +242,12 @@ def test_assign_records_before_and_after(conversation, agent, team):
     with new_events() as events:
         services.conversation_assign(conversation=conversation, assignee="agent", team="Support", depth=2)
     event = only_event(events, "conversation.assigned")
-    assert event.payload == {"before": {"assignee_id": None, "team_id": None}, "assignee_id": agent.pk,
-                             "team_id": team.pk, "actor_id": None}
+    assert event.payload == {
+        "before": {"assignee_id": None, "team_id": None},
+        "assignee_id": agent.pk,
+        "team_id": team.pk,
+        "actor_id": None,
+    }
     assert event.depth == 2
     conversation.refresh_from_db()
     assert (conversation.assignee, conversation.team) == (agent, team)
@@ -340,7 +349,9 @@ def test_set_tags_makes_the_set_exact(conversation):
         services.conversation_set_tags(conversation=conversation, tags=["vip", "refund"])
     assert tag_names(conversation) == ["refund", "vip"]
     assert sorted((tuple(e.payload["added"]), tuple(e.payload["removed"])) for e in events) == [
-        ((), ("billing",)), (("refund",), ())]
+        ((), ("billing",)),
+        (("refund",), ()),
+    ]
 
 
 def test_set_tags_to_the_current_set_records_nothing(conversation):
@@ -355,8 +366,9 @@ def test_set_tags_to_the_current_set_records_nothing(conversation):
 
 def test_final_disposition_closes_the_conversation(conversation, agent):
     with new_events() as events:
-        services.conversation_set_disposition(conversation=conversation, disposition="problem_solved", actor=agent,
-                                              depth=2)
+        services.conversation_set_disposition(
+            conversation=conversation, disposition="problem_solved", actor=agent, depth=2
+        )
     disposition = only_event(events, "conversation.disposition_set")
     assert disposition.payload == {"disposition": "problem_solved", "final": True, "actor_id": agent.pk}
     status = only_event(events, "conversation.status_changed")
@@ -402,14 +414,18 @@ def test_unknown_disposition_is_refused(conversation):
 
 def test_customer_message_records_message_created(conversation):
     with new_events() as events:
-        message = services.message_create(conversation=conversation, body="  Where is my order?  ",
-                                          sender_type="customer", depth=2)
+        message = services.message_create(
+            conversation=conversation, body="  Where is my order?  ", sender_type="customer", depth=2
+        )
     assert message.body == "Where is my order?"
     event = only_event(events, "message.created")
     assert event.depth == 2
     assert event.payload["message_id"] == message.pk
     assert (event.payload["sender_type"], event.payload["internal"], event.payload["channel"]) == (
-        "customer", False, "live_chat")
+        "customer",
+        False,
+        "live_chat",
+    )
     assert event.payload["sentiment_before"] is None
     assert event.payload["sentiment"] == event.payload["sentiment_after"] == message.sentiment
     conversation.refresh_from_db()
@@ -442,18 +458,26 @@ def test_first_agent_reply_stamps_first_response_and_opens(conversation, agent):
 
 def test_internal_note_does_not_count_as_a_response(conversation, agent):
     with new_events() as events:
-        services.message_create(conversation=conversation, body="Customer is a VIP", sender_type="agent",
-                                author=agent, internal=True)
+        services.message_create(
+            conversation=conversation, body="Customer is a VIP", sender_type="agent", author=agent, internal=True
+        )
     assert only_event(events, "message.created").payload["internal"] is True
     assert [e.type for e in events] == ["message.created"]
     conversation.refresh_from_db()
     assert (conversation.first_response_at, conversation.last_agent_message_at, conversation.status) == (
-        None, None, "new")
+        None,
+        None,
+        "new",
+    )
 
 
 def test_sentiment_average_follows_the_customer_messages(conversation):
-    bodies = ["Thank you so much, you are wonderful!", "Great, that works perfectly.",
-              "This is terrible, I am furious and want a refund now!", "Worst service ever, useless and awful."]
+    bodies = [
+        "Thank you so much, you are wonderful!",
+        "Great, that works perfectly.",
+        "This is terrible, I am furious and want a refund now!",
+        "Worst service ever, useless and awful.",
+    ]
     averages = []
     for body in bodies:
         services.message_create(conversation=conversation, body=body, sender_type="customer")
@@ -470,8 +494,7 @@ def test_sentiment_average_follows_the_customer_messages(conversation):
 def test_sentiment_crossing_is_visible_in_the_event(conversation):
     services.message_create(conversation=conversation, body="Thanks, lovely!", sender_type="customer")
     with new_events() as events:
-        services.message_create(conversation=conversation, body="Awful. Terrible. I hate this.",
-                                sender_type="customer")
+        services.message_create(conversation=conversation, body="Awful. Terrible. I hate this.", sender_type="customer")
     payload = only_event(events, "message.created").payload
     assert payload["sentiment_before"] > 0.5 > payload["sentiment"]
     assert payload["sentiment_before"] > payload["sentiment_after"]
@@ -481,8 +504,9 @@ def test_agent_messages_do_not_move_the_sentiment(conversation, agent):
     services.message_create(conversation=conversation, body="Thanks, lovely!", sender_type="customer")
     conversation.refresh_from_db()
     before = conversation.sentiment
-    message = services.message_create(conversation=conversation, body="Awful news, terrible bug", sender_type="agent",
-                                      author=agent)
+    message = services.message_create(
+        conversation=conversation, body="Awful news, terrible bug", sender_type="agent", author=agent
+    )
     conversation.refresh_from_db()
     assert (conversation.sentiment, message.sentiment) == (before, None)
 
@@ -509,9 +533,12 @@ def test_bad_message_is_refused(conversation, kwargs, field):
 
 
 def test_message_buttons_are_kept_clean(conversation):
-    message = services.message_create(conversation=conversation, body="Did that help?", sender_type="ai",
-                                      buttons=[{"label": "Yes", "url": "https://example.com/yes", "x": 1},
-                                               {"label": "No"}])
+    message = services.message_create(
+        conversation=conversation,
+        body="Did that help?",
+        sender_type="ai",
+        buttons=[{"label": "Yes", "url": "https://example.com/yes", "x": 1}, {"label": "No"}],
+    )
     message.refresh_from_db()
     assert message.buttons == [{"label": "Yes", "url": "https://example.com/yes"}, {"label": "No"}]
 
@@ -536,17 +563,20 @@ def test_recording_attach_stores_the_file_and_records_recording_uploaded(convers
 
 def test_recording_attach_refuses_what_is_not_audio(conversation, media_root):
     with refused("file"):
-        services.recording_attach(conversation=conversation,
-                                  file=SimpleUploadedFile("a.pdf", b"%PDF", content_type="application/pdf"))
+        services.recording_attach(
+            conversation=conversation, file=SimpleUploadedFile("a.pdf", b"%PDF", content_type="application/pdf")
+        )
     assert not conversation.recordings.exists()
 
 
 def test_transcript_is_kept_and_posted_as_an_internal_note(conversation, media_root):
     recording = services.recording_attach(
-        conversation=conversation, file=SimpleUploadedFile("c.wav", b"RIFF", content_type="audio/wav"))
+        conversation=conversation, file=SimpleUploadedFile("c.wav", b"RIFF", content_type="audio/wav")
+    )
     with new_events() as events:
-        transcript = services.transcript_create(recording=recording, text="my printer is broken", language="en-US",
-                                                backend="pocketsphinx", depth=1)
+        transcript = services.transcript_create(
+            recording=recording, text="my printer is broken", language="en-US", backend="pocketsphinx", depth=1
+        )
     assert Transcript.objects.get().text == transcript.text == "my printer is broken"
     event = only_event(events, "message.created")
     assert (event.payload["sender_type"], event.payload["internal"], event.depth) == ("system", True, 1)
@@ -626,8 +656,11 @@ def test_event_is_dispatched_only_after_commit(contact, django_capture_on_commit
 
 
 def test_rolled_back_change_enqueues_nothing(conversation, django_capture_on_commit_callbacks):
-    with (django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError),
-          transaction.atomic()):
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
         services.conversation_set_priority(conversation=conversation, priority="urgent")
         raise RuntimeError("the caller's transaction fails after the change")
     assert callbacks == []
@@ -646,18 +679,25 @@ def test_events_of_one_change_are_all_dispatched_after_commit(conversation, agen
     assert not Event.objects.filter(dispatched_at__isnull=True).exists()
 
 
-def test_record_events_writes_a_batch_and_dispatches_each_after_commit(conversation, open_conversation,
-                                                                       django_capture_on_commit_callbacks):
+def test_record_events_writes_a_batch_and_dispatches_each_after_commit(
+    conversation, open_conversation, django_capture_on_commit_callbacks
+):
     from conversations.events import record_events
 
     other = open_conversation(subject="Second")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with new_events() as events:
-            written = record_events([
-                {"type": "sla.breached", "conversation": conversation, "payload": {"metric": "first_response"},
-                 "depth": 1},
-                {"type": "sla.warning", "conversation": other, "payload": {"metric": "resolution"}},
-            ])
+            written = record_events(
+                [
+                    {
+                        "type": "sla.breached",
+                        "conversation": conversation,
+                        "payload": {"metric": "first_response"},
+                        "depth": 1,
+                    },
+                    {"type": "sla.warning", "conversation": other, "payload": {"metric": "resolution"}},
+                ]
+            )
         assert {event.dispatched_at for event in written} == {None}
     assert sorted((e.type, e.conversation_id, e.contact_id, e.payload, e.depth) for e in events) == [
         ("sla.breached", conversation.pk, conversation.contact_id, {"metric": "first_response"}, 1),

@@ -6,7 +6,9 @@ from conversations.models import Event
 
 
 def test_customer_message_records_event_and_sentiment(conversation):
-    message = services.message_create(conversation=conversation, body="Thank you, this is great!", sender_type="customer")
+    message = services.message_create(
+        conversation=conversation, body="Thank you, this is great!", sender_type="customer"
+    )
     event = Event.objects.filter(type="message.created").get()
     assert event.payload["message_id"] == message.pk
     assert event.depth == 0

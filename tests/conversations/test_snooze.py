@@ -1,4 +1,5 @@
 """Snooze (docs/agent_day.md): pending until a time or a customer message, woken by the sweep with an injected clock."""
+
 import datetime as dt
 
 import pytest
@@ -24,8 +25,9 @@ def _types(conversation) -> list[str]:
 
 
 def test_snooze_sets_pending_with_snoozed_until_and_records_the_event(agent_client, assigned):
-    response = agent_client.post(f"/api/conversations/{assigned.pk}/snooze/", {"until": _iso(dt.timedelta(hours=2))},
-                                 format="json")
+    response = agent_client.post(
+        f"/api/conversations/{assigned.pk}/snooze/", {"until": _iso(dt.timedelta(hours=2))}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "pending"
     assert response.json()["snoozed_until"]
@@ -36,8 +38,9 @@ def test_snooze_sets_pending_with_snoozed_until_and_records_the_event(agent_clie
 
 
 def test_the_sweep_wakes_a_snooze_once_its_time_has_come(agent_client, assigned):
-    agent_client.post(f"/api/conversations/{assigned.pk}/snooze/", {"until": _iso(dt.timedelta(hours=2))},
-                      format="json")
+    agent_client.post(
+        f"/api/conversations/{assigned.pk}/snooze/", {"until": _iso(dt.timedelta(hours=2))}, format="json"
+    )
     sweep_once()
     assert agent_client.get(f"/api/conversations/{assigned.pk}/").json()["status"] == "pending"
     with clock.travel(dt.timedelta(hours=2, seconds=1)):
@@ -49,23 +52,26 @@ def test_the_sweep_wakes_a_snooze_once_its_time_has_come(agent_client, assigned)
 
 
 def test_a_customer_message_wakes_a_snooze_at_once(agent_client, assigned):
-    agent_client.post(f"/api/conversations/{assigned.pk}/snooze/", {"until": _iso(dt.timedelta(days=3))},
-                      format="json")
-    agent_client.post(f"/api/conversations/{assigned.pk}/messages/", {"body": "Any news?", "sender_type": "customer"},
-                      format="json")
+    agent_client.post(f"/api/conversations/{assigned.pk}/snooze/", {"until": _iso(dt.timedelta(days=3))}, format="json")
+    agent_client.post(
+        f"/api/conversations/{assigned.pk}/messages/", {"body": "Any news?", "sender_type": "customer"}, format="json"
+    )
     woken = agent_client.get(f"/api/conversations/{assigned.pk}/").json()
     assert (woken["status"], woken["snoozed_until"]) == ("open", None)
-    assert Event.objects.get(conversation=assigned, type="conversation.unsnoozed").payload["reason"] == \
-        "customer_message"
+    assert (
+        Event.objects.get(conversation=assigned, type="conversation.unsnoozed").payload["reason"] == "customer_message"
+    )
     with clock.travel(dt.timedelta(days=4)):
         assert sweep_once()["snoozes_woken"] == 0  # woken once, not twice
 
 
 def test_an_agent_note_does_not_wake_a_snooze(agent_client, assigned):
-    agent_client.post(f"/api/conversations/{assigned.pk}/snooze/", {"until": _iso(dt.timedelta(days=1))},
-                      format="json")
-    agent_client.post(f"/api/conversations/{assigned.pk}/messages/",
-                      {"body": "waiting on finance", "sender_type": "agent", "internal": True}, format="json")
+    agent_client.post(f"/api/conversations/{assigned.pk}/snooze/", {"until": _iso(dt.timedelta(days=1))}, format="json")
+    agent_client.post(
+        f"/api/conversations/{assigned.pk}/messages/",
+        {"body": "waiting on finance", "sender_type": "agent", "internal": True},
+        format="json",
+    )
     assert agent_client.get(f"/api/conversations/{assigned.pk}/").json()["status"] == "pending"
 
 
@@ -77,8 +83,12 @@ def test_a_past_or_bad_time_is_a_400(agent_client, assigned, until):
 
 
 def test_snoozing_an_unknown_conversation_is_a_404(agent_client, db):
-    assert agent_client.post("/api/conversations/999999/snooze/", {"until": _iso(dt.timedelta(days=1))},
-                             format="json").status_code == 404
+    assert (
+        agent_client.post(
+            "/api/conversations/999999/snooze/", {"until": _iso(dt.timedelta(days=1))}, format="json"
+        ).status_code
+        == 404
+    )
 
 
 def test_snoozed_conversations_leave_the_mine_view(assigned, agent):

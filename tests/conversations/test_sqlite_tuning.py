@@ -1,18 +1,23 @@
 """A host project's plain SQLite settings get WAL, a busy timeout and IMMEDIATE transactions from the apps; a project
 that chose its own options keeps them."""
+
 from __future__ import annotations
 
 import pytest
 from django.db import connections
 from django.db.backends.sqlite3.base import DatabaseWrapper
 
-pytestmark = [pytest.mark.skipif(connections["default"].vendor != "sqlite", reason="SQLite connections only"),
-              pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.skipif(connections["default"].vendor != "sqlite", reason="SQLite connections only"),
+    pytest.mark.django_db,
+]
 
 
 def open_wrapper(tmp_path, options: dict) -> DatabaseWrapper:
-    wrapper = DatabaseWrapper({**connections["default"].settings_dict, "NAME": str(tmp_path / "host.sqlite3"),
-                               "OPTIONS": options}, alias="host")
+    wrapper = DatabaseWrapper(
+        {**connections["default"].settings_dict, "NAME": str(tmp_path / "host.sqlite3"), "OPTIONS": options},
+        alias="host",
+    )
     wrapper.ensure_connection()
     return wrapper
 

@@ -1,5 +1,6 @@
 """Times in admin are shown in the viewer's own time zone ("My preferences"), labelled with the zone's abbreviation,
 in one format; the site's TIME_ZONE when the person has not chosen one."""
+
 import datetime as dt
 
 import pytest
@@ -10,7 +11,7 @@ from conversations.models import UserPreference
 
 pytestmark = pytest.mark.django_db
 PREFERENCES = "/admin/conversations/userpreference/"
-SUMMER_EVENING = dt.datetime(2026, 7, 1, 17, 30, tzinfo=dt.timezone.utc)
+SUMMER_EVENING = dt.datetime(2026, 7, 1, 17, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ each "translated" to the same words with look-alike accented letters between ⟦
 kept. A string that reaches the page without passing through gettext stays plain ASCII, and `english_words` finds
 it once the pseudo text, user data (every string stored in the database) and identifiers are taken out.
 """
+
 from __future__ import annotations
 
 import html.parser
@@ -22,8 +23,10 @@ _LOWER = "àƀçđéƒĝĥîĵķĺɱñöþʠŕšţûṽŵẋýž"
 _UPPER = "ÀƁÇĐÉƑĜĤÎĴĶĹṀÑÖÞǪŔŠŢÛṼŴẊÝŽ"
 _LETTERS = str.maketrans("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", _LOWER + _UPPER)
 # Kept as they are: %(name)s / %s / %d, {name}, <tags>, &entities; and URLs.
-_KEEP = re.compile(r"(%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]|%[-#0 +]*\d*(?:\.\d+)?[sdifrxX%]|\{[^{}]*\}"
-                   r"|<[^>]+>|&[a-zA-Z#0-9]+;|https?://\S+)")
+_KEEP = re.compile(
+    r"(%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]|%[-#0 +]*\d*(?:\.\d+)?[sdifrxX%]|\{[^{}]*\}"
+    r"|<[^>]+>|&[a-zA-Z#0-9]+;|https?://\S+)"
+)
 
 
 def pseudo(text: str) -> str:
@@ -54,8 +57,11 @@ def build_catalog(locale_dir: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for domain in ("django", "djangojs"):
         catalog = polib.POFile()
-        catalog.metadata = {"Content-Type": "text/plain; charset=UTF-8",
-                            "Plural-Forms": "nplurals=2; plural=(n != 1);", "Language": PSEUDO_LANGUAGE}
+        catalog.metadata = {
+            "Content-Type": "text/plain; charset=UTF-8",
+            "Plural-Forms": "nplurals=2; plural=(n != 1);",
+            "Language": PSEUDO_LANGUAGE,
+        }
         seen = set()
         for path in _catalogs(domain):
             entries = polib.pofile(str(path)) if path.suffix == ".po" else polib.mofile(str(path))
@@ -113,9 +119,34 @@ def visible_text(page: str) -> str:
 
 # Names that are the same in every language: products, protocols (the HTTP method DELETE), units, acronyms (all
 # caps, up to 5 letters).
-NOT_WORDS = {"Django", "OpenAPI", "Swagger", "Helpdesk", "Markdown", "Deutsch", "English", "Français", "Español",
-             "Slack", "Teams", "Zapier", "Twilio", "Gmail", "Outlook", "Postmark", "Mailgun", "SendGrid",
-             "Anymail", "Jinja", "Prometheus", "Webhook", "IANA", "Pseudo", "WhatsApp", "DELETE"}
+NOT_WORDS = {
+    "Django",
+    "OpenAPI",
+    "Swagger",
+    "Helpdesk",
+    "Markdown",
+    "Deutsch",
+    "English",
+    "Français",
+    "Español",
+    "Slack",
+    "Teams",
+    "Zapier",
+    "Twilio",
+    "Gmail",
+    "Outlook",
+    "Postmark",
+    "Mailgun",
+    "SendGrid",
+    "Anymail",
+    "Jinja",
+    "Prometheus",
+    "Webhook",
+    "IANA",
+    "Pseudo",
+    "WhatsApp",
+    "DELETE",
+}
 _IDENTIFIER = re.compile(r"\S*[/_@.:=\\][^\s,;()]*|\b[A-Z]{1,5}s?\b|\b\w*\d\w*\b")
 _WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 
@@ -157,9 +188,12 @@ def database_strings(min_length: int = 2) -> list[str]:
     """Every string value stored in our tables (names, subjects, bodies, ...), longest first: user data."""
     values: set[str] = set()
     for model in apps.get_models():
-        fields = [field.attname for field in model._meta.concrete_fields
-                  if field.get_internal_type() in {"CharField", "TextField", "SlugField", "EmailField", "URLField",
-                                                   "JSONField"}]
+        fields = [
+            field.attname
+            for field in model._meta.concrete_fields
+            if field.get_internal_type()
+            in {"CharField", "TextField", "SlugField", "EmailField", "URLField", "JSONField"}
+        ]
         if not fields:
             continue
         for row in model._base_manager.values_list(*fields):

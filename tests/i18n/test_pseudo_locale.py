@@ -6,20 +6,28 @@ Covering an app = listing it in COVERED_APPS. Its admin pages are found by walki
 route it serves plus 401/404. A new string that does not pass through gettext (and is not in a shipped catalog)
 fails here.
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
-from django.contrib import admin
 from django.test import Client
-from django.utils import translation
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import translation
 
 from conversations.roles import MANAGERS_GROUP
+from tests.i18n.pseudo import (
+    PSEUDO_LANGUAGE,
+    build_catalog,
+    database_strings,
+    english_words,
+    phrases_pattern,
+    pseudo,
+    remove_pseudo,
+    visible_text,
+)
 from tests.support.people import client_for, make_user
-from tests.i18n.pseudo import (PSEUDO_LANGUAGE, build_catalog, database_strings, english_words,
-                               phrases_pattern, pseudo, remove_pseudo, visible_text)
 
 # App label -> the admin URL prefixes its pages live under ("" = admin's own index pages, the helpdesk project).
 COVERED_APPS = {
@@ -34,14 +42,30 @@ COVERED_APPS = {
 NOT_YET_COVERED: dict[str, list[str]] = {}
 
 API_PREFIXES = {
-    "conversations": ["/api/conversations/", "/api/contacts/", "/api/teams/", "/api/tickets/",
-                      "/api/conversation-fields/", "/api/views/", "/api/notifications/", "/api/agents/"],
+    "conversations": [
+        "/api/conversations/",
+        "/api/contacts/",
+        "/api/teams/",
+        "/api/tickets/",
+        "/api/conversation-fields/",
+        "/api/views/",
+        "/api/notifications/",
+        "/api/agents/",
+    ],
     "sla": ["/api/sla-policies/", "/api/business-hours/"],
     "reports": ["/api/reports/"],
     "inboxes": ["/api/inboxes/"],
-    "workflows": ["/api/workflows/", "/api/workflow-runs/", "/api/integrations/", "/api/custom-actions/",
-                  "/api/workflow-templates/", "/api/endpoints/", "/api/workflow-replays/", "/api/macros/",
-                  "/api/canned-responses/"],
+    "workflows": [
+        "/api/workflows/",
+        "/api/workflow-runs/",
+        "/api/integrations/",
+        "/api/custom-actions/",
+        "/api/workflow-templates/",
+        "/api/endpoints/",
+        "/api/workflow-replays/",
+        "/api/macros/",
+        "/api/canned-responses/",
+    ],
 }
 
 _CONVERTER = re.compile(r"<(?:(?P<kind>\w+):)?(?P<name>\w+)>")
@@ -66,8 +90,9 @@ def seeded(roles, conversation, team):
     boss.is_superuser = True
     boss.save()
     services.message_create(conversation=conversation, body="Hallo", sender_type="customer")
-    hours = business_hours_save(name="Berlin office", timezone="Europe/Berlin",
-                                intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
+    hours = business_hours_save(
+        name="Berlin office", timezone="Europe/Berlin", intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}]
+    )
     sla_policy_save(name="Gold", targets={"first_response": 60}, calendar=hours)
     # A row of every kind the admin edits, so change forms render too (ids are filled from the first row).
     from conversations.services.fields import conversation_field_create
@@ -84,13 +109,21 @@ def seeded(roles, conversation, team):
     from workflows.integrations.custom_actions import custom_action_save
     from workflows.integrations.services import integration_save
 
-    workflow_services.workflow_create(definition={
-        "name": "Erstattung", "status": "active",
-        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [{"type": "add_tag", "config": {"tags": ["erstattung"]}}]}, created_by=boss)
-    macro_create(name="Rückerstattung", created_by=boss,
-                 inputs=[{"key": "bestellung", "label": "Bestellnummer", "type": "text"}],
-                 steps=[{"type": "add_tag", "config": {"tags": ["erstattung"]}}])
+    workflow_services.workflow_create(
+        definition={
+            "name": "Erstattung",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+            "steps": [{"type": "add_tag", "config": {"tags": ["erstattung"]}}],
+        },
+        created_by=boss,
+    )
+    macro_create(
+        name="Rückerstattung",
+        created_by=boss,
+        inputs=[{"key": "bestellung", "label": "Bestellnummer", "type": "text"}],
+        steps=[{"type": "add_tag", "config": {"tags": ["erstattung"]}}],
+    )
     canned_response_create(name="Begrüßung", body="Hallo {{ contact.name }}", created_by=boss)
     crm = integration_save(name="Kundendatenbank", base_url="https://crm.example.de")
     custom_action_save(integration=crm, name="Kunde suchen", path="/kunden")
@@ -98,15 +131,30 @@ def seeded(roles, conversation, team):
     from conversations import clock
     from workflows.models import Endpoint, ScheduledEvent
 
-    by_hand = workflow_services.workflow_create(definition={
-        "name": "Von Hand", "status": "active", "trigger": {"type": "manual", "config": {}},
-        "steps": [{"type": "add_tag", "config": {"tags": ["hand"]}}]}, created_by=boss)
+    by_hand = workflow_services.workflow_create(
+        definition={
+            "name": "Von Hand",
+            "status": "active",
+            "trigger": {"type": "manual", "config": {}},
+            "steps": [{"type": "add_tag", "config": {"tags": ["hand"]}}],
+        },
+        created_by=boss,
+    )
     workflow_services.workflow_run_manual(workflow=by_hand, conversation=conversation, actor=boss)
     now = clock.now()
     ScheduledEvent.objects.create(conversation=conversation, name="erinnerung", fire_at=now)
-    Endpoint.objects.create(key="k" * 64, kind="webhook", url="https://hooks.example.de/eingang", attempts=3,
-                            failures=3, consecutive_failures=3, last_error="Verbindung abgelehnt", failing_since=now,
-                            last_failure_at=now, disabled_at=now)
+    Endpoint.objects.create(
+        key="k" * 64,
+        kind="webhook",
+        url="https://hooks.example.de/eingang",
+        attempts=3,
+        failures=3,
+        consecutive_failures=3,
+        last_error="Verbindung abgelehnt",
+        failing_since=now,
+        last_failure_at=now,
+        disabled_at=now,
+    )
     return boss
 
 
@@ -152,7 +200,10 @@ def untranslated_by_us() -> list[str]:
             phrases.append(str(config.verbose_name))
             for model in config.get_models():
                 phrases += [str(model._meta.verbose_name), str(model._meta.verbose_name_plural)]
-                phrases += [str(model._meta.verbose_name_plural).capitalize(), str(model._meta.verbose_name).capitalize()]
+                phrases += [
+                    str(model._meta.verbose_name_plural).capitalize(),
+                    str(model._meta.verbose_name).capitalize(),
+                ]
     return phrases
 
 
@@ -224,7 +275,8 @@ def test_admin_pages_speak_the_pseudo_locale(app, pseudo_locale, seeded):
             leaks[url] = (words, leak_lines(remove_pseudo(text), words))
     assert rendered >= 1, f"no {app} admin page rendered"
     assert not leaks, "English left in the pseudo-locale:\n" + "\n".join(
-        f"{url}: {words}\n    " + "\n    ".join(lines) for url, (words, lines) in leaks.items())
+        f"{url}: {words}\n    " + "\n    ".join(lines) for url, (words, lines) in leaks.items()
+    )
 
 
 def _strings(value):
@@ -244,9 +296,11 @@ def test_api_errors_speak_the_pseudo_locale(app, pseudo_locale, seeded):
     user_data = phrases_pattern(untranslated_by_us())
     leaks = {}
     for url in API_PREFIXES[app]:
-        answers = [api.post(url, {}, format="json", HTTP_ACCEPT_LANGUAGE=pseudo_locale),
-                   api.get(url + "999999/", HTTP_ACCEPT_LANGUAGE=pseudo_locale),
-                   Client().get(url, HTTP_ACCEPT_LANGUAGE=pseudo_locale)]
+        answers = [
+            api.post(url, {}, format="json", HTTP_ACCEPT_LANGUAGE=pseudo_locale),
+            api.get(url + "999999/", HTTP_ACCEPT_LANGUAGE=pseudo_locale),
+            Client().get(url, HTTP_ACCEPT_LANGUAGE=pseudo_locale),
+        ]
         for answer in answers:
             if answer.status_code < 400 or answer.status_code == 405:
                 continue

@@ -1,5 +1,6 @@
 """Admin of inboxes: passwords are write-only (blank keeps them), the inbound token is shown once after saving,
 "Test connection" names the server and step that failed; agents cannot open the page."""
+
 from __future__ import annotations
 
 from django.contrib.messages import get_messages
@@ -8,10 +9,24 @@ from conversations.models import Inbox
 from inboxes.services import inbox_check_token, inbox_secret
 from tests.infra.servers import free_port
 
-FORM = {"name": "Mail", "channel": "email", "address": "support@helpdesk.test", "active": "on",
-        "imap_host": "127.0.0.1", "imap_port": "0", "imap_username": "support", "imap_password": "s3cret",
-        "imap_folder": "INBOX", "smtp_host": "", "smtp_port": "", "smtp_username": "", "smtp_password": "",
-        "secret": "", "callback_url": "", "team": ""}
+FORM = {
+    "name": "Mail",
+    "channel": "email",
+    "address": "support@helpdesk.test",
+    "active": "on",
+    "imap_host": "127.0.0.1",
+    "imap_port": "0",
+    "imap_username": "support",
+    "imap_password": "s3cret",
+    "imap_folder": "INBOX",
+    "smtp_host": "",
+    "smtp_port": "",
+    "smtp_username": "",
+    "smtp_password": "",
+    "secret": "",
+    "callback_url": "",
+    "team": "",
+}
 
 
 def test_adding_an_inbox_shows_its_token_once_and_seals_the_password(manager_browser):
@@ -30,8 +45,10 @@ def test_adding_an_inbox_shows_its_token_once_and_seals_the_password(manager_bro
 def test_saving_with_a_blank_password_keeps_it(manager_browser):
     manager_browser.post("/admin/conversations/inbox/add/", {**FORM, "imap_port": "993"})
     inbox = Inbox.objects.get(name="Mail")
-    response = manager_browser.post(f"/admin/conversations/inbox/{inbox.pk}/change/",
-                                    {**FORM, "imap_port": "993", "imap_password": "", "name": "Mail 2"})
+    response = manager_browser.post(
+        f"/admin/conversations/inbox/{inbox.pk}/change/",
+        {**FORM, "imap_port": "993", "imap_password": "", "name": "Mail 2"},
+    )
     assert response.status_code == 302
     inbox.refresh_from_db()
     assert inbox.name == "Mail 2" and inbox_secret(inbox, "imap_password") == "s3cret"

@@ -1,14 +1,23 @@
 """`/api/inboxes/` (docs/channels.md): managers make and change inboxes; passwords and secrets are sealed and never read
 back; the inbound token is shown once; agents get 403."""
+
 from __future__ import annotations
 
 from conversations.models import Inbox
 from inboxes.services import inbox_check_token, inbox_secret
 
 EMAIL_BODY = {
-    "name": "Support", "channel": "email", "address": "support@helpdesk.test",
-    "imap": {"host": "imap.example.com", "port": 993, "username": "support", "password": "imap-pw", "ssl": True,
-             "folder": "INBOX"},
+    "name": "Support",
+    "channel": "email",
+    "address": "support@helpdesk.test",
+    "imap": {
+        "host": "imap.example.com",
+        "port": 993,
+        "username": "support",
+        "password": "imap-pw",
+        "ssl": True,
+        "folder": "INBOX",
+    },
     "smtp": {"host": "smtp.example.com", "port": 587, "username": "support", "password": "smtp-pw", "starttls": True},
 }
 
@@ -28,17 +37,20 @@ def test_a_manager_creates_an_email_inbox_and_sees_the_token_once(manager_client
 
 
 def test_an_api_inbox_gets_a_generated_secret_shown_once(manager_client):
-    body = manager_client.post("/api/inboxes/", {"name": "Widget", "channel": "api",
-                                                 "callback_url": "https://widget.example.com/hook"},
-                               format="json").json()
+    body = manager_client.post(
+        "/api/inboxes/",
+        {"name": "Widget", "channel": "api", "callback_url": "https://widget.example.com/hook"},
+        format="json",
+    ).json()
     assert body["secret"].startswith("whsec_") and body["has_secret"] is True
     assert "secret" not in manager_client.get(f"/api/inboxes/{body['id']}/").json()
 
 
 def test_a_patch_keeps_the_password_it_does_not_mention(manager_client):
     inbox_id = manager_client.post("/api/inboxes/", EMAIL_BODY, format="json").json()["id"]
-    response = manager_client.patch(f"/api/inboxes/{inbox_id}/", {"imap": {"host": "imap2.example.com",
-                                                                           "username": "support"}}, format="json")
+    response = manager_client.patch(
+        f"/api/inboxes/{inbox_id}/", {"imap": {"host": "imap2.example.com", "username": "support"}}, format="json"
+    )
     assert response.status_code == 200, response.json()
     inbox = Inbox.objects.get(pk=inbox_id)
     assert inbox.imap["host"] == "imap2.example.com" and inbox_secret(inbox, "imap_password") == "imap-pw"

@@ -1,5 +1,6 @@
 """The channel side of the API (docs/channels.md): messages with files, their mail headers and delivery; attachment
 downloads checked against who may read the conversation; conversations in an inbox; retrying a delivery."""
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,20 +22,29 @@ def upload(name, content, content_type="text/plain"):
 
 def post_reply(client, conversation, capture, files=(), **extra):
     with capture(execute=True):
-        return client.post(f"/api/conversations/{conversation.pk}/messages/",
-                           {"body": "See the attached manual.", "sender_type": "agent", "files": list(files), **extra},
-                           format="multipart")
+        return client.post(
+            f"/api/conversations/{conversation.pk}/messages/",
+            {"body": "See the attached manual.", "sender_type": "agent", "files": list(files), **extra},
+            format="multipart",
+        )
 
 
-def test_agent_reply_with_files_is_mailed_and_reads_back(agent_client, email_conversation, smtp_server,
-                                                         django_capture_on_commit_callbacks):
-    response = post_reply(agent_client, email_conversation, django_capture_on_commit_callbacks, files=[
-        upload("manual.pdf", b"%PDF manual", "application/pdf"), upload("notes.txt", b"two")])
+def test_agent_reply_with_files_is_mailed_and_reads_back(
+    agent_client, email_conversation, smtp_server, django_capture_on_commit_callbacks
+):
+    response = post_reply(
+        agent_client,
+        email_conversation,
+        django_capture_on_commit_callbacks,
+        files=[upload("manual.pdf", b"%PDF manual", "application/pdf"), upload("notes.txt", b"two")],
+    )
 
     assert response.status_code == 201, response.content
     created = response.json()
     assert [(a["filename"], a["content_type"], a["size"]) for a in created["attachments"]] == [
-        ("manual.pdf", "application/pdf", 11), ("notes.txt", "text/plain", 3)]
+        ("manual.pdf", "application/pdf", 11),
+        ("notes.txt", "text/plain", 3),
+    ]
     assert created["delivery"]["status"] == "queued"
     [mail] = smtp_server.wait_for(1)
     assert sorted(part.get_filename() for part in mail.message.iter_attachments()) == ["manual.pdf", "notes.txt"]
@@ -52,20 +62,29 @@ def test_agent_reply_with_files_is_mailed_and_reads_back(agent_client, email_con
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF manual"
 
 
-def test_file_over_the_limit_is_a_400_naming_it_and_saves_nothing(agent_client, email_conversation, settings,
-                                                                   django_capture_on_commit_callbacks):
+def test_file_over_the_limit_is_a_400_naming_it_and_saves_nothing(
+    agent_client, email_conversation, settings, django_capture_on_commit_callbacks
+):
     settings.HELPDESK_MAX_ATTACHMENT_BYTES = 10
     before = Message.objects.count()
-    response = post_reply(agent_client, email_conversation, django_capture_on_commit_callbacks,
-                          files=[upload("small.txt", b"ok"), upload("big-log.txt", b"x" * 11)])
+    response = post_reply(
+        agent_client,
+        email_conversation,
+        django_capture_on_commit_callbacks,
+        files=[upload("small.txt", b"ok"), upload("big-log.txt", b"x" * 11)],
+    )
     assert response.status_code == 400
     assert "big-log.txt" in str(response.json()["files"])
     assert Message.objects.count() == before and not Attachment.objects.exists()
 
 
 def test_file_names_are_sanitised(agent_client, conversation, django_capture_on_commit_callbacks):
-    response = post_reply(agent_client, conversation, django_capture_on_commit_callbacks,
-                          files=[upload("../../etc/pass\x07wd;rm -rf.txt", b"data")])
+    response = post_reply(
+        agent_client,
+        conversation,
+        django_capture_on_commit_callbacks,
+        files=[upload("../../etc/pass\x07wd;rm -rf.txt", b"data")],
+    )
     assert response.status_code == 201, response.content
     [attachment] = response.json()["attachments"]
     assert "/" not in attachment["filename"] and ";" not in attachment["filename"]
@@ -76,8 +95,12 @@ def test_file_names_are_sanitised(agent_client, conversation, django_capture_on_
 
 
 def test_download_needs_someone_who_may_read_the_conversation(agent_client, conversation, roles):
-    message = services.message_create(conversation=conversation, body="Invoice", sender_type=SenderType.CUSTOMER,
-                                      files=[("invoice.pdf", b"%PDF invoice", "application/pdf")])
+    message = services.message_create(
+        conversation=conversation,
+        body="Invoice",
+        sender_type=SenderType.CUSTOMER,
+        files=[("invoice.pdf", b"%PDF invoice", "application/pdf")],
+    )
     url = f"/api/attachments/{message.attachments.get().pk}/"
     outsider = User.objects.create_user(username="outsider", password="pw-outsider")
     assert APIClient().get(url).status_code == 401
@@ -89,8 +112,9 @@ def test_download_needs_someone_who_may_read_the_conversation(agent_client, conv
 
 
 def test_json_messages_still_work_and_read_back_empty_channel_fields(agent_client, conversation):
-    response = agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
-                                 {"body": "Hi", "sender_type": "agent"}, format="json")
+    response = agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "agent"}, format="json"
+    )
     assert response.status_code == 201
     body = response.json()
     assert (body["email"], body["attachments"], body["delivery"]) == (None, [], None)
@@ -98,20 +122,25 @@ def test_json_messages_still_work_and_read_back_empty_channel_fields(agent_clien
 
 
 def test_conversation_opened_in_an_inbox_takes_its_channel_and_team(agent_client, contact, email_inbox, team):
-    response = agent_client.post("/api/conversations/", {"contact": contact.pk, "inbox": email_inbox.pk,
-                                                         "subject": "Order"}, format="json")
+    response = agent_client.post(
+        "/api/conversations/", {"contact": contact.pk, "inbox": email_inbox.pk, "subject": "Order"}, format="json"
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["channel"], body["team"], body["inbox"]) == ("email", team.pk, email_inbox.pk)
     assert agent_client.get(f"/api/conversations/{body['id']}/").json()["inbox"] == email_inbox.pk
     assert agent_client.post("/api/conversations/", {"contact": contact.pk}, format="json").json() == {
-        "channel": ["This field is required."]}
-    assert agent_client.post("/api/conversations/", {"contact": contact.pk, "inbox": 999999},
-                             format="json").status_code == 400
+        "channel": ["This field is required."]
+    }
+    assert (
+        agent_client.post("/api/conversations/", {"contact": contact.pk, "inbox": 999999}, format="json").status_code
+        == 400
+    )
 
 
-def test_failed_delivery_is_retried_over_the_api(agent_client, email_conversation, smtp_server,
-                                                 django_capture_on_commit_callbacks):
+def test_failed_delivery_is_retried_over_the_api(
+    agent_client, email_conversation, smtp_server, django_capture_on_commit_callbacks
+):
     smtp_server.fail_next(550)
     response = post_reply(agent_client, email_conversation, django_capture_on_commit_callbacks)
     message_id = response.json()["id"]
@@ -127,8 +156,7 @@ def test_failed_delivery_is_retried_over_the_api(agent_client, email_conversatio
     assert again.status_code == 400 and "delivery" in again.json()
 
 
-def test_message_list_reads_channel_fields_without_a_query_per_message(agent_client, email_conversation,
-                                                                       smtp_server):
+def test_message_list_reads_channel_fields_without_a_query_per_message(agent_client, email_conversation, smtp_server):
     url = f"/api/conversations/{email_conversation.pk}/messages/"
 
     def count():
@@ -136,10 +164,15 @@ def test_message_list_reads_channel_fields_without_a_query_per_message(agent_cli
             assert agent_client.get(url).status_code == 200
         return len(queries)
 
-    services.message_create(conversation=email_conversation, body="a", sender_type=SenderType.AGENT,
-                            files=[("a.txt", b"a", "text/plain")])
+    services.message_create(
+        conversation=email_conversation, body="a", sender_type=SenderType.AGENT, files=[("a.txt", b"a", "text/plain")]
+    )
     few = count()
     for n in range(5):
-        services.message_create(conversation=email_conversation, body=f"b{n}", sender_type=SenderType.AGENT,
-                                files=[("b.txt", b"b", "text/plain")])
+        services.message_create(
+            conversation=email_conversation,
+            body=f"b{n}",
+            sender_type=SenderType.AGENT,
+            files=[("b.txt", b"b", "text/plain")],
+        )
     assert count() == few

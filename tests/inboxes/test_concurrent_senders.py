@@ -1,4 +1,5 @@
 """Two senders sweeping at once on PostgreSQL (row locks skipped, conditional claims): every reply is sent once."""
+
 import threading
 
 import pytest
@@ -14,8 +15,10 @@ from inboxes.outbound import worker
 @pytest.mark.django_db(transaction=True)
 def test_two_senders_send_each_reply_once(email_conversation, smtp_server, monkeypatch):
     monkeypatch.setattr(worker, "BATCH", 3)  # small batches, so the two senders keep meeting
-    replies = [services.message_create(conversation=email_conversation, body=f"Reply {n}",
-                                       sender_type=SenderType.AGENT) for n in range(30)]
+    replies = [
+        services.message_create(conversation=email_conversation, body=f"Reply {n}", sender_type=SenderType.AGENT)
+        for n in range(30)
+    ]
     # Their wake-ups ran at commit (in-process queue): queue the rows again as if those messages were lost.
     Delivery.objects.update(status="queued", sent_at=None, attempts=0, next_attempt_at=clock.now())
     from conversations.models import EmailHeaders

@@ -1,5 +1,6 @@
 """The customer's language comes in with their mail: the tag their client declares (Outlook's Content-Language and
 Accept-Language) becomes the contact's language, and a workflow's reply then speaks it."""
+
 from __future__ import annotations
 
 from conversations import services
@@ -14,8 +15,9 @@ def mail_declaring(header: str, value: str, **fields) -> bytes:
 
 
 def test_a_new_contact_takes_the_language_its_mail_declares(inbound_client, inbox):
-    answer = post_mail(inbound_client, inbox, mail_declaring("Content-Language", "de-DE",
-                                                               sender="Jonas Weber <jonas@kunde.test>"))
+    answer = post_mail(
+        inbound_client, inbox, mail_declaring("Content-Language", "de-DE", sender="Jonas Weber <jonas@kunde.test>")
+    )
     assert answer.status_code == 202
     assert Contact.objects.get(email="jonas@kunde.test").language == "de-de"
 
@@ -36,11 +38,22 @@ def test_a_mail_that_declares_nothing_sets_nothing(inbound_client, inbox):
 
 
 def test_the_workflow_reply_speaks_the_language_of_the_mail(inbound_client, inbox, make_workflow):
-    make_workflow("message.created", [{"type": "auto_reply", "config": {
-        "text": "Thanks, we got your mail.", "translations": {"de": {"text": "Danke, Ihre Mail ist da."}}}}],
-        {"sender_types": ["customer"]})
-    answer = post_mail(inbound_client, inbox, mail_declaring("Content-Language", "de-AT",
-                                                               sender="Jonas <jonas@kunde.test>"))
+    make_workflow(
+        "message.created",
+        [
+            {
+                "type": "auto_reply",
+                "config": {
+                    "text": "Thanks, we got your mail.",
+                    "translations": {"de": {"text": "Danke, Ihre Mail ist da."}},
+                },
+            }
+        ],
+        {"sender_types": ["customer"]},
+    )
+    answer = post_mail(
+        inbound_client, inbox, mail_declaring("Content-Language", "de-AT", sender="Jonas <jonas@kunde.test>")
+    )
     drain()
     conversation = Conversation.objects.get(pk=answer.json()["conversation"])
     assert conversation.messages.get(sender_type="ai").body == "Danke, Ihre Mail ist da."

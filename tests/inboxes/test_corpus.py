@@ -3,6 +3,7 @@ German and French clients, Postfix and Exchange produce), imported in order thro
 file by file against expected.json: the thread each mail joins (or opens), the sender, auto-reply/bounce, the start
 of the reply text, the files, and for bounces the delivery they fail. Threading accuracy is printed and must be
 at least 98 %."""
+
 from __future__ import annotations
 
 import json
@@ -34,15 +35,22 @@ def _record_sent(step: dict, threads: dict, inbox) -> None:
     """An answer we sent, as the outbound side leaves it: the message, its outbound headers, its delivery."""
     conversation = services.conversation_ref(threads[step["thread"]])
     message = services.message_create(conversation=conversation, body="Our answer.", sender_type="agent")
-    EmailHeaders.objects.create(message=message, inbox=inbox, direction=EmailDirection.OUTBOUND,
-                                message_id_header=step["sent"], subject=_fill(step["subject"], threads))
-    Delivery.objects.get_or_create(message=message, defaults={"inbox": inbox, "external_id": step["sent"],
-                                                              "status": "sent"})
+    EmailHeaders.objects.create(
+        message=message,
+        inbox=inbox,
+        direction=EmailDirection.OUTBOUND,
+        message_id_header=step["sent"],
+        subject=_fill(step["subject"], threads),
+    )
+    Delivery.objects.get_or_create(
+        message=message, defaults={"inbox": inbox, "external_id": step["sent"], "status": "sent"}
+    )
 
 
 def _import(step: dict, threads: dict, inbox, by_file: dict) -> dict:
-    raw = PLACEHOLDER.sub(lambda m: str(threads[m.group(1)]).encode().decode(),
-                          (CORPUS / step["file"]).read_bytes().decode("latin-1")).encode("latin-1")
+    raw = PLACEHOLDER.sub(
+        lambda m: str(threads[m.group(1)]).encode().decode(), (CORPUS / step["file"]).read_bytes().decode("latin-1")
+    ).encode("latin-1")
     known_before = set(threads.values())
     result = import_raw_mail(inbox=inbox, raw=raw)
     conversation, message = result.conversation, result.message
@@ -56,10 +64,18 @@ def _import(step: dict, threads: dict, inbox, by_file: dict) -> dict:
     threads.setdefault(label, conversation.pk)
     headers = message.email
     outcome = {
-        "joined": joined, "message": message.pk, "conversation": conversation.pk, "created": result.created,
-        "sender": headers.from_address, "sender_type": message.sender_type, "auto": headers.auto_submitted,
-        "body": message.body, "attachments": sorted(a.filename for a in message.attachments.all()),
-        "status": conversation.status, "contact": conversation.contact_id, "cc": headers.cc,
+        "joined": joined,
+        "message": message.pk,
+        "conversation": conversation.pk,
+        "created": result.created,
+        "sender": headers.from_address,
+        "sender_type": message.sender_type,
+        "auto": headers.auto_submitted,
+        "body": message.body,
+        "attachments": sorted(a.filename for a in message.attachments.all()),
+        "status": conversation.status,
+        "contact": conversation.contact_id,
+        "cc": headers.cc,
     }
     if step.get("bounces"):
         delivery = Delivery.objects.get(message__email__message_id_header=step["bounces"])
@@ -79,8 +95,9 @@ def corpus(django_db_setup, django_db_blocker) -> dict:
             if "sent" in step:
                 _record_sent(step, threads, inbox)
             elif "set_status" in step:
-                services.conversation_change_status(conversation=services.conversation_ref(threads[step["thread"]]),
-                                                    status=step["set_status"])
+                services.conversation_change_status(
+                    conversation=services.conversation_ref(threads[step["thread"]]), status=step["set_status"]
+                )
             else:
                 by_file[step["file"]] = _import(step, threads, inbox, by_file)
         by_file["__threads__"] = threads
@@ -96,7 +113,7 @@ def test_the_corpus_has_at_least_60_mails():
 @pytest.mark.parametrize("step", FILES, ids=[step["file"] for step in FILES])
 def test_each_mail(corpus, step):
     got = corpus[step["file"]]
-    assert got["joined"], f'{step["file"]}: expected thread {step["thread"]} ({"new" if step["new"] else "existing"})'
+    assert got["joined"], f"{step['file']}: expected thread {step['thread']} ({'new' if step['new'] else 'existing'})"
     assert got["sender"] == step["sender"]
     expected_type = "customer" if step["kind"] == "customer" else "system"
     assert (got["sender_type"], got["auto"]) == (expected_type, step["kind"] != "customer")
@@ -126,8 +143,9 @@ def test_quoted_history_stays_in_the_full_text(corpus):
 
 
 def test_one_contact_per_address_case_insensitive(corpus):
-    assert corpus["040_same_subject_no_headers_is_new.eml"]["contact"] == corpus["001_gmail_new_order_late.eml"][
-        "contact"]
+    assert (
+        corpus["040_same_subject_no_headers_is_new.eml"]["contact"] == corpus["001_gmail_new_order_late.eml"]["contact"]
+    )
 
 
 def test_threading_accuracy_is_at_least_98_percent(corpus, capsys):

@@ -1,5 +1,6 @@
 """IMAP polling against a real dovecot on loopback (docs/channels.md): unseen mail imported once, flagged \\Seen only after
 its import committed, a re-poll imports nothing, a failed import leaves the mail unseen, a bad login is recorded."""
+
 from __future__ import annotations
 
 import imaplib
@@ -31,10 +32,20 @@ def mailbox(dovecot_server):
 
 @pytest.fixture
 def imap_inbox(db, team, dovecot_server) -> Inbox:
-    inbox, _ = inbox_create(name="IMAP support", channel="email", team=team, address="support@helpdesk.test",
-                            imap={"host": dovecot_server.host, "port": dovecot_server.port, "ssl": False,
-                                  "username": dovecot_server.user, "password": dovecot_server.password,
-                                  "folder": "INBOX"})
+    inbox, _ = inbox_create(
+        name="IMAP support",
+        channel="email",
+        team=team,
+        address="support@helpdesk.test",
+        imap={
+            "host": dovecot_server.host,
+            "port": dovecot_server.port,
+            "ssl": False,
+            "username": dovecot_server.user,
+            "password": dovecot_server.password,
+            "folder": "INBOX",
+        },
+    )
     return inbox
 
 
@@ -103,5 +114,6 @@ def test_the_probe_names_a_missing_folder_and_a_closed_port(mailbox, imap_inbox)
     inbox_update(inbox=imap_inbox, imap={**imap_inbox.imap, "folder": "Nope"})
     assert "folder 'Nope'" in probe_imap(imap_inbox).message
     from tests.infra.servers import free_port
+
     inbox_update(inbox=imap_inbox, imap={**imap_inbox.imap, "port": free_port()})
     assert "could not connect" in probe_imap(imap_inbox).message

@@ -1,5 +1,6 @@
 """The inbound door and the import service (docs/channels.md): one raw mail → one message of the right conversation, once;
 threading by headers and subject tag; reopening; auto-replies and bounces; one transaction per import."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,15 +11,20 @@ from conversations.models import Contact, Conversation, Delivery, EmailHeaders, 
 from inboxes import inbound
 from inboxes.inbound import import_raw_mail
 from inboxes.services import inbox_create
-from tests.support.people import client_for
 from tests.support.mail import make_mail, post_mail
+from tests.support.people import client_for
 
 
 def sent_mail(conversation, inbox, message_id: str, body: str = "We are looking into it.") -> Message:
     """What the outbound side leaves behind for a sent answer: the message, its headers and its delivery."""
     message = services.message_create(conversation=conversation, body=body, sender_type="agent")
-    EmailHeaders.objects.create(message=message, inbox=inbox, direction=EmailDirection.OUTBOUND,
-                                message_id_header=message_id, subject=f"Re: {conversation.subject}")
+    EmailHeaders.objects.create(
+        message=message,
+        inbox=inbox,
+        direction=EmailDirection.OUTBOUND,
+        message_id_header=message_id,
+        subject=f"Re: {conversation.subject}",
+    )
     Delivery.objects.get_or_create(message=message, defaults={"inbox": inbox, "external_id": message_id})
     return message
 
@@ -28,7 +34,11 @@ def test_a_new_mail_opens_a_conversation_in_the_inbox(inbound_client, inbox, tea
     assert response.status_code == 202, response.content
     conversation = Conversation.objects.get(pk=response.json()["conversation"])
     assert (conversation.channel, conversation.subject, conversation.inbox, conversation.team) == (
-        "email", "My order is late", inbox, team)
+        "email",
+        "My order is late",
+        inbox,
+        team,
+    )
     assert conversation.contact.email == "bo@customer.test" and conversation.contact.name == "Bo Customer"
     message = Message.objects.get(pk=response.json()["message"])
     assert (message.sender_type, message.body) == ("customer", "Where is my parcel?")
@@ -63,6 +73,7 @@ def test_a_missing_wrong_or_user_token_is_401(inbox, anon_client, manager):
 def test_another_inboxs_token_is_401(inbox, team):
     _, other_token = inbox_create(name="Other", channel="email", address="other@helpdesk.test")
     from rest_framework.test import APIClient
+
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {other_token}")
     assert post_mail(client, inbox, make_mail()).status_code == 401
@@ -70,8 +81,9 @@ def test_another_inboxs_token_is_401(inbox, team):
 
 def test_octet_stream_is_taken_and_json_is_415(inbound_client, inbox):
     raw = make_mail()
-    response = inbound_client.post(f"/api/inboxes/{inbox.pk}/inbound/", data=raw,
-                                   content_type="application/octet-stream")
+    response = inbound_client.post(
+        f"/api/inboxes/{inbox.pk}/inbound/", data=raw, content_type="application/octet-stream"
+    )
     assert response.status_code == 202
     assert inbound_client.post(f"/api/inboxes/{inbox.pk}/inbound/", {"raw": "x"}, format="json").status_code == 415
 
@@ -86,9 +98,12 @@ def test_an_empty_or_garbage_body_never_500(inbound_client, inbox):
 def test_a_reply_to_our_sent_mail_joins_by_in_reply_to(inbound_client, inbox):
     conversation = Conversation.objects.get(pk=post_mail(inbound_client, inbox, make_mail()).json()["conversation"])
     sent_mail(conversation, inbox, "<answer-1@helpdesk.test>")
-    reply = make_mail(subject="Re: My order is late", body="Thanks, still waiting.\n\nOn Mon, 1 Dec 2026 at 10:00, "
-                      "Support <support@helpdesk.test> wrote:\n> We are looking into it.",
-                      in_reply_to="<answer-1@helpdesk.test>")
+    reply = make_mail(
+        subject="Re: My order is late",
+        body="Thanks, still waiting.\n\nOn Mon, 1 Dec 2026 at 10:00, "
+        "Support <support@helpdesk.test> wrote:\n> We are looking into it.",
+        in_reply_to="<answer-1@helpdesk.test>",
+    )
     response = post_mail(inbound_client, inbox, reply)
     assert response.json()["conversation"] == conversation.pk
     assert Message.objects.get(pk=response.json()["message"]).body == "Thanks, still waiting."
@@ -125,21 +140,38 @@ def test_a_reply_reopens_a_finished_conversation_with_an_event(inbound_client, i
     post_mail(inbound_client, inbox, make_mail(subject=f"Re: again [#{conversation.pk}]"))
     conversation.refresh_from_db()
     assert conversation.status == Status.OPEN
-    change = Event.objects.filter(conversation=conversation, type="conversation.status_changed").order_by(
-        "-occurred_at").first()
+    change = (
+        Event.objects.filter(conversation=conversation, type="conversation.status_changed")
+        .order_by("-occurred_at")
+        .first()
+    )
     assert (change.payload["from"], change.payload["to"]) == (status, "open")
 
 
-@pytest.mark.parametrize("header", [("Auto-Submitted", "auto-replied"), ("Precedence", "bulk"),
-                                    ("X-Autoreply", "yes"), ("X-Autorespond", "Out of office")])
+@pytest.mark.parametrize(
+    "header",
+    [
+        ("Auto-Submitted", "auto-replied"),
+        ("Precedence", "bulk"),
+        ("X-Autoreply", "yes"),
+        ("X-Autorespond", "Out of office"),
+    ],
+)
 def test_auto_replies_are_system_messages_that_start_nothing(inbound_client, inbox, header):
     conversation = Conversation.objects.get(pk=post_mail(inbound_client, inbox, make_mail()).json()["conversation"])
     sent_mail(conversation, inbox, "<answer-3@helpdesk.test>")
     services.conversation_change_status(conversation=conversation, status=Status.RESOLVED)
     before = Event.objects.filter(type="message.created", payload__sender_type="customer").count()
-    response = post_mail(inbound_client, inbox, make_mail(subject="Out of office", body="I am away until Monday.",
-                                                          in_reply_to="<answer-3@helpdesk.test>",
-                                                          headers=dict([header])))
+    response = post_mail(
+        inbound_client,
+        inbox,
+        make_mail(
+            subject="Out of office",
+            body="I am away until Monday.",
+            in_reply_to="<answer-3@helpdesk.test>",
+            headers=dict([header]),
+        ),
+    )
     message = Message.objects.get(pk=response.json()["message"])
     assert message.sender_type == "system" and message.email.auto_submitted
     assert Event.objects.filter(type="message.created", payload__sender_type="customer").count() == before
@@ -159,13 +191,14 @@ def test_a_bounce_fails_the_delivery_of_the_mail_it_returns(inbound_client, inbo
         b"From: MAILER-DAEMON@mx.helpdesk.test (Mail Delivery System)\r\nTo: support@helpdesk.test\r\n"
         b"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx.helpdesk.test>\r\n"
         b"Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
-        b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
         b"--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not be "
         b"delivered.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.helpdesk.test\r\n\r\n"
         b"Final-Recipient: rfc822; bo@customer.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
         b"Diagnostic-Code: smtp; 550 5.1.1 <bo@customer.test>: Recipient address rejected: User unknown\r\n"
         b"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@helpdesk.test\r\nTo: bo@customer.test\r\n"
-        b"Message-ID: <answer-4@helpdesk.test>\r\nSubject: Re: My order is late\r\n--B--\r\n")
+        b"Message-ID: <answer-4@helpdesk.test>\r\nSubject: Re: My order is late\r\n--B--\r\n"
+    )
     response = post_mail(inbound_client, inbox, dsn)
     assert response.json()["conversation"] == conversation.pk
     assert Message.objects.get(pk=response.json()["message"]).sender_type == "system"
@@ -181,14 +214,18 @@ def test_a_crash_mid_import_leaves_nothing_and_the_retry_imports_once(team, monk
 
     def crash(message, mail):
         assert Message.objects.filter(pk=message.pk).exists()  # the message row is written...
-        raise RuntimeError("worker killed")                    # ...and the worker dies before the commit
+        raise RuntimeError("worker killed")  # ...and the worker dies before the commit
 
     with monkeypatch.context() as patched:
         patched.setattr(inbound, "_keep_files", crash)
         with pytest.raises(RuntimeError):
             import_raw_mail(inbox=inbox, raw=raw)
-    assert (Message.objects.count(), Conversation.objects.count(), EmailHeaders.objects.count(),
-            Event.objects.filter(type__startswith="message").count()) == (0, 0, 0, 0)
+    assert (
+        Message.objects.count(),
+        Conversation.objects.count(),
+        EmailHeaders.objects.count(),
+        Event.objects.filter(type__startswith="message").count(),
+    ) == (0, 0, 0, 0)
     first, again = import_raw_mail(inbox=inbox, raw=raw), import_raw_mail(inbox=inbox, raw=raw)
     assert first.created and not again.created and first.message.pk == again.message.pk
     assert Message.objects.count() == 1 and Conversation.objects.count() == 1

@@ -1,4 +1,5 @@
 """The API channel (docs/channels.md): answers POSTed to the inbox's callback, signed (Standard Webhooks), retried."""
+
 import datetime as dt
 import json
 
@@ -17,8 +18,12 @@ pytestmark = pytest.mark.django_db
 
 def answer(conversation, capture, **kwargs):
     with capture(execute=True):
-        return services.message_create(conversation=conversation, body="Here is your answer.",
-                                       sender_type=kwargs.pop("sender_type", SenderType.AGENT), **kwargs)
+        return services.message_create(
+            conversation=conversation,
+            body="Here is your answer.",
+            sender_type=kwargs.pop("sender_type", SenderType.AGENT),
+            **kwargs,
+        )
 
 
 def test_answer_is_posted_signed(api_conversation, httpserver, callback_secret, django_capture_on_commit_callbacks):
@@ -41,8 +46,9 @@ def test_answer_is_posted_signed(api_conversation, httpserver, callback_secret, 
     assert endpoint.url.endswith("/hooks/answers") and endpoint.attempts == 1 and endpoint.failures == 0
 
 
-def test_server_error_is_retried_with_the_same_webhook_id(api_conversation, httpserver, callback_secret,
-                                                          django_capture_on_commit_callbacks):
+def test_server_error_is_retried_with_the_same_webhook_id(
+    api_conversation, httpserver, callback_secret, django_capture_on_commit_callbacks
+):
     httpserver.expect_ordered_request("/hooks/answers").respond_with_response(Response("down", status=500))
     httpserver.expect_ordered_request("/hooks/answers").respond_with_data("ok")
 
@@ -69,8 +75,9 @@ def test_client_error_fails_the_delivery(api_conversation, httpserver, django_ca
     assert delivery.status == DeliveryStatus.FAILED and "410" in delivery.error
 
 
-def test_workflow_answer_is_posted_but_customer_message_is_not(api_conversation, httpserver,
-                                                               django_capture_on_commit_callbacks):
+def test_workflow_answer_is_posted_but_customer_message_is_not(
+    api_conversation, httpserver, django_capture_on_commit_callbacks
+):
     httpserver.expect_request("/hooks/answers").respond_with_data("ok")
     answer(api_conversation, django_capture_on_commit_callbacks, sender_type=SenderType.AI)
     answer(api_conversation, django_capture_on_commit_callbacks, sender_type=SenderType.CUSTOMER)
@@ -78,8 +85,9 @@ def test_workflow_answer_is_posted_but_customer_message_is_not(api_conversation,
     assert bodies == ["ai"]
 
 
-def test_loopback_callback_is_blocked_without_the_allowlist(api_conversation, httpserver, settings,
-                                                            django_capture_on_commit_callbacks):
+def test_loopback_callback_is_blocked_without_the_allowlist(
+    api_conversation, httpserver, settings, django_capture_on_commit_callbacks
+):
     settings.HELPDESK_OUTBOUND_ALLOWLIST = []
     message = answer(api_conversation, django_capture_on_commit_callbacks)
     delivery = Delivery.objects.get(message=message)

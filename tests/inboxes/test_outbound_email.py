@@ -1,4 +1,5 @@
 """Answers leave by mail (docs/channels.md), received by a real SMTP server (aiosmtpd) on loopback."""
+
 import datetime as dt
 
 import pytest
@@ -18,10 +19,15 @@ def reply(conversation, body="We are on it.", capture=None, **kwargs):
         return services.message_create(conversation=conversation, body=body, sender_type=SenderType.AGENT, **kwargs)
 
 
-def test_agent_reply_is_mailed_into_the_thread(email_conversation, smtp_server, agent,
-                                               django_capture_on_commit_callbacks):
-    message = reply(email_conversation, author=agent, capture=django_capture_on_commit_callbacks,
-                    files=[("manual.pdf", b"%PDF-1.4 fire safety", "application/pdf")])
+def test_agent_reply_is_mailed_into_the_thread(
+    email_conversation, smtp_server, agent, django_capture_on_commit_callbacks
+):
+    message = reply(
+        email_conversation,
+        author=agent,
+        capture=django_capture_on_commit_callbacks,
+        files=[("manual.pdf", b"%PDF-1.4 fire safety", "application/pdf")],
+    )
 
     [mail] = smtp_server.wait_for(1)
     delivery = Delivery.objects.get(message=message)
@@ -43,8 +49,7 @@ def test_agent_reply_is_mailed_into_the_thread(email_conversation, smtp_server, 
     assert headers.direction == EmailDirection.OUTBOUND and headers.message_id_header == delivery.external_id
 
 
-def test_second_reply_references_the_whole_thread(email_conversation, smtp_server,
-                                                  django_capture_on_commit_callbacks):
+def test_second_reply_references_the_whole_thread(email_conversation, smtp_server, django_capture_on_commit_callbacks):
     first = reply(email_conversation, body="First answer.", capture=django_capture_on_commit_callbacks)
     reply(email_conversation, body="Second answer.", capture=django_capture_on_commit_callbacks)
 
@@ -54,33 +59,38 @@ def test_second_reply_references_the_whole_thread(email_conversation, smtp_serve
     assert mails[1].message["References"].split() == ["<first-mail@customer.test>", first_id]
 
 
-def test_internal_note_and_customer_message_are_never_sent(email_conversation, smtp_server,
-                                                           django_capture_on_commit_callbacks):
+def test_internal_note_and_customer_message_are_never_sent(
+    email_conversation, smtp_server, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        note = services.message_create(conversation=email_conversation, body="Call the fire brigade?",
-                                       sender_type=SenderType.AGENT, internal=True)
-        customer = services.message_create(conversation=email_conversation, body="Still burning",
-                                           sender_type=SenderType.CUSTOMER)
-        stored = services.message_create(conversation=email_conversation, body="Out of office", deliver=False,
-                                         sender_type=SenderType.SYSTEM)
+        note = services.message_create(
+            conversation=email_conversation, body="Call the fire brigade?", sender_type=SenderType.AGENT, internal=True
+        )
+        customer = services.message_create(
+            conversation=email_conversation, body="Still burning", sender_type=SenderType.CUSTOMER
+        )
+        stored = services.message_create(
+            conversation=email_conversation, body="Out of office", deliver=False, sender_type=SenderType.SYSTEM
+        )
     assert not Delivery.objects.filter(message__in=[note, customer, stored]).exists()
     assert worker.sweep_deliveries() == 0
     assert smtp_server.received == []
 
 
-def test_workflow_reply_is_sent_marked_automatic(email_conversation, smtp_server,
-                                                 django_capture_on_commit_callbacks):
+def test_workflow_reply_is_sent_marked_automatic(email_conversation, smtp_server, django_capture_on_commit_callbacks):
     reply_message = None
     with django_capture_on_commit_callbacks(execute=True):
-        reply_message = services.message_create(conversation=email_conversation, body="Thanks, we got it.",
-                                                sender_type=SenderType.AI)
+        reply_message = services.message_create(
+            conversation=email_conversation, body="Thanks, we got it.", sender_type=SenderType.AI
+        )
     [mail] = smtp_server.wait_for(1)
     assert mail.message["Auto-Submitted"] == "auto-replied"
     assert reply_message.delivery.external_id == mail.message["Message-ID"]
 
 
-def test_transient_refusal_is_retried_and_sent_once(email_conversation, smtp_server,
-                                                    django_capture_on_commit_callbacks):
+def test_transient_refusal_is_retried_and_sent_once(
+    email_conversation, smtp_server, django_capture_on_commit_callbacks
+):
     smtp_server.fail_next(451)
     message = reply(email_conversation, capture=django_capture_on_commit_callbacks)
 
@@ -111,8 +121,7 @@ def test_server_down_is_transient(email_conversation, smtp_server, django_captur
     assert len(smtp_server.wait_for(1)) == 1
 
 
-def test_permanent_refusal_fails_with_the_error(email_conversation, smtp_server,
-                                                django_capture_on_commit_callbacks):
+def test_permanent_refusal_fails_with_the_error(email_conversation, smtp_server, django_capture_on_commit_callbacks):
     smtp_server.fail_next(550, text="Mailbox unavailable")
     message = reply(email_conversation, capture=django_capture_on_commit_callbacks)
     delivery = Delivery.objects.get(message=message)
@@ -121,8 +130,9 @@ def test_permanent_refusal_fails_with_the_error(email_conversation, smtp_server,
     assert smtp_server.received == []
 
 
-def test_retries_end_after_the_max_attempts(email_conversation, smtp_server, settings,
-                                            django_capture_on_commit_callbacks):
+def test_retries_end_after_the_max_attempts(
+    email_conversation, smtp_server, settings, django_capture_on_commit_callbacks
+):
     settings.HELPDESK_RETRY_MAX_ATTEMPTS = 2
     smtp_server.fail_next(421, times=2)
     message = reply(email_conversation, capture=django_capture_on_commit_callbacks)
@@ -134,8 +144,9 @@ def test_retries_end_after_the_max_attempts(email_conversation, smtp_server, set
     assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == 2 and "421" in delivery.error
 
 
-def test_sender_killed_mid_send_resends_under_the_same_message_id(email_conversation, smtp_server,
-                                                                  django_capture_on_commit_callbacks):
+def test_sender_killed_mid_send_resends_under_the_same_message_id(
+    email_conversation, smtp_server, django_capture_on_commit_callbacks
+):
     # The queue message is lost and a sender takes the lease, hands the mail to the server, then dies before it
     # could mark the row: the server has the mail, the row is still queued under a lease.
     message = services.message_create(conversation=email_conversation, body="Answer", sender_type=SenderType.AGENT)
@@ -175,10 +186,13 @@ def test_inbox_smtp_override_is_used(contact, team, smtp_server, settings, djang
     from workflows.integrations.crypto import encrypt_json
 
     settings.EMAIL_PORT = 1  # the project's server is unreachable; the inbox names its own
-    inbox = Inbox.objects.create(name="Sales", channel="email", address="sales@helpdesk.test",
-                                 smtp={"host": "127.0.0.1", "port": smtp_server.port, "username": "",
-                                       "starttls": False},
-                                 secrets_encrypted=encrypt_json({"smtp_password": ""}))
+    inbox = Inbox.objects.create(
+        name="Sales",
+        channel="email",
+        address="sales@helpdesk.test",
+        smtp={"host": "127.0.0.1", "port": smtp_server.port, "username": "", "starttls": False},
+        secrets_encrypted=encrypt_json({"smtp_password": ""}),
+    )
     conversation = services.conversation_open(contact=contact, channel="email", subject="Quote", inbox=inbox)
     reply(conversation, capture=django_capture_on_commit_callbacks)
     [mail] = smtp_server.wait_for(1)
@@ -186,11 +200,14 @@ def test_inbox_smtp_override_is_used(contact, team, smtp_server, settings, djang
     assert mail.message["Subject"] == f"Re: Quote [#{conversation.pk}]"
 
 
-@pytest.mark.parametrize("subject, expected", [
-    ("Printer on fire", "Re: Printer on fire [#7]"),
-    ("RE: Aw: Printer [#7]", "Re: Printer [#7]"),
-    ("", "Re: [#7]"),
-])
+@pytest.mark.parametrize(
+    "subject, expected",
+    [
+        ("Printer on fire", "Re: Printer on fire [#7]"),
+        ("RE: Aw: Printer [#7]", "Re: Printer [#7]"),
+        ("", "Re: [#7]"),
+    ],
+)
 def test_reply_subject(subject, expected):
     assert reply_subject(subject, 7) == expected
 
@@ -209,10 +226,23 @@ def test_settings_read_email_from_the_environment(monkeypatch):
     monkeypatch.setenv("DEFAULT_FROM_EMAIL", "help@example.org")
     try:
         fresh = importlib.reload(project)
-        assert (fresh.EMAIL_BACKEND, fresh.EMAIL_HOST, fresh.EMAIL_PORT, fresh.EMAIL_HOST_USER,
-                fresh.EMAIL_HOST_PASSWORD, fresh.EMAIL_USE_TLS, fresh.DEFAULT_FROM_EMAIL) == (
-            "django.core.mail.backends.smtp.EmailBackend", "127.0.0.1", 2525, "mailer", "s3cret", True,
-            "help@example.org")
+        assert (
+            fresh.EMAIL_BACKEND,
+            fresh.EMAIL_HOST,
+            fresh.EMAIL_PORT,
+            fresh.EMAIL_HOST_USER,
+            fresh.EMAIL_HOST_PASSWORD,
+            fresh.EMAIL_USE_TLS,
+            fresh.DEFAULT_FROM_EMAIL,
+        ) == (
+            "django.core.mail.backends.smtp.EmailBackend",
+            "127.0.0.1",
+            2525,
+            "mailer",
+            "s3cret",
+            True,
+            "help@example.org",
+        )
     finally:
         monkeypatch.undo()
         importlib.reload(project)
@@ -235,10 +265,14 @@ def test_workflow_auto_reply_to_a_customer_mail_is_sent(email_conversation, smtp
     from workflows import services as workflow_services
 
     drain()  # the opening mail's events, before the workflow exists
-    workflow_services.workflow_create(definition={
-        "name": "Acknowledge mail", "status": "active",
-        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [{"type": "auto_reply", "config": {"text": "Thanks {{ contact.name }}, we got your mail."}}]})
+    workflow_services.workflow_create(
+        definition={
+            "name": "Acknowledge mail",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+            "steps": [{"type": "auto_reply", "config": {"text": "Thanks {{ contact.name }}, we got your mail."}}],
+        }
+    )
     services.message_create(conversation=email_conversation, body="Any news?", sender_type=SenderType.CUSTOMER)
     drain()
     assert worker.sweep_deliveries() == 1

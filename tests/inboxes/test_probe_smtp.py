@@ -1,5 +1,6 @@
-""""Test connection" against a real SMTP server on loopback (aiosmtpd): EHLO and login accepted, a refused login
+""" "Test connection" against a real SMTP server on loopback (aiosmtpd): EHLO and login accepted, a refused login
 named with the server's answer, and a closed port named as a connection failure."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,9 @@ def authenticate(server, session, envelope, mechanism, auth_data):
 
 @pytest.fixture
 def smtp_server():
-    controller = Controller(Sink(), hostname="127.0.0.1", port=free_port(), authenticator=authenticate,
-                            auth_require_tls=False)
+    controller = Controller(
+        Sink(), hostname="127.0.0.1", port=free_port(), authenticator=authenticate, auth_require_tls=False
+    )
     controller.start()
     yield controller
     controller.stop()
@@ -32,9 +34,18 @@ def smtp_server():
 
 @pytest.fixture
 def smtp_inbox(db, smtp_server):
-    inbox, _ = inbox_create(name="SMTP", channel="email", address="support@helpdesk.test",
-                            smtp={"host": "127.0.0.1", "port": smtp_server.port, "username": "support",
-                                  "password": "s3cret", "starttls": False})
+    inbox, _ = inbox_create(
+        name="SMTP",
+        channel="email",
+        address="support@helpdesk.test",
+        smtp={
+            "host": "127.0.0.1",
+            "port": smtp_server.port,
+            "username": "support",
+            "password": "s3cret",
+            "starttls": False,
+        },
+    )
     return inbox
 
 

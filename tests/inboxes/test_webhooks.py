@@ -1,6 +1,7 @@
 """Provider inbound webhooks through django-anymail (docs/channels.md), with the providers' real payload shapes: Mailgun's
 route forward (raw MIME `body-mime`, and the fully parsed fields with files), signed with the signing key; Postmark's
 inbound JSON (with `RawEmail`, and parsed only), authenticated by the inbox's token as basic-auth password."""
+
 from __future__ import annotations
 
 import base64
@@ -22,8 +23,7 @@ SIGNING_KEY = "key-mailgun-signing-0123456789abcdef"
 @pytest.fixture
 def hooked(db, team):
     """An email inbox whose secret is the Mailgun webhook signing key; returns (inbox, inbound token)."""
-    return inbox_create(name="Hooked", channel="email", team=team, address="support@helpdesk.test",
-                        secret=SIGNING_KEY)
+    return inbox_create(name="Hooked", channel="email", team=team, address="support@helpdesk.test", secret=SIGNING_KEY)
 
 
 def mailgun_signed(fields: dict, key: str = SIGNING_KEY) -> dict:
@@ -49,23 +49,40 @@ def test_mailgun_raw_mime_is_imported_once(hooked):
     assert Client().post(mailgun_url(inbox), data=payload).status_code == 200  # Mailgun retries: no double
     message = Message.objects.get()
     assert (message.body, message.conversation.inbox, message.conversation.subject) == (
-        "Hello from Mailgun.", inbox, "Via Mailgun")
+        "Hello from Mailgun.",
+        inbox,
+        "Via Mailgun",
+    )
 
 
 def test_mailgun_fully_parsed_fields_with_a_file(hooked):
     inbox, _ = hooked
     attachment = BytesIO(b"%PDF-1.4 test")
     attachment.name = "quote.pdf"
-    payload = mailgun_signed({
-        "recipient": "support@helpdesk.test", "sender": "envelope@customer.test",
-        "message-headers": json.dumps([
-            ["X-Mailgun-Spf", "Pass"], ["Mime-Version", "1.0"], ["From", "\"Bo Customer\" <bo@customer.test>"],
-            ["Date", "Wed, 02 Dec 2026 18:31:04 -0700"], ["Message-Id", "<parsed-1@mail.customer.test>"],
-            ["Subject", "Parsed by Mailgun"], ["To", "support@helpdesk.test"], ["Cc", "boss@customer.test"],
-            ["Content-Type", "multipart/mixed; boundary=\"089e0825ccf874a0bb055b4f7e23\""]]),
-        "body-plain": "The quote is attached.", "body-html": "<div>The quote is attached.</div>",
-        "stripped-text": "The quote is attached.", "attachment-count": "1", "attachment-1": attachment,
-    })
+    payload = mailgun_signed(
+        {
+            "recipient": "support@helpdesk.test",
+            "sender": "envelope@customer.test",
+            "message-headers": json.dumps(
+                [
+                    ["X-Mailgun-Spf", "Pass"],
+                    ["Mime-Version", "1.0"],
+                    ["From", '"Bo Customer" <bo@customer.test>'],
+                    ["Date", "Wed, 02 Dec 2026 18:31:04 -0700"],
+                    ["Message-Id", "<parsed-1@mail.customer.test>"],
+                    ["Subject", "Parsed by Mailgun"],
+                    ["To", "support@helpdesk.test"],
+                    ["Cc", "boss@customer.test"],
+                    ["Content-Type", 'multipart/mixed; boundary="089e0825ccf874a0bb055b4f7e23"'],
+                ]
+            ),
+            "body-plain": "The quote is attached.",
+            "body-html": "<div>The quote is attached.</div>",
+            "stripped-text": "The quote is attached.",
+            "attachment-count": "1",
+            "attachment-1": attachment,
+        }
+    )
     assert Client().post(mailgun_url(inbox), data=payload).status_code == 200
     message = Message.objects.get()
     assert message.body == "The quote is attached." and message.email.from_address == "bo@customer.test"
@@ -90,11 +107,17 @@ def test_an_unknown_or_inactive_inbox_is_404(hooked):
 def test_postmark_raw_email_with_the_inbound_token(hooked):
     inbox, token = hooked
     raw = make_mail(subject="Via Postmark", body="Hello from Postmark.").decode().replace("\r\n", "\n")
-    payload = {"RawEmail": raw, "OriginalRecipient": "support@helpdesk.test",
-               "MessageID": "22c74902-a0c1-4511-804f2-341342852c90", "StrippedTextReply": "Hello from Postmark.",
-               "Headers": [{"Name": "Return-Path", "Value": "<bo@customer.test>"}], "Attachments": []}
-    response = postmark_client(token).post(f"/inboxes/anymail/{inbox.pk}/postmark/inbound/",
-                                           data=json.dumps(payload), content_type="application/json")
+    payload = {
+        "RawEmail": raw,
+        "OriginalRecipient": "support@helpdesk.test",
+        "MessageID": "22c74902-a0c1-4511-804f2-341342852c90",
+        "StrippedTextReply": "Hello from Postmark.",
+        "Headers": [{"Name": "Return-Path", "Value": "<bo@customer.test>"}],
+        "Attachments": [],
+    }
+    response = postmark_client(token).post(
+        f"/inboxes/anymail/{inbox.pk}/postmark/inbound/", data=json.dumps(payload), content_type="application/json"
+    )
     assert response.status_code == 200
     conversation = Conversation.objects.get()
     assert conversation.subject == "Via Postmark" and conversation.messages.get().body == "Hello from Postmark."
@@ -105,17 +128,32 @@ def test_postmark_parsed_payload_without_raw_email(hooked):
     payload = {
         "FromFull": {"Email": "bo@customer.test", "Name": "Bo Customer", "MailboxHash": ""},
         "ToFull": [{"Email": "support@helpdesk.test", "Name": "", "MailboxHash": ""}],
-        "CcFull": [], "BccFull": [], "OriginalRecipient": "support@helpdesk.test",
-        "Subject": "Parsed by Postmark", "MessageID": "73e6d360-66eb-11e1-8e72-a8904824019b",
-        "Date": "Wed, 2 Dec 2026 12:00:00 +0000", "TextBody": "Where is my order?", "HtmlBody": "",
-        "StrippedTextReply": "", "Tag": "",
-        "Headers": [{"Name": "Return-Path", "Value": "<bo@customer.test>"},
-                    {"Name": "Message-ID", "Value": "<postmark-parsed-1@customer.test>"}],
-        "Attachments": [{"Name": "photo.png", "Content": base64.b64encode(b"\x89PNG fake").decode(),
-                         "ContentType": "image/png", "ContentLength": 9}],
+        "CcFull": [],
+        "BccFull": [],
+        "OriginalRecipient": "support@helpdesk.test",
+        "Subject": "Parsed by Postmark",
+        "MessageID": "73e6d360-66eb-11e1-8e72-a8904824019b",
+        "Date": "Wed, 2 Dec 2026 12:00:00 +0000",
+        "TextBody": "Where is my order?",
+        "HtmlBody": "",
+        "StrippedTextReply": "",
+        "Tag": "",
+        "Headers": [
+            {"Name": "Return-Path", "Value": "<bo@customer.test>"},
+            {"Name": "Message-ID", "Value": "<postmark-parsed-1@customer.test>"},
+        ],
+        "Attachments": [
+            {
+                "Name": "photo.png",
+                "Content": base64.b64encode(b"\x89PNG fake").decode(),
+                "ContentType": "image/png",
+                "ContentLength": 9,
+            }
+        ],
     }
-    response = postmark_client(token).post(f"/inboxes/anymail/{inbox.pk}/postmark/inbound/",
-                                           data=json.dumps(payload), content_type="application/json")
+    response = postmark_client(token).post(
+        f"/inboxes/anymail/{inbox.pk}/postmark/inbound/", data=json.dumps(payload), content_type="application/json"
+    )
     assert response.status_code == 200
     message = Message.objects.get()
     assert message.body == "Where is my order?" and message.email.from_address == "bo@customer.test"
@@ -124,7 +162,9 @@ def test_postmark_parsed_payload_without_raw_email(hooked):
 
 def test_postmark_without_the_token_is_refused(hooked):
     inbox, _ = hooked
-    response = postmark_client("wrong").post(f"/inboxes/anymail/{inbox.pk}/postmark/inbound/",
-                                             data=json.dumps({"RawEmail": make_mail().decode()}),
-                                             content_type="application/json")
+    response = postmark_client("wrong").post(
+        f"/inboxes/anymail/{inbox.pk}/postmark/inbound/",
+        data=json.dumps({"RawEmail": make_mail().decode()}),
+        content_type="application/json",
+    )
     assert response.status_code == 400 and not Message.objects.exists()

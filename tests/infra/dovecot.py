@@ -5,6 +5,7 @@ whose mail lives in a Maildir owned by `nobody` (dovecot's mail processes refuse
 own master.pid and deleted afterwards, so no system service is touched. Runs as root (as CI does); elsewhere it is
 unavailable and the tests needing it skip (or fail under REQUIRE_SERVICES=1).
 """
+
 from __future__ import annotations
 
 import grp
@@ -91,8 +92,13 @@ class DovecotServer:
         (self.root / "dovecot.conf").write_text(CONFIG.format(root=self.root, port=self.port))
         # The master daemonizes; its output goes to a file (a pipe would stay open in the children).
         with open(self.root / "start.log", "wb") as log:
-            result = subprocess.run([DOVECOT, "-c", str(self.root / "dovecot.conf")], stdin=subprocess.DEVNULL,
-                                    stdout=log, stderr=subprocess.STDOUT, timeout=30)
+            result = subprocess.run(
+                [DOVECOT, "-c", str(self.root / "dovecot.conf")],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=30,
+            )
         if result.returncode != 0:
             reason = (self.root / "start.log").read_text(errors="replace").strip()[:300]
             self.stop()

@@ -4,6 +4,7 @@ The cluster is started on a free loopback port, exported as DATABASE_URL (which 
 pytest-django creates its test databases there, one per xdist worker), and stopped and deleted afterwards. Without
 PostgreSQL installed the pass is skipped with a message, or fails when REQUIRE_SERVICES=1.
 """
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@ or a fixture below. When the service is missing the test is skipped on a develop
 Tests marked `postgres` need PostgreSQL semantics (row locks between connections, real concurrency): they are
 skipped while the suite runs on SQLite and run in the PostgreSQL pass (`python -m tests.infra.pgrun ...`).
 """
+
 from __future__ import annotations
 
 import os

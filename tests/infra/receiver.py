@@ -5,6 +5,7 @@ The first 2xx answer to a key is one effect. A later request with the same key i
 that honours the key does, but it is counted as a repeat: a test can then tell "delivered twice, applied once" from
 a doubled effect. `outage()` makes it answer 503 for a while (from its first request on) before it recovers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,7 +53,7 @@ class IdempotentReceiver:
     def url(self, path: str = "/") -> str:
         return self.server.url_for(path)
 
-    def start(self) -> "IdempotentReceiver":
+    def start(self) -> IdempotentReceiver:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request: the figures must show
         self.server.start()
         return self
@@ -61,7 +62,7 @@ class IdempotentReceiver:
         if self.server.is_running():
             self.server.stop()
 
-    def __enter__(self) -> "IdempotentReceiver":
+    def __enter__(self) -> IdempotentReceiver:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -76,9 +77,13 @@ class IdempotentReceiver:
         """A consistent snapshot of the counters."""
         with self.lock:
             return ReceiverFigures(
-                requests=sum(self.arrivals.values()) + self.without_key, effects=len(self.effects),
-                repeats=sum(self.repeats.values()), repeated_keys=len(self.repeats),
-                outage_answers=self.outage_answers, without_key=self.without_key)
+                requests=sum(self.arrivals.values()) + self.without_key,
+                effects=len(self.effects),
+                repeats=sum(self.repeats.values()),
+                repeated_keys=len(self.repeats),
+                outage_answers=self.outage_answers,
+                without_key=self.without_key,
+            )
 
     def effects_by_path(self) -> Counter[str]:
         """How many distinct effects each path received."""

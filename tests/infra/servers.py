@@ -4,6 +4,7 @@ Each server lives in its own temporary directory (data, unix socket, log) and is
 so a test run leaves nothing behind and never touches a system-wide service. Both bind to 127.0.0.1 only.
 PostgreSQL's `initdb` refuses to run as root, so under root the cluster runs as the `postgres` user.
 """
+
 from __future__ import annotations
 
 import glob
@@ -113,19 +114,37 @@ class PostgresCluster:
         """The DATABASE_URL of the cluster's `helpdesk` database (superuser, so test databases can be created)."""
         return f"postgres://{PG_SUPERUSER}@127.0.0.1:{self.port}/{PG_DATABASE}"
 
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         self.os_user = _postgres_os_user()
         self.root.chmod(0o755)
         if self.os_user:
             pw = pwd.getpwnam(self.os_user)
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         data = self.root / "data"
-        _run_as(self.os_user, [str(self.bindir / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, "-A", "trust",
-                               "-E", "UTF8", "--no-sync", "--no-instructions"], cwd=self.root)
+        _run_as(
+            self.os_user,
+            [
+                str(self.bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                PG_SUPERUSER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            cwd=self.root,
+        )
         self._write_settings(data)
         self._pg_ctl_start(data)
-        _run_as(self.os_user, [str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                               "-U", PG_SUPERUSER, PG_DATABASE], cwd=self.root)
+        _run_as(
+            self.os_user,
+            [str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_SUPERUSER, PG_DATABASE],
+            cwd=self.root,
+        )
         return self
 
     def _write_settings(self, data: Path) -> None:
@@ -138,8 +157,11 @@ class PostgresCluster:
     def _pg_ctl_start(self, data: Path) -> None:
         log = self.root / "postgres.log"
         try:
-            _run_as(self.os_user, [str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "30",
-                                   "start"], cwd=self.root)
+            _run_as(
+                self.os_user,
+                [str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "30", "start"],
+                cwd=self.root,
+            )
         except ServiceUnavailable as exc:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise ServiceUnavailable(f"{exc}\n{tail}") from exc
@@ -147,8 +169,11 @@ class PostgresCluster:
 
     def halt(self, mode: str = "fast") -> None:
         """Stop the server and keep its data (`pg_ctl stop -m fast`: sessions are disconnected, as in a restart)."""
-        _run_as(self.os_user, [str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", mode, "-w",
-                               "stop"], cwd=self.root)
+        _run_as(
+            self.os_user,
+            [str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", mode, "-w", "stop"],
+            cwd=self.root,
+        )
 
     def resume(self) -> None:
         """Start a halted server again, on the same port and data."""
@@ -159,8 +184,11 @@ class PostgresCluster:
         data = self.root / "data"
         if (data / "postmaster.pid").exists():
             try:
-                _run_as(self.os_user, [str(self.bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
-                                       "stop"], cwd=self.root)
+                _run_as(
+                    self.os_user,
+                    [str(self.bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                    cwd=self.root,
+                )
             except ServiceUnavailable:
                 pass
         shutil.rmtree(self.root, ignore_errors=True)
@@ -192,10 +220,25 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         self.port = self.port or free_port()
-        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                   "--dir", str(self.root), "--logfile", str(self.root / "redis.log"), "--daemonize", "no"]
+        command = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.root),
+            "--logfile",
+            str(self.root / "redis.log"),
+            "--daemonize",
+            "no",
+        ]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for_port(self.port)

@@ -4,6 +4,7 @@ It keeps every mail it accepted (the raw bytes and the envelope) and can be told
 with an error code (`fail_next(451)`: a transient refusal; `fail_next(550)`: a permanent one), so tests see what a
 real mail server received and how the sender behaves when the server says no.
 """
+
 from __future__ import annotations
 
 import email
@@ -39,8 +40,9 @@ class RecordingHandler:
         with self.lock:
             if self.failures:
                 return self.failures.pop(0)
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content
-                                          or envelope.content))
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content)
+            )
         return "250 Message accepted for delivery"
 
 
@@ -52,7 +54,7 @@ class SmtpServer:
         self.handler = RecordingHandler()
         self.controller: Controller | None = None
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10)
         self.controller.start()
         return self
@@ -79,6 +81,12 @@ class SmtpServer:
 
     def django_settings(self) -> dict:
         """The settings that point Django's SMTP backend at this server."""
-        return {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
-                "EMAIL_PORT": self.port, "EMAIL_HOST_USER": "", "EMAIL_HOST_PASSWORD": "", "EMAIL_USE_TLS": False,
-                "EMAIL_USE_SSL": False}
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": self.port,
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+            "EMAIL_USE_TLS": False,
+            "EMAIL_USE_SSL": False,
+        }

@@ -5,6 +5,7 @@ The processes are the ones tests/workflows/procs.py starts (production settings,
 own PIDs). Outbound steps may reach 127.0.0.1 (HELPDESK_OUTBOUND_ALLOWLIST), where the tests' fake receivers run;
 retries back off from 1 s and the sweep looks every second, so a scenario takes seconds rather than minutes.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,10 @@ from tests.workflows.procs import Gunicorn, QCluster, call, migrate, project_env
 # `make test` (the PostgreSQL pass would only start the same processes a second time).
 PROCESS_SCENARIO = [
     pytest.mark.services,
-    pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
-                       reason="process scenarios bring their own PostgreSQL and Redis: they run in the SQLite pass"),
+    pytest.mark.skipif(
+        bool(os.environ.get("DATABASE_URL")),
+        reason="process scenarios bring their own PostgreSQL and Redis: they run in the SQLite pass",
+    ),
 ]
 SCALE_SETTINGS = {
     "HELPDESK_OUTBOUND_ALLOWLIST": "127.0.0.1",
@@ -79,14 +82,13 @@ class Stack:
     workers: list[QCluster] = field(default_factory=list)
 
     @classmethod
-    def prepare(cls, workdir: Path, *, database_url: str, redis_url: str, clusters: int = 2,
-                **settings: str) -> "Stack":
+    def prepare(cls, workdir: Path, *, database_url: str, redis_url: str, clusters: int = 2, **settings: str) -> Stack:
         """Migrate the database and make a support manager's API token; the processes start with `start()`."""
         env = project_env(database_url=database_url, redis_url=redis_url, **{**SCALE_SETTINGS, **settings})
         migrate(env)
         return cls(env=env, workdir=workdir, token=call(env, "api_token")["token"], clusters=clusters)
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         self.web = Gunicorn(self.env, self.workdir / "gunicorn.log").start()
         self.workers = [QCluster(self.env, self.workdir / f"qcluster-{n}.log").start() for n in range(self.clusters)]
         return self
@@ -125,11 +127,13 @@ class Stack:
 
     def logs(self, chars: int = 2000) -> str:
         """The tails of the process logs, for an assertion message."""
-        parts = [f"--- {path.name}\n{path.read_text(errors='replace')[-chars:]}"
-                 for path in sorted(self.workdir.glob("*.log"))]
+        parts = [
+            f"--- {path.name}\n{path.read_text(errors='replace')[-chars:]}"
+            for path in sorted(self.workdir.glob("*.log"))
+        ]
         return "\n".join(parts)
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -141,8 +145,9 @@ def open_conversations(api: Api, count: int) -> list[int]:
     ids = []
     for n in range(count):
         contact = api.created("contacts/", {"name": f"Customer {n}", "email": f"customer{n}@example.com"})
-        ids.append(api.created("conversations/", {"contact": contact["id"], "channel": "email",
-                                                  "subject": f"Case {n}"})["id"])
+        ids.append(
+            api.created("conversations/", {"contact": contact["id"], "channel": "email", "subject": f"Case {n}"})["id"]
+        )
     return ids
 
 
@@ -172,8 +177,9 @@ def post_in_threads(jobs: list[Callable[[], Any]], threads: int = 4) -> list[Any
 
 def status_codes(results: list[Any]) -> list[int | str]:
     """The HTTP status of each posted job, or the name of the error that prevented an answer."""
-    return [result.status_code if isinstance(result, requests.Response) else type(result).__name__
-            for result in results]
+    return [
+        result.status_code if isinstance(result, requests.Response) else type(result).__name__ for result in results
+    ]
 
 
 def machine_load() -> str:

@@ -1,4 +1,5 @@
 """The test infrastructure itself: throwaway servers really serve, and a missing service skips or fails as told."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +24,9 @@ def test_redis_url_points_at_a_working_private_redis(redis_url):
 @pytest.mark.services
 def test_postgres_url_points_at_a_working_fast_cluster(postgres_url):
     with psycopg.connect(postgres_url) as conn:
-        settings = dict(conn.execute(
-            "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'listen_addresses')").fetchall())
+        settings = dict(
+            conn.execute("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'listen_addresses')").fetchall()
+        )
     assert settings == {"fsync": "off", "listen_addresses": "127.0.0.1"}
     assert postgres_url.startswith("postgres://postgres@127.0.0.1:")
 
@@ -60,10 +62,17 @@ def test_available_service_neither_skips_nor_fails(monkeypatch):
 
 @pytest.mark.services
 def test_pgrun_hands_the_cluster_to_the_command_and_returns_its_exit_code():
-    probe = ("import os, sys, psycopg; url = os.environ['DATABASE_URL']; "
-             "psycopg.connect(url).execute('SELECT 1'); print(url); sys.exit(3)")
-    result = subprocess.run([sys.executable, "-m", "tests.infra.pgrun", sys.executable, "-c", probe],
-                            capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2])
+    probe = (
+        "import os, sys, psycopg; url = os.environ['DATABASE_URL']; "
+        "psycopg.connect(url).execute('SELECT 1'); print(url); sys.exit(3)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.infra.pgrun", sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[2],
+    )
     if "PostgreSQL pass skipped" in result.stderr or "PostgreSQL pass FAILED" in result.stderr:
         require_service("PostgreSQL", False, result.stderr.strip())
     assert result.returncode == 3, result.stderr

@@ -7,6 +7,7 @@ range allows.
 What this proves and what it does not: each *direct* dependency at its floor, with today's versions of their own
 dependencies (pip's resolver has no "lowest" mode), on SQLite. The whole suite runs on requirements.txt's pins.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,13 @@ pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]
 # The part of the suite run at each end: API and services, a workflow run through the engine, admin pages, the
 # system checks, the reports' SQL and the extras.
-SUITE = ["tests/test_admin_polish.py", "tests/conversations/test_setting_checks.py", "tests/test_extras.py",
-         "tests/workflows/api/test_api_runs.py", "tests/reports/test_api_report.py"]
+SUITE = [
+    "tests/test_admin_polish.py",
+    "tests/conversations/test_setting_checks.py",
+    "tests/test_extras.py",
+    "tests/workflows/api/test_api_runs.py",
+    "tests/reports/test_api_report.py",
+]
 
 
 def project() -> dict:
@@ -35,8 +41,10 @@ def project() -> dict:
 
 def floors() -> dict[str, str]:
     """{name: lowest allowed version} of every direct dependency and of the extras the tests use."""
-    specs = [*project()["dependencies"], *(spec for name in ("speech", "oauth2", "sentiment")
-                                           for spec in project()["optional-dependencies"][name])]
+    specs = [
+        *project()["dependencies"],
+        *(spec for name in ("speech", "oauth2", "sentiment") for spec in project()["optional-dependencies"][name]),
+    ]
     found = {}
     for spec in specs:
         match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?>=([^,]+),.*", spec)
@@ -50,33 +58,61 @@ def overlay_venv(tmp_path: Path, requirements: list[str]) -> Path:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site_packages = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                        capture_output=True, text=True, check=True).stdout.strip())
+    site_packages = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     (site_packages / "tested-set.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
-                                "--disable-pip-version-check", *requirements], capture_output=True, text=True,
-                               timeout=300)
+    installed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "-q",
+            "--disable-pip-version-check",
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     require_service(f"the package index for {requirements}", installed.returncode == 0)
     return python
 
 
 def versions(python: Path, names: list[str]) -> dict[str, str]:
-    code = ("import importlib.metadata as m, json, sys; "
-            "print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))")
+    code = "import importlib.metadata as m, json, sys; print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))"
     import json
 
-    return json.loads(subprocess.run([str(python), "-c", code, *names], capture_output=True, text=True,
-                                     check=True).stdout)
+    return json.loads(
+        subprocess.run([str(python), "-c", code, *names], capture_output=True, text=True, check=True).stdout
+    )
 
 
 def run_suite(python: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", *SUITE],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", *SUITE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_every_dependency_is_a_range_with_a_floor_below_the_pin_and_a_cap():
-    pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
-                if "==" in line and not line.startswith("#"))
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
     pins = {name.split("[")[0].lower(): version for name, version in pins.items()}
     for name, floor in floors().items():
         pinned = pins.get(name.lower())
@@ -89,7 +125,8 @@ def test_the_suite_passes_with_every_dependency_at_its_floor(tmp_path):
     wanted = floors()
     python = overlay_venv(tmp_path, [f"{name}=={version}" for name, version in wanted.items()])
     assert versions(python, ["Django", "djangorestframework", "django-q2"]) == {
-        name: wanted[name] for name in ("Django", "djangorestframework", "django-q2")}
+        name: wanted[name] for name in ("Django", "djangorestframework", "django-q2")
+    }
     result = run_suite(python)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
 

@@ -7,6 +7,7 @@ venv gets Django and the other dependencies from the current venv's site-package
 the three apps come from the wheel. Every step runs in a subprocess whose cwd is the host project, with no
 PYTHONPATH, so the repository is not importable there.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -37,8 +38,12 @@ RUN_SECONDS = 180
 
 def package_files(source: Path) -> set[str]:
     """Every file of the apps in `source` that belongs in the wheel (their code, migrations, templates, data)."""
-    return {str(path.relative_to(source)) for app in APPS for path in (source / app).rglob("*")
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"}
+    return {
+        str(path.relative_to(source))
+        for app in APPS
+        for path in (source / app).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +56,22 @@ def wheel(tmp_path_factory) -> Path:
     for app in APPS:
         shutil.copytree(ROOT / app, source / app, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = source / "dist"
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-         "-w", str(dist), str(source)], cwd=source)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(dist),
+            str(source),
+        ],
+        cwd=source,
+    )
     [built] = dist.glob("django_helpdesk_workflows-*.whl")
     return built
 
@@ -63,11 +82,11 @@ def fresh_python(wheel, tmp_path_factory) -> Path:
     venv = tmp_path_factory.mktemp("fresh") / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     python = venv / "bin" / "python"
-    site_packages = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
-                         .stdout.strip())
+    site_packages = Path(
+        run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
+    )
     (site_packages / "main-venv-libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q",
-         str(wheel)])
+    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)])
     return python
 
 
@@ -97,16 +116,20 @@ def host_project(tmp_path, host_database) -> Path:
 
 def host_env() -> dict[str, str]:
     """The environment without anything that would put the repository or the demo project's settings in play."""
-    return {key: value for key, value in os.environ.items()
-            if key not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")
-            and not key.startswith("HELPDESK_")}
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")
+        and not key.startswith("HELPDESK_")
+    }
 
 
 def run(command: list[str], cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run a command to completion; a failure shows its output."""
     result = subprocess.run(command, cwd=cwd, env=host_env(), capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"{command} exited {result.returncode}:\n{result.stdout[-4000:]}\n" \
-                                   f"{result.stderr[-4000:]}"
+    assert result.returncode == 0, (
+        f"{command} exited {result.returncode}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
     return result
 
 
@@ -127,11 +150,17 @@ def stop(worker: subprocess.Popen) -> None:
 
 def run_worker_until_done(python: Path, host: Path, scenario: dict, script: list[str] | None = None) -> dict:
     """`manage.py qcluster` while a host script works (by default: wait for the run to finish); what it printed."""
-    script = script or ["wait_for_run.py", str(scenario["workflow"]), str(scenario["conversation"]),
-                        scenario["token"], str(RUN_SECONDS)]
+    script = script or [
+        "wait_for_run.py",
+        str(scenario["workflow"]),
+        str(scenario["conversation"]),
+        scenario["token"],
+        str(RUN_SECONDS),
+    ]
     log = open(host / "qcluster.log", "wb")  # noqa: SIM115 (the worker writes to it until the finally below)
-    worker = subprocess.Popen([str(python), "manage.py", "qcluster"], cwd=host, env=host_env(), stdout=log,
-                              stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [str(python), "manage.py", "qcluster"], cwd=host, env=host_env(), stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         return last_json(run([str(python), *script], cwd=host, timeout=RUN_SECONDS + 60))
     finally:
@@ -159,7 +188,11 @@ def test_a_host_project_runs_a_workflow_from_the_installed_wheel(fresh_python, h
     # The banner, the API access page and the list styles come from the installed apps, not the demo project.
     chrome = scenario["chrome"]
     assert {key: chrome[key] for key in ("banner", "api_access_link", "list_styles", "api_access_page")} == {
-        "banner": True, "api_access_link": True, "list_styles": True, "api_access_page": 200}, chrome
+        "banner": True,
+        "api_access_link": True,
+        "list_styles": True,
+        "api_access_page": 200,
+    }, chrome
     assert all(Path(name).is_relative_to(venv) for name in chrome["templates"]), chrome
 
     seen = run_worker_until_done(fresh_python, host_project, scenario)
@@ -168,9 +201,19 @@ def test_a_host_project_runs_a_workflow_from_the_installed_wheel(fresh_python, h
     assert scenario["tag"] in seen["conversation"]["tags"]
 
     # 100 more posts while the worker drains, on the host's own database settings (startproject's, for SQLite).
-    seen = run_worker_until_done(fresh_python, host_project, scenario, [
-        "post_many.py", str(scenario["workflow"]), str(scenario["conversation"]), scenario["token"], "100",
-        str(RUN_SECONDS)])
+    seen = run_worker_until_done(
+        fresh_python,
+        host_project,
+        scenario,
+        [
+            "post_many.py",
+            str(scenario["workflow"]),
+            str(scenario["conversation"]),
+            scenario["token"],
+            "100",
+            str(RUN_SECONDS),
+        ],
+    )
     log = (host_project / "qcluster.log").read_text()
     assert seen == {"answers": {"201": 100}, "runs": {"succeeded": 101}}, (seen, log[-3000:])
     assert "database is locked" not in log
@@ -199,7 +242,10 @@ def test_heavy_libraries_are_extras_and_the_rest_are_ranges(wheel):
     assert {"speech", "oauth2", "sentiment", "slack", "postgres", "redis", "all"} <= extras
     requires = [line.split(": ", 1)[1] for line in lines if line.startswith("Requires-Dist: ")]
     base = [spec for spec in requires if "extra ==" not in spec]
-    assert not [spec for spec in base if spec.lower().startswith(("pocketsphinx", "authlib", "vadersentiment",
-                                                                  "psycopg", "redis", "slack"))], base
+    assert not [
+        spec
+        for spec in base
+        if spec.lower().startswith(("pocketsphinx", "authlib", "vadersentiment", "psycopg", "redis", "slack"))
+    ], base
     assert all(">=" in spec and "<" in spec for spec in base), base
     assert any(spec.startswith("pocketsphinx") and 'extra == "speech"' in spec for spec in requires), requires

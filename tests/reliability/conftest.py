@@ -1,5 +1,6 @@
 """Fixtures of the worker-tier scenarios: a PostgreSQL database and a Redis database of the test's own, migrated, and
 worker tiers started as an operator starts them and never left running."""
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,13 @@ def tier_env(postgres_url, redis_url, migrated_template) -> Iterator[dict[str, s
     _admin(postgres_url, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
     broker_url = redis_url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
     redis.Redis.from_url(broker_url).flushdb()
-    yield project_env(database_url=_database_url(postgres_url, name), redis_url=broker_url,
-                      HELPDESK_SWEEP_SECONDS="1", HELPDESK_WORKER_STOP_SECONDS="3", LOG_LEVEL="INFO")
+    yield project_env(
+        database_url=_database_url(postgres_url, name),
+        redis_url=broker_url,
+        HELPDESK_SWEEP_SECONDS="1",
+        HELPDESK_WORKER_STOP_SECONDS="3",
+        LOG_LEVEL="INFO",
+    )
     _admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

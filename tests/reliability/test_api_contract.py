@@ -8,6 +8,7 @@ locally with HELPDESK_CONTRACT_EXAMPLES=30 and HELPDESK_CONTRACT_SCENARIOS=60 (0
 Workflows that fuzzing creates may run steps that call out; sockets to anywhere but loopback are refused, so nothing
 leaves the machine (the SSRF guard then reports the step as failed, which is an answer like any other).
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,8 @@ import socket
 import pytest
 import schemathesis
 from django.conf import settings as django_settings
-from django.db import transaction
 from django.core.wsgi import get_wsgi_application
+from django.db import transaction
 from hypothesis import HealthCheck, Phase, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -33,8 +34,10 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 # The contract is the views' and serializers', not the database's: the SQLite pass checks it, the PostgreSQL pass
 # of `make test` skips it to keep CI short.
-pytestmark = pytest.mark.skipif(django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-                                reason="the API contract is checked once, in the SQLite pass")
+pytestmark = pytest.mark.skipif(
+    django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="the API contract is checked once, in the SQLite pass",
+)
 
 
 @pytest.fixture
@@ -69,8 +72,14 @@ schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
 # No cache: a run replays nothing from earlier runs, only what the seed and the budget generate.
 CONFIG = SchemathesisConfig.from_dict({"seed": SEED, "cache": {"enabled": False}})
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), config=CONFIG)
-budget = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+budget = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def call_and_check(case, user):
@@ -100,10 +109,12 @@ def test_api_keeps_its_schema_for_an_agent(case, agent):
 # short: about 30 s for both roles.
 STATEFUL_SCENARIOS = int(os.environ.get("HELPDESK_CONTRACT_SCENARIOS", "10"))
 STATEFUL_STEPS = 8
-STATEFUL_CONFIG = SchemathesisConfig.from_dict({"seed": SEED, "cache": {"enabled": False},
-                                                "phases": {"stateful": {"enabled": True}}})
-stateful_schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(),
-                                                 config=STATEFUL_CONFIG)
+STATEFUL_CONFIG = SchemathesisConfig.from_dict(
+    {"seed": SEED, "cache": {"enabled": False}, "phases": {"stateful": {"enabled": True}}}
+)
+stateful_schema = schemathesis.openapi.from_wsgi(
+    "/api/schema/?format=json", get_wsgi_application(), config=STATEFUL_CONFIG
+)
 
 
 def run_stateful(user) -> None:
@@ -129,9 +140,16 @@ def run_stateful(user) -> None:
             case.validate_response(response, checks=CHECKS, headers=headers)
             assert response.status_code < 500, response.text[:300]
 
-    Scenarios.run(settings=settings(max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS,
-                                    deadline=None, database=None, derandomize=True,
-                                    suppress_health_check=list(HealthCheck)))
+    Scenarios.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
 
 
 def test_call_sequences_keep_the_schema_for_a_manager(manager):

@@ -1,4 +1,5 @@
 """The capacity model's arithmetic (bench/model.py), pinned by hand-computed cases so it cannot silently break."""
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@
 These need real concurrency between database connections, so they are marked `postgres`: skipped on SQLite and
 run by the PostgreSQL pass of `make test`. Each thread uses its own connection and commits for real.
 """
+
 from __future__ import annotations
 
 import threading
@@ -54,8 +55,9 @@ def wait_until_another_session_waits_for_a_lock(timeout: float = 10.0) -> None:
 
 
 def customer_message(conversation_id: int, body: str) -> None:
-    services.message_create(conversation=Conversation.objects.get(pk=conversation_id), body=body,
-                            sender_type="customer")
+    services.message_create(
+        conversation=Conversation.objects.get(pk=conversation_id), body=body, sender_type="customer"
+    )
 
 
 def test_second_writer_waits_and_sees_the_first_writers_change(contact):
@@ -84,7 +86,9 @@ def test_many_writers_keep_every_message_counted(contact):
     writers, messages_each = 4, 5
 
     def writer(number: int) -> Callable[[], None]:
-        return lambda: [customer_message(conversation.pk, f"Writer {number}, message {i}") for i in range(messages_each)]
+        return lambda: [
+            customer_message(conversation.pk, f"Writer {number}, message {i}") for i in range(messages_each)
+        ]
 
     run_in_threads(*(writer(n) for n in range(writers)))
     conversation.refresh_from_db()

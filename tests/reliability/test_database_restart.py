@@ -11,6 +11,7 @@ message is stored,
 every stored message's event is dispatched and its run finished (succeeded), and the receiver applied each run's call
 once (a call repeated after the outage carries the same Idempotency-Key). The figures are printed.
 """
+
 from __future__ import annotations
 
 import threading
@@ -40,19 +41,31 @@ LATER_SECONDS = 600
 
 
 def definition(receiver: IdempotentReceiver) -> dict:
-    return {"name": "Sync every message", "status": "active",
-            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-            "steps": [{"type": "http_request", "config": {
-                "url": receiver.url("/messages"), "method": "POST",
-                "values": [{"key": "message", "value": "{{ message.id }}"}]}},
-                {"type": "add_tag", "config": {"tags": ["synced"]}}]}
+    return {
+        "name": "Sync every message",
+        "status": "active",
+        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+        "steps": [
+            {
+                "type": "http_request",
+                "config": {
+                    "url": receiver.url("/messages"),
+                    "method": "POST",
+                    "values": [{"key": "message", "value": "{{ message.id }}"}],
+                },
+            },
+            {"type": "add_tag", "config": {"tags": ["synced"]}},
+        ],
+    }
 
 
 def batch(api: Api, conversations: list[int], name: str, pause: float = 0.0) -> list:
     """The jobs of one batch of messages; `pause` spreads them out (so posting goes on through the outage)."""
+
     def job(n: int):
         post = post_message(api, conversations[n % len(conversations)], f"Batch {name}, message {n}")
         return lambda: (time.sleep(pause), post())[1]
+
     return [job(n) for n in range(BATCH)]
 
 
@@ -70,8 +83,9 @@ def post_through_an_outage(api: Api, conversations: list[int], cluster) -> tuple
     how long the database was down."""
     results = post_in_threads(batch(api, conversations, "A"), threads=2)
     during: list = []
-    poster = threading.Thread(target=lambda: during.extend(
-        post_in_threads(batch(api, conversations, "B", pause=0.1), threads=1)))
+    poster = threading.Thread(
+        target=lambda: during.extend(post_in_threads(batch(api, conversations, "B", pause=0.1), threads=1))
+    )
     poster.start()
     time.sleep(0.5)
     outage = time.monotonic()
@@ -101,13 +115,15 @@ def test_database_restart_mid_load_loses_no_event(postgres_cluster, private_redi
     seen = receiver.figures()
     codes = status_codes(results)
     rejected = {code: codes.count(code) for code in set(codes) if code != 201}
-    print(f"\n[database restart] PostgreSQL down {down_for} s mid-load, Redis broker, 2 qcluster: {len(results)} "
-          f"posts in {posted_in} s, {len(accepted)} accepted, rejected {rejected}; {len(stored)} messages stored, "
-          f"{figures['events']} events ({figures['undispatched']} undispatched), runs {figures['runs']}; "
-          f"{in_flight} runs in flight when the workers were restarted, retried steps {figures['retried_steps']} "
-          f"(max attempts {figures['max_attempts']}); receiver: {seen.effects} effects from {seen.requests} "
-          f"requests, {seen.repeats} repeated keys; settled {figures['seconds']} s after the workers restarted; "
-          f"total {elapsed(started)} s; {machine_load()}")
+    print(
+        f"\n[database restart] PostgreSQL down {down_for} s mid-load, Redis broker, 2 qcluster: {len(results)} "
+        f"posts in {posted_in} s, {len(accepted)} accepted, rejected {rejected}; {len(stored)} messages stored, "
+        f"{figures['events']} events ({figures['undispatched']} undispatched), runs {figures['runs']}; "
+        f"{in_flight} runs in flight when the workers were restarted, retried steps {figures['retried_steps']} "
+        f"(max attempts {figures['max_attempts']}); receiver: {seen.effects} effects from {seen.requests} "
+        f"requests, {seen.repeats} repeated keys; settled {figures['seconds']} s after the workers restarted; "
+        f"total {elapsed(started)} s; {machine_load()}"
+    )
     assert not figures["timed_out"], f"{figures}\n{stack.logs()}"
     assert rejected, "the outage rejected no post: it did not happen mid-load"
     assert set(accepted) <= stored and len(stored) == figures["customer_messages"]

@@ -2,6 +2,7 @@
 1,000 deep, a 4.7 MB body of 100k steps and 5 MB of zeros sent as `audio/wav` are each a 400 naming the field (or an
 admin form error), and nothing is stored. A contact stored with a lone surrogate before the fix is repaired by the
 migration's function and renders again. Each test prints its figures (run with `-s` to see them)."""
+
 import json
 import time
 from pathlib import Path
@@ -15,8 +16,11 @@ from workflows.models import Workflow
 
 SAMPLE_WAV = Path(__file__).resolve().parents[1] / "data" / "printer_broken.wav"
 LONE_SURROGATES = ["\\ud83d", "\\ud800", "\\udc00", "a\\ud83db", "\\ude00\\ud83d"]  # as JSON escapes in a raw body
-WORKFLOW = {"name": "Greeter", "trigger": {"type": "manual", "config": {}},
-            "steps": [{"type": "auto_reply", "config": {"text": "Hello"}}]}
+WORKFLOW = {
+    "name": "Greeter",
+    "trigger": {"type": "manual", "config": {}},
+    "steps": [{"type": "auto_reply", "config": {"text": "Hello"}}],
+}
 
 
 def post_raw(client, method: str, url: str, raw: str):
@@ -25,8 +29,14 @@ def post_raw(client, method: str, url: str, raw: str):
 
 
 def stored_rows() -> tuple[int, ...]:
-    return (Contact.objects.count(), Conversation.objects.count(), Message.objects.count(),
-            Event.objects.count(), Workflow.objects.count(), Recording.objects.count())
+    return (
+        Contact.objects.count(),
+        Conversation.objects.count(),
+        Message.objects.count(),
+        Event.objects.count(),
+        Workflow.objects.count(),
+        Recording.objects.count(),
+    )
 
 
 def nested(depth: int) -> str:
@@ -67,8 +77,9 @@ def test_lone_surrogates_are_400_naming_the_field_and_nothing_is_stored(manager_
 
 
 def test_a_complete_surrogate_pair_is_an_emoji_and_is_kept(manager_client, contact):
-    response = post_raw(manager_client, "PATCH", f"/api/contacts/{contact.pk}/",
-                        '{"attributes": {"mood": "\\ud83d\\ude00"}}')
+    response = post_raw(
+        manager_client, "PATCH", f"/api/contacts/{contact.pk}/", '{"attributes": {"mood": "\\ud83d\\ude00"}}'
+    )
     assert response.status_code == 200, response.content
     assert response.json()["attributes"]["mood"] == "😀"
 
@@ -99,8 +110,9 @@ def test_deeply_nested_json_is_400_and_nothing_is_stored(manager_client, contact
 
 
 def test_nesting_up_to_the_limit_is_accepted(manager_client, contact):
-    response = post_raw(manager_client, "PATCH", f"/api/contacts/{contact.pk}/",
-                        f'{{"attributes": {{"a": {nested(60)}}}}}')
+    response = post_raw(
+        manager_client, "PATCH", f"/api/contacts/{contact.pk}/", f'{{"attributes": {{"a": {nested(60)}}}}}'
+    )
     assert response.status_code == 200, response.content
 
 
@@ -140,16 +152,20 @@ def media_root(settings, tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize(("name", "data", "content_type"), [
-    ("call.wav", bytes(5 * 1024 * 1024), "audio/wav"),
-    ("call.mp3", b"just some text, not audio at all", "audio/mpeg"),
-    ("call.wav", b"", "audio/wav"),
-    ("call.bin", bytes(1024), "application/octet-stream"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "content_type"),
+    [
+        ("call.wav", bytes(5 * 1024 * 1024), "audio/wav"),
+        ("call.mp3", b"just some text, not audio at all", "audio/mpeg"),
+        ("call.wav", b"", "audio/wav"),
+        ("call.bin", bytes(1024), "application/octet-stream"),
+    ],
+)
 def test_bytes_that_are_not_audio_are_refused(agent_client, conversation, media_root, name, data, content_type):
     upload = SimpleUploadedFile(name, data, content_type=content_type)
-    response = agent_client.post(f"/api/conversations/{conversation.pk}/recordings/", {"file": upload},
-                                 format="multipart")
+    response = agent_client.post(
+        f"/api/conversations/{conversation.pk}/recordings/", {"file": upload}, format="multipart"
+    )
     assert response.status_code == 400, response.content
     assert "file" in response.json()
     assert not Recording.objects.exists()
@@ -159,8 +175,9 @@ def test_bytes_that_are_not_audio_are_refused(agent_client, conversation, media_
 
 def test_a_real_wav_recording_is_accepted(agent_client, conversation, media_root):
     upload = SimpleUploadedFile("call.wav", SAMPLE_WAV.read_bytes(), content_type="audio/wav")
-    response = agent_client.post(f"/api/conversations/{conversation.pk}/recordings/", {"file": upload},
-                                 format="multipart")
+    response = agent_client.post(
+        f"/api/conversations/{conversation.pk}/recordings/", {"file": upload}, format="multipart"
+    )
     assert response.status_code == 201, response.content
     assert Recording.objects.get().size_bytes == SAMPLE_WAV.stat().st_size
 
@@ -168,8 +185,16 @@ def test_a_real_wav_recording_is_accepted(agent_client, conversation, media_root
 CONTACT_FORM = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+14155550123", "segment": "enterprise"}
 
 
-@pytest.mark.parametrize("attributes", ['{"note": "\\ud83d"}', '{"\\udc00": 1}', '{"note": "a\\u0000b"}',
-                                        '{"a": ' + nested(900) + "}", '{"a": ' + nested(5_000) + "}"])
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        '{"note": "\\ud83d"}',
+        '{"\\udc00": 1}',
+        '{"note": "a\\u0000b"}',
+        '{"a": ' + nested(900) + "}",
+        '{"a": ' + nested(5_000) + "}",
+    ],
+)
 def test_admin_contact_form_refuses_unstorable_attributes(manager_browser, contact, attributes):
     url = f"/admin/conversations/contact/{contact.pk}/change/"
     response = manager_browser.post(url, {**CONTACT_FORM, "attributes": attributes})
@@ -181,8 +206,13 @@ def test_admin_contact_form_refuses_unstorable_attributes(manager_browser, conta
 
 def test_admin_workflow_editor_and_import_refuse_nul_and_surrogates(manager_browser):
     add_url, import_url = "/admin/workflows/workflow/add/", "/admin/workflows/workflow/import/"
-    form = {"name": "Greet\x00er", "status": "draft", "trigger.type": "manual", "steps[0].type": "auto_reply",
-            "steps[0].config.text": "Hello"}
+    form = {
+        "name": "Greet\x00er",
+        "status": "draft",
+        "trigger.type": "manual",
+        "steps[0].type": "auto_reply",
+        "steps[0].config.text": "Hello",
+    }
     posts = [
         (add_url, form),
         (add_url, {**form, "name": "Greeter", "steps[0].config.text": "Hel\x00lo"}),
@@ -200,8 +230,7 @@ def test_admin_workflow_editor_and_import_refuse_nul_and_surrogates(manager_brow
     print(f"\nadmin: {len(posts)} hostile workflow forms, all shown back with an error, 0 workflows stored")
 
 
-def test_a_contact_stored_with_a_lone_surrogate_is_repaired_and_renders_again(manager_client, manager_browser,
-                                                                             contact):
+def test_a_contact_stored_with_a_lone_surrogate_is_repaired_and_renders_again(manager_client, manager_browser, contact):
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL's jsonb refuses a lone surrogate, so no such row can exist there")
     from conversations.safetext import repair_stored_surrogates  # the function the 0002 migration runs

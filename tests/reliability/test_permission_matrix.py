@@ -6,6 +6,7 @@ endpoint or page cannot be forgotten: one without an expectation below fails the
 use it. Anonymous API calls get 401, anonymous admin visits a redirect to the login page; a role that may not use
 an operation gets 403; a role that may is never refused (and a list or admin page opens with 200).
 """
+
 from __future__ import annotations
 
 import re
@@ -23,17 +24,23 @@ from rest_framework.test import APIClient
 from conversations import clock
 from conversations.roles import AGENT_APPS, MANAGER_APPS
 from sla.policies import business_hours_save
+from tests.support.people import browser_for, client_for
 from workflows.gallery import catalog as gallery
 from workflows.models import WorkflowReplay
 from workflows.services import workflow_definition
-from tests.support.people import browser_for, client_for
 
 ANONYMOUS, AGENT, MANAGER, SUPERUSER = "anonymous", "agent", "manager", "superuser"
 PUBLIC, NOBODY = "public", "nobody"
 INBOX_TOKEN = "inbox token"  # a door opened by an inbox's own token, never by a user's: every user gets 401
 ROLES = (ANONYMOUS, AGENT, MANAGER, SUPERUSER)
-WHO_MAY = {NOBODY: set(), INBOX_TOKEN: set(), PUBLIC: set(ROLES), AGENT: {AGENT, MANAGER, SUPERUSER}, MANAGER: {MANAGER, SUPERUSER},
-           SUPERUSER: {SUPERUSER}}
+WHO_MAY = {
+    NOBODY: set(),
+    INBOX_TOKEN: set(),
+    PUBLIC: set(ROLES),
+    AGENT: {AGENT, MANAGER, SUPERUSER},
+    MANAGER: {MANAGER, SUPERUSER},
+    SUPERUSER: {SUPERUSER},
+}
 
 # Who may use each API path: one audience for every method, or one per method. A path missing here fails the test.
 API_AUDIENCE: dict[str, str | dict[str, str]] = {
@@ -127,27 +134,53 @@ API_AUDIENCE: dict[str, str | dict[str, str]] = {
 }
 
 # Who may open the admin pages of each app; a model of an app missing here fails the test.
-ADMIN_APP_AUDIENCE = {**{app: MANAGER for app in MANAGER_APPS}, **{app: AGENT for app in AGENT_APPS},
-                      "auth": SUPERUSER, "authtoken": SUPERUSER, "django_q": SUPERUSER, "reports": MANAGER}
+ADMIN_APP_AUDIENCE = {
+    **{app: MANAGER for app in MANAGER_APPS},
+    **{app: AGENT for app in AGENT_APPS},
+    "auth": SUPERUSER,
+    "authtoken": SUPERUSER,
+    "django_q": SUPERUSER,
+    "reports": MANAGER,
+}
 # Add pages whose audience differs from their app's: rows the system writes (events, recordings, surveys, targets,
 # runs, scheduled events, django-q's task rows) are added by nobody; teams and agent profiles only by managers.
 ADD_PAGE_AUDIENCE = {
-    **{model: NOBODY for model in ("conversations.event", "conversations.recording", "conversations.survey",
-                                   "sla.slatarget", "workflows.workflowrun", "workflows.scheduledevent",
-                                   "django_q.success", "django_q.failure", "django_q.ormq",
-                                   "conversations.userpreference",  # each person's own row, made on first visit
-                                   "workflows.endpoint",  # one per destination, made by the first attempt
-                                   "reports.conversationreport",  # the Reports page: nothing to add or delete
-                                   "conversations.notification")},  # made by a mention, never by hand
-    "conversations.team": MANAGER, "conversations.agentprofile": MANAGER, "conversations.conversationfield": MANAGER,
+    **{
+        model: NOBODY
+        for model in (
+            "conversations.event",
+            "conversations.recording",
+            "conversations.survey",
+            "sla.slatarget",
+            "workflows.workflowrun",
+            "workflows.scheduledevent",
+            "django_q.success",
+            "django_q.failure",
+            "django_q.ormq",
+            "conversations.userpreference",  # each person's own row, made on first visit
+            "workflows.endpoint",  # one per destination, made by the first attempt
+            "reports.conversationreport",  # the Reports page: nothing to add or delete
+            "conversations.notification",
+        )
+    },  # made by a mention, never by hand
+    "conversations.team": MANAGER,
+    "conversations.agentprofile": MANAGER,
+    "conversations.conversationfield": MANAGER,
 }
 # Delete pages likewise: contacts and conversations are never deleted (closed instead), nor are events.
-DELETE_PAGE_AUDIENCE = {"conversations.contact": NOBODY, "conversations.conversation": NOBODY,
-                        "conversations.event": NOBODY, "conversations.agentprofile": MANAGER,
-                        "reports.conversationreport": NOBODY}
+DELETE_PAGE_AUDIENCE = {
+    "conversations.contact": NOBODY,
+    "conversations.conversation": NOBODY,
+    "conversations.event": NOBODY,
+    "conversations.agentprofile": MANAGER,
+    "reports.conversationreport": NOBODY,
+}
 # The API access page (a manager's own API token) sits beside each person's preferences but is for managers.
-PAGE_AUDIENCE_OVERRIDES = {"/add/": ADD_PAGE_AUDIENCE, "/delete/": DELETE_PAGE_AUDIENCE,
-                           "/api-access/": {"conversations.userpreference": MANAGER}}
+PAGE_AUDIENCE_OVERRIDES = {
+    "/add/": ADD_PAGE_AUDIENCE,
+    "/delete/": DELETE_PAGE_AUDIENCE,
+    "/api-access/": {"conversations.userpreference": MANAGER},
+}
 # Models whose every page has another audience than their app's: inboxes hold mail passwords (managers only).
 MODEL_AUDIENCE = {"conversations.inbox": MANAGER}
 # Action URLs that need a body: those allowed in get a 400 naming what is missing, not a page.
@@ -212,8 +245,13 @@ def check_api_answer(role: str, audience: str, method: str, path: str, code: int
 
 def test_every_api_operation_answers_each_role_as_its_audience_says(people, conversation, team, loopback_only):
     clients = {ANONYMOUS: APIClient(), **{role: client_for(user) for role, user in people.items()}}
-    ids = {"id": conversation.pk, "conversation_pk": conversation.pk, "token": "no-such-survey", "key": "spam-close",
-           "user_id": people[MANAGER].pk}
+    ids = {
+        "id": conversation.pk,
+        "conversation_pk": conversation.pk,
+        "token": "no-such-survey",
+        "key": "spam-close",
+        "user_id": people[MANAGER].pk,
+    }
     operations = api_operations()
     problems, counts = [], Counter()
     for method, path in operations:
@@ -252,8 +290,13 @@ def admin_object_pages() -> list[tuple[str, str, str]]:
             if not pattern.name or len(names) != 1 or (row is None and names != ["slug"]):
                 continue
             value = "spam-close" if names == ["slug"] else row.pk
-            pages.append((reverse(f"admin:{pattern.name}", kwargs={names[0]: value}), model._meta.app_label,
-                          model._meta.model_name))
+            pages.append(
+                (
+                    reverse(f"admin:{pattern.name}", kwargs={names[0]: value}),
+                    model._meta.app_label,
+                    model._meta.model_name,
+                )
+            )
     return sorted(set(pages))
 
 
@@ -289,9 +332,14 @@ def admin_rows(conversation, manager) -> None:
     """A row for every object page to show: a workflow, a calendar (the conversation brings a contact and events)."""
     workflow = gallery.template_use(slug="spam-close", created_by=manager)
     # The replay page takes a replay id, and the object pages are visited with the workflow's: give one that id.
-    WorkflowReplay.objects.create(pk=workflow.pk, workflow=workflow, definition=workflow_definition(workflow),
-                                  since=clock.now(), until=clock.now(),
-                                  heartbeat_at=clock.now())
+    WorkflowReplay.objects.create(
+        pk=workflow.pk,
+        workflow=workflow,
+        definition=workflow_definition(workflow),
+        since=clock.now(),
+        until=clock.now(),
+        heartbeat_at=clock.now(),
+    )
     business_hours_save(name="Office", timezone="UTC", intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
 
 

@@ -3,6 +3,7 @@ commit, and a person assigning by hand, all at once over 1,000 conversations on 
 capacity (sampled from committed state while it runs, and at the end) and no conversation is taken by the queue
 twice. Marked `postgres`: the PostgreSQL pass of `make test` runs it; SQLite has one writer and skips it.
 """
+
 from __future__ import annotations
 
 import random
@@ -58,8 +59,13 @@ def test_two_workers_resolvers_and_manual_assignments_never_overfill_or_double_a
     team = services.team_create(name="Race", auto_assign=True)
     with wakeups_suppressed():
         for n in range(CONVERSATIONS):
-            services.conversation_open(contact=contact, channel="live_chat", subject=f"Race {n}", team=team,
-                                       priority=random.choice(["low", "normal", "high", "urgent"]))
+            services.conversation_open(
+                contact=contact,
+                channel="live_chat",
+                subject=f"Race {n}",
+                team=team,
+                priority=random.choice(["low", "normal", "high", "urgent"]),
+            )
     agents = [make_user(f"agent{n}", AGENTS_GROUP, capacity=CAPACITY) for n in range(AGENTS)]
     for agent in agents:
         agent.agent_profile.teams.add(team)
@@ -80,8 +86,11 @@ def test_two_workers_resolvers_and_manual_assignments_never_overfill_or_double_a
     def resolver(seed: int) -> None:
         rng = random.Random(seed)
         while not done.is_set() and time.monotonic() < deadline:
-            ids = list(Conversation.objects.filter(assignee_id__in=agent_ids, status__in=["new", "open"])
-                       .values_list("pk", flat=True)[:20])
+            ids = list(
+                Conversation.objects.filter(assignee_id__in=agent_ids, status__in=["new", "open"]).values_list(
+                    "pk", flat=True
+                )[:20]
+            )
             if not ids and not waiting_left():
                 done.set()
                 return
@@ -91,17 +100,25 @@ def test_two_workers_resolvers_and_manual_assignments_never_overfill_or_double_a
     def manual() -> None:
         rng = random.Random(7)
         while not done.is_set() and time.monotonic() < deadline:
-            ids = list(Conversation.objects.filter(team=team, assignee__isnull=True, status__in=["new", "open"])
-                       .values_list("pk", flat=True)[:30])
+            ids = list(
+                Conversation.objects.filter(team=team, assignee__isnull=True, status__in=["new", "open"]).values_list(
+                    "pk", flat=True
+                )[:30]
+            )
             if ids:
-                services.conversation_assign(conversation=Conversation.objects.get(pk=rng.choice(ids)),
-                                             assignee=supervisor, actor=supervisor)
+                services.conversation_assign(
+                    conversation=Conversation.objects.get(pk=rng.choice(ids)), assignee=supervisor, actor=supervisor
+                )
             time.sleep(0.01)
 
     def monitor() -> None:
         while not done.is_set() and time.monotonic() < deadline:
-            rows = (Conversation.objects.filter(assignee_id__in=agent_ids, status__in=["new", "open"])
-                    .values("assignee_id").annotate(n=Count("id")).order_by())
+            rows = (
+                Conversation.objects.filter(assignee_id__in=agent_ids, status__in=["new", "open"])
+                .values("assignee_id")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
             max_load[0] = max([max_load[0], *(row["n"] for row in rows)])
             time.sleep(0.02)
 
@@ -110,14 +127,17 @@ def test_two_workers_resolvers_and_manual_assignments_never_overfill_or_double_a
     left = Conversation.objects.filter(status__in=["new", "open"]).values("assignee_id").annotate(n=Count("id"))
     assert done.is_set(), f"the queue did not drain before the deadline: {list(left)}"
     assert max_load[0] <= CAPACITY
-    queue_events = list(Event.objects.filter(type="conversation.assigned",
-                                             payload__reason__in=["queue", "skills_timeout"]))
+    queue_events = list(
+        Event.objects.filter(type="conversation.assigned", payload__reason__in=["queue", "skills_timeout"])
+    )
     assert queue_events, "the queue assigned nothing"
     taken = Counter(event.conversation_id for event in queue_events)
     assert max(taken.values()) == 1  # nothing is handed back here, so nothing may be taken twice
     assert all(event.payload["before"]["assignee_id"] is None for event in queue_events)
     by_hand = Event.objects.filter(type="conversation.assigned", payload__assignee_id=supervisor.pk).count()
-    print(f"queue assignments {len(queue_events)}, by hand {by_hand}, most open seen on one agent {max_load[0]} "
-          f"(capacity {CAPACITY})")  # the figures of the race, shown with `pytest -s`
+    print(
+        f"queue assignments {len(queue_events)}, by hand {by_hand}, most open seen on one agent {max_load[0]} "
+        f"(capacity {CAPACITY})"
+    )  # the figures of the race, shown with `pytest -s`
     assert len(queue_events) + by_hand >= CONVERSATIONS - 1
     assert not Conversation.objects.filter(team=team, assignee__isnull=True, status__in=["new", "open"]).exists()

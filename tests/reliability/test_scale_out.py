@@ -6,6 +6,7 @@ receiver on 127.0.0.1; every fifth also starts a run that waits 3 s, calls the r
 every run must have finished exactly once: one run per workflow and event, all succeeded, one reply per reply step,
 and the receiver applied one effect per HTTP step, each Idempotency-Key exactly once. The figures are printed.
 """
+
 from __future__ import annotations
 
 import time
@@ -34,25 +35,46 @@ WAIT_MINUTES = 0.05  # 3 s
 def workflow_definitions(receiver: IdempotentReceiver) -> list[dict]:
     """An HTTP call for every customer message; a wait, a second call and a reply for the ones saying "later"."""
     customers = {"sender_types": ["customer"]}
-    notify = {"type": "http_request", "config": {
-        "url": receiver.url("/messages"), "method": "POST",
-        "values": [{"key": "message", "value": "{{ message.id }}"}, {"key": "text", "value": "{{ message.body }}"}]}}
-    follow_up = {"type": "http_request", "config": {
-        "url": receiver.url("/follow-ups"), "method": "POST",
-        "values": [{"key": "conversation", "value": "{{ conversation.id }}"}]}}
+    notify = {
+        "type": "http_request",
+        "config": {
+            "url": receiver.url("/messages"),
+            "method": "POST",
+            "values": [{"key": "message", "value": "{{ message.id }}"}, {"key": "text", "value": "{{ message.body }}"}],
+        },
+    }
+    follow_up = {
+        "type": "http_request",
+        "config": {
+            "url": receiver.url("/follow-ups"),
+            "method": "POST",
+            "values": [{"key": "conversation", "value": "{{ conversation.id }}"}],
+        },
+    }
     return [
-        {"name": "Every message to the CRM", "status": "active",
-         "trigger": {"type": "message.created", "config": customers}, "steps": [notify]},
-        {"name": "Follow up later", "status": "active",
-         "trigger": {"type": "message.created", "config": {**customers, "content_contains": ["later"]}},
-         "steps": [{"type": "wait", "config": {"minutes": WAIT_MINUTES}}, follow_up,
-                   {"type": "auto_reply", "config": {"text": "We followed up, {{ contact.name }}."}}]},
+        {
+            "name": "Every message to the CRM",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": customers},
+            "steps": [notify],
+        },
+        {
+            "name": "Follow up later",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": {**customers, "content_contains": ["later"]}},
+            "steps": [
+                {"type": "wait", "config": {"minutes": WAIT_MINUTES}},
+                follow_up,
+                {"type": "auto_reply", "config": {"text": "We followed up, {{ contact.name }}."}},
+            ],
+        },
     ]
 
 
 def message_jobs(api: Api, conversations: list[int]) -> list:
     def body(n: int) -> str:
         return f"Message {n}: my order is late" + (", call me later" if n % WAIT_EVERY == 0 else "")
+
     return [post_message(api, conversations[n % len(conversations)], body(n)) for n in range(MESSAGES)]
 
 
@@ -71,13 +93,15 @@ def test_thousand_events_on_two_qclusters_finish_exactly_once(postgres_cluster, 
         figures = stack.settle(runs=MESSAGES + waits, timeout=150)
         drained_in = elapsed(posting)
     seen = receiver.figures()
-    print(f"\n[scale-out] PostgreSQL + Redis, gunicorn -w 2, 2 qcluster x 2 workers: {MESSAGES} messages posted in "
-          f"{posted_in} s ({MESSAGES / posted_in:.0f}/s); {figures['events']} events, "
-          f"{sum(figures['runs'].values())} runs {figures['runs']}, all settled {drained_in} s after the first post "
-          f"({sum(figures['runs'].values()) / drained_in:.0f} runs/s); receiver: {seen.effects} effects from "
-          f"{seen.requests} requests, {seen.repeats} repeated keys; doubled runs {figures['doubled_runs']}, "
-          f"replies {figures['replies']}/{figures['reply_steps']} steps; scheduler ticks {figures['ticks']}; "
-          f"total {elapsed(started)} s; {machine_load()}")
+    print(
+        f"\n[scale-out] PostgreSQL + Redis, gunicorn -w 2, 2 qcluster x 2 workers: {MESSAGES} messages posted in "
+        f"{posted_in} s ({MESSAGES / posted_in:.0f}/s); {figures['events']} events, "
+        f"{sum(figures['runs'].values())} runs {figures['runs']}, all settled {drained_in} s after the first post "
+        f"({sum(figures['runs'].values()) / drained_in:.0f} runs/s); receiver: {seen.effects} effects from "
+        f"{seen.requests} requests, {seen.repeats} repeated keys; doubled runs {figures['doubled_runs']}, "
+        f"replies {figures['replies']}/{figures['reply_steps']} steps; scheduler ticks {figures['ticks']}; "
+        f"total {elapsed(started)} s; {machine_load()}"
+    )
     assert status_codes(statuses) == [201] * MESSAGES
     assert not figures["timed_out"], f"{figures}\n{stack.logs()}"
     assert figures["runs"] == {"succeeded": MESSAGES + waits} and figures["doubled_runs"] == 0
@@ -85,4 +109,3 @@ def test_thousand_events_on_two_qclusters_finish_exactly_once(postgres_cluster, 
     assert figures["replies"] == figures["reply_steps"] == waits
     assert receiver.effects_by_path() == {"/messages": MESSAGES, "/follow-ups": waits}
     assert (seen.repeats, seen.without_key, seen.outage_answers) == (0, 0, 0)
-

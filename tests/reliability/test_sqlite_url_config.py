@@ -1,6 +1,7 @@
 """One SQLite configuration however the file is named (issue 11, finding 6): `DATABASE_URL=sqlite:///…` gets the same
 WAL, IMMEDIATE transactions and busy timeout as the default SQLITE_PATH, so gunicorn's workers posting messages
 concurrently into one file all get 201s, never a 500 "database is locked". The concurrent check prints its counts."""
+
 import json
 import subprocess
 import time
@@ -32,8 +33,9 @@ print(Token.objects.create(user=user).key, conversation.pk)
 
 def shell(env: dict[str, str], code: str) -> str:
     """Run Python in a Django process on `env`'s settings; return the last line it printed."""
-    result = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip().splitlines()[-1]
 
@@ -51,8 +53,9 @@ def test_a_sqlite_database_url_gets_the_same_options_as_the_default_path(tmp_pat
 
 def post_message(url: str, token: str, number: int) -> int:
     body = json.dumps({"body": f"Message {number}", "sender_type": "customer"}).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Token {token}"})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json", "Authorization": f"Token {token}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status
@@ -74,9 +77,14 @@ def test_concurrent_message_posts_on_a_sqlite_database_url_never_fail(tmp_path):
             statuses = list(pool.map(lambda number: post_message(url, token, number), range(POSTS)))
         elapsed = time.monotonic() - started
     counts = {status: statuses.count(status) for status in sorted(set(statuses))}
-    print(f"\n{POSTS} concurrent message posts ({THREADS} threads, gunicorn -w 2, DATABASE_URL=sqlite:///…): "
-          f"{counts} in {elapsed:.1f} s")
+    print(
+        f"\n{POSTS} concurrent message posts ({THREADS} threads, gunicorn -w 2, DATABASE_URL=sqlite:///…): "
+        f"{counts} in {elapsed:.1f} s"
+    )
     assert counts == {201: POSTS}, (counts, (tmp_path / "gunicorn.log").read_text(errors="replace")[-2000:])
-    stored = shell(env, f"from conversations.models import Message; print(Message.objects.filter("
-                        f"conversation_id={conversation}).count())")
+    stored = shell(
+        env,
+        f"from conversations.models import Message; print(Message.objects.filter("
+        f"conversation_id={conversation}).count())",
+    )
     assert int(stored) == POSTS

@@ -10,6 +10,7 @@ is dead and hands the lease back), and every run took effect exactly once.
 Figures printed: seconds from the kill until the later work was done and until the killed run finished (bounded by
 the run lease), runs finished, requests, replays and doubled effects at the receiver.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,10 @@ from tests.workflows.procs import connected_to
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
-                       reason="process tests bring their own databases: they run once, in the SQLite pass"),
+    pytest.mark.skipif(
+        bool(os.environ.get("DATABASE_URL")),
+        reason="process tests bring their own databases: they run once, in the SQLite pass",
+    ),
 ]
 
 STALL_SECONDS = 8
@@ -78,15 +81,27 @@ def workflow_definition(url: str) -> dict:
         "name": "Create an order for every customer message",
         "status": "active",
         "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [{"type": "http_request", "config": {
-            "url": url, "method": "POST", "values": [{"key": "conversation", "value": "{{ conversation.id }}"}]}}],
+        "steps": [
+            {
+                "type": "http_request",
+                "config": {
+                    "url": url,
+                    "method": "POST",
+                    "values": [{"key": "conversation", "value": "{{ conversation.id }}"}],
+                },
+            }
+        ],
     }
 
 
 def test_worker_killed_while_busy_every_run_finishes_once(tier_env, driver, start_tier, receiver):
     server, api = receiver
-    env = {**tier_env, "HELPDESK_WORKER_STALL_SECONDS": str(STALL_SECONDS), "HELPDESK_OUTBOUND_ALLOWLIST": "127.0.0.1",
-           "HELPDESK_RUN_LEASE_SECONDS": str(RUN_LEASE_SECONDS)}
+    env = {
+        **tier_env,
+        "HELPDESK_WORKER_STALL_SECONDS": str(STALL_SECONDS),
+        "HELPDESK_OUTBOUND_ALLOWLIST": "127.0.0.1",
+        "HELPDESK_RUN_LEASE_SECONDS": str(RUN_LEASE_SECONDS),
+    }
     workflow = driver.call("create_workflow", workflow_definition(server.url_for("/orders")))["id"]
     tier = start_tier(env, "helpdesk_supervisor")
     cluster = tier.cluster()
@@ -112,7 +127,9 @@ def test_worker_killed_while_busy_every_run_finishes_once(tier_env, driver, star
     assert len(api.effects) == runs and "" not in api.effects  # one effect per run: nothing doubled
     assert api.replays == 1  # the killed run asked again, under the same key
     assert times[0]["finished"] - killed_at < RESUMED_WITHIN, "the killed run waited for its lease"
-    print(f"\nworker killed busy: later work done {resumed_at - killed_at:.1f} s after the kill; the killed run "
-          f"finished after {times[0]['finished'] - killed_at:.1f} s (run lease {lease:g} s, sweep 1 s); "
-          f"{runs}/{runs} runs finished; receiver: {len(api.keys_seen)} requests, {api.replays} replay, "
-          f"{len(api.effects) - runs} doubled effects")
+    print(
+        f"\nworker killed busy: later work done {resumed_at - killed_at:.1f} s after the kill; the killed run "
+        f"finished after {times[0]['finished'] - killed_at:.1f} s (run lease {lease:g} s, sweep 1 s); "
+        f"{runs}/{runs} runs finished; receiver: {len(api.keys_seen)} requests, {api.replays} replay, "
+        f"{len(api.effects) - runs} doubled effects"
+    )

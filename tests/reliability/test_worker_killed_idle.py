@@ -10,6 +10,7 @@ killed while idle (under `helpdesk_supervisor`) is replaced, and the old cluster
 Figures printed: seconds from the kill until the work posted after it was done, and until the restarted cluster
 reported in; runs finished.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,10 @@ from tests.workflows.procs import free_port, queue_reader
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
-                       reason="process tests bring their own databases: they run once, in the SQLite pass"),
+    pytest.mark.skipif(
+        bool(os.environ.get("DATABASE_URL")),
+        reason="process tests bring their own databases: they run once, in the SQLite pass",
+    ),
 ]
 
 STALL_SECONDS = 8
@@ -64,17 +67,22 @@ def test_worker_killed_while_idle_automation_resumes_with_nobody_acting(tier_env
     kill_queue_reader(tier, cluster)
     killed_at = time.time()
     driver.call("customer_messages", 3, "After the kill")
-    finished(driver.call("wait_for", workflow, ["succeeded"], 4, 60), tier,
-             "automation did not resume after an idle worker was killed")
+    finished(
+        driver.call("wait_for", workflow, ["succeeded"], 4, 60),
+        tier,
+        "automation did not resume after an idle worker was killed",
+    )
     resumed_at = max(run["finished"] for run in driver.call("run_times", workflow)["runs"])
     restarted = tier.cluster()  # a new cluster reports in: the wedged one was replaced
     driver.call("customer_messages", 1, "After the restart")
     runs = finished(driver.call("wait_for", workflow, ["succeeded"], 5, 60), tier, "the restarted tier did no work")
 
     assert [(run["status"], run["tags"], run["tag_events"]) for run in runs] == [("succeeded", ["seen"], 1)] * 5
-    print(f"\nworker killed idle: automation resumed {resumed_at - killed_at:.1f} s after the kill, cluster restarted "
-          f"after {restarted['found_at'] - killed_at:.1f} s (sweep {SWEEP_SECONDS} s, stall threshold "
-          f"{STALL_SECONDS} s); {len(runs)}/5 runs finished, each tag applied once")
+    print(
+        f"\nworker killed idle: automation resumed {resumed_at - killed_at:.1f} s after the kill, cluster restarted "
+        f"after {restarted['found_at'] - killed_at:.1f} s (sweep {SWEEP_SECONDS} s, stall threshold "
+        f"{STALL_SECONDS} s); {len(runs)}/5 runs finished, each tag applied once"
+    )
 
 
 def test_stopping_the_tier_while_the_cluster_is_wedged_leaves_no_process(tier_env, start_tier):

@@ -1,5 +1,6 @@
 """Report fixtures: a hand-made history around the end of summer time in Berlin (2026-10-25, a 25-hour day), built
 through the services at controlled moments, and the figures it must give, computed by hand in the tests."""
+
 import datetime as dt
 
 import pytest
@@ -46,8 +47,9 @@ def story(frozen, roles, team, contact):
     ann.first_name, ann.last_name = "Ann", "Agent"
     ann.save()
     bob = make_user("bob", AGENTS_GROUP)
-    sla_policy_save(name="Fast", position=1, match={}, targets={"first_response": 15}, pause_on=[],
-                    warning_percent=None)
+    sla_policy_save(
+        name="Fast", position=1, match={}, targets={"first_response": 15}, pause_on=[], warning_percent=None
+    )
     history, made = History(frozen), {}
     minutes = dt.timedelta(minutes=1)
 
@@ -56,11 +58,17 @@ def story(frozen, roles, team, contact):
             made[name] = services.conversation_open(contact=contact, channel=channel, subject=name, team=team_)
             if tags:
                 services.conversation_add_tags(conversation=made[name], tags=list(tags))
+
         return act
 
     def reply(name, internal=False, sender="agent"):
-        return lambda: services.message_create(conversation=made[name], body="Hello", sender_type=sender,
-                                               author=ann if sender == "agent" else None, internal=internal)
+        return lambda: services.message_create(
+            conversation=made[name],
+            body="Hello",
+            sender_type=sender,
+            author=ann if sender == "agent" else None,
+            internal=internal,
+        )
 
     def status(name, value):
         return lambda: services.conversation_change_status(conversation=made[name], status=value, actor=ann)
@@ -70,8 +78,10 @@ def story(frozen, roles, team, contact):
 
     def survey(name, score):
         def act():
-            services.survey_answer(survey=services.survey_create(conversation=made[name], question="How did we do?"),
-                                   score=score)
+            services.survey_answer(
+                survey=services.survey_create(conversation=made[name], question="How did we do?"), score=score
+            )
+
         return act
 
     history.at(utc(23, 21, 59), open_("A", "email", team))

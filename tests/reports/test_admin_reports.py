@@ -1,5 +1,6 @@
 """The admin Reports page (docs/reports.md): figures per group, charts, CSV button, and every figure a link to the
 conversation list that counts exactly those conversations."""
+
 import html
 import re
 

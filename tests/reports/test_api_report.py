@@ -1,4 +1,5 @@
 """`GET /api/analytics/conversations/` against the hand-computed figures of the `story` fixture (docs/reports.md)."""
+
 import pytest
 
 from tests.support.people import client_for
@@ -16,14 +17,23 @@ def report(user, **params):
 def figures(created, resolved, reopened, first, resolution, csat, sla, business=None, comments=()):
     """The story's policy has no business calendar, so its business minutes are its calendar minutes."""
     first_business, resolution_business = business or (first, resolution)
-    return {"created": created, "resolved": resolved, "reopened": reopened,
-            "first_response_minutes": {"median": first[0], "p90": first[1]},
-            "resolution_minutes": {"median": resolution[0], "p90": resolution[1]},
-            "first_response_business_minutes": {"median": first_business[0], "p90": first_business[1]},
-            "resolution_business_minutes": {"median": resolution_business[0], "p90": resolution_business[1]},
-            "csat": {"answered": csat[0], "average": csat[1], "satisfied_share": csat[2],
-                     "commented": len(comments), "comments": list(comments)},
-            "sla": {"targets": sla[0], "breached": sla[1]}}
+    return {
+        "created": created,
+        "resolved": resolved,
+        "reopened": reopened,
+        "first_response_minutes": {"median": first[0], "p90": first[1]},
+        "resolution_minutes": {"median": resolution[0], "p90": resolution[1]},
+        "first_response_business_minutes": {"median": first_business[0], "p90": first_business[1]},
+        "resolution_business_minutes": {"median": resolution_business[0], "p90": resolution_business[1]},
+        "csat": {
+            "answered": csat[0],
+            "average": csat[1],
+            "satisfied_share": csat[2],
+            "commented": len(comments),
+            "comments": list(comments),
+        },
+        "sla": {"targets": sla[0], "breached": sla[1]},
+    }
 
 
 # B, C and D are created in the period (Berlin days 10-24 and 10-25). First responses 10, 20, 30 minutes (D's
@@ -81,8 +91,7 @@ def test_group_by_team_with_a_row_for_no_team(story, berlin_manager):
     rows = rows_by_key(body)
     assert set(rows) == {story["team"].pk, None}
     assert rows[story["team"].pk]["label"] == "Support"
-    assert without_label(rows[story["team"].pk]) == figures(2, 1, 0, (20.0, 28.0), (60.0, 60.0), (1, 5.0, 1.0),
-                                                             (2, 1))
+    assert without_label(rows[story["team"].pk]) == figures(2, 1, 0, (20.0, 28.0), (60.0, 60.0), (1, 5.0, 1.0), (2, 1))
     assert rows[None]["label"] == "No team"
     assert without_label(rows[None]) == C_ONLY
 
@@ -118,13 +127,16 @@ def test_agents_get_403_and_anonymous_401(story, agent, anon_client):
     assert anon_client.get(URL, PERIOD).status_code == 401
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"group_by": "week"}, "group_by"),
-    ({"since": "yesterday"}, "since"),
-    ({"until": "2026-13-01"}, "until"),
-    ({"since": "2026-10-26", "until": "2026-10-25"}, "since"),
-    ({"since": "2020-01-01", "until": "2026-10-25"}, "since"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"group_by": "week"}, "group_by"),
+        ({"since": "yesterday"}, "since"),
+        ({"until": "2026-13-01"}, "until"),
+        ({"since": "2026-10-26", "until": "2026-10-25"}, "since"),
+        ({"since": "2020-01-01", "until": "2026-10-25"}, "since"),
+    ],
+)
 def test_bad_parameters_are_400_naming_the_field(manager, params, field):
     response = client_for(manager).get(URL, {**PERIOD, **params})
     assert response.status_code == 400

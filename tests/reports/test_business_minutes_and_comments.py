@@ -17,6 +17,7 @@ Totals (linear interpolation): first response business [10, 90] → median 50, p
 [70, 3990] → median 2030, p90 70 + 0.9 × 3920 = 3598. Resolution business [180, 480] → median 330, p90 450;
 calendar [600, 4080] → median 2340, p90 600 + 0.9 × 3480 = 3732.
 """
+
 import datetime as dt
 import importlib
 
@@ -36,28 +37,44 @@ backfill = importlib.import_module("reports.migrations.0003_business_minutes").b
 
 @pytest.fixture
 def office_story(frozen, roles, contact, manager):
-    hours = business_hours_save(name="Office Berlin", timezone="Europe/Berlin",
-                                intervals=[{"weekday": day, "start": "09:00", "end": "17:00"} for day in range(5)])
-    sla_policy_save(name="Office", position=1, match={}, targets={"first_response": 60}, pause_on=[],
-                    warning_percent=None, business_hours=hours)
+    hours = business_hours_save(
+        name="Office Berlin",
+        timezone="Europe/Berlin",
+        intervals=[{"weekday": day, "start": "09:00", "end": "17:00"} for day in range(5)],
+    )
+    sla_policy_save(
+        name="Office",
+        position=1,
+        match={},
+        targets={"first_response": 60},
+        pause_on=[],
+        warning_percent=None,
+        business_hours=hours,
+    )
     history, made = History(frozen), {}
 
     def open_(name, channel):
         def act():
             made[name] = services.conversation_open(contact=contact, channel=channel, subject=name)
+
         return act
 
     def write(name, sender="agent"):
-        return lambda: services.message_create(conversation=made[name], body="Hello", sender_type=sender,
-                                               author=manager if sender == "agent" else None)
+        return lambda: services.message_create(
+            conversation=made[name], body="Hello", sender_type=sender, author=manager if sender == "agent" else None
+        )
 
     def status(name, value):
         return lambda: services.conversation_change_status(conversation=made[name], status=value, actor=manager)
 
     def survey(name, score, comment=""):
         def act():
-            services.survey_answer(survey=services.survey_create(conversation=made[name], question="How did we do?"),
-                                   score=score, comment=comment)
+            services.survey_answer(
+                survey=services.survey_create(conversation=made[name], question="How did we do?"),
+                score=score,
+                comment=comment,
+            )
+
         return act
 
     history.at(utc(23, 14), open_("F", "email"))
@@ -83,8 +100,15 @@ def report(user, **params):
 
 
 def minutes(row):
-    return {name: row[name] for name in ("first_response_minutes", "resolution_minutes",
-                                         "first_response_business_minutes", "resolution_business_minutes")}
+    return {
+        name: row[name]
+        for name in (
+            "first_response_minutes",
+            "resolution_minutes",
+            "first_response_business_minutes",
+            "resolution_business_minutes",
+        )
+    }
 
 
 def comment(conversation, score, text, answered_at):
@@ -114,19 +138,34 @@ def test_csat_comments_per_group_newest_first(office_story, berlin_manager):
     f, g = office_story["F"], office_story["G"]
     body = report(berlin_manager, group_by="channel")
     rows = {row["key"]: row for row in body["rows"]}
-    assert rows["email"]["csat"] == {"answered": 2, "average": 3.5, "satisfied_share": 0.5, "commented": 1,
-                                     "comments": [comment(f, 4, "Quick, thanks", utc(26, 10, 30))]}
-    assert rows["live_chat"]["csat"] == {"answered": 1, "average": 1.0, "satisfied_share": 0.0, "commented": 1,
-                                         "comments": [comment(g, 1, "Took all day", utc(26, 17, 15))]}
+    assert rows["email"]["csat"] == {
+        "answered": 2,
+        "average": 3.5,
+        "satisfied_share": 0.5,
+        "commented": 1,
+        "comments": [comment(f, 4, "Quick, thanks", utc(26, 10, 30))],
+    }
+    assert rows["live_chat"]["csat"] == {
+        "answered": 1,
+        "average": 1.0,
+        "satisfied_share": 0.0,
+        "commented": 1,
+        "comments": [comment(g, 1, "Took all day", utc(26, 17, 15))],
+    }
     assert body["total"]["csat"]["commented"] == 2
-    assert body["total"]["csat"]["comments"] == [comment(g, 1, "Took all day", utc(26, 17, 15)),
-                                                 comment(f, 4, "Quick, thanks", utc(26, 10, 30))]
+    assert body["total"]["csat"]["comments"] == [
+        comment(g, 1, "Took all day", utc(26, 17, 15)),
+        comment(f, 4, "Quick, thanks", utc(26, 10, 30)),
+    ]
 
 
 def test_the_backfill_gives_the_business_minutes_the_projector_stored(office_story):
     def stored():
-        return sorted(ConversationFacts.objects.values_list(
-            "conversation__subject", "first_response_business_minutes", "resolution_business_minutes"))
+        return sorted(
+            ConversationFacts.objects.values_list(
+                "conversation__subject", "first_response_business_minutes", "resolution_business_minutes"
+            )
+        )
 
     assert stored() == [("F", 90.0, 180.0), ("G", 10.0, 480.0)]
     ConversationFacts.objects.update(first_response_business_minutes=None, resolution_business_minutes=None)
@@ -137,8 +176,9 @@ def test_the_backfill_gives_the_business_minutes_the_projector_stored(office_sto
 
 
 def test_calendar_minutes_without_a_calendar_on_the_policy(frozen, roles, contact, manager, berlin_manager):
-    sla_policy_save(name="Plain", position=1, match={}, targets={"first_response": 60}, pause_on=[],
-                    warning_percent=None)
+    sla_policy_save(
+        name="Plain", position=1, match={}, targets={"first_response": 60}, pause_on=[], warning_percent=None
+    )
     frozen.now = utc(23, 14)
     conversation = services.conversation_open(contact=contact, channel="email", subject="P")
     frozen.now = utc(23, 14) + dt.timedelta(minutes=45)
@@ -146,8 +186,9 @@ def test_calendar_minutes_without_a_calendar_on_the_policy(frozen, roles, contac
     assert ConversationFacts.objects.get(pk=conversation.pk).first_response_business_minutes == 45.0
 
 
-def test_the_reports_page_shows_business_minutes_and_the_comments_linking_their_conversations(office_story,
-                                                                                             berlin_manager):
+def test_the_reports_page_shows_business_minutes_and_the_comments_linking_their_conversations(
+    office_story, berlin_manager
+):
     from tests.support.people import browser_for
 
     response = browser_for(berlin_manager).get("/admin/reports/conversationreport/", {**PERIOD, "group_by": "channel"})
@@ -156,6 +197,8 @@ def test_the_reports_page_shows_business_minutes_and_the_comments_linking_their_
     f, g = office_story["F"], office_story["G"]
     assert 'class="fig-first-response-business"' in content and ">90.0 / 90.0</a>" in content
     assert ">480.0 / 480.0</a>" in content  # G's business resolution, on the live chat row
-    assert (f'<a class="fig-comment" href="/admin/conversations/conversation/{g.pk}/change/">#{g.pk}</a> '
-            "<b>1/5</b> Took all day") in content
+    assert (
+        f'<a class="fig-comment" href="/admin/conversations/conversation/{g.pk}/change/">#{g.pk}</a> '
+        "<b>1/5</b> Took all day"
+    ) in content
     assert f'href="/admin/conversations/conversation/{f.pk}/change/">#{f.pk}</a> <b>4/5</b> Quick, thanks' in content

@@ -1,5 +1,6 @@
 """`ConversationFacts`, what the report knows of each resolution: kept by the projector as status changes are
 recorded, and derived the same way from recorded events by the data migration (for conversations older than it)."""
+
 import importlib
 
 from django.apps import apps
@@ -11,9 +12,12 @@ backfill = importlib.import_module("reports.migrations.0002_backfill_facts").bac
 
 def facts_of(conversations):
     rows = ConversationFacts.objects.filter(conversation__in=conversations, last_resolved_at__isnull=False).order_by(
-        "conversation_id")
-    return [(row.conversation.subject, row.first_resolved_at, row.last_resolved_at, row.reopened,
-             row.resolved_assignee_id) for row in rows]
+        "conversation_id"
+    )
+    return [
+        (row.conversation.subject, row.first_resolved_at, row.last_resolved_at, row.reopened, row.resolved_assignee_id)
+        for row in rows
+    ]
 
 
 def test_projector_records_resolutions_reopen_and_the_assignee_then(story):

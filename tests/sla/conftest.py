@@ -23,5 +23,3 @@ def policy(db):
 @pytest.fixture
 def customer(db):
     return services.contact_create(name="Grace Hopper", email="grace@example.com", segment="smb")
-
-

@@ -1,4 +1,5 @@
 """SLA admin: calendars with a holidays preview, policies validated like the API, targets read-only."""
+
 import pytest
 
 from sla.models import BusinessHours
@@ -21,16 +22,32 @@ def test_holidays_preview_lists_the_years_closed_dates(admin_client_logged_in, o
 
 
 def test_calendar_form_refuses_a_bad_timezone(admin_client_logged_in):
-    page = admin_client_logged_in.post("/admin/sla/businesshours/add/", {
-        "name": "Nowhere", "timezone": "Mars/Base", "intervals": '[{"weekday": 0, "start": "09:00", "end": "17:00"}]',
-        "holidays_country": "", "holidays_subdivision": "", "extra_holidays": "[]"})
+    page = admin_client_logged_in.post(
+        "/admin/sla/businesshours/add/",
+        {
+            "name": "Nowhere",
+            "timezone": "Mars/Base",
+            "intervals": '[{"weekday": 0, "start": "09:00", "end": "17:00"}]',
+            "holidays_country": "",
+            "holidays_subdivision": "",
+            "extra_holidays": "[]",
+        },
+    )
     assert page.status_code == 200 and b"Mars/Base is not one of the available choices" in page.content
 
 
 def test_policy_form_refuses_an_unknown_condition_field(admin_client_logged_in):
-    page = admin_client_logged_in.post("/admin/sla/slapolicy/add/", {
-        "name": "Bad", "position": 0, "active": "on", "match": '{"all": [{"field": "x", "op": "eq", "value": 1}]}',
-        "first_response_minutes": 10, "warning_percent": 80})
+    page = admin_client_logged_in.post(
+        "/admin/sla/slapolicy/add/",
+        {
+            "name": "Bad",
+            "position": 0,
+            "active": "on",
+            "match": '{"all": [{"field": "x", "op": "eq", "value": 1}]}',
+            "first_response_minutes": 10,
+            "warning_percent": 80,
+        },
+    )
     assert page.status_code == 200 and b"unknown field" in page.content
 
 
@@ -58,14 +75,20 @@ def test_conversation_page_shows_its_targets_with_time_left_to_an_agent(client, 
     assert "Resolution" in content and "7h 45m" in content
 
 
-def test_calendar_form_picks_country_and_subdivision_and_previews_this_years_holidays(
-    admin_client_logged_in, clock
-):
+def test_calendar_form_picks_country_and_subdivision_and_previews_this_years_holidays(admin_client_logged_in, clock):
     page = admin_client_logged_in.get("/admin/sla/businesshours/add/")
     assert b'<option value="DE">Germany (DE)</option>' in page.content
-    response = admin_client_logged_in.post("/admin/sla/businesshours/add/", {
-        "name": "Munich", "timezone": "Europe/Berlin",
-        "intervals": '[{"weekday": 0, "start": "09:00", "end": "17:00"}]', "holidays_country": "DE", "holidays_subdivision": "BY", "extra_holidays": '["2026-12-24"]'})
+    response = admin_client_logged_in.post(
+        "/admin/sla/businesshours/add/",
+        {
+            "name": "Munich",
+            "timezone": "Europe/Berlin",
+            "intervals": '[{"weekday": 0, "start": "09:00", "end": "17:00"}]',
+            "holidays_country": "DE",
+            "holidays_subdivision": "BY",
+            "extra_holidays": '["2026-12-24"]',
+        },
+    )
     assert response.status_code == 302
     calendar = BusinessHours.objects.get(name="Munich")
     assert (calendar.holidays_country, calendar.holidays_subdivision) == ("DE", "BY")
@@ -75,7 +98,15 @@ def test_calendar_form_picks_country_and_subdivision_and_previews_this_years_hol
 
 
 def test_calendar_form_refuses_a_subdivision_of_another_country(admin_client_logged_in):
-    page = admin_client_logged_in.post("/admin/sla/businesshours/add/", {
-        "name": "Mixed", "timezone": "Europe/Berlin", "intervals": '[{"weekday": 0, "start": "09:00", "end": "17:00"}]',
-        "holidays_country": "FR", "holidays_subdivision": "BY", "extra_holidays": "[]"})
+    page = admin_client_logged_in.post(
+        "/admin/sla/businesshours/add/",
+        {
+            "name": "Mixed",
+            "timezone": "Europe/Berlin",
+            "intervals": '[{"weekday": 0, "start": "09:00", "end": "17:00"}]',
+            "holidays_country": "FR",
+            "holidays_subdivision": "BY",
+            "extra_holidays": "[]",
+        },
+    )
     assert page.status_code == 200 and b"is not a subdivision of FR" in page.content

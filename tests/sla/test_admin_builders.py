@@ -1,6 +1,7 @@
 """SLA admin builders instead of raw JSON: the week grid of opening hours, the closed-dates list, the policy's match
 condition and pausing statuses. Each saves the same JSON the API writes, refuses bad input with a form error on its
 field, and keeps a JSON toggle that saves the typed JSON."""
+
 import json
 
 import pytest
@@ -19,8 +20,15 @@ def admin(client, manager):
 
 
 def calendar_post(**extra) -> dict:
-    return {"name": "Berlin office", "timezone": "Europe/Berlin", "holidays_country": "DE",
-            "holidays_subdivision": "", "intervals__builder": "1", "extra_holidays__builder": "1", **extra}
+    return {
+        "name": "Berlin office",
+        "timezone": "Europe/Berlin",
+        "holidays_country": "DE",
+        "holidays_subdivision": "",
+        "intervals__builder": "1",
+        "extra_holidays__builder": "1",
+        **extra,
+    }
 
 
 WEDNESDAY = {"intervals__open_2": "1", "intervals__start_2": ["09:00"], "intervals__end_2": ["17:00"]}
@@ -32,20 +40,34 @@ def form_errors(page, field: str) -> list[str]:
 
 
 def test_week_grid_saves_several_intervals_a_day_and_skips_closed_days(admin):
-    response = admin.post(ADD_CALENDAR, calendar_post(**{
-        "intervals__open_0": "1", "intervals__start_0": ["09:00", "13:00"], "intervals__end_0": ["12:00", "17:30"],
-        "intervals__open_4": "1", "intervals__start_4": ["22:00"], "intervals__end_4": ["06:00"],
-        "intervals__start_5": ["10:00"], "intervals__end_5": ["14:00"],  # Saturday not ticked open: ignored
-    }))
+    response = admin.post(
+        ADD_CALENDAR,
+        calendar_post(
+            **{
+                "intervals__open_0": "1",
+                "intervals__start_0": ["09:00", "13:00"],
+                "intervals__end_0": ["12:00", "17:30"],
+                "intervals__open_4": "1",
+                "intervals__start_4": ["22:00"],
+                "intervals__end_4": ["06:00"],
+                "intervals__start_5": ["10:00"],
+                "intervals__end_5": ["14:00"],  # Saturday not ticked open: ignored
+            }
+        ),
+    )
     assert response.status_code == 302
     assert BusinessHours.objects.get().intervals == [
-        {"weekday": 0, "start": "09:00", "end": "12:00"}, {"weekday": 0, "start": "13:00", "end": "17:30"},
-        {"weekday": 4, "start": "22:00", "end": "06:00"}]
+        {"weekday": 0, "start": "09:00", "end": "12:00"},
+        {"weekday": 0, "start": "13:00", "end": "17:30"},
+        {"weekday": 4, "start": "22:00", "end": "06:00"},
+    ]
 
 
 def test_week_grid_refuses_an_interval_without_an_end(admin):
-    page = admin.post(ADD_CALENDAR, calendar_post(**{
-        "intervals__open_1": "1", "intervals__start_1": ["09:00"], "intervals__end_1": [""]}))
+    page = admin.post(
+        ADD_CALENDAR,
+        calendar_post(**{"intervals__open_1": "1", "intervals__start_1": ["09:00"], "intervals__end_1": [""]}),
+    )
     assert form_errors(page, "intervals") == ['Tuesday 09:00 – ?: "end" must be a time "HH:MM" (00:00 to 24:00).']
     assert not BusinessHours.objects.exists()
 
@@ -66,8 +88,9 @@ def test_json_toggle_saves_the_typed_json_and_refuses_broken_json(admin):
 
 
 def test_closed_dates_list_saves_dates_and_refuses_a_bad_one(admin):
-    response = admin.post(ADD_CALENDAR, calendar_post(
-        **WEDNESDAY, **{"extra_holidays__date": ["2026-12-24", "", "2026-12-31"]}))
+    response = admin.post(
+        ADD_CALENDAR, calendar_post(**WEDNESDAY, **{"extra_holidays__date": ["2026-12-24", "", "2026-12-31"]})
+    )
     assert response.status_code == 302
     assert BusinessHours.objects.get().extra_holidays == ["2026-12-24", "2026-12-31"]
     page = admin.post(ADD_CALENDAR, calendar_post(name="Typo", **WEDNESDAY, **{"extra_holidays__date": ["2026-02-30"]}))
@@ -75,13 +98,24 @@ def test_closed_dates_list_saves_dates_and_refuses_a_bad_one(admin):
 
 
 def policy_post(**extra) -> dict:
-    return {"name": "VIP", "position": 0, "active": "on", "first_response_minutes": 30, "warning_percent": 80,
-            "match": "{}", **extra}
+    return {
+        "name": "VIP",
+        "position": 0,
+        "active": "on",
+        "first_response_minutes": 30,
+        "warning_percent": 80,
+        "match": "{}",
+        **extra,
+    }
 
 
 def test_policy_saves_the_builders_match_and_ticked_pausing_statuses(admin):
-    match = {"all": [{"field": "conversation.channel", "op": "in", "value": ["live_chat", "whatsapp"]},
-                     {"field": "conversation.priority", "op": "eq", "value": "urgent"}]}
+    match = {
+        "all": [
+            {"field": "conversation.channel", "op": "in", "value": ["live_chat", "whatsapp"]},
+            {"field": "conversation.priority", "op": "eq", "value": "urgent"},
+        ]
+    }
     response = admin.post(ADD_POLICY, policy_post(match=json.dumps(match), pause_on=["pending", "on_hold"]))
     assert response.status_code == 302
     policy = SlaPolicy.objects.get()
@@ -94,8 +128,9 @@ def test_policy_refuses_a_pausing_status_that_stops_the_clock(admin):
 
 
 def test_policy_refuses_a_match_on_an_unknown_op(admin):
-    page = admin.post(ADD_POLICY, policy_post(match='{"all": [{"field": "conversation.channel", "op": "like", '
-                                                    '"value": "web"}]}'))
+    page = admin.post(
+        ADD_POLICY, policy_post(match='{"all": [{"field": "conversation.channel", "op": "like", "value": "web"}]}')
+    )
     assert 'unknown op "like"' in " ".join(form_errors(page, "match"))
 
 

@@ -1,11 +1,12 @@
 """What the SLA app adds to the agent's workspace: badges per target on the conversation page, the SLA column of the
 conversation list (coloured when breached or due soon) and the Breached / Due soon views. The policy's targets are
 60 min first response, 480 min resolution, warning at 80 %."""
+
 import pytest
 from django.urls import reverse
 
-from sla.sweep import run_sweep
 from conversations import services
+from sla.sweep import run_sweep
 
 CHANGELIST = reverse("admin:conversations_conversation_changelist")
 

@@ -1,5 +1,6 @@
 """The SLA badge on the conversation page says when its time is business time (counted on the policy's calendar,
 nights and weekends left out), so "due in 7h" is not read as seven hours from now; calendar time stays as it was."""
+
 from django.urls import reverse
 
 from tests.support.sla import make_policy, open_conversation

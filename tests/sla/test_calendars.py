@@ -1,4 +1,5 @@
 """Business-time arithmetic, checked against cases worked out by hand (docs/managers.md)."""
+
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from sla.calendars import (
 )
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def weekdays(start: str, end: str, days=range(5)) -> list[dict]:
@@ -82,8 +83,9 @@ def test_a_public_holiday_on_a_friday_is_closed():
 
 
 def test_easter_makes_a_four_day_weekend_in_germany():
-    office = build_calendar(timezone="Europe/Berlin", intervals=weekdays("09:00", "17:00"), country="DE",
-                            subdivision="BY")
+    office = build_calendar(
+        timezone="Europe/Berlin", intervals=weekdays("09:00", "17:00"), country="DE", subdivision="BY"
+    )
     thursday_4pm = at(BERLIN, 2026, 4, 2, 16, 0)  # Good Friday 3 April, Easter Monday 6 April
     due = add_business_minutes(office, thursday_4pm, 120)
     assert due == at(BERLIN, 2026, 4, 7, 10, 0)
@@ -91,8 +93,9 @@ def test_easter_makes_a_four_day_weekend_in_germany():
 
 
 def test_custom_closed_date_and_holiday_make_a_four_day_closure():
-    office = build_calendar(timezone="Europe/Berlin", intervals=weekdays("09:00", "17:00"), country="DE",
-                            extra_dates=["2026-12-24"])
+    office = build_calendar(
+        timezone="Europe/Berlin", intervals=weekdays("09:00", "17:00"), country="DE", extra_dates=["2026-12-24"]
+    )
     wednesday_4pm = at(BERLIN, 2026, 12, 23, 16, 0)  # 24th custom, 25th holiday (Friday), then the weekend
     assert add_business_minutes(office, wednesday_4pm, 120) == at(BERLIN, 2026, 12, 28, 10, 0)
 
@@ -116,8 +119,11 @@ def test_counting_inverts_adding():
 
 
 def test_a_calendar_closed_every_day_is_refused_instead_of_looping():
-    closed = build_calendar(timezone="UTC", intervals=weekdays("09:00", "17:00", [0]),
-                            extra_dates=[(dt.date(2026, 1, 1) + dt.timedelta(days=n)).isoformat() for n in range(1200)])
+    closed = build_calendar(
+        timezone="UTC",
+        intervals=weekdays("09:00", "17:00", [0]),
+        extra_dates=[(dt.date(2026, 1, 1) + dt.timedelta(days=n)).isoformat() for n in range(1200)],
+    )
     with pytest.raises(ValidationError):
         add_business_minutes(closed, dt.datetime(2026, 1, 1, tzinfo=UTC), 60)
 
@@ -129,19 +135,28 @@ def test_holidays_preview_lists_the_year_with_custom_dates():
     assert dt.date(2027, 1, 2) not in days
 
 
-@pytest.mark.parametrize("intervals", [
-    [], [{"weekday": 7, "start": "09:00", "end": "17:00"}], [{"weekday": 0, "start": "9", "end": "17:00"}],
-    [{"weekday": 0, "start": "09:00", "end": "09:00", "extra": 1}],
-    [{"weekday": 0, "start": "09:00", "end": "13:00"}, {"weekday": 0, "start": "12:00", "end": "17:00"}],
-    "09:00-17:00",
-])
+@pytest.mark.parametrize(
+    "intervals",
+    [
+        [],
+        [{"weekday": 7, "start": "09:00", "end": "17:00"}],
+        [{"weekday": 0, "start": "9", "end": "17:00"}],
+        [{"weekday": 0, "start": "09:00", "end": "09:00", "extra": 1}],
+        [{"weekday": 0, "start": "09:00", "end": "13:00"}, {"weekday": 0, "start": "12:00", "end": "17:00"}],
+        "09:00-17:00",
+    ],
+)
 def test_bad_intervals_are_refused(intervals):
     with pytest.raises(ValidationError):
         validate_intervals(intervals)
 
 
 def test_bad_timezone_and_holiday_settings_are_refused():
-    for check in (lambda: validate_timezone("Mars/Olympus"), lambda: validate_holidays("XX", "", []),
-                  lambda: validate_holidays("DE", "ZZ", []), lambda: validate_holidays("DE", "", ["24.12.2026"])):
+    for check in (
+        lambda: validate_timezone("Mars/Olympus"),
+        lambda: validate_holidays("XX", "", []),
+        lambda: validate_holidays("DE", "ZZ", []),
+        lambda: validate_holidays("DE", "", ["24.12.2026"]),
+    ):
         with pytest.raises(ValidationError):
             check()

@@ -1,4 +1,5 @@
 """Per-conversation SLA clocks kept up to date by domain events: start, meet, pause, resume, re-selection."""
+
 import datetime as dt
 
 import pytest
@@ -6,7 +7,7 @@ import pytest
 from conversations import services
 from conversations.models import Event
 from sla.models import SlaTarget
-from tests.support.sla import make_policy, MONDAY_9AM, open_conversation
+from tests.support.sla import MONDAY_9AM, make_policy, open_conversation
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +32,9 @@ def test_new_conversation_gets_first_response_and_resolution_clocks(clock, polic
 
 def test_business_hours_policy_counts_only_open_time(clock, office_hours, customer):
     make_policy(business_hours=office_hours)
-    clock.now = dt.datetime(2026, 6, 12, 14, 30, tzinfo=dt.timezone.utc)  # Friday 16:30 in Berlin
+    clock.now = dt.datetime(2026, 6, 12, 14, 30, tzinfo=dt.UTC)  # Friday 16:30 in Berlin
     conversation = open_conversation(customer)
-    assert target(conversation, "first_response").due_at == dt.datetime(2026, 6, 15, 7, 30, tzinfo=dt.timezone.utc)
+    assert target(conversation, "first_response").due_at == dt.datetime(2026, 6, 15, 7, 30, tzinfo=dt.UTC)
 
 
 def test_public_agent_reply_meets_first_response_but_an_internal_note_does_not(clock, policy, customer):
@@ -97,8 +98,12 @@ def test_resolving_meets_resolution_and_reopening_resumes_it(clock, policy, cust
 
 def test_the_first_matching_policy_by_position_applies(clock, customer):
     make_policy(name="Default", position=10, targets={"first_response": 60})
-    make_policy(name="Urgent", position=1, targets={"first_response": 15},
-                match={"all": [{"field": "conversation.priority", "op": "in", "value": ["high", "urgent"]}]})
+    make_policy(
+        name="Urgent",
+        position=1,
+        targets={"first_response": 15},
+        match={"all": [{"field": "conversation.priority", "op": "in", "value": ["high", "urgent"]}]},
+    )
     urgent = open_conversation(customer, priority="urgent")
     normal = open_conversation(customer)
     assert target(urgent, "first_response").policy.name == "Urgent"
@@ -113,8 +118,12 @@ def test_no_matching_policy_means_no_clocks(clock, customer):
 
 def test_raising_the_priority_moves_running_clocks_to_the_stricter_policy(clock, customer):
     make_policy(name="Default", position=10, targets={"first_response": 60, "resolution": 480})
-    make_policy(name="Urgent", position=1, targets={"first_response": 15},
-                match={"all": [{"field": "conversation.priority", "op": "eq", "value": "urgent"}]})
+    make_policy(
+        name="Urgent",
+        position=1,
+        targets={"first_response": 15},
+        match={"all": [{"field": "conversation.priority", "op": "eq", "value": "urgent"}]},
+    )
     conversation = open_conversation(customer)
     clock.advance(minutes=10)
     services.conversation_set_priority(conversation=conversation, priority="urgent")
@@ -127,8 +136,12 @@ def test_raising_the_priority_moves_running_clocks_to_the_stricter_policy(clock,
 def test_reassigning_to_a_team_with_its_own_policy_reselects(clock, customer):
     billing = services.team_create(name="Billing")
     make_policy(name="Default", position=10, targets={"first_response": 60})
-    make_policy(name="Billing", position=1, targets={"first_response": 240},
-                match={"any": [{"field": "conversation.team", "op": "eq", "value": "billing"}]})
+    make_policy(
+        name="Billing",
+        position=1,
+        targets={"first_response": 240},
+        match={"any": [{"field": "conversation.team", "op": "eq", "value": "billing"}]},
+    )
     conversation = open_conversation(customer)
     services.conversation_assign(conversation=conversation, team=billing)
     assert target(conversation, "first_response").due_at == MONDAY_9AM + minutes(240)
@@ -138,8 +151,12 @@ def test_reassigning_to_a_team_with_its_own_policy_reselects(clock, customer):
 
 def test_a_contact_moving_segment_reselects_its_conversations(clock, customer):
     make_policy(name="Default", position=10, targets={"first_response": 60})
-    make_policy(name="Enterprise", position=1, targets={"first_response": 20},
-                match={"all": [{"field": "contact.segment", "op": "eq", "value": "enterprise"}]})
+    make_policy(
+        name="Enterprise",
+        position=1,
+        targets={"first_response": 20},
+        match={"all": [{"field": "contact.segment", "op": "eq", "value": "enterprise"}]},
+    )
     conversation = open_conversation(customer)
     services.contact_update(contact=customer, segment="enterprise")
     assert target(conversation, "first_response").policy.name == "Enterprise"

@@ -1,4 +1,5 @@
 """Policy match conditions: the workflow condition format, compiled to a query that selects what the engine's does."""
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -13,14 +14,26 @@ CONDITIONS = [
     {"all": [{"field": "conversation.channel", "op": "eq", "value": "EMAIL"}]},
     {"all": [{"field": "conversation.priority", "op": "in", "value": ["high", "urgent"]}]},
     {"all": [{"field": "conversation.priority", "op": "not_in", "value": ["low"]}]},
-    {"any": [{"field": "conversation.team", "op": "eq", "value": "billing"},
-             {"field": "contact.segment", "op": "eq", "value": "Enterprise"}]},
+    {
+        "any": [
+            {"field": "conversation.team", "op": "eq", "value": "billing"},
+            {"field": "contact.segment", "op": "eq", "value": "Enterprise"},
+        ]
+    },
     {"all": [{"field": "conversation.team", "op": "neq", "value": "Billing"}]},
     {"all": [{"field": "conversation.team", "op": "is_set"}]},
     {"all": [{"field": "conversation.team", "op": "is_not_set"}]},
-    {"all": [{"field": "contact.segment", "op": "starts_with", "value": "ent"},
-             {"any": [{"field": "conversation.channel", "op": "neq", "value": "phone"},
-                      {"field": "conversation.priority", "op": "eq", "value": "urgent"}]}]},
+    {
+        "all": [
+            {"field": "contact.segment", "op": "starts_with", "value": "ent"},
+            {
+                "any": [
+                    {"field": "conversation.channel", "op": "neq", "value": "phone"},
+                    {"field": "conversation.priority", "op": "eq", "value": "urgent"},
+                ]
+            },
+        ]
+    },
     {"all": [{"field": "contact.segment", "op": "contains", "value": "MB"}]},
     {"all": [{"field": "contact.segment", "op": "not_contains", "value": "mb"}]},
     {"all": [{"field": "contact.segment", "op": "ends_with", "value": "prise"}]},
@@ -69,16 +82,19 @@ def test_empty_conditions_match_everything_and_an_empty_any_nothing(conversation
     assert selected(compile_condition({"any": []})) == set()
 
 
-@pytest.mark.parametrize("condition, message", [
-    ({"all": [{"field": "conversation.subject", "op": "eq", "value": "x"}]}, "unknown field"),
-    ({"all": [{"field": "conversation.channel", "op": "like", "value": "x"}]}, "unknown op"),
-    ({"all": [{"field": "conversation.channel", "op": "eq"}]}, "needs a value"),
-    ({"all": [{"field": "conversation.channel", "op": "in", "value": "email"}]}, "list value"),
-    ({"all": [{"field": "contact.segment", "op": "matches", "value": "("}]}, "regular expression"),
-    ({"all": [{"field": "contact.segment", "op": "eq", "value": True}]}, "text or whole numbers"),
-    ({"all": [], "any": []}, "nothing else"),
-    ("channel = email", "expected an object"),
-])
+@pytest.mark.parametrize(
+    "condition, message",
+    [
+        ({"all": [{"field": "conversation.subject", "op": "eq", "value": "x"}]}, "unknown field"),
+        ({"all": [{"field": "conversation.channel", "op": "like", "value": "x"}]}, "unknown op"),
+        ({"all": [{"field": "conversation.channel", "op": "eq"}]}, "needs a value"),
+        ({"all": [{"field": "conversation.channel", "op": "in", "value": "email"}]}, "list value"),
+        ({"all": [{"field": "contact.segment", "op": "matches", "value": "("}]}, "regular expression"),
+        ({"all": [{"field": "contact.segment", "op": "eq", "value": True}]}, "text or whole numbers"),
+        ({"all": [], "any": []}, "nothing else"),
+        ("channel = email", "expected an object"),
+    ],
+)
 def test_bad_conditions_name_the_node_and_the_problem(condition, message):
     with pytest.raises(ValidationError) as error:
         validate_condition(condition)

@@ -1,4 +1,5 @@
 """The sweep: due warnings and breaches found by index and emitted exactly once, even by two sweeps at once."""
+
 import datetime as dt
 import threading
 
@@ -43,7 +44,10 @@ def test_breach_fires_once_with_how_late_it_is(clock, policy, customer):
     [breach] = sla_events("sla.breached")
     assert breach.conversation == conversation
     assert {key: breach.payload[key] for key in ("metric", "minutes_late", "policy_id")} == {
-        "metric": "first_response", "minutes_late": 5, "policy_id": policy.pk}
+        "metric": "first_response",
+        "minutes_late": 5,
+        "policy_id": policy.pk,
+    }
     first = SlaTarget.objects.get(conversation=conversation, metric="first_response")
     assert (first.state, first.breached_at) == ("breached", at(60))
 
@@ -127,7 +131,8 @@ def test_sweep_reads_due_clocks_through_the_due_at_index():
 
 def test_the_sweep_schedule_exists_once_after_migrate():
     assert list(Schedule.objects.filter(name=SCHEDULE_NAME).values_list("func", "schedule_type", "minutes")) == [
-        ("sla.tasks.sla_sweep_task", Schedule.MINUTES, 1)]
+        ("sla.tasks.sla_sweep_task", Schedule.MINUTES, 1)
+    ]
     assert ensure_sla_schedule() is False
     call_command("ensure_sla_schedule")
     assert Schedule.objects.filter(name=SCHEDULE_NAME).count() == 1

@@ -1,5 +1,6 @@
 """SLA "time left" counts one kind of time per target, and says which: business time when the policy uses a
 calendar, calendar time otherwise, the same whether the clock runs or is paused (issue 14)."""
+
 import re
 
 from conversations import services
@@ -16,8 +17,9 @@ def time_left_cells(html: str) -> list[str]:
     return [cell.strip() for cell in cells]
 
 
-def test_business_time_left_is_the_same_running_overnight_and_paused(clock, office_hours, customer, agent_client,
-                                                                     client, agent):
+def test_business_time_left_is_the_same_running_overnight_and_paused(
+    clock, office_hours, customer, agent_client, client, agent
+):
     make_policy(business_hours=office_hours, targets={"resolution": 480})
     conversation = services.conversation_open(contact=customer, channel="email", subject="Invoice")
     clock.advance(hours=10)  # Monday 11:00 to 21:00 in Berlin: 6 open hours used, the office is closed now
@@ -38,6 +40,8 @@ def test_calendar_time_left_says_so(clock, policy, customer, client, manager):
     clock.advance(minutes=15)
     client.force_login(manager)
     page = client.get("/admin/sla/slatarget/").content.decode()
-    assert sorted(time_left_cells(page)) == ['0h 45m <span class="sla-time-kind">calendar time</span>',
-                                             '7h 45m <span class="sla-time-kind">calendar time</span>']
+    assert sorted(time_left_cells(page)) == [
+        '0h 45m <span class="sla-time-kind">calendar time</span>',
+        '7h 45m <span class="sla-time-kind">calendar time</span>',
+    ]
     assert "<th" in page and "Time left" in page

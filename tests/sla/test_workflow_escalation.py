@@ -3,6 +3,7 @@
 Everything goes through the public surfaces: the policy and the workflow are made over the API, time passes with
 `conversations.clock.travel`, the sweep runs as the schedule would run it, and events are drained as workers would.
 """
+
 import datetime as dt
 
 import pytest
@@ -20,12 +21,26 @@ ESCALATION = {
     "name": "Escalate breached first replies",
     "status": "active",
     "trigger": {"type": "sla.breached", "config": {"metrics": ["first_response"]}},
-    "steps": [{"type": "escalate", "config": {
-        "team": "Tier 2", "priority": "urgent",
-        "note": "{{ sla.metric }} target of {{ sla.target_minutes }} min missed ({{ sla.policy }})"}}],
+    "steps": [
+        {
+            "type": "escalate",
+            "config": {
+                "team": "Tier 2",
+                "priority": "urgent",
+                "note": "{{ sla.metric }} target of {{ sla.target_minutes }} min missed ({{ sla.policy }})",
+            },
+        }
+    ],
 }
-POLICY = {"name": "Standard", "position": 1, "match": {}, "business_hours": None,
-          "targets": {"first_response": 30, "resolution": 480}, "pause_on": ["pending"], "warning_percent": 50}
+POLICY = {
+    "name": "Standard",
+    "position": 1,
+    "match": {},
+    "business_hours": None,
+    "targets": {"first_response": 30, "resolution": 480},
+    "pause_on": ["pending"],
+    "warning_percent": 50,
+}
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Playwright's sync API keeps an asyncio loop in the main thread, so Django's asyn
 test's own ORM calls: the browser fixtures set DJANGO_ALLOW_ASYNC_UNSAFE for the test only, and Playwright is
 started per test so no loop outlives it.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,16 @@ from tests.infra.plugin import require_service
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "browser" / "artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture
@@ -42,6 +51,7 @@ def chromium(monkeypatch) -> Iterator:
 @pytest.fixture
 def new_page(chromium) -> Callable:
     """Open a page in a fresh browser context (its own cookies), e.g. one per person logging in."""
+
     def open_page():
         context = chromium.new_context(viewport={"width": 1400, "height": 1000})
         context.set_default_timeout(15_000)

@@ -1,4 +1,5 @@
 """A settable clock for `timezone.now()` (and so `clock.now()` and `auto_now_add`): moved by hand, never by sleeping."""
+
 import datetime as dt
 
 

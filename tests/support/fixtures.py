@@ -1,6 +1,7 @@
 """Fixtures used in more than one test directory (registered for all tests by tests/conftest.py). Outbound tests
 reach fake remote endpoints (pytest-httpserver on 127.0.0.1), which the SSRF guard refuses unless allowlisted: `allow_loopback`
 allowlists exactly the loopback names those servers use."""
+
 import pytest
 
 from sla.policies import business_hours_save
@@ -10,11 +11,15 @@ from workflows import services
 @pytest.fixture
 def make_workflow(db):
     def make(trigger_type, steps, trigger_config=None, status="active", name="Test workflow"):
-        return services.workflow_create(definition={
-            "name": name, "status": status,
-            "trigger": {"type": trigger_type, "config": trigger_config or {}},
-            "steps": steps,
-        })
+        return services.workflow_create(
+            definition={
+                "name": name,
+                "status": status,
+                "trigger": {"type": trigger_type, "config": trigger_config or {}},
+                "steps": steps,
+            }
+        )
+
     return make
 
 
@@ -43,7 +48,10 @@ def no_sockets(monkeypatch):
 def office_hours(db):
     """Monday to Friday 09:00-17:00 in Berlin with Bavarian public holidays."""
     return business_hours_save(
-        name="Berlin office", timezone="Europe/Berlin",
+        name="Berlin office",
+        timezone="Europe/Berlin",
         intervals=[{"weekday": day, "start": "09:00", "end": "17:00"} for day in range(5)],
-        holidays_country="DE", holidays_subdivision="BY", extra_holidays=[],
+        holidays_country="DE",
+        holidays_subdivision="BY",
+        extra_holidays=[],
     )

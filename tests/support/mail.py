@@ -1,4 +1,5 @@
 """Raw customer mail and posting it to an inbox's inbound endpoint."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,9 +9,17 @@ from email.utils import format_datetime, make_msgid
 from rest_framework.test import APIClient
 
 
-def make_mail(*, subject: str = "My order is late", body: str = "Where is my parcel?", sender: str = "Bo Customer "
-              "<bo@customer.test>", to: str = "support@helpdesk.test", message_id: str | None = None,
-              in_reply_to: str = "", references: str = "", headers: dict | None = None) -> bytes:
+def make_mail(
+    *,
+    subject: str = "My order is late",
+    body: str = "Where is my parcel?",
+    sender: str = "Bo Customer <bo@customer.test>",
+    to: str = "support@helpdesk.test",
+    message_id: str | None = None,
+    in_reply_to: str = "",
+    references: str = "",
+    headers: dict | None = None,
+) -> bytes:
     """A plain mail as a client would send it."""
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = sender, to, subject

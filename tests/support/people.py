@@ -1,4 +1,5 @@
 """People and their clients: staff users with roles and agent profiles, API and admin clients."""
+
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from rest_framework.authtoken.models import Token
@@ -13,8 +14,9 @@ def make_user(username: str, group: str, **profile) -> User:
     if "available" in profile:
         profile["status"] = "online" if profile.pop("available") else "away"
     profile.setdefault("status", "online")
-    user = User.objects.create_user(username=username, password="pw-" + username, email=f"{username}@example.com",
-                                    is_staff=True)
+    user = User.objects.create_user(
+        username=username, password="pw-" + username, email=f"{username}@example.com", is_staff=True
+    )
     user.groups.add(Group.objects.get(name=group))
     AgentProfile.objects.create(user=user, **profile)
     return user

@@ -1,5 +1,6 @@
 """Fake remote endpoints (pytest-httpserver handlers on 127.0.0.1) whose timing the test controls by conditions, not
 by sleeping."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Report helpers: a settable clock, moments of October 2026 in UTC and a history played in time order."""
+
 import datetime as dt
 
 from sla.sweep import run_sweep

@@ -1,4 +1,5 @@
 """Driving the engine from a test the way its tasks and the sweep would, with the clock injected (no sleeping)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,15 +41,17 @@ def message_event(message):
 
 def replies(conversation) -> list[str]:
     """The automated replies on the conversation (what `auto_reply` steps wrote), oldest first."""
-    return list(conversation.messages.filter(sender_type="ai").order_by("created_at", "pk")
-                .values_list("body", flat=True))
+    return list(
+        conversation.messages.filter(sender_type="ai").order_by("created_at", "pk").values_list("body", flat=True)
+    )
 
 
 def drain() -> None:
     """Dispatch every undispatched event and run what it starts, until nothing is left (chains of depth+1 too)."""
     for _ in range(20):
-        pending = list(Event.objects.filter(dispatched_at__isnull=True).order_by("occurred_at")
-                       .values_list("pk", flat=True))
+        pending = list(
+            Event.objects.filter(dispatched_at__isnull=True).order_by("occurred_at").values_list("pk", flat=True)
+        )
         if not pending:
             return
         for event_id in pending:
@@ -62,15 +65,24 @@ def step_output(workflow, position: int = 0) -> dict:
 
 def events_after(run: WorkflowRun, type_: str) -> list[Event]:
     """Events of `type_` on the run's conversation caused after the run's trigger (i.e. by its steps)."""
-    return list(Event.objects.filter(conversation=run.conversation, type=type_,
-                                     occurred_at__gte=run.event.occurred_at).exclude(pk=run.event.pk))
+    return list(
+        Event.objects.filter(conversation=run.conversation, type=type_, occurred_at__gte=run.event.occurred_at).exclude(
+            pk=run.event.pk
+        )
+    )
 
 
 def dry_run_context(conversation) -> StepContext:
     """The context a dry run gives a step: the conversation's latest event, nothing written."""
     event = Event.objects.filter(conversation=conversation).order_by("-occurred_at").first()
-    return StepContext(data=build_context(event, {}, conversation), event=event, conversation=conversation,
-                       depth=event.depth + 1, dry_run=True, trigger_type=event.type)
+    return StepContext(
+        data=build_context(event, {}, conversation),
+        event=event,
+        conversation=conversation,
+        depth=event.depth + 1,
+        dry_run=True,
+        trigger_type=event.type,
+    )
 
 
 def definition_errors(*steps: dict, trigger: str = "conversation.created") -> dict[str, list[str]]:
@@ -79,8 +91,9 @@ def definition_errors(*steps: dict, trigger: str = "conversation.created") -> di
     from workflows.engine.definition import DefinitionError, validate_definition
 
     try:
-        validate_definition({"name": "Check", "trigger": {"type": trigger, "config": {}}, "steps": list(steps)},
-                            check_references=False)
+        validate_definition(
+            {"name": "Check", "trigger": {"type": trigger, "config": {}}, "steps": list(steps)}, check_references=False
+        )
     except DefinitionError as exc:
         return exc.errors
     return {}

@@ -1,10 +1,11 @@
 """SLA helpers: the reference Monday morning, policies and conversations made through the services."""
+
 import datetime as dt
 
 from conversations import services
 from sla.policies import sla_policy_save
 
-MONDAY_9AM = dt.datetime(2026, 6, 8, 9, 0, tzinfo=dt.timezone.utc)
+MONDAY_9AM = dt.datetime(2026, 6, 8, 9, 0, tzinfo=dt.UTC)
 
 
 def make_policy(name="Default", position=10, match=None, **values):

@@ -7,6 +7,7 @@ environment it is given, runs one command below and prints its JSON result as th
 Processes are stopped by their own PID (SIGTERM to qcluster's main PID, never to its process group
 while it is alive), and only loopback addresses are used.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,19 +30,32 @@ SLOW_MARKER_ENV = "HELPDESK_TEST_SLOW_MARKER"
 
 # --- the parent side: environments and processes ---------------------------------------------------------------
 
-def project_env(*, sqlite_path: Path | None = None, database_url: str = "", redis_url: str = "",
-                **extra: str) -> dict[str, str]:
+
+def project_env(
+    *, sqlite_path: Path | None = None, database_url: str = "", redis_url: str = "", **extra: str
+) -> dict[str, str]:
     """Environment for a subprocess on the production settings, pointed at its own database (and broker).
 
     DATABASE_URL and REDIS_URL are cleared unless given, so a PostgreSQL test pass cannot leak its test database
     into a process meant to run on a SQLite file.
     """
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "DJANGO_SETTINGS_MODULE")}
-    env.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "LOG_LEVEL": "WARNING", "DEBUG": "0",
-                "PYTHONPATH": str(ROOT), "HELPDESK_SWEEP_SECONDS": "1",
-                # The load and recovery tests drive the API as fast as they can: the rate limits are not under test.
-                "HELPDESK_THROTTLE_USER": "1000000/min", "HELPDESK_THROTTLE_ANON": "1000000/min"})
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "0",
+            "PYTHONPATH": str(ROOT),
+            "HELPDESK_SWEEP_SECONDS": "1",
+            # The load and recovery tests drive the API as fast as they can: the rate limits are not under test.
+            "HELPDESK_THROTTLE_USER": "1000000/min",
+            "HELPDESK_THROTTLE_ANON": "1000000/min",
+        }
+    )
     if sqlite_path is not None:
         env["SQLITE_PATH"] = str(sqlite_path)
     if database_url:
@@ -54,16 +68,28 @@ def project_env(*, sqlite_path: Path | None = None, database_url: str = "", redi
 
 def migrate(env: dict[str, str], timeout: float = 180) -> None:
     """Create the tables (and, through post_migrate, the sweep schedule) in the subprocess's database."""
-    result = subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"migrate failed:\n{result.stdout}\n{result.stderr}")
 
 
 def call(env: dict[str, str], command: str, *args: Any, timeout: float = 120) -> Any:
     """Run one command of this module in a fresh Django process and return its JSON result."""
-    result = subprocess.run([PYTHON, "-m", "tests.workflows.procs", command, json.dumps(args)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [PYTHON, "-m", "tests.workflows.procs", command, json.dumps(args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"{command} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -75,8 +101,14 @@ class Driver:
     dozen calls would otherwise start Django a dozen times (seconds each on a busy machine)."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen([PYTHON, "-m", "tests.workflows.procs", "serve"], cwd=ROOT, env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "tests.workflows.procs", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
     def call(self, command: str, *args: Any, timeout: float = 600) -> Any:
         """Run one command in the driver process and return its JSON result (raise with its traceback if it failed)."""
@@ -104,8 +136,13 @@ class Driver:
 def start_command(env: dict[str, str], command: str, *args: Any, log: Path) -> subprocess.Popen:
     """Start one command of this module without waiting (for a process the test will kill)."""
     with open(log, "ab") as out:
-        return subprocess.Popen([PYTHON, "-m", "tests.workflows.procs", command, json.dumps(args)], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [PYTHON, "-m", "tests.workflows.procs", command, json.dumps(args)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 class QCluster:
@@ -115,11 +152,17 @@ class QCluster:
         self.env, self.log = env, log
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "QCluster":
+    def start(self) -> QCluster:
         with open(self.log, "ab") as out:
             # A session of its own: stop() can reap leftover workers by this group id if the cluster hangs.
-            self.process = subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=self.env, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [PYTHON, "manage.py", "qcluster"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return self
 
     def log_tail(self, chars: int = 4000) -> str:
@@ -138,7 +181,7 @@ class QCluster:
             os.killpg(process.pid, signal.SIGKILL)  # the group of the session we created for it
             return process.wait(timeout=10)
 
-    def __enter__(self) -> "QCluster":
+    def __enter__(self) -> QCluster:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -155,8 +198,16 @@ def free_port() -> int:
 class Gunicorn:
     """The project served like production (`gunicorn -w N`) on a free loopback port."""
 
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 2, *, python: str = PYTHON,
-                 app: str = "helpdesk.wsgi:application", cwd: Path = ROOT) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        workers: int = 2,
+        *,
+        python: str = PYTHON,
+        app: str = "helpdesk.wsgi:application",
+        cwd: Path = ROOT,
+    ) -> None:
         """`python`, `app` and `cwd` default to this project; the benchmarks serve their peer projects with them."""
         self.env, self.log, self.workers = env, log, workers
         self.python, self.app, self.cwd = python, app, cwd
@@ -167,13 +218,28 @@ class Gunicorn:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> "Gunicorn":
+    def start(self, timeout: float = 30) -> Gunicorn:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 # --timeout: django-helpdesk's list page at 100k tickets takes about 30 s, gunicorn's default limit.
-                [self.python, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                 "--log-level", "warning", "--timeout", "300", self.app],
-                cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                [
+                    self.python,
+                    "-m",
+                    "gunicorn",
+                    "-w",
+                    str(self.workers),
+                    "-b",
+                    f"127.0.0.1:{self.port}",
+                    "--log-level",
+                    "warning",
+                    "--timeout",
+                    "300",
+                    self.app,
+                ],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -194,7 +260,7 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait()
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> Gunicorn:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -203,11 +269,18 @@ class Gunicorn:
 
 # --- the parent side: the worker tier's processes, for the reliability tests --------------------------------------
 
+
 def start_manage(env: dict[str, str], *args: str, log: Path) -> subprocess.Popen:
     """Start `manage.py <args>` in a session of its own, logging to a file (a worker tier the test will kill in)."""
     with open(log, "ab") as out:
-        return subprocess.Popen([PYTHON, "manage.py", *args], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [PYTHON, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def session_processes(session_id: int) -> list[int]:
@@ -260,6 +333,7 @@ def connected_to(port: int, pids: list[int]) -> list[int]:
 
 
 # --- the child side: commands run inside a Django process --------------------------------------------------------
+
 
 def _slow_step_type():
     """A test-only step type that blocks (touching a marker file first) while SLOW_MARKER_ENV names a file."""
@@ -322,14 +396,22 @@ def cmd_snapshot(workflow_id: int) -> dict:
     runs = []
     for run in WorkflowRun.objects.filter(workflow_id=workflow_id).order_by("pk"):
         conversation = run.conversation
-        runs.append({
-            "id": run.pk, "status": run.status, "error": run.error, "position": run.position,
-            "steps": [{"type": s.type, "status": s.status, "attempts": s.attempts} for s in run.steps.all()],
-            "tags": sorted(conversation.tags.values_list("name", flat=True)),
-            "replies": list(Message.objects.filter(conversation=conversation, sender_type__in=["ai", "system"])
-                            .values_list("body", flat=True)),
-            "tag_events": Event.objects.filter(conversation=conversation, type="conversation.tags_changed").count(),
-        })
+        runs.append(
+            {
+                "id": run.pk,
+                "status": run.status,
+                "error": run.error,
+                "position": run.position,
+                "steps": [{"type": s.type, "status": s.status, "attempts": s.attempts} for s in run.steps.all()],
+                "tags": sorted(conversation.tags.values_list("name", flat=True)),
+                "replies": list(
+                    Message.objects.filter(conversation=conversation, sender_type__in=["ai", "system"]).values_list(
+                        "body", flat=True
+                    )
+                ),
+                "tag_events": Event.objects.filter(conversation=conversation, type="conversation.tags_changed").count(),
+            }
+        )
     return {"runs": runs, "undispatched": Event.objects.filter(dispatched_at__isnull=True).count()}
 
 
@@ -351,8 +433,8 @@ def cmd_wait_for(workflow_id: int, statuses: list[str], runs: int = 1, timeout: 
 def cmd_run_with_slow_step(definition: dict, body: str) -> dict:
     """Create a workflow holding the slow step and execute its run in this process (which the test kills)."""
     from conversations.models import Event
-    from workflows.steps import step_types
     from workflows.engine.drain import dispatch_and_run
+    from workflows.steps import step_types
 
     with step_types.register_temporarily(_slow_step_type()):
         workflow = cmd_create_workflow(definition)
@@ -366,8 +448,8 @@ def cmd_sweep_after_lease(workflow_id: int) -> dict:
     """Another worker, later: move the clock past the lease and sweep once; return what it did and a snapshot."""
     from conversations import clock
     from workflows.engine import runner
-    from workflows.steps import step_types
     from workflows.engine.sweep import EVENT_GRACE, sweep_once
+    from workflows.steps import step_types
 
     with step_types.register_temporarily(_slow_step_type()):
         before = cmd_snapshot(workflow_id)
@@ -378,8 +460,8 @@ def cmd_sweep_after_lease(workflow_id: int) -> dict:
 
 def cmd_sweep_now(workflow_id: int) -> dict:
     """Another worker on the same host, at once (no clock travel): sweep once; return what it did and a snapshot."""
-    from workflows.steps import step_types
     from workflows.engine.sweep import sweep_once
+    from workflows.steps import step_types
 
     with step_types.register_temporarily(_slow_step_type()):
         before = cmd_snapshot(workflow_id)
@@ -418,9 +500,13 @@ def _runs_above(watermark: int) -> dict:
     statuses = dict(runs.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n"))
     span = runs.filter(status__in=FINISHED_RUN_STATUSES).aggregate(first=Min("finished_at"), last=Max("finished_at"))
     finished = sum(n for status, n in statuses.items() if status in FINISHED_RUN_STATUSES)
-    return {"runs": sum(statuses.values()), "finished": finished, "statuses": statuses,
-            "first_finished_at": span["first"].timestamp() if span["first"] else None,
-            "last_finished_at": span["last"].timestamp() if span["last"] else None}
+    return {
+        "runs": sum(statuses.values()),
+        "finished": finished,
+        "statuses": statuses,
+        "first_finished_at": span["first"].timestamp() if span["first"] else None,
+        "last_finished_at": span["last"].timestamp() if span["last"] else None,
+    }
 
 
 def cmd_wait_runs_finished(watermark: int, expected: int, timeout: float, poll: float = 0.5) -> dict:
@@ -444,8 +530,11 @@ def cmd_wait_runs_finished(watermark: int, expected: int, timeout: float, poll: 
 
 def cmd_customer_messages(count: int, prefix: str) -> dict:
     """Post `count` customer messages, each in a conversation of its own (a burst of work for the workers)."""
-    return {"conversations": [cmd_customer_message(f"{prefix} {n}", subject=f"{prefix} {n}")["conversation"]
-                              for n in range(count)]}
+    return {
+        "conversations": [
+            cmd_customer_message(f"{prefix} {n}", subject=f"{prefix} {n}")["conversation"] for n in range(count)
+        ]
+    }
 
 
 def cmd_run_times(workflow_id: int) -> dict:
@@ -453,8 +542,17 @@ def cmd_run_times(workflow_id: int) -> dict:
     from workflows.models import WorkflowRun
 
     runs = WorkflowRun.objects.filter(workflow_id=workflow_id).select_related("event").order_by("pk")
-    return {"runs": [{"id": run.pk, "status": run.status, "occurred": run.event.occurred_at.timestamp(),
-                      "finished": run.finished_at.timestamp() if run.finished_at else None} for run in runs]}
+    return {
+        "runs": [
+            {
+                "id": run.pk,
+                "status": run.status,
+                "occurred": run.event.occurred_at.timestamp(),
+                "finished": run.finished_at.timestamp() if run.finished_at else None,
+            }
+            for run in runs
+        ]
+    }
 
 
 def cmd_cluster(known_sentinels: list[int], timeout: float = 60) -> dict:
@@ -466,13 +564,19 @@ def cmd_cluster(known_sentinels: list[int], timeout: float = 60) -> dict:
     while time.monotonic() < deadline:
         for stat in Stat.get_all():
             if stat.sentinel not in known_sentinels and stat.workers:
-                return {"sentinel": stat.sentinel, "workers": stat.workers, "monitor": stat.monitor,
-                        "pusher": stat.pusher, "found_at": time.time()}
+                return {
+                    "sentinel": stat.sentinel,
+                    "workers": stat.workers,
+                    "monitor": stat.monitor,
+                    "pusher": stat.pusher,
+                    "found_at": time.time(),
+                }
         time.sleep(0.2)
     raise TimeoutError(f"no new cluster reported its processes within {timeout} s")
 
 
 # --- child commands of the reliability scenarios (tests/reliability/): aggregate figures, not per-run rows -----
+
 
 def cmd_tick_scheduler() -> dict:
     """Make every django-q2 schedule due and run django-q2's scheduler once, as each cluster does about every 30 s:
@@ -498,16 +602,23 @@ def cmd_engine_figures() -> dict:
     # Runs first: a run is finished only after its steps committed, so the steps and replies read after it are at
     # least as complete (reading steps first could miss the last step of a run that finished in between).
     runs = dict(WorkflowRun.objects.values_list("status").annotate(n=Count("pk")).order_by())
-    steps = StepRun.objects.aggregate(retried=Count("pk", filter=Q(attempts__gt=1)), max_attempts=Max("attempts"),
-                                      replies=Count("pk", filter=Q(type="auto_reply", status="succeeded")))
+    steps = StepRun.objects.aggregate(
+        retried=Count("pk", filter=Q(attempts__gt=1)),
+        max_attempts=Max("attempts"),
+        replies=Count("pk", filter=Q(type="auto_reply", status="succeeded")),
+    )
     return {
         "events": Event.objects.count(),
         "undispatched": Event.objects.filter(dispatched_at__isnull=True).count(),
         "customer_messages": Message.objects.filter(sender_type="customer").count(),
         "runs": runs,
-        "doubled_runs": WorkflowRun.objects.values("workflow", "event").annotate(n=Count("pk")).filter(n__gt=1)
-        .order_by().count(),
-        "retried_steps": steps["retried"], "max_attempts": steps["max_attempts"] or 0,
+        "doubled_runs": WorkflowRun.objects.values("workflow", "event")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .order_by()
+        .count(),
+        "retried_steps": steps["retried"],
+        "max_attempts": steps["max_attempts"] or 0,
         "reply_steps": steps["replies"],
         "replies": Message.objects.filter(sender_type="ai").count(),
     }
@@ -522,10 +633,11 @@ def _overdue() -> bool:
 
     now = clock.now()
     late = now - dt.timedelta(seconds=2)
-    return (WorkflowRun.objects.filter(status__in=["queued", "waiting"], resume_at__lte=late).exists()
-            or WorkflowRun.objects.filter(status="running", lease_until__lte=late).exists()
-            or Event.objects.filter(dispatched_at__isnull=True, occurred_at__lte=now - dt.timedelta(seconds=10))
-            .exists())
+    return (
+        WorkflowRun.objects.filter(status__in=["queued", "waiting"], resume_at__lte=late).exists()
+        or WorkflowRun.objects.filter(status="running", lease_until__lte=late).exists()
+        or Event.objects.filter(dispatched_at__isnull=True, occurred_at__lte=now - dt.timedelta(seconds=10)).exists()
+    )
 
 
 def cmd_wait_until_waiting(runs: int, timeout: float = 60) -> dict:
@@ -556,8 +668,12 @@ def cmd_wait_until_settled(runs: int, timeout: float = 120, tick_every: float = 
         total = sum(figures["runs"].values())
         settled = figures["undispatched"] == 0 and total >= runs and finished == total
         if settled or time.monotonic() - started > timeout:
-            return {**figures, "timed_out": not settled, "seconds": round(time.monotonic() - started, 1),
-                    "ticks": ticks}
+            return {
+                **figures,
+                "timed_out": not settled,
+                "seconds": round(time.monotonic() - started, 1),
+                "ticks": ticks,
+            }
         if time.monotonic() - last_tick > tick_every and _overdue():
             cmd_tick_scheduler()
             last_tick, ticks = time.monotonic(), ticks + 1
@@ -574,8 +690,11 @@ def cmd_replay_start(workflow_id: int) -> dict:
     from workflows.models import Workflow
 
     now = clock.now()
-    started = replay.replay_start(workflow=Workflow.objects.get(pk=workflow_id), since=now - dt.timedelta(days=1),
-                                  until=now + dt.timedelta(minutes=1))
+    started = replay.replay_start(
+        workflow=Workflow.objects.get(pk=workflow_id),
+        since=now - dt.timedelta(days=1),
+        until=now + dt.timedelta(minutes=1),
+    )
     return {"id": started.pk}
 
 
@@ -608,11 +727,13 @@ def cmd_run_variables(workflow_id: int) -> dict:
     """Each run's variables and the `wait_for` rows still waiting (docs/managers.md)."""
     from workflows.models import RunWait, WorkflowRun
 
-    return {"runs": [run.variables for run in WorkflowRun.objects.filter(workflow_id=workflow_id).order_by("pk")],
-            "waits": RunWait.objects.count()}
+    return {
+        "runs": [run.variables for run in WorkflowRun.objects.filter(workflow_id=workflow_id).order_by("pk")],
+        "waits": RunWait.objects.count(),
+    }
 
 
-COMMANDS = {name[len("cmd_"):]: function for name, function in globals().items() if name.startswith("cmd_")}
+COMMANDS = {name[len("cmd_") :]: function for name, function in globals().items() if name.startswith("cmd_")}
 
 
 def serve() -> None:

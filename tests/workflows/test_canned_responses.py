@@ -1,5 +1,6 @@
 """Canned responses: saved answers with placeholders, shared (managers) or personal (any agent), filled from the open
 conversation and inserted into the reply box; nothing is sent by rendering one."""
+
 import pytest
 from django.urls import reverse
 
@@ -10,7 +11,7 @@ from workflows.engine import canned
 from workflows.models import CannedResponse
 
 API = "/api/canned-responses/"
-THANKS = "Hi {{ contact.name }}, thanks for writing about \"{{ conversation.subject }}\"."
+THANKS = 'Hi {{ contact.name }}, thanks for writing about "{{ conversation.subject }}".'
 
 
 def test_manager_shares_a_response_and_agents_render_it(manager_client, agent_client, conversation):
@@ -21,8 +22,9 @@ def test_manager_shares_a_response_and_agents_render_it(manager_client, agent_cl
     names = [row["name"] for row in listed["results"]] if isinstance(listed, dict) else [r["name"] for r in listed]
     assert names == ["Thanks"]
 
-    rendered = agent_client.post(f"{API}{created.json()['id']}/render/", {"conversation": conversation.pk},
-                                 format="json")
+    rendered = agent_client.post(
+        f"{API}{created.json()['id']}/render/", {"conversation": conversation.pk}, format="json"
+    )
     assert rendered.status_code == 200
     assert rendered.json() == {"text": 'Hi Ada Lovelace, thanks for writing about "Printer on fire".'}
     assert not Message.objects.filter(conversation=conversation, sender_type="agent").exists()

@@ -3,6 +3,7 @@ and the workflows over the API, conversations are opened and answered over the A
 sweep run as their tasks would, and the runs are read from `/api/workflow-runs/`. `threshold_minutes` fires once a
 breach is at least that late and still unanswered — not at the breach itself.
 """
+
 import datetime as dt
 
 import pytest
@@ -12,10 +13,16 @@ from sla.sweep import run_sweep
 from tests.support.runs import drain
 from workflows.engine.sweep import sweep_once
 
-START = dt.datetime(2026, 6, 8, 9, 0, tzinfo=dt.timezone.utc)
-POLICY = {"name": "Default", "position": 1, "match": {}, "business_hours": None,
-          "targets": {"first_response": 60, "next_response": 30, "resolution": 480},
-          "pause_on": ["pending", "on_hold"], "warning_percent": 80}
+START = dt.datetime(2026, 6, 8, 9, 0, tzinfo=dt.UTC)
+POLICY = {
+    "name": "Default",
+    "position": 1,
+    "match": {},
+    "business_hours": None,
+    "targets": {"first_response": 60, "next_response": 30, "resolution": 480},
+    "pause_on": ["pending", "on_hold"],
+    "warning_percent": 80,
+}
 
 
 class FrozenTime:
@@ -44,17 +51,23 @@ def setup(manager_client, time_at):
     assert response.status_code == 201, response.json()
 
     def workflow(trigger_type: str, config: dict, tag: str) -> int:
-        body = {"name": tag, "status": "active", "trigger": {"type": trigger_type, "config": config},
-                "steps": [{"type": "add_tag", "config": {"tags": [tag]}}]}
+        body = {
+            "name": tag,
+            "status": "active",
+            "trigger": {"type": trigger_type, "config": config},
+            "steps": [{"type": "add_tag", "config": {"tags": [tag]}}],
+        }
         created = manager_client.post("/api/workflows/", body, format="json")
         assert created.status_code == 201, created.json()
         return created.json()["id"]
+
     return workflow
 
 
 def open_conversation(client, contact) -> int:
-    response = client.post("/api/conversations/", {"contact": contact.pk, "channel": "email", "subject": "Login"},
-                           format="json")
+    response = client.post(
+        "/api/conversations/", {"contact": contact.pk, "channel": "email", "subject": "Login"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     return response.json()["id"]
 
@@ -101,8 +114,9 @@ def test_threshold_minutes_fires_once_the_breach_is_that_late(manager_client, ag
     sweeps(time_at, 61)  # both breach now: not late enough yet
     assert runs(manager_client, late) == []
     time_at.at(70)
-    reply = agent_client.post(f"/api/conversations/{answered}/messages/", {"body": "On it", "sender_type": "agent"},
-                              format="json")
+    reply = agent_client.post(
+        f"/api/conversations/{answered}/messages/", {"body": "On it", "sender_type": "agent"}, format="json"
+    )
     assert reply.status_code == 201
     drain()
     sweeps(time_at, 85)

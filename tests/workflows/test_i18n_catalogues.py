@@ -1,6 +1,7 @@
 """The workflow app ships complete German, French and Spanish catalogues: every entry translated (no empty or fuzzy
 one), the compiled .mo files are the .po files as they stand, and `makemessages` over the app finds no string that
 the catalogues lack, so a new label cannot slip in untranslated."""
+
 import os
 import shutil
 import subprocess
@@ -13,8 +14,9 @@ APP = Path(__file__).resolve().parents[2] / "workflows"
 LANGUAGES = ("de", "fr", "es")
 DOMAINS = ("django", "djangojs")
 
-pytestmark = pytest.mark.skipif(shutil.which("msgfmt") is None or shutil.which("msgattrib") is None,
-                                reason="GNU gettext tools are not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("msgfmt") is None or shutil.which("msgattrib") is None, reason="GNU gettext tools are not installed"
+)
 
 
 def catalogue(language: str, domain: str) -> Path:
@@ -23,10 +25,15 @@ def catalogue(language: str, domain: str) -> Path:
 
 def problems(po: Path) -> str:
     """Entries msgattrib finds untranslated or fuzzy (empty when the catalogue is complete)."""
-    found = subprocess.run(["msgattrib", "--untranslated", "--only-fuzzy", "--no-wrap", str(po)], capture_output=True,
-                           text=True, check=True).stdout
-    untranslated = subprocess.run(["msgattrib", "--untranslated", "--no-wrap", str(po)], capture_output=True,
-                                  text=True, check=True).stdout
+    found = subprocess.run(
+        ["msgattrib", "--untranslated", "--only-fuzzy", "--no-wrap", str(po)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    untranslated = subprocess.run(
+        ["msgattrib", "--untranslated", "--no-wrap", str(po)], capture_output=True, text=True, check=True
+    ).stdout
     return "\n".join(part for part in (found, untranslated) if "msgid" in part)
 
 
@@ -45,7 +52,15 @@ def test_makemessages_finds_no_new_string(tmp_path):
     copy holds a `selectors.py`, which must not shadow the standard library)."""
     copy = tmp_path / "workflows"
     shutil.copytree(APP, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    command = [sys.executable, "-P", "-m", "django", "makemessages", "--no-obsolete", *[f"-l{lang}" for lang in LANGUAGES]]
+    command = [
+        sys.executable,
+        "-P",
+        "-m",
+        "django",
+        "makemessages",
+        "--no-obsolete",
+        *[f"-l{lang}" for lang in LANGUAGES],
+    ]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "helpdesk.settings_test", "PYTHONPATH": str(APP.parent)}
     for domain in DOMAINS:
         done = subprocess.run([*command, "-d", domain], cwd=copy, env=env, capture_output=True, text=True)

@@ -2,6 +2,7 @@
 the macro editor (its inputs rows, the shared step cards and "useful data" partials), its error summary, the
 conversation page's canned-response picker and the canned-response API errors come in German; field paths and
 machine names stay as they are."""
+
 from django.urls import reverse
 
 from workflows.engine import canned
@@ -16,12 +17,28 @@ def test_macro_editor_is_german(manager_browser):
 
     page = response.content.decode()
     assert response.status_code == 200 and response["Content-Language"] == "de"
-    for german in ("Eingaben – vor dem Anwenden abgefragt", "+ Eingabe hinzufügen", "Eingabeschlüssel",
-                   "Bestellnummer", "Schritte — was der Reihe nach passiert", "+ Schritt hinzufügen",
-                   "Nützliche Daten", "<h3>Kontakt</h3>", "inputs.key"):
+    for german in (
+        "Eingaben – vor dem Anwenden abgefragt",
+        "+ Eingabe hinzufügen",
+        "Eingabeschlüssel",
+        "Bestellnummer",
+        "Schritte — was der Reihe nach passiert",
+        "+ Schritt hinzufügen",
+        "Nützliche Daten",
+        "<h3>Kontakt</h3>",
+        "inputs.key",
+    ):
         assert german in page, german
-    for english in ("Inputs — asked before applying", "+ Add input", "Remove input", "Order number",
-                    "Steps — what happens, in order", "+ Add step", "Useful data", "<h3>Contact</h3>"):
+    for english in (
+        "Inputs — asked before applying",
+        "+ Add input",
+        "Remove input",
+        "Order number",
+        "Steps — what happens, in order",
+        "+ Add step",
+        "Useful data",
+        "<h3>Contact</h3>",
+    ):
         assert english not in page, english
     # The placeholder groups a macro offers are still only contact, conversation, message (and its inputs).
     assert "<h3>Ereignis</h3>" not in page and 'data-path="event.' not in page
@@ -42,8 +59,9 @@ def test_macro_editor_error_summary_is_german(manager_browser):
 def test_canned_picker_is_german(agent_browser, conversation):
     canned.canned_response_create(name="Danke", body="Hallo {{ contact.name }}")
 
-    page = agent_browser.get(reverse("admin:conversations_conversation_change", args=[conversation.pk]),
-                             **GERMAN).content.decode()
+    page = agent_browser.get(
+        reverse("admin:conversations_conversation_change", args=[conversation.pk]), **GERMAN
+    ).content.decode()
 
     assert "<h2>Textbausteine</h2>" in page and ">Einfügen</button>" in page and "Antwort wählen…" in page
     assert "Canned responses" not in page and ">Insert</button>" not in page
@@ -55,10 +73,10 @@ def test_canned_picker_is_german(agent_browser, conversation):
 def test_canned_api_errors_are_german_and_keyed_by_field(manager_client, agent_client):
     canned.canned_response_create(name="Thanks", body="Hello")
 
-    duplicate = manager_client.post("/api/canned-responses/", {"name": "thanks", "body": "Hi"}, format="json",
-                                    **GERMAN)
-    long = manager_client.post("/api/canned-responses/", {"name": "Long", "body": "x" * (canned.MAX_BODY + 1)},
-                               format="json", **GERMAN)
+    duplicate = manager_client.post("/api/canned-responses/", {"name": "thanks", "body": "Hi"}, format="json", **GERMAN)
+    long = manager_client.post(
+        "/api/canned-responses/", {"name": "Long", "body": "x" * (canned.MAX_BODY + 1)}, format="json", **GERMAN
+    )
     shared = agent_client.post("/api/canned-responses/", {"name": "Mine", "body": "Hi"}, format="json", **GERMAN)
 
     assert duplicate.status_code == 400 and "gibt es bereits" in str(duplicate.json())

@@ -1,5 +1,6 @@
 """The `intents` filter of `message.created`: paraphrases match, hard negatives do not, the labelled set keeps its
 precision and recall, matching is fast, and a workflow with intents runs end to end through the API."""
+
 import statistics
 import time
 
@@ -7,11 +8,11 @@ import pytest
 
 from bench.intents import evaluate
 from conversations import services
-from workflows.triggers import intents
-from workflows.engine.definition import DefinitionError
-from workflows.models import WorkflowRun
 from tests.support.runs import drain
 from tests.workflows.runs_api import runs_through_api, step_summary
+from workflows.engine.definition import DefinitionError
+from workflows.models import WorkflowRun
+from workflows.triggers import intents
 
 CANCEL = ["I want to cancel"]
 
@@ -33,15 +34,28 @@ def test_utterances_written_after_the_lexicon_keep_the_compass(split, precision,
     assert tp / (tp + fn) >= recall
 
 
-@pytest.mark.parametrize("text", ["please cancel my subscription", "how do I shut down my account?",
-                                  "I need to cancell my subscripton asap", "Can you get rid of my membership"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please cancel my subscription",
+        "how do I shut down my account?",
+        "I need to cancell my subscripton asap",
+        "Can you get rid of my membership",
+    ],
+)
 def test_paraphrases_of_i_want_to_cancel_match(text):
     assert intents.matches(CANCEL, text)
 
 
-@pytest.mark.parametrize("text", ["can I cancel the meeting invite I sent you?",
-                                  "I don't want to cancel, I just want to pause",
-                                  "Please close this ticket, the issue is solved", "I love your product"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I cancel the meeting invite I sent you?",
+        "I don't want to cancel, I just want to pause",
+        "Please close this ticket, the issue is solved",
+        "I love your product",
+    ],
+)
 def test_hard_negatives_do_not_match_i_want_to_cancel(text):
     assert not intents.matches(CANCEL, text)
 
@@ -69,21 +83,30 @@ def test_phrase_without_meaning_is_refused_on_save(make_workflow):
     assert list(error.value.errors) == ["trigger.config.intents[1]"]
 
 
-@pytest.mark.parametrize("config", [{"intents": []}, {"intents": ["refund"], "intent_threshold": 1.5},
-                                    {"intents": "refund"}])
+@pytest.mark.parametrize(
+    "config", [{"intents": []}, {"intents": ["refund"], "intent_threshold": 1.5}, {"intents": "refund"}]
+)
 def test_bad_intent_config_is_a_400_naming_the_key(manager_client, config):
-    response = manager_client.post("/api/workflows/", {
-        "name": "Bad", "trigger": {"type": "message.created", "config": config}, "steps": []}, format="json")
+    response = manager_client.post(
+        "/api/workflows/",
+        {"name": "Bad", "trigger": {"type": "message.created", "config": config}, "steps": []},
+        format="json",
+    )
     assert response.status_code == 400
     assert any(key.startswith("trigger.config.intent") for key in response.json()), response.json()
 
 
 def test_intent_workflow_runs_end_to_end_through_the_api(manager_client, agent_client, conversation):
-    response = manager_client.post("/api/workflows/", {
-        "name": "Retention", "status": "active",
-        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"], "intents": CANCEL}},
-        "steps": [{"type": "add_tag", "config": {"tags": ["cancellation"]}}],
-    }, format="json")
+    response = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Retention",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"], "intents": CANCEL}},
+            "steps": [{"type": "add_tag", "config": {"tags": ["cancellation"]}}],
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     url = f"/api/conversations/{conversation.pk}/messages/"
     for body in ["can I cancel the meeting invite I sent you?", "how do I shut down my account?"]:
@@ -98,8 +121,11 @@ def test_intent_workflow_runs_end_to_end_through_the_api(manager_client, agent_c
 
 
 def test_intent_filter_combines_with_the_other_message_filters(make_workflow, conversation):
-    workflow = make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["refund"]}}],
-                             {"sender_types": ["customer"], "intents": ["I want a refund"]})
+    workflow = make_workflow(
+        "message.created",
+        [{"type": "add_tag", "config": {"tags": ["refund"]}}],
+        {"sender_types": ["customer"], "intents": ["I want a refund"]},
+    )
     services.message_create(conversation=conversation, body="I want a refund", sender_type="agent")
     services.message_create(conversation=conversation, body="Can I get my money back?", sender_type="customer")
     drain()
@@ -120,13 +146,19 @@ def test_intent_threshold_is_chosen_per_workflow_with_a_default(make_workflow, c
     assert counts == {"default threshold": 1, "strict": 0, "loose": 1}
 
 
-def test_phrase_index_is_built_when_the_workflow_is_saved_not_per_message(manager_client, agent_client,
-                                                                         conversation):
+def test_phrase_index_is_built_when_the_workflow_is_saved_not_per_message(manager_client, agent_client, conversation):
     phrases = [f"pause my subscription for {conversation.pk} months", "freeze my membership"]  # not cached yet
     intents.compile_phrases.cache_clear()
-    response = manager_client.post("/api/workflows/", {
-        "name": "Pause", "status": "active",
-        "trigger": {"type": "message.created", "config": {"intents": phrases}}, "steps": []}, format="json")
+    response = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Pause",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": {"intents": phrases}},
+            "steps": [],
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     after_save = intents.compile_phrases.cache_info()
     assert after_save.misses == 1  # compiled once, by the save's validation

@@ -1,4 +1,5 @@
 """Prometheus metrics: the figures read from the database at scrape time, for managers' tokens only."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -11,8 +11,11 @@ from workflows.models import WorkflowRun
 
 
 def test_the_assigned_trigger_filters_on_reasons(contact, queue_team, make_agent, make_workflow):
-    workflow = make_workflow("conversation.assigned", [{"type": "add_tag", "config": {"tags": ["from-queue"]}}],
-                             trigger_config={"reasons": ["queue", "skills_timeout"]})
+    workflow = make_workflow(
+        "conversation.assigned",
+        [{"type": "add_tag", "config": {"tags": ["from-queue"]}}],
+        trigger_config={"reasons": ["queue", "skills_timeout"]},
+    )
     ann = make_agent("ann", queue_team)
     by_hand = waiting(contact, queue_team, "by hand")
     services.conversation_assign(conversation=by_hand, assignee=ann)

@@ -1,6 +1,7 @@
 """`recording.uploaded` end to end: an agent uploads a call recording over the REST API, the event starts the
 workflow, the `transcribe` step turns the audio into a Transcript and an internal note offline, and the next steps
 read the text from `vars.transcript` to tag the conversation. Also the trigger's `channels` filter."""
+
 from pathlib import Path
 
 import pytest
@@ -25,18 +26,29 @@ def upload(client, conversation, name="call.wav", content_type="audio/wav"):
 
 
 def tag_workflow(make_workflow, channels=None):
-    return make_workflow("recording.uploaded", [{"type": "add_tag", "config": {"tags": ["recorded"]}}],
-                         trigger_config={"channels": channels} if channels else None)
+    return make_workflow(
+        "recording.uploaded",
+        [{"type": "add_tag", "config": {"tags": ["recorded"]}}],
+        trigger_config={"channels": channels} if channels else None,
+    )
 
 
-def test_uploaded_recording_is_transcribed_and_the_transcript_drives_the_next_steps(agent_client, phone_call,
-                                                                                    make_workflow):
-    workflow = make_workflow("recording.uploaded", [
-        {"type": "transcribe", "config": {"language": "en-US"}},
-        {"type": "condition", "config": {"all": [{"field": "vars.transcript", "op": "contains", "value": "printer"}]},
-         "on_false": "stop"},
-        {"type": "add_tag", "config": {"tags": ["printer-issue"]}},
-    ], trigger_config={"channels": ["phone"]})
+def test_uploaded_recording_is_transcribed_and_the_transcript_drives_the_next_steps(
+    agent_client, phone_call, make_workflow
+):
+    workflow = make_workflow(
+        "recording.uploaded",
+        [
+            {"type": "transcribe", "config": {"language": "en-US"}},
+            {
+                "type": "condition",
+                "config": {"all": [{"field": "vars.transcript", "op": "contains", "value": "printer"}]},
+                "on_false": "stop",
+            },
+            {"type": "add_tag", "config": {"tags": ["printer-issue"]}},
+        ],
+        trigger_config={"channels": ["phone"]},
+    )
     response = upload(agent_client, phone_call)
     assert response.status_code == 201, response.content
     recording_id = response.json()["id"]

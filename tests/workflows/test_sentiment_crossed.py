@@ -1,12 +1,13 @@
 """`conversation.sentiment_crossed` (docs/reference/triggers.md): fires when the conversation's average sentiment
 crosses the threshold in the configured direction — once, and again only after it has crossed back."""
+
 import pytest
 
 from conversations import services
 from conversations.models import Event
-from workflows.models import WorkflowRun
 from tests.support.runs import drain
 from tests.workflows.runs_api import runs_through_api, step_summary
+from workflows.models import WorkflowRun
 
 ANGRY = "This is terrible, I am furious and the product is useless"  # VADER maps it to about 0.07
 HAPPY = "Thank you so much, wonderful help, I love it!"  # about 0.97
@@ -63,9 +64,13 @@ def test_each_workflow_fires_on_its_own_threshold(make_workflow, conversation):
 
 
 def test_the_run_sees_the_crossing_and_the_message(make_workflow, conversation):
-    workflow = make_workflow("conversation.sentiment_crossed", [
-        {"type": "set_variable", "config": {"name": "seen", "value": "{{ event.direction }} {{ message.body }}"}},
-    ], {"operator": "<", "threshold": 0.4})
+    workflow = make_workflow(
+        "conversation.sentiment_crossed",
+        [
+            {"type": "set_variable", "config": {"name": "seen", "value": "{{ event.direction }} {{ message.body }}"}},
+        ],
+        {"operator": "<", "threshold": 0.4},
+    )
     say(conversation, ANGRY)
     run = WorkflowRun.objects.get(workflow=workflow)
     assert run.event.type == "conversation.sentiment_crossed"
@@ -87,21 +92,36 @@ def test_a_crossing_caused_by_a_workflow_keeps_its_depth(make_workflow, conversa
     assert runs(crossing) == 1
 
 
-@pytest.mark.parametrize("config", [{"operator": "=", "threshold": 0.5}, {"operator": "<", "threshold": 1.5},
-                                    {"operator": "<", "threshold": "low"}, {"below": 0.3}])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"operator": "=", "threshold": 0.5},
+        {"operator": "<", "threshold": 1.5},
+        {"operator": "<", "threshold": "low"},
+        {"below": 0.3},
+    ],
+)
 def test_bad_sentiment_config_is_a_400(manager_client, config):
-    response = manager_client.post("/api/workflows/", {
-        "name": "Bad", "trigger": {"type": "conversation.sentiment_crossed", "config": config}}, format="json")
+    response = manager_client.post(
+        "/api/workflows/",
+        {"name": "Bad", "trigger": {"type": "conversation.sentiment_crossed", "config": config}},
+        format="json",
+    )
     assert response.status_code == 400
     assert any(key.startswith("trigger.config") for key in response.json()), response.json()
 
 
 def test_sentiment_workflow_runs_end_to_end_through_the_api(manager_client, agent_client, conversation):
-    response = manager_client.post("/api/workflows/", {
-        "name": "Unhappy customer", "status": "active",
-        "trigger": {"type": "conversation.sentiment_crossed", "config": {"operator": "<", "threshold": 0.4}},
-        "steps": [{"type": "set_priority", "config": {"priority": "urgent"}}],
-    }, format="json")
+    response = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Unhappy customer",
+            "status": "active",
+            "trigger": {"type": "conversation.sentiment_crossed", "config": {"operator": "<", "threshold": 0.4}},
+            "steps": [{"type": "set_priority", "config": {"priority": "urgent"}}],
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     url = f"/api/conversations/{conversation.pk}/messages/"
     for body in [ANGRY, ANGRY]:

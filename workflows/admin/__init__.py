@@ -7,4 +7,5 @@ gallery, import, analytics), `runs` (run history, retry, cancel), `integrations`
 `endpoints` (delivery health), `macros` (agents' one-click actions), `replay` and `versions` (pages of
 the editor), `charts` (server-side SVG).
 """
+
 from workflows.admin import canned, endpoints, integrations, macros, privacy, runs, workflows  # noqa: F401  (importing registers the admins)

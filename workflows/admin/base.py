@@ -1,6 +1,7 @@
 """What the workflow admin's pages share: the page inside the admin chrome, the permission guard of a custom view,
 and the once-only message of generated write-only values. The page modules (`workflows`, `pages`, `replay`, ...)
 import it; it imports none of them, so the pages never import each other in a circle."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -19,17 +20,25 @@ from workflows.steps import step_types
 
 def render_page(model_admin, request: HttpRequest, template: str, title: str, **context: Any) -> TemplateResponse:
     """Render one of the pages inside the admin chrome (breadcrumbs, sidebar, user tools)."""
-    return TemplateResponse(request, f"admin/workflows/pages/{template}", {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta, "title": title, **context,
-    })
+    return TemplateResponse(
+        request,
+        f"admin/workflows/pages/{template}",
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.model._meta,
+            "title": title,
+            **context,
+        },
+    )
 
 
 def guard(model_admin, permission: str, view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """The view behind the admin site's login check and the workflow `view`/`add` permission (403 otherwise)."""
+
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        allowed = (model_admin.has_add_permission(request) if permission == "add"
-                   else model_admin.has_view_permission(request))
+        allowed = (
+            model_admin.has_add_permission(request) if permission == "add" else model_admin.has_view_permission(request)
+        )
         if not allowed:
             raise PermissionDenied
         return view(model_admin, request, *args, **kwargs)
@@ -42,7 +51,17 @@ def announce_new_write_only(request: HttpRequest, workflow: Workflow) -> None:
     changed: after this, every page shows them masked."""
     for item in services.workflow_new_write_only(workflow):
         kind = step_types.get(item["type"])
-        messages.info(request, _("%(workflow)s, step %(number)s (%(step)s): the %(key)s is %(value)s — copy it now, it is "
-                                 "shown only once.") % {"workflow": workflow.name, "number": item["position"] + 1,
-                                                        "step": kind.label if kind else item["type"], "key": item["key"],
-                                                        "value": item["value"]})
+        messages.info(
+            request,
+            _(
+                "%(workflow)s, step %(number)s (%(step)s): the %(key)s is %(value)s — copy it now, it is "
+                "shown only once."
+            )
+            % {
+                "workflow": workflow.name,
+                "number": item["position"] + 1,
+                "step": kind.label if kind else item["type"],
+                "key": item["key"],
+                "value": item["value"],
+            },
+        )

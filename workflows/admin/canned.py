@@ -1,6 +1,7 @@
 """Admin of canned responses: support managers keep the shared ones; agents meet them on the conversation page as a
 "Canned responses" picker that fills the reply box with the text, placeholders filled, for them to edit and send
 (nothing is sent by the picker). Every write goes through `workflows.engine.canned`."""
+
 from __future__ import annotations
 
 from django.contrib import admin
@@ -75,8 +76,9 @@ class CannedResponseAdmin(ManagersOnlyMixin, admin.ModelAdmin):
             def clean(self) -> dict:
                 cleaned = super().clean()
                 try:
-                    canned.canned_response_check(name=cleaned.get("name"), body=cleaned.get("body"),
-                                                 owner=obj.owner if obj else None, canned=obj)
+                    canned.canned_response_check(
+                        name=cleaned.get("name"), body=cleaned.get("body"), owner=obj.owner if obj else None, canned=obj
+                    )
                 except ValidationError as exc:
                     for field, messages in exc.message_dict.items():
                         self.add_error(field if field in self.fields else None, messages)
@@ -85,8 +87,11 @@ class CannedResponseAdmin(ManagersOnlyMixin, admin.ModelAdmin):
         return CheckedForm
 
     def get_urls(self):
-        render = path("render/<int:conversation_id>/", self.admin_site.admin_view(require_POST(self.render_view)),
-                      name="workflows_cannedresponse_render")
+        render = path(
+            "render/<int:conversation_id>/",
+            self.admin_site.admin_view(require_POST(self.render_view)),
+            name="workflows_cannedresponse_render",
+        )
         return [render, *super().get_urls()]
 
     def render_view(self, request: HttpRequest, conversation_id: int) -> JsonResponse:
@@ -95,8 +100,11 @@ class CannedResponseAdmin(ManagersOnlyMixin, admin.ModelAdmin):
             raise PermissionDenied
         conversation = get_object_or_404(Conversation.objects.select_related("contact"), pk=conversation_id)
         chosen = request.POST.get("canned", "")
-        item = canned.canned_responses_for(request.user).filter(pk=int(chosen)).first() \
-            if chosen.isdigit() and len(chosen) < 18 else None
+        item = (
+            canned.canned_responses_for(request.user).filter(pk=int(chosen)).first()
+            if chosen.isdigit() and len(chosen) < 18
+            else None
+        )
         if item is None:
             return JsonResponse({"error": _("Choose a canned response.")}, status=400)
         try:
@@ -118,8 +126,15 @@ def canned_picker(request: HttpRequest, conversation: Conversation) -> str:
         '<select id="ws-canned-pick"><option value="">{}</option>{}</select> '
         '<button type="button" class="button">{}</button>'
         '<p class="ws-canned-status" aria-live="polite"></p></div></div>{}',
-        url, get_token(request), _("Canned responses"), _("Canned response"), _("Choose a response…"), options,
-        _("Insert"), PICKER_SCRIPT)
+        url,
+        get_token(request),
+        _("Canned responses"),
+        _("Canned response"),
+        _("Choose a response…"),
+        options,
+        _("Insert"),
+        PICKER_SCRIPT,
+    )
 
 
 workspace.register_panel(workspace.Panel("side", canned_picker))

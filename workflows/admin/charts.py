@@ -3,6 +3,7 @@
 The execution trend is a stacked bar per day (succeeded, failed, other finished or in-flight runs), with a y axis
 of whole round steps and each bar carrying a `<title>` tooltip and `data-*` attributes with its numbers.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,9 +31,19 @@ def _y_axis(top: int, step: int, plot_height: float) -> SafeString:
     lines = []
     for tick in range(0, top + 1, step):
         y = f"{TOP + plot_height * (1 - tick / top):.1f}"
-        lines.append(format_html('<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#d0d7de" stroke-width="1"/>'
-                                 '<text x="{}" y="{}" dy="4" text-anchor="end" font-size="11" fill="#57606a">{}</text>',
-                                 LEFT, WIDTH - RIGHT, y, y, LEFT - 6, y, tick))
+        lines.append(
+            format_html(
+                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#d0d7de" stroke-width="1"/>'
+                '<text x="{}" y="{}" dy="4" text-anchor="end" font-size="11" fill="#57606a">{}</text>',
+                LEFT,
+                WIDTH - RIGHT,
+                y,
+                y,
+                LEFT - 6,
+                y,
+                tick,
+            )
+        )
     return mark_safe("".join(lines))
 
 
@@ -44,22 +55,49 @@ def _bar(day: dict[str, Any], x: float, width: float, scale: float, bottom: floa
         if count:
             height = count * scale
             y -= height
-            parts.append(format_html('<rect class="bar-{}" x="{}" y="{}" width="{}" height="{}" fill="{}"/>',
-                                     kind, f"{x:.1f}", f"{y:.1f}", f"{width:.1f}", f"{height:.1f}", COLOURS[kind]))
+            parts.append(
+                format_html(
+                    '<rect class="bar-{}" x="{}" y="{}" width="{}" height="{}" fill="{}"/>',
+                    kind,
+                    f"{x:.1f}",
+                    f"{y:.1f}",
+                    f"{width:.1f}",
+                    f"{height:.1f}",
+                    COLOURS[kind],
+                )
+            )
     tooltip = _("%(date)s: %(executions)s runs, %(succeeded)s succeeded, %(failed)s failed") % {
-        "date": day["date"], "executions": day["executions"], "succeeded": day["succeeded"], "failed": day["failed"]}
-    return format_html('<g class="day" data-date="{}" data-executions="{}" data-succeeded="{}" data-failed="{}">'
-                       '<title>{}</title>{}</g>', day["date"], day["executions"], day["succeeded"], day["failed"],
-                       tooltip, mark_safe("".join(parts)))
+        "date": day["date"],
+        "executions": day["executions"],
+        "succeeded": day["succeeded"],
+        "failed": day["failed"],
+    }
+    return format_html(
+        '<g class="day" data-date="{}" data-executions="{}" data-succeeded="{}" data-failed="{}">'
+        "<title>{}</title>{}</g>",
+        day["date"],
+        day["executions"],
+        day["succeeded"],
+        day["failed"],
+        tooltip,
+        mark_safe("".join(parts)),
+    )
 
 
 def _x_labels(daily: list[dict[str, Any]], slot: float) -> SafeString:
     every = max(1, math.ceil(len(daily) / MAX_X_LABELS))
-    return mark_safe("".join(
-        format_html('<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="#57606a">{}</text>',
-                    f"{LEFT + slot * (index + 0.5):.1f}", HEIGHT - BOTTOM + 16, day["date"][5:])
-        for index, day in enumerate(daily) if index % every == 0
-    ))
+    return mark_safe(
+        "".join(
+            format_html(
+                '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="#57606a">{}</text>',
+                f"{LEFT + slot * (index + 0.5):.1f}",
+                HEIGHT - BOTTOM + 16,
+                day["date"][5:],
+            )
+            for index, day in enumerate(daily)
+            if index % every == 0
+        )
+    )
 
 
 def execution_trend_svg(daily: list[dict[str, Any]]) -> SafeString:
@@ -70,10 +108,19 @@ def execution_trend_svg(daily: list[dict[str, Any]]) -> SafeString:
     top = step * max(math.ceil(highest / step), 1)
     slot = (WIDTH - LEFT - RIGHT) / max(len(daily), 1)
     bar_width = max(slot * 0.7, 1.0)
-    bars = mark_safe("".join(_bar(day, LEFT + slot * index + (slot - bar_width) / 2, bar_width,
-                                  plot_height / top, TOP + plot_height) for index, day in enumerate(daily)))
+    bars = mark_safe(
+        "".join(
+            _bar(day, LEFT + slot * index + (slot - bar_width) / 2, bar_width, plot_height / top, TOP + plot_height)
+            for index, day in enumerate(daily)
+        )
+    )
     return format_html(
         '<svg class="execution-trend" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="100%" '
         'role="img" aria-label="{}">{}{}{}</svg>',
-        WIDTH, HEIGHT, _("Workflow executions per day"), _y_axis(top, step, plot_height), bars, _x_labels(daily, slot),
+        WIDTH,
+        HEIGHT,
+        _("Workflow executions per day"),
+        _y_axis(top, step, plot_height),
+        bars,
+        _x_labels(daily, slot),
     )

@@ -5,12 +5,14 @@ admin templates render (with the shared validator's errors attached to the field
 turns the posted strings back into typed config. Inputs are named by their key path in the workflow definition
 (`steps[2].config.all[0].value`), the same path the validator uses in its error keys, so an error finds its field.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 import json
 import re
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 from workflows.engine.conditions import OPERATORS
 from workflows.labels import key_label
@@ -207,8 +209,11 @@ def coerce(key: str, schema: dict, raw: Any, name: str, errors: dict[str, list[s
         values = [_enum_value(schema["items"], item) for item in as_list(raw) if item]
         return values or MISSING
     if kind == "rows":
-        rows = [config_from_post(schema["items"], row, f"{name}[{index}]", errors)
-                for index, row in enumerate(as_list(raw)) if isinstance(row, dict)]
+        rows = [
+            config_from_post(schema["items"], row, f"{name}[{index}]", errors)
+            for index, row in enumerate(as_list(raw))
+            if isinstance(row, dict)
+        ]
         return [row for row in rows if row] or MISSING
     try:
         return _scalar(kind, schema, text_of(raw))
@@ -270,11 +275,14 @@ class ErrorBag:
 
     def take_under(self, prefix: str) -> list[str]:
         """Errors on `prefix` or inside it, each labelled with the part of the key below `prefix`."""
-        keys = [key for key in self.remaining
-                if key == prefix or key.startswith(prefix + ".") or key.startswith(prefix + "[")]
+        keys = [
+            key
+            for key in self.remaining
+            if key == prefix or key.startswith(prefix + ".") or key.startswith(prefix + "[")
+        ]
         found = []
         for key in keys:
-            below = key[len(prefix):].lstrip(".")
+            below = key[len(prefix) :].lstrip(".")
             found += [f"{below}: {message}" if below else message for message in self.remaining.pop(key)]
         return found
 
@@ -298,14 +306,22 @@ def display_value(kind: str, value: Any) -> Any:
     return value
 
 
-def field_node(key: str, schema: dict, value: Any, name: str, errors: ErrorBag, *, required: bool = False,
-               templated: bool = False) -> dict[str, Any]:
+def field_node(
+    key: str, schema: dict, value: Any, name: str, errors: ErrorBag, *, required: bool = False, templated: bool = False
+) -> dict[str, Any]:
     """The widget node of one config key (see `editor/field.html`)."""
     kind = widget_kind(key, schema)
     node: dict[str, Any] = {
-        "kind": kind, "key": key, "name": name, "leaf": f".{key}", "label": humanize(key),
-        "required": required, "templated": templated, "help": _(schema["description"]) if schema.get("description") else "",
-        "value": display_value(kind, value), "placeholder": _placeholder(kind, schema),
+        "kind": kind,
+        "key": key,
+        "name": name,
+        "leaf": f".{key}",
+        "label": humanize(key),
+        "required": required,
+        "templated": templated,
+        "help": _(schema["description"]) if schema.get("description") else "",
+        "value": display_value(kind, value),
+        "placeholder": _placeholder(kind, schema),
     }
     if kind == "select":
         node["choices"] = [("", "—")] + [(str(option), humanize(str(option))) for option in schema["enum"]]
@@ -313,8 +329,9 @@ def field_node(key: str, schema: dict, value: Any, name: str, errors: ErrorBag, 
         node["choices"] = [("", _("Either")), ("true", _("Yes")), ("false", _("No"))]
     elif kind == "checkboxes":
         chosen = {str(item) for item in as_list(value)}
-        node["choices"] = [(str(option), humanize(str(option)), str(option) in chosen)
-                           for option in schema["items"]["enum"]]
+        node["choices"] = [
+            (str(option), humanize(str(option)), str(option) in chosen) for option in schema["items"]["enum"]
+        ]
     elif kind == "rows":
         node.update(_rows(schema["items"], value, name, errors))
     elif kind == "condition":
@@ -337,29 +354,49 @@ def _rows(item_schema: dict, value: Any, name: str, errors: ErrorBag) -> dict[st
     properties = item_schema["properties"]
 
     def row(index: int | str, item: dict) -> list[dict]:
-        return [field_node(key, sub, item.get(key, MISSING), f"{name}[{index}].{key}", errors,
-                           required=key in required, templated=True)
-                for key, sub in properties.items()]
+        return [
+            field_node(
+                key,
+                sub,
+                item.get(key, MISSING),
+                f"{name}[{index}].{key}",
+                errors,
+                required=key in required,
+                templated=True,
+            )
+            for key, sub in properties.items()
+        ]
 
     items = [item for item in as_list(value) if isinstance(item, dict)]
-    return {"rows": [row(index, item) for index, item in enumerate(items)],
-            "blank_row": row(INDEX_PLACEHOLDER, {}),
-            "columns": [humanize(key) for key in properties]}
+    return {
+        "rows": [row(index, item) for index, item in enumerate(items)],
+        "blank_row": row(INDEX_PLACEHOLDER, {}),
+        "columns": [humanize(key) for key in properties],
+    }
 
 
-def config_nodes(schema: dict, config: Any, name: str, errors: ErrorBag,
-                 templated: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def config_nodes(
+    schema: dict, config: Any, name: str, errors: ErrorBag, templated: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """Widget nodes for a whole config: one per schema property, or one JSON box for a schema without any."""
     properties = schema.get("properties")
     if not properties:
-        node = field_node("config", {"type": "object"}, config if config not in ({}, None) else MISSING, name,
-                          errors)
+        node = field_node("config", {"type": "object"}, config if config not in ({}, None) else MISSING, name, errors)
         return [{**node, "leaf": "", "label": _("Config (JSON)")}]
     config = config if isinstance(config, dict) else {}
     required = set(schema.get("required", []))
-    return [field_node(key, sub, config.get(key, MISSING), f"{name}.{key}", errors, required=key in required,
-                       templated=key in templated)
-            for key, sub in properties.items()]
+    return [
+        field_node(
+            key,
+            sub,
+            config.get(key, MISSING),
+            f"{name}.{key}",
+            errors,
+            required=key in required,
+            templated=key in templated,
+        )
+        for key, sub in properties.items()
+    ]
 
 
 def condition_node(tree: dict, prefix: str, errors: ErrorBag) -> dict[str, Any]:
@@ -367,8 +404,13 @@ def condition_node(tree: dict, prefix: str, errors: ErrorBag) -> dict[str, Any]:
     mode = "any" if "any" in tree else "all"
     children = tree.get(mode) if isinstance(tree.get(mode), list) else ([tree] if "field" in tree else [])
     items = [_condition_item(child, f"{prefix}.{mode}[{index}]", errors) for index, child in enumerate(children)]
-    return {"group": True, "mode": mode, "prefix": prefix, "items": items,
-            "errors": errors.take_under(f"{prefix}.{mode}") + errors.take(prefix)}
+    return {
+        "group": True,
+        "mode": mode,
+        "prefix": prefix,
+        "items": items,
+        "errors": errors.take_under(f"{prefix}.{mode}") + errors.take(prefix),
+    }
 
 
 def _condition_item(child: Any, prefix: str, errors: ErrorBag) -> dict[str, Any]:
@@ -378,11 +420,16 @@ def _condition_item(child: Any, prefix: str, errors: ErrorBag) -> dict[str, Any]
     operator = OPERATORS.get(child.get("op", "eq"))
     value = child.get("value", "")
     return {
-        "group": False, "prefix": prefix, "field": child.get("field", ""), "op": child.get("op", "eq"),
+        "group": False,
+        "prefix": prefix,
+        "field": child.get("field", ""),
+        "op": child.get("op", "eq"),
         "value": ", ".join(_literal_text(item) for item in value) if isinstance(value, list) else _literal_text(value),
         "no_value": bool(operator and operator.value_kind == "none"),
-        "field_errors": errors.take(f"{prefix}.field"), "op_errors": errors.take(f"{prefix}.op"),
-        "value_errors": errors.take(f"{prefix}.value"), "errors": errors.take_under(prefix),
+        "field_errors": errors.take(f"{prefix}.field"),
+        "op_errors": errors.take(f"{prefix}.op"),
+        "value_errors": errors.take(f"{prefix}.value"),
+        "errors": errors.take_under(prefix),
     }
 
 

@@ -2,10 +2,9 @@
 (with an optional "redeliver failed since" time) that calls `workflows.integrations.delivery.endpoint_enable`. Rows are
 written by the outbound steps only, so nobody adds or edits them here.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -16,10 +15,12 @@ from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from conversations.roles import is_manager
-from workflows.models import Endpoint
 from workflows import services
+from workflows.models import Endpoint
 
 STATE_COLOURS = {"healthy": "#1a7f37", "failing": "#9a6700", "disabled": "#cf222e"}
 
@@ -30,22 +31,48 @@ def _moment(value) -> str:
 
 class EnableForm(forms.Form):
     redeliver_failed_since = forms.DateTimeField(
-        required=False, label=gettext_lazy("Redeliver failed since"),
+        required=False,
+        label=gettext_lazy("Redeliver failed since"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
-        help_text=gettext_lazy("Optional: re-send the deliveries to this endpoint that failed since then (server time "
-                              "zone)."))
+        help_text=gettext_lazy(
+            "Optional: re-send the deliveries to this endpoint that failed since then (server time zone)."
+        ),
+    )
 
 
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
-    list_display = ("url", "kind", "state_badge", "enable_button", "attempts", "failures", "streak", "last_success",
-                    "last_failure", "error_excerpt")
+    list_display = (
+        "url",
+        "kind",
+        "state_badge",
+        "enable_button",
+        "attempts",
+        "failures",
+        "streak",
+        "last_success",
+        "last_failure",
+        "error_excerpt",
+    )
     list_display_links = ("url",)
     search_fields = ("url",)
     actions = None
-    readonly_fields = ("url", "kind", "integration", "attempts", "failures", "consecutive_failures", "failing_since",
-                       "last_success_at", "last_failure_at", "last_error", "disabled_at", "alerted_at", "created_at")
+    readonly_fields = (
+        "url",
+        "kind",
+        "integration",
+        "attempts",
+        "failures",
+        "consecutive_failures",
+        "failing_since",
+        "last_success_at",
+        "last_failure_at",
+        "last_error",
+        "disabled_at",
+        "alerted_at",
+        "created_at",
+    )
     exclude = ("key",)
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -56,8 +83,11 @@ class EndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("State"), ordering="disabled_at")
     def state_badge(self, endpoint: Endpoint) -> str:
-        return format_html('<span class="endpoint-state" style="color:#fff;background:{};padding:1px 6px;'
-                           'border-radius:8px">{}</span>', STATE_COLOURS[endpoint.state], endpoint.state_label)
+        return format_html(
+            '<span class="endpoint-state" style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
+            STATE_COLOURS[endpoint.state],
+            endpoint.state_label,
+        )
 
     @admin.display(description=gettext_lazy("In a row"), ordering="consecutive_failures")
     def streak(self, endpoint: Endpoint) -> int:
@@ -94,12 +124,21 @@ class EndpointAdmin(admin.ModelAdmin):
         endpoint = get_object_or_404(Endpoint, pk=endpoint_id)
         form = EnableForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
-            run_ids = services.endpoint_enable(endpoint=endpoint,
-                                             redeliver_failed_since=form.cleaned_data["redeliver_failed_since"])
-            message = _("%(url)s is enabled; %(count)d failed run(s) queued for redelivery.") if run_ids \
+            run_ids = services.endpoint_enable(
+                endpoint=endpoint, redeliver_failed_since=form.cleaned_data["redeliver_failed_since"]
+            )
+            message = (
+                _("%(url)s is enabled; %(count)d failed run(s) queued for redelivery.")
+                if run_ids
                 else _("%(url)s is enabled.")
+            )
             self.message_user(request, message % {"url": endpoint.url, "count": len(run_ids)}, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:workflows_endpoint_changelist"))
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": endpoint,
-                   "form": form, "title": _("Re-enable %(url)s") % {"url": endpoint.url}}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": endpoint,
+            "form": form,
+            "title": _("Re-enable %(url)s") % {"url": endpoint.url},
+        }
         return TemplateResponse(request, "admin/workflows/endpoint/enable.html", context)

@@ -1,45 +1,53 @@
 """Forms of the workflow admin: the editor (trigger and step fields generated from their schemas, turned back into the
 workflow definition and checked by the shared validator), the JSON import form, and the "useful data" placeholder list.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
-from django.utils.text import format_lazy
 import json
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from conversations.choices import CONDITION_OPERATOR_LABELS
 from conversations.models import Contact, ConversationField
 from conversations.safetext import checked_json, find_text_problem, without_lone_surrogates
-from workflows.admin import editor
-from workflows.engine import conditions
-from workflows.triggers import registry as triggers
 from sla.models import BusinessHours
+from workflows import services
+from workflows.admin import editor
 from workflows.choices import OnFalse, WorkflowStatus
+from workflows.engine import conditions, program, references
 from workflows.engine.definition import DefinitionError, validate_definition
-from workflows.engine import references
 from workflows.models import Integration, Workflow
-from workflows.engine import program
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, StepType
-from workflows import services
+from workflows.triggers import registry as triggers
 
 # Reference picker options by kind (`references.reference_choices`), read once per editor page.
 Choices = dict[str, list[tuple[str, str]]]
 
-NEW_DEFINITION: dict[str, Any] = {"name": "", "description": "", "status": WorkflowStatus.DRAFT,
-                                  "trigger": {"type": "message.created", "config": {}}, "steps": []}
+NEW_DEFINITION: dict[str, Any] = {
+    "name": "",
+    "description": "",
+    "status": WorkflowStatus.DRAFT,
+    "trigger": {"type": "message.created", "config": {}},
+    "steps": [],
+}
 OPERATOR_LABELS = CONDITION_OPERATOR_LABELS
 EVENT_FIELDS = ("type", "occurred_at", "depth", "channel", "sender_type", "from", "to", "disposition", "metric")
 SLA_FIELDS = ("metric", "due_at", "minutes_late")
-WRITE_ONLY_HELP_SAVED = format_lazy(gettext_lazy("Leave as is ({mask}) to keep the current secret. Clear it to generate a new "
-                                                 "one (shown once after saving), or paste your own."), mask=WRITE_ONLY_MASK)
+WRITE_ONLY_HELP_SAVED = format_lazy(
+    gettext_lazy(
+        "Leave as is ({mask}) to keep the current secret. Clear it to generate a new "
+        "one (shown once after saving), or paste your own."
+    ),
+    mask=WRITE_ONLY_MASK,
+)
 WRITE_ONLY_HELP_NEW = gettext_lazy("Leave empty to generate one when you save (shown once), or paste your own.")
 EXPORT_KEYS = ("name", "description", "status", "trigger", "steps")
 
@@ -51,16 +59,29 @@ def placeholder_groups(definition: dict | None = None) -> list[tuple[str, list[s
     """The context paths a manager can insert, from the same field lists conditions validate against; contact
     attributes and variables come from the data and the definition being edited, so they name real keys."""
     steps = (definition or {}).get("steps") or []
-    variables = sorted({str(step.get("config", {}).get(key)) for step in steps if isinstance(step, dict)
-                        for key in ("save_as", "name") if step.get("type") in ("http_request", "set_variable")
-                        and step.get("config", {}).get(key)})
-    secrets = sorted({name for names in Integration.objects.values_list("secret_names", flat=True)
-                      for name in names or []})
+    variables = sorted(
+        {
+            str(step.get("config", {}).get(key))
+            for step in steps
+            if isinstance(step, dict)
+            for key in ("save_as", "name")
+            if step.get("type") in ("http_request", "set_variable") and step.get("config", {}).get(key)
+        }
+    )
+    secrets = sorted(
+        {name for names in Integration.objects.values_list("secret_names", flat=True) for name in names or []}
+    )
     return [
-        (_("Contact"), [f"contact.{name}" for name in conditions.CONTACT_FIELDS if name != "attributes"]
-         + [f"contact.attributes.{key}" for key in _attribute_keys()]),
-        (_("Conversation"), [f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]
-         + [f"conversation.fields.{key}" for key in _field_keys()]),
+        (
+            _("Contact"),
+            [f"contact.{name}" for name in conditions.CONTACT_FIELDS if name != "attributes"]
+            + [f"contact.attributes.{key}" for key in _attribute_keys()],
+        ),
+        (
+            _("Conversation"),
+            [f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]
+            + [f"conversation.fields.{key}" for key in _field_keys()],
+        ),
         (_("Message"), [f"message.{name}" for name in conditions.MESSAGE_FIELDS]),
         (_("Event"), [f"event.{name}" for name in EVENT_FIELDS]),
         ("SLA", [f"sla.{name}" for name in SLA_FIELDS]),
@@ -82,12 +103,15 @@ def _field_keys() -> list[str]:
 
 def condition_fields() -> list[str]:
     """Fields a condition row can pick (the datalist behind its field box)."""
-    return ([f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]
-            + [f"conversation.fields.{key}" for key in _field_keys()]
-            + [f"contact.{name}" for name in conditions.CONTACT_FIELDS if name != "attributes"]
-            + [f"contact.attributes.{key}" for key in _attribute_keys()]
-            + [f"message.{name}" for name in conditions.MESSAGE_FIELDS]
-            + [f"event.{name}" for name in EVENT_FIELDS] + [f"sla.{name}" for name in SLA_FIELDS])
+    return (
+        [f"conversation.{name}" for name in conditions.CONVERSATION_FIELDS]
+        + [f"conversation.fields.{key}" for key in _field_keys()]
+        + [f"contact.{name}" for name in conditions.CONTACT_FIELDS if name != "attributes"]
+        + [f"contact.attributes.{key}" for key in _attribute_keys()]
+        + [f"message.{name}" for name in conditions.MESSAGE_FIELDS]
+        + [f"event.{name}" for name in EVENT_FIELDS]
+        + [f"sla.{name}" for name in SLA_FIELDS]
+    )
 
 
 # Posted form -> definition ----------------------------------------------------------------------------------
@@ -106,14 +130,18 @@ def definition_from_post(data: QueryDict) -> tuple[dict[str, Any], dict[str, lis
     trigger_raw = tree.get("trigger") if isinstance(tree.get("trigger"), dict) else {}
     trigger_type = editor.text_of(trigger_raw.get("type"))
     kind = triggers.trigger_type(trigger_type)
-    config = editor.config_from_post(kind.schema, trigger_raw.get("config", {}), "trigger.config", errors) \
-        if kind else {}
+    config = (
+        editor.config_from_post(kind.schema, trigger_raw.get("config", {}), "trigger.config", errors) if kind else {}
+    )
     steps = [step_from_post(raw, index, errors) for index, raw in enumerate(editor.as_list(tree.get("steps")))]
     definition = {
-        "name": data.get("name", "").strip(), "description": data.get("description", "").replace("\r\n", "\n"),
+        "name": data.get("name", "").strip(),
+        "description": data.get("description", "").replace("\r\n", "\n"),
         "status": data.get("status", WorkflowStatus.DRAFT),
-        "order": _order_from_post(data.get("order", "")), "stop_processing": bool(data.get("stop_processing")),
-        "trigger": {"type": trigger_type, "config": config}, "steps": steps,
+        "order": _order_from_post(data.get("order", "")),
+        "stop_processing": bool(data.get("stop_processing")),
+        "trigger": {"type": trigger_type, "config": config},
+        "steps": steps,
     }
     return definition, errors
 
@@ -159,20 +187,29 @@ def _branch_from_post(raw_config: dict, prefix: str, errors: dict[str, list[str]
         raw = raw if isinstance(raw, dict) else {}
         here = f"{prefix}.branches[{number}]"
         condition = raw.get("condition")
-        branches.append({"name": editor.text_of(raw.get("name")).strip(),
-                         "condition": editor.condition_from_post(condition) if isinstance(condition, dict) else {},
-                         "steps": [step_from_post(step, index, errors, f"{here}.steps[{index}]")
-                                   for index, step in enumerate(editor.as_list(raw.get("steps")))]})
-    otherwise = [step_from_post(step, index, errors, f"{prefix}.else[{index}]")
-                 for index, step in enumerate(editor.as_list(raw_config.get("else")))]
+        branches.append(
+            {
+                "name": editor.text_of(raw.get("name")).strip(),
+                "condition": editor.condition_from_post(condition) if isinstance(condition, dict) else {},
+                "steps": [
+                    step_from_post(step, index, errors, f"{here}.steps[{index}]")
+                    for index, step in enumerate(editor.as_list(raw.get("steps")))
+                ],
+            }
+        )
+    otherwise = [
+        step_from_post(step, index, errors, f"{prefix}.else[{index}]")
+        for index, step in enumerate(editor.as_list(raw_config.get("else")))
+    ]
     return {"branches": branches, "else": otherwise}
 
 
 def _cleared_write_only(step_type: StepType, raw_config: Any) -> dict[str, str]:
     """Write-only inputs the manager emptied: "" asks for a new value, while a key not posted keeps the saved one."""
     raw_config = raw_config if isinstance(raw_config, dict) else {}
-    return {key: "" for key in step_type.write_only
-            if key in raw_config and not editor.text_of(raw_config[key]).strip()}
+    return {
+        key: "" for key in step_type.write_only if key in raw_config and not editor.text_of(raw_config[key]).strip()
+    }
 
 
 def definition_from_raw(text: str) -> dict[str, Any]:
@@ -224,9 +261,14 @@ class WorkflowEditorForm(forms.ModelForm):
         if errors:
             self.definition_errors = errors
             count = sum(len(messages) for messages in errors.values())
-            raise ValidationError(ngettext("The workflow has %(count)d problem; it is shown next to its field.",
-                                           "The workflow has %(count)d problems; each is shown next to its field.",
-                                           count) % {"count": count})
+            raise ValidationError(
+                ngettext(
+                    "The workflow has %(count)d problem; it is shown next to its field.",
+                    "The workflow has %(count)d problems; each is shown next to its field.",
+                    count,
+                )
+                % {"count": count}
+            )
         return self.cleaned_data
 
     def _text_errors(self) -> dict[str, list[str]]:
@@ -258,27 +300,41 @@ def editor_context(definition: dict[str, Any], errors: dict[str, list[str]]) -> 
     choices = references.reference_choices()
     step_cards = [step_card(step, index, bag, choices) for index, step in enumerate(steps)]
     context = {
-        "name": definition.get("name", ""), "description": definition.get("description", ""),
-        "status": definition.get("status", WorkflowStatus.DRAFT), "statuses": WorkflowStatus.choices,
-        "name_errors": bag.take("name"), "description_errors": bag.take("description"),
+        "name": definition.get("name", ""),
+        "description": definition.get("description", ""),
+        "status": definition.get("status", WorkflowStatus.DRAFT),
+        "statuses": WorkflowStatus.choices,
+        "name_errors": bag.take("name"),
+        "description_errors": bag.take("description"),
         "status_errors": bag.take("status"),
         "order": "" if definition.get("order") is None else definition["order"],
         "stop_processing": definition.get("stop_processing") is True,
-        "order_errors": bag.take("order"), "stop_processing_errors": bag.take("stop_processing"),
+        "order_errors": bag.take("order"),
+        "stop_processing_errors": bag.take("stop_processing"),
         "trigger": trigger_section(trigger, bag, choices),
-        "steps": step_cards, "steps_errors": bag.take("steps"),
+        "steps": step_cards,
+        "steps_errors": bag.take("steps"),
         "step_types": [(name, kind.label, kind.category) for name, kind in step_types.items()],
-        "step_templates": [step_card({"type": name, "config": schema_defaults(kind)}, editor.INDEX_PLACEHOLDER,
-                                     editor.ErrorBag(), choices) for name, kind in step_types.items()],
-        "blank_leaf": condition_leaf_template(), "blank_group": condition_leaf_template(group=True),
+        "step_templates": [
+            step_card(
+                {"type": name, "config": schema_defaults(kind)}, editor.INDEX_PLACEHOLDER, editor.ErrorBag(), choices
+            )
+            for name, kind in step_types.items()
+        ],
+        "blank_leaf": condition_leaf_template(),
+        "blank_group": condition_leaf_template(group=True),
         "blank_branch": _branch_paths({}, "__b__", "", editor.ErrorBag(), choices)["branches"][0],
         "operators": list(OPERATOR_LABELS.items()),
-        "on_false_choices": OnFalse.choices, "placeholders": placeholder_groups(definition),
+        "on_false_choices": OnFalse.choices,
+        "placeholders": placeholder_groups(definition),
         "condition_fields": condition_fields(),
         "calendars": list(BusinessHours.objects.order_by("name").values_list("name", flat=True)),
     }
-    context["other_errors"] = [f"{key}: {message}" if key != "non_field_errors" else message
-                               for key, messages in bag.remaining.items() for message in messages]
+    context["other_errors"] = [
+        f"{key}: {message}" if key != "non_field_errors" else message
+        for key, messages in bag.remaining.items()
+        for message in messages
+    ]
     return context
 
 
@@ -290,11 +346,22 @@ def trigger_section(trigger: dict, bag: editor.ErrorBag, choices: Choices | None
         active = name == chosen
         config = trigger.get("config", {}) if active else {}
         nodes = editor.config_nodes(kind.schema, config, "trigger.config", bag if active else editor.ErrorBag())
-        panels.append({"type": name, "label": kind.label, "active": active,
-                       "fields": [with_picker(node, kind.references, choices) for node in nodes]})
+        panels.append(
+            {
+                "type": name,
+                "label": kind.label,
+                "active": active,
+                "fields": [with_picker(node, kind.references, choices) for node in nodes],
+            }
+        )
     type_errors = bag.take("trigger.type")
-    return {"type": chosen, "choices": [(name, kind.label) for name, kind in triggers.TRIGGER_TYPES.items()],
-            "panels": panels, "type_errors": type_errors, "errors": bag.take_under("trigger")}
+    return {
+        "type": chosen,
+        "choices": [(name, kind.label) for name, kind in triggers.TRIGGER_TYPES.items()],
+        "panels": panels,
+        "type_errors": type_errors,
+        "errors": bag.take_under("trigger"),
+    }
 
 
 def schema_defaults(kind: StepType) -> dict[str, Any]:
@@ -302,17 +369,31 @@ def schema_defaults(kind: StepType) -> dict[str, Any]:
     return {key: spec["default"] for key, spec in kind.schema.get("properties", {}).items() if "default" in spec}
 
 
-def step_card(step: Any, index: int | str, bag: editor.ErrorBag, choices: Choices | None = None, *,
-              prefix: str = "", path: str = "") -> dict[str, Any]:
+def step_card(
+    step: Any,
+    index: int | str,
+    bag: editor.ErrorBag,
+    choices: Choices | None = None,
+    *,
+    prefix: str = "",
+    path: str = "",
+) -> dict[str, Any]:
     """One step's card: its type, its fields (or condition builder, or a branch's paths of nested cards), and
     errors that name no single field. Nested cards get their `prefix` in the definition and their `path`."""
     step = step if isinstance(step, dict) else {}
     prefix = prefix or f"steps[{index}]"
     kind = step_types.get(step.get("type", ""))
     number = path if path else index + 1 if isinstance(index, int) else ""
-    card: dict[str, Any] = {"index": index, "number": number, "prefix": prefix, "nested": bool(path),
-                            "type": step.get("type", ""), "label": kind.label if kind else step.get("type", "?"),
-                            "category": kind.category if kind else "unknown", "type_errors": bag.take(f"{prefix}.type")}
+    card: dict[str, Any] = {
+        "index": index,
+        "number": number,
+        "prefix": prefix,
+        "nested": bool(path),
+        "type": step.get("type", ""),
+        "label": kind.label if kind else step.get("type", "?"),
+        "category": kind.category if kind else "unknown",
+        "type_errors": bag.take(f"{prefix}.type"),
+    }
     config = step.get("config", {})
     if kind is not None and kind.category == "condition":
         tree = config if isinstance(config, dict) and config else {"all": [dict(editor.BLANK_LEAF)]}
@@ -322,38 +403,51 @@ def step_card(step: Any, index: int | str, bag: editor.ErrorBag, choices: Choice
     elif kind is not None and kind.type == program.BRANCH:
         card.update(_branch_paths(step, prefix, path or str(index), bag, choices))
     elif kind is not None:
-        card["fields"] = [with_picker(_with_write_only_help(node, kind), kind.references, choices) for node in
-                          editor.config_nodes(kind.schema, config, f"{prefix}.config", bag, kind.templated)]
+        card["fields"] = [
+            with_picker(_with_write_only_help(node, kind), kind.references, choices)
+            for node in editor.config_nodes(kind.schema, config, f"{prefix}.config", bag, kind.templated)
+        ]
     else:
         card["fields"] = editor.config_nodes({}, config, f"{prefix}.config", bag)
     card["errors"] = bag.take_under(prefix)
     return card
 
 
-def _branch_paths(step: dict, prefix: str, path: str, bag: editor.ErrorBag,
-                  choices: Choices | None) -> dict[str, Any]:
+def _branch_paths(step: dict, prefix: str, path: str, bag: editor.ErrorBag, choices: Choices | None) -> dict[str, Any]:
     """A branch card's paths: each with its name, condition builder and nested step cards; then `else`'s cards.
     A new branch starts with one blank path."""
     config = step.get("config") if isinstance(step.get("config"), dict) else {}
     raw_branches = [b for b in config.get("branches") or [] if isinstance(b, dict)] or [
-        {"name": "", "condition": {"all": [dict(editor.BLANK_LEAF)]}, "steps": []}]
+        {"name": "", "condition": {"all": [dict(editor.BLANK_LEAF)]}, "steps": []}
+    ]
     branches = []
     for number, branch in enumerate(raw_branches):
         here = f"{prefix}.config.branches[{number}]"
-        tree = branch.get("condition") if isinstance(branch.get("condition"), dict) and branch.get("condition") \
+        tree = (
+            branch.get("condition")
+            if isinstance(branch.get("condition"), dict) and branch.get("condition")
             else {"all": [dict(editor.BLANK_LEAF)]}
-        branches.append({
-            "prefix": here, "name": branch.get("name", ""), "name_errors": bag.take(f"{here}.name"),
-            "tree": editor.condition_node(tree, f"{here}.condition", bag),
-            "steps": _nested_cards(branch.get("steps"), f"{here}.steps", f"{path}.{number + 1}", bag, choices)})
-    otherwise = _nested_cards(config.get("else"), f"{prefix}.config.else", f"{path}.{len(raw_branches) + 1}", bag,
-                              choices)
+        )
+        branches.append(
+            {
+                "prefix": here,
+                "name": branch.get("name", ""),
+                "name_errors": bag.take(f"{here}.name"),
+                "tree": editor.condition_node(tree, f"{here}.condition", bag),
+                "steps": _nested_cards(branch.get("steps"), f"{here}.steps", f"{path}.{number + 1}", bag, choices),
+            }
+        )
+    otherwise = _nested_cards(
+        config.get("else"), f"{prefix}.config.else", f"{path}.{len(raw_branches) + 1}", bag, choices
+    )
     return {"branches": branches, "else_steps": otherwise}
 
 
 def _nested_cards(steps: Any, key: str, path: str, bag: editor.ErrorBag, choices: Choices | None) -> list[dict]:
-    return [step_card(nested, index, bag, choices, prefix=f"{key}[{index}]", path=f"{path}.{index}")
-            for index, nested in enumerate(steps if isinstance(steps, list) else [])]
+    return [
+        step_card(nested, index, bag, choices, prefix=f"{key}[{index}]", path=f"{path}.{index}")
+        for index, nested in enumerate(steps if isinstance(steps, list) else [])
+    ]
 
 
 def _with_write_only_help(node: dict[str, Any], kind: StepType) -> dict[str, Any]:
@@ -377,9 +471,14 @@ def with_picker(node: dict[str, Any], declared: dict[str, str], choices: Choices
         return {**node, "add_choices": options, "add_label": _("Add a %(kind)s…") % {"kind": label}}
     current = str(node["value"])
     unlisted = [(current, _unlisted_label(current))] if current and current not in dict(options) else []
-    return {**node, "kind": "picker", "picker": kind, "value": current,
-            "choices": [("", "—"), *unlisted, *options],
-            "other": (editor.PICKER_OTHER, _("Other: type a %(kind)s name, id or {{ template }}…") % {"kind": label})}
+    return {
+        **node,
+        "kind": "picker",
+        "picker": kind,
+        "value": current,
+        "choices": [("", "—"), *unlisted, *options],
+        "other": (editor.PICKER_OTHER, _("Other: type a %(kind)s name, id or {{ template }}…") % {"kind": label}),
+    }
 
 
 def _unlisted_label(value: str) -> str:
@@ -403,12 +502,19 @@ class ImportForm(forms.Form):
     """Workflows from an export file or pasted JSON: one workflow definition, a list of them, or `{"workflows":
     [...]}`."""
 
-    file = forms.FileField(required=False, label=gettext_lazy("File"),
-                           help_text=gettext_lazy("A .json file exported from this admin or the API."))
-    text = forms.CharField(required=False, label=gettext_lazy("Or paste JSON"), widget=forms.Textarea(attrs={"rows": 12,
-                                                                                           "cols": 90}))
-    keep_status = forms.BooleanField(required=False, label=gettext_lazy("Keep the status from the file"),
-                                     help_text=gettext_lazy("Otherwise imported workflows are drafts until you activate them."))
+    file = forms.FileField(
+        required=False,
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy("A .json file exported from this admin or the API."),
+    )
+    text = forms.CharField(
+        required=False, label=gettext_lazy("Or paste JSON"), widget=forms.Textarea(attrs={"rows": 12, "cols": 90})
+    )
+    keep_status = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Keep the status from the file"),
+        help_text=gettext_lazy("Otherwise imported workflows are drafts until you activate them."),
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -4,6 +4,7 @@ the same pickers and "useful data"), limited to the internal step types a macro 
 Posted inputs are named like the workflow editor's (`steps[0].config.tags`, `inputs[1].label`), parsed with the same
 helpers and checked by the macro service, whose error keys land on the fields they name.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,8 +37,11 @@ def steps_from_post(data: QueryDict) -> tuple[list[dict[str, Any]], dict[str, li
 def inputs_from_post(data: QueryDict) -> list[dict[str, str]]:
     """The input rows (`inputs[i].key/label/type`); rows left wholly blank are dropped."""
     rows = editor.as_list(editor.nest(_pairs(data, "inputs")).get("inputs"))
-    inputs = [{key: editor.text_of(row.get(key)).strip() for key in ("key", "label", "type")}
-              for row in rows if isinstance(row, dict)]
+    inputs = [
+        {key: editor.text_of(row.get(key)).strip() for key in ("key", "label", "type")}
+        for row in rows
+        if isinstance(row, dict)
+    ]
     return [row for row in inputs if row["key"] or row["label"]]
 
 
@@ -80,9 +84,14 @@ class MacroEditorForm(forms.ModelForm):
         if errors:
             self.step_errors = errors
             count = sum(len(messages) for messages in errors.values())
-            raise ValidationError(ngettext("The macro has %(count)d problem; it is shown next to its field.",
-                                           "The macro has %(count)d problems; each is shown next to its field.",
-                                           count) % {"count": count})
+            raise ValidationError(
+                ngettext(
+                    "The macro has %(count)d problem; it is shown next to its field.",
+                    "The macro has %(count)d problems; each is shown next to its field.",
+                    count,
+                )
+                % {"count": count}
+            )
         cleaned["steps"], cleaned["inputs"] = self.steps, self.inputs
         return cleaned
 
@@ -98,14 +107,19 @@ class MacroEditorForm(forms.ModelForm):
         context["placeholders"] = [(title, paths) for title, paths in context["placeholders"] if title in groups]
         keys = [row.get("key") for row in inputs if row.get("key")]
         context["placeholders"].insert(0, (_("Inputs"), [f"inputs.{key}" for key in keys] or ["inputs."]))
-        context["inputs"] = [{**row, "index": index, "errors": self._errors_under(f"inputs[{index}]")}
-                             for index, row in enumerate(inputs)]
+        context["inputs"] = [
+            {**row, "index": index, "errors": self._errors_under(f"inputs[{index}]")}
+            for index, row in enumerate(inputs)
+        ]
         context["input_types"] = [(kind, _(INPUT_TYPE_LABELS.get(kind, kind))) for kind in macros.INPUT_TYPES]
         context["inputs_errors"] = self.step_errors.get("inputs", [])
-        context["other_errors"] = [message for message in context["other_errors"]
-                                   if not message.startswith("inputs")]
+        context["other_errors"] = [message for message in context["other_errors"] if not message.startswith("inputs")]
         return context
 
     def _errors_under(self, prefix: str) -> list[str]:
-        return [message for key, messages in self.step_errors.items()
-                if key == prefix or key.startswith(prefix + ".") for message in messages]
+        return [
+            message
+            for key, messages in self.step_errors.items()
+            if key == prefix or key.startswith(prefix + ".")
+            for message in messages
+        ]

@@ -4,10 +4,9 @@ conversation page, which post to `apply/<conversation id>/` here and come back t
 The buttons are a panel added to the conversation workspace through `conversations.admin.workspace` (conversations
 never imports workflows). Every write goes through `workflows.engine.macros`.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +16,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from conversations.admin import workspace
@@ -27,6 +28,7 @@ from workflows.admin.macro_editor import MacroEditorForm
 from workflows.engine import macros
 from workflows.models import Macro
 from workflows.steps import step_types
+
 
 # With JavaScript, a macro button previews first (Zendesk's behaviour): its reply fills the reply box for the agent to
 # edit, its other changes are listed, and "Apply and send" applies them with the edited reply. Without JavaScript the
@@ -39,8 +41,13 @@ def preview_box() -> str:
         '<ul class="ws-macro-changes"></ul><p class="errornote ws-macro-error" hidden></p>'
         '<button type="button" class="button default ws-macro-send">{}</button> '
         '<button type="button" class="button ws-macro-cancel">{}</button></div>',
-        _("Macro preview"), _("the reply is in the reply box; edit it, then apply."), _("Apply and send"),
-        _("Cancel"))
+        _("Macro preview"),
+        _("the reply is in the reply box; edit it, then apply."),
+        _("Apply and send"),
+        _("Cancel"),
+    )
+
+
 PREVIEW_SCRIPT = mark_safe("""<script>
 (function () {
   "use strict";
@@ -87,6 +94,7 @@ PREVIEW_SCRIPT = mark_safe("""<script>
 })();
 </script>""")
 
+
 @admin.register(Macro)
 class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
     form = MacroEditorForm
@@ -97,30 +105,47 @@ class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("Steps"))
     def step_summary(self, macro: Macro) -> str:
-        return ", ".join(str(step_types.get(step["type"]).label) for step in macro.steps if step_types.get(step["type"]))
+        return ", ".join(
+            str(step_types.get(step["type"]).label) for step in macro.steps if step_types.get(step["type"])
+        )
 
     def save_model(self, request, obj: Macro, form: MacroEditorForm, change: bool) -> None:
         data = form.cleaned_data
         if change:
-            macros.macro_update(macro=obj, name=data["name"], steps=data["steps"], active=data["active"],
-                                inputs=data["inputs"])
+            macros.macro_update(
+                macro=obj, name=data["name"], steps=data["steps"], active=data["active"], inputs=data["inputs"]
+            )
         else:
-            saved = macros.macro_create(name=data["name"], steps=data["steps"], active=data["active"],
-                                        inputs=data["inputs"], created_by=request.user)
+            saved = macros.macro_create(
+                name=data["name"],
+                steps=data["steps"],
+                active=data["active"],
+                inputs=data["inputs"],
+                created_by=request.user,
+            )
             obj.pk, obj.created_at = saved.pk, saved.created_at
             obj._state.adding = False
 
     def get_urls(self):
-        apply = path("apply/<int:conversation_id>/", self.admin_site.admin_view(require_POST(self.apply_view)),
-                     name="workflows_macro_apply")
-        preview = path("apply/<int:conversation_id>/preview/",
-                       self.admin_site.admin_view(require_POST(self.preview_view)), name="workflows_macro_preview")
+        apply = path(
+            "apply/<int:conversation_id>/",
+            self.admin_site.admin_view(require_POST(self.apply_view)),
+            name="workflows_macro_apply",
+        )
+        preview = path(
+            "apply/<int:conversation_id>/preview/",
+            self.admin_site.admin_view(require_POST(self.preview_view)),
+            name="workflows_macro_preview",
+        )
         return [apply, preview, *super().get_urls()]
 
     def _chosen(self, request: HttpRequest) -> Macro | None:
         chosen = request.POST.get("macro", "")
-        return macros.macros_for_agents(request.user).filter(pk=int(chosen)).first() \
-            if chosen.isdigit() and len(chosen) < 18 else None
+        return (
+            macros.macros_for_agents(request.user).filter(pk=int(chosen)).first()
+            if chosen.isdigit() and len(chosen) < 18
+            else None
+        )
 
     def preview_view(self, request: HttpRequest, conversation_id: int) -> JsonResponse:
         """The workspace's macro preview: the reply it would post (to edit) and its other changes, as JSON."""
@@ -131,8 +156,9 @@ class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
         if macro is None:
             return JsonResponse({"error": _("Choose a macro.")}, status=400)
         try:
-            preview = macros.macro_preview(macro=macro, conversation=conversation, agent=request.user,
-                                           inputs=_input_values(request))
+            preview = macros.macro_preview(
+                macro=macro, conversation=conversation, agent=request.user, inputs=_input_values(request)
+            )
         except ValidationError as exc:
             return JsonResponse({"error": " ".join(exc.messages)}, status=400)
         return JsonResponse({"macro": macro.name, **preview})
@@ -146,12 +172,18 @@ class MacroAdmin(ManagersOnlyMixin, admin.ModelAdmin):
         try:
             if macro is None:
                 raise ValidationError(_("Choose a macro."))
-            macros.macro_apply(macro=macro, conversation=conversation, agent=request.user,
-                               inputs=_input_values(request), reply=request.POST.get("reply"))
+            macros.macro_apply(
+                macro=macro,
+                conversation=conversation,
+                agent=request.user,
+                inputs=_input_values(request),
+                reply=request.POST.get("reply"),
+            )
             self.message_user(request, _('Applied the macro "%(name)s".') % {"name": macro.name}, messages.SUCCESS)
         except ValidationError as exc:
-            self.message_user(request, _("Macro not applied: %(error)s") % {"error": " ".join(exc.messages)},
-                              messages.ERROR)
+            self.message_user(
+                request, _("Macro not applied: %(error)s") % {"error": " ".join(exc.messages)}, messages.ERROR
+            )
         return HttpResponseRedirect(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
 
 
@@ -160,20 +192,28 @@ INPUT_WIDGETS = {"text": "text", "number": "number", "date": "date"}
 
 def _input_values(request: HttpRequest) -> dict[str, str]:
     """The macro inputs a workspace form posted (`input_<key>` fields)."""
-    return {key[len("input_"):]: value for key, value in request.POST.items() if key.startswith("input_")}
+    return {key[len("input_") :]: value for key, value in request.POST.items() if key.startswith("input_")}
 
 
 def _macro_with_inputs(macro: Macro, url: str, token: str) -> str:
     """A macro that asks for values: its inputs inline (labelled), then Apply."""
-    fields = format_html_join("", '<label for="m{0}-{1}">{2}</label> <input id="m{0}-{1}" name="input_{1}" '
-                                  'type="{3}" required size="12">',
-                              [(macro.pk, spec["key"], spec["label"], INPUT_WIDGETS.get(spec["type"], "text"))
-                               for spec in macro.inputs])
-    return format_html('<form method="post" action="{}" class="ws-box ws-macro-inputs" aria-label="{}">'
-                       '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-                       '<input type="hidden" name="macro" value="{}">{}'
-                       '<button type="submit" class="button">{}</button></form>',
-                       url, macro.name, token, macro.pk, fields, macro.name)
+    fields = format_html_join(
+        "",
+        '<label for="m{0}-{1}">{2}</label> <input id="m{0}-{1}" name="input_{1}" type="{3}" required size="12">',
+        [(macro.pk, spec["key"], spec["label"], INPUT_WIDGETS.get(spec["type"], "text")) for spec in macro.inputs],
+    )
+    return format_html(
+        '<form method="post" action="{}" class="ws-box ws-macro-inputs" aria-label="{}">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<input type="hidden" name="macro" value="{}">{}'
+        '<button type="submit" class="button">{}</button></form>',
+        url,
+        macro.name,
+        token,
+        macro.pk,
+        fields,
+        macro.name,
+    )
 
 
 def macro_buttons(request: HttpRequest, conversation: Conversation) -> str:
@@ -184,12 +224,27 @@ def macro_buttons(request: HttpRequest, conversation: Conversation) -> str:
     plain = [(macro.pk, macro.name) for macro in offered if not macro.inputs]
     buttons = format_html_join("", '<button type="submit" name="macro" value="{}" class="button">{}</button>', plain)
     asking = format_html_join("", "{}", [(_macro_with_inputs(macro, url, token),) for macro in offered if macro.inputs])
-    body = format_html('<form method="post" action="{}" class="ws-box"><input type="hidden" '
-                       'name="csrfmiddlewaretoken" value="{}">{}</form>{}', url, token, buttons, asking) \
-        if offered else format_html('<div class="ws-box"><span class="ws-empty">{}</span></div>', _("No macros yet."))
+    body = (
+        format_html(
+            '<form method="post" action="{}" class="ws-box"><input type="hidden" '
+            'name="csrfmiddlewaretoken" value="{}">{}</form>{}',
+            url,
+            token,
+            buttons,
+            asking,
+        )
+        if offered
+        else format_html('<div class="ws-box"><span class="ws-empty">{}</span></div>', _("No macros yet."))
+    )
     preview_url = reverse("admin:workflows_macro_preview", args=[conversation.pk])
-    return format_html('<div class="module ws-macros" data-preview="{}"><h2>{}</h2>{}{}</div>{}',
-                       preview_url, _("Macros"), body, preview_box(), PREVIEW_SCRIPT)
+    return format_html(
+        '<div class="module ws-macros" data-preview="{}"><h2>{}</h2>{}{}</div>{}',
+        preview_url,
+        _("Macros"),
+        body,
+        preview_box(),
+        PREVIEW_SCRIPT,
+    )
 
 
 workspace.register_panel(workspace.Panel("side", macro_buttons))
@@ -210,29 +265,34 @@ class ApplyMacroForm(forms.Form):
         self.fields["macro"].queryset = macros.macros_for_agents(user)
         chosen = chosen or (data or {}).get("macro", "")
         macro = self.fields["macro"].queryset.filter(pk=int(chosen)).first() if str(chosen).isdigit() else None
-        for spec in (macro.inputs if macro else []):
+        for spec in macro.inputs if macro else []:
             field = self.FIELD_FOR_TYPE.get(spec["type"], forms.CharField)(label=spec["label"])
             if spec["type"] == "date":
                 field.widget = forms.DateInput(attrs={"type": "date"})
             self.fields[f"input_{spec['key']}"] = field
         if macro and macro.inputs:
-            self.fields["inputs_shown"] = forms.CharField(widget=forms.HiddenInput, initial="1", required=False,
-                                                          label="")
+            self.fields["inputs_shown"] = forms.CharField(
+                widget=forms.HiddenInput, initial="1", required=False, label=""
+            )
         # A macro with inputs chosen on the first page: ask its inputs before applying (docs/agent_day.md).
         self.needs_inputs = bool(macro and macro.inputs) and "inputs_shown" not in (data or {})
         self.chosen = macro
 
     def input_values(self) -> dict[str, str]:
-        return {name[len("input_"):]: str(value) for name, value in self.cleaned_data.items()
-                if name.startswith("input_")}
+        return {
+            name[len("input_") :]: str(value) for name, value in self.cleaned_data.items() if name.startswith("input_")
+        }
 
 
 def _report(model_admin, request: HttpRequest, macro: Macro, results: list[dict]) -> None:
     done = [f"#{r['conversation']}" for r in results if r["ok"]]
     failed = [f"#{r['conversation']}: {r['error']}" for r in results if not r["ok"]]
     if done:
-        model_admin.message_user(request, _('Applied "%(name)s" to %(done)s.') % {"name": macro.name, "done": ", ".join(done)},
-                                 messages.SUCCESS)
+        model_admin.message_user(
+            request,
+            _('Applied "%(name)s" to %(done)s.') % {"name": macro.name, "done": ", ".join(done)},
+            messages.SUCCESS,
+        )
     if failed:
         model_admin.message_user(request, _("Not applied: %(failed)s") % {"failed": "; ".join(failed)}, messages.ERROR)
 
@@ -246,11 +306,16 @@ def apply_macro(model_admin, request: HttpRequest, queryset):
     elif form.is_bound and form.is_valid():
         macro = form.cleaned_data["macro"]
         try:
-            results = macros.macro_apply_bulk(macro=macro, agent=request.user, inputs=form.input_values(),
-                                              conversation_ids=list(queryset.values_list("pk", flat=True)[:101]))
+            results = macros.macro_apply_bulk(
+                macro=macro,
+                agent=request.user,
+                inputs=form.input_values(),
+                conversation_ids=list(queryset.values_list("pk", flat=True)[:101]),
+            )
         except ValidationError as exc:
-            model_admin.message_user(request, _("Macro not applied: %(error)s") % {"error": " ".join(exc.messages)},
-                                     messages.ERROR)
+            model_admin.message_user(
+                request, _("Macro not applied: %(error)s") % {"error": " ".join(exc.messages)}, messages.ERROR
+            )
             return None
         _report(model_admin, request, macro, results)
         return None

@@ -5,17 +5,18 @@ unfinished runs (`run_cancel`).
 
 Registered from `workflows/admin/__init__.py`.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
 from conversations.admin.base import NoWritesMixin
 from conversations.timefmt import when
 from conversations.wording import event_sentence
@@ -35,8 +36,18 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
     list_select_related = ("workflow", "conversation")
     date_hierarchy = "created_at"
     search_fields = ("=id", "=conversation__id", "workflow__name")
-    fields = ("workflow", "version", "status", "conversation", "event_in_words", "error", "created_at", "started_at",
-              "finished_at", "resume_at")
+    fields = (
+        "workflow",
+        "version",
+        "status",
+        "conversation",
+        "event_in_words",
+        "error",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "resume_at",
+    )
     readonly_fields = fields
     change_form_template = "admin/workflows/pages/run_change_form.html"
     change_list_template = "admin/workflows/pages/run_change_list.html"
@@ -74,24 +85,40 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
-        return [path("<int:run_id>/retry/", wrap(self.retry_view), name="workflows_workflowrun_retry"),
-                path("<int:run_id>/cancel/", wrap(self.cancel_view), name="workflows_workflowrun_cancel"),
-                *super().get_urls()]
+        return [
+            path("<int:run_id>/retry/", wrap(self.retry_view), name="workflows_workflowrun_retry"),
+            path("<int:run_id>/cancel/", wrap(self.cancel_view), name="workflows_workflowrun_cancel"),
+            *super().get_urls(),
+        ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The read-only run page plus its step timeline and the retry button."""
         run = self.get_object(request, object_id)
         extra = {}
         if run is not None:
-            steps = [{"position": int((s.path or str(s.position)).split(".")[0]), "path": s.path or str(s.position),
-                      "type": s.type, "status": s.status, "attempts": s.attempts,
-                      "duration_ms": s.duration_ms, "input": s.input, "output": s.output, "error": s.error,
-                      "started_at": s.started_at} for s in run.steps.all()]
-            extra = {"rows": timeline_rows(steps, versions.definition_for_version(run)),
-                     "run": run, "run_badge": status_badge(run.status),
-                     "can_retry": run.status == RunStatus.FAILED and self.can_manage_runs(request),
-                     "current_version": run.workflow.version,
-                     "can_cancel": run.status not in FINISHED_RUN_STATUSES and self.can_manage_runs(request)}
+            steps = [
+                {
+                    "position": int((s.path or str(s.position)).split(".")[0]),
+                    "path": s.path or str(s.position),
+                    "type": s.type,
+                    "status": s.status,
+                    "attempts": s.attempts,
+                    "duration_ms": s.duration_ms,
+                    "input": s.input,
+                    "output": s.output,
+                    "error": s.error,
+                    "started_at": s.started_at,
+                }
+                for s in run.steps.all()
+            ]
+            extra = {
+                "rows": timeline_rows(steps, versions.definition_for_version(run)),
+                "run": run,
+                "run_badge": status_badge(run.status),
+                "can_retry": run.status == RunStatus.FAILED and self.can_manage_runs(request),
+                "current_version": run.workflow.version,
+                "can_cancel": run.status not in FINISHED_RUN_STATUSES and self.can_manage_runs(request),
+            }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def _apply(self, request: HttpRequest, run: WorkflowRun, service) -> bool:
@@ -99,8 +126,9 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
         try:
             service(run=run)
         except ValidationError as exc:
-            self.message_user(request, _("Run %(run)s: %(error)s") % {"run": run.pk, "error": " ".join(exc.messages)},
-                              messages.ERROR)
+            self.message_user(
+                request, _("Run %(run)s: %(error)s") % {"run": run.pk, "error": " ".join(exc.messages)}, messages.ERROR
+            )
             return False
         return True
 
@@ -123,9 +151,12 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
         def retry(run: WorkflowRun) -> None:
             retried = services.run_retry(run=run, version=version)
             which = _("the version it ran") if version == "original" else _("the current version")
-            self.message_user(request, _("Run %(run)s queued again from its failed step on version %(version)s "
-                                         "(%(which)s).") % {"run": run.pk, "version": retried.version, "which": which},
-                              messages.SUCCESS)
+            self.message_user(
+                request,
+                _("Run %(run)s queued again from its failed step on version %(version)s (%(which)s).")
+                % {"run": run.pk, "version": retried.version, "which": which},
+                messages.SUCCESS,
+            )
 
         return self._button_view(request, run_id, retry, "")
 
@@ -138,8 +169,11 @@ class WorkflowRunAdmin(NoWritesMixin, admin.ModelAdmin):
             raise PermissionDenied
         count = sum(self._apply(request, run, service) for run in queryset)
         if count:
-            self.message_user(request, ngettext("%(count)d run %(done)s.", "%(count)d runs %(done)s.", count)
-                              % {"count": count, "done": done}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(count)d run %(done)s.", "%(count)d runs %(done)s.", count) % {"count": count, "done": done},
+                messages.SUCCESS,
+            )
 
     @admin.action(description=gettext_lazy("Retry from the failed step"))
     def retry_selected(self, request, queryset):

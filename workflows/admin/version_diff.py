@@ -4,6 +4,7 @@ and the current definition, for the admin's versions page (restoring one is `ser
 A definition is shown as labelled lines ("Step 2: Add tag", "  Tags: refund, vip"), keys and codes in words, not as JSON, so a manager can
 see what changed; write-only values (webhook secrets) are masked on both sides, so they never show or differ.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -15,12 +16,12 @@ from django.db.models import QuerySet
 from conversations.choices import CONDITION_OPERATOR_LABELS
 from conversations.wording import VALUE_LABELS
 from workflows import services
-from workflows.triggers import registry as triggers
 from workflows.choices import OnFalse, WorkflowStatus
 from workflows.engine.definition import mask_write_only, open_write_only
 from workflows.models import Workflow, WorkflowVersion
 from workflows.steps import step_types
 from workflows.steps.wording import field_words
+from workflows.triggers import registry as triggers
 
 INDENT = "  "
 
@@ -109,8 +110,10 @@ def order_lines(definition: dict[str, Any]) -> list[str]:
     """Where the workflow runs among the others and whether it stops the ones after it (a restore brings both
     back, so the compare shows both). A version saved before they existed shows "(not recorded)"."""
     order, stop = definition.get("order"), definition.get("stop_processing")
-    return [f"Order: {'(not recorded)' if order is None else order}",
-            f"Stop processing the workflows after it: {'(not recorded)' if stop is None else _value_text(stop)}"]
+    return [
+        f"Order: {'(not recorded)' if order is None else order}",
+        f"Stop processing the workflows after it: {'(not recorded)' if stop is None else _value_text(stop)}",
+    ]
 
 
 def readable_lines(definition: dict[str, Any]) -> list[str]:
@@ -118,10 +121,13 @@ def readable_lines(definition: dict[str, Any]) -> list[str]:
     trigger = definition.get("trigger") or {}
     kind = triggers.trigger_type(trigger.get("type", ""))
     status = definition.get("status", "")
-    lines = [f"Name: {definition.get('name', '')}", f"Description: {_value_text(definition.get('description'))}",
-             f"Status: {WorkflowStatus(status).label if status in WorkflowStatus.values else status}",
-             *order_lines(definition),
-             f"Trigger: {kind.label if kind else trigger.get('type', '')}"]
+    lines = [
+        f"Name: {definition.get('name', '')}",
+        f"Description: {_value_text(definition.get('description'))}",
+        f"Status: {WorkflowStatus(status).label if status in WorkflowStatus.values else status}",
+        *order_lines(definition),
+        f"Trigger: {kind.label if kind else trigger.get('type', '')}",
+    ]
     lines += _config_lines(trigger.get("config") or {}, 1)
     for position, step in enumerate(definition.get("steps") or [], start=1):
         lines += _step_lines(position, step)

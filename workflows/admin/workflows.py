@@ -4,9 +4,7 @@ history lives in `workflows.admin.runs`, the gallery, dry run and analytics page
 Every change goes through `workflows.services`. Write-only step values (webhook secrets) show masked in the editor
 and exports; the save that generated or changed one shows it once, as a message on the next page.
 """
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+
 import json
 
 from django.contrib import admin, messages
@@ -18,31 +16,37 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django.views.i18n import JavaScriptCatalog
 
 from conversations.admin.base import adopt
+from workflows import selectors as analytics
 from workflows import services
 from workflows.admin import pages as admin_pages
 from workflows.admin import versions as admin_versions
 from workflows.admin.base import announce_new_write_only
-from workflows.admin.replay import replay_urls
-from workflows import selectors as analytics
-from workflows.triggers import registry as triggers
 from workflows.admin.forms import ImportForm, WorkflowEditorForm
+from workflows.admin.replay import replay_urls
 from workflows.choices import WorkflowStatus
 from workflows.engine.definition import DefinitionError
 from workflows.models import ScheduledEvent, Step, Workflow
+from workflows.triggers import registry as triggers
 
 STOP_HELP = gettext_lazy("Stops processing: the workflows after it do not start for an event it matches.")
 STATUS_COLOURS = {"active": "#1a7f37", "draft": "#6e7781", "inactive": "#9a6700"}
 # Pages another module adds to this admin (templates gallery, dry run, analytics), linked from the list.
-PAGE_LINKS = ((gettext_lazy("Templates"), "workflows_workflow_templates"), (gettext_lazy("Test"), "workflows_workflow_test"),
-              (gettext_lazy("Runs"), "workflows_workflow_runs"), (gettext_lazy("Runs"), "workflows_workflowrun_changelist"),
-              (gettext_lazy("Analytics"), "workflows_workflow_analytics"))
+PAGE_LINKS = (
+    (gettext_lazy("Templates"), "workflows_workflow_templates"),
+    (gettext_lazy("Test"), "workflows_workflow_test"),
+    (gettext_lazy("Runs"), "workflows_workflow_runs"),
+    (gettext_lazy("Runs"), "workflows_workflowrun_changelist"),
+    (gettext_lazy("Analytics"), "workflows_workflow_analytics"),
+)
 
 
 def badge(text: str, label: str = "") -> str:
@@ -104,8 +108,16 @@ class TriggerTypeFilter(admin.SimpleListFilter):
 class WorkflowAdmin(admin.ModelAdmin):
     form = WorkflowEditorForm
     # Nine columns fit at 1440 px with the sidebar and the filters open; the step count rides under the trigger.
-    list_display = ("drag_handle", "name", "status_badge", "trigger_badge", "executions", "success_rate", "last_run",
-                    "toggle")
+    list_display = (
+        "drag_handle",
+        "name",
+        "status_badge",
+        "trigger_badge",
+        "executions",
+        "success_rate",
+        "last_run",
+        "toggle",
+    )
     list_display_links = ("name",)
     list_filter = ("status", TriggerTypeFilter)
     search_fields = ("name", "description")
@@ -126,8 +138,9 @@ class WorkflowAdmin(admin.ModelAdmin):
             # The texts of the workflow scripts (editor, reorder, replay) in the viewer's language.
             path("jsi18n/", wrap(self.jsi18n_view), name="workflows_jsi18n"),
         ]
-        return (urls + admin_versions.version_urls(self) + self.extra_page_urls() + replay_urls(self)
-                + super().get_urls())
+        return (
+            urls + admin_versions.version_urls(self) + self.extra_page_urls() + replay_urls(self) + super().get_urls()
+        )
 
     def extra_page_urls(self) -> list:
         """Pages of `workflows.admin.pages` (gallery, dry run, runs, analytics)."""
@@ -146,10 +159,16 @@ class WorkflowAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("Order"), ordering="order")
     def drag_handle(self, obj):
         """The row's handle for drag-to-reorder, its order number and whether it stops later workflows."""
-        return format_html('<span class="wf-drag" draggable="true" data-workflow="{}" title="{}">'
-                           '&#x2807;&#x2807;</span> <span class="wf-order">{}</span>{}', obj.pk, _("Drag to reorder"),
-                           obj.order, format_html(' <span class="wf-stop" title="{}">{}</span>', STOP_HELP, _("stop"))
-                           if obj.stop_processing else "")
+        return format_html(
+            '<span class="wf-drag" draggable="true" data-workflow="{}" title="{}">'
+            '&#x2807;&#x2807;</span> <span class="wf-order">{}</span>{}',
+            obj.pk,
+            _("Drag to reorder"),
+            obj.order,
+            format_html(' <span class="wf-stop" title="{}">{}</span>', STOP_HELP, _("stop"))
+            if obj.stop_processing
+            else "",
+        )
 
     @admin.display(description=gettext_lazy("Status"), ordering="status")
     def status_badge(self, obj):
@@ -158,15 +177,23 @@ class WorkflowAdmin(admin.ModelAdmin):
         if not problems:
             return status
         detail = "; ".join(f"{p['key']}: {p['message']}" for p in problems)
-        return format_html('{} <span class="wf-badge wf-broken" style="background:#cf222e" title="{}">{}</span>',
-                           status, detail, _("broken"))
+        return format_html(
+            '{} <span class="wf-badge wf-broken" style="background:#cf222e" title="{}">{}</span>',
+            status,
+            detail,
+            _("broken"),
+        )
 
     @admin.display(description=gettext_lazy("Trigger"), ordering="trigger_type")
     def trigger_badge(self, obj):
         kind = triggers.trigger_type(obj.trigger_type)
         steps = ngettext("%(count)d step", "%(count)d steps", obj._steps) % {"count": obj._steps}
-        return format_html('<span class="wf-trigger-badge" title="{}">{}</span><br><span class="wf-muted">{}</span>',
-                           obj.trigger_type, kind.label if kind else obj.trigger_type, steps)
+        return format_html(
+            '<span class="wf-trigger-badge" title="{}">{}</span><br><span class="wf-muted">{}</span>',
+            obj.trigger_type,
+            kind.label if kind else obj.trigger_type,
+            steps,
+        )
 
     @admin.display(description=gettext_lazy("Executions"), ordering="stat_executions")
     def executions(self, obj):
@@ -179,10 +206,13 @@ class WorkflowAdmin(admin.ModelAdmin):
         rate = analytics.percent(figures["success_rate"])
         if not figures["didnt_match"]:
             return rate
-        return format_html('{} <span class="wf-muted wf-nowrap" title="{}">({})</span>', rate,
-                           _("Runs stopped by a condition"),
-                           # a catalogue text around a number, as templates show {% translate %}: not escaped again
-                           mark_safe(_("%(count)s didn't match") % {"count": int(figures["didnt_match"])}))
+        return format_html(
+            '{} <span class="wf-muted wf-nowrap" title="{}">({})</span>',
+            rate,
+            _("Runs stopped by a condition"),
+            # a catalogue text around a number, as templates show {% translate %}: not escaped again
+            mark_safe(_("%(count)s didn't match") % {"count": int(figures["didnt_match"])}),
+        )
 
     @admin.display(description=gettext_lazy("Last run"), ordering="stat_last_run_at")
     def last_run(self, obj):
@@ -195,14 +225,22 @@ class WorkflowAdmin(admin.ModelAdmin):
         return format_html(
             '<button type="submit" class="wf-toggle {}" formaction="{}" data-toggle-workflow="{}" title="{}" '
             'aria-pressed="{}"><span class="wf-knob"></span>{}</button>',
-            "on" if active else "off", reverse("admin:workflows_workflow_toggle", args=[obj.pk]), obj.pk,
-            _("Deactivate") if active else _("Activate"), "true" if active else "false",
-            _("On") if active else _("Off"))
+            "on" if active else "off",
+            reverse("admin:workflows_workflow_toggle", args=[obj.pk]),
+            obj.pk,
+            _("Deactivate") if active else _("Activate"),
+            "true" if active else "false",
+            _("On") if active else _("Off"),
+        )
 
     def changelist_view(self, request, extra_context=None):
         bar = analytics.summary()
-        extra = {"summary": {**bar, "success": analytics.percent(bar["success_rate"])}, "page_links": page_links(),
-                 "import_url": reverse("admin:workflows_workflow_import"), **(extra_context or {})}
+        extra = {
+            "summary": {**bar, "success": analytics.percent(bar["success_rate"])},
+            "page_links": page_links(),
+            "import_url": reverse("admin:workflows_workflow_import"),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra)
 
     # Editor ----------------------------------------------------------------------------------------------
@@ -217,17 +255,22 @@ class WorkflowAdmin(admin.ModelAdmin):
             if test:
                 tools.append((_("Test (dry run)"), test))
             tools.append((_("Try on history"), reverse("admin:workflows_workflow_replay", args=[object_id])))
-        return super().changeform_view(request, object_id, form_url, {"workflow_tools": tools,
-                                                                      **(extra_context or {})})
+        return super().changeform_view(request, object_id, form_url, {"workflow_tools": tools, **(extra_context or {})})
 
     def _warn_problems(self, request: HttpRequest, object_id: str) -> None:
         """On a GET of the editor, say what is broken (a team or integration deleted since the last save)."""
-        workflow = Workflow.objects.filter(pk=object_id).prefetch_related("steps").first() \
-            if request.method == "GET" and str(object_id).isdigit() else None
+        workflow = (
+            Workflow.objects.filter(pk=object_id).prefetch_related("steps").first()
+            if request.method == "GET" and str(object_id).isdigit()
+            else None
+        )
         for problem in services.workflow_problems([workflow]).get(workflow.pk, []) if workflow else []:
-            self.message_user(request, _("Broken: %(key)s: %(message)s (fix the step; the workflow cannot be activated "
-                                         "until then)") % {"key": problem["key"], "message": problem["message"]},
-                              messages.WARNING)
+            self.message_user(
+                request,
+                _("Broken: %(key)s: %(message)s (fix the step; the workflow cannot be activated until then)")
+                % {"key": problem["key"], "message": problem["message"]},
+                messages.WARNING,
+            )
 
     def save_model(self, request, obj, form, change):
         definition = form.definition
@@ -256,8 +299,11 @@ class WorkflowAdmin(admin.ModelAdmin):
             raise PermissionDenied
         status = WorkflowStatus.INACTIVE if workflow.status == WorkflowStatus.ACTIVE else WorkflowStatus.ACTIVE
         if self._apply_status(request, workflow, status):
-            self.message_user(request, _("%(name)s is now %(status)s.") % {"name": workflow.name, "status": status.label.lower()},
-                              messages.SUCCESS)
+            self.message_user(
+                request,
+                _("%(name)s is now %(status)s.") % {"name": workflow.name, "status": status.label.lower()},
+                messages.SUCCESS,
+            )
         return self._back_to_list(request)
 
     def _back_to_list(self, request: HttpRequest) -> HttpResponse:
@@ -299,18 +345,30 @@ class WorkflowAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            created = [services.workflow_create(definition=definition, created_by=request.user)
-                       for definition in form.cleaned_data["definitions"]]
-            self.message_user(request, ngettext("Imported %(count)d workflow: %(names)s.", "Imported %(count)d workflows: "
-                                                "%(names)s.", len(created))
-                              % {"count": len(created), "names": ", ".join(w.name for w in created)}, messages.SUCCESS)
+            created = [
+                services.workflow_create(definition=definition, created_by=request.user)
+                for definition in form.cleaned_data["definitions"]
+            ]
+            self.message_user(
+                request,
+                ngettext(
+                    "Imported %(count)d workflow: %(names)s.", "Imported %(count)d workflows: %(names)s.", len(created)
+                )
+                % {"count": len(created), "names": ", ".join(w.name for w in created)},
+                messages.SUCCESS,
+            )
             for workflow in created:  # exports hold masked secrets: the imported steps got new ones
                 announce_new_write_only(request, workflow)
             if len(created) == 1:
                 return HttpResponseRedirect(reverse("admin:workflows_workflow_change", args=[created[0].pk]))
             return HttpResponseRedirect(reverse("admin:workflows_workflow_changelist"))
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                   "title": _("Import workflows from JSON"), "has_view_permission": True}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "title": _("Import workflows from JSON"),
+            "has_view_permission": True,
+        }
         return TemplateResponse(request, "admin/workflows/workflow/import.html", context)
 
     # Actions -----------------------------------------------------------------------------------------------
@@ -327,8 +385,12 @@ class WorkflowAdmin(admin.ModelAdmin):
     def _set_status(self, request, queryset, status: str) -> None:
         done = sum(self._apply_status(request, workflow, status) for workflow in queryset)
         if done:
-            self.message_user(request, ngettext("%(count)d workflow now %(status)s.", "%(count)d workflows now %(status)s.",
-                                                done) % {"count": done, "status": status.label.lower()}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(count)d workflow now %(status)s.", "%(count)d workflows now %(status)s.", done)
+                % {"count": done, "status": status.label.lower()},
+                messages.SUCCESS,
+            )
 
     @admin.action(description=gettext_lazy("Activate selected workflows"))
     def activate(self, request, queryset):
@@ -342,8 +404,14 @@ class WorkflowAdmin(admin.ModelAdmin):
     def duplicate(self, request, queryset):
         for workflow in queryset:
             services.workflow_duplicate(workflow=workflow, created_by=request.user)
-        self.message_user(request, ngettext("%(count)d workflow duplicated as a draft.", "%(count)d workflows duplicated as "
-                                            "drafts.", len(queryset)) % {"count": len(queryset)}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d workflow duplicated as a draft.", "%(count)d workflows duplicated as drafts.", len(queryset)
+            )
+            % {"count": len(queryset)},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=gettext_lazy("Export selected workflows as JSON"))
     def export_json(self, request, queryset):

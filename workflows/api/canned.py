@@ -1,10 +1,10 @@
 """API of canned responses (docs/agent_day.md "Canned responses"): `GET/POST /api/canned-responses/`, a personal one
 with `"personal": true`, and `POST /api/canned-responses/{id}/render/` `{"conversation"}` → `{"text"}`, the text with
 its placeholders filled for the agent to edit and send. Thin views over `workflows.engine.canned`."""
+
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
-
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -21,9 +21,11 @@ from workflows.models import CannedResponse
 class CannedResponseSerializer(serializers.ModelSerializer):
     """`{"name", "body", "personal"}`; the name and the template are checked by `workflows.engine.canned`."""
 
-    personal = serializers.BooleanField(required=False, default=False,
-                                        help_text=gettext_lazy("Only its owner sees a personal response; agents "
-                                                               "make only these."))
+    personal = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=gettext_lazy("Only its owner sees a personal response; agents make only these."),
+    )
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
@@ -38,8 +40,7 @@ class CannedResponseSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data: dict) -> CannedResponse:
         user = self.context["request"].user
-        owner = owner_for(user, personal=validated_data.pop("personal", False),
-                          noun=gettext_lazy("canned responses"))
+        owner = owner_for(user, personal=validated_data.pop("personal", False), noun=gettext_lazy("canned responses"))
         return canned.canned_response_create(created_by=user, owner=owner, **validated_data)
 
     def update(self, instance: CannedResponse, validated_data: dict) -> CannedResponse:
@@ -63,13 +64,16 @@ class CannedResponseViewSet(PersonalOrSharedMixin, HelpdeskAPIMixin, viewsets.Mo
             return CannedResponse.objects.none()
         return canned.canned_responses_for(self.request.user).select_related("owner")
 
-    @extend_schema(request=RenderSerializer,
-                   responses=inline_serializer("RenderedCannedResponse", {"text": serializers.CharField()}))
+    @extend_schema(
+        request=RenderSerializer,
+        responses=inline_serializer("RenderedCannedResponse", {"text": serializers.CharField()}),
+    )
     @action(detail=True, methods=["post"], url_path="render")
     def render_text(self, request: Request, pk: str | None = None) -> Response:
         """The text with its placeholders filled from the conversation: 200 `{"text"}`; nothing is sent."""
         item = self.get_object()
         body = RenderSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return Response({"text": canned.canned_response_render(canned=item,
-                                                              conversation=body.validated_data["conversation"])})
+        return Response(
+            {"text": canned.canned_response_render(canned=item, conversation=body.validated_data["conversation"])}
+        )

@@ -3,15 +3,16 @@ active manual workflows with their input JSON Schema and an LLM tool definition;
 runs one. workflows/api/helpdesk_urls.py includes this module before the router, so `callable` is not taken for a
 workflow id.
 """
-from drf_spectacular.utils import extend_schema
+
 from django.urls import path
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows.triggers.manual import callable_workflows
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows.api.responses import CallableWorkflowsSerializer
+from workflows.triggers.manual import callable_workflows
 
 
 class CallableWorkflowsView(HelpdeskAPIMixin, APIView):

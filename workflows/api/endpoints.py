@@ -2,6 +2,7 @@
 and state; `POST /api/endpoints/{id}/enable/` `{"redeliver_failed_since"?}` re-enables one and may re-queue the
 deliveries that failed there since a time. Managers only; the work is in `workflows.integrations.delivery`.
 """
+
 from __future__ import annotations
 
 from django.db.models import QuerySet
@@ -12,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
-from workflows.api.serializers import StrictSerializer
 from workflows import services
+from workflows.api.serializers import StrictSerializer
 from workflows.models import Endpoint
 
 
@@ -22,14 +23,27 @@ class EndpointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Endpoint
-        fields = ["id", "url", "kind", "attempts", "failures", "consecutive_failures", "last_success_at",
-                  "last_failure_at", "last_error", "state", "disabled_at", "failing_since"]
+        fields = [
+            "id",
+            "url",
+            "kind",
+            "attempts",
+            "failures",
+            "consecutive_failures",
+            "last_success_at",
+            "last_failure_at",
+            "last_error",
+            "state",
+            "disabled_at",
+            "failing_since",
+        ]
         read_only_fields = fields
 
 
 class EnableRequestSerializer(StrictSerializer):
     redeliver_failed_since = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Re-send the deliveries to this endpoint that failed since then.")
+        required=False, allow_null=True, help_text="Re-send the deliveries to this endpoint that failed since then."
+    )
 
 
 class EnableResponseSerializer(serializers.Serializer):
@@ -53,6 +67,7 @@ class EndpointViewSet(HelpdeskAPIMixin, viewsets.ReadOnlyModelViewSet):
         endpoint = self.get_object()
         body = EnableRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        run_ids = services.endpoint_enable(endpoint=endpoint,
-                                         redeliver_failed_since=body.validated_data.get("redeliver_failed_since"))
+        run_ids = services.endpoint_enable(
+            endpoint=endpoint, redeliver_failed_since=body.validated_data.get("redeliver_failed_since")
+        )
         return Response({"endpoint": EndpointSerializer(endpoint).data, "redelivered_runs": run_ids})

@@ -1,5 +1,6 @@
 """`GET /api/conversations/{id}/events/` and `GET /api/events/{id}/explain/` (docs/managers.md): thin views over
 `workflows.engine.explain`, with the serializers that describe their shapes for the OpenAPI schema."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversations.models import Conversation, Event
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager, StandardPagination
+from conversations.models import Conversation, Event
 from workflows.engine import explain
 
 
@@ -53,8 +54,13 @@ class ExplainSerializer(serializers.Serializer):
     workflows = ExplainedWorkflowSerializer(many=True)
 
 
-@extend_schema(parameters=[OpenApiParameter("conversation_pk", OpenApiTypes.INT, OpenApiParameter.PATH,
-                                             description="The conversation's id.")])
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "conversation_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The conversation's id."
+        )
+    ]
+)
 class ConversationEventsView(HelpdeskAPIMixin, generics.ListAPIView):
     """A conversation's events, newest first, with the runs each started."""
 
@@ -71,7 +77,8 @@ class ConversationEventsView(HelpdeskAPIMixin, generics.ListAPIView):
         page = self.paginate_queryset(self.get_queryset())
         runs = explain.runs_by_event(page)
         return self.get_paginated_response(
-            EventSerializer([explain.event_data(event, runs[event.pk]) for event in page], many=True).data)
+            EventSerializer([explain.event_data(event, runs[event.pk]) for event in page], many=True).data
+        )
 
 
 class EventExplainView(HelpdeskAPIMixin, APIView):
@@ -79,8 +86,12 @@ class EventExplainView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportManager]
 
-    @extend_schema(responses=ExplainSerializer, parameters=[
-        OpenApiParameter("event_pk", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The event's id.")])
+    @extend_schema(
+        responses=ExplainSerializer,
+        parameters=[
+            OpenApiParameter("event_pk", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The event's id.")
+        ],
+    )
     def get(self, request: Request, event_pk: str) -> Response:
         event = get_object_or_404(Event, pk=_uuid(event_pk))
         return Response(ExplainSerializer(explain.explain_event(event)).data)

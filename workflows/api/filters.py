@@ -1,5 +1,6 @@
 """Query-string filters of the workflow API, declared as django-filter FilterSets. A bad value is a 400 naming the
 filter (django-filter's form errors), never a 500."""
+
 from __future__ import annotations
 
 import django_filters

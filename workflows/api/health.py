@@ -5,6 +5,7 @@ adds the facts of `manage.py helpdesk_health` (workflows/engine/health.py): 503 
 `HELPDESK_HEALTH_MAX_AGE_SECONDS`, i.e. the workers are stuck or gone. Both are anonymous, answer JSON and name no
 customer data: a probe has no token.
 """
+
 from __future__ import annotations
 
 from django.db import DatabaseError, connection
@@ -18,8 +19,9 @@ from conversations.api.base import APIVersionHeaderMixin
 from conversations.conf import helpdesk_setting
 from workflows.engine.health import check_health
 
-HEALTH_SHAPE = inline_serializer("Health", {"status": serializers.ChoiceField(["ok", "unhealthy"]),
-                                            "message": serializers.CharField()})
+HEALTH_SHAPE = inline_serializer(
+    "Health", {"status": serializers.ChoiceField(["ok", "unhealthy"]), "message": serializers.CharField()}
+)
 
 
 def database_reachable() -> bool:
@@ -39,8 +41,10 @@ class _Probe(APIVersionHeaderMixin, APIView):
 
     @staticmethod
     def answer(healthy: bool, message: str) -> Response:
-        return Response({"status": "ok" if healthy else "unhealthy", "message": message},
-                        status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response(
+            {"status": "ok" if healthy else "unhealthy", "message": message},
+            status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
 
 
 class LivenessView(_Probe):

@@ -5,6 +5,7 @@ Order matters: each app's routes register their viewsets on the shared router wh
 comes last (and lists them all in its API root); the discovery paths come before the router's, so
 `workflows/callable/` is not read as a workflow id. It lives in the top app because it includes all three.
 """
+
 from django.urls import include, path
 
 from conversations.api.base import router

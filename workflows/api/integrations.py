@@ -2,23 +2,24 @@
 `workflows.integrations.services` and `workflows.integrations.custom_actions`. Secret values are write-only: a read
 shows which secrets are set, never their value. Only support managers reach these endpoints.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows.integrations import custom_actions
 from workflows.integrations import services as integrations
-from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
 from workflows.models import CustomAction, HttpMethod, Integration
 
 
@@ -31,11 +32,14 @@ class IntegrationSerializer(serializers.ModelSerializer):
     """
 
     base_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    auth = serializers.JSONField(required=False, help_text='{"type": "none"|"basic"|"bearer"|"header"|'
-                                                           '"oauth2_client_credentials", ...its fields}')
+    auth = serializers.JSONField(
+        required=False,
+        help_text='{"type": "none"|"basic"|"bearer"|"header"|"oauth2_client_credentials", ...its fields}',
+    )
     headers = serializers.JSONField(required=False, help_text='[{"key": "...", "value": "..."}]')
-    secrets = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False),
-                                    required=False, write_only=True)
+    secrets = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False, write_only=True
+    )
 
     class Meta:
         model = Integration
@@ -51,9 +55,12 @@ class IntegrationSerializer(serializers.ModelSerializer):
     def _save(self, instance: Integration | None, data: dict) -> Integration:
         current = instance or Integration()
         return integrations.integration_save(
-            integration=instance, name=data.get("name", current.name), base_url=data.get("base_url", current.base_url),
+            integration=instance,
+            name=data.get("name", current.name),
+            base_url=data.get("base_url", current.base_url),
             auth=data.get("auth", integrations.auth_summary(current) if instance else None),
-            headers=data.get("headers", current.headers), secrets=data.get("secrets", {}),
+            headers=data.get("headers", current.headers),
+            secrets=data.get("secrets", {}),
         )
 
     def create(self, validated_data: dict) -> Integration:
@@ -90,15 +97,29 @@ class CustomActionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CustomAction
-        fields = ["id", "integration", "integration_name", "name", "description", "method", "path", "input_schema",
-                  "output_schema", "published", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "integration",
+            "integration_name",
+            "name",
+            "description",
+            "method",
+            "path",
+            "input_schema",
+            "output_schema",
+            "published",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs = {"name": {"validators": []}}
 
     def _save(self, instance: CustomAction | None, data: dict) -> CustomAction:
         current = instance or CustomAction()
-        values = {name: data.get(name, getattr(current, name, None))
-                  for name in ("name", "description", "method", "path", "input_schema", "output_schema", "published")}
+        values = {
+            name: data.get(name, getattr(current, name, None))
+            for name in ("name", "description", "method", "path", "input_schema", "output_schema", "published")
+        }
         # Not `data.get(..., current.integration)`: a new action has no integration to read.
         integration = data["integration"] if "integration" in data else current.integration  # noqa: SIM401
         return custom_actions.custom_action_save(action=instance, integration=integration, **values)
@@ -148,6 +169,7 @@ class CustomActionViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         custom_action = self.get_object()
         body = CustomActionTestRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = custom_actions.custom_action_test(action=custom_action, payload=body.validated_data["input"],
-                                                   key=str(uuid.uuid4()))
+        result = custom_actions.custom_action_test(
+            action=custom_action, payload=body.validated_data["input"], key=str(uuid.uuid4())
+        )
         return Response(result.as_dict())

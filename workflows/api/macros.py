@@ -6,6 +6,7 @@ Macros v2 (docs/agent_day.md): `inputs` asked before applying, `POST /api/macros
 (`{"results": [{"conversation", "ok", "error"}]}`), and personal macros: any agent creates one with
 `"personal": true`; shared ones are for managers.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,18 +37,36 @@ class MacroSerializer(serializers.ModelSerializer):
     and inputs are checked by `workflows.engine.macros`."""
 
     steps = serializers.JSONField(help_text='Internal steps: [{"type": "add_tag", "config": {"tags": ["vip"]}}]')
-    inputs = serializers.JSONField(required=False, help_text='Asked before applying: [{"key": "order", "label": '
-                                                             '"Order number", "type": "text"}]; {{ inputs.order }}.')
-    personal = serializers.BooleanField(required=False, default=False,
-                                        help_text="Only its owner sees a personal macro; agents make only these.")
+    inputs = serializers.JSONField(
+        required=False,
+        help_text='Asked before applying: [{"key": "order", "label": '
+        '"Order number", "type": "text"}]; {{ inputs.order }}.',
+    )
+    personal = serializers.BooleanField(
+        required=False, default=False, help_text="Only its owner sees a personal macro; agents make only these."
+    )
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
-                                         help_text="The macro's owner when it is personal, else null.")
+    owner = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="The macro's owner when it is personal, else null.",
+    )
 
     class Meta:
         model = Macro
-        fields = ["id", "name", "steps", "inputs", "active", "personal", "owner", "created_by", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "steps",
+            "inputs",
+            "active",
+            "personal",
+            "owner",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "owner", "created_by", "created_at", "updated_at"]
         extra_kwargs = {"name": {"validators": []}}  # the service checks uniqueness (one message, one place)
 
@@ -62,15 +81,19 @@ class MacroSerializer(serializers.ModelSerializer):
         return macros.macro_create(created_by=user, owner=owner, **validated_data)
 
     def update(self, instance: Macro, validated_data: dict) -> Macro:
-        values: dict[str, Any] = {key: validated_data.get(key, getattr(instance, key))
-                                  for key in ("name", "steps", "active", "inputs")}
+        values: dict[str, Any] = {
+            key: validated_data.get(key, getattr(instance, key)) for key in ("name", "steps", "active", "inputs")
+        }
         return macros.macro_update(macro=instance, **values)
 
 
 class BulkApplySerializer(serializers.Serializer):
-    conversations = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-                                         min_length=1, max_length=macros.MAX_BULK,
-                                         help_text=f"Up to {macros.MAX_BULK} conversation ids.")
+    conversations = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=macros.MAX_BULK,
+        help_text=f"Up to {macros.MAX_BULK} conversation ids.",
+    )
     inputs = serializers.JSONField(required=False, help_text="Values of the macro's inputs, by key.")
 
 
@@ -98,8 +121,12 @@ class MacroViewSet(PersonalOrSharedMixin, HelpdeskAPIMixin, viewsets.ModelViewSe
         macro = self.get_object()
         body = BulkApplySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        results = macros.macro_apply_bulk(macro=macro, conversation_ids=body.validated_data["conversations"],
-                                          agent=request.user, inputs=body.validated_data.get("inputs"))
+        results = macros.macro_apply_bulk(
+            macro=macro,
+            conversation_ids=body.validated_data["conversations"],
+            agent=request.user,
+            inputs=body.validated_data.get("inputs"),
+        )
         return Response({"results": results})
 
     @extend_schema(request=PreviewSerializer, responses=OpenApiTypes.OBJECT)
@@ -110,8 +137,14 @@ class MacroViewSet(PersonalOrSharedMixin, HelpdeskAPIMixin, viewsets.ModelViewSe
         macro = self.get_object()
         body = PreviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return Response(macros.macro_preview(macro=macro, conversation=body.validated_data["conversation"],
-                                             agent=request.user, inputs=body.validated_data.get("inputs")))
+        return Response(
+            macros.macro_preview(
+                macro=macro,
+                conversation=body.validated_data["conversation"],
+                agent=request.user,
+                inputs=body.validated_data.get("inputs"),
+            )
+        )
 
 
 class ApplyMacroSerializer(serializers.Serializer):
@@ -134,7 +167,11 @@ class ApplyMacroView(HelpdeskAPIMixin, APIView):
         conversation = get_object_or_404(Conversation.objects.select_related("contact"), pk=pk)
         body = ApplyMacroSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        macros.macro_apply(macro=body.validated_data["macro"], conversation=conversation, agent=request.user,
-                           inputs=body.validated_data.get("inputs"))
+        macros.macro_apply(
+            macro=body.validated_data["macro"],
+            conversation=conversation,
+            agent=request.user,
+            inputs=body.validated_data.get("inputs"),
+        )
         fresh = conversation_queryset().get(pk=conversation.pk)
         return Response(ConversationSerializer(fresh, context={"request": request}).data)

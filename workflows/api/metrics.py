@@ -6,6 +6,7 @@ answers): events waiting for dispatch and the age of the oldest (the lag), runs 
 conversations waiting in team queues, and the task queue's depth. A custom collector on a registry of its own, so
 nothing is kept in process memory between scrapes and several web processes answer the same.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -38,18 +39,24 @@ class HelpdeskCollector:
 
     def collect(self) -> Iterator:
         yield InfoMetricFamily("helpdesk", "The helpdesk apps", value={"version": conversations.__version__})
-        waiting = Event.objects.filter(dispatched_at__isnull=True).aggregate(total=Count("pk"), oldest=Min("occurred_at"))
-        yield GaugeMetricFamily("helpdesk_events_undispatched", "Events recorded but not yet dispatched",
-                                value=waiting["total"])
+        waiting = Event.objects.filter(dispatched_at__isnull=True).aggregate(
+            total=Count("pk"), oldest=Min("occurred_at")
+        )
+        yield GaugeMetricFamily(
+            "helpdesk_events_undispatched", "Events recorded but not yet dispatched", value=waiting["total"]
+        )
         lag = (clock.now() - waiting["oldest"]).total_seconds() if waiting["oldest"] else 0.0
         yield GaugeMetricFamily("helpdesk_dispatch_lag_seconds", "Age of the oldest undispatched event", value=lag)
         yield _by_status(WorkflowRun, "helpdesk_runs", "Workflow runs by status")
         yield _by_status(Delivery, "helpdesk_deliveries", "Outgoing answers (mail, API channel) by status")
-        yield GaugeMetricFamily("helpdesk_conversations_queued", "Conversations waiting in a team's queue",
-                                value=Conversation.objects.filter(queued_since__isnull=False,
-                                                                  assignee__isnull=True).count())
-        yield GaugeMetricFamily("helpdesk_task_queue_depth", "Tasks waiting in django-q2's ORM broker",
-                                value=OrmQ.objects.count())
+        yield GaugeMetricFamily(
+            "helpdesk_conversations_queued",
+            "Conversations waiting in a team's queue",
+            value=Conversation.objects.filter(queued_since__isnull=False, assignee__isnull=True).count(),
+        )
+        yield GaugeMetricFamily(
+            "helpdesk_task_queue_depth", "Tasks waiting in django-q2's ORM broker", value=OrmQ.objects.count()
+        )
 
 
 def render_metrics() -> bytes:

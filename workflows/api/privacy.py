@@ -1,5 +1,6 @@
 """Privacy endpoints (managers): erase a contact everywhere (`POST /api/contacts/{id}/erase/`) and export
 everything held about one (`GET /api/contacts/{id}/export/`, streamed JSON)."""
+
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
@@ -25,9 +26,15 @@ class ContactEraseView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportManager]
 
-    @extend_schema(operation_id="contacts_erase", request=None, parameters=[CONTACT_ID], responses=inline_serializer(
-        "Erasure", {"contact": serializers.IntegerField(), "erased": serializers.DictField(
-            child=serializers.IntegerField())}))
+    @extend_schema(
+        operation_id="contacts_erase",
+        request=None,
+        parameters=[CONTACT_ID],
+        responses=inline_serializer(
+            "Erasure",
+            {"contact": serializers.IntegerField(), "erased": serializers.DictField(child=serializers.IntegerField())},
+        ),
+    )
     def post(self, request: Request, pk: int) -> Response:
         contact = get_object_or_404(Contact, pk=pk)
         return Response({"contact": contact.pk, "erased": contact_erase(contact=contact)})
@@ -38,8 +45,11 @@ class ContactExportView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportManager]
 
-    @extend_schema(operation_id="contacts_export", parameters=[CONTACT_ID],
-                   responses={(200, "application/json"): ContactExportSerializer})
+    @extend_schema(
+        operation_id="contacts_export",
+        parameters=[CONTACT_ID],
+        responses={(200, "application/json"): ContactExportSerializer},
+    )
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         contact = get_object_or_404(Contact, pk=pk)
         response = StreamingHttpResponse(contact_export(contact), content_type="application/json")

@@ -1,12 +1,13 @@
 """Replay over the API (docs/managers.md): `POST /api/workflows/{id}/replay/` starts one (202 with its id) and
 `GET /api/workflow-replays/{id}/` follows it. Thin: `workflows.engine.replay` does the work, in the workers.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.request import Request
@@ -47,13 +48,17 @@ class ReplayRequestSerializer(StrictSerializer):
         if attrs["since"] >= attrs["until"]:
             raise serializers.ValidationError({"until": [_("The end of the period must be after its start.")]})
         if (attrs["until"] - attrs["since"]).days > MAX_WINDOW_DAYS:
-            raise serializers.ValidationError({"since": [_("The period is at most %(days)s days.") % {"days": MAX_WINDOW_DAYS}]})
+            raise serializers.ValidationError(
+                {"since": [_("The period is at most %(days)s days.") % {"days": MAX_WINDOW_DAYS}]}
+            )
         return attrs
 
 
 def _in_years(value):
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise serializers.ValidationError(_("Give a date between the years %(min)s and %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR})
+        raise serializers.ValidationError(
+            _("Give a date between the years %(min)s and %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR}
+        )
     return value
 
 
@@ -72,9 +77,13 @@ class ReplayStartView(HelpdeskAPIMixin, APIView):
 
     permission_classes = [IsSupportManager]
 
-    @extend_schema(request=ReplayRequestSerializer,
-                   responses={202: inline_serializer("ReplayStarted", {"id": serializers.IntegerField()}),
-                              429: inline_serializer("ReplayBusy", {"detail": serializers.CharField()})})
+    @extend_schema(
+        request=ReplayRequestSerializer,
+        responses={
+            202: inline_serializer("ReplayStarted", {"id": serializers.IntegerField()}),
+            429: inline_serializer("ReplayBusy", {"detail": serializers.CharField()}),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         workflow = get_object_or_404(Workflow, pk=pk if pk <= MAX_ID else 0)
         body = ReplayRequestSerializer(data=request.data)

@@ -1,6 +1,7 @@
 """Response shapes of the workflow API's reports and documents (analytics, replays, exports, the callable list),
 for the OpenAPI schema only: the views build these bodies in their services, and these serializers name every key
 so client generators get typed models rather than a bare object."""
+
 from __future__ import annotations
 
 from rest_framework import serializers

@@ -3,6 +3,7 @@
 Generating the schema walks every view and serializer (one to three seconds here); its answer only changes with the
 code, so a process keeps the first one it made. A settings change (tests, `override_settings`) forgets it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,7 +30,9 @@ class CachedSchemaView(SpectacularAPIView):
         key = (version, translation.get_language(), id(self.urlconf), self.serve_public)
         if key not in _built:
             generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)
-            _built[key] = (generator.get_schema(request=request, public=self.serve_public),
-                           {"Content-Disposition": f'inline; filename="{self._get_filename(request, version)}"'})
+            _built[key] = (
+                generator.get_schema(request=request, public=self.serve_public),
+                {"Content-Disposition": f'inline; filename="{self._get_filename(request, version)}"'},
+            )
         data, headers = _built[key]
         return Response(data=data, headers=headers)

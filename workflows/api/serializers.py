@@ -8,23 +8,24 @@ fields below only describe the shape for the OpenAPI schema and for reads.
 Write-only step config keys (a webhook `secret`) read back as "****". The response of the create or update that set
 one (generated or changed) shows it in full, once; posting "****" back, or leaving the key out, keeps it.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from conversations.api.serializers import ClosedRequestBody
 from conversations.models import Conversation
-from workflows import services
 from workflows import selectors as analytics
-from workflows.triggers import registry as triggers
+from workflows import services
 from workflows.choices import OnFalse, RunStatus, StepStatus, WorkflowStatus
 from workflows.engine import references
 from workflows.engine.definition import MAX_STEPS, DefinitionError, validate_definition
 from workflows.models import StepRun, Workflow, WorkflowRun
 from workflows.steps.registry import step_types
+from workflows.triggers import registry as triggers
 
 DEFINITION_KEYS = frozenset({"name", "description", "status", "order", "stop_processing", "trigger", "steps"})
 READ_ONLY_KEYS = frozenset({"id", "version", "created_at", "updated_at", "stats", "problems"})
@@ -90,7 +91,7 @@ def validated_definition(data: Any, tolerated: frozenset[tuple[str, str]] = froz
 
 class ProblemSerializer(serializers.Serializer):
     key = serializers.CharField(help_text='Where, e.g. "steps[2].config.team".')
-    message = serializers.CharField(help_text='What, e.g. \'No team "Billing".\'')
+    message = serializers.CharField(help_text="What, e.g. 'No team \"Billing\".'")
 
 
 class WorkflowListSerializer(serializers.ListSerializer):
@@ -115,19 +116,27 @@ class WorkflowSerializer(ClosedRequestBody, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
-    order = serializers.IntegerField(required=False, help_text="Lower first among the workflows of one trigger "
-                                                                "type; absent on create = after the others.")
-    stop_processing = serializers.BooleanField(required=False, help_text="Once this workflow matches an event, the "
-                                                                         "workflows after it do not start for it.")
+    order = serializers.IntegerField(
+        required=False,
+        help_text="Lower first among the workflows of one trigger type; absent on create = after the others.",
+    )
+    stop_processing = serializers.BooleanField(
+        required=False, help_text="Once this workflow matches an event, the workflows after it do not start for it."
+    )
     trigger = TriggerSerializer()
     steps = StepSerializer(many=True, required=False)
     version = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     stats = WorkflowStatsSerializer(read_only=True)
-    problems = ProblemSerializer(many=True, read_only=True, help_text=(
-        "What is broken: a team, agent, integration, custom action or SLA policy the definition names that no "
-        "longer exists. A workflow with problems cannot be activated."))
+    problems = ProblemSerializer(
+        many=True,
+        read_only=True,
+        help_text=(
+            "What is broken: a team, agent, integration, custom action or SLA policy the definition names that no "
+            "longer exists. A workflow with problems cannot be activated."
+        ),
+    )
 
     class Meta:
         list_serializer_class = WorkflowListSerializer
@@ -203,8 +212,12 @@ class ConversationReferenceField(serializers.PrimaryKeyRelatedField):
         if isinstance(data, (bool, float, dict, list)):
             self.fail("incorrect_type", data_type=type(data).__name__)
         # An id beyond the database's integer range would overflow in the query: it names no conversation.
-        if isinstance(data, (int, str)) and not isinstance(data, bool) and str(data).lstrip("-").isdigit() \
-                and abs(int(data)) > MAX_ID:
+        if (
+            isinstance(data, (int, str))
+            and not isinstance(data, bool)
+            and str(data).lstrip("-").isdigit()
+            and abs(int(data)) > MAX_ID
+        ):
             self.fail("does_not_exist", pk_value=data)
         return super().to_internal_value(data)
 
@@ -227,7 +240,8 @@ class DryRunRequestSerializer(StrictSerializer):
     def validate(self, attrs: dict) -> dict:
         if not attrs.get("conversation") and not attrs.get("event"):
             raise serializers.ValidationError(
-                {"non_field_errors": ['Give a "conversation" id or a sample "event" to test with.']})
+                {"non_field_errors": ['Give a "conversation" id or a sample "event" to test with.']}
+            )
         event = attrs.get("event") or {}
         attrs["conversation"] = attrs.get("conversation") or event.get("conversation")
         return attrs
@@ -236,9 +250,14 @@ class DryRunRequestSerializer(StrictSerializer):
 class RetryRequestSerializer(StrictSerializer):
     """`POST /api/workflow-runs/{id}/retry/`: `{"version"?: "original" | "current"}` (default: the version it ran)."""
 
-    version = serializers.ChoiceField(choices=services.RETRY_VERSIONS, default="original", help_text=(
-        "original: run the failed step again on the version the run ran; current: on the workflow's current "
-        "version, from the same step. The run's `version` and `retried_on` say which it used."))
+    version = serializers.ChoiceField(
+        choices=services.RETRY_VERSIONS,
+        default="original",
+        help_text=(
+            "original: run the failed step again on the version the run ran; current: on the workflow's current "
+            "version, from the same step. The run's `version` and `retried_on` say which it used."
+        ),
+    )
 
 
 class ManualRunRequestSerializer(StrictSerializer):
@@ -275,8 +294,19 @@ class StepRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StepRun
-        fields = ["position", "path", "type", "status", "attempts", "duration_ms", "input", "output", "error",
-                  "started_at", "finished_at"]
+        fields = [
+            "position",
+            "path",
+            "type",
+            "status",
+            "attempts",
+            "duration_ms",
+            "input",
+            "output",
+            "error",
+            "started_at",
+            "finished_at",
+        ]
         read_only_fields = fields
 
     def get_path(self, step_run: StepRun) -> str:
@@ -294,12 +324,32 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
     steps = StepRunSerializer(many=True, read_only=True)
     # Declared so the schema says it may be empty (a run never retried): DRF drops `allow_blank` from read-only
     # model fields, and client generators then refuse the "" they read.
-    retried_on = serializers.ChoiceField(choices=WorkflowRun._meta.get_field("retried_on").choices, allow_blank=True,
-                                         read_only=True, help_text="Empty unless the run was retried.")
+    retried_on = serializers.ChoiceField(
+        choices=WorkflowRun._meta.get_field("retried_on").choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty unless the run was retried.",
+    )
 
     class Meta:
         model = WorkflowRun
-        fields = ["id", "workflow", "workflow_name", "version", "event", "event_type", "conversation", "status",
-                  "position", "resume_at", "created_at", "started_at", "finished_at", "error", "steps",
-                  "retried_on", "first_version"]
+        fields = [
+            "id",
+            "workflow",
+            "workflow_name",
+            "version",
+            "event",
+            "event_type",
+            "conversation",
+            "status",
+            "position",
+            "resume_at",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "error",
+            "steps",
+            "retried_on",
+            "first_version",
+        ]
         read_only_fields = fields

@@ -1,5 +1,6 @@
 """`workflow-templates/` (the gallery as JSON) and `workflow-templates/{key}/use/` (a draft workflow from one):
 the same templates and the same service the admin gallery uses (workflows/gallery/catalog.py)."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,11 +10,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from workflows import selectors as analytics
-from workflows.gallery import catalog as gallery
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
+from workflows import selectors as analytics
 from workflows.api.serializers import WorkflowSerializer
 from workflows.engine.definition import DefinitionError
+from workflows.gallery import catalog as gallery
 from workflows.models import Workflow
 
 
@@ -44,8 +45,12 @@ class WorkflowTemplateViewSet(HelpdeskAPIMixin, viewsets.ViewSet):
         except gallery.TemplateNotFound as exc:
             raise NotFound(str(exc)) from exc
 
-    @extend_schema(responses=WorkflowTemplateSerializer(many=True), parameters=[OpenApiParameter(
-        "category", str, description="Only the templates of this category (any letter case).")])
+    @extend_schema(
+        responses=WorkflowTemplateSerializer(many=True),
+        parameters=[
+            OpenApiParameter("category", str, description="Only the templates of this category (any letter case).")
+        ],
+    )
     def list(self, request: Request) -> Response:
         """Paginated like every list (`{"count", "next", "previous", "results"}`)."""
         templates = gallery.all_templates()
@@ -69,5 +74,7 @@ class WorkflowTemplateViewSet(HelpdeskAPIMixin, viewsets.ViewSet):
         except DefinitionError as exc:  # a template whose step type is unavailable on this install
             raise serializers.ValidationError(exc.errors) from exc
         workflow = analytics.with_stats(Workflow.objects.prefetch_related("steps")).get(pk=workflow.pk)
-        return Response(WorkflowSerializer(workflow, context={"request": request, "reveal_new_write_only": True}).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            WorkflowSerializer(workflow, context={"request": request, "reveal_new_write_only": True}).data,
+            status=status.HTTP_201_CREATED,
+        )

@@ -3,6 +3,7 @@
 workflows/api/helpdesk_urls.py includes this module before `router.urls`, so the registrations are in place when the
 router builds its URL list.
 """
+
 from django.urls import path
 
 from conversations.api.base import router
@@ -36,7 +37,9 @@ urlpatterns.append(path("workflows/<int:pk>/replay/", ReplayStartView.as_view(),
 from workflows.api.macros import ApplyMacroView, MacroViewSet  # noqa: E402
 
 router.register("macros", MacroViewSet, basename="macro")
-urlpatterns.append(path("conversations/<int:pk>/apply-macro/", ApplyMacroView.as_view(), name="conversation-apply-macro"))
+urlpatterns.append(
+    path("conversations/<int:pk>/apply-macro/", ApplyMacroView.as_view(), name="conversation-apply-macro")
+)
 
 from workflows.api.canned import CannedResponseViewSet  # noqa: E402
 
@@ -47,8 +50,11 @@ from django.urls import re_path  # noqa: E402
 from workflows.api.explain import ConversationEventsView, EventExplainView  # noqa: E402
 
 urlpatterns += [
-    re_path(r"^conversations/(?P<conversation_pk>[^/.]+)/events/$", ConversationEventsView.as_view(),
-            name="conversation-events"),
+    re_path(
+        r"^conversations/(?P<conversation_pk>[^/.]+)/events/$",
+        ConversationEventsView.as_view(),
+        name="conversation-events",
+    ),
     re_path(r"^events/(?P<event_pk>[^/]+)/explain/$", EventExplainView.as_view(), name="event-explain"),
 ]
 

@@ -1,9 +1,9 @@
 """Views of the workflow API (docs/api.md): thin — they check the request's shape and call `workflows.services`,
 `workflows.engine.dryrun` and `workflows.selectors`. Only support managers reach any of them.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 import datetime as dt
 import json
 
@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -20,10 +21,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations import clock
-from workflows import services
-from workflows import selectors as analytics
-from workflows.engine import dryrun
 from conversations.api.base import HelpdeskAPIMixin, IsSupportManager
+from workflows import selectors as analytics
+from workflows import services
 from workflows.api.filters import WorkflowFilter, WorkflowRunFilter
 from workflows.api.responses import WorkflowAnalyticsSerializer, WorkflowDefinitionSerializer
 from workflows.api.serializers import (
@@ -37,6 +37,7 @@ from workflows.api.serializers import (
     definition_errors,
 )
 from workflows.choices import WorkflowStatus
+from workflows.engine import dryrun
 from workflows.engine.definition import DefinitionError
 from workflows.models import Workflow, WorkflowRun
 
@@ -58,12 +59,12 @@ class WorkflowViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance: Workflow) -> None:
         services.workflow_delete(workflow=instance)
 
-    def _workflow_response(self, workflow: Workflow, code: int = status.HTTP_200_OK, *,
-                           reveal_new: bool = False) -> Response:
+    def _workflow_response(
+        self, workflow: Workflow, code: int = status.HTTP_200_OK, *, reveal_new: bool = False
+    ) -> Response:
         """The workflow as GET shows it; `reveal_new` shows the write-only values this request generated, once."""
         context = {**self.get_serializer_context(), "reveal_new_write_only": reveal_new}
-        return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk), context=context).data,
-                        status=code)
+        return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk), context=context).data, status=code)
 
     @extend_schema(request=None, responses=WorkflowSerializer)
     @action(detail=True, methods=["post"])
@@ -93,8 +94,11 @@ class WorkflowViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         event = body.validated_data.get("event") or {}
         try:
-            report = dryrun.dry_run(definition=services.workflow_definition(workflow),
-                                    conversation=body.validated_data["conversation"], sample_event=event)
+            report = dryrun.dry_run(
+                definition=services.workflow_definition(workflow),
+                conversation=body.validated_data["conversation"],
+                sample_event=event,
+            )
         except DefinitionError as exc:
             raise definition_errors(exc) from exc
         return Response(report)
@@ -106,8 +110,12 @@ class WorkflowViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         workflow = self.get_object()
         body = ManualRunRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        run = services.workflow_run_manual(workflow=workflow, conversation=body.validated_data["conversation"],
-                                           inputs=body.validated_data["inputs"], actor=request.user)
+        run = services.workflow_run_manual(
+            workflow=workflow,
+            conversation=body.validated_data["conversation"],
+            inputs=body.validated_data["inputs"],
+            actor=request.user,
+        )
         return Response(WorkflowRunSerializer(run_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={(200, "application/json"): WorkflowDefinitionSerializer})
@@ -116,8 +124,10 @@ class WorkflowViewSet(HelpdeskAPIMixin, viewsets.ModelViewSet):
         """The workflow definition as a downloadable JSON file (import it with `POST /api/workflows/import/`).
         Write-only values are exported as "****"; importing them generates new ones (a webhook gets a new secret)."""
         workflow = self.get_object()
-        response = HttpResponse(json.dumps(services.workflow_definition(workflow), indent=2, ensure_ascii=False),
-                                content_type="application/json")
+        response = HttpResponse(
+            json.dumps(services.workflow_definition(workflow), indent=2, ensure_ascii=False),
+            content_type="application/json",
+        )
         filename = f"workflow-{workflow.pk}-{slugify(workflow.name) or 'export'}.json"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
@@ -194,11 +204,19 @@ class WorkflowAnalyticsView(HelpdeskAPIMixin, APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("since", OpenApiTypes.DATE, description=(
-                f"First day (default: {DEFAULT_WINDOW_DAYS} days before until); on or before until, at most "
-                f"{MAX_WINDOW_DAYS} days before it, years {MIN_YEAR} to {MAX_YEAR}, or 400.")),
-            OpenApiParameter("until", OpenApiTypes.DATE, description=(
-                f"Last day, included (default: today); years {MIN_YEAR} to {MAX_YEAR}, or 400.")),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATE,
+                description=(
+                    f"First day (default: {DEFAULT_WINDOW_DAYS} days before until); on or before until, at most "
+                    f"{MAX_WINDOW_DAYS} days before it, years {MIN_YEAR} to {MAX_YEAR}, or 400."
+                ),
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.DATE,
+                description=(f"Last day, included (default: today); years {MIN_YEAR} to {MAX_YEAR}, or 400."),
+            ),
         ],
         responses={(200, "application/json"): WorkflowAnalyticsSerializer},
     )
@@ -208,6 +226,7 @@ class WorkflowAnalyticsView(HelpdeskAPIMixin, APIView):
         if since > until:
             raise serializers.ValidationError({"since": [_("since must be on or before until.")]})
         if (until - since).days > MAX_WINDOW_DAYS:
-            raise serializers.ValidationError({"since": [_("The window is at most %(days)s days.") % {"days": MAX_WINDOW_DAYS}]})
+            raise serializers.ValidationError(
+                {"since": [_("The window is at most %(days)s days.") % {"days": MAX_WINDOW_DAYS}]}
+            )
         return Response(analytics.workflow_analytics(since=since, until=until))
-

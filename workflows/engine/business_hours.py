@@ -6,13 +6,14 @@ The condition value names the calendar by id or name, as every other reference i
 means the default calendar: the first one by name, or Monday to Friday 09:00-17:00 in the site's `TIME_ZONE` when
 none exists yet, so a gallery template works on a fresh install before any calendar is made.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from sla.calendars import Calendar, build_calendar, is_open_at
 from sla.models import BusinessHours
@@ -65,7 +66,7 @@ def as_moment(value: Any) -> dt.datetime | None:
             return None
     if not isinstance(value, dt.datetime):
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def within(actual: Any, reference: Any) -> bool | None:

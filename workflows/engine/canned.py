@@ -4,6 +4,7 @@ Unlike a macro, a canned response changes nothing by itself: `canned_response_re
 conversation (the data and sandbox a workflow's reply uses) and the agent sends the text as their own reply.
 Shared ones are the managers'; a personal one (`owner`) is seen and changed by its owner only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -46,8 +47,7 @@ def _validate_body(body: Any) -> str:
     return body
 
 
-def canned_response_check(*, name: Any, body: Any, owner: Any = None,
-                          canned: CannedResponse | None = None) -> None:
+def canned_response_check(*, name: Any, body: Any, owner: Any = None, canned: CannedResponse | None = None) -> None:
     """Raise the ValidationError create/update would, by field, without saving (the admin form's check)."""
     errors: dict[str, list[str]] = {}
     checks: list[Callable[[], str]] = [lambda: _validate_name(name, owner, canned), lambda: _validate_body(body)]
@@ -62,8 +62,9 @@ def canned_response_check(*, name: Any, body: Any, owner: Any = None,
 
 def canned_response_create(*, name: str, body: str, created_by: Any = None, owner: Any = None) -> CannedResponse:
     """Save a new canned response (`owner` set: a personal one) after checking its name and template."""
-    return CannedResponse.objects.create(name=_validate_name(name, owner, None), body=_validate_body(body),
-                                         created_by=created_by, owner=owner)
+    return CannedResponse.objects.create(
+        name=_validate_name(name, owner, None), body=_validate_body(body), created_by=created_by, owner=owner
+    )
 
 
 def canned_response_update(*, canned: CannedResponse, name: str = _UNSET, body: str = _UNSET) -> CannedResponse:
@@ -83,7 +84,10 @@ def canned_responses_for(user: Any) -> QuerySet[CannedResponse]:
 
 def render_context(conversation: Conversation) -> dict[str, Any]:
     """The data a response's placeholders read: the conversation and its contact as a workflow run sees them."""
-    return {"conversation": context.conversation_data(conversation), "contact": context.contact_data(conversation.contact)}
+    return {
+        "conversation": context.conversation_data(conversation),
+        "contact": context.contact_data(conversation.contact),
+    }
 
 
 def canned_response_render(*, canned: CannedResponse, conversation: Conversation) -> str:

@@ -6,6 +6,7 @@ work: the dispatch transaction still takes each event only while it is undispatc
 worker died or stalled) costs a redo, never a second run. `stats` counts, per process, the batches claimed and the
 claims lost (claimed events another worker dispatched first) for the benchmarks.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -73,8 +74,12 @@ def _claim(pending: QuerySet[Event], limit: int, attempts: int = 3) -> list[Any]
     if connection.features.has_select_for_update_skip_locked:
         now = clock.now()
         with transaction.atomic():
-            ids = list(pending.filter(_free(now)).order_by("occurred_at").select_for_update(skip_locked=True)
-                       .values_list("pk", flat=True)[:limit])
+            ids = list(
+                pending.filter(_free(now))
+                .order_by("occurred_at")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:limit]
+            )
             if ids:
                 Event.objects.filter(pk__in=ids).update(claimed_until=now + CLAIM)
         return ids
@@ -95,6 +100,9 @@ def _stamp(ids: list[Any], now: dt.datetime) -> list[Any]:
     with transaction.atomic():
         taken = Event.objects.filter(_free(now), pk__in=ids).update(claimed_until=until)
         if taken != len(ids):  # another worker claimed some between the read and the write lock
-            ids = list(Event.objects.filter(pk__in=ids, claimed_until=until).order_by("occurred_at")
-                       .values_list("pk", flat=True))
+            ids = list(
+                Event.objects.filter(pk__in=ids, claimed_until=until)
+                .order_by("occurred_at")
+                .values_list("pk", flat=True)
+            )
     return ids

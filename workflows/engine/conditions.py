@@ -5,15 +5,16 @@ Django `Q` over conversations (for the `schedule` trigger and SLA policy matchin
 `matches` runs on RE2 (`conversations.safe_regex`): in Python when evaluated, through the `iregex` lookup in a query
 (an RE2 `REGEXP` on SQLite, PostgreSQL's own automaton-based `~*`), so a pattern never backtracks.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from conversations import clock, safe_regex
 from conversations.models import ConversationField
@@ -94,10 +95,10 @@ OPERATORS: dict[str, Operator] = {
     "neq": Operator(lambda a, e: not _equals(a, e), "iexact", negate=True),
     "contains": Operator(_contains, "icontains"),
     "not_contains": Operator(lambda a, e: not _contains(a, e), "icontains", negate=True),
-    "starts_with": Operator(lambda a, e: a not in (None, MISSING) and _norm(str(a)).startswith(_norm(str(e))),
-                            "istartswith"),
-    "ends_with": Operator(lambda a, e: a not in (None, MISSING) and _norm(str(a)).endswith(_norm(str(e))),
-                          "iendswith"),
+    "starts_with": Operator(
+        lambda a, e: a not in (None, MISSING) and _norm(str(a)).startswith(_norm(str(e))), "istartswith"
+    ),
+    "ends_with": Operator(lambda a, e: a not in (None, MISSING) and _norm(str(a)).endswith(_norm(str(e))), "iendswith"),
     "in": Operator(_in, "in", value_kind="list"),
     "not_in": Operator(lambda a, e: not _in(a, e), "in", negate=True, value_kind="list"),
     "gt": Operator(lambda a, e: _compare(a, e, lambda x, y: x > y), "gt", value_kind="number"),
@@ -107,10 +108,8 @@ OPERATORS: dict[str, Operator] = {
     "is_set": Operator(lambda a, e: _is_set(a), None, value_kind="none"),
     "is_not_set": Operator(lambda a, e: not _is_set(a), None, negate=True, value_kind="none"),
     "matches": Operator(_matches, "iregex", value_kind="regex"),
-    "within_business_hours": Operator(lambda a, e: business_hours.within(a, e) is True, None,
-                                      value_kind="calendar"),
-    "outside_business_hours": Operator(lambda a, e: business_hours.within(a, e) is False, None,
-                                       value_kind="calendar"),
+    "within_business_hours": Operator(lambda a, e: business_hours.within(a, e) is True, None, value_kind="calendar"),
+    "outside_business_hours": Operator(lambda a, e: business_hours.within(a, e) is False, None, value_kind="calendar"),
 }
 # Operators only evaluated over a run context (they read a calendar), never compiled to a database query.
 CONTEXT_ONLY_OPERATORS = frozenset({"within_business_hours", "outside_business_hours"})
@@ -118,9 +117,24 @@ CONTEXT_ONLY_OPERATORS = frozenset({"within_business_hours", "outside_business_h
 # Fields of the run context a condition may name (besides the open namespaces event.*, vars.*, sla.*,
 # contact.attributes.*). Kept here so validation and the field pickers of the admin read one list.
 CONVERSATION_FIELDS = (
-    "id", "subject", "channel", "status", "priority", "assignee", "team", "tags", "disposition", "sentiment",
-    "created_at", "age_minutes", "idle_minutes", "first_response_at", "last_customer_message_at", "resolved_at",
-    "message_count", "fields",
+    "id",
+    "subject",
+    "channel",
+    "status",
+    "priority",
+    "assignee",
+    "team",
+    "tags",
+    "disposition",
+    "sentiment",
+    "created_at",
+    "age_minutes",
+    "idle_minutes",
+    "first_response_at",
+    "last_customer_message_at",
+    "resolved_at",
+    "message_count",
+    "fields",
 )
 CONTACT_FIELDS = ("id", "name", "email", "phone", "segment", "language", "attributes")
 MESSAGE_FIELDS = ("id", "body", "sender_type", "internal", "sentiment", "created_at", "has_attachments")
@@ -157,7 +171,7 @@ def is_known_field(field: str) -> bool:
     if any(field.startswith(prefix) and len(field) > len(prefix) for prefix in OPEN_NAMESPACES):
         return True
     if field.startswith(FIELDS_NAMESPACE):
-        key = field[len(FIELDS_NAMESPACE):].split(".")[0]
+        key = field[len(FIELDS_NAMESPACE) :].split(".")[0]
         return bool(key) and ConversationField.objects.filter(key=key).exists()
     namespace, _dot, name = field.partition(".")
     known = {"conversation": CONVERSATION_FIELDS, "contact": CONTACT_FIELDS, "message": MESSAGE_FIELDS}
@@ -197,10 +211,15 @@ def explain(tree: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any
     if children is not None:
         return [line for child in children for line in explain(child, context)]
     actual = resolve_field(context, tree["field"])
-    return [{
-        "field": tree["field"], "op": tree["op"], "value": tree.get("value"),
-        "actual": None if actual is MISSING else actual, "result": evaluate(tree, context),
-    }]
+    return [
+        {
+            "field": tree["field"],
+            "op": tree["op"],
+            "value": tree.get("value"),
+            "actual": None if actual is MISSING else actual,
+            "result": evaluate(tree, context),
+        }
+    ]
 
 
 # Validation -------------------------------------------------------------------------------------------------
@@ -230,12 +249,20 @@ def _validate_leaf(leaf: dict[str, Any], prefix: str, query_only: bool) -> list[
     if not isinstance(field, str) or not field:
         return [(f"{prefix}field", _("A condition needs a field, e.g. conversation.status."))]
     if op not in OPERATORS:
-        return [(f"{prefix}op", _('Unknown operator "%(op)s". Use one of: %(choices)s.') % {"op": op,
-                                                                                    "choices": ", ".join(OPERATORS)})]
+        return [
+            (
+                f"{prefix}op",
+                _('Unknown operator "%(op)s". Use one of: %(choices)s.') % {"op": op, "choices": ", ".join(OPERATORS)},
+            )
+        ]
     if query_only and op in CONTEXT_ONLY_OPERATORS:
         return [(f"{prefix}op", _('"%(name)s" cannot be used in a database query condition.') % {"name": op})]
-    if query_only and field not in QUERY_FIELDS and field not in MINUTES_SINCE_FIELDS \
-            and not field.startswith(("contact.attributes.", FIELDS_NAMESPACE)):
+    if (
+        query_only
+        and field not in QUERY_FIELDS
+        and field not in MINUTES_SINCE_FIELDS
+        and not field.startswith(("contact.attributes.", FIELDS_NAMESPACE))
+    ):
         return [(f"{prefix}field", _('"%(name)s" cannot be used in a database query condition.') % {"name": field})]
     if not is_known_field(field):
         return [(f"{prefix}field", _('Unknown field "%(field)s".') % {"field": field})]

@@ -5,6 +5,7 @@ never touch a model, a method or a setting. Templates render in Jinja2's immutab
 refuses private attributes and bounds every render by a step and character budget; an unknown placeholder renders as
 empty text rather than failing the step.
 """
+
 from __future__ import annotations
 
 import copy
@@ -66,10 +67,16 @@ def _message_count(conversation: Conversation) -> int:
 
 def _with_message_count(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
     """Annotate the number of messages with a correlated subquery (no GROUP BY over the joined rows)."""
-    count = (Message.objects.filter(conversation=OuterRef("pk")).order_by().values("conversation")
-             .annotate(total=Count("pk")).values("total"))
-    return conversations.annotate(context_message_count=Coalesce(Subquery(count, output_field=IntegerField()),
-                                                                  Value(0)))
+    count = (
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .order_by()
+        .values("conversation")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return conversations.annotate(
+        context_message_count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
+    )
 
 
 def contact_data(contact: Contact | None) -> dict[str, Any]:
@@ -77,8 +84,13 @@ def contact_data(contact: Contact | None) -> dict[str, Any]:
     if contact is None:
         return {}
     return {
-        "id": contact.pk, "name": contact.name, "email": contact.email, "phone": contact.phone,
-        "segment": contact.segment, "language": contact.language, "attributes": dict(contact.attributes or {}),
+        "id": contact.pk,
+        "name": contact.name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "segment": contact.segment,
+        "language": contact.language,
+        "attributes": dict(contact.attributes or {}),
     }
 
 
@@ -87,8 +99,12 @@ def message_data(message: Message | None) -> dict[str, Any] | None:
     if message is None:
         return None
     return {
-        "id": message.pk, "body": message.body, "sender_type": message.sender_type, "internal": message.internal,
-        "sentiment": message.sentiment, "created_at": _iso(message.created_at),
+        "id": message.pk,
+        "body": message.body,
+        "sender_type": message.sender_type,
+        "internal": message.internal,
+        "sentiment": message.sentiment,
+        "created_at": _iso(message.created_at),
         "has_attachments": _has_attachments(message),
     }
 
@@ -106,11 +122,20 @@ def _messages() -> Any:
 def event_data(event: Event) -> dict[str, Any]:
     """The event: its payload keys at the top (`event.sender_type`) and under `properties` (CloudTalk style)."""
     payload = dict(event.payload or {})
-    return {**payload, "id": str(event.pk), "type": event.type, "occurred_at": _iso(event.occurred_at),
-            "depth": event.depth, "payload": payload, "properties": payload}
+    return {
+        **payload,
+        "id": str(event.pk),
+        "type": event.type,
+        "occurred_at": _iso(event.occurred_at),
+        "depth": event.depth,
+        "payload": payload,
+        "properties": payload,
+    }
 
 
-def build_context(event: Event, variables: dict[str, Any] | None = None, conversation: Conversation | None = None) -> dict[str, Any]:
+def build_context(
+    event: Event, variables: dict[str, Any] | None = None, conversation: Conversation | None = None
+) -> dict[str, Any]:
     """Everything a run's conditions and templates can read, as plain data, fresh from the database."""
     return LazyContext(event, variables, conversation).complete()
 
@@ -118,8 +143,9 @@ def build_context(event: Event, variables: dict[str, Any] | None = None, convers
 def _conversations_with_context(ids: Iterable[int]) -> dict[int, Conversation]:
     """Conversations with what their context shows (contact, assignee, team, tags, message count): three queries
     for any number of them."""
-    rows = _with_message_count(Conversation.objects.select_related("contact", "assignee", "team")
-                               .prefetch_related("tags")).filter(pk__in=ids)
+    rows = _with_message_count(
+        Conversation.objects.select_related("contact", "assignee", "team").prefetch_related("tags")
+    ).filter(pk__in=ids)
     return {conversation.pk: conversation for conversation in rows}
 
 
@@ -133,7 +159,7 @@ class BatchReader:
         self._conversations: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._unread: set[int] = {event.conversation_id for event in events if event.conversation_id}
 
-    def context(self, event: Event, variables: dict[str, Any] | None = None) -> "LazyContext":
+    def context(self, event: Event, variables: dict[str, Any] | None = None) -> LazyContext:
         """The (lazy) context of one of the batch's events."""
         return LazyContext(event, variables, reader=self)
 
@@ -167,10 +193,21 @@ class LazyContext(dict[str, Any]):
 
     LAZY = ("conversation", "contact", "message")
 
-    def __init__(self, event: Event, variables: dict[str, Any] | None = None, conversation: Conversation | None = None,
-                 reader: BatchReader | None = None, known: dict[str, Any] | None = None, own_conversation: bool = False):
-        super().__init__(event=event_data(event), sla=dict(event.payload) if event.type.startswith("sla.") else {},
-                         vars=dict(variables or {}), **(known or {}))
+    def __init__(
+        self,
+        event: Event,
+        variables: dict[str, Any] | None = None,
+        conversation: Conversation | None = None,
+        reader: BatchReader | None = None,
+        known: dict[str, Any] | None = None,
+        own_conversation: bool = False,
+    ):
+        super().__init__(
+            event=event_data(event),
+            sla=dict(event.payload) if event.type.startswith("sla.") else {},
+            vars=dict(variables or {}),
+            **(known or {}),
+        )
         self._event, self._conversation, self._reader = event, conversation or event.conversation, reader
         self._own_conversation = own_conversation  # read the conversation on its own, not from the batch's reader
 
@@ -195,8 +232,9 @@ class LazyContext(dict[str, Any]):
     def _load_conversation(self) -> None:
         conversation = self._conversation
         if conversation is not None:
-            conversation = _with_message_count(Conversation.objects.select_related("contact", "assignee", "team")
-                                               ).get(pk=conversation.pk)
+            conversation = _with_message_count(Conversation.objects.select_related("contact", "assignee", "team")).get(
+                pk=conversation.pk
+            )
         contact = conversation.contact if conversation is not None else self._event.contact
         self["conversation"] = conversation_data(conversation) if conversation is not None else {}
         self["contact"] = contact_data(contact)
@@ -217,18 +255,25 @@ class LazyContext(dict[str, Any]):
             if name in self.LAZY:
                 self[name]  # noqa: B018 (loads it)
 
-    def fork(self, variables: dict[str, Any]) -> "LazyContext":
+    def fork(self, variables: dict[str, Any]) -> LazyContext:
         """A private copy for another run of the same event: what was read so far is copied, the rest stays lazy."""
         known = {key: copy.deepcopy(dict.__getitem__(self, key)) for key in self.LAZY if dict.__contains__(self, key)}
-        return LazyContext(self._event, variables, self._conversation, reader=self._reader, known=known,
-                           own_conversation=self._own_conversation)
+        return LazyContext(
+            self._event,
+            variables,
+            self._conversation,
+            reader=self._reader,
+            known=known,
+            own_conversation=self._own_conversation,
+        )
 
-    def refreshed(self, variables: dict[str, Any]) -> "LazyContext":
+    def refreshed(self, variables: dict[str, Any]) -> LazyContext:
         """The context after a step changed the conversation: the conversation and contact are read again (on their
         own) where a later step looks; the event's message, which never changes once written, is kept."""
         known = {"message": dict.__getitem__(self, "message")} if dict.__contains__(self, "message") else {}
-        return LazyContext(self._event, variables, self._conversation, reader=self._reader, known=known,
-                           own_conversation=True)
+        return LazyContext(
+            self._event, variables, self._conversation, reader=self._reader, known=known, own_conversation=True
+        )
 
 
 @lru_cache(maxsize=1024)

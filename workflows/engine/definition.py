@@ -6,6 +6,7 @@ which key to fix. Write-only step config keys (a webhook secret) are handled her
 `prepare_steps` to fill in what a step type generates on save, `new_write_only_keys` for "shown once", and
 `seal_write_only` / `open_write_only` to encrypt them at rest (the same keys as integration secrets) and back.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,17 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 import jsonschema
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from workflows.engine import context
-from workflows.integrations import crypto
-from workflows.triggers import registry as triggers
 from workflows.choices import OnFalse, WorkflowStatus
-from workflows.engine import program, references
+from workflows.engine import context, program, references
+from workflows.integrations import crypto
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo
+from workflows.triggers import registry as triggers
 
 MAX_STEPS = 50
 MAX_ORDER = 2**31 - 1
@@ -46,7 +45,7 @@ def _schema_errors(instance: Any, schema: dict[str, Any], key: str) -> list[tupl
             missing = error.message.split("'")[1] if "'" in error.message else ""
             path, message = f"{path}.{missing}", _("This key is required.")
         elif error.validator == "additionalProperties":
-            message = _("Unknown key: %(detail)s") % {"detail": error.message.split('(')[-1].rstrip(')')}
+            message = _("Unknown key: %(detail)s") % {"detail": error.message.split("(")[-1].rstrip(")")}
         else:
             message = schema_message(error)
         found.append((f"{key}{path}", message))
@@ -73,10 +72,15 @@ def schema_message(error: jsonschema.ValidationError) -> str:
     if template is None or (get_language() or "en").startswith("en"):
         return str(error.message)
     limit = error.validator_value
-    shown_limit = ", ".join(json.dumps(item, ensure_ascii=False) for item in limit) if isinstance(limit, list) \
+    shown_limit = (
+        ", ".join(json.dumps(item, ensure_ascii=False) for item in limit)
+        if isinstance(limit, list)
         else json.dumps(limit, ensure_ascii=False)
-    return str(template) % {"value": json.dumps(error.instance, ensure_ascii=False, default=str)[:120],
-                            "limit": shown_limit}
+    )
+    return str(template) % {
+        "value": json.dumps(error.instance, ensure_ascii=False, default=str)[:120],
+        "limit": shown_limit,
+    }
 
 
 def _template_errors(value: Any, key: str) -> list[tuple[str, str]]:
@@ -96,8 +100,12 @@ def _validate_trigger(trigger: Any) -> list[tuple[str, str]]:
     name = trigger.get("type")
     kind = triggers.trigger_type(name) if isinstance(name, str) else None
     if kind is None:
-        return [("trigger.type", f'Unknown trigger type "{trigger.get("type")}". '
-                                 f'Use one of: {", ".join(triggers.TRIGGER_TYPES)}.')]
+        return [
+            (
+                "trigger.type",
+                f'Unknown trigger type "{trigger.get("type")}". Use one of: {", ".join(triggers.TRIGGER_TYPES)}.',
+            )
+        ]
     config = trigger.get("config", {})
     if not isinstance(config, dict):
         return [("trigger.config", _("The trigger config is an object."))]
@@ -150,18 +158,25 @@ def _validate_step(step: Any, index: int, trigger_type: str, key: str | None = N
     if errors:
         return errors
     # The mask posted back stands for the saved value (resolved when saving), so there is nothing to check in it.
-    checked = {name: value for name, value in config.items()
-               if not (name in step_type.write_only and value == WRITE_ONLY_MASK)}
-    extra = step_type.validate(checked, DefinitionInfo(trigger_type=trigger_type, position=index,
-                                                       check_trigger_config=check_trigger_config))
+    checked = {
+        name: value for name, value in config.items() if not (name in step_type.write_only and value == WRITE_ONLY_MASK)
+    }
+    extra = step_type.validate(
+        checked, DefinitionInfo(trigger_type=trigger_type, position=index, check_trigger_config=check_trigger_config)
+    )
     extra += step_type.binding_errors(checked)
     errors = [(f"{key}.config.{name}" if name else f"{key}.config", message) for name, message in extra]
-    return errors + [e for name in step_type.templated if name in config
-                     for e in _template_errors(config[name], f"{key}.config.{name}")]
+    return errors + [
+        e
+        for name in step_type.templated
+        if name in config
+        for e in _template_errors(config[name], f"{key}.config.{name}")
+    ]
 
 
-def validate_definition(data: Any, *, tolerated: frozenset[tuple[str, str]] = frozenset(),
-                        check_references: bool = True) -> dict[str, Any]:
+def validate_definition(
+    data: Any, *, tolerated: frozenset[tuple[str, str]] = frozenset(), check_references: bool = True
+) -> dict[str, Any]:
     """Check a whole definition and return it normalised; raise DefinitionError naming every bad step and key.
 
     References to other rows (teams, integrations...) must exist, except the `tolerated` ones (the references the
@@ -211,15 +226,19 @@ def _validate_tree(steps: list[Any], trigger_type: str) -> list[tuple[str, str]]
     every = program.keyed_steps(steps)
     for key, path, step in every:
         found = _validate_step(step, int(path.split(".")[0]), trigger_type, key)
-        errors += [(name, _("Step %(path)s: %(message)s") % {"path": path, "message": message})
-                   for name, message in found] if "." in path else found
+        errors += (
+            [(name, _("Step %(path)s: %(message)s") % {"path": path, "message": message}) for name, message in found]
+            if "." in path
+            else found
+        )
     if len(every) > MAX_STEPS:
         errors.append(("steps", _("A workflow has at most %(max)s steps, nested ones included.") % {"max": MAX_STEPS}))
     return errors
 
 
-def _reference_errors(data: dict[str, Any], errors: list[tuple[str, str]],
-                      tolerated: frozenset[tuple[str, str]]) -> list[tuple[str, str]]:
+def _reference_errors(
+    data: dict[str, Any], errors: list[tuple[str, str]], tolerated: frozenset[tuple[str, str]]
+) -> list[tuple[str, str]]:
     """Missing references of the parts whose shape is valid (one query per kind), minus the tolerated ones."""
     invalid = {key.split(".")[0] for key, _ in errors}
     found = references.collect(data, skip=invalid)
@@ -235,10 +254,12 @@ def validate_steps(steps: Any, *, trigger_type: str, key: str = "steps") -> list
     grouped: dict[str, list[str]] = {}
     for index, step in enumerate(steps):
         for path, message in _validate_step(step, index, trigger_type):
-            grouped.setdefault(key + path[len("steps"):], []).append(message)
+            grouped.setdefault(key + path[len("steps") :], []).append(message)
     if grouped:
         raise DefinitionError(grouped)
-    normalized: list[dict[str, Any]] = normalize({"name": "-", "trigger": {"type": trigger_type}, "steps": steps})["steps"]
+    normalized: list[dict[str, Any]] = normalize({"name": "-", "trigger": {"type": trigger_type}, "steps": steps})[
+        "steps"
+    ]
     return normalized
 
 
@@ -257,8 +278,11 @@ def normalize(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _normal_step(step: dict[str, Any]) -> dict[str, Any]:
-    return {"type": step["type"], "config": step.get("config", {}),
-            **({"on_false": step["on_false"]} if step.get("on_false") else {})}
+    return {
+        "type": step["type"],
+        "config": step.get("config", {}),
+        **({"on_false": step["on_false"]} if step.get("on_false") else {}),
+    }
 
 
 # Write-only config keys -------------------------------------------------------------------------------------
@@ -271,9 +295,17 @@ def _write_only(step: dict[str, Any]) -> tuple[str, ...]:
 
 def mask_write_only(definition: dict[str, Any]) -> dict[str, Any]:
     """The definition as every read shows it: write-only values replaced by WRITE_ONLY_MASK."""
-    return {**definition, "steps": program.map_steps(definition.get("steps", []), lambda step: (
-        {**step, "config": step_types.require(step["type"]).mask_write_only(step.get("config", {}))}
-        if _write_only(step) else step))}
+    return {
+        **definition,
+        "steps": program.map_steps(
+            definition.get("steps", []),
+            lambda step: (
+                {**step, "config": step_types.require(step["type"]).mask_write_only(step.get("config", {}))}
+                if _write_only(step)
+                else step
+            ),
+        ),
+    }
 
 
 def _wants_previous(step: dict[str, Any]) -> bool:
@@ -286,11 +318,20 @@ def _public_config(step: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in step.get("config", {}).items() if key not in _write_only(step)}
 
 
-def _same_step(step: dict[str, Any], position: int, previous: dict[str, Any], previous_position: int, *, same_place: bool,
-               same_config: bool) -> bool:
-    return (step.get("type") == previous.get("type")
-            and (not same_place or position == previous_position)
-            and (not same_config or _public_config(step) == _public_config(previous)))
+def _same_step(
+    step: dict[str, Any],
+    position: int,
+    previous: dict[str, Any],
+    previous_position: int,
+    *,
+    same_place: bool,
+    same_config: bool,
+) -> bool:
+    return (
+        step.get("type") == previous.get("type")
+        and (not same_place or position == previous_position)
+        and (not same_config or _public_config(step) == _public_config(previous))
+    )
 
 
 def _match_previous(steps: list[dict[str, Any]], previous: list[dict[str, Any]]) -> dict[int, int]:
@@ -303,8 +344,16 @@ def _match_previous(steps: list[dict[str, Any]], previous: list[dict[str, Any]])
         for index in wanting:
             if index in matches:
                 continue
-            found = next((old for old in free if _same_step(steps[index], index, previous[old], old,
-                                                            same_place=same_place, same_config=same_config)), None)
+            found = next(
+                (
+                    old
+                    for old in free
+                    if _same_step(
+                        steps[index], index, previous[old], old, same_place=same_place, same_config=same_config
+                    )
+                ),
+                None,
+            )
             if found is not None:
                 matches[index] = found
                 free.remove(found)
@@ -335,8 +384,12 @@ def prepare_steps(definition: dict[str, Any], previous: list[dict[str, Any]] | N
     """The definition as it is saved: write-only values kept from `previous` steps, then what step types generate
     on save filled in (a webhook secret left empty, or posted as the mask with nothing to keep)."""
     steps = _keep_nested(definition.get("steps", []), previous or [])
-    return {**definition, "steps": program.map_steps(steps, lambda step: {
-        **step, "config": step_types.require(step["type"]).prepare(step["config"])})}
+    return {
+        **definition,
+        "steps": program.map_steps(
+            steps, lambda step: {**step, "config": step_types.require(step["type"]).prepare(step["config"])}
+        ),
+    }
 
 
 def _keep_nested(steps: list[dict[str, Any]], previous: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -349,19 +402,29 @@ def _keep_nested(steps: list[dict[str, Any]], previous: list[dict[str, Any]]) ->
 def new_write_only_keys(definition: dict[str, Any], previous: dict[str, Any] | None) -> list[tuple[int, str]]:
     """(position, key) of the write-only values this definition sets that the previous version did not hold (a
     generated or changed secret): the values a save's response shows once."""
-    held = {(key, step.get("config", {}).get(key)) for step in (previous or {}).get("steps", [])
-            for key in _write_only(step)}
-    return [(position, key) for position, step in enumerate(definition.get("steps", []))
-            for key in _write_only(step)
-            if step.get("config", {}).get(key) not in (None, "") and (key, step["config"][key]) not in held]
+    held = {
+        (key, step.get("config", {}).get(key))
+        for step in (previous or {}).get("steps", [])
+        for key in _write_only(step)
+    }
+    return [
+        (position, key)
+        for position, step in enumerate(definition.get("steps", []))
+        for key in _write_only(step)
+        if step.get("config", {}).get(key) not in (None, "") and (key, step["config"][key]) not in held
+    ]
 
 
 def _map_write_only(definition: dict[str, Any], function: Callable[[str], str]) -> dict[str, Any]:
     """The definition with `function` applied to every write-only value that holds a secret."""
+
     def mapped(step: dict[str, Any]) -> dict[str, Any]:
         config = step.get("config", {})
-        changed = {key: function(config[key]) for key in _write_only(step)
-                   if isinstance(config.get(key), str) and config[key] not in ("", WRITE_ONLY_MASK)}
+        changed = {
+            key: function(config[key])
+            for key in _write_only(step)
+            if isinstance(config.get(key), str) and config[key] not in ("", WRITE_ONLY_MASK)
+        }
         return {**step, "config": {**config, **changed}} if changed else step
 
     return {**definition, "steps": program.map_steps(definition.get("steps", []), mapped)}
@@ -369,8 +432,9 @@ def _map_write_only(definition: dict[str, Any], function: Callable[[str], str]) 
 
 def seal_write_only(definition: dict[str, Any]) -> dict[str, Any]:
     """The definition as it is stored: every write-only value encrypted (values already sealed stay as they are)."""
-    return _map_write_only(definition, lambda value: value if value.startswith(crypto.SEALED_PREFIX)
-                           else crypto.seal_text(value))
+    return _map_write_only(
+        definition, lambda value: value if value.startswith(crypto.SEALED_PREFIX) else crypto.seal_text(value)
+    )
 
 
 def open_write_only(definition: dict[str, Any]) -> dict[str, Any]:

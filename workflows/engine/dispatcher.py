@@ -13,30 +13,31 @@ Idempotent by construction: the (workflow, event) unique constraint means a rede
 run, and an event is marked dispatched in the same transaction as its runs. Runs a draining worker will execute
 itself are created already claimed (running, with a lease), so no second UPDATE per run is needed to take them.
 """
-from __future__ import annotations
 
-from typing import Any
+from __future__ import annotations
 
 import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
 from conversations import clock, payloads
 from conversations.conf import helpdesk_setting
 from conversations.models import Event
-from workflows.triggers import registry as triggers
 from workflows.choices import RunStatus, WorkflowStatus
 from workflows.engine import leases, statements, waits
 from workflows.engine.context import BatchReader, LazyContext
-from workflows.models import Workflow, WorkflowRun
 from workflows.engine.runner import LEASE, claim_run
+from workflows.models import Workflow, WorkflowRun
+from workflows.triggers import registry as triggers
 
 logger = logging.getLogger(__name__)
 DISPATCH_ORDER = ("order", "id")
+
 
 class _Candidates:
     """The active workflows of every trigger type present in a batch, read with one query, in dispatch order
@@ -47,7 +48,8 @@ class _Candidates:
         self._by_type: dict[str, list[Workflow]] = defaultdict(list)
         if types:
             for workflow in Workflow.objects.filter(trigger_type__in=types, status=WorkflowStatus.ACTIVE).order_by(
-                    *DISPATCH_ORDER):
+                *DISPATCH_ORDER
+            ):
                 self._by_type[workflow.trigger_type].append(workflow)
 
     def for_event(self, event: Event) -> list[Workflow]:
@@ -79,8 +81,12 @@ def create_run(workflow: Workflow, event: Event) -> WorkflowRun | None:
     try:
         with transaction.atomic():
             return WorkflowRun.objects.create(
-                workflow=workflow, version=workflow.version, event=event, conversation=event.conversation,
-                status=RunStatus.QUEUED, resume_at=clock.now(),
+                workflow=workflow,
+                version=workflow.version,
+                event=event,
+                conversation=event.conversation,
+                status=RunStatus.QUEUED,
+                resume_at=clock.now(),
             )
     except IntegrityError:  # this event already started this workflow (a redelivered task)
         return None
@@ -126,8 +132,11 @@ def dispatch_batch(event_ids: list[Any], *, claim_runs: bool = True) -> Batch:
     """Dispatch the undispatched events among `event_ids`: match them, then create their runs and mark them
     dispatched in one transaction. With `claim_runs` the runs are created running, leased to this worker, which
     must execute them next (`runner.execute_started`); otherwise they are queued for any worker."""
-    events = list(Event.objects.select_related("conversation", "contact")
-                  .filter(pk__in=event_ids, dispatched_at__isnull=True).order_by("occurred_at"))
+    events = list(
+        Event.objects.select_related("conversation", "contact")
+        .filter(pk__in=event_ids, dispatched_at__isnull=True)
+        .order_by("occurred_at")
+    )
     if not events:
         return Batch()
     max_depth = helpdesk_setting("MAX_DEPTH")
@@ -139,8 +148,9 @@ def dispatch_batch(event_ids: list[Any], *, claim_runs: bool = True) -> Batch:
     matched, failed = _match_batch(live, reader)
     awaited = waits.match_waits([event for event in live if event.pk not in failed], reader.context)
     try:
-        created = _commit_batch(too_deep, [event for event in live if event.pk not in failed], matched, claim_runs,
-                                awaited)
+        created = _commit_batch(
+            too_deep, [event for event in live if event.pk not in failed], matched, claim_runs, awaited
+        )
     except IntegrityError:
         # A run for one of these events exists already (a late breach started it meanwhile): take them one by one.
         return _dispatch_one_by_one([event.pk for event in events], claim_runs)
@@ -155,8 +165,10 @@ def dispatch_batch(event_ids: list[Any], *, claim_runs: bool = True) -> Batch:
 
 
 def _depth_note(event: Event) -> str:
-    return (f"depth {event.depth} exceeds HELPDESK_MAX_DEPTH={helpdesk_setting('MAX_DEPTH')}: no workflow started "
-            "(loop protection)")
+    return (
+        f"depth {event.depth} exceeds HELPDESK_MAX_DEPTH={helpdesk_setting('MAX_DEPTH')}: no workflow started "
+        "(loop protection)"
+    )
 
 
 def _match_batch(events: list[Event], reader: BatchReader) -> tuple[dict[Any, list[Workflow]], set[Any]]:
@@ -172,8 +184,9 @@ def _match_batch(events: list[Event], reader: BatchReader) -> tuple[dict[Any, li
     return matched, failed
 
 
-def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict[Any, list[Workflow]], claim_runs: bool,
-                  awaited: list[Any]) -> tuple[set[Any], list[WorkflowRun], list[int]]:
+def _commit_batch(
+    too_deep: list[Event], live: list[Event], matched: dict[Any, list[Workflow]], claim_runs: bool, awaited: list[Any]
+) -> tuple[set[Any], list[WorkflowRun], list[int]]:
     """Claim the events, create their runs, settle the waits they match and mark them dispatched in one
     transaction; returns the event ids taken, the runs created and the waiting runs resumed."""
     with transaction.atomic():
@@ -181,8 +194,12 @@ def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict[Any, l
         if not taken:
             return set(), [], []
         now = clock.now()
-        runs = [_new_run(workflow, event, now, claim_runs)
-                for event in live if event.pk in taken for workflow in matched[event.pk]]
+        runs = [
+            _new_run(workflow, event, now, claim_runs)
+            for event in live
+            if event.pk in taken
+            for workflow in matched[event.pk]
+        ]
         statements.RUN_ROWS.create(runs)
         _derive_events([event for event in live if event.pk in taken])
         resumed = waits.settle_waits([(wait, event) for wait, event in awaited if event.pk in taken], now)
@@ -196,8 +213,14 @@ def _commit_batch(too_deep: list[Event], live: list[Event], matched: dict[Any, l
 
 
 def _new_run(workflow: Workflow, event: Event, now: dt.datetime, claimed: bool) -> WorkflowRun:
-    run = WorkflowRun(workflow=workflow, version=workflow.version, event=event, conversation=event.conversation,
-                      status=RunStatus.QUEUED, resume_at=now)
+    run = WorkflowRun(
+        workflow=workflow,
+        version=workflow.version,
+        event=event,
+        conversation=event.conversation,
+        status=RunStatus.QUEUED,
+        resume_at=now,
+    )
     if claimed:
         run.status, run.resume_at, run.started_at = RunStatus.RUNNING, None, now
         run.lease_until, run.leased_by = now + LEASE, leases.this_worker()
@@ -218,8 +241,9 @@ def _mark_dispatched(notes: dict[Any, str], now: dt.datetime) -> None:
     for event_id, note in notes.items():
         by_note[note[:300]].append(event_id)
     for note, ids in by_note.items():
-        marked = Event.objects.filter(pk__in=ids, dispatched_at__isnull=True).update(dispatched_at=now,
-                                                                                    dispatch_note=note)
+        marked = Event.objects.filter(pk__in=ids, dispatched_at__isnull=True).update(
+            dispatched_at=now, dispatch_note=note
+        )
         if marked != len(ids):
             raise _LostClaim
 
@@ -239,8 +263,11 @@ def _dispatch_one_by_one(event_ids: list[Any], claim_runs: bool) -> Batch:
     """The slow path for a batch that hit an existing run: each event on its own, skipping runs that exist."""
     batch = Batch()
     for event_id in event_ids:
-        event = Event.objects.select_related("conversation", "contact").filter(
-            pk=event_id, dispatched_at__isnull=True).first()
+        event = (
+            Event.objects.select_related("conversation", "contact")
+            .filter(pk=event_id, dispatched_at__isnull=True)
+            .first()
+        )
         if event is None:
             continue
         reader = BatchReader([event])

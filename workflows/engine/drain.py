@@ -4,22 +4,21 @@ its time budget is spent. The queue only wakes workers up: one message serves a 
 recorded while draining are found by the drain itself (no queue round trip each), and anything a drain leaves
 behind is found by the next wake-up or the recovery sweep (`workflows.engine.sweep`).
 """
-from __future__ import annotations
 
-from typing import Any
+from __future__ import annotations
 
 import datetime as dt
 import logging
 import time
+from typing import Any
 
 from django.db import DatabaseError, transaction
 
 from conversations import clock
 from conversations.events import WAKE_UP_WINDOW_SECONDS, enqueue_event, wakeups_suppressed
 from conversations.models import Event
-from workflows.engine import claims, dispatcher
-from workflows.engine import runner
 from workflows.choices import RunStatus
+from workflows.engine import claims, dispatcher, runner
 from workflows.models import WorkflowRun
 
 logger = logging.getLogger(__name__)
@@ -73,8 +72,12 @@ def drain_events(first_event_id: Any = None, budget_seconds: float = 5.0) -> int
 
 
 def _oldest_undispatched(held: set[Any], limit: int = BATCH) -> list[Any]:
-    return list(Event.objects.filter(dispatched_at__isnull=True).exclude(pk__in=held)
-                .order_by("occurred_at").values_list("pk", flat=True)[:limit])
+    return list(
+        Event.objects.filter(dispatched_at__isnull=True)
+        .exclude(pk__in=held)
+        .order_by("occurred_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def _drain_batch(event_ids: list[Any], held: set[Any]) -> int:
@@ -121,7 +124,8 @@ def release_abandoned_runs() -> int:
     ids = list(_unreleased)
     try:
         released = WorkflowRun.objects.filter(pk__in=ids, status=RunStatus.RUNNING).update(
-            lease_until=clock.now() - dt.timedelta(seconds=1))
+            lease_until=clock.now() - dt.timedelta(seconds=1)
+        )
     except DatabaseError:
         return 0
     _unreleased.difference_update(ids)

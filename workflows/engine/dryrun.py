@@ -5,9 +5,9 @@ in a run; every other step only describes what it would do over the real context
 transaction that is rolled back at the end, so even a step that misbehaved could not leave a row behind, and no
 event is ever written (the event a dry run reacts to is built in memory and never saved).
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 import datetime as dt
 import json
 import logging
@@ -16,16 +16,17 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from conversations import clock
 from conversations.models import Conversation, Event
-from workflows.triggers import registry as triggers
 from workflows.engine import program
 from workflows.engine.context import RenderError, build_context
 from workflows.engine.definition import validate_definition
+from workflows.integrations.secrets import mask_step_result
 from workflows.steps import step_types
 from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
-from workflows.integrations.secrets import mask_step_result
+from workflows.triggers import registry as triggers
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +34,9 @@ MAX_ID = 2**63 - 1
 WOULD_RUN, SKIPPED, STOPPED, NOT_REACHED, FAILED = "would_run", "skipped", "stopped", "not_reached", "failed"
 
 
-def dry_run(*, definition: dict[str, Any], conversation: Conversation | None = None,
-            sample_event: dict[str, Any] | None = None) -> dict[str, Any]:
+def dry_run(
+    *, definition: dict[str, Any], conversation: Conversation | None = None, sample_event: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Run a definition's steps against a conversation and/or a sample event and report what each would do.
 
     Raises DefinitionError for an invalid definition, ValidationError for a sample event it cannot read.
@@ -72,8 +74,9 @@ def dry_run_steps(*, steps: list[dict[str, Any]], event: Event, data: dict[str, 
 def _sample_event(definition: dict[str, Any], conversation: Conversation | None, sample: dict[str, Any]) -> Event:
     """The event the dry run reacts to: built in memory (never saved), depth 0 like a human cause."""
     message_id = (sample.get("payload") or {}).get("message_id")
-    if message_id is not None and not (isinstance(message_id, int) and not isinstance(message_id, bool)
-                                       and 0 < message_id <= MAX_ID):
+    if message_id is not None and not (
+        isinstance(message_id, int) and not isinstance(message_id, bool) and 0 < message_id <= MAX_ID
+    ):
         raise ValidationError({"event": _("payload.message_id is the id (a number) of a message.")})
     return Event(
         type=sample.get("type") or definition["trigger"]["type"],
@@ -97,7 +100,7 @@ def event_time(value: Any) -> dt.datetime:
             value = None
     if not isinstance(value, dt.datetime):
         raise ValidationError({"event": _("occurred_at is a date and time, e.g. 2026-12-03T19:30:00+01:00.")})
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _context(event: Event, conversation: Conversation | None) -> dict[str, Any]:
@@ -106,8 +109,11 @@ def _context(event: Event, conversation: Conversation | None) -> dict[str, Any]:
     payload = event.payload
     if data["message"] is None and "body" in payload:
         data["message"] = {
-            "id": None, "body": str(payload.get("body") or ""), "sender_type": payload.get("sender_type"),
-            "internal": bool(payload.get("internal", False)), "sentiment": payload.get("sentiment"),
+            "id": None,
+            "body": str(payload.get("body") or ""),
+            "sender_type": payload.get("sender_type"),
+            "internal": bool(payload.get("internal", False)),
+            "sentiment": payload.get("sentiment"),
             "created_at": event.occurred_at.isoformat(),
         }
     return data
@@ -119,12 +125,18 @@ def _trigger_report(trigger: dict[str, Any], event: Event, data: dict[str, Any])
     try:
         matches = event.type == trigger["type"] and kind is not None and kind.matches(trigger["config"], event, data)
     except (TypeError, ValueError, AttributeError) as exc:  # a sample payload of the wrong shape matches nothing
-        return {"type": trigger["type"], "event_type": event.type, "matches": False,
-                "error": _("The sample event does not fit this trigger: %(error)s") % {"error": exc}}
+        return {
+            "type": trigger["type"],
+            "event_type": event.type,
+            "matches": False,
+            "error": _("The sample event does not fit this trigger: %(error)s") % {"error": exc},
+        }
     return {"type": trigger["type"], "event_type": event.type, "matches": bool(matches)}
 
 
-def _run_steps(steps: list[dict[str, Any]], event: Event, conversation: Conversation | None, data: dict[str, Any]) -> dict[str, Any]:
+def _run_steps(
+    steps: list[dict[str, Any]], event: Event, conversation: Conversation | None, data: dict[str, Any]
+) -> dict[str, Any]:
     """Walk the steps the way the runner does (on_false stop / continue / skip_next, the path a branch takes) and
     report each one, nested ones included (each with its `path`)."""
     slots = program.flatten(steps)
@@ -147,21 +159,24 @@ def _run_steps(steps: list[dict[str, Any]], event: Event, conversation: Conversa
             break
         if on_false == "skip_next" and step["_sibling"] is not None:
             sibling = slots[step["_sibling"]]
-            reports[step["_sibling"]] = _report(sibling["_top"], sibling, SKIPPED,
-                                                output={"skipped": _("the previous condition was false")})
+            reports[step["_sibling"]] = _report(
+                sibling["_top"], sibling, SKIPPED, output={"skipped": _("the previous condition was false")}
+            )
             position = sibling["_after"]
         else:
             position = step["_after"]
     return {"steps": reports, "result": {"status": result, "vars": data["vars"]}}
 
 
-def _dry_step(step: dict[str, Any], position: int, event: Event, conversation: Conversation | None,
-              data: dict[str, Any]) -> tuple[StepOutcome, dict[str, Any]]:
+def _dry_step(
+    step: dict[str, Any], position: int, event: Event, conversation: Conversation | None, data: dict[str, Any]
+) -> tuple[StepOutcome, dict[str, Any]]:
     """Execute a side-effect-free step, or describe a side-effecting one; never raises."""
     step_type: StepType = step_types.require(step["type"])
     config = step.get("config", {})
-    ctx = StepContext(data=data, event=event, conversation=conversation, depth=event.depth + 1, dry_run=True,
-                      trigger_type=event.type)
+    ctx = StepContext(
+        data=data, event=event, conversation=conversation, depth=event.depth + 1, dry_run=True, trigger_type=event.type
+    )
     started = time.monotonic()
     rendered: dict[str, Any] = {}
     try:
@@ -179,18 +194,30 @@ def _dry_step(step: dict[str, Any], position: int, event: Event, conversation: C
     if step_type.uses_secrets:  # rendered `secrets.*` templates: mask them as the runner does
         rendered = mask_step_result(rendered, outcome)
     status = FAILED if outcome.status == Outcome.FAILED else WOULD_RUN
-    report = _report(position, step, status, input=rendered, output=outcome.output, error=outcome.error,
-                     duration_ms=int((time.monotonic() - started) * 1000))
+    report = _report(
+        position,
+        step,
+        status,
+        input=rendered,
+        output=outcome.output,
+        error=outcome.error,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
     return outcome, report
 
 
 def _report(position: int, step: dict[str, Any], status: str, **fields: Any) -> dict[str, Any]:
     """One step's line in the dry-run report, in the shape of a run's step results (docs/api.md)."""
     return {
-        "position": position, "path": step.get("_path", str(position)), "type": step["type"], "status": status,
+        "position": position,
+        "path": step.get("_path", str(position)),
+        "type": step["type"],
+        "status": status,
         "attempts": 0,
-        "duration_ms": fields.get("duration_ms", 0), "input": _plain(fields.get("input", {})),
-        "output": _plain(fields.get("output", {})), "error": fields.get("error", ""),
+        "duration_ms": fields.get("duration_ms", 0),
+        "input": _plain(fields.get("input", {})),
+        "output": _plain(fields.get("output", {})),
+        "error": fields.get("error", ""),
     }
 
 
@@ -202,6 +229,7 @@ def _error_text(exc: Exception) -> str:
 
 def _plain(value: Any) -> Any:
     """JSON-safe data: timestamps become ISO text, anything else unknown becomes its text."""
+
     def default(item: Any) -> str:
         return item.isoformat() if isinstance(item, (dt.datetime, dt.date)) else str(item)
 

@@ -5,24 +5,25 @@ dispatch time: the version live when the event was dispatched gives the status, 
 trigger filter the dispatcher used; a run means it started; a matching `stop_processing` workflow earlier in that
 order means the later ones were stopped; what remains failed its trigger filter, which `triggers.explain` names.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from conversations.conf import helpdesk_setting
 from conversations import clock, payloads
+from conversations.conf import helpdesk_setting
 from conversations.models import Event
-from workflows.triggers import registry as triggers
 from workflows.choices import RunStatus, WorkflowStatus
 from workflows.engine.context import BatchReader
 from workflows.models import StepRun, WorkflowRun, WorkflowVersion
+from workflows.triggers import registry as triggers
 
 
 class Outcome:
@@ -40,10 +41,13 @@ class Outcome:
 
 
 OUTCOME_LABELS = {
-    Outcome.STARTED: gettext_lazy("Started"), Outcome.FILTERED_OUT: gettext_lazy("Trigger filter did not match"),
-    Outcome.NOT_ACTIVE: gettext_lazy("Not active"), Outcome.DEPTH_LIMIT: gettext_lazy("Depth limit (loop protection)"),
+    Outcome.STARTED: gettext_lazy("Started"),
+    Outcome.FILTERED_OUT: gettext_lazy("Trigger filter did not match"),
+    Outcome.NOT_ACTIVE: gettext_lazy("Not active"),
+    Outcome.DEPTH_LIMIT: gettext_lazy("Depth limit (loop protection)"),
     Outcome.STOPPED_BY_EARLIER: gettext_lazy("Stopped by an earlier workflow"),
-    Outcome.STOPPED_AT_CONDITION: gettext_lazy("Stopped at a condition"), Outcome.PENDING: gettext_lazy("Not dispatched yet"),
+    Outcome.STOPPED_AT_CONDITION: gettext_lazy("Stopped at a condition"),
+    Outcome.PENDING: gettext_lazy("Not dispatched yet"),
 }
 
 
@@ -71,8 +75,15 @@ def decided_at(event: Event) -> dt.datetime:
 
 def event_data(event: Event, run_ids: Iterable[int]) -> dict[str, Any]:
     """An event as the events list and explain show it."""
-    return {"id": str(event.pk), "type": event.type, "occurred_at": event.occurred_at, "depth": event.depth,
-            "payload": event.payload, "dispatched_at": event.dispatched_at, "runs": sorted(run_ids)}
+    return {
+        "id": str(event.pk),
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "depth": event.depth,
+        "payload": event.payload,
+        "dispatched_at": event.dispatched_at,
+        "runs": sorted(run_ids),
+    }
 
 
 def conversation_events(conversation_id: int) -> QuerySet[Event]:
@@ -91,8 +102,11 @@ def runs_by_event(events: Iterable[Event]) -> dict[Any, list[int]]:
 def _versions_then(event: Event) -> list[_Then]:
     """Every workflow's version live when the event was dispatched, for those whose trigger was the event's type
     then, in dispatch order. Workflows created later are not listed: they did not exist for this event."""
-    latest = (WorkflowVersion.objects.filter(workflow=OuterRef("workflow"), created_at__lte=decided_at(event))
-              .order_by("-version").values("pk")[:1])
+    latest = (
+        WorkflowVersion.objects.filter(workflow=OuterRef("workflow"), created_at__lte=decided_at(event))
+        .order_by("-version")
+        .values("pk")[:1]
+    )
     rows = WorkflowVersion.objects.filter(pk=Subquery(latest)).values_list("workflow_id", "version", "definition")
     found = [_Then(*row) for row in rows if (row[2].get("trigger") or {}).get("type") == event.type]
     kind = triggers.trigger_type(event.type)
@@ -104,8 +118,9 @@ def _versions_then(event: Event) -> list[_Then]:
 
 def _runs_of(event: Event) -> dict[int, WorkflowRun]:
     """The event's runs by workflow, with their condition steps (one query each, whatever the number of runs)."""
-    conditions = Prefetch("steps", queryset=StepRun.objects.filter(type="condition").order_by("-position"),
-                          to_attr="condition_steps")
+    conditions = Prefetch(
+        "steps", queryset=StepRun.objects.filter(type="condition").order_by("-position"), to_attr="condition_steps"
+    )
     return {run.workflow_id: run for run in WorkflowRun.objects.filter(event=event).prefetch_related(conditions)}
 
 
@@ -125,8 +140,12 @@ class _Explainer:
 
     def entry(self, then: _Then) -> dict[str, Any]:
         run = self.runs.get(then.workflow_id)
-        found = {"workflow": then.workflow_id, "name": then.name,
-                 "version": run.version if run else then.version, **self._outcome(then, run)}
+        found = {
+            "workflow": then.workflow_id,
+            "name": then.name,
+            "version": run.version if run else then.version,
+            **self._outcome(then, run),
+        }
         if run is not None and then.definition.get("stop_processing") and self.stopper is None:
             self.stopper = then
         return found
@@ -138,35 +157,59 @@ class _Explainer:
         if self.event.dispatched_at is None:
             return {"outcome": Outcome.PENDING, "reason": _("the event has not been dispatched yet")}
         if status != WorkflowStatus.ACTIVE:
-            return {"outcome": Outcome.NOT_ACTIVE, "status": status, "reason": _("the workflow was %(status)s then") % {"status": status}}
+            return {
+                "outcome": Outcome.NOT_ACTIVE,
+                "status": status,
+                "reason": _("the workflow was %(status)s then") % {"status": status},
+            }
         if self.event.depth > helpdesk_setting("MAX_DEPTH"):
-            return {"outcome": Outcome.DEPTH_LIMIT, "reason": _("depth %(depth)s exceeds HELPDESK_MAX_DEPTH=%(limit)s")
-                    % {"depth": self.event.depth, "limit": helpdesk_setting("MAX_DEPTH")}}
+            return {
+                "outcome": Outcome.DEPTH_LIMIT,
+                "reason": _("depth %(depth)s exceeds HELPDESK_MAX_DEPTH=%(limit)s")
+                % {"depth": self.event.depth, "limit": helpdesk_setting("MAX_DEPTH")},
+            }
         if self.stopper is not None:
-            return {"outcome": Outcome.STOPPED_BY_EARLIER, "stopped_by": self.stopper.workflow_id,
-                    "reason": _('"%(name)s" (#%(id)s) matched first and stops processing')
-                    % {"name": self.stopper.name, "id": self.stopper.workflow_id}}
+            return {
+                "outcome": Outcome.STOPPED_BY_EARLIER,
+                "stopped_by": self.stopper.workflow_id,
+                "reason": _('"%(name)s" (#%(id)s) matched first and stops processing')
+                % {"name": self.stopper.name, "id": self.stopper.workflow_id},
+            }
         return self._filtered_out(then)
 
     def _filtered_out(self, then: _Then) -> dict[str, Any]:
         trigger = then.definition.get("trigger") or {}
         reason = triggers.explain(self.event.type, trigger.get("config") or {}, self.event, self.data())
         if reason is None:  # it matches the conversation as it is now: what changed since decided it then
-            return {"outcome": Outcome.FILTERED_OUT,
-                    "reason": _("the trigger filter did not match then (it matches the conversation as it is now)")}
+            return {
+                "outcome": Outcome.FILTERED_OUT,
+                "reason": _("the trigger filter did not match then (it matches the conversation as it is now)"),
+            }
         return {"outcome": Outcome.FILTERED_OUT, "key": reason.split(":", 1)[0], "reason": reason}
 
 
 def _run_outcome(run: WorkflowRun) -> dict[str, Any]:
     if run.status != RunStatus.STOPPED:
-        return {"outcome": Outcome.STARTED, "run": run.pk, "run_status": run.status,
-                "reason": _("the trigger matched (run %(status)s)") % {"status": run.status}}
+        return {
+            "outcome": Outcome.STARTED,
+            "run": run.pk,
+            "run_status": run.status,
+            "reason": _("the trigger matched (run %(status)s)") % {"status": run.status},
+        }
     step = _stopping_condition(run)
-    return {"outcome": Outcome.STOPPED_AT_CONDITION, "run": run.pk, "run_status": run.status, "step": step,
-            "reason": _("run #%(run)s stopped at step %(step)s (condition): %(checks)s") % {
-                "run": run.pk, "step": _step_name(step),
-                "checks": "; ".join(triggers.check_words(check) for check in step["checks"])
-                or _("the condition was false")}}
+    return {
+        "outcome": Outcome.STOPPED_AT_CONDITION,
+        "run": run.pk,
+        "run_status": run.status,
+        "step": step,
+        "reason": _("run #%(run)s stopped at step %(step)s (condition): %(checks)s")
+        % {
+            "run": run.pk,
+            "step": _step_name(step),
+            "checks": "; ".join(triggers.check_words(check) for check in step["checks"])
+            or _("the condition was false"),
+        },
+    }
 
 
 def _stopping_condition(run: WorkflowRun) -> dict[str, Any]:

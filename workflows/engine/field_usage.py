@@ -6,6 +6,7 @@ when a `set_field` step writes it on the conversation, when a `wait_for` waits o
 filtered by it, or when any condition path or template names `conversation.fields.order_id`. Definitions are
 walked as JSON, so steps nested in other steps' configs (branches) count too.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,11 @@ def _names_key(value: Any, key: str, path: re.Pattern[str]) -> bool:
         return False
     raw_config = value.get("config")
     config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
-    if value.get("type") == SET_FIELD and config.get("target", "conversation") == "conversation" \
-            and config.get("key") == key:
+    if (
+        value.get("type") == SET_FIELD
+        and config.get("target", "conversation") == "conversation"
+        and config.get("key") == key
+    ):
         return True
     raw_filter = value.get("filter")
     awaited: dict[str, Any] = raw_filter if isinstance(raw_filter, dict) else {}

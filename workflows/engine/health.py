@@ -6,6 +6,7 @@ trigger past its time, an SLA clock past its warning point or due time. The data
 this answer holds whatever the broker, the cluster or the supervisor look like: when it keeps growing, nothing is
 working. A liveness probe (systemd, Kubernetes) restarts the worker when it exceeds a threshold.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,15 +43,30 @@ def _candidates(now: dt.datetime) -> list[DueWork]:
     """The oldest due item of each kind, one index seek each."""
     found = [
         ("an undispatched event", _first(Event.objects.filter(dispatched_at__isnull=True), "occurred_at")),
-        ("a queued or due run", _first(WorkflowRun.objects.filter(
-            status__in=[RunStatus.QUEUED, RunStatus.WAITING], resume_at__lte=now), "resume_at")),
-        ("a run whose worker died (lease expired)", _first(WorkflowRun.objects.filter(
-            status=RunStatus.RUNNING, lease_until__lt=now), "lease_until")),
-        ("a scheduled event", _first(ScheduledEvent.objects.filter(
-            status=ScheduledEventStatus.PENDING, fire_at__lte=now), "fire_at")),
-        ("a schedule trigger", _first(Workflow.objects.filter(
-            trigger_type=EventType.SCHEDULE, status=WorkflowStatus.ACTIVE, next_schedule_at__lte=now),
-            "next_schedule_at")),
+        (
+            "a queued or due run",
+            _first(
+                WorkflowRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.WAITING], resume_at__lte=now),
+                "resume_at",
+            ),
+        ),
+        (
+            "a run whose worker died (lease expired)",
+            _first(WorkflowRun.objects.filter(status=RunStatus.RUNNING, lease_until__lt=now), "lease_until"),
+        ),
+        (
+            "a scheduled event",
+            _first(ScheduledEvent.objects.filter(status=ScheduledEventStatus.PENDING, fire_at__lte=now), "fire_at"),
+        ),
+        (
+            "a schedule trigger",
+            _first(
+                Workflow.objects.filter(
+                    trigger_type=EventType.SCHEDULE, status=WorkflowStatus.ACTIVE, next_schedule_at__lte=now
+                ),
+                "next_schedule_at",
+            ),
+        ),
     ]
     sla_due = sla_sweep.next_due_at()
     found.append(("an SLA warning or breach", sla_due if sla_due and sla_due <= now else None))
@@ -76,7 +92,11 @@ def check_health(max_age_seconds: float, now: dt.datetime | None = None) -> Heal
         return HealthVerdict(True, "OK: no work is due.")
     age = oldest.age_seconds(now)
     if age > max_age_seconds:
-        return HealthVerdict(False, f"UNHEALTHY: {oldest.description} has been due for {age:.0f} s "
-                                    f"(limit {max_age_seconds:g} s): the workers are not making progress.")
-    return HealthVerdict(True, f"OK: the oldest due work ({oldest.description}) has waited {age:.0f} s "
-                               f"(limit {max_age_seconds:g} s).")
+        return HealthVerdict(
+            False,
+            f"UNHEALTHY: {oldest.description} has been due for {age:.0f} s "
+            f"(limit {max_age_seconds:g} s): the workers are not making progress.",
+        )
+    return HealthVerdict(
+        True, f"OK: the oldest due work ({oldest.description}) has waited {age:.0f} s (limit {max_age_seconds:g} s)."
+    )

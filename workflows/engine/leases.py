@@ -9,6 +9,7 @@ so the same sweep resumes them. A run leased on another host is left to its leas
 A process that cannot be inspected counts as alive (waiting out the lease is always safe; running a step twice
 at once is not).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -98,13 +99,18 @@ def hand_back_dead_leases(now: dt.datetime | None = None) -> int:
     """Expire the leases of running runs whose holder on this host has died, so the sweep resumes them now; returns
     how many runs were handed back."""
     now = now or clock.now()
-    holders = set(WorkflowRun.objects.filter(status=RunStatus.RUNNING, lease_until__gte=now,
-                                             leased_by__startswith=f"{host_key()}:")
-                  .values_list("leased_by", flat=True).distinct())
+    holders = set(
+        WorkflowRun.objects.filter(
+            status=RunStatus.RUNNING, lease_until__gte=now, leased_by__startswith=f"{host_key()}:"
+        )
+        .values_list("leased_by", flat=True)
+        .distinct()
+    )
     dead = [holder for holder in holders if not holder_alive(holder)]
     if not dead:
         return 0
     handed = WorkflowRun.objects.filter(status=RunStatus.RUNNING, leased_by__in=dead, lease_until__gte=now).update(
-        lease_until=now - dt.timedelta(seconds=1))
+        lease_until=now - dt.timedelta(seconds=1)
+    )
     logger.warning("Handed back the leases of %s run(s) whose worker died (%s)", handed, ", ".join(sorted(dead)))
     return handed

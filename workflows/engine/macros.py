@@ -11,9 +11,9 @@ Macros v2 (docs/agent_day.md): `inputs` ([{"key", "label", "type"}]) are asked b
 `{{ inputs.<key> }}` in the steps; `macro_apply_bulk` applies one macro to up to 100 conversations, each in its own
 transaction, and lists each outcome; a macro with an `owner` is that agent's personal macro.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 import datetime as dt
 import re
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from conversations import services as conversation_services
 from conversations.choices import SenderType
@@ -57,7 +58,8 @@ def _not_internal(steps: Any) -> dict[str, list[str]]:
         step_type = step_types.get(step.get("type", "")) if isinstance(step, dict) else None
         if step_type is not None and not step_type.internal:
             errors[f"steps[{index}].type"] = [
-                f'"{step_type.type}" is not an internal step type; a macro may only use: {allowed}.']
+                f'"{step_type.type}" is not an internal step type; a macro may only use: {allowed}.'
+            ]
     return errors
 
 
@@ -144,12 +146,18 @@ def _is_date(text: str) -> bool:
     return True
 
 
-def macro_create(*, name: str, steps: Any, created_by: Any = None, active: bool = True, inputs: Any = None,
-                 owner: Any = None) -> Macro:
+def macro_create(
+    *, name: str, steps: Any, created_by: Any = None, active: bool = True, inputs: Any = None, owner: Any = None
+) -> Macro:
     """Save a new macro after checking its name, inputs and steps (`owner` set: a personal macro)."""
-    return Macro.objects.create(name=_validate_name(name, None), steps=validate_macro_steps(steps),
-                                inputs=validate_inputs(inputs), created_by=created_by, active=bool(active),
-                                owner=owner)
+    return Macro.objects.create(
+        name=_validate_name(name, None),
+        steps=validate_macro_steps(steps),
+        inputs=validate_inputs(inputs),
+        created_by=created_by,
+        active=bool(active),
+        owner=owner,
+    )
 
 
 def macro_update(*, macro: Macro, name: str, steps: Any, active: bool, inputs: Any = _UNSET) -> Macro:
@@ -176,17 +184,30 @@ def macros_visible_to(user: Any) -> QuerySet[Macro]:
 def macro_context(conversation: Conversation, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
     """The plain data a macro's templates read: the conversation and its contact as a run sees them, no event, and
     the values given for the macro's inputs."""
-    return {"event": {"type": MACRO_TRIGGER}, "conversation": context.conversation_data(conversation),
-            "contact": context.contact_data(conversation.contact), "message": None, "sla": {}, "vars": {},
-            "inputs": dict(inputs or {})}
+    return {
+        "event": {"type": MACRO_TRIGGER},
+        "conversation": context.conversation_data(conversation),
+        "contact": context.contact_data(conversation.contact),
+        "message": None,
+        "sla": {},
+        "vars": {},
+        "inputs": dict(inputs or {}),
+    }
 
 
-def _apply_step(step: dict[str, Any], position: int, conversation: Conversation, agent: Any,
-                inputs: dict[str, Any]) -> None:
+def _apply_step(
+    step: dict[str, Any], position: int, conversation: Conversation, agent: Any, inputs: dict[str, Any]
+) -> None:
     """Execute one step as the agent (depth 0, like any change a person makes); a failure names the step."""
     step_type = step_types.require(step["type"])
-    ctx = StepContext(data=macro_context(conversation, inputs), event=None, conversation=conversation, depth=0,
-                      trigger_type=MACRO_TRIGGER, actor=agent)
+    ctx = StepContext(
+        data=macro_context(conversation, inputs),
+        event=None,
+        conversation=conversation,
+        depth=0,
+        trigger_type=MACRO_TRIGGER,
+        actor=agent,
+    )
     try:
         outcome = step_type.execute(step.get("config", {}), ctx)
     except ValidationError as exc:
@@ -195,8 +216,15 @@ def _apply_step(step: dict[str, Any], position: int, conversation: Conversation,
         raise ValidationError({f"steps[{position}]": outcome.error})
 
 
-def macro_apply(*, macro: Macro, conversation: Conversation, agent: Any, inputs: Any = None,
-                checked_inputs: dict[str, Any] | None = None, reply: str | None = None) -> Conversation:
+def macro_apply(
+    *,
+    macro: Macro,
+    conversation: Conversation,
+    agent: Any,
+    inputs: Any = None,
+    checked_inputs: dict[str, Any] | None = None,
+    reply: str | None = None,
+) -> Conversation:
     """Apply every step of an active macro to the conversation now, as `agent`; all of it or, on a failure, none.
     `inputs` are checked against the macro's (`checked_inputs`: already checked by the caller). With `reply` (the
     workspace's preview, edited by the agent) the macro's reply steps are replaced by that one agent reply."""
@@ -210,8 +238,9 @@ def macro_apply(*, macro: Macro, conversation: Conversation, agent: Any, inputs:
             conversation = Conversation.objects.select_related("contact", "assignee", "team").get(pk=conversation.pk)
             _apply_step(step, position, conversation, agent, values)
         if reply is not None and reply.strip():
-            conversation_services.message_create(conversation=conversation, body=reply, sender_type=SenderType.AGENT,
-                                                 author=agent)
+            conversation_services.message_create(
+                conversation=conversation, body=reply, sender_type=SenderType.AGENT, author=agent
+            )
     return conversation
 
 
@@ -219,8 +248,14 @@ def macro_preview(*, macro: Macro, conversation: Conversation, agent: Any, input
     """What applying the macro would do, changing nothing: `reply` (its reply steps' text, rendered, for the agent
     to edit and send) and `changes` (the other steps in words)."""
     values = clean_input_values(macro, inputs)
-    ctx = StepContext(data=macro_context(conversation, values), event=None, conversation=conversation, depth=0,
-                      trigger_type=MACRO_TRIGGER, actor=agent)
+    ctx = StepContext(
+        data=macro_context(conversation, values),
+        event=None,
+        conversation=conversation,
+        depth=0,
+        trigger_type=MACRO_TRIGGER,
+        actor=agent,
+    )
     replies, changes = [], []
     for position, step in enumerate(macro.steps):
         step_type = step_types.require(step["type"])
@@ -246,8 +281,9 @@ def _outcome(macro: Macro, conversation_id: int, agent: Any, values: dict[str, A
     return {"conversation": conversation_id, "ok": True, "error": None}
 
 
-def macro_apply_bulk(*, macro: Macro, conversation_ids: list[int], agent: Any,
-                     inputs: Any = None) -> list[dict[str, Any]]:
+def macro_apply_bulk(
+    *, macro: Macro, conversation_ids: list[int], agent: Any, inputs: Any = None
+) -> list[dict[str, Any]]:
     """Apply the macro to each conversation in turn, each in its own transaction (one failing leaves the others
     applied); returns `[{"conversation", "ok", "error"}]` in the order given. Bad inputs refuse the whole call."""
     if not macro.active:

@@ -10,6 +10,7 @@ Each slot is the step's own dict plus where it sits and where the run goes next:
 A linear definition lays out as itself: slot n is top-level step n, so runs of older definitions are unchanged.
 The run's `position` column is its slot; jumps only go forward.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -50,15 +51,23 @@ def flatten(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return slots
 
 
-def _lay(steps: list[dict[str, Any]], prefix: str, top: int | None, start: int, continuation: int, slots: list[Any]) -> None:
+def _lay(
+    steps: list[dict[str, Any]], prefix: str, top: int | None, start: int, continuation: int, slots: list[Any]
+) -> None:
     index = start
     for number, step in enumerate(steps):
         path = f"{prefix}{number}"
         size = _size(step)
         last = number == len(steps) - 1
         after = continuation if last else index + size
-        slot = {**step, "_path": path, "_top": number if top is None else top, "_after": after,
-                "_sibling": None if last else index + size, "_targets": []}
+        slot = {
+            **step,
+            "_path": path,
+            "_top": number if top is None else top,
+            "_after": after,
+            "_sibling": None if last else index + size,
+            "_targets": [],
+        }
         slots.append(slot)
         child = index + 1
         for path_number, items in enumerate(nested_paths(step), start=1):
@@ -97,8 +106,9 @@ def depth_errors(steps: list[Any], key: str = "steps", depth: int = 0) -> list[t
             continue
         here = f"{key}[{index}]"
         if depth + 1 > MAX_BRANCH_DEPTH:
-            errors.append((f"{here}.type", f"Branches nest at most {MAX_BRANCH_DEPTH} deep; this branch is "
-                                           f"{depth + 1} deep."))
+            errors.append(
+                (f"{here}.type", f"Branches nest at most {MAX_BRANCH_DEPTH} deep; this branch is {depth + 1} deep.")
+            )
             continue
         for name, items in _keyed_paths(step, here):
             errors += depth_errors(items, name, depth + 1)
@@ -125,8 +135,9 @@ def keyed_steps(steps: list[Any], key: str = "steps", prefix: str = "") -> list[
     return found
 
 
-def map_steps(steps: list[dict[str, Any]],
-              function: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+def map_steps(
+    steps: list[dict[str, Any]], function: Callable[[dict[str, Any]], dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The steps with `function(step)` applied to every step, nested ones included (a branch's nested lists are
     rebuilt from the mapped steps)."""
     mapped = []
@@ -134,8 +145,10 @@ def map_steps(steps: list[dict[str, Any]],
         step = function(step)
         if isinstance(step, dict) and step.get("type") == BRANCH and isinstance(step.get("config"), dict):
             config = dict(step["config"])
-            config["branches"] = [{**branch, "steps": map_steps(branch.get("steps") or [], function)}
-                                  for branch in config.get("branches") or []]
+            config["branches"] = [
+                {**branch, "steps": map_steps(branch.get("steps") or [], function)}
+                for branch in config.get("branches") or []
+            ]
             if "else" in config:
                 config["else"] = map_steps(config.get("else") or [], function)
             step = {**step, "config": config}

@@ -7,10 +7,9 @@ Step types and trigger types declare which config keys hold which kind of refere
 for a whole page of workflows), so validation and the "broken" badge stay cheap. A templated value (`{{ ... }}`) is
 resolved at run time and is not checked here.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from conversations.models import Team
 from sla.models import BusinessHours, SlaPolicy
-from workflows.triggers import registry as triggers
-from workflows.models import CustomAction, Integration
 from workflows.engine import program
+from workflows.models import CustomAction, Integration
 from workflows.steps import step_types
+from workflows.triggers import registry as triggers
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise  # dev-only stubs helper: annotations only
@@ -70,15 +71,21 @@ class Reference:
 
 def _values(value: Any) -> list[str | int]:
     items = value if isinstance(value, list) else [value]
-    return [item for item in items if isinstance(item, (str, int)) and not isinstance(item, bool)
-            and str(item).strip() and "{{" not in str(item)]
+    return [
+        item
+        for item in items
+        if isinstance(item, (str, int)) and not isinstance(item, bool) and str(item).strip() and "{{" not in str(item)
+    ]
 
 
 def _config_references(config: Any, declared: dict[str, str], key: str) -> list[Reference]:
     if not isinstance(config, dict):
         return []
-    return [Reference(f"{key}.{name}", kind, value) for name, kind in declared.items()
-            for value in _values(config.get(name))]
+    return [
+        Reference(f"{key}.{name}", kind, value)
+        for name, kind in declared.items()
+        for value in _values(config.get(name))
+    ]
 
 
 def _step_references(step: Any, key: str) -> list[Reference]:
@@ -96,12 +103,19 @@ def collect(definition: dict[str, Any], *, skip: Iterable[str] = ()) -> list[Ref
     trigger: dict[str, Any] = raw_trigger if isinstance(raw_trigger, dict) else {}
     trigger_type = trigger.get("type")
     kind = triggers.trigger_type(trigger_type) if isinstance(trigger_type, str) else None
-    found = ([] if kind is None or "trigger" in skipped
-             else _config_references(trigger.get("config"), kind.references, "trigger.config"))
+    found = (
+        []
+        if kind is None or "trigger" in skipped
+        else _config_references(trigger.get("config"), kind.references, "trigger.config")
+    )
     steps: list[Any] = raw_steps if isinstance(raw_steps, list) else []
     # Steps nested in branches too (`steps[2].config.branches[0].steps[1]`), skipped with their top-level step.
-    return found + [ref for key, _, step in program.keyed_steps(steps) if key.split(".")[0] not in skipped
-                    for ref in _step_references(step, key)]
+    return found + [
+        ref
+        for key, _, step in program.keyed_steps(steps)
+        if key.split(".")[0] not in skipped
+        for ref in _step_references(step, key)
+    ]
 
 
 def tokens(definition: dict[str, Any] | None) -> frozenset[tuple[str, str]]:
@@ -136,8 +150,9 @@ def _rows(kind: Kind, values: Iterable[str | int]) -> list[dict[str, Any]]:
 def _find(kind: Kind, rows: list[dict[str, Any]], value: str | int) -> dict[str, Any] | None:
     text = str(value).strip()
     by_id = next((row for row in rows if text.isdigit() and row["pk"] == int(text)), None)
-    return by_id or next((row for row in rows for field in kind.names
-                          if _same(row[field], text, folded=field in kind.folded)), None)
+    return by_id or next(
+        (row for row in rows for field in kind.names if _same(row[field], text, folded=field in kind.folded)), None
+    )
 
 
 def _same(stored: Any, written: str, *, folded: bool) -> bool:
@@ -150,8 +165,11 @@ def _problem(kind: Kind, rows: list[dict[str, Any]], value: str | int) -> str | 
     if row is None:
         return _('No %(kind)s "%(value)s".') % {"kind": kind.label, "value": value}
     if kind.usable and not row[kind.usable]:
-        return _('The %(kind)s "%(name)s" is not %(usable)s.') % {"kind": kind.label, "name": row[kind.names[0]],
-                                                                 "usable": USABLE_WORDS.get(kind.usable, kind.usable)}
+        return _('The %(kind)s "%(name)s" is not %(usable)s.') % {
+            "kind": kind.label,
+            "name": row[kind.names[0]],
+            "usable": USABLE_WORDS.get(kind.usable, kind.usable),
+        }
     return None
 
 
@@ -183,8 +201,14 @@ def problems_of_many(definitions: list[dict[str, Any]]) -> list[list[dict[str, s
     collected = [collect(definition) for definition in definitions]
     unique = list({(ref.kind, ref.value): ref for refs in collected for ref in refs}.values())
     messages = {(ref.kind, ref.value): message for ref, message in broken(unique)}
-    return [[{"key": ref.key, "message": messages[(ref.kind, ref.value)]}
-             for ref in refs if (ref.kind, ref.value) in messages] for refs in collected]
+    return [
+        [
+            {"key": ref.key, "message": messages[(ref.kind, ref.value)]}
+            for ref in refs
+            if (ref.kind, ref.value) in messages
+        ]
+        for refs in collected
+    ]
 
 
 # Pickers ------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ A `WorkflowReplay` row is the source of truth: the workers process it in chunks 
 (`replay_run_chunk`, each chunk enqueueing the next), a chunk done twice is saved once (it saves only over the
 chunk count it read), and the sweep re-enqueues a replay whose chunk task was lost (`resume_stalled_replays`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,13 @@ SAMPLES_PER_OUTCOME = 3
 SWEEP_BATCH = 50
 OUTCOMES = ("filtered_out", "depth_limit", "would_succeed", "stopped_at_condition", "would_fail")
 RESULT_OUTCOMES = {"succeeded": "would_succeed", "stopped": "stopped_at_condition", "failed": "would_fail"}
-STEP_COUNTS = {"would_run": "would_run", "stopped": "would_run", "skipped": "would_skip",
-               "not_reached": "would_skip", "failed": "would_fail"}
+STEP_COUNTS = {
+    "would_run": "would_run",
+    "stopped": "would_run",
+    "skipped": "would_skip",
+    "not_reached": "would_skip",
+    "failed": "would_fail",
+}
 
 
 # Starting ------------------------------------------------------------------------------------------------------
@@ -61,36 +67,57 @@ def _check_replay_capacity(workflow: Workflow) -> None:
     running = WorkflowReplay.objects.filter(status=ReplayStatus.RUNNING)
     per_workflow, in_all = helpdesk_setting("REPLAY_MAX_PER_WORKFLOW"), helpdesk_setting("REPLAY_MAX_RUNNING")
     if running.filter(workflow=workflow).count() >= per_workflow:
-        raise ReplayLimitReached(f"This workflow already has {per_workflow} replay(s) running (the most at once): "
-                                 "start another when it is done.")
+        raise ReplayLimitReached(
+            f"This workflow already has {per_workflow} replay(s) running (the most at once): "
+            "start another when it is done."
+        )
     if running.count() >= in_all:
-        raise ReplayLimitReached(f"{in_all} replays are running (the most at once): start this one when one of "
-                                 "them is done.")
+        raise ReplayLimitReached(
+            f"{in_all} replays are running (the most at once): start this one when one of them is done."
+        )
 
 
-def replay_start(*, workflow: Workflow, since: dt.datetime, until: dt.datetime, limit: int | None = None,
-                 definition: dict[str, Any] | None = None, created_by: Any = None) -> WorkflowReplay:
+def replay_start(
+    *,
+    workflow: Workflow,
+    since: dt.datetime,
+    until: dt.datetime,
+    limit: int | None = None,
+    definition: dict[str, Any] | None = None,
+    created_by: Any = None,
+) -> WorkflowReplay:
     """Start replaying `workflow` (or a draft `definition` given instead of the saved one) over the events recorded
     in [since, until), at most `limit` of them; the first chunk is enqueued after commit.
     Raises DefinitionError for an invalid draft, ValidationError for a bad period, ReplayLimitReached when too many
     replays are running (per workflow and in all; nothing is queued: the caller tries again later)."""
     if since >= until:
         raise ValidationError({"until": "The end of the period must be after its start."})
-    cleaned = validate_definition(definition if definition is not None else mask_write_only(stored_definition(workflow)))
+    cleaned = validate_definition(
+        definition if definition is not None else mask_write_only(stored_definition(workflow))
+    )
     total = recorded_events(cleaned, workflow.pk, since, until).count()
     with transaction.atomic():
         list(Workflow.objects.select_for_update().filter(pk=workflow.pk).values_list("pk"))  # one start at a time
         _check_replay_capacity(workflow)
         replay = WorkflowReplay.objects.create(
-            workflow=workflow, definition=mask_write_only(cleaned), since=since, until=until, limit=limit,
-            total=min(total, limit) if limit is not None else total, created_by=created_by,
-            heartbeat_at=clock.now(), by_outcome=dict.fromkeys(OUTCOMES, 0),
-            step_counts={step["type"]: _no_counts() for step in cleaned["steps"]})
+            workflow=workflow,
+            definition=mask_write_only(cleaned),
+            since=since,
+            until=until,
+            limit=limit,
+            total=min(total, limit) if limit is not None else total,
+            created_by=created_by,
+            heartbeat_at=clock.now(),
+            by_outcome=dict.fromkeys(OUTCOMES, 0),
+            step_counts={step["type"]: _no_counts() for step in cleaned["steps"]},
+        )
         transaction.on_commit(lambda: enqueue_chunk(replay.pk))
     return replay
 
 
-def recorded_events(definition: dict[str, Any], workflow_id: int, since: dt.datetime, until: dt.datetime) -> QuerySet[Event]:
+def recorded_events(
+    definition: dict[str, Any], workflow_id: int, since: dt.datetime, until: dt.datetime
+) -> QuerySet[Event]:
     """The events a replay reads, in the order they happened: those of the trigger's type in the period (for a
     schedule or manual trigger, only the ones recorded for this workflow)."""
     trigger_type = definition["trigger"]["type"]
@@ -121,7 +148,8 @@ def replay_run_chunk(replay_id: int) -> bool:
     except Exception as exc:
         logger.exception("Replay %s failed", replay_id)
         WorkflowReplay.objects.filter(pk=replay_id, status=ReplayStatus.RUNNING).update(
-            status=ReplayStatus.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=clock.now())
+            status=ReplayStatus.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=clock.now()
+        )
         return False
     if more:
         transaction.on_commit(lambda: enqueue_chunk(replay_id))
@@ -159,26 +187,34 @@ def _after_cursor(replay: WorkflowReplay, definition: dict[str, Any]) -> QuerySe
     events = recorded_events(definition, replay.workflow_id, replay.since, replay.until)
     if replay.cursor_at is None:
         return events
-    return events.filter(Q(occurred_at__gt=replay.cursor_at) | Q(occurred_at=replay.cursor_at,
-                                                                 id__gt=replay.cursor_event))
+    return events.filter(
+        Q(occurred_at__gt=replay.cursor_at) | Q(occurred_at=replay.cursor_at, id__gt=replay.cursor_event)
+    )
 
 
-def _save(replay: WorkflowReplay, tally: "Tally", events: list[Event], finished: bool) -> bool:
+def _save(replay: WorkflowReplay, tally: Tally, events: list[Event], finished: bool) -> bool:
     """Save the chunk's figures and cursor over the chunk count it read; False when another chunk saved first."""
     now, done = clock.now(), replay.done + len(events)
-    fields: dict[str, Any] = {**tally.fields(), "done": done, "chunks": replay.chunks + 1, "heartbeat_at": now,
-                              "total": max(replay.total, done)}
+    fields: dict[str, Any] = {
+        **tally.fields(),
+        "done": done,
+        "chunks": replay.chunks + 1,
+        "heartbeat_at": now,
+        "total": max(replay.total, done),
+    }
     if events:
         fields.update(cursor_at=events[-1].occurred_at, cursor_event=events[-1].pk)
     if finished:
         fields.update(status=ReplayStatus.DONE, finished_at=now, total=done)
-    return bool(WorkflowReplay.objects.filter(pk=replay.pk, chunks=replay.chunks, status=ReplayStatus.RUNNING)
-                .update(**fields))
+    return bool(
+        WorkflowReplay.objects.filter(pk=replay.pk, chunks=replay.chunks, status=ReplayStatus.RUNNING).update(**fields)
+    )
 
 
 def _fail(replay: WorkflowReplay, error: str) -> None:
     WorkflowReplay.objects.filter(pk=replay.pk, status=ReplayStatus.RUNNING).update(
-        status=ReplayStatus.FAILED, error=error, finished_at=clock.now())
+        status=ReplayStatus.FAILED, error=error, finished_at=clock.now()
+    )
 
 
 def error_text(errors: dict[str, list[str]]) -> str:
@@ -206,10 +242,20 @@ class EventResult:
         the trigger filtered it out, the filter key that did (worked out only for the few events kept as samples)."""
         event, message = self.event, self.data.get("message") or {}
         reason = self.reason or _failing_filter(self.trigger, event, self.data)
-        return {"event": {"id": str(event.pk), "type": event.type, "occurred_at": event.occurred_at.isoformat(),
-                          "depth": event.depth, "payload": event.payload},
-                "conversation": event.conversation_id, "message": message.get("body"), "outcome": self.outcome,
-                "reason": reason, "steps": self.steps}
+        return {
+            "event": {
+                "id": str(event.pk),
+                "type": event.type,
+                "occurred_at": event.occurred_at.isoformat(),
+                "depth": event.depth,
+                "payload": event.payload,
+            },
+            "conversation": event.conversation_id,
+            "message": message.get("body"),
+            "outcome": self.outcome,
+            "reason": reason,
+            "steps": self.steps,
+        }
 
 
 def evaluate_event(definition: dict[str, Any], event: Event, reader: BatchReader) -> EventResult:
@@ -219,12 +265,22 @@ def evaluate_event(definition: dict[str, Any], event: Event, reader: BatchReader
     if not trigger["matches"]:
         return EventResult(event, "filtered_out", trigger.get("error", ""), data=data, trigger=definition["trigger"])
     if event.depth > helpdesk_setting("MAX_DEPTH"):
-        return EventResult(event, "depth_limit", f"Depth {event.depth} exceeds HELPDESK_MAX_DEPTH="
-                                                 f"{helpdesk_setting('MAX_DEPTH')}: no workflow starts.", matched=True)
+        return EventResult(
+            event,
+            "depth_limit",
+            f"Depth {event.depth} exceeds HELPDESK_MAX_DEPTH={helpdesk_setting('MAX_DEPTH')}: no workflow starts.",
+            matched=True,
+        )
     complete = data.complete()
     report = dryrun.dry_run_steps(steps=definition["steps"], event=event, data=complete)
-    return EventResult(event, RESULT_OUTCOMES[report["result"]["status"]], matched=True, would_start=True,
-                       steps=report["steps"], data=complete)
+    return EventResult(
+        event,
+        RESULT_OUTCOMES[report["result"]["status"]],
+        matched=True,
+        would_start=True,
+        steps=report["steps"],
+        data=complete,
+    )
 
 
 def _failing_filter(trigger: dict[str, Any], event: Event, data: dict[str, Any]) -> str:
@@ -262,9 +318,14 @@ class Tally:
     samples: list[dict[str, Any]]
 
     @classmethod
-    def of(cls, replay: WorkflowReplay) -> "Tally":
-        return cls(replay.matched, replay.would_start, dict(replay.by_outcome),
-                   {kind: dict(counts) for kind, counts in replay.step_counts.items()}, list(replay.samples))
+    def of(cls, replay: WorkflowReplay) -> Tally:
+        return cls(
+            replay.matched,
+            replay.would_start,
+            dict(replay.by_outcome),
+            {kind: dict(counts) for kind, counts in replay.step_counts.items()},
+            list(replay.samples),
+        )
 
     def add(self, result: EventResult) -> None:
         self.matched += result.matched
@@ -276,8 +337,13 @@ class Tally:
             self.samples.append(result.sample())
 
     def fields(self) -> dict[str, Any]:
-        return {"matched": self.matched, "would_start": self.would_start, "by_outcome": self.by_outcome,
-                "step_counts": self.steps, "samples": self.samples}
+        return {
+            "matched": self.matched,
+            "would_start": self.would_start,
+            "by_outcome": self.by_outcome,
+            "step_counts": self.steps,
+            "samples": self.samples,
+        }
 
 
 # Recovery ------------------------------------------------------------------------------------------------------
@@ -286,12 +352,16 @@ class Tally:
 def resume_stalled_replays(now: dt.datetime) -> int:
     """Re-enqueue running replays without progress for STALL (their chunk task was lost); each claim moves the
     heartbeat with a conditional UPDATE, so concurrent sweeps enqueue a replay once."""
-    stalled = list(WorkflowReplay.objects.filter(status=ReplayStatus.RUNNING, heartbeat_at__lte=now - STALL)
-                   .values_list("pk", "heartbeat_at")[:SWEEP_BATCH])
+    stalled = list(
+        WorkflowReplay.objects.filter(status=ReplayStatus.RUNNING, heartbeat_at__lte=now - STALL).values_list(
+            "pk", "heartbeat_at"
+        )[:SWEEP_BATCH]
+    )
     woken = 0
     for replay_id, heartbeat_at in stalled:
-        if WorkflowReplay.objects.filter(pk=replay_id, heartbeat_at=heartbeat_at,
-                                         status=ReplayStatus.RUNNING).update(heartbeat_at=now):
+        if WorkflowReplay.objects.filter(pk=replay_id, heartbeat_at=heartbeat_at, status=ReplayStatus.RUNNING).update(
+            heartbeat_at=now
+        ):
             transaction.on_commit(functools.partial(enqueue_chunk, replay_id))
             woken += 1
     return woken
@@ -300,11 +370,19 @@ def resume_stalled_replays(now: dt.datetime) -> int:
 def replay_report(replay: WorkflowReplay) -> dict[str, Any]:
     """The replay as `GET /api/workflow-replays/{id}/` shows it (docs/managers.md)."""
     return {
-        "id": replay.pk, "workflow": replay.workflow_id, "status": replay.status,
+        "id": replay.pk,
+        "workflow": replay.workflow_id,
+        "status": replay.status,
         "progress": {"done": replay.done, "total": replay.total},
-        "matched": replay.matched, "would_start": replay.would_start, "by_outcome": replay.by_outcome,
-        "steps": replay.step_counts, "samples": replay.samples,
-        "since": replay.since.isoformat(), "until": replay.until.isoformat(), "limit": replay.limit,
-        "error": replay.error, "created_at": replay.created_at.isoformat(),
+        "matched": replay.matched,
+        "would_start": replay.would_start,
+        "by_outcome": replay.by_outcome,
+        "steps": replay.step_counts,
+        "samples": replay.samples,
+        "since": replay.since.isoformat(),
+        "until": replay.until.isoformat(),
+        "limit": replay.limit,
+        "error": replay.error,
+        "created_at": replay.created_at.isoformat(),
         "finished_at": replay.finished_at.isoformat() if replay.finished_at else None,
     }

@@ -7,6 +7,7 @@ disposition; the sentiment after a crossing), the conversation's age at the even
 resolution / last customer message only if they had happened by then. What is not recorded is today's: tags, the
 message count and the contact (with its memory). `idle_minutes` is unknown at a past moment and left empty.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,12 +33,17 @@ def _assignment(payload: dict[str, Any], conversation: dict[str, Any]) -> dict[s
     dated: dict[str, Any] = {}
     if "team_id" in payload and payload["team_id"] != conversation.get("team_id"):
         team_id = payload["team_id"]
-        dated.update(team_id=team_id,
-                     team=Team.objects.filter(pk=team_id).values_list("name", flat=True).first() if team_id else None)
+        dated.update(
+            team_id=team_id,
+            team=Team.objects.filter(pk=team_id).values_list("name", flat=True).first() if team_id else None,
+        )
     if "assignee_id" in payload and payload["assignee_id"] != conversation.get("assignee_id"):
         user = get_user_model().objects.filter(pk=payload["assignee_id"]).first() if payload["assignee_id"] else None
-        dated.update(assignee_id=payload["assignee_id"], assignee=user.get_username() if user else None,
-                     assignee_email=user.email if user else None)
+        dated.update(
+            assignee_id=payload["assignee_id"],
+            assignee=user.get_username() if user else None,
+            assignee_email=user.email if user else None,
+        )
     return dated
 
 

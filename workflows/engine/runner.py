@@ -11,6 +11,7 @@ Durability rules (docs/operations.md):
   mid-segment leaves no partial effect and the segment runs again whole. A step that calls another system ends the
   segment: its attempt commits before the call and no transaction is open across the network.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,12 +31,12 @@ from conversations.conf import helpdesk_setting
 from workflows.choices import RunStatus, StepStatus
 from workflows.engine import leases, program, statements
 from workflows.engine.context import LazyContext, RenderError
-from workflows.models import StepRun, WorkflowRun
 from workflows.engine.versions import steps_of
 from workflows.integrations import delivery as health
+from workflows.integrations.secrets import mask, secret_values
+from workflows.models import StepRun, WorkflowRun
 from workflows.steps import step_types
 from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
-from workflows.integrations.secrets import mask, secret_values
 
 if TYPE_CHECKING:
     from workflows.engine.dispatcher import StartedRun
@@ -56,7 +57,9 @@ def claim_run(run_id: int) -> WorkflowRun | None:
     """Take a run for this worker, or None when another worker has it or it is not due."""
     now = clock.now()
     claimed = WorkflowRun.objects.filter(claimable(now), pk=run_id).update(
-        status=RunStatus.RUNNING, lease_until=now + LEASE, leased_by=leases.this_worker(),
+        status=RunStatus.RUNNING,
+        lease_until=now + LEASE,
+        leased_by=leases.this_worker(),
         started_at=Coalesce(F("started_at"), Value(now)),
     )
     if not claimed:
@@ -114,7 +117,7 @@ def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool)
     elif run.status == RunStatus.FAILED:
         health.run_failed(run)  # a workflow whose runs keep failing alerts managers (docs/managers.md)
     # Conservative: a step that failed or was skipped may count, which only costs the next run a read.
-    ran = steps[start:run.position + 1]
+    ran = steps[start : run.position + 1]
     return run.status, any(step_types.require(step["type"]).has_side_effects for step in ran)
 
 
@@ -148,7 +151,9 @@ class _Replay(Exception):
     """A step raised in a segment run without savepoints: roll the segment back and run it again with them."""
 
 
-def _run_segment(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any], recorded: dict[int, StepRun]) -> tuple[dict[str, Any], bool]:
+def _run_segment(
+    run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any], recorded: dict[int, StepRun]
+) -> tuple[dict[str, Any], bool]:
     """Execute the run's consecutive internal steps from its position in one transaction (see the module
     docstring); return the context and whether it went stale. A cancel that landed meanwhile wins: nothing
     commits. The steps run without a savepoint each: when one raises, the whole segment rolls back and runs again
@@ -164,8 +169,9 @@ def _run_segment(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, 
         return _commit_segment(run, steps, data, recorded, optimistic=False)
 
 
-def _commit_segment(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any], recorded: dict[int, StepRun],
-                    optimistic: bool) -> tuple[dict[str, Any], bool]:
+def _commit_segment(
+    run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any], recorded: dict[int, StepRun], optimistic: bool
+) -> tuple[dict[str, Any], bool]:
     """One attempt at a segment (see `_run_segment`); `_Replay` when a step raised in an `optimistic` attempt."""
     start, variables = run.position, dict(run.variables)
     try:
@@ -174,7 +180,11 @@ def _commit_segment(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[st
             statements.STEP_ROWS.create(step_runs)
             if run.status == RunStatus.RUNNING and run.position >= len(steps):
                 run.status, run.finished_at, run.resume_at, run.lease_until = (
-                    RunStatus.SUCCEEDED, clock.now(), None, None)
+                    RunStatus.SUCCEEDED,
+                    clock.now(),
+                    None,
+                    None,
+                )
             elif run.status == RunStatus.RUNNING:
                 run.lease_until = clock.now() + LEASE
             fields = {name: getattr(run, name) for name in statements.SEGMENT_FIELDS}
@@ -187,8 +197,13 @@ def _commit_segment(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[st
     return data, stale
 
 
-def _segment_steps(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any],
-                   recorded: dict[int, StepRun], optimistic: bool = False) -> tuple[list[StepRun], dict[str, Any], bool]:
+def _segment_steps(
+    run: WorkflowRun,
+    steps: list[dict[str, Any]],
+    data: dict[str, Any],
+    recorded: dict[int, StepRun],
+    optimistic: bool = False,
+) -> tuple[list[StepRun], dict[str, Any], bool]:
     """Execute steps until the segment ends (an outbound step, a wait or retry, the end, a stop or a failure),
     moving `run` in memory; return the StepRun rows to insert, the context and whether it went stale."""
     step_runs, stale = [], False
@@ -197,8 +212,9 @@ def _segment_steps(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str
             data, stale = _fresh_context(run, data), False
         step = steps[run.position]
         step_type = step_types.require(step["type"])
-        step_run = StepRun(run=run, position=run.position, path=step["_path"], type=step["type"], attempts=1,
-                           started_at=clock.now())
+        step_run = StepRun(
+            run=run, position=run.position, path=step["_path"], type=step["type"], attempts=1, started_at=clock.now()
+        )
         started = time.monotonic()
         outcome = _execute(step_type, step, _step_context(run, data, step_run), run, optimistic)
         change = _settle(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
@@ -214,14 +230,22 @@ def _segment_steps(run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str
 
 
 def _step_context(run: WorkflowRun, data: dict[str, Any], step_run: StepRun) -> StepContext:
-    return StepContext(data=data, event=run.event, conversation=run.conversation, run=run, step_run=step_run,
-                       depth=run.event.depth + 1, trigger_type=run.event.type)
+    return StepContext(
+        data=data,
+        event=run.event,
+        conversation=run.conversation,
+        run=run,
+        step_run=step_run,
+        depth=run.event.depth + 1,
+        trigger_type=run.event.type,
+    )
 
 
 def _start_step(run: WorkflowRun, step: dict[str, Any]) -> StepRun:
     """Record that the step is starting (visible as it happens); returns its StepRun."""
-    step_run, _ = StepRun.objects.get_or_create(run=run, position=run.position,
-                                                defaults={"type": step["type"], "path": step["_path"]})
+    step_run, _ = StepRun.objects.get_or_create(
+        run=run, position=run.position, defaults={"type": step["type"], "path": step["_path"]}
+    )
     return step_run
 
 
@@ -262,8 +286,9 @@ def _run_step(run: WorkflowRun, step: dict[str, Any], data: dict[str, Any]) -> S
     return outcome
 
 
-def _execute(step_type: StepType, step: dict[str, Any], ctx: StepContext, run: WorkflowRun,
-             optimistic: bool = False) -> StepOutcome:
+def _execute(
+    step_type: StepType, step: dict[str, Any], ctx: StepContext, run: WorkflowRun, optimistic: bool = False
+) -> StepOutcome:
     """Render and execute one step; every failure becomes a failed outcome (with its input recorded). `optimistic`
     (a segment's first attempt): a writing step runs without a savepoint and `_Replay` replaces its failure."""
     config = step.get("config", {})
@@ -315,8 +340,9 @@ def _mask_step(step_run: StepRun, outcome: StepOutcome) -> None:
 def _error_text(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         if hasattr(exc, "error_dict"):
-            return "; ".join(f"{field}: {' '.join(m for e in errs for m in e.messages)}"
-                             for field, errs in exc.error_dict.items())
+            return "; ".join(
+                f"{field}: {' '.join(m for e in errs for m in e.messages)}" for field, errs in exc.error_dict.items()
+            )
         return " ".join(exc.messages)
     return str(exc)
 
@@ -334,7 +360,9 @@ class _RunChange:
     skipped: StepRun | None = None
 
 
-def _settle(run: WorkflowRun, step_run: StepRun, step: dict[str, Any], outcome: StepOutcome, duration_ms: int) -> _RunChange:
+def _settle(
+    run: WorkflowRun, step_run: StepRun, step: dict[str, Any], outcome: StepOutcome, duration_ms: int
+) -> _RunChange:
     """Record the step's result on `step_run` and `run.variables` (in memory) and decide where the run moves: on, to
     a stop, to a wait or retry, or to failure. Shared by segments (written in bulk) and single steps."""
     step_run.output, step_run.error, step_run.duration_ms = _jsonable(outcome.output), outcome.error, duration_ms
@@ -345,8 +373,11 @@ def _settle(run: WorkflowRun, step_run: StepRun, step: dict[str, Any], outcome: 
     step_run.finished_at = clock.now()
     if outcome.status == Outcome.FAILED:
         step_run.status = StepStatus.FAILED
-        return _RunChange("finish", status=RunStatus.FAILED,
-                          error=f"Step {_step_number(step)} ({step['type']}) failed: {outcome.error}")
+        return _RunChange(
+            "finish",
+            status=RunStatus.FAILED,
+            error=f"Step {_step_number(step)} ({step['type']}) failed: {outcome.error}",
+        )
     step_run.status = StepStatus.SUCCEEDED
     if outcome.status != Outcome.CONDITION_FALSE:
         return _RunChange("advance", to=program.target(step, outcome.chosen_path))
@@ -355,8 +386,14 @@ def _settle(run: WorkflowRun, step_run: StepRun, step: dict[str, Any], outcome: 
         return _RunChange("finish", status=RunStatus.STOPPED)
     if on_false == "skip_next" and step["_sibling"] is not None:
         sibling = steps_of(run)[step["_sibling"]]
-        skipped = StepRun(run=run, position=step["_sibling"], path=sibling["_path"], type=sibling["type"],
-                          status=StepStatus.SKIPPED, output={"skipped": "the previous condition was false"})
+        skipped = StepRun(
+            run=run,
+            position=step["_sibling"],
+            path=sibling["_path"],
+            type=sibling["type"],
+            status=StepStatus.SKIPPED,
+            output={"skipped": "the previous condition was false"},
+        )
         return _RunChange("advance", to=sibling["_after"], skipped=skipped)
     return _RunChange("advance", to=step["_after"])
 
@@ -377,20 +414,31 @@ def _apply_in_memory(run: WorkflowRun, change: _RunChange) -> None:
         run.resume_at = run.lease_until = None
 
 
-def _apply_outcome(run: WorkflowRun, step_run: StepRun, step: dict[str, Any], outcome: StepOutcome, duration_ms: int) -> None:
+def _apply_outcome(
+    run: WorkflowRun, step_run: StepRun, step: dict[str, Any], outcome: StepOutcome, duration_ms: int
+) -> None:
     """Record one step's result now and move the run (the single-step path: resumed and outbound steps)."""
     change = _settle(run, step_run, step, outcome, duration_ms)
     step_run.save()
     if change.kind == "wait":
-        _save_if_running(run, status=RunStatus.WAITING, resume_at=change.resume_at, lease_until=None,
-                         variables=run.variables)
+        _save_if_running(
+            run, status=RunStatus.WAITING, resume_at=change.resume_at, lease_until=None, variables=run.variables
+        )
     elif change.kind == "finish":
         _finish(run, change.status, error=change.error)
     else:
         if change.skipped is not None:
             skipped = change.skipped
-            StepRun.objects.update_or_create(run=run, position=skipped.position, defaults={
-                "type": skipped.type, "path": skipped.path, "status": skipped.status, "output": skipped.output})
+            StepRun.objects.update_or_create(
+                run=run,
+                position=skipped.position,
+                defaults={
+                    "type": skipped.type,
+                    "path": skipped.path,
+                    "status": skipped.status,
+                    "output": skipped.output,
+                },
+            )
         _move(run, change.to)
 
 
@@ -419,8 +467,16 @@ def _move(run: WorkflowRun, to: int) -> None:
 
 
 def _finish(run: WorkflowRun, status: str, error: str = "") -> None:
-    _save_if_running(run, status=status, error=error, finished_at=clock.now(), resume_at=None, lease_until=None,
-                     variables=run.variables, position=run.position)
+    _save_if_running(
+        run,
+        status=status,
+        error=error,
+        finished_at=clock.now(),
+        resume_at=None,
+        lease_until=None,
+        variables=run.variables,
+        position=run.position,
+    )
 
 
 def _save_if_running(run: WorkflowRun, **fields: Any) -> bool:

@@ -15,6 +15,7 @@ become calls to the budget (`_budget_tree`). Filters are wrapped when the enviro
 `workflows.integrations.secrets.SealedSecrets`) and refuses every filter, operator, attribute, item and call, so no template
 can turn a secret into text.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -127,8 +128,13 @@ def render_deadline() -> Iterator[None]:
 def _fresh_budget() -> Budget:
     chars, seconds = helpdesk_setting("TEMPLATE_MAX_CHARS"), float(helpdesk_setting("TEMPLATE_MAX_SECONDS"))
     shared = _deadline.get()
-    return Budget(steps=helpdesk_setting("TEMPLATE_MAX_STEPS"), chars=chars, max_chars=chars,
-                  deadline=shared if shared is not None else time.monotonic() + seconds, max_seconds=seconds)
+    return Budget(
+        steps=helpdesk_setting("TEMPLATE_MAX_STEPS"),
+        chars=chars,
+        max_chars=chars,
+        deadline=shared if shared is not None else time.monotonic() + seconds,
+        max_seconds=seconds,
+    )
 
 
 @contextlib.contextmanager
@@ -198,8 +204,13 @@ def _format_widths(text: str) -> int:
 def _format_size(template: str, *args: Any, **kwargs: Any) -> int:
     """What formatting can build: the text, its widths, and each field filled with the largest argument."""
     values = [*args, *kwargs.values()]
-    flat = [item for value in values for item in (value.values() if isinstance(value, dict) else
-                                                   value if isinstance(value, (list, tuple)) else [value])]
+    flat = [
+        item
+        for value in values
+        for item in (
+            value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+        )
+    ]
     largest = max((size(value) for value in flat), default=0)
     fields = template.count("%") + template.count("{")
     return len(template) + _format_widths(template) + fields * largest
@@ -233,15 +244,18 @@ _STR_METHOD_SIZES: dict[str, Callable[..., int]] = {
     "format": _format_size,
 }
 _FILTER_SIZES: dict[str, Callable[..., int]] = {
-    "replace": lambda text, old="", new="", count=None: _replace_size(str(text), old, new,
-                                                                        -1 if count is None else count),
+    "replace": lambda text, old="", new="", count=None: _replace_size(
+        str(text), old, new, -1 if count is None else count
+    ),
     "join": lambda items, d="", attribute=None: _join_size(items, d),
     "indent": _indent_size,
     "format": lambda text, *args, **kwargs: _format_size(str(text), *args, **kwargs),
 }
 
 
-def _estimate(estimates: dict[str, Callable[..., int]], name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def _estimate(
+    estimates: dict[str, Callable[..., int]], name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
     estimate = estimates.get(name)
     if estimate is not None and estimate(*args, **kwargs) > max_chars():
         raise TemplateBudgetError(f"{name} would build more than {max_chars()} characters.")
@@ -338,16 +352,27 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
     numbers = all(isinstance(side, (int, float)) for side in (left, right))
     if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
         raise TemplateBudgetError(f"exponents above {MAX_EXPONENT} are not allowed in templates.")
-    if operator == "**" and isinstance(left, int) and isinstance(right, int) \
-            and left.bit_length() * max(right, 0) > MAX_INT_BITS:
+    if (
+        operator == "**"
+        and isinstance(left, int)
+        and isinstance(right, int)
+        and left.bit_length() * max(right, 0) > MAX_INT_BITS
+    ):
         raise TemplateBudgetError("the template computes too large a number.")
-    if operator == "*" and isinstance(left, int) and isinstance(right, int) \
-            and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+    if (
+        operator == "*"
+        and isinstance(left, int)
+        and isinstance(right, int)
+        and left.bit_length() + right.bit_length() > MAX_INT_BITS
+    ):
         raise TemplateBudgetError("the template computes too large a number.")
     if operator == "*" and not numbers:
         for sequence, times in ((left, right), (right, left)):
-            if isinstance(times, int) and not isinstance(sequence, (int, float)) \
-                    and size(sequence) * max(times, 0) > max_chars():
+            if (
+                isinstance(times, int)
+                and not isinstance(sequence, (int, float))
+                and size(sequence) * max(times, 0) > max_chars()
+            ):
                 raise TemplateBudgetError(f"a template may not build more than {max_chars()} characters.")
     if operator == "+" and not numbers and size(left) + size(right) > max_chars():
         raise TemplateBudgetError(f"a template may not build more than {max_chars()} characters.")
@@ -404,8 +429,10 @@ class _BudgetTree(NodeTransformer):
 
     def visit_Output(self, node: nodes.Output) -> nodes.Output:
         self.generic_visit(node)
-        node.nodes = [_hook("_budget_output", nodes.Const(child.data) if isinstance(child, nodes.TemplateData)
-                            else child) for child in node.nodes]
+        node.nodes = [
+            _hook("_budget_output", nodes.Const(child.data) if isinstance(child, nodes.TemplateData) else child)
+            for child in node.nodes
+        ]
         return node
 
 
@@ -422,5 +449,3 @@ def environment() -> BudgetedSandbox:
     for name, hook in _HOOKS.items():
         setattr(sandbox, name, hook)
     return sandbox
-
-

@@ -1,4 +1,5 @@
 """The django-q2 schedule that runs the engine's sweep, created once and kept in the database."""
+
 from typing import Any
 
 from django_q.models import Schedule

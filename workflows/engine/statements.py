@@ -1,6 +1,7 @@
 """The runner's statements, built once per process from the models (`conversations.statements`): the step rows a
 segment inserts and the run-row UPDATE that ends it. The ORM stays the source of the schema (tests check the
 compiled SQL against the models' fields)."""
+
 from __future__ import annotations
 
 from conversations.statements import Insert, Statement
@@ -14,7 +15,9 @@ RUN_ROWS = Insert(WorkflowRun)  # the runs a dispatched batch starts
 SEGMENT_FIELDS = ("status", "position", "variables", "error", "finished_at", "resume_at", "lease_until")
 RUN_SEGMENT_END = Statement(
     WorkflowRun,
-    lambda slot: (WorkflowRun.objects.filter(pk=slot("pk", "id"), status=RunStatus.RUNNING),
-                  {name: slot(name, name) for name in SEGMENT_FIELDS}),
+    lambda slot: (
+        WorkflowRun.objects.filter(pk=slot("pk", "id"), status=RunStatus.RUNNING),
+        {name: slot(name, name) for name in SEGMENT_FIELDS},
+    ),
     update=True,
 )

@@ -14,6 +14,7 @@ even the scheduled sweep, which runs on those same workers. So the supervisor
   left behind even when the cluster is too wedged to stop.
 Killing workers is safe by design: runs hold leases and commit step by step, and the sweep picks up the rest.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,12 +28,12 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import close_old_connections, connections
+from django.db.models import Q
 
 from conversations import clock
 from conversations.conf import helpdesk_setting, manage_py
 from sla.sweep import run_sweep as sla_sweep
 from workflows.engine import sweep
-from django.db.models import Q
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +110,9 @@ class ClusterProcess:
 
     def start(self) -> None:
         """Start the cluster; its output goes where the supervisor's goes."""
-        self.process = subprocess.Popen([sys.executable, str(manage_py()), "qcluster"], process_group=0,
-                                        env={**os.environ, SUPERVISED_ENV: "1"})
+        self.process = subprocess.Popen(
+            [sys.executable, str(manage_py()), "qcluster"], process_group=0, env={**os.environ, SUPERVISED_ENV: "1"}
+        )
         self.started_at = time.monotonic()
         logger.info("Started the worker cluster (pid %s)", self.process.pid)
 
@@ -188,8 +190,11 @@ class Supervisor:
         if not reason or lived < self.backoff:
             return ""
         logger.warning("Restarting the worker cluster: %s", reason)
-        self.backoff = (min(2 * self.backoff, MAX_RESTART_BACKOFF_SECONDS) if lived < MAX_RESTART_BACKOFF_SECONDS
-                        else RESTART_BACKOFF_SECONDS)
+        self.backoff = (
+            min(2 * self.backoff, MAX_RESTART_BACKOFF_SECONDS)
+            if lived < MAX_RESTART_BACKOFF_SECONDS
+            else RESTART_BACKOFF_SECONDS
+        )
         self.cluster.stop()
         self.cluster.start()
         self.watch.reset(clock.now())
@@ -216,7 +221,9 @@ def supervisor_from_settings() -> Supervisor:
     """A supervisor with the intervals of the settings (HELPDESK_SWEEP_SECONDS, HELPDESK_WORKER_*_SECONDS)."""
     return Supervisor(
         cluster=ClusterProcess(stop_seconds=helpdesk_setting("WORKER_STOP_SECONDS")),
-        sweeper=Sweeper(sweep_seconds=max(1, helpdesk_setting("SWEEP_SECONDS")),
-                        sla_sweep_seconds=max(1, helpdesk_setting("SLA_SWEEP_SECONDS"))),
+        sweeper=Sweeper(
+            sweep_seconds=max(1, helpdesk_setting("SWEEP_SECONDS")),
+            sla_sweep_seconds=max(1, helpdesk_setting("SLA_SWEEP_SECONDS")),
+        ),
         watch=ProgressWatch(stall_seconds=helpdesk_setting("WORKER_STALL_SECONDS")),
     )

@@ -4,25 +4,26 @@ whose worker died, and asks the trigger families for the events time made due (s
 events that match only now (late SLA breaches). Every claim is a conditional UPDATE, so any
 number of sweeps on any number of hosts do each piece of work once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
-
-from conversations import clock, services as conversation_services
+from conversations import clock
+from conversations import services as conversation_services
 from conversations.choices import EventType
 from conversations.models import Event
 from conversations.routing.handback import routing_sweep
-from workflows.triggers import registry as triggers
 from workflows.choices import ScheduledEventStatus, WorkflowStatus
 from workflows.engine.dispatcher import create_run
 from workflows.engine.drain import drain_batch, release_abandoned_runs
 from workflows.engine.leases import hand_back_dead_leases
 from workflows.engine.replay import resume_stalled_replays
+from workflows.engine.runner import claimable, execute_run
 from workflows.models import ScheduledEvent, Workflow, WorkflowRun
 from workflows.privacy.erase import erase_expired_conversations
-from workflows.engine.runner import claimable, execute_run
+from workflows.triggers import registry as triggers
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,11 @@ EVENT_GRACE = dt.timedelta(seconds=5)  # leave fresh events to their own queue m
 
 def dispatch_lost_events(now: dt.datetime) -> int:
     """Dispatch events still undispatched some seconds after they happened (their queue message was lost)."""
-    ids = list(Event.objects.filter(dispatched_at__isnull=True, occurred_at__lte=now - EVENT_GRACE)
-               .order_by("occurred_at").values_list("pk", flat=True)[:BATCH])
+    ids = list(
+        Event.objects.filter(dispatched_at__isnull=True, occurred_at__lte=now - EVENT_GRACE)
+        .order_by("occurred_at")
+        .values_list("pk", flat=True)[:BATCH]
+    )
     if ids:
         drain_batch(ids)
     return len(ids)
@@ -52,8 +56,12 @@ def record_time_triggers(now: dt.datetime) -> int:
 
 def start_late_matches(now: dt.datetime) -> int:
     """Start the runs of events that match a workflow only now (a breach once it is `threshold_minutes` late)."""
-    pairs = [pair for kind in triggers.trigger_types.with_hook("late_matches") if kind.late_matches is not None
-             for pair in kind.late_matches(now)]
+    pairs = [
+        pair
+        for kind in triggers.trigger_types.with_hook("late_matches")
+        if kind.late_matches is not None
+        for pair in kind.late_matches(now)
+    ]
     run_ids = [run.pk for workflow, event in pairs if (run := create_run(workflow, event))]
     for run_id in run_ids:
         execute_run(run_id)
@@ -83,12 +91,19 @@ def sweep_once() -> dict[str, int]:
 def next_due_at() -> dt.datetime | None:
     """The earliest moment something becomes due (a wait, a retry, a scheduled event, a schedule trigger)."""
     candidates = [
-        WorkflowRun.objects.filter(claimable(clock.now() + dt.timedelta(days=3650))).order_by("resume_at")
-        .values_list("resume_at", flat=True).first(),
-        ScheduledEvent.objects.filter(status=ScheduledEventStatus.PENDING).order_by("fire_at")
-        .values_list("fire_at", flat=True).first(),
-        Workflow.objects.filter(trigger_type=EventType.SCHEDULE, status=WorkflowStatus.ACTIVE,
-                                next_schedule_at__isnull=False).order_by("next_schedule_at")
-        .values_list("next_schedule_at", flat=True).first(),
+        WorkflowRun.objects.filter(claimable(clock.now() + dt.timedelta(days=3650)))
+        .order_by("resume_at")
+        .values_list("resume_at", flat=True)
+        .first(),
+        ScheduledEvent.objects.filter(status=ScheduledEventStatus.PENDING)
+        .order_by("fire_at")
+        .values_list("fire_at", flat=True)
+        .first(),
+        Workflow.objects.filter(
+            trigger_type=EventType.SCHEDULE, status=WorkflowStatus.ACTIVE, next_schedule_at__isnull=False
+        )
+        .order_by("next_schedule_at")
+        .values_list("next_schedule_at", flat=True)
+        .first(),
     ]
     return min((moment for moment in candidates if moment), default=None)

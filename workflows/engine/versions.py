@@ -1,5 +1,6 @@
 """The steps of the workflow version a run executes, kept per process: a saved version never changes; and the
 definitions they come from (a read below the services, which write them)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,15 +35,17 @@ def definition_for_version(run: WorkflowRun) -> dict[str, Any]:
 
 def stored_definition(workflow: Workflow) -> dict[str, Any]:
     """The workflow's definition as it is now, write-only values opened (server-side only, never output)."""
-    return open_write_only({
-        "name": workflow.name,
-        "description": workflow.description,
-        "status": workflow.status,
-        "order": workflow.order,
-        "stop_processing": workflow.stop_processing,
-        "trigger": {"type": workflow.trigger_type, "config": workflow.trigger_config},
-        "steps": [
-            {"type": step.type, "config": step.config, **({"on_false": step.on_false} if step.on_false else {})}
-            for step in workflow.steps.all()
-        ],
-    })
+    return open_write_only(
+        {
+            "name": workflow.name,
+            "description": workflow.description,
+            "status": workflow.status,
+            "order": workflow.order,
+            "stop_processing": workflow.stop_processing,
+            "trigger": {"type": workflow.trigger_type, "config": workflow.trigger_config},
+            "steps": [
+                {"type": step.type, "config": step.config, **({"on_false": step.on_false} if step.on_false else {})}
+                for step in workflow.steps.all()
+            ],
+        }
+    )

@@ -6,13 +6,13 @@ the waits of other conversations), and each is matched with the awaited trigger 
 wait is claimed by deleting its row: the one delete that succeeds settles it, so an event drained twice, or an event
 racing the timeout, resumes the run once. The settled run is made due now; the drain executes it.
 """
-from __future__ import annotations
 
-from typing import Any
+from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 
@@ -24,8 +24,15 @@ from workflows.triggers import registry as triggers
 
 def happened(event: Event) -> dict[str, Any]:
     """The value a wait that saw its event leaves in `vars.<save_as>`."""
-    return {"outcome": "happened", "event": {"id": str(event.pk), "type": event.type,
-                                             "occurred_at": event.occurred_at.isoformat(), "payload": event.payload}}
+    return {
+        "outcome": "happened",
+        "event": {
+            "id": str(event.pk),
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat(),
+            "payload": event.payload,
+        },
+    }
 
 
 def match_waits(events: list[Event], context_of: Callable[[Event], dict[str, Any]]) -> list[tuple[RunWait, Event]]:
@@ -33,8 +40,9 @@ def match_waits(events: list[Event], context_of: Callable[[Event], dict[str, Any
     keyed = [event for event in events if event.conversation_id is not None]
     if not keyed:
         return []
-    waits = RunWait.objects.filter(conversation_id__in={event.conversation_id for event in keyed},
-                                   event_type__in={event.type for event in keyed})
+    waits = RunWait.objects.filter(
+        conversation_id__in={event.conversation_id for event in keyed}, event_type__in={event.type for event in keyed}
+    )
     by_key: defaultdict[tuple[int | None, str], list[RunWait]] = defaultdict(list)
     for wait in waits:
         by_key[(wait.conversation_id, wait.event_type)].append(wait)
@@ -68,7 +76,8 @@ def _settle(wait: RunWait, event: Event, now: dt.datetime) -> bool:
                 return False  # cancelled or finished: the wait is just gone
             outcome = happened(event)
             moved = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.WAITING).update(
-                variables={**run.variables, wait.save_as: outcome}, resume_at=now)
+                variables={**run.variables, wait.save_as: outcome}, resume_at=now
+            )
             if not moved:
                 raise _TimeoutHasIt
             StepRun.objects.filter(run_id=run.pk, status=StepStatus.WAITING).update(output=outcome)

@@ -5,6 +5,7 @@ A template is data, not code: one file per template whose name is its slug, hold
 `category`. Every template goes through the same validator as any other definition when it is used, and a test
 validates them all, so a gallery entry can never create a workflow the editor would refuse.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,16 +17,15 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext
 
-from workflows import services
-from workflows.triggers import registry as triggers
 from conversations.choices import CONDITION_OPERATOR_LABELS
 from conversations.wording import label
-from workflows.steps import wording
+from workflows import services
 from workflows.choices import WorkflowStatus
 from workflows.engine import references
-from workflows.models import Workflow
 from workflows.labels import key_words
-from workflows.steps import step_types
+from workflows.models import Workflow
+from workflows.steps import step_types, wording
+from workflows.triggers import registry as triggers
 
 GALLERY_DIR = Path(__file__).resolve().parent
 CATEGORIES = ("Customer Service", "Sales", "Operations")
@@ -72,8 +72,11 @@ def step_summary(step: dict[str, Any]) -> str:
     config = step.get("config", {})
     if step["type"] == "condition":
         leaves = [leaf for group in ("all", "any") for leaf in config.get(group, []) if "field" in leaf]
-        details = [f"{wording.field_words(leaf['field'])} {CONDITION_OPERATOR_LABELS.get(leaf['op'], leaf['op'])} "
-                   f"{_short(leaf.get('value', ''))}".strip() for leaf in leaves]
+        details = [
+            f"{wording.field_words(leaf['field'])} {CONDITION_OPERATOR_LABELS.get(leaf['op'], leaf['op'])} "
+            f"{_short(leaf.get('value', ''))}".strip()
+            for leaf in leaves
+        ]
     else:
         details = [f"{key_words(key)} {_short(value)}" for key, value in config.items() if _is_plain(value)]
     text = ", ".join(details[:3])
@@ -127,6 +130,8 @@ def template_use(*, slug: str, created_by=None) -> Workflow:
     template = get_template(slug)
     # A template may name an integration this install does not have yet: the draft is created with that problem
     # shown, and activating it is refused until the integration exists.
-    return services.workflow_create(definition={**template.definition, "status": WorkflowStatus.DRAFT},
-                                    tolerated=references.tokens(template.definition),
-                                    created_by=created_by)
+    return services.workflow_create(
+        definition={**template.definition, "status": WorkflowStatus.DRAFT},
+        tolerated=references.tokens(template.definition),
+        created_by=created_by,
+    )

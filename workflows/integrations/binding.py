@@ -7,6 +7,7 @@ to its own origin (scheme, host and port), and only a step that names the integr
 - A step that names no integration reads no secret: `{{ secrets.NAME }}` there is refused on save and at render.
 - `secrets.NAME` are the named secrets of the step's own integration, no other's.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,10 @@ from workflows.engine import sandbox
 from workflows.outbound.ssrf import BlockedDestination
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-NO_INTEGRATION_SECRETS = ("Only a step that names an integration may read secrets, and only that integration's: "
-                          "add the integration to this step.")
+NO_INTEGRATION_SECRETS = (
+    "Only a step that names an integration may read secrets, and only that integration's: "
+    "add the integration to this step."
+)
 
 
 class ForeignDestination(BlockedDestination):
@@ -54,12 +57,14 @@ def check_bound(integration: Any, url: str, default_base: str = "") -> None:
     """Raise ForeignDestination unless `url` is on the integration's own origin (checked at send time)."""
     base = bound_base(integration, default_base)
     if not base:
-        raise ForeignDestination(f'Integration "{integration.name}" has no base URL, so its credentials go nowhere: '
-                                 "give it one.")
+        raise ForeignDestination(
+            f'Integration "{integration.name}" has no base URL, so its credentials go nowhere: give it one.'
+        )
     parts = urlsplit(url.strip())
     if "\\" in parts.netloc or "@" in parts.netloc or origin(url) != origin(base):
-        raise ForeignDestination(f'Integration "{integration.name}" may only call {origin_text(base)}, '
-                                 f"not {origin_text(url)}.")
+        raise ForeignDestination(
+            f'Integration "{integration.name}" may only call {origin_text(base)}, not {origin_text(url)}.'
+        )
 
 
 def url_binding_error(integration: Any, url: str, *, may_be_path: bool = False, default_base: str = "") -> str | None:
@@ -73,8 +78,10 @@ def url_binding_error(integration: Any, url: str, *, may_be_path: bool = False, 
     scheme_end = literal.find("://")
     authority_end = literal.find("/", scheme_end + 3) if scheme_end >= 0 else -1
     if scheme_end < 0 or (cut >= 0 and authority_end < 0):
-        return ("With an integration, the URL's scheme and host are written out (or give a path): a templated host "
-                "could carry the integration's credentials elsewhere.")
+        return (
+            "With an integration, the URL's scheme and host are written out (or give a path): a templated host "
+            "could carry the integration's credentials elsewhere."
+        )
     try:
         check_bound(integration, head, default_base)
     except ForeignDestination as exc:
@@ -117,8 +124,9 @@ def uses_secrets(config: dict, templated: tuple[str, ...]) -> bool:
     return any(secrets_used(config.get(key))[0] for key in templated)
 
 
-def secret_errors(config: dict, templated: tuple[str, ...], integration: Any, *,
-                  names_integration: bool) -> list[tuple[str, str]]:
+def secret_errors(
+    config: dict, templated: tuple[str, ...], integration: Any, *, names_integration: bool
+) -> list[tuple[str, str]]:
     """Save-time check of `secrets.*` in a step's templated keys: refused without an integration; with one, a name
     that is another integration's secret (and not this one's) is refused, naming its owner. (A name no integration
     holds renders empty, as an unknown placeholder does.)"""
@@ -133,9 +141,16 @@ def secret_errors(config: dict, templated: tuple[str, ...], integration: Any, *,
         if integration is not None:
             foreign = sorted(names - set(integration.secret_names or ()))
             owners = _owners(foreign, integration) if foreign else {}
-            errors += [(key, (f'secrets.{name} belongs to integration "{owner}", not to "{integration.name}": a '
-                              "step reads only the secrets of the integration it names."))
-                       for name, owner in owners.items()]
+            errors += [
+                (
+                    key,
+                    (
+                        f'secrets.{name} belongs to integration "{owner}", not to "{integration.name}": a '
+                        "step reads only the secrets of the integration it names."
+                    ),
+                )
+                for name, owner in owners.items()
+            ]
     return errors
 
 

@@ -7,6 +7,7 @@ Keys derived from SECRET_KEY and from every SECRET_KEY_FALLBACKS entry always de
 path for secrets sealed under the derived key (set HELPDESK_ENCRYPTION_KEYS, run `manage.py
 rotate_encryption_keys`), and a SECRET_KEY rotated the documented Django way keeps them readable meanwhile.
 """
+
 from __future__ import annotations
 
 import base64
@@ -55,8 +56,9 @@ def decrypt_json(token: str, default: Any = None) -> Any:
     try:
         return json.loads(_fernet(encryption_keys()).decrypt(token.encode()))
     except InvalidToken as exc:
-        raise ValueError("A secret could not be decrypted: was HELPDESK_ENCRYPTION_KEYS rotated without the old key?") \
-            from exc
+        raise ValueError(
+            "A secret could not be decrypted: was HELPDESK_ENCRYPTION_KEYS rotated without the old key?"
+        ) from exc
 
 
 def rotate(token: str) -> str:
@@ -76,12 +78,12 @@ def seal_text(text: str) -> str:
 def open_text(value: Any) -> Any:
     """The plain text of a sealed value; anything else is returned as it is."""
     if isinstance(value, str) and value.startswith(SEALED_PREFIX):
-        return decrypt_json(value[len(SEALED_PREFIX):])
+        return decrypt_json(value[len(SEALED_PREFIX) :])
     return value
 
 
 def rotate_sealed(value: Any) -> Any:
     """A sealed value re-encrypted under the newest key (anything else as it is)."""
     if isinstance(value, str) and value.startswith(SEALED_PREFIX):
-        return SEALED_PREFIX + rotate(value[len(SEALED_PREFIX):])
+        return SEALED_PREFIX + rotate(value[len(SEALED_PREFIX) :])
     return value

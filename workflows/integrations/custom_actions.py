@@ -5,6 +5,7 @@ module saves them, checks their schemas, finds the published one a workflow name
 Schema failures are results, not exceptions: the caller gets the jsonschema messages and decides (the step fails,
 the test page shows them).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -14,10 +15,10 @@ from urllib.parse import urlencode
 import jsonschema
 from django.core.exceptions import ValidationError
 
-from workflows.integrations import services as integrations
-from workflows.integrations import secrets as secret_store
-from workflows.models import CustomAction, HttpMethod, Integration
 from workflows.integrations import probe
+from workflows.integrations import secrets as secret_store
+from workflows.integrations import services as integrations
+from workflows.models import CustomAction, HttpMethod, Integration
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse
 from workflows.outbound.ssrf import BlockedDestination
 
@@ -46,8 +47,10 @@ def schema_errors(schema: dict, instance: Any, *, where: str) -> list[str]:
         return []
     validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     errors = sorted(validator_class(schema).iter_errors(instance), key=lambda error: list(error.absolute_path))
-    return [f"{where}{''.join(f'.{part}' for part in error.absolute_path)}: {error.message}"
-            for error in errors[:MAX_ERRORS]]
+    return [
+        f"{where}{''.join(f'.{part}' for part in error.absolute_path)}: {error.message}"
+        for error in errors[:MAX_ERRORS]
+    ]
 
 
 def coerce_to_schema(schema: dict, value: Any) -> Any:
@@ -75,9 +78,19 @@ def _coerce(property_schema: Any, item: Any) -> Any:
 # Saving and finding -------------------------------------------------------------------------------------------
 
 
-def custom_action_save(*, action: CustomAction | None = None, integration: Integration, name: str, path: str,
-                       method: str = HttpMethod.POST, description: str = "", input_schema: Any = None,
-                       output_schema: Any = None, published: bool = False, commit: bool = True) -> CustomAction:
+def custom_action_save(
+    *,
+    action: CustomAction | None = None,
+    integration: Integration,
+    name: str,
+    path: str,
+    method: str = HttpMethod.POST,
+    description: str = "",
+    input_schema: Any = None,
+    output_schema: Any = None,
+    published: bool = False,
+    commit: bool = True,
+) -> CustomAction:
     """Create or update a custom action; both schemas must be valid JSON Schemas. commit=False validates and
     prepares the row without saving it (the admin form validates this way)."""
     action = action or CustomAction()
@@ -151,10 +164,15 @@ def custom_action_test(*, action: CustomAction, payload: Any, key: str | None = 
         response = integrations.send_with_integration(action.integration, build_request(action, payload), key=key)
     except (OutboundError, BlockedDestination) as exc:
         failed = getattr(exc, "response", None)
-        return _masked(ActionResult(status_code=failed.status_code if failed is not None else None,
-                                    response=output_of(failed) if failed is not None else None,
-                                    valid=False, errors=[f"request: {exc}"],
-                                    network_error=probe.network_reason(exc) if failed is None else ""))
+        return _masked(
+            ActionResult(
+                status_code=failed.status_code if failed is not None else None,
+                response=output_of(failed) if failed is not None else None,
+                valid=False,
+                errors=[f"request: {exc}"],
+                network_error=probe.network_reason(exc) if failed is None else "",
+            )
+        )
     output = output_of(response)
     errors = schema_errors(action.output_schema, output, where="output")
     return _masked(ActionResult(status_code=response.status_code, response=output, valid=not errors, errors=errors))
@@ -162,6 +180,8 @@ def custom_action_test(*, action: CustomAction, payload: Any, key: str | None = 
 
 def _masked(result: ActionResult) -> ActionResult:
     secrets = secret_store.secret_values()
-    result.response, result.errors = secret_store.mask(result.response, secrets), secret_store.mask(result.errors,
-                                                                                                    secrets)
+    result.response, result.errors = (
+        secret_store.mask(result.response, secrets),
+        secret_store.mask(result.errors, secrets),
+    )
     return result

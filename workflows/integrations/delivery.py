@@ -5,6 +5,7 @@ and an admin banner). Re-enabling may re-queue the runs whose delivery failed si
 redelivery is durable work for the workers (same run and step, so the same `webhook-id`), not a loop in a request.
 A workflow whose last runs all failed raises the same kind of alert.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from django.urls import reverse
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 
 from conversations import clock
 from conversations.conf import helpdesk_setting
@@ -83,7 +84,8 @@ class EndpointDisabled(Exception):
         self.endpoint_id = endpoint.pk
         super().__init__(
             f"endpoint {endpoint.url} disabled since {endpoint.disabled_at:%Y-%m-%d %H:%M:%S %Z} after "
-            f"{endpoint.consecutive_failures} failures; re-enable it in admin › Endpoints")
+            f"{endpoint.consecutive_failures} failures; re-enable it in admin › Endpoints"
+        )
 
 
 def _masked(text: str, hidden: Iterable[str] = ()) -> str:
@@ -93,8 +95,10 @@ def _masked(text: str, hidden: Iterable[str] = ()) -> str:
 
 def endpoint_for_attempt(dest: Destination) -> Endpoint:
     """The destination's row, created on its first attempt; EndpointDisabled when it is disabled."""
-    endpoint, _ = Endpoint.objects.get_or_create(key=dest.key, defaults={
-        "kind": dest.kind, "integration_id": dest.integration_id, "url": lambda: _masked(dest.url)[:500]})
+    endpoint, _ = Endpoint.objects.get_or_create(
+        key=dest.key,
+        defaults={"kind": dest.kind, "integration_id": dest.integration_id, "url": lambda: _masked(dest.url)[:500]},
+    )
     if endpoint.disabled_at is not None:
         if endpoint.alerted_at is None:  # the disabling attempt's worker did not foresee it (a concurrent failure)
             alert_endpoint_disabled(endpoint.pk)
@@ -118,7 +122,8 @@ def attempt(dest: Destination, *, hidden: Iterable[str] = ()) -> Iterator[Endpoi
 def record_success(endpoint: Endpoint) -> None:
     """One UPDATE: count the attempt and end any failing streak."""
     Endpoint.objects.filter(pk=endpoint.pk).update(
-        attempts=F("attempts") + 1, consecutive_failures=0, failing_since=None, last_success_at=clock.now())
+        attempts=F("attempts") + 1, consecutive_failures=0, failing_since=None, last_success_at=clock.now()
+    )
 
 
 def _streak_long_enough(now: dt.datetime) -> Q:
@@ -136,9 +141,14 @@ def record_failure(endpoint: Endpoint, error: str) -> None:
     threshold = helpdesk_setting("ENDPOINT_DISABLE_AFTER_FAILURES")
     disabling = Q(disabled_at__isnull=True, consecutive_failures__gte=threshold - 1) & _streak_long_enough(now)
     Endpoint.objects.filter(pk=endpoint.pk).update(
-        attempts=F("attempts") + 1, failures=F("failures") + 1, consecutive_failures=F("consecutive_failures") + 1,
-        failing_since=Coalesce(F("failing_since"), Value(now)), last_failure_at=now, last_error=error,
-        disabled_at=Case(When(disabling, then=Value(now)), default=F("disabled_at")))
+        attempts=F("attempts") + 1,
+        failures=F("failures") + 1,
+        consecutive_failures=F("consecutive_failures") + 1,
+        failing_since=Coalesce(F("failing_since"), Value(now)),
+        last_failure_at=now,
+        last_error=error,
+        disabled_at=Case(When(disabling, then=Value(now)), default=F("disabled_at")),
+    )
     started = endpoint.failing_since or now
     long_enough = started <= now - dt.timedelta(hours=helpdesk_setting("ENDPOINT_DISABLE_AFTER_HOURS"))
     if endpoint.consecutive_failures + 1 >= threshold and long_enough:
@@ -154,16 +164,21 @@ def site_link(view_name: str) -> str:
 def alert_endpoint_disabled(endpoint_id: int) -> bool:
     """Tell managers that the endpoint is disabled, once per disabling (a conditional UPDATE claims the alert)."""
     claimed = Endpoint.objects.filter(pk=endpoint_id, disabled_at__isnull=False, alerted_at__isnull=True).update(
-        alerted_at=clock.now())
+        alerted_at=clock.now()
+    )
     if not claimed:
         return False
     endpoint = Endpoint.objects.get(pk=endpoint_id)
-    notify_managers(subject=f"Delivery disabled: {endpoint.url}", body=(
-        f"The {endpoint.get_kind_display()} {endpoint.url} failed {endpoint.consecutive_failures} times in a row "
-        f"since {endpoint.failing_since:%Y-%m-%d %H:%M %Z} and is disabled: steps sending to it now fail at once.\n"
-        f"Last error: {endpoint.last_error}\n\n"
-        f"Re-enable it (optionally redelivering what failed) in admin › Endpoints: "
-        f"{site_link('admin:workflows_endpoint_changelist')}\n"))
+    notify_managers(
+        subject=f"Delivery disabled: {endpoint.url}",
+        body=(
+            f"The {endpoint.get_kind_display()} {endpoint.url} failed {endpoint.consecutive_failures} times in a row "
+            f"since {endpoint.failing_since:%Y-%m-%d %H:%M %Z} and is disabled: steps sending to it now fail at once.\n"
+            f"Last error: {endpoint.last_error}\n\n"
+            f"Re-enable it (optionally redelivering what failed) in admin › Endpoints: "
+            f"{site_link('admin:workflows_endpoint_changelist')}\n"
+        ),
+    )
     return True
 
 
@@ -186,8 +201,9 @@ def notify_managers(*, subject: str, body: str) -> None:
 
 def failed_runs_since(endpoint: Endpoint, since: dt.datetime) -> list[int]:
     """Failed runs whose step failed at this endpoint (sending or failing fast) at or after `since`."""
-    steps = StepRun.objects.filter(status=StepStatus.FAILED, finished_at__gte=since, output__endpoint=endpoint.pk,
-                                   run__status=RunStatus.FAILED)
+    steps = StepRun.objects.filter(
+        status=StepStatus.FAILED, finished_at__gte=since, output__endpoint=endpoint.pk, run__status=RunStatus.FAILED
+    )
     return sorted(set(steps.values_list("run_id", flat=True)))
 
 
@@ -195,29 +211,39 @@ def run_failed(run: WorkflowRun) -> None:
     """After a run failed: when the workflow's last N finished runs all failed, alert managers once per streak."""
     count = helpdesk_setting("WORKFLOW_ALERT_AFTER_FAILED_RUNS")
     finished = WorkflowRun.objects.filter(workflow_id=run.workflow_id).order_by("-created_at", "-id")
-    recent = list(finished.filter(status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED])
-                  .values_list("status", flat=True)[:count])
+    recent = list(
+        finished.filter(status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).values_list("status", flat=True)[:count]
+    )
     if count <= 0 or len(recent) < count or any(status != RunStatus.FAILED for status in recent):
         return
     after = finished.filter(status=RunStatus.SUCCEEDED).values_list("pk", flat=True).first() or 0
     if WorkflowAlert.objects.filter(workflow_id=run.workflow_id, after_run_id=after).exists():
         return
-    _, created = WorkflowAlert.objects.get_or_create(workflow_id=run.workflow_id, after_run_id=after, defaults={
-        "failed_runs": count, "last_error": run.error[:ERROR_LENGTH], "raised_at": clock.now()})
+    _, created = WorkflowAlert.objects.get_or_create(
+        workflow_id=run.workflow_id,
+        after_run_id=after,
+        defaults={"failed_runs": count, "last_error": run.error[:ERROR_LENGTH], "raised_at": clock.now()},
+    )
     if created:
-        notify_managers(subject=f"Workflow failing: {run.workflow.name}", body=(
-            f'The last {count} runs of the workflow "{run.workflow.name}" failed.\nLast error: {run.error}\n\n'
-            f"Runs: {site_link('admin:workflows_workflowrun_changelist')}?workflow__id__exact={run.workflow_id}\n"))
+        notify_managers(
+            subject=f"Workflow failing: {run.workflow.name}",
+            body=(
+                f'The last {count} runs of the workflow "{run.workflow.name}" failed.\nLast error: {run.error}\n\n'
+                f"Runs: {site_link('admin:workflows_workflowrun_changelist')}?workflow__id__exact={run.workflow_id}\n"
+            ),
+        )
 
 
 def open_alerts() -> dict[str, list]:
     """What the admin banner shows: disabled endpoints, and workflow alerts no later run has succeeded since."""
-    later_success = WorkflowRun.objects.filter(workflow=OuterRef("workflow"), status=RunStatus.SUCCEEDED,
-                                               finished_at__gt=OuterRef("raised_at"))
+    later_success = WorkflowRun.objects.filter(
+        workflow=OuterRef("workflow"), status=RunStatus.SUCCEEDED, finished_at__gt=OuterRef("raised_at")
+    )
     return {
         "endpoints": list(Endpoint.objects.filter(disabled_at__isnull=False).order_by("disabled_at")[:BANNER_LIMIT]),
-        "workflows": list(WorkflowAlert.objects.filter(~Exists(later_success)).select_related("workflow")
-                          [:BANNER_LIMIT]),
+        "workflows": list(
+            WorkflowAlert.objects.filter(~Exists(later_success)).select_related("workflow")[:BANNER_LIMIT]
+        ),
     }
 
 

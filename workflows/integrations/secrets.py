@@ -1,5 +1,6 @@
 """Integration secrets (docs/managers.md): read them for `{{ secrets.NAME }}` sealed so no log or dry run ever holds
 one, and mask every secret we hold in step results and in the logs of the modules that run steps."""
+
 from __future__ import annotations
 
 import contextlib
@@ -104,9 +105,15 @@ def _read_secret_values() -> set[str]:
     values.add(helpdesk_setting("SPEECH_CLOUD_API_KEY"))  # the one secret kept in settings rather than an integration
     values = {value for value in values if isinstance(value, str) and len(value) >= 4}
     # The forms a secret is quoted in by URLs, JSON and Python reprs of exceptions.
-    encoded = {form(value) for value in values
-               for form in (lambda v: quote(v, safe=""), lambda v: json.dumps(v)[1:-1],
-                            lambda v: v.encode("unicode_escape").decode("ascii"))}
+    encoded = {
+        form(value)
+        for value in values
+        for form in (
+            lambda v: quote(v, safe=""),
+            lambda v: json.dumps(v)[1:-1],
+            lambda v: v.encode("unicode_escape").decode("ascii"),
+        )
+    }
     return values | encoded
 
 
@@ -160,5 +167,3 @@ def install_log_masking() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(existing, SecretMaskingFilter) for existing in logger.filters):
             logger.addFilter(SecretMaskingFilter())
-
-

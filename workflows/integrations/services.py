@@ -1,13 +1,14 @@
 """Integrations (docs/managers.md): save them with encrypted secrets, rotate keys, find one by id or name, and send a
 request through one (its static headers and auth, refreshing an OAuth2 token once on 401). How auth headers are made
 lives in `auth`, reading and masking secrets in `secrets`."""
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from workflows.integrations import binding
 from workflows.integrations.auth import auth_headers
@@ -35,10 +36,15 @@ def _clean_auth(auth: Any, current: Integration | None) -> tuple[str, dict, dict
     keep_secret = current is not None and current.auth_type == kind
     old_secret = decrypt_json(current.auth_secret_encrypted, {}) if keep_secret else {}
     public = {name: str(auth.get(name, "")) for name in fields["public"] if auth.get(name) is not None}
-    secret = {name: _clean_secret_value(str(auth[name]), f"auth.{name}") if auth.get(name) else old_secret.get(name, "")
-              for name in fields["secret"]}
-    missing = [name for name in (*fields["public"], *fields["secret"])
-               if name not in OPTIONAL_AUTH_FIELDS and not (public.get(name) or secret.get(name))]
+    secret = {
+        name: _clean_secret_value(str(auth[name]), f"auth.{name}") if auth.get(name) else old_secret.get(name, "")
+        for name in fields["secret"]
+    }
+    missing = [
+        name
+        for name in (*fields["public"], *fields["secret"])
+        if name not in OPTIONAL_AUTH_FIELDS and not (public.get(name) or secret.get(name))
+    ]
     if missing:
         raise ValidationError({"auth": [f"auth.{name} is required for {kind}." for name in missing]})
     if kind == AuthType.OAUTH2_CLIENT_CREDENTIALS:
@@ -55,8 +61,15 @@ def _check_url_shape(url: str, field: str) -> None:
     try:
         check_url(url, resolver=literal_resolver)
     except BlockedDestination as exc:
-        raise ValidationError({field: _("Outbound requests may not go there: %(reason)s Add the host to "
-                                        "HELPDESK_OUTBOUND_ALLOWLIST if it is meant to be reachable.") % {"reason": exc}}) from exc
+        raise ValidationError(
+            {
+                field: _(
+                    "Outbound requests may not go there: %(reason)s Add the host to "
+                    "HELPDESK_OUTBOUND_ALLOWLIST if it is meant to be reachable."
+                )
+                % {"reason": exc}
+            }
+        ) from exc
 
 
 def _clean_headers(headers: Any) -> list[dict[str, str]]:
@@ -85,43 +98,61 @@ def _clean_secret_value(value: str, field: str) -> str:
     return value
 
 
-def _check_rebinding(current: Integration, *, base_url: str, auth: dict, kind: str, public: dict,
-                     secrets: dict) -> bool:
+def _check_rebinding(
+    current: Integration, *, base_url: str, auth: dict, kind: str, public: dict, secrets: dict
+) -> bool:
     """Credentials are bound to their host (`binding`): an update that moves the base URL (or an OAuth2 token URL) to
     another scheme, host or port must give the secrets that would follow it again, in the same save — otherwise
     whoever may edit integrations, without knowing the secrets, could send them to a host of their own. Returns
     whether anything moved (the cached OAuth2 token is then dropped)."""
     base_moved = bool(current.base_url or base_url) and binding.origin(current.base_url) != binding.origin(base_url)
     same_oauth = kind == current.auth_type == AuthType.OAUTH2_CLIENT_CREDENTIALS
-    token_moved = same_oauth and (binding.origin(current.auth_public.get("token_url", ""))
-                                  != binding.origin(public.get("token_url", "")))
+    token_moved = same_oauth and (
+        binding.origin(current.auth_public.get("token_url", "")) != binding.origin(public.get("token_url", ""))
+    )
     stored_auth = decrypt_json(current.auth_secret_encrypted, {}) if kind == current.auth_type else {}
     kept_auth = [f"auth.{name}" for name in AUTH_FIELDS[kind]["secret"] if stored_auth.get(name) and not auth.get(name)]
     kept_named = [f"secrets.{name}" for name in current.secret_names or () if name not in secrets]
     errors = {}
     if base_moved and (kept_auth or kept_named):
-        errors["base_url"] = (f"The secrets of this integration are bound to {binding.origin_text(current.base_url)}"
-                              if current.base_url else "The secrets of this integration were saved without a base URL")
-        errors["base_url"] += (f": to send them to {binding.origin_text(base_url) if base_url else 'another host'}, "
-                               f"enter them again in the same save ({', '.join(kept_auth + kept_named)}).")
+        errors["base_url"] = (
+            f"The secrets of this integration are bound to {binding.origin_text(current.base_url)}"
+            if current.base_url
+            else "The secrets of this integration were saved without a base URL"
+        )
+        errors["base_url"] += (
+            f": to send them to {binding.origin_text(base_url) if base_url else 'another host'}, "
+            f"enter them again in the same save ({', '.join(kept_auth + kept_named)})."
+        )
     if token_moved and "auth.client_secret" in kept_auth:
-        errors["auth"] = ("The client secret is bound to its token URL's host: enter auth.client_secret again to use "
-                          "another token URL.")
+        errors["auth"] = (
+            "The client secret is bound to its token URL's host: enter auth.client_secret again to use "
+            "another token URL."
+        )
     if errors:
         raise ValidationError(errors)
     return base_moved or token_moved
 
 
-def integration_save(*, integration: Integration | None = None, name: str, base_url: str = "", auth: dict | None = None,
-                     headers: list | None = None, secrets: dict | None = None, commit: bool = True) -> Integration:
+def integration_save(
+    *,
+    integration: Integration | None = None,
+    name: str,
+    base_url: str = "",
+    auth: dict | None = None,
+    headers: list | None = None,
+    secrets: dict | None = None,
+    commit: bool = True,
+) -> Integration:
     """Create or update an integration. Secret values left out of an update are kept; a secret set to "" is removed.
     With commit=False the row is validated and prepared but not saved (the admin form validates this way)."""
     integration = integration or Integration()
     if base_url:
         _check_url_shape(base_url, "base_url")
     kind, public, secret = _clean_auth(auth or {"type": AuthType.NONE}, integration if integration.pk else None)
-    moved = integration.pk is not None and _check_rebinding(integration, base_url=base_url or "", auth=auth or {},
-                                                             kind=kind, public=public, secrets=secrets or {})
+    moved = integration.pk is not None and _check_rebinding(
+        integration, base_url=base_url or "", auth=auth or {}, kind=kind, public=public, secrets=secrets or {}
+    )
     stored_secrets = decrypt_json(integration.secrets_encrypted, {}) if integration.pk else {}
     for key, value in _clean_secrets(secrets or {}).items():
         if value:
@@ -146,16 +177,20 @@ def auth_summary(integration: Integration) -> dict[str, Any]:
     """The auth as the API and admin show it: type, public fields and `has_<field>` flags, never a secret value."""
     fields = AUTH_FIELDS.get(integration.auth_type, AUTH_FIELDS[AuthType.NONE])
     secret = decrypt_json(integration.auth_secret_encrypted, {}) if integration.auth_secret_encrypted else {}
-    return {"type": integration.auth_type, **{name: integration.auth_public.get(name, "") for name in fields["public"]},
-            **{f"has_{name}": bool(secret.get(name)) for name in fields["secret"]}}
+    return {
+        "type": integration.auth_type,
+        **{name: integration.auth_public.get(name, "") for name in fields["public"]},
+        **{f"has_{name}": bool(secret.get(name)) for name in fields["secret"]},
+    }
 
 
 def integration_delete(*, integration: Integration) -> None:
     """Delete an integration unless custom actions still use it (they would lose their endpoint)."""
     used_by = list(integration.custom_actions.values_list("name", flat=True)[:5])
     if used_by:
-        raise ValidationError({"integration": _("Used by custom actions: %(names)s. Delete them first.")
-                               % {"names": ", ".join(used_by)}})
+        raise ValidationError(
+            {"integration": _("Used by custom actions: %(names)s. Delete them first.") % {"names": ", ".join(used_by)}}
+        )
     integration.delete()
 
 
@@ -216,8 +251,14 @@ def integration_url(integration: Integration | None, url_or_path: str) -> str:
     return integration.base_url.rstrip("/") + "/" + url_or_path.lstrip("/")
 
 
-def send_with_integration(integration: Integration | None, request: OutboundRequest, *, key: str | None = None,
-                          default_base: str = "", **kwargs: Any) -> OutboundResponse:
+def send_with_integration(
+    integration: Integration | None,
+    request: OutboundRequest,
+    *,
+    key: str | None = None,
+    default_base: str = "",
+    **kwargs: Any,
+) -> OutboundResponse:
     """Send through the integration's static headers and auth; on 401 with OAuth2, refresh the token once and retry.
     The request must go to the integration's own origin (its base URL, else `default_base`): the credentials are
     bound to it, so anything else raises ForeignDestination before any credential is read."""

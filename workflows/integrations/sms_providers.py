@@ -6,6 +6,7 @@ integration's auth, e.g. an access key id + secret), and `twilio`, Twilio's Prog
 (`POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded `To`/`From`/`Body`, basic auth
 `AccountSid:AuthToken`). Numbers are E.164, checked with phonenumbers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,8 +66,11 @@ class SmsProvider:
     def read_result(self, response: OutboundResponse) -> dict[str, Any]:
         body = response.json()
         body = body if isinstance(body, dict) else {}
-        return {"status_code": response.status_code, "message_id": body.get("id") or body.get("message_id"),
-                "status": body.get("status")}
+        return {
+            "status_code": response.status_code,
+            "message_id": body.get("id") or body.get("message_id"),
+            "status": body.get("status"),
+        }
 
 
 class HttpSmsProvider(SmsProvider):
@@ -77,8 +81,11 @@ class HttpSmsProvider(SmsProvider):
             raise ValidationError({"integration": f'"{integration.name}" needs a base URL to send SMS to.'})
 
     def build_request(self, integration: Integration, message: SmsMessage) -> OutboundRequest:
-        return OutboundRequest(method="POST", url=integration.base_url,
-                               json_body={"from": message.sender, "to": message.recipient, "text": message.text})
+        return OutboundRequest(
+            method="POST",
+            url=integration.base_url,
+            json_body={"from": message.sender, "to": message.recipient, "text": message.text},
+        )
 
 
 class TwilioSmsProvider(SmsProvider):
@@ -87,15 +94,23 @@ class TwilioSmsProvider(SmsProvider):
 
     def check_integration(self, integration: Integration) -> None:
         if integration.auth_type != AuthType.BASIC or not integration.auth_public.get("username"):
-            raise ValidationError({"integration": f'"{integration.name}" needs basic auth: the Account SID as '
-                                                  "username and the Auth Token as password."})
+            raise ValidationError(
+                {
+                    "integration": f'"{integration.name}" needs basic auth: the Account SID as '
+                    "username and the Auth Token as password."
+                }
+            )
 
     def build_request(self, integration: Integration, message: SmsMessage) -> OutboundRequest:
         account_sid = integration.auth_public["username"]
         base = (integration.base_url or TWILIO_BASE_URL).rstrip("/")
         form = urlencode({"To": message.recipient, "From": message.sender, "Body": message.text})
-        return OutboundRequest(method="POST", url=f"{base}/2010-04-01/Accounts/{quote(account_sid)}/Messages.json",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"}, data=form.encode())
+        return OutboundRequest(
+            method="POST",
+            url=f"{base}/2010-04-01/Accounts/{quote(account_sid)}/Messages.json",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            data=form.encode(),
+        )
 
     def read_result(self, response: OutboundResponse) -> dict[str, Any]:
         body = response.json()
@@ -125,6 +140,7 @@ def sms_request(*, integration: Integration, provider: str | None, message: SmsM
 def send_sms(*, integration: Integration, provider: str | None, message: SmsMessage, key: str) -> dict[str, Any]:
     """Send one SMS now; returns the provider's message id and status. Raises OutboundError (transient or not)."""
     request = sms_request(integration=integration, provider=provider, message=message)
-    response = integrations.send_with_integration(integration, request, key=key,
-                                                  default_base=get_provider(provider).default_base_url)
+    response = integrations.send_with_integration(
+        integration, request, key=key, default_base=get_provider(provider).default_base_url
+    )
     return get_provider(provider).read_result(response)

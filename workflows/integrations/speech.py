@@ -10,6 +10,7 @@ already in that shape is read with the standard library, anything else goes thro
 
 A recording that is not audio raises `AudioError`; a backend that cannot serve the request raises `SpeechError`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -36,9 +37,18 @@ SAMPLE_WIDTH = 2  # bytes: 16-bit signed little-endian
 CONVERT_TIMEOUT_SECONDS = 300
 # File types sox is told about when the file name has no usable extension.
 SUFFIX_BY_CONTENT_TYPE = {
-    "audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/vnd.wave": "wav",
-    "audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/ogg": "ogg", "audio/flac": "flac", "audio/x-flac": "flac",
-    "audio/aiff": "aiff", "audio/x-aiff": "aiff", "audio/basic": "au",
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/vnd.wave": "wav",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/ogg": "ogg",
+    "audio/flac": "flac",
+    "audio/x-flac": "flac",
+    "audio/aiff": "aiff",
+    "audio/x-aiff": "aiff",
+    "audio/basic": "au",
 }
 
 
@@ -126,8 +136,23 @@ def _pcm_with_sox(data: bytes, suffix: str) -> bytes:
     with tempfile.NamedTemporaryFile(suffix=f".{suffix}" if suffix else "") as source:
         source.write(data)
         source.flush()
-        command = [sox, "-V1", source.name, "-t", "raw", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16",
-                   "-e", "signed-integer", "-L", "-"]
+        command = [
+            sox,
+            "-V1",
+            source.name,
+            "-t",
+            "raw",
+            "-r",
+            str(SAMPLE_RATE),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            "-L",
+            "-",
+        ]
         try:
             done = subprocess.run(command, capture_output=True, timeout=CONVERT_TIMEOUT_SECONDS, check=False)
         except subprocess.TimeoutExpired as exc:
@@ -163,8 +188,10 @@ class PocketsphinxBackend:
     def check_language(self, language: str) -> str | None:
         if language.lower() == "en" or language.lower().startswith("en-"):
             return None
-        return (f'The embedded speech backend (pocketsphinx) knows English only, not "{language}"; '
-                'use the cloud backend for other languages.')
+        return (
+            f'The embedded speech backend (pocketsphinx) knows English only, not "{language}"; '
+            "use the cloud backend for other languages."
+        )
 
     def transcribe(self, audio: Audio, options: TranscriptionOptions) -> str:
         problem = self.check_language(options.language)
@@ -219,15 +246,29 @@ class CloudBackend:
         base_url = helpdesk_setting("SPEECH_CLOUD_URL")
         if not base_url:
             raise SpeechError("The cloud speech backend needs HELPDESK_SPEECH_CLOUD_URL.")
-        headers = {"X-Goog-Api-Key": helpdesk_setting("SPEECH_CLOUD_API_KEY")} \
-            if helpdesk_setting("SPEECH_CLOUD_API_KEY") else {}
+        headers = (
+            {"X-Goog-Api-Key": helpdesk_setting("SPEECH_CLOUD_API_KEY")}
+            if helpdesk_setting("SPEECH_CLOUD_API_KEY")
+            else {}
+        )
         body = {
-            "config": {"encoding": "LINEAR16", "sampleRateHertz": SAMPLE_RATE, "audioChannelCount": 1,
-                       "languageCode": options.language, "model": options.model, "useEnhanced": options.enhanced},
+            "config": {
+                "encoding": "LINEAR16",
+                "sampleRateHertz": SAMPLE_RATE,
+                "audioChannelCount": 1,
+                "languageCode": options.language,
+                "model": options.model,
+                "useEnhanced": options.enhanced,
+            },
             "audio": {"content": base64.b64encode(audio.pcm).decode("ascii")},
         }
-        return OutboundRequest(method="POST", url=f"{base_url.rstrip('/')}/v1/speech:recognize", headers=headers,
-                               json_body=body, timeout=helpdesk_setting("SPEECH_TIMEOUT_SECONDS"))
+        return OutboundRequest(
+            method="POST",
+            url=f"{base_url.rstrip('/')}/v1/speech:recognize",
+            headers=headers,
+            json_body=body,
+            timeout=helpdesk_setting("SPEECH_TIMEOUT_SECONDS"),
+        )
 
     def transcribe(self, audio: Audio, options: TranscriptionOptions) -> str:
         response = send(self.request(audio, options), key=options.idempotency_key)

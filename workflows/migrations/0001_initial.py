@@ -6,175 +6,304 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('conversations', '0001_initial'),
+        ("conversations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Workflow',
+            name="Workflow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('inactive', 'Inactive')], default='draft', max_length=10)),
-                ('trigger_type', models.CharField(max_length=50)),
-                ('trigger_config', models.JSONField(blank=True, default=dict)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('next_schedule_at', models.DateTimeField(blank=True, help_text='When a `schedule` trigger checks next.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("active", "Active"), ("inactive", "Inactive")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("trigger_type", models.CharField(max_length=50)),
+                ("trigger_config", models.JSONField(blank=True, default=dict)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "next_schedule_at",
+                    models.DateTimeField(blank=True, help_text="When a `schedule` trigger checks next.", null=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Step',
+            name="Step",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('type', models.CharField(max_length=50)),
-                ('config', models.JSONField(blank=True, default=dict)),
-                ('on_false', models.CharField(blank=True, choices=[('stop', 'Stop'), ('continue', 'Continue'), ('skip_next', 'Skip next step')], max_length=10)),
-                ('workflow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='workflows.workflow')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                ("type", models.CharField(max_length=50)),
+                ("config", models.JSONField(blank=True, default=dict)),
+                (
+                    "on_false",
+                    models.CharField(
+                        blank=True,
+                        choices=[("stop", "Stop"), ("continue", "Continue"), ("skip_next", "Skip next step")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="steps", to="workflows.workflow"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['workflow', 'position'],
+                "ordering": ["workflow", "position"],
             },
         ),
         migrations.CreateModel(
-            name='ScheduleMatch',
+            name="ScheduleMatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('matched_at', models.DateTimeField(auto_now_add=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='conversations.conversation')),
-                ('workflow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='schedule_matches', to='workflows.workflow')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("matched_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="conversations.conversation"
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="schedule_matches",
+                        to="workflows.workflow",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WorkflowRun',
+            name="WorkflowRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('waiting', 'Waiting'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('stopped', 'Stopped'), ('cancelled', 'Cancelled')], default='queued', max_length=10)),
-                ('position', models.PositiveIntegerField(default=0, help_text='The next step to execute.')),
-                ('variables', models.JSONField(blank=True, default=dict)),
-                ('resume_at', models.DateTimeField(blank=True, null=True)),
-                ('lease_until', models.DateTimeField(blank=True, help_text='A running run whose lease expired is stuck.', null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='workflow_runs', to='conversations.conversation')),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='workflow_runs', to='conversations.event')),
-                ('workflow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='workflows.workflow')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("waiting", "Waiting"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("stopped", "Stopped"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0, help_text="The next step to execute.")),
+                ("variables", models.JSONField(blank=True, default=dict)),
+                ("resume_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "lease_until",
+                    models.DateTimeField(
+                        blank=True, help_text="A running run whose lease expired is stuck.", null=True
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="workflow_runs",
+                        to="conversations.conversation",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="workflow_runs",
+                        to="conversations.event",
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="runs", to="workflows.workflow"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='StepRun',
+            name="StepRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('type', models.CharField(max_length=50)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('waiting', 'Waiting'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped'), ('stopped', 'Stopped')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('input', models.JSONField(blank=True, default=dict)),
-                ('output', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='workflows.workflowrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                ("type", models.CharField(max_length=50)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("waiting", "Waiting"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                            ("stopped", "Stopped"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("input", models.JSONField(blank=True, default=dict)),
+                ("output", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="steps", to="workflows.workflowrun"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'position'],
+                "ordering": ["run", "position"],
             },
         ),
         migrations.CreateModel(
-            name='ScheduledEvent',
+            name="ScheduledEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('fire_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('fired', 'Fired'), ('cleared', 'Cleared')], default='pending', max_length=10)),
-                ('depth', models.PositiveSmallIntegerField(default=0, help_text='Depth of the event it will fire.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('fired_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scheduled_events', to='conversations.conversation')),
-                ('created_by_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='workflows.workflowrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("fire_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("fired", "Fired"), ("cleared", "Cleared")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("depth", models.PositiveSmallIntegerField(default=0, help_text="Depth of the event it will fire.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("fired_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scheduled_events",
+                        to="conversations.conversation",
+                    ),
+                ),
+                (
+                    "created_by_run",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="workflows.workflowrun"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['fire_at'],
+                "ordering": ["fire_at"],
             },
         ),
         migrations.CreateModel(
-            name='WorkflowVersion',
+            name="WorkflowVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('definition', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('workflow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='workflows.workflow')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                ("definition", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="versions", to="workflows.workflow"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['workflow', '-version'],
+                "ordering": ["workflow", "-version"],
             },
         ),
         migrations.AddIndex(
-            model_name='workflow',
-            index=models.Index(fields=['trigger_type', 'status'], name='workflow_trigger_status'),
+            model_name="workflow",
+            index=models.Index(fields=["trigger_type", "status"], name="workflow_trigger_status"),
         ),
         migrations.AddConstraint(
-            model_name='step',
-            constraint=models.UniqueConstraint(fields=('workflow', 'position'), name='step_unique_position'),
+            model_name="step",
+            constraint=models.UniqueConstraint(fields=("workflow", "position"), name="step_unique_position"),
         ),
         migrations.AddConstraint(
-            model_name='schedulematch',
-            constraint=models.UniqueConstraint(fields=('workflow', 'conversation'), name='schedule_match_once'),
+            model_name="schedulematch",
+            constraint=models.UniqueConstraint(fields=("workflow", "conversation"), name="schedule_match_once"),
         ),
         migrations.AddIndex(
-            model_name='workflowrun',
-            index=models.Index(fields=['workflow', '-created_at'], name='run_workflow_created'),
+            model_name="workflowrun",
+            index=models.Index(fields=["workflow", "-created_at"], name="run_workflow_created"),
         ),
         migrations.AddIndex(
-            model_name='workflowrun',
-            index=models.Index(fields=['conversation', '-created_at'], name='run_conversation_created'),
+            model_name="workflowrun",
+            index=models.Index(fields=["conversation", "-created_at"], name="run_conversation_created"),
         ),
         migrations.AddIndex(
-            model_name='workflowrun',
-            index=models.Index(fields=['status', '-created_at'], name='run_status_created'),
+            model_name="workflowrun",
+            index=models.Index(fields=["status", "-created_at"], name="run_status_created"),
         ),
         migrations.AddIndex(
-            model_name='workflowrun',
-            index=models.Index(condition=models.Q(('status__in', ['queued', 'waiting', 'running'])), fields=['resume_at'], name='run_due'),
+            model_name="workflowrun",
+            index=models.Index(
+                condition=models.Q(("status__in", ["queued", "waiting", "running"])),
+                fields=["resume_at"],
+                name="run_due",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workflowrun',
-            constraint=models.UniqueConstraint(fields=('workflow', 'event'), name='run_once_per_event'),
+            model_name="workflowrun",
+            constraint=models.UniqueConstraint(fields=("workflow", "event"), name="run_once_per_event"),
         ),
         migrations.AddConstraint(
-            model_name='steprun',
-            constraint=models.UniqueConstraint(fields=('run', 'position'), name='step_run_unique_position'),
+            model_name="steprun",
+            constraint=models.UniqueConstraint(fields=("run", "position"), name="step_run_unique_position"),
         ),
         migrations.AddIndex(
-            model_name='scheduledevent',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['fire_at'], name='scheduled_event_due'),
+            model_name="scheduledevent",
+            index=models.Index(
+                condition=models.Q(("status", "pending")), fields=["fire_at"], name="scheduled_event_due"
+            ),
         ),
         migrations.AddIndex(
-            model_name='scheduledevent',
-            index=models.Index(fields=['conversation', 'name'], name='scheduled_event_name'),
+            model_name="scheduledevent",
+            index=models.Index(fields=["conversation", "name"], name="scheduled_event_name"),
         ),
         migrations.AddConstraint(
-            model_name='workflowversion',
-            constraint=models.UniqueConstraint(fields=('workflow', 'version'), name='workflow_version_unique'),
+            model_name="workflowversion",
+            constraint=models.UniqueConstraint(fields=("workflow", "version"), name="workflow_version_unique"),
         ),
     ]

@@ -5,50 +5,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0001_initial'),
+        ("workflows", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Integration',
+            name="Integration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('base_url', models.URLField(blank=True, max_length=500)),
-                ('auth_type', models.CharField(choices=[('none', 'None'), ('basic', 'Basic'), ('bearer', 'Bearer token'), ('header', 'Custom header'), ('oauth2_client_credentials', 'OAuth2 client credentials')], default='none', max_length=30)),
-                ('auth_public', models.JSONField(blank=True, default=dict, help_text='Non-secret auth fields (username, token URL…).')),
-                ('auth_secret_encrypted', models.TextField(blank=True, help_text='Encrypted secret auth fields.')),
-                ('headers', models.JSONField(blank=True, default=list, help_text='Static headers: [{"key", "value"}].')),
-                ('secrets_encrypted', models.TextField(blank=True, help_text='Encrypted named secrets.')),
-                ('secret_names', models.JSONField(blank=True, default=list)),
-                ('oauth_token_encrypted', models.TextField(blank=True)),
-                ('oauth_token_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("base_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "auth_type",
+                    models.CharField(
+                        choices=[
+                            ("none", "None"),
+                            ("basic", "Basic"),
+                            ("bearer", "Bearer token"),
+                            ("header", "Custom header"),
+                            ("oauth2_client_credentials", "OAuth2 client credentials"),
+                        ],
+                        default="none",
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "auth_public",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Non-secret auth fields (username, token URL…)."
+                    ),
+                ),
+                ("auth_secret_encrypted", models.TextField(blank=True, help_text="Encrypted secret auth fields.")),
+                (
+                    "headers",
+                    models.JSONField(blank=True, default=list, help_text='Static headers: [{"key", "value"}].'),
+                ),
+                ("secrets_encrypted", models.TextField(blank=True, help_text="Encrypted named secrets.")),
+                ("secret_names", models.JSONField(blank=True, default=list)),
+                ("oauth_token_encrypted", models.TextField(blank=True)),
+                ("oauth_token_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='CustomAction',
+            name="CustomAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('method', models.CharField(choices=[('GET', 'Get'), ('POST', 'Post'), ('PUT', 'Put'), ('PATCH', 'Patch'), ('DELETE', 'Delete')], default='POST', max_length=10)),
-                ('path', models.CharField(max_length=500)),
-                ('input_schema', models.JSONField(blank=True, default=dict)),
-                ('output_schema', models.JSONField(blank=True, default=dict)),
-                ('published', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='custom_actions', to='workflows.integration')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("GET", "Get"),
+                            ("POST", "Post"),
+                            ("PUT", "Put"),
+                            ("PATCH", "Patch"),
+                            ("DELETE", "Delete"),
+                        ],
+                        default="POST",
+                        max_length=10,
+                    ),
+                ),
+                ("path", models.CharField(max_length=500)),
+                ("input_schema", models.JSONField(blank=True, default=dict)),
+                ("output_schema", models.JSONField(blank=True, default=dict)),
+                ("published", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="custom_actions",
+                        to="workflows.integration",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]

@@ -1,12 +1,17 @@
 """Repair JSON stored before the API refused lone surrogates: each becomes U+FFFD, so the rows render again."""
+
 from django.db import migrations
 
 from conversations.safetext import repair_stored_surrogates
 
 JSON_COLUMNS = {
-    "Workflow": ["trigger_config"], "Step": ["config"], "WorkflowVersion": ["definition"],
-    "WorkflowRun": ["variables"], "StepRun": ["input", "output"],
-    "Integration": ["auth_public", "headers", "secret_names"], "CustomAction": ["input_schema", "output_schema"],
+    "Workflow": ["trigger_config"],
+    "Step": ["config"],
+    "WorkflowVersion": ["definition"],
+    "WorkflowRun": ["variables"],
+    "StepRun": ["input", "output"],
+    "Integration": ["auth_public", "headers", "secret_names"],
+    "CustomAction": ["input_schema", "output_schema"],
 }
 
 

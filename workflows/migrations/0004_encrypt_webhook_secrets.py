@@ -1,5 +1,6 @@
 """Encrypt the webhook signing secrets saved before they were encrypted at rest, in the steps and in every saved
 version (the same keys as integration secrets: HELPDESK_ENCRYPTION_KEYS). Reversible: going back decrypts them."""
+
 from django.db import migrations
 
 from workflows.integrations import crypto
@@ -8,8 +9,11 @@ WRITE_ONLY = {"webhook": ("secret",)}  # frozen here: the registry may change, t
 
 
 def _convert_config(step_type: str, config: dict, convert) -> dict:
-    changed = {key: convert(config[key]) for key in WRITE_ONLY.get(step_type, ())
-               if isinstance(config.get(key), str) and config[key] not in ("", "****")}
+    changed = {
+        key: convert(config[key])
+        for key in WRITE_ONLY.get(step_type, ())
+        if isinstance(config.get(key), str) and config[key] not in ("", "****")
+    }
     return {**config, **changed}
 
 
@@ -26,9 +30,13 @@ def _convert(apps, convert) -> None:
     for version in WorkflowVersion.objects.all():
         steps = version.definition.get("steps", [])
         if any(step.get("type") in WRITE_ONLY for step in steps):
-            version.definition = {**version.definition, "steps": [
-                {**step, "config": _convert_config(step.get("type", ""), step.get("config") or {}, convert)}
-                for step in steps]}
+            version.definition = {
+                **version.definition,
+                "steps": [
+                    {**step, "config": _convert_config(step.get("type", ""), step.get("config") or {}, convert)}
+                    for step in steps
+                ],
+            }
             version.save(update_fields=["definition"])
 
 

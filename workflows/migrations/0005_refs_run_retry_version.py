@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0004_encrypt_webhook_secrets'),
+        ("workflows", "0004_encrypt_webhook_secrets"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workflowrun',
-            name='first_version',
+            model_name="workflowrun",
+            name="first_version",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='workflowrun',
-            name='retried_on',
-            field=models.CharField(blank=True, choices=[('original', 'the version it ran'), ('current', 'the current version')], max_length=8),
+            model_name="workflowrun",
+            name="retried_on",
+            field=models.CharField(
+                blank=True,
+                choices=[("original", "the version it ran"), ("current", "the current version")],
+                max_length=8,
+            ),
         ),
     ]

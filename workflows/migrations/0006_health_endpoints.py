@@ -5,49 +5,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0005_refs_run_retry_version'),
+        ("workflows", "0005_refs_run_retry_version"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Endpoint',
+            name="Endpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(help_text='SHA-256 of the kind and the destination.', max_length=64, unique=True)),
-                ('kind', models.CharField(choices=[('webhook', 'Webhook URL'), ('integration', 'Integration base URL'), ('slack', 'Slack'), ('sms', 'SMS provider'), ('http', 'HTTP host')], max_length=12)),
-                ('url', models.CharField(help_text='Without userinfo, query string or secrets.', max_length=500)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('failures', models.PositiveIntegerField(default=0)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('failing_since', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_failure_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('disabled_at', models.DateTimeField(blank=True, null=True)),
-                ('alerted_at', models.DateTimeField(blank=True, help_text='When managers were told it is disabled.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('integration', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='endpoints', to='workflows.integration')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "key",
+                    models.CharField(help_text="SHA-256 of the kind and the destination.", max_length=64, unique=True),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("webhook", "Webhook URL"),
+                            ("integration", "Integration base URL"),
+                            ("slack", "Slack"),
+                            ("sms", "SMS provider"),
+                            ("http", "HTTP host"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("url", models.CharField(help_text="Without userinfo, query string or secrets.", max_length=500)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("failures", models.PositiveIntegerField(default=0)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("failing_since", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_failure_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("disabled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "alerted_at",
+                    models.DateTimeField(blank=True, help_text="When managers were told it is disabled.", null=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="endpoints",
+                        to="workflows.integration",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['kind', 'url', 'id'],
-                'indexes': [models.Index(condition=models.Q(('disabled_at__isnull', False)), fields=['disabled_at'], name='endpoint_disabled')],
+                "ordering": ["kind", "url", "id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("disabled_at__isnull", False)),
+                        fields=["disabled_at"],
+                        name="endpoint_disabled",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WorkflowAlert',
+            name="WorkflowAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('after_run_id', models.PositiveBigIntegerField(default=0, help_text='The last succeeded run before the streak.')),
-                ('failed_runs', models.PositiveIntegerField()),
-                ('last_error', models.TextField(blank=True)),
-                ('raised_at', models.DateTimeField()),
-                ('workflow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='workflows.workflow')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "after_run_id",
+                    models.PositiveBigIntegerField(default=0, help_text="The last succeeded run before the streak."),
+                ),
+                ("failed_runs", models.PositiveIntegerField()),
+                ("last_error", models.TextField(blank=True)),
+                ("raised_at", models.DateTimeField()),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="alerts", to="workflows.workflow"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-raised_at'],
-                'constraints': [models.UniqueConstraint(fields=('workflow', 'after_run_id'), name='workflow_alert_once')],
+                "ordering": ["-raised_at"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("workflow", "after_run_id"), name="workflow_alert_once")
+                ],
             },
         ),
     ]

@@ -6,42 +6,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0006_health_endpoints'),
+        ("workflows", "0006_health_endpoints"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkflowReplay',
+            name="WorkflowReplay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('definition', models.JSONField(help_text='The definition replayed (saved or a draft), write-only values masked.')),
-                ('since', models.DateTimeField()),
-                ('until', models.DateTimeField()),
-                ('limit', models.PositiveIntegerField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='running', max_length=10)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('chunks', models.PositiveIntegerField(default=0, help_text='Chunks saved; a chunk saves only over its own count.')),
-                ('cursor_at', models.DateTimeField(blank=True, null=True)),
-                ('cursor_event', models.UUIDField(blank=True, null=True)),
-                ('matched', models.PositiveIntegerField(default=0)),
-                ('would_start', models.PositiveIntegerField(default=0)),
-                ('by_outcome', models.JSONField(blank=True, default=dict)),
-                ('step_counts', models.JSONField(blank=True, default=dict)),
-                ('samples', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('heartbeat_at', models.DateTimeField(help_text='Last progress; a running replay silent for long is re-enqueued.')),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('workflow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='replays', to='workflows.workflow')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "definition",
+                    models.JSONField(help_text="The definition replayed (saved or a draft), write-only values masked."),
+                ),
+                ("since", models.DateTimeField()),
+                ("until", models.DateTimeField()),
+                ("limit", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("done", models.PositiveIntegerField(default=0)),
+                (
+                    "chunks",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Chunks saved; a chunk saves only over its own count."
+                    ),
+                ),
+                ("cursor_at", models.DateTimeField(blank=True, null=True)),
+                ("cursor_event", models.UUIDField(blank=True, null=True)),
+                ("matched", models.PositiveIntegerField(default=0)),
+                ("would_start", models.PositiveIntegerField(default=0)),
+                ("by_outcome", models.JSONField(blank=True, default=dict)),
+                ("step_counts", models.JSONField(blank=True, default=dict)),
+                ("samples", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "heartbeat_at",
+                    models.DateTimeField(help_text="Last progress; a running replay silent for long is re-enqueued."),
+                ),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="replays", to="workflows.workflow"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(condition=models.Q(('status', 'running')), fields=['heartbeat_at'], name='replay_running')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "running")), fields=["heartbeat_at"], name="replay_running"
+                    )
+                ],
             },
         ),
     ]

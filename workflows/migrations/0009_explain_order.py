@@ -5,25 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0008_agent_macros'),
+        ("workflows", "0008_agent_macros"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workflow',
-            name='order',
-            field=models.IntegerField(default=0, help_text='For one event, workflows of its trigger type are considered lowest order first (then oldest first).'),
+            model_name="workflow",
+            name="order",
+            field=models.IntegerField(
+                default=0,
+                help_text="For one event, workflows of its trigger type are considered lowest order first (then oldest first).",
+            ),
         ),
         migrations.AddField(
-            model_name='workflow',
-            name='stop_processing',
-            field=models.BooleanField(default=False, help_text='Once this workflow matches an event, the workflows after it do not start for that event.'),
+            model_name="workflow",
+            name="stop_processing",
+            field=models.BooleanField(
+                default=False,
+                help_text="Once this workflow matches an event, the workflows after it do not start for that event.",
+            ),
         ),
         migrations.AlterField(
-            model_name='workflowversion',
-            name='created_at',
+            model_name="workflowversion",
+            name="created_at",
             field=models.DateTimeField(default=conversations.clock.now, editable=False),
         ),
     ]

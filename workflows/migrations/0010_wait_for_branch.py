@@ -5,32 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0003_nojson_userpreference'),
-        ('workflows', '0009_explain_order'),
+        ("conversations", "0003_nojson_userpreference"),
+        ("workflows", "0009_explain_order"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='steprun',
-            name='path',
-            field=models.CharField(blank=True, help_text='Where the step is: "2", or "2.1.0" in a branch.', max_length=60),
+            model_name="steprun",
+            name="path",
+            field=models.CharField(
+                blank=True, help_text='Where the step is: "2", or "2.1.0" in a branch.', max_length=60
+            ),
         ),
         migrations.CreateModel(
-            name='RunWait',
+            name="RunWait",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_type', models.CharField(max_length=50)),
-                ('filter', models.JSONField(blank=True, default=dict)),
-                ('save_as', models.CharField(max_length=100)),
-                ('since', models.DateTimeField(help_text='Only events after this moment count.')),
-                ('deadline', models.DateTimeField()),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='run_waits', to='conversations.conversation')),
-                ('run', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='wait', to='workflows.workflowrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event_type", models.CharField(max_length=50)),
+                ("filter", models.JSONField(blank=True, default=dict)),
+                ("save_as", models.CharField(max_length=100)),
+                ("since", models.DateTimeField(help_text="Only events after this moment count.")),
+                ("deadline", models.DateTimeField()),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="run_waits",
+                        to="conversations.conversation",
+                    ),
+                ),
+                (
+                    "run",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="wait", to="workflows.workflowrun"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['conversation', 'event_type'], name='run_wait_lookup')],
+                "indexes": [models.Index(fields=["conversation", "event_type"], name="run_wait_lookup")],
             },
         ),
     ]

@@ -6,21 +6,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0010_wait_for_branch'),
+        ("workflows", "0010_wait_for_branch"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='macro',
-            name='inputs',
-            field=models.JSONField(blank=True, default=list, help_text='Values asked before applying: [{"key": "order", "label": "Order number", "type": "text"}], read as {{ inputs.order }} in the steps.'),
+            model_name="macro",
+            name="inputs",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text='Values asked before applying: [{"key": "order", "label": "Order number", "type": "text"}], read as {{ inputs.order }} in the steps.',
+            ),
         ),
         migrations.AddField(
-            model_name='macro',
-            name='owner',
-            field=models.ForeignKey(blank=True, help_text='Set for a personal macro; empty = shared.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='personal_macros', to=settings.AUTH_USER_MODEL),
+            model_name="macro",
+            name="owner",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Set for a personal macro; empty = shared.",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="personal_macros",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]

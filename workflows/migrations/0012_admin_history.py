@@ -1,6 +1,7 @@
 """Admin history entries of workflows added in the admin were written as `[{"added": {"fields": [...]}}]`, a shape
 Django's history page reads as a related object and fails on (KeyError: 'name', a 500). Rewrite them in the shape
 the admin now writes: `[{"added": {}}, {"changed": {"fields": [...]}}]`."""
+
 import json
 
 from django.db import migrations

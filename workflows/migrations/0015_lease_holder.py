@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0014_i18n_labels'),
+        ("workflows", "0014_i18n_labels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workflowrun',
-            name='leased_by',
-            field=models.CharField(blank=True, default='', editable=False, help_text='The worker process holding the lease (host, PID, start time).', max_length=200),
+            model_name="workflowrun",
+            name="leased_by",
+            field=models.CharField(
+                blank=True,
+                default="",
+                editable=False,
+                help_text="The worker process holding the lease (host, PID, start time).",
+                max_length=200,
+            ),
         ),
     ]

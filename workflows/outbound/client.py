@@ -1,6 +1,7 @@
 """The one outbound HTTP client: SSRF guard on every hop, timeouts, a stable `Idempotency-Key`, and a clear split
 between transient failures (retried later by the runner) and permanent ones (the step fails).
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -15,8 +16,15 @@ import requests
 
 from conversations import clock
 from conversations.conf import helpdesk_setting
-from workflows.outbound.ssrf import (Resolver, ResolutionFailed, check_url, guard_session, guarded_connections,
-                                     guarded_session, system_resolver)
+from workflows.outbound.ssrf import (
+    ResolutionFailed,
+    Resolver,
+    check_url,
+    guard_session,
+    guarded_connections,
+    guarded_session,
+    system_resolver,
+)
 
 MAX_REDIRECTS = 5
 BODY_EXCERPT = 500
@@ -55,8 +63,14 @@ class OutboundResponse:
 class OutboundError(Exception):
     """A request that did not succeed; `transient` says whether trying again later may help."""
 
-    def __init__(self, message: str, *, transient: bool, response: OutboundResponse | None = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        response: OutboundResponse | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.transient, self.response, self.retry_after = transient, response, retry_after
 
@@ -90,21 +104,34 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def _to_response(raw: requests.Response, started: float) -> OutboundResponse:
-    return OutboundResponse(status_code=raw.status_code, headers=dict(raw.headers), text=raw.text,
-                            elapsed_ms=int((time.monotonic() - started) * 1000))
+    return OutboundResponse(
+        status_code=raw.status_code,
+        headers=dict(raw.headers),
+        text=raw.text,
+        elapsed_ms=int((time.monotonic() - started) * 1000),
+    )
 
 
 def _classify(response: OutboundResponse) -> None:
     status = response.status_code
     if status == 429 or status >= 500:
-        raise OutboundError(f"HTTP {status}: {response.excerpt}", transient=True, response=response,
-                            retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+        raise OutboundError(
+            f"HTTP {status}: {response.excerpt}",
+            transient=True,
+            response=response,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        )
     if status >= 400:
         raise OutboundError(f"HTTP {status}: {response.excerpt}", transient=False, response=response)
 
 
-def send(request: OutboundRequest, *, key: str | None = None, session: requests.Session | None = None,
-         resolver: Resolver = system_resolver) -> OutboundResponse:
+def send(
+    request: OutboundRequest,
+    *,
+    key: str | None = None,
+    session: requests.Session | None = None,
+    resolver: Resolver = system_resolver,
+) -> OutboundResponse:
     """Send one request (following redirects through the SSRF guard); raise OutboundError unless it is 2xx/3xx."""
     headers = {"User-Agent": "helpdesk-workflows/1.0", **request.headers}
     if key:
@@ -117,8 +144,15 @@ def send(request: OutboundRequest, *, key: str | None = None, session: requests.
         try:
             check_url(url, resolver)
             with guarded_connections(resolver):
-                raw = http.request(method, url, headers=headers, json=body if request.data is None else None,
-                                   data=request.data, timeout=timeout, allow_redirects=False)
+                raw = http.request(
+                    method,
+                    url,
+                    headers=headers,
+                    json=body if request.data is None else None,
+                    data=request.data,
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
         except ResolutionFailed as exc:  # DNS down or the name not there (yet): try again later, not a block
             raise OutboundError(str(exc), transient=True) from exc
         except requests.Timeout as exc:

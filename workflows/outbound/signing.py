@@ -5,6 +5,7 @@ The scheme is the Standard Webhooks specification (the one Svix uses), so receiv
 `webhook-id` (stable across retries of one delivery), `webhook-timestamp` (Unix seconds of this attempt) and
 `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,7 +32,7 @@ def secret_key(secret: str) -> bytes:
     if not isinstance(secret, str) or not secret.startswith(SECRET_PREFIX):
         raise ValueError(f"A webhook secret starts with {SECRET_PREFIX!r} followed by base64.")
     try:
-        key = base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError(f"The part after {SECRET_PREFIX!r} is not valid base64.") from exc
     if len(key) < 16:
@@ -48,8 +49,11 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 
 def signature_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
     """The three Standard Webhooks headers for one delivery attempt."""
-    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, message_id, timestamp, body)}
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, message_id, timestamp, body),
+    }
 
 
 def message_id(delivery_key: str) -> str:
@@ -64,9 +68,12 @@ def envelope(data: dict[str, Any], *, workflow: Any = None, run_id: Any = None) 
     if data.get("message"):
         payload["message"] = data["message"]
     return {
-        "id": event.get("id"), "type": event.get("type"), "occurred_at": event.get("occurred_at"),
+        "id": event.get("id"),
+        "type": event.get("type"),
+        "occurred_at": event.get("occurred_at"),
         "workflow": {"id": getattr(workflow, "pk", None), "name": getattr(workflow, "name", None)},
-        "run_id": run_id, "data": payload,
+        "run_id": run_id,
+        "data": payload,
     }
 
 

@@ -4,14 +4,15 @@ The host is resolved and every address it resolves to is checked, so names point
 decimal/octal/hex IPv4 spellings (which the resolver turns into addresses) and cloud metadata endpoints are
 all refused. Redirects are followed by the client one hop at a time through this same check.
 """
+
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import ipaddress
 import socket
-from typing import Any, NoReturn
 from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import requests
@@ -26,10 +27,14 @@ from conversations.conf import helpdesk_setting
 Resolver = Callable[[str, int], list[str]]
 
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "metadata.azure.com"})
-METADATA_ADDRESSES = frozenset({
-    ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("169.254.170.2"),
-    ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254"),
-})
+METADATA_ADDRESSES = frozenset(
+    {
+        ipaddress.ip_address("169.254.169.254"),
+        ipaddress.ip_address("169.254.170.2"),
+        ipaddress.ip_address("100.100.100.200"),
+        ipaddress.ip_address("fd00:ec2::254"),
+    }
+)
 SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 
 
@@ -75,8 +80,14 @@ def is_forbidden_address(address: str) -> bool:
         if embedded is not None and is_forbidden_address(str(embedded)):
             return True
     return (
-        ip in METADATA_ADDRESSES or ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
-        or ip.is_unspecified or ip.is_reserved or (ip.version == 4 and ip in SHARED_ADDRESS_SPACE)
+        ip in METADATA_ADDRESSES
+        or ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_unspecified
+        or ip.is_reserved
+        or (ip.version == 4 and ip in SHARED_ADDRESS_SPACE)
     )
 
 
@@ -141,13 +152,18 @@ class _GuardedConnectionMixin:
 
     def _new_conn(self: Any) -> socket.socket:  # typed as urllib3's HTTPConnection, which the mixin extends
         try:
-            return _guarded_create_connection((self._dns_host, self.port), self.timeout,
-                                              source_address=self.source_address, socket_options=self.socket_options)
+            return _guarded_create_connection(
+                (self._dns_host, self.port),
+                self.timeout,
+                source_address=self.source_address,
+                socket_options=self.socket_options,
+            )
         except socket.gaierror as exc:
             raise NameResolutionError(self.host, self, exc) from exc
         except TimeoutError as exc:
-            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. "
-                                            f"(connect timeout={self.timeout})") from exc
+            raise ConnectTimeoutError(
+                self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
+            ) from exc
         except OSError as exc:
             raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") from exc
 
@@ -173,8 +189,10 @@ class GuardedAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPConnectionPool,
-                                                   "https": GuardedHTTPSConnectionPool}
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": GuardedHTTPConnectionPool,
+            "https": GuardedHTTPSConnectionPool,
+        }
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> NoReturn:
         raise BlockedDestination("Outbound requests are not sent through a proxy.")

@@ -4,6 +4,7 @@
 `conversations_erase` is the shared unit, also used by the retention sweep for conversations closed long ago.
 Everything happens in one transaction; stored files (attachments, recordings) are deleted after it commits.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,6 +51,7 @@ def _delete_files_after_commit(files: list) -> None:
         for stored in files:
             if stored:
                 stored.storage.delete(stored.name)
+
     transaction.on_commit(delete)
 
 
@@ -63,7 +65,7 @@ def _rewrite_json(queryset, fields: list[str], key: str, strict_for) -> int:
             setattr(row, field, strict(getattr(row, field)))
         changed.append(row)
     for start in range(0, len(changed), BATCH):
-        type(changed[0]).objects.bulk_update(changed[start:start + BATCH], fields)
+        type(changed[0]).objects.bulk_update(changed[start : start + BATCH], fields)
     return len(changed)
 
 
@@ -82,21 +84,32 @@ def _erase_messages(conversation_ids: list[int], counts: Counter) -> None:
     counts["messages"] = messages.update(body=ERASED, buttons=[])
     EmailHeaders.objects.filter(message__conversation_id__in=conversation_ids).update(
         message_id_header=Concat(Value("<erased-"), Cast("id", CharField()), Value("@erased.invalid>")),
-        in_reply_to="", references="", from_name="", from_address="", to=[], cc=[], subject=ERASED, full_text="",
-        raw=b"")
+        in_reply_to="",
+        references="",
+        from_name="",
+        from_address="",
+        to=[],
+        cc=[],
+        subject=ERASED,
+        full_text="",
+        raw=b"",
+    )
     Delivery.objects.filter(message__conversation_id__in=conversation_ids).exclude(error="").update(error=ERASED)
     Notification.objects.filter(conversation_id__in=conversation_ids).update(text=ERASED)
 
 
 def _erase_records(conversation_ids: list[int], counts: Counter) -> None:
     counts["tickets"] = Ticket.objects.filter(conversation_id__in=conversation_ids).update(
-        title=ERASED, description=ERASED)
-    counts["survey_comments"] = Survey.objects.filter(conversation_id__in=conversation_ids).exclude(
-        comment="").update(comment="")
+        title=ERASED, description=ERASED
+    )
+    counts["survey_comments"] = (
+        Survey.objects.filter(conversation_id__in=conversation_ids).exclude(comment="").update(comment="")
+    )
 
 
-def _erase_automation(scrubbers: dict[int, Scrubber], contact_ids: list[int], counts: Counter,
-                      default: Scrubber | None = None) -> None:
+def _erase_automation(
+    scrubbers: dict[int, Scrubber], contact_ids: list[int], counts: Counter, default: Scrubber | None = None
+) -> None:
     """Event payloads, run variables and step inputs/outputs of these conversations, each scrubbed of its own
     contact's values (`scrubbers` by conversation id; `default` for the contact's events outside them)."""
     ids = list(scrubbers)
@@ -105,15 +118,18 @@ def _erase_automation(scrubbers: dict[int, Scrubber], contact_ids: list[int], co
         return (scrubbers.get(conversation_id) or default).strict
 
     events = Event.objects.filter(Q(conversation_id__in=ids) | Q(contact_id__in=contact_ids))
-    counts["events"] = _rewrite_json(events.only("pk", "payload", "conversation_id"), ["payload"],
-                                     "conversation_id", strict_for)
+    counts["events"] = _rewrite_json(
+        events.only("pk", "payload", "conversation_id"), ["payload"], "conversation_id", strict_for
+    )
     runs = WorkflowRun.objects.filter(conversation_id__in=ids)
-    counts["runs"] = _rewrite_json(runs.only("pk", "variables", "conversation_id"), ["variables"],
-                                   "conversation_id", strict_for)
+    counts["runs"] = _rewrite_json(
+        runs.only("pk", "variables", "conversation_id"), ["variables"], "conversation_id", strict_for
+    )
     runs.exclude(error="").update(error=ERASED)
     steps = StepRun.objects.filter(run__conversation_id__in=ids).annotate(conversation_key=F("run__conversation_id"))
-    counts["step_runs"] = _rewrite_json(steps.only("pk", "input", "output"), ["input", "output"],
-                                        "conversation_key", strict_for)
+    counts["step_runs"] = _rewrite_json(
+        steps.only("pk", "input", "output"), ["input", "output"], "conversation_key", strict_for
+    )
     StepRun.objects.filter(run__in=runs).exclude(error="").update(error=ERASED)
 
 
@@ -136,14 +152,16 @@ def _erase_copies_elsewhere(scrubber: Scrubber) -> None:
 def _erase_admin_log(model, ids: Iterable[int], scrubber: Scrubber) -> None:
     content_type = ContentType.objects.get_for_model(model)
     LogEntry.objects.filter(content_type=content_type, object_id__in=[str(pk) for pk in ids]).update(
-        object_repr=ERASED, change_message="")
+        object_repr=ERASED, change_message=""
+    )
     for entry in LogEntry.objects.only("pk", "object_repr", "change_message"):
         if scrubber.names_the_contact(entry.object_repr) or scrubber.names_the_contact(entry.change_message):
             LogEntry.objects.filter(pk=entry.pk).update(object_repr=ERASED, change_message="")
 
 
-def conversations_erase(*, conversation_ids: list[int], scrubber: Scrubber, contact_ids: Iterable[int] = (),
-                        scan_shared_logs: bool = True) -> Counter:
+def conversations_erase(
+    *, conversation_ids: list[int], scrubber: Scrubber, contact_ids: Iterable[int] = (), scan_shared_logs: bool = True
+) -> Counter:
     """Erase the personal content of these conversations (subjects, messages, files, mail headers, tickets, survey
     comments, event payloads, run inputs and outputs); statuses, times, counts and SLA targets stay.
     `scan_shared_logs` also looks through logs shared by all conversations (endpoint errors, replay samples, the
@@ -161,7 +179,8 @@ def conversations_erase(*, conversation_ids: list[int], scrubber: Scrubber, cont
 def _erase_content(conversation_ids: list[int], counts: Counter) -> None:
     """What needs no contact's values: the texts and files of the conversations are replaced or removed."""
     counts["conversations"] = Conversation.objects.filter(pk__in=conversation_ids).update(
-        subject=ERASED, erased_at=clock.now())
+        subject=ERASED, erased_at=clock.now()
+    )
     _erase_files(conversation_ids, counts)
     _erase_messages(conversation_ids, counts)
     _erase_records(conversation_ids, counts)
@@ -176,7 +195,8 @@ def contact_erase(*, contact: Contact) -> dict[str, int]:
         counts = conversations_erase(conversation_ids=conversation_ids, scrubber=scrubber, contact_ids=[contact.pk])
         _erase_admin_log(Contact, [contact.pk], scrubber)
         Contact.objects.filter(pk=contact.pk).update(
-            name=f"Erased contact {contact.pk}", email="", phone="", attributes={}, erased_at=clock.now())
+            name=f"Erased contact {contact.pk}", email="", phone="", attributes={}, erased_at=clock.now()
+        )
         summary = {key: int(value) for key, value in sorted(counts.items())}
         record_event(type=EventType.CONTACT_ERASED, contact=contact, payload={"contact": contact.pk, **summary})
     contact.refresh_from_db()
@@ -191,11 +211,15 @@ def erase_expired_conversations(*, batch: int = BATCH) -> int:
     if not days:
         return 0
     cutoff = clock.now() - dt.timedelta(days=days)
-    expired = (Conversation.objects.filter(status=Status.CLOSED, updated_at__lt=cutoff, erased_at__isnull=True)
-               .select_related("contact").only("pk", "contact__name", "contact__email", "contact__phone")[:batch])
+    expired = (
+        Conversation.objects.filter(status=Status.CLOSED, updated_at__lt=cutoff, erased_at__isnull=True)
+        .select_related("contact")
+        .only("pk", "contact__name", "contact__email", "contact__phone")[:batch]
+    )
     scrubber_of_contact: dict[int, Scrubber] = {}
-    scrubbers = {row.pk: scrubber_of_contact.setdefault(row.contact_id, contact_scrubber(row.contact))
-                 for row in expired}
+    scrubbers = {
+        row.pk: scrubber_of_contact.setdefault(row.contact_id, contact_scrubber(row.contact)) for row in expired
+    }
     if not scrubbers:
         return 0
     with transaction.atomic():

@@ -4,6 +4,7 @@ Inside data that belongs to an erased conversation every string leaf goes, excep
 timestamp: one word of letters, digits and `_.:+-`) that name none of the contact's values. Elsewhere (endpoint
 logs, replay samples over many conversations) only strings that contain one of the contact's values go.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,28 @@ from typing import Any
 ERASED = "[erased]"
 _CODE = re.compile(r"^[A-Za-z0-9_.:+\-]{1,64}$")
 # Keys whose text is personal whatever it looks like.
-PERSONAL_KEYS = frozenset({"body", "name", "email", "phone", "subject", "comment", "text", "title", "description",
-                           "full_text", "from", "to", "cc", "note", "value", "contact_name", "address", "username"})
+PERSONAL_KEYS = frozenset(
+    {
+        "body",
+        "name",
+        "email",
+        "phone",
+        "subject",
+        "comment",
+        "text",
+        "title",
+        "description",
+        "full_text",
+        "from",
+        "to",
+        "cc",
+        "note",
+        "value",
+        "contact_name",
+        "address",
+        "username",
+    }
+)
 
 
 class Scrubber:

@@ -2,6 +2,7 @@
 
 Importing the package does not load the step modules: they import the engine, which imports this package, so a
 load at import time would close a circle that only the load order resolved."""
+
 import importlib
 import pkgutil
 

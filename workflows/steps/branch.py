@@ -4,10 +4,12 @@
 The nested steps are part of the definition; the definition validator checks them (and their depth) like top-level
 steps, and the runner walks them laid out flat (`workflows.engine.program`). The step itself only chooses.
 """
+
 from typing import Any
-from django.utils.translation import gettext_noop
-from django.utils.translation import gettext
+
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+
 from workflows.engine import conditions
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
@@ -20,17 +22,35 @@ class BranchStep(StepType):
     label = _("Branch")
     category = "flow"
     schema = {
-        "type": "object", "required": ["branches"], "additionalProperties": False,
+        "type": "object",
+        "required": ["branches"],
+        "additionalProperties": False,
         "properties": {
-            "branches": {"type": "array", "minItems": 1, "maxItems": 10, "x-editor": "json",
-                         "description": gettext_noop('Each path: {"name", "condition": {"all": [...]}, "steps": '
-                                                     '[...]}; the first whose condition holds runs.'),
-                         "items": {
-                "type": "object", "required": ["name", "condition"], "additionalProperties": False,
-                "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100},
-                               "condition": {"type": "object"}, "steps": {"type": "array"}}}},
-            "else": {"type": "array", "x-editor": "json",
-                     "description": gettext_noop("The steps that run when no branch condition holds.")},
+            "branches": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 10,
+                "x-editor": "json",
+                "description": gettext_noop(
+                    'Each path: {"name", "condition": {"all": [...]}, "steps": '
+                    "[...]}; the first whose condition holds runs."
+                ),
+                "items": {
+                    "type": "object",
+                    "required": ["name", "condition"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "condition": {"type": "object"},
+                        "steps": {"type": "array"},
+                    },
+                },
+            },
+            "else": {
+                "type": "array",
+                "x-editor": "json",
+                "description": gettext_noop("The steps that run when no branch condition holds."),
+            },
         },
     }
     has_side_effects = False
@@ -40,7 +60,12 @@ class BranchStep(StepType):
         for index, branch in enumerate(config["branches"]):
             name = branch["name"].strip()
             if name.casefold() == ELSE or name.casefold() in seen:
-                errors.append((f"branches[{index}].name", gettext('Each branch needs its own name (not "%(name)s").') % {"name": ELSE}))
+                errors.append(
+                    (
+                        f"branches[{index}].name",
+                        gettext('Each branch needs its own name (not "%(name)s").') % {"name": ELSE},
+                    )
+                )
             seen.add(name.casefold())
             errors += conditions.validate(branch["condition"], f"branches[{index}].condition")
         return errors

@@ -1,7 +1,10 @@
 """`condition`: evaluate a condition tree; when false, the step's `on_false` decides (stop, continue, skip_next)."""
+
 from typing import Any
+
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
 from workflows.engine import conditions
 from workflows.steps.registry import DefinitionInfo, Outcome, StepContext, StepOutcome, StepType, step_types
 

@@ -1,12 +1,13 @@
 """`custom_action`: run a published custom action (docs/managers.md). The templated input is checked against the
 action's input JSON Schema before the call and the reply against its output schema after; a schema failure fails the
 step with the jsonschema message (never raised). The reply is saved to `vars.<action>` (or `vars.<save_as>`)."""
+
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from workflows.integrations import custom_actions
 from workflows.models import CustomAction
@@ -24,7 +25,9 @@ class CustomActionStep(OutboundStep):
     type = "custom_action"
     label = _("Custom action")
     schema = {
-        "type": "object", "required": ["action"], "additionalProperties": False,
+        "type": "object",
+        "required": ["action"],
+        "additionalProperties": False,
         "properties": {
             "action": {"type": ["string", "integer"], "minLength": 1},
             "input": {"type": "object"},
@@ -64,6 +67,7 @@ class CustomActionStep(OutboundStep):
         result = {"status_code": response.status_code, "response": output}
         errors = custom_actions.schema_errors(action.output_schema, output, where="output")
         if errors:
-            return StepOutcome.failed(f'Custom action "{action.name}" output breaks its schema: ' + "; ".join(errors),
-                                      **result)
+            return StepOutcome.failed(
+                f'Custom action "{action.name}" output breaks its schema: ' + "; ".join(errors), **result
+            )
         return StepOutcome(output=result, variables={rendered.get("save_as") or action.name: output})

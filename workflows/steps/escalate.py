@@ -4,12 +4,13 @@ internal note with the reason, the context an agent needs and optionally the tra
 Without a `team` the conversation stays where it is and its current team is notified. The assignee is kept only
 when they belong to the team it is escalated to; otherwise the conversation waits in that team's queue.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations import selectors, services
 from conversations.choices import PRIORITY_RANK, Priority, SenderType
@@ -27,7 +28,8 @@ class EscalateStep(StepType):
     label = _("Escalate")
     internal = True
     schema = {
-        "type": "object", "additionalProperties": False,
+        "type": "object",
+        "additionalProperties": False,
         "properties": {
             "team": {"type": ["string", "integer"], "minLength": 1, "minimum": 1},
             "priority": {"enum": list(Priority.values)},
@@ -47,17 +49,32 @@ class EscalateStep(StepType):
         wanted = config.get("priority", Priority.URGENT)
         priority = wanted if PRIORITY_RANK[Priority(wanted)] > PRIORITY_RANK[Priority(current)] else current
         notified_team = team or (conversation.team if conversation.team_id else None)
-        note = escalation_note(ctx, team=notified_team, priority=priority, reason=rendered.get("note", ""),
-                               include_transcript=config.get("include_transcript", True))
-        return {"team": team, "priority": priority, "note": note, "notified_team": notified_team,
-                "to": notifications.team_addresses(notified_team) if notified_team else []}
+        note = escalation_note(
+            ctx,
+            team=notified_team,
+            priority=priority,
+            reason=rendered.get("note", ""),
+            include_transcript=config.get("include_transcript", True),
+        )
+        return {
+            "team": team,
+            "priority": priority,
+            "note": note,
+            "notified_team": notified_team,
+            "to": notifications.team_addresses(notified_team) if notified_team else [],
+        }
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         if ctx.conversation is None:
             return {"would": str(self.label), "input": self.render(config, ctx), "error": NO_CONVERSATION}
         plan = self._plan(config, ctx)
-        return {"would": str(self.label), "team": plan["team"].name if plan["team"] else None,
-                "priority": plan["priority"], "note": plan["note"], "notify": plan["to"]}
+        return {
+            "would": str(self.label),
+            "team": plan["team"].name if plan["team"] else None,
+            "priority": plan["priority"],
+            "note": plan["note"],
+            "notify": plan["to"],
+        }
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         conversation = ctx.conversation
@@ -69,19 +86,30 @@ class EscalateStep(StepType):
                 keep = _is_member(conversation.assignee_id, plan["team"])
                 unassign: dict[str, Any] = {} if keep else {"assignee": None}
                 services.conversation_assign(conversation=conversation, team=plan["team"], depth=ctx.depth, **unassign)
-            services.conversation_raise_priority(conversation=conversation, priority=plan["priority"],
-                                                 depth=ctx.depth)
-            note = services.message_create(conversation=conversation, body=plan["note"],
-                                           sender_type=SenderType.SYSTEM, internal=True, depth=ctx.depth)
+            services.conversation_raise_priority(conversation=conversation, priority=plan["priority"], depth=ctx.depth)
+            note = services.message_create(
+                conversation=conversation,
+                body=plan["note"],
+                sender_type=SenderType.SYSTEM,
+                internal=True,
+                depth=ctx.depth,
+            )
             if plan["to"]:
-                notifications.send(to=plan["to"], subject=f"Escalated: {_title(conversation)}",
-                                   body=f"{plan['note']}\n\n--\n{notifications.conversation_link(conversation)}")
-        return StepOutcome(output={
-            "team": conversation.team.name if conversation.team is not None else None,
-            "assignee": conversation.assignee.get_username() if conversation.assignee is not None else None,
-            "priority": conversation.priority, "note_message_id": note.pk, "notified": plan["to"],
-            **({} if plan["to"] else {"notice": "no team email or member email to notify"}),
-        })
+                notifications.send(
+                    to=plan["to"],
+                    subject=f"Escalated: {_title(conversation)}",
+                    body=f"{plan['note']}\n\n--\n{notifications.conversation_link(conversation)}",
+                )
+        return StepOutcome(
+            output={
+                "team": conversation.team.name if conversation.team is not None else None,
+                "assignee": conversation.assignee.get_username() if conversation.assignee is not None else None,
+                "priority": conversation.priority,
+                "note_message_id": note.pk,
+                "notified": plan["to"],
+                **({} if plan["to"] else {"notice": "no team email or member email to notify"}),
+            }
+        )
 
 
 def _is_member(user_id: int | None, team: Team) -> bool:
@@ -92,14 +120,18 @@ def _title(conversation: Conversation) -> str:
     return f"Conversation #{conversation.pk}: {conversation.subject or '(no subject)'}"
 
 
-def escalation_note(ctx: StepContext, *, team: Team | None, priority: str, reason: str, include_transcript: bool) -> str:
+def escalation_note(
+    ctx: StepContext, *, team: Team | None, priority: str, reason: str, include_transcript: bool
+) -> str:
     """The internal note: why, to whom, the context an agent needs, then the transcript when asked for."""
-    head = "\n".join([
-        f"Escalated{f' to {team.name}' if team else ''} (priority {priority}).",
-        *([reason.strip()] if reason.strip() else []),
-        "",
-        *context_lines(ctx.data),
-    ])
+    head = "\n".join(
+        [
+            f"Escalated{f' to {team.name}' if team else ''} (priority {priority}).",
+            *([reason.strip()] if reason.strip() else []),
+            "",
+            *context_lines(ctx.data),
+        ]
+    )
     if not include_transcript:
         return head
     return head + "\n\n" + transcript(ctx.conversation, NOTE_LIMIT - len(head) - 2)
@@ -121,8 +153,10 @@ def context_lines(data: dict[str, Any]) -> list[str]:
 
 def transcript(conversation: Conversation | None, budget: int) -> str:
     """The public messages, oldest first; when they do not fit the note, the latest ones that do."""
-    lines = [f"[{m.created_at:%Y-%m-%d %H:%M}] {m.get_sender_type_display()}: {m.body}"
-             for m in Message.objects.filter(conversation=conversation, internal=False).order_by("created_at", "pk")]
+    lines = [
+        f"[{m.created_at:%Y-%m-%d %H:%M}] {m.get_sender_type_display()}: {m.body}"
+        for m in Message.objects.filter(conversation=conversation, internal=False).order_by("created_at", "pk")
+    ]
     header, omitted = "Transcript:", "(earlier messages omitted)"
     kept: list[str] = []
     used = len(header) + len(omitted) + 2
@@ -134,4 +168,3 @@ def transcript(conversation: Conversation | None, budget: int) -> str:
     if not lines:
         kept = ["(no messages)"]
     return "\n".join([header, *([omitted] if len(kept) < len(lines) else []), *kept])
-

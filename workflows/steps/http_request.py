@@ -1,23 +1,32 @@
 """`http_request`: call any HTTP API with templated headers and a JSON body built from typed values (the CloudTalk
 "API request" action); the response JSON is saved to `vars.<save_as>`."""
+
 from __future__ import annotations
 
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from workflows.integrations.services import integration_url
 from workflows.models import HttpMethod
 from workflows.outbound.client import OutboundRequest, OutboundResponse
 from workflows.steps.outbound import OutboundStep
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, step_types
-from workflows.integrations.services import integration_url
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "on"})
-KEY_VALUE: dict[str, Any] = {"type": "object", "required": ["key", "value"], "additionalProperties": False,
-             "properties": {"key": {"type": "string", "minLength": 1}, "value": {"type": ["string", "number", "boolean", "null"]}}}
+KEY_VALUE: dict[str, Any] = {
+    "type": "object",
+    "required": ["key", "value"],
+    "additionalProperties": False,
+    "properties": {
+        "key": {"type": "string", "minLength": 1},
+        "value": {"type": ["string", "number", "boolean", "null"]},
+    },
+}
 
 
 class ValueFormatError(ValueError):
@@ -54,8 +63,12 @@ def to_auto(text: Any) -> Any:
     return text
 
 
-FORMATS = {"number": to_number, "boolean": to_boolean, "string": lambda text: "" if text is None else str(text),
-           "auto": to_auto}
+FORMATS = {
+    "number": to_number,
+    "boolean": to_boolean,
+    "string": lambda text: "" if text is None else str(text),
+    "auto": to_auto,
+}
 
 
 def build_body(values: list[dict[str, Any]]) -> dict[str, Any]:
@@ -76,13 +89,18 @@ class HttpRequestStep(OutboundStep):
     type = "http_request"
     label = _("HTTP request")
     schema = {
-        "type": "object", "additionalProperties": False,
+        "type": "object",
+        "additionalProperties": False,
         "properties": {
-            "url": {"type": "string", "minLength": 1}, "integration": {"type": ["string", "integer"]},
-            "path": {"type": "string"}, "method": {"enum": list(HttpMethod.values)},
+            "url": {"type": "string", "minLength": 1},
+            "integration": {"type": ["string", "integer"]},
+            "path": {"type": "string"},
+            "method": {"enum": list(HttpMethod.values)},
             "headers": {"type": "array", "items": KEY_VALUE},
-            "values": {"type": "array", "items": {**KEY_VALUE, "properties": {
-                **KEY_VALUE["properties"], "format": {"enum": list(FORMATS)}}}},
+            "values": {
+                "type": "array",
+                "items": {**KEY_VALUE, "properties": {**KEY_VALUE["properties"], "format": {"enum": list(FORMATS)}}},
+            },
             "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
             "save_as": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
         },
@@ -110,8 +128,13 @@ class HttpRequestStep(OutboundStep):
         if method in ("GET", "DELETE") and body:
             url += ("&" if "?" in url else "?") + urlencode(body)
             body = None
-        return OutboundRequest(method=method, url=url, headers=headers, json_body=body if body != {} else None,
-                               timeout=rendered.get("timeout_seconds"))
+        return OutboundRequest(
+            method=method,
+            url=url,
+            headers=headers,
+            json_body=body if body != {} else None,
+            timeout=rendered.get("timeout_seconds"),
+        )
 
     def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         outcome = super().read_response(response, rendered, ctx)

@@ -3,6 +3,7 @@
 language (`pt-br`, then `pt`), else the site's LANGUAGE_CODE, else the step's own text, like Zendesk's dynamic
 content; the step's recorded input is the text that was chosen.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,9 +16,16 @@ LANGUAGE_TAG = "^[a-z]{2,3}(-[a-z0-9]{2,8})?$"
 def translations_schema(*keys: str, max_length: int = 20000) -> dict[str, Any]:
     """The JSON Schema of a step's `translations`: language tag -> {key: text} for the translatable keys."""
     text = {"type": "string", "minLength": 1, "maxLength": max_length}
-    return {"type": "object", "propertyNames": {"pattern": LANGUAGE_TAG},
-            "additionalProperties": {"type": "object", "additionalProperties": False, "minProperties": 1,
-                                     "properties": {key: text for key in keys}}}
+    return {
+        "type": "object",
+        "propertyNames": {"pattern": LANGUAGE_TAG},
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {key: text for key in keys},
+        },
+    }
 
 
 def _candidates(language: str) -> list[str]:

@@ -3,6 +3,7 @@
 `EMAIL_BACKEND` comes from settings (SMTP in production, the console by default, locmem in tests). A delivery
 failure is raised as a ValidationError so the step's writes roll back and the run log shows a readable reason.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -66,7 +67,9 @@ def check_addresses(addresses: Iterable[str], key: str) -> list[str]:
 
 def conversation_link(conversation: Conversation) -> str:
     """Where an agent opens the conversation (the admin change page)."""
-    return str(helpdesk_setting("SITE_URL")) + reverse("admin:conversations_conversation_change", args=[conversation.pk])
+    return str(helpdesk_setting("SITE_URL")) + reverse(
+        "admin:conversations_conversation_change", args=[conversation.pk]
+    )
 
 
 def send(*, to: list[str], subject: str, body: str) -> None:

@@ -3,13 +3,15 @@
 Recipients are resolved when the step runs (users by id, username or email; teams by id or name); an unknown
 user or team fails the step naming it before anything is sent. The email ends with a link to the conversation.
 """
+
 from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.core.exceptions import ValidationError
 
-from workflows.steps import notifications
 from workflows.engine.context import template_error
+from workflows.steps import notifications
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 REFERENCES = {"type": "array", "items": {"type": ["string", "integer"], "minLength": 1, "minimum": 1}}
@@ -21,7 +23,9 @@ class NotifyStep(StepType):
     type = "notify"
     label = _("Notify")
     schema = {
-        "type": "object", "required": ["text"], "additionalProperties": False,
+        "type": "object",
+        "required": ["text"],
+        "additionalProperties": False,
         "properties": {
             "users": REFERENCES,
             "teams": REFERENCES,
@@ -40,8 +44,11 @@ class NotifyStep(StepType):
 
     def _email(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         rendered = self.render(config, ctx)
-        return {"to": recipients(config, rendered), "subject": rendered.get("subject") or default_subject(ctx),
-                "body": with_link(rendered["text"], ctx)}
+        return {
+            "to": recipients(config, rendered),
+            "subject": rendered.get("subject") or default_subject(ctx),
+            "body": with_link(rendered["text"], ctx),
+        }
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         return {"would": gettext("Send an internal email"), **self._email(config, ctx)}

@@ -2,6 +2,7 @@
 idempotency key, and turning a failed request into a retry later (exponential backoff with jitter, honouring
 Retry-After) or a final failure.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,19 +11,18 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-
-from conversations import clock
-from workflows.integrations import services as integrations
-from workflows.integrations import secrets as secret_store
-from workflows.integrations.secrets import SealedSecrets
-from workflows.models import Endpoint
 from django.core.exceptions import ValidationError
 
+from conversations import clock
+from conversations.conf import helpdesk_setting
 from workflows.engine import sandbox
 from workflows.engine.context import RenderError, render_value
 from workflows.integrations import binding
 from workflows.integrations import delivery as health
-from conversations.conf import helpdesk_setting
+from workflows.integrations import secrets as secret_store
+from workflows.integrations import services as integrations
+from workflows.integrations.secrets import SealedSecrets
+from workflows.models import Endpoint
 from workflows.outbound.client import OutboundError, OutboundRequest, OutboundResponse, idempotency_key
 from workflows.outbound.ssrf import BlockedDestination
 from workflows.steps.registry import Outcome, StepContext, StepOutcome, StepType
@@ -44,13 +44,15 @@ def outcome_for_error(exc: Exception, attempts: int) -> StepOutcome:
     if isinstance(exc, OutboundError) and exc.transient and attempts < helpdesk_setting("RETRY_MAX_ATTEMPTS"):
         delay = backoff_seconds(attempts, exc.retry_after)
         resume_at = clock.now() + dt.timedelta(seconds=delay)
-        return StepOutcome(status=Outcome.RETRY, resume_at=resume_at, error=f"{exc} (retry {attempts} in {delay:.0f}s)",
-                           output=output)
+        return StepOutcome(
+            status=Outcome.RETRY, resume_at=resume_at, error=f"{exc} (retry {attempts} in {delay:.0f}s)", output=output
+        )
     return StepOutcome.failed(str(exc), **output)
 
 
-def attempt_at(destination: health.Destination, ctx: StepContext, send: Callable[[], Any],
-               hidden: Iterable[str] = ()) -> tuple[Any, StepOutcome | None]:
+def attempt_at(
+    destination: health.Destination, ctx: StepContext, send: Callable[[], Any], hidden: Iterable[str] = ()
+) -> tuple[Any, StepOutcome | None]:
     """One attempt through `send` at `destination`: fail fast when the endpoint is disabled, count the attempt on it,
     and turn a failure into a retry or a final failure. Returns (what `send` returned, None) or (None, the outcome);
     a failed outcome names the endpoint, so a re-enable can find the deliveries that failed there."""
@@ -100,8 +102,9 @@ class OutboundStep(StepType):
             return []
         errors = binding.secret_errors(config, self.templated, integration, names_integration=integration is not None)
         for key in urls if integration is not None else ():
-            problem = binding.url_binding_error(integration, config[key], may_be_path=key == "path",
-                                                default_base=self.default_base(config))
+            problem = binding.url_binding_error(
+                integration, config[key], may_be_path=key == "path", default_base=self.default_base(config)
+            )
             if problem:
                 errors.append((key, problem))
         return errors
@@ -117,8 +120,9 @@ class OutboundStep(StepType):
             sealed = secret_store.sealed_secrets(integration)
             data = {**ctx.data, "secrets": sealed.refs}
         with sandbox.render_deadline():  # one deadline for the whole config
-            rendered = {key: render_value(value, data) if key in self.templated else value
-                        for key, value in config.items()}
+            rendered = {
+                key: render_value(value, data) if key in self.templated else value for key, value in config.items()
+            }
         return rendered, sealed
 
     def render(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
@@ -137,8 +141,9 @@ class OutboundStep(StepType):
     def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         """Default: the response JSON (or text) is the output."""
         body = response.json()
-        return StepOutcome(output={"status_code": response.status_code,
-                                   "response": body if body is not None else response.excerpt})
+        return StepOutcome(
+            output={"status_code": response.status_code, "response": body if body is not None else response.excerpt}
+        )
 
     def request_key(self, ctx: StepContext) -> str:
         run_id = ctx.run.pk if ctx.run is not None else "dry-run"
@@ -152,8 +157,15 @@ class OutboundStep(StepType):
             request = self.build_request(rendered, integration, ctx)
         except BlockedDestination as exc:  # e.g. a path rendering to another host than the integration's
             raise ValidationError(f"Blocked destination: {exc}") from exc
-        described = {"would": str(self.label), "request": {"method": request.method, "url": request.url,
-                                                      "headers": request.headers, "json": request.json_body}}
+        described = {
+            "would": str(self.label),
+            "request": {
+                "method": request.method,
+                "url": request.url,
+                "headers": request.headers,
+                "json": request.json_body,
+            },
+        }
         # A dry run shows `****`, never a secret.
         masked: dict[str, Any] = secret_store.mask(described, secret_store.secret_values())
         return masked
@@ -167,8 +179,13 @@ class OutboundStep(StepType):
             return StepOutcome.failed(str(exc))
         except BlockedDestination as exc:  # the URL rendered to another host than the integration's
             return StepOutcome.failed(f"Blocked destination: {exc}")
-        send = functools.partial(integrations.send_with_integration, integration, request, key=self.request_key(ctx),
-                                 default_base=self.default_base(rendered))
+        send = functools.partial(
+            integrations.send_with_integration,
+            integration,
+            request,
+            key=self.request_key(ctx),
+            default_base=self.default_base(rendered),
+        )
         return self.deliver(request, integration, ctx, send, rendered)
 
     def destination(self, request: OutboundRequest, integration: Any) -> health.Destination:
@@ -176,8 +193,15 @@ class OutboundStep(StepType):
         kind = self.endpoint_kind or ("integration" if integration is not None else "http")
         return health.destination(kind, request.url, integration)
 
-    def deliver(self, request: OutboundRequest, integration: Any, ctx: StepContext,
-                send: Callable[[], OutboundResponse], rendered: dict[str, Any], hidden: Iterable[str] = ()) -> StepOutcome:
+    def deliver(
+        self,
+        request: OutboundRequest,
+        integration: Any,
+        ctx: StepContext,
+        send: Callable[[], OutboundResponse],
+        rendered: dict[str, Any],
+        hidden: Iterable[str] = (),
+    ) -> StepOutcome:
         """Make one attempt through `send` at the request's endpoint (see `attempt_at`) and read its reply."""
         response, failed = attempt_at(self.destination(request, integration), ctx, send, hidden)
         if failed is not None:

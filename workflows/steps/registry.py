@@ -4,15 +4,17 @@ A step type declares its config JSON Schema (the single source of validation for
 templates), extra checks jsonschema cannot express, a dry-run description and its execution. The runner knows no
 step type by name.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext
 import contextlib
 import datetime as dt
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils.translation import gettext
 
 from workflows.engine import sandbox
 from workflows.engine.context import render_value
@@ -21,6 +23,7 @@ from workflows.steps.languages import localized
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise  # dev-only stubs helper: annotations only
+
     from conversations.models import Conversation, Event
     from workflows.models import StepRun, WorkflowRun
 
@@ -53,7 +56,7 @@ class StepOutcome:
     chosen_path: int | None = None
 
     @classmethod
-    def failed(cls, error: str, **output: Any) -> "StepOutcome":
+    def failed(cls, error: str, **output: Any) -> StepOutcome:
         return cls(status=Outcome.FAILED, error=error, output=output)
 
 
@@ -133,8 +136,10 @@ class StepType:
 
     def mask_write_only(self, config: dict[str, Any]) -> dict[str, Any]:
         """The config as reads show it: each write-only key that holds a value replaced by WRITE_ONLY_MASK."""
-        return {key: WRITE_ONLY_MASK if key in self.write_only and value not in ("", None) else value
-                for key, value in config.items()}
+        return {
+            key: WRITE_ONLY_MASK if key in self.write_only and value not in ("", None) else value
+            for key, value in config.items()
+        }
 
     def render(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """The config with its templated keys rendered over the run context (the step's recorded input); texts in
@@ -142,8 +147,9 @@ class StepType:
         if "translations" in config:
             config = localized(config, ((ctx.data.get("contact") or {}).get("language") or ""))
         with sandbox.render_deadline():  # one deadline for the whole config
-            return {key: render_value(value, ctx.data) if key in self.templated else value
-                    for key, value in config.items()}
+            return {
+                key: render_value(value, ctx.data) if key in self.templated else value for key, value in config.items()
+            }
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """What the step would do, for a dry run: by default, its rendered input."""
@@ -169,8 +175,10 @@ class StepTypeRegistry:
         if not cls.type or not cls.label:
             raise ValueError(f"{cls.__name__} needs a type and a label")
         if cls.type in self._types:
-            raise ValueError(f"Step type {cls.type!r} is registered twice ({cls.__name__} and "
-                             f"{type(self._types[cls.type]).__name__})")
+            raise ValueError(
+                f"Step type {cls.type!r} is registered twice ({cls.__name__} and "
+                f"{type(self._types[cls.type]).__name__})"
+            )
         self._types[cls.type] = cls()
         return cls
 

@@ -5,11 +5,12 @@ eligible agent assigned longest ago) and `least_busy` (the eligible agent with t
 When nobody is eligible the conversation waits in the team's queue (team set, no assignee, `queued_since`) and the
 output says why: that is a routing result, not a failure; the queue offers it to the next agent whose seat frees.
 """
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
+
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from conversations import selectors, services
 from workflows.steps import routing
@@ -25,9 +26,14 @@ class RouteStep(StepType):
     label = _("Route")
     internal = True
     schema = {
-        "type": "object", "required": ["strategy"], "additionalProperties": False,
-        "properties": {"team": REFERENCE, "agent": REFERENCE, "strategy": {"enum": list(routing.STRATEGIES),
-                                                                             "default": routing.LEAST_BUSY}},
+        "type": "object",
+        "required": ["strategy"],
+        "additionalProperties": False,
+        "properties": {
+            "team": REFERENCE,
+            "agent": REFERENCE,
+            "strategy": {"enum": list(routing.STRATEGIES), "default": routing.LEAST_BUSY},
+        },
     }
     templated = ("team", "agent")
     references = {"team": "team", "agent": "agent"}
@@ -40,26 +46,41 @@ class RouteStep(StepType):
             return []
         errors = []
         if "team" not in config:
-            errors.append(("team", gettext("The %(strategy)s strategy picks an agent of a team: name the team.")
-                           % {"strategy": strategy}))
+            errors.append(
+                (
+                    "team",
+                    gettext("The %(strategy)s strategy picks an agent of a team: name the team.")
+                    % {"strategy": strategy},
+                )
+            )
         if "agent" in config:
-            errors.append(("agent", gettext("The %(strategy)s strategy chooses the agent itself; use specific to name "
-                                            "one.") % {"strategy": strategy}))
+            errors.append(
+                (
+                    "agent",
+                    gettext("The %(strategy)s strategy chooses the agent itself; use specific to name one.")
+                    % {"strategy": strategy},
+                )
+            )
         return errors
 
     def _decide(self, config: dict[str, Any], ctx: StepContext, lock: bool) -> routing.RoutingDecision:
         rendered = self.render(config, ctx)
         team = selectors.resolve_team(rendered["team"]) if _given(rendered.get("team")) else None
         agent = selectors.resolve_agent(rendered["agent"]) if _given(rendered.get("agent")) else None
-        return routing.decide(conversation=ctx.require_conversation(), strategy=config["strategy"], team=team, agent=agent,
-                              lock=lock)
+        return routing.decide(
+            conversation=ctx.require_conversation(), strategy=config["strategy"], team=team, agent=agent, lock=lock
+        )
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         if ctx.conversation is None:
             return {"would": str(self.label), "input": self.render(config, ctx), "error": NO_CONVERSATION}
         decision = self._decide(config, ctx, lock=False)
-        return {"would": str(self.label), "input": self.render(config, ctx), "strategy": config["strategy"],
-                **decision.as_data()}
+        return {
+            "would": str(self.label),
+            "input": self.render(config, ctx),
+            "strategy": config["strategy"],
+            **decision.as_data(),
+        }
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:

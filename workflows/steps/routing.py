@@ -10,6 +10,7 @@ When deciding for real (`lock=True`, inside the step's transaction) the candidat
 `SELECT ... FOR UPDATE` in a fixed order, so two runs routing at once on PostgreSQL take turns and the second one
 counts the first one's assignment: nobody goes over capacity. SQLite serialises writers anyway.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,7 @@ from conversations.routing.state import WAITING_STATUSES
 SPECIFIC, ROUND_ROBIN, LEAST_BUSY = "specific", "round_robin", "least_busy"
 STRATEGIES = (SPECIFIC, ROUND_ROBIN, LEAST_BUSY)
 
-_NEVER = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 @dataclass
@@ -43,8 +44,13 @@ class Candidate:
         return self.profile.status == AgentStatus.ONLINE and self.load < self.profile.capacity
 
     def as_data(self) -> dict[str, Any]:
-        return {"agent": self.profile.user.get_username(), "status": self.profile.status,
-                "load": self.load, "capacity": self.profile.capacity, "skills": list(self.profile.skills or [])}
+        return {
+            "agent": self.profile.user.get_username(),
+            "status": self.profile.status,
+            "load": self.load,
+            "capacity": self.profile.capacity,
+            "skills": list(self.profile.skills or []),
+        }
 
 
 @dataclass
@@ -77,8 +83,13 @@ def _profiles(queryset: QuerySet[Any], lock: bool) -> list[AgentProfile]:
 
 def open_loads(user_ids: list[int], conversation: Conversation) -> dict[int, int]:
     """Open conversations per agent, leaving out the one being routed (re-routing it must not count it twice)."""
-    rows = (Conversation.objects.filter(assignee_id__in=user_ids, status__in=WAITING_STATUSES)
-            .exclude(pk=conversation.pk).values("assignee_id").annotate(count=Count("id")).order_by())
+    rows = (
+        Conversation.objects.filter(assignee_id__in=user_ids, status__in=WAITING_STATUSES)
+        .exclude(pk=conversation.pk)
+        .values("assignee_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
     return {row["assignee_id"]: row["count"] for row in rows}
 
 
@@ -127,8 +138,11 @@ def decide_specific(*, conversation: Conversation, team: Team | None, agent: Any
     """The named agent if online and below capacity; otherwise (or with no agent) the team alone, where the
     conversation waits in the team's queue."""
     if agent is None:
-        return RoutingDecision(team=team, keep_assignee=_is_member(conversation.assignee_id, team),
-                               reason="no agent named: assigned to the team")
+        return RoutingDecision(
+            team=team,
+            keep_assignee=_is_member(conversation.assignee_id, team),
+            reason="no agent named: assigned to the team",
+        )
     profiles = _profiles(AgentProfile.objects.filter(user=agent), lock)
     if not profiles:
         raise ValidationError({"agent": f'"{agent.get_username()}" is not an agent (no agent profile).'})
@@ -136,8 +150,9 @@ def decide_specific(*, conversation: Conversation, team: Team | None, agent: Any
     if candidate.eligible:
         return RoutingDecision(team=team, agent=agent, reason="the named agent", candidates=[candidate])
     outcome = "waits in the team's queue" if team else "nothing changed"
-    return RoutingDecision(team=team, candidates=[candidate],
-                           reason=f"{agent.get_username()} {_unavailable_reason(candidate)}: {outcome}")
+    return RoutingDecision(
+        team=team, candidates=[candidate], reason=f"{agent.get_username()} {_unavailable_reason(candidate)}: {outcome}"
+    )
 
 
 def decide_for_team(*, conversation: Conversation, team: Team, strategy: str, lock: bool) -> RoutingDecision:
@@ -151,12 +166,19 @@ def decide_for_team(*, conversation: Conversation, team: Team, strategy: str, lo
     candidates = candidates_for(profiles, conversation)
     current = next((c for c in candidates if c.profile.user_id == conversation.assignee_id and c.eligible), None)
     if current is not None:
-        return RoutingDecision(team=team, agent=current.profile.user, candidates=candidates,
-                               reason="already assigned to an online agent of the team")
+        return RoutingDecision(
+            team=team,
+            agent=current.profile.user,
+            candidates=candidates,
+            reason="already assigned to an online agent of the team",
+        )
     chosen = PICKERS[strategy](skilled_or_relaxed(candidates, conversation, team))
     if chosen is None:
-        return RoutingDecision(team=team, candidates=candidates,
-                               reason="no agent of the team is available below capacity: waits in the team's queue")
+        return RoutingDecision(
+            team=team,
+            candidates=candidates,
+            reason="no agent of the team is available below capacity: waits in the team's queue",
+        )
     return RoutingDecision(team=team, agent=chosen.profile.user, candidates=candidates, reason=strategy)
 
 
@@ -168,8 +190,9 @@ def _is_member(user_id: int | None, team: Team | None) -> bool:
     return AgentProfile.objects.filter(user_id=user_id, teams=team).exists()
 
 
-def decide(*, conversation: Conversation, strategy: str, team: Team | None, agent: Any,
-           lock: bool = False) -> RoutingDecision:
+def decide(
+    *, conversation: Conversation, strategy: str, team: Team | None, agent: Any, lock: bool = False
+) -> RoutingDecision:
     """Where the conversation would go under `strategy`; writes nothing. `lock` only inside a transaction."""
     if strategy == SPECIFIC:
         return decide_specific(conversation=conversation, team=team, agent=agent, lock=lock)

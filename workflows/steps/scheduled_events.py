@@ -1,6 +1,9 @@
 """`schedule_event` / `clear_scheduled_event`: promise a later `scheduled_event.fired` unless it is cleared first."""
+
 from typing import Any
+
 from django.utils.translation import gettext_lazy as _
+
 from conversations import clock
 from workflows.choices import ScheduledEventStatus
 from workflows.models import ScheduledEvent
@@ -23,8 +26,12 @@ class ScheduleEventStep(StepType):
     type = "schedule_event"
     label = _("Schedule event")
     category = "flow"
-    schema = {"type": "object", "required": ["name"], "additionalProperties": False,
-              "properties": {"name": NAME_SCHEMA, **DURATION_PROPERTIES}}
+    schema = {
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": False,
+        "properties": {"name": NAME_SCHEMA, **DURATION_PROPERTIES},
+    }
 
     def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         return validate_duration(config)
@@ -35,8 +42,11 @@ class ScheduleEventStep(StepType):
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         scheduled = ScheduledEvent.objects.create(
-            conversation=ctx.require_conversation(), name=config["name"], fire_at=clock.now() + duration_of(config),
-            depth=ctx.depth, created_by_run=ctx.run,
+            conversation=ctx.require_conversation(),
+            name=config["name"],
+            fire_at=clock.now() + duration_of(config),
+            depth=ctx.depth,
+            created_by_run=ctx.run,
         )
         return StepOutcome(output={"scheduled_event_id": scheduled.pk, "fire_at": scheduled.fire_at.isoformat()})
 
@@ -46,7 +56,12 @@ class ClearScheduledEventStep(StepType):
     type = "clear_scheduled_event"
     label = _("Clear scheduled event")
     category = "flow"
-    schema = {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {"name": NAME_SCHEMA}}
+    schema = {
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": False,
+        "properties": {"name": NAME_SCHEMA},
+    }
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         cleared = ScheduledEvent.objects.filter(

@@ -4,15 +4,17 @@ Like Zendesk's outbound email comments, the email is recorded as a public `syste
 API see what the customer received; `record_message: false` leaves the conversation untouched. With no address
 (the contact has no email and no `to` is given) the step fails and says so: nothing is sent or recorded.
 """
+
 from typing import Any
-from django.utils.translation import gettext_lazy as _
+
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.choices import SenderType
 from workflows.steps import notifications
-from workflows.steps.notify import literal_address_errors
 from workflows.steps.languages import translations_schema
+from workflows.steps.notify import literal_address_errors
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 NO_CONVERSATION = "This step needs a conversation; the event has none."
@@ -23,7 +25,9 @@ class SendEmailStep(StepType):
     type = "send_email"
     label = _("Send email")
     schema = {
-        "type": "object", "required": ["subject", "body"], "additionalProperties": False,
+        "type": "object",
+        "required": ["subject", "body"],
+        "additionalProperties": False,
         "properties": {
             "to": {"type": "string", "minLength": 1, "maxLength": 1000},
             "subject": {"type": "string", "minLength": 1, "maxLength": 250},
@@ -48,8 +52,11 @@ class SendEmailStep(StepType):
         return {"to": addresses, "subject": rendered["subject"], "body": rendered["body"]}
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        return {"would": str(self.label), **self._email(config, ctx),
-                "record_message": config.get("record_message", True)}
+        return {
+            "would": str(self.label),
+            **self._email(config, ctx),
+            "record_message": config.get("record_message", True),
+        }
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None:
@@ -57,9 +64,13 @@ class SendEmailStep(StepType):
         email = self._email(config, ctx)
         output = {"to": email["to"], "subject": email["subject"]}
         if config.get("record_message", True):
-            message = services.message_create(conversation=ctx.conversation, body=email["body"],
-                                              sender_type=SenderType.SYSTEM, depth=ctx.depth,
-                                              deliver=False)  # this step sends its own mail
+            message = services.message_create(
+                conversation=ctx.conversation,
+                body=email["body"],
+                sender_type=SenderType.SYSTEM,
+                depth=ctx.depth,
+                deliver=False,
+            )  # this step sends its own mail
             output["message_id"] = message.pk
         notifications.send(**email)  # last: a failed send raises and rolls the recorded message back
         return StepOutcome(output=output)

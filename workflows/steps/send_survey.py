@@ -7,26 +7,27 @@ any database transaction (no lock held during the call): the survey's token is c
 first, so every attempt (a retry, or a resume after a crash) texts the same link under the same Idempotency-Key,
 and the Survey row is created once the provider accepted the message — an SMS that fails for good leaves none.
 """
-from typing import Any
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
+
 import functools
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.choices import SenderType, SurveyChannel
 from conversations.conf import helpdesk_setting
 from conversations.models import new_survey_token
+from workflows.integrations import delivery as health
 from workflows.integrations import services as integrations
-from workflows.steps import notifications
 from workflows.integrations import sms_providers
 from workflows.models import EndpointKind
-from workflows.integrations import delivery as health
 from workflows.outbound.client import idempotency_key
-from workflows.steps.outbound import attempt_at
+from workflows.steps import notifications
 from workflows.steps.languages import translations_schema
+from workflows.steps.outbound import attempt_at
 from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, StepType, step_types
 
 DEFAULT_QUESTION = "How would you rate the help you received?"
@@ -44,7 +45,8 @@ class SendSurveyStep(StepType):
     label = _("Send survey")
     uses_secrets = True  # an SMS provider's reply is recorded: mask any secret it echoes
     schema = {
-        "type": "object", "additionalProperties": False,
+        "type": "object",
+        "additionalProperties": False,
         "properties": {
             "via": {"enum": list(SurveyChannel.values)},
             "question": {"type": "string", "minLength": 1, "maxLength": 500},
@@ -96,8 +98,9 @@ class SendSurveyStep(StepType):
             raise ValidationError({"via": "The contact has no phone number to text the survey to."})
         reference = config.get("integration") or helpdesk_setting("SMS_INTEGRATION")
         if not reference:
-            raise ValidationError({"integration": "No SMS integration: name one in the step or set "
-                                                  "HELPDESK_SMS_INTEGRATION."})
+            raise ValidationError(
+                {"integration": "No SMS integration: name one in the step or set HELPDESK_SMS_INTEGRATION."}
+            )
         integration = integrations.resolve_integration(reference)
         provider = config.get("provider") or helpdesk_setting("SMS_PROVIDER")
         sms_providers.get_provider(provider).check_integration(integration)
@@ -116,19 +119,26 @@ class SendSurveyStep(StepType):
         plan = self._plan(config, ctx)
         if plan["via"] == SurveyChannel.SMS:
             return self._send_by_sms(plan, ctx)
-        survey = services.survey_create(conversation=ctx.conversation, question=plan["question"], via=plan["via"],
-                                        depth=ctx.depth)
+        survey = services.survey_create(
+            conversation=ctx.conversation, question=plan["question"], via=plan["via"], depth=ctx.depth
+        )
         link = survey_link(survey.token)
         output = {"survey_id": survey.pk, "via": plan["via"], "link": link, "delivered_via": plan["via"]}
         if plan["via"] == SurveyChannel.MESSAGE:
             message = services.message_create(
-                conversation=ctx.conversation, body=f"{plan['question']}\n{link}", sender_type=SenderType.SYSTEM,
-                buttons=[{"label": "Answer the survey", "url": link}], depth=ctx.depth,
+                conversation=ctx.conversation,
+                body=f"{plan['question']}\n{link}",
+                sender_type=SenderType.SYSTEM,
+                buttons=[{"label": "Answer the survey", "url": link}],
+                depth=ctx.depth,
             )
             output["message_id"] = message.pk
         else:
-            notifications.send(to=plan["to"], subject=plan["question"],
-                               body=f"{plan['question']}\n\nAnswer with one click (1 to 5): {link}\n")
+            notifications.send(
+                to=plan["to"],
+                subject=plan["question"],
+                body=f"{plan['question']}\n\nAnswer with one click (1 to 5): {link}\n",
+            )
             output["to"] = plan["to"]
         return StepOutcome(output=output)
 
@@ -140,21 +150,41 @@ class SendSurveyStep(StepType):
         """Text the link, then keep the survey; every attempt of this step uses the token the first one chose."""
         token = self._token_for_this_step(ctx)
         link = survey_link(token)
-        message = sms_providers.sms_message(sender=plan["sender"], recipient=plan["to"],
-                                            text=f"{plan['question']} {link}")
-        key = idempotency_key(ctx.run.pk if ctx.run is not None else "dry-run",
-                              ctx.step_run.position if ctx.step_run is not None else 0)
+        message = sms_providers.sms_message(
+            sender=plan["sender"], recipient=plan["to"], text=f"{plan['question']} {link}"
+        )
+        key = idempotency_key(
+            ctx.run.pk if ctx.run is not None else "dry-run", ctx.step_run.position if ctx.step_run is not None else 0
+        )
         integration = plan["integration"]
-        result, failed = attempt_at(health.destination(EndpointKind.SMS, integration.base_url, integration), ctx,
-                                    functools.partial(sms_providers.send_sms, integration=integration,
-                                                      provider=plan["provider"], message=message, key=key))
+        result, failed = attempt_at(
+            health.destination(EndpointKind.SMS, integration.base_url, integration),
+            ctx,
+            functools.partial(
+                sms_providers.send_sms, integration=integration, provider=plan["provider"], message=message, key=key
+            ),
+        )
         if failed is not None:
             failed.output = {**failed.output, "survey_token": token}
             return failed
-        survey = services.survey_create(conversation=ctx.require_conversation(), question=plan["question"],
-                                        via=SurveyChannel.SMS, depth=ctx.depth, token=token)
-        return StepOutcome(output={"survey_id": survey.pk, "survey_token": token, "via": SurveyChannel.SMS,
-                                   "link": link, "delivered_via": SurveyChannel.SMS, "to": plan["to"], "sms": result})
+        survey = services.survey_create(
+            conversation=ctx.require_conversation(),
+            question=plan["question"],
+            via=SurveyChannel.SMS,
+            depth=ctx.depth,
+            token=token,
+        )
+        return StepOutcome(
+            output={
+                "survey_id": survey.pk,
+                "survey_token": token,
+                "via": SurveyChannel.SMS,
+                "link": link,
+                "delivered_via": SurveyChannel.SMS,
+                "to": plan["to"],
+                "sms": result,
+            }
+        )
 
     def _token_for_this_step(self, ctx: StepContext) -> str:
         """The survey token an earlier attempt of this step chose, or a new one recorded on the step before the SMS

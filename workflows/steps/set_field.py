@@ -5,14 +5,14 @@ The value is templated. A conversation field is checked against its definition's
 rendering), by `conversation_set_fields`, which records `conversation.fields_changed`. A contact key is merged into
 the contact's `attributes` by `contact_update`, which records `contact.updated`; both at the run's depth + 1.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.models import ConversationField
@@ -33,10 +33,17 @@ class SetFieldStep(StepType):
     label = _("Set field")
     internal = True
     schema = {
-        "type": "object", "required": ["target", "key", "value"], "additionalProperties": False,
-        "properties": {"target": {"enum": [CONVERSATION, CONTACT], "default": CONVERSATION}, "key": KEY_SCHEMA,
-                       "value": {"type": ["string", "number", "boolean", "null"],
-                                 "description": gettext_noop("Templated; empty or null clears the field / attribute.")}},
+        "type": "object",
+        "required": ["target", "key", "value"],
+        "additionalProperties": False,
+        "properties": {
+            "target": {"enum": [CONVERSATION, CONTACT], "default": CONVERSATION},
+            "key": KEY_SCHEMA,
+            "value": {
+                "type": ["string", "number", "boolean", "null"],
+                "description": gettext_noop("Templated; empty or null clears the field / attribute."),
+            },
+        },
     }
     templated = ("value",)
 
@@ -46,8 +53,13 @@ class SetFieldStep(StepType):
             return []
         definition = ConversationField.objects.filter(key=config["key"]).first()
         if definition is None:
-            return [("key", gettext('Unknown conversation field "%(key)s". Define it under conversation fields '
-                                    "first.") % {"key": config["key"]})]
+            return [
+                (
+                    "key",
+                    gettext('Unknown conversation field "%(key)s". Define it under conversation fields first.')
+                    % {"key": config["key"]},
+                )
+            ]
         if _is_template(config.get("value")):
             return []
         try:
@@ -58,10 +70,16 @@ class SetFieldStep(StepType):
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         value = self.render(config, ctx)["value"]
-        template = (gettext("Set conversation field %(key)s to %(value)s") if config["target"] == CONVERSATION
-                    else gettext("Set contact attribute %(key)s to %(value)s"))
-        return {"would": template % {"key": config["key"], "value": repr(value)},
-                "input": {**config, "value": value}, "current": self._current(config, ctx)}
+        template = (
+            gettext("Set conversation field %(key)s to %(value)s")
+            if config["target"] == CONVERSATION
+            else gettext("Set contact attribute %(key)s to %(value)s")
+        )
+        return {
+            "would": template % {"key": config["key"], "value": repr(value)},
+            "input": {**config, "value": value},
+            "current": self._current(config, ctx),
+        }
 
     def _current(self, config: dict[str, Any], ctx: StepContext) -> Any:
         namespace = ctx.data.get(CONVERSATION if config["target"] == CONVERSATION else CONTACT) or {}
@@ -74,11 +92,13 @@ class SetFieldStep(StepType):
         if config["target"] == CONTACT:
             contact = ctx.require_conversation().contact
             before = (contact.attributes or {}).get(key)
-            services.contact_update(contact=contact, attributes_patch={key: None if value == "" else value},
-                                    depth=ctx.depth)
-            return StepOutcome(output={"target": CONTACT, "key": key, "old": before,
-                                       "new": (contact.attributes or {}).get(key)})
-        conversation = services.conversation_set_fields(conversation=ctx.require_conversation(), fields={key: value},
-                                                        actor=ctx.actor, depth=ctx.depth)
-        return StepOutcome(output={"target": CONVERSATION, "key": key,
-                                   "new": (conversation.fields or {}).get(key)})
+            services.contact_update(
+                contact=contact, attributes_patch={key: None if value == "" else value}, depth=ctx.depth
+            )
+            return StepOutcome(
+                output={"target": CONTACT, "key": key, "old": before, "new": (contact.attributes or {}).get(key)}
+            )
+        conversation = services.conversation_set_fields(
+            conversation=ctx.require_conversation(), fields={key: value}, actor=ctx.actor, depth=ctx.depth
+        )
+        return StepOutcome(output={"target": CONVERSATION, "key": key, "new": (conversation.fields or {}).get(key)})

@@ -8,11 +8,13 @@ the address connected to, and the token goes only to that base URL's origin. Sla
 error model: `ok: false` fails the step with Slack's error, while `ratelimited` (429 + Retry-After), 5xx and Slack's
 internal errors are retried later with the same Idempotency-Key.
 """
+
 from __future__ import annotations
+
+from typing import Any
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from typing import Any
 
 from conversations.conf import helpdesk_setting
 from workflows.integrations import services as integrations
@@ -23,8 +25,7 @@ from workflows.steps.registry import DefinitionInfo, StepContext, StepOutcome, s
 
 METHOD = "chat.postMessage"
 # Slack errors that say "try again later" rather than "this request is wrong".
-TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
-                              "request_timeout"})
+TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
 
 def slack_base_url(integration: Any) -> str:
@@ -38,12 +39,18 @@ def check_reply(response: OutboundResponse) -> OutboundResponse:
     would (transient for Slack's own trouble, permanent otherwise)."""
     reply = response.json()
     if not isinstance(reply, dict):
-        raise OutboundError(f"Slack error: the reply is not JSON (HTTP {response.status_code}): {response.excerpt}",
-                            transient=False, response=response)
+        raise OutboundError(
+            f"Slack error: the reply is not JSON (HTTP {response.status_code}): {response.excerpt}",
+            transient=False,
+            response=response,
+        )
     if not reply.get("ok"):
         error = reply.get("error") or "unknown_error"
-        raise OutboundError(f"Slack error: {error} (HTTP {response.status_code})",
-                            transient=error in TRANSIENT_ERRORS, response=response)
+        raise OutboundError(
+            f"Slack error: {error} (HTTP {response.status_code})",
+            transient=error in TRANSIENT_ERRORS,
+            response=response,
+        )
     return response
 
 
@@ -52,7 +59,9 @@ class SlackStep(OutboundStep):
     type = "slack"
     label = _("Slack message")
     schema = {
-        "type": "object", "additionalProperties": False, "required": ["integration", "channel", "text"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["integration", "channel", "text"],
         "properties": {
             "integration": {"type": ["string", "integer"], "minLength": 1},
             "channel": {"type": "string", "minLength": 1, "maxLength": 200},
@@ -86,8 +95,12 @@ class SlackStep(OutboundStep):
         for key in ("channel", "text"):
             if not str(payload[key]).strip():
                 raise ValueError(f"{key}: rendered empty, Slack needs one.")
-        return OutboundRequest(method="POST", url=slack_base_url(integration) + METHOD,
-                               headers={"Content-Type": "application/json;charset=utf-8"}, json_body=payload)
+        return OutboundRequest(
+            method="POST",
+            url=slack_base_url(integration) + METHOD,
+            headers={"Content-Type": "application/json;charset=utf-8"},
+            json_body=payload,
+        )
 
     def check_auth(self, integration: Any) -> None:
         """The integration must hold the bot token as bearer auth (`Authorization: Bearer xoxb-...`)."""
@@ -100,8 +113,9 @@ class SlackStep(OutboundStep):
     def post(self, integration: Any, request: OutboundRequest, key: str) -> OutboundResponse:
         """Send through the one outbound client (guard, token bound to the base URL); Slack's refusals raise."""
         try:
-            response = integrations.send_with_integration(integration, request, key=key,
-                                                          default_base=helpdesk_setting("SLACK_BASE_URL"))
+            response = integrations.send_with_integration(
+                integration, request, key=key, default_base=helpdesk_setting("SLACK_BASE_URL")
+            )
         except OutboundError as exc:
             if exc.response is None and exc.transient:
                 raise OutboundError(f"Slack unreachable: {exc}", transient=True) from exc
@@ -121,5 +135,11 @@ class SlackStep(OutboundStep):
 
     def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         reply = response.json() or {}
-        return StepOutcome(output={"status_code": response.status_code, "ok": True,
-                                   "channel": reply.get("channel"), "ts": reply.get("ts")})
+        return StepOutcome(
+            output={
+                "status_code": response.status_code,
+                "ok": True,
+                "channel": reply.get("channel"),
+                "ts": reply.get("ts"),
+            }
+        )

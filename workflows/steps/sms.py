@@ -3,12 +3,13 @@
 `sender` and `recipient` (default: the contact's phone) must be E.164: literal numbers are checked when the workflow
 is saved, templated ones when the step runs (a bad number fails the step naming the key, and nothing is sent).
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from workflows.integrations import sms_providers
 from workflows.outbound.client import OutboundRequest, OutboundResponse
@@ -25,7 +26,9 @@ class SmsStep(OutboundStep):
     type = "sms"
     label = _("Send SMS")
     schema = {
-        "type": "object", "additionalProperties": False, "required": ["integration", "sender", "text"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["integration", "sender", "text"],
         "properties": {
             "integration": {"type": ["string", "integer"], "minLength": 1},
             "provider": {"enum": list(sms_providers.PROVIDERS)},
@@ -55,8 +58,9 @@ class SmsStep(OutboundStep):
         return sms_providers.sms_message(sender=rendered["sender"], recipient=recipient, text=rendered["text"])
 
     def build_request(self, rendered: dict[str, Any], integration: Any, ctx: StepContext) -> OutboundRequest:
-        return sms_providers.sms_request(integration=integration, provider=rendered.get("provider"),
-                                         message=self.message(rendered, ctx))
+        return sms_providers.sms_request(
+            integration=integration, provider=rendered.get("provider"), message=self.message(rendered, ctx)
+        )
 
     def default_base(self, rendered: dict[str, Any]) -> str:
         return sms_providers.get_provider(rendered.get("provider")).default_base_url
@@ -64,8 +68,13 @@ class SmsStep(OutboundStep):
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         message = self.message(self.render(config, ctx), ctx)
         description = super().describe(config, ctx)
-        return {**description, "provider": config.get("provider", sms_providers.DEFAULT_PROVIDER),
-                "from": message.sender, "to": message.recipient, "text": message.text}
+        return {
+            **description,
+            "provider": config.get("provider", sms_providers.DEFAULT_PROVIDER),
+            "from": message.sender,
+            "to": message.recipient,
+            "text": message.text,
+        }
 
     def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         result = sms_providers.get_provider(rendered.get("provider")).read_result(response)

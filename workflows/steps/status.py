@@ -1,6 +1,9 @@
 """`change_status` and `set_priority`: one field of the conversation, through the service layer."""
+
 from typing import Any
+
 from django.utils.translation import gettext_lazy as _
+
 from conversations import services
 from conversations.choices import Priority, Status
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
@@ -12,13 +15,16 @@ class ChangeStatusStep(StepType):
     label = _("Change status")
     internal = True
     schema = {
-        "type": "object", "required": ["status"], "additionalProperties": False,
+        "type": "object",
+        "required": ["status"],
+        "additionalProperties": False,
         "properties": {"status": {"enum": list(Status.values)}},
     }
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
-        services.conversation_change_status(conversation=ctx.require_conversation(), status=config["status"], depth=ctx.depth,
-                                              actor=ctx.actor)
+        services.conversation_change_status(
+            conversation=ctx.require_conversation(), status=config["status"], depth=ctx.depth, actor=ctx.actor
+        )
         return StepOutcome(output={"status": config["status"]})
 
 
@@ -28,10 +34,14 @@ class SetPriorityStep(StepType):
     label = _("Set priority")
     internal = True
     schema = {
-        "type": "object", "required": ["priority"], "additionalProperties": False,
+        "type": "object",
+        "required": ["priority"],
+        "additionalProperties": False,
         "properties": {"priority": {"enum": list(Priority.values)}},
     }
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
-        services.conversation_set_priority(conversation=ctx.require_conversation(), priority=config["priority"], depth=ctx.depth)
+        services.conversation_set_priority(
+            conversation=ctx.require_conversation(), priority=config["priority"], depth=ctx.depth
+        )
         return StepOutcome(output={"priority": config["priority"]})

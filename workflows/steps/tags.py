@@ -1,13 +1,18 @@
 """`add_tag` / `remove_tag`: change the conversation's tags through the service layer."""
+
 from typing import Any
+
 from django.utils.translation import gettext_lazy as _
+
 from conversations import services
 from workflows.steps.registry import StepContext, StepOutcome, StepType, step_types
 
 TAGS_SCHEMA = {
     "type": "object",
     "required": ["tags"],
-    "properties": {"tags": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "maxLength": 100}}},
+    "properties": {
+        "tags": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "maxLength": 100}}
+    },
     "additionalProperties": False,
 }
 

@@ -6,13 +6,14 @@ The audio is converted and recognised outside any database transaction (it takes
 saved to `vars.transcript` (or `vars.<save_as>`) for the steps after it. A recording that is not audio fails the
 step with the reason; a cloud service that is down or rate-limiting is retried like any outbound call.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from conversations import services
 from conversations.choices import EventType
@@ -33,7 +34,8 @@ class TranscribeStep(StepType):
     type = "transcribe"
     label = _("Transcribe recording")
     schema = {
-        "type": "object", "additionalProperties": False,
+        "type": "object",
+        "additionalProperties": False,
         "properties": {
             "language": {"type": "string", "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},
             "model": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
@@ -48,8 +50,13 @@ class TranscribeStep(StepType):
     def validate(self, config: dict[str, Any], info: DefinitionInfo) -> list[tuple[str, str]]:
         """Only a recording event carries audio; the chosen backend must know the language."""
         if info.trigger_type != TRIGGER:
-            return [("", gettext('A transcribe step needs the "%(needed)s" trigger, not "%(given)s".')
-                     % {"needed": TRIGGER, "given": info.trigger_type or "(none)"})]
+            return [
+                (
+                    "",
+                    gettext('A transcribe step needs the "%(needed)s" trigger, not "%(given)s".')
+                    % {"needed": TRIGGER, "given": info.trigger_type or "(none)"},
+                )
+            ]
         try:
             backend = speech.get_backend(config.get("backend"))
         except speech.SpeechError as exc:  # a misconfigured HELPDESK_SPEECH_BACKEND
@@ -60,10 +67,15 @@ class TranscribeStep(StepType):
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         recording = _recording(ctx)
         options = _options(config)
-        return {"would": str(self.label), "recording_id": recording.pk if recording else None,
-                "backend": config.get("backend") or helpdesk_setting("SPEECH_BACKEND"), "language": options.language,
-                "model": options.model, "enhanced": options.enhanced,
-                **({} if recording else {"error": NO_RECORDING})}
+        return {
+            "would": str(self.label),
+            "recording_id": recording.pk if recording else None,
+            "backend": config.get("backend") or helpdesk_setting("SPEECH_BACKEND"),
+            "language": options.language,
+            "model": options.model,
+            "enhanced": options.enhanced,
+            **({} if recording else {"error": NO_RECORDING}),
+        }
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         recording = _recording(ctx)
@@ -76,8 +88,9 @@ class TranscribeStep(StepType):
         attempts = ctx.step_run.attempts if ctx.step_run is not None else 1
         try:
             backend = speech.get_backend(config.get("backend"))
-            audio = speech.prepare_audio(_read(recording), filename=recording.file.name or "",
-                                         content_type=recording.content_type)
+            audio = speech.prepare_audio(
+                _read(recording), filename=recording.file.name or "", content_type=recording.content_type
+            )
             text = backend.transcribe(audio, options)
         except speech.AudioError as exc:
             return StepOutcome.failed(f"Recording {recording.pk} cannot be transcribed. {exc}")
@@ -86,8 +99,9 @@ class TranscribeStep(StepType):
         except (OutboundError, BlockedDestination) as exc:
             return outcome_for_error(exc, attempts)
         with transaction.atomic():  # the transcript and the step's note of it commit together
-            transcript = services.transcript_create(recording=recording, text=text, language=options.language,
-                                                    backend=backend.name, depth=ctx.depth)
+            transcript = services.transcript_create(
+                recording=recording, text=text, language=options.language, backend=backend.name, depth=ctx.depth
+            )
             if ctx.step_run is not None and ctx.step_run.pk:
                 ctx.step_run.output = {**(ctx.step_run.output or {}), "transcript_id": transcript.pk}
                 ctx.step_run.save(update_fields=["output"])
@@ -96,8 +110,14 @@ class TranscribeStep(StepType):
 
 def _outcome(config: dict[str, Any], transcript: Transcript, seconds: float | None) -> StepOutcome:
     return StepOutcome(
-        output={"transcript_id": transcript.pk, "recording_id": transcript.recording_id, "backend": transcript.backend,
-                "language": transcript.language, "seconds": seconds, "text": transcript.text},
+        output={
+            "transcript_id": transcript.pk,
+            "recording_id": transcript.recording_id,
+            "backend": transcript.backend,
+            "language": transcript.language,
+            "seconds": seconds,
+            "text": transcript.text,
+        },
         variables={config.get("save_as") or "transcript": transcript.text},
     )
 
@@ -108,9 +128,12 @@ def _transcript_of_an_earlier_attempt(ctx: StepContext, recording: Recording) ->
 
 
 def _options(config: dict[str, Any], key: str | None = None) -> speech.TranscriptionOptions:
-    return speech.TranscriptionOptions(language=config.get("language") or helpdesk_setting("SPEECH_LANGUAGE"),
-                                       model=config.get("model") or "default",
-                                       enhanced=bool(config.get("enhanced", False)), idempotency_key=key)
+    return speech.TranscriptionOptions(
+        language=config.get("language") or helpdesk_setting("SPEECH_LANGUAGE"),
+        model=config.get("model") or "default",
+        enhanced=bool(config.get("enhanced", False)),
+        idempotency_key=key,
+    )
 
 
 def _recording(ctx: StepContext) -> Recording | None:
@@ -133,5 +156,6 @@ def _read(recording: Recording) -> bytes:
 
 def _request_key(ctx: StepContext) -> str:
     """Stable per run step, so a retried cloud request is recognisable as the same one."""
-    return idempotency_key(ctx.run.pk if ctx.run is not None else "dry-run",
-                           ctx.step_run.position if ctx.step_run is not None else 0)
+    return idempotency_key(
+        ctx.run.pk if ctx.run is not None else "dry-run", ctx.step_run.position if ctx.step_run is not None else 0
+    )

@@ -1,6 +1,9 @@
 """`wait`: the run sleeps durably. The resume time is a column of the run, so any worker resumes it after restarts."""
+
 from typing import Any
+
 from django.utils.translation import gettext_lazy as _
+
 from conversations import clock
 from workflows.steps.registry import (
     DURATION_PROPERTIES,

@@ -6,9 +6,12 @@ own conversation and type (`workflows.engine.waits`) and matches them with the s
 workflows; whoever deletes the row — the dispatcher for a matching event, or `resume` here at the deadline — settles
 the wait, so the run resumes exactly once.
 """
+
 from typing import Any
+
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
 from conversations import clock
 from workflows.models import RunWait, StepRun, WorkflowRun
 from workflows.steps.registry import (
@@ -48,7 +51,9 @@ class WaitForStep(StepType):
     label = _("Wait for an event")
     category = "flow"
     schema = {
-        "type": "object", "required": ["event", "timeout"], "additionalProperties": False,
+        "type": "object",
+        "required": ["event", "timeout"],
+        "additionalProperties": False,
         "properties": {
             "event": {"type": "string", "minLength": 1},
             "filter": {"type": "object"},
@@ -65,27 +70,49 @@ class WaitForStep(StepType):
             return errors
         found = info.check_trigger_config(config["event"], config.get("filter") or {})
         if found is None:
-            return errors + [("event", gettext('Unknown event type "%(event)s": use a trigger type.') % {"event": config["event"]})]
+            return errors + [
+                ("event", gettext('Unknown event type "%(event)s": use a trigger type.') % {"event": config["event"]})
+            ]
         return errors + [(f"filter.{key}" if key else "filter", message) for key, message in found]
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        shown = ", ".join(f"{key} {value}" for key, value in (config.get("filter") or {}).items()) or gettext("anything")
-        return {"would": gettext("would wait for %(event)s matching %(filter)s, up to %(timeout)s")
-                % {"event": config["event"], "filter": shown, "timeout": timeout_words(config["timeout"])},
-                "event": config["event"], "filter": config.get("filter") or {},
-                "timeout_seconds": int(duration_of(config["timeout"]).total_seconds()),
-                "save_as": config.get("save_as", DEFAULT_SAVE_AS)}
+        shown = ", ".join(f"{key} {value}" for key, value in (config.get("filter") or {}).items()) or gettext(
+            "anything"
+        )
+        return {
+            "would": gettext("would wait for %(event)s matching %(filter)s, up to %(timeout)s")
+            % {"event": config["event"], "filter": shown, "timeout": timeout_words(config["timeout"])},
+            "event": config["event"],
+            "filter": config.get("filter") or {},
+            "timeout_seconds": int(duration_of(config["timeout"]).total_seconds()),
+            "save_as": config.get("save_as", DEFAULT_SAVE_AS),
+        }
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
         if ctx.conversation is None or ctx.run is None:
             return StepOutcome.failed("wait_for needs a run on a conversation.")
         now = clock.now()
         deadline = now + duration_of(config["timeout"])
-        RunWait.objects.update_or_create(run=ctx.run, defaults={
-            "conversation": ctx.conversation, "event_type": config["event"], "filter": config.get("filter") or {},
-            "save_as": config.get("save_as", DEFAULT_SAVE_AS), "since": now, "deadline": deadline})
-        return StepOutcome(status=Outcome.WAITING, resume_at=deadline, output={
-            "waiting_for": config["event"], "filter": config.get("filter") or {}, "deadline": deadline.isoformat()})
+        RunWait.objects.update_or_create(
+            run=ctx.run,
+            defaults={
+                "conversation": ctx.conversation,
+                "event_type": config["event"],
+                "filter": config.get("filter") or {},
+                "save_as": config.get("save_as", DEFAULT_SAVE_AS),
+                "since": now,
+                "deadline": deadline,
+            },
+        )
+        return StepOutcome(
+            status=Outcome.WAITING,
+            resume_at=deadline,
+            output={
+                "waiting_for": config["event"],
+                "filter": config.get("filter") or {},
+                "deadline": deadline.isoformat(),
+            },
+        )
 
     def resume(self, config: dict[str, Any], run: WorkflowRun, step_run: StepRun) -> StepOutcome | None:
         """At the deadline: claim the wait by deleting its row. Gone already means a matching event settled it."""

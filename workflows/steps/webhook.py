@@ -5,17 +5,19 @@ one of theirs. The secret is write-only: generated on save when left empty, show
 in every read (API, export, admin), stored encrypted (`definition.seal_write_only`), decrypted only to sign, and never
 recorded in a run log or a dry run.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from conversations import clock
 from workflows.integrations import crypto
-from workflows.outbound import signing as webhooks
 from workflows.integrations.secrets import mask, secret_values
+from workflows.outbound import signing as webhooks
 from workflows.outbound.client import OutboundRequest, OutboundResponse, send
 from workflows.steps.outbound import OutboundStep
 from workflows.steps.registry import WRITE_ONLY_MASK, DefinitionInfo, StepContext, StepOutcome, step_types
@@ -46,7 +48,9 @@ class WebhookStep(OutboundStep):
     type = "webhook"
     label = _("Webhook")
     schema = {
-        "type": "object", "additionalProperties": False, "required": ["url"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["url"],
         "properties": {
             "url": {"type": "string", "minLength": 1},
             "secret": {"type": "string"},
@@ -93,26 +97,37 @@ class WebhookStep(OutboundStep):
         if not rendered.get("url", "").startswith(("http://", "https://")):
             raise ValueError(f"The webhook URL {rendered.get('url')!r} is not an http(s) URL.")
         run = ctx.run
-        body = webhooks.encode(webhooks.envelope(ctx.data, workflow=getattr(run, "workflow", None),
-                                                 run_id=getattr(run, "pk", None)))
+        body = webhooks.encode(
+            webhooks.envelope(ctx.data, workflow=getattr(run, "workflow", None), run_id=getattr(run, "pk", None))
+        )
         headers = {"Content-Type": "application/json", webhooks.EVENT_HEADER: str(ctx.data["event"].get("type"))}
         secret = rendered.get("secret") or ""
         if secret != WRITE_ONLY_MASK:  # a dry run (or a masked definition) describes the request unsigned
             if not secret:
                 raise ValueError("The webhook has no secret to sign with (it rendered empty).")
             try:
-                headers.update(webhooks.signature_headers(secret, webhooks.message_id(self.request_key(ctx)),
-                                                          int(clock.now().timestamp()), body))
+                headers.update(
+                    webhooks.signature_headers(
+                        secret, webhooks.message_id(self.request_key(ctx)), int(clock.now().timestamp()), body
+                    )
+                )
             except ValueError as exc:
                 raise ValueError(f"secret: {exc}") from exc
         return OutboundRequest(method="POST", url=rendered["url"], headers=headers, data=body)
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         request = self.build_request(self.render(config, ctx), None, ctx)
-        masked: dict[str, Any] = mask({"would": gettext("POST the signed %(event)s envelope") % {"event": request.headers[webhooks.EVENT_HEADER]},
-                     "preset": config.get("preset", "generic"), "url": request.url,
-                     "headers": [*request.headers, "webhook-id", "webhook-timestamp", "webhook-signature"],
-                     "envelope": webhooks.envelope(ctx.data)}, secret_values())
+        masked: dict[str, Any] = mask(
+            {
+                "would": gettext("POST the signed %(event)s envelope")
+                % {"event": request.headers[webhooks.EVENT_HEADER]},
+                "preset": config.get("preset", "generic"),
+                "url": request.url,
+                "headers": [*request.headers, "webhook-id", "webhook-timestamp", "webhook-signature"],
+                "envelope": webhooks.envelope(ctx.data),
+            },
+            secret_values(),
+        )
         return masked
 
     def execute(self, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
@@ -130,8 +145,14 @@ class WebhookStep(OutboundStep):
         except ValueError as exc:
             return StepOutcome.failed(str(exc))
         secret = rendered.get("secret") or ""
-        return self.deliver(request, None, ctx, lambda: send(request, key=self.request_key(ctx)), rendered,
-                            hidden={secret, secret.removeprefix(webhooks.SECRET_PREFIX)})
+        return self.deliver(
+            request,
+            None,
+            ctx,
+            lambda: send(request, key=self.request_key(ctx)),
+            rendered,
+            hidden={secret, secret.removeprefix(webhooks.SECRET_PREFIX)},
+        )
 
     def read_response(self, response: OutboundResponse, rendered: dict[str, Any], ctx: StepContext) -> StepOutcome:
         outcome = super().read_response(response, rendered, ctx)

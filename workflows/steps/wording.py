@@ -2,6 +2,7 @@
 status is one of Open, Pending (saw New) ✘", instead of `{"would": "Add tag"}` and raw operator codes. The JSON stays
 on the page behind a toggle for power users.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,9 @@ def check_sentence(check: dict[str, Any]) -> str:
     if "business hours" in op and value in (None, ""):
         shown = " " + _("the default calendar")
     saw = check.get("actual")
-    return f"{field_words(check.get('field', '')).capitalize()} {op}{shown} " + _("(saw %(value)s)") % {"value": label(saw)}
+    return f"{field_words(check.get('field', '')).capitalize()} {op}{shown} " + _("(saw %(value)s)") % {
+        "value": label(saw)
+    }
 
 
 def _plain(value: Any) -> bool:
@@ -58,7 +61,7 @@ def reason_words(reason: str | None) -> str | None:
         return reason
     key = REASON_KEY.match(reason)
     if key:
-        reason = f"{field_words(key.group(1)).capitalize()}: {reason[key.end():]}"
+        reason = f"{field_words(key.group(1)).capitalize()}: {reason[key.end() :]}"
     return QUOTED_CODES.sub(_codes_in_words, reason)
 
 
@@ -88,8 +91,9 @@ def step_sentence(step: dict[str, Any], defined: dict[str, Any], *, dry_run: boo
     raw_config, raw_input, raw_output = defined.get("config"), step.get("input"), step.get("output")
     config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
     rendered: dict[str, Any] = raw_input if isinstance(raw_input, dict) and raw_input else config
-    key, main = next(((key, value) for key, value in rendered.items() if _plain(value) and value not in ("", [])),
-                     (None, None))
+    key, main = next(
+        ((key, value) for key, value in rendered.items() if _plain(value) and value not in ("", [])), (None, None)
+    )
     named = raw_output.get(key) if isinstance(raw_output, dict) else None
     if isinstance(main, int) and not isinstance(main, bool) and isinstance(named, str) and named:
         main = named  # a row given by id (`"team": 3`) that the step's result names ("Billing")

@@ -2,6 +2,7 @@
 (docs/managers.md), what each event did to each workflow of its trigger type, in words, linked to runs. A template tag
 lets the conversation and event admin pages (owned by `conversations`, which never imports `workflows`) show it: the
 template loads this library by name, so no Python import crosses the layers."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,8 +48,12 @@ def _shown_event(event: Event, request: HttpRequest | None) -> dict[str, Any]:
         entry["run_url"] = _link("workflows_workflowrun_change", entry["run"]) if runs and entry.get("run") else None
         entry["workflow_url"] = _link("workflows_workflow_change", entry["workflow"]) if workflows else None
     event_url = _link("conversations_event_change", event.pk) if _may_view(request, Event) else None
-    return {"event": event, "event_label": EVENT_LABELS.get(event.type, event.type), "url": event_url,
-            "workflows": explained["workflows"]}
+    return {
+        "event": event,
+        "event_label": EVENT_LABELS.get(event.type, event.type),
+        "url": event_url,
+        "workflows": explained["workflows"],
+    }
 
 
 @register.inclusion_tag("admin/workflows/automation_panel.html", takes_context=True)
@@ -57,10 +62,12 @@ def automation_panel(context: template.Context, conversation: Conversation | Non
     if conversation is None or conversation.pk is None:
         return {"events": None}
     request = context.get("request")
-    events = list(explain.conversation_events(conversation.pk).select_related("conversation")[:PANEL_EVENTS + 1])
+    events = list(explain.conversation_events(conversation.pk).select_related("conversation")[: PANEL_EVENTS + 1])
     all_url = _link("conversations_event_changelist") if _may_view(request, Event) else None
-    return {"events": [_shown_event(event, request) for event in events[:PANEL_EVENTS]],
-            "more_url": f"{all_url}?q={conversation.pk}" if all_url and len(events) > PANEL_EVENTS else None}
+    return {
+        "events": [_shown_event(event, request) for event in events[:PANEL_EVENTS]],
+        "more_url": f"{all_url}?q={conversation.pk}" if all_url and len(events) > PANEL_EVENTS else None,
+    }
 
 
 @register.inclusion_tag("admin/workflows/automation_panel.html", takes_context=True)

@@ -1,5 +1,6 @@
 """`{% delivery_banner %}`: the delivery-health banner (disabled endpoints, failing workflows) at the top of every admin
 page a manager opens, rendered by the apps' own `admin/base_site.html`, so a host project needs no context processor."""
+
 from django import template
 
 from workflows.integrations.delivery import admin_banner

@@ -4,6 +4,7 @@
 Families load in the order the editor and the API list their trigger types. Adding a trigger type: add it to its
 family module (or a new module named in FAMILIES) with its schema, filters and hooks; nothing else changes.
 """
+
 import importlib
 
 from workflows.triggers.registry import TriggerType, trigger_types

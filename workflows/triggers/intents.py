@@ -10,6 +10,7 @@ a request verb that is negated ("I don't want to cancel") does not count, nor on
 support vocabulary ("cancel the meeting invite"). Phrase indexes are compiled when the workflow is validated on save
 and cached by their phrases (a new version with new phrases gets a new index; equal phrases share one).
 """
+
 from __future__ import annotations
 
 import re
@@ -30,59 +31,338 @@ OBJECT_WINDOW = 3
 # Concept(s) a surface form stands for. Multi-word forms are matched before single words; a form may stand for two
 # concepts ("unsubscribe" = terminate + subscription). Actions are the verbs a customer asks for.
 LEXICON: dict[str, list[str]] = {
-    "TERMINATE": ["cancel", "cancellation", "close", "closure", "stop", "end", "terminate", "termination",
-                  "discontinue", "quit", "deactivate", "delete", "deletion", "remove", "erase", "shut down",
-                  "shut off", "get rid of", "turn off", "opt out", "not renew", "no longer want"],
+    "TERMINATE": [
+        "cancel",
+        "cancellation",
+        "close",
+        "closure",
+        "stop",
+        "end",
+        "terminate",
+        "termination",
+        "discontinue",
+        "quit",
+        "deactivate",
+        "delete",
+        "deletion",
+        "remove",
+        "erase",
+        "shut down",
+        "shut off",
+        "get rid of",
+        "turn off",
+        "opt out",
+        "not renew",
+        "no longer want",
+    ],
     "TERMINATE SUBSCRIPTION": ["unsubscribe", "stop paying"],
-    "SUBSCRIPTION": ["subscription", "subscribe", "membership", "member", "plan", "renewal", "auto renewal",
-                     "autorenewal", "recurring payment", "trial"],
+    "SUBSCRIPTION": [
+        "subscription",
+        "subscribe",
+        "membership",
+        "member",
+        "plan",
+        "renewal",
+        "auto renewal",
+        "autorenewal",
+        "recurring payment",
+        "trial",
+    ],
     "ACCOUNT": ["account", "profile", "user account", "my data"],
-    "REFUND": ["refund", "reimburse", "reimbursement", "money back", "chargeback", "charge back", "repay",
-               "compensation", "compensate", "money returned", "return my money"],
-    "BILLING": ["bill", "billing", "invoice", "charge", "fee", "payment", "price", "pricing", "receipt",
-                "statement", "vat", "tax", "cost", "credit card", "debit card", "overcharge", "subscription fee"],
+    "REFUND": [
+        "refund",
+        "reimburse",
+        "reimbursement",
+        "money back",
+        "chargeback",
+        "charge back",
+        "repay",
+        "compensation",
+        "compensate",
+        "money returned",
+        "return my money",
+    ],
+    "BILLING": [
+        "bill",
+        "billing",
+        "invoice",
+        "charge",
+        "fee",
+        "payment",
+        "price",
+        "pricing",
+        "receipt",
+        "statement",
+        "vat",
+        "tax",
+        "cost",
+        "credit card",
+        "debit card",
+        "overcharge",
+        "subscription fee",
+    ],
     "RESET": ["reset", "forgot", "forget", "not remember", "change", "recover", "recovery", "new password"],
     "PASSWORD": ["password", "passcode", "passphrase", "pin", "credentials", "pass word"],
-    "LOGIN_PROBLEM": ["not log in", "not login", "not log on", "not sign in", "not signin", "unable to log in",
-                      "unable to login", "unable to sign in", "lock out", "locked out", "login fail",
-                      "login not work", "log in fail", "sign in fail", "access denied"],
-    "LOGIN_PROBLEM PASSWORD": ["credentials are invalid", "invalid credentials", "invalid password",
-                               "wrong password"],
-    "TALK": ["talk", "speak", "chat", "call", "call me back", "contact", "connect", "transfer", "reach",
-             "get in touch", "put me through", "escalate", "phone me", "ring me"],
-    "HUMAN": ["human", "person", "agent", "representative", "rep", "someone", "somebody", "anyone", "anybody",
-              "operator", "manager", "supervisor", "staff", "customer service", "customer support", "support team"],
-    "TALK HUMAN": ["live agent", "real person", "real human", "actual person", "actual human", "human agent",
-                   "is anyone there", "is anybody there", "is someone there"],
+    "LOGIN_PROBLEM": [
+        "not log in",
+        "not login",
+        "not log on",
+        "not sign in",
+        "not signin",
+        "unable to log in",
+        "unable to login",
+        "unable to sign in",
+        "lock out",
+        "locked out",
+        "login fail",
+        "login not work",
+        "log in fail",
+        "sign in fail",
+        "access denied",
+    ],
+    "LOGIN_PROBLEM PASSWORD": ["credentials are invalid", "invalid credentials", "invalid password", "wrong password"],
+    "TALK": [
+        "talk",
+        "speak",
+        "chat",
+        "call",
+        "call me back",
+        "contact",
+        "connect",
+        "transfer",
+        "reach",
+        "get in touch",
+        "put me through",
+        "escalate",
+        "phone me",
+        "ring me",
+    ],
+    "HUMAN": [
+        "human",
+        "person",
+        "agent",
+        "representative",
+        "rep",
+        "someone",
+        "somebody",
+        "anyone",
+        "anybody",
+        "operator",
+        "manager",
+        "supervisor",
+        "staff",
+        "customer service",
+        "customer support",
+        "support team",
+    ],
+    "TALK HUMAN": [
+        "live agent",
+        "real person",
+        "real human",
+        "actual person",
+        "actual human",
+        "human agent",
+        "is anyone there",
+        "is anybody there",
+        "is someone there",
+    ],
     "ORDER": ["order", "purchase", "item"],
     "SHIPPING": ["ship", "shipping", "courier", "postage", "dispatch", "in transit"],
     "SHIPPING ORDER": ["shipment", "delivery", "deliver", "package", "parcel"],
     "TRACK": ["track", "trace"],
     "TRACK SHIPPING ORDER": ["tracking number", "tracking code", "tracking link", "tracking id"],
     "STATUS": ["status", "where is", "where are", "when will", "eta", "yet", "how long until", "update on"],
-    "NOT_ARRIVED STATUS": ["not arrive", "never arrive", "not receive", "never receive", "not come", "never came",
-                           "still noth", "still not", "still wait", "not here", "not show up", "lost in the post"],
+    "NOT_ARRIVED STATUS": [
+        "not arrive",
+        "never arrive",
+        "not receive",
+        "never receive",
+        "not come",
+        "never came",
+        "still noth",
+        "still not",
+        "still wait",
+        "not here",
+        "not show up",
+        "lost in the post",
+    ],
 }
 ACTIONS = {"TERMINATE", "REFUND", "RESET", "TALK", "TRACK"}
 
 # Words that carry no meaning for intent; SKIPPABLE ones may stand between a verb and its object.
-SKIPPABLE = set("the a an my our your his her their its this that these those all any some entire whole current "
-                "existing please pls plz now just asap immediately also right away today really".split())
+SKIPPABLE = set(
+    [
+        "the",
+        "a",
+        "an",
+        "my",
+        "our",
+        "your",
+        "his",
+        "her",
+        "their",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "all",
+        "any",
+        "some",
+        "entire",
+        "whole",
+        "current",
+        "existing",
+        "please",
+        "pls",
+        "plz",
+        "now",
+        "just",
+        "asap",
+        "immediately",
+        "also",
+        "right",
+        "away",
+        "today",
+        "really",
+    ]
+)
 STOPWORDS = SKIPPABLE | set(
-    "i me you he she we they it them us him to from with for of on in at about by and or but because since so if "
-    "then than as is am are was were be been being do does did done have has had having will would shall should "
-    "can could may might must want wanna need like love hi hello hey thanks thank ok okay there here what which who "
-    "whom whose why how when where yes no not never please kindly help question again up out off over into more "
-    "very much many lot bit get got go going make let know".split())
+    [
+        "i",
+        "me",
+        "you",
+        "he",
+        "she",
+        "we",
+        "they",
+        "it",
+        "them",
+        "us",
+        "him",
+        "to",
+        "from",
+        "with",
+        "for",
+        "of",
+        "on",
+        "in",
+        "at",
+        "about",
+        "by",
+        "and",
+        "or",
+        "but",
+        "because",
+        "since",
+        "so",
+        "if",
+        "then",
+        "than",
+        "as",
+        "is",
+        "am",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "done",
+        "have",
+        "has",
+        "had",
+        "having",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "want",
+        "wanna",
+        "need",
+        "like",
+        "love",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "thank",
+        "ok",
+        "okay",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "how",
+        "when",
+        "where",
+        "yes",
+        "no",
+        "not",
+        "never",
+        "please",
+        "kindly",
+        "help",
+        "question",
+        "again",
+        "up",
+        "out",
+        "off",
+        "over",
+        "into",
+        "more",
+        "very",
+        "much",
+        "many",
+        "lot",
+        "bit",
+        "get",
+        "got",
+        "go",
+        "going",
+        "make",
+        "let",
+        "know",
+    ]
+)
 NEGATIONS = {"not", "never", "no"}
 DETERMINERS = {"a", "an", "the", "my", "our", "your", "this", "that"}
 
-GLUED_NEGATIONS = {"cant": "can not", "wont": "will not", "dont": "do not", "didnt": "did not",
-                   "doesnt": "does not", "hasnt": "has not", "havent": "have not", "isnt": "is not",
-                   "wasnt": "was not", "wouldnt": "would not", "couldnt": "could not"}
+GLUED_NEGATIONS = {
+    "cant": "can not",
+    "wont": "will not",
+    "dont": "do not",
+    "didnt": "did not",
+    "doesnt": "does not",
+    "hasnt": "has not",
+    "havent": "have not",
+    "isnt": "is not",
+    "wasnt": "was not",
+    "wouldnt": "would not",
+    "couldnt": "could not",
+}
 CONTRACTIONS = [
-    (r"\bwon't\b", "will not"), (r"\bcan't\b", "can not"), (r"\bcannot\b", "can not"), (r"n't\b", " not"),
-    (r"'re\b", " are"), (r"'m\b", " am"), (r"'d\b", " would"), (r"'ll\b", " will"), (r"'ve\b", " have"),
+    (r"\bwon't\b", "will not"),
+    (r"\bcan't\b", "can not"),
+    (r"\bcannot\b", "can not"),
+    (r"n't\b", " not"),
+    (r"'re\b", " are"),
+    (r"'m\b", " am"),
+    (r"'d\b", " would"),
+    (r"'ll\b", " will"),
+    (r"'ve\b", " have"),
     (r"'s\b", ""),
 ]
 
@@ -118,7 +398,7 @@ class _Lexicon:
 
 
 def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 @lru_cache(maxsize=1)
@@ -161,7 +441,7 @@ def _units(text: str) -> tuple[list[str], list[_Unit]]:
     units, position = [], 0
     while position < len(tokens):
         for size in range(min(lexicon.longest, len(tokens) - position), 0, -1):
-            concepts = lexicon.patterns.get(tuple(tokens[position:position + size]))
+            concepts = lexicon.patterns.get(tuple(tokens[position : position + size]))
             if concepts:
                 units += [_Unit(c, position, position + size, True) for c in concepts]
                 position += size
@@ -175,7 +455,7 @@ def _units(text: str) -> tuple[list[str], list[_Unit]]:
 
 
 def _negated(tokens: list[str], unit: _Unit) -> bool:
-    for token in reversed(tokens[max(0, unit.start - NEGATION_WINDOW):unit.start]):
+    for token in reversed(tokens[max(0, unit.start - NEGATION_WINDOW) : unit.start]):
         if token == BOUNDARY:
             return False
         if token in NEGATIONS:
@@ -266,5 +546,8 @@ def matches(phrases: list[str], text: str, threshold: float | None = None) -> bo
 
 def phrase_errors(phrases: list[str]) -> list[tuple[str, str]]:
     """Phrases that carry no meaning at all (only stop words): they could never match, so saving them is an error."""
-    return [(f"intents[{index}]", f'"{phrase.text}" has no meaningful words to match on.')
-            for index, phrase in enumerate(compile_phrases(tuple(phrases))) if not phrase.total]
+    return [
+        (f"intents[{index}]", f'"{phrase.text}" has no meaningful words to match on.')
+        for index, phrase in enumerate(compile_phrases(tuple(phrases)))
+        if not phrase.total
+    ]

@@ -11,14 +11,15 @@ declares in its config under `inputs` (declared properties and `required` win). 
 or point `message_id` at another conversation's message); `event.payload.inputs.X` and `event.properties.inputs.X`
 are the same values and are recognised too.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
-from django.utils.translation import gettext_lazy as _
 import re
 from typing import Any
 
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from conversations.choices import EventType
 from workflows.choices import WorkflowStatus
@@ -94,28 +95,44 @@ def tool_name(workflow: Workflow) -> str:
 def describe_callable(workflow: Workflow) -> dict[str, Any]:
     """One callable workflow: what it is, how to call it, and its inputs as an LLM tool definition."""
     # The rows as stored (the steps prefetched): sealed write-only values never hold an `event.inputs` reference.
-    definition = {"trigger": {"type": workflow.trigger_type, "config": workflow.trigger_config},
-                  "steps": [{"type": step.type, "config": step.config} for step in workflow.steps.all()]}
+    definition = {
+        "trigger": {"type": workflow.trigger_type, "config": workflow.trigger_config},
+        "steps": [{"type": step.type, "config": step.config} for step in workflow.steps.all()],
+    }
     inputs = input_schema(definition)
     parameters = {
         "type": "object",
-        "properties": {"conversation": {"type": "integer", "description": gettext_noop("The id of the conversation to run on.")},
-                       "inputs": inputs},
+        "properties": {
+            "conversation": {"type": "integer", "description": gettext_noop("The id of the conversation to run on.")},
+            "inputs": inputs,
+        },
         "required": ["conversation", *(["inputs"] if inputs.get("required") else [])],
     }
     return {
-        "id": workflow.pk, "name": workflow.name, "description": workflow.description, "version": workflow.version,
-        "run_url": f"/api/workflows/{workflow.pk}/run/", "input_schema": inputs,
-        "tool": {"type": "function", "function": {
-            "name": tool_name(workflow), "description": workflow.description or workflow.name,
-            "parameters": parameters}},
+        "id": workflow.pk,
+        "name": workflow.name,
+        "description": workflow.description,
+        "version": workflow.version,
+        "run_url": f"/api/workflows/{workflow.pk}/run/",
+        "input_schema": inputs,
+        "tool": {
+            "type": "function",
+            "function": {
+                "name": tool_name(workflow),
+                "description": workflow.description or workflow.name,
+                "parameters": parameters,
+            },
+        },
     }
 
 
 def callable_workflows() -> list[dict[str, Any]]:
     """Every active `manual` workflow, described for an agent that decides which one to run (two queries)."""
-    workflows = (Workflow.objects.filter(trigger_type=EventType.MANUAL, status=WorkflowStatus.ACTIVE)
-                 .prefetch_related("steps").order_by("name", "id"))
+    workflows = (
+        Workflow.objects.filter(trigger_type=EventType.MANUAL, status=WorkflowStatus.ACTIVE)
+        .prefetch_related("steps")
+        .order_by("name", "id")
+    )
     return [describe_callable(workflow) for workflow in workflows]
 
 

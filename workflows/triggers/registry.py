@@ -8,10 +8,9 @@ only later: a breach once it is `threshold_minutes` late) and `derive` (events m
 crossing from a message). Keeping each filter's key and seen value lets the same definition both decide whether a
 workflow starts and explain why it did not. The dispatcher knows no trigger type by name.
 """
+
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
@@ -19,20 +18,33 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from workflows.engine import conditions
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise  # dev-only stubs helper: annotations only
+
     from conversations.models import Event
     from workflows.models import Workflow
 
 STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 CONDITIONS_KEY = "conditions"
-CONDITIONS_SCHEMA = {"type": "object", "description": gettext_noop("Start the workflow only when these hold (e.g. the "
-                                                                    "contact is a VIP, or the message came outside "
-                                                                    "business hours).")}
-Describe = Callable[[dict[str, Any], Any], str]  # (the trigger config, the seen value) -> why the filter failed, in words
-Check = Callable[[dict[str, Any], "Event", dict[str, Any]], bool]  # (the workflow's trigger config, the event, the run context) -> passes
+CONDITIONS_SCHEMA = {
+    "type": "object",
+    "description": gettext_noop(
+        "Start the workflow only when these hold (e.g. the "
+        "contact is a VIP, or the message came outside "
+        "business hours)."
+    ),
+}
+Describe = Callable[
+    [dict[str, Any], Any], str
+]  # (the trigger config, the seen value) -> why the filter failed, in words
+Check = Callable[
+    [dict[str, Any], "Event", dict[str, Any]], bool
+]  # (the workflow's trigger config, the event, the run context) -> passes
 Seen = Callable[["Event", dict[str, Any]], Any]  # what the check looked at, for an explanation
 
 
@@ -51,7 +63,7 @@ SHOWN_CHARS = 120
 def shown(value: Any) -> str:
     """A value as an explanation quotes it: JSON, cut to SHOWN_CHARS."""
     text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 2] + '…"'
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 2] + '…"'
 
 
 def from_payload(key: str) -> Seen:
@@ -75,8 +87,10 @@ class Filter:
         seen = self.seen(event, data)
         if self.describe is not None:
             return f"{self.key}: {self.describe(config, seen)}"
-        return f"{self.key}: " + _("%(seen)s is not one of %(wanted)s") % {"seen": shown(seen),
-                                                                             "wanted": shown(config.get(self.key))}
+        return f"{self.key}: " + _("%(seen)s is not one of %(wanted)s") % {
+            "seen": shown(seen),
+            "wanted": shown(config.get(self.key)),
+        }
 
     def applies(self, config: dict[str, Any]) -> bool:
         return self.always or config.get(self.key) not in (None, [], "", {})
@@ -129,13 +143,13 @@ def schema(properties: dict[str, Any], required: tuple[Any, ...] = ()) -> dict[s
 
 def check_words(check: dict[str, Any]) -> str:
     """One condition check as an explanation quotes it: `field op value (saw actual)`."""
-    return (f"{check.get('field')} {check.get('op')} {shown(check.get('value'))} "
-            + _("(saw %(value)s)") % {"value": shown(check.get("actual"))})
+    return f"{check.get('field')} {check.get('op')} {shown(check.get('value'))} " + _("(saw %(value)s)") % {
+        "value": shown(check.get("actual"))
+    }
 
 
 def _false_conditions(config: dict[str, Any], data: dict[str, Any]) -> str:
-    false = [check_words(check) for check in conditions.explain(config[CONDITIONS_KEY], data)
-             if not check["result"]]
+    false = [check_words(check) for check in conditions.explain(config[CONDITIONS_KEY], data) if not check["result"]]
     return "; ".join(false) or _("the condition tree is false")
 
 
@@ -146,15 +160,20 @@ def _with_conditions(kind: TriggerType) -> TriggerType:
     if kind.targeted:
         return kind
     base_validate = kind.validate
-    tree = Filter(CONDITIONS_KEY, lambda config, event, data: conditions.evaluate(config[CONDITIONS_KEY], data),
-                  lambda event, data: data, describe=_false_conditions)
+    tree = Filter(
+        CONDITIONS_KEY,
+        lambda config, event, data: conditions.evaluate(config[CONDITIONS_KEY], data),
+        lambda event, data: data,
+        describe=_false_conditions,
+    )
 
     def validate(config: dict[str, Any]) -> list[tuple[str, str]]:
         return base_validate(config) + conditions.validate(config.get(CONDITIONS_KEY) or {}, CONDITIONS_KEY)
 
     properties = {**kind.schema["properties"], CONDITIONS_KEY: CONDITIONS_SCHEMA}
-    return replace(kind, schema={**kind.schema, "properties": properties}, filters=(*kind.filters, tree),
-                   validate=validate)
+    return replace(
+        kind, schema={**kind.schema, "properties": properties}, filters=(*kind.filters, tree), validate=validate
+    )
 
 
 class TriggerTypeRegistry:

@@ -5,14 +5,14 @@ came).
 Both are recorded by their `sweep` hook, which the engine's sweep calls; every claim is a conditional UPDATE, so any
 number of sweeps on any number of hosts record each event once.
 """
+
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
-import datetime as dt
-
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from conversations import payloads
 from conversations.choices import EventType
@@ -32,10 +32,15 @@ def fire_scheduled_events(now: dt.datetime) -> int:
     for scheduled in ScheduledEvent.objects.filter(status=ScheduledEventStatus.PENDING, fire_at__lte=now)[:BATCH]:
         with transaction.atomic():
             claimed = ScheduledEvent.objects.filter(pk=scheduled.pk, status=ScheduledEventStatus.PENDING).update(
-                status=ScheduledEventStatus.FIRED, fired_at=now)
+                status=ScheduledEventStatus.FIRED, fired_at=now
+            )
             if claimed:
-                record_event(type=EventType.SCHEDULED_EVENT_FIRED, conversation=scheduled.conversation,
-                             payload=payloads.scheduled_event_fired(scheduled=scheduled), depth=scheduled.depth)
+                record_event(
+                    type=EventType.SCHEDULED_EVENT_FIRED,
+                    conversation=scheduled.conversation,
+                    payload=payloads.scheduled_event_fired(scheduled=scheduled),
+                    depth=scheduled.depth,
+                )
                 fired += 1
     return fired
 
@@ -43,12 +48,14 @@ def fire_scheduled_events(now: dt.datetime) -> int:
 def run_schedule_triggers(now: dt.datetime) -> int:
     """For each due `schedule` workflow: fire once per newly matching conversation; forget ones that stopped."""
     fired = 0
-    due = Workflow.objects.filter(trigger_type=EventType.SCHEDULE, status=WorkflowStatus.ACTIVE,
-                                  next_schedule_at__lte=now)
+    due = Workflow.objects.filter(
+        trigger_type=EventType.SCHEDULE, status=WorkflowStatus.ACTIVE, next_schedule_at__lte=now
+    )
     for workflow in due:
         interval = dt.timedelta(minutes=workflow.trigger_config.get("interval_minutes", 60))
         claimed = Workflow.objects.filter(pk=workflow.pk, next_schedule_at=workflow.next_schedule_at).update(
-            next_schedule_at=now + interval)
+            next_schedule_at=now + interval
+        )
         if claimed:
             fired += _fire_schedule(workflow, now)
     return fired
@@ -63,21 +70,36 @@ def _fire_schedule(workflow: Workflow, now: dt.datetime) -> int:
     for conversation in Conversation.objects.filter(pk__in=new).select_related("contact"):
         with transaction.atomic():
             ScheduleMatch.objects.create(workflow=workflow, conversation=conversation)
-            record_event(type=EventType.SCHEDULE, conversation=conversation,
-                         payload=payloads.schedule_fired(workflow=workflow))
+            record_event(
+                type=EventType.SCHEDULE, conversation=conversation, payload=payloads.schedule_fired(workflow=workflow)
+            )
     return len(new)
 
 
 def _schedule_errors(config: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(f"match.{key}" if key else "match", message)
-            for key, message in conditions.validate(config.get("match") or {}, query_only=True)]
+    return [
+        (f"match.{key}" if key else "match", message)
+        for key, message in conditions.validate(config.get("match") or {}, query_only=True)
+    ]
 
 
 trigger_types.register(
-    TriggerType(EventType.SCHEDULE, _("Schedule"),
-                schema({"interval_minutes": {"type": "integer", "minimum": 1, "maximum": 525600},
-                        "match": {"type": "object"}}, required=("interval_minutes",)),
-                validate=_schedule_errors, targeted=True, sweep=run_schedule_triggers),
-    TriggerType(EventType.SCHEDULED_EVENT_FIRED, _("Scheduled event fired"), schema({"names": STRING_LIST}),
-                (payload_one_of("names", "name"),), sweep=fire_scheduled_events),
+    TriggerType(
+        EventType.SCHEDULE,
+        _("Schedule"),
+        schema(
+            {"interval_minutes": {"type": "integer", "minimum": 1, "maximum": 525600}, "match": {"type": "object"}},
+            required=("interval_minutes",),
+        ),
+        validate=_schedule_errors,
+        targeted=True,
+        sweep=run_schedule_triggers,
+    ),
+    TriggerType(
+        EventType.SCHEDULED_EVENT_FIRED,
+        _("Scheduled event fired"),
+        schema({"names": STRING_LIST}),
+        (payload_one_of("names", "name"),),
+        sweep=fire_scheduled_events,
+    ),
 )

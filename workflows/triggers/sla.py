@@ -4,12 +4,13 @@ A breach event is recorded when the target breaches, which is too early for a wo
 the `late_matches` hook (called by the engine's sweep) finds those breaches again once they are that late and still
 unanswered, and the engine starts their runs (still one per workflow and event).
 """
+
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-import datetime as dt
 
 from conversations import payloads
 from conversations.choices import EventType, SenderType, Status
@@ -28,6 +29,7 @@ from workflows.triggers.registry import (
     schema,
     trigger_types,
 )
+
 
 def _target(event: Event) -> payloads.SlaTargetPayload:
     """The payload of an `sla.*` event, typed (its keys depend on the event type, so reads use `.get`)."""
@@ -61,11 +63,20 @@ def late_breaches(now: dt.datetime) -> list[tuple[Workflow, Event]]:
         if not threshold:
             continue
         since = now - dt.timedelta(minutes=float(threshold)) - LATE_BREACH_LOOKBACK
-        breaches = (Event.objects.filter(type=EventType.SLA_BREACHED, occurred_at__gte=since,
-                                         depth__lte=helpdesk_setting("MAX_DEPTH"))
-                    .exclude(workflow_runs__workflow=workflow).select_related("conversation"))
-        found += [(workflow, event) for event in breaches if _late_now(workflow, event, now)
-                  and POLICY_FILTER.check(workflow.trigger_config, event, {}) and _still_breached(event)]
+        breaches = (
+            Event.objects.filter(
+                type=EventType.SLA_BREACHED, occurred_at__gte=since, depth__lte=helpdesk_setting("MAX_DEPTH")
+            )
+            .exclude(workflow_runs__workflow=workflow)
+            .select_related("conversation")
+        )
+        found += [
+            (workflow, event)
+            for event in breaches
+            if _late_now(workflow, event, now)
+            and POLICY_FILTER.check(workflow.trigger_config, event, {})
+            and _still_breached(event)
+        ]
     return found
 
 
@@ -85,19 +96,36 @@ def _still_breached(event: Event) -> bool:
         return False
     if target.metric == Metric.RESOLUTION:
         return event.conversation.status not in (Status.RESOLVED, Status.CLOSED)
-    return not Message.objects.filter(conversation=event.conversation, sender_type=SenderType.AGENT, internal=False,
-                                      created_at__gte=target.due_at).exists()
+    return not Message.objects.filter(
+        conversation=event.conversation, sender_type=SenderType.AGENT, internal=False, created_at__gte=target.due_at
+    ).exists()
 
 
 trigger_types.register(
-    TriggerType(EventType.SLA_WARNING, _("SLA warning"), schema({"metrics": METRICS, "policies": POLICIES}),
-                (payload_one_of("metrics", "metric"), POLICY_FILTER), references={"policies": "sla_policy"}),
-    TriggerType(EventType.SLA_BREACHED, _("SLA breached"),
-                schema({"metrics": METRICS, "threshold_minutes": {"type": "number", "minimum": 0},
-                        "policies": POLICIES}),
-                (payload_one_of("metrics", "metric"),
-                 Filter("threshold_minutes", _late_enough, from_payload("minutes_late"),
-                        describe=lambda config, late: f"{float(late or 0):g} minutes late, below "
-                                                      f"{float(config['threshold_minutes']):g}"), POLICY_FILTER),
-                late_matches=late_breaches, references={"policies": "sla_policy"}),
+    TriggerType(
+        EventType.SLA_WARNING,
+        _("SLA warning"),
+        schema({"metrics": METRICS, "policies": POLICIES}),
+        (payload_one_of("metrics", "metric"), POLICY_FILTER),
+        references={"policies": "sla_policy"},
+    ),
+    TriggerType(
+        EventType.SLA_BREACHED,
+        _("SLA breached"),
+        schema({"metrics": METRICS, "threshold_minutes": {"type": "number", "minimum": 0}, "policies": POLICIES}),
+        (
+            payload_one_of("metrics", "metric"),
+            Filter(
+                "threshold_minutes",
+                _late_enough,
+                from_payload("minutes_late"),
+                describe=lambda config, late: (
+                    f"{float(late or 0):g} minutes late, below {float(config['threshold_minutes']):g}"
+                ),
+            ),
+            POLICY_FILTER,
+        ),
+        late_matches=late_breaches,
+        references={"policies": "sla_policy"},
+    ),
 )

@@ -1,10 +1,12 @@
 """Survey triggers (docs/managers.md): a contact answered a CSAT survey, filtered by a score range."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from conversations import payloads
 from django.utils.translation import gettext_lazy as _
+
+from conversations import payloads
 from conversations.choices import EventType
 from conversations.models import Event
 from workflows.triggers.registry import Filter, TriggerType, from_payload, schema, trigger_types
@@ -35,11 +37,24 @@ def _validate(config: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 trigger_types.register(
-    TriggerType(EventType.SURVEY_ANSWERED, _("Survey answered"),
-                schema({"score_min": SCORE, "score_max": SCORE}),
-                (Filter("score_min", _at_least, from_payload("score"),
-                        describe=lambda config, score: f"the score {score} is below {config['score_min']}"),
-                 Filter("score_max", _at_most, from_payload("score"),
-                        describe=lambda config, score: f"the score {score} is above {config['score_max']}")),
-                validate=_validate),
+    TriggerType(
+        EventType.SURVEY_ANSWERED,
+        _("Survey answered"),
+        schema({"score_min": SCORE, "score_max": SCORE}),
+        (
+            Filter(
+                "score_min",
+                _at_least,
+                from_payload("score"),
+                describe=lambda config, score: f"the score {score} is below {config['score_min']}",
+            ),
+            Filter(
+                "score_max",
+                _at_most,
+                from_payload("score"),
+                describe=lambda config, score: f"the score {score} is above {config['score_max']}",
+            ),
+        ),
+        validate=_validate,
+    ),
 )

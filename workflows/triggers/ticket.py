@@ -1,7 +1,9 @@
 """Ticket triggers (docs/managers.md): a ticket was created for a conversation (by a `create_ticket` step)."""
+
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+
 from conversations.choices import EventType
 from workflows.triggers.registry import TriggerType, schema, trigger_types
 

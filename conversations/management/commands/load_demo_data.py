@@ -5,14 +5,15 @@ SLA clocks and workflow runs real traffic would have. Running it again creates n
 contacts are looked up by their unique names/emails first, and conversations are only made while no demo contact
 has one yet. The random choices are seeded, so every machine gets the same demo.
 """
+
 from __future__ import annotations
 
 import logging
 import random
 from dataclasses import dataclass
 
-from django.contrib.auth.models import Group, User
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -107,14 +108,17 @@ class Command(BaseCommand):
     help = "Load demo users, teams, contacts and conversations (idempotent; prints the logins)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--demo", action="store_true",
-                            help="Required unless DEBUG is on: this creates an admin/admin superuser.")
+        parser.add_argument(
+            "--demo", action="store_true", help="Required unless DEBUG is on: this creates an admin/admin superuser."
+        )
 
     def handle(self, *args, demo: bool = False, **options) -> None:
         # The wheel ships this command; in a real installation it must not quietly create admin/admin.
         if not (demo or settings.DEBUG):
-            raise CommandError("load_demo_data creates the superuser admin/admin and demo people: run it with --demo "
-                               "(or DEBUG on) on a demo or development database only.")
+            raise CommandError(
+                "load_demo_data creates the superuser admin/admin and demo people: run it with --demo "
+                "(or DEBUG on) on a demo or development database only."
+            )
         # django-q2 logs one line per enqueued event at INFO; a few hundred of them would bury the logins.
         logging.getLogger("django-q").setLevel(logging.WARNING)
         ensure_roles()
@@ -174,8 +178,11 @@ class Command(BaseCommand):
         subject, opening, tags = TOPICS[number % len(TOPICS)]
         contact = contacts[number % len(contacts)]
         conversation = services.conversation_open(
-            contact=contact, channel=channels[number % len(channels)], subject=subject,
-            priority=rng.choice(priorities), team=rng.choice(teams),
+            contact=contact,
+            channel=channels[number % len(channels)],
+            subject=subject,
+            priority=rng.choice(priorities),
+            team=rng.choice(teams),
         )
         status, disposition = FINAL_STATES[number % len(FINAL_STATES)]
         services.message_create(conversation=conversation, body=opening, sender_type=SenderType.CUSTOMER)

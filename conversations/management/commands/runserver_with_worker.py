@@ -9,6 +9,7 @@ The web server is Django's runserver without the autoreloader, serving static fi
 API docs look right with DEBUG off. The workers' output goes to `.run/qcluster.log` (git-ignored) so the terminal
 shows the banner and the requests.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,7 +55,9 @@ class Command(BaseCommand):
             # A new session keeps the terminal's Ctrl-C (sent to the foreground process group) away from the worker,
             # and holds every process of the tier, so stopping can find them all.
             return subprocess.Popen(
-                [sys.executable, str(manage_py()), "helpdesk_supervisor"], stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, str(manage_py()), "helpdesk_supervisor"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 

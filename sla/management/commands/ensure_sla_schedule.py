@@ -1,4 +1,5 @@
 """`manage.py ensure_sla_schedule`: create or refresh the django-q2 Schedule of the SLA sweep (idempotent)."""
+
 from django.core.management.base import BaseCommand
 
 from conversations.conf import helpdesk_setting

@@ -3,6 +3,7 @@
 Every test acts as an agent (group "Agents", is_staff) through the admin pages and checks what the agent sees and
 the domain events the change recorded, since those are what workflows and SLA clocks react to.
 """
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connection
@@ -154,7 +155,10 @@ def test_change_form_edits_priority_assignee_team_tags_disposition_through_servi
 ):
     page = agent_web.get(change_url(conversation))
     data = form_data(page) | {
-        "priority": "urgent", "assignee": agent.pk, "team": team.pk, "tags": "vip, refund",
+        "priority": "urgent",
+        "assignee": agent.pk,
+        "team": team.pk,
+        "tags": "vip, refund",
         "disposition": "needs_approval",
     }
 
@@ -164,8 +168,12 @@ def test_change_form_edits_priority_assignee_team_tags_disposition_through_servi
     assert (conversation.priority, conversation.assignee, conversation.team) == ("urgent", agent, team)
     assert set(conversation.tags.values_list("name", flat=True)) == {"vip", "refund"}
     types = set(Event.objects.filter(conversation=conversation).values_list("type", flat=True))
-    assert {"conversation.priority_changed", "conversation.assigned", "conversation.tags_changed",
-            "conversation.disposition_set"} <= types
+    assert {
+        "conversation.priority_changed",
+        "conversation.assigned",
+        "conversation.tags_changed",
+        "conversation.disposition_set",
+    } <= types
 
 
 def test_saving_unchanged_form_records_no_event(agent_web, conversation):
@@ -283,8 +291,9 @@ def test_bad_phone_in_contact_admin_is_a_form_error(agent_web):
 
 
 def test_contact_admin_normalises_phone_and_records_created(agent_web):
-    contact_post(agent_web, reverse("admin:conversations_contact_add"), phone="+1 415-555-0199",
-                 attributes='{"vip": true}')
+    contact_post(
+        agent_web, reverse("admin:conversations_contact_add"), phone="+1 415-555-0199", attributes='{"vip": true}'
+    )
 
     contact = Contact.objects.get(name="Alan Turing")
     assert (contact.phone, contact.attributes) == ("+14155550199", {"vip": True})

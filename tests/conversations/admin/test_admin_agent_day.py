@@ -1,5 +1,6 @@
 """The agent's day in admin (docs/agent_day.md): saved views in the list, snooze presets, links, merge confirmation, the
 live poll, notifications and the shortcuts panel."""
+
 import datetime as dt
 import json
 import zoneinfo
@@ -23,8 +24,10 @@ def test_the_list_shows_saved_views_with_counts_and_saves_the_current_filters(ag
     services.conversation_change_status(conversation=conversation, status="open")
     services.conversation_open(contact=contact, channel="email", subject="other")
     browser = browser_for(agent)
-    saved = browser.post(reverse("admin:conversations_conversation_save_view"),
-                         {"name": "Open ones", "query": "status__exact=open&q=Printer"})
+    saved = browser.post(
+        reverse("admin:conversations_conversation_save_view"),
+        {"name": "Open ones", "query": "status__exact=open&q=Printer"},
+    )
     view = SavedView.objects.get(name="Open ones")
     assert view.filters == {"status": "open", "search": "Printer"}
     assert saved.url.endswith(f"?saved_view={view.pk}")
@@ -35,15 +38,17 @@ def test_the_list_shows_saved_views_with_counts_and_saves_the_current_filters(ag
 
 
 def test_an_agent_cannot_share_a_view_from_admin(agent):
-    browser_for(agent).post(reverse("admin:conversations_conversation_save_view"),
-                            {"name": "Ours", "query": "", "shared_with": "everyone"})
+    browser_for(agent).post(
+        reverse("admin:conversations_conversation_save_view"), {"name": "Ours", "query": "", "shared_with": "everyone"}
+    )
     assert not SavedView.objects.exists()
 
 
 def test_snooze_presets_use_the_agents_time_zone(agent, conversation):
     UserPreference.objects.create(user=agent, time_zone="Asia/Tokyo")
-    browser_for(agent).post(reverse("admin:conversations_conversation_snooze", args=[conversation.pk]),
-                            {"preset": "tomorrow"})
+    browser_for(agent).post(
+        reverse("admin:conversations_conversation_snooze", args=[conversation.pk]), {"preset": "tomorrow"}
+    )
     conversation.refresh_from_db()
     local = conversation.snoozed_until.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
     today = clock.now().astimezone(zoneinfo.ZoneInfo("Asia/Tokyo")).date()
@@ -54,8 +59,9 @@ def test_snooze_presets_use_the_agents_time_zone(agent, conversation):
 
 
 def test_next_monday_preset_is_a_monday_at_nine(agent, conversation):
-    browser_for(agent).post(reverse("admin:conversations_conversation_snooze", args=[conversation.pk]),
-                            {"preset": "monday"})
+    browser_for(agent).post(
+        reverse("admin:conversations_conversation_snooze", args=[conversation.pk]), {"preset": "monday"}
+    )
     conversation.refresh_from_db()
     assert conversation.snoozed_until.weekday() in (0, 6, 1)  # Monday 9:00 in the site zone, seen in UTC
     assert conversation.snoozed_until > clock.now()
@@ -76,16 +82,26 @@ def test_the_live_poll_beats_presence_and_returns_new_messages(agent, conversati
 def test_the_conversation_page_has_the_panels_and_labels(agent, conversation, roles):
     make_user("alice", AGENTS_GROUP)
     html = browser_for(agent).get(page(conversation)).content.decode()
-    for text in ("Tomorrow 9:00", "Next Monday 9:00", "Linked conversations", "Keyboard", "aria-keyshortcuts",
-                 'id="ws-presence"', 'id="ws-usernames"', "unread"):
+    for text in (
+        "Tomorrow 9:00",
+        "Next Monday 9:00",
+        "Linked conversations",
+        "Keyboard",
+        "aria-keyshortcuts",
+        'id="ws-presence"',
+        'id="ws-usernames"',
+        "unread",
+    ):
         assert text in html
     assert "alice" in json.loads(html.split('id="ws-usernames" type="application/json">')[1].split("</script>")[0])
 
 
 def test_linking_from_the_page(agent, conversation, contact):
     other = services.conversation_open(contact=contact, channel="email", subject="Child")
-    browser_for(agent).post(reverse("admin:conversations_conversation_link", args=[conversation.pk]),
-                            {"other": f"#{other.pk}", "kind": "child"})
+    browser_for(agent).post(
+        reverse("admin:conversations_conversation_link", args=[conversation.pk]),
+        {"other": f"#{other.pk}", "kind": "child"},
+    )
     assert services.links_of(conversation)[0]["conversation"] == other.pk
     assert f"#{other.pk} Child" in browser_for(agent).get(page(conversation)).content.decode()
 
@@ -110,8 +126,9 @@ def test_merge_action_confirms_what_moves_then_merges(agent, contact):
 
 def test_notifications_page_lists_only_mine(agent, conversation, roles):
     alice = make_user("alice", AGENTS_GROUP)
-    services.message_create(conversation=conversation, body="@alice please", sender_type="agent", author=agent,
-                            internal=True)
+    services.message_create(
+        conversation=conversation, body="@alice please", sender_type="agent", author=agent, internal=True
+    )
     alice_page = browser_for(alice).get("/admin/conversations/notification/").content.decode()
     assert "agent mentioned you" in alice_page and "1 unread" in alice_page
     assert "agent mentioned you" not in browser_for(agent).get("/admin/conversations/notification/").content.decode()
@@ -122,8 +139,11 @@ def test_apply_macro_bulk_action_asks_inputs_and_lists_outcomes(agent, manager, 
     from workflows.engine import macros
 
     inputs = [{"key": "order", "label": "Order number", "type": "text"}] if with_inputs else []
-    macro = macros.macro_create(name="Tag order", inputs=inputs, steps=[
-        {"type": "add_tag", "config": {"tags": ["order-{{ inputs.order or 'none' }}"]}}])
+    macro = macros.macro_create(
+        name="Tag order",
+        inputs=inputs,
+        steps=[{"type": "add_tag", "config": {"tags": ["order-{{ inputs.order or 'none' }}"]}}],
+    )
     one = services.conversation_open(contact=contact, channel="email", subject="one")
     two = services.conversation_open(contact=contact, channel="email", subject="two")
     browser = browser_for(agent)
@@ -134,14 +154,16 @@ def test_apply_macro_bulk_action_asks_inputs_and_lists_outcomes(agent, manager, 
         assert "Order number" in second.content.decode()
         browser.post(LIST, {**base, "apply": "1", "macro": macro.pk, "inputs_shown": "1", "input_order": "A-9"})
     expected = "order-A-9" if with_inputs else "order-none"
-    assert [list(c.tags.values_list("name", flat=True)) for c in Conversation.objects.filter(pk__in=[one.pk, two.pk])] \
-        == [[expected], [expected]]
+    assert [
+        list(c.tags.values_list("name", flat=True)) for c in Conversation.objects.filter(pk__in=[one.pk, two.pk])
+    ] == [[expected], [expected]]
 
 
 def test_a_manager_shares_a_view_with_a_team_from_admin(manager, team):
-    browser_for(manager).post(reverse("admin:conversations_conversation_save_view"),
-                              {"name": "Billing escalations", "query": "priority__exact=urgent",
-                               "shared_with": f"team:{team.pk}"})
+    browser_for(manager).post(
+        reverse("admin:conversations_conversation_save_view"),
+        {"name": "Billing escalations", "query": "priority__exact=urgent", "shared_with": f"team:{team.pk}"},
+    )
     view = SavedView.objects.get(name="Billing escalations")
     assert (view.shared_with, view.filters) == (f"team:{team.pk}", {"priority": "urgent"})
     assert f'value="team:{team.pk}"' in browser_for(manager).get(LIST).content.decode()

@@ -1,5 +1,6 @@
 """Conversation fields in admin (docs/managers.md): managers define fields; agents see and edit values on the
 conversation page (the workspace), see them as list columns, and cannot resolve past an empty required field."""
+
 import html
 
 import pytest
@@ -33,8 +34,10 @@ def defined(db):
 
 
 def test_a_manager_defines_a_select_field_in_admin(manager_web):
-    response = manager_web.post(FIELD_ADD, {"key": "reason", "label": "Reason", "type": "select",
-                                            "options": "refund\nbilling, other", "position": 1})
+    response = manager_web.post(
+        FIELD_ADD,
+        {"key": "reason", "label": "Reason", "type": "select", "options": "refund\nbilling, other", "position": 1},
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     field = ConversationField.objects.get(key="reason")
     assert (field.type, field.options) == ("select", ["refund", "billing", "other"])
@@ -54,8 +57,10 @@ def test_an_agent_cannot_add_definitions(agent_web):
 def test_the_conversation_page_edits_values_through_the_service(agent_web, defined, conversation, agent):
     page = agent_web.get(change_url(conversation))
     assert "Order number" in page.content.decode()
-    response = agent_web.post(change_url(conversation), form_data(page) | {
-        "field__order_id": "A-5", "field__reason": "refund", "field__items": "3"})
+    response = agent_web.post(
+        change_url(conversation),
+        form_data(page) | {"field__order_id": "A-5", "field__reason": "refund", "field__items": "3"},
+    )
     assert response.status_code == 302
     conversation.refresh_from_db()
     assert conversation.fields == {"order_id": "A-5", "reason": "refund", "items": 3}
@@ -72,8 +77,9 @@ def test_resolving_with_an_empty_required_field_is_an_error_on_that_field(agent_
     assert "field__order_id" in response.context["adminform"].form.errors
     conversation.refresh_from_db()
     assert conversation.status == "new"
-    response = agent_web.post(change_url(conversation), form_data(page) | {"status": "resolved",
-                                                                           "field__order_id": "A-1"})
+    response = agent_web.post(
+        change_url(conversation), form_data(page) | {"status": "resolved", "field__order_id": "A-1"}
+    )
     assert response.status_code == 302
     conversation.refresh_from_db()
     assert (conversation.status, conversation.fields) == ("resolved", {"order_id": "A-1"})
@@ -94,10 +100,16 @@ def test_the_list_shows_a_column_per_field(agent_web, defined, conversation):
 
 
 def test_deleting_a_field_an_active_workflow_uses_is_refused_in_admin(manager_web, defined, manager_client):
-    response = manager_client.post("/api/workflows/", {"name": "Orders", "status": "active",
-                                                      "trigger": {"type": "conversation.fields_changed",
-                                                                  "config": {"keys": ["order_id"]}}, "steps": []},
-                                   format="json")
+    response = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Orders",
+            "status": "active",
+            "trigger": {"type": "conversation.fields_changed", "config": {"keys": ["order_id"]}},
+            "steps": [],
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     field = ConversationField.objects.get(key="order_id")
     url = reverse("admin:conversations_conversationfield_delete", args=[field.pk])
@@ -112,6 +124,6 @@ def test_deleting_a_field_an_active_workflow_uses_is_refused_in_admin(manager_we
 def test_the_workspace_shows_a_fields_panel(agent_web, defined, conversation):
     services.conversation_set_fields(conversation=conversation, fields={"reason": "billing"})
     content = agent_web.get(change_url(conversation)).content.decode()
-    panel = content[content.index('class="module ws-fields"'):]
-    panel = panel[:panel.index("</div>")]
+    panel = content[content.index('class="module ws-fields"') :]
+    panel = panel[: panel.index("</div>")]
     assert "<dt>Reason</dt><dd>billing</dd>" in panel and "<dt>Order number *</dt><dd>—</dd>" in panel

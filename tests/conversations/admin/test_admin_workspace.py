@@ -1,6 +1,7 @@
 """The agent's workspace in admin: the conversation page as a thread with buttons that post at once (reply, note,
 assign to me, status), the quick views above the list, search over message text, and the bulk status change that
 makes the agent choose."""
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connection
@@ -36,8 +37,9 @@ def subjects_in(response) -> set[str]:
 
 def test_page_shows_thread_with_note_apart_and_authors(agent_web, conversation, agent):
     services.message_create(conversation=conversation, body="It is still burning", sender_type="customer")
-    services.message_create(conversation=conversation, body="Check the fuse first", sender_type="agent",
-                            author=agent, internal=True)
+    services.message_create(
+        conversation=conversation, body="Check the fuse first", sender_type="agent", author=agent, internal=True
+    )
 
     page = agent_web.get(change_url(conversation)).content.decode()
 

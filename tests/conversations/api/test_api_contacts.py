@@ -1,12 +1,20 @@
 """Contacts over the API: create, read, merge attributes, phone validation, filters."""
+
 from conversations.models import Contact, Event
 
 
 def test_create_contact_returns_201_with_id_and_normalised_phone(agent_client):
-    response = agent_client.post("/api/contacts/", {
-        "name": "Grace Hopper", "email": "grace@example.com", "phone": "+1 415 555 0199",
-        "segment": "smb", "attributes": {"plan": "pro"},
-    }, format="json")
+    response = agent_client.post(
+        "/api/contacts/",
+        {
+            "name": "Grace Hopper",
+            "email": "grace@example.com",
+            "phone": "+1 415 555 0199",
+            "segment": "smb",
+            "attributes": {"plan": "pro"},
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["id"] > 0
@@ -17,8 +25,9 @@ def test_create_contact_returns_201_with_id_and_normalised_phone(agent_client):
 
 
 def test_patch_attributes_merges_keys_and_null_removes(agent_client, contact):
-    response = agent_client.patch(f"/api/contacts/{contact.pk}/",
-                                  {"attributes": {"plan": None, "language": "de"}}, format="json")
+    response = agent_client.patch(
+        f"/api/contacts/{contact.pk}/", {"attributes": {"plan": None, "language": "de"}}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["attributes"] == {"vip": True, "language": "de"}
     contact.refresh_from_db()
@@ -36,8 +45,9 @@ def test_patch_name_keeps_attributes(agent_client, contact):
 
 
 def test_put_replaces_attributes(agent_client, contact):
-    response = agent_client.put(f"/api/contacts/{contact.pk}/",
-                                {"name": "Ada", "attributes": {"tier": 2}}, format="json")
+    response = agent_client.put(
+        f"/api/contacts/{contact.pk}/", {"name": "Ada", "attributes": {"tier": 2}}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["attributes"] == {"tier": 2}
 
@@ -53,7 +63,8 @@ def test_contact_filters_by_email_segment_and_search(agent_client, contact):
     agent_client.post("/api/contacts/", {"name": "Bob", "email": "bob@example.org", "segment": "smb"}, format="json")
     assert [c["name"] for c in agent_client.get("/api/contacts/?segment=smb").json()["results"]] == ["Bob"]
     assert [c["name"] for c in agent_client.get("/api/contacts/?email=ADA@example.com").json()["results"]] == [
-        "Ada Lovelace"]
+        "Ada Lovelace"
+    ]
     assert [c["name"] for c in agent_client.get("/api/contacts/?search=example.org").json()["results"]] == ["Bob"]
 
 

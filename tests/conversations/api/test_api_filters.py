@@ -1,4 +1,5 @@
 """Conversation filters (docs/api.md), pagination (docs/api.md) and the list's constant query count."""
+
 from datetime import timedelta
 
 import pytest
@@ -91,10 +92,19 @@ def test_filters_combine(agent_client, agent, board):
     assert ids(agent_client, "status=closed&tag=vip") == set()
 
 
-@pytest.mark.parametrize("query", [
-    "status=bogus", "status=open,bogus", "channel=fax", "priority=meh", "contact=abc",
-    "created_after=yesterday", "created_before=2026-13-45", "contact=1" + "0" * 30,
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=bogus",
+        "status=open,bogus",
+        "channel=fax",
+        "priority=meh",
+        "contact=abc",
+        "created_after=yesterday",
+        "created_before=2026-13-45",
+        "contact=1" + "0" * 30,
+    ],
+)
 def test_bad_filter_values_are_400_naming_the_filter(agent_client, board, query):
     response = agent_client.get(f"/api/conversations/?{query}")
     assert response.status_code == 400

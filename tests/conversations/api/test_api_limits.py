@@ -5,6 +5,7 @@ strictly; past the rate the API answers 429 with `Retry-After`. A password chang
 a token from before it stops working. The test settings raise the rates for the rest of the suite; these tests
 lower them and start from an empty cache (where DRF counts).
 """
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -43,8 +44,10 @@ def test_writes_are_limited_too(low_rates, manager, contact):
 
 def test_the_public_survey_answer_is_limited_per_address_and_more_strictly(db, low_rates):
     client = Client()
-    statuses = [client.post("/api/surveys/no-such-token/answer/", {"score": 5}, content_type="application/json")
-                .status_code for _ in range(3)]
+    statuses = [
+        client.post("/api/surveys/no-such-token/answer/", {"score": 5}, content_type="application/json").status_code
+        for _ in range(3)
+    ]
     assert statuses == [404, 404, 429]
     refused = client.post("/api/surveys/no-such-token/answer/", {"score": 5}, content_type="application/json")
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
@@ -78,7 +81,8 @@ def test_the_admin_password_form_revokes_the_token_too(manager, settings):
     admin = User.objects.create_superuser("root", "root@example.com", "pw-root")
     browser = Client()
     browser.force_login(admin)
-    response = browser.post(f"/admin/auth/user/{manager.pk}/password/",
-                            {"password1": "Another-pass-9137", "password2": "Another-pass-9137"})
+    response = browser.post(
+        f"/admin/auth/user/{manager.pk}/password/", {"password1": "Another-pass-9137", "password2": "Another-pass-9137"}
+    )
     assert response.status_code == 302, response.content[:500]
     assert client.get("/api/conversations/").status_code == 401

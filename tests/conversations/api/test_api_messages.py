@@ -1,4 +1,5 @@
 """Messages, recordings, tickets and surveys of a conversation over the API."""
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -12,8 +13,9 @@ def media_root(settings, tmp_path):
 
 
 def test_agent_message_is_authored_by_the_user_and_opens_the_conversation(agent_client, agent, conversation):
-    response = agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
-                                 {"body": "On my way", "sender_type": "agent"}, format="json")
+    response = agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/", {"body": "On my way", "sender_type": "agent"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["author"], body["internal"], body["conversation"]) == (agent.pk, False, conversation.pk)
@@ -25,9 +27,11 @@ def test_agent_message_is_authored_by_the_user_and_opens_the_conversation(agent_
 
 
 def test_customer_message_has_no_author_and_gets_sentiment(agent_client, conversation):
-    body = agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
-                             {"body": "Thank you so much, great help!", "sender_type": "customer"},
-                             format="json").json()
+    body = agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/",
+        {"body": "Thank you so much, great help!", "sender_type": "customer"},
+        format="json",
+    ).json()
     assert body["author"] is None
     assert body["sentiment"] > 0.7
     read = agent_client.get(f"/api/conversations/{conversation.pk}/").json()
@@ -36,9 +40,11 @@ def test_customer_message_has_no_author_and_gets_sentiment(agent_client, convers
 
 
 def test_internal_note(agent_client, conversation):
-    body = agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
-                             {"body": "Check the invoice", "sender_type": "agent", "internal": True},
-                             format="json").json()
+    body = agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/",
+        {"body": "Check the invoice", "sender_type": "agent", "internal": True},
+        format="json",
+    ).json()
     assert body["internal"] is True
 
 
@@ -64,14 +70,19 @@ def test_message_errors_are_400(agent_client, conversation):
 
 def test_messages_of_unknown_conversation_are_404(agent_client):
     assert agent_client.get("/api/conversations/999999/messages/").status_code == 404
-    assert agent_client.post("/api/conversations/abc/messages/", {"body": "x", "sender_type": "agent"},
-                             format="json").status_code == 404
+    assert (
+        agent_client.post(
+            "/api/conversations/abc/messages/", {"body": "x", "sender_type": "agent"}, format="json"
+        ).status_code
+        == 404
+    )
 
 
 def test_upload_recording_records_event(agent_client, conversation):
     audio = SimpleUploadedFile("call.wav", b"RIFF....WAVEfmt ", content_type="audio/wav")
-    response = agent_client.post(f"/api/conversations/{conversation.pk}/recordings/", {"file": audio},
-                                 format="multipart")
+    response = agent_client.post(
+        f"/api/conversations/{conversation.pk}/recordings/", {"file": audio}, format="multipart"
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["content_type"], body["size_bytes"], body["conversation"]) == ("audio/wav", 16, conversation.pk)
@@ -84,12 +95,15 @@ def test_upload_recording_records_event(agent_client, conversation):
 
 def test_recording_must_be_audio(agent_client, conversation):
     text = SimpleUploadedFile("notes.txt", b"hello", content_type="text/plain")
-    response = agent_client.post(f"/api/conversations/{conversation.pk}/recordings/", {"file": text},
-                                 format="multipart")
+    response = agent_client.post(
+        f"/api/conversations/{conversation.pk}/recordings/", {"file": text}, format="multipart"
+    )
     assert response.status_code == 400
     assert "file" in response.json()
-    assert agent_client.post(f"/api/conversations/{conversation.pk}/recordings/", {},
-                             format="multipart").status_code == 400
+    assert (
+        agent_client.post(f"/api/conversations/{conversation.pk}/recordings/", {}, format="multipart").status_code
+        == 400
+    )
     assert not Recording.objects.exists()
 
 
@@ -98,7 +112,9 @@ def test_tickets_list_filtered_by_conversation(agent_client, conversation, open_
     ticket = services.ticket_create(conversation=conversation, title="Replace printer", priority="high")
     services.ticket_create(conversation=other, title="Other")
     listing = agent_client.get(f"/api/tickets/?conversation={conversation.pk}").json()
-    assert [(t["id"], t["title"], t["priority"]) for t in listing["results"]] == [(ticket.pk, "Replace printer", "high")]
+    assert [(t["id"], t["title"], t["priority"]) for t in listing["results"]] == [
+        (ticket.pk, "Replace printer", "high")
+    ]
     assert agent_client.get("/api/tickets/").json()["count"] == 2
     assert agent_client.get(f"/api/tickets/{ticket.pk}/").json()["conversation"] == conversation.pk
     assert agent_client.get("/api/tickets/?conversation=abc").status_code == 400
@@ -139,9 +155,14 @@ def test_public_survey_page_posts_the_answer(conversation):
     html = page.content.decode()
     assert "Were you happy with our help?" in html
     assert all(f'value="{score}"' in html for score in range(1, 6))
-    answered = browser.post(f"/survey/{survey.token}/", {
-        "score": "4", "comment": "Quick", "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
-    })
+    answered = browser.post(
+        f"/survey/{survey.token}/",
+        {
+            "score": "4",
+            "comment": "Quick",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
+        },
+    )
     assert answered.status_code == 200
     assert "You rated us 4 out of 5" in answered.content.decode()
     survey.refresh_from_db()

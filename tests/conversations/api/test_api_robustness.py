@@ -2,6 +2,7 @@
 strings and numbers, NUL bytes, lone surrogates and nested JSON, and the API answers 400 with a message naming the
 field (or accepts the value when it is harmless text), without writing a half-made change. Also bodies that are not
 JSON at all, deeply nested JSON and hostile query strings."""
+
 import json
 
 import pytest
@@ -10,8 +11,21 @@ from conversations.models import Contact, Conversation, Event, Message, Team
 
 HUGE_TEXT = "x" * 100_000
 HOSTILE_VALUES = [
-    HUGE_TEXT, 10**40, -1, 1.5, True, None, [], {}, ["a", "b"], {"a": {"b": [1]}}, "nul\x00byte", "💥" * 5_000, "",
-    {"note": ["nul\x00"]}, {"nul\x00key": 1},
+    HUGE_TEXT,
+    10**40,
+    -1,
+    1.5,
+    True,
+    None,
+    [],
+    {},
+    ["a", "b"],
+    {"a": {"b": [1]}},
+    "nul\x00byte",
+    "💥" * 5_000,
+    "",
+    {"note": ["nul\x00"]},
+    {"nul\x00key": 1},
 ]
 
 
@@ -25,22 +39,42 @@ def endpoints(conversation, contact, team) -> dict[str, tuple[str, str, dict]]:
         "team-patch": ("patch", f"/api/teams/{team.pk}/", {}),
         "conversation-create": ("post", "/api/conversations/", {"contact": contact.pk, "channel": "email"}),
         "conversation-patch": ("patch", f"/api/conversations/{conversation.pk}/", {}),
-        "message-create": ("post", f"/api/conversations/{conversation.pk}/messages/",
-                           {"body": "Hello", "sender_type": "customer"}),
+        "message-create": (
+            "post",
+            f"/api/conversations/{conversation.pk}/messages/",
+            {"body": "Hello", "sender_type": "customer"},
+        ),
     }
 
 
 FIELDS = [
-    ("contact-create", "name"), ("contact-create", "email"), ("contact-create", "phone"),
-    ("contact-create", "segment"), ("contact-create", "attributes"),
-    ("contact-patch", "name"), ("contact-patch", "phone"), ("contact-patch", "attributes"),
-    ("contact-put", "email"), ("contact-put", "attributes"),
-    ("team-create", "name"), ("team-create", "email"), ("team-patch", "name"),
-    ("conversation-create", "contact"), ("conversation-create", "channel"), ("conversation-create", "subject"),
-    ("conversation-create", "priority"), ("conversation-create", "team"),
-    ("conversation-patch", "status"), ("conversation-patch", "priority"), ("conversation-patch", "assignee"),
-    ("conversation-patch", "team"), ("conversation-patch", "disposition"), ("conversation-patch", "tags"),
-    ("message-create", "body"), ("message-create", "sender_type"), ("message-create", "internal"),
+    ("contact-create", "name"),
+    ("contact-create", "email"),
+    ("contact-create", "phone"),
+    ("contact-create", "segment"),
+    ("contact-create", "attributes"),
+    ("contact-patch", "name"),
+    ("contact-patch", "phone"),
+    ("contact-patch", "attributes"),
+    ("contact-put", "email"),
+    ("contact-put", "attributes"),
+    ("team-create", "name"),
+    ("team-create", "email"),
+    ("team-patch", "name"),
+    ("conversation-create", "contact"),
+    ("conversation-create", "channel"),
+    ("conversation-create", "subject"),
+    ("conversation-create", "priority"),
+    ("conversation-create", "team"),
+    ("conversation-patch", "status"),
+    ("conversation-patch", "priority"),
+    ("conversation-patch", "assignee"),
+    ("conversation-patch", "team"),
+    ("conversation-patch", "disposition"),
+    ("conversation-patch", "tags"),
+    ("message-create", "body"),
+    ("message-create", "sender_type"),
+    ("message-create", "internal"),
 ]
 
 # Values a field may legitimately take among the hostile ones (anything else must be a 400).
@@ -60,13 +94,19 @@ ACCEPTED = {
 
 
 def domain_rows() -> tuple[int, ...]:
-    return (Contact.objects.count(), Team.objects.count(), Conversation.objects.count(), Message.objects.count(),
-            Event.objects.count())
+    return (
+        Contact.objects.count(),
+        Team.objects.count(),
+        Conversation.objects.count(),
+        Message.objects.count(),
+        Event.objects.count(),
+    )
 
 
 @pytest.mark.parametrize(("endpoint", "field"), FIELDS, ids=[f"{e}.{f}" for e, f in FIELDS])
-def test_hostile_values_are_400_naming_the_field_never_500(manager_client, conversation, contact, team,
-                                                            endpoint, field):
+def test_hostile_values_are_400_naming_the_field_never_500(
+    manager_client, conversation, contact, team, endpoint, field
+):
     method, url, valid = endpoints(conversation, contact, team)[endpoint]
     for value in HOSTILE_VALUES:
         before = domain_rows()
@@ -89,18 +129,26 @@ def raw_body(valid: dict, field: str, raw_value: str) -> str:
 
 # JSON fragments that decode to text no database row may hold: lone surrogates (alone, in a list, as an object key
 # or value) and JSON nested past the parser's depth limit.
-UNSTORABLE_FRAGMENTS = ['"\\ud83d"', '"x\\udc00"', '["\\ud800"]', '{"note": "\\ud83d"}', '{"\\ud83d": 1}',
-                        '{"a": ' + "[" * 900 + "]" * 900 + "}"]
+UNSTORABLE_FRAGMENTS = [
+    '"\\ud83d"',
+    '"x\\udc00"',
+    '["\\ud800"]',
+    '{"note": "\\ud83d"}',
+    '{"\\ud83d": 1}',
+    '{"a": ' + "[" * 900 + "]" * 900 + "}",
+]
 
 
 @pytest.mark.parametrize(("endpoint", "field"), FIELDS, ids=[f"{e}.{f}" for e, f in FIELDS])
-def test_lone_surrogates_and_deep_nesting_are_400_naming_the_field(manager_client, conversation, contact, team,
-                                                                   endpoint, field):
+def test_lone_surrogates_and_deep_nesting_are_400_naming_the_field(
+    manager_client, conversation, contact, team, endpoint, field
+):
     method, url, valid = endpoints(conversation, contact, team)[endpoint]
     for fragment in UNSTORABLE_FRAGMENTS:
         before = domain_rows()
-        response = manager_client.generic(method.upper(), url, raw_body(valid, field, fragment),
-                                          content_type="application/json")
+        response = manager_client.generic(
+            method.upper(), url, raw_body(valid, field, fragment), content_type="application/json"
+        )
         assert response.status_code == 400, (fragment[:40], response.content[:300])
         assert field in response.json(), (fragment[:40], response.json())
         assert domain_rows() == before, fragment[:40]
@@ -108,12 +156,23 @@ def test_lone_surrogates_and_deep_nesting_are_400_naming_the_field(manager_clien
         assert manager_client.get(url).status_code == 200
 
 
-@pytest.mark.parametrize("raw", [
-    "", "{", "[]", "null", "42", '"just text"', "{'single': 'quotes'}", '{"name": "A",}', "\ufeff{}",
-    '{"attributes": ' + "[" * 50_000 + "]" * 50_000 + "}",
-    '{"name": "A", "attributes": ' + '{"a":' * 50_000 + "1" + "}" * 50_000 + "}",
-    b'{"name": "\xff\xfe"}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "{",
+        "[]",
+        "null",
+        "42",
+        '"just text"',
+        "{'single': 'quotes'}",
+        '{"name": "A",}',
+        "\ufeff{}",
+        '{"attributes": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        '{"name": "A", "attributes": ' + '{"a":' * 50_000 + "1" + "}" * 50_000 + "}",
+        b'{"name": "\xff\xfe"}',
+    ],
+)
 @pytest.mark.parametrize("url", ["/api/contacts/", "/api/conversations/", "/api/teams/"])
 def test_bodies_that_are_not_a_json_object_are_400(manager_client, contact, raw, url):
     before = domain_rows()
@@ -129,11 +188,25 @@ def test_wrong_content_type_is_415_not_500(agent_client, contact):
     assert "detail" in response.json()
 
 
-@pytest.mark.parametrize("query", [
-    "search=" + "x" * 5_000, "status=" + ",".join(["open"] * 500), "tag=" + ",".join(f"t{n}" for n in range(500)),
-    "assignee=" + "a" * 500, "team=%00", "contact=-1", "created_after=" + "9" * 40, "page=abc", "page=-1",
-    "page=" + "9" * 40, "page_size=abc", "page_size=-5", "ordering=password", "search=%00",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "search=" + "x" * 5_000,
+        "status=" + ",".join(["open"] * 500),
+        "tag=" + ",".join(f"t{n}" for n in range(500)),
+        "assignee=" + "a" * 500,
+        "team=%00",
+        "contact=-1",
+        "created_after=" + "9" * 40,
+        "page=abc",
+        "page=-1",
+        "page=" + "9" * 40,
+        "page_size=abc",
+        "page_size=-5",
+        "ordering=password",
+        "search=%00",
+    ],
+)
 def test_hostile_query_strings_never_500(agent_client, conversation, query):
     response = agent_client.get(f"/api/conversations/?{query}")
     assert response.status_code in (200, 400, 404), (query[:40], response.status_code)

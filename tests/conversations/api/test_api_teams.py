@@ -1,4 +1,5 @@
 """Teams over the API: agents read, support managers create, rename and delete."""
+
 from conversations.models import Team
 
 
@@ -12,8 +13,17 @@ def test_agent_reads_teams_with_members(agent_client, agent, team):
     agent.agent_profile.teams.add(team)
     listing = agent_client.get("/api/teams/").json()
     assert listing["results"] == [
-        {"id": team.pk, "name": "Support", "email": "", "agents": [agent.pk], "created_at": listing["results"][0]["created_at"],
-         "auto_assign": False, "strategy": "least_busy", "skills_timeout_minutes": 10, "reassign_after_minutes": None}
+        {
+            "id": team.pk,
+            "name": "Support",
+            "email": "",
+            "agents": [agent.pk],
+            "created_at": listing["results"][0]["created_at"],
+            "auto_assign": False,
+            "strategy": "least_busy",
+            "skills_timeout_minutes": 10,
+            "reassign_after_minutes": None,
+        }
     ]
     assert agent_client.get(f"/api/teams/{team.pk}/").json()["name"] == "Support"
 

@@ -1,6 +1,7 @@
 """The API's version and body rules as a client meets them (docs/api-versioning.md): every answer, errors included,
 carries `API-Version: 1`; a view being retired adds `Deprecation` and `Sunset`; bodies are JSON, and multipart is
 read only where files travel."""
+
 import datetime as dt
 
 import pytest
@@ -13,13 +14,16 @@ from conversations.api.base import HelpdeskAPIMixin
 from conversations.models import Contact
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("get", "/api/conversations/", 200),
-    ("post", "/api/contacts/", 400),
-    ("get", "/api/conversations/999999/", 404),
-    ("get", "/api/no-such-thing/", 404),
-    ("get", "/api/health/live/", 200),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/api/conversations/", 200),
+        ("post", "/api/contacts/", 400),
+        ("get", "/api/conversations/999999/", 404),
+        ("get", "/api/no-such-thing/", 404),
+        ("get", "/api/health/live/", 200),
+    ],
+)
 def test_every_answer_names_the_api_version(agent_client, method, path, status):
     response = getattr(agent_client, method)(path)
     assert response.status_code == status
@@ -36,8 +40,8 @@ def test_a_retired_view_announces_its_deprecation_and_sunset():
     class Retiring(HelpdeskAPIMixin, APIView):
         authentication_classes: list = []
         permission_classes: list = []
-        deprecated_at = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
-        sunset_at = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+        deprecated_at = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+        sunset_at = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
 
         def get(self, request):
             return Response({"ok": True})
@@ -49,8 +53,9 @@ def test_a_retired_view_announces_its_deprecation_and_sunset():
 
 
 def test_bodies_are_json_and_a_form_post_is_415(agent_client):
-    form = agent_client.post("/api/contacts/", "name=Ada&email=ada%40example.com",
-                             content_type="application/x-www-form-urlencoded")
+    form = agent_client.post(
+        "/api/contacts/", "name=Ada&email=ada%40example.com", content_type="application/x-www-form-urlencoded"
+    )
     multipart = agent_client.post("/api/contacts/", {"name": "Ada", "email": "ada@example.com"}, format="multipart")
     assert (form.status_code, multipart.status_code) == (415, 415)
     assert not Contact.objects.exists()

@@ -1,4 +1,5 @@
 """`Authorization: Bearer <key>` works beside `Token <key>` (what OpenAPI client generators send by default)."""
+
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -23,5 +24,8 @@ def test_the_schema_declares_http_bearer(manager):
     client.force_authenticate(manager)
     schema = client.get("/api/schema/?format=json").json()
     assert schema["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "The API token: `Authorization: Bearer <key>`."}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The API token: `Authorization: Bearer <key>`.",
+    }
     assert schema["info"]["version"] == __import__("conversations").__version__

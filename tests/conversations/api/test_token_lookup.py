@@ -1,5 +1,6 @@
 """The API token lookup compiled once per process (conversations.api.authentication.TokenLookup): every change to a
 token, its user or the role groups counts on the very next request, however it was made."""
+
 from __future__ import annotations
 
 import psycopg
@@ -112,7 +113,13 @@ def test_a_token_deleted_by_another_process_is_refused_on_the_next_request(agent
     client = client_for(agent)
     assert client.get("/api/conversations/").status_code == 200
     settings = connection.settings_dict
-    with psycopg.connect(dbname=settings["NAME"], user=settings["USER"], password=settings["PASSWORD"],
-                         host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432, autocommit=True) as other:
+    with psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        autocommit=True,
+    ) as other:
         other.execute("DELETE FROM authtoken_token WHERE user_id = %s", (agent.pk,))
     assert client.get("/api/conversations/").status_code == 401

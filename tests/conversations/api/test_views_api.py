@@ -1,4 +1,5 @@
 """Saved views over the API (docs/agent_day.md): personal and shared views, who sees which, and counts in one query."""
+
 import pytest
 
 from conversations import services
@@ -45,17 +46,24 @@ def test_a_page_of_views_is_counted_in_one_query(agent_client, agent, conversati
     # auth (token + roles) + page count + page of views + ONE aggregate for all five counts (+ is_manager for editable)
     with django_assert_num_queries(6, exact=False) as captured:
         agent_client.get("/api/views/")
-    aggregates = [q["sql"] for q in captured.captured_queries if "COUNT" in q["sql"].upper()
-                  and "conversations_conversation" in q["sql"]]
+    aggregates = [
+        q["sql"]
+        for q in captured.captured_queries
+        if "COUNT" in q["sql"].upper() and "conversations_conversation" in q["sql"]
+    ]
     assert len(aggregates) == 1
 
 
 def test_only_managers_share_views(agent_client, manager_client, team, conversations):
-    refused = agent_client.post("/api/views/", {"name": "Ours", "filters": {}, "shared_with": "everyone"},
-                                format="json")
+    refused = agent_client.post(
+        "/api/views/", {"name": "Ours", "filters": {}, "shared_with": "everyone"}, format="json"
+    )
     assert refused.status_code == 403
-    shared = manager_client.post("/api/views/", {"name": "Billing escalations", "filters": {"priority": "urgent"},
-                                                 "shared_with": f"team:{team.pk}"}, format="json")
+    shared = manager_client.post(
+        "/api/views/",
+        {"name": "Billing escalations", "filters": {"priority": "urgent"}, "shared_with": f"team:{team.pk}"},
+        format="json",
+    )
     assert shared.status_code == 201
     assert shared.json()["shared_with"] == f"team:{team.pk}"
 
@@ -63,10 +71,12 @@ def test_only_managers_share_views(agent_client, manager_client, team, conversat
 def test_team_views_are_seen_by_the_team_and_everyone_views_by_all(manager_client, agent, team, roles):
     outsider = make_user("outsider", AGENTS_GROUP)
     agent.agent_profile.teams.add(team)
-    manager_client.post("/api/views/", {"name": "Team view", "filters": {}, "shared_with": f"team:{team.pk}"},
-                        format="json")
-    manager_client.post("/api/views/", {"name": "Everyone view", "filters": {}, "shared_with": "everyone"},
-                        format="json")
+    manager_client.post(
+        "/api/views/", {"name": "Team view", "filters": {}, "shared_with": f"team:{team.pk}"}, format="json"
+    )
+    manager_client.post(
+        "/api/views/", {"name": "Everyone view", "filters": {}, "shared_with": "everyone"}, format="json"
+    )
     manager_client.post("/api/views/", {"name": "Manager's own", "filters": {}}, format="json")
     names = lambda user: [v["name"] for v in client_for(user).get("/api/views/").json()["results"]]  # noqa: E731
     assert names(agent) == ["Everyone view", "Team view"]
@@ -74,15 +84,15 @@ def test_team_views_are_seen_by_the_team_and_everyone_views_by_all(manager_clien
 
 
 def test_bad_filters_are_400s_naming_the_key(agent_client):
-    response = agent_client.post("/api/views/", {"name": "x", "filters": {"status": "sleeping", "colour": "red",
-                                                                         "priority": 3}}, format="json")
+    response = agent_client.post(
+        "/api/views/", {"name": "x", "filters": {"status": "sleeping", "colour": "red", "priority": 3}}, format="json"
+    )
     assert response.status_code == 400
     body = response.json()
     assert {"filters.colour", "filters.priority"} <= set(body)
     second = agent_client.post("/api/views/", {"name": "x", "filters": {"status": "sleeping"}}, format="json")
     assert "filters.status" in second.json()
-    assert agent_client.post("/api/views/", {"name": "x", "shared_with": "team:abc"},
-                             format="json").status_code == 400
+    assert agent_client.post("/api/views/", {"name": "x", "shared_with": "team:abc"}, format="json").status_code == 400
 
 
 def test_owner_edits_and_deletes_a_view_others_cannot(agent_client, roles, conversations):

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """manage.py of the minimal host project the packaging test installs the wheel next to."""
+
 import os
 import sys
 

@@ -1,5 +1,6 @@
 """Run in the host project by the packaging test while `manage.py qcluster` works: wait (up to the seconds given)
 for the workflow's run to finish, then print the run and the conversation as the API shows them, as one JSON line."""
+
 import json
 import os
 import sys

@@ -1,5 +1,6 @@
 """The managers' workflow list: badges and counts without a query per row, the on/off toggle, actions, JSON import
 and export, the summary bar; and the roles: agents cannot open workflow, integration or SLA admin."""
+
 import json
 
 from django.contrib import admin
@@ -14,7 +15,9 @@ from workflows.models import Workflow, WorkflowVersion
 
 LIST_URL = "/admin/workflows/workflow/"
 DEFINITION = {
-    "name": "Tag refunds", "description": "", "status": "draft",
+    "name": "Tag refunds",
+    "description": "",
+    "status": "draft",
     "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
     "steps": [{"type": "add_tag", "config": {"tags": ["refund"]}}],
 }
@@ -97,8 +100,12 @@ def test_import_keeps_status_when_asked_and_reports_validator_errors(manager_bro
     single = json.dumps({**DEFINITION, "status": "active"})
     manager_browser.post("/admin/workflows/workflow/import/", {"text": single, "keep_status": "on"})
     assert Workflow.objects.get().status == "active"
-    bad = {**DEFINITION, "steps": [{"type": "condition", "config": {
-        "all": [{"field": "message.body", "op": "matches", "value": "(unclosed"}]}}]}
+    bad = {
+        **DEFINITION,
+        "steps": [
+            {"type": "condition", "config": {"all": [{"field": "message.body", "op": "matches", "value": "(unclosed"}]}}
+        ],
+    }
     response = manager_browser.post("/admin/workflows/workflow/import/", {"text": json.dumps(bad)})
     assert response.status_code == 200
     assert "steps[0].config.all[0].value" in response.content.decode()
@@ -121,8 +128,11 @@ def test_list_query_count_does_not_grow_with_workflows(manager_browser, make_wor
 
 def _config_changelists() -> list[str]:
     """Changelist URLs of every model the workflows and SLA apps register in admin (integrations included)."""
-    return [f"/admin/{model._meta.app_label}/{model._meta.model_name}/" for model in admin.site._registry
-            if model._meta.app_label in ("workflows", "sla")]
+    return [
+        f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        for model in admin.site._registry
+        if model._meta.app_label in ("workflows", "sla")
+    ]
 
 
 def test_agent_cannot_open_workflow_integration_or_sla_admin(agent):

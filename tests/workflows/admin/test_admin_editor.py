@@ -1,12 +1,14 @@
 """The workflow editor: fields generated from trigger and step schemas, posted back as a workflow definition and checked
 by the shared validator, whose errors land on the field their key names."""
+
 import re
 
 import pytest
+
 from tests.support.people import make_user
 from workflows import services
-from workflows.integrations.services import integration_save
 from workflows.admin.editor import condition_from_post, config_from_post, literal, parse_path
+from workflows.integrations.services import integration_save
 from workflows.models import Workflow, WorkflowVersion
 from workflows.steps import step_types
 from workflows.triggers.registry import TRIGGER_TYPES
@@ -14,7 +16,9 @@ from workflows.triggers.registry import TRIGGER_TYPES
 ADD_URL = "/admin/workflows/workflow/add/"
 
 VIP_FORM = {
-    "name": "VIP cancellation", "description": "Route VIP cancellations", "status": "draft",
+    "name": "VIP cancellation",
+    "description": "Route VIP cancellations",
+    "status": "draft",
     "trigger.type": "message.created",
     "trigger.config.sender_types": ["customer"],
     "trigger.config.content_contains": "cancel\nterminate\n",
@@ -57,14 +61,14 @@ def field_html(html: str, name: str) -> str:
     """The markup of the editor field whose input is named `name` (up to the next field)."""
     start = html.index(f'data-field="{name}"')
     following = html.find('class="wf-field', start)
-    return html[start:following if following != -1 else None]
+    return html[start : following if following != -1 else None]
 
 
 def leaf_html(html: str, prefix: str) -> str:
     """The markup of one condition row, from its field input to the next row."""
     start = html.index(f'name="{prefix}.field"')
     following = html.find('class="wf-leaf', start)
-    return html[start:following if following != -1 else None]
+    return html[start : following if following != -1 else None]
 
 
 def test_editor_offers_a_config_form_for_every_trigger_and_step_type(browser, contact):
@@ -84,12 +88,21 @@ def test_manager_creates_workflow_with_typed_config_from_the_editor(browser):
     assert response.status_code == 302, response.content.decode()[:3000]
     workflow = Workflow.objects.get(name="VIP cancellation")
     definition = services.workflow_definition(workflow)
-    assert definition["trigger"] == {"type": "message.created", "config": {
-        "sender_types": ["customer"], "content_contains": ["cancel", "terminate"]}}
+    assert definition["trigger"] == {
+        "type": "message.created",
+        "config": {"sender_types": ["customer"], "content_contains": ["cancel", "terminate"]},
+    }
     condition, tag, http, wait = definition["steps"]
-    assert condition == {"type": "condition", "on_false": "skip_next", "config": {"all": [
-        {"field": "contact.attributes.vip", "op": "eq", "value": True},
-        {"any": [{"field": "conversation.channel", "op": "in", "value": ["email", "live_chat"]}]}]}}
+    assert condition == {
+        "type": "condition",
+        "on_false": "skip_next",
+        "config": {
+            "all": [
+                {"field": "contact.attributes.vip", "op": "eq", "value": True},
+                {"any": [{"field": "conversation.channel", "op": "in", "value": ["email", "live_chat"]}]},
+            ]
+        },
+    }
     assert tag["config"] == {"tags": ["cancellation", "vip"]}
     assert http["config"]["timeout_seconds"] == 10
     assert http["config"]["headers"] == [{"key": "Authorization", "value": "Bearer {{ secrets.crm_token }}"}]
@@ -114,31 +127,41 @@ def test_bad_trigger_regex_is_shown_on_its_field_and_a_resave_fixes_it(browser):
 
 
 def test_condition_error_is_shown_on_its_row(browser):
-    response = browser.post(ADD_URL, {**VIP_FORM, "steps[0].config.all[1].any[0].op": "matches",
-                                      "steps[0].config.all[1].any[0].value": "[a-"})
+    response = browser.post(
+        ADD_URL,
+        {**VIP_FORM, "steps[0].config.all[1].any[0].op": "matches", "steps[0].config.all[1].any[0].value": "[a-"},
+    )
     html = response.content.decode()
     assert "Invalid regular expression" in leaf_html(html, "steps[0].config.all[1].any[0]")
     assert "Invalid regular expression" not in leaf_html(html, "steps[0].config.all[0]")
 
 
 def test_unreadable_number_and_missing_required_key_land_on_their_fields(browser):
-    response = browser.post(ADD_URL, {**VIP_FORM, "steps[2].config.timeout_seconds": "ten",
-                                      "steps[1].config.tags": ""})
+    response = browser.post(ADD_URL, {**VIP_FORM, "steps[2].config.timeout_seconds": "ten", "steps[1].config.tags": ""})
     html = response.content.decode()
     assert "Enter a number." in field_html(html, "steps[2].config.timeout_seconds")
     assert "This key is required." in field_html(html, "steps[1].config.tags")
 
 
 def test_editing_reorders_steps_and_bumps_the_version(browser, make_workflow):
-    workflow = make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["a"]}},
-                                                 {"type": "change_status", "config": {"status": "open"}}])
+    workflow = make_workflow(
+        "message.created",
+        [{"type": "add_tag", "config": {"tags": ["a"]}}, {"type": "change_status", "config": {"status": "open"}}],
+    )
     page = browser.get(f"/admin/workflows/workflow/{workflow.pk}/change/").content.decode()
     assert 'name="steps[1].config.status"' in page and "Export JSON" in page
-    response = browser.post(f"/admin/workflows/workflow/{workflow.pk}/change/", {
-        "name": "Reordered", "status": "active", "trigger.type": "message.created",
-        "steps[0].type": "change_status", "steps[0].config.status": "pending",
-        "steps[1].type": "add_tag", "steps[1].config.tags": "a",
-    })
+    response = browser.post(
+        f"/admin/workflows/workflow/{workflow.pk}/change/",
+        {
+            "name": "Reordered",
+            "status": "active",
+            "trigger.type": "message.created",
+            "steps[0].type": "change_status",
+            "steps[0].config.status": "pending",
+            "steps[1].type": "add_tag",
+            "steps[1].config.tags": "a",
+        },
+    )
     assert response.status_code == 302
     workflow.refresh_from_db()
     assert workflow.version == 2
@@ -174,6 +197,7 @@ def test_config_from_post_reports_json_errors_on_the_key():
 
 
 # In a real browser: the editor script renames inputs after steps move, so the posted paths stay consistent.
+
 
 @pytest.mark.django_db(transaction=True)
 def test_editor_in_browser_builds_reorders_and_fixes_a_workflow(live_server, new_page, shot, roles):
@@ -212,8 +236,11 @@ def test_editor_in_browser_builds_reorders_and_fixes_a_workflow(live_server, new
     shot(page, "g1-editor-saved")
     definition = services.workflow_definition(Workflow.objects.get())
     assert [step["type"] for step in definition["steps"]] == ["add_tag", "condition", "auto_reply"]
-    assert definition["steps"][1]["config"] == {"all": [
-        {"field": "contact.attributes.vip", "op": "eq", "value": True},
-        {"any": [{"field": "conversation.channel", "op": "eq", "value": "email"}]}]}
+    assert definition["steps"][1]["config"] == {
+        "all": [
+            {"field": "contact.attributes.vip", "op": "eq", "value": True},
+            {"any": [{"field": "conversation.channel", "op": "eq", "value": "email"}]},
+        ]
+    }
     assert definition["steps"][2]["config"]["text"] == "{{ contact.name }}"
     assert definition["trigger"]["config"] == {"content_regex": "cancel|refund"}

@@ -17,8 +17,12 @@ def conversation_page(conversation) -> str:
 
 
 # The editor's step cards post each value under its path in the macro, as the workflow editor does.
-CARDS = {"steps[0].type": "add_tag", "steps[0].config.tags": "vip",
-         "steps[1].type": "set_priority", "steps[1].config.priority": "urgent"}
+CARDS = {
+    "steps[0].type": "add_tag",
+    "steps[0].config.tags": "vip",
+    "steps[1].type": "set_priority",
+    "steps[1].config.priority": "urgent",
+}
 
 
 def test_manager_adds_macro_in_admin(manager_browser, manager):
@@ -26,8 +30,11 @@ def test_manager_adds_macro_in_admin(manager_browser, manager):
 
     assert response.status_code == 302
     macro = Macro.objects.get()
-    assert (macro.name, macro.created_by, [s["type"] for s in macro.steps]) == ("VIP", manager,
-                                                                                  ["add_tag", "set_priority"])
+    assert (macro.name, macro.created_by, [s["type"] for s in macro.steps]) == (
+        "VIP",
+        manager,
+        ["add_tag", "set_priority"],
+    )
 
 
 def test_external_step_is_a_form_error_naming_the_step(manager_browser):
@@ -56,8 +63,9 @@ def test_conversation_page_offers_active_macros_only(agent_browser, conversation
 def test_agent_applies_macro_with_one_click(agent_browser, agent, conversation):
     macro = macros.macro_create(name="VIP", steps=STEPS)
 
-    response = agent_browser.post(reverse("admin:workflows_macro_apply", args=[conversation.pk]),
-                                  {"macro": macro.pk}, follow=True)
+    response = agent_browser.post(
+        reverse("admin:workflows_macro_apply", args=[conversation.pk]), {"macro": macro.pk}, follow=True
+    )
 
     assert "Applied the macro &quot;VIP&quot;." in response.content.decode()
     conversation.refresh_from_db()
@@ -67,8 +75,9 @@ def test_agent_applies_macro_with_one_click(agent_browser, agent, conversation):
 
 @pytest.mark.parametrize("chosen", ["", "abc", "99999999999999999999999", "424242"])
 def test_bad_macro_choice_is_an_error_message(agent_browser, conversation, chosen):
-    response = agent_browser.post(reverse("admin:workflows_macro_apply", args=[conversation.pk]),
-                                  {"macro": chosen}, follow=True)
+    response = agent_browser.post(
+        reverse("admin:workflows_macro_apply", args=[conversation.pk]), {"macro": chosen}, follow=True
+    )
 
     assert response.status_code == 200 and "Macro not applied: Choose a macro." in response.content.decode()
 
@@ -92,9 +101,16 @@ def test_saved_macro_opens_as_cards_with_its_values(manager_browser):
 
 
 def test_inputs_rows_are_saved_and_used_in_steps(manager_browser):
-    cards = {"steps[0].type": "auto_reply", "steps[0].config.text": "Order {{ inputs.order }} checked",
-             "inputs[0].key": "order", "inputs[0].label": "Order number", "inputs[0].type": "number",
-             "inputs[1].key": "", "inputs[1].label": "", "inputs[1].type": "text"}
+    cards = {
+        "steps[0].type": "auto_reply",
+        "steps[0].config.text": "Order {{ inputs.order }} checked",
+        "inputs[0].key": "order",
+        "inputs[0].label": "Order number",
+        "inputs[0].type": "number",
+        "inputs[1].key": "",
+        "inputs[1].label": "",
+        "inputs[1].type": "text",
+    }
 
     response = manager_browser.post(ADD, {"name": "Check order", "active": "on", **cards})
 
@@ -105,8 +121,13 @@ def test_inputs_rows_are_saved_and_used_in_steps(manager_browser):
 
 
 def test_bad_input_row_is_an_error_on_its_row_and_nothing_saved(manager_browser):
-    cards = {"steps[0].type": "add_tag", "steps[0].config.tags": "vip",
-             "inputs[0].key": "not a key", "inputs[0].label": "Order", "inputs[0].type": "text"}
+    cards = {
+        "steps[0].type": "add_tag",
+        "steps[0].config.tags": "vip",
+        "inputs[0].key": "not a key",
+        "inputs[0].label": "Order",
+        "inputs[0].type": "text",
+    }
 
     response = manager_browser.post(ADD, {"name": "Bad", "active": "on", **cards})
 

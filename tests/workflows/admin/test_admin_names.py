@@ -1,6 +1,7 @@
 """Pages a manager reads name rows and codes in words: the dry run of a `route` step given a team by id says the team's
 name and the strategy as "Least busy", never "Team id 3" or `least_busy`; an explanation names a trigger's filter
 in words ("Sender types"), not by its config key."""
+
 import json
 import re
 
@@ -19,14 +20,19 @@ def visible(html: str) -> str:
 
 
 def test_dry_run_of_a_route_names_the_team_and_the_strategy(browser, conversation, team):
-    workflow = services.workflow_create(definition={
-        "name": "Route to support", "status": "active",
-        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [{"type": "route", "config": {"team": team.pk, "strategy": "least_busy"}}],
-    })
+    workflow = services.workflow_create(
+        definition={
+            "name": "Route to support",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+            "steps": [{"type": "route", "config": {"team": team.pk, "strategy": "least_busy"}}],
+        }
+    )
     event = {"payload": {"body": "Where is my parcel?", "sender_type": "customer"}}
-    response = browser.post(reverse("admin:workflows_workflow_test"),
-                            {"workflow": workflow.pk, "conversation": conversation.pk, "event": json.dumps(event)})
+    response = browser.post(
+        reverse("admin:workflows_workflow_test"),
+        {"workflow": workflow.pk, "conversation": conversation.pk, "event": json.dumps(event)},
+    )
     (row,) = response.context["rows"]
     assert row["sentence"] == "Would route Support"
     facts = dict(row["facts"])
@@ -37,11 +43,14 @@ def test_dry_run_of_a_route_names_the_team_and_the_strategy(browser, conversatio
 
 
 def test_the_event_page_explains_a_filtered_out_workflow_in_words(browser, conversation):
-    services.workflow_create(definition={
-        "name": "Customers only", "status": "active",
-        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [{"type": "add_tag", "config": {"tags": ["seen"]}}],
-    })
+    services.workflow_create(
+        definition={
+            "name": "Customers only",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+            "steps": [{"type": "add_tag", "config": {"tags": ["seen"]}}],
+        }
+    )
     message = conversation_services.message_create(conversation=conversation, body="On it", sender_type="agent")
     drain()
     event = message.conversation.events.get(type="message.created")
@@ -51,14 +60,18 @@ def test_the_event_page_explains_a_filtered_out_workflow_in_words(browser, conve
 
 
 def test_the_automation_panel_names_events_in_words(browser, conversation):
-    services.workflow_create(definition={
-        "name": "Customers only", "status": "active",
-        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [{"type": "add_tag", "config": {"tags": ["seen"]}}],
-    })
+    services.workflow_create(
+        definition={
+            "name": "Customers only",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+            "steps": [{"type": "add_tag", "config": {"tags": ["seen"]}}],
+        }
+    )
     conversation_services.message_create(conversation=conversation, body="Hello", sender_type="customer")
     drain()
-    text = visible(browser.get(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
-                   .content.decode())
+    text = visible(
+        browser.get(reverse("admin:conversations_conversation_change", args=[conversation.pk])).content.decode()
+    )
     assert "Message" in text and "New conversation" in text
     assert "message.created" not in text and "conversation.created" not in text

@@ -1,5 +1,6 @@
 """docs/managers.md "Order" in the admin without a browser: the editor's order and stop-processing fields, and the
 reorder view behind the workflow list's drag and drop (its bad input is a 400, never a 500; agents cannot use it)."""
+
 import pytest
 
 from tests.workflows.admin.test_admin_editor import ADD_URL, VIP_FORM, browser  # noqa: F401 (with the CRM integration)

@@ -1,5 +1,6 @@
 """The manager's admin pages: templates gallery, dry-run test page, run history with retry, analytics (the same
 numbers as the API). Agents get a 403 on every one of them."""
+
 import datetime as dt
 import json
 
@@ -10,18 +11,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations import services as conversation_services
-from workflows import services
-from workflows.admin import runs as admin_runs
+from tests.support.runs import drain
 from workflows import selectors as analytics
+from workflows import services
 from workflows.admin import charts
+from workflows.admin import runs as admin_runs
 from workflows.gallery import catalog as gallery
 from workflows.models import StepRun, Workflow, WorkflowRun
 from workflows.steps import StepOutcome, StepType, step_types
 
-from tests.support.runs import drain
-
-PAGES = ["admin:workflows_workflow_templates", "admin:workflows_workflow_test", "admin:workflows_workflow_analytics",
-         "admin:workflows_workflowrun_changelist"]
+PAGES = [
+    "admin:workflows_workflow_templates",
+    "admin:workflows_workflow_test",
+    "admin:workflows_workflow_analytics",
+    "admin:workflows_workflowrun_changelist",
+]
 
 
 # Permissions ------------------------------------------------------------------------------------------------
@@ -58,7 +62,7 @@ def test_gallery_shows_every_template_with_category_trigger_and_steps(browser):
         assert f'data-template="{template.slug}"' in page
         assert template.name.replace("&", "&amp;") in page
     for category in gallery.CATEGORIES:
-        assert f"<h2 id=\"category-{category.lower().replace(' ', '-')}\">{category}</h2>" in page
+        assert f'<h2 id="category-{category.lower().replace(" ", "-")}">{category}</h2>' in page
     assert "⚡ Recording uploaded" in page
     assert "Route: team VIP Support, strategy Least busy" in page and "least_busy" not in page
 
@@ -104,8 +108,9 @@ def test_conversation_search_finds_by_subject_and_contact(browser, conversation)
 
 def test_dry_run_on_a_conversation_shows_each_step_and_changes_nothing(browser, vip_workflow, conversation):
     conversation_services.team_create(name="VIP Support")
-    response = browser.post(reverse("admin:workflows_workflow_test"),
-                            {"workflow": vip_workflow.pk, "conversation": conversation.pk})
+    response = browser.post(
+        reverse("admin:workflows_workflow_test"), {"workflow": vip_workflow.pk, "conversation": conversation.pk}
+    )
     assert response.status_code == 200
     rows = response.context["rows"]
     assert [row["status"] for row in rows] == ["would_run"] * 4
@@ -119,8 +124,9 @@ def test_dry_run_on_a_conversation_shows_each_step_and_changes_nothing(browser, 
 
 
 def test_dry_run_shows_the_step_that_would_fail_and_why(browser, vip_workflow, conversation):
-    response = browser.post(reverse("admin:workflows_workflow_test"),
-                            {"workflow": vip_workflow.pk, "conversation": conversation.pk})
+    response = browser.post(
+        reverse("admin:workflows_workflow_test"), {"workflow": vip_workflow.pk, "conversation": conversation.pk}
+    )
     route = response.context["rows"][3]
     assert (route["status"], route["error"]) == ("failed", 'No team "VIP Support".')
     assert response.context["report"]["result"]["status"] == "failed"
@@ -129,8 +135,9 @@ def test_dry_run_shows_the_step_that_would_fail_and_why(browser, vip_workflow, c
 def test_dry_run_with_a_sample_event_shows_the_branch_and_rendered_request(browser, manager):
     workflow = gallery.template_use(slug="after-hours-auto-reply", created_by=manager)
     event = {"payload": {"body": "Hello?", "sender_type": "customer"}}
-    response = browser.post(reverse("admin:workflows_workflow_test"),
-                            {"workflow": workflow.pk, "event": json.dumps(event)})
+    response = browser.post(
+        reverse("admin:workflows_workflow_test"), {"workflow": workflow.pk, "event": json.dumps(event)}
+    )
     assert response.status_code == 200
     report = response.context["report"]
     assert report["trigger"]["matches"] is True
@@ -141,8 +148,9 @@ def test_dry_run_with_a_sample_event_shows_the_branch_and_rendered_request(brows
 def test_dry_run_of_a_non_matching_condition_stops(browser, vip_workflow, contact):
     contact_plain = conversation_services.contact_create(name="Plain", email="plain@example.com")
     conversation = conversation_services.conversation_open(contact=contact_plain, channel="web", subject="Hi")
-    response = browser.post(reverse("admin:workflows_workflow_test"),
-                            {"workflow": vip_workflow.pk, "conversation": conversation.pk})
+    response = browser.post(
+        reverse("admin:workflows_workflow_test"), {"workflow": vip_workflow.pk, "conversation": conversation.pk}
+    )
     rows = response.context["rows"]
     assert [row["status"] for row in rows] == ["stopped", "not_reached", "not_reached", "not_reached"]
     assert rows[0]["branch"] == "false → stop"
@@ -150,19 +158,23 @@ def test_dry_run_of_a_non_matching_condition_stops(browser, vip_workflow, contac
 
 
 def test_bad_sample_json_is_a_form_error(browser, vip_workflow):
-    response = browser.post(reverse("admin:workflows_workflow_test"),
-                            {"workflow": vip_workflow.pk, "event": '{"payload": {"body": "hi",}}'})
+    response = browser.post(
+        reverse("admin:workflows_workflow_test"), {"workflow": vip_workflow.pk, "event": '{"payload": {"body": "hi",}}'}
+    )
     assert response.status_code == 200
     assert response.context["report"] is None
     assert "Not valid JSON" in response.context["form"].errors["event"][0]
 
 
-@pytest.mark.parametrize("event, message", [
-    ('{"body": "hi"}', "Unknown key 'body'"),
-    ('["payload"]', "A sample event is a JSON object"),
-    ('{"payload": "hi"}', '"payload" is an object'),
-    ('{"payload": {"message_id": "abc"}}', "payload.message_id is the id (a number) of a message."),
-])
+@pytest.mark.parametrize(
+    "event, message",
+    [
+        ('{"body": "hi"}', "Unknown key 'body'"),
+        ('["payload"]', "A sample event is a JSON object"),
+        ('{"payload": "hi"}', '"payload" is an object'),
+        ('{"payload": {"message_id": "abc"}}', "payload.message_id is the id (a number) of a message."),
+    ],
+)
 def test_sample_event_of_the_wrong_shape_is_a_form_error(browser, vip_workflow, event, message):
     response = browser.post(reverse("admin:workflows_workflow_test"), {"workflow": vip_workflow.pk, "event": event})
     assert response.status_code == 200
@@ -171,8 +183,9 @@ def test_sample_event_of_the_wrong_shape_is_a_form_error(browser, vip_workflow, 
 
 @pytest.mark.parametrize("conversation", ["abc", "99999999999999999999999", "-1"])
 def test_unknown_conversation_is_a_form_error(browser, vip_workflow, conversation):
-    response = browser.post(reverse("admin:workflows_workflow_test"),
-                            {"workflow": vip_workflow.pk, "conversation": conversation})
+    response = browser.post(
+        reverse("admin:workflows_workflow_test"), {"workflow": vip_workflow.pk, "conversation": conversation}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["conversation"]
 
@@ -218,13 +231,17 @@ def run_admin():
     registered = admin.site._registry[WorkflowRun]
     assert isinstance(registered, admin_runs.WorkflowRunAdmin), (
         f"WorkflowRun is registered by {type(registered).__module__}: remove that registration so "
-        "workflows.admin.runs provides the run pages")
+        "workflows.admin.runs provides the run pages"
+    )
 
 
 @pytest.fixture
 def failed_run(run_admin, flaky, make_workflow, conversation):
-    make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}},
-                                      {"type": "flaky_for_test", "config": {}}], name="Flaky workflow")
+    make_workflow(
+        "message.created",
+        [{"type": "add_tag", "config": {"tags": ["seen"]}}, {"type": "flaky_for_test", "config": {}}],
+        name="Flaky workflow",
+    )
     conversation_services.message_create(conversation=conversation, body="hello", sender_type="customer")
     drain()
     return WorkflowRun.objects.get()
@@ -246,11 +263,14 @@ def test_run_list_is_read_only(browser, failed_run):
 
 def test_run_page_shows_the_step_timeline(browser, failed_run):
     StepRun.objects.filter(run=failed_run, position=0).update(
-        input={"headers": [{"key": "Authorization", "value": "Bearer ****"}]})
+        input={"headers": [{"key": "Authorization", "value": "Bearer ****"}]}
+    )
     response = browser.get(reverse("admin:workflows_workflowrun_change", args=[failed_run.pk]))
     rows = response.context["rows"]
     assert [(row["type"], row["status"], row["attempts"]) for row in rows] == [
-        ("add_tag", "succeeded", 1), ("flaky_for_test", "failed", 1)]
+        ("add_tag", "succeeded", 1),
+        ("flaky_for_test", "failed", 1),
+    ]
     page = response.content.decode()
     assert "the remote system is down" in page
     assert "Bearer ****" in page
@@ -259,7 +279,8 @@ def test_run_page_shows_the_step_timeline(browser, failed_run):
 
 
 def test_retry_from_failed_step_completes_the_run_without_redoing_done_steps(
-        browser, failed_run, django_capture_on_commit_callbacks):
+    browser, failed_run, django_capture_on_commit_callbacks
+):
     FlakyStep.healthy = True
     with django_capture_on_commit_callbacks(execute=True):
         response = browser.post(reverse("admin:workflows_workflowrun_retry", args=[failed_run.pk]))
@@ -271,15 +292,17 @@ def test_retry_from_failed_step_completes_the_run_without_redoing_done_steps(
 
 
 def test_retry_on_the_current_version_runs_the_step_that_replaced_the_failed_one(
-        browser, failed_run, django_capture_on_commit_callbacks):
+    browser, failed_run, django_capture_on_commit_callbacks
+):
     definition = services.workflow_definition(failed_run.workflow)
     definition["steps"][1] = {"type": "add_tag", "config": {"tags": ["fixed"]}}
     services.workflow_update(workflow=failed_run.workflow, definition=definition)
     page = browser.get(reverse("admin:workflows_workflowrun_change", args=[failed_run.pk])).content.decode()
     assert "Retry on the version it ran (v1)" in page and "Retry on the current version (v2)" in page
     with django_capture_on_commit_callbacks(execute=True):
-        response = browser.post(reverse("admin:workflows_workflowrun_retry", args=[failed_run.pk]),
-                                {"version": "current"}, follow=True)
+        response = browser.post(
+            reverse("admin:workflows_workflowrun_retry", args=[failed_run.pk]), {"version": "current"}, follow=True
+        )
     page = response.content.decode()
     assert "queued again from its failed step on version 2 (the current version)" in page
     assert "retried on the current version; it started on v1" in page
@@ -290,8 +313,9 @@ def test_retry_on_the_current_version_runs_the_step_that_replaced_the_failed_one
 
 def test_retry_on_the_version_it_ran_says_so(browser, failed_run, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = browser.post(reverse("admin:workflows_workflowrun_retry", args=[failed_run.pk]),
-                                {"version": "original"}, follow=True)
+        response = browser.post(
+            reverse("admin:workflows_workflowrun_retry", args=[failed_run.pk]), {"version": "original"}, follow=True
+        )
     assert "on version 1 (the version it ran)" in response.content.decode()
     failed_run.refresh_from_db()
     assert (failed_run.status, failed_run.retried_on) == ("failed", "original")
@@ -313,8 +337,9 @@ def test_agent_cannot_retry(agent_browser, failed_run):
 # Analytics ---------------------------------------------------------------------------------------------------
 
 
-def test_analytics_page_shows_the_same_numbers_as_the_api(browser, manager_client, failed_run, make_workflow,
-                                                          conversation):
+def test_analytics_page_shows_the_same_numbers_as_the_api(
+    browser, manager_client, failed_run, make_workflow, conversation
+):
     make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["ok"]}}], name="Tagger")
     conversation_services.message_create(conversation=conversation, body="again", sender_type="customer")
     drain()
@@ -335,17 +360,21 @@ def test_analytics_defaults_to_the_apis_window(browser, manager_client):
     api = manager_client.get("/api/analytics/workflows/").json()
     report = browser.get(reverse("admin:workflows_workflow_analytics")).context["report"]
     assert (report["since"], report["until"]) == (api["since"], api["until"])
-    assert report == analytics.workflow_analytics(since=dt.date.fromisoformat(api["since"]),
-                                                  until=dt.date.fromisoformat(api["until"]))
+    assert report == analytics.workflow_analytics(
+        since=dt.date.fromisoformat(api["since"]), until=dt.date.fromisoformat(api["until"])
+    )
 
 
-@pytest.mark.parametrize("period, message", [
-    ({"since": "2026-02-10", "until": "2026-02-01"}, "The start must be on or before the end."),
-    ({"since": "2020-01-01", "until": "2026-01-01"}, "The period is at most 731 days."),
-    ({"since": "yesterday"}, "Enter a valid date."),
-    ({"until": "9999-12-31"}, "Use a date between 1970 and 9000."),
-    ({"since": "0001-01-01", "until": "0001-01-02"}, "Use a date between 1970 and 9000."),
-])
+@pytest.mark.parametrize(
+    "period, message",
+    [
+        ({"since": "2026-02-10", "until": "2026-02-01"}, "The start must be on or before the end."),
+        ({"since": "2020-01-01", "until": "2026-01-01"}, "The period is at most 731 days."),
+        ({"since": "yesterday"}, "Enter a valid date."),
+        ({"until": "9999-12-31"}, "Use a date between 1970 and 9000."),
+        ({"since": "0001-01-01", "until": "0001-01-02"}, "Use a date between 1970 and 9000."),
+    ],
+)
 def test_bad_period_is_a_form_error(browser, period, message):
     response = browser.get(reverse("admin:workflows_workflow_analytics"), period)
     assert response.status_code == 200
@@ -354,8 +383,10 @@ def test_bad_period_is_a_form_error(browser, period, message):
 
 
 def test_cancel_button_stops_a_waiting_run(run_admin, browser, make_workflow, conversation):
-    make_workflow("message.created", [{"type": "wait", "config": {"hours": 1}},
-                                      {"type": "add_tag", "config": {"tags": ["later"]}}])
+    make_workflow(
+        "message.created",
+        [{"type": "wait", "config": {"hours": 1}}, {"type": "add_tag", "config": {"tags": ["later"]}}],
+    )
     conversation_services.message_create(conversation=conversation, body="hello", sender_type="customer")
     drain()
     run = WorkflowRun.objects.get()
@@ -373,8 +404,10 @@ def test_test_page_opened_from_a_workflow_preselects_it(browser, vip_workflow):
 
 
 def test_trend_chart_has_one_bar_per_day_on_a_whole_number_axis():
-    daily = [{"date": "2026-03-01", "executions": 0, "succeeded": 0, "failed": 0},
-             {"date": "2026-03-02", "executions": 7, "succeeded": 4, "failed": 2}]
+    daily = [
+        {"date": "2026-03-01", "executions": 0, "succeeded": 0, "failed": 0},
+        {"date": "2026-03-02", "executions": 7, "succeeded": 4, "failed": 2},
+    ]
     svg = charts.execution_trend_svg(daily)
     assert svg.count('class="day"') == 2
     assert [label for label in ("0", "2", "4", "6", "8") if f">{label}</text>" in svg] == ["0", "2", "4", "6", "8"]

@@ -1,6 +1,7 @@
 """Admin side of reference checks (docs/managers.md): an unknown team is a form error on its step and key, a workflow
 whose team was deleted since shows a "broken" badge in the list (no query per row) and a warning in its editor, and the
 list toggle refuses to activate it."""
+
 import json
 
 from django.db import connection
@@ -13,14 +14,19 @@ LIST_URL = "/admin/workflows/workflow/"
 
 
 def routing_to(team: str, status: str = "draft") -> dict:
-    return {"name": f"Route to {team}", "description": "", "status": status,
-            "trigger": {"type": "conversation.created", "config": {}},
-            "steps": [{"type": "route", "config": {"team": team, "strategy": "least_busy"}}]}
+    return {
+        "name": f"Route to {team}",
+        "description": "",
+        "status": status,
+        "trigger": {"type": "conversation.created", "config": {}},
+        "steps": [{"type": "route", "config": {"team": team, "strategy": "least_busy"}}],
+    }
 
 
 def test_an_unknown_team_is_a_form_error_naming_step_and_key(manager_browser):
-    response = manager_browser.post("/admin/workflows/workflow/add/",
-                                    {"definition": json.dumps(routing_to("Biling")), "raw_mode": "1"})
+    response = manager_browser.post(
+        "/admin/workflows/workflow/add/", {"definition": json.dumps(routing_to("Biling")), "raw_mode": "1"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "steps[0].config.team" in html and "No team &quot;Biling&quot;." in html

@@ -1,6 +1,7 @@
 """Admin pages write a time one way, in the viewer's zone and labelled with it ("2026-12-07 07:30 CET"): the
 Automation panel of a conversation, a workflow's version list and compare page, the workspace's messages. A viewer
 who picked Europe/Berlin reads Berlin time with its zone, never a bare "2026-12-07 06:30:12"."""
+
 import re
 
 import pytest
@@ -31,11 +32,14 @@ def berlin_manager(manager, client):
 
 @pytest.fixture
 def worked(conversation):
-    workflow = workflow_services.workflow_create(definition={
-        "name": "Tag every message", "status": "active",
-        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [{"type": "add_tag", "config": {"tags": ["seen"]}}],
-    })
+    workflow = workflow_services.workflow_create(
+        definition={
+            "name": "Tag every message",
+            "status": "active",
+            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+            "steps": [{"type": "add_tag", "config": {"tags": ["seen"]}}],
+        }
+    )
     definition = workflow_services.workflow_definition(workflow)
     workflow_services.workflow_update(workflow=workflow, definition={**definition, "description": "Second version"})
     services.message_create(conversation=conversation, body="Hello", sender_type="customer")
@@ -61,9 +65,15 @@ def test_times_are_in_the_viewers_zone_and_say_it(page, berlin_manager, worked):
 def test_the_version_compare_page_speaks_in_words(berlin_manager, worked, team):
     workflow = Workflow.objects.get()
     definition = workflow_services.workflow_definition(workflow)
-    workflow_services.workflow_update(workflow=workflow, definition={**definition, "steps": [
-        {"type": "route", "config": {"team": team.name, "strategy": "least_busy"}}]})
-    shown = text(berlin_manager.get(reverse("admin:workflows_workflow_version", args=[workflow.pk, 1]))
-                 .content.decode())
+    workflow_services.workflow_update(
+        workflow=workflow,
+        definition={
+            **definition,
+            "steps": [{"type": "route", "config": {"team": team.name, "strategy": "least_busy"}}],
+        },
+    )
+    shown = text(
+        berlin_manager.get(reverse("admin:workflows_workflow_version", args=[workflow.pk, 1])).content.decode()
+    )
     assert "Sender types: Customer" in shown and "Strategy: Least busy" in shown
     assert "sender_types" not in shown and "least_busy" not in shown

@@ -1,5 +1,6 @@
 """The versions page of a workflow (issue 14): every saved version, a readable diff with the current definition,
 and "Restore this version", which saves the old definition as a new version through the service."""
+
 import re
 
 import pytest
@@ -13,21 +14,28 @@ from workflows.models import Workflow, WorkflowVersion
 def edited(db) -> Workflow:
     """Version 1 tags "refund"; version 2 tags "refund" and "vip" and sets the priority; version 3 is active."""
     workflow = services.workflow_create(definition=DEFINITION)
-    services.workflow_update(workflow=workflow, definition={**DEFINITION, "steps": [
-        {"type": "add_tag", "config": {"tags": ["refund", "vip"]}},
-        {"type": "set_priority", "config": {"priority": "high"}}]})
+    services.workflow_update(
+        workflow=workflow,
+        definition={
+            **DEFINITION,
+            "steps": [
+                {"type": "add_tag", "config": {"tags": ["refund", "vip"]}},
+                {"type": "set_priority", "config": {"priority": "high"}},
+            ],
+        },
+    )
     return services.workflow_set_status(workflow=workflow, status="active")
 
 
 def diff_lines(html: str) -> list[tuple[str, str]]:
-    block = html[html.index('id="version-diff"'):]
+    block = html[html.index('id="version-diff"') :]
     return re.findall(r'<div class="(same|added|removed)">(.*?)</div>', block)
 
 
 def test_versions_page_lists_every_version_newest_first(manager_browser, edited):
     html = manager_browser.get(f"/admin/workflows/workflow/{edited.pk}/versions/").content.decode()
     assert re.findall(r'data-version="(\d+)"', html) == ["3", "2", "1"]
-    assert "3 <span class=\"wf-muted\">(current)</span>" in html
+    assert '3 <span class="wf-muted">(current)</span>' in html
     assert f'href="/admin/workflows/workflow/{edited.pk}/versions/1/">Compare with current' in html
     editor = manager_browser.get(f"/admin/workflows/workflow/{edited.pk}/change/").content.decode()
     assert f'href="/admin/workflows/workflow/{edited.pk}/versions/">Versions</a>' in editor
@@ -40,7 +48,7 @@ def test_diff_reads_as_labelled_lines_not_json(manager_browser, edited):
     assert ("removed", "  Tags: refund") in lines and ("added", "  Tags: refund, vip") in lines
     assert ("added", "Step 2: Set priority") in lines and ("added", "  Priority: High") in lines
     assert ("same", "Step 1: Add tag") in lines and ("same", "Trigger: New message") in lines
-    assert "{&quot;" not in html[html.index('id="version-diff"'):]
+    assert "{&quot;" not in html[html.index('id="version-diff"') :]
 
 
 def test_restore_saves_the_old_version_as_a_new_one_and_keeps_the_status(manager_browser, edited):

@@ -1,5 +1,6 @@
 """Dry run and run history in words: what a step would do as a sentence, condition checks with labels, the event
 that started a run as a sentence — no `{"would": ...}` dumps or ids in the visible text (JSON behind a toggle)."""
+
 import json
 import re
 
@@ -12,11 +13,15 @@ from workflows import services
 from workflows.models import WorkflowRun
 
 DEFINITION = {
-    "name": "Refunds", "status": "active",
+    "name": "Refunds",
+    "status": "active",
     "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
     "steps": [
-        {"type": "condition", "config": {"all": [{"field": "conversation.status", "op": "in",
-                                                  "value": ["new", "on_hold"]}]}, "on_false": "stop"},
+        {
+            "type": "condition",
+            "config": {"all": [{"field": "conversation.status", "op": "in", "value": ["new", "on_hold"]}]},
+            "on_false": "stop",
+        },
         {"type": "add_tag", "config": {"tags": ["refund"]}},
         {"type": "change_status", "config": {"status": "on_hold"}},
     ],
@@ -37,11 +42,16 @@ def workflow(db):
 
 def test_dry_run_says_what_each_step_would_do_in_words(browser, workflow, conversation):
     event = {"payload": {"body": "Where is my parcel?", "sender_type": "customer"}}
-    response = browser.post(reverse("admin:workflows_workflow_test"),
-                            {"workflow": workflow.pk, "conversation": conversation.pk, "event": json.dumps(event)})
+    response = browser.post(
+        reverse("admin:workflows_workflow_test"),
+        {"workflow": workflow.pk, "conversation": conversation.pk, "event": json.dumps(event)},
+    )
     rows = response.context["rows"]
-    assert [row["sentence"] for row in rows] == ["Check the conditions", "Would add tag refund",
-                                                 "Would change status On hold"]
+    assert [row["sentence"] for row in rows] == [
+        "Check the conditions",
+        "Would add tag refund",
+        "Would change status On hold",
+    ]
     assert rows[0]["checks"][0]["words"] == "Conversation status is one of New, On hold (saw New)"
     text = visible(response.content.decode())
     assert "Would add tag refund" in text and '{"' not in text and "on_hold" not in text
@@ -69,23 +79,43 @@ def test_event_page_says_what_happened_and_keeps_the_payload_behind_a_toggle(bro
 
 def test_dry_run_takes_a_sample_message_in_plain_fields_at_its_own_time(browser, manager):
     from sla.models import BusinessHours
-    BusinessHours.objects.create(name="Berlin office", timezone="Europe/Berlin",
-                                 intervals=[{"weekday": day, "start": "09:00", "end": "17:00"} for day in range(5)])
-    after_hours = services.workflow_create(definition={
-        "name": "After hours", "status": "draft",
-        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [{"type": "condition", "config": {"all": [{"field": "event.occurred_at",
-                                                           "op": "outside_business_hours", "value": "Berlin office"}]},
-                   "on_false": "stop"}, {"type": "add_tag", "config": {"tags": ["after-hours"]}}]})
+
+    BusinessHours.objects.create(
+        name="Berlin office",
+        timezone="Europe/Berlin",
+        intervals=[{"weekday": day, "start": "09:00", "end": "17:00"} for day in range(5)],
+    )
+    after_hours = services.workflow_create(
+        definition={
+            "name": "After hours",
+            "status": "draft",
+            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+            "steps": [
+                {
+                    "type": "condition",
+                    "config": {
+                        "all": [
+                            {"field": "event.occurred_at", "op": "outside_business_hours", "value": "Berlin office"}
+                        ]
+                    },
+                    "on_false": "stop",
+                },
+                {"type": "add_tag", "config": {"tags": ["after-hours"]}},
+            ],
+        }
+    )
     outcomes = {}
     for moment in ("2026-12-02T10:00", "2026-12-02T20:00"):  # a Wednesday, in the viewer's zone (UTC here)
-        response = browser.post(reverse("admin:workflows_workflow_test"), {
-            "workflow": after_hours.pk, "message_body": "Hello?", "sender_type": "customer", "occurred_at": moment})
+        response = browser.post(
+            reverse("admin:workflows_workflow_test"),
+            {"workflow": after_hours.pk, "message_body": "Hello?", "sender_type": "customer", "occurred_at": moment},
+        )
         assert response.context["report"]["trigger"]["matches"] is True
         outcomes[moment] = response.context["report"]["result"]["status"]
         saw = moment.replace("T", " ") + " UTC"  # the event's time in the viewer's zone and the one format
         assert response.context["rows"][0]["checks"][0]["words"] == (
-            f"Event occurred at is outside business hours of Berlin office (saw {saw})")
+            f"Event occurred at is outside business hours of Berlin office (saw {saw})"
+        )
         assert "Trigger New message on a message event" in visible(response.content.decode())
     assert outcomes == {"2026-12-02T10:00": "stopped", "2026-12-02T20:00": "succeeded"}
 
@@ -103,4 +133,4 @@ def test_conversation_history_lists_events_in_words(browser, conversation):
     conversation_services.conversation_change_status(conversation=conversation, status="on_hold")
     page = browser.get(reverse("admin:conversations_conversation_change", args=[conversation.pk])).content.decode()
     assert "Status changed from New to On hold" in page and "Customer message" in page
-    assert '&quot;message_id&quot;' not in page and '"message_id"' not in page
+    assert "&quot;message_id&quot;" not in page and '"message_id"' not in page

@@ -1,6 +1,7 @@
 """Why did (or didn't) it fire, and workflow order (docs/managers.md), through the public API: a conversation's events
 with the runs they started, and `GET /api/events/{id}/explain/` naming, for every workflow of the event's trigger type,
 what happened and why — computed from the versions and statuses live when the event was dispatched, not from today's."""
+
 import pytest
 
 from tests.support.runs import drain
@@ -11,22 +12,29 @@ URL = "/api/workflows/"
 @pytest.fixture
 def make(manager_client):
     def create(name, config=None, steps=None, status="active", **extra) -> int:
-        body = {"name": name, "status": status, "trigger": {"type": "message.created", "config": config or {}},
-                "steps": steps or [{"type": "add_tag", "config": {"tags": [name.lower().replace(" ", "-")]}}],
-                **extra}
+        body = {
+            "name": name,
+            "status": status,
+            "trigger": {"type": "message.created", "config": config or {}},
+            "steps": steps or [{"type": "add_tag", "config": {"tags": [name.lower().replace(" ", "-")]}}],
+            **extra,
+        }
         response = manager_client.post(URL, body, format="json")
         assert response.status_code == 201, response.json()
         return response.json()["id"]
+
     return create
 
 
 @pytest.fixture
 def say(agent_client, conversation):
     def post(body: str) -> None:
-        response = agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
-                                     {"body": body, "sender_type": "customer"}, format="json")
+        response = agent_client.post(
+            f"/api/conversations/{conversation.pk}/messages/", {"body": body, "sender_type": "customer"}, format="json"
+        )
         assert response.status_code == 201, response.json()
         drain()
+
     return post
 
 
@@ -56,7 +64,8 @@ def test_events_list_newest_first_with_their_runs(manager_client, conversation, 
     results = response.json()["results"]
     messages = [event for event in results if event["type"] == "message.created"]
     assert [event["payload"]["message_id"] for event in messages] == sorted(
-        (event["payload"]["message_id"] for event in messages), reverse=True)
+        (event["payload"]["message_id"] for event in messages), reverse=True
+    )
     runs = manager_client.get("/api/workflow-runs/", {"workflow": workflow}).json()["results"]
     assert sorted(run for event in messages for run in event["runs"]) == sorted(run["id"] for run in runs)
     assert set(results[0]) == {"id", "type", "occurred_at", "depth", "payload", "dispatched_at", "runs"}
@@ -92,8 +101,12 @@ def test_explain_not_active_uses_the_status_at_the_event_time(manager_client, co
 def test_explain_filtered_out_uses_the_filter_at_the_event_time(manager_client, conversation, make, say):
     workflow = make("Refunds", {"content_contains": ["refund"]})
     say("where is my parcel")
-    assert manager_client.patch(f"{URL}{workflow}/", {"trigger": {"type": "message.created", "config": {}}},
-                                format="json").status_code == 200
+    assert (
+        manager_client.patch(
+            f"{URL}{workflow}/", {"trigger": {"type": "message.created", "config": {}}}, format="json"
+        ).status_code
+        == 200
+    )
     entry = explained(manager_client, conversation)["Refunds"]
     assert (entry["outcome"], entry["version"]) == ("filtered_out", 1)
 
@@ -119,15 +132,22 @@ def test_explain_stopped_by_earlier_names_the_workflow(manager_client, conversat
 
 
 def test_explain_stopped_at_condition_gives_the_step_and_false_checks(manager_client, conversation, make, say):
-    make("Free plan only", steps=[
-        {"type": "condition", "on_false": "stop",
-         "config": {"all": [{"field": "contact.attributes.plan", "op": "eq", "value": "free"}]}},
-        {"type": "add_tag", "config": {"tags": ["vip"]}}])
+    make(
+        "Free plan only",
+        steps=[
+            {
+                "type": "condition",
+                "on_false": "stop",
+                "config": {"all": [{"field": "contact.attributes.plan", "op": "eq", "value": "free"}]},
+            },
+            {"type": "add_tag", "config": {"tags": ["vip"]}},
+        ],
+    )
     say("hello")
     entry = explained(manager_client, conversation)["Free plan only"]
     assert entry["outcome"] == "stopped_at_condition" and entry["step"]["position"] == 0
     assert [check["field"] for check in entry["step"]["checks"]] == ["contact.attributes.plan"]
-    assert "step 1 (condition): contact.attributes.plan eq \"free\" (saw \"enterprise\")" in entry["reason"]
+    assert 'step 1 (condition): contact.attributes.plan eq "free" (saw "enterprise")' in entry["reason"]
 
 
 def test_stop_processing_keeps_later_workflows_from_starting(manager_client, conversation, make, say):
@@ -151,13 +171,16 @@ def test_order_defaults_to_creation_and_round_trips(manager_client, make):
     assert (exported["order"], exported["stop_processing"]) == (two["order"], False)
     imported = manager_client.post(f"{URL}import/", {**exported, "stop_processing": True}, format="json").json()
     assert (imported["order"], imported["stop_processing"]) == (two["order"], True)
-    put = manager_client.put(f"{URL}{first}/", {**{k: one[k] for k in ("name", "trigger", "steps")}},
-                             format="json").json()
+    put = manager_client.put(
+        f"{URL}{first}/", {**{k: one[k] for k in ("name", "trigger", "steps")}}, format="json"
+    ).json()
     assert put["order"] == one["order"]  # a PUT without `order` keeps it
 
 
-@pytest.mark.parametrize("body, key", [({"order": "first"}, "order"), ({"order": True}, "order"),
-                                       ({"stop_processing": "yes"}, "stop_processing")])
+@pytest.mark.parametrize(
+    "body, key",
+    [({"order": "first"}, "order"), ({"order": True}, "order"), ({"stop_processing": "yes"}, "stop_processing")],
+)
 def test_bad_order_or_stop_processing_is_a_400(manager_client, make, body, key):
     workflow = make("A")
     response = manager_client.patch(f"{URL}{workflow}/", body, format="json")
@@ -175,12 +198,21 @@ def test_agents_cannot_read_explanations(agent_client, conversation):
     assert agent_client.get(f"/api/conversations/{conversation.pk}/events/").status_code == 403
 
 
-def test_explain_reads_no_query_per_workflow_or_run(manager_client, conversation, make, say,
-                                                          django_assert_max_num_queries):
+def test_explain_reads_no_query_per_workflow_or_run(
+    manager_client, conversation, make, say, django_assert_max_num_queries
+):
     for name in ("A", "B"):
         make(name, {"content_contains": ["refund"]})
-        make(f"{name} stop", steps=[{"type": "condition", "on_false": "stop", "config": {
-            "all": [{"field": "message.body", "op": "contains", "value": "never"}]}}])
+        make(
+            f"{name} stop",
+            steps=[
+                {
+                    "type": "condition",
+                    "on_false": "stop",
+                    "config": {"all": [{"field": "message.body", "op": "contains", "value": "never"}]},
+                }
+            ],
+        )
     say("hello")
     event = latest_message_event(manager_client, conversation)
     with django_assert_max_num_queries(7):

@@ -1,9 +1,9 @@
 """Macros over the API (docs/managers.md): managers create them, agents list and apply them; an apply changes the
 conversation at once, as the agent, and records each change as the same domain event a person's change records."""
+
 import pytest
 
 from conversations import services
-
 from conversations.models import Event, Message
 from workflows.models import Macro, WorkflowRun
 
@@ -55,8 +55,10 @@ def test_agent_cannot_delete_macro(agent_client, refund_macro):
 
 
 def test_non_internal_step_is_refused_naming_the_step(manager_client):
-    steps = [{"type": "add_tag", "config": {"tags": ["x"]}},
-             {"type": "http_request", "config": {"url": "https://crm.example.com/", "method": "GET"}}]
+    steps = [
+        {"type": "add_tag", "config": {"tags": ["x"]}},
+        {"type": "http_request", "config": {"url": "https://crm.example.com/", "method": "GET"}},
+    ]
 
     response = manager_client.post(MACROS, {"name": "Call CRM", "steps": steps}, format="json")
 
@@ -87,11 +89,18 @@ def test_apply_macro_changes_conversation_as_the_agent(agent_client, agent, conv
     body = response.json()
     assert (body["status"], body["priority"], body["tags"]) == ("pending", "high", ["refund"])
     reply = Message.objects.get(conversation=conversation)
-    assert (reply.sender_type, reply.author, reply.body) == ("agent", agent,
-                                                              "Hi Ada Lovelace, your refund is on its way.")
+    assert (reply.sender_type, reply.author, reply.body) == (
+        "agent",
+        agent,
+        "Hi Ada Lovelace, your refund is on its way.",
+    )
     events = Event.objects.filter(conversation=conversation).exclude(type="conversation.created")
-    assert {event.type for event in events} >= {"conversation.tags_changed", "conversation.priority_changed",
-                                                 "conversation.status_changed", "message.created"}
+    assert {event.type for event in events} >= {
+        "conversation.tags_changed",
+        "conversation.priority_changed",
+        "conversation.status_changed",
+        "message.created",
+    }
     assert {event.depth for event in events} == {0}
     status_event = events.get(type="conversation.status_changed")
     assert status_event.payload["actor_id"] == agent.pk
@@ -123,8 +132,10 @@ def test_switched_off_macro_is_a_400_and_changes_nothing(agent_client, conversat
 
 def test_failing_step_rolls_whole_macro_back(manager_client, agent_client, conversation):
     billing = services.team_create(name="Billing")
-    steps = [{"type": "add_tag", "config": {"tags": ["first"]}},
-             {"type": "route", "config": {"team": "Billing", "strategy": "specific"}}]
+    steps = [
+        {"type": "add_tag", "config": {"tags": ["first"]}},
+        {"type": "route", "config": {"team": "Billing", "strategy": "specific"}},
+    ]
     macro = manager_client.post(MACROS, {"name": "Route away", "steps": steps}, format="json").json()
     billing.delete()  # the team went away after the macro was saved
 
@@ -135,15 +146,18 @@ def test_failing_step_rolls_whole_macro_back(manager_client, agent_client, conve
     assert not conversation.tags.exists()
 
 
-@pytest.mark.parametrize("body", [
-    {"name": "", "steps": REFUND_STEPS},
-    {"name": "No steps list", "steps": {"type": "add_tag"}},
-    {"name": "Step not an object", "steps": ["add_tag"]},
-    {"name": "Unknown type", "steps": [{"type": "teleport", "config": {}}]},
-    {"name": "Type not text", "steps": [{"type": {}, "config": {}}]},
-    {"name": "Bad template", "steps": [{"type": "auto_reply", "config": {"text": "{{ contact.name "}}]},
-    {"steps": REFUND_STEPS},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "", "steps": REFUND_STEPS},
+        {"name": "No steps list", "steps": {"type": "add_tag"}},
+        {"name": "Step not an object", "steps": ["add_tag"]},
+        {"name": "Unknown type", "steps": [{"type": "teleport", "config": {}}]},
+        {"name": "Type not text", "steps": [{"type": {}, "config": {}}]},
+        {"name": "Bad template", "steps": [{"type": "auto_reply", "config": {"text": "{{ contact.name "}}]},
+        {"steps": REFUND_STEPS},
+    ],
+)
 def test_bad_macro_bodies_are_400s(manager_client, body):
     response = manager_client.post(MACROS, body, format="json")
 

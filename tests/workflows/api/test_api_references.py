@@ -1,14 +1,19 @@
 """References in a definition are checked by the one validator (docs/managers.md): a team, agent, integration, custom
 action or SLA policy named by id or name that does not exist is a 400 on that step and key; one deleted later makes the
 workflow broken (`problems`), which a draft may keep but an active workflow may not."""
+
 import pytest
 
 URL = "/api/workflows/"
 
 
 def definition(*steps, trigger=None, status="active") -> dict:
-    return {"name": "Refs", "status": status, "trigger": trigger or {"type": "conversation.created", "config": {}},
-            "steps": list(steps)}
+    return {
+        "name": "Refs",
+        "status": status,
+        "trigger": trigger or {"type": "conversation.created", "config": {}},
+        "steps": list(steps),
+    }
 
 
 def route(team) -> dict:
@@ -21,18 +26,34 @@ def slack(integration) -> dict:
 
 @pytest.fixture
 def integration(manager_client) -> dict:
-    response = manager_client.post("/api/integrations/", {
-        "name": "Slack", "base_url": "https://slack.example.com/api/", "auth": {"type": "bearer", "token": "xoxb-1"},
-    }, format="json")
+    response = manager_client.post(
+        "/api/integrations/",
+        {
+            "name": "Slack",
+            "base_url": "https://slack.example.com/api/",
+            "auth": {"type": "bearer", "token": "xoxb-1"},
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     return response.json()
 
 
 @pytest.fixture
 def policy(manager_client) -> dict:
-    response = manager_client.post("/api/sla-policies/", {
-        "name": "Gold", "position": 1, "match": {}, "business_hours": None,
-        "targets": {"first_response": 60}, "pause_on": [], "warning_percent": 80}, format="json")
+    response = manager_client.post(
+        "/api/sla-policies/",
+        {
+            "name": "Gold",
+            "position": 1,
+            "match": {},
+            "business_hours": None,
+            "targets": {"first_response": 60},
+            "pause_on": [],
+            "warning_percent": 80,
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     return response.json()
 
@@ -70,27 +91,41 @@ def test_an_unknown_agent_by_username_or_id_is_a_400(manager_client, team, agent
 def test_notify_recipients_are_checked_per_list_key(manager_client, team):
     step = {"type": "notify", "config": {"teams": ["Support", "Sales"], "users": ["ghost"], "text": "hi"}}
     response = manager_client.post(URL, definition(step), format="json")
-    assert response.json() == {"steps[0].config.teams": ['No team "Sales".'],
-                               "steps[0].config.users": ['No agent "ghost".']}
+    assert response.json() == {
+        "steps[0].config.teams": ['No team "Sales".'],
+        "steps[0].config.users": ['No agent "ghost".'],
+    }
 
 
 def test_a_slack_step_whose_integration_is_missing_is_a_400(manager_client, integration):
-    response = manager_client.post(URL, definition(slack("Slack"), slack(integration["id"]), slack("Slak")),
-                                   format="json")
+    response = manager_client.post(
+        URL, definition(slack("Slack"), slack(integration["id"]), slack("Slak")), format="json"
+    )
     assert response.json() == {"steps[2].config.integration": ['No integration "Slak".']}
 
 
 def test_a_custom_action_must_exist_and_be_published(manager_client, integration):
     for name, published in (("lookup", True), ("draft", False)):
-        created = manager_client.post("/api/custom-actions/", {
-            "integration": integration["id"], "name": name, "method": "POST", "path": "/x",
-            "input_schema": {"type": "object"}, "output_schema": {"type": "object"}, "published": published,
-        }, format="json")
+        created = manager_client.post(
+            "/api/custom-actions/",
+            {
+                "integration": integration["id"],
+                "name": name,
+                "method": "POST",
+                "path": "/x",
+                "input_schema": {"type": "object"},
+                "output_schema": {"type": "object"},
+                "published": published,
+            },
+            format="json",
+        )
         assert created.status_code == 201, created.json()
     steps = [{"type": "custom_action", "config": {"action": name}} for name in ("lookup", "draft", "gone")]
     response = manager_client.post(URL, definition(*steps), format="json")
-    assert response.json() == {"steps[1].config.action": ['The custom action "draft" is not published.'],
-                               "steps[2].config.action": ['No custom action "gone".']}
+    assert response.json() == {
+        "steps[1].config.action": ['The custom action "draft" is not published.'],
+        "steps[2].config.action": ['No custom action "gone".'],
+    }
 
 
 def test_a_trigger_naming_an_unknown_team_or_sla_policy_is_a_400(manager_client, team, policy):

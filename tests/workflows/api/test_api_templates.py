@@ -1,4 +1,5 @@
 """`workflow-templates/` lists the gallery; `workflow-templates/{key}/use/` creates a draft from one (docs/api.md)."""
+
 from workflows.gallery import catalog as gallery
 from workflows.models import Workflow
 

@@ -4,6 +4,7 @@ with `POST /api/workflows/`, an agent causes the event through the conversations
 scheduled events (fired after their time, never when cleared). `sla.*`, intents and sentiment_crossed belong to
 other issues and are tested there.
 """
+
 import datetime as dt
 
 import pytest
@@ -11,10 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conversations import clock
 from conversations.models import Conversation, Event
-from workflows.models import WorkflowRun
+from tests.support.runs import drain
 from workflows.engine.drain import dispatch_and_run
 from workflows.engine.sweep import sweep_once
-from tests.support.runs import drain
+from workflows.models import WorkflowRun
 
 URL = "/api/workflows/"
 RUNS = "/api/workflow-runs/"
@@ -23,10 +24,19 @@ RUNS = "/api/workflow-runs/"
 @pytest.fixture
 def make(manager_client):
     def create(trigger_type, steps, config=None, name="Workflow") -> int:
-        response = manager_client.post(URL, {"name": name, "status": "active", "steps": steps,
-                                             "trigger": {"type": trigger_type, "config": config or {}}}, format="json")
+        response = manager_client.post(
+            URL,
+            {
+                "name": name,
+                "status": "active",
+                "steps": steps,
+                "trigger": {"type": trigger_type, "config": config or {}},
+            },
+            format="json",
+        )
         assert response.status_code == 201, response.json()
         return response.json()["id"]
+
     return create
 
 
@@ -45,8 +55,9 @@ def tag(name: str) -> dict:
 
 
 def open_conversation(client, contact, channel="live_chat") -> int:
-    response = client.post("/api/conversations/", {"contact": contact.pk, "channel": channel, "subject": "Help"},
-                           format="json")
+    response = client.post(
+        "/api/conversations/", {"contact": contact.pk, "channel": channel, "subject": "Help"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     return response.json()["id"]
 
@@ -62,11 +73,18 @@ def test_conversation_created(manager_client, agent_client, contact, make):
 
 
 def test_message_created(manager_client, agent_client, conversation, make):
-    workflow = make("message.created", [{"type": "auto_reply", "config": {"text": "Refunds take 3 days."}}],
-                    {"sender_types": ["customer"], "content_contains": ["refund"]})
+    workflow = make(
+        "message.created",
+        [{"type": "auto_reply", "config": {"text": "Refunds take 3 days."}}],
+        {"sender_types": ["customer"], "content_contains": ["refund"]},
+    )
     messages = f"/api/conversations/{conversation.pk}/messages/"
-    assert agent_client.post(messages, {"body": "Where is my REFUND?", "sender_type": "customer"},
-                             format="json").status_code == 201
+    assert (
+        agent_client.post(
+            messages, {"body": "Where is my REFUND?", "sender_type": "customer"}, format="json"
+        ).status_code
+        == 201
+    )
     agent_client.post(messages, {"body": "About your refund", "sender_type": "agent"}, format="json")
     agent_client.post(messages, {"body": "Hello", "sender_type": "customer"}, format="json")
     drain()
@@ -86,8 +104,9 @@ def test_status_changed(manager_client, agent_client, conversation, make):
 
 
 def test_assigned(manager_client, agent_client, conversation, team, make):
-    workflow = make("conversation.assigned", [{"type": "set_priority", "config": {"priority": "high"}}],
-                    {"teams": ["Support"]})
+    workflow = make(
+        "conversation.assigned", [{"type": "set_priority", "config": {"priority": "high"}}], {"teams": ["Support"]}
+    )
     response = agent_client.patch(f"/api/conversations/{conversation.pk}/", {"team": "Support"}, format="json")
     assert response.status_code == 200, response.json()
     drain()
@@ -98,8 +117,9 @@ def test_assigned(manager_client, agent_client, conversation, team, make):
 
 
 def test_disposition_set(manager_client, agent_client, conversation, make):
-    workflow = make("conversation.disposition_set", [tag("approval")],
-                    {"dispositions": ["needs_approval"], "final": False})
+    workflow = make(
+        "conversation.disposition_set", [tag("approval")], {"dispositions": ["needs_approval"], "final": False}
+    )
     agent_client.patch(f"/api/conversations/{conversation.pk}/", {"disposition": "needs_approval"}, format="json")
     drain()
     assert [run["status"] for run in runs_of(manager_client, workflow)] == ["succeeded"]
@@ -110,9 +130,11 @@ def test_disposition_set(manager_client, agent_client, conversation, make):
 
 
 def test_contact_updated(manager_client, agent_client, contact, make):
-    workflow = make("contact.updated", [
-        {"type": "set_variable", "config": {"name": "plan", "value": "{{ contact.attributes.plan }}"}}],
-        {"attributes": ["plan"]})
+    workflow = make(
+        "contact.updated",
+        [{"type": "set_variable", "config": {"name": "plan", "value": "{{ contact.attributes.plan }}"}}],
+        {"attributes": ["plan"]},
+    )
     agent_client.patch(f"/api/contacts/{contact.pk}/", {"attributes": {"colour": "red"}}, format="json")
     response = agent_client.patch(f"/api/contacts/{contact.pk}/", {"attributes": {"plan": "pro"}}, format="json")
     assert response.status_code == 200, response.json()
@@ -153,15 +175,20 @@ def test_inactive_workflows_do_not_run(manager_client, agent_client, contact, ma
 
 # on_false --------------------------------------------------------------------------------------------------
 
-FALSE_CONDITION = {"type": "condition", "config": {"all": [{"field": "conversation.channel", "op": "eq",
-                                                            "value": "sms"}]}}
+FALSE_CONDITION = {
+    "type": "condition",
+    "config": {"all": [{"field": "conversation.channel", "op": "eq", "value": "sms"}]},
+}
 
 
-@pytest.mark.parametrize("on_false,run_status,step_statuses,expected_tags", [
-    ("stop", "stopped", ["succeeded"], []),
-    ("continue", "succeeded", ["succeeded", "succeeded", "succeeded"], ["first", "second"]),
-    ("skip_next", "succeeded", ["succeeded", "skipped", "succeeded"], ["second"]),
-])
+@pytest.mark.parametrize(
+    "on_false,run_status,step_statuses,expected_tags",
+    [
+        ("stop", "stopped", ["succeeded"], []),
+        ("continue", "succeeded", ["succeeded", "succeeded", "succeeded"], ["first", "second"]),
+        ("skip_next", "succeeded", ["succeeded", "skipped", "succeeded"], ["second"]),
+    ],
+)
 def test_on_false(manager_client, agent_client, contact, make, on_false, run_status, step_statuses, expected_tags):
     workflow = make("conversation.created", [{**FALSE_CONDITION, "on_false": on_false}, tag("first"), tag("second")])
     conversation = open_conversation(agent_client, contact)
@@ -176,12 +203,14 @@ def test_on_false(manager_client, agent_client, contact, make, on_false, run_sta
 # Loops, redelivery -----------------------------------------------------------------------------------------
 
 
-def test_a_workflow_that_retriggers_itself_stops_at_the_depth_limit(manager_client, agent_client, conversation,
-                                                                     make, settings, caplog):
+def test_a_workflow_that_retriggers_itself_stops_at_the_depth_limit(
+    manager_client, agent_client, conversation, make, settings, caplog
+):
     assert settings.HELPDESK_MAX_DEPTH == 3
     workflow = make("message.created", [{"type": "auto_reply", "config": {"text": "Echo"}}])
-    agent_client.post(f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "customer"},
-                      format="json")
+    agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "customer"}, format="json"
+    )
     with caplog.at_level("WARNING", logger="workflows.engine.dispatcher"):
         drain()
     runs = runs_of(manager_client, workflow)
@@ -197,8 +226,9 @@ def test_a_workflow_that_retriggers_itself_stops_at_the_depth_limit(manager_clie
 def test_the_depth_limit_follows_the_setting(manager_client, agent_client, conversation, make, settings):
     settings.HELPDESK_MAX_DEPTH = 1
     workflow = make("message.created", [{"type": "auto_reply", "config": {"text": "Echo"}}])
-    agent_client.post(f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "customer"},
-                      format="json")
+    agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "customer"}, format="json"
+    )
     drain()
     assert len(runs_of(manager_client, workflow)) == 2  # events of depth 0 and 1
     assert "HELPDESK_MAX_DEPTH=1" in Event.objects.get(type="message.created", depth=2).dispatch_note
@@ -206,8 +236,9 @@ def test_the_depth_limit_follows_the_setting(manager_client, agent_client, conve
 
 def test_a_redelivered_event_starts_one_run(manager_client, agent_client, conversation, make):
     workflow = make("message.created", [tag("once")])
-    agent_client.post(f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "customer"},
-                      format="json")
+    agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "customer"}, format="json"
+    )
     event = Event.objects.get(type="message.created")
     dispatch_and_run(event.pk)
     Event.objects.filter(pk=event.pk).update(dispatched_at=None)  # as if the worker died before marking it
@@ -218,10 +249,12 @@ def test_a_redelivered_event_starts_one_run(manager_client, agent_client, conver
 # Time-based triggers ---------------------------------------------------------------------------------------
 
 
-def test_schedule_fires_once_per_conversation_while_it_keeps_matching(manager_client, agent_client, conversation,
-                                                                       make):
-    workflow = make("schedule", [tag("stale")], {
-        "interval_minutes": 10, "match": {"all": [{"field": "conversation.status", "op": "eq", "value": "pending"}]}})
+def test_schedule_fires_once_per_conversation_while_it_keeps_matching(manager_client, agent_client, conversation, make):
+    workflow = make(
+        "schedule",
+        [tag("stale")],
+        {"interval_minutes": 10, "match": {"all": [{"field": "conversation.status", "op": "eq", "value": "pending"}]}},
+    )
     patch = f"/api/conversations/{conversation.pk}/"
     agent_client.patch(patch, {"status": "pending"}, format="json")
     drain()
@@ -247,8 +280,11 @@ def test_schedule_fires_once_per_conversation_while_it_keeps_matching(manager_cl
 
 
 def test_scheduled_event_fires_after_its_time(manager_client, agent_client, contact, make):
-    make("conversation.created", [{"type": "schedule_event", "config": {"name": "follow_up", "minutes": 30}}],
-         name="Schedule a follow-up")
+    make(
+        "conversation.created",
+        [{"type": "schedule_event", "config": {"name": "follow_up", "minutes": 30}}],
+        name="Schedule a follow-up",
+    )
     follow_up = make("scheduled_event.fired", [tag("followed-up")], {"names": ["follow_up"]}, name="Follow up")
     conversation = open_conversation(agent_client, contact)
     drain()
@@ -259,21 +295,34 @@ def test_scheduled_event_fires_after_its_time(manager_client, agent_client, cont
         sweep_once()
         drain()
     [run] = runs_of(manager_client, follow_up)
-    assert (run["status"], run["conversation"], run["event_type"]) == ("succeeded", conversation,
-                                                                       "scheduled_event.fired")
+    assert (run["status"], run["conversation"], run["event_type"]) == (
+        "succeeded",
+        conversation,
+        "scheduled_event.fired",
+    )
     assert tags(conversation) == ["followed-up"]
 
 
 def test_a_cleared_scheduled_event_never_fires(manager_client, agent_client, contact, make):
-    make("conversation.created", [{"type": "schedule_event", "config": {"name": "follow_up", "minutes": 30}}],
-         name="Schedule a follow-up")
-    make("message.created", [{"type": "clear_scheduled_event", "config": {"name": "follow_up"}}],
-         {"sender_types": ["customer"]}, name="Customer answered")
+    make(
+        "conversation.created",
+        [{"type": "schedule_event", "config": {"name": "follow_up", "minutes": 30}}],
+        name="Schedule a follow-up",
+    )
+    make(
+        "message.created",
+        [{"type": "clear_scheduled_event", "config": {"name": "follow_up"}}],
+        {"sender_types": ["customer"]},
+        name="Customer answered",
+    )
     follow_up = make("scheduled_event.fired", [tag("followed-up")], {"names": ["follow_up"]}, name="Follow up")
     conversation = open_conversation(agent_client, contact)
     drain()
-    agent_client.post(f"/api/conversations/{conversation}/messages/", {"body": "Sorted, thanks",
-                                                                       "sender_type": "customer"}, format="json")
+    agent_client.post(
+        f"/api/conversations/{conversation}/messages/",
+        {"body": "Sorted, thanks", "sender_type": "customer"},
+        format="json",
+    )
     drain()
     with clock.travel(dt.timedelta(days=2)):
         sweep_once()
@@ -289,8 +338,9 @@ def test_dispatch_does_not_read_workflows_of_other_trigger_types(agent_client, c
     make("message.created", [tag("seen")], {"sender_types": ["customer"]})
 
     def dispatch() -> tuple[int, int, list[str]]:
-        agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
-                          {"body": "Hi", "sender_type": "customer"}, format="json")
+        agent_client.post(
+            f"/api/conversations/{conversation.pk}/messages/", {"body": "Hi", "sender_type": "customer"}, format="json"
+        )
         event = Event.objects.filter(type="message.created", dispatched_at__isnull=True).get()
         with CaptureQueriesContext(connection) as queries:
             started = dispatch_and_run(event.pk)
@@ -300,10 +350,17 @@ def test_dispatch_does_not_read_workflows_of_other_trigger_types(agent_client, c
     dispatch()  # the conversation's first message costs more (the tag is created then)
     few, _, _ = dispatch()
     for index in range(30):
-        make(["conversation.created", "conversation.status_changed", "sla.breached"][index % 3], [tag("other")],
-             name=f"Other {index}")
+        make(
+            ["conversation.created", "conversation.status_changed", "sla.breached"][index % 3],
+            [tag("other")],
+            name=f"Other {index}",
+        )
     many, started, workflow_reads = dispatch()
     assert (many, started) == (few, 1)  # same queries, one run
-    assert workflow_reads and all(any(f in sql.split("WHERE", 1)[-1] for f in (
-        '"trigger_type" = ', '"trigger_type" IN (', '"workflows_workflow"."id" = ')) for sql in workflow_reads), \
-        workflow_reads
+    assert workflow_reads and all(
+        any(
+            f in sql.split("WHERE", 1)[-1]
+            for f in ('"trigger_type" = ', '"trigger_type" IN (', '"workflows_workflow"."id" = ')
+        )
+        for sql in workflow_reads
+    ), workflow_reads

@@ -1,5 +1,6 @@
 """The workflows endpoints (docs/managers.md, docs/api.md): CRUD with versions, validation errors naming step and key,
 lifecycle actions, export/import, and who may do what."""
+
 import json
 
 import pytest
@@ -16,8 +17,11 @@ def body(**overrides) -> dict:
         "status": "active",
         "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
         "steps": [
-            {"type": "condition", "config": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]},
-             "on_false": "stop"},
+            {
+                "type": "condition",
+                "config": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]},
+                "on_false": "stop",
+            },
             {"type": "add_tag", "config": {"tags": ["refund"]}},
         ],
     }
@@ -151,57 +155,145 @@ CONDITION = {"type": "condition", "config": {"all": [{"field": "conversation.sta
 INVALID = {
     "unknown step type": ({"steps": [CONDITION, {"type": "teleport", "config": {}}]}, "steps[1].type"),
     "missing required key": ({"steps": [{"type": "add_tag", "config": {}}]}, "steps[0].config.tags"),
-    "bad regex in trigger": ({"trigger": {"type": "message.created", "config": {"content_regex": "(unclosed"}}},
-                             "trigger.config.content_regex"),
-    "bad regex in condition": ({"steps": [{"type": "condition", "config": {"all": [
-        {"field": "message.body", "op": "eq", "value": "x"},
-        {"field": "message.body", "op": "matches", "value": "[z-a]"}]}}]}, "steps[0].config.all[1].value"),
-    "unknown field": ({"steps": [{"type": "condition", "config": {"any": [
-        {"field": "conversation.colour", "op": "eq", "value": "red"}]}}]}, "steps[0].config.any[0].field"),
-    "unknown operator": ({"steps": [{"type": "condition", "config": {"all": [
-        {"field": "conversation.status", "op": "approximately", "value": "open"}]}}]},
-        "steps[0].config.all[0].op"),
+    "bad regex in trigger": (
+        {"trigger": {"type": "message.created", "config": {"content_regex": "(unclosed"}}},
+        "trigger.config.content_regex",
+    ),
+    "bad regex in condition": (
+        {
+            "steps": [
+                {
+                    "type": "condition",
+                    "config": {
+                        "all": [
+                            {"field": "message.body", "op": "eq", "value": "x"},
+                            {"field": "message.body", "op": "matches", "value": "[z-a]"},
+                        ]
+                    },
+                }
+            ]
+        },
+        "steps[0].config.all[1].value",
+    ),
+    "unknown field": (
+        {
+            "steps": [
+                {"type": "condition", "config": {"any": [{"field": "conversation.colour", "op": "eq", "value": "red"}]}}
+            ]
+        },
+        "steps[0].config.any[0].field",
+    ),
+    "unknown operator": (
+        {
+            "steps": [
+                {
+                    "type": "condition",
+                    "config": {"all": [{"field": "conversation.status", "op": "approximately", "value": "open"}]},
+                }
+            ]
+        },
+        "steps[0].config.all[0].op",
+    ),
     "bad on_false": ({"steps": [{**CONDITION, "on_false": "explode"}]}, "steps[0].on_false"),
     "bad status": ({"status": "paused"}, "status"),
     "bad trigger type": ({"trigger": {"type": "moon.full", "config": {}}}, "trigger.type"),
-    "bad template syntax": ({"steps": [{"type": "auto_reply", "config": {"text": "Hi {{ contact.name "}}]},
-                            "steps[0].config.text"),
+    "bad template syntax": (
+        {"steps": [{"type": "auto_reply", "config": {"text": "Hi {{ contact.name "}}]},
+        "steps[0].config.text",
+    ),
     "wait without duration": ({"steps": [{"type": "wait", "config": {}}]}, "steps[0].config.minutes"),
     "non-list steps": ({"steps": {"type": "add_tag"}}, "steps"),
     "non-object config": ({"steps": [{"type": "add_tag", "config": ["refund"]}]}, "steps[0].config"),
-    "unknown trigger config key": ({"trigger": {"type": "message.created", "config": {"colour": "red"}}},
-                                   "trigger.config"),
-    "bad enum in change_status": ({"steps": [{"type": "change_status", "config": {"status": "sleeping"}}]},
-                                  "steps[0].config.status"),
-    "in without a list": ({"steps": [{"type": "condition", "config": {"all": [
-        {"field": "conversation.priority", "op": "in", "value": "high"}]}}]}, "steps[0].config.all[0].value"),
+    "unknown trigger config key": (
+        {"trigger": {"type": "message.created", "config": {"colour": "red"}}},
+        "trigger.config",
+    ),
+    "bad enum in change_status": (
+        {"steps": [{"type": "change_status", "config": {"status": "sleeping"}}]},
+        "steps[0].config.status",
+    ),
+    "in without a list": (
+        {
+            "steps": [
+                {
+                    "type": "condition",
+                    "config": {"all": [{"field": "conversation.priority", "op": "in", "value": "high"}]},
+                }
+            ]
+        },
+        "steps[0].config.all[0].value",
+    ),
     "empty name": ({"name": "  "}, "name"),
     "missing trigger": ({"trigger": None}, "trigger"),
-    "unknown step key": ({"steps": [{"type": "add_tag", "config": {"tags": ["a"]}, "colour": "red"}]},
-                         "steps[0].colour"),
+    "unknown step key": (
+        {"steps": [{"type": "add_tag", "config": {"tags": ["a"]}, "colour": "red"}]},
+        "steps[0].colour",
+    ),
     "unknown top-level key": ({"colour": "red"}, "colour"),
-    "bad channel in trigger": ({"trigger": {"type": "conversation.created", "config": {"channels": ["pigeon"]}}},
-                               "trigger.config.channels[0]"),
+    "bad channel in trigger": (
+        {"trigger": {"type": "conversation.created", "config": {"channels": ["pigeon"]}}},
+        "trigger.config.channels[0]",
+    ),
     "non-object step": ({"steps": ["add_tag"]}, "steps[0]"),
-    "nested operator deep in a later step": ({"steps": [CONDITION, CONDITION, {"type": "condition", "config": {
-        "all": [{"any": [{"field": "contact.name", "op": "is_set"}, {"field": "vars.x", "op": "nope", "value": 1}]}]}}]},
-        "steps[2].config.all[0].any[1].op"),
-    "private attribute in a template": ({"steps": [{"type": "auto_reply", "config": {
-        "text": "{{ contact.__class__ }}"}}]}, "steps[0].config.text"),
-    "schedule without interval": ({"trigger": {"type": "schedule", "config": {"match": {}}}},
-                                  "trigger.config.interval_minutes"),
-    "schedule match that is no database query": ({"trigger": {"type": "schedule", "config": {
-        "interval_minutes": 5, "match": {"all": [{"field": "message.body", "op": "eq", "value": "x"}]}}}},
-        "trigger.config.match.all[0].field"),
-    "bad sla metric": ({"trigger": {"type": "sla.breached", "config": {"metrics": ["lunch"]}}},
-                       "trigger.config.metrics[0]"),
+    "nested operator deep in a later step": (
+        {
+            "steps": [
+                CONDITION,
+                CONDITION,
+                {
+                    "type": "condition",
+                    "config": {
+                        "all": [
+                            {
+                                "any": [
+                                    {"field": "contact.name", "op": "is_set"},
+                                    {"field": "vars.x", "op": "nope", "value": 1},
+                                ]
+                            }
+                        ]
+                    },
+                },
+            ]
+        },
+        "steps[2].config.all[0].any[1].op",
+    ),
+    "private attribute in a template": (
+        {"steps": [{"type": "auto_reply", "config": {"text": "{{ contact.__class__ }}"}}]},
+        "steps[0].config.text",
+    ),
+    "schedule without interval": (
+        {"trigger": {"type": "schedule", "config": {"match": {}}}},
+        "trigger.config.interval_minutes",
+    ),
+    "schedule match that is no database query": (
+        {
+            "trigger": {
+                "type": "schedule",
+                "config": {
+                    "interval_minutes": 5,
+                    "match": {"all": [{"field": "message.body", "op": "eq", "value": "x"}]},
+                },
+            }
+        },
+        "trigger.config.match.all[0].field",
+    ),
+    "bad sla metric": (
+        {"trigger": {"type": "sla.breached", "config": {"metrics": ["lunch"]}}},
+        "trigger.config.metrics[0]",
+    ),
     "negative wait": ({"steps": [{"type": "wait", "config": {"minutes": -5}}]}, "steps[0].config.minutes"),
-    "bad variable name": ({"steps": [{"type": "set_variable", "config": {"name": "1st", "value": "x"}}]},
-                          "steps[0].config.name"),
-    "bad route strategy": ({"steps": [{"type": "route", "config": {"team": "Support", "strategy": "random"}}]},
-                           "steps[0].config.strategy"),
-    "schedule_event without name": ({"steps": [{"type": "schedule_event", "config": {"minutes": 5}}]},
-                                    "steps[0].config.name"),
+    "bad variable name": (
+        {"steps": [{"type": "set_variable", "config": {"name": "1st", "value": "x"}}]},
+        "steps[0].config.name",
+    ),
+    "bad route strategy": (
+        {"steps": [{"type": "route", "config": {"team": "Support", "strategy": "random"}}]},
+        "steps[0].config.strategy",
+    ),
+    "schedule_event without name": (
+        {"steps": [{"type": "schedule_event", "config": {"minutes": 5}}]},
+        "steps[0].config.name",
+    ),
 }
 
 
@@ -231,16 +323,28 @@ def test_invalid_update_keeps_the_version(manager_client, created):
 # Who may do what ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method,path", [
-    ("get", URL), ("post", URL), ("get", "/api/workflow-runs/"), ("get", "/api/analytics/workflows/"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("get", URL),
+        ("post", URL),
+        ("get", "/api/workflow-runs/"),
+        ("get", "/api/analytics/workflows/"),
+    ],
+)
 def test_agents_get_403(agent_client, method, path):
     assert getattr(agent_client, method)(path, {}, format="json").status_code == 403
 
 
-@pytest.mark.parametrize("method,path", [
-    ("get", URL), ("post", URL), ("get", "/api/workflow-runs/"), ("get", "/api/analytics/workflows/"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("get", URL),
+        ("post", URL),
+        ("get", "/api/workflow-runs/"),
+        ("get", "/api/analytics/workflows/"),
+    ],
+)
 def test_anonymous_get_401(anon_client, method, path):
     assert getattr(anon_client, method)(path, {}, format="json").status_code == 401
 
@@ -251,10 +355,17 @@ def test_agent_cannot_act_on_a_workflow(agent_client, manager_client, created):
     assert agent_client.delete(f"{URL}{created['id']}/").status_code == 403
 
 
-@pytest.mark.parametrize("path", [
-    f"{URL}999999/", f"{URL}abc/", f"{URL}999999/export/", "/api/workflow-runs/999999/",
-    "/api/workflow-runs/abc/", f"{URL}99999999999999999999999/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{URL}999999/",
+        f"{URL}abc/",
+        f"{URL}999999/export/",
+        "/api/workflow-runs/999999/",
+        "/api/workflow-runs/abc/",
+        f"{URL}99999999999999999999999/",
+    ],
+)
 def test_unknown_ids_are_404(manager_client, path):
     response = manager_client.get(path)
     assert response.status_code == 404

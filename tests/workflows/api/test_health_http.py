@@ -1,5 +1,6 @@
 """HTTP probes: `/api/health/live/` and `/api/health/ready/` answer anonymous probes with the facts of
 `helpdesk_health` (a stuck worker tier is 503 on readiness, never on liveness)."""
+
 from __future__ import annotations
 
 import datetime as dt

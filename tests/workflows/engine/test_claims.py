@@ -1,5 +1,6 @@
 """Claim before matching (workflows/engine/claims.py): a drain takes a batch of events before it reads and matches
 them, so concurrent drains never read each other's batches; an expired or released claim is taken again."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,8 +51,9 @@ def test_a_released_claim_is_free_at_once(conversation):
 
 
 def test_a_drain_leaves_the_events_another_worker_claimed(conversation, make_workflow):
-    workflow = make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}],
-                             {"sender_types": ["customer"]})
+    workflow = make_workflow(
+        "message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}], {"sender_types": ["customer"]}
+    )
     Event.objects.update(dispatched_at=clock.now())
     ids = record_messages(conversation, 3)
     held = claims.claim_events(ids[:1])  # another worker holds the oldest
@@ -65,8 +67,9 @@ def test_concurrent_drains_match_every_event_once_and_lose_no_claim(contact, mak
     """Four drains at once over one backlog: every event is read and matched by one of them only."""
     from workflows.engine import dispatcher
 
-    workflow = make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}],
-                             {"sender_types": ["customer"]})
+    workflow = make_workflow(
+        "message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}], {"sender_types": ["customer"]}
+    )
     conversation = services.conversation_open(contact=contact, channel="email", subject="Concurrent")
     Event.objects.update(dispatched_at=clock.now())
     ids = record_messages(conversation, 40)
@@ -81,6 +84,7 @@ def test_concurrent_drains_match_every_event_once_and_lose_no_claim(contact, mak
     lost_before = claims.stats.lost_claims
     dispatcher._match_batch = counting
     try:
+
         def drain():
             try:
                 drain_events(budget_seconds=5)

@@ -1,6 +1,7 @@
 """Draining (docs/operations.md): one woken worker dispatches every undispatched event, oldest first, so throughput is
 not bound to one queue message per event; concurrent drains never start a run twice; the runs of one event share the
 context the dispatcher read, but never a stale one."""
+
 from __future__ import annotations
 
 import threading
@@ -26,8 +27,9 @@ def message_events() -> list[Event]:
 
 
 def greeting_workflow(make_workflow):
-    return make_workflow("message.created", [{"type": "auto_reply", "config": {"text": GREETING}}],
-                         {"sender_types": ["customer"]})
+    return make_workflow(
+        "message.created", [{"type": "auto_reply", "config": {"text": GREETING}}], {"sender_types": ["customer"]}
+    )
 
 
 def test_one_task_dispatches_every_pending_event(conversation, make_workflow):
@@ -62,10 +64,14 @@ def test_drain_takes_the_oldest_events_first_and_stops_when_its_budget_is_spent(
 def test_runs_of_one_event_see_what_earlier_runs_changed(conversation, make_workflow):
     """The second run reuses no context read before the first run's side effects."""
     make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["first"]}}], name="A tagger")
-    reader = make_workflow("message.created", [
-        {"type": "condition", "config": {"field": "conversation.tags", "op": "contains", "value": "first"}},
-        {"type": "add_tag", "config": {"tags": ["second"]}},
-    ], name="B reader")
+    reader = make_workflow(
+        "message.created",
+        [
+            {"type": "condition", "config": {"field": "conversation.tags", "op": "contains", "value": "first"}},
+            {"type": "add_tag", "config": {"tags": ["second"]}},
+        ],
+        name="B reader",
+    )
     customer_message(conversation)
     event = message_events()[-1]
     assert dispatch_event_task(str(event.pk)) == 2
@@ -74,8 +80,11 @@ def test_runs_of_one_event_see_what_earlier_runs_changed(conversation, make_work
 
 
 def test_an_event_no_trigger_matches_never_reads_the_conversation(conversation, make_workflow):
-    make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["refund"]}}],
-                  {"sender_types": ["customer"], "content_contains": ["refund"]})
+    make_workflow(
+        "message.created",
+        [{"type": "add_tag", "config": {"tags": ["refund"]}}],
+        {"sender_types": ["customer"], "content_contains": ["refund"]},
+    )
     customer_message(conversation, "Where is my parcel?")
     event = message_events()[-1]
     with CaptureQueriesContext(connection) as queries:
@@ -92,15 +101,22 @@ def test_an_event_no_trigger_matches_never_reads_the_conversation(conversation, 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_drains_start_each_run_once(contact, make_workflow, monkeypatch):
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        pytest.skip("shared-cache in-memory SQLite refuses a second writer at once (no busy wait); run the "
-                    "PostgreSQL pass: python -m tests.infra.pgrun pytest tests/workflows/engine/test_drain.py")
+        pytest.skip(
+            "shared-cache in-memory SQLite refuses a second writer at once (no busy wait); run the "
+            "PostgreSQL pass: python -m tests.infra.pgrun pytest tests/workflows/engine/test_drain.py"
+        )
     monkeypatch.setattr("conversations.events.enqueue_event", lambda event_id: None)  # messages still queued
-    workflow = make_workflow("message.created", [
-        {"type": "add_tag", "config": {"tags": ["seen"]}},
-        {"type": "auto_reply", "config": {"text": GREETING}},
-    ], {"sender_types": ["customer"]})
-    conversations = [services.conversation_open(contact=contact, channel="email", subject=f"Case {n}")
-                     for n in range(20)]
+    workflow = make_workflow(
+        "message.created",
+        [
+            {"type": "add_tag", "config": {"tags": ["seen"]}},
+            {"type": "auto_reply", "config": {"text": GREETING}},
+        ],
+        {"sender_types": ["customer"]},
+    )
+    conversations = [
+        services.conversation_open(contact=contact, channel="email", subject=f"Case {n}") for n in range(20)
+    ]
     for conversation in conversations:
         customer_message(conversation)
     events = message_events()
@@ -176,11 +192,15 @@ def test_a_cancel_during_a_segment_rolls_back_every_step_of_it(contact, make_wor
     """Consecutive internal steps commit together, so a cancel that lands while they execute undoes all of them:
     the run stays cancelled with no step recorded and no effect left."""
     with step_types.register_temporarily(CancelledDuringSegmentStep):
-        workflow = make_workflow("message.created", [
-            {"type": "add_tag", "config": {"tags": ["before-cancel"]}},
-            {"type": CancelledDuringSegmentStep.type, "config": {}},
-            {"type": "add_tag", "config": {"tags": ["after-cancel"]}},
-        ], {"sender_types": ["customer"]})
+        workflow = make_workflow(
+            "message.created",
+            [
+                {"type": "add_tag", "config": {"tags": ["before-cancel"]}},
+                {"type": CancelledDuringSegmentStep.type, "config": {}},
+                {"type": "add_tag", "config": {"tags": ["after-cancel"]}},
+            ],
+            {"sender_types": ["customer"]},
+        )
         conversation = services.conversation_open(contact=contact, channel="email", subject="Cancel me")
         customer_message(conversation)
         drain_events(budget_seconds=30)
@@ -202,8 +222,9 @@ def test_a_burst_of_events_costs_one_queue_message_and_one_drain_serves_it(conta
     monkeypatch.setattr(Conf, "SYNC", False)
     monkeypatch.setattr(events, "WAKE_UP_WINDOW_SECONDS", 3600)  # every write of this test falls in one window
     monkeypatch.setattr(events, "_last_wake_up", [float("-inf")])
-    workflow = make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}],
-                             {"sender_types": ["customer"]})
+    workflow = make_workflow(
+        "message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}], {"sender_types": ["customer"]}
+    )
     conversation = services.conversation_open(contact=contact, channel="email", subject="Burst")
     for n in range(5):
         customer_message(conversation, f"Question {n}")
@@ -226,10 +247,16 @@ def test_a_worker_process_yields_the_cpu_to_the_web_once_and_tests_never_do(tmp_
     before = os.nice(0)
     yield_cpu_to_the_web()  # sync mode (these settings): nothing changes
     assert os.nice(0) == before
-    code = ("import os, django; django.setup(); from django_q.conf import Conf; Conf.SYNC = False; "
-            "from workflows.tasks import yield_cpu_to_the_web as y; y(); y(); print(os.nice(0))")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "helpdesk.settings", "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
-           "HELPDESK_WORKER_NICENESS": str(before + 7)}
+    code = (
+        "import os, django; django.setup(); from django_q.conf import Conf; Conf.SYNC = False; "
+        "from workflows.tasks import yield_cpu_to_the_web as y; y(); y(); print(os.nice(0))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+        "HELPDESK_WORKER_NICENESS": str(before + 7),
+    }
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.strip().splitlines()[-1]) == before + 7
@@ -238,16 +265,28 @@ def test_a_worker_process_yields_the_cpu_to_the_web_once_and_tests_never_do(tmp_
 def test_a_later_run_sees_a_change_even_when_the_earlier_run_read_again_after_it(conversation, make_workflow):
     """The batch read the conversation to match a trigger filter; the first run tags it, then reads it again for a
     condition. The second run must still see the tag, not the batch's read from before the first run."""
-    reads_conversation = {"sender_types": ["customer"],
-                          "conditions": {"all": [{"field": "conversation.status", "op": "neq", "value": "closed"}]}}
-    make_workflow("message.created", [
-        {"type": "add_tag", "config": {"tags": ["first"]}},
-        {"type": "condition", "config": {"field": "conversation.tags", "op": "contains", "value": "first"}},
-    ], reads_conversation, name="A tagger")
-    reader = make_workflow("message.created", [
-        {"type": "condition", "config": {"field": "conversation.tags", "op": "contains", "value": "first"}},
-        {"type": "add_tag", "config": {"tags": ["second"]}},
-    ], reads_conversation, name="B reader")
+    reads_conversation = {
+        "sender_types": ["customer"],
+        "conditions": {"all": [{"field": "conversation.status", "op": "neq", "value": "closed"}]},
+    }
+    make_workflow(
+        "message.created",
+        [
+            {"type": "add_tag", "config": {"tags": ["first"]}},
+            {"type": "condition", "config": {"field": "conversation.tags", "op": "contains", "value": "first"}},
+        ],
+        reads_conversation,
+        name="A tagger",
+    )
+    reader = make_workflow(
+        "message.created",
+        [
+            {"type": "condition", "config": {"field": "conversation.tags", "op": "contains", "value": "first"}},
+            {"type": "add_tag", "config": {"tags": ["second"]}},
+        ],
+        reads_conversation,
+        name="B reader",
+    )
     customer_message(conversation)
     assert dispatch_event_task(str(message_events()[-1].pk)) == 2
     assert WorkflowRun.objects.get(workflow=reader).status == "succeeded"

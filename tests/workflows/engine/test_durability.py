@@ -6,6 +6,7 @@ A worker's death in-process is a BaseException raised inside a step (the runner 
 unwinds like a killed process would: the step's transaction rolls back and the run keeps its lease). The real kill
 is a subprocess, SIGKILLed while a step blocks, on a SQLite file of its own.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,11 +24,10 @@ from tests.support.runs import customer_message, message_event, replies
 from tests.workflows.procs import SLOW_MARKER_ENV, SLOW_STEP, call, migrate, project_env, start_command
 from workflows.engine import runner
 from workflows.engine.dispatcher import dispatch_event
-from workflows.engine.drain import drain_events
+from workflows.engine.drain import dispatch_and_run, drain_events
+from workflows.engine.sweep import EVENT_GRACE, sweep_once
 from workflows.models import WorkflowRun
 from workflows.steps import StepOutcome, StepType, step_types
-from workflows.engine.drain import dispatch_and_run
-from workflows.engine.sweep import EVENT_GRACE, sweep_once
 from workflows.tasks import dispatch_event_task
 
 AFTER_LEASE = runner.LEASE + dt.timedelta(seconds=1)
@@ -79,16 +79,21 @@ def test_abandoned_claim_is_taken_again_only_after_the_lease(conversation, make_
     assert replies(conversation) == ["We got your message, Ada Lovelace."]
 
 
-def test_worker_killed_mid_run_leaves_no_partial_effect_and_resumes_each_step_once(conversation, make_workflow,
-                                                                                    die_once):
+def test_worker_killed_mid_run_leaves_no_partial_effect_and_resumes_each_step_once(
+    conversation, make_workflow, die_once
+):
     """Consecutive internal steps commit together: a worker killed in the third leaves nothing of the first two
     either, and the resumed run executes each step exactly once."""
-    workflow = make_workflow("message.created", [
-        {"type": "add_tag", "config": {"tags": ["vip"]}},
-        {"type": "auto_reply", "config": {"text": GREETING}},
-        {"type": die_once.type, "config": {}},
-        {"type": "add_tag", "config": {"tags": ["done"]}},
-    ], {"sender_types": ["customer"]})
+    workflow = make_workflow(
+        "message.created",
+        [
+            {"type": "add_tag", "config": {"tags": ["vip"]}},
+            {"type": "auto_reply", "config": {"text": GREETING}},
+            {"type": die_once.type, "config": {}},
+            {"type": "add_tag", "config": {"tags": ["done"]}},
+        ],
+        {"sender_types": ["customer"]},
+    )
     message = customer_message(conversation)
     with pytest.raises(WorkerKilled):
         dispatch_and_run(message_event(message).pk)
@@ -102,8 +107,12 @@ def test_worker_killed_mid_run_leaves_no_partial_effect_and_resumes_each_step_on
         sweep_once()
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
-    assert step_log(run) == [("add_tag", "succeeded", 1), ("auto_reply", "succeeded", 1),
-                             (die_once.type, "succeeded", 1), ("add_tag", "succeeded", 1)]
+    assert step_log(run) == [
+        ("add_tag", "succeeded", 1),
+        ("auto_reply", "succeeded", 1),
+        (die_once.type, "succeeded", 1),
+        ("add_tag", "succeeded", 1),
+    ]
     assert replies(conversation) == ["We got your message, Ada Lovelace."]
     assert sorted(conversation.tags.values_list("name", flat=True)) == ["done", "half-done", "vip"]
     tag_events = Event.objects.filter(conversation=conversation, type="conversation.tags_changed")
@@ -116,7 +125,8 @@ def test_sigkilled_worker_leaves_a_run_the_sweep_completes_once(tmp_path):
     migrate(env)
     marker = tmp_path / "slow-step-started"
     definition = {
-        "name": "Reply, then a slow call", "status": "active",
+        "name": "Reply, then a slow call",
+        "status": "active",
         "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
         "steps": [
             {"type": "add_tag", "config": {"tags": ["vip"]}},
@@ -125,8 +135,9 @@ def test_sigkilled_worker_leaves_a_run_the_sweep_completes_once(tmp_path):
             {"type": "add_tag", "config": {"tags": ["done"]}},
         ],
     }
-    worker = start_command({**env, SLOW_MARKER_ENV: str(marker)}, "run_with_slow_step", definition, "Help!",
-                           log=tmp_path / "worker.log")
+    worker = start_command(
+        {**env, SLOW_MARKER_ENV: str(marker)}, "run_with_slow_step", definition, "Help!", log=tmp_path / "worker.log"
+    )
     try:
         deadline = time.monotonic() + 90
         while not marker.exists() and worker.poll() is None and time.monotonic() < deadline:
@@ -143,15 +154,19 @@ def test_sigkilled_worker_leaves_a_run_the_sweep_completes_once(tmp_path):
     (after,) = result["after"]["runs"]
     assert after["status"] == "succeeded", after
     assert [(step["type"], step["status"], step["attempts"]) for step in after["steps"]] == [
-        ("add_tag", "succeeded", 1), ("auto_reply", "succeeded", 1), (SLOW_STEP, "succeeded", 1),
-        ("add_tag", "succeeded", 1)]
+        ("add_tag", "succeeded", 1),
+        ("auto_reply", "succeeded", 1),
+        (SLOW_STEP, "succeeded", 1),
+        ("add_tag", "succeeded", 1),
+    ]
     assert after["replies"] == ["Thanks Grace Hopper"]
     assert (after["tags"], after["tag_events"]) == (["done", "vip"], 2)
 
 
 def test_redelivered_dispatch_task_creates_one_run(conversation, make_workflow):
-    workflow = make_workflow("message.created", [{"type": "auto_reply", "config": {"text": GREETING}}],
-                             {"sender_types": ["customer"]})
+    workflow = make_workflow(
+        "message.created", [{"type": "auto_reply", "config": {"text": GREETING}}], {"sender_types": ["customer"]}
+    )
     event = message_event(customer_message(conversation))
     assert dispatch_event_task(str(event.pk)) == 1
     assert dispatch_event_task(str(event.pk)) == 0
@@ -163,8 +178,9 @@ def test_redelivered_dispatch_task_creates_one_run(conversation, make_workflow):
 
 
 def test_event_whose_queue_message_was_lost_is_dispatched_after_the_grace(conversation, make_workflow):
-    workflow = make_workflow("message.created", [{"type": "auto_reply", "config": {"text": GREETING}}],
-                             {"sender_types": ["customer"]})
+    workflow = make_workflow(
+        "message.created", [{"type": "auto_reply", "config": {"text": GREETING}}], {"sender_types": ["customer"]}
+    )
     customer_message(conversation)  # inside the test transaction on_commit never fires: the message is lost
     assert sweep_once()["events"] == 0  # fresh events are left to their own queue message
     assert not WorkflowRun.objects.filter(workflow=workflow).exists()
@@ -177,12 +193,17 @@ def test_event_whose_queue_message_was_lost_is_dispatched_after_the_grace(conver
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_do_each_run_once(contact, make_workflow):
-    workflow = make_workflow("message.created", [
-        {"type": "add_tag", "config": {"tags": ["seen"]}},
-        {"type": "auto_reply", "config": {"text": GREETING}},
-    ], {"sender_types": ["customer"]})
-    conversations = [services.conversation_open(contact=contact, channel="email", subject=f"Case {n}")
-                     for n in range(30)]
+    workflow = make_workflow(
+        "message.created",
+        [
+            {"type": "add_tag", "config": {"tags": ["seen"]}},
+            {"type": "auto_reply", "config": {"text": GREETING}},
+        ],
+        {"sender_types": ["customer"]},
+    )
+    conversations = [
+        services.conversation_open(contact=contact, channel="email", subject=f"Case {n}") for n in range(30)
+    ]
     with clock.travel(-EVENT_GRACE * 4):  # the messages' queue messages were lost a while ago
         for conversation in conversations:
             customer_message(conversation)
@@ -226,8 +247,11 @@ class FlakyStep(StepType):
         type(self).step_run_ids.append(ctx.step_run.pk)
         attempt = ctx.step_run.attempts
         if attempt <= len(self.delays):
-            return StepOutcome(status="retry", resume_at=clock.now() + self.delays[attempt - 1],
-                               error=f"503 from the server (attempt {attempt})")
+            return StepOutcome(
+                status="retry",
+                resume_at=clock.now() + self.delays[attempt - 1],
+                error=f"503 from the server (attempt {attempt})",
+            )
         return StepOutcome(output={"attempt": attempt})
 
 
@@ -239,11 +263,15 @@ def flaky():
 
 
 def test_transient_failures_are_retried_by_the_sweep_at_their_time(conversation, make_workflow, flaky):
-    workflow = make_workflow("message.created", [
-        {"type": "add_tag", "config": {"tags": ["seen"]}},
-        {"type": flaky.type, "config": {}},
-        {"type": "auto_reply", "config": {"text": GREETING}},
-    ], {"sender_types": ["customer"]})
+    workflow = make_workflow(
+        "message.created",
+        [
+            {"type": "add_tag", "config": {"tags": ["seen"]}},
+            {"type": flaky.type, "config": {}},
+            {"type": "auto_reply", "config": {"text": GREETING}},
+        ],
+        {"sender_types": ["customer"]},
+    )
     dispatch_and_run(message_event(customer_message(conversation)).pk)
     run = WorkflowRun.objects.get(workflow=workflow)
     first_retry_at = run.resume_at
@@ -284,11 +312,15 @@ def test_a_run_that_lost_the_database_is_resumed_once_it_answers_not_after_its_l
     as soon as the database answers, so the next sweep resumes the run instead of waiting out the lease."""
     DatabaseGoneOnceStep.calls = 0
     with step_types.register_temporarily(DatabaseGoneOnceStep):
-        workflow = make_workflow("message.created", [
-            {"type": "add_tag", "config": {"tags": ["before"]}},
-            {"type": DatabaseGoneOnceStep.type, "config": {}},
-            {"type": "add_tag", "config": {"tags": ["after"]}},
-        ], {"sender_types": ["customer"]})
+        workflow = make_workflow(
+            "message.created",
+            [
+                {"type": "add_tag", "config": {"tags": ["before"]}},
+                {"type": DatabaseGoneOnceStep.type, "config": {}},
+                {"type": "add_tag", "config": {"tags": ["after"]}},
+            ],
+            {"sender_types": ["customer"]},
+        )
         customer_message(conversation)
         with pytest.raises(OperationalError):
             drain_events(budget_seconds=5)
@@ -298,6 +330,9 @@ def test_a_run_that_lost_the_database_is_resumed_once_it_answers_not_after_its_l
         assert sweep_once()["runs"] == 1  # well within the lease
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
-    assert step_log(run) == [("add_tag", "succeeded", 1), (DatabaseGoneOnceStep.type, "succeeded", 1),
-                             ("add_tag", "succeeded", 1)]
+    assert step_log(run) == [
+        ("add_tag", "succeeded", 1),
+        (DatabaseGoneOnceStep.type, "succeeded", 1),
+        ("add_tag", "succeeded", 1),
+    ]
     assert sorted(conversation.tags.values_list("name", flat=True)) == ["after", "before"]

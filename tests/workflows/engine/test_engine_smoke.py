@@ -1,19 +1,26 @@
 import datetime as dt
 
 from conversations import clock, services
-from workflows.models import WorkflowRun
-from workflows.engine.sweep import sweep_once
 from tests.support.runs import drain
+from workflows.engine.sweep import sweep_once
+from workflows.models import WorkflowRun
 
 
 def test_message_triggers_tag_and_wait_then_resume(conversation, make_workflow):
-    workflow = make_workflow("message.created", [
-        {"type": "condition", "config": {"all": [{"field": "message.body", "op": "contains", "value": "refund"}]},
-         "on_false": "stop"},
-        {"type": "add_tag", "config": {"tags": ["refund"]}},
-        {"type": "wait", "config": {"minutes": 10}},
-        {"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, still there?"}},
-    ], {"sender_types": ["customer"]})
+    workflow = make_workflow(
+        "message.created",
+        [
+            {
+                "type": "condition",
+                "config": {"all": [{"field": "message.body", "op": "contains", "value": "refund"}]},
+                "on_false": "stop",
+            },
+            {"type": "add_tag", "config": {"tags": ["refund"]}},
+            {"type": "wait", "config": {"minutes": 10}},
+            {"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}, still there?"}},
+        ],
+        {"sender_types": ["customer"]},
+    )
     services.message_create(conversation=conversation, body="I want a refund", sender_type="customer")
     drain()
     run = WorkflowRun.objects.get(workflow=workflow)

@@ -1,10 +1,10 @@
 """Conversation fields in conditions (docs/managers.md): `conversation.fields.<key>` is a known path once the field is
 defined, evaluated over the run context, and compiled to a database query for `schedule` matching."""
+
 from conversations import services
-from conversations.models import Conversation
+from conversations.models import Conversation, Event
 from workflows.engine import conditions
 from workflows.engine.context import build_context
-from conversations.models import Event
 
 
 def test_a_field_path_is_known_only_when_defined(db):

@@ -1,6 +1,7 @@
 """A conversation field that an active workflow uses (docs/managers.md) cannot be retyped or deleted: the API answers
 400 naming the workflow, whether the workflow names it in a condition path, a template, a `set_field` step or the
 `keys` of a `conversation.fields_changed` trigger. Drafts and inactive workflows do not hold it."""
+
 import pytest
 
 from conversations import services
@@ -23,11 +24,21 @@ def workflow(client, name, trigger, steps, status="active"):
 
 MANUAL = {"type": "manual"}
 USES = {
-    "condition": (MANUAL, [{"type": "condition", "on_false": "stop", "config": {"all": [
-        {"field": "conversation.fields.order_id", "op": "is_set"}]}}]),
+    "condition": (
+        MANUAL,
+        [
+            {
+                "type": "condition",
+                "on_false": "stop",
+                "config": {"all": [{"field": "conversation.fields.order_id", "op": "is_set"}]},
+            }
+        ],
+    ),
     "template": (MANUAL, [{"type": "auto_reply", "config": {"text": "Order {{ conversation.fields.order_id }}"}}]),
-    "set_field": (MANUAL, [{"type": "set_field", "config": {"target": "conversation", "key": "order_id",
-                                                            "value": "A-1"}}]),
+    "set_field": (
+        MANUAL,
+        [{"type": "set_field", "config": {"target": "conversation", "key": "order_id", "value": "A-1"}}],
+    ),
     "trigger keys": ({"type": "conversation.fields_changed", "config": {"keys": ["order_id"]}}, []),
 }
 
@@ -53,6 +64,10 @@ def test_changing_the_type_of_a_used_field_is_refused_but_its_label_may_change(m
 def test_a_draft_or_a_workflow_using_another_key_does_not_hold_the_field(manager_client, order_id):
     services.conversation_field_create(key="order_id_2", label="Second order")
     workflow(manager_client, "Draft", *USES["set_field"], status="draft")
-    workflow(manager_client, "Other key", MANUAL, [{"type": "auto_reply", "config": {
-        "text": "{{ conversation.fields.order_id_2 }}"}}])
+    workflow(
+        manager_client,
+        "Other key",
+        MANUAL,
+        [{"type": "auto_reply", "config": {"text": "{{ conversation.fields.order_id_2 }}"}}],
+    )
     assert manager_client.delete(f"{FIELDS}{order_id.pk}/").status_code == 204

@@ -1,6 +1,7 @@
 """`manage.py helpdesk_health`: the liveness check exits 0 while due work is younger than --max-age and 1, naming the
 oldest due work, once it is older (inside a test transaction on_commit never fires, so every event the services
 record stays undispatched, as if its queue message had been lost)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,8 +42,10 @@ def test_unhealthy_once_an_undispatched_event_is_older_than_the_limit(conversati
 
 
 def test_a_waiting_run_counts_once_its_wait_is_over(contact, make_workflow):
-    make_workflow("conversation.created", [{"type": "wait", "config": {"minutes": 1}},
-                                           {"type": "add_tag", "config": {"tags": ["later"]}}])
+    make_workflow(
+        "conversation.created",
+        [{"type": "wait", "config": {"minutes": 1}}, {"type": "add_tag", "config": {"tags": ["later"]}}],
+    )
     services.conversation_open(contact=contact, channel="email", subject="Printer")
     drain()
     assert health("--max-age", "60") == (0, "OK: no work is due.\n")

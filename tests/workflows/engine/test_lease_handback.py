@@ -2,6 +2,7 @@
 that the process holding the lease is gone from this host and hands the lease back (workflows/engine/leases.py).
 A live holder keeps its lease; a PID reused by another process does not keep a dead holder's lease alive.
 """
+
 from __future__ import annotations
 
 import os
@@ -98,13 +99,18 @@ def test_a_worker_sigkilled_mid_step_has_its_run_resumed_well_under_the_lease(tm
     migrate(env)
     marker = tmp_path / "slow-step-started"
     definition = {
-        "name": "Tag, then a slow call", "status": "active",
+        "name": "Tag, then a slow call",
+        "status": "active",
         "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [{"type": "add_tag", "config": {"tags": ["vip"]}}, {"type": SLOW_STEP, "config": {}},
-                  {"type": "add_tag", "config": {"tags": ["done"]}}],
+        "steps": [
+            {"type": "add_tag", "config": {"tags": ["vip"]}},
+            {"type": SLOW_STEP, "config": {}},
+            {"type": "add_tag", "config": {"tags": ["done"]}},
+        ],
     }
-    worker = start_command({**env, SLOW_MARKER_ENV: str(marker)}, "run_with_slow_step", definition, "Help!",
-                           log=tmp_path / "worker.log")
+    worker = start_command(
+        {**env, SLOW_MARKER_ENV: str(marker)}, "run_with_slow_step", definition, "Help!", log=tmp_path / "worker.log"
+    )
     try:
         deadline = time.monotonic() + 90
         while not marker.exists() and worker.poll() is None and time.monotonic() < deadline:
@@ -122,7 +128,12 @@ def test_a_worker_sigkilled_mid_step_has_its_run_resumed_well_under_the_lease(tm
     (after,) = result["after"]["runs"]
     assert after["status"] == "succeeded", after
     assert [(step["type"], step["status"], step["attempts"]) for step in after["steps"]] == [
-        ("add_tag", "succeeded", 1), (SLOW_STEP, "succeeded", 1), ("add_tag", "succeeded", 1)]
+        ("add_tag", "succeeded", 1),
+        (SLOW_STEP, "succeeded", 1),
+        ("add_tag", "succeeded", 1),
+    ]
     assert after["tags"] == ["done", "vip"]
     assert resumed_after < runner.LEASE.total_seconds() / 5, resumed_after
-    print(f"\nworker SIGKILLed mid-step: run finished {resumed_after:.1f} s later (lease {runner.LEASE.total_seconds():g} s)")
+    print(
+        f"\nworker SIGKILLed mid-step: run finished {resumed_after:.1f} s later (lease {runner.LEASE.total_seconds():g} s)"
+    )

@@ -7,6 +7,7 @@ schedule only ticks about every 30 s; HELPDESK_SWEEP_SECONDS=1 lets that sweep r
 Variants: SQLite + ORM broker (always), PostgreSQL + ORM broker, and Redis broker with its queue wiped, which shows
 that a lost queue message only delays the work: the sweep finds the undispatched event in the database.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,10 @@ from tests.workflows.procs import QCluster, call, migrate, project_env
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
-                       reason="process tests bring their own databases: they run once, in the SQLite pass"),
+    pytest.mark.skipif(
+        bool(os.environ.get("DATABASE_URL")),
+        reason="process tests bring their own databases: they run once, in the SQLite pass",
+    ),
 ]
 
 SWEEP_TASK = "workflows.tasks.sweep_task"
@@ -74,7 +77,10 @@ def assert_completed(snapshot: dict, cluster: QCluster) -> None:
     (run,) = snapshot["runs"]
     assert run["status"] == "succeeded", run
     assert [(step["type"], step["status"], step["attempts"]) for step in run["steps"]] == [
-        ("add_tag", "succeeded", 1), ("wait", "succeeded", 1), ("auto_reply", "succeeded", 1)]
+        ("add_tag", "succeeded", 1),
+        ("wait", "succeeded", 1),
+        ("auto_reply", "succeeded", 1),
+    ]
     assert run["tags"] == ["vip"]
     assert run["replies"] == ["Thanks Grace Hopper, an agent is on it."]
 

@@ -5,6 +5,7 @@
 in a forked child, and a child still busy after a generous bound is killed and fails the test. Patterns RE2 cannot
 run (back-references, look-around) are refused when saving, with a 400 naming the step and key.
 """
+
 import multiprocessing
 
 import pytest
@@ -44,8 +45,9 @@ def message_matches(pattern: str, body: str) -> bool:
 
 
 def condition_matches(pattern: str, body: str) -> bool:
-    return conditions.evaluate({"all": [{"field": "message.body", "op": "matches", "value": pattern}]},
-                               {"message": {"body": body}})
+    return conditions.evaluate(
+        {"all": [{"field": "message.body", "op": "matches", "value": pattern}]}, {"message": {"body": body}}
+    )
 
 
 def test_a_catastrophic_content_regex_answers_at_once():
@@ -93,8 +95,10 @@ def test_a_content_regex_re2_cannot_run_is_a_400_naming_the_key(manager_client, 
 @pytest.mark.parametrize("pattern", UNSUPPORTED)
 def test_a_matches_condition_re2_cannot_run_is_a_400_naming_the_step(manager_client, pattern):
     leaf = {"field": "message.body", "op": "matches", "value": pattern}
-    body = {**BODY, "steps": [{"type": "add_tag", "config": {"tags": ["x"]}},
-                              {"type": "condition", "config": {"all": [leaf]}}]}
+    body = {
+        **BODY,
+        "steps": [{"type": "add_tag", "config": {"tags": ["x"]}}, {"type": "condition", "config": {"all": [leaf]}}],
+    }
     response = manager_client.post("/api/workflows/", body, format="json")
     assert response.status_code == 400, response.content
     assert list(response.json()) == ["steps[1].config.all[0].value"]
@@ -103,8 +107,9 @@ def test_a_matches_condition_re2_cannot_run_is_a_400_naming_the_step(manager_cli
 
 def test_a_pattern_too_large_for_re2_is_refused(manager_client):
     leaf = {"field": "message.body", "op": "matches", "value": "((a{100}){100}){100}"}
-    response = manager_client.post("/api/workflows/", {**BODY, "steps": [
-        {"type": "condition", "config": {"all": [leaf]}}]}, format="json")
+    response = manager_client.post(
+        "/api/workflows/", {**BODY, "steps": [{"type": "condition", "config": {"all": [leaf]}}]}, format="json"
+    )
     assert response.status_code == 400, response.content
     assert "steps[0].config.all[0].value" in response.json()
 

@@ -4,6 +4,7 @@
 The chunk tasks run in the in-process queue (test settings); `django_capture_on_commit_callbacks(execute=True)`
 runs what the request and each chunk enqueue after commit, the way a worker would pick it up.
 """
+
 import datetime as dt
 
 import pytest
@@ -12,10 +13,10 @@ from django.core import mail
 
 from conversations import clock
 from conversations import services as conversation_services
-from workflows.integrations import services as integrations
 from workflows.engine.replay import STALL
-from workflows.models import WorkflowReplay
 from workflows.engine.sweep import sweep_once
+from workflows.integrations import services as integrations
+from workflows.models import WorkflowReplay
 
 URL = "/api/workflows/"
 REFUND = {"type": "message.created", "config": {"sender_types": ["customer"], "content_contains": ["refund"]}}
@@ -28,8 +29,9 @@ def period(days: int = 1) -> dict:
 
 
 def create(client, steps, trigger=REFUND) -> int:
-    response = client.post(URL, {"name": "Refunds", "status": "active", "trigger": trigger, "steps": steps},
-                           format="json")
+    response = client.post(
+        URL, {"name": "Refunds", "status": "active", "trigger": trigger, "steps": steps}, format="json"
+    )
     assert response.status_code == 201, response.json()
     return response.json()["id"]
 
@@ -55,7 +57,8 @@ def row_counts() -> dict[str, int]:
 
 
 def test_a_replay_that_matches_counts_and_dry_runs_the_matching_events(
-        manager_client, conversation, django_capture_on_commit_callbacks):
+    manager_client, conversation, django_capture_on_commit_callbacks
+):
     workflow = create(manager_client, [TAG])
     say(conversation, "I want a refund please", "Where is my parcel?")
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
@@ -72,8 +75,9 @@ def test_a_replay_that_matches_counts_and_dry_runs_the_matching_events(
 
 
 def test_a_replay_that_matches_nothing_says_why(manager_client, conversation, django_capture_on_commit_callbacks):
-    workflow = create(manager_client, [TAG], trigger={"type": "message.created",
-                                                      "config": {"content_contains": ["cancel"]}})
+    workflow = create(
+        manager_client, [TAG], trigger={"type": "message.created", "config": {"content_contains": ["cancel"]}}
+    )
     say(conversation, "I want a refund please", "Where is my parcel?")
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
     assert result["status"] == "done"
@@ -83,22 +87,28 @@ def test_a_replay_that_matches_nothing_says_why(manager_client, conversation, dj
     assert {sample["outcome"] for sample in result["samples"]} == {"filtered_out"}
     assert [(sample["message"], sample["reason"], sample["steps"]) for sample in result["samples"]] == [
         (body, "The trigger filter content contains (cancel) does not match this event.", [])
-        for body in ("I want a refund please", "Where is my parcel?")]
+        for body in ("I want a refund please", "Where is my parcel?")
+    ]
 
 
 def test_a_draft_definition_is_replayed_instead_of_the_saved_one(
-        manager_client, conversation, django_capture_on_commit_callbacks):
+    manager_client, conversation, django_capture_on_commit_callbacks
+):
     workflow = create(manager_client, [TAG])
     say(conversation, "Where is my parcel?")
-    draft = {"name": "Parcels", "trigger": {"type": "message.created", "config": {"content_contains": ["parcel"]}},
-             "steps": [{"type": "set_priority", "config": {"priority": "high"}}]}
+    draft = {
+        "name": "Parcels",
+        "trigger": {"type": "message.created", "config": {"content_contains": ["parcel"]}},
+        "steps": [{"type": "set_priority", "config": {"priority": "high"}}],
+    }
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow, definition=draft)
     assert (result["matched"], result["would_start"]) == (1, 1)
     assert result["steps"] == {"set_priority": {"would_run": 1, "would_skip": 0, "would_fail": 0}}
 
 
 def test_many_chunks_add_up_to_the_same_figures_and_limit_caps_them(
-        manager_client, conversation, settings, django_capture_on_commit_callbacks):
+    manager_client, conversation, settings, django_capture_on_commit_callbacks
+):
     settings.HELPDESK_REPLAY_CHUNK_EVENTS = 2
     workflow = create(manager_client, [TAG])
     say(conversation, *[f"refund number {n}" for n in range(5)], "no match here")
@@ -112,12 +122,19 @@ def test_many_chunks_add_up_to_the_same_figures_and_limit_caps_them(
 
 
 def test_the_conversation_is_seen_as_it_was_at_the_event(
-        manager_client, conversation, django_capture_on_commit_callbacks):
+    manager_client, conversation, django_capture_on_commit_callbacks
+):
     """Today the conversation is open; at the recorded status change it had just become pending."""
-    pending_check = {"type": "condition", "config": {"all": [
-        {"field": "conversation.status", "op": "eq", "value": "pending"}]}, "on_false": "stop"}
-    workflow = create(manager_client, [pending_check, TAG],
-                      trigger={"type": "conversation.status_changed", "config": {"to": ["pending"]}})
+    pending_check = {
+        "type": "condition",
+        "config": {"all": [{"field": "conversation.status", "op": "eq", "value": "pending"}]},
+        "on_false": "stop",
+    }
+    workflow = create(
+        manager_client,
+        [pending_check, TAG],
+        trigger={"type": "conversation.status_changed", "config": {"to": ["pending"]}},
+    )
     conversation_services.conversation_change_status(conversation=conversation, status="pending")
     conversation_services.conversation_change_status(conversation=conversation, status="open")
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
@@ -131,22 +148,33 @@ def remote(httpserver, settings):
     settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
     settings.HELPDESK_SLACK_BASE_URL = httpserver.url_for("/slack/")
     integrations.integration_save(name="Slack", auth={"type": "bearer", "token": "xoxb-1-2-secret"})
-    integrations.integration_save(name="SMS", base_url=httpserver.url_for("/sms"),
-                                  auth={"type": "basic", "username": "AKID", "password": "sms-secret"})
+    integrations.integration_save(
+        name="SMS",
+        base_url=httpserver.url_for("/sms"),
+        auth={"type": "basic", "username": "AKID", "password": "sms-secret"},
+    )
     httpserver.expect_request("/").respond_with_json({"ok": True})
     return httpserver
 
 
 def test_nothing_is_changed_or_sent_whatever_the_steps(
-        manager_client, conversation, remote, django_capture_on_commit_callbacks):
+    manager_client, conversation, remote, django_capture_on_commit_callbacks
+):
     steps = [
-        {"type": "http_request", "config": {"url": remote.url_for("/crm"), "method": "POST",
-                                            "values": [{"key": "name", "value": "{{ contact.name }}"}]}},
+        {
+            "type": "http_request",
+            "config": {
+                "url": remote.url_for("/crm"),
+                "method": "POST",
+                "values": [{"key": "name", "value": "{{ contact.name }}"}],
+            },
+        },
         {"type": "webhook", "config": {"url": remote.url_for("/hook")}},
         {"type": "slack", "config": {"integration": "Slack", "channel": "#support", "text": "{{ message.body }}"}},
         {"type": "sms", "config": {"integration": "SMS", "sender": "+14155550100", "text": "We got it"}},
         {"type": "send_email", "config": {"subject": "Refund", "body": "Hi {{ contact.name }}"}},
-        TAG, {"type": "change_status", "config": {"status": "pending"}},
+        TAG,
+        {"type": "change_status", "config": {"status": "pending"}},
         {"type": "create_ticket", "config": {"title": "Refund for {{ contact.name }}"}},
     ]
     workflow = create(manager_client, steps)
@@ -179,16 +207,25 @@ def test_a_lost_chunk_task_is_picked_up_by_the_sweep(manager_client, conversatio
     assert (result["status"], result["progress"], result["would_start"]) == ("done", {"done": 1, "total": 1}, 1)
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"since": "2026-02-01", "until": "2026-01-01"}, "until"),
-    ({"since": "2026-01-01"}, "until"),
-    ({"since": "yesterday", "until": "2026-01-01"}, "since"),
-    ({"since": "2020-01-01", "until": "2026-01-01"}, "since"),
-    ({"since": "2026-01-01", "until": "2026-02-01", "limit": 0}, "limit"),
-    ({"since": "2026-01-01", "until": "2026-02-01", "speed": "fast"}, "speed"),
-    ({"since": "2026-01-01", "until": "2026-02-01", "definition": {"name": "x", "trigger": {"type": "nope"},
-                                                                    "steps": []}}, "definition"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"since": "2026-02-01", "until": "2026-01-01"}, "until"),
+        ({"since": "2026-01-01"}, "until"),
+        ({"since": "yesterday", "until": "2026-01-01"}, "since"),
+        ({"since": "2020-01-01", "until": "2026-01-01"}, "since"),
+        ({"since": "2026-01-01", "until": "2026-02-01", "limit": 0}, "limit"),
+        ({"since": "2026-01-01", "until": "2026-02-01", "speed": "fast"}, "speed"),
+        (
+            {
+                "since": "2026-01-01",
+                "until": "2026-02-01",
+                "definition": {"name": "x", "trigger": {"type": "nope"}, "steps": []},
+            },
+            "definition",
+        ),
+    ],
+)
 def test_bad_replay_requests_are_400_naming_the_field(manager_client, body, field):
     workflow = create(manager_client, [TAG])
     response = manager_client.post(f"{URL}{workflow}/replay/", body, format="json")
@@ -207,9 +244,20 @@ def test_replays_are_for_managers_and_unknown_ids_are_404(manager_client, agent_
 
 def test_a_replay_shows_secrets_masked(manager_client, conversation, remote, django_capture_on_commit_callbacks):
     integrations.integration_save(name="CRM", base_url=remote.url_for("/crm"), secrets={"crm_token": "s3cr3t-crm"})
-    workflow = create(manager_client, [{"type": "http_request", "config": {
-        "integration": "CRM", "path": "/contacts", "method": "POST",
-        "headers": [{"key": "Authorization", "value": "Bearer {{ secrets.crm_token }}"}]}}])
+    workflow = create(
+        manager_client,
+        [
+            {
+                "type": "http_request",
+                "config": {
+                    "integration": "CRM",
+                    "path": "/contacts",
+                    "method": "POST",
+                    "headers": [{"key": "Authorization", "value": "Bearer {{ secrets.crm_token }}"}],
+                },
+            }
+        ],
+    )
     say(conversation, "refund one", "refund two")
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
     assert result["would_start"] == 2
@@ -220,7 +268,8 @@ def test_a_replay_shows_secrets_masked(manager_client, conversation, remote, dja
 
 
 def test_a_chunk_task_run_again_after_the_end_changes_nothing(
-        manager_client, conversation, django_capture_on_commit_callbacks):
+    manager_client, conversation, django_capture_on_commit_callbacks
+):
     from workflows.tasks import replay_chunk_task
 
     workflow = create(manager_client, [TAG])
@@ -228,4 +277,3 @@ def test_a_chunk_task_run_again_after_the_end_changes_nothing(
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
     assert replay_chunk_task(result["id"]) is False  # a redelivered task finds the replay done
     assert manager_client.get(f"/api/workflow-replays/{result['id']}/").json() == result
-

@@ -1,6 +1,7 @@
 """Replays capped (issue 25, item 3): at most HELPDESK_REPLAY_MAX_PER_WORKFLOW running replays of one workflow and
 HELPDESK_REPLAY_MAX_RUNNING in all; a start past either is a 429 with Retry-After and a clear reason (nothing is
 queued), and the admin form shows the same reason. Once the running one is done, a new one starts."""
+
 import datetime as dt
 
 from django.test import Client
@@ -41,8 +42,10 @@ def test_the_admin_form_says_why(manager, manager_client, conversation):
     assert start(manager_client, workflow).status_code == 202
     browser = Client()
     browser.force_login(manager)
-    response = browser.post(f"/admin/workflows/workflow/{workflow}/replay/",
-                            {"since": str(clock.now().date() - dt.timedelta(days=1)), "until": str(clock.now().date())})
+    response = browser.post(
+        f"/admin/workflows/workflow/{workflow}/replay/",
+        {"since": str(clock.now().date() - dt.timedelta(days=1)), "until": str(clock.now().date())},
+    )
     assert response.status_code == 200
     assert "already has 1 replay(s) running" in response.content.decode()
     assert WorkflowReplay.objects.count() == 1

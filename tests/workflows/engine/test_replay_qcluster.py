@@ -1,5 +1,6 @@
 """Replay under a real `manage.py qcluster` (SQLite + ORM broker, the production settings): the chunks run in the
 workers, each enqueueing the next, until the replay is done — and no run is started, nothing is changed."""
+
 from __future__ import annotations
 
 import os
@@ -10,15 +11,20 @@ from tests.workflows.procs import QCluster, call, migrate, project_env
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
-                       reason="process tests bring their own databases: they run once, in the SQLite pass"),
+    pytest.mark.skipif(
+        bool(os.environ.get("DATABASE_URL")),
+        reason="process tests bring their own databases: they run once, in the SQLite pass",
+    ),
 ]
 
 DEFINITION = {
-    "name": "Refunds", "status": "draft",
+    "name": "Refunds",
+    "status": "draft",
     "trigger": {"type": "message.created", "config": {"sender_types": ["customer"], "content_contains": ["refund"]}},
-    "steps": [{"type": "add_tag", "config": {"tags": ["refund"]}},
-              {"type": "send_email", "config": {"subject": "Refund", "body": "Hi {{ contact.name }}"}}],
+    "steps": [
+        {"type": "add_tag", "config": {"tags": ["refund"]}},
+        {"type": "send_email", "config": {"subject": "Refund", "body": "Hi {{ contact.name }}"}},
+    ],
 }
 
 

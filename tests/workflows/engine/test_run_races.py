@@ -1,4 +1,5 @@
 """A cancel that lands while a step executes wins; a step whose workers keep dying is given up, not re-sent forever."""
+
 import datetime as dt
 from typing import ClassVar
 
@@ -8,9 +9,9 @@ from conversations import clock
 from tests.support.runs import drain
 from workflows import services as workflow_services
 from workflows.choices import StepStatus
+from workflows.engine.sweep import resume_due_runs
 from workflows.models import StepRun, WorkflowRun
 from workflows.steps.registry import StepOutcome, StepType, step_types
-from workflows.engine.sweep import resume_due_runs
 
 
 class CancelledMeanwhileStep(StepType):
@@ -37,10 +38,13 @@ def cancelled_meanwhile():
 @pytest.mark.parametrize("outcome", ["retry", "failed", "succeeded"])
 def test_a_cancel_during_a_step_is_not_overwritten(conversation, make_workflow, cancelled_meanwhile, outcome):
     cancelled_meanwhile.outcome = outcome
-    workflow = make_workflow("conversation.created", [
-        {"type": cancelled_meanwhile.type, "config": {}},
-        {"type": "add_tag", "config": {"tags": ["after-cancel"]}},
-    ])
+    workflow = make_workflow(
+        "conversation.created",
+        [
+            {"type": cancelled_meanwhile.type, "config": {}},
+            {"type": "add_tag", "config": {"tags": ["after-cancel"]}},
+        ],
+    )
     drain()
     run = WorkflowRun.objects.get(workflow=workflow)
     assert (run.status, run.resume_at) == ("cancelled", None)
@@ -70,8 +74,9 @@ def stuck_run(make_workflow, attempts: int) -> WorkflowRun:
     run = WorkflowRun.objects.get(workflow=workflow)
     assert run.status == "succeeded" and NeverCalledStep.calls == 1
     StepRun.objects.filter(run=run).update(status=StepStatus.RUNNING, attempts=attempts)
-    WorkflowRun.objects.filter(pk=run.pk).update(status="running", lease_until=clock.now() - dt.timedelta(1),
-                                                 finished_at=None, position=0)
+    WorkflowRun.objects.filter(pk=run.pk).update(
+        status="running", lease_until=clock.now() - dt.timedelta(1), finished_at=None, position=0
+    )
     return run
 
 

@@ -1,6 +1,7 @@
 """Statements built once per process (conversations/statements.py, workflows/engine/statements.py): the SQL is the
 ORM's own, checked against the models' fields, rebuilt after a migration; a run costs the same statements as before
 (bar savepoints), and a step that raises inside a segment still leaves no partial write."""
+
 from __future__ import annotations
 
 import re
@@ -46,7 +47,7 @@ def test_the_compiled_insert_is_the_sql_the_orm_builds_for_one_row(db):
     compiler = query.get_compiler(connection=connection)
     if connection.features.can_return_columns_from_insert:
         compiler.returning_fields = StepRun._meta.db_returning_fields
-    (orm_sql, _), = compiler.as_sql()
+    ((orm_sql, _),) = compiler.as_sql()
     assert statements.STEP_ROWS.sql(connection, [row])[0] == orm_sql
 
 
@@ -66,8 +67,9 @@ def test_a_migration_drops_every_compiled_statement(db, conversation):
         lock_conversation(conversation)
     assert statements.RUN_SEGMENT_END.compiled and _LOCK.compiled
     config = apps.get_app_config("conversations")
-    post_migrate.send(sender=config, app_config=config, verbosity=0, interactive=False, using="default", plan=[],
-                      apps=apps)
+    post_migrate.send(
+        sender=config, app_config=config, verbosity=0, interactive=False, using="default", plan=[], apps=apps
+    )
     assert not statements.RUN_SEGMENT_END.compiled and not _LOCK.compiled
     with transaction.atomic():  # and the next use builds it again
         assert lock_conversation(Conversation(pk=conversation.pk)).subject == conversation.subject
@@ -103,7 +105,7 @@ def test_the_tags_read_returns_the_conversations_own_tags(conversation, contact)
     other = services.conversation_open(contact=contact, channel="email", subject="Other")
     services.conversation_add_tags(conversation=conversation, tags=["billing", "vip"])
     services.conversation_add_tags(conversation=other, tags=["spam"])
-    assert sorted(name for name, in _TAG_NAMES.rows(pk=conversation.pk)) == ["billing", "vip"]
+    assert sorted(name for (name,) in _TAG_NAMES.rows(pk=conversation.pk)) == ["billing", "vip"]
     services.conversation_add_tags(conversation=conversation, tags=["vip", "late"])
     assert sorted(conversation.tags.values_list("name", flat=True)) == ["billing", "late", "vip"]
     assert Event.objects.filter(conversation=conversation, type="conversation.tags_changed").count() == 2
@@ -112,9 +114,14 @@ def test_the_tags_read_returns_the_conversations_own_tags(conversation, contact)
 def three_workflows(make_workflow):
     trigger = {"sender_types": ["customer"]}
     make_workflow("message.created", [{"type": "add_tag", "config": {"tags": ["new-message"]}}], trigger)
-    make_workflow("message.created", [{"type": "set_variable", "config": {"name": "topic",
-                                                                          "value": "{{ message.body }}"}},
-                                      {"type": "add_tag", "config": {"tags": ["topic-seen"]}}], trigger)
+    make_workflow(
+        "message.created",
+        [
+            {"type": "set_variable", "config": {"name": "topic", "value": "{{ message.body }}"}},
+            {"type": "add_tag", "config": {"tags": ["topic-seen"]}},
+        ],
+        trigger,
+    )
     make_workflow("message.created", [{"type": "set_priority", "config": {"priority": "high"}}], trigger)
 
 
@@ -129,13 +136,16 @@ def test_a_run_costs_the_same_statements_as_before(contact, make_workflow):
     conversation = services.conversation_open(contact=contact, channel="email", subject="Count")
     Event.objects.update(dispatched_at=timezone.now())
     with wakeups_suppressed():  # the test queue would run the drain at once
-        message = services.message_create(conversation=conversation, body="Where is my order?",
-                                          sender_type="customer")
+        message = services.message_create(conversation=conversation, body="Where is my order?", sender_type="customer")
     event = Event.objects.get(type="message.created", payload__message_id=message.pk)
     with wakeups_suppressed(), CaptureQueriesContext(connection) as queries:  # only this batch and its runs
         drain_batch([event.pk])
-    data = [query["sql"] for query in queries if not SAVEPOINTS.match(query["sql"])
-            and query["sql"].strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")]
+    data = [
+        query["sql"]
+        for query in queries
+        if not SAVEPOINTS.match(query["sql"])
+        and query["sql"].strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+    ]
     assert WorkflowRun.objects.filter(status="succeeded").count() == 3
     # +2: the claim of the batch (one SELECT, one UPDATE), paid once per batch of up to 100 events.
     assert len(data) == STATEMENTS_PER_MESSAGE + 2, "\n".join(data)
@@ -155,20 +165,25 @@ class WritesThenRaises(StepType):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_step_that_raises_in_a_segment_leaves_no_partial_write_and_the_steps_before_it_once(contact,
-                                                                                             make_workflow):
+def test_a_step_that_raises_in_a_segment_leaves_no_partial_write_and_the_steps_before_it_once(contact, make_workflow):
     with step_types.register_temporarily(WritesThenRaises):
-        workflow = make_workflow("message.created", [
-            {"type": "add_tag", "config": {"tags": ["before"]}},
-            {"type": WritesThenRaises.type, "config": {}},
-            {"type": "add_tag", "config": {"tags": ["never"]}},
-        ], {"sender_types": ["customer"]})
+        workflow = make_workflow(
+            "message.created",
+            [
+                {"type": "add_tag", "config": {"tags": ["before"]}},
+                {"type": WritesThenRaises.type, "config": {}},
+                {"type": "add_tag", "config": {"tags": ["never"]}},
+            ],
+            {"sender_types": ["customer"]},
+        )
         conversation = services.conversation_open(contact=contact, channel="email", subject="Replay")
         services.message_create(conversation=conversation, body="Hello", sender_type="customer")
         drain_events(budget_seconds=0)
     run = WorkflowRun.objects.get(workflow=workflow)
     assert run.status == "failed" and "boom after writing" in run.error
-    assert [(step.position, step.status) for step in run.steps.order_by("position")] == [(0, "succeeded"),
-                                                                                         (1, "failed")]
+    assert [(step.position, step.status) for step in run.steps.order_by("position")] == [
+        (0, "succeeded"),
+        (1, "failed"),
+    ]
     assert sorted(conversation.tags.values_list("name", flat=True)) == ["before"]
     assert Event.objects.filter(conversation=conversation, type="conversation.tags_changed").count() == 1

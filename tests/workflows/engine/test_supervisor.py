@@ -1,5 +1,6 @@
 """The scheduled sweep task under `helpdesk_supervisor`: the supervisor sweeps every HELPDESK_SWEEP_SECONDS itself,
 so the task sweeps once and gives its worker back instead of holding it for the rest of the minute."""
+
 from __future__ import annotations
 
 from conversations import services
@@ -11,8 +12,10 @@ from workflows.tasks import sweep_task
 def test_scheduled_sweep_sweeps_once_under_the_supervisor(settings, contact, make_workflow):
     settings.HELPDESK_SWEEP_SECONDS = 1
     settings.HELPDESK_SWEEP_IN_SUPERVISOR = True
-    make_workflow("conversation.created", [{"type": "wait", "config": {"minutes": 0.05}},
-                                           {"type": "add_tag", "config": {"tags": ["later"]}}])
+    make_workflow(
+        "conversation.created",
+        [{"type": "wait", "config": {"minutes": 0.05}}, {"type": "add_tag", "config": {"tags": ["later"]}}],
+    )
     services.conversation_open(contact=contact, channel="email", subject="Printer")
     drain()
 

@@ -5,6 +5,7 @@ output, in any buffer, and every value built). The tests shrink both budgets thr
 memory a render allocates with tracemalloc: a render refused only after building its text would pass a length
 check but not the memory bound. No wall-clock timing: the step budget is counted, not timed.
 """
+
 import tracemalloc
 
 import pytest
@@ -16,10 +17,13 @@ from workflows.models import StepRun
 
 TINY_CHARS = 2_000
 TINY_STEPS = 2_000
-DOUBLING_BY_CONCAT = ("{% set ns = namespace(s='ab') %}{% for i in range(20) %}{% set ns.s = ns.s ~ ns.s %}"
-                      "{% endfor %}{{ ns.s|length }}")
-DOUBLING_IN_A_BLOCK = ("{% set ns = namespace(s='ab') %}{% for i in range(20) %}{% set ns.s %}{{ ns.s }}{{ ns.s }}"
-                       "{% endset %}{% endfor %}{{ ns.s|length }}")
+DOUBLING_BY_CONCAT = (
+    "{% set ns = namespace(s='ab') %}{% for i in range(20) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}"
+)
+DOUBLING_IN_A_BLOCK = (
+    "{% set ns = namespace(s='ab') %}{% for i in range(20) %}{% set ns.s %}{{ ns.s }}{{ ns.s }}"
+    "{% endset %}{% endfor %}{{ ns.s|length }}"
+)
 NESTED_LOOPS = "{% for i in range(100) %}{% for j in range(100) %}{% endfor %}{% endfor %}done"
 
 
@@ -83,29 +87,39 @@ def test_exponential_macro_recursion_stops_at_the_step_budget(tiny_budget):
 
 
 def test_the_budget_is_per_render_and_ordinary_templates_fit(tiny_budget):
-    template = ("{% for tag in conversation.tags %}{{ tag|upper }}{% if not loop.last %}, {% endif %}{% endfor %}"
-                " | {{ contact.name ~ '!' }} {{ '%s-%03d'|format('T', 7) }} {{ 'a,b'.split(',')|join('+') }}"
-                " {{ '{} {}'.format('x', 1) }} {{ [3, 1, 2]|sort|first }} {{ (vars.n * 2) ** 2 }}")
+    template = (
+        "{% for tag in conversation.tags %}{{ tag|upper }}{% if not loop.last %}, {% endif %}{% endfor %}"
+        " | {{ contact.name ~ '!' }} {{ '%s-%03d'|format('T', 7) }} {{ 'a,b'.split(',')|join('+') }}"
+        " {{ '{} {}'.format('x', 1) }} {{ [3, 1, 2]|sort|first }} {{ (vars.n * 2) ** 2 }}"
+    )
     data = {"conversation": {"tags": ["vip", "refund"]}, "contact": {"name": "Ada"}, "vars": {"n": 3}}
     for _ in range(3):  # a render never inherits what the one before it spent
         assert render(template, data) == "VIP, REFUND | Ada! T-007 a+b x 1 1 36"
 
 
 def test_a_dry_run_fails_the_step_at_the_budget(tiny_budget, manager_client, conversation):
-    created = manager_client.post("/api/workflows/", {
-        "name": "Loops", "trigger": {"type": "conversation.created", "config": {}},
-        "steps": [{"type": "set_variable", "config": {"name": "x", "value": NESTED_LOOPS}}]}, format="json")
+    created = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Loops",
+            "trigger": {"type": "conversation.created", "config": {}},
+            "steps": [{"type": "set_variable", "config": {"name": "x", "value": NESTED_LOOPS}}],
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.content
-    report = manager_client.post(f"/api/workflows/{created.json()['id']}/test/", {"conversation": conversation.pk},
-                                 format="json")
+    report = manager_client.post(
+        f"/api/workflows/{created.json()['id']}/test/", {"conversation": conversation.pk}, format="json"
+    )
     assert report.status_code == 200, report.content
     step = report.json()["steps"][0]
     assert step["status"] == "failed" and "too many steps" in step["error"], step
 
 
 def test_a_worker_run_fails_the_step_at_the_budget(tiny_budget, make_workflow, contact):
-    make_workflow("conversation.created", [
-        {"type": "set_variable", "config": {"name": "x", "value": DOUBLING_BY_CONCAT}}])
+    make_workflow(
+        "conversation.created", [{"type": "set_variable", "config": {"name": "x", "value": DOUBLING_BY_CONCAT}}]
+    )
     conversations.conversation_open(contact=contact, channel="web", subject="Budget")
     drain()
     step = StepRun.objects.get()

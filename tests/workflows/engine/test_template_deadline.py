@@ -5,6 +5,7 @@ render now has a deadline (`HELPDESK_TEMPLATE_MAX_SECONDS`, 2 s by default) chec
 it fails its step with a clear message. A chain of a thousand filters nests past Python's stack when parsed: a 400
 naming the key on save, not a 500.
 """
+
 import time
 
 import pytest
@@ -42,9 +43,13 @@ def test_a_cheap_template_is_not_affected(settings):
 
 def test_a_run_whose_render_overruns_fails_its_step_with_the_reason(make_workflow, contact, settings):
     settings.HELPDESK_TEMPLATE_MAX_SECONDS = 0.5
-    make_workflow("conversation.created", [
-        {"type": "set_variable", "config": {"name": "slow", "value": A_THOUSAND_WORDWRAPS}},
-        {"type": "add_tag", "config": {"tags": ["never"]}}])
+    make_workflow(
+        "conversation.created",
+        [
+            {"type": "set_variable", "config": {"name": "slow", "value": A_THOUSAND_WORDWRAPS}},
+            {"type": "add_tag", "config": {"tags": ["never"]}},
+        ],
+    )
     started = time.monotonic()
     conversations.conversation_open(contact=contact, channel="web", subject="Slow template")
     drain()
@@ -57,10 +62,15 @@ def test_a_run_whose_render_overruns_fails_its_step_with_the_reason(make_workflo
 
 
 def test_a_chain_of_a_thousand_filters_is_a_400_on_save_not_a_500(manager_client):
-    response = manager_client.post("/api/workflows/", {
-        "name": "Deep", "trigger": {"type": "conversation.created", "config": {}},
-        "steps": [{"type": "set_variable", "config": {"name": "deep", "value": A_THOUSAND_FILTER_CHAIN}}]},
-        format="json")
+    response = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Deep",
+            "trigger": {"type": "conversation.created", "config": {}},
+            "steps": [{"type": "set_variable", "config": {"name": "deep", "value": A_THOUSAND_FILTER_CHAIN}}],
+        },
+        format="json",
+    )
     assert response.status_code == 400, response.content[:300]
     assert "nests too deeply" in str(response.json()["steps[0].config.value"])
     assert not Workflow.objects.exists()
@@ -77,8 +87,9 @@ def test_a_config_of_many_templates_shares_one_deadline(make_workflow, contact, 
     render(SOME_WORDWRAPS, {})
     one = time.monotonic() - started
     settings.HELPDESK_TEMPLATE_MAX_SECONDS = round(max(one * 3, 0.3), 2)
-    make_workflow("conversation.created", [
-        {"type": "set_variable", "config": {"name": "many", "value": [SOME_WORDWRAPS] * 12}}])
+    make_workflow(
+        "conversation.created", [{"type": "set_variable", "config": {"name": "many", "value": [SOME_WORDWRAPS] * 12}}]
+    )
     started = time.monotonic()
     conversations.conversation_open(contact=contact, channel="web", subject="Many templates")
     drain()

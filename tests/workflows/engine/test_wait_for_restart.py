@@ -2,6 +2,7 @@
 settings starts the run, which asks and waits; every worker stops; the customer answers while nothing runs; a new
 qcluster resumes the run once, with the answer, from the database alone (the pattern of test_qcluster.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,10 @@ from tests.workflows.procs import QCluster, call, migrate, project_env
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
-                       reason="process tests bring their own databases: they run once, in the SQLite pass"),
+    pytest.mark.skipif(
+        bool(os.environ.get("DATABASE_URL")),
+        reason="process tests bring their own databases: they run once, in the SQLite pass",
+    ),
 ]
 
 FINISHED = ["succeeded", "failed", "stopped", "cancelled"]
@@ -24,8 +27,15 @@ DEFINITION = {
     "trigger": {"type": "conversation.created", "config": {}},
     "steps": [
         {"type": "auto_reply", "config": {"text": ASK}},
-        {"type": "wait_for", "config": {"event": "message.created", "filter": {"sender_types": ["customer"]},
-                                        "timeout": {"days": 1}, "save_as": "answer"}},
+        {
+            "type": "wait_for",
+            "config": {
+                "event": "message.created",
+                "filter": {"sender_types": ["customer"]},
+                "timeout": {"days": 1},
+                "save_as": "answer",
+            },
+        },
         {"type": "auto_reply", "config": {"text": "Thanks ({{ vars.answer.outcome }})"}},
     ],
 }
@@ -59,7 +69,10 @@ def test_wait_for_run_survives_a_whole_tier_restart_and_resumes_once(sqlite_env,
     (run,) = settled["runs"]
     assert run["status"] == "succeeded", run
     assert [(step["type"], step["status"], step["attempts"]) for step in run["steps"]] == [
-        ("auto_reply", "succeeded", 1), ("wait_for", "succeeded", 1), ("auto_reply", "succeeded", 1)]
+        ("auto_reply", "succeeded", 1),
+        ("wait_for", "succeeded", 1),
+        ("auto_reply", "succeeded", 1),
+    ]
     assert run["replies"] == [ASK, "Thanks (happened)"]
     state = call(sqlite_env, "run_variables", workflow)
     assert state["runs"][0]["answer"]["outcome"] == "happened" and state["waits"] == 0

@@ -1,18 +1,18 @@
 """Write-only step config keys (a webhook `secret`): masked in every read (API, export, admin editor, dry run, run
 log), shown once by the save that generated or changed them, kept when the mask is posted back or the key left out,
 copied server-side by duplicate, generated anew by an import of a masked export."""
+
 import json
 from typing import ClassVar
 
 import pytest
 from django.urls import reverse
 
-from tests.support.runs import drain
+from tests.support.runs import drain, only_run
 from tests.workflows.outbound.test_webhook import SECRET, receiver_verifies
-from tests.support.runs import only_run
 from workflows import services
-from workflows.gallery import catalog as gallery
 from workflows.engine.definition import keep_write_only, mask_write_only, new_write_only_keys, prepare_steps
+from workflows.gallery import catalog as gallery
 from workflows.models import StepRun, Workflow
 from workflows.steps import step_types
 from workflows.steps.registry import WRITE_ONLY_MASK, StepOutcome, StepType
@@ -26,8 +26,13 @@ def hook(url: str = "https://example.com/h", **config) -> dict:
 
 
 def body(*steps: dict, **overrides) -> dict:
-    return {"name": "Notify CRM", "status": "draft", "trigger": {"type": "conversation.created", "config": {}},
-            "steps": list(steps), **overrides}
+    return {
+        "name": "Notify CRM",
+        "status": "draft",
+        "trigger": {"type": "conversation.created", "config": {}},
+        "steps": list(steps),
+        **overrides,
+    }
 
 
 def stored_secrets(workflow_id: int) -> list[str | None]:
@@ -48,11 +53,15 @@ def test_the_registry_declares_the_webhook_secret_write_only():
 
 
 def test_masking_hides_write_only_values_and_leaves_everything_else():
-    definition = body(hook(secret=SECRET, preset="generic"), {"type": "add_tag", "config": {"tags": ["x"]}},
-                      hook(secret=""))
+    definition = body(
+        hook(secret=SECRET, preset="generic"), {"type": "add_tag", "config": {"tags": ["x"]}}, hook(secret="")
+    )
     masked = mask_write_only(definition)
-    assert masked["steps"][0]["config"] == {"url": "https://example.com/h", "secret": WRITE_ONLY_MASK,
-                                            "preset": "generic"}
+    assert masked["steps"][0]["config"] == {
+        "url": "https://example.com/h",
+        "secret": WRITE_ONLY_MASK,
+        "preset": "generic",
+    }
     assert masked["steps"][1:] == definition["steps"][1:]  # nothing to hide: an empty secret stays empty
     assert definition["steps"][0]["config"]["secret"] == SECRET  # the input is not changed
 
@@ -69,8 +78,11 @@ def test_an_edited_step_in_the_same_place_keeps_its_secret():
 
 
 def test_reordered_steps_keep_their_own_secrets_matched_by_their_other_config():
-    previous = [hook("https://a.example.com", secret=SECRET), {"type": "add_tag", "config": {"tags": ["x"]}},
-                hook("https://b.example.com", secret=OTHER_SECRET)]
+    previous = [
+        hook("https://a.example.com", secret=SECRET),
+        {"type": "add_tag", "config": {"tags": ["x"]}},
+        hook("https://b.example.com", secret=OTHER_SECRET),
+    ]
     steps = [hook("https://b.example.com", secret=WRITE_ONLY_MASK), hook("https://a.example.com")]
     assert [step["config"]["secret"] for step in keep_write_only(steps, previous)] == [OTHER_SECRET, SECRET]
 
@@ -117,8 +129,7 @@ class TokenStep(StepType):
 
     type = "test_token_call"
     label = "Token call"
-    schema: ClassVar[dict] = {"type": "object", "properties": {"token": {"type": "string"},
-                                                               "note": {"type": "string"}}}
+    schema: ClassVar[dict] = {"type": "object", "properties": {"token": {"type": "string"}, "note": {"type": "string"}}}
     write_only = ("token",)
     has_side_effects = False
 
@@ -128,8 +139,9 @@ class TokenStep(StepType):
 
 def test_any_step_type_can_declare_write_only_keys(manager_client):
     with step_types.register_temporarily(TokenStep):
-        created = manager_client.post(URL, body({"type": "test_token_call", "config": {"token": "t0ps3cret"}}),
-                                      format="json").json()
+        created = manager_client.post(
+            URL, body({"type": "test_token_call", "config": {"token": "t0ps3cret"}}), format="json"
+        ).json()
         assert created["steps"][0]["config"]["token"] == "t0ps3cret"  # shown once
         url = f"{URL}{created['id']}/"
         read = manager_client.get(url).json()
@@ -202,8 +214,9 @@ def test_a_changed_secret_is_echoed_and_an_unchanged_one_stays_masked(manager_cl
 
 
 def test_reordering_steps_through_the_api_keeps_each_secret(manager_client):
-    first = manager_client.post(URL, body(hook("https://a.example.com"), hook("https://b.example.com")),
-                                format="json").json()
+    first = manager_client.post(
+        URL, body(hook("https://a.example.com"), hook("https://b.example.com")), format="json"
+    ).json()
     a, b = secrets_of(first)
     url = f"{URL}{first['id']}/"
     read = manager_client.get(url).json()
@@ -260,8 +273,9 @@ def test_the_api_dry_run_never_shows_the_secret(manager_client, created, convers
     assert secret not in response.content.decode() and secret[6:] not in response.content.decode()
 
 
-def test_a_kept_secret_signs_deliveries_and_never_reaches_the_run_log(manager_client, conversation, httpserver,
-                                                                     settings):
+def test_a_kept_secret_signs_deliveries_and_never_reaches_the_run_log(
+    manager_client, conversation, httpserver, settings
+):
     settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
     created = manager_client.post(URL, body(hook(secret=SECRET), status="active"), format="json").json()
     url = f"{URL}{created['id']}/"
@@ -283,8 +297,15 @@ def test_a_kept_secret_signs_deliveries_and_never_reaches_the_run_log(manager_cl
 
 
 def editor_post(name: str = "Notify CRM", secret: str | None = None, url: str = "https://example.com/h") -> dict:
-    data = {"name": name, "description": "", "status": "draft", "trigger.type": "conversation.created",
-            "steps[0].type": "webhook", "steps[0].config.url": url, "steps[0].config.preset": "generic"}
+    data = {
+        "name": name,
+        "description": "",
+        "status": "draft",
+        "trigger.type": "conversation.created",
+        "steps[0].type": "webhook",
+        "steps[0].config.url": url,
+        "steps[0].config.preset": "generic",
+    }
     if secret is not None:
         data["steps[0].config.secret"] = secret
     return data
@@ -361,8 +382,9 @@ def test_admin_import_of_an_export_announces_the_new_secret(browser):
 
 
 def test_admin_gallery_shows_the_generated_secret_once(browser):
-    response = browser.post(reverse("admin:workflows_workflow_use_template", args=["pricing-lead-to-sales"]),
-                            follow=True)
+    response = browser.post(
+        reverse("admin:workflows_workflow_use_template", args=["pricing-lead-to-sales"]), follow=True
+    )
     workflow = Workflow.objects.get()
     secret = next(s for s in stored_secrets(workflow.pk) if s)
     assert any(secret in message for message in page_messages(response))
@@ -372,8 +394,9 @@ def test_admin_gallery_shows_the_generated_secret_once(browser):
 def test_admin_dry_run_page_never_shows_the_secret(browser, manager, conversation):
     workflow = gallery.template_use(slug="pricing-lead-to-sales", created_by=manager)
     secret = next(s for s in stored_secrets(workflow.pk) if s)
-    response = browser.post(reverse("admin:workflows_workflow_test"),
-                            {"workflow": workflow.pk, "conversation": conversation.pk})
+    response = browser.post(
+        reverse("admin:workflows_workflow_test"), {"workflow": workflow.pk, "conversation": conversation.pk}
+    )
     assert response.status_code == 200
     page = response.content.decode()
     assert "hooks.zapier.com" in page and secret not in page and secret[6:] not in page

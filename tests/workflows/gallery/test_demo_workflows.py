@@ -1,4 +1,5 @@
 """The demo configuration `make run` loads: SLA policies and active gallery workflows, created once."""
+
 from django.core.management import call_command
 
 from conversations import services

@@ -1,10 +1,11 @@
 """The templates gallery: enough ready workflows in the three categories, each valid for the shared validator, and
 "use template" makes a draft with the template's trigger and steps."""
+
 import pytest
 
-from workflows.gallery import catalog as gallery
-from workflows.engine.definition import DefinitionError, validate_definition
 from workflows.engine import references
+from workflows.engine.definition import DefinitionError, validate_definition
+from workflows.gallery import catalog as gallery
 from workflows.models import Workflow
 from workflows.steps import step_types
 

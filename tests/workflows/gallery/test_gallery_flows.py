@@ -1,4 +1,5 @@
 """The gallery's waiting and branching templates (docs/managers.md) do what their names say, through the real engine."""
+
 import datetime as dt
 
 import pytest
@@ -63,8 +64,10 @@ def test_ask_for_the_order_number_takes_an_answer_after_the_nudge(db):
     assert state(conversation) == ("new", ["order-number-received"], 2)
 
 
-@pytest.mark.parametrize("attributes, team", [({"vip": True, "plan": "enterprise"}, "VIP Support"),
-                                              ({"plan": "enterprise"}, "Billing"), ({}, "Support")])
+@pytest.mark.parametrize(
+    "attributes, team",
+    [({"vip": True, "plan": "enterprise"}, "VIP Support"), ({"plan": "enterprise"}, "Billing"), ({}, "Support")],
+)
 def test_route_by_plan_sends_each_plan_to_its_team(db, attributes, team):
     for name in ("VIP Support", "Billing", "Support"):
         services.team_create(name=name)

@@ -1,5 +1,6 @@
 """Fake remote systems for integration tests, served by pytest-httpserver on 127.0.0.1: an OAuth2 token endpoint
 that counts its calls, and the auvious API of the Talkdesk seed (tests/fixtures/auvious)."""
+
 from __future__ import annotations
 
 import base64
@@ -48,8 +49,13 @@ class BearerApi:
 
     def __call__(self, request: Request) -> Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        self.seen.append({"token": token, "json": request.get_json(silent=True),
-                          "idempotency_key": request.headers.get("Idempotency-Key")})
+        self.seen.append(
+            {
+                "token": token,
+                "json": request.get_json(silent=True),
+                "idempotency_key": request.headers.get("Idempotency-Key"),
+            }
+        )
         valid = self.accepted if self.accepted is not None else set(self.tokens.issued)
         if token not in valid:
             return Response(json.dumps({"error": "invalid_token"}), status=401, content_type="application/json")
@@ -59,8 +65,13 @@ class BearerApi:
 AUVIOUS_ROOM = {"agentUrl": "https://auvious.video/a/1", "recordingUrl": "", "ticketUrl": "https://auvious.video/t/1"}
 
 
-def serve_auvious(httpserver, *, client_id: str = "talkdesk-connect", client_secret: str = "auv-client-secret",
-                  body: dict | None = None) -> tuple[TokenEndpoint, BearerApi]:
+def serve_auvious(
+    httpserver,
+    *,
+    client_id: str = "talkdesk-connect",
+    client_secret: str = "auv-client-secret",
+    body: dict | None = None,
+) -> tuple[TokenEndpoint, BearerApi]:
     """The auvious endpoints the seed uses: /security/oauth/token and POST /security/facades/room."""
     tokens = TokenEndpoint(client_id, client_secret)
     room = BearerApi(tokens, AUVIOUS_ROOM if body is None else body)

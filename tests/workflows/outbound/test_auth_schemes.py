@@ -1,10 +1,12 @@
 """Each integration auth scheme against a real local server: the remote sees exactly the credentials it expects.
 OAuth2 client credentials (authlib) fetch a token once, reuse it until it expires and refresh it on a 401."""
+
 import base64
 import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+
 from conversations import clock
 from tests.workflows.outbound.fakes import BearerApi, TokenEndpoint
 from workflows.integrations.services import integration_save, integration_url, send_with_integration
@@ -70,8 +72,16 @@ def test_wrong_credentials_fail_with_the_status(httpserver, allow_loopback):
 def oauth(httpserver, tokens: TokenEndpoint, api: BearerApi) -> Integration:
     httpserver.expect_request("/oauth/token", method="POST").respond_with_handler(tokens)
     httpserver.expect_request("/ping").respond_with_handler(api)
-    return make(httpserver, {"type": "oauth2_client_credentials", "client_id": "cid", "client_secret": "csecret",
-                             "token_url": httpserver.url_for("/oauth/token"), "scope": "rooms:write"})
+    return make(
+        httpserver,
+        {
+            "type": "oauth2_client_credentials",
+            "client_id": "cid",
+            "client_secret": "csecret",
+            "token_url": httpserver.url_for("/oauth/token"),
+            "scope": "rooms:write",
+        },
+    )
 
 
 def test_oauth2_fetches_a_token_with_client_credentials(httpserver, allow_loopback):
@@ -135,17 +145,28 @@ def test_changing_the_client_secret_drops_the_cached_token(httpserver, allow_loo
     integration = oauth(httpserver, tokens, api)
     call(integration)
     tokens.client_secret = "rotated"
-    integration_save(integration=Integration.objects.get(pk=integration.pk), name="Remote",
-                     base_url=integration.base_url,
-                     auth={"type": "oauth2_client_credentials", "client_id": "cid", "client_secret": "rotated",
-                           "token_url": httpserver.url_for("/oauth/token")})
+    integration_save(
+        integration=Integration.objects.get(pk=integration.pk),
+        name="Remote",
+        base_url=integration.base_url,
+        auth={
+            "type": "oauth2_client_credentials",
+            "client_id": "cid",
+            "client_secret": "rotated",
+            "token_url": httpserver.url_for("/oauth/token"),
+        },
+    )
     call(integration)
     assert tokens.issued == ["tok-1", "tok-2"]
 
 
 def test_token_endpoint_is_guarded_against_ssrf(settings, no_sockets):
-    auth = {"type": "oauth2_client_credentials", "client_id": "c", "client_secret": "s",
-            "token_url": "http://169.254.169.254/token"}
+    auth = {
+        "type": "oauth2_client_credentials",
+        "client_id": "c",
+        "client_secret": "s",
+        "token_url": "http://169.254.169.254/token",
+    }
     settings.HELPDESK_OUTBOUND_ALLOWLIST = ["api.example.com"]
     with pytest.raises(ValidationError, match="169.254.169.254"):  # refused on save already
         integration_save(name="Inward", base_url="https://api.example.com/", auth=auth)

@@ -1,6 +1,7 @@
 """`/api/custom-actions/` and `POST /api/custom-actions/{id}/test/` (docs/api.md): managers only, schemas checked on
 save, and "Test action" answers 200 `{"status_code", "response", "valid", "errors"}` — schema failures included,
 nothing raised. The Talkdesk seed's auvious example is the fixture, against a local fake auvious."""
+
 import pytest
 
 from tests.workflows.outbound.fakes import AUVIOUS_ROOM, auvious_fixture, serve_auvious
@@ -12,18 +13,34 @@ URL = "/api/custom-actions/"
 
 @pytest.fixture
 def integration(httpserver, allow_loopback):
-    return integration_save(name="auvious", base_url=httpserver.url_for("/"), auth={
-        "type": "oauth2_client_credentials", "client_id": "talkdesk-connect", "client_secret": "auv-client-secret",
-        "token_url": httpserver.url_for("/security/oauth/token")})
+    return integration_save(
+        name="auvious",
+        base_url=httpserver.url_for("/"),
+        auth={
+            "type": "oauth2_client_credentials",
+            "client_id": "talkdesk-connect",
+            "client_secret": "auv-client-secret",
+            "token_url": httpserver.url_for("/security/oauth/token"),
+        },
+    )
 
 
 @pytest.fixture
 def action(manager_client, integration):
     """Made as the seed's step 3 says: POST /security/facades/room with its two schemas, then published."""
-    response = manager_client.post(URL, {
-        "integration": "auvious", "name": "Create room", "method": "POST", "path": "/security/facades/room",
-        "input_schema": auvious_fixture("input_schema"), "output_schema": auvious_fixture("output_schema"),
-        "published": True}, format="json")
+    response = manager_client.post(
+        URL,
+        {
+            "integration": "auvious",
+            "name": "Create room",
+            "method": "POST",
+            "path": "/security/facades/room",
+            "input_schema": auvious_fixture("input_schema"),
+            "output_schema": auvious_fixture("output_schema"),
+            "published": True,
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     return response.json()
 
@@ -41,14 +58,17 @@ def test_publish_flag_can_be_toggled(manager_client, action):
     assert CustomAction.objects.get().input_schema == auvious_fixture("input_schema")
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"input_schema": {"type": "nonsense"}}, "input_schema"),
-    ({"output_schema": ["not", "an", "object"]}, "output_schema"),
-    ({"method": "TRACE"}, "method"),
-    ({"integration": "missing"}, "integration"),
-    ({"path": "https://elsewhere.example.com/x"}, "path"),
-    ({"name": ""}, "name"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"input_schema": {"type": "nonsense"}}, "input_schema"),
+        ({"output_schema": ["not", "an", "object"]}, "output_schema"),
+        ({"method": "TRACE"}, "method"),
+        ({"integration": "missing"}, "integration"),
+        ({"path": "https://elsewhere.example.com/x"}, "path"),
+        ({"name": ""}, "name"),
+    ],
+)
 def test_bad_input_is_400_naming_the_field(manager_client, integration, change, field):
     body = {"integration": integration.pk, "name": "lookup", "path": "/lookup", **change}
     response = manager_client.post(URL, body, format="json")
@@ -63,8 +83,9 @@ def test_agents_get_403(agent_client, action):
 
 def test_seed_test_action_succeeds_against_fake_auvious(manager_client, httpserver, action):
     tokens, room = serve_auvious(httpserver)
-    response = manager_client.post(f"{URL}{action['id']}/test/", {"input": auvious_fixture("test_input")},
-                                   format="json")
+    response = manager_client.post(
+        f"{URL}{action['id']}/test/", {"input": auvious_fixture("test_input")}, format="json"
+    )
     assert response.status_code == 200
     assert response.json() == {"status_code": 200, "response": AUVIOUS_ROOM, "valid": True, "errors": []}
     assert room.seen[0]["json"] == auvious_fixture("test_input") and room.seen[0]["token"] == "tok-1"
@@ -85,8 +106,9 @@ def test_input_breaking_the_schema_is_reported_and_nothing_sent(manager_client, 
 
 def test_output_breaking_the_schema_is_reported_with_the_response(manager_client, httpserver, action):
     serve_auvious(httpserver, body={"agentUrl": "https://a"})
-    response = manager_client.post(f"{URL}{action['id']}/test/", {"input": auvious_fixture("test_input")},
-                                   format="json")
+    response = manager_client.post(
+        f"{URL}{action['id']}/test/", {"input": auvious_fixture("test_input")}, format="json"
+    )
     body = response.json()
     assert response.status_code == 200 and body["status_code"] == 200 and body["valid"] is False
     assert body["response"] == {"agentUrl": "https://a"}
@@ -97,11 +119,14 @@ def test_remote_error_is_reported_with_status_and_body(manager_client, httpserve
     serve_auvious(httpserver)
     httpserver.clear_all_handlers()
     httpserver.expect_request("/security/oauth/token").respond_with_json(
-        {"access_token": "x", "token_type": "Bearer", "expires_in": 60})
-    httpserver.expect_request("/security/facades/room").respond_with_json({"message": "unknown application"},
-                                                                         status=404)
-    response = manager_client.post(f"{URL}{action['id']}/test/", {"input": auvious_fixture("test_input")},
-                                   format="json")
+        {"access_token": "x", "token_type": "Bearer", "expires_in": 60}
+    )
+    httpserver.expect_request("/security/facades/room").respond_with_json(
+        {"message": "unknown application"}, status=404
+    )
+    response = manager_client.post(
+        f"{URL}{action['id']}/test/", {"input": auvious_fixture("test_input")}, format="json"
+    )
     body = response.json()
     assert response.status_code == 200
     assert body["status_code"] == 404 and body["response"] == {"message": "unknown application"}
@@ -111,8 +136,9 @@ def test_remote_error_is_reported_with_status_and_body(manager_client, httpserve
 def test_unpublished_action_can_still_be_tested(manager_client, httpserver, action):
     serve_auvious(httpserver)
     manager_client.patch(f"{URL}{action['id']}/", {"published": False}, format="json")
-    response = manager_client.post(f"{URL}{action['id']}/test/", {"input": auvious_fixture("test_input")},
-                                   format="json")
+    response = manager_client.post(
+        f"{URL}{action['id']}/test/", {"input": auvious_fixture("test_input")}, format="json"
+    )
     assert response.json()["valid"] is True
 
 

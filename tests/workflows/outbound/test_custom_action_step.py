@@ -1,6 +1,7 @@
 """The `custom_action` step: only published actions validate; the templated input is checked against the input
 schema before any call, the reply against the output schema after; schema failures fail the step with the
 jsonschema message (never raised); the reply lands in `vars.<action>`. Uses the Talkdesk seed's auvious action."""
+
 import datetime as dt
 
 import pytest
@@ -9,26 +10,43 @@ from conversations import clock
 from conversations import services as conversations
 from tests.support.runs import drain
 from tests.workflows.outbound.fakes import auvious_fixture, serve_auvious
-from workflows.integrations.custom_actions import custom_action_save
 from workflows.engine.definition import DefinitionError
+from workflows.engine.sweep import sweep_once
+from workflows.integrations.custom_actions import custom_action_save
 from workflows.integrations.services import integration_save
 from workflows.models import WorkflowRun
-from workflows.engine.sweep import sweep_once
 
 pytestmark = pytest.mark.django_db
-STEP_INPUT = {**auvious_fixture("test_input"), "customerId": "{{ contact.email }}",
-              "interactionId": "conv-{{ conversation.id }}", "ticketExpirationSeconds": "{{ 60 * 5 }}"}
+STEP_INPUT = {
+    **auvious_fixture("test_input"),
+    "customerId": "{{ contact.email }}",
+    "interactionId": "conv-{{ conversation.id }}",
+    "ticketExpirationSeconds": "{{ 60 * 5 }}",
+}
 
 
 @pytest.fixture
 def auvious(httpserver, allow_loopback):
     """The seed's integration (OAuth2 client credentials) and published action, against a local fake auvious."""
-    integration = integration_save(name="auvious", base_url=httpserver.url_for("/"), auth={
-        "type": "oauth2_client_credentials", "client_id": "talkdesk-connect", "client_secret": "auv-client-secret",
-        "token_url": httpserver.url_for("/security/oauth/token")})
-    return custom_action_save(integration=integration, name="auvious_room", method="POST",
-                              path="/security/facades/room", input_schema=auvious_fixture("input_schema"),
-                              output_schema=auvious_fixture("output_schema"), published=True)
+    integration = integration_save(
+        name="auvious",
+        base_url=httpserver.url_for("/"),
+        auth={
+            "type": "oauth2_client_credentials",
+            "client_id": "talkdesk-connect",
+            "client_secret": "auv-client-secret",
+            "token_url": httpserver.url_for("/security/oauth/token"),
+        },
+    )
+    return custom_action_save(
+        integration=integration,
+        name="auvious_room",
+        method="POST",
+        path="/security/facades/room",
+        input_schema=auvious_fixture("input_schema"),
+        output_schema=auvious_fixture("output_schema"),
+        published=True,
+    )
 
 
 def run_on_new_conversation(make_workflow, contact, steps) -> WorkflowRun:
@@ -44,10 +62,14 @@ def auvious_step(**input_overrides):
 
 def test_published_action_runs_and_saves_output_to_vars(httpserver, auvious, make_workflow, contact):
     tokens, room = serve_auvious(httpserver)
-    run = run_on_new_conversation(make_workflow, contact, [
-        auvious_step(),
-        {"type": "set_variable", "config": {"name": "link", "value": "{{ vars.auvious_room.ticketUrl }}"}},
-    ])
+    run = run_on_new_conversation(
+        make_workflow,
+        contact,
+        [
+            auvious_step(),
+            {"type": "set_variable", "config": {"name": "link", "value": "{{ vars.auvious_room.ticketUrl }}"}},
+        ],
+    )
     assert run.status == "succeeded", run.error
     sent = room.seen[0]["json"]
     assert sent["customerId"] == "ada@example.com" and sent["interactionId"] == f"conv-{run.conversation_id}"
@@ -135,19 +157,22 @@ def test_server_error_is_retried_with_the_same_idempotency_key(httpserver, auvio
     assert len(keys) == 1
 
 
-def test_dry_run_shows_the_request_and_reports_bad_input(httpserver, auvious, make_workflow, manager_client,
-                                                        conversation):
+def test_dry_run_shows_the_request_and_reports_bad_input(
+    httpserver, auvious, make_workflow, manager_client, conversation
+):
     tokens, room = serve_auvious(httpserver)
     good = make_workflow("manual", [auvious_step()], name="good")
     bad = make_workflow("manual", [auvious_step(customerId=5)], name="bad")
-    report = manager_client.post(f"/api/workflows/{good.pk}/test/", {"conversation": conversation.pk},
-                                 format="json").json()
+    report = manager_client.post(
+        f"/api/workflows/{good.pk}/test/", {"conversation": conversation.pk}, format="json"
+    ).json()
     step = report["steps"][0]
     assert step["status"] != "failed", step
     assert step["output"]["request"]["url"].endswith("/security/facades/room")
     assert step["output"]["request"]["json"]["interactionId"] == f"conv-{conversation.pk}"
-    report = manager_client.post(f"/api/workflows/{bad.pk}/test/", {"conversation": conversation.pk},
-                                 format="json").json()
+    report = manager_client.post(
+        f"/api/workflows/{bad.pk}/test/", {"conversation": conversation.pk}, format="json"
+    ).json()
     assert report["steps"][0]["status"] == "failed"
     assert "input.customerId: 5 is not of type 'string'" in report["steps"][0]["error"]
     assert room.seen == [], "a dry run sends nothing"

@@ -2,6 +2,7 @@
 both the failure count and the period), its steps then fail fast without contacting it, managers are emailed once and
 see a banner in admin, and re-enabling over the API redelivers what failed with the same `webhook-id` and a fresh,
 valid signature. A workflow whose runs keep failing raises the same kind of alert."""
+
 import datetime as dt
 
 import pytest
@@ -13,9 +14,9 @@ from werkzeug import Response
 from conversations import clock, services
 from tests.support.runs import drain
 from tests.workflows.outbound.test_webhook import SECRET, receiver_verifies, webhook
-from workflows.models import Endpoint, WorkflowRun
-from workflows.integrations.delivery import destination, endpoint_for_attempt
 from workflows.engine.sweep import resume_due_runs
+from workflows.integrations.delivery import destination, endpoint_for_attempt
+from workflows.models import Endpoint, WorkflowRun
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
 
@@ -59,7 +60,8 @@ def disable(contact, make_workflow, receiver):
 
 
 def test_an_endpoint_failing_long_enough_is_disabled_and_its_steps_fail_fast(
-        thresholds, contact, manager, make_workflow, down_receiver, manager_client):
+    thresholds, contact, manager, make_workflow, down_receiver, manager_client
+):
     workflow = disable(contact, make_workflow, down_receiver)
     [endpoint] = manager_client.get(ENDPOINTS).json()["results"]
     assert endpoint["state"] == "disabled" and endpoint["kind"] == "webhook"
@@ -93,13 +95,13 @@ def test_a_success_ends_the_failing_streak(thresholds, contact, make_workflow, h
     make_workflow("conversation.created", webhook(httpserver.url_for("/hook")))
     open_conversations(contact, 2)
     endpoint = Endpoint.objects.get()
-    assert (endpoint.state, endpoint.attempts, endpoint.failures, endpoint.consecutive_failures) == (
-        "healthy", 2, 1, 0)
+    assert (endpoint.state, endpoint.attempts, endpoint.failures, endpoint.consecutive_failures) == ("healthy", 2, 1, 0)
     assert endpoint.last_success_at is not None
 
 
 def test_re_enable_redelivers_with_the_same_webhook_id_and_a_new_signature(
-        thresholds, contact, make_workflow, down_receiver, manager_client):
+    thresholds, contact, make_workflow, down_receiver, manager_client
+):
     since = clock.now() - dt.timedelta(minutes=1)
     workflow = disable(contact, make_workflow, down_receiver)
     with clock.travel(LATER):
@@ -111,13 +113,14 @@ def test_re_enable_redelivers_with_the_same_webhook_id_and_a_new_signature(
     down_receiver.expect_request("/hook").respond_with_data("ok")
     endpoint = Endpoint.objects.get()
     with clock.travel(LATER * 2):
-        reply = manager_client.post(f"{ENDPOINTS}{endpoint.pk}/enable/",
-                                    {"redeliver_failed_since": since.isoformat()}, format="json")
+        reply = manager_client.post(
+            f"{ENDPOINTS}{endpoint.pk}/enable/", {"redeliver_failed_since": since.isoformat()}, format="json"
+        )
         assert reply.status_code == 200, reply.content
         assert reply.json()["endpoint"]["state"] == "healthy" and set(reply.json()["redelivered_runs"]) == failed
         resume_due_runs(clock.now())
     assert set(WorkflowRun.objects.filter(workflow=workflow).values_list("status", flat=True)) == {"succeeded"}
-    redelivered = [request for request, _ in down_receiver.log[len(first_attempts):]]
+    redelivered = [request for request, _ in down_receiver.log[len(first_attempts) :]]
     assert len(redelivered) == 5
     for request in redelivered:
         assert receiver_verifies(request, SECRET)
@@ -128,8 +131,9 @@ def test_re_enable_redelivers_with_the_same_webhook_id_and_a_new_signature(
     assert set(first_attempts) <= {request.headers["webhook-id"] for request in redelivered}
 
 
-def test_re_enable_without_redelivery_only_re_enables(thresholds, contact, make_workflow, down_receiver,
-                                                     manager_client):
+def test_re_enable_without_redelivery_only_re_enables(
+    thresholds, contact, make_workflow, down_receiver, manager_client
+):
     disable(contact, make_workflow, down_receiver)
     endpoint = Endpoint.objects.get()
     reply = manager_client.post(f"{ENDPOINTS}{endpoint.pk}/enable/", {}, format="json")
@@ -139,8 +143,9 @@ def test_re_enable_without_redelivery_only_re_enables(thresholds, contact, make_
     assert WorkflowRun.objects.filter(status="queued").count() == 0
 
 
-def test_a_workflow_whose_runs_keep_failing_alerts_once(settings, contact, manager, make_workflow, httpserver,
-                                                        manager_browser):
+def test_a_workflow_whose_runs_keep_failing_alerts_once(
+    settings, contact, manager, make_workflow, httpserver, manager_browser
+):
     settings.HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS = 3
     httpserver.expect_request("/hook").respond_with_data("no such hook", status=404)
     make_workflow("conversation.created", webhook(httpserver.url_for("/hook")), name="Broken sync")
@@ -158,16 +163,18 @@ def test_a_workflow_whose_runs_keep_failing_alerts_once(settings, contact, manag
     assert "Broken sync" not in manager_browser.get("/admin/").content.decode()  # a run succeeded since
 
 
-def test_only_managers_see_and_enable_endpoints(thresholds, contact, make_workflow, down_receiver, agent_client,
-                                                anon_client, manager_client):
+def test_only_managers_see_and_enable_endpoints(
+    thresholds, contact, make_workflow, down_receiver, agent_client, anon_client, manager_client
+):
     disable(contact, make_workflow, down_receiver)
     endpoint = Endpoint.objects.get()
     assert agent_client.get(ENDPOINTS).status_code == 403
     assert agent_client.post(f"{ENDPOINTS}{endpoint.pk}/enable/", {}, format="json").status_code == 403
     assert anon_client.get(ENDPOINTS).status_code == 401
     assert manager_client.post(f"{ENDPOINTS}999999/enable/", {}, format="json").status_code == 404
-    bad = manager_client.post(f"{ENDPOINTS}{endpoint.pk}/enable/", {"redeliver_failed_since": "yesterday"},
-                              format="json")
+    bad = manager_client.post(
+        f"{ENDPOINTS}{endpoint.pk}/enable/", {"redeliver_failed_since": "yesterday"}, format="json"
+    )
     assert bad.status_code == 400 and "redeliver_failed_since" in bad.json()
     typo = manager_client.post(f"{ENDPOINTS}{endpoint.pk}/enable/", {"redeliver_since": "2026-01-01"}, format="json")
     assert typo.status_code == 400 and "redeliver_since" in typo.json()
@@ -180,8 +187,11 @@ def test_each_attempt_costs_one_update_of_its_endpoint(thresholds, contact, make
     open_conversations(contact, 1)  # the endpoint's row exists from here on
     with CaptureQueriesContext(connection) as captured:
         open_conversations(contact, 1)
-    writes = [query["sql"] for query in captured if "workflows_endpoint" in query["sql"]
-              and not query["sql"].startswith("SELECT")]
+    writes = [
+        query["sql"]
+        for query in captured
+        if "workflows_endpoint" in query["sql"] and not query["sql"].startswith("SELECT")
+    ]
     assert len(writes) == 1 and writes[0].startswith("UPDATE")
     assert Endpoint.objects.get().attempts == 2
 

@@ -7,14 +7,14 @@
   resolve host …", never as "Blocked by the outbound rules". The resolver is ours: `socket.getaddrinfo` is replaced
   for made-up names only (no real DNS query is ever made).
 """
+
 import socket
 
 import pytest
 import requests
 from urllib3.util import connection as urllib3_connection
 
-from tests.support.runs import drain
-from tests.support.runs import only_run
+from tests.support.runs import drain, only_run
 from workflows.integrations import services as integrations
 from workflows.integrations.probe import integration_test_connection
 from workflows.models import StepRun
@@ -66,8 +66,10 @@ def test_our_sessions_still_check_at_connect_time(settings, httpserver):
     httpserver.expect_request("/internal").respond_with_data("secret")
     answers = iter([["93.184.216.34"], ["127.0.0.1"]])
     with pytest.raises(BlockedDestination, match="connect time"):
-        send(OutboundRequest(method="GET", url=f"http://rebind.example:{httpserver.port}/internal"),
-             resolver=lambda host, port: next(answers))
+        send(
+            OutboundRequest(method="GET", url=f"http://rebind.example:{httpserver.port}/internal"),
+            resolver=lambda host, port: next(answers),
+        )
     assert httpserver.log == []
 
 
@@ -76,22 +78,23 @@ def test_slack_to_a_private_address_is_refused(db, conversation, make_workflow, 
     settings.HELPDESK_SLACK_BASE_URL = httpserver.url_for("/api/")
     httpserver.expect_request("/api/chat.postMessage").respond_with_json({"ok": True})
     integrations.integration_save(name="Slack", auth={"type": "bearer", "token": "xoxb-private-test"})
-    workflow = make_workflow("conversation.created", [
-        {"type": "slack", "config": {"integration": "Slack", "channel": "#a", "text": "hi"}}])
+    workflow = make_workflow(
+        "conversation.created", [{"type": "slack", "config": {"integration": "Slack", "channel": "#a", "text": "hi"}}]
+    )
     drain()
     run = only_run(workflow)
     assert run.status == "failed" and "Blocked destination" in run.error, run.error
     assert httpserver.log == []
 
 
-def test_slack_to_a_name_resolving_inward_is_refused(db, conversation, make_workflow, settings, httpserver,
-                                                      fake_dns):
+def test_slack_to_a_name_resolving_inward_is_refused(db, conversation, make_workflow, settings, httpserver, fake_dns):
     settings.HELPDESK_OUTBOUND_ALLOWLIST = []
     settings.HELPDESK_SLACK_BASE_URL = f"http://{REBOUND}:{httpserver.port}/api/"
     httpserver.expect_request("/api/chat.postMessage").respond_with_json({"ok": True})
     integrations.integration_save(name="Slack", auth={"type": "bearer", "token": "xoxb-private-test"})
-    workflow = make_workflow("conversation.created", [
-        {"type": "slack", "config": {"integration": "Slack", "channel": "#a", "text": "hi"}}])
+    workflow = make_workflow(
+        "conversation.created", [{"type": "slack", "config": {"integration": "Slack", "channel": "#a", "text": "hi"}}]
+    )
     drain()
     run = only_run(workflow)
     assert run.status == "failed" and "127.0.0.1" in run.error, run.error
@@ -108,8 +111,10 @@ def test_a_name_that_does_not_resolve_is_a_transient_failure(fake_dns):
 
 def test_a_run_meeting_a_dns_outage_is_retried_not_blocked(db, conversation, make_workflow, settings, fake_dns):
     settings.HELPDESK_RETRY_MAX_ATTEMPTS = 3
-    workflow = make_workflow("conversation.created", [
-        {"type": "http_request", "config": {"url": f"https://{UNRESOLVABLE}/contacts", "method": "GET"}}])
+    workflow = make_workflow(
+        "conversation.created",
+        [{"type": "http_request", "config": {"url": f"https://{UNRESOLVABLE}/contacts", "method": "GET"}}],
+    )
     drain()
     run = only_run(workflow)
     step = StepRun.objects.get(run=run)

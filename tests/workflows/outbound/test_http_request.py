@@ -1,6 +1,7 @@
 """`http_request` against a real local HTTP server: value formats, templating, query strings for GET, the response
 saved to vars, and the retry policy of the one outbound client (500/429/timeouts retried later with the same
 Idempotency-Key, 400 failed at once with the status and a body excerpt)."""
+
 import datetime as dt
 import json
 import time
@@ -9,9 +10,7 @@ import pytest
 from werkzeug import Response
 
 from conversations import clock
-from tests.support.runs import resume_after
-from tests.support.runs import drain
-from tests.support.runs import definition_errors, dry_run_context, only_run
+from tests.support.runs import definition_errors, drain, dry_run_context, only_run, resume_after
 from workflows.steps import step_types
 from workflows.steps.http_request import to_auto, to_boolean, to_number
 
@@ -26,9 +25,16 @@ def bodies(httpserver) -> list[dict]:
     return [json.loads(request.data or b"null") for request, _ in httpserver.log]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("12", 12), ("12.5", 12.5), ("-3", -3), (7, 7), ("0.10", 0.1),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12", 12),
+        ("12.5", 12.5),
+        ("-3", -3),
+        (7, 7),
+        ("0.10", 0.1),
+    ],
+)
 def test_number_format_reads_dot_decimals(text, expected):
     assert to_number(text) == expected
 
@@ -39,36 +45,63 @@ def test_number_format_refuses_what_is_not_a_number(text):
         to_number(text)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("true", True), ("TRUE", True), ("1", True), ("yes", True), ("on", True), (True, True),
-    ("false", False), ("0", False), ("no", False), ("maybe", False), ("", False), (None, False),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("1", True),
+        ("yes", True),
+        ("on", True),
+        (True, True),
+        ("false", False),
+        ("0", False),
+        ("no", False),
+        ("maybe", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_boolean_format_defaults_undefined_forms_to_false(text, expected):
     assert to_boolean(text) is expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("true", True), ("false", False), ("42", 42), ("4.5", 4.5), ("0042abc", "0042abc"), ("hello", "hello"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("true", True),
+        ("false", False),
+        ("42", 42),
+        ("4.5", 4.5),
+        ("0042abc", "0042abc"),
+        ("hello", "hello"),
+    ],
+)
 def test_auto_format_guesses(text, expected):
     assert to_auto(text) == expected
 
 
 def test_values_are_templated_converted_and_nested(conversation, make_workflow, httpserver):
     httpserver.expect_request("/crm", method="POST").respond_with_json({"id": "CRM-7", "score": 3})
-    workflow = make_workflow("conversation.created", [request_step(
-        httpserver.url_for("/crm"), save_as="crm",
-        headers=[{"key": "X-Channel", "value": "{{ conversation.channel }}"}],
-        values=[
-            {"key": "customer.name", "value": "{{ contact.name }}", "format": "string"},
-            {"key": "customer.vip", "value": "yes", "format": "boolean"},
-            {"key": "customer.tier", "value": "gold", "format": "boolean"},
-            {"key": "amount", "value": "19.90", "format": "number"},
-            {"key": "count", "value": "3", "format": "auto"},
-            {"key": "code", "value": "{{ conversation.id }}", "format": "string"},
-        ]),
-        {"type": "add_tag", "config": {"tags": ["crm-{{ vars.crm.id }}"]}},
-    ])
+    workflow = make_workflow(
+        "conversation.created",
+        [
+            request_step(
+                httpserver.url_for("/crm"),
+                save_as="crm",
+                headers=[{"key": "X-Channel", "value": "{{ conversation.channel }}"}],
+                values=[
+                    {"key": "customer.name", "value": "{{ contact.name }}", "format": "string"},
+                    {"key": "customer.vip", "value": "yes", "format": "boolean"},
+                    {"key": "customer.tier", "value": "gold", "format": "boolean"},
+                    {"key": "amount", "value": "19.90", "format": "number"},
+                    {"key": "count", "value": "3", "format": "auto"},
+                    {"key": "code", "value": "{{ conversation.id }}", "format": "string"},
+                ],
+            ),
+            {"type": "add_tag", "config": {"tags": ["crm-{{ vars.crm.id }}"]}},
+        ],
+    )
     drain()
     run = only_run(workflow)
     assert run.status == "succeeded", run.error
@@ -77,18 +110,32 @@ def test_values_are_templated_converted_and_nested(conversation, make_workflow, 
     assert request.headers["Content-Type"] == "application/json"
     assert json.loads(request.data) == {
         "customer": {"name": "Ada Lovelace", "vip": True, "tier": False},
-        "amount": 19.9, "count": 3, "code": str(conversation.pk),
+        "amount": 19.9,
+        "count": 3,
+        "code": str(conversation.pk),
     }
     assert run.variables["crm"] == {"id": "CRM-7", "score": 3}
     assert conversation.tags.filter(name="crm-CRM-7").exists()
 
 
 def test_get_sends_values_as_query_parameters(conversation, make_workflow, httpserver):
-    httpserver.expect_request("/lookup", method="GET", query_string={"email": "ada@example.com", "limit": "5"}) \
-        .respond_with_json({"found": True})
-    workflow = make_workflow("conversation.created", [request_step(
-        httpserver.url_for("/lookup"), method="GET", save_as="lookup",
-        values=[{"key": "email", "value": "{{ contact.email }}"}, {"key": "limit", "value": "5", "format": "number"}])])
+    httpserver.expect_request(
+        "/lookup", method="GET", query_string={"email": "ada@example.com", "limit": "5"}
+    ).respond_with_json({"found": True})
+    workflow = make_workflow(
+        "conversation.created",
+        [
+            request_step(
+                httpserver.url_for("/lookup"),
+                method="GET",
+                save_as="lookup",
+                values=[
+                    {"key": "email", "value": "{{ contact.email }}"},
+                    {"key": "limit", "value": "5", "format": "number"},
+                ],
+            )
+        ],
+    )
     drain()
     run = only_run(workflow)
     assert run.status == "succeeded", run.error
@@ -97,8 +144,10 @@ def test_get_sends_values_as_query_parameters(conversation, make_workflow, https
 
 
 def test_a_bad_number_fails_the_step_without_calling(conversation, make_workflow, httpserver):
-    workflow = make_workflow("conversation.created", [request_step(
-        httpserver.url_for("/never"), values=[{"key": "amount", "value": "12,50", "format": "number"}])])
+    workflow = make_workflow(
+        "conversation.created",
+        [request_step(httpserver.url_for("/never"), values=[{"key": "amount", "value": "12,50", "format": "number"}])],
+    )
     drain()
     run = only_run(workflow)
     assert run.status == "failed"
@@ -106,13 +155,17 @@ def test_a_bad_number_fails_the_step_without_calling(conversation, make_workflow
     assert httpserver.log == []
 
 
-@pytest.mark.parametrize("failure", [
-    Response("upstream down", status=500),
-    Response("slow down", status=429, headers={"Retry-After": "1"}),
-    Response("bad gateway", status=502),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        Response("upstream down", status=500),
+        Response("slow down", status=429, headers={"Retry-After": "1"}),
+        Response("bad gateway", status=502),
+    ],
+)
 def test_transient_failure_is_retried_later_with_the_same_idempotency_key(
-        conversation, make_workflow, httpserver, failure):
+    conversation, make_workflow, httpserver, failure
+):
     httpserver.expect_ordered_request("/hook").respond_with_response(failure)
     httpserver.expect_ordered_request("/hook").respond_with_response(failure)
     httpserver.expect_ordered_request("/hook").respond_with_json({"ok": True})
@@ -159,8 +212,7 @@ def test_client_error_fails_at_once_with_status_and_body(conversation, make_work
     assert len(httpserver.log) == 1
 
 
-def test_attempts_run_out_and_the_step_fails_with_the_last_response(
-        conversation, make_workflow, httpserver, settings):
+def test_attempts_run_out_and_the_step_fails_with_the_last_response(conversation, make_workflow, httpserver, settings):
     settings.HELPDESK_RETRY_MAX_ATTEMPTS = 3
     httpserver.expect_request("/hook").respond_with_data("still down", status=503)
     workflow = make_workflow("conversation.created", [request_step(httpserver.url_for("/hook"))])
@@ -185,23 +237,33 @@ def test_a_blocked_destination_fails_without_a_request(conversation, make_workfl
 
 def test_dry_run_describes_the_request_without_sending(conversation, httpserver):
     step = step_types.get("http_request")
-    described = step.describe({"url": httpserver.url_for("/crm"), "method": "PUT",
-                               "values": [{"key": "name", "value": "{{ contact.name }}"}]},
-                              dry_run_context(conversation))
+    described = step.describe(
+        {
+            "url": httpserver.url_for("/crm"),
+            "method": "PUT",
+            "values": [{"key": "name", "value": "{{ contact.name }}"}],
+        },
+        dry_run_context(conversation),
+    )
     assert described["request"]["method"] == "PUT"
     assert described["request"]["json"] == {"name": "Ada Lovelace"}
     assert httpserver.log == []
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"method": "POST"}, "steps[0].config.url"),
-    ({"url": "ftp://x.example/"}, "steps[0].config.url"),
-    ({"url": "https://x.example/", "method": "BREW"}, "steps[0].config.method"),
-    ({"url": "https://x.example/", "save_as": "1bad"}, "steps[0].config.save_as"),
-    ({"url": "https://x.example/", "values": [{"key": "a", "value": "1", "format": "hex"}]},
-     "steps[0].config.values[0].format"),
-    ({"url": "https://x.example/", "timeout_seconds": 500}, "steps[0].config.timeout_seconds"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"method": "POST"}, "steps[0].config.url"),
+        ({"url": "ftp://x.example/"}, "steps[0].config.url"),
+        ({"url": "https://x.example/", "method": "BREW"}, "steps[0].config.method"),
+        ({"url": "https://x.example/", "save_as": "1bad"}, "steps[0].config.save_as"),
+        (
+            {"url": "https://x.example/", "values": [{"key": "a", "value": "1", "format": "hex"}]},
+            "steps[0].config.values[0].format",
+        ),
+        ({"url": "https://x.example/", "timeout_seconds": 500}, "steps[0].config.timeout_seconds"),
+    ],
+)
 def test_bad_configs_are_named_by_key(config, key):
     errors = definition_errors({"type": "http_request", "config": config})
     assert key in errors, errors
@@ -213,6 +275,7 @@ def test_dry_run_masks_secrets(conversation, httpserver):
     integrations.integration_save(name="CRM", base_url=httpserver.url_for("/"), secrets={"CRM_KEY": "s3cr3t-value-42"})
     described = step_types.get("http_request").describe(
         {"integration": "CRM", "path": "people", "headers": [{"key": "X-Key", "value": "{{ secrets.CRM_KEY }}"}]},
-        dry_run_context(conversation))
+        dry_run_context(conversation),
+    )
     assert described["request"]["headers"]["X-Key"] == "****"
     assert "s3cr3t-value-42" not in json.dumps(described)

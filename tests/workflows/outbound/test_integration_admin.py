@@ -2,6 +2,7 @@
 checked against the outbound rules on save, "Test connection" GETs the base URL through the outbound client and says
 what happened in words (a network error as a network error), and "Test action" does the same for actions. Fake
 remote endpoints are pytest-httpserver servers on 127.0.0.1; nothing else is ever connected to."""
+
 import json
 import socket
 
@@ -15,8 +16,13 @@ ADD_URL = "/admin/workflows/integration/add/"
 
 
 def form(**overrides) -> dict:
-    return {"name": "CRM", "base_url": "https://crm.example.com/api/", "auth_type": "none", "static_headers": "[]",
-            **overrides}
+    return {
+        "name": "CRM",
+        "base_url": "https://crm.example.com/api/",
+        "auth_type": "none",
+        "static_headers": "[]",
+        **overrides,
+    }
 
 
 def closed_port() -> int:
@@ -41,8 +47,16 @@ def test_the_server_validates_the_chosen_auth_type_and_ignores_the_others(browse
     assert Integration.objects.get().auth_public == {}
 
 
-@pytest.mark.parametrize("base_url", ["http://127.0.0.1:8000/", "http://10.0.0.7/api/", "http://169.254.169.254/",
-                                      "http://[::1]:8080/", "http://localhost:9000/"])
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://127.0.0.1:8000/",
+        "http://10.0.0.7/api/",
+        "http://169.254.169.254/",
+        "http://[::1]:8080/",
+        "http://localhost:9000/",
+    ],
+)
 def test_a_base_url_at_an_inward_address_is_refused_on_save(browser, settings, base_url):
     settings.HELPDESK_OUTBOUND_ALLOWLIST = []
     response = browser.post(ADD_URL, form(base_url=base_url))
@@ -58,8 +72,11 @@ def test_an_allowlisted_loopback_base_url_is_saved(browser, settings):
 
 def test_the_api_refuses_an_inward_base_url_too(manager_client, settings):
     settings.HELPDESK_OUTBOUND_ALLOWLIST = []
-    response = manager_client.post("/api/integrations/", {"name": "Inward", "base_url": "http://192.168.1.5/",
-                                                           "auth": {"type": "none"}}, format="json")
+    response = manager_client.post(
+        "/api/integrations/",
+        {"name": "Inward", "base_url": "http://192.168.1.5/", "auth": {"type": "none"}},
+        format="json",
+    )
     assert response.status_code == 400 and "base_url" in response.json()
 
 
@@ -80,8 +97,9 @@ def test_the_change_page_has_a_test_connection_button(browser, allow_loopback, h
 
 def test_test_connection_reports_the_answer_with_the_auth_sent(browser, allow_loopback, httpserver):
     httpserver.expect_request("/api/", headers={"Authorization": "Bearer t-1"}).respond_with_json({"ok": True})
-    integration = integration_save(name="CRM", base_url=httpserver.url_for("/api/"),
-                                   auth={"type": "bearer", "token": "t-1"})
+    integration = integration_save(
+        name="CRM", base_url=httpserver.url_for("/api/"), auth={"type": "bearer", "token": "t-1"}
+    )
     page = press_test_connection(browser, integration)
     assert f"Test connection: Connected: {httpserver.url_for('/api/')} answered HTTP 200" in page
 
@@ -116,8 +134,13 @@ def test_test_connection_is_a_post(browser, allow_loopback, httpserver):
 
 def test_test_action_reports_a_network_error_not_a_schema_failure(browser, allow_loopback):
     integration = integration_save(name="Down", base_url=f"http://127.0.0.1:{closed_port()}/")
-    action = custom_action_save(integration=integration, name="Lookup", path="/lookup",
-                                input_schema={"type": "object"}, output_schema={"type": "object"})
+    action = custom_action_save(
+        integration=integration,
+        name="Lookup",
+        path="/lookup",
+        input_schema={"type": "object"},
+        output_schema={"type": "object"},
+    )
     page = browser.post(f"/admin/workflows/customaction/{action.pk}/test/", {"input": "{}"}).content.decode()
     assert '<td id="result-network-error">The request got no answer: Failed to establish a new connection' in page
     assert '<td id="result-valid">not checked (no response)</td>' in page
@@ -127,8 +150,13 @@ def test_test_action_reports_a_network_error_not_a_schema_failure(browser, allow
 def test_test_action_joins_base_url_and_path_with_one_slash(browser, allow_loopback, httpserver):
     httpserver.expect_request("/api/orders", method="POST").respond_with_json({"id": 1})
     integration = integration_save(name="Shop", base_url=httpserver.url_for("/api/"))
-    action = custom_action_save(integration=integration, name="Order", path="/orders",
-                                input_schema={"type": "object"}, output_schema={"type": "object"})
+    action = custom_action_save(
+        integration=integration,
+        name="Order",
+        path="/orders",
+        input_schema={"type": "object"},
+        output_schema={"type": "object"},
+    )
     test_page = f"/admin/workflows/customaction/{action.pk}/test/"
     shown = browser.get(test_page).content.decode()
     assert f'<code id="action-url">{httpserver.url_for("/api/orders")}</code>' in shown

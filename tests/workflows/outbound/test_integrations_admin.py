@@ -1,5 +1,6 @@
 """Integration admin: secrets are password inputs that never render their value, a blank one keeps the stored
 value, named secrets are listed by name, and bad auth settings are form errors (not 500s)."""
+
 import json
 
 import pytest
@@ -17,9 +18,17 @@ def form(**fields) -> dict:
 
 
 def test_manager_adds_basic_integration_with_a_named_secret(browser):
-    response = browser.post(ADD, form(auth_type="basic", auth_username="u", auth_password="adm-pass-551",
-                                      new_secret_name="crm_token", new_secret_value="adm-named-662",
-                                      static_headers=json.dumps([{"key": "X-V", "value": "2"}])))
+    response = browser.post(
+        ADD,
+        form(
+            auth_type="basic",
+            auth_username="u",
+            auth_password="adm-pass-551",
+            new_secret_name="crm_token",
+            new_secret_value="adm-named-662",
+            static_headers=json.dumps([{"key": "X-V", "value": "2"}]),
+        ),
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     integration = Integration.objects.get()
     assert integration.auth_type == "basic" and integration.auth_public == {"username": "u"}
@@ -29,8 +38,9 @@ def test_manager_adds_basic_integration_with_a_named_secret(browser):
 
 
 def test_change_page_masks_secrets_and_lists_names(browser):
-    integration = integration_save(name="CRM", auth={"type": "bearer", "token": "adm-bearer-773"},
-                                   secrets={"crm_token": "adm-named-884"})
+    integration = integration_save(
+        name="CRM", auth={"type": "bearer", "token": "adm-bearer-773"}, secrets={"crm_token": "adm-named-884"}
+    )
     page = browser.get(f"/admin/workflows/integration/{integration.pk}/change/").content.decode()
     assert "adm-bearer-773" not in page and "adm-named-884" not in page
     assert 'type="password" name="auth_token"' in page
@@ -39,11 +49,16 @@ def test_change_page_masks_secrets_and_lists_names(browser):
 
 
 def test_blank_secret_inputs_keep_values_and_remove_deletes(browser):
-    integration = integration_save(name="CRM", base_url="https://crm.example.com/",
-                                   auth={"type": "bearer", "token": "adm-bearer-773"},
-                                   secrets={"keep_me": "k-1", "drop_me": "d-1"})
-    response = browser.post(f"/admin/workflows/integration/{integration.pk}/change/", form(
-        auth_type="bearer", auth_token="", secret_keep_me="", secret_drop_me="", remove_secrets=["drop_me"]))
+    integration = integration_save(
+        name="CRM",
+        base_url="https://crm.example.com/",
+        auth={"type": "bearer", "token": "adm-bearer-773"},
+        secrets={"keep_me": "k-1", "drop_me": "d-1"},
+    )
+    response = browser.post(
+        f"/admin/workflows/integration/{integration.pk}/change/",
+        form(auth_type="bearer", auth_token="", secret_keep_me="", secret_drop_me="", remove_secrets=["drop_me"]),
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     integration.refresh_from_db()
     assert decrypt_json(integration.auth_secret_encrypted) == {"token": "adm-bearer-773"}
@@ -58,13 +73,18 @@ def test_changing_a_secret_in_admin(browser):
     assert decrypt_json(integration.secrets_encrypted) == {"api": "new-value"}
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"auth_type": "oauth2_client_credentials", "auth_client_id": "c", "auth_client_secret": "s"},
-     "auth.token_url is required"),
-    ({"auth_type": "basic", "auth_username": "u"}, "auth.password is required"),
-    ({"static_headers": '{"X": 1}'}, "Headers are a list"),
-    ({"new_secret_name": "bad name", "new_secret_value": "v"}, "identifier names"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        (
+            {"auth_type": "oauth2_client_credentials", "auth_client_id": "c", "auth_client_secret": "s"},
+            "auth.token_url is required",
+        ),
+        ({"auth_type": "basic", "auth_username": "u"}, "auth.password is required"),
+        ({"static_headers": '{"X": 1}'}, "Headers are a list"),
+        ({"new_secret_name": "bad name", "new_secret_value": "v"}, "identifier names"),
+    ],
+)
 def test_bad_settings_are_form_errors(browser, fields, message):
     response = browser.post(ADD, form(**fields))
     assert response.status_code == 200

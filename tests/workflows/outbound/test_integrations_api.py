@@ -1,5 +1,6 @@
 """`/api/integrations/` (docs/api.md): managers only; secrets are write-only (reads show names and `has_*` flags);
 bad input is a 400 naming the field; updates keep secrets that are left out."""
+
 import json
 
 import pytest
@@ -9,7 +10,8 @@ from workflows.models import Integration
 
 URL = "/api/integrations/"
 BODY = {
-    "name": "CRM", "base_url": "https://crm.example.com/api/",
+    "name": "CRM",
+    "base_url": "https://crm.example.com/api/",
     "auth": {"type": "basic", "username": "crm-user", "password": "hunter2-basic"},
     "headers": [{"key": "X-Api-Version", "value": "2"}],
     "secrets": {"crm_token": "tok-named-secret"},
@@ -41,16 +43,33 @@ def test_list_and_detail_never_return_secrets(manager_client, created):
         assert "tok-named-secret" not in response.content.decode()
 
 
-@pytest.mark.parametrize("auth, shown", [
-    ({"type": "none"}, {"type": "none"}),
-    ({"type": "bearer", "token": "b-secret"}, {"type": "bearer", "has_token": True}),
-    ({"type": "header", "header": "X-Key", "value": "h-secret"}, {"type": "header", "header": "X-Key",
-                                                                   "has_value": True}),
-    ({"type": "oauth2_client_credentials", "client_id": "cid", "client_secret": "o-secret",
-      "token_url": "https://auth.example.com/token", "scope": "a b"},
-     {"type": "oauth2_client_credentials", "client_id": "cid", "token_url": "https://auth.example.com/token",
-      "scope": "a b", "has_client_secret": True}),
-])
+@pytest.mark.parametrize(
+    "auth, shown",
+    [
+        ({"type": "none"}, {"type": "none"}),
+        ({"type": "bearer", "token": "b-secret"}, {"type": "bearer", "has_token": True}),
+        (
+            {"type": "header", "header": "X-Key", "value": "h-secret"},
+            {"type": "header", "header": "X-Key", "has_value": True},
+        ),
+        (
+            {
+                "type": "oauth2_client_credentials",
+                "client_id": "cid",
+                "client_secret": "o-secret",
+                "token_url": "https://auth.example.com/token",
+                "scope": "a b",
+            },
+            {
+                "type": "oauth2_client_credentials",
+                "client_id": "cid",
+                "token_url": "https://auth.example.com/token",
+                "scope": "a b",
+                "has_client_secret": True,
+            },
+        ),
+    ],
+)
 def test_each_auth_type_reads_back_without_its_secret(manager_client, auth, shown):
     response = manager_client.post(URL, {"name": "X", "auth": auth}, format="json")
     assert response.status_code == 201, response.content
@@ -59,8 +78,9 @@ def test_each_auth_type_reads_back_without_its_secret(manager_client, auth, show
 
 def test_patch_without_secrets_keeps_them(manager_client, created):
     """On the same scheme, host and port (another host needs the secrets again: test_credential_binding)."""
-    response = manager_client.patch(f"{URL}{created['id']}/", {"base_url": "https://crm.example.com/v2/"},
-                                    format="json")
+    response = manager_client.patch(
+        f"{URL}{created['id']}/", {"base_url": "https://crm.example.com/v2/"}, format="json"
+    )
     assert response.status_code == 200, response.content
     integration = Integration.objects.get()
     assert integration.base_url == "https://crm.example.com/v2/"
@@ -77,20 +97,33 @@ def test_blank_secret_keeps_value_and_empty_named_secret_removes_it(manager_clie
     assert decrypt_json(Integration.objects.get().auth_secret_encrypted) == {"password": "hunter2-basic"}
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"name": "A", "auth": {"type": "kerberos"}}, "auth"),
-    ({"name": "A", "auth": {"type": "basic", "username": "u"}}, "auth"),
-    ({"name": "A", "auth": {"type": "oauth2_client_credentials", "client_id": "c", "client_secret": "s"}}, "auth"),
-    ({"name": "A", "auth": {"type": "oauth2_client_credentials", "client_id": "c", "client_secret": "s",
-                            "token_url": "ftp://x"}}, "auth"),
-    ({"name": "A", "base_url": "gopher://x"}, "base_url"),
-    ({"name": "A", "headers": {"X": "y"}}, "headers"),
-    ({"name": "A", "headers": [{"key": "", "value": "y"}]}, "headers"),
-    ({"name": "A", "secrets": {"not an identifier": "v"}}, "secrets"),
-    ({"name": "A", "secrets": ["v"]}, "secrets"),
-    ({"name": ""}, "name"),
-    ({}, "name"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": "A", "auth": {"type": "kerberos"}}, "auth"),
+        ({"name": "A", "auth": {"type": "basic", "username": "u"}}, "auth"),
+        ({"name": "A", "auth": {"type": "oauth2_client_credentials", "client_id": "c", "client_secret": "s"}}, "auth"),
+        (
+            {
+                "name": "A",
+                "auth": {
+                    "type": "oauth2_client_credentials",
+                    "client_id": "c",
+                    "client_secret": "s",
+                    "token_url": "ftp://x",
+                },
+            },
+            "auth",
+        ),
+        ({"name": "A", "base_url": "gopher://x"}, "base_url"),
+        ({"name": "A", "headers": {"X": "y"}}, "headers"),
+        ({"name": "A", "headers": [{"key": "", "value": "y"}]}, "headers"),
+        ({"name": "A", "secrets": {"not an identifier": "v"}}, "secrets"),
+        ({"name": "A", "secrets": ["v"]}, "secrets"),
+        ({"name": ""}, "name"),
+        ({}, "name"),
+    ],
+)
 def test_bad_input_is_400_naming_the_field(manager_client, body, field):
     response = manager_client.post(URL, body, format="json")
     assert response.status_code == 400, response.content
@@ -115,8 +148,9 @@ def test_unknown_id_is_404(manager_client):
 
 
 def test_delete_refused_while_a_custom_action_uses_it(manager_client, created):
-    action = manager_client.post("/api/custom-actions/", {"integration": created["id"], "name": "lookup",
-                                                          "path": "/lookup"}, format="json")
+    action = manager_client.post(
+        "/api/custom-actions/", {"integration": created["id"], "name": "lookup", "path": "/lookup"}, format="json"
+    )
     assert action.status_code == 201, action.content
     response = manager_client.delete(f"{URL}{created['id']}/")
     assert response.status_code == 400 and "integration" in response.json()

@@ -1,15 +1,16 @@
 """Secrets are encrypted at rest (the database columns never hold the plaintext) under HELPDESK_ENCRYPTION_KEYS,
 and keys rotate: a new key first still reads rows written under the old one, and rotation re-encrypts them."""
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
 from workflows.integrations import crypto
-from workflows.integrations.crypto import decrypt_json
-from workflows.integrations.services import integration_save
-from workflows.integrations.secrets import integration_secrets
 from workflows.integrations.auth import auth_headers
+from workflows.integrations.crypto import decrypt_json
+from workflows.integrations.secrets import integration_secrets
+from workflows.integrations.services import integration_save
 from workflows.models import Integration
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +25,12 @@ def raw_row(pk: int) -> str:
 
 
 def make() -> Integration:
-    return integration_save(name="Vault", base_url="https://vault.example.com/",
-                            auth={"type": "bearer", "token": "plain-bearer-7731"}, secrets={"api": "plain-named-4410"})
+    return integration_save(
+        name="Vault",
+        base_url="https://vault.example.com/",
+        auth={"type": "bearer", "token": "plain-bearer-7731"},
+        secrets={"api": "plain-named-4410"},
+    )
 
 
 def test_database_holds_no_plaintext_secret(settings):

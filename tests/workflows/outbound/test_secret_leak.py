@@ -3,6 +3,7 @@ secrets, a named secret used in an http_request header template); workflows that
 remote that echoes every credential back (in success bodies, error bodies, OAuth error descriptions) and through
 raised exceptions. Then no API response, admin page, step result, run error or database row may hold any of them,
 while the remote proves it really received them."""
+
 import base64
 import json
 import logging
@@ -36,17 +37,25 @@ ENCODED_BASIC = base64.b64encode(f"crm-user:{BASIC_PASSWORD}".encode()).decode()
 def echo(request: Request) -> Response:
     """The careless remote: answers with everything it was sent, with the status the path asks for."""
     status = int(request.path.rsplit("/", 1)[-1])
-    body = {"headers": dict(request.headers), "body": request.get_data(as_text=True),
-            "message": f"you sent {request.headers.get('Authorization')} and {request.headers.get('X-Named')}"}
+    body = {
+        "headers": dict(request.headers),
+        "body": request.get_data(as_text=True),
+        "message": f"you sent {request.headers.get('Authorization')} and {request.headers.get('X-Named')}",
+    }
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
 def refusing_token_endpoint(request: Request) -> Response:
     """A token endpoint that refuses the client and quotes the secret it got in its error description."""
-    secret = request.form.get("client_secret") or base64.b64decode(
-        request.headers.get("Authorization", "Basic ").removeprefix("Basic ")).decode()
-    return Response(json.dumps({"error": "invalid_client", "error_description": f"bad secret {secret}"}),
-                    status=401, content_type="application/json")
+    secret = (
+        request.form.get("client_secret")
+        or base64.b64decode(request.headers.get("Authorization", "Basic ").removeprefix("Basic ")).decode()
+    )
+    return Response(
+        json.dumps({"error": "invalid_client", "error_description": f"bad secret {secret}"}),
+        status=401,
+        content_type="application/json",
+    )
 
 
 class LeakyStep(OutboundStep):
@@ -66,53 +75,125 @@ def world(httpserver, allow_loopback, settings, make_workflow, contact):
     """Integrations with the secrets, workflows that use them, one conversation that starts them all."""
     settings.HELPDESK_RETRY_MAX_ATTEMPTS = 1
     httpserver.expect_request("/token", method="POST").respond_with_handler(
-        TokenEndpoint("cid", OAUTH_SECRET, prefix=ACCESS_TOKEN_PREFIX))
+        TokenEndpoint("cid", OAUTH_SECRET, prefix=ACCESS_TOKEN_PREFIX)
+    )
     httpserver.expect_request("/refusing-token", method="POST").respond_with_handler(refusing_token_endpoint)
     for status in (200, 400, 422):
         httpserver.expect_request(f"/echo/{status}").respond_with_handler(echo)
     base = httpserver.url_for("/")
-    integration_save(name="crm", base_url=base, auth={"type": "basic", "username": "crm-user",
-                                                      "password": BASIC_PASSWORD},
-                     secrets={"crm_token": NAMED_SECRET})
+    integration_save(
+        name="crm",
+        base_url=base,
+        auth={"type": "basic", "username": "crm-user", "password": BASIC_PASSWORD},
+        secrets={"crm_token": NAMED_SECRET},
+    )
     integration_save(name="api", base_url=base, auth={"type": "bearer", "token": BEARER_TOKEN})
-    oauth = integration_save(name="oauth", base_url=base, auth={
-        "type": "oauth2_client_credentials", "client_id": "cid", "client_secret": OAUTH_SECRET,
-        "token_url": httpserver.url_for("/token")}, secrets={"crm_token": NAMED_SECRET})
-    refused = integration_save(name="refused", base_url=base, auth={
-        "type": "oauth2_client_credentials", "client_id": "cid", "client_secret": OAUTH_REFUSED_SECRET,
-        "token_url": httpserver.url_for("/refusing-token")})
-    echo_action = custom_action_save(integration=oauth, name="echo_action", path="/echo/200", published=True,
-                                     input_schema={"type": "object"}, output_schema={"type": "object"})
+    oauth = integration_save(
+        name="oauth",
+        base_url=base,
+        auth={
+            "type": "oauth2_client_credentials",
+            "client_id": "cid",
+            "client_secret": OAUTH_SECRET,
+            "token_url": httpserver.url_for("/token"),
+        },
+        secrets={"crm_token": NAMED_SECRET},
+    )
+    refused = integration_save(
+        name="refused",
+        base_url=base,
+        auth={
+            "type": "oauth2_client_credentials",
+            "client_id": "cid",
+            "client_secret": OAUTH_REFUSED_SECRET,
+            "token_url": httpserver.url_for("/refusing-token"),
+        },
+    )
+    echo_action = custom_action_save(
+        integration=oauth,
+        name="echo_action",
+        path="/echo/200",
+        published=True,
+        input_schema={"type": "object"},
+        output_schema={"type": "object"},
+    )
     custom_action_save(integration=refused, name="refused_action", path="/echo/200", published=True)
     named_header = [{"key": "X-Named", "value": "Bearer {{ secrets.crm_token }}"}]
     with step_types.register_temporarily(LeakyStep):
         workflows = {
-            "succeeds": make_workflow("conversation.created", [
-                {"type": "http_request", "config": {"integration": "crm", "path": "/echo/200", "headers": named_header,
-                                                    "values": [{"key": "t", "value": "{{ secrets.crm_token }}"}],
-                                                    "save_as": "crm_echo"}},
-                {"type": "http_request", "config": {"integration": "api", "path": "/echo/200", "save_as": "api_echo"}},
-                {"type": "custom_action", "config": {"action": "echo_action",
-                                                     "input": {"note": "{{ secrets.crm_token }}"}}},
-                {"type": "set_variable", "config": {"name": "copied", "value": "{{ vars.crm_echo.message }}"}},
-            ], name="succeeds"),
-            "error_body": make_workflow("conversation.created", [
-                {"type": "http_request", "config": {"integration": "crm", "path": "/echo/400",
-                                                    "headers": named_header}}], name="error body"),
-            "bearer_error": make_workflow("conversation.created", [
-                {"type": "http_request", "config": {"integration": "api", "path": "/echo/422"}}], name="bearer error"),
-            "oauth_refused": make_workflow("conversation.created", [
-                {"type": "custom_action", "config": {"action": "refused_action"}}], name="oauth refused"),
-            "bad_header": make_workflow("conversation.created", [
-                {"type": "http_request", "config": {"integration": "crm", "path": "/echo/200", "headers": [
-                    {"key": "X-Named", "value": "{{ secrets.crm_token }}\n"}]}}], name="bad header"),
-            "crash": make_workflow("conversation.created", [
-                {"type": "leaky_test_step", "config": {"integration": "crm", "token": "{{ secrets.crm_token }}"}}], name="crash"),
+            "succeeds": make_workflow(
+                "conversation.created",
+                [
+                    {
+                        "type": "http_request",
+                        "config": {
+                            "integration": "crm",
+                            "path": "/echo/200",
+                            "headers": named_header,
+                            "values": [{"key": "t", "value": "{{ secrets.crm_token }}"}],
+                            "save_as": "crm_echo",
+                        },
+                    },
+                    {
+                        "type": "http_request",
+                        "config": {"integration": "api", "path": "/echo/200", "save_as": "api_echo"},
+                    },
+                    {
+                        "type": "custom_action",
+                        "config": {"action": "echo_action", "input": {"note": "{{ secrets.crm_token }}"}},
+                    },
+                    {"type": "set_variable", "config": {"name": "copied", "value": "{{ vars.crm_echo.message }}"}},
+                ],
+                name="succeeds",
+            ),
+            "error_body": make_workflow(
+                "conversation.created",
+                [
+                    {
+                        "type": "http_request",
+                        "config": {"integration": "crm", "path": "/echo/400", "headers": named_header},
+                    }
+                ],
+                name="error body",
+            ),
+            "bearer_error": make_workflow(
+                "conversation.created",
+                [{"type": "http_request", "config": {"integration": "api", "path": "/echo/422"}}],
+                name="bearer error",
+            ),
+            "oauth_refused": make_workflow(
+                "conversation.created",
+                [{"type": "custom_action", "config": {"action": "refused_action"}}],
+                name="oauth refused",
+            ),
+            "bad_header": make_workflow(
+                "conversation.created",
+                [
+                    {
+                        "type": "http_request",
+                        "config": {
+                            "integration": "crm",
+                            "path": "/echo/200",
+                            "headers": [{"key": "X-Named", "value": "{{ secrets.crm_token }}\n"}],
+                        },
+                    }
+                ],
+                name="bad header",
+            ),
+            "crash": make_workflow(
+                "conversation.created",
+                [{"type": "leaky_test_step", "config": {"integration": "crm", "token": "{{ secrets.crm_token }}"}}],
+                name="crash",
+            ),
         }
         conversation = conversations.conversation_open(contact=contact, channel="web", subject="Leak test")
         drain()
-    return {"workflows": workflows, "conversation": conversation, "echo_action": echo_action,
-            "integrations": list(Integration.objects.all())}
+    return {
+        "workflows": workflows,
+        "conversation": conversation,
+        "echo_action": echo_action,
+        "integrations": list(Integration.objects.all()),
+    }
 
 
 def assert_clean(text: str, where: str) -> None:
@@ -126,8 +207,9 @@ def run_of(world, key: str) -> WorkflowRun:
 
 def test_the_workflows_really_used_the_secrets(world, httpserver):
     """Guard against a vacuous pass: the remote got every secret, and each run ended as designed."""
-    received = json.dumps([dict(request.headers) for request, _ in httpserver.log]) + \
-        json.dumps([request.get_data(as_text=True) for request, _ in httpserver.log])
+    received = json.dumps([dict(request.headers) for request, _ in httpserver.log]) + json.dumps(
+        [request.get_data(as_text=True) for request, _ in httpserver.log]
+    )
     for secret in (ENCODED_BASIC, BEARER_TOKEN, NAMED_SECRET, ACCESS_TOKEN_PREFIX):
         assert secret in received
     assert run_of(world, "succeeds").status == "succeeded", run_of(world, "succeeds").error
@@ -162,8 +244,9 @@ def test_no_secret_in_api_responses(world, manager_client):
         response = manager_client.get(url)
         assert response.status_code == 200, url
         assert_clean(response.content.decode(), url)
-    tested = manager_client.post(f"/api/custom-actions/{world['echo_action'].pk}/test/",
-                                 {"input": {"x": 1}}, format="json")
+    tested = manager_client.post(
+        f"/api/custom-actions/{world['echo_action'].pk}/test/", {"input": {"x": 1}}, format="json"
+    )
     assert tested.status_code == 200 and tested.json()["status_code"] == 200
     assert_clean(tested.content.decode(), "custom action test")
 
@@ -172,8 +255,11 @@ def test_no_secret_in_dry_runs(world, manager_client):
     for key in world["workflows"]:
         if key == "crash":
             continue  # its step type only exists inside the fixture
-        response = manager_client.post(f"/api/workflows/{world['workflows'][key].pk}/test/",
-                                       {"conversation": world["conversation"].pk}, format="json")
+        response = manager_client.post(
+            f"/api/workflows/{world['workflows'][key].pk}/test/",
+            {"conversation": world["conversation"].pk},
+            format="json",
+        )
         assert response.status_code == 200, response.content
         assert_clean(response.content.decode(), f"dry run of {key}")
 

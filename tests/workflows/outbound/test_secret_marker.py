@@ -5,6 +5,7 @@ filter, slice, method or loop over it fails the step, so a manager cannot read a
 (`|reverse`, `[0:6]`, `|lower`) that the exact-value masking of dry runs and run inputs would miss. Webhook signing
 secrets are encrypted at rest, with the integration secrets' keys, and still sign.
 """
+
 import base64
 import importlib
 import json
@@ -49,19 +50,32 @@ def api_key(db, httpserver):
 
 def header_step(url: str, value: str) -> dict:
     """A request through the integration "crm" (a step reads only the secrets of the integration it names)."""
-    return {"type": "http_request", "config": {"integration": "crm", ("path" if url.startswith("/") else "url"): url,
-                                               "method": "POST",
-                                               "headers": [{"key": "X-Key", "value": value}]}}
+    return {
+        "type": "http_request",
+        "config": {
+            "integration": "crm",
+            ("path" if url.startswith("/") else "url"): url,
+            "method": "POST",
+            "headers": [{"key": "X-Key", "value": value}],
+        },
+    }
 
 
 @pytest.mark.parametrize("template", TRANSFORMS.values(), ids=TRANSFORMS.keys())
 def test_a_dry_run_cannot_read_a_transformed_secret(api_key, manager_client, conversation, template):
-    created = manager_client.post("/api/workflows/", {
-        "name": "Leak", "trigger": {"type": "conversation.created", "config": {}},
-        "steps": [header_step("/x", template)]}, format="json")
+    created = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Leak",
+            "trigger": {"type": "conversation.created", "config": {}},
+            "steps": [header_step("/x", template)],
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.content
-    report = manager_client.post(f"/api/workflows/{created.json()['id']}/test/", {"conversation": conversation.pk},
-                                 format="json")
+    report = manager_client.post(
+        f"/api/workflows/{created.json()['id']}/test/", {"conversation": conversation.pk}, format="json"
+    )
     assert report.status_code == 200, report.content
     text = report.content.decode()
     assert not [form for form in readable_forms(SECRET) if form in text], text
@@ -69,8 +83,9 @@ def test_a_dry_run_cannot_read_a_transformed_secret(api_key, manager_client, con
     assert step["status"] == "failed" and "can only be used whole" in step["error"], step
 
 
-@pytest.mark.parametrize("template", [TRANSFORMS["reverse"], TRANSFORMS["slice"], TRANSFORMS["lower"]],
-                         ids=["reverse", "slice", "lower"])
+@pytest.mark.parametrize(
+    "template", [TRANSFORMS["reverse"], TRANSFORMS["slice"], TRANSFORMS["lower"]], ids=["reverse", "slice", "lower"]
+)
 def test_a_run_cannot_record_or_send_a_transformed_secret(api_key, make_workflow, contact, httpserver, template):
     httpserver.expect_request("/x").respond_with_data("{}", content_type="application/json")
     make_workflow("conversation.created", [header_step(httpserver.url_for("/x"), template)])
@@ -95,12 +110,12 @@ def test_a_whole_secret_goes_out_and_is_recorded_masked(api_key, make_workflow, 
     assert step.input["headers"] == [{"key": "X-Key", "value": "Bearer ****"}]
 
 
-def test_a_secret_joined_into_text_then_transformed_sends_nothing_readable(api_key, make_workflow, contact,
-                                                                           httpserver):
+def test_a_secret_joined_into_text_then_transformed_sends_nothing_readable(api_key, make_workflow, contact, httpserver):
     """Joining first (`~`) yields the opaque token; transforming that gives noise, never the secret."""
     httpserver.expect_request("/x").respond_with_data("{}", content_type="application/json")
-    make_workflow("conversation.created", [header_step(httpserver.url_for("/x"),
-                                                       "{{ (secrets.api_key ~ '')|reverse }}")])
+    make_workflow(
+        "conversation.created", [header_step(httpserver.url_for("/x"), "{{ (secrets.api_key ~ '')|reverse }}")]
+    )
     conversations.conversation_open(contact=contact, channel="web", subject="Noise")
     drain()
     [(request, _)] = httpserver.log
@@ -118,15 +133,21 @@ def database_text() -> str:
 
 
 def webhook_workflow(manager_client, url: str) -> dict:
-    created = manager_client.post("/api/workflows/", {
-        "name": "Hook", "status": "active", "trigger": {"type": "conversation.created", "config": {}},
-        "steps": [{"type": "webhook", "config": {"url": url, "secret": WEBHOOK_SECRET}}]}, format="json")
+    created = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Hook",
+            "status": "active",
+            "trigger": {"type": "conversation.created", "config": {}},
+            "steps": [{"type": "webhook", "config": {"url": url, "secret": WEBHOOK_SECRET}}],
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.content
     return created.json()
 
 
-def test_a_webhook_secret_is_encrypted_at_rest_and_still_signs(manager_client, contact, httpserver,
-                                                               allow_loopback):
+def test_a_webhook_secret_is_encrypted_at_rest_and_still_signs(manager_client, contact, httpserver, allow_loopback):
     httpserver.expect_request("/hook", method="POST").respond_with_data("", status=204)
     created = webhook_workflow(manager_client, httpserver.url_for("/hook"))
     assert created["steps"][0]["config"]["secret"] == WEBHOOK_SECRET  # shown once, by the save that set it

@@ -1,6 +1,7 @@
 """`slack` against a local fake Slack Web API: the chat.postMessage request exactly as Slack reads it (path, bearer
 token, JSON fields), Slack's `ok: false` errors failing the step, `ratelimited` and 5xx retried later with the same
 Idempotency-Key, and the SSRF guard applied to slack-sdk's requests and redirects."""
+
 import datetime as dt
 import json
 
@@ -8,9 +9,7 @@ import pytest
 from werkzeug import Response
 
 from conversations import clock
-from tests.support.runs import resume_after
-from tests.support.runs import drain
-from tests.support.runs import definition_errors, dry_run_context, only_run
+from tests.support.runs import definition_errors, drain, dry_run_context, only_run, resume_after
 from workflows.integrations import services as integrations
 from workflows.steps import step_types
 
@@ -44,8 +43,17 @@ def loopback_only(monkeypatch):
 
 
 def slack_step(**config):
-    return [{"type": "slack", "config": {"integration": "Slack", "channel": "#support",
-                                         "text": "New conversation: {{ conversation.subject }}", **config}}]
+    return [
+        {
+            "type": "slack",
+            "config": {
+                "integration": "Slack",
+                "channel": "#support",
+                "text": "New conversation: {{ conversation.subject }}",
+                **config,
+            },
+        }
+    ]
 
 
 def test_posts_chat_post_message_exactly_as_slack_expects(conversation, make_workflow, httpserver, slack):
@@ -58,10 +66,13 @@ def test_posts_chat_post_message_exactly_as_slack_expects(conversation, make_wor
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert request.headers["Content-Type"] == "application/json;charset=utf-8"
     assert request.headers["Idempotency-Key"]
-    assert json.loads(request.get_data()) == {"channel": "#support", "text": "New conversation: Printer on fire",
-                                              "icon_emoji": ":robot_face:", "mrkdwn": False}
-    assert run.steps.get().output == {"status_code": 200, "ok": True, "channel": "C024BE91L",
-                                      "ts": "1503435956.000247"}
+    assert json.loads(request.get_data()) == {
+        "channel": "#support",
+        "text": "New conversation: Printer on fire",
+        "icon_emoji": ":robot_face:",
+        "mrkdwn": False,
+    }
+    assert run.steps.get().output == {"status_code": 200, "ok": True, "channel": "C024BE91L", "ts": "1503435956.000247"}
 
 
 def test_icon_url_and_markdown_default(conversation, make_workflow, httpserver, slack):
@@ -75,8 +86,9 @@ def test_icon_url_and_markdown_default(conversation, make_workflow, httpserver, 
 
 def test_the_integration_base_url_wins_over_the_setting(conversation, make_workflow, httpserver, settings):
     settings.HELPDESK_SLACK_BASE_URL = "https://slack.invalid/api/"
-    integrations.integration_save(name="Slack", base_url=httpserver.url_for("/enterprise/api"),
-                                  auth={"type": "bearer", "token": TOKEN})
+    integrations.integration_save(
+        name="Slack", base_url=httpserver.url_for("/enterprise/api"), auth={"type": "bearer", "token": TOKEN}
+    )
     httpserver.expect_request("/enterprise/api/chat.postMessage").respond_with_json(POSTED)
     workflow = make_workflow("conversation.created", slack_step())
     drain()
@@ -94,8 +106,11 @@ def test_a_slack_error_fails_the_step_with_slack_s_error(conversation, make_work
 
 
 def test_ratelimited_is_retried_after_retry_after_with_the_same_key(conversation, make_workflow, httpserver, slack):
-    limited = Response(json.dumps({"ok": False, "error": "ratelimited"}), status=429,
-                       headers={"Retry-After": "30", "Content-Type": "application/json"})
+    limited = Response(
+        json.dumps({"ok": False, "error": "ratelimited"}),
+        status=429,
+        headers={"Retry-After": "30", "Content-Type": "application/json"},
+    )
     httpserver.expect_ordered_request("/api/chat.postMessage").respond_with_response(limited)
     httpserver.expect_ordered_request("/api/chat.postMessage").respond_with_json(POSTED)
     workflow = make_workflow("conversation.created", slack_step())
@@ -133,7 +148,8 @@ def test_the_ssrf_guard_applies_to_slack(conversation, make_workflow, settings, 
 
 def test_a_redirect_into_a_private_address_is_refused(conversation, make_workflow, httpserver, slack, loopback_only):
     httpserver.expect_request("/api/chat.postMessage").respond_with_response(
-        Response("", status=302, headers={"Location": "http://10.0.0.7/api/chat.postMessage"}))
+        Response("", status=302, headers={"Location": "http://10.0.0.7/api/chat.postMessage"})
+    )
     workflow = make_workflow("conversation.created", slack_step())
     drain()
     run = only_run(workflow)
@@ -151,7 +167,8 @@ def test_an_integration_without_bearer_auth_fails_clearly(conversation, make_wor
 
 def test_the_token_never_reaches_the_run_log(conversation, make_workflow, httpserver, slack):
     httpserver.expect_request("/api/chat.postMessage").respond_with_json(
-        {"ok": False, "error": "invalid_auth", "echo": TOKEN})
+        {"ok": False, "error": "invalid_auth", "echo": TOKEN}
+    )
     workflow = make_workflow("conversation.created", slack_step(text="token {{ secrets.missing }}"))
     drain()
     run = only_run(workflow)
@@ -167,15 +184,21 @@ def test_dry_run_describes_the_post_without_sending(conversation, httpserver, sl
     assert TOKEN not in json.dumps(description)
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"channel": "#a", "text": "x"}, "steps[0].config.integration"),
-    ({"integration": "Slack", "text": "x"}, "steps[0].config.channel"),
-    ({"integration": "Slack", "channel": "#a"}, "steps[0].config.text"),
-    ({"integration": "Slack", "channel": "#a", "text": "x", "icon_emoji": "robot"}, "steps[0].config.icon_emoji"),
-    ({"integration": "Slack", "channel": "#a", "text": "x", "icon_url": "ftp://x/y.png"}, "steps[0].config.icon_url"),
-    ({"integration": "Slack", "channel": "#a", "text": "x", "use_markdown": "yes"}, "steps[0].config.use_markdown"),
-    ({"integration": "Slack", "channel": "#a", "text": "{{ broken"}, "steps[0].config.text"),
-    ({"integration": "Slack", "channel": "#a", "text": "x", "mrkdwn": True}, "steps[0].config"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"channel": "#a", "text": "x"}, "steps[0].config.integration"),
+        ({"integration": "Slack", "text": "x"}, "steps[0].config.channel"),
+        ({"integration": "Slack", "channel": "#a"}, "steps[0].config.text"),
+        ({"integration": "Slack", "channel": "#a", "text": "x", "icon_emoji": "robot"}, "steps[0].config.icon_emoji"),
+        (
+            {"integration": "Slack", "channel": "#a", "text": "x", "icon_url": "ftp://x/y.png"},
+            "steps[0].config.icon_url",
+        ),
+        ({"integration": "Slack", "channel": "#a", "text": "x", "use_markdown": "yes"}, "steps[0].config.use_markdown"),
+        ({"integration": "Slack", "channel": "#a", "text": "{{ broken"}, "steps[0].config.text"),
+        ({"integration": "Slack", "channel": "#a", "text": "x", "mrkdwn": True}, "steps[0].config"),
+    ],
+)
 def test_bad_configs_are_named_by_key(config, key):
     assert key in definition_errors({"type": "slack", "config": config})

@@ -5,6 +5,7 @@ Names are resolved by a resolver that parses numeric forms with the C library (A
 leaves the machine) and maps the few test host names from a table, so the decimal/octal/hex spellings are checked
 exactly as getaddrinfo reads them in production.
 """
+
 import socket
 
 import pytest
@@ -102,8 +103,9 @@ def test_allowlisted_loopback_server_is_reached(settings, httpserver):
     assert response.json() == {"fine": True}
 
 
-@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/",
-                                    "http://2130706433/"])
+@pytest.mark.parametrize(
+    "target", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://2130706433/"]
+)
 def test_redirect_into_a_forbidden_address_is_refused(settings, httpserver, target):
     """The first hop is an allowlisted local server; its redirect inward is checked and refused, not followed."""
     settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
@@ -118,8 +120,7 @@ def test_redirect_into_a_forbidden_address_is_refused(settings, httpserver, targ
 
     session.request = recording
     with pytest.raises(BlockedDestination):
-        send(OutboundRequest(method="GET", url=httpserver.url_for("/jump")), session=session,
-             resolver=offline_resolver)
+        send(OutboundRequest(method="GET", url=httpserver.url_for("/jump")), session=session, resolver=offline_resolver)
     assert seen == [httpserver.url_for("/jump")]
 
 
@@ -167,8 +168,15 @@ def test_credentials_do_not_follow_a_redirect_to_another_host(settings, httpserv
     elsewhere = f"http://127.0.0.1:{httpserver.port}/elsewhere"
     httpserver.expect_request("/start").respond_with_data("", status=307, headers={"Location": elsewhere})
     httpserver.expect_request("/elsewhere").respond_with_json({"ok": True})
-    send(OutboundRequest(method="POST", url=httpserver.url_for("/start"), json_body={"a": 1},
-                         headers={"Authorization": "Bearer s3cr3t-token", "X-Api-Key": "k-123456"}), key="idem-1")
+    send(
+        OutboundRequest(
+            method="POST",
+            url=httpserver.url_for("/start"),
+            json_body={"a": 1},
+            headers={"Authorization": "Bearer s3cr3t-token", "X-Api-Key": "k-123456"},
+        ),
+        key="idem-1",
+    )
     (first, _), (second, _) = httpserver.log
     assert first.headers["Authorization"] == "Bearer s3cr3t-token"
     assert "Authorization" not in second.headers and "X-Api-Key" not in second.headers
@@ -184,16 +192,24 @@ def test_credentials_follow_a_redirect_on_the_same_host(settings, httpserver):
 
 
 def test_oauth_token_endpoint_redirect_is_not_followed(settings, httpserver, db):
-    from workflows.integrations.services import integration_save
     from workflows.integrations.auth import oauth_access_token
+    from workflows.integrations.services import integration_save
     from workflows.outbound.client import OutboundError as TokenError
 
     settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
     httpserver.expect_request("/token").respond_with_data(
-        "", status=307, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
-    integration = integration_save(name="CRM", base_url=httpserver.url_for("/"), auth={
-        "type": "oauth2_client_credentials", "client_id": "cid", "client_secret": "csecret-123",
-        "token_url": httpserver.url_for("/token")})
+        "", status=307, headers={"Location": "http://169.254.169.254/latest/meta-data/"}
+    )
+    integration = integration_save(
+        name="CRM",
+        base_url=httpserver.url_for("/"),
+        auth={
+            "type": "oauth2_client_credentials",
+            "client_id": "cid",
+            "client_secret": "csecret-123",
+            "token_url": httpserver.url_for("/token"),
+        },
+    )
     with pytest.raises(TokenError):
         oauth_access_token(integration)
     assert len(httpserver.log) == 1

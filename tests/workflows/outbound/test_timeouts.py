@@ -1,6 +1,7 @@
 """Every outbound step retries a call that timed out, later and under the same key, and succeeds when the remote
 side answers in time: one test for `http_request`, `webhook` and `slack` (the one outbound client and its retry
 policy). The remote side holds its first answer until the caller has given up, then lets it go; nothing sleeps."""
+
 import base64
 import json
 
@@ -8,8 +9,7 @@ import pytest
 from werkzeug import Response
 
 from tests.support.remote import HeldFirstAnswer
-from tests.support.runs import only_run, resume_after
-from tests.support.runs import drain
+from tests.support.runs import drain, only_run, resume_after
 from workflows.integrations import services as integrations
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
@@ -45,8 +45,10 @@ def test_a_timed_out_call_is_retried_under_the_same_key(step, conversation, make
     if step == "slack":
         settings.HELPDESK_SLACK_BASE_URL = httpserver.url_for("/api/")
         integrations.integration_save(name="Slack", auth={"type": "bearer", "token": "xoxb-1234-5678-secret"})
-    remote = HeldFirstAnswer(lambda: Response(json.dumps(answer), content_type="application/json"),
-                             key=lambda request: request.headers.get(key_header, ""))
+    remote = HeldFirstAnswer(
+        lambda: Response(json.dumps(answer), content_type="application/json"),
+        key=lambda request: request.headers.get(key_header, ""),
+    )
     httpserver.expect_request(path, method="POST").respond_with_handler(remote)
     workflow = make_workflow("conversation.created", [definition(httpserver.url_for(path))])
     drain()

@@ -1,6 +1,7 @@
 """The `transcribe` step and its speech backends: offline pocketsphinx on real speech (a committed WAV, and one made
 with espeak-ng at test time), the cloud backend against a local fake of a Google-Speech-style API (exact request
 JSON, retries, errors), bad audio failing the step with a reason, and the definition checks."""
+
 import base64
 import datetime as dt
 import shutil
@@ -14,10 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conversations import clock, services
 from conversations.models import Message, Transcript
 from tests.infra.plugin import require_service
-from tests.support.runs import drain
-from tests.support.runs import definition_errors, only_run
-from workflows.integrations import speech
+from tests.support.runs import definition_errors, drain, only_run
 from workflows.engine.sweep import resume_due_runs
+from workflows.integrations import speech
 
 SAMPLE_WAV = Path(__file__).resolve().parents[2] / "data" / "printer_broken.wav"  # espeak-ng: "My printer is broken."
 RECOGNIZE = "/v1/speech:recognize"
@@ -31,8 +31,11 @@ def sample_pcm() -> bytes:
 def spoken_wav(tmp_path: Path, text: str) -> bytes:
     """Speech synthesised now with espeak-ng, left at espeak's own 22 kHz so the step has to convert it."""
     tools = {name: shutil.which(name) for name in ("espeak-ng", "sox")}
-    require_service("espeak-ng and sox", all(tools.values()),
-                    f"missing: {', '.join(name for name, path in tools.items() if not path)}")
+    require_service(
+        "espeak-ng and sox",
+        all(tools.values()),
+        f"missing: {', '.join(name for name, path in tools.items() if not path)}",
+    )
     target = tmp_path / "spoken.wav"
     subprocess.run([tools["espeak-ng"], "-v", "en-us+f2", "-s", "130", "-w", str(target), text], check=True)
     return target.read_bytes()
@@ -44,8 +47,9 @@ def phone_call(contact):
 
 
 def attach(conversation, data: bytes, name: str = "call.wav", content_type: str = "audio/wav"):
-    return services.recording_attach(conversation=conversation,
-                                     file=SimpleUploadedFile(name, data, content_type=content_type))
+    return services.recording_attach(
+        conversation=conversation, file=SimpleUploadedFile(name, data, content_type=content_type)
+    )
 
 
 def transcribe_workflow(make_workflow, **config):
@@ -86,8 +90,9 @@ def test_a_recording_longer_than_the_segment_limit_is_transcribed_in_full(settin
 
 def test_embedded_backend_refuses_a_language_it_has_no_model_for():
     with pytest.raises(speech.SpeechError, match="English only"):
-        speech.get_backend("pocketsphinx").transcribe(speech.Audio(pcm=sample_pcm()),
-                                                      speech.TranscriptionOptions(language="de-DE"))
+        speech.get_backend("pocketsphinx").transcribe(
+            speech.Audio(pcm=sample_pcm()), speech.TranscriptionOptions(language="de-DE")
+        )
 
 
 # Bad audio -----------------------------------------------------------------------------------------------------
@@ -135,17 +140,29 @@ def cloud(settings, httpserver, allow_loopback):
 
 def test_cloud_backend_sends_a_google_style_recognize_request(phone_call, make_workflow, cloud):
     expected = {
-        "config": {"encoding": "LINEAR16", "sampleRateHertz": 16000, "audioChannelCount": 1,
-                   "languageCode": "en-GB", "model": "phone_call", "useEnhanced": True},
+        "config": {
+            "encoding": "LINEAR16",
+            "sampleRateHertz": 16000,
+            "audioChannelCount": 1,
+            "languageCode": "en-GB",
+            "model": "phone_call",
+            "useEnhanced": True,
+        },
         "audio": {"content": base64.b64encode(sample_pcm()).decode("ascii")},
     }
-    cloud.expect_oneshot_request(RECOGNIZE, method="POST", json=expected,
-                                 headers={"X-Goog-Api-Key": "speech-api-key-1"}).respond_with_json({"results": [
-                                     {"alternatives": [{"transcript": "my printer is broken", "confidence": 0.93}]},
-                                     {"alternatives": [{"transcript": " please call me back"}]},
-                                 ]})
-    workflow = transcribe_workflow(make_workflow, backend="cloud", language="en-GB", model="phone_call",
-                                   enhanced=True, save_as="call_text")
+    cloud.expect_oneshot_request(
+        RECOGNIZE, method="POST", json=expected, headers={"X-Goog-Api-Key": "speech-api-key-1"}
+    ).respond_with_json(
+        {
+            "results": [
+                {"alternatives": [{"transcript": "my printer is broken", "confidence": 0.93}]},
+                {"alternatives": [{"transcript": " please call me back"}]},
+            ]
+        }
+    )
+    workflow = transcribe_workflow(
+        make_workflow, backend="cloud", language="en-GB", model="phone_call", enhanced=True, save_as="call_text"
+    )
     recording = attach(phone_call, SAMPLE_WAV.read_bytes())
     drain()
     cloud.check_assertions()
@@ -153,7 +170,10 @@ def test_cloud_backend_sends_a_google_style_recognize_request(phone_call, make_w
     assert run.status == "succeeded", run.error
     transcript = Transcript.objects.get(recording=recording)
     assert (transcript.text, transcript.backend, transcript.language) == (
-        "my printer is broken please call me back", "cloud", "en-GB")
+        "my printer is broken please call me back",
+        "cloud",
+        "en-GB",
+    )
     assert run.variables["call_text"] == transcript.text
     request, _ = cloud.log[0]
     assert request.headers["Idempotency-Key"]
@@ -179,7 +199,8 @@ def test_cloud_backend_retries_a_503_with_the_same_idempotency_key(phone_call, m
 
 def test_cloud_backend_rejection_fails_the_step_with_status_and_body(phone_call, make_workflow, cloud):
     cloud.expect_oneshot_request(RECOGNIZE).respond_with_json(
-        {"error": {"code": 400, "message": "Invalid recognition 'config': bad language code."}}, status=400)
+        {"error": {"code": 400, "message": "Invalid recognition 'config': bad language code."}}, status=400
+    )
     workflow = transcribe_workflow(make_workflow, backend="cloud", language="xx-XX")
     attach(phone_call, SAMPLE_WAV.read_bytes())
     drain()
@@ -188,8 +209,9 @@ def test_cloud_backend_rejection_fails_the_step_with_status_and_body(phone_call,
     assert step.output["status_code"] == 400 and not Transcript.objects.exists()
 
 
-def test_cloud_backend_to_a_private_address_is_refused_without_allowlist(phone_call, make_workflow, settings,
-                                                                          no_sockets):
+def test_cloud_backend_to_a_private_address_is_refused_without_allowlist(
+    phone_call, make_workflow, settings, no_sockets
+):
     settings.HELPDESK_SPEECH_CLOUD_URL = "http://10.0.0.8:8080"
     settings.HELPDESK_OUTBOUND_ALLOWLIST = []
     workflow = transcribe_workflow(make_workflow, backend="cloud")
@@ -204,23 +226,34 @@ def test_cloud_backend_to_a_private_address_is_refused_without_allowlist(phone_c
 
 @pytest.mark.parametrize("trigger", ["message.created", "conversation.created", "manual", "schedule"])
 def test_transcribe_is_refused_under_any_other_trigger(trigger):
-    errors = definition_errors({"type": "add_tag", "config": {"tags": ["x"]}}, {"type": "transcribe", "config": {}},
-                               trigger=trigger)
+    errors = definition_errors(
+        {"type": "add_tag", "config": {"tags": ["x"]}}, {"type": "transcribe", "config": {}}, trigger=trigger
+    )
     assert "recording.uploaded" in " ".join(errors["steps[1].config"])
 
 
 def test_transcribe_is_refused_over_the_api_with_the_step_named(manager_client):
-    response = manager_client.post("/api/workflows/", {
-        "name": "Transcribe chats", "trigger": {"type": "message.created", "config": {}},
-        "steps": [{"type": "transcribe", "config": {"language": "en-US"}}],
-    }, format="json")
+    response = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Transcribe chats",
+            "trigger": {"type": "message.created", "config": {}},
+            "steps": [{"type": "transcribe", "config": {"language": "en-US"}}],
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert "steps[0].config" in str(response.json())
 
 
 def test_transcribe_under_recording_uploaded_is_valid():
-    assert definition_errors({"type": "transcribe", "config": {"language": "en-US", "model": "phone_call",
-                                                               "enhanced": True}}, trigger="recording.uploaded") == {}
+    assert (
+        definition_errors(
+            {"type": "transcribe", "config": {"language": "en-US", "model": "phone_call", "enhanced": True}},
+            trigger="recording.uploaded",
+        )
+        == {}
+    )
 
 
 def test_a_language_the_embedded_backend_lacks_is_refused_unless_the_cloud_is_chosen():
@@ -231,13 +264,16 @@ def test_a_language_the_embedded_backend_lacks_is_refused_unless_the_cloud_is_ch
     assert definition_errors(cloud, trigger="recording.uploaded") == {}
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"language": "english please"}, "steps[0].config.language"),
-    ({"model": "phone call; drop"}, "steps[0].config.model"),
-    ({"enhanced": "yes"}, "steps[0].config.enhanced"),
-    ({"backend": "whisper"}, "steps[0].config.backend"),
-    ({"speaker": 2}, "steps[0].config"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"language": "english please"}, "steps[0].config.language"),
+        ({"model": "phone call; drop"}, "steps[0].config.model"),
+        ({"enhanced": "yes"}, "steps[0].config.enhanced"),
+        ({"backend": "whisper"}, "steps[0].config.backend"),
+        ({"speaker": 2}, "steps[0].config"),
+    ],
+)
 def test_bad_transcribe_config_is_refused_by_key(config, key):
     errors = definition_errors({"type": "transcribe", "config": config}, trigger="recording.uploaded")
     assert key in errors
@@ -246,13 +282,22 @@ def test_bad_transcribe_config_is_refused_by_key(config, key):
 def test_dry_run_describes_the_transcription_without_doing_it(manager_client, phone_call, make_workflow):
     workflow = transcribe_workflow(make_workflow, model="phone_call")
     recording = attach(phone_call, SAMPLE_WAV.read_bytes())
-    response = manager_client.post(f"/api/workflows/{workflow.pk}/test/", {
-        "conversation": phone_call.pk, "event": {"payload": {"recording_id": recording.pk}}}, format="json")
+    response = manager_client.post(
+        f"/api/workflows/{workflow.pk}/test/",
+        {"conversation": phone_call.pk, "event": {"payload": {"recording_id": recording.pk}}},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     step = response.json()["steps"][0]
     assert step["status"] == "would_run"
-    assert step["output"] == {"would": "Transcribe recording", "recording_id": recording.pk, "backend": "pocketsphinx",
-                              "language": "en-US", "model": "phone_call", "enhanced": False}
+    assert step["output"] == {
+        "would": "Transcribe recording",
+        "recording_id": recording.pk,
+        "backend": "pocketsphinx",
+        "language": "en-US",
+        "model": "phone_call",
+        "enhanced": False,
+    }
     assert not Transcript.objects.exists() and not Message.objects.filter(internal=True).exists()
 
 
@@ -270,9 +315,11 @@ def test_a_resumed_step_reuses_the_transcript_an_earlier_attempt_stored(db, monk
     contact = conversation_services.contact_create(name="Caller", phone="+14155550100")
     conversation = conversation_services.conversation_open(contact=contact, channel="phone", subject="Call")
     recording = conversation_services.recording_attach(
-        conversation=conversation, file=SimpleUploadedFile("call.wav", b"RIFF....", content_type="audio/wav"))
-    earlier = conversation_services.transcript_create(recording=recording, text="my printer is broken",
-                                                      language="en-US", backend="pocketsphinx")
+        conversation=conversation, file=SimpleUploadedFile("call.wav", b"RIFF....", content_type="audio/wav")
+    )
+    earlier = conversation_services.transcript_create(
+        recording=recording, text="my printer is broken", language="en-US", backend="pocketsphinx"
+    )
 
     class StepRunStandIn:
         pk, attempts, output = 7, 2, {"transcript_id": earlier.pk}

@@ -1,6 +1,7 @@
 """`webhook` against a real local receiver: the event envelope (docs/api.md), Standard Webhooks signatures verified on
 the receiving side (recomputed here from the documented scheme, not with our signing code), retries that repeat the same
 webhook-id and Idempotency-Key, the generated `whsec_` secret, the Zapier/Make presets and secret masking."""
+
 import base64
 import hashlib
 import hmac
@@ -10,9 +11,7 @@ import pytest
 from werkzeug import Response
 
 from conversations import clock, services
-from tests.support.runs import resume_after
-from tests.support.runs import drain
-from tests.support.runs import definition_errors, dry_run_context, only_run
+from tests.support.runs import definition_errors, drain, dry_run_context, only_run, resume_after
 from workflows.integrations import services as integrations
 from workflows.services import workflow_definition
 from workflows.steps import step_types
@@ -111,8 +110,9 @@ def test_the_secret_never_reaches_the_run_log_or_the_dry_run(conversation, make_
     assert step.input["secret"] == "****"
     recorded = json.dumps([step.input, step.output, step.error, only_run(workflow).error])
     assert SECRET not in recorded and SECRET[6:] not in recorded
-    description = step_types.get("webhook").describe(webhook("https://example.com/h")[0]["config"],
-                                                     dry_run_context(conversation))
+    description = step_types.get("webhook").describe(
+        webhook("https://example.com/h")[0]["config"], dry_run_context(conversation)
+    )
     assert SECRET not in json.dumps(description)
     assert {"webhook-id", "webhook-signature"} <= set(description["headers"])
 
@@ -121,40 +121,53 @@ def test_a_webhook_reads_no_integration_secret(manager_client, httpserver):
     """A webhook names no integration, so it may read none of their secrets (its signing secret is its own,
     write-only key): `{{ secrets.* }}` is refused on save, naming the step and key."""
     integrations.integration_save(name="Hooks", secrets={"hook_secret": SECRET})
-    response = manager_client.post("/api/workflows/", {
-        "name": "Hook", "trigger": {"type": "conversation.created", "config": {}},
-        "steps": webhook(httpserver.url_for("/hook"), secret="{{ secrets.hook_secret }}")}, format="json")
+    response = manager_client.post(
+        "/api/workflows/",
+        {
+            "name": "Hook",
+            "trigger": {"type": "conversation.created", "config": {}},
+            "steps": webhook(httpserver.url_for("/hook"), secret="{{ secrets.hook_secret }}"),
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert "names an integration" in str(response.json()["steps[0].config.secret"])
 
 
 def test_dry_run_sends_nothing(conversation, httpserver, no_sockets):
-    description = step_types.get("webhook").describe(webhook(httpserver.url_for("/hook"))[0]["config"],
-                                                     dry_run_context(conversation))
+    description = step_types.get("webhook").describe(
+        webhook(httpserver.url_for("/hook"))[0]["config"], dry_run_context(conversation)
+    )
     assert description["url"] == httpserver.url_for("/hook")
     assert description["envelope"]["data"]["conversation"]["id"] == conversation.pk
     assert httpserver.log == []
 
 
-@pytest.mark.parametrize(("preset", "url"), [
-    ("zapier", "https://hooks.zapier.com/hooks/catch/123/abc/"),
-    ("make", "https://hook.eu1.make.com/abcdef"),
-    ("generic", "https://example.com/anything"),
-])
+@pytest.mark.parametrize(
+    ("preset", "url"),
+    [
+        ("zapier", "https://hooks.zapier.com/hooks/catch/123/abc/"),
+        ("make", "https://hook.eu1.make.com/abcdef"),
+        ("generic", "https://example.com/anything"),
+    ],
+)
 def test_presets_accept_their_hook_urls(preset, url):
     assert definition_errors({"type": "webhook", "config": {"url": url, "preset": preset}}) == {}
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"url": "https://example.com/h", "preset": "zapier"}, "steps[0].config.url"),
-    ({"url": "https://hooks.zapier.com.evil.example/h", "preset": "zapier"}, "steps[0].config.url"),
-    ({"url": "https://example.com/h", "preset": "make"}, "steps[0].config.url"),
-    ({"url": "ftp://example.com/h"}, "steps[0].config.url"),
-    ({"url": "https://example.com/h", "secret": "plain-text"}, "steps[0].config.secret"),
-    ({"url": "https://example.com/h", "secret": "whsec_not base64!"}, "steps[0].config.secret"),
-    ({"url": "https://example.com/h", "preset": "ifttt"}, "steps[0].config.preset"),
-    ({"secret": SECRET}, "steps[0].config.url"),
-    ({"url": "https://example.com/h", "extra": 1}, "steps[0].config"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"url": "https://example.com/h", "preset": "zapier"}, "steps[0].config.url"),
+        ({"url": "https://hooks.zapier.com.evil.example/h", "preset": "zapier"}, "steps[0].config.url"),
+        ({"url": "https://example.com/h", "preset": "make"}, "steps[0].config.url"),
+        ({"url": "ftp://example.com/h"}, "steps[0].config.url"),
+        ({"url": "https://example.com/h", "secret": "plain-text"}, "steps[0].config.secret"),
+        ({"url": "https://example.com/h", "secret": "whsec_not base64!"}, "steps[0].config.secret"),
+        ({"url": "https://example.com/h", "preset": "ifttt"}, "steps[0].config.preset"),
+        ({"secret": SECRET}, "steps[0].config.url"),
+        ({"url": "https://example.com/h", "extra": 1}, "steps[0].config"),
+    ],
+)
 def test_bad_configs_are_named_by_key(config, key):
     assert key in definition_errors({"type": "webhook", "config": config})

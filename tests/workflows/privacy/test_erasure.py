@@ -2,6 +2,7 @@
 into tickets, replies, outbound requests and run logs, surveys, recordings, files, mail headers, the admin history)
 is erased by `POST /api/contacts/{id}/erase/`, and a scan of every column of every table finds none of its values
 afterwards, while the anonymised facts (statuses, counts, scores, times) stay."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,65 +47,103 @@ def crm(httpserver, settings):
 def seed(manager, agent, crm) -> Contact:
     """The canary's data through every door: API, workflow steps, records, files, mail headers, admin history."""
     api = client_for(manager)
-    assert api.post("/api/workflows/", {
-        "name": "Copy the customer everywhere", "status": "active",
-        "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-        "steps": [
-            {"type": "create_ticket", "config": {"title": "Call back {{ contact.name }}",
-                                                 "description": "{{ message.body }}"}},
-            {"type": "auto_reply", "config": {"text": "Hello {{ contact.name }}, we got it."}},
-            {"type": "set_variable", "config": {"name": "phone", "value": "{{ contact.phone }}"}},
-            {"type": "http_request", "config": {"url": crm.url_for("/contacts"), "method": "POST",
-                                                "values": [{"key": "email", "value": "{{ contact.email }}"}],
-                                                "save_as": "crm"}},
-        ]}, format="json").status_code == 201
-    contact_id = api.post("/api/contacts/", {"name": NAME, "email": EMAIL, "phone": PHONE,
-                                             "attributes": {"nickname": "Zeb Quixotic"}}, format="json").json()["id"]
-    conversation_id = api.post("/api/conversations/", {"contact": contact_id, "channel": "email",
-                                                       "subject": f"Order of {NAME}"}, format="json").json()["id"]
-    assert api.post(f"/api/conversations/{conversation_id}/messages/", {
-        "body": f"I am {NAME}, call me on {PHONE} or {EMAIL}", "sender_type": "customer"},
-        format="json").status_code == 201
+    assert (
+        api.post(
+            "/api/workflows/",
+            {
+                "name": "Copy the customer everywhere",
+                "status": "active",
+                "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+                "steps": [
+                    {
+                        "type": "create_ticket",
+                        "config": {"title": "Call back {{ contact.name }}", "description": "{{ message.body }}"},
+                    },
+                    {"type": "auto_reply", "config": {"text": "Hello {{ contact.name }}, we got it."}},
+                    {"type": "set_variable", "config": {"name": "phone", "value": "{{ contact.phone }}"}},
+                    {
+                        "type": "http_request",
+                        "config": {
+                            "url": crm.url_for("/contacts"),
+                            "method": "POST",
+                            "values": [{"key": "email", "value": "{{ contact.email }}"}],
+                            "save_as": "crm",
+                        },
+                    },
+                ],
+            },
+            format="json",
+        ).status_code
+        == 201
+    )
+    contact_id = api.post(
+        "/api/contacts/",
+        {"name": NAME, "email": EMAIL, "phone": PHONE, "attributes": {"nickname": "Zeb Quixotic"}},
+        format="json",
+    ).json()["id"]
+    conversation_id = api.post(
+        "/api/conversations/", {"contact": contact_id, "channel": "email", "subject": f"Order of {NAME}"}, format="json"
+    ).json()["id"]
+    assert (
+        api.post(
+            f"/api/conversations/{conversation_id}/messages/",
+            {"body": f"I am {NAME}, call me on {PHONE} or {EMAIL}", "sender_type": "customer"},
+            format="json",
+        ).status_code
+        == 201
+    )
     agent_api = client_for(agent)
-    agent_api.post(f"/api/conversations/{conversation_id}/messages/",
-                   {"body": f"Dear Zebulon, noted {PHONE}.", "sender_type": "agent"}, format="json")
-    agent_api.post(f"/api/conversations/{conversation_id}/messages/",
-                   {"body": "Quixotic is a VIP", "sender_type": "agent", "internal": True}, format="json")
+    agent_api.post(
+        f"/api/conversations/{conversation_id}/messages/",
+        {"body": f"Dear Zebulon, noted {PHONE}.", "sender_type": "agent"},
+        format="json",
+    )
+    agent_api.post(
+        f"/api/conversations/{conversation_id}/messages/",
+        {"body": "Quixotic is a VIP", "sender_type": "agent", "internal": True},
+        format="json",
+    )
     api.patch(f"/api/contacts/{contact_id}/", {"attributes": {"crm_note": f"{NAME} prefers mail"}}, format="json")
     drain()
 
     conversation = Conversation.objects.get(pk=conversation_id)
     survey = services.survey_create(conversation=conversation, question="How did we do?")
     services.survey_answer(survey=survey, score=5, comment="Zebulon loved it")
-    recording = services.recording_attach(conversation=conversation, file=SimpleUploadedFile(
-        "call.wav", b"RIFF-quixotic", content_type="audio/wav"))
-    services.transcript_create(recording=recording, text="this is zebulon speaking", language="en-US",
-                               backend="test")
+    recording = services.recording_attach(
+        conversation=conversation, file=SimpleUploadedFile("call.wav", b"RIFF-quixotic", content_type="audio/wav")
+    )
+    services.transcript_create(recording=recording, text="this is zebulon speaking", language="en-US", backend="test")
     # Mail: a reply by email through the inbound endpoint (addresses, subject, raw source, a file) threads in.
     from inboxes.services import inbox_create
 
     inbox, token = inbox_create(name="Support mail", channel="email", address="help@example.com")
     Conversation.objects.filter(pk=conversation_id).update(inbox=inbox)
     tag = f"[#{conversation_id}]"
-    mail = (f"From: {NAME} <{EMAIL}>\r\nTo: help@example.com\r\nCc: {EMAIL}\r\n"
-            f"Subject: Re: Order of {NAME} {tag}\r\nMessage-ID: <m1@canary.example>\r\n"
-            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
-            f"Content-Type: text/plain\r\n\r\nIt is {NAME} again, {PHONE}.\r\n--b\r\n"
-            "Content-Type: text/plain\r\nContent-Disposition: attachment; filename=zebulon-id.txt\r\n\r\n"
-            f"{NAME} passport\r\n--b--\r\n").encode()
+    mail = (
+        f"From: {NAME} <{EMAIL}>\r\nTo: help@example.com\r\nCc: {EMAIL}\r\n"
+        f"Subject: Re: Order of {NAME} {tag}\r\nMessage-ID: <m1@canary.example>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        f"Content-Type: text/plain\r\n\r\nIt is {NAME} again, {PHONE}.\r\n--b\r\n"
+        "Content-Type: text/plain\r\nContent-Disposition: attachment; filename=zebulon-id.txt\r\n\r\n"
+        f"{NAME} passport\r\n--b--\r\n"
+    ).encode()
     inbound = APIClient()
     inbound.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     answer = inbound.post(f"/api/inboxes/{inbox.pk}/inbound/", data=mail, content_type="message/rfc822")
     assert answer.status_code == 202 and answer.json()["conversation"] == conversation_id, answer.content
     # A mention in a note notifies an agent with an excerpt; a saved view searches for the customer.
-    agent_api.post(f"/api/conversations/{conversation_id}/messages/",
-                   {"body": f"@{manager.username} Zebulon called again", "sender_type": "agent", "internal": True},
-                   format="json")
-    agent_api.post("/api/views/", {"name": "Zebulon's", "filters": {"search": "Zebulon"}, "shared_with": "me"},
-                   format="json")
+    agent_api.post(
+        f"/api/conversations/{conversation_id}/messages/",
+        {"body": f"@{manager.username} Zebulon called again", "sender_type": "agent", "internal": True},
+        format="json",
+    )
+    agent_api.post(
+        "/api/views/", {"name": "Zebulon's", "filters": {"search": "Zebulon"}, "shared_with": "me"}, format="json"
+    )
     contact = Contact.objects.get(pk=contact_id)
-    LogEntry.objects.log_actions(user_id=manager.pk, queryset=[contact], action_flag=CHANGE,
-                                 change_message=f"Changed {NAME}", single_object=True)
+    LogEntry.objects.log_actions(
+        user_id=manager.pk, queryset=[contact], action_flag=CHANGE, change_message=f"Changed {NAME}", single_object=True
+    )
     drain()
     return contact
 
@@ -114,8 +153,7 @@ def test_erasure_leaves_no_copy_of_the_contact_in_any_table(manager, agent, crm,
     assert "conversations_contact.name" in every_value_naming_the_canary()  # the scan sees the canary before
     assert Notification.objects.exists() and SavedView.objects.exists()
     assert Attachment.objects.get().filename == "zebulon-id.txt"
-    assert StepRun.objects.filter(run__conversation__contact=contact, type="http_request",
-                                  status="succeeded").exists()
+    assert StepRun.objects.filter(run__conversation__contact=contact, type="http_request", status="succeeded").exists()
     stored = [attachment.file.path for attachment in Attachment.objects.all()]
     messages_before = Message.objects.filter(conversation__contact=contact).count()
 
@@ -136,7 +174,11 @@ def test_erasure_leaves_no_copy_of_the_contact_in_any_table(manager, agent, crm,
     assert audit.payload["contact"] == contact.pk and audit.payload["messages"] == messages_before
     contact.refresh_from_db()
     assert (contact.name, contact.email, contact.phone, contact.attributes) == (
-        f"Erased contact {contact.pk}", "", "", {})
+        f"Erased contact {contact.pk}",
+        "",
+        "",
+        {},
+    )
 
 
 def test_agents_may_not_erase(agent, contact):

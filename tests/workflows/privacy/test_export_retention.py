@@ -1,5 +1,6 @@
 """Export (GDPR Art. 20): everything held about a contact as one streamed JSON document; retention: the sweep
 erases conversations closed longer than HELPDESK_RETENTION_DAYS ago, and only those."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,9 @@ from workflows.engine.sweep import sweep_once
 def test_export_streams_the_contacts_conversations_without_internal_notes(manager, agent, conversation):
     services.message_create(conversation=conversation, body="My printer is on fire", sender_type="customer")
     services.message_create(conversation=conversation, body="Try water", sender_type="agent", author=agent)
-    services.message_create(conversation=conversation, body="Customer seems upset", sender_type="agent",
-                            author=agent, internal=True)
+    services.message_create(
+        conversation=conversation, body="Customer seems upset", sender_type="agent", author=agent, internal=True
+    )
     survey = services.survey_create(conversation=conversation, question="How did we do?")
     services.survey_answer(survey=survey, score=4, comment="Quick answer")
 
@@ -45,8 +47,7 @@ def test_retention_erases_only_conversations_closed_long_enough_ago(settings, co
     recent = services.conversation_open(contact=contact, channel="web", subject="New printer")
     services.conversation_change_status(conversation=recent, status="closed")
     still_open = services.conversation_open(contact=contact, channel="web", subject="Open printer")
-    Conversation.objects.filter(pk__in=[old.pk, still_open.pk]).update(
-        updated_at=clock.now() - dt.timedelta(days=31))
+    Conversation.objects.filter(pk__in=[old.pk, still_open.pk]).update(updated_at=clock.now() - dt.timedelta(days=31))
 
     assert sweep_once()["erased"] == 1
 

@@ -1,10 +1,10 @@
 """The `escalate` step: reassign to a team, raise (never lower) priority, internal note with context, email the team."""
+
 import pytest
 from django.core import mail
 
 from conversations import services
-from tests.support.runs import drain
-from tests.support.runs import definition_errors, dry_run_context, events_after, only_run, step_output
+from tests.support.runs import definition_errors, drain, dry_run_context, events_after, only_run, step_output
 from workflows.engine.runner import execute_run
 from workflows.services import workflow_run_manual
 from workflows.steps import step_types
@@ -19,8 +19,9 @@ def tier2(db):
 def chatty_conversation(conversation, agent):
     services.message_create(conversation=conversation, body="My printer is on fire!", sender_type="customer")
     services.message_create(conversation=conversation, body="Please unplug it.", sender_type="agent", author=agent)
-    services.message_create(conversation=conversation, body="secret agent remark", sender_type="agent",
-                            author=agent, internal=True)
+    services.message_create(
+        conversation=conversation, body="secret agent remark", sender_type="agent", author=agent, internal=True
+    )
     services.conversation_add_tags(conversation=conversation, tags=["fire"])
     services.conversation_assign(conversation=conversation, assignee=agent)
     drain()  # history: only the escalation below runs the workflow
@@ -40,11 +41,13 @@ def run_manually(workflow, conversation):
     return run
 
 
-def test_escalation_reassigns_raises_priority_notes_and_emails_the_team(chatty_conversation, tier2, make_agent,
-                                                                        make_workflow):
+def test_escalation_reassigns_raises_priority_notes_and_emails_the_team(
+    chatty_conversation, tier2, make_agent, make_workflow
+):
     make_agent("expert", tier2)
-    workflow = make_workflow("manual", escalate(team="Tier 2", note="Customer mentions {{ conversation.subject }}",
-                                                include_transcript=True))
+    workflow = make_workflow(
+        "manual", escalate(team="Tier 2", note="Customer mentions {{ conversation.subject }}", include_transcript=True)
+    )
     run = run_manually(workflow, chatty_conversation)
     assert run.status == "succeeded", run.error
     conversation = chatty_conversation
@@ -52,10 +55,17 @@ def test_escalation_reassigns_raises_priority_notes_and_emails_the_team(chatty_c
     assert (conversation.team, conversation.assignee, conversation.priority) == (tier2, None, "urgent")
     note = conversation.messages.last()
     assert (note.internal, note.sender_type) == (True, "system")
-    for expected in ("Escalated to Tier 2 (priority urgent).", "Customer mentions Printer on fire",
-                     "Contact: Ada Lovelace <ada@example.com>", "Attributes: plan=enterprise, vip=True",
-                     "Subject: Printer on fire", "Tags: fire", "Transcript:", "Customer: My printer is on fire!",
-                     "Agent: Please unplug it."):
+    for expected in (
+        "Escalated to Tier 2 (priority urgent).",
+        "Customer mentions Printer on fire",
+        "Contact: Ada Lovelace <ada@example.com>",
+        "Attributes: plan=enterprise, vip=True",
+        "Subject: Printer on fire",
+        "Tags: fire",
+        "Transcript:",
+        "Customer: My printer is on fire!",
+        "Agent: Please unplug it.",
+    ):
         assert expected in note.body
     assert "secret agent remark" not in note.body
     [email] = mail.outbox
@@ -85,8 +95,9 @@ def test_escalation_raises_to_the_configured_priority(contact, make_workflow):
     assert conversation.priority == "high"
 
 
-def test_without_a_team_the_current_team_is_notified_and_the_assignee_kept(chatty_conversation, tier2, agent,
-                                                                           make_workflow):
+def test_without_a_team_the_current_team_is_notified_and_the_assignee_kept(
+    chatty_conversation, tier2, agent, make_workflow
+):
     services.conversation_assign(conversation=chatty_conversation, team=tier2)
     drain()
     workflow = make_workflow("message.created", escalate(include_transcript=False), {"sender_types": ["customer"]})
@@ -122,19 +133,25 @@ def test_nobody_to_email_is_not_a_failure_and_is_said(conversation, make_workflo
 def test_describe_shows_the_plan_without_changing_anything(chatty_conversation, tier2):
     description = step_types.get("escalate").describe({"team": "Tier 2"}, dry_run_context(chatty_conversation))
     assert (description["team"], description["priority"], description["notify"]) == (
-        "Tier 2", "urgent", ["tier2@example.com"])
+        "Tier 2",
+        "urgent",
+        ["tier2@example.com"],
+    )
     assert "Customer: My printer is on fire!" in description["note"]
     chatty_conversation.refresh_from_db()
     assert chatty_conversation.priority == "normal" and chatty_conversation.team is None
     assert mail.outbox == []
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"priority": "critical"}, "steps[0].config.priority"),
-    ({"include_transcript": "yes"}, "steps[0].config.include_transcript"),
-    ({"note": "{% if %}"}, "steps[0].config.note"),
-    ({"team": ""}, "steps[0].config.team"),
-    ({"notify": True}, "steps[0].config"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"priority": "critical"}, "steps[0].config.priority"),
+        ({"include_transcript": "yes"}, "steps[0].config.include_transcript"),
+        ({"note": "{% if %}"}, "steps[0].config.note"),
+        ({"team": ""}, "steps[0].config.team"),
+        ({"notify": True}, "steps[0].config"),
+    ],
+)
 def test_invalid_escalate_configs_are_rejected_naming_step_and_key(config, key):
     assert key in definition_errors({"type": "escalate", "config": config})

@@ -1,4 +1,5 @@
 """Every step type of docs/reference/steps.md is registered with a schema, a label, `execute` and `describe`."""
+
 import jsonschema
 import pytest
 
@@ -6,9 +7,24 @@ from workflows.steps import step_types
 from workflows.steps.registry import StepType
 
 INTERNAL_STEP_TYPES = {
-    "condition", "auto_reply", "route", "add_tag", "remove_tag", "change_status", "set_priority", "create_ticket",
-    "notify", "escalate", "send_email", "send_survey", "set_variable", "wait", "schedule_event",
-    "clear_scheduled_event", "set_field", "set_skills",
+    "condition",
+    "auto_reply",
+    "route",
+    "add_tag",
+    "remove_tag",
+    "change_status",
+    "set_priority",
+    "create_ticket",
+    "notify",
+    "escalate",
+    "send_email",
+    "send_survey",
+    "set_variable",
+    "wait",
+    "schedule_event",
+    "clear_scheduled_event",
+    "set_field",
+    "set_skills",
 }
 OUTBOUND_STEP_TYPES = {"http_request", "webhook", "slack", "sms", "transcribe", "custom_action"}
 FLOW_CONTROL_STEP_TYPES = {"wait_for", "branch"}  # docs/managers.md

@@ -1,4 +1,5 @@
 """The `route` step: specific, round robin and least busy, honouring availability and capacity."""
+
 import datetime as dt
 import threading
 
@@ -6,8 +7,7 @@ import pytest
 
 from conversations import clock, services
 from conversations.models import AgentProfile, Conversation, Event
-from tests.support.runs import drain
-from tests.support.runs import definition_errors, dry_run_context, events_after, only_run, step_output
+from tests.support.runs import definition_errors, drain, dry_run_context, events_after, only_run, step_output
 from workflows.steps import step_types
 
 
@@ -19,8 +19,9 @@ def open_conversation(contact, subject="Help"):
     return services.conversation_open(contact=contact, channel="live_chat", subject=subject)
 
 
-def test_specific_assigns_the_named_agent_and_team_with_a_depth_one_event(conversation, team, make_agent,
-                                                                         make_workflow):
+def test_specific_assigns_the_named_agent_and_team_with_a_depth_one_event(
+    conversation, team, make_agent, make_workflow
+):
     bea = make_agent("bea", team)
     workflow = make_workflow("conversation.created", route(team="Support", agent="bea", strategy="specific"))
     drain()
@@ -41,8 +42,9 @@ def test_specific_agent_by_email_or_id_works_too(conversation, team, make_agent,
     assert conversation.assignee == bea
 
 
-def test_specific_unavailable_agent_gets_nothing_and_the_team_gets_the_conversation(conversation, team, make_agent,
-                                                                                    make_workflow):
+def test_specific_unavailable_agent_gets_nothing_and_the_team_gets_the_conversation(
+    conversation, team, make_agent, make_workflow
+):
     make_agent("bea", team, status="away")
     workflow = make_workflow("conversation.created", route(team=team.pk, agent="bea", strategy="specific"))
     drain()
@@ -132,7 +134,9 @@ def test_least_busy_breaks_ties_by_the_longest_wait(conversation, team, make_age
     assert conversation.assignee == bob
 
 
-def test_nobody_eligible_leaves_the_conversation_waiting_in_the_team_queue_and_says_so(contact, team, make_agent, make_workflow):
+def test_nobody_eligible_leaves_the_conversation_waiting_in_the_team_queue_and_says_so(
+    contact, team, make_agent, make_workflow
+):
     make_agent("away", team, status="away")
     full = make_agent("full", team, capacity=1)
     services.conversation_assign(conversation=open_conversation(contact, "Busy"), assignee=full)
@@ -183,16 +187,19 @@ def test_describe_names_the_would_be_assignee_without_writing(conversation, team
     assert not AgentProfile.objects.filter(user__username="bob", last_assigned_at__isnull=False).exists()
 
 
-@pytest.mark.parametrize(("config", "key", "words"), [
-    ({"team": "Support"}, "steps[0].config.strategy", "required"),
-    ({"team": "Support", "strategy": "random"}, "steps[0].config.strategy", "random"),
-    ({"strategy": "round_robin"}, "steps[0].config.team", "name the team"),
-    ({"strategy": "least_busy"}, "steps[0].config.team", "name the team"),
-    ({"team": "Support", "agent": "bea", "strategy": "least_busy"}, "steps[0].config.agent", "use specific"),
-    ({"strategy": "specific"}, "steps[0].config.agent", "needs an agent, a team or both"),
-    ({"team": "", "strategy": "specific"}, "steps[0].config.team", ""),
-    ({"team": "Support", "strategy": "specific", "queue": 1}, "steps[0].config", "queue"),
-])
+@pytest.mark.parametrize(
+    ("config", "key", "words"),
+    [
+        ({"team": "Support"}, "steps[0].config.strategy", "required"),
+        ({"team": "Support", "strategy": "random"}, "steps[0].config.strategy", "random"),
+        ({"strategy": "round_robin"}, "steps[0].config.team", "name the team"),
+        ({"strategy": "least_busy"}, "steps[0].config.team", "name the team"),
+        ({"team": "Support", "agent": "bea", "strategy": "least_busy"}, "steps[0].config.agent", "use specific"),
+        ({"strategy": "specific"}, "steps[0].config.agent", "needs an agent, a team or both"),
+        ({"team": "", "strategy": "specific"}, "steps[0].config.team", ""),
+        ({"team": "Support", "strategy": "specific", "queue": 1}, "steps[0].config", "queue"),
+    ],
+)
 def test_invalid_route_configs_are_rejected_naming_step_and_key(config, key, words):
     errors = definition_errors({"type": "route", "config": config})
     assert key in errors, errors

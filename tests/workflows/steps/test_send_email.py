@@ -1,10 +1,10 @@
 """The `send_email` step: email the customer, keep a copy on the conversation, fail clearly without an address."""
+
 import pytest
 from django.core import mail
 
 from conversations import services
-from tests.support.runs import drain
-from tests.support.runs import definition_errors, dry_run_context, events_after, only_run
+from tests.support.runs import definition_errors, drain, dry_run_context, events_after, only_run
 from workflows.steps import step_types
 
 HELLO = {"subject": "About {{ conversation.subject }}", "body": "Hello {{ contact.name }}, we are on it."}
@@ -17,7 +17,10 @@ def test_emails_the_contact_and_records_a_public_message(conversation, make_work
     assert run.status == "succeeded", run.error
     [email] = mail.outbox
     assert (email.to, email.subject, email.body) == (
-        ["ada@example.com"], "About Printer on fire", "Hello Ada Lovelace, we are on it.")
+        ["ada@example.com"],
+        "About Printer on fire",
+        "Hello Ada Lovelace, we are on it.",
+    )
     message = conversation.messages.get()
     assert (message.body, message.sender_type, message.internal) == (email.body, "system", False)
     [created] = events_after(run, "message.created")
@@ -26,8 +29,15 @@ def test_emails_the_contact_and_records_a_public_message(conversation, make_work
 
 def test_to_can_be_a_template_and_recording_can_be_turned_off(conversation, make_workflow):
     services.contact_update(contact=conversation.contact, attributes_patch={"manager": "kim@example.com"})
-    make_workflow("conversation.created", [{"type": "send_email", "config": {
-        **HELLO, "to": "{{ contact.attributes.manager }}", "record_message": False}}])
+    make_workflow(
+        "conversation.created",
+        [
+            {
+                "type": "send_email",
+                "config": {**HELLO, "to": "{{ contact.attributes.manager }}", "record_message": False},
+            }
+        ],
+    )
     drain()
     assert mail.outbox[0].to == ["kim@example.com"]
     assert not conversation.messages.exists()
@@ -62,12 +72,15 @@ def test_describe_renders_the_email_without_sending(conversation):
     assert mail.outbox == [] and not conversation.messages.exists()
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"subject": "No body"}, "steps[0].config.body"),
-    ({"body": "No subject"}, "steps[0].config.subject"),
-    ({**HELLO, "to": "nobody"}, "steps[0].config.to"),
-    ({**HELLO, "to": ["a@example.com"]}, "steps[0].config.to"),
-    ({**HELLO, "record_message": "no"}, "steps[0].config.record_message"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"subject": "No body"}, "steps[0].config.body"),
+        ({"body": "No subject"}, "steps[0].config.subject"),
+        ({**HELLO, "to": "nobody"}, "steps[0].config.to"),
+        ({**HELLO, "to": ["a@example.com"]}, "steps[0].config.to"),
+        ({**HELLO, "record_message": "no"}, "steps[0].config.record_message"),
+    ],
+)
 def test_invalid_send_email_configs_are_rejected_naming_step_and_key(config, key):
     assert key in definition_errors({"type": "send_email", "config": config})

@@ -1,5 +1,6 @@
 """The `send_survey` step: a Survey with a token link sent by email, as a message, or by SMS through an SMS provider
 (a local fake gateway here)."""
+
 import datetime as dt
 import json
 
@@ -8,19 +9,19 @@ from django.core import mail
 
 from conversations import clock, services
 from conversations.models import Survey
-from tests.support.runs import drain
-from tests.support.runs import definition_errors, dry_run_context, events_after, only_run, step_output
+from tests.support.runs import definition_errors, drain, dry_run_context, events_after, only_run, step_output
+from workflows.engine.sweep import resume_due_runs
 from workflows.integrations import services as integrations
 from workflows.steps import step_types
-from workflows.engine.sweep import resume_due_runs
 
 
 def survey(**config):
     return [{"type": "send_survey", "config": config}]
 
 
-def test_email_survey_sends_the_token_link_and_the_answer_endpoint_takes_it(conversation, make_workflow, settings,
-                                                                           anon_client):
+def test_email_survey_sends_the_token_link_and_the_answer_endpoint_takes_it(
+    conversation, make_workflow, settings, anon_client
+):
     workflow = make_workflow("conversation.created", survey(via="email", question="How did we do, {{ contact.name }}?"))
     drain()
     run = only_run(workflow)
@@ -56,12 +57,14 @@ def sms_gateway(httpserver, settings):
     settings.HELPDESK_OUTBOUND_ALLOWLIST = ["127.0.0.1", "localhost"]
     settings.HELPDESK_RETRY_BASE_SECONDS = 1
     settings.HELPDESK_SMS_SENDER = "+14155550100"
-    return integrations.integration_save(name="SMS", base_url=httpserver.url_for("/sms"),
-                                         auth={"type": "header", "header": "X-Api-Key", "value": "key-123"})
+    return integrations.integration_save(
+        name="SMS",
+        base_url=httpserver.url_for("/sms"),
+        auth={"type": "header", "header": "X-Api-Key", "value": "key-123"},
+    )
 
 
-def test_sms_survey_texts_the_link_to_the_contact_phone(conversation, make_workflow, settings, httpserver,
-                                                       sms_gateway):
+def test_sms_survey_texts_the_link_to_the_contact_phone(conversation, make_workflow, settings, httpserver, sms_gateway):
     httpserver.expect_request("/sms", method="POST").respond_with_json({"id": "sms-1", "status": "sent"})
     workflow = make_workflow("conversation.created", survey(via="sms", integration="SMS"))
     drain()
@@ -71,15 +74,19 @@ def test_sms_survey_texts_the_link_to_the_contact_phone(conversation, make_workf
     link = f"{settings.SITE_URL}/survey/{created.token}/"
     [(request, _)] = httpserver.log
     assert request.headers["X-Api-Key"] == "key-123"
-    assert json.loads(request.get_data()) == {"from": "+14155550100", "to": "+14155550123",
-                                              "text": f"How would you rate the help you received? {link}"}
+    assert json.loads(request.get_data()) == {
+        "from": "+14155550100",
+        "to": "+14155550123",
+        "text": f"How would you rate the help you received? {link}",
+    }
     output = step_output(workflow)
     assert (output["delivered_via"], output["to"], output["sms"]["message_id"]) == ("sms", "+14155550123", "sms-1")
     assert created.via == "sms" and mail.outbox == []
 
 
-def test_a_retried_sms_survey_resends_the_same_link_with_the_same_key(conversation, make_workflow, httpserver,
-                                                                      sms_gateway):
+def test_a_retried_sms_survey_resends_the_same_link_with_the_same_key(
+    conversation, make_workflow, httpserver, sms_gateway
+):
     httpserver.expect_ordered_request("/sms").respond_with_data("busy", status=503)
     httpserver.expect_ordered_request("/sms").respond_with_json({"id": "sms-2"})
     workflow = make_workflow("conversation.created", survey(via="sms", integration="SMS"))
@@ -94,8 +101,9 @@ def test_a_retried_sms_survey_resends_the_same_link_with_the_same_key(conversati
     assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
 
 
-def test_an_sms_survey_rejected_by_the_provider_fails_and_leaves_no_survey(conversation, make_workflow, httpserver,
-                                                                          sms_gateway):
+def test_an_sms_survey_rejected_by_the_provider_fails_and_leaves_no_survey(
+    conversation, make_workflow, httpserver, sms_gateway
+):
     httpserver.expect_request("/sms").respond_with_json({"error": "unknown sender"}, status=400)
     workflow = make_workflow("conversation.created", survey(via="sms", integration="SMS"))
     drain()
@@ -113,8 +121,9 @@ def test_an_sms_survey_to_a_contact_without_phone_fails_and_sends_nothing(make_w
     assert not Survey.objects.exists() and httpserver.log == []
 
 
-def test_sms_survey_uses_the_default_integration_setting(conversation, make_workflow, httpserver, sms_gateway,
-                                                         settings):
+def test_sms_survey_uses_the_default_integration_setting(
+    conversation, make_workflow, httpserver, sms_gateway, settings
+):
     settings.HELPDESK_SMS_INTEGRATION = "SMS"
     httpserver.expect_request("/sms").respond_with_json({"id": "sms-3"})
     workflow = make_workflow("conversation.created", survey(via="sms"))
@@ -138,23 +147,27 @@ def test_describe_shows_the_channel_and_question_without_creating_a_survey(conve
     assert not Survey.objects.exists()
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"via": "pigeon"}, "steps[0].config.via"),
-    ({"question": ""}, "steps[0].config.question"),
-    ({"question": "{{ unclosed"}, "steps[0].config.question"),
-    ({"via": "email", "channel": "x"}, "steps[0].config"),
-    ({"via": "sms", "sender": "+14155550100"}, "steps[0].config.integration"),
-    ({"via": "sms", "integration": "SMS"}, "steps[0].config.sender"),
-    ({"via": "sms", "integration": "SMS", "sender": "0176 123"}, "steps[0].config.sender"),
-    ({"via": "sms", "integration": "SMS", "sender": "+14155550100", "provider": "x"}, "steps[0].config.provider"),
-    ({"via": "email", "sender": "+14155550100"}, "steps[0].config.sender"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"via": "pigeon"}, "steps[0].config.via"),
+        ({"question": ""}, "steps[0].config.question"),
+        ({"question": "{{ unclosed"}, "steps[0].config.question"),
+        ({"via": "email", "channel": "x"}, "steps[0].config"),
+        ({"via": "sms", "sender": "+14155550100"}, "steps[0].config.integration"),
+        ({"via": "sms", "integration": "SMS"}, "steps[0].config.sender"),
+        ({"via": "sms", "integration": "SMS", "sender": "0176 123"}, "steps[0].config.sender"),
+        ({"via": "sms", "integration": "SMS", "sender": "+14155550100", "provider": "x"}, "steps[0].config.provider"),
+        ({"via": "email", "sender": "+14155550100"}, "steps[0].config.sender"),
+    ],
+)
 def test_invalid_send_survey_configs_are_rejected_naming_step_and_key(config, key):
     assert key in definition_errors({"type": "send_survey", "config": config})
 
 
-def test_an_sms_survey_is_texted_outside_any_database_transaction(conversation, make_workflow, httpserver,
-                                                                  sms_gateway, monkeypatch):
+def test_an_sms_survey_is_texted_outside_any_database_transaction(
+    conversation, make_workflow, httpserver, sms_gateway, monkeypatch
+):
     """No lock is held while the provider answers: the call happens at the test's own transaction depth."""
     from django.db import connection
 

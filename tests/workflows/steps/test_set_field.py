@@ -1,6 +1,7 @@
 """The `set_field` step (docs/managers.md) end to end through the real engine: a manager saves the workflow over the
 API, a customer message arrives over the API, the work is drained as the sweep does it, and the conversation field or
 the contact attribute is read back with the event it recorded (at depth 1). Save-time validation and the dry run too."""
+
 import pytest
 
 from conversations import services
@@ -19,24 +20,36 @@ def fields(db):
 
 
 def save(client, *steps, status="active"):
-    return client.post(URL, {"name": "Set fields", "status": status, "steps": list(steps),
-                             "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}}},
-                       format="json")
+    return client.post(
+        URL,
+        {
+            "name": "Set fields",
+            "status": status,
+            "steps": list(steps),
+            "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
+        },
+        format="json",
+    )
 
 
 def customer_says(client, conversation, body):
-    response = client.post(f"/api/conversations/{conversation.pk}/messages/",
-                           {"body": body, "sender_type": "customer"}, format="json")
+    response = client.post(
+        f"/api/conversations/{conversation.pk}/messages/", {"body": body, "sender_type": "customer"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     drain()
 
 
 def test_set_field_writes_a_conversation_field_from_a_template(manager_client, agent_client, conversation, fields):
-    response = save(manager_client,
-                    {"type": "set_field", "config": {"target": "conversation", "key": "order_id",
-                                                     "value": "{{ message.body | upper }}"}},
-                    {"type": "set_field", "config": {"target": "conversation", "key": "items", "value": "3"}},
-                    {"type": "set_field", "config": {"target": "conversation", "key": "reason", "value": "refund"}})
+    response = save(
+        manager_client,
+        {
+            "type": "set_field",
+            "config": {"target": "conversation", "key": "order_id", "value": "{{ message.body | upper }}"},
+        },
+        {"type": "set_field", "config": {"target": "conversation", "key": "items", "value": "3"}},
+        {"type": "set_field", "config": {"target": "conversation", "key": "reason", "value": "refund"}},
+    )
     assert response.status_code == 201, response.json()
     customer_says(agent_client, conversation, "a-17")
     run = the_run(manager_client, response.json()["id"])
@@ -49,8 +62,10 @@ def test_set_field_writes_a_conversation_field_from_a_template(manager_client, a
 
 
 def test_set_field_writes_a_contact_attribute(manager_client, agent_client, conversation, contact):
-    response = save(manager_client, {"type": "set_field", "config": {
-        "target": "contact", "key": "last_topic", "value": "{{ message.body }}"}})
+    response = save(
+        manager_client,
+        {"type": "set_field", "config": {"target": "contact", "key": "last_topic", "value": "{{ message.body }}"}},
+    )
     assert response.status_code == 201, response.json()
     customer_says(agent_client, conversation, "billing question")
     assert the_run(manager_client, response.json()["id"])["status"] == "succeeded"
@@ -61,10 +76,13 @@ def test_set_field_writes_a_contact_attribute(manager_client, agent_client, conv
     assert event.payload["attributes"] == ["last_topic"] and event.depth == 1
 
 
-def test_a_rendered_value_of_the_wrong_type_fails_the_step_naming_the_field(manager_client, agent_client,
-                                                                            conversation, fields):
-    response = save(manager_client, {"type": "set_field", "config": {
-        "target": "conversation", "key": "items", "value": "{{ message.body }}"}})
+def test_a_rendered_value_of_the_wrong_type_fails_the_step_naming_the_field(
+    manager_client, agent_client, conversation, fields
+):
+    response = save(
+        manager_client,
+        {"type": "set_field", "config": {"target": "conversation", "key": "items", "value": "{{ message.body }}"}},
+    )
     customer_says(agent_client, conversation, "many")
     run = the_run(manager_client, response.json()["id"])
     assert run["status"] == "failed"
@@ -73,13 +91,16 @@ def test_a_rendered_value_of_the_wrong_type_fails_the_step_naming_the_field(mana
     assert conversation.fields == {}
 
 
-@pytest.mark.parametrize("config, key", [
-    ({"target": "conversation", "key": "colour", "value": "red"}, "steps[0].config.key"),
-    ({"target": "conversation", "key": "reason", "value": "weather"}, "steps[0].config.value"),
-    ({"target": "conversation", "key": "items", "value": "lots"}, "steps[0].config.value"),
-    ({"target": "ticket", "key": "x", "value": "y"}, "steps[0].config.target"),
-    ({"target": "contact", "value": "y"}, "steps[0].config"),
-])
+@pytest.mark.parametrize(
+    "config, key",
+    [
+        ({"target": "conversation", "key": "colour", "value": "red"}, "steps[0].config.key"),
+        ({"target": "conversation", "key": "reason", "value": "weather"}, "steps[0].config.value"),
+        ({"target": "conversation", "key": "items", "value": "lots"}, "steps[0].config.value"),
+        ({"target": "ticket", "key": "x", "value": "y"}, "steps[0].config.target"),
+        ({"target": "contact", "value": "y"}, "steps[0].config"),
+    ],
+)
 def test_a_bad_set_field_step_is_a_400_naming_the_step_and_key(manager_client, fields, config, key):
     response = save(manager_client, {"type": "set_field", "config": config})
     assert response.status_code == 400, response.json()
@@ -88,8 +109,13 @@ def test_a_bad_set_field_step_is_a_400_naming_the_step_and_key(manager_client, f
 
 def test_the_dry_run_says_what_it_would_set_and_changes_nothing(manager_client, conversation, fields):
     services.conversation_set_fields(conversation=conversation, fields={"order_id": "OLD"})
-    workflow = save(manager_client, {"type": "set_field", "config": {
-        "target": "conversation", "key": "order_id", "value": "{{ contact.attributes.plan }}"}}).json()["id"]
+    workflow = save(
+        manager_client,
+        {
+            "type": "set_field",
+            "config": {"target": "conversation", "key": "order_id", "value": "{{ contact.attributes.plan }}"},
+        },
+    ).json()["id"]
     report = manager_client.post(f"{URL}{workflow}/test/", {"conversation": conversation.pk}, format="json").json()
     [step] = report["steps"]
     assert step["status"] == "would_run"

@@ -2,14 +2,14 @@
 customer's answer; the drain resumes it with the event ("happened"), the sweep with the clock moved past the timeout
 ("timed_out"); each wait resumes once, whatever races it, and only for events of its own conversation.
 """
+
 import datetime as dt
 
 import pytest
 
 from conversations import clock, services
 from conversations.models import Event
-from tests.support.runs import replies
-from tests.support.runs import drain
+from tests.support.runs import drain, replies
 from workflows.engine import waits
 from workflows.engine.context import BatchReader
 from workflows.engine.sweep import resume_due_runs, sweep_once
@@ -17,8 +17,15 @@ from workflows.models import RunWait, WorkflowRun
 
 URL = "/api/workflows/"
 ASK = {"type": "auto_reply", "config": {"text": "Could you send us your order number?"}}
-WAIT = {"type": "wait_for", "config": {"event": "message.created", "filter": {"sender_types": ["customer"]},
-                                       "timeout": {"days": 1}, "save_as": "answer"}}
+WAIT = {
+    "type": "wait_for",
+    "config": {
+        "event": "message.created",
+        "filter": {"sender_types": ["customer"]},
+        "timeout": {"days": 1},
+        "save_as": "answer",
+    },
+}
 THANKS = {"type": "auto_reply", "config": {"text": "Outcome: {{ vars.answer.outcome }}"}}
 
 
@@ -26,12 +33,18 @@ THANKS = {"type": "auto_reply", "config": {"text": "Outcome: {{ vars.answer.outc
 def ask_and_wait(manager_client):
     """A workflow on a customer's first message (tagged `new-question` by nobody: any customer message starts it
     only while the conversation has no run yet) that asks, waits and answers with the outcome."""
+
     def create(*steps) -> int:
-        body = {"name": "Ask and wait", "status": "active", "steps": list(steps or (ASK, WAIT, THANKS)),
-                "trigger": {"type": "conversation.created", "config": {}}}
+        body = {
+            "name": "Ask and wait",
+            "status": "active",
+            "steps": list(steps or (ASK, WAIT, THANKS)),
+            "trigger": {"type": "conversation.created", "config": {}},
+        }
         response = manager_client.post(URL, body, format="json")
         assert response.status_code == 201, response.json()
         return response.json()["id"]
+
     return create
 
 
@@ -60,7 +73,9 @@ def test_wait_for_resumes_with_the_event_that_happened(ask_and_wait, manager_cli
     waiting = run_of(manager_client, conversation)
     assert waiting["status"] == "waiting"
     assert [(step["path"], step["type"], step["status"]) for step in waiting["steps"]] == [
-        ("0", "auto_reply", "succeeded"), ("1", "wait_for", "waiting")]
+        ("0", "auto_reply", "succeeded"),
+        ("1", "wait_for", "waiting"),
+    ]
     say(conversation, "It is A-1234")
     run = run_of(manager_client, conversation)
     assert run["status"] == "succeeded"
@@ -160,8 +175,11 @@ def test_the_event_wins_when_it_claims_first_even_past_the_deadline(ask_and_wait
 
 def test_wait_for_is_validated_on_save_by_the_trigger_types(manager_client):
     def post(config):
-        body = {"name": "Bad wait", "trigger": {"type": "conversation.created", "config": {}},
-                "steps": [{"type": "wait_for", "config": config}]}
+        body = {
+            "name": "Bad wait",
+            "trigger": {"type": "conversation.created", "config": {}},
+            "steps": [{"type": "wait_for", "config": config}],
+        }
         return manager_client.post(URL, body, format="json")
 
     unknown = post({"event": "message.exploded", "timeout": {"hours": 1}})
@@ -174,16 +192,24 @@ def test_wait_for_is_validated_on_save_by_the_trigger_types(manager_client):
     assert bad_regex.status_code == 400 and "steps[0].config.filter.content_regex" in bad_regex.json()
     no_timeout = post({"event": "message.created", "timeout": {}})
     assert no_timeout.status_code == 400 and "steps[0].config.timeout.minutes" in no_timeout.json()
-    assert post({"event": "conversation.status_changed", "filter": {"to": ["resolved"]},
-                 "timeout": {"minutes": 30}, "save_as": "resolved"}).status_code == 201
+    assert (
+        post(
+            {
+                "event": "conversation.status_changed",
+                "filter": {"to": ["resolved"]},
+                "timeout": {"minutes": 30},
+                "save_as": "resolved",
+            }
+        ).status_code
+        == 201
+    )
 
 
 def test_dry_run_says_what_it_would_wait_for(ask_and_wait, manager_client, conversation):
     workflow = ask_and_wait()
     report = manager_client.post(f"{URL}{workflow}/test/", {"conversation": conversation.pk}, format="json").json()
     step = report["steps"][1]
-    assert step["output"]["would"] == ("would wait for message.created matching sender_types ['customer'], "
-                                       "up to 1 day")
+    assert step["output"]["would"] == ("would wait for message.created matching sender_types ['customer'], up to 1 day")
     assert not RunWait.objects.exists()
 
 
@@ -208,19 +234,34 @@ def test_the_admin_run_page_shows_a_waiting_wait_for(ask_and_wait, manager, clie
     assert response.status_code == 200 and "message.created" in response.content.decode()
 
 
-def test_replay_names_the_wait_and_the_path_it_would_take(manager_client, conversation,
-                                                          django_capture_on_commit_callbacks):
-    from tests.workflows.engine.test_replay import create, replay, say as say_on
+def test_replay_names_the_wait_and_the_path_it_would_take(
+    manager_client, conversation, django_capture_on_commit_callbacks
+):
+    from tests.workflows.engine.test_replay import create, replay
+    from tests.workflows.engine.test_replay import say as say_on
 
-    branch = {"type": "branch", "config": {"branches": [
-        {"name": "VIP", "condition": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]},
-         "steps": [WAIT]}], "else": [ASK]}}
+    branch = {
+        "type": "branch",
+        "config": {
+            "branches": [
+                {
+                    "name": "VIP",
+                    "condition": {"all": [{"field": "contact.attributes.vip", "op": "eq", "value": True}]},
+                    "steps": [WAIT],
+                }
+            ],
+            "else": [ASK],
+        },
+    }
     workflow = create(manager_client, [branch])
     say_on(conversation, "I want a refund please")
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
     (sample,) = [sample for sample in result["samples"] if sample["outcome"] == "would_succeed"]
     assert [(step["path"], step["type"], step["status"]) for step in sample["steps"]] == [
-        ("0", "branch", "would_run"), ("0.1.0", "wait_for", "would_run"), ("0.2.0", "auto_reply", "not_reached")]
+        ("0", "branch", "would_run"),
+        ("0.1.0", "wait_for", "would_run"),
+        ("0.2.0", "auto_reply", "not_reached"),
+    ]
     assert sample["steps"][0]["output"] == {"path": "VIP"}
     assert sample["steps"][1]["output"]["would"].startswith("would wait for message.created matching")
     assert not RunWait.objects.exists()

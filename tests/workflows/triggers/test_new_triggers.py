@@ -1,6 +1,7 @@
 """The trigger types docs/managers.md adds, each starting a workflow end to end: the change is made through the public
 API (or the step that makes it), the work is drained as the sweep does it, and the run is read back. Filtered-out
 events are explained by `GET /api/events/{id}/explain/` naming the failing key and what it saw."""
+
 import pytest
 
 from conversations import services
@@ -14,11 +15,16 @@ RUNS = "/api/workflow-runs/"
 @pytest.fixture
 def flow(manager_client):
     def create(name, trigger_type, config=None, steps=None) -> int:
-        body = {"name": name, "status": "active", "trigger": {"type": trigger_type, "config": config or {}},
-                "steps": steps or [{"type": "add_tag", "config": {"tags": [name]}}]}
+        body = {
+            "name": name,
+            "status": "active",
+            "trigger": {"type": trigger_type, "config": config or {}},
+            "steps": steps or [{"type": "add_tag", "config": {"tags": [name]}}],
+        }
         response = manager_client.post(URL, body, format="json")
         assert response.status_code == 201, response.json()
         return response.json()["id"]
+
     return create
 
 
@@ -35,17 +41,23 @@ def explain_last(client, conversation, event_type) -> dict[str, dict]:
 
 def answer_survey(anon_client, conversation, score, comment=""):
     survey = services.survey_create(conversation=conversation, question="How did we do?")
-    response = anon_client.post(f"/api/surveys/{survey.token}/answer/", {"score": score, "comment": comment},
-                                format="json")
+    response = anon_client.post(
+        f"/api/surveys/{survey.token}/answer/", {"score": score, "comment": comment}, format="json"
+    )
     assert response.status_code == 200, response.json()
     drain()
 
 
-def test_survey_answered_starts_on_a_low_score_and_explains_a_high_one(manager_client, anon_client, conversation,
-                                                                       flow):
-    workflow = flow("bad-rating", "survey.answered", {"score_max": 2},
-                    [{"type": "add_tag", "config": {"tags": ["bad-rating"]}},
-                     {"type": "set_variable", "config": {"name": "said", "value": "{{ event.comment }}"}}])
+def test_survey_answered_starts_on_a_low_score_and_explains_a_high_one(manager_client, anon_client, conversation, flow):
+    workflow = flow(
+        "bad-rating",
+        "survey.answered",
+        {"score_max": 2},
+        [
+            {"type": "add_tag", "config": {"tags": ["bad-rating"]}},
+            {"type": "set_variable", "config": {"name": "said", "value": "{{ event.comment }}"}},
+        ],
+    )
     answer_survey(anon_client, conversation, 1, "too slow")
     [run] = runs_of(manager_client, workflow)
     assert run["status"] == "succeeded"
@@ -70,9 +82,16 @@ def test_survey_score_min_filters_too(manager_client, anon_client, conversation,
 
 
 def test_a_score_range_that_cannot_match_is_refused(manager_client):
-    response = manager_client.post(URL, {"name": "x", "status": "active", "steps": [],
-                                         "trigger": {"type": "survey.answered",
-                                                     "config": {"score_min": 4, "score_max": 2}}}, format="json")
+    response = manager_client.post(
+        URL,
+        {
+            "name": "x",
+            "status": "active",
+            "steps": [],
+            "trigger": {"type": "survey.answered", "config": {"score_min": 4, "score_max": 2}},
+        },
+        format="json",
+    )
     assert response.status_code == 400 and "trigger.config.score_min" in str(response.json()), response.json()
 
 
@@ -89,12 +108,19 @@ def test_priority_changed_starts_on_its_from_to(manager_client, agent_client, co
     assert entry["reason"] == 'from: "urgent" is not one of ["normal"]'
 
 
-def test_tags_changed_starts_when_a_listed_tag_is_added_or_removed(manager_client, agent_client, conversation,
-                                                                   flow):
-    added = flow("on-vip", "conversation.tags_changed", {"added": ["vip", "gold"]},
-                 [{"type": "set_priority", "config": {"priority": "high"}}])
-    removed = flow("off-vip", "conversation.tags_changed", {"removed": ["vip"]},
-                   [{"type": "set_priority", "config": {"priority": "low"}}])
+def test_tags_changed_starts_when_a_listed_tag_is_added_or_removed(manager_client, agent_client, conversation, flow):
+    added = flow(
+        "on-vip",
+        "conversation.tags_changed",
+        {"added": ["vip", "gold"]},
+        [{"type": "set_priority", "config": {"priority": "high"}}],
+    )
+    removed = flow(
+        "off-vip",
+        "conversation.tags_changed",
+        {"removed": ["vip"]},
+        [{"type": "set_priority", "config": {"priority": "low"}}],
+    )
     agent_client.patch(f"/api/conversations/{conversation.pk}/", {"tags": ["billing", "vip"]}, format="json")
     drain()
     assert len(runs_of(manager_client, added)) == 1 and runs_of(manager_client, removed) == []
@@ -108,12 +134,20 @@ def test_tags_changed_starts_when_a_listed_tag_is_added_or_removed(manager_clien
 
 
 def test_ticket_created_starts_on_a_create_ticket_step(manager_client, agent_client, conversation, flow):
-    flow("make-ticket", "message.created", {"sender_types": ["customer"]},
-         [{"type": "create_ticket", "config": {"title": "Follow up {{ contact.name }}"}}])
-    on_ticket = flow("ticketed", "ticket.created", {"conditions": {"all": [
-        {"field": "event.title", "op": "contains", "value": "Follow up"}]}})
-    agent_client.post(f"/api/conversations/{conversation.pk}/messages/",
-                      {"body": "help", "sender_type": "customer"}, format="json")
+    flow(
+        "make-ticket",
+        "message.created",
+        {"sender_types": ["customer"]},
+        [{"type": "create_ticket", "config": {"title": "Follow up {{ contact.name }}"}}],
+    )
+    on_ticket = flow(
+        "ticketed",
+        "ticket.created",
+        {"conditions": {"all": [{"field": "event.title", "op": "contains", "value": "Follow up"}]}},
+    )
+    agent_client.post(
+        f"/api/conversations/{conversation.pk}/messages/", {"body": "help", "sender_type": "customer"}, format="json"
+    )
     drain()
     [run] = runs_of(manager_client, on_ticket)
     assert run["status"] == "succeeded"
@@ -125,8 +159,12 @@ def test_ticket_created_starts_on_a_create_ticket_step(manager_client, agent_cli
 def test_fields_changed_starts_on_its_keys(manager_client, agent_client, conversation, flow):
     services.conversation_field_create(key="order_id", label="Order number")
     services.conversation_field_create(key="note", label="Note")
-    workflow = flow("order-known", "conversation.fields_changed", {"keys": ["order_id"]},
-                    [{"type": "auto_reply", "config": {"text": "Thanks, order {{ conversation.fields.order_id }}"}}])
+    workflow = flow(
+        "order-known",
+        "conversation.fields_changed",
+        {"keys": ["order_id"]},
+        [{"type": "auto_reply", "config": {"text": "Thanks, order {{ conversation.fields.order_id }}"}}],
+    )
     agent_client.patch(f"/api/conversations/{conversation.pk}/", {"fields": {"note": "called"}}, format="json")
     drain()
     assert runs_of(manager_client, workflow) == []
@@ -140,8 +178,11 @@ def test_fields_changed_starts_on_its_keys(manager_client, agent_client, convers
 
 def test_a_trigger_condition_reads_conversation_fields(manager_client, agent_client, conversation, flow):
     services.conversation_field_create(key="reason", label="Reason", type="select", options=["refund", "billing"])
-    workflow = flow("refunds", "conversation.fields_changed", {"conditions": {"all": [
-        {"field": "conversation.fields.reason", "op": "eq", "value": "refund"}]}})
+    workflow = flow(
+        "refunds",
+        "conversation.fields_changed",
+        {"conditions": {"all": [{"field": "conversation.fields.reason", "op": "eq", "value": "refund"}]}},
+    )
     agent_client.patch(f"/api/conversations/{conversation.pk}/", {"fields": {"reason": "billing"}}, format="json")
     drain()
     entry = explain_last(manager_client, conversation, "conversation.fields_changed")["refunds"]
@@ -153,7 +194,20 @@ def test_a_trigger_condition_reads_conversation_fields(manager_client, agent_cli
 
 
 def test_a_condition_on_an_undefined_field_is_refused_on_save(manager_client):
-    response = manager_client.post(URL, {"name": "x", "status": "active", "trigger": {"type": "manual"}, "steps": [
-        {"type": "condition", "on_false": "stop", "config": {"all": [
-            {"field": "conversation.fields.nope", "op": "eq", "value": 1}]}}]}, format="json")
+    response = manager_client.post(
+        URL,
+        {
+            "name": "x",
+            "status": "active",
+            "trigger": {"type": "manual"},
+            "steps": [
+                {
+                    "type": "condition",
+                    "on_false": "stop",
+                    "config": {"all": [{"field": "conversation.fields.nope", "op": "eq", "value": 1}]},
+                }
+            ],
+        },
+        format="json",
+    )
     assert response.status_code == 400 and "Unknown field" in str(response.json()), response.json()

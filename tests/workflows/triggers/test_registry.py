@@ -1,5 +1,6 @@
 """Every trigger type of docs/reference/triggers.md is registered by its family module with a label, a valid schema and
 filters whose keys are config keys; the registries refuse a second type under a name already taken."""
+
 import pkgutil
 
 import jsonschema
@@ -11,10 +12,23 @@ from workflows.steps.registry import StepType
 from workflows.triggers import FAMILIES, HELPERS, TriggerType, trigger_types
 
 SPEC_TRIGGER_TYPES = [
-    "conversation.created", "message.created", "conversation.status_changed", "conversation.assigned",
-    "conversation.disposition_set", "conversation.sentiment_crossed", "contact.updated", "recording.uploaded",
-    "sla.warning", "sla.breached", "schedule", "scheduled_event.fired", "manual",
-    "survey.answered", "conversation.priority_changed", "conversation.tags_changed", "ticket.created",
+    "conversation.created",
+    "message.created",
+    "conversation.status_changed",
+    "conversation.assigned",
+    "conversation.disposition_set",
+    "conversation.sentiment_crossed",
+    "contact.updated",
+    "recording.uploaded",
+    "sla.warning",
+    "sla.breached",
+    "schedule",
+    "scheduled_event.fired",
+    "manual",
+    "survey.answered",
+    "conversation.priority_changed",
+    "conversation.tags_changed",
+    "ticket.created",
     "conversation.fields_changed",
 ]
 

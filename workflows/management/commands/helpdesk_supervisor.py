@@ -1,5 +1,6 @@
 """`manage.py helpdesk_supervisor`: the django-q2 worker cluster, supervised so that no dead process can stop the
 automation (see workflows/engine/supervisor.py). Run it instead of `manage.py qcluster`; `make run` does."""
+
 from __future__ import annotations
 
 import signal
@@ -11,8 +12,10 @@ from workflows.engine.supervisor import supervisor_from_settings
 
 
 class Command(BaseCommand):
-    help = ("Run the django-q2 cluster, sweep in this process, and restart the cluster when it exits or finishes "
-            "no task for HELPDESK_WORKER_STALL_SECONDS; SIGTERM or Ctrl-C stops it with all its processes.")
+    help = (
+        "Run the django-q2 cluster, sweep in this process, and restart the cluster when it exits or finishes "
+        "no task for HELPDESK_WORKER_STALL_SECONDS; SIGTERM or Ctrl-C stops it with all its processes."
+    )
 
     def handle(self, *args, **options) -> None:
         stop = threading.Event()

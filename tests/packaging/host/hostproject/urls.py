@@ -1,4 +1,5 @@
 """The host project's URLs: its admin, the helpdesk API under /api/ and the helpdesk's public pages."""
+
 from django.contrib import admin
 from django.urls import include, path
 
