@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from conversations.choices import CONDITION_OPERATOR_LABELS
 from conversations.wording import VALUE_LABELS
@@ -20,6 +21,7 @@ from workflows.choices import OnFalse, WorkflowStatus
 from workflows.engine.definition import mask_write_only, open_write_only
 from workflows.models import Workflow, WorkflowVersion
 from workflows.steps import step_types
+from workflows.labels import key_label
 from workflows.steps.wording import field_words
 from workflows.triggers import registry as triggers
 
@@ -48,15 +50,15 @@ def version_definition(version: WorkflowVersion) -> dict[str, Any]:
 def _value_text(value: Any) -> str:
     """A value in words: known codes by their labels (`least_busy` -> "Least busy"), free text as written."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list) and all(not isinstance(item, (dict, list)) for item in value):
-        return ", ".join(_value_text(item) for item in value) or "(none)"
-    return "(empty)" if value in ("", None) else str(VALUE_LABELS.get(str(value), str(value)))
+        return ", ".join(_value_text(item) for item in value) or _("(none)")
+    return _("(empty)") if value in ("", None) else str(VALUE_LABELS.get(str(value), str(value)))
 
 
 def _key_text(key: str) -> str:
     """A config key in words: `sender_types` -> "Sender types"."""
-    return field_words(key).capitalize()
+    return str(key_label(key))
 
 
 def _is_check(value: Any) -> bool:
@@ -77,14 +79,14 @@ def _item_lines(item: Any, depth: int) -> list[str]:
         return [f"{pad}- {_check_text(item)}"]
     if isinstance(item, dict):
         nested = _config_lines(item, depth + 1)
-        return [f"{pad}- {nested[0].strip()}"] + nested[1:] if nested else [f"{pad}- (empty)"]
+        return [f"{pad}- {nested[0].strip()}"] + nested[1:] if nested else [f"{pad}- " + _("(empty)")]
     return [f"{pad}- {_value_text(item)}"]
 
 
 def _value_lines(key: str, value: Any, depth: int) -> list[str]:
     """`key: value`, or the key and its nested entries one level deeper (`all`/`any` read "all of"/"any of")."""
     pad = INDENT * depth
-    label = f"{key.capitalize()} of" if key in ("all", "any") else _key_text(key)
+    label = {"all": _("All of"), "any": _("Any of")}.get(key) or _key_text(key)
     if _is_check(value):
         return [f"{pad}{label}: {_check_text(value)}"]
     if isinstance(value, dict):
@@ -100,9 +102,9 @@ def _config_lines(config: dict[str, Any], depth: int) -> list[str]:
 
 def _step_lines(position: int, step: dict[str, Any]) -> list[str]:
     kind = step_types.get(step["type"])
-    head = f"Step {position}: {kind.label if kind else step['type']}"
+    head = _("Step %(position)s: %(label)s") % {"position": position, "label": kind.label if kind else step["type"]}
     if step.get("on_false"):
-        head += f" (if false: {OnFalse(step['on_false']).label.lower()})"
+        head += " " + _("(if false: %(choice)s)") % {"choice": str(OnFalse(step["on_false"]).label).lower()}
     return [head] + _config_lines(step.get("config") or {}, 1)
 
 
@@ -110,9 +112,11 @@ def order_lines(definition: dict[str, Any]) -> list[str]:
     """Where the workflow runs among the others and whether it stops the ones after it (a restore brings both
     back, so the compare shows both). A version saved before they existed shows "(not recorded)"."""
     order, stop = definition.get("order"), definition.get("stop_processing")
+    unknown = _("(not recorded)")
     return [
-        f"Order: {'(not recorded)' if order is None else order}",
-        f"Stop processing the workflows after it: {'(not recorded)' if stop is None else _value_text(stop)}",
+        _("Order: %(order)s") % {"order": unknown if order is None else order},
+        _("Stop processing the workflows after it: %(stop)s")
+        % {"stop": unknown if stop is None else _value_text(stop)},
     ]
 
 
@@ -122,11 +126,12 @@ def readable_lines(definition: dict[str, Any]) -> list[str]:
     kind = triggers.trigger_type(trigger.get("type", ""))
     status = definition.get("status", "")
     lines = [
-        f"Name: {definition.get('name', '')}",
-        f"Description: {_value_text(definition.get('description'))}",
-        f"Status: {WorkflowStatus(status).label if status in WorkflowStatus.values else status}",
+        _("Name: %(name)s") % {"name": definition.get("name", "")},
+        _("Description: %(description)s") % {"description": _value_text(definition.get("description"))},
+        _("Status: %(status)s")
+        % {"status": WorkflowStatus(status).label if status in WorkflowStatus.values else status},
         *order_lines(definition),
-        f"Trigger: {kind.label if kind else trigger.get('type', '')}",
+        _("Trigger: %(trigger)s") % {"trigger": kind.label if kind else trigger.get("type", "")},
     ]
     lines += _config_lines(trigger.get("config") or {}, 1)
     for position, step in enumerate(definition.get("steps") or [], start=1):

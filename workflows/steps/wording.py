@@ -61,7 +61,7 @@ def reason_words(reason: str | None) -> str | None:
         return reason
     key = REASON_KEY.match(reason)
     if key:
-        reason = f"{field_words(key.group(1)).capitalize()}: {reason[key.end() :]}"
+        reason = f"{key_label(key.group(1))}: {reason[key.end() :]}"
     return QUOTED_CODES.sub(_codes_in_words, reason)
 
 

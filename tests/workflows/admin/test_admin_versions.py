@@ -81,3 +81,11 @@ def test_unknown_version_is_404_and_restore_needs_post(manager_browser, edited):
 def test_agents_cannot_see_or_restore_versions(agent_browser, edited):
     assert agent_browser.get(f"/admin/workflows/workflow/{edited.pk}/versions/").status_code == 403
     assert agent_browser.post(f"/admin/workflows/workflow/{edited.pk}/versions/1/restore/").status_code == 403
+
+
+def test_diff_speaks_the_viewers_language(manager_browser, edited):
+    html = manager_browser.get(
+        f"/admin/workflows/workflow/{edited.pk}/versions/1/", HTTP_ACCEPT_LANGUAGE="de"
+    ).content.decode()
+    assert "Schritt 1:" in html and "Auslöser:" in html and "Reihenfolge:" in html
+    assert "Step 1:" not in html and "Trigger:" not in html
