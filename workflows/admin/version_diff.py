@@ -19,9 +19,9 @@ from conversations.wording import VALUE_LABELS
 from workflows import services
 from workflows.choices import OnFalse, WorkflowStatus
 from workflows.engine.definition import mask_write_only, open_write_only
+from workflows.labels import key_label
 from workflows.models import Workflow, WorkflowVersion
 from workflows.steps import step_types
-from workflows.labels import key_label
 from workflows.steps.wording import field_words
 from workflows.triggers import registry as triggers
 
