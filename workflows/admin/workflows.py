@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django.views.i18n import JavaScriptCatalog
 
-from conversations.admin.base import adopt
+from conversations.admin.base import ReadOnlyAdmin, adopt
 from workflows import selectors as analytics
 from workflows import services
 from workflows.admin import pages as admin_pages
@@ -419,21 +419,10 @@ class WorkflowAdmin(admin.ModelAdmin):
         return export_response([services.workflow_definition(w) for w in workflows], "workflows.json")
 
 
-class ReadOnlyAdminMixin:
+@admin.register(ScheduledEvent)
+class ScheduledEventAdmin(ReadOnlyAdmin):
     """Scheduled events are a log of promises: nobody adds, edits or deletes them by hand."""
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(ScheduledEvent)
-class ScheduledEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "conversation", "fire_at", "status", "fired_at")
     list_filter = ("status", "name")
     readonly_fields = ("conversation", "name", "fire_at", "status", "depth", "created_by_run", "created_at", "fired_at")
