@@ -34,7 +34,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 	$(BIN)/python -m tests.infra.pgrun $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
 
-# `make bench`: every benchmark in bench/, one after the other (bench/results.py; under 15 min on 2 cores), then
+# `make bench`: every benchmark in bench/, one after the other (bench/results.py; bench/capacity.py alone takes ~8 min), then
 # bench/RESULTS.md with the machine, the figures and the ratios. `make bench QUICK=1`: a smoke run with small sizes
 # (writes .bench-cache/RESULTS-quick.md). The django-helpdesk peer is installed into .bench-cache/ on first use.
 QUICK ?=
