@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from conversations import services
 from conversations.api.rows import conversation_rows
@@ -15,9 +14,8 @@ from conversations.api.serializers import ConversationSerializer
 from conversations.api.views import ConversationViewSet
 from conversations.services.fields import conversation_field_create, conversation_set_fields
 from conversations.services.snooze import conversation_snooze
-from tests.support.clock import Clock
 from tests.support.people import client_for
-from tests.support.sla import MONDAY_9AM, make_policy
+from tests.support.sla import make_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -36,13 +34,6 @@ QUERIES = [
     "field.order_id=A-1",
     "unknown=ignored",
 ]
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    frozen = Clock(MONDAY_9AM)
-    monkeypatch.setattr(timezone, "now", frozen)
-    return frozen
 
 
 @pytest.fixture

@@ -3,8 +3,11 @@ reach fake remote endpoints (pytest-httpserver on 127.0.0.1), which the SSRF gua
 allowlists exactly the loopback names those servers use."""
 
 import pytest
+from django.utils import timezone
 
 from sla.policies import business_hours_save
+from tests.support.clock import Clock
+from tests.support.sla import MONDAY_9AM
 from workflows import services
 
 
@@ -55,3 +58,11 @@ def office_hours(db):
         holidays_subdivision="BY",
         extra_holidays=[],
     )
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """`timezone.now()` frozen at the reference Monday 09:00 UTC, moved by hand (`clock.advance(minutes=5)`)."""
+    frozen = Clock(MONDAY_9AM)
+    monkeypatch.setattr(timezone, "now", frozen)
+    return frozen
