@@ -188,6 +188,22 @@ class QCluster:
         self.stop()
 
 
+def kill_in_slow_step(env: dict[str, str], definition: dict, marker: Path, log: Path) -> float:
+    """Run `definition` on a customer message in a worker process whose slow step drops `marker` when it starts,
+    SIGKILL the worker there (mid-step, inside its transaction) and return the monotonic time of the kill."""
+    worker = start_command({**env, SLOW_MARKER_ENV: str(marker)}, "run_with_slow_step", definition, "Help!", log=log)
+    try:
+        deadline = time.monotonic() + 90
+        while not marker.exists() and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), log.read_text()
+        worker.send_signal(signal.SIGKILL)
+        return time.monotonic()
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket() as sock:

@@ -10,9 +10,7 @@ is a subprocess, SIGKILLed while a step blocks, on a SQLite file of its own.
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import threading
-import time
 from typing import ClassVar
 
 import pytest
@@ -21,7 +19,13 @@ from django.db import OperationalError, connection
 from conversations import clock, services
 from conversations.models import Event
 from tests.support.runs import customer_message, message_event, replies
-from tests.workflows.procs import SLOW_MARKER_ENV, SLOW_STEP, call, migrate, project_env, start_command
+from tests.workflows.procs import (
+    SLOW_STEP,
+    call,
+    kill_in_slow_step,
+    migrate,
+    project_env,
+)
 from workflows.engine import runner
 from workflows.engine.dispatcher import dispatch_event
 from workflows.engine.drain import dispatch_and_run, drain_events
@@ -135,18 +139,7 @@ def test_sigkilled_worker_leaves_a_run_the_sweep_completes_once(tmp_path):
             {"type": "add_tag", "config": {"tags": ["done"]}},
         ],
     }
-    worker = start_command(
-        {**env, SLOW_MARKER_ENV: str(marker)}, "run_with_slow_step", definition, "Help!", log=tmp_path / "worker.log"
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while not marker.exists() and worker.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert marker.exists(), (tmp_path / "worker.log").read_text()
-        worker.send_signal(signal.SIGKILL)  # mid-step: the slow step is sleeping inside its transaction
-    finally:
-        worker.kill()
-        worker.wait(timeout=10)
+    kill_in_slow_step(env, definition, marker, tmp_path / "worker.log")
     result = call(env, "sweep_after_lease", 1)
     (before,) = result["before"]["runs"]
     # The slow step shares a transaction with the steps before it: the kill left none of their effects.

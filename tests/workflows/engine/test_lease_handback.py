@@ -15,7 +15,13 @@ import pytest
 
 from conversations import services
 from conversations.models import Event
-from tests.workflows.procs import SLOW_MARKER_ENV, SLOW_STEP, call, migrate, project_env, start_command
+from tests.workflows.procs import (
+    SLOW_STEP,
+    call,
+    kill_in_slow_step,
+    migrate,
+    project_env,
+)
 from workflows.engine import leases, runner
 from workflows.engine.dispatcher import dispatch_event
 from workflows.engine.sweep import sweep_once
@@ -108,19 +114,7 @@ def test_a_worker_sigkilled_mid_step_has_its_run_resumed_well_under_the_lease(tm
             {"type": "add_tag", "config": {"tags": ["done"]}},
         ],
     }
-    worker = start_command(
-        {**env, SLOW_MARKER_ENV: str(marker)}, "run_with_slow_step", definition, "Help!", log=tmp_path / "worker.log"
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while not marker.exists() and worker.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), (tmp_path / "worker.log").read_text()
-        worker.send_signal(signal.SIGKILL)
-        killed_at = time.monotonic()
-    finally:
-        worker.kill()
-        worker.wait(timeout=10)
+    killed_at = kill_in_slow_step(env, definition, marker, tmp_path / "worker.log")
     result = call(env, "sweep_now", 1)
     resumed_after = time.monotonic() - killed_at
     (before,) = result["before"]["runs"]
