@@ -12,10 +12,11 @@ percentile_cont). Nothing loads conversation objects.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, F, Q, QuerySet, Window
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
 from conversations.models import Conversation, Survey
@@ -65,12 +66,14 @@ def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any,
     percentiles of the groups and of the total come from one ranked query over the period's rows (`_ranked_sql`);
     a grouping that may count a conversation in several groups (tag) ranks its total over its own rows."""
     facts, rows = _conversation_counts(period, grouping)
-    total_facts, total = _conversation_counts(period, None)
-    if not _uses_percentile_cont():
-        if grouping.one_per_conversation:
-            _interpolate_minutes([(facts, rows, True), (facts, total, False)])
-        else:
-            _interpolate_minutes([(facts, rows, True), (total_facts, total, False)])
+    if _uses_percentile_cont():
+        total = _conversation_counts(period, None)[1]
+    elif grouping.one_per_conversation:
+        total = {0: _summed(rows.values(), ("created", "resolved", "reopened"))} if rows else {}
+        _interpolate_minutes([(facts, rows, True), (facts, total, False)])
+    else:
+        total_facts, total = _conversation_counts(period, None)
+        _interpolate_minutes([(facts, rows, True), (total_facts, total, False)])
     return rows, total.get(0) or dict(EMPTY_COUNTS)
 
 
@@ -178,6 +181,7 @@ def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
         for row in keyed_surveys.order_by().annotate(
             answered=Count("pk"),
             average=Avg("score"),
+            score_sum=Sum("score"),
             satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)),
             commented=Count("pk", filter=~Q(comment="")),
         )
@@ -185,6 +189,24 @@ def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
     for key, comments in _csat_comments(period, grouping).items():
         rows.setdefault(key, {})["comments"] = comments
     return rows
+
+
+def _csat_total(per_group: dict[Any, dict]) -> dict:
+    """The total of groups that count each survey once: sums, the average from them, the latest comments of all."""
+    total: dict[str, Any] = {name: 0 for name in ("answered", "score_sum", "satisfied", "commented")}
+    for row in per_group.values():
+        for name in total:
+            total[name] += row.get(name, 0)
+    total["average"] = total["score_sum"] / total["answered"] if total["answered"] else None
+    total["comments"] = _latest(comment for row in per_group.values() for comment in row.get("comments", []))
+    return total
+
+
+def _latest(comments: Iterable[dict]) -> list[dict]:
+    """The newest COMMENTS_PER_GROUP comments: answered_at descending (none last), then the survey descending."""
+    by_survey = sorted(comments, key=lambda comment: comment["survey"], reverse=True)
+    dated = sorted((row for row in by_survey if row["answered_at"]), key=lambda row: row["answered_at"], reverse=True)
+    return (dated + [row for row in by_survey if not row["answered_at"]])[:COMMENTS_PER_GROUP]
 
 
 def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[dict]]:
@@ -198,13 +220,14 @@ def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[
     found: dict[Any, list[dict]] = defaultdict(list)
     for row in (
         latest.filter(r_rank__lte=COMMENTS_PER_GROUP)
-        .values("r_key", "r_rank", "conversation_id", "score", "comment", "answered_at")
+        .values("r_key", "r_rank", "pk", "conversation_id", "score", "comment", "answered_at")
         .order_by()
     ):
         found[row["r_key"]].append(row)
     return {
         key: [
             {
+                "survey": row["pk"],
                 "conversation": row["conversation_id"],
                 "score": row["score"],
                 "comment": row["comment"],
@@ -250,19 +273,30 @@ def _row(counts: dict, csat: dict | None, sla: dict | None) -> dict:
             "average": round(csat["average"], 2) if answered else None,
             "satisfied_share": round(csat["satisfied"] / answered, 4) if answered else None,
             "commented": csat.get("commented", 0),
-            "comments": csat.get("comments", []),
+            "comments": [
+                {name: value for name, value in comment.items() if name != "survey"}
+                for comment in csat.get("comments", [])
+            ],
         },
         "sla": {"targets": sla.get("targets", 0), "breached": sla.get("breached", 0)},
     }
 
 
 def _figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
-    """Every figure per group, and in total."""
+    """Every figure per group, and in total. When each conversation is in exactly one group, the total's counts,
+    CSAT and SLA figures are the sums of the groups' (no second pass over the period); its percentiles are not."""
     counts, total_counts = _conversation_figures(period, grouping)
     csat, sla = _csat_figures(period, grouping), _sla_figures(period, grouping)
-    total_csat, total_sla = _csat_figures(period, None), _sla_figures(period, None)
+    if grouping.one_per_conversation:
+        total_csat, total_sla = _csat_total(csat), _summed(sla.values(), ("targets", "breached"))
+    else:
+        total_csat, total_sla = _csat_figures(period, None).get(0), _sla_figures(period, None).get(0)
     per_group = {key: _row(row, csat.get(key), sla.get(key)) for key, row in counts.items()}
-    return per_group, _row(total_counts, total_csat.get(0), total_sla.get(0))
+    return per_group, _row(total_counts, total_csat, total_sla)
+
+
+def _summed(rows: Iterable[dict], names: Iterable[str]) -> dict[str, int]:
+    return {name: sum(row.get(name, 0) for row in rows) for name in names}
 
 
 def _sort_key(grouping: Grouping):
