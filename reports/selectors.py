@@ -3,9 +3,11 @@ created in the period, resolved, reopened, first response and resolution minutes
 
 Three grouped aggregate queries do the counting in the database: conversations (joined to their
 `ConversationFacts`, see `reports.facts`), answered surveys and SLA target rows, each keyed by the same group expression
-(`reports.groupings`). Percentiles: PostgreSQL computes them with `percentile_cont` in the same query; SQLite has no
-such aggregate, so there a window query per figure (ROW_NUMBER and COUNT over each group) returns only the rows
-around each group's median and p90 positions, and they are interpolated here the same way (linear, as
+(`reports.groupings`). When each conversation falls in exactly one group (every grouping but tag) the total's counts,
+CSAT and SLA figures are the sums of the groups'; tag computes its total with the same queries unkeyed.
+Percentiles: PostgreSQL computes them with `percentile_cont` in the grouped query (both fractions from one sort);
+SQLite has no such aggregate, so there one statement ranks each figure's values per group and over the total (ROW_NUMBER and COUNT over one window)
+and returns only the rows around each median and p90 position, interpolated here the same way (linear, as
 percentile_cont). Nothing loads conversation objects.
 """
 
@@ -20,7 +22,7 @@ from django.db.models import Avg, Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
 from conversations.models import Conversation, Survey
-from reports.facts import PercentileCont, reopened, resolved, with_facts
+from reports.facts import PercentilesCont, reopened, resolved, with_facts
 from reports.groupings import GROUPINGS, Grouping, key_text, keyed
 from reports.periods import Period
 from sla.models import SlaTarget, TargetState
@@ -56,9 +58,13 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
     }
     if _uses_percentile_cont():
         for figure in MINUTE_FIGURES:
-            aggregates[f"{figure}_median"] = PercentileCont(f"r_{figure}", 0.5)
-            aggregates[f"{figure}_p90"] = PercentileCont(f"r_{figure}", 0.9)
-    return facts, {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
+            aggregates[f"{figure}_points"] = PercentilesCont(f"r_{figure}", PERCENTILES)
+    rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
+    if _uses_percentile_cont():
+        for row in rows.values():
+            for figure in MINUTE_FIGURES:
+                row[f"{figure}_median"], row[f"{figure}_p90"] = row.pop(f"{figure}_points") or (None, None)
+    return facts, rows
 
 
 def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
