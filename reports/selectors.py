@@ -211,8 +211,8 @@ def _csat_total(per_group: dict[Any, dict]) -> dict:
 def _latest(comments: Iterable[dict]) -> list[dict]:
     """The newest COMMENTS_PER_GROUP comments: answered_at descending (none last), then the survey descending."""
     by_survey = sorted(comments, key=lambda comment: comment["survey"], reverse=True)
-    dated = sorted((row for row in by_survey if row["answered_at"]), key=lambda row: row["answered_at"], reverse=True)
-    return (dated + [row for row in by_survey if not row["answered_at"]])[:COMMENTS_PER_GROUP]
+    dated = sorted((row for row in by_survey if row["moment"]), key=lambda row: row["moment"], reverse=True)
+    return (dated + [row for row in by_survey if not row["moment"]])[:COMMENTS_PER_GROUP]
 
 
 def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[dict]]:
@@ -234,6 +234,7 @@ def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[
         key: [
             {
                 "survey": row["pk"],
+                "moment": row["answered_at"],
                 "conversation": row["conversation_id"],
                 "score": row["score"],
                 "comment": row["comment"],
@@ -280,7 +281,7 @@ def _row(counts: dict, csat: dict | None, sla: dict | None) -> dict:
             "satisfied_share": round(csat["satisfied"] / answered, 4) if answered else None,
             "commented": csat.get("commented", 0),
             "comments": [
-                {name: value for name, value in comment.items() if name != "survey"}
+                {name: value for name, value in comment.items() if name not in ("survey", "moment")}
                 for comment in csat.get("comments", [])
             ],
         },
