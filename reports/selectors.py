@@ -6,9 +6,9 @@ Three grouped aggregate queries do the counting in the database: conversations (
 (`reports.groupings`). When each conversation falls in exactly one group (every grouping but tag) the total's counts,
 CSAT and SLA figures are the sums of the groups'; tag computes its total with the same queries unkeyed.
 Percentiles: PostgreSQL computes them with `percentile_cont` in the grouped query (both fractions from one sort);
-SQLite has no such aggregate, so there one statement ranks each figure's values per group and over the total (ROW_NUMBER and COUNT over one window)
-and returns only the rows around each median and p90 position, interpolated here the same way (linear, as
-percentile_cont). Nothing loads conversation objects.
+SQLite has no such aggregate, so there one statement ranks each figure's values per group and over the total
+(ROW_NUMBER and COUNT over one window) and returns only the rows around each median and p90 position, interpolated
+here the same way (linear, as percentile_cont). Nothing loads conversation objects.
 """
 
 from __future__ import annotations
