@@ -299,6 +299,10 @@ class Conversation(models.Model):
             ),
             # Reports and the export select a period of creation (docs/reports.md); also the list's default order.
             models.Index(fields=["created_at", "id"], name="conv_created"),
+            # The report's period scan reads every group key and the first response from the index alone.
+            models.Index(
+                fields=["created_at", "team", "channel", "assignee", "first_response_at", "id"], name="conv_report"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ Every expression takes a `prefix`, the path from the queried model to the conver
 
 from __future__ import annotations
 
-from django.db.models import F, FloatField, Func, Q, QuerySet
+from django.db.models import F, Field, FloatField, Func, Q, QuerySet
 from django.db.models.aggregates import Aggregate
 
 FACTS = "report_facts__"
@@ -48,6 +48,22 @@ class PercentileCont(Aggregate):
 
     def __init__(self, expression, fraction: float, **extra) -> None:
         super().__init__(expression, fraction=float(fraction), **extra)
+
+
+class _Floats(Field):
+    """The type of a float8[] read as it comes (a list of floats, or NULL)."""
+
+
+class PercentilesCont(Aggregate):
+    """`percentile_cont(ARRAY[fractions]) WITHIN GROUP (ORDER BY value)`: every fraction from one sort (a list, or
+    NULL when the group has no value)."""
+
+    function = "percentile_cont"
+    output_field = _Floats()
+    template = "%(function)s(ARRAY[%(fractions)s]::double precision[]) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, fractions: tuple[float, ...], **extra) -> None:
+        super().__init__(expression, fractions=", ".join(repr(float(fraction)) for fraction in fractions), **extra)
 
 
 def resolved(prefix: str = "") -> Q:

@@ -117,6 +117,8 @@ class Grouping:
     labels: Callable[[Iterable[Any]], dict[Any, str]]
     none_label: str
     admin_filter: Callable[[Any, zoneinfo.ZoneInfo], dict[str, str]]
+    # False when a conversation can fall in several groups (or none): then the total is not ranked over its rows.
+    one_per_conversation: bool = True
 
 
 GROUPINGS: dict[str, Grouping] = {
@@ -149,6 +151,7 @@ GROUPINGS: dict[str, Grouping] = {
             _same,
             _("No tag"),
             lambda key, zone: {"tags__isnull": "True"} if key is None else _tag_filter(key),
+            one_per_conversation=False,
         ),
         Grouping("day", lambda prefix, period: LocalDate(f"{prefix}created_at", period), _day_labels, "", _day_filter),
     )

@@ -3,23 +3,26 @@ created in the period, resolved, reopened, first response and resolution minutes
 
 Three grouped aggregate queries do the counting in the database: conversations (joined to their
 `ConversationFacts`, see `reports.facts`), answered surveys and SLA target rows, each keyed by the same group expression
-(`reports.groupings`). Percentiles: PostgreSQL computes them with `percentile_cont` in the same query; SQLite has no
-such aggregate, so there a window query per figure (ROW_NUMBER and COUNT over each group) returns only the rows
-around each group's median and p90 positions, and they are interpolated here the same way (linear, as
-percentile_cont). Nothing loads conversation objects.
+(`reports.groupings`). When each conversation falls in exactly one group (every grouping but tag) the total's counts,
+CSAT and SLA figures are the sums of the groups'; tag computes its total with the same queries unkeyed.
+Percentiles: PostgreSQL computes them with `percentile_cont` in the grouped query (both fractions from one sort);
+SQLite has no such aggregate, so there one statement ranks each figure's values per group and over the total
+(ROW_NUMBER and COUNT over one window) and returns only the rows around each median and p90 position, interpolated
+here the same way (linear, as percentile_cont). Nothing loads conversation objects.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, F, Q, QuerySet, Window
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
 from conversations.models import Conversation, Survey
-from reports.facts import PercentileCont, reopened, resolved, with_facts
+from reports.facts import PercentilesCont, reopened, resolved, with_facts
 from reports.groupings import GROUPINGS, Grouping, key_text, keyed
 from reports.periods import Period
 from sla.models import SlaTarget, TargetState
@@ -44,7 +47,9 @@ def _uses_percentile_cont() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _conversation_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
+def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[QuerySet, dict[Any, dict]]:
+    """The period's conversations keyed by the grouping (with their minute figures) and the grouped counts; on
+    PostgreSQL the percentiles too (percentile_cont in the same query)."""
     facts = keyed(with_facts(conversations_in(period)), grouping, period).order_by()
     aggregates = {
         "created": Count("pk"),
@@ -53,64 +58,99 @@ def _conversation_figures(period: Period, grouping: Grouping | None) -> dict[Any
     }
     if _uses_percentile_cont():
         for figure in MINUTE_FIGURES:
-            aggregates[f"{figure}_median"] = PercentileCont(f"r_{figure}", 0.5)
-            aggregates[f"{figure}_p90"] = PercentileCont(f"r_{figure}", 0.9)
+            aggregates[f"{figure}_points"] = PercentilesCont(f"r_{figure}", PERCENTILES)
     rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
-    if not _uses_percentile_cont():
-        _interpolate_minutes(facts, rows)
-    return rows
+    if _uses_percentile_cont():
+        for row in rows.values():
+            for figure in MINUTE_FIGURES:
+                row[f"{figure}_median"], row[f"{figure}_p90"] = row.pop(f"{figure}_points") or (None, None)
+    return facts, rows
 
 
-def _ranked_sql(facts: QuerySet) -> tuple[str, list]:
-    """The rows at the interpolation positions of each group's median and p90, for every minute figure at once.
+def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
+    """The conversation figures per group and in total (the total keyed 0). Without percentile_cont (SQLite) the
+    percentiles of the groups and of the total come from one ranked query over the period's rows (`_ranked_sql`);
+    a grouping that may count a conversation in several groups (tag) ranks its total over its own rows."""
+    facts, rows = _conversation_counts(period, grouping)
+    if _uses_percentile_cont():
+        total = _conversation_counts(period, None)[1]
+    elif grouping.one_per_conversation:
+        total = {0: _summed(rows.values(), ("created", "resolved", "reopened"))} if rows else {}
+        _interpolate_minutes([(facts, rows, True), (facts, total, False)])
+    else:
+        total_facts, total = _conversation_counts(period, None)
+        _interpolate_minutes([(facts, rows, True), (total_facts, total, False)])
+    return rows, total.get(0) or dict(EMPTY_COUNTS)
 
-    The period's rows with their key and minutes are materialised once (a CTE: the key, e.g. the local day's CASE,
-    is computed once per row rather than in every window); one window query numbers each group's values of each
-    figure in order (NULLs last, so ranks 1..n are the n values) and keeps only the rows some figure's
-    interpolation needs (at most four per group and figure)."""
-    values = [f"r_{figure}" for figure in MINUTE_FIGURES]
-    base_sql, params = facts.values("r_key", *values).query.sql_with_params()
-    columns, wanted = [], []
-    for index, value in enumerate(values):
-        columns += [
-            f"{value} AS r_value{index}",
-            f"ROW_NUMBER() OVER (PARTITION BY r_key ORDER BY {value} IS NULL, {value}) AS r_rank{index}",
-            f"COUNT({value}) OVER (PARTITION BY r_key) AS r_count{index}",
-        ]
-        wanted += [
-            f"(r_rank{index} <= r_count{index} AND r_rank{index} - 1 BETWEEN "
-            f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) AND "
-            f"CAST((r_count{index} - 1) * {fraction} AS INTEGER) + 1)"
+
+def _ranked_arms(scope: int, base: str, by_key: bool) -> str:
+    """One arm per minute figure: the figure's non-null values over the period's rows (the materialised CTE
+    `base`), numbered in order within each group (or over all rows for a total) with the count
+    of the same window (one sort per figure), keeping only the rows around the median and p90 positions."""
+    arms = []
+    for index, figure in enumerate(MINUTE_FIGURES):
+        value = f"r_{figure}"
+        wanted = " OR ".join(
+            f"(r_rank - 1 BETWEEN CAST((r_count - 1) * {fraction} AS INTEGER) "
+            f"AND CAST((r_count - 1) * {fraction} AS INTEGER) + 1)"
             for fraction in PERCENTILES
-        ]
-    names = ", ".join(f"r_value{index}, r_rank{index}, r_count{index}" for index in range(len(values)))
-    sql = (
-        f"WITH base AS MATERIALIZED ({base_sql}), "
-        f"ranked AS (SELECT r_key, {', '.join(columns)} FROM base) "
-        f"SELECT r_key, {names} FROM ranked WHERE {' OR '.join(wanted)}"
-    )
-    return sql, list(params)
+        )
+        partition = "PARTITION BY r_key " if by_key else ""
+        arms.append(
+            f"SELECT {scope} AS r_scope, {index} AS r_figure, r_key, r_value, r_rank, r_count FROM ("
+            f"SELECT {'r_key' if by_key else '0 AS r_key'}, {value} AS r_value, ROW_NUMBER() OVER w AS r_rank, "
+            f"COUNT(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS r_count "
+            f"FROM {base} WHERE {value} IS NOT NULL WINDOW w AS ({partition}ORDER BY {value})"
+            f") WHERE {wanted}"
+        )
+    return " UNION ALL ".join(arms)
 
 
-def _interpolate_minutes(facts: QuerySet, rows: dict[Any, dict]) -> None:
+def _ranked_sql(targets: list[tuple[QuerySet, dict, bool]]) -> tuple[str, list]:
+    """The rows at the interpolation positions of each group's (and the total's) median and p90, for every minute
+    figure, in one statement.
+
+    The period's rows with their key and minutes are materialised once per distinct queryset (a CTE: the key, e.g.
+    the local day's CASE, is computed once per row, the conversation and facts tables are read once for the groups
+    and the total); rows without any minute figure are left out. Each figure is then ranked over its non-null
+    values only (`_ranked_arms`)."""
+    values = [f"r_{figure}" for figure in MINUTE_FIGURES]
+    ctes: list[str] = []
+    arms: list[str] = []
+    params: list = []
+    bases: dict[int, str] = {}
+    for scope, (facts, _, by_key) in enumerate(targets):
+        if id(facts) not in bases:
+            bases[id(facts)] = f"base{scope}"
+            base_sql, base_params = facts.values("r_key", *values).query.sql_with_params()
+            some = " OR ".join(f"{value} IS NOT NULL" for value in values)
+            ctes.append(f"{bases[id(facts)]} AS MATERIALIZED (SELECT * FROM ({base_sql}) WHERE {some})")
+            params += base_params
+        arms.append(_ranked_arms(scope, bases[id(facts)], by_key))
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(arms)}", params
+
+
+def _interpolate_minutes(targets: list[tuple[QuerySet, dict, bool]]) -> None:
     """Without percentile_cont (SQLite): fetch the rows around each group's median and p90 positions of every figure
-    (`_ranked_sql`, one query) and interpolate between them here, as percentile_cont does."""
-    around: dict[tuple[str, Any], dict[int, float]] = defaultdict(dict)
-    counts: dict[tuple[str, Any], int] = {}
-    sql, params = _ranked_sql(facts)
+    (`_ranked_sql`, one query for the groups and the total) and interpolate between them here, as percentile_cont
+    does. `targets`: (keyed rows, the grouped counts to complete, ranked per key or over all rows)."""
+    around: dict[tuple[int, str, Any], dict[int, float]] = defaultdict(dict)
+    counts: dict[tuple[int, str, Any], int] = {}
+    sql, params = _ranked_sql(targets)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for key, *figures in cursor.fetchall():
-            key = _db_key(facts, key)
-            for index, figure in enumerate(MINUTE_FIGURES):
-                value, rank, count = figures[3 * index : 3 * index + 3]
-                if rank <= count:
-                    around[(figure, key)][rank - 1] = value
-                    counts[(figure, key)] = count
-    for key, row in rows.items():
-        for figure in MINUTE_FIGURES:
-            for fraction, point in zip(PERCENTILES, ("median", "p90")):
-                row[f"{figure}_{point}"] = _at(around.get((figure, key), {}), counts.get((figure, key), 0), fraction)
+        for scope, index, key, value, rank, count in cursor.fetchall():
+            facts, _, by_key = targets[scope]
+            key = _db_key(facts, key) if by_key else 0
+            figure = MINUTE_FIGURES[index]
+            around[(scope, figure, key)][rank - 1] = value
+            counts[(scope, figure, key)] = count
+    for scope, (_, rows, _) in enumerate(targets):
+        for key, row in rows.items():
+            for figure in MINUTE_FIGURES:
+                for fraction, point in zip(PERCENTILES, ("median", "p90")):
+                    found = (scope, figure, key)
+                    row[f"{figure}_{point}"] = _at(around.get(found, {}), counts.get(found, 0), fraction)
 
 
 def _db_key(facts: QuerySet, key: Any) -> Any:
@@ -147,6 +187,7 @@ def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
         for row in keyed_surveys.order_by().annotate(
             answered=Count("pk"),
             average=Avg("score"),
+            score_sum=Sum("score"),
             satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)),
             commented=Count("pk", filter=~Q(comment="")),
         )
@@ -154,6 +195,24 @@ def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
     for key, comments in _csat_comments(period, grouping).items():
         rows.setdefault(key, {})["comments"] = comments
     return rows
+
+
+def _csat_total(per_group: dict[Any, dict]) -> dict:
+    """The total of groups that count each survey once: sums, the average from them, the latest comments of all."""
+    total: dict[str, Any] = {name: 0 for name in ("answered", "score_sum", "satisfied", "commented")}
+    for row in per_group.values():
+        for name in total:
+            total[name] += row.get(name, 0)
+    total["average"] = total["score_sum"] / total["answered"] if total["answered"] else None
+    total["comments"] = _latest(comment for row in per_group.values() for comment in row.get("comments", []))
+    return total
+
+
+def _latest(comments: Iterable[dict]) -> list[dict]:
+    """The newest COMMENTS_PER_GROUP comments: answered_at descending (none last), then the survey descending."""
+    by_survey = sorted(comments, key=lambda comment: comment["survey"], reverse=True)
+    dated = sorted((row for row in by_survey if row["moment"]), key=lambda row: row["moment"], reverse=True)
+    return (dated + [row for row in by_survey if not row["moment"]])[:COMMENTS_PER_GROUP]
 
 
 def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[dict]]:
@@ -167,13 +226,15 @@ def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[
     found: dict[Any, list[dict]] = defaultdict(list)
     for row in (
         latest.filter(r_rank__lte=COMMENTS_PER_GROUP)
-        .values("r_key", "r_rank", "conversation_id", "score", "comment", "answered_at")
+        .values("r_key", "r_rank", "pk", "conversation_id", "score", "comment", "answered_at")
         .order_by()
     ):
         found[row["r_key"]].append(row)
     return {
         key: [
             {
+                "survey": row["pk"],
+                "moment": row["answered_at"],
                 "conversation": row["conversation_id"],
                 "score": row["score"],
                 "comment": row["comment"],
@@ -219,16 +280,30 @@ def _row(counts: dict, csat: dict | None, sla: dict | None) -> dict:
             "average": round(csat["average"], 2) if answered else None,
             "satisfied_share": round(csat["satisfied"] / answered, 4) if answered else None,
             "commented": csat.get("commented", 0),
-            "comments": csat.get("comments", []),
+            "comments": [
+                {name: value for name, value in comment.items() if name not in ("survey", "moment")}
+                for comment in csat.get("comments", [])
+            ],
         },
         "sla": {"targets": sla.get("targets", 0), "breached": sla.get("breached", 0)},
     }
 
 
-def _figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
-    counts = _conversation_figures(period, grouping)
+def _figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
+    """Every figure per group, and in total. When each conversation is in exactly one group, the total's counts,
+    CSAT and SLA figures are the sums of the groups' (no second pass over the period); its percentiles are not."""
+    counts, total_counts = _conversation_figures(period, grouping)
     csat, sla = _csat_figures(period, grouping), _sla_figures(period, grouping)
-    return {key: _row(row, csat.get(key), sla.get(key)) for key, row in counts.items()}
+    if grouping.one_per_conversation:
+        total_csat, total_sla = _csat_total(csat), _summed(sla.values(), ("targets", "breached"))
+    else:
+        total_csat, total_sla = _csat_figures(period, None).get(0), _sla_figures(period, None).get(0)
+    per_group = {key: _row(row, csat.get(key), sla.get(key)) for key, row in counts.items()}
+    return per_group, _row(total_counts, total_csat, total_sla)
+
+
+def _summed(rows: Iterable[dict], names: Iterable[str]) -> dict[str, int]:
+    return {name: sum(row.get(name, 0) for row in rows) for name in names}
 
 
 def _sort_key(grouping: Grouping):
@@ -248,11 +323,10 @@ EMPTY_COUNTS = {
 def conversation_report(*, period: Period, group_by: str) -> dict:
     """`{"rows": [{"key", "label", <figures>}...], "total": {<figures>}}` for conversations created in `period`."""
     grouping = GROUPINGS[group_by]
-    per_group = _figures(period, grouping)
+    per_group, total = _figures(period, grouping)
     labels = grouping.labels(per_group.keys())
     rows = [
         {"key": key_text(key), "label": grouping.none_label if key is None else labels.get(key, f"#{key}"), **figures}
         for key, figures in per_group.items()
     ]
-    total = _figures(period, None).get(0) or _row(EMPTY_COUNTS, None, None)
     return {"rows": sorted(rows, key=_sort_key(grouping)), "total": total}

@@ -141,3 +141,10 @@ def test_bad_parameters_are_400_naming_the_field(manager, params, field):
     response = client_for(manager).get(URL, {**PERIOD, **params})
     assert response.status_code == 400
     assert field in response.json()
+
+
+@pytest.mark.parametrize("group_by", ["day", "agent", "team", "channel", "tag"])
+def test_the_total_is_the_same_whatever_the_grouping(story, berlin_manager, group_by):
+    """Groupings that put each conversation in one group sum their groups into the total (tag, where a conversation
+    counts under each of its tags, computes it on its own): every way gives the hand-computed total."""
+    assert report(berlin_manager, group_by=group_by)["total"] == TOTAL

@@ -202,3 +202,10 @@ def test_the_reports_page_shows_business_minutes_and_the_comments_linking_their_
         "<b>1/5</b> Took all day"
     ) in content
     assert f'href="/admin/conversations/conversation/{f.pk}/change/">#{f.pk}</a> <b>4/5</b> Quick, thanks' in content
+
+
+@pytest.mark.parametrize("group_by", ["day", "agent", "team", "tag"])
+def test_total_business_minutes_and_comments_are_the_same_whatever_the_grouping(office_story, berlin_manager, group_by):
+    """The total of a grouping summed from its groups (day, agent, team) or computed on its own (tag) equals the
+    channel grouping's, whose figures are checked by hand above (latest comments newest first across groups)."""
+    assert report(berlin_manager, group_by=group_by)["total"] == report(berlin_manager, group_by="channel")["total"]
