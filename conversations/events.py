@@ -20,6 +20,7 @@ from django.db import transaction
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from conversations.models import Contact, Conversation, Event
+from conversations.writes import insert_row
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +51,15 @@ def record_event(
     """Write an event row now and enqueue its dispatch once the surrounding transaction commits."""
     if contact is None and conversation is not None:
         contact = conversation.contact
-    event = Event.objects.create(
-        type=type,
-        occurred_at=clock.now(),
-        conversation=conversation,
-        contact=contact,
-        payload=payload or {},
-        depth=depth,
+    event = insert_row(  # Event.objects.create, its INSERT built once per process (conversations.writes)
+        Event(
+            type=type,
+            occurred_at=clock.now(),
+            conversation=conversation,
+            contact=contact,
+            payload=payload or {},
+            depth=depth,
+        )
     )
     for projector in _projectors:
         projector(event)

@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from conversations import selectors, services
 from conversations.api.channels import attachments_data, delivery_data, email_data
+from conversations.api.fieldcopies import CheapFieldCopies
 from conversations.audio import HEADER_BYTES, audio_problem
 from conversations.choices import Channel, Disposition, Priority, SenderType, Status
 from conversations.compiled import CompiledGet
@@ -317,7 +318,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             cls.prefetch_lookups = (*cls.prefetch_lookups, prefetch)
 
 
-class ConversationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+class ConversationCreateSerializer(CheapFieldCopies, StrictFieldsMixin, serializers.Serializer):
     """POST body: open a conversation for a contact; it starts in status `new`."""
 
     contact = StrictPrimaryKeyField(queryset=Contact.objects.all(), compiled=CompiledGet(Contact))
@@ -476,7 +477,7 @@ class MessageSerializer(serializers.ModelSerializer):
         return delivery_data(message)
 
 
-class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+class MessageCreateSerializer(CheapFieldCopies, StrictFieldsMixin, serializers.Serializer):
     """POST body of a message; agent messages are authored by the requesting user."""
 
     body = serializers.CharField(max_length=services.MAX_BODY_LENGTH)

@@ -41,6 +41,7 @@ from conversations.services.checks import (
 from conversations.services.fields import check_can_resolve
 from conversations.services.locks import lock_conversation
 from conversations.statements import Statement
+from conversations.writes import insert_row
 
 User = get_user_model()
 
@@ -68,7 +69,7 @@ def conversation_open(
     conversation.full_clean(exclude=["assignee", "contact", "team", "inbox"])
     sync_queue_fields(conversation)
     with transaction.atomic():
-        conversation.save()
+        insert_row(conversation)  # conversation.save(), the INSERT built once per process
         remember_related(conversation, "tags", [])  # a new conversation has no tags: the response needs no read
         record_event(
             type=EventType.CONVERSATION_CREATED,

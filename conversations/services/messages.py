@@ -30,6 +30,7 @@ from conversations.services.checks import (
 from conversations.services.conversations import change_status_locked, lock_conversation
 from conversations.services.deliveries import delivery_queue
 from conversations.services.mentions import notify_mentions
+from conversations.writes import MESSAGE_COUNTER_FIELDS, insert_row, update_row
 
 User = get_user_model()
 
@@ -105,24 +106,14 @@ def message_create(
                 conversation.last_agent_reply_at = now  # what the queue's hand-backs look at (docs/routing.md)
             if sender_type == SenderType.AGENT and conversation.first_response_at is None:
                 conversation.first_response_at = now
-        message.save()
+        insert_row(message)  # message.save(), the INSERT built once per process
         attachments = [
             attachment_add(message=message, filename=name, content=content, content_type=content_type)
             for name, content, content_type in uploads
         ]
         delivery = delivery_queue(message=message, conversation=conversation, deliver=deliver)
         _remember_channel_rows(message, attachments, delivery)
-        conversation.save(
-            update_fields=[
-                "sentiment",
-                "customer_message_count",
-                "last_customer_message_at",
-                "last_agent_message_at",
-                "first_response_at",
-                "last_agent_reply_at",
-                "updated_at",
-            ]
-        )
+        update_row(conversation, MESSAGE_COUNTER_FIELDS)  # save(update_fields=...), built once per process
         record_event(
             type=EventType.MESSAGE_CREATED,
             conversation=conversation,
