@@ -3,7 +3,7 @@ managers' "API access" page for their own API token."""
 
 from rest_framework.authtoken.models import Token
 
-from tests.workflows.admin.test_admin_editor import ADD_URL, VIP_FORM
+from tests.support.forms import ADD_URL, VIP_FORM
 from workflows.integrations.services import integration_save
 
 API_ACCESS = "/admin/conversations/userpreference/api-access/"

@@ -10,8 +10,7 @@ import pytest
 from conversations import sentiment
 from conversations.models import Conversation, Message
 from conversations.setting_checks import check_helpdesk_settings
-from tests.workflows.outbound.fakes import BearerApi, TokenEndpoint
-from tests.workflows.outbound.test_auth_schemes import call, oauth
+from tests.support.outbound import BearerApi, TokenEndpoint, call, oauth
 from workflows.integrations import speech
 from workflows.outbound.client import OutboundError
 

@@ -11,16 +11,8 @@ import pytest
 
 from conversations import services
 from conversations.models import Conversation, Notification, SavedView
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in, open_page
 from tests.support.people import make_user
-
-VIEWPORT = {"width": 1440, "height": 900}
-
-
-def open_page(chromium):
-    context = chromium.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(15_000)
-    return context.new_page()
 
 
 @pytest.mark.django_db(transaction=True)

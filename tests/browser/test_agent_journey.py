@@ -14,7 +14,7 @@ import pytest
 from conversations import services
 from conversations.models import Message
 from sla.policies import sla_policy_save
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in
 from tests.support.people import make_user
 from workflows.engine import macros
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sla.models import BusinessHours, SlaPolicy
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in
 from tests.support.people import make_user
 from workflows.models import Workflow
 

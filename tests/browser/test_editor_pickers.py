@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conversations import services as conversation_services
-from tests.browser.test_manager_journey import log_in, save_and_continue
+from tests.support.browser import log_in, save_and_continue
 from tests.support.people import make_user
 from workflows import services
 

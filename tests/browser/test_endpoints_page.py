@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from conversations import clock
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in
+from tests.support.outbound import LATER, disable
 from tests.support.people import make_user
-from tests.workflows.outbound.test_delivery_health import LATER, disable
 from workflows.engine.sweep import resume_due_runs
 from workflows.models import Endpoint, WorkflowRun
 

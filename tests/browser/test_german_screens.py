@@ -12,7 +12,7 @@ import pytest
 
 from conversations import services
 from sla.policies import sla_policy_save
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in
 from tests.support.people import make_user
 
 VIEWPORT = {"width": 1440, "height": 900}

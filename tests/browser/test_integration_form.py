@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in
 from tests.support.people import make_user
 from workflows.integrations.services import integration_save
 

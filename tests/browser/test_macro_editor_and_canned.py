@@ -7,8 +7,7 @@ import pytest
 
 from conversations import services
 from conversations.models import Message
-from tests.browser.test_agent_day_journey import open_page
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in, open_page
 from tests.support.people import make_user
 from workflows.engine import canned
 from workflows.models import Macro

@@ -10,7 +10,7 @@ from conversations import services
 from conversations.choices import EmailDirection, SenderType
 from conversations.models import EmailHeaders, Inbox
 from conversations.roles import AGENTS_GROUP
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in
 from tests.support.people import make_user
 from workflows.integrations.crypto import encrypt_json
 

@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from conversations import clock
 from conversations import services as conversation_services
+from tests.support.browser import log_in, save_and_continue
 from tests.support.people import make_user
 from workflows.engine.sweep import sweep_once
 from workflows.models import Workflow, WorkflowRun
@@ -25,22 +26,9 @@ CONDITION_VALUE = "steps[0].config.all[0].value"
 CONDITION_OP = "steps[0].config.all[0].op"
 
 
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"pw-{username}")
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/$"))
-
-
 def set_condition_value(page, value: str) -> None:
     """Type the first condition's value in the step's condition builder."""
     page.fill(f'[name="{CONDITION_VALUE}"]', value)
-
-
-def save_and_continue(page) -> None:
-    page.click('input[name="_continue"]')
-    page.wait_for_load_state()
 
 
 def activate_with_toggle(page, base_url: str, workflow: Workflow) -> None:

@@ -9,9 +9,9 @@ import re
 import pytest
 from rest_framework.authtoken.models import Token
 
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in
+from tests.support.forms import DEFINITION
 from tests.support.people import make_user
-from tests.workflows.admin.test_admin import DEFINITION
 from workflows import services
 from workflows.models import Workflow
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conversations import services as conversation_services
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in
 from tests.support.people import make_user
 from workflows import services
 from workflows.models import WorkflowReplay

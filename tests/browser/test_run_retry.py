@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conversations import services as conversation_services
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import log_in
 from tests.support.people import make_user
 from tests.support.runs import drain
 from workflows import services

@@ -10,7 +10,7 @@ import pytest
 
 from conversations import services as conversation_services
 from sla.policies import sla_policy_save
-from tests.browser.test_manager_journey import log_in
+from tests.support.browser import MEASURE, fits, log_in
 from tests.support.people import make_user
 from tests.support.runs import drain
 from workflows import services
@@ -24,23 +24,6 @@ LISTS = {
 NO_SIDEBAR: set[str] = set()  # every list, the agents' conversation list included, keeps the sidebar open
 # For the table and each ancestor up to <body>: its right edge, the viewport's width, and whether the element is a
 # horizontal scroll container (then what lies beyond its box is reachable by scrolling it, not cut off).
-MEASURE = """table => {
-  const rows = [];
-  for (let el = table; el && el !== document.body; el = el.parentElement) {
-    const style = getComputedStyle(el);
-    rows.push({right: el.getBoundingClientRect().right, scrolls: ["auto", "scroll"].includes(style.overflowX),
-               id: el.id || el.className});
-  }
-  return {rows, viewport: document.documentElement.clientWidth,
-          pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth};
-}"""
-
-
-def fits(measure: dict) -> bool:
-    """The table's right edge is inside the viewport and inside every box around it that would cut it off (a
-    scroll container shows only its own width: a column beyond it is out of view until scrolled)."""
-    table, around = measure["rows"][0]["right"], measure["rows"][1:]
-    return table <= measure["viewport"] and all(table <= box["right"] + 1 for box in around if box["scrolls"])
 
 
 def long_workflows() -> None:

@@ -18,8 +18,7 @@ from django.test import Client
 
 from conversations import services as conversation_services
 from conversations.models import Conversation
-from tests.browser.test_manager_journey import log_in
-from tests.browser.test_tables_fit import MEASURE, fits
+from tests.support.browser import MEASURE, fits, log_in
 from tests.support.people import make_user
 from tests.support.runs import drain
 from workflows import services

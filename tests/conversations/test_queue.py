@@ -2,39 +2,12 @@
 
 import datetime as dt
 
-import pytest
-
 from conversations import clock, services
 from conversations.models import AgentProfile, Conversation, Event
-from conversations.roles import AGENTS_GROUP
 from conversations.routing.handback import routing_sweep
 from conversations.routing.queue import queue_fill, waiting_conversations
-from tests.support.people import make_user
+from tests.support.routing import waiting
 from workflows.engine.sweep import sweep_once
-
-
-@pytest.fixture
-def queue_team(db):
-    return services.team_create(name="Queue", auto_assign=True, strategy="least_busy")
-
-
-@pytest.fixture
-def make_agent(roles):
-    def make(username, *teams, capacity=2, status="online", skills=()):
-        user = make_user(username, AGENTS_GROUP, capacity=capacity, status=status, skills=list(skills))
-        user.agent_profile.teams.add(*teams)
-        return user
-
-    return make
-
-
-def waiting(contact, team, subject="Help", priority="normal", skills=()):
-    conversation = services.conversation_open(
-        contact=contact, channel="live_chat", subject=subject, priority=priority, team=team
-    )
-    if skills:
-        services.conversation_set_required_skills(conversation=conversation, skills=list(skills))
-    return conversation
 
 
 def assignee_of(conversation):

@@ -9,6 +9,7 @@ started per test so no loop outlives it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -71,3 +72,47 @@ def shot() -> Callable[[object, str], Path]:
         return path
 
     return save
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    """Sign in to admin as a user made by `tests.support.people.make_user` (password `pw-<username>`)."""
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", f"pw-{username}")
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/$"))
+
+
+def save_and_continue(page) -> None:
+    page.click('input[name="_continue"]')
+    page.wait_for_load_state()
+
+
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+def open_page(chromium):
+    """A page at 1440x900 in a fresh context of this browser (its own cookies)."""
+    context = chromium.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+# Measures a table against the viewport and every box around it (see `fits`).
+MEASURE = """table => {
+  const rows = [];
+  for (let el = table; el && el !== document.body; el = el.parentElement) {
+    const style = getComputedStyle(el);
+    rows.push({right: el.getBoundingClientRect().right, scrolls: ["auto", "scroll"].includes(style.overflowX),
+               id: el.id || el.className});
+  }
+  return {rows, viewport: document.documentElement.clientWidth,
+          pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth};
+}"""
+
+
+def fits(measure: dict) -> bool:
+    """The table's right edge is inside the viewport and inside every box around it that would cut it off (a
+    scroll container shows only its own width: a column beyond it is out of view until scrolled)."""
+    table, around = measure["rows"][0]["right"], measure["rows"][1:]
+    return table <= measure["viewport"] and all(table <= box["right"] + 1 for box in around if box["scrolls"])

@@ -5,8 +5,11 @@ allowlists exactly the loopback names those servers use."""
 import pytest
 from django.utils import timezone
 
+from conversations import services as conversation_services
+from conversations.roles import AGENTS_GROUP
 from sla.policies import business_hours_save
 from tests.support.clock import Clock
+from tests.support.people import make_user
 from tests.support.sla import MONDAY_9AM
 from workflows import services
 
@@ -66,3 +69,21 @@ def clock(monkeypatch) -> Clock:
     frozen = Clock(MONDAY_9AM)
     monkeypatch.setattr(timezone, "now", frozen)
     return frozen
+
+
+@pytest.fixture
+def queue_team(db):
+    """A team that offers its queue to free agents (least busy first)."""
+    return conversation_services.team_create(name="Queue", auto_assign=True, strategy="least_busy")
+
+
+@pytest.fixture
+def make_agent(roles):
+    """Make an agent in the given teams with a capacity, a presence status and skills."""
+
+    def make(username, *teams, capacity=2, status="online", skills=()):
+        user = make_user(username, AGENTS_GROUP, capacity=capacity, status=status, skills=list(skills))
+        user.agent_profile.teams.add(*teams)
+        return user
+
+    return make

@@ -4,7 +4,7 @@
 from conversations import services
 from conversations.models import Event
 from conversations.routing.queue import queue_fill
-from tests.conversations.test_queue import make_agent, queue_team, waiting  # noqa: F401 (fixtures)
+from tests.support.routing import waiting
 from tests.support.runs import drain
 from workflows.engine.explain import explain_event
 from workflows.models import WorkflowRun

@@ -12,39 +12,15 @@ from django.urls import reverse
 
 from conversations import services
 from conversations.models import Contact, Conversation, Event
+from tests.support.forms import change_url, form_data
 
 CHANGELIST = reverse("admin:conversations_conversation_changelist")
-
-
-def change_url(conversation) -> str:
-    return reverse("admin:conversations_conversation_change", args=[conversation.pk])
 
 
 @pytest.fixture
 def agent_web(client, agent):
     client.force_login(agent)
     return client
-
-
-def form_data(response) -> dict:
-    """The POST body the browser would send for an admin change page as rendered (form, inlines, management)."""
-    data = {}
-
-    def add(form) -> None:
-        for name in form.fields:
-            value = form[name].value()
-            if value is None or value is False:
-                continue
-            data[form.add_prefix(name)] = "on" if value is True else value
-
-    add(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for name in formset.management_form.fields:
-            data[f"{formset.prefix}-{name}"] = formset.management_form[name].value()
-        for form in formset.forms:
-            add(form)
-    return data
 
 
 def subjects_in(response) -> set[str]:

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from conversations import services
 from conversations.models import ConversationField, Event
-from tests.conversations.admin.test_admin import change_url, form_data
+from tests.support.forms import change_url, form_data
 
 CHANGELIST = reverse("admin:conversations_conversation_changelist")
 FIELD_ADD = reverse("admin:conversations_conversationfield_add")

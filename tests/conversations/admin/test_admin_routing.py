@@ -5,7 +5,7 @@ import datetime as dt
 from conversations import clock, services
 from conversations.models import AgentProfile, Team
 from conversations.roles import AGENTS_GROUP
-from tests.conversations.admin.test_admin import form_data
+from tests.support.forms import form_data
 from tests.support.people import browser_for, make_user
 
 

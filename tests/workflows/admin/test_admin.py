@@ -8,19 +8,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conversations import services as conversation_services
+from tests.support.forms import DEFINITION
 from tests.support.people import browser_for
 from tests.support.runs import drain
 from workflows import services
 from workflows.models import Workflow, WorkflowVersion
 
 LIST_URL = "/admin/workflows/workflow/"
-DEFINITION = {
-    "name": "Tag refunds",
-    "description": "",
-    "status": "draft",
-    "trigger": {"type": "message.created", "config": {"sender_types": ["customer"]}},
-    "steps": [{"type": "add_tag", "config": {"tags": ["refund"]}}],
-}
 TAG = [{"type": "add_tag", "config": {"tags": ["x"]}}]
 
 

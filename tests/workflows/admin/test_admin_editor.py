@@ -5,56 +5,15 @@ import re
 
 import pytest
 
+from tests.support.forms import ADD_URL, VIP_FORM
 from tests.support.people import make_user
 from workflows import services
 from workflows.admin.editor import condition_from_post, config_from_post, literal, parse_path
-from workflows.integrations.services import integration_save
 from workflows.models import Workflow, WorkflowVersion
 from workflows.steps import step_types
 from workflows.triggers.registry import TRIGGER_TYPES
 
-ADD_URL = "/admin/workflows/workflow/add/"
-
-VIP_FORM = {
-    "name": "VIP cancellation",
-    "description": "Route VIP cancellations",
-    "status": "draft",
-    "trigger.type": "message.created",
-    "trigger.config.sender_types": ["customer"],
-    "trigger.config.content_contains": "cancel\nterminate\n",
-    "steps[0].type": "condition",
-    "steps[0].config.all[0].field": "contact.attributes.vip",
-    "steps[0].config.all[0].op": "eq",
-    "steps[0].config.all[0].value": "true",
-    "steps[0].config.all[1].any[0].field": "conversation.channel",
-    "steps[0].config.all[1].any[0].op": "in",
-    "steps[0].config.all[1].any[0].value": "email, live_chat",
-    "steps[0].on_false": "skip_next",
-    "steps[1].type": "add_tag",
-    "steps[1].config.tags": "cancellation\nvip",
-    "steps[2].type": "http_request",
-    "steps[2].config.integration": "CRM",
-    "steps[2].config.url": "https://crm.example.com/api/contacts",
-    "steps[2].config.method": "POST",
-    "steps[2].config.headers[0].key": "Authorization",
-    "steps[2].config.headers[0].value": "Bearer {{ secrets.crm_token }}",
-    "steps[2].config.values[0].key": "contactName",
-    "steps[2].config.values[0].value": "{{ contact.name }}",
-    "steps[2].config.values[0].format": "string",
-    "steps[2].config.timeout_seconds": "10",
-    "steps[2].config.save_as": "crm",
-    "steps[3].type": "wait",
-    "steps[3].config.hours": "2",
-    "steps[3].config.minutes": "",
-}
-
-
-@pytest.fixture
-def browser(browser):
-    """The manager's admin session, with the CRM integration the VIP form's request names (a step reads only the
-    secrets of the integration it names, and calls only its host)."""
-    integration_save(name="CRM", base_url="https://crm.example.com/api/", secrets={"crm_token": "t0k3n-crm"})
-    return browser
+pytestmark = pytest.mark.usefixtures("crm_integration")  # the integration the VIP form names
 
 
 def field_html(html: str, name: str) -> str:

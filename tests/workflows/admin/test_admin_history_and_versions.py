@@ -5,17 +5,19 @@ reverted them silently."""
 import importlib
 import json
 
+import pytest
 from django.apps import apps
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 
-from tests.workflows.admin.test_admin import DEFINITION
-from tests.workflows.admin.test_admin_editor import ADD_URL, VIP_FORM, browser  # noqa: F401 (with the CRM integration)
+from tests.support.forms import ADD_URL, DEFINITION, VIP_FORM
 from workflows import services
 from workflows.models import Workflow
 
+pytestmark = pytest.mark.usefixtures("crm_integration")  # the integration the VIP form names
 
-def test_the_history_of_a_workflow_created_in_the_admin_opens(browser):  # noqa: F811
+
+def test_the_history_of_a_workflow_created_in_the_admin_opens(browser):
     assert browser.post(ADD_URL, VIP_FORM).status_code == 302
     workflow = Workflow.objects.get()
     browser.post(f"/admin/workflows/workflow/{workflow.pk}/change/", {**VIP_FORM, "description": "Edited"})
@@ -25,7 +27,7 @@ def test_the_history_of_a_workflow_created_in_the_admin_opens(browser):  # noqa:
     assert "Added." in html and "definition (version 1)" in html
 
 
-def test_history_entries_written_before_the_fix_are_rewritten_and_open(browser, manager):  # noqa: F811
+def test_history_entries_written_before_the_fix_are_rewritten_and_open(browser, manager):
     workflow = services.workflow_create(definition=DEFINITION)
     LogEntry.objects.create(
         user=manager,
@@ -42,7 +44,7 @@ def test_history_entries_written_before_the_fix_are_rewritten_and_open(browser, 
     assert response.status_code == 200 and "definition (version 1)" in response.content.decode()
 
 
-def test_the_compare_shows_order_and_stop_processing_and_restore_brings_them_back(browser):  # noqa: F811
+def test_the_compare_shows_order_and_stop_processing_and_restore_brings_them_back(browser):
     workflow = services.workflow_create(definition={**DEFINITION, "order": 5, "stop_processing": True})
     workflow = services.workflow_update(
         workflow=workflow, definition={**DEFINITION, "order": 9, "stop_processing": False}

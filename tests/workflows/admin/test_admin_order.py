@@ -3,9 +3,11 @@ reorder view behind the workflow list's drag and drop (its bad input is a 400, n
 
 import pytest
 
-from tests.workflows.admin.test_admin_editor import ADD_URL, VIP_FORM, browser  # noqa: F401 (with the CRM integration)
+from tests.support.forms import ADD_URL, VIP_FORM
 from workflows import services
 from workflows.models import Workflow
+
+pytestmark = pytest.mark.usefixtures("crm_integration")  # the integration the VIP form names
 
 REORDER = "/admin/workflows/workflow/reorder/"
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.workflows.admin.test_admin import DEFINITION
+from tests.support.forms import DEFINITION
 from workflows import services
 from workflows.models import Workflow, WorkflowVersion
 

@@ -2,7 +2,7 @@
 event is replayed with the values it set, not today's."""
 
 from conversations import services
-from tests.workflows.engine.test_replay import create, replay
+from tests.support.replay import create_workflow, replay
 
 
 def test_a_replay_reads_the_field_values_each_event_set(
@@ -11,7 +11,7 @@ def test_a_replay_reads_the_field_values_each_event_set(
     services.conversation_field_create(key="reason", label="Reason", type="select", options=["refund", "billing"])
     services.conversation_set_fields(conversation=conversation, fields={"reason": "billing"})
     services.conversation_set_fields(conversation=conversation, fields={"reason": "refund"})  # today's value
-    workflow = create(
+    workflow = create_workflow(
         manager_client,
         [{"type": "add_tag", "config": {"tags": ["billing"]}}],
         trigger={

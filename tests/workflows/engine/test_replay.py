@@ -13,43 +13,16 @@ from django.core import mail
 
 from conversations import clock
 from conversations import services as conversation_services
+from tests.support.replay import TAG, URL, create_workflow, period, replay
 from workflows.engine.replay import STALL
 from workflows.engine.sweep import sweep_once
 from workflows.integrations import services as integrations
 from workflows.models import WorkflowReplay
 
-URL = "/api/workflows/"
-REFUND = {"type": "message.created", "config": {"sender_types": ["customer"], "content_contains": ["refund"]}}
-TAG = {"type": "add_tag", "config": {"tags": ["refund"]}}
-
-
-def period(days: int = 1) -> dict:
-    now = clock.now()
-    return {"since": (now - dt.timedelta(days=days)).isoformat(), "until": (now + dt.timedelta(hours=1)).isoformat()}
-
-
-def create(client, steps, trigger=REFUND) -> int:
-    response = client.post(
-        URL, {"name": "Refunds", "status": "active", "trigger": trigger, "steps": steps}, format="json"
-    )
-    assert response.status_code == 201, response.json()
-    return response.json()["id"]
-
 
 def say(conversation, *bodies: str) -> None:
     for body in bodies:
         conversation_services.message_create(conversation=conversation, body=body, sender_type="customer")
-
-
-def replay(client, capture, workflow: int, **body) -> dict:
-    """Start a replay, let the workers finish it, and read it back."""
-    with capture(execute=True):
-        started = client.post(f"{URL}{workflow}/replay/", {**period(), **body}, format="json")
-    assert started.status_code == 202, started.json()
-    assert set(started.json()) == {"id"}
-    report = client.get(f"/api/workflow-replays/{started.json()['id']}/")
-    assert report.status_code == 200
-    return report.json()
 
 
 def row_counts() -> dict[str, int]:
@@ -59,7 +32,7 @@ def row_counts() -> dict[str, int]:
 def test_a_replay_that_matches_counts_and_dry_runs_the_matching_events(
     manager_client, conversation, django_capture_on_commit_callbacks
 ):
-    workflow = create(manager_client, [TAG])
+    workflow = create_workflow(manager_client, [TAG])
     say(conversation, "I want a refund please", "Where is my parcel?")
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
     assert result["status"] == "done"
@@ -75,7 +48,7 @@ def test_a_replay_that_matches_counts_and_dry_runs_the_matching_events(
 
 
 def test_a_replay_that_matches_nothing_says_why(manager_client, conversation, django_capture_on_commit_callbacks):
-    workflow = create(
+    workflow = create_workflow(
         manager_client, [TAG], trigger={"type": "message.created", "config": {"content_contains": ["cancel"]}}
     )
     say(conversation, "I want a refund please", "Where is my parcel?")
@@ -94,7 +67,7 @@ def test_a_replay_that_matches_nothing_says_why(manager_client, conversation, dj
 def test_a_draft_definition_is_replayed_instead_of_the_saved_one(
     manager_client, conversation, django_capture_on_commit_callbacks
 ):
-    workflow = create(manager_client, [TAG])
+    workflow = create_workflow(manager_client, [TAG])
     say(conversation, "Where is my parcel?")
     draft = {
         "name": "Parcels",
@@ -110,7 +83,7 @@ def test_many_chunks_add_up_to_the_same_figures_and_limit_caps_them(
     manager_client, conversation, settings, django_capture_on_commit_callbacks
 ):
     settings.HELPDESK_REPLAY_CHUNK_EVENTS = 2
-    workflow = create(manager_client, [TAG])
+    workflow = create_workflow(manager_client, [TAG])
     say(conversation, *[f"refund number {n}" for n in range(5)], "no match here")
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
     assert result["progress"] == {"done": 6, "total": 6}
@@ -130,7 +103,7 @@ def test_the_conversation_is_seen_as_it_was_at_the_event(
         "config": {"all": [{"field": "conversation.status", "op": "eq", "value": "pending"}]},
         "on_false": "stop",
     }
-    workflow = create(
+    workflow = create_workflow(
         manager_client,
         [pending_check, TAG],
         trigger={"type": "conversation.status_changed", "config": {"to": ["pending"]}},
@@ -177,7 +150,7 @@ def test_nothing_is_changed_or_sent_whatever_the_steps(
         {"type": "change_status", "config": {"status": "pending"}},
         {"type": "create_ticket", "config": {"title": "Refund for {{ contact.name }}"}},
     ]
-    workflow = create(manager_client, steps)
+    workflow = create_workflow(manager_client, steps)
     say(conversation, "refund now", "refund again", "unrelated")
     before = row_counts()
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
@@ -195,7 +168,7 @@ def test_nothing_is_changed_or_sent_whatever_the_steps(
 
 
 def test_a_lost_chunk_task_is_picked_up_by_the_sweep(manager_client, conversation, django_capture_on_commit_callbacks):
-    workflow = create(manager_client, [TAG])
+    workflow = create_workflow(manager_client, [TAG])
     say(conversation, "refund please")
     started = manager_client.post(f"{URL}{workflow}/replay/", period(), format="json")  # its task is never run
     url = f"/api/workflow-replays/{started.json()['id']}/"
@@ -227,14 +200,14 @@ def test_a_lost_chunk_task_is_picked_up_by_the_sweep(manager_client, conversatio
     ],
 )
 def test_bad_replay_requests_are_400_naming_the_field(manager_client, body, field):
-    workflow = create(manager_client, [TAG])
+    workflow = create_workflow(manager_client, [TAG])
     response = manager_client.post(f"{URL}{workflow}/replay/", body, format="json")
     assert response.status_code == 400
     assert field in response.json()
 
 
 def test_replays_are_for_managers_and_unknown_ids_are_404(manager_client, agent_client):
-    workflow = create(manager_client, [TAG])
+    workflow = create_workflow(manager_client, [TAG])
     assert agent_client.post(f"{URL}{workflow}/replay/", period(), format="json").status_code == 403
     assert manager_client.post(f"{URL}999999/replay/", period(), format="json").status_code == 404
     assert manager_client.post(f"{URL}99999999999999999999999/replay/", period(), format="json").status_code == 404
@@ -244,7 +217,7 @@ def test_replays_are_for_managers_and_unknown_ids_are_404(manager_client, agent_
 
 def test_a_replay_shows_secrets_masked(manager_client, conversation, remote, django_capture_on_commit_callbacks):
     integrations.integration_save(name="CRM", base_url=remote.url_for("/crm"), secrets={"crm_token": "s3cr3t-crm"})
-    workflow = create(
+    workflow = create_workflow(
         manager_client,
         [
             {
@@ -272,7 +245,7 @@ def test_a_chunk_task_run_again_after_the_end_changes_nothing(
 ):
     from workflows.tasks import replay_chunk_task
 
-    workflow = create(manager_client, [TAG])
+    workflow = create_workflow(manager_client, [TAG])
     say(conversation, "refund please", "parcel?")
     result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
     assert replay_chunk_task(result["id"]) is False  # a redelivered task finds the replay done

@@ -7,7 +7,7 @@ import datetime as dt
 from django.test import Client
 
 from conversations import clock
-from tests.workflows.engine.test_replay import TAG, URL, create, period
+from tests.support.replay import TAG, URL, create_workflow, period
 from workflows.choices import ReplayStatus
 from workflows.models import WorkflowReplay
 
@@ -18,7 +18,7 @@ def start(client, workflow):
 
 
 def test_a_second_replay_of_the_same_workflow_is_a_429_until_the_first_is_done(manager_client, conversation):
-    workflow = create(manager_client, [TAG])
+    workflow = create_workflow(manager_client, [TAG])
     assert start(manager_client, workflow).status_code == 202
     refused = start(manager_client, workflow)
     assert refused.status_code == 429
@@ -31,14 +31,14 @@ def test_a_second_replay_of_the_same_workflow_is_a_429_until_the_first_is_done(m
 
 def test_the_replays_running_in_all_are_capped(manager_client, conversation, settings):
     settings.HELPDESK_REPLAY_MAX_RUNNING = 2
-    workflows = [create(manager_client, [TAG]) for _ in range(3)]
+    workflows = [create_workflow(manager_client, [TAG]) for _ in range(3)]
     assert [start(manager_client, w).status_code for w in workflows] == [202, 202, 429]
     refused = start(manager_client, workflows[2])
     assert "2 replays are running" in refused.json()["detail"]
 
 
 def test_the_admin_form_says_why(manager, manager_client, conversation):
-    workflow = create(manager_client, [TAG])
+    workflow = create_workflow(manager_client, [TAG])
     assert start(manager_client, workflow).status_code == 202
     browser = Client()
     browser.force_login(manager)

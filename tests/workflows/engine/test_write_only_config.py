@@ -8,8 +8,8 @@ from typing import ClassVar
 import pytest
 from django.urls import reverse
 
+from tests.support.outbound import SECRET, receiver_verifies
 from tests.support.runs import drain, only_run
-from tests.workflows.outbound.test_webhook import SECRET, receiver_verifies
 from workflows import services
 from workflows.engine.definition import keep_write_only, mask_write_only, new_write_only_keys, prepare_steps
 from workflows.gallery import catalog as gallery

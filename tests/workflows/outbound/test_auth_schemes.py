@@ -8,32 +8,22 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from conversations import clock
-from tests.workflows.outbound.fakes import BearerApi, TokenEndpoint
-from workflows.integrations.services import integration_save, integration_url, send_with_integration
+from tests.support.outbound import BearerApi, TokenEndpoint, call, make_integration, oauth
+from workflows.integrations.services import integration_save
 from workflows.models import Integration
-from workflows.outbound.client import OutboundError, OutboundRequest
+from workflows.outbound.client import OutboundError
 from workflows.outbound.ssrf import BlockedDestination
 
 pytestmark = pytest.mark.django_db
-
-
-def call(integration: Integration, path: str = "/ping"):
-    """One GET through the integration, reloaded as a step would load it."""
-    integration = Integration.objects.get(pk=integration.pk)
-    return send_with_integration(integration, OutboundRequest("GET", integration_url(integration, path)))
 
 
 def received_headers(httpserver) -> dict:
     return dict(httpserver.log[-1][0].headers)
 
 
-def make(httpserver, auth, **kwargs) -> Integration:
-    return integration_save(name="Remote", base_url=httpserver.url_for("/"), auth=auth, **kwargs)
-
-
 def test_auth_none_sends_no_authorization(httpserver, allow_loopback):
     httpserver.expect_request("/ping").respond_with_json({"ok": True})
-    integration = make(httpserver, {"type": "none"}, headers=[{"key": "X-Api-Version", "value": "2"}])
+    integration = make_integration(httpserver, {"type": "none"}, headers=[{"key": "X-Api-Version", "value": "2"}])
     assert call(integration).json() == {"ok": True}
     headers = received_headers(httpserver)
     assert "Authorization" not in headers
@@ -43,19 +33,19 @@ def test_auth_none_sends_no_authorization(httpserver, allow_loopback):
 def test_auth_basic_sends_username_and_password(httpserver, allow_loopback):
     expected = "Basic " + base64.b64encode(b"crm-user:pa ss:word").decode()
     httpserver.expect_request("/ping", headers={"Authorization": expected}).respond_with_json({"ok": True})
-    integration = make(httpserver, {"type": "basic", "username": "crm-user", "password": "pa ss:word"})
+    integration = make_integration(httpserver, {"type": "basic", "username": "crm-user", "password": "pa ss:word"})
     assert call(integration).status_code == 200
 
 
 def test_auth_bearer_sends_the_token(httpserver, allow_loopback):
     httpserver.expect_request("/ping", headers={"Authorization": "Bearer t0k3n"}).respond_with_json({"ok": True})
-    integration = make(httpserver, {"type": "bearer", "token": "t0k3n"})
+    integration = make_integration(httpserver, {"type": "bearer", "token": "t0k3n"})
     assert call(integration).status_code == 200
 
 
 def test_auth_header_sends_the_named_header(httpserver, allow_loopback):
     httpserver.expect_request("/ping", headers={"X-Api-Key": "k-123"}).respond_with_json({"ok": True})
-    integration = make(httpserver, {"type": "header", "header": "X-Api-Key", "value": "k-123"})
+    integration = make_integration(httpserver, {"type": "header", "header": "X-Api-Key", "value": "k-123"})
     assert call(integration).status_code == 200
     assert "Authorization" not in received_headers(httpserver)
 
@@ -63,25 +53,10 @@ def test_auth_header_sends_the_named_header(httpserver, allow_loopback):
 def test_wrong_credentials_fail_with_the_status(httpserver, allow_loopback):
     httpserver.expect_request("/ping", headers={"Authorization": "Bearer right"}).respond_with_json({"ok": True})
     httpserver.expect_request("/ping").respond_with_data("nope", status=401)
-    integration = make(httpserver, {"type": "bearer", "token": "wrong"})
+    integration = make_integration(httpserver, {"type": "bearer", "token": "wrong"})
     with pytest.raises(OutboundError) as failure:
         call(integration)
     assert failure.value.response.status_code == 401 and not failure.value.transient
-
-
-def oauth(httpserver, tokens: TokenEndpoint, api: BearerApi) -> Integration:
-    httpserver.expect_request("/oauth/token", method="POST").respond_with_handler(tokens)
-    httpserver.expect_request("/ping").respond_with_handler(api)
-    return make(
-        httpserver,
-        {
-            "type": "oauth2_client_credentials",
-            "client_id": "cid",
-            "client_secret": "csecret",
-            "token_url": httpserver.url_for("/oauth/token"),
-            "scope": "rooms:write",
-        },
-    )
 
 
 def test_oauth2_fetches_a_token_with_client_credentials(httpserver, allow_loopback):

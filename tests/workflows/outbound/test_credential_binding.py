@@ -16,8 +16,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from conversations import services as conversations
+from tests.support.outbound import TokenEndpoint
 from tests.support.runs import drain
-from tests.workflows.outbound.fakes import TokenEndpoint
 from workflows.engine.definition import DefinitionError, validate_definition
 from workflows.integrations.services import integration_save
 from workflows.models import Integration, Step, StepRun, Workflow

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.workflows.outbound.fakes import auvious_fixture, serve_auvious
+from tests.support.outbound import auvious_fixture, serve_auvious
 from workflows.integrations.custom_actions import custom_action_save
 from workflows.integrations.services import integration_save
 from workflows.models import CustomAction

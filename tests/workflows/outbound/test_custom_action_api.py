@@ -4,7 +4,7 @@ nothing raised. The Talkdesk seed's auvious example is the fixture, against a lo
 
 import pytest
 
-from tests.workflows.outbound.fakes import AUVIOUS_ROOM, auvious_fixture, serve_auvious
+from tests.support.outbound import AUVIOUS_ROOM, auvious_fixture, serve_auvious
 from workflows.integrations.services import integration_save
 from workflows.models import CustomAction
 

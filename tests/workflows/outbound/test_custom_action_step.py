@@ -8,8 +8,8 @@ import pytest
 
 from conversations import clock
 from conversations import services as conversations
+from tests.support.outbound import auvious_fixture, serve_auvious
 from tests.support.runs import drain
-from tests.workflows.outbound.fakes import auvious_fixture, serve_auvious
 from workflows.engine.definition import DefinitionError
 from workflows.engine.sweep import sweep_once
 from workflows.integrations.custom_actions import custom_action_save

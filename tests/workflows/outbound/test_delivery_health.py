@@ -11,9 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from werkzeug import Response
 
-from conversations import clock, services
-from tests.support.runs import drain
-from tests.workflows.outbound.test_webhook import SECRET, receiver_verifies, webhook
+from conversations import clock
+from tests.support.outbound import LATER, SECRET, disable, hook_url, open_conversations, receiver_verifies, webhook
 from workflows.engine.sweep import resume_due_runs
 from workflows.integrations.delivery import destination, endpoint_for_attempt
 from workflows.models import Endpoint, WorkflowRun
@@ -21,42 +20,6 @@ from workflows.models import Endpoint, WorkflowRun
 pytestmark = pytest.mark.usefixtures("allow_loopback")
 
 ENDPOINTS = "/api/endpoints/"
-LATER = dt.timedelta(hours=2)
-
-
-@pytest.fixture
-def thresholds(settings):
-    settings.HELPDESK_ENDPOINT_DISABLE_AFTER_FAILURES = 3
-    settings.HELPDESK_ENDPOINT_DISABLE_AFTER_HOURS = 1
-    settings.HELPDESK_RETRY_MAX_ATTEMPTS = 1  # each failed delivery fails its run at once
-    settings.HELPDESK_WORKFLOW_ALERT_AFTER_FAILED_RUNS = 50
-    return settings
-
-
-@pytest.fixture
-def down_receiver(httpserver):
-    httpserver.expect_request("/hook").respond_with_response(Response("down for maintenance", status=503))
-    return httpserver
-
-
-def open_conversations(contact, count: int) -> None:
-    for index in range(count):
-        services.conversation_open(contact=contact, channel="email", subject=f"Case {index}")
-    drain()
-
-
-def hook_url(httpserver) -> str:
-    return httpserver.url_for("/hook") + "?token=query-secret"
-
-
-def disable(contact, make_workflow, receiver):
-    """Three failures within the hour leave it failing; one more two hours later disables it."""
-    workflow = make_workflow("conversation.created", webhook(hook_url(receiver)), name="Notify CRM")
-    open_conversations(contact, 3)
-    assert Endpoint.objects.get().state == "failing"
-    with clock.travel(LATER):
-        open_conversations(contact, 1)
-    return workflow
 
 
 def test_an_endpoint_failing_long_enough_is_disabled_and_its_steps_fail_fast(

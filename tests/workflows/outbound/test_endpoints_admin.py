@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from conversations import clock
-from tests.workflows.outbound.test_delivery_health import LATER, disable, down_receiver, thresholds  # noqa: F401
+from tests.support.outbound import LATER, disable
 from workflows.engine.sweep import resume_due_runs
 from workflows.models import Endpoint, WorkflowRun
 

@@ -14,8 +14,8 @@ from django.test import Client
 from werkzeug import Request, Response
 
 from conversations import services as conversations
+from tests.support.outbound import TokenEndpoint
 from tests.support.runs import drain
-from tests.workflows.outbound.fakes import TokenEndpoint
 from workflows.integrations.custom_actions import custom_action_save
 from workflows.integrations.services import integration_save
 from workflows.models import Integration, StepRun, WorkflowRun

@@ -16,8 +16,8 @@ from django.apps import apps
 from django.db import connection
 
 from conversations import services as conversations
+from tests.support.outbound import receiver_verifies
 from tests.support.runs import drain
-from tests.workflows.outbound.test_webhook import receiver_verifies
 from workflows import services
 from workflows.integrations.services import integration_save, integrations_rotate_keys
 from workflows.models import Step, StepRun, Workflow, WorkflowVersion

@@ -3,36 +3,19 @@ the receiving side (recomputed here from the documented scheme, not with our sig
 webhook-id and Idempotency-Key, the generated `whsec_` secret, the Zapier/Make presets and secret masking."""
 
 import base64
-import hashlib
-import hmac
 import json
 
 import pytest
 from werkzeug import Response
 
 from conversations import clock, services
+from tests.support.outbound import SECRET, receiver_verifies, webhook
 from tests.support.runs import definition_errors, drain, dry_run_context, only_run, resume_after
 from workflows.integrations import services as integrations
 from workflows.services import workflow_definition
 from workflows.steps import step_types
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
-
-SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
-
-
-def webhook(url, **config):
-    return [{"type": "webhook", "config": {"url": url, "secret": SECRET, **config}}]
-
-
-def receiver_verifies(request, secret: str = SECRET) -> bool:
-    """What a receiver does by the Standard Webhooks spec: HMAC-SHA256 over "id.timestamp.body" with the base64
-    key after `whsec_`, compared against each space-separated `v1,<base64>` signature."""
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode() + request.get_data()
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    offered = [part.split(",", 1)[1] for part in request.headers["webhook-signature"].split() if part.startswith("v1,")]
-    return any(hmac.compare_digest(expected, candidate) for candidate in offered)
 
 
 def test_receiver_verifies_the_signed_envelope(conversation, make_workflow, httpserver):

@@ -336,7 +336,7 @@ def test_the_admin_run_page_shows_each_step_with_its_path(flow, manager, client)
 
 
 def test_a_webhook_secret_inside_a_branch_is_write_only(manager_client):
-    from tests.workflows.outbound.test_webhook import SECRET
+    from tests.support.outbound import SECRET
     from workflows.steps.registry import WRITE_ONLY_MASK
 
     hook = {"type": "webhook", "config": {"url": "https://example.com/h", "secret": SECRET}}
