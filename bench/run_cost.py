@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common import Report, load_note
@@ -294,8 +295,10 @@ def trickle_qcluster(env: dict[str, str], workdir: Path, count: int, rate: float
     }
 
 
-def in_qcluster(env: dict[str, str], workdir: Path, expected: int, idle_seconds: float = 5.0) -> dict:
-    """Start a qcluster, measure its idle CPU, wake it once and measure until every run finished."""
+def in_qcluster(env: dict[str, str], workdir: Path, backlog: Callable[[], int], idle_seconds: float = 5.0) -> dict:
+    """Start a qcluster, measure its idle CPU, then record the backlog (`backlog()` returns the runs it will make),
+    wake the cluster once and measure until every run finished. The backlog is recorded only once the cluster is
+    up: a cluster's start-up sweep would otherwise take it during the idle measurement."""
     from django_q.tasks import async_task
 
     from conversations.conf import helpdesk_setting
@@ -304,6 +307,9 @@ def in_qcluster(env: dict[str, str], workdir: Path, expected: int, idle_seconds:
     with QCluster(env, workdir / "qcluster.log") as cluster:
         pid = cluster.process.pid
         idle_rate = idle_cpu_rate(pid, idle_seconds)
+        before = runs_finished()[0]
+        runs = backlog()
+        expected = before + runs
         first = Event.objects.filter(dispatched_at__isnull=True).order_by("occurred_at").values_list("pk", flat=True)[0]
         start_cpu, started = tree_cpu(pid), time.monotonic()
         async_task(helpdesk_setting("EVENT_TASK"), str(first))
@@ -314,11 +320,11 @@ def in_qcluster(env: dict[str, str], workdir: Path, expected: int, idle_seconds:
         wall = time.monotonic() - started
         cpu = tree_cpu(pid) - start_cpu - idle_rate * wall
     return {
-        "runs": expected,
+        "runs": runs,
         "cpu_s": cpu,
         "wall_s": wall,
         "idle_cpu_per_s": idle_rate,
-        "cpu_per_run_ms": cpu / expected * 1000,
+        "cpu_per_run_ms": cpu / runs * 1000,
     }
 
 
@@ -385,11 +391,12 @@ def main() -> None:
                     "<= 1.3",
                 )
         if args.qcluster:
-            record_messages(args.messages, first=args.messages)
-            before = runs_finished()[0]
-            cluster = report.raw["qcluster"] = in_qcluster(env, workdir, expected=before + local["runs"])
-            cluster["runs"] -= before
-            cluster["cpu_per_run_ms"] = cluster["cpu_s"] / cluster["runs"] * 1000
+
+            def backlog() -> int:
+                record_messages(args.messages, first=args.messages)
+                return local["runs"]
+
+            cluster = report.raw["qcluster"] = in_qcluster(env, workdir, backlog)
             report.figure(
                 "qcluster (1 cluster, 2 workers)",
                 f"{cluster['runs']} runs, CPU per run {cluster['cpu_per_run_ms']:.2f} ms "
