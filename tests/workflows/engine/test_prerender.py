@@ -1,6 +1,7 @@
 """Templates render before the run's transaction opens (`workflows.engine.prerender`), and what they render is
 still what the steps before them left: a step whose templates read something an earlier step of the segment
-changed is rendered again, before a transaction of its own."""
+changed is rendered again, before a transaction of its own (in a run; a macro, all of it or none, renders it
+again inside its one transaction)."""
 
 import contextlib
 
@@ -9,7 +10,7 @@ from django.db import connection
 
 from conversations import services as conversations
 from tests.support.runs import drain, replies
-from workflows.engine import sandbox
+from workflows.engine import macros, sandbox
 from workflows.models import StepRun
 
 
@@ -74,3 +75,22 @@ def _captured():
         queries: list[str] = []
         yield queries
     queries.extend(query["sql"] for query in captured.captured_queries)
+
+
+def test_a_macro_renders_before_its_transaction_and_again_only_what_an_earlier_step_changed(
+    transactional_db, conversation, agent, renders_in_a_transaction
+):
+    macro = macros.macro_create(
+        name="Order",
+        inputs=[{"key": "order", "label": "Order number", "type": "text"}],
+        steps=[
+            {"type": "add_tag", "config": {"tags": ["o-{{ inputs.order }}"]}},
+            {"type": "auto_reply", "config": {"text": "Order {{ inputs.order }} ok, {{ contact.name }}."}},
+            {"type": "auto_reply", "config": {"text": "Tags: {{ conversation.tags|join(',') }}"}},
+        ],
+    )
+    macros.macro_apply(macro=macro, conversation=conversation, agent=agent, inputs={"order": "42"})
+    bodies = list(conversation.messages.order_by("pk").values_list("body", flat=True))
+    assert bodies[-2:] == [f"Order 42 ok, {conversation.contact.name}.", "Tags: o-42"]
+    # Ahead of the transaction: all three (the first two hold); inside: only the one reading the changed tags.
+    assert renders_in_a_transaction == [False, False, False, True]
