@@ -10,7 +10,7 @@ from django.db import connection
 
 from conversations import services as conversations
 from tests.support.runs import drain, replies
-from workflows.engine import macros, sandbox
+from workflows.engine import dryrun, macros, sandbox
 from workflows.models import StepRun
 
 
@@ -94,3 +94,25 @@ def test_a_macro_renders_before_its_transaction_and_again_only_what_an_earlier_s
     assert bodies[-2:] == [f"Order 42 ok, {conversation.contact.name}.", "Tags: o-42"]
     # Ahead of the transaction: all three (the first two hold); inside: only the one reading the changed tags.
     assert renders_in_a_transaction == [False, False, False, True]
+
+
+def test_a_dry_run_renders_its_internal_steps_before_its_rolled_back_transaction(
+    transactional_db, conversation, renders_in_a_transaction
+):
+    report = dryrun.dry_run(
+        definition={
+            "name": "Dry",
+            "trigger": {"type": "conversation.created", "config": {}},
+            "steps": [
+                {"type": "set_variable", "config": {"name": "who", "value": "{{ contact.name }}"}},
+                {"type": "auto_reply", "config": {"text": "Hi {{ contact.name }}"}},
+                {"type": "auto_reply", "config": {"text": "Hi again {{ vars.who }}"}},
+            ],
+        },
+        conversation=conversation,
+    )
+    name = conversation.contact.name
+    assert [step["input"]["text"] for step in report["steps"][1:]] == [f"Hi {name}", f"Hi again {name}"]
+    # Ahead: all three; inside: only the one reading the variable the first step set (for its input and again for
+    # the description of what it would do).
+    assert renders_in_a_transaction == [False, False, False, True, True]
