@@ -65,14 +65,21 @@ def prerender(step_type: StepType, config: dict[str, Any], ctx: StepContext) -> 
 
 
 def segment_prerenders(
-    steps: list[dict[str, Any]], position: int, in_segment: Callable[[int], bool], ctx: StepContext
+    steps: list[dict[str, Any]],
+    position: int,
+    in_segment: Callable[[int], bool],
+    ctx: StepContext,
+    known: dict[int, Prerendered] | None = None,
 ) -> dict[int, Prerendered]:
     """Render ahead, over `ctx` (the context as the segment starts), every step a segment starting at `position`
-    may reach: the steps from there on for which `in_segment(position)` holds, up to the first that does not."""
+    may reach: the steps from there on for which `in_segment(position)` holds, up to the first that does not.
+    A rendering in `known` (made before an earlier segment of the run) that still holds is kept, not made again."""
     prepared: dict[int, Prerendered] = {}
     while position < len(steps) and in_segment(position):
         step = steps[position]
-        made = prerender(step_types.require(step["type"]), step.get("config", {}), ctx)
+        made = (known or {}).get(position)
+        if made is None or not made.fits(ctx.data):
+            made = prerender(step_types.require(step["type"]), step.get("config", {}), ctx)
         if made is not None:
             prepared[position] = made
         position += 1

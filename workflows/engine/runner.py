@@ -102,11 +102,12 @@ def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool)
     start = run.position
     data: dict[str, Any]
     data, stale = _context_for(run, context), False
+    ahead: dict[int, prerender.Prerendered] = {}  # renderings made before a segment, kept while they hold
     while run.status == RunStatus.RUNNING and run.position < len(steps):
         if stale:  # read again only when another step needs it (not after the last one)
             data, stale = _fresh_context(run, data), False
         if _starts_segment(run, steps, recorded):
-            data, stale = _run_segment(run, steps, data, recorded)
+            data, stale = _run_segment(run, steps, data, recorded, ahead)
             continue
         if isinstance(data, LazyContext):  # steps that call out (or resume) get the whole context, read now
             data = data.complete()
@@ -161,16 +162,22 @@ class _Replay(Exception):
 
 
 def _run_segment(
-    run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any], recorded: dict[int, StepRun]
+    run: WorkflowRun,
+    steps: list[dict[str, Any]],
+    data: dict[str, Any],
+    recorded: dict[int, StepRun],
+    known: dict[int, prerender.Prerendered],
 ) -> tuple[dict[str, Any], bool]:
     """Execute the run's consecutive internal steps from its position in one transaction (see the module
     docstring); return the context and whether it went stale. A cancel that landed meanwhile wins: nothing
     commits. The steps run without a savepoint each: when one raises, the whole segment rolls back and runs again
     with a savepoint per step, so the failure is recorded without its partial writes (failures are rare, savepoints
-    are paid on every step)."""
+    are paid on every step). Its steps are rendered first, before the transaction (`known`: renderings made before
+    an earlier segment, reused while they hold, and updated with this segment's)."""
     before = {name: getattr(run, name) for name in statements.SEGMENT_FIELDS}
     in_segment = functools.partial(_may_join_segment, steps, recorded)
-    ahead = prerender.segment_prerenders(steps, run.position, in_segment, _step_context(run, data, None))
+    ahead = prerender.segment_prerenders(steps, run.position, in_segment, _step_context(run, data, None), known)
+    known.update(ahead)
     try:
         return _commit_segment(run, steps, data, recorded, ahead, optimistic=True)
     except _Replay:
