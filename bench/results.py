@@ -47,6 +47,7 @@ BENCHES = {
     "routing": ["routing.py"],
     "retention": ["retention.py"],
     "capacity": ["capacity.py"],
+    "render_lock": ["render_lock.py"],
 }
 QUICK_ENV = {"BENCH_QUICK": "1", "SLA_BENCH_TARGETS": "50000"}  # bench/reports.py: 5,000 conversations
 

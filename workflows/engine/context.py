@@ -299,6 +299,25 @@ def _load_referenced(value: Any, context: LazyContext) -> None:
             _load_referenced(item, context)
 
 
+def template_inputs(value: Any) -> frozenset[str] | None:
+    """The top-level names the templates inside a JSON-like value read (`contact` in `Hi {{ contact.name }}`), or
+    None when it holds no template (rendering it is free). A template that does not parse reads every namespace."""
+    names: set[str] = set()
+    found = False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "{{" in item or "{%" in item:
+                found = True
+                names |= _template_names(item)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return frozenset(names) if found else None
+
+
 def template_error(text: str) -> str | None:
     """The syntax error of a template, or None when it parses (used by definition validation). A name starting
     with an underscore is refused here already: the sandbox would refuse it at run time anyway."""

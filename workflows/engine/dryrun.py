@@ -3,7 +3,9 @@
 Steps without side effects (condition, set_variable, wait) really execute, so variables and branches flow exactly as
 in a run; every other step only describes what it would do over the real context. The whole dry run happens inside a
 transaction that is rolled back at the end, so even a step that misbehaved could not leave a row behind, and no
-event is ever written (the event a dry run reacts to is built in memory and never saved).
+event is ever written (the event a dry run reacts to is built in memory and never saved). Internal steps render
+their templates before that transaction opens (`workflows.engine.prerender`), so no such render holds the write
+lock; steps that call other systems only describe their request, rendered inside.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from conversations import clock
 from conversations.models import Conversation, Event
-from workflows.engine import program
+from workflows.engine import prerender, program
 from workflows.engine.context import RenderError, build_context
 from workflows.engine.definition import validate_definition
 from workflows.integrations.secrets import mask_step_result
@@ -45,12 +47,13 @@ def dry_run(
     """
     # A missing team or integration is not refused here: its step shows as failed, naming it (a template's draft).
     cleaned = validate_definition(definition, check_references=False)
+    event = _sample_event(cleaned, conversation, sample_event or {})
+    data = _context(event, conversation)
+    ahead = _render_ahead(cleaned["steps"], event, conversation, data)
     with transaction.atomic():
         try:
-            event = _sample_event(cleaned, conversation, sample_event or {})
-            data = _context(event, conversation)
             report = {"trigger": _trigger_report(cleaned["trigger"], event, data)}
-            report.update(_run_steps(cleaned["steps"], event, conversation, data))
+            report.update(_run_steps(cleaned["steps"], event, conversation, data, ahead))
         finally:
             transaction.set_rollback(True)
     return report
@@ -64,9 +67,10 @@ def trigger_report(trigger: dict[str, Any], event: Event, data: dict[str, Any]) 
 def dry_run_steps(*, steps: list[dict[str, Any]], event: Event, data: dict[str, Any]) -> dict[str, Any]:
     """The steps' part of a dry run for a recorded event, over a context the caller built (a replay reads a whole
     chunk's contexts at once): `{"steps", "result"}`, inside a transaction that is always rolled back."""
+    ahead = _render_ahead(steps, event, event.conversation, data)
     with transaction.atomic():
         try:
-            return _run_steps(steps, event, event.conversation, data)
+            return _run_steps(steps, event, event.conversation, data, ahead)
         finally:
             transaction.set_rollback(True)
 
@@ -134,17 +138,44 @@ def _trigger_report(trigger: dict[str, Any], event: Event, data: dict[str, Any])
     return {"type": trigger["type"], "event_type": event.type, "matches": bool(matches)}
 
 
-def _run_steps(
+def _render_ahead(
     steps: list[dict[str, Any]], event: Event, conversation: Conversation | None, data: dict[str, Any]
+) -> dict[int, prerender.Prerendered]:
+    """The internal steps' templates rendered over the starting context, before the transaction opens (a step whose
+    inputs an earlier step changed renders again when it is reached)."""
+    ctx = _dry_context(event, conversation, data)
+    ahead = {}
+    for position, step in enumerate(program.flatten(steps)):
+        step_type = step_types.require(step["type"])
+        config = step.get("config", {})
+        if step_type.runs_in_transaction(config):
+            made = prerender.prerender(step_type, config, ctx)
+            if made is not None:
+                ahead[position] = made
+    return ahead
+
+
+def _dry_context(event: Event, conversation: Conversation | None, data: dict[str, Any]) -> StepContext:
+    return StepContext(
+        data=data, event=event, conversation=conversation, depth=event.depth + 1, dry_run=True, trigger_type=event.type
+    )
+
+
+def _run_steps(
+    steps: list[dict[str, Any]],
+    event: Event,
+    conversation: Conversation | None,
+    data: dict[str, Any],
+    ahead: dict[int, prerender.Prerendered],
 ) -> dict[str, Any]:
     """Walk the steps the way the runner does (on_false stop / continue / skip_next, the path a branch takes) and
-    report each one, nested ones included (each with its `path`)."""
+    report each one, nested ones included (each with its `path`); `ahead`: renders made before the transaction."""
     slots = program.flatten(steps)
     reports = [_report(slot["_top"], slot, NOT_REACHED) for slot in slots]
     position, result = 0, "succeeded"
     while position < len(slots):
         step = slots[position]
-        outcome, report = _dry_step(step, step["_top"], event, conversation, data)
+        outcome, report = _dry_step(step, step["_top"], event, conversation, data, ahead.get(position))
         reports[position] = report
         if outcome.status == Outcome.FAILED:
             result = "failed"
@@ -169,17 +200,23 @@ def _run_steps(
 
 
 def _dry_step(
-    step: dict[str, Any], position: int, event: Event, conversation: Conversation | None, data: dict[str, Any]
+    step: dict[str, Any],
+    position: int,
+    event: Event,
+    conversation: Conversation | None,
+    data: dict[str, Any],
+    ahead: prerender.Prerendered | None = None,
 ) -> tuple[StepOutcome, dict[str, Any]]:
-    """Execute a side-effect-free step, or describe a side-effecting one; never raises."""
+    """Execute a side-effect-free step, or describe a side-effecting one; never raises. `ahead`: its templates
+    rendered before the transaction, used while what they read is unchanged."""
     step_type: StepType = step_types.require(step["type"])
     config = step.get("config", {})
-    ctx = StepContext(
-        data=data, event=event, conversation=conversation, depth=event.depth + 1, dry_run=True, trigger_type=event.type
-    )
+    ctx = _dry_context(event, conversation, data)
     started = time.monotonic()
     rendered: dict[str, Any] = {}
     try:
+        if ahead is not None and ahead.fits(data):
+            ahead.apply(ctx)
         rendered = step_type.render(config, ctx)
         if step_type.has_side_effects:
             outcome = StepOutcome(output=step_type.describe(config, ctx))

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from conversations import services as conversation_services
 from conversations.choices import SenderType
 from conversations.models import Conversation
-from workflows.engine import context
+from workflows.engine import context, prerender
 from workflows.engine.definition import DefinitionError, validate_steps
 from workflows.models import Macro
 from workflows.steps import step_types
@@ -195,12 +195,8 @@ def macro_context(conversation: Conversation, inputs: dict[str, Any] | None = No
     }
 
 
-def _apply_step(
-    step: dict[str, Any], position: int, conversation: Conversation, agent: Any, inputs: dict[str, Any]
-) -> None:
-    """Execute one step as the agent (depth 0, like any change a person makes); a failure names the step."""
-    step_type = step_types.require(step["type"])
-    ctx = StepContext(
+def _macro_step_context(conversation: Conversation, agent: Any, inputs: dict[str, Any]) -> StepContext:
+    return StepContext(
         data=macro_context(conversation, inputs),
         event=None,
         conversation=conversation,
@@ -208,7 +204,40 @@ def _apply_step(
         trigger_type=MACRO_TRIGGER,
         actor=agent,
     )
+
+
+def _render_ahead(
+    macro: Macro, conversation: Conversation, agent: Any, inputs: dict[str, Any], reply: str | None
+) -> dict[int, prerender.Prerendered]:
+    """Every step's templates rendered over the conversation as it is before the macro's transaction opens, so no
+    render holds the database's write lock (`workflows.engine.prerender`); a step whose inputs an earlier step
+    changed renders again inside, which a macro (all of it or none) cannot avoid."""
+    ctx = _macro_step_context(conversation, agent, inputs)
+    ahead = {}
+    for position, step in enumerate(macro.steps):
+        if reply is not None and step["type"] == REPLY_STEP:  # replaced by the agent's reply
+            continue
+        made = prerender.prerender(step_types.require(step["type"]), step.get("config", {}), ctx)
+        if made is not None:
+            ahead[position] = made
+    return ahead
+
+
+def _apply_step(
+    step: dict[str, Any],
+    position: int,
+    conversation: Conversation,
+    agent: Any,
+    inputs: dict[str, Any],
+    rendered: prerender.Prerendered | None = None,
+) -> None:
+    """Execute one step as the agent (depth 0, like any change a person makes); a failure names the step.
+    `rendered`: its templates rendered before the transaction, used while what they read is unchanged."""
+    step_type = step_types.require(step["type"])
+    ctx = _macro_step_context(conversation, agent, inputs)
     try:
+        if rendered is not None and rendered.fits(ctx.data):
+            rendered.apply(ctx)
         outcome = step_type.execute(step.get("config", {}), ctx)
     except ValidationError as exc:
         raise ValidationError({f"steps[{position}]": exc.messages}) from exc
@@ -231,12 +260,14 @@ def macro_apply(
     if not macro.active:
         raise ValidationError({"macro": f'The macro "{macro.name}" is switched off.'})
     values = checked_inputs if checked_inputs is not None else clean_input_values(macro, inputs)
+    current = Conversation.objects.select_related("contact", "assignee", "team")
+    ahead = _render_ahead(macro, current.get(pk=conversation.pk), agent, values, reply)
     with transaction.atomic():
         for position, step in enumerate(macro.steps):
             if reply is not None and step["type"] == REPLY_STEP:
                 continue
-            conversation = Conversation.objects.select_related("contact", "assignee", "team").get(pk=conversation.pk)
-            _apply_step(step, position, conversation, agent, values)
+            conversation = current.get(pk=conversation.pk)
+            _apply_step(step, position, conversation, agent, values, ahead.get(position))
         if reply is not None and reply.strip():
             conversation_services.message_create(
                 conversation=conversation, body=reply, sender_type=SenderType.AGENT, author=agent

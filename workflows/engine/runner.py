@@ -10,12 +10,16 @@ Durability rules (docs/operations.md):
   (one INSERT) and the run's new state (one conditional UPDATE) commit together or not at all, so a worker killed
   mid-segment leaves no partial effect and the segment runs again whole. A step that calls another system ends the
   segment: its attempt commits before the call and no transaction is open across the network.
+- No template renders inside a transaction (on SQLite it would hold the one write lock, and every API write would
+  wait for it): a segment's steps are rendered before it begins, and a step whose rendering went stale ends the
+  segment (`workflows.engine.prerender`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -29,7 +33,7 @@ from django.db.models.functions import Coalesce
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from workflows.choices import RunStatus, StepStatus
-from workflows.engine import leases, program, statements
+from workflows.engine import leases, prerender, program, statements
 from workflows.engine.context import LazyContext, RenderError
 from workflows.engine.versions import steps_of
 from workflows.integrations import delivery as health
@@ -98,11 +102,12 @@ def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool)
     start = run.position
     data: dict[str, Any]
     data, stale = _context_for(run, context), False
+    ahead: dict[int, prerender.Prerendered] = {}  # renderings made before a segment, kept while they hold
     while run.status == RunStatus.RUNNING and run.position < len(steps):
         if stale:  # read again only when another step needs it (not after the last one)
             data, stale = _fresh_context(run, data), False
         if _starts_segment(run, steps, recorded):
-            data, stale = _run_segment(run, steps, data, recorded)
+            data, stale = _run_segment(run, steps, data, recorded, ahead)
             continue
         if isinstance(data, LazyContext):  # steps that call out (or resume) get the whole context, read now
             data = data.complete()
@@ -139,8 +144,13 @@ def _context_for(run: WorkflowRun, context: LazyContext | None) -> LazyContext:
 
 def _starts_segment(run: WorkflowRun, steps: list[dict[str, Any]], recorded: dict[int, StepRun]) -> bool:
     """The step at the run's position can open a segment: internal, and never started before."""
-    step = steps[run.position]
-    return run.position not in recorded and step_types.require(step["type"]).runs_in_transaction(step.get("config", {}))
+    return _may_join_segment(steps, recorded, run.position)
+
+
+def _may_join_segment(steps: list[dict[str, Any]], recorded: dict[int, StepRun], position: int) -> bool:
+    """The step at `position` may execute in a segment: internal, and never started before."""
+    step = steps[position]
+    return position not in recorded and step_types.require(step["type"]).runs_in_transaction(step.get("config", {}))
 
 
 class _Cancelled(Exception):
@@ -152,31 +162,45 @@ class _Replay(Exception):
 
 
 def _run_segment(
-    run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any], recorded: dict[int, StepRun]
+    run: WorkflowRun,
+    steps: list[dict[str, Any]],
+    data: dict[str, Any],
+    recorded: dict[int, StepRun],
+    known: dict[int, prerender.Prerendered],
 ) -> tuple[dict[str, Any], bool]:
     """Execute the run's consecutive internal steps from its position in one transaction (see the module
     docstring); return the context and whether it went stale. A cancel that landed meanwhile wins: nothing
     commits. The steps run without a savepoint each: when one raises, the whole segment rolls back and runs again
     with a savepoint per step, so the failure is recorded without its partial writes (failures are rare, savepoints
-    are paid on every step)."""
+    are paid on every step). Its steps are rendered first, before the transaction (`known`: renderings made before
+    an earlier segment, reused while they hold, and updated with this segment's)."""
     before = {name: getattr(run, name) for name in statements.SEGMENT_FIELDS}
+    in_segment = functools.partial(_may_join_segment, steps, recorded)
+    ahead = prerender.segment_prerenders(steps, run.position, in_segment, _step_context(run, data, None), known)
+    known.update(ahead)
     try:
-        return _commit_segment(run, steps, data, recorded, optimistic=True)
+        return _commit_segment(run, steps, data, recorded, ahead, optimistic=True)
     except _Replay:
         for name, value in before.items():
             setattr(run, name, value)
         data["vars"] = dict(run.variables)
-        return _commit_segment(run, steps, data, recorded, optimistic=False)
+        return _commit_segment(run, steps, data, recorded, ahead, optimistic=False)
 
 
 def _commit_segment(
-    run: WorkflowRun, steps: list[dict[str, Any]], data: dict[str, Any], recorded: dict[int, StepRun], optimistic: bool
+    run: WorkflowRun,
+    steps: list[dict[str, Any]],
+    data: dict[str, Any],
+    recorded: dict[int, StepRun],
+    ahead: dict[int, prerender.Prerendered],
+    optimistic: bool,
 ) -> tuple[dict[str, Any], bool]:
-    """One attempt at a segment (see `_run_segment`); `_Replay` when a step raised in an `optimistic` attempt."""
+    """One attempt at a segment (see `_run_segment`); `_Replay` when a step raised in an `optimistic` attempt.
+    `ahead`: the segment's steps rendered before its transaction (`prerender.segment_prerenders`)."""
     start, variables = run.position, dict(run.variables)
     try:
         with transaction.atomic():
-            step_runs, data, stale = _segment_steps(run, steps, data, recorded, optimistic)
+            step_runs, data, stale = _segment_steps(run, steps, data, recorded, ahead, optimistic)
             statements.STEP_ROWS.create(step_runs)
             if run.status == RunStatus.RUNNING and run.position >= len(steps):
                 run.status, run.finished_at, run.resume_at, run.lease_until = (
@@ -202,21 +226,27 @@ def _segment_steps(
     steps: list[dict[str, Any]],
     data: dict[str, Any],
     recorded: dict[int, StepRun],
+    ahead: dict[int, prerender.Prerendered],
     optimistic: bool = False,
 ) -> tuple[list[StepRun], dict[str, Any], bool]:
-    """Execute steps until the segment ends (an outbound step, a wait or retry, the end, a stop or a failure),
-    moving `run` in memory; return the StepRun rows to insert, the context and whether it went stale."""
-    step_runs, stale = [], False
+    """Execute steps until the segment ends (an outbound step, a wait or retry, the end, a stop or a failure, or a
+    step whose templates must be rendered again, which the next segment does before its transaction), moving `run`
+    in memory; return the StepRun rows to insert, the context and whether it went stale."""
+    step_runs: list[StepRun] = []
+    stale = False
     while run.status == RunStatus.RUNNING and run.position < len(steps) and _starts_segment(run, steps, recorded):
         if stale:
             data, stale = _fresh_context(run, data), False
         step = steps[run.position]
         step_type = step_types.require(step["type"])
+        rendered = ahead.get(run.position)
+        if step_runs and _renders_again(step_type, step, rendered, data):
+            break
         step_run = StepRun(
             run=run, position=run.position, path=step["_path"], type=step["type"], attempts=1, started_at=clock.now()
         )
         started = time.monotonic()
-        outcome = _execute(step_type, step, _step_context(run, data, step_run), run, optimistic)
+        outcome = _execute(step_type, step, _step_context(run, data, step_run), run, optimistic, rendered)
         change = _settle(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
         step_runs.append(step_run)
         if change.skipped is not None and change.skipped.position not in recorded:
@@ -229,7 +259,17 @@ def _segment_steps(
     return step_runs, data, stale
 
 
-def _step_context(run: WorkflowRun, data: dict[str, Any], step_run: StepRun) -> StepContext:
+def _renders_again(
+    step_type: StepType, step: dict[str, Any], rendered: prerender.Prerendered | None, data: dict[str, Any]
+) -> bool:
+    """Whether a step inside a segment would have to render a template now (holding the segment's write lock): it
+    has templates, and no rendering made ahead of the transaction that still holds for `data`."""
+    if rendered is not None:
+        return not rendered.fits(data)
+    return step_type.template_inputs(step.get("config", {})) is not None
+
+
+def _step_context(run: WorkflowRun, data: dict[str, Any], step_run: StepRun | None) -> StepContext:
     return StepContext(
         data=data,
         event=run.event,
@@ -271,8 +311,9 @@ def _run_step(run: WorkflowRun, step: dict[str, Any], data: dict[str, Any]) -> S
     step_run.attempts += 1
     step_run.started_at = step_run.started_at or clock.now()
     if step_type.runs_in_transaction(step.get("config", {})):
+        rendered = prerender.prerender(step_type, step.get("config", {}), ctx)  # before the write lock
         with transaction.atomic():
-            outcome = _execute(step_type, step, ctx, run)
+            outcome = _execute(step_type, step, ctx, run, rendered=rendered)
             _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
     else:
         # Calls to other systems cannot roll back, so they run outside any transaction (never holding a database
@@ -287,15 +328,23 @@ def _run_step(run: WorkflowRun, step: dict[str, Any], data: dict[str, Any]) -> S
 
 
 def _execute(
-    step_type: StepType, step: dict[str, Any], ctx: StepContext, run: WorkflowRun, optimistic: bool = False
+    step_type: StepType,
+    step: dict[str, Any],
+    ctx: StepContext,
+    run: WorkflowRun,
+    optimistic: bool = False,
+    rendered: prerender.Prerendered | None = None,
 ) -> StepOutcome:
     """Render and execute one step; every failure becomes a failed outcome (with its input recorded). `optimistic`
-    (a segment's first attempt): a writing step runs without a savepoint and `_Replay` replaces its failure."""
+    (a segment's first attempt): a writing step runs without a savepoint and `_Replay` replaces its failure.
+    `rendered`: its config rendered before the transaction opened (or the error that render raised)."""
     config = step.get("config", {})
     step_run = ctx.step_run
     if step_run is None:
         raise ValueError("A run's step executes with its StepRun row.")
     try:
+        if rendered is not None:
+            rendered.apply(ctx)
         step_run.input = step_type.render(config, ctx)
         # A failing internal step's partial writes roll back (its result is still recorded); a step that writes
         # nothing needs no savepoint. Outbound steps get no transaction: on SQLite (BEGIN IMMEDIATE) it would hold

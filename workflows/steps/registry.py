@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.utils.translation import gettext
 
 from workflows.engine import sandbox
-from workflows.engine.context import render_value
+from workflows.engine.context import render_value, template_inputs
 from workflows.integrations import binding
 from workflows.steps.languages import localized
 
@@ -74,6 +74,9 @@ class StepContext:
     trigger_type: str = ""
     # The person the changes are made as: an agent applying a macro (None for a workflow run, which acts as itself).
     actor: Any = None
+    # (config, its rendering) made before the step's transaction opened (`workflows.engine.prerender`): `render`
+    # of that config returns it, so no template renders while the run holds the database's write lock.
+    rendered: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     def require_conversation(self) -> Conversation:
         """The run's conversation: `execute` always has one (only a dry run over a sample event has none)."""
@@ -144,12 +147,22 @@ class StepType:
     def render(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """The config with its templated keys rendered over the run context (the step's recorded input); texts in
         the contact's language replace the step's own when the step has `translations`."""
+        if ctx.rendered is not None and ctx.rendered[0] is config:
+            return dict(ctx.rendered[1])
         if "translations" in config:
             config = localized(config, ((ctx.data.get("contact") or {}).get("language") or ""))
         with sandbox.render_deadline():  # one deadline for the whole config
             return {
                 key: render_value(value, ctx.data) if key in self.templated else value for key, value in config.items()
             }
+
+    def template_inputs(self, config: dict[str, Any]) -> frozenset[str] | None:
+        """The run-context namespaces the templates of this config read (`contact`, `vars`...), or None when it
+        renders no template, which costs nothing (see `workflows.engine.prerender`)."""
+        names = template_inputs([config.get(key) for key in self.templated])
+        if names is not None and "translations" in config:  # which text is rendered depends on the contact
+            names |= {"contact"}
+        return names
 
     def describe(self, config: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         """What the step would do, for a dry run: by default, its rendered input."""

@@ -1,0 +1,86 @@
+"""Renders made before the write transaction opens (issue 25): no template renders while a run holds a lock.
+
+On SQLite a transaction takes the database's one write lock at BEGIN (`transaction_mode = IMMEDIATE`), so a
+template rendered inside a run's transaction would make every API write wait for it, up to the render deadline
+(`HELPDESK_TEMPLATE_MAX_SECONDS`). So the runner renders first, from a read of the run context (in WAL mode a read
+blocks no writer), and the transaction then uses those texts:
+
+- Before a segment's transaction opens, every step that segment may reach (from the run's position up to the first
+  step that cannot run inside it) is rendered over the context as it is then, and the values of the namespaces its
+  templates read are kept (`Prerendered.seen`).
+- Inside, a step uses its rendering when those namespaces still hold the same values (an earlier step of the
+  segment changed nothing it reads). Otherwise, or when it has none, the segment ends before it and commits; the
+  next segment renders it again, before its own transaction. The first step of a segment always uses its own.
+- A step whose config holds no template (a fixed text) renders for free and is not rendered ahead.
+A render that fails is kept as well and becomes the step's failure if the step is reached, exactly as if it had
+rendered in place. Steps that call other systems run outside any transaction and render where they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError
+
+from workflows.steps import step_types
+from workflows.steps.registry import StepContext, StepType
+
+
+@dataclass
+class Prerendered:
+    """One step's config rendered ahead: what it rendered to (or the error it raised) and what it read."""
+
+    config: dict[str, Any]
+    seen: dict[str, Any]  # namespace -> the value the render read
+    rendered: dict[str, Any] | None = None
+    error: Exception | None = None
+
+    def fits(self, data: dict[str, Any]) -> bool:
+        """Whether rendering again over `data` would give the same (the namespaces it read are unchanged)."""
+        return all(data.get(name) == value for name, value in self.seen.items())
+
+    def apply(self, ctx: StepContext) -> None:
+        """Give the step its rendering (`StepType.render` returns it), or raise the error rendering it raised."""
+        if self.error is not None:
+            raise self.error
+        if self.rendered is not None:
+            ctx.rendered = (self.config, self.rendered)
+
+
+def prerender(step_type: StepType, config: dict[str, Any], ctx: StepContext) -> Prerendered | None:
+    """Render a step's config now (call it before its transaction opens); None when it holds no template."""
+    names = step_type.template_inputs(config)
+    if names is None:
+        return None
+    prepared = Prerendered(config=config, seen={name: ctx.data.get(name) for name in sorted(names)})
+    try:
+        prepared.rendered = step_type.render(config, ctx)
+    except DatabaseError:  # the database failing is not the step failing (see the runner)
+        raise
+    except Exception as exc:  # noqa: BLE001 (raised again where the step executes, which turns it into its failure)
+        prepared.error = exc
+    return prepared
+
+
+def segment_prerenders(
+    steps: list[dict[str, Any]],
+    position: int,
+    in_segment: Callable[[int], bool],
+    ctx: StepContext,
+    known: dict[int, Prerendered] | None = None,
+) -> dict[int, Prerendered]:
+    """Render ahead, over `ctx` (the context as the segment starts), every step a segment starting at `position`
+    may reach: the steps from there on for which `in_segment(position)` holds, up to the first that does not.
+    A rendering in `known` (made before an earlier segment of the run) that still holds is kept, not made again."""
+    prepared: dict[int, Prerendered] = {}
+    while position < len(steps) and in_segment(position):
+        step = steps[position]
+        made = (known or {}).get(position)
+        if made is None or not made.fits(ctx.data):
+            made = prerender(step_types.require(step["type"]), step.get("config", {}), ctx)
+        if made is not None:
+            prepared[position] = made
+        position += 1
+    return prepared
