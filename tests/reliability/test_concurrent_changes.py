@@ -7,51 +7,16 @@ run by the PostgreSQL pass of `make test`. Each thread uses its own connection a
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from conversations import services
 from conversations.models import Conversation, Message
+from tests.support.concurrency import run_in_threads, wait_until_another_session_waits_for_a_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_in_threads(*targets: Callable[[], None]) -> None:
-    """Run each target in its own thread (own DB connection) and re-raise the first error any of them hit."""
-    errors: list[BaseException] = []
-
-    def wrapped(target: Callable[[], None]) -> None:
-        try:
-            target()
-        except BaseException as exc:  # surfaced in the test thread below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapped, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a writer hung"
-    if errors:
-        raise errors[0]
-
-
-def wait_until_another_session_waits_for_a_lock(timeout: float = 10.0) -> None:
-    """Block until some other connection of this database is waiting for a lock (the second writer)."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            # pg_locks is live; pg_stat_activity would be a snapshot frozen for the rest of this transaction.
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the second writer never waited for the first one's lock")
 
 
 def customer_message(conversation_id: int, body: str) -> None:

@@ -4,6 +4,7 @@ a replay started, finished by the in-process workers and read back."""
 import datetime as dt
 
 from conversations import clock
+from conversations import services as conversation_services
 
 URL = "/api/workflows/"
 
@@ -38,3 +39,9 @@ def replay(client, capture, workflow: int, **body) -> dict:
     report = client.get(f"/api/workflow-replays/{started.json()['id']}/")
     assert report.status_code == 200
     return report.json()
+
+
+def say(conversation, *bodies: str) -> None:
+    """Customer messages in the conversation, one per body."""
+    for body in bodies:
+        conversation_services.message_create(conversation=conversation, body=body, sender_type="customer")

@@ -13,16 +13,11 @@ from django.core import mail
 
 from conversations import clock
 from conversations import services as conversation_services
-from tests.support.replay import TAG, URL, create_workflow, period, replay
+from tests.support.replay import TAG, URL, create_workflow, period, replay, say
 from workflows.engine.replay import STALL
 from workflows.engine.sweep import sweep_once
 from workflows.integrations import services as integrations
 from workflows.models import WorkflowReplay
-
-
-def say(conversation, *bodies: str) -> None:
-    for body in bodies:
-        conversation_services.message_create(conversation=conversation, body=body, sender_type="customer")
 
 
 def row_counts() -> dict[str, int]:

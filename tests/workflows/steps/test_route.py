@@ -4,10 +4,13 @@ import datetime as dt
 import threading
 
 import pytest
+from django.db import transaction
 
 from conversations import clock, services
 from conversations.models import AgentProfile, Conversation, Event
+from tests.support.concurrency import run_in_threads, wait_until_another_session_waits_for_a_lock
 from tests.support.runs import definition_errors, drain, dry_run_context, events_after, only_run, step_output
+from workflows.engine.drain import dispatch_and_run
 from workflows.steps import step_types
 
 
@@ -215,10 +218,6 @@ def test_valid_route_configs_pass(team, agent):
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_routing_at_once_do_not_overshoot_capacity(contact, team, make_agent, make_workflow):
     """The second run waits for the first one's lock on the agent, then counts its assignment (PostgreSQL)."""
-    from django.db import transaction
-
-    from tests.reliability.test_concurrent_changes import run_in_threads, wait_until_another_session_waits_for_a_lock
-    from workflows.engine.drain import dispatch_and_run
 
     solo = make_agent("solo", team, capacity=1)
     first, second = open_conversation(contact, "First"), open_conversation(contact, "Second")

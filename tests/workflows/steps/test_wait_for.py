@@ -9,6 +9,7 @@ import pytest
 
 from conversations import clock, services
 from conversations.models import Event
+from tests.support import replay as replays
 from tests.support.runs import drain, replies
 from workflows.engine import waits
 from workflows.engine.context import BatchReader
@@ -237,9 +238,6 @@ def test_the_admin_run_page_shows_a_waiting_wait_for(ask_and_wait, manager, clie
 def test_replay_names_the_wait_and_the_path_it_would_take(
     manager_client, conversation, django_capture_on_commit_callbacks
 ):
-    from tests.workflows.engine.test_replay import create, replay
-    from tests.workflows.engine.test_replay import say as say_on
-
     branch = {
         "type": "branch",
         "config": {
@@ -253,9 +251,9 @@ def test_replay_names_the_wait_and_the_path_it_would_take(
             "else": [ASK],
         },
     }
-    workflow = create(manager_client, [branch])
-    say_on(conversation, "I want a refund please")
-    result = replay(manager_client, django_capture_on_commit_callbacks, workflow)
+    workflow = replays.create_workflow(manager_client, [branch])
+    replays.say(conversation, "I want a refund please")
+    result = replays.replay(manager_client, django_capture_on_commit_callbacks, workflow)
     (sample,) = [sample for sample in result["samples"] if sample["outcome"] == "would_succeed"]
     assert [(step["path"], step["type"], step["status"]) for step in sample["steps"]] == [
         ("0", "branch", "would_run"),
