@@ -168,3 +168,24 @@ def test_imports_inside_functions_only_at_documented_seams():
                 unexpected.append(f"{relative}:{line} imports {module} inside a function")
     assert unexpected == [], "Move the import to the top of the module, or document the seam in SEAMS"
     assert set(SEAMS) - found == set(), "A seam no longer exists: remove it from SEAMS"
+
+
+def _test_module_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import in the file, at any depth, of a test module or a conftest."""
+    imported = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        modules += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        imported += [(node.lineno, module) for module in modules]
+    return [(line, module) for line, module in imported if module.rpartition(".")[2].startswith(("test_", "conftest"))]
+
+
+def test_tests_share_helpers_through_tests_support_only():
+    """A helper two test files use lives in tests/support (or a fixture in a conftest), never in a test module: a
+    test file imported by another is collected twice over and ties the two files' fates together."""
+    unexpected = [
+        f"{path.relative_to(ROOT).as_posix()}:{line} imports {module}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for line, module in _test_module_imports(path)
+    ]
+    assert unexpected == [], "Move the shared helper to tests/support"

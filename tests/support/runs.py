@@ -97,3 +97,12 @@ def definition_errors(*steps: dict, trigger: str = "conversation.created") -> di
     except DefinitionError as exc:
         return exc.errors
     return {}
+
+
+def the_run(client, workflow: int) -> dict:
+    """The single run of `workflow`, as `/api/workflow-runs/` shows it."""
+    response = client.get("/api/workflow-runs/", {"workflow": workflow})
+    assert response.status_code == 200
+    runs = response.json()["results"]
+    assert len(runs) == 1, runs
+    return runs[0]

@@ -13,11 +13,10 @@ from django.core import mail
 from conversations import clock
 from conversations.roles import AGENTS_GROUP
 from tests.support.people import make_user
-from tests.support.runs import drain
+from tests.support.runs import drain, the_run
 from workflows.engine.sweep import sweep_once
 
 URL = "/api/workflows/"
-RUNS = "/api/workflow-runs/"
 
 
 @pytest.fixture
@@ -62,15 +61,6 @@ def read(agent_client, conversation):
         return response.json()
 
     return get
-
-
-def the_run(client, workflow: int) -> dict:
-    """The single run of `workflow`, as `/api/workflow-runs/` shows it."""
-    response = client.get(RUNS, {"workflow": workflow})
-    assert response.status_code == 200
-    runs = response.json()["results"]
-    assert len(runs) == 1, runs
-    return runs[0]
 
 
 def messages(client, conversation, **filters) -> list[dict]:

@@ -6,8 +6,7 @@ import pytest
 
 from conversations import services
 from conversations.models import Event
-from tests.support.runs import drain
-from tests.workflows.test_e2e_steps import the_run
+from tests.support.runs import drain, the_run
 
 URL = "/api/workflows/"
 
