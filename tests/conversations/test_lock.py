@@ -1,8 +1,7 @@
 """`lock_conversation` reloads the conversation under its row lock the way `refresh_from_db` would: every field as the
-database holds it, a cached relation whose key changed dropped, the contact loaded with the lock."""
+database holds it, a cached relation whose key changed dropped."""
 
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
 
 from conversations import services
 from conversations.models import Conversation
@@ -24,12 +23,3 @@ def test_the_lock_reloads_every_field_and_drops_a_stale_relation(conversation, t
     )
     assert conversation.team == other  # ...whose key changed elsewhere is not served stale
     assert not conversation._state.adding
-
-
-def test_the_contact_comes_with_the_lock(conversation):
-    fresh = Conversation(pk=conversation.pk)
-    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        lock_conversation(fresh)
-        assert fresh.contact.name == conversation.contact.name
-    assert len(queries) == 1
-

@@ -20,6 +20,7 @@ from conversations.events import wakeups_suppressed
 from conversations.models import Conversation, Event
 from conversations.roles import AGENTS_GROUP
 from conversations.routing.queue import queue_fill
+from tests.support.concurrency import run_in_threads
 from tests.support.people import make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -28,31 +29,6 @@ CONVERSATIONS = 1_000
 AGENTS = 8
 CAPACITY = 5
 DEADLINE_SECONDS = 480
-
-
-def run_in_threads(*targets) -> None:
-    """Run each target in its own thread (own DB connection); re-raise the first error any of them hit."""
-    errors: list[BaseException] = []
-
-    def wrapped(target) -> None:
-        try:
-            # No wake-ups: the in-process queue of the tests would otherwise run the event consumer inline after
-            # every commit in every thread; workflows are not what this test measures (events are still recorded).
-            with wakeups_suppressed():
-                target()
-        except BaseException as exc:  # surfaced in the test thread below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapped, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=DEADLINE_SECONDS + 60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    if errors:
-        raise errors[0]
 
 
 def test_two_workers_resolvers_and_manual_assignments_never_overfill_or_double_assign(contact, roles):
@@ -122,7 +98,18 @@ def test_two_workers_resolvers_and_manual_assignments_never_overfill_or_double_a
             max_load[0] = max([max_load[0], *(row["n"] for row in rows)])
             time.sleep(0.02)
 
-    run_in_threads(worker, worker, lambda: resolver(1), lambda: resolver(2), manual, monitor)
+    # No wake-ups: the in-process queue of the tests would otherwise run the event consumer inline after every commit
+    # in every thread; workflows are not what this test measures (events are still recorded).
+    run_in_threads(
+        worker,
+        worker,
+        lambda: resolver(1),
+        lambda: resolver(2),
+        manual,
+        monitor,
+        timeout=DEADLINE_SECONDS + 60,
+        around=wakeups_suppressed,
+    )
     connection.close()
     left = Conversation.objects.filter(status__in=["new", "open"]).values("assignee_id").annotate(n=Count("id"))
     assert done.is_set(), f"the queue did not drain before the deadline: {list(left)}"

@@ -4,17 +4,22 @@ until another PostgreSQL session is blocked on a lock."""
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from django.db import connection
 
 
-def run_in_threads(*targets: Callable[[], None]) -> None:
-    """Run each target in its own thread (own DB connection) and re-raise the first error any of them hit."""
+def run_in_threads(
+    *targets: Callable[[], None], timeout: float = 60, around: Callable[[], AbstractContextManager] = nullcontext
+) -> None:
+    """Run each target in its own thread (own DB connection), inside `around()`, and re-raise the first error any of
+    them hit; fail when one is still running after `timeout` seconds."""
     errors: list[BaseException] = []
 
     def wrapped(target: Callable[[], None]) -> None:
         try:
-            target()
+            with around():
+                target()
         except BaseException as exc:  # surfaced in the test thread below
             errors.append(exc)
         finally:
@@ -24,8 +29,8 @@ def run_in_threads(*targets: Callable[[], None]) -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a writer hung"
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
     if errors:
         raise errors[0]
 

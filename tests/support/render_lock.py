@@ -15,14 +15,13 @@ Only the local database file is used; nothing leaves the machine.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.workflows.procs import PYTHON, ROOT, migrate, project_env
+from tests.workflows.procs import call, migrate, project_env
 
 A_THOUSAND_WORDWRAPS = "{% set t = 'word ' * 15000 %}" + "{% set t = t|wordwrap(7) %}" * 1000 + "{{ t|length }}"
 DEFINITION = {
@@ -48,18 +47,7 @@ def database(tmp: Path, **extra: str) -> dict[str, str]:
 
 def run_child(env: dict[str, str], command: str, *args: Any, timeout: float = 300) -> dict[str, Any]:
     """Run one command of this module in a Django process of its own; its JSON result."""
-    result = subprocess.run(
-        [PYTHON, "-m", "tests.support.render_lock", command, json.dumps(args)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"{command} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    answer: dict[str, Any] = json.loads(lines[-1])
+    answer: dict[str, Any] = call(env, command, *args, timeout=timeout, module=__name__)
     return answer
 
 

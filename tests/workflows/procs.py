@@ -80,10 +80,10 @@ def migrate(env: dict[str, str], timeout: float = 180) -> None:
         raise RuntimeError(f"migrate failed:\n{result.stdout}\n{result.stderr}")
 
 
-def call(env: dict[str, str], command: str, *args: Any, timeout: float = 120) -> Any:
-    """Run one command of this module in a fresh Django process and return its JSON result."""
+def call(env: dict[str, str], command: str, *args: Any, timeout: float = 120, module: str = __name__) -> Any:
+    """Run one command of `module` (this one unless named) in a fresh Django process and return its JSON result."""
     result = subprocess.run(
-        [PYTHON, "-m", "tests.workflows.procs", command, json.dumps(args)],
+        [PYTHON, "-m", module, command, json.dumps(args)],
         cwd=ROOT,
         env=env,
         capture_output=True,
