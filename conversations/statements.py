@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.models import Field, Model
 from django.db.models.expressions import Expression
 from django.db.models.query import get_related_populators
@@ -68,16 +68,23 @@ class _Compiled:
         self.plan = [(param.name, None) if isinstance(param, _Marker) else (None, param) for param in params]
         self.compiler = None
         self.converters: dict = {}
+        self.unchanged: dict[str, type | None] | None = None  # per slot: values of this type go as they are
 
     def params(self, values: dict[str, Any], connection) -> list:
+        if self.unchanged is None:
+            self.unchanged = {name: unchanged_type(field, connection, self.save) for name, field in self.slots.items()}
+        unchanged = self.unchanged
         prepared = {}
         for name, field in self.slots.items():
             value = values[name]
-            prepared[name] = (
-                field.get_db_prep_save(value, connection)
-                if self.save
-                else field.get_db_prep_value(value, connection, prepared=False)
-            )
+            if value is None or type(value) is unchanged[name]:
+                prepared[name] = value
+            else:
+                prepared[name] = (
+                    field.get_db_prep_save(value, connection)
+                    if self.save
+                    else field.get_db_prep_value(value, connection, prepared=False)
+                )
         return [prepared[name] if name is not None else constant for name, constant in self.plan]
 
 
@@ -184,10 +191,18 @@ class Insert(Generic[_M]):
 
     def sql(self, connection, objs: list[Model]) -> tuple[str, list[Field], list[Field]]:
         """The INSERT of `len(objs)` rows for `connection`, its fields and the fields it returns."""
+        return self._compiled(connection, objs)[:3]
+
+    def _compiled(self, connection, objs: list[Model]) -> tuple[str, list[Field], list[Field], list[tuple]]:
         key = (connection.alias, connection.vendor, len(objs))
         compiled = self.compiled.get(key)
         if compiled is None:
-            compiled = self.compiled[key] = self._compile(connection, objs)
+            sql, fields, returning = self._compile(connection, objs)
+            plan = [
+                (field, field.attname, type(field).pre_save is Field.pre_save, unchanged_type(field, connection, True))
+                for field in fields
+            ]
+            compiled = self.compiled[key] = (sql, fields, returning, plan)
         return compiled
 
     def _compile(self, connection, objs: list[Model]) -> tuple[str, list[Field], list[Field]]:
@@ -231,14 +246,25 @@ class Insert(Generic[_M]):
         if not objs:
             return objs
         connection = connections[using or router.db_for_write(self.model)]
+        if len(objs) == 1:  # one row always fits one statement: no batch size to work out
+            self._insert(objs, connection)
+            return objs
         size = max(1, connection.ops.bulk_batch_size(self.fields(), objs))
         for first in range(0, len(objs), size):
             self._insert(objs[first : first + size], connection)
         return objs
 
     def _insert(self, objs: list[_M], connection) -> None:
-        sql, fields, returning = self.sql(connection, objs)
-        params = [_db_value(field, field.pre_save(obj, True), connection) for obj in objs for field in fields]
+        sql, _fields, returning, plan = self._compiled(connection, objs)
+        params = []
+        for obj in objs:
+            state = obj.__dict__
+            for field, attname, plain_pre_save, unchanged in plan:
+                # `field.pre_save(obj, True)` is the attribute itself for a field that does not override it
+                value = state[attname] if plain_pre_save and attname in state else field.pre_save(obj, True)
+                params.append(
+                    value if value is None or type(value) is unchanged else field.get_db_prep_save(value, connection)
+                )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall() if returning else []
@@ -251,6 +277,42 @@ class Insert(Generic[_M]):
             obj._state.adding, obj._state.db = False, connection.alias
 
 
-def _db_value(field: Field, value: Any, connection) -> Any:
-    """The value as the ORM sends it (`get_db_prep_save`); NULL needs no field to say so."""
-    return None if value is None else field.get_db_prep_save(value, connection)
+# Field classes whose preparation of a value of one plain type is, on some databases, that value itself: a text for a
+# text field, a whole number for an integer field or a key, a boolean, a float. Only the exact classes (a subclass
+# may prepare its values its own way), and only where the check below confirms it for the connection.
+_PLAIN_TYPES: dict[type[Field], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.SlugField: str,
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.SmallIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.AutoField: int,
+    models.BigAutoField: int,
+    models.BooleanField: bool,
+    models.FloatField: float,
+}
+_SAMPLES: dict[type, Any] = {str: "a text", int: 12345, bool: True, float: 0.25}
+
+
+def unchanged_type(field: Field, connection, save: bool) -> type | None:
+    """The plain type whose values `field` sends to `connection` exactly as they are (so preparing them can be
+    skipped), or None. A key counts as its target field. Checked once on a sample: the field's own preparation must
+    hand the very same object back."""
+    target = field.target_field if isinstance(field, models.ForeignKey) and type(field) is models.ForeignKey else field
+    plain = _PLAIN_TYPES.get(type(target))
+    if plain is None:
+        return None
+    sample = _SAMPLES[plain]
+    try:
+        prepared = (
+            field.get_db_prep_save(sample, connection)
+            if save
+            else field.get_db_prep_value(sample, connection, prepared=False)
+        )
+    except Exception:  # noqa: BLE001 - a field that refuses the sample is simply prepared every time
+        return None
+    return plain if prepared is sample else None

@@ -102,3 +102,28 @@ def test_concurrent_drains_match_every_event_once_and_lose_no_claim(contact, mak
     assert sorted(message_matches) == sorted(ids)  # each message event read and matched exactly once
     assert WorkflowRun.objects.filter(workflow=workflow).count() == 40
     assert claims.stats.lost_claims == lost_before
+
+
+def test_an_idle_look_is_one_read_and_claims_nothing(conversation):
+    from django.test.utils import CaptureQueriesContext
+
+    Event.objects.update(dispatched_at=clock.now())
+    ids = record_messages(conversation, 2)
+    claims.claim_events(ids)  # another worker holds both
+    with CaptureQueriesContext(connection) as captured:
+        assert claims.claim_oldest(10) == []
+    assert len(captured.captured_queries) == 1 and captured.captured_queries[0]["sql"].startswith("SELECT")
+
+
+def test_events_behind_a_full_look_of_skipped_ones_are_still_claimed(conversation, monkeypatch):
+    Event.objects.update(dispatched_at=clock.now())
+    ids = record_messages(conversation, 4)
+    monkeypatch.setattr(claims, "PEEK", 2)
+    claims._FREE_EVENTS.compiled.clear()  # the look is compiled with its size
+    try:
+        assert claims.peek_free(set(ids[:2])) == ([], False)  # the look saw only skipped events, and was full
+        assert claims.claim_oldest(10, skip=set(ids[:2])) == ids[2:]
+        assert claims.claim_oldest(10, skip=set(ids[:2])) == []
+    finally:
+        monkeypatch.undo()
+        claims._FREE_EVENTS.compiled.clear()
