@@ -18,13 +18,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, F, Q, QuerySet, Sum, Window
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import RowNumber
 
 from conversations.models import Conversation, Survey
-from reports.facts import PercentilesCont, reopened, resolved, with_facts
-from reports.groupings import GROUPINGS, Grouping, key_text, keyed
+from reports.facts import PercentilesCont
+from reports.groupings import GROUPINGS, Grouping, LocalDate, key_text, keyed
 from reports.periods import Period
+from reports.walks import COLUMNS as ROW_COLUMNS
+from reports.walks import rows_in, walk_minutes, walkable
 from sla.models import SlaTarget, TargetState
 
 MINUTE_FIGURES = (
@@ -47,18 +49,36 @@ def _uses_percentile_cont() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _row_key(grouping: Grouping | None, period: Period):
+    """The group key over `ReportRow` (the same groups as `grouping.key` over conversations)."""
+    if grouping is None:
+        return Value(0)
+    if grouping.name in ROW_COLUMNS:
+        return F(ROW_COLUMNS[grouping.name])
+    if grouping.name == "day":
+        return LocalDate("created_at", period)
+    return grouping.key("conversation__", period)
+
+
 def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[QuerySet, dict[Any, dict]]:
-    """The period's conversations keyed by the grouping (with their minute figures) and the grouped counts; on
-    PostgreSQL the percentiles too (percentile_cont in the same query)."""
-    facts = keyed(with_facts(conversations_in(period)), grouping, period).order_by()
+    """The period's report rows keyed by the grouping (with their minute figures as `r_<figure>`) and the grouped
+    counts, with each figure's count of values (`n_<figure>`); on PostgreSQL the percentiles too (percentile_cont
+    in the same query)."""
+    facts = (
+        rows_in(period)
+        .annotate(r_key=_row_key(grouping, period), **{f"r_{figure}": F(figure) for figure in MINUTE_FIGURES})
+        .order_by()
+    )
     aggregates = {
         "created": Count("pk"),
-        "resolved": Count("pk", filter=resolved()),
-        "reopened": Count("pk", filter=reopened()),
+        "resolved": Count("pk", filter=Q(resolved=True)),
+        "reopened": Count("pk", filter=Q(reopened=True)),
     }
     if _uses_percentile_cont():
         for figure in MINUTE_FIGURES:
             aggregates[f"{figure}_points"] = PercentilesCont(f"r_{figure}", PERCENTILES)
+    else:
+        aggregates.update({f"n_{figure}": Count(figure) for figure in MINUTE_FIGURES})
     rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
     if _uses_percentile_cont():
         for row in rows.values():
@@ -69,17 +89,23 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
 
 def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
     """The conversation figures per group and in total (the total keyed 0). Without percentile_cont (SQLite) the
-    percentiles of the groups and of the total come from one ranked query over the period's rows (`_ranked_sql`);
-    a grouping that may count a conversation in several groups (tag) ranks its total over its own rows."""
+    percentiles are index walks (`reports.walks`) for the total and every grouping but tag, whose groups are ranked
+    in one statement (`_ranked_sql`); a grouping that may count a conversation in several groups (tag) counts its
+    total over its own rows."""
     facts, rows = _conversation_counts(period, grouping)
     if _uses_percentile_cont():
         total = _conversation_counts(period, None)[1]
-    elif grouping.one_per_conversation:
-        total = {0: _summed(rows.values(), ("created", "resolved", "reopened"))} if rows else {}
-        _interpolate_minutes([(facts, rows, True), (facts, total, False)])
+        return rows, total.get(0) or dict(EMPTY_COUNTS)
+    if grouping.one_per_conversation:
+        counted = ("created", "resolved", "reopened", *(f"n_{figure}" for figure in MINUTE_FIGURES))
+        total = {0: _summed(rows.values(), counted)} if rows else {}
     else:
-        total_facts, total = _conversation_counts(period, None)
-        _interpolate_minutes([(facts, rows, True), (total_facts, total, False)])
+        total = _conversation_counts(period, None)[1]
+    if walkable(grouping.name):
+        walk_minutes(period, grouping.name, rows, MINUTE_FIGURES)
+    else:
+        _interpolate_minutes([(facts, rows, True)])
+    walk_minutes(period, None, total, MINUTE_FIGURES)
     return rows, total.get(0) or dict(EMPTY_COUNTS)
 
 
