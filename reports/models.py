@@ -81,7 +81,14 @@ def _row_indexes() -> list[models.Index]:
         )
         for figure, abbr in ROW_FIGURES
     ]
-    counted = ["created_at", "resolved", "reopened", *(figure for figure, _ in ROW_FIGURES)]
+    counted = [
+        "created_at",
+        "resolved",
+        "reopened",
+        *(figure for figure, _ in ROW_FIGURES),
+        "sla_targets",
+        "sla_breached",
+    ]
     indexes += [models.Index(fields=[group, *counted], name=f"rr_{short}_n") for group, short in ROW_GROUPS[:3]]
     indexes.append(models.Index(fields=counted, name="rr_created_n"))
     return indexes
@@ -131,6 +138,11 @@ class ReportRow(models.Model):
     resolution_business_minutes = models.FloatField(
         null=True, blank=True, verbose_name=_("resolution (business minutes)")
     )
+
+    # Counted by the projector at each refresh and kept by database triggers on sla_slatarget (migration
+    # reports.0005), which see every change of a target, bulk updates of the SLA sweep included.
+    sla_targets = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets"))
+    sla_breached = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets breached"))
 
     class Meta:
         verbose_name = _("conversation report row")

@@ -63,11 +63,14 @@ def project_event(event: Event) -> None:
                 conversation_id=event.conversation_id, first_resolved_at=event.occurred_at, **resolution
             )
         row_refresh(conversation_id=event.conversation_id)
-    elif to in OPEN_STATUSES and (event.payload or {}).get("from") in LEFT_RESOLVED:
+    elif (
         # After a resolution the status stays resolved or closed until it is set to an open one, so the first
         # change reopening it comes from one of those two: other changes (new -> open) cost no query.
-        if ConversationFacts.objects.filter(pk=event.conversation_id, reopened=False).update(reopened=True):
-            row_refresh(conversation_id=event.conversation_id)
+        to in OPEN_STATUSES
+        and (event.payload or {}).get("from") in LEFT_RESOLVED
+        and ConversationFacts.objects.filter(pk=event.conversation_id, reopened=False).update(reopened=True)
+    ):
+        row_refresh(conversation_id=event.conversation_id)
 
 
 def _project_first_response(event: Event) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import BooleanField, Case, F, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 
 from conversations.models import Conversation
@@ -28,6 +28,7 @@ from reports.facts import (
 )
 from reports.groupings import agent_at_resolution
 from reports.models import ReportRow
+from sla.models import SlaTarget, TargetState
 
 COLUMNS = (
     "conversation_id",
@@ -42,11 +43,22 @@ COLUMNS = (
     "resolution_minutes",
     "first_response_business_minutes",
     "resolution_business_minutes",
+    "sla_targets",
+    "sla_breached",
 )
 
 
 def _flag(condition) -> Case:
     return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def _targets(condition: Q | None = None) -> Coalesce:
+    """The conversation's SLA targets (those meeting `condition`) counted by a correlated subquery."""
+    targets = SlaTarget.objects.filter(conversation=OuterRef("pk"))
+    if condition is not None:
+        targets = targets.filter(condition)
+    counted = targets.order_by().values("conversation").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 def _source(conversations: QuerySet) -> tuple[str, list]:
@@ -64,6 +76,8 @@ def _source(conversations: QuerySet) -> tuple[str, list]:
         "r_resolution_minutes": resolution_minutes(),
         "r_first_response_business_minutes": first_response_business_minutes(),
         "r_resolution_business_minutes": resolution_business_minutes(),
+        "r_sla_targets": _targets(),
+        "r_sla_breached": _targets(Q(state=TargetState.BREACHED)),
     }
     query = conversations.order_by().annotate(**expressions).values_list(*expressions).query
     return query.sql_with_params()

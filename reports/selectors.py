@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, F, Q, QuerySet, Sum, Value, Window
+from django.db.models import Avg, Count, DateTimeField, F, Func, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import RowNumber
 
 from conversations.models import Conversation, Survey
@@ -26,8 +26,7 @@ from reports.facts import PercentilesCont
 from reports.groupings import GROUPINGS, Grouping, LocalDate, key_text, keyed
 from reports.periods import Period
 from reports.walks import COLUMNS as ROW_COLUMNS
-from reports.walks import rows_in, walk_minutes, walkable
-from sla.models import SlaTarget, TargetState
+from reports.walks import is_wide, rows_in, walk_minutes, walkable
 
 MINUTE_FIGURES = (
     "first_response_minutes",
@@ -73,6 +72,8 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
         "created": Count("pk"),
         "resolved": Count("pk", filter=Q(resolved=True)),
         "reopened": Count("pk", filter=Q(reopened=True)),
+        "targets": Sum("sla_targets"),
+        "breached": Sum("sla_breached"),
     }
     if _uses_percentile_cont():
         for figure in MINUTE_FIGURES:
@@ -97,15 +98,23 @@ def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any,
         total = _conversation_counts(period, None)[1]
         return rows, total.get(0) or dict(EMPTY_COUNTS)
     if grouping.one_per_conversation:
-        counted = ("created", "resolved", "reopened", *(f"n_{figure}" for figure in MINUTE_FIGURES))
+        counted = (
+            "created",
+            "resolved",
+            "reopened",
+            "targets",
+            "breached",
+            *(f"n_{figure}" for figure in MINUTE_FIGURES),
+        )
         total = {0: _summed(rows.values(), counted)} if rows else {}
     else:
         total = _conversation_counts(period, None)[1]
+    wide = is_wide(total[0]["created"]) if total else False
     if walkable(grouping.name):
-        walk_minutes(period, grouping.name, rows, MINUTE_FIGURES)
+        walk_minutes(period, grouping.name, rows, MINUTE_FIGURES, wide)
     else:
         _interpolate_minutes([(facts, rows, True)])
-    walk_minutes(period, None, total, MINUTE_FIGURES)
+    walk_minutes(period, None, total, MINUTE_FIGURES, wide)
     return rows, total.get(0) or dict(EMPTY_COUNTS)
 
 
@@ -200,9 +209,20 @@ def _at(values: dict[int, float], count: int, fraction: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
+class Unindexed(Func):
+    """SQLite: `+column`, the same value without the column's index, so the planner reads the (few) answered surveys
+    and looks their conversation up, rather than every conversation of the period and its surveys."""
+
+    template = "%(expressions)s"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="(+%(expressions)s)", **extra)
+
+
 def _answered_surveys(period: Period) -> QuerySet:
-    return Survey.objects.filter(
-        conversation__created_at__gte=period.start, conversation__created_at__lt=period.end, score__isnull=False
+    created = Unindexed(F("conversation__created_at"), output_field=DateTimeField())
+    return Survey.objects.alias(r_created=created).filter(
+        r_created__gte=period.start, r_created__lt=period.end, score__isnull=False
     )
 
 
@@ -272,19 +292,6 @@ def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[
     }
 
 
-def _sla_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
-    targets = SlaTarget.objects.filter(
-        conversation__created_at__gte=period.start, conversation__created_at__lt=period.end
-    )
-    keyed_targets = keyed(targets, grouping, period, prefix="conversation__").values("r_key").order_by()
-    return {
-        row.pop("r_key"): row
-        for row in keyed_targets.annotate(
-            targets=Count("pk"), breached=Count("pk", filter=Q(state=TargetState.BREACHED))
-        )
-    }
-
-
 def _minutes(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
@@ -316,16 +323,17 @@ def _row(counts: dict, csat: dict | None, sla: dict | None) -> dict:
 
 
 def _figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
-    """Every figure per group, and in total. When each conversation is in exactly one group, the total's counts,
-    CSAT and SLA figures are the sums of the groups' (no second pass over the period); its percentiles are not."""
+    """Every figure per group, and in total. The SLA counts come with the conversation counts (report rows). When
+    each conversation is in exactly one group, the total's counts and CSAT figures are the sums of the groups' (no
+    second pass over the period); its percentiles are not."""
     counts, total_counts = _conversation_figures(period, grouping)
-    csat, sla = _csat_figures(period, grouping), _sla_figures(period, grouping)
+    csat = _csat_figures(period, grouping)
     if grouping.one_per_conversation:
-        total_csat, total_sla = _csat_total(csat), _summed(sla.values(), ("targets", "breached"))
+        total_csat = _csat_total(csat)
     else:
-        total_csat, total_sla = _csat_figures(period, None).get(0), _sla_figures(period, None).get(0)
-    per_group = {key: _row(row, csat.get(key), sla.get(key)) for key, row in counts.items()}
-    return per_group, _row(total_counts, total_csat, total_sla)
+        total_csat = _csat_figures(period, None).get(0)
+    per_group = {key: _row(row, csat.get(key), row) for key, row in counts.items()}
+    return per_group, _row(total_counts, total_csat, total_counts)
 
 
 def _summed(rows: Iterable[dict], names: Iterable[str]) -> dict[str, int]:

@@ -13,14 +13,21 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.db import connection
 from django.db.models import F, QuerySet
 
-from reports.models import ReportRow
+from reports.models import ROW_FIGURES, ReportRow
 from reports.periods import Period, local_midnight
 
 PERCENTILES = (0.5, 0.9)
 # The report row column of each grouping whose groups are a column's values (day is a range of moments).
 COLUMNS = {"agent": "agent_id", "team": "team_id", "channel": "channel"}
+# The walk index of (grouping, figure): `rr_<grouping>_<figure>` (models.ROW_GROUPS / ROW_FIGURES), `rr_all_...`.
+INDEX_GROUPS = {"agent": "agent", "team": "team", "channel": "chan", "day": "day", None: "all"}
+INDEX_FIGURES = dict(ROW_FIGURES)
+# A period holding at least this share of all rows is walked in value order even where SQLite's planner would rather
+# read the period's range and sort it (it does not know the range holds most of the table).
+WIDE_SHARE = 0.25
 
 
 def rows_in(period: Period) -> QuerySet:
@@ -54,16 +61,36 @@ def interpolated(fetch: Callable[[bool, int], list[float]], count: int) -> list[
     return points
 
 
-def _fetcher(arms: list[QuerySet], figure: str) -> Callable[[bool, int], list[float]]:
+def _fetcher(arms: list[QuerySet], figure: str, index: str | None) -> Callable[[bool, int], list[float]]:
     def fetch(descending: bool, offset: int) -> list[float]:
         values = [arm.filter(**{f"{figure}__isnull": False}).values_list(figure, flat=True) for arm in arms]
-        merged = values[0].union(*values[1:], all=True) if len(values) > 1 else values[0]
-        order = F(figure).desc() if descending else F(figure).asc()
         if len(values) > 1:
-            order = f"-{figure}" if descending else figure
-        return list(merged.order_by(order)[offset : offset + 2])
+            return list(
+                values[0]
+                .union(*values[1:], all=True)
+                .order_by(f"-{figure}" if descending else figure)[offset : offset + 2]
+            )
+        walk = values[0].order_by(F(figure).desc() if descending else F(figure).asc())[offset : offset + 2]
+        if index is None:
+            return list(walk)
+        return _indexed(walk, index)
 
     return fetch
+
+
+def _indexed(queryset: QuerySet, index: str) -> list[float]:
+    """The values of a one-column queryset over `ReportRow`, read through `index` (SQLite's INDEXED BY)."""
+    sql, params = queryset.query.sql_with_params()
+    table = connection.ops.quote_name(ReportRow._meta.db_table)
+    sql = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {connection.ops.quote_name(index)}", 1)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def is_wide(created: int) -> bool:
+    """Whether a period of `created` rows is wide enough to walk in value order (see WIDE_SHARE)."""
+    return connection.vendor == "sqlite" and created >= WIDE_SHARE * ReportRow.objects.count()
 
 
 def _day_arms(period: Period, day: dt.date) -> list[QuerySet]:
@@ -85,9 +112,15 @@ def _arms(period: Period, grouping_name: str | None, key: Any) -> list[QuerySet]
     return [rows_in(period).filter(**{COLUMNS[grouping_name]: key})]
 
 
-def walk_minutes(period: Period, grouping_name: str | None, rows: dict[Any, dict], figures: Iterable[str]) -> None:
-    """Complete each row of `rows` (keyed by group, with `n_<figure>` counts) with `<figure>_median` / `_p90`."""
+def walk_minutes(
+    period: Period, grouping_name: str | None, rows: dict[Any, dict], figures: Iterable[str], wide: bool
+) -> None:
+    """Complete each row of `rows` (keyed by group, with `n_<figure>` counts) with `<figure>_median` / `_p90`; `wide`
+    (`is_wide`): walk the (group, value) index even where the planner would sort the period's range."""
     for key, row in rows.items():
         arms = _arms(period, grouping_name, key)
         for figure in figures:
-            row[f"{figure}_median"], row[f"{figure}_p90"] = interpolated(_fetcher(arms, figure), row[f"n_{figure}"])
+            index = f"rr_{INDEX_GROUPS[grouping_name]}_{INDEX_FIGURES[figure]}" if wide and len(arms) == 1 else None
+            row[f"{figure}_median"], row[f"{figure}_p90"] = interpolated(
+                _fetcher(arms, figure, index), row[f"n_{figure}"]
+            )

@@ -18,6 +18,7 @@ from reports.models import ReportRow
 from reports.periods import Period
 from reports.rows import COLUMNS, rows_rebuild
 from reports.selectors import conversation_report
+from sla.policies import sla_policy_save
 from tests.reports import reference_selectors
 from tests.support.people import make_user
 from tests.support.reports import History
@@ -33,6 +34,15 @@ def generated(frozen, roles, contact):
     rng = random.Random(22)
     agents = [make_user(f"agent{n}", AGENTS_GROUP) for n in range(3)]
     teams = [Team.objects.create(name=f"Team {n}") for n in range(3)]
+    # SLA targets met and breached (by the sweep's bulk update, which the row's triggers follow).
+    sla_policy_save(
+        name="Fast",
+        position=1,
+        match={},
+        targets={"first_response": 15, "resolution": 120},
+        pause_on=[],
+        warning_percent=None,
+    )
     history, made = History(frozen), {}
     minute = dt.timedelta(minutes=1)
     for n in range(40):
@@ -129,6 +139,7 @@ def test_every_grouping_equals_the_plain_computation(generated):
     assert compared >= 50  # the periods are not empty
     whole = conversation_report(period=next(_zones_and_periods()), group_by="agent")["total"]
     assert whole["reopened"] > 0 and whole["first_response_minutes"]["median"] is not None
+    assert whole["sla"]["targets"] > whole["sla"]["breached"] > 0
 
 
 def test_the_projector_keeps_each_row_as_the_backfill_computes_it(generated):
