@@ -88,9 +88,16 @@ def _indexed(queryset: QuerySet, index: str) -> list[float]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def is_wide(created: int) -> bool:
-    """Whether a period of `created` rows is wide enough to walk in value order (see WIDE_SHARE)."""
-    return connection.vendor == "sqlite" and created >= WIDE_SHARE * ReportRow.objects.count()
+def walk_scope(created: int) -> str:
+    """How to walk a period of `created` rows: "range" (narrow: the planner reads the period's range and sorts it),
+    "wide" (walk the value index, filtering the period) or "all" (the period holds every row: walk the value index
+    without testing each entry's creation moment, which is most of a walk's cost)."""
+    if connection.vendor != "sqlite":
+        return "range"
+    everything = ReportRow.objects.count()
+    if created >= everything:
+        return "all"
+    return "wide" if created >= WIDE_SHARE * everything else "range"
 
 
 def _day_arms(period: Period, day: dt.date) -> list[QuerySet]:
@@ -104,23 +111,23 @@ def _day_arms(period: Period, day: dt.date) -> list[QuerySet]:
     ]
 
 
-def _arms(period: Period, grouping_name: str | None, key: Any) -> list[QuerySet]:
-    if grouping_name is None:
-        return [rows_in(period)]
+def _arms(period: Period, grouping_name: str | None, key: Any, every: bool) -> list[QuerySet]:
     if grouping_name == "day":
         return _day_arms(period, key)
-    return [rows_in(period).filter(**{COLUMNS[grouping_name]: key})]
+    rows = ReportRow.objects.all() if every else rows_in(period)
+    return [rows if grouping_name is None else rows.filter(**{COLUMNS[grouping_name]: key})]
 
 
 def walk_minutes(
-    period: Period, grouping_name: str | None, rows: dict[Any, dict], figures: Iterable[str], wide: bool
+    period: Period, grouping_name: str | None, rows: dict[Any, dict], figures: Iterable[str], scope: str
 ) -> None:
-    """Complete each row of `rows` (keyed by group, with `n_<figure>` counts) with `<figure>_median` / `_p90`; `wide`
-    (`is_wide`): walk the (group, value) index even where the planner would sort the period's range."""
+    """Complete each row of `rows` (keyed by group, with `n_<figure>` counts) with `<figure>_median` / `_p90`;
+    `scope` (`walk_scope`): unless "range", walk the (group, value) index even where the planner would sort."""
     for key, row in rows.items():
-        arms = _arms(period, grouping_name, key)
+        arms = _arms(period, grouping_name, key, every=scope == "all")
         for figure in figures:
-            index = f"rr_{INDEX_GROUPS[grouping_name]}_{INDEX_FIGURES[figure]}" if wide and len(arms) == 1 else None
+            walk = scope != "range" and len(arms) == 1
+            index = f"rr_{INDEX_GROUPS[grouping_name]}_{INDEX_FIGURES[figure]}" if walk else None
             row[f"{figure}_median"], row[f"{figure}_p90"] = interpolated(
                 _fetcher(arms, figure, index), row[f"n_{figure}"]
             )
