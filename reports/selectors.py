@@ -75,8 +75,8 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
         "created": Count("*"),
         "resolved": Count("resolved", filter=Q(resolved=True)),
         "reopened": Count("reopened", filter=Q(reopened=True)),
-        "targets": Sum("sla_targets"),
-        "breached": Sum("sla_breached"),
+        "targets": Sum("sla_targets", default=0),
+        "breached": Sum("sla_breached", default=0),
     }
     if _uses_percentile_cont():
         for figure in MINUTE_FIGURES:
@@ -96,17 +96,31 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
 
 def _daily_counts(period: Period, aggregates: dict) -> dict[Any, dict]:
     """SQLite, group_by=day: each local day's counts over its own range of creation moments (a covering index range
-    per day), rather than a local-date expression per row and a sort of the period's rows to group them."""
+    per day), rather than a local-date expression per row and a sort of the period's rows to group them. The
+    statement is compiled once and run per day with that day's bounds (its only parameters)."""
+    ops = connection.ops
     rows = {}
+    sql, params = (
+        ReportRow.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+        .annotate(r_key=Value(0))
+        .values("r_key")
+        .annotate(**aggregates)
+        .values(*aggregates)
+        .query.sql_with_params()
+    )
+    names = list(aggregates)
+    fixed = list(params[:-2])  # the WHERE's two bounds come last (the SELECT's defaults before them)
     day = period.since
-    while day <= period.until:
-        following = day + dt.timedelta(days=1)
-        counts = ReportRow.objects.filter(
-            created_at__gte=local_midnight(day, period.zone), created_at__lt=local_midnight(following, period.zone)
-        ).aggregate(**aggregates)
-        if counts["created"]:
-            rows[day] = counts
-        day = following
+    with connection.cursor() as cursor:
+        while day <= period.until:
+            following = day + dt.timedelta(days=1)
+            start, end = local_midnight(day, period.zone), local_midnight(following, period.zone)
+            cursor.execute(sql, [*fixed, ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)])
+            for found in cursor.fetchall():
+                counts = dict(zip(names, found))
+                if counts["created"]:
+                    rows[day] = counts
+            day = following
     return rows
 
 
