@@ -62,6 +62,15 @@ ROW_FIGURES = (
     ("first_response_business_minutes", "frb"),
     ("resolution_business_minutes", "rsb"),
 )
+# Counts kept per row by database triggers (migration reports.0005), summed by the report.
+ROW_COUNTS = (
+    "sla_targets",
+    "sla_breached",
+    "csat_answered",
+    "csat_score_sum",
+    "csat_satisfied",
+    "csat_commented",
+)
 ROW_GROUPS = (("team", "team"), ("channel", "chan"), ("agent", "agent"), ("created_day", "day"))
 
 
@@ -143,6 +152,11 @@ class ReportRow(models.Model):
     # reports.0005), which see every change of a target, bulk updates of the SLA sweep included.
     sla_targets = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets"))
     sla_breached = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets breached"))
+    # The same for its surveys (conversations_survey): answered, the sum of their scores, satisfied (4-5), commented.
+    csat_answered = models.PositiveIntegerField(default=0, verbose_name=_("surveys answered"))
+    csat_score_sum = models.PositiveIntegerField(default=0, verbose_name=_("sum of scores"))
+    csat_satisfied = models.PositiveIntegerField(default=0, verbose_name=_("surveys satisfied"))
+    csat_commented = models.PositiveIntegerField(default=0, verbose_name=_("surveys commented"))
 
     class Meta:
         verbose_name = _("conversation report row")

@@ -14,10 +14,23 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import BooleanField, Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 
-from conversations.models import Conversation
+from conversations.models import Conversation, Survey
 from reports.facts import (
     first_response_business_minutes,
     first_response_minutes,
@@ -29,6 +42,8 @@ from reports.facts import (
 from reports.groupings import agent_at_resolution
 from reports.models import ReportRow
 from sla.models import SlaTarget, TargetState
+
+SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5 (reports.selectors)
 
 COLUMNS = (
     "conversation_id",
@@ -45,6 +60,10 @@ COLUMNS = (
     "resolution_business_minutes",
     "sla_targets",
     "sla_breached",
+    "csat_answered",
+    "csat_score_sum",
+    "csat_satisfied",
+    "csat_commented",
 )
 
 
@@ -59,6 +78,13 @@ def _targets(condition: Q | None = None) -> Coalesce:
         targets = targets.filter(condition)
     counted = targets.order_by().values("conversation").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _surveys(aggregate) -> Coalesce:
+    """An aggregate of the conversation's answered surveys, by a correlated subquery."""
+    answered = Survey.objects.filter(conversation=OuterRef("pk"), score__isnull=False).order_by()
+    found = answered.values("conversation").annotate(n=aggregate).values("n")
+    return Coalesce(Subquery(found, output_field=IntegerField()), Value(0))
 
 
 def _source(conversations: QuerySet) -> tuple[str, list]:
@@ -78,6 +104,10 @@ def _source(conversations: QuerySet) -> tuple[str, list]:
         "r_resolution_business_minutes": resolution_business_minutes(),
         "r_sla_targets": _targets(),
         "r_sla_breached": _targets(Q(state=TargetState.BREACHED)),
+        "r_csat_answered": _surveys(Count("pk")),
+        "r_csat_score_sum": _surveys(Sum("score")),
+        "r_csat_satisfied": _surveys(Count("pk", filter=Q(score__gte=SATISFIED_SCORE))),
+        "r_csat_commented": _surveys(Count("pk", filter=~Q(comment=""))),
     }
     query = conversations.order_by().annotate(**expressions).values_list(*expressions).query
     return query.sql_with_params()

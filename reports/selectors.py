@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, DateTimeField, F, Func, Q, QuerySet, Sum, Value, Window
+from django.db.models import Count, DateTimeField, F, Func, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import RowNumber
 
 from conversations.models import Conversation, Survey
@@ -37,7 +37,8 @@ MINUTE_FIGURES = (
     "resolution_business_minutes",
 )
 PERCENTILES = (0.5, 0.9)
-SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5
+SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5 (counted per report row: reports.rows)
+CSAT_COUNTS = ("answered", "score_sum", "satisfied", "commented")  # summed from ReportRow.csat_<name>
 COMMENTS_PER_GROUP = 5  # the latest CSAT comments shown per group (their count is `commented`)
 
 
@@ -77,6 +78,7 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
         "reopened": Count("reopened", filter=Q(reopened=True)),
         "targets": Sum("sla_targets", default=0),
         "breached": Sum("sla_breached", default=0),
+        **{name: Sum(f"csat_{name}", default=0) for name in CSAT_COUNTS},
     }
     if _uses_percentile_cont():
         for figure in MINUTE_FIGURES:
@@ -140,6 +142,7 @@ def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any,
             "reopened",
             "targets",
             "breached",
+            *CSAT_COUNTS,
             *(f"n_{figure}" for figure in MINUTE_FIGURES),
         )
         total = {0: _summed(rows.values(), counted)} if rows else {}
@@ -262,32 +265,12 @@ def _answered_surveys(period: Period) -> QuerySet:
     )
 
 
-def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
-    keyed_surveys = keyed(_answered_surveys(period), grouping, period, prefix="conversation__").values("r_key")
-    rows = {
-        row.pop("r_key"): row
-        for row in keyed_surveys.order_by().annotate(
-            answered=Count("pk"),
-            average=Avg("score"),
-            score_sum=Sum("score"),
-            satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)),
-            commented=Count("pk", filter=~Q(comment="")),
-        )
-    }
-    for key, comments in _csat_comments(period, grouping).items():
-        rows.setdefault(key, {})["comments"] = comments
-    return rows
-
-
-def _csat_total(per_group: dict[Any, dict]) -> dict:
-    """The total of groups that count each survey once: sums, the average from them, the latest comments of all."""
-    total: dict[str, Any] = {name: 0 for name in ("answered", "score_sum", "satisfied", "commented")}
-    for row in per_group.values():
-        for name in total:
-            total[name] += row.get(name, 0)
-    total["average"] = total["score_sum"] / total["answered"] if total["answered"] else None
-    total["comments"] = _latest(comment for row in per_group.values() for comment in row.get("comments", []))
-    return total
+def _csat_of(counts: dict, comments: list[dict]) -> dict:
+    """A group's CSAT figures from its summed report row counts, and its latest comments."""
+    csat: dict[str, Any] = {name: counts.get(name, 0) for name in CSAT_COUNTS}
+    csat["average"] = csat["score_sum"] / csat["answered"] if csat["answered"] else None
+    csat["comments"] = comments
+    return csat
 
 
 def _latest(comments: Iterable[dict]) -> list[dict]:
@@ -359,17 +342,18 @@ def _row(counts: dict, csat: dict | None, sla: dict | None) -> dict:
 
 
 def _figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
-    """Every figure per group, and in total. The SLA counts come with the conversation counts (report rows). When
-    each conversation is in exactly one group, the total's counts and CSAT figures are the sums of the groups' (no
-    second pass over the period); its percentiles are not."""
+    """Every figure per group, and in total. The SLA and CSAT counts come with the conversation counts (summed from
+    the report rows); the latest comments from the surveys. When each conversation is in exactly one group, the
+    total's counts are the sums of the groups' and its comments the latest of theirs (no second pass over the
+    period); its percentiles are not."""
     counts, total_counts = _conversation_figures(period, grouping)
-    csat = _csat_figures(period, grouping)
+    comments = _csat_comments(period, grouping)
     if grouping.one_per_conversation:
-        total_csat = _csat_total(csat)
+        total_comments = _latest(comment for rows in comments.values() for comment in rows)
     else:
-        total_csat = _csat_figures(period, None).get(0)
-    per_group = {key: _row(row, csat.get(key), row) for key, row in counts.items()}
-    return per_group, _row(total_counts, total_csat, total_counts)
+        total_comments = _csat_comments(period, None).get(0, [])
+    per_group = {key: _row(row, _csat_of(row, comments.get(key, [])), row) for key, row in counts.items()}
+    return per_group, _row(total_counts, _csat_of(total_counts, total_comments), total_counts)
 
 
 def _summed(rows: Iterable[dict], names: Iterable[str]) -> dict[str, int]:

@@ -89,6 +89,15 @@ def generated(frozen, roles, contact):
                         conversation=made[name], status="resolved", actor=agents[0]
                     ),
                 )
+                if rng.random() < 0.6:
+                    score, comment = rng.choice((1, 2, 4, 5, 5, None)), rng.choice(("", "", "Thanks"))
+
+                    def survey(name=name, score=score, comment=comment):
+                        sent = services.survey_create(conversation=made[name], question="How did we do?")
+                        if score is not None:  # some are never answered
+                            services.survey_answer(survey=sent, score=score, comment=comment)
+
+                    history.at(resolved + 10 * minute, survey)
                 if rng.random() < 0.3:
                     again = resolved + 30 * minute
                     history.at(
@@ -140,6 +149,7 @@ def test_every_grouping_equals_the_plain_computation(generated):
     whole = conversation_report(period=next(_zones_and_periods()), group_by="agent")["total"]
     assert whole["reopened"] > 0 and whole["first_response_minutes"]["median"] is not None
     assert whole["sla"]["targets"] > whole["sla"]["breached"] > 0
+    assert whole["csat"]["answered"] > whole["csat"]["commented"] > 0
 
 
 def test_the_projector_keeps_each_row_as_the_backfill_computes_it(generated):
