@@ -1,14 +1,15 @@
 """The conversation report of docs/reports.md (`GET /api/analytics/conversations/`): per group and in total, conversations
 created in the period, resolved, reopened, first response and resolution minutes (median, p90), CSAT and SLA.
 
-Three grouped aggregate queries do the counting in the database: conversations (joined to their
-`ConversationFacts`, see `reports.facts`), answered surveys and SLA target rows, each keyed by the same group expression
-(`reports.groupings`). When each conversation falls in exactly one group (every grouping but tag) the total's counts,
-CSAT and SLA figures are the sums of the groups'; tag computes its total with the same queries unkeyed.
-Percentiles: PostgreSQL computes them with `percentile_cont` in the grouped query (both fractions from one sort);
-SQLite has no such aggregate, so there one statement ranks each figure's values per group and over the total
-(ROW_NUMBER and COUNT over one window) and returns only the rows around each median and p90 position, interpolated
-here the same way (linear, as percentile_cont). Nothing loads conversation objects.
+One grouped aggregate query over the report rows (`reports.models.ReportRow`, one narrow row per conversation kept
+by `reports.rows`) counts conversations, resolutions, reopens, SLA targets and breaches and CSAT answers per group
+(`group_by=day` on SQLite: one covering range per local day); the latest CSAT comments come from the answered
+surveys. When each conversation falls in exactly one group (every grouping but tag) the total's counts are the sums
+of the groups'; tag counts its total unkeyed. Percentiles: PostgreSQL computes them with `percentile_cont` in the
+grouped query (both fractions from one sort); SQLite has no such aggregate, so there each median and p90 is read by
+walking an index in value order (`reports.walks`: `ORDER BY value LIMIT 2 OFFSET k`), except per tag, where one
+statement ranks each figure's values per group (ROW_NUMBER and COUNT over one window) and returns only the rows around
+each position; both are interpolated here as percentile_cont does (linear). Nothing loads conversation objects.
 """
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# The plain reference of tests/reports/test_report_rows.py: reports/selectors.py as it was before the report rows
+# (commit 8456db0: joins of conversations and their facts, SQL expressions per row, window ranks on SQLite), unchanged.
 """The conversation report of docs/reports.md (`GET /api/analytics/conversations/`): per group and in total, conversations
 created in the period, resolved, reopened, first response and resolution minutes (median, p90), CSAT and SLA.
 
