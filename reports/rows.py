@@ -123,11 +123,25 @@ def _insert_sql(conversations: QuerySet, upsert: bool) -> tuple[str, list]:
     return sql, params
 
 
+_compiled: dict[str, tuple[str, list]] = {}
+
+
+def _refresh_sql() -> tuple[str, list]:
+    """The refresh statement of this database, compiled once per process: the conversation's id is its last
+    parameter (the WHERE of the SELECT), the others are constants of the expressions."""
+    vendor = connection.vendor
+    if vendor not in _compiled:
+        sql, params = _insert_sql(Conversation.objects.filter(pk=0), upsert=True)
+        assert params[-1] == 0, "the conversation id is the statement's last parameter"
+        _compiled[vendor] = sql, list(params[:-1])
+    return _compiled[vendor]
+
+
 def row_refresh(*, conversation_id: int) -> None:
     """Recompute one conversation's row (insert it if missing), in the caller's transaction."""
-    sql, params = _insert_sql(Conversation.objects.filter(pk=conversation_id), upsert=True)
+    sql, params = _refresh_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, conversation_id])
 
 
 def rows_rebuild() -> int:

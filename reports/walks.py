@@ -51,12 +51,13 @@ def interpolated(fetch: Callable[[bool, int], list[float]], count: int) -> list[
         position = fraction * (count - 1)
         low = int(position)
         high = min(low + 1, count - 1)
-        if low <= count - 1 - high:
-            values = fetch(False, low)
-            at_low, at_high = values[0], values[1] if high > low else values[0]
-        else:
-            values = fetch(True, count - 1 - high)
-            at_high, at_low = values[0], values[1] if high > low else values[0]
+        ascending = low <= count - 1 - high
+        values = fetch(not ascending, low if ascending else count - 1 - high)
+        if not values:  # rows deleted between the count and the walk: no figure rather than an error
+            points.append(None)
+            continue
+        near, far = values[0], values[1] if high > low and len(values) > 1 else values[0]
+        at_low, at_high = (near, far) if ascending else (far, near)
         points.append(at_low + (at_high - at_low) * (position - low))
     return points
 
