@@ -40,7 +40,7 @@ from reports.facts import (
     resolved,
 )
 from reports.groupings import agent_at_resolution
-from reports.models import ReportRow
+from reports.models import ConversationFacts, ReportRow
 from sla.models import SlaTarget, TargetState
 
 SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5 (reports.selectors)
@@ -149,5 +149,10 @@ def rows_rebuild() -> int:
     sql, params = _insert_sql(Conversation.objects.filter(pk__isnull=False), upsert=False)
     ReportRow.objects.all().delete()
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Fresh statistics, so the per-conversation subqueries run as index lookups: on just-loaded tables the
+            # planner would scan the targets and surveys once per conversation.
+            tables = (Conversation, ConversationFacts, SlaTarget, Survey)
+            cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(model._meta.db_table) for model in tables)}")
         cursor.execute(sql, params)
     return ReportRow.objects.count()
