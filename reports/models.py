@@ -54,6 +54,119 @@ class ConversationFacts(models.Model):
         return _("Report facts of conversation %(number)s") % {"number": self.conversation_id}
 
 
+# The report row's minute figures and group columns (reports.rows): each figure has a partial index per group column
+# (and one over all rows, one per UTC creation day) ordered by its value, so a percentile is an index walk.
+ROW_FIGURES = (
+    ("first_response_minutes", "fr"),
+    ("resolution_minutes", "rs"),
+    ("first_response_business_minutes", "frb"),
+    ("resolution_business_minutes", "rsb"),
+)
+# Counts kept per row by database triggers (migration reports.0005), summed by the report.
+ROW_COUNTS = (
+    "sla_targets",
+    "sla_breached",
+    "csat_answered",
+    "csat_score_sum",
+    "csat_satisfied",
+    "csat_commented",
+)
+ROW_GROUPS = (("team", "team"), ("channel", "chan"), ("agent", "agent"), ("created_day", "day"))
+
+
+def _row_indexes() -> list[models.Index]:
+    indexes = [
+        models.Index(
+            fields=[group, figure, "created_at"],
+            name=f"rr_{short}_{abbr}",
+            condition=models.Q(**{f"{figure}__isnull": False}),
+        )
+        for group, short in ROW_GROUPS
+        for figure, abbr in ROW_FIGURES
+    ]
+    indexes += [
+        models.Index(
+            fields=[figure, "created_at"], name=f"rr_all_{abbr}", condition=models.Q(**{f"{figure}__isnull": False})
+        )
+        for figure, abbr in ROW_FIGURES
+    ]
+    counted = [
+        "created_at",
+        "resolved",
+        "reopened",
+        *(figure for figure, _ in ROW_FIGURES),
+        "sla_targets",
+        "sla_breached",
+    ]
+    indexes += [models.Index(fields=[group, *counted], name=f"rr_{short}_n") for group, short in ROW_GROUPS[:3]]
+    indexes.append(models.Index(fields=counted, name="rr_created_n"))
+    return indexes
+
+
+class ReportRow(models.Model):
+    """One conversation as the report reads it (docs/reports.md "Report rows"): its creation moment, group columns and
+    figures as plain columns, recomputed by `reports.rows.row_refresh` in the transaction of every change that moves
+    them, so a report reads one narrow table through covering indexes instead of joins and expressions per row."""
+
+    conversation = models.OneToOneField(
+        Conversation,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="report_row",
+        verbose_name=_("conversation"),
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    created_day = models.DateField(help_text=_("The UTC date of creation."), verbose_name=_("created day"))
+    team = models.ForeignKey(
+        "conversations.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("team"),
+    )
+    channel = models.CharField(max_length=20, verbose_name=_("channel"))
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        help_text=_("The assignee at the last resolution, else the current assignee."),
+        verbose_name=_("agent"),
+    )
+    resolved = models.BooleanField(default=False, verbose_name=_("resolved"))
+    reopened = models.BooleanField(default=False, verbose_name=_("reopened"))
+    first_response_minutes = models.FloatField(null=True, blank=True, verbose_name=_("first response (minutes)"))
+    resolution_minutes = models.FloatField(null=True, blank=True, verbose_name=_("resolution (minutes)"))
+    first_response_business_minutes = models.FloatField(
+        null=True, blank=True, verbose_name=_("first response (business minutes)")
+    )
+    resolution_business_minutes = models.FloatField(
+        null=True, blank=True, verbose_name=_("resolution (business minutes)")
+    )
+
+    # Counted by the projector at each refresh and kept by database triggers on sla_slatarget (migration
+    # reports.0005), which see every change of a target, bulk updates of the SLA sweep included.
+    sla_targets = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets"))
+    sla_breached = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets breached"))
+    # The same for its surveys (conversations_survey): answered, the sum of their scores, satisfied (4-5), commented.
+    csat_answered = models.PositiveIntegerField(default=0, verbose_name=_("surveys answered"))
+    csat_score_sum = models.PositiveIntegerField(default=0, verbose_name=_("sum of scores"))
+    csat_satisfied = models.PositiveIntegerField(default=0, verbose_name=_("surveys satisfied"))
+    csat_commented = models.PositiveIntegerField(default=0, verbose_name=_("surveys commented"))
+
+    class Meta:
+        verbose_name = _("conversation report row")
+        verbose_name_plural = _("conversation report rows")
+        indexes = _row_indexes()
+
+    def __str__(self) -> str:
+        return _("Report row of conversation %(number)s") % {"number": self.conversation_id}
+
+
 class ConversationReport(Conversation):
     """The admin entry of the Reports page (its changelist is the page)."""
 

@@ -19,7 +19,10 @@ from conversations.choices import EventType, SenderType, Status
 from conversations.models import Event
 from reports.business import business_minutes, calendar_of_conversation
 from reports.models import ConversationFacts
+from reports.rows import row_refresh
 
+# Events that move a report row's inputs whatever their payload (reports.rows): creation, team or assignee, merges.
+ROW_EVENTS = (EventType.CONVERSATION_CREATED, EventType.ASSIGNED, EventType.MERGED)
 FIRST_RESPONSE_STAMP_WINDOW = dt.timedelta(seconds=5)
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 LEFT_RESOLVED = (Status.RESOLVED, Status.CLOSED)
@@ -28,11 +31,16 @@ LEFT_RESOLVED = (Status.RESOLVED, Status.CLOSED)
 def project_event(event: Event) -> None:
     """A change to `resolved` stamps the resolution (and the assignee then, and its business minutes); a later
     change to an open status marks the conversation reopened; the first public agent message stamps the first
-    response's business minutes. Other events are ignored."""
+    response's business minutes. Other events are ignored. Each of these, and the events of ROW_EVENTS, recomputes
+    the conversation's report row (reports.rows)."""
     if event.conversation_id is None:
         return
     if event.type == EventType.MESSAGE_CREATED:
-        _project_first_response(event)
+        if _project_first_response(event):
+            row_refresh(conversation_id=event.conversation_id)
+        return
+    if event.type in ROW_EVENTS:
+        row_refresh(conversation_id=event.conversation_id)
         return
     if event.type != EventType.STATUS_CHANGED:
         return
@@ -54,23 +62,29 @@ def project_event(event: Event) -> None:
             ConversationFacts.objects.create(
                 conversation_id=event.conversation_id, first_resolved_at=event.occurred_at, **resolution
             )
-    elif to in OPEN_STATUSES and (event.payload or {}).get("from") in LEFT_RESOLVED:
+        row_refresh(conversation_id=event.conversation_id)
+    elif (
         # After a resolution the status stays resolved or closed until it is set to an open one, so the first
         # change reopening it comes from one of those two: other changes (new -> open) cost no query.
-        ConversationFacts.objects.filter(pk=event.conversation_id, reopened=False).update(reopened=True)
+        to in OPEN_STATUSES
+        and (event.payload or {}).get("from") in LEFT_RESOLVED
+        and ConversationFacts.objects.filter(pk=event.conversation_id, reopened=False).update(reopened=True)
+    ):
+        row_refresh(conversation_id=event.conversation_id)
 
 
-def _project_first_response(event: Event) -> None:
-    """The first public agent message (`first_response_at`, stamped by message_create): its business minutes."""
+def _project_first_response(event: Event) -> bool:
+    """The first public agent message (`first_response_at`, stamped by message_create): its business minutes. True
+    when it was that message."""
     payload = event.payload or {}
     if payload.get("sender_type") != SenderType.AGENT or payload.get("internal"):
-        return
+        return False
     conversation = event.conversation
     first = conversation.first_response_at
     # message_create stamps `first_response_at` just before it records the event, in the same transaction: a later
     # reply finds an older stamp and costs no query here.
     if first is None or event.occurred_at - first > FIRST_RESPONSE_STAMP_WINDOW:
-        return
+        return False
     minutes = business_minutes(calendar_of_conversation(conversation.pk), conversation.created_at, first)
     ConversationFacts.objects.bulk_create(
         [ConversationFacts(conversation_id=conversation.pk, first_response_business_minutes=minutes)],
@@ -78,6 +92,7 @@ def _project_first_response(event: Event) -> None:
         unique_fields=["conversation"],
         update_fields=["first_response_business_minutes"],
     )
+    return True
 
 
 def facts_from_events(

@@ -1,31 +1,35 @@
 """The conversation report of docs/reports.md (`GET /api/analytics/conversations/`): per group and in total, conversations
 created in the period, resolved, reopened, first response and resolution minutes (median, p90), CSAT and SLA.
 
-Three grouped aggregate queries do the counting in the database: conversations (joined to their
-`ConversationFacts`, see `reports.facts`), answered surveys and SLA target rows, each keyed by the same group expression
-(`reports.groupings`). When each conversation falls in exactly one group (every grouping but tag) the total's counts,
-CSAT and SLA figures are the sums of the groups'; tag computes its total with the same queries unkeyed.
-Percentiles: PostgreSQL computes them with `percentile_cont` in the grouped query (both fractions from one sort);
-SQLite has no such aggregate, so there one statement ranks each figure's values per group and over the total
-(ROW_NUMBER and COUNT over one window) and returns only the rows around each median and p90 position, interpolated
-here the same way (linear, as percentile_cont). Nothing loads conversation objects.
+One grouped aggregate query over the report rows (`reports.models.ReportRow`, one narrow row per conversation kept
+by `reports.rows`) counts conversations, resolutions, reopens, SLA targets and breaches and CSAT answers per group
+(`group_by=day` on SQLite: one covering range per local day); the latest CSAT comments come from the answered
+surveys. When each conversation falls in exactly one group (every grouping but tag) the total's counts are the sums
+of the groups'; tag counts its total unkeyed. Percentiles: PostgreSQL computes them with `percentile_cont` in the
+grouped query (both fractions from one sort); SQLite has no such aggregate, so there each median and p90 is read by
+walking an index in value order (`reports.walks`: `ORDER BY value LIMIT 2 OFFSET k`), except per tag, where one
+statement ranks each figure's values per group (ROW_NUMBER and COUNT over one window) and returns only the rows around
+each position; both are interpolated here as percentile_cont does (linear). Nothing loads conversation objects.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, F, Q, QuerySet, Sum, Window
+from django.db.models import Count, DateTimeField, F, Func, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import RowNumber
 
 from conversations.models import Conversation, Survey
-from reports.facts import PercentilesCont, reopened, resolved, with_facts
-from reports.groupings import GROUPINGS, Grouping, key_text, keyed
-from reports.periods import Period
-from sla.models import SlaTarget, TargetState
+from reports.facts import PercentilesCont
+from reports.groupings import GROUPINGS, Grouping, LocalDate, key_text, keyed
+from reports.models import ReportRow
+from reports.periods import Period, local_midnight
+from reports.walks import COLUMNS as ROW_COLUMNS
+from reports.walks import rows_in, walk_minutes, walk_scope, walkable
 
 MINUTE_FIGURES = (
     "first_response_minutes",
@@ -34,7 +38,8 @@ MINUTE_FIGURES = (
     "resolution_business_minutes",
 )
 PERCENTILES = (0.5, 0.9)
-SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5
+SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5 (counted per report row: reports.rows)
+CSAT_COUNTS = ("answered", "score_sum", "satisfied", "commented")  # summed from ReportRow.csat_<name>
 COMMENTS_PER_GROUP = 5  # the latest CSAT comments shown per group (their count is `commented`)
 
 
@@ -47,19 +52,44 @@ def _uses_percentile_cont() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _row_key(grouping: Grouping | None, period: Period):
+    """The group key over `ReportRow` (the same groups as `grouping.key` over conversations)."""
+    if grouping is None:
+        return Value(0)
+    if grouping.name in ROW_COLUMNS:
+        return F(ROW_COLUMNS[grouping.name])
+    if grouping.name == "day":
+        return LocalDate("created_at", period)
+    return grouping.key("conversation__", period)
+
+
 def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[QuerySet, dict[Any, dict]]:
-    """The period's conversations keyed by the grouping (with their minute figures) and the grouped counts; on
-    PostgreSQL the percentiles too (percentile_cont in the same query)."""
-    facts = keyed(with_facts(conversations_in(period)), grouping, period).order_by()
+    """The period's report rows keyed by the grouping (with their minute figures as `r_<figure>`) and the grouped
+    counts, with each figure's count of values (`n_<figure>`); on PostgreSQL the percentiles too (percentile_cont
+    in the same query)."""
+    facts = (
+        rows_in(period)
+        .annotate(r_key=_row_key(grouping, period), **{f"r_{figure}": F(figure) for figure in MINUTE_FIGURES})
+        .order_by()
+    )
     aggregates = {
-        "created": Count("pk"),
-        "resolved": Count("pk", filter=resolved()),
-        "reopened": Count("pk", filter=reopened()),
+        # Columns of the covering indexes: SQLite reads COUNT(conversation_id) from the table rows.
+        "created": Count("*"),
+        "resolved": Count("resolved", filter=Q(resolved=True)),
+        "reopened": Count("reopened", filter=Q(reopened=True)),
+        "targets": Sum("sla_targets", default=0),
+        "breached": Sum("sla_breached", default=0),
+        **{name: Sum(f"csat_{name}", default=0) for name in CSAT_COUNTS},
     }
     if _uses_percentile_cont():
         for figure in MINUTE_FIGURES:
             aggregates[f"{figure}_points"] = PercentilesCont(f"r_{figure}", PERCENTILES)
-    rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
+    else:
+        aggregates.update({f"n_{figure}": Count(figure) for figure in MINUTE_FIGURES})
+    if grouping is not None and grouping.name == "day" and not _uses_percentile_cont():
+        rows = _daily_counts(period, aggregates)
+    else:
+        rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
     if _uses_percentile_cont():
         for row in rows.values():
             for figure in MINUTE_FIGURES:
@@ -67,19 +97,64 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
     return facts, rows
 
 
+def _daily_counts(period: Period, aggregates: dict) -> dict[Any, dict]:
+    """SQLite, group_by=day: each local day's counts over its own range of creation moments (a covering index range
+    per day), rather than a local-date expression per row and a sort of the period's rows to group them. The
+    statement is compiled once and run per day with that day's bounds (its only parameters)."""
+    ops = connection.ops
+    rows = {}
+    sql, params = (
+        ReportRow.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+        .annotate(r_key=Value(0))
+        .values("r_key")
+        .annotate(**aggregates)
+        .values(*aggregates)
+        .query.sql_with_params()
+    )
+    names = list(aggregates)
+    fixed = list(params[:-2])  # the WHERE's two bounds come last (the SELECT's defaults before them)
+    day = period.since
+    with connection.cursor() as cursor:
+        while day <= period.until:
+            following = day + dt.timedelta(days=1)
+            start, end = local_midnight(day, period.zone), local_midnight(following, period.zone)
+            cursor.execute(sql, [*fixed, ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)])
+            for found in cursor.fetchall():
+                counts = dict(zip(names, found))
+                if counts["created"]:
+                    rows[day] = counts
+            day = following
+    return rows
+
+
 def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
     """The conversation figures per group and in total (the total keyed 0). Without percentile_cont (SQLite) the
-    percentiles of the groups and of the total come from one ranked query over the period's rows (`_ranked_sql`);
-    a grouping that may count a conversation in several groups (tag) ranks its total over its own rows."""
+    percentiles are index walks (`reports.walks`) for the total and every grouping but tag, whose groups are ranked
+    in one statement (`_ranked_sql`); a grouping that may count a conversation in several groups (tag) counts its
+    total over its own rows."""
     facts, rows = _conversation_counts(period, grouping)
     if _uses_percentile_cont():
         total = _conversation_counts(period, None)[1]
-    elif grouping.one_per_conversation:
-        total = {0: _summed(rows.values(), ("created", "resolved", "reopened"))} if rows else {}
-        _interpolate_minutes([(facts, rows, True), (facts, total, False)])
+        return rows, total.get(0) or dict(EMPTY_COUNTS)
+    if grouping.one_per_conversation:
+        counted = (
+            "created",
+            "resolved",
+            "reopened",
+            "targets",
+            "breached",
+            *CSAT_COUNTS,
+            *(f"n_{figure}" for figure in MINUTE_FIGURES),
+        )
+        total = {0: _summed(rows.values(), counted)} if rows else {}
     else:
-        total_facts, total = _conversation_counts(period, None)
-        _interpolate_minutes([(facts, rows, True), (total_facts, total, False)])
+        total = _conversation_counts(period, None)[1]
+    scope = walk_scope(total[0]["created"]) if total else "range"
+    if walkable(grouping.name):
+        walk_minutes(period, grouping.name, rows, MINUTE_FIGURES, scope)
+    else:
+        _interpolate_minutes([(facts, rows, True)])
+    walk_minutes(period, None, total, MINUTE_FIGURES, scope)
     return rows, total.get(0) or dict(EMPTY_COUNTS)
 
 
@@ -174,38 +249,29 @@ def _at(values: dict[int, float], count: int, fraction: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
+class Unindexed(Func):
+    """SQLite: `+column`, the same value without the column's index, so the planner reads the (few) answered surveys
+    and looks their conversation up, rather than every conversation of the period and its surveys."""
+
+    template = "%(expressions)s"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="(+%(expressions)s)", **extra)
+
+
 def _answered_surveys(period: Period) -> QuerySet:
-    return Survey.objects.filter(
-        conversation__created_at__gte=period.start, conversation__created_at__lt=period.end, score__isnull=False
+    created = Unindexed(F("conversation__created_at"), output_field=DateTimeField())
+    return Survey.objects.alias(r_created=created).filter(
+        r_created__gte=period.start, r_created__lt=period.end, score__isnull=False
     )
 
 
-def _csat_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
-    keyed_surveys = keyed(_answered_surveys(period), grouping, period, prefix="conversation__").values("r_key")
-    rows = {
-        row.pop("r_key"): row
-        for row in keyed_surveys.order_by().annotate(
-            answered=Count("pk"),
-            average=Avg("score"),
-            score_sum=Sum("score"),
-            satisfied=Count("pk", filter=Q(score__gte=SATISFIED_SCORE)),
-            commented=Count("pk", filter=~Q(comment="")),
-        )
-    }
-    for key, comments in _csat_comments(period, grouping).items():
-        rows.setdefault(key, {})["comments"] = comments
-    return rows
-
-
-def _csat_total(per_group: dict[Any, dict]) -> dict:
-    """The total of groups that count each survey once: sums, the average from them, the latest comments of all."""
-    total: dict[str, Any] = {name: 0 for name in ("answered", "score_sum", "satisfied", "commented")}
-    for row in per_group.values():
-        for name in total:
-            total[name] += row.get(name, 0)
-    total["average"] = total["score_sum"] / total["answered"] if total["answered"] else None
-    total["comments"] = _latest(comment for row in per_group.values() for comment in row.get("comments", []))
-    return total
+def _csat_of(counts: dict, comments: list[dict]) -> dict:
+    """A group's CSAT figures from its summed report row counts, and its latest comments."""
+    csat: dict[str, Any] = {name: counts.get(name, 0) for name in CSAT_COUNTS}
+    csat["average"] = csat["score_sum"] / csat["answered"] if csat["answered"] else None
+    csat["comments"] = comments
+    return csat
 
 
 def _latest(comments: Iterable[dict]) -> list[dict]:
@@ -246,19 +312,6 @@ def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[
     }
 
 
-def _sla_figures(period: Period, grouping: Grouping | None) -> dict[Any, dict]:
-    targets = SlaTarget.objects.filter(
-        conversation__created_at__gte=period.start, conversation__created_at__lt=period.end
-    )
-    keyed_targets = keyed(targets, grouping, period, prefix="conversation__").values("r_key").order_by()
-    return {
-        row.pop("r_key"): row
-        for row in keyed_targets.annotate(
-            targets=Count("pk"), breached=Count("pk", filter=Q(state=TargetState.BREACHED))
-        )
-    }
-
-
 def _minutes(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
@@ -290,16 +343,18 @@ def _row(counts: dict, csat: dict | None, sla: dict | None) -> dict:
 
 
 def _figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
-    """Every figure per group, and in total. When each conversation is in exactly one group, the total's counts,
-    CSAT and SLA figures are the sums of the groups' (no second pass over the period); its percentiles are not."""
+    """Every figure per group, and in total. The SLA and CSAT counts come with the conversation counts (summed from
+    the report rows); the latest comments from the surveys. When each conversation is in exactly one group, the
+    total's counts are the sums of the groups' and its comments the latest of theirs (no second pass over the
+    period); its percentiles are not."""
     counts, total_counts = _conversation_figures(period, grouping)
-    csat, sla = _csat_figures(period, grouping), _sla_figures(period, grouping)
+    comments = _csat_comments(period, grouping)
     if grouping.one_per_conversation:
-        total_csat, total_sla = _csat_total(csat), _summed(sla.values(), ("targets", "breached"))
+        total_comments = _latest(comment for rows in comments.values() for comment in rows)
     else:
-        total_csat, total_sla = _csat_figures(period, None).get(0), _sla_figures(period, None).get(0)
-    per_group = {key: _row(row, csat.get(key), sla.get(key)) for key, row in counts.items()}
-    return per_group, _row(total_counts, total_csat, total_sla)
+        total_comments = _csat_comments(period, None).get(0, [])
+    per_group = {key: _row(row, _csat_of(row, comments.get(key, [])), row) for key, row in counts.items()}
+    return per_group, _row(total_counts, _csat_of(total_counts, total_comments), total_counts)
 
 
 def _summed(rows: Iterable[dict], names: Iterable[str]) -> dict[str, int]:

@@ -16,12 +16,14 @@ from conversations import services
 from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP
 from tests.support.people import client_for, make_user
 
-OPEN_CONVERSATION_SQL = 7
+# opening a conversation, its report row included (reports.rows, one upsert)
+OPEN_CONVERSATION_SQL = 8
 # token + roles, savepoint, lock (conversation + contact), message, conversation update, event, SLA state, release
 CUSTOMER_MESSAGE_SQL = 8
 # as above, plus the status change to open it brings (update, event, SLA clocks and policy) without a second lock,
-# and the first response's business minutes for the reports (the policy's calendar, one upsert)
-FIRST_AGENT_REPLY_SQL = 14
+# and the first response's business minutes for the reports (the policy's calendar, one upsert), and the report row
+# (reports.rows, one upsert)
+FIRST_AGENT_REPLY_SQL = 15
 
 
 def count_sql(call):

@@ -1,0 +1,158 @@
+"""Keeps `ReportRow` (one per conversation) equal to what the report's definitions give from the conversation and its
+`ConversationFacts` (docs/reports.md "Report rows").
+
+A row is recomputed whole by one `INSERT ... SELECT ... ON CONFLICT DO UPDATE` whose SELECT is built from the same
+expressions as the definitions (`reports.facts`, `reports.groupings.agent_at_resolution`), so the stored minutes are
+the very floats the database computes for them. `reports.projection` calls `row_refresh` in the transaction of each
+event that moves a row's inputs (creation, assignment, status changes that stamp facts, the first agent reply,
+merges); deleting a conversation deletes its row (CASCADE), deleting a team or a user empties the column
+(SET_NULL, as on the conversation). `rows_rebuild` recomputes every row (the data migration, or a repair).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
+
+from conversations.models import Conversation, Survey
+from reports.facts import (
+    first_response_business_minutes,
+    first_response_minutes,
+    reopened,
+    resolution_business_minutes,
+    resolution_minutes,
+    resolved,
+)
+from reports.groupings import agent_at_resolution
+from reports.models import ConversationFacts, ReportRow
+from sla.models import SlaTarget, TargetState
+
+SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5 (reports.selectors)
+
+COLUMNS = (
+    "conversation_id",
+    "created_at",
+    "created_day",
+    "team_id",
+    "channel",
+    "agent_id",
+    "resolved",
+    "reopened",
+    "first_response_minutes",
+    "resolution_minutes",
+    "first_response_business_minutes",
+    "resolution_business_minutes",
+    "sla_targets",
+    "sla_breached",
+    "csat_answered",
+    "csat_score_sum",
+    "csat_satisfied",
+    "csat_commented",
+)
+
+
+def _flag(condition) -> Case:
+    return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def _targets(condition: Q | None = None) -> Coalesce:
+    """The conversation's SLA targets (those meeting `condition`) counted by a correlated subquery."""
+    targets = SlaTarget.objects.filter(conversation=OuterRef("pk"))
+    if condition is not None:
+        targets = targets.filter(condition)
+    counted = targets.order_by().values("conversation").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _surveys(aggregate) -> Coalesce:
+    """An aggregate of the conversation's answered surveys, by a correlated subquery."""
+    answered = Survey.objects.filter(conversation=OuterRef("pk"), score__isnull=False).order_by()
+    found = answered.values("conversation").annotate(n=aggregate).values("n")
+    return Coalesce(Subquery(found, output_field=IntegerField()), Value(0))
+
+
+def _source(conversations: QuerySet) -> tuple[str, list]:
+    """The SELECT giving the rows of `conversations`, its columns in the order of COLUMNS."""
+    expressions = {
+        "r_conversation_id": F("pk"),
+        "r_created_at": F("created_at"),
+        "r_created_day": TruncDate("created_at", tzinfo=dt.UTC),
+        "r_team_id": F("team_id"),
+        "r_channel": F("channel"),
+        "r_agent_id": agent_at_resolution(""),
+        "r_resolved": _flag(resolved()),
+        "r_reopened": _flag(reopened()),
+        "r_first_response_minutes": first_response_minutes(),
+        "r_resolution_minutes": resolution_minutes(),
+        "r_first_response_business_minutes": first_response_business_minutes(),
+        "r_resolution_business_minutes": resolution_business_minutes(),
+        "r_sla_targets": _targets(),
+        "r_sla_breached": _targets(Q(state=TargetState.BREACHED)),
+        "r_csat_answered": _surveys(Count("pk")),
+        "r_csat_score_sum": _surveys(Sum("score")),
+        "r_csat_satisfied": _surveys(Count("pk", filter=Q(score__gte=SATISFIED_SCORE))),
+        "r_csat_commented": _surveys(Count("pk", filter=~Q(comment=""))),
+    }
+    query = conversations.order_by().annotate(**expressions).values_list(*expressions).query
+    return query.sql_with_params()
+
+
+def _insert_sql(conversations: QuerySet, upsert: bool) -> tuple[str, list]:
+    select, params = _source(conversations)
+    quote = connection.ops.quote_name
+    sql = f"INSERT INTO {quote(ReportRow._meta.db_table)} ({', '.join(map(quote, COLUMNS))}) {select}"
+    if upsert:
+        updates = ", ".join(f"{quote(column)} = excluded.{quote(column)}" for column in COLUMNS[1:])
+        sql += f" ON CONFLICT ({quote('conversation_id')}) DO UPDATE SET {updates}"
+    return sql, params
+
+
+_compiled: dict[str, tuple[str, list]] = {}
+
+
+def _refresh_sql() -> tuple[str, list]:
+    """The refresh statement of this database, compiled once per process: the conversation's id is its last
+    parameter (the WHERE of the SELECT), the others are constants of the expressions."""
+    vendor = connection.vendor
+    if vendor not in _compiled:
+        sql, params = _insert_sql(Conversation.objects.filter(pk=0), upsert=True)
+        assert params[-1] == 0, "the conversation id is the statement's last parameter"
+        _compiled[vendor] = sql, list(params[:-1])
+    return _compiled[vendor]
+
+
+def row_refresh(*, conversation_id: int) -> None:
+    """Recompute one conversation's row (insert it if missing), in the caller's transaction."""
+    sql, params = _refresh_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, conversation_id])
+
+
+def rows_rebuild() -> int:
+    """Recompute every row (one statement); returns how many there are."""
+    sql, params = _insert_sql(Conversation.objects.filter(pk__isnull=False), upsert=False)
+    ReportRow.objects.all().delete()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Fresh statistics, so the per-conversation subqueries run as index lookups: on just-loaded tables the
+            # planner would scan the targets and surveys once per conversation.
+            tables = (Conversation, ConversationFacts, SlaTarget, Survey)
+            cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(model._meta.db_table) for model in tables)}")
+        cursor.execute(sql, params)
+    return ReportRow.objects.count()

@@ -1,0 +1,152 @@
+"""Exact percentiles without a sort (docs/reports.md "Percentiles"): the k-th smallest value of a group is read by
+walking an index ordered by (group column, value) — `ORDER BY value LIMIT 2 OFFSET k` over `ReportRow`'s partial
+indexes — where k comes from the grouped count of non-null values, then interpolated linearly (as percentile_cont).
+A p90 is walked from the top (`ORDER BY value DESC`), so no walk passes more than half of a group's values.
+
+A local day (group_by=day) is a range of creation moments covering one to three UTC dates; its values come from
+one ordered arm per UTC date (index `(created_day, value, created_at)`), merged in order (`UNION ALL ... ORDER BY`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import connection
+from django.db.models import F, QuerySet
+
+from reports.models import ROW_FIGURES, ReportRow
+from reports.periods import Period, local_midnight
+
+PERCENTILES = (0.5, 0.9)
+# The report row column of each grouping whose groups are a column's values (day is a range of moments).
+COLUMNS = {"agent": "agent_id", "team": "team_id", "channel": "channel"}
+# The walk index of (grouping, figure): `rr_<grouping>_<figure>` (models.ROW_GROUPS / ROW_FIGURES), `rr_all_...`.
+INDEX_GROUPS = {"agent": "agent", "team": "team", "channel": "chan", "day": "day", None: "all"}
+INDEX_FIGURES = dict(ROW_FIGURES)
+# A period holding at least this share of all rows is walked in value order even where SQLite's planner would rather
+# read the period's range and sort it (it does not know the range holds most of the table).
+WIDE_SHARE = 0.25
+
+
+def rows_in(period: Period) -> QuerySet:
+    """The report rows of conversations created in the period."""
+    return ReportRow.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+
+
+def walkable(grouping_name: str | None) -> bool:
+    """Groupings whose percentiles are index walks (None: the total)."""
+    return grouping_name is None or grouping_name in COLUMNS or grouping_name == "day"
+
+
+def interpolated(fetch: Callable[[bool, int], list[float]], count: int) -> list[float | None]:
+    """Median and p90 of `count` values, reading at most two values per fraction: `fetch(descending, offset)` gives
+    the values from that position of the ascending (or descending) order."""
+    points: list[float | None] = []
+    for fraction in PERCENTILES:
+        if not count:
+            points.append(None)
+            continue
+        position = fraction * (count - 1)
+        low = int(position)
+        high = min(low + 1, count - 1)
+        ascending = low <= count - 1 - high
+        values = fetch(not ascending, low if ascending else count - 1 - high)
+        if not values:  # rows deleted between the count and the walk: no figure rather than an error
+            points.append(None)
+            continue
+        near, far = values[0], values[1] if high > low and len(values) > 1 else values[0]
+        at_low, at_high = (near, far) if ascending else (far, near)
+        points.append(at_low + (at_high - at_low) * (position - low))
+    return points
+
+
+def _fetcher(arms: list[QuerySet], figure: str, index: str | None) -> Callable[[bool, int], list[float]]:
+    def fetch(descending: bool, offset: int) -> list[float]:
+        values = [arm.filter(**{f"{figure}__isnull": False}).values_list(figure, flat=True) for arm in arms]
+        walk = values[0].order_by(F(figure).desc() if descending else F(figure).asc())[offset : offset + 2]
+        if index is None:
+            return list(walk)
+        return _indexed(walk, index)
+
+    return fetch
+
+
+def _indexed(queryset: QuerySet, index: str) -> list[float]:
+    """The values of a one-column queryset over `ReportRow`, read through `index` (SQLite's INDEXED BY)."""
+    sql, params = queryset.query.sql_with_params()
+    table = connection.ops.quote_name(ReportRow._meta.db_table)
+    sql = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {connection.ops.quote_name(index)}", 1)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def walk_scope(created: int) -> str:
+    """How to walk a period of `created` rows: "range" (narrow: the planner reads the period's range and sorts it),
+    "wide" (walk the value index, filtering the period) or "all" (the period holds every row: walk the value index
+    without testing each entry's creation moment, which is most of a walk's cost)."""
+    if connection.vendor != "sqlite":
+        return "range"
+    everything = ReportRow.objects.count()
+    if created >= everything:
+        return "all"
+    return "wide" if created >= WIDE_SHARE * everything else "range"
+
+
+def _day_arms(period: Period, day: dt.date) -> list[tuple]:
+    """The rows of one local day: (UTC date, from, until) for each UTC date it touches, as the database stores them."""
+    start = max(local_midnight(day, period.zone), period.start)
+    end = min(local_midnight(day + dt.timedelta(days=1), period.zone), period.end)
+    first, last = start.date(), (end - dt.timedelta(microseconds=1)).date()
+    ops = connection.ops
+    bounds = (ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end))
+    return [(ops.adapt_datefield_value(first + dt.timedelta(days=n)), *bounds) for n in range((last - first).days + 1)]
+
+
+def _day_fetcher(arms: list[tuple], figure: str) -> Callable[[bool, int], list[float]]:
+    """A local day's values in order: one arm per UTC date (index `(created_day, value, created_at)`), merged. Plain
+    SQL: a 90-day report runs some 700 of these, and the ORM's compilation would cost more than the walks."""
+    quote = connection.ops.quote_name
+    value = quote(figure)
+    arm = (
+        f"SELECT {value} FROM {quote(ReportRow._meta.db_table)} WHERE {quote('created_day')} = %s "
+        f"AND {value} IS NOT NULL AND {quote('created_at')} >= %s AND {quote('created_at')} < %s"
+    )
+    union = " UNION ALL ".join([arm] * len(arms))
+    params = [param for bounds in arms for param in bounds]
+
+    def fetch(descending: bool, offset: int) -> list[float]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{union} ORDER BY 1 {'DESC' if descending else 'ASC'} LIMIT 2 OFFSET %s", [*params, offset])
+            return [row[0] for row in cursor.fetchall()]
+
+    return fetch
+
+
+def _arms(period: Period, grouping_name: str | None, key: Any, every: bool) -> list[QuerySet]:
+    rows = ReportRow.objects.all() if every else rows_in(period)
+    return [rows if grouping_name is None else rows.filter(**{COLUMNS[grouping_name]: key})]
+
+
+def walk_minutes(
+    period: Period, grouping_name: str | None, rows: dict[Any, dict], figures: Iterable[str], scope: str
+) -> None:
+    """Complete each row of `rows` (keyed by group, with `n_<figure>` counts) with `<figure>_median` / `_p90`;
+    `scope` (`walk_scope`): unless "range", walk the (group, value) index even where the planner would sort."""
+    for key, row in rows.items():
+        if grouping_name == "day":
+            arms = _day_arms(period, key)
+            for figure in figures:
+                row[f"{figure}_median"], row[f"{figure}_p90"] = interpolated(
+                    _day_fetcher(arms, figure), row[f"n_{figure}"]
+                )
+            continue
+        arms = _arms(period, grouping_name, key, every=scope == "all")
+        for figure in figures:
+            walk = scope != "range" and len(arms) == 1
+            index = f"rr_{INDEX_GROUPS[grouping_name]}_{INDEX_FIGURES[figure]}" if walk else None
+            row[f"{figure}_median"], row[f"{figure}_p90"] = interpolated(
+                _fetcher(arms, figure, index), row[f"n_{figure}"]
+            )

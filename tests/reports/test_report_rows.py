@@ -1,0 +1,159 @@
+"""`ReportRow` (reports.rows) and the index-walk percentiles (reports.walks) give the report exactly what the plain
+computation over conversations and their facts gives: a generated history (ties, answered-never-resolved and never
+answered conversations, reopens and reassignments, a merge, a deleted team and conversation, the Berlin DST day) is
+reported by both, in several time zones and periods, for every grouping; and the backfill rebuilds the rows the
+projector kept."""
+
+import datetime as dt
+import json
+import random
+import zoneinfo
+
+import pytest
+
+from conversations import services
+from conversations.models import Conversation, Team
+from conversations.roles import AGENTS_GROUP
+from reports.models import ReportRow
+from reports.periods import Period
+from reports.rows import COLUMNS, rows_rebuild
+from reports.selectors import conversation_report
+from sla.policies import sla_policy_save
+from tests.reports import reference_selectors
+from tests.support.people import make_user
+from tests.support.reports import History
+
+GROUPINGS = ("day", "agent", "team", "channel", "tag")
+START = dt.datetime(2026, 10, 23, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def generated(frozen, roles, contact):
+    """About forty conversations from 10-23 to 11-02 (the Berlin and New York DST changes), built through the
+    services in time order. Creation minutes and reply/resolution offsets come from small sets, so values tie."""
+    rng = random.Random(22)
+    agents = [make_user(f"agent{n}", AGENTS_GROUP) for n in range(3)]
+    teams = [Team.objects.create(name=f"Team {n}") for n in range(3)]
+    # SLA targets met and breached (by the sweep's bulk update, which the row's triggers follow).
+    sla_policy_save(
+        name="Fast",
+        position=1,
+        match={},
+        targets={"first_response": 15, "resolution": 120},
+        pause_on=[],
+        warning_percent=None,
+    )
+    history, made = History(frozen), {}
+    minute = dt.timedelta(minutes=1)
+    for n in range(40):
+        name = f"c{n}"
+        created = START + dt.timedelta(hours=rng.choice(range(0, 10 * 24, 5)), minutes=rng.choice((0, 0, 30)))
+        channel = rng.choice(("email", "live_chat", "sms"))
+        team = rng.choice((*teams, None))
+        tags = rng.sample(["billing", "vip", "bug"], rng.choice((0, 1, 1, 2)))
+
+        def open_(name=name, channel=channel, team=team, tags=tags):
+            made[name] = services.conversation_open(contact=contact, channel=channel, subject=name, team=team)
+            if tags:
+                services.conversation_add_tags(conversation=made[name], tags=tags)
+
+        history.at(created, open_)
+        agent = rng.choice((*agents, None))
+        if agent is not None:
+            history.at(
+                created + minute,
+                lambda name=name, agent=agent: services.conversation_assign(
+                    conversation=made[name], assignee=agent, actor=agent
+                ),
+            )
+        if rng.random() < 0.2:
+            history.at(
+                created + 2 * minute,
+                lambda name=name: services.message_create(
+                    conversation=made[name], body="note", sender_type="agent", author=agents[0], internal=True
+                ),
+            )
+        if rng.random() < 0.75:
+            reply = created + rng.choice((5, 10, 10, 30, 90)) * minute
+            history.at(
+                reply,
+                lambda name=name: services.message_create(
+                    conversation=made[name], body="Hello", sender_type="agent", author=agents[0]
+                ),
+            )
+            if rng.random() < 0.7:
+                resolved = reply + rng.choice((20, 60, 60, 600)) * minute
+                history.at(
+                    resolved,
+                    lambda name=name: services.conversation_change_status(
+                        conversation=made[name], status="resolved", actor=agents[0]
+                    ),
+                )
+                if rng.random() < 0.6:
+                    score, comment = rng.choice((1, 2, 4, 5, 5, None)), rng.choice(("", "", "Thanks"))
+
+                    def survey(name=name, score=score, comment=comment):
+                        sent = services.survey_create(conversation=made[name], question="How did we do?")
+                        if score is not None:  # some are never answered
+                            services.survey_answer(survey=sent, score=score, comment=comment)
+
+                    history.at(resolved + 10 * minute, survey)
+                if rng.random() < 0.3:
+                    again = resolved + 30 * minute
+                    history.at(
+                        again,
+                        lambda name=name: services.message_create(
+                            conversation=made[name], body="Still broken", sender_type="customer"
+                        ),
+                    )
+                    other = rng.choice(agents)
+                    history.at(
+                        again + minute,
+                        lambda name=name, other=other: services.conversation_assign(
+                            conversation=made[name], assignee=other, team=rng.choice(teams), actor=other
+                        ),
+                    )
+                    history.at(
+                        again + 60 * minute,
+                        lambda name=name: services.conversation_change_status(
+                            conversation=made[name], status="resolved", actor=agents[1]
+                        ),
+                    )
+    history.play()
+    services.conversation_merge(source=made["c3"], target=made["c4"], actor=agents[0])
+    made["c5"].delete()
+    teams[2].delete()
+    return made
+
+
+def _zones_and_periods():
+    for zone in ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC"):
+        tz = zoneinfo.ZoneInfo(zone)
+        yield Period(since=dt.date(2026, 10, 22), until=dt.date(2026, 11, 3), zone=tz)
+        yield Period(since=dt.date(2026, 10, 25), until=dt.date(2026, 10, 25), zone=tz)
+        yield Period(since=dt.date(2026, 10, 27), until=dt.date(2026, 10, 30), zone=tz)
+
+
+def test_every_grouping_equals_the_plain_computation(generated):
+    compared = 0
+    for period in _zones_and_periods():
+        for group_by in GROUPINGS:
+            new = conversation_report(period=period, group_by=group_by)
+            plain = reference_selectors.conversation_report(period=period, group_by=group_by)
+            assert json.dumps(new, sort_keys=True, default=str) == json.dumps(plain, sort_keys=True, default=str), (
+                period,
+                group_by,
+            )
+            compared += bool(new["rows"])
+    assert compared >= 50  # the periods are not empty
+    whole = conversation_report(period=next(_zones_and_periods()), group_by="agent")["total"]
+    assert whole["reopened"] > 0 and whole["first_response_minutes"]["median"] is not None
+    assert whole["sla"]["targets"] > whole["sla"]["breached"] > 0
+    assert whole["csat"]["answered"] > whole["csat"]["commented"] > 0
+
+
+def test_the_projector_keeps_each_row_as_the_backfill_computes_it(generated):
+    kept = sorted(ReportRow.objects.values_list(*COLUMNS))
+    assert len(kept) == Conversation.objects.count() == 39
+    assert rows_rebuild() == 39
+    assert sorted(ReportRow.objects.values_list(*COLUMNS)) == kept
