@@ -147,7 +147,11 @@ NOT_WORDS = {
     "WhatsApp",
     "DELETE",
 }
-_IDENTIFIER = re.compile(r"\S*[/_@.:=\\][^\s,;()]*|\b[A-Z]{1,5}s?\b|\b\w*\d\w*\b")
+# Identifiers: paths, addresses, dotted names; acronyms; words with a digit; UUIDs (whose groups may be all letters).
+_IDENTIFIER = re.compile(
+    r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+    r"|\S*[/_@.:=\\][^\s,;()]*|\b[A-Z]{1,5}s?\b|\b\w*\d\w*\b"
+)
 _WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 
 

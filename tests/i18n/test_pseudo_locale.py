@@ -313,3 +313,4 @@ def test_api_errors_speak_the_pseudo_locale(app, pseudo_locale, seeded):
 def test_pseudo_keeps_placeholders_and_markup():
     assert pseudo("Hello %(name)s, <b>{count}</b> new") == "⟦Ĥéĺĺö %(name)s, <b>{count}</b> ñéŵ⟧"
     assert english_words("⟦Ĥéĺĺö⟧ Reply to ada@example.com", []) == ["Reply", "to"]
+    assert english_words("Event 1447fb50-6757-4308-affa-d88265459f82", []) == ["Event"]  # a UUID is no word
