@@ -288,15 +288,7 @@ def _template_names(text: str) -> frozenset[str]:
 def _load_referenced(value: Any, context: LazyContext) -> None:
     """Read the namespaces the templates inside `value` refer to, so the render (which copies the context) sees
     them; a template that reads only `message` never costs the conversation's queries."""
-    if isinstance(value, str):
-        if "{{" in value or "{%" in value:
-            context.load(_template_names(value))
-    elif isinstance(value, list):
-        for item in value:
-            _load_referenced(item, context)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _load_referenced(item, context)
+    context.load(template_inputs(value) or ())
 
 
 def template_inputs(value: Any) -> frozenset[str] | None:
