@@ -1,9 +1,11 @@
 """The domain event outbox: write an event row inside the change's transaction, hand it to the queue after commit.
 
-Other apps never get called from here by import (dependencies point one way). They plug in through two hooks:
+Other apps never get called from here by import (dependencies point one way). They plug in through three hooks:
 - `HELPDESK_EVENT_TASK`: the dotted path of the django-q2 task that consumes a committed event (the dispatcher);
 - `register_projector`: a function run inside the same transaction for every event, for read models that must
-  never disagree with the domain (the SLA clocks).
+  never disagree with the domain (the SLA clocks);
+- `register_inline_consumer`: the function that consumes one committed event in the caller's own process, used
+  only inside `events_consumed_inline` (the demo loader replays a history that way).
 """
 
 from __future__ import annotations
@@ -32,12 +34,34 @@ WAKE_UP_WINDOW_SECONDS = 0.2
 _projectors: list[Projector] = []
 _last_wake_up = [float("-inf")]
 _wake_ups_suppressed: ContextVar[bool] = ContextVar("helpdesk_wake_ups_suppressed", default=False)
+_inline_consumers: list[Callable[[Any], object]] = []
+_consumed_inline: ContextVar[bool] = ContextVar("helpdesk_events_consumed_inline", default=False)
 
 
 def register_projector(projector: Projector) -> None:
     """Run `projector(event)` in the writing transaction of every event (idempotent registration)."""
     if projector not in _projectors:
         _projectors.append(projector)
+
+
+def register_inline_consumer(consumer: Callable[[Any], object]) -> None:
+    """Name the function that consumes one committed event by its id in this process (the engine registers its
+    dispatch-and-run; idempotent)."""
+    _inline_consumers[:] = [consumer]
+
+
+@contextlib.contextmanager
+def events_consumed_inline() -> Iterator[None]:
+    """Inside the block, each event is consumed right after its transaction commits, in this process, instead of
+    waking a worker: what it starts (workflow runs) happens before the caller's next statement, at the same clock.
+
+    For loaders that replay a history at past moments (`load_demo_data`), never for request handling: the caller
+    waits for every run. Without a registered consumer the events wake a worker as usual."""
+    token = _consumed_inline.set(True)
+    try:
+        yield
+    finally:
+        _consumed_inline.reset(token)
 
 
 def record_event(
@@ -117,6 +141,9 @@ def enqueue_event(event_id: Any, *, force: bool = False) -> None:
     undispatched events."""
     from django_q.tasks import async_task
 
+    if _consumed_inline.get() and _inline_consumers:
+        _inline_consumers[0](event_id)
+        return
     if not force and not _wake_up_needed():
         return
     _last_wake_up[0] = time.monotonic()

@@ -13,8 +13,10 @@ class WorkflowsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from conversations.events import register_inline_consumer
         from conversations.services import register_field_usage
         from workflows import steps, triggers
+        from workflows.engine.drain import dispatch_and_run
         from workflows.engine.field_usage import workflows_using_field
         from workflows.engine.schedules import ensure_schedules_after_migrate
         from workflows.integrations.secrets import install_log_masking
@@ -25,6 +27,7 @@ class WorkflowsConfig(AppConfig):
         install_log_masking()  # step crashes are logged with their traceback: mask secrets in it
         # A conversation field a workflow uses is not retyped or deleted under it (conversations cannot import us).
         register_field_usage(workflows_using_field)
+        register_inline_consumer(dispatch_and_run)  # what `events_consumed_inline` runs (the demo's history)
 
         # post_migrate is Django's hook for rows that must exist once tables do (the sweep schedule).
         post_migrate.connect(ensure_schedules_after_migrate, sender=self)

@@ -1,15 +1,18 @@
 """`manage.py load_demo_data`: the demo `make run` shows, made through the services and safe to load twice."""
 
+import datetime as dt
 from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from conversations.choices import Channel
 from conversations.models import AgentProfile, Contact, Conversation, Event, Message, Tag, Team
 from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP
+from tests.support.people import client_for
 
 COUNTED = [User, Group, Team, AgentProfile, Contact, Conversation, Message, Tag, Event]
 
@@ -83,3 +86,26 @@ def test_without_demo_or_debug_it_refuses_to_create_admin_admin(db, settings):
     with pytest.raises(CommandError, match="creates the superuser admin/admin"):
         call_command("load_demo_data", stdout=StringIO())
     assert not User.objects.filter(username="admin").exists()
+
+
+def test_the_demo_is_a_history_the_reports_can_measure(demo):
+    """Conversations open over the last two weeks, answers and resolutions come minutes to hours later, and
+    customers answer surveys: the Reports page shows real medians and CSAT, not zeros."""
+    now = timezone.now()
+    opened = sorted(Conversation.objects.values_list("created_at", flat=True))
+    assert opened[-1] <= now and now - opened[0] > dt.timedelta(days=7)
+    assert len({moment.date() for moment in opened}) >= 8
+    assert not Message.objects.filter(created_at__gt=now).exists()
+    assert all(
+        message.created_at >= message.conversation.created_at
+        for message in Message.objects.select_related("conversation")
+    )
+    manager = User.objects.get(username="manager")
+
+    total = client_for(manager).get("/api/analytics/conversations/", {"group_by": "agent"}).json()["total"]
+
+    assert total["created"] == 50
+    assert total["first_response_minutes"]["median"] > 1
+    assert total["resolution_minutes"]["median"] > 10
+    assert total["csat"]["answered"] >= 5
+    assert 1 <= total["csat"]["average"] <= 5

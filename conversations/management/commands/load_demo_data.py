@@ -4,27 +4,39 @@ Everything in the conversations domain is made through `conversations.services`,
 SLA clocks and workflow runs real traffic would have. Running it again creates nothing new: users, teams and
 contacts are looked up by their unique names/emails first, and conversations are only made while no demo contact
 has one yet. The random choices are seeded, so every machine gets the same demo.
+
+The conversations are a history, not a snapshot: each one opens at a moment of the last 13 days and its replies,
+assignment, status change and survey answer follow minutes to hours later, so the reports show real response and
+resolution times and the SLA targets of old conversations are met or breached as they would be. The demo workflows
+run inline at the moment of the event that started them (VIP routing at the opening, billing triage on the customer's
+message), so what they changed is part of the history too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.utils import timezone
 
 from conversations import services
-from conversations.choices import Channel, Disposition, Priority, SenderType, Status
+from conversations.choices import FINAL_DISPOSITIONS, Channel, Disposition, Priority, SenderType, Status
+from conversations.events import events_consumed_inline
 from conversations.models import AgentProfile, Contact, Conversation, Team
 from conversations.roles import AGENTS_GROUP, MANAGERS_GROUP, ensure_roles
 
 DEMO_EMAIL_DOMAIN = "demo.example.com"
 TEAM_NAMES = ["Support", "Billing", "Retention", "VIP"]
 CONVERSATION_COUNT = 50
+HISTORY_DAYS = 13  # inside the reports' default 30-day period
 
 
 @dataclass(frozen=True)
@@ -99,9 +111,48 @@ FINAL_STATES = [
     (Status.CLOSED, Disposition.PROBLEM_SOLVED),
     (Status.CLOSED, Disposition.ANSWER_PROVIDED),
     (Status.NEW, ""),
-    (Status.OPEN, Disposition.NEED_MORE_INFORMATION),
+    (Status.CLOSED, Disposition.NEED_MORE_INFORMATION),
     (Status.CLOSED, Disposition.SPAM),
 ]
+
+SURVEY_QUESTION = "How would you rate the support you received?"
+# score, comment: mostly happy customers, a few unhappy ones with a reason
+SURVEY_ANSWERS = [
+    (5, "Quick and friendly, thank you!"),
+    (5, ""),
+    (5, ""),
+    (5, "Great support."),
+    (4, ""),
+    (4, ""),
+    (4, "Solved, but it took a while."),
+    (3, ""),
+    (2, "I had to explain my problem twice."),
+    (1, "Nobody read my first message."),
+]
+
+
+@contextlib.contextmanager
+def happening_at(moment: dt.datetime) -> Iterator[None]:
+    """Make `moment` the current time for everything written in the block.
+
+    Creation stamps (`auto_now_add`) read `django.utils.timezone.now` and the product's clock reads it too, so moving
+    it gives every row, event, SLA due time and report figure of a past action the moment it happened at, exactly
+    as the report tests replay a history.
+    """
+    with mock.patch.object(timezone, "now", lambda: moment):
+        yield
+
+
+class Timeline:
+    """The moments of one conversation's history, from its opening towards now, a random gap apart."""
+
+    def __init__(self, rng: random.Random, opened_at: dt.datetime) -> None:
+        self.rng, self.moment = rng, opened_at
+
+    def later(self, low_minutes: int, high_minutes: int) -> contextlib.AbstractContextManager[None]:
+        """The next moment, `low_minutes` to `high_minutes` after the last one, as the current time of a block."""
+        self.moment += dt.timedelta(minutes=self.rng.randint(low_minutes, high_minutes))
+        return happening_at(self.moment)
 
 
 class Command(BaseCommand):
@@ -168,37 +219,74 @@ class Command(BaseCommand):
     def _create_conversations(self, contacts: list[Contact], agents: list[User], teams: dict[str, Team]) -> None:
         rng = random.Random(20240501)
         channels, priorities = list(Channel.values), list(Priority.values)
-        for number in range(CONVERSATION_COUNT):
-            with transaction.atomic():
+        with events_consumed_inline():
+            for number in range(CONVERSATION_COUNT):
                 self._create_conversation(number, rng, contacts, agents, list(teams.values()), channels, priorities)
         self.stdout.write(f"Created {CONVERSATION_COUNT} demo conversations.")
 
     def _create_conversation(self, number, rng, contacts, agents, teams, channels, priorities) -> None:
-        """One conversation with 1-5 messages, then tags, assignment and its final status or disposition."""
+        """One conversation's history: opened, tagged, assigned, 1-5 messages minutes apart, its final status or
+        disposition, and for a solved one a satisfaction survey, most of them answered."""
         subject, opening, tags = TOPICS[number % len(TOPICS)]
         contact = contacts[number % len(contacts)]
-        conversation = services.conversation_open(
-            contact=contact,
-            channel=channels[number % len(channels)],
-            subject=subject,
-            priority=rng.choice(priorities),
-            team=rng.choice(teams),
-        )
         status, disposition = FINAL_STATES[number % len(FINAL_STATES)]
-        services.message_create(conversation=conversation, body=opening, sender_type=SenderType.CUSTOMER)
-        follow_ups = 0 if status == Status.NEW else rng.randint(0, 4)  # an agent reply would open a new one
-        for sender_type, body in FOLLOW_UPS[:follow_ups]:
-            author = rng.choice(agents) if sender_type == SenderType.AGENT else None
-            services.message_create(conversation=conversation, body=body, sender_type=sender_type, author=author)
-        if contact.attributes.get("vip"):
-            tags = [*tags, "vip"]
-        if tags:
-            services.conversation_add_tags(conversation=conversation, tags=tags)
-        if status != Status.NEW:
-            services.conversation_assign(conversation=conversation, assignee=rng.choice(agents))
-        if disposition:
-            services.conversation_set_disposition(conversation=conversation, disposition=disposition)
-        services.conversation_change_status(conversation=conversation, status=status)
+        timeline = Timeline(rng, self._opening_moment(rng, status))
+        with happening_at(timeline.moment):
+            conversation = services.conversation_open(
+                contact=contact,
+                channel=channels[number % len(channels)],
+                subject=subject,
+                priority=rng.choice(priorities),
+                team=rng.choice(teams),
+            )
+            services.message_create(conversation=conversation, body=opening, sender_type=SenderType.CUSTOMER)
+            if contact.attributes.get("vip"):
+                tags = [*tags, "vip"]
+            if tags:
+                services.conversation_add_tags(conversation=conversation, tags=tags)
+        if status == Status.NEW:
+            return  # nobody has looked at it yet: an agent reply or an assignment would open it
+        assignee = rng.choice(agents)
+        with timeline.later(1, 20):
+            services.conversation_assign(conversation=conversation, assignee=assignee)
+        for sender_type, body in FOLLOW_UPS[: rng.randint(0, 4)]:
+            with timeline.later(3, 150):
+                author = assignee if sender_type == SenderType.AGENT else None
+                services.message_create(conversation=conversation, body=body, sender_type=sender_type, author=author)
+        if disposition == Disposition.SPAM:
+            with timeline.later(1, 30):  # a final disposition closes the conversation
+                services.conversation_set_disposition(conversation=conversation, disposition=disposition)
+            return
+        if disposition and disposition not in FINAL_DISPOSITIONS:  # e.g. on hold, waiting for an approval
+            with timeline.later(1, 30):
+                services.conversation_set_disposition(conversation=conversation, disposition=disposition)
+        solved = status in (Status.RESOLVED, Status.CLOSED)
+        with timeline.later(5, 240):  # a closed conversation was resolved first, as an agent works
+            services.conversation_change_status(conversation=conversation, status=Status.RESOLVED if solved else status)
+        if solved:
+            self._ask_for_satisfaction(rng, timeline, conversation)
+        if status == Status.CLOSED:
+            with timeline.later(30, 300):  # closed by its final disposition, as the agent files it
+                services.conversation_set_disposition(conversation=conversation, disposition=disposition)
+
+    @staticmethod
+    def _opening_moment(rng: random.Random, status: str) -> dt.datetime:
+        """New conversations arrived in the last hours; the others up to HISTORY_DAYS ago, early enough that the
+        longest history (about 30 hours) ends before now."""
+        now = timezone.now()
+        if status == Status.NEW:
+            return now - dt.timedelta(minutes=rng.randint(10, 300))
+        return now - dt.timedelta(hours=31) - dt.timedelta(minutes=rng.randint(0, (HISTORY_DAYS - 1) * 24 * 60))
+
+    @staticmethod
+    def _ask_for_satisfaction(rng: random.Random, timeline: Timeline, conversation: Conversation) -> None:
+        """The survey goes out soon after the resolution; two in three customers answer it within ten hours."""
+        with timeline.later(1, 15):
+            survey = services.survey_create(conversation=conversation, question=SURVEY_QUESTION)
+        if rng.random() < 2 / 3:
+            score, comment = rng.choice(SURVEY_ANSWERS)
+            with timeline.later(20, 600):
+                services.survey_answer(survey=survey, score=score, comment=comment)
 
     def _print_logins(self) -> None:
         agents = ", ".join(f"{spec.username}/{spec.username}" for spec in AGENTS)
