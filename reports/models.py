@@ -167,6 +167,80 @@ class ReportRow(models.Model):
         return _("Report row of conversation %(number)s") % {"number": self.conversation_id}
 
 
+# The columns a tag row copies from its conversation's report row (the tag grouping's figures and counts).
+TAG_ROW_COLUMNS = (
+    "created_at",
+    "resolved",
+    "reopened",
+    *(figure for figure, _ in ROW_FIGURES),
+    *ROW_COUNTS,
+)
+
+
+def _tag_row_indexes() -> list[models.Index]:
+    indexes = [
+        models.Index(
+            fields=["tag", figure, "created_at"], name=f"rtr_{abbr}", condition=models.Q(**{f"{figure}__isnull": False})
+        )
+        for figure, abbr in ROW_FIGURES
+    ]
+    # Every column the grouped counts read, so they never touch the table.
+    indexes.append(models.Index(fields=["tag", *TAG_ROW_COLUMNS], name="rtr_n"))
+    return indexes
+
+
+class ReportTagRow(models.Model):
+    """One (conversation, tag) pair as the tag grouping reads it (docs/reports.md "Tag rows"), and one row with no tag
+    for a conversation without tags (the "No tag" group): a copy of the conversation's `ReportRow` figures with the
+    tag id, so a tag's percentiles are index walks like the other groupings'. Kept by database triggers (migration
+    reports.0006): on the report row (insert, update, delete: whatever the path that moves it, the projector's upsert
+    or the SLA and survey triggers) and on the conversations' tag table (m2m add, remove, clear, tag deletion)."""
+
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("conversation"),
+    )
+    tag = models.ForeignKey(
+        "conversations.Tag",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        help_text=_("Empty for a conversation without tags."),
+        verbose_name=_("tag"),
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    resolved = models.BooleanField(default=False, verbose_name=_("resolved"))
+    reopened = models.BooleanField(default=False, verbose_name=_("reopened"))
+    first_response_minutes = models.FloatField(null=True, blank=True, verbose_name=_("first response (minutes)"))
+    resolution_minutes = models.FloatField(null=True, blank=True, verbose_name=_("resolution (minutes)"))
+    first_response_business_minutes = models.FloatField(
+        null=True, blank=True, verbose_name=_("first response (business minutes)")
+    )
+    resolution_business_minutes = models.FloatField(
+        null=True, blank=True, verbose_name=_("resolution (business minutes)")
+    )
+    sla_targets = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets"))
+    sla_breached = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets breached"))
+    csat_answered = models.PositiveIntegerField(default=0, verbose_name=_("surveys answered"))
+    csat_score_sum = models.PositiveIntegerField(default=0, verbose_name=_("sum of scores"))
+    csat_satisfied = models.PositiveIntegerField(default=0, verbose_name=_("surveys satisfied"))
+    csat_commented = models.PositiveIntegerField(default=0, verbose_name=_("surveys commented"))
+
+    class Meta:
+        verbose_name = _("conversation tag report row")
+        verbose_name_plural = _("conversation tag report rows")
+        constraints = [models.UniqueConstraint(fields=["conversation", "tag"], name="rtr_conversation_tag")]
+        indexes = _tag_row_indexes()
+
+    def __str__(self) -> str:
+        return _("Tag report row of conversation %(number)s") % {"number": self.conversation_id}
+
+
 class ConversationReport(Conversation):
     """The admin entry of the Reports page (its changelist is the page)."""
 

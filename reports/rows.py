@@ -7,6 +7,11 @@ the very floats the database computes for them. `reports.projection` calls `row_
 event that moves a row's inputs (creation, assignment, status changes that stamp facts, the first agent reply,
 merges); deleting a conversation deletes its row (CASCADE), deleting a team or a user empties the column
 (SET_NULL, as on the conversation). `rows_rebuild` recomputes every row (the data migration, or a repair).
+
+`ReportTagRow` (the tag grouping's rows: one per tag of a conversation, or one without a tag) follows the report rows
+through database triggers (migration reports.0006): each insert, update or delete of a report row, by this module's
+statements or by the SLA and survey triggers, and each change of a conversation's tags is copied in the same
+statement, so a rebuild of the report rows rebuilds the tag rows too.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from reports.facts import (
     resolved,
 )
 from reports.groupings import agent_at_resolution
-from reports.models import ConversationFacts, ReportRow
+from reports.models import ConversationFacts, ReportRow, ReportTagRow
 from sla.models import SlaTarget, TargetState
 
 SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5 (reports.selectors)
@@ -145,14 +150,18 @@ def row_refresh(*, conversation_id: int) -> None:
 
 
 def rows_rebuild() -> int:
-    """Recompute every row (one statement); returns how many there are."""
+    """Recompute every row (one statement) and, through the triggers, every tag row; returns how many report rows
+    there are."""
     sql, params = _insert_sql(Conversation.objects.filter(pk__isnull=False), upsert=False)
+    tag_rows = ReportTagRow._meta.db_table in connection.introspection.table_names()
+    if tag_rows:  # absent while migration reports.0005 runs this (its table comes with 0006)
+        ReportTagRow.objects.all().delete()
     ReportRow.objects.all().delete()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Fresh statistics, so the per-conversation subqueries run as index lookups: on just-loaded tables the
             # planner would scan the targets and surveys once per conversation.
-            tables = (Conversation, ConversationFacts, SlaTarget, Survey)
+            tables = (Conversation, ConversationFacts, SlaTarget, Survey, Conversation.tags.through)
             cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(model._meta.db_table) for model in tables)}")
         cursor.execute(sql, params)
     return ReportRow.objects.count()

@@ -2,14 +2,14 @@
 created in the period, resolved, reopened, first response and resolution minutes (median, p90), CSAT and SLA.
 
 One grouped aggregate query over the report rows (`reports.models.ReportRow`, one narrow row per conversation kept
-by `reports.rows`) counts conversations, resolutions, reopens, SLA targets and breaches and CSAT answers per group
-(`group_by=day` on SQLite: one covering range per local day); the latest CSAT comments come from the answered
-surveys. When each conversation falls in exactly one group (every grouping but tag) the total's counts are the sums
-of the groups'; tag counts its total unkeyed. Percentiles: PostgreSQL computes them with `percentile_cont` in the
-grouped query (both fractions from one sort); SQLite has no such aggregate, so there each median and p90 is read by
-walking an index in value order (`reports.walks`: `ORDER BY value LIMIT 2 OFFSET k`), except per tag, where one
-statement ranks each figure's values per group (ROW_NUMBER and COUNT over one window) and returns only the rows around
-each position; both are interpolated here as percentile_cont does (linear). Nothing loads conversation objects.
+by `reports.rows`; per tag `ReportTagRow`, one per conversation and tag, grouped by tag id and shown by tag name)
+counts conversations, resolutions, reopens, SLA targets and breaches and CSAT answers per group (`group_by=day` on
+SQLite: one covering range per local day); the latest CSAT comments come from the answered surveys. When each
+conversation falls in exactly one group (every grouping but tag) the total's counts are the sums of the groups'; tag
+counts its total unkeyed. Percentiles: PostgreSQL computes them with `percentile_cont` in the grouped query (both
+fractions from one sort); SQLite has no such aggregate, so there each median and p90 is read by walking an index in
+value order (`reports.walks`: `ORDER BY value LIMIT 2 OFFSET k`) and interpolated as percentile_cont does (linear).
+Nothing loads conversation objects.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from django.db import connection
 from django.db.models import Count, DateTimeField, F, Func, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import RowNumber
 
-from conversations.models import Conversation, Survey
+from conversations.models import Conversation, Survey, Tag
 from reports.facts import PercentilesCont
 from reports.groupings import GROUPINGS, Grouping, LocalDate, key_text, keyed
 from reports.models import ReportRow
 from reports.periods import Period, local_midnight
 from reports.walks import COLUMNS as ROW_COLUMNS
-from reports.walks import rows_in, walk_minutes, walk_scope, walkable
+from reports.walks import rows_in, walk_minutes, walk_scope
 
 MINUTE_FIGURES = (
     "first_response_minutes",
@@ -68,7 +68,7 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
     counts, with each figure's count of values (`n_<figure>`); on PostgreSQL the percentiles too (percentile_cont
     in the same query)."""
     facts = (
-        rows_in(period)
+        rows_in(period, grouping and grouping.name)
         .annotate(r_key=_row_key(grouping, period), **{f"r_{figure}": F(figure) for figure in MINUTE_FIGURES})
         .order_by()
     )
@@ -129,13 +129,12 @@ def _daily_counts(period: Period, aggregates: dict) -> dict[Any, dict]:
 
 def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
     """The conversation figures per group and in total (the total keyed 0). Without percentile_cont (SQLite) the
-    percentiles are index walks (`reports.walks`) for the total and every grouping but tag, whose groups are ranked
-    in one statement (`_ranked_sql`); a grouping that may count a conversation in several groups (tag) counts its
-    total over its own rows."""
-    facts, rows = _conversation_counts(period, grouping)
+    percentiles are index walks (`reports.walks`); a grouping that may count a conversation in several groups (tag)
+    counts its total over the report rows."""
+    _, rows = _conversation_counts(period, grouping)
     if _uses_percentile_cont():
         total = _conversation_counts(period, None)[1]
-        return rows, total.get(0) or dict(EMPTY_COUNTS)
+        return _named(grouping, rows), total.get(0) or dict(EMPTY_COUNTS)
     if grouping.one_per_conversation:
         counted = (
             "created",
@@ -150,103 +149,17 @@ def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any,
     else:
         total = _conversation_counts(period, None)[1]
     scope = walk_scope(total[0]["created"]) if total else "range"
-    if walkable(grouping.name):
-        walk_minutes(period, grouping.name, rows, MINUTE_FIGURES, scope)
-    else:
-        _interpolate_minutes([(facts, rows, True)])
+    walk_minutes(period, grouping.name, rows, MINUTE_FIGURES, scope)
     walk_minutes(period, None, total, MINUTE_FIGURES, scope)
-    return rows, total.get(0) or dict(EMPTY_COUNTS)
+    return _named(grouping, rows), total.get(0) or dict(EMPTY_COUNTS)
 
 
-def _ranked_arms(scope: int, base: str, by_key: bool) -> str:
-    """One arm per minute figure: the figure's non-null values over the period's rows (the materialised CTE
-    `base`), numbered in order within each group (or over all rows for a total) with the count
-    of the same window (one sort per figure), keeping only the rows around the median and p90 positions."""
-    arms = []
-    for index, figure in enumerate(MINUTE_FIGURES):
-        value = f"r_{figure}"
-        wanted = " OR ".join(
-            f"(r_rank - 1 BETWEEN CAST((r_count - 1) * {fraction} AS INTEGER) "
-            f"AND CAST((r_count - 1) * {fraction} AS INTEGER) + 1)"
-            for fraction in PERCENTILES
-        )
-        partition = "PARTITION BY r_key " if by_key else ""
-        arms.append(
-            f"SELECT {scope} AS r_scope, {index} AS r_figure, r_key, r_value, r_rank, r_count FROM ("
-            f"SELECT {'r_key' if by_key else '0 AS r_key'}, {value} AS r_value, ROW_NUMBER() OVER w AS r_rank, "
-            f"COUNT(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS r_count "
-            f"FROM {base} WHERE {value} IS NOT NULL WINDOW w AS ({partition}ORDER BY {value})"
-            f") WHERE {wanted}"
-        )
-    return " UNION ALL ".join(arms)
-
-
-def _ranked_sql(targets: list[tuple[QuerySet, dict, bool]]) -> tuple[str, list]:
-    """The rows at the interpolation positions of each group's (and the total's) median and p90, for every minute
-    figure, in one statement.
-
-    The period's rows with their key and minutes are materialised once per distinct queryset (a CTE: the key, e.g.
-    the local day's CASE, is computed once per row, the conversation and facts tables are read once for the groups
-    and the total); rows without any minute figure are left out. Each figure is then ranked over its non-null
-    values only (`_ranked_arms`)."""
-    values = [f"r_{figure}" for figure in MINUTE_FIGURES]
-    ctes: list[str] = []
-    arms: list[str] = []
-    params: list = []
-    bases: dict[int, str] = {}
-    for scope, (facts, _, by_key) in enumerate(targets):
-        if id(facts) not in bases:
-            bases[id(facts)] = f"base{scope}"
-            base_sql, base_params = facts.values("r_key", *values).query.sql_with_params()
-            some = " OR ".join(f"{value} IS NOT NULL" for value in values)
-            ctes.append(f"{bases[id(facts)]} AS MATERIALIZED (SELECT * FROM ({base_sql}) WHERE {some})")
-            params += base_params
-        arms.append(_ranked_arms(scope, bases[id(facts)], by_key))
-    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(arms)}", params
-
-
-def _interpolate_minutes(targets: list[tuple[QuerySet, dict, bool]]) -> None:
-    """Without percentile_cont (SQLite): fetch the rows around each group's median and p90 positions of every figure
-    (`_ranked_sql`, one query for the groups and the total) and interpolate between them here, as percentile_cont
-    does. `targets`: (keyed rows, the grouped counts to complete, ranked per key or over all rows)."""
-    around: dict[tuple[int, str, Any], dict[int, float]] = defaultdict(dict)
-    counts: dict[tuple[int, str, Any], int] = {}
-    sql, params = _ranked_sql(targets)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for scope, index, key, value, rank, count in cursor.fetchall():
-            facts, _, by_key = targets[scope]
-            key = _db_key(facts, key) if by_key else 0
-            figure = MINUTE_FIGURES[index]
-            around[(scope, figure, key)][rank - 1] = value
-            counts[(scope, figure, key)] = count
-    for scope, (_, rows, _) in enumerate(targets):
-        for key, row in rows.items():
-            for figure in MINUTE_FIGURES:
-                for fraction, point in zip(PERCENTILES, ("median", "p90")):
-                    found = (scope, figure, key)
-                    row[f"{figure}_{point}"] = _at(around.get(found, {}), counts.get(found, 0), fraction)
-
-
-def _db_key(facts: QuerySet, key: Any) -> Any:
-    """A key read by a raw cursor as the ORM reads it (a day comes back as text from SQLite)."""
-    field = facts.query.annotations["r_key"].output_field
-    converters = field.get_db_converters(connection) + connection.ops.get_db_converters(
-        facts.query.annotations["r_key"]
-    )
-    for converter in converters:
-        key = converter(key, facts.query.annotations["r_key"], connection)
-    return key
-
-
-def _at(values: dict[int, float], count: int, fraction: float) -> float | None:
-    """Linear interpolation at `fraction` from the values at the positions around it (0-based)."""
-    if not count:
-        return None
-    position = fraction * (count - 1)
-    low = int(position)
-    high = min(low + 1, count - 1)
-    return values[low] + (values[high] - values[low]) * (position - low)
+def _named(grouping: Grouping, rows: dict[Any, dict]) -> dict[Any, dict]:
+    """Tag rows are keyed by the tag's id; the tag grouping's key is its name (unique)."""
+    if grouping.name != "tag":
+        return rows
+    names = dict(Tag.objects.filter(pk__in=[key for key in rows if key is not None]).values_list("pk", "name"))
+    return {None if key is None else names[key]: row for key, row in rows.items() if key is None or key in names}
 
 
 class Unindexed(Func):

@@ -3,6 +3,9 @@ walking an index ordered by (group column, value) — `ORDER BY value LIMIT 2 OF
 indexes — where k comes from the grouped count of non-null values, then interpolated linearly (as percentile_cont).
 A p90 is walked from the top (`ORDER BY value DESC`), so no walk passes more than half of a group's values.
 
+The tag grouping walks its own rows (`ReportTagRow`, one per conversation and tag, or one without a tag) through
+their indexes `(tag, value, created_at)`, as the other groupings walk `ReportRow`'s.
+
 A local day (group_by=day) is a range of creation moments covering one to three UTC dates; its values come from
 one ordered arm per UTC date (index `(created_day, value, created_at)`), merged in order (`UNION ALL ... ORDER BY`).
 """
@@ -16,12 +19,12 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, QuerySet
 
-from reports.models import ROW_FIGURES, ReportRow
+from reports.models import ROW_FIGURES, ReportRow, ReportTagRow
 from reports.periods import Period, local_midnight
 
 PERCENTILES = (0.5, 0.9)
 # The report row column of each grouping whose groups are a column's values (day is a range of moments).
-COLUMNS = {"agent": "agent_id", "team": "team_id", "channel": "channel"}
+COLUMNS = {"agent": "agent_id", "team": "team_id", "channel": "channel", "tag": "tag_id"}
 # The walk index of (grouping, figure): `rr_<grouping>_<figure>` (models.ROW_GROUPS / ROW_FIGURES), `rr_all_...`.
 INDEX_GROUPS = {"agent": "agent", "team": "team", "channel": "chan", "day": "day", None: "all"}
 INDEX_FIGURES = dict(ROW_FIGURES)
@@ -30,14 +33,21 @@ INDEX_FIGURES = dict(ROW_FIGURES)
 WIDE_SHARE = 0.25
 
 
-def rows_in(period: Period) -> QuerySet:
-    """The report rows of conversations created in the period."""
-    return ReportRow.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+def rows_of(grouping_name: str | None) -> QuerySet:
+    """Every row the grouping reads: the tag rows for tag, else the report rows."""
+    return (ReportTagRow if grouping_name == "tag" else ReportRow).objects.all()
 
 
-def walkable(grouping_name: str | None) -> bool:
-    """Groupings whose percentiles are index walks (None: the total)."""
-    return grouping_name is None or grouping_name in COLUMNS or grouping_name == "day"
+def rows_in(period: Period, grouping_name: str | None = None) -> QuerySet:
+    """The rows (`rows_of`) of conversations created in the period."""
+    return rows_of(grouping_name).filter(created_at__gte=period.start, created_at__lt=period.end)
+
+
+def _walk_index(grouping_name: str | None, figure: str) -> str:
+    """The (group, value) index a walk reads: `rtr_<figure>` over the tag rows, else `rr_<grouping>_<figure>`."""
+    if grouping_name == "tag":
+        return f"rtr_{INDEX_FIGURES[figure]}"
+    return f"rr_{INDEX_GROUPS[grouping_name]}_{INDEX_FIGURES[figure]}"
 
 
 def interpolated(fetch: Callable[[bool, int], list[float]], count: int) -> list[float | None]:
@@ -74,9 +84,9 @@ def _fetcher(arms: list[QuerySet], figure: str, index: str | None) -> Callable[[
 
 
 def _indexed(queryset: QuerySet, index: str) -> list[float]:
-    """The values of a one-column queryset over `ReportRow`, read through `index` (SQLite's INDEXED BY)."""
+    """The values of a one-column queryset over its rows' table, read through `index` (SQLite's INDEXED BY)."""
     sql, params = queryset.query.sql_with_params()
-    table = connection.ops.quote_name(ReportRow._meta.db_table)
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
     sql = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {connection.ops.quote_name(index)}", 1)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -126,7 +136,7 @@ def _day_fetcher(arms: list[tuple], figure: str) -> Callable[[bool, int], list[f
 
 
 def _arms(period: Period, grouping_name: str | None, key: Any, every: bool) -> list[QuerySet]:
-    rows = ReportRow.objects.all() if every else rows_in(period)
+    rows = rows_of(grouping_name) if every else rows_in(period, grouping_name)
     return [rows if grouping_name is None else rows.filter(**{COLUMNS[grouping_name]: key})]
 
 
@@ -146,7 +156,7 @@ def walk_minutes(
         arms = _arms(period, grouping_name, key, every=scope == "all")
         for figure in figures:
             walk = scope != "range" and len(arms) == 1
-            index = f"rr_{INDEX_GROUPS[grouping_name]}_{INDEX_FIGURES[figure]}" if walk else None
+            index = _walk_index(grouping_name, figure) if walk else None
             row[f"{figure}_median"], row[f"{figure}_p90"] = interpolated(
                 _fetcher(arms, figure, index), row[f"n_{figure}"]
             )

@@ -2,19 +2,23 @@
 computation over conversations and their facts gives: a generated history (ties, answered-never-resolved and never
 answered conversations, reopens and reassignments, a merge, a deleted team and conversation, the Berlin DST day) is
 reported by both, in several time zones and periods, for every grouping; and the backfill rebuilds the rows the
-projector kept."""
+projector kept. The tag grouping's rows (`ReportTagRow`, kept by database triggers) follow every way a conversation's
+tags or figures change: services, the m2m manager, renaming and deleting a tag, deleting and merging conversations,
+surveys; and the report per tag stays byte-identical to the plain computation."""
 
 import datetime as dt
 import json
 import random
 import zoneinfo
+from collections import defaultdict
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from conversations import services
-from conversations.models import Conversation, Team
+from conversations.models import Conversation, Tag, Team
 from conversations.roles import AGENTS_GROUP
-from reports.models import ReportRow
+from reports.models import TAG_ROW_COLUMNS, ReportRow, ReportTagRow
 from reports.periods import Period
 from reports.rows import COLUMNS, rows_rebuild
 from reports.selectors import conversation_report
@@ -157,3 +161,95 @@ def test_the_projector_keeps_each_row_as_the_backfill_computes_it(generated):
     assert len(kept) == Conversation.objects.count() == 39
     assert rows_rebuild() == 39
     assert sorted(ReportRow.objects.values_list(*COLUMNS)) == kept
+
+
+def _expected_tag_rows() -> list[tuple]:
+    """What the tag rows must be: each report row once per tag of its conversation, or once without a tag."""
+    tags = defaultdict(list)
+    for conversation_id, tag_id in Conversation.tags.through.objects.values_list("conversation_id", "tag_id"):
+        tags[conversation_id].append(tag_id)
+    return sorted(
+        (
+            (conversation_id, tag_id, *values)
+            for conversation_id, *values in ReportRow.objects.values_list("conversation_id", *TAG_ROW_COLUMNS)
+            for tag_id in tags.get(conversation_id) or [None]
+        ),
+        key=lambda row: (row[0], row[1] or 0),
+    )
+
+
+def _tag_rows() -> list[tuple]:
+    return sorted(
+        ReportTagRow.objects.values_list("conversation_id", "tag_id", *TAG_ROW_COLUMNS),
+        key=lambda row: (row[0], row[1] or 0),
+    )
+
+
+def _tag_reports_equal_the_plain_computation() -> dict:
+    """Every period's tag report equals the reference's; returns the first (widest) Berlin one."""
+    reports = []
+    for period in _zones_and_periods():
+        new = conversation_report(period=period, group_by="tag")
+        plain = reference_selectors.conversation_report(period=period, group_by="tag")
+        assert json.dumps(new, sort_keys=True, default=str) == json.dumps(plain, sort_keys=True, default=str), period
+        reports.append(new)
+    return reports[0]
+
+
+def _tag_keys(report: dict) -> dict:
+    return {row["key"]: row["created"] for row in report["rows"]}
+
+
+def test_tag_rows_follow_every_change_of_tags_and_rows(generated, frozen):
+    assert _tag_rows() == _expected_tag_rows()
+    assert ReportTagRow.objects.filter(tag=None).exists()  # untagged conversations: the "No tag" group
+    before = _tag_keys(_tag_reports_equal_the_plain_computation())
+    assert set(before) == {"billing", "vip", "bug", None}
+
+    # Services: add to an untagged conversation (its untagged row goes), remove the last tag of another (it comes back).
+    untagged = next(c for c in generated.values() if c.pk and not c.tags.exists() and c.merged_into_id is None)
+    services.conversation_add_tags(conversation=untagged, tags=["vip", "new-tag"])
+    tagged_once = next(c for c in Conversation.objects.all() if c.tags.count() == 1 and c.merged_into_id is None)
+    services.conversation_remove_tags(
+        conversation=tagged_once, tags=list(tagged_once.tags.values_list("name", flat=True))
+    )
+    assert not ReportTagRow.objects.filter(conversation=untagged, tag=None).exists()
+    assert ReportTagRow.objects.filter(conversation=tagged_once, tag=None).count() == 1
+    assert _tag_rows() == _expected_tag_rows()
+    after = _tag_keys(_tag_reports_equal_the_plain_computation())
+    assert after["new-tag"] == 1 and after["vip"] == before["vip"] + 1
+
+    # The m2m manager directly (admin forms, bulk paths): set, clear.
+    billing = Tag.objects.get(name="billing")
+    some = list(Conversation.objects.filter(merged_into=None).order_by("pk")[:6])
+    billing.conversations.add(*some[:3])
+    some[3].tags.set([billing])
+    some[4].tags.clear()
+    assert _tag_rows() == _expected_tag_rows()
+
+    # Renaming a tag renames its group; deleting one moves conversations left without tags to "No tag".
+    Tag.objects.filter(name="bug").update(name="defect")
+    Tag.objects.get(name="new-tag").delete()
+    assert _tag_rows() == _expected_tag_rows()
+    keys = _tag_keys(_tag_reports_equal_the_plain_computation())
+    assert "defect" in keys and "bug" not in keys and "new-tag" not in keys
+
+    # A survey answered and a resolution on tagged conversations move their tag rows' figures.
+    frozen.now = dt.datetime(2026, 11, 3, 12, tzinfo=dt.UTC)
+    agent = get_user_model().objects.get(username="agent0")
+    target = some[0]
+    services.survey_answer(survey=services.survey_create(conversation=target, question="How did we do?"), score=5)
+    services.message_create(conversation=some[1], body="Hello", sender_type="agent", author=agent)
+    services.conversation_change_status(conversation=some[1], status="resolved", actor=agent)
+    # Merging moves the source's tags to the target; deleting a conversation deletes its tag rows.
+    services.conversation_merge(source=some[1], target=some[2], actor=agent)
+    deleted = some[0].pk
+    some[0].delete()
+    assert not ReportTagRow.objects.filter(conversation_id=deleted).exists()
+    assert _tag_rows() == _expected_tag_rows()
+    _tag_reports_equal_the_plain_computation()
+
+    # The backfill rebuilds the very rows the triggers kept.
+    kept = _tag_rows()
+    rows_rebuild()
+    assert _tag_rows() == kept
