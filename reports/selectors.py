@@ -28,6 +28,7 @@ from reports.facts import PercentilesCont
 from reports.groupings import GROUPINGS, Grouping, LocalDate, key_text, keyed
 from reports.models import ReportRow
 from reports.periods import Period, local_midnight
+from reports.pgwalks import walk_minutes_batched
 from reports.walks import COLUMNS as ROW_COLUMNS
 from reports.walks import rows_in, walk_minutes, walk_scope, walkable
 
@@ -63,10 +64,13 @@ def _row_key(grouping: Grouping | None, period: Period):
     return grouping.key("conversation__", period)
 
 
-def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[QuerySet, dict[Any, dict]]:
+def _conversation_counts(
+    period: Period, grouping: Grouping | None, sort: bool | None = None
+) -> tuple[QuerySet, dict[Any, dict]]:
     """The period's report rows keyed by the grouping (with their minute figures as `r_<figure>`) and the grouped
-    counts, with each figure's count of values (`n_<figure>`); on PostgreSQL the percentiles too (percentile_cont
-    in the same query)."""
+    counts, with each figure's count of values (`n_<figure>`); with `sort` (default: on PostgreSQL) the percentiles
+    instead (percentile_cont in the same query)."""
+    sort = _uses_percentile_cont() if sort is None else sort
     facts = (
         rows_in(period)
         .annotate(r_key=_row_key(grouping, period), **{f"r_{figure}": F(figure) for figure in MINUTE_FIGURES})
@@ -81,7 +85,7 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
         "breached": Sum("sla_breached", default=0),
         **{name: Sum(f"csat_{name}", default=0) for name in CSAT_COUNTS},
     }
-    if _uses_percentile_cont():
+    if sort:
         for figure in MINUTE_FIGURES:
             aggregates[f"{figure}_points"] = PercentilesCont(f"r_{figure}", PERCENTILES)
     else:
@@ -90,7 +94,7 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
         rows = _daily_counts(period, aggregates)
     else:
         rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
-    if _uses_percentile_cont():
+    if sort:
         for row in rows.values():
             for figure in MINUTE_FIGURES:
                 row[f"{figure}_median"], row[f"{figure}_p90"] = row.pop(f"{figure}_points") or (None, None)
@@ -132,10 +136,9 @@ def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any,
     percentiles are index walks (`reports.walks`) for the total and every grouping but tag, whose groups are ranked
     in one statement (`_ranked_sql`); a grouping that may count a conversation in several groups (tag) counts its
     total over its own rows."""
-    facts, rows = _conversation_counts(period, grouping)
     if _uses_percentile_cont():
-        total = _conversation_counts(period, None)[1]
-        return rows, total.get(0) or dict(EMPTY_COUNTS)
+        return _postgres_figures(period, grouping)
+    facts, rows = _conversation_counts(period, grouping)
     if grouping.one_per_conversation:
         counted = (
             "created",
@@ -155,6 +158,35 @@ def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any,
     else:
         _interpolate_minutes([(facts, rows, True)])
     walk_minutes(period, None, total, MINUTE_FIGURES, scope)
+    return rows, total.get(0) or dict(EMPTY_COUNTS)
+
+
+COUNTED = ("created", "resolved", "reopened", "targets", "breached", *CSAT_COUNTS)
+
+
+def _postgres_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
+    """PostgreSQL: percentile_cont in the grouped queries over a narrow period (its sorts are small); over a wide one
+    (`walk_scope`: at least a quarter of the rows) index walks as on SQLite (`reports.walks`), which read about 0.6
+    of each figure's values in index order where percentile_cont sorts all of them, for the total and every grouping
+    but tag (whose groups keep percentile_cont). Same figures either way (both interpolate linearly)."""
+    scope = walk_scope(0, period)
+    if scope == "range":
+        rows = _conversation_counts(period, grouping)[1]
+        total = _conversation_counts(period, None)[1]
+        return rows, total.get(0) or dict(EMPTY_COUNTS)
+    walked = walkable(grouping.name)
+    rows = _conversation_counts(period, grouping, sort=not walked)[1]
+    if grouping.one_per_conversation:
+        counted = (*COUNTED, *(f"n_{figure}" for figure in MINUTE_FIGURES))
+        total = {0: _summed(rows.values(), counted)} if rows else {}
+    else:
+        total = _conversation_counts(period, None, sort=False)[1]
+    targets: list[tuple[str | None, dict]] = [(None, total)]
+    if grouping.name == "day":
+        walk_minutes(period, grouping.name, rows, MINUTE_FIGURES, scope)
+    elif walked:
+        targets.append((grouping.name, rows))
+    walk_minutes_batched(period, targets, MINUTE_FIGURES, scope)
     return rows, total.get(0) or dict(EMPTY_COUNTS)
 
 
