@@ -12,35 +12,107 @@ to record the walks it asks for, once to interpolate their values, so both backe
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
 
 from reports.models import ReportRow
-from reports.periods import Period
+from reports.periods import Period, local_midnight
 from reports.walks import COLUMNS, interpolated
 
 Walk = tuple[str | None, Any, str, bool, int]  # (grouping, key, figure, descending, offset)
 
 
-def _subquery(index: int, walk: Walk, bounds: bool) -> tuple[str, list]:
-    grouping_name, key, figure, descending, offset = walk
+def _quoted() -> tuple[str, str, str]:
     quote = connection.ops.quote_name
-    value = quote(figure)
+    return quote(ReportRow._meta.db_table), quote("created_at"), quote("created_day")
+
+
+def _single(index: int, walk: Walk, bounds: bool) -> tuple[str, list]:
+    """One walk of the total, or of a group without a key (`IS NULL`), as its own subquery."""
+    grouping_name, key, figure, descending, offset = walk
+    table, created_at, _ = _quoted()
+    value = connection.ops.quote_name(figure)
     direction = "DESC" if descending else "ASC"
-    where, params, order = [f"{value} IS NOT NULL"], [], [f"{value} {direction}"]
+    where, order = [f"{value} IS NOT NULL"], [f"{value} {direction}"]
     if grouping_name is not None:
-        column = quote(COLUMNS[grouping_name])
-        where.insert(0, f"{column} IS NULL" if key is None else f"{column} = %s")
-        params += [] if key is None else [key]
+        column = connection.ops.quote_name(COLUMNS[grouping_name])
+        where.insert(0, f"{column} IS NULL")
         order.insert(0, f"{column} {direction}")
     if bounds:
-        where.append(f"{quote('created_at')} >= %s AND {quote('created_at')} < %s")
+        where.append(f"{created_at} >= %s AND {created_at} < %s")
     sql = (
-        f"(SELECT {index} AS r_walk, r_value FROM (SELECT {value} AS r_value FROM "
-        f"{quote(ReportRow._meta.db_table)} WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} "
-        f"LIMIT 2 OFFSET {int(offset)}) AS r_walk_{index})"
+        f"(SELECT {index} AS r_walk, r_value FROM (SELECT {value} AS r_value FROM {table} WHERE {' AND '.join(where)} "
+        f"ORDER BY {', '.join(order)} LIMIT 2 OFFSET {int(offset)}) AS r_walk_{index})"
+    )
+    return sql, []
+
+
+def _keyed(walks: list[tuple[int, Walk]], bounds: bool) -> tuple[str, list]:
+    """The walks of one grouping, figure and direction over keyed groups: a VALUES list of (walk, key, offset) and
+    one LATERAL subquery, planned once for all of them."""
+    grouping_name, _, figure, descending, _ = walks[0][1]
+    table, created_at, _ = _quoted()
+    value = connection.ops.quote_name(figure)
+    column_name = COLUMNS[grouping_name]
+    column = connection.ops.quote_name(column_name)
+    key_type = ReportRow._meta.get_field(column_name.removesuffix("_id")).db_type(connection)
+    direction = "DESC" if descending else "ASC"
+    rows = ", ".join(f"(%s::integer, %s::{key_type}, %s::bigint)" for _ in walks)
+    params = [param for index, walk in walks for param in (index, walk[1], walk[4])]
+    within = f" AND {created_at} >= %s AND {created_at} < %s" if bounds else ""
+    sql = (
+        f"(SELECT p.r_walk, x.r_value FROM (VALUES {rows}) AS p(r_walk, r_key, r_offset) CROSS JOIN LATERAL "
+        f"(SELECT {value} AS r_value FROM {table} WHERE {column} = p.r_key AND {value} IS NOT NULL{within} "
+        f"ORDER BY {column} {direction}, {value} {direction} OFFSET p.r_offset LIMIT 2) AS x)"
+    )
+    return sql, params
+
+
+def _day_bounds(day: dt.date, period: Period) -> tuple[dt.datetime, dt.datetime, dt.date, list[dt.date]]:
+    """A local day's moments, the UTC date holding most of it and the other UTC dates it touches."""
+    start = max(local_midnight(day, period.zone), period.start)
+    end = min(local_midnight(day + dt.timedelta(days=1), period.zone), period.end)
+    dates = [start.astimezone(dt.UTC).date()]
+    while dates[-1] < (end - dt.timedelta(microseconds=1)).astimezone(dt.UTC).date():
+        dates.append(dates[-1] + dt.timedelta(days=1))
+
+    def span(date: dt.date) -> dt.timedelta:
+        midnight = dt.datetime.combine(date, dt.time(), tzinfo=dt.UTC)
+        return min(end, midnight + dt.timedelta(days=1)) - max(start, midnight)
+
+    walked = max(dates, key=span)
+    return start, end, walked, [date for date in dates if date != walked]
+
+
+def _daily(walks: list[tuple[int, Walk]], period: Period) -> tuple[str, list]:
+    """The walks of local days for one figure and direction. A local day's rows lie on one to three UTC dates, each
+    an ordered range of the index `(created_day, value, created_at)`; PostgreSQL does not merge such ranges in
+    order (it sorts them all), so the date holding most of the day (B) is walked and the others (A, an hour or two
+    of the day in most zones) are read whole: the k-th value of A and B is the (k - s)-th of A merged with B's values
+    from position s = max(0, k - |A|) to k + 1, since each of B's first s values has at most s - 1 + |A| < k values
+    before it (and each past k + 1 at least k + 2). |A| is counted by the statement itself."""
+    _, _, figure, descending, _ = walks[0][1]
+    table, created_at, created_day = _quoted()
+    value = connection.ops.quote_name(figure)
+    direction = "DESC" if descending else "ASC"
+    params: list = []
+    for index, (_, day, _, _, offset) in walks:
+        start, end, walked, others = _day_bounds(day, period)
+        params += [index, walked, others, start, end, offset]
+    rows = ", ".join("(%s::integer, %s::date, %s::date[], %s::timestamptz, %s::timestamptz, %s::bigint)" for _ in walks)
+    within = f"{value} IS NOT NULL AND {created_at} >= p.r_start AND {created_at} < p.r_end"
+    skip = "GREATEST(0, p.r_offset - n.r_count)"
+    sql = (
+        f"(SELECT p.r_walk, x.r_value FROM (VALUES {rows}) AS p(r_walk, r_walked, r_others, r_start, r_end, r_offset) "
+        f"CROSS JOIN LATERAL (SELECT COUNT(*) AS r_count FROM {table} WHERE {created_day} = ANY(p.r_others) "
+        f"AND {within}) AS n CROSS JOIN LATERAL (SELECT r_value FROM (SELECT {value} AS r_value FROM {table} "
+        f"WHERE {created_day} = ANY(p.r_others) AND {within} UNION ALL (SELECT {value} FROM {table} "
+        f"WHERE {created_day} = p.r_walked AND {within} ORDER BY {created_day} {direction}, {value} {direction} "
+        f"OFFSET {skip} LIMIT p.r_offset + 2 - {skip})) AS u ORDER BY r_value {direction} "
+        f"OFFSET p.r_offset - {skip} LIMIT 2) AS x)"
     )
     return sql, params
 
@@ -51,10 +123,23 @@ def _run(walks: list[Walk], period: Period, scope: str) -> list[list[float]]:
         return []
     bounds = scope != "all"
     parts, params = [], []
+    batches: dict[tuple, list[tuple[int, Walk]]] = {}
     for index, walk in enumerate(walks):
-        sql, walk_params = _subquery(index, walk, bounds)
+        grouping_name, key, figure, descending, _ = walk
+        if grouping_name is None or key is None:
+            sql, walk_params = _single(index, walk, bounds)
+            parts.append(sql)
+            params += walk_params + ([period.start, period.end] if bounds else [])
+        else:
+            batches.setdefault((grouping_name, figure, descending), []).append((index, walk))
+    for (grouping_name, _, _), batch in batches.items():
+        if grouping_name == "day":
+            sql, batch_params = _daily(batch, period)
+        else:
+            sql, batch_params = _keyed(batch, bounds)
+            batch_params += [period.start, period.end] if bounds else []
         parts.append(sql)
-        params += walk_params + ([period.start, period.end] if bounds else [])
+        params += batch_params
     found: list[list[float]] = [[] for _ in walks]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)

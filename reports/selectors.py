@@ -183,9 +183,7 @@ def _postgres_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dic
     else:
         total = _conversation_counts(period, None, sort=False)[1]
     targets: list[tuple[str | None, dict]] = [(None, total)]
-    if grouping.name == "day":
-        walk_minutes(period, grouping.name, rows, MINUTE_FIGURES, scope)
-    elif walked:
+    if walked:
         targets.append((grouping.name, rows))
     walk_minutes_batched(period, targets, MINUTE_FIGURES, scope)
     return rows, total.get(0) or dict(EMPTY_COUNTS)
