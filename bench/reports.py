@@ -99,7 +99,10 @@ class Loader:
             columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
             converters = [converter(field, connection.vendor) for field in fields]
             prepared = (
-                tuple(value if convert is None or value is None else convert(value) for convert, value in zip(converters, row))
+                tuple(
+                    value if convert is None or value is None else convert(value)
+                    for convert, value in zip(converters, row)
+                )
                 for row in rows
             )
             if connection.vendor == "postgresql":

@@ -71,28 +71,29 @@ def _keyed(walks: list[tuple[int, Walk]], bounds: bool) -> tuple[str, list]:
     return sql, params
 
 
-def _day_bounds(day: dt.date, period: Period) -> tuple[dt.datetime, dt.datetime, dt.date, list[dt.date]]:
-    """A local day's moments, the UTC date holding most of it and the other UTC dates it touches."""
+def _day_bounds(day: dt.date, period: Period) -> tuple[dt.datetime, dt.datetime, dt.date, dt.datetime, dt.datetime]:
+    """A local day's moments [start, end), the UTC date holding most of it, and that date's part of the day."""
     start = max(local_midnight(day, period.zone), period.start)
     end = min(local_midnight(day + dt.timedelta(days=1), period.zone), period.end)
     dates = [start.astimezone(dt.UTC).date()]
     while dates[-1] < (end - dt.timedelta(microseconds=1)).astimezone(dt.UTC).date():
         dates.append(dates[-1] + dt.timedelta(days=1))
 
-    def span(date: dt.date) -> dt.timedelta:
+    def part(date: dt.date) -> tuple[dt.datetime, dt.datetime]:
         midnight = dt.datetime.combine(date, dt.time(), tzinfo=dt.UTC)
-        return min(end, midnight + dt.timedelta(days=1)) - max(start, midnight)
+        return max(start, midnight), min(end, midnight + dt.timedelta(days=1))
 
-    walked = max(dates, key=span)
-    return start, end, walked, [date for date in dates if date != walked]
+    walked = max(dates, key=lambda date: part(date)[1] - part(date)[0])
+    return start, end, walked, *part(walked)
 
 
 def _daily(walks: list[tuple[int, Walk]], period: Period) -> tuple[str, list]:
     """The walks of local days for one figure and direction. A local day's rows lie on one to three UTC dates, each
     an ordered range of the index `(created_day, value, created_at)`; PostgreSQL does not merge such ranges in
-    order (it sorts them all), so the date holding most of the day (B) is walked and the others (A, an hour or two
-    of the day in most zones) are read whole: the k-th value of A and B is the (k - s)-th of A merged with B's values
-    from position s = max(0, k - |A|) to k + 1, since each of B's first s values has at most s - 1 + |A| < k values
+    order (it sorts them all), so the date holding most of the day (B) is walked and the rest of the day (A, an hour
+    or two in most zones: the moments before and after B's part, two `created_at` ranges of `rr_created_n`, which
+    holds the figures) is read whole: the k-th value of A and B is the (k - s)-th of A merged with B's values from
+    position s = max(0, k - |A|) to k + 1, since each of B's first s values has at most s - 1 + |A| < k values
     before it (and each past k + 1 at least k + 2). |A| is counted by the statement itself."""
     _, _, figure, descending, _ = walks[0][1]
     table, created_at, created_day = _quoted()
@@ -100,19 +101,24 @@ def _daily(walks: list[tuple[int, Walk]], period: Period) -> tuple[str, list]:
     direction = "DESC" if descending else "ASC"
     params: list = []
     for index, (_, day, _, _, offset) in walks:
-        start, end, walked, others = _day_bounds(day, period)
-        params += [index, walked, others, start, end, offset]
-    rows = ", ".join("(%s::integer, %s::date, %s::date[], %s::timestamptz, %s::timestamptz, %s::bigint)" for _ in walks)
-    within = f"{value} IS NOT NULL AND {created_at} >= p.r_start AND {created_at} < p.r_end"
+        params += [index, *_day_bounds(day, period), offset]
+    rows = ", ".join(
+        "(%s::integer, %s::timestamptz, %s::timestamptz, %s::date, %s::timestamptz, %s::timestamptz, %s::bigint)"
+        for _ in walks
+    )
+    rest = (
+        f"SELECT {value} AS r_value FROM {table} WHERE {created_at} >= p.r_start AND {created_at} < p.r_from "
+        f"AND {value} IS NOT NULL UNION ALL SELECT {value} FROM {table} WHERE {created_at} >= p.r_until "
+        f"AND {created_at} < p.r_end AND {value} IS NOT NULL"
+    )
     skip = "GREATEST(0, p.r_offset - n.r_count)"
     sql = (
-        f"(SELECT p.r_walk, x.r_value FROM (VALUES {rows}) AS p(r_walk, r_walked, r_others, r_start, r_end, r_offset) "
-        f"CROSS JOIN LATERAL (SELECT COUNT(*) AS r_count FROM {table} WHERE {created_day} = ANY(p.r_others) "
-        f"AND {within}) AS n CROSS JOIN LATERAL (SELECT r_value FROM (SELECT {value} AS r_value FROM {table} "
-        f"WHERE {created_day} = ANY(p.r_others) AND {within} UNION ALL (SELECT {value} FROM {table} "
-        f"WHERE {created_day} = p.r_walked AND {within} ORDER BY {created_day} {direction}, {value} {direction} "
-        f"OFFSET {skip} LIMIT p.r_offset + 2 - {skip})) AS u ORDER BY r_value {direction} "
-        f"OFFSET p.r_offset - {skip} LIMIT 2) AS x)"
+        f"(SELECT p.r_walk, x.r_value FROM (VALUES {rows}) AS p(r_walk, r_start, r_end, r_walked, r_from, r_until, "
+        f"r_offset) CROSS JOIN LATERAL (SELECT COUNT(*) AS r_count FROM ({rest}) AS a) AS n CROSS JOIN LATERAL "
+        f"(SELECT r_value FROM ({rest} UNION ALL (SELECT {value} FROM {table} WHERE {created_day} = p.r_walked "
+        f"AND {value} IS NOT NULL AND {created_at} >= p.r_from AND {created_at} < p.r_until "
+        f"ORDER BY {created_day} {direction}, {value} {direction} OFFSET {skip} LIMIT p.r_offset + 2 - {skip})) AS u "
+        f"ORDER BY r_value {direction} OFFSET p.r_offset - {skip} LIMIT 2) AS x)"
     )
     return sql, params
 

@@ -94,12 +94,32 @@ def _conversation_counts(
     if grouping is not None and grouping.name == "day" and not _uses_percentile_cont():
         rows = _daily_counts(period, aggregates)
     else:
-        rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
+        with _hashed_groups(grouping is not None and grouping.name == "day" and not sort):
+            rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
     if sort:
         for row in rows.values():
             for figure in MINUTE_FIGURES:
                 row[f"{figure}_median"], row[f"{figure}_p90"] = row.pop(f"{figure}_points") or (None, None)
     return facts, rows
+
+
+@contextmanager
+def _hashed_groups(active: bool) -> Iterator[None]:
+    """PostgreSQL, counts per local day: the planner estimates the local dates of a million rows from the distinct
+    creation moments (some 100,000 groups where a 90-day period has 91) and sorts every row to group them (spilling
+    to disk at the default work_mem); with `enable_sort` off for this query it hashes them (partial aggregates in
+    parallel workers, kilobytes of memory): 0.85 s instead of 1.7-2.0 s at 1,000,000 rows on the bench's machine."""
+    if not active:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_sort'), set_config('enable_sort', 'off', true)")
+        previous = cursor.fetchone()[0]
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_sort', %s, true)", [previous])
 
 
 def _daily_counts(period: Period, aggregates: dict) -> dict[Any, dict]:

@@ -5,16 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0013_report_speed'),
-        ('reports', '0005_report_rows'),
+        ("conversations", "0013_report_speed"),
+        ("reports", "0005_report_rows"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='reportrow',
-            index=models.Index(condition=models.Q(('csat_commented__gt', 0)), fields=['created_at'], include=('team', 'channel', 'agent'), name='rr_commented'),
+            model_name="reportrow",
+            index=models.Index(
+                condition=models.Q(("csat_commented__gt", 0)),
+                fields=["created_at"],
+                include=("team", "channel", "agent"),
+                name="rr_commented",
+            ),
         ),
     ]
