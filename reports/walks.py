@@ -29,6 +29,10 @@ INDEX_FIGURES = dict(ROW_FIGURES)
 # A period holding at least this share of all rows is walked in value order even where SQLite's planner would rather
 # read the period's range and sort it (it does not know the range holds most of the table).
 WIDE_SHARE = 0.25
+# PostgreSQL: below this many rows in the period percentile_cont's sorts are cheaper than the walks (at 3,000
+# conversations a 90-day `day` report took 0.05 s sorted and 0.16 s walked; at 100,000 0.5-0.9 s sorted, 0.2-0.3 s
+# walked).
+WALK_MIN_ROWS = 20_000
 
 
 def rows_in(period: Period) -> QuerySet:
@@ -99,24 +103,28 @@ def walk_scope(created: int, period: Period | None = None) -> str:
 
 
 def postgres_scope(period: Period) -> str:
-    """PostgreSQL: "all" when no row was created outside the period (the first and last creation moments, two index
-    probes), "wide" when the period holds at least WIDE_SHARE of the rows by the planner's estimates (which only
-    chooses the faster way; an index walk and percentile_cont give the same figures), else "range"."""
+    """PostgreSQL: "range" when the period holds fewer than WALK_MIN_ROWS rows by the planner's estimate (sorting a
+    few thousand values costs less than a statement of walks); else "all" when no row was created outside the
+    period (the first and last creation moments, two index probes), "wide" when it holds at least WIDE_SHARE of the
+    rows by the estimates, else "range". The estimates only choose the faster way: walks and percentile_cont give
+    the same figures."""
+    table = connection.ops.quote_name(ReportRow._meta.db_table)
     with connection.cursor() as cursor:
-        table = connection.ops.quote_name(ReportRow._meta.db_table)
-        cursor.execute(f"SELECT MIN(created_at), MAX(created_at) FROM {table}")
-        first, last = cursor.fetchone()
-        if first is None or (period.start <= first and last < period.end):
-            return "all"
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [ReportRow._meta.db_table])
-        everything = max(cursor.fetchone()[0], 1)
         # The planner's estimate of the period's rows, from the statistics of created_at.
         cursor.execute(
             f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table} WHERE created_at >= %s AND created_at < %s",
             [period.start, period.end],
         )
         plan = cursor.fetchone()[0]
-    estimated = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"]
+        estimated = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"]
+        if estimated < WALK_MIN_ROWS:
+            return "range"
+        cursor.execute(f"SELECT MIN(created_at), MAX(created_at) FROM {table}")
+        first, last = cursor.fetchone()
+        if first is None or (period.start <= first and last < period.end):
+            return "all"
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [ReportRow._meta.db_table])
+        everything = max(cursor.fetchone()[0], 1)
     return "wide" if estimated >= WIDE_SHARE * everything else "range"
 
 

@@ -15,7 +15,7 @@ from django.db import connection
 from conversations import services
 from conversations.models import Conversation, Team
 from conversations.roles import AGENTS_GROUP
-from reports import selectors
+from reports import selectors, walks
 from reports.models import ReportRow
 from reports.periods import Period
 from reports.rows import COLUMNS, rows_rebuild
@@ -181,8 +181,10 @@ def test_postgresql_walks_and_sorts_equal_the_plain_computation(generated, monke
 
 
 @pytest.mark.postgres
-def test_postgresql_walks_skip_the_creation_bounds_only_when_the_period_holds_every_row(generated):
+def test_postgresql_walks_skip_the_creation_bounds_only_when_the_period_holds_every_row(generated, monkeypatch):
     whole = next(_zones_and_periods())
+    assert walk_scope(0, whole) == "range"  # forty conversations: sorted, not walked
+    monkeypatch.setattr(walks, "WALK_MIN_ROWS", 0)
     assert walk_scope(0, whole) == "all"
     one_day = Period(since=dt.date(2026, 10, 25), until=dt.date(2026, 10, 25), zone=zoneinfo.ZoneInfo("UTC"))
     assert walk_scope(0, one_day) in ("wide", "range")
