@@ -2,9 +2,10 @@
 memory over N conversations with messages, events, surveys, tags and SLA targets.
 
 One command, `.venv/bin/python bench/reports.py [--size N]` (default 1,000,000; `make bench QUICK=1` uses 5,000):
-it makes a throwaway SQLite file in a temp dir (or uses DATABASE_URL when `--database-url` is given, e.g. a
-throwaway PostgreSQL), migrates it and loads the rows with `executemany` in batches (indexes dropped during the load
-on SQLite and rebuilt after, as bench/sla.py does). Each conversation: a `conversation.created` event, one customer
+it makes a throwaway SQLite file in a temp dir (or, with `--postgres`, a throwaway PostgreSQL cluster started as
+tests.infra starts one, deleted at the end unless `--keep`; or the database of `--database-url`), migrates it and
+loads the rows (SQLite: `executemany` in batches; PostgreSQL: `COPY`; secondary indexes dropped during the load and
+built after, as bench/sla.py does). `--reuse` with `--database-url` times a database an earlier `--keep` run loaded. Each conversation: a `conversation.created` event, one customer
 and (85 %) one agent message, for assigned ones a `conversation.assigned` event, for resolved ones the status
 events (10 % of them reopened and resolved again) with the `ConversationFacts` row the projector would write, a survey (30 % of resolved answered), 0-2 tags and 1-2 SLA
 targets (15 % breached); after the load the report rows (`ReportRow`) are rebuilt from them by the backfill
@@ -97,18 +98,22 @@ class Loader:
             extra = tuple(field.get_default() for field in defaults)
             rows = [row + extra for row in rows]
             columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-            sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
             converters = [converter(field, connection.vendor) for field in fields]
-            self.cursor.executemany(
-                sql,
-                [
-                    tuple(
-                        value if convert is None or value is None else convert(value)
-                        for convert, value in zip(converters, row)
-                    )
-                    for row in rows
-                ],
+            prepared = (
+                tuple(
+                    value if convert is None or value is None else convert(value)
+                    for convert, value in zip(converters, row)
+                )
+                for row in rows
             )
+            if connection.vendor == "postgresql":
+                # COPY: several times faster than INSERTs of the same rows.
+                with self.cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
+                    for row in prepared:
+                        copy.write_row(row)
+            else:
+                sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+                self.cursor.executemany(sql, list(prepared))
             self.counts[model.__name__] = self.counts.get(model.__name__, 0) + len(rows)
 
 
@@ -148,8 +153,15 @@ def people():
     return Contact.objects.create(name="Bench contact").pk, agents, teams, tags
 
 
-def load(size: int, now: dt.datetime) -> tuple[float, dict]:
-    """Load `size` conversations and everything around them; returns seconds and row counts."""
+def load(size: int, now: dt.datetime) -> tuple[dict[str, float], dict]:
+    """Load `size` conversations and everything around them; returns the seconds of each phase (rows, indexes,
+    report rows, statistics) and row counts.
+
+    PostgreSQL: rows by COPY into tables without their secondary indexes, with foreign-key and trigger checks off for
+    the load (`session_replication_role = replica`; the rows are consistent by construction and the report rows'
+    trigger-kept counts are rebuilt after); indexes built once after, then `rows_rebuild` as the backfill migration
+    runs it (foreign keys checked), then VACUUM ANALYZE (what autovacuum does to inserted tables: statistics and the
+    visibility map that index-only scans need)."""
     from django.db import connection, transaction
 
     from conversations.models import Conversation, Event, Message, Survey
@@ -159,8 +171,12 @@ def load(size: int, now: dt.datetime) -> tuple[float, dict]:
     contact, agents, teams, tags = people()
     through = Conversation.tags.through
     rng = random.Random(22)
+    phases: dict[str, float] = {}
     started = time.perf_counter()
+    postgres = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("SET LOCAL session_replication_role = replica")
         dropped = drop_indexes(cursor)
         loader = Loader(cursor, Conversation)
         with connection.cursor() as id_cursor:
@@ -180,34 +196,67 @@ def load(size: int, now: dt.datetime) -> tuple[float, dict]:
                 (Conversation, Event, Message, Survey, SlaTarget, ConversationFacts),
             )
         loader.flush()
-        # The tables the report rows are computed from get their indexes back first: without them each row's
-        # correlated subqueries (SLA targets, surveys) would scan a whole table, quadratic in the size.
-        restore_indexes(cursor, [statement for statement in dropped if not _report_rows_index(statement)])
-        dropped = [statement for statement in dropped if _report_rows_index(statement)]
+        phases["rows"] = time.perf_counter() - started
+        if postgres:
+            cursor.execute("SET LOCAL session_replication_role = origin")
+        # The tables rows_rebuild reads need their indexes first (its subqueries look targets and surveys up by
+        # conversation: without them, quadratic in the size); the report and tag rows' own are built after it (on
+        # PostgreSQL rows_rebuild drops and builds the report rows' itself).
+        own = [statement for statement in dropped if _report_rows_index(statement)]
+        mark = time.perf_counter()
+        restore_indexes(cursor, [statement for statement in dropped if statement not in own])
+        phases["indexes"] = time.perf_counter() - mark
         # The report rows (reports.rows) from what was loaded: the statement of the backfill migration.
         from reports.rows import rows_rebuild
 
+        mark = time.perf_counter()
         loader.counts["ReportRow"] = rows_rebuild()
         from reports.models import ReportTagRow
 
         loader.counts["ReportTagRow"] = ReportTagRow.objects.count()
-        restore_indexes(cursor, dropped)
+        restore_indexes(cursor, own)
+        phases["rebuild"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    return time.perf_counter() - started, loader.counts
+        cursor.execute("VACUUM ANALYZE" if postgres else "ANALYZE")
+    phases["analyze"] = time.perf_counter() - mark
+    phases["total"] = time.perf_counter() - started
+    return phases, loader.counts
+
+
+LOADED_TABLES = (
+    "conversations_conversation",
+    "conversations_event",
+    "conversations_message",
+    "conversations_survey",
+    "conversations_conversation_tags",
+    "sla_slatarget",
+    "reports_conversationfacts",
+    "reports_reportrow",
+    "reports_reporttagrow",
+)
 
 
 def drop_indexes(cursor) -> list[str]:
-    """SQLite: building indexes once after the load is several times faster than row by row."""
+    """Building indexes once after the load is several times faster than row by row. SQLite: every non-unique index
+    of the loaded tables. PostgreSQL: those not backing a constraint (primary keys and unique constraints stay),
+    except the report rows' (rows_rebuild drops and builds those itself)."""
     from django.db import connection
 
-    if connection.vendor != "sqlite":
-        return []
+    if connection.vendor == "postgresql":
+        tables = [table for table in LOADED_TABLES if table != "reports_reportrow"]  # rows_rebuild builds those
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+            "AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+            [tables],
+        )
+        found = cursor.fetchall()
+        for name, _ in found:
+            cursor.execute(f'DROP INDEX "{name}"')
+        return [definition for _, definition in found]
     cursor.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
-        "('conversations_conversation', 'conversations_event', 'conversations_message', "
-        "'conversations_survey', 'conversations_conversation_tags', 'sla_slatarget', "
-        "'reports_conversationfacts', 'reports_reportrow', 'reports_reporttagrow')"
+        f"({', '.join(repr(table) for table in LOADED_TABLES)})"
     )
     statements = [row[0] for row in cursor.fetchall() if "UNIQUE" not in row[0].upper()]
     for statement in statements:
@@ -216,8 +265,9 @@ def drop_indexes(cursor) -> list[str]:
 
 
 def _report_rows_index(statement: str) -> bool:
-    """An index of the report rows (and tag rows), built after the rebuild fills them."""
-    return '"reports_report' in statement
+    """An index of the report rows (and tag rows), built after the rebuild fills them (SQLite quotes the table's
+    name, PostgreSQL's definitions name it `public.reports_…`)."""
+    return "reports_report" in statement.split(" ON ")[-1]
 
 
 def restore_indexes(cursor, statements: list[str]) -> None:
@@ -427,6 +477,34 @@ def time_export(period) -> tuple[int, float, int]:
     return rows, seconds, max(peak[0], rss_bytes()) - baseline
 
 
+# The bench cluster's settings on top of tests.infra's throwaway ones (fsync and synchronous_commit off): memory for
+# the index builds after the load, fewer checkpoints during it. The report's queries run with the server defaults
+# otherwise (work_mem 4 MB, two parallel workers per gather), as an operator's untuned server would.
+BENCH_PG_SETTINGS = {
+    "shared_buffers": "512MB",
+    "maintenance_work_mem": "512MB",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "30min",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "autovacuum": "off",
+}
+
+
+def start_bench_postgres():
+    """A throwaway PostgreSQL cluster on a free loopback port (tests.infra.servers, as pgrun starts it) with
+    BENCH_PG_SETTINGS; the caller stops it (which deletes its directory)."""
+    from tests.infra.servers import start_postgres
+
+    cluster = start_postgres()
+    with open(cluster.root / "data" / "postgresql.conf", "a") as conf:
+        conf.write("\n# bench/reports.py\n")
+        conf.writelines(f"{key} = {value}\n" for key, value in BENCH_PG_SETTINGS.items())
+    cluster.halt()
+    cluster.resume()
+    return cluster
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     quick = os.environ.get("BENCH_QUICK") == "1"
@@ -436,61 +514,106 @@ def main() -> None:
         default=QUICK_SIZE if quick else DEFAULT_SIZE,
         help=f"conversations to build (default {DEFAULT_SIZE:,}; {QUICK_SIZE:,} with BENCH_QUICK=1)",
     )
-    parser.add_argument("--database-url", help="use this (throwaway!) database instead of a temp SQLite file")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--database-url", help="use this (throwaway!) database instead of a temp SQLite file")
+    target.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway PostgreSQL cluster on a free loopback port (as tests.infra.pgrun does) and use it",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="with --postgres: leave the cluster running after the bench and print its URL (stop it with "
+        "pg_ctl -D <dir>/data stop, then delete <dir>)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --database-url: time a database an earlier run loaded (--keep) instead of loading one",
+    )
     args = parser.parse_args()
+    if args.reuse and not args.database_url:
+        parser.error("--reuse needs --database-url")
     workdir = Path(tempfile.mkdtemp(prefix="reports-bench-"))
+    cluster = start_bench_postgres() if args.postgres else None
     try:
-        configure_django(workdir, args.database_url)
-        from common import Report, load_note
-        from django.core.management import call_command
-        from django.db import connection
-
-        from reports.periods import Period
-
-        call_command("migrate", verbosity=0)
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        seconds, counts = load(args.size, now)
-        print(f"loaded {args.size:,} conversations in {seconds:.1f} s: {json.dumps(counts)}", flush=True)
-        zone = zoneinfo.ZoneInfo("Europe/Berlin")
-        today = now.astimezone(zone).date()
-        period = Period(since=today - dt.timedelta(days=DAYS), until=today, zone=zone)
-        report = Report(
-            f"Conversation reports over {args.size:,} conversations ({connection.vendor})",
-            setup=f"{json.dumps(counts)}; period {period.since}..{period.until} Europe/Berlin; {load_note()}",
-        )
-        timings = time_groupings(period)
-        for group_by, value in timings.items():
-            report.figure(f"group_by={group_by} (p50 of {ROUNDS})", f"{value:.3f} s")
-        # A support lead's Monday: last week, a seventh of the period (the creation-date index serves it).
-        week = Period(since=today - dt.timedelta(days=6), until=today, zone=zone)
-        for group_by, value in time_groupings(week, label="last 7 days: ").items():
-            report.figure(f"last 7 days, group_by={group_by} (p50 of {ROUNDS})", f"{value:.3f} s")
-        rows, export_seconds, growth = time_export(period)
-        report.figure(
-            "CSV export",
-            f"{rows:,} rows in {export_seconds:.1f} s = {rows / export_seconds:,.0f} rows/s, "
-            f"peak RSS growth {growth / 2**20:.1f} MB",
-        )
-        limit = 1.0 if connection.vendor == "postgresql" else 2.0
-        report.ratio(
-            "slowest grouping, s",
-            max(timings.values()),
-            f"<= {limit}",
-            note=f"target at 1,000,000 conversations; measured at {args.size:,}",
-        )
-        report.ratio("CSV seconds per 100k rows", export_seconds * 100_000 / max(rows, 1), "<= 30")
-        report.ratio("CSV peak RSS growth, MB", growth / 2**20, "<= 50")
-        report.raw = {
-            "size": args.size,
-            "timings": timings,
-            "csv_rows": rows,
-            "csv_seconds": export_seconds,
-            "rss_growth_bytes": growth,
-            "vendor": connection.vendor,
-        }
-        report.save("reports")
+        configure_django(workdir, cluster.url if cluster else args.database_url)
+        run(args)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if cluster and args.keep:
+            print(f"cluster kept: DATABASE_URL={cluster.url} (directory {cluster.root})", flush=True)
+        elif cluster:
+            cluster.stop()
+
+
+def run(args) -> None:
+    from common import Report, load_note
+    from django.core.management import call_command
+    from django.db import connection
+
+    from reports.models import ReportRow
+    from reports.periods import Period
+
+    if args.reuse:
+        # The newest report row's moment is within a minute of the earlier run's `now` (created = now - 1..N minutes).
+        newest = ReportRow.objects.order_by("-created_at").values_list("created_at", flat=True).first()
+        now = (newest + dt.timedelta(minutes=1)).replace(microsecond=0)
+        size = ReportRow.objects.count()
+        counts = {"ReportRow": size}
+        print(f"reusing {size:,} loaded conversations (now = {now.isoformat()})", flush=True)
+    else:
+        size = args.size
+        call_command("migrate", verbosity=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        phases, counts = load(size, now)
+        print(
+            f"loaded {size:,} conversations in {phases['total']:.1f} s "
+            f"({', '.join(f'{name} {value:.1f} s' for name, value in phases.items() if name != 'total')}): "
+            f"{json.dumps(counts)}",
+            flush=True,
+        )
+    zone = zoneinfo.ZoneInfo("Europe/Berlin")
+    today = now.astimezone(zone).date()
+    period = Period(since=today - dt.timedelta(days=DAYS), until=today, zone=zone)
+    report = Report(
+        f"Conversation reports over {size:,} conversations ({connection.vendor})",
+        setup=f"{json.dumps(counts)}; period {period.since}..{period.until} Europe/Berlin; {load_note()}",
+    )
+    if not args.reuse:
+        report.figure("load", ", ".join(f"{name} {value:.1f} s" for name, value in phases.items()))
+    timings = time_groupings(period)
+    for group_by, value in timings.items():
+        report.figure(f"group_by={group_by} (p50 of {ROUNDS})", f"{value:.3f} s")
+    # A support lead's Monday: last week, a seventh of the period (the creation-date index serves it).
+    week = Period(since=today - dt.timedelta(days=6), until=today, zone=zone)
+    for group_by, value in time_groupings(week, label="last 7 days: ").items():
+        report.figure(f"last 7 days, group_by={group_by} (p50 of {ROUNDS})", f"{value:.3f} s")
+    rows, export_seconds, growth = time_export(period)
+    report.figure(
+        "CSV export",
+        f"{rows:,} rows in {export_seconds:.1f} s = {rows / export_seconds:,.0f} rows/s, "
+        f"peak RSS growth {growth / 2**20:.1f} MB",
+    )
+    limit = 1.0 if connection.vendor == "postgresql" else 2.0
+    report.ratio(
+        "slowest grouping, s",
+        max(timings.values()),
+        f"<= {limit}",
+        note=f"target at 1,000,000 conversations; measured at {size:,}",
+    )
+    report.ratio("CSV seconds per 100k rows", export_seconds * 100_000 / max(rows, 1), "<= 30")
+    report.ratio("CSV peak RSS growth, MB", growth / 2**20, "<= 50")
+    report.raw = {
+        "size": size,
+        "timings": timings,
+        "csv_rows": rows,
+        "csv_seconds": export_seconds,
+        "rss_growth_bytes": growth,
+        "vendor": connection.vendor,
+    }
+    report.save("reports")
 
 
 if __name__ == "__main__":

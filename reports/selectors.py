@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, DateTimeField, F, Func, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import RowNumber
 
@@ -28,6 +29,7 @@ from reports.facts import PercentilesCont
 from reports.groupings import GROUPINGS, Grouping, LocalDate, key_text, keyed
 from reports.models import ReportRow
 from reports.periods import Period, local_midnight
+from reports.pgwalks import walk_minutes_batched
 from reports.walks import COLUMNS as ROW_COLUMNS
 from reports.walks import rows_in, walk_minutes, walk_scope
 
@@ -41,6 +43,16 @@ PERCENTILES = (0.5, 0.9)
 SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5 (counted per report row: reports.rows)
 CSAT_COUNTS = ("answered", "score_sum", "satisfied", "commented")  # summed from ReportRow.csat_<name>
 COMMENTS_PER_GROUP = 5  # the latest CSAT comments shown per group (their count is `commented`)
+# What a one-per-conversation grouping's total sums from its groups: the counts and each figure's count of values.
+COUNTED_WITH_VALUES = (
+    "created",
+    "resolved",
+    "reopened",
+    "targets",
+    "breached",
+    *CSAT_COUNTS,
+    *(f"n_{figure}" for figure in MINUTE_FIGURES),
+)
 
 
 def conversations_in(period: Period) -> QuerySet:
@@ -63,10 +75,13 @@ def _row_key(grouping: Grouping | None, period: Period):
     return grouping.key("conversation__", period)
 
 
-def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[QuerySet, dict[Any, dict]]:
+def _conversation_counts(
+    period: Period, grouping: Grouping | None, sort: bool | None = None
+) -> tuple[QuerySet, dict[Any, dict]]:
     """The period's report rows keyed by the grouping (with their minute figures as `r_<figure>`) and the grouped
-    counts, with each figure's count of values (`n_<figure>`); on PostgreSQL the percentiles too (percentile_cont
-    in the same query)."""
+    counts, with each figure's count of values (`n_<figure>`); with `sort` (default: on PostgreSQL) the percentiles
+    instead (percentile_cont in the same query)."""
+    sort = _uses_percentile_cont() if sort is None else sort
     facts = (
         rows_in(period, grouping and grouping.name)
         .annotate(r_key=_row_key(grouping, period), **{f"r_{figure}": F(figure) for figure in MINUTE_FIGURES})
@@ -81,7 +96,7 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
         "breached": Sum("sla_breached", default=0),
         **{name: Sum(f"csat_{name}", default=0) for name in CSAT_COUNTS},
     }
-    if _uses_percentile_cont():
+    if sort:
         for figure in MINUTE_FIGURES:
             aggregates[f"{figure}_points"] = PercentilesCont(f"r_{figure}", PERCENTILES)
     else:
@@ -89,12 +104,32 @@ def _conversation_counts(period: Period, grouping: Grouping | None) -> tuple[Que
     if grouping is not None and grouping.name == "day" and not _uses_percentile_cont():
         rows = _daily_counts(period, aggregates)
     else:
-        rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
-    if _uses_percentile_cont():
+        with _hashed_groups(grouping is not None and grouping.name == "day" and not sort):
+            rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
+    if sort:
         for row in rows.values():
             for figure in MINUTE_FIGURES:
                 row[f"{figure}_median"], row[f"{figure}_p90"] = row.pop(f"{figure}_points") or (None, None)
     return facts, rows
+
+
+@contextmanager
+def _hashed_groups(active: bool) -> Iterator[None]:
+    """PostgreSQL, counts per local day: the planner estimates the local dates of a million rows from the distinct
+    creation moments (some 100,000 groups where a 90-day period has 91) and sorts every row to group them (spilling
+    to disk at the default work_mem); with `enable_sort` off for this query it hashes them (partial aggregates in
+    parallel workers, kilobytes of memory): 0.85 s instead of 1.7-2.0 s at 1,000,000 rows on the bench's machine."""
+    if not active:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_sort'), set_config('enable_sort', 'off', true)")
+        previous = cursor.fetchone()[0]
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_sort', %s, true)", [previous])
 
 
 def _daily_counts(period: Period, aggregates: dict) -> dict[Any, dict]:
@@ -130,22 +165,12 @@ def _daily_counts(period: Period, aggregates: dict) -> dict[Any, dict]:
 def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
     """The conversation figures per group and in total (the total keyed 0). Without percentile_cont (SQLite) the
     percentiles are index walks (`reports.walks`); a grouping that may count a conversation in several groups (tag)
-    counts its total over the report rows."""
-    _, rows = _conversation_counts(period, grouping)
+    counts its total over the report rows. PostgreSQL: `_postgres_figures`."""
     if _uses_percentile_cont():
-        total = _conversation_counts(period, None)[1]
-        return _named(grouping, rows), total.get(0) or dict(EMPTY_COUNTS)
+        return _postgres_figures(period, grouping)
+    _, rows = _conversation_counts(period, grouping)
     if grouping.one_per_conversation:
-        counted = (
-            "created",
-            "resolved",
-            "reopened",
-            "targets",
-            "breached",
-            *CSAT_COUNTS,
-            *(f"n_{figure}" for figure in MINUTE_FIGURES),
-        )
-        total = {0: _summed(rows.values(), counted)} if rows else {}
+        total = {0: _summed(rows.values(), COUNTED_WITH_VALUES)} if rows else {}
     else:
         total = _conversation_counts(period, None)[1]
     scope = walk_scope(total[0]["created"]) if total else "range"
@@ -160,6 +185,30 @@ def _named(grouping: Grouping, rows: dict[Any, dict]) -> dict[Any, dict]:
         return rows
     names = dict(Tag.objects.filter(pk__in=[key for key in rows if key is not None]).values_list("pk", "name"))
     return {None if key is None else names[key]: row for key, row in rows.items() if key is None or key in names}
+
+
+def _postgres_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
+    """PostgreSQL: percentile_cont in the grouped queries over a narrow period (its sorts are small); over a wide one
+    (`walk_scope`: at least a quarter of the rows) index walks as on SQLite (`reports.walks`), which read about 0.6
+    of each figure's values in index order where percentile_cont sorts all of them, for the total and every grouping
+    but tag (whose groups keep percentile_cont over the tag rows: the batched walks read the report rows' indexes).
+    Same figures either way (both interpolate linearly)."""
+    scope = walk_scope(0, period)
+    if scope == "range":
+        rows = _conversation_counts(period, grouping)[1]
+        total = _conversation_counts(period, None)[1]
+        return _named(grouping, rows), total.get(0) or dict(EMPTY_COUNTS)
+    walked = grouping.name != "tag"
+    rows = _conversation_counts(period, grouping, sort=not walked)[1]
+    if grouping.one_per_conversation:
+        total = {0: _summed(rows.values(), COUNTED_WITH_VALUES)} if rows else {}
+    else:
+        total = _conversation_counts(period, None, sort=False)[1]
+    targets: list[tuple[str | None, dict]] = [(None, total)]
+    if walked:
+        targets.append((grouping.name, rows))
+    walk_minutes_batched(period, targets, MINUTE_FIGURES, scope)
+    return _named(grouping, rows), total.get(0) or dict(EMPTY_COUNTS)
 
 
 class Unindexed(Func):
@@ -194,20 +243,47 @@ def _latest(comments: Iterable[dict]) -> list[dict]:
     return (dated + [row for row in by_survey if not row["moment"]])[:COMMENTS_PER_GROUP]
 
 
-def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[dict]]:
-    """The latest COMMENTS_PER_GROUP comments of each group (newest first), in one window query."""
+COMMENT_FIELDS = ("r_key", "r_rank", "pk", "conversation_id", "score", "comment", "answered_at")
+
+
+def _comment_rows(period: Period, grouping: Grouping | None) -> Iterable[dict]:
+    """The commented answered surveys ranked within their group (newest first), the first COMMENTS_PER_GROUP of each."""
+    if _uses_percentile_cont() and (grouping is None or grouping.name in ROW_COLUMNS or grouping.name == "day"):
+        return _comment_rows_by_report_row(period, grouping)
     surveys = keyed(_answered_surveys(period).exclude(comment=""), grouping, period, prefix="conversation__")
     latest = surveys.annotate(
         r_rank=Window(
             RowNumber(), partition_by=[F("r_key")], order_by=[F("answered_at").desc(nulls_last=True), F("pk").desc()]
         )
     )
+    return latest.filter(r_rank__lte=COMMENTS_PER_GROUP).values(*COMMENT_FIELDS).order_by()
+
+
+def _comment_rows_by_report_row(period: Period, grouping: Grouping | None) -> list[dict]:
+    """PostgreSQL: the same rows with the period and the group key read from the report rows that have a comment
+    (`csat_commented`), joined to their surveys, rather than from every conversation of the period joined to its
+    facts (at 1,000,000 conversations the latter read the whole conversation table: 0.8 s)."""
+    commented = (
+        rows_in(period).filter(csat_commented__gt=0).annotate(r_key=_row_key(grouping, period)).values("pk", "r_key")
+    )
+    rows_sql, params = commented.query.sql_with_params()
+    quote = connection.ops.quote_name
+    survey = quote(Survey._meta.db_table)
+    sql = (
+        f"SELECT * FROM (SELECT r.r_key, ROW_NUMBER() OVER (PARTITION BY r.r_key ORDER BY s.answered_at DESC NULLS "
+        f"LAST, s.id DESC) AS r_rank, s.id, s.conversation_id, s.score, s.comment, s.answered_at FROM {survey} s "
+        f"JOIN ({rows_sql}) r(r_conversation, r_key) ON s.conversation_id = r.r_conversation "
+        f"WHERE s.score IS NOT NULL AND s.comment <> '') ranked WHERE r_rank <= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, COMMENTS_PER_GROUP])
+        return [dict(zip(COMMENT_FIELDS, found)) for found in cursor.fetchall()]
+
+
+def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[dict]]:
+    """The latest COMMENTS_PER_GROUP comments of each group (newest first), in one window query."""
     found: dict[Any, list[dict]] = defaultdict(list)
-    for row in (
-        latest.filter(r_rank__lte=COMMENTS_PER_GROUP)
-        .values("r_key", "r_rank", "pk", "conversation_id", "score", "comment", "answered_at")
-        .order_by()
-    ):
+    for row in _comment_rows(period, grouping):
         found[row["r_key"]].append(row)
     return {
         key: [
@@ -288,10 +364,30 @@ EMPTY_COUNTS = {
 }
 
 
+@contextmanager
+def _report_transaction() -> Iterator[None]:
+    """PostgreSQL: the report's queries in one transaction without JIT compilation: the planner's costs at a million
+    rows cross `jit_above_cost`, and compiling took 0.13-0.4 s per statement for nothing (`SET LOCAL`: until the end
+    of the transaction, the caller's if any). When it is the outermost transaction, REPEATABLE READ: one snapshot
+    for the counts and the walks, so a conversation created meanwhile cannot shift the positions the walks read
+    (they are computed from the counts)."""
+    if not _uses_percentile_cont():
+        yield
+        return
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if outermost:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SELECT set_config('jit', 'off', true)")
+        yield
+
+
 def conversation_report(*, period: Period, group_by: str) -> dict:
     """`{"rows": [{"key", "label", <figures>}...], "total": {<figures>}}` for conversations created in `period`."""
     grouping = GROUPINGS[group_by]
-    per_group, total = _figures(period, grouping)
+    with _report_transaction():
+        per_group, total = _figures(period, grouping)
     labels = grouping.labels(per_group.keys())
     rows = [
         {"key": key_text(key), "label": grouping.none_label if key is None else labels.get(key, f"#{key}"), **figures}

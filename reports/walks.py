@@ -13,6 +13,7 @@ one ordered arm per UTC date (index `(created_day, value, created_at)`), merged 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,6 +32,10 @@ INDEX_FIGURES = dict(ROW_FIGURES)
 # A period holding at least this share of all rows is walked in value order even where SQLite's planner would rather
 # read the period's range and sort it (it does not know the range holds most of the table).
 WIDE_SHARE = 0.25
+# PostgreSQL: below this many rows in the period percentile_cont's sorts are cheaper than the walks (at 3,000
+# conversations a 90-day `day` report took 0.05 s sorted and 0.16 s walked; at 100,000 0.5-0.9 s sorted, 0.2-0.3 s
+# walked).
+WALK_MIN_ROWS = 20_000
 
 
 def rows_of(grouping_name: str | None) -> QuerySet:
@@ -76,7 +81,7 @@ def _fetcher(arms: list[QuerySet], figure: str, index: str | None) -> Callable[[
     def fetch(descending: bool, offset: int) -> list[float]:
         values = [arm.filter(**{f"{figure}__isnull": False}).values_list(figure, flat=True) for arm in arms]
         walk = values[0].order_by(F(figure).desc() if descending else F(figure).asc())[offset : offset + 2]
-        if index is None:
+        if index is None or connection.vendor != "sqlite":  # PostgreSQL's planner picks the index itself
             return list(walk)
         return _indexed(walk, index)
 
@@ -93,16 +98,44 @@ def _indexed(queryset: QuerySet, index: str) -> list[float]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def walk_scope(created: int) -> str:
+def walk_scope(created: int, period: Period | None = None) -> str:
     """How to walk a period of `created` rows: "range" (narrow: the planner reads the period's range and sorts it),
     "wide" (walk the value index, filtering the period) or "all" (the period holds every row: walk the value index
     without testing each entry's creation moment, which is most of a walk's cost)."""
+    if connection.vendor == "postgresql" and period is not None:
+        return postgres_scope(period)
     if connection.vendor != "sqlite":
         return "range"
     everything = ReportRow.objects.count()
     if created >= everything:
         return "all"
     return "wide" if created >= WIDE_SHARE * everything else "range"
+
+
+def postgres_scope(period: Period) -> str:
+    """PostgreSQL: "range" when the period holds fewer than WALK_MIN_ROWS rows by the planner's estimate (sorting a
+    few thousand values costs less than a statement of walks); else "all" when no row was created outside the
+    period (the first and last creation moments, two index probes), "wide" when it holds at least WIDE_SHARE of the
+    rows by the estimates, else "range". The estimates only choose the faster way: walks and percentile_cont give
+    the same figures."""
+    table = connection.ops.quote_name(ReportRow._meta.db_table)
+    with connection.cursor() as cursor:
+        # The planner's estimate of the period's rows, from the statistics of created_at.
+        cursor.execute(
+            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table} WHERE created_at >= %s AND created_at < %s",
+            [period.start, period.end],
+        )
+        plan = cursor.fetchone()[0]
+        estimated = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"]
+        if estimated < WALK_MIN_ROWS:
+            return "range"
+        cursor.execute(f"SELECT MIN(created_at), MAX(created_at) FROM {table}")
+        first, last = cursor.fetchone()
+        if first is None or (period.start <= first and last < period.end):
+            return "all"
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [ReportRow._meta.db_table])
+        everything = max(cursor.fetchone()[0], 1)
+    return "wide" if estimated >= WIDE_SHARE * everything else "range"
 
 
 def _day_arms(period: Period, day: dt.date) -> list[tuple]:

@@ -14,14 +14,17 @@ from collections import defaultdict
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from conversations import services
 from conversations.models import Conversation, Tag, Team
 from conversations.roles import AGENTS_GROUP
+from reports import selectors, walks
 from reports.models import TAG_ROW_COLUMNS, ReportRow, ReportTagRow
 from reports.periods import Period
 from reports.rows import COLUMNS, rows_rebuild
 from reports.selectors import conversation_report
+from reports.walks import walk_scope
 from sla.policies import sla_policy_save
 from tests.reports import reference_selectors
 from tests.support.people import make_user
@@ -253,3 +256,44 @@ def test_tag_rows_follow_every_change_of_tags_and_rows(generated, frozen):
     kept = _tag_rows()
     rows_rebuild()
     assert _tag_rows() == kept
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("scope", ["wide", "range"])
+def test_postgresql_walks_and_sorts_equal_the_plain_computation(generated, monkeypatch, scope):
+    """PostgreSQL reads percentiles by index walks over a wide period (reports.pgwalks: keyed groups, local days
+    across two UTC dates, the Kolkata half-hour offset and the DST day) and by percentile_cont over a narrow one;
+    forced either way for every period, both give the plain computation's report."""
+    monkeypatch.setattr(selectors, "walk_scope", lambda created, period=None: scope)
+    for period in _zones_and_periods():
+        for group_by in GROUPINGS:
+            new = conversation_report(period=period, group_by=group_by)
+            plain = reference_selectors.conversation_report(period=period, group_by=group_by)
+            assert json.dumps(new, sort_keys=True, default=str) == json.dumps(plain, sort_keys=True, default=str), (
+                scope,
+                period,
+                group_by,
+            )
+
+
+@pytest.mark.postgres
+def test_postgresql_walks_skip_the_creation_bounds_only_when_the_period_holds_every_row(generated, monkeypatch):
+    whole = next(_zones_and_periods())
+    assert walk_scope(0, whole) == "range"  # forty conversations: sorted, not walked
+    monkeypatch.setattr(walks, "WALK_MIN_ROWS", 0)
+    assert walk_scope(0, whole) == "all"
+    one_day = Period(since=dt.date(2026, 10, 25), until=dt.date(2026, 10, 25), zone=zoneinfo.ZoneInfo("UTC"))
+    assert walk_scope(0, one_day) in ("wide", "range")
+
+
+@pytest.mark.postgres
+def test_the_rebuild_on_postgresql_builds_the_indexes_it_dropped(generated):
+    def indexes():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [ReportRow._meta.db_table])
+            return sorted(row[0] for row in cursor.fetchall())
+
+    before = indexes()
+    assert len(before) > 20
+    assert rows_rebuild() == 39
+    assert indexes() == before
