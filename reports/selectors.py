@@ -248,7 +248,8 @@ COMMENT_FIELDS = ("r_key", "r_rank", "pk", "conversation_id", "score", "comment"
 
 def _comment_rows(period: Period, grouping: Grouping | None) -> Iterable[dict]:
     """The commented answered surveys ranked within their group (newest first), the first COMMENTS_PER_GROUP of each."""
-    if _uses_percentile_cont() and (grouping is None or grouping.name in ROW_COLUMNS or grouping.name == "day"):
+    # Not for tag: its comments are keyed by the tag's name, as the reference computation keys them.
+    if _uses_percentile_cont() and (grouping is None or grouping.name in ("day", "agent", "team", "channel")):
         return _comment_rows_by_report_row(period, grouping)
     surveys = keyed(_answered_surveys(period).exclude(comment=""), grouping, period, prefix="conversation__")
     latest = surveys.annotate(
