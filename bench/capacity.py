@@ -18,14 +18,13 @@
    per batch (the probe around the dispatcher). The model's message capacity for this machine is printed beside
    the measured capacity.
 3. **Validation on PostgreSQL + Redis** (throwaway servers, tests/infra/servers.py): after one message to every
-   conversation (the first runs on a conversation do work later ones find done) and ANALYZE, backlogs of 100
-   messages (one batch, so one drainer) drained by one warm qcluster of 4 unniced workers (started and warmed
-   once, frozen with the cgroup v1 freezer while each backlog is posted, so no start-up falls inside a window): one
-   uncapped (the costs), then, per cap of 0.1 / 0.5 / 1 / 1.5 cores (cgroup v1 `cpu.cfs_quota_us`; 0.1 binds even
-   on a loaded machine), three drains whose tier is capped and uncapped in alternate 0.5-s slices (after a lead-in). The capped slices
-   are predicted (utilisation law, model) from the uncapped slices of the same drain — the CPU a run costs drifts by
-   tens of percent within minutes with the machine's other work — and each cap is judged by the median of its
-   drains. Then a workflow whose step calls a
+   conversation (the first runs on a conversation do work later ones find done) and ANALYZE, backlogs of 300
+   messages (3 batches, so up to 3 drainers) drained by one warm qcluster of 4 unniced workers, uncapped and limited
+   to 0.1 / 0.5 / 1 / 1.5 cores (cgroup v1 `cpu.cfs_quota_us`; 0.1 is a cap that binds even on a loaded machine) in
+   alternation — uncapped, cap, uncapped, cap, ..., uncapped, twice over — each cap predicted from the costs of the
+   uncapped drains just before and after it (the CPU a run costs drifts with the machine's other work within
+   minutes) and judged by the median of its rounds. The qcluster is started and warmed once and frozen (cgroup v1
+   freezer) while each backlog is posted, so no start-up falls inside a timed window. Then a workflow whose step calls a
    loopback sink answering in 20–50 ms, drained by 4, 8 and 16 workers on the 2 cores, against the model (a drain
    claims ENGINE_BATCH events and runs them one by one, so a backlog gets ceil(events / batch) drainers), with the
    lost claims counted; then the model's table for 1–16 cores and 1–8 qclusters. docs/operations.md ("How far it
@@ -83,9 +82,9 @@ class Sizes:
     step_seconds: float = 5.0
     steps: tuple[float, ...] = (0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 1.0)
     busy_messages: int = 200
-    limit_messages: int = 100  # messages per drain of the caps (300 runs, one batch: one drainer)
+    limit_messages: int = 300  # messages per core-limit round (900 runs, 3 batches: up to 3 drainers)
     limits: tuple[float, ...] = (0.1, 0.5, 1.0, 1.5)  # 0.1: a cap that binds even on a loaded machine
-    limit_passes: int = 3  # drains per cap (each capped and uncapped in alternate slices)
+    limit_passes: int = 2  # each cap measured this many times, every time between two uncapped drains
     latency_messages: int = 150  # one remote-call run each
     latency_workers: tuple[int, ...] = (4, 8, 16)
     drain_timeout: float = 120
@@ -560,113 +559,6 @@ def measure_warm_drain(system: System, messages: int, *, cores: float | None = N
 
 
 @dataclass
-class Toggled:
-    """One drain whose worker tier was capped and uncapped in alternate slices: each side's runs, time and CPU."""
-
-    cores: float
-    load: float
-    slices: int
-    capped: dict  # runs, seconds, cpu, db_cpu
-    uncapped: dict
-    whole: Drained
-
-    @staticmethod
-    def _side(side: dict) -> tuple[float, float, float]:
-        """(runs/s, worker CPU per run, database CPU per run) of one side."""
-        runs = max(side["runs"], 1)
-        return side["runs"] / side["seconds"] if side["seconds"] else 0.0, side["cpu"] / runs, side["db_cpu"] / runs
-
-    @property
-    def capped_figures(self) -> tuple[float, float, float]:
-        return self._side(self.capped)
-
-    @property
-    def uncapped_figures(self) -> tuple[float, float, float]:
-        return self._side(self.uncapped)
-
-
-def measure_toggled_drain(
-    system: System,
-    messages: int,
-    cores: float,
-    *,
-    db: Tier | None = None,
-    slice_s: float = 0.5,
-    start_capped: bool = True,
-    lead_in: float = 0.15,
-) -> Toggled:
-    """A backlog drained by the warm qcluster (frozen while it is posted, as `measure_warm_drain`) whose worker tier
-    is capped at `cores` and uncapped in alternate `slice_s` slices until every run finished. Each side's runs
-    (finished inside its slices, from the database), time and CPU (read at every switch) are summed over its whole
-    slices, so both sides share the same seconds of the machine's other work. The slices begin once `lead_in` of the
-    runs finished (uncapped until then, counted on neither side): a drain's start is not like the rest — the first
-    event's runs, then the read-and-match of the whole batch at once, and the wake-ups the other workers handle —
-    and would land on whichever side comes first. `start_capped` alternates between drains for the same reason."""
-    watermark = system.watermark()
-    load = os.getloadavg()[0]
-    system.worker.freeze(True)
-    switches: list[tuple[float, bool, float, float]] = []
-    try:
-        system.post_closed(messages)
-        settle()
-        before = read_counters(system.probes, "worker")
-        with CpuTrace(system.worker, db) as trace:
-            system.worker.freeze(False)
-            capped = not start_capped
-            deadline = time.monotonic() + system.sizes.drain_timeout
-            while time.monotonic() < deadline:
-                state = system.runs_state(watermark, RUNS * messages, 0)
-                if state["finished"] >= lead_in * RUNS * messages:
-                    break
-                time.sleep(0.02)
-            while time.monotonic() < deadline:
-                capped = not capped
-                # The tiers' CPU read at the switch itself: a slice is too short for the trace's 0.1-s samples.
-                switches.append((time.time(), capped, system.worker.cpu(), db.cpu() if db else 0.0))
-                system.worker.limit(cores if capped else None)
-                time.sleep(slice_s)
-                state = system.runs_state(watermark, RUNS * messages, 0)
-                if state["finished"] >= RUNS * messages and state["runs"] == state["finished"]:
-                    break
-            settle(0.3)
-    finally:
-        system.worker.freeze(False)
-        system.worker.limit(None)
-    settle()
-    after = read_counters(system.probes, "worker")
-    if state["finished"] < RUNS * messages:
-        raise RuntimeError(f"{system.name}: {state['left']} runs not finished after {system.sizes.drain_timeout} s")
-    first, last = state["first_finished_at"], state["last_finished_at"]
-    finished = sorted(
-        run["finished"]
-        for workflow_id in system.workflow_ids
-        for run in system.session.call("run_times", workflow_id)["runs"]
-        if run["id"] > watermark and run["finished"] is not None
-    )
-    sides = {flag: {"runs": 0, "seconds": 0.0, "cpu": 0.0, "db_cpu": 0.0} for flag in (True, False)}
-    # Whole slices only: the lead-in is before the first switch, and the slice the drain ended in (its tail, when
-    # fewer runs are left than the workers could do) is left out like it.
-    for (start, flag, cpu_start, db_start), (end, _, cpu_end, db_end) in zip(switches, switches[1:]):
-        if end > last:
-            break
-        side = sides[flag]
-        side["seconds"] += end - start
-        side["cpu"] += cpu_end - cpu_start
-        side["db_cpu"] += db_end - db_start
-        side["runs"] += sum(1 for moment in finished if start < moment <= end)
-    timed = max(1, state["finished"] - 1)
-    cpu, db_cpu = trace.between(first, last)
-    whole = Drained(
-        state["finished"],
-        timed / (last - first) if last > first else 0.0,
-        cpu / timed,
-        {k: after[k] - before[k] for k in after},
-        db_cpu / timed,
-    )
-    return Toggled(cores, load, len(switches), sides[True], sides[False], whole)
-
-
-@dataclass
 class Step:
     offered: float
     accepted: float
@@ -1010,35 +902,36 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
         system.prepare(drain.WORKFLOWS)
         system.touch_every_conversation()  # warm: not measured
         analyze(postgres.url)
-        # Each cap is checked inside drains whose worker tier is capped and uncapped in alternate 0.5-s slices: the
-        # prediction for the capped slices is fed by the uncapped slices of the same drain. On a shared machine the CPU
-        # a run costs drifts by tens of percent within minutes with the other work (and a qcluster's start-up would
-        # fall inside a cold-started drain), so costs taken from one drain and compared with caps measured minutes
-        # later measure that drift, not the model.
+        # Uncapped and capped drains alternate (uncapped, cap 1, uncapped, cap 2, ..., uncapped): each cap is
+        # predicted from the costs of the uncapped drains just before and after it. On a shared machine the CPU a run
+        # costs drifts by tens of percent within minutes with the other work, so costs from one drain at the start
+        # compared with caps measured minutes later measure that drift, not the model.
         cost_events = sizes.limit_messages
         cost_drainers = min(4, -(-cost_events // ENGINE_BATCH))
+        caps = tuple(sizes.limits) if use_cgroups else ()
+        sequence: list[float | None] = [None]
+        for _ in range(sizes.limit_passes):
+            for cores in caps:
+                sequence += [cores, None]
         warm = system.worker.can_freeze
-        caps = tuple(sizes.limits) if warm else ()
-        toggled: list[Toggled] = []
+        rounds: list[tuple[float | None, float, Drained]] = []
         if warm:  # one warm qcluster, frozen while each backlog is posted: no start-up inside any window
             system.start_workers(1, 4)
             warm_workers(system)
         try:
-            unlimited = (
-                measure_warm_drain(system, cost_events, db=db)
-                if warm
-                else measure_drain(system, cost_events, RUNS, workers=4, db=db)
-            )
-            for rank in range(sizes.limit_passes):
-                for cores in caps:
-                    toggled.append(measure_toggled_drain(system, cost_events, cores, db=db, start_capped=rank % 2 == 0))
-                    x_c, d_c, _ = toggled[-1].capped_figures
-                    x_u, d_u, _ = toggled[-1].uncapped_figures
-                    print(
-                        f"  cap {cores}: capped slices {x_c:.1f} runs/s at {d_c * 1000:.2f} ms CPU/run, uncapped "
-                        f"slices {x_u:.1f} runs/s at {d_u * 1000:.2f} ms (load {toggled[-1].load:.1f})",
-                        flush=True,
-                    )
+            for cores in sequence:
+                load = os.getloadavg()[0]
+                run = (
+                    measure_warm_drain(system, cost_events, cores=cores, db=db)
+                    if warm
+                    else measure_drain(system, cost_events, RUNS, workers=4, cores=cores, db=db)
+                )
+                rounds.append((cores, load, run))
+                print(
+                    f"  cap {cores or '-'}: {run.runs_per_s:.1f} runs/s, {run.cpu_per_run * 1000:.2f} ms CPU/run, "
+                    f"got {run.cpu_per_run * run.runs_per_s:.2f} cores (load {load:.1f})",
+                    flush=True,
+                )
             # One batch (1 drainer) right before the remote-step drains: the wait their model adds.
             single = (
                 measure_warm_drain(system, min(ENGINE_BATCH, cost_events), db=db)
@@ -1058,22 +951,25 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                 runs_per_message=RUNS,
             )
 
-        costs = drained_costs(unlimited)
-        uncapped_rate = unlimited.runs_per_s
+        uncapped = [run for cores, _, run in rounds if cores is None]
+        costs = model.average_costs([drained_costs(run) for run in uncapped])
+        uncapped_rate = statistics.fmean(run.runs_per_s for run in uncapped)
         report.figure(
-            f"PG: costs (1 qcluster, 4 workers, no limit, {cost_events} messages"
-            + (", warm qcluster)" if warm else ")"),
-            f"{uncapped_rate:.1f} runs/s; worker CPU {costs.cpu_per_run * 1000:.2f} ms/run, PostgreSQL CPU "
-            f"{costs.db_cpu_per_run * 1000:.2f} ms/run, transaction time {costs.lock_per_run * 1000:.2f} ms/run, "
-            f"read-and-match {costs.match_per_event * 1000:.2f} ms/event",
+            f"PG: costs (1 qcluster, 4 workers, no limit; mean of the {len(uncapped)} uncapped drains "
+            + ("of a warm qcluster, " if warm else "")
+            + "alternated with the capped ones)",
+            f"{uncapped_rate:.1f} runs/s ({', '.join(f'{run.runs_per_s:.0f}' for run in uncapped)}); worker CPU "
+            f"{costs.cpu_per_run * 1000:.2f} ms/run ({', '.join(f'{run.cpu_per_run * 1000:.2f}' for run in uncapped)}), "
+            f"PostgreSQL CPU {costs.db_cpu_per_run * 1000:.2f} ms/run, transaction time "
+            f"{costs.lock_per_run * 1000:.2f} ms/run, read-and-match {costs.match_per_event * 1000:.2f} ms/event",
         )
         got = costs.cpu_per_run * uncapped_rate
         wait = model.calibrated_wait(costs, cost_drainers, uncapped_rate)
         report.figure(
-            "PG: per-run wait beyond CPU (run queue and round trips), calibrated on that drain",
+            "PG: per-run wait beyond CPU (run queue and round trips), calibrated on the uncapped drains",
             f"{wait * 1000:.1f} ms with {cost_drainers} drainer(s) ({cost_events} events, batches of {ENGINE_BATCH})",
         )
-        report.figure("PG: cores the workers got uncapped (CPU / wall of the drain window)", f"{got:.2f}")
+        report.figure("PG: cores the workers got uncapped (CPU / wall of the drain windows)", f"{got:.2f}")
         # The remote-step drains come next: their wait is the one of a one-batch drain just before them.
         latest_wait = model.calibrated_wait(drained_costs(single), 1, single.runs_per_s)
         report.figure(
@@ -1081,31 +977,29 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
             f"{latest_wait * 1000:.1f} ms ({single.runs_per_s:.1f} runs/s, {single.cpu_per_run * 1000:.2f} ms CPU/run)",
         )
         occurrences = []
-        for drained in toggled:
-            if not (drained.capped["runs"] and drained.uncapped["runs"]):
-                continue  # the drain ended inside its first slice (QUICK sizes): nothing to compare
-            cores = drained.cores
-            measured, cpu_per_run, _ = drained.capped_figures
-            near_rate, near_cpu, near_db = drained.uncapped_figures
-            near = replace(drained_costs(drained.whole), cpu_per_run=near_cpu, db_cpu_per_run=near_db)
+        for index, (cores, load, run) in enumerate(rounds):
+            if cores is None:
+                continue
+            around = [rounds[index - 1][2], rounds[index + 1][2]]
+            near = model.average_costs([drained_costs(other) for other in around])
+            near_rate = statistics.fmean(other.runs_per_s for other in around)
             near_wait = model.calibrated_wait(near, cost_drainers, near_rate)
-            obtained = drained.capped["cpu"] / drained.capped["seconds"]  # U·c, from the cgroup's CPU
+            obtained = run.cpu_per_run * run.runs_per_s  # the utilisation law read backwards: U·c = X·D
             given = min(cores, obtained)  # a cap is a ceiling: on a loaded machine the tier gets less
             # The worker tier's cap; the database's CPU is outside it (its own cgroup), so it is a wait here.
-            capped = replace(near, db_cpu_per_run=0.0, latency_per_run=near_wait + near_db)
+            capped = replace(near, db_cpu_per_run=0.0, latency_per_run=near_wait + near.db_cpu_per_run)
             occurrences.append(
                 {
                     "cores": cores,
-                    "load": drained.load,
-                    "slices": drained.slices,
-                    "measured": measured,
-                    "cpu_per_run": cpu_per_run,
-                    "uncapped_cpu_per_run": near_cpu,
+                    "load": load,
+                    "measured": run.runs_per_s,
+                    "cpu_per_run": run.cpu_per_run,
+                    "uncapped_cpu_per_run": near.cpu_per_run,
                     "uncapped_runs_per_s": near_rate,
                     "wait": near_wait,
                     "obtained_cores": obtained,
                     "cap_utilisation": obtained / cores,
-                    "utilisation_law": model.utilisation_law_rate(given, near_cpu),
+                    "utilisation_law": model.utilisation_law_rate(given, near.cpu_per_run),
                     "model": model.backlog_drain_rate(capped, given, 4, cost_events, ENGINE_BATCH)[0],
                     "model_nominal_cap": model.backlog_drain_rate(capped, cores, 4, cost_events, ENGINE_BATCH)[0],
                 }
@@ -1113,9 +1007,6 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
         limited = []
         for cores in caps:
             mine = [row for row in occurrences if row["cores"] == cores]
-            if not mine:
-                report.figure(f"PG: workers capped at {cores} cores", "n/a: every drain ended inside one slice")
-                continue
             errors = {
                 key: statistics.median(model.relative_error(row[key], row["measured"]) for row in mine)
                 for key in ("utilisation_law", "model", "model_nominal_cap")
@@ -1129,24 +1020,22 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                 return " / ".join(f"{model.relative_error(row[key], row['measured']):+.0%}" for row in rows)
 
             report.figure(
-                f"PG: workers capped at {cores} cores in alternate 0.5-s slices ({len(mine)} drains of {cost_events} "
-                f"messages, load {each('load', '.1f')})",
+                f"PG: workers capped at {cores} cores ({len(mine)} rounds, load {each('load', '.1f')})",
                 (
-                    f"capped slices: {each('measured', '.1f')} runs/s at {each('cpu_per_run', '.4f')} s CPU/run, the "
-                    f"workers got {each('obtained_cores', '.2f')} cores (U of the cap {each('cap_utilisation', '.2f')}); "
-                    f"uncapped slices of the same drains: {each('uncapped_runs_per_s', '.1f')} runs/s at "
-                    f"{each('uncapped_cpu_per_run', '.4f')} s CPU/run. Utilisation law with their CPU/run on the cores "
-                    f"the capped slices got: {each('utilisation_law', '.1f')} ({errs('utilisation_law')}, median "
+                    f"measured {each('measured', '.1f')} runs/s at {each('cpu_per_run', '.4f')} s CPU/run; the "
+                    f"workers got {each('obtained_cores', '.2f')} cores (U of the cap "
+                    f"{each('cap_utilisation', '.2f')}); the uncapped drains just before and after: "
+                    f"{each('uncapped_runs_per_s', '.1f')} runs/s at {each('uncapped_cpu_per_run', '.4f')} s CPU/run. "
+                    f"Utilisation law with their CPU/run on the cores the capped workers got: "
+                    f"{each('utilisation_law', '.1f')} ({errs('utilisation_law')}, median "
                     f"{errors['utilisation_law']:+.0%}); model ({cost_drainers} drainer(s), their calibrated wait "
                     f"{each('wait', '.4f')} s) on those cores: {each('model', '.1f')} ({errs('model')}, median "
                     f"{errors['model']:+.0%}); on the whole cap: {each('model_nominal_cap', '.1f')} "
                     f"({errs('model_nominal_cap')}, median {errors['model_nominal_cap']:+.0%})"
                 ),
             )
-        if not caps:
-            report.figure(
-                "PG: workers capped at 0.5 / 1 / 1.5 cores", "skipped: cgroup v1 cpu and freezer not writable"
-            )
+        if not use_cgroups:
+            report.figure("PG: workers capped at 0.5 / 1 / 1.5 cores", "skipped: cgroups not writable here")
         for workflow_id in system.workflow_ids:
             timed_request(
                 requests.Session(),
@@ -1213,7 +1102,7 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                 "utilisation law vs measured, workers capped (worst |error|)",
                 max(errors),
                 "<= 0.2",
-                note="per cap: median of its drains, capped vs uncapped 0.5-s slices of each",
+                note="per cap: median of its rounds, each vs the uncapped drains around it",
             )
         errors = [abs(row["model_error"]) for row in limited]
         if errors:
@@ -1221,7 +1110,7 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                 "model vs measured, workers capped (worst |error|)",
                 max(errors),
                 "<= 0.2",
-                note="per cap: median of its drains, capped vs uncapped 0.5-s slices of each",
+                note="per cap: median of its rounds, each vs the uncapped drains around it",
             )
         errors = [abs(model.relative_error(row["model_batched"], row["measured"])) for row in latency]
         if errors:
