@@ -23,9 +23,10 @@
    to 0.1 / 0.5 / 1 / 1.5 cores (cgroup v1 `cpu.cfs_quota_us`; 0.1 is a cap that binds even on a loaded machine) in
    alternation — uncapped, cap, uncapped, cap, ..., uncapped, twice over — each cap predicted from the costs of the
    uncapped drains just before and after it (the CPU a run costs drifts with the machine's other work within
-   minutes) and judged by the median of its rounds. The qcluster is started and warmed once and frozen (cgroup v1
-   freezer) while each backlog is posted, so no start-up falls inside a timed window. Then a workflow whose step calls a
-   loopback sink answering in 20–50 ms, drained by 4, 8 and 16 workers on the 2 cores, against the model (a drain
+   minutes) and judged by the median of its rounds; the quota periods the tier was throttled in are reported. The
+   qcluster is started and warmed once and frozen (cgroup v1 freezer) while each backlog is posted, so no start-up
+   falls inside a timed window. Then a workflow whose step calls a loopback sink answering in 20–50 ms, drained by
+   4, 8 and 16 workers on the 2 cores, against the model (a drain
    claims ENGINE_BATCH events and runs them one by one, so a backlog gets ceil(events / batch) drainers), with the
    lost claims counted; then the model's table for 1–16 cores and 1–8 qclusters. docs/operations.md ("How far it
    goes") shows a run's figures and where the model stops being trustworthy.
@@ -191,6 +192,17 @@ class Tier:
         (self.dirs[0] / "cpu.cfs_period_us").write_text(str(period))
         (self.dirs[0] / "cpu.cfs_quota_us").write_text(str(int(cores * period)) if cores else "-1")
         return True
+
+    def throttling(self) -> dict[str, float]:
+        """CFS bandwidth counters of the tier (cgroup v1 `cpu.stat`): periods, periods throttled, seconds throttled."""
+        if not self.dirs:
+            return {}
+        stat = dict(line.split() for line in (self.dirs[0] / "cpu.stat").read_text().splitlines() if " " in line)
+        return {
+            "periods": float(stat.get("nr_periods", 0)),
+            "throttled": float(stat.get("nr_throttled", 0)),
+            "throttled_s": float(stat.get("throttled_time", 0)) / 1e9,
+        }
 
     @property
     def can_freeze(self) -> bool:
@@ -534,16 +546,17 @@ def measure_warm_drain(system: System, messages: int, *, cores: float | None = N
         system.post_closed(messages)
         system.worker.limit(cores)
         settle()
-        before = read_counters(system.probes, "worker")
+        before = {**read_counters(system.probes, "worker"), **system.worker.throttling()}
         with CpuTrace(system.worker, db) as trace:
             system.worker.freeze(False)
             state = system.runs_state(watermark, RUNS * messages, system.sizes.drain_timeout)
             settle(0.3)
+        throttled = system.worker.throttling()
     finally:
         system.worker.freeze(False)
         system.worker.limit(None)
     settle()
-    after = read_counters(system.probes, "worker")
+    after = {**read_counters(system.probes, "worker"), **throttled}
     if state["timed_out"]:
         raise RuntimeError(f"{system.name}: {state['left']} runs not finished after {system.sizes.drain_timeout} s")
     first, last = state["first_finished_at"], state["last_finished_at"]
@@ -999,6 +1012,7 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                     "wait": near_wait,
                     "obtained_cores": obtained,
                     "cap_utilisation": obtained / cores,
+                    "throttled_share": run.counters.get("throttled", 0.0) / max(run.counters.get("periods", 0.0), 1.0),
                     "utilisation_law": model.utilisation_law_rate(given, near.cpu_per_run),
                     "model": model.backlog_drain_rate(capped, given, 4, cost_events, ENGINE_BATCH)[0],
                     "model_nominal_cap": model.backlog_drain_rate(capped, cores, 4, cost_events, ENGINE_BATCH)[0],
@@ -1024,7 +1038,8 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                 (
                     f"measured {each('measured', '.1f')} runs/s at {each('cpu_per_run', '.4f')} s CPU/run; the "
                     f"workers got {each('obtained_cores', '.2f')} cores (U of the cap "
-                    f"{each('cap_utilisation', '.2f')}); the uncapped drains just before and after: "
+                    f"{each('cap_utilisation', '.2f')}; throttled in {each('throttled_share', '.0%')} of the quota "
+                    f"periods); the uncapped drains just before and after: "
                     f"{each('uncapped_runs_per_s', '.1f')} runs/s at {each('uncapped_cpu_per_run', '.4f')} s CPU/run. "
                     f"Utilisation law with their CPU/run on the cores the capped workers got: "
                     f"{each('utilisation_law', '.1f')} ({errs('utilisation_law')}, median "
