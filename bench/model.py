@@ -18,7 +18,8 @@ law of a closed system (X = N / (R + Z)) and Little's law (L = X · W).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import statistics
+from dataclasses import dataclass, fields, replace
 
 CONVOYS = ("none", "worst")
 
@@ -188,6 +189,16 @@ def calibrated_wait(costs: Costs, drainers: int, runs_per_s: float) -> float:
     if runs_per_s <= 0:
         raise ValueError("runs_per_s must be positive")
     return max(0.0, drainers / runs_per_s - cpu_demand(costs) - costs.latency_per_run)
+
+
+def average_costs(measured: list[Costs]) -> Costs:
+    """The mean of costs measured in several rounds, field by field (e.g. the uncapped drains just before and after
+    a capped one, so that both sides of a comparison are measured in the same minutes)."""
+    if not measured:
+        raise ValueError("at least one measurement")
+    means = {item.name: statistics.fmean(getattr(costs, item.name) for costs in measured) for item in fields(Costs)}
+    means["lock_domains"] = measured[0].lock_domains
+    return Costs(**means)
 
 
 def with_latency(costs: Costs, latency: float) -> Costs:

@@ -6,6 +6,7 @@ import pytest
 
 from bench.model import (
     Costs,
+    average_costs,
     backlog_drain_rate,
     calibrated_wait,
     convoy_cpu_per_run,
@@ -147,3 +148,16 @@ def test_a_fraction_of_a_core_is_a_full_speed_core_capped_by_its_quota():
     waiting = Costs(cpu_per_run=0.006, latency_per_run=0.02)
     assert predict(waiting, cores=0.1, workers=1).runs_per_s == pytest.approx(0.1 / 0.006)  # the quota binds
     assert predict(waiting, cores=0.5, workers=1).runs_per_s == pytest.approx(1 / 0.026)  # the wait binds
+
+
+def test_costs_measured_in_several_rounds_average_field_by_field():
+    before = Costs(cpu_per_run=0.002, db_cpu_per_run=0.001, lock_per_run=0.004, lock_domains=100, runs_per_message=3)
+    after = Costs(cpu_per_run=0.004, db_cpu_per_run=0.002, lock_per_run=0.006, lock_domains=100, runs_per_message=3)
+    mean = average_costs([before, after])
+    assert mean.cpu_per_run == pytest.approx(0.003)
+    assert mean.db_cpu_per_run == pytest.approx(0.0015)
+    assert mean.lock_per_run == pytest.approx(0.005)
+    assert (mean.lock_domains, mean.runs_per_message) == (100, 3)
+    assert average_costs([before]) == before
+    with pytest.raises(ValueError):
+        average_costs([])
