@@ -22,11 +22,13 @@ import datetime as dt
 import functools
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
+from django.db.transaction import TransactionManagementError
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
@@ -200,7 +202,8 @@ def _commit_segment(
     start, variables = run.position, dict(run.variables)
     try:
         with transaction.atomic():
-            step_runs, data, stale = _segment_steps(run, steps, data, recorded, ahead, optimistic)
+            with _savepoints_off() if optimistic else contextlib.nullcontext():
+                step_runs, data, stale = _segment_steps(run, steps, data, recorded, ahead, optimistic)
             statements.STEP_ROWS.create(step_runs)
             if run.status == RunStatus.RUNNING and run.position >= len(steps):
                 run.status, run.finished_at, run.resume_at, run.lease_until = (
@@ -219,6 +222,29 @@ def _commit_segment(
         run.refresh_from_db(fields=["status", "error", "finished_at", "resume_at", "lease_until", "position"])
         return data, True
     return data, stale
+
+
+@contextlib.contextmanager
+def _savepoints_off() -> Iterator[None]:
+    """Inside a segment's first attempt, the services' own `atomic` blocks open no savepoint (a SAVEPOINT and a
+    RELEASE per service call, the costliest statements of a step that changes nothing). A failure inside one then
+    marks the whole transaction for rollback instead of its savepoint's part, which is what that attempt does
+    anyway: the step's `_Replay` rolls the segment back and runs it again with savepoints (`_execute`). Only the
+    atomic blocks opened inside this one are affected: the segment's own keeps its savepoint when it is nested (tests
+    run inside a transaction)."""
+    features = transaction.get_connection().features
+    had = features.__dict__.get("uses_savepoints", _NOTHING)
+    features.uses_savepoints = False
+    try:
+        yield
+    finally:
+        if had is _NOTHING:
+            del features.uses_savepoints  # the backend's class attribute again
+        else:
+            features.uses_savepoints = had
+
+
+_NOTHING = object()
 
 
 def _segment_steps(
@@ -359,14 +385,25 @@ def _execute(
         raise
     except (ValidationError, RenderError) as exc:
         outcome = StepOutcome.failed(_error_text(exc))
-    except DatabaseError:  # the database failing is not the step failing: the run is resumed once it answers
+    except DatabaseError as exc:  # the database failing is not the step failing: the run is resumed once it answers
+        if optimistic and _for_want_of_a_savepoint(exc):
+            raise _Replay from exc
         raise
     except Exception as exc:  # an unexpected bug in a step must fail the run visibly, not kill the worker
         logger.exception("Step %s of run %s crashed", run.position, run.pk)
         outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
+    if optimistic and transaction.get_connection().needs_rollback:
+        raise _Replay  # a statement failed inside a block that had no savepoint (`_savepoints_off`)
     if step_type.uses_secrets:
         _mask_step(step_run, outcome)
     return outcome
+
+
+def _for_want_of_a_savepoint(exc: DatabaseError) -> bool:
+    """A database error raised in a segment's first attempt that a savepoint would have contained: a block without
+    one marked the transaction for rollback, or a query ran after that (`_savepoints_off`). The replay, with
+    savepoints, either runs it through or raises it again."""
+    return transaction.get_connection().needs_rollback or isinstance(exc, TransactionManagementError)
 
 
 def _execute_unguarded(step_type: StepType, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
