@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
-from django.db.transaction import TransactionManagementError
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.db.transaction import TransactionManagementError
 
 from conversations import clock
 from conversations.conf import helpdesk_setting
@@ -292,7 +292,7 @@ def _renders_again(
     has templates, and no rendering made ahead of the transaction that still holds for `data`."""
     if rendered is not None:
         return not rendered.fits(data)
-    return step_type.template_inputs(step.get("config", {})) is not None
+    return prerender.template_inputs(step_type, step.get("config", {})) is not None
 
 
 def _step_context(run: WorkflowRun, data: dict[str, Any], step_run: StepRun | None) -> StepContext:
@@ -337,7 +337,7 @@ def _run_step(run: WorkflowRun, step: dict[str, Any], data: dict[str, Any]) -> S
     step_run.attempts += 1
     step_run.started_at = step_run.started_at or clock.now()
     if step_type.runs_in_transaction(step.get("config", {})):
-        rendered = prerender.prerender(step_type, step.get("config", {}), ctx)  # before the write lock
+        rendered = prerender.prerender(step_type, step.get("config", {}), ctx, kept=True)  # before the write lock
         with transaction.atomic():
             outcome = _execute(step_type, step, ctx, run, rendered=rendered)
             _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
