@@ -231,20 +231,18 @@ def _savepoints_off() -> Iterator[None]:
     marks the whole transaction for rollback instead of its savepoint's part, which is what that attempt does
     anyway: the step's `_Replay` rolls the segment back and runs it again with savepoints (`_execute`). Only the
     atomic blocks opened inside this one are affected: the segment's own keeps its savepoint when it is nested (tests
-    run inside a transaction)."""
-    features = transaction.get_connection().features
-    had = features.__dict__.get("uses_savepoints", _NOTHING)
-    features.uses_savepoints = False
+    run inside a transaction). `Atomic` asks the connection for a savepoint and takes None for "none here", as it does
+    where a backend has no savepoints; this connection's `savepoint` answers None meanwhile."""
+    connection = transaction.get_connection()
+    connection.savepoint = _no_savepoint
     try:
         yield
     finally:
-        if had is _NOTHING:
-            del features.uses_savepoints  # the backend's class attribute again
-        else:
-            features.uses_savepoints = had
+        del connection.savepoint  # the backend's method again
 
 
-_NOTHING = object()
+def _no_savepoint() -> None:
+    return None
 
 
 def _segment_steps(
