@@ -11,6 +11,7 @@ migration (`post_migrate`, connected in `ConversationsConfig.ready`) and rebuilt
 
 from __future__ import annotations
 
+import datetime as dt
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
@@ -69,16 +70,20 @@ class _Compiled:
         self.compiler = None
         self.converters: dict = {}
         self.unchanged: dict[str, type | None] | None = None  # per slot: values of this type go as they are
+        self.utc_text: dict[str, bool] = {}  # per slot: a UTC moment goes as its naive text (`utc_as_text`)
 
     def params(self, values: dict[str, Any], connection) -> list:
         if self.unchanged is None:
             self.unchanged = {name: unchanged_type(field, connection, self.save) for name, field in self.slots.items()}
-        unchanged = self.unchanged
+            self.utc_text = {name: utc_as_text(field, connection, self.save) for name, field in self.slots.items()}
+        unchanged, utc_text = self.unchanged, self.utc_text
         prepared = {}
         for name, field in self.slots.items():
             value = values[name]
             if value is None or type(value) is unchanged[name]:
                 prepared[name] = value
+            elif utc_text[name] and type(value) is dt.datetime and value.tzinfo is dt.UTC:
+                prepared[name] = str(value.replace(tzinfo=None))
             else:
                 prepared[name] = (
                     field.get_db_prep_save(value, connection)
@@ -199,7 +204,13 @@ class Insert(Generic[_M]):
         if compiled is None:
             sql, fields, returning = self._compile(connection, objs)
             plan = [
-                (field, field.attname, type(field).pre_save is Field.pre_save, unchanged_type(field, connection, True))
+                (
+                    field,
+                    field.attname,
+                    type(field).pre_save is Field.pre_save,
+                    unchanged_type(field, connection, True),
+                    utc_as_text(field, connection, True),
+                )
                 for field in fields
             ]
             compiled = self.compiled[key] = (sql, fields, returning, plan)
@@ -259,12 +270,15 @@ class Insert(Generic[_M]):
         params = []
         for obj in objs:
             state = obj.__dict__
-            for field, attname, plain_pre_save, unchanged in plan:
+            for field, attname, plain_pre_save, unchanged, utc_text in plan:
                 # `field.pre_save(obj, True)` is the attribute itself for a field that does not override it
                 value = state[attname] if plain_pre_save and attname in state else field.pre_save(obj, True)
-                params.append(
-                    value if value is None or type(value) is unchanged else field.get_db_prep_save(value, connection)
-                )
+                if value is None or type(value) is unchanged:
+                    params.append(value)
+                elif utc_text and type(value) is dt.datetime and value.tzinfo is dt.UTC:
+                    params.append(str(value.replace(tzinfo=None)))
+                else:
+                    params.append(field.get_db_prep_save(value, connection))
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall() if returning else []
@@ -316,3 +330,25 @@ def unchanged_type(field: Field, connection, save: bool) -> type | None:
     except Exception:  # noqa: BLE001 - a field that refuses the sample is simply prepared every time
         return None
     return plain if prepared is sample else None
+
+
+# Moments a check of `utc_as_text` prepares: with and without a fraction of a second (`str` leaves it out then).
+_MOMENTS = (dt.datetime(2024, 2, 3, 4, 5, 6, 789012, tzinfo=dt.UTC), dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC))
+
+
+def utc_as_text(field: Field, connection, save: bool) -> bool:
+    """Whether `field` sends a moment in UTC to `connection` as the text of that moment without its zone, as SQLite's
+    backend does (`adapt_datetimefield_value` of a database in UTC), so the compiled statements can write that text
+    directly. Only an exact `DateTimeField`, and only where the field's own preparation of sample moments gives
+    exactly that text (PostgreSQL sends the moment itself: no)."""
+    if type(field) is not models.DateTimeField:
+        return False
+    for moment in _MOMENTS:
+        prepared = (
+            field.get_db_prep_save(moment, connection)
+            if save
+            else field.get_db_prep_value(moment, connection, prepared=False)
+        )
+        if prepared != str(moment.replace(tzinfo=None)):
+            return False
+    return True

@@ -8,6 +8,7 @@ behind is found by the next wake-up or the recovery sweep (`workflows.engine.swe
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import time
 from typing import Any
@@ -28,6 +29,7 @@ IDLE_POLL_SECONDS = 0.05
 # Runs this process claimed but could not finish because the database failed under them: their leases are handed
 # back as soon as the database answers again, so the sweep resumes them then, not only once the lease expires.
 _unreleased: set[int] = set()
+_settled = [False]  # this process has frozen its long-lived objects (`_settle_process`)
 
 
 def dispatch_and_run(event_id: Any) -> int:
@@ -68,7 +70,21 @@ def drain_events(first_event_id: Any = None, budget_seconds: float = 5.0) -> int
                 time.sleep(IDLE_POLL_SECONDS)
     if time.monotonic() >= deadline and _oldest_undispatched(held, limit=1):
         _wake_another_worker()
+    _settle_process()
     return started
+
+
+def _settle_process() -> None:
+    """Once per process, after its first drain: move every object alive now out of the cycle collector's reach
+    (`gc.freeze`). A worker keeps Django's app registry, model metadata, compiled statements and cached workflow
+    versions (~150,000 objects) for its whole life, and each full collection walked them all again: ~0.15 s of CPU
+    every few thousand runs, about a tenth of what the runs themselves cost. Garbage made later is collected as
+    before; what is frozen is only what a first drain left alive (a collection runs first)."""
+    if _settled[0]:
+        return
+    _settled[0] = True
+    gc.collect()
+    gc.freeze()
 
 
 def _oldest_undispatched(held: set[Any], limit: int = BATCH) -> list[Any]:

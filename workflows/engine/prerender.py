@@ -49,9 +49,33 @@ class Prerendered:
             ctx.rendered = (self.config, self.rendered)
 
 
-def prerender(step_type: StepType, config: dict[str, Any], ctx: StepContext) -> Prerendered | None:
-    """Render a step's config now (call it before its transaction opens); None when it holds no template."""
+# `StepType.template_inputs` per config object, worked out once per process: a workflow version's steps are kept per
+# process (`versions.steps_of`), so the same config object comes back run after run. Each entry holds its step type
+# and config, so their ids cannot be reused while it is kept.
+_INPUTS: dict[tuple[int, int], tuple[StepType, dict[str, Any], frozenset[str] | None]] = {}
+_INPUTS_SIZE = 2048
+
+
+def template_inputs(step_type: StepType, config: dict[str, Any]) -> frozenset[str] | None:
+    """`step_type.template_inputs(config)` for a config of a kept version (never changed in place), from the
+    process's cache after the first time."""
+    key = (id(step_type), id(config))
+    known = _INPUTS.get(key)
+    if known is not None and known[0] is step_type and known[1] is config:
+        return known[2]
     names = step_type.template_inputs(config)
+    if len(_INPUTS) >= _INPUTS_SIZE:
+        _INPUTS.clear()
+    _INPUTS[key] = (step_type, config, names)
+    return names
+
+
+def prerender(
+    step_type: StepType, config: dict[str, Any], ctx: StepContext, *, kept: bool = False
+) -> Prerendered | None:
+    """Render a step's config now (call it before its transaction opens); None when it holds no template. `kept`:
+    the config belongs to a version kept per process (a run's steps), so what its templates read is cached."""
+    names = template_inputs(step_type, config) if kept else step_type.template_inputs(config)
     if names is None:
         return None
     prepared = Prerendered(config=config, seen={name: ctx.data.get(name) for name in sorted(names)})
@@ -79,7 +103,7 @@ def segment_prerenders(
         step = steps[position]
         made = (known or {}).get(position)
         if made is None or not made.fits(ctx.data):
-            made = prerender(step_types.require(step["type"]), step.get("config", {}), ctx)
+            made = prerender(step_types.require(step["type"]), step.get("config", {}), ctx, kept=True)
         if made is not None:
             prepared[position] = made
         position += 1

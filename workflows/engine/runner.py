@@ -22,6 +22,7 @@ import datetime as dt
 import functools
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.db.transaction import TransactionManagementError
 
 from conversations import clock
 from conversations.conf import helpdesk_setting
@@ -200,7 +202,8 @@ def _commit_segment(
     start, variables = run.position, dict(run.variables)
     try:
         with transaction.atomic():
-            step_runs, data, stale = _segment_steps(run, steps, data, recorded, ahead, optimistic)
+            with _savepoints_off() if optimistic else contextlib.nullcontext():
+                step_runs, data, stale = _segment_steps(run, steps, data, recorded, ahead, optimistic)
             statements.STEP_ROWS.create(step_runs)
             if run.status == RunStatus.RUNNING and run.position >= len(steps):
                 run.status, run.finished_at, run.resume_at, run.lease_until = (
@@ -219,6 +222,27 @@ def _commit_segment(
         run.refresh_from_db(fields=["status", "error", "finished_at", "resume_at", "lease_until", "position"])
         return data, True
     return data, stale
+
+
+@contextlib.contextmanager
+def _savepoints_off() -> Iterator[None]:
+    """Inside a segment's first attempt, the services' own `atomic` blocks open no savepoint (a SAVEPOINT and a
+    RELEASE per service call, the costliest statements of a step that changes nothing). A failure inside one then
+    marks the whole transaction for rollback instead of its savepoint's part, which is what that attempt does
+    anyway: the step's `_Replay` rolls the segment back and runs it again with savepoints (`_execute`). Only the
+    atomic blocks opened inside this one are affected: the segment's own keeps its savepoint when it is nested (tests
+    run inside a transaction). `Atomic` asks the connection for a savepoint and takes None for "none here", as it does
+    where a backend has no savepoints; this connection's `savepoint` answers None meanwhile."""
+    connection = transaction.get_connection()
+    connection.savepoint = _no_savepoint
+    try:
+        yield
+    finally:
+        del connection.savepoint  # the backend's method again
+
+
+def _no_savepoint() -> None:
+    return None
 
 
 def _segment_steps(
@@ -266,7 +290,7 @@ def _renders_again(
     has templates, and no rendering made ahead of the transaction that still holds for `data`."""
     if rendered is not None:
         return not rendered.fits(data)
-    return step_type.template_inputs(step.get("config", {})) is not None
+    return prerender.template_inputs(step_type, step.get("config", {})) is not None
 
 
 def _step_context(run: WorkflowRun, data: dict[str, Any], step_run: StepRun | None) -> StepContext:
@@ -311,7 +335,7 @@ def _run_step(run: WorkflowRun, step: dict[str, Any], data: dict[str, Any]) -> S
     step_run.attempts += 1
     step_run.started_at = step_run.started_at or clock.now()
     if step_type.runs_in_transaction(step.get("config", {})):
-        rendered = prerender.prerender(step_type, step.get("config", {}), ctx)  # before the write lock
+        rendered = prerender.prerender(step_type, step.get("config", {}), ctx, kept=True)  # before the write lock
         with transaction.atomic():
             outcome = _execute(step_type, step, ctx, run, rendered=rendered)
             _apply_outcome(run, step_run, step, outcome, int((time.monotonic() - started) * 1000))
@@ -359,14 +383,25 @@ def _execute(
         raise
     except (ValidationError, RenderError) as exc:
         outcome = StepOutcome.failed(_error_text(exc))
-    except DatabaseError:  # the database failing is not the step failing: the run is resumed once it answers
+    except DatabaseError as exc:  # the database failing is not the step failing: the run is resumed once it answers
+        if optimistic and _for_want_of_a_savepoint(exc):
+            raise _Replay from exc
         raise
     except Exception as exc:  # an unexpected bug in a step must fail the run visibly, not kill the worker
         logger.exception("Step %s of run %s crashed", run.position, run.pk)
         outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc}")
+    if optimistic and transaction.get_connection().needs_rollback:
+        raise _Replay  # a statement failed inside a block that had no savepoint (`_savepoints_off`)
     if step_type.uses_secrets:
         _mask_step(step_run, outcome)
     return outcome
+
+
+def _for_want_of_a_savepoint(exc: DatabaseError) -> bool:
+    """A database error raised in a segment's first attempt that a savepoint would have contained: a block without
+    one marked the transaction for rollback, or a query ran after that (`_savepoints_off`). The replay, with
+    savepoints, either runs it through or raises it again."""
+    return transaction.get_connection().needs_rollback or isinstance(exc, TransactionManagementError)
 
 
 def _execute_unguarded(step_type: StepType, config: dict[str, Any], ctx: StepContext) -> StepOutcome:
