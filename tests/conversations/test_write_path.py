@@ -2,6 +2,7 @@
 counters it moved, and the single-column indexes a composite index already leads with are gone."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -81,3 +82,19 @@ def test_no_single_column_index_repeats_the_lead_of_a_composite_one():
             constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
         leads = {c["columns"][0] for c in constraints.values() if c["index"] and len(c["columns"]) > 1}
         assert columns <= leads, columns - leads
+
+
+def test_a_conversation_has_no_unique_field_but_its_key():
+    """`conversation_open` skips `validate_unique` because of this; a unique field added later must bring it back."""
+    meta = Conversation._meta
+    assert [field.name for field in meta.concrete_fields if field.unique] == [meta.pk.name]
+    assert not meta.unique_together and not meta.total_unique_constraints
+    assert not any(f.unique_for_date or f.unique_for_month or f.unique_for_year for f in meta.concrete_fields)
+
+
+@pytest.mark.django_db
+def test_opening_still_refuses_what_full_clean_refused(contact):
+    with pytest.raises(ValidationError) as refused:
+        services.conversation_open(contact=contact, channel="email", subject="x" * 301)
+    assert "subject" in refused.value.message_dict
+    assert not Conversation.objects.exists()
