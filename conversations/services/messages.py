@@ -87,6 +87,9 @@ def message_create(
         buttons=_clean_buttons(buttons),
     )
     uploads = _checked_files(files)
+    # Scored before the transaction: on SQLite the write lock is held from BEGIN to COMMIT, and the score (~0.1 ms of
+    # CPU) depends on the text alone.
+    score = score_text(body) if is_customer else None
     with transaction.atomic():
         conversation = _follow_merges(lock_conversation(conversation))
         message.conversation = conversation
@@ -94,7 +97,7 @@ def message_create(
         now = clock.now()
         moved = ["updated_at"]  # the counters this message moves: only those are written (see `update_row` below)
         if is_customer:
-            message.sentiment = score_text(body)
+            message.sentiment = score
             if message.sentiment is not None:  # None: no [sentiment] extra (conversations/sentiment.py)
                 conversation.sentiment = running_average(
                     conversation.sentiment, conversation.customer_message_count, message.sentiment
