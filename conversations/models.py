@@ -199,8 +199,11 @@ class Inbox(models.Model):
 
 
 class Conversation(models.Model):
+    # `contact`, `assignee`, `team` and `created_at` have no single-column index: each leads a composite one in Meta
+    # (conv_contact_created, conv_assignee_status, conv_team_status, conv_created) that serves the same lookups, and
+    # every index is one more page a new conversation writes while it holds SQLite's write lock (docs/operations.md).
     contact = models.ForeignKey(
-        Contact, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("contact")
+        Contact, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("contact"), db_index=False
     )
     channel = models.CharField(max_length=20, choices=Channel.choices, verbose_name=_("channel"))
     subject = models.CharField(max_length=300, blank=True, verbose_name=_("subject"))
@@ -215,9 +218,16 @@ class Conversation(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_conversations",
         verbose_name=_("assignee"),
+        db_index=False,
     )
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations", verbose_name=_("team")
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+        verbose_name=_("team"),
+        db_index=False,
     )
     inbox = models.ForeignKey(
         Inbox, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("inbox")
@@ -264,7 +274,7 @@ class Conversation(models.Model):
         help_text=_("The agent it was last taken back from: the queue offers it to someone else."),
         verbose_name=_("handed back by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     snoozed_until = models.DateTimeField(
         null=True,
@@ -310,8 +320,13 @@ class Conversation(models.Model):
 
 
 class Message(models.Model):
+    # No single-column index on `conversation`: msg_conversation_created leads with it.
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation")
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("conversation"),
+        db_index=False,
     )
     sender_type = models.CharField(max_length=10, choices=SenderType.choices, verbose_name=_("sender type"))
     author = models.ForeignKey(

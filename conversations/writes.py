@@ -24,7 +24,8 @@ _M = TypeVar("_M", bound=Model)
 
 _INSERTS: dict[type[Model], Insert] = {model: Insert(model) for model in (Conversation, Message, Event)}
 
-# The counters and timestamps a posted message moves (services/messages.py), by primary key.
+# The counters and timestamps a posted message may move (services/messages.py), by primary key; it writes only those
+# it moved (an unchanged indexed column named in a SET still costs SQLite an index write).
 MESSAGE_COUNTER_FIELDS = (
     "sentiment",
     "customer_message_count",

@@ -18,6 +18,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from conversations.api.authentication import BearerTokenAuthentication, TokenAuthentication
+from conversations.api.negotiation import RememberingContentNegotiation
 from conversations.api.parsers import SafeJSONParser
 from conversations.api.throttling import HelpdeskUserThrottle
 from conversations.roles import is_manager
@@ -133,6 +134,7 @@ class HelpdeskAPIMixin(APIVersionHeaderMixin):
     filter_backends = [DjangoFilterBackend]
     pagination_class = StandardPagination
     throttle_classes = [HelpdeskUserThrottle]  # per user / token (conversations.api.throttling)
+    content_negotiation_class = RememberingContentNegotiation  # DRF's choice, remembered per Accept header
 
     def get_exception_handler(self):
         """This module's handler rather than the one REST_FRAMEWORK names."""

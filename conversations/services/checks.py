@@ -25,8 +25,23 @@ MAX_TAG_LENGTH = 100
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 
 
+_choice_values: dict[type, frozenset] = {}
+
+
+def _values_of(choices: type) -> frozenset:
+    """The values of a choices enum, as a set built once (`choices.values` builds a new list on every read)."""
+    values = _choice_values.get(choices)
+    if values is None:
+        values = _choice_values[choices] = frozenset(choices.values)
+    return values
+
+
 def require_choice(value: str, choices: type, field: str) -> str:
-    if value not in choices.values:
+    try:
+        known = value in _values_of(choices)
+    except TypeError:  # an unhashable value (a list or an object from JSON) is no choice
+        known = False
+    if not known:
         allowed = ", ".join(choices.values)
         raise ValidationError(
             {field: _('"%(value)s" is not one of: %(allowed)s.') % {"value": value, "allowed": allowed}}

@@ -34,7 +34,10 @@ class ConversationTargetsField(serializers.Field):
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, conversation: Conversation) -> list:
-        return SlaTargetSerializer(targets_for(conversation), many=True).data
+        targets = targets_for(conversation)
+        if not targets:  # no policy applies (the common case): no serializer to build for an empty list
+            return []
+        return SlaTargetSerializer(targets, many=True).data
 
 
 def sla_page_values(conversation_ids: list[int]) -> dict[int, list]:
