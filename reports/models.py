@@ -113,7 +113,35 @@ def _row_indexes() -> list[models.Index]:
     return indexes
 
 
-class ReportRow(models.Model):
+class ReportFigures(models.Model):
+    """What a grouping reads of a conversation, shared by its report row and its tag rows (which copy it)."""
+
+    resolved = models.BooleanField(default=False, verbose_name=_("resolved"))
+    reopened = models.BooleanField(default=False, verbose_name=_("reopened"))
+    first_response_minutes = models.FloatField(null=True, blank=True, verbose_name=_("first response (minutes)"))
+    resolution_minutes = models.FloatField(null=True, blank=True, verbose_name=_("resolution (minutes)"))
+    first_response_business_minutes = models.FloatField(
+        null=True, blank=True, verbose_name=_("first response (business minutes)")
+    )
+    resolution_business_minutes = models.FloatField(
+        null=True, blank=True, verbose_name=_("resolution (business minutes)")
+    )
+
+    # Counted by the projector at each refresh and kept by database triggers on sla_slatarget (migration
+    # reports.0005), which see every change of a target, bulk updates of the SLA sweep included.
+    sla_targets = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets"))
+    sla_breached = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets breached"))
+    # The same for its surveys (conversations_survey): answered, the sum of their scores, satisfied (4-5), commented.
+    csat_answered = models.PositiveIntegerField(default=0, verbose_name=_("surveys answered"))
+    csat_score_sum = models.PositiveIntegerField(default=0, verbose_name=_("sum of scores"))
+    csat_satisfied = models.PositiveIntegerField(default=0, verbose_name=_("surveys satisfied"))
+    csat_commented = models.PositiveIntegerField(default=0, verbose_name=_("surveys commented"))
+
+    class Meta:
+        abstract = True
+
+
+class ReportRow(ReportFigures):
     """One conversation as the report reads it (docs/reports.md "Report rows"): its creation moment, group columns and
     figures as plain columns, recomputed by `reports.rows.row_refresh` in the transaction of every change that moves
     them, so a report reads one narrow table through covering indexes instead of joins and expressions per row."""
@@ -147,26 +175,6 @@ class ReportRow(models.Model):
         help_text=_("The assignee at the last resolution, else the current assignee."),
         verbose_name=_("agent"),
     )
-    resolved = models.BooleanField(default=False, verbose_name=_("resolved"))
-    reopened = models.BooleanField(default=False, verbose_name=_("reopened"))
-    first_response_minutes = models.FloatField(null=True, blank=True, verbose_name=_("first response (minutes)"))
-    resolution_minutes = models.FloatField(null=True, blank=True, verbose_name=_("resolution (minutes)"))
-    first_response_business_minutes = models.FloatField(
-        null=True, blank=True, verbose_name=_("first response (business minutes)")
-    )
-    resolution_business_minutes = models.FloatField(
-        null=True, blank=True, verbose_name=_("resolution (business minutes)")
-    )
-
-    # Counted by the projector at each refresh and kept by database triggers on sla_slatarget (migration
-    # reports.0005), which see every change of a target, bulk updates of the SLA sweep included.
-    sla_targets = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets"))
-    sla_breached = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets breached"))
-    # The same for its surveys (conversations_survey): answered, the sum of their scores, satisfied (4-5), commented.
-    csat_answered = models.PositiveIntegerField(default=0, verbose_name=_("surveys answered"))
-    csat_score_sum = models.PositiveIntegerField(default=0, verbose_name=_("sum of scores"))
-    csat_satisfied = models.PositiveIntegerField(default=0, verbose_name=_("surveys satisfied"))
-    csat_commented = models.PositiveIntegerField(default=0, verbose_name=_("surveys commented"))
 
     class Meta:
         verbose_name = _("conversation report row")
@@ -199,7 +207,7 @@ def _tag_row_indexes() -> list[models.Index]:
     return indexes
 
 
-class ReportTagRow(models.Model):
+class ReportTagRow(ReportFigures):
     """One (conversation, tag) pair as the tag grouping reads it (docs/reports.md "Tag rows"), and one row with no tag
     for a conversation without tags (the "No tag" group): a copy of the conversation's `ReportRow` figures with the
     tag id, so a tag's percentiles are index walks like the other groupings'. Kept by database triggers (migration
@@ -224,22 +232,6 @@ class ReportTagRow(models.Model):
         verbose_name=_("tag"),
     )
     created_at = models.DateTimeField(verbose_name=_("created at"))
-    resolved = models.BooleanField(default=False, verbose_name=_("resolved"))
-    reopened = models.BooleanField(default=False, verbose_name=_("reopened"))
-    first_response_minutes = models.FloatField(null=True, blank=True, verbose_name=_("first response (minutes)"))
-    resolution_minutes = models.FloatField(null=True, blank=True, verbose_name=_("resolution (minutes)"))
-    first_response_business_minutes = models.FloatField(
-        null=True, blank=True, verbose_name=_("first response (business minutes)")
-    )
-    resolution_business_minutes = models.FloatField(
-        null=True, blank=True, verbose_name=_("resolution (business minutes)")
-    )
-    sla_targets = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets"))
-    sla_breached = models.PositiveIntegerField(default=0, verbose_name=_("SLA targets breached"))
-    csat_answered = models.PositiveIntegerField(default=0, verbose_name=_("surveys answered"))
-    csat_score_sum = models.PositiveIntegerField(default=0, verbose_name=_("sum of scores"))
-    csat_satisfied = models.PositiveIntegerField(default=0, verbose_name=_("surveys satisfied"))
-    csat_commented = models.PositiveIntegerField(default=0, verbose_name=_("surveys commented"))
 
     class Meta:
         verbose_name = _("conversation tag report row")
