@@ -45,7 +45,7 @@ from reports.facts import (
     resolved,
 )
 from reports.groupings import agent_at_resolution
-from reports.models import ConversationFacts, ReportRow, ReportTagRow
+from reports.models import ROW_COUNTS, ROW_FIGURES, ConversationFacts, ReportRow, ReportTagRow
 from sla.models import SlaTarget, TargetState
 
 SATISFIED_SCORE = 4  # CSAT satisfied = a score of 4 or 5 (reports.selectors)
@@ -59,16 +59,8 @@ COLUMNS = (
     "agent_id",
     "resolved",
     "reopened",
-    "first_response_minutes",
-    "resolution_minutes",
-    "first_response_business_minutes",
-    "resolution_business_minutes",
-    "sla_targets",
-    "sla_breached",
-    "csat_answered",
-    "csat_score_sum",
-    "csat_satisfied",
-    "csat_commented",
+    *(figure for figure, _ in ROW_FIGURES),
+    *ROW_COUNTS,
 )
 
 
