@@ -20,22 +20,28 @@ from typing import Any
 
 from django.db import connection
 
-from reports.models import ReportRow
+from reports.models import ReportRow, ReportTagRow
 from reports.periods import Period, local_midnight
 from reports.walks import COLUMNS, interpolated
 
 Walk = tuple[str | None, Any, str, bool, int]  # (grouping, key, figure, descending, offset)
 
 
-def _quoted() -> tuple[str, str, str]:
+def _model(grouping_name: str | None) -> type[ReportRow] | type[ReportTagRow]:
+    """The rows a grouping's walks read: the tag rows (indexes `rtr_<figure>`, `(tag, value, created_at)`) for tag,
+    else the report rows."""
+    return ReportTagRow if grouping_name == "tag" else ReportRow
+
+
+def _quoted(grouping_name: str | None = None) -> tuple[str, str, str]:
     quote = connection.ops.quote_name
-    return quote(ReportRow._meta.db_table), quote("created_at"), quote("created_day")
+    return quote(_model(grouping_name)._meta.db_table), quote("created_at"), quote("created_day")
 
 
 def _single(index: int, walk: Walk, bounds: bool) -> tuple[str, list]:
     """One walk of the total, or of a group without a key (`IS NULL`), as its own subquery."""
     grouping_name, key, figure, descending, offset = walk
-    table, created_at, _ = _quoted()
+    table, created_at, _ = _quoted(grouping_name)
     value = connection.ops.quote_name(figure)
     direction = "DESC" if descending else "ASC"
     where, order = [f"{value} IS NOT NULL"], [f"{value} {direction}"]
@@ -56,11 +62,11 @@ def _keyed(walks: list[tuple[int, Walk]], bounds: bool) -> tuple[str, list]:
     """The walks of one grouping, figure and direction over keyed groups: a VALUES list of (walk, key, offset) and
     one LATERAL subquery, planned once for all of them."""
     grouping_name, _, figure, descending, _ = walks[0][1]
-    table, created_at, _ = _quoted()
+    table, created_at, _ = _quoted(grouping_name)
     value = connection.ops.quote_name(figure)
     column_name = COLUMNS[grouping_name]
     column = connection.ops.quote_name(column_name)
-    key_type = ReportRow._meta.get_field(column_name.removesuffix("_id")).db_type(connection)
+    key_type = _model(grouping_name)._meta.get_field(column_name.removesuffix("_id")).db_type(connection)
     direction = "DESC" if descending else "ASC"
     rows = ", ".join(f"(%s::integer, %s::{key_type}, %s::bigint)" for _ in walks)
     params = [param for index, walk in walks for param in (index, walk[1], walk[4])]

@@ -191,23 +191,19 @@ def _postgres_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dic
     """PostgreSQL: percentile_cont in the grouped queries over a narrow period (its sorts are small); over a wide one
     (`walk_scope`: at least a quarter of the rows) index walks as on SQLite (`reports.walks`), which read about 0.6
     of each figure's values in index order where percentile_cont sorts all of them, for the total and every grouping
-    but tag (whose groups keep percentile_cont over the tag rows: the batched walks read the report rows' indexes).
-    Same figures either way (both interpolate linearly)."""
+    (tag: over the tag rows' indexes `(tag, value, created_at)`). Same figures either way (both interpolate
+    linearly)."""
     scope = walk_scope(0, period)
     if scope == "range":
         rows = _conversation_counts(period, grouping)[1]
         total = _conversation_counts(period, None)[1]
         return _named(grouping, rows), total.get(0) or dict(EMPTY_COUNTS)
-    walked = grouping.name != "tag"
-    rows = _conversation_counts(period, grouping, sort=not walked)[1]
+    rows = _conversation_counts(period, grouping, sort=False)[1]
     if grouping.one_per_conversation:
         total = {0: _summed(rows.values(), COUNTED_WITH_VALUES)} if rows else {}
     else:
         total = _conversation_counts(period, None, sort=False)[1]
-    targets: list[tuple[str | None, dict]] = [(None, total)]
-    if walked:
-        targets.append((grouping.name, rows))
-    walk_minutes_batched(period, targets, MINUTE_FIGURES, scope)
+    walk_minutes_batched(period, [(None, total), (grouping.name, rows)], MINUTE_FIGURES, scope)
     return _named(grouping, rows), total.get(0) or dict(EMPTY_COUNTS)
 
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conversations import services
 from conversations.models import Conversation, Tag, Team
@@ -297,3 +298,24 @@ def test_the_rebuild_on_postgresql_builds_the_indexes_it_dropped(generated):
     assert len(before) > 20
     assert rows_rebuild() == 39
     assert indexes() == before
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("scope", ["all", "wide"])
+def test_postgresql_tag_percentiles_are_walks_over_the_tag_rows(generated, monkeypatch, scope):
+    """group_by=tag over a wide period: each tag's median and p90 are read by the batched walks over the tag rows'
+    indexes (no percentile_cont sort), the "No tag" group's too, and equal the plain computation's figures."""
+    monkeypatch.setattr(selectors, "walk_scope", lambda created, period=None: scope)
+    periods = list(_zones_and_periods())
+    for period in periods[:1] if scope == "all" else periods:
+        with CaptureQueriesContext(connection) as queries:
+            new = conversation_report(period=period, group_by="tag")
+        plain = reference_selectors.conversation_report(period=period, group_by="tag")
+        assert json.dumps(new, sort_keys=True, default=str) == json.dumps(plain, sort_keys=True, default=str), period
+        statements = [query["sql"] for query in queries.captured_queries]
+        assert not any("percentile_cont" in sql.lower() for sql in statements)
+        walked = [sql for sql in statements if "LATERAL" in sql and ReportTagRow._meta.db_table in sql]
+        if any(row["first_response_minutes"]["median"] is not None and row["key"] for row in new["rows"]):
+            assert len(walked) == 1  # one statement for every walk
+        if scope == "all":
+            assert any(row["key"] is None for row in new["rows"]) and len(new["rows"]) == 4
