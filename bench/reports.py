@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import random
@@ -507,6 +508,95 @@ def start_bench_postgres():
     return cluster
 
 
+def server_cpu() -> float | None:
+    """CPU seconds used so far by the PostgreSQL cluster of the connection (its postmaster, the children it reaped
+    and those alive: backends and parallel workers), read from /proc, or None when the server is not a local one
+    this user can see. With ROUNDS that run nothing else on that cluster, the difference over a report is the
+    report's server CPU, whatever the neighbours of a shared machine do."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('data_directory')")
+            directory = Path(cursor.fetchone()[0])
+        postmaster = int((directory / "postmaster.pid").read_text().split()[0])
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def fields(pid) -> list[str]:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()
+
+        own = fields(postmaster)
+        total = sum(int(value) for value in own[11:15])  # utime, stime, cutime, cstime
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    child = fields(entry.name)
+                except OSError:
+                    continue
+                if int(child[1]) == postmaster:
+                    total += int(child[11]) + int(child[12])
+        return total / ticks
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def time_round(periods: dict) -> dict:
+    """One round of every grouping over each period (after one unmeasured report, which connects and warms the
+    caches): {period label: {group_by: [wall, client CPU, server CPU or None, sha1 of the report's JSON]}}."""
+    from reports.selectors import conversation_report
+
+    conversation_report(period=periods["90 days"], group_by="agent")
+    found: dict[str, dict] = {}
+    for label, period in periods.items():
+        found[label] = {}
+        for group_by in GROUPINGS:
+            server, started, started_cpu = server_cpu(), time.perf_counter(), time.process_time()
+            report = conversation_report(period=period, group_by=group_by)
+            wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+            after = server_cpu()
+            digest = hashlib.sha1(json.dumps(report, sort_keys=True, default=str).encode()).hexdigest()
+            found[label][group_by] = [wall, cpu, None if server is None or after is None else after - server, digest]
+    return found
+
+
+def compare(args) -> None:
+    """`--compare BEFORE`: ROUNDS rounds, each timing every grouping once with the code of BEFORE (a worktree at the
+    start commit) and once with this tree's, in alternating order, in subprocesses (`--code DIR --json`), on the
+    same database; prints each figure's p50 of wall, client CPU and server CPU, after/before ratios, and whether
+    every round of both gave the same JSON."""
+    import subprocess
+
+    trees = {"before": Path(args.compare).resolve(), "after": ROOT}
+    rounds: dict[str, list[dict]] = {"before": [], "after": []}
+    for number in range(ROUNDS):
+        order = ["before", "after"] if number % 2 == 0 else ["after", "before"]
+        for side in order:
+            command = [sys.executable, str(Path(__file__).resolve()), "--database-url", args.database_url, "--reuse"]
+            command += ["--code", str(trees[side]), "--json"]
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            rounds[side].append(json.loads(output.strip().splitlines()[-1]))
+            print(f"round {number + 1} {side} done", flush=True)
+
+    def p50(side: str, label: str, group_by: str, column: int) -> float | None:
+        values = [found[label][group_by][column] for found in rounds[side]]
+        return None if None in values else statistics.median(values)
+
+    for label in rounds["after"][0]:
+        print(f"\n{label}: p50 of {ROUNDS}, seconds (before -> after, ratio after/before)")
+        for group_by in GROUPINGS:
+            parts = []
+            for column, name in enumerate(("wall", "client cpu", "server cpu")):
+                before, after = p50("before", label, group_by, column), p50("after", label, group_by, column)
+                if before is not None and after is not None:
+                    parts.append(f"{name} {before:.3f} -> {after:.3f} ({after / max(before, 1e-9):.2f})")
+            digests = {found[label][group_by][3] for side in rounds for found in rounds[side]}
+            parts.append("same JSON" if len(digests) == 1 else "JSON DIFFERS")
+            print(f"  {group_by:<8} " + "; ".join(parts), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     quick = os.environ.get("BENCH_QUICK") == "1"
@@ -534,9 +624,24 @@ def main() -> None:
         action="store_true",
         help="with --database-url: time a database an earlier run loaded (--keep) instead of loading one",
     )
+    parser.add_argument(
+        "--compare",
+        metavar="BEFORE",
+        help="with --database-url and --reuse: time every grouping with the code of the worktree BEFORE and with "
+        f"this tree's, alternated, {ROUNDS} rounds each, in subprocesses; print p50s of wall, client and server CPU",
+    )
+    parser.add_argument("--code", help=argparse.SUPPRESS)  # --compare's subprocesses: import the project from here
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # and print one round as JSON
     args = parser.parse_args()
     if args.reuse and not args.database_url:
         parser.error("--reuse needs --database-url")
+    if (args.compare or args.json) and not args.reuse:
+        parser.error("--compare needs --database-url and --reuse")
+    if args.compare:
+        compare(args)
+        return
+    if args.code:
+        sys.path.insert(0, str(Path(args.code).resolve()))
     workdir = Path(tempfile.mkdtemp(prefix="reports-bench-"))
     cluster = start_bench_postgres() if args.postgres else None
     try:
@@ -550,6 +655,26 @@ def main() -> None:
             cluster.stop()
 
 
+def reused_now() -> dt.datetime:
+    """The `now` of the run that loaded the database: the newest report row's moment is within a minute of it
+    (created = now - 1..N minutes)."""
+    from reports.models import ReportRow
+
+    newest = ReportRow.objects.order_by("-created_at").values_list("created_at", flat=True).first()
+    return (newest + dt.timedelta(minutes=1)).replace(microsecond=0)
+
+
+def bench_periods(now: dt.datetime, zone) -> dict:
+    """The periods the bench times: the whole DAYS-day period and a support lead's Monday, the last 7 days."""
+    from reports.periods import Period
+
+    today = now.astimezone(zone).date()
+    return {
+        "90 days": Period(since=today - dt.timedelta(days=DAYS), until=today, zone=zone),
+        "last 7 days": Period(since=today - dt.timedelta(days=6), until=today, zone=zone),
+    }
+
+
 def run(args) -> None:
     from common import Report, load_note
     from django.core.management import call_command
@@ -558,10 +683,11 @@ def run(args) -> None:
     from reports.models import ReportRow
     from reports.periods import Period
 
+    if args.json:
+        print(json.dumps(time_round(bench_periods(reused_now(), zoneinfo.ZoneInfo("Europe/Berlin")))), flush=True)
+        return
     if args.reuse:
-        # The newest report row's moment is within a minute of the earlier run's `now` (created = now - 1..N minutes).
-        newest = ReportRow.objects.order_by("-created_at").values_list("created_at", flat=True).first()
-        now = (newest + dt.timedelta(minutes=1)).replace(microsecond=0)
+        now = reused_now()
         size = ReportRow.objects.count()
         counts = {"ReportRow": size}
         print(f"reusing {size:,} loaded conversations (now = {now.isoformat()})", flush=True)

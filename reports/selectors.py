@@ -179,7 +179,7 @@ def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any,
     return _named(grouping, rows), total.get(0) or dict(EMPTY_COUNTS)
 
 
-def _named(grouping: Grouping, rows: dict[Any, dict]) -> dict[Any, dict]:
+def _named(grouping: Grouping, rows: dict[Any, Any]) -> dict[Any, Any]:
     """Tag rows are keyed by the tag's id; the tag grouping's key is its name (unique)."""
     if grouping.name != "tag":
         return rows
@@ -244,8 +244,7 @@ COMMENT_FIELDS = ("r_key", "r_rank", "pk", "conversation_id", "score", "comment"
 
 def _comment_rows(period: Period, grouping: Grouping | None) -> Iterable[dict]:
     """The commented answered surveys ranked within their group (newest first), the first COMMENTS_PER_GROUP of each."""
-    # Not for tag: its comments are keyed by the tag's name, as the reference computation keys them.
-    if _uses_percentile_cont() and (grouping is None or grouping.name in ("day", "agent", "team", "channel")):
+    if _uses_percentile_cont():  # tag: keyed by the tag's id (`_csat_comments` names them)
         return _comment_rows_by_report_row(period, grouping)
     surveys = keyed(_answered_surveys(period).exclude(comment=""), grouping, period, prefix="conversation__")
     latest = surveys.annotate(
@@ -258,10 +257,14 @@ def _comment_rows(period: Period, grouping: Grouping | None) -> Iterable[dict]:
 
 def _comment_rows_by_report_row(period: Period, grouping: Grouping | None) -> list[dict]:
     """PostgreSQL: the same rows with the period and the group key read from the report rows that have a comment
-    (`csat_commented`), joined to their surveys, rather than from every conversation of the period joined to its
-    facts (at 1,000,000 conversations the latter read the whole conversation table: 0.8 s)."""
+    (`csat_commented`; tag: the tag rows, keyed by tag id), joined to their surveys, rather than from every
+    conversation of the period joined to its facts (at 1,000,000 conversations the latter read the whole
+    conversation table: 0.8 s)."""
     commented = (
-        rows_in(period).filter(csat_commented__gt=0).annotate(r_key=_row_key(grouping, period)).values("pk", "r_key")
+        rows_in(period, grouping and grouping.name)
+        .filter(csat_commented__gt=0)
+        .annotate(r_key=_row_key(grouping, period))
+        .values("conversation_id", "r_key")
     )
     rows_sql, params = commented.query.sql_with_params()
     quote = connection.ops.quote_name
@@ -282,6 +285,8 @@ def _csat_comments(period: Period, grouping: Grouping | None) -> dict[Any, list[
     found: dict[Any, list[dict]] = defaultdict(list)
     for row in _comment_rows(period, grouping):
         found[row["r_key"]].append(row)
+    if grouping is not None and _uses_percentile_cont():
+        found = _named(grouping, found)
     return {
         key: [
             {
