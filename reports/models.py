@@ -98,21 +98,19 @@ def _row_indexes() -> list[models.Index]:
         "sla_targets",
         "sla_breached",
     ]
-    # The CSAT counts ride along (INCLUDE on PostgreSQL): the grouped counts of a wide period read these indexes alone
-    # (index-only scans in group order, reports.selectors._covering_counts).
+    indexes += [models.Index(fields=[group, *counted], name=f"rr_{short}_n") for group, short in ROW_GROUPS[:3]]
+    # With the CSAT counts (INCLUDE on PostgreSQL): a local day's counts over a wide period are an index-only range
+    # scan (reports.selectors._daily_counts_lateral).
     csat = [f"csat_{name}" for name in ("answered", "score_sum", "satisfied", "commented")]
-    indexes += [
-        models.Index(fields=[group, *counted], name=f"rr_{short}_n", include=csat) for group, short in ROW_GROUPS[:3]
-    ]
     indexes.append(models.Index(fields=counted, name="rr_created_n", include=csat))
-    # The rows with a CSAT comment by creation, with their group columns (PostgreSQL: INCLUDE, an index-only scan),
-    # from which the report joins the comments (reports.selectors._comment_rows_by_report_row).
+    # The rows with a CSAT comment by creation, with their conversation and group columns (PostgreSQL: INCLUDE, an
+    # index-only scan), from which the report joins the comments (reports.selectors._comment_rows_by_report_row).
     indexes.append(
         models.Index(
             fields=["created_at"],
             name="rr_commented",
             condition=models.Q(csat_commented__gt=0),
-            include=["team", "channel", "agent"],
+            include=["conversation", "team", "channel", "agent"],
         )
     )
     return indexes

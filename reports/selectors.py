@@ -101,15 +101,13 @@ def _conversation_counts(
             aggregates[f"{figure}_points"] = PercentilesCont(f"r_{figure}", PERCENTILES)
     else:
         aggregates.update({f"n_{figure}": Count(figure) for figure in MINUTE_FIGURES})
-    covering = _uses_percentile_cont() and not sort
     if grouping is not None and grouping.name == "day" and not _uses_percentile_cont():
         rows = _daily_counts(period, aggregates)
-    elif grouping is not None and grouping.name == "day" and covering:
+    elif grouping is not None and grouping.name == "day" and not sort:
         with _index_only():
             rows = _daily_counts_lateral(period, aggregates)
     else:
-        with _index_only(covering):
-            rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
+        rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
     if sort:
         for row in rows.values():
             for figure in MINUTE_FIGURES:
@@ -118,16 +116,12 @@ def _conversation_counts(
 
 
 @contextmanager
-def _index_only(active: bool = True) -> Iterator[None]:
-    """PostgreSQL, the grouped counts of a wide period: read from the covering indexes (`rr_<group>_n`,
-    `rr_created_n`, `rtr_n`: every column the counts read) by index-only scans in group order, with `enable_seqscan`
-    and `enable_bitmapscan` off for that one query (`set_config(..., true)`, restored after). The planner prefers a
-    parallel scan of the table and a hash per group; at 1,000,000 rows the index-only scans and a sorted group
-    aggregate cost a quarter less CPU (0.20 against 0.28 s for channel, one process; see docs/reports.md). The
-    index-only scans need the visibility map, as the walks do (autovacuum, `VACUUM` after a bulk load)."""
-    if not active:
-        yield
-        return
+def _index_only() -> Iterator[None]:
+    """PostgreSQL, the counts per local day of a wide period: each day's range read from `rr_created_n` by an
+    index-only scan (it holds every column the counts read), with `enable_seqscan` and `enable_bitmapscan` off for
+    that one statement (`set_config(..., true)`, restored after). (Forcing index-only scans on the other groupings'
+    counts, `rr_<group>_n`, was measured and did not help: the planner's parallel scan of the table costs the same
+    CPU at 1,000,000 rows; docs/reports.md.) The index-only scans need the visibility map, as the walks do."""
     names = ("enable_seqscan", "enable_bitmapscan")
     with connection.cursor() as cursor:
         cursor.execute(
