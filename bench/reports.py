@@ -5,7 +5,9 @@ One command, `.venv/bin/python bench/reports.py [--size N]` (default 1,000,000; 
 it makes a throwaway SQLite file in a temp dir (or, with `--postgres`, a throwaway PostgreSQL cluster started as
 tests.infra starts one, deleted at the end unless `--keep`; or the database of `--database-url`), migrates it and
 loads the rows (SQLite: `executemany` in batches; PostgreSQL: `COPY`; secondary indexes dropped during the load and
-built after, as bench/sla.py does). `--reuse` with `--database-url` times a database an earlier `--keep` run loaded. Each conversation: a `conversation.created` event, one customer
+built after, as bench/sla.py does). `--reuse` with `--database-url` times a database an earlier `--keep` run loaded;
+`--compare BEFORE` with them times every grouping with the code of the worktree BEFORE and with this tree's,
+alternated (client and PostgreSQL server CPU beside the wall time, and whether the JSON is the same). Each conversation: a `conversation.created` event, one customer
 and (85 %) one agent message, for assigned ones a `conversation.assigned` event, for resolved ones the status
 events (10 % of them reopened and resolved again) with the `ConversationFacts` row the projector would write, a survey (30 % of resolved answered), 0-2 tags and 1-2 SLA
 targets (15 % breached); after the load the report rows (`ReportRow`) are rebuilt from them by the backfill
