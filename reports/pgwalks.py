@@ -8,7 +8,8 @@ than the walks, and one subquery per walk cost more to plan (0.9 s for a 90-day 
 statement: per grouping, figure and direction a `LATERAL` subquery over a `VALUES` list of (walk, key, offset),
 planned once, and a plain subquery for each walk of the total or of the group without a key; each is ordered like the
 index it should read (`ORDER BY team_id, first_response_minutes` also for `team_id IS NULL`, so the planner takes
-that index rather than filtering another). Local days: `_daily`. The positions and the interpolation are those of `reports.walks.interpolated`, run twice: once
+that index rather than filtering another). The tag grouping's walks read the tag rows (`ReportTagRow`, indexes
+`rtr_<figure>` on `(tag, value, created_at)`), the others' and the total's the report rows. Local days: `_daily`. The positions and the interpolation are those of `reports.walks.interpolated`, run twice: once
 to record the walks it asks for, once to interpolate their values, so both backends compute the same figures.
 """
 

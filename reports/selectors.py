@@ -6,8 +6,9 @@ by `reports.rows`; per tag `ReportTagRow`, one per conversation and tag, grouped
 counts conversations, resolutions, reopens, SLA targets and breaches and CSAT answers per group (`group_by=day` on
 SQLite: one covering range per local day); the latest CSAT comments come from the answered surveys. When each
 conversation falls in exactly one group (every grouping but tag) the total's counts are the sums of the groups'; tag
-counts its total unkeyed. Percentiles: PostgreSQL computes them with `percentile_cont` in the grouped query (both
-fractions from one sort); SQLite has no such aggregate, so there each median and p90 is read by walking an index in
+counts its total unkeyed. Percentiles: PostgreSQL computes them with `percentile_cont` in the grouped query over a
+narrow period (both fractions from one sort) and by the batched index walks of `reports.pgwalks` over a wide one;
+SQLite has no such aggregate, so there each median and p90 is read by walking an index in
 value order (`reports.walks`: `ORDER BY value LIMIT 2 OFFSET k`) and interpolated as percentile_cont does (linear).
 Nothing loads conversation objects.
 """

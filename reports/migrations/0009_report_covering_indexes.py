@@ -5,28 +5,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0014_writepath_indexes'),
-        ('reports', '0008_tag_rows_comments_index'),
+        ("conversations", "0014_writepath_indexes"),
+        ("reports", "0008_tag_rows_comments_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='reportrow',
-            name='rr_created_n',
+            model_name="reportrow",
+            name="rr_created_n",
         ),
         migrations.RemoveIndex(
-            model_name='reportrow',
-            name='rr_commented',
+            model_name="reportrow",
+            name="rr_commented",
         ),
         migrations.AddIndex(
-            model_name='reportrow',
-            index=models.Index(fields=['created_at', 'resolved', 'reopened', 'first_response_minutes', 'resolution_minutes', 'first_response_business_minutes', 'resolution_business_minutes', 'sla_targets', 'sla_breached'], include=('csat_answered', 'csat_score_sum', 'csat_satisfied', 'csat_commented'), name='rr_created_n'),
+            model_name="reportrow",
+            index=models.Index(
+                fields=[
+                    "created_at",
+                    "resolved",
+                    "reopened",
+                    "first_response_minutes",
+                    "resolution_minutes",
+                    "first_response_business_minutes",
+                    "resolution_business_minutes",
+                    "sla_targets",
+                    "sla_breached",
+                ],
+                include=("csat_answered", "csat_score_sum", "csat_satisfied", "csat_commented"),
+                name="rr_created_n",
+            ),
         ),
         migrations.AddIndex(
-            model_name='reportrow',
-            index=models.Index(condition=models.Q(('csat_commented__gt', 0)), fields=['created_at'], include=('conversation', 'team', 'channel', 'agent'), name='rr_commented'),
+            model_name="reportrow",
+            index=models.Index(
+                condition=models.Q(("csat_commented__gt", 0)),
+                fields=["created_at"],
+                include=("conversation", "team", "channel", "agent"),
+                name="rr_commented",
+            ),
         ),
     ]
