@@ -96,23 +96,53 @@ def _day_bounds(day: dt.date, period: Period) -> tuple[dt.datetime, dt.datetime,
     return start, end, walked, *part(walked)
 
 
-def _daily(walks: list[tuple[int, Walk]], period: Period) -> tuple[str, list]:
+def _rest_counts(days: Iterable[dt.date], figures: Iterable[str], period: Period) -> dict[tuple, int]:
+    """|A| of `_daily` for each local day and figure: the values of the day outside its walked UTC date (two
+    `created_at` ranges of `rr_created_n`, which holds the figures), counted in one statement for every day and
+    figure rather than once per walk (eight walks a day)."""
+    days, figures = sorted(set(days)), list(dict.fromkeys(figures))
+    if not days:
+        return {}
+    table, created_at, _ = _quoted()
+    values = [connection.ops.quote_name(figure) for figure in figures]
+    rows, params = [], []
+    for day in days:
+        start, end, _, start_walked, end_walked = _day_bounds(day, period)
+        rows.append("(%s::date, %s::timestamptz, %s::timestamptz, %s::timestamptz, %s::timestamptz)")
+        params += [day, start, end, start_walked, end_walked]
+    columns = ", ".join(values)
+    sql = (
+        f"SELECT p.r_day, {', '.join(f'COUNT({value})' for value in values)} FROM (VALUES {', '.join(rows)}) AS "
+        f"p(r_day, r_start, r_end, r_from, r_until) CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE "
+        f"{created_at} >= p.r_start AND {created_at} < p.r_from UNION ALL SELECT {columns} FROM {table} WHERE "
+        f"{created_at} >= p.r_until AND {created_at} < p.r_end) AS a GROUP BY p.r_day"
+    )
+    counts = {(day, figure): 0 for day in days for figure in figures}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for day, *found in cursor.fetchall():
+            counts.update({(day, figure): count for figure, count in zip(figures, found)})
+    return counts
+
+
+def _daily(walks: list[tuple[int, Walk]], period: Period, rest_counts: dict[tuple, int]) -> tuple[str, list]:
     """The walks of local days for one figure and direction. A local day's rows lie on one to three UTC dates, each
     an ordered range of the index `(created_day, value, created_at)`; PostgreSQL does not merge such ranges in
     order (it sorts them all), so the date holding most of the day (B) is walked and the rest of the day (A, an hour
     or two in most zones: the moments before and after B's part, two `created_at` ranges of `rr_created_n`, which
     holds the figures) is read whole: the k-th value of A and B is the (k - s)-th of A merged with B's values from
     position s = max(0, k - |A|) to k + 1, since each of B's first s values has at most s - 1 + |A| < k values
-    before it (and each past k + 1 at least k + 2). |A| is counted by the statement itself."""
+    before it (and each past k + 1 at least k + 2). |A| comes from `_rest_counts` (same snapshot)."""
     _, _, figure, descending, _ = walks[0][1]
     table, created_at, created_day = _quoted()
     value = connection.ops.quote_name(figure)
     direction = "DESC" if descending else "ASC"
     params: list = []
     for index, (_, day, _, _, offset) in walks:
-        params += [index, *_day_bounds(day, period), offset]
+        params += [index, *_day_bounds(day, period), offset, rest_counts[(day, figure)]]
     rows = ", ".join(
-        "(%s::integer, %s::timestamptz, %s::timestamptz, %s::date, %s::timestamptz, %s::timestamptz, %s::bigint)"
+        "(%s::integer, %s::timestamptz, %s::timestamptz, %s::date, %s::timestamptz, %s::timestamptz, %s::bigint, "
+        "%s::bigint)"
         for _ in walks
     )
     rest = (
@@ -120,10 +150,10 @@ def _daily(walks: list[tuple[int, Walk]], period: Period) -> tuple[str, list]:
         f"AND {value} IS NOT NULL UNION ALL SELECT {value} FROM {table} WHERE {created_at} >= p.r_until "
         f"AND {created_at} < p.r_end AND {value} IS NOT NULL"
     )
-    skip = "GREATEST(0, p.r_offset - n.r_count)"
+    skip = "GREATEST(0, p.r_offset - p.r_count)"
     sql = (
         f"(SELECT p.r_walk, x.r_value FROM (VALUES {rows}) AS p(r_walk, r_start, r_end, r_walked, r_from, r_until, "
-        f"r_offset) CROSS JOIN LATERAL (SELECT COUNT(*) AS r_count FROM ({rest}) AS a) AS n CROSS JOIN LATERAL "
+        f"r_offset, r_count) CROSS JOIN LATERAL "
         f"(SELECT r_value FROM ({rest} UNION ALL (SELECT {value} FROM {table} WHERE {created_day} = p.r_walked "
         f"AND {value} IS NOT NULL AND {created_at} >= p.r_from AND {created_at} < p.r_until "
         f"ORDER BY {created_day} {direction}, {value} {direction} OFFSET {skip} LIMIT p.r_offset + 2 - {skip})) AS u "
@@ -147,9 +177,11 @@ def _run(walks: list[Walk], period: Period, scope: str) -> list[list[float]]:
             params += walk_params + ([period.start, period.end] if bounds else [])
         else:
             batches.setdefault((grouping_name, figure, descending), []).append((index, walk))
+    daily = [walk for (grouping_name, _, _), batch in batches.items() if grouping_name == "day" for walk in batch]
+    rest_counts = _rest_counts((walk[1] for _, walk in daily), (walk[2] for _, walk in daily), period)
     for (grouping_name, _, _), batch in batches.items():
         if grouping_name == "day":
-            sql, batch_params = _daily(batch, period)
+            sql, batch_params = _daily(batch, period, rest_counts)
         else:
             sql, batch_params = _keyed(batch, bounds)
             batch_params += [period.start, period.end] if bounds else []
