@@ -205,7 +205,9 @@ Q_CLUSTER = {
     "bulk": 10,
     "catch_up": False,
     "poll": 0.2,
-    "save_limit": 1000,
+    # No successful result is saved (each saved one made django-q2 load up to save_limit rows to prune the oldest, on
+    # every wake-up); failures still are. The supervisor sees finished tasks on its heartbeat file instead.
+    "save_limit": -1,
     "label": gettext_lazy("Task queue"),
 }
 if REDIS_URL:

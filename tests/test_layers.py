@@ -26,7 +26,6 @@ SEAMS: dict[tuple[str, str], str] = {
     ("conversations/services/deliveries.py", "django_q.tasks"): DJANGO_Q,
     ("sla/tasks.py", "django_q.models"): DJANGO_Q,
     ("workflows/engine/replay.py", "django_q.tasks"): DJANGO_Q,
-    ("workflows/engine/supervisor.py", "django_q.models"): DJANGO_Q,
     ("workflows/engine/supervisor.py", "django_q.tasks"): DJANGO_Q,
     ("workflows/services.py", "django_q.tasks"): DJANGO_Q,
     ("workflows/tasks.py", "django_q.conf"): DJANGO_Q,

@@ -12,12 +12,14 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
+        from django_q.signals import post_execute
 
         from conversations.events import register_inline_consumer
         from conversations.services import register_field_usage
         from workflows import steps, triggers
         from workflows.engine.drain import dispatch_and_run
         from workflows.engine.field_usage import workflows_using_field
+        from workflows.engine.heartbeat import beat_after_task, heartbeat_file
         from workflows.engine.schedules import ensure_schedules_after_migrate
         from workflows.integrations.secrets import install_log_masking
 
@@ -31,3 +33,5 @@ class WorkflowsConfig(AppConfig):
 
         # post_migrate is Django's hook for rows that must exist once tables do (the sweep schedule).
         post_migrate.connect(ensure_schedules_after_migrate, sender=self)
+        if heartbeat_file() is not None:  # a cluster run by the supervisor: it watches this file, not saved results
+            post_execute.connect(beat_after_task, dispatch_uid="helpdesk-worker-heartbeat")

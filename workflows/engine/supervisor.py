@@ -8,7 +8,9 @@ even the scheduled sweep, which runs on those same workers. So the supervisor
 - sweeps itself (the engine's `sweep_once` and the SLA sweep) every HELPDESK_SWEEP_SECONDS, in a thread of its
   own process: lost events are dispatched and due runs resumed however wedged the cluster is;
 - probes the cluster: it enqueues a no-op task, and when the worker tier finishes no task at all for
-  HELPDESK_WORKER_STALL_SECONDS while that probe waits (or the cluster exits), it restarts the cluster;
+  HELPDESK_WORKER_STALL_SECONDS while that probe waits (or the cluster exits), it restarts the cluster. Finished
+  tasks are seen on the cluster's heartbeat file (workflows/engine/heartbeat.py), not on django-q2's saved
+  results, so the cluster need not save successes (Q_CLUSTER["save_limit"] -1);
 - stops the cluster as a whole: SIGTERM to its main PID first (django-q2 hangs when the whole group gets it, see
   its whole group), then, after HELPDESK_WORKER_STOP_SECONDS, SIGKILL to the cluster's process group, so no worker is
   left behind even when the cluster is too wedged to stop.
@@ -23,17 +25,19 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.db import close_old_connections, connections
-from django.db.models import Q
 
 from conversations import clock
 from conversations.conf import helpdesk_setting, manage_py
 from sla.sweep import run_sweep as sla_sweep
 from workflows.engine import sweep
+from workflows.engine.heartbeat import HEARTBEAT_ENV, last_beat
 
 logger = logging.getLogger(__name__)
 
@@ -50,18 +54,19 @@ def probe_task() -> str:
     return "alive"
 
 
-def tasks_finished_since(moment: dt.datetime, probe_id: str) -> bool:
-    """Whether the worker tier finished the probe or any other task since `moment` (django-q2 keeps results)."""
-    from django_q.models import Task
-
-    return bool(Task.objects.filter(Q(id=probe_id) | Q(stopped__gte=moment)).exists())
+def heartbeat_path() -> Path:
+    """A new, empty file for the heartbeat of the clusters one supervisor runs."""
+    descriptor, name = tempfile.mkstemp(prefix="helpdesk-worker-heartbeat-")
+    os.close(descriptor)
+    return Path(name)
 
 
 def enqueue_probe() -> str:
-    """Hand the probe to the broker, as any task is; returns its id."""
+    """Hand the probe to the broker, as any task is; returns its id. Its result is not saved: the cluster's
+    heartbeat shows it (or any other task) finished."""
     from django_q.tasks import async_task
 
-    return str(async_task(PROBE_TASK, save=True))  # saved whatever Q_CLUSTER["save_limit"] says
+    return str(async_task(PROBE_TASK))
 
 
 @dataclass
@@ -74,7 +79,9 @@ class ProgressWatch:
     """
 
     stall_seconds: float
+    heartbeat: Path
     probe_id: str = ""
+    probe_beat: bytes = b""  # the heartbeat file's record when the probe was sent
     probe_sent_at: dt.datetime | None = None
     next_probe_at: dt.datetime = field(default_factory=clock.now)
 
@@ -83,9 +90,10 @@ class ProgressWatch:
         if self.probe_sent_at is None:
             if now >= self.next_probe_at:
                 self.reset(now)  # should the broker refuse it, the next attempt comes as late as a next probe would
+                self.probe_beat = last_beat(self.heartbeat)  # read first: a task finishing meanwhile is progress
                 self.probe_id, self.probe_sent_at = enqueue_probe(), now
             return False
-        if tasks_finished_since(self.probe_sent_at, self.probe_id):
+        if last_beat(self.heartbeat) != self.probe_beat:
             self.reset(now)
             return False
         return (now - self.probe_sent_at).total_seconds() >= self.stall_seconds
@@ -99,8 +107,8 @@ class ProgressWatch:
 class ClusterProcess:
     """`manage.py qcluster` in a process group of its own (in the supervisor's session), stopped as a whole."""
 
-    def __init__(self, *, stop_seconds: float) -> None:
-        self.stop_seconds = stop_seconds
+    def __init__(self, *, stop_seconds: float, heartbeat: Path | None = None) -> None:
+        self.stop_seconds, self.heartbeat = stop_seconds, heartbeat
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
@@ -110,9 +118,10 @@ class ClusterProcess:
 
     def start(self) -> None:
         """Start the cluster; its output goes where the supervisor's goes."""
-        self.process = subprocess.Popen(
-            [sys.executable, str(manage_py()), "qcluster"], process_group=0, env={**os.environ, SUPERVISED_ENV: "1"}
-        )
+        env = {**os.environ, SUPERVISED_ENV: "1"}
+        if self.heartbeat is not None:
+            env[HEARTBEAT_ENV] = str(self.heartbeat)
+        self.process = subprocess.Popen([sys.executable, str(manage_py()), "qcluster"], process_group=0, env=env)
         self.started_at = time.monotonic()
         logger.info("Started the worker cluster (pid %s)", self.process.pid)
 
@@ -182,6 +191,7 @@ class Supervisor:
         finally:
             self.cluster.stop()
             sweeper.join(timeout=self.cluster.stop_seconds)
+            self.watch.heartbeat.unlink(missing_ok=True)
 
     def check(self) -> str:
         """One watchdog pass: restart the cluster if it exited or stalled; returns why it did, or ""."""
@@ -219,11 +229,12 @@ class Supervisor:
 
 def supervisor_from_settings() -> Supervisor:
     """A supervisor with the intervals of the settings (HELPDESK_SWEEP_SECONDS, HELPDESK_WORKER_*_SECONDS)."""
+    heartbeat = heartbeat_path()
     return Supervisor(
-        cluster=ClusterProcess(stop_seconds=helpdesk_setting("WORKER_STOP_SECONDS")),
+        cluster=ClusterProcess(stop_seconds=helpdesk_setting("WORKER_STOP_SECONDS"), heartbeat=heartbeat),
         sweeper=Sweeper(
             sweep_seconds=max(1, helpdesk_setting("SWEEP_SECONDS")),
             sla_sweep_seconds=max(1, helpdesk_setting("SLA_SWEEP_SECONDS")),
         ),
-        watch=ProgressWatch(stall_seconds=helpdesk_setting("WORKER_STALL_SECONDS")),
+        watch=ProgressWatch(stall_seconds=helpdesk_setting("WORKER_STALL_SECONDS"), heartbeat=heartbeat),
     )
