@@ -82,6 +82,7 @@ class Sizes:
     cost_messages: int = 200  # messages posted (no worker) and drained to measure the costs
     step_seconds: float = 5.0
     steps: tuple[float, ...] = (0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 1.0)
+    refine: int = 2  # halvings of the interval between the highest sustained rate and the first one not sustained
     busy_messages: int = 200
     limit_messages: int = 300  # messages per core-limit round (900 runs, 3 batches: up to 3 drainers)
     limits: tuple[float, ...] = (0.1, 0.5, 1.0, 1.5)  # 0.1: a cap that binds even on a loaded machine
@@ -97,6 +98,7 @@ QUICK = Sizes(
     cost_messages=15,
     step_seconds=2.0,
     steps=(0.05, 0.2),
+    refine=1,
     busy_messages=20,
     limit_messages=15,
     limit_passes=1,
@@ -441,6 +443,7 @@ class Drained:
     cpu_per_run: float
     counters: dict
     db_cpu_per_run: float = 0.0
+    whole_cpu_per_run: float = 0.0  # the tier's CPU from the thaw to 0.3 s after the last run, per run
 
     @property
     def lock_per_run(self) -> float:
@@ -449,6 +452,12 @@ class Drained:
     @property
     def lost_per_batch(self) -> float | None:
         return self.counters["lost_claims"] / self.counters["batches"] if self.counters["batches"] else None
+
+    @property
+    def drain_cpu_per_run(self) -> float:
+        """Thread CPU inside the drains per run (the probe): the tier's CPU per run minus this is the queue machinery
+        and the cluster's other processes."""
+        return self.counters.get("drain_cpu_s", 0.0) / self.runs if self.runs else 0.0
 
     @property
     def match_per_event(self) -> float:
@@ -562,12 +571,14 @@ def measure_warm_drain(system: System, messages: int, *, cores: float | None = N
     first, last = state["first_finished_at"], state["last_finished_at"]
     timed = max(1, state["finished"] - 1)
     cpu, db_cpu = trace.between(first, last)
+    whole = trace.points[-1][1][0] - trace.points[0][1][0]
     return Drained(
         state["finished"],
         timed / (last - first) if last > first else 0.0,
         cpu / timed,
         {k: after[k] - before[k] for k in after},
         db_cpu / timed,
+        whole / max(1, state["finished"]),
     )
 
 
@@ -582,19 +593,31 @@ class Step:
     lags: list[float]
     samples: list[tuple[float, float]]  # runs in the system counting the posts answered / the posts begun
     span: float
+    late_start: float = 0.0  # how late the client sent its last post against the schedule (the client's own limit)
+    kind: str = "step"  # "step" (the ladder), "repeat" (the first failing rate again), "refine" (between ok and not)
 
     @property
     def p95_lag(self) -> float:
         return percentile(self.lags, 0.95) if self.lags else float("inf")
 
     @property
+    def failures(self) -> list[str]:
+        """Why the step is not sustained (empty: sustained)."""
+        reasons = []
+        if self.timed_out or self.runs < self.expected:
+            reasons.append(f"{self.expected - self.runs} runs unfinished")
+        if self.accepted < ACCEPTED * self.offered:
+            reasons.append(
+                f"accepted {self.accepted / self.offered:.0%} of the offered rate"
+                + (f" (client {self.late_start:.2f} s behind its schedule)" if self.late_start > 0.1 else "")
+            )
+        if self.lag_after_last_post >= LAG_LIMIT:
+            reasons.append(f"lag after the last post {self.lag_after_last_post:.2f} s")
+        return reasons
+
+    @property
     def sustained(self) -> bool:
-        return (
-            not self.timed_out
-            and self.accepted >= ACCEPTED * self.offered
-            and self.runs >= self.expected
-            and self.lag_after_last_post < LAG_LIMIT
-        )
+        return not self.failures
 
     @property
     def littles(self) -> tuple[float, float, float] | None:
@@ -609,19 +632,21 @@ class Step:
     def describe(self) -> str:
         little = self.littles
         return (
-            f"  offered {self.offered:6.1f} msg/s: accepted {self.accepted:6.1f}, {self.runs}/{self.expected} runs, "
-            f"lag after last post {self.lag_after_last_post:5.2f} s, p95 run lag {self.p95_lag:5.2f} s"
+            f"  {self.kind:6} offered {self.offered:6.1f} msg/s: accepted {self.accepted:6.1f}, "
+            f"{self.runs}/{self.expected} runs, lag after last post {self.lag_after_last_post:5.2f} s, "
+            f"p95 run lag {self.p95_lag:5.2f} s"
             + (f", Little L {little[0]:.1f}–{little[1]:.1f} vs X·W {little[2]:.1f}" if little else "")
-            + ("  -> sustained" if self.sustained else "  -> NOT sustained")
+            + ("  -> sustained" if self.sustained else f"  -> NOT sustained ({'; '.join(self.failures)})")
         )
 
 
-def offer(system: System, rate: float, seconds: float) -> Step:
+def offer(system: System, rate: float, seconds: float, kind: str = "step") -> Step:
     """Post messages open-loop at `rate`/s for `seconds` with the workers running; then wait for their runs."""
     count = max(2, round(rate * seconds))
     jobs = [system.message_job() for _ in range(count)]
     watermark = system.watermark()
-    lock, state = threading.Lock(), {"next": 0, "sent": 0, "done": 0, "last": 0.0}
+    lock, state = threading.Lock(), {"next": 0, "sent": 0, "done": 0, "last": 0.0, "late": 0.0}
+    answered: list[tuple[int, float]] = []
     errors: list[BaseException] = []
     start = time.time() + 0.05
 
@@ -639,6 +664,7 @@ def offer(system: System, rate: float, seconds: float) -> Step:
             path, body = jobs[index]
             with lock:
                 state["sent"] += 1
+                state["late"] = max(state["late"], -delay)
             try:
                 timed_request(session, "POST", f"{system.server.base_url}{path}", system.token, 201, json=body)
             except BaseException as exc:  # noqa: BLE001 (re-raised below)
@@ -647,6 +673,7 @@ def offer(system: System, rate: float, seconds: float) -> Step:
             with lock:
                 state["done"] += 1
                 state["last"] = time.time()
+                answered.append((index, state["last"]))
 
     samples: list[float] = []
     stop_sampling = threading.Event()
@@ -670,7 +697,7 @@ def offer(system: System, rate: float, seconds: float) -> Step:
         stop_sampling.set()
         sampling.join()
         raise errors[0]
-    accepted = count / (state["last"] - start)
+    accepted = model.arrival_rate(answered, rate)
     final = system.runs_state(watermark, RUNS * count, max(10.0, seconds * 3))
     stop_sampling.set()
     sampling.join()
@@ -686,7 +713,47 @@ def offer(system: System, rate: float, seconds: float) -> Step:
         lags,
         samples,
         max(last - start, 1e-9),
+        state["late"],
+        kind,
     )
+
+
+def step_search(system: System, bare: float, sizes: Sizes) -> list[Step]:
+    """The offered-rate ladder (fractions of the bare rate) up to the first rate not sustained; that rate offered once
+    more (one step can fail on a burst of the machine's other work: if the repeat is sustained the ladder goes on,
+    once); then `sizes.refine` halvings of the interval between the highest sustained rate and the failing one."""
+    steps: list[Step] = []
+
+    def run(rate: float, kind: str) -> Step:
+        steps.append(offer(system, rate, sizes.step_seconds, kind))
+        print(steps[-1].describe(), flush=True)
+        return steps[-1]
+
+    repeats_left = 1
+    failing = None
+    for fraction in sizes.steps:
+        if run(fraction * bare, "step").sustained:
+            continue
+        if repeats_left and run(fraction * bare, "repeat").sustained:
+            repeats_left -= 1
+            continue
+        failing = fraction * bare
+        break
+    if failing is None:
+        return steps
+    for _ in range(sizes.refine):
+        good = max((step.offered for step in steps if step.sustained and step.offered < failing), default=0.0)
+        if good <= 0:
+            break
+        middle = (good + failing) / 2
+        if not run(middle, "refine").sustained:
+            failing = middle
+    return steps
+
+
+def capacity_of(steps: list[Step]) -> float | None:
+    """The highest rate sustained below the lowest offered rate that failed at its last try (model.sustained_capacity)."""
+    return model.sustained_capacity([(step.offered, step.accepted, step.sustained) for step in steps])
 
 
 def warm_workers(system: System, messages: int = 5) -> None:
@@ -755,11 +822,11 @@ def embedded(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -> 
         steps: list[Step] = []
         try:
             warm_workers(system)
-            for fraction in sizes.steps:
-                steps.append(offer(system, fraction * bare[0], sizes.step_seconds))
-                print(steps[-1].describe(), flush=True)
-                if not steps[-1].sustained:
-                    break
+            settle()
+            drains_before, web_before_steps = read_counters(probes, "worker"), read_counters(probes, "web")
+            steps = step_search(system, bare[0], sizes)
+            settle()
+            drains_after, web_after_steps = read_counters(probes, "worker"), read_counters(probes, "web")
             cpu_before = system.web.cpu() + system.worker.cpu()
             busy = system.post_closed(sizes.busy_messages)
             effective_cores = (system.web.cpu() + system.worker.cpu() - cpu_before) / busy.wall
@@ -768,7 +835,7 @@ def embedded(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -> 
         bare.append(time_bare(peer, bare_token, sizes.bare_posts, sizes.bare_posts))
     bare_mean = statistics.mean(bare)
     sustained = [step for step in steps if step.sustained]
-    capacity = max((step.accepted for step in sustained), default=None)
+    capacity = capacity_of(steps)
     costs = model.Costs(
         cpu_per_run=drained.cpu_per_run,
         cpu_per_request=web_cpu,
@@ -799,10 +866,23 @@ def embedded(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -> 
         f"{drained.runs_per_s:.1f} runs/s (lost claims are not visible on SQLite: one writer at a time, "
         "an event another worker took is simply not read again)",
     )
+    stepped = sum(step.expected for step in steps) / RUNS
+    report.figure(
+        "Embedded: during the steps, per message posted: wake-up tasks (drains) / the web's wait for the write lock "
+        "/ its hold",
+        f"{(drains_after['drains'] - drains_before['drains']) / stepped:.3f} "
+        f"({drains_after['empty_drains'] - drains_before['empty_drains']:.0f} of "
+        f"{drains_after['drains'] - drains_before['drains']:.0f} started no run) / "
+        f"{(web_after_steps['wait_s'] - web_before_steps['wait_s']) / stepped * 1000:.2f} ms / "
+        f"{(web_after_steps['hold_s'] - web_before_steps['hold_s']) / stepped * 1000:.2f} ms",
+    )
     report.figure(
         "Embedded: offered rate steps",
         "; ".join(
-            f"{step.offered:.0f}->{'ok' if step.sustained else 'NO'} (p95 lag {step.p95_lag:.2f} s)" for step in steps
+            f"{step.offered:.0f}{'' if step.kind == 'step' else ' ' + step.kind}->"
+            + ("ok" if step.sustained else f"NO: {'; '.join(step.failures)}")
+            + f" (p95 lag {step.p95_lag:.2f} s)"
+            for step in steps
         ),
     )
     report.figure(
@@ -856,6 +936,9 @@ def embedded(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -> 
                 "lag_after_last_post": s.lag_after_last_post,
                 "p95_lag": s.p95_lag,
                 "sustained": s.sustained,
+                "failures": s.failures,
+                "kind": s.kind,
+                "late_start": s.late_start,
                 "littles": s.littles,
             }
             for s in steps
@@ -1013,6 +1096,13 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                     "obtained_cores": obtained,
                     "cap_utilisation": obtained / cores,
                     "throttled_share": run.counters.get("throttled", 0.0) / max(run.counters.get("periods", 0.0), 1.0),
+                    "drain_cpu_per_run": run.drain_cpu_per_run,
+                    "whole_cpu_per_run": run.whole_cpu_per_run,
+                    "uncapped_whole_cpu_per_run": statistics.fmean(other.whole_cpu_per_run for other in around),
+                    "uncapped_drain_cpu_per_run": statistics.fmean(other.drain_cpu_per_run for other in around),
+                    "drains": run.counters.get("drains", 0.0),
+                    "empty_drains": run.counters.get("empty_drains", 0.0),
+                    "uncapped_drains": statistics.fmean(other.counters.get("drains", 0.0) for other in around),
                     "utilisation_law": model.utilisation_law_rate(given, near.cpu_per_run),
                     "model": model.backlog_drain_rate(capped, given, 4, cost_events, ENGINE_BATCH)[0],
                     "model_nominal_cap": model.backlog_drain_rate(capped, cores, 4, cost_events, ENGINE_BATCH)[0],
@@ -1041,6 +1131,11 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                     f"{each('cap_utilisation', '.2f')}; throttled in {each('throttled_share', '.0%')} of the quota "
                     f"periods); the uncapped drains just before and after: "
                     f"{each('uncapped_runs_per_s', '.1f')} runs/s at {each('uncapped_cpu_per_run', '.4f')} s CPU/run. "
+                    f"CPU inside the drains {each('drain_cpu_per_run', '.4f')} s/run capped vs "
+                    f"{each('uncapped_drain_cpu_per_run', '.4f')} uncapped; tier CPU from the thaw to the end "
+                    f"{each('whole_cpu_per_run', '.4f')} s/run capped vs {each('uncapped_whole_cpu_per_run', '.4f')} "
+                    f"uncapped; drains (wake-up tasks) "
+                    f"{each('drains', '.0f')} ({each('empty_drains', '.0f')} empty) vs {each('uncapped_drains', '.0f')}. "
                     f"Utilisation law with their CPU/run on the cores the capped workers got: "
                     f"{each('utilisation_law', '.1f')} ({errs('utilisation_law')}, median "
                     f"{errors['utilisation_law']:+.0%}); model ({cost_drainers} drainer(s), their calibrated wait "
