@@ -70,6 +70,11 @@ ACCEPTED = 0.95  # share of the offered rate the API must accept
 OFFER_THREADS = 6
 RUNS = drain.RUNS_PER_MESSAGE
 SINK_MS = (20, 50)
+# The caps the issue asks the model to be judged at; 0.1 core is measured and reported too (a cap that binds even on a
+# loaded machine), not judged.
+VERDICT_CAPS = (0.5, 1.0, 1.5)
+# The CFS bandwidth period of a cap (cgroup v1 cpu.cfs_period_us; the kernel's default is 100 ms).
+CFS_PERIOD_US = int(os.environ.get("BENCH_CFS_PERIOD_US", "100000"))
 # Events a drain claims at a time, then runs one by one (workflows/engine/drain.py BATCH), read from the source so
 # the bench follows the engine without importing Django into this process.
 _BATCH = re.search(r"^BATCH = (\d+)", (ROOT / "workflows" / "engine" / "drain.py").read_text(), re.MULTILINE)
@@ -190,7 +195,7 @@ class Tier:
         """Cap the tier at `cores` (None: no cap); False when this machine cannot."""
         if not self.dirs:
             return cores is None
-        period = 100_000
+        period = CFS_PERIOD_US
         (self.dirs[0] / "cpu.cfs_period_us").write_text(str(period))
         (self.dirs[0] / "cpu.cfs_quota_us").write_text(str(int(cores * period)) if cores else "-1")
         return True
@@ -1206,21 +1211,22 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
             "PG: model, runs/s for cores × qclusters of 2 workers (no collisions / worst convoy)",
             "; ".join(f"{row['cores']}c×{row['qclusters']}q {row['none']:.0f}/{row['worst']:.0f}" for row in table),
         )
-        errors = [abs(row["utilisation_law_error"]) for row in limited]
+        judged = [row for row in limited if row["cores"] in VERDICT_CAPS]  # 0.1 is reported, not judged
+        errors = [abs(row["utilisation_law_error"]) for row in judged]
         if errors:
             report.ratio(
-                "utilisation law vs measured, workers capped (worst |error|)",
+                "utilisation law vs measured, workers capped at 0.5 / 1 / 1.5 cores (worst |error|)",
                 max(errors),
                 "<= 0.2",
-                note="per cap: median of its rounds, each vs the uncapped drains around it",
+                note="per cap: median of its rounds, each vs the uncapped drains around it; 0.1 reported, not judged",
             )
-        errors = [abs(row["model_error"]) for row in limited]
+        errors = [abs(row["model_error"]) for row in judged]
         if errors:
             report.ratio(
-                "model vs measured, workers capped (worst |error|)",
+                "model vs measured, workers capped at 0.5 / 1 / 1.5 cores (worst |error|)",
                 max(errors),
                 "<= 0.2",
-                note="per cap: median of its rounds, each vs the uncapped drains around it",
+                note="per cap: median of its rounds, each vs the uncapped drains around it; 0.1 reported, not judged",
             )
         errors = [abs(model.relative_error(row["model_batched"], row["measured"])) for row in latency]
         if errors:
