@@ -1084,10 +1084,20 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
             around = [rounds[index - 1][2], rounds[index + 1][2]]
             near = model.average_costs([drained_costs(other) for other in around])
             near_rate = statistics.fmean(other.runs_per_s for other in around)
-            near_wait = model.calibrated_wait(near, cost_drainers, near_rate)
+            # The wait beyond CPU, calibrated with the model on the cores each neighbour's workers got (their run
+            # queue is in those cores already: `model.calibrated_wait_on`); the database's CPU is outside the worker
+            # tier's cap (its own cgroup), so it is a wait here, in the neighbours as in the capped drain.
+            near_wait = statistics.fmean(
+                model.calibrated_wait_on(
+                    replace(drained_costs(other), db_cpu_per_run=0.0, latency_per_run=other.db_cpu_per_run),
+                    other.cpu_per_run * other.runs_per_s,
+                    cost_drainers,
+                    other.runs_per_s,
+                )
+                for other in around
+            )
             obtained = run.cpu_per_run * run.runs_per_s  # the utilisation law read backwards: U·c = X·D
             given = min(cores, obtained)  # a cap is a ceiling: on a loaded machine the tier gets less
-            # The worker tier's cap; the database's CPU is outside it (its own cgroup), so it is a wait here.
             capped = replace(near, db_cpu_per_run=0.0, latency_per_run=near_wait + near.db_cpu_per_run)
             occurrences.append(
                 {

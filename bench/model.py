@@ -238,3 +238,25 @@ def sustained_capacity(tries: list[tuple[float, float, bool]]) -> float | None:
         last_try[offered] = sustained
     failing = min((offered for offered, ok in last_try.items() if not ok), default=float("inf"))
     return max((accepted for offered, accepted, ok in tries if ok and offered < failing), default=None)
+
+
+def calibrated_wait_on(costs: Costs, cores: float, drainers: int, runs_per_s: float) -> float:
+    """The per-run wait beyond CPU that makes the model reproduce a measured drain on the cores its workers actually
+    got (their CPU / wall, not the machine's): the extra latency w with predict(costs + w, cores, drainers) = runs_per_s,
+    found by bisection (the prediction falls as w grows). 0 when the CPU those cores give already explains the rate.
+
+    Unlike `calibrated_wait` (R = drainers / X minus the CPU), the run queue of a loaded machine is not counted as a
+    wait here: it is already in the cores the workers got, and counting it twice makes a capped drain, fed the cores
+    it got, look slower than it was."""
+    if runs_per_s <= 0:
+        raise ValueError("runs_per_s must be positive")
+    if predict(costs, cores, drainers).runs_per_s <= runs_per_s:
+        return 0.0
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        if predict(with_latency(costs, costs.latency_per_run + middle), cores, drainers).runs_per_s > runs_per_s:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2

@@ -10,6 +10,7 @@ from bench.model import (
     average_costs,
     backlog_drain_rate,
     calibrated_wait,
+    calibrated_wait_on,
     convoy_cpu_per_run,
     cpu_demand,
     littles_law_population,
@@ -182,3 +183,17 @@ def test_the_capacity_is_bounded_by_a_rate_that_failed_at_its_last_try():
     refined = tries + [(35, 34.9, True), (37.5, 35, False)]
     assert sustained_capacity(refined) == pytest.approx(34.9)
     assert sustained_capacity([(10, 8, False)]) is None
+
+
+def test_the_wait_calibrated_on_the_cores_got_reproduces_the_drain_and_ignores_the_run_queue():
+    costs = Costs(cpu_per_run=0.002, runs_per_message=3)
+    # The workers got 0.5 cores: the CPU alone explains 250 runs/s, so no wait is left to calibrate.
+    assert calibrated_wait_on(costs, 0.5, 3, 250) == 0.0
+    # A slower drain on the same cores: the wait found makes the model say exactly that rate.
+    wait = calibrated_wait_on(costs, 2, 3, 600)
+    assert wait > 0
+    assert predict(with_latency(costs, wait), 2, 3).runs_per_s == pytest.approx(600, rel=1e-6)
+    # The response-time version counts the machine's run queue as a wait as well.
+    assert calibrated_wait(costs, 3, 250) == pytest.approx(3 / 250 - 0.002)
+    with pytest.raises(ValueError):
+        calibrated_wait_on(costs, 1, 1, 0)
