@@ -4,9 +4,12 @@
    bare DRF one-INSERT create rate B is measured (bench/peer.py, 2 client threads, before and after the steps).
    Then, with the workers running, customer messages are offered open-loop at stepped rates (a fraction of B each;
    every message starts the 3 runs of bench/drain.py's workflows). A step is sustained when the API accepted the
-   offered rate (≥ 95 %), every run finished and the lag — the last run finished after the last post, as
-   bench/drain.py defines it — is under 1 s: no backlog was left (a step of T seconds passes up to ~(1 + 1/T)× the
-   true capacity). The 95th percentile of each run's own lag (message -> run finished) is reported beside it, not
+   offered rate (≥ 95 %; the accepted rate is read from a least-squares fit of the answer times against the
+   schedule, so one slow last answer does not fail a step), every run finished and the lag — the last run finished
+   after the last post, as bench/drain.py defines it — is under 1 s: no backlog was left (a step of T seconds passes
+   up to ~(1 + 1/T)× the true capacity). Each step says why it failed. The first failing rate is offered once more
+   (a burst of the machine's other work can fail one step; if the repeat holds, the ladder goes on, once), then the
+   interval between the highest sustained rate and the failing one is halved twice. The 95th percentile of each run's own lag (message -> run finished) is reported beside it, not
    judged: on a shared machine it follows the scheduler more than the system. The capacity is the highest
    sustained rate; its ratio to
    B is the figure (target ≥ 0.5). Per step, Little's law is checked: the mean number of runs in the system
@@ -20,10 +23,13 @@
 3. **Validation on PostgreSQL + Redis** (throwaway servers, tests/infra/servers.py): after one message to every
    conversation (the first runs on a conversation do work later ones find done) and ANALYZE, backlogs of 300
    messages (3 batches, so up to 3 drainers) drained by one warm qcluster of 4 unniced workers, uncapped and limited
-   to 0.1 / 0.5 / 1 / 1.5 cores (cgroup v1 `cpu.cfs_quota_us`; 0.1 is a cap that binds even on a loaded machine) in
+   to 0.1 / 0.5 / 1 / 1.5 cores (cgroup v1 `cpu.cfs_quota_us`, period `BENCH_CFS_PERIOD_US`, default the kernel's
+   100 ms; 0.1 is a cap that binds even on a loaded machine: reported, not judged — the issue asks for 0.5 / 1 / 1.5) in
    alternation — uncapped, cap, uncapped, cap, ..., uncapped, twice over — each cap predicted from the costs of the
    uncapped drains just before and after it (the CPU a run costs drifts with the machine's other work within
-   minutes) and judged by the median of its rounds; the quota periods the tier was throttled in are reported. The
+   minutes; their wait beyond CPU calibrated with the model on the cores they got, `model.calibrated_wait_on`) and
+   judged by the median of its rounds; the quota periods the tier was throttled in, the CPU spent inside the drains
+   (the probe) and the wake-up tasks are reported beside the tier's CPU. The
    qcluster is started and warmed once and frozen (cgroup v1 freezer) while each backlog is posted, so no start-up
    falls inside a timed window. Then a workflow whose step calls a loopback sink answering in 20–50 ms, drained by
    4, 8 and 16 workers on the 2 cores, against the model (a drain
@@ -449,6 +455,15 @@ class Drained:
     counters: dict
     db_cpu_per_run: float = 0.0
     whole_cpu_per_run: float = 0.0  # the tier's CPU from the thaw to 0.3 s after the last run, per run
+    whole_wall: float = 0.0  # seconds from the thaw to 0.3 s after the last run
+
+    @property
+    def other_cpu_per_s(self) -> float:
+        """The tier's CPU outside the drains per second of the whole drain (the qcluster's own processes, the task
+        machinery around each wake-up): a cost per second, not per run."""
+        if self.whole_wall <= 0:
+            return 0.0
+        return max(0.0, self.whole_cpu_per_run * self.runs - self.counters.get("drain_cpu_s", 0.0)) / self.whole_wall
 
     @property
     def lock_per_run(self) -> float:
@@ -584,6 +599,7 @@ def measure_warm_drain(system: System, messages: int, *, cores: float | None = N
         {k: after[k] - before[k] for k in after},
         db_cpu / timed,
         whole / max(1, state["finished"]),
+        trace.points[-1][0] - trace.points[0][0],
     )
 
 
@@ -1119,6 +1135,12 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                     "empty_drains": run.counters.get("empty_drains", 0.0),
                     "uncapped_drains": statistics.fmean(other.counters.get("drains", 0.0) for other in around),
                     "utilisation_law": model.utilisation_law_rate(given, near.cpu_per_run),
+                    "other_cpu_per_s": statistics.fmean(other.other_cpu_per_s for other in around),
+                    "split_law": model.split_utilisation_law_rate(
+                        given,
+                        statistics.fmean(other.drain_cpu_per_run for other in around),
+                        statistics.fmean(other.other_cpu_per_s for other in around),
+                    ),
                     "model": model.backlog_drain_rate(capped, given, 4, cost_events, ENGINE_BATCH)[0],
                     "model_nominal_cap": model.backlog_drain_rate(capped, cores, 4, cost_events, ENGINE_BATCH)[0],
                 }
@@ -1128,7 +1150,7 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
             mine = [row for row in occurrences if row["cores"] == cores]
             errors = {
                 key: statistics.median(model.relative_error(row[key], row["measured"]) for row in mine)
-                for key in ("utilisation_law", "model", "model_nominal_cap")
+                for key in ("utilisation_law", "split_law", "model", "model_nominal_cap")
             }
             limited.append({"cores": cores, "rounds": mine, **{f"{key}_error": value for key, value in errors.items()}})
 
@@ -1153,7 +1175,9 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                     f"{each('drains', '.0f')} ({each('empty_drains', '.0f')} empty) vs {each('uncapped_drains', '.0f')}. "
                     f"Utilisation law with their CPU/run on the cores the capped workers got: "
                     f"{each('utilisation_law', '.1f')} ({errs('utilisation_law')}, median "
-                    f"{errors['utilisation_law']:+.0%}); model ({cost_drainers} drainer(s), their calibrated wait "
+                    f"{errors['utilisation_law']:+.0%}); split law (the neighbours' CPU inside the drains per run, "
+                    f"their tier's other CPU {each('other_cpu_per_s', '.3f')} cores taken off the cores got): "
+                    f"{each('split_law', '.1f')} ({errs('split_law')}, median {errors['split_law']:+.0%}); model ({cost_drainers} drainer(s), their calibrated wait "
                     f"{each('wait', '.4f')} s) on those cores: {each('model', '.1f')} ({errs('model')}, median "
                     f"{errors['model']:+.0%}); on the whole cap: {each('model_nominal_cap', '.1f')} "
                     f"({errs('model_nominal_cap')}, median {errors['model_nominal_cap']:+.0%})"
@@ -1229,6 +1253,16 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                 max(errors),
                 "<= 0.2",
                 note="per cap: median of its rounds, each vs the uncapped drains around it; 0.1 reported, not judged",
+            )
+        errors = [abs(row["split_law_error"]) for row in judged]
+        if errors:
+            report.ratio(
+                "split utilisation law vs measured, workers capped at 0.5 / 1 / 1.5 cores (worst |error|)",
+                max(errors),
+                "<= 0.2",
+                note="CPU per run inside the drains + the tier's other CPU per second, both from the neighbours; "
+                + "0.1 core: "
+                + ", ".join(f"{row['split_law_error']:+.0%}" for row in limited if row["cores"] not in VERDICT_CAPS),
             )
         errors = [abs(row["model_error"]) for row in judged]
         if errors:
