@@ -455,15 +455,6 @@ class Drained:
     counters: dict
     db_cpu_per_run: float = 0.0
     whole_cpu_per_run: float = 0.0  # the tier's CPU from the thaw to 0.3 s after the last run, per run
-    whole_wall: float = 0.0  # seconds from the thaw to 0.3 s after the last run
-
-    @property
-    def other_cpu_per_s(self) -> float:
-        """The tier's CPU outside the drains per second of the whole drain (the qcluster's own processes, the task
-        machinery around each wake-up): a cost per second, not per run."""
-        if self.whole_wall <= 0:
-            return 0.0
-        return max(0.0, self.whole_cpu_per_run * self.runs - self.counters.get("drain_cpu_s", 0.0)) / self.whole_wall
 
     @property
     def lock_per_run(self) -> float:
@@ -599,7 +590,6 @@ def measure_warm_drain(system: System, messages: int, *, cores: float | None = N
         {k: after[k] - before[k] for k in after},
         db_cpu / timed,
         whole / max(1, state["finished"]),
-        trace.points[-1][0] - trace.points[0][0],
     )
 
 
@@ -1135,12 +1125,6 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                     "empty_drains": run.counters.get("empty_drains", 0.0),
                     "uncapped_drains": statistics.fmean(other.counters.get("drains", 0.0) for other in around),
                     "utilisation_law": model.utilisation_law_rate(given, near.cpu_per_run),
-                    "other_cpu_per_s": statistics.fmean(other.other_cpu_per_s for other in around),
-                    "split_law": model.split_utilisation_law_rate(
-                        given,
-                        statistics.fmean(other.drain_cpu_per_run for other in around),
-                        statistics.fmean(other.other_cpu_per_s for other in around),
-                    ),
                     "model": model.backlog_drain_rate(capped, given, 4, cost_events, ENGINE_BATCH)[0],
                     "model_nominal_cap": model.backlog_drain_rate(capped, cores, 4, cost_events, ENGINE_BATCH)[0],
                 }
@@ -1150,7 +1134,7 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
             mine = [row for row in occurrences if row["cores"] == cores]
             errors = {
                 key: statistics.median(model.relative_error(row[key], row["measured"]) for row in mine)
-                for key in ("utilisation_law", "split_law", "model", "model_nominal_cap")
+                for key in ("utilisation_law", "model", "model_nominal_cap")
             }
             limited.append({"cores": cores, "rounds": mine, **{f"{key}_error": value for key, value in errors.items()}})
 
@@ -1175,9 +1159,8 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                     f"{each('drains', '.0f')} ({each('empty_drains', '.0f')} empty) vs {each('uncapped_drains', '.0f')}. "
                     f"Utilisation law with their CPU/run on the cores the capped workers got: "
                     f"{each('utilisation_law', '.1f')} ({errs('utilisation_law')}, median "
-                    f"{errors['utilisation_law']:+.0%}); split law (the neighbours' CPU inside the drains per run, "
-                    f"their tier's other CPU {each('other_cpu_per_s', '.3f')} cores taken off the cores got): "
-                    f"{each('split_law', '.1f')} ({errs('split_law')}, median {errors['split_law']:+.0%}); model ({cost_drainers} drainer(s), their calibrated wait "
+                    f"{errors['utilisation_law']:+.0%})"
+                    f"; model ({cost_drainers} drainer(s), their calibrated wait "
                     f"{each('wait', '.4f')} s) on those cores: {each('model', '.1f')} ({errs('model')}, median "
                     f"{errors['model']:+.0%}); on the whole cap: {each('model_nominal_cap', '.1f')} "
                     f"({errs('model_nominal_cap')}, median {errors['model_nominal_cap']:+.0%})"
@@ -1253,16 +1236,6 @@ def validation(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -
                 max(errors),
                 "<= 0.2",
                 note="per cap: median of its rounds, each vs the uncapped drains around it; 0.1 reported, not judged",
-            )
-        errors = [abs(row["split_law_error"]) for row in judged]
-        if errors:
-            report.ratio(
-                "split utilisation law vs measured, workers capped at 0.5 / 1 / 1.5 cores (worst |error|)",
-                max(errors),
-                "<= 0.2",
-                note="CPU per run inside the drains + the tier's other CPU per second, both from the neighbours; "
-                + "0.1 core: "
-                + ", ".join(f"{row['split_law_error']:+.0%}" for row in limited if row["cores"] not in VERDICT_CAPS),
             )
         errors = [abs(row["model_error"]) for row in judged]
         if errors:

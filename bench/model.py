@@ -58,16 +58,6 @@ def utilisation_law_rate(cores: float, demand: float) -> float:
     return cores / demand
 
 
-def split_utilisation_law_rate(cores: float, demand_per_run: float, overhead_cores: float) -> float:
-    """The utilisation law with the tier's CPU split into a cost per run and a cost per second: the cores a tier gets,
-    less what its processes spend whatever the throughput (`overhead_cores`: a cluster's own processes, its wake-up
-    machinery), over the CPU per run: X = (U − o) / d. A fixed cost per second weighs more per run when a cap makes the
-    runs fewer; measured uncapped, o and d predict a capped tier without knowing its CPU per run."""
-    if demand_per_run <= 0:
-        raise ValueError("demand must be positive")
-    return max(0.0, cores - overhead_cores) / demand_per_run
-
-
 def utilisation(rate: float, demand: float, cores: float) -> float:
     """The utilisation law read the other way: U = X · D / c (1.0 = every core busy)."""
     return rate * demand / cores

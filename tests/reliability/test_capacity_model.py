@@ -20,7 +20,6 @@ from bench.model import (
     predict,
     relative_error,
     scale_table,
-    split_utilisation_law_rate,
     sustained_capacity,
     utilisation,
     utilisation_law_rate,
@@ -198,12 +197,3 @@ def test_the_wait_calibrated_on_the_cores_got_reproduces_the_drain_and_ignores_t
     assert calibrated_wait(costs, 3, 250) == pytest.approx(3 / 250 - 0.002)
     with pytest.raises(ValueError):
         calibrated_wait_on(costs, 1, 1, 0)
-
-
-def test_the_split_utilisation_law_takes_the_fixed_cost_per_second_off_the_cores():
-    # 2 ms per run inside the drains, 0.02 cores spent by the cluster whatever it does.
-    assert split_utilisation_law_rate(0.1, 0.002, 0.02) == pytest.approx(40)  # the plain law would say 50
-    assert split_utilisation_law_rate(1.0, 0.002, 0.02) == pytest.approx(490)  # 2 % off at a full core
-    assert split_utilisation_law_rate(0.01, 0.002, 0.02) == 0.0
-    with pytest.raises(ValueError):
-        split_utilisation_law_rate(1, 0, 0)
