@@ -211,3 +211,52 @@ def relative_error(predicted: float, measured: float) -> float:
     if measured <= 0:
         raise ValueError("measured must be positive")
     return (predicted - measured) / measured
+
+
+def arrival_rate(answered: list[tuple[int, float]], rate: float) -> float:
+    """The rate an open-loop client's posts were taken at, from (place in the schedule, moment answered) pairs:
+    `rate` / the least-squares slope of the answer moments against the scheduled ones (i / rate). A system keeping
+    up answers post i about i / rate after the first (slope 1); one falling behind answers later and later (slope
+    > 1). Unlike count / (last answer − start), one slow answer at the end of a short step does not move it."""
+    if len(answered) < 2:
+        return rate
+    xs, ys = [index / rate for index, _ in answered], [moment for _, moment in answered]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if not spread:
+        return rate
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / spread
+    return rate / slope if slope > 0 else rate
+
+
+def sustained_capacity(tries: list[tuple[float, float, bool]]) -> float | None:
+    """The capacity found by stepping an offered rate, from (offered, accepted, sustained) tries in the order run:
+    the highest accepted rate of a sustained try whose offered rate is below the lowest offered rate that failed at
+    its last try (a rate that failed once and was sustained when offered again does not bound it)."""
+    last_try: dict[float, bool] = {}
+    for offered, _, sustained in tries:
+        last_try[offered] = sustained
+    failing = min((offered for offered, ok in last_try.items() if not ok), default=float("inf"))
+    return max((accepted for offered, accepted, ok in tries if ok and offered < failing), default=None)
+
+
+def calibrated_wait_on(costs: Costs, cores: float, drainers: int, runs_per_s: float) -> float:
+    """The per-run wait beyond CPU that makes the model reproduce a measured drain on the cores its workers actually
+    got (their CPU / wall, not the machine's): the extra latency w with predict(costs + w, cores, drainers) = runs_per_s,
+    found by bisection (the prediction falls as w grows). 0 when the CPU those cores give already explains the rate.
+
+    Unlike `calibrated_wait` (R = drainers / X minus the CPU), the run queue of a loaded machine is not counted as a
+    wait here: it is already in the cores the workers got, and counting it twice makes a capped drain, fed the cores
+    it got, look slower than it was."""
+    if runs_per_s <= 0:
+        raise ValueError("runs_per_s must be positive")
+    if predict(costs, cores, drainers).runs_per_s <= runs_per_s:
+        return 0.0
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        if predict(with_latency(costs, costs.latency_per_run + middle), cores, drainers).runs_per_s > runs_per_s:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2

@@ -3,6 +3,8 @@
 - Transactions: per process, how many, the time spent waiting to begin one (SQLite: BEGIN IMMEDIATE waiting for the
   write lock) and the time between begin and commit/rollback (the time the lock is held). Wrapped at
   `BaseDatabaseWrapper.set_autocommit` / `commit` / `rollback`, which every `transaction.atomic` goes through.
+- Drains: per `workflows.engine.drain.drain_events` call (one per wake-up task), whether it started any run and the
+  thread CPU it spent.
 - Claims: per `workflows.engine.dispatcher.dispatch_batch` call, the events the worker read and those it could not
   take (`Batch.unsettled`: another worker held or took them — a lost claim), and the thread CPU the call spent (the
   read-and-match a lost claim wastes). If the engine's shape changes, the probe counts nothing and the bench says
@@ -23,7 +25,18 @@ import time
 from pathlib import Path
 
 PROBE_DIR_ENV = "BENCH_PROBE_DIR"
-FIELDS = ("transactions", "wait_s", "hold_s", "batches", "events_read", "lost_claims", "dispatch_cpu_s")
+FIELDS = (
+    "transactions",
+    "wait_s",
+    "hold_s",
+    "batches",
+    "events_read",
+    "lost_claims",
+    "dispatch_cpu_s",
+    "drains",
+    "empty_drains",
+    "drain_cpu_s",
+)
 
 _counters = dict.fromkeys(FIELDS, 0.0)
 _state = {"role": "process", "owner": 0, "dirty": False}
@@ -118,6 +131,30 @@ def _install_claims() -> None:
         return batch
 
     dispatcher.dispatch_batch = counted
+    _install_drains()
+
+
+def _install_drains() -> None:
+    """Count the drains (one per wake-up task), those that started no run, and the thread CPU spent inside them: the
+    worker tier's CPU minus this is what the queue machinery and the cluster's other processes cost."""
+    try:
+        from workflows.engine import drain
+    except ImportError:
+        return
+    original = getattr(drain, "drain_events", None)
+    if original is None:
+        return
+
+    def counted(*args, **kwargs):
+        started = time.thread_time()
+        runs = 0
+        try:
+            runs = original(*args, **kwargs)
+            return runs
+        finally:
+            _add(drains=1, empty_drains=0 if runs else 1, drain_cpu_s=time.thread_time() - started)
+
+    drain.drain_events = counted
 
 
 def read_counters(directory: Path, role: str) -> dict[str, float]:

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from conversations import clock
 from conversations.conf import helpdesk_setting
@@ -135,6 +136,34 @@ def _wake_up_needed() -> bool:
     return time.monotonic() - _last_wake_up[0] >= WAKE_UP_WINDOW_SECONDS
 
 
+def _wake_up_pending() -> bool:
+    """ORM broker only: is a wake-up (`HELPDESK_EVENT_TASK`) queued that no cluster has taken yet? Its drain starts
+    after now and looks for at least WAKE_UP_WINDOW_SECONDS from its start, so it finds every event committed before
+    now and those a window of suppressed wake-ups lets go (`_wake_up_needed`): a burst of posts from several web
+    processes queues one task, not one each. On SQLite the check is a read, the wake-up a write under the database's
+    only write lock. Taken tasks are locked until `retry` (django-q2's ORM broker), so they do not count; if the one
+    found dies unrun, the sweep dispatches what it would have."""
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    if not Conf.ORM or Conf.SYNC:
+        return False
+    task = helpdesk_setting("EVENT_TASK")
+    pending = (
+        OrmQ.objects.using(Conf.ORM)
+        .filter(key=Conf.CLUSTER_NAME, lock__lte=timezone.now())  # django-q2 stamps real time, not `clock`
+        .values_list("payload", flat=True)[: Conf.BULK]
+    )
+    for payload in pending:
+        try:
+            if SignedPackage.loads(payload).get("func") == task:
+                return True
+        except Exception:  # a package from another deployment or version: not ours to judge
+            continue
+    return False
+
+
 def enqueue_event(event_id: Any, *, force: bool = False) -> None:
     """Wake a worker for an event, unless a wake-up from this process is recent enough to cover it or a drain in
     this worker will find it (`force` skips both checks). A failure here loses nothing: the sweep dispatches
@@ -147,6 +176,8 @@ def enqueue_event(event_id: Any, *, force: bool = False) -> None:
     if not force and not _wake_up_needed():
         return
     _last_wake_up[0] = time.monotonic()
+    if not force and _wake_up_pending():
+        return  # a queued wake-up no worker has taken yet starts a drain after this commit: it finds this event
     try:
         async_task(helpdesk_setting("EVENT_TASK"), str(event_id), task_name=f"event-{event_id}", group="events")
     except Exception:  # the queue is only a wake-up call; the outbox row stays and the sweep picks it up

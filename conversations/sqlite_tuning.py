@@ -11,6 +11,7 @@ turns the hook off. Other database engines are left alone.
 The hook also gives the connection's cursors a per-process cache of placeholder conversions: Django's SQLite cursor
 turns every statement's `%s` into `?` with a regular expression on each execution, which costs 40-180 µs for the
 statements of one API create (more than SQLite takes to run them); the same SQL text is now converted once.
+And BEGIN waits for the write lock in small polling steps (`conversations.sqlite_lock`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWra
 from django.db.backends.sqlite3.base import SQLiteCursorWrapper
 
 from conversations.conf import helpdesk_setting
+from conversations.sqlite_lock import poll_begin
 
 BUSY_TIMEOUT_MS = 20_000
 # Distinct statement texts remembered (each a few KB at most); past this the cache starts again (the ORM may build
@@ -65,3 +67,4 @@ def tune_sqlite_connection(sender, connection, **kwargs) -> None:
     if "init_command" not in options and not connection.is_in_memory_db():
         raw.execute("PRAGMA journal_mode = WAL")
         raw.execute("PRAGMA synchronous = NORMAL")
+    poll_begin(connection)  # BEGIN waits for the write lock in 0.1–1 ms steps, not SQLite's 1–100 ms sleeps

@@ -23,6 +23,8 @@ DJANGO_Q = (
 SEAMS: dict[tuple[str, str], str] = {
     ("conversations/events.py", "django_q.conf"): DJANGO_Q,
     ("conversations/events.py", "django_q.tasks"): DJANGO_Q,
+    ("conversations/events.py", "django_q.models"): DJANGO_Q,
+    ("conversations/events.py", "django_q.signing"): DJANGO_Q,
     ("conversations/services/deliveries.py", "django_q.tasks"): DJANGO_Q,
     ("sla/tasks.py", "django_q.models"): DJANGO_Q,
     ("workflows/engine/replay.py", "django_q.tasks"): DJANGO_Q,

@@ -6,9 +6,11 @@ import pytest
 
 from bench.model import (
     Costs,
+    arrival_rate,
     average_costs,
     backlog_drain_rate,
     calibrated_wait,
+    calibrated_wait_on,
     convoy_cpu_per_run,
     cpu_demand,
     littles_law_population,
@@ -18,6 +20,7 @@ from bench.model import (
     predict,
     relative_error,
     scale_table,
+    sustained_capacity,
     utilisation,
     utilisation_law_rate,
     with_latency,
@@ -161,3 +164,36 @@ def test_costs_measured_in_several_rounds_average_field_by_field():
     assert average_costs([before]) == before
     with pytest.raises(ValueError):
         average_costs([])
+
+
+def test_the_arrival_rate_ignores_one_slow_last_answer_but_not_a_growing_backlog():
+    rate = 100.0
+    keeping_up = [(i, 10 + i / rate + 0.01) for i in range(500)]
+    assert arrival_rate(keeping_up, rate) == pytest.approx(100)
+    slow_last = keeping_up[:-1] + [(499, 10 + 4.99 + 0.4)]  # count / (last - start) would read 92/s
+    assert arrival_rate(slow_last, rate) > 99
+    falling_behind = [(i, 10 + i / 80) for i in range(500)]  # the server answers 80/s whatever is offered
+    assert arrival_rate(falling_behind, rate) == pytest.approx(80)
+    assert arrival_rate([(0, 1.0)], rate) == rate
+
+
+def test_the_capacity_is_bounded_by_a_rate_that_failed_at_its_last_try():
+    tries = [(10, 10, True), (20, 19.9, True), (30, 27, False), (30, 29.8, True), (40, 33, False), (40, 34, False)]
+    assert sustained_capacity(tries) == pytest.approx(29.8)  # 30 failed once, then held; 40 failed twice
+    refined = tries + [(35, 34.9, True), (37.5, 35, False)]
+    assert sustained_capacity(refined) == pytest.approx(34.9)
+    assert sustained_capacity([(10, 8, False)]) is None
+
+
+def test_the_wait_calibrated_on_the_cores_got_reproduces_the_drain_and_ignores_the_run_queue():
+    costs = Costs(cpu_per_run=0.002, runs_per_message=3)
+    # The workers got 0.5 cores: the CPU alone explains 250 runs/s, so no wait is left to calibrate.
+    assert calibrated_wait_on(costs, 0.5, 3, 250) == 0.0
+    # A slower drain on the same cores: the wait found makes the model say exactly that rate.
+    wait = calibrated_wait_on(costs, 2, 3, 600)
+    assert wait > 0
+    assert predict(with_latency(costs, wait), 2, 3).runs_per_s == pytest.approx(600, rel=1e-6)
+    # The response-time version counts the machine's run queue as a wait as well.
+    assert calibrated_wait(costs, 3, 250) == pytest.approx(3 / 250 - 0.002)
+    with pytest.raises(ValueError):
+        calibrated_wait_on(costs, 1, 1, 0)
