@@ -36,7 +36,7 @@ from django.db.transaction import TransactionManagementError
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from workflows.choices import RunStatus, StepStatus
-from workflows.engine import leases, prerender, program, statements
+from workflows.engine import leases, prerender, program, statements, write_turns
 from workflows.engine.context import LazyContext, RenderError
 from workflows.engine.versions import steps_of
 from workflows.integrations import delivery as health
@@ -275,6 +275,7 @@ class _Group:
         self.limit, self.seconds = limit, seconds
         self.run_ids: list[int] = []  # the runs whose segments the open transaction holds
         self._atomic: transaction.Atomic | None = None
+        self._turn: contextlib.ExitStack | None = None
         self._opened_at = 0.0
 
     @property
@@ -282,10 +283,19 @@ class _Group:
         return self._atomic is not None
 
     def open(self) -> None:
-        if self._atomic is None:
+        if self._atomic is not None:
+            return
+        turn = contextlib.ExitStack()
+        connection = transaction.get_connection()
+        if not connection.in_atomic_block:  # the group is the transaction: take this host's turn at the lock first
+            turn.enter_context(write_turns.turn(connection))
+        try:
             atomic = transaction.atomic()
             atomic.__enter__()
-            self._atomic, self._opened_at = atomic, time.monotonic()
+        except BaseException:
+            turn.close()
+            raise
+        self._atomic, self._turn, self._opened_at = atomic, turn, time.monotonic()
 
     def ran(self, run: WorkflowRun) -> None:
         """A run of the group finished its turn: commit once the group is full or has held the lock long enough."""
@@ -296,9 +306,11 @@ class _Group:
             self.commit()
 
     def commit(self) -> None:
-        atomic, ids = self._atomic, self.run_ids
-        self._atomic, self.run_ids = None, []
-        if atomic is not None:
+        atomic, turn, ids = self._atomic, self._turn, self.run_ids
+        self._atomic, self._turn, self.run_ids = None, None, []
+        if atomic is None:
+            return
+        with turn or contextlib.nullcontext():  # the turn is handed on once the commit is done
             try:
                 atomic.__exit__(None, None, None)
             except BaseException:
@@ -306,8 +318,11 @@ class _Group:
                 raise
 
     def rollback(self) -> None:
-        atomic, self._atomic, self.run_ids = self._atomic, None, []
-        if atomic is not None:
+        atomic, turn = self._atomic, self._turn
+        self._atomic, self._turn, self.run_ids = None, None, []
+        if atomic is None:
+            return
+        with turn or contextlib.nullcontext():
             error = DatabaseError("the group's transaction is rolled back")
             atomic.__exit__(DatabaseError, error, None)
 
@@ -326,14 +341,14 @@ def _close_group() -> None:
 
 
 @contextlib.contextmanager
-def grouped(limit: int = GROUP_RUNS, seconds: float = GROUP_SECONDS) -> Iterator[_Group]:
+def grouped(limit: int | None = None, seconds: float | None = None) -> Iterator[_Group]:
     """Let the runs executed inside share write transactions (`_Group`): fewer BEGIN/COMMIT pairs and fewer hand-overs
     of SQLite's one write lock per run. What a group holds commits together or not at all: a worker that dies
     mid-group leaves its runs leased and unchanged, for the sweep to resume. An exception escaping rolls the open
     group back; on a normal exit it commits."""
     if _current_group() is not None:
         raise TransactionManagementError("Run groups do not nest.")
-    group = _Group(limit, seconds)
+    group = _Group(limit or GROUP_RUNS, GROUP_SECONDS if seconds is None else seconds)
     _local.group = group
     try:
         yield group
