@@ -1,4 +1,4 @@
-"""Turns at SQLite's one write lock for the draining workers of a host (docs/operations.md "Draining on SQLite").
+"""Turns at SQLite's one write lock for the draining workers of a host (docs/drain_groups.md).
 
 SQLite lets one writer in at a time, and a writer that finds the lock taken sleeps in the busy handler (1, 2, 5,
 10 ... up to 100 ms at a time) and tries again. Two workers draining the same file then mostly sleep past the moment

@@ -31,6 +31,8 @@ def open_conversations(contact, count: int) -> list:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_runs_of_a_batch_commit_in_far_fewer_transactions_than_runs(contact, make_workflow, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("counts SQLite's BEGIN statements (PostgreSQL's driver opens its transactions without one)")
     monkeypatch.setattr("conversations.events.enqueue_event", lambda event_id, **kwargs: None)
     monkeypatch.setattr(runner, "GROUP_SECONDS", 60)  # a slow test machine must not cut the group short
     make_workflow(
