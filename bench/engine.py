@@ -233,6 +233,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--messages", type=int, help="messages posted per batch (drain: per phase)")
     parser.add_argument("--conversations", type=int, help="conversations per batch (drain: in all)")
     parser.add_argument("--rounds", type=int, help="drain: rounds per deployment (default 3)")
+    parser.add_argument("--sqlite-only", action="store_true", help="drain: only the embedded SQLite deployment")
     args = parser.parse_args()
     if (args.messages is not None and args.messages < 1) or (args.conversations is not None and args.conversations < 1):
         parser.error("--messages and --conversations must be at least 1")
@@ -250,7 +251,7 @@ def drain_sizes(args: argparse.Namespace) -> drain.DrainSizes:
 def main() -> None:
     args = parse_args()
     if args.drain:
-        drain.main(drain_sizes(args))
+        drain.main(drain_sizes(args), sqlite_only=args.sqlite_only)
         return
     random.seed(11)
     started = time.perf_counter()

@@ -101,6 +101,9 @@ def conversation_ref(pk: Any) -> Conversation:
 _TAG_NAMES = Statement(
     Tag, lambda slot: Tag.objects.filter(conversations=slot("pk", "id", Conversation)).values_list("name")
 )
+_PRIORITY = Statement(
+    Conversation, lambda slot: Conversation.objects.filter(pk=slot("pk", "id")).values_list("priority")
+)
 
 
 def conversation_change_status(*, conversation: Conversation, status: str, actor=None, depth: int = 0) -> Conversation:
@@ -231,6 +234,12 @@ def _follow_assignment(conversation: Conversation, before: dict, reason: str) ->
 def conversation_set_priority(*, conversation: Conversation, priority: str, depth: int = 0) -> Conversation:
     """Change the priority; record `conversation.priority_changed`. No-op if unchanged."""
     require_choice(priority, Priority, "priority")
+    # Inside the caller's transaction (a workflow's steps) a priority already set costs one narrow read, not the
+    # conversation's lock (the whole row and its contact): nothing is written, and the write transaction already
+    # holds SQLite's lock. Alone (the API), the read stays under the lock.
+    if transaction.get_connection().in_atomic_block and _has_priority(conversation, priority):
+        conversation.priority = priority
+        return conversation
     with transaction.atomic():
         lock_conversation(conversation)
         previous = conversation.priority
@@ -245,6 +254,11 @@ def conversation_set_priority(*, conversation: Conversation, priority: str, dept
             depth=depth,
         )
     return conversation
+
+
+def _has_priority(conversation: Conversation, priority: str) -> bool:
+    rows = _PRIORITY.rows(pk=conversation.pk)
+    return len(rows) == 1 and rows[0][0] == priority
 
 
 def conversation_raise_priority(*, conversation: Conversation, priority: str, depth: int = 0) -> Conversation:

@@ -29,7 +29,7 @@ from conversations import clock, payloads
 from conversations.conf import helpdesk_setting
 from conversations.models import Event
 from workflows.choices import RunStatus, WorkflowStatus
-from workflows.engine import leases, statements, waits
+from workflows.engine import leases, prerender, statements, waits
 from workflows.engine.context import BatchReader, LazyContext
 from workflows.engine.runner import LEASE, claim_run
 from workflows.models import Workflow, WorkflowRun
@@ -99,6 +99,7 @@ class StartedRun:
 
     run: WorkflowRun
     context: LazyContext
+    ahead: dict[int, prerender.Prerendered] | None = None  # its first segment rendered ahead (`runner.render_ahead`)
 
 
 @dataclass

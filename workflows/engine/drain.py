@@ -112,16 +112,7 @@ def _drain_batch(event_ids: list[Any], held: set[Any]) -> int:
     if batch.failed:
         claims.release(batch.failed)
     held.update(batch.unsettled)
-    for index, started in enumerate(batch.started):
-        try:
-            runner.execute_started(started, batch.changed)
-        except DatabaseError:  # the database went away: nothing of the run's current step committed
-            logger.exception("Run %s lost the database; its lease is handed back once it answers", started.run.pk)
-            _unreleased.update(other.run.pk for other in batch.started[index:])
-            raise
-        except Exception:  # a bug: the run keeps its lease and the sweep takes it again once the lease expires
-            logger.exception("Run %s failed in the drain; the sweep will resume it", started.run.pk)
-            batch.changed.add(started.run.conversation_id)
+    _execute_grouped(batch)
     for run_id in batch.resumed:  # waiting runs an event of the batch settled (`wait_for`)
         try:
             runner.execute_run(run_id)
@@ -130,6 +121,29 @@ def _drain_batch(event_ids: list[Any], held: set[Any]) -> int:
         except Exception:
             logger.exception("Resuming run %s failed in the drain; the sweep will resume it", run_id)
     return len(batch.started)
+
+
+def _execute_grouped(batch: dispatcher.Batch) -> None:
+    """Execute the runs a batch started, consecutive runs' segments sharing one write transaction
+    (`runner.grouped`). Before a group's transaction opens, the templates of the runs it may hold are rendered (no
+    render holds the write lock)."""
+    with runner.grouped() as group:
+        for index, started in enumerate(batch.started):
+            if not group.is_open:
+                runner.render_ahead(batch.started[index : index + runner.GROUP_RUNS])
+            try:
+                runner.execute_started(started, batch.changed)
+            except DatabaseError:  # the database went away: nothing of the open group committed
+                logger.exception("Run %s lost the database; its lease is handed back once it answers", started.run.pk)
+                _unreleased.update(group.run_ids)
+                _unreleased.update(other.run.pk for other in batch.started[index:])
+                raise
+            except Exception:  # a bug: the run keeps its lease and the sweep takes it again once the lease expires
+                logger.exception("Run %s failed in the drain; the sweep will resume it", started.run.pk)
+                batch.changed.add(started.run.conversation_id)
+                if transaction.get_connection().needs_rollback:  # the open group cannot commit: its runs too
+                    batch.changed.update(other.run.conversation_id for other in batch.started[:index])
+                    group.rollback()
 
 
 def release_abandoned_runs() -> int:

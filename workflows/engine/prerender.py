@@ -98,12 +98,40 @@ def segment_prerenders(
     """Render ahead, over `ctx` (the context as the segment starts), every step a segment starting at `position`
     may reach: the steps from there on for which `in_segment(position)` holds, up to the first that does not.
     A rendering in `known` (made before an earlier segment of the run) that still holds is kept, not made again."""
+    prepared = _prerenders(steps, position, in_segment, ctx, known, render=True)
+    assert prepared is not None  # noqa: S101 (with render=True every step is rendered)
+    return prepared
+
+
+def kept_prerenders(
+    steps: list[dict[str, Any]],
+    position: int,
+    in_segment: Callable[[int], bool],
+    ctx: StepContext,
+    known: dict[int, Prerendered] | None,
+) -> dict[int, Prerendered] | None:
+    """`segment_prerenders` from `known` alone, rendering nothing (a transaction is open): None when a step of the
+    segment has templates and no rendering in `known` that still holds."""
+    return _prerenders(steps, position, in_segment, ctx, known, render=False)
+
+
+def _prerenders(
+    steps: list[dict[str, Any]],
+    position: int,
+    in_segment: Callable[[int], bool],
+    ctx: StepContext,
+    known: dict[int, Prerendered] | None,
+    render: bool,
+) -> dict[int, Prerendered] | None:
     prepared: dict[int, Prerendered] = {}
     while position < len(steps) and in_segment(position):
         step = steps[position]
         made = (known or {}).get(position)
         if made is None or not made.fits(ctx.data):
-            made = prerender(step_types.require(step["type"]), step.get("config", {}), ctx, kept=True)
+            step_type, config = step_types.require(step["type"]), step.get("config", {})
+            if not render and template_inputs(step_type, config) is not None:
+                return None
+            made = prerender(step_type, config, ctx, kept=True)
         if made is not None:
             prepared[position] = made
         position += 1

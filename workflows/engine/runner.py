@@ -21,8 +21,9 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ from django.db.transaction import TransactionManagementError
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from workflows.choices import RunStatus, StepStatus
-from workflows.engine import leases, prerender, program, statements
+from workflows.engine import leases, prerender, program, statements, write_turns
 from workflows.engine.context import LazyContext, RenderError
 from workflows.engine.versions import steps_of
 from workflows.integrations import delivery as health
@@ -50,6 +51,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(seconds=helpdesk_setting("RUN_LEASE_SECONDS"))  # renewed after each step or segment
+# A draining worker commits the segments of consecutive runs together (`grouped`): at most this many runs, or this
+# long holding the write lock, per transaction.
+GROUP_RUNS = 16
+GROUP_SECONDS = 0.015
 
 
 def claimable(now: dt.datetime) -> Q:
@@ -89,28 +94,52 @@ def execute_started(started: StartedRun, changed: set[Any]) -> str:
     context = started.context
     if run.conversation_id in changed:
         context = _fresh_context(run, context)
-    status, changed_it = _execute_claimed(run, context, fresh=True)
+    status, changed_it = _execute_claimed(run, context, fresh=True, known=started.ahead)
     if changed_it:
         changed.add(run.conversation_id)
+    group = _current_group()
+    if group is not None:
+        group.ran(run)
     return status
 
 
-def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool) -> tuple[str, bool]:
+def render_ahead(started: Sequence[StartedRun]) -> None:
+    """Render now (outside any transaction) what the first segment of each of these runs will render, over the
+    context its event was matched on (`StartedRun.ahead`). A grouped drain calls it before a group's transaction
+    opens: a segment inside the group uses these renderings while they hold for the context as it is then
+    (`prerender.Prerendered.fits`), and closes the group first when one does not."""
+    for item in started:
+        if item.ahead is not None:
+            continue
+        run = item.run
+        steps = steps_of(run)
+        in_segment = functools.partial(_may_join_segment, steps, {})
+        data = _context_for(run, item.context)
+        item.ahead = prerender.segment_prerenders(steps, run.position, in_segment, _step_context(run, data, None))
+
+
+def _execute_claimed(
+    run: WorkflowRun,
+    context: LazyContext | None,
+    fresh: bool,
+    known: dict[int, prerender.Prerendered] | None = None,
+) -> tuple[str, bool]:
     """Execute a claimed run's remaining steps; return its status and whether a step with side effects ran (the
     contexts other runs read of its conversation before are stale). `fresh` runs have no step results yet (none are
-    read)."""
+    read). `known`: renderings made ahead (`render_ahead`), used while they hold."""
     steps = steps_of(run)
     recorded = {} if fresh else {step_run.position: step_run for step_run in StepRun.objects.filter(run=run)}
     start = run.position
     data: dict[str, Any]
     data, stale = _context_for(run, context), False
-    ahead: dict[int, prerender.Prerendered] = {}  # renderings made before a segment, kept while they hold
+    ahead: dict[int, prerender.Prerendered] = dict(known or {})  # renderings made before a segment, while they hold
     while run.status == RunStatus.RUNNING and run.position < len(steps):
         if stale:  # read again only when another step needs it (not after the last one)
             data, stale = _fresh_context(run, data), False
         if _starts_segment(run, steps, recorded):
             data, stale = _run_segment(run, steps, data, recorded, ahead)
             continue
+        _close_group()  # a step on its own (it may call out) runs outside any transaction
         if isinstance(data, LazyContext):  # steps that call out (or resume) get the whole context, read now
             data = data.complete()
         step = steps[run.position]
@@ -120,8 +149,10 @@ def _execute_claimed(run: WorkflowRun, context: LazyContext | None, fresh: bool)
         else:
             data["vars"] = dict(run.variables)
     if run.status == RunStatus.RUNNING:
+        _close_group()
         _finish(run, RunStatus.SUCCEEDED)
     elif run.status == RunStatus.FAILED:
+        _close_group()  # it may notify managers
         health.run_failed(run)  # a workflow whose runs keep failing alerts managers (docs/managers.md)
     # Conservative: a step that failed or was skipped may count, which only costs the next run a read.
     ran = steps[start : run.position + 1]
@@ -178,8 +209,18 @@ def _run_segment(
     an earlier segment, reused while they hold, and updated with this segment's)."""
     before = {name: getattr(run, name) for name in statements.SEGMENT_FIELDS}
     in_segment = functools.partial(_may_join_segment, steps, recorded)
-    ahead = prerender.segment_prerenders(steps, run.position, in_segment, _step_context(run, data, None), known)
+    ctx = _step_context(run, data, None)
+    group = _current_group()
+    ahead = None
+    if group is not None and group.is_open:  # no render while the group holds the write lock
+        ahead = prerender.kept_prerenders(steps, run.position, in_segment, ctx, known)
+        if ahead is None:
+            group.commit()
+    if ahead is None:
+        ahead = prerender.segment_prerenders(steps, run.position, in_segment, ctx, known)
     known.update(ahead)
+    if group is not None:
+        group.open()  # the segment's transaction is a savepoint inside it
     try:
         return _commit_segment(run, steps, data, recorded, ahead, optimistic=True)
     except _Replay:
@@ -222,6 +263,102 @@ def _commit_segment(
         run.refresh_from_db(fields=["status", "error", "finished_at", "resume_at", "lease_until", "position"])
         return data, True
     return data, stale
+
+
+class _Group:
+    """The write transaction that consecutive runs of a drain share (`grouped`): opened by the first segment that
+    commits, committed once it holds GROUP_RUNS runs or has held the write lock GROUP_SECONDS, and before anything
+    that must not run inside a transaction (a render, a step on its own, which may call out, a failed run's alert).
+    Each segment inside it is a savepoint, so a cancelled or replayed segment rolls back alone."""
+
+    def __init__(self, limit: int, seconds: float):
+        self.limit, self.seconds = limit, seconds
+        self.run_ids: list[int] = []  # the runs whose segments the open transaction holds
+        self._atomic: transaction.Atomic | None = None
+        self._turn: contextlib.ExitStack | None = None
+        self._opened_at = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return self._atomic is not None
+
+    def open(self) -> None:
+        if self._atomic is not None:
+            return
+        turn = contextlib.ExitStack()
+        connection = transaction.get_connection()
+        if not connection.in_atomic_block:  # the group is the transaction: take this host's turn at the lock first
+            turn.enter_context(write_turns.turn(connection))
+        try:
+            atomic = transaction.atomic()
+            atomic.__enter__()
+        except BaseException:
+            turn.close()
+            raise
+        self._atomic, self._turn, self._opened_at = atomic, turn, time.monotonic()
+
+    def ran(self, run: WorkflowRun) -> None:
+        """A run of the group finished its turn: commit once the group is full or has held the lock long enough."""
+        if self._atomic is None:
+            return
+        self.run_ids.append(run.pk)
+        if len(self.run_ids) >= self.limit or time.monotonic() - self._opened_at >= self.seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        atomic, turn, ids = self._atomic, self._turn, self.run_ids
+        self._atomic, self._turn, self.run_ids = None, None, []
+        if atomic is None:
+            return
+        with turn or contextlib.nullcontext():  # the turn is handed on once the commit is done
+            try:
+                atomic.__exit__(None, None, None)
+            except BaseException:
+                self.run_ids = ids  # rolled back: the caller hands their leases back
+                raise
+
+    def rollback(self) -> None:
+        atomic, turn = self._atomic, self._turn
+        self._atomic, self._turn, self.run_ids = None, None, []
+        if atomic is None:
+            return
+        with turn or contextlib.nullcontext():
+            error = DatabaseError("the group's transaction is rolled back")
+            atomic.__exit__(DatabaseError, error, None)
+
+
+_local = threading.local()
+
+
+def _current_group() -> _Group | None:
+    return getattr(_local, "group", None)
+
+
+def _close_group() -> None:
+    group = _current_group()
+    if group is not None:
+        group.commit()
+
+
+@contextlib.contextmanager
+def grouped(limit: int | None = None, seconds: float | None = None) -> Iterator[_Group]:
+    """Let the runs executed inside share write transactions (`_Group`): fewer BEGIN/COMMIT pairs and fewer hand-overs
+    of SQLite's one write lock per run. What a group holds commits together or not at all: a worker that dies
+    mid-group leaves its runs leased and unchanged, for the sweep to resume. An exception escaping rolls the open
+    group back; on a normal exit it commits."""
+    if _current_group() is not None:
+        raise TransactionManagementError("Run groups do not nest.")
+    group = _Group(limit or GROUP_RUNS, GROUP_SECONDS if seconds is None else seconds)
+    _local.group = group
+    try:
+        yield group
+    except BaseException:
+        group.rollback()
+        raise
+    else:
+        group.commit()
+    finally:
+        _local.group = None
 
 
 @contextlib.contextmanager
