@@ -345,9 +345,11 @@ def grouped(limit: int | None = None, seconds: float | None = None) -> Iterator[
     """Let the runs executed inside share write transactions (`_Group`): fewer BEGIN/COMMIT pairs and fewer hand-overs
     of SQLite's one write lock per run. What a group holds commits together or not at all: a worker that dies
     mid-group leaves its runs leased and unchanged, for the sweep to resume. An exception escaping rolls the open
-    group back; on a normal exit it commits."""
-    if _current_group() is not None:
-        raise TransactionManagementError("Run groups do not nest.")
+    group back; on a normal exit it commits. A drain reached from a group's commit hooks (events consumed inline,
+    `conversations.events.events_consumed_inline`) groups its own runs: the outer group is closed meanwhile."""
+    outer = _current_group()
+    if outer is not None and outer.is_open:
+        raise TransactionManagementError("Run groups do not nest inside an open group.")
     group = _Group(limit or GROUP_RUNS, GROUP_SECONDS if seconds is None else seconds)
     _local.group = group
     try:
@@ -358,7 +360,7 @@ def grouped(limit: int | None = None, seconds: float | None = None) -> Iterator[
     else:
         group.commit()
     finally:
-        _local.group = None
+        _local.group = outer
 
 
 @contextlib.contextmanager

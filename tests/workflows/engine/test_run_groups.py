@@ -210,3 +210,26 @@ def test_a_priority_already_set_costs_a_narrow_read_inside_a_segment(conversatio
     assert not conversation.events.filter(type="conversation.priority_changed").exclude(depth=0).exists()
     reads = [sql for sql in statements if "conversations_conversation" in sql and sql.startswith("SELECT")]
     assert len(reads) == 1 and "conversations_contact" not in reads[0]  # the priority alone, not the row lock's join
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_reached_from_a_groups_commit_hooks_groups_its_own_runs():
+    """Events consumed inline (the demo's history) drain from the commit hooks of the group that recorded them."""
+    seen = []
+
+    def drain_from_the_hook() -> None:
+        with runner.grouped() as inner:
+            seen.append((runner._current_group() is inner, inner.is_open))
+            inner.open()
+            seen.append(inner.is_open)
+
+    with runner.grouped() as outer:
+        outer.open()
+        transaction.on_commit(drain_from_the_hook)
+        outer.commit()
+        assert runner._current_group() is outer  # handed back once the inner drain is done
+        outer.open()
+        with pytest.raises(transaction.TransactionManagementError), runner.grouped():
+            pass  # inside an open group it would commit the outer's writes with its own
+    assert seen == [(True, False), True]
+    assert runner._current_group() is None
