@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from conversations import clock
 from conversations.models import Event
+from workflows.engine import runner
 from workflows.engine.context import build_context
 from workflows.engine.drain import dispatch_and_run
 from workflows.engine.sweep import resume_due_runs
@@ -106,3 +110,19 @@ def the_run(client, workflow: int) -> dict:
     runs = response.json()["results"]
     assert len(runs) == 1, runs
     return runs[0]
+
+
+def segment_statements(monkeypatch) -> list[str]:
+    """The statements of every segment the runner commits from now on."""
+    captured: list[str] = []
+    original = runner._commit_segment
+
+    def capturing(*args, **kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            try:
+                return original(*args, **kwargs)
+            finally:
+                captured.extend(query["sql"] for query in queries.captured_queries)
+
+    monkeypatch.setattr(runner, "_commit_segment", capturing)
+    return captured

@@ -17,7 +17,7 @@ from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from conversations import services
-from tests.support.runs import customer_message
+from tests.support.runs import customer_message, segment_statements
 from workflows.engine import drain, prerender, runner, write_turns
 from workflows.engine.drain import drain_events
 from workflows.models import StepRun, WorkflowRun
@@ -193,17 +193,7 @@ def test_a_priority_already_set_costs_a_narrow_read_inside_a_segment(conversatio
     services.conversation_set_priority(conversation=conversation, priority="high")
     make_workflow("message.created", [{"type": "set_priority", "config": {"priority": "high"}}])
     customer_message(conversation)
-    statements: list[str] = []
-    original = runner._commit_segment
-
-    def capturing(*args, **kwargs):
-        with CaptureQueriesContext(connection) as queries:
-            try:
-                return original(*args, **kwargs)
-            finally:
-                statements.extend(query["sql"] for query in queries.captured_queries)
-
-    monkeypatch.setattr(runner, "_commit_segment", capturing)
+    statements = segment_statements(monkeypatch)
     drain_events(budget_seconds=5)
     run = WorkflowRun.objects.get(event__type="message.created")
     assert run.status == "succeeded"

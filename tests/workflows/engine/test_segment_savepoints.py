@@ -12,31 +12,14 @@ from __future__ import annotations
 import gc
 from typing import ClassVar
 
-from django.db import IntegrityError, connection, connections, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import IntegrityError, connections, transaction
 
 from conversations.models import Tag
-from tests.support.runs import customer_message
-from workflows.engine import drain, runner
+from tests.support.runs import customer_message, segment_statements
+from workflows.engine import drain
 from workflows.engine.drain import drain_events
 from workflows.models import WorkflowRun
 from workflows.steps import StepOutcome, StepType, step_types
-
-
-def segment_statements(monkeypatch) -> list[str]:
-    """The statements of every segment the runner commits from now on."""
-    captured: list[str] = []
-    original = runner._commit_segment
-
-    def capturing(*args, **kwargs):
-        with CaptureQueriesContext(connection) as queries:
-            try:
-                return original(*args, **kwargs)
-            finally:
-                captured.extend(query["sql"] for query in queries.captured_queries)
-
-    monkeypatch.setattr(runner, "_commit_segment", capturing)
-    return captured
 
 
 def test_a_segment_of_service_steps_opens_no_savepoint_of_their_own(conversation, make_workflow, monkeypatch):
