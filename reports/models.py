@@ -205,8 +205,9 @@ def _tag_row_indexes() -> list[models.Index]:
         )
         for figure, abbr in ROW_FIGURES
     ]
-    # Every column the grouped counts read, so they never touch the table.
-    indexes.append(models.Index(fields=["tag", *TAG_ROW_COLUMNS], name="rtr_n"))
+    # Every column the grouped counts read, so they never touch the table (grouped by tag and `in_total`: the
+    # counts of every tag and the total's in one pass, reports.selectors._tag_counts).
+    indexes.append(models.Index(fields=["tag", "in_total", *TAG_ROW_COLUMNS], name="rtr_n"))
     # The tag rows with a CSAT comment by creation, with their tag (PostgreSQL: INCLUDE, an index-only scan), from
     # which the tag report joins the comments (reports.selectors._comment_rows_by_report_row).
     indexes.append(
@@ -245,6 +246,13 @@ class ReportTagRow(ReportFigures):
         verbose_name=_("tag"),
     )
     created_at = models.DateTimeField(verbose_name=_("created at"))
+    # Kept by the same triggers (migration reports.0010): true on exactly one row of each conversation, that of its
+    # smallest tag id (or its untagged row), so the total counts each conversation once from the tag rows.
+    in_total = models.BooleanField(
+        default=True,
+        help_text=_("The conversation's row counted in the total: that of its smallest tag id, or its untagged row."),
+        verbose_name=_("counted in the total"),
+    )
 
     class Meta:
         verbose_name = _("conversation tag report row")

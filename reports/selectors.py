@@ -77,11 +77,12 @@ def _row_key(grouping: Grouping | None, period: Period):
 
 
 def _conversation_counts(
-    period: Period, grouping: Grouping | None, sort: bool | None = None
+    period: Period, grouping: Grouping | None, sort: bool | None = None, by_total: bool = False
 ) -> tuple[QuerySet, dict[Any, dict]]:
     """The period's report rows keyed by the grouping (with their minute figures as `r_<figure>`) and the grouped
     counts, with each figure's count of values (`n_<figure>`); with `sort` (default: on PostgreSQL) the percentiles
-    instead (percentile_cont in the same query)."""
+    instead (percentile_cont in the same query). `by_total` (tag rows, without `sort`): grouped by (key, `in_total`),
+    keyed by both."""
     sort = _uses_percentile_cont() if sort is None else sort
     facts = (
         rows_in(period, grouping and grouping.name)
@@ -107,6 +108,11 @@ def _conversation_counts(
     elif grouping is not None and grouping.name == "day" and not sort:
         with _index_only():
             rows = _daily_counts_lateral(period, aggregates)
+    elif by_total:
+        rows = {
+            (row.pop("r_key"), row.pop("in_total")): row
+            for row in facts.values("r_key", "in_total").annotate(**aggregates)
+        }
     else:
         rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
     if sort:
@@ -114,6 +120,22 @@ def _conversation_counts(
             for figure in MINUTE_FIGURES:
                 row[f"{figure}_median"], row[f"{figure}_p90"] = row.pop(f"{figure}_points") or (None, None)
     return facts, rows
+
+
+def _counts_with_total(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict[Any, dict]]:
+    """Without percentile_cont: the grouped counts (with `n_<figure>`) and the total's (keyed 0, absent when the
+    period is empty), in one pass over the rows. When each conversation is in exactly one group the total is the sum
+    of the groups; tag counts its groups and its total in the same pass over the tag rows, grouped by tag and
+    `in_total` (one row of each conversation is in the total: docs/reports.md "Tag rows")."""
+    if grouping.one_per_conversation:
+        rows = _conversation_counts(period, grouping, sort=False)[1]
+        return rows, ({0: _summed(rows.values(), COUNTED_WITH_VALUES)} if rows else {})
+    split = _conversation_counts(period, grouping, sort=False, by_total=True)[1]
+    rows: dict[Any, dict] = {}
+    for (key, _), row in split.items():
+        rows[key] = _summed([rows.get(key, {}), row], COUNTED_WITH_VALUES)
+    in_total = [row for (_, counted), row in split.items() if counted]
+    return rows, ({0: _summed(in_total, COUNTED_WITH_VALUES)} if in_total else {})
 
 
 @contextmanager
@@ -211,11 +233,7 @@ def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any,
     counts its total over the report rows. PostgreSQL: `_postgres_figures`."""
     if _uses_percentile_cont():
         return _postgres_figures(period, grouping)
-    _, rows = _conversation_counts(period, grouping)
-    if grouping.one_per_conversation:
-        total = {0: _summed(rows.values(), COUNTED_WITH_VALUES)} if rows else {}
-    else:
-        total = _conversation_counts(period, None)[1]
+    rows, total = _counts_with_total(period, grouping)
     scope = walk_scope(total[0]["created"]) if total else "range"
     walk_minutes(period, grouping.name, rows, MINUTE_FIGURES, scope)
     walk_minutes(period, None, total, MINUTE_FIGURES, scope)
@@ -241,11 +259,7 @@ def _postgres_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dic
         rows = _conversation_counts(period, grouping)[1]
         total = _conversation_counts(period, None)[1]
         return _named(grouping, rows), total.get(0) or dict(EMPTY_COUNTS)
-    rows = _conversation_counts(period, grouping, sort=False)[1]
-    if grouping.one_per_conversation:
-        total = {0: _summed(rows.values(), COUNTED_WITH_VALUES)} if rows else {}
-    else:
-        total = _conversation_counts(period, None, sort=False)[1]
+    rows, total = _counts_with_total(period, grouping)
     walk_minutes_batched(period, [(None, total), (grouping.name, rows)], MINUTE_FIGURES, scope)
     return _named(grouping, rows), total.get(0) or dict(EMPTY_COUNTS)
 

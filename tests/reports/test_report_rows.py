@@ -168,13 +168,14 @@ def test_the_projector_keeps_each_row_as_the_backfill_computes_it(generated):
 
 
 def _expected_tag_rows() -> list[tuple]:
-    """What the tag rows must be: each report row once per tag of its conversation, or once without a tag."""
+    """What the tag rows must be: each report row once per tag of its conversation, or once without a tag; in the
+    total (`in_total`) the row of the conversation's smallest tag id, or its untagged row."""
     tags = defaultdict(list)
     for conversation_id, tag_id in Conversation.tags.through.objects.values_list("conversation_id", "tag_id"):
         tags[conversation_id].append(tag_id)
     return sorted(
         (
-            (conversation_id, tag_id, *values)
+            (conversation_id, tag_id, tag_id is None or tag_id == min(tags[conversation_id]), *values)
             for conversation_id, *values in ReportRow.objects.values_list("conversation_id", *TAG_ROW_COLUMNS)
             for tag_id in tags.get(conversation_id) or [None]
         ),
@@ -184,7 +185,7 @@ def _expected_tag_rows() -> list[tuple]:
 
 def _tag_rows() -> list[tuple]:
     return sorted(
-        ReportTagRow.objects.values_list("conversation_id", "tag_id", *TAG_ROW_COLUMNS),
+        ReportTagRow.objects.values_list("conversation_id", "tag_id", "in_total", *TAG_ROW_COLUMNS),
         key=lambda row: (row[0], row[1] or 0),
     )
 
