@@ -5,7 +5,8 @@ One command, `.venv/bin/python bench/reports.py [--size N]` (default 1,000,000; 
 it makes a throwaway SQLite file in a temp dir (or, with `--postgres`, a throwaway PostgreSQL cluster started as
 tests.infra starts one, deleted at the end unless `--keep`; or the database of `--database-url`), migrates it and
 loads the rows (SQLite: `executemany` in batches; PostgreSQL: `COPY`; secondary indexes dropped during the load and
-built after, as bench/sla.py does). `--reuse` with `--database-url` times a database an earlier `--keep` run loaded;
+built after, as bench/sla.py does). `--reuse` with `--database-url` times a database an earlier `--keep` run loaded
+(or a SQLite file an earlier `--database-url sqlite:////path` run loaded: that file is kept);
 `--compare BEFORE` with them times every grouping with the code of the worktree BEFORE and with this tree's,
 alternated (client and PostgreSQL server CPU beside the wall time, and whether the JSON is the same). Each conversation: a `conversation.created` event, one customer
 and (85 %) one agent message, for assigned ones a `conversation.assigned` event, for resolved ones the status
@@ -609,7 +610,11 @@ def main() -> None:
         help=f"conversations to build (default {DEFAULT_SIZE:,}; {QUICK_SIZE:,} with BENCH_QUICK=1)",
     )
     target = parser.add_mutually_exclusive_group()
-    target.add_argument("--database-url", help="use this (throwaway!) database instead of a temp SQLite file")
+    target.add_argument(
+        "--database-url",
+        help="use this (throwaway!) database instead of a temp SQLite file; `sqlite:////abs/path.sqlite3` loads a "
+        "SQLite file that is kept (time it again with --reuse; delete it yourself)",
+    )
     target.add_argument(
         "--postgres",
         action="store_true",

@@ -6,7 +6,7 @@ by `reports.rows`; per tag `ReportTagRow`, one per conversation and tag, grouped
 counts conversations, resolutions, reopens, SLA targets and breaches and CSAT answers per group (`group_by=day` on
 SQLite: one covering range per local day); the latest CSAT comments come from the answered surveys. When each
 conversation falls in exactly one group (every grouping but tag) the total's counts are the sums of the groups'; tag
-counts its total unkeyed. Percentiles: PostgreSQL computes them with `percentile_cont` in the grouped query over a
+sums its total from the tag rows flagged `in_total` (one per conversation), grouped in the same pass. Percentiles: PostgreSQL computes them with `percentile_cont` in the grouped query over a
 narrow period (both fractions from one sort) and by the batched index walks of `reports.pgwalks` over a wide one;
 SQLite has no such aggregate, so there each median and p90 is read by walking an index in
 value order (`reports.walks`: `ORDER BY value LIMIT 2 OFFSET k`) and interpolated as percentile_cont does (linear).
@@ -235,8 +235,8 @@ def _daily_counts(period: Period, aggregates: dict) -> dict[Any, dict]:
 
 def _conversation_figures(period: Period, grouping: Grouping) -> tuple[dict[Any, dict], dict]:
     """The conversation figures per group and in total (the total keyed 0). Without percentile_cont (SQLite) the
-    percentiles are index walks (`reports.walks`); a grouping that may count a conversation in several groups (tag)
-    counts its total over the report rows. PostgreSQL: `_postgres_figures`."""
+    percentiles are index walks (`reports.walks`); the counts come with the total's (`_counts_with_total`).
+    PostgreSQL: `_postgres_figures`."""
     if _uses_percentile_cont():
         return _postgres_figures(period, grouping)
     rows, total = _counts_with_total(period, grouping)
