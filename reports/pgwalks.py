@@ -22,8 +22,9 @@ from typing import Any
 from django.db import connection
 
 from reports.models import ReportRow, ReportTagRow
-from reports.periods import Period, local_midnight
+from reports.periods import Period
 from reports.walks import COLUMNS, interpolated
+from reports.walks import day_bounds as _day_bounds
 
 Walk = tuple[str | None, Any, str, bool, int]  # (grouping, key, figure, descending, offset)
 
@@ -78,22 +79,6 @@ def _keyed(walks: list[tuple[int, Walk]], bounds: bool) -> tuple[str, list]:
         f"ORDER BY {column} {direction}, {value} {direction} OFFSET p.r_offset LIMIT 2) AS x)"
     )
     return sql, params
-
-
-def _day_bounds(day: dt.date, period: Period) -> tuple[dt.datetime, dt.datetime, dt.date, dt.datetime, dt.datetime]:
-    """A local day's moments [start, end), the UTC date holding most of it, and that date's part of the day."""
-    start = max(local_midnight(day, period.zone), period.start)
-    end = min(local_midnight(day + dt.timedelta(days=1), period.zone), period.end)
-    dates = [start.astimezone(dt.UTC).date()]
-    while dates[-1] < (end - dt.timedelta(microseconds=1)).astimezone(dt.UTC).date():
-        dates.append(dates[-1] + dt.timedelta(days=1))
-
-    def part(date: dt.date) -> tuple[dt.datetime, dt.datetime]:
-        midnight = dt.datetime.combine(date, dt.time(), tzinfo=dt.UTC)
-        return max(start, midnight), min(end, midnight + dt.timedelta(days=1))
-
-    walked = max(dates, key=lambda date: part(date)[1] - part(date)[0])
-    return start, end, walked, *part(walked)
 
 
 def _rest_counts(days: Iterable[dt.date], figures: Iterable[str], period: Period) -> dict[tuple, int]:
