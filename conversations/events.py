@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from conversations import clock
@@ -164,6 +164,17 @@ def _wake_up_pending() -> bool:
     return False
 
 
+def _queue_write() -> contextlib.AbstractContextManager[object]:
+    """The ORM broker's queue row on SQLite is written in a transaction of its own: its BEGIN waits for the write lock
+    in short polls and announces the wait, so a workers' run group lets it in (`conversations.sqlite_lock`), where an
+    INSERT in autocommit would sleep in SQLite's busy handler (1, 2, 5, 10 ... ms) behind the group."""
+    from django_q.conf import Conf
+
+    if Conf.ORM and not Conf.SYNC and connections[Conf.ORM].vendor == "sqlite":
+        return transaction.atomic(using=Conf.ORM)
+    return contextlib.nullcontext()
+
+
 def enqueue_event(event_id: Any, *, force: bool = False) -> None:
     """Wake a worker for an event, unless a wake-up from this process is recent enough to cover it or a drain in
     this worker will find it (`force` skips both checks). A failure here loses nothing: the sweep dispatches
@@ -179,6 +190,7 @@ def enqueue_event(event_id: Any, *, force: bool = False) -> None:
     if not force and _wake_up_pending():
         return  # a queued wake-up no worker has taken yet starts a drain after this commit: it finds this event
     try:
-        async_task(helpdesk_setting("EVENT_TASK"), str(event_id), task_name=f"event-{event_id}", group="events")
+        with _queue_write():
+            async_task(helpdesk_setting("EVENT_TASK"), str(event_id), task_name=f"event-{event_id}", group="events")
     except Exception:  # the queue is only a wake-up call; the outbox row stays and the sweep picks it up
         logger.exception("Could not enqueue event %s; the sweep will pick it up", event_id)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 
-from conversations import clock
+from conversations import clock, sqlite_lock
 from conversations.events import WAKE_UP_WINDOW_SECONDS, enqueue_event, wakeups_suppressed
 from conversations.models import Event
 from workflows.choices import RunStatus
@@ -56,7 +56,7 @@ def drain_events(first_event_id: Any = None, budget_seconds: float = 5.0) -> int
     held: set[Any] = set()
     started = 0
     release_abandoned_runs()
-    with wakeups_suppressed():
+    with wakeups_suppressed(), sqlite_lock.unannounced_waits():  # an API write waiting for the lock is announced
         if first_event_id is not None:
             started += _drain_batch(claims.claim_events([first_event_id]), held)
         while time.monotonic() < deadline:
