@@ -89,3 +89,12 @@ def test_on_sqlite_the_wake_up_is_queued_in_a_transaction_of_its_own(queued, con
     assert statements[0].startswith("BEGIN")
     assert statements[1].startswith('INSERT INTO "django_q_ormq"')
     assert queued() == 2
+
+
+def test_a_drain_looks_for_events_as_long_as_the_wake_up_window_lets_them_go(queued, monkeypatch):
+    """A process that woke a worker queues no wake-up for the next WAKE_UP_WINDOW_SECONDS of events: the drain keeps
+    looking that long. The in-process queue wakes a drain for every event, so there it looks as long as before."""
+    monkeypatch.setattr(events, "WAKE_UP_WINDOW_SECONDS", 1.0)
+    assert events.drain_look_seconds() == 1.0
+    monkeypatch.setattr(Conf, "SYNC", True)
+    assert events.drain_look_seconds() == events.SYNC_DRAIN_LOOK_SECONDS == 0.2
