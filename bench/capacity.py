@@ -835,7 +835,9 @@ def embedded(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -> 
             warm_workers(system)
             settle()
             drains_before, web_before_steps = read_counters(probes, "worker"), read_counters(probes, "web")
+            client_before, steps_started = time.process_time(), time.perf_counter()
             steps = step_search(system, bare[0], sizes)
+            client_cpu, steps_wall = time.process_time() - client_before, time.perf_counter() - steps_started
             settle()
             drains_after, web_after_steps = read_counters(probes, "worker"), read_counters(probes, "web")
             cpu_before = system.web.cpu() + system.worker.cpu()
@@ -886,6 +888,20 @@ def embedded(sizes: Sizes, workdir: Path, report: Report, use_cgroups: bool) -> 
         f"{drains_after['drains'] - drains_before['drains']:.0f} started no run) / "
         f"{(web_after_steps['wait_s'] - web_before_steps['wait_s']) / stepped * 1000:.2f} ms / "
         f"{(web_after_steps['hold_s'] - web_before_steps['hold_s']) / stepped * 1000:.2f} ms",
+    )
+    waited = {key: web_after_steps[key] - web_before_steps[key] for key in web_after_steps}
+    report.figure(
+        "Embedded: during the steps, the web's waits for the write lock: share of its transactions that waited / "
+        "of the time waited, the share spent behind a worker's transaction (the rest: behind the other web process) "
+        "/ mean wait",
+        f"{waited['waits'] / max(waited['transactions'], 1):.0%} / "
+        f"{waited['wait_behind_worker_s'] / max(waited['wait_s'], 1e-9):.0%} "
+        f"({waited['waits_behind_worker']:.0f} of {waited['waits']:.0f} waits) / "
+        f"{waited['wait_s'] / max(waited['waits'], 1) * 1000:.2f} ms",
+    )
+    report.figure(
+        "Embedded: the client's own CPU during the steps (this process: the open-loop posters and the sampler)",
+        f"{client_cpu / max(stepped, 1) * 1000:.2f} ms per message, {client_cpu / max(steps_wall, 1e-9):.2f} cores",
     )
     report.figure(
         "Embedded: offered rate steps",
@@ -1281,8 +1297,16 @@ def main(argv: list[str] | None = None) -> None:
         default="all",
         help="run only the embedded capacity or only the validation on PostgreSQL",
     )
+    parser.add_argument(
+        "--ladder-from",
+        type=float,
+        default=0.0,
+        help="start the offered-rate ladder at this fraction of the bare rate (A/B rounds skip the easy steps)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
+    if args.ladder_from:
+        sizes = replace(sizes, steps=tuple(f for f in sizes.steps if f >= args.ladder_from) or sizes.steps[-1:])
     random.seed(5)
     started = time.perf_counter()
     use_cgroups = cgroups_writable()

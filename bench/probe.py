@@ -36,7 +36,11 @@ FIELDS = (
     "drains",
     "empty_drains",
     "drain_cpu_s",
+    "waits",  # transactions whose BEGIN found the lock taken (waited over 50 µs)
+    "waits_behind_worker",  # of those, the ones that began while a worker's transaction held the lock
+    "wait_behind_worker_s",
 )
+HOLDER_FILE = "worker-holds-the-lock"  # one shared byte: 1 while a worker process holds a write transaction
 
 _counters = dict.fromkeys(FIELDS, 0.0)
 _state = {"role": "process", "owner": 0, "dirty": False}
@@ -82,13 +86,28 @@ def install(role: str) -> None:
         BaseDatabaseWrapper.rollback,
     )
 
+    holder = _holder_map()
+    worker = role == "worker"
+
     def timed_set_autocommit(self, autocommit, *args, **kwargs):
         if autocommit or not self.get_autocommit():
             return set_autocommit(self, autocommit, *args, **kwargs)
+        behind_worker = holder is not None and holder[0] == 1
         asked = time.perf_counter()
         result = set_autocommit(self, autocommit, *args, **kwargs)
         _local.began = time.perf_counter()
-        _add(wait_s=_local.began - asked)
+        if worker and holder is not None:
+            holder[0] = 1
+        waited = _local.began - asked
+        if waited > 0.00005:
+            _add(
+                wait_s=waited,
+                waits=1,
+                waits_behind_worker=1 if behind_worker else 0,
+                wait_behind_worker_s=waited if behind_worker else 0.0,
+            )
+        else:
+            _add(wait_s=waited)
         return result
 
     def ended(method):
@@ -99,6 +118,8 @@ def install(role: str) -> None:
                 began = getattr(_local, "began", None)
                 if began is not None:
                     _local.began = None
+                    if worker and holder is not None:
+                        holder[0] = 0
                     _add(transactions=1, hold_s=time.perf_counter() - began)
 
         return timed
@@ -107,6 +128,22 @@ def install(role: str) -> None:
     BaseDatabaseWrapper.commit = ended(commit)
     BaseDatabaseWrapper.rollback = ended(rollback)
     _install_claims()
+
+
+def _holder_map():
+    """The shared byte saying a worker holds a write transaction (None without a probe directory)."""
+    import mmap
+
+    directory = os.environ.get(PROBE_DIR_ENV)
+    if not directory:
+        return None
+    fd = os.open(os.path.join(directory, HOLDER_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_size < 1:
+            os.ftruncate(fd, 1)
+        return mmap.mmap(fd, 1)
+    finally:
+        os.close(fd)
 
 
 def _install_claims() -> None:

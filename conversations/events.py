@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from conversations import clock
@@ -31,7 +31,12 @@ Projector = Callable[[Event], None]
 # A process that has just woken a worker lets the events of the next WAKE_UP_WINDOW_SECONDS go without a queue
 # message of their own: the consumer drains every pending event and keeps looking for at least this long, so it
 # finds them (see `workflows.engine.drain`). A burst of API writes so costs one queue write per window, not one per event.
-WAKE_UP_WINDOW_SECONDS = 0.2
+# 1 s, not 0.2 s: each wake-up costs the cluster ~20 ms of CPU and an empty look of a lingering drain ~0.1 ms
+# (docs/drain_groups.md, "Fewer wake-ups").
+WAKE_UP_WINDOW_SECONDS = 1.0
+# The in-process queue (tests) wakes a drain for every event, so there the window coalesces nothing; its drains keep
+# looking as long as they always did.
+SYNC_DRAIN_LOOK_SECONDS = 0.2
 _projectors: list[Projector] = []
 _last_wake_up = [float("-inf")]
 _wake_ups_suppressed: ContextVar[bool] = ContextVar("helpdesk_wake_ups_suppressed", default=False)
@@ -126,6 +131,14 @@ def wakeups_suppressed() -> Iterator[None]:
         _wake_ups_suppressed.reset(token)
 
 
+def drain_look_seconds() -> float:
+    """How long a drain keeps looking for events from its start: the wake-up window, so it finds every event that a
+    process which woke it let go without a wake-up of its own (SYNC_DRAIN_LOOK_SECONDS in the in-process queue)."""
+    from django_q.conf import Conf
+
+    return SYNC_DRAIN_LOOK_SECONDS if Conf.SYNC else WAKE_UP_WINDOW_SECONDS
+
+
 def _wake_up_needed() -> bool:
     from django_q.conf import Conf
 
@@ -164,6 +177,17 @@ def _wake_up_pending() -> bool:
     return False
 
 
+def _queue_write() -> contextlib.AbstractContextManager[object]:
+    """The ORM broker's queue row on SQLite is written in a transaction of its own: its BEGIN waits for the write lock
+    in short polls and announces the wait, so a workers' run group lets it in (`conversations.sqlite_lock`), where an
+    INSERT in autocommit would sleep in SQLite's busy handler (1, 2, 5, 10 ... ms) behind the group."""
+    from django_q.conf import Conf
+
+    if Conf.ORM and not Conf.SYNC and connections[Conf.ORM].vendor == "sqlite":
+        return transaction.atomic(using=Conf.ORM)
+    return contextlib.nullcontext()
+
+
 def enqueue_event(event_id: Any, *, force: bool = False) -> None:
     """Wake a worker for an event, unless a wake-up from this process is recent enough to cover it or a drain in
     this worker will find it (`force` skips both checks). A failure here loses nothing: the sweep dispatches
@@ -179,6 +203,7 @@ def enqueue_event(event_id: Any, *, force: bool = False) -> None:
     if not force and _wake_up_pending():
         return  # a queued wake-up no worker has taken yet starts a drain after this commit: it finds this event
     try:
-        async_task(helpdesk_setting("EVENT_TASK"), str(event_id), task_name=f"event-{event_id}", group="events")
+        with _queue_write():
+            async_task(helpdesk_setting("EVENT_TASK"), str(event_id), task_name=f"event-{event_id}", group="events")
     except Exception:  # the queue is only a wake-up call; the outbox row stays and the sweep picks it up
         logger.exception("Could not enqueue event %s; the sweep will pick it up", event_id)

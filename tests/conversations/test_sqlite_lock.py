@@ -1,11 +1,14 @@
 """BEGIN waits for SQLite's write lock in small polling steps (conversations/sqlite_lock.py): it gets the lock once
 another connection frees it, fails with "database is locked" once the connection's busy timeout is spent, and leaves
-the busy timeout of the connection's other statements as it was."""
+the busy timeout of the connection's other statements as it was. While it waits it says so on the database's waiting
+board, which the workers' run groups read."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError, connections
@@ -115,3 +118,56 @@ def test_other_errors_are_not_retried():
     with pytest.raises(OperationalError, match="disk"):
         sqlite_lock.begin_until_free(begin, timeout=5, sleep=lambda _: None)
     assert calls == [1]
+
+
+def test_a_waiting_begin_says_so_on_the_board_until_it_has_the_lock(tmp_path, holder):
+    wrapper = open_wrapper(tmp_path)
+    board = sqlite_lock.waiting_board(wrapper)
+    assert board is not None and board.path == str(tmp_path / "lock.sqlite3-lock-waiting")
+    assert not board.someone_waiting()
+    began = threading.Event()
+
+    def writer() -> None:
+        begin(wrapper)
+        began.set()
+
+    thread = threading.Thread(target=writer)
+    wrapper.inc_thread_sharing()
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not board.someone_waiting() and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        assert board.someone_waiting() and not began.is_set()  # it waits, and another process can see it
+        holder.execute("COMMIT")
+        assert began.wait(5)
+        thread.join(5)
+        assert not board.someone_waiting()  # it has the lock: the board is clear
+        finish(wrapper)
+    finally:
+        if thread.is_alive():
+            holder.execute("COMMIT")
+            thread.join(5)
+        wrapper.dec_thread_sharing()
+        wrapper.close()
+
+
+def test_the_board_is_shared_between_openers_of_the_same_file_and_old_stamps_count_for_nothing(tmp_path, monkeypatch):
+    first = sqlite_lock.WaitingBoard(str(tmp_path / "board"))
+    second = sqlite_lock.WaitingBoard(str(tmp_path / "board"))  # as another process would open it
+    stamp = first.stamp()
+    assert second.someone_waiting()
+    second.clear(stamp - 1)  # not its stamp: another waiter stamped since
+    assert first.someone_waiting()
+    monkeypatch.setattr(sqlite_lock, "WAITING_WINDOW_NS", 0)  # a waiter that stopped re-stamping (it died)
+    assert not second.someone_waiting()
+    monkeypatch.undo()
+    second.clear(stamp)
+    assert not first.someone_waiting()
+
+
+def test_no_board_where_there_is_no_sqlite_file():
+    assert sqlite_lock.waiting_board(SimpleNamespace(vendor="sqlite", settings_dict={"NAME": ":memory:"})) is None
+    memory = SimpleNamespace(vendor="sqlite", settings_dict={"NAME": "file:memorydb_default?mode=memory&cache=shared"})
+    assert sqlite_lock.waiting_board(memory) is None
+    assert sqlite_lock.waiting_board(SimpleNamespace(vendor="postgresql", settings_dict={"NAME": "helpdesk"})) is None

@@ -1,13 +1,15 @@
 """With the ORM broker, an event committed while a wake-up is queued and not yet taken queues no second one: the
 drain the queued one starts finds it (conversations/events.py `_wake_up_pending`). A wake-up a cluster has taken, a
 queued task of another kind, or a forced wake-up do not count as pending; and nothing is lost: the drain dispatches
-every event the skipped wake-ups stood for."""
+every event the skipped wake-ups stood for. On SQLite the queue row is written in a transaction of its own."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import OrmQ
@@ -73,3 +75,26 @@ def test_a_forced_wake_up_is_always_queued(queued, contact):
     assert queued() == 1
     events.enqueue_event(event.pk, force=True)
     assert queued() == 2
+
+
+def test_on_sqlite_the_wake_up_is_queued_in_a_transaction_of_its_own(queued, contact):
+    """Its BEGIN waits for the write lock in short polls and announces the wait to the workers' run groups
+    (conversations/sqlite_lock.py), where an INSERT in autocommit would sleep in SQLite's busy handler."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's write lock")
+    event = record(contact, 0)
+    with CaptureQueriesContext(connection) as queries:
+        events.enqueue_event(event.pk, force=True)
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert statements[0].startswith("BEGIN")
+    assert statements[1].startswith('INSERT INTO "django_q_ormq"')
+    assert queued() == 2
+
+
+def test_a_drain_looks_for_events_as_long_as_the_wake_up_window_lets_them_go(queued, monkeypatch):
+    """A process that woke a worker queues no wake-up for the next WAKE_UP_WINDOW_SECONDS of events: the drain keeps
+    looking that long. The in-process queue wakes a drain for every event, so there it looks as long as before."""
+    monkeypatch.setattr(events, "WAKE_UP_WINDOW_SECONDS", 1.0)
+    assert events.drain_look_seconds() == 1.0
+    monkeypatch.setattr(Conf, "SYNC", True)
+    assert events.drain_look_seconds() == events.SYNC_DRAIN_LOOK_SECONDS == 0.2

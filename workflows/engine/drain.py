@@ -15,8 +15,8 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 
-from conversations import clock
-from conversations.events import WAKE_UP_WINDOW_SECONDS, enqueue_event, wakeups_suppressed
+from conversations import clock, sqlite_lock
+from conversations.events import drain_look_seconds, enqueue_event, wakeups_suppressed
 from conversations.models import Event
 from workflows.choices import RunStatus
 from workflows.engine import claims, dispatcher, runner
@@ -48,15 +48,16 @@ def drain_events(first_event_id: Any = None, budget_seconds: float = 5.0) -> int
     none is left or the budget is spent; return the runs started.
 
     A drain lasts at least the wake-up window (it polls once more at its end), because a process that woke a worker
-    lets the events of the next WAKE_UP_WINDOW_SECONDS go without a wake-up of their own (`conversations.events`):
-    they are committed before the drain's last look. Events another worker holds, or that failed here, are left to
+    lets the events of the next WAKE_UP_WINDOW_SECONDS go without a wake-up of their own (`conversations.events`
+    `drain_look_seconds`): they are committed before the drain's last look. Events another worker holds, or that failed here, are left to
     their owner, their own task and the sweep, so they never stall the drain."""
     started_at = time.monotonic()
     deadline = started_at + budget_seconds
+    look_for = drain_look_seconds()
     held: set[Any] = set()
     started = 0
     release_abandoned_runs()
-    with wakeups_suppressed():
+    with wakeups_suppressed(), sqlite_lock.unannounced_waits():  # an API write waiting for the lock is announced
         if first_event_id is not None:
             started += _drain_batch(claims.claim_events([first_event_id]), held)
         while time.monotonic() < deadline:
@@ -64,7 +65,7 @@ def drain_events(first_event_id: Any = None, budget_seconds: float = 5.0) -> int
             batch = claims.claim_oldest(BATCH, held)
             if batch:
                 started += _drain_batch(batch, held)
-            elif looked_at - started_at >= WAKE_UP_WINDOW_SECONDS or budget_seconds <= 0:
+            elif looked_at - started_at >= look_for or budget_seconds <= 0:
                 break
             else:
                 time.sleep(IDLE_POLL_SECONDS)

@@ -33,7 +33,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.db.transaction import TransactionManagementError
 
-from conversations import clock
+from conversations import clock, sqlite_lock
 from conversations.conf import helpdesk_setting
 from workflows.choices import RunStatus, StepStatus
 from workflows.engine import leases, prerender, program, statements, write_turns
@@ -55,6 +55,10 @@ LEASE = dt.timedelta(seconds=helpdesk_setting("RUN_LEASE_SECONDS"))  # renewed a
 # long holding the write lock, per transaction.
 GROUP_RUNS = 16
 GROUP_SECONDS = 0.015
+# A group commits early once another writer waits for the lock (`sqlite_lock.WaitingBoard`), and the next group lets
+# it in first: it opens once the waiter has the lock, or after this long at most.
+YIELD_SECONDS = 0.003
+YIELD_POLL_SECONDS = 0.0001
 
 
 def claimable(now: dt.datetime) -> Q:
@@ -277,6 +281,7 @@ class _Group:
         self._atomic: transaction.Atomic | None = None
         self._turn: contextlib.ExitStack | None = None
         self._opened_at = 0.0
+        self._board: sqlite_lock.WaitingBoard | None = None
 
     @property
     def is_open(self) -> bool:
@@ -288,6 +293,8 @@ class _Group:
         turn = contextlib.ExitStack()
         connection = transaction.get_connection()
         if not connection.in_atomic_block:  # the group is the transaction: take this host's turn at the lock first
+            self._board = sqlite_lock.waiting_board(connection)
+            _let_waiters_in(self._board)
             turn.enter_context(write_turns.turn(connection))
         try:
             atomic = transaction.atomic()
@@ -302,7 +309,11 @@ class _Group:
         if self._atomic is None:
             return
         self.run_ids.append(run.pk)
-        if len(self.run_ids) >= self.limit or time.monotonic() - self._opened_at >= self.seconds:
+        if (
+            len(self.run_ids) >= self.limit
+            or time.monotonic() - self._opened_at >= self.seconds
+            or (self._board is not None and self._board.someone_waiting())
+        ):
             self.commit()
 
     def commit(self) -> None:
@@ -325,6 +336,16 @@ class _Group:
         with turn or contextlib.nullcontext():
             error = DatabaseError("the group's transaction is rolled back")
             atomic.__exit__(DatabaseError, error, None)
+
+
+def _let_waiters_in(board: sqlite_lock.WaitingBoard | None) -> None:
+    """Before a group opens: while another writer waits for the lock (an API request, most often), let it take the
+    lock first, for YIELD_SECONDS at most."""
+    if board is None or not board.someone_waiting():
+        return
+    deadline = time.monotonic() + YIELD_SECONDS
+    while board.someone_waiting() and time.monotonic() < deadline:
+        time.sleep(YIELD_POLL_SECONDS)
 
 
 _local = threading.local()

@@ -230,6 +230,7 @@ def test_a_burst_of_events_costs_one_queue_message_and_one_drain_serves_it(conta
         customer_message(conversation, f"Question {n}")
     assert OrmQ.objects.count() == 1  # the conversation's event woke a worker; the five messages rode along
     assert Event.objects.filter(dispatched_at__isnull=True).count() == 6
+    monkeypatch.setattr(events, "WAKE_UP_WINDOW_SECONDS", 0.2)  # the drain looks this long after its last batch
     assert dispatch_event_task(str(Event.objects.order_by("occurred_at").first().pk)) == 5
     assert not Event.objects.filter(dispatched_at__isnull=True).exists()
     assert set(WorkflowRun.objects.filter(workflow=workflow).values_list("status", flat=True)) == {"succeeded"}

@@ -3,7 +3,8 @@
 the group, so a cancelled run rolls back alone; a database failure rolls the whole open group back and leaves its
 runs leased, to be handed back; no template renders while the group holds the lock. Its workers take turns at the
 lock (workflows/engine/write_turns.py): a waiting worker blocks on a file lock instead of sleeping in SQLite's busy
-handler.
+handler. A group commits early once another writer waits for the lock (conversations/sqlite_lock.py's waiting board)
+and lets it in before the next group opens.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from conversations import services
+from conversations import services, sqlite_lock
 from tests.support.runs import customer_message, segment_statements
 from workflows.engine import drain, prerender, runner, write_turns
 from workflows.engine.drain import drain_events
@@ -224,3 +225,67 @@ def test_a_drain_reached_from_a_groups_commit_hooks_groups_its_own_runs():
             pass  # inside an open group it would commit the outer's writes with its own
     assert seen == [(True, False), True]
     assert runner._current_group() is None
+
+
+class AnotherWriterWaits(StepType):
+    """On the conversation whose subject says so, another writer (an API request) starts waiting for the write lock
+    while this run executes: it stamps the database's waiting board, as a waiting BEGIN does."""
+
+    type = "test_another_writer_waits"
+    label = "Another writer waits"
+    schema = {"type": "object"}
+
+    def execute(self, config, ctx):
+        if "waits" in ctx.conversation.subject:
+            runner.sqlite_lock.waiting_board(None).stamp()
+        return StepOutcome(output={})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_commits_as_soon_as_another_writer_waits_for_the_lock(contact, make_workflow, monkeypatch, tmp_path):
+    if connection.vendor != "sqlite":
+        pytest.skip("counts SQLite's BEGIN statements; the board is SQLite's")
+    monkeypatch.setattr("conversations.events.enqueue_event", lambda event_id, **kwargs: None)
+    monkeypatch.setattr(runner, "GROUP_SECONDS", 60)  # a slow test machine must not cut the group short
+    board = sqlite_lock.WaitingBoard(str(tmp_path / "db.sqlite3-lock-waiting"))
+    monkeypatch.setattr(sqlite_lock, "waiting_board", lambda connection: board)  # the test database is in memory
+    monkeypatch.setattr(sqlite_lock, "WAITING_WINDOW_NS", 60 * 10**9)  # the waiter keeps waiting from then on
+    monkeypatch.setattr(runner, "YIELD_SECONDS", 0.001)
+    with step_types.register_temporarily(AnotherWriterWaits):
+        make_workflow(
+            "message.created",
+            [{"type": AnotherWriterWaits.type, "config": {}}, {"type": "add_tag", "config": {"tags": ["seen"]}}],
+            {"sender_types": ["customer"]},
+        )
+        conversations = open_conversations(contact, 6)
+        conversations[2].subject = "someone waits"
+        conversations[2].save(update_fields=["subject"])
+        for conversation in conversations:
+            customer_message(conversation)
+        with CaptureQueriesContext(connection) as queries:
+            drain_events(budget_seconds=5)
+    runs = WorkflowRun.objects.filter(event__type="message.created")
+    assert sorted(runs.values_list("status", flat=True)) == ["succeeded"] * 6
+    for conversation in conversations:
+        assert list(conversation.tags.values_list("name", flat=True)) == ["seen"]
+    begins = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("BEGIN")]
+    # The claim and the dispatch of the messages' batch and of the batch of events the runs recorded; the runs'
+    # segments: the first three in one group (the writer began waiting during the third), then one group per run
+    # while the writer still waits. One group for all six without a waiter (the first test).
+    assert len(begins) == 4 + 4
+
+
+def test_a_group_lets_a_waiting_writer_in_before_it_opens(tmp_path):
+    board = sqlite_lock.WaitingBoard(str(tmp_path / "db.sqlite3-lock-waiting"))
+    started = time.monotonic()
+    runner._let_waiters_in(board)
+    assert time.monotonic() - started < runner.YIELD_SECONDS  # nobody waits: no pause
+    stamp = board.stamp()
+    threading.Timer(0.001, board.clear, [stamp]).start()  # the writer gets the lock 1 ms later
+    started = time.monotonic()
+    runner._let_waiters_in(board)
+    assert not board.someone_waiting()
+    board.stamp()  # a writer that never gets the lock: the group opens after YIELD_SECONDS anyway
+    started = time.monotonic()
+    runner._let_waiters_in(board)
+    assert runner.YIELD_SECONDS <= time.monotonic() - started < 1
