@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import time
 
+from django_q.conf import Conf
+
 from conversations import clock
 from conversations.conf import helpdesk_setting
-from workflows.engine import drain, replay, runner, sweep
+from workflows.engine import drain, drain_gate, replay, runner, sweep
 
 SWEEP_WINDOW_SECONDS = 55  # the django-q2 schedule fires about once a minute; the sweep covers the minute itself
 DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the task timeout)
@@ -15,18 +17,16 @@ DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the t
 
 def dispatch_event_task(event_id: str) -> int:
     """Wake-up for a committed event: dispatch it, then drain every other undispatched event for up to
-    DRAIN_SECONDS (docs/operations.md: throughput is not bounded by one queue message per event). Returns the runs
-    started."""
+    DRAIN_SECONDS (docs/operations.md: throughput is not bounded by one queue message per event). On a SQLite file
+    one worker of the host drains at a time unless a backlog waits (`drain_gate`). Returns the runs started."""
     yield_cpu_to_the_web()
-    return drain.drain_events(event_id, DRAIN_SECONDS)
+    return drain_gate.drain_gated(drain.drain_events, event_id, DRAIN_SECONDS, pause_seconds=Conf.POLL)
 
 
 def yield_cpu_to_the_web() -> None:
     """Run this worker process at HELPDESK_WORKER_NICENESS (once; the kernel keeps it): where workers share cores
     with the web server, a saturated machine serves API requests first and the workers catch up in its spare time.
     Never in the in-process queue (tests, sync mode), where the task runs in the caller's own process."""
-    from django_q.conf import Conf
-
     wanted = helpdesk_setting("WORKER_NICENESS")
     if Conf.SYNC or wanted <= 0:
         return
