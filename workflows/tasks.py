@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import time
 
-from django_q.conf import Conf
-
 from conversations import clock
 from conversations.conf import helpdesk_setting
 from workflows.engine import drain, drain_gate, replay, runner, sweep
@@ -19,6 +17,8 @@ def dispatch_event_task(event_id: str) -> int:
     """Wake-up for a committed event: dispatch it, then drain every other undispatched event for up to
     DRAIN_SECONDS (docs/operations.md: throughput is not bounded by one queue message per event). On a SQLite file
     one worker of the host drains at a time unless a backlog waits (`drain_gate`). Returns the runs started."""
+    from django_q.conf import Conf
+
     yield_cpu_to_the_web()
     return drain_gate.drain_gated(drain.drain_events, event_id, DRAIN_SECONDS, pause_seconds=Conf.POLL)
 
@@ -27,6 +27,8 @@ def yield_cpu_to_the_web() -> None:
     """Run this worker process at HELPDESK_WORKER_NICENESS (once; the kernel keeps it): where workers share cores
     with the web server, a saturated machine serves API requests first and the workers catch up in its spare time.
     Never in the in-process queue (tests, sync mode), where the task runs in the caller's own process."""
+    from django_q.conf import Conf
+
     wanted = helpdesk_setting("WORKER_NICENESS")
     if Conf.SYNC or wanted <= 0:
         return

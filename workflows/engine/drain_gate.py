@@ -32,7 +32,8 @@ from conversations.events import enqueue_event
 from workflows.engine import claims, write_turns
 
 SUFFIX = "-drain-gate"
-RECORD_BYTES = 48
+RECORD_BYTES = 48  # the last poke, at the start of the gate file
+END_BYTES = 20  # then when the last drain ended
 
 
 class _Files(threading.local):
@@ -70,11 +71,21 @@ def _try_take(fd: int) -> bool:
 
 
 def _pokes(fd: int) -> bytes:
-    return os.pread(fd, RECORD_BYTES, 0)
+    return os.pread(fd, RECORD_BYTES, 0).rstrip(b"\0 ")  # a file that has no poke yet reads as nothing
 
 
 def _poke(fd: int) -> None:
     os.pwrite(fd, f"{os.getpid()} {time.monotonic_ns()}".ljust(RECORD_BYTES).encode(), 0)
+
+
+def _last_end(fd: int) -> int:
+    """When the last drain under the gate ended (`time.monotonic_ns`, one clock for the whole host), 0 if none did."""
+    text = os.pread(fd, END_BYTES, RECORD_BYTES).strip()
+    return int(text) if text.isdigit() else 0
+
+
+def _mark_end(fd: int) -> None:
+    os.pwrite(fd, f"{time.monotonic_ns():0{END_BYTES}d}".encode(), RECORD_BYTES)
 
 
 def backlog_waiting() -> bool:
@@ -94,9 +105,9 @@ def drain_gated(
     db: Any = None,
 ) -> int:
     """`drain(event_id, budget)` under the host's drain gate of `db` (`connection` unless given; see the module
-    docstring); returns the runs started. A holder poked during its drain drains again after `pause_seconds` (the
-    queue's poll interval: as soon as a new wake-up task would have started). Without a gate file (PostgreSQL,
-    in-memory SQLite), simply the drain."""
+    docstring); returns the runs started. A drain under the gate starts `pause_seconds` after the previous one ended
+    at the earliest (the queue's poll interval: no sooner than a new wake-up task would have started), so the events
+    of that pause make one batch. Without a gate file (PostgreSQL, in-memory SQLite), simply the drain."""
     path = gate_path(db)
     if path is None:
         return drain(event_id, budget_seconds)
@@ -108,17 +119,20 @@ def drain_gated(
     deadline = time.monotonic() + budget_seconds
     started = 0
     while True:
+        wait = min(pause_seconds, (_last_end(fd) - time.monotonic_ns()) / 1e9 + pause_seconds)
+        if wait > 0:
+            sleep(wait)
         seen = _pokes(fd)
         try:
             started += drain(event_id, max(0.0, deadline - time.monotonic()))
         finally:
+            _mark_end(fd)
             fcntl.flock(fd, fcntl.LOCK_UN)
         if _pokes(fd) == seen:
             return started
         if time.monotonic() + pause_seconds >= deadline:  # poked, but this task's time is spent: another worker
             enqueue_event(event_id, force=True)
             return started
-        sleep(pause_seconds)
         if not _try_take(fd):  # whoever took the gate drains what the poke announced
             return started
         event_id = None
