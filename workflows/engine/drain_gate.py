@@ -117,21 +117,24 @@ def drain_gated(
         if not _try_take(fd):
             return drain(event_id, budget_seconds) if join() else 0
     deadline = time.monotonic() + budget_seconds
-    started = 0
+    started, first_event_id = 0, event_id
     while True:
         wait = min(pause_seconds, (_last_end(fd) - time.monotonic_ns()) / 1e9 + pause_seconds)
         if wait > 0:
             sleep(wait)
-        seen = _pokes(fd)
+        seen, drained = _pokes(fd), False
         try:
             started += drain(event_id, max(0.0, deadline - time.monotonic()))
+            drained = True
         finally:
             _mark_end(fd)
             fcntl.flock(fd, fcntl.LOCK_UN)
+            if not drained and _pokes(fd) != seen:  # the drain failed: what the poke announced gets a wake-up
+                enqueue_event(first_event_id, force=True)
         if _pokes(fd) == seen:
             return started
         if time.monotonic() + pause_seconds >= deadline:  # poked, but this task's time is spent: another worker
-            enqueue_event(event_id, force=True)
+            enqueue_event(first_event_id, force=True)
             return started
         if not _try_take(fd):  # whoever took the gate drains what the poke announced
             return started

@@ -10,8 +10,11 @@ from types import SimpleNamespace
 import pytest
 
 from conversations import clock
+from conversations.events import wakeups_suppressed
 from conversations.models import Event
+from tests.support.runs import customer_message
 from workflows.engine import claims, drain_gate
+from workflows.models import WorkflowRun
 
 
 def sqlite_file(tmp_path):
@@ -106,3 +109,26 @@ def test_a_backlog_is_a_full_look_of_free_events(conversation):
     assert not drain_gate.backlog_waiting()
     record(1)
     assert drain_gate.backlog_waiting()
+
+
+def test_a_drain_that_fails_after_a_poke_leaves_a_wake_up_for_what_the_poke_announced(
+    tmp_path, conversation, make_workflow
+):
+    make_workflow(
+        "message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}], {"sender_types": ["customer"]}
+    )
+    with wakeups_suppressed():
+        customer_message(conversation, "Anyone there?")
+    event = Event.objects.get(type="message.created")
+    poker = Drains(7)
+
+    def broken(event_id, budget):
+        in_another_worker(lambda: gated(poker, tmp_path, "e2", join=lambda: False))
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        gated(broken, tmp_path, event.pk)
+    assert poker.calls == []
+    # the wake-up (the test queue runs it at once) dispatched the waiting message
+    assert WorkflowRun.objects.filter(status="succeeded").count() == 1
+    assert Event.objects.get(pk=event.pk).dispatched_at is not None
