@@ -13,7 +13,9 @@ left behind: a poke happens before the poker's second try at the gate, so either
 drains itself) or the holder still held the gate then and reads the poke after releasing it. A task that finds the
 gate held while a full batch of events waits (a backlog, not a trickle) joins the drain instead: the claims keep two
 drains from taking the same events, and a backlog is worth two cores. A process that dies holding the gate drops it
-(the kernel releases a `flock` with its file). Elsewhere (PostgreSQL, an in-memory database) there is no gate: the
+(the kernel releases a `flock` with its file); the events its pokes announced are then left to the next wake-up and
+the sweep, as the events of any worker killed mid-drain are. The gate is only ever tried, never waited for, so it
+cannot deadlock with the write turns or SQLite's lock that a drain takes inside it. Elsewhere (PostgreSQL, an in-memory database) there is no gate: the
 drains claim with SKIP LOCKED and scale out.
 """
 
