@@ -352,3 +352,22 @@ def utc_as_text(field: Field, connection, save: bool) -> bool:
         if prepared != str(moment.replace(tzinfo=None)):
             return False
     return True
+
+
+def compile_all(connection, insert_rows: int = 1) -> int:
+    """Compile every statement this process has for `connection` now, each INSERT for 1 to `insert_rows` rows (a
+    worker warming up before its first task, `workflows.engine.warmup`); returns how many were compiled. What cannot
+    be compiled ahead is left to its first use, as before."""
+    done = 0
+    for statement in list(_statements):
+        try:
+            if isinstance(statement, Insert):
+                for rows in range(1, insert_rows + 1):
+                    statement._compiled(connection, [statement.model() for _ in range(rows)])
+                    done += 1
+            else:
+                statement.for_connection(connection)
+                done += 1
+        except Exception:  # noqa: BLE001 - compiled on its first use instead
+            continue
+    return done

@@ -208,6 +208,11 @@ Q_CLUSTER = {
     # No successful result is saved (each saved one made django-q2 load up to save_limit rows to prune the oldest, on
     # every wake-up); failures still are. The supervisor sees finished tasks on its heartbeat file instead.
     "save_limit": -1,
+    # A worker warms up once when it starts (workflows/engine/warmup.py) and is replaced after this many tasks, or
+    # once its peak memory passes max_rss (KB): every wake-up is a task, so django-q2's default of 500 threw the
+    # warm state away every few minutes of trickling messages (docs/operations.md "What a run costs").
+    "recycle": env_int("HELPDESK_Q_RECYCLE", 5000),
+    "max_rss": env_int("HELPDESK_Q_MAX_RSS_MB", 512) * 1024,
     "label": gettext_lazy("Task queue"),
 }
 if REDIS_URL:

@@ -12,7 +12,7 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
-        from django_q.signals import post_execute
+        from django_q.signals import post_execute, post_spawn
 
         from conversations.events import register_inline_consumer
         from conversations.services import register_field_usage
@@ -21,6 +21,7 @@ class WorkflowsConfig(AppConfig):
         from workflows.engine.field_usage import workflows_using_field
         from workflows.engine.heartbeat import beat_after_task, heartbeat_file
         from workflows.engine.schedules import ensure_schedules_after_migrate
+        from workflows.engine.warmup import warm_worker
         from workflows.integrations.secrets import install_log_masking
 
         # The registries fill here, once every app is loaded (Django's seam), not as a side effect of an import.
@@ -33,5 +34,7 @@ class WorkflowsConfig(AppConfig):
 
         # post_migrate is Django's hook for rows that must exist once tables do (the sweep schedule).
         post_migrate.connect(ensure_schedules_after_migrate, sender=self)
+        # Each new queue worker warms up before its first task (statements compiled, long-lived objects frozen).
+        post_spawn.connect(warm_worker, dispatch_uid="helpdesk-worker-warm-up")
         if heartbeat_file() is not None:  # a cluster run by the supervisor: it watches this file, not saved results
             post_execute.connect(beat_after_task, dispatch_uid="helpdesk-worker-heartbeat")

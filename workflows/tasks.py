@@ -7,7 +7,7 @@ import time
 
 from conversations import clock
 from conversations.conf import helpdesk_setting
-from workflows.engine import drain, replay, runner, sweep
+from workflows.engine import drain, drain_gate, replay, runner, sweep
 
 SWEEP_WINDOW_SECONDS = 55  # the django-q2 schedule fires about once a minute; the sweep covers the minute itself
 DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the task timeout)
@@ -15,10 +15,12 @@ DRAIN_SECONDS = 30  # how long one woken worker keeps draining (well under the t
 
 def dispatch_event_task(event_id: str) -> int:
     """Wake-up for a committed event: dispatch it, then drain every other undispatched event for up to
-    DRAIN_SECONDS (docs/operations.md: throughput is not bounded by one queue message per event). Returns the runs
-    started."""
+    DRAIN_SECONDS (docs/operations.md: throughput is not bounded by one queue message per event). On a SQLite file
+    one worker of the host drains at a time unless a backlog waits (`drain_gate`). Returns the runs started."""
+    from django_q.conf import Conf
+
     yield_cpu_to_the_web()
-    return drain.drain_events(event_id, DRAIN_SECONDS)
+    return drain_gate.drain_gated(drain.drain_events, event_id, DRAIN_SECONDS, pause_seconds=Conf.POLL)
 
 
 def yield_cpu_to_the_web() -> None:

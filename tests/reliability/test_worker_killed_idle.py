@@ -43,9 +43,14 @@ def runserver_with_worker(start_tier, env: dict[str, str]):
     return start_tier(env, "runserver_with_worker", "--port", str(free_port()), "--worker-log", "{log}")
 
 
-def kill_queue_reader(tier, cluster: dict) -> int:
-    """SIGKILL the idle worker that holds the shared queue's lock; returns its PID."""
+def kill_queue_reader(tier, cluster: dict, wait_seconds: float = 30) -> int:
+    """SIGKILL the idle worker that holds the shared queue's lock, once one reads it (a new worker warms up before
+    its first read, workflows/engine/warmup.py); returns its PID."""
+    deadline = time.monotonic() + wait_seconds
     holder = queue_reader(cluster["workers"])
+    while holder is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        holder = queue_reader(cluster["workers"])
     assert holder, f"no worker of {cluster} waits on the task queue\n{tier.log_tail()}"
     os.kill(holder, signal.SIGKILL)
     return holder
