@@ -19,6 +19,7 @@ from rest_framework import serializers
 from conversations import selectors, services
 from conversations.api.channels import attachments_data, delivery_data, email_data
 from conversations.api.fieldcopies import CheapFieldCopies
+from conversations.api.rows import conversation_rows
 from conversations.audio import HEADER_BYTES, audio_problem
 from conversations.choices import Channel, Disposition, Priority, SenderType, Status
 from conversations.compiled import CompiledGet
@@ -290,6 +291,7 @@ class ConversationSerializer(serializers.ModelSerializer):
     # One instance built per process (`render`): DRF builds a serializer's fields anew for every instance, which cost
     # more than the rendering of a single conversation itself.
     _rendering: ConversationSerializer | None = None
+    _instance_renderer: Any = None
 
     @classmethod
     def render(cls, conversation: Conversation) -> dict:
@@ -297,7 +299,13 @@ class ConversationSerializer(serializers.ModelSerializer):
         field of this serializer reads the request context)."""
         if cls._rendering is None or type(cls._rendering) is not cls:
             cls._rendering = cls()
-        return cls._rendering.to_representation(conversation)
+            # The list's row renderer, reading the instance's attributes: the same dict, without DRF's per-field
+            # attribute lookups (tests/conversations/api/test_create_response.py compares the two).
+            cls._instance_renderer = conversation_rows(cls, cls.page_loaders)
+        renderer = cls._instance_renderer
+        if renderer is None or type(conversation) is not Conversation:
+            return cls._rendering.to_representation(conversation)
+        return renderer.render_instance(conversation, cls._rendering.fields)
 
     # Page loaders of fields added by other apps, for the list read as rows (conversations.api.rows).
     page_loaders: dict[str, Any] = {}
