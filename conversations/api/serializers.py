@@ -348,6 +348,52 @@ class ConversationCreateSerializer(CheapFieldCopies, StrictFieldsMixin, serializ
         help_text=_("The inbox (docs/channels.md): its channel, its team by default."),
     )
 
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        """DRF's validation, or for the common body (a contact id, a channel, text and a priority, maybe a team;
+        no inbox) the same values without building this serializer's fields for the request. Anything else, and
+        any value one of the fields would refuse, goes through DRF (which answers the 400 with its messages)."""
+        validated = self._plain_body(data)
+        return validated if validated is not None else super().run_validation(data)
+
+    def _plain_body(self, data: Any) -> dict | None:
+        """The validated values of a plain body, by the declared fields' own conversions; None when DRF must judge
+        (tests/conversations/api/test_create_response.py compares the two on valid and invalid bodies)."""
+        declared = self._declared_fields
+        if type(data) is not dict or not data.keys() <= _PLAIN_BODY_KEYS or data.get("inbox") is not None:
+            return None
+        contact, channel = data.get("contact"), data.get("channel")
+        subject, priority = data.get("subject", ""), data.get("priority", _DEFAULT)
+        if type(contact) is not int or type(subject) is not str:
+            return None
+        choices = (declared["channel"].choice_strings_to_values, declared["priority"].choice_strings_to_values)
+        if type(channel) is not str or channel not in choices[0]:
+            return None
+        if priority is _DEFAULT:
+            priority = declared["priority"].default
+        elif type(priority) is str and priority in choices[1]:
+            priority = choices[1][priority]
+        else:
+            return None
+        subject = subject.strip()
+        try:
+            if subject:
+                for validator in declared["subject"].validators:
+                    validator(subject)
+            team = data.get("team")
+            if team is not None:
+                team = declared["team"].to_internal_value(team)
+            contact = declared["contact"].to_internal_value(contact)
+        except (serializers.ValidationError, DjangoValidationError):
+            return None
+        return {
+            "contact": contact,
+            "channel": choices[0][channel],
+            "subject": subject,
+            "priority": priority,
+            "team": team,
+            "inbox": None,
+        }
+
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
         if attrs.get("inbox") is None and not attrs.get("channel"):
@@ -358,6 +404,10 @@ class ConversationCreateSerializer(CheapFieldCopies, StrictFieldsMixin, serializ
 
     def to_representation(self, instance: Conversation) -> dict:
         return ConversationSerializer.render(instance)
+
+
+_DEFAULT = object()
+_PLAIN_BODY_KEYS = frozenset({"contact", "channel", "subject", "priority", "team", "inbox"})
 
 
 class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conversations import services
-from conversations.api.serializers import ConversationSerializer
+from conversations.api.serializers import ConversationCreateSerializer, ConversationSerializer
 from conversations.models import Conversation, Tag
 from conversations.prefetch import remember_related
 from conversations.services.fields import conversation_field_create, conversation_set_fields
@@ -133,3 +133,77 @@ def test_remembered_rows_keep_the_relations_own_queryset(contact):
         assert [tag.name for tag in fresh.tags.all()] == ["billing", "vip"]
     assert captured.captured_queries == []
     assert list(fresh.tags.filter(name="vip").values_list("name", flat=True)) == ["vip"]
+
+
+class _DRFOnly(ConversationCreateSerializer):
+    """The same serializer with every body validated by DRF's fields (the reference)."""
+
+    def _plain_body(self, data):
+        return None
+
+
+def _bodies(contact, team) -> list:
+    plain = {"contact": contact.pk, "channel": "email"}
+    return [
+        plain,
+        {**plain, "subject": "  Refund please  ", "priority": "urgent"},
+        {**plain, "subject": "", "priority": "low", "team": None},
+        {**plain, "subject": "   "},
+        {**plain, "team": team.pk},
+        {**plain, "team": team.name},
+        {**plain, "team": str(team.pk)},
+        {**plain, "inbox": None},
+        # refused, or not plain: DRF decides
+        {**plain, "subject": "x" * 301},
+        {**plain, "subject": "a\x00b"},
+        {**plain, "subject": 5},
+        {**plain, "subject": None},
+        {**plain, "channel": "pigeon"},
+        {**plain, "channel": ""},
+        {**plain, "channel": 1},
+        {**plain, "priority": "URGENT"},
+        {**plain, "priority": None},
+        {**plain, "team": "No such team"},
+        {**plain, "team": ""},
+        {**plain, "team": 10**30},
+        {**plain, "team": True},
+        {**plain, "unknown": 1},
+        {"contact": contact.pk},
+        {"channel": "email"},
+        {**plain, "contact": 10**6},
+        {**plain, "contact": 2**70},
+        {**plain, "contact": str(contact.pk)},
+        {**plain, "contact": True},
+        {**plain, "contact": 1.0},
+        {**plain, "contact": None},
+        {**plain, "inbox": 10**6},
+        [plain],
+        "not a body",
+    ]
+
+
+def _outcome(serializer_class, body) -> tuple:
+    serializer = serializer_class(data=body)
+    if not serializer.is_valid():
+        return False, serializer.errors
+    values = dict(serializer.validated_data)
+    return True, {key: getattr(value, "pk", value) for key, value in values.items()}
+
+
+def test_a_plain_body_is_validated_as_drf_validates_it(contact, team):
+    for body in _bodies(contact, team):
+        assert _outcome(ConversationCreateSerializer, body) == _outcome(_DRFOnly, body), body
+
+
+def test_a_plain_body_builds_no_fields(contact):
+    serializer = ConversationCreateSerializer(data={"contact": contact.pk, "channel": "email", "subject": " Hi "})
+    assert serializer.is_valid()
+    assert "fields" not in serializer.__dict__  # DRF's per-request field copies were not needed
+    assert serializer.validated_data == {
+        "contact": contact,
+        "channel": "email",
+        "subject": "Hi",
+        "priority": "normal",
+        "team": None,
+        "inbox": None,
+    }
