@@ -30,9 +30,11 @@ def _related_model(model: type[Model], name: str) -> type[Model]:
 
 
 def _empty_queryset(instance: Model, name: str) -> QuerySet:
+    """`related._default_manager.none()` on the database the relation reads, built directly (no clone)."""
     related = _related_model(type(instance), name)
-    queryset = related._default_manager.none()
-    queryset._db = router.db_for_read(related, instance=instance)
+    manager = related._default_manager
+    queryset = manager._queryset_class(model=related, using=router.db_for_read(related, instance=instance))
+    queryset.query.set_empty()
     return queryset
 
 
