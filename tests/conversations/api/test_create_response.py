@@ -5,6 +5,7 @@ must be exactly DRF's, for every kind of conversation, and the remembered relati
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 
 import pytest
 from django.db import connection
@@ -114,9 +115,11 @@ def test_an_empty_relation_remembered_reads_as_the_database(contact):
     with CaptureQueriesContext(connection) as captured:
         assert list(conversation.tags.all()) == []
         assert conversation.tags.count() == 0 and not conversation.tags.exists()
-        assert list(conversation.tags.filter(name="vip")) == []
         assert list(conversation.sla_targets.all()) == []
     assert captured.captured_queries == []
+    with CaptureQueriesContext(connection) as captured:
+        assert list(conversation.tags.filter(name="vip")) == []  # a further query is the relation's own
+    assert len(captured.captured_queries) == 1 and "conversations_tag" in captured.captured_queries[0]["sql"]
     # The relation's own managers forget it when they change the relation: the new tag is read.
     services.conversation_add_tags(conversation=conversation, tags=["vip"])
     assert [tag.name for tag in conversation.tags.all()] == ["vip"]
@@ -207,3 +210,25 @@ def test_a_plain_body_builds_no_fields(contact):
         "team": None,
         "inbox": None,
     }
+
+
+def test_a_relation_remembered_empty_and_changed_elsewhere_is_read_by_further_queries(contact):
+    """The object a service returned keeps its (empty) rows; any further query on them reads the database."""
+    conversation = services.conversation_open(contact=contact, channel="email")
+    services.conversation_add_tags(conversation=Conversation.objects.get(pk=conversation.pk), tags=["vip"])
+    assert list(conversation.tags.all()) == []  # the rows remembered at creation, as a prefetch keeps them
+    assert list(conversation.tags.values_list("name", flat=True)) == ["vip"]
+    assert [tag.name for tag in conversation.tags.filter(name__startswith="v")] == ["vip"]
+    assert conversation.tags.all().all().count() == 1  # a clone asks the database
+    assert [tag.name for tag in conversation.tags.iterator()] == ["vip"]
+    assert conversation.sla_targets.filter(metric="first_response").count() == 0
+    with CaptureQueriesContext(connection) as captured:
+        list(conversation.tags.all())
+    assert captured.captured_queries == []
+
+
+def test_a_remembered_relation_pickles_with_its_object(contact):
+
+    conversation = services.conversation_open(contact=contact, channel="email")
+    copy = pickle.loads(pickle.dumps(conversation))
+    assert list(copy.tags.all()) == [] and copy.pk == conversation.pk
