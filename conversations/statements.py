@@ -69,6 +69,7 @@ class _Compiled:
         self.plan = [(param.name, None) if isinstance(param, _Marker) else (None, param) for param in params]
         self.compiler = None
         self.converters: dict = {}
+        self.instance_plan: tuple | None = None  # `Statement.instances`: model, columns and related populators
         self.unchanged: dict[str, type | None] | None = None  # per slot: values of this type go as they are
         self.utc_text: dict[str, bool] = {}  # per slot: a UTC moment goes as its naive text (`utc_as_text`)
 
@@ -155,15 +156,20 @@ class Statement:
         """Execute the SELECT of a model queryset; its rows as model instances (with `select_related` ones)."""
         connection = self._connection(using)
         compiled = self.for_connection(connection)
-        rows = self.rows(using, **values)
-        compiler = compiled.compiler
-        klass_info, select = compiler.klass_info, compiler.select
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        init_list = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, connection.alias)
+        rows = self.rows(connection.alias, **values)
+        if not rows:
+            return []
+        if compiled.instance_plan is None:  # worked out once per statement and database, as the ORM does per query
+            compiler = compiled.compiler
+            klass_info, select = compiler.klass_info, compiler.select
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            init_list = [column[0].target.attname for column in select[start:end]]
+            populators = get_related_populators(klass_info, select, connection.alias)
+            compiled.instance_plan = (klass_info["model"], start, end, init_list, populators)
+        model, start, end, init_list, populators = compiled.instance_plan
         found = []
         for row in rows:
-            obj = klass_info["model"].from_db(connection.alias, init_list, row[start:end])
+            obj = model.from_db(connection.alias, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
             found.append(obj)

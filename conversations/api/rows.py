@@ -111,6 +111,14 @@ def _column(field: serializers.Field, model: type, loaders: dict[str, PageLoader
     return Column(field.field_name, source=model_field.attname, convert=field.to_representation, iso_datetime=iso)
 
 
+def _remembered(instance: Any, field: serializers.Field) -> Any:
+    """The rows a many-related field reads, straight from the instance's prefetch cache (filled by a prefetch or by
+    `conversations.prefetch.remember_related`), without building the related manager; None when not cached."""
+    if not isinstance(field, relations.ManyRelatedField) or "." in field.source:
+        return None
+    return getattr(instance, "_prefetched_objects_cache", {}).get(field.source)
+
+
 class RowRenderer:
     """The columns of one serializer class, worked out once from one instance of it (built once per process)."""
 
@@ -147,6 +155,29 @@ class RowRenderer:
                     data[column.name] = column.convert(value)
             page.append(data)
         return page
+
+    def render_instance(self, instance: Any, fields: dict[str, serializers.Field]) -> dict:
+        """The serializer's dict for one model instance (a create's or a change's response): each plain column read
+        from the instance's attribute and converted as for a row; a loader's column (tags, `sla`) rendered by the
+        serializer's own field from what the instance holds (its prefetch cache, when a service remembered it)."""
+        zone = timezone.get_current_timezone() if settings.USE_TZ else None
+        data = {}
+        for column in self.columns or ():
+            if column.loader is not None:
+                field = fields[column.name]
+                attribute = _remembered(instance, field)
+                if attribute is None:
+                    attribute = field.get_attribute(instance)
+                data[column.name] = None if attribute is None else field.to_representation(attribute)
+                continue
+            value = getattr(instance, column.source)
+            if value is None:
+                data[column.name] = None
+            elif column.iso_datetime:
+                data[column.name] = _iso(value, zone, column.convert)
+            else:
+                data[column.name] = column.convert(value)
+        return data
 
 
 _renderers: dict[tuple, RowRenderer] = {}

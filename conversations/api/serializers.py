@@ -19,6 +19,7 @@ from rest_framework import serializers
 from conversations import selectors, services
 from conversations.api.channels import attachments_data, delivery_data, email_data
 from conversations.api.fieldcopies import CheapFieldCopies
+from conversations.api.rows import conversation_rows
 from conversations.audio import HEADER_BYTES, audio_problem
 from conversations.choices import Channel, Disposition, Priority, SenderType, Status
 from conversations.compiled import CompiledGet
@@ -290,6 +291,7 @@ class ConversationSerializer(serializers.ModelSerializer):
     # One instance built per process (`render`): DRF builds a serializer's fields anew for every instance, which cost
     # more than the rendering of a single conversation itself.
     _rendering: ConversationSerializer | None = None
+    _instance_renderer: Any = None
 
     @classmethod
     def render(cls, conversation: Conversation) -> dict:
@@ -297,7 +299,13 @@ class ConversationSerializer(serializers.ModelSerializer):
         field of this serializer reads the request context)."""
         if cls._rendering is None or type(cls._rendering) is not cls:
             cls._rendering = cls()
-        return cls._rendering.to_representation(conversation)
+            # The list's row renderer, reading the instance's attributes: the same dict, without DRF's per-field
+            # attribute lookups (tests/conversations/api/test_create_response.py compares the two).
+            cls._instance_renderer = conversation_rows(cls, cls.page_loaders)
+        renderer = cls._instance_renderer
+        if renderer is None or type(conversation) is not Conversation:
+            return cls._rendering.to_representation(conversation)
+        return renderer.render_instance(conversation, cls._rendering.fields)
 
     # Page loaders of fields added by other apps, for the list read as rows (conversations.api.rows).
     page_loaders: dict[str, Any] = {}
@@ -340,6 +348,52 @@ class ConversationCreateSerializer(CheapFieldCopies, StrictFieldsMixin, serializ
         help_text=_("The inbox (docs/channels.md): its channel, its team by default."),
     )
 
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        """DRF's validation, or for the common body (a contact id, a channel, text and a priority, maybe a team;
+        no inbox) the same values without building this serializer's fields for the request. Anything else, and
+        any value one of the fields would refuse, goes through DRF (which answers the 400 with its messages)."""
+        validated = self._plain_body(data)
+        return validated if validated is not None else super().run_validation(data)
+
+    def _plain_body(self, data: Any) -> dict | None:
+        """The validated values of a plain body, by the declared fields' own conversions; None when DRF must judge
+        (tests/conversations/api/test_create_response.py compares the two on valid and invalid bodies)."""
+        declared = self._declared_fields
+        if type(data) is not dict or not data.keys() <= _PLAIN_BODY_KEYS or data.get("inbox") is not None:
+            return None
+        contact, channel = data.get("contact"), data.get("channel")
+        subject, priority = data.get("subject", ""), data.get("priority", _DEFAULT)
+        if type(contact) is not int or type(subject) is not str:
+            return None
+        choices = (declared["channel"].choice_strings_to_values, declared["priority"].choice_strings_to_values)
+        if type(channel) is not str or channel not in choices[0]:
+            return None
+        if priority is _DEFAULT:
+            priority = declared["priority"].default
+        elif type(priority) is str and priority in choices[1]:
+            priority = choices[1][priority]
+        else:
+            return None
+        subject = subject.strip()
+        try:
+            if subject:
+                for validator in declared["subject"].validators:
+                    validator(subject)
+            team = data.get("team")
+            if team is not None:
+                team = declared["team"].to_internal_value(team)
+            contact = declared["contact"].to_internal_value(contact)
+        except (serializers.ValidationError, DjangoValidationError):
+            return None
+        return {
+            "contact": contact,
+            "channel": choices[0][channel],
+            "subject": subject,
+            "priority": priority,
+            "team": team,
+            "inbox": None,
+        }
+
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
         if attrs.get("inbox") is None and not attrs.get("channel"):
@@ -350,6 +404,10 @@ class ConversationCreateSerializer(CheapFieldCopies, StrictFieldsMixin, serializ
 
     def to_representation(self, instance: Conversation) -> dict:
         return ConversationSerializer.render(instance)
+
+
+_DEFAULT = object()
+_PLAIN_BODY_KEYS = frozenset({"contact", "channel", "subject", "priority", "team", "inbox"})
 
 
 class ConversationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
