@@ -34,7 +34,8 @@ def test_writes_made_while_the_template_renders_do_not_wait_for_it(beside_writes
     overlapping = during(writes, window)
     assert [write["error"] for write in overlapping if write["error"]] == []
     latencies = sorted(write["end"] - write["start"] for write in overlapping)
-    # Waiting behind the render would take most of its 2 s; a write of its own takes milliseconds (here slowed by
-    # sharing one interpreter with the rendering thread).
-    assert latencies[-1] < 0.5, latencies[-5:]
+    # Waiting behind the render would take most of its 2 s (the first write of the window would wait it all); a write
+    # of its own takes milliseconds, here slowed by sharing one interpreter with the rendering thread, and up to
+    # 0.5 s on a loaded machine (seen once), so the bound sits halfway.
+    assert latencies[-1] < 1.0, latencies[-5:]
     assert len(overlapping) >= 10, len(overlapping)  # writes kept completing all through the render
