@@ -139,38 +139,33 @@ class RowRenderer:
         ids = [row["id"] for row in rows]
         loaded = {column.name: column.loader(ids) for column in self.columns if column.loader} if ids else {}
         zone = timezone.get_current_timezone() if settings.USE_TZ else None  # read once per page, not per value
-        page = []
-        for row in rows:
-            data = {}
-            for column in self.columns:
-                if column.loader is not None:
-                    data[column.name] = loaded[column.name][row["id"]]
-                    continue
-                value = row[column.source]
-                if value is None:
-                    data[column.name] = None
-                elif column.iso_datetime:
-                    data[column.name] = _iso(value, zone, column.convert)
-                else:
-                    data[column.name] = column.convert(value)
-            page.append(data)
-        return page
+        return [self._row(row, loaded, zone) for row in rows]
 
     def render_instance(self, instance: Any, fields: dict[str, serializers.Field]) -> dict:
         """The serializer's dict for one model instance (a create's or a change's response): each plain column read
         from the instance's attribute and converted as for a row; a loader's column (tags, `sla`) rendered by the
         serializer's own field from what the instance holds (its prefetch cache, when a service remembered it)."""
-        zone = timezone.get_current_timezone() if settings.USE_TZ else None
+        row = {"id": instance.pk}
+        loaded: dict[str, dict] = {}
+        for column in self.columns or ():
+            if column.loader is None:
+                row[column.source] = getattr(instance, column.source)
+                continue
+            field = fields[column.name]
+            attribute = _remembered(instance, field)
+            if attribute is None:
+                attribute = field.get_attribute(instance)
+            loaded[column.name] = {instance.pk: None if attribute is None else field.to_representation(attribute)}
+        return self._row(row, loaded, timezone.get_current_timezone() if settings.USE_TZ else None)
+
+    def _row(self, row: dict, loaded: dict[str, dict], zone: Any) -> dict:
+        """One row's dict: a loader's column from what it loaded for the row's id, the others converted."""
         data = {}
         for column in self.columns or ():
             if column.loader is not None:
-                field = fields[column.name]
-                attribute = _remembered(instance, field)
-                if attribute is None:
-                    attribute = field.get_attribute(instance)
-                data[column.name] = None if attribute is None else field.to_representation(attribute)
+                data[column.name] = loaded[column.name][row["id"]]
                 continue
-            value = getattr(instance, column.source)
+            value = row[column.source]
             if value is None:
                 data[column.name] = None
             elif column.iso_datetime:
