@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,30 +37,10 @@ RECORD_BYTES = 48  # the last poke, at the start of the gate file
 END_BYTES = 20  # then when the last drain ended
 
 
-class _Files(threading.local):
-    """This thread's open gate file per database file (a `flock` belongs to the open file, which a fork shares)."""
-
-    def __init__(self) -> None:
-        self.pid = 0
-        self.files: dict[str, int] = {}
-
-
-_files = _Files()
-
-
 def gate_path(db: Any = None) -> str | None:
     """The gate file of the database (`connection` unless given); None where drains need no gate."""
     turns = write_turns.lock_path(db if db is not None else connection)
     return None if turns is None else turns.removesuffix(write_turns.SUFFIX) + SUFFIX
-
-
-def _descriptor(path: str) -> int:
-    if _files.pid != os.getpid():  # a forked child opens its own
-        _files.pid, _files.files = os.getpid(), {}
-    fd = _files.files.get(path)
-    if fd is None:
-        fd = _files.files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    return fd
 
 
 def _try_take(fd: int) -> bool:
@@ -113,7 +92,7 @@ def drain_gated(
     path = gate_path(db)
     if path is None:
         return drain(event_id, budget_seconds)
-    fd = _descriptor(path)
+    fd = write_turns.lock_file(path)
     if not _try_take(fd):
         _poke(fd)
         if not _try_take(fd):

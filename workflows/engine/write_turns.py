@@ -44,7 +44,9 @@ def lock_path(connection: Any) -> str | None:
     return name + SUFFIX
 
 
-def _descriptor(path: str) -> int:
+def lock_file(path: str) -> int:
+    """This thread's open descriptor of the lock file at `path` (opened once per thread and process; the drain gate's
+    file too, `workflows.engine.drain_gate`)."""
     if _handles.pid != os.getpid():  # a forked child opens its own
         _handles.pid, _handles.files = os.getpid(), {}
     fd = _handles.files.get(path)
@@ -60,7 +62,7 @@ def turn(connection: Any) -> Iterator[None]:
     if path is None:
         yield
         return
-    fd = _descriptor(path)
+    fd = lock_file(path)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         yield
