@@ -30,6 +30,20 @@ def open_conversations(contact, count: int) -> list:
     return [services.conversation_open(contact=contact, channel="email", subject=f"Case {n}") for n in range(count)]
 
 
+def tag_each_by_a_drain(conversations) -> list[str]:
+    """A customer message on each conversation, then one drain: every run succeeded and tagged its conversation
+    "seen"; the BEGIN statements the drain issued."""
+    for conversation in conversations:
+        customer_message(conversation)
+    with CaptureQueriesContext(connection) as queries:
+        drain_events(budget_seconds=5)
+    runs = WorkflowRun.objects.filter(event__type="message.created")
+    assert sorted(runs.values_list("status", flat=True)) == ["succeeded"] * len(conversations)
+    for conversation in conversations:
+        assert list(conversation.tags.values_list("name", flat=True)) == ["seen"]
+    return [query["sql"] for query in queries.captured_queries if query["sql"].startswith("BEGIN")]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_runs_of_a_batch_commit_in_far_fewer_transactions_than_runs(contact, make_workflow, monkeypatch):
     if connection.vendor != "sqlite":
@@ -40,15 +54,7 @@ def test_the_runs_of_a_batch_commit_in_far_fewer_transactions_than_runs(contact,
         "message.created", [{"type": "add_tag", "config": {"tags": ["seen"]}}], {"sender_types": ["customer"]}
     )
     conversations = open_conversations(contact, 12)
-    for conversation in conversations:
-        customer_message(conversation)
-    with CaptureQueriesContext(connection) as queries:
-        drain_events(budget_seconds=5)
-    runs = WorkflowRun.objects.filter(event__type="message.created")
-    assert sorted(runs.values_list("status", flat=True)) == ["succeeded"] * 12
-    for conversation in conversations:
-        assert list(conversation.tags.values_list("name", flat=True)) == ["seen"]
-    begins = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("BEGIN")]
+    begins = tag_each_by_a_drain(conversations)
     # The claim and the dispatch of the messages' batch, then of the batch of events the runs recorded (no runs);
     # the 12 runs' segments in one more. One per run before.
     assert len(begins) == 5
@@ -260,15 +266,7 @@ def test_a_group_commits_as_soon_as_another_writer_waits_for_the_lock(contact, m
         conversations = open_conversations(contact, 6)
         conversations[2].subject = "someone waits"
         conversations[2].save(update_fields=["subject"])
-        for conversation in conversations:
-            customer_message(conversation)
-        with CaptureQueriesContext(connection) as queries:
-            drain_events(budget_seconds=5)
-    runs = WorkflowRun.objects.filter(event__type="message.created")
-    assert sorted(runs.values_list("status", flat=True)) == ["succeeded"] * 6
-    for conversation in conversations:
-        assert list(conversation.tags.values_list("name", flat=True)) == ["seen"]
-    begins = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("BEGIN")]
+        begins = tag_each_by_a_drain(conversations)
     # The claim and the dispatch of the messages' batch and of the batch of events the runs recorded; the runs'
     # segments: the first three in one group (the writer began waiting during the third), then one group per run
     # while the writer still waits. One group for all six without a waiter (the first test).
